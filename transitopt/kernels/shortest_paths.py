@@ -1,0 +1,200 @@
+"""Dijkstra shortest paths over a CSR graph: single source, many-to-many, many-to-all.
+
+Conventions shared by every kernel here:
+
+* the graph is ``indptr`` (n+1,) int64 and ``head`` (m,) int32 in CSR order by tail;
+* ``weight`` (m,) float64 >= 0; ``np.inf`` marks an edge that may not be used;
+* ``no_through`` (n,) bool: nodes a path may start or end at but never pass through
+  (zone centroids); the source itself is always expanded;
+* unreachable nodes get distance ``np.inf`` and predecessor edge ``-1``.
+
+The heap is an indexed binary min-heap with decrease-key, so it never holds more
+than one entry per node and its size is bounded by n.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import prange
+
+from ._config import njit, njit_parallel
+
+
+@njit
+def _sift_up(heap_key, heap_node, position, i):
+    key = heap_key[i]
+    node = heap_node[i]
+    while i > 0:
+        parent = (i - 1) >> 1
+        if heap_key[parent] <= key:
+            break
+        heap_key[i] = heap_key[parent]
+        heap_node[i] = heap_node[parent]
+        position[heap_node[i]] = i
+        i = parent
+    heap_key[i] = key
+    heap_node[i] = node
+    position[node] = i
+
+
+@njit
+def _sift_down(heap_key, heap_node, position, size, i):
+    key = heap_key[i]
+    node = heap_node[i]
+    while True:
+        child = 2 * i + 1
+        if child >= size:
+            break
+        if child + 1 < size and heap_key[child + 1] < heap_key[child]:
+            child += 1
+        if heap_key[child] >= key:
+            break
+        heap_key[i] = heap_key[child]
+        heap_node[i] = heap_node[child]
+        position[heap_node[i]] = i
+        i = child
+    heap_key[i] = key
+    heap_node[i] = node
+    position[node] = i
+
+
+@njit
+def dijkstra_into(
+    indptr, head, weight, source, no_through, is_target, n_targets, dist, pred, heap_key, heap_node, position
+):
+    """Single-source Dijkstra writing into caller-owned scratch arrays.
+
+    ``dist`` and ``pred`` must come in as ``inf`` and ``-1``; ``position`` as ``-1``
+    (``-2`` marks a settled node on return). With ``n_targets > 0`` the search stops
+    once that many nodes flagged in ``is_target`` are settled. Returns the number of
+    settled nodes (the caller resets only those it touched if it wishes).
+    """
+    size = 0
+    dist[source] = 0.0
+    heap_key[0] = 0.0
+    heap_node[0] = source
+    position[source] = 0
+    size = 1
+    settled = 0
+    targets_left = n_targets
+    while size > 0:
+        u = heap_node[0]
+        du = heap_key[0]
+        position[u] = -2
+        settled += 1
+        size -= 1
+        if size > 0:
+            heap_key[0] = heap_key[size]
+            heap_node[0] = heap_node[size]
+            position[heap_node[0]] = 0
+            _sift_down(heap_key, heap_node, position, size, 0)
+        if n_targets > 0 and is_target[u]:
+            targets_left -= 1
+            if targets_left == 0:
+                break
+        if no_through[u] and u != source:
+            continue
+        for e in range(indptr[u], indptr[u + 1]):
+            v = head[e]
+            nd = du + weight[e]
+            if nd < dist[v]:
+                p = position[v]
+                if p == -2:
+                    continue
+                dist[v] = nd
+                pred[v] = e
+                if p == -1:
+                    heap_key[size] = nd
+                    heap_node[size] = v
+                    position[v] = size
+                    _sift_up(heap_key, heap_node, position, size)
+                    size += 1
+                else:
+                    heap_key[p] = nd
+                    _sift_up(heap_key, heap_node, position, p)
+    return settled
+
+
+@njit
+def single_source(indptr, head, weight, source, no_through, targets):
+    """Distances and predecessor edges from ``source``; stop early once ``targets`` are settled.
+
+    ``targets`` empty means all nodes. Returns ``(dist, pred_edge)``.
+    """
+    n = indptr.size - 1
+    dist = np.full(n, np.inf)
+    pred = np.full(n, -1, dtype=np.int64)
+    heap_key = np.empty(n)
+    heap_node = np.empty(n, dtype=np.int64)
+    position = np.full(n, -1, dtype=np.int64)
+    is_target = np.zeros(n, dtype=np.bool_)
+    n_targets = 0
+    for t in targets:
+        if not is_target[t]:
+            is_target[t] = True
+            n_targets += 1
+    dijkstra_into(indptr, head, weight, source, no_through, is_target, n_targets, dist, pred, heap_key, heap_node, position)
+    return dist, pred
+
+
+@njit
+def path_edges(pred, tail, target):
+    """Edge indices of the path ending at ``target`` (source first); empty if unreachable."""
+    count = 0
+    v = target
+    while pred[v] >= 0:
+        count += 1
+        v = tail[pred[v]]
+    out = np.empty(count, dtype=np.int64)
+    v = target
+    for k in range(count - 1, -1, -1):
+        e = pred[v]
+        out[k] = e
+        v = tail[e]
+    return out
+
+
+@njit_parallel
+def many_to_many(indptr, head, weight, sources, targets, no_through):
+    """Distance matrix ``(len(sources), len(targets))``, parallel over sources.
+
+    Each search stops once every target is settled. Unreachable pairs are ``inf``.
+    """
+    n = indptr.size - 1
+    n_src = sources.size
+    n_tgt = targets.size
+    out = np.empty((n_src, n_tgt))
+    is_target = np.zeros(n, dtype=np.bool_)
+    n_unique = 0
+    for t in targets:
+        if not is_target[t]:
+            is_target[t] = True
+            n_unique += 1
+    for i in prange(n_src):
+        dist = np.full(n, np.inf)
+        pred = np.empty(n, dtype=np.int64)
+        heap_key = np.empty(n)
+        heap_node = np.empty(n, dtype=np.int64)
+        position = np.full(n, -1, dtype=np.int64)
+        dijkstra_into(indptr, head, weight, sources[i], no_through, is_target, n_unique, dist, pred, heap_key, heap_node, position)
+        for j in range(n_tgt):
+            out[i, j] = dist[targets[j]]
+    return out
+
+
+@njit_parallel
+def many_to_all(indptr, head, weight, sources, no_through):
+    """Distance matrix ``(len(sources), n_nodes)``, parallel over sources."""
+    n = indptr.size - 1
+    n_src = sources.size
+    out = np.empty((n_src, n))
+    is_target = np.zeros(n, dtype=np.bool_)
+    for i in prange(n_src):
+        dist = out[i]
+        dist[:] = np.inf
+        pred = np.empty(n, dtype=np.int64)
+        heap_key = np.empty(n)
+        heap_node = np.empty(n, dtype=np.int64)
+        position = np.full(n, -1, dtype=np.int64)
+        dijkstra_into(indptr, head, weight, sources[i], no_through, is_target, 0, dist, pred, heap_key, heap_node, position)
+    return out
