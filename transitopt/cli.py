@@ -1,0 +1,207 @@
+"""The ``transitopt`` command line: a thin shell over the Python API.
+
+Every command parses its arguments, calls the API and prints; errors on bad input
+are one line (``error: ...``) with exit code 1 and no traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(
+    help="transitopt: street networks, shortest paths and skims for transport planning.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+network_app = typer.Typer(help="Load, inspect and export street networks.", no_args_is_help=True)
+app.add_typer(network_app, name="network")
+
+console = Console()
+err_console = Console(stderr=True)
+
+SourceArg = Annotated[
+    str,
+    typer.Argument(
+        help="OSM file (.osm, .osm.bz2, .osm.pbf), GraphML, TNTP folder or _net.tntp file, "
+        "a place name, or 'helsinki' for the embedded central-Helsinki extract."
+    ),
+]
+NetworkTypeOpt = Annotated[str, typer.Option("--type", "-t", help="Network type: drive or walk.")]
+ProfileOpt = Annotated[str, typer.Option("--profile", help="Default-value profile: generic or indonesia.")]
+
+
+def friendly_errors(command):
+    """Turn transitopt's typed errors into one-line messages and exit code 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        from ._errors import TransitoptError
+
+        try:
+            return command(*args, **kwargs)
+        except (TransitoptError, FileNotFoundError, KeyError) as exc:
+            message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+            err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+            raise typer.Exit(code=1) from None
+
+    return wrapper
+
+
+def _load(source: str, network_type: str, profile: str):
+    from .network.sources import open_network
+
+    with console.status(f"Loading {source} ({network_type}) ..."):
+        return open_network(source, network_type=network_type, profile=profile)
+
+
+def _print_summary(network) -> None:
+    from .network.summary import summarize_network
+
+    summary = summarize_network(network)
+    info = summary.info
+    console.print(f"[bold]{info.get('source', 'network')}[/]  ({info.get('network_type', '')})")
+    console.print(
+        f"  {summary.n_nodes:,} nodes, {summary.n_edges:,} directed edges, {summary.total_km:,.1f} km of edges; "
+        f"{summary.n_strong_components} strongly / {summary.n_weak_components} weakly connected component(s)"
+    )
+    dropped = info.get("dropped")
+    if dropped:
+        console.print(f"  dropped outside the largest strongly connected component: {dropped}")
+    table = Table(title="Road classes", show_edge=False)
+    for column in ("class", "edges", "km", "mean km/h", "mean lanes"):
+        table.add_column(column, justify="left" if column == "class" else "right")
+    for row in summary.km_by_class.itertuples(index=False):
+        table.add_row(str(row[0]), f"{row.edges:,}", f"{row.km:,.2f}", f"{row.mean_speed_kph:.1f}", f"{row.mean_lanes:.2f}")
+    console.print(table)
+    imputed = info.get("imputed")
+    if imputed:
+        table = Table(title="Where attribute values came from (edges)", show_edge=False)
+        table.add_column("attribute")
+        kinds = sorted({kind for counts in imputed.values() for kind in counts})
+        for kind in kinds:
+            table.add_column(kind, justify="right")
+        for attribute, counts in imputed.items():
+            table.add_row(attribute, *[f"{counts.get(kind, 0):,}" for kind in kinds])
+        console.print(table)
+
+
+@network_app.command("info")
+@friendly_errors
+def network_info(source: SourceArg, network_type: NetworkTypeOpt = "drive", profile: ProfileOpt = "generic") -> None:
+    """Print nodes, edges, km by road class, components and what was imputed."""
+    _print_summary(_load(source, network_type, profile))
+
+
+@network_app.command("export")
+@friendly_errors
+def network_export(
+    source: SourceArg,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output file: .graphml, .gpkg or .parquet.")],
+    network_type: NetworkTypeOpt = "drive",
+    profile: ProfileOpt = "generic",
+) -> None:
+    """Write the compiled network as GraphML, GeoPackage or GeoParquet."""
+    from .network.export import export_network
+
+    network = _load(source, network_type, profile)
+    with console.status(f"Writing {output} ..."):
+        export_network(network, output)
+    console.print(f"wrote {output} ({network.n_nodes:,} nodes, {network.n_edges:,} edges)")
+
+
+@app.command("skim")
+@friendly_errors
+def skim_command(
+    source: SourceArg,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output matrix: .csv (long) or .omx.")],
+    zones: Annotated[
+        Optional[Path], typer.Option("--zones", help="CSV of zone points: zone, lon, lat.")
+    ] = None,
+    grid: Annotated[
+        Optional[float], typer.Option("--grid", help="Square grid of this cell size (metres) instead of --zones.")
+    ] = None,
+    weight: Annotated[
+        str, typer.Option("--weight", help="Edge cost: free_flow_time_s (seconds) or length_m (metres).")
+    ] = "free_flow_time_s",
+    max_snap: Annotated[
+        Optional[float], typer.Option("--max-snap", help="Largest allowed zone-to-node distance, metres.")
+    ] = None,
+    network_type: NetworkTypeOpt = "drive",
+    profile: ProfileOpt = "generic",
+) -> None:
+    """Zone-to-zone travel-time (or distance) matrix for zone points or a regular grid."""
+    from rich.progress import Progress
+
+    from .skims import write_skim, zone_skim
+    from .zones import grid_zones, read_zone_points
+
+    if (zones is None) == (grid is None):
+        raise typer.BadParameter("give exactly one of --zones FILE or --grid METRES")
+    network = _load(source, network_type, profile)
+    zone_table = read_zone_points(zones) if zones is not None else grid_zones(network, cell_size_m=grid)
+    if max_snap is None and grid is not None:
+        max_snap = grid
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task(f"Skimming {len(zone_table):,} zones", total=len(zone_table))
+        result = zone_skim(
+            network,
+            zone_table,
+            weight=weight,
+            max_snap_m=max_snap,
+            progress=lambda done, total: bar.update(task, completed=done),
+        )
+    write_skim(result, output)
+    _print_skim(result)
+    console.print(f"wrote {output}")
+
+
+def _print_skim(result) -> None:
+    import numpy as np
+
+    matrix = result.matrix
+    off_diagonal = ~np.eye(matrix.shape[0], dtype=bool)
+    values = matrix[off_diagonal & np.isfinite(matrix)]
+    seconds = result.weight.endswith("_s")
+    scale, unit = (1 / 60, "min") if seconds else (1 / 1000, "km")
+    console.print(
+        f"{len(result.zones):,} zones, {off_diagonal.sum():,} zone pairs, "
+        f"{result.n_unreachable:,} unreachable; largest zone snap distance {result.zones['snap_m'].max():.0f} m"
+    )
+    if values.size:
+        console.print(
+            f"{result.weight}: mean {values.mean() * scale:.1f} {unit}, median {np.median(values) * scale:.1f} {unit}, "
+            f"95th percentile {np.percentile(values, 95) * scale:.1f} {unit}, max {values.max() * scale:.1f} {unit}"
+        )
+
+
+@app.command("demo")
+@friendly_errors
+def demo(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the demo outputs.")] = Path("transitopt-demo"),
+) -> None:
+    """Run the quickstart offline on the embedded central-Helsinki extract."""
+    from .network.export import export_network
+    from .skims import write_skim, zone_skim
+    from .zones import grid_zones
+
+    network = _load("helsinki", "drive", "generic")
+    _print_summary(network)
+    zones = grid_zones(network, cell_size_m=250.0)
+    with console.status(f"Skimming {len(zones)} zones (250 m grid, free-flow car time) ..."):
+        result = zone_skim(network, zones, max_snap_m=250.0)
+    _print_skim(result)
+    output.mkdir(parents=True, exist_ok=True)
+    write_skim(result, output / "car_free_flow_skim.csv")
+    export_network(network, output / "network.gpkg")
+    console.print(f"outputs in {output}/: network.gpkg (open in QGIS), car_free_flow_skim.csv")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

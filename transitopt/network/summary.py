@@ -1,0 +1,88 @@
+"""A planner's summary of a compiled network: size, km by road class, components, imputation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from .compiled import Network
+
+
+@dataclass(frozen=True)
+class NetworkSummary:
+    """Headline figures of a network.
+
+    Attributes
+    ----------
+    n_nodes, n_edges : int
+    total_km : float
+        Sum of edge lengths in kilometres (each direction counted).
+    km_by_class : DataFrame
+        ``class``, ``edges``, ``km``, ``mean_speed_kph``, ``mean_lanes`` per road class
+        (OSM ``highway`` or TNTP ``link_type``).
+    n_strong_components, n_weak_components : int
+    bbox : tuple of float
+        ``(west, south, east, north)`` in the network's CRS.
+    info : dict
+        The network's provenance (source, imputation counts, what was dropped).
+    """
+
+    n_nodes: int
+    n_edges: int
+    total_km: float
+    km_by_class: pd.DataFrame
+    n_strong_components: int
+    n_weak_components: int
+    bbox: tuple[float, float, float, float]
+    info: dict = field(default_factory=dict)
+
+
+def summarize_network(network: Network) -> NetworkSummary:
+    """Summarise ``network`` (see :class:`NetworkSummary`)."""
+    n = network.n_nodes
+    adjacency = sp.csr_matrix(
+        (np.ones(network.n_edges), network.head, network.indptr), shape=(n, n)
+    )
+    n_strong = connected_components(adjacency, directed=True, connection="strong")[0] if n else 0
+    n_weak = connected_components(adjacency, directed=True, connection="weak")[0] if n else 0
+    road_class = _road_class(network)
+    km = network.length_m / 1000.0
+    frame = pd.DataFrame(
+        {"class": road_class, "km": km, "speed": network.speed_kph, "lanes": network.lanes}
+    )
+    by_class = (
+        frame.groupby("class", dropna=False)
+        .agg(edges=("km", "size"), km=("km", "sum"), mean_speed_kph=("speed", "mean"), mean_lanes=("lanes", "mean"))
+        .sort_values("km", ascending=False)
+        .reset_index()
+    )
+    finite_x = network.node_x[np.isfinite(network.node_x)]
+    finite_y = network.node_y[np.isfinite(network.node_y)]
+    bbox = (
+        (float(finite_x.min()), float(finite_y.min()), float(finite_x.max()), float(finite_y.max()))
+        if finite_x.size and finite_y.size
+        else (np.nan, np.nan, np.nan, np.nan)
+    )
+    return NetworkSummary(
+        n_nodes=n,
+        n_edges=network.n_edges,
+        total_km=float(np.nansum(km)),
+        km_by_class=by_class,
+        n_strong_components=int(n_strong),
+        n_weak_components=int(n_weak),
+        bbox=bbox,
+        info=dict(network.info),
+    )
+
+
+def _road_class(network: Network) -> np.ndarray:
+    """OSM ``highway`` (first of a list) or TNTP ``link_type``, else ``"unknown"``."""
+    for column in ("highway", "link_type"):
+        if column in network.edges.columns:
+            values = network.edges[column].map(lambda v: v[0] if isinstance(v, list) and v else v)
+            return values.fillna("unknown").astype(str).to_numpy()
+    return np.full(network.n_edges, "unknown", dtype=object)
