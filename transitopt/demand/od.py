@@ -1,0 +1,218 @@
+"""Origin-destination matrices: a dense zone-by-zone table of trips, with CSV and OMX I/O.
+
+An :class:`ODMatrix` holds trips per analysis period (typically vehicles per hour) between
+zones named by the node id of their centroid in the network (``Network.node_id``). It is
+immutable; readers and writers go through pandas (CSV, long format) and ``openmatrix``
+(OMX, one matrix plus the zone mapping). Writes are atomic: a failed write leaves no file.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._errors import DemandError, InputFileError
+from .._io import atomic_path
+
+#: name of the OMX mapping that stores the zone ids in matrix order
+OMX_ZONE_MAPPING = "zones"
+
+
+@dataclass(frozen=True, eq=False)
+class ODMatrix:
+    """Trips between zones, dense.
+
+    Attributes
+    ----------
+    zones : (z,) int64
+        Node ids (``Network.node_id``) of the zone centroids, in matrix order; unique.
+    matrix : (z, z) float64
+        ``matrix[i, j]`` trips from ``zones[i]`` to ``zones[j]`` per analysis period
+        (vehicles/hour for the TNTP networks); finite and >= 0.
+    """
+
+    zones: np.ndarray
+    matrix: np.ndarray
+
+    def __post_init__(self) -> None:
+        zones = np.asarray(self.zones)
+        if zones.ndim != 1:
+            raise DemandError(f"zones must be one-dimensional, got shape {zones.shape}")
+        if zones.size and not np.issubdtype(zones.dtype, np.integer):
+            if not np.all(np.asarray(zones, dtype=np.float64) == np.round(zones.astype(np.float64))):
+                raise DemandError("zone ids must be integers (network node ids)")
+        zones = zones.astype(np.int64)
+        matrix = np.array(self.matrix, dtype=np.float64)  # always a private copy
+        z = zones.size
+        if matrix.shape != (z, z):
+            raise DemandError(f"matrix has shape {matrix.shape}, expected ({z}, {z}) for {z} zones")
+        unique, counts = np.unique(zones, return_counts=True)
+        if unique.size != z:
+            raise DemandError(f"zone ids must be unique; repeated: {unique[counts > 1][:5].tolist()}")
+        bad = ~np.isfinite(matrix) | (matrix < 0)
+        if bad.any():
+            i, j = np.argwhere(bad)[0]
+            raise DemandError(
+                f"demand from zone {zones[i]} to zone {zones[j]} is {matrix[i, j]!r}; "
+                f"expected a finite value >= 0 ({int(bad.sum())} bad cells in all)"
+            )
+        zones.flags.writeable = False
+        matrix.flags.writeable = False
+        object.__setattr__(self, "zones", zones)
+        object.__setattr__(self, "matrix", matrix)
+
+    # ------------------------------------------------------------------ summaries
+    @property
+    def n_zones(self) -> int:
+        """Number of zones."""
+        return self.zones.size
+
+    def total(self) -> float:
+        """Total trips in the matrix."""
+        return float(self.matrix.sum())
+
+    def __repr__(self) -> str:
+        return f"<ODMatrix {self.n_zones} zones, {np.count_nonzero(self.matrix)} OD pairs > 0, total {self.total():.6g}>"
+
+    def to_frame(self, *, nonzero: bool = True) -> pd.DataFrame:
+        """Long table with columns ``origin``, ``destination`` (zone ids) and ``trips``.
+
+        Parameters
+        ----------
+        nonzero
+            Keep only pairs with trips > 0 (default); otherwise every pair.
+        """
+        i, j = np.nonzero(self.matrix) if nonzero else np.indices(self.matrix.shape).reshape(2, -1)
+        return pd.DataFrame(
+            {"origin": self.zones[i], "destination": self.zones[j], "trips": self.matrix[i, j]}
+        )
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def from_frame(
+        cls,
+        frame: pd.DataFrame,
+        *,
+        zones: np.ndarray | None = None,
+        origin: str = "origin",
+        destination: str = "destination",
+        trips: str = "trips",
+    ) -> ODMatrix:
+        """Build a matrix from a long table; repeated pairs are summed.
+
+        Parameters
+        ----------
+        frame
+            One row per OD pair.
+        zones
+            Zone ids in matrix order; default: the sorted ids found in ``frame``.
+        origin, destination, trips
+            Column names.
+        """
+        missing = [c for c in (origin, destination, trips) if c not in frame.columns]
+        if missing:
+            raise DemandError(f"OD table lacks column(s) {missing}; has {list(frame.columns)}")
+        o = frame[origin].to_numpy(dtype=np.int64)
+        d = frame[destination].to_numpy(dtype=np.int64)
+        t = frame[trips].to_numpy(dtype=np.float64)
+        if zones is None:
+            zones = np.unique(np.concatenate([o, d]))
+        zones = np.asarray(zones, dtype=np.int64)
+        position = pd.Index(zones)
+        oi = position.get_indexer(o)
+        di = position.get_indexer(d)
+        unknown = np.concatenate([o[oi < 0], d[di < 0]])
+        if unknown.size:
+            raise DemandError(f"OD table names zone(s) not in the zone list: {np.unique(unknown)[:5].tolist()}")
+        bad = ~np.isfinite(t) | (t < 0)
+        if bad.any():
+            k = int(np.argmax(bad))
+            raise DemandError(f"demand from zone {o[k]} to zone {d[k]} is {t[k]!r}; expected a finite value >= 0")
+        matrix = np.zeros((zones.size, zones.size))
+        np.add.at(matrix, (oi, di), t)
+        return cls(zones=zones, matrix=matrix)
+
+    # ------------------------------------------------------------------ CSV
+    def to_csv(self, path: str | os.PathLike, *, nonzero: bool = True) -> Path:
+        """Write the long table ``origin,destination,trips`` (atomically); returns the path."""
+        path = Path(path)
+        with atomic_path(path) as tmp:
+            self.to_frame(nonzero=nonzero).to_csv(tmp, index=False, float_format="%.17g")
+        return path
+
+    @classmethod
+    def read_csv(cls, path: str | os.PathLike, *, zones: np.ndarray | None = None) -> ODMatrix:
+        """Read a long table with columns ``origin,destination,trips``.
+
+        Zones default to the sorted ids found in the file (a zone without any trips is
+        only kept when ``zones`` names it).
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise InputFileError(f"OD file not found: {path}")
+        try:
+            frame = pd.read_csv(path)
+        except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+            raise InputFileError(f"{path}: not a readable CSV OD table ({exc})") from None
+        try:
+            return cls.from_frame(frame, zones=zones)
+        except DemandError as exc:
+            raise DemandError(f"{path}: {exc}") from None
+
+    # ------------------------------------------------------------------ OMX
+    def to_omx(self, path: str | os.PathLike, *, name: str = "demand") -> Path:
+        """Write an OMX file with matrix ``name`` and the zone mapping ``zones`` (atomically)."""
+        import openmatrix as omx
+
+        path = Path(path)
+        with atomic_path(path) as tmp:
+            handle = omx.open_file(str(tmp), "w")
+            try:
+                handle[name] = self.matrix
+                handle.create_mapping(OMX_ZONE_MAPPING, self.zones)
+            finally:
+                handle.close()
+        return path
+
+    @classmethod
+    def read_omx(cls, path: str | os.PathLike, *, name: str | None = None) -> ODMatrix:
+        """Read matrix ``name`` (default: the only or first matrix) from an OMX file.
+
+        Zone ids come from the mapping ``zones`` if present (else the file's only
+        mapping, else ``1..z``).
+        """
+        import openmatrix as omx
+
+        path = Path(path)
+        if not path.is_file():
+            raise InputFileError(f"OMX file not found: {path}")
+        try:
+            handle = omx.open_file(str(path), "r")
+        except Exception as exc:  # tables raises HDF5ExtError and friends
+            raise InputFileError(f"{path}: not a readable OMX file ({exc})") from None
+        try:
+            names = handle.list_matrices()
+            if not names:
+                raise InputFileError(f"{path}: OMX file holds no matrix")
+            if name is None:
+                name = names[0]
+            elif name not in names:
+                raise InputFileError(f"{path}: no matrix {name!r}; the file has {names}")
+            matrix = np.asarray(handle[name][:], dtype=np.float64)
+            mappings = handle.list_mappings()
+            if OMX_ZONE_MAPPING in mappings:
+                zones = np.asarray(handle.map_entries(OMX_ZONE_MAPPING), dtype=np.int64)
+            elif len(mappings) == 1:
+                zones = np.asarray(handle.map_entries(mappings[0]), dtype=np.int64)
+            else:
+                zones = np.arange(1, matrix.shape[0] + 1, dtype=np.int64)
+        finally:
+            handle.close()
+        try:
+            return cls(zones=zones, matrix=matrix)
+        except DemandError as exc:
+            raise DemandError(f"{path}: {exc}") from None
