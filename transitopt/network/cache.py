@@ -1,0 +1,103 @@
+"""On-disk cache of compiled networks, keyed by source content and load options.
+
+A file source is keyed by the sha256 of its bytes (a renamed copy hits, an edited copy
+misses); a place name, bbox or polygon by its text. The options (network type,
+profile values, overrides, simplify) and :data:`CACHE_FORMAT` are part of the key.
+
+Entries are pickles of the :class:`~transitopt.network.compiled.Network` fields, written
+to a temporary file in the cache folder and moved into place with ``os.replace``, so an
+interrupted write never leaves a half-written entry. An unreadable entry counts as a miss
+and is removed. Pickles run code when read: the cache folder must be trusted (it is the
+user's own, ``settings.cache_dir()``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import tempfile
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from .. import settings
+from .compiled import Network
+
+#: bump when the layout of cached networks or the loading pipeline changes
+CACHE_FORMAT = 1
+_SUBDIR = "networks"
+
+
+def file_digest(path: str | Path, *, chunk_bytes: int = 1 << 20) -> str:
+    """sha256 hex digest of a file's bytes."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        while chunk := f.read(chunk_bytes):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def cache_key(source_digest: str, options: dict[str, Any]) -> str:
+    """Key of a cache entry: sha256 of the source digest, the options and the format version.
+
+    ``options`` must be JSON-serialisable (it is dumped with sorted keys).
+    """
+    payload = json.dumps(
+        {"source": source_digest, "options": options, "format": CACHE_FORMAT},
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def cache_path(key: str) -> Path:
+    """Where the entry of ``key`` lives (``settings.cache_dir()/networks/<key>.pkl``)."""
+    return settings.cache_dir() / _SUBDIR / f"{key}.pkl"
+
+
+def read_cached(key: str) -> Network | None:
+    """The cached network of ``key``, or None on a miss (or an unreadable entry, removed)."""
+    path = cache_path(key)
+    try:
+        with path.open("rb") as f:
+            payload = pickle.load(f)
+        if payload.get("format") != CACHE_FORMAT:
+            return None
+        return Network(**payload["fields"])
+    except FileNotFoundError:
+        return None
+    except Exception:  # noqa: BLE001 - any broken entry is a miss
+        path.unlink(missing_ok=True)
+        return None
+
+
+def write_cached(key: str, network: Network) -> Path:
+    """Store ``network`` under ``key`` atomically; returns the entry's path."""
+    path = cache_path(key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "format": CACHE_FORMAT,
+        "fields": {f.name: getattr(network, f.name) for f in fields(network)},
+    }
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{key[:16]}-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump(payload, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def clear_cache() -> int:
+    """Remove every cached network; returns how many entries were removed."""
+    folder = settings.cache_dir() / _SUBDIR
+    removed = 0
+    if folder.is_dir():
+        for entry in folder.glob("*.pkl"):
+            entry.unlink(missing_ok=True)
+            removed += 1
+    return removed
