@@ -19,6 +19,10 @@ from numba import prange
 
 from ._config import njit, njit_parallel
 
+#: parallel loops split the sources into this many interleaved chunks, each with one
+#: set of scratch arrays (enough to keep any thread count busy and balanced)
+_CHUNKS = 64
+
 
 @njit
 def _sift_up(heap_key, heap_node, position, i):
@@ -116,6 +120,18 @@ def dijkstra_into(
 
 
 @njit
+def _mark_targets(n, targets):
+    """Boolean mask of ``targets`` and the number of distinct targets."""
+    is_target = np.zeros(n, dtype=np.bool_)
+    n_unique = 0
+    for t in targets:
+        if not is_target[t]:
+            is_target[t] = True
+            n_unique += 1
+    return is_target, n_unique
+
+
+@njit
 def single_source(indptr, head, weight, source, no_through, targets):
     """Distances and predecessor edges from ``source``; stop early once ``targets`` are settled.
 
@@ -127,12 +143,7 @@ def single_source(indptr, head, weight, source, no_through, targets):
     heap_key = np.empty(n)
     heap_node = np.empty(n, dtype=np.int64)
     position = np.full(n, -1, dtype=np.int64)
-    is_target = np.zeros(n, dtype=np.bool_)
-    n_targets = 0
-    for t in targets:
-        if not is_target[t]:
-            is_target[t] = True
-            n_targets += 1
+    is_target, n_targets = _mark_targets(n, targets)
     dijkstra_into(indptr, head, weight, source, no_through, is_target, n_targets, dist, pred, heap_key, heap_node, position)
     return dist, pred
 
@@ -154,31 +165,37 @@ def path_edges(pred, tail, target):
     return out
 
 
+@njit
+def _reset(dist, pred, position):
+    dist[:] = np.inf
+    pred[:] = -1
+    position[:] = -1
+
+
 @njit_parallel
 def many_to_many(indptr, head, weight, sources, targets, no_through):
     """Distance matrix ``(len(sources), len(targets))``, parallel over sources.
 
     Each search stops once every target is settled. Unreachable pairs are ``inf``.
+    Each thread keeps one set of scratch arrays for all its sources.
     """
     n = indptr.size - 1
     n_src = sources.size
     n_tgt = targets.size
     out = np.empty((n_src, n_tgt))
-    is_target = np.zeros(n, dtype=np.bool_)
-    n_unique = 0
-    for t in targets:
-        if not is_target[t]:
-            is_target[t] = True
-            n_unique += 1
-    for i in prange(n_src):
-        dist = np.full(n, np.inf)
+    is_target, n_unique = _mark_targets(n, targets)
+    n_chunks = max(1, min(_CHUNKS, n_src))
+    for c in prange(n_chunks):
+        dist = np.empty(n)
         pred = np.empty(n, dtype=np.int64)
         heap_key = np.empty(n)
         heap_node = np.empty(n, dtype=np.int64)
-        position = np.full(n, -1, dtype=np.int64)
-        dijkstra_into(indptr, head, weight, sources[i], no_through, is_target, n_unique, dist, pred, heap_key, heap_node, position)
-        for j in range(n_tgt):
-            out[i, j] = dist[targets[j]]
+        position = np.empty(n, dtype=np.int64)
+        for i in range(c, n_src, n_chunks):
+            _reset(dist, pred, position)
+            dijkstra_into(indptr, head, weight, sources[i], no_through, is_target, n_unique, dist, pred, heap_key, heap_node, position)
+            for j in range(n_tgt):
+                out[i, j] = dist[targets[j]]
     return out
 
 
@@ -189,12 +206,54 @@ def many_to_all(indptr, head, weight, sources, no_through):
     n_src = sources.size
     out = np.empty((n_src, n))
     is_target = np.zeros(n, dtype=np.bool_)
-    for i in prange(n_src):
-        dist = out[i]
-        dist[:] = np.inf
+    n_chunks = max(1, min(_CHUNKS, n_src))
+    for c in prange(n_chunks):
         pred = np.empty(n, dtype=np.int64)
         heap_key = np.empty(n)
         heap_node = np.empty(n, dtype=np.int64)
-        position = np.full(n, -1, dtype=np.int64)
-        dijkstra_into(indptr, head, weight, sources[i], no_through, is_target, 0, dist, pred, heap_key, heap_node, position)
+        position = np.empty(n, dtype=np.int64)
+        for i in range(c, n_src, n_chunks):
+            dist = out[i]
+            _reset(dist, pred, position)
+            dijkstra_into(indptr, head, weight, sources[i], no_through, is_target, 0, dist, pred, heap_key, heap_node, position)
+    return out
+
+
+@njit_parallel
+def many_expanded(indptr, head, weight, no_through, sources, col, anc, off, is_needed, n_needed):
+    """Distances ``(len(sources), len(col))`` on a compressed graph, expanded to the
+    output columns (``col``/``anc``/``off`` as in :func:`.contraction.phast`).
+
+    Each search stops once the ``n_needed`` nodes flagged in ``is_needed`` (the kept
+    columns and the anchors) are settled; ``n_needed == 0`` searches everything.
+    """
+    n = indptr.size - 1
+    n_src = sources.size
+    n_out = col.size
+    out = np.empty((n_src, n_out))
+    n_chunks = max(1, min(_CHUNKS, n_src))
+    for c in prange(n_chunks):
+        dist = np.empty(n)
+        pred = np.empty(n, dtype=np.int64)
+        heap_key = np.empty(n)
+        heap_node = np.empty(n, dtype=np.int64)
+        position = np.empty(n, dtype=np.int64)
+        for i in range(c, n_src, n_chunks):
+            s = sources[i]
+            _reset(dist, pred, position)
+            dijkstra_into(indptr, head, weight, s, no_through, is_needed, n_needed, dist, pred, heap_key, heap_node, position)
+            row = out[i]
+            for o in range(n_out):
+                k = col[o]
+                if k >= 0:
+                    row[o] = dist[k]
+                else:
+                    best = np.inf
+                    for a in range(2):
+                        k = anc[o, a]
+                        if k >= 0 and (not no_through[k] or k == s):
+                            x = dist[k] + off[o, a]
+                            if x < best:
+                                best = x
+                    row[o] = best
     return out

@@ -1,0 +1,345 @@
+"""Graph compression: contract degree-2 chains and dead-end trees before searching.
+
+A node is *contracted* when it is not protected (zone centroids and any node the caller
+protects are never contracted) and, in the undirected simple graph (self-loops and
+parallel edges ignored), it is either
+
+* in a dead-end tree: repeatedly peeling nodes of degree <= 1 removes it, or
+* a chain node: after peeling it has exactly two neighbours.
+
+Every connected set of contracted nodes (a *component*) touches at most two *kept*
+nodes, its *boundary*: a chain (one-way or two-way, any mix) has its two ends, a dead-end
+tree its root. Shortest distances between kept nodes are therefore those of the
+*compressed graph*: the edges between kept nodes plus one shortcut per component and
+ordered pair of boundary nodes (the shortest path through the component).
+
+A contracted node ``t`` is reached from outside its component only through a boundary
+node ``K``, so ``dist(s, t) = min_K dist(s, K) + offset(K, t)`` over the (at most two)
+*anchors* ``K`` of ``t``; an anchor that is a no-through node counts only when it is the
+source itself. A source inside a component is handled by a *local search* within its
+component (see :func:`local_search`).
+
+Conventions as in :mod:`.shortest_paths`: ``weight`` >= 0, ``inf`` = unusable edge.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._config import njit
+from .shortest_paths import _sift_down, _sift_up
+
+
+@njit
+def undirected_neighbours(indptr, head):
+    """CSR ``(ptr, nbr)`` of distinct neighbours of each node, either direction, no self."""
+    n = indptr.size - 1
+    m = head.size
+    keys = np.empty(2 * m, dtype=np.int64)
+    k = 0
+    for u in range(n):
+        for e in range(indptr[u], indptr[u + 1]):
+            v = head[e]
+            if v != u:
+                keys[k] = u * n + v
+                keys[k + 1] = v * n + u
+                k += 2
+    keys = np.unique(keys[:k])
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    nbr = np.empty(keys.size, dtype=np.int64)
+    for i in range(keys.size):
+        ptr[keys[i] // n + 1] += 1
+        nbr[i] = keys[i] % n
+    for u in range(n):
+        ptr[u + 1] += ptr[u]
+    return ptr, nbr
+
+
+@njit
+def contractible(nb_ptr, nbr, protect):
+    """``(contracted, component)``: which nodes to contract and their component label.
+
+    ``component[v]`` is -1 for kept nodes and ``0..n_components-1`` otherwise.
+    """
+    n = nb_ptr.size - 1
+    deg = np.empty(n, dtype=np.int64)
+    for v in range(n):
+        deg[v] = nb_ptr[v + 1] - nb_ptr[v]
+    peeled = np.zeros(n, dtype=np.bool_)
+    stack = np.empty(n, dtype=np.int64)
+    top = 0
+    for v in range(n):
+        if deg[v] <= 1 and not protect[v]:
+            stack[top] = v
+            top += 1
+            peeled[v] = True
+    while top > 0:
+        top -= 1
+        v = stack[top]
+        for k in range(nb_ptr[v], nb_ptr[v + 1]):
+            x = nbr[k]
+            if not peeled[x]:
+                deg[x] -= 1
+                if deg[x] <= 1 and not protect[x]:
+                    peeled[x] = True
+                    stack[top] = x
+                    top += 1
+    contracted = np.zeros(n, dtype=np.bool_)
+    for v in range(n):
+        contracted[v] = peeled[v] or (deg[v] == 2 and not protect[v])
+    component = np.full(n, -1, dtype=np.int64)
+    n_comp = 0
+    for v0 in range(n):
+        if not contracted[v0] or component[v0] >= 0:
+            continue
+        component[v0] = n_comp
+        stack[0] = v0
+        top = 1
+        while top > 0:
+            top -= 1
+            v = stack[top]
+            for k in range(nb_ptr[v], nb_ptr[v + 1]):
+                x = nbr[k]
+                if contracted[x] and component[x] < 0:
+                    component[x] = n_comp
+                    stack[top] = x
+                    top += 1
+        n_comp += 1
+    return contracted, component
+
+
+@njit
+def local_search(indptr, head, weight, component, start, comp, dist, touched, heap_key, heap_node, position):
+    """Dijkstra from ``start`` that stays inside component ``comp``.
+
+    Expands ``start`` and the nodes of ``comp``; enters the nodes of ``comp`` and kept
+    nodes (``component == -1``), which are recorded but never expanded. From a kept
+    ``start`` only edges into ``comp`` are followed (that is how ``comp`` is entered from
+    its boundary); from a ``start`` inside ``comp`` this gives the distances within the
+    component and to its boundary. ``dist``/``position`` must come in as ``inf``/-1; the
+    caller resets the ``touched`` nodes afterwards. Returns how many were touched
+    (``start`` first).
+    """
+    dist[start] = 0.0
+    touched[0] = start
+    n_t = 1
+    heap_key[0] = 0.0
+    heap_node[0] = start
+    position[start] = 0
+    size = 1
+    while size > 0:
+        u = heap_node[0]
+        du = heap_key[0]
+        position[u] = -2
+        size -= 1
+        if size > 0:
+            heap_key[0] = heap_key[size]
+            heap_node[0] = heap_node[size]
+            position[heap_node[0]] = 0
+            _sift_down(heap_key, heap_node, position, size, 0)
+        cu = component[u]
+        if u != start and cu != comp:
+            continue
+        for e in range(indptr[u], indptr[u + 1]):
+            v = head[e]
+            cv = component[v]
+            if cv != comp and (cv >= 0 or cu < 0):
+                continue
+            nd = du + weight[e]
+            if nd < dist[v]:
+                p = position[v]
+                if p == -2:
+                    continue
+                if dist[v] == np.inf:
+                    touched[n_t] = v
+                    n_t += 1
+                dist[v] = nd
+                if p == -1:
+                    heap_key[size] = nd
+                    heap_node[size] = v
+                    position[v] = size
+                    _sift_up(heap_key, heap_node, position, size)
+                    size += 1
+                else:
+                    heap_key[p] = nd
+                    _sift_up(heap_key, heap_node, position, p)
+    return n_t
+
+
+@njit
+def compress(indptr, head, weight, nb_ptr, nbr, contracted, component, new_of):
+    """Build the compressed graph and the anchors of contracted nodes.
+
+    ``new_of[v]`` is the compressed index of kept node ``v`` (-1 for contracted nodes).
+    Returns ``(c_indptr, c_head, c_weight, anchor, offset)``: the compressed CSR (edges
+    deduplicated by minimum, no self-loops, no ``inf`` edges) and, per original node,
+    ``anchor (n, 2)`` compressed indices of the boundary nodes it is reached from (-1:
+    none) with ``offset (n, 2)`` the distance from the anchor inside the component.
+    """
+    n = indptr.size - 1
+    n_kept = 0
+    for v in range(n):
+        if new_of[v] >= 0:
+            n_kept += 1
+    anchor = np.full((n, 2), -1, dtype=np.int64)
+    offset = np.full((n, 2), np.inf)
+    # candidate edges of the compressed graph as (tail, head, weight) in compressed indices
+    cap = head.size + 16
+    et = np.empty(cap, dtype=np.int64)
+    eh = np.empty(cap, dtype=np.int64)
+    ew = np.empty(cap)
+    k = 0
+    for u in range(n):
+        cu = new_of[u]
+        if cu < 0:
+            continue
+        for e in range(indptr[u], indptr[u + 1]):
+            v = head[e]
+            cv = new_of[v]
+            if cv >= 0 and cv != cu and weight[e] < np.inf:
+                et[k] = cu
+                eh[k] = cv
+                ew[k] = weight[e]
+                k += 1
+    # each component is entered from each boundary node: offsets and shortcuts
+    dist = np.full(n, np.inf)
+    touched = np.empty(n, dtype=np.int64)
+    heap_key = np.empty(n)
+    heap_node = np.empty(n, dtype=np.int64)
+    position = np.full(n, -1, dtype=np.int64)
+    done = np.zeros(n, dtype=np.bool_)  # (boundary node, component) pairs seen, per node
+    for u in range(n):
+        if new_of[u] < 0:
+            continue
+        # each distinct component adjacent to u (in either direction) once
+        for kk in range(nb_ptr[u], nb_ptr[u + 1]):
+            x = nbr[kk]
+            c = component[x]
+            if c < 0 or done[c]:
+                continue
+            done[c] = True
+            n_t = local_search(indptr, head, weight, component, u, c, dist, touched, heap_key, heap_node, position)
+            for i in range(1, n_t):
+                t = touched[i]
+                d = dist[t]
+                if new_of[t] >= 0:
+                    if t != u and d < np.inf:
+                        if k >= cap:
+                            cap *= 2
+                            et2 = np.empty(cap, dtype=np.int64)
+                            eh2 = np.empty(cap, dtype=np.int64)
+                            ew2 = np.empty(cap)
+                            et2[:k] = et[:k]
+                            eh2[:k] = eh[:k]
+                            ew2[:k] = ew[:k]
+                            et = et2
+                            eh = eh2
+                            ew = ew2
+                        et[k] = new_of[u]
+                        eh[k] = new_of[t]
+                        ew[k] = d
+                        k += 1
+                elif d < np.inf:
+                    slot = 0 if anchor[t, 0] < 0 else 1
+                    anchor[t, slot] = new_of[u]
+                    offset[t, slot] = d
+            for i in range(n_t):
+                t = touched[i]
+                dist[t] = np.inf
+                position[t] = -1
+        for kk in range(nb_ptr[u], nb_ptr[u + 1]):
+            c = component[nbr[kk]]
+            if c >= 0:
+                done[c] = False
+    # deduplicate the compressed edges by minimum weight into a CSR
+    keys = et[:k] * n_kept + eh[:k]
+    order = np.argsort(keys, kind="mergesort")
+    c_indptr = np.zeros(n_kept + 1, dtype=np.int64)
+    c_head = np.empty(k, dtype=np.int32)
+    c_weight = np.empty(k)
+    m = 0
+    prev = -1
+    for i in order:
+        if keys[i] == prev:
+            if ew[i] < c_weight[m - 1]:
+                c_weight[m - 1] = ew[i]
+            continue
+        prev = keys[i]
+        c_head[m] = eh[i]
+        c_weight[m] = ew[i]
+        c_indptr[et[i] + 1] += 1
+        m += 1
+    for u in range(n_kept):
+        c_indptr[u + 1] += c_indptr[u]
+    return c_indptr, c_head[:m].copy(), c_weight[:m].copy(), anchor, offset
+
+
+@njit
+def bfs_order(nb_ptr, nbr, keep):
+    """Nodes with ``keep`` in breadth-first order over the undirected graph (each
+    connected piece from its lowest index), so that neighbours get nearby numbers."""
+    n = nb_ptr.size - 1
+    queue = np.empty(n, dtype=np.int64)
+    order = np.empty(n, dtype=np.int64)
+    seen = np.zeros(n, dtype=np.bool_)
+    n_out = 0
+    for v0 in range(n):
+        if seen[v0]:
+            continue
+        seen[v0] = True
+        queue[0] = v0
+        head = 0
+        tail = 1
+        while head < tail:
+            u = queue[head]
+            head += 1
+            if keep[u]:
+                order[n_out] = u
+                n_out += 1
+            for k in range(nb_ptr[u], nb_ptr[u + 1]):
+                x = nbr[k]
+                if not seen[x]:
+                    seen[x] = True
+                    queue[tail] = x
+                    tail += 1
+    return order[:n_out].copy()
+
+
+@njit
+def local_rows(indptr, head, weight, component, new_of, sources, pos):
+    """Local searches from contracted ``sources``.
+
+    Returns ``(local, boundary, boundary_d)``: ``local (n_src, n_out)`` distances inside
+    each source's component and to its boundary, written at output column ``pos[v]``
+    (``pos[v] == -1``: not an output), ``inf`` elsewhere; ``boundary (n_src, 2)``
+    compressed indices of the boundary nodes reached (-1: none) at ``boundary_d``.
+    """
+    n = indptr.size - 1
+    n_src = sources.size
+    n_out = 0
+    for v in range(n):
+        if pos[v] >= 0:
+            n_out += 1
+    local = np.full((n_src, n_out), np.inf)
+    boundary = np.full((n_src, 2), -1, dtype=np.int64)
+    boundary_d = np.full((n_src, 2), np.inf)
+    dist = np.full(n, np.inf)
+    touched = np.empty(n, dtype=np.int64)
+    heap_key = np.empty(n)
+    heap_node = np.empty(n, dtype=np.int64)
+    position = np.full(n, -1, dtype=np.int64)
+    for i in range(n_src):
+        s = sources[i]
+        n_t = local_search(indptr, head, weight, component, s, component[s], dist, touched, heap_key, heap_node, position)
+        nb = 0
+        for k in range(n_t):
+            t = touched[k]
+            if pos[t] >= 0:
+                local[i, pos[t]] = dist[t]
+            if new_of[t] >= 0 and nb < 2:
+                boundary[i, nb] = new_of[t]
+                boundary_d[i, nb] = dist[t]
+                nb += 1
+            dist[t] = np.inf
+            position[t] = -1
+    return local, boundary, boundary_d

@@ -1,0 +1,534 @@
+"""Contraction hierarchy (CH) and PHAST one-to-all sweeps over a CSR graph.
+
+Preprocessing contracts nodes one by one in order of importance; contracting ``v``
+adds a *shortcut* ``u -> w`` for every pair of remaining neighbours whose shortest path
+runs through ``v`` (no *witness* path avoiding ``v`` found by a bounded local search).
+The result is one edge set where every edge goes *up* (to a higher rank) or *down*.
+
+A one-to-all query (PHAST, Delling et al. 2011) is a small Dijkstra on the up edges
+from the source followed by one linear sweep over all nodes in decreasing rank that
+relaxes the down edges into each node; with nodes numbered by decreasing rank the sweep
+reads memory in order and needs no priority queue.
+
+``no_through`` nodes (zone centroids) are contracted first and without shortcuts, so
+no shortcut runs through them; queries never relax edges out of them unless one is the
+source. Conventions as in :mod:`.shortest_paths`: ``weight`` >= 0, ``inf`` = unusable
+edge, unreachable = ``inf``.
+
+Layout of a built hierarchy (node ``k`` = ``k``-th highest rank, ``order[k]`` its
+original index, ``new_of[v]`` the inverse):
+
+* ``up_ptr, up_head, up_w``: CSR by tail of edges to higher rank (smaller ``k``);
+* ``dn_ptr, dn_tail, dn_w``: CSR by head of edges from higher rank, tails not no-through;
+* ``sd_ptr, sd_head, sd_w``: CSR by tail of edges from no-through nodes to lower rank.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import prange
+
+from ._config import njit, njit_parallel
+from .shortest_paths import _sift_down, _sift_up
+
+# ----------------------------------------------------------------------------- build
+
+
+@njit
+def _find_out(first_out, next_out, e_head, u, w):
+    e = first_out[u]
+    while e >= 0:
+        if e_head[e] == w:
+            return e
+        e = next_out[e]
+    return -1
+
+
+@njit
+def _witness(
+    first_out, next_out, e_head, e_w, contracted, source, avoid, limit, max_settled,
+    dist, touched, heap_key, heap_node, position,
+):
+    """Bounded Dijkstra from ``source`` avoiding ``avoid`` and contracted nodes.
+
+    Leaves tentative distances in ``dist`` (reset by the caller through ``touched``);
+    returns the number of touched nodes.
+    """
+    n_touched = 1
+    touched[0] = source
+    dist[source] = 0.0
+    heap_key[0] = 0.0
+    heap_node[0] = source
+    position[source] = 0
+    size = 1
+    settled = 0
+    while size > 0:
+        u = heap_node[0]
+        du = heap_key[0]
+        position[u] = -2
+        size -= 1
+        if size > 0:
+            heap_key[0] = heap_key[size]
+            heap_node[0] = heap_node[size]
+            position[heap_node[0]] = 0
+            _sift_down(heap_key, heap_node, position, size, 0)
+        if du > limit:
+            break
+        settled += 1
+        if settled > max_settled:
+            break
+        e = first_out[u]
+        while e >= 0:
+            v = e_head[e]
+            if v != avoid and not contracted[v]:
+                nd = du + e_w[e]
+                if nd < dist[v]:
+                    p = position[v]
+                    if p != -2:
+                        if dist[v] == np.inf:
+                            touched[n_touched] = v
+                            n_touched += 1
+                        dist[v] = nd
+                        if p == -1:
+                            heap_key[size] = nd
+                            heap_node[size] = v
+                            position[v] = size
+                            _sift_up(heap_key, heap_node, position, size)
+                            size += 1
+                        else:
+                            heap_key[p] = nd
+                            _sift_up(heap_key, heap_node, position, p)
+            e = next_out[e]
+    # leave no node marked in the heap
+    return n_touched
+
+
+@njit
+def _process(
+    v, add, first_out, next_out, first_in, next_in, e_tail, e_head, e_w, n_e,
+    contracted, max_settled, dist, touched, heap_key, heap_node, position,
+):
+    """Shortcuts needed to contract ``v``; with ``add`` insert them into the pool.
+
+    Returns ``(n_shortcuts, degree, n_e)``; ``n_e`` is -1 if the pool is full.
+    """
+    cap = e_head.size
+    n_short = 0
+    degree = 0
+    e = first_out[v]
+    while e >= 0:
+        if not contracted[e_head[e]]:
+            degree += 1
+        e = next_out[e]
+    ein = first_in[v]
+    while ein >= 0:
+        u = e_tail[ein]
+        if not contracted[u]:
+            degree += 1
+            w_uv = e_w[ein]
+            limit = -1.0
+            e = first_out[v]
+            while e >= 0:
+                w = e_head[e]
+                if w != u and not contracted[w]:
+                    c = w_uv + e_w[e]
+                    if c > limit:
+                        limit = c
+                e = next_out[e]
+            if limit >= 0.0:
+                n_t = _witness(
+                    first_out, next_out, e_head, e_w, contracted, u, v, limit, max_settled,
+                    dist, touched, heap_key, heap_node, position,
+                )
+                e = first_out[v]
+                while e >= 0:
+                    w = e_head[e]
+                    if w != u and not contracted[w]:
+                        c = w_uv + e_w[e]
+                        if dist[w] > c:
+                            n_short += 1
+                            if add:
+                                f = _find_out(first_out, next_out, e_head, u, w)
+                                if f >= 0:
+                                    if c < e_w[f]:
+                                        e_w[f] = c
+                                else:
+                                    if n_e >= cap:
+                                        n_e = -1
+                                    if n_e >= 0:
+                                        e_tail[n_e] = u
+                                        e_head[n_e] = w
+                                        e_w[n_e] = c
+                                        next_out[n_e] = first_out[u]
+                                        first_out[u] = n_e
+                                        next_in[n_e] = first_in[w]
+                                        first_in[w] = n_e
+                                        n_e += 1
+                    e = next_out[e]
+                for k in range(n_t):
+                    x = touched[k]
+                    dist[x] = np.inf
+                    position[x] = -1
+        ein = next_in[ein]
+    return n_short, degree, n_e
+
+
+@njit
+def _drop_contracted(first, nxt, other_end, contracted, x):
+    """Unlink from node ``x``'s list (``first``/``nxt``) the edges whose other end is
+    contracted, so later searches only walk live edges (edges stay in the pool)."""
+    prev = -1
+    e = first[x]
+    while e >= 0:
+        following = nxt[e]
+        if contracted[other_end[e]]:
+            if prev < 0:
+                first[x] = following
+            else:
+                nxt[prev] = following
+        else:
+            prev = e
+        e = following
+
+
+@njit
+def _priority(n_short, degree, deleted, level):
+    return 2.0 * (n_short - degree) + deleted + level
+
+
+@njit
+def build_hierarchy(indptr, head, weight, no_through, max_settled, pool_factor):
+    """Contract every node; return ``(rank, e_tail, e_head, e_w)`` or empty arrays if the
+    pool of ``pool_factor * m`` edges ran out (retry with a larger factor).
+
+    ``rank[v]`` is the contraction order (0 first). Edges are the deduplicated input
+    edges (parallel edges by minimum, self-loops and ``inf`` edges dropped) plus shortcuts.
+    """
+    n = indptr.size - 1
+    m = head.size
+    cap = int(pool_factor * m) + 16
+    e_tail = np.empty(cap, dtype=np.int64)
+    e_head = np.empty(cap, dtype=np.int64)
+    e_w = np.empty(cap)
+    next_out = np.empty(cap, dtype=np.int64)
+    next_in = np.empty(cap, dtype=np.int64)
+    first_out = np.full(n, -1, dtype=np.int64)
+    first_in = np.full(n, -1, dtype=np.int64)
+    n_e = 0
+    # deduplicate: the CSR rows are by tail, so sort each row's edges by head
+    for u in range(n):
+        lo = indptr[u]
+        hi = indptr[u + 1]
+        if hi == lo:
+            continue
+        heads = head[lo:hi]
+        order = np.argsort(heads, kind="mergesort")
+        prev = -1
+        for k in order:
+            v = heads[k]
+            wt = weight[lo + k]
+            if v == u or not wt < np.inf:
+                continue
+            if v == prev:
+                if wt < e_w[n_e - 1]:
+                    e_w[n_e - 1] = wt
+                continue
+            prev = v
+            e_tail[n_e] = u
+            e_head[n_e] = v
+            e_w[n_e] = wt
+            next_out[n_e] = first_out[u]
+            first_out[u] = n_e
+            next_in[n_e] = first_in[v]
+            first_in[v] = n_e
+            n_e += 1
+
+    contracted = np.zeros(n, dtype=np.bool_)
+    rank = np.full(n, -1, dtype=np.int64)
+    dist = np.full(n, np.inf)
+    touched = np.empty(n, dtype=np.int64)
+    heap_key = np.empty(n)
+    heap_node = np.empty(n, dtype=np.int64)
+    position = np.full(n, -1, dtype=np.int64)
+    next_rank = 0
+    # no-through nodes first, without shortcuts: no shortest path passes through them
+    for v in range(n):
+        if no_through[v]:
+            contracted[v] = True
+            rank[v] = next_rank
+            next_rank += 1
+
+    deleted = np.zeros(n, dtype=np.int64)
+    level = np.zeros(n, dtype=np.int64)
+    q_key = np.empty(n)
+    q_node = np.empty(n, dtype=np.int64)
+    q_pos = np.full(n, -1, dtype=np.int64)
+    q_size = 0
+    for v in range(n):
+        if contracted[v]:
+            continue
+        ns, deg, _ = _process(
+            v, False, first_out, next_out, first_in, next_in, e_tail, e_head, e_w, n_e,
+            contracted, max_settled, dist, touched, heap_key, heap_node, position,
+        )
+        q_key[q_size] = _priority(ns, deg, 0, 0)
+        q_node[q_size] = v
+        q_pos[v] = q_size
+        _sift_up(q_key, q_node, q_pos, q_size)
+        q_size += 1
+
+    while q_size > 0:
+        v = q_node[0]
+        # lazy update: recompute the top's priority, contract only if it stays on top
+        ns, deg, _ = _process(
+            v, False, first_out, next_out, first_in, next_in, e_tail, e_head, e_w, n_e,
+            contracted, max_settled, dist, touched, heap_key, heap_node, position,
+        )
+        pr = _priority(ns, deg, deleted[v], level[v])
+        if pr > q_key[0] and q_size > 1:
+            q_key[0] = pr
+            _sift_down(q_key, q_node, q_pos, q_size, 0)
+            if q_node[0] != v:
+                continue
+        # pop v
+        q_pos[v] = -2
+        q_size -= 1
+        if q_size > 0:
+            q_key[0] = q_key[q_size]
+            q_node[0] = q_node[q_size]
+            q_pos[q_node[0]] = 0
+            _sift_down(q_key, q_node, q_pos, q_size, 0)
+        _, _, n_e = _process(
+            v, True, first_out, next_out, first_in, next_in, e_tail, e_head, e_w, n_e,
+            contracted, max_settled, dist, touched, heap_key, heap_node, position,
+        )
+        if n_e < 0:
+            return rank[:0], e_tail[:0], e_head[:0], e_w[:0]
+        contracted[v] = True
+        rank[v] = next_rank
+        next_rank += 1
+        # neighbours: one more deleted neighbour, a level deeper, new priority
+        for side in range(2):
+            e = first_out[v] if side == 0 else first_in[v]
+            while e >= 0:
+                x = e_head[e] if side == 0 else e_tail[e]
+                e = next_out[e] if side == 0 else next_in[e]
+                if contracted[x]:
+                    continue
+                _drop_contracted(first_out, next_out, e_head, contracted, x)
+                _drop_contracted(first_in, next_in, e_tail, contracted, x)
+                # cheap update (one more deleted neighbour, maybe a level deeper); the
+                # exact priority is recomputed lazily when x reaches the top
+                bump = 1.0
+                if level[v] + 1 > level[x]:
+                    bump += level[v] + 1 - level[x]
+                    level[x] = level[v] + 1
+                deleted[x] += 1
+                p = q_pos[x]
+                q_key[p] += bump
+                _sift_down(q_key, q_node, q_pos, q_size, p)
+    return rank, e_tail[:n_e].copy(), e_head[:n_e].copy(), e_w[:n_e].copy()
+
+
+# ----------------------------------------------------------------------------- query
+
+
+@njit
+def _upward(up_ptr, up_head, up_w, sd_ptr, sd_head, sd_w, no_through, s, dist, heap_key, heap_node, position, touched):
+    """Dijkstra from ``s`` over the up edges (plus ``s``'s own down edges if it is no-through).
+
+    ``dist`` must be ``inf`` everywhere except what this writes. Returns the number of
+    settled nodes listed in ``touched`` (their ``position`` is reset to -1).
+    """
+    dist[s] = 0.0
+    heap_key[0] = 0.0
+    heap_node[0] = s
+    position[s] = 0
+    size = 1
+    n_t = 0
+    if no_through[s]:
+        for e in range(sd_ptr[s], sd_ptr[s + 1]):
+            v = sd_head[e]
+            if sd_w[e] < dist[v]:
+                dist[v] = sd_w[e]
+                # lower-rank node: reached only from s; settled through the sweep
+    while size > 0:
+        u = heap_node[0]
+        du = heap_key[0]
+        position[u] = -2
+        touched[n_t] = u
+        n_t += 1
+        size -= 1
+        if size > 0:
+            heap_key[0] = heap_key[size]
+            heap_node[0] = heap_node[size]
+            position[heap_node[0]] = 0
+            _sift_down(heap_key, heap_node, position, size, 0)
+        if no_through[u] and u != s:
+            continue
+        for e in range(up_ptr[u], up_ptr[u + 1]):
+            v = up_head[e]
+            nd = du + up_w[e]
+            if nd < dist[v]:
+                dist[v] = nd
+                p = position[v]
+                if p == -1:
+                    heap_key[size] = nd
+                    heap_node[size] = v
+                    position[v] = size
+                    _sift_up(heap_key, heap_node, position, size)
+                    size += 1
+                else:
+                    heap_key[p] = nd
+                    _sift_up(heap_key, heap_node, position, p)
+    for k in range(n_t):
+        position[touched[k]] = -1
+    return n_t
+
+
+@njit
+def _sweep(dn_ptr, dn_tail, dn_w, dist):
+    """Relax the down edges into every node in rank order (node 0 = highest rank)."""
+    n = dn_ptr.size - 1
+    for v in range(n):
+        dv = dist[v]
+        for e in range(dn_ptr[v], dn_ptr[v + 1]):
+            x = dist[dn_tail[e]] + dn_w[e]
+            if x < dv:
+                dv = x
+        dist[v] = dv
+
+
+#: sources swept together: one 64-byte cache line of float64 distances per node
+LANES = 8
+
+
+@njit
+def _sweep_lanes(dn_ptr, dn_tail, dn_w, d):
+    """``_sweep`` for ``LANES`` (= 8) sources at once; ``d`` is ``(n, 8)``.
+
+    Written out lane by lane so that the minima stay in registers and vectorise.
+    """
+    n = dn_ptr.size - 1
+    for v in range(n):
+        a0 = d[v, 0]
+        a1 = d[v, 1]
+        a2 = d[v, 2]
+        a3 = d[v, 3]
+        a4 = d[v, 4]
+        a5 = d[v, 5]
+        a6 = d[v, 6]
+        a7 = d[v, 7]
+        for e in range(dn_ptr[v], dn_ptr[v + 1]):
+            t = dn_tail[e]
+            w = dn_w[e]
+            a0 = min(a0, d[t, 0] + w)
+            a1 = min(a1, d[t, 1] + w)
+            a2 = min(a2, d[t, 2] + w)
+            a3 = min(a3, d[t, 3] + w)
+            a4 = min(a4, d[t, 4] + w)
+            a5 = min(a5, d[t, 5] + w)
+            a6 = min(a6, d[t, 6] + w)
+            a7 = min(a7, d[t, 7] + w)
+        d[v, 0] = a0
+        d[v, 1] = a1
+        d[v, 2] = a2
+        d[v, 3] = a3
+        d[v, 4] = a4
+        d[v, 5] = a5
+        d[v, 6] = a6
+        d[v, 7] = a7
+
+
+@njit
+def _expand(d, srcs, col, anc, off, anc_nt, out, i0):
+    """Rows ``out[i0 : i0 + len(srcs)]`` from the lane distances ``d (n, >= len(srcs))``.
+
+    A kept column reads ``d[col, lane]``; a contracted one the best anchor
+    ``d[anchor, lane] + offset``, a no-through anchor only when it is the lane's source.
+    """
+    n_l = srcs.size
+    for o in range(col.size):
+        c = col[o]
+        if c >= 0:
+            for j in range(n_l):
+                out[i0 + j, o] = d[c, j]
+        else:
+            for j in range(n_l):
+                best = np.inf
+                for a in range(2):
+                    k = anc[o, a]
+                    if k >= 0 and (not anc_nt[o, a] or k == srcs[j]):
+                        x = d[k, j] + off[o, a]
+                        if x < best:
+                            best = x
+                out[i0 + j, o] = best
+
+
+@njit_parallel
+def phast(
+    up_ptr, up_head, up_w, dn_ptr, dn_tail, dn_w, sd_ptr, sd_head, sd_w, no_through,
+    sources, col, anc, off, n_threads,
+):
+    """Distances ``(len(sources), len(col))`` by PHAST, parallel over batches of sources.
+
+    ``sources`` are hierarchy nodes; output column ``o`` is hierarchy node ``col[o]`` or,
+    when ``col[o] == -1``, a contracted node reached through ``anc[o]`` (hierarchy nodes,
+    -1 none) at ``off[o]`` (see :mod:`.compression`). Sources are swept ``LANES`` at a
+    time; a thread keeps one scratch set for all its batches.
+    """
+    n = up_ptr.size - 1
+    n_src = sources.size
+    n_out = col.size
+    out = np.empty((n_src, n_out))
+    anc_nt = np.zeros(anc.shape, dtype=np.bool_)
+    for o in range(n_out):
+        for a in range(2):
+            if anc[o, a] >= 0:
+                anc_nt[o, a] = no_through[anc[o, a]]
+    n_batch = (n_src + LANES - 1) // LANES
+    n_chunks = max(1, min(n_threads, n_batch))
+    for c in prange(n_chunks):
+        dist = np.full(n, np.inf)
+        lanes = np.empty((n, LANES))
+        heap_key = np.empty(n)
+        heap_node = np.empty(n, dtype=np.int64)
+        position = np.full(n, -1, dtype=np.int64)
+        touched = np.empty(n, dtype=np.int64)
+        for b in range(c, n_batch, n_chunks):
+            i0 = b * LANES
+            i1 = min(i0 + LANES, n_src)
+            if i1 - i0 <= 2:
+                # too few sources to fill the lanes: sweep them one by one
+                for i in range(i0, i1):
+                    s = sources[i]
+                    dist[:] = np.inf
+                    _upward(
+                        up_ptr, up_head, up_w, sd_ptr, sd_head, sd_w, no_through, s,
+                        dist, heap_key, heap_node, position, touched,
+                    )
+                    _sweep(dn_ptr, dn_tail, dn_w, dist)
+                    _expand(dist.reshape((n, 1)), sources[i : i + 1], col, anc, off, anc_nt, out, i)
+                dist[:] = np.inf
+                continue
+            lanes[:] = np.inf
+            for i in range(i0, i1):
+                j = i - i0
+                s = sources[i]
+                n_t = _upward(
+                    up_ptr, up_head, up_w, sd_ptr, sd_head, sd_w, no_through, s,
+                    dist, heap_key, heap_node, position, touched,
+                )
+                for k in range(n_t):
+                    x = touched[k]
+                    lanes[x, j] = dist[x]
+                    dist[x] = np.inf
+                if no_through[s]:
+                    for e in range(sd_ptr[s], sd_ptr[s + 1]):
+                        x = sd_head[e]
+                        if dist[x] < lanes[x, j]:
+                            lanes[x, j] = dist[x]
+                        dist[x] = np.inf
+            _sweep_lanes(dn_ptr, dn_tail, dn_w, lanes)
+            _expand(lanes, sources[i0:i1], col, anc, off, anc_nt, out, i0)
+    return out

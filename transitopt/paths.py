@@ -1,0 +1,550 @@
+"""Shortest paths, distance matrices (skims) and snapping points to the network.
+
+Thin, validated wrappers over the numba kernels in :mod:`transitopt.kernels`. Nodes are
+given as source node ids (``network.node_id``: OSM ids, TNTP numbers) unless
+``by_index=True``, in which case they are compiled node indices ``0..n_nodes-1``.
+``weight`` names a per-edge array of the network (``"free_flow_time_s"``,
+``"length_m"``, ...) or is an array with one non-negative value per edge (CSR order);
+``inf`` forbids an edge. Zone centroids (``network.centroid``) are never passed through.
+
+Repeated searches with one weight go through a :class:`PreparedGraph` (see
+:func:`prepare`), built once per network and weight and cached: degree-2 chains and
+dead-end trees are contracted (:mod:`.kernels.compression`) and, once enough sources
+have been asked for, a contraction hierarchy is built for PHAST sweeps
+(:mod:`.kernels.contraction`). Distances are float64 throughout and equal a plain
+Dijkstra's up to floating-point summation order (a few ulp).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+import weakref
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numba
+import numpy as np
+
+from ._errors import NetworkError, SnappingError
+from .kernels import compression as _compression
+from .kernels import contraction as _contraction
+from .kernels import shortest_paths as _sp
+from .kernels import snapping as _snapping
+from .network.compiled import EDGE_FLOAT_DEFAULTS, Network
+
+Method = Literal["auto", "ch", "dijkstra"]
+
+#: ``method="auto"`` builds the contraction hierarchy once this many sources have been
+#: searched on one prepared graph (its build costs about as much as this many Dijkstras)
+AUTO_HIERARCHY_SOURCES = 256
+
+#: witness search limit (settled nodes) while building the hierarchy
+_CH_MAX_SETTLED = 50
+
+
+# ----------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class PathResult:
+    """One shortest path.
+
+    Attributes
+    ----------
+    cost : float
+        Sum of the weight along the path (``inf`` when there is no path).
+    nodes : (k,) int64
+        Node ids along the path, origin first (compiled indices with ``by_index=True``);
+        empty when there is no path.
+    edges : (k - 1,) int64
+        Compiled edge indices (CSR order) along the path.
+    """
+
+    cost: float
+    nodes: np.ndarray
+    edges: np.ndarray
+
+    @property
+    def found(self) -> bool:
+        """Whether a path exists."""
+        return math.isfinite(self.cost)
+
+
+@dataclass(frozen=True, eq=False)
+class _Hierarchy:
+    """Contraction hierarchy of a compressed graph (arrays as in :mod:`.kernels.contraction`)."""
+
+    up: tuple[np.ndarray, np.ndarray, np.ndarray]
+    down: tuple[np.ndarray, np.ndarray, np.ndarray]
+    source_down: tuple[np.ndarray, np.ndarray, np.ndarray]
+    no_through: np.ndarray
+    ch_of: np.ndarray  # compressed index -> hierarchy index
+    n_shortcuts: int
+    build_s: float
+
+
+# ----------------------------------------------------------------------------- prepared graph
+
+
+class PreparedGraph:
+    """A network made ready for repeated searches with one weight.
+
+    Holds the compressed graph (chains and dead-end trees contracted, kept nodes
+    renumbered in breadth-first order) and, built on demand, its contraction hierarchy.
+    Get one with :func:`prepare`; it is cached per network and weight.
+
+    Attributes
+    ----------
+    n_nodes : int
+        Nodes of the network.
+    n_kept : int
+        Nodes of the compressed graph.
+    weight : (n_edges,) float64
+        The per-edge weight searched over.
+    prepare_s : float
+        Seconds spent compressing.
+    """
+
+    def __init__(self, network: Network, weight: np.ndarray) -> None:
+        start = time.perf_counter()
+        self.n_nodes = network.n_nodes
+        self.indptr = network.indptr
+        self.head = network.head
+        self.tail = network.tail
+        self.weight = weight
+        self.no_through = np.ascontiguousarray(network.centroid, dtype=np.bool_)
+        nb_ptr, nbr = _compression.undirected_neighbours(self.indptr, self.head)
+        contracted, component = _compression.contractible(nb_ptr, nbr, self.no_through)
+        order = _compression.bfs_order(nb_ptr, nbr, ~contracted)
+        new_of = np.full(self.n_nodes, -1, dtype=np.int64)
+        new_of[order] = np.arange(order.size)
+        c_indptr, c_head, c_weight, anchor, offset = _compression.compress(
+            self.indptr, self.head, weight, nb_ptr, nbr, contracted, component, new_of
+        )
+        self.component = component
+        self.new_of = new_of
+        self.order = order
+        self.c_indptr, self.c_head, self.c_weight = c_indptr, c_head, c_weight
+        self.c_no_through = self.no_through[order].copy()
+        self.anchor, self.offset = anchor, offset
+        self.n_kept = int(order.size)
+        self.prepare_s = time.perf_counter() - start
+        self._hierarchy: _Hierarchy | None = None
+        self._n_searched = 0
+
+    def __repr__(self) -> str:
+        ch = "built" if self._hierarchy is not None else "not built"
+        return f"<PreparedGraph {self.n_nodes} nodes, {self.n_kept} kept, hierarchy {ch}>"
+
+    # -------------------------------------------------------------- hierarchy
+    @property
+    def hierarchy(self) -> _Hierarchy:
+        """The contraction hierarchy of the compressed graph (built on first access)."""
+        if self._hierarchy is None:
+            self._hierarchy = self._build_hierarchy()
+        return self._hierarchy
+
+    @property
+    def has_hierarchy(self) -> bool:
+        """Whether the hierarchy has been built."""
+        return self._hierarchy is not None
+
+    def _build_hierarchy(self) -> _Hierarchy:
+        start = time.perf_counter()
+        n = self.n_kept
+        pool = 4.0
+        while True:
+            rank, et, eh, ew = _contraction.build_hierarchy(
+                self.c_indptr, self.c_head, self.c_weight, self.c_no_through, _CH_MAX_SETTLED, pool
+            )
+            if rank.size == n:
+                break
+            pool *= 2.0
+        ch_of = n - 1 - rank  # highest rank first
+        t, h = ch_of[et], ch_of[eh]
+        nt = self.c_no_through
+        up = t > h
+        down = ~up & ~nt[et]
+        source_down = ~up & nt[et]
+
+        def csr(by: np.ndarray, other: np.ndarray, w: np.ndarray, mask: np.ndarray):
+            key = by[mask]
+            o = np.argsort(key, kind="stable")
+            ptr = np.zeros(n + 1, dtype=np.int64)
+            np.cumsum(np.bincount(key, minlength=n), out=ptr[1:])
+            return ptr, other[mask][o].astype(np.int32), np.ascontiguousarray(w[mask][o])
+
+        no_through_ch = np.empty(n, dtype=np.bool_)
+        no_through_ch[ch_of] = nt
+        return _Hierarchy(
+            up=csr(t, h, ew, up),
+            down=csr(h, t, ew, down),
+            source_down=csr(t, h, ew, source_down),
+            no_through=no_through_ch,
+            ch_of=ch_of,
+            n_shortcuts=int(et.size - self.c_head.size),
+            build_s=time.perf_counter() - start,
+        )
+
+    # -------------------------------------------------------------- queries
+    def distances(
+        self, sources: np.ndarray, targets: np.ndarray | None = None, *, method: Method = "auto"
+    ) -> np.ndarray:
+        """Distances ``(len(sources), len(targets))`` between compiled node indices
+        (``targets=None``: every node). Unreachable pairs are ``inf``."""
+        sources = np.asarray(sources, dtype=np.int64)
+        if method not in ("auto", "ch", "dijkstra"):
+            raise ValueError(f"method must be 'auto', 'ch' or 'dijkstra', not {method!r}")
+        uniq_src, src_inv = np.unique(sources, return_inverse=True)
+        if targets is None:
+            out_nodes = np.arange(self.n_nodes)
+            tgt_inv = None
+        else:
+            out_nodes, tgt_inv = np.unique(np.asarray(targets, dtype=np.int64), return_inverse=True)
+        if method == "auto":
+            self._n_searched += uniq_src.size
+            use_ch = self.has_hierarchy or self._n_searched >= AUTO_HIERARCHY_SOURCES
+        else:
+            use_ch = method == "ch"
+        result = self._distances(uniq_src, out_nodes, use_ch=use_ch)
+        result = result[src_inv]
+        if tgt_inv is not None:
+            result = result[:, tgt_inv]
+        return result
+
+    def _distances(self, sources: np.ndarray, out_nodes: np.ndarray, *, use_ch: bool) -> np.ndarray:
+        """``distances`` for distinct ``sources`` and distinct sorted ``out_nodes``."""
+        new_of = self.new_of
+        col = new_of[out_nodes]
+        anc = self.anchor[out_nodes]
+        off = self.offset[out_nodes]
+        kept_src = sources[new_of[sources] >= 0]
+        inner_src = sources[new_of[sources] < 0]
+        local = boundary = boundary_d = None
+        if inner_src.size:
+            pos = np.full(self.n_nodes, -1, dtype=np.int64)
+            pos[out_nodes] = np.arange(out_nodes.size)
+            local, boundary, boundary_d = _compression.local_rows(
+                self.indptr, self.head, self.weight, self.component, new_of, inner_src, pos
+            )
+            # rows are needed from every boundary node a path may continue through
+            through = boundary[(boundary >= 0) & ~self.c_no_through[np.maximum(boundary, 0)]]
+            extra = self.order[np.unique(through)]
+            engine_src = np.unique(np.concatenate([kept_src, extra]))
+        else:
+            engine_src = kept_src
+        rows = self._engine(new_of[engine_src], col, anc, off, use_ch=use_ch)
+        out = np.empty((sources.size, out_nodes.size))
+        row_of = np.full(self.n_nodes, -1, dtype=np.int64)
+        row_of[engine_src] = np.arange(engine_src.size)
+        is_kept = new_of[sources] >= 0
+        out[is_kept] = rows[row_of[sources[is_kept]]]
+        if inner_src.size:
+            inner_rows = np.flatnonzero(~is_kept)
+            for r, i in enumerate(inner_rows):
+                best = local[r]
+                for a in range(2):
+                    k = boundary[r, a]
+                    if k >= 0 and not self.c_no_through[k]:
+                        np.minimum(best, boundary_d[r, a] + rows[row_of[self.order[k]]], out=best)
+                out[i] = best
+        return out
+
+    def _engine(self, sources_c, col, anc, off, *, use_ch: bool) -> np.ndarray:
+        """Rows for kept sources (compressed indices), expanded to the output columns."""
+        if sources_c.size == 0:
+            return np.empty((0, col.size))
+        if use_ch:
+            h = self.hierarchy
+            col_h = np.where(col >= 0, h.ch_of[np.maximum(col, 0)], -1)
+            anc_h = np.where(anc >= 0, h.ch_of[np.maximum(anc, 0)], -1)
+            return _contraction.phast(
+                *h.up, *h.down, *h.source_down, h.no_through,
+                h.ch_of[sources_c], col_h, anc_h, off, numba.get_num_threads(),
+            )  # fmt: skip
+        needed = np.zeros(self.n_kept, dtype=np.bool_)
+        needed[col[col >= 0]] = True
+        needed[anc[anc >= 0]] = True
+        n_needed = int(needed.sum())
+        if n_needed == self.n_kept:
+            n_needed = 0  # everything: no early exit test needed
+        return _sp.many_expanded(
+            self.c_indptr, self.c_head, self.c_weight, self.c_no_through,
+            sources_c, col, anc, off, needed, n_needed,
+        )  # fmt: skip
+
+
+_PREPARED: weakref.WeakKeyDictionary[Network, dict[Any, PreparedGraph]] = weakref.WeakKeyDictionary()
+
+
+def prepare(network: Network, *, weight: str | np.ndarray = "free_flow_time_s") -> PreparedGraph:
+    """The network compressed for repeated searches with ``weight`` (cached).
+
+    Parameters
+    ----------
+    network : Network
+        The compiled network.
+    weight : str or (n_edges,) array
+        Name of a per-edge array of ``network`` or the weights themselves (>= 0, ``inf``
+        forbids an edge).
+
+    Returns
+    -------
+    PreparedGraph
+        Reused by every later call with the same network and weight.
+    """
+    array, key = _weight(network, weight)
+    cache = _PREPARED.setdefault(network, {})
+    prepared = cache.get(key)
+    if prepared is None:
+        prepared = cache[key] = PreparedGraph(network, array)
+    return prepared
+
+
+# ----------------------------------------------------------------------------- public functions
+
+
+def shortest_path(
+    network: Network,
+    origin: int,
+    destination: int,
+    *,
+    weight: str | np.ndarray = "free_flow_time_s",
+    by_index: bool = False,
+) -> PathResult:
+    """Shortest path from ``origin`` to ``destination``.
+
+    Parameters
+    ----------
+    network : Network
+        The compiled network.
+    origin, destination : int
+        Node ids (compiled indices with ``by_index=True``).
+    weight : str or (n_edges,) array
+        Per-edge cost to minimise (seconds for ``"free_flow_time_s"``, metres for
+        ``"length_m"``).
+    by_index : bool
+        Nodes are given, and returned, as compiled indices.
+
+    Returns
+    -------
+    PathResult
+        Cost, nodes and edges; ``cost == inf`` and empty arrays when there is no path.
+    """
+    array, _ = _weight(network, weight)
+    o, d = _nodes(network, [origin, destination], by_index=by_index, what="node")
+    dist, pred = _sp.single_source(
+        network.indptr, network.head, array, o, network.centroid, np.array([d], dtype=np.int64)
+    )
+    cost = float(dist[d])
+    if not math.isfinite(cost):
+        empty = np.empty(0, dtype=np.int64)
+        return PathResult(cost=cost, nodes=empty, edges=empty)
+    edges = _sp.path_edges(pred, network.tail, d)
+    nodes = np.concatenate([[o], network.head[edges]]).astype(np.int64)
+    if not by_index:
+        nodes = network.node_id[nodes]
+    return PathResult(cost=cost, nodes=nodes, edges=edges)
+
+
+def distances(
+    network: Network,
+    origins: Any,
+    *,
+    weight: str | np.ndarray = "free_flow_time_s",
+    by_index: bool = False,
+    method: Method = "auto",
+) -> np.ndarray:
+    """Shortest-path costs from each origin to every node.
+
+    Parameters
+    ----------
+    network : Network
+        The compiled network.
+    origins : int or sequence of int
+        Node ids (compiled indices with ``by_index=True``).
+    weight : str or (n_edges,) array
+        Per-edge cost (seconds for ``"free_flow_time_s"``, metres for ``"length_m"``).
+    by_index : bool
+        ``origins`` are compiled node indices.
+    method : {"auto", "ch", "dijkstra"}
+        ``"dijkstra"`` searches the compressed graph per origin; ``"ch"`` sweeps the
+        contraction hierarchy (built once per network and weight, then cached);
+        ``"auto"`` switches to the hierarchy once enough origins have been searched.
+
+    Returns
+    -------
+    (n_origins, n_nodes) float64
+        Column ``j`` is compiled node ``j``; ``inf`` where unreachable.
+    """
+    prepared = prepare(network, weight=weight)
+    src = _nodes(network, origins, by_index=by_index, what="origin")
+    return prepared.distances(src, None, method=method)
+
+
+def skim(
+    network: Network,
+    origins: Any,
+    destinations: Any = None,
+    *,
+    weight: str | np.ndarray = "free_flow_time_s",
+    by_index: bool = False,
+    method: Method = "auto",
+) -> np.ndarray:
+    """Origin-destination matrix of shortest-path costs.
+
+    Parameters
+    ----------
+    network : Network
+        The compiled network.
+    origins, destinations : sequence of int
+        Node ids (compiled indices with ``by_index=True``); ``destinations=None`` uses
+        the origins (a square zone-to-zone skim).
+    weight : str or (n_edges,) array
+        Per-edge cost (seconds for ``"free_flow_time_s"``, metres for ``"length_m"``).
+    by_index : bool
+        Nodes are compiled node indices.
+    method : {"auto", "ch", "dijkstra"}
+        As in :func:`distances`.
+
+    Returns
+    -------
+    (n_origins, n_destinations) float64
+        ``inf`` where unreachable.
+    """
+    prepared = prepare(network, weight=weight)
+    src = _nodes(network, origins, by_index=by_index, what="origin")
+    dst = src if destinations is None else _nodes(network, destinations, by_index=by_index, what="destination")
+    return prepared.distances(src, dst, method=method)
+
+
+def snap_points(
+    network: Network,
+    x: Any,
+    y: Any,
+    *,
+    max_distance_m: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest network node of each point.
+
+    Candidates are the nodes with at least one edge that are not zone centroids.
+
+    Parameters
+    ----------
+    network : Network
+        The compiled network.
+    x, y : array_like
+        Point coordinates in the network's CRS: longitude and latitude in degrees for
+        EPSG:4326 (distances by the haversine formula), else planar coordinates
+        (Euclidean distances in CRS units, metres for metric CRSs).
+    max_distance_m : float, optional
+        Points farther than this from every candidate raise :class:`SnappingError`.
+
+    Returns
+    -------
+    node_index : (n_points,) int64
+        Compiled index of the nearest node.
+    distance_m : (n_points,) float64
+        Distance to it (metres for geographic and metric CRSs).
+    """
+    px = np.atleast_1d(np.asarray(x, dtype=np.float64)).ravel()
+    py = np.atleast_1d(np.asarray(y, dtype=np.float64)).ravel()
+    if px.shape != py.shape:
+        raise SnappingError(f"x and y differ in length ({px.size} != {py.size})")
+    bad = np.flatnonzero(~(np.isfinite(px) & np.isfinite(py)))
+    if bad.size:
+        raise SnappingError(f"{bad.size} point(s) have missing or infinite coordinates: {_listing(bad)}")
+    degree = np.bincount(network.tail, minlength=network.n_nodes) + np.bincount(network.head, minlength=network.n_nodes)
+    usable = (degree > 0) & ~network.centroid & np.isfinite(network.node_x) & np.isfinite(network.node_y)
+    cand = np.flatnonzero(usable)
+    if cand.size == 0:
+        raise SnappingError("the network has no node with coordinates to snap to")
+    if px.size == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0)
+    geographic = _is_geographic(network.crs)
+    nx_, ny_ = network.node_x, network.node_y
+    if geographic:
+        lat_max = min(89.0, float(max(np.abs(ny_[cand]).max(), np.abs(py).max())))
+        ky = _snapping.EARTH_RADIUS_M * math.pi / 180.0
+        kx = ky * math.cos(math.radians(lat_max))
+    else:
+        kx = ky = 1.0
+    gx, gy = nx_[cand] * kx, ny_[cand] * ky
+    grid = _snapping.build_grid(gx, gy, max(1, cand.size // 2))
+    node, dist = _snapping.nearest_nodes(
+        px, py, px * kx, py * ky, nx_.astype(np.float64), ny_.astype(np.float64), cand, *grid, geographic
+    )
+    if max_distance_m is not None:
+        far = np.flatnonzero(dist > max_distance_m)
+        if far.size:
+            detail = ", ".join(f"point {i} ({dist[i]:,.1f} m)" for i in far[:10])
+            more = f" and {far.size - 10} more" if far.size > 10 else ""
+            raise SnappingError(
+                f"{far.size} of {px.size} point(s) lie farther than {max_distance_m:g} m from the "
+                f"network: {detail}{more}; check the coordinates (lon/lat order, CRS) or raise max_distance_m"
+            )
+    return node, dist
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def _weight(network: Network, weight: str | np.ndarray) -> tuple[np.ndarray, Any]:
+    """The weight array and its cache key; raises NetworkError on NaN or negative values."""
+    if isinstance(weight, str):
+        if weight not in EDGE_FLOAT_DEFAULTS:
+            raise ValueError(f"unknown weight {weight!r}; expected one of {sorted(EDGE_FLOAT_DEFAULTS)} or an array")
+        array = np.ascontiguousarray(getattr(network, weight), dtype=np.float64)
+        name, key = repr(weight), ("name", weight)
+    else:
+        array = np.ascontiguousarray(weight, dtype=np.float64)
+        if array.shape != (network.n_edges,):
+            raise ValueError(f"weight array has shape {array.shape}, expected ({network.n_edges},)")
+        name = "weight array"
+        key = ("array", hashlib.blake2b(array.tobytes(), digest_size=16).hexdigest())
+    bad = np.flatnonzero(np.isnan(array) | (array < 0))
+    if bad.size:
+        e = bad[:5]
+        pairs = ", ".join(
+            f"{network.node_id[network.tail[i]]}->{network.node_id[network.head[i]]} ({array[i]})" for i in e
+        )
+        raise NetworkError(
+            f"{name} has {bad.size} missing or negative value(s), e.g. edges {pairs}; "
+            "impute them first or pass a complete weight array"
+        )
+    return array, key
+
+
+def _nodes(network: Network, nodes: Any, *, by_index: bool, what: str) -> np.ndarray:
+    """Compiled indices of node ids (or checked indices with ``by_index``)."""
+    arr = np.atleast_1d(np.asarray(nodes))
+    if arr.ndim != 1:
+        raise ValueError(f"{what}s must be one id or a 1-d sequence of ids, got shape {arr.shape}")
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"{what}s must be integers, got dtype {arr.dtype}")
+    if not by_index:
+        return network.node_index(arr)
+    arr = arr.astype(np.int64)
+    bad = np.flatnonzero((arr < 0) | (arr >= network.n_nodes))
+    if bad.size:
+        raise IndexError(f"{what} index {int(arr[bad[0]])} is outside 0..{network.n_nodes - 1}")
+    return arr
+
+
+def _is_geographic(crs: Any) -> bool:
+    """Whether ``crs`` is geographic (degrees); ``None`` counts as planar."""
+    if crs is None:
+        return False
+    try:
+        import pyproj
+
+        return bool(pyproj.CRS.from_user_input(crs).is_geographic)
+    except Exception:  # noqa: BLE001 - unknown CRS text: fall back on the common case
+        return "4326" in str(crs)
+
+
+def _listing(indices: np.ndarray, limit: int = 10) -> str:
+    shown = ", ".join(str(int(i)) for i in indices[:limit])
+    return shown + (f" and {indices.size - limit} more" if indices.size > limit else "")
