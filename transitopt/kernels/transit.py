@@ -1,0 +1,370 @@
+"""Optimal strategies (Spiess & Florian 1989): frequency-based transit assignment kernels.
+
+The graph is a list of links ``a = (tail[a], head[a])`` with a cost ``cost[a] >= 0``
+(seconds: in-vehicle, walk, dwell, penalties) and a frequency ``freq[a]`` (1/s). A
+link with finite frequency is a *boarding* link: a traveller at its tail waits for it;
+``np.inf`` marks a link taken without waiting (in-vehicle, alighting, walking).
+``in_indptr``/``in_links`` list the links entering each node (reverse CSR).
+
+Strategy (backward pass, per destination ``r``): links are scanned in increasing
+order of ``u_j + c_a`` (a label-setting pass over links with a binary heap). Link
+``a = (i, j)`` becomes attractive at ``i`` when ``u_j + c_a < u_i``; then
+
+    u_i = (alpha + sum_a f_a (u_j + c_a)) / F_i,    F_i = sum_a f_a
+
+over the attractive links of ``i`` -- the expected time to ``r`` when boarding the first
+vehicle to arrive among the attractive lines, with expected wait ``alpha / F_i``. A
+no-wait link (``f_a = inf``) that is attractive makes it the only choice at ``i``
+(``u_i = u_j + c_a``, wait 0). ``alpha`` is the waiting-time factor: 0.5 gives half the
+combined headway (regular arrivals, the paper's example), 1.0 the full headway
+(exponential arrivals).
+
+Loading (forward pass): the demand of each origin flows along the attractive links in
+the reverse of the order they were made attractive (a topological order of the
+strategy), splitting at each node in proportion to ``f_a / F_i``.
+
+Skims follow the same recurrence: for each per-link attribute ``x`` (in-vehicle time,
+walk time, boardings) ``s_i = sum_a f_a (x_a + s_j) / F_i``, and the expected wait
+``w_i = (alpha + sum_a f_a w_j) / F_i``. Unreachable nodes keep ``inf`` labels and skims.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import prange
+
+from ._config import njit, njit_parallel
+
+_NOT_IN_HEAP = -1
+_SCANNED = -2
+
+
+@njit
+def _heap_push_or_decrease(heap_key, heap_item, pos, size, item, value):
+    """Insert ``item`` with key ``value``, or lower its key; returns the new heap size.
+
+    ``heap_key``/``heap_item`` hold the binary min-heap; ``pos[item]`` is the item's slot,
+    ``-1`` if never inserted, ``-2`` once popped (then it is left alone).
+    """
+    i = pos[item]
+    if i == _SCANNED:
+        return size
+    if i == _NOT_IN_HEAP:
+        i = size
+        size += 1
+    elif heap_key[i] <= value:
+        return size
+    while i > 0:
+        parent = (i - 1) >> 1
+        if heap_key[parent] <= value:
+            break
+        heap_key[i] = heap_key[parent]
+        heap_item[i] = heap_item[parent]
+        pos[heap_item[i]] = i
+        i = parent
+    heap_key[i] = value
+    heap_item[i] = item
+    pos[item] = i
+    return size
+
+
+@njit
+def _heap_pop(heap_key, heap_item, pos, size):
+    """Remove the item with the smallest key; returns ``(item, key, new size)``."""
+    top = heap_item[0]
+    top_key = heap_key[0]
+    pos[top] = _SCANNED
+    size -= 1
+    if size > 0:
+        item = heap_item[size]
+        value = heap_key[size]
+        i = 0
+        while True:
+            child = 2 * i + 1
+            if child >= size:
+                break
+            if child + 1 < size and heap_key[child + 1] < heap_key[child]:
+                child += 1
+            if heap_key[child] >= value:
+                break
+            heap_key[i] = heap_key[child]
+            heap_item[i] = heap_item[child]
+            pos[heap_item[i]] = i
+            i = child
+        heap_key[i] = value
+        heap_item[i] = item
+        pos[item] = i
+    return top, top_key, size
+
+
+@njit
+def strategy_into(
+    tail, head, cost, freq, in_indptr, in_links, link_skim, dest, alpha, origins, is_origin,
+    u, f_node, inf_link, wait, skim, key, heap, pos, order,
+):
+    """Optimal strategy towards node ``dest``, written into caller-owned scratch arrays.
+
+    Parameters
+    ----------
+    tail, head, cost, freq : (m,) arrays
+        Link end nodes, costs (s) and frequencies (1/s, ``inf`` = no wait).
+    in_indptr, in_links : reverse CSR of the links entering each node.
+    link_skim : (m, k) float64
+        Per-link attributes to skim (in-vehicle s, walk s, boardings, ...).
+    dest : int
+        Destination node.
+    alpha : float
+        Waiting-time factor (expected wait at a node is ``alpha / F_i``).
+    origins : (o,) int64, distinct;  is_origin : (n,) bool, True at ``origins``
+        Nodes whose strategies are needed: once all have a label and the next link's key
+        ``u_j + c_a`` is at least every origin's label, no later link can be attractive
+        on their strategies and the scan stops. Empty: scan the whole graph.
+    u, f_node, wait : (n,) float64;  inf_link : (n,) int64;  skim : (n, k) float64
+        Outputs: labels (expected total time to ``dest``, s), combined frequency of the
+        attractive boarding links, the no-wait attractive link (or -1), expected wait (s)
+        and skims per node. Reset here.
+    key, heap, pos : (m,) scratch for the link heap (keys, links, slots).
+    order : (m,) int64
+        Output: attractive links in the order they became attractive.
+
+    Returns
+    -------
+    int
+        Number of attractive links (``order[:count]``).
+    """
+    n = u.shape[0]
+    m = tail.shape[0]
+    k = link_skim.shape[1]
+    for i in range(n):
+        u[i] = np.inf
+        f_node[i] = 0.0
+        inf_link[i] = -1
+        wait[i] = np.inf
+        for c in range(k):
+            skim[i, c] = np.inf
+    for a in range(m):
+        pos[a] = _NOT_IN_HEAP
+    u[dest] = 0.0
+    wait[dest] = 0.0
+    for c in range(k):
+        skim[dest, c] = 0.0
+    size = 0
+    for p in range(in_indptr[dest], in_indptr[dest + 1]):
+        a = in_links[p]
+        size = _heap_push_or_decrease(key, heap, pos, size, a, cost[a])
+    count = 0
+    n_origins = origins.shape[0]
+    n_left = n_origins  # origins without a label yet
+    if n_origins > 0 and is_origin[dest]:
+        n_left -= 1
+    bound = 0.0  # the largest origin label, recomputed lazily (labels only decrease)
+    while size > 0:
+        a, value, size = _heap_pop(key, heap, pos, size)
+        if n_origins > 0 and n_left == 0 and value >= bound:
+            bound = 0.0
+            for p in range(n_origins):
+                if u[origins[p]] > bound:
+                    bound = u[origins[p]]
+            if value >= bound:
+                break
+        i = tail[a]
+        if inf_link[i] >= 0 or i == dest:
+            continue
+        if not value < u[i]:
+            continue
+        # link a = (i, j) is attractive at i
+        j = head[a]
+        if n_origins > 0 and is_origin[i] and u[i] == np.inf:
+            n_left -= 1
+        fa = freq[a]
+        if np.isinf(fa):
+            u[i] = value
+            inf_link[i] = a
+            wait[i] = wait[j]
+            for c in range(k):
+                skim[i, c] = link_skim[a, c] + skim[j, c]
+        else:
+            fi = f_node[i]
+            fnew = fi + fa
+            if fi == 0.0:
+                u[i] = (alpha + fa * value) / fa
+                wait[i] = (alpha + fa * wait[j]) / fa
+                for c in range(k):
+                    skim[i, c] = link_skim[a, c] + skim[j, c]
+            else:
+                u[i] = (fi * u[i] + fa * value) / fnew
+                wait[i] = (fi * wait[i] + fa * wait[j]) / fnew
+                for c in range(k):
+                    skim[i, c] = (fi * skim[i, c] + fa * (link_skim[a, c] + skim[j, c])) / fnew
+            f_node[i] = fnew
+        order[count] = a
+        count += 1
+        ui = u[i]
+        for p in range(in_indptr[i], in_indptr[i + 1]):
+            b = in_links[p]
+            size = _heap_push_or_decrease(key, heap, pos, size, b, ui + cost[b])
+    return count
+
+
+
+@njit
+def load_into(tail, head, freq, f_node, inf_link, order, count, node_volume, volume):
+    """Load the node volumes ``node_volume`` (demand at the origins) along a strategy.
+
+    Adds each attractive link's volume to ``volume`` (m,), and moves it on to the link's
+    head in ``node_volume``, which is consumed (left with the volume arriving at the
+    destination). ``order[:count]``, ``f_node`` and ``inf_link`` come from
+    :func:`strategy_into`.
+    """
+    for p in range(count - 1, -1, -1):
+        a = order[p]
+        i = tail[a]
+        vi = node_volume[i]
+        if vi == 0.0:
+            continue
+        if inf_link[i] >= 0:
+            share = 1.0 if inf_link[i] == a else 0.0
+        else:
+            share = freq[a] / f_node[i]
+        va = vi * share
+        volume[a] += va
+        node_volume[head[a]] += va
+
+
+@njit
+def optimal_strategy(tail, head, cost, freq, in_indptr, in_links, link_skim, dest, alpha):
+    """Strategy to one destination (serial; for inspection and tests).
+
+    Returns ``(u, f_node, inf_link, wait, skim, attractive)``: node labels (s), combined
+    frequencies, no-wait links, expected waits (s), skims (n, k) and a (m,) bool mask of
+    the attractive links.
+    """
+    n = in_indptr.shape[0] - 1
+    m = tail.shape[0]
+    k = link_skim.shape[1]
+    u = np.empty(n)
+    f_node = np.empty(n)
+    inf_link = np.empty(n, dtype=np.int64)
+    wait = np.empty(n)
+    skim = np.empty((n, k))
+    key = np.empty(m)
+    heap = np.empty(m, dtype=np.int64)
+    pos = np.empty(m, dtype=np.int64)
+    order = np.empty(m, dtype=np.int64)
+    count = strategy_into(
+        tail, head, cost, freq, in_indptr, in_links, link_skim, dest, alpha,
+        np.empty(0, dtype=np.int64), np.zeros(n, dtype=np.bool_),
+        u, f_node, inf_link, wait, skim, key, heap, pos, order,
+    )
+    attractive = np.zeros(m, dtype=np.bool_)
+    for p in range(count):
+        attractive[order[p]] = True
+    return u, f_node, inf_link, wait, skim, attractive
+
+
+@njit_parallel
+def assign(
+    tail, head, cost, freq, in_indptr, in_links, link_skim, alpha,
+    origins, destinations, demand, n_blocks, want_skims,
+):
+    """Optimal-strategies assignment of a dense demand matrix, parallel over destinations.
+
+    Parameters
+    ----------
+    origins : (o,) int64
+        Origin node of each demand row.
+    destinations : (d,) int64
+        Destination node of each demand column.
+    demand : (o, d) float64
+        Trips from ``origins[p]`` to ``destinations[q]``.
+    n_blocks : int
+        Destinations are dealt round-robin to this many blocks, each with its own volume
+        buffer; blocks run in parallel and are summed in block order, so results do not
+        depend on the number of threads.
+    want_skims : bool
+        Fill the skim array (otherwise it has shape (0, 0, 2 + k)).
+
+    Returns
+    -------
+    volume : (m,) float64
+        Link volumes.
+    skims : (o, d, 2 + k) float64
+        Per OD pair: expected total time (s), expected wait (s), then the ``k`` link
+        attributes; ``inf`` where the destination cannot be reached.
+    arrived : (d,) float64
+        Demand that reached each destination (the rest had no path).
+    """
+    n = in_indptr.shape[0] - 1
+    m = tail.shape[0]
+    k = link_skim.shape[1]
+    n_orig = origins.shape[0]
+    n_dest = destinations.shape[0]
+    volume_blocks = np.zeros((n_blocks, m))
+    if want_skims:
+        skims = np.full((n_orig, n_dest, 2 + k), np.inf)
+    else:
+        skims = np.full((0, 0, 2 + k), np.inf)
+    arrived = np.zeros(n_dest)
+    all_origins = np.zeros(n, dtype=np.bool_)
+    for p in range(n_orig):
+        all_origins[origins[p]] = True
+    unique_origins = np.flatnonzero(all_origins)
+    for b in prange(n_blocks):
+        u = np.empty(n)
+        f_node = np.empty(n)
+        inf_link = np.empty(n, dtype=np.int64)
+        wait = np.empty(n)
+        skim = np.empty((n, k))
+        key = np.empty(m)
+        heap = np.empty(m, dtype=np.int64)
+        pos = np.empty(m, dtype=np.int64)
+        order = np.empty(m, dtype=np.int64)
+        node_volume = np.zeros(n)
+        is_origin = np.zeros(n, dtype=np.bool_)
+        some_origins = np.empty(n_orig, dtype=np.int64)
+        volume = volume_blocks[b]
+        for q in range(b, n_dest, n_blocks):
+            dest = destinations[q]
+            n_some = 0
+            for p in range(n_orig):
+                o = origins[p]
+                if demand[p, q] > 0.0 and o != dest and not is_origin[o]:
+                    is_origin[o] = True
+                    some_origins[n_some] = o
+                    n_some += 1
+            if n_some == 0 and not want_skims:
+                continue
+            if want_skims:
+                # every origin's label is needed
+                count = strategy_into(
+                    tail, head, cost, freq, in_indptr, in_links, link_skim, dest, alpha, unique_origins, all_origins,
+                    u, f_node, inf_link, wait, skim, key, heap, pos, order,
+                )
+            else:
+                count = strategy_into(
+                    tail, head, cost, freq, in_indptr, in_links, link_skim, dest, alpha, some_origins[:n_some], is_origin,
+                    u, f_node, inf_link, wait, skim, key, heap, pos, order,
+                )
+            for p in range(n_some):
+                is_origin[some_origins[p]] = False
+            if want_skims:
+                for p in range(n_orig):
+                    o = origins[p]
+                    skims[p, q, 0] = u[o]
+                    skims[p, q, 1] = wait[o]
+                    for c in range(k):
+                        skims[p, q, 2 + c] = skim[o, c]
+            if n_some > 0:
+                for p in range(n_orig):
+                    o = origins[p]
+                    if demand[p, q] > 0.0 and u[o] < np.inf and o != dest:
+                        node_volume[o] += demand[p, q]
+                load_into(tail, head, freq, f_node, inf_link, order, count, node_volume, volume)
+                arrived[q] = node_volume[dest]
+                for i in range(n):
+                    node_volume[i] = 0.0
+    total = np.zeros(m)
+    for b in range(n_blocks):
+        for a in range(m):
+            total[a] += volume_blocks[b, a]
+    return total, skims, arrived
