@@ -9,7 +9,7 @@ from ._errors import (
     SnappingError,
     TransitoptError,
 )
-from .network import Network
+from .network import Network, export_network, from_networkx, load_network, open_network, summarize_network
 
 __version__ = "0.1.0"
 
@@ -19,6 +19,11 @@ __all__ = [
     "GeocodingError",
     "InputFileError",
     "Network",
+    "export_network",
+    "from_networkx",
+    "load_network",
+    "open_network",
+    "summarize_network",
     "NetworkError",
     "SnappingError",
     "TransitoptError",

@@ -1,5 +1,22 @@
 """Street networks: loading (OSM, GraphML, TNTP), attribute imputation, compiling to a :class:`Network`."""
 
 from .compiled import MODE_ALL, MODE_BIKE, MODE_BUS, MODE_CAR, MODE_WALK, Network
+from .export import export_network
+from .osm import from_networkx, load_network
+from .sources import open_network
+from .summary import NetworkSummary, summarize_network
 
-__all__ = ["Network", "MODE_ALL", "MODE_BIKE", "MODE_BUS", "MODE_CAR", "MODE_WALK"]
+__all__ = [
+    "MODE_ALL",
+    "MODE_BIKE",
+    "MODE_BUS",
+    "MODE_CAR",
+    "MODE_WALK",
+    "Network",
+    "NetworkSummary",
+    "export_network",
+    "from_networkx",
+    "load_network",
+    "open_network",
+    "summarize_network",
+]

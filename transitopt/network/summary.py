@@ -44,9 +44,9 @@ class NetworkSummary:
 def summarize_network(network: Network) -> NetworkSummary:
     """Summarise ``network`` (see :class:`NetworkSummary`)."""
     n = network.n_nodes
-    adjacency = sp.csr_matrix(
-        (np.ones(network.n_edges), network.head, network.indptr), shape=(n, n)
-    )
+    adjacency = sp.coo_matrix(
+        (np.ones(network.n_edges), (network.tail, network.head)), shape=(n, n)
+    ).tocsr()
     n_strong = connected_components(adjacency, directed=True, connection="strong")[0] if n else 0
     n_weak = connected_components(adjacency, directed=True, connection="weak")[0] if n else 0
     road_class = _road_class(network)
