@@ -84,10 +84,11 @@ def _print_summary(network) -> None:
     if imputed:
         table = Table(title="Where attribute values came from (edges)", show_edge=False)
         table.add_column("attribute")
-        kinds = sorted({kind for counts in imputed.values() for kind in counts})
+        per_attribute = {name: counts for name, counts in imputed.items() if isinstance(counts, dict)}
+        kinds = sorted({kind for counts in per_attribute.values() for kind in counts})
         for kind in kinds:
             table.add_column(kind, justify="right")
-        for attribute, counts in imputed.items():
+        for attribute, counts in per_attribute.items():
             table.add_row(attribute, *[f"{counts.get(kind, 0):,}" for kind in kinds])
         console.print(table)
 

@@ -29,7 +29,6 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +54,8 @@ _SECTIONS = {"profile", "bpr", "modes", "implicit_maxspeed", *CLASS_TABLES}
 _KPH_PER = {"km/h": 1.0, "kmh": 1.0, "kph": 1.0, "mph": 1.609344, "knots": 1.852}
 _NUMBER = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*(km/h|kmh|kph|mph|knots)?\s*$", re.IGNORECASE)
 _IMPLICIT = re.compile(r"^([A-Z]{2}(?:-[A-Z0-9]{1,3})?):([a-z_]+)(?::?(\d+))?$")
-_PROFILE_PACKAGE = "transitopt"
-_PROFILE_DIR = ("data", "profiles")
+#: the shipped profile files (package data)
+_PROFILE_FOLDER = Path(__file__).resolve().parent.parent / "data" / "profiles"
 
 
 # ---------------------------------------------------------------------------- profiles
@@ -100,7 +99,7 @@ class Profile:
 
 def available_profiles() -> list[str]:
     """Names of the profiles shipped with transitopt."""
-    folder = resources.files(_PROFILE_PACKAGE).joinpath(*_PROFILE_DIR)
+    folder = _PROFILE_FOLDER
     return sorted(
         p.name[: -len(".toml")]
         for p in folder.iterdir()
@@ -180,7 +179,7 @@ def load_profile(
 
 
 def _shipped(name: str) -> Any:
-    return resources.files(_PROFILE_PACKAGE).joinpath(*_PROFILE_DIR, f"{name}.toml")
+    return _PROFILE_FOLDER / f"{name}.toml"
 
 
 def _read_toml(path: Any) -> dict[str, Any]:

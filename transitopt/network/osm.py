@@ -129,7 +129,7 @@ def load_network(
         cached = read_cached(key)
         if cached is not None:
             report("done", 1.0)
-            info = {**cached.info, "cache": {"hit": True, "key": key}}
+            info = {**cached.info, "source": label, "cache": {"hit": True, "key": key}}
             return cached.replace(info=info)
 
     report("reading source", 0.05)
