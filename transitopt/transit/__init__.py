@@ -1,19 +1,29 @@
 """Transit supply (stops, lines, headways), its importers (GTFS, OSM route relations),
 the transit graph and the optimal-strategies assignment."""
 
+from .assign import SKIM_NAMES, TransitAssignment, assign_transit
 from .defaults import MODE_DEFAULTS, MODES, WAIT_FACTOR, GraphParameters
+from .graph import LINK_KINDS, TransitGraph, build_transit_graph
 from .gtfs import read_gtfs
 from .lines import Line, Stop, TransitSupply
+from .osm_routes import read_osm_routes
 from .report import ImportReport
 
 __all__ = [
+    "LINK_KINDS",
     "MODES",
     "MODE_DEFAULTS",
+    "SKIM_NAMES",
     "WAIT_FACTOR",
     "GraphParameters",
     "ImportReport",
     "Line",
     "Stop",
+    "TransitAssignment",
+    "TransitGraph",
     "TransitSupply",
+    "assign_transit",
+    "build_transit_graph",
     "read_gtfs",
+    "read_osm_routes",
 ]

@@ -352,18 +352,10 @@ def _local_xy(lon: np.ndarray, lat: np.ndarray, lat0: float) -> np.ndarray:
 
 
 def _nearest_nodes(network: Network, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest network node of each point and the straight-line distance to it (m)."""
-    from scipy.spatial import cKDTree
+    """Nearest network node of each point and the distance to it (m)."""
+    from ..paths import snap_points
 
-    ok = np.isfinite(network.node_x) & np.isfinite(network.node_y)
-    if not ok.any():
-        raise NetworkError("the network has no node coordinates to snap stops to")
-    candidates = np.flatnonzero(ok)
-    lat0 = float(np.mean(network.node_y[ok]))
-    tree = cKDTree(_local_xy(network.node_x[candidates], network.node_y[candidates], lat0))
-    _, idx = tree.query(_local_xy(lon, lat, lat0))
-    node = candidates[idx]
-    return node, haversine_m(lon, lat, network.node_x[node], network.node_y[node])
+    return snap_points(network, lon, lat)
 
 
 class _Walker:
