@@ -230,7 +230,8 @@ class PreparedGraph:
                 self.indptr, self.head, self.weight, self.component, new_of, inner_src, pos
             )
             # rows are needed from every boundary node a path may continue through
-            through = boundary[(boundary >= 0) & ~self.c_no_through[np.maximum(boundary, 0)]]
+            reached = boundary[boundary >= 0]
+            through = reached[~self.c_no_through[reached]]
             extra = self.order[np.unique(through)]
             engine_src = np.unique(np.concatenate([kept_src, extra]))
         else:
