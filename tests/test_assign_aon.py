@@ -1,0 +1,110 @@
+"""All-or-nothing loading against a scipy.sparse.csgraph reference, and its determinism."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.sparse.csgraph import dijkstra
+
+from transitopt.kernels.assignment import aon_load
+from transitopt.network import Network
+
+
+def _random_network(seed, n=120, m=600, n_centroids=10):
+    rng = np.random.default_rng(seed)
+    tail = rng.integers(0, n, m)
+    head = rng.integers(0, n, m)
+    keep = tail != head
+    tail, head = tail[keep], head[keep]
+    centroid = np.zeros(n, dtype=bool)
+    centroid[:n_centroids] = True
+    net = Network.from_edges(tail, head, n_nodes=n, centroid=centroid,
+                             free_flow_time_s=rng.uniform(1, 100, tail.size), crs=None)
+    return net, rng
+
+
+def _reference(net, cost, origins, dests, demand):
+    """Flows and SPTT by walking scipy's predecessor trees, one origin at a time.
+
+    Out-links of centroids other than the origin are removed so no path passes through them.
+    """
+    n = net.n_nodes
+    flow = np.zeros(net.n_edges)
+    sptt = 0.0
+    unreachable = 0.0
+    for i, o in enumerate(origins):
+        usable = ~(net.centroid[net.tail] & (net.tail != o)) & np.isfinite(cost)
+        # parallel edges: scipy keeps the sum of duplicates, so pick the cheapest per pair
+        order = np.lexsort((cost[usable], net.head[usable], net.tail[usable]))
+        idx = np.flatnonzero(usable)[order]
+        pair = net.tail[idx] * n + net.head[idx]
+        first = np.r_[True, pair[1:] != pair[:-1]]
+        best = idx[first]
+        graph = sp.csr_matrix((cost[best], (net.tail[best], net.head[best])), shape=(n, n))
+        dist, pred = dijkstra(graph, indices=o, return_predecessors=True)
+        edge_of = {(int(net.tail[e]), int(net.head[e])): int(e) for e in best}
+        for j, d in enumerate(dests):
+            q = demand[i, j]
+            if q <= 0 or d == o:
+                continue
+            if not np.isfinite(dist[d]):
+                unreachable += q
+                continue
+            sptt += q * dist[d]
+            v = d
+            while v != o:
+                u = pred[v]
+                flow[edge_of[(int(u), int(v))]] += q
+                v = u
+    return flow, sptt, unreachable
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_aon_matches_scipy_reference(seed):
+    net, rng = _random_network(seed)
+    cost = net.free_flow_time_s.copy()
+    cost[rng.choice(net.n_edges, 20, replace=False)] = np.inf  # closed links
+    origins = np.arange(10)
+    dests = np.arange(10)
+    demand = rng.uniform(0, 100, (10, 10))
+    np.fill_diagonal(demand, 0.0)
+    flow, sptt, unreachable = aon_load(net.indptr, net.head, net.tail, cost, net.centroid, origins, dests, demand, True)
+    ref_flow, ref_sptt, ref_unreach = _reference(net, cost, origins, dests, demand)
+    # random continuous weights: shortest paths are unique, so flows agree to rounding
+    np.testing.assert_allclose(flow, ref_flow, rtol=1e-12, atol=1e-9)
+    assert sptt == pytest.approx(ref_sptt, rel=1e-12)
+    assert unreachable == pytest.approx(ref_unreach, rel=1e-12, abs=1e-12)
+    _, sptt_only, _ = aon_load(net.indptr, net.head, net.tail, cost, net.centroid, origins, dests, demand, False)
+    assert sptt_only == pytest.approx(sptt, rel=1e-12)
+
+
+def test_centroids_are_not_passed_through():
+    # 0 -> 1 -> 2 costs 2 through centroid 1; the detour 0 -> 3 -> 2 costs 10
+    net = Network.from_edges([0, 1, 0, 3], [1, 2, 3, 2], n_nodes=4, centroid=np.array([1, 1, 0, 0], bool),
+                             free_flow_time_s=[1.0, 1.0, 5.0, 5.0], crs=None)
+    demand = np.array([[7.0]])
+    flow, sptt, _ = aon_load(net.indptr, net.head, net.tail, net.free_flow_time_s, net.centroid, np.array([0]),
+                             np.array([2]), demand, True)
+    loaded = {(int(net.tail[e]), int(net.head[e])): flow[e] for e in range(net.n_edges)}
+    assert loaded == {(0, 1): 0.0, (1, 2): 0.0, (0, 3): 7.0, (3, 2): 7.0}
+    assert sptt == 70.0
+
+
+def test_same_result_with_one_and_two_threads():
+    net, rng = _random_network(5, n=300, m=1500, n_centroids=60)
+    cost = net.free_flow_time_s.copy()
+    zones = np.arange(60)
+    demand = rng.uniform(0, 10, (60, 60))
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = aon_load(net.indptr, net.head, net.tail, cost, net.centroid, zones, zones, demand, True)
+        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        two = aon_load(net.indptr, net.head, net.tail, cost, net.centroid, zones, zones, demand, True)
+    finally:
+        numba.set_num_threads(before)
+    # fixed origin blocks summed in block order: identical bits, well within the 1e-9 required
+    assert np.array_equal(one[0], two[0])
+    assert one[1] == two[1]

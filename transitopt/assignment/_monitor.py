@@ -1,0 +1,92 @@
+"""Convergence bookkeeping shared by every equilibrium algorithm.
+
+The relative gap of a car flow ``x`` is ``(TSTT - SPTT) / TSTT`` with
+``TSTT = sum_a x_a c_a(x)`` and ``SPTT = sum_od demand_od * shortest cost_od(c(x))``
+(generalised costs, seconds); the average excess cost is ``(TSTT - SPTT) / demand``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..kernels.vdf import beckmann
+from ._problem import Problem
+
+#: columns of ``AssignmentResult.history``
+HISTORY_COLUMNS = (
+    "iteration",
+    "relative_gap",
+    "average_excess_cost_s",
+    "objective",
+    "tstt",
+    "sptt",
+    "step",
+    "direction",
+    "time_s",
+)
+
+
+@dataclass
+class Monitor:
+    """Records one row per iteration and decides when to stop.
+
+    ``callback(row)`` is called with each history row (a dict); returning ``False``
+    stops the run (cancellation).
+    """
+
+    problem: Problem
+    gap: float
+    max_iter: int
+    time_limit_s: float | None
+    callback: Callable[[dict], bool | None] | None = None
+    rows: list = field(default_factory=list)
+    start: float = field(default_factory=time.perf_counter)
+    stop_reason: str = ""
+
+    def elapsed(self) -> float:
+        """Seconds since the run started."""
+        return time.perf_counter() - self.start
+
+    def record(self, iteration: int, flow: np.ndarray, cost: np.ndarray, sptt: float, *, step: float = np.nan,
+               direction: str = "") -> bool:
+        """Record the state ``flow`` (with link costs ``cost`` and shortest-path total ``sptt``).
+
+        Returns ``True`` when the run should stop: gap reached, iteration or time limit,
+        or the callback asked to.
+        """
+        p = self.problem
+        used = flow > 0.0
+        tstt = float(np.dot(flow[used], cost[used]))
+        demand = p.total_demand
+        rel_gap = (tstt - sptt) / tstt if tstt > 0.0 else 0.0
+        row = {
+            "iteration": iteration,
+            "relative_gap": rel_gap,
+            "average_excess_cost_s": (tstt - sptt) / demand if demand > 0 else 0.0,
+            "objective": beckmann(flow, *p.vdf_args),
+            "tstt": tstt,
+            "sptt": sptt,
+            "step": step,
+            "direction": direction,
+            "time_s": self.elapsed(),
+        }
+        self.rows.append(row)
+        cancel = self.callback is not None and self.callback(dict(row)) is False
+        if rel_gap <= self.gap:
+            self.stop_reason = "gap"
+        elif iteration >= self.max_iter:
+            self.stop_reason = "max_iter"
+        elif self.time_limit_s is not None and row["time_s"] >= self.time_limit_s:
+            self.stop_reason = "time_limit"
+        elif cancel:
+            self.stop_reason = "cancelled"
+        return bool(self.stop_reason)
+
+    @property
+    def converged(self) -> bool:
+        """Whether the gap target was reached."""
+        return self.stop_reason == "gap"

@@ -1,0 +1,158 @@
+"""Static user-equilibrium road assignment: a configured solver and a one-call function.
+
+>>> from transitopt.network.tntp import load_tntp
+>>> case = load_tntp("SiouxFalls")
+>>> result = assign(case.network, case.demand, algorithm="bfw", gap=1e-5)  # doctest: +SKIP
+>>> result.summary()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .._errors import ConvergenceWarning
+from ..demand.od import ODMatrix
+from ..kernels.vdf import costs_into
+from ..network.compiled import Network
+from ._monitor import HISTORY_COLUMNS, Monitor
+from ._problem import build_problem
+from .bush import solve_algorithm_b
+from .frank_wolfe import solve_link_based
+from .result import AssignmentResult
+
+#: algorithm names accepted by :class:`UserEquilibrium`
+ALGORITHMS = ("msa", "fw", "cfw", "bfw", "algb")
+
+
+@dataclass(frozen=True)
+class UserEquilibrium:
+    """A configured user-equilibrium car assignment; :meth:`run` solves it.
+
+    Parameters
+    ----------
+    network
+        The road network (``free_flow_time_s``, ``capacity_vph``, ``alpha``, ``beta``).
+    demand
+        Car trips per analysis period (veh/h) between zone centroid node ids.
+    algorithm
+        ``"msa"``, ``"fw"`` (Frank-Wolfe), ``"cfw"`` (conjugate FW), ``"bfw"``
+        (bi-conjugate FW, Mitradjieva & Lindberg 2013) or ``"algb"`` (Dial's 2006
+        bush-based Algorithm B; reaches gaps of 1e-10 and below).
+    gap
+        Target relative gap ``(TSTT - SPTT) / TSTT``.
+    max_iter
+        Iteration limit.
+    time_limit_s
+        Wall-time limit (s) of the iterations; ``None`` for none.
+    vdf
+        ``"bpr"`` (per-link ``alpha``, ``beta``) or ``"conical"`` (Spiess 1990, per-link ``alpha``).
+    preload
+        Fixed flow per link in PCU/h (e.g. buses), added to the car flow in the
+        volume-delay function.
+    closed
+        Links closed to cars (bool per link), in addition to links without
+        ``MODE_CAR`` and links with zero capacity.
+    toll_factor, distance_factor
+        Generalised cost weights in seconds per toll unit and per metre; default: the
+        TNTP network's own weights, else 0 (see :func:`fixed_cost_s`).
+    callback
+        Called with each history row (a dict); returning ``False`` stops the run.
+    """
+
+    network: Network
+    demand: ODMatrix
+    algorithm: str = "bfw"
+    gap: float = 1e-5
+    max_iter: int = 10_000
+    time_limit_s: float | None = None
+    vdf: str = "bpr"
+    preload: np.ndarray | None = None
+    closed: np.ndarray | None = None
+    toll_factor: float | None = None
+    distance_factor: float | None = None
+    callback: Callable[[dict], bool | None] | None = None
+
+    def __post_init__(self) -> None:
+        if self.algorithm not in ALGORITHMS:
+            raise ValueError(f"unknown algorithm {self.algorithm!r}; expected one of {ALGORITHMS}")
+        if not self.gap >= 0.0:
+            raise ValueError(f"gap must be >= 0, got {self.gap!r}")
+        if self.max_iter < 0:
+            raise ValueError(f"max_iter must be >= 0, got {self.max_iter!r}")
+
+    def run(self) -> AssignmentResult:
+        """Solve; warns with :class:`ConvergenceWarning` when the gap target is not reached."""
+        problem = build_problem(
+            self.network,
+            self.demand,
+            vdf=self.vdf,
+            preload=self.preload,
+            closed=self.closed,
+            toll_factor=self.toll_factor,
+            distance_factor=self.distance_factor,
+        )
+        if len(problem.unassigned):
+            warnings.warn(
+                f"{problem.unassigned['trips'].sum():.6g} trips between {len(problem.unassigned)} OD pairs "
+                "cannot be assigned (no car path); see result.unassigned",
+                stacklevel=2,
+            )
+        monitor = Monitor(problem, gap=self.gap, max_iter=self.max_iter, time_limit_s=self.time_limit_s,
+                          callback=self.callback)
+        if self.algorithm == "algb":
+            flow = solve_algorithm_b(problem, monitor)
+        else:
+            flow = solve_link_based(problem, self.algorithm, monitor)
+        flow = np.where(problem.closed, 0.0, flow)
+        cost = np.empty_like(flow)
+        costs_into(flow, *problem.vdf_args, cost)
+        time_s = np.where(problem.closed, np.inf, cost - problem.fixed)
+        history = pd.DataFrame(monitor.rows, columns=list(HISTORY_COLUMNS))
+        result = AssignmentResult(
+            network=self.network,
+            flow=flow,
+            preload=problem.preload.copy(),
+            time_s=time_s,
+            cost_s=cost,
+            closed=problem.closed.copy(),
+            history=history,
+            algorithm=self.algorithm,
+            target_gap=self.gap,
+            converged=monitor.converged,
+            stop_reason=monitor.stop_reason,
+            unassigned=problem.unassigned,
+        )
+        if not result.converged:
+            warnings.warn(
+                f"{self.algorithm} stopped ({monitor.stop_reason}) at relative gap {result.relative_gap:.3g} "
+                f"after {result.iterations} iterations; target was {self.gap:g}",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        return result
+
+
+def assign(
+    network: Network,
+    demand: ODMatrix,
+    *,
+    algorithm: str = "bfw",
+    gap: float = 1e-5,
+    max_iter: int = 10_000,
+    time_limit_s: float | None = None,
+    **options,
+) -> AssignmentResult:
+    """Assign car ``demand`` to ``network`` at user equilibrium; see :class:`UserEquilibrium`.
+
+    Returns
+    -------
+    AssignmentResult
+    """
+    return UserEquilibrium(
+        network, demand, algorithm=algorithm, gap=gap, max_iter=max_iter, time_limit_s=time_limit_s, **options
+    ).run()

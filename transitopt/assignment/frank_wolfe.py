@@ -1,0 +1,118 @@
+"""Link-based equilibrium algorithms: MSA, Frank-Wolfe, conjugate and bi-conjugate Frank-Wolfe.
+
+Each iteration ``k`` computes link costs at the current flows ``x_k``, an all-or-nothing
+assignment ``y_k`` on them (which also certifies the gap of ``x_k``), a target point
+``s_k`` and a step ``x_{k+1} = x_k + lam * (s_k - x_k)``:
+
+* ``msa``: ``s_k = y_k``, ``lam = 1 / (k + 1)``;
+* ``fw``: ``s_k = y_k``, ``lam`` minimises the Beckmann objective on the segment;
+* ``cfw``: ``s_k = a s_{k-1} + (1 - a) y_k`` with ``a`` making the direction conjugate to
+  the previous one w.r.t. the Hessian ``diag(c'(x_k))`` (Mitradjieva & Lindberg 2013, eq. 8);
+* ``bfw``: ``s_k = b0 y_k + b1 s_{k-1} + b2 s_{k-2}``, conjugate to the two previous
+  directions (Mitradjieva & Lindberg 2013, eq. 11-13).
+
+Safeguards of the conjugate methods: a conjugate target is used only when it descends
+(``c(x_k) . (s_k - x_k) < 0``) and its exact line search gives a positive step;
+otherwise the iteration falls back to the plain Frank-Wolfe direction, which always
+descends while the gap is positive, so no iteration ends with a zero step. After a
+step of 1 (``x`` lands on the target) the conjugate history restarts (FW, then CFW).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..kernels.assignment import aon_load
+from ..kernels.vdf import costs_into, derivatives_into, line_search
+from ._monitor import Monitor
+from ._problem import Problem
+
+#: largest weight on the previous target in the conjugate combination (keeps y_k in play)
+CONJUGATE_MAX = 1.0 - 1e-6
+#: relative tolerance of the line search on the directional derivative
+LINE_SEARCH_TOL = 1e-13
+LINE_SEARCH_MAX_ITER = 60
+
+
+def _aon(problem: Problem, cost: np.ndarray) -> tuple[np.ndarray, float]:
+    flow, sptt, _ = aon_load(problem.indptr, problem.head, problem.tail, cost, problem.no_through,
+                             problem.origin_nodes, problem.dest_nodes, problem.demand, True)
+    return flow, sptt
+
+
+def _cfw_target(x, y, s1, hess):
+    """Conjugate combination of the previous target ``s1`` and the AON point ``y``."""
+    d1 = s1 - x
+    num = np.dot(hess * d1, y - x)
+    den = np.dot(hess * d1, y - s1)
+    a = num / den if den != 0.0 else 0.0
+    a = min(max(a, 0.0), CONJUGATE_MAX)
+    return a * s1 + (1.0 - a) * y
+
+
+def _bfw_target(x, y, s1, s2, tau, hess):
+    """Bi-conjugate combination of ``y``, the last target ``s1`` and the one before, ``s2``."""
+    xbar = tau * s1 + (1.0 - tau) * s2 - x
+    mu_den = np.dot(hess * xbar, s2 - s1)
+    mu = -np.dot(hess * xbar, y - x) / mu_den if mu_den != 0.0 else 0.0
+    mu = max(mu, 0.0)
+    z = s1 - x
+    nu_den = np.dot(hess * z, z)
+    nu = -np.dot(hess * z, y - x) / nu_den + mu * tau / (1.0 - tau) if nu_den != 0.0 else 0.0
+    nu = max(nu, 0.0)
+    b0 = 1.0 / (1.0 + mu + nu)
+    return b0 * y + (nu * b0) * s1 + (mu * b0) * s2
+
+
+def solve_link_based(problem: Problem, algorithm: str, monitor: Monitor, *, initial: np.ndarray | None = None) -> np.ndarray:
+    """Run ``msa``, ``fw``, ``cfw`` or ``bfw`` until ``monitor`` stops it; returns the car flows."""
+    if algorithm not in ("msa", "fw", "cfw", "bfw"):
+        raise ValueError(f"unknown link-based algorithm {algorithm!r}")
+    args = problem.vdf_args
+    m = problem.head.size
+    cost = np.empty(m)
+    hess = np.empty(m)
+    if initial is None:
+        costs_into(np.zeros(m), *args, cost)
+        x, _ = _aon(problem, cost)
+    else:
+        x = np.array(initial, dtype=np.float64)
+    s1 = s2 = None  # previous targets
+    tau = 1.0  # previous step
+    restart = True
+    k = 0
+    step = np.nan
+    direction = "aon"
+    while True:
+        costs_into(x, *args, cost)
+        y, sptt = _aon(problem, cost)
+        if monitor.record(k, x, cost, sptt, step=step, direction=direction):
+            return x
+        k += 1
+        if algorithm == "msa":
+            step = 1.0 / (k + 1)
+            x += step * (y - x)
+            direction = "fw"
+            continue
+        target = None
+        if algorithm in ("cfw", "bfw") and not restart and tau < 1.0:
+            derivatives_into(x, *args, hess)
+            if algorithm == "bfw" and s2 is not None:
+                target, direction = _bfw_target(x, y, s1, s2, tau, hess), "bfw"
+            else:
+                target, direction = _cfw_target(x, y, s1, hess), "cfw"
+            step, slope = line_search(x, target - x, *args, 1.0, LINE_SEARCH_TOL, LINE_SEARCH_MAX_ITER)
+            if not (step > 0.0 and slope < 0.0):
+                target = None  # not a descent direction: fall back to Frank-Wolfe
+        if target is None:
+            target, direction = y, "fw"
+            step, _ = line_search(x, y - x, *args, 1.0, LINE_SEARCH_TOL, LINE_SEARCH_MAX_ITER)
+            s2 = None  # the conjugate history restarts from this FW direction
+        restart = step >= 1.0
+        x += step * (target - x)
+        np.maximum(x, 0.0, out=x)  # rounding must not leave tiny negative flows
+        if direction == "fw":
+            s1, s2 = target.copy(), None
+        else:
+            s1, s2 = target.copy(), s1
+        tau = step

@@ -1,0 +1,119 @@
+"""The immutable result of a road equilibrium assignment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..network.compiled import Network
+
+
+@dataclass(frozen=True, eq=False)
+class AssignmentResult:
+    """Car link flows at (approximate) user equilibrium, with the convergence history.
+
+    Attributes
+    ----------
+    network : Network
+        The network assigned on (per-link arrays below are in its CSR order).
+    flow : (m,) float64
+        Car flow per link, veh/h.
+    preload : (m,) float64
+        Fixed flow per link (buses), PCU/h.
+    time_s : (m,) float64
+        Link travel time at ``flow + preload``, s (``inf`` on closed links).
+    cost_s : (m,) float64
+        Generalised cost (time + toll and distance terms), s.
+    closed : (m,) bool
+        Links that carry no cars (no ``MODE_CAR``, zero capacity, or closed by the caller).
+    history : DataFrame
+        One row per iteration: ``iteration, relative_gap, average_excess_cost_s,
+        objective, tstt, sptt, step, direction, time_s``.
+    algorithm : str
+    target_gap : float
+    converged : bool
+        Whether ``relative_gap <= target_gap``.
+    stop_reason : str
+        ``"gap"``, ``"max_iter"``, ``"time_limit"`` or ``"cancelled"``.
+    unassigned : DataFrame
+        ``origin, destination, trips`` between zones that no car path connects.
+    """
+
+    network: Network = field(repr=False)
+    flow: np.ndarray = field(repr=False)
+    preload: np.ndarray = field(repr=False)
+    time_s: np.ndarray = field(repr=False)
+    cost_s: np.ndarray = field(repr=False)
+    closed: np.ndarray = field(repr=False)
+    history: pd.DataFrame = field(repr=False)
+    algorithm: str
+    target_gap: float
+    converged: bool
+    stop_reason: str
+    unassigned: pd.DataFrame = field(repr=False)
+
+    def __post_init__(self) -> None:
+        for name in ("flow", "preload", "time_s", "cost_s", "closed"):
+            getattr(self, name).flags.writeable = False
+
+    @property
+    def relative_gap(self) -> float:
+        """Relative gap ``(TSTT - SPTT) / TSTT`` of ``flow``."""
+        return float(self.history["relative_gap"].iloc[-1])
+
+    @property
+    def iterations(self) -> int:
+        """Iterations run (all-or-nothing searches after the initial one)."""
+        return int(self.history["iteration"].iloc[-1])
+
+    @property
+    def objective(self) -> float:
+        """Beckmann objective of ``flow`` (veh·s/h)."""
+        return float(self.history["objective"].iloc[-1])
+
+    @property
+    def tstt(self) -> float:
+        """Total system travel cost of the cars, ``sum flow * cost_s`` (veh·s/h)."""
+        return float(self.history["tstt"].iloc[-1])
+
+    @property
+    def elapsed_s(self) -> float:
+        """Wall time of the run (s), excluding problem set-up."""
+        return float(self.history["time_s"].iloc[-1])
+
+    def link_table(self) -> pd.DataFrame:
+        """One row per link: ``edge, from_node, to_node, flow, preload, time_s, cost_s, voc``.
+
+        ``voc`` is (flow + preload) / capacity; ``from_node``/``to_node`` are source node ids.
+        """
+        net = self.network
+        with np.errstate(divide="ignore", invalid="ignore"):
+            voc = (self.flow + self.preload) / net.capacity_vph
+        return pd.DataFrame(
+            {
+                "edge": np.arange(net.n_edges),
+                "from_node": net.node_id[net.tail],
+                "to_node": net.node_id[net.head],
+                "flow": self.flow,
+                "preload": self.preload,
+                "time_s": self.time_s,
+                "cost_s": self.cost_s,
+                "voc": voc,
+            }
+        )
+
+    def summary(self) -> str:
+        """One line: algorithm, iterations, gap, TSTT and seconds."""
+        state = "converged" if self.converged else f"stopped ({self.stop_reason})"
+        text = (
+            f"{self.algorithm}: {state} after {self.iterations} iterations, relative gap {self.relative_gap:.3g}, "
+            f"TSTT {self.tstt / 3600.0:.6g} veh·h/h, {self.elapsed_s:.2f} s"
+        )
+        if len(self.unassigned):
+            text += f", {self.unassigned['trips'].sum():.6g} trips unassignable"
+        return text
+
+    def __repr__(self) -> str:
+        return f"<AssignmentResult {self.summary()}>"
