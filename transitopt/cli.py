@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -123,16 +123,16 @@ def skim_command(
     source: SourceArg,
     output: Annotated[Path, typer.Option("--output", "-o", help="Output matrix: .csv (long) or .omx.")],
     zones: Annotated[
-        Optional[Path], typer.Option("--zones", help="CSV of zone points: zone, lon, lat.")
+        Path | None, typer.Option("--zones", help="CSV of zone points: zone, lon, lat.")
     ] = None,
     grid: Annotated[
-        Optional[float], typer.Option("--grid", help="Square grid of this cell size (metres) instead of --zones.")
+        float | None, typer.Option("--grid", help="Square grid of this cell size (metres) instead of --zones.")
     ] = None,
     weight: Annotated[
         str, typer.Option("--weight", help="Edge cost: free_flow_time_s (seconds) or length_m (metres).")
     ] = "free_flow_time_s",
     max_snap: Annotated[
-        Optional[float], typer.Option("--max-snap", help="Largest allowed zone-to-node distance, metres.")
+        float | None, typer.Option("--max-snap", help="Largest allowed zone-to-node distance, metres.")
     ] = None,
     network_type: NetworkTypeOpt = "drive",
     profile: ProfileOpt = "generic",

@@ -69,12 +69,12 @@ def zone_skim(
     """
     node, snap_m = snap_points(network, zones["x"].to_numpy(), zones["y"].to_numpy(), max_distance_m=max_snap_m)
     attached = zones.assign(node=np.asarray(node, dtype=np.int64), snap_m=np.asarray(snap_m))
-    node_ids = network.node_id[attached["node"].to_numpy()]
+    nodes = attached["node"].to_numpy()
     n = len(attached)
     matrix = np.empty((n, n))
     for start in range(0, n, chunk_size):
         stop = min(start + chunk_size, n)
-        matrix[start:stop] = skim(network, node_ids[start:stop], node_ids, weight=weight)
+        matrix[start:stop] = skim(network, nodes[start:stop], nodes, weight=weight, by_index=True)
         if progress is not None:
             progress(stop, n)
     return ZoneSkim(zones=attached.reset_index(drop=True), matrix=matrix, weight=weight)

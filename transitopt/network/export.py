@@ -51,8 +51,17 @@ def _nodes_geodataframe(network: Network):
 
 
 def _stringify_lists(frame):
-    """OSM attributes can hold lists (merged ways); file formats want scalars."""
+    """OSM attributes can hold lists (merged ways) and mixed types; file formats want one
+    scalar type per column, so such columns become text (lists joined with ``;``)."""
     for column in frame.columns:
         if column != "geometry" and frame[column].dtype == object:
-            frame[column] = frame[column].map(lambda v: ";".join(map(str, v)) if isinstance(v, list) else v)
+            frame[column] = frame[column].map(_as_text)
     return frame
+
+
+def _as_text(value):
+    if isinstance(value, list | tuple):
+        return ";".join(map(str, value))
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return str(value)

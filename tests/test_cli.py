@@ -1,0 +1,141 @@
+"""The command line: real runs on shared extracts, outputs checked, one-line errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import openmatrix as omx
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import transitopt as to
+from transitopt.cli import app
+from transitopt.paths import skim
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def surabaya(require_data):
+    return require_data("osm/Surabaya-Sukolilo.osm")
+
+
+def invoke(*args: str):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_help_is_available_everywhere():
+    for args in ([], ["network"], ["network", "info"], ["network", "export"], ["skim"], ["demo"]):
+        result = invoke(*args, "--help")
+        assert result.exit_code == 0, args
+        assert "Usage" in result.output
+
+
+def test_network_info_reports_size_classes_and_imputation(surabaya):
+    result = invoke("network", "info", surabaya)
+    assert result.exit_code == 0, result.output
+    network = to.load_network(surabaya)
+    # data/README.md: the drive graph of this extract has 559 nodes in its largest weak
+    # component; the strongly connected core we keep is a little smaller
+    assert f"{network.n_nodes:,} nodes" in result.output
+    assert 500 < network.n_nodes <= 559
+    assert "residential" in result.output
+    assert "speed_kph" in result.output
+
+
+@pytest.mark.parametrize("suffix", [".graphml", ".gpkg", ".parquet"])
+def test_network_export_writes_a_file_that_reads_back(surabaya, tmp_path, suffix):
+    out = tmp_path / f"net{suffix}"
+    result = invoke("network", "export", surabaya, "-o", out)
+    assert result.exit_code == 0, result.output
+    network = to.load_network(surabaya)
+    if suffix == ".graphml":
+        again = to.load_network(out)
+        np.testing.assert_allclose(np.sort(again.free_flow_time_s), np.sort(network.free_flow_time_s))
+    else:
+        import geopandas as gpd
+
+        edges = gpd.read_file(out, layer="edges") if suffix == ".gpkg" else gpd.read_parquet(out)
+        assert len(edges) == network.n_edges
+        assert edges["length_m"].sum() == pytest.approx(network.length_m.sum())
+
+
+def test_skim_on_a_grid_matches_scipy(surabaya, tmp_path):
+    out = tmp_path / "skim.omx"
+    result = invoke("skim", surabaya, "--grid", "500", "-o", out)
+    assert result.exit_code == 0, result.output
+    network = to.load_network(surabaya)
+    zones = to.zones.grid_zones(network, cell_size_m=500)
+    with omx.open_file(str(out)) as handle:
+        matrix = np.array(handle["free_flow_time_s"])
+        ids = np.array(handle.map_entries("zone"), dtype=np.int64)
+    assert matrix.shape == (len(zones), len(zones))
+    np.testing.assert_array_equal(np.sort(ids), zones["zone"].to_numpy())
+    # reference: scipy's Dijkstra between the same snapped nodes
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import dijkstra
+
+    node, _ = to.paths.snap_points(network, zones["x"].to_numpy(), zones["y"].to_numpy())
+    weights = (
+        pd.DataFrame({"t": network.tail, "h": network.head, "w": network.free_flow_time_s})
+        .groupby(["t", "h"])["w"]
+        .min()
+        .reset_index()
+    )
+    graph = sp.coo_matrix((weights["w"], (weights["t"], weights["h"])), shape=(network.n_nodes,) * 2).tocsr()
+    reference = dijkstra(graph, indices=node)[:, node]
+    np.testing.assert_allclose(matrix, reference, rtol=1e-9)
+
+
+def test_skim_from_zone_points_csv(surabaya, tmp_path):
+    points = tmp_path / "zones.csv"
+    pd.DataFrame({"zone": [1, 2, 3], "lon": [112.770, 112.780, 112.785], "lat": [-7.29, -7.30, -7.295]}).to_csv(
+        points, index=False
+    )
+    out = tmp_path / "skim.csv"
+    result = invoke("skim", surabaya, "--zones", points, "-o", out)
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out)
+    assert len(table) == 9
+    network = to.load_network(surabaya)
+    node, _ = to.paths.snap_points(network, np.array([112.770, 112.780]), np.array([-7.29, -7.30]))
+    expected = skim(network, network.node_id[node[:1]], network.node_id[node[1:]])[0, 0]
+    got = table.query("origin == 1 and destination == 2")["free_flow_time_s"].item()
+    assert got == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["network", "info", "no/such/file.osm.pbf"], "no/such/file.osm.pbf"),
+        (["network", "info", "{tmp}/roads.shp"], ".shp"),
+        (["network", "info", "{tmp}/broken.osm"], "broken.osm"),
+    ],
+)
+def test_bad_sources_give_one_line_errors(tmp_path, args, message):
+    (tmp_path / "roads.shp").write_text("not a shapefile")
+    (tmp_path / "broken.osm").write_text("<osm><node id='1' lat=")
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    result = invoke(*args)
+    assert result.exit_code == 1
+    assert "error:" in result.output and message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_zones_far_from_the_network_fail_and_write_nothing(surabaya, tmp_path):
+    points = tmp_path / "zones.csv"
+    pd.DataFrame({"zone": [1, 2], "lon": [112.775, 106.8], "lat": [-7.295, -6.2]}).to_csv(points, index=False)
+    out = tmp_path / "skim.csv"
+    result = invoke("skim", surabaya, "--zones", points, "--max-snap", "1000", "-o", out)
+    assert result.exit_code == 1
+    assert "error:" in result.output
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == [points]
+
+
+def test_unknown_output_format_is_refused_before_any_file_is_written(surabaya, tmp_path):
+    out = tmp_path / "net.xlsx"
+    result = invoke("network", "export", surabaya, "-o", out)
+    assert result.exit_code == 1
+    assert ".xlsx" in result.output
+    assert not any(tmp_path.iterdir())
