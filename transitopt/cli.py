@@ -182,6 +182,89 @@ def _print_skim(result) -> None:
         )
 
 
+@app.command("assign")
+@friendly_errors
+def assign_command(
+    source: SourceArg,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Link table: .parquet or .csv.")],
+    demand: Annotated[
+        Path | None,
+        typer.Option("--demand", "-d", help="OD matrix: .csv (origin,destination,trips), .omx or _trips.tntp. "
+                     "Default for a TNTP folder: its trips file."),
+    ] = None,
+    zones: Annotated[
+        Path | None, typer.Option("--zones", help="CSV of zone points (zone, lon, lat) the OD zone ids refer to.")
+    ] = None,
+    algorithm: Annotated[str, typer.Option("--algorithm", "-a", help="msa, fw, cfw, bfw or algb.")] = "bfw",
+    gap: Annotated[float, typer.Option("--gap", help="Target relative gap.")] = 1e-5,
+    max_iter: Annotated[int, typer.Option("--max-iter", help="Iteration limit.")] = 10_000,
+    time_limit: Annotated[float | None, typer.Option("--time-limit", help="Wall-time limit, seconds.")] = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Convergence plot (PNG).")] = None,
+    network_type: NetworkTypeOpt = "drive",
+    profile: ProfileOpt = "generic",
+) -> None:
+    """Road traffic assignment to user equilibrium; writes flow, time and v/c per link."""
+    import warnings
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ._errors import ConvergenceWarning
+    from ._io import atomic_path
+    from .assignment import UserEquilibrium
+    from .demand.io import attach_to_nodes, read_demand
+    from .report import plot_convergence
+
+    if output.suffix.lower() not in (".parquet", ".csv"):
+        raise typer.BadParameter(f"{output}: expected a .parquet or .csv file", param_hint="--output")
+    network = _load(source, network_type, profile)
+    if demand is None:
+        trips = sorted(Path(source).glob("*_trips.tntp")) if Path(source).is_dir() else []
+        if not trips:
+            raise typer.BadParameter("give the OD matrix with --demand FILE", param_hint="--demand")
+        demand = trips[0]
+    od = read_demand(demand)
+    if zones is not None:
+        from .paths import snap_points
+        from .zones import read_zone_points
+
+        table = read_zone_points(zones)
+        node, _ = snap_points(network, table["x"].to_numpy(), table["y"].to_numpy())
+        od = attach_to_nodes(od, table.assign(node=node), network)
+    console.print(f"demand: {od.n_zones:,} zones, {od.total():,.1f} trips")
+    with Progress(
+        TextColumn("[progress.description]{task.description}"), BarColumn(), TextColumn("gap {task.fields[gap]}"),
+        TimeElapsedColumn(), console=console, transient=True,
+    ) as bar:
+        import math
+
+        target = -math.log10(gap) if gap > 0 else 16.0
+        task = bar.add_task(f"{algorithm} to gap {gap:g}", total=target, gap="-")
+
+        def show(row: dict) -> None:
+            value = row["relative_gap"]
+            done = min(target, max(0.0, -math.log10(value))) if value > 0 else target
+            bar.update(task, completed=done, gap=f"{value:.2e}")
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            result = UserEquilibrium(
+                network, od, algorithm=algorithm, gap=gap, max_iter=max_iter, time_limit_s=time_limit, callback=show
+            ).run()
+    for warning in caught:
+        err_console.print(f"[yellow]warning:[/] {warning.message}", highlight=False)
+    table = result.link_table()
+    with atomic_path(output) as tmp:
+        if output.suffix.lower() == ".csv":
+            table.to_csv(tmp, index=False)
+        else:
+            table.to_parquet(tmp, index=False)
+    console.print(result.summary())
+    console.print(f"wrote {output}")
+    if plot is not None:
+        plot_convergence(result.history, plot, title=f"{network.info.get('source', '')} ({algorithm})")
+        console.print(f"wrote {plot}")
+
+
 @app.command("demo")
 @friendly_errors
 def demo(
