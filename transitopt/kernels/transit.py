@@ -310,61 +310,79 @@ def assign(
         all_origins[origins[p]] = True
     unique_origins = np.flatnonzero(all_origins)
     for b in prange(n_blocks):
-        u = np.empty(n)
-        f_node = np.empty(n)
-        inf_link = np.empty(n, dtype=np.int64)
-        wait = np.empty(n)
-        skim = np.empty((n, k))
-        key = np.empty(m)
-        heap = np.empty(m, dtype=np.int64)
-        pos = np.empty(m, dtype=np.int64)
-        order = np.empty(m, dtype=np.int64)
-        node_volume = np.zeros(n)
-        is_origin = np.zeros(n, dtype=np.bool_)
-        some_origins = np.empty(n_orig, dtype=np.int64)
-        volume = volume_blocks[b]
-        for q in range(b, n_dest, n_blocks):
-            dest = destinations[q]
-            n_some = 0
-            for p in range(n_orig):
-                o = origins[p]
-                if demand[p, q] > 0.0 and o != dest and not is_origin[o]:
-                    is_origin[o] = True
-                    some_origins[n_some] = o
-                    n_some += 1
-            if n_some == 0 and not want_skims:
-                continue
-            if want_skims:
-                # every origin's label is needed
-                count = strategy_into(
-                    tail, head, cost, freq, in_indptr, in_links, link_skim, dest, alpha, unique_origins, all_origins,
-                    u, f_node, inf_link, wait, skim, key, heap, pos, order,
-                )
-            else:
-                count = strategy_into(
-                    tail, head, cost, freq, in_indptr, in_links, link_skim, dest, alpha, some_origins[:n_some], is_origin,
-                    u, f_node, inf_link, wait, skim, key, heap, pos, order,
-                )
-            for p in range(n_some):
-                is_origin[some_origins[p]] = False
-            if want_skims:
-                for p in range(n_orig):
-                    o = origins[p]
-                    skims[p, q, 0] = u[o]
-                    skims[p, q, 1] = wait[o]
-                    for c in range(k):
-                        skims[p, q, 2 + c] = skim[o, c]
-            if n_some > 0:
-                for p in range(n_orig):
-                    o = origins[p]
-                    if demand[p, q] > 0.0 and u[o] < np.inf and o != dest:
-                        node_volume[o] += demand[p, q]
-                load_into(tail, head, freq, f_node, inf_link, order, count, node_volume, volume)
-                arrived[q] = node_volume[dest]
-                for i in range(n):
-                    node_volume[i] = 0.0
+        _assign_block(
+            b, n_blocks, tail, head, cost, freq, in_indptr, in_links, link_skim, alpha,
+            origins, destinations, demand, want_skims, unique_origins, all_origins,
+            volume_blocks[b], skims, arrived,
+        )
     total = np.zeros(m)
     for b in range(n_blocks):
         for a in range(m):
             total[a] += volume_blocks[b, a]
     return total, skims, arrived
+
+
+@njit
+def _assign_block(
+    b, n_blocks, tail, head, cost, freq, in_indptr, in_links, link_skim, alpha,
+    origins, destinations, demand, want_skims, unique_origins, all_origins,
+    volume, skims, arrived,
+):
+    """Destinations ``b, b + n_blocks, ...`` of :func:`assign`, serially, into ``volume``."""
+    n = in_indptr.shape[0] - 1
+    m = tail.shape[0]
+    k = link_skim.shape[1]
+    n_orig = origins.shape[0]
+    n_dest = destinations.shape[0]
+    u = np.empty(n)
+    f_node = np.empty(n)
+    inf_link = np.empty(n, dtype=np.int64)
+    wait = np.empty(n)
+    skim = np.empty((n, k))
+    key = np.empty(m)
+    heap = np.empty(m, dtype=np.int64)
+    pos = np.empty(m, dtype=np.int64)
+    order = np.empty(m, dtype=np.int64)
+    node_volume = np.zeros(n)
+    is_origin = np.zeros(n, dtype=np.bool_)
+    some_origins = np.empty(n_orig, dtype=np.int64)
+    for q in range(b, n_dest, n_blocks):
+        dest = destinations[q]
+        n_some = 0
+        for p in range(n_orig):
+            o = origins[p]
+            if demand[p, q] > 0.0 and o != dest and not is_origin[o]:
+                is_origin[o] = True
+                some_origins[n_some] = o
+                n_some += 1
+        if n_some == 0 and not want_skims:
+            continue
+        if want_skims:
+            # every origin's label is needed
+            count = strategy_into(
+                tail, head, cost, freq, in_indptr, in_links, link_skim, dest, alpha, unique_origins, all_origins,
+                u, f_node, inf_link, wait, skim, key, heap, pos, order,
+            )
+        else:
+            count = strategy_into(
+                tail, head, cost, freq, in_indptr, in_links, link_skim, dest, alpha, some_origins[:n_some], is_origin,
+                u, f_node, inf_link, wait, skim, key, heap, pos, order,
+            )
+        for p in range(n_some):
+            is_origin[some_origins[p]] = False
+        if want_skims:
+            for p in range(n_orig):
+                o = origins[p]
+                skims[p, q, 0] = u[o]
+                skims[p, q, 1] = wait[o]
+                for c in range(k):
+                    skims[p, q, 2 + c] = skim[o, c]
+        if n_some > 0:
+            for p in range(n_orig):
+                o = origins[p]
+                if demand[p, q] > 0.0 and u[o] < np.inf and o != dest:
+                    node_volume[o] += demand[p, q]
+            load_into(tail, head, freq, f_node, inf_link, order, count, node_volume, volume)
+            arrived[q] = node_volume[dest]
+            for i in range(n):
+                node_volume[i] = 0.0
