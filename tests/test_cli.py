@@ -139,3 +139,42 @@ def test_unknown_output_format_is_refused_before_any_file_is_written(surabaya, t
     assert result.exit_code == 1
     assert ".xlsx" in result.output
     assert not any(tmp_path.iterdir())
+
+
+def test_assign_tntp_folder_writes_links_and_plot(require_data, tmp_path):
+    folder = require_data("tntp/SiouxFalls")
+    out, png = tmp_path / "flows.csv", tmp_path / "gap.png"
+    result = invoke("assign", folder, "--gap", "1e-4", "-o", out, "--plot", png)
+    assert result.exit_code == 0, result.output
+    assert "converged" in result.output
+    table = pd.read_csv(out)
+    assert list(table.columns[:4]) == ["edge", "from_node", "to_node", "flow"]
+    assert {"time_s", "voc"} <= set(table.columns)
+    # SiouxFalls_flow.tntp (best-known UE): at gap 1e-4 link flows are within a few
+    # percent of it; total vehicle flow within 0.5 %
+    best = to.network.tntp.read_tntp_flows(folder / "SiouxFalls_flow.tntp")
+    merged = table.merge(best, on=["from_node", "to_node"])
+    assert len(merged) == 76
+    assert merged["flow"].sum() == pytest.approx(merged["volume"].sum(), rel=5e-3)
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_assign_with_an_od_naming_unknown_nodes_fails_cleanly(require_data, tmp_path):
+    folder = require_data("tntp/SiouxFalls")
+    od = tmp_path / "od.csv"
+    pd.DataFrame({"origin": [1, 999], "destination": [2, 3], "trips": [10.0, 5.0]}).to_csv(od, index=False)
+    out = tmp_path / "flows.parquet"
+    result = invoke("assign", folder, "--demand", od, "-o", out)
+    assert result.exit_code == 1
+    assert "999" in result.output and "Traceback" not in result.output
+    assert not out.exists()
+
+
+def test_demo_runs_offline_and_writes_its_outputs(tmp_path):
+    result = invoke("demo", "-o", tmp_path / "demo")
+    assert result.exit_code == 0, result.output
+    skim_table = pd.read_csv(tmp_path / "demo" / "car_free_flow_skim.csv")
+    n_zones = int(np.sqrt(len(skim_table)))
+    assert n_zones**2 == len(skim_table) and n_zones > 10
+    assert np.isfinite(skim_table["free_flow_time_s"]).all()
+    assert (tmp_path / "demo" / "network.gpkg").stat().st_size > 0
