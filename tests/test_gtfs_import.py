@@ -209,3 +209,22 @@ def test_line_validation_names_the_line():
     with pytest.raises(KeyError, match="name one"):
         line.headway()
     assert np.isfinite(line.speed) and line.vehicle_capacity > 0
+
+
+def test_minor_patterns(tmp_path):
+    stop_times = (
+        "trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+        "r1,07:10:00,07:10:00,s1,1\nr1,07:20:00,07:20:00,s2,2\nr1,07:35:00,07:35:00,s3,3\n"
+        "r2,07:40:00,07:40:00,s1,1\nr2,07:50:00,07:50:00,s2,2\nr2,08:05:00,08:05:00,s3,3\n"
+        "r3,08:10:00,08:10:00,s1,1\nr3,08:20:30,08:20:30,s2,2\n"
+    )
+    feed = write_feed(tmp_path / "feed", stop_times=stop_times)
+    supply, report = read_gtfs(feed, date="20240429")
+    (line,) = supply.lines  # the short turn r3 counts as service on the main pattern
+    assert line.stop_ids == ("s1", "s2", "s3") and line.headway_s == 2400.0
+    assert report.count("minor stop patterns") == 1
+    supply, _ = read_gtfs(feed, date="20240429", patterns="all")
+    by_stops = {line.stop_ids: line for line in supply.lines}
+    assert by_stops[("s1", "s2", "s3")].headway_s == 3600.0
+    assert by_stops[("s1", "s2")].headway_s == 7200.0
+    assert by_stops[("s1", "s2")].running_times_s == (630.0,)

@@ -198,6 +198,14 @@ def test_random_graphs_match_textbook_reference(seed):
     )
     np.testing.assert_allclose(volume, volume_ref, rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(skims[:, 0, 0], u_ref[origins], rtol=1e-12)
+    # without skims the scan stops early, once past the labels of the origins with demand
+    sparse = np.where(rng.random(origins.size) < 0.5, demand, 0.0)
+    _, volume_ref = reference_volumes(n, tail, head, cost, freq, dest, 0.5, dict(zip(origins, sparse, strict=True)))
+    volume, _, _ = kernels.assign(
+        tail, head, cost, freq, in_indptr, in_links, skim, 0.5,
+        origins, np.array([dest]), sparse[:, None], 1, False,
+    )
+    np.testing.assert_allclose(volume, volume_ref, rtol=1e-10, atol=1e-10)
     reachable = np.isfinite(u_ref[origins])
     assert arrived[0] == pytest.approx(demand[reachable].sum(), rel=1e-12)
 
