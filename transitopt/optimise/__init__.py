@@ -1,0 +1,30 @@
+"""Optimisation: transit route design (TNDP/UTRP) and its benchmark instances.
+
+Frequency setting on scenarios will live here too once the scenario layer exists.
+"""
+
+from .evaluation import (
+    TRANSFER_PENALTY_MIN,
+    RouteSetEvaluation,
+    evaluate_route_set,
+    route_set_travel_times,
+    routes_to_arrays,
+)
+from .instances import (
+    TNDPInstance,
+    read_literature_route_sets,
+    read_route_set,
+    read_tndp_instance,
+)
+
+__all__ = [
+    "TRANSFER_PENALTY_MIN",
+    "RouteSetEvaluation",
+    "TNDPInstance",
+    "evaluate_route_set",
+    "read_literature_route_sets",
+    "read_route_set",
+    "read_tndp_instance",
+    "route_set_travel_times",
+    "routes_to_arrays",
+]
