@@ -81,6 +81,8 @@ class _Hierarchy:
     source_down: tuple[np.ndarray, np.ndarray, np.ndarray]
     no_through: np.ndarray
     ch_of: np.ndarray  # compressed index -> hierarchy index
+    col_all: np.ndarray  # hierarchy index of every network node (-1: contracted)
+    anc_all: np.ndarray  # hierarchy indices of every network node's anchors
     n_shortcuts: int
     build_s: float
 
@@ -131,6 +133,7 @@ class PreparedGraph:
         self.anchor, self.offset = anchor, offset
         self.n_kept = int(order.size)
         self.prepare_s = time.perf_counter() - start
+        self._all_needed = np.ones(self.n_kept, dtype=np.bool_)
         self._hierarchy: _Hierarchy | None = None
         self._n_searched = 0
 
@@ -184,6 +187,8 @@ class PreparedGraph:
             source_down=csr(t, h, ew, source_down),
             no_through=no_through_ch,
             ch_of=ch_of,
+            col_all=np.where(self.new_of >= 0, ch_of[np.maximum(self.new_of, 0)], -1),
+            anc_all=np.where(self.anchor >= 0, ch_of[np.maximum(self.anchor, 0)], -1),
             n_shortcuts=int(et.size - self.c_head.size),
             build_s=time.perf_counter() - start,
         )
@@ -194,83 +199,91 @@ class PreparedGraph:
     ) -> np.ndarray:
         """Distances ``(len(sources), len(targets))`` between compiled node indices
         (``targets=None``: every node). Unreachable pairs are ``inf``."""
-        sources = np.asarray(sources, dtype=np.int64)
         if method not in ("auto", "ch", "dijkstra"):
             raise ValueError(f"method must be 'auto', 'ch' or 'dijkstra', not {method!r}")
+        sources = np.asarray(sources, dtype=np.int64).ravel()
         uniq_src, src_inv = np.unique(sources, return_inverse=True)
-        if targets is None:
-            out_nodes = np.arange(self.n_nodes)
-            tgt_inv = None
-        else:
-            out_nodes, tgt_inv = np.unique(np.asarray(targets, dtype=np.int64), return_inverse=True)
+        if uniq_src.size == sources.size:
+            src_inv = None  # distinct: keep the caller's order
+            uniq_src = sources
+        out_nodes = tgt_inv = None
+        if targets is not None:
+            out_nodes, tgt_inv = np.unique(np.asarray(targets, dtype=np.int64).ravel(), return_inverse=True)
         if method == "auto":
             self._n_searched += uniq_src.size
             use_ch = self.has_hierarchy or self._n_searched >= AUTO_HIERARCHY_SOURCES
         else:
             use_ch = method == "ch"
         result = self._distances(uniq_src, out_nodes, use_ch=use_ch)
-        result = result[src_inv]
-        if tgt_inv is not None:
+        if src_inv is not None:
+            result = result[src_inv]
+        if tgt_inv is not None and not (tgt_inv.size == out_nodes.size and (tgt_inv == np.arange(tgt_inv.size)).all()):
             result = result[:, tgt_inv]
         return result
 
-    def _distances(self, sources: np.ndarray, out_nodes: np.ndarray, *, use_ch: bool) -> np.ndarray:
-        """``distances`` for distinct ``sources`` and distinct sorted ``out_nodes``."""
+    def _distances(self, sources: np.ndarray, out_nodes: np.ndarray | None, *, use_ch: bool) -> np.ndarray:
+        """``distances`` for distinct ``sources`` to distinct sorted ``out_nodes`` (None: all)."""
         new_of = self.new_of
-        col = new_of[out_nodes]
-        anc = self.anchor[out_nodes]
-        off = self.offset[out_nodes]
-        kept_src = sources[new_of[sources] >= 0]
-        inner_src = sources[new_of[sources] < 0]
-        local = boundary = boundary_d = None
-        if inner_src.size:
-            pos = np.full(self.n_nodes, -1, dtype=np.int64)
-            pos[out_nodes] = np.arange(out_nodes.size)
-            local, boundary, boundary_d = _compression.local_rows(
-                self.indptr, self.head, self.weight, self.component, new_of, inner_src, pos
-            )
-            # rows are needed from every boundary node a path may continue through
-            reached = boundary[boundary >= 0]
-            through = reached[~self.c_no_through[reached]]
-            extra = self.order[np.unique(through)]
-            engine_src = np.unique(np.concatenate([kept_src, extra]))
+        if out_nodes is None:
+            col, anc, off = new_of, self.anchor, self.offset
         else:
-            engine_src = kept_src
-        rows = self._engine(new_of[engine_src], col, anc, off, use_ch=use_ch)
-        out = np.empty((sources.size, out_nodes.size))
+            col, anc, off = new_of[out_nodes], self.anchor[out_nodes], self.offset[out_nodes]
+        is_kept = new_of[sources] >= 0
+        if is_kept.all():
+            return self._engine(new_of[sources], col, anc, off, full=out_nodes is None, use_ch=use_ch)
+        kept_src = sources[is_kept]
+        inner_src = sources[~is_kept]
+        pos = np.full(self.n_nodes, -1, dtype=np.int64)
+        if out_nodes is None:
+            pos[:] = np.arange(self.n_nodes)
+        else:
+            pos[out_nodes] = np.arange(out_nodes.size)
+        local, boundary, boundary_d = _compression.local_rows(
+            self.indptr, self.head, self.weight, self.component, new_of, inner_src, pos
+        )
+        # rows are needed from every boundary node a path may continue through
+        reached = boundary[boundary >= 0]
+        through = self.order[np.unique(reached[~self.c_no_through[reached]])]
+        engine_src = np.unique(np.concatenate([kept_src, through]))
+        rows = self._engine(new_of[engine_src], col, anc, off, full=out_nodes is None, use_ch=use_ch)
         row_of = np.full(self.n_nodes, -1, dtype=np.int64)
         row_of[engine_src] = np.arange(engine_src.size)
-        is_kept = new_of[sources] >= 0
-        out[is_kept] = rows[row_of[sources[is_kept]]]
-        if inner_src.size:
-            inner_rows = np.flatnonzero(~is_kept)
-            for r, i in enumerate(inner_rows):
-                best = local[r]
-                for a in range(2):
-                    k = boundary[r, a]
-                    if k >= 0 and not self.c_no_through[k]:
-                        np.minimum(best, boundary_d[r, a] + rows[row_of[self.order[k]]], out=best)
-                out[i] = best
+        out = np.empty((sources.size, col.size))
+        out[is_kept] = rows[row_of[kept_src]]
+        for r, i in enumerate(np.flatnonzero(~is_kept)):
+            best = local[r]
+            for a in range(2):
+                k = boundary[r, a]
+                if k >= 0 and not self.c_no_through[k]:
+                    np.minimum(best, boundary_d[r, a] + rows[row_of[self.order[k]]], out=best)
+            out[i] = best
         return out
 
-    def _engine(self, sources_c, col, anc, off, *, use_ch: bool) -> np.ndarray:
-        """Rows for kept sources (compressed indices), expanded to the output columns."""
+    def _engine(self, sources_c, col, anc, off, *, full: bool, use_ch: bool) -> np.ndarray:
+        """Rows for kept sources (compressed indices), expanded to the output columns
+        (``full``: the columns are every node, in order)."""
         if sources_c.size == 0:
             return np.empty((0, col.size))
         if use_ch:
             h = self.hierarchy
-            col_h = np.where(col >= 0, h.ch_of[np.maximum(col, 0)], -1)
-            anc_h = np.where(anc >= 0, h.ch_of[np.maximum(anc, 0)], -1)
+            if full:
+                col_h, anc_h = h.col_all, h.anc_all
+            else:
+                col_h = np.where(col >= 0, h.ch_of[np.maximum(col, 0)], -1)
+                anc_h = np.where(anc >= 0, h.ch_of[np.maximum(anc, 0)], -1)
             return _contraction.phast(
                 *h.up, *h.down, *h.source_down, h.no_through,
                 h.ch_of[sources_c], col_h, anc_h, off, numba.get_num_threads(),
             )  # fmt: skip
-        needed = np.zeros(self.n_kept, dtype=np.bool_)
-        needed[col[col >= 0]] = True
-        needed[anc[anc >= 0]] = True
-        n_needed = int(needed.sum())
-        if n_needed == self.n_kept:
-            n_needed = 0  # everything: no early exit test needed
+        needed = self._all_needed
+        n_needed = 0  # 0: search everything
+        if not full:
+            needed = np.zeros(self.n_kept, dtype=np.bool_)
+            needed[col[col >= 0]] = True
+            needed[anc[anc >= 0]] = True
+            n_needed = int(needed.sum())
+            if n_needed == self.n_kept:
+                n_needed = 0
         return _sp.many_expanded(
             self.c_indptr, self.c_head, self.c_weight, self.c_no_through,
             sources_c, col, anc, off, needed, n_needed,

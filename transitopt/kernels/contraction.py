@@ -259,6 +259,7 @@ def build_hierarchy(indptr, head, weight, no_through, max_settled, pool_factor):
             next_rank += 1
 
     deleted = np.zeros(n, dtype=np.int64)
+    stale = np.zeros(n, dtype=np.bool_)
     level = np.zeros(n, dtype=np.int64)
     q_key = np.empty(n)
     q_node = np.empty(n, dtype=np.int64)
@@ -279,17 +280,20 @@ def build_hierarchy(indptr, head, weight, no_through, max_settled, pool_factor):
 
     while q_size > 0:
         v = q_node[0]
-        # lazy update: recompute the top's priority, contract only if it stays on top
-        ns, deg, _ = _process(
-            v, False, first_out, next_out, first_in, next_in, e_tail, e_head, e_w, n_e,
-            contracted, max_settled, dist, touched, heap_key, heap_node, position,
-        )
-        pr = _priority(ns, deg, deleted[v], level[v])
-        if pr > q_key[0] and q_size > 1:
-            q_key[0] = pr
-            _sift_down(q_key, q_node, q_pos, q_size, 0)
-            if q_node[0] != v:
-                continue
+        # lazy update: a key bumped since it was computed is recomputed, and v is
+        # contracted only if it stays on top
+        if stale[v]:
+            stale[v] = False
+            ns, deg, _ = _process(
+                v, False, first_out, next_out, first_in, next_in, e_tail, e_head, e_w, n_e,
+                contracted, max_settled, dist, touched, heap_key, heap_node, position,
+            )
+            pr = _priority(ns, deg, deleted[v], level[v])
+            if pr > q_key[0] and q_size > 1:
+                q_key[0] = pr
+                _sift_down(q_key, q_node, q_pos, q_size, 0)
+                if q_node[0] != v:
+                    continue
         # pop v
         q_pos[v] = -2
         q_size -= 1
@@ -324,6 +328,7 @@ def build_hierarchy(indptr, head, weight, no_through, max_settled, pool_factor):
                     bump += level[v] + 1 - level[x]
                     level[x] = level[v] + 1
                 deleted[x] += 1
+                stale[x] = True
                 p = q_pos[x]
                 q_key[p] += bump
                 _sift_down(q_key, q_node, q_pos, q_size, p)
@@ -453,16 +458,54 @@ def _expand(d, srcs, col, anc, off, anc_nt, out, i0):
         if c >= 0:
             for j in range(n_l):
                 out[i0 + j, o] = d[c, j]
-        else:
-            for j in range(n_l):
-                best = np.inf
-                for a in range(2):
-                    k = anc[o, a]
-                    if k >= 0 and (not anc_nt[o, a] or k == srcs[j]):
-                        x = d[k, j] + off[o, a]
-                        if x < best:
-                            best = x
-                out[i0 + j, o] = best
+            continue
+        for j in range(n_l):
+            out[i0 + j, o] = np.inf
+        for a in range(2):
+            k = anc[o, a]
+            if k < 0:
+                continue
+            x0 = off[o, a]
+            if anc_nt[o, a]:
+                for j in range(n_l):
+                    if srcs[j] == k:
+                        x = d[k, j] + x0
+                        if x < out[i0 + j, o]:
+                            out[i0 + j, o] = x
+            else:
+                for j in range(n_l):
+                    x = d[k, j] + x0
+                    if x < out[i0 + j, o]:
+                        out[i0 + j, o] = x
+
+
+@njit
+def _expand_full(d, srcs, col, anc, off, anc_nt, out, i0):
+    """``_expand`` for a full batch of ``LANES`` sources (constant loop bounds vectorise)."""
+    for o in range(col.size):
+        c = col[o]
+        if c >= 0:
+            for j in range(LANES):
+                out[i0 + j, o] = d[c, j]
+            continue
+        for j in range(LANES):
+            out[i0 + j, o] = np.inf
+        for a in range(2):
+            k = anc[o, a]
+            if k < 0:
+                continue
+            x0 = off[o, a]
+            if anc_nt[o, a]:
+                for j in range(LANES):
+                    if srcs[j] == k:
+                        x = d[k, j] + x0
+                        if x < out[i0 + j, o]:
+                            out[i0 + j, o] = x
+            else:
+                for j in range(LANES):
+                    x = d[k, j] + x0
+                    if x < out[i0 + j, o]:
+                        out[i0 + j, o] = x
 
 
 @njit_parallel
@@ -530,5 +573,8 @@ def phast(
                             lanes[x, j] = dist[x]
                         dist[x] = np.inf
             _sweep_lanes(dn_ptr, dn_tail, dn_w, lanes)
-            _expand(lanes, sources[i0:i1], col, anc, off, anc_nt, out, i0)
+            if i1 - i0 == LANES:
+                _expand_full(lanes, sources[i0:i1], col, anc, off, anc_nt, out, i0)
+            else:
+                _expand(lanes, sources[i0:i1], col, anc, off, anc_nt, out, i0)
     return out
