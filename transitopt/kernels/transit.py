@@ -43,8 +43,9 @@ _SCANNED = -2
 def _heap_push_or_decrease(heap_key, heap_item, pos, size, item, value):
     """Insert ``item`` with key ``value``, or lower its key; returns the new heap size.
 
-    ``heap_key``/``heap_item`` hold the binary min-heap; ``pos[item]`` is the item's slot,
-    ``-1`` if never inserted, ``-2`` once popped (then it is left alone).
+    ``heap_key``/``heap_item`` hold a 4-ary min-heap (children of slot ``i`` are
+    ``4i+1..4i+4``); ``pos[item]`` is the item's slot, ``-1`` if never inserted, ``-2``
+    once popped (then it is left alone).
     """
     i = pos[item]
     if i == _SCANNED:
@@ -55,7 +56,7 @@ def _heap_push_or_decrease(heap_key, heap_item, pos, size, item, value):
     elif heap_key[i] <= value:
         return size
     while i > 0:
-        parent = (i - 1) >> 1
+        parent = (i - 1) >> 2
         if heap_key[parent] <= value:
             break
         heap_key[i] = heap_key[parent]
@@ -80,17 +81,22 @@ def _heap_pop(heap_key, heap_item, pos, size):
         value = heap_key[size]
         i = 0
         while True:
-            child = 2 * i + 1
-            if child >= size:
+            first = 4 * i + 1
+            if first >= size:
                 break
-            if child + 1 < size and heap_key[child + 1] < heap_key[child]:
-                child += 1
-            if heap_key[child] >= value:
+            best = first
+            best_key = heap_key[first]
+            last = min(first + 4, size)
+            for c in range(first + 1, last):
+                if heap_key[c] < best_key:
+                    best_key = heap_key[c]
+                    best = c
+            if best_key >= value:
                 break
-            heap_key[i] = heap_key[child]
-            heap_item[i] = heap_item[child]
+            heap_key[i] = best_key
+            heap_item[i] = heap_item[best]
             pos[heap_item[i]] = i
-            i = child
+            i = best
         heap_key[i] = value
         heap_item[i] = item
         pos[item] = i
@@ -309,10 +315,27 @@ def assign(
     for p in range(n_orig):
         all_origins[origins[p]] = True
     unique_origins = np.flatnonzero(all_origins)
+    # the demand by destination (CSR), read once in memory order
+    dem_indptr = np.zeros(n_dest + 1, dtype=np.int64)
+    for p in range(n_orig):
+        for q in range(n_dest):
+            if demand[p, q] > 0.0:
+                dem_indptr[q + 1] += 1
+    for q in range(n_dest):
+        dem_indptr[q + 1] += dem_indptr[q]
+    fill = dem_indptr[:-1].copy()
+    dem_origin = np.empty(dem_indptr[n_dest], dtype=np.int64)
+    dem_value = np.empty(dem_indptr[n_dest])
+    for p in range(n_orig):
+        for q in range(n_dest):
+            if demand[p, q] > 0.0:
+                dem_origin[fill[q]] = p
+                dem_value[fill[q]] = demand[p, q]
+                fill[q] += 1
     for b in prange(n_blocks):
         _assign_block(
             b, n_blocks, tail, head, cost, freq, in_indptr, in_links, link_skim, alpha,
-            origins, destinations, demand, want_skims, unique_origins, all_origins,
+            origins, destinations, dem_indptr, dem_origin, dem_value, want_skims, unique_origins, all_origins,
             volume_blocks[b], skims, arrived,
         )
     total = np.zeros(m)
@@ -325,7 +348,7 @@ def assign(
 @njit
 def _assign_block(
     b, n_blocks, tail, head, cost, freq, in_indptr, in_links, link_skim, alpha,
-    origins, destinations, demand, want_skims, unique_origins, all_origins,
+    origins, destinations, dem_indptr, dem_origin, dem_value, want_skims, unique_origins, all_origins,
     volume, skims, arrived,
 ):
     """Destinations ``b, b + n_blocks, ...`` of :func:`assign`, serially, into ``volume``."""
@@ -349,9 +372,9 @@ def _assign_block(
     for q in range(b, n_dest, n_blocks):
         dest = destinations[q]
         n_some = 0
-        for p in range(n_orig):
-            o = origins[p]
-            if demand[p, q] > 0.0 and o != dest and not is_origin[o]:
+        for r in range(dem_indptr[q], dem_indptr[q + 1]):
+            o = origins[dem_origin[r]]
+            if o != dest and not is_origin[o]:
                 is_origin[o] = True
                 some_origins[n_some] = o
                 n_some += 1
@@ -378,10 +401,10 @@ def _assign_block(
                 for c in range(k):
                     skims[p, q, 2 + c] = skim[o, c]
         if n_some > 0:
-            for p in range(n_orig):
-                o = origins[p]
-                if demand[p, q] > 0.0 and u[o] < np.inf and o != dest:
-                    node_volume[o] += demand[p, q]
+            for r in range(dem_indptr[q], dem_indptr[q + 1]):
+                o = origins[dem_origin[r]]
+                if u[o] < np.inf and o != dest:
+                    node_volume[o] += dem_value[r]
             load_into(tail, head, freq, f_node, inf_link, order, count, node_volume, volume)
             arrived[q] = node_volume[dest]
             for i in range(n):

@@ -146,7 +146,7 @@ def assign_transit(
         graph.freq_hz,
         graph.in_indptr,
         graph.in_links,
-        graph.link_skim,
+        graph.link_skim if skims else np.empty((graph.n_links, 0)),  # no skims: nothing to carry
         float(wait_factor),
         graph.origin_node,
         graph.destination_node,
