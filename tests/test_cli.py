@@ -178,3 +178,23 @@ def test_demo_runs_offline_and_writes_its_outputs(tmp_path):
     assert n_zones**2 == len(skim_table) and n_zones > 10
     assert np.isfinite(skim_table["free_flow_time_s"]).all()
     assert (tmp_path / "demo" / "network.gpkg").stat().st_size > 0
+
+
+def test_transit_import_summarises_gtfs_and_reports_repairs(require_data, tmp_path):
+    feed = require_data("gtfs/bogor_angkot.zip")
+    out = tmp_path / "lines.csv"
+    result = invoke("transit", "import", feed, "-o", out)
+    assert result.exit_code == 0, result.output
+    lines = pd.read_csv(out)
+    # data/README.md: 24 routes, one trip every 10 minutes, direction_id empty
+    assert len(lines) == 24
+    np.testing.assert_allclose(lines["headway_s"], 600.0)
+    assert "frequencies.txt" in result.output  # the orphaned frequencies are reported, not used
+    assert "[skip]" in result.output or "[repair]" in result.output
+
+
+def test_transit_import_of_osm_route_relations(require_data):
+    result = invoke("transit", "import", require_data("osm/Helsinki.osm.pbf"))
+    assert result.exit_code == 0, result.output
+    assert "route relations read: 216" in result.output  # data/README.md: 216 PT route relations
+    assert "tram" in result.output

@@ -22,6 +22,8 @@ app = typer.Typer(
 )
 network_app = typer.Typer(help="Load, inspect and export street networks.", no_args_is_help=True)
 app.add_typer(network_app, name="network")
+transit_app = typer.Typer(help="Import transit lines (GTFS, OSM route relations) and assign riders.", no_args_is_help=True)
+app.add_typer(transit_app, name="transit")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -263,6 +265,56 @@ def assign_command(
     if plot is not None:
         plot_convergence(result.history, plot, title=f"{network.info.get('source', '')} ({algorithm})")
         console.print(f"wrote {plot}")
+
+
+def _read_supply(source: str, *, start: str, end: str, date: str | None, default_headway_s: float | None):
+    """Transit lines from a GTFS zip/folder, or from the route relations of an OSM file."""
+    from .network.sources import EMBEDDED_DEFAULT, embedded_default_path
+    from .transit import read_gtfs, read_osm_routes
+
+    path = embedded_default_path() if source.lower() == EMBEDDED_DEFAULT else Path(source)
+    is_gtfs = path.suffix.lower() == ".zip" or (path.is_dir() and (path / "stops.txt").exists())
+    with console.status(f"Reading transit lines from {path} ..."):
+        if is_gtfs:
+            return read_gtfs(path, date=date, start=start, end=end, default_headway_s=default_headway_s)
+        return read_osm_routes(path)
+
+
+@transit_app.command("import")
+@friendly_errors
+def transit_import(
+    source: Annotated[str, typer.Argument(help="GTFS zip or folder, an OSM file with route relations, or 'helsinki'.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the line table (.csv or .parquet).")
+    ] = None,
+    start: Annotated[str, typer.Option("--start", help="Analysis period start (GTFS), HH:MM.")] = "07:00",
+    end: Annotated[str, typer.Option("--end", help="Analysis period end (GTFS), HH:MM.")] = "09:00",
+    date: Annotated[str | None, typer.Option("--date", help="Service day YYYYMMDD (GTFS); default: busiest day.")] = None,
+    default_headway: Annotated[
+        float | None, typer.Option("--default-headway", help="Headway (min) for GTFS routes without any times.")
+    ] = None,
+) -> None:
+    """Summarise the lines, stops and headways of a feed, and what had to be repaired or skipped."""
+    from ._io import atomic_path
+
+    supply, report = _read_supply(
+        source, start=start, end=end, date=date, default_headway_s=None if default_headway is None else default_headway * 60
+    )
+    lines = supply.lines_table()
+    console.print(f"{len(supply.stops):,} stops, {supply.n_lines:,} lines")
+    by_mode = lines.groupby("mode").agg(lines=("line", "size"), median_headway_min=("headway_s", "median"))
+    table = Table(title="Lines by mode", show_edge=False)
+    for column in ("mode", "lines", "median headway (min)", "median stops"):
+        table.add_column(column, justify="left" if column == "mode" else "right")
+    stops_by_mode = lines.groupby("mode")["n_stops"].median()
+    for mode, row in by_mode.iterrows():
+        table.add_row(str(mode), f"{int(row.lines):,}", f"{row.median_headway_min / 60:.1f}", f"{stops_by_mode[mode]:.0f}")
+    console.print(table)
+    console.print(str(report), highlight=False, markup=False)
+    if output is not None:
+        with atomic_path(output) as tmp:
+            lines.to_parquet(tmp, index=False) if output.suffix.lower() == ".parquet" else lines.to_csv(tmp, index=False)
+        console.print(f"wrote {output}")
 
 
 @app.command("demo")
