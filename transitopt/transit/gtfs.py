@@ -534,7 +534,7 @@ def _make_lines(
     report.add("skip", "route directions with no trip starting in the period", len(not_in_period), examples(not_in_period))
     report.add("assume", "route directions without times: headway from the user table", user_headway)
     report.add("assume", "route directions without times: default headway", default_used)
-    report.add("repair", "trips on minor stop patterns counted on their route's main pattern", minor_trips)
+    report.add("repair", "trips on minor stop patterns (merged into their route direction's main pattern)", minor_trips)
     return lines, sorted(set(untimed_routes))
 
 
