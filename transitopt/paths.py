@@ -40,6 +40,10 @@ Method = Literal["auto", "ch", "dijkstra"]
 #: searched on one prepared graph (its build costs about as much as this many Dijkstras)
 AUTO_HIERARCHY_SOURCES = 256
 
+#: fewer sources than this run on one thread: starting threads costs more than it saves
+#: (and much more on a machine whose cores are all busy)
+SERIAL_BELOW = 4
+
 #: witness search limit (settled nodes) while building the hierarchy
 _CH_MAX_SETTLED = 50
 
@@ -271,10 +275,10 @@ class PreparedGraph:
             else:
                 col_h = np.where(col >= 0, h.ch_of[np.maximum(col, 0)], -1)
                 anc_h = np.where(anc >= 0, h.ch_of[np.maximum(anc, 0)], -1)
-            return _contraction.phast(
-                *h.up, *h.down, *h.source_down, h.no_through,
-                h.ch_of[sources_c], col_h, anc_h, off, numba.get_num_threads(),
-            )  # fmt: skip
+            args = (*h.up, *h.down, *h.source_down, h.no_through, h.ch_of[sources_c], col_h, anc_h, off)
+            if _serial(sources_c.size):
+                return _contraction.phast_serial(*args)
+            return _contraction.phast(*args, numba.get_num_threads())
         needed = self._all_needed
         n_needed = 0  # 0: search everything
         if not full:
@@ -284,10 +288,10 @@ class PreparedGraph:
             n_needed = int(needed.sum())
             if n_needed == self.n_kept:
                 n_needed = 0
-        return _sp.many_expanded(
-            self.c_indptr, self.c_head, self.c_weight, self.c_no_through,
-            sources_c, col, anc, off, needed, n_needed,
-        )  # fmt: skip
+        args = (self.c_indptr, self.c_head, self.c_weight, self.c_no_through, sources_c, col, anc, off, needed, n_needed)
+        if _serial(sources_c.size):
+            return _sp.many_expanded_serial(*args)
+        return _sp.many_expanded(*args)
 
 
 _PREPARED: weakref.WeakKeyDictionary[Network, dict[Any, PreparedGraph]] = weakref.WeakKeyDictionary()
@@ -487,9 +491,8 @@ def snap_points(
         kx = ky = 1.0
     gx, gy = nx_[cand] * kx, ny_[cand] * ky
     grid = _snapping.build_grid(gx, gy, max(1, cand.size // 2))
-    node, dist = _snapping.nearest_nodes(
-        px, py, px * kx, py * ky, nx_.astype(np.float64), ny_.astype(np.float64), cand, *grid, geographic
-    )
+    search = _snapping.nearest_nodes_serial if px.size < 256 else _snapping.nearest_nodes
+    node, dist = search(px, py, px * kx, py * ky, nx_, ny_, cand, *grid, geographic)
     if max_distance_m is not None:
         far = np.flatnonzero(dist > max_distance_m)
         if far.size:
@@ -503,6 +506,10 @@ def snap_points(
 
 
 # ----------------------------------------------------------------------------- validation
+
+
+def _serial(n_sources: int) -> bool:
+    return n_sources < SERIAL_BELOW or numba.get_num_threads() == 1
 
 
 def _weight(network: Network, weight: str | np.ndarray) -> tuple[np.ndarray, Any]:

@@ -508,6 +508,72 @@ def _expand_full(d, srcs, col, anc, off, anc_nt, out, i0):
                         out[i0 + j, o] = x
 
 
+@njit
+def _phast_chunk(
+    up_ptr, up_head, up_w, dn_ptr, dn_tail, dn_w, sd_ptr, sd_head, sd_w, no_through,
+    sources, col, anc, off, anc_nt, first, step, out,
+):
+    """Batches ``first, first + step, ...`` of :func:`phast`, with one scratch set."""
+    n = up_ptr.size - 1
+    n_src = sources.size
+    n_batch = (n_src + LANES - 1) // LANES
+    dist = np.full(n, np.inf)
+    lanes = np.empty((n, LANES))
+    heap_key = np.empty(n)
+    heap_node = np.empty(n, dtype=np.int64)
+    position = np.full(n, -1, dtype=np.int64)
+    touched = np.empty(n, dtype=np.int64)
+    for b in range(first, n_batch, step):
+        i0 = b * LANES
+        i1 = min(i0 + LANES, n_src)
+        if i1 - i0 <= 2:
+            # too few sources to fill the lanes: sweep them one by one
+            for i in range(i0, i1):
+                s = sources[i]
+                dist[:] = np.inf
+                _upward(
+                    up_ptr, up_head, up_w, sd_ptr, sd_head, sd_w, no_through, s,
+                    dist, heap_key, heap_node, position, touched,
+                )
+                _sweep(dn_ptr, dn_tail, dn_w, dist)
+                _expand(dist.reshape((n, 1)), sources[i : i + 1], col, anc, off, anc_nt, out, i)
+            dist[:] = np.inf
+            continue
+        lanes[:] = np.inf
+        for i in range(i0, i1):
+            j = i - i0
+            s = sources[i]
+            n_t = _upward(
+                up_ptr, up_head, up_w, sd_ptr, sd_head, sd_w, no_through, s,
+                dist, heap_key, heap_node, position, touched,
+            )
+            for k in range(n_t):
+                x = touched[k]
+                lanes[x, j] = dist[x]
+                dist[x] = np.inf
+            if no_through[s]:
+                for e in range(sd_ptr[s], sd_ptr[s + 1]):
+                    x = sd_head[e]
+                    if dist[x] < lanes[x, j]:
+                        lanes[x, j] = dist[x]
+                    dist[x] = np.inf
+        _sweep_lanes(dn_ptr, dn_tail, dn_w, lanes)
+        if i1 - i0 == LANES:
+            _expand_full(lanes, sources[i0:i1], col, anc, off, anc_nt, out, i0)
+        else:
+            _expand(lanes, sources[i0:i1], col, anc, off, anc_nt, out, i0)
+
+
+@njit
+def _anchor_no_through(anc, no_through):
+    anc_nt = np.zeros(anc.shape, dtype=np.bool_)
+    for o in range(anc.shape[0]):
+        for a in range(2):
+            if anc[o, a] >= 0:
+                anc_nt[o, a] = no_through[anc[o, a]]
+    return anc_nt
+
+
 @njit_parallel
 def phast(
     up_ptr, up_head, up_w, dn_ptr, dn_tail, dn_w, sd_ptr, sd_head, sd_w, no_through,
@@ -518,63 +584,31 @@ def phast(
     ``sources`` are hierarchy nodes; output column ``o`` is hierarchy node ``col[o]`` or,
     when ``col[o] == -1``, a contracted node reached through ``anc[o]`` (hierarchy nodes,
     -1 none) at ``off[o]`` (see :mod:`.compression`). Sources are swept ``LANES`` at a
-    time; a thread keeps one scratch set for all its batches.
+    time, batches interleaved over ``n_threads`` chunks (one scratch set each);
+    :func:`phast_serial` is the same on one thread.
     """
-    n = up_ptr.size - 1
-    n_src = sources.size
-    n_out = col.size
-    out = np.empty((n_src, n_out))
-    anc_nt = np.zeros(anc.shape, dtype=np.bool_)
-    for o in range(n_out):
-        for a in range(2):
-            if anc[o, a] >= 0:
-                anc_nt[o, a] = no_through[anc[o, a]]
-    n_batch = (n_src + LANES - 1) // LANES
+    out = np.empty((sources.size, col.size))
+    anc_nt = _anchor_no_through(anc, no_through)
+    n_batch = (sources.size + LANES - 1) // LANES
     n_chunks = max(1, min(n_threads, n_batch))
     for c in prange(n_chunks):
-        dist = np.full(n, np.inf)
-        lanes = np.empty((n, LANES))
-        heap_key = np.empty(n)
-        heap_node = np.empty(n, dtype=np.int64)
-        position = np.full(n, -1, dtype=np.int64)
-        touched = np.empty(n, dtype=np.int64)
-        for b in range(c, n_batch, n_chunks):
-            i0 = b * LANES
-            i1 = min(i0 + LANES, n_src)
-            if i1 - i0 <= 2:
-                # too few sources to fill the lanes: sweep them one by one
-                for i in range(i0, i1):
-                    s = sources[i]
-                    dist[:] = np.inf
-                    _upward(
-                        up_ptr, up_head, up_w, sd_ptr, sd_head, sd_w, no_through, s,
-                        dist, heap_key, heap_node, position, touched,
-                    )
-                    _sweep(dn_ptr, dn_tail, dn_w, dist)
-                    _expand(dist.reshape((n, 1)), sources[i : i + 1], col, anc, off, anc_nt, out, i)
-                dist[:] = np.inf
-                continue
-            lanes[:] = np.inf
-            for i in range(i0, i1):
-                j = i - i0
-                s = sources[i]
-                n_t = _upward(
-                    up_ptr, up_head, up_w, sd_ptr, sd_head, sd_w, no_through, s,
-                    dist, heap_key, heap_node, position, touched,
-                )
-                for k in range(n_t):
-                    x = touched[k]
-                    lanes[x, j] = dist[x]
-                    dist[x] = np.inf
-                if no_through[s]:
-                    for e in range(sd_ptr[s], sd_ptr[s + 1]):
-                        x = sd_head[e]
-                        if dist[x] < lanes[x, j]:
-                            lanes[x, j] = dist[x]
-                        dist[x] = np.inf
-            _sweep_lanes(dn_ptr, dn_tail, dn_w, lanes)
-            if i1 - i0 == LANES:
-                _expand_full(lanes, sources[i0:i1], col, anc, off, anc_nt, out, i0)
-            else:
-                _expand(lanes, sources[i0:i1], col, anc, off, anc_nt, out, i0)
+        _phast_chunk(
+            up_ptr, up_head, up_w, dn_ptr, dn_tail, dn_w, sd_ptr, sd_head, sd_w, no_through,
+            sources, col, anc, off, anc_nt, c, n_chunks, out,
+        )
+    return out
+
+
+@njit
+def phast_serial(
+    up_ptr, up_head, up_w, dn_ptr, dn_tail, dn_w, sd_ptr, sd_head, sd_w, no_through,
+    sources, col, anc, off,
+):
+    """:func:`phast` without threads (no start-up cost for a few sources)."""
+    out = np.empty((sources.size, col.size))
+    anc_nt = _anchor_no_through(anc, no_through)
+    _phast_chunk(
+        up_ptr, up_head, up_w, dn_ptr, dn_tail, dn_w, sd_ptr, sd_head, sd_w, no_through,
+        sources, col, anc, off, anc_nt, 0, 1, out,
+    )
     return out

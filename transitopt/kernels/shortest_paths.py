@@ -228,6 +228,35 @@ def many_to_all(indptr, head, weight, sources, no_through):
     return out
 
 
+@njit
+def _expanded_chunk(indptr, head, weight, no_through, sources, col, anc, off, is_needed, n_needed, first, step, out):
+    """Rows ``first, first + step, ...`` of :func:`many_expanded`, with one scratch set."""
+    n = indptr.size - 1
+    dist = np.empty(n)
+    pred = np.empty(n, dtype=np.int64)
+    heap_key = np.empty(n)
+    heap_node = np.empty(n, dtype=np.int64)
+    position = np.empty(n, dtype=np.int64)
+    for i in range(first, sources.size, step):
+        s = sources[i]
+        _reset(dist, pred, position)
+        dijkstra_into(indptr, head, weight, s, no_through, is_needed, n_needed, dist, pred, heap_key, heap_node, position)
+        row = out[i]
+        for o in range(col.size):
+            k = col[o]
+            if k >= 0:
+                row[o] = dist[k]
+            else:
+                best = np.inf
+                for a in range(2):
+                    k = anc[o, a]
+                    if k >= 0 and (not no_through[k] or k == s):
+                        x = dist[k] + off[o, a]
+                        if x < best:
+                            best = x
+                row[o] = best
+
+
 @njit_parallel
 def many_expanded(indptr, head, weight, no_through, sources, col, anc, off, is_needed, n_needed):
     """Distances ``(len(sources), len(col))`` on a compressed graph, expanded to the
@@ -235,34 +264,19 @@ def many_expanded(indptr, head, weight, no_through, sources, col, anc, off, is_n
 
     Each search stops once the ``n_needed`` nodes flagged in ``is_needed`` (the kept
     columns and the anchors) are settled; ``n_needed == 0`` searches everything.
+    Parallel over sources; :func:`many_expanded_serial` is the same on one thread.
     """
-    n = indptr.size - 1
     n_src = sources.size
-    n_out = col.size
-    out = np.empty((n_src, n_out))
+    out = np.empty((n_src, col.size))
     n_chunks = max(1, min(_CHUNKS, n_src))
     for c in prange(n_chunks):
-        dist = np.empty(n)
-        pred = np.empty(n, dtype=np.int64)
-        heap_key = np.empty(n)
-        heap_node = np.empty(n, dtype=np.int64)
-        position = np.empty(n, dtype=np.int64)
-        for i in range(c, n_src, n_chunks):
-            s = sources[i]
-            _reset(dist, pred, position)
-            dijkstra_into(indptr, head, weight, s, no_through, is_needed, n_needed, dist, pred, heap_key, heap_node, position)
-            row = out[i]
-            for o in range(n_out):
-                k = col[o]
-                if k >= 0:
-                    row[o] = dist[k]
-                else:
-                    best = np.inf
-                    for a in range(2):
-                        k = anc[o, a]
-                        if k >= 0 and (not no_through[k] or k == s):
-                            x = dist[k] + off[o, a]
-                            if x < best:
-                                best = x
-                    row[o] = best
+        _expanded_chunk(indptr, head, weight, no_through, sources, col, anc, off, is_needed, n_needed, c, n_chunks, out)
+    return out
+
+
+@njit
+def many_expanded_serial(indptr, head, weight, no_through, sources, col, anc, off, is_needed, n_needed):
+    """:func:`many_expanded` without threads (no start-up cost for a few sources)."""
+    out = np.empty((sources.size, col.size))
+    _expanded_chunk(indptr, head, weight, no_through, sources, col, anc, off, is_needed, n_needed, 0, 1, out)
     return out

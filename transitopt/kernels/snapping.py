@@ -80,48 +80,65 @@ def _scan_cell(c, ptr, items, cand, nodes_x, nodes_y, px, py, geographic, best, 
     return best, best_k
 
 
+@njit
+def _nearest_one(p, px, py, pgx, pgy, nodes_x, nodes_y, cand, x0, y0, cell, nx, ny, ptr, items, geographic):
+    """Ring search for point ``p``; returns ``(node, distance)``."""
+    margin = 0.99 if geographic else 1.0
+    fx = (pgx[p] - x0) / cell
+    fy = (pgy[p] - y0) / cell
+    ci = int(math.floor(max(min(fx, 2.0**52), -(2.0**52))))
+    cj = int(math.floor(max(min(fy, 2.0**52), -(2.0**52))))
+    # first ring that meets the grid, last ring that can
+    r0 = max(0, -ci, ci - (nx - 1), -cj, cj - (ny - 1))
+    r_max = max(ci, nx - 1 - ci, cj, ny - 1 - cj, r0)
+    best = np.inf
+    best_k = -1
+    for r in range(r0, r_max + 1):
+        for j in range(max(cj - r, 0), min(cj + r, ny - 1) + 1):
+            if j == cj - r or j == cj + r:
+                for i in range(max(ci - r, 0), min(ci + r, nx - 1) + 1):
+                    best, best_k = _scan_cell(
+                        j * nx + i, ptr, items, cand, nodes_x, nodes_y, px[p], py[p], geographic, best, best_k
+                    )
+            else:
+                if 0 <= ci - r < nx:
+                    best, best_k = _scan_cell(
+                        j * nx + ci - r, ptr, items, cand, nodes_x, nodes_y, px[p], py[p], geographic, best, best_k
+                    )
+                if r > 0 and 0 <= ci + r < nx:
+                    best, best_k = _scan_cell(
+                        j * nx + ci + r, ptr, items, cand, nodes_x, nodes_y, px[p], py[p], geographic, best, best_k
+                    )
+        # every node beyond ring r is at least r cells away
+        if best_k >= 0 and best < margin * r * cell:
+            break
+    return best_k, best
+
+
 @njit_parallel
 def nearest_nodes(px, py, pgx, pgy, nodes_x, nodes_y, cand, x0, y0, cell, nx, ny, ptr, items, geographic):
     """Nearest candidate node of each point. ``px, py``: points in input coordinates,
     ``pgx, pgy``: the same projected like the grid; ``cand``: node index of each grid
-    item. Returns ``(node, distance)``; ties go to the lowest node index."""
+    item. Returns ``(node, distance)``; ties go to the lowest node index. Parallel over
+    points; :func:`nearest_nodes_serial` is the same on one thread."""
     n_pts = px.size
     node = np.empty(n_pts, dtype=np.int64)
     dist = np.empty(n_pts)
-    margin = 0.99 if geographic else 1.0
     for p in prange(n_pts):
-        fx = (pgx[p] - x0) / cell
-        fy = (pgy[p] - y0) / cell
-        ci = int(math.floor(fx)) if fx > -1e15 else -(2**62)
-        cj = int(math.floor(fy)) if fy > -1e15 else -(2**62)
-        # first ring that meets the grid
-        r0 = max(0, -ci, ci - (nx - 1), -cj, cj - (ny - 1))
-        r_max = max(ci, nx - 1 - ci, cj, ny - 1 - cj, r0)
-        best = np.inf
-        best_k = -1
-        for r in range(r0, r_max + 1):
-            j_lo = max(cj - r, 0)
-            j_hi = min(cj + r, ny - 1)
-            for j in range(j_lo, j_hi + 1):
-                if j == cj - r or j == cj + r:
-                    i_lo = max(ci - r, 0)
-                    i_hi = min(ci + r, nx - 1)
-                    for i in range(i_lo, i_hi + 1):
-                        best, best_k = _scan_cell(
-                            j * nx + i, ptr, items, cand, nodes_x, nodes_y, px[p], py[p], geographic, best, best_k
-                        )
-                else:
-                    if 0 <= ci - r < nx:
-                        best, best_k = _scan_cell(
-                            j * nx + ci - r, ptr, items, cand, nodes_x, nodes_y, px[p], py[p], geographic, best, best_k
-                        )
-                    if r > 0 and 0 <= ci + r < nx:
-                        best, best_k = _scan_cell(
-                            j * nx + ci + r, ptr, items, cand, nodes_x, nodes_y, px[p], py[p], geographic, best, best_k
-                        )
-            # every node beyond ring r is at least r cells away
-            if best_k >= 0 and best <= margin * r * cell:
-                break
-        node[p] = best_k
-        dist[p] = best
+        node[p], dist[p] = _nearest_one(
+            p, px, py, pgx, pgy, nodes_x, nodes_y, cand, x0, y0, cell, nx, ny, ptr, items, geographic
+        )
+    return node, dist
+
+
+@njit
+def nearest_nodes_serial(px, py, pgx, pgy, nodes_x, nodes_y, cand, x0, y0, cell, nx, ny, ptr, items, geographic):
+    """:func:`nearest_nodes` without threads (for a few points)."""
+    n_pts = px.size
+    node = np.empty(n_pts, dtype=np.int64)
+    dist = np.empty(n_pts)
+    for p in range(n_pts):
+        node[p], dist[p] = _nearest_one(
+            p, px, py, pgx, pgy, nodes_x, nodes_y, cand, x0, y0, cell, nx, ny, ptr, items, geographic
+        )
     return node, dist

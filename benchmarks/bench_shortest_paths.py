@@ -1,0 +1,402 @@
+"""Shortest-path benchmark: transitopt against scipy, igraph, networkx and AequilibraE.
+
+Run from the repository root (peers: ``pip install igraph aequilibrae``)::
+
+    python benchmarks/bench_shortest_paths.py            # full run, updates benchmarks/README.md
+    python benchmarks/bench_shortest_paths.py --quick    # one repeat, README untouched
+
+Networks: Chicago-Sketch and Berlin-Center (TNTP, free-flow time, zones as sources;
+Berlin's 865 centroids are never passed through) and the largest graph of the shared OSM
+extracts, the Monaco walk network without simplification (walking time, 1,000 random
+sources). Times are the best of ``--repeat`` runs (wall clock), in milliseconds per
+source. transitopt, AequilibraE: 2 threads; scipy, igraph, networkx: 1 thread (they have
+no thread setting). Preparation (compression, contraction hierarchy, AequilibraE's
+``prepare_graph``) is timed separately and excluded from the per-source times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+os.environ.setdefault("AEQ_SHOW_PROGRESS", "FALSE")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numba  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import scipy  # noqa: E402
+import scipy.sparse as sp  # noqa: E402
+from scipy.sparse.csgraph import dijkstra  # noqa: E402
+
+from transitopt import paths  # noqa: E402
+from transitopt.kernels import shortest_paths as ksp  # noqa: E402
+from transitopt.network.compiled import Network  # noqa: E402
+from transitopt.settings import data_dir  # noqa: E402
+
+THREADS = 2
+WEIGHT = "free_flow_time_s"
+OSM_SOURCES = 1_000
+README = ROOT / "benchmarks" / "README.md"
+BEGIN, END = "<!-- BEGIN shortest_paths -->", "<!-- END shortest_paths -->"
+
+
+@dataclass
+class Case:
+    name: str
+    network: Network
+    sources: np.ndarray  # compiled indices: zones, or random nodes on OSM graphs
+    blocked: bool  # sources are centroids that paths may not pass through
+    times: dict = field(default_factory=dict)  # (measure, tool) -> ms per source
+    prep: dict = field(default_factory=dict)
+    checks: dict = field(default_factory=dict)
+
+
+def best(fn, repeat: int) -> float:
+    """Best wall-clock seconds of ``repeat`` calls."""
+    out = np.inf
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        out = min(out, time.perf_counter() - start)
+    return out
+
+
+# ----------------------------------------------------------------------------- cases
+
+
+def load_cases() -> list[Case]:
+    from transitopt.network.osm import load_network
+    from transitopt.network.tntp import read_tntp_network
+
+    tntp = data_dir() / "tntp"
+    cases = []
+    chicago = read_tntp_network(tntp / "Chicago-Sketch" / "ChicagoSketch_net.tntp")
+    zones = np.arange(chicago.info["tntp"]["zones"])
+    cases.append(Case("Chicago-Sketch", chicago, zones, blocked=bool(chicago.centroid.any())))
+    berlin = read_tntp_network(tntp / "Berlin-Center" / "berlin-center_net.tntp")
+    cases.append(Case("Berlin-Center", berlin, np.flatnonzero(berlin.centroid), blocked=True))
+    monaco = load_network(data_dir() / "osm" / "monaco-250101.osm.pbf", network_type="walk", simplify=False)
+    rng = np.random.default_rng(0)
+    sources = np.sort(rng.choice(monaco.n_nodes, OSM_SOURCES, replace=False))
+    cases.append(Case("Monaco walk (OSM, unsimplified)", monaco, sources, blocked=False))
+    return cases
+
+
+def scipy_matrix(net: Network, w: np.ndarray) -> sp.csr_matrix:
+    """CSR matrix with parallel edges reduced to their minimum (scipy would sum them)."""
+    n = net.n_nodes
+    key = net.tail.astype(np.int64) * n + net.head
+    order = np.lexsort((w, key))
+    key, w = key[order], w[order]
+    first = np.r_[True, key[1:] != key[:-1]]
+    return sp.csr_matrix((w[first], (key[first] // n, key[first] % n)), shape=(n, n))
+
+
+# ----------------------------------------------------------------------------- runs
+
+
+def run_case(case: Case, repeat: int) -> None:
+    net, src = case.network, case.sources
+    w = getattr(net, WEIGHT)
+    n_src = src.size
+    ms = 1e3 / n_src
+    rng = np.random.default_rng(1)
+    singles = rng.choice(net.n_nodes, 20, replace=False)
+    print(f"\n== {case.name}: {net.n_nodes:,} nodes, {net.n_edges:,} edges, {n_src} sources", flush=True)
+
+    # ---- preparation
+    start = time.perf_counter()
+    prepared = paths.PreparedGraph(net, np.ascontiguousarray(w))
+    case.prep["compress_s"] = time.perf_counter() - start
+    case.prep["kept"] = prepared.n_kept
+    hierarchy = prepared.hierarchy
+    case.prep["ch_s"] = hierarchy.build_s
+    case.prep["shortcuts"] = hierarchy.n_shortcuts
+    start = time.perf_counter()
+    matrix = scipy_matrix(net, w)
+    case.prep["scipy_s"] = time.perf_counter() - start
+    prepared.distances(src[:16], method="ch")  # warm: compile or load the kernels
+    prepared.distances(src[:16], src[:16], method="dijkstra")
+    prepared.distances(src[:16], method="dijkstra")
+    prepared.distances(src[:16], src, method="ch")
+    ksp.many_to_all(net.indptr, net.head, w, src[:2], net.centroid)
+
+    # ---- one-to-all, one call per source
+    def per_call(fn, sources):
+        return best(lambda: [fn(int(s)) for s in sources], repeat) * 1e3 / len(sources)
+
+    t = case.times
+    t["one-to-all", "transitopt CH"] = per_call(lambda s: prepared.distances([s], method="ch"), singles)
+    t["one-to-all", "transitopt Dijkstra"] = per_call(lambda s: prepared.distances([s], method="dijkstra"), singles)
+    t["one-to-all", "scipy"] = per_call(lambda s: dijkstra(matrix, indices=s), singles)
+
+    # ---- many-to-all and many-to-many
+    t["many-to-all", "transitopt CH"] = best(lambda: prepared.distances(src, method="ch"), repeat) * ms
+    t["many-to-all", "transitopt Dijkstra"] = best(lambda: prepared.distances(src, method="dijkstra"), repeat) * ms
+    t["many-to-all", "scipy"] = best(lambda: dijkstra(matrix, indices=src), repeat) * ms
+    t["many-to-many", "transitopt CH"] = best(lambda: prepared.distances(src, src, method="ch"), repeat) * ms
+    t["many-to-many", "transitopt Dijkstra"] = best(lambda: prepared.distances(src, src, method="dijkstra"), repeat) * ms
+    t["many-to-many", "scipy"] = best(lambda: dijkstra(matrix, indices=src)[:, src], repeat) * ms
+
+    ours = prepared.distances(src, method="ch")
+    if not case.blocked:
+        ref = dijkstra(matrix, indices=src)
+        case.checks["max |CH - scipy|"] = float(np.nanmax(np.abs(np.where(np.isinf(ref), 0, ref - ours))))
+        case.checks["inf pattern equal"] = bool((np.isinf(ref) == np.isinf(ours)).all())
+
+    run_igraph(case, w, singles, repeat)
+    run_networkx(case, w, singles[:5])
+    run_aequilibrae(case, w, ours[:, src], repeat)
+    for (measure, tool), value in sorted(t.items()):
+        print(f"  {measure:13s} {tool:22s} {value:9.4f} ms/source", flush=True)
+
+
+def run_igraph(case: Case, w: np.ndarray, singles: np.ndarray, repeat: int) -> None:
+    try:
+        import igraph as ig
+    except ImportError:
+        print("  igraph not installed: pip install igraph")
+        return
+    net, src = case.network, case.sources
+    start = time.perf_counter()
+    graph = ig.Graph(n=net.n_nodes, edges=np.column_stack([net.tail, net.head]).tolist(), directed=True)
+    graph.es["w"] = w.tolist()
+    case.prep["igraph_s"] = time.perf_counter() - start
+    capped = src[:200]  # results come back as Python lists: cap the memory
+    t = case.times
+    t["one-to-all", "igraph"] = best(
+        lambda: [graph.distances(source=[int(s)], weights="w") for s in singles], repeat
+    ) * 1e3 / len(singles)
+    t["many-to-all", "igraph"] = best(lambda: graph.distances(source=capped.tolist(), weights="w"), repeat) * 1e3 / capped.size
+    t["many-to-many", "igraph"] = best(
+        lambda: graph.distances(source=src.tolist(), target=src.tolist(), weights="w"), repeat
+    ) * 1e3 / src.size
+
+
+def run_networkx(case: Case, w: np.ndarray, singles: np.ndarray) -> None:
+    import networkx as nx
+
+    net = case.network
+    graph = nx.DiGraph()
+    graph.add_nodes_from(range(net.n_nodes))
+    for u, v, c in sorted(zip(net.tail.tolist(), net.head.tolist(), w.tolist(), strict=True), key=lambda e: -e[2]):
+        graph.add_edge(u, v, weight=c)  # the smallest of parallel edges is added last
+    case.times["one-to-all", "networkx"] = best(
+        lambda: [nx.single_source_dijkstra_path_length(graph, int(s)) for s in singles], 1
+    ) * 1e3 / len(singles)
+
+
+def run_aequilibrae(case: Case, w: np.ndarray, ours: np.ndarray, repeat: int) -> None:
+    try:
+        from aequilibrae.paths import Graph, NetworkSkimming
+    except ImportError:
+        print("  aequilibrae not installed: pip install aequilibrae")
+        return
+    net, src = case.network, case.sources
+    # AequilibraE indexes an array by node id: use compiled index + 1 as id
+    links = pd.DataFrame({
+        "link_id": np.arange(1, net.n_edges + 1),
+        "a_node": net.tail.astype(np.int64) + 1,
+        "b_node": net.head.astype(np.int64) + 1,
+        "direction": np.ones(net.n_edges, dtype=np.int8),
+        "cost": w,
+    })  # fmt: skip
+    graph = Graph()
+    graph.network = links
+    start = time.perf_counter()
+    graph.prepare_graph(src.astype(np.int64) + 1)
+    graph.set_graph("cost")
+    graph.set_skimming(["cost"])
+    graph.set_blocked_centroid_flows(case.blocked)
+    case.prep["aequilibrae_s"] = time.perf_counter() - start
+    holder = {}
+
+    def skim():
+        job = NetworkSkimming(graph)
+        job.set_cores(THREADS)
+        job.execute()
+        holder["job"] = job
+
+    seconds = best(skim, repeat)
+    # its skim grows a full tree per zone, then reads the zone columns
+    case.times["many-to-many", "AequilibraE"] = seconds * 1e3 / src.size
+    case.times["many-to-all", "AequilibraE"] = seconds * 1e3 / src.size
+    theirs = np.asarray(holder["job"].results.skims.cost)
+    finite = np.isfinite(ours) & np.isfinite(theirs)
+    case.checks["max |CH - AequilibraE| (zones)"] = float(np.abs(ours[finite] - theirs[finite]).max())
+    case.checks["inf pattern equal (AequilibraE)"] = bool((np.isinf(ours) == ~np.isfinite(theirs)).all())
+
+
+# ----------------------------------------------------------------------------- compile time
+
+_COMPILE_SNIPPET = """
+import time, numpy as np
+t0 = time.perf_counter()
+from transitopt import paths
+from transitopt.network.compiled import Network
+rng = np.random.default_rng(0)
+n, m = 300, 1200
+net = Network.from_edges(rng.integers(0, n, m), rng.integers(0, n, m), n_nodes=n,
+    free_flow_time_s=rng.random(m), node_x=rng.random(n), node_y=rng.random(n),
+    centroid=np.arange(n) < 10, crs="EPSG:4326")
+t1 = time.perf_counter()
+p = paths.prepare(net)
+p.distances(np.arange(20), method="dijkstra"); p.distances(np.arange(20), np.arange(10), method="dijkstra")
+p.distances(np.arange(20), method="ch"); p.distances(np.arange(20), np.arange(10), method="ch")
+p.distances(np.arange(10, 40), method="ch")
+paths.shortest_path(net, 0, 5, by_index=True); paths.snap_points(net, rng.random(5), rng.random(5))
+print(time.perf_counter() - t1)
+"""
+
+
+def compile_times() -> tuple[float, float]:
+    """Seconds for the first calls in a fresh process: cold numba cache, then warm."""
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache, PYTHONPATH=str(ROOT))
+        out = []
+        for _ in range(2):
+            res = subprocess.run([sys.executable, "-c", _COMPILE_SNIPPET], env=env, capture_output=True, text=True, check=True)
+            out.append(float(res.stdout.strip().splitlines()[-1]))
+    return out[0], out[1]
+
+
+# ----------------------------------------------------------------------------- report
+
+TOOLS = ["transitopt CH", "transitopt Dijkstra", "scipy", "igraph", "networkx", "AequilibraE"]
+MEASURES = ["one-to-all", "many-to-all", "many-to-many"]
+
+
+def report(cases: list[Case], compile_s: tuple[float, float], args) -> str:
+    lines = []
+    cpu = _cpu_name()
+    load = os.getloadavg()
+    lines += [
+        "## Shortest paths",
+        "",
+        f"Command: `python benchmarks/bench_shortest_paths.py` (repeat {args.repeat}, best run). "
+        f"Machine: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, numba {numba.__version__}, "
+        f"numba threading layer {numba.threading_layer()}, scipy {scipy.__version__}{_versions()}; "
+        f"load average at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (other jobs shared the machine).",
+        "",
+        "Milliseconds per source (lower is better); transitopt and AequilibraE with 2 threads, "
+        "scipy, igraph and networkx single-threaded (they have no thread option). *one-to-all*: one call "
+        "per source (20 random nodes; networkx 5). *many-to-all*: every zone (TNTP) or 1,000 random "
+        "nodes (OSM) to every node in one call (igraph on the first 200 sources). *many-to-many*: "
+        "the same sources to themselves. AequilibraE skims zone to zone only; its time is listed under "
+        "both skims, since it grows a full tree per zone either way. Berlin-Center's centroids are "
+        "blocked (never passed through) in transitopt and AequilibraE; scipy and igraph cannot block "
+        "them and search the unrestricted graph (the same work).",
+        "",
+        "| network | measure | " + " | ".join(TOOLS) + " | CH vs scipy | CH vs AequilibraE |",
+        "|---|---|" + "---:|" * (len(TOOLS) + 2),
+    ]
+    for case in cases:
+        for measure in MEASURES:
+            row = [case.name, measure]
+            for tool in TOOLS:
+                v = case.times.get((measure, tool))
+                row.append("–" if v is None else f"{v:.3f}")
+            ours = case.times.get((measure, "transitopt CH"))
+            for peer in ("scipy", "AequilibraE"):
+                v = case.times.get((measure, peer))
+                row.append("–" if v is None or ours is None else f"{v / ours:.1f}×")
+            lines.append("| " + " | ".join(row) + " |")
+    lines += [
+        "",
+        "Preparation, once per network and weight (seconds; not in the times above):",
+        "",
+        "| network | nodes | edges | kept after compression | compress | CH build (shortcuts) "
+        "| scipy matrix | igraph graph | AequilibraE prepare_graph |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for c in cases:
+        p = c.prep
+        lines.append(
+            f"| {c.name} | {c.network.n_nodes:,} | {c.network.n_edges:,} | {p['kept']:,} | {p['compress_s']:.3f} "
+            f"| {p['ch_s']:.3f} ({p['shortcuts']:,}) | {p['scipy_s']:.3f} | {p.get('igraph_s', float('nan')):.3f} "
+            f"| {p.get('aequilibrae_s', float('nan')):.3f} |"
+        )
+    lines += [
+        "",
+        "Per-source cost including preparation, for a single skim call: "
+        + "; ".join(
+            f"{c.name} many-to-all {(c.prep['compress_s'] + c.prep['ch_s']) * 1e3 / c.sources.size + c.times[('many-to-all', 'transitopt CH')]:.3f} ms "
+            f"(scipy {c.times[('many-to-all', 'scipy')]:.3f})"
+            for c in cases
+        )
+        + ".",
+        "",
+        f"numba compilation (first calls of every kernel in a fresh process, small network): "
+        f"{compile_s[0]:.1f} s with an empty cache, {compile_s[1]:.2f} s with the on-disk cache.",
+        "",
+        "Checks: "
+        + "; ".join(f"{c.name}: " + ", ".join(f"{k} {v:.2e}" if isinstance(v, float) else f"{k} {v}" for k, v in c.checks.items()) for c in cases)
+        + ".",
+    ]
+    return "\n".join(lines)
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def _versions() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = []
+    for name in ("igraph", "networkx", "aequilibrae"):
+        try:
+            out.append(f", {name} {version(name)}")
+        except PackageNotFoundError:
+            pass
+    return "".join(out)
+
+
+def write_readme(section: str) -> None:
+    text = README.read_text() if README.exists() else "# transitopt benchmarks\n"
+    block = f"{BEGIN}\n{section}\n{END}"
+    if BEGIN in text and END in text:
+        text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S)
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    README.write_text(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (best is kept)")
+    parser.add_argument("--quick", action="store_true", help="one repeat; do not touch the README")
+    args = parser.parse_args()
+    if args.quick:
+        args.repeat = 1
+    numba.set_num_threads(min(THREADS, numba.config.NUMBA_NUM_THREADS))
+    compile_s = compile_times()
+    print(f"numba compile: {compile_s[0]:.1f} s cold, {compile_s[1]:.2f} s cached", flush=True)
+    cases = load_cases()
+    for case in cases:
+        run_case(case, args.repeat)
+    section = report(cases, compile_s, args)
+    print("\n" + section)
+    if not args.quick:
+        write_readme(section)
+        print(f"\nwritten to {README}")
+
+
+if __name__ == "__main__":
+    main()
