@@ -473,12 +473,19 @@ def _buildings_frame(rows: list[tuple], landuse: list[tuple], params: LandUsePar
 
 
 def footprint_area_m2(geoms: Any, lat: Any) -> np.ndarray:
-    """Area (m²) of small lon/lat polygons: planar area in degrees scaled at each
-    polygon's latitude (equirectangular; well under 0.1 % error for buildings)."""
+    """Area (m²) of small lon/lat polygons: planar area in square degrees times the
+    WGS84 ellipsoid's local scale at each polygon's latitude, (pi/180)² M N cos(lat)
+    (M, N: meridional and prime-vertical radii of curvature). Within 1e-4 of the
+    geodesic area for building-sized polygons."""
     import shapely
 
-    k = math.radians(1.0) * EARTH_RADIUS_M
-    return shapely.area(np.asarray(geoms)) * k * k * np.cos(np.deg2rad(np.asarray(lat, dtype=np.float64)))
+    a, f = 6_378_137.0, 1.0 / 298.257223563  # WGS84
+    e2 = f * (2.0 - f)
+    phi = np.deg2rad(np.asarray(lat, dtype=np.float64))
+    w = 1.0 - e2 * np.sin(phi) ** 2
+    m = a * (1.0 - e2) / w**1.5
+    n = a / np.sqrt(w)
+    return shapely.area(np.asarray(geoms)) * math.radians(1.0) ** 2 * m * n * np.cos(phi)
 
 
 # ----------------------------------------------------------------------------- user tables
