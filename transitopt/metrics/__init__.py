@@ -1,0 +1,34 @@
+"""Metrics of an evaluated scenario: plain functions from tables and arrays to numbers and tables.
+
+Each module computes one family of indicators from data an evaluation already holds
+(link flows and times, transit loads, skims, zone attributes); none runs an
+assignment. Every function is small enough to check by hand (see ``tests/test_metrics.py``).
+"""
+
+from .accessibility import cumulative_opportunities, population_weighted_mean
+from .congestion import VOC_BINS, road_summary, voc_distribution
+from .emissions import EMISSION_FACTORS, EmissionFactors, co2_kg_per_hour
+from .equity import gains_losses, gini, lorenz_share, palma
+from .modes import mode_shares
+from .operator import line_operations, operator_summary
+from .transit import line_summary, transit_summary
+
+__all__ = [
+    "EMISSION_FACTORS",
+    "VOC_BINS",
+    "EmissionFactors",
+    "co2_kg_per_hour",
+    "cumulative_opportunities",
+    "gains_losses",
+    "gini",
+    "line_operations",
+    "line_summary",
+    "lorenz_share",
+    "mode_shares",
+    "operator_summary",
+    "palma",
+    "population_weighted_mean",
+    "road_summary",
+    "transit_summary",
+    "voc_distribution",
+]
