@@ -265,57 +265,37 @@ def furness(
     """Scale ``seed`` rows and columns until they sum to ``productions`` and ``attractions``.
 
     Returns ``(trips, largest relative row/column error, iterations)``. Rows/columns with
-    zero target stay zero. When the balancing factors over- or underflow (a seed whose
-    entries span hundreds of orders of magnitude), the same iteration runs on logarithms.
+    zero target stay zero.
+
+    Raises
+    ------
+    DemandError
+        The balancing factors overflow (seed values spanning more than the float range,
+        e.g. a very large deterrence parameter).
     """
     o = np.asarray(productions, dtype=np.float64)
     d = np.asarray(attractions, dtype=np.float64)
     f = np.asarray(seed, dtype=np.float64)
-    with np.errstate(over="raise", under="ignore", invalid="raise", divide="raise"):
-        try:
-            trips, it = _furness_linear(o, d, f, tolerance, max_iterations)
-        except FloatingPointError:
-            trips = None
-    if trips is None or not np.isfinite(trips).all():
-        with np.errstate(divide="ignore"):
-            trips, it = _furness_log(o, d, np.log(f), tolerance, max_iterations)
-    err = max(_relative_error(trips.sum(axis=1), o), _relative_error(trips.sum(axis=0), d))
-    return trips, err, it
-
-
-def _furness_linear(o, d, f, tolerance, max_iterations):
     a = np.ones_like(o)
     b = np.ones_like(d)
     it = 0
-    while it < max_iterations:
-        row = f @ b
-        if it > 0 and _relative_error(a * row, o) <= tolerance:
-            break  # columns are exact after each column step; the rows measure the error
-        it += 1
-        a = np.divide(o, row, out=np.zeros_like(o), where=row > 0)
-        col = a @ f
-        b = np.divide(d, col, out=np.zeros_like(d), where=col > 0)
-    return a[:, None] * f * b[None, :], it
-
-
-def _furness_log(o, d, log_f, tolerance, max_iterations):
-    """Furness on log factors: log a_i = log O_i - logsumexp_j(log f_ij + log b_j)."""
-    from scipy.special import logsumexp
-
-    with np.errstate(divide="ignore"):
-        log_o, log_d = np.log(o), np.log(d)
-    log_a = np.zeros_like(o)
-    log_b = np.zeros_like(d)
-    it = 0
-    while it < max_iterations:
-        row = logsumexp(log_f + log_b[None, :], axis=1)
-        if it > 0 and _relative_error(np.exp(log_a + row), o) <= tolerance:
-            break
-        it += 1
-        log_a = np.where(np.isfinite(row) & (o > 0), log_o - row, -np.inf)
-        col = logsumexp(log_f + log_a[:, None], axis=0)
-        log_b = np.where(np.isfinite(col) & (d > 0), log_d - col, -np.inf)
-    return np.exp(log_a[:, None] + log_f + log_b[None, :]), it
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        while it < max_iterations:
+            row = f @ b
+            if it > 0 and _relative_error(a * row, o) <= tolerance:
+                break  # columns are exact after each column step; the rows measure the error
+            it += 1
+            a = np.divide(o, row, out=np.zeros_like(o), where=row > 0)
+            col = a @ f
+            b = np.divide(d, col, out=np.zeros_like(d), where=col > 0)
+            if not (np.isfinite(a).all() and np.isfinite(b).all()):
+                raise DemandError(
+                    "Furness balancing overflowed: the deterrence values span beyond the float range "
+                    "(lower beta or express costs in larger units)"
+                )
+        trips = a[:, None] * f * b[None, :]
+    err = max(_relative_error(trips.sum(axis=1), o), _relative_error(trips.sum(axis=0), d))
+    return trips, err, it
 
 
 def intrazonal_cost(cost_min: Any, *, factor: float = 0.5) -> np.ndarray:
