@@ -70,7 +70,7 @@ def _check_finite(name: str, values: np.ndarray, network: Network, *, allow_inf:
         e = int(np.flatnonzero(bad)[0])
         u, v = network.node_id[network.tail[e]], network.node_id[network.head[e]]
         raise NetworkError(
-            f"{name} of link {e} ({u} -> {v}) is {values[e]!r}; expected a finite value >= 0 "
+            f"{name} of link {e} ({u} -> {v}) is {float(values[e])!r}; expected a finite value >= 0 "
             f"({int(bad.sum())} such links)"
         )
 

@@ -1,22 +1,22 @@
 """Driver of the bush-based Algorithm B (kernels in :mod:`transitopt.kernels.assignment_bush`).
 
-Each iteration is one sweep that updates and equilibrates every origin's bush, then
-``inner_sweeps`` sweeps that only shift flow within the fixed bushes (cheap: no link
-scan), then one shortest-path search per origin to measure the relative gap.
+Each iteration runs one shortest-path search per origin (parallel), which gives the
+relative gap of the current flows and grows the bushes, then ``inner_sweeps``
+round-robin equilibration sweeps over all bushes (one pass per bush and sweep
+converges faster than several passes on one bush in a row).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..kernels.assignment import aon_load
-from ..kernels.assignment_bush import init_bushes, sum_bush_flows, sweep
+from ..kernels.assignment_bush import gap_and_grow, init_bushes, sum_bush_flows, sweep
 from ..kernels.vdf import costs_into, derivatives_into
 from ._monitor import Monitor
 from ._problem import Problem
 
-#: sweeps per iteration that only shift flow (no bush change)
-INNER_SWEEPS = 2
+#: equilibration sweeps per iteration (after each bush update)
+INNER_SWEEPS = 8
 #: relative cost difference below which two bush paths count as equal
 SHIFT_REL_TOL = 1e-15
 
@@ -29,29 +29,38 @@ def solve_algorithm_b(problem: Problem, monitor: Monitor, *, inner_sweeps: int |
     m = p.head.size
     n = p.indptr.size - 1
     n_orig = p.origin_nodes.size
+    rev_indptr, rev_edge = _reverse(p)
     in_bush = np.zeros((n_orig, m), dtype=np.bool_)
     bush_flow = np.zeros((n_orig, m))
-    order = np.empty((n_orig, n), dtype=np.int64)
-    counts = np.empty(n_orig, dtype=np.int64)
+    sub_order = np.empty((n_orig, n), dtype=np.int32)
+    sub_counts = np.zeros(n_orig, dtype=np.int64)
+    origin_demand = p.demand.sum(axis=1)
     flow = np.zeros(m)
     cost = np.empty(m)
     deriv = np.empty(m)
     costs_into(flow, *args, cost)
-    init_bushes(p.indptr, p.head, p.tail, cost, p.no_through, p.origin_nodes, p.dest_nodes, p.demand,
-                in_bush, bush_flow, order, counts)
-    origin_demand = p.demand.sum(axis=1)
+    init_bushes(p.indptr, p.head, p.tail, cost, p.no_through, p.origin_nodes, p.dest_nodes, p.demand, in_bush,
+                bush_flow, sub_order, sub_counts)
     k = 0
     while True:
         sum_bush_flows(bush_flow, flow)
         costs_into(flow, *args, cost)
-        _, sptt, _ = aon_load(p.indptr, p.head, p.tail, cost, p.no_through, p.origin_nodes, p.dest_nodes,
-                              p.demand, False)
+        sptt, _ = gap_and_grow(p.indptr, p.head, p.tail, rev_indptr, rev_edge, cost, p.no_through, p.origin_nodes,
+                               p.dest_nodes, p.demand, in_bush, bush_flow, sub_order, sub_counts, True,
+                               SHIFT_REL_TOL)
         if monitor.record(k, flow, cost, sptt, direction="bush"):
             return flow
         k += 1
         derivatives_into(flow, *args, deriv)
-        sweep(p.indptr, p.head, p.tail, p.no_through, p.origin_nodes, origin_demand, in_bush, bush_flow, order, counts, flow,
-              cost, deriv, *args, True, 1, SHIFT_REL_TOL)
-        for _ in range(inner_sweeps):
-            sweep(p.indptr, p.head, p.tail, p.no_through, p.origin_nodes, origin_demand, in_bush, bush_flow, order, counts, flow,
-                  cost, deriv, *args, False, 1, SHIFT_REL_TOL)
+        for _ in range(max(inner_sweeps, 1)):
+            sweep(p.indptr, p.head, p.tail, p.origin_nodes, origin_demand, in_bush, bush_flow, sub_order, sub_counts,
+                  flow, cost, deriv, *args, 1, SHIFT_REL_TOL)
+
+
+def _reverse(p: Problem) -> tuple[np.ndarray, np.ndarray]:
+    """Reverse CSR ``(rev_indptr, rev_edge)``: in-links of ``v`` are ``rev_edge[rev_indptr[v]:rev_indptr[v+1]]``."""
+    n = p.indptr.size - 1
+    rev_edge = np.argsort(p.head, kind="stable").astype(np.int64)
+    rev_indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(p.head, minlength=n), out=rev_indptr[1:])
+    return rev_indptr, rev_edge

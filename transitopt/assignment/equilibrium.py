@@ -111,7 +111,7 @@ class UserEquilibrium:
         flow = np.where(problem.closed, 0.0, flow)
         cost = np.empty_like(flow)
         costs_into(flow, *problem.vdf_args, cost)
-        time_s = np.where(problem.closed, np.inf, cost - problem.fixed)
+        time_s = np.where(problem.closed, np.inf, cost - np.where(problem.closed, 0.0, problem.fixed))
         history = pd.DataFrame(monitor.rows, columns=list(HISTORY_COLUMNS))
         result = AssignmentResult(
             network=self.network,

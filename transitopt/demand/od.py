@@ -57,7 +57,7 @@ class ODMatrix:
         if bad.any():
             i, j = np.argwhere(bad)[0]
             raise DemandError(
-                f"demand from zone {zones[i]} to zone {zones[j]} is {matrix[i, j]!r}; "
+                f"demand from zone {zones[i]} to zone {zones[j]} is {float(matrix[i, j])!r}; "
                 f"expected a finite value >= 0 ({int(bad.sum())} bad cells in all)"
             )
         zones.flags.writeable = False
@@ -131,7 +131,7 @@ class ODMatrix:
         bad = ~np.isfinite(t) | (t < 0)
         if bad.any():
             k = int(np.argmax(bad))
-            raise DemandError(f"demand from zone {o[k]} to zone {d[k]} is {t[k]!r}; expected a finite value >= 0")
+            raise DemandError(f"demand from zone {o[k]} to zone {d[k]} is {float(t[k])!r}; expected a finite value >= 0")
         matrix = np.zeros((zones.size, zones.size))
         np.add.at(matrix, (oi, di), t)
         return cls(zones=zones, matrix=matrix)

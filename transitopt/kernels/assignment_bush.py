@@ -1,23 +1,28 @@
 """Bush-based user equilibrium: Dial's Algorithm B (Dial 2006, Transportation Research B 40(10)).
 
 Each origin ``r`` keeps a *bush*: an acyclic set of links rooted at ``r`` that carries all
-of ``r``'s demand, stored as a dense row ``in_bush[r]`` (bool per link) with the origin's
-link flows ``bush_flow[r]`` (veh/h) and a topological order of its nodes ``order[r]``.
+of ``r``'s demand, stored as a dense row ``in_bush[r]`` (bool per link), the origin's
+link flows ``bush_flow[r]`` (veh/h) and its nodes in topological order,
+``sub_order[r, :sub_counts[r]]``. A bush holds only nodes from which it leads to one of
+the origin's destinations: on city networks that is a few percent of the network, and
+every kernel here works on those nodes only.
 
-One sweep visits every origin and
+An iteration
 
-1. *updates the bush*: drops links without flow (keeping the bush's shortest-path tree,
-   so every node stays reachable), then adds every link ``(i, j)`` that is a shortcut
-   w.r.t. the longest bush paths, ``U_i + c_ij < U_j``; such links can never close a
-   cycle because ``U`` strictly increases along them and never decreases along bush links;
-2. *equilibrates the bush*: for each node ``j``, last in topological order first, takes
-   the shortest and the longest used bush path to ``j``, walks both back to the node
-   where they diverge, and moves ``min(Δc / (Σ c' over both segments), smallest
-   flow on the longest segment)`` from the longest onto the shortest segment (a
-   Newton step), updating link costs at once (Gauss-Seidel).
+1. searches shortest paths from every origin (:func:`gap_and_grow`, parallel over
+   origins): the SPTT of the relative gap, and the tree from which each bush grows.
+   Unused links are dropped (keeping the bush's shortest-path tree), and shortcut
+   links into bush nodes are added, with the shortest-path branch that reaches them
+   when their tail is new to the bush (see :func:`_grow_bush` for why this keeps the
+   bush acyclic);
+2. equilibrates the bushes (:func:`sweep`, serial, Gauss-Seidel, several sweeps): for
+   each bush node ``j``, last in topological order first, takes the shortest and the
+   longest used bush path to ``j``, walks both back to where they diverge, and moves
+   ``min(Δc / (Σ c' over both segments), least flow on the longest segment)`` from the
+   longest onto the shortest segment (a Newton step), updating link costs at once.
 
 Link costs are generalised costs ``time(x + preload) + fixed`` from :mod:`.vdf`;
-``no_through`` nodes (centroids) are never passed through: a bush never contains a link
+``no_through`` nodes (centroids) are never passed through: a bush never holds a link
 leaving a centroid other than its own origin.
 """
 
@@ -27,7 +32,7 @@ import numpy as np
 from numba import prange
 
 from ._config import njit, njit_parallel
-from .assignment import _load_tree
+from .assignment import N_BLOCKS, _load_tree
 from .shortest_paths import dijkstra_into
 from .vdf import link_derivative, link_time
 
@@ -36,49 +41,41 @@ ZERO_REL = 1e-13
 
 
 @njit
-def _topological_order(origin, indptr, head, in_bush, order, indegree, position):
-    """Kahn's algorithm over the bush; fills ``order`` and ``position``; returns the count.
-
-    ``position[v] = -1`` for nodes outside the bush. Raises if the bush has a cycle.
-    """
-    n = indptr.size - 1
-    indegree[:] = 0
-    for u in range(n):
+def _kahn(origin, nodes, count, indptr, head, in_bush, indegree, out):
+    """Topological order of the bush on ``nodes[:count]`` (any order) into ``out`` (may alias ``nodes``)."""
+    for k in range(count):
+        indegree[nodes[k]] = 0
+    for k in range(count):
+        u = nodes[k]
         for a in range(indptr[u], indptr[u + 1]):
             if in_bush[a]:
                 indegree[head[a]] += 1
-    position[:] = -1
-    count = 0
-    order[0] = origin
-    position[origin] = 0
+    out[0] = origin
     read = 0
-    count = 1
-    while read < count:
-        u = order[read]
+    filled = 1
+    while read < filled:
+        u = out[read]
         read += 1
         for a in range(indptr[u], indptr[u + 1]):
             if in_bush[a]:
                 v = head[a]
                 indegree[v] -= 1
                 if indegree[v] == 0:
-                    position[v] = count
-                    order[count] = v
-                    count += 1
-    for v in range(n):
-        if indegree[v] > 0:
-            raise RuntimeError("bush is not acyclic")
-    return count
+                    out[filled] = v
+                    filled += 1
+    if filled != count:
+        raise RuntimeError("bush is not acyclic")
 
 
 @njit
-def _labels(origin, order, count, indptr, head, in_bush, bush_flow, cost, used_only, lo, hi, lo_pred, hi_pred):
-    """Shortest (``lo``) and longest (``hi``) bush path costs to every bush node, in topological order.
+def _labels(origin, nodes, count, indptr, head, in_bush, bush_flow, cost, lo, hi, lo_pred, hi_pred):
+    """Shortest (``lo``, all bush links) and longest used (``hi``, links with flow) path costs.
 
-    ``hi`` follows only links with flow when ``used_only`` (``-inf`` where none); the
-    predecessor links are ``lo_pred``/``hi_pred`` (``-1`` at the origin).
+    Visits ``nodes[:count]`` in topological order; ``hi`` is ``-inf`` where no used link
+    arrives; predecessor links ``lo_pred``/``hi_pred`` are ``-1`` at the origin.
     """
     for k in range(count):
-        v = order[k]
+        v = nodes[k]
         lo[v] = np.inf
         hi[v] = -np.inf
         lo_pred[v] = -1
@@ -86,7 +83,7 @@ def _labels(origin, order, count, indptr, head, in_bush, bush_flow, cost, used_o
     lo[origin] = 0.0
     hi[origin] = 0.0
     for k in range(count):
-        u = order[k]
+        u = nodes[k]
         lu = lo[u]
         hu = hi[u]
         for a in range(indptr[u], indptr[u + 1]):
@@ -97,10 +94,9 @@ def _labels(origin, order, count, indptr, head, in_bush, bush_flow, cost, used_o
             if lu + c < lo[v]:
                 lo[v] = lu + c
                 lo_pred[v] = a
-            if hu > -np.inf and (not used_only or bush_flow[a] > 0.0):
-                if hu + c > hi[v]:
-                    hi[v] = hu + c
-                    hi_pred[v] = a
+            if hu > -np.inf and bush_flow[a] > 0.0 and hu + c > hi[v]:
+                hi[v] = hu + c
+                hi_pred[v] = a
 
 
 @njit
@@ -111,16 +107,18 @@ def _update_link(a, flow, cost, deriv, preload, fixed, t0, cap, alpha, beta, kin
 
 
 @njit
-def _equilibrate(origin, order, count, position, indptr, head, tail, in_bush, bush_flow, flow, cost, deriv,
+def _equilibrate(origin, nodes, count, position, indptr, head, tail, in_bush, bush_flow, flow, cost, deriv,
                  preload, fixed, t0, cap, alpha, beta, kind, lo, hi, lo_pred, hi_pred, rel_tol, zero_tol):
-    """One pass of Newton flow shifts over the bush; returns the largest cost difference seen (s).
+    """One pass of Newton flow shifts over the relevant bush nodes ``nodes[:count]``.
 
-    ``zero_tol`` (veh/h): residues this small left on a segment emptied by a full shift are rounding; set to 0.
+    ``position[v]`` is ``v``'s index in ``nodes``. ``zero_tol`` (veh/h): residues this
+    small left on a segment emptied by a full shift are rounding; they are set to 0.
+    Returns the largest cost difference between the two paths seen (s).
     """
-    _labels(origin, order, count, indptr, head, in_bush, bush_flow, cost, True, lo, hi, lo_pred, hi_pred)
+    _labels(origin, nodes, count, indptr, head, in_bush, bush_flow, cost, lo, hi, lo_pred, hi_pred)
     worst = 0.0
     for k in range(count - 1, 0, -1):
-        j = order[k]
+        j = nodes[k]
         e_hi = hi_pred[j]
         e_lo = lo_pred[j]
         if e_hi < 0 or e_hi == e_lo:
@@ -188,95 +186,141 @@ def _equilibrate(origin, order, count, position, indptr, head, tail, in_bush, bu
 
 
 @njit
-def _kahn(origin, count, indptr, head, in_bush, order, indegree, position):
-    """Topological order of the bush from in-degrees already counted in ``indegree``."""
-    position[origin] = 0
-    order[0] = origin
-    read = 0
-    filled = 1
-    while read < filled:
-        u = order[read]
-        read += 1
-        for a in range(indptr[u], indptr[u + 1]):
-            if in_bush[a]:
-                v = head[a]
-                indegree[v] -= 1
-                if indegree[v] == 0:
-                    position[v] = filled
-                    order[filled] = v
-                    filled += 1
-    if filled != count:
-        raise RuntimeError("bush is not acyclic")
+def _grow_bush(origin, nodes, count, indptr, head, tail, rev_indptr, rev_edge, in_bush, bush_flow, cost, no_through,
+               dest_nodes, demand_row, dist, pred, position, lo, hi, lo_pred, hi_pred, mark, stack, indegree,
+               rel_tol):
+    """Update one bush for the current ``cost``; returns ``(node count, links added)``.
 
-
-@njit
-def _improve_bush(origin, order, count, position, indptr, head, in_bush, bush_flow, cost, no_through, lo, hi, lo_pred,
-                  indegree, rel_tol):
-    """Drop unused links (keeping the tree ``lo_pred``), add shortcut links, re-sort; returns links added.
-
-    ``lo_pred`` must be a shortest-path tree of the current bush (the last labels); one
-    topological pass drops links and computes the shortest (``lo``) and longest
-    (``hi``, over all remaining links) path costs, one pass adds links, one sorts.
+    ``dist``/``pred``/``position`` hold a shortest-path search from the origin under
+    ``cost`` (``position == -2`` for settled nodes). Unused links are dropped (keeping
+    the bush's shortest-path tree), nodes that no longer lead to a destination leave
+    the bush, and links into bush nodes are added when they are shortcuts under the
+    potential ``hi`` (longest bush path cost): ``hi_i + c < hi_j``, or ``lo_i + c < lo_j``
+    with ``hi_i < hi_j``. A shortcut whose tail is outside the bush is grafted together
+    with its shortest-path-tree branch from the bush, along which the potential grows
+    with the shortest distance; since the potential never decreases along bush links
+    and strictly increases along new ones, the bush stays acyclic.
     """
+    _labels(origin, nodes, count, indptr, head, in_bush, bush_flow, cost, lo, hi, lo_pred, hi_pred)
     for k in range(count):
-        v = order[k]
+        u = nodes[k]
+        for a in range(indptr[u], indptr[u + 1]):
+            if in_bush[a] and bush_flow[a] <= 0.0 and lo_pred[head[a]] != a:
+                in_bush[a] = False
+                bush_flow[a] = 0.0
+    # nodes that still lead to a destination (the origin always stays)
+    top = 0
+    mark[origin] = True
+    for j in range(dest_nodes.size):
+        v = dest_nodes[j]
+        if demand_row[j] > 0.0 and not mark[v]:
+            mark[v] = True
+            stack[top] = v
+            top += 1
+    while top > 0:
+        top -= 1
+        v = stack[top]
+        for q in range(rev_indptr[v], rev_indptr[v + 1]):
+            a = rev_edge[q]
+            if in_bush[a]:
+                u = tail[a]
+                if not mark[u]:
+                    mark[u] = True
+                    stack[top] = u
+                    top += 1
+    size = 0
+    for k in range(count):
+        v = nodes[k]
+        if mark[v]:
+            nodes[size] = v
+            size += 1
+        else:
+            for a in range(indptr[v], indptr[v + 1]):
+                in_bush[a] = False
+                bush_flow[a] = 0.0
+            for q in range(rev_indptr[v], rev_indptr[v + 1]):
+                in_bush[rev_edge[q]] = False
+                bush_flow[rev_edge[q]] = 0.0
+    count = size
+    # potential hi (longest path over all remaining links) and lo (shortest)
+    for k in range(count):
+        v = nodes[k]
         lo[v] = np.inf
         hi[v] = -np.inf
-        indegree[v] = 0
     lo[origin] = 0.0
     hi[origin] = 0.0
     for k in range(count):
-        u = order[k]
+        u = nodes[k]
         lu = lo[u]
         hu = hi[u]
         for a in range(indptr[u], indptr[u + 1]):
-            if not in_bush[a]:
-                continue
-            v = head[a]
-            if bush_flow[a] <= 0.0 and lo_pred[v] != a:
-                in_bush[a] = False
-                bush_flow[a] = 0.0
-                continue
-            indegree[v] += 1
-            c = cost[a]
-            if lu + c < lo[v]:
-                lo[v] = lu + c
-            if hu + c > hi[v]:
-                hi[v] = hu + c
+            if in_bush[a]:
+                v = head[a]
+                c = cost[a]
+                if lu + c < lo[v]:
+                    lo[v] = lu + c
+                if hu + c > hi[v]:
+                    hi[v] = hu + c
     added = 0
-    for k in range(count):
-        u = order[k]
-        if no_through[u] and u != origin:
-            continue
-        hu = hi[u]
-        lu = lo[u]
-        for a in range(indptr[u], indptr[u + 1]):
+    grown = count
+    for k in range(1, count):
+        j = nodes[k]
+        hj = hi[j]
+        lj = lo[j]
+        for q in range(rev_indptr[j], rev_indptr[j + 1]):
+            a = rev_edge[q]
             if in_bush[a]:
                 continue
             c = cost[a]
             if c == np.inf:
                 continue
-            v = head[a]
-            if position[v] < 0 or v == origin:
+            i = tail[a]
+            if no_through[i] and i != origin:
                 continue
-            # a shortcut w.r.t. the longest paths, or one w.r.t. the shortest paths that
-            # still climbs in ``hi`` (both keep the bush acyclic: hi rises along the new link)
-            if hu + c < hi[v] - rel_tol * hi[v] or (lu + c < lo[v] - rel_tol * lo[v] and hu < hi[v]):
+            if mark[i]:
+                hu = hi[i]
+                lu = lo[i]
+            else:
+                if position[i] != -2:
+                    continue  # not settled by the search: no shorter way through it
+                w = i
+                while not mark[w]:
+                    w = tail[pred[w]]
+                hu = hi[w] + (dist[i] - dist[w])
+                lu = lo[w] + (dist[i] - dist[w])
+            if hu + c < hj - rel_tol * hj or (lu + c < lj - rel_tol * lj and hu < hj):
                 in_bush[a] = True
-                indegree[v] += 1
                 added += 1
-    _kahn(origin, count, indptr, head, in_bush, order, indegree, position)
-    return added
+                if not mark[i]:
+                    w = i
+                    while not mark[w]:
+                        w = tail[pred[w]]
+                    anchor = w
+                    w = i
+                    while not mark[w]:
+                        e = pred[w]
+                        in_bush[e] = True
+                        mark[w] = True
+                        hi[w] = hi[anchor] + (dist[w] - dist[anchor])
+                        lo[w] = lo[anchor] + (dist[w] - dist[anchor])
+                        nodes[grown] = w
+                        grown += 1
+                        w = tail[e]
+    _kahn(origin, nodes, grown, indptr, head, in_bush, indegree, nodes)
+    for k in range(grown):
+        mark[nodes[k]] = False
+    return grown, added
 
 
 @njit_parallel
 def init_bushes(indptr, head, tail, cost, no_through, origin_nodes, dest_nodes, demand, in_bush, bush_flow,
-                order, counts):
-    """Bushes = free-flow shortest-path trees carrying each origin's demand (parallel over origins)."""
+                sub_order, sub_counts):
+    """Bushes = shortest paths under ``cost`` to each origin's destinations, carrying its demand."""
     n = indptr.size - 1
     n_orig = origin_nodes.size
     n_dest = dest_nodes.size
-    for r in prange(n_orig):
+    n_blocks = min(N_BLOCKS, max(n_orig, 1))
+    for b in prange(n_blocks):
         dist = np.full(n, np.inf)
         pred = np.full(n, -1, dtype=np.int64)
         heap_key = np.empty(n)
@@ -286,26 +330,106 @@ def init_bushes(indptr, head, tail, cost, no_through, origin_nodes, dest_nodes, 
         node_flow = np.zeros(n)
         n_child = np.zeros(n, dtype=np.int64)
         stack = np.empty(n, dtype=np.int64)
-        source = origin_nodes[r]
-        dijkstra_into(indptr, head, cost, source, no_through, is_target, 0, dist, pred, heap_key, heap_node, position)
-        for j in range(n_dest):
-            if demand[r, j] > 0.0 and dist[dest_nodes[j]] < np.inf:
-                node_flow[dest_nodes[j]] += demand[r, j]
-        for v in range(n):
-            if pred[v] >= 0 and position[v] == -2:
-                in_bush[r, pred[v]] = True
-        _load_tree(n, tail, pred, position, node_flow, n_child, stack, bush_flow[r])
-        counts[r] = _topological_order(source, indptr, head, in_bush[r], order[r], n_child, position)
+        for r in range(b * n_orig // n_blocks, (b + 1) * n_orig // n_blocks):
+            source = origin_nodes[r]
+            n_targets = 0
+            for j in range(n_dest):
+                t = dest_nodes[j]
+                if demand[r, j] > 0.0 and not is_target[t]:
+                    is_target[t] = True
+                    n_targets += 1
+            dijkstra_into(indptr, head, cost, source, no_through, is_target, n_targets, dist, pred, heap_key,
+                          heap_node, position)
+            for j in range(n_dest):
+                t = dest_nodes[j]
+                is_target[t] = False
+                if demand[r, j] > 0.0 and dist[t] < np.inf:
+                    node_flow[t] += demand[r, j]
+            row_flow = bush_flow[r]
+            _load_tree(n, tail, pred, position, node_flow, n_child, stack, row_flow)
+            nodes = sub_order[r]
+            nodes[0] = source
+            count = 1
+            for v in range(n):
+                e = pred[v]
+                if position[v] == -2 and e >= 0 and row_flow[e] > 0.0:
+                    in_bush[r, e] = True
+                    nodes[count] = v
+                    count += 1
+            _kahn(source, nodes, count, indptr, head, in_bush[r], n_child, nodes)
+            sub_counts[r] = count
+            dist[:] = np.inf
+            pred[:] = -1
+            position[:] = -1
+            node_flow[:] = 0.0
+            n_child[:] = 0
+
+
+@njit_parallel
+def gap_and_grow(indptr, head, tail, rev_indptr, rev_edge, cost, no_through, origin_nodes, dest_nodes, demand,
+                 in_bush, bush_flow, sub_order, sub_counts, grow, rel_tol):
+    """One shortest-path search per origin (parallel): the SPTT for the gap and, with ``grow``, bush updates.
+
+    Returns ``(sptt, links added)``.
+    """
+    n = indptr.size - 1
+    n_orig = origin_nodes.size
+    n_dest = dest_nodes.size
+    n_blocks = min(N_BLOCKS, max(n_orig, 1))
+    sptt_part = np.zeros(n_blocks)
+    added = np.zeros(n_blocks, dtype=np.int64)
+    for b in prange(n_blocks):
+        dist = np.full(n, np.inf)
+        pred = np.full(n, -1, dtype=np.int64)
+        heap_key = np.empty(n)
+        heap_node = np.empty(n, dtype=np.int64)
+        position = np.full(n, -1, dtype=np.int64)
+        is_target = np.zeros(n, dtype=np.bool_)
+        lo = np.empty(n)
+        hi = np.empty(n)
+        lo_pred = np.empty(n, dtype=np.int64)
+        hi_pred = np.empty(n, dtype=np.int64)
+        mark = np.zeros(n, dtype=np.bool_)
+        stack = np.empty(n, dtype=np.int64)
+        indegree = np.zeros(n, dtype=np.int64)
+        for r in range(b * n_orig // n_blocks, (b + 1) * n_orig // n_blocks):
+            source = origin_nodes[r]
+            row = demand[r]
+            n_targets = 0
+            for j in range(n_dest):
+                t = dest_nodes[j]
+                if row[j] > 0.0 and not is_target[t]:
+                    is_target[t] = True
+                    n_targets += 1
+            dijkstra_into(indptr, head, cost, source, no_through, is_target, n_targets, dist, pred, heap_key,
+                          heap_node, position)
+            for j in range(n_dest):
+                t = dest_nodes[j]
+                is_target[t] = False
+                if row[j] > 0.0:
+                    sptt_part[b] += row[j] * dist[t]
+            if grow:
+                count, got = _grow_bush(source, sub_order[r], sub_counts[r], indptr, head, tail, rev_indptr,
+                                        rev_edge, in_bush[r], bush_flow[r], cost, no_through, dest_nodes, row, dist,
+                                        pred, position, lo, hi, lo_pred, hi_pred, mark, stack, indegree, rel_tol)
+                sub_counts[r] = count
+                added[b] += got
+            dist[:] = np.inf
+            pred[:] = -1
+            position[:] = -1
+    sptt = 0.0
+    for b in range(n_blocks):
+        sptt += sptt_part[b]
+    return sptt, added.sum()
 
 
 @njit
-def sweep(indptr, head, tail, no_through, origin_nodes, origin_demand, in_bush, bush_flow, order, counts, flow, cost,
-          deriv, preload, fixed, t0, cap, alpha, beta, kind, improve, passes, rel_tol):
-    """One Algorithm B sweep over all origins (serial, Gauss-Seidel).
+def sweep(indptr, head, tail, origin_nodes, origin_demand, in_bush, bush_flow, sub_order, sub_counts, flow, cost,
+          deriv, preload, fixed, t0, cap, alpha, beta, kind, passes, rel_tol):
+    """Equilibrate every bush, origin by origin (serial, Gauss-Seidel), ``passes`` passes each.
 
-    Each bush gets ``passes`` (>= 1) equilibration passes, then, with ``improve``, its
-    links are updated (dropped/added) for the next sweep. ``origin_demand[r]`` (veh/h)
-    scales the rounding threshold. Returns ``(links added, largest cost difference)``.
+    ``origin_demand[r]`` (veh/h) scales the rounding threshold. Returns the largest cost
+    difference between a bush's longest used and shortest path seen (s).
     """
     n = indptr.size - 1
     lo = np.empty(n)
@@ -313,29 +437,21 @@ def sweep(indptr, head, tail, no_through, origin_nodes, origin_demand, in_bush, 
     lo_pred = np.empty(n, dtype=np.int64)
     hi_pred = np.empty(n, dtype=np.int64)
     position = np.full(n, -1, dtype=np.int64)
-    indegree = np.empty(n, dtype=np.int64)
-    added = 0
     worst = 0.0
     for r in range(origin_nodes.size):
-        origin = origin_nodes[r]
-        row_bush = in_bush[r]
-        row_flow = bush_flow[r]
-        row_order = order[r]
-        count = counts[r]
+        nodes = sub_order[r]
+        count = sub_counts[r]
         for k in range(count):
-            position[row_order[k]] = k
-        for _ in range(max(passes, 1)):
-            w = _equilibrate(origin, row_order, count, position, indptr, head, tail, row_bush, row_flow, flow, cost,
-                             deriv, preload, fixed, t0, cap, alpha, beta, kind, lo, hi, lo_pred, hi_pred, rel_tol,
-                             ZERO_REL * origin_demand[r])
+            position[nodes[k]] = k
+        for _ in range(passes):
+            w = _equilibrate(origin_nodes[r], nodes, count, position, indptr, head, tail, in_bush[r], bush_flow[r],
+                             flow, cost, deriv, preload, fixed, t0, cap, alpha, beta, kind, lo, hi, lo_pred, hi_pred,
+                             rel_tol, ZERO_REL * origin_demand[r])
             if w > worst:
                 worst = w
-        if improve:
-            added += _improve_bush(origin, row_order, count, position, indptr, head, row_bush, row_flow, cost,
-                                   no_through, lo, hi, lo_pred, indegree, rel_tol)
         for k in range(count):
-            position[row_order[k]] = -1
-    return added, worst
+            position[nodes[k]] = -1
+    return worst
 
 
 @njit_parallel

@@ -250,7 +250,7 @@ def read_tntp_network(
     if bad.any():
         k, c = np.argwhere(bad)[0]
         raise InputFileError(
-            f"{path}, line {line_numbers[k]}: {NET_COLUMNS[2 + c]} must be finite and >= 0, got {numeric[k, c]!r}"
+            f"{path}, line {line_numbers[k]}: {NET_COLUMNS[2 + c]} must be finite and >= 0, got {float(numeric[k, c])!r}"
         )
 
     # units: the <ORIGINAL HEADER> first, then the README
