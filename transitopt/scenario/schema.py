@@ -1,0 +1,532 @@
+"""The scenario file schema (TOML), validated with pydantic before anything is computed.
+
+A *baseline* file describes a whole situation; an *alternative* names its baseline and
+lists edits. Every field, its unit and its default is documented here and in
+``docs/scenarios.md``; the model behind the parameters is described in ``docs/model.md``.
+Errors name the file, the line, the field (dotted path, e.g. ``edits[2].headway_min``)
+and what was expected (:func:`format_validation_error`).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    model_validator,
+)
+
+from .._errors import InputFileError
+from ..transit.defaults import MODES
+
+#: edit types an alternative may list, in the order of docs/scenarios.md
+EDIT_TYPES = (
+    "add_line", "remove_line", "reroute_line", "change_line", "bus_lane",
+    "change_road", "close_road", "add_road",
+)
+
+_TIME = r"^\d{1,2}:\d{2}(:\d{2})?$"
+
+
+def _seconds(text: str) -> int:
+    parts = [int(p) for p in text.split(":")]
+    parts += [0] * (3 - len(parts))
+    return parts[0] * 3600 + parts[1] * 60 + parts[2]
+
+
+class ScenarioError(InputFileError):
+    """A scenario file is malformed, refers to something that does not exist, or is out of range."""
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+Positive = Annotated[float, Field(gt=0)]
+NonNegative = Annotated[float, Field(ge=0)]
+Share = Annotated[float, Field(ge=0, le=1)]
+
+
+# ---------------------------------------------------------------------------- stops and lines
+class StopPoint(_Spec):
+    """A stop given by its WGS84 coordinates (degrees)."""
+
+    lat: Annotated[float, Field(ge=-90, le=90)]
+    lon: Annotated[float, Field(ge=-180, le=180)]
+    name: str | None = None
+
+
+class StopNode(_Spec):
+    """A stop at an OSM node of the street network (``{node = 123}``)."""
+
+    node: int
+    name: str | None = None
+
+
+def _stop_kind(value: Any) -> str | None:
+    if isinstance(value, str):
+        return "stop_id"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return "node_id"
+    if isinstance(value, dict | StopPoint | StopNode):
+        return "node" if (isinstance(value, StopNode) or (isinstance(value, dict) and "node" in value)) else "point"
+    return None
+
+
+#: a stop reference: an existing stop id (str), an OSM node id (int), ``{lat, lon}`` or ``{node}``
+StopRef = Annotated[
+    Annotated[str, Tag("stop_id")] | Annotated[int, Tag("node_id")]
+    | Annotated[StopPoint, Tag("point")] | Annotated[StopNode, Tag("node")],
+    Discriminator(
+        _stop_kind,
+        custom_error_type="stop",
+        custom_error_message="a stop is a stop id (text), an OSM node id (integer), {lat = .., lon = ..} or {node = ..}",
+    ),
+]
+#: a point: an OSM node id (integer) or ``{lat, lon}``
+NodeRef = Annotated[
+    Annotated[int, Tag("node_id")] | Annotated[StopPoint, Tag("point")],
+    Discriminator(
+        lambda v: "node_id" if isinstance(v, int) and not isinstance(v, bool) else "point" if isinstance(v, dict | StopPoint) else None,
+        custom_error_type="node",
+        custom_error_message="a node is an OSM node id (integer) or {lat = .., lon = ..}",
+    ),
+]
+
+
+class StopSpec(_Spec):
+    """A named stop defined in the baseline file (``[[transit.stops]]``)."""
+
+    id: Annotated[str, Field(min_length=1)]
+    name: str | None = None
+    lat: Annotated[float, Field(ge=-90, le=90)]
+    lon: Annotated[float, Field(ge=-180, le=180)]
+
+
+class LineFields(_Spec):
+    """Fields of a line written in a scenario file."""
+
+    id: Annotated[str, Field(min_length=1)]
+    name: str | None = None
+    mode: Literal[MODES] = "bus"  # type: ignore[valid-type]
+    stops: Annotated[list[StopRef], Field(min_length=2)]
+    headway_min: Annotated[float, Field(gt=0, le=1440)]
+    capacity: Annotated[float, Field(gt=0)] | None = None
+    speed_kph: Annotated[float, Field(gt=0, le=300)] | None = None
+    dwell_s: Annotated[float, Field(ge=0, le=600)] | None = None
+    fare: NonNegative | None = None
+    both_directions: bool = False
+
+
+# ---------------------------------------------------------------------------- baseline sections
+class ScenarioMeta(_Spec):
+    name: str | None = None
+    description: str = ""
+    baseline: str | None = None
+
+
+class NetworkSpec(_Spec):
+    """``[network]``: the street network (``source = "none"`` for none)."""
+
+    source: Annotated[str, Field(min_length=1)] = "helsinki"
+    profile: str = "generic"
+    walk: bool = True
+
+
+class PeriodSpec(_Spec):
+    """``[period]``: the analysis period (GTFS headways are counted in it)."""
+
+    name: str = "am"
+    start: Annotated[str, Field(pattern=_TIME)] = "07:00"
+    end: Annotated[str, Field(pattern=_TIME)] = "08:00"
+    date: str | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> PeriodSpec:
+        if _seconds(self.end) <= _seconds(self.start):
+            raise ValueError(f"end {self.end!r} must be after start {self.start!r}")
+        return self
+
+    @property
+    def hours(self) -> float:
+        """Length of the period (h)."""
+        return (_seconds(self.end) - _seconds(self.start)) / 3600.0
+
+
+class ZonesSpec(_Spec):
+    """``[zones]``: a CSV of zone points or a square grid over the network."""
+
+    file: str | None = None
+    grid_cell_m: Annotated[float, Field(gt=0)] = 300.0
+    weights: Literal["street_length", "nodes", "stops", "uniform", "landuse"] = "street_length"
+    population_total: NonNegative | None = None
+    jobs_total: NonNegative | None = None
+    min_weight_share: Share = 0.0
+
+
+class SynthesisSpec(_Spec):
+    """``[demand.synthesis]``: doubly constrained gravity model over the zones."""
+
+    trips_per_hour: Positive
+    decay_per_km: NonNegative = 0.5
+    detour_factor: Annotated[float, Field(ge=1, le=5)] = 1.3
+
+
+class DemandSpec(_Spec):
+    """``[demand]``: an OD file (person trips per hour, all modes) or synthesis parameters."""
+
+    od_file: str | None = None
+    synthesis: SynthesisSpec | None = None
+    scale: Positive = 1.0
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DemandSpec:
+        if (self.od_file is None) == (self.synthesis is None):
+            raise ValueError("give exactly one of od_file or [demand.synthesis]")
+        return self
+
+
+class TransitSpec(_Spec):
+    """``[transit]``: lines from OSM route relations, a GTFS feed and/or the file itself."""
+
+    osm_routes: bool = False
+    route_types: list[str] | None = None
+    gtfs: str | None = None
+    gtfs_mode: Literal[MODES] | None = None  # type: ignore[valid-type]
+    gtfs_headway_min: Annotated[float, Field(gt=0, le=1440)] | dict[str, Annotated[float, Field(gt=0, le=1440)]] | None = None
+    trip_fare: NonNegative = 0.0
+    line_fare: NonNegative = 0.0
+    use_timetable_times: bool = True
+    exclude: list[str] = []
+    stops: list[StopSpec] = []
+    lines: list[LineFields] = []
+
+
+class ModeChoiceSpec(_Spec):
+    """``[model.mode_choice]``: multinomial logit on generalised minutes."""
+
+    beta_per_min: Annotated[float, Field(lt=0, ge=-5)] = -0.06
+    asc_car: float = 0.0
+    asc_transit: float = 0.0
+    asc_walk: float = 0.0
+    max_walk_km: Positive = 5.0
+    modes: list[Literal["car", "transit", "walk"]] = ["car", "transit", "walk"]
+
+
+class AssignmentSpec(_Spec):
+    """``[model.assignment]``: the road equilibrium inside each feedback iteration."""
+
+    algorithm: Literal["msa", "fw", "cfw", "bfw", "algb"] = "bfw"
+    gap: Annotated[float, Field(gt=0, lt=1)] = 1e-4
+    max_iter: Annotated[int, Field(ge=1, le=100_000)] = 500
+
+
+class FeedbackSpec(_Spec):
+    """``[model.feedback]``: the outer loop (MSA on the mode-split demand)."""
+
+    max_iter: Annotated[int, Field(ge=1, le=500)] = 40
+    tolerance: Annotated[float, Field(gt=0, lt=1)] = 2e-3
+
+
+class EmissionsSpec(_Spec):
+    """``[model.emissions]``: fuel use per vehicle-km (see :mod:`transitopt.metrics.emissions`)."""
+
+    car_l_per_100km: NonNegative = 7.5
+    bus_l_per_100km: NonNegative = 40.0
+    brt_l_per_100km: NonNegative = 55.0
+    minibus_l_per_100km: NonNegative = 12.0
+    tram_kwh_per_km: NonNegative = 4.0
+    rail_kwh_per_km: NonNegative = 15.0
+    grid_kg_per_kwh: NonNegative = 0.0
+
+
+class ModelSpec(_Spec):
+    """``[model]``: behavioural and technical parameters (defaults and sources in docs/model.md)."""
+
+    currency: str = "EUR"
+    value_of_time_per_h: Positive = 10.0
+    car_occupancy: Annotated[float, Field(ge=1, le=10)] = 1.2
+    car_cost_per_km: NonNegative = 0.15
+    parking_cost: NonNegative = 0.0
+    car_terminal_min: NonNegative = 3.0
+    car_speed_kph: Annotated[float, Field(gt=0, le=200)] = 25.0
+    car_detour_factor: Annotated[float, Field(ge=1, le=5)] = 1.3
+    bus_pcu: NonNegative = 2.0
+    bus_max_speed_kph: Annotated[float, Field(gt=0, le=200)] = 40.0
+    layover_share: Share = 0.10
+    walk_speed_mps: Annotated[float, Field(gt=0, le=5)] = 1.2
+    walk_detour_factor: Annotated[float, Field(ge=1, le=5)] = 1.3
+    max_access_walk_m: NonNegative = 800.0
+    max_transfer_walk_m: NonNegative = 300.0
+    walk_weight: Annotated[float, Field(ge=1, le=10)] = 1.5
+    wait_weight: Annotated[float, Field(ge=1, le=10)] = 1.5
+    boarding_penalty_min: NonNegative = 0.0
+    transfer_penalty_min: NonNegative = 5.0
+    max_stop_snap_m: Positive = 250.0
+    stop_merge_m: NonNegative = 30.0
+    accessibility_min: Annotated[list[Annotated[float, Field(gt=0)]], Field(min_length=1)] = [30.0, 45.0, 60.0]
+    mode_choice: ModeChoiceSpec = ModeChoiceSpec()
+    assignment: AssignmentSpec = AssignmentSpec()
+    feedback: FeedbackSpec = FeedbackSpec()
+    emissions: EmissionsSpec = EmissionsSpec()
+
+
+class BaselineFile(_Spec):
+    """A baseline scenario file."""
+
+    scenario: ScenarioMeta = ScenarioMeta()
+    network: NetworkSpec = NetworkSpec()
+    period: PeriodSpec = PeriodSpec()
+    zones: ZonesSpec = ZonesSpec()
+    demand: DemandSpec
+    transit: TransitSpec = TransitSpec()
+    model: ModelSpec = ModelSpec()
+
+
+# ---------------------------------------------------------------------------- edits
+LineSelector = Annotated[str, Field(min_length=1)] | Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
+
+
+class AddLine(LineFields):
+    """Add a line (fields as in ``[[transit.lines]]``)."""
+
+    type: Literal["add_line"]
+
+
+class RemoveLine(_Spec):
+    """Remove lines (a line id, or a route id naming all its directions)."""
+
+    type: Literal["remove_line"]
+    line: LineSelector
+
+
+class RerouteLine(_Spec):
+    """Give one line a new list of stops (headway, mode, capacity are kept)."""
+
+    type: Literal["reroute_line"]
+    line: Annotated[str, Field(min_length=1)]
+    stops: Annotated[list[StopRef], Field(min_length=2)]
+
+
+class ChangeLine(_Spec):
+    """Change headway, capacity, speed, dwell or fare of lines."""
+
+    type: Literal["change_line"]
+    line: LineSelector
+    headway_min: Annotated[float, Field(gt=0, le=1440)] | None = None
+    headway_factor: Positive | None = None
+    capacity: Positive | None = None
+    speed_kph: Annotated[float, Field(gt=0, le=300)] | None = None
+    dwell_s: Annotated[float, Field(ge=0, le=600)] | None = None
+    fare: NonNegative | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> ChangeLine:
+        fields = ("headway_min", "headway_factor", "capacity", "speed_kph", "dwell_s", "fare")
+        if all(getattr(self, f) is None for f in fields):
+            raise ValueError(f"a change_line edit needs at least one of {', '.join(fields)}")
+        if self.headway_min is not None and self.headway_factor is not None:
+            raise ValueError("give headway_min or headway_factor, not both")
+        return self
+
+
+class BusLane(_Spec):
+    """A bus lane along the street route of lines (takes one car lane)."""
+
+    type: Literal["bus_lane"]
+    line: LineSelector
+    ways: list[int] | None = None
+    on_single_lane: Literal["mixed", "error"] = "mixed"
+
+
+class _RoadSelector(_Spec):
+    way: int | None = None
+    ways: list[int] | None = None
+    nodes: Annotated[list[int], Field(min_length=2, max_length=2)] | None = None
+    road: str | None = None
+    both_directions: bool = True
+
+    @model_validator(mode="after")
+    def _one_selector(self) -> _RoadSelector:
+        given = [n for n in ("way", "ways", "nodes", "road") if getattr(self, n) is not None]
+        if len(given) != 1:
+            raise ValueError(f"name the road with exactly one of way, ways, nodes, road (got {given or 'none'})")
+        return self
+
+
+class ChangeRoad(_RoadSelector):
+    """Change lanes, capacity or speed of road links."""
+
+    type: Literal["change_road"]
+    lanes: Annotated[float, Field(gt=0, le=20)] | None = None
+    capacity_vph: Positive | None = None
+    capacity_factor: Positive | None = None
+    speed_kph: Annotated[float, Field(gt=0, le=200)] | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> ChangeRoad:
+        if all(getattr(self, f) is None for f in ("lanes", "capacity_vph", "capacity_factor", "speed_kph")):
+            raise ValueError("a change_road edit needs at least one of lanes, capacity_vph, capacity_factor, speed_kph")
+        if self.capacity_vph is not None and self.capacity_factor is not None:
+            raise ValueError("give capacity_vph or capacity_factor, not both")
+        return self
+
+
+class CloseRoad(_RoadSelector):
+    """Close road links to motor traffic (cars and buses; walking is unaffected)."""
+
+    type: Literal["close_road"]
+
+
+class AddRoad(_Spec):
+    """A new road link between two existing nodes (OSM node ids or points snapped to the network)."""
+
+    type: Literal["add_road"]
+    id: Annotated[str, Field(min_length=1)]
+    name: str | None = None
+    from_node: NodeRef
+    to_node: NodeRef
+    lanes: Annotated[float, Field(gt=0, le=20)] = 1.0
+    speed_kph: Annotated[float, Field(gt=0, le=200)] = 30.0
+    capacity_vph: Positive | None = None
+    capacity_per_lane_vph: Positive = 900.0
+    length_m: Positive | None = None
+    both_directions: bool = True
+    bus_only: bool = False
+
+
+Edit = Annotated[
+    AddLine | RemoveLine | RerouteLine | ChangeLine | BusLane | ChangeRoad | CloseRoad | AddRoad,
+    Field(discriminator="type"),
+]
+
+
+class AlternativeFile(_Spec):
+    """An alternative scenario file: a baseline (path) and edits."""
+
+    scenario: ScenarioMeta
+    edits: list[Edit] = []
+
+    @model_validator(mode="after")
+    def _has_baseline(self) -> AlternativeFile:
+        if not self.scenario.baseline:
+            raise ValueError("an alternative needs scenario.baseline (the path of its baseline file)")
+        return self
+
+
+# ---------------------------------------------------------------------------- parsing and messages
+def parse_file(path: Path, text: str, data: dict[str, Any]) -> BaselineFile | AlternativeFile:
+    """Validate the parsed TOML of ``path``: an alternative when ``scenario.baseline`` is set or
+    it has ``edits``, else a baseline. Raises :class:`ScenarioError` listing every problem."""
+    meta = data.get("scenario") if isinstance(data.get("scenario"), dict) else {}
+    alternative = bool(meta.get("baseline")) or "edits" in data
+    model = AlternativeFile if alternative else BaselineFile
+    if alternative:
+        extra = sorted(set(data) - {"scenario", "edits"})
+        if extra:
+            line = locate_line(text, (extra[0],))
+            raise ScenarioError(
+                f"{path}:{line}: {extra[0]}: an alternative holds only [scenario] and [[edits]]; "
+                f"{', '.join(extra)} belong in the baseline file"
+            )
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(format_validation_error(path, text, exc)) from None
+
+
+def dotted(loc: tuple[Any, ...]) -> str:
+    """``("edits", 2, "headway_min")`` → ``"edits[2].headway_min"``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+_TAGS = {*EDIT_TYPES, "stop_id", "node_id", "point", "node", "str", "int", "float", "bool"}
+
+
+def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Drop pydantic's union/discriminator tags (edit type names, stop kinds, ``str``, ``list[...]``)."""
+    out: list[Any] = []
+    for k, part in enumerate(loc):
+        previous = loc[k - 1] if k else None
+        if isinstance(part, str) and (
+            part.startswith(("list[", "function-", "constrained-", "tagged-union["))
+            or part in ("str", "int", "float", "bool")
+            or (part in _TAGS and isinstance(previous, int))
+            or (part in ("point", "node_id") and previous in ("from_node", "to_node"))
+        ):
+            continue
+        out.append(part)
+    return tuple(out)
+
+
+def format_validation_error(path: Path, text: str, exc: ValidationError, *, limit: int = 12) -> str:
+    """One line per problem: ``file:line: field.path: what was expected (got value)``."""
+    lines = []
+    seen = set()
+    for error in exc.errors():
+        loc = _clean_loc(tuple(error["loc"]))
+        if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            loc += ("type",)
+        where = dotted(loc) or "(top level)"
+        message = error["msg"].removeprefix("Value error, ")
+        key = (where, message)
+        if key in seen:
+            continue
+        seen.add(key)
+        got = error.get("input")
+        shown = "" if error["type"] in ("missing", "model_type") or isinstance(got, dict) else f" (got {got!r})"
+        lines.append(f"{path}:{locate_line(text, loc)}: {where}: {message}{shown}")
+    more = f"\n... and {len(lines) - limit} more" if len(lines) > limit else ""
+    return f"{path}: invalid scenario file\n  " + "\n  ".join(lines[:limit]) + more
+
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_\-.\"' ]+?)\s*=")
+
+
+def locate_line(text: str, loc: tuple[Any, ...]) -> int:
+    """Best line number (1-based) of a field path in TOML ``text``; 1 when it cannot be found.
+
+    Tracks ``[table]`` and ``[[array]]`` headers (counting array entries) and ``key =``
+    lines, then returns the line of the longest recorded prefix of ``loc``.
+    """
+    found: dict[tuple[Any, ...], int] = {(): 1}
+    counts: dict[tuple[str, ...], int] = {}
+    current: tuple[Any, ...] = ()
+    for number, raw in enumerate(text.splitlines(), start=1):
+        match = _HEADER.match(raw)
+        if match:
+            names = tuple(p.strip().strip('"') for p in match.group(2).split("."))
+            path: list[Any] = []
+            for k in range(len(names)):
+                path.append(names[k])
+                prefix = names[: k + 1]
+                if match.group(1) == "[[" and k == len(names) - 1:
+                    counts[prefix] = counts.get(prefix, -1) + 1
+                    path.append(counts[prefix])
+                elif prefix in counts and k < len(names) - 1:
+                    path.append(counts[prefix])
+            current = tuple(path)
+            found.setdefault(current, number)
+            continue
+        match = _KEY.match(raw)
+        if match and not raw.lstrip().startswith("#"):
+            keys = tuple(p.strip().strip('"') for p in match.group(1).split("."))
+            found.setdefault(current + keys, number)
+    for k in range(len(loc), -1, -1):
+        if tuple(loc[:k]) in found:
+            return found[tuple(loc[:k])]
+    return 1
