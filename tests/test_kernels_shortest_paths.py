@@ -202,7 +202,10 @@ def test_hierarchy_phast_matches_scipy(tntp):
     off = np.full((n, 2), np.inf)
     for threads in (1, 2):  # deterministic: same bits with 1 and 2 threads
         numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-        got = contraction.phast(*arrays, ch_of[sources], col, anc, off, threads)
+        seeds = np.column_stack([ch_of[sources], np.full(sources.size, -1)])
+        seed_d = np.column_stack([np.zeros(sources.size), np.full(sources.size, np.inf)])
+        no_local = (np.zeros(sources.size + 1, np.int64), np.empty(0, np.int64), np.empty(0))
+        got = contraction.phast(*arrays, seeds, seed_d, ch_of[sources], *no_local, col, anc, off, threads)
         np.testing.assert_allclose(got, ref, **TOL)
         if threads == 1:
             first = got
@@ -258,17 +261,20 @@ def test_random_graphs_plain_compressed_and_hierarchy_match_scipy(net):
     k = order.size
     if k == 0:
         return
-    # compressed graph + hierarchy from every kept source, expanded to all nodes
+    # compressed graph + hierarchy from every source (contracted ones through their
+    # boundary and a local search), expanded to all nodes
     ch_of, arrays = hierarchy_arrays(k, ci, chd, cw, net.centroid[order])
     new_of = np.full(n, -1, np.int64)
     new_of[order] = np.arange(k)
-    col = np.where(new_of >= 0, ch_of[np.maximum(new_of, 0)], -1)
-    anc = np.where(anchor >= 0, ch_of[np.maximum(anchor, 0)], -1)
-    got = contraction.phast(*arrays, ch_of[np.arange(k)], col, anc, offset, 2)
-    np.testing.assert_allclose(got, ref[order], **TOL)
+    seeds, seed_d, src, *local = compression.source_seeds(
+        net.indptr, net.head, w, component, new_of, np.arange(n), np.arange(n)
+    )
+    to_h = np.append(ch_of, -1)
+    got = contraction.phast(*arrays, to_h[seeds], seed_d, to_h[src], *local, to_h[new_of], to_h[anchor], offset, 2)
+    np.testing.assert_allclose(got, ref, **TOL)
     needed = np.ones(k, np.bool_)
-    got = ksp.many_expanded(ci, chd, cw, net.centroid[order], np.arange(k), new_of, anchor, offset, needed, 0)
-    np.testing.assert_allclose(got, ref[order], **TOL)
+    got = ksp.many_expanded(ci, chd, cw, net.centroid[order], seeds, seed_d, src, *local, new_of, anchor, offset, needed, 0)
+    np.testing.assert_allclose(got, ref, **TOL)
 
 
 # ----------------------------------------------------------------------------- snapping

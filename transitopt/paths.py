@@ -138,6 +138,7 @@ class PreparedGraph:
         self.n_kept = int(order.size)
         self.prepare_s = time.perf_counter() - start
         self._all_needed = np.ones(self.n_kept, dtype=np.bool_)
+        self._all_pos = np.arange(self.n_nodes, dtype=np.int64)
         self._hierarchy: _Hierarchy | None = None
         self._n_searched = 0
 
@@ -191,8 +192,8 @@ class PreparedGraph:
             source_down=csr(t, h, ew, source_down),
             no_through=no_through_ch,
             ch_of=ch_of,
-            col_all=np.where(self.new_of >= 0, ch_of[np.maximum(self.new_of, 0)], -1),
-            anc_all=np.where(self.anchor >= 0, ch_of[np.maximum(self.anchor, 0)], -1),
+            col_all=np.append(ch_of, -1)[self.new_of],  # -1 (contracted) stays -1
+            anc_all=np.append(ch_of, -1)[self.anchor],
             n_shortcuts=int(et.size - self.c_head.size),
             build_s=time.perf_counter() - start,
         )
@@ -227,56 +228,30 @@ class PreparedGraph:
 
     def _distances(self, sources: np.ndarray, out_nodes: np.ndarray | None, *, use_ch: bool) -> np.ndarray:
         """``distances`` for distinct ``sources`` to distinct sorted ``out_nodes`` (None: all)."""
-        new_of = self.new_of
-        if out_nodes is None:
-            col, anc, off = new_of, self.anchor, self.offset
+        full = out_nodes is None
+        if full:
+            col, anc, off = self.new_of, self.anchor, self.offset
+            pos = self._all_pos
         else:
-            col, anc, off = new_of[out_nodes], self.anchor[out_nodes], self.offset[out_nodes]
-        is_kept = new_of[sources] >= 0
-        if is_kept.all():
-            return self._engine(new_of[sources], col, anc, off, full=out_nodes is None, use_ch=use_ch)
-        kept_src = sources[is_kept]
-        inner_src = sources[~is_kept]
-        pos = np.full(self.n_nodes, -1, dtype=np.int64)
-        if out_nodes is None:
-            pos[:] = np.arange(self.n_nodes)
-        else:
+            col, anc, off = self.new_of[out_nodes], self.anchor[out_nodes], self.offset[out_nodes]
+            pos = np.full(self.n_nodes, -1, dtype=np.int64)
             pos[out_nodes] = np.arange(out_nodes.size)
-        local, boundary, boundary_d = _compression.local_rows(
-            self.indptr, self.head, self.weight, self.component, new_of, inner_src, pos
+        seeds = _compression.source_seeds(
+            self.indptr, self.head, self.weight, self.component, self.new_of, sources, pos
         )
-        # rows are needed from every boundary node a path may continue through
-        reached = boundary[boundary >= 0]
-        through = self.order[np.unique(reached[~self.c_no_through[reached]])]
-        engine_src = np.unique(np.concatenate([kept_src, through]))
-        rows = self._engine(new_of[engine_src], col, anc, off, full=out_nodes is None, use_ch=use_ch)
-        row_of = np.full(self.n_nodes, -1, dtype=np.int64)
-        row_of[engine_src] = np.arange(engine_src.size)
-        out = np.empty((sources.size, col.size))
-        out[is_kept] = rows[row_of[kept_src]]
-        for r, i in enumerate(np.flatnonzero(~is_kept)):
-            best = local[r]
-            for a in range(2):
-                k = boundary[r, a]
-                if k >= 0 and not self.c_no_through[k]:
-                    np.minimum(best, boundary_d[r, a] + rows[row_of[self.order[k]]], out=best)
-            out[i] = best
-        return out
-
-    def _engine(self, sources_c, col, anc, off, *, full: bool, use_ch: bool) -> np.ndarray:
-        """Rows for kept sources (compressed indices), expanded to the output columns
-        (``full``: the columns are every node, in order)."""
-        if sources_c.size == 0:
+        if sources.size == 0:
             return np.empty((0, col.size))
+        serial = _serial(sources.size)
         if use_ch:
             h = self.hierarchy
+            seeds_c, seed_d, src_c, *local = seeds
+            to_h = np.append(h.ch_of, -1)  # index -1 stays -1
             if full:
                 col_h, anc_h = h.col_all, h.anc_all
             else:
-                col_h = np.where(col >= 0, h.ch_of[np.maximum(col, 0)], -1)
-                anc_h = np.where(anc >= 0, h.ch_of[np.maximum(anc, 0)], -1)
-            args = (*h.up, *h.down, *h.source_down, h.no_through, h.ch_of[sources_c], col_h, anc_h, off)
-            if _serial(sources_c.size):
+                col_h, anc_h = to_h[col], to_h[anc]
+            args = (*h.up, *h.down, *h.source_down, h.no_through, to_h[seeds_c], seed_d, to_h[src_c], *local, col_h, anc_h, off)
+            if serial:
                 return _contraction.phast_serial(*args)
             return _contraction.phast(*args, numba.get_num_threads())
         needed = self._all_needed
@@ -288,8 +263,8 @@ class PreparedGraph:
             n_needed = int(needed.sum())
             if n_needed == self.n_kept:
                 n_needed = 0
-        args = (self.c_indptr, self.c_head, self.c_weight, self.c_no_through, sources_c, col, anc, off, needed, n_needed)
-        if _serial(sources_c.size):
+        args = (self.c_indptr, self.c_head, self.c_weight, self.c_no_through, *seeds, col, anc, off, needed, n_needed)
+        if serial:
             return _sp.many_expanded_serial(*args)
         return _sp.many_expanded(*args)
 

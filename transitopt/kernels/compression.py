@@ -306,23 +306,29 @@ def bfs_order(nb_ptr, nbr, keep):
 
 
 @njit
-def local_rows(indptr, head, weight, component, new_of, sources, pos):
-    """Local searches from contracted ``sources``.
+def source_seeds(indptr, head, weight, component, new_of, sources, pos):
+    """Where each source's search on the compressed graph starts.
 
-    Returns ``(local, boundary, boundary_d)``: ``local (n_src, n_out)`` distances inside
-    each source's component and to its boundary, written at output column ``pos[v]``
-    (``pos[v] == -1``: not an output), ``inf`` elsewhere; ``boundary (n_src, 2)``
-    compressed indices of the boundary nodes reached (-1: none) at ``boundary_d``.
+    A kept source ``s`` is its own seed at 0. A contracted source gets a local search in
+    its component: the boundary nodes it reaches become its seeds (at most two) and the
+    distances it finds to output nodes (``pos[v] >= 0`` is ``v``'s output column) are
+    returned, to be combined by minimum with the searched ones.
+
+    Returns ``(seeds (n_src, 2), seed_d (n_src, 2), src (n_src,), loc_ptr, loc_col,
+    loc_d)``: seeds as compressed indices (-1 unused), ``src`` the compressed index of a
+    kept source (-1 for a contracted one), and the local distances of source ``i`` as
+    ``loc_d[loc_ptr[i]:loc_ptr[i+1]]`` at output columns ``loc_col``.
     """
     n = indptr.size - 1
     n_src = sources.size
-    n_out = 0
-    for v in range(n):
-        if pos[v] >= 0:
-            n_out += 1
-    local = np.full((n_src, n_out), np.inf)
-    boundary = np.full((n_src, 2), -1, dtype=np.int64)
-    boundary_d = np.full((n_src, 2), np.inf)
+    seeds = np.full((n_src, 2), -1, dtype=np.int64)
+    seed_d = np.full((n_src, 2), np.inf)
+    src = np.full(n_src, -1, dtype=np.int64)
+    loc_ptr = np.zeros(n_src + 1, dtype=np.int64)
+    cap = 16
+    loc_col = np.empty(cap, dtype=np.int64)
+    loc_d = np.empty(cap)
+    n_loc = 0
     dist = np.full(n, np.inf)
     touched = np.empty(n, dtype=np.int64)
     heap_key = np.empty(n)
@@ -330,16 +336,33 @@ def local_rows(indptr, head, weight, component, new_of, sources, pos):
     position = np.full(n, -1, dtype=np.int64)
     for i in range(n_src):
         s = sources[i]
+        if new_of[s] >= 0:
+            seeds[i, 0] = new_of[s]
+            seed_d[i, 0] = 0.0
+            src[i] = new_of[s]
+            loc_ptr[i + 1] = n_loc
+            continue
         n_t = local_search(indptr, head, weight, component, s, component[s], dist, touched, heap_key, heap_node, position)
         nb = 0
         for k in range(n_t):
             t = touched[k]
             if pos[t] >= 0:
-                local[i, pos[t]] = dist[t]
+                if n_loc == cap:
+                    cap *= 2
+                    grown_col = np.empty(cap, dtype=np.int64)
+                    grown_d = np.empty(cap)
+                    grown_col[:n_loc] = loc_col[:n_loc]
+                    grown_d[:n_loc] = loc_d[:n_loc]
+                    loc_col = grown_col
+                    loc_d = grown_d
+                loc_col[n_loc] = pos[t]
+                loc_d[n_loc] = dist[t]
+                n_loc += 1
             if new_of[t] >= 0 and nb < 2:
-                boundary[i, nb] = new_of[t]
-                boundary_d[i, nb] = dist[t]
+                seeds[i, nb] = new_of[t]
+                seed_d[i, nb] = dist[t]
                 nb += 1
             dist[t] = np.inf
             position[t] = -1
-    return local, boundary, boundary_d
+        loc_ptr[i + 1] = n_loc
+    return seeds, seed_d, src, loc_ptr, loc_col[:n_loc].copy(), loc_d[:n_loc].copy()

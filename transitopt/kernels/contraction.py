@@ -339,19 +339,35 @@ def build_hierarchy(indptr, head, weight, no_through, max_settled, pool_factor):
 
 
 @njit
-def _upward(up_ptr, up_head, up_w, sd_ptr, sd_head, sd_w, no_through, s, dist, heap_key, heap_node, position, touched):
-    """Dijkstra from ``s`` over the up edges (plus ``s``'s own down edges if it is no-through).
+def _upward(
+    up_ptr, up_head, up_w, sd_ptr, sd_head, sd_w, no_through, seeds, seed_d, s,
+    dist, heap_key, heap_node, position, touched,
+):
+    """Dijkstra over the up edges from the ``seeds`` (two hierarchy nodes, -1 unused) at
+    distances ``seed_d``; ``s`` is the source itself (-1 when it lies inside a contracted
+    component and only its boundary is seeded). No-through nodes other than ``s`` are
+    reached but not expanded; a no-through ``s`` also relaxes its own down edges.
 
     ``dist`` must be ``inf`` everywhere except what this writes. Returns the number of
     settled nodes listed in ``touched`` (their ``position`` is reset to -1).
     """
-    dist[s] = 0.0
-    heap_key[0] = 0.0
-    heap_node[0] = s
-    position[s] = 0
-    size = 1
+    size = 0
+    for a in range(2):
+        k = seeds[a]
+        if k >= 0 and seed_d[a] < dist[k]:
+            dist[k] = seed_d[a]
+            p = position[k]
+            if p == -1:
+                heap_key[size] = seed_d[a]
+                heap_node[size] = k
+                position[k] = size
+                _sift_up(heap_key, heap_node, position, size)
+                size += 1
+            else:
+                heap_key[p] = seed_d[a]
+                _sift_up(heap_key, heap_node, position, p)
     n_t = 0
-    if no_through[s]:
+    if s >= 0 and no_through[s]:
         for e in range(sd_ptr[s], sd_ptr[s + 1]):
             v = sd_head[e]
             if sd_w[e] < dist[v]:
@@ -509,13 +525,22 @@ def _expand_full(d, srcs, col, anc, off, anc_nt, out, i0):
 
 
 @njit
+def _apply_local(out, i, loc_ptr, loc_col, loc_d):
+    """Distances inside the source's own component (found by its local search)."""
+    for e in range(loc_ptr[i], loc_ptr[i + 1]):
+        c = loc_col[e]
+        if loc_d[e] < out[i, c]:
+            out[i, c] = loc_d[e]
+
+
+@njit
 def _phast_chunk(
     up_ptr, up_head, up_w, dn_ptr, dn_tail, dn_w, sd_ptr, sd_head, sd_w, no_through,
-    sources, col, anc, off, anc_nt, first, step, out,
+    seeds, seed_d, src, loc_ptr, loc_col, loc_d, col, anc, off, anc_nt, first, step, out,
 ):
     """Batches ``first, first + step, ...`` of :func:`phast`, with one scratch set."""
     n = up_ptr.size - 1
-    n_src = sources.size
+    n_src = src.size
     n_batch = (n_src + LANES - 1) // LANES
     dist = np.full(n, np.inf)
     lanes = np.empty((n, LANES))
@@ -529,29 +554,29 @@ def _phast_chunk(
         if i1 - i0 <= 2:
             # too few sources to fill the lanes: sweep them one by one
             for i in range(i0, i1):
-                s = sources[i]
                 dist[:] = np.inf
                 _upward(
-                    up_ptr, up_head, up_w, sd_ptr, sd_head, sd_w, no_through, s,
+                    up_ptr, up_head, up_w, sd_ptr, sd_head, sd_w, no_through, seeds[i], seed_d[i], src[i],
                     dist, heap_key, heap_node, position, touched,
                 )
                 _sweep(dn_ptr, dn_tail, dn_w, dist)
-                _expand(dist.reshape((n, 1)), sources[i : i + 1], col, anc, off, anc_nt, out, i)
+                _expand(dist.reshape((n, 1)), src[i : i + 1], col, anc, off, anc_nt, out, i)
+                _apply_local(out, i, loc_ptr, loc_col, loc_d)
             dist[:] = np.inf
             continue
         lanes[:] = np.inf
         for i in range(i0, i1):
             j = i - i0
-            s = sources[i]
+            s = src[i]
             n_t = _upward(
-                up_ptr, up_head, up_w, sd_ptr, sd_head, sd_w, no_through, s,
+                up_ptr, up_head, up_w, sd_ptr, sd_head, sd_w, no_through, seeds[i], seed_d[i], s,
                 dist, heap_key, heap_node, position, touched,
             )
             for k in range(n_t):
                 x = touched[k]
                 lanes[x, j] = dist[x]
                 dist[x] = np.inf
-            if no_through[s]:
+            if s >= 0 and no_through[s]:
                 for e in range(sd_ptr[s], sd_ptr[s + 1]):
                     x = sd_head[e]
                     if dist[x] < lanes[x, j]:
@@ -559,9 +584,11 @@ def _phast_chunk(
                     dist[x] = np.inf
         _sweep_lanes(dn_ptr, dn_tail, dn_w, lanes)
         if i1 - i0 == LANES:
-            _expand_full(lanes, sources[i0:i1], col, anc, off, anc_nt, out, i0)
+            _expand_full(lanes, src[i0:i1], col, anc, off, anc_nt, out, i0)
         else:
-            _expand(lanes, sources[i0:i1], col, anc, off, anc_nt, out, i0)
+            _expand(lanes, src[i0:i1], col, anc, off, anc_nt, out, i0)
+        for i in range(i0, i1):
+            _apply_local(out, i, loc_ptr, loc_col, loc_d)
 
 
 @njit
@@ -577,24 +604,27 @@ def _anchor_no_through(anc, no_through):
 @njit_parallel
 def phast(
     up_ptr, up_head, up_w, dn_ptr, dn_tail, dn_w, sd_ptr, sd_head, sd_w, no_through,
-    sources, col, anc, off, n_threads,
+    seeds, seed_d, src, loc_ptr, loc_col, loc_d, col, anc, off, n_threads,
 ):
-    """Distances ``(len(sources), len(col))`` by PHAST, parallel over batches of sources.
+    """Distances ``(n_sources, len(col))`` by PHAST, parallel over batches of sources.
 
-    ``sources`` are hierarchy nodes; output column ``o`` is hierarchy node ``col[o]`` or,
-    when ``col[o] == -1``, a contracted node reached through ``anc[o]`` (hierarchy nodes,
-    -1 none) at ``off[o]`` (see :mod:`.compression`). Sources are swept ``LANES`` at a
+    Source ``i`` is hierarchy node ``src[i]``, or (``src[i] == -1``) a contracted node
+    whose search starts from its boundary ``seeds[i]`` at ``seed_d[i]`` and whose own
+    component's distances ``loc_d[loc_ptr[i]:loc_ptr[i+1]]`` at columns ``loc_col`` come
+    from a local search (see :func:`.compression.source_seeds`). Output column ``o`` is
+    hierarchy node ``col[o]`` or, when ``col[o] == -1``, a contracted node reached through
+    ``anc[o]`` (hierarchy nodes, -1 none) at ``off[o]``. Sources are swept ``LANES`` at a
     time, batches interleaved over ``n_threads`` chunks (one scratch set each);
     :func:`phast_serial` is the same on one thread.
     """
-    out = np.empty((sources.size, col.size))
+    out = np.empty((src.size, col.size))
     anc_nt = _anchor_no_through(anc, no_through)
-    n_batch = (sources.size + LANES - 1) // LANES
+    n_batch = (src.size + LANES - 1) // LANES
     n_chunks = max(1, min(n_threads, n_batch))
     for c in prange(n_chunks):
         _phast_chunk(
             up_ptr, up_head, up_w, dn_ptr, dn_tail, dn_w, sd_ptr, sd_head, sd_w, no_through,
-            sources, col, anc, off, anc_nt, c, n_chunks, out,
+            seeds, seed_d, src, loc_ptr, loc_col, loc_d, col, anc, off, anc_nt, c, n_chunks, out,
         )
     return out
 
@@ -602,13 +632,13 @@ def phast(
 @njit
 def phast_serial(
     up_ptr, up_head, up_w, dn_ptr, dn_tail, dn_w, sd_ptr, sd_head, sd_w, no_through,
-    sources, col, anc, off,
+    seeds, seed_d, src, loc_ptr, loc_col, loc_d, col, anc, off,
 ):
     """:func:`phast` without threads (no start-up cost for a few sources)."""
-    out = np.empty((sources.size, col.size))
+    out = np.empty((src.size, col.size))
     anc_nt = _anchor_no_through(anc, no_through)
     _phast_chunk(
         up_ptr, up_head, up_w, dn_ptr, dn_tail, dn_w, sd_ptr, sd_head, sd_w, no_through,
-        sources, col, anc, off, anc_nt, 0, 1, out,
+        seeds, seed_d, src, loc_ptr, loc_col, loc_d, col, anc, off, anc_nt, 0, 1, out,
     )
     return out

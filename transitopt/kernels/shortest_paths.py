@@ -229,18 +229,80 @@ def many_to_all(indptr, head, weight, sources, no_through):
 
 
 @njit
-def _expanded_chunk(indptr, head, weight, no_through, sources, col, anc, off, is_needed, n_needed, first, step, out):
+def _search_seeds(indptr, head, weight, seeds, seed_d, s, no_through, is_target, n_targets, dist, heap_key, heap_node, position):
+    """Dijkstra from the ``seeds`` (two nodes, -1 unused) at distances ``seed_d``; ``s``
+    is the source itself (-1: none, its boundary is seeded). Like :func:`dijkstra_into`
+    without predecessors; no-through nodes other than ``s`` are not expanded."""
+    size = 0
+    for a in range(2):
+        k = seeds[a]
+        if k >= 0 and seed_d[a] < dist[k]:
+            dist[k] = seed_d[a]
+            p = position[k]
+            if p == -1:
+                heap_key[size] = seed_d[a]
+                heap_node[size] = k
+                position[k] = size
+                _sift_up(heap_key, heap_node, position, size)
+                size += 1
+            else:
+                heap_key[p] = seed_d[a]
+                _sift_up(heap_key, heap_node, position, p)
+    targets_left = n_targets
+    while size > 0:
+        u = heap_node[0]
+        du = heap_key[0]
+        position[u] = -2
+        size -= 1
+        if size > 0:
+            heap_key[0] = heap_key[size]
+            heap_node[0] = heap_node[size]
+            position[heap_node[0]] = 0
+            _sift_down(heap_key, heap_node, position, size, 0)
+        if n_targets > 0 and is_target[u]:
+            targets_left -= 1
+            if targets_left == 0:
+                break
+        if no_through[u] and u != s:
+            continue
+        for e in range(indptr[u], indptr[u + 1]):
+            v = head[e]
+            nd = du + weight[e]
+            if nd < dist[v]:
+                p = position[v]
+                if p == -2:
+                    continue
+                dist[v] = nd
+                if p == -1:
+                    heap_key[size] = nd
+                    heap_node[size] = v
+                    position[v] = size
+                    _sift_up(heap_key, heap_node, position, size)
+                    size += 1
+                else:
+                    heap_key[p] = nd
+                    _sift_up(heap_key, heap_node, position, p)
+
+
+@njit
+def _expanded_chunk(
+    indptr, head, weight, no_through, seeds, seed_d, src, loc_ptr, loc_col, loc_d,
+    col, anc, off, is_needed, n_needed, first, step, out,
+):
     """Rows ``first, first + step, ...`` of :func:`many_expanded`, with one scratch set."""
     n = indptr.size - 1
     dist = np.empty(n)
-    pred = np.empty(n, dtype=np.int64)
     heap_key = np.empty(n)
     heap_node = np.empty(n, dtype=np.int64)
     position = np.empty(n, dtype=np.int64)
-    for i in range(first, sources.size, step):
-        s = sources[i]
-        _reset(dist, pred, position)
-        dijkstra_into(indptr, head, weight, s, no_through, is_needed, n_needed, dist, pred, heap_key, heap_node, position)
+    for i in range(first, src.size, step):
+        s = src[i]
+        dist[:] = np.inf
+        position[:] = -1
+        _search_seeds(
+            indptr, head, weight, seeds[i], seed_d[i], s, no_through, is_needed, n_needed,
+            dist, heap_key, heap_node, position,
+        )
         row = out[i]
         for o in range(col.size):
             k = col[o]
@@ -255,28 +317,42 @@ def _expanded_chunk(indptr, head, weight, no_through, sources, col, anc, off, is
                         if x < best:
                             best = x
                 row[o] = best
+        for e in range(loc_ptr[i], loc_ptr[i + 1]):
+            if loc_d[e] < row[loc_col[e]]:
+                row[loc_col[e]] = loc_d[e]
 
 
 @njit_parallel
-def many_expanded(indptr, head, weight, no_through, sources, col, anc, off, is_needed, n_needed):
-    """Distances ``(len(sources), len(col))`` on a compressed graph, expanded to the
-    output columns (``col``/``anc``/``off`` as in :func:`.contraction.phast`).
+def many_expanded(
+    indptr, head, weight, no_through, seeds, seed_d, src, loc_ptr, loc_col, loc_d,
+    col, anc, off, is_needed, n_needed,
+):
+    """Distances ``(n_sources, len(col))`` on a compressed graph, expanded to the output
+    columns (sources and columns as in :func:`.contraction.phast`).
 
     Each search stops once the ``n_needed`` nodes flagged in ``is_needed`` (the kept
     columns and the anchors) are settled; ``n_needed == 0`` searches everything.
     Parallel over sources; :func:`many_expanded_serial` is the same on one thread.
     """
-    n_src = sources.size
-    out = np.empty((n_src, col.size))
-    n_chunks = max(1, min(_CHUNKS, n_src))
+    out = np.empty((src.size, col.size))
+    n_chunks = max(1, min(_CHUNKS, src.size))
     for c in prange(n_chunks):
-        _expanded_chunk(indptr, head, weight, no_through, sources, col, anc, off, is_needed, n_needed, c, n_chunks, out)
+        _expanded_chunk(
+            indptr, head, weight, no_through, seeds, seed_d, src, loc_ptr, loc_col, loc_d,
+            col, anc, off, is_needed, n_needed, c, n_chunks, out,
+        )
     return out
 
 
 @njit
-def many_expanded_serial(indptr, head, weight, no_through, sources, col, anc, off, is_needed, n_needed):
+def many_expanded_serial(
+    indptr, head, weight, no_through, seeds, seed_d, src, loc_ptr, loc_col, loc_d,
+    col, anc, off, is_needed, n_needed,
+):
     """:func:`many_expanded` without threads (no start-up cost for a few sources)."""
-    out = np.empty((sources.size, col.size))
-    _expanded_chunk(indptr, head, weight, no_through, sources, col, anc, off, is_needed, n_needed, 0, 1, out)
+    out = np.empty((src.size, col.size))
+    _expanded_chunk(
+        indptr, head, weight, no_through, seeds, seed_d, src, loc_ptr, loc_col, loc_d,
+        col, anc, off, is_needed, n_needed, 0, 1, out,
+    )
     return out
