@@ -1,0 +1,440 @@
+"""Evaluating scenarios: the integrated model, then tables and metrics.
+
+>>> result = evaluate_file("scenarios/helsinki_base.toml")  # doctest: +SKIP
+>>> result.metrics  # doctest: +SKIP
+
+:func:`evaluate` validates and loads everything (raising :class:`ScenarioError` before
+any computation when a file is wrong), runs :class:`~.model.IntegratedModel` and
+assembles the :class:`~.result.ScenarioResult`. :func:`evaluate_file` adds a cache of
+finished results keyed by a hash of the scenario content and its input files, so that
+comparing reuses earlier evaluations.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import metrics as M
+from ..metrics.operator import route_fleet
+from ..settings import cache_dir
+from ..transit.graph import ALIGHT, BOARD, RIDE
+from ..transit.lines import haversine_m
+from .edits import prepare
+from .files import Scenario, load_scenario
+from .inputs import load_base
+from .model import MODES, IntegratedModel, ModelOutcome
+from .result import ScenarioResult, read_result, write_result
+
+#: in-process results by cache key
+_RESULTS: dict[str, ScenarioResult] = {}
+
+
+def evaluate(
+    scenario: Scenario | str | os.PathLike,
+    *,
+    progress: Callable[[dict], object] | None = None,
+) -> ScenarioResult:
+    """Evaluate one scenario (no cache).
+
+    Parameters
+    ----------
+    scenario
+        A scenario file path or a :class:`Scenario` from :func:`load_scenario`.
+    progress
+        Called with each feedback iteration's row of the convergence log (a dict).
+
+    Raises
+    ------
+    ScenarioError
+        Before any computation, when a file is malformed or an edit names something
+        that does not exist.
+
+    Warns
+    -----
+    ConvergenceWarning
+        The feedback loop did not reach its tolerance (the result says so too).
+    """
+    started = time.perf_counter()
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    base = load_base(scenario)
+    prepared = prepare(scenario, base)
+    load_s = time.perf_counter() - started
+    outcome = IntegratedModel(prepared).run(progress)
+    result = _assemble(scenario, outcome)
+    summary = dict(result.summary)
+    summary["timings"] = {"load_s": load_s, **outcome.timings, "total_s": time.perf_counter() - started}
+    return ScenarioResult(name=result.name, key=result.key, tables=result.tables, summary=summary, outcome=outcome)
+
+
+def evaluate_file(
+    path: str | os.PathLike,
+    *,
+    cache: bool = True,
+    cache_folder: str | os.PathLike | None = None,
+    progress: Callable[[dict], object] | None = None,
+) -> ScenarioResult:
+    """Evaluate a scenario file, reusing a cached result of identical content and inputs.
+
+    Parameters
+    ----------
+    path
+        Scenario file (baseline or alternative).
+    cache
+        Reuse and store results. The key is :meth:`Scenario.digest`: the validated
+        content of every file in the baseline chain, the bytes of every input file, the
+        transitopt version and the model version.
+    cache_folder
+        Where cached results live; default ``<TRANSITOPT_CACHE>/scenarios``.
+    progress
+        As in :func:`evaluate`.
+    """
+    scenario = load_scenario(path)
+    if not cache:
+        return evaluate(scenario, progress=progress)
+    key = scenario.digest()
+    if key in _RESULTS:
+        return _RESULTS[key]
+    folder = Path(cache_folder) if cache_folder is not None else cache_dir() / "scenarios"
+    target = folder / key[:24]
+    if (target / "summary.json").is_file():
+        try:
+            result = read_result(target)
+            if result.key == key:
+                _RESULTS[key] = result
+                return result
+        except (OSError, ValueError):
+            pass
+    result = evaluate(scenario, progress=progress)
+    try:
+        write_result(result, target, csv=False)
+    except OSError:
+        pass  # a read-only cache only costs time
+    _RESULTS[key] = result
+    return result
+
+
+def clear_results() -> None:
+    """Forget the results evaluated in this process (the on-disk cache is kept)."""
+    _RESULTS.clear()
+
+
+# ---------------------------------------------------------------------------- tables
+def _assemble(scenario: Scenario, out: ModelOutcome) -> ScenarioResult:
+    p = out.prepared
+    params = scenario.baseline.model
+    tables: dict[str, pd.DataFrame] = {}
+    links = _links_table(out)
+    tables["links"] = links
+    segments, stops = _segments_tables(out)
+    tables["segments"] = segments
+    tables["stops"] = stops
+    lines = _lines_table(out, segments)
+    tables["lines"] = lines
+    tables["routes"] = route_fleet(lines) if len(lines) else pd.DataFrame(
+        columns=["route_key", "mode", "lines", "vehicles", "veh_km", "veh_h", "fleet"])
+    od = _od_table(out)
+    tables["od"] = od
+    zones, access = _zones_table(out)
+    tables["zones"] = zones
+    trips = {m: float(out.demand[m].sum()) for m in MODES}
+    trips["walk"] += float(out.intrazonal.sum())
+    tables["mode_shares"] = M.mode_shares(trips)
+    tables["voc_distribution"] = M.voc_distribution(links) if len(links) else pd.DataFrame()
+    tables["convergence"] = pd.DataFrame(out.history)
+    tables["edits"] = p.log
+    tables["metrics"] = _metrics_table(out, tables, access, trips)
+    history = out.history[-1]
+    summary = {
+        "name": scenario.name,
+        "description": scenario.description,
+        "file": str(scenario.path),
+        "kind": "baseline" if scenario.is_baseline else "alternative",
+        "parent": str(scenario.parent) if scenario.parent else None,
+        "baseline_file": str(scenario.baseline_path),
+        "chain": [str(c) for c in scenario.chain],
+        "converged": out.converged,
+        "iterations": int(history["iteration"]),
+        "mode_gap": history["mode_gap"],
+        "link_time_change": history["link_time_change"],
+        "tolerance": params.feedback.tolerance,
+        "period": scenario.baseline.period.model_dump(),
+        "parameters": params.model_dump(mode="json"),
+        "transit_fares": {"trip_fare": scenario.baseline.transit.trip_fare,
+                          "line_fare": scenario.baseline.transit.line_fare},
+        "network": scenario.baseline.network.model_dump(mode="json"),
+        "zones": len(p.zones),
+        "lines": len(p.supply.lines),
+        "headline": {r.metric: r.value for r in tables["metrics"].itertuples()},
+        "notes": list(p.notes) + list(out.notes),
+    }
+    return ScenarioResult(name=scenario.name, key=scenario.digest(), tables=tables, summary=summary)
+
+
+def _links_table(out: ModelOutcome) -> pd.DataFrame:
+    drive = out.prepared.drive
+    if drive is None:
+        return pd.DataFrame(columns=["edge", "from_node", "to_node", "length_m", "lanes", "capacity_vph",
+                                     "free_flow_time_s", "time_s", "flow", "preload", "bus_vph", "closed"])
+    edges = drive.edges
+    flow = out.road.flow if out.road is not None else np.zeros(drive.n_edges)
+    time_s = np.where(np.isfinite(out.link_time_s), out.link_time_s, drive.free_flow_time_s)
+    closed = edges["closed"].to_numpy(bool)
+
+    def column(name: str, default: Any = None) -> Any:
+        return edges[name].to_numpy(object) if name in edges.columns else default
+
+    osmid = column("osmid")
+    way = [None if v is None else str(v[0] if isinstance(v, list | tuple | np.ndarray) else v) for v in osmid] \
+        if osmid is not None else None
+    table = pd.DataFrame({
+        "edge": np.arange(drive.n_edges),
+        "from_node": drive.node_id[drive.tail],
+        "to_node": drive.node_id[drive.head],
+        "way": way,
+        "name": column("name"),
+        "highway": column("highway"),
+        "road_id": column("road_id"),
+        "length_m": drive.length_m,
+        "lanes": drive.lanes,
+        "capacity_vph": drive.capacity_vph,
+        "speed_kph": drive.speed_kph,
+        "free_flow_time_s": drive.free_flow_time_s,
+        "time_s": np.where(closed, np.nan, time_s),
+        "flow": flow,
+        "preload": out.preload,
+        "bus_vph": out.bus_vph,
+        "bus_lane": edges["bus_lane"].to_numpy(bool),
+        "bus_only": (drive.modes & 1) == 0,
+        "closed": closed,
+        "x0": drive.node_x[drive.tail],
+        "y0": drive.node_y[drive.tail],
+        "x1": drive.node_x[drive.head],
+        "y1": drive.node_y[drive.head],
+    })
+    table["voc"] = M.congestion.voc(table)
+    table["speed_loaded_kph"] = np.where(table["time_s"] > 0, table["length_m"] / table["time_s"] * 3.6, np.nan)
+    if "geometry" in edges.columns:
+        table["geometry_wkt"] = [g.wkt if g is not None and hasattr(g, "wkt") else None for g in edges["geometry"]]
+    return table
+
+
+def _segments_tables(out: ModelOutcome) -> tuple[pd.DataFrame, pd.DataFrame]:
+    p = out.prepared
+    supply = p.supply
+    stops = supply.stops
+    seg_cols = ["line", "name", "mode", "seq", "from_stop", "to_stop", "from_lon", "from_lat", "to_lon", "to_lat",
+                "length_m", "run_time_s", "load", "boardings", "alightings", "capacity_per_hour", "load_ratio"]
+    stop_table = pd.DataFrame({"stop_id": stops.index, "name": stops["name"].to_numpy(),
+                               "lon": stops["lon"].to_numpy(), "lat": stops["lat"].to_numpy()})
+    if out.transit is None:
+        stop_table["boardings"] = 0.0
+        stop_table["alightings"] = 0.0
+        return pd.DataFrame(columns=seg_cols), stop_table
+    g = out.transit.graph
+    volume = out.transit.link_volume
+    routes = p.routes
+    rows = []
+    for li, line_id in enumerate(g.line_ids):
+        line = supply.line(line_id)
+        mask = g.line == li
+        rides = np.flatnonzero(mask & (g.kind == RIDE))
+        boards = np.flatnonzero(mask & (g.kind == BOARD))
+        alights = np.flatnonzero(mask & (g.kind == ALIGHT))
+        s = list(line.stop_ids)
+        lon = stops.loc[s, "lon"].to_numpy(float)
+        lat = stops.loc[s, "lat"].to_numpy(float)
+        if line_id in routes.lines:
+            length = routes.seg_length_m[routes.segments_of(routes.lines.index(line_id))]
+        else:
+            length = haversine_m(lon[:-1], lat[:-1], lon[1:], lat[1:]) * g.params.detour_factor
+        capacity = line.vehicle_capacity * 3600.0 / g.line_headway_s[li]
+        load = volume[rides]
+        rows.append(pd.DataFrame({
+            "line": line_id, "name": line.name, "mode": line.mode, "seq": np.arange(len(s) - 1),
+            "from_stop": s[:-1], "to_stop": s[1:], "from_lon": lon[:-1], "from_lat": lat[:-1],
+            "to_lon": lon[1:], "to_lat": lat[1:], "length_m": length, "run_time_s": g.in_vehicle_s[rides],
+            "load": load, "boardings": volume[boards], "alightings": volume[alights],
+            "capacity_per_hour": capacity, "load_ratio": load / capacity,
+        }))
+    segments = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=seg_cols)
+    board = g.kind == BOARD
+    alight = g.kind == ALIGHT
+    n = len(g.stop_ids)
+    stop_index = {sid: k for k, sid in enumerate(g.stop_ids)}
+    b = np.bincount(g.stop[board], weights=volume[board], minlength=n)
+    a = np.bincount(g.stop[alight], weights=volume[alight], minlength=n)
+    order = np.array([stop_index[str(s)] for s in stop_table["stop_id"]])
+    stop_table["boardings"] = b[order]
+    stop_table["alightings"] = a[order]
+    return segments, stop_table
+
+
+def _lines_table(out: ModelOutcome, segments: pd.DataFrame) -> pd.DataFrame:
+    p = out.prepared
+    params = p.scenario.baseline.model
+    if out.transit is None or not p.supply.lines:
+        return pd.DataFrame(columns=["line", "route_key", "mode", "headway_s", "length_km", "one_way_time_s"])
+    meta = p.line_meta
+    g = out.transit.graph
+    rows = []
+    for li, line_id in enumerate(g.line_ids):
+        line = p.supply.line(line_id)
+        seg = segments[segments["line"] == line_id]
+        rows.append({
+            "line": line_id, "name": line.name, "mode": line.mode,
+            "route_key": meta.loc[line_id, "route_key"], "source": meta.loc[line_id, "source"],
+            "headway_s": float(g.line_headway_s[li]), "vehicle_capacity": line.vehicle_capacity,
+            "n_stops": len(line.stop_ids), "length_km": float(seg["length_m"].sum()) / 1000.0,
+            "one_way_time_s": out.line_one_way_s.get(line_id, float(seg["run_time_s"].sum())),
+            "loop": line.stop_ids[0] == line.stop_ids[-1], "fare": float(meta.loc[line_id, "fare"]),
+        })
+    table = pd.DataFrame(rows)
+    use = M.line_summary(segments) if len(segments) else pd.DataFrame(columns=["line"])
+    table = table.merge(use, on="line", how="left")
+    table = M.line_operations(table, layover_share=params.layover_share)
+    table["revenue_per_h"] = table["boardings"] * table["fare"]
+    return table
+
+
+def _od_table(out: ModelOutcome) -> pd.DataFrame:
+    zones = out.prepared.zones["zone"].to_numpy()
+    z = zones.size
+    s = out.skims
+    table = pd.DataFrame({
+        "origin": np.repeat(zones, z),
+        "destination": np.tile(zones, z),
+        "trips": (sum(out.demand[m] for m in MODES) + out.unserved + np.diag(out.intrazonal)).ravel(),
+        **{m: out.demand[m].ravel() for m in MODES},
+        "unserved": out.unserved.ravel(),
+        "intrazonal": np.diag(out.intrazonal).ravel(),
+    })
+    for name in ("car_time_s", "car_gc_min", "transit_time_s", "transit_gc_min", "transit_wait_s", "transit_ivt_s",
+                 "transit_walk_s", "transit_boardings", "walk_time_s", "walk_gc_min"):
+        table[name] = np.where(np.isfinite(s[name]), s[name], np.nan).ravel()
+    table["logsum"] = np.where(np.isfinite(out.logsum), out.logsum, np.nan).ravel()
+    return table
+
+
+def _door_to_door(out: ModelOutcome) -> dict[str, np.ndarray]:
+    times = {"car": out.skims["car_time_s"].copy(), "transit": out.skims["transit_time_s"].copy()}
+    for t in times.values():
+        np.fill_diagonal(t, 0.0)
+    return times
+
+
+def _zones_table(out: ModelOutcome) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    p = out.prepared
+    thresholds = p.scenario.baseline.model.accessibility_min
+    zones = p.zones.copy()
+    demand = {m: out.demand[m] for m in MODES}
+    total_from = sum(demand.values()).sum(axis=1) + out.intrazonal
+    zones["trips_from"] = total_from
+    zones["trips_to"] = sum(demand.values()).sum(axis=0) + out.intrazonal
+    for m in MODES:
+        zones[f"{m}_from"] = demand[m].sum(axis=1) + (out.intrazonal if m == "walk" else 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        zones["transit_share_from"] = np.where(total_from > 0, zones["transit_from"] / total_from, np.nan)
+    times = _door_to_door(out)
+    access = {}
+    for mode in ("transit", "car"):
+        values = M.cumulative_opportunities(times[mode], zones["jobs"].to_numpy(float), thresholds_min=thresholds)
+        access[mode] = values
+        for k, t in enumerate(thresholds):
+            zones[f"jobs_{mode}_{t:g}min"] = values[:, k]
+    served = np.isfinite(out.skims["transit_time_s"])
+    np.fill_diagonal(served, False)
+    zones["transit_reachable_zones"] = served.sum(axis=1)
+    return zones, access
+
+
+def _metrics_table(out: ModelOutcome, tables: dict[str, pd.DataFrame], access: dict[str, np.ndarray],
+                   trips: dict[str, float]) -> pd.DataFrame:
+    p = out.prepared
+    params = p.scenario.baseline.model
+    trip_fare = p.scenario.baseline.transit.trip_fare
+    rows: list[tuple[str, str, str, float]] = []
+
+    def add(group: str, metric: str, unit: str, value: float) -> None:
+        rows.append((group, metric, unit, float(value)))
+
+    served = sum(trips.values())
+    add("demand", "trips", "trips/h", served + float(out.unserved.sum()))
+    add("demand", "trips_unserved", "trips/h", float(out.unserved.sum()))
+    for m in MODES:
+        add("mode_share", f"share_{m}", "share", trips[m] / served if served > 0 else np.nan)
+    total = p.demand.sum() - np.trace(p.demand)
+    weights = sum(out.demand[m] for m in MODES)
+    finite = np.isfinite(out.logsum) & (weights > 0)
+    beta = params.mode_choice.beta_per_min
+    composite = float(np.sum(weights[finite] * out.logsum[finite] / beta) / max(weights[finite].sum(), 1e-300)) \
+        if total > 0 else np.nan
+    add("demand", "composite_cost_min", "min/trip", composite)
+
+    links = tables["links"]
+    if len(links):
+        road = M.road_summary(links)
+        unit = {"car_veh_km": "veh·km/h", "car_veh_h": "veh·h/h", "car_delay_veh_h": "veh·h/h",
+                "car_avg_speed_kph": "km/h", "bus_veh_km": "veh·km/h", "lane_km": "lane·km",
+                "lane_km_voc_over_0_9": "lane·km", "lane_km_voc_over_1_0": "lane·km", "max_voc": "ratio"}
+        for key, value in road.items():
+            add("road", key, unit[key], value)
+        car_km = road["car_veh_km"]
+    else:
+        car_km = float(np.sum(out.demand["car"] / params.car_occupancy * _car_km(out)))
+        add("road", "car_veh_km", "veh·km/h", car_km)
+
+    lines = tables["lines"]
+    od = tables["od"]
+    if len(lines):
+        summary = M.transit_summary(lines, od)
+        unit = {"trips": "trips/h", "boardings": "boardings/h", "passenger_km": "pax·km/h", "passenger_h": "pax·h/h",
+                "avg_wait_min": "min", "avg_time_min": "min", "transfers_per_trip": "transfers/trip",
+                "max_load_ratio": "ratio", "lines_over_capacity": "lines"}
+        for key, value in summary.items():
+            add("transit", f"transit_{key}", unit[key], value)
+        revenue = float(lines["revenue_per_h"].sum()) + trip_fare * summary["trips"]
+        add("transit", "transit_fare_revenue", f"{params.currency}/h", revenue)
+        ops = M.operator_summary(lines)
+        add("operator", "transit_fleet", "vehicles", ops["fleet"])
+        add("operator", "transit_veh_km", "veh·km/h", ops["veh_km"])
+        add("operator", "transit_veh_h", "veh·h/h", ops["veh_h"])
+        transit_km = lines.groupby("mode")["veh_km"].sum().to_dict()
+    else:
+        transit_km = {}
+
+    zones = tables["zones"]
+    pop = zones["population"].to_numpy(float)
+    thresholds = params.accessibility_min
+    for mode in ("transit", "car"):
+        mean = M.population_weighted_mean(access[mode], pop)
+        for k, t in enumerate(thresholds):
+            add("accessibility", f"jobs_{mode}_{t:g}min", "jobs (pop-weighted)", np.atleast_1d(mean)[k])
+    for k, t in enumerate(thresholds):
+        add("equity", f"gini_transit_{t:g}min", "index", M.gini(access["transit"][:, k], pop))
+        add("equity", f"palma_transit_{t:g}min", "ratio", M.palma(access["transit"][:, k], pop))
+
+    e = params.emissions
+    factors = M.EmissionFactors(**e.model_dump())
+    co2 = M.co2_kg_per_hour(car_km, transit_km, factors=factors)
+    add("emissions", "co2_car", "kg/h", co2["car_kg"])
+    add("emissions", "co2_transit", "kg/h", co2["transit_kg"])
+    add("emissions", "co2_total", "kg/h", co2["total_kg"])
+    add("model", "iterations", "iterations", out.history[-1]["iteration"])
+    add("model", "converged", "bool", float(out.converged))
+    return pd.DataFrame(rows, columns=["group", "metric", "unit", "value"])
+
+
+def _car_km(out: ModelOutcome) -> np.ndarray:
+    """Car distance per zone pair (km) without a street network."""
+    params = out.prepared.scenario.baseline.model
+    lon = out.prepared.zones["lon"].to_numpy(float)
+    lat = out.prepared.zones["lat"].to_numpy(float)
+    return haversine_m(lon[:, None], lat[:, None], lon[None, :], lat[None, :]) * params.car_detour_factor / 1000.0

@@ -1,0 +1,516 @@
+"""Loading what a baseline names: street networks, transit lines, zones and demand.
+
+Loaded data is memoised in the process (keyed by the resolved spec and the input
+files' digests), so that a baseline and its alternatives load each source once.
+
+Zones and demand
+----------------
+Zones come from ``zones.file`` (CSV: ``zone``, ``lon``, ``lat`` and optionally
+``population``, ``jobs``) or a square grid of ``zones.grid_cell_m`` over the walk
+network (else the drive network, else the stops). Zones without ``population``/``jobs``
+columns get them by ``zones.weights``:
+
+* ``landuse``: residents and jobs estimated from the OSM buildings of the network file
+  (:func:`transitopt.demand.landuse.read_landuse`), summed to the nearest zone;
+* ``street_length`` (walk network metres in the zone, nearest zone centre),
+  ``nodes``, ``stops`` or ``uniform``: ``population_total`` and ``jobs_total`` split in
+  proportion to the weight (both default to 10,000 — set them: absolute
+  accessibility and population counts scale with them).
+
+Demand is person trips per hour by all modes. ``demand.od_file`` is a long CSV, OMX or
+TNTP file keyed by the zone ids; ``[demand.synthesis]`` distributes
+``trips_per_hour`` with a doubly constrained gravity model: productions in proportion
+to population, attractions to jobs, deterrence ``exp(-decay_per_km × d)`` with ``d``
+the straight-line distance × ``detour_factor`` (km), balanced by Furness
+(:func:`transitopt.demand.gravity.gravity_model`). Intrazonal trips are not
+synthesised (they would all walk).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..network.compiled import Network
+from ..transit.lines import Line, TransitSupply, haversine_m
+from .files import EMBEDDED_SOURCES, NO_NETWORK, Scenario, file_digest
+from .schema import BaselineFile, LineFields, ScenarioError, StopNode, StopPoint
+
+#: default totals when zones carry neither population nor jobs and none is given
+DEFAULT_TOTAL = 10_000.0
+
+
+@dataclass(frozen=True, eq=False)
+class BaseData:
+    """Everything a baseline loads, before edits.
+
+    Attributes
+    ----------
+    drive, walk : Network or None
+        Street networks (``None`` without one).
+    supply : TransitSupply
+        Stops and lines (OSM routes, GTFS and the file's own lines).
+    line_meta : DataFrame
+        Indexed by line id: ``route_key`` (lines sharing a fleet), ``fare`` (per
+        boarding), ``source`` (``osm``, ``gtfs``, ``file``, ``edit``).
+    zones : DataFrame
+        ``zone``, ``lon``, ``lat``, ``population``, ``jobs``.
+    demand : (z, z) float64
+        Person trips per hour, all modes, in ``zones`` order.
+    notes : tuple of str
+        Assumptions made while loading (imports repaired, totals defaulted).
+    """
+
+    drive: Network | None
+    walk: Network | None
+    supply: TransitSupply
+    line_meta: pd.DataFrame
+    zones: pd.DataFrame
+    demand: np.ndarray
+    notes: tuple[str, ...] = field(default=())
+
+
+_BASE_CACHE: dict[str, BaseData] = {}
+_SOURCE_CACHE: dict[tuple, object] = {}
+
+
+def load_base(scenario: Scenario) -> BaseData:
+    """Load the baseline of ``scenario`` (memoised per baseline content)."""
+    spec = scenario.baseline
+    key = _base_key(scenario)
+    if key not in _BASE_CACHE:
+        _BASE_CACHE[key] = _load_base(scenario, spec)
+        while len(_BASE_CACHE) > 8:
+            _BASE_CACHE.pop(next(iter(_BASE_CACHE)))
+    return _BASE_CACHE[key]
+
+
+def clear_cache() -> None:
+    """Forget the in-process memo of loaded inputs."""
+    _BASE_CACHE.clear()
+    _SOURCE_CACHE.clear()
+
+
+def _base_key(scenario: Scenario) -> str:
+    import hashlib
+    import json
+
+    content = {
+        "spec": scenario.baseline.model_dump(mode="json"),
+        "inputs": {str(p): file_digest(p) for p in scenario.input_files()},
+    }
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def _memo(key: tuple, load):
+    if key not in _SOURCE_CACHE:
+        _SOURCE_CACHE[key] = load()
+    return _SOURCE_CACHE[key]
+
+
+def osm_file(source: str) -> Path | None:
+    """The OSM file behind a network source (the embedded extract for ``"helsinki"``)."""
+    if source.lower() in EMBEDDED_SOURCES:
+        from ..network.sources import embedded_default_path
+
+        return embedded_default_path()
+    path = Path(source)
+    name = path.name.lower()
+    if path.is_file() and name.endswith((".osm", ".pbf", ".bz2", ".xml")):
+        return path
+    return None
+
+
+def _load_base(scenario: Scenario, spec: BaselineFile) -> BaseData:
+    from ..network.sources import open_network
+
+    notes: list[str] = []
+    source = spec.network.source
+    drive = walk = None
+    if source.lower() != NO_NETWORK:
+        try:
+            drive = _memo(("drive", source, spec.network.profile),
+                          lambda: open_network(source, network_type="drive", profile=spec.network.profile))
+            if spec.network.walk:
+                walk = _memo(("walk", source, spec.network.profile),
+                             lambda: open_network(source, network_type="walk", profile=spec.network.profile))
+        except ScenarioError:
+            raise
+        except Exception as exc:  # loaders raise several error types; name the field
+            raise scenario.error(("network", "source"), f"cannot load the street network: {exc}") from None
+    supply, meta, transit_notes = _load_supply(scenario, spec, drive, walk)
+    notes += transit_notes
+    zones, zone_notes = _load_zones(scenario, spec, drive, walk, supply)
+    notes += zone_notes
+    demand = _load_demand(scenario, spec, zones)
+    return BaseData(drive=drive, walk=walk, supply=supply, line_meta=meta, zones=zones, demand=demand,
+                    notes=tuple(notes))
+
+
+# ---------------------------------------------------------------------------- transit
+def _load_supply(scenario: Scenario, spec: BaselineFile, drive, walk) -> tuple[TransitSupply, pd.DataFrame, list[str]]:
+    from ..transit import read_gtfs, read_osm_routes
+
+    notes: list[str] = []
+    stops: list[pd.DataFrame] = []
+    lines: list[Line] = []
+    meta: list[dict] = []
+    t = spec.transit
+    if t.osm_routes:
+        path = osm_file(spec.network.source)
+        if path is None:
+            raise scenario.error(("transit", "osm_routes"), "OSM route relations need an OSM file as network.source")
+        try:
+            supply, report = _memo(("osm_routes", str(path), tuple(t.route_types or ())),
+                                   lambda: read_osm_routes(path, route_types=tuple(t.route_types) if t.route_types else None))
+        except (ValueError, OSError) as exc:
+            raise scenario.error(("transit", "route_types"), str(exc)) from None
+        stops.append(supply.stops)
+        lines += supply.lines
+        meta += [{"line": ln.id, "route_key": f"{ln.mode}:{ln.name}", "fare": t.line_fare, "source": "osm"}
+                 for ln in supply.lines]
+        notes.append(f"{len(supply.lines)} lines from OSM route relations of {path.name}")
+    if t.gtfs:
+        period = spec.period
+        try:
+            supply, report = _memo(("gtfs", t.gtfs, period.date, period.start, period.end),
+                                   lambda: read_gtfs(t.gtfs, date=period.date, start=period.start, end=period.end))
+        except (ValueError, OSError) as exc:
+            raise scenario.error(("transit", "gtfs"), str(exc)) from None
+        gtfs_lines = [ln.replace(mode=t.gtfs_mode) if t.gtfs_mode else ln for ln in supply.lines]
+        if t.gtfs_headway_min is not None:
+            gtfs_lines = _override_headways(scenario, gtfs_lines, t.gtfs_headway_min)
+            notes.append("GTFS headways overridden by transit.gtfs_headway_min")
+        if not t.use_timetable_times:
+            gtfs_lines = [ln.replace(running_times_s=None, dwell_s=None) for ln in gtfs_lines]
+        stops.append(supply.stops)
+        lines += gtfs_lines
+        meta += [{"line": ln.id, "route_key": f"{ln.mode}:{ln.route_id or ln.id}", "fare": t.line_fare,
+                  "source": "gtfs"} for ln in gtfs_lines]
+        notes.append(f"{len(gtfs_lines)} lines from GTFS {Path(t.gtfs).name} ({period.start}-{period.end})")
+    if t.stops:
+        stops.append(pd.DataFrame(
+            {"name": [s.name or s.id for s in t.stops], "lon": [s.lon for s in t.stops], "lat": [s.lat for s in t.stops]},
+            index=pd.Index([s.id for s in t.stops], name="stop_id"),
+        ))
+    table = _concat_stops(stops)
+    duplicate = table.index[table.index.duplicated()]
+    if len(duplicate):
+        raise scenario.error(("transit", "stops"), f"stop id {duplicate[0]!r} is defined twice (OSM/GTFS and the file)")
+    seen = {ln.id for ln in lines}
+    for k, fields in enumerate(t.lines):
+        where = lambda name, k=k: scenario.where("transit", "lines", k, name)  # noqa: E731
+        new_lines, table = make_lines(fields, table, drive=drive, walk=walk, merge_m=spec.model.stop_merge_m,
+                                      where=where)
+        for line in new_lines:
+            if line.id in seen:
+                raise ScenarioError(f"{where('id')}: line id {line.id!r} already exists")
+            seen.add(line.id)
+            lines.append(line)
+            meta.append({"line": line.id, "route_key": f"{line.mode}:{fields.id}",
+                         "fare": t.line_fare if fields.fare is None else fields.fare, "source": "file"})
+    if t.exclude:
+        import fnmatch
+
+        keys = {m["line"]: m["route_key"] for m in meta}
+        dropped = {ln.id for ln in lines
+                   if any(fnmatch.fnmatchcase(v, pat) for pat in t.exclude for v in (ln.id, ln.name, keys[ln.id]))}
+        lines = [ln for ln in lines if ln.id not in dropped]
+        meta = [m for m in meta if m["line"] not in dropped]
+        notes.append(f"{len(dropped)} lines excluded by transit.exclude {t.exclude}")
+    ids = [ln.id for ln in lines]
+    if len(set(ids)) != len(ids):
+        dup = next(i for i in ids if ids.count(i) > 1)
+        raise scenario.error(("transit",), f"line id {dup!r} comes from two sources (OSM, GTFS, file)")
+    if not lines:
+        notes.append("no transit lines: transit is unavailable")
+    supply = TransitSupply(stops=table, lines=tuple(lines), info={"source": scenario.baseline_path.name})
+    return supply, pd.DataFrame(meta, columns=["line", "route_key", "fare", "source"]).set_index("line"), notes
+
+
+def _override_headways(scenario: Scenario, lines: list[Line], value) -> list[Line]:
+    if not isinstance(value, dict):
+        return [ln.replace(headway_s=60.0 * value) for ln in lines]
+    known = {k for ln in lines for k in (ln.route_id, ln.name, ln.id)}
+    unknown = sorted(k for k in value if k != "*" and k not in known)
+    if unknown:
+        raise scenario.error(("transit", "gtfs_headway_min"), f"no GTFS route, name or line {unknown[0]!r}")
+    out = []
+    for ln in lines:
+        key = next((k for k in (ln.id, ln.route_id, ln.name) if k in value), "*" if "*" in value else None)
+        out.append(ln.replace(headway_s=60.0 * value[key]) if key is not None else ln)
+    return out
+
+
+def _concat_stops(tables: list[pd.DataFrame]) -> pd.DataFrame:
+    if not tables:
+        return pd.DataFrame({"name": pd.Series(dtype=str), "lon": pd.Series(dtype=float), "lat": pd.Series(dtype=float)},
+                            index=pd.Index([], name="stop_id", dtype=str))
+    table = pd.concat([t[["name", "lon", "lat"]] for t in tables])
+    table.index = table.index.astype(str)
+    table.index.name = "stop_id"
+    return table
+
+
+def make_lines(fields: LineFields, stops: pd.DataFrame, *, drive, walk, merge_m: float, where) -> tuple[list[Line], pd.DataFrame]:
+    """Lines (one, or two with ``both_directions``) of a line written in a file, and the stop
+    table with any new stops added. ``where(field)`` names the field in messages."""
+    stop_ids, stops = resolve_stops(fields.stops, stops, prefix=fields.id, drive=drive, walk=walk,
+                                    merge_m=merge_m, where=where)
+    common = dict(name=fields.name or fields.id, mode=fields.mode, headway_s=60.0 * fields.headway_min,
+                  capacity=fields.capacity, dwell_s=fields.dwell_s, speed_kph=fields.speed_kph, route_id=fields.id)
+    if len(set(stop_ids)) < 2:
+        raise ScenarioError(f"{where('stops')}: the stops resolve to a single stop {stop_ids[0]!r}; a line needs two")
+    if fields.both_directions:
+        lines = [Line(id=f"{fields.id}:0", stop_ids=tuple(stop_ids), direction_id=0, **common),
+                 Line(id=f"{fields.id}:1", stop_ids=tuple(reversed(stop_ids)), direction_id=1, **common)]
+    else:
+        lines = [Line(id=fields.id, stop_ids=tuple(stop_ids), **common)]
+    return lines, stops
+
+
+def resolve_stops(refs, stops: pd.DataFrame, *, prefix: str, drive, walk, merge_m: float, where) -> tuple[list[str], pd.DataFrame]:
+    """Stop ids for stop references (ids, OSM node ids, points), adding new stops to the table.
+
+    A point within ``merge_m`` metres of an existing stop is that stop; an OSM node id
+    is the stop ``node/<id>`` if there is one, else a new stop at the node (looked up in
+    the drive, then the walk network).
+    """
+    out: list[str] = []
+    new_rows: dict[str, tuple[str, float, float]] = {}
+    lon_all = stops["lon"].to_numpy(float)
+    lat_all = stops["lat"].to_numpy(float)
+    index = stops.index
+    for k, ref in enumerate(refs):
+        if isinstance(ref, str):
+            if ref not in index and ref not in new_rows:
+                sample = ", ".join(repr(s) for s in list(index[:5]))
+                raise ScenarioError(f"{where('stops')}[{k}]: no stop with id {ref!r} (known stops: {sample}, ...)")
+            out.append(ref)
+            continue
+        if isinstance(ref, int | StopNode):
+            node = ref if isinstance(ref, int) else ref.node
+            stop_id = f"node/{node}"
+            if stop_id in index or stop_id in new_rows:
+                out.append(stop_id)
+                continue
+            lon, lat = _node_location(node, drive, walk)
+            if lon is None:
+                raise ScenarioError(f"{where('stops')}[{k}]: OSM node {node} is not in the street network")
+            name = ref.name if isinstance(ref, StopNode) and ref.name else stop_id
+            new_rows[stop_id] = (name, lon, lat)
+            out.append(stop_id)
+            continue
+        assert isinstance(ref, StopPoint)
+        if lon_all.size and merge_m > 0:
+            d = haversine_m(ref.lon, ref.lat, lon_all, lat_all)
+            j = int(np.argmin(d))
+            if d[j] <= merge_m:
+                out.append(str(index[j]))
+                continue
+        stop_id = f"{prefix}/{k}"
+        new_rows[stop_id] = (ref.name or stop_id, ref.lon, ref.lat)
+        out.append(stop_id)
+    if new_rows:
+        clash = [s for s in new_rows if s in index]
+        if clash:
+            raise ScenarioError(f"{where('stops')}: new stop id {clash[0]!r} already exists; rename the line")
+        extra = pd.DataFrame(
+            {"name": [v[0] for v in new_rows.values()], "lon": [v[1] for v in new_rows.values()],
+             "lat": [v[2] for v in new_rows.values()]},
+            index=pd.Index(list(new_rows), name="stop_id"),
+        )
+        stops = pd.concat([stops, extra])
+    return out, stops
+
+
+def _node_location(node: int, *networks) -> tuple[float | None, float | None]:
+    for net in networks:
+        if net is None:
+            continue
+        try:
+            i = int(net.node_index([node])[0])
+        except KeyError:
+            continue
+        return float(net.node_x[i]), float(net.node_y[i])
+    return None, None
+
+
+# ---------------------------------------------------------------------------- zones
+def _load_zones(scenario: Scenario, spec: BaselineFile, drive, walk, supply) -> tuple[pd.DataFrame, list[str]]:
+    notes: list[str] = []
+    z = spec.zones
+    if z.file:
+        zones = _read_zone_file(scenario, Path(z.file))
+    else:
+        base = walk if walk is not None else drive
+        if base is None:
+            if len(supply.stops) == 0:
+                raise scenario.error(("zones",), "a zone grid needs a street network or transit stops to cover")
+            base = Network.from_edges(np.empty(0, np.int64), np.empty(0, np.int64), n_nodes=len(supply.stops),
+                                      node_x=supply.stops["lon"].to_numpy(), node_y=supply.stops["lat"].to_numpy())
+        from ..zones import grid_zones
+
+        grid = grid_zones(base, cell_size_m=z.grid_cell_m)
+        zones = pd.DataFrame({"zone": grid["zone"].to_numpy(np.int64), "lon": grid["x"].to_numpy(float),
+                              "lat": grid["y"].to_numpy(float)})
+        notes.append(f"{len(zones)} zones: a {z.grid_cell_m:g} m grid")
+    missing = [c for c in ("population", "jobs") if c not in zones.columns]
+    if missing:
+        if z.weights == "landuse":
+            totals = _landuse_totals(scenario, spec, zones)
+            for column in missing:
+                zones[column] = totals[column]
+            notes.append("population and jobs estimated from OSM buildings (transitopt.demand.landuse)")
+        else:
+            weight = _zone_weights(z.weights, zones, drive, walk, supply)
+            for column, total in (("population", z.population_total), ("jobs", z.jobs_total)):
+                if column not in missing:
+                    continue
+                if total is None:
+                    total = DEFAULT_TOTAL
+                    notes.append(f"zones.{column}_total not given: {DEFAULT_TOTAL:,.0f} assumed")
+                zones[column] = total * weight / weight.sum() if weight.sum() > 0 else total / len(zones)
+            notes.append(f"population and jobs split over zones by {z.weights}")
+    if z.min_weight_share > 0:
+        share = (zones["population"] + zones["jobs"]) / max((zones["population"] + zones["jobs"]).sum(), 1e-300)
+        keep = share >= z.min_weight_share / len(zones)
+        zones = zones[keep].reset_index(drop=True)
+    return zones[["zone", "lon", "lat", "population", "jobs"]].reset_index(drop=True), notes
+
+
+def _read_zone_file(scenario: Scenario, path: Path) -> pd.DataFrame:
+    try:
+        table = pd.read_csv(path)
+    except Exception as exc:  # pandas raises several types on malformed CSV
+        raise scenario.error(("zones", "file"), f"cannot read {path} as CSV ({exc})") from None
+    columns = {c.lower(): c for c in table.columns}
+    pick = {}
+    for name, options in (("zone", ("zone", "id")), ("lon", ("lon", "x", "longitude")), ("lat", ("lat", "y", "latitude"))):
+        found = next((columns[o] for o in options if o in columns), None)
+        if found is None:
+            raise scenario.error(("zones", "file"), f"{path} needs a column named one of {options}")
+        pick[name] = found
+    zones = pd.DataFrame({k: table[v] for k, v in pick.items()})
+    for extra in ("population", "jobs"):
+        if extra in columns:
+            zones[extra] = pd.to_numeric(table[columns[extra]], errors="coerce")
+    numeric = zones.drop(columns="zone").apply(pd.to_numeric, errors="coerce")
+    if numeric.isna().any().any() or (numeric.drop(columns=["lon", "lat"]) < 0).any().any():
+        raise scenario.error(("zones", "file"), f"{path}: lon, lat, population, jobs must be numbers (>= 0)")
+    try:
+        zones["zone"] = zones["zone"].astype(np.int64)
+    except (ValueError, TypeError):
+        raise scenario.error(("zones", "file"), f"{path}: zone ids must be integers") from None
+    if zones["zone"].duplicated().any():
+        raise scenario.error(("zones", "file"), f"{path}: zone id {zones['zone'][zones['zone'].duplicated()].iloc[0]} appears twice")
+    return zones
+
+
+def _local_xy(lon, lat, lat0: float) -> np.ndarray:
+    r = 6_371_008.8
+    return np.column_stack([np.deg2rad(lon) * r * np.cos(np.deg2rad(lat0)), np.deg2rad(lat) * r])
+
+
+def _zone_weights(kind: str, zones: pd.DataFrame, drive, walk, supply) -> np.ndarray:
+    from scipy.spatial import cKDTree
+
+    n = len(zones)
+    if kind == "uniform":
+        return np.ones(n)
+    lat0 = float(zones["lat"].mean())
+    tree = cKDTree(_local_xy(zones["lon"].to_numpy(), zones["lat"].to_numpy(), lat0))
+    if kind == "stops":
+        _, near = tree.query(_local_xy(supply.stops["lon"].to_numpy(), supply.stops["lat"].to_numpy(), lat0))
+        return np.bincount(near, minlength=n).astype(float)
+    net = walk if walk is not None else drive
+    if net is None:
+        raise ValueError(f"zones.weights = {kind!r} needs a street network")
+    if kind == "nodes":
+        _, near = tree.query(_local_xy(net.node_x, net.node_y, lat0))
+        return np.bincount(near, minlength=n).astype(float)
+    mx = (net.node_x[net.tail] + net.node_x[net.head]) / 2.0
+    my = (net.node_y[net.tail] + net.node_y[net.head]) / 2.0
+    _, near = tree.query(_local_xy(mx, my, lat0))
+    return np.bincount(near, weights=np.nan_to_num(net.length_m), minlength=n)
+
+
+def _landuse_totals(scenario: Scenario, spec: BaselineFile, zones: pd.DataFrame) -> pd.DataFrame:
+    path = osm_file(spec.network.source)
+    if path is None:
+        raise scenario.error(("zones", "weights"), "weights = 'landuse' reads buildings from an OSM network file")
+    try:
+        from ..demand.landuse import read_landuse, zone_totals
+    except ImportError:
+        raise scenario.error(("zones", "weights"), "weights = 'landuse' needs transitopt.demand.landuse") from None
+
+    def load():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return read_landuse(path).points()
+
+    points = _memo(("landuse", str(path)), load)
+    frame = zone_totals(zones.rename(columns={"lon": "x", "lat": "y"}), points, columns=["population", "jobs"])
+    return frame.reindex(zones["zone"].to_numpy()).fillna(0.0).reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------- demand
+def _load_demand(scenario: Scenario, spec: BaselineFile, zones: pd.DataFrame) -> np.ndarray:
+    d = spec.demand
+    ids = zones["zone"].to_numpy(np.int64)
+    if d.od_file:
+        from ..demand.io import read_demand
+
+        try:
+            od = read_demand(d.od_file)
+        except ValueError as exc:
+            raise scenario.error(("demand", "od_file"), str(exc)) from None
+        position = pd.Index(ids).get_indexer(od.zones)
+        if (position < 0).any():
+            missing = od.zones[position < 0][:5].tolist()
+            raise scenario.error(("demand", "od_file"), f"the OD file names zones {missing} that are not zones")
+        matrix = np.zeros((ids.size, ids.size))
+        matrix[np.ix_(position, position)] = od.matrix
+        return matrix * d.scale
+    s = d.synthesis
+    pop = zones["population"].to_numpy(float)
+    jobs = zones["jobs"].to_numpy(float)
+    if pop.sum() <= 0 or jobs.sum() <= 0:
+        raise scenario.error(("zones",), "the zones have no population or no jobs: no trips can be synthesised")
+    dist_km = haversine_m(zones["lon"].to_numpy()[:, None], zones["lat"].to_numpy()[:, None],
+                          zones["lon"].to_numpy()[None, :], zones["lat"].to_numpy()[None, :]) / 1000.0 * s.detour_factor
+    np.fill_diagonal(dist_km, np.inf)  # no intrazonal trips
+    productions = s.trips_per_hour * pop / pop.sum()
+    attractions = s.trips_per_hour * jobs / jobs.sum()
+    return gravity(productions, attractions, dist_km, decay=s.decay_per_km) * d.scale
+
+
+def gravity(productions: np.ndarray, attractions: np.ndarray, cost: np.ndarray, *, decay: float) -> np.ndarray:
+    """Doubly constrained gravity matrix ``T_ij = a_i b_j P_i A_j exp(-decay c_ij)`` (Furness).
+
+    Uses :func:`transitopt.demand.gravity.gravity_model` when it is available, else a
+    plain Furness loop. ``inf`` costs get no trips.
+    """
+    try:
+        from ..demand.gravity import gravity_model
+    except ImportError:  # pragma: no cover - the module ships with transitopt
+        gravity_model = None
+    if gravity_model is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return np.array(gravity_model(productions, attractions, cost, deterrence="exponential", beta=decay).od.matrix)
+    f = np.where(np.isfinite(cost), np.exp(-decay * np.where(np.isfinite(cost), cost, 0.0)), 0.0)
+    row = np.ones(productions.size)
+    col = attractions.astype(float).copy()
+    for _ in range(10_000):
+        row = productions / np.maximum(f @ col, 1e-300)
+        new = attractions / np.maximum(row @ f, 1e-300)
+        done = np.allclose(new, col, rtol=1e-12, atol=0.0)
+        col = new
+        if done:
+            break
+    return row[:, None] * f * col[None, :]

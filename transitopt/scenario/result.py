@@ -1,0 +1,184 @@
+"""The result of an evaluated scenario, and writing/reading it (Parquet + CSV + summary.json).
+
+A :class:`ScenarioResult` is plain data: named tables (DataFrames) and a JSON-able
+summary. :func:`write_result` writes every table as Parquet and CSV and the summary as
+``summary.json`` into a temporary folder next to the target and renames it into place
+only when everything is written, so a failed or interrupted write never leaves a folder
+that looks complete. :func:`read_result` reads such a folder back (this is how cached
+results are reused).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._errors import InputFileError
+
+#: tables every result holds, in the order they are written
+TABLES = (
+    "metrics", "mode_shares", "links", "voc_distribution", "lines", "routes", "segments", "stops",
+    "zones", "od", "convergence", "edits",
+)
+#: the file that marks a complete result folder (written last)
+SUMMARY = "summary.json"
+
+
+@dataclass(frozen=True, eq=False)
+class ScenarioResult:
+    """An evaluated scenario.
+
+    Attributes
+    ----------
+    name : str
+        Scenario name.
+    key : str
+        Hash of the scenario content and inputs (the cache key).
+    tables : mapping of str to DataFrame
+        ``metrics`` (headline: ``group, metric, unit, value``), ``mode_shares``,
+        ``links`` (road links: flows, times, v/c, buses, bus lanes), ``voc_distribution``,
+        ``lines`` (per line: use, crowding, operations), ``routes`` (fleet per route),
+        ``segments`` (per-line load profiles), ``stops``, ``zones`` (population, jobs,
+        trips, accessibility), ``od`` (trips by mode and skims per zone pair),
+        ``convergence`` (one row per feedback iteration) and ``edits`` (what each edit did).
+    summary : mapping
+        JSON-able: name, files, convergence, headline metrics, parameters, notes, timings.
+    outcome : ModelOutcome or None
+        In-memory arrays of the run (``None`` for a result read from disk).
+    """
+
+    name: str
+    key: str
+    tables: Mapping[str, pd.DataFrame] = field(repr=False)
+    summary: Mapping[str, Any] = field(repr=False)
+    outcome: Any = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tables", MappingProxyType(dict(self.tables)))
+        object.__setattr__(self, "summary", MappingProxyType(dict(self.summary)))
+
+    # ------------------------------------------------------------------ access
+    def table(self, name: str) -> pd.DataFrame:
+        """A copy of one table (``"links"``, ``"zones"``, ...)."""
+        try:
+            return self.tables[name].copy()
+        except KeyError:
+            raise KeyError(f"no table {name!r}; tables: {list(self.tables)}") from None
+
+    @property
+    def metrics(self) -> pd.DataFrame:
+        """Headline metrics: ``group, metric, unit, value``."""
+        return self.table("metrics")
+
+    @property
+    def convergence(self) -> pd.DataFrame:
+        """One row per feedback iteration."""
+        return self.table("convergence")
+
+    @property
+    def converged(self) -> bool:
+        """Whether the feedback loop met its tolerance."""
+        return bool(self.summary["converged"])
+
+    def headline(self) -> pd.Series:
+        """Headline metric values indexed by metric name."""
+        m = self.tables["metrics"]
+        return pd.Series(m["value"].to_numpy(), index=m["metric"].to_numpy(), name=self.name)
+
+    def __getitem__(self, metric: str) -> float:
+        """A headline metric value: ``result["share_transit"]``."""
+        values = self.headline()
+        if metric not in values.index:
+            raise KeyError(f"no metric {metric!r}; metrics: {list(values.index)}")
+        return float(values[metric])
+
+    def __repr__(self) -> str:
+        state = "converged" if self.converged else "NOT converged"
+        return f"<ScenarioResult {self.name!r}: {state} in {self.summary.get('iterations')} iterations>"
+
+
+def write_result(result: ScenarioResult, folder: str | os.PathLike, *, csv: bool = True) -> Path:
+    """Write ``result`` to ``folder`` atomically: ``<table>.parquet`` (and ``.csv``) and ``summary.json``.
+
+    An existing ``folder`` is replaced only if it is empty or a previous result (holds
+    ``summary.json``); anything else raises :class:`~transitopt.InputFileError` and is
+    left untouched.
+    """
+    folder = Path(folder)
+    if folder.exists() and (not folder.is_dir() or (any(folder.iterdir()) and not (folder / SUMMARY).exists())):
+        raise InputFileError(f"{folder}: exists and is not a result folder; refusing to overwrite it")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=folder.parent))
+    try:
+        for name in TABLES:
+            if name not in result.tables:
+                continue
+            table = _storable(result.tables[name])
+            table.to_parquet(tmp / f"{name}.parquet", index=False)
+            if csv:
+                table.to_csv(tmp / f"{name}.csv", index=False)
+        summary = {**dict(result.summary), "name": result.name, "key": result.key, "tables": list(result.tables)}
+        (tmp / SUMMARY).write_text(json.dumps(_jsonable(summary), indent=2, sort_keys=False), encoding="utf-8")
+        old = None
+        if folder.exists():
+            old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
+            os.replace(folder, old)
+        os.replace(tmp, folder)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return folder
+
+
+def read_result(folder: str | os.PathLike) -> ScenarioResult:
+    """Read a folder written by :func:`write_result`."""
+    folder = Path(folder)
+    summary_path = folder / SUMMARY
+    if not summary_path.is_file():
+        raise InputFileError(f"{folder}: not a complete result folder (no {SUMMARY})")
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    tables = {}
+    for name in summary.get("tables", TABLES):
+        path = folder / f"{name}.parquet"
+        if path.is_file():
+            tables[name] = pd.read_parquet(path)
+    return ScenarioResult(name=summary["name"], key=summary["key"], tables=tables, summary=summary)
+
+
+def _storable(table: pd.DataFrame) -> pd.DataFrame:
+    """Object columns holding mixed values (lists, numbers and text) become text for Parquet."""
+    out = table.copy()
+    for column in out.columns:
+        if out[column].dtype == object:
+            values = out[column]
+            kinds = {type(v) for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))}
+            if kinds and kinds != {str}:
+                out[column] = values.map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value
