@@ -372,3 +372,56 @@ def evaluate_routes_fast(route_ptr, stops, travel_time, demand, penalty):
             trt += travel_time[stops[i - 1], stops[i]]
     out[7] = trt
     return out
+
+
+@njit
+def route_network_connected(route_ptr, stops, n):
+    """True when the routes cover all ``n`` nodes and form one connected network."""
+    parent = np.arange(n)
+    covered = np.zeros(n, dtype=np.bool_)
+    for r in range(route_ptr.size - 1):
+        for i in range(route_ptr[r], route_ptr[r + 1]):
+            covered[stops[i]] = True
+            if i > route_ptr[r]:
+                a = stops[i - 1]
+                while parent[a] != a:
+                    parent[a] = parent[parent[a]]
+                    a = parent[a]
+                b = stops[i]
+                while parent[b] != b:
+                    parent[b] = parent[parent[b]]
+                    b = parent[b]
+                if a != b:
+                    parent[a] = b
+    root = -1
+    for s in range(n):
+        if not covered[s]:
+            return False
+        a = s
+        while parent[a] != a:
+            a = parent[a]
+        if root == -1:
+            root = a
+        elif a != root:
+            return False
+    return True
+
+
+@njit
+def path_pair_sums(nodes, lengths, matrix):
+    """(P,) sum of ``matrix[u, v]`` over ordered pairs of distinct positions on each path.
+
+    ``nodes`` (P, L) int64 paths padded beyond ``lengths`` (P,). With an upper-triangular
+    ``matrix`` each unordered node pair is counted once.
+    """
+    n_paths = lengths.size
+    out = np.zeros(n_paths)
+    for p in range(n_paths):
+        total = 0.0
+        for i in range(lengths[p]):
+            a = nodes[p, i]
+            for j in range(lengths[p]):
+                if i != j:
+                    total += matrix[a, nodes[p, j]]
+        out[p] = total
+    return out

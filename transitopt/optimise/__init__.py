@@ -16,11 +16,15 @@ from .instances import (
     read_route_set,
     read_tndp_instance,
 )
+from .routes import RouteDesignError, RouteDesignResult, design_routes
 
 __all__ = [
     "TRANSFER_PENALTY_MIN",
+    "RouteDesignError",
+    "RouteDesignResult",
     "RouteSetEvaluation",
     "TNDPInstance",
+    "design_routes",
     "evaluate_route_set",
     "read_literature_route_sets",
     "read_route_set",
