@@ -161,6 +161,19 @@ def test_no_convergence_warns(folder):
     assert result["converged"] == 0.0
 
 
+def test_progress_can_cancel(folder):
+    rows = []
+
+    def progress(row):
+        rows.append(row)
+        return False
+
+    with pytest.warns(ConvergenceWarning, match="was cancelled after 1 iterations"):
+        result = evaluate(folder / "base.toml", progress=progress)
+    assert len(rows) == 1 and rows[0]["iteration"] == 1
+    assert result.summary["stop_reason"] == "cancelled" and not result.converged
+
+
 def test_write_read_round_trip_and_atomicity(results, tmp_path, monkeypatch):
     base, _ = results
     target = write_result(base, tmp_path / "out")

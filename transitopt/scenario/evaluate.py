@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,8 @@ def evaluate(
     scenario
         A scenario file path or a :class:`Scenario` from :func:`load_scenario`.
     progress
-        Called with each feedback iteration's row of the convergence log (a dict).
+        Called with each feedback iteration's row of the convergence log (a dict);
+        returning ``False`` cancels the loop (the result is then marked not converged).
 
     Raises
     ------
@@ -113,10 +115,11 @@ def evaluate_file(
         except (OSError, ValueError):
             pass
     result = evaluate(scenario, progress=progress)
-    try:
-        write_result(result, target, csv=False)
-    except OSError:
-        pass  # a read-only cache only costs time
+    if result.summary.get("stop_reason") != "cancelled":
+        try:
+            write_result(result, target, csv=False)
+        except Exception as exc:  # noqa: BLE001 - a cache that cannot be written only costs time
+            warnings.warn(f"could not cache the result of {scenario.name!r} in {target}: {exc}", stacklevel=2)
     _RESULTS[key] = result
     return result
 
@@ -161,6 +164,7 @@ def _assemble(scenario: Scenario, out: ModelOutcome) -> ScenarioResult:
         "baseline_file": str(scenario.baseline_path),
         "chain": [str(c) for c in scenario.chain],
         "converged": out.converged,
+        "stop_reason": out.stop_reason,
         "iterations": int(history["iteration"]),
         "mode_gap": history["mode_gap"],
         "link_time_change": history["link_time_change"],
@@ -171,6 +175,7 @@ def _assemble(scenario: Scenario, out: ModelOutcome) -> ScenarioResult:
                           "line_fare": scenario.baseline.transit.line_fare},
         "network": scenario.baseline.network.model_dump(mode="json"),
         "zones": len(p.zones),
+        "zones_grid_cell_m": None if scenario.baseline.zones.file else scenario.baseline.zones.grid_cell_m,
         "lines": len(p.supply.lines),
         "headline": {r.metric: r.value for r in tables["metrics"].itertuples()},
         "notes": list(p.notes) + list(out.notes),

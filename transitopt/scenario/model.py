@@ -15,7 +15,8 @@ each feedback iteration ``k``:
 It stops when the share of trips whose mode differs between ``R`` and ``D`` (the
 *mode gap*) and the flow-weighted relative change of the link times both fall below
 ``model.feedback.tolerance``, or warns with :class:`~transitopt.ConvergenceWarning`
-after ``model.feedback.max_iter`` iterations.
+after ``model.feedback.max_iter`` iterations or when the ``progress`` callback returns
+``False`` (cancelled).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class ModelOutcome:
     line_one_way_s: dict[str, float]
     history: list[dict]
     converged: bool
+    stop_reason: str = "tolerance"  # "tolerance", "max_iter" or "cancelled"
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -311,6 +313,7 @@ class IntegratedModel:
         road_result = None
         history: list[dict] = []
         converged = False
+        self.stop_reason = "max_iter"
         total = self.total.sum()
         self._road_warnings = []
         for k in range(1, fb.max_iter + 1):
@@ -353,14 +356,18 @@ class IntegratedModel:
                 "seconds": t3 - started,
             }
             history.append(row)
-            if progress is not None:
-                progress(row)
             if k >= 2 and gap <= fb.tolerance and change <= fb.tolerance:
                 converged = True
+                self.stop_reason = "tolerance"
+            if progress is not None and progress(row) is False and not converged:
+                self.stop_reason = "cancelled"
+                break
+            if converged:
                 break
         if not converged:
             last = history[-1]
-            message = (f"scenario {self.p.scenario.name!r}: the feedback loop stopped after {fb.max_iter} iterations "
+            why = "was cancelled" if self.stop_reason == "cancelled" else "stopped"
+            message = (f"scenario {self.p.scenario.name!r}: the feedback loop {why} after {last['iteration']} iterations "
                        f"with mode gap {last['mode_gap']:.3g} and link time change {last['link_time_change']:.3g} "
                        f"(tolerance {fb.tolerance:g}); the results are not at equilibrium")
             self.notes.append(message)
@@ -389,7 +396,7 @@ class IntegratedModel:
             road=road_result, link_time_s=link_time,
             bus_vph=getattr(self, "bus_vph", None), preload=getattr(self, "preload", None),
             bus_free_flow=getattr(self, "bus_free_flow", None), transit=assignment, line_one_way_s=one_way,
-            history=history, converged=converged, notes=self.notes, timings=timings,
+            history=history, converged=converged, stop_reason=self.stop_reason, notes=self.notes, timings=timings,
         )
 
 
