@@ -3,6 +3,7 @@
 Frequency setting on scenarios will live here too once the scenario layer exists.
 """
 
+from .benchmark import STANDARD_CASES, BenchmarkCase, published_results, run_case, standard_cases
 from .evaluation import (
     TRANSFER_PENALTY_MIN,
     RouteSetEvaluation,
@@ -19,6 +20,11 @@ from .instances import (
 from .routes import RouteDesignError, RouteDesignResult, design_routes
 
 __all__ = [
+    "STANDARD_CASES",
+    "BenchmarkCase",
+    "published_results",
+    "run_case",
+    "standard_cases",
     "TRANSFER_PENALTY_MIN",
     "RouteDesignError",
     "RouteDesignResult",
