@@ -111,6 +111,7 @@ def design_routes(
     initial_routes: Sequence[Sequence[int]] | None = None,
     transfer_penalty_min: float = TRANSFER_PENALTY_MIN,
     pareto_weights: int = 7,
+    clock: Literal["wall", "cpu"] = "wall",
 ) -> RouteDesignResult:
     """Design a route set for an instance by simulated annealing.
 
@@ -123,12 +124,12 @@ def design_routes(
     min_nodes, max_nodes
         Bounds on the nodes (stops) per route, inclusive.
     objective
-        ``"passenger"`` (minimise ATT, minutes), ``"operator"`` (minimise TRT, minutes;
-        ties broken by ATT, which enters with weight 0.01)
+        ``"passenger"`` (minimise ATT, minutes), ``"operator"`` (minimise TRT, minutes, in
+        half the budget; then the least ATT at that TRT)
         or ``"pareto"`` (weighted-sum sweep over ``pareto_weights`` weights; the budget is
         split evenly).
     budget_s
-        Wall-clock budget in seconds (``None``: no time limit; then ``max_evaluations``
+        Time budget in seconds (see ``clock``) (``None``: no time limit; then ``max_evaluations``
         is required).
     max_evaluations
         Evaluation budget; when given, the annealing schedule follows it and the result
@@ -144,6 +145,9 @@ def design_routes(
         Minutes per transfer in the passenger model.
     pareto_weights
         Number of weights in the ``"pareto"`` sweep.
+    clock
+        What ``budget_s`` counts: ``"wall"`` seconds or ``"cpu"`` seconds of this process
+        (fairer on a shared machine); ``seconds`` in the result and history use it too.
 
     Returns
     -------
@@ -163,8 +167,13 @@ def design_routes(
     if max_evaluations is not None and max_evaluations < 1:
         raise RouteDesignError(f"max_evaluations must be >= 1, got {max_evaluations}")
     _check_constraints(instance, n_routes, min_nodes, max_nodes)
-    started = time.perf_counter()  # the budget includes building the start
+    clock_kind = clock
+    if clock_kind not in ("wall", "cpu"):
+        raise RouteDesignError(f"clock must be 'wall' or 'cpu', got {clock_kind!r}")
+    clock = time.perf_counter if clock_kind == "wall" else time.process_time
+    started = clock()  # the budget includes building the start
     search = _RouteSearch(instance, n_routes, min_nodes, max_nodes, seed, transfer_penalty_min)
+    search.clock = clock
     if initial_routes is not None:
         start = [list(map(int, instance.index_of(r))) for r in initial_routes]
         problem = search.violation(start)
@@ -178,7 +187,7 @@ def design_routes(
         current = start
         for k, w in enumerate(weights):
             share = 1.0 / (len(weights) - k)
-            sub_budget = None if budget_s is None else (budget_s - (time.perf_counter() - started)) * share
+            sub_budget = None if budget_s is None else (budget_s - (clock() - started)) * share
             sub_evals = None if max_evaluations is None else int((max_evaluations - search.evaluations) * share)
             if (sub_budget is not None and sub_budget <= 0) or (sub_evals is not None and sub_evals < 1):
                 break
@@ -190,9 +199,22 @@ def design_routes(
         best_ids = front.iloc[int(np.argmin(front["att"].to_numpy()))]["routes"]
         best = [list(map(int, instance.index_of(r))) for r in best_ids]
     else:
-        search.set_weight(1.0 if objective == "passenger" else 0.0)
-        remaining = None if budget_s is None else max(budget_s - (time.perf_counter() - started), 1e-3)
-        best, stopped_by = search.anneal(start, remaining, max_evaluations, progress, started)
+        remaining = None if budget_s is None else max(budget_s - (clock() - started), 1e-3)
+        if objective == "passenger":
+            search.set_weight(1.0)
+            best, stopped_by = search.anneal(start, remaining, max_evaluations, progress, started)
+        else:
+            # least TRT first, then the least ATT among route sets that keep that TRT
+            half_s = None if remaining is None else remaining / 2
+            half_n = None if max_evaluations is None else max(1, max_evaluations // 2)
+            search.set_weight(0.0)
+            best, stopped_by = search.anneal(start, half_s, half_n, progress, started)
+            if stopped_by != "interrupted":
+                search.trt_cap = float(search.raw(best)[7])
+                rest_s = None if budget_s is None else max(budget_s - (clock() - started), 1e-3)
+                rest_n = None if max_evaluations is None else max(1, max_evaluations - search.evaluations)
+                search.set_weight(0.0)
+                best, stopped_by = search.anneal(best, rest_s, rest_n, progress, started)
         front = search.front_table(instance)
     raw = search.raw(best)
     return RouteDesignResult(
@@ -202,7 +224,7 @@ def design_routes(
         front=front,
         history=pd.DataFrame(search.history, columns=["evaluations", "seconds", "objective", "att", "trt"]),
         n_evaluations=search.evaluations,
-        seconds=time.perf_counter() - started,
+        seconds=clock() - started,
         seed=seed,
         stopped_by=stopped_by,
         settings={
@@ -212,6 +234,7 @@ def design_routes(
             "budget_s": budget_s,
             "max_evaluations": max_evaluations,
             "transfer_penalty_min": transfer_penalty_min,
+            "clock": clock_kind,
         },
     )
 
@@ -255,10 +278,12 @@ class _RouteSearch:
         weights = np.where(adj, self.tt, 0.0)
         self.dist, self.pred = shortest_path(csr_matrix(weights), directed=False, return_predecessors=True)
         self._paths: dict[tuple[int, int], tuple[int, ...]] = {}
+        self.clock = time.perf_counter
         self.evaluations = 0
         self.history: list[tuple] = []
         self.archive: list[tuple[float, float, tuple]] = []  # non-dominated (att, trt, routes)
         self.weight = 1.0
+        self.trt_cap = np.inf  # route sets with a larger TRT count as infeasible
         self.att_scale = 1.0
         self.trt_scale = 1.0
         sym = self.demand + self.demand.T
@@ -314,6 +339,11 @@ class _RouteSearch:
         ptr, stops = _flatten(routes)
         if not route_network_connected(ptr, stops, self.n):
             return None
+        if self.trt_cap < np.inf:
+            seg = self.tt[stops[:-1], stops[1:]]
+            seg[ptr[1:-1] - 1] = 0.0  # no segment across route boundaries
+            if seg.sum() > self.trt_cap + 1e-9:
+                return None
         raw = evaluate_routes_fast(ptr, stops, self.tt, self.demand, self.penalty)
         self.evaluations += 1
         att = raw[0] / (raw[6] - raw[5])
@@ -656,7 +686,7 @@ class _RouteSearch:
 
     def anneal(self, start, budget_s, max_evals, progress, started):
         """Simulated annealing from ``start``; returns (best routes, stop reason)."""
-        t0 = time.perf_counter()
+        t0 = self.clock()
         first_eval = self.evaluations
         cur = [list(r) for r in start]
         res = self.evaluate(cur)
@@ -676,7 +706,7 @@ class _RouteSearch:
         try:
             while True:
                 done = self.evaluations - first_eval
-                elapsed = time.perf_counter() - t0
+                elapsed = self.clock() - t0
                 if max_evals is not None and done >= max_evals:
                     stopped_by = "max_evaluations"
                     break
@@ -728,11 +758,11 @@ class _RouteSearch:
 
     def _report(self, progress, started):
         _, _, best_f, att, trt = self.history[-1]
-        progress({"evaluations": self.evaluations, "seconds": time.perf_counter() - started, "best": best_f,
+        progress({"evaluations": self.evaluations, "seconds": self.clock() - started, "best": best_f,
                   "att": att, "trt": trt})
 
     def _record(self, started, best_f, att, trt):
-        self.history.append((self.evaluations, time.perf_counter() - started, best_f, att, trt))
+        self.history.append((self.evaluations, self.clock() - started, best_f, att, trt))
 
 
 #: busiest terminal pairs that get k-shortest alternatives in the candidate pool, and k
