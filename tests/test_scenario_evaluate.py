@@ -238,6 +238,18 @@ def test_compare_by_hand(results):
     assert isinstance(lane, ScenarioResult)
 
 
+def test_accessibility_matches_the_plain_sum(results):
+    from transitopt.metrics import cumulative_opportunities
+    from transitopt.scenario.evaluate import _door_to_door
+
+    base, _ = results
+    zones = base.table("zones")
+    times = _door_to_door(base.outcome)
+    for mode in ("transit", "car"):
+        expected = cumulative_opportunities(times[mode], zones["jobs"].to_numpy(), thresholds_min=(30, 45, 60))
+        np.testing.assert_allclose(zones[[f"jobs_{mode}_{t}min" for t in (30, 45, 60)]].to_numpy(), expected)
+
+
 def test_model_keeps_the_prepared_inputs(results):
     base, _ = results
     p = base.outcome.prepared

@@ -328,6 +328,21 @@ def _od_table(out: ModelOutcome) -> pd.DataFrame:
     return table
 
 
+def _cumulative(time_s: np.ndarray, jobs: np.ndarray, thresholds: list[float]) -> np.ndarray:
+    """Jobs within each threshold (z, k): :func:`transitopt.accessibility.accessibility_from_matrix`
+    (numba), or :func:`transitopt.metrics.cumulative_opportunities` where it is unavailable."""
+    try:
+        from ..accessibility import accessibility_from_matrix
+    except ImportError:  # pragma: no cover - the module ships with transitopt
+        return M.cumulative_opportunities(time_s, jobs, thresholds_min=thresholds)
+    minutes = np.where(np.isfinite(time_s), time_s / 60.0, np.inf)
+    table = accessibility_from_matrix(np.arange(len(jobs)), minutes, jobs, cutoffs_min=thresholds, decay_per_min=None)
+    values = table.drop(columns="zone").to_numpy(np.float64)
+    if values.shape != (len(jobs), len(thresholds)):  # pragma: no cover - guards an API change
+        return M.cumulative_opportunities(time_s, jobs, thresholds_min=thresholds)
+    return values
+
+
 def _door_to_door(out: ModelOutcome) -> dict[str, np.ndarray]:
     times = {"car": out.skims["car_time_s"].copy(), "transit": out.skims["transit_time_s"].copy()}
     for t in times.values():
@@ -337,7 +352,7 @@ def _door_to_door(out: ModelOutcome) -> dict[str, np.ndarray]:
 
 def _zones_table(out: ModelOutcome) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     p = out.prepared
-    thresholds = p.scenario.baseline.model.accessibility_min
+    thresholds = sorted(set(p.scenario.baseline.model.accessibility_min))
     zones = p.zones.copy()
     demand = {m: out.demand[m] for m in MODES}
     total_from = sum(demand.values()).sum(axis=1) + out.intrazonal
@@ -350,7 +365,7 @@ def _zones_table(out: ModelOutcome) -> tuple[pd.DataFrame, dict[str, np.ndarray]
     times = _door_to_door(out)
     access = {}
     for mode in ("transit", "car"):
-        values = M.cumulative_opportunities(times[mode], zones["jobs"].to_numpy(float), thresholds_min=thresholds)
+        values = _cumulative(times[mode], zones["jobs"].to_numpy(float), thresholds)
         access[mode] = values
         for k, t in enumerate(thresholds):
             zones[f"jobs_{mode}_{t:g}min"] = values[:, k]
@@ -417,7 +432,7 @@ def _metrics_table(out: ModelOutcome, tables: dict[str, pd.DataFrame], access: d
 
     zones = tables["zones"]
     pop = zones["population"].to_numpy(float)
-    thresholds = params.accessibility_min
+    thresholds = sorted(set(params.accessibility_min))
     for mode in ("transit", "car"):
         mean = M.population_weighted_mean(access[mode], pop)
         for k, t in enumerate(thresholds):
