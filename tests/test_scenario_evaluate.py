@@ -250,6 +250,13 @@ def test_accessibility_matches_the_plain_sum(results):
         np.testing.assert_allclose(zones[[f"jobs_{mode}_{t}min" for t in (30, 45, 60)]].to_numpy(), expected)
 
 
+def test_deterministic(results, folder):
+    base, _ = results
+    again = evaluate(folder / "base.toml")
+    pd.testing.assert_frame_equal(again.metrics, base.metrics)
+    pd.testing.assert_frame_equal(again.table("links"), base.table("links"))
+
+
 def test_model_keeps_the_prepared_inputs(results):
     base, _ = results
     p = base.outcome.prepared
