@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from transitopt.scenario import ScenarioError, evaluate_file, load_scenario
+from transitopt.scenario import ScenarioError, evaluate_file, load_scenario, validate_scenario
 from transitopt.scenario.schema import dotted, locate_line
 
 TOWN = Path(__file__).parent / "data" / "scenario_town.osm"
@@ -189,6 +189,8 @@ def test_nothing_written_when_validation_fails(tmp_path):
     write(tmp_path, "base.toml", BASE)
     alt = write(tmp_path, "alt.toml", '[scenario]\nbaseline = "base.toml"\n\n[[edits]]\ntype = "change_line"\nline = "no-such-line"\nheadway_min = 5\n')
     cache = tmp_path / "cache"
+    with pytest.raises(ScenarioError, match=r"alt\.toml:6: edits\[0\]\.line: no line or route with id 'no-such-line'"):
+        validate_scenario(alt)
     with pytest.raises(ScenarioError, match=r"alt\.toml:6: edits\[0\]\.line: no line or route with id 'no-such-line'"):
         evaluate_file(alt, cache_folder=cache)
     assert not cache.exists() or not any(cache.rglob("*"))

@@ -8,7 +8,7 @@
 
 from .compare import compare
 from .edits import Prepared, prepare
-from .evaluate import clear_results, evaluate, evaluate_file
+from .evaluate import clear_results, evaluate, evaluate_file, validate_scenario
 from .files import EditRecord, Scenario, load_scenario
 from .inputs import load_base
 from .model import IntegratedModel, ModelOutcome
@@ -46,5 +46,6 @@ __all__ = [
     "load_scenario",
     "prepare",
     "read_result",
+    "validate_scenario",
     "write_result",
 ]

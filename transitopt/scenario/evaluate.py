@@ -37,6 +37,23 @@ from .result import ScenarioResult, read_result, write_result
 _RESULTS: dict[str, ScenarioResult] = {}
 
 
+def validate_scenario(path: str | os.PathLike | Scenario) -> Scenario:
+    """Check a scenario completely without running the model: the files (schema, paths,
+    baselines) and every reference of its edits to the loaded data (lines, stops, roads).
+
+    Loaded inputs are memoised, so a following :func:`evaluate` does not load them again.
+    Call it on every file first to fail before any computation when one of several is wrong.
+
+    Raises
+    ------
+    ScenarioError
+        Naming the file, the line, the field and what was expected.
+    """
+    scenario = path if isinstance(path, Scenario) else load_scenario(path)
+    prepare(scenario, load_base(scenario))
+    return scenario
+
+
 def evaluate(
     scenario: Scenario | str | os.PathLike,
     *,
