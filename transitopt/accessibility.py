@@ -420,15 +420,13 @@ def _check_values(values: np.ndarray, names: list[str]) -> None:
 
 def _frame(table: pd.DataFrame, cum: np.ndarray, grav: np.ndarray, names: list[str], cutoffs: np.ndarray,
            decay: np.ndarray) -> pd.DataFrame:  # fmt: skip
-    keep = [c for c in ("zone", "node", "snap_m") if c in table.columns]
-    out = table[keep].reset_index(drop=True).copy()
-    data = {}
+    data = {c: table[c].to_numpy() for c in ("zone", "node", "snap_m") if c in table.columns}
     for k, name in enumerate(names):
         for j, cutoff in enumerate(cutoffs):
             data[f"{name}_{cutoff:g}min"] = cum[:, j, k]
         if decay.size:
             data[f"{name}_gravity"] = grav[:, 0, k]
-    return pd.concat([out, pd.DataFrame(data)], axis=1)
+    return pd.DataFrame(data)
 
 
 def _geographic(gdf: Any) -> bool:

@@ -29,13 +29,18 @@ from ._config import njit, njit_parallel
 _CHUNKS = 64
 
 
+#: children per heap node (a 4-ary heap is shallower than a binary one and its children
+#: share a cache line)
+_ARITY = 4
+
+
 @njit
 def _sift_up(heap_key, heap_node, position, i):
-    """Binary min-heap: move entry ``i`` up to its place."""
+    """Indexed 4-ary min-heap: move entry ``i`` up to its place."""
     key = heap_key[i]
     node = heap_node[i]
     while i > 0:
-        parent = (i - 1) >> 1
+        parent = (i - 1) // _ARITY
         if heap_key[parent] <= key:
             break
         heap_key[i] = heap_key[parent]
@@ -49,18 +54,22 @@ def _sift_up(heap_key, heap_node, position, i):
 
 @njit
 def _sift_down(heap_key, heap_node, position, size, i):
-    """Binary min-heap: move entry ``i`` down to its place."""
+    """Indexed 4-ary min-heap: move entry ``i`` down to its place."""
     key = heap_key[i]
     node = heap_node[i]
     while True:
-        child = 2 * i + 1
-        if child >= size:
+        first = _ARITY * i + 1
+        if first >= size:
             break
-        if child + 1 < size and heap_key[child + 1] < heap_key[child]:
-            child += 1
-        if heap_key[child] >= key:
+        child = first
+        child_key = heap_key[first]
+        for c in range(first + 1, min(first + _ARITY, size)):
+            if heap_key[c] < child_key:
+                child = c
+                child_key = heap_key[c]
+        if child_key >= key:
             break
-        heap_key[i] = heap_key[child]
+        heap_key[i] = child_key
         heap_node[i] = heap_node[child]
         position[heap_node[i]] = i
         i = child
