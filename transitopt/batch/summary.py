@@ -1,0 +1,102 @@
+"""The batch summary: one row per city × scenario, and a PNG ranking cities by each policy's effect."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: columns before the metrics, in order
+COLUMNS = ("city", "scenario", "policy", "status", "reused", "key", "converged", "iterations", "stop_reason",
+           "run_time_s", "error_type", "error", "result_dir")
+#: metrics shown in the overview: (metric, label, relative change?)
+OVERVIEW = (("composite_cost_min", "composite cost, % change", True),
+            ("share_transit", "transit share, change in points", False))
+
+
+def summary_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Rows from the workers → the table: fixed columns, then one column per headline metric."""
+    records = []
+    metrics: list[str] = []
+    for row in rows:
+        record = {c: row.get(c) for c in COLUMNS}
+        for name, value in (row.get("headline") or {}).items():
+            if name in COLUMNS:  # iterations, converged: already columns
+                continue
+            if name not in metrics:
+                metrics.append(name)
+            record[name] = np.nan if value is None else float(value)
+        records.append(record)
+    table = pd.DataFrame.from_records(records, columns=[*COLUMNS, *metrics])
+    table["reused"] = table["reused"].fillna(False).astype(bool)
+    table["converged"] = table["converged"].astype("boolean")
+    table["iterations"] = pd.to_numeric(table["iterations"], errors="coerce").astype("Int64")
+    table["run_time_s"] = pd.to_numeric(table["run_time_s"], errors="coerce").astype(float)
+    for column in ("key", "stop_reason", "error_type", "error", "result_dir"):
+        table[column] = table[column].astype("string")
+    return table
+
+
+def write_table(table: pd.DataFrame, parquet: Path, csv: Path) -> None:
+    """Write the summary as Parquet and CSV, each atomically."""
+    for path, write in ((parquet, lambda p: table.to_parquet(p, index=False)),
+                        (csv, lambda p: table.to_csv(p, index=False))):
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        write(tmp)
+        os.replace(tmp, path)
+
+
+def policy_effects(table: pd.DataFrame) -> pd.DataFrame:
+    """Change of the overview metrics against each city's baseline: ``city, scenario, metric, change``."""
+    ok = table[table["status"] == "ok"]
+    base = ok[ok["policy"] == "baseline"].set_index("city")
+    rows = []
+    for r in ok[ok["policy"] != "baseline"].itertuples(index=False):
+        if r.city not in base.index:
+            continue
+        for metric, _, relative in OVERVIEW:
+            if metric not in table.columns:
+                continue
+            before, after = float(base.loc[r.city, metric]), float(getattr(r, metric))
+            change = (after - before) / before * 100 if relative else (after - before) * 100
+            rows.append({"city": r.city, "scenario": r.scenario, "metric": metric, "change": change})
+    return pd.DataFrame(rows, columns=["city", "scenario", "metric", "change"])
+
+
+def write_overview(table: pd.DataFrame, path: Path, *, title: str = "") -> Path:
+    """A PNG: per policy (rows) and overview metric (columns), cities ranked by the change."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    effects = policy_effects(table)
+    scenarios = list(dict.fromkeys(effects["scenario"]))
+    n = max(1, len(scenarios))
+    fig, axes = plt.subplots(n, len(OVERVIEW), figsize=(5 * len(OVERVIEW), 0.6 + 0.35 * n * max(
+        2, table["city"].nunique())), squeeze=False)
+    for i in range(n):
+        for j, (metric, label, _) in enumerate(OVERVIEW):
+            ax = axes[i][j]
+            if not scenarios:
+                ax.text(0.5, 0.5, "no policy to compare with a baseline", ha="center", va="center")
+                ax.set_axis_off()
+                continue
+            part = effects[(effects["scenario"] == scenarios[i]) & (effects["metric"] == metric)]
+            part = part.sort_values("change")
+            colors = ["#2a7" if (c < 0) == (metric == "composite_cost_min") else "#c44" for c in part["change"]]
+            ax.barh(part["city"], part["change"], color=colors)
+            ax.axvline(0, color="black", linewidth=0.8)
+            ax.set_title(f"{scenarios[i]}: {label}", fontsize=9)
+            ax.tick_params(labelsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.png")
+    fig.savefig(tmp, dpi=90)
+    plt.close(fig)
+    os.replace(tmp, path)
+    return path
