@@ -24,6 +24,7 @@ from transitopt.accessibility import (
     isochrones,
     plot_accessibility,
     population_weighted,
+    transit_accessibility,
 )
 from transitopt.kernels import accessibility as K
 
@@ -186,6 +187,15 @@ def test_transit_skim_through_the_matrix_path():
     table = accessibility_from_matrix(graph.zone_ids, skim, np.array([1.0, 10.0, 100.0, 1000.0]), cutoffs_min=(10, 30))
     for i in range(4):
         assert table["opportunities_10min"].iloc[i] == np.array([1.0, 10, 100, 1000])[skim[i] <= 10].sum()
+    # the one-call version, opportunities given by zone id (zone 3 left out: none there)
+    jobs = pd.DataFrame({"zone": [4, 1, 2], "jobs": [1000.0, 1.0, 10.0]})
+    one = transit_accessibility(graph, jobs, cutoffs_min=(10, 30))
+    expected = np.array([1.0, 10.0, 0.0, 1000.0])
+    for i in range(4):
+        assert one["jobs_30min"].iloc[i] == expected[skim[i] <= 30].sum()
+        assert one["jobs_gravity"].iloc[i] == pytest.approx((expected * np.exp(-0.08 * skim[i])).sum(), rel=1e-12)
+    with pytest.raises(ValueError, match="does not have"):
+        transit_accessibility(graph, pd.DataFrame({"zone": [99], "jobs": [1.0]}))
 
 
 def test_isochrones_hold_the_reached_nodes(surabaya):

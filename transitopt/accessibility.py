@@ -13,9 +13,9 @@ attached to network nodes, each zone's origin node is searched once to every nod
 (:func:`transitopt.paths.prepare`: compressed graph, contraction hierarchy for many
 origins), and the sums run in a numba kernel parallel over origins
 (:mod:`transitopt.kernels.accessibility`). :func:`accessibility_from_matrix` does the
-same sums from any zone-to-zone time matrix, such as a transit skim:
-``assign_transit(graph, demand).skim("total_s") / 60`` with the zones the transit graph
-was built with.
+same sums from any zone-to-zone time matrix; :func:`transit_accessibility` feeds it the
+optimal-strategies transit skim (``assign_transit(graph, demand).skim("total_s")``) of a
+transit graph built with the zones.
 
 :func:`population_weighted` averages the measures over residents, :func:`isochrones`
 draws the area reachable from a point, :func:`plot_accessibility` writes a choropleth.
@@ -196,6 +196,52 @@ def accessibility_from_matrix(
     limit = math.inf if gravity_max_min is None else float(gravity_max_min)
     cum, grav = _kernels.matrix_sums(times, opp, cutoffs, decay, limit)
     return _frame(pd.DataFrame({"zone": ids}), cum, grav, names, cutoffs, decay)
+
+
+def transit_accessibility(
+    graph: Any,
+    opportunities: Any,
+    *,
+    cutoffs_min: Any = CUTOFFS_MIN,
+    decay_per_min: float | None = DECAY_PER_MIN,
+    gravity_max_min: float | None = None,
+    columns: list[str] | None = None,
+    **assign_options: Any,
+) -> pd.DataFrame:
+    """Accessibility by public transport from the optimal-strategies OD skim.
+
+    Runs :func:`transitopt.transit.assign.assign_transit` with no demand to get the
+    expected total door-to-door time (walk, wait, in-vehicle, transfer penalties) between
+    the zones the graph was built with, then :func:`accessibility_from_matrix`. A zone
+    reaches its own opportunities at time 0, as on the street network.
+
+    Parameters
+    ----------
+    graph : TransitGraph
+        From :func:`~transitopt.transit.graph.build_transit_graph` with zones.
+    opportunities : array or DataFrame
+        Per zone in ``graph.zone_ids`` order, or a DataFrame with a ``zone`` column and
+        numeric columns (zones missing from it hold no opportunities).
+    cutoffs_min, decay_per_min, gravity_max_min, columns
+        As in :func:`accessibility`.
+    **assign_options
+        Passed to ``assign_transit`` (``wait_factor``).
+    """
+    from .transit.assign import assign_transit
+
+    zone_ids = np.asarray(graph.zone_ids)
+    z = zone_ids.size
+    if isinstance(opportunities, pd.DataFrame) and "zone" in opportunities.columns:
+        names = columns or [c for c in opportunities.columns if c != "zone" and pd.api.types.is_numeric_dtype(opportunities[c])]
+        unknown = set(opportunities["zone"].tolist()) - set(zone_ids.tolist())
+        if unknown:
+            raise ValueError(f"opportunities name zones the transit graph does not have: {sorted(unknown)[:5]}")
+        opportunities = opportunities.groupby("zone")[names].sum().reindex(zone_ids, fill_value=0.0).reset_index(drop=True)
+    result = assign_transit(graph, np.zeros((z, z)), skims=True, **assign_options)
+    times = result.skim("total_s") / 60.0
+    return accessibility_from_matrix(zone_ids, times, opportunities, cutoffs_min=cutoffs_min,
+                                     decay_per_min=decay_per_min, gravity_max_min=gravity_max_min,
+                                     columns=columns)  # fmt: skip
 
 
 def population_weighted(table: pd.DataFrame, population: Any, *, columns: list[str] | None = None) -> pd.Series:
