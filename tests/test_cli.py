@@ -198,3 +198,18 @@ def test_transit_import_of_osm_route_relations(require_data):
     assert result.exit_code == 0, result.output
     assert "route relations read: 216" in result.output  # data/README.md: 216 PT route relations
     assert "tram" in result.output
+
+
+def test_access_walk_table_and_map(tmp_path):
+    out, png = tmp_path / "access.csv", tmp_path / "map.png"
+    result = invoke("access", "helsinki", "--mode", "walk", "--cutoffs", "5,10", "-o", out, "--map", png)
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out)
+    assert {"zone", "population", "jobs", "jobs_5min", "jobs_10min", "jobs_gravity"} <= set(table.columns)
+    assert (table["jobs_10min"] >= table["jobs_5min"]).all()
+    # every zone reaches at least the jobs of its own cell's node neighbourhood, never more than all jobs
+    assert (table["jobs_10min"] <= table["jobs"].sum() + 1e-6).all()
+    # the printed city average is the population-weighted mean of the table
+    weighted = (table["jobs_10min"] * table["population"]).sum() / table["population"].sum()
+    assert f"{weighted:,.0f}" in result.output
+    assert png.read_bytes()[:4] == b"\x89PNG"

@@ -317,26 +317,159 @@ def transit_import(
         console.print(f"wrote {output}")
 
 
+@app.command("access")
+@friendly_errors
+def access_command(
+    source: Annotated[str, typer.Argument(help="OSM file with buildings and POIs, or 'helsinki'.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Per-zone table: .csv or .parquet.")],
+    mode: Annotated[str, typer.Option("--mode", "-m", help="walk, car (free flow) or transit.")] = "walk",
+    cell: Annotated[float, typer.Option("--cell", help="Hexagon zone size, metres.")] = 250.0,
+    cutoffs: Annotated[str, typer.Option("--cutoffs", help="Comma-separated minutes.")] = "15,30,45,60",
+    opportunity: Annotated[str, typer.Option("--opportunity", help="jobs, population, pois or a POI category.")] = "jobs",
+    gtfs: Annotated[Path | None, typer.Option("--gtfs", help="GTFS feed for --mode transit (default: OSM routes).")] = None,
+    map_png: Annotated[Path | None, typer.Option("--map", help="Choropleth map (PNG) of the first cutoff.")] = None,
+) -> None:
+    """Jobs (or other opportunities) reachable from each zone; table, city average and map."""
+    from ._io import atomic_path
+    from .accessibility import plot_accessibility
+    from .city_access import city_accessibility
+
+    try:
+        minutes = tuple(float(v) for v in cutoffs.split(","))
+    except ValueError:
+        raise typer.BadParameter(f"expected numbers separated by commas, got {cutoffs!r}", param_hint="--cutoffs") from None
+    with console.status(f"Accessibility by {mode} ..."):
+        result = city_accessibility(source, mode=mode, cell_size_m=cell, cutoffs_min=minutes, opportunity=opportunity,
+                                    transit=gtfs)
+    table = result.zones.drop(columns="geometry")
+    with atomic_path(output) as tmp:
+        table.to_parquet(tmp, index=False) if output.suffix.lower() == ".parquet" else table.to_csv(tmp, index=False)
+    view = Table(title=f"Population-weighted {opportunity} reachable by {mode}", show_edge=False)
+    view.add_column("measure")
+    view.add_column("city average", justify="right")
+    for name, value in result.city_average.items():
+        view.add_row(str(name), f"{value:,.0f}")
+    console.print(view)
+    console.print(f"{len(result.zones):,} zones of {cell:g} m; wrote {output}")
+    if map_png is not None:
+        column = f"{opportunity}_{minutes[0]:g}min"
+        plot_accessibility(result.zones, column, map_png, title=f"{opportunity} within {minutes[0]:g} min by {mode}")
+        console.print(f"wrote {map_png}")
+
+
+def _evaluate(path: Path):
+    """Evaluate (or reuse the cached result of) one scenario file, showing its feedback loop."""
+    import warnings
+
+    from ._errors import ConvergenceWarning
+    from .scenario import evaluate_file
+
+    with console.status(f"Evaluating {path} ...") as status:
+
+        def show(row: dict) -> None:
+            status.update(f"Evaluating {path}: feedback iteration {row.get('iteration', '?')}")
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            result = evaluate_file(path, progress=show)
+    for warning in caught:
+        if issubclass(warning.category, ConvergenceWarning):
+            err_console.print(f"[yellow]warning:[/] {warning.message}", highlight=False)
+    return result
+
+
+def _print_metrics(table) -> None:
+    """The headline comparison table on the terminal."""
+    import math
+
+    columns = [c for c in table.columns if c != "group"]
+    view = Table(show_edge=False, title="Headline metrics")
+    for column in columns:
+        view.add_column(str(column), justify="left" if column in ("metric", "unit") else "right")
+    for row in table[columns].itertuples(index=False):
+        cells = []
+        for value in row:
+            if isinstance(value, float):
+                cells.append("" if math.isnan(value) else f"{value:,.4g}")
+            else:
+                cells.append(str(value))
+        view.add_row(*cells)
+    console.print(view)
+
+
+@app.command("evaluate")
+@friendly_errors
+def evaluate_command(
+    scenario: Annotated[Path, typer.Argument(help="Scenario file (TOML): a baseline or an alternative.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the result tables and summary.json.")],
+) -> None:
+    """Evaluate one scenario: road equilibrium, transit assignment, mode choice, metrics."""
+    from .scenario import write_result
+
+    result = _evaluate(scenario)
+    write_result(result, output)
+    _print_metrics(result.metrics.rename(columns={"value": result.name}))
+    console.print(f"wrote {output}/ (Parquet and CSV tables, summary.json)")
+
+
+@app.command("compare")
+@friendly_errors
+def compare_command(
+    scenarios: Annotated[list[Path], typer.Argument(help="Baseline scenario file, then one or more alternatives.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the comparison, report and maps.")],
+) -> None:
+    """Compare alternatives with a baseline: headline table, HTML report and PNG maps."""
+    _compare(scenarios, output)
+
+
+def _compare(scenarios: list[Path], output: Path) -> None:
+    from ._io import atomic_path
+    from .report import write_maps, write_report
+    from .scenario import compare, validate_scenario, write_result
+
+    if len(scenarios) < 2:
+        raise typer.BadParameter("give a baseline and at least one alternative")
+    for path in scenarios:  # validate every file before any computation
+        validate_scenario(path)
+    results = [_evaluate(path) for path in scenarios]
+    table = compare(results[0], *results[1:])
+    _print_metrics(table)
+    output.mkdir(parents=True, exist_ok=True)
+    for path, result in zip(scenarios, results, strict=True):
+        write_result(result, output / "scenarios" / path.stem)
+    with atomic_path(output / "comparison.csv") as tmp:
+        table.to_csv(tmp, index=False)
+    with console.status("Writing the report and maps ..."):
+        maps = write_maps(results[0], results[1:], output / "maps")
+        report = write_report(results[0], results[1:], output / "report.html")
+    not_converged = [r.name for r in results if not r.converged]
+    if not_converged:
+        err_console.print(f"[yellow]warning:[/] not converged: {', '.join(not_converged)} (the report says so)")
+    console.print(f"report: {report.resolve()}")
+    console.print(f"tables: {output}/comparison.csv, {output}/scenarios/; {len(maps)} PNG maps in {output}/maps/")
+
+
+def example_scenarios() -> list[Path]:
+    """The Helsinki example scenarios shipped in ``scenarios/`` (baseline first)."""
+    folder = Path(__file__).resolve().parent.parent / "scenarios"
+    base = folder / "helsinki_base.toml"
+    if not base.is_file():
+        from ._errors import InputFileError
+
+        raise InputFileError(f"{folder}: example scenarios not found (run from a source checkout)")
+    return [base, *sorted(p for p in folder.glob("helsinki_*.toml") if p != base)]
+
+
 @app.command("demo")
 @friendly_errors
 def demo(
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the demo outputs.")] = Path("transitopt-demo"),
 ) -> None:
-    """Run the quickstart offline on the embedded central-Helsinki extract."""
-    from .network.export import export_network
-    from .skims import write_skim, zone_skim
-    from .zones import grid_zones
-
-    network = _load("helsinki", "drive", "generic")
-    _print_summary(network)
-    zones = grid_zones(network, cell_size_m=250.0)
-    with console.status(f"Skimming {len(zones)} zones (250 m grid, free-flow car time) ..."):
-        result = zone_skim(network, zones, max_snap_m=250.0)
-    _print_skim(result)
-    output.mkdir(parents=True, exist_ok=True)
-    write_skim(result, output / "car_free_flow_skim.csv")
-    export_network(network, output / "network.gpkg")
-    console.print(f"outputs in {output}/: network.gpkg (open in QGIS), car_free_flow_skim.csv")
+    """Quickstart, offline: compare the example scenarios on the embedded central-Helsinki extract."""
+    scenarios = example_scenarios()
+    console.print(f"Comparing {len(scenarios)} example scenarios on central Helsinki (offline, embedded data)")
+    _print_summary(_load("helsinki", "drive", "generic"))
+    _compare(scenarios, output)
 
 
 if __name__ == "__main__":  # pragma: no cover
