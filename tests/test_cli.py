@@ -213,3 +213,21 @@ def test_access_walk_table_and_map(tmp_path):
     weighted = (table["jobs_10min"] * table["population"]).sum() / table["population"].sum()
     assert f"{weighted:,.0f}" in result.output
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_transit_assign_conserves_trips(tmp_path):
+    zones = pd.DataFrame({"zone": [1, 2, 3, 4], "lon": [24.940, 24.950, 24.945, 24.938],
+                          "lat": [60.168, 60.172, 60.176, 60.170]})
+    zones.to_csv(tmp_path / "zones.csv", index=False)
+    od = pd.DataFrame([(a, b, 100.0) for a in zones.zone for b in zones.zone if a != b],
+                      columns=["origin", "destination", "trips"])
+    od.to_csv(tmp_path / "od.csv", index=False)
+    out = tmp_path / "lines.csv"
+    result = invoke("transit", "assign", "helsinki", "--demand", tmp_path / "od.csv", "--zones",
+                    tmp_path / "zones.csv", "-o", out)
+    assert result.exit_code == 0, result.output
+    lines = pd.read_csv(out)
+    assert "1,200 trips assigned, 0 without a transit path" in result.output
+    # every boarding is followed by exactly one alighting on the same line
+    np.testing.assert_allclose(lines["boardings"], lines["alightings"], rtol=1e-9, atol=1e-9)
+    assert lines["boardings"].sum() > 0

@@ -317,6 +317,74 @@ def transit_import(
         console.print(f"wrote {output}")
 
 
+@transit_app.command("assign")
+@friendly_errors
+def transit_assign_command(
+    source: Annotated[str, typer.Argument(help="GTFS zip or folder, an OSM file with route relations, or 'helsinki'.")],
+    demand: Annotated[Path, typer.Option("--demand", "-d", help="OD table CSV: origin, destination, trips (zone ids).")],
+    zones: Annotated[Path, typer.Option("--zones", help="CSV of zone points: zone, lon, lat.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Per-line table: .csv or .parquet.")],
+    walk: Annotated[
+        str | None, typer.Option("--walk", help="OSM file for the walk network (default: straight-line walks).")
+    ] = None,
+    start: Annotated[str, typer.Option("--start", help="Analysis period start (GTFS), HH:MM.")] = "07:00",
+    end: Annotated[str, typer.Option("--end", help="Analysis period end (GTFS), HH:MM.")] = "09:00",
+    default_headway: Annotated[
+        float | None, typer.Option("--default-headway", help="Headway (min) for GTFS routes without any times.")
+    ] = None,
+) -> None:
+    """Frequency-based transit assignment (optimal strategies): boardings and loads per line."""
+    import warnings
+
+    from ._io import atomic_path
+    from .transit import assign_transit, build_transit_graph
+    from .zones import read_zone_points
+
+    supply, _report = _read_supply(
+        source, start=start, end=end, date=None, default_headway_s=None if default_headway is None else default_headway * 60
+    )
+    zone_table = read_zone_points(zones)
+    walk_network = _load(walk, "walk", "generic") if walk else None
+    od = pd_read_csv(demand)
+    with console.status("Building the transit graph and assigning ..."):
+        graph = build_transit_graph(supply, zones=zone_table, walk_network=walk_network)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = assign_transit(graph, od)
+    for warning in caught:
+        err_console.print(f"[yellow]warning:[/] {warning.message}", highlight=False)
+    lines = result.line_table()
+    with atomic_path(output) as tmp:
+        lines.to_parquet(tmp, index=False) if output.suffix.lower() == ".parquet" else lines.to_csv(tmp, index=False)
+    busiest = lines.sort_values("boardings", ascending=False).head(10)
+    view = Table(title="Busiest lines", show_edge=False)
+    for column in ("line", "boardings", "peak_load", "peak_load_per_capacity_hour"):
+        view.add_column(column, justify="left" if column == "line" else "right")
+    for row in busiest.itertuples(index=False):
+        view.add_row(str(row.line), f"{row.boardings:,.0f}", f"{row.peak_load:,.0f}", f"{row.peak_load_per_capacity_hour:.2f}")
+    console.print(view)
+    console.print(
+        f"{result.demand.sum():,.0f} trips assigned, {result.unassigned:,.0f} without a transit path; "
+        f"{lines['boardings'].sum():,.0f} boardings; wrote {output}"
+    )
+
+
+def pd_read_csv(path: Path):
+    """An OD table (origin, destination, trips) from CSV, with a one-line error when unreadable."""
+    import pandas as pd
+
+    from ._errors import InputFileError
+
+    try:
+        table = pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise InputFileError(f"{path}: cannot read the OD table ({exc})") from None
+    missing = {"origin", "destination", "trips"} - set(table.columns)
+    if missing:
+        raise InputFileError(f"{path}: OD table lacks column(s) {sorted(missing)}")
+    return table
+
+
 @app.command("access")
 @friendly_errors
 def access_command(
