@@ -102,6 +102,12 @@ def test_malformed_file_names_file_and_line(tmp_path):
         read_tndp_instance(tmp_path / "missing")
 
 
+def test_known_name_without_data_says_where_it_looked(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRANSITOPT_DATA", str(tmp_path))
+    with pytest.raises(InputFileError, match=r"Mumford2.*not found.*TRANSITOPT_DATA"):
+        read_tndp_instance("Mumford2")
+
+
 def test_disconnected_instance_is_refused(tmp_path):
     folder = _write_instance(tmp_path / "disc", links="from,to,travel_time\n1,2,3\n2,1,3\n")
     with pytest.raises(NetworkError, match=r"disconnected.*\[3\]"):

@@ -180,7 +180,12 @@ def _resolve(name_or_folder: str | Path) -> Path:
         return path
     key = str(name_or_folder).strip().lower()
     if key in KNOWN_INSTANCES:
-        return data_dir() / "tndp" / KNOWN_INSTANCES[key]
+        folder = data_dir() / "tndp" / KNOWN_INSTANCES[key]
+        if not folder.is_dir():
+            raise InputFileError(
+                f"TNDP instance {name_or_folder!r}: folder {folder} not found (set TRANSITOPT_DATA to the shared data)"
+            )
+        return folder
     # a prefix of Mumford's original files, e.g. ``.../original_format/Mandl``
     if Path(f"{path}TravelTimes.txt").exists():
         return path

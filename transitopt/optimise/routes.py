@@ -42,7 +42,7 @@ from scipy.sparse.csgraph import shortest_path
 
 from .._errors import TransitoptError
 from ..kernels.tndp import evaluate_routes_fast, path_pair_sums, route_network_connected
-from .evaluation import TRANSFER_PENALTY_MIN, RouteSetEvaluation, _summarise, routes_to_arrays
+from .evaluation import TRANSFER_PENALTY_MIN, RouteSetEvaluation, _summarise
 from .instances import TNDPInstance
 
 Objective = Literal["passenger", "operator", "pareto"]
@@ -795,4 +795,4 @@ def _flatten(routes) -> tuple[np.ndarray, np.ndarray]:
     return ptr, stops
 
 
-__all__ = ["RouteDesignError", "RouteDesignResult", "design_routes", "routes_to_arrays"]
+__all__ = ["RouteDesignError", "RouteDesignResult", "design_routes"]
