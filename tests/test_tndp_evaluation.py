@@ -21,8 +21,10 @@ from transitopt.optimise import (
     TNDPInstance,
     evaluate_route_set,
     read_literature_route_sets,
+    read_route_set,
     read_tndp_instance,
     routes_to_arrays,
+    write_route_set,
 )
 
 
@@ -125,6 +127,15 @@ def test_invalid_route_is_refused(mandl):
         evaluate_route_set(mandl, [[1, 3]])
     with pytest.raises(NetworkError, match="99"):
         evaluate_route_set(mandl, [[1, 99]])
+
+
+def test_route_set_file_round_trip(tmp_path, literature):
+    routes = literature["Mumford (2013) 6 best passenger"]
+    path = write_route_set(routes, tmp_path / "routes.txt", header="Mandl, 6 routes\nATT 10.27")
+    assert read_route_set(path) == routes
+    (tmp_path / "bad.txt").write_text("1-2-3\n4-x\n")
+    with pytest.raises(InputFileError, match=r"bad\.txt, line 2"):
+        read_route_set(tmp_path / "bad.txt")
 
 
 def test_literature_file_has_122_route_sets(literature):

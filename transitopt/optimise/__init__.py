@@ -16,6 +16,7 @@ from .instances import (
     read_literature_route_sets,
     read_route_set,
     read_tndp_instance,
+    write_route_set,
 )
 from .routes import RouteDesignError, RouteDesignResult, design_routes
 
@@ -37,4 +38,5 @@ __all__ = [
     "read_tndp_instance",
     "route_set_travel_times",
     "routes_to_arrays",
+    "write_route_set",
 ]

@@ -433,11 +433,30 @@ def read_literature_route_sets(path: str | Path | None = None) -> dict[str, list
     return out
 
 
-def read_route_set(path: str | Path) -> list[list[int]]:
-    """Read one route set: one route per line, node ids separated by ``-``, spaces or commas."""
+def write_route_set(routes: Sequence[Sequence[int]], path: str | Path, *, header: str = "") -> Path:
+    """Write a route set, one route per line as node ids joined by ``-`` (``#`` lines: ``header``).
+
+    :func:`read_route_set` reads it back.
+    """
     path = Path(path)
+    lines = [f"# {line}" for line in header.splitlines()]
+    lines += ["-".join(str(int(v)) for v in route) for route in routes]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def read_route_set(path: str | Path) -> list[list[int]]:
+    """Read one route set: one route per line, node ids separated by ``-``, spaces or commas.
+
+    Blank lines and lines starting with ``#`` are skipped.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot read ({exc})") from exc
     routes = []
-    for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         text = line.strip()
         if not text or text.startswith("#"):
             continue
