@@ -58,8 +58,9 @@ def _plain(text: str) -> str:
 def _layout(title: str, *, height: int = 420, **extra) -> dict:
     layout = {
         "title": {"text": title, "font": {"size": 15}, "x": 0.01, "xanchor": "left"}, "height": height,
-        "font": _FONT, "margin": {"l": 60, "r": 20, "t": 60, "b": 50}, "paper_bgcolor": "#ffffff",
-        "plot_bgcolor": "#ffffff", "legend": {"orientation": "h", "x": 0.0, "y": -0.18, "yanchor": "top"},
+        "font": _FONT, "margin": {"l": 60, "r": 20, "t": 96, "b": 50}, "paper_bgcolor": "#ffffff",
+        "plot_bgcolor": "#ffffff", "legend": {"orientation": "h", "x": 0.0, "y": 1.0, "yanchor": "bottom",
+                                              "traceorder": "normal"},
         "xaxis": dict(_AXIS), "yaxis": dict(_AXIS),
     }
     for key, value in extra.items():
@@ -94,8 +95,7 @@ def mode_share_figure(results: Sequence[ScenarioResult]) -> dict:
             "customdata": _list(trips, 1),
             "hovertemplate": f"{mode}: %{{x:.2f}} %<br>%{{customdata:,.0f}} trips/h<extra>%{{y}}</extra>",
         })
-    layout = _layout("Mode shares (share of all trips)", height=max(260, 150 + 48 * len(names)), barmode="stack",
-                     margin={"t": 84}, legend={"orientation": "h", "x": 0.0, "y": 1.02, "yanchor": "bottom"},
+    layout = _layout("Mode shares (share of all trips)", height=max(280, 170 + 48 * len(names)), barmode="stack",
                      xaxis={"title": {"text": "percent of trips"}, "range": [0, 100]},
                      yaxis={"autorange": "reversed", "automargin": True})
     return {"data": data, "layout": layout}
@@ -194,6 +194,7 @@ def load_profile_figure(results: Sequence[ScenarioResult], *, max_lines: int = 8
         })
         data.append({
             "type": "scatter", "mode": "lines", "name": f"capacity, {_plain(name)}", "legendgroup": str(i),
+            "showlegend": False,
             "x": first["x"][2 * i + 1] if order else [], "y": first["y"][2 * i + 1] if order else [],
             "hoverinfo": "skip", "line": {"color": scenario_colour(i), "dash": "dash", "width": 1.5, "shape": "hvh"},
         })
@@ -208,9 +209,8 @@ def load_profile_figure(results: Sequence[ScenarioResult], *, max_lines: int = 8
             buttons.append({"label": _plain(labels[line][:70]), "method": "update", "args": [
                 columns, {"xaxis.tickvals": vals, "xaxis.ticktext": text}]})
         layout["updatemenus"] = [{"type": "dropdown", "buttons": buttons, "active": 0, "x": 0.0, "xanchor": "left",
-                                  "y": 1.02, "yanchor": "bottom", "font": {"size": 11}}]
-        layout["margin"] = {**layout["margin"], "t": 100}
-        layout["title"]["y"] = 0.98
+                                  "y": 1.0, "yanchor": "bottom", "pad": {"b": 4}, "font": {"size": 11}}]
+        layout["legend"] = {**layout["legend"], "x": 1.0, "xanchor": "right"}
     else:
         layout["annotations"] = [_empty("no transit lines")]
     return {"data": data, "layout": layout}
@@ -243,8 +243,10 @@ def convergence_figure(results: Sequence[ScenarioResult]) -> dict:
             })
     axis_x = {**_AXIS, "title": {"text": "iteration"}, "dtick": 1}
     axis_y = {**_AXIS, "type": "log", "exponentformat": "power"}
-    layout = _layout("Convergence of the feedback loop (road ⇄ transit ⇄ mode choice)", height=400,
+    layout = _layout("Convergence of the feedback loop (road ⇄ transit ⇄ mode choice)", height=430,
                      xaxis={**axis_x, "domain": [0.0, 0.45]}, yaxis={**axis_y, "anchor": "x"})
+    layout["legend"] = {**layout["legend"], "y": -0.2, "yanchor": "top"}
+    layout["margin"] = {**layout["margin"], "t": 70, "b": 80}
     layout["xaxis2"] = {**axis_x, "domain": [0.55, 1.0], "anchor": "y2"}
     layout["yaxis2"] = {**axis_y, "anchor": "x2"}
     layout["annotations"] = [
@@ -283,10 +285,9 @@ def change_figure(table: pd.DataFrame, names: Sequence[str], *, metrics: Sequenc
             "marker": {"color": scenario_colour(i)}, "hovertext": text,
             "hovertemplate": "%{y}: %{x:+.2f} %<br>%{hovertext}<extra>" + _plain(name) + "</extra>",
         })
-    height = 150 + 22 * len(rows) * max(1, len(names) - 1)
-    layout = _layout("Change against the baseline (percent)", height=min(max(height, 300), 1400), barmode="group",
-                     yaxis={"autorange": "reversed", "automargin": True},
+    height = 160 + len(rows) * (8 + 10 * max(1, len(names) - 1))
+    layout = _layout("Change against the baseline (percent)", height=min(max(height, 320), 1000), barmode="group",
+                     bargap=0.25, yaxis={"autorange": "reversed", "automargin": True},
                      xaxis={"title": {"text": "percent change vs baseline"}, "zeroline": True,
-                            "zerolinecolor": "#888888"},
-                     legend={"orientation": "h", "x": 0.0, "y": 1.0, "yanchor": "bottom"}, margin={"t": 90})
+                            "zerolinecolor": "#888888"})
     return {"data": data, "layout": layout}

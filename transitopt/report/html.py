@@ -65,9 +65,11 @@ _GROUPS = {
     "emissions": "Emissions", "model": "Model run",
 }
 
-_CONFIG_MAP = {"scrollZoom": True, "displaylogo": False, "responsive": True,
-               "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
-_CONFIG_CHART = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
+#: plotly.js options: nothing that talks to a server (plotly.js 4 shows a "Share chart" button by default)
+_CONFIG_BASE = {"displaylogo": False, "responsive": True, "showSendToCloud": False, "showEditInChartStudio": False,
+                "showLink": False, "plotlyServerURL": ""}
+_CONFIG_MAP = {**_CONFIG_BASE, "scrollZoom": True, "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
+_CONFIG_CHART = {**_CONFIG_BASE, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
 
 
 def write_report(
@@ -347,6 +349,8 @@ def _headline_rows(table: pd.DataFrame, names: list[str]) -> list[str]:
                 delta, pct = values[f"{name} Δ"], values[f"{name} Δ%"]
                 if _finite(delta) and abs(float(delta)) <= 1e-9 * max(1.0, abs(float(values[names[0]]))):
                     delta, pct = 0.0, 0.0  # rounding noise of the solvers, not a change
+                if unit == "bool":
+                    delta = pct = float("nan")
                 mark = ""
                 if direction and _finite(delta) and float(delta) != 0:
                     mark = " better" if np.sign(float(delta)) == direction else " worse"
@@ -472,8 +476,12 @@ def _assumptions_html(results: list[ScenarioResult], names: list[str]) -> str:
                         for i, v in enumerate(values))
         rows.append(f"<tr><td class='key'>{_e(key)}</td>{cells}</tr>")
     notes = []
-    for result, name in zip(results, names, strict=True):
-        items = "".join(f"<li>{_e(n)}</li>" for n in result.summary.get("notes") or [])
+    every = [list(r.summary.get("notes") or []) for r in results]
+    common = [n for n in every[0] if all(n in other for other in every[1:])]
+    if common:
+        notes.append("<h4>All runs</h4><ul class='notes'>" + "".join(f"<li>{_e(n)}</li>" for n in common) + "</ul>")
+    for own, name in zip(every, names, strict=True):
+        items = "".join(f"<li>{_e(n)}</li>" for n in own if n not in common)
         if items:
             notes.append(f"<h4>{_e(name)}</h4><ul class='notes'>{items}</ul>")
     model = (

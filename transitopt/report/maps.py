@@ -522,9 +522,9 @@ def winners_losers_layer(base: ScenarioResult, alternative: ScenarioResult, *, c
         classes[i] = 0 if one["zones_gain"] else 2 if one["zones_lose"] else 1
     totals = gains_losses(b, a, pop)
     legend = (
-        MapClass(f"gain: {totals['zones_gain']} zones, {totals['population_gain']:,.0f} residents", "#1a9850"),
-        MapClass(f"no change: {totals['zones_same']} zones", "#eeeeee"),
-        MapClass(f"lose: {totals['zones_lose']} zones, {totals['population_lose']:,.0f} residents", "#d73027"),
+        MapClass(f"gain: {_zones(totals['zones_gain'])}, {totals['population_gain']:,.0f} residents", "#1a9850"),
+        MapClass(f"no change: {_zones(totals['zones_same'])}", "#dcdcdc"),
+        MapClass(f"lose: {_zones(totals['zones_lose'])}, {totals['population_lose']:,.0f} residents", "#d73027"),
     )
     verdict = ("gains", "no change", "loses")
     hover = [f"<b>zone {zone}</b>: {verdict[c]}<br>{p:,.0f} residents<br>jobs within {minutes} min by transit "
@@ -536,6 +536,10 @@ def winners_losers_layer(base: ScenarioResult, alternative: ScenarioResult, *, c
         hover=hover, background=_background(base), background_ids=_background_ids(base),
         note="A zone gains (loses) when its residents reach more (fewer) jobs by transit within the time budget.",
     )
+
+
+def _zones(count: int) -> str:
+    return f"{count} zone{'' if count == 1 else 's'}"
 
 
 def _background(result: ScenarioResult) -> list[np.ndarray]:
@@ -752,7 +756,7 @@ def map_figure(view: MapView | MapLayer, *, store: GeometryStore | None = None, 
                    "bordercolor": "#dddddd", "borderwidth": 1, "x": 0.99, "xanchor": "right", "y": 0.99,
                    "yanchor": "top", "font": {"size": 11}},
         "xaxis": {"visible": False, "range": [x0 - pad_x, x1 + pad_x]},
-        "yaxis": {"visible": False, "range": [y0 - pad_y, y1 + pad_y], "scaleanchor": "x",
+        "yaxis": {"visible": False, "range": [y0 - 2.5 * pad_y, y1 + pad_y], "scaleanchor": "x",
                   "scaleratio": 1.0 / math.cos(math.radians(lat0))},
         **_scale_bar(x0, y0, x1, y1, lat0),
     }
@@ -783,11 +787,11 @@ def _scale_bar(x0: float, y0: float, x1: float, y1: float, lat0: float) -> dict:
     if length > width_m / 4.0:
         length /= 2.0
     dx = length / m_per_deg_x
-    bx, by = x0, y0 - 0.015 * (y1 - y0 or 0.01)
+    bx, by = x0, y0 - 0.03 * (y1 - y0 or 0.01)
     label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
     return {
         "shapes": [{"type": "line", "x0": bx, "x1": bx + dx, "y0": by, "y1": by, "line": {"color": "#333333", "width": 3}}],
-        "annotations": [{"x": bx + dx / 2, "y": by, "text": label, "showarrow": False, "yshift": 10,
+        "annotations": [{"x": bx + dx, "y": by, "text": label, "showarrow": False, "xanchor": "left", "xshift": 6,
                          "font": {"size": 11, "color": "#333333"}}],
     }
 
