@@ -21,6 +21,7 @@ import hashlib
 import math
 import time
 import weakref
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -251,9 +252,8 @@ class PreparedGraph:
             else:
                 col_h, anc_h = to_h[col], to_h[anc]
             args = (*h.up, *h.down, *h.source_down, h.no_through, to_h[seeds_c], seed_d, to_h[src_c], *local, col_h, anc_h, off)
-            if serial:
-                return _contraction.phast_serial(*args)
-            return _contraction.phast(*args, numba.get_num_threads())
+            with _threads(1 if serial else None):
+                return _contraction.phast(*args, numba.get_num_threads())
         needed = self._all_needed
         n_needed = 0  # 0: search everything
         if not full:
@@ -264,9 +264,8 @@ class PreparedGraph:
             if n_needed == self.n_kept:
                 n_needed = 0
         args = (self.c_indptr, self.c_head, self.c_weight, self.c_no_through, *seeds, col, anc, off, needed, n_needed)
-        if serial:
-            return _sp.many_expanded_serial(*args)
-        return _sp.many_expanded(*args)
+        with _threads(1 if serial else None):
+            return _sp.many_expanded(*args)
 
 
 _PREPARED: weakref.WeakKeyDictionary[Network, dict[Any, PreparedGraph]] = weakref.WeakKeyDictionary()
@@ -466,8 +465,8 @@ def snap_points(
         kx = ky = 1.0
     gx, gy = nx_[cand] * kx, ny_[cand] * ky
     grid = _snapping.build_grid(gx, gy, max(1, cand.size // 2))
-    search = _snapping.nearest_nodes_serial if px.size < 256 else _snapping.nearest_nodes
-    node, dist = search(px, py, px * kx, py * ky, nx_, ny_, cand, *grid, geographic)
+    with _threads(1 if px.size < 256 else None):
+        node, dist = _snapping.nearest_nodes(px, py, px * kx, py * ky, nx_, ny_, cand, *grid, geographic)
     if max_distance_m is not None:
         far = np.flatnonzero(dist > max_distance_m)
         if far.size:
@@ -484,7 +483,22 @@ def snap_points(
 
 
 def _serial(n_sources: int) -> bool:
-    return n_sources < SERIAL_BELOW or numba.get_num_threads() == 1
+    return n_sources < SERIAL_BELOW
+
+
+@contextmanager
+def _threads(n: int | None):
+    """Run the block with ``n`` numba threads (``None``: unchanged); numba's setting is
+    per calling thread, so this does not affect other threads."""
+    if n is None or n >= numba.get_num_threads():
+        yield
+        return
+    old = numba.get_num_threads()
+    numba.set_num_threads(n)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(old)
 
 
 def _weight(network: Network, weight: str | np.ndarray) -> tuple[np.ndarray, Any]:

@@ -31,27 +31,63 @@ from .shortest_paths import _sift_down, _sift_up
 
 
 @njit
+def dedupe_csr(n, tail, head, weight):
+    """CSR ``(ptr, head, weight)`` by tail of the edges ``tail -> head``: parallel edges
+    reduced to their minimum weight, self-loops and ``inf`` edges dropped. Within a row,
+    heads keep the order of their first appearance. O(n + m), no sorting."""
+    m = tail.size
+    count = np.zeros(n + 1, dtype=np.int64)
+    for e in range(m):
+        count[tail[e] + 1] += 1
+    for u in range(n):
+        count[u + 1] += count[u]
+    by_tail = np.empty(m, dtype=np.int64)
+    fill = count[:-1].copy()
+    for e in range(m):
+        by_tail[fill[tail[e]]] = e
+        fill[tail[e]] += 1
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    out_head = np.empty(m, dtype=np.int32)
+    out_w = np.empty(m)
+    slot = np.full(n, -1, dtype=np.int64)  # output position of head v in the current row
+    k = 0
+    for u in range(n):
+        row_start = k
+        for i in range(count[u], count[u + 1]):
+            e = by_tail[i]
+            v = head[e]
+            w = weight[e]
+            if v == u or not w < np.inf:
+                continue
+            j = slot[v]
+            if j >= row_start:
+                if w < out_w[j]:
+                    out_w[j] = w
+                continue
+            slot[v] = k
+            out_head[k] = v
+            out_w[k] = w
+            k += 1
+        ptr[u + 1] = k
+    return ptr, out_head[:k].copy(), out_w[:k].copy()
+
+
+@njit
 def undirected_neighbours(indptr, head):
     """CSR ``(ptr, nbr)`` of distinct neighbours of each node, either direction, no self."""
     n = indptr.size - 1
     m = head.size
-    keys = np.empty(2 * m, dtype=np.int64)
+    tail2 = np.empty(2 * m, dtype=np.int64)
+    head2 = np.empty(2 * m, dtype=np.int64)
     k = 0
     for u in range(n):
         for e in range(indptr[u], indptr[u + 1]):
-            v = head[e]
-            if v != u:
-                keys[k] = u * n + v
-                keys[k + 1] = v * n + u
-                k += 2
-    keys = np.unique(keys[:k])
-    ptr = np.zeros(n + 1, dtype=np.int64)
-    nbr = np.empty(keys.size, dtype=np.int64)
-    for i in range(keys.size):
-        ptr[keys[i] // n + 1] += 1
-        nbr[i] = keys[i] % n
-    for u in range(n):
-        ptr[u + 1] += ptr[u]
+            tail2[k] = u
+            head2[k] = head[e]
+            tail2[k + 1] = head[e]
+            head2[k + 1] = u
+            k += 2
+    ptr, nbr, _ = dedupe_csr(n, tail2, head2, np.zeros(2 * m))
     return ptr, nbr
 
 
@@ -251,27 +287,8 @@ def compress(indptr, head, weight, nb_ptr, nbr, contracted, component, new_of):
             c = component[nbr[kk]]
             if c >= 0:
                 done[c] = False
-    # deduplicate the compressed edges by minimum weight into a CSR
-    keys = et[:k] * n_kept + eh[:k]
-    order = np.argsort(keys, kind="mergesort")
-    c_indptr = np.zeros(n_kept + 1, dtype=np.int64)
-    c_head = np.empty(k, dtype=np.int32)
-    c_weight = np.empty(k)
-    m = 0
-    prev = -1
-    for i in order:
-        if keys[i] == prev:
-            if ew[i] < c_weight[m - 1]:
-                c_weight[m - 1] = ew[i]
-            continue
-        prev = keys[i]
-        c_head[m] = eh[i]
-        c_weight[m] = ew[i]
-        c_indptr[et[i] + 1] += 1
-        m += 1
-    for u in range(n_kept):
-        c_indptr[u + 1] += c_indptr[u]
-    return c_indptr, c_head[:m].copy(), c_weight[:m].copy(), anchor, offset
+    c_indptr, c_head, c_weight = dedupe_csr(n_kept, et[:k], eh[:k], ew[:k])
+    return c_indptr, c_head, c_weight, anchor, offset
 
 
 @njit

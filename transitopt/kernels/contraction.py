@@ -29,6 +29,7 @@ import numpy as np
 from numba import prange
 
 from ._config import njit, njit_parallel
+from .compression import dedupe_csr
 from .shortest_paths import _sift_down, _sift_up
 
 # ----------------------------------------------------------------------------- build
@@ -197,6 +198,16 @@ def _priority(n_short, degree, deleted, level):
 
 
 @njit
+def _tails(indptr):
+    n = indptr.size - 1
+    tail = np.empty(indptr[n], dtype=np.int64)
+    for u in range(n):
+        for e in range(indptr[u], indptr[u + 1]):
+            tail[e] = u
+    return tail
+
+
+@njit
 def build_hierarchy(indptr, head, weight, no_through, max_settled, pool_factor):
     """Contract every node; return ``(rank, e_tail, e_head, e_w)`` or empty arrays if the
     pool of ``pool_factor * m`` edges ran out (retry with a larger factor).
@@ -215,28 +226,14 @@ def build_hierarchy(indptr, head, weight, no_through, max_settled, pool_factor):
     first_out = np.full(n, -1, dtype=np.int64)
     first_in = np.full(n, -1, dtype=np.int64)
     n_e = 0
-    # deduplicate: the CSR rows are by tail, so sort each row's edges by head
+    # parallel edges by minimum, no self-loops or inf edges
+    d_ptr, d_head, d_w = dedupe_csr(n, _tails(indptr), head, weight)
     for u in range(n):
-        lo = indptr[u]
-        hi = indptr[u + 1]
-        if hi == lo:
-            continue
-        heads = head[lo:hi]
-        order = np.argsort(heads, kind="mergesort")
-        prev = -1
-        for k in order:
-            v = heads[k]
-            wt = weight[lo + k]
-            if v == u or not wt < np.inf:
-                continue
-            if v == prev:
-                if wt < e_w[n_e - 1]:
-                    e_w[n_e - 1] = wt
-                continue
-            prev = v
+        for k in range(d_ptr[u], d_ptr[u + 1]):
+            v = d_head[k]
             e_tail[n_e] = u
             e_head[n_e] = v
-            e_w[n_e] = wt
+            e_w[n_e] = d_w[k]
             next_out[n_e] = first_out[u]
             first_out[u] = n_e
             next_in[n_e] = first_in[v]
@@ -614,8 +611,7 @@ def phast(
     from a local search (see :func:`.compression.source_seeds`). Output column ``o`` is
     hierarchy node ``col[o]`` or, when ``col[o] == -1``, a contracted node reached through
     ``anc[o]`` (hierarchy nodes, -1 none) at ``off[o]``. Sources are swept ``LANES`` at a
-    time, batches interleaved over ``n_threads`` chunks (one scratch set each);
-    :func:`phast_serial` is the same on one thread.
+    time, batches interleaved over ``n_threads`` chunks (one scratch set each).
     """
     out = np.empty((src.size, col.size))
     anc_nt = _anchor_no_through(anc, no_through)
@@ -626,19 +622,4 @@ def phast(
             up_ptr, up_head, up_w, dn_ptr, dn_tail, dn_w, sd_ptr, sd_head, sd_w, no_through,
             seeds, seed_d, src, loc_ptr, loc_col, loc_d, col, anc, off, anc_nt, c, n_chunks, out,
         )
-    return out
-
-
-@njit
-def phast_serial(
-    up_ptr, up_head, up_w, dn_ptr, dn_tail, dn_w, sd_ptr, sd_head, sd_w, no_through,
-    seeds, seed_d, src, loc_ptr, loc_col, loc_d, col, anc, off,
-):
-    """:func:`phast` without threads (no start-up cost for a few sources)."""
-    out = np.empty((src.size, col.size))
-    anc_nt = _anchor_no_through(anc, no_through)
-    _phast_chunk(
-        up_ptr, up_head, up_w, dn_ptr, dn_tail, dn_w, sd_ptr, sd_head, sd_w, no_through,
-        seeds, seed_d, src, loc_ptr, loc_col, loc_d, col, anc, off, anc_nt, 0, 1, out,
-    )
     return out

@@ -332,7 +332,7 @@ def many_expanded(
 
     Each search stops once the ``n_needed`` nodes flagged in ``is_needed`` (the kept
     columns and the anchors) are settled; ``n_needed == 0`` searches everything.
-    Parallel over sources; :func:`many_expanded_serial` is the same on one thread.
+    Parallel over sources.
     """
     out = np.empty((src.size, col.size))
     n_chunks = max(1, min(_CHUNKS, src.size))
@@ -341,18 +341,4 @@ def many_expanded(
             indptr, head, weight, no_through, seeds, seed_d, src, loc_ptr, loc_col, loc_d,
             col, anc, off, is_needed, n_needed, c, n_chunks, out,
         )
-    return out
-
-
-@njit
-def many_expanded_serial(
-    indptr, head, weight, no_through, seeds, seed_d, src, loc_ptr, loc_col, loc_d,
-    col, anc, off, is_needed, n_needed,
-):
-    """:func:`many_expanded` without threads (no start-up cost for a few sources)."""
-    out = np.empty((src.size, col.size))
-    _expanded_chunk(
-        indptr, head, weight, no_through, seeds, seed_d, src, loc_ptr, loc_col, loc_d,
-        col, anc, off, is_needed, n_needed, 0, 1, out,
-    )
     return out

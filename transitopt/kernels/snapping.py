@@ -120,24 +120,11 @@ def nearest_nodes(px, py, pgx, pgy, nodes_x, nodes_y, cand, x0, y0, cell, nx, ny
     """Nearest candidate node of each point. ``px, py``: points in input coordinates,
     ``pgx, pgy``: the same projected like the grid; ``cand``: node index of each grid
     item. Returns ``(node, distance)``; ties go to the lowest node index. Parallel over
-    points; :func:`nearest_nodes_serial` is the same on one thread."""
+    points."""
     n_pts = px.size
     node = np.empty(n_pts, dtype=np.int64)
     dist = np.empty(n_pts)
     for p in prange(n_pts):
-        node[p], dist[p] = _nearest_one(
-            p, px, py, pgx, pgy, nodes_x, nodes_y, cand, x0, y0, cell, nx, ny, ptr, items, geographic
-        )
-    return node, dist
-
-
-@njit
-def nearest_nodes_serial(px, py, pgx, pgy, nodes_x, nodes_y, cand, x0, y0, cell, nx, ny, ptr, items, geographic):
-    """:func:`nearest_nodes` without threads (for a few points)."""
-    n_pts = px.size
-    node = np.empty(n_pts, dtype=np.int64)
-    dist = np.empty(n_pts)
-    for p in range(n_pts):
         node[p], dist[p] = _nearest_one(
             p, px, py, pgx, pgy, nodes_x, nodes_y, cand, x0, y0, cell, nx, ny, ptr, items, geographic
         )
