@@ -2,7 +2,7 @@
 
 * ``baseline``: the city as loaded (no edits).
 * ``headway_factor``: every line's headway × ``factor`` (``change_line`` on ``"*"``).
-* ``bus_lanes_over_voc``: a bus lane (``bus_lane`` on ``"*"`` restricted to ``ways``) on
+* ``bus_lanes_over_voc``: a bus lane (``bus_lane`` on the bus lines, restricted to ``ways``) on
   every OSM way that carries a line and has a link whose baseline v/c exceeds
   ``threshold``. The selection is per way (the stable id the scenario edits use), so a
   whole way gets lanes when one of its links is over the threshold; single-lane links
@@ -22,15 +22,21 @@ class NotApplicable(Exception):
     """The policy does nothing in this city (e.g. headways of a city without transit lines)."""
 
 
-def policy_edits(policy: PolicySpec, *, n_lines: int, baseline_links: pd.DataFrame | None) -> list[dict[str, Any]]:
+#: modes that run on streets and can use a bus lane
+STREET_MODES = ("bus", "brt", "minibus")
+
+
+def policy_edits(policy: PolicySpec, *, n_lines: int, baseline_links: pd.DataFrame | None,
+                 baseline_lines: pd.DataFrame | None = None) -> list[dict[str, Any]]:
     """The edits (scenario-file dicts) of ``policy`` in one city.
 
     Parameters
     ----------
     n_lines
         Transit lines of the city's baseline.
-    baseline_links
-        The baseline result's ``links`` table (``bus_lanes_over_voc`` only).
+    baseline_links, baseline_lines
+        The baseline result's ``links`` and ``lines`` tables (``bus_lanes_over_voc`` only):
+        lanes go to the street-running lines (:data:`STREET_MODES`).
 
     Raises
     ------
@@ -45,9 +51,13 @@ def policy_edits(policy: PolicySpec, *, n_lines: int, baseline_links: pd.DataFra
         return [{"type": "change_line", "line": "*", "headway_factor": float(policy.factor)}]
     if policy.policy == "bus_lanes_over_voc":
         ways = ways_over_voc(baseline_links, threshold=float(policy.threshold))
+        lines = "*" if baseline_lines is None else sorted(
+            str(x) for x in baseline_lines.loc[baseline_lines["mode"].isin(STREET_MODES), "line"])
+        if not lines:
+            raise NotApplicable("the city has no bus lines")
         if not ways:
             return []
-        return [{"type": "bus_lane", "line": "*", "ways": ways, "on_single_lane": "mixed"}]
+        return [{"type": "bus_lane", "line": lines, "ways": ways, "on_single_lane": "mixed"}]
     raise ValueError(f"unknown policy {policy.policy!r}")  # pragma: no cover - validated in spec
 
 

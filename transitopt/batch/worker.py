@@ -45,7 +45,7 @@ def run_city(task: CityTask) -> list[dict[str, Any]]:
 
     folder, runs = Path(task.folder), Path(task.runs)
     rows = []
-    baseline_links = None
+    baseline_links = baseline_lines = None
     baseline_error = None
     n_lines = None
     order = sorted(task.policies, key=lambda p: p["policy"] != "baseline")
@@ -63,7 +63,8 @@ def run_city(task: CityTask) -> list[dict[str, Any]]:
                                        "bus lanes need its v/c")
                 if n_lines is None:
                     n_lines = len(load_base(base).supply.lines)
-                edits = policy_edits(policy, n_lines=n_lines, baseline_links=baseline_links)
+                edits = policy_edits(policy, n_lines=n_lines, baseline_links=baseline_links,
+                                     baseline_lines=baseline_lines)
                 path = write_alternative(folder, f"{task.city}/{policy.name}", edits,
                                          description=f"policy {policy.policy}")
                 scenario = load_scenario(path)
@@ -79,6 +80,7 @@ def run_city(task: CityTask) -> list[dict[str, Any]]:
                            status="ok", reused=False)
             if policy.policy == "baseline":
                 baseline_links = pd.read_parquet(target / "links.parquet", columns=["way", "voc", "bus_vph"])
+                baseline_lines = pd.read_parquet(target / "lines.parquet", columns=["line", "mode"])
         except NotApplicable as exc:
             row.update(status="not_applicable", reused=False, error=str(exc))
         except Exception as exc:  # noqa: BLE001 - a failing run is recorded, the batch goes on
