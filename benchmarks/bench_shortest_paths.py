@@ -116,7 +116,7 @@ def run_case(case: Case, repeat: int) -> None:
 
     # ---- preparation
     start = time.perf_counter()
-    prepared = paths.PreparedGraph(net, np.ascontiguousarray(w))
+    prepared = paths.PreparedGraph(net, WEIGHT)
     case.prep["compress_s"] = time.perf_counter() - start
     case.prep["kept"] = prepared.n_kept
     hierarchy = prepared.hierarchy

@@ -162,7 +162,7 @@ def test_prepared_graph_is_cached_and_hierarchy_built_on_demand(berlin_mitte):
     prepared = paths.prepare(net, weight="length_m")
     assert paths.prepare(net, weight="length_m") is prepared
     assert paths.prepare(net, weight=net.length_m.copy()) is not prepared  # arrays cached by content
-    fresh = paths.PreparedGraph(net, np.ascontiguousarray(net.length_m))
+    fresh = paths.PreparedGraph(net, weight="length_m")
     assert not fresh.has_hierarchy
     fresh.distances(np.arange(paths.AUTO_HIERARCHY_SOURCES), method="auto")
     assert fresh.has_hierarchy  # enough sources searched: the hierarchy pays off

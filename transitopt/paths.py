@@ -100,7 +100,15 @@ class PreparedGraph:
 
     Holds the compressed graph (chains and dead-end trees contracted, kept nodes
     renumbered in breadth-first order) and, built on demand, its contraction hierarchy.
-    Get one with :func:`prepare`; it is cached per network and weight.
+    :func:`prepare` returns a cached one per network and weight.
+
+    Parameters
+    ----------
+    network : Network
+        The compiled network; its centroids are never passed through.
+    weight : str or (n_edges,) array
+        Name of a per-edge array of ``network`` or the weights themselves (>= 0, ``inf``
+        forbids an edge).
 
     Attributes
     ----------
@@ -114,12 +122,12 @@ class PreparedGraph:
         Seconds spent compressing.
     """
 
-    def __init__(self, network: Network, weight: np.ndarray) -> None:
+    def __init__(self, network: Network, weight: str | np.ndarray = "free_flow_time_s") -> None:
         start = time.perf_counter()
+        weight, _ = _weight(network, weight)
         self.n_nodes = network.n_nodes
         self.indptr = network.indptr
         self.head = network.head
-        self.tail = network.tail
         self.weight = weight
         self.no_through = np.ascontiguousarray(network.centroid, dtype=np.bool_)
         nb_ptr, nbr = _compression.undirected_neighbours(self.indptr, self.head)

@@ -15,12 +15,16 @@ no shortcut runs through them; queries never relax edges out of them unless one 
 source. Conventions as in :mod:`.shortest_paths`: ``weight`` >= 0, ``inf`` = unusable
 edge, unreachable = ``inf``.
 
-Layout of a built hierarchy (node ``k`` = ``k``-th highest rank, ``order[k]`` its
-original index, ``new_of[v]`` the inverse):
+Layout of a built hierarchy (node ``k`` = ``k``-th highest rank; the caller keeps the
+map from its own numbering):
 
 * ``up_ptr, up_head, up_w``: CSR by tail of edges to higher rank (smaller ``k``);
 * ``dn_ptr, dn_tail, dn_w``: CSR by head of edges from higher rank, tails not no-through;
 * ``sd_ptr, sd_head, sd_w``: CSR by tail of edges from no-through nodes to lower rank.
+
+Queries take the sources and output columns of a compressed graph
+(:mod:`.compression`): a source inside a contracted chain starts from its boundary nodes,
+a contracted output column is read through its anchors. Distances are float64.
 """
 
 from __future__ import annotations
