@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import openmatrix as omx
 import pandas as pd
@@ -9,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 import transitopt as to
+import transitopt.cli
 from transitopt.cli import app
 from transitopt.paths import skim
 
@@ -170,14 +173,22 @@ def test_assign_with_an_od_naming_unknown_nodes_fails_cleanly(require_data, tmp_
     assert not out.exists()
 
 
-def test_demo_runs_offline_and_writes_its_outputs(tmp_path):
-    result = invoke("demo", "-o", tmp_path / "demo")
+def test_demo_compares_the_example_scenarios_offline(tmp_path):
+    out = tmp_path / "demo"
+    result = invoke("demo", "-o", out)
     assert result.exit_code == 0, result.output
-    skim_table = pd.read_csv(tmp_path / "demo" / "car_free_flow_skim.csv")
-    n_zones = int(np.sqrt(len(skim_table)))
-    assert n_zones**2 == len(skim_table) and n_zones > 10
-    assert np.isfinite(skim_table["free_flow_time_s"]).all()
-    assert (tmp_path / "demo" / "network.gpkg").stat().st_size > 0
+    comparison = pd.read_csv(out / "comparison.csv")
+    scenario_files = sorted(to.cli.example_scenarios())
+    # one value column per scenario, plus a change and a % change per alternative
+    assert len(comparison.columns) == 3 + 1 + 3 * (len(scenario_files) - 1)
+    shares = comparison[comparison["metric"].str.startswith("share_")].iloc[:, 3:]
+    values = shares[[c for c in shares.columns if not c.endswith("Δ") and not c.endswith("Δ%")]]
+    np.testing.assert_allclose(values.sum(axis=0), 1.0, atol=1e-9)  # mode shares add up in every scenario
+    html = (out / "report.html").read_text()
+    assert "<script" in html
+    assert not re.search(r"""<(script|link|img)[^>]+(src|href)=["']?https?:""", html)  # self-contained
+    assert "report:" in result.output
+    assert len(list((out / "maps").glob("*.png"))) >= len(scenario_files)
 
 
 def test_transit_import_summarises_gtfs_and_reports_repairs(require_data, tmp_path):

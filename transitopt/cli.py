@@ -446,21 +446,36 @@ def _evaluate(path: Path):
     return result
 
 
+#: metrics shown on the terminal (the files and the report hold all of them)
+TERMINAL_METRICS = (
+    "share_car", "share_transit", "share_walk", "car_veh_h", "car_delay_veh_h", "car_avg_speed_kph",
+    "lane_km_voc_over_1_0", "transit_boardings", "transit_avg_time_min", "transit_max_load_ratio",
+    "transit_fleet", "co2_total",
+)
+
+
 def _print_metrics(table) -> None:
-    """The headline comparison table on the terminal."""
+    """Headline metrics on the terminal: the baseline, then each alternative with its % change."""
     import math
 
-    columns = [c for c in table.columns if c != "group"]
-    view = Table(show_edge=False, title="Headline metrics")
-    for column in columns:
-        view.add_column(str(column), justify="left" if column in ("metric", "unit") else "right")
-    for row in table[columns].itertuples(index=False):
-        cells = []
-        for value in row:
-            if isinstance(value, float):
-                cells.append("" if math.isnan(value) else f"{value:,.4g}")
-            else:
-                cells.append(str(value))
+    def number(value: float) -> str:
+        return "" if math.isnan(value) else f"{value:,.4g}"
+
+    shown = table[table["metric"].isin(TERMINAL_METRICS)]
+    if shown.empty:
+        shown = table
+    value_columns = [c for c in table.columns if c not in ("group", "metric", "unit") and not str(c).endswith("Δ")
+                     and not str(c).endswith("Δ%")]
+    view = Table(show_edge=False, title="Headline metrics (change vs baseline)")
+    view.add_column("metric")
+    view.add_column("unit")
+    for column in value_columns:
+        view.add_column(str(column)[:24], justify="right")
+    for _, row in shown.iterrows():
+        cells = [str(row["metric"]), str(row["unit"]), number(row[value_columns[0]])]
+        for column in value_columns[1:]:
+            pct = row.get(f"{column} Δ%", math.nan)
+            cells.append(number(row[column]) + ("" if math.isnan(pct) else f" ({pct:+.1f}%)"))
         view.add_row(*cells)
     console.print(view)
 
