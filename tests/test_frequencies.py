@@ -1,0 +1,149 @@
+"""Frequency setting on a hand-made two-line scenario (no street network, fixed running
+times): the fleet rule, the optimum against exhaustive enumeration, the too-small-fleet
+error and the written alternative scenario evaluated by the full model."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from transitopt.optimise.frequencies import (
+    CLOCK_FACE_MIN,
+    FrequencyError,
+    _Problem,
+    optimise_frequencies,
+    passenger_cost_s,
+    write_scenario,
+)
+from transitopt.scenario import evaluate_file, load_scenario
+from transitopt.transit import assign_transit
+
+ZONES = "zone,lon,lat,population,jobs\n1,24.00,60.00,1000,1000\n2,24.05,60.00,1000,1000\n" \
+        "3,24.00,60.10,1000,1000\n4,24.05,60.10,1000,1000\n"
+# line A carries ten times the riders of line B; the lines are 11 km apart (no sharing)
+OD = "origin,destination,trips\n1,2,1000\n2,1,1000\n3,4,100\n4,3,100\n"
+BASE = """\
+[scenario]
+name = "Two lines"
+
+[network]
+source = "none"
+
+[zones]
+file = "zones.csv"
+
+[demand]
+od_file = "od.csv"
+
+[[transit.stops]]
+id = "a1"
+lat = 60.0
+lon = 24.0
+[[transit.stops]]
+id = "a2"
+lat = 60.0
+lon = 24.05
+[[transit.stops]]
+id = "b1"
+lat = 60.1
+lon = 24.0
+[[transit.stops]]
+id = "b2"
+lat = 60.1
+lon = 24.05
+
+[[transit.lines]]
+id = "A"
+stops = ["a1", "a2"]
+headway_min = 10
+both_directions = true
+speed_kph = 20
+
+[[transit.lines]]
+id = "B"
+stops = ["b1", "b2"]
+headway_min = 10
+both_directions = true
+speed_kph = 20
+
+[model.mode_choice]
+modes = ["transit", "walk"]
+"""
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("freq")
+    (path / "zones.csv").write_text(ZONES, encoding="utf-8")
+    (path / "od.csv").write_text(OD, encoding="utf-8")
+    (path / "base.toml").write_text(BASE, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def solved(folder):
+    return optimise_frequencies(folder / "base.toml", fleet=10)
+
+
+def test_passenger_cost_equals_skim_total(folder):
+    # reference: the assignment's own expected total-cost skims times the demand (1e-9 relative)
+    out = evaluate_file(folder / "base.toml").outcome
+    a = out.transit
+    with_skims = assign_transit(a.graph, a.demand, wait_factor=a.wait_factor, skims=True)
+    total = with_skims.skim("total_s")
+    expected = float(np.sum(np.where(np.isfinite(total), total, 0.0) * a.demand))
+    got = passenger_cost_s(a.graph, with_skims.link_volume, wait_factor=a.wait_factor)
+    assert got == pytest.approx(expected, rel=1e-9)
+
+
+def test_fleet_constraint_and_rule(folder, solved):
+    lines = evaluate_file(folder / "base.toml").tables["lines"]
+    assert solved.fleet_used <= 10
+    for row in solved.routes.itertuples():
+        cycle = lines.loc[lines["route_key"] == row.route_key, "cycle_s"].sum()
+        # the ceil(cycle / headway) rule of transitopt.metrics.operator.route_fleet
+        assert row.fleet == math.ceil(cycle / (60.0 * row.headway_min) - 1e-9)
+        assert row.headway_min in CLOCK_FACE_MIN
+    assert solved.fleet_used == solved.routes["fleet"].sum()
+    assert solved.baseline_fleet == 6  # two routes of ~22 min cycle every 10 min: 3 + 3
+
+
+def test_optimum_matches_exhaustive_enumeration(folder, solved):
+    # reference: every feasible pair of clock-face headways, evaluated with the same objective
+    out = evaluate_file(folder / "base.toml")
+    problem = _Problem(out.outcome, out.tables["lines"], vot_per_h=10.0, weight=0.0)
+    best = math.inf
+    for pair in itertools.product(CLOCK_FACE_MIN, repeat=2):
+        h = 60.0 * np.array(pair)
+        if problem.fleet(h).sum() <= 10:
+            best = min(best, sum(problem.cost(h)))
+    assert solved.objective_after == pytest.approx(best, rel=1e-12)
+    chosen = solved.headways_min
+    assert chosen["bus:A"] < chosen["bus:B"]  # ten times the riders: the shorter headway
+    assert solved.objective_after < solved.objective_before
+    assert solved.history["objective"].is_monotonic_decreasing
+
+
+def test_fleet_too_small(folder):
+    # both routes at 30 min still need ceil(22 min / 30 min) = 1 vehicle each
+    with pytest.raises(FrequencyError, match="needs 2 vehicles"):
+        optimise_frequencies(folder / "base.toml", fleet=1)
+
+
+def test_written_scenario_round_trips(folder, solved):
+    path = write_scenario(solved, folder / "out" / "optimised.toml")
+    scenario = load_scenario(path)
+    assert scenario.baseline_path.samefile(folder / "base.toml")
+    assert {tuple(e.edit.line) for e in scenario.edits} == {
+        row.lines for row in solved.routes.itertuples() if row.headway_min != row.baseline_headway_min}
+    result = evaluate_file(path)
+    metrics = dict(zip(result.tables["metrics"]["metric"], result.tables["metrics"]["value"], strict=True))
+    assert metrics["transit_fleet"] <= 10
+    assert metrics["transit_fleet"] == solved.fleet_used  # fixed running times: the same fleet
+    lines = result.tables["lines"].set_index("route_key")
+    for key, minutes in solved.headways_min.items():
+        assert np.allclose(lines.loc[[key], "headway_s"], 60.0 * minutes)

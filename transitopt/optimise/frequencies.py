@@ -1,0 +1,369 @@
+"""Frequency setting under a fleet budget on a scenario's transit lines.
+
+>>> result = optimise_frequencies("scenarios/helsinki_base.toml", fleet=60)  # doctest: +SKIP
+>>> write_scenario(result, "scenarios/helsinki_optimised.toml")  # doctest: +SKIP
+
+The decision variable is one headway per *route* (``route_key``: all directions and
+variants of a route share it), taken from a set of clock-face values within bounds.
+The fleet of a route is ``ceil(sum of its lines' cycle_s / headway)``, with ``cycle_s``
+from :func:`transitopt.metrics.operator.line_operations` as computed by the scenario
+evaluation (the same rule as the ``transit_fleet`` metric).
+
+The objective (scenario currency per hour) is the transit riders' generalised cost
+(expected in-vehicle, walk, weighted wait, penalties and fares, from optimal strategies)
+times the value of time, plus ``operator_weight_per_veh_h`` times the vehicle-hours per
+hour. Each candidate is one transit assignment (skims off) of the baseline's transit
+demand on the baseline's final transit graph with the boarding frequencies changed:
+demand, mode split and bus running times are held fixed in the search. The written
+scenario is evaluated by the full model, where they respond.
+
+Search: greedy marginal analysis from every route at its longest allowed headway (the
+move with the best objective reduction per extra vehicle while the fleet allows), then
+passes of single moves and pairwise swaps (one route one step shorter, another one
+step longer) until none improves or ``max_evaluations`` is spent.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._errors import TransitoptError
+from ..transit.graph import BOARD
+
+CLOCK_FACE_MIN = (3.0, 4.0, 5.0, 6.0, 7.5, 10.0, 12.0, 15.0, 20.0, 30.0)
+
+
+class FrequencyError(TransitoptError, ValueError):
+    """A frequency-setting problem that cannot be solved (fleet too small, no headway allowed)."""
+
+
+@dataclass(frozen=True)
+class FrequencyResult:
+    """Result of :func:`optimise_frequencies`.
+
+    Attributes
+    ----------
+    scenario_path : Path
+        The input scenario (the baseline of the written alternative).
+    routes : DataFrame
+        Per route: ``route_key``, ``lines`` (tuple of line ids), ``cycle_s`` (s, summed
+        over its lines), ``baseline_headway_min``, ``headway_min`` (chosen),
+        ``baseline_fleet``, ``fleet`` (vehicles).
+    fleet_budget, fleet_used, baseline_fleet : int
+        Vehicles.
+    objective_before, objective_after : float
+        Objective at the scenario's headways and at the chosen ones (currency/h).
+    passenger_cost_before, passenger_cost_after, operator_cost_before, operator_cost_after : float
+        Its two parts (currency/h).
+    history : DataFrame
+        One row per accepted move: ``evaluations``, ``move``, ``route_key``,
+        ``headway_min``, ``fleet``, ``objective``.
+    evaluations : int
+        Transit assignments run.
+    stop_reason : str
+        ``"converged"``, ``"max_evaluations"``, ``"cancelled"`` or ``"interrupted"``.
+    currency : str
+    seconds : float
+    """
+
+    scenario_path: Path
+    routes: pd.DataFrame
+    fleet_budget: int
+    fleet_used: int
+    baseline_fleet: int
+    objective_before: float
+    objective_after: float
+    passenger_cost_before: float
+    passenger_cost_after: float
+    operator_cost_before: float
+    operator_cost_after: float
+    history: pd.DataFrame
+    evaluations: int
+    stop_reason: str
+    currency: str = "EUR"
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def headways_min(self) -> dict[str, float]:
+        """Chosen headway (min) per route key."""
+        return dict(zip(self.routes["route_key"], self.routes["headway_min"], strict=True))
+
+
+class _Problem:
+    """The baseline's transit graph and demand; evaluates headway vectors."""
+
+    def __init__(self, outcome, lines: pd.DataFrame, *, vot_per_h: float, weight: float) -> None:
+        assignment = outcome.transit
+        self.graph = assignment.graph
+        self.demand = np.asarray(assignment.demand, float)
+        self.wait_factor = float(assignment.wait_factor)
+        self.vot_per_s = vot_per_h / 3600.0
+        self.weight = float(weight)
+        keys = list(dict.fromkeys(lines["route_key"]))
+        self.keys = keys
+        line_index = {lid: k for k, lid in enumerate(self.graph.line_ids)}
+        self.group_lines = [tuple(lines.loc[lines["route_key"] == k, "line"]) for k in keys]
+        self.cycle_s = np.array([lines.loc[lines["route_key"] == k, "cycle_s"].sum() for k in keys], float)
+        board = np.flatnonzero(self.graph.kind == BOARD)
+        group_of_line = np.full(len(self.graph.line_ids), -1)
+        for g, ids in enumerate(self.group_lines):
+            group_of_line[[line_index[i] for i in ids]] = g
+        self.board = board
+        self.board_group = group_of_line[self.graph.line[board]]
+        self.evaluations = 0
+        self._memo: dict[tuple, tuple[float, float]] = {}
+
+    def fleet(self, headway_s: np.ndarray) -> np.ndarray:
+        return np.array([math.ceil(v - 1e-9) for v in self.cycle_s / headway_s], dtype=np.int64)
+
+    def cost(self, headway_s: np.ndarray) -> tuple[float, float]:
+        """(passenger cost, operator cost), currency/h."""
+        key = tuple(np.round(headway_s, 6))
+        if key in self._memo:
+            return self._memo[key]
+        from ..transit import assign_transit
+
+        freq = self.graph.freq_hz.copy()
+        keep = self.board_group >= 0
+        freq[self.board[keep]] = 1.0 / headway_s[self.board_group[keep]]
+        graph = replace(self.graph, freq_hz=freq)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = assign_transit(graph, self.demand, wait_factor=self.wait_factor, skims=False)
+        self.evaluations += 1
+        passenger_s = passenger_cost_s(graph, result.link_volume, wait_factor=self.wait_factor)
+        out = (passenger_s * self.vot_per_s, self.weight * float(np.sum(self.cycle_s / headway_s)))
+        self._memo[key] = out
+        return out
+
+
+def passenger_cost_s(graph, link_volume: np.ndarray, *, wait_factor: float) -> float:
+    """Total generalised cost (s per period) of an optimal-strategies loading.
+
+    ``sum(cost_s * volume)`` over links plus the waits ``wait_factor * V_i / F_i`` at
+    every node ``i`` whose passengers board frequency links (``V_i`` their volume,
+    ``F_i`` the combined frequency of the attractive links, those with volume).
+    """
+    volume = np.asarray(link_volume, float)
+    total = float(np.sum(graph.cost_s * volume))
+    used = np.isfinite(graph.freq_hz) & (volume > 0)
+    if used.any():
+        tail = graph.tail[used]
+        v = np.bincount(tail, weights=volume[used], minlength=graph.n_nodes)
+        f = np.bincount(tail, weights=graph.freq_hz[used], minlength=graph.n_nodes)
+        nodes = f > 0
+        total += float(wait_factor * np.sum(v[nodes] / f[nodes]))
+    return total
+
+
+def optimise_frequencies(
+    scenario_path: str | os.PathLike,
+    *,
+    fleet: int,
+    headway_bounds_min: tuple[float, float] = (3.0, 30.0),
+    clock_face: Sequence[float] | None = CLOCK_FACE_MIN,
+    operator_weight_per_veh_h: float = 0.0,
+    max_evaluations: int = 500,
+    progress: Callable[[dict], object] | None = None,
+) -> FrequencyResult:
+    """Choose route headways that minimise passenger plus operator cost within a fleet.
+
+    Parameters
+    ----------
+    scenario_path
+        A scenario file (baseline or alternative); it is evaluated (cached) first.
+    fleet
+        Vehicles available (all routes together).
+    headway_bounds_min
+        Shortest and longest allowed headway (min), for every route.
+    clock_face
+        Allowed headways (min); those within the bounds are used. ``None``: every whole
+        minute within the bounds.
+    operator_weight_per_veh_h
+        Operator cost per vehicle-hour in the scenario's currency; 0 (default, neutral
+        to the currency) minimises the passenger cost alone within the fleet.
+    max_evaluations
+        Budget of transit assignments.
+    progress
+        Called after each accepted move with a dict (``evaluations``, ``objective``,
+        ``fleet``, ``move``); returning ``False`` stops with the best solution so far.
+
+    Returns
+    -------
+    FrequencyResult
+
+    Raises
+    ------
+    FrequencyError
+        No allowed headway, no transit lines, or ``fleet`` smaller than the vehicles
+        needed with every route at its longest allowed headway (the message names it).
+    """
+    from ..scenario import evaluate_file
+
+    started = time.perf_counter()
+    lo, hi = map(float, headway_bounds_min)
+    if not 0 < lo <= hi:
+        raise FrequencyError(f"headway_bounds_min must be 0 < shortest <= longest, got {headway_bounds_min!r}")
+    values = sorted({float(v) for v in (clock_face if clock_face is not None else range(1, 1441))
+                     if lo - 1e-9 <= float(v) <= hi + 1e-9})
+    if not values:
+        raise FrequencyError(f"no clock-face headway {list(clock_face or [])} lies within {lo:g}-{hi:g} min")
+    if fleet < 0:
+        raise FrequencyError(f"fleet must be >= 0 vehicles, got {fleet!r}")
+    path = Path(scenario_path)
+    result = evaluate_file(path)
+    outcome = result.outcome
+    lines = result.tables["lines"]
+    if outcome is None or outcome.transit is None or not len(lines):
+        raise FrequencyError(f"{path}: the scenario has no transit lines to set frequencies for")
+    params = outcome.prepared.scenario.baseline.model
+    problem = _Problem(outcome, lines, vot_per_h=params.value_of_time_per_h, weight=operator_weight_per_veh_h)
+    h = np.array(values) * 60.0
+    n = len(problem.keys)
+    idx = np.full(n, len(values) - 1)
+    needed = int(problem.fleet(np.full(n, h[-1])).sum())
+    if needed > fleet:
+        raise FrequencyError(f"a fleet of {fleet} vehicles cannot run every route at the longest allowed headway "
+                             f"({values[-1]:g} min): that needs {needed} vehicles")
+    base_h = np.array([lines.loc[lines["route_key"] == k, "headway_s"].mean() for k in problem.keys])
+    pb, ob = problem.cost(base_h)
+
+    def total(ix: np.ndarray) -> float:
+        p, o = problem.cost(h[ix])
+        return p + o
+
+    def fleet_of(ix: np.ndarray) -> int:
+        return int(problem.fleet(h[ix]).sum())
+
+    current = total(idx)
+    history: list[dict] = []
+    stop = "converged"
+
+    def accept(move: str, g: int) -> bool:
+        row = {"evaluations": problem.evaluations, "move": move, "route_key": problem.keys[g],
+               "headway_min": values[idx[g]], "fleet": fleet_of(idx), "objective": current}
+        history.append(row)
+        return progress is None or progress(dict(row)) is not False
+
+    accept("start", 0)
+    try:
+        # greedy marginal analysis
+        while True:
+            if problem.evaluations >= max_evaluations:
+                stop = "max_evaluations"
+                break
+            used = fleet_of(idx)
+            best, best_g, best_value = 0.0, -1, current
+            for g in range(n):
+                if idx[g] == 0:
+                    continue
+                trial = idx.copy()
+                trial[g] -= 1
+                extra = fleet_of(trial) - used
+                if used + extra > fleet:
+                    continue
+                value = total(trial)
+                gain = current - value
+                if gain <= 1e-9 * max(1.0, abs(current)):
+                    continue
+                score = gain / extra if extra > 0 else math.inf
+                if score > best:
+                    best, best_g, best_value = score, g, value
+            if best_g < 0:
+                break
+            idx[best_g] -= 1
+            current = best_value
+            if not accept("shorten", best_g):
+                stop = "cancelled"
+                break
+        # improvement passes: single moves, then pairwise swaps
+        improved = stop == "converged"
+        while improved and stop == "converged":
+            improved = False
+            moves = [(g, d) for g in range(n) for d in (-1, 1)]
+            moves += [(i, j) for i in range(n) for j in range(n) if i != j]
+            for k, move in enumerate(moves):
+                if problem.evaluations >= max_evaluations:
+                    stop = "max_evaluations"
+                    break
+                trial = idx.copy()
+                single = k < 2 * n
+                if single:
+                    trial[move[0]] += move[1]
+                else:
+                    trial[move[0]] -= 1
+                    trial[move[1]] += 1
+                if trial.min() < 0 or trial.max() >= len(values) or fleet_of(trial) > fleet:
+                    continue
+                value = total(trial)
+                if value < current - 1e-9 * max(1.0, abs(current)):
+                    idx, current = trial, value
+                    improved = True
+                    name = ("shorten" if move[1] < 0 else "lengthen") if single else f"swap with {problem.keys[move[1]]}"
+                    if not accept(name, move[0]):
+                        stop = "cancelled"
+                        break
+    except KeyboardInterrupt:
+        stop = "interrupted"
+    pa, oa = problem.cost(h[idx])
+    base_fleet = problem.fleet(base_h)
+    routes = pd.DataFrame({
+        "route_key": problem.keys,
+        "lines": problem.group_lines,
+        "cycle_s": problem.cycle_s,
+        "baseline_headway_min": base_h / 60.0,
+        "headway_min": [values[i] for i in idx],
+        "baseline_fleet": base_fleet,
+        "fleet": problem.fleet(h[idx]),
+    })
+    return FrequencyResult(
+        scenario_path=path, routes=routes, fleet_budget=int(fleet), fleet_used=int(routes["fleet"].sum()),
+        baseline_fleet=int(base_fleet.sum()), objective_before=pb + ob, objective_after=pa + oa,
+        passenger_cost_before=pb, passenger_cost_after=pa, operator_cost_before=ob, operator_cost_after=oa,
+        history=pd.DataFrame(history), evaluations=problem.evaluations, stop_reason=stop, currency=params.currency,
+        seconds=time.perf_counter() - started,
+        notes=["transit demand, mode split and running times are held at the baseline's during the search"],
+    )
+
+
+def write_scenario(result: FrequencyResult, path: str | os.PathLike, *, name: str | None = None) -> Path:
+    """Write the chosen headways as an alternative scenario of the input scenario.
+
+    One ``change_line`` edit per route whose headway changed (its line ids listed).
+    The file is accepted by :func:`transitopt.scenario.load_scenario` and
+    ``transitopt compare``.
+    """
+    path = Path(path)
+    base = os.path.relpath(result.scenario_path.resolve(), path.resolve().parent)
+    title = name or f"Optimised frequencies (fleet {result.fleet_budget})"
+    out = [
+        f"# Written by transitopt.optimise.optimise_frequencies: fleet {result.fleet_used} of {result.fleet_budget}",
+        f"# (baseline {result.baseline_fleet}); objective {result.objective_before:.6g} -> "
+        f"{result.objective_after:.6g} {result.currency}/h with demand held fixed.",
+        "",
+        "[scenario]",
+        f"name = {_toml_str(title)}",
+        f"baseline = {_toml_str(Path(base).as_posix())}",
+    ]
+    for row in result.routes.itertuples():
+        if abs(row.headway_min - row.baseline_headway_min) < 1e-9:
+            continue
+        ids = ", ".join(_toml_str(i) for i in row.lines)
+        out += ["", "[[edits]]", 'type = "change_line"', f"line = [{ids}]", f"headway_min = {row.headway_min:g}"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+    return path
+
+
+def _toml_str(value: str) -> str:
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
