@@ -108,3 +108,20 @@ def test_same_result_with_one_and_two_threads():
     # fixed origin blocks summed in block order: identical bits, well within the 1e-9 required
     assert np.array_equal(one[0], two[0])
     assert one[1] == two[1]
+
+
+def test_unreachable_pairs_match_infinite_distances():
+    from transitopt.kernels.assignment import unreachable_pairs
+
+    net, rng = _random_network(9, n=150, m=300, n_centroids=15)  # sparse: many pairs disconnected
+    cost = net.free_flow_time_s.copy()
+    closed = rng.random(net.n_edges) < 0.1
+    cost[closed] = np.inf
+    zones = np.arange(15)
+    demand = rng.uniform(0, 5, (15, 15)) * (rng.random((15, 15)) < 0.7)
+    np.fill_diagonal(demand, 0.0)
+    got = unreachable_pairs(net.indptr, net.head, ~closed, net.centroid, zones, zones, demand)
+    # reference: the scipy-based loader counts exactly the unreachable demand
+    _, _, unreachable = _reference(net, cost, zones, zones, demand)
+    assert demand[got].sum() == pytest.approx(unreachable, rel=1e-12, abs=0.0)
+    assert got.any() and not got[demand == 0].any()

@@ -149,3 +149,15 @@ def test_conical_vdf_converges_on_two_routes():
     route_a = costs[(net.tail == 0) & (net.head == 1)][0] + costs[(net.tail == 1) & (net.head == 3)][0]
     route_b = costs[(net.tail == 0) & (net.head == 2)][0] + costs[(net.tail == 2) & (net.head == 3)][0]
     assert route_a == pytest.approx(route_b, rel=1e-8)  # Wardrop: used routes cost the same
+
+
+def test_summary_link_table_and_convergence_plot(tmp_path):
+    result = assign(_two_routes(), _od(), algorithm="bfw", gap=1e-8)
+    assert result.summary().startswith("bfw: converged after")
+    table = result.link_table()
+    assert list(table.columns) == ["edge", "from_node", "to_node", "flow", "preload", "time_s", "cost_s", "voc"]
+    assert table["flow"].sum() == pytest.approx(2 * 2500.0)
+    path = tmp_path / "gap.png"
+    result.plot_convergence(path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gap.png"]

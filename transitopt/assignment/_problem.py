@@ -20,8 +20,7 @@ import pandas as pd
 
 from .._errors import DemandError, NetworkError
 from ..demand.od import ODMatrix
-from ..kernels.assignment import aon_load
-from ..kernels.shortest_paths import many_to_many
+from ..kernels.assignment import unreachable_pairs
 from ..kernels.vdf import VDF_BPR, VDF_CONICAL
 from ..network.compiled import MODE_CAR, Network
 
@@ -173,20 +172,16 @@ def build_problem(
     intrazonal = float(sub[same].sum())
     sub[same] = 0.0
 
-    # demand no car path connects: found by one free-flow search, reported per pair
-    weight = t0 + fixed
+    # demand no car path connects: one breadth-first search per origin, reported per pair
     no_through = np.asarray(network.centroid, dtype=np.bool_)
-    _, _, unreachable = aon_load(network.indptr, network.head, network.tail, weight, no_through,
-                                 origin_nodes, dest_nodes, sub, False)
-    unassigned = pd.DataFrame({"origin": pd.Series(dtype=np.int64), "destination": pd.Series(dtype=np.int64),
-                               "trips": pd.Series(dtype=np.float64)})
-    if unreachable > 0.0:
-        dist = many_to_many(network.indptr, network.head, weight, origin_nodes, dest_nodes, no_through)
-        bad = np.isinf(dist) & (sub > 0)
-        i, j = np.nonzero(bad)
-        unassigned = pd.DataFrame({"origin": demand.zones[origin_rows[i]], "destination": demand.zones[dest_cols[j]],
-                                   "trips": sub[i, j]})
-        sub[bad] = 0.0
+    bad = unreachable_pairs(network.indptr, network.head, ~shut, no_through, origin_nodes, dest_nodes, sub)
+    i, j = np.nonzero(bad)
+    unassigned = pd.DataFrame({
+        "origin": demand.zones[origin_rows[i]].astype(np.int64),
+        "destination": demand.zones[dest_cols[j]].astype(np.int64),
+        "trips": sub[i, j],
+    })
+    sub[bad] = 0.0
 
     return Problem(
         indptr=network.indptr,

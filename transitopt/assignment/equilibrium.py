@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -87,6 +88,7 @@ class UserEquilibrium:
 
     def run(self) -> AssignmentResult:
         """Solve; warns with :class:`ConvergenceWarning` when the gap target is not reached."""
+        start = time.perf_counter()
         problem = build_problem(
             self.network,
             self.demand,
@@ -102,6 +104,7 @@ class UserEquilibrium:
                 "cannot be assigned (no car path); see result.unassigned",
                 stacklevel=2,
             )
+        setup_s = time.perf_counter() - start
         monitor = Monitor(problem, gap=self.gap, max_iter=self.max_iter, time_limit_s=self.time_limit_s,
                           callback=self.callback)
         if self.algorithm == "algb":
@@ -126,6 +129,7 @@ class UserEquilibrium:
             converged=monitor.converged,
             stop_reason=monitor.stop_reason,
             unassigned=problem.unassigned,
+            setup_s=setup_s,
         )
         if not result.converged:
             warnings.warn(

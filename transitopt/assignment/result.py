@@ -39,6 +39,9 @@ class AssignmentResult:
         ``"gap"``, ``"max_iter"``, ``"time_limit"`` or ``"cancelled"``.
     unassigned : DataFrame
         ``origin, destination, trips`` between zones that no car path connects.
+    setup_s : float
+        Seconds spent checking the inputs and building the problem before iterating
+        (``history["time_s"]`` counts from the end of the set-up).
     """
 
     network: Network = field(repr=False)
@@ -53,6 +56,7 @@ class AssignmentResult:
     converged: bool
     stop_reason: str
     unassigned: pd.DataFrame = field(repr=False)
+    setup_s: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("flow", "preload", "time_s", "cost_s", "closed"):
@@ -103,6 +107,34 @@ class AssignmentResult:
                 "voc": voc,
             }
         )
+
+    def plot_convergence(self, path: str | None = None, *, ax=None):
+        """Relative gap per iteration and over time (log scale); saved to ``path`` (PNG) when given.
+
+        Returns the matplotlib ``Axes``.
+        """
+        import matplotlib
+
+        if ax is None and path is not None:
+            matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(5.5, 3.8))
+        gap = self.history["relative_gap"].clip(lower=1e-16)
+        ax.semilogy(self.history["time_s"], gap, marker=".", label=self.algorithm)
+        ax.axhline(self.target_gap, color="grey", linestyle=":", label=f"target {self.target_gap:g}")
+        ax.set_xlabel("wall time (s)")
+        ax.set_ylabel("relative gap (TSTT - SPTT) / TSTT")
+        ax.set_title(f"{self.iterations} iterations, gap {self.relative_gap:.2e}")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+        if path is not None:
+            from .._io import atomic_path
+
+            with atomic_path(path) as tmp:
+                ax.figure.savefig(tmp, dpi=110, bbox_inches="tight")
+        return ax
 
     def summary(self) -> str:
         """One line: algorithm, iterations, gap, TSTT and seconds."""

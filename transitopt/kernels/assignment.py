@@ -145,3 +145,56 @@ def aon_load(indptr, head, tail, cost, no_through, origin_nodes, dest_nodes, dem
         sptt += sptt_part[b]
         unreachable += unreach_part[b]
     return flow, sptt, unreachable
+
+
+@njit_parallel
+def unreachable_pairs(indptr, head, usable, no_through, origin_nodes, dest_nodes, demand):
+    """``out[o, d]``: ``demand[o, d] > 0`` but no path of ``usable`` links leads there.
+
+    Breadth-first search per origin (parallel), not passing through ``no_through``
+    nodes, stopping once every destination with demand is found.
+    """
+    n = indptr.size - 1
+    n_orig = origin_nodes.size
+    n_dest = dest_nodes.size
+    out = np.zeros((n_orig, n_dest), dtype=np.bool_)
+    n_blocks = min(N_BLOCKS, max(n_orig, 1))
+    for b in prange(n_blocks):
+        seen = np.zeros(n, dtype=np.bool_)
+        wanted = np.zeros(n, dtype=np.bool_)
+        queue = np.empty(n, dtype=np.int64)
+        for o in range(b * n_orig // n_blocks, (b + 1) * n_orig // n_blocks):
+            left = 0
+            for j in range(n_dest):
+                t = dest_nodes[j]
+                if demand[o, j] > 0.0 and not wanted[t]:
+                    wanted[t] = True
+                    left += 1
+            source = origin_nodes[o]
+            seen[source] = True
+            queue[0] = source
+            read = 0
+            filled = 1
+            if wanted[source]:
+                left -= 1
+            while read < filled and left > 0:
+                u = queue[read]
+                read += 1
+                if no_through[u] and u != source:
+                    continue
+                for a in range(indptr[u], indptr[u + 1]):
+                    v = head[a]
+                    if usable[a] and not seen[v]:
+                        seen[v] = True
+                        queue[filled] = v
+                        filled += 1
+                        if wanted[v]:
+                            left -= 1
+            for j in range(n_dest):
+                t = dest_nodes[j]
+                if demand[o, j] > 0.0 and not seen[t]:
+                    out[o, j] = True
+                wanted[t] = False
+            for k in range(filled):
+                seen[queue[k]] = False
+    return out
