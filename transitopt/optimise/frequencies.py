@@ -181,7 +181,8 @@ def optimise_frequencies(
     Parameters
     ----------
     scenario_path
-        A scenario file (baseline or alternative); it is evaluated (cached) first.
+        A scenario file (baseline or alternative); it is evaluated first (again when
+        only a cached result without the model arrays is on disk).
     fleet
         Vehicles available (all routes together).
     headway_bounds_min
@@ -208,7 +209,7 @@ def optimise_frequencies(
         No allowed headway, no transit lines, or ``fleet`` smaller than the vehicles
         needed with every route at its longest allowed headway (the message names it).
     """
-    from ..scenario import evaluate_file
+    from ..scenario import evaluate, evaluate_file
 
     started = time.perf_counter()
     lo, hi = map(float, headway_bounds_min)
@@ -222,6 +223,8 @@ def optimise_frequencies(
         raise FrequencyError(f"fleet must be >= 0 vehicles, got {fleet!r}")
     path = Path(scenario_path)
     result = evaluate_file(path)
+    if result.outcome is None:  # read back from the on-disk cache, which keeps no model arrays
+        result = evaluate(path)
     outcome = result.outcome
     lines = result.tables["lines"]
     if outcome is None or outcome.transit is None or not len(lines):
@@ -257,35 +260,55 @@ def optimise_frequencies(
 
     accept("start", 0)
     try:
-        # greedy marginal analysis
-        while True:
-            if problem.evaluations >= max_evaluations:
-                stop = "max_evaluations"
-                break
+        # greedy marginal analysis, lazily: stale scores of the other routes are upper
+        # estimates refreshed only when they come out on top
+        scores: dict[int, tuple[float, float, int]] = {}  # route -> (score, objective, move count)
+        moves_done = 0
+        while stop == "converged":
             used = fleet_of(idx)
-            best, best_g, best_value = 0.0, -1, current
+            candidates = []
             for g in range(n):
-                if idx[g] == 0:
-                    continue
+                trial = idx.copy()
+                trial[g] -= 1
+                if idx[g] > 0 and fleet_of(trial) <= fleet:
+                    candidates.append(g)
+            if not candidates:
+                break
+
+            def score(g: int, used: int = used, current: float = current,
+                      moves_done: int = moves_done) -> tuple[float, float, int]:
                 trial = idx.copy()
                 trial[g] -= 1
                 extra = fleet_of(trial) - used
-                if used + extra > fleet:
-                    continue
                 value = total(trial)
                 gain = current - value
                 if gain <= 1e-9 * max(1.0, abs(current)):
+                    return (-math.inf, value, moves_done)
+                return (gain / extra if extra > 0 else 1e12 * gain, value, moves_done)
+
+            chosen = -1
+            while problem.evaluations < max_evaluations:
+                for g in candidates:
+                    if g not in scores and problem.evaluations < max_evaluations:
+                        scores[g] = score(g)
+                ranked = sorted((g for g in candidates if g in scores), key=lambda g: -scores[g][0])
+                if not ranked or scores[ranked[0]][0] == -math.inf:
+                    break
+                top = ranked[0]
+                if scores[top][2] != moves_done:
+                    scores[top] = score(top)
                     continue
-                score = gain / extra if extra > 0 else math.inf
-                if score > best:
-                    best, best_g, best_value = score, g, value
-            if best_g < 0:
+                chosen = top
                 break
-            idx[best_g] -= 1
-            current = best_value
-            if not accept("shorten", best_g):
+            if chosen < 0:
+                if problem.evaluations >= max_evaluations:
+                    stop = "max_evaluations"
+                break
+            idx[chosen] -= 1
+            current = scores.pop(chosen)[1]
+            moves_done += 1
+            if not accept("shorten", chosen):
                 stop = "cancelled"
-                break
         # improvement passes: single moves, then pairwise swaps
         improved = stop == "converged"
         while improved and stop == "converged":
@@ -315,6 +338,12 @@ def optimise_frequencies(
                         break
     except KeyboardInterrupt:
         stop = "interrupted"
+    on_grid = [int(np.argmin(np.abs(h - b))) for b in base_h]
+    base_idx = np.array(on_grid)
+    if (np.allclose(h[base_idx], base_h) and fleet_of(base_idx) <= fleet and pb + ob < total(idx)):
+        idx = base_idx
+        history.append({"evaluations": problem.evaluations, "move": "keep baseline", "route_key": None,
+                        "headway_min": None, "fleet": fleet_of(idx), "objective": pb + ob})
     pa, oa = problem.cost(h[idx])
     base_fleet = problem.fleet(base_h)
     routes = pd.DataFrame({
