@@ -309,6 +309,12 @@ def optimise_frequencies(
             moves_done += 1
             if not accept("shorten", chosen):
                 stop = "cancelled"
+        # the scenario's own headways, when on the grid, feasible and better, are the start of the passes
+        base_idx = np.array([int(np.argmin(np.abs(h - b))) for b in base_h])
+        if np.allclose(h[base_idx], base_h) and fleet_of(base_idx) <= fleet and pb + ob < current:
+            idx, current = base_idx, pb + ob
+            history.append({"evaluations": problem.evaluations, "move": "restart from the scenario's headways",
+                            "route_key": None, "headway_min": None, "fleet": fleet_of(idx), "objective": current})
         # improvement passes: single moves, then pairwise swaps
         improved = stop == "converged"
         while improved and stop == "converged":
@@ -338,12 +344,6 @@ def optimise_frequencies(
                         break
     except KeyboardInterrupt:
         stop = "interrupted"
-    on_grid = [int(np.argmin(np.abs(h - b))) for b in base_h]
-    base_idx = np.array(on_grid)
-    if (np.allclose(h[base_idx], base_h) and fleet_of(base_idx) <= fleet and pb + ob < total(idx)):
-        idx = base_idx
-        history.append({"evaluations": problem.evaluations, "move": "keep baseline", "route_key": None,
-                        "headway_min": None, "fleet": fleet_of(idx), "objective": pb + ob})
     pa, oa = problem.cost(h[idx])
     base_fleet = problem.fleet(base_h)
     routes = pd.DataFrame({
