@@ -242,3 +242,24 @@ def test_transit_assign_conserves_trips(tmp_path):
     # every boarding is followed by exactly one alighting on the same line
     np.testing.assert_allclose(lines["boardings"], lines["alightings"], rtol=1e-9, atol=1e-9)
     assert lines["boardings"].sum() > 0
+
+
+def test_optimise_routes_writes_a_route_set_that_evaluates_to_the_printed_att(require_data, tmp_path):
+    require_data("tndp/Mandl")
+    out = tmp_path / "routes.txt"
+    result = invoke("optimise", "routes", "Mandl1", "--routes", "6", "--budget", "2", "--seed", "1", "-o", out)
+    assert result.exit_code == 0, result.output
+    from transitopt.optimise import evaluate_route_set, read_route_set, read_tndp_instance
+
+    routes = read_route_set(out)
+    assert len(routes) == 6 and all(2 <= len(r) <= 8 for r in routes)
+    ev = evaluate_route_set(read_tndp_instance("Mandl1"), routes)
+    assert f"ATT {ev.att:.2f} min" in result.output
+    assert ev.dun == 0.0 and ev.att < 11.0  # published best 10.18 min (data/README.md)
+
+
+def test_bench_tndp_prints_the_gap_to_published_results(require_data):
+    require_data("tndp/Mandl")
+    result = invoke("bench", "tndp", "Mandl", "--budget", "0.5")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("best published") == 4  # Mandl with 4, 6, 7 and 8 routes

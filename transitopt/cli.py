@@ -24,6 +24,10 @@ network_app = typer.Typer(help="Load, inspect and export street networks.", no_a
 app.add_typer(network_app, name="network")
 transit_app = typer.Typer(help="Import transit lines (GTFS, OSM route relations) and assign riders.", no_args_is_help=True)
 app.add_typer(transit_app, name="transit")
+optimise_app = typer.Typer(help="Optimise transit: route design, frequencies under a fleet budget.", no_args_is_help=True)
+app.add_typer(optimise_app, name="optimise")
+bench_app = typer.Typer(help="Benchmark instances from the literature.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -571,6 +575,112 @@ def batch_command(
     console.print(f"summary: {summary.files['summary_csv']}; overview: {summary.files['overview_png']}")
     if not summary.ok:
         raise typer.Exit(code=1)
+
+
+def _search_progress(description: str):
+    """A rich progress bar over a time budget, showing the best objective so far."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn(description), BarColumn(), TextColumn("best {task.fields[best]}"), TimeElapsedColumn(),
+                    console=console, transient=True)
+
+
+@optimise_app.command("routes")
+@friendly_errors
+def optimise_routes(
+    instance: Annotated[str, typer.Argument(help="TNDP instance: Mandl1, Mandl2, Mumford0-2 or a folder.")],
+    routes: Annotated[int, typer.Option("--routes", "-k", help="Number of routes.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Route set file (one route per line).")],
+    min_nodes: Annotated[int, typer.Option("--min-nodes", help="Fewest nodes per route.")] = 2,
+    max_nodes: Annotated[int, typer.Option("--max-nodes", help="Most nodes per route.")] = 8,
+    objective: Annotated[str, typer.Option("--objective", help="passenger, operator or pareto.")] = "passenger",
+    budget: Annotated[float, typer.Option("--budget", help="Search time, seconds.")] = 60.0,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same result).")] = 0,
+) -> None:
+    """Design a route set (simulated annealing, numba evaluation); Ctrl-C keeps the best so far."""
+    from .optimise import design_routes, read_tndp_instance, write_route_set
+
+    inst = read_tndp_instance(instance)
+    with _search_progress(f"{objective} search, {budget:g} s") as bar:
+        task = bar.add_task("search", total=budget, best="-")
+
+        def show(event: dict) -> None:
+            bar.update(task, completed=min(budget, event.get("seconds", 0.0)),
+                       best=f"ATT {event.get('att', float('nan')):.3f} min, TRT {event.get('trt', float('nan')):.0f} min")
+
+        result = design_routes(inst, n_routes=routes, min_nodes=min_nodes, max_nodes=max_nodes, objective=objective,
+                               budget_s=budget, seed=seed, progress=show)
+    ev = result.evaluation
+    write_route_set(result.routes, output, header=f"{instance}: {routes} routes, {objective}, seed {seed}; "
+                    f"ATT {ev.att:.4f} min, TRT {ev.trt:.0f} min")
+    console.print(f"ATT {ev.att:.2f} min, d0 {ev.d0:.2f} %, d1 {ev.d1:.2f} %, d2 {ev.d2:.2f} %, dun {ev.dun:.2f} %, "
+                  f"TRT {ev.trt:.0f} min; {result.n_evaluations:,} evaluations in {result.seconds:.1f} s "
+                  f"({result.stopped_by})")
+    console.print(f"wrote {output}")
+
+
+@optimise_app.command("frequencies")
+@friendly_errors
+def optimise_frequencies_command(
+    scenario: Annotated[Path, typer.Argument(help="Scenario file whose line headways to optimise.")],
+    fleet: Annotated[int, typer.Option("--fleet", help="Vehicles available (all lines).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="New alternative scenario file (TOML).")],
+    min_headway: Annotated[float, typer.Option("--min-headway", help="Shortest headway, minutes.")] = 3.0,
+    max_headway: Annotated[float, typer.Option("--max-headway", help="Longest headway, minutes.")] = 30.0,
+    operator_weight: Annotated[
+        float, typer.Option("--operator-weight", help="Operator cost per vehicle-hour (scenario currency).")
+    ] = 0.0,
+) -> None:
+    """Choose headways within a fleet budget; writes a scenario that `transitopt compare` accepts."""
+    from .optimise.frequencies import optimise_frequencies, write_scenario
+
+    with console.status("Optimising headways ...") as status:
+
+        def show(event: dict) -> None:
+            status.update(f"Optimising headways: {event.get('evaluations', '?')} assignments, "
+                          f"objective {event.get('objective', float('nan')):,.1f}")
+
+        result = optimise_frequencies(scenario, fleet=fleet, headway_bounds_min=(min_headway, max_headway),
+                                      operator_weight_per_veh_h=operator_weight, progress=show)
+    write_scenario(result, output)
+    changed = result.routes[result.routes["headway_min"] != result.routes["baseline_headway_min"]]
+    console.print(f"fleet {result.baseline_fleet} -> {result.fleet_used} of {result.fleet_budget}; objective "
+                  f"{result.objective_before:,.1f} -> {result.objective_after:,.1f} {result.currency}/h; "
+                  f"{len(changed)} route(s) changed")
+    console.print(f"wrote {output}; compare it: transitopt compare {scenario} {output} -o out/frequencies")
+
+
+@bench_app.command("tndp")
+@friendly_errors
+def bench_tndp(
+    instance: Annotated[str, typer.Argument(help="Mandl1, Mandl2, Mumford0, Mumford1 or Mumford2.")],
+    budget: Annotated[float, typer.Option("--budget", help="Search CPU seconds per run.")] = 60.0,
+    seeds: Annotated[str, typer.Option("--seeds", help="Comma-separated seeds.")] = "0",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Runs table (CSV).")] = None,
+) -> None:
+    """Run the literature's standard route-design cases of an instance; compare with published ATT."""
+    from ._io import atomic_path
+    from .optimise import published_results, run_case, standard_cases
+
+    cases = standard_cases(instance)
+    seed_list = [int(v) for v in seeds.split(",")]
+    rows = []
+    for case in cases:
+        with console.status(f"{case.label}: {len(seed_list)} run(s) of {budget:g} s ..."):
+            runs = run_case(case, budget_s=budget, seeds=seed_list)
+        best = runs.loc[runs["att"].idxmin()]
+        published = published_results(case)
+        best_published = published["att"].min() if len(published) else float("nan")
+        gap = 100.0 * (best["att"] - best_published) / best_published
+        console.print(f"{case.label}: ATT {best['att']:.3f} min (TRT {best['trt']:.0f}); best published "
+                      f"{best_published:.2f} ({gap:+.2f} %)")
+        rows.append(runs)
+    if output is not None:
+        import pandas as pd
+
+        with atomic_path(output) as tmp:
+            pd.concat(rows).to_csv(tmp, index=False)
+        console.print(f"wrote {output}")
 
 
 def example_scenarios() -> list[Path]:
