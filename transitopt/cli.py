@@ -630,6 +630,7 @@ def optimise_frequencies_command(
     operator_weight: Annotated[
         float, typer.Option("--operator-weight", help="Operator cost per vehicle-hour (scenario currency).")
     ] = 0.0,
+    max_evaluations: Annotated[int, typer.Option("--max-evaluations", help="Transit assignments at most.")] = 500,
 ) -> None:
     """Choose headways within a fleet budget; writes a scenario that `transitopt compare` accepts."""
     from .optimise.frequencies import optimise_frequencies, write_scenario
@@ -641,7 +642,8 @@ def optimise_frequencies_command(
                           f"objective {event.get('objective', float('nan')):,.1f}")
 
         result = optimise_frequencies(scenario, fleet=fleet, headway_bounds_min=(min_headway, max_headway),
-                                      operator_weight_per_veh_h=operator_weight, progress=show)
+                                      operator_weight_per_veh_h=operator_weight, max_evaluations=max_evaluations,
+                                      progress=show)
     write_scenario(result, output)
     changed = result.routes[result.routes["headway_min"] != result.routes["baseline_headway_min"]]
     console.print(f"fleet {result.baseline_fleet} -> {result.fleet_used} of {result.fleet_budget}; objective "

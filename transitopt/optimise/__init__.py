@@ -1,6 +1,6 @@
 """Optimisation: transit route design (TNDP/UTRP) and its benchmark instances.
 
-Frequency setting on scenarios will live here too once the scenario layer exists.
+Frequency setting under a fleet budget on scenarios: :func:`optimise_frequencies`.
 """
 
 from .benchmark import STANDARD_CASES, BenchmarkCase, published_results, run_case, standard_cases
@@ -10,6 +10,13 @@ from .evaluation import (
     evaluate_route_set,
     route_set_travel_times,
     routes_to_arrays,
+)
+from .frequencies import (
+    CLOCK_FACE_MIN,
+    FrequencyError,
+    FrequencyResult,
+    optimise_frequencies,
+    write_scenario,
 )
 from .instances import (
     TNDPInstance,
@@ -21,6 +28,11 @@ from .instances import (
 from .routes import RouteDesignError, RouteDesignResult, design_routes
 
 __all__ = [
+    "CLOCK_FACE_MIN",
+    "FrequencyError",
+    "FrequencyResult",
+    "optimise_frequencies",
+    "write_scenario",
     "STANDARD_CASES",
     "BenchmarkCase",
     "published_results",
