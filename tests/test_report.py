@@ -364,7 +364,7 @@ def test_write_maps(pair, tmp_path):
     from PIL import Image
 
     base, alt = pair
-    paths = write_maps(base, [alt], tmp_path / "png", dpi=60)
+    paths = write_maps(base, [alt], tmp_path / "png", dpi=40)
     assert [p.name for p in paths] == [
         "00-base-voc.png", "00-base-line-loads.png", "01-alt-flow-change.png", "01-alt-voc.png",
         "01-alt-line-loads.png", "01-alt-access-change.png", "01-alt-winners-losers.png"]
