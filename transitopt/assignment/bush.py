@@ -15,8 +15,16 @@ from ..kernels.vdf import costs_into, derivatives_into
 from ._monitor import Monitor
 from ._problem import Problem
 
-#: equilibration sweeps per iteration (after each bush update)
+#: equilibration sweeps per iteration (after each bush update) ...
 INNER_SWEEPS = 8
+#: ... doubled, up to this many, while an iteration fails to halve the gap (a slow tail
+#: where bushes of neighbouring origins undo each other's shifts: more sweeps between the
+#: costlier shortest-path searches pay off)
+MAX_INNER_SWEEPS = 64
+#: bushes whose largest path cost difference is at least this share of the worst bush's ...
+FOCUS_SHARE = 0.1
+#: ... get this many extra passes per regular sweep, when they are few (<= 5 % of bushes)
+FOCUS_PASSES = 4
 #: relative cost difference below which two bush paths count as equal
 SHIFT_REL_TOL = 1e-15
 
@@ -35,6 +43,8 @@ def solve_algorithm_b(problem: Problem, monitor: Monitor, *, inner_sweeps: int |
     sub_order = np.empty((n_orig, n), dtype=np.int32)
     sub_counts = np.zeros(n_orig, dtype=np.int64)
     origin_demand = p.demand.sum(axis=1)
+    every = np.arange(n_orig, dtype=np.int64)
+    worst = np.zeros(n_orig)
     flow = np.zeros(m)
     cost = np.empty(m)
     deriv = np.empty(m)
@@ -42,6 +52,7 @@ def solve_algorithm_b(problem: Problem, monitor: Monitor, *, inner_sweeps: int |
     init_bushes(p.indptr, p.head, p.tail, cost, p.no_through, p.origin_nodes, p.dest_nodes, p.demand, in_bush,
                 bush_flow, sub_order, sub_counts)
     k = 0
+    previous_gap = np.inf
     while True:
         sum_bush_flows(bush_flow, flow)
         costs_into(flow, *args, cost)
@@ -50,11 +61,23 @@ def solve_algorithm_b(problem: Problem, monitor: Monitor, *, inner_sweeps: int |
                                SHIFT_REL_TOL)
         if monitor.record(k, flow, cost, sptt, direction="bush"):
             return flow
+        gap = monitor.rows[-1]["relative_gap"]
+        if gap > 0.5 * previous_gap:
+            inner_sweeps = min(2 * inner_sweeps, MAX_INNER_SWEEPS)
+        elif gap < 0.05 * previous_gap:
+            inner_sweeps = max(inner_sweeps // 2, INNER_SWEEPS)
+        previous_gap = gap
         k += 1
         derivatives_into(flow, *args, deriv)
-        for _ in range(max(inner_sweeps, 1)):
+        for _ in range(max(inner_sweeps, 1)):  # round robin: one pass per bush and sweep converges best
             sweep(p.indptr, p.head, p.tail, p.origin_nodes, origin_demand, in_bush, bush_flow, sub_order, sub_counts,
-                  flow, cost, deriv, *args, 1, SHIFT_REL_TOL)
+                  flow, cost, deriv, *args, every, SHIFT_REL_TOL, worst)
+        # bushes far from equilibrium get extra passes of their own (cheap: a few bushes)
+        focus = np.flatnonzero(worst >= FOCUS_SHARE * worst.max()) if worst.max() > 0.0 else every[:0]
+        if 0 < focus.size <= max(1, n_orig // 20):
+            for _ in range(FOCUS_PASSES * inner_sweeps):
+                sweep(p.indptr, p.head, p.tail, p.origin_nodes, origin_demand, in_bush, bush_flow, sub_order,
+                      sub_counts, flow, cost, deriv, *args, focus, SHIFT_REL_TOL, worst)
 
 
 def _reverse(p: Problem) -> tuple[np.ndarray, np.ndarray]:

@@ -425,11 +425,11 @@ def gap_and_grow(indptr, head, tail, rev_indptr, rev_edge, cost, no_through, ori
 
 @njit
 def sweep(indptr, head, tail, origin_nodes, origin_demand, in_bush, bush_flow, sub_order, sub_counts, flow, cost,
-          deriv, preload, fixed, t0, cap, alpha, beta, kind, passes, rel_tol):
-    """Equilibrate every bush, origin by origin (serial, Gauss-Seidel), ``passes`` passes each.
+          deriv, preload, fixed, t0, cap, alpha, beta, kind, bushes, rel_tol, worst):
+    """One equilibration pass over the bushes ``bushes`` (origin rows), in that order (Gauss-Seidel).
 
-    ``origin_demand[r]`` (veh/h) scales the rounding threshold. Returns the largest cost
-    difference between a bush's longest used and shortest path seen (s).
+    ``origin_demand[r]`` (veh/h) scales the rounding threshold. Writes into ``worst[r]``
+    the largest cost difference (s) between a longest used and a shortest path of bush ``r``.
     """
     n = indptr.size - 1
     lo = np.empty(n)
@@ -437,21 +437,16 @@ def sweep(indptr, head, tail, origin_nodes, origin_demand, in_bush, bush_flow, s
     lo_pred = np.empty(n, dtype=np.int64)
     hi_pred = np.empty(n, dtype=np.int64)
     position = np.full(n, -1, dtype=np.int64)
-    worst = 0.0
-    for r in range(origin_nodes.size):
+    for r in bushes:
         nodes = sub_order[r]
         count = sub_counts[r]
         for k in range(count):
             position[nodes[k]] = k
-        for _ in range(passes):
-            w = _equilibrate(origin_nodes[r], nodes, count, position, indptr, head, tail, in_bush[r], bush_flow[r],
-                             flow, cost, deriv, preload, fixed, t0, cap, alpha, beta, kind, lo, hi, lo_pred, hi_pred,
-                             rel_tol, ZERO_REL * origin_demand[r])
-            if w > worst:
-                worst = w
+        worst[r] = _equilibrate(origin_nodes[r], nodes, count, position, indptr, head, tail, in_bush[r],
+                                bush_flow[r], flow, cost, deriv, preload, fixed, t0, cap, alpha, beta, kind, lo, hi,
+                                lo_pred, hi_pred, rel_tol, ZERO_REL * origin_demand[r])
         for k in range(count):
             position[nodes[k]] = -1
-    return worst
 
 
 @njit_parallel
