@@ -310,10 +310,10 @@ def test_flow_change_layer(pair):
             assert abs(value) <= numbers[0]
         elif label.startswith(">"):
             assert value > numbers[0]
-        elif label.startswith("<"):
-            assert value < numbers[0]
+        elif label.startswith("≤"):
+            assert value <= numbers[0]
         else:
-            assert numbers[0] <= value <= numbers[1]
+            assert numbers[0] < value <= numbers[1]
     assert "(closed)" in layer.hover[int(np.flatnonzero(closed)[0])]
 
 
@@ -347,6 +347,17 @@ def test_zone_cells_of_a_grid_are_its_squares():
         height = haversine_m(x, ring[:, 1].min(), x, ring[:, 1].max())
         assert width == pytest.approx(250.0, rel=1e-3) and height == pytest.approx(250.0, rel=1e-3)
         assert ring[:-1, 0].mean() == pytest.approx(x, abs=1e-9) and ring[:-1, 1].mean() == pytest.approx(y, abs=1e-9)
+
+
+def test_access_change_layer(pair):
+    """Jobs within 45 min by transit: +400 in zones 1 and 2, −100 in zone 6, no change elsewhere."""
+    base, alt = pair
+    layer = maps.access_change_layer(base, alt, column="jobs_transit_45min")
+    np.testing.assert_allclose(layer.value, [400, 400, 0, 0, 0, -100])
+    labels = [layer.legend[k].label for k in layer.classes]
+    assert labels[2:5] == ["no change"] * 3
+    assert labels[0] == labels[1] != "no change" and labels[5] not in ("no change", labels[0])
+    assert "jobs within 45 min by transit:<br>1,000 → 1,400 (+400, +40.0 %)" in layer.hover[0]
 
 
 def test_winners_losers_match_compare(pair):

@@ -116,9 +116,10 @@ def voc_distribution_figure(results: Sequence[ScenarioResult]) -> dict:
             "hovertemplate": "v/c %{x}: %{y:.1f} % of lane-km<br>%{customdata[0]:,.1f} lane-km, %{customdata[1]:.0f} "
                              "links<br>%{customdata[2]:,.0f} car veh-km/h<extra>" + _plain(name) + "</extra>",
         })
-    layout = _layout("Volume / capacity distribution (share of lane-km)", barmode="group",
+    layout = _layout("Volume / capacity distribution (share of lane-km)", barmode="group", height=460,
                      xaxis={"title": {"text": "volume / capacity class"}, "type": "category"},
-                     yaxis={"title": {"text": "percent of lane-km"}, "rangemode": "tozero"})
+                     yaxis={"title": {"text": "percent of lane-km"}, "rangemode": "tozero"},
+                     legend={"y": -0.22, "yanchor": "top"}, margin={"t": 60, "b": 110})
     if not data:
         layout["annotations"] = [_empty("no road network")]
     return {"data": data, "layout": layout}

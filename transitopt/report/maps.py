@@ -46,6 +46,8 @@ _INCREASE = ("#fc9272", "#de2d26", "#99000d")
 _LOSS = ("#b2182b", "#ef8a62", "#fddbc7")
 _GAIN = ("#d1e5f0", "#67a9cf", "#2166ac")
 _NEUTRAL = "#c8c8c8"
+#: a change of accessibility smaller than this (jobs) is "no change" (solver rounding)
+_NO_CHANGE_JOBS = 1e-6
 _BACKGROUND = "#d9d9d9"
 _FONT_FAMILY = "-apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 
@@ -346,28 +348,33 @@ def _fmt(x: float) -> str:
 
 
 def diverging_classes(values: np.ndarray, *, minimum: float, low: tuple[str, ...], high: tuple[str, ...],
-                      unit: str, widths: tuple[float, ...] = (4.5, 3.0, 2.0)) -> tuple[np.ndarray, tuple[MapClass, ...]]:
-    """Seven classes symmetric about 0 with "nice" limits: 3 of decrease, little change, 3 of increase.
+                      unit: str, widths: tuple[float, ...] = (4.5, 3.0, 2.0),
+                      neutral: float | None = None) -> tuple[np.ndarray, tuple[MapClass, ...]]:
+    """Seven classes symmetric about 0 with "nice" limits: 3 of decrease, a neutral class, 3 of increase.
 
     The limits are ``c1 < c2 < c3`` with ``c3`` about half, ``c2`` a fifth and ``c1`` a
     twentieth of the largest absolute value (never below ``minimum``); ``|v| <= c1`` is
-    "little change".
+    "little change". With ``neutral``, ``c1 = neutral`` and the middle class is "no
+    change" (for changes where any change matters, such as accessibility). Class ``k``
+    holds ``edges[k-1] < v <= edges[k]`` of the edges ``-c3, -c2, -c1, c1, c2, c3``.
     """
     values = np.nan_to_num(np.asarray(values, dtype=float))
     top = float(np.abs(values).max()) if values.size else 0.0
-    c1 = max(nice_number(top * 0.05), minimum)
-    c2 = max(nice_number(top * 0.2), 2 * c1)
+    c1 = float(neutral) if neutral is not None else max(nice_number(top * 0.05), minimum)
+    c2 = max(nice_number(top * 0.2), 2 * c1, minimum)
     c3 = max(nice_number(top * 0.5), 2 * c2)
     edges = np.array([-c3, -c2, -c1, c1, c2, c3])
     classes = np.searchsorted(edges, values, side="left")
-    # |v| == c1 counts as little change; the outer edges are inclusive on the outside
-    classes = np.where(values == c1, 3, classes)
+    if neutral is None:
+        inner = (f"−{_fmt(c2)} to −{_fmt(c1)}", f"within ±{_fmt(c1)} {unit}", f"+{_fmt(c1)} to +{_fmt(c2)}")
+    else:
+        inner = (f"−{_fmt(c2)} to 0", "no change", f"0 to +{_fmt(c2)}")
     legend = (
-        MapClass(f"< −{_fmt(c3)}", low[0], widths[0]),
+        MapClass(f"≤ −{_fmt(c3)}", low[0], widths[0]),
         MapClass(f"−{_fmt(c3)} to −{_fmt(c2)}", low[1], widths[1]),
-        MapClass(f"−{_fmt(c2)} to −{_fmt(c1)}", low[2], widths[2]),
-        MapClass(f"within ±{_fmt(c1)} {unit}", _NEUTRAL, 1.0),
-        MapClass(f"+{_fmt(c1)} to +{_fmt(c2)}", high[0], widths[2]),
+        MapClass(inner[0], low[2], widths[2]),
+        MapClass(inner[1], _NEUTRAL, 1.0),
+        MapClass(inner[2], high[0], widths[2]),
         MapClass(f"+{_fmt(c2)} to +{_fmt(c3)}", high[1], widths[1]),
         MapClass(f"> +{_fmt(c3)}", high[2], widths[0]),
     )
@@ -489,7 +496,7 @@ def access_change_layer(base: ScenarioResult, alternative: ScenarioResult, *, co
     z = _zone_frame(base, alternative, column)
     change = (z["alt"] - z["base"]).to_numpy(float)
     classes, legend = diverging_classes(change, minimum=1.0, low=_LOSS, high=_GAIN, unit="jobs",
-                                        widths=(1.0, 1.0, 1.0))
+                                        widths=(1.0, 1.0, 1.0), neutral=_NO_CHANGE_JOBS)
     with np.errstate(divide="ignore", invalid="ignore"):
         pct = np.where(z["base"] > 0, 100.0 * change / z["base"], np.nan)
     hover = [f"<b>zone {zone}</b> ({pop:,.0f} residents)<br>jobs within {minutes} min by transit:<br>"
