@@ -205,7 +205,7 @@ def test_hierarchy_phast_matches_scipy(tntp):
         seeds = np.column_stack([ch_of[sources], np.full(sources.size, -1)])
         seed_d = np.column_stack([np.zeros(sources.size), np.full(sources.size, np.inf)])
         no_local = (np.zeros(sources.size + 1, np.int64), np.empty(0, np.int64), np.empty(0))
-        got = contraction.phast(*arrays, seeds, seed_d, ch_of[sources], *no_local, col, anc, off, threads)
+        got = contraction.phast(*arrays, seeds, seed_d, ch_of[sources], *no_local, col, anc, off, np.zeros((n, 2), bool), threads)
         np.testing.assert_allclose(got, ref, **TOL)
         if threads == 1:
             first = got
@@ -270,7 +270,9 @@ def test_random_graphs_plain_compressed_and_hierarchy_match_scipy(net):
         net.indptr, net.head, w, component, new_of, np.arange(n), np.arange(n)
     )
     to_h = np.append(ch_of, -1)
-    got = contraction.phast(*arrays, to_h[seeds], seed_d, to_h[src], *local, to_h[new_of], to_h[anchor], offset, 2)
+    anc_h = to_h[anchor]
+    anc_nt = contraction.anchor_no_through(anc_h, arrays[-1])
+    got = contraction.phast(*arrays, to_h[seeds], seed_d, to_h[src], *local, to_h[new_of], anc_h, offset, anc_nt, 2)
     np.testing.assert_allclose(got, ref, **TOL)
     needed = np.ones(k, np.bool_)
     got = ksp.many_expanded(ci, chd, cw, net.centroid[order], seeds, seed_d, src, *local, new_of, anchor, offset, needed, 0)

@@ -86,8 +86,10 @@ class _Hierarchy:
     source_down: tuple[np.ndarray, np.ndarray, np.ndarray]
     no_through: np.ndarray
     ch_of: np.ndarray  # compressed index -> hierarchy index
+    to_h: np.ndarray  # ch_of with index -1 mapped to -1
     col_all: np.ndarray  # hierarchy index of every network node (-1: contracted)
     anc_all: np.ndarray  # hierarchy indices of every network node's anchors
+    anc_nt_all: np.ndarray  # which of those anchors are no-through
     n_shortcuts: int
     build_s: float
 
@@ -195,14 +197,18 @@ class PreparedGraph:
 
         no_through_ch = np.empty(n, dtype=np.bool_)
         no_through_ch[ch_of] = nt
+        to_h = np.append(ch_of, -1)
+        anc_all = to_h[self.anchor]
         return _Hierarchy(
             up=csr(t, h, ew, up),
             down=csr(h, t, ew, down),
             source_down=csr(t, h, ew, source_down),
             no_through=no_through_ch,
             ch_of=ch_of,
-            col_all=np.append(ch_of, -1)[self.new_of],  # -1 (contracted) stays -1
-            anc_all=np.append(ch_of, -1)[self.anchor],
+            to_h=to_h,
+            col_all=to_h[self.new_of],
+            anc_all=anc_all,
+            anc_nt_all=_contraction.anchor_no_through(anc_all, no_through_ch),
             n_shortcuts=int(et.size - self.c_head.size),
             build_s=time.perf_counter() - start,
         )
@@ -254,12 +260,16 @@ class PreparedGraph:
         if use_ch:
             h = self.hierarchy
             seeds_c, seed_d, src_c, *local = seeds
-            to_h = np.append(h.ch_of, -1)  # index -1 stays -1
+            to_h = h.to_h
             if full:
-                col_h, anc_h = h.col_all, h.anc_all
+                col_h, anc_h, anc_nt = h.col_all, h.anc_all, h.anc_nt_all
             else:
                 col_h, anc_h = to_h[col], to_h[anc]
-            args = (*h.up, *h.down, *h.source_down, h.no_through, to_h[seeds_c], seed_d, to_h[src_c], *local, col_h, anc_h, off)
+                anc_nt = _contraction.anchor_no_through(anc_h, h.no_through)
+            args = (
+                *h.up, *h.down, *h.source_down, h.no_through,
+                to_h[seeds_c], seed_d, to_h[src_c], *local, col_h, anc_h, off, anc_nt,
+            )  # fmt: skip
             with _threads(1 if serial else None):
                 return _contraction.phast(*args, numba.get_num_threads())
         needed = self._all_needed

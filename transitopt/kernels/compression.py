@@ -346,11 +346,17 @@ def source_seeds(indptr, head, weight, component, new_of, sources, pos):
     loc_col = np.empty(cap, dtype=np.int64)
     loc_d = np.empty(cap)
     n_loc = 0
-    dist = np.full(n, np.inf)
-    touched = np.empty(n, dtype=np.int64)
-    heap_key = np.empty(n)
-    heap_node = np.empty(n, dtype=np.int64)
-    position = np.full(n, -1, dtype=np.int64)
+    # scratch for the local searches, only if some source needs one
+    n_scratch = 0
+    for i in range(n_src):
+        if new_of[sources[i]] < 0:
+            n_scratch = n
+            break
+    dist = np.full(n_scratch, np.inf)
+    touched = np.empty(n_scratch, dtype=np.int64)
+    heap_key = np.empty(n_scratch)
+    heap_node = np.empty(n_scratch, dtype=np.int64)
+    position = np.full(n_scratch, -1, dtype=np.int64)
     for i in range(n_src):
         s = sources[i]
         if new_of[s] >= 0:

@@ -544,7 +544,8 @@ def _phast_chunk(
     n_src = src.size
     n_batch = (n_src + LANES - 1) // LANES
     dist = np.full(n, np.inf)
-    lanes = np.empty((n, LANES))
+    # one source alone (or two) is swept on its own, without the lanes
+    lanes = np.empty((n if n_src > 2 else 0, LANES))
     heap_key = np.empty(n)
     heap_node = np.empty(n, dtype=np.int64)
     position = np.full(n, -1, dtype=np.int64)
@@ -593,7 +594,8 @@ def _phast_chunk(
 
 
 @njit
-def _anchor_no_through(anc, no_through):
+def anchor_no_through(anc, no_through):
+    """Which anchors ``anc (n_out, 2)`` (hierarchy nodes, -1 none) are no-through."""
     anc_nt = np.zeros(anc.shape, dtype=np.bool_)
     for o in range(anc.shape[0]):
         for a in range(2):
@@ -605,7 +607,7 @@ def _anchor_no_through(anc, no_through):
 @njit_parallel
 def phast(
     up_ptr, up_head, up_w, dn_ptr, dn_tail, dn_w, sd_ptr, sd_head, sd_w, no_through,
-    seeds, seed_d, src, loc_ptr, loc_col, loc_d, col, anc, off, n_threads,
+    seeds, seed_d, src, loc_ptr, loc_col, loc_d, col, anc, off, anc_nt, n_threads,
 ):
     """Distances ``(n_sources, len(col))`` by PHAST, parallel over batches of sources.
 
@@ -614,11 +616,11 @@ def phast(
     component's distances ``loc_d[loc_ptr[i]:loc_ptr[i+1]]`` at columns ``loc_col`` come
     from a local search (see :func:`.compression.source_seeds`). Output column ``o`` is
     hierarchy node ``col[o]`` or, when ``col[o] == -1``, a contracted node reached through
-    ``anc[o]`` (hierarchy nodes, -1 none) at ``off[o]``. Sources are swept ``LANES`` at a
+    ``anc[o]`` (hierarchy nodes, -1 none) at ``off[o]``; ``anc_nt`` flags the no-through
+    anchors (:func:`anchor_no_through`). Sources are swept ``LANES`` at a
     time, batches interleaved over ``n_threads`` chunks (one scratch set each).
     """
     out = np.empty((src.size, col.size))
-    anc_nt = _anchor_no_through(anc, no_through)
     n_batch = (src.size + LANES - 1) // LANES
     n_chunks = max(1, min(n_threads, n_batch))
     for c in prange(n_chunks):
