@@ -233,12 +233,14 @@ def assert_not_blank(png: Path, *, min_px: int = 500, min_std: float = 20.0, col
 
 
 def check_report(report: Path, tmp: Path, *, n_maps: int, n_charts: int, full_page: Path | None = None,
-                 first_map: Path | None = None, command_line: bool = True) -> tuple[list[dict], dict | None]:
+                 first_map: Path | None = None, command_line: bool = True,
+                 hover: str | None = None) -> tuple[list[dict], dict | None, str]:
     """Load ``report`` in Chromium and assert it renders cleanly.
 
     Optional screenshots, each checked not to be blank: ``full_page`` (the whole page),
-    ``first_map`` (the first map's figure). Returns the per-figure probe and the position
-    and text of the not-converged banner (``None`` when the page has none).
+    ``first_map`` (the first map's figure). Returns the per-figure probe, the position
+    and text of the not-converged banner (``None`` when the page has none) and the
+    tooltip of the first feature of the first map whose id contains ``hover``.
     """
     binary = chromium_binary()
     png = tmp / "screenshot.png"
@@ -247,6 +249,7 @@ def check_report(report: Path, tmp: Path, *, n_maps: int, n_charts: int, full_pa
         figures, tools = load_report(binary, report, tmp)
         try:
             banner = tools.evaluate(BANNER)
+            tooltip = hover_text(tools, next(f["id"] for f in figures if hover in f["id"])) if hover else ""
             errors = tools.errors()
             requests = tools.requests()
             if full_page is not None:
@@ -277,7 +280,29 @@ def check_report(report: Path, tmp: Path, *, n_maps: int, n_charts: int, full_pa
         console = [line for line in stderr.splitlines() if "Uncaught" in line or (":CONSOLE" in line and "rror" in line)]
         assert not console, "\n".join(console)
         assert_not_blank(png)
-    return figures, banner
+    return figures, banner, tooltip
+
+
+def hover_text(tools: DevTools, div_id: str) -> str:
+    """Move the mouse onto the first hover point of a map and return the tooltip plotly shows."""
+    point = tools.evaluate(f"""(function () {{
+      var gd = document.getElementById({json.dumps(div_id)});
+      gd.scrollIntoView();
+      var k = gd.data.findIndex(function (t) {{ return t.name === 'details'; }});
+      var fl = gd._fullLayout, r = gd.getBoundingClientRect();
+      return {{x: r.left + fl._size.l + fl.xaxis.l2p(gd.data[k].x[0]),
+               y: r.top + fl._size.t + fl.yaxis.l2p(gd.data[k].y[0])}};
+    }})()""")
+    for dx in (0.0, 1.0):  # plotly hovers on movement
+        tools.call("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": point["x"] + dx, "y": point["y"]})
+    deadline = time.monotonic() + 5.0
+    while time.monotonic() < deadline:
+        text = tools.evaluate(f"(function () {{ var h = document.getElementById({json.dumps(div_id)})"
+                              ".querySelector('.hoverlayer .hovertext'); return h ? h.textContent : ''; })()")
+        if text:
+            return text
+        time.sleep(0.1)
+    return ""
 
 
 #: JavaScript: the not-converged banner's position and text (null when absent)
@@ -299,11 +324,13 @@ def test_report_renders_in_chromium(tmp_path):
     report = write_report(base, [alt], tmp_path / "report.html")
     # maps: baseline v/c + line loads; alternative flow change, v/c, line loads, access change, winners/losers
     # charts: change, mode shares, v/c distribution, load profiles, convergence
-    figures, banner = check_report(report, tmp_path, n_maps=7, n_charts=5)
+    figures, banner, tooltip = check_report(report, tmp_path, n_maps=7, n_charts=5, hover="flow-change")
     flow_change = next(f for f in figures if "flow-change" in f["id"])
     assert flow_change["paths"] >= 3  # context streets, a class of change, the hover points
     assert banner is not None and banner["height"] > 0 and banner["top"] < 400  # above the fold
     assert "1 of 2 runs did NOT converge" in banner["text"] and "alt did not converge" in banner["text"]
+    # a real mouse move over the first street shows its tooltip: 1.3 × (100 + 110) veh/h
+    assert tooltip == "Street w10001001cars 210 → 273 veh/hchange +63 veh/h", tooltip
 
 
 def test_helsinki_report_renders_in_chromium(tmp_path):
@@ -321,8 +348,9 @@ def test_helsinki_report_renders_in_chromium(tmp_path):
     row = re.search(r"<tr><td title='car_delay_veh_h'>.*?</tr>", page).group(0)
     assert f"{'+' if delta > 0 else '−'}{abs(delta):.1f}" in row or f"{abs(delta):,.0f}" in row
     assert ("id='all-converged'" in page) == (base.converged and alt.converged)
-    figures, _ = check_report(report, tmp_path, n_maps=7, n_charts=5, first_map=tmp_path / "map.png",
-                              command_line=False)
+    figures, _, tooltip = check_report(report, tmp_path, n_maps=7, n_charts=5, first_map=tmp_path / "map.png",
+                                       command_line=False, hover="voc")
+    assert "v/c" in tooltip and "capacity" in tooltip, tooltip
     pngs = write_maps(base, [alt], tmp_path / "png", dpi=50)
     assert len(pngs) == 7
     for png in pngs:
