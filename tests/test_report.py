@@ -29,7 +29,7 @@ DX = 200.0 / (M_PER_DEG * math.cos(math.radians(LAT0)))  # 200 m east, in degree
 DY = 200.0 / M_PER_DEG
 
 
-def _grid_links(flow_scale: float, closed_way: str | None) -> pd.DataFrame:
+def _grid_links(flow_scale: float, closed_way: str | None, bus_lane_way: str | None = None) -> pd.DataFrame:
     """Both directions of every street of a 4 × 3 node grid; flow 100 + 10 × edge (veh/h) × ``flow_scale``."""
     rows = []
     node = {(i, j): 1000 + 10 * i + j for i in range(3) for j in range(4)}
@@ -53,7 +53,7 @@ def _grid_links(flow_scale: float, closed_way: str | None) -> pd.DataFrame:
     links["flow"] = (100.0 + 10.0 * np.arange(n)) * flow_scale
     links["preload"] = 0.0
     links["bus_vph"] = 0.0
-    links["bus_lane"] = False
+    links["bus_lane"] = links["way"].eq(bus_lane_way) if bus_lane_way else False
     links["bus_only"] = False
     links["closed"] = links["way"].eq(closed_way) if closed_way else False
     links.loc[links["closed"], "flow"] = 0.0
@@ -106,10 +106,11 @@ def _zones(access_gain: float) -> pd.DataFrame:
 
 
 def make_result(name: str, *, seed: int = 0, flow_scale: float = 1.0, load_scale: float = 1.0,
-                access_gain: float = 0.0, closed_way: str | None = None, converged: bool = True) -> ScenarioResult:
+                access_gain: float = 0.0, closed_way: str | None = None, bus_lane_way: str | None = None,
+                converged: bool = True) -> ScenarioResult:
     """A small, fully hand-computable :class:`ScenarioResult` (``seed`` only varies the mode shares)."""
     rng = np.random.default_rng(seed)
-    links = _grid_links(flow_scale, closed_way)
+    links = _grid_links(flow_scale, closed_way, bus_lane_way)
     segments, stops = _segments(load_scale)
     zones = _zones(access_gain)
     share = np.array([0.3, 0.2, 0.5]) + rng.uniform(-0.02, 0.02, 3)
@@ -156,7 +157,8 @@ def make_result(name: str, *, seed: int = 0, flow_scale: float = 1.0, load_scale
 @pytest.fixture(scope="module")
 def pair():
     base = make_result("base")
-    alt = make_result("alt", seed=1, flow_scale=1.5, load_scale=2.0, access_gain=400.0, closed_way="w10001001")
+    alt = make_result("alt", seed=1, flow_scale=1.5, load_scale=2.0, access_gain=400.0, closed_way="w10001001",
+                      bus_lane_way="w10011002")
     return base, alt
 
 
@@ -315,6 +317,9 @@ def test_flow_change_layer(pair):
         else:
             assert numbers[0] < value <= numbers[1]
     assert "(closed)" in layer.hover[int(np.flatnonzero(closed)[0])]
+    # the street that got a bus lane is outlined
+    assert [layer.ids[i] for i in layer.marks] == ["road:1001-1002-w10011002"] and layer.marks_label == "new bus lane"
+    assert "(new bus lane)" in layer.hover[layer.marks[0]]
 
 
 def test_line_load_layer_sums_lines_and_directions(pair):

@@ -49,6 +49,8 @@ _NEUTRAL = "#c8c8c8"
 #: a change of accessibility smaller than this (jobs) is "no change" (solver rounding)
 _NO_CHANGE_JOBS = 1e-6
 _BACKGROUND = "#d9d9d9"
+#: outline of marked roads (bus lanes)
+_MARK = "#7b2cbf"
 _FONT_FAMILY = "-apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 
 
@@ -98,6 +100,9 @@ class MapLayer:
         the same id have the same geometry in every map, so a report stores it once.
     background_ids : list of str
         Ids of the ``background`` lines.
+    marks : list of int
+        Features to outline on top (roads that got a bus lane), with ``marks_label`` in
+        the legend.
     """
 
     key: str
@@ -115,6 +120,8 @@ class MapLayer:
     note: str = ""
     ids: list[str] = field(default_factory=list, repr=False)
     background_ids: list[str] = field(default_factory=list, repr=False)
+    marks: list[int] = field(default_factory=list, repr=False)
+    marks_label: str = ""
 
     def widths(self) -> np.ndarray:
         """Line width per feature (px)."""
@@ -404,7 +411,7 @@ def flow_change_layer(base: ScenarioResult, alternative: ScenarioResult) -> MapL
     return MapLayer(
         key="flow_change", title=f"Car flow change: {alternative.name} vs {base.name}", scenario=alternative.name,
         kind="lines", geometry=list(roads["geometry"]), ids=_ids("road", roads.index), value=change,
-        classes=classes, legend=legend,
+        classes=classes, legend=legend, marks=np.flatnonzero(bus_lane).tolist(), marks_label="new bus lane",
         legend_title="change of cars per hour<br>(both directions)", hover=hover,
         note="Red: more cars than in the baseline; blue: fewer. Width grows with the size of the change.",
     )
@@ -437,6 +444,7 @@ def voc_layer(result: ScenarioResult, *, base: ScenarioResult | None = None) -> 
         key="voc", title=f"Volume / capacity: {result.name}", scenario=result.name, kind="lines",
         geometry=list(roads["geometry"]), ids=_ids("road", roads.index), value=voc,
         classes=classes.astype(np.int64), legend=legend,
+        marks=np.flatnonzero(roads["bus_lane"].to_numpy(bool)).tolist(), marks_label="bus lane",
         legend_title="volume / capacity<br>(cars + buses as PCU)", hover=hover,
         note="Ratio of the peak-hour flow (cars plus buses in PCU) to the capacity, the busier direction of each street.",
     )
@@ -500,7 +508,8 @@ def access_change_layer(base: ScenarioResult, alternative: ScenarioResult, *, co
     with np.errstate(divide="ignore", invalid="ignore"):
         pct = np.where(z["base"] > 0, 100.0 * change / z["base"], np.nan)
     hover = [f"<b>zone {zone}</b> ({pop:,.0f} residents)<br>jobs within {minutes} min by transit:<br>"
-             f"{b:,.0f} → {a:,.0f} ({d:+,.0f}{'' if not np.isfinite(p) else f', {p:+.1f} %'})"
+             + (f"{b:,.0f} (no change)" if abs(d) <= _NO_CHANGE_JOBS else
+                f"{b:,.0f} → {a:,.0f} ({d:+,.0f}{'' if not np.isfinite(p) else f', {p:+.1f} %'})")
              for zone, pop, b, a, d, p in zip(z.index, z["population"], z["base"], z["alt"], change, pct, strict=True)]
     return MapLayer(
         key="access_change", title=f"Jobs within {minutes} min by transit: change, {alternative.name}",
@@ -708,6 +717,11 @@ def _layer_traces(layer: MapLayer, store: GeometryStore | None, *, background: b
                            "showlegend": j == 0, "line": {"color": cls.colour, "width": float(w), "dash": cls.dash}})
     if background and layer.kind == "zones" and layer.background:
         traces.append({**context, **_xy(layer.background, back_ids, store), "line": {"color": "#8a8a8a", "width": 0.5}})
+    if layer.marks:
+        traces.append({"type": "scatter", "mode": "lines", "name": layer.marks_label, "hoverinfo": "skip",
+                       "legendrank": len(layer.legend) + 1, **_xy([layer.geometry[i] for i in layer.marks],
+                                                                 [ids[i] for i in layer.marks] if ids else None, store),
+                       "line": {"color": _MARK, "width": 1.6, "dash": "dash"}})
     if len(layer.geometry):
         centres = layer.centres()
         traces.append({
@@ -841,6 +855,11 @@ def _draw_png(layer: MapLayer, path: Path, *, dpi: int = 150) -> Path:
                                       linestyle=":" if cls.dash == "dot" else "-", label=cls.label)))
     if layer.kind == "zones" and layer.background:
         ax.add_collection(LineCollection(layer.background, colors="#777777", linewidths=0.4, zorder=5))
+    if layer.marks:
+        ax.add_collection(LineCollection([layer.geometry[i] for i in layer.marks], colors=_MARK, linewidths=1.2,
+                                         linestyles="dashed", zorder=20))
+        handles.append((len(layer.legend), Line2D([], [], color=_MARK, linewidth=1.2, linestyle="--",
+                                                  label=layer.marks_label)))
     handles.sort(key=lambda h: h[0])
     legend_title = layer.legend_title.replace("<br>", "\n")
     ax.legend(handles=[h for _, h in handles], title=legend_title, loc="upper left", bbox_to_anchor=(1.01, 1.0),
