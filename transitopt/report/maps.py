@@ -831,8 +831,11 @@ def _draw_png(layer: MapLayer, path: Path, *, dpi: int = 150) -> Path:
     lat0 = (y0 + y1) / 2.0
     aspect = 1.0 / math.cos(math.radians(lat0))
     ratio = (y1 - y0) * aspect / max(x1 - x0, 1e-9)
-    width_in = 9.0
-    fig, ax = plt.subplots(figsize=(width_in, min(max(width_in * ratio * 0.85, 4.0), 12.0)))
+    # fixed layout (no tight bounding box: one draw per file): the map on the left, the legend on the right
+    width_in, map_share = 11.0, 0.68
+    height_in = min(max(width_in * map_share * ratio / 0.86, 5.0), 14.0)
+    fig = plt.figure(figsize=(width_in, height_in))
+    ax = fig.add_axes((0.01, 0.06, map_share, 0.86))
     widths = layer.widths()
     if layer.kind == "lines" and layer.background:
         ax.add_collection(LineCollection(layer.background, colors=_BACKGROUND, linewidths=0.6, zorder=1))
@@ -862,8 +865,9 @@ def _draw_png(layer: MapLayer, path: Path, *, dpi: int = 150) -> Path:
                                                   label=layer.marks_label)))
     handles.sort(key=lambda h: h[0])
     legend_title = layer.legend_title.replace("<br>", "\n")
-    ax.legend(handles=[h for _, h in handles], title=legend_title, loc="upper left", bbox_to_anchor=(1.01, 1.0),
-              fontsize=8, title_fontsize=9, frameon=False)
+    fig.legend(handles=[h for _, h in handles], title=legend_title, loc="upper left",
+               bbox_to_anchor=(map_share + 0.03, 0.92), fontsize=9, title_fontsize=10, frameon=False,
+               alignment="left")
     pad_x, pad_y = 0.03 * (x1 - x0 or 0.01), 0.03 * (y1 - y0 or 0.01)
     ax.set_xlim(x0 - pad_x, x1 + pad_x)
     ax.set_ylim(y0 - pad_y, y1 + pad_y)
@@ -877,14 +881,13 @@ def _draw_png(layer: MapLayer, path: Path, *, dpi: int = 150) -> Path:
             length /= 2.0
         ax.plot([x0, x0 + length / m_per_deg_x], [y0 - pad_y / 2] * 2, color="#333333", linewidth=3, zorder=10)
         ax.annotate(f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m",
-                    (x0 + length / m_per_deg_x / 2, y0 - pad_y / 2), textcoords="offset points", xytext=(0, 5),
-                    ha="center", fontsize=8, color="#333333")
+                    (x0 + length / m_per_deg_x, y0 - pad_y / 2), textcoords="offset points", xytext=(5, 0),
+                    ha="left", va="center", fontsize=9, color="#333333")
     # titles as figure text: cheaper than axes titles, whose placement lays out the (hidden) axes
-    ax.set_position((0.02, 0.04, 0.96, 0.9))
-    fig.text(0.02, 0.97, layer.title, fontsize=11, va="top")
-    fig.text(0.02, 0.01, layer.note, fontsize=7, color="#555555")
+    fig.text(0.01, 1.0 - 0.25 / height_in, layer.title, fontsize=13, va="top")
+    fig.text(0.01, 0.12 / height_in, layer.note, fontsize=8, color="#555555", va="bottom")
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=dpi, format="png", bbox_inches="tight")
+        fig.savefig(tmp, dpi=dpi, format="png", pil_kwargs={"compress_level": 2})  # fast; maps compress well
     plt.close(fig)
     return path
 
@@ -913,7 +916,7 @@ def write_maps(
         Output folder (created). Each file is written atomically; existing files of the
         same name are replaced.
     dpi
-        Resolution of the PNGs (dots per inch; a 9-inch-wide figure).
+        Resolution of the PNGs (dots per inch; the figures are 11 inches wide).
 
     Returns
     -------
