@@ -322,6 +322,14 @@ def test_flow_change_layer(pair):
     assert "(new bus lane)" in layer.hover[layer.marks[0]]
 
 
+def test_hover_points_capped_to_largest_values(pair):
+    base, alt = pair
+    layer = maps.flow_change_layer(base, alt)
+    details = maps._layer_traces(layer, None, max_hover=3)[-1]
+    largest = np.argsort(-np.abs(layer.value))[:3]
+    assert details["name"] == "details" and details["hovertext"] == [layer.hover[i] for i in sorted(largest)]
+
+
 def test_line_load_layer_sums_lines_and_directions(pair):
     base, _ = pair
     layer = maps.line_load_layer(base)

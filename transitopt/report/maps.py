@@ -49,6 +49,8 @@ _NEUTRAL = "#c8c8c8"
 #: a change of accessibility smaller than this (jobs) is "no change" (solver rounding)
 _NO_CHANGE_JOBS = 1e-6
 _BACKGROUND = "#d9d9d9"
+#: most features per map with a hover text (a large city's maps would otherwise weigh megabytes each)
+MAX_HOVER = 5000
 #: outline of marked roads (bus lanes)
 _MARK = "#7b2cbf"
 _FONT_FAMILY = "-apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
@@ -688,8 +690,10 @@ def _xy(parts: list[np.ndarray], keys: list[str] | None, store: GeometryStore | 
     return {"x": x, "y": y}
 
 
-def _layer_traces(layer: MapLayer, store: GeometryStore | None, *, background: bool = True) -> list[dict]:
-    """Plotly traces (plain dicts) of one layer: context streets, one trace per class and width, hover points."""
+def _layer_traces(layer: MapLayer, store: GeometryStore | None, *, background: bool = True,
+                  max_hover: int = MAX_HOVER) -> list[dict]:
+    """Plotly traces (plain dicts) of one layer: context streets, one trace per class and width, hover points
+    (at most ``max_hover``: those of the largest absolute values)."""
     traces: list[dict] = []
     widths = layer.widths()
     ids = layer.ids if len(layer.ids) == len(layer.geometry) else None
@@ -724,11 +728,14 @@ def _layer_traces(layer: MapLayer, store: GeometryStore | None, *, background: b
                        "line": {"color": _MARK, "width": 1.6, "dash": "dash"}})
     if len(layer.geometry):
         centres = layer.centres()
+        keep = np.arange(len(centres))
+        if len(keep) > max_hover:  # large networks: details for the features with the largest values
+            keep = np.sort(np.argsort(-np.abs(np.nan_to_num(layer.value)), kind="stable")[:max_hover])
         traces.append({
             "type": "scatter", "mode": "markers", "name": "details", "showlegend": False,
-            "x": np.round(centres[:, 0], 6).tolist(), "y": np.round(centres[:, 1], 6).tolist(),
+            "x": np.round(centres[keep, 0], 6).tolist(), "y": np.round(centres[keep, 1], 6).tolist(),
             "marker": {"size": 10 if layer.kind == "lines" else 18, "opacity": 0.0, "color": "#000000"},
-            "hovertext": list(layer.hover), "hovertemplate": "%{hovertext}<extra></extra>",
+            "hovertext": [layer.hover[i] for i in keep], "hovertemplate": "%{hovertext}<extra></extra>",
         })
     return traces
 
