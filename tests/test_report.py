@@ -317,6 +317,7 @@ def test_flow_change_layer(pair):
         else:
             assert numbers[0] < value <= numbers[1]
     assert "(closed)" in layer.hover[int(np.flatnonzero(closed)[0])]
+    assert [layer.ids[i] for i in layer.pins] == ["road:1000-1001-w10001001"]  # a cross on the closed street
     # the street that got a bus lane is outlined
     assert [layer.ids[i] for i in layer.marks] == ["road:1001-1002-w10011002"] and layer.marks_label == "new bus lane"
     assert "(new bus lane)" in layer.hover[layer.marks[0]]

@@ -105,6 +105,9 @@ class MapLayer:
     marks : list of int
         Features to outline on top (roads that got a bus lane), with ``marks_label`` in
         the legend.
+    pins : list of int
+        Features to pin with a cross at their centre, visible at any zoom (closed
+        roads, often a few metres long), with ``pins_label`` in the legend.
     """
 
     key: str
@@ -124,6 +127,8 @@ class MapLayer:
     background_ids: list[str] = field(default_factory=list, repr=False)
     marks: list[int] = field(default_factory=list, repr=False)
     marks_label: str = ""
+    pins: list[int] = field(default_factory=list, repr=False)
+    pins_label: str = ""
 
     def widths(self) -> np.ndarray:
         """Line width per feature (px)."""
@@ -414,6 +419,7 @@ def flow_change_layer(base: ScenarioResult, alternative: ScenarioResult) -> MapL
         key="flow_change", title=f"Car flow change: {alternative.name} vs {base.name}", scenario=alternative.name,
         kind="lines", geometry=list(roads["geometry"]), ids=_ids("road", roads.index), value=change,
         classes=classes, legend=legend, marks=np.flatnonzero(bus_lane).tolist(), marks_label="new bus lane",
+        pins=np.flatnonzero(closed).tolist(), pins_label="closed road",
         legend_title="change of cars per hour<br>(both directions)", hover=hover,
         note="Red: more cars than in the baseline; blue: fewer. Width grows with the size of the change.",
     )
@@ -447,6 +453,7 @@ def voc_layer(result: ScenarioResult, *, base: ScenarioResult | None = None) -> 
         geometry=list(roads["geometry"]), ids=_ids("road", roads.index), value=voc,
         classes=classes.astype(np.int64), legend=legend,
         marks=np.flatnonzero(roads["bus_lane"].to_numpy(bool)).tolist(), marks_label="bus lane",
+        pins=np.flatnonzero(closed).tolist(), pins_label="closed road",
         legend_title="volume / capacity<br>(cars + buses as PCU)", hover=hover,
         note="Ratio of the peak-hour flow (cars plus buses in PCU) to the capacity, the busier direction of each street.",
     )
@@ -726,6 +733,12 @@ def _layer_traces(layer: MapLayer, store: GeometryStore | None, *, background: b
                        "legendrank": len(layer.legend) + 1, **_xy([layer.geometry[i] for i in layer.marks],
                                                                  [ids[i] for i in layer.marks] if ids else None, store),
                        "line": {"color": _MARK, "width": 1.6, "dash": "dash"}})
+    if layer.pins:
+        at = layer.centres()[layer.pins]
+        traces.append({"type": "scatter", "mode": "markers", "name": layer.pins_label, "hoverinfo": "skip",
+                       "legendrank": len(layer.legend) + 2, "x": np.round(at[:, 0], 6).tolist(),
+                       "y": np.round(at[:, 1], 6).tolist(),
+                       "marker": {"symbol": "x-thin", "size": 11, "line": {"width": 2.5, "color": "#000000"}}})
     if len(layer.geometry):
         centres = layer.centres()
         keep = np.arange(len(centres))
@@ -870,6 +883,11 @@ def _draw_png(layer: MapLayer, path: Path, *, dpi: int = 150) -> Path:
                                          linestyles="dashed", zorder=20))
         handles.append((len(layer.legend), Line2D([], [], color=_MARK, linewidth=1.2, linestyle="--",
                                                   label=layer.marks_label)))
+    if layer.pins:
+        at = layer.centres()[layer.pins]
+        ax.scatter(at[:, 0], at[:, 1], marker="x", s=60, linewidths=2.0, color="#000000", zorder=30)
+        handles.append((len(layer.legend) + 1, Line2D([], [], color="#000000", marker="x", linestyle="none",
+                                                      markersize=7, markeredgewidth=2.0, label=layer.pins_label)))
     handles.sort(key=lambda h: h[0])
     legend_title = layer.legend_title.replace("<br>", "\n")
     fig.legend(handles=[h for _, h in handles], title=legend_title, loc="upper left",
