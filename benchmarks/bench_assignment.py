@@ -234,9 +234,9 @@ def plot(runs: dict[str, list[dict]], path: Path) -> None:
     for ax, name in zip(axes[0], names, strict=True):
         for run in runs[name]:
             h = run["history"]
-            ax.semilogy(h["time_s"], h["gap"].clip(lower=1e-14), styles.get(run["solver"], "k-"), label=run["solver"])
+            ax.loglog(h["time_s"], h["gap"].clip(lower=1e-14), styles.get(run["solver"], "k-"), label=run["solver"])
         ax.set_title(name)
-        ax.set_xlabel("wall time (s)")
+        ax.set_xlabel("wall time (s, log)")
         ax.grid(True, which="both", alpha=0.3)
     axes[0][0].set_ylabel("relative gap")
     axes[0][-1].legend(fontsize=8)
