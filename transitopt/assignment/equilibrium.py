@@ -30,7 +30,7 @@ from .result import AssignmentResult
 ALGORITHMS = ("msa", "fw", "cfw", "bfw", "algb")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class UserEquilibrium:
     """A configured user-equilibrium car assignment; :meth:`run` solves it.
 
