@@ -9,7 +9,15 @@ from ._errors import (
     SnappingError,
     TransitoptError,
 )
-from .network import Network, export_network, from_networkx, load_network, open_network, summarize_network
+from .kernels import _config  # noqa: F401  (numba and OpenMP settings before any kernel runs)
+from .network import (
+    Network,
+    export_network,
+    from_networkx,
+    load_network,
+    open_network,
+    summarize_network,
+)
 
 __version__ = "0.1.0"
 
