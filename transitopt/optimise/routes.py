@@ -124,10 +124,10 @@ def design_routes(
     min_nodes, max_nodes
         Bounds on the nodes (stops) per route, inclusive.
     objective
-        ``"passenger"`` (minimise ATT, minutes), ``"operator"`` (minimise TRT, minutes, in
-        half the budget; then the least ATT at that TRT)
-        or ``"pareto"`` (weighted-sum sweep over ``pareto_weights`` weights; the budget is
-        split evenly).
+        ``"passenger"`` (minimise ATT, minutes), ``"operator"`` (minimise TRT, minutes, ties
+        broken by ATT: a 4-weight sweep from passenger to operator, returning the least TRT
+        found) or ``"pareto"`` (weighted-sum sweep over ``pareto_weights`` weights; the
+        budget is split evenly; returns the front's least ATT).
     budget_s
         Time budget in seconds (see ``clock``) (``None``: no time limit; then ``max_evaluations``
         is required).
@@ -181,8 +181,16 @@ def design_routes(
             raise RouteDesignError(f"initial_routes: {problem}")
     else:
         start = search.initial_solution()
-    if objective == "pareto":
-        weights = np.linspace(1.0, 0.0, max(2, pareto_weights))
+    if objective == "passenger":
+        search.set_weight(1.0)
+        remaining = None if budget_s is None else max(budget_s - (clock() - started), 1e-3)
+        best, stopped_by = search.anneal(start, remaining, max_evaluations, progress, started)
+        front = search.front_table(instance)
+    else:
+        # weighted-sum sweep from passenger to operator, each weight starting from the last
+        # one's best; "operator" returns the front's least TRT (ties: least ATT)
+        n_weights = max(2, pareto_weights) if objective == "pareto" else _OPERATOR_WEIGHTS
+        weights = np.linspace(1.0, 0.0, n_weights)
         stopped_by = "max_evaluations"
         current = start
         for k, w in enumerate(weights):
@@ -196,26 +204,8 @@ def design_routes(
             if stopped_by == "interrupted":
                 break
         front = search.front_table(instance)
-        best_ids = front.iloc[int(np.argmin(front["att"].to_numpy()))]["routes"]
-        best = [list(map(int, instance.index_of(r))) for r in best_ids]
-    else:
-        remaining = None if budget_s is None else max(budget_s - (clock() - started), 1e-3)
-        if objective == "passenger":
-            search.set_weight(1.0)
-            best, stopped_by = search.anneal(start, remaining, max_evaluations, progress, started)
-        else:
-            # least TRT first, then the least ATT among route sets that keep that TRT
-            half_s = None if remaining is None else remaining / 2
-            half_n = None if max_evaluations is None else max(1, max_evaluations // 2)
-            search.set_weight(0.0)
-            best, stopped_by = search.anneal(start, half_s, half_n, progress, started)
-            if stopped_by != "interrupted":
-                search.trt_cap = float(search.raw(best)[7])
-                rest_s = None if budget_s is None else max(budget_s - (clock() - started), 1e-3)
-                rest_n = None if max_evaluations is None else max(1, max_evaluations - search.evaluations)
-                search.set_weight(0.0)
-                best, stopped_by = search.anneal(best, rest_s, rest_n, progress, started)
-        front = search.front_table(instance)
+        pick = 0 if objective == "operator" else int(np.argmin(front["att"].to_numpy()))
+        best = [list(map(int, instance.index_of(r))) for r in front.iloc[pick]["routes"]]
     raw = search.raw(best)
     return RouteDesignResult(
         routes=[[int(instance.node_id[s]) for s in r] for r in best],
@@ -283,7 +273,6 @@ class _RouteSearch:
         self.history: list[tuple] = []
         self.archive: list[tuple[float, float, tuple]] = []  # non-dominated (att, trt, routes)
         self.weight = 1.0
-        self.trt_cap = np.inf  # route sets with a larger TRT count as infeasible
         self.att_scale = 1.0
         self.trt_scale = 1.0
         sym = self.demand + self.demand.T
@@ -339,11 +328,6 @@ class _RouteSearch:
         ptr, stops = _flatten(routes)
         if not route_network_connected(ptr, stops, self.n):
             return None
-        if self.trt_cap < np.inf:
-            seg = self.tt[stops[:-1], stops[1:]]
-            seg[ptr[1:-1] - 1] = 0.0  # no segment across route boundaries
-            if seg.sum() > self.trt_cap + 1e-9:
-                return None
         raw = evaluate_routes_fast(ptr, stops, self.tt, self.demand, self.penalty)
         self.evaluations += 1
         att = raw[0] / (raw[6] - raw[5])
@@ -771,6 +755,9 @@ _K_SHORTEST = 3
 
 #: minutes of TRT per minute of ATT in the operator objective: breaks TRT ties by ATT
 _OPERATOR_ATT_WEIGHT = 0.01
+
+#: weights of the passenger → operator sweep behind ``objective="operator"``
+_OPERATOR_WEIGHTS = 4
 
 #: non-improving evaluations (in units of 100 + 5 * n_routes) before returning to the best
 _RESET_AFTER = 20
