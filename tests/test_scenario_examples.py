@@ -17,7 +17,11 @@ SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 HELSINKI = ["helsinki_base", "helsinki_new_line", "helsinki_frequency", "helsinki_bus_lane"]
 
 
-@pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.toml")), ids=lambda p: p.name)
+#: scenario files (``batch_*.toml`` are batch files, validated in test_batch.py)
+EXAMPLES = sorted(p for p in SCENARIOS.glob("*.toml") if not p.name.startswith("batch_"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_every_example_validates(path, shared_data):
     scenario = load_scenario(path)
     assert scenario.name and scenario.baseline_path.name in {"helsinki_base.toml", "bogor_base.toml"}
