@@ -245,3 +245,11 @@ def test_dask_local_cluster_matches_in_process(reference, batch_file, tmp_path):
     assert [e["cities_done"] for e in events] == [1, 2] and events[-1]["cities_remaining"] == 0
     assert os.getpid() not in {e["pid"] for e in log_entries(tmp_path / "dask")}
     assert_same_table(summary.table, reference.table)
+
+
+def test_the_readme_example_batch_validates(shared_data):
+    from transitopt.batch import load_batch
+
+    batch = load_batch(Path(__file__).resolve().parents[1] / "scenarios" / "batch_example.toml")
+    assert [c.id for c in batch.cities] == ["helsinki", "monaco", "west-oakland", "surabaya-sukolilo"]
+    assert [s.policy for s in batch.scenarios] == ["baseline", "headway_factor", "bus_lanes_over_voc"]
