@@ -24,58 +24,10 @@ import numpy as np
 from numba import prange
 
 from ._config import njit, njit_parallel
+from .shortest_paths import _sift_down, _sift_up  # the shared indexed 4-ary heap
 
 #: origins are dealt round-robin to this many chunks, each with its own scratch arrays
 _CHUNKS = 64
-
-
-#: children per heap node (a 4-ary heap is shallower than a binary one and its children
-#: share a cache line)
-_ARITY = 4
-
-
-@njit
-def _sift_up(heap_key, heap_node, position, i):
-    """Indexed 4-ary min-heap: move entry ``i`` up to its place."""
-    key = heap_key[i]
-    node = heap_node[i]
-    while i > 0:
-        parent = (i - 1) // _ARITY
-        if heap_key[parent] <= key:
-            break
-        heap_key[i] = heap_key[parent]
-        heap_node[i] = heap_node[parent]
-        position[heap_node[i]] = i
-        i = parent
-    heap_key[i] = key
-    heap_node[i] = node
-    position[node] = i
-
-
-@njit
-def _sift_down(heap_key, heap_node, position, size, i):
-    """Indexed 4-ary min-heap: move entry ``i`` down to its place."""
-    key = heap_key[i]
-    node = heap_node[i]
-    while True:
-        first = _ARITY * i + 1
-        if first >= size:
-            break
-        child = first
-        child_key = heap_key[first]
-        for c in range(first + 1, min(first + _ARITY, size)):
-            if heap_key[c] < child_key:
-                child = c
-                child_key = heap_key[c]
-        if child_key >= key:
-            break
-        heap_key[i] = child_key
-        heap_node[i] = heap_node[child]
-        position[heap_node[i]] = i
-        i = child
-    heap_key[i] = key
-    heap_node[i] = node
-    position[node] = i
 
 
 @njit
