@@ -94,8 +94,7 @@ resident set of a worker process.
 wall time ratio **{1 / overhead:.2f}** (target ≤ 1.15).
 
 Scaling: one task per city (its network is loaded once for all its scenarios), so parallelism is at most the
-number of cities and the batch ends with its slowest city; on 2 cores shared with other jobs neither target can
-be judged (every extra process competes with them). Each worker pays a fixed start-up (imports, numba cache
+number of cities and the batch ends with its slowest city; the example's runs are short (about a second of model time each on a quiet machine), so each worker's fixed start-up dominates: one worker pays it once, two workers each pay it, Dask adds its scheduler and worker start-up, and with four cities of unequal size the second worker idles at the end. Neither target is met on this small batch; with real city networks (runs of many seconds) the per-run work dominates. Each worker pays a fixed start-up (imports, numba cache
 loading, ~5–10 s here) before its first run. For 50 cities × 5 scenarios (250 runs of ~5–30 s each) on N
 machines, a Dask cluster with one single-threaded worker per core gives about min(50, cores) concurrent
 cities; the shared output folder (results, log, manifest) must be on a file system all workers see, and the
