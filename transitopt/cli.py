@@ -349,7 +349,7 @@ def transit_assign_command(
     )
     zone_table = read_zone_points(zones)
     walk_network = _load(walk, "walk", "generic") if walk else None
-    od = pd_read_csv(demand)
+    od = _read_od_table(demand)
     with console.status("Building the transit graph and assigning ..."):
         graph = build_transit_graph(supply, zones=zone_table, walk_network=walk_network)
         with warnings.catch_warnings(record=True) as caught:
@@ -373,7 +373,7 @@ def transit_assign_command(
     )
 
 
-def pd_read_csv(path: Path):
+def _read_od_table(path: Path):
     """An OD table (origin, destination, trips) from CSV, with a one-line error when unreadable."""
     import pandas as pd
 
