@@ -24,7 +24,7 @@ import numpy as np
 from numba import prange
 
 from ._config import njit, njit_parallel
-from .shortest_paths import _sift_down, _sift_up  # the shared indexed 4-ary heap
+from .shortest_paths import _sift_down, _sift_up, heap_push  # the shared indexed 4-ary heap
 
 #: origins are dealt round-robin to this many chunks, each with its own scratch arrays
 _CHUNKS = 64
@@ -293,13 +293,5 @@ def reachable_within(indptr, head, weight, no_through, sources, start_time, limi
                 if p == -2:
                     continue
                 dist[v] = nd
-                if p == -1:
-                    heap_key[size] = nd
-                    heap_node[size] = v
-                    position[v] = size
-                    _sift_up(heap_key, heap_node, position, size)
-                    size += 1
-                else:
-                    heap_key[p] = nd
-                    _sift_up(heap_key, heap_node, position, p)
+                size = heap_push(heap_key, heap_node, position, size, v, nd)
     return best

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._config import njit
-from .shortest_paths import _sift_down, _sift_up
+from .shortest_paths import heap_pop, heap_push
 
 
 @njit
@@ -164,15 +164,7 @@ def local_search(indptr, head, weight, component, start, comp, dist, touched, he
     position[start] = 0
     size = 1
     while size > 0:
-        u = heap_node[0]
-        du = heap_key[0]
-        position[u] = -2
-        size -= 1
-        if size > 0:
-            heap_key[0] = heap_key[size]
-            heap_node[0] = heap_node[size]
-            position[heap_node[0]] = 0
-            _sift_down(heap_key, heap_node, position, size, 0)
+        u, du, size = heap_pop(heap_key, heap_node, position, size)
         cu = component[u]
         if u != start and cu != comp:
             continue
@@ -190,15 +182,7 @@ def local_search(indptr, head, weight, component, start, comp, dist, touched, he
                     touched[n_t] = v
                     n_t += 1
                 dist[v] = nd
-                if p == -1:
-                    heap_key[size] = nd
-                    heap_node[size] = v
-                    position[v] = size
-                    _sift_up(heap_key, heap_node, position, size)
-                    size += 1
-                else:
-                    heap_key[p] = nd
-                    _sift_up(heap_key, heap_node, position, p)
+                size = heap_push(heap_key, heap_node, position, size, v, nd)
     return n_t
 
 

@@ -34,7 +34,7 @@ from numba import prange
 
 from ._config import njit, njit_parallel
 from .compression import dedupe_csr
-from .shortest_paths import _sift_down, _sift_up
+from .shortest_paths import _sift_down, _sift_up, heap_pop, heap_push
 
 # ----------------------------------------------------------------------------- build
 
@@ -68,15 +68,7 @@ def _witness(
     size = 1
     settled = 0
     while size > 0:
-        u = heap_node[0]
-        du = heap_key[0]
-        position[u] = -2
-        size -= 1
-        if size > 0:
-            heap_key[0] = heap_key[size]
-            heap_node[0] = heap_node[size]
-            position[heap_node[0]] = 0
-            _sift_down(heap_key, heap_node, position, size, 0)
+        u, du, size = heap_pop(heap_key, heap_node, position, size)
         if du > limit:
             break
         settled += 1
@@ -94,15 +86,7 @@ def _witness(
                             touched[n_touched] = v
                             n_touched += 1
                         dist[v] = nd
-                        if p == -1:
-                            heap_key[size] = nd
-                            heap_node[size] = v
-                            position[v] = size
-                            _sift_up(heap_key, heap_node, position, size)
-                            size += 1
-                        else:
-                            heap_key[p] = nd
-                            _sift_up(heap_key, heap_node, position, p)
+                        size = heap_push(heap_key, heap_node, position, size, v, nd)
             e = next_out[e]
     # leave no node marked in the heap
     return n_touched
@@ -394,15 +378,7 @@ def _upward(
             if nd < dist[v]:
                 dist[v] = nd
                 p = position[v]
-                if p == -1:
-                    heap_key[size] = nd
-                    heap_node[size] = v
-                    position[v] = size
-                    _sift_up(heap_key, heap_node, position, size)
-                    size += 1
-                else:
-                    heap_key[p] = nd
-                    _sift_up(heap_key, heap_node, position, p)
+                size = heap_push(heap_key, heap_node, position, size, v, nd)
     for k in range(n_t):
         position[touched[k]] = -1
     return n_t

@@ -72,6 +72,43 @@ def _sift_down(heap_key, heap_node, position, size, i):
 
 
 @njit
+def heap_pop(heap_key, heap_node, position, size):
+    """Remove the smallest entry of the indexed heap and mark its node settled (``-2``).
+
+    Returns ``(node, key, size)`` with the heap's new size.
+    """
+    u = heap_node[0]
+    du = heap_key[0]
+    position[u] = -2
+    size -= 1
+    if size > 0:
+        heap_key[0] = heap_key[size]
+        heap_node[0] = heap_node[size]
+        position[heap_node[0]] = 0
+        _sift_down(heap_key, heap_node, position, size, 0)
+    return u, du, size
+
+
+@njit
+def heap_push(heap_key, heap_node, position, size, v, key):
+    """Insert node ``v`` with ``key``, or lower its key if it is queued; returns the new size.
+
+    ``position[v]`` must be ``-1`` (never queued) or its heap slot; settled nodes
+    (``-2``) are the caller's to skip.
+    """
+    p = position[v]
+    if p == -1:
+        heap_key[size] = key
+        heap_node[size] = v
+        position[v] = size
+        _sift_up(heap_key, heap_node, position, size)
+        return size + 1
+    heap_key[p] = key
+    _sift_up(heap_key, heap_node, position, p)
+    return size
+
+
+@njit
 def dijkstra_into(
     indptr, head, weight, source, no_through, is_target, n_targets, dist, pred, heap_key, heap_node, position
 ):
@@ -91,16 +128,8 @@ def dijkstra_into(
     settled = 0
     targets_left = n_targets
     while size > 0:
-        u = heap_node[0]
-        du = heap_key[0]
-        position[u] = -2
+        u, du, size = heap_pop(heap_key, heap_node, position, size)
         settled += 1
-        size -= 1
-        if size > 0:
-            heap_key[0] = heap_key[size]
-            heap_node[0] = heap_node[size]
-            position[heap_node[0]] = 0
-            _sift_down(heap_key, heap_node, position, size, 0)
         if n_targets > 0 and is_target[u]:
             targets_left -= 1
             if targets_left == 0:
@@ -116,15 +145,7 @@ def dijkstra_into(
                     continue
                 dist[v] = nd
                 pred[v] = e
-                if p == -1:
-                    heap_key[size] = nd
-                    heap_node[size] = v
-                    position[v] = size
-                    _sift_up(heap_key, heap_node, position, size)
-                    size += 1
-                else:
-                    heap_key[p] = nd
-                    _sift_up(heap_key, heap_node, position, p)
+                size = heap_push(heap_key, heap_node, position, size, v, nd)
     return settled
 
 
@@ -250,15 +271,7 @@ def _search_seeds(indptr, head, weight, seeds, seed_d, s, no_through, is_target,
                 _sift_up(heap_key, heap_node, position, p)
     targets_left = n_targets
     while size > 0:
-        u = heap_node[0]
-        du = heap_key[0]
-        position[u] = -2
-        size -= 1
-        if size > 0:
-            heap_key[0] = heap_key[size]
-            heap_node[0] = heap_node[size]
-            position[heap_node[0]] = 0
-            _sift_down(heap_key, heap_node, position, size, 0)
+        u, du, size = heap_pop(heap_key, heap_node, position, size)
         if n_targets > 0 and is_target[u]:
             targets_left -= 1
             if targets_left == 0:
@@ -273,15 +286,7 @@ def _search_seeds(indptr, head, weight, seeds, seed_d, s, no_through, is_target,
                 if p == -2:
                     continue
                 dist[v] = nd
-                if p == -1:
-                    heap_key[size] = nd
-                    heap_node[size] = v
-                    position[v] = size
-                    _sift_up(heap_key, heap_node, position, size)
-                    size += 1
-                else:
-                    heap_key[p] = nd
-                    _sift_up(heap_key, heap_node, position, p)
+                size = heap_push(heap_key, heap_node, position, size, v, nd)
 
 
 @njit
