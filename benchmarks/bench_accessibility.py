@@ -36,7 +36,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import sys
 import time
 import warnings
@@ -51,6 +50,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import scipy  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
+from _readme import write_section  # noqa: E402
 from scipy.sparse.csgraph import dijkstra  # noqa: E402
 
 from transitopt.accessibility import accessibility  # noqa: E402
@@ -65,7 +65,6 @@ CUTOFFS_MIN = (15.0, 30.0, 45.0, 60.0)
 DECAY_PER_MIN = 0.08
 COLUMNS = ["pois", "jobs"]
 README = ROOT / "benchmarks" / "README.md"
-BEGIN, END = "<!-- BEGIN accessibility -->", "<!-- END accessibility -->"
 
 
 @dataclass
@@ -249,14 +248,6 @@ def _versions() -> str:
         return ", pandana not installed"
 
 
-def write_readme(section: str) -> None:
-    text = README.read_text() if README.exists() else "# transitopt benchmarks\n"  # re-read just before writing
-    block = f"{BEGIN}\n{section}\n{END}"
-    if BEGIN in text and END in text:
-        text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S)
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    README.write_text(text)
 
 
 def main() -> None:
@@ -277,7 +268,7 @@ def main() -> None:
     section = report(cases, args)
     print("\n" + section)
     if not args.quick:
-        write_readme(section)
+        write_section("accessibility", section)
         print(f"\nwritten to {README}")
 
 

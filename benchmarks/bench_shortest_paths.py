@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import resource
 import subprocess
 import sys
@@ -40,6 +39,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import scipy  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
+from _readme import write_section  # noqa: E402
 from scipy.sparse.csgraph import dijkstra  # noqa: E402
 
 from transitopt import paths  # noqa: E402
@@ -51,7 +51,6 @@ THREADS = 2
 WEIGHT = "free_flow_time_s"
 OSM_SOURCES = 1_000
 README = ROOT / "benchmarks" / "README.md"
-BEGIN, END = "<!-- BEGIN shortest_paths -->", "<!-- END shortest_paths -->"
 
 
 @dataclass
@@ -431,14 +430,6 @@ def _versions() -> str:
     return "".join(out)
 
 
-def write_readme(section: str) -> None:
-    text = README.read_text() if README.exists() else "# transitopt benchmarks\n"
-    block = f"{BEGIN}\n{section}\n{END}"
-    if BEGIN in text and END in text:
-        text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S)
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    README.write_text(text)
 
 
 def main() -> None:
@@ -458,7 +449,7 @@ def main() -> None:
     section = report(cases, compile_s, args)
     print("\n" + section)
     if not args.quick:
-        write_readme(section)
+        write_section("shortest_paths", section)
         print(f"\nwritten to {README}")
 
 

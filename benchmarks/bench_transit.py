@@ -34,7 +34,6 @@ import argparse
 import functools
 import os
 import platform
-import re
 import resource
 import subprocess
 import sys
@@ -55,6 +54,7 @@ sys.path.insert(0, str(ROOT))
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from _readme import write_section  # noqa: E402
 
 from transitopt.settings import data_dir  # noqa: E402
 from transitopt.transit import (  # noqa: E402
@@ -72,7 +72,6 @@ COST_SHIFT_S = 1.0
 JITTER_S = 0.01
 RTOL = ATOL = 1e-9
 README = ROOT / "benchmarks" / "README.md"
-BEGIN, END = "<!-- BEGIN transit -->", "<!-- END transit -->"
 
 
 @dataclass
@@ -364,16 +363,6 @@ def _cpu_name() -> str:
     return platform.processor() or "unknown CPU"
 
 
-def write_readme(section: str) -> None:
-    text = (
-        README.read_text() if README.exists() else "# transitopt benchmarks\n"
-    )  # re-read just before writing
-    block = f"{BEGIN}\n{section}\n{END}"
-    if BEGIN in text and END in text:
-        text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S)
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    README.write_text(text)
 
 
 def main() -> None:
@@ -400,7 +389,7 @@ def main() -> None:
     section = report(CASES, compile_s, args, load)
     print("\n" + section)
     if not args.quick:
-        write_readme(section)
+        write_section("transit", section)
         print(f"\nwritten to {README}")
 
 
