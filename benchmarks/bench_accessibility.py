@@ -97,14 +97,19 @@ def best(fn, repeat: int) -> float:
 def load_cases() -> list[Case]:
     osm = data_dir() / "osm"
     cases = []
-    for label, name in (("Helsinki walk", "Helsinki.osm.pbf"), ("Monaco walk", "monaco-250101.osm.pbf")):
+    for label, name in (
+        ("Helsinki walk", "Helsinki.osm.pbf"),
+        ("Monaco walk", "monaco-250101.osm.pbf"),
+    ):
         path = osm / name
         net = load_network(path, network_type="walk")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # building outlines cut by the extract's edge
             land = read_landuse(path)
         opp = node_totals(net, land.points(), columns=COLUMNS)
-        zones = attach_zones(net, grid_zones(net, cell_size_m=250.0, shape="hexagon", geometry=True))
+        zones = attach_zones(
+            net, grid_zones(net, cell_size_m=250.0, shape="hexagon", geometry=True)
+        )
         cases.append(Case(f"{label}, 250 m hexagons", net, zones[["zone", "node"]], opp))
         if label.startswith("Helsinki"):
             every = pd.DataFrame({"zone": np.arange(net.n_nodes), "node": np.arange(net.n_nodes)})
@@ -113,7 +118,9 @@ def load_cases() -> list[Case]:
 
 
 def scipy_reference(network: Network, nodes: np.ndarray, opp: np.ndarray):
-    graph = sp.csr_matrix((network.free_flow_time_s, network.head, network.indptr), shape=(network.n_nodes,) * 2)
+    graph = sp.csr_matrix(
+        (network.free_flow_time_s, network.head, network.indptr), shape=(network.n_nodes,) * 2
+    )
 
     def run():
         dist = dijkstra(graph, indices=nodes) / 60.0
@@ -133,7 +140,9 @@ def ours(network: Network, zones: pd.DataFrame, opp: np.ndarray, method: str):
 
 
 def as_arrays(table: pd.DataFrame):
-    cum = np.stack([np.column_stack([table[f"{c}_{t:g}min"] for c in COLUMNS]) for t in CUTOFFS_MIN], axis=1)
+    cum = np.stack(
+        [np.column_stack([table[f"{c}_{t:g}min"] for c in COLUMNS]) for t in CUTOFFS_MIN], axis=1
+    )
     grav = np.column_stack([table[f"{c}_gravity"] for c in COLUMNS])
     return cum, grav
 
@@ -161,8 +170,12 @@ def run_case(case: Case, repeat: int) -> None:
     for label, fn in runs.items():
         cum, grav = as_arrays(fn())
         case.checks[f"{label}_identical"] = bool(np.array_equal(cum[:, :, 0], ref_cum[:, :, 0]))
-        case.checks[f"{label}_jobs_rel"] = float(np.max(np.abs(cum[:, :, 1] - ref_cum[:, :, 1]) / np.maximum(ref_cum[:, :, 1], 1.0)))
-        case.checks[f"{label}_gravity_rel"] = float(np.max(np.abs(grav - ref_grav) / np.maximum(np.abs(ref_grav), 1e-300)))
+        case.checks[f"{label}_jobs_rel"] = float(
+            np.max(np.abs(cum[:, :, 1] - ref_cum[:, :, 1]) / np.maximum(ref_cum[:, :, 1], 1.0))
+        )
+        case.checks[f"{label}_gravity_rel"] = float(
+            np.max(np.abs(grav - ref_grav) / np.maximum(np.abs(ref_grav), 1e-300))
+        )
     if case.pandana:
         run_pandana(case, repeat, ref_cum)
 
@@ -179,16 +192,25 @@ def run_pandana(case: Case, repeat: int, ref_cum: np.ndarray) -> None:
                            pd.Series(net.head.astype(np.int64)), pd.DataFrame({"minutes": net.free_flow_time_s / 60.0}),
                            twoway=False)  # fmt: skip
     case.times["pandana_build"] = time.perf_counter() - start
-    pnet.set(pd.Series(np.arange(net.n_nodes)), variable=pd.Series(case.opportunities[:, 0]), name="pois")
+    pnet.set(
+        pd.Series(np.arange(net.n_nodes)), variable=pd.Series(case.opportunities[:, 0]), name="pois"
+    )
 
     def run():
         pnet.precompute(max(CUTOFFS_MIN))
-        return np.column_stack([pnet.aggregate(c, type="sum", decay="flat", name="pois").to_numpy() for c in CUTOFFS_MIN])
+        return np.column_stack(
+            [
+                pnet.aggregate(c, type="sum", decay="flat", name="pois").to_numpy()
+                for c in CUTOFFS_MIN
+            ]
+        )
 
     got = run()
     case.times["pandana"] = best(run, repeat)
     diff = np.abs(got - ref_cum[:, :, 0])
-    case.checks["pandana"] = f"{int((diff > 0).sum()):,} of {diff.size:,} sums differ, by up to {diff.max():g}"
+    case.checks["pandana"] = (
+        f"{int((diff > 0).sum()):,} of {diff.size:,} sums differ, by up to {diff.max():g}"
+    )
 
 
 def report(cases: list[Case], args) -> str:
@@ -202,7 +224,7 @@ def report(cases: list[Case], args) -> str:
         f"{THREADS} numba threads; pandana uses its own OpenMP threads. Two opportunity columns "
         "(POI counts, building-based jobs) at the network nodes. *dijkstra*: one Dijkstra per "
         "origin on the compressed graph; *ch*: sweeps of the contraction hierarchy, built "
-        "beforehand; *cold*: first `method=\"auto\"` call on a fresh network (compressing it and, "
+        'beforehand; *cold*: first `method="auto"` call on a fresh network (compressing it and, '
         "from 256 origins, building the hierarchy); *bounded*: the fused search-and-sum kernel. "
         "*identical counts*: POI sums of every method equal scipy's exactly.",
         "",
@@ -214,7 +236,9 @@ def report(cases: list[Case], args) -> str:
     methods = ("dijkstra", "ch", "bounded")
     for c in cases:
         t = c.times
-        pandana = ms(t["pandana"]) + f" (+{t['pandana_build']:.1f} s build)" if "pandana" in t else "—"
+        pandana = (
+            ms(t["pandana"]) + f" (+{t['pandana_build']:.1f} s build)" if "pandana" in t else "—"
+        )
         ident = "yes" if all(c.checks[f"{m}_identical"] for m in methods) else "NO"
         jobs = max(c.checks[f"{m}_jobs_rel"] for m in methods)
         grav = max(c.checks[f"{m}_gravity_rel"] for m in methods)
@@ -246,8 +270,6 @@ def _versions() -> str:
         return f", pandana {version('pandana')}"
     except PackageNotFoundError:
         return ", pandana not installed"
-
-
 
 
 def main() -> None:

@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import os
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle OpenMP threads must not spin on a shared machine
+os.environ.setdefault(
+    "OMP_WAIT_POLICY", "PASSIVE"
+)  # idle OpenMP threads must not spin on a shared machine
 
 import argparse  # noqa: E402
 import contextlib  # noqa: E402
@@ -58,7 +60,9 @@ def true_relative_gap(case, flow: np.ndarray) -> float:
     p = build_problem(case.network, case.demand)
     cost = np.empty_like(flow)
     costs_into(flow, *p.vdf_args, cost)
-    _, sptt, _ = aon_load(p.indptr, p.head, p.tail, cost, p.no_through, p.origin_nodes, p.dest_nodes, p.demand, False)
+    _, sptt, _ = aon_load(
+        p.indptr, p.head, p.tail, cost, p.no_through, p.origin_nodes, p.dest_nodes, p.demand, False
+    )
     tstt = float(flow @ cost)
     return (tstt - sptt) / tstt
 
@@ -95,15 +99,27 @@ def first_time(history: pd.DataFrame, gap: float) -> tuple[float, int] | None:
 def run_transitopt(case, algorithm: str, gap: float, time_limit_s: float) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = assign(case.network, case.demand, algorithm=algorithm, gap=gap, max_iter=100_000,
-                        time_limit_s=time_limit_s)
-    history = pd.DataFrame({
-        "iteration": result.history["iteration"],
-        "gap": result.history["relative_gap"],
-        "time_s": result.history["time_s"] + result.setup_s,
-    })
-    return {"solver": f"transitopt {algorithm}", "history": history, "flow": result.flow.copy(),
-            "iterations": result.iterations}
+        result = assign(
+            case.network,
+            case.demand,
+            algorithm=algorithm,
+            gap=gap,
+            max_iter=100_000,
+            time_limit_s=time_limit_s,
+        )
+    history = pd.DataFrame(
+        {
+            "iteration": result.history["iteration"],
+            "gap": result.history["relative_gap"],
+            "time_s": result.history["time_s"] + result.setup_s,
+        }
+    )
+    return {
+        "solver": f"transitopt {algorithm}",
+        "history": history,
+        "flow": result.flow.copy(),
+        "iterations": result.iterations,
+    }
 
 
 def run_aequilibrae(case, gap: float, max_iter: int) -> dict:
@@ -113,17 +129,19 @@ def run_aequilibrae(case, gap: float, max_iter: int) -> dict:
     net = case.network
     edges = net.edges
     fixed_min = fixed_cost_s(net) / 60.0
-    links = pd.DataFrame({
-        "link_id": edges["tntp_link"].to_numpy(),
-        "a_node": edges["init_node"].to_numpy(),
-        "b_node": edges["term_node"].to_numpy(),
-        "direction": 1,
-        "free_flow_time": np.maximum(net.free_flow_time_s / 60.0, 1e-8),
-        "capacity": net.capacity_vph,
-        "alpha": net.alpha,
-        "beta": net.beta,
-        "fixed_cost": fixed_min,
-    })
+    links = pd.DataFrame(
+        {
+            "link_id": edges["tntp_link"].to_numpy(),
+            "a_node": edges["init_node"].to_numpy(),
+            "b_node": edges["term_node"].to_numpy(),
+            "direction": 1,
+            "free_flow_time": np.maximum(net.free_flow_time_s / 60.0, 1e-8),
+            "capacity": net.capacity_vph,
+            "alpha": net.alpha,
+            "beta": net.beta,
+            "fixed_cost": fixed_min,
+        }
+    )
     links["id"] = links["link_id"]
     links = links.sort_values("link_id").reset_index(drop=True)
     zones = case.demand.zones
@@ -157,10 +175,17 @@ def run_aequilibrae(case, gap: float, max_iter: int) -> dict:
         warnings.simplefilter("ignore")
         assignment.execute()
     report = pd.DataFrame(assignment.assignment.convergence_report)
-    history = pd.DataFrame({"iteration": report["iteration"], "gap": report["rgap"], "time_s": report["time"]})
+    history = pd.DataFrame(
+        {"iteration": report["iteration"], "gap": report["rgap"], "time_s": report["time"]}
+    )
     loads = car.results.get_load_results()["matrix_tot"]
     flow = loads.reindex(edges["tntp_link"].to_numpy()).to_numpy(dtype=np.float64)
-    return {"solver": "AequilibraE bfw", "history": history, "flow": flow, "iterations": int(report["iteration"].iloc[-1])}
+    return {
+        "solver": "AequilibraE bfw",
+        "history": history,
+        "flow": flow,
+        "iterations": int(report["iteration"].iloc[-1]),
+    }
 
 
 # ---------------------------------------------------------------------------- report
@@ -181,13 +206,19 @@ def build_table(rows: list[dict]) -> str:
     ]
     for row in rows:
         lines.append(
-            f"| {row['network']} | {row['solver']} | " + " | ".join(_fmt_time(h) for h in row["hits"]) +
-            f" | {row['iterations']} | {row['true_gap']:.2e} | {row['objective']:.10g} | "
-            + ("—" if row["flow_diff"] is None else f"{row['flow_diff']:.2e}") + " |"
+            f"| {row['network']} | {row['solver']} | "
+            + " | ".join(_fmt_time(h) for h in row["hits"])
+            + f" | {row['iterations']} | {row['true_gap']:.2e} | {row['objective']:.10g} | "
+            + ("—" if row["flow_diff"] is None else f"{row['flow_diff']:.2e}")
+            + " |"
         )
-    lines += ["", "Speed-up over AequilibraE bfw (its time to a gap / ours; bush = transitopt algb):", "",
-              "| network | bfw 1e-4 | bfw 1e-5 | bfw 1e-6 | bush 1e-4 | bush 1e-5 | bush 1e-6 | bush 1e-10 vs AequilibraE 1e-6 |",
-              "|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "Speed-up over AequilibraE bfw (its time to a gap / ours; bush = transitopt algb):",
+        "",
+        "| network | bfw 1e-4 | bfw 1e-5 | bfw 1e-6 | bush 1e-4 | bush 1e-5 | bush 1e-6 | bush 1e-10 vs AequilibraE 1e-6 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     by_net: dict[str, dict] = {}
     for row in rows:
         by_net.setdefault(row["network"], {})[row["solver"]] = row
@@ -234,7 +265,12 @@ def plot(runs: dict[str, list[dict]], path: Path) -> None:
     for ax, name in zip(axes[0], names, strict=True):
         for run in runs[name]:
             h = run["history"]
-            ax.loglog(h["time_s"], h["gap"].clip(lower=1e-14), styles.get(run["solver"], "k-"), label=run["solver"])
+            ax.loglog(
+                h["time_s"],
+                h["gap"].clip(lower=1e-14),
+                styles.get(run["solver"], "k-"),
+                label=run["solver"],
+            )
         ax.set_title(name)
         ax.set_xlabel("wall time (s, log)")
         ax.grid(True, which="both", alpha=0.3)
@@ -249,7 +285,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--networks", nargs="+", default=NETWORKS)
     parser.add_argument("--no-aequilibrae", action="store_true")
-    parser.add_argument("--bfw-time-limit", type=float, default=600.0, help="seconds for transitopt bfw")
+    parser.add_argument(
+        "--bfw-time-limit", type=float, default=600.0, help="seconds for transitopt bfw"
+    )
     parser.add_argument("--aeq-max-iter", type=int, default=5000)
     parser.add_argument("--no-write", action="store_true", help="print the table only")
     args = parser.parse_args()
@@ -263,8 +301,10 @@ def main() -> None:
     runs: dict[str, list[dict]] = {}
     for name in args.networks:
         case = load_tntp(name)
-        solved = [run_transitopt(case, "bfw", GAPS[-1], args.bfw_time_limit),
-                  run_transitopt(case, "algb", TIGHT, 600.0)]
+        solved = [
+            run_transitopt(case, "bfw", GAPS[-1], args.bfw_time_limit),
+            run_transitopt(case, "algb", TIGHT, 600.0),
+        ]
         if not args.no_aequilibrae:
             solved.append(run_aequilibrae(case, GAPS[-1], args.aeq_max_iter))
         runs[name] = solved
@@ -279,8 +319,12 @@ def main() -> None:
                 "flow_diff": flow_difference(case, run["flow"]),
             }
             rows.append(row)
-            print(f"{name:20s} {run['solver']:18s} " + "  ".join(_fmt_time(h) for h in row["hits"]) +
-                  f"  gap {row['true_gap']:.2e}  obj {row['objective']:.10g}", flush=True)
+            print(
+                f"{name:20s} {run['solver']:18s} "
+                + "  ".join(_fmt_time(h) for h in row["hits"])
+                + f"  gap {row['true_gap']:.2e}  obj {row['objective']:.10g}",
+                flush=True,
+            )
 
     table = build_table(rows)
     print(table)

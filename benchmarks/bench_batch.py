@@ -46,16 +46,26 @@ def one(config: str) -> dict:
     if config.startswith("dask"):
         from dask.distributed import Client, LocalCluster
 
-        with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster, \
-                Client(cluster) as client:
+        with (
+            LocalCluster(
+                n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+            ) as cluster,
+            Client(cluster) as client,
+        ):
             summary = run_batch(spec, out / "out", client=client)
     else:
         summary = run_batch(spec, out / "out", workers=int(config.split("-")[1]))
     wall = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"config": config, "computed": summary.computed, "failed": summary.failed, "wall_s": wall,
-            "runs_per_min": summary.computed / wall * 60, "model_s": float(summary.table["run_time_s"].sum()),
-            "peak_worker_mb": peak_mb}
+    return {
+        "config": config,
+        "computed": summary.computed,
+        "failed": summary.failed,
+        "wall_s": wall,
+        "runs_per_min": summary.computed / wall * 60,
+        "model_s": float(summary.table["run_time_s"].sum()),
+        "peak_worker_mb": peak_mb,
+    }
 
 
 def main() -> None:
@@ -65,7 +75,9 @@ def main() -> None:
     load0 = os.getloadavg()[0]
     rows = []
     for config in CONFIGS:
-        done = subprocess.run([sys.executable, __file__, config], capture_output=True, text=True, cwd=ROOT, check=True)
+        done = subprocess.run(
+            [sys.executable, __file__, config], capture_output=True, text=True, cwd=ROOT, check=True
+        )
         rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
         print(rows[-1], flush=True)
     load1 = os.getloadavg()[0]
@@ -74,7 +86,9 @@ def main() -> None:
     overhead = base["local-2"]["wall_s"] / base["dask-2"]["wall_s"]
     table = "\n".join(
         f"| {r['config']} | {r['computed']} | {r['wall_s']:.1f} | {r['runs_per_min']:.1f} | {r['model_s']:.1f} | "
-        f"{r['peak_worker_mb']:.0f} |" for r in rows)
+        f"{r['peak_worker_mb']:.0f} |"
+        for r in rows
+    )
     section = f"""<!-- BEGIN batch -->
 ## Batch evaluation (cities × policies)
 
@@ -103,7 +117,11 @@ tasks ship only paths and policy specs.
     readme = ROOT / "benchmarks" / "README.md"
     text = readme.read_text(encoding="utf-8") if readme.is_file() else "# transitopt benchmarks\n"
     pattern = re.compile(r"<!-- BEGIN batch -->.*?<!-- END batch -->", re.S)
-    text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section + "\n"
+    text = (
+        pattern.sub(lambda _: section, text)
+        if pattern.search(text)
+        else text.rstrip("\n") + "\n\n" + section + "\n"
+    )
     readme.write_text(text, encoding="utf-8")
     print(section)
 

@@ -88,7 +88,9 @@ def load_cases() -> list[Case]:
     cases.append(Case("Chicago-Sketch", chicago, zones, blocked=bool(chicago.centroid.any())))
     berlin = read_tntp_network(tntp / "Berlin-Center" / "berlin-center_net.tntp")
     cases.append(Case("Berlin-Center", berlin, np.flatnonzero(berlin.centroid), blocked=True))
-    monaco = load_network(data_dir() / "osm" / "monaco-250101.osm.pbf", network_type="walk", simplify=False)
+    monaco = load_network(
+        data_dir() / "osm" / "monaco-250101.osm.pbf", network_type="walk", simplify=False
+    )
     rng = np.random.default_rng(0)
     sources = np.sort(rng.choice(monaco.n_nodes, OSM_SOURCES, replace=False))
     cases.append(Case("Monaco walk (OSM, unsimplified)", monaco, sources, blocked=False))
@@ -115,7 +117,10 @@ def run_case(case: Case, repeat: int) -> None:
     ms = 1e3 / n_src
     rng = np.random.default_rng(1)
     singles = rng.choice(net.n_nodes, 20, replace=False)
-    print(f"\n== {case.name}: {net.n_nodes:,} nodes, {net.n_edges:,} edges, {n_src} sources", flush=True)
+    print(
+        f"\n== {case.name}: {net.n_nodes:,} nodes, {net.n_edges:,} edges, {n_src} sources",
+        flush=True,
+    )
 
     # ---- preparation
     start = time.perf_counter()
@@ -139,22 +144,36 @@ def run_case(case: Case, repeat: int) -> None:
         return best(lambda: [fn(int(s)) for s in sources], repeat) * 1e3 / len(sources)
 
     t = case.times
-    t["one-to-all", "transitopt CH"] = per_call(lambda s: prepared.distances([s], method="ch"), singles)
-    t["one-to-all", "transitopt Dijkstra"] = per_call(lambda s: prepared.distances([s], method="dijkstra"), singles)
+    t["one-to-all", "transitopt CH"] = per_call(
+        lambda s: prepared.distances([s], method="ch"), singles
+    )
+    t["one-to-all", "transitopt Dijkstra"] = per_call(
+        lambda s: prepared.distances([s], method="dijkstra"), singles
+    )
     t["one-to-all", "scipy"] = per_call(lambda s: dijkstra(matrix, indices=s), singles)
 
     # ---- many-to-all and many-to-many
-    t["many-to-all", "transitopt CH"] = best(lambda: prepared.distances(src, method="ch"), repeat) * ms
-    t["many-to-all", "transitopt Dijkstra"] = best(lambda: prepared.distances(src, method="dijkstra"), repeat) * ms
+    t["many-to-all", "transitopt CH"] = (
+        best(lambda: prepared.distances(src, method="ch"), repeat) * ms
+    )
+    t["many-to-all", "transitopt Dijkstra"] = (
+        best(lambda: prepared.distances(src, method="dijkstra"), repeat) * ms
+    )
     t["many-to-all", "scipy"] = best(lambda: dijkstra(matrix, indices=src), repeat) * ms
-    t["many-to-many", "transitopt CH"] = best(lambda: prepared.distances(src, src, method="ch"), repeat) * ms
-    t["many-to-many", "transitopt Dijkstra"] = best(lambda: prepared.distances(src, src, method="dijkstra"), repeat) * ms
+    t["many-to-many", "transitopt CH"] = (
+        best(lambda: prepared.distances(src, src, method="ch"), repeat) * ms
+    )
+    t["many-to-many", "transitopt Dijkstra"] = (
+        best(lambda: prepared.distances(src, src, method="dijkstra"), repeat) * ms
+    )
     t["many-to-many", "scipy"] = best(lambda: dijkstra(matrix, indices=src)[:, src], repeat) * ms
 
     ours = prepared.distances(src, method="ch")
     if not case.blocked:
         ref = dijkstra(matrix, indices=src)
-        case.checks["max |CH - scipy|"] = float(np.nanmax(np.abs(np.where(np.isinf(ref), 0, ref - ours))))
+        case.checks["max |CH - scipy|"] = float(
+            np.nanmax(np.abs(np.where(np.isinf(ref), 0, ref - ours)))
+        )
         case.checks["inf pattern equal"] = bool((np.isinf(ref) == np.isinf(ours)).all())
 
     run_igraph(case, w, singles, repeat)
@@ -172,18 +191,28 @@ def run_igraph(case: Case, w: np.ndarray, singles: np.ndarray, repeat: int) -> N
         return
     net, src = case.network, case.sources
     start = time.perf_counter()
-    graph = ig.Graph(n=net.n_nodes, edges=np.column_stack([net.tail, net.head]).tolist(), directed=True)
+    graph = ig.Graph(
+        n=net.n_nodes, edges=np.column_stack([net.tail, net.head]).tolist(), directed=True
+    )
     graph.es["w"] = w.tolist()
     case.prep["igraph_s"] = time.perf_counter() - start
     capped = src[:200]  # results come back as Python lists: cap the memory
     t = case.times
-    t["one-to-all", "igraph"] = best(
-        lambda: [graph.distances(source=[int(s)], weights="w") for s in singles], repeat
-    ) * 1e3 / len(singles)
-    t["many-to-all", "igraph"] = best(lambda: graph.distances(source=capped.tolist(), weights="w"), repeat) * 1e3 / capped.size
-    t["many-to-many", "igraph"] = best(
-        lambda: graph.distances(source=src.tolist(), target=src.tolist(), weights="w"), repeat
-    ) * 1e3 / src.size
+    t["one-to-all", "igraph"] = (
+        best(lambda: [graph.distances(source=[int(s)], weights="w") for s in singles], repeat)
+        * 1e3
+        / len(singles)
+    )
+    t["many-to-all", "igraph"] = (
+        best(lambda: graph.distances(source=capped.tolist(), weights="w"), repeat)
+        * 1e3
+        / capped.size
+    )
+    t["many-to-many", "igraph"] = (
+        best(lambda: graph.distances(source=src.tolist(), target=src.tolist(), weights="w"), repeat)
+        * 1e3
+        / src.size
+    )
 
 
 def run_networkx(case: Case, w: np.ndarray, singles: np.ndarray) -> None:
@@ -192,11 +221,15 @@ def run_networkx(case: Case, w: np.ndarray, singles: np.ndarray) -> None:
     net = case.network
     graph = nx.DiGraph()
     graph.add_nodes_from(range(net.n_nodes))
-    for u, v, c in sorted(zip(net.tail.tolist(), net.head.tolist(), w.tolist(), strict=True), key=lambda e: -e[2]):
+    for u, v, c in sorted(
+        zip(net.tail.tolist(), net.head.tolist(), w.tolist(), strict=True), key=lambda e: -e[2]
+    ):
         graph.add_edge(u, v, weight=c)  # the smallest of parallel edges is added last
-    case.times["one-to-all", "networkx"] = best(
-        lambda: [nx.single_source_dijkstra_path_length(graph, int(s)) for s in singles], 1
-    ) * 1e3 / len(singles)
+    case.times["one-to-all", "networkx"] = (
+        best(lambda: [nx.single_source_dijkstra_path_length(graph, int(s)) for s in singles], 1)
+        * 1e3
+        / len(singles)
+    )
 
 
 def run_aequilibrae(case: Case, w: np.ndarray, ours: np.ndarray, repeat: int) -> None:
@@ -236,8 +269,12 @@ def run_aequilibrae(case: Case, w: np.ndarray, ours: np.ndarray, repeat: int) ->
     case.times["many-to-all", "AequilibraE"] = seconds * 1e3 / src.size
     theirs = np.asarray(holder["job"].results.skims.cost)
     finite = np.isfinite(ours) & np.isfinite(theirs)
-    case.checks["max |CH - AequilibraE| (zones)"] = float(np.abs(ours[finite] - theirs[finite]).max())
-    case.checks["inf pattern equal (AequilibraE)"] = bool((np.isinf(ours) == ~np.isfinite(theirs)).all())
+    case.checks["max |CH - AequilibraE| (zones)"] = float(
+        np.abs(ours[finite] - theirs[finite]).max()
+    )
+    case.checks["inf pattern equal (AequilibraE)"] = bool(
+        (np.isinf(ours) == ~np.isfinite(theirs)).all()
+    )
 
 
 # ----------------------------------------------------------------------------- compile time
@@ -284,7 +321,13 @@ def compile_times() -> tuple[float, float, float]:
         out = []
         for _ in range(2):
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            res = subprocess.run([sys.executable, "-c", _COMPILE_SNIPPET], env=env, capture_output=True, text=True, check=True)
+            res = subprocess.run(
+                [sys.executable, "-c", _COMPILE_SNIPPET],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
             out.append(float(res.stdout.strip().splitlines()[-1]))
             out.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
@@ -340,7 +383,7 @@ def report(cases: list[Case], compile_s: tuple[float, float, float], args) -> st
         "and weight, and each source is one small upward search plus a PHAST sweep over all nodes in "
         "rank order, 8 sources per sweep (one 64-byte line of float64 distances per node); results are "
         "expanded back to chain nodes through their two chain ends. *transitopt Dijkstra*: a 4-ary-heap "
-        "Dijkstra per source on the compressed graph (no hierarchy; what `method=\"auto\"` uses until "
+        'Dijkstra per source on the compressed graph (no hierarchy; what `method="auto"` uses until '
         f"{paths.AUTO_HIERARCHY_SOURCES} sources have been searched on a network). All distances are float64.",
         "",
         "Dijkstra alone (no hierarchy), many-to-all, vs scipy / vs AequilibraE: "
@@ -380,7 +423,13 @@ def report(cases: list[Case], compile_s: tuple[float, float, float], args) -> st
         f"with an empty cache, {compile_s[2]:.2f} s with the on-disk cache.",
         "",
         "Checks: "
-        + "; ".join(f"{c.name}: " + ", ".join(f"{k} {v:.2e}" if isinstance(v, float) else f"{k} {v}" for k, v in c.checks.items()) for c in cases)
+        + "; ".join(
+            f"{c.name}: "
+            + ", ".join(
+                f"{k} {v:.2e}" if isinstance(v, float) else f"{k} {v}" for k, v in c.checks.items()
+            )
+            for c in cases
+        )
         + ".",
     ]
     return "\n".join(lines)
@@ -430,8 +479,6 @@ def _versions() -> str:
     return "".join(out)
 
 
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (best is kept)")
@@ -441,7 +488,10 @@ def main() -> None:
         args.repeat = 1
     numba.set_num_threads(min(THREADS, numba.config.NUMBA_NUM_THREADS))
     compile_s = compile_times()
-    print(f"numba compile: {compile_s[0]:.1f} s cold ({compile_s[1]:.1f} s CPU), {compile_s[2]:.2f} s cached", flush=True)
+    print(
+        f"numba compile: {compile_s[0]:.1f} s cold ({compile_s[1]:.1f} s CPU), {compile_s[2]:.2f} s cached",
+        flush=True,
+    )
     warm_up()
     cases = load_cases()
     for case in cases:

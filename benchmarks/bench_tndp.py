@@ -49,17 +49,35 @@ KEY = ["case", "seed", "budget_s"]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budget", type=float, default=60.0, help="CPU seconds per run (default 60)")
-    parser.add_argument("--clock", choices=["cpu", "wall"], default="cpu", help="what --budget counts (default cpu)")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="one run per seed (default 0)")
-    parser.add_argument("--cases", nargs="+", default=None,
-                        help="instances to run: Mandl, Mumford0, Mumford1, Mumford2 (default all)")
-    parser.add_argument("--routes", type=int, nargs="+", default=None, help="only these route counts")
-    parser.add_argument("--table-only", action="store_true", help="rebuild the README table from runs.csv")
+    parser.add_argument(
+        "--budget", type=float, default=60.0, help="CPU seconds per run (default 60)"
+    )
+    parser.add_argument(
+        "--clock", choices=["cpu", "wall"], default="cpu", help="what --budget counts (default cpu)"
+    )
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", default=[0], help="one run per seed (default 0)"
+    )
+    parser.add_argument(
+        "--cases",
+        nargs="+",
+        default=None,
+        help="instances to run: Mandl, Mumford0, Mumford1, Mumford2 (default all)",
+    )
+    parser.add_argument(
+        "--routes", type=int, nargs="+", default=None, help="only these route counts"
+    )
+    parser.add_argument(
+        "--table-only", action="store_true", help="rebuild the README table from runs.csv"
+    )
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
     if not args.table_only:
-        cases = STANDARD_CASES if args.cases is None else [c for name in args.cases for c in standard_cases(name)]
+        cases = (
+            STANDARD_CASES
+            if args.cases is None
+            else [c for name in args.cases for c in standard_cases(name)]
+        )
         if args.routes:
             cases = [c for c in cases if c.n_routes in args.routes]
         for case in cases:
@@ -67,15 +85,19 @@ def main() -> None:
                 t0 = time.perf_counter()
                 runs = run_case(case, budget_s=args.budget, seeds=[seed], clock=args.clock)
                 row = runs.iloc[0]
-                print(f"{case.label:32s} seed {seed}: ATT {row.att:.4f} TRT {row.trt:.0f} "
-                      f"({row.evaluations} evaluations, {row.seconds:.0f} {args.clock} s, {time.perf_counter() - t0:.0f} s wall)",
-                      flush=True)
+                print(
+                    f"{case.label:32s} seed {seed}: ATT {row.att:.4f} TRT {row.trt:.0f} "
+                    f"({row.evaluations} evaluations, {row.seconds:.0f} {args.clock} s, {time.perf_counter() - t0:.0f} s wall)",
+                    flush=True,
+                )
                 _store(runs)
     write_table()
 
 
 def _store(runs: pd.DataFrame) -> None:
-    runs = runs.assign(routes=runs["routes"].map(json.dumps), finished=time.strftime("%Y-%m-%d %H:%M"))
+    runs = runs.assign(
+        routes=runs["routes"].map(json.dumps), finished=time.strftime("%Y-%m-%d %H:%M")
+    )
     if RUNS.exists():
         old = pd.read_csv(RUNS)
         merged = old.merge(runs[KEY], on=KEY, how="left", indicator=True)
@@ -133,7 +155,12 @@ def write_table() -> None:
         routes = json.loads(best["routes"])
         ev = evaluate_route_set(inst, routes)  # re-evaluate what is stored
         _check_constraints(spec, inst, routes, ev)
-        best_sets[case] = {"att": ev.att, "trt": ev.trt, "seed": int(best["seed"]), "routes": routes}
+        best_sets[case] = {
+            "att": ev.att,
+            "trt": ev.trt,
+            "seed": int(best["seed"]),
+            "routes": routes,
+        }
         pub = published_results(spec)
         top = pub.iloc[0]
         mark = "verified" if top["verified"] else "as published"
@@ -193,7 +220,9 @@ def _check_constraints(spec, inst, routes, ev) -> None:
     if {v for r in routes for v in r} != set(inst.node_id.tolist()) or ev.d_nopath > 0:
         problems.append("not every node covered / demand without a path")
     if problems:
-        raise SystemExit(f"{spec.label}: stored best route set is infeasible: {'; '.join(problems)}")
+        raise SystemExit(
+            f"{spec.label}: stored best route set is infeasible: {'; '.join(problems)}"
+        )
 
 
 def _write_section(body: str) -> None:

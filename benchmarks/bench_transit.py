@@ -363,8 +363,6 @@ def _cpu_name() -> str:
     return platform.processor() or "unknown CPU"
 
 
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (best is kept)")

@@ -20,8 +20,14 @@ def _random_network(seed, n=120, m=600, n_centroids=10):
     tail, head = tail[keep], head[keep]
     centroid = np.zeros(n, dtype=bool)
     centroid[:n_centroids] = True
-    net = Network.from_edges(tail, head, n_nodes=n, centroid=centroid,
-                             free_flow_time_s=rng.uniform(1, 100, tail.size), crs=None)
+    net = Network.from_edges(
+        tail,
+        head,
+        n_nodes=n,
+        centroid=centroid,
+        free_flow_time_s=rng.uniform(1, 100, tail.size),
+        crs=None,
+    )
     return net, rng
 
 
@@ -70,23 +76,42 @@ def test_aon_matches_scipy_reference(seed):
     dests = np.arange(10)
     demand = rng.uniform(0, 100, (10, 10))
     np.fill_diagonal(demand, 0.0)
-    flow, sptt, unreachable = aon_load(net.indptr, net.head, net.tail, cost, net.centroid, origins, dests, demand, True)
+    flow, sptt, unreachable = aon_load(
+        net.indptr, net.head, net.tail, cost, net.centroid, origins, dests, demand, True
+    )
     ref_flow, ref_sptt, ref_unreach = _reference(net, cost, origins, dests, demand)
     # random continuous weights: shortest paths are unique, so flows agree to rounding
     np.testing.assert_allclose(flow, ref_flow, rtol=1e-12, atol=1e-9)
     assert sptt == pytest.approx(ref_sptt, rel=1e-12)
     assert unreachable == pytest.approx(ref_unreach, rel=1e-12, abs=1e-12)
-    _, sptt_only, _ = aon_load(net.indptr, net.head, net.tail, cost, net.centroid, origins, dests, demand, False)
+    _, sptt_only, _ = aon_load(
+        net.indptr, net.head, net.tail, cost, net.centroid, origins, dests, demand, False
+    )
     assert sptt_only == pytest.approx(sptt, rel=1e-12)
 
 
 def test_centroids_are_not_passed_through():
     # 0 -> 1 -> 2 costs 2 through centroid 1; the detour 0 -> 3 -> 2 costs 10
-    net = Network.from_edges([0, 1, 0, 3], [1, 2, 3, 2], n_nodes=4, centroid=np.array([1, 1, 0, 0], bool),
-                             free_flow_time_s=[1.0, 1.0, 5.0, 5.0], crs=None)
+    net = Network.from_edges(
+        [0, 1, 0, 3],
+        [1, 2, 3, 2],
+        n_nodes=4,
+        centroid=np.array([1, 1, 0, 0], bool),
+        free_flow_time_s=[1.0, 1.0, 5.0, 5.0],
+        crs=None,
+    )
     demand = np.array([[7.0]])
-    flow, sptt, _ = aon_load(net.indptr, net.head, net.tail, net.free_flow_time_s, net.centroid, np.array([0]),
-                             np.array([2]), demand, True)
+    flow, sptt, _ = aon_load(
+        net.indptr,
+        net.head,
+        net.tail,
+        net.free_flow_time_s,
+        net.centroid,
+        np.array([0]),
+        np.array([2]),
+        demand,
+        True,
+    )
     loaded = {(int(net.tail[e]), int(net.head[e])): flow[e] for e in range(net.n_edges)}
     assert loaded == {(0, 1): 0.0, (1, 2): 0.0, (0, 3): 7.0, (3, 2): 7.0}
     assert sptt == 70.0
@@ -100,9 +125,13 @@ def test_same_result_with_one_and_two_threads():
     before = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
-        one = aon_load(net.indptr, net.head, net.tail, cost, net.centroid, zones, zones, demand, True)
+        one = aon_load(
+            net.indptr, net.head, net.tail, cost, net.centroid, zones, zones, demand, True
+        )
         numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
-        two = aon_load(net.indptr, net.head, net.tail, cost, net.centroid, zones, zones, demand, True)
+        two = aon_load(
+            net.indptr, net.head, net.tail, cost, net.centroid, zones, zones, demand, True
+        )
     finally:
         numba.set_num_threads(before)
     # fixed origin blocks summed in block order: identical bits, well within the 1e-9 required

@@ -29,7 +29,9 @@ def _two_routes(modes=None, **overrides):
         "beta": np.full(4, 4.0),
     }
     attrs.update(overrides)
-    return Network.from_edges(tail, head, n_nodes=4, node_id=np.array([1, 2, 3, 4]), crs=None, modes=modes, **attrs)
+    return Network.from_edges(
+        tail, head, n_nodes=4, node_id=np.array([1, 2, 3, 4]), crs=None, modes=modes, **attrs
+    )
 
 
 def _od(trips=2500.0):
@@ -42,6 +44,7 @@ def _bpr(v, t0, c):
 
 def _equal_cost_split(demand, preload_a=0.0):
     """Flow on route A where both routes cost the same (scipy brentq): the analytic UE."""
+
     def diff(x):
         return 2 * _bpr(x + preload_a, 300.0, 1000.0) - 2 * _bpr(demand - x, 500.0, 3000.0)
 
@@ -58,11 +61,16 @@ def test_two_route_equilibrium_matches_analytic_split(algorithm):
 
 def test_bus_preload_shifts_cars_to_the_other_route():
     net = _two_routes()
-    preload = np.where((net.tail == 0) & (net.head == 1), 200.0, 0.0)  # buses in PCU/h on 1 -> 2 only
+    preload = np.where(
+        (net.tail == 0) & (net.head == 1), 200.0, 0.0
+    )  # buses in PCU/h on 1 -> 2 only
     result = assign(net, _od(), algorithm="algb", gap=1e-12, preload=preload)
+
     # analytic: buses occupy the first link of route A only
     def diff(x):
-        return (_bpr(x + 200.0, 300.0, 1000.0) + _bpr(x, 300.0, 1000.0)) - 2 * _bpr(2500.0 - x, 500.0, 3000.0)
+        return (_bpr(x + 200.0, 300.0, 1000.0) + _bpr(x, 300.0, 1000.0)) - 2 * _bpr(
+            2500.0 - x, 500.0, 3000.0
+        )
 
     expected = optimize.brentq(diff, 0.0, 2500.0, xtol=1e-12)
     on_a = result.flow[(net.tail == 0) & (net.head == 1)][0]
@@ -95,9 +103,18 @@ def test_zero_capacity_link_is_closed_not_nan():
 
 def test_demand_between_disconnected_zones_is_reported_and_the_rest_assigned():
     # zone 5 (node 5) has no links; node 4 is reachable
-    net = Network.from_edges([0, 1], [1, 2], n_nodes=4, node_id=np.array([1, 2, 3, 5]), crs=None,
-                             free_flow_time_s=[60.0, 60.0], capacity_vph=[1000.0, 1000.0])
-    od = ODMatrix(zones=np.array([1, 3, 5]), matrix=np.array([[0, 100.0, 40.0], [0, 0, 0], [7.0, 0, 0]]))
+    net = Network.from_edges(
+        [0, 1],
+        [1, 2],
+        n_nodes=4,
+        node_id=np.array([1, 2, 3, 5]),
+        crs=None,
+        free_flow_time_s=[60.0, 60.0],
+        capacity_vph=[1000.0, 1000.0],
+    )
+    od = ODMatrix(
+        zones=np.array([1, 3, 5]), matrix=np.array([[0, 100.0, 40.0], [0, 0, 0], [7.0, 0, 0]])
+    )
     with pytest.warns(UserWarning, match="47 trips between 2 OD pairs cannot be assigned"):
         result = assign(net, od, algorithm="bfw", gap=1e-8)
     expected = pd.DataFrame({"origin": [1, 5], "destination": [5, 1], "trips": [40.0, 7.0]})
@@ -126,13 +143,20 @@ def test_stopping_rules_and_history():
         result = assign(_two_routes(), _od(), algorithm="msa", gap=1e-12, max_iter=3)
     assert not result.converged and result.stop_reason == "max_iter"
     assert list(result.history["iteration"]) == [0, 1, 2, 3]
-    assert {"relative_gap", "average_excess_cost_s", "objective", "time_s"} <= set(result.history.columns)
+    assert {"relative_gap", "average_excess_cost_s", "objective", "time_s"} <= set(
+        result.history.columns
+    )
     with pytest.warns(ConvergenceWarning, match="time_limit"):
         result = assign(_two_routes(), _od(), algorithm="msa", gap=0.0, time_limit_s=0.0)
     assert result.stop_reason == "time_limit"
     stops = []
-    solver = UserEquilibrium(_two_routes(), _od(), algorithm="msa", gap=0.0,
-                             callback=lambda row: stops.append(row) or len(stops) < 4)
+    solver = UserEquilibrium(
+        _two_routes(),
+        _od(),
+        algorithm="msa",
+        gap=0.0,
+        callback=lambda row: stops.append(row) or len(stops) < 4,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         result = solver.run()
@@ -146,8 +170,12 @@ def test_conical_vdf_converges_on_two_routes():
     result = assign(net, _od(), algorithm="algb", gap=1e-10, vdf="conical")
     assert result.converged
     costs = result.cost_s
-    route_a = costs[(net.tail == 0) & (net.head == 1)][0] + costs[(net.tail == 1) & (net.head == 3)][0]
-    route_b = costs[(net.tail == 0) & (net.head == 2)][0] + costs[(net.tail == 2) & (net.head == 3)][0]
+    route_a = (
+        costs[(net.tail == 0) & (net.head == 1)][0] + costs[(net.tail == 1) & (net.head == 3)][0]
+    )
+    route_b = (
+        costs[(net.tail == 0) & (net.head == 2)][0] + costs[(net.tail == 2) & (net.head == 3)][0]
+    )
     assert route_a == pytest.approx(route_b, rel=1e-8)  # Wardrop: used routes cost the same
 
 
@@ -155,7 +183,16 @@ def test_summary_link_table_and_convergence_plot(tmp_path):
     result = assign(_two_routes(), _od(), algorithm="bfw", gap=1e-8)
     assert result.summary().startswith("bfw: converged after")
     table = result.link_table()
-    assert list(table.columns) == ["edge", "from_node", "to_node", "flow", "preload", "time_s", "cost_s", "voc"]
+    assert list(table.columns) == [
+        "edge",
+        "from_node",
+        "to_node",
+        "flow",
+        "preload",
+        "time_s",
+        "cost_s",
+        "voc",
+    ]
     assert table["flow"].sum() == pytest.approx(2 * 2500.0)
     path = tmp_path / "gap.png"
     result.plot_convergence(path)

@@ -42,7 +42,9 @@ def _bpr_objective_minutes(case, flow):
     net = case.network
     t0 = net.free_flow_time_s / 60.0
     x = flow
-    integral = t0 * (x + net.alpha * net.capacity_vph / (net.beta + 1) * (x / net.capacity_vph) ** (net.beta + 1))
+    integral = t0 * (
+        x + net.alpha * net.capacity_vph / (net.beta + 1) * (x / net.capacity_vph) ** (net.beta + 1)
+    )
     return float(integral.sum() + (fixed_cost_s(net) / 60.0 * x).sum())
 
 
@@ -72,7 +74,9 @@ def test_algorithm_b_to_1e12_matches_best_known(cases, name):
     ours = _bpr_objective_minutes(case, result.flow)
     ref = _bpr_objective_minutes(case, best)
     assert ours == pytest.approx(ref, rel=1e-9)
-    assert result.objective / 60.0 == pytest.approx(ref, rel=1e-9)  # the kernel's own objective agrees
+    assert result.objective / 60.0 == pytest.approx(
+        ref, rel=1e-9
+    )  # the kernel's own objective agrees
     unique = _unique_links(case)
     assert np.abs(result.flow - best)[unique].max() <= 1e-3
     assert _conservation_error(case, result) <= 1e-6
@@ -85,7 +89,9 @@ def test_siouxfalls_published_objective(cases):
     assert result.objective / 60.0 / 1e5 == pytest.approx(42.31335287107440, rel=1e-10)
 
 
-@pytest.mark.parametrize(("name", "algorithm"), [("SiouxFalls", "bfw"), ("Anaheim", "bfw"), ("Anaheim", "cfw")])
+@pytest.mark.parametrize(
+    ("name", "algorithm"), [("SiouxFalls", "bfw"), ("Anaheim", "bfw"), ("Anaheim", "cfw")]
+)
 def test_link_based_to_1e6(cases, name, algorithm):
     case = cases(name)
     result = assign(case.network, case.demand, algorithm=algorithm, gap=1e-6, max_iter=5000)
@@ -106,7 +112,9 @@ def test_anaheim_conjugate_directions_fall_back_instead_of_stalling(cases):
     result = assign(case.network, case.demand, algorithm="bfw", gap=1e-7, max_iter=5000)
     assert result.converged
     directions = set(result.history["direction"].iloc[1:])
-    assert "bfw" in directions and "fw" in directions  # conjugacy was used, and dropped when it failed
+    assert (
+        "bfw" in directions and "fw" in directions
+    )  # conjugacy was used, and dropped when it failed
     assert (result.history["step"].iloc[1:] > 0).all()
 
 
@@ -141,7 +149,9 @@ def test_braess_paradox_equilibrium(cases):
     for algorithm in ("msa", "fw", "cfw", "bfw", "algb"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = assign(case.network, case.demand, algorithm=algorithm, gap=1e-9, max_iter=20000)
+            result = assign(
+                case.network, case.demand, algorithm=algorithm, gap=1e-9, max_iter=20000
+            )
         table = result.link_table().set_index(["from_node", "to_node"])
         tol = 1e-2 if algorithm == "msa" else 1e-4
         expected = {(1, 3): 4.0, (1, 4): 2.0, (3, 2): 2.0, (3, 4): 2.0, (4, 2): 4.0}

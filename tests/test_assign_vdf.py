@@ -29,18 +29,29 @@ def test_time_derivative_integral_agree(kind, alpha, beta):
     for v in [0.0, 1.0, 900.0, 1800.0, 3600.0, 9000.0]:
         # derivative: central differences; their rounding error is ~1e-16 * t / h, hence the abs term
         h = max(1e-4 * v, 1e-3)
-        fd = (link_time(v + h, t0, cap, alpha, beta, kind) - link_time(v - h, t0, cap, alpha, beta, kind)) / (2 * h)
+        fd = (
+            link_time(v + h, t0, cap, alpha, beta, kind)
+            - link_time(v - h, t0, cap, alpha, beta, kind)
+        ) / (2 * h)
         if v > 0:
-            assert link_derivative(v, t0, cap, alpha, beta, kind) == pytest.approx(fd, rel=1e-6, abs=1e-10)
+            assert link_derivative(v, t0, cap, alpha, beta, kind) == pytest.approx(
+                fd, rel=1e-6, abs=1e-10
+            )
         # integral: scipy adaptive quadrature of the time function
-        ref, _ = integrate.quad(lambda w: link_time(w, t0, cap, alpha, beta, kind), 0.0, v, epsabs=1e-10, epsrel=1e-12)
-        assert link_integral(v, t0, cap, alpha, beta, kind) == pytest.approx(ref, rel=1e-9, abs=1e-9)
+        ref, _ = integrate.quad(
+            lambda w: link_time(w, t0, cap, alpha, beta, kind), 0.0, v, epsabs=1e-10, epsrel=1e-12
+        )
+        assert link_integral(v, t0, cap, alpha, beta, kind) == pytest.approx(
+            ref, rel=1e-9, abs=1e-9
+        )
 
 
 def test_bpr_closed_form():
     # t = t0 (1 + alpha (v/c)^beta): at v = c the delay factor is 1 + alpha (FHWA 1964)
     assert link_time(1800.0, 60.0, 1800.0, 0.15, 4.0, VDF_BPR) == pytest.approx(60.0 * 1.15)
-    assert link_time(3600.0, 60.0, 1800.0, 0.15, 4.0, VDF_BPR) == pytest.approx(60.0 * (1 + 0.15 * 16))
+    assert link_time(3600.0, 60.0, 1800.0, 0.15, 4.0, VDF_BPR) == pytest.approx(
+        60.0 * (1 + 0.15 * 16)
+    )
     # zero free-flow time stays zero whatever the flow (TNTP connectors)
     assert link_time(1e6, 0.0, 1.0, 0.15, 4.0, VDF_BPR) == 0.0
 
@@ -51,9 +62,13 @@ def test_conical_properties(alpha):
     t0, cap = 10.0, 1000.0
     assert link_time(0.0, t0, cap, alpha, 0.0, VDF_CONICAL) == pytest.approx(t0, rel=1e-12)
     assert link_time(cap, t0, cap, alpha, 0.0, VDF_CONICAL) == pytest.approx(2 * t0, rel=1e-12)
-    assert link_derivative(cap, t0, cap, alpha, 0.0, VDF_CONICAL) * cap / t0 == pytest.approx(alpha, rel=1e-12)
+    assert link_derivative(cap, t0, cap, alpha, 0.0, VDF_CONICAL) * cap / t0 == pytest.approx(
+        alpha, rel=1e-12
+    )
     far = link_integral(50 * cap, t0, cap, alpha, 0.0, VDF_CONICAL)
-    ref, _ = integrate.quad(lambda w: link_time(w, t0, cap, alpha, 0.0, VDF_CONICAL), 0, 50 * cap, limit=200)
+    ref, _ = integrate.quad(
+        lambda w: link_time(w, t0, cap, alpha, 0.0, VDF_CONICAL), 0, 50 * cap, limit=200
+    )
     assert far == pytest.approx(ref, rel=1e-9)
 
 
@@ -85,6 +100,7 @@ def test_array_kernels_with_preload_and_fixed_cost():
     z = beckmann(flow, preload, fixed, t0, cap, alpha, beta, kind)
     ref_z = 0.0
     for a in np.flatnonzero(ok):
+
         def time(w, a=a):
             return t0[a] * (1 + alpha[a] * (w / cap[a]) ** beta[a])
 
@@ -104,13 +120,29 @@ def test_line_search_matches_scipy_minimize_scalar():
     def objective(lam):
         return beckmann(flow + lam * direction, zeros, zeros, t0, cap, alpha, beta, kind)
 
-    lam, slope = line_search(flow, direction, zeros, zeros, t0, cap, alpha, beta, kind, 1.0, 1e-13, 60)
-    ref = optimize.minimize_scalar(objective, bounds=(0, 1), method="bounded", options={"xatol": 1e-12})
+    lam, slope = line_search(
+        flow, direction, zeros, zeros, t0, cap, alpha, beta, kind, 1.0, 1e-13, 60
+    )
+    ref = optimize.minimize_scalar(
+        objective, bounds=(0, 1), method="bounded", options={"xatol": 1e-12}
+    )
     assert slope < 0
     if 0 < ref.x < 1 - 1e-9:
         assert lam == pytest.approx(ref.x, abs=1e-7)
     assert objective(lam) <= ref.fun * (1 + 1e-12)
     # an ascent direction gives a zero step, never a negative one
-    lam_up, slope_up = line_search(flow, -direction * 0 + (flow * 0.1), zeros, zeros, t0, cap, alpha, beta, kind,
-                                   1.0, 1e-13, 60)
+    lam_up, slope_up = line_search(
+        flow,
+        -direction * 0 + (flow * 0.1),
+        zeros,
+        zeros,
+        t0,
+        cap,
+        alpha,
+        beta,
+        kind,
+        1.0,
+        1e-13,
+        60,
+    )
     assert lam_up == 0.0 and slope_up > 0

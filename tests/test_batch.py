@@ -70,10 +70,17 @@ def assert_same_table(got: pd.DataFrame, want: pd.DataFrame) -> None:
     assert list(got.columns) == list(want.columns)
     for column in got.columns:
         if pd.api.types.is_float_dtype(want[column]):
-            np.testing.assert_allclose(got[column].to_numpy(float), want[column].to_numpy(float), rtol=1e-9,
-                                       equal_nan=True, err_msg=column)
+            np.testing.assert_allclose(
+                got[column].to_numpy(float),
+                want[column].to_numpy(float),
+                rtol=1e-9,
+                equal_nan=True,
+                err_msg=column,
+            )
         else:
-            assert got[column].astype(object).tolist() == want[column].astype(object).tolist(), column
+            assert got[column].astype(object).tolist() == want[column].astype(object).tolist(), (
+                column
+            )
 
 
 @pytest.fixture(scope="module")
@@ -96,15 +103,28 @@ def log_entries(folder: Path) -> list[dict]:
 
 
 # ---------------------------------------------------------------------------- validation
-@pytest.mark.parametrize(("edit", "message"), [
-    (('policy = "headway_factor"\nfactor = 0.5', 'policy = "more_trams"\nfactor = 0.5'),
-     r"scenarios\[1\].*unknown policy 'more_trams'"),
-    (('id = "no-transit"', 'id = "busy-town"'), r"cities\[1\]\.id: duplicated id 'busy-town' \(also cities\[0\]\)"),
-    ((f'id = "no-transit"\nnetwork = "{TOWN}"', 'id = "no-transit"\nnetwork = "missing/nowhere.osm"'),
-     r"cities\[1\] \(city 'no-transit'\): network.source: network file not found: .*missing/nowhere.osm"),
-    (('factor = 0.5', 'threshold = 0.5'), r"scenarios\[1\].*needs factor"),
-    (('policy = "headway_factor"\nfactor = 0.5', 'policy = "optimised"'), r"not available yet"),
-])
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            ('policy = "headway_factor"\nfactor = 0.5', 'policy = "more_trams"\nfactor = 0.5'),
+            r"scenarios\[1\].*unknown policy 'more_trams'",
+        ),
+        (
+            ('id = "no-transit"', 'id = "busy-town"'),
+            r"cities\[1\]\.id: duplicated id 'busy-town' \(also cities\[0\]\)",
+        ),
+        (
+            (
+                f'id = "no-transit"\nnetwork = "{TOWN}"',
+                'id = "no-transit"\nnetwork = "missing/nowhere.osm"',
+            ),
+            r"cities\[1\] \(city 'no-transit'\): network.source: network file not found: .*missing/nowhere.osm",
+        ),
+        (("factor = 0.5", "threshold = 0.5"), r"scenarios\[1\].*needs factor"),
+        (('policy = "headway_factor"\nfactor = 0.5', 'policy = "optimised"'), r"not available yet"),
+    ],
+)
 def test_bad_batch_files_name_file_and_entry(tmp_path, edit, message):
     path = tmp_path / "bad.toml"
     path.write_text(BATCH.replace(*edit), encoding="utf-8")
@@ -114,8 +134,13 @@ def test_bad_batch_files_name_file_and_entry(tmp_path, edit, message):
 
 
 def test_ways_over_voc_selects_bus_links_over_the_threshold():
-    links = pd.DataFrame({"way": ["1", "2", "3", None, "5"], "voc": [0.95, 0.5, 1.2, 2.0, 0.91],
-                          "bus_vph": [10.0, 10.0, 0.0, 5.0, 3.0]})
+    links = pd.DataFrame(
+        {
+            "way": ["1", "2", "3", None, "5"],
+            "voc": [0.95, 0.5, 1.2, 2.0, 0.91],
+            "bus_vph": [10.0, 10.0, 0.0, 5.0, 3.0],
+        }
+    )
     # by hand: way 1 (0.95 > 0.9, buses), way 5 (0.91, buses); way 3 has no buses, the 4th link no way
     assert ways_over_voc(links, threshold=0.9) == [1, 5]
 
@@ -124,12 +149,16 @@ def test_ways_over_voc_selects_bus_links_over_the_threshold():
 def test_summary_has_a_row_per_city_and_scenario(reference):
     t = reference.table
     assert list(zip(t["city"], t["scenario"], strict=True)) == [
-        (c, s) for c in ("busy-town", "no-transit") for s in ("baseline", "frequent", "bus-lanes")]
+        (c, s) for c in ("busy-town", "no-transit") for s in ("baseline", "frequent", "bus-lanes")
+    ]
     status = dict(zip(zip(t["city"], t["scenario"], strict=True), t["status"], strict=True))
     assert status[("no-transit", "frequent")] == "not_applicable"
     assert status[("no-transit", "baseline")] == "ok"
     assert reference.failed == 0 and reference.computed == 4 and reference.not_applicable == 2
-    assert reference.files["summary_parquet"].is_file() and reference.files["overview_png"].stat().st_size > 1000
+    assert (
+        reference.files["summary_parquet"].is_file()
+        and reference.files["overview_png"].stat().st_size > 1000
+    )
     assert_same_table(pd.read_parquet(reference.files["summary_parquet"]), t)
 
 
@@ -144,10 +173,16 @@ def test_metrics_are_those_of_the_scenario_results(reference):
 
 def test_headway_policy_halves_every_headway(reference):
     t = reference.table.set_index(["city", "scenario"])
-    base = read_result(t.loc[("busy-town", "baseline"), "result_dir"]).table("lines").set_index("line")
-    alt = read_result(t.loc[("busy-town", "frequent"), "result_dir"]).table("lines").set_index("line")
+    base = (
+        read_result(t.loc[("busy-town", "baseline"), "result_dir"]).table("lines").set_index("line")
+    )
+    alt = (
+        read_result(t.loc[("busy-town", "frequent"), "result_dir"]).table("lines").set_index("line")
+    )
     assert len(base) > 0
-    np.testing.assert_allclose(alt.loc[base.index, "headway_s"], 0.5 * base["headway_s"], rtol=1e-12)
+    np.testing.assert_allclose(
+        alt.loc[base.index, "headway_s"], 0.5 * base["headway_s"], rtol=1e-12
+    )
 
 
 def test_bus_lanes_only_on_bus_ways_over_the_threshold(reference):
@@ -171,7 +206,11 @@ def test_rerun_reuses_everything(reference, batch_file):
 
 def test_changed_policy_recomputes_only_that_scenario(batch_file, tmp_path):
     out = tmp_path / "out"
-    one_city = BATCH.split("[[cities]]\nid = \"no-transit\"")[0] + "[[scenarios]]" + BATCH.split("[[scenarios]]", 1)[1]
+    one_city = (
+        BATCH.split('[[cities]]\nid = "no-transit"')[0]
+        + "[[scenarios]]"
+        + BATCH.split("[[scenarios]]", 1)[1]
+    )
     path = tmp_path / "one.toml"
     path.write_text(one_city, encoding="utf-8")
     first = run_batch(path, out, workers=0)
@@ -200,9 +239,21 @@ def test_output_folder_of_another_batch_is_refused(reference, tmp_path):
 
 def test_killed_batch_resumes_without_recomputing(reference, batch_file, tmp_path):
     out = tmp_path / "killed"
-    process = subprocess.Popen([sys.executable, "-m", "transitopt.batch", str(batch_file), "-o", str(out),
-                                "--workers", "0"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "transitopt.batch",
+            str(batch_file),
+            "-o",
+            str(out),
+            "--workers",
+            "0",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 120
     done: list[Path] = []
     while time.monotonic() < deadline and process.poll() is None:
@@ -210,7 +261,9 @@ def test_killed_batch_resumes_without_recomputing(reference, batch_file, tmp_pat
         if done:
             break
         time.sleep(0.02)
-    assert done, f"no result before the deadline: {process.stderr.read().decode() if process.poll() else ''}"
+    assert done, (
+        f"no result before the deadline: {process.stderr.read().decode() if process.poll() else ''}"
+    )
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     done = list(out.glob("runs/*/*/summary.json"))  # what had finished at the kill
@@ -221,7 +274,9 @@ def test_killed_batch_resumes_without_recomputing(reference, batch_file, tmp_pat
     assert not list(out.glob("runs/*/.*.partial"))
     for folder, mtime in mtimes.items():
         assert (folder / "summary.json").stat().st_mtime_ns == mtime
-    reused = {(e["city"], e["scenario"]) for e in log_entries(out)[before:] if e["action"] == "reused"}
+    reused = {
+        (e["city"], e["scenario"]) for e in log_entries(out)[before:] if e["action"] == "reused"
+    }
     assert reused == {(p.parent.name, p.name) for p in mtimes}
     assert resumed.reused == len(mtimes) and resumed.computed == 4 - len(mtimes)
     assert_same_table(resumed.table, reference.table)
@@ -237,8 +292,12 @@ def test_local_process_pool_matches_in_process(reference, batch_file, tmp_path):
 
 def test_dask_local_cluster_matches_in_process(reference, batch_file, tmp_path):
     distributed = pytest.importorskip("dask.distributed")
-    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         events = []
         summary = run_batch(batch_file, tmp_path / "dask", client=client, progress=events.append)
     assert summary.computed == 4
@@ -251,5 +310,14 @@ def test_the_readme_example_batch_validates(shared_data):
     from transitopt.batch import load_batch
 
     batch = load_batch(Path(__file__).resolve().parents[1] / "scenarios" / "batch_example.toml")
-    assert [c.id for c in batch.cities] == ["helsinki", "monaco", "west-oakland", "surabaya-sukolilo"]
-    assert [s.policy for s in batch.scenarios] == ["baseline", "headway_factor", "bus_lanes_over_voc"]
+    assert [c.id for c in batch.cities] == [
+        "helsinki",
+        "monaco",
+        "west-oakland",
+        "surabaya-sukolilo",
+    ]
+    assert [s.policy for s in batch.scenarios] == [
+        "baseline",
+        "headway_factor",
+        "bus_lanes_over_voc",
+    ]

@@ -54,7 +54,9 @@ def test_network_export_writes_a_file_that_reads_back(surabaya, tmp_path, suffix
     network = to.load_network(surabaya)
     if suffix == ".graphml":
         again = to.load_network(out)
-        np.testing.assert_allclose(np.sort(again.free_flow_time_s), np.sort(network.free_flow_time_s))
+        np.testing.assert_allclose(
+            np.sort(again.free_flow_time_s), np.sort(network.free_flow_time_s)
+        )
     else:
         import geopandas as gpd
 
@@ -85,16 +87,18 @@ def test_skim_on_a_grid_matches_scipy(surabaya, tmp_path):
         .min()
         .reset_index()
     )
-    graph = sp.coo_matrix((weights["w"], (weights["t"], weights["h"])), shape=(network.n_nodes,) * 2).tocsr()
+    graph = sp.coo_matrix(
+        (weights["w"], (weights["t"], weights["h"])), shape=(network.n_nodes,) * 2
+    ).tocsr()
     reference = dijkstra(graph, indices=node)[:, node]
     np.testing.assert_allclose(matrix, reference, rtol=1e-9)
 
 
 def test_skim_from_zone_points_csv(surabaya, tmp_path):
     points = tmp_path / "zones.csv"
-    pd.DataFrame({"zone": [1, 2, 3], "lon": [112.770, 112.780, 112.785], "lat": [-7.29, -7.30, -7.295]}).to_csv(
-        points, index=False
-    )
+    pd.DataFrame(
+        {"zone": [1, 2, 3], "lon": [112.770, 112.780, 112.785], "lat": [-7.29, -7.30, -7.295]}
+    ).to_csv(points, index=False)
     out = tmp_path / "skim.csv"
     result = invoke("skim", surabaya, "--zones", points, "-o", out)
     assert result.exit_code == 0, result.output
@@ -127,7 +131,9 @@ def test_bad_sources_give_one_line_errors(tmp_path, args, message):
 
 def test_zones_far_from_the_network_fail_and_write_nothing(surabaya, tmp_path):
     points = tmp_path / "zones.csv"
-    pd.DataFrame({"zone": [1, 2], "lon": [112.775, 106.8], "lat": [-7.295, -6.2]}).to_csv(points, index=False)
+    pd.DataFrame({"zone": [1, 2], "lon": [112.775, 106.8], "lat": [-7.295, -6.2]}).to_csv(
+        points, index=False
+    )
     out = tmp_path / "skim.csv"
     result = invoke("skim", surabaya, "--zones", points, "--max-snap", "1000", "-o", out)
     assert result.exit_code == 1
@@ -165,7 +171,9 @@ def test_assign_tntp_folder_writes_links_and_plot(require_data, tmp_path):
 def test_assign_with_an_od_naming_unknown_nodes_fails_cleanly(require_data, tmp_path):
     folder = require_data("tntp/SiouxFalls")
     od = tmp_path / "od.csv"
-    pd.DataFrame({"origin": [1, 999], "destination": [2, 3], "trips": [10.0, 5.0]}).to_csv(od, index=False)
+    pd.DataFrame({"origin": [1, 999], "destination": [2, 3], "trips": [10.0, 5.0]}).to_csv(
+        od, index=False
+    )
     out = tmp_path / "flows.parquet"
     result = invoke("assign", folder, "--demand", od, "-o", out)
     assert result.exit_code == 1
@@ -183,10 +191,14 @@ def test_demo_compares_the_example_scenarios_offline(tmp_path):
     assert len(comparison.columns) == 3 + 1 + 3 * (len(scenario_files) - 1)
     shares = comparison[comparison["metric"].str.startswith("share_")].iloc[:, 3:]
     values = shares[[c for c in shares.columns if not c.endswith("Δ") and not c.endswith("Δ%")]]
-    np.testing.assert_allclose(values.sum(axis=0), 1.0, atol=1e-9)  # mode shares add up in every scenario
+    np.testing.assert_allclose(
+        values.sum(axis=0), 1.0, atol=1e-9
+    )  # mode shares add up in every scenario
     html = (out / "report.html").read_text()
     assert "<script" in html
-    assert not re.search(r"""<(script|link|img)[^>]+(src|href)=["']?https?:""", html)  # self-contained
+    assert not re.search(
+        r"""<(script|link|img)[^>]+(src|href)=["']?https?:""", html
+    )  # self-contained
     assert "report:" in result.output
     assert len(list((out / "maps").glob("*.png"))) >= len(scenario_files)
 
@@ -213,10 +225,14 @@ def test_transit_import_of_osm_route_relations(require_data):
 
 def test_access_walk_table_and_map(tmp_path):
     out, png = tmp_path / "access.csv", tmp_path / "map.png"
-    result = invoke("access", "helsinki", "--mode", "walk", "--cutoffs", "5,10", "-o", out, "--map", png)
+    result = invoke(
+        "access", "helsinki", "--mode", "walk", "--cutoffs", "5,10", "-o", out, "--map", png
+    )
     assert result.exit_code == 0, result.output
     table = pd.read_csv(out)
-    assert {"zone", "population", "jobs", "jobs_5min", "jobs_10min", "jobs_gravity"} <= set(table.columns)
+    assert {"zone", "population", "jobs", "jobs_5min", "jobs_10min", "jobs_gravity"} <= set(
+        table.columns
+    )
     assert (table["jobs_10min"] >= table["jobs_5min"]).all()
     # every zone reaches at least the jobs of its own cell's node neighbourhood, never more than all jobs
     assert (table["jobs_10min"] <= table["jobs"].sum() + 1e-6).all()
@@ -227,15 +243,31 @@ def test_access_walk_table_and_map(tmp_path):
 
 
 def test_transit_assign_conserves_trips(tmp_path):
-    zones = pd.DataFrame({"zone": [1, 2, 3, 4], "lon": [24.940, 24.950, 24.945, 24.938],
-                          "lat": [60.168, 60.172, 60.176, 60.170]})
+    zones = pd.DataFrame(
+        {
+            "zone": [1, 2, 3, 4],
+            "lon": [24.940, 24.950, 24.945, 24.938],
+            "lat": [60.168, 60.172, 60.176, 60.170],
+        }
+    )
     zones.to_csv(tmp_path / "zones.csv", index=False)
-    od = pd.DataFrame([(a, b, 100.0) for a in zones.zone for b in zones.zone if a != b],
-                      columns=["origin", "destination", "trips"])
+    od = pd.DataFrame(
+        [(a, b, 100.0) for a in zones.zone for b in zones.zone if a != b],
+        columns=["origin", "destination", "trips"],
+    )
     od.to_csv(tmp_path / "od.csv", index=False)
     out = tmp_path / "lines.csv"
-    result = invoke("transit", "assign", "helsinki", "--demand", tmp_path / "od.csv", "--zones",
-                    tmp_path / "zones.csv", "-o", out)
+    result = invoke(
+        "transit",
+        "assign",
+        "helsinki",
+        "--demand",
+        tmp_path / "od.csv",
+        "--zones",
+        tmp_path / "zones.csv",
+        "-o",
+        out,
+    )
     assert result.exit_code == 0, result.output
     lines = pd.read_csv(out)
     assert "1,200 trips assigned, 0 without a transit path" in result.output
@@ -244,10 +276,14 @@ def test_transit_assign_conserves_trips(tmp_path):
     assert lines["boardings"].sum() > 0
 
 
-def test_optimise_routes_writes_a_route_set_that_evaluates_to_the_printed_att(require_data, tmp_path):
+def test_optimise_routes_writes_a_route_set_that_evaluates_to_the_printed_att(
+    require_data, tmp_path
+):
     require_data("tndp/Mandl")
     out = tmp_path / "routes.txt"
-    result = invoke("optimise", "routes", "Mandl1", "--routes", "6", "--budget", "2", "--seed", "1", "-o", out)
+    result = invoke(
+        "optimise", "routes", "Mandl1", "--routes", "6", "--budget", "2", "--seed", "1", "-o", out
+    )
     assert result.exit_code == 0, result.output
     from transitopt.optimise import evaluate_route_set, read_route_set, read_tndp_instance
 

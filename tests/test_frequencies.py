@@ -22,8 +22,10 @@ from transitopt.optimise.frequencies import (
 from transitopt.scenario import evaluate_file, load_scenario
 from transitopt.transit import assign_transit
 
-ZONES = "zone,lon,lat,population,jobs\n1,24.00,60.00,1000,1000\n2,24.05,60.00,1000,1000\n" \
-        "3,24.00,60.10,1000,1000\n4,24.05,60.10,1000,1000\n"
+ZONES = (
+    "zone,lon,lat,population,jobs\n1,24.00,60.00,1000,1000\n2,24.05,60.00,1000,1000\n"
+    "3,24.00,60.10,1000,1000\n4,24.05,60.10,1000,1000\n"
+)
 # line A carries ten times the riders of line B; the lines are 11 km apart (no sharing)
 OD = "origin,destination,trips\n1,2,1000\n2,1,1000\n3,4,100\n4,3,100\n"
 BASE = """\
@@ -139,9 +141,14 @@ def test_written_scenario_round_trips(folder, solved):
     scenario = load_scenario(path)
     assert scenario.baseline_path.samefile(folder / "base.toml")
     assert {tuple(e.edit.line) for e in scenario.edits} == {
-        row.lines for row in solved.routes.itertuples() if row.headway_min != row.baseline_headway_min}
+        row.lines
+        for row in solved.routes.itertuples()
+        if row.headway_min != row.baseline_headway_min
+    }
     result = evaluate_file(path)
-    metrics = dict(zip(result.tables["metrics"]["metric"], result.tables["metrics"]["value"], strict=True))
+    metrics = dict(
+        zip(result.tables["metrics"]["metric"], result.tables["metrics"]["value"], strict=True)
+    )
     assert metrics["transit_fleet"] <= 10
     assert metrics["transit_fleet"] == solved.fleet_used  # fixed running times: the same fleet
     lines = result.tables["lines"].set_index("route_key")

@@ -101,7 +101,10 @@ def test_balancing_and_calibration_tolerances(deterrence):
     assert result.balance_error < 1e-9
     assert result.mean_cost_min == pytest.approx(12.0, abs=1e-6)
     # the mean cost falls as beta grows (what calibration relies on)
-    means = [gravity_model(o, d, cost, deterrence=deterrence, beta=b).mean_cost_min for b in (0.0, 0.05, 0.2, 0.8)]
+    means = [
+        gravity_model(o, d, cost, deterrence=deterrence, beta=b).mean_cost_min
+        for b in (0.0, 0.05, 0.2, 0.8)
+    ]
     assert np.all(np.diff(means) < 0)
 
 
@@ -183,7 +186,9 @@ def test_surabaya_end_to_end(require_data):
     ends = generate_trips(zones["zone"], land["population"], land["jobs"])
     skim = zone_skim(net, zones)
     cost = intrazonal_cost(skim.matrix / 60.0)
-    result = gravity_model(ends.productions, ends.attractions, cost, zones=ends.zones, target_mean_cost_min=1.0)
+    result = gravity_model(
+        ends.productions, ends.attractions, cost, zones=ends.zones, target_mean_cost_min=1.0
+    )
     assert result.od.n_zones == len(zones)
     assert result.od.total() == pytest.approx(ends.productions.sum(), rel=1e-9)
     np.testing.assert_allclose(result.od.matrix.sum(axis=1), ends.productions, rtol=1e-6)

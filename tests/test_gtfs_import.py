@@ -30,7 +30,9 @@ def reference_departures(zip_path: Path, services: set[str], start: str, end: st
     times["seq"] = times["stop_sequence"].astype(int)
     first = times.sort_values(["trip_id", "seq"]).groupby("trip_id").first()["departure_time"]
     trips = trips[trips["service_id"].isin(services)].join(first, on="trip_id")
-    in_period = (trips["departure_time"].str.zfill(8) >= start) & (trips["departure_time"].str.zfill(8) < end)
+    in_period = (trips["departure_time"].str.zfill(8) >= start) & (
+        trips["departure_time"].str.zfill(8) < end
+    )
     return trips[in_period].groupby("direction_id").size()
 
 
@@ -43,8 +45,12 @@ def test_coquimbo_headways_match_timetable(require_data):
     reference = reference_departures(path, {"8015"}, "07:00:00", "09:00:00")
     assert len(supply.lines) == 2
     for line in supply.lines:
-        assert line.headway_s == pytest.approx(PERIOD_S / reference[str(line.direction_id)], rel=1e-12)
-        assert line.running_times_s is not None and len(line.running_times_s) == len(line.stop_ids) - 1
+        assert line.headway_s == pytest.approx(
+            PERIOD_S / reference[str(line.direction_id)], rel=1e-12
+        )
+        assert (
+            line.running_times_s is not None and len(line.running_times_s) == len(line.stop_ids) - 1
+        )
     assert report.to_frame()["kind"].isin(["info"]).all()  # a clean feed: nothing repaired
 
 
@@ -56,7 +62,9 @@ def test_coquimbo_calendar_dates_exception(require_data):
     weekday = reference_departures(path, {"8015"}, "07:00:00", "09:00:00")
     assert not reference.equals(weekday)
     for line in supply.lines:
-        assert line.headway_s == pytest.approx(PERIOD_S / reference[str(line.direction_id)], rel=1e-12)
+        assert line.headway_s == pytest.approx(
+            PERIOD_S / reference[str(line.direction_id)], rel=1e-12
+        )
 
 
 def test_bogor_orphan_frequencies_ignored(require_data):
@@ -102,13 +110,22 @@ def test_transjakarta_needs_headways_and_reports_repairs(require_data):
 
 
 # ---------------------------------------------------------------------- hand-made feeds
-def write_feed(folder: Path, *, calendar=None, calendar_dates=None, stop_times=None, trips=None, frequencies=None) -> Path:
+def write_feed(
+    folder: Path,
+    *,
+    calendar=None,
+    calendar_dates=None,
+    stop_times=None,
+    trips=None,
+    frequencies=None,
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     tables = {
         "agency.txt": "agency_id,agency_name,agency_url,agency_timezone\na,A,http://a.example,Asia/Jakarta\n",
         "stops.txt": "stop_id,stop_name,stop_lat,stop_lon\ns1,One,-6.20,106.80\ns2,Two,-6.20,106.81\ns3,Three,-6.20,106.82\n",
         "routes.txt": "route_id,agency_id,route_short_name,route_type\nR,a,R1,3\nT,a,T1,0\n",
-        "trips.txt": trips or "route_id,service_id,trip_id,direction_id\nR,MON,r1,0\nR,MON,r2,0\nR,MON,r3,0\nR,SUN,r4,0\n",
+        "trips.txt": trips
+        or "route_id,service_id,trip_id,direction_id\nR,MON,r1,0\nR,MON,r2,0\nR,MON,r3,0\nR,SUN,r4,0\n",
         "calendar.txt": calendar
         or "service_id,monday,tuesday,wednesday,thursday,friday,saturday,sunday,start_date,end_date\n"
         "MON,1,0,0,0,0,0,0,20240101,20241231\nSUN,0,0,0,0,0,0,1,20240101,20241231\n",

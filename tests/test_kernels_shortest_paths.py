@@ -35,7 +35,9 @@ def reference(net: Network, weight: np.ndarray, sources, no_through=None) -> np.
     def matrix(keep):
         k = usable & keep
         key = tail[k] * n + head[k]
-        order = np.lexsort((weight[k], key))  # by key, then weight: first of each key is the minimum
+        order = np.lexsort(
+            (weight[k], key)
+        )  # by key, then weight: first of each key is the minimum
         key, w = key[order], weight[k][order]
         first = np.r_[True, key[1:] != key[:-1]][: key.size]
         return sp.csr_matrix((w[first], (key[first] // n, key[first] % n)), shape=(n, n))
@@ -82,7 +84,9 @@ def test_single_source_and_path_match_scipy_on_tntp(tntp, name):
     sources = np.arange(0, net.n_nodes, max(1, net.n_nodes // 12))
     ref = reference(net, w, sources, net.centroid)
     for i, s in enumerate(sources):
-        dist, pred = ksp.single_source(net.indptr, net.head, w, s, net.centroid, np.empty(0, np.int64))
+        dist, pred = ksp.single_source(
+            net.indptr, net.head, w, s, net.centroid, np.empty(0, np.int64)
+        )
         np.testing.assert_allclose(dist, ref[i], **TOL)
         # the predecessor tree reproduces every distance
         for t in np.flatnonzero(np.isfinite(dist))[::7]:
@@ -99,7 +103,9 @@ def test_many_to_all_and_many_to_many_match_scipy_with_centroids(tntp):
     zones = np.flatnonzero(net.centroid)
     sources = np.r_[zones, np.arange(40, net.n_nodes, 37)]
     ref = reference(net, w, sources, net.centroid)
-    np.testing.assert_allclose(ksp.many_to_all(net.indptr, net.head, w, sources, net.centroid), ref, **TOL)
+    np.testing.assert_allclose(
+        ksp.many_to_all(net.indptr, net.head, w, sources, net.centroid), ref, **TOL
+    )
     targets = np.r_[zones, 100, 200, zones[0]]  # a duplicate target too
     got = ksp.many_to_many(net.indptr, net.head, w, sources, targets, net.centroid)
     np.testing.assert_allclose(got, ref[:, targets], **TOL)
@@ -126,7 +132,9 @@ def test_edge_cases_zero_parallel_selfloop_unreachable_inf():
     head = [1, 1, 1, 2, 3]
     w = [5.0, 2.0, 0.5, 0.0, np.inf]
     net = network_from(tail, head, w, 4)
-    dist, pred = ksp.single_source(net.indptr, net.head, net.free_flow_time_s, 0, np.zeros(4, bool), np.empty(0, np.int64))
+    dist, pred = ksp.single_source(
+        net.indptr, net.head, net.free_flow_time_s, 0, np.zeros(4, bool), np.empty(0, np.int64)
+    )
     np.testing.assert_array_equal(dist, [0.0, 2.0, 2.0, np.inf])
     assert pred[3] == -1
     assert net.free_flow_time_s[ksp.path_edges(pred, net.tail, 2)].tolist() == [2.0, 0.0]
@@ -141,7 +149,9 @@ def compressed(net: Network, weight: np.ndarray):
     order = compression.bfs_order(nb_ptr, nbr, ~contracted)
     new_of = np.full(net.n_nodes, -1, dtype=np.int64)
     new_of[order] = np.arange(order.size)
-    c = compression.compress(net.indptr, net.head, weight, nb_ptr, nbr, contracted, component, new_of)
+    c = compression.compress(
+        net.indptr, net.head, weight, nb_ptr, nbr, contracted, component, new_of
+    )
     return nb_ptr, nbr, contracted, component, order, c
 
 
@@ -186,7 +196,12 @@ def hierarchy_arrays(n, c_indptr, c_head, c_weight, no_through):
 
     nt_ch = np.empty(n, bool)
     nt_ch[ch_of] = no_through
-    arrays = (*csr(t, h, up), *csr(h, t, ~up & ~no_through[et]), *csr(t, h, ~up & no_through[et]), nt_ch)
+    arrays = (
+        *csr(t, h, up),
+        *csr(h, t, ~up & ~no_through[et]),
+        *csr(t, h, ~up & no_through[et]),
+        nt_ch,
+    )
     return ch_of, arrays
 
 
@@ -205,7 +220,18 @@ def test_hierarchy_phast_matches_scipy(tntp):
         seeds = np.column_stack([ch_of[sources], np.full(sources.size, -1)])
         seed_d = np.column_stack([np.zeros(sources.size), np.full(sources.size, np.inf)])
         no_local = (np.zeros(sources.size + 1, np.int64), np.empty(0, np.int64), np.empty(0))
-        got = contraction.phast(*arrays, seeds, seed_d, ch_of[sources], *no_local, col, anc, off, np.zeros((n, 2), bool), threads)
+        got = contraction.phast(
+            *arrays,
+            seeds,
+            seed_d,
+            ch_of[sources],
+            *no_local,
+            col,
+            anc,
+            off,
+            np.zeros((n, 2), bool),
+            threads,
+        )
         np.testing.assert_allclose(got, ref, **TOL)
         if threads == 1:
             first = got
@@ -256,7 +282,9 @@ def test_random_graphs_plain_compressed_and_hierarchy_match_scipy(net):
     w = net.free_flow_time_s
     n = net.n_nodes
     ref = reference(net, w, np.arange(n), net.centroid)
-    np.testing.assert_allclose(ksp.many_to_all(net.indptr, net.head, w, np.arange(n), net.centroid), ref, **TOL)
+    np.testing.assert_allclose(
+        ksp.many_to_all(net.indptr, net.head, w, np.arange(n), net.centroid), ref, **TOL
+    )
     nb_ptr, nbr, contracted, component, order, (ci, chd, cw, anchor, offset) = compressed(net, w)
     k = order.size
     if k == 0:
@@ -272,10 +300,26 @@ def test_random_graphs_plain_compressed_and_hierarchy_match_scipy(net):
     to_h = np.append(ch_of, -1)
     anc_h = to_h[anchor]
     anc_nt = contraction.anchor_no_through(anc_h, arrays[-1])
-    got = contraction.phast(*arrays, to_h[seeds], seed_d, to_h[src], *local, to_h[new_of], anc_h, offset, anc_nt, 2)
+    got = contraction.phast(
+        *arrays, to_h[seeds], seed_d, to_h[src], *local, to_h[new_of], anc_h, offset, anc_nt, 2
+    )
     np.testing.assert_allclose(got, ref, **TOL)
     needed = np.ones(k, np.bool_)
-    got = ksp.many_expanded(ci, chd, cw, net.centroid[order], seeds, seed_d, src, *local, new_of, anchor, offset, needed, 0)
+    got = ksp.many_expanded(
+        ci,
+        chd,
+        cw,
+        net.centroid[order],
+        seeds,
+        seed_d,
+        src,
+        *local,
+        new_of,
+        anchor,
+        offset,
+        needed,
+        0,
+    )
     np.testing.assert_allclose(got, ref, **TOL)
 
 
@@ -293,7 +337,12 @@ def test_nearest_nodes_match_brute_force_haversine():
     cand = np.arange(lon.size)
     grid = snapping.build_grid(lon * kx, lat * ky, 250)
     node, dist = snapping.nearest_nodes(px, py, px * kx, py * ky, lon, lat, cand, *grid, True)
-    brute = np.array([[snapping.haversine_m(x, y, a, b) for a, b in zip(lon, lat, strict=True)] for x, y in zip(px, py, strict=True)])
+    brute = np.array(
+        [
+            [snapping.haversine_m(x, y, a, b) for a, b in zip(lon, lat, strict=True)]
+            for x, y in zip(px, py, strict=True)
+        ]
+    )
     np.testing.assert_array_equal(node, brute.argmin(axis=1))
     np.testing.assert_allclose(dist, brute.min(axis=1), rtol=1e-12)
     # haversine itself: 1 degree of latitude is 111.195 km on the mean-radius sphere

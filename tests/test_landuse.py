@@ -59,7 +59,10 @@ def test_parse_levels():
 
 @pytest.mark.parametrize("lat", [-7.3, 43.7, 60.17])
 def test_footprint_area_matches_the_geodesic_area(lat):
-    polys = [shapely.box(25.0, lat, 25.0 + 0.0004, lat + 0.0002), shapely.Point(25.0, lat).buffer(0.0003)]
+    polys = [
+        shapely.box(25.0, lat, 25.0 + 0.0004, lat + 0.0002),
+        shapely.Point(25.0, lat).buffer(0.0003),
+    ]
     ours = footprint_area_m2(polys, [p.centroid.y for p in polys])
     ref = [geodesic_area(p) for p in polys]
     np.testing.assert_allclose(ours, ref, rtol=1e-6)
@@ -86,7 +89,11 @@ def test_hand_made_buildings(small):
     assert way[3]["building_class"] == "residential"
     assert way[3]["population"] == pytest.approx(warea[3] * 2 / 35.0, rel=1e-6)
     # way 4: building=yes, height 9 m -> 3 levels, mixed: half residents, half jobs
-    assert (way[4]["levels"], way[4]["levels_source"], way[4]["building_class"]) == (3.0, "height", "mixed")
+    assert (way[4]["levels"], way[4]["levels_source"], way[4]["building_class"]) == (
+        3.0,
+        "height",
+        "mixed",
+    )
     assert way[4]["population"] == pytest.approx(warea[4] * 3 * 0.5 / 35.0, rel=1e-6)
     assert way[4]["jobs"] == pytest.approx(warea[4] * 3 * 0.5 / 30.0, rel=1e-6)
     # relation 1: multipolygon with a courtyard, commercial, 2 levels
@@ -99,7 +106,13 @@ def test_hand_made_buildings(small):
 
 
 def test_hand_made_pois_and_points(small):
-    assert sorted(small.pois["category"]) == ["education", "food", "health", "office", "shop"]  # bench ignored
+    assert sorted(small.pois["category"]) == [
+        "education",
+        "food",
+        "health",
+        "office",
+        "shop",
+    ]  # bench ignored
     pts = small.points()
     assert pts["population"].sum() == pytest.approx(small.total("population"))
     assert pts["jobs"].sum() == pytest.approx(small.total("jobs"))
@@ -163,7 +176,13 @@ def test_user_table_and_areal_interpolation(require_data, tmp_path):
     # by overlapping area (reference: shapely overlay in a metric CRS)
     w, s, e, n = table.total_bounds
     mid = (w + e) / 2
-    zones = zones_from_polygons(gpd.GeoDataFrame({"zone": [1, 2]}, geometry=[shapely.box(w, s, mid, n), shapely.box(mid, s, e, n)], crs="EPSG:4326"))
+    zones = zones_from_polygons(
+        gpd.GeoDataFrame(
+            {"zone": [1, 2]},
+            geometry=[shapely.box(w, s, mid, n), shapely.box(mid, s, e, n)],
+            crs="EPSG:4326",
+        )
+    )
     got = zone_totals(zones, table, columns=["population"])
     assert got["population"].sum() == pytest.approx(71_724, rel=1e-9)
     metric = table.to_crs(3067)
@@ -187,17 +206,34 @@ def test_points_to_zones_and_nodes_by_brute_force():
     n = 30
     net = Network.from_edges(np.arange(n - 1), np.arange(1, n), n_nodes=n, node_x=rng.uniform(0, 1000, n),
                              node_y=rng.uniform(0, 1000, n), crs="EPSG:3067")  # fmt: skip
-    pts = pd.DataFrame({"x": rng.uniform(0, 1000, 200), "y": rng.uniform(0, 1000, 200), "v": rng.integers(0, 9, 200)})
+    pts = pd.DataFrame(
+        {
+            "x": rng.uniform(0, 1000, 200),
+            "y": rng.uniform(0, 1000, 200),
+            "v": rng.integers(0, 9, 200),
+        }
+    )
     at_nodes = node_totals(net, pts, columns=["v"])
-    d = np.hypot(pts["x"].to_numpy()[:, None] - net.node_x[None, :], pts["y"].to_numpy()[:, None] - net.node_y[None, :])
+    d = np.hypot(
+        pts["x"].to_numpy()[:, None] - net.node_x[None, :],
+        pts["y"].to_numpy()[:, None] - net.node_y[None, :],
+    )
     ref = np.bincount(d.argmin(axis=1), weights=pts["v"], minlength=n)
     np.testing.assert_array_equal(at_nodes[:, 0], ref)
     with pytest.warns(UserWarning, match=r"199 of 200 points lie farther than"):
         part = node_totals(net, pts, columns=["v"], max_snap_m=1.0 + d.min(axis=1).min())
     assert part.sum() < ref.sum()
     # zones as points only: each point counts at the nearest zone centroid
-    zones = pd.DataFrame({"zone": [1, 2, 3], "x": [24.90, 24.95, 25.00], "y": [60.17, 60.17, 60.17]})
-    gp = pd.DataFrame({"x": [24.91, 24.96, 24.99, 24.93], "y": [60.17, 60.18, 60.16, 60.17], "v": [1.0, 2.0, 4.0, 8.0]})
+    zones = pd.DataFrame(
+        {"zone": [1, 2, 3], "x": [24.90, 24.95, 25.00], "y": [60.17, 60.17, 60.17]}
+    )
+    gp = pd.DataFrame(
+        {
+            "x": [24.91, 24.96, 24.99, 24.93],
+            "y": [60.17, 60.18, 60.16, 60.17],
+            "v": [1.0, 2.0, 4.0, 8.0],
+        }
+    )
     gpts = gpd.GeoDataFrame(gp, geometry=gpd.points_from_xy(gp["x"], gp["y"]), crs="EPSG:4326")
     got = zone_totals(zones, gpts, columns=["v"])
     assert got["v"].tolist() == [1.0, 2.0 + 8.0, 4.0]  # 24.93 is nearer 24.95 than 24.90

@@ -19,17 +19,19 @@ def _links() -> pd.DataFrame:
     # L1: 1 km, 2 lanes, 2000 veh/h, t0 60 s, t 90 s, 1000 cars + 200 PCU of buses -> v/c 0.6
     # L2: 0.5 km, 1 lane, 1000 veh/h, t0 30 s, t 45 s, 950 cars + 100 PCU -> v/c 1.05
     # L3: closed (ignored in every total)
-    return pd.DataFrame({
-        "length_m": [1000.0, 500.0, 800.0],
-        "lanes": [2.0, 1.0, 3.0],
-        "capacity_vph": [2000.0, 1000.0, 3000.0],
-        "free_flow_time_s": [60.0, 30.0, 40.0],
-        "time_s": [90.0, 45.0, np.nan],
-        "flow": [1000.0, 950.0, 0.0],
-        "preload": [200.0, 100.0, 0.0],
-        "bus_vph": [100.0, 50.0, 0.0],
-        "closed": [False, False, True],
-    })
+    return pd.DataFrame(
+        {
+            "length_m": [1000.0, 500.0, 800.0],
+            "lanes": [2.0, 1.0, 3.0],
+            "capacity_vph": [2000.0, 1000.0, 3000.0],
+            "free_flow_time_s": [60.0, 30.0, 40.0],
+            "time_s": [90.0, 45.0, np.nan],
+            "flow": [1000.0, 950.0, 0.0],
+            "preload": [200.0, 100.0, 0.0],
+            "bus_vph": [100.0, 50.0, 0.0],
+            "closed": [False, False, True],
+        }
+    )
 
 
 def test_road_summary_by_hand():
@@ -57,15 +59,17 @@ def test_voc_distribution_by_hand():
 def _segments() -> pd.DataFrame:
     # line A: 100 board at stop 0, 70 alight and 20 board at stop 1, 50 alight at stop 2
     # line B: one segment, 30 passengers
-    return pd.DataFrame({
-        "line": ["A", "A", "B"],
-        "seq": [0, 1, 0],
-        "length_m": [1000.0, 2000.0, 3000.0],
-        "run_time_s": [120.0, 240.0, 300.0],
-        "load": [100.0, 50.0, 30.0],
-        "boardings": [100.0, 20.0, 30.0],
-        "capacity_per_hour": [600.0, 600.0, 20.0],
-    })
+    return pd.DataFrame(
+        {
+            "line": ["A", "A", "B"],
+            "seq": [0, 1, 0],
+            "length_m": [1000.0, 2000.0, 3000.0],
+            "run_time_s": [120.0, 240.0, 300.0],
+            "load": [100.0, 50.0, 30.0],
+            "boardings": [100.0, 20.0, 30.0],
+            "capacity_per_hour": [600.0, 600.0, 20.0],
+        }
+    )
 
 
 def test_line_summary_by_hand():
@@ -80,12 +84,14 @@ def test_line_summary_by_hand():
 
 def test_transit_summary_by_hand():
     lines = M.line_summary(_segments())
-    od = pd.DataFrame({
-        "transit": [60.0, 40.0, 0.0],
-        "transit_wait_s": [120.0, 300.0, np.nan],  # a pair without trips (or path) is ignored
-        "transit_boardings": [1.0, 2.0, np.nan],
-        "transit_time_s": [600.0, 1200.0, np.nan],
-    })
+    od = pd.DataFrame(
+        {
+            "transit": [60.0, 40.0, 0.0],
+            "transit_wait_s": [120.0, 300.0, np.nan],  # a pair without trips (or path) is ignored
+            "transit_boardings": [1.0, 2.0, np.nan],
+            "transit_time_s": [600.0, 1200.0, np.nan],
+        }
+    )
     s = M.transit_summary(lines, od)
     assert s["trips"] == pytest.approx(100.0)
     assert s["boardings"] == pytest.approx(150.0)
@@ -131,19 +137,27 @@ def test_palma_by_hand():
 
 def test_gains_losses_by_hand():
     g = M.gains_losses([1, 2, 3], [2, 2, 1], [10, 20, 30])
-    assert g == {"zones_gain": 1, "zones_lose": 1, "zones_same": 1, "population_gain": 10.0, "population_lose": 30.0}
+    assert g == {
+        "zones_gain": 1,
+        "zones_lose": 1,
+        "zones_same": 1,
+        "population_gain": 10.0,
+        "population_lose": 30.0,
+    }
 
 
 def test_operations_and_fleet_by_hand():
-    lines = pd.DataFrame({
-        "line": ["R:0", "R:1", "S", "L"],
-        "route_key": ["R", "R", "S", "L"],
-        "mode": ["bus", "bus", "bus", "tram"],
-        "one_way_time_s": [1500.0, 1500.0, 1200.0, 1800.0],
-        "length_km": [10.0, 10.0, 8.0, 12.0],
-        "headway_s": [600.0, 600.0, 600.0, 300.0],
-        "loop": [False, False, False, True],
-    })
+    lines = pd.DataFrame(
+        {
+            "line": ["R:0", "R:1", "S", "L"],
+            "route_key": ["R", "R", "S", "L"],
+            "mode": ["bus", "bus", "bus", "tram"],
+            "one_way_time_s": [1500.0, 1500.0, 1200.0, 1800.0],
+            "length_km": [10.0, 10.0, 8.0, 12.0],
+            "headway_s": [600.0, 600.0, 600.0, 300.0],
+            "loop": [False, False, False, True],
+        }
+    )
     ops = M.line_operations(lines, layover_share=0.1).set_index("line")
     # out-and-back route R: cycle 2 x 1500 x 1.1 = 3300 s, 600 s headway -> 5.5 vehicles -> fleet 6
     assert ops.loc["R:0", "cycle_s"] == pytest.approx(1650.0)
@@ -175,7 +189,9 @@ def test_co2_by_hand():
     assert out["transit_kg_tram"] == 0.0  # electric, grid factor 0 by default
     assert out["total_kg"] == pytest.approx(out["car_kg"] + out["transit_kg"])
     green = M.EmissionFactors(grid_kg_per_kwh=0.1)
-    assert M.co2_kg_per_hour(0.0, {"tram": 50.0}, factors=green)["transit_kg"] == pytest.approx(50 * 4.0 * 0.1)
+    assert M.co2_kg_per_hour(0.0, {"tram": 50.0}, factors=green)["transit_kg"] == pytest.approx(
+        50 * 4.0 * 0.1
+    )
     with pytest.raises(KeyError, match="no emission factor"):
         M.co2_kg_per_hour(0.0, {"zeppelin": 1.0})
 

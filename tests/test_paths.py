@@ -135,7 +135,9 @@ def test_random_graphs_all_methods_match_scipy(data):
     tail = data.draw(st.lists(st.integers(0, n - 1), min_size=m, max_size=m))
     head = data.draw(st.lists(st.integers(0, n - 1), min_size=m, max_size=m))
     w = data.draw(st.lists(st.sampled_from([0.0, 1.0, 2.5, 7.0, np.inf]), min_size=m, max_size=m))
-    centroid = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n))) & (np.arange(n) % 3 == 0)
+    centroid = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n))) & (
+        np.arange(n) % 3 == 0
+    )
     net = network_from(tail, head, w, n, centroid)
     sources = np.array(data.draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=6)))
     targets = np.array(data.draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=6)))
@@ -151,7 +153,9 @@ def test_same_result_with_one_and_two_threads(berlin_mitte):
     results = {}
     for threads in (1, 2):
         numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-        results[threads] = [paths.distances(net, sources, by_index=True, method=m) for m in ("dijkstra", "ch")]
+        results[threads] = [
+            paths.distances(net, sources, by_index=True, method=m) for m in ("dijkstra", "ch")
+        ]
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     for a, b in zip(results[1], results[2], strict=True):
         np.testing.assert_array_equal(a, b)
@@ -161,7 +165,9 @@ def test_prepared_graph_is_cached_and_hierarchy_built_on_demand(berlin_mitte):
     net = berlin_mitte
     prepared = paths.prepare(net, weight="length_m")
     assert paths.prepare(net, weight="length_m") is prepared
-    assert paths.prepare(net, weight=net.length_m.copy()) is not prepared  # arrays cached by content
+    assert (
+        paths.prepare(net, weight=net.length_m.copy()) is not prepared
+    )  # arrays cached by content
     fresh = paths.PreparedGraph(net, weight="length_m")
     assert not fresh.has_hierarchy
     fresh.distances(np.arange(paths.AUTO_HIERARCHY_SOURCES), method="auto")
@@ -234,13 +240,19 @@ def test_snap_points_match_brute_force_on_osm(monaco_walk):
 
 
 def test_snap_points_too_far_raises_naming_points():
-    net = network_from([0, 1], [1, 0], [1.0, 1.0], 2, node_x=[7.42, 7.43], node_y=[43.73, 43.73], crs="EPSG:4326")
+    net = network_from(
+        [0, 1], [1, 0], [1.0, 1.0], 2, node_x=[7.42, 7.43], node_y=[43.73, 43.73], crs="EPSG:4326"
+    )
     lon = np.array([7.42, 7.43, 7.60])
     lat = np.array([43.73, 43.7301, 43.73])
     node, dist = paths.snap_points(net, lon[:2], lat[:2], max_distance_m=50.0)
-    assert node.tolist() == [0, 1] and dist[1] == pytest.approx(haversine_m(7.43, 43.7301, 7.43, 43.73))
+    assert node.tolist() == [0, 1] and dist[1] == pytest.approx(
+        haversine_m(7.43, 43.7301, 7.43, 43.73)
+    )
     far = haversine_m(7.60, 43.73, 7.43, 43.73)  # about 13.7 km
-    with pytest.raises(SnappingError, match=rf"1 of 3 point\(s\) lie farther than 50 m .*point 2 \({far:,.1f} m\)"):
+    with pytest.raises(
+        SnappingError, match=rf"1 of 3 point\(s\) lie farther than 50 m .*point 2 \({far:,.1f} m\)"
+    ):
         paths.snap_points(net, lon, lat, max_distance_m=50.0)
 
 
@@ -250,7 +262,9 @@ def test_snap_points_errors_and_planar():
     node, dist = paths.snap_points(net, [4.0, 60.0], [3.0, 0.0])
     # node 2 is a centroid: never a snapping candidate
     assert node.tolist() == [0, 1] and dist == pytest.approx([5.0, 40.0])
-    with pytest.raises(SnappingError, match=r"1 of 2 point\(s\) lie farther than 10 m.*point 1 \(40.0 m\)"):
+    with pytest.raises(
+        SnappingError, match=r"1 of 2 point\(s\) lie farther than 10 m.*point 1 \(40.0 m\)"
+    ):
         paths.snap_points(net, [4.0, 60.0], [3.0, 0.0], max_distance_m=10.0)
     with pytest.raises(SnappingError, match="missing or infinite coordinates: 1"):
         paths.snap_points(net, [1.0, np.nan], [0.0, 0.0])

@@ -29,7 +29,9 @@ DX = 200.0 / (M_PER_DEG * math.cos(math.radians(LAT0)))  # 200 m east, in degree
 DY = 200.0 / M_PER_DEG
 
 
-def _grid_links(flow_scale: float, closed_way: str | None, bus_lane_way: str | None = None) -> pd.DataFrame:
+def _grid_links(
+    flow_scale: float, closed_way: str | None, bus_lane_way: str | None = None
+) -> pd.DataFrame:
     """Both directions of every street of a 4 × 3 node grid; flow 100 + 10 × edge (veh/h) × ``flow_scale``."""
     rows = []
     node = {(i, j): 1000 + 10 * i + j for i in range(3) for j in range(4)}
@@ -39,9 +41,22 @@ def _grid_links(flow_scale: float, closed_way: str | None, bus_lane_way: str | N
                 continue
             b = node[(i + di, j + dj)]
             way = f"w{a}{b}"
-            for u, v, (iu, ju), (iv, jv) in ((a, b, (i, j), (i + di, j + dj)), (b, a, (i + di, j + dj), (i, j))):
-                rows.append({"from_node": u, "to_node": v, "way": way, "name": f"Street {way}",
-                             "x0": LON0 + ju * DX, "y0": LAT0 + iu * DY, "x1": LON0 + jv * DX, "y1": LAT0 + iv * DY})
+            for u, v, (iu, ju), (iv, jv) in (
+                (a, b, (i, j), (i + di, j + dj)),
+                (b, a, (i + di, j + dj), (i, j)),
+            ):
+                rows.append(
+                    {
+                        "from_node": u,
+                        "to_node": v,
+                        "way": way,
+                        "name": f"Street {way}",
+                        "x0": LON0 + ju * DX,
+                        "y0": LAT0 + iu * DY,
+                        "x1": LON0 + jv * DX,
+                        "y1": LAT0 + iv * DY,
+                    }
+                )
     links = pd.DataFrame(rows)
     n = len(links)
     links["edge"] = np.arange(n)
@@ -61,27 +76,52 @@ def _grid_links(flow_scale: float, closed_way: str | None, bus_lane_way: str | N
     links["voc"] = links["flow"] / links["capacity_vph"]
     # one link drawn with a bend, through its WKT geometry
     wkt = [None] * n
-    wkt[0] = (f"LINESTRING ({links.x0[0]} {links.y0[0]}, {(links.x0[0] + links.x1[0]) / 2} "
-              f"{links.y0[0] + DY / 4}, {links.x1[0]} {links.y1[0]})")
+    wkt[0] = (
+        f"LINESTRING ({links.x0[0]} {links.y0[0]}, {(links.x0[0] + links.x1[0]) / 2} "
+        f"{links.y0[0] + DY / 4}, {links.x1[0]} {links.y1[0]})"
+    )
     links["geometry_wkt"] = wkt
     return links
 
 
 def _segments(load_scale: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-    stops = pd.DataFrame({"stop_id": [f"s{k}" for k in range(6)],
-                          "name": ["Alpha", "Beta", "Gamma", "Delta", "Epsilon", "Zeta"],
-                          "lon": [LON0, LON0 + DX, LON0 + 2 * DX, LON0 + 3 * DX, LON0 + DX, LON0 + DX],
-                          "lat": [LAT0, LAT0, LAT0, LAT0, LAT0 + DY, LAT0 + 2 * DY]})
+    stops = pd.DataFrame(
+        {
+            "stop_id": [f"s{k}" for k in range(6)],
+            "name": ["Alpha", "Beta", "Gamma", "Delta", "Epsilon", "Zeta"],
+            "lon": [LON0, LON0 + DX, LON0 + 2 * DX, LON0 + 3 * DX, LON0 + DX, LON0 + DX],
+            "lat": [LAT0, LAT0, LAT0, LAT0, LAT0 + DY, LAT0 + 2 * DY],
+        }
+    )
     xy = stops.set_index("stop_id")
     rows = []
-    for line, name, seq_stops, loads, cap in (("L1", "1", ["s0", "s1", "s2", "s3"], [300.0, 500.0, 200.0], 600.0),
-                                              ("L2", "2", ["s4", "s1", "s5"], [100.0, 700.0], 600.0)):
+    for line, name, seq_stops, loads, cap in (
+        ("L1", "1", ["s0", "s1", "s2", "s3"], [300.0, 500.0, 200.0], 600.0),
+        ("L2", "2", ["s4", "s1", "s5"], [100.0, 700.0], 600.0),
+    ):
         for k, (a, b) in enumerate(zip(seq_stops[:-1], seq_stops[1:], strict=True)):
             load = loads[k] * load_scale
-            rows.append({"line": line, "name": name, "mode": "bus", "seq": k, "from_stop": a, "to_stop": b,
-                         "from_lon": xy.lon[a], "from_lat": xy.lat[a], "to_lon": xy.lon[b], "to_lat": xy.lat[b],
-                         "length_m": 200.0, "run_time_s": 60.0, "load": load, "boardings": load / 2,
-                         "alightings": load / 2, "capacity_per_hour": cap, "load_ratio": load / cap})
+            rows.append(
+                {
+                    "line": line,
+                    "name": name,
+                    "mode": "bus",
+                    "seq": k,
+                    "from_stop": a,
+                    "to_stop": b,
+                    "from_lon": xy.lon[a],
+                    "from_lat": xy.lat[a],
+                    "to_lon": xy.lon[b],
+                    "to_lat": xy.lat[b],
+                    "length_m": 200.0,
+                    "run_time_s": 60.0,
+                    "load": load,
+                    "boardings": load / 2,
+                    "alightings": load / 2,
+                    "capacity_per_hour": cap,
+                    "load_ratio": load / cap,
+                }
+            )
     stops["boardings"] = 10.0
     stops["alightings"] = 10.0
     return pd.DataFrame(rows), stops
@@ -93,8 +133,15 @@ def _zones(access_gain: float) -> pd.DataFrame:
     rows = []
     for k in range(6):
         i, j = divmod(k, 3)
-        rows.append({"zone": k + 1, "lon": LON0 + j * lon_step, "lat": LAT0 + i * lat_step,
-                     "population": 100.0 * (k + 1), "jobs": 50.0 * (6 - k)})
+        rows.append(
+            {
+                "zone": k + 1,
+                "lon": LON0 + j * lon_step,
+                "lat": LAT0 + i * lat_step,
+                "population": 100.0 * (k + 1),
+                "jobs": 50.0 * (6 - k),
+            }
+        )
     zones = pd.DataFrame(rows)
     for t, base in ((30, 500.0), (45, 1000.0), (60, 1050.0)):
         value = np.full(6, base)
@@ -105,9 +152,17 @@ def _zones(access_gain: float) -> pd.DataFrame:
     return zones
 
 
-def make_result(name: str, *, seed: int = 0, flow_scale: float = 1.0, load_scale: float = 1.0,
-                access_gain: float = 0.0, closed_way: str | None = None, bus_lane_way: str | None = None,
-                converged: bool = True) -> ScenarioResult:
+def make_result(
+    name: str,
+    *,
+    seed: int = 0,
+    flow_scale: float = 1.0,
+    load_scale: float = 1.0,
+    access_gain: float = 0.0,
+    closed_way: str | None = None,
+    bus_lane_way: str | None = None,
+    converged: bool = True,
+) -> ScenarioResult:
     """A small, fully hand-computable :class:`ScenarioResult` (``seed`` only varies the mode shares)."""
     rng = np.random.default_rng(seed)
     links = _grid_links(flow_scale, closed_way, bus_lane_way)
@@ -116,39 +171,101 @@ def make_result(name: str, *, seed: int = 0, flow_scale: float = 1.0, load_scale
     share = np.array([0.3, 0.2, 0.5]) + rng.uniform(-0.02, 0.02, 3)
     share /= share.sum()
     trips = 10_000.0
-    mode_shares = pd.DataFrame({"mode": ["car", "transit", "walk"], "trips": share * trips, "share": share})
+    mode_shares = pd.DataFrame(
+        {"mode": ["car", "transit", "walk"], "trips": share * trips, "share": share}
+    )
     tolerance = 0.002
     gaps = [0.05, 0.01, 0.001] if converged else [0.05, 0.03, 0.02]
-    convergence = pd.DataFrame({"iteration": [1, 2, 3], "mode_gap": [np.nan, *gaps[1:]],
-                                "link_time_change": gaps, "share_car": share[0], "share_transit": share[1],
-                                "share_walk": share[2], "road_gap": 1e-5, "road_iterations": 8, "seconds": 0.1})
+    convergence = pd.DataFrame(
+        {
+            "iteration": [1, 2, 3],
+            "mode_gap": [np.nan, *gaps[1:]],
+            "link_time_change": gaps,
+            "share_car": share[0],
+            "share_transit": share[1],
+            "share_walk": share[2],
+            "road_gap": 1e-5,
+            "road_iterations": 8,
+            "seconds": 0.1,
+        }
+    )
     road = road_summary(links)
     pop = zones["population"].to_numpy()
     rows = [("demand", "trips", "trips/h", trips)]
-    rows += [("mode_share", f"share_{m}", "share", s) for m, s in zip(mode_shares["mode"], share, strict=True)]
-    rows += [("road", k, "veh·km/h" if "km" in k else "veh·h/h" if k.endswith("_h") else "ratio", v)
-             for k, v in road.items() if k in ("car_veh_km", "car_veh_h", "car_delay_veh_h", "max_voc")]
+    rows += [
+        ("mode_share", f"share_{m}", "share", s)
+        for m, s in zip(mode_shares["mode"], share, strict=True)
+    ]
+    rows += [
+        ("road", k, "veh·km/h" if "km" in k else "veh·h/h" if k.endswith("_h") else "ratio", v)
+        for k, v in road.items()
+        if k in ("car_veh_km", "car_veh_h", "car_delay_veh_h", "max_voc")
+    ]
     rows += [("transit", "transit_boardings", "boardings/h", float(segments["boardings"].sum()))]
-    rows += [("accessibility", f"jobs_transit_{t}min", "jobs (pop-weighted)",
-              float(np.sum(pop * zones[f"jobs_transit_{t}min"]) / pop.sum())) for t in (30, 45, 60)]
+    rows += [
+        (
+            "accessibility",
+            f"jobs_transit_{t}min",
+            "jobs (pop-weighted)",
+            float(np.sum(pop * zones[f"jobs_transit_{t}min"]) / pop.sum()),
+        )
+        for t in (30, 45, 60)
+    ]
     rows += [("emissions", "co2_total", "kg/h", road["car_veh_km"] * 0.17)]
-    rows += [("model", "iterations", "iterations", 3.0), ("model", "converged", "bool", float(converged))]
+    rows += [
+        ("model", "iterations", "iterations", 3.0),
+        ("model", "converged", "bool", float(converged)),
+    ]
     metrics = pd.DataFrame(rows, columns=["group", "metric", "unit", "value"])
-    lines = pd.DataFrame({"line": ["L1", "L2"], "name": ["1", "2"], "mode": "bus", "headway_s": 600.0})
-    edits = pd.DataFrame({"file": [f"{name}.toml"], "edit": [0], "type": ["change_road"], "target": ["way w1"],
-                          "effect": ["hand-made"]}) if name != "base" else pd.DataFrame(
-        columns=["file", "edit", "type", "target", "effect"])
-    tables = {"metrics": metrics, "mode_shares": mode_shares, "links": links,
-              "voc_distribution": voc_distribution(links), "lines": lines, "segments": segments, "stops": stops,
-              "zones": zones, "convergence": convergence, "edits": edits}
+    lines = pd.DataFrame(
+        {"line": ["L1", "L2"], "name": ["1", "2"], "mode": "bus", "headway_s": 600.0}
+    )
+    edits = (
+        pd.DataFrame(
+            {
+                "file": [f"{name}.toml"],
+                "edit": [0],
+                "type": ["change_road"],
+                "target": ["way w1"],
+                "effect": ["hand-made"],
+            }
+        )
+        if name != "base"
+        else pd.DataFrame(columns=["file", "edit", "type", "target", "effect"])
+    )
+    tables = {
+        "metrics": metrics,
+        "mode_shares": mode_shares,
+        "links": links,
+        "voc_distribution": voc_distribution(links),
+        "lines": lines,
+        "segments": segments,
+        "stops": stops,
+        "zones": zones,
+        "convergence": convergence,
+        "edits": edits,
+    }
     summary = {
-        "name": name, "description": f"hand-made scenario {name}", "file": f"/tmp/{name}.toml",
-        "kind": "baseline" if name == "base" else "alternative", "chain": [f"/tmp/{name}.toml"],
-        "converged": converged, "iterations": 3, "mode_gap": gaps[-1], "link_time_change": gaps[-1],
-        "tolerance": tolerance, "period": {"name": "am", "start": "07:00", "end": "08:00"},
-        "parameters": {"value_of_time_per_h": 10.0, "mode_choice": {"beta_per_min": -0.06 * (1 + seed)},
-                       "accessibility_min": [30, 45, 60]},
-        "network": {"source": "hand-made"}, "zones": 6, "lines": 2, "notes": [f"note of {name}"],
+        "name": name,
+        "description": f"hand-made scenario {name}",
+        "file": f"/tmp/{name}.toml",
+        "kind": "baseline" if name == "base" else "alternative",
+        "chain": [f"/tmp/{name}.toml"],
+        "converged": converged,
+        "iterations": 3,
+        "mode_gap": gaps[-1],
+        "link_time_change": gaps[-1],
+        "tolerance": tolerance,
+        "period": {"name": "am", "start": "07:00", "end": "08:00"},
+        "parameters": {
+            "value_of_time_per_h": 10.0,
+            "mode_choice": {"beta_per_min": -0.06 * (1 + seed)},
+            "accessibility_min": [30, 45, 60],
+        },
+        "network": {"source": "hand-made"},
+        "zones": 6,
+        "lines": 2,
+        "notes": [f"note of {name}"],
         "timings": {"total_s": 1.5},
     }
     return ScenarioResult(name=name, key=f"key-{name}-{seed}", tables=tables, summary=summary)
@@ -157,8 +274,15 @@ def make_result(name: str, *, seed: int = 0, flow_scale: float = 1.0, load_scale
 @pytest.fixture(scope="module")
 def pair():
     base = make_result("base")
-    alt = make_result("alt", seed=1, flow_scale=1.5, load_scale=2.0, access_gain=400.0, closed_way="w10001001",
-                      bus_lane_way="w10011002")
+    alt = make_result(
+        "alt",
+        seed=1,
+        flow_scale=1.5,
+        load_scale=2.0,
+        access_gain=400.0,
+        closed_way="w10001001",
+        bus_lane_way="w10011002",
+    )
     return base, alt
 
 
@@ -195,7 +319,9 @@ def test_report_is_self_contained(pair, tmp_path):
     assert page.count("transitoptPlot('fig") == 12  # 7 maps + 5 charts
     assert "<title>Hand-made &lt;test&gt;</title>" in page
     # plotly.js 4 offers to upload a chart unless told not to
-    assert page.count('"showSendToCloud":false') == 12 and "plot.ly" not in page.replace(get_plotlyjs(), "")
+    assert page.count('"showSendToCloud":false') == 12 and "plot.ly" not in page.replace(
+        get_plotlyjs(), ""
+    )
     # no leftovers of the atomic write
     assert [p.name for p in path.parent.iterdir()] == ["report.html"]
 
@@ -224,7 +350,10 @@ def test_headline_table_values(pair, tmp_path):
     share = _headline_cells(page, "share_car")
     expected = alt["share_car"] - base["share_car"]
     sign = "+" if expected > 0 else "−"
-    assert share[2] == f"{100 * base['share_car']:.1f} %" and share[4] == f"{sign}{100 * abs(expected):.2f} pp"
+    assert (
+        share[2] == f"{100 * base['share_car']:.1f} %"
+        and share[4] == f"{sign}{100 * abs(expected):.2f} pp"
+    )
     assert re.search(r"<td title='car_delay_veh_h'>.*?class='num worse'", page)
     assert re.search(r"<td title='jobs_transit_45min'>.*?class='num better'", page)
     # winners and losers at 45 min from compare: zones 1, 2 gain, zone 6 loses
@@ -237,15 +366,24 @@ def test_headline_table_values(pair, tmp_path):
 
 def test_report_says_when_a_run_did_not_converge(tmp_path):
     base = make_result("base")
-    good = write_report(base, [make_result("alt", seed=1)], tmp_path / "good.html").read_text(encoding="utf-8")
+    good = write_report(base, [make_result("alt", seed=1)], tmp_path / "good.html").read_text(
+        encoding="utf-8"
+    )
     assert "id='all-converged'" in good and "not-converged" not in good
-    page = write_report(base, [make_result("alt", seed=1, converged=False)], tmp_path / "bad.html").read_text(
-        encoding="utf-8")
+    page = write_report(
+        base, [make_result("alt", seed=1, converged=False)], tmp_path / "bad.html"
+    ).read_text(encoding="utf-8")
     banner = page.index("id='not-converged'")
     assert banner < page.index("<section")  # at the top, before any result
-    text = re.sub(r"<[^>]+>", "", page[banner:page.index("</div>", banner)])
-    assert "1 of 2 runs did NOT converge" in text and "alt did not converge" in text and "tolerance 0.002" in text
-    assert page.count("NOT converged") >= 3  # headline, scenario and parameter tables mark the column
+    text = re.sub(r"<[^>]+>", "", page[banner : page.index("</div>", banner)])
+    assert (
+        "1 of 2 runs did NOT converge" in text
+        and "alt did not converge" in text
+        and "tolerance 0.002" in text
+    )
+    assert (
+        page.count("NOT converged") >= 3
+    )  # headline, scenario and parameter tables mark the column
 
 
 def test_failed_report_leaves_previous_file(pair, tmp_path, monkeypatch):
@@ -273,8 +411,12 @@ def test_streets_stored_once(pair, tmp_path):
     import json
 
     base, alt = pair
-    page = write_report(base, [alt, make_result("alt2", seed=2)], tmp_path / "r.html").read_text(encoding="utf-8")
-    store = json.loads(re.search(r'id="transitopt-geometry">(.*?)</script>', page, flags=re.S).group(1))
+    page = write_report(base, [alt, make_result("alt2", seed=2)], tmp_path / "r.html").read_text(
+        encoding="utf-8"
+    )
+    store = json.loads(
+        re.search(r'id="transitopt-geometry">(.*?)</script>', page, flags=re.S).group(1)
+    )
     roads = 17  # 4 × 3 grid: 3 × 3 east-west + 4 × 2 north-south streets
     corridors = 5  # L1: 3 stop pairs, L2: 2
     assert len(store["x"]) == roads + corridors + 6
@@ -317,9 +459,13 @@ def test_flow_change_layer(pair):
         else:
             assert numbers[0] < value <= numbers[1]
     assert "(closed)" in layer.hover[int(np.flatnonzero(closed)[0])]
-    assert [layer.ids[i] for i in layer.pins] == ["road:1000-1001-w10001001"]  # a cross on the closed street
+    assert [layer.ids[i] for i in layer.pins] == [
+        "road:1000-1001-w10001001"
+    ]  # a cross on the closed street
     # the street that got a bus lane is outlined
-    assert [layer.ids[i] for i in layer.marks] == ["road:1001-1002-w10011002"] and layer.marks_label == "new bus lane"
+    assert [layer.ids[i] for i in layer.marks] == [
+        "road:1001-1002-w10011002"
+    ] and layer.marks_label == "new bus lane"
     assert "(new bus lane)" in layer.hover[layer.marks[0]]
 
 
@@ -328,7 +474,9 @@ def test_hover_points_capped_to_largest_values(pair):
     layer = maps.flow_change_layer(base, alt)
     details = maps._layer_traces(layer, None, max_hover=3)[-1]
     largest = np.argsort(-np.abs(layer.value))[:3]
-    assert details["name"] == "details" and details["hovertext"] == [layer.hover[i] for i in sorted(largest)]
+    assert details["name"] == "details" and details["hovertext"] == [
+        layer.hover[i] for i in sorted(largest)
+    ]
 
 
 def test_line_load_layer_sums_lines_and_directions(pair):
@@ -360,7 +508,9 @@ def test_zone_cells_of_a_grid_are_its_squares():
         width = haversine_m(ring[:, 0].min(), y, ring[:, 0].max(), y)
         height = haversine_m(x, ring[:, 1].min(), x, ring[:, 1].max())
         assert width == pytest.approx(250.0, rel=1e-3) and height == pytest.approx(250.0, rel=1e-3)
-        assert ring[:-1, 0].mean() == pytest.approx(x, abs=1e-9) and ring[:-1, 1].mean() == pytest.approx(y, abs=1e-9)
+        assert ring[:-1, 0].mean() == pytest.approx(x, abs=1e-9) and ring[
+            :-1, 1
+        ].mean() == pytest.approx(y, abs=1e-9)
 
 
 def test_access_change_layer(pair):
@@ -380,7 +530,14 @@ def test_winners_losers_match_compare(pair):
     assert view.labels == ("30 min", "45 min", "60 min") and view.default == 1
     layer = view.layer
     verdict = dict(zip(layer.ids, layer.classes, strict=True))
-    assert [verdict[f"zone:{z}"] for z in range(1, 7)] == [0, 0, 1, 1, 1, 2]  # gain, gain, same ×3, lose
+    assert [verdict[f"zone:{z}"] for z in range(1, 7)] == [
+        0,
+        0,
+        1,
+        1,
+        1,
+        2,
+    ]  # gain, gain, same ×3, lose
     assert layer.legend[0].label == "gain: 2 zones, 300 residents"
     assert layer.legend[2].label == "lose: 1 zone, 600 residents"
 
@@ -391,8 +548,14 @@ def test_write_maps(pair, tmp_path):
     base, alt = pair
     paths = write_maps(base, [alt], tmp_path / "png", dpi=40)
     assert [p.name for p in paths] == [
-        "00-base-voc.png", "00-base-line-loads.png", "01-alt-flow-change.png", "01-alt-voc.png",
-        "01-alt-line-loads.png", "01-alt-access-change.png", "01-alt-winners-losers.png"]
+        "00-base-voc.png",
+        "00-base-line-loads.png",
+        "01-alt-flow-change.png",
+        "01-alt-voc.png",
+        "01-alt-line-loads.png",
+        "01-alt-access-change.png",
+        "01-alt-winners-losers.png",
+    ]
     for path in paths:
         image = np.asarray(Image.open(path).convert("RGB")).astype(float)
         assert image.std() > 10.0 and len(np.unique(image.reshape(-1, 3), axis=0)) > 20, path
@@ -404,7 +567,10 @@ def test_load_profile_menu(pair):
     base, alt = pair
     fig = load_profile_figure([base, alt])
     buttons = fig["layout"]["updatemenus"][0]["buttons"]
-    assert [b["label"] for b in buttons] == ["bus 2: Epsilon → Zeta", "bus 1: Alpha → Delta"]  # busiest first
+    assert [b["label"] for b in buttons] == [
+        "bus 2: Epsilon → Zeta",
+        "bus 1: Alpha → Delta",
+    ]  # busiest first
     # the first line's bars: base loads, then the alternative's (2 ×)
     assert fig["data"][0]["y"] == [100.0, 700.0] and fig["data"][2]["y"] == [200.0, 1400.0]
     assert buttons[1]["args"][0]["y"][0] == [300.0, 500.0, 200.0]
@@ -413,7 +579,10 @@ def test_load_profile_menu(pair):
 
 def test_labels_and_formatting():
     assert report_html.metric_label("jobs_transit_45min") == "Jobs within 45 min by transit"
-    assert report_html.metric_label("transit_access_30min_population_lose") == "Residents losing transit access (30 min)"
+    assert (
+        report_html.metric_label("transit_access_30min_population_lose")
+        == "Residents losing transit access (30 min)"
+    )
     assert report_html.better_direction("co2_total") == -1
     assert report_html.better_direction("jobs_car_30min") == 1
     assert report_html.better_direction("trips") == 0
@@ -423,4 +592,8 @@ def test_labels_and_formatting():
     assert report_html._percent(-3.14159) == "−3.1 %" and report_html._percent(0.01) == "+<0.1 %"
     assert report_html._delta(-1500.0) == "−1,500"
     assert report_html._percent(float("nan")) == "–"
-    assert maps.nice_number(0.3) == 0.5 and maps.nice_number(120) == 200 and maps.nice_number(1000) == 1000
+    assert (
+        maps.nice_number(0.3) == 0.5
+        and maps.nice_number(120) == 200
+        and maps.nice_number(1000) == 1000
+    )

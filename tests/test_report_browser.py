@@ -31,15 +31,25 @@ import pytest
 from test_report import make_result  # the hand-made results (tests/ is on sys.path)
 
 FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-dev-shm-usage", "--hide-scrollbars", "--mute-audio",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--hide-scrollbars",
+    "--mute-audio",
 ]
 
 
 def chromium_binary() -> str:
     """Path of the Chromium binary; skips (or fails under ``CI=true``) when it is missing."""
-    found = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    found = (
+        os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    )
     if found:
         return found
     message = "chromium not installed (Debian: apt-get install -y chromium)"
@@ -60,17 +70,32 @@ def _high(fd: int) -> int:
 class DevTools:
     """A minimal Chrome DevTools Protocol client over ``--remote-debugging-pipe``."""
 
-    def __init__(self, binary: str, profile: Path, *, width: int = 1400, height: int = 2000) -> None:
+    def __init__(
+        self, binary: str, profile: Path, *, width: int = 1400, height: int = 2000
+    ) -> None:
         to_chrome_r, self._to_chrome = (_high(fd) for fd in os.pipe())
         self._from_chrome, from_chrome_w = (_high(fd) for fd in os.pipe())
-        args = [binary, *FLAGS, "--remote-debugging-pipe", f"--user-data-dir={profile}",
-                f"--window-size={width},{height}", "about:blank"]
+        args = [
+            binary,
+            *FLAGS,
+            "--remote-debugging-pipe",
+            f"--user-data-dir={profile}",
+            f"--window-size={width},{height}",
+            "about:blank",
+        ]
         # the protocol pipe must be fd 3 (commands in) and fd 4 (replies out); bash moves it there
         # (dash reads one-digit descriptors only)
         self.proc = subprocess.Popen(
-            ["/bin/bash", "-c", f'exec 3<&{to_chrome_r} 4>&{from_chrome_w} {to_chrome_r}<&- {from_chrome_w}>&-; exec "$@"',
-             "bash", *args],
-            pass_fds=(to_chrome_r, from_chrome_w), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                "/bin/bash",
+                "-c",
+                f'exec 3<&{to_chrome_r} 4>&{from_chrome_w} {to_chrome_r}<&- {from_chrome_w}>&-; exec "$@"',
+                "bash",
+                *args,
+            ],
+            pass_fds=(to_chrome_r, from_chrome_w),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         os.close(to_chrome_r)
         os.close(from_chrome_w)
@@ -97,7 +122,14 @@ class DevTools:
                 else:
                     self.events.append(message)
 
-    def call(self, method: str, params: dict | None = None, *, session: bool = True, timeout: float = 30.0) -> dict:
+    def call(
+        self,
+        method: str,
+        params: dict | None = None,
+        *,
+        session: bool = True,
+        timeout: float = 30.0,
+    ) -> dict:
         self._next += 1
         message = {"id": self._next, "method": method, "params": params or {}}
         if session and self.session:
@@ -113,12 +145,15 @@ class DevTools:
 
     def open(self, url: str, *, timeout: float = 30.0) -> None:
         target = self.call("Target.createTarget", {"url": "about:blank"}, session=False)["targetId"]
-        self.session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True},
-                                 session=False)["sessionId"]
+        self.session = self.call(
+            "Target.attachToTarget", {"targetId": target, "flatten": True}, session=False
+        )["sessionId"]
         for domain in ("Page", "Runtime", "Log", "Network"):
             self.call(f"{domain}.enable")
-        self.call("Emulation.setDeviceMetricsOverride",
-                  {"width": self.width, "height": self.height, "deviceScaleFactor": 1, "mobile": False})
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": self.width, "height": self.height, "deviceScaleFactor": 1, "mobile": False},
+        )
         self.call("Page.navigate", {"url": url})
         deadline = time.monotonic() + timeout
         while not any(e.get("method") == "Page.loadEventFired" for e in self.events):
@@ -139,24 +174,41 @@ class DevTools:
             method, params = e.get("method"), e.get("params", {})
             if method == "Runtime.exceptionThrown":
                 details = params.get("exceptionDetails", {})
-                out.append(f"uncaught: {details.get('exception', {}).get('description') or details.get('text')}")
+                out.append(
+                    f"uncaught: {details.get('exception', {}).get('description') or details.get('text')}"
+                )
             elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
-                out.append("console." + params["type"] + ": " + " ".join(
-                    str(a.get("value", a.get("description", ""))) for a in params.get("args", [])))
+                out.append(
+                    "console."
+                    + params["type"]
+                    + ": "
+                    + " ".join(
+                        str(a.get("value", a.get("description", "")))
+                        for a in params.get("args", [])
+                    )
+                )
             elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
                 out.append(f"log: {params['entry'].get('text')} {params['entry'].get('url', '')}")
         return out
 
     def requests(self) -> list[str]:
-        return [e["params"]["request"]["url"] for e in self.events if e.get("method") == "Network.requestWillBeSent"]
+        return [
+            e["params"]["request"]["url"]
+            for e in self.events
+            if e.get("method") == "Network.requestWillBeSent"
+        ]
 
     def screenshot(self, path: Path, *, full_page: bool = False) -> Path:
         params: dict = {"format": "png"}
         if full_page:
             size = self.call("Page.getLayoutMetrics")["cssContentSize"]
-            params.update(captureBeyondViewport=True,
-                          clip={"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1})
-        path.write_bytes(base64.b64decode(self.call("Page.captureScreenshot", params, timeout=60)["data"]))
+            params.update(
+                captureBeyondViewport=True,
+                clip={"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1},
+            )
+        path.write_bytes(
+            base64.b64decode(self.call("Page.captureScreenshot", params, timeout=60)["data"])
+        )
         return path
 
     def screenshot_element(self, selector: str, path: Path) -> Path:
@@ -166,7 +218,9 @@ class DevTools:
           return {{x: r.left + window.scrollX, y: r.top + window.scrollY, width: r.width, height: r.height}};
         }})()""")
         clip = {**box, "scale": 1}
-        data = self.call("Page.captureScreenshot", {"format": "png", "clip": clip, "captureBeyondViewport": True})
+        data = self.call(
+            "Page.captureScreenshot", {"format": "png", "clip": clip, "captureBeyondViewport": True}
+        )
         path.write_bytes(base64.b64decode(data["data"]))
         return path
 
@@ -195,7 +249,9 @@ PROBE = """JSON.stringify(Array.from(document.querySelectorAll('figure.figure'))
 }))"""
 
 
-def load_report(binary: str, report: Path, tmp: Path, *, settle_s: float = 20.0) -> tuple[list[dict], DevTools]:
+def load_report(
+    binary: str, report: Path, tmp: Path, *, settle_s: float = 20.0
+) -> tuple[list[dict], DevTools]:
     """Open ``report``, wait until every figure is drawn (or ``settle_s``), return the probe and the session."""
     tools = DevTools(binary, tmp / "profile-cdp")
     tools.open(report.resolve().as_uri())
@@ -207,16 +263,31 @@ def load_report(binary: str, report: Path, tmp: Path, *, settle_s: float = 20.0)
         time.sleep(0.2)
 
 
-def command_line_screenshot(binary: str, report: Path, png: Path, profile: Path) -> subprocess.Popen:
+def command_line_screenshot(
+    binary: str, report: Path, png: Path, profile: Path
+) -> subprocess.Popen:
     """Start the plain command-line screenshot (1400 × 2000 px); stderr carries the console log."""
     return subprocess.Popen(
-        [binary, *FLAGS, f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", f"--screenshot={png}",
-         "--window-size=1400,2000", "--virtual-time-budget=10000", report.resolve().as_uri()],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        [
+            binary,
+            *FLAGS,
+            f"--user-data-dir={profile}",
+            "--enable-logging=stderr",
+            "--v=0",
+            f"--screenshot={png}",
+            "--window-size=1400,2000",
+            "--virtual-time-budget=10000",
+            report.resolve().as_uri(),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
-def assert_not_blank(png: Path, *, min_px: int = 500, min_std: float = 20.0, colour: bool = True) -> None:
+def assert_not_blank(
+    png: Path, *, min_px: int = 500, min_std: float = 20.0, colour: bool = True
+) -> None:
     """The image has contrast and colour: pixel std > ``min_std`` (of 255), > 50 distinct colours, some
     non-grey pixels (``colour``; a map where nothing changes may be all grey)."""
     from PIL import Image
@@ -225,16 +296,26 @@ def assert_not_blank(png: Path, *, min_px: int = 500, min_std: float = 20.0, col
     assert image.shape[0] >= min_px and image.shape[1] >= min_px, image.shape
     assert image.std() > min_std, f"{png}: nearly uniform (std {image.std():.1f})"
     rgb = image.reshape(-1, 3).astype(np.int64)
-    colours = np.count_nonzero(np.bincount((rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2], minlength=1 << 24))
+    colours = np.count_nonzero(
+        np.bincount((rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2], minlength=1 << 24)
+    )
     assert colours > 50, f"{png}: only {colours} colours"
     if colour:
         saturated = (image.max(axis=2) - image.min(axis=2)) > 60
         assert saturated.mean() > 0.001, f"{png}: no coloured pixels"
 
 
-def check_report(report: Path, tmp: Path, *, n_maps: int, n_charts: int, full_page: Path | None = None,
-                 first_map: Path | None = None, command_line: bool = True,
-                 hover: str | None = None) -> tuple[list[dict], dict | None, str]:
+def check_report(
+    report: Path,
+    tmp: Path,
+    *,
+    n_maps: int,
+    n_charts: int,
+    full_page: Path | None = None,
+    first_map: Path | None = None,
+    command_line: bool = True,
+    hover: str | None = None,
+) -> tuple[list[dict], dict | None, str]:
     """Load ``report`` in Chromium and assert it renders cleanly.
 
     Optional screenshots, each checked not to be blank: ``full_page`` (the whole page),
@@ -244,12 +325,18 @@ def check_report(report: Path, tmp: Path, *, n_maps: int, n_charts: int, full_pa
     """
     binary = chromium_binary()
     png = tmp / "screenshot.png"
-    cli = command_line_screenshot(binary, report, png, tmp / "profile-cli") if command_line else None
+    cli = (
+        command_line_screenshot(binary, report, png, tmp / "profile-cli") if command_line else None
+    )
     try:
         figures, tools = load_report(binary, report, tmp)
         try:
             banner = tools.evaluate(BANNER)
-            tooltip = hover_text(tools, next(f["id"] for f in figures if hover in f["id"])) if hover else ""
+            tooltip = (
+                hover_text(tools, next(f["id"] for f in figures if hover in f["id"]))
+                if hover
+                else ""
+            )
             errors = tools.errors()
             requests = tools.requests()
             if full_page is not None:
@@ -267,17 +354,27 @@ def check_report(report: Path, tmp: Path, *, n_maps: int, n_charts: int, full_pa
                 _, stderr = cli.communicate()
     assert errors == [], errors
     # the page itself is the only request: nothing from the network, not even another local file
-    assert [u for u in requests if not u.startswith("data:")] == [report.resolve().as_uri()], requests
+    assert [u for u in requests if not u.startswith("data:")] == [report.resolve().as_uri()], (
+        requests
+    )
     maps = [f for f in figures if "map" in f["kind"].split()]
     charts = [f for f in figures if "chart" in f["kind"].split()]
     assert len(maps) == n_maps and len(charts) == n_charts, figures
     for figure in figures:
-        assert figure["plotly"] and figure["svgs"] >= 2, figure  # plotly draws a main and an info svg
+        assert figure["plotly"] and figure["svgs"] >= 2, (
+            figure
+        )  # plotly draws a main and an info svg
         assert figure["traces"] >= 1 and figure["paths"] >= 1, figure
-        assert figure["buttons"] >= 3 and figure["share"] == 0, figure  # no button that uploads the chart
+        assert figure["buttons"] >= 3 and figure["share"] == 0, (
+            figure
+        )  # no button that uploads the chart
     if cli is not None:
         assert png.is_file(), f"no screenshot; chromium said:\n{stderr[-3000:]}"
-        console = [line for line in stderr.splitlines() if "Uncaught" in line or (":CONSOLE" in line and "rror" in line)]
+        console = [
+            line
+            for line in stderr.splitlines()
+            if "Uncaught" in line or (":CONSOLE" in line and "rror" in line)
+        ]
         assert not console, "\n".join(console)
         assert_not_blank(png)
     return figures, banner, tooltip
@@ -294,11 +391,16 @@ def hover_text(tools: DevTools, div_id: str) -> str:
                y: r.top + fl._size.t + fl.yaxis.l2p(gd.data[k].y[0])}};
     }})()""")
     for dx in (0.0, 1.0):  # plotly hovers on movement
-        tools.call("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": point["x"] + dx, "y": point["y"]})
+        tools.call(
+            "Input.dispatchMouseEvent",
+            {"type": "mouseMoved", "x": point["x"] + dx, "y": point["y"]},
+        )
     deadline = time.monotonic() + 5.0
     while time.monotonic() < deadline:
-        text = tools.evaluate(f"(function () {{ var h = document.getElementById({json.dumps(div_id)})"
-                              ".querySelector('.hoverlayer .hovertext'); return h ? h.textContent : ''; })()")
+        text = tools.evaluate(
+            f"(function () {{ var h = document.getElementById({json.dumps(div_id)})"
+            ".querySelector('.hoverlayer .hovertext'); return h ? h.textContent : ''; })()"
+        )
         if text:
             return text
         time.sleep(0.1)
@@ -320,15 +422,22 @@ def test_report_renders_in_chromium(tmp_path):
     from transitopt.report import write_report
 
     base = make_result("base", seed=0)
-    alt = make_result("alt", seed=1, flow_scale=1.3, load_scale=2.0, access_gain=400.0, converged=False)
+    alt = make_result(
+        "alt", seed=1, flow_scale=1.3, load_scale=2.0, access_gain=400.0, converged=False
+    )
     report = write_report(base, [alt], tmp_path / "report.html")
     # maps: baseline v/c + line loads; alternative flow change, v/c, line loads, access change, winners/losers
     # charts: change, mode shares, v/c distribution, load profiles, convergence
-    figures, banner, tooltip = check_report(report, tmp_path, n_maps=7, n_charts=5, hover="flow-change")
+    figures, banner, tooltip = check_report(
+        report, tmp_path, n_maps=7, n_charts=5, hover="flow-change"
+    )
     flow_change = next(f for f in figures if "flow-change" in f["id"])
     assert flow_change["paths"] >= 3  # context streets, a class of change, the hover points
     assert banner is not None and banner["height"] > 0 and banner["top"] < 400  # above the fold
-    assert "1 of 2 runs did NOT converge" in banner["text"] and "alt did not converge" in banner["text"]
+    assert (
+        "1 of 2 runs did NOT converge" in banner["text"]
+        and "alt did not converge" in banner["text"]
+    )
     # a real mouse move over the first street shows its tooltip: 1.3 × (100 + 110) veh/h
     assert tooltip == "Street w10001001cars 210 → 273 veh/hchange +63 veh/h", tooltip
 
@@ -348,11 +457,23 @@ def test_helsinki_report_renders_in_chromium(tmp_path):
     row = re.search(r"<tr><td title='car_delay_veh_h'>.*?</tr>", page).group(0)
     assert f"{'+' if delta > 0 else '−'}{abs(delta):.1f}" in row or f"{abs(delta):,.0f}" in row
     assert ("id='all-converged'" in page) == (base.converged and alt.converged)
-    figures, _, tooltip = check_report(report, tmp_path, n_maps=7, n_charts=5, first_map=tmp_path / "map.png",
-                                       command_line=False, hover="voc")
+    figures, _, tooltip = check_report(
+        report,
+        tmp_path,
+        n_maps=7,
+        n_charts=5,
+        first_map=tmp_path / "map.png",
+        command_line=False,
+        hover="voc",
+    )
     assert "v/c" in tooltip and "capacity" in tooltip, tooltip
     pngs = write_maps(base, [alt], tmp_path / "png", dpi=50)
     assert len(pngs) == 7
     for png in pngs:
         # thin streets on white: less spread than the page, still far from blank (a white PNG has std 0)
-        assert_not_blank(png, min_px=300, min_std=8.0, colour="winners" not in png.name and "access" not in png.name)
+        assert_not_blank(
+            png,
+            min_px=300,
+            min_std=8.0,
+            colour="winners" not in png.name and "access" not in png.name,
+        )

@@ -61,7 +61,9 @@ def link(net, u: int, v: int) -> int:
     return int(np.flatnonzero((net.tail == iu) & (net.head == iv))[0])
 
 
-def assert_same_network(a, b, except_links=(), arrays=tuple(EDGE_FLOAT_DEFAULTS), columns=("closed", "bus_lane")):
+def assert_same_network(
+    a, b, except_links=(), arrays=tuple(EDGE_FLOAT_DEFAULTS), columns=("closed", "bus_lane")
+):
     keep = np.setdiff1d(np.arange(a.n_edges), np.asarray(except_links, dtype=np.int64))
     assert a.n_edges == b.n_edges
     np.testing.assert_array_equal(a.tail, b.tail)
@@ -69,26 +71,45 @@ def assert_same_network(a, b, except_links=(), arrays=tuple(EDGE_FLOAT_DEFAULTS)
     for name in arrays:
         np.testing.assert_array_equal(getattr(a, name)[keep], getattr(b, name)[keep], err_msg=name)
     for column in columns:
-        np.testing.assert_array_equal(a.edges[column].to_numpy()[keep], b.edges[column].to_numpy()[keep])
+        np.testing.assert_array_equal(
+            a.edges[column].to_numpy()[keep], b.edges[column].to_numpy()[keep]
+        )
 
 
 def assert_same_lines(a, b, ids):
     for line_id in ids:
         x, y = a.supply.line(line_id), b.supply.line(line_id)
-        assert (x.stop_ids, x.headway_s, x.capacity, x.speed_kph, x.mode) == (y.stop_ids, y.headway_s, y.capacity, y.speed_kph, y.mode)
+        assert (x.stop_ids, x.headway_s, x.capacity, x.speed_kph, x.mode) == (
+            y.stop_ids,
+            y.headway_s,
+            y.capacity,
+            y.speed_kph,
+            y.mode,
+        )
 
 
 def test_base_town(base):
     assert [ln.id for ln in base.supply.lines] == ["relation/401"]
-    assert base.supply.line("relation/401").stop_ids == ("node/1", "node/2", "node/3", "node/6", "node/9")
+    assert base.supply.line("relation/401").stop_ids == (
+        "node/1",
+        "node/2",
+        "node/3",
+        "node/6",
+        "node/9",
+    )
     assert base.line_meta.loc["relation/401", "route_key"] == "bus:1"
     assert not base.closed.any() and not base.bus_lane.any()
     assert base.routes.seg_routed.all()
 
 
 def test_add_line(base, folder):
-    near_5 = base.drive.node_y[base.drive.node_index([5])[0]], base.drive.node_x[base.drive.node_index([5])[0]]
-    p = run(folder, f"""\
+    near_5 = (
+        base.drive.node_y[base.drive.node_index([5])[0]],
+        base.drive.node_x[base.drive.node_index([5])[0]],
+    )
+    p = run(
+        folder,
+        f"""\
 [[edits]]
 type = "add_line"
 id = "X"
@@ -97,10 +118,13 @@ headway_min = 6
 both_directions = true
 fare = 0.5
 stops = [1, {{lat = {near_5[0] + 0.0001}, lon = {near_5[1]}, name = "Five"}}, "node/9"]
-""")
+""",
+    )
     assert [ln.id for ln in p.supply.lines] == ["relation/401", "X:0", "X:1"]
     x0, x1 = p.supply.line("X:0"), p.supply.line("X:1")
-    assert x0.stop_ids == ("node/1", "X/1", "node/9") and x1.stop_ids == tuple(reversed(x0.stop_ids))
+    assert x0.stop_ids == ("node/1", "X/1", "node/9") and x1.stop_ids == tuple(
+        reversed(x0.stop_ids)
+    )
     assert x0.headway_s == 360.0 and x0.route_id == "X"
     assert p.supply.stop("X/1").name == "Five"
     assert p.line_meta.loc["X:0", "fare"] == 0.5 and p.line_meta.loc["relation/401", "fare"] == 1.0
@@ -116,12 +140,19 @@ def test_remove_line_by_route_key(base, folder):
 
 
 def test_change_line(base, folder):
-    p = run(folder, '[[edits]]\ntype = "change_line"\nline = "401"\nheadway_min = 5\ncapacity = 90\nfare = 2\n')
+    p = run(
+        folder,
+        '[[edits]]\ntype = "change_line"\nline = "401"\nheadway_min = 5\ncapacity = 90\nfare = 2\n',
+    )
     line = p.supply.line("relation/401")
     assert (line.headway_s, line.capacity) == (300.0, 90.0)
     assert line.stop_ids == base.supply.line("relation/401").stop_ids and line.speed_kph is None
     assert p.line_meta.loc["relation/401", "fare"] == 2.0
-    factor = run(folder, '[[edits]]\ntype = "change_line"\nline = "relation/401"\nheadway_factor = 0.5\n', "half")
+    factor = run(
+        folder,
+        '[[edits]]\ntype = "change_line"\nline = "relation/401"\nheadway_factor = 0.5\n',
+        "half",
+    )
     assert factor.supply.line("relation/401").headway_s == 300.0
     assert_same_network(base.drive, p.drive)
 
@@ -133,7 +164,10 @@ def test_reroute_line(base, folder):
     assert line.headway_s == 600.0 and line.running_times_s is None
     # node 4 became a stop at the node's location
     i = base.drive.node_index([4])[0]
-    assert (p.supply.stop("node/4").lon, p.supply.stop("node/4").lat) == (base.drive.node_x[i], base.drive.node_y[i])
+    assert (p.supply.stop("node/4").lon, p.supply.stop("node/4").lat) == (
+        base.drive.node_x[i],
+        base.drive.node_y[i],
+    )
     assert_same_network(base.drive, p.drive)
 
 
@@ -156,13 +190,22 @@ def test_bus_lane_takes_a_lane_where_there_are_two(base, folder):
 
 
 def test_bus_lane_on_single_lane_can_refuse(folder):
-    with pytest.raises(ScenarioError, match=r"alt\.toml:\d+: edits\[0\]\.on_single_lane: 2 link\(s\) of the route have a single lane"):
-        run(folder, '[[edits]]\ntype = "bus_lane"\nline = "relation/401"\non_single_lane = "error"\n')
+    with pytest.raises(
+        ScenarioError,
+        match=r"alt\.toml:\d+: edits\[0\]\.on_single_lane: 2 link\(s\) of the route have a single lane",
+    ):
+        run(
+            folder,
+            '[[edits]]\ntype = "bus_lane"\nline = "relation/401"\non_single_lane = "error"\n',
+        )
 
 
 def test_change_road(base, folder):
-    p = run(folder, '[[edits]]\ntype = "change_road"\nway = 202\nlanes = 3\n\n'
-                    '[[edits]]\ntype = "change_road"\nnodes = [4, 5]\nspeed_kph = 20\n')
+    p = run(
+        folder,
+        '[[edits]]\ntype = "change_road"\nway = 202\nlanes = 3\n\n'
+        '[[edits]]\ntype = "change_road"\nnodes = [4, 5]\nspeed_kph = 20\n',
+    )
     d = p.drive
     centre = [link(d, 2, 5), link(d, 5, 2), link(d, 5, 8), link(d, 8, 5)]
     np.testing.assert_array_equal(d.lanes[centre], 3.0)
@@ -171,7 +214,11 @@ def test_change_road(base, folder):
     np.testing.assert_allclose(d.free_flow_time_s[middle], d.length_m[middle] / (20 / 3.6))
     np.testing.assert_array_equal(d.speed_kph[middle], 20.0)
     assert_same_network(base.drive, d, except_links=centre + middle)
-    one_way = run(folder, '[[edits]]\ntype = "change_road"\nnodes = [4, 5]\nboth_directions = false\ncapacity_vph = 100\n', "oneway")
+    one_way = run(
+        folder,
+        '[[edits]]\ntype = "change_road"\nnodes = [4, 5]\nboth_directions = false\ncapacity_vph = 100\n',
+        "oneway",
+    )
     assert one_way.drive.capacity_vph[link(d, 4, 5)] == 100.0
     assert_same_network(base.drive, one_way.drive, except_links=[link(d, 4, 5)])
 
@@ -181,15 +228,20 @@ def test_close_road_reroutes_buses(base, folder):
     d = p.drive
     south = [link(d, 1, 2), link(d, 2, 1), link(d, 2, 3), link(d, 3, 2)]
     assert sorted(np.flatnonzero(p.closed)) == sorted(south)
-    assert_same_network(base.drive, d, columns=("bus_lane",))  # arrays unchanged, only the closed flags
+    assert_same_network(
+        base.drive, d, columns=("bus_lane",)
+    )  # arrays unchanged, only the closed flags
     used = p.routes.edges_of([0])
     assert not np.isin(used, south).any()
     assert np.isin(south, base.routes.edges_of([0])).sum() == 2  # the baseline bus used 1->2->3
 
 
 def test_add_road(base, folder):
-    p = run(folder, '[[edits]]\ntype = "add_road"\nid = "diagonal"\nfrom_node = 1\nto_node = 5\nlanes = 2\nspeed_kph = 50\n\n'
-                    '[[edits]]\ntype = "change_road"\nroad = "diagonal"\ncapacity_factor = 0.5\n')
+    p = run(
+        folder,
+        '[[edits]]\ntype = "add_road"\nid = "diagonal"\nfrom_node = 1\nto_node = 5\nlanes = 2\nspeed_kph = 50\n\n'
+        '[[edits]]\ntype = "change_road"\nroad = "diagonal"\ncapacity_factor = 0.5\n',
+    )
     d = p.drive
     assert d.n_edges == base.drive.n_edges + 2
     for u, v in ((1, 5), (5, 1)):
@@ -208,14 +260,38 @@ def test_add_road(base, folder):
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [
-        ('type = "remove_line"\nline = "nope"', r"alt\.toml:6: edits\[0\]\.line: no line or route with id 'nope'"),
-        ('type = "change_line"\nline = ["relation/401", "AK-*"]\nfare = 1', r"edits\[0\]\.line: no line or route with id 'AK-\*'"),
-        ('type = "close_road"\nway = 999', r"alt\.toml:6: edits\[0\]\.way: no road link carries OSM way 999"),
-        ('type = "close_road"\nnodes = [1, 9]', r"edits\[0\]\.nodes: no road link joins nodes 1 and 9"),
-        ('type = "close_road"\nnodes = [1, 12345]', r"edits\[0\]\.nodes: node id 12345 is not in the network"),
-        ('type = "change_road"\nroad = "bypass"\nlanes = 2', r"edits\[0\]\.road: no road added with id 'bypass'"),
-        ('type = "reroute_line"\nline = "relation/401"\nstops = ["node/1", "elsewhere"]', r"edits\[0\]\.stops\[1\]: no stop with id 'elsewhere'"),
-        ('type = "add_line"\nid = "relation/401"\nheadway_min = 5\nstops = [1, 9]', r"edits\[0\]\.id: line 'relation/401' already exists"),
+        (
+            'type = "remove_line"\nline = "nope"',
+            r"alt\.toml:6: edits\[0\]\.line: no line or route with id 'nope'",
+        ),
+        (
+            'type = "change_line"\nline = ["relation/401", "AK-*"]\nfare = 1',
+            r"edits\[0\]\.line: no line or route with id 'AK-\*'",
+        ),
+        (
+            'type = "close_road"\nway = 999',
+            r"alt\.toml:6: edits\[0\]\.way: no road link carries OSM way 999",
+        ),
+        (
+            'type = "close_road"\nnodes = [1, 9]',
+            r"edits\[0\]\.nodes: no road link joins nodes 1 and 9",
+        ),
+        (
+            'type = "close_road"\nnodes = [1, 12345]',
+            r"edits\[0\]\.nodes: node id 12345 is not in the network",
+        ),
+        (
+            'type = "change_road"\nroad = "bypass"\nlanes = 2',
+            r"edits\[0\]\.road: no road added with id 'bypass'",
+        ),
+        (
+            'type = "reroute_line"\nline = "relation/401"\nstops = ["node/1", "elsewhere"]',
+            r"edits\[0\]\.stops\[1\]: no stop with id 'elsewhere'",
+        ),
+        (
+            'type = "add_line"\nid = "relation/401"\nheadway_min = 5\nstops = [1, 9]',
+            r"edits\[0\]\.id: line 'relation/401' already exists",
+        ),
     ],
 )
 def test_unknown_ids_are_named(folder, edit, expected):
@@ -224,11 +300,17 @@ def test_unknown_ids_are_named(folder, edit, expected):
 
 
 def test_chained_alternatives_apply_in_order(base, folder):
-    (folder / "first.toml").write_text('[scenario]\nbaseline = "base.toml"\n\n[[edits]]\ntype = "change_line"\n'
-                                       'line = "relation/401"\nheadway_min = 5\n', encoding="utf-8")
+    (folder / "first.toml").write_text(
+        '[scenario]\nbaseline = "base.toml"\n\n[[edits]]\ntype = "change_line"\n'
+        'line = "relation/401"\nheadway_min = 5\n',
+        encoding="utf-8",
+    )
     path = folder / "second.toml"
-    path.write_text('[scenario]\nbaseline = "first.toml"\n\n[[edits]]\ntype = "change_line"\n'
-                    'line = "relation/401"\nheadway_factor = 2\n', encoding="utf-8")
+    path.write_text(
+        '[scenario]\nbaseline = "first.toml"\n\n[[edits]]\ntype = "change_line"\n'
+        'line = "relation/401"\nheadway_factor = 2\n',
+        encoding="utf-8",
+    )
     scenario = load_scenario(path)
     assert [c.name for c in scenario.chain] == ["base.toml", "first.toml", "second.toml"]
     p = prepare(scenario, load_base(scenario))

@@ -55,9 +55,11 @@ trip_fare = 0.5
 def folder(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("town_eval")
     (path / "base.toml").write_text(BASE, encoding="utf-8")
-    (path / "lane.toml").write_text('[scenario]\nname = "Lane"\nbaseline = "base.toml"\n\n[[edits]]\ntype = "bus_lane"\n'
-                                    'line = "bus:1"\n\n[[edits]]\ntype = "change_line"\nline = "bus:1"\nheadway_min = 5\n',
-                                    encoding="utf-8")
+    (path / "lane.toml").write_text(
+        '[scenario]\nname = "Lane"\nbaseline = "base.toml"\n\n[[edits]]\ntype = "bus_lane"\n'
+        'line = "bus:1"\n\n[[edits]]\ntype = "change_line"\nline = "bus:1"\nheadway_min = 5\n',
+        encoding="utf-8",
+    )
     return path
 
 
@@ -73,7 +75,9 @@ def test_trips_are_conserved(results):
     od = base.table("od")
     total = load_base(load_scenario(Path(base.summary["file"]))).demand.sum()
     assert od["trips"].sum() == pytest.approx(total, rel=1e-12)
-    assert (od["car"] + od["transit"] + od["walk"] + od["unserved"] + od["intrazonal"]).sum() == pytest.approx(total)
+    assert (
+        od["car"] + od["transit"] + od["walk"] + od["unserved"] + od["intrazonal"]
+    ).sum() == pytest.approx(total)
     shares = base.table("mode_shares")
     assert shares["share"].sum() == pytest.approx(1.0)
     assert base["share_car"] == pytest.approx(od["car"].sum() / total)
@@ -86,11 +90,21 @@ def test_car_flows_conserve_at_nodes(results):
     p = base.outcome.prepared
     model_nodes = IntegratedModel(p)
     occupancy = p.scenario.baseline.model.car_occupancy
-    node_of_zone = dict(zip(p.zones["zone"], p.drive.node_id[model_nodes.nodes][model_nodes.inv], strict=True))
-    veh = od.assign(o=od["origin"].map(node_of_zone), d=od["destination"].map(node_of_zone), v=od["car"] / occupancy)
+    node_of_zone = dict(
+        zip(p.zones["zone"], p.drive.node_id[model_nodes.nodes][model_nodes.inv], strict=True)
+    )
+    veh = od.assign(
+        o=od["origin"].map(node_of_zone),
+        d=od["destination"].map(node_of_zone),
+        v=od["car"] / occupancy,
+    )
     veh = veh[veh["o"] != veh["d"]]
     net = veh.groupby("d")["v"].sum().sub(veh.groupby("o")["v"].sum(), fill_value=0.0)
-    inflow = links.groupby("to_node")["flow"].sum().sub(links.groupby("from_node")["flow"].sum(), fill_value=0.0)
+    inflow = (
+        links.groupby("to_node")["flow"]
+        .sum()
+        .sub(links.groupby("from_node")["flow"].sum(), fill_value=0.0)
+    )
     joined = pd.concat([net, inflow], axis=1).fillna(0.0)
     np.testing.assert_allclose(joined.iloc[:, 0], joined.iloc[:, 1], atol=1e-6 * veh["v"].sum())
 
@@ -106,15 +120,20 @@ def test_transit_loads_follow_boardings(results):
     assert seg["boardings"].sum() == pytest.approx(base["transit_boardings"])
     lines = base.table("lines")
     # revenue = boardings x line fare + transit trips x trip fare (1.0 and 0.5 in the file)
-    assert base["transit_fare_revenue"] == pytest.approx(lines["boardings"].sum() * 1.0 + base["transit_trips"] * 0.5)
+    assert base["transit_fare_revenue"] == pytest.approx(
+        lines["boardings"].sum() * 1.0 + base["transit_trips"] * 0.5
+    )
 
 
 def test_logit_by_hand(results):
     base, _ = results
     model = IntegratedModel(base.outcome.prepared)
     mc = base.outcome.prepared.scenario.baseline.model.mode_choice
-    skims = {"car_gc_min": np.array([[0.0, 10.0]]), "transit_gc_min": np.array([[0.0, 20.0]]),
-             "walk_gc_min": np.array([[0.0, np.inf]])}
+    skims = {
+        "car_gc_min": np.array([[0.0, 10.0]]),
+        "transit_gc_min": np.array([[0.0, 20.0]]),
+        "walk_gc_min": np.array([[0.0, np.inf]]),
+    }
     model.walk_m = np.zeros((1, 2))
     probs, logsum = model.choice(skims)
     v_car, v_pt = mc.asc_car + mc.beta_per_min * 10.0, mc.asc_transit + mc.beta_per_min * 20.0
@@ -138,7 +157,9 @@ def test_bus_lane_in_the_model(results):
     free = on_lane.set_index(["from_node", "to_node"]).loc[(1, 2), "free_flow_time_s"]
     snap = lane.outcome.prepared.routes.seg_extra_m[0]
     v_max = 40.0 / 3.6
-    assert seg.loc[0, "run_time_s"] == pytest.approx(max(free, on_lane["length_m"].iloc[0] / v_max) + snap / v_max)
+    assert seg.loc[0, "run_time_s"] == pytest.approx(
+        max(free, on_lane["length_m"].iloc[0] / v_max) + snap / v_max
+    )
     assert lane["transit_avg_wait_min"] < base["transit_avg_wait_min"]
 
 
@@ -177,7 +198,11 @@ def test_progress_can_cancel(folder):
 def test_write_read_round_trip_and_atomicity(results, tmp_path, monkeypatch):
     base, _ = results
     target = write_result(base, tmp_path / "out")
-    assert (target / "summary.json").is_file() and (target / "links.parquet").is_file() and (target / "od.csv").is_file()
+    assert (
+        (target / "summary.json").is_file()
+        and (target / "links.parquet").is_file()
+        and (target / "od.csv").is_file()
+    )
     back = read_result(target)
     pd.testing.assert_frame_equal(back.metrics, base.metrics)
     pd.testing.assert_frame_equal(back.table("zones"), base.table("zones"), check_dtype=False)
@@ -219,7 +244,9 @@ def test_cache_reuses_results(folder, tmp_path):
     assert again.outcome is None and again.key == first.key  # read back from disk
     pd.testing.assert_frame_equal(again.metrics, first.metrics)
     changed = folder / "base_changed.toml"
-    changed.write_text(BASE.replace("trips_per_hour = 12000", "trips_per_hour = 11000"), encoding="utf-8")
+    changed.write_text(
+        BASE.replace("trips_per_hour = 12000", "trips_per_hour = 11000"), encoding="utf-8"
+    )
     assert load_scenario(changed).digest() != first.key
 
 
@@ -233,7 +260,10 @@ def test_compare_by_hand(results):
         if b:
             assert table.loc[metric, "Lane Δ%"] == pytest.approx(100 * (a - b) / abs(b))
     assert table.loc["transit_fleet", "Lane"] >= table.loc["transit_fleet", "Town"]
-    gain = table.loc["transit_access_30min_zones_gain", "Lane"] + table.loc["transit_access_30min_zones_lose", "Lane"]
+    gain = (
+        table.loc["transit_access_30min_zones_gain", "Lane"]
+        + table.loc["transit_access_30min_zones_lose", "Lane"]
+    )
     assert gain <= len(base.table("zones"))
     assert isinstance(lane, ScenarioResult)
 
@@ -246,8 +276,12 @@ def test_accessibility_matches_the_plain_sum(results):
     zones = base.table("zones")
     times = _door_to_door(base.outcome)
     for mode in ("transit", "car"):
-        expected = cumulative_opportunities(times[mode], zones["jobs"].to_numpy(), thresholds_min=(30, 45, 60))
-        np.testing.assert_allclose(zones[[f"jobs_{mode}_{t}min" for t in (30, 45, 60)]].to_numpy(), expected)
+        expected = cumulative_opportunities(
+            times[mode], zones["jobs"].to_numpy(), thresholds_min=(30, 45, 60)
+        )
+        np.testing.assert_allclose(
+            zones[[f"jobs_{mode}_{t}min" for t in (30, 45, 60)]].to_numpy(), expected
+        )
 
 
 def test_deterministic(results, folder):

@@ -24,7 +24,10 @@ EXAMPLES = sorted(p for p in SCENARIOS.glob("*.toml") if not p.name.startswith("
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_every_example_validates(path, shared_data):
     scenario = load_scenario(path)
-    assert scenario.name and scenario.baseline_path.name in {"helsinki_base.toml", "bogor_base.toml"}
+    assert scenario.name and scenario.baseline_path.name in {
+        "helsinki_base.toml",
+        "bogor_base.toml",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -80,8 +83,12 @@ def test_helsinki_bus_lane(helsinki):
     assert len(lanes) > 5
     assert (lanes["preload"] == 0).all() and (lanes["bus_vph"] > 0).all()
     before = base.table("links").set_index("edge").loc[lanes["edge"]]
-    np.testing.assert_allclose(lanes["capacity_vph"].to_numpy(),
-                               before["capacity_vph"].to_numpy() * (before["lanes"].to_numpy() - 1) / before["lanes"].to_numpy())
+    np.testing.assert_allclose(
+        lanes["capacity_vph"].to_numpy(),
+        before["capacity_vph"].to_numpy()
+        * (before["lanes"].to_numpy() - 1)
+        / before["lanes"].to_numpy(),
+    )
     assert alt["lane_km"] < base["lane_km"]
     assert alt["car_delay_veh_h"] > base["car_delay_veh_h"]
     table = compare(base, alt).set_index("metric")
@@ -109,7 +116,13 @@ def test_bogor_without_street_network(bogor):
     assert len(base.table("links")) == 0  # no street network: no road links, car not congested
     assert any("no street network" in note for note in base.summary["notes"])
     lines = base.table("lines")
-    assert len(lines) == 24 and (lines["mode"] == "minibus").all() and (lines["headway_s"] == 240).all()
+    assert (
+        len(lines) == 24
+        and (lines["mode"] == "minibus").all()
+        and (lines["headway_s"] == 240).all()
+    )
     assert base["transit_fare_revenue"] == pytest.approx(5000 * lines["boardings"].sum())
     assert fare["share_transit"] > base["share_transit"]
-    assert fare["transit_fare_revenue"] == pytest.approx(3000 * fare.table("lines")["boardings"].sum())
+    assert fare["transit_fare_revenue"] == pytest.approx(
+        3000 * fare.table("lines")["boardings"].sum()
+    )

@@ -40,7 +40,11 @@ def write(folder: Path, name: str, text: str) -> Path:
 
 def test_valid_files_load(tmp_path):
     base = write(tmp_path, "base.toml", BASE)
-    alt = write(tmp_path, "alt.toml", '[scenario]\nbaseline = "base.toml"\n\n[[edits]]\ntype = "change_line"\nline = "1"\nheadway_min = 5\n')
+    alt = write(
+        tmp_path,
+        "alt.toml",
+        '[scenario]\nbaseline = "base.toml"\n\n[[edits]]\ntype = "change_line"\nline = "1"\nheadway_min = 5\n',
+    )
     s = load_scenario(alt)
     assert s.name == "alt" and not s.is_baseline
     assert s.baseline_path == base.resolve()
@@ -72,17 +76,45 @@ headway_min = -5
     with pytest.raises(ScenarioError) as info:
         load_scenario(alt)
     message = str(info.value)
-    assert f"{alt.resolve()}:15: edits[2].headway_min: Input should be greater than 0 (got -5)" in message
+    assert (
+        f"{alt.resolve()}:15: edits[2].headway_min: Input should be greater than 0 (got -5)"
+        in message
+    )
 
 
 @pytest.mark.parametrize(
     ("section", "field", "value", "expected"),
     [
-        ("model", "layover_share", "1.5", "model.layover_share: Input should be less than or equal to 1"),
-        ("model.mode_choice", "beta_per_min", "0.2", "model.mode_choice.beta_per_min: Input should be less than 0"),
-        ("model", "car_occupancy", "0.5", "model.car_occupancy: Input should be greater than or equal to 1"),
-        ("model", "walk_speed_mps", '"fast"', "model.walk_speed_mps: Input should be a valid number"),
-        ("zones", "weights", '"buildings"', "zones.weights: Input should be 'street_length', 'nodes'"),
+        (
+            "model",
+            "layover_share",
+            "1.5",
+            "model.layover_share: Input should be less than or equal to 1",
+        ),
+        (
+            "model.mode_choice",
+            "beta_per_min",
+            "0.2",
+            "model.mode_choice.beta_per_min: Input should be less than 0",
+        ),
+        (
+            "model",
+            "car_occupancy",
+            "0.5",
+            "model.car_occupancy: Input should be greater than or equal to 1",
+        ),
+        (
+            "model",
+            "walk_speed_mps",
+            '"fast"',
+            "model.walk_speed_mps: Input should be a valid number",
+        ),
+        (
+            "zones",
+            "weights",
+            '"buildings"',
+            "zones.weights: Input should be 'street_length', 'nodes'",
+        ),
         ("model", "frobnicate", "1", "model.frobnicate: Extra inputs are not permitted"),
     ],
 )
@@ -99,7 +131,9 @@ def test_out_of_range_parameters(tmp_path, section, field, value, expected):
 
 
 def test_stops_and_lines_errors_point_into_arrays(tmp_path):
-    text = BASE + """
+    text = (
+        BASE
+        + """
 [[transit.lines]]
 id = "A"
 headway_min = 10
@@ -110,19 +144,31 @@ id = "B"
 headway_min = 10
 stops = ["node/1", 3.5]
 """
+    )
     path = write(tmp_path, "base.toml", text)
     with pytest.raises(ScenarioError) as info:
         load_scenario(path)
     message = str(info.value)
-    assert "transit.lines[0].stops[1].lat: Input should be less than or equal to 90 (got 91.0)" in message
-    assert "transit.lines[1].stops[1]: a stop is a stop id (text), an OSM node id (integer)" in message
+    assert (
+        "transit.lines[0].stops[1].lat: Input should be less than or equal to 90 (got 91.0)"
+        in message
+    )
+    assert (
+        "transit.lines[1].stops[1]: a stop is a stop id (text), an OSM node id (integer)" in message
+    )
     lines = text.splitlines()
-    assert f"base.toml:{lines.index('stops = [' + chr(34) + 'node/1' + chr(34) + ', 3.5]') + 1}:" in message
+    assert (
+        f"base.toml:{lines.index('stops = [' + chr(34) + 'node/1' + chr(34) + ', 3.5]') + 1}:"
+        in message
+    )
 
 
 def test_unknown_edit_type_and_field(tmp_path):
     write(tmp_path, "base.toml", BASE)
-    alt = write(tmp_path, "alt.toml", """\
+    alt = write(
+        tmp_path,
+        "alt.toml",
+        """\
 [scenario]
 baseline = "base.toml"
 
@@ -133,32 +179,53 @@ type = "paint_it_red"
 type = "change_line"
 line = "1"
 headway = 5
-""")
+""",
+    )
     with pytest.raises(ScenarioError) as info:
         load_scenario(alt)
     message = str(info.value)
-    assert "alt.toml:5: edits[0].type: Input tag 'paint_it_red' found using 'type' does not match" in message
+    assert (
+        "alt.toml:5: edits[0].type: Input tag 'paint_it_red' found using 'type' does not match"
+        in message
+    )
     assert "alt.toml:10: edits[1].headway: Extra inputs are not permitted" in message
-    empty = write(tmp_path, "empty.toml", '[scenario]\nbaseline = "base.toml"\n\n[[edits]]\ntype = "change_line"\nline = "1"\n')
-    with pytest.raises(ScenarioError, match=r"empty\.toml:4: edits\[0\]: a change_line edit needs at least one of headway_min"):
+    empty = write(
+        tmp_path,
+        "empty.toml",
+        '[scenario]\nbaseline = "base.toml"\n\n[[edits]]\ntype = "change_line"\nline = "1"\n',
+    )
+    with pytest.raises(
+        ScenarioError,
+        match=r"empty\.toml:4: edits\[0\]: a change_line edit needs at least one of headway_min",
+    ):
         load_scenario(empty)
 
 
 def test_missing_and_cyclic_baselines(tmp_path):
     alt = write(tmp_path, "alt.toml", '[scenario]\nbaseline = "nowhere.toml"\n')
-    with pytest.raises(ScenarioError, match=r"alt\.toml:2: scenario\.baseline: baseline file not found: .*nowhere\.toml"):
+    with pytest.raises(
+        ScenarioError,
+        match=r"alt\.toml:2: scenario\.baseline: baseline file not found: .*nowhere\.toml",
+    ):
         load_scenario(alt)
     a = write(tmp_path, "a.toml", '[scenario]\nbaseline = "b.toml"\n')
     write(tmp_path, "b.toml", '[scenario]\nbaseline = "c.toml"\n')
     write(tmp_path, "c.toml", '[scenario]\nbaseline = "a.toml"\n')
-    with pytest.raises(ScenarioError, match=r"cycle: .*a\.toml -> .*b\.toml -> .*c\.toml -> .*a\.toml"):
+    with pytest.raises(
+        ScenarioError, match=r"cycle: .*a\.toml -> .*b\.toml -> .*c\.toml -> .*a\.toml"
+    ):
         load_scenario(a)
 
 
 def test_alternative_cannot_redefine_the_baseline(tmp_path):
     write(tmp_path, "base.toml", BASE)
-    alt = write(tmp_path, "alt.toml", '[scenario]\nbaseline = "base.toml"\n\n[model]\nwalk_weight = 2\n')
-    with pytest.raises(ScenarioError, match=r"alt\.toml:4: model: an alternative holds only \[scenario\] and \[\[edits\]\]"):
+    alt = write(
+        tmp_path, "alt.toml", '[scenario]\nbaseline = "base.toml"\n\n[model]\nwalk_weight = 2\n'
+    )
+    with pytest.raises(
+        ScenarioError,
+        match=r"alt\.toml:4: model: an alternative holds only \[scenario\] and \[\[edits\]\]",
+    ):
         load_scenario(alt)
 
 
@@ -168,30 +235,56 @@ def test_file_problems(tmp_path):
     bad = write(tmp_path, "bad.toml", "[scenario\nname = 1\n")
     with pytest.raises(ScenarioError, match=r"bad\.toml: not valid TOML"):
         load_scenario(bad)
-    demand = write(tmp_path, "od.toml", BASE.replace("[demand.synthesis]\ntrips_per_hour = 1000", '[demand]\nod_file = "od.csv"'))
-    with pytest.raises(ScenarioError, match=r"od\.toml:\d+: demand\.od_file: OD file not found: .*od\.csv"):
+    demand = write(
+        tmp_path,
+        "od.toml",
+        BASE.replace("[demand.synthesis]\ntrips_per_hour = 1000", '[demand]\nod_file = "od.csv"'),
+    )
+    with pytest.raises(
+        ScenarioError, match=r"od\.toml:\d+: demand\.od_file: OD file not found: .*od\.csv"
+    ):
         load_scenario(demand)
     both = write(tmp_path, "both.toml", BASE + '\n[demand]\nod_file = "od.csv"\n')
-    with pytest.raises(ScenarioError, match=r"both\.toml:17: demand: give exactly one of od_file or \[demand\.synthesis\]"):
+    with pytest.raises(
+        ScenarioError,
+        match=r"both\.toml:17: demand: give exactly one of od_file or \[demand\.synthesis\]",
+    ):
         load_scenario(both)
-    var = write(tmp_path, "var.toml", BASE.replace(TOWN.as_posix(), "${NO_SUCH_VARIABLE_X}/town.osm"))
-    with pytest.raises(ScenarioError, match=r"var\.toml:5: network\.source: unknown variable \$\{NO_SUCH_VARIABLE_X\}"):
+    var = write(
+        tmp_path, "var.toml", BASE.replace(TOWN.as_posix(), "${NO_SUCH_VARIABLE_X}/town.osm")
+    )
+    with pytest.raises(
+        ScenarioError,
+        match=r"var\.toml:5: network\.source: unknown variable \$\{NO_SUCH_VARIABLE_X\}",
+    ):
         load_scenario(var)
 
 
 def test_shared_data_variable_resolves(tmp_path, monkeypatch):
     monkeypatch.setenv("TRANSITOPT_DATA", str(TOWN.parent))
-    path = write(tmp_path, "base.toml", BASE.replace(TOWN.as_posix(), "${TRANSITOPT_DATA}/scenario_town.osm"))
+    path = write(
+        tmp_path, "base.toml", BASE.replace(TOWN.as_posix(), "${TRANSITOPT_DATA}/scenario_town.osm")
+    )
     assert load_scenario(path).baseline.network.source == str(TOWN.resolve())
 
 
 def test_nothing_written_when_validation_fails(tmp_path):
     write(tmp_path, "base.toml", BASE)
-    alt = write(tmp_path, "alt.toml", '[scenario]\nbaseline = "base.toml"\n\n[[edits]]\ntype = "change_line"\nline = "no-such-line"\nheadway_min = 5\n')
+    alt = write(
+        tmp_path,
+        "alt.toml",
+        '[scenario]\nbaseline = "base.toml"\n\n[[edits]]\ntype = "change_line"\nline = "no-such-line"\nheadway_min = 5\n',
+    )
     cache = tmp_path / "cache"
-    with pytest.raises(ScenarioError, match=r"alt\.toml:6: edits\[0\]\.line: no line or route with id 'no-such-line'"):
+    with pytest.raises(
+        ScenarioError,
+        match=r"alt\.toml:6: edits\[0\]\.line: no line or route with id 'no-such-line'",
+    ):
         validate_scenario(alt)
-    with pytest.raises(ScenarioError, match=r"alt\.toml:6: edits\[0\]\.line: no line or route with id 'no-such-line'"):
+    with pytest.raises(
+        ScenarioError,
+        match=r"alt\.toml:6: edits\[0\]\.line: no line or route with id 'no-such-line'",
+    ):
         evaluate_file(alt, cache_folder=cache)
     assert not cache.exists() or not any(cache.rglob("*"))
 

@@ -38,15 +38,49 @@ F4 = 1.0 / (6 * 60)
 # 7 Y, 8 line 4 at Y, 9 line 3 arriving Y, 10 line 3 leaving Y, 11 line 2 arriving Y,
 # 12 B, 13-15 lines 4, 3, 1 arriving B
 PAPER_LINKS = [
-    (0, 2, 0, F1, 0.5), (0, 1, 0, F2, 0.5), (2, 15, 1500, INF, 0.5), (1, 5, 420, INF, 0.5),
-    (5, 3, 0, INF, 0.0), (5, 6, 0, INF, 0.5), (5, 4, 0, F3, 0.0), (3, 6, 0, F2, 0.0),
-    (3, 4, 0, F3, 0.0), (6, 11, 360, INF, 0.5), (4, 9, 240, INF, 0.0), (9, 7, 0, INF, 0.0),
-    (11, 7, 0, INF, 0.0), (11, 10, 0, F3, 1 / 12), (11, 8, 0, F4, 5 / 12), (9, 8, 0, F4, 0.0),
-    (9, 10, 0, INF, 0.0), (7, 10, 0, F3, 0.0), (7, 8, 0, F4, 0.0), (10, 14, 240, INF, 1 / 12),
-    (8, 13, 600, INF, 5 / 12), (15, 12, 0, INF, 0.5), (14, 12, 0, INF, 1 / 12), (13, 12, 0, INF, 5 / 12),
+    (0, 2, 0, F1, 0.5),
+    (0, 1, 0, F2, 0.5),
+    (2, 15, 1500, INF, 0.5),
+    (1, 5, 420, INF, 0.5),
+    (5, 3, 0, INF, 0.0),
+    (5, 6, 0, INF, 0.5),
+    (5, 4, 0, F3, 0.0),
+    (3, 6, 0, F2, 0.0),
+    (3, 4, 0, F3, 0.0),
+    (6, 11, 360, INF, 0.5),
+    (4, 9, 240, INF, 0.0),
+    (9, 7, 0, INF, 0.0),
+    (11, 7, 0, INF, 0.0),
+    (11, 10, 0, F3, 1 / 12),
+    (11, 8, 0, F4, 5 / 12),
+    (9, 8, 0, F4, 0.0),
+    (9, 10, 0, INF, 0.0),
+    (7, 10, 0, F3, 0.0),
+    (7, 8, 0, F4, 0.0),
+    (10, 14, 240, INF, 1 / 12),
+    (8, 13, 600, INF, 5 / 12),
+    (15, 12, 0, INF, 0.5),
+    (14, 12, 0, INF, 1 / 12),
+    (13, 12, 0, INF, 5 / 12),
 ]
-PAPER_LABELS_S = [1665.0, 1470.0, 1500.0, 1144.28571429, 480.0, 1050.0, 1050.0, 690.0,
-                  600.0, 240.0, 240.0, 690.0, 0.0, 0.0, 0.0, 0.0]
+PAPER_LABELS_S = [
+    1665.0,
+    1470.0,
+    1500.0,
+    1144.28571429,
+    480.0,
+    1050.0,
+    1050.0,
+    690.0,
+    600.0,
+    240.0,
+    240.0,
+    690.0,
+    0.0,
+    0.0,
+    0.0,
+    0.0,
+]
 
 
 def reverse_csr(head: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -71,8 +105,19 @@ def test_paper_example_labels_and_volumes():
     assert u[0] / 60.0 == pytest.approx(27.75, abs=1e-12)
     np.testing.assert_allclose(u, PAPER_LABELS_S, rtol=0, atol=1e-6)
     volume, skims, arrived = kernels.assign(
-        tail, head, cost, freq, in_indptr, in_links, skim, 0.5,
-        np.array([0]), np.array([12]), np.array([[1.0]]), 1, True,
+        tail,
+        head,
+        cost,
+        freq,
+        in_indptr,
+        in_links,
+        skim,
+        0.5,
+        np.array([0]),
+        np.array([12]),
+        np.array([[1.0]]),
+        1,
+        True,
     )
     np.testing.assert_allclose(volume, published, rtol=0, atol=1e-12)
     assert skims[0, 0, 0] == pytest.approx(1665.0, abs=1e-9)
@@ -116,10 +161,19 @@ def test_full_headway_wait_factor():
     graph = build_transit_graph(paper_supply(), params=GraphParameters(max_transfer_walk_m=0.0))
     tail, head, cost, freq = graph.tail, graph.head, graph.cost_s, graph.freq_hz
     u, *_ = kernels.optimal_strategy(
-        tail, head, cost, freq, graph.in_indptr, graph.in_links, graph.link_skim,
-        int(graph.destination_node[3]), 1.0,
+        tail,
+        head,
+        cost,
+        freq,
+        graph.in_indptr,
+        graph.in_links,
+        graph.link_skim,
+        int(graph.destination_node[3]),
+        1.0,
     )
-    ref = reference_strategy(graph.n_nodes, tail, head, cost, freq, int(graph.destination_node[3]), 1.0)[0]
+    ref = reference_strategy(
+        graph.n_nodes, tail, head, cost, freq, int(graph.destination_node[3]), 1.0
+    )[0]
     np.testing.assert_allclose(u, ref, rtol=1e-12)
     # at Y, lines 3 and 4 (wait 1/F): (1 + 4/30 + 10/6) / (1/30 + 1/6) = 14 min; at X line 3
     # (30 + 8 = 38) and line 2 (6 + 14 = 20): (1 + 8/30 + 20/12) / (1/30 + 1/12) = 25.14 min
@@ -190,20 +244,46 @@ def test_random_graphs_match_textbook_reference(seed):
     demand = rng.uniform(1.0, 10.0, origins.size)
     skim = np.ones((tail.size, 1))
     u, *_ = kernels.optimal_strategy(tail, head, cost, freq, in_indptr, in_links, skim, dest, 0.5)
-    u_ref, volume_ref = reference_volumes(n, tail, head, cost, freq, dest, 0.5, dict(zip(origins, demand, strict=True)))
+    u_ref, volume_ref = reference_volumes(
+        n, tail, head, cost, freq, dest, 0.5, dict(zip(origins, demand, strict=True))
+    )
     np.testing.assert_allclose(u, u_ref, rtol=1e-12)
     volume, skims, arrived = kernels.assign(
-        tail, head, cost, freq, in_indptr, in_links, skim, 0.5,
-        origins, np.array([dest]), demand[:, None], 1, True,
+        tail,
+        head,
+        cost,
+        freq,
+        in_indptr,
+        in_links,
+        skim,
+        0.5,
+        origins,
+        np.array([dest]),
+        demand[:, None],
+        1,
+        True,
     )
     np.testing.assert_allclose(volume, volume_ref, rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(skims[:, 0, 0], u_ref[origins], rtol=1e-12)
     # without skims the scan stops early, once past the labels of the origins with demand
     sparse = np.where(rng.random(origins.size) < 0.5, demand, 0.0)
-    _, volume_ref = reference_volumes(n, tail, head, cost, freq, dest, 0.5, dict(zip(origins, sparse, strict=True)))
+    _, volume_ref = reference_volumes(
+        n, tail, head, cost, freq, dest, 0.5, dict(zip(origins, sparse, strict=True))
+    )
     volume, _, _ = kernels.assign(
-        tail, head, cost, freq, in_indptr, in_links, skim, 0.5,
-        origins, np.array([dest]), sparse[:, None], 1, False,
+        tail,
+        head,
+        cost,
+        freq,
+        in_indptr,
+        in_links,
+        skim,
+        0.5,
+        origins,
+        np.array([dest]),
+        sparse[:, None],
+        1,
+        False,
     )
     np.testing.assert_allclose(volume, volume_ref, rtol=1e-10, atol=1e-10)
     reachable = np.isfinite(u_ref[origins])
@@ -245,8 +325,19 @@ def test_random_graphs_match_aequilibrae(seed):
     demand = rng.uniform(0, 1, (n, n)) * (rng.random((n, n)) < 0.3)
     np.fill_diagonal(demand, 0.0)
     volume, skims, _ = kernels.assign(
-        tail, head, cost, freq, in_indptr, in_links, np.ones((tail.size, 1)), 0.5,
-        nodes, nodes, demand, 4, True,
+        tail,
+        head,
+        cost,
+        freq,
+        in_indptr,
+        in_links,
+        np.ones((tail.size, 1)),
+        0.5,
+        nodes,
+        nodes,
+        demand,
+        4,
+        True,
     )
     edges = pd.DataFrame({"tail": tail, "head": head, "trav_time": cost, "freq": freq / 0.5})
     hp = HyperpathGenerating(edges, nodes_to_indices=nodes, o_vert_ids=nodes, d_vert_ids=nodes)

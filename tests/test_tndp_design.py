@@ -41,7 +41,9 @@ def _check_feasible(inst, routes, n_routes, lo, hi):
 
 
 def test_mandl_six_routes_beats_mumford_2013(mandl):
-    res = design_routes(mandl, n_routes=6, min_nodes=2, max_nodes=8, budget_s=None, max_evaluations=3000, seed=7)
+    res = design_routes(
+        mandl, n_routes=6, min_nodes=2, max_nodes=8, budget_s=None, max_evaluations=3000, seed=7
+    )
     _check_feasible(mandl, res.routes, 6, 2, 8)
     again = evaluate_route_set(mandl, res.routes)
     assert res.evaluation == again
@@ -63,20 +65,39 @@ def test_same_seed_same_result(mandl):
 def test_mumford0_beats_mumford_2013(require_data):
     require_data("tndp/Mumford0")
     inst = read_tndp_instance("Mumford0")
-    res = design_routes(inst, n_routes=12, min_nodes=2, max_nodes=15, budget_s=None, max_evaluations=1500, seed=1)
+    res = design_routes(
+        inst, n_routes=12, min_nodes=2, max_nodes=15, budget_s=None, max_evaluations=1500, seed=1
+    )
     _check_feasible(inst, res.routes, 12, 2, 15)
     assert res.evaluation.att < 16.05  # Mumford (2013) best passenger
 
 
 def test_operator_and_pareto(mandl):
-    op = design_routes(mandl, n_routes=6, min_nodes=2, max_nodes=8, objective="operator", budget_s=None,
-                       max_evaluations=3000, seed=0)
+    op = design_routes(
+        mandl,
+        n_routes=6,
+        min_nodes=2,
+        max_nodes=8,
+        objective="operator",
+        budget_s=None,
+        max_evaluations=3000,
+        seed=0,
+    )
     _check_feasible(mandl, op.routes, 6, 2, 8)
     # 63 min, the least TRT published for Mandl (Mumford 2013; John et al. 2014; Ahmed et al. 2019)
     # is the weight of the minimum spanning tree of the links, a lower bound for any covering set
     assert op.evaluation.trt <= 70
-    pareto = design_routes(mandl, n_routes=6, min_nodes=2, max_nodes=8, objective="pareto", budget_s=None,
-                           max_evaluations=4000, seed=0, pareto_weights=4)
+    pareto = design_routes(
+        mandl,
+        n_routes=6,
+        min_nodes=2,
+        max_nodes=8,
+        objective="pareto",
+        budget_s=None,
+        max_evaluations=4000,
+        seed=0,
+        pareto_weights=4,
+    )
     front = pareto.front
     assert len(front) >= 5
     assert front["trt"].is_monotonic_increasing
@@ -94,8 +115,16 @@ def test_progress_and_interrupt_keep_best(mandl):
         if len(calls) == 3:
             raise KeyboardInterrupt
 
-    res = design_routes(mandl, n_routes=6, min_nodes=2, max_nodes=8, budget_s=None, max_evaluations=50_000,
-                        seed=0, progress=progress)
+    res = design_routes(
+        mandl,
+        n_routes=6,
+        min_nodes=2,
+        max_nodes=8,
+        budget_s=None,
+        max_evaluations=50_000,
+        seed=0,
+        progress=progress,
+    )
     assert res.stopped_by == "interrupted"
     assert len(calls) == 3
     assert set(calls[0]) == {"evaluations", "seconds", "best", "att", "trt"}
@@ -128,8 +157,15 @@ def test_unsatisfiable_constraints_name_the_constraint(mandl, kwargs, message):
 
 def test_initial_routes_are_checked(mandl):
     with pytest.raises(RouteDesignError, match="route 1 has 9 nodes"):
-        design_routes(mandl, n_routes=2, min_nodes=2, max_nodes=8, budget_s=None, max_evaluations=10,
-                      initial_routes=[[1, 2, 3, 6, 8, 10, 11, 12, 4], [9, 15]])
+        design_routes(
+            mandl,
+            n_routes=2,
+            min_nodes=2,
+            max_nodes=8,
+            budget_s=None,
+            max_evaluations=10,
+            initial_routes=[[1, 2, 3, 6, 8, 10, 11, 12, 4], [9, 15]],
+        )
 
 
 def test_any_matrix_network():
@@ -145,5 +181,7 @@ def test_any_matrix_network():
             tt[i, i + side] = tt[i + side, i] = 3.0
     demand = np.ones((n, n))
     inst = TNDPInstance.from_matrices(tt, demand, name="grid")
-    res = design_routes(inst, n_routes=4, min_nodes=4, max_nodes=7, budget_s=None, max_evaluations=500, seed=0)
+    res = design_routes(
+        inst, n_routes=4, min_nodes=4, max_nodes=7, budget_s=None, max_evaluations=500, seed=0
+    )
     _check_feasible(inst, res.routes, 4, 4, 7)

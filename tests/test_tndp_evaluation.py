@@ -167,7 +167,14 @@ def test_all_122_literature_route_sets_match_derived_csv(mandl, literature, requ
     assert len(table) == 122
     for row in table.itertuples(index=False):
         ev = evaluate_route_set(mandl, literature[row.route_set])
-        got = (round(ev.att, 4), round(ev.d0, 2), round(ev.d1, 2), round(ev.d2, 2), round(ev.dun, 2), ev.trt)
+        got = (
+            round(ev.att, 4),
+            round(ev.d0, 2),
+            round(ev.d1, 2),
+            round(ev.d2, 2),
+            round(ev.dun, 2),
+            ev.trt,
+        )
         want = (row.ATT_min, row.d0_pct, row.d1_pct, row.d2_pct, row.dun_pct, row.TRT_min_one_way)
         assert got == pytest.approx(want, abs=1e-9), row.route_set
 

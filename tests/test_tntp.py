@@ -26,8 +26,12 @@ MEASURED = [
 ]
 
 
-@pytest.mark.parametrize(("name", "nodes", "links", "zones", "first_thru", "pairs", "total"), MEASURED)
-def test_case_counts_match_measured_table(shared_data, name, nodes, links, zones, first_thru, pairs, total):
+@pytest.mark.parametrize(
+    ("name", "nodes", "links", "zones", "first_thru", "pairs", "total"), MEASURED
+)
+def test_case_counts_match_measured_table(
+    shared_data, name, nodes, links, zones, first_thru, pairs, total
+):
     case = load_tntp(shared_data / "tntp" / name)
     net = case.network
     assert net.n_nodes == nodes
@@ -132,29 +136,48 @@ def test_link_count_disagreeing_with_metadata(tmp_path):
 
 
 def test_malformed_link_line_names_file_and_line(tmp_path):
-    text = NET_HEADER.format(links=2) + "\t1\t2\t100\t1\t1\t0.15\t4\t0\t0\t1\t;\n\t2\t3\t100\tx\t1\t0.15\t4\t0\t0\t1\t;\n"
+    text = (
+        NET_HEADER.format(links=2)
+        + "\t1\t2\t100\t1\t1\t0.15\t4\t0\t0\t1\t;\n\t2\t3\t100\tx\t1\t0.15\t4\t0\t0\t1\t;\n"
+    )
     with pytest.raises(InputFileError, match=r"x_net\.tntp, line 9: non-numeric"):
         read_tntp_network(_write(tmp_path, "x_net.tntp", text))
-    text = NET_HEADER.format(links=2) + "\t1\t2\t100\t1\t1\t0.15\t4\t0\t0\t1\t;\n\t2\t3\t100\t1\t;\n"
+    text = (
+        NET_HEADER.format(links=2) + "\t1\t2\t100\t1\t1\t0.15\t4\t0\t0\t1\t;\n\t2\t3\t100\t1\t;\n"
+    )
     with pytest.raises(InputFileError, match=r"line 9: expected 10 columns"):
         read_tntp_network(_write(tmp_path, "x_net.tntp", text))
 
 
 def test_node_outside_header_range(tmp_path):
-    text = NET_HEADER.format(links=2) + "\t1\t2\t100\t1\t1\t0.15\t4\t0\t0\t1\t;\n\t2\t4\t100\t1\t1\t0.15\t4\t0\t0\t1\t;\n"
+    text = (
+        NET_HEADER.format(links=2)
+        + "\t1\t2\t100\t1\t1\t0.15\t4\t0\t0\t1\t;\n\t2\t4\t100\t1\t1\t0.15\t4\t0\t0\t1\t;\n"
+    )
     with pytest.raises(InputFileError, match=r"line 9: node numbers must be integers in 1\.\.3"):
         read_tntp_network(_write(tmp_path, "x_net.tntp", text))
 
 
 def test_negative_capacity_rejected(tmp_path):
-    text = NET_HEADER.format(links=2) + "\t1\t2\t-100\t1\t1\t0.15\t4\t0\t0\t1\t;\n" + GOOD_LINKS.splitlines()[1] + "\n"
+    text = (
+        NET_HEADER.format(links=2)
+        + "\t1\t2\t-100\t1\t1\t0.15\t4\t0\t0\t1\t;\n"
+        + GOOD_LINKS.splitlines()[1]
+        + "\n"
+    )
     with pytest.raises(InputFileError, match=r"line 8: capacity must be finite and >= 0"):
         read_tntp_network(_write(tmp_path, "x_net.tntp", text))
 
 
 def test_missing_metadata_and_missing_file(tmp_path):
     with pytest.raises(InputFileError, match="NUMBER OF LINKS"):
-        read_tntp_network(_write(tmp_path, "x_net.tntp", "<NUMBER OF ZONES> 1\n<NUMBER OF NODES> 2\n<END OF METADATA>\n"))
+        read_tntp_network(
+            _write(
+                tmp_path,
+                "x_net.tntp",
+                "<NUMBER OF ZONES> 1\n<NUMBER OF NODES> 2\n<END OF METADATA>\n",
+            )
+        )
     with pytest.raises(InputFileError, match="not found"):
         read_tntp_network(tmp_path / "missing_net.tntp")
     with pytest.raises(InputFileError, match="END OF METADATA"):
@@ -176,14 +199,18 @@ def test_trips_parse_and_total_check(tmp_path):
     od = read_tntp_trips(_write(tmp_path, "x_trips.tntp", TRIPS.format(total="10.5")))
     assert np.array_equal(od.zones, [1, 2])
     assert np.array_equal(od.matrix, [[0.0, 6.0], [4.5, 0.0]])
-    with pytest.raises(InputFileError, match=r"<TOTAL OD FLOW> says 11\.5 but the OD pairs sum to 10\.5"):
+    with pytest.raises(
+        InputFileError, match=r"<TOTAL OD FLOW> says 11\.5 but the OD pairs sum to 10\.5"
+    ):
         read_tntp_trips(_write(tmp_path, "y_trips.tntp", TRIPS.format(total="11.5")))
     assert read_tntp_trips(tmp_path / "y_trips.tntp", check_total=False).total() == 10.5
 
 
 def test_malformed_trips(tmp_path):
     bad = TRIPS.format(total="10.5").replace("2 :     6.0;", "2 ;     6.0;")
-    with pytest.raises(InputFileError, match=r"x_trips\.tntp, line 6: expected 'destination : flow;'"):
+    with pytest.raises(
+        InputFileError, match=r"x_trips\.tntp, line 6: expected 'destination : flow;'"
+    ):
         read_tntp_trips(_write(tmp_path, "x_trips.tntp", bad))
     bad = TRIPS.format(total="10.5").replace("Origin 2", "Origin 3")
     with pytest.raises(InputFileError, match=r"line 7: origin 3 is not a zone in 1\.\.2"):

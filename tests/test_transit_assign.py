@@ -68,12 +68,23 @@ def test_same_loads_as_aequilibrae_on_coquimbo(coquimbo):
     shifted = TransitGraph(**{**vars(g), "cost_s": g.cost_s + 1.0})
     demand = random_demand(len(g.zone_ids), seed=1)
     ours = assign_transit(shifted, demand, skims=False)
-    edges = pd.DataFrame({"tail": g.tail, "head": g.head, "trav_time": shifted.cost_s, "freq": g.freq_hz / 0.5})
+    edges = pd.DataFrame(
+        {"tail": g.tail, "head": g.head, "trav_time": shifted.cost_s, "freq": g.freq_hz / 0.5}
+    )
     nodes = np.arange(g.n_nodes, dtype=np.int64)
-    hp = HyperpathGenerating(edges, nodes_to_indices=nodes, o_vert_ids=g.origin_node, d_vert_ids=g.destination_node)
+    hp = HyperpathGenerating(
+        edges, nodes_to_indices=nodes, o_vert_ids=g.origin_node, d_vert_ids=g.destination_node
+    )
     o, d = np.nonzero(demand)
-    hp.assign(g.origin_node[o].astype(np.uint32), g.destination_node[d].astype(np.uint32), demand[o, d], threads=1)
-    np.testing.assert_allclose(ours.link_volume, hp._edges["volume"].to_numpy(), rtol=1e-9, atol=1e-9)
+    hp.assign(
+        g.origin_node[o].astype(np.uint32),
+        g.destination_node[d].astype(np.uint32),
+        demand[o, d],
+        threads=1,
+    )
+    np.testing.assert_allclose(
+        ours.link_volume, hp._edges["volume"].to_numpy(), rtol=1e-9, atol=1e-9
+    )
 
 
 def test_demand_inputs_and_errors(coquimbo):
@@ -87,7 +98,9 @@ def test_demand_inputs_and_errors(coquimbo):
     from_matrix = assign_transit(graph, matrix, skims=False)
     np.testing.assert_allclose(from_table.link_volume, from_matrix.link_volume, rtol=1e-12)
     with pytest.raises(DemandError, match="origin zone 'nowhere'"):
-        assign_transit(graph, pd.DataFrame({"origin": ["nowhere"], "destination": [b], "trips": [1.0]}))
+        assign_transit(
+            graph, pd.DataFrame({"origin": ["nowhere"], "destination": [b], "trips": [1.0]})
+        )
     with pytest.raises(DemandError, match="shape"):
         assign_transit(graph, np.zeros((3, 3)))
     bad = matrix.copy()
@@ -115,12 +128,16 @@ def test_helsinki_osm_lines_with_walk_and_drive_networks(require_data):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = assign_transit(graph, demand)
-    served = graph.info["repairs"].get("zones without a stop within max_access_walk_m (transit unreachable)", 0)
+    served = graph.info["repairs"].get(
+        "zones without a stop within max_access_walk_m (transit unreachable)", 0
+    )
     if result.unassigned:
         assert served > 0 and any("no transit path" in str(w.message) for w in caught)
     total = result.skim("total_s")
     # every trip that was assigned arrives: egress + walk-only volume = trips assigned
     kinds = result.volume_by_kind()
-    assert kinds["egress"] + kinds["walk_only"] == pytest.approx(demand.matrix.sum() - result.unassigned, rel=1e-9)
+    assert kinds["egress"] + kinds["walk_only"] == pytest.approx(
+        demand.matrix.sum() - result.unassigned, rel=1e-9
+    )
     assert np.isfinite(total).mean() > 0.5
     assert not np.isnan(total).any()

@@ -35,7 +35,13 @@ def stop(name: str, east_m: float, north_m: float) -> Stop:
 
 def small_supply(**line_options) -> TransitSupply:
     # four stops on a west-east street, 400 m apart, and one 3 km north
-    stops = [stop("a", 0, 0), stop("b", 400, 0), stop("c", 800, 0), stop("d", 1200, 0), stop("far", 0, 3000)]
+    stops = [
+        stop("a", 0, 0),
+        stop("b", 400, 0),
+        stop("c", 800, 0),
+        stop("d", 1200, 0),
+        stop("far", 0, 3000),
+    ]
     lines = [
         Line("L1", "1", "bus", ("a", "b", "c", "d"), 600.0, **line_options),
         Line("T", "T", "tram", ("d", "far"), 300.0),
@@ -72,13 +78,17 @@ def test_straight_line_running_times_against_geodesic():
     for line in supply.lines:
         xy = supply.stops.loc[list(line.stop_ids), ["lon", "lat"]].to_numpy()
         _, _, metres = geod.inv(xy[:-1, 0], xy[:-1, 1], xy[1:, 0], xy[1:, 1])
-        expected = metres * GraphParameters().detour_factor / (MODE_DEFAULTS[line.mode].speed_kph / 3.6)
+        expected = (
+            metres * GraphParameters().detour_factor / (MODE_DEFAULTS[line.mode].speed_kph / 3.6)
+        )
         # spherical vs ellipsoidal distance: within 0.5 %
         np.testing.assert_allclose(ride.loc[ride["line"] == line.id, "cost_s"], expected, rtol=5e-3)
     assert graph.info["repairs"]["line segments timed on the straight line x detour_factor"] == 4
 
 
-def grid_network(n: int = 6, spacing_m: float = 200.0, drop: tuple[int, int] | None = None) -> Network:
+def grid_network(
+    n: int = 6, spacing_m: float = 200.0, drop: tuple[int, int] | None = None
+) -> Network:
     """An n x n street grid, two-way edges, with the given node pair's edge removed."""
     ids = np.arange(n * n)
     east = (ids % n) * spacing_m
@@ -101,20 +111,31 @@ def test_bus_running_times_follow_drive_paths():
     drive = grid_network(n=8, spacing_m=200.0)
     # stops exactly on grid nodes 0 (0,0), 2 (400,0), 18 (400,400) and 63 (1400, 1400)
     stops = [stop("s0", 0, 0), stop("s2", 400, 0), stop("s18", 400, 400), stop("s63", 1400, 1400)]
-    supply = TransitSupply.from_stops(stops, [Line("B", "B", "bus", ("s0", "s2", "s18", "s63"), 600.0, speed_kph=20.0)])
+    supply = TransitSupply.from_stops(
+        stops, [Line("B", "B", "bus", ("s0", "s2", "s18", "s63"), 600.0, speed_kph=20.0)]
+    )
     graph = build_transit_graph(supply, drive_network=drive)
     rides = graph.cost_s[graph.kind == RIDE]
     G = nx.DiGraph()
     for u, v, w in zip(drive.tail, drive.head, drive.length_m, strict=True):
         G.add_edge(int(u), int(v), length=float(w))
-    expected = [nx.shortest_path_length(G, a, b, weight="length") for a, b in [(0, 2), (2, 18), (18, 63)]]
+    expected = [
+        nx.shortest_path_length(G, a, b, weight="length") for a, b in [(0, 2), (2, 18), (18, 63)]
+    ]
     # snapping distances are below a millimetre here (stops on the nodes)
     np.testing.assert_allclose(rides, np.array(expected) / (20.0 / 3.6), atol=1e-3)
 
 
 def test_unconnected_bus_stops_fall_back_and_are_reported():
     drive = grid_network(n=2, spacing_m=300.0, drop=(0, 1))
-    drive = Network.from_edges(drive.tail[:2], drive.head[:2], n_nodes=4, node_x=drive.node_x, node_y=drive.node_y, length_m=drive.length_m[:2])
+    drive = Network.from_edges(
+        drive.tail[:2],
+        drive.head[:2],
+        n_nodes=4,
+        node_x=drive.node_x,
+        node_y=drive.node_y,
+        length_m=drive.length_m[:2],
+    )
     stops = [stop("s0", 0, 0), stop("s1", 300, 0)]
     supply = TransitSupply.from_stops(stops, [Line("B", "B", "bus", ("s0", "s1"), 600.0)])
     graph = build_transit_graph(supply, drive_network=drive)
@@ -126,8 +147,12 @@ def test_unconnected_bus_stops_fall_back_and_are_reported():
 def test_walk_links_on_a_walk_network():
     walk = grid_network(n=6, spacing_m=100.0)
     stops = [stop("a", 0, 0), stop("b", 200, 100), stop("c", 500, 500)]
-    supply = TransitSupply.from_stops(stops, [Line("L", "L", "bus", ("a", "b", "c"), 600.0, running_times_s=(60.0, 60.0))])
-    zones = pd.DataFrame({"zone": [1, 2], "x": [stops[0].lon, stops[2].lon], "y": [stops[0].lat, stops[2].lat]})
+    supply = TransitSupply.from_stops(
+        stops, [Line("L", "L", "bus", ("a", "b", "c"), 600.0, running_times_s=(60.0, 60.0))]
+    )
+    zones = pd.DataFrame(
+        {"zone": [1, 2], "x": [stops[0].lon, stops[2].lon], "y": [stops[0].lat, stops[2].lat]}
+    )
     params = GraphParameters(max_access_walk_m=350.0, max_transfer_walk_m=300.0)
     graph = build_transit_graph(supply, zones=zones, walk_network=walk, params=params)
     G = nx.Graph()
@@ -138,7 +163,9 @@ def test_walk_links_on_a_walk_network():
     # zone 1 sits on stop a (node 0): a at 0 m, b (node 8) at 300 m by the grid; c is 1000 m away
     zone1 = access[access["tail"] == graph.origin_node[0]].set_index("stop")
     assert zone1.loc["a", "walk_s"] == pytest.approx(0.0, abs=1e-3)
-    assert zone1.loc["b", "walk_s"] == pytest.approx(nx.shortest_path_length(G, 0, 8, weight="length") / 1.2, abs=1e-3)
+    assert zone1.loc["b", "walk_s"] == pytest.approx(
+        nx.shortest_path_length(G, 0, 8, weight="length") / 1.2, abs=1e-3
+    )
     assert "c" not in zone1.index
     # walking transfers a <-> b (300 m) within 300 m; c is farther
     transfers = table[table["kind"] == "walk_transfer"]
@@ -151,14 +178,19 @@ def test_walk_links_on_a_walk_network():
 def test_straight_walk_without_network_and_unserved_zones():
     supply = small_supply(running_times_s=(60.0, 60.0, 60.0))
     far_away = stop("z", 5000, 5000)
-    zones = pd.DataFrame({"zone": [10, 11], "lon": [supply.stop("b").lon, far_away.lon], "lat": [LAT0, far_away.lat]})
+    zones = pd.DataFrame(
+        {"zone": [10, 11], "lon": [supply.stop("b").lon, far_away.lon], "lat": [LAT0, far_away.lat]}
+    )
     graph = build_transit_graph(supply, zones=zones)
     access = graph.links_table().query("kind == 'access'")
     b = access[access["stop"] == "b"].iloc[0]
     assert b["walk_s"] == pytest.approx(0.0, abs=1e-6)
     a = access[access["stop"] == "a"].iloc[0]
     assert a["walk_s"] == pytest.approx(400.0 * 1.3 / 1.2, rel=2e-3)
-    assert graph.info["repairs"]["zones without a stop within max_access_walk_m (transit unreachable)"] == 1
+    assert (
+        graph.info["repairs"]["zones without a stop within max_access_walk_m (transit unreachable)"]
+        == 1
+    )
 
 
 def test_bad_supplies():
@@ -172,7 +204,8 @@ def test_bad_supplies():
     with pytest.raises(ValueError, match="walk_speed_mps must be positive"):
         GraphParameters(walk_speed_mps=0.0)
     supply = TransitSupply.from_stops(
-        [stop("a", 0, 0), stop("b", 100, 0)], [Line("P", "P", "bus", ("a", "b"), {"am": 300.0, "pm": 600.0})]
+        [stop("a", 0, 0), stop("b", 100, 0)],
+        [Line("P", "P", "bus", ("a", "b"), {"am": 300.0, "pm": 600.0})],
     )
     with pytest.raises(KeyError, match="line 'P'.*name one"):
         build_transit_graph(supply)

@@ -99,7 +99,17 @@ def test_no_route_relation(tmp_path: Path):
         read_osm_routes(tmp_path / "missing.osm.pbf")
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("10", 600.0), ("00:10", 600.0), ("00:07:30", 450.0), ("5; 10", 300.0), ("often", None), ("0", None)])
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("10", 600.0),
+        ("00:10", 600.0),
+        ("00:07:30", 450.0),
+        ("5; 10", 300.0),
+        ("often", None),
+        ("0", None),
+    ],
+)
 def test_interval_tag(text, seconds):
     from transitopt.transit.osm_routes import _parse_interval
 

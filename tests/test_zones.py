@@ -26,7 +26,9 @@ LAT0 = 60.17
 K = math.radians(1.0) * EARTH_RADIUS_M  # metres per degree of latitude
 
 
-def lattice_network(n: int = 12, spacing_m: float = 90.0, planar: bool = False, jitter_m: float = 0.0) -> Network:
+def lattice_network(
+    n: int = 12, spacing_m: float = 90.0, planar: bool = False, jitter_m: float = 0.0
+) -> Network:
     """An n x n street lattice (both directions), in lon/lat around LAT0 or in metres;
     ``jitter_m`` moves nodes randomly (seeded) so that none lies exactly on a cell edge."""
     ii, jj = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
@@ -52,7 +54,9 @@ def lattice_network(n: int = 12, spacing_m: float = 90.0, planar: bool = False, 
 def local_metres(lon, lat, network):
     """Same local projection as the grid: metres east/north of the south-west node."""
     kx = K * math.cos(math.radians(float(np.nanmean(network.node_y))))
-    return (np.asarray(lon) - network.node_x.min()) * kx, (np.asarray(lat) - network.node_y.min()) * K
+    return (np.asarray(lon) - network.node_x.min()) * kx, (
+        np.asarray(lat) - network.node_y.min()
+    ) * K
 
 
 @pytest.mark.parametrize("shape", ["square", "hexagon"])
@@ -63,7 +67,9 @@ def test_every_node_lies_in_its_cell_and_counts_add_up(shape, planar):
     assert cells["zone"].tolist() == list(range(1, len(cells) + 1))
     assert cells["n_nodes"].sum() == net.n_nodes
     # reference: shapely point-in-polygon for every node (boundary points may touch two cells)
-    inside = shapely.intersects_xy(cells.geometry.to_numpy()[:, None], net.node_x[None, :], net.node_y[None, :])
+    inside = shapely.intersects_xy(
+        cells.geometry.to_numpy()[:, None], net.node_x[None, :], net.node_y[None, :]
+    )
     # with jittered nodes none lies on an inner edge: each is in exactly one cell, its own
     assert (inside.sum(axis=0) == 1).all()
     np.testing.assert_array_equal(inside.sum(axis=1), cells["n_nodes"].to_numpy())
@@ -93,7 +99,11 @@ def test_square_grid_default_is_unchanged():
     assert list(cells.columns) == ["zone", "x", "y", "n_nodes"]
     # 12 x 90 m spans 990 m: a 2 x 3 (rows x cols) layout of 500 m cells -> 2 x 2 + ... counts by hand
     ex, ny = local_metres(net.node_x, net.node_y, net)
-    ref = pd.DataFrame({"r": np.floor(ny / 500.0), "c": np.floor(ex / 500.0)}).value_counts().sort_index()
+    ref = (
+        pd.DataFrame({"r": np.floor(ny / 500.0), "c": np.floor(ex / 500.0)})
+        .value_counts()
+        .sort_index()
+    )
     np.testing.assert_array_equal(cells["n_nodes"].to_numpy(), ref.to_numpy())
 
 
@@ -121,7 +131,9 @@ def test_polygons_without_nodes_are_dropped_with_a_count_or_raise():
     ]
     gdf = gpd.GeoDataFrame({"zone": [10, 20, 30]}, geometry=polys, crs="EPSG:4326")
     zones = zones_from_polygons(gdf)
-    with pytest.warns(UserWarning, match=r"2 of 3 zones cannot attach.*2 hold no street node \(zones 20, 30\)"):
+    with pytest.warns(
+        UserWarning, match=r"2 of 3 zones cannot attach.*2 hold no street node \(zones 20, 30\)"
+    ):
         attached = attach_zones(net, zones)
     assert attached["zone"].tolist() == [10]
     assert attached.attrs["dropped_zones"] == [20, 30]
@@ -144,9 +156,14 @@ def test_no_zone_left_is_an_error():
 def test_points_attach_to_the_nearest_node_by_brute_force():
     net = lattice_network(n=6, spacing_m=100.0, planar=True)
     rng = np.random.default_rng(3)
-    pts = pd.DataFrame({"zone": np.arange(1, 21), "x": rng.uniform(-50, 550, 20), "y": rng.uniform(-50, 550, 20)})
+    pts = pd.DataFrame(
+        {"zone": np.arange(1, 21), "x": rng.uniform(-50, 550, 20), "y": rng.uniform(-50, 550, 20)}
+    )
     attached = attach_zones(net, pts)
-    d = np.hypot(pts["x"].to_numpy()[:, None] - net.node_x[None, :], pts["y"].to_numpy()[:, None] - net.node_y[None, :])
+    d = np.hypot(
+        pts["x"].to_numpy()[:, None] - net.node_x[None, :],
+        pts["y"].to_numpy()[:, None] - net.node_y[None, :],
+    )
     np.testing.assert_allclose(attached["snap_m"], d.min(axis=1), rtol=1e-12)
     assert (d[np.arange(20), attached["node"]] == d.min(axis=1)).all()
 
@@ -158,7 +175,9 @@ def test_population_grid_as_zones(require_data):
     assert zones["zone"].tolist() == gpd.read_file(path)["id"].tolist()
     assert zones["population"].sum() == 71_724  # the published total (data README)
     # centroid of each 250 m cell lies inside it
-    assert shapely.contains_xy(zones.geometry.to_numpy(), zones["x"].to_numpy(), zones["y"].to_numpy()).all()
+    assert shapely.contains_xy(
+        zones.geometry.to_numpy(), zones["x"].to_numpy(), zones["y"].to_numpy()
+    ).all()
 
 
 def test_read_zones_formats_and_errors(tmp_path):

@@ -19,7 +19,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix="".join(path.suffixes) or ".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.stem}.", suffix="".join(path.suffixes) or ".tmp", dir=path.parent
+    )
     os.close(fd)
     os.unlink(tmp)  # writers such as GPKG refuse to open an existing empty file
     tmp_path = Path(tmp)

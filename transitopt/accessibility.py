@@ -111,8 +111,10 @@ def accessibility(
     """
     cutoffs = _cutoffs(cutoffs_min)
     decay = _decay(decay_per_min)
-    table = zones if "node" in zones.columns else attach_zones(
-        network, zones, max_snap_m=max_snap_m, on_unattached=on_unattached
+    table = (
+        zones
+        if "node" in zones.columns
+        else attach_zones(network, zones, max_snap_m=max_snap_m, on_unattached=on_unattached)
     )
     dropped = list(table.attrs.get("dropped_zones", []))
     nodes = table["node"].to_numpy(dtype=np.int64)
@@ -135,7 +137,17 @@ def accessibility(
     if method == "bounded":
         search = max(cut_s.max(initial=0.0), limit_s if decay.size else 0.0)
         cum, grav = _kernels.network_sums(
-            network.indptr, network.head, w, network.centroid, nodes, start_s, opp, cut_s, dec_s, limit_s, search
+            network.indptr,
+            network.head,
+            w,
+            network.centroid,
+            nodes,
+            start_s,
+            opp,
+            cut_s,
+            dec_s,
+            limit_s,
+            search,
         )
     elif method in ("auto", "ch", "dijkstra"):
         cum = np.empty((nodes.size, cut_s.size, opp.shape[1]))
@@ -145,7 +157,9 @@ def accessibility(
             times = prepared.distances(nodes[start:stop], None, method=method)
             if access_speed_kph is not None:
                 times += start_s[start:stop, None]
-            cum[start:stop], grav[start:stop] = _kernels.matrix_sums(times, opp, cut_s, dec_s, limit_s)
+            cum[start:stop], grav[start:stop] = _kernels.matrix_sums(
+                times, opp, cut_s, dec_s, limit_s
+            )
     else:
         raise ValueError(f"method must be 'auto', 'ch', 'dijkstra' or 'bounded', not {method!r}")
     out = _frame(table, cum, grav, names, cutoffs, decay)
@@ -187,7 +201,9 @@ def accessibility_from_matrix(
     times = np.ascontiguousarray(times_min, dtype=np.float64)
     ids = np.asarray(zones)
     if times.ndim != 2 or times.shape[0] != ids.size:
-        raise ValueError(f"times_min has shape {times.shape}, expected ({ids.size}, n_destinations)")
+        raise ValueError(
+            f"times_min has shape {times.shape}, expected ({ids.size}, n_destinations)"
+        )
     if np.isnan(times).any() or (times < 0).any():
         raise ValueError("times_min has NaN or negative values; use inf for no path")
     opp, names = _opportunity_array(opportunities, columns, times.shape[1], what="destinations")
@@ -232,11 +248,22 @@ def transit_accessibility(
     zone_ids = np.asarray(graph.zone_ids)
     z = zone_ids.size
     if isinstance(opportunities, pd.DataFrame) and "zone" in opportunities.columns:
-        names = columns or [c for c in opportunities.columns if c != "zone" and pd.api.types.is_numeric_dtype(opportunities[c])]
+        names = columns or [
+            c
+            for c in opportunities.columns
+            if c != "zone" and pd.api.types.is_numeric_dtype(opportunities[c])
+        ]
         unknown = set(opportunities["zone"].tolist()) - set(zone_ids.tolist())
         if unknown:
-            raise ValueError(f"opportunities name zones the transit graph does not have: {sorted(unknown)[:5]}")
-        opportunities = opportunities.groupby("zone")[names].sum().reindex(zone_ids, fill_value=0.0).reset_index(drop=True)
+            raise ValueError(
+                f"opportunities name zones the transit graph does not have: {sorted(unknown)[:5]}"
+            )
+        opportunities = (
+            opportunities.groupby("zone")[names]
+            .sum()
+            .reindex(zone_ids, fill_value=0.0)
+            .reset_index(drop=True)
+        )
     result = assign_transit(graph, np.zeros((z, z)), skims=True, **assign_options)
     times = result.skim("total_s") / 60.0
     return accessibility_from_matrix(zone_ids, times, opportunities, cutoffs_min=cutoffs_min,
@@ -244,7 +271,9 @@ def transit_accessibility(
                                      columns=columns)  # fmt: skip
 
 
-def population_weighted(table: pd.DataFrame, population: Any, *, columns: list[str] | None = None) -> pd.Series:
+def population_weighted(
+    table: pd.DataFrame, population: Any, *, columns: list[str] | None = None
+) -> pd.Series:
     """Population-weighted mean of accessibility columns: ``sum(p_i a_i) / sum(p_i)``.
 
     Parameters
@@ -256,7 +285,11 @@ def population_weighted(table: pd.DataFrame, population: Any, *, columns: list[s
     columns : list of str, optional
         Measures to average (default: every ``*min`` and ``*_gravity`` column).
     """
-    p = table[population].to_numpy(np.float64) if isinstance(population, str) else np.asarray(population, np.float64)
+    p = (
+        table[population].to_numpy(np.float64)
+        if isinstance(population, str)
+        else np.asarray(population, np.float64)
+    )
     if p.shape != (len(table),):
         raise ValueError(f"population has shape {p.shape}, expected ({len(table)},)")
     if not np.isfinite(p).all() or (p < 0).any():
@@ -264,7 +297,9 @@ def population_weighted(table: pd.DataFrame, population: Any, *, columns: list[s
     if p.sum() <= 0:
         raise ValueError("population sums to zero: no weighted average")
     if columns is None:
-        columns = [c for c in table.columns if str(c).endswith("min") or str(c).endswith("_gravity")]
+        columns = [
+            c for c in table.columns if str(c).endswith("min") or str(c).endswith("_gravity")
+        ]
     values = table[columns].to_numpy(np.float64)
     return pd.Series(p @ values / p.sum(), index=columns, name="population_weighted")
 
@@ -318,16 +353,34 @@ def isochrones(
     node, _ = snap_points(network, [x], [y], max_distance_m=max_snap_m)
     w = prepare(network, weight=weight).weight
     times_s = _kernels.reachable_within(
-        network.indptr, network.head, w, network.centroid, node.astype(np.int64), np.zeros(1), limits.max() * 60.0
+        network.indptr,
+        network.head,
+        w,
+        network.centroid,
+        node.astype(np.int64),
+        np.zeros(1),
+        limits.max() * 60.0,
     )
     kx, ky = _metres_per_unit(network)
     rows = []
     for limit in limits:
         reached = np.flatnonzero(times_s <= limit * 60.0)
-        pts = shapely.multipoints(np.column_stack([network.node_x[reached] * kx, network.node_y[reached] * ky]))
-        hull = shapely.concave_hull(pts, ratio=ratio) if kind == "concave" else shapely.convex_hull(pts)
+        pts = shapely.multipoints(
+            np.column_stack([network.node_x[reached] * kx, network.node_y[reached] * ky])
+        )
+        hull = (
+            shapely.concave_hull(pts, ratio=ratio)
+            if kind == "concave"
+            else shapely.convex_hull(pts)
+        )
         area = shapely.buffer(hull, buffer_m)
-        rows.append((float(limit), int(reached.size), shapely.transform(area, lambda c: c / np.array([kx, ky]))))
+        rows.append(
+            (
+                float(limit),
+                int(reached.size),
+                shapely.transform(area, lambda c: c / np.array([kx, ky])),
+            )
+        )
     frame = pd.DataFrame(rows, columns=["minutes", "n_nodes", "geometry"])
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=network.crs)
 
@@ -371,7 +424,9 @@ def plot_accessibility(
     from matplotlib.collections import LineCollection
 
     if column not in zones_gdf.columns:
-        raise ValueError(f"column {column!r} not in the zones table; columns are {list(zones_gdf.columns)}")
+        raise ValueError(
+            f"column {column!r} not in the zones table; columns are {list(zones_gdf.columns)}"
+        )
     path = Path(path)
     fig, ax = plt.subplots(figsize=(8, 8))
     try:
@@ -418,7 +473,9 @@ def _decay(value: float | None) -> np.ndarray:
     return np.array([float(value)])
 
 
-def _opportunities_at_nodes(network: Network, data: Any, columns: list[str] | None) -> tuple[np.ndarray, list[str]]:
+def _opportunities_at_nodes(
+    network: Network, data: Any, columns: list[str] | None
+) -> tuple[np.ndarray, list[str]]:
     """(n_nodes, k) float64 opportunities at compiled nodes and their names."""
     if isinstance(data, pd.DataFrame):
         names = columns or [c for c in data.columns if c not in ("node", "x", "y", "zone", "geometry")
@@ -440,17 +497,25 @@ def _opportunities_at_nodes(network: Network, data: Any, columns: list[str] | No
     return _opportunity_array(data, columns, network.n_nodes, what="nodes")
 
 
-def _opportunity_array(data: Any, columns: list[str] | None, n: int, *, what: str) -> tuple[np.ndarray, list[str]]:
+def _opportunity_array(
+    data: Any, columns: list[str] | None, n: int, *, what: str
+) -> tuple[np.ndarray, list[str]]:
     if isinstance(data, pd.DataFrame):
-        names = columns or [c for c in data.columns if pd.api.types.is_numeric_dtype(data[c]) and c != "zone"]
+        names = columns or [
+            c for c in data.columns if pd.api.types.is_numeric_dtype(data[c]) and c != "zone"
+        ]
         arr = data[names].to_numpy(np.float64)
     else:
         arr = np.asarray(data, dtype=np.float64)
         if arr.ndim == 1:
             arr = arr[:, None]
-        names = columns or (["opportunities"] if arr.shape[1] == 1 else [f"opp{k}" for k in range(arr.shape[1])])
+        names = columns or (
+            ["opportunities"] if arr.shape[1] == 1 else [f"opp{k}" for k in range(arr.shape[1])]
+        )
     if arr.ndim != 2 or arr.shape[0] != n:
-        raise ValueError(f"opportunities have shape {arr.shape}, expected ({n}, k): one row per {what[:-1]}")
+        raise ValueError(
+            f"opportunities have shape {arr.shape}, expected ({n}, k): one row per {what[:-1]}"
+        )
     if len(names) != arr.shape[1]:
         raise ValueError(f"{len(names)} column names for {arr.shape[1]} opportunity columns")
     _check_values(arr, names)
@@ -461,7 +526,9 @@ def _check_values(values: np.ndarray, names: list[str]) -> None:
     bad = ~np.isfinite(values) | (values < 0)
     if bad.any():
         r, k = np.argwhere(bad)[0]
-        raise ValueError(f"opportunity column {names[k]!r} has value {values[r, k]!r} in row {r}; expected finite >= 0")
+        raise ValueError(
+            f"opportunity column {names[k]!r} has value {values[r, k]!r} in row {r}; expected finite >= 0"
+        )
 
 
 def _frame(table: pd.DataFrame, cum: np.ndarray, grav: np.ndarray, names: list[str], cutoffs: np.ndarray,

@@ -84,7 +84,9 @@ def city_accessibility(
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     path = embedded_default_path() if str(source).lower() == EMBEDDED_DEFAULT else Path(source)
     if not path.is_file():
-        raise InputFileError(f"{path}: accessibility needs an OSM file (buildings and POIs give the opportunities)")
+        raise InputFileError(
+            f"{path}: accessibility needs an OSM file (buildings and POIs give the opportunities)"
+        )
     network = open_network(path, network_type="drive" if mode == "car" else "walk", profile=profile)
     zones = grid_zones(network, cell_size_m=cell_size_m, shape="hexagon", geometry=True)
     points = read_landuse(path).points()
@@ -101,7 +103,10 @@ def city_accessibility(
         )
     else:
         table = accessibility(
-            network, zones[["zone", "x", "y"]], points[["x", "y", opportunity]], cutoffs_min=cutoffs_min,
+            network,
+            zones[["zone", "x", "y"]],
+            points[["x", "y", opportunity]],
+            cutoffs_min=cutoffs_min,
             columns=[opportunity],
         )
     measures = [c for c in table.columns if c.startswith(f"{opportunity}_")]

@@ -22,9 +22,13 @@ app = typer.Typer(
 )
 network_app = typer.Typer(help="Load, inspect and export street networks.", no_args_is_help=True)
 app.add_typer(network_app, name="network")
-transit_app = typer.Typer(help="Import transit lines (GTFS, OSM route relations) and assign riders.", no_args_is_help=True)
+transit_app = typer.Typer(
+    help="Import transit lines (GTFS, OSM route relations) and assign riders.", no_args_is_help=True
+)
 app.add_typer(transit_app, name="transit")
-optimise_app = typer.Typer(help="Optimise transit: route design, frequencies under a fleet budget.", no_args_is_help=True)
+optimise_app = typer.Typer(
+    help="Optimise transit: route design, frequencies under a fleet budget.", no_args_is_help=True
+)
 app.add_typer(optimise_app, name="optimise")
 bench_app = typer.Typer(help="Benchmark instances from the literature.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
@@ -40,7 +44,9 @@ SourceArg = Annotated[
     ),
 ]
 NetworkTypeOpt = Annotated[str, typer.Option("--type", "-t", help="Network type: drive or walk.")]
-ProfileOpt = Annotated[str, typer.Option("--profile", help="Default-value profile: generic or indonesia.")]
+ProfileOpt = Annotated[
+    str, typer.Option("--profile", help="Default-value profile: generic or indonesia.")
+]
 
 
 def friendly_errors(command):
@@ -84,13 +90,21 @@ def _print_summary(network) -> None:
     for column in ("class", "edges", "km", "mean km/h", "mean lanes"):
         table.add_column(column, justify="left" if column == "class" else "right")
     for row in summary.km_by_class.itertuples(index=False):
-        table.add_row(str(row[0]), f"{row.edges:,}", f"{row.km:,.2f}", f"{row.mean_speed_kph:.1f}", f"{row.mean_lanes:.2f}")
+        table.add_row(
+            str(row[0]),
+            f"{row.edges:,}",
+            f"{row.km:,.2f}",
+            f"{row.mean_speed_kph:.1f}",
+            f"{row.mean_lanes:.2f}",
+        )
     console.print(table)
     imputed = info.get("imputed")
     if imputed:
         table = Table(title="Where attribute values came from (edges)", show_edge=False)
         table.add_column("attribute")
-        per_attribute = {name: counts for name, counts in imputed.items() if isinstance(counts, dict)}
+        per_attribute = {
+            name: counts for name, counts in imputed.items() if isinstance(counts, dict)
+        }
         kinds = sorted({kind for counts in per_attribute.values() for kind in counts})
         for kind in kinds:
             table.add_column(kind, justify="right")
@@ -101,7 +115,9 @@ def _print_summary(network) -> None:
 
 @network_app.command("info")
 @friendly_errors
-def network_info(source: SourceArg, network_type: NetworkTypeOpt = "drive", profile: ProfileOpt = "generic") -> None:
+def network_info(
+    source: SourceArg, network_type: NetworkTypeOpt = "drive", profile: ProfileOpt = "generic"
+) -> None:
     """Print nodes, edges, km by road class, components and what was imputed."""
     _print_summary(_load(source, network_type, profile))
 
@@ -110,7 +126,9 @@ def network_info(source: SourceArg, network_type: NetworkTypeOpt = "drive", prof
 @friendly_errors
 def network_export(
     source: SourceArg,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output file: .graphml, .gpkg or .parquet.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Output file: .graphml, .gpkg or .parquet.")
+    ],
     network_type: NetworkTypeOpt = "drive",
     profile: ProfileOpt = "generic",
 ) -> None:
@@ -127,18 +145,25 @@ def network_export(
 @friendly_errors
 def skim_command(
     source: SourceArg,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output matrix: .csv (long) or .omx.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Output matrix: .csv (long) or .omx.")
+    ],
     zones: Annotated[
         Path | None, typer.Option("--zones", help="CSV of zone points: zone, lon, lat.")
     ] = None,
     grid: Annotated[
-        float | None, typer.Option("--grid", help="Square grid of this cell size (metres) instead of --zones.")
+        float | None,
+        typer.Option("--grid", help="Square grid of this cell size (metres) instead of --zones."),
     ] = None,
     weight: Annotated[
-        str, typer.Option("--weight", help="Edge cost: free_flow_time_s (seconds) or length_m (metres).")
+        str,
+        typer.Option(
+            "--weight", help="Edge cost: free_flow_time_s (seconds) or length_m (metres)."
+        ),
     ] = "free_flow_time_s",
     max_snap: Annotated[
-        float | None, typer.Option("--max-snap", help="Largest allowed zone-to-node distance, metres.")
+        float | None,
+        typer.Option("--max-snap", help="Largest allowed zone-to-node distance, metres."),
     ] = None,
     network_type: NetworkTypeOpt = "drive",
     profile: ProfileOpt = "generic",
@@ -152,7 +177,9 @@ def skim_command(
     if (zones is None) == (grid is None):
         raise typer.BadParameter("give exactly one of --zones FILE or --grid METRES")
     network = _load(source, network_type, profile)
-    zone_table = read_zone_points(zones) if zones is not None else grid_zones(network, cell_size_m=grid)
+    zone_table = (
+        read_zone_points(zones) if zones is not None else grid_zones(network, cell_size_m=grid)
+    )
     if max_snap is None and grid is not None:
         max_snap = grid
     with Progress(console=console, transient=True) as bar:
@@ -195,16 +222,27 @@ def assign_command(
     output: Annotated[Path, typer.Option("--output", "-o", help="Link table: .parquet or .csv.")],
     demand: Annotated[
         Path | None,
-        typer.Option("--demand", "-d", help="OD matrix: .csv (origin,destination,trips), .omx or _trips.tntp. "
-                     "Default for a TNTP folder: its trips file."),
+        typer.Option(
+            "--demand",
+            "-d",
+            help="OD matrix: .csv (origin,destination,trips), .omx or _trips.tntp. "
+            "Default for a TNTP folder: its trips file.",
+        ),
     ] = None,
     zones: Annotated[
-        Path | None, typer.Option("--zones", help="CSV of zone points (zone, lon, lat) the OD zone ids refer to.")
+        Path | None,
+        typer.Option(
+            "--zones", help="CSV of zone points (zone, lon, lat) the OD zone ids refer to."
+        ),
     ] = None,
-    algorithm: Annotated[str, typer.Option("--algorithm", "-a", help="msa, fw, cfw, bfw or algb.")] = "bfw",
+    algorithm: Annotated[
+        str, typer.Option("--algorithm", "-a", help="msa, fw, cfw, bfw or algb.")
+    ] = "bfw",
     gap: Annotated[float, typer.Option("--gap", help="Target relative gap.")] = 1e-5,
     max_iter: Annotated[int, typer.Option("--max-iter", help="Iteration limit.")] = 10_000,
-    time_limit: Annotated[float | None, typer.Option("--time-limit", help="Wall-time limit, seconds.")] = None,
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", help="Wall-time limit, seconds.")
+    ] = None,
     plot: Annotated[Path | None, typer.Option("--plot", help="Convergence plot (PNG).")] = None,
     network_type: NetworkTypeOpt = "drive",
     profile: ProfileOpt = "generic",
@@ -221,7 +259,9 @@ def assign_command(
     from .report import plot_convergence
 
     if output.suffix.lower() not in (".parquet", ".csv"):
-        raise typer.BadParameter(f"{output}: expected a .parquet or .csv file", param_hint="--output")
+        raise typer.BadParameter(
+            f"{output}: expected a .parquet or .csv file", param_hint="--output"
+        )
     network = _load(source, network_type, profile)
     if demand is None:
         trips = sorted(Path(source).glob("*_trips.tntp")) if Path(source).is_dir() else []
@@ -238,8 +278,12 @@ def assign_command(
         od = attach_to_nodes(od, table.assign(node=node), network)
     console.print(f"demand: {od.n_zones:,} zones, {od.total():,.1f} trips")
     with Progress(
-        TextColumn("[progress.description]{task.description}"), BarColumn(), TextColumn("gap {task.fields[gap]}"),
-        TimeElapsedColumn(), console=console, transient=True,
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("gap {task.fields[gap]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
     ) as bar:
         import math
 
@@ -254,7 +298,13 @@ def assign_command(
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
             result = UserEquilibrium(
-                network, od, algorithm=algorithm, gap=gap, max_iter=max_iter, time_limit_s=time_limit, callback=show
+                network,
+                od,
+                algorithm=algorithm,
+                gap=gap,
+                max_iter=max_iter,
+                time_limit_s=time_limit,
+                callback=show,
             ).run()
     for warning in caught:
         err_console.print(f"[yellow]warning:[/] {warning.message}", highlight=False)
@@ -267,11 +317,15 @@ def assign_command(
     console.print(result.summary())
     console.print(f"wrote {output}")
     if plot is not None:
-        plot_convergence(result.history, plot, title=f"{network.info.get('source', '')} ({algorithm})")
+        plot_convergence(
+            result.history, plot, title=f"{network.info.get('source', '')} ({algorithm})"
+        )
         console.print(f"wrote {plot}")
 
 
-def _read_supply(source: str, *, start: str, end: str, date: str | None, default_headway_s: float | None):
+def _read_supply(
+    source: str, *, start: str, end: str, date: str | None, default_headway_s: float | None
+):
     """Transit lines from a GTFS zip/folder, or from the route relations of an OSM file."""
     from .network.sources import EMBEDDED_DEFAULT, embedded_default_path
     from .transit import read_gtfs, read_osm_routes
@@ -280,61 +334,99 @@ def _read_supply(source: str, *, start: str, end: str, date: str | None, default
     is_gtfs = path.suffix.lower() == ".zip" or (path.is_dir() and (path / "stops.txt").exists())
     with console.status(f"Reading transit lines from {path} ..."):
         if is_gtfs:
-            return read_gtfs(path, date=date, start=start, end=end, default_headway_s=default_headway_s)
+            return read_gtfs(
+                path, date=date, start=start, end=end, default_headway_s=default_headway_s
+            )
         return read_osm_routes(path)
 
 
 @transit_app.command("import")
 @friendly_errors
 def transit_import(
-    source: Annotated[str, typer.Argument(help="GTFS zip or folder, an OSM file with route relations, or 'helsinki'.")],
+    source: Annotated[
+        str,
+        typer.Argument(help="GTFS zip or folder, an OSM file with route relations, or 'helsinki'."),
+    ],
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the line table (.csv or .parquet).")
     ] = None,
-    start: Annotated[str, typer.Option("--start", help="Analysis period start (GTFS), HH:MM.")] = "07:00",
+    start: Annotated[
+        str, typer.Option("--start", help="Analysis period start (GTFS), HH:MM.")
+    ] = "07:00",
     end: Annotated[str, typer.Option("--end", help="Analysis period end (GTFS), HH:MM.")] = "09:00",
-    date: Annotated[str | None, typer.Option("--date", help="Service day YYYYMMDD (GTFS); default: busiest day.")] = None,
+    date: Annotated[
+        str | None,
+        typer.Option("--date", help="Service day YYYYMMDD (GTFS); default: busiest day."),
+    ] = None,
     default_headway: Annotated[
-        float | None, typer.Option("--default-headway", help="Headway (min) for GTFS routes without any times.")
+        float | None,
+        typer.Option("--default-headway", help="Headway (min) for GTFS routes without any times."),
     ] = None,
 ) -> None:
     """Summarise the lines, stops and headways of a feed, and what had to be repaired or skipped."""
     from ._io import atomic_path
 
     supply, report = _read_supply(
-        source, start=start, end=end, date=date, default_headway_s=None if default_headway is None else default_headway * 60
+        source,
+        start=start,
+        end=end,
+        date=date,
+        default_headway_s=None if default_headway is None else default_headway * 60,
     )
     lines = supply.lines_table()
     console.print(f"{len(supply.stops):,} stops, {supply.n_lines:,} lines")
-    by_mode = lines.groupby("mode").agg(lines=("line", "size"), median_headway_min=("headway_s", "median"))
+    by_mode = lines.groupby("mode").agg(
+        lines=("line", "size"), median_headway_min=("headway_s", "median")
+    )
     table = Table(title="Lines by mode", show_edge=False)
     for column in ("mode", "lines", "median headway (min)", "median stops"):
         table.add_column(column, justify="left" if column == "mode" else "right")
     stops_by_mode = lines.groupby("mode")["n_stops"].median()
     for mode, row in by_mode.iterrows():
-        table.add_row(str(mode), f"{int(row.lines):,}", f"{row.median_headway_min / 60:.1f}", f"{stops_by_mode[mode]:.0f}")
+        table.add_row(
+            str(mode),
+            f"{int(row.lines):,}",
+            f"{row.median_headway_min / 60:.1f}",
+            f"{stops_by_mode[mode]:.0f}",
+        )
     console.print(table)
     console.print(str(report), highlight=False, markup=False)
     if output is not None:
         with atomic_path(output) as tmp:
-            lines.to_parquet(tmp, index=False) if output.suffix.lower() == ".parquet" else lines.to_csv(tmp, index=False)
+            lines.to_parquet(
+                tmp, index=False
+            ) if output.suffix.lower() == ".parquet" else lines.to_csv(tmp, index=False)
         console.print(f"wrote {output}")
 
 
 @transit_app.command("assign")
 @friendly_errors
 def transit_assign_command(
-    source: Annotated[str, typer.Argument(help="GTFS zip or folder, an OSM file with route relations, or 'helsinki'.")],
-    demand: Annotated[Path, typer.Option("--demand", "-d", help="OD table CSV: origin, destination, trips (zone ids).")],
+    source: Annotated[
+        str,
+        typer.Argument(help="GTFS zip or folder, an OSM file with route relations, or 'helsinki'."),
+    ],
+    demand: Annotated[
+        Path,
+        typer.Option("--demand", "-d", help="OD table CSV: origin, destination, trips (zone ids)."),
+    ],
     zones: Annotated[Path, typer.Option("--zones", help="CSV of zone points: zone, lon, lat.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Per-line table: .csv or .parquet.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Per-line table: .csv or .parquet.")
+    ],
     walk: Annotated[
-        str | None, typer.Option("--walk", help="OSM file for the walk network (default: straight-line walks).")
+        str | None,
+        typer.Option(
+            "--walk", help="OSM file for the walk network (default: straight-line walks)."
+        ),
     ] = None,
-    start: Annotated[str, typer.Option("--start", help="Analysis period start (GTFS), HH:MM.")] = "07:00",
+    start: Annotated[
+        str, typer.Option("--start", help="Analysis period start (GTFS), HH:MM.")
+    ] = "07:00",
     end: Annotated[str, typer.Option("--end", help="Analysis period end (GTFS), HH:MM.")] = "09:00",
     default_headway: Annotated[
-        float | None, typer.Option("--default-headway", help="Headway (min) for GTFS routes without any times.")
+        float | None,
+        typer.Option("--default-headway", help="Headway (min) for GTFS routes without any times."),
     ] = None,
 ) -> None:
     """Frequency-based transit assignment (optimal strategies): boardings and loads per line."""
@@ -345,7 +437,11 @@ def transit_assign_command(
     from .zones import read_zone_points
 
     supply, _report = _read_supply(
-        source, start=start, end=end, date=None, default_headway_s=None if default_headway is None else default_headway * 60
+        source,
+        start=start,
+        end=end,
+        date=None,
+        default_headway_s=None if default_headway is None else default_headway * 60,
     )
     zone_table = read_zone_points(zones)
     walk_network = _load(walk, "walk", "generic") if walk else None
@@ -359,13 +455,20 @@ def transit_assign_command(
         err_console.print(f"[yellow]warning:[/] {warning.message}", highlight=False)
     lines = result.line_table()
     with atomic_path(output) as tmp:
-        lines.to_parquet(tmp, index=False) if output.suffix.lower() == ".parquet" else lines.to_csv(tmp, index=False)
+        lines.to_parquet(tmp, index=False) if output.suffix.lower() == ".parquet" else lines.to_csv(
+            tmp, index=False
+        )
     busiest = lines.sort_values("boardings", ascending=False).head(10)
     view = Table(title="Busiest lines", show_edge=False)
     for column in ("line", "boardings", "peak_load", "peak_load_per_capacity_hour"):
         view.add_column(column, justify="left" if column == "line" else "right")
     for row in busiest.itertuples(index=False):
-        view.add_row(str(row.line), f"{row.boardings:,.0f}", f"{row.peak_load:,.0f}", f"{row.peak_load_per_capacity_hour:.2f}")
+        view.add_row(
+            str(row.line),
+            f"{row.boardings:,.0f}",
+            f"{row.peak_load:,.0f}",
+            f"{row.peak_load_per_capacity_hour:.2f}",
+        )
     console.print(view)
     console.print(
         f"{result.demand.sum():,.0f} trips assigned, {result.unassigned:,.0f} without a transit path; "
@@ -393,13 +496,26 @@ def _read_od_table(path: Path):
 @friendly_errors
 def access_command(
     source: Annotated[str, typer.Argument(help="OSM file with buildings and POIs, or 'helsinki'.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Per-zone table: .csv or .parquet.")],
-    mode: Annotated[str, typer.Option("--mode", "-m", help="walk, car (free flow) or transit.")] = "walk",
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Per-zone table: .csv or .parquet.")
+    ],
+    mode: Annotated[
+        str, typer.Option("--mode", "-m", help="walk, car (free flow) or transit.")
+    ] = "walk",
     cell: Annotated[float, typer.Option("--cell", help="Hexagon zone size, metres.")] = 250.0,
-    cutoffs: Annotated[str, typer.Option("--cutoffs", help="Comma-separated minutes.")] = "15,30,45,60",
-    opportunity: Annotated[str, typer.Option("--opportunity", help="jobs, population, pois or a POI category.")] = "jobs",
-    gtfs: Annotated[Path | None, typer.Option("--gtfs", help="GTFS feed for --mode transit (default: OSM routes).")] = None,
-    map_png: Annotated[Path | None, typer.Option("--map", help="Choropleth map (PNG) of the first cutoff.")] = None,
+    cutoffs: Annotated[
+        str, typer.Option("--cutoffs", help="Comma-separated minutes.")
+    ] = "15,30,45,60",
+    opportunity: Annotated[
+        str, typer.Option("--opportunity", help="jobs, population, pois or a POI category.")
+    ] = "jobs",
+    gtfs: Annotated[
+        Path | None,
+        typer.Option("--gtfs", help="GTFS feed for --mode transit (default: OSM routes)."),
+    ] = None,
+    map_png: Annotated[
+        Path | None, typer.Option("--map", help="Choropleth map (PNG) of the first cutoff.")
+    ] = None,
 ) -> None:
     """Jobs (or other opportunities) reachable from each zone; table, city average and map."""
     from ._io import atomic_path
@@ -409,13 +525,23 @@ def access_command(
     try:
         minutes = tuple(float(v) for v in cutoffs.split(","))
     except ValueError:
-        raise typer.BadParameter(f"expected numbers separated by commas, got {cutoffs!r}", param_hint="--cutoffs") from None
+        raise typer.BadParameter(
+            f"expected numbers separated by commas, got {cutoffs!r}", param_hint="--cutoffs"
+        ) from None
     with console.status(f"Accessibility by {mode} ..."):
-        result = city_accessibility(source, mode=mode, cell_size_m=cell, cutoffs_min=minutes, opportunity=opportunity,
-                                    transit=gtfs)
+        result = city_accessibility(
+            source,
+            mode=mode,
+            cell_size_m=cell,
+            cutoffs_min=minutes,
+            opportunity=opportunity,
+            transit=gtfs,
+        )
     table = result.zones.drop(columns="geometry")
     with atomic_path(output) as tmp:
-        table.to_parquet(tmp, index=False) if output.suffix.lower() == ".parquet" else table.to_csv(tmp, index=False)
+        table.to_parquet(tmp, index=False) if output.suffix.lower() == ".parquet" else table.to_csv(
+            tmp, index=False
+        )
     view = Table(title=f"Population-weighted {opportunity} reachable by {mode}", show_edge=False)
     view.add_column("measure")
     view.add_column("city average", justify="right")
@@ -425,7 +551,12 @@ def access_command(
     console.print(f"{len(result.zones):,} zones of {cell:g} m; wrote {output}")
     if map_png is not None:
         column = f"{opportunity}_{minutes[0]:g}min"
-        plot_accessibility(result.zones, column, map_png, title=f"{opportunity} within {minutes[0]:g} min by {mode}")
+        plot_accessibility(
+            result.zones,
+            column,
+            map_png,
+            title=f"{opportunity} within {minutes[0]:g} min by {mode}",
+        )
         console.print(f"wrote {map_png}")
 
 
@@ -452,9 +583,18 @@ def _evaluate(path: Path):
 
 #: metrics shown on the terminal (the files and the report hold all of them)
 TERMINAL_METRICS = (
-    "share_car", "share_transit", "share_walk", "car_veh_h", "car_delay_veh_h", "car_avg_speed_kph",
-    "lane_km_voc_over_1_0", "transit_boardings", "transit_avg_time_min", "transit_max_load_ratio",
-    "transit_fleet", "co2_total",
+    "share_car",
+    "share_transit",
+    "share_walk",
+    "car_veh_h",
+    "car_delay_veh_h",
+    "car_avg_speed_kph",
+    "lane_km_voc_over_1_0",
+    "transit_boardings",
+    "transit_avg_time_min",
+    "transit_max_load_ratio",
+    "transit_fleet",
+    "co2_total",
 )
 
 
@@ -468,8 +608,13 @@ def _print_metrics(table) -> None:
     shown = table[table["metric"].isin(TERMINAL_METRICS)]
     if shown.empty:
         shown = table
-    value_columns = [c for c in table.columns if c not in ("group", "metric", "unit") and not str(c).endswith("Δ")
-                     and not str(c).endswith("Δ%")]
+    value_columns = [
+        c
+        for c in table.columns
+        if c not in ("group", "metric", "unit")
+        and not str(c).endswith("Δ")
+        and not str(c).endswith("Δ%")
+    ]
     view = Table(show_edge=False, title="Headline metrics (change vs baseline)")
     view.add_column("metric")
     view.add_column("unit")
@@ -487,8 +632,12 @@ def _print_metrics(table) -> None:
 @app.command("evaluate")
 @friendly_errors
 def evaluate_command(
-    scenario: Annotated[Path, typer.Argument(help="Scenario file (TOML): a baseline or an alternative.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the result tables and summary.json.")],
+    scenario: Annotated[
+        Path, typer.Argument(help="Scenario file (TOML): a baseline or an alternative.")
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Folder for the result tables and summary.json.")
+    ],
 ) -> None:
     """Evaluate one scenario: road equilibrium, transit assignment, mode choice, metrics."""
     from .scenario import write_result
@@ -502,8 +651,12 @@ def evaluate_command(
 @app.command("compare")
 @friendly_errors
 def compare_command(
-    scenarios: Annotated[list[Path], typer.Argument(help="Baseline scenario file, then one or more alternatives.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the comparison, report and maps.")],
+    scenarios: Annotated[
+        list[Path], typer.Argument(help="Baseline scenario file, then one or more alternatives.")
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Folder for the comparison, report and maps.")
+    ],
 ) -> None:
     """Compare alternatives with a baseline: headline table, HTML report and PNG maps."""
     _compare(scenarios, output)
@@ -531,21 +684,32 @@ def _compare(scenarios: list[Path], output: Path) -> None:
         report = write_report(results[0], results[1:], output / "report.html")
     not_converged = [r.name for r in results if not r.converged]
     if not_converged:
-        err_console.print(f"[yellow]warning:[/] not converged: {', '.join(not_converged)} (the report says so)")
+        err_console.print(
+            f"[yellow]warning:[/] not converged: {', '.join(not_converged)} (the report says so)"
+        )
     console.print(f"report: {report.resolve()}")
-    console.print(f"tables: {output}/comparison.csv, {output}/scenarios/; {len(maps)} PNG maps in {output}/maps/")
+    console.print(
+        f"tables: {output}/comparison.csv, {output}/scenarios/; {len(maps)} PNG maps in {output}/maps/"
+    )
 
 
 @app.command("batch")
 @friendly_errors
 def batch_command(
-    batch_file: Annotated[Path, typer.Argument(help="Batch file (TOML): cities × policy scenarios.")],
+    batch_file: Annotated[
+        Path, typer.Argument(help="Batch file (TOML): cities × policy scenarios.")
+    ],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output folder (resumable).")],
-    workers: Annotated[int | None, typer.Option("--workers", help="Local worker processes (default: cores).")] = None,
-    scheduler: Annotated[
-        str | None, typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.")
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Local worker processes (default: cores).")
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Reuse an output folder of a different batch.")] = False,
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Reuse an output folder of a different batch.")
+    ] = False,
 ) -> None:
     """Evaluate every city × policy scenario; resumes finished work; one summary table."""
     from rich.progress import (
@@ -559,20 +723,33 @@ def batch_command(
     from .batch import load_batch, run_batch
 
     spec = load_batch(batch_file)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[state]}"),
-                  TimeRemainingColumn(), console=console) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[state]}"),
+        TimeRemainingColumn(),
+        console=console,
+    ) as bar:
         task = bar.add_task("cities", total=len(spec.cities), state="")
 
         def show(event: dict) -> None:
-            bar.update(task, completed=event["cities_done"] + event["cities_failed"],
-                       state=f"failed {event['cities_failed']}, runs {event['runs_done']}/{event['runs_total']}")
+            bar.update(
+                task,
+                completed=event["cities_done"] + event["cities_failed"],
+                state=f"failed {event['cities_failed']}, runs {event['runs_done']}/{event['runs_total']}",
+            )
 
-        summary = run_batch(spec, output, workers=workers, scheduler=scheduler, overwrite=force, progress=show)
+        summary = run_batch(
+            spec, output, workers=workers, scheduler=scheduler, overwrite=force, progress=show
+        )
     console.print(
         f"{summary.computed} computed, {summary.reused} reused, {summary.failed} failed, "
         f"{summary.not_applicable} not applicable in {summary.elapsed_s:.1f} s"
     )
-    console.print(f"summary: {summary.files['summary_csv']}; overview: {summary.files['overview_png']}")
+    console.print(
+        f"summary: {summary.files['summary_csv']}; overview: {summary.files['overview_png']}"
+    )
     if not summary.ok:
         raise typer.Exit(code=1)
 
@@ -581,19 +758,31 @@ def _search_progress(description: str):
     """A rich progress bar over a time budget, showing the best objective so far."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    return Progress(TextColumn(description), BarColumn(), TextColumn("best {task.fields[best]}"), TimeElapsedColumn(),
-                    console=console, transient=True)
+    return Progress(
+        TextColumn(description),
+        BarColumn(),
+        TextColumn("best {task.fields[best]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
 
 
 @optimise_app.command("routes")
 @friendly_errors
 def optimise_routes(
-    instance: Annotated[str, typer.Argument(help="TNDP instance: Mandl1, Mandl2, Mumford0-2 or a folder.")],
+    instance: Annotated[
+        str, typer.Argument(help="TNDP instance: Mandl1, Mandl2, Mumford0-2 or a folder.")
+    ],
     routes: Annotated[int, typer.Option("--routes", "-k", help="Number of routes.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Route set file (one route per line).")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Route set file (one route per line).")
+    ],
     min_nodes: Annotated[int, typer.Option("--min-nodes", help="Fewest nodes per route.")] = 2,
     max_nodes: Annotated[int, typer.Option("--max-nodes", help="Most nodes per route.")] = 8,
-    objective: Annotated[str, typer.Option("--objective", help="passenger, operator or pareto.")] = "passenger",
+    objective: Annotated[
+        str, typer.Option("--objective", help="passenger, operator or pareto.")
+    ] = "passenger",
     budget: Annotated[float, typer.Option("--budget", help="Search time, seconds.")] = 60.0,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same result).")] = 0,
 ) -> None:
@@ -605,32 +794,62 @@ def optimise_routes(
         task = bar.add_task("search", total=budget, best="-")
 
         def show(event: dict) -> None:
-            bar.update(task, completed=min(budget, event.get("seconds", 0.0)),
-                       best=f"ATT {event.get('att', float('nan')):.3f} min, TRT {event.get('trt', float('nan')):.0f} min")
+            bar.update(
+                task,
+                completed=min(budget, event.get("seconds", 0.0)),
+                best=f"ATT {event.get('att', float('nan')):.3f} min, TRT {event.get('trt', float('nan')):.0f} min",
+            )
 
-        result = design_routes(inst, n_routes=routes, min_nodes=min_nodes, max_nodes=max_nodes, objective=objective,
-                               budget_s=budget, seed=seed, progress=show)
+        result = design_routes(
+            inst,
+            n_routes=routes,
+            min_nodes=min_nodes,
+            max_nodes=max_nodes,
+            objective=objective,
+            budget_s=budget,
+            seed=seed,
+            progress=show,
+        )
     ev = result.evaluation
-    write_route_set(result.routes, output, header=f"{instance}: {routes} routes, {objective}, seed {seed}; "
-                    f"ATT {ev.att:.4f} min, TRT {ev.trt:.0f} min")
-    console.print(f"ATT {ev.att:.2f} min, d0 {ev.d0:.2f} %, d1 {ev.d1:.2f} %, d2 {ev.d2:.2f} %, dun {ev.dun:.2f} %, "
-                  f"TRT {ev.trt:.0f} min; {result.n_evaluations:,} evaluations in {result.seconds:.1f} s "
-                  f"({result.stopped_by})")
+    write_route_set(
+        result.routes,
+        output,
+        header=f"{instance}: {routes} routes, {objective}, seed {seed}; "
+        f"ATT {ev.att:.4f} min, TRT {ev.trt:.0f} min",
+    )
+    console.print(
+        f"ATT {ev.att:.2f} min, d0 {ev.d0:.2f} %, d1 {ev.d1:.2f} %, d2 {ev.d2:.2f} %, dun {ev.dun:.2f} %, "
+        f"TRT {ev.trt:.0f} min; {result.n_evaluations:,} evaluations in {result.seconds:.1f} s "
+        f"({result.stopped_by})"
+    )
     console.print(f"wrote {output}")
 
 
 @optimise_app.command("frequencies")
 @friendly_errors
 def optimise_frequencies_command(
-    scenario: Annotated[Path, typer.Argument(help="Scenario file whose line headways to optimise.")],
+    scenario: Annotated[
+        Path, typer.Argument(help="Scenario file whose line headways to optimise.")
+    ],
     fleet: Annotated[int, typer.Option("--fleet", help="Vehicles available (all lines).")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="New alternative scenario file (TOML).")],
-    min_headway: Annotated[float, typer.Option("--min-headway", help="Shortest headway, minutes.")] = 3.0,
-    max_headway: Annotated[float, typer.Option("--max-headway", help="Longest headway, minutes.")] = 30.0,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="New alternative scenario file (TOML).")
+    ],
+    min_headway: Annotated[
+        float, typer.Option("--min-headway", help="Shortest headway, minutes.")
+    ] = 3.0,
+    max_headway: Annotated[
+        float, typer.Option("--max-headway", help="Longest headway, minutes.")
+    ] = 30.0,
     operator_weight: Annotated[
-        float, typer.Option("--operator-weight", help="Operator cost per vehicle-hour (scenario currency).")
+        float,
+        typer.Option(
+            "--operator-weight", help="Operator cost per vehicle-hour (scenario currency)."
+        ),
     ] = 0.0,
-    max_evaluations: Annotated[int, typer.Option("--max-evaluations", help="Transit assignments at most.")] = 500,
+    max_evaluations: Annotated[
+        int, typer.Option("--max-evaluations", help="Transit assignments at most.")
+    ] = 500,
 ) -> None:
     """Choose headways within a fleet budget; writes a scenario that `transitopt compare` accepts."""
     from .optimise.frequencies import optimise_frequencies, write_scenario
@@ -638,24 +857,37 @@ def optimise_frequencies_command(
     with console.status("Optimising headways ...") as status:
 
         def show(event: dict) -> None:
-            status.update(f"Optimising headways: {event.get('evaluations', '?')} assignments, "
-                          f"objective {event.get('objective', float('nan')):,.1f}")
+            status.update(
+                f"Optimising headways: {event.get('evaluations', '?')} assignments, "
+                f"objective {event.get('objective', float('nan')):,.1f}"
+            )
 
-        result = optimise_frequencies(scenario, fleet=fleet, headway_bounds_min=(min_headway, max_headway),
-                                      operator_weight_per_veh_h=operator_weight, max_evaluations=max_evaluations,
-                                      progress=show)
+        result = optimise_frequencies(
+            scenario,
+            fleet=fleet,
+            headway_bounds_min=(min_headway, max_headway),
+            operator_weight_per_veh_h=operator_weight,
+            max_evaluations=max_evaluations,
+            progress=show,
+        )
     write_scenario(result, output)
     changed = result.routes[result.routes["headway_min"] != result.routes["baseline_headway_min"]]
-    console.print(f"fleet {result.baseline_fleet} -> {result.fleet_used} of {result.fleet_budget}; objective "
-                  f"{result.objective_before:,.1f} -> {result.objective_after:,.1f} {result.currency}/h; "
-                  f"{len(changed)} route(s) changed")
-    console.print(f"wrote {output}; compare it: transitopt compare {scenario} {output} -o out/frequencies")
+    console.print(
+        f"fleet {result.baseline_fleet} -> {result.fleet_used} of {result.fleet_budget}; objective "
+        f"{result.objective_before:,.1f} -> {result.objective_after:,.1f} {result.currency}/h; "
+        f"{len(changed)} route(s) changed"
+    )
+    console.print(
+        f"wrote {output}; compare it: transitopt compare {scenario} {output} -o out/frequencies"
+    )
 
 
 @bench_app.command("tndp")
 @friendly_errors
 def bench_tndp(
-    instance: Annotated[str, typer.Argument(help="Mandl1, Mandl2, Mumford0, Mumford1 or Mumford2.")],
+    instance: Annotated[
+        str, typer.Argument(help="Mandl1, Mandl2, Mumford0, Mumford1 or Mumford2.")
+    ],
     budget: Annotated[float, typer.Option("--budget", help="Search CPU seconds per run.")] = 60.0,
     seeds: Annotated[str, typer.Option("--seeds", help="Comma-separated seeds.")] = "0",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Runs table (CSV).")] = None,
@@ -674,8 +906,10 @@ def bench_tndp(
         published = published_results(case)
         best_published = published["att"].min() if len(published) else float("nan")
         gap = 100.0 * (best["att"] - best_published) / best_published
-        console.print(f"{case.label}: ATT {best['att']:.3f} min (TRT {best['trt']:.0f}); best published "
-                      f"{best_published:.2f} ({gap:+.2f} %)")
+        console.print(
+            f"{case.label}: ATT {best['att']:.3f} min (TRT {best['trt']:.0f}); best published "
+            f"{best_published:.2f} ({gap:+.2f} %)"
+        )
         rows.append(runs)
     if output is not None:
         import pandas as pd
@@ -699,11 +933,15 @@ def example_scenarios() -> list[Path]:
 @app.command("demo")
 @friendly_errors
 def demo(
-    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the demo outputs.")] = Path("transitopt-demo"),
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Folder for the demo outputs.")
+    ] = Path("transitopt-demo"),
 ) -> None:
     """Quickstart, offline: compare the example scenarios on the embedded central-Helsinki extract."""
     scenarios = example_scenarios()
-    console.print(f"Comparing {len(scenarios)} example scenarios on central Helsinki (offline, embedded data)")
+    console.print(
+        f"Comparing {len(scenarios)} example scenarios on central Helsinki (offline, embedded data)"
+    )
     _print_summary(_load("helsinki", "drive", "generic"))
     _compare(scenarios, output)
 

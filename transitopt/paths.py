@@ -228,7 +228,9 @@ class PreparedGraph:
             uniq_src = sources
         out_nodes = tgt_inv = None
         if targets is not None:
-            out_nodes, tgt_inv = np.unique(np.asarray(targets, dtype=np.int64).ravel(), return_inverse=True)
+            out_nodes, tgt_inv = np.unique(
+                np.asarray(targets, dtype=np.int64).ravel(), return_inverse=True
+            )
         if method == "auto":
             self._n_searched += uniq_src.size
             use_ch = self.has_hierarchy or self._n_searched >= AUTO_HIERARCHY_SOURCES
@@ -237,11 +239,15 @@ class PreparedGraph:
         result = self._distances(uniq_src, out_nodes, use_ch=use_ch)
         if src_inv is not None:
             result = result[src_inv]
-        if tgt_inv is not None and not (tgt_inv.size == out_nodes.size and (tgt_inv == np.arange(tgt_inv.size)).all()):
+        if tgt_inv is not None and not (
+            tgt_inv.size == out_nodes.size and (tgt_inv == np.arange(tgt_inv.size)).all()
+        ):
             result = result[:, tgt_inv]
         return result
 
-    def _distances(self, sources: np.ndarray, out_nodes: np.ndarray | None, *, use_ch: bool) -> np.ndarray:
+    def _distances(
+        self, sources: np.ndarray, out_nodes: np.ndarray | None, *, use_ch: bool
+    ) -> np.ndarray:
         """``distances`` for distinct ``sources`` to distinct sorted ``out_nodes`` (None: all)."""
         full = out_nodes is None
         if full:
@@ -281,12 +287,25 @@ class PreparedGraph:
             n_needed = int(needed.sum())
             if n_needed == self.n_kept:
                 n_needed = 0
-        args = (self.c_indptr, self.c_head, self.c_weight, self.c_no_through, *seeds, col, anc, off, needed, n_needed)
+        args = (
+            self.c_indptr,
+            self.c_head,
+            self.c_weight,
+            self.c_no_through,
+            *seeds,
+            col,
+            anc,
+            off,
+            needed,
+            n_needed,
+        )
         with _threads(1 if serial else None):
             return _sp.many_expanded(*args)
 
 
-_PREPARED: weakref.WeakKeyDictionary[Network, dict[Any, PreparedGraph]] = weakref.WeakKeyDictionary()
+_PREPARED: weakref.WeakKeyDictionary[Network, dict[Any, PreparedGraph]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def prepare(network: Network, *, weight: str | np.ndarray = "free_flow_time_s") -> PreparedGraph:
@@ -426,7 +445,11 @@ def skim(
     """
     prepared = prepare(network, weight=weight)
     src = _nodes(network, origins, by_index=by_index, what="origin")
-    dst = src if destinations is None else _nodes(network, destinations, by_index=by_index, what="destination")
+    dst = (
+        src
+        if destinations is None
+        else _nodes(network, destinations, by_index=by_index, what="destination")
+    )
     return prepared.distances(src, dst, method=method)
 
 
@@ -465,9 +488,15 @@ def snap_points(
         raise SnappingError(f"x and y differ in length ({px.size} != {py.size})")
     bad = np.flatnonzero(~(np.isfinite(px) & np.isfinite(py)))
     if bad.size:
-        raise SnappingError(f"{bad.size} point(s) have missing or infinite coordinates: {_listing(bad)}")
-    degree = np.bincount(network.tail, minlength=network.n_nodes) + np.bincount(network.head, minlength=network.n_nodes)
-    usable = (degree > 0) & ~network.centroid & np.isfinite(network.node_x) & np.isfinite(network.node_y)
+        raise SnappingError(
+            f"{bad.size} point(s) have missing or infinite coordinates: {_listing(bad)}"
+        )
+    degree = np.bincount(network.tail, minlength=network.n_nodes) + np.bincount(
+        network.head, minlength=network.n_nodes
+    )
+    usable = (
+        (degree > 0) & ~network.centroid & np.isfinite(network.node_x) & np.isfinite(network.node_y)
+    )
     cand = np.flatnonzero(usable)
     if cand.size == 0:
         raise SnappingError("the network has no node with coordinates to snap to")
@@ -484,7 +513,9 @@ def snap_points(
     gx, gy = nx_[cand] * kx, ny_[cand] * ky
     grid = _snapping.build_grid(gx, gy, max(1, cand.size // 2))
     with _threads(1 if px.size < 256 else None):
-        node, dist = _snapping.nearest_nodes(px, py, px * kx, py * ky, nx_, ny_, cand, *grid, geographic)
+        node, dist = _snapping.nearest_nodes(
+            px, py, px * kx, py * ky, nx_, ny_, cand, *grid, geographic
+        )
     if max_distance_m is not None:
         far = np.flatnonzero(dist > max_distance_m)
         if far.size:
@@ -523,7 +554,9 @@ def _weight(network: Network, weight: str | np.ndarray) -> tuple[np.ndarray, Any
     """The weight array and its cache key; raises NetworkError on NaN or negative values."""
     if isinstance(weight, str):
         if weight not in EDGE_FLOAT_DEFAULTS:
-            raise ValueError(f"unknown weight {weight!r}; expected one of {sorted(EDGE_FLOAT_DEFAULTS)} or an array")
+            raise ValueError(
+                f"unknown weight {weight!r}; expected one of {sorted(EDGE_FLOAT_DEFAULTS)} or an array"
+            )
         array = np.ascontiguousarray(getattr(network, weight), dtype=np.float64)
         name, key = repr(weight), ("name", weight)
     else:
@@ -536,7 +569,8 @@ def _weight(network: Network, weight: str | np.ndarray) -> tuple[np.ndarray, Any
     if bad.size:
         e = bad[:5]
         pairs = ", ".join(
-            f"{network.node_id[network.tail[i]]}->{network.node_id[network.head[i]]} ({array[i]})" for i in e
+            f"{network.node_id[network.tail[i]]}->{network.node_id[network.head[i]]} ({array[i]})"
+            for i in e
         )
         raise NetworkError(
             f"{name} has {bad.size} missing or negative value(s), e.g. edges {pairs}; "

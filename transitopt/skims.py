@@ -48,7 +48,11 @@ class ZoneSkim:
         ids = self.zones["zone"].to_numpy()
         n = ids.size
         return pd.DataFrame(
-            {"origin": np.repeat(ids, n), "destination": np.tile(ids, n), self.weight: self.matrix.ravel()}
+            {
+                "origin": np.repeat(ids, n),
+                "destination": np.tile(ids, n),
+                self.weight: self.matrix.ravel(),
+            }
         )
 
 
@@ -67,7 +71,9 @@ def zone_skim(
     from any node raises :class:`~transitopt.SnappingError`. ``progress(done, total)``
     is called after each chunk of origins.
     """
-    node, snap_m = snap_points(network, zones["x"].to_numpy(), zones["y"].to_numpy(), max_distance_m=max_snap_m)
+    node, snap_m = snap_points(
+        network, zones["x"].to_numpy(), zones["y"].to_numpy(), max_distance_m=max_snap_m
+    )
     attached = zones.assign(node=np.asarray(node, dtype=np.int64), snap_m=np.asarray(snap_m))
     nodes = attached["node"].to_numpy()
     n = len(attached)
@@ -85,7 +91,9 @@ def write_skim(result: ZoneSkim, path: str | os.PathLike) -> Path:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SKIM_FORMATS:
-        raise InputFileError(f"{path}: unknown skim format {suffix!r}; expected one of {SKIM_FORMATS}")
+        raise InputFileError(
+            f"{path}: unknown skim format {suffix!r}; expected one of {SKIM_FORMATS}"
+        )
     with atomic_path(path) as tmp:
         if suffix == ".csv":
             result.to_frame().to_csv(tmp, index=False)

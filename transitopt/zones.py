@@ -135,7 +135,9 @@ def _hex_cells(mx: np.ndarray, my: np.ndarray, size: float) -> tuple[np.ndarray,
     return col, row
 
 
-def _cell_centres(col: np.ndarray, row: np.ndarray, size: float, shape: Shape) -> tuple[np.ndarray, np.ndarray]:
+def _cell_centres(
+    col: np.ndarray, row: np.ndarray, size: float, shape: Shape
+) -> tuple[np.ndarray, np.ndarray]:
     """Cell centres in metres from the grid origin."""
     if shape == "square":
         return (col + 0.5) * size, (row + 0.5) * size
@@ -192,7 +194,9 @@ def zones_from_polygons(polygons: Any, *, id_column: str | None = None) -> Any:
         gdf = gdf.to_crs("EPSG:4326")
     missing = gdf.geometry.isna() | gdf.geometry.is_empty
     if missing.any():
-        raise InputFileError(f"zone row {int(np.flatnonzero(missing.to_numpy())[0])} has no geometry")
+        raise InputFileError(
+            f"zone row {int(np.flatnonzero(missing.to_numpy())[0])} has no geometry"
+        )
     ids = _zone_ids(gdf, id_column)
     if len(gdf):
         metric = gdf.to_crs(gdf.estimate_utm_crs())
@@ -205,7 +209,9 @@ def zones_from_polygons(polygons: Any, *, id_column: str | None = None) -> Any:
     for c in rest:
         if c not in ("x", "y"):
             out[c] = gdf[c].to_numpy()
-    return gpd.GeoDataFrame(out.reset_index(drop=True), geometry=gdf.geometry.to_numpy(), crs="EPSG:4326")
+    return gpd.GeoDataFrame(
+        out.reset_index(drop=True), geometry=gdf.geometry.to_numpy(), crs="EPSG:4326"
+    )
 
 
 def _zone_ids(table: pd.DataFrame, id_column: str | None) -> np.ndarray:
@@ -214,7 +220,9 @@ def _zone_ids(table: pd.DataFrame, id_column: str | None) -> np.ndarray:
         if id_column is None:
             return np.arange(1, len(table) + 1, dtype=np.int64)
     if id_column not in table.columns:
-        raise InputFileError(f"zone id column {id_column!r} not found; columns are {list(table.columns)}")
+        raise InputFileError(
+            f"zone id column {id_column!r} not found; columns are {list(table.columns)}"
+        )
     raw = pd.to_numeric(table[id_column], errors="coerce")
     values = raw.to_numpy(dtype=np.float64)
     bad = ~np.isfinite(values) | (values != np.round(values))
@@ -225,11 +233,15 @@ def _zone_ids(table: pd.DataFrame, id_column: str | None) -> np.ndarray:
     ids = values.astype(np.int64)
     dup = pd.Series(ids).duplicated()
     if dup.any():
-        raise InputFileError(f"zone id {ids[dup.to_numpy()][0]} appears twice in column {id_column!r}")
+        raise InputFileError(
+            f"zone id {ids[dup.to_numpy()][0]} appears twice in column {id_column!r}"
+        )
     return ids
 
 
-def read_zones(path: str | os.PathLike, *, id_column: str | None = None, layer: str | None = None) -> Any:
+def read_zones(
+    path: str | os.PathLike, *, id_column: str | None = None, layer: str | None = None
+) -> Any:
     """Zones from a file: polygons or points (GeoPackage, GeoJSON, Shapefile, ...) or a CSV of points.
 
     Parameters
@@ -255,9 +267,13 @@ def read_zones(path: str | os.PathLike, *, id_column: str | None = None, layer: 
     name = path.name.lower()
     if name.endswith(".csv"):
         points = read_zone_points(path)
-        return gpd.GeoDataFrame(points, geometry=gpd.points_from_xy(points["x"], points["y"]), crs="EPSG:4326")
+        return gpd.GeoDataFrame(
+            points, geometry=gpd.points_from_xy(points["x"], points["y"]), crs="EPSG:4326"
+        )
     if not name.endswith(GEO_FORMATS):
-        raise InputFileError(f"{path}: unknown zone file type; expected .csv or one of {GEO_FORMATS}")
+        raise InputFileError(
+            f"{path}: unknown zone file type; expected .csv or one of {GEO_FORMATS}"
+        )
     try:
         if name.endswith(".parquet"):
             gdf = gpd.read_parquet(path)
@@ -288,7 +304,9 @@ def read_zone_points(path: str | os.PathLike) -> pd.DataFrame:
         for name in names:
             if name in columns:
                 return columns[name]
-        raise InputFileError(f"{path}: needs a column named one of {names}; found {list(table.columns)}")
+        raise InputFileError(
+            f"{path}: needs a column named one of {names}; found {list(table.columns)}"
+        )
 
     zones = pd.DataFrame(
         {
@@ -301,7 +319,9 @@ def read_zone_points(path: str | os.PathLike) -> pd.DataFrame:
     if len(bad):
         raise InputFileError(f"{path}: zone {bad['zone'].iloc[0]!r} has no numeric coordinates")
     if zones["zone"].duplicated().any():
-        raise InputFileError(f"{path}: zone id {zones['zone'][zones['zone'].duplicated()].iloc[0]!r} appears twice")
+        raise InputFileError(
+            f"{path}: zone id {zones['zone'][zones['zone'].duplicated()].iloc[0]!r} appears twice"
+        )
     return zones
 
 
@@ -357,7 +377,9 @@ def attach_zones(
         if on_unattached != "keep":
             problems["hold no street node"] = empty
     if max_snap_m is not None:
-        problems[f"lie farther than {max_snap_m:g} m from the network"] = out["snap_m"].to_numpy() > max_snap_m
+        problems[f"lie farther than {max_snap_m:g} m from the network"] = (
+            out["snap_m"].to_numpy() > max_snap_m
+        )
     bad = np.zeros(len(out), dtype=bool)
     parts = []
     for reason, mask in problems.items():
@@ -366,7 +388,10 @@ def attach_zones(
             parts.append(f"{int(mask.sum())} {reason} (zones {_listing(ids)})")
             bad |= mask
     if bad.any():
-        message = f"{int(bad.sum())} of {len(out)} zones cannot attach to the network: " + "; ".join(parts)
+        message = (
+            f"{int(bad.sum())} of {len(out)} zones cannot attach to the network: "
+            + "; ".join(parts)
+        )
         if on_unattached == "raise" or bad.all():
             raise SnappingError(message + ("" if on_unattached == "raise" else "; no zone is left"))
         warnings.warn(message + "; they are dropped", stacklevel=2)
@@ -391,8 +416,12 @@ def _nodes_inside(network: Network, zones: Any) -> np.ndarray:
     """Number of network nodes (with edges, not centroids) inside each polygon zone."""
     import shapely
 
-    degree = np.bincount(network.tail, minlength=network.n_nodes) + np.bincount(network.head, minlength=network.n_nodes)
-    usable = (degree > 0) & ~network.centroid & np.isfinite(network.node_x) & np.isfinite(network.node_y)
+    degree = np.bincount(network.tail, minlength=network.n_nodes) + np.bincount(
+        network.head, minlength=network.n_nodes
+    )
+    usable = (
+        (degree > 0) & ~network.centroid & np.isfinite(network.node_x) & np.isfinite(network.node_y)
+    )
     px, py = network.node_x[usable], network.node_y[usable]
     tree = shapely.STRtree(shapely.points(px, py))
     geoms = zones.geometry.to_numpy()

@@ -51,8 +51,16 @@ class Monitor:
         """Seconds since the run started."""
         return time.perf_counter() - self.start
 
-    def record(self, iteration: int, flow: np.ndarray, cost: np.ndarray, sptt: float, *, step: float = np.nan,
-               direction: str = "") -> bool:
+    def record(
+        self,
+        iteration: int,
+        flow: np.ndarray,
+        cost: np.ndarray,
+        sptt: float,
+        *,
+        step: float = np.nan,
+        direction: str = "",
+    ) -> bool:
         """Record the state ``flow`` (with link costs ``cost`` and shortest-path total ``sptt``).
 
         Returns ``True`` when the run should stop: gap reached, iteration or time limit,

@@ -63,7 +63,9 @@ class Problem:
         return (self.preload, self.fixed, self.t0, self.cap, self.alpha, self.beta, self.kind)
 
 
-def _check_finite(name: str, values: np.ndarray, network: Network, *, allow_inf: bool = False) -> None:
+def _check_finite(
+    name: str, values: np.ndarray, network: Network, *, allow_inf: bool = False
+) -> None:
     bad = np.isnan(values) | (values < 0) | (np.isinf(values) if not allow_inf else False)
     if bad.any():
         e = int(np.flatnonzero(bad)[0])
@@ -101,7 +103,11 @@ def fixed_cost_s(
     if distance_factor is None:
         factor = float(tntp.get("distance_factor", 0.0) or 0.0)
         if factor:
-            raw = network.edges["length"].to_numpy(dtype=np.float64) if "length" in network.edges else network.length_m
+            raw = (
+                network.edges["length"].to_numpy(dtype=np.float64)
+                if "length" in network.edges
+                else network.length_m
+            )
             cost += 60.0 * factor * raw
     elif distance_factor:
         cost += distance_factor * network.length_m
@@ -144,7 +150,9 @@ def build_problem(
         shut |= closed
     fixed = fixed_cost_s(network, toll_factor=toll_factor, distance_factor=distance_factor)
     fixed[shut] = np.inf
-    cap = np.where(shut | (cap <= 0.0), np.inf, cap)  # never divide by zero; closed links carry no flow
+    cap = np.where(
+        shut | (cap <= 0.0), np.inf, cap
+    )  # never divide by zero; closed links carry no flow
 
     if preload is None:
         pre = np.zeros(m)
@@ -174,13 +182,17 @@ def build_problem(
 
     # demand no car path connects: one breadth-first search per origin, reported per pair
     no_through = np.asarray(network.centroid, dtype=np.bool_)
-    bad = unreachable_pairs(network.indptr, network.head, ~shut, no_through, origin_nodes, dest_nodes, sub)
+    bad = unreachable_pairs(
+        network.indptr, network.head, ~shut, no_through, origin_nodes, dest_nodes, sub
+    )
     i, j = np.nonzero(bad)
-    unassigned = pd.DataFrame({
-        "origin": demand.zones[origin_rows[i]].astype(np.int64),
-        "destination": demand.zones[dest_cols[j]].astype(np.int64),
-        "trips": sub[i, j],
-    })
+    unassigned = pd.DataFrame(
+        {
+            "origin": demand.zones[origin_rows[i]].astype(np.int64),
+            "destination": demand.zones[dest_cols[j]].astype(np.int64),
+            "trips": sub[i, j],
+        }
+    )
     sub[bad] = 0.0
 
     return Problem(

@@ -29,7 +29,9 @@ FOCUS_PASSES = 4
 SHIFT_REL_TOL = 1e-15
 
 
-def solve_algorithm_b(problem: Problem, monitor: Monitor, *, inner_sweeps: int | None = None) -> np.ndarray:
+def solve_algorithm_b(
+    problem: Problem, monitor: Monitor, *, inner_sweeps: int | None = None
+) -> np.ndarray:
     """Run Algorithm B until ``monitor`` stops it; returns the car flows (veh/h)."""
     p = problem
     inner_sweeps = INNER_SWEEPS if inner_sweeps is None else inner_sweeps
@@ -49,16 +51,43 @@ def solve_algorithm_b(problem: Problem, monitor: Monitor, *, inner_sweeps: int |
     cost = np.empty(m)
     deriv = np.empty(m)
     costs_into(flow, *args, cost)
-    init_bushes(p.indptr, p.head, p.tail, cost, p.no_through, p.origin_nodes, p.dest_nodes, p.demand, in_bush,
-                bush_flow, sub_order, sub_counts)
+    init_bushes(
+        p.indptr,
+        p.head,
+        p.tail,
+        cost,
+        p.no_through,
+        p.origin_nodes,
+        p.dest_nodes,
+        p.demand,
+        in_bush,
+        bush_flow,
+        sub_order,
+        sub_counts,
+    )
     k = 0
     previous_gap = np.inf
     while True:
         sum_bush_flows(bush_flow, flow)
         costs_into(flow, *args, cost)
-        sptt, _ = gap_and_grow(p.indptr, p.head, p.tail, rev_indptr, rev_edge, cost, p.no_through, p.origin_nodes,
-                               p.dest_nodes, p.demand, in_bush, bush_flow, sub_order, sub_counts, True,
-                               SHIFT_REL_TOL)
+        sptt, _ = gap_and_grow(
+            p.indptr,
+            p.head,
+            p.tail,
+            rev_indptr,
+            rev_edge,
+            cost,
+            p.no_through,
+            p.origin_nodes,
+            p.dest_nodes,
+            p.demand,
+            in_bush,
+            bush_flow,
+            sub_order,
+            sub_counts,
+            True,
+            SHIFT_REL_TOL,
+        )
         if monitor.record(k, flow, cost, sptt, direction="bush"):
             return flow
         gap = monitor.rows[-1]["relative_gap"]
@@ -69,15 +98,51 @@ def solve_algorithm_b(problem: Problem, monitor: Monitor, *, inner_sweeps: int |
         previous_gap = gap
         k += 1
         derivatives_into(flow, *args, deriv)
-        for _ in range(max(inner_sweeps, 1)):  # round robin: one pass per bush and sweep converges best
-            sweep(p.indptr, p.head, p.tail, p.origin_nodes, origin_demand, in_bush, bush_flow, sub_order, sub_counts,
-                  flow, cost, deriv, *args, every, SHIFT_REL_TOL, worst)
+        for _ in range(
+            max(inner_sweeps, 1)
+        ):  # round robin: one pass per bush and sweep converges best
+            sweep(
+                p.indptr,
+                p.head,
+                p.tail,
+                p.origin_nodes,
+                origin_demand,
+                in_bush,
+                bush_flow,
+                sub_order,
+                sub_counts,
+                flow,
+                cost,
+                deriv,
+                *args,
+                every,
+                SHIFT_REL_TOL,
+                worst,
+            )
         # bushes far from equilibrium get extra passes of their own (cheap: a few bushes)
-        focus = np.flatnonzero(worst >= FOCUS_SHARE * worst.max()) if worst.max() > 0.0 else every[:0]
+        focus = (
+            np.flatnonzero(worst >= FOCUS_SHARE * worst.max()) if worst.max() > 0.0 else every[:0]
+        )
         if 0 < focus.size <= max(1, n_orig // 20):
             for _ in range(FOCUS_PASSES * inner_sweeps):
-                sweep(p.indptr, p.head, p.tail, p.origin_nodes, origin_demand, in_bush, bush_flow, sub_order,
-                      sub_counts, flow, cost, deriv, *args, focus, SHIFT_REL_TOL, worst)
+                sweep(
+                    p.indptr,
+                    p.head,
+                    p.tail,
+                    p.origin_nodes,
+                    origin_demand,
+                    in_bush,
+                    bush_flow,
+                    sub_order,
+                    sub_counts,
+                    flow,
+                    cost,
+                    deriv,
+                    *args,
+                    focus,
+                    SHIFT_REL_TOL,
+                    worst,
+                )
 
 
 def _reverse(p: Problem) -> tuple[np.ndarray, np.ndarray]:

@@ -105,8 +105,13 @@ class UserEquilibrium:
                 stacklevel=2,
             )
         setup_s = time.perf_counter() - start
-        monitor = Monitor(problem, gap=self.gap, max_iter=self.max_iter, time_limit_s=self.time_limit_s,
-                          callback=self.callback)
+        monitor = Monitor(
+            problem,
+            gap=self.gap,
+            max_iter=self.max_iter,
+            time_limit_s=self.time_limit_s,
+            callback=self.callback,
+        )
         if self.algorithm == "algb":
             flow = solve_algorithm_b(problem, monitor)
         else:
@@ -114,7 +119,9 @@ class UserEquilibrium:
         flow = np.where(problem.closed, 0.0, flow)
         cost = np.empty_like(flow)
         costs_into(flow, *problem.vdf_args, cost)
-        time_s = np.where(problem.closed, np.inf, cost - np.where(problem.closed, 0.0, problem.fixed))
+        time_s = np.where(
+            problem.closed, np.inf, cost - np.where(problem.closed, 0.0, problem.fixed)
+        )
         history = pd.DataFrame(monitor.rows, columns=list(HISTORY_COLUMNS))
         result = AssignmentResult(
             network=self.network,
@@ -158,5 +165,11 @@ def assign(
     AssignmentResult
     """
     return UserEquilibrium(
-        network, demand, algorithm=algorithm, gap=gap, max_iter=max_iter, time_limit_s=time_limit_s, **options
+        network,
+        demand,
+        algorithm=algorithm,
+        gap=gap,
+        max_iter=max_iter,
+        time_limit_s=time_limit_s,
+        **options,
     ).run()

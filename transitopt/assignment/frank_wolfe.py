@@ -35,8 +35,17 @@ LINE_SEARCH_MAX_ITER = 60
 
 
 def _aon(problem: Problem, cost: np.ndarray) -> tuple[np.ndarray, float]:
-    flow, sptt, _ = aon_load(problem.indptr, problem.head, problem.tail, cost, problem.no_through,
-                             problem.origin_nodes, problem.dest_nodes, problem.demand, True)
+    flow, sptt, _ = aon_load(
+        problem.indptr,
+        problem.head,
+        problem.tail,
+        cost,
+        problem.no_through,
+        problem.origin_nodes,
+        problem.dest_nodes,
+        problem.demand,
+        True,
+    )
     return flow, sptt
 
 
@@ -64,7 +73,9 @@ def _bfw_target(x, y, s1, s2, tau, hess):
     return b0 * y + (nu * b0) * s1 + (mu * b0) * s2
 
 
-def solve_link_based(problem: Problem, algorithm: str, monitor: Monitor, *, initial: np.ndarray | None = None) -> np.ndarray:
+def solve_link_based(
+    problem: Problem, algorithm: str, monitor: Monitor, *, initial: np.ndarray | None = None
+) -> np.ndarray:
     """Run ``msa``, ``fw``, ``cfw`` or ``bfw`` until ``monitor`` stops it; returns the car flows."""
     if algorithm not in ("msa", "fw", "cfw", "bfw"):
         raise ValueError(f"unknown link-based algorithm {algorithm!r}")
@@ -101,7 +112,9 @@ def solve_link_based(problem: Problem, algorithm: str, monitor: Monitor, *, init
                 target, direction = _bfw_target(x, y, s1, s2, tau, hess), "bfw"
             else:
                 target, direction = _cfw_target(x, y, s1, hess), "cfw"
-            step, slope = line_search(x, target - x, *args, 1.0, LINE_SEARCH_TOL, LINE_SEARCH_MAX_ITER)
+            step, slope = line_search(
+                x, target - x, *args, 1.0, LINE_SEARCH_TOL, LINE_SEARCH_MAX_ITER
+            )
             if not (step > 0.0 and slope < 0.0):
                 target = None  # not a descent direction: fall back to Frank-Wolfe
         if target is None:

@@ -123,7 +123,9 @@ class AssignmentResult:
             _, ax = plt.subplots(figsize=(5.5, 3.8))
         gap = self.history["relative_gap"].clip(lower=1e-16)
         ax.semilogy(self.history["time_s"], gap, marker=".", label=self.algorithm)
-        ax.axhline(self.target_gap, color="grey", linestyle=":", label=f"target {self.target_gap:g}")
+        ax.axhline(
+            self.target_gap, color="grey", linestyle=":", label=f"target {self.target_gap:g}"
+        )
         ax.set_xlabel("wall time (s)")
         ax.set_ylabel("relative gap (TSTT - SPTT) / TSTT")
         ax.set_title(f"{self.iterations} iterations, gap {self.relative_gap:.2e}")

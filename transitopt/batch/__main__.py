@@ -11,8 +11,11 @@ from .run import run_batch
 
 def _print(event: dict) -> None:
     eta = f", ETA {event['eta_s']:.0f} s" if event["cities_remaining"] else ""
-    print(f"{event['city']}: {'FAILED' if event['city_failed'] else 'done'} — cities done {event['cities_done']}, "
-          f"failed {event['cities_failed']}, remaining {event['cities_remaining']}{eta}", flush=True)
+    print(
+        f"{event['city']}: {'FAILED' if event['city_failed'] else 'done'} — cities done {event['cities_done']}, "
+        f"failed {event['cities_failed']}, remaining {event['cities_remaining']}{eta}",
+        flush=True,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,13 +27,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true")
     args = parser.parse_args(argv)
     try:
-        summary = run_batch(args.file, args.output, workers=args.workers, scheduler=args.scheduler,
-                            overwrite=args.force, progress=_print)
+        summary = run_batch(
+            args.file,
+            args.output,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            overwrite=args.force,
+            progress=_print,
+        )
     except TransitoptError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"{summary.computed} computed, {summary.reused} reused, {summary.failed} failed, "
-          f"{summary.not_applicable} not applicable in {summary.elapsed_s:.1f} s → {summary.files['summary_csv']}")
+    print(
+        f"{summary.computed} computed, {summary.reused} reused, {summary.failed} failed, "
+        f"{summary.not_applicable} not applicable in {summary.elapsed_s:.1f} s → {summary.files['summary_csv']}"
+    )
     return 0 if summary.ok else 1
 
 

@@ -26,8 +26,13 @@ class NotApplicable(Exception):
 STREET_MODES = ("bus", "brt", "minibus")
 
 
-def policy_edits(policy: PolicySpec, *, n_lines: int, baseline_links: pd.DataFrame | None,
-                 baseline_lines: pd.DataFrame | None = None) -> list[dict[str, Any]]:
+def policy_edits(
+    policy: PolicySpec,
+    *,
+    n_lines: int,
+    baseline_links: pd.DataFrame | None,
+    baseline_lines: pd.DataFrame | None = None,
+) -> list[dict[str, Any]]:
     """The edits (scenario-file dicts) of ``policy`` in one city.
 
     Parameters
@@ -51,8 +56,14 @@ def policy_edits(policy: PolicySpec, *, n_lines: int, baseline_links: pd.DataFra
         return [{"type": "change_line", "line": "*", "headway_factor": float(policy.factor)}]
     if policy.policy == "bus_lanes_over_voc":
         ways = ways_over_voc(baseline_links, threshold=float(policy.threshold))
-        lines = "*" if baseline_lines is None else sorted(
-            str(x) for x in baseline_lines.loc[baseline_lines["mode"].isin(STREET_MODES), "line"])
+        lines = (
+            "*"
+            if baseline_lines is None
+            else sorted(
+                str(x)
+                for x in baseline_lines.loc[baseline_lines["mode"].isin(STREET_MODES), "line"]
+            )
+        )
         if not lines:
             raise NotApplicable("the city has no bus lines")
         if not ways:
@@ -75,4 +86,3 @@ def ways_over_voc(links: pd.DataFrame | None, *, threshold: float) -> list[int]:
         except ValueError:
             continue
     return sorted(ways)
-

@@ -133,8 +133,16 @@ def run_batch(
     for city in batch.cities:
         folder = out / "cities" / city.id
         write_baseline(batch, city.id, folder)
-        tasks.append(CityTask(city=city.id, folder=str(folder), runs=str(out / "runs" / city.id), policies=policies,
-                              log=str(out / LOG), threads=threads if client is None and scheduler is None else 1))
+        tasks.append(
+            CityTask(
+                city=city.id,
+                folder=str(folder),
+                runs=str(out / "runs" / city.id),
+                policies=policies,
+                log=str(out / LOG),
+                threads=threads if client is None and scheduler is None else 1,
+            )
+        )
     tracker = _Progress(len(tasks), len(tasks) * len(policies), progress, started)
     rows: list[dict[str, Any]] = []
     if client is not None or scheduler is not None:
@@ -144,19 +152,35 @@ def run_batch(
             rows += tracker.add(task, run_city(task))
     else:
         rows = _run_pool(tasks, min(n_workers, len(tasks)), tracker)
-    order = {(c.id, s.name): i for i, (c, s) in enumerate((c, s) for c in batch.cities for s in batch.scenarios)}
+    order = {
+        (c.id, s.name): i
+        for i, (c, s) in enumerate((c, s) for c in batch.cities for s in batch.scenarios)
+    }
     rows.sort(key=lambda r: order[(r["city"], r["scenario"])])
     table = summary_table(rows)
-    files = {"summary_parquet": out / "summary.parquet", "summary_csv": out / "summary.csv",
-             "overview_png": out / "overview.png", "manifest": out / MANIFEST, "log": out / LOG}
+    files = {
+        "summary_parquet": out / "summary.parquet",
+        "summary_csv": out / "summary.csv",
+        "overview_png": out / "overview.png",
+        "manifest": out / MANIFEST,
+        "log": out / LOG,
+    }
     write_table(table, files["summary_parquet"], files["summary_csv"])
     write_overview(table, files["overview_png"], title=batch.name)
     counts = {s: int((table["status"] == s).sum()) for s in ("ok", "failed", "not_applicable")}
     reused = int(table["reused"].sum())
     _write_manifest(out, batch, status="finished", counts={**counts, "reused": reused})
-    return BatchSummary(name=batch.name, output_dir=out, table=table, computed=counts["ok"] - reused, reused=reused,
-                        failed=counts["failed"], not_applicable=counts["not_applicable"],
-                        elapsed_s=time.perf_counter() - started, files=files)
+    return BatchSummary(
+        name=batch.name,
+        output_dir=out,
+        table=table,
+        computed=counts["ok"] - reused,
+        reused=reused,
+        failed=counts["failed"],
+        not_applicable=counts["not_applicable"],
+        elapsed_s=time.perf_counter() - started,
+        files=files,
+    )
 
 
 # ---------------------------------------------------------------------------- executors
@@ -176,7 +200,9 @@ def _run_pool(tasks: list[CityTask], workers: int, tracker: _Progress) -> list[d
     return rows
 
 
-def _run_dask(tasks: list[CityTask], client: Any, scheduler: str | None, tracker: _Progress) -> list[dict[str, Any]]:
+def _run_dask(
+    tasks: list[CityTask], client: Any, scheduler: str | None, tracker: _Progress
+) -> list[dict[str, Any]]:
     from dask.distributed import Client
     from dask.distributed import as_completed as dask_completed
 
@@ -186,8 +212,12 @@ def _run_dask(tasks: list[CityTask], client: Any, scheduler: str | None, tracker
     rows: list[dict[str, Any]] = []
     try:
         tag = uuid.uuid4().hex[:8]
-        futures = {client.submit(run_city, task, pure=False, key=f"transitopt-batch-{task.city}-{tag}"): task
-                   for task in tasks}
+        futures = {
+            client.submit(
+                run_city, task, pure=False, key=f"transitopt-batch-{task.city}-{tag}"
+            ): task
+            for task in tasks
+        }
         for future in dask_completed(list(futures)):
             task = futures[future]
             try:
@@ -215,11 +245,20 @@ class _Progress:
         if self.callback is not None:
             elapsed = time.perf_counter() - self.started
             remaining = self.cities - self.done
-            self.callback({
-                "city": task.city, "city_failed": failed > 0, "cities_done": self.done, "cities_failed": self.failed,
-                "cities_remaining": remaining, "runs_done": self.runs_done, "runs_failed": self.runs_failed,
-                "runs_total": self.runs, "elapsed_s": elapsed, "eta_s": elapsed / self.done * remaining,
-            })
+            self.callback(
+                {
+                    "city": task.city,
+                    "city_failed": failed > 0,
+                    "cities_done": self.done,
+                    "cities_failed": self.failed,
+                    "cities_remaining": remaining,
+                    "runs_done": self.runs_done,
+                    "runs_failed": self.runs_failed,
+                    "runs_total": self.runs,
+                    "elapsed_s": elapsed,
+                    "eta_s": elapsed / self.done * remaining,
+                }
+            )
         return rows
 
 
@@ -235,12 +274,15 @@ def _claim(out: Path, batch: Batch, *, overwrite: bool) -> None:
         except ValueError:
             owner = {}
         if owner.get("format") != FORMAT:
-            raise BatchError(f"{out}: {MANIFEST} is not a transitopt batch manifest; refusing to write there")
+            raise BatchError(
+                f"{out}: {MANIFEST} is not a transitopt batch manifest; refusing to write there"
+            )
         if owner.get("name") != batch.name:
             if not overwrite:
                 raise BatchError(
                     f"{out}: holds the results of batch {owner.get('name')!r} (from {owner.get('file')}), not "
-                    f"{batch.name!r}; choose another output folder, or overwrite it (--force / overwrite=True)")
+                    f"{batch.name!r}; choose another output folder, or overwrite it (--force / overwrite=True)"
+                )
             for name in _OWNED:
                 path = out / name
                 if path.is_dir():
@@ -248,12 +290,16 @@ def _claim(out: Path, batch: Batch, *, overwrite: bool) -> None:
                 elif path.exists():
                     path.unlink()
     elif out.is_dir() and any(out.iterdir()):
-        raise BatchError(f"{out}: not empty and not a batch output folder (no {MANIFEST}); refusing to write there")
+        raise BatchError(
+            f"{out}: not empty and not a batch output folder (no {MANIFEST}); refusing to write there"
+        )
     out.mkdir(parents=True, exist_ok=True)
     _write_manifest(out, batch, status="running")
 
 
-def _write_manifest(out: Path, batch: Batch, *, status: str, counts: dict[str, int] | None = None) -> None:
+def _write_manifest(
+    out: Path, batch: Batch, *, status: str, counts: dict[str, int] | None = None
+) -> None:
     path = out / MANIFEST
     old = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     data = {

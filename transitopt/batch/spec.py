@@ -100,7 +100,9 @@ class PolicySpec(_Spec):
     @model_validator(mode="after")
     def _parameters(self) -> PolicySpec:
         if self.policy in PLANNED_POLICIES:
-            raise ValueError(f"policy {self.policy!r} is not available yet; available: {', '.join(POLICIES)}")
+            raise ValueError(
+                f"policy {self.policy!r} is not available yet; available: {', '.join(POLICIES)}"
+            )
         if self.policy not in POLICIES:
             raise ValueError(f"unknown policy {self.policy!r}; available: {', '.join(POLICIES)}")
         needs = {"headway_factor": "factor", "bus_lanes_over_voc": "threshold"}.get(self.policy)
@@ -196,8 +198,11 @@ def load_batch(source: str | os.PathLike | dict[str, Any], *, check_files: bool 
     try:
         spec = BatchFile.model_validate(data)
     except ValidationError as exc:
-        raise BatchError(format_validation_error(label, text, exc).replace("invalid scenario file", "invalid batch file")) \
-            from None
+        raise BatchError(
+            format_validation_error(label, text, exc).replace(
+                "invalid scenario file", "invalid batch file"
+            )
+        ) from None
     name = spec.batch.name or (path.name.removesuffix(".toml") if path else "batch")
     batch = Batch(name=name, path=path, spec=spec, baselines={})
     problems = []
@@ -206,12 +211,16 @@ def load_batch(source: str | os.PathLike | dict[str, Any], *, check_files: bool 
         for i, entry in enumerate(getattr(spec, kind)):
             value = getattr(entry, key)
             if value in seen:
-                problems.append(f"{batch.where(kind, i, key)}: duplicated {key} {value!r} (also {kind}[{seen[value]}])")
+                problems.append(
+                    f"{batch.where(kind, i, key)}: duplicated {key} {value!r} (also {kind}[{seen[value]}])"
+                )
             seen.setdefault(value, i)
     policies = {s.policy for s in spec.scenarios}
     if "bus_lanes_over_voc" in policies and "baseline" not in policies:
-        problems.append(f"{batch.where('scenarios')}: bus_lanes_over_voc reads the baseline's v/c: add a scenario "
-                        "with policy = \"baseline\"")
+        problems.append(
+            f"{batch.where('scenarios')}: bus_lanes_over_voc reads the baseline's v/c: add a scenario "
+            'with policy = "baseline"'
+        )
     if problems:
         raise BatchError("\n".join(problems))
     for city in spec.cities:
@@ -222,7 +231,9 @@ def load_batch(source: str | os.PathLike | dict[str, Any], *, check_files: bool 
                 try:
                     write_baseline(batch, city.id, Path(tmp))
                 except ScenarioError as exc:
-                    problems.append(f"{batch.where('cities', i)} (city {city.id!r}): {_strip_tmp(str(exc), tmp)}")
+                    problems.append(
+                        f"{batch.where('cities', i)} (city {city.id!r}): {_strip_tmp(str(exc), tmp)}"
+                    )
         if problems:
             raise BatchError("\n".join(problems))
     return batch
@@ -246,7 +257,11 @@ def _absolute(value: str, folder: Path) -> str:
     """A path relative to the batch file made absolute; place names and ``${VARS}`` are left alone."""
     from ..scenario.files import EMBEDDED_SOURCES, NO_NETWORK, _looks_like_path
 
-    if value.lower() in (*EMBEDDED_SOURCES, NO_NETWORK) or not _looks_like_path(value) or value.startswith("${"):
+    if (
+        value.lower() in (*EMBEDDED_SOURCES, NO_NETWORK)
+        or not _looks_like_path(value)
+        or value.startswith("${")
+    ):
         return value
     path = Path(value).expanduser()
     return str(path if path.is_absolute() else (folder / path).resolve())
@@ -295,10 +310,14 @@ def write_baseline(batch: Batch, city_id: str, folder: Path) -> Path:
     return path
 
 
-def write_alternative(folder: Path, name: str, edits: list[dict[str, Any]], *, description: str = "") -> Path:
+def write_alternative(
+    folder: Path, name: str, edits: list[dict[str, Any]], *, description: str = ""
+) -> Path:
     """Write an alternative of ``folder/baseline.toml`` as ``folder/<name>.toml``."""
-    data: dict[str, Any] = {"scenario": {"name": name, "baseline": "baseline.toml", "description": description},
-                            "edits": edits}
+    data: dict[str, Any] = {
+        "scenario": {"name": name, "baseline": "baseline.toml", "description": description},
+        "edits": edits,
+    }
     return write_toml(data, folder / f"{name.rsplit('/', 1)[-1]}.toml")
 
 
@@ -333,9 +352,13 @@ def toml_text(data: dict[str, Any]) -> str:
     for section, body in data.items():
         if isinstance(body, list) and all(isinstance(b, dict) for b in body):
             for entry in body:
-                lines += ["", f"[[{_key(section)}]]"] + [f"{_key(k)} = {_value(v)}" for k, v in entry.items()]
+                lines += ["", f"[[{_key(section)}]]"] + [
+                    f"{_key(k)} = {_value(v)}" for k, v in entry.items()
+                ]
         elif isinstance(body, dict):
-            lines += ["", f"[{_key(section)}]"] + [f"{_key(k)} = {_value(v)}" for k, v in body.items()]
+            lines += ["", f"[{_key(section)}]"] + [
+                f"{_key(k)} = {_value(v)}" for k, v in body.items()
+            ]
         else:
             lines.insert(0, f"{_key(section)} = {_value(body)}")
     return "\n".join(lines).lstrip("\n") + "\n"

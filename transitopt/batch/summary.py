@@ -10,11 +10,26 @@ import numpy as np
 import pandas as pd
 
 #: columns before the metrics, in order
-COLUMNS = ("city", "scenario", "policy", "status", "reused", "key", "converged", "iterations", "stop_reason",
-           "run_time_s", "error_type", "error", "result_dir")
+COLUMNS = (
+    "city",
+    "scenario",
+    "policy",
+    "status",
+    "reused",
+    "key",
+    "converged",
+    "iterations",
+    "stop_reason",
+    "run_time_s",
+    "error_type",
+    "error",
+    "result_dir",
+)
 #: metrics shown in the overview: (metric, label, relative change?)
-OVERVIEW = (("composite_cost_min", "composite cost, % change", True),
-            ("share_transit", "transit share, change in points", False))
+OVERVIEW = (
+    ("composite_cost_min", "composite cost, % change", True),
+    ("share_transit", "transit share, change in points", False),
+)
 
 
 def summary_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -42,8 +57,10 @@ def summary_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 def write_table(table: pd.DataFrame, parquet: Path, csv: Path) -> None:
     """Write the summary as Parquet and CSV, each atomically."""
-    for path, write in ((parquet, lambda p: table.to_parquet(p, index=False)),
-                        (csv, lambda p: table.to_csv(p, index=False))):
+    for path, write in (
+        (parquet, lambda p: table.to_parquet(p, index=False)),
+        (csv, lambda p: table.to_csv(p, index=False)),
+    ):
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         write(tmp)
         os.replace(tmp, path)
@@ -62,7 +79,9 @@ def policy_effects(table: pd.DataFrame) -> pd.DataFrame:
                 continue
             before, after = float(base.loc[r.city, metric]), float(getattr(r, metric))
             change = (after - before) / before * 100 if relative else (after - before) * 100
-            rows.append({"city": r.city, "scenario": r.scenario, "metric": metric, "change": change})
+            rows.append(
+                {"city": r.city, "scenario": r.scenario, "metric": metric, "change": change}
+            )
     return pd.DataFrame(rows, columns=["city", "scenario", "metric", "change"])
 
 
@@ -76,8 +95,12 @@ def write_overview(table: pd.DataFrame, path: Path, *, title: str = "") -> Path:
     effects = policy_effects(table)
     scenarios = list(dict.fromkeys(effects["scenario"]))
     n = max(1, len(scenarios))
-    fig, axes = plt.subplots(n, len(OVERVIEW), figsize=(5 * len(OVERVIEW), 0.6 + 0.35 * n * max(
-        2, table["city"].nunique())), squeeze=False)
+    fig, axes = plt.subplots(
+        n,
+        len(OVERVIEW),
+        figsize=(5 * len(OVERVIEW), 0.6 + 0.35 * n * max(2, table["city"].nunique())),
+        squeeze=False,
+    )
     for i in range(n):
         for j, (metric, label, _) in enumerate(OVERVIEW):
             ax = axes[i][j]
@@ -87,7 +110,10 @@ def write_overview(table: pd.DataFrame, path: Path, *, title: str = "") -> Path:
                 continue
             part = effects[(effects["scenario"] == scenarios[i]) & (effects["metric"] == metric)]
             part = part.sort_values("change")
-            colors = ["#2a7" if (c < 0) == (metric == "composite_cost_min") else "#c44" for c in part["change"]]
+            colors = [
+                "#2a7" if (c < 0) == (metric == "composite_cost_min") else "#c44"
+                for c in part["change"]
+            ]
             ax.barh(part["city"], part["change"], color=colors)
             ax.axvline(0, color="black", linewidth=0.8)
             ax.set_title(f"{scenarios[i]}: {label}", fontsize=9)

@@ -59,14 +59,24 @@ def run_city(task: CityTask) -> list[dict[str, Any]]:
                 scenario = base
             else:
                 if policy.policy == "bus_lanes_over_voc" and baseline_links is None:
-                    raise RuntimeError(f"the baseline run of {task.city!r} failed ({baseline_error}); "
-                                       "bus lanes need its v/c")
+                    raise RuntimeError(
+                        f"the baseline run of {task.city!r} failed ({baseline_error}); "
+                        "bus lanes need its v/c"
+                    )
                 if n_lines is None:
                     n_lines = len(load_base(base).supply.lines)
-                edits = policy_edits(policy, n_lines=n_lines, baseline_links=baseline_links,
-                                     baseline_lines=baseline_lines)
-                path = write_alternative(folder, f"{task.city}/{policy.name}", edits,
-                                         description=f"policy {policy.policy}")
+                edits = policy_edits(
+                    policy,
+                    n_lines=n_lines,
+                    baseline_links=baseline_links,
+                    baseline_lines=baseline_lines,
+                )
+                path = write_alternative(
+                    folder,
+                    f"{task.city}/{policy.name}",
+                    edits,
+                    description=f"policy {policy.policy}",
+                )
                 scenario = load_scenario(path)
             key = scenario.digest()
             target = runs / policy.name
@@ -76,16 +86,26 @@ def run_city(task: CityTask) -> list[dict[str, Any]]:
             else:
                 result = evaluate(scenario)
                 write_result(result, target)
-                row.update(_row(json.loads((target / "summary.json").read_text(encoding="utf-8")), target),
-                           status="ok", reused=False)
+                row.update(
+                    _row(json.loads((target / "summary.json").read_text(encoding="utf-8")), target),
+                    status="ok",
+                    reused=False,
+                )
             if policy.policy == "baseline":
-                baseline_links = pd.read_parquet(target / "links.parquet", columns=["way", "voc", "bus_vph"])
+                baseline_links = pd.read_parquet(
+                    target / "links.parquet", columns=["way", "voc", "bus_vph"]
+                )
                 baseline_lines = pd.read_parquet(target / "lines.parquet", columns=["line", "mode"])
         except NotApplicable as exc:
             row.update(status="not_applicable", reused=False, error=str(exc))
         except Exception as exc:  # noqa: BLE001 - a failing run is recorded, the batch goes on
-            row.update(status="failed", reused=False, error_type=type(exc).__name__, error=str(exc),
-                       traceback=traceback.format_exc(limit=8))
+            row.update(
+                status="failed",
+                reused=False,
+                error_type=type(exc).__name__,
+                error=str(exc),
+                traceback=traceback.format_exc(limit=8),
+            )
             if policy.policy == "baseline":
                 baseline_error = f"{type(exc).__name__}: {exc}"
         row.setdefault("run_time_s", time.perf_counter() - started)
@@ -99,8 +119,15 @@ def failed_rows(task: CityTask, exc: BaseException) -> list[dict[str, Any]]:
     """Rows for a city whose worker died (every scenario failed with ``exc``)."""
     rows = []
     for raw in task.policies:
-        row = {"city": task.city, "scenario": raw["name"], "policy": raw["policy"], "status": "failed",
-               "reused": False, "error_type": type(exc).__name__, "error": str(exc) or repr(exc)}
+        row = {
+            "city": task.city,
+            "scenario": raw["name"],
+            "policy": raw["policy"],
+            "status": "failed",
+            "reused": False,
+            "error_type": type(exc).__name__,
+            "error": str(exc) or repr(exc),
+        }
         _log(task.log, row)
         rows.append(row)
     return rows
@@ -115,7 +142,9 @@ def _complete(target: Path, key: str) -> dict[str, Any] | None:
         summary = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return summary if summary.get("key") == key and summary.get("stop_reason") != "cancelled" else None
+    return (
+        summary if summary.get("key") == key and summary.get("stop_reason") != "cancelled" else None
+    )
 
 
 def _row(summary: dict[str, Any], target: Path) -> dict[str, Any]:
@@ -134,8 +163,15 @@ def _row(summary: dict[str, Any], target: Path) -> dict[str, Any]:
 def _log(path: str, row: dict[str, Any]) -> None:
     """Append one line to the run log (a single ``write`` on an ``O_APPEND`` file)."""
     entry = {k: v for k, v in row.items() if k not in ("headline", "traceback")}
-    entry["action"] = "failed" if row.get("status") == "failed" else "reused" if row.get("reused") else \
-        "not_applicable" if row.get("status") == "not_applicable" else "computed"
+    entry["action"] = (
+        "failed"
+        if row.get("status") == "failed"
+        else "reused"
+        if row.get("reused")
+        else "not_applicable"
+        if row.get("status") == "not_applicable"
+        else "computed"
+    )
     entry["time"] = time.time()
     entry["pid"] = os.getpid()
     line = (json.dumps(entry, default=str) + "\n").encode()

@@ -186,14 +186,18 @@ def gravity_model(
     z = cost.shape[0] if cost.ndim == 2 else -1
     if cost.ndim != 2 or cost.shape[1] != z:
         raise DemandError(f"cost matrix must be square, got shape {cost.shape}")
-    ids = np.arange(1, z + 1, dtype=np.int64) if zones is None else np.asarray(zones, dtype=np.int64)
+    ids = (
+        np.arange(1, z + 1, dtype=np.int64) if zones is None else np.asarray(zones, dtype=np.int64)
+    )
     if ids.shape != (z,):
         raise DemandError(f"{ids.size} zone ids for a {z}x{z} cost matrix")
     o = _non_negative(productions, "productions", ids)
     d = _non_negative(attractions, "attractions", ids)
     if np.isnan(cost).any() or (cost < 0).any():
         i, j = np.argwhere(np.isnan(cost) | (cost < 0))[0]
-        raise DemandError(f"cost from zone {ids[i]} to {ids[j]} is {cost[i, j]!r}; expected >= 0 or inf")
+        raise DemandError(
+            f"cost from zone {ids[i]} to {ids[j]} is {cost[i, j]!r}; expected >= 0 or inf"
+        )
     if not math.isclose(o.sum(), d.sum(), rel_tol=1e-9):
         raise DemandError(
             f"productions total {o.sum():.9g} but attractions total {d.sum():.9g}; a doubly-constrained "
@@ -215,7 +219,9 @@ def gravity_model(
             raise ValueError(f"beta must be >= 0, got {beta}")
         trips, err, iterations = run(b)
     else:
-        b, trips, err, iterations = _calibrate(run, cost, float(target_mean_cost_min), mean_tolerance_min, history)
+        b, trips, err, iterations = _calibrate(
+            run, cost, float(target_mean_cost_min), mean_tolerance_min, history
+        )
     if err > max(tolerance, 1e-6):
         warnings.warn(
             f"Furness balancing stopped after {iterations} iterations with a relative row/column error "
@@ -236,7 +242,9 @@ def gravity_model(
     )
 
 
-def deterrence_matrix(cost_min: np.ndarray, *, beta: float, deterrence: Deterrence = "exponential") -> np.ndarray:
+def deterrence_matrix(
+    cost_min: np.ndarray, *, beta: float, deterrence: Deterrence = "exponential"
+) -> np.ndarray:
     """``f(c)``: ``exp(-beta c)`` or ``max(c, 1)^-beta`` (c in minutes), each row divided by
     its largest value (which leaves a balanced doubly-constrained matrix unchanged);
     0 where ``c`` is inf."""
@@ -341,7 +349,9 @@ def _calibrate(run, cost, target, tol, history):
     while m_hi > target:
         lo, hi = hi, hi * 2.0
         if hi > 1e6:
-            raise DemandError(f"target mean cost {target:g} min is below what any beta reaches ({m_hi:.4g} min)")
+            raise DemandError(
+                f"target mean cost {target:g} min is below what any beta reaches ({m_hi:.4g} min)"
+            )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             m_hi = mean_at(hi)
@@ -375,7 +385,9 @@ def _relative_error(actual: np.ndarray, target: np.ndarray) -> float:
 def _non_negative(values: Any, name: str, ids: np.ndarray) -> np.ndarray:
     arr = np.asarray(values, dtype=np.float64)
     if arr.shape != ids.shape:
-        raise DemandError(f"{name} has shape {arr.shape}, expected {ids.shape} (one value per zone)")
+        raise DemandError(
+            f"{name} has shape {arr.shape}, expected {ids.shape} (one value per zone)"
+        )
     bad = ~np.isfinite(arr) | (arr < 0)
     if bad.any():
         k = int(np.flatnonzero(bad)[0])

@@ -43,7 +43,9 @@ def attach_to_nodes(demand: ODMatrix, zones: pd.DataFrame, network: Network) -> 
     lookup = pd.Series(zones["node"].to_numpy(), index=zones["zone"].to_numpy())
     missing = np.setdiff1d(demand.zones, lookup.index.to_numpy())
     if missing.size:
-        raise InputFileError(f"demand names zone(s) that the zone table lacks: {missing[:5].tolist()}")
+        raise InputFileError(
+            f"demand names zone(s) that the zone table lacks: {missing[:5].tolist()}"
+        )
     table = demand.to_frame()
     table["origin"] = network.node_id[lookup.loc[table["origin"]].to_numpy()]
     table["destination"] = network.node_id[lookup.loc[table["destination"]].to_numpy()]

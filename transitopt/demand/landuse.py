@@ -49,30 +49,110 @@ EARTH_RADIUS_M = 6_371_008.8
 #: classed by the landuse polygon around them, else "mixed"
 BUILDING_CLASS: dict[str, str] = {
     **dict.fromkeys(
-        ["apartments", "residential", "house", "detached", "semidetached_house", "terrace",
-         "dormitory", "bungalow", "cabin", "farm", "houseboat", "static_caravan", "flats",
-         "dwelling_house", "townhouse"],
+        [
+            "apartments",
+            "residential",
+            "house",
+            "detached",
+            "semidetached_house",
+            "terrace",
+            "dormitory",
+            "bungalow",
+            "cabin",
+            "farm",
+            "houseboat",
+            "static_caravan",
+            "flats",
+            "dwelling_house",
+            "townhouse",
+        ],
         "residential",
     ),
     **dict.fromkeys(
-        ["commercial", "office", "retail", "supermarket", "kiosk", "hotel", "shop", "mall",
-         "bank", "restaurant", "store"],
+        [
+            "commercial",
+            "office",
+            "retail",
+            "supermarket",
+            "kiosk",
+            "hotel",
+            "shop",
+            "mall",
+            "bank",
+            "restaurant",
+            "store",
+        ],
         "commercial",
     ),
-    **dict.fromkeys(["industrial", "warehouse", "manufacture", "factory", "depot", "hangar"], "industrial"),
     **dict.fromkeys(
-        ["school", "university", "college", "kindergarten", "hospital", "clinic", "public",
-         "civic", "government", "train_station", "transportation", "fire_station", "police",
-         "church", "cathedral", "chapel", "mosque", "temple", "synagogue", "religious",
-         "museum", "library", "sports_hall", "stadium", "office;public"],
+        ["industrial", "warehouse", "manufacture", "factory", "depot", "hangar"], "industrial"
+    ),
+    **dict.fromkeys(
+        [
+            "school",
+            "university",
+            "college",
+            "kindergarten",
+            "hospital",
+            "clinic",
+            "public",
+            "civic",
+            "government",
+            "train_station",
+            "transportation",
+            "fire_station",
+            "police",
+            "church",
+            "cathedral",
+            "chapel",
+            "mosque",
+            "temple",
+            "synagogue",
+            "religious",
+            "museum",
+            "library",
+            "sports_hall",
+            "stadium",
+            "office;public",
+        ],
         "civic",
     ),
     **dict.fromkeys(
-        ["garage", "garages", "shed", "roof", "parking", "carport", "construction", "hut",
-         "greenhouse", "barn", "ruins", "bunker", "tower", "service", "utility", "toilets",
-         "bridge", "stable", "cowshed", "no", "entrance", "transformer_tower", "water_tower",
-         "container", "tent", "pavilion", "atrium", "grandstand", "boathouse", "silo",
-         "storage_tank", "digester", "gatehouse"],
+        [
+            "garage",
+            "garages",
+            "shed",
+            "roof",
+            "parking",
+            "carport",
+            "construction",
+            "hut",
+            "greenhouse",
+            "barn",
+            "ruins",
+            "bunker",
+            "tower",
+            "service",
+            "utility",
+            "toilets",
+            "bridge",
+            "stable",
+            "cowshed",
+            "no",
+            "entrance",
+            "transformer_tower",
+            "water_tower",
+            "container",
+            "tent",
+            "pavilion",
+            "atrium",
+            "grandstand",
+            "boathouse",
+            "silo",
+            "storage_tank",
+            "digester",
+            "gatehouse",
+        ],
         "none",
     ),
 }
@@ -170,7 +250,9 @@ class LandUseParameters:
             if value is None or not value > 0:
                 raise ValueError(f"m2_per_job[{key!r}] must be > 0, got {value}")
         if not 0.0 <= self.mixed_residential_share <= 1.0:
-            raise ValueError(f"mixed_residential_share must lie in [0, 1], got {self.mixed_residential_share}")
+            raise ValueError(
+                f"mixed_residential_share must lie in [0, 1], got {self.mixed_residential_share}"
+            )
         if not self.storey_height_m > 0:
             raise ValueError(f"storey_height_m must be > 0, got {self.storey_height_m}")
 
@@ -229,7 +311,9 @@ class LandUse:
         rows_p["population"] = 0.0
         rows_p["jobs"] = 0.0
         table = pd.concat([rows_b, rows_p[rows_b.columns]], ignore_index=True)
-        return gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(table["x"], table["y"]), crs="EPSG:4326")
+        return gpd.GeoDataFrame(
+            table, geometry=gpd.points_from_xy(table["x"], table["y"]), crs="EPSG:4326"
+        )
 
 
 # ----------------------------------------------------------------------------- reading OSM
@@ -283,8 +367,12 @@ def read_landuse(path: str | os.PathLike, *, params: LandUseParameters | None = 
             "(open rings or members outside the extract); they are left out",
             stacklevel=2,
         )
-    poi_frame = pd.DataFrame(pois, columns=["osm_type", "osm_id", "category", "key", "value", "x", "y"])
-    poi_gdf = gpd.GeoDataFrame(poi_frame, geometry=gpd.points_from_xy(poi_frame["x"], poi_frame["y"]), crs="EPSG:4326")
+    poi_frame = pd.DataFrame(
+        pois, columns=["osm_type", "osm_id", "category", "key", "value", "x", "y"]
+    )
+    poi_gdf = gpd.GeoDataFrame(
+        poi_frame, geometry=gpd.points_from_xy(poi_frame["x"], poi_frame["y"]), crs="EPSG:4326"
+    )
     info = {
         "source": str(path),
         "buildings": len(b),
@@ -323,7 +411,17 @@ def _scan(path: Path) -> tuple[list, list, list, int, int]:
             category = _poi_category(tags)
             if category is not None:
                 key = category[1]
-                pois.append(("node", obj.id, category[0], key, tags.get(key), obj.location.lon, obj.location.lat))
+                pois.append(
+                    (
+                        "node",
+                        obj.id,
+                        category[0],
+                        key,
+                        tags.get(key),
+                        obj.location.lon,
+                        obj.location.lat,
+                    )
+                )
             continue
         if kind == "w":
             if "building" in tags and obj.is_closed():
@@ -349,7 +447,9 @@ def _scan(path: Path) -> tuple[list, list, list, int, int]:
         category = _poi_category(tags)
         if category is not None:
             c = geom.centroid
-            pois.append((osm_type, osm_id, category[0], category[1], tags.get(category[1]), c.x, c.y))
+            pois.append(
+                (osm_type, osm_id, category[0], category[1], tags.get(category[1]), c.x, c.y)
+            )
     return buildings, landuse, pois, building_sources, failed_geometry
 
 
@@ -372,7 +472,9 @@ def _sorted_copy(path: Path, out: Path) -> Path:
                     members = [(m.type, m.ref, m.role) for m in o.members]
                     objs.append(mutable.Relation(o, members=members, tags=tags))
             objs.sort(key=lambda o: o.id)
-            add = {osmium.osm.NODE: writer.add_node, osmium.osm.WAY: writer.add_way}.get(entity, writer.add_relation)
+            add = {osmium.osm.NODE: writer.add_node, osmium.osm.WAY: writer.add_way}.get(
+                entity, writer.add_relation
+            )
             for o in objs:
                 add(o)
     finally:
@@ -457,7 +559,9 @@ def _buildings_frame(rows: list[tuple], landuse: list[tuple], params: LandUsePar
     klass = np.where(pd.isna(klass), "mixed", klass)
     gdf["building_class"] = klass
     floor = gdf["floor_m2"].to_numpy()
-    share = np.select([klass == "residential", klass == "mixed"], [1.0, params.mixed_residential_share], 0.0)
+    share = np.select(
+        [klass == "residential", klass == "mixed"], [1.0, params.mixed_residential_share], 0.0
+    )
     gdf["population"] = floor * share / params.m2_per_person
     m2_job = np.select(
         [klass == "commercial", klass == "mixed", klass == "industrial", klass == "civic"],
@@ -528,8 +632,12 @@ def read_landuse_table(
             xc = next((lower[c] for c in ("lon", "longitude", "x") if c in lower), None)
             yc = next((lower[c] for c in ("lat", "latitude", "y") if c in lower), None)
             if xc is None or yc is None:
-                raise InputFileError(f"{path}: needs lon/x and lat/y columns; found {list(table.columns)}")
-            gdf = gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(table[xc], table[yc]), crs="EPSG:4326")
+                raise InputFileError(
+                    f"{path}: needs lon/x and lat/y columns; found {list(table.columns)}"
+                )
+            gdf = gpd.GeoDataFrame(
+                table, geometry=gpd.points_from_xy(table[xc], table[yc]), crs="EPSG:4326"
+            )
             gdf = gdf.drop(columns=[xc, yc])
         elif name.endswith(".parquet"):
             gdf = gpd.read_parquet(path)
@@ -551,20 +659,28 @@ def read_landuse_table(
             raise InputFileError(f"{path}: no numeric column to use as population or opportunities")
     missing = [c for c in columns if c not in gdf.columns]
     if missing:
-        raise InputFileError(f"{path}: column(s) {missing} not found; columns are {list(gdf.columns)}")
+        raise InputFileError(
+            f"{path}: column(s) {missing} not found; columns are {list(gdf.columns)}"
+        )
     out = gpd.GeoDataFrame(index=gdf.index, geometry=gdf.geometry, crs="EPSG:4326")
     for c in columns:
         values = pd.to_numeric(gdf[c], errors="coerce")
         text_bad = values.isna() & gdf[c].notna()
         if text_bad.any():
-            raise InputFileError(f"{path}: column {c!r} value {gdf[c][text_bad].iloc[0]!r} is not a number")
+            raise InputFileError(
+                f"{path}: column {c!r} value {gdf[c][text_bad].iloc[0]!r} is not a number"
+            )
         values = values.fillna(0.0).astype(np.float64)
         if (values < 0).any():
-            raise InputFileError(f"{path}: column {c!r} has negative value {values[values < 0].iloc[0]}")
+            raise InputFileError(
+                f"{path}: column {c!r} has negative value {values[values < 0].iloc[0]}"
+            )
         out[c] = values.to_numpy()
     empty = out.geometry.isna() | out.geometry.is_empty
     if empty.any():
-        raise InputFileError(f"{path}: row {int(np.flatnonzero(empty.to_numpy())[0])} has no geometry")
+        raise InputFileError(
+            f"{path}: row {int(np.flatnonzero(empty.to_numpy())[0])} has no geometry"
+        )
     return out.reset_index(drop=True)
 
 
@@ -617,14 +733,18 @@ def zone_totals(zones: Any, data: Any, *, columns: list[str]) -> pd.DataFrame:
         tree = shapely.STRtree(zg)
         pairs = tree.query(dg, predicate="intersects")
         inter = shapely.area(shapely.intersection(dg[pairs[0]], zg[pairs[1]]))
-        share = np.divide(inter, areas[pairs[0]], out=np.zeros_like(inter), where=areas[pairs[0]] > 0)
+        share = np.divide(
+            inter, areas[pairs[0]], out=np.zeros_like(inter), where=areas[pairs[0]] > 0
+        )
         np.add.at(out, pairs[1], values[pairs[0]] * share[:, None])
     else:
         pts = shapely.centroid(geoms)
         if has_polys:
             tree = shapely.STRtree(zones.geometry.to_numpy())
             pairs = tree.query(pts, predicate="within")
-            first = pd.Series(pairs[1]).groupby(pairs[0]).first()  # a point on a shared edge counts once
+            first = (
+                pd.Series(pairs[1]).groupby(pairs[0]).first()
+            )  # a point on a shared edge counts once
             np.add.at(out, first.to_numpy(), values[first.index.to_numpy()])
         else:
             lat0 = float(np.nanmean(zones["y"].to_numpy()))
@@ -635,7 +755,9 @@ def zone_totals(zones: Any, data: Any, *, columns: list[str]) -> pd.DataFrame:
             _, nearest = cKDTree(np.column_stack([zx, zy])).query(np.column_stack([px, py]))
             np.add.at(out, nearest, values)
     frame = pd.DataFrame(out, columns=columns, index=pd.Index(zone_ids, name="zone"))
-    frame.attrs["outside"] = {c: float(values[:, k].sum() - out[:, k].sum()) for k, c in enumerate(columns)}
+    frame.attrs["outside"] = {
+        c: float(values[:, k].sum() - out[:, k].sum()) for k, c in enumerate(columns)
+    }
     return frame
 
 

@@ -43,7 +43,9 @@ class ODMatrix:
         if zones.ndim != 1:
             raise DemandError(f"zones must be one-dimensional, got shape {zones.shape}")
         if zones.size and not np.issubdtype(zones.dtype, np.integer):
-            if not np.all(np.asarray(zones, dtype=np.float64) == np.round(zones.astype(np.float64))):
+            if not np.all(
+                np.asarray(zones, dtype=np.float64) == np.round(zones.astype(np.float64))
+            ):
                 raise DemandError("zone ids must be integers (network node ids)")
         zones = zones.astype(np.int64)
         matrix = np.array(self.matrix, dtype=np.float64)  # always a private copy
@@ -52,7 +54,9 @@ class ODMatrix:
             raise DemandError(f"matrix has shape {matrix.shape}, expected ({z}, {z}) for {z} zones")
         unique, counts = np.unique(zones, return_counts=True)
         if unique.size != z:
-            raise DemandError(f"zone ids must be unique; repeated: {unique[counts > 1][:5].tolist()}")
+            raise DemandError(
+                f"zone ids must be unique; repeated: {unique[counts > 1][:5].tolist()}"
+            )
         bad = ~np.isfinite(matrix) | (matrix < 0)
         if bad.any():
             i, j = np.argwhere(bad)[0]
@@ -127,11 +131,15 @@ class ODMatrix:
         di = position.get_indexer(d)
         unknown = np.concatenate([o[oi < 0], d[di < 0]])
         if unknown.size:
-            raise DemandError(f"OD table names zone(s) not in the zone list: {np.unique(unknown)[:5].tolist()}")
+            raise DemandError(
+                f"OD table names zone(s) not in the zone list: {np.unique(unknown)[:5].tolist()}"
+            )
         bad = ~np.isfinite(t) | (t < 0)
         if bad.any():
             k = int(np.argmax(bad))
-            raise DemandError(f"demand from zone {o[k]} to zone {d[k]} is {float(t[k])!r}; expected a finite value >= 0")
+            raise DemandError(
+                f"demand from zone {o[k]} to zone {d[k]} is {float(t[k])!r}; expected a finite value >= 0"
+            )
         matrix = np.zeros((zones.size, zones.size))
         np.add.at(matrix, (oi, di), t)
         return cls(zones=zones, matrix=matrix)

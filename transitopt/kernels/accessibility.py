@@ -129,7 +129,17 @@ def _finish(bins, cum_row):
 
 @njit_parallel
 def network_sums(
-    indptr, head, weight, no_through, sources, start_time, opportunities, cutoffs, decay, limit, search_limit
+    indptr,
+    head,
+    weight,
+    no_through,
+    sources,
+    start_time,
+    opportunities,
+    cutoffs,
+    decay,
+    limit,
+    search_limit,
 ):
     """Accessibility of each origin from a bounded search over the network.
 

@@ -53,7 +53,9 @@ def _load_tree(n, tail, pred, position, node_flow, n_child, stack, flow):
 
 
 @njit
-def _aon_block(indptr, head, tail, cost, no_through, origin_nodes, dest_nodes, demand, start, stop, load, flow):
+def _aon_block(
+    indptr, head, tail, cost, no_through, origin_nodes, dest_nodes, demand, start, stop, load, flow
+):
     """AON for origins ``start:stop``; adds to ``flow``; returns ``(sptt, unreachable demand)``."""
     n = indptr.size - 1
     dist = np.full(n, np.inf)
@@ -80,7 +82,20 @@ def _aon_block(indptr, head, tail, cost, no_through, origin_nodes, dest_nodes, d
         if n_targets == 0:
             continue
         source = origin_nodes[o]
-        dijkstra_into(indptr, head, cost, source, no_through, is_target, n_targets, dist, pred, heap_key, heap_node, position)
+        dijkstra_into(
+            indptr,
+            head,
+            cost,
+            source,
+            no_through,
+            is_target,
+            n_targets,
+            dist,
+            pred,
+            heap_key,
+            heap_node,
+            position,
+        )
         for j in range(n_dest):
             q = row[j]
             if q > 0.0:
@@ -129,7 +144,20 @@ def aon_load(indptr, head, tail, cost, no_through, origin_nodes, dest_nodes, dem
     for b in prange(n_blocks):
         start = b * n_orig // n_blocks
         stop = (b + 1) * n_orig // n_blocks
-        s, u = _aon_block(indptr, head, tail, cost, no_through, origin_nodes, dest_nodes, demand, start, stop, load, buffers[b])
+        s, u = _aon_block(
+            indptr,
+            head,
+            tail,
+            cost,
+            no_through,
+            origin_nodes,
+            dest_nodes,
+            demand,
+            start,
+            stop,
+            load,
+            buffers[b],
+        )
         sptt_part[b] = s
         unreach_part[b] = u
     flow = np.zeros(m)

@@ -107,8 +107,33 @@ def _update_link(a, flow, cost, deriv, preload, fixed, t0, cap, alpha, beta, kin
 
 
 @njit
-def _equilibrate(origin, nodes, count, position, indptr, head, tail, in_bush, bush_flow, flow, cost, deriv,
-                 preload, fixed, t0, cap, alpha, beta, kind, lo, hi, lo_pred, hi_pred, rel_tol, zero_tol):
+def _equilibrate(
+    origin,
+    nodes,
+    count,
+    position,
+    indptr,
+    head,
+    tail,
+    in_bush,
+    bush_flow,
+    flow,
+    cost,
+    deriv,
+    preload,
+    fixed,
+    t0,
+    cap,
+    alpha,
+    beta,
+    kind,
+    lo,
+    hi,
+    lo_pred,
+    hi_pred,
+    rel_tol,
+    zero_tol,
+):
     """One pass of Newton flow shifts over the relevant bush nodes ``nodes[:count]``.
 
     ``position[v]`` is ``v``'s index in ``nodes``. ``zero_tol`` (veh/h): residues this
@@ -186,9 +211,33 @@ def _equilibrate(origin, nodes, count, position, indptr, head, tail, in_bush, bu
 
 
 @njit
-def _grow_bush(origin, nodes, count, indptr, head, tail, rev_indptr, rev_edge, in_bush, bush_flow, cost, no_through,
-               dest_nodes, demand_row, dist, pred, position, lo, hi, lo_pred, hi_pred, mark, stack, indegree,
-               rel_tol):
+def _grow_bush(
+    origin,
+    nodes,
+    count,
+    indptr,
+    head,
+    tail,
+    rev_indptr,
+    rev_edge,
+    in_bush,
+    bush_flow,
+    cost,
+    no_through,
+    dest_nodes,
+    demand_row,
+    dist,
+    pred,
+    position,
+    lo,
+    hi,
+    lo_pred,
+    hi_pred,
+    mark,
+    stack,
+    indegree,
+    rel_tol,
+):
     """Update one bush for the current ``cost``; returns ``(node count, links added)``.
 
     ``dist``/``pred``/``position`` hold a shortest-path search from the origin under
@@ -313,8 +362,20 @@ def _grow_bush(origin, nodes, count, indptr, head, tail, rev_indptr, rev_edge, i
 
 
 @njit_parallel
-def init_bushes(indptr, head, tail, cost, no_through, origin_nodes, dest_nodes, demand, in_bush, bush_flow,
-                sub_order, sub_counts):
+def init_bushes(
+    indptr,
+    head,
+    tail,
+    cost,
+    no_through,
+    origin_nodes,
+    dest_nodes,
+    demand,
+    in_bush,
+    bush_flow,
+    sub_order,
+    sub_counts,
+):
     """Bushes = shortest paths under ``cost`` to each origin's destinations, carrying its demand."""
     n = indptr.size - 1
     n_orig = origin_nodes.size
@@ -338,8 +399,20 @@ def init_bushes(indptr, head, tail, cost, no_through, origin_nodes, dest_nodes, 
                 if demand[r, j] > 0.0 and not is_target[t]:
                     is_target[t] = True
                     n_targets += 1
-            dijkstra_into(indptr, head, cost, source, no_through, is_target, n_targets, dist, pred, heap_key,
-                          heap_node, position)
+            dijkstra_into(
+                indptr,
+                head,
+                cost,
+                source,
+                no_through,
+                is_target,
+                n_targets,
+                dist,
+                pred,
+                heap_key,
+                heap_node,
+                position,
+            )
             for j in range(n_dest):
                 t = dest_nodes[j]
                 is_target[t] = False
@@ -366,8 +439,24 @@ def init_bushes(indptr, head, tail, cost, no_through, origin_nodes, dest_nodes, 
 
 
 @njit_parallel
-def gap_and_grow(indptr, head, tail, rev_indptr, rev_edge, cost, no_through, origin_nodes, dest_nodes, demand,
-                 in_bush, bush_flow, sub_order, sub_counts, grow, rel_tol):
+def gap_and_grow(
+    indptr,
+    head,
+    tail,
+    rev_indptr,
+    rev_edge,
+    cost,
+    no_through,
+    origin_nodes,
+    dest_nodes,
+    demand,
+    in_bush,
+    bush_flow,
+    sub_order,
+    sub_counts,
+    grow,
+    rel_tol,
+):
     """One shortest-path search per origin (parallel): the SPTT for the gap and, with ``grow``, bush updates.
 
     Returns ``(sptt, links added)``.
@@ -401,17 +490,53 @@ def gap_and_grow(indptr, head, tail, rev_indptr, rev_edge, cost, no_through, ori
                 if row[j] > 0.0 and not is_target[t]:
                     is_target[t] = True
                     n_targets += 1
-            dijkstra_into(indptr, head, cost, source, no_through, is_target, n_targets, dist, pred, heap_key,
-                          heap_node, position)
+            dijkstra_into(
+                indptr,
+                head,
+                cost,
+                source,
+                no_through,
+                is_target,
+                n_targets,
+                dist,
+                pred,
+                heap_key,
+                heap_node,
+                position,
+            )
             for j in range(n_dest):
                 t = dest_nodes[j]
                 is_target[t] = False
                 if row[j] > 0.0:
                     sptt_part[b] += row[j] * dist[t]
             if grow:
-                count, got = _grow_bush(source, sub_order[r], sub_counts[r], indptr, head, tail, rev_indptr,
-                                        rev_edge, in_bush[r], bush_flow[r], cost, no_through, dest_nodes, row, dist,
-                                        pred, position, lo, hi, lo_pred, hi_pred, mark, stack, indegree, rel_tol)
+                count, got = _grow_bush(
+                    source,
+                    sub_order[r],
+                    sub_counts[r],
+                    indptr,
+                    head,
+                    tail,
+                    rev_indptr,
+                    rev_edge,
+                    in_bush[r],
+                    bush_flow[r],
+                    cost,
+                    no_through,
+                    dest_nodes,
+                    row,
+                    dist,
+                    pred,
+                    position,
+                    lo,
+                    hi,
+                    lo_pred,
+                    hi_pred,
+                    mark,
+                    stack,
+                    indegree,
+                    rel_tol,
+                )
                 sub_counts[r] = count
                 added[b] += got
             dist[:] = np.inf
@@ -424,8 +549,30 @@ def gap_and_grow(indptr, head, tail, rev_indptr, rev_edge, cost, no_through, ori
 
 
 @njit
-def sweep(indptr, head, tail, origin_nodes, origin_demand, in_bush, bush_flow, sub_order, sub_counts, flow, cost,
-          deriv, preload, fixed, t0, cap, alpha, beta, kind, bushes, rel_tol, worst):
+def sweep(
+    indptr,
+    head,
+    tail,
+    origin_nodes,
+    origin_demand,
+    in_bush,
+    bush_flow,
+    sub_order,
+    sub_counts,
+    flow,
+    cost,
+    deriv,
+    preload,
+    fixed,
+    t0,
+    cap,
+    alpha,
+    beta,
+    kind,
+    bushes,
+    rel_tol,
+    worst,
+):
     """One equilibration pass over the bushes ``bushes`` (origin rows), in that order (Gauss-Seidel).
 
     ``origin_demand[r]`` (veh/h) scales the rounding threshold. Writes into ``worst[r]``
@@ -442,9 +589,33 @@ def sweep(indptr, head, tail, origin_nodes, origin_demand, in_bush, bush_flow, s
         count = sub_counts[r]
         for k in range(count):
             position[nodes[k]] = k
-        worst[r] = _equilibrate(origin_nodes[r], nodes, count, position, indptr, head, tail, in_bush[r],
-                                bush_flow[r], flow, cost, deriv, preload, fixed, t0, cap, alpha, beta, kind, lo, hi,
-                                lo_pred, hi_pred, rel_tol, ZERO_REL * origin_demand[r])
+        worst[r] = _equilibrate(
+            origin_nodes[r],
+            nodes,
+            count,
+            position,
+            indptr,
+            head,
+            tail,
+            in_bush[r],
+            bush_flow[r],
+            flow,
+            cost,
+            deriv,
+            preload,
+            fixed,
+            t0,
+            cap,
+            alpha,
+            beta,
+            kind,
+            lo,
+            hi,
+            lo_pred,
+            hi_pred,
+            rel_tol,
+            ZERO_REL * origin_demand[r],
+        )
         for k in range(count):
             position[nodes[k]] = -1
 

@@ -145,7 +145,9 @@ def contractible(nb_ptr, nbr, protect):
 
 
 @njit
-def local_search(indptr, head, weight, component, start, comp, dist, touched, heap_key, heap_node, position):
+def local_search(
+    indptr, head, weight, component, start, comp, dist, touched, heap_key, heap_node, position
+):
     """Dijkstra from ``start`` that stays inside component ``comp``.
 
     Expands ``start`` and the nodes of ``comp``; enters the nodes of ``comp`` and kept
@@ -238,7 +240,9 @@ def compress(indptr, head, weight, nb_ptr, nbr, contracted, component, new_of):
             if c < 0 or done[c]:
                 continue
             done[c] = True
-            n_t = local_search(indptr, head, weight, component, u, c, dist, touched, heap_key, heap_node, position)
+            n_t = local_search(
+                indptr, head, weight, component, u, c, dist, touched, heap_key, heap_node, position
+            )
             for i in range(1, n_t):
                 t = touched[i]
                 d = dist[t]
@@ -349,7 +353,19 @@ def source_seeds(indptr, head, weight, component, new_of, sources, pos):
             src[i] = new_of[s]
             loc_ptr[i + 1] = n_loc
             continue
-        n_t = local_search(indptr, head, weight, component, s, component[s], dist, touched, heap_key, heap_node, position)
+        n_t = local_search(
+            indptr,
+            head,
+            weight,
+            component,
+            s,
+            component[s],
+            dist,
+            touched,
+            heap_key,
+            heap_node,
+            position,
+        )
         nb = 0
         for k in range(n_t):
             t = touched[k]

@@ -51,8 +51,20 @@ def _find_out(first_out, next_out, e_head, u, w):
 
 @njit
 def _witness(
-    first_out, next_out, e_head, e_w, contracted, source, avoid, limit, max_settled,
-    dist, touched, heap_key, heap_node, position,
+    first_out,
+    next_out,
+    e_head,
+    e_w,
+    contracted,
+    source,
+    avoid,
+    limit,
+    max_settled,
+    dist,
+    touched,
+    heap_key,
+    heap_node,
+    position,
 ):
     """Bounded Dijkstra from ``source`` avoiding ``avoid`` and contracted nodes.
 
@@ -94,8 +106,23 @@ def _witness(
 
 @njit
 def _process(
-    v, add, first_out, next_out, first_in, next_in, e_tail, e_head, e_w, n_e,
-    contracted, max_settled, dist, touched, heap_key, heap_node, position,
+    v,
+    add,
+    first_out,
+    next_out,
+    first_in,
+    next_in,
+    e_tail,
+    e_head,
+    e_w,
+    n_e,
+    contracted,
+    max_settled,
+    dist,
+    touched,
+    heap_key,
+    heap_node,
+    position,
 ):
     """Shortcuts needed to contract ``v``; with ``add`` insert them into the pool.
 
@@ -126,8 +153,20 @@ def _process(
                 e = next_out[e]
             if limit >= 0.0:
                 n_t = _witness(
-                    first_out, next_out, e_head, e_w, contracted, u, v, limit, max_settled,
-                    dist, touched, heap_key, heap_node, position,
+                    first_out,
+                    next_out,
+                    e_head,
+                    e_w,
+                    contracted,
+                    u,
+                    v,
+                    limit,
+                    max_settled,
+                    dist,
+                    touched,
+                    heap_key,
+                    heap_node,
+                    position,
                 )
                 e = first_out[v]
                 while e >= 0:
@@ -254,8 +293,23 @@ def build_hierarchy(indptr, head, weight, no_through, max_settled, pool_factor):
         if contracted[v]:
             continue
         ns, deg, _ = _process(
-            v, False, first_out, next_out, first_in, next_in, e_tail, e_head, e_w, n_e,
-            contracted, max_settled, dist, touched, heap_key, heap_node, position,
+            v,
+            False,
+            first_out,
+            next_out,
+            first_in,
+            next_in,
+            e_tail,
+            e_head,
+            e_w,
+            n_e,
+            contracted,
+            max_settled,
+            dist,
+            touched,
+            heap_key,
+            heap_node,
+            position,
         )
         q_key[q_size] = _priority(ns, deg, 0, 0)
         q_node[q_size] = v
@@ -270,8 +324,23 @@ def build_hierarchy(indptr, head, weight, no_through, max_settled, pool_factor):
         if stale[v]:
             stale[v] = False
             ns, deg, _ = _process(
-                v, False, first_out, next_out, first_in, next_in, e_tail, e_head, e_w, n_e,
-                contracted, max_settled, dist, touched, heap_key, heap_node, position,
+                v,
+                False,
+                first_out,
+                next_out,
+                first_in,
+                next_in,
+                e_tail,
+                e_head,
+                e_w,
+                n_e,
+                contracted,
+                max_settled,
+                dist,
+                touched,
+                heap_key,
+                heap_node,
+                position,
             )
             pr = _priority(ns, deg, deleted[v], level[v])
             if pr > q_key[0] and q_size > 1:
@@ -288,8 +357,23 @@ def build_hierarchy(indptr, head, weight, no_through, max_settled, pool_factor):
             q_pos[q_node[0]] = 0
             _sift_down(q_key, q_node, q_pos, q_size, 0)
         _, _, n_e = _process(
-            v, True, first_out, next_out, first_in, next_in, e_tail, e_head, e_w, n_e,
-            contracted, max_settled, dist, touched, heap_key, heap_node, position,
+            v,
+            True,
+            first_out,
+            next_out,
+            first_in,
+            next_in,
+            e_tail,
+            e_head,
+            e_w,
+            n_e,
+            contracted,
+            max_settled,
+            dist,
+            touched,
+            heap_key,
+            heap_node,
+            position,
         )
         if n_e < 0:
             return rank[:0], e_tail[:0], e_head[:0], e_w[:0]
@@ -325,8 +409,21 @@ def build_hierarchy(indptr, head, weight, no_through, max_settled, pool_factor):
 
 @njit
 def _upward(
-    up_ptr, up_head, up_w, sd_ptr, sd_head, sd_w, no_through, seeds, seed_d, s,
-    dist, heap_key, heap_node, position, touched,
+    up_ptr,
+    up_head,
+    up_w,
+    sd_ptr,
+    sd_head,
+    sd_w,
+    no_through,
+    seeds,
+    seed_d,
+    s,
+    dist,
+    heap_key,
+    heap_node,
+    position,
+    touched,
 ):
     """Dijkstra over the up edges from the ``seeds`` (two hierarchy nodes, -1 unused) at
     distances ``seed_d``; ``s`` is the source itself (-1 when it lies inside a contracted
@@ -512,8 +609,29 @@ def _apply_local(out, i, loc_ptr, loc_col, loc_d):
 
 @njit
 def _phast_chunk(
-    up_ptr, up_head, up_w, dn_ptr, dn_tail, dn_w, sd_ptr, sd_head, sd_w, no_through,
-    seeds, seed_d, src, loc_ptr, loc_col, loc_d, col, anc, off, anc_nt, first, step, out,
+    up_ptr,
+    up_head,
+    up_w,
+    dn_ptr,
+    dn_tail,
+    dn_w,
+    sd_ptr,
+    sd_head,
+    sd_w,
+    no_through,
+    seeds,
+    seed_d,
+    src,
+    loc_ptr,
+    loc_col,
+    loc_d,
+    col,
+    anc,
+    off,
+    anc_nt,
+    first,
+    step,
+    out,
 ):
     """Batches ``first, first + step, ...`` of :func:`phast`, with one scratch set."""
     n = up_ptr.size - 1
@@ -534,8 +652,21 @@ def _phast_chunk(
             for i in range(i0, i1):
                 dist[:] = np.inf
                 _upward(
-                    up_ptr, up_head, up_w, sd_ptr, sd_head, sd_w, no_through, seeds[i], seed_d[i], src[i],
-                    dist, heap_key, heap_node, position, touched,
+                    up_ptr,
+                    up_head,
+                    up_w,
+                    sd_ptr,
+                    sd_head,
+                    sd_w,
+                    no_through,
+                    seeds[i],
+                    seed_d[i],
+                    src[i],
+                    dist,
+                    heap_key,
+                    heap_node,
+                    position,
+                    touched,
                 )
                 _sweep(dn_ptr, dn_tail, dn_w, dist)
                 _expand(dist.reshape((n, 1)), src[i : i + 1], col, anc, off, anc_nt, out, i)
@@ -547,8 +678,21 @@ def _phast_chunk(
             j = i - i0
             s = src[i]
             n_t = _upward(
-                up_ptr, up_head, up_w, sd_ptr, sd_head, sd_w, no_through, seeds[i], seed_d[i], s,
-                dist, heap_key, heap_node, position, touched,
+                up_ptr,
+                up_head,
+                up_w,
+                sd_ptr,
+                sd_head,
+                sd_w,
+                no_through,
+                seeds[i],
+                seed_d[i],
+                s,
+                dist,
+                heap_key,
+                heap_node,
+                position,
+                touched,
             )
             for k in range(n_t):
                 x = touched[k]
@@ -582,8 +726,27 @@ def anchor_no_through(anc, no_through):
 
 @njit_parallel
 def phast(
-    up_ptr, up_head, up_w, dn_ptr, dn_tail, dn_w, sd_ptr, sd_head, sd_w, no_through,
-    seeds, seed_d, src, loc_ptr, loc_col, loc_d, col, anc, off, anc_nt, n_threads,
+    up_ptr,
+    up_head,
+    up_w,
+    dn_ptr,
+    dn_tail,
+    dn_w,
+    sd_ptr,
+    sd_head,
+    sd_w,
+    no_through,
+    seeds,
+    seed_d,
+    src,
+    loc_ptr,
+    loc_col,
+    loc_d,
+    col,
+    anc,
+    off,
+    anc_nt,
+    n_threads,
 ):
     """Distances ``(n_sources, len(col))`` by PHAST, parallel over batches of sources.
 
@@ -601,7 +764,28 @@ def phast(
     n_chunks = max(1, min(n_threads, n_batch))
     for c in prange(n_chunks):
         _phast_chunk(
-            up_ptr, up_head, up_w, dn_ptr, dn_tail, dn_w, sd_ptr, sd_head, sd_w, no_through,
-            seeds, seed_d, src, loc_ptr, loc_col, loc_d, col, anc, off, anc_nt, c, n_chunks, out,
+            up_ptr,
+            up_head,
+            up_w,
+            dn_ptr,
+            dn_tail,
+            dn_w,
+            sd_ptr,
+            sd_head,
+            sd_w,
+            no_through,
+            seeds,
+            seed_d,
+            src,
+            loc_ptr,
+            loc_col,
+            loc_d,
+            col,
+            anc,
+            off,
+            anc_nt,
+            c,
+            n_chunks,
+            out,
         )
     return out

@@ -110,7 +110,18 @@ def heap_push(heap_key, heap_node, position, size, v, key):
 
 @njit
 def dijkstra_into(
-    indptr, head, weight, source, no_through, is_target, n_targets, dist, pred, heap_key, heap_node, position
+    indptr,
+    head,
+    weight,
+    source,
+    no_through,
+    is_target,
+    n_targets,
+    dist,
+    pred,
+    heap_key,
+    heap_node,
+    position,
 ):
     """Single-source Dijkstra writing into caller-owned scratch arrays.
 
@@ -174,7 +185,20 @@ def single_source(indptr, head, weight, source, no_through, targets):
     heap_node = np.empty(n, dtype=np.int64)
     position = np.full(n, -1, dtype=np.int64)
     is_target, n_targets = _mark_targets(n, targets)
-    dijkstra_into(indptr, head, weight, source, no_through, is_target, n_targets, dist, pred, heap_key, heap_node, position)
+    dijkstra_into(
+        indptr,
+        head,
+        weight,
+        source,
+        no_through,
+        is_target,
+        n_targets,
+        dist,
+        pred,
+        heap_key,
+        heap_node,
+        position,
+    )
     return dist, pred
 
 
@@ -223,7 +247,20 @@ def many_to_many(indptr, head, weight, sources, targets, no_through):
         position = np.empty(n, dtype=np.int64)
         for i in range(c, n_src, n_chunks):
             _reset(dist, pred, position)
-            dijkstra_into(indptr, head, weight, sources[i], no_through, is_target, n_unique, dist, pred, heap_key, heap_node, position)
+            dijkstra_into(
+                indptr,
+                head,
+                weight,
+                sources[i],
+                no_through,
+                is_target,
+                n_unique,
+                dist,
+                pred,
+                heap_key,
+                heap_node,
+                position,
+            )
             for j in range(n_tgt):
                 out[i, j] = dist[targets[j]]
     return out
@@ -245,12 +282,39 @@ def many_to_all(indptr, head, weight, sources, no_through):
         for i in range(c, n_src, n_chunks):
             dist = out[i]
             _reset(dist, pred, position)
-            dijkstra_into(indptr, head, weight, sources[i], no_through, is_target, 0, dist, pred, heap_key, heap_node, position)
+            dijkstra_into(
+                indptr,
+                head,
+                weight,
+                sources[i],
+                no_through,
+                is_target,
+                0,
+                dist,
+                pred,
+                heap_key,
+                heap_node,
+                position,
+            )
     return out
 
 
 @njit
-def _search_seeds(indptr, head, weight, seeds, seed_d, s, no_through, is_target, n_targets, dist, heap_key, heap_node, position):
+def _search_seeds(
+    indptr,
+    head,
+    weight,
+    seeds,
+    seed_d,
+    s,
+    no_through,
+    is_target,
+    n_targets,
+    dist,
+    heap_key,
+    heap_node,
+    position,
+):
     """Dijkstra from the ``seeds`` (two nodes, -1 unused) at distances ``seed_d``; ``s``
     is the source itself (-1: none, its boundary is seeded). Like :func:`dijkstra_into`
     without predecessors; no-through nodes other than ``s`` are not expanded."""
@@ -291,8 +355,24 @@ def _search_seeds(indptr, head, weight, seeds, seed_d, s, no_through, is_target,
 
 @njit
 def _expanded_chunk(
-    indptr, head, weight, no_through, seeds, seed_d, src, loc_ptr, loc_col, loc_d,
-    col, anc, off, is_needed, n_needed, first, step, out,
+    indptr,
+    head,
+    weight,
+    no_through,
+    seeds,
+    seed_d,
+    src,
+    loc_ptr,
+    loc_col,
+    loc_d,
+    col,
+    anc,
+    off,
+    is_needed,
+    n_needed,
+    first,
+    step,
+    out,
 ):
     """Rows ``first, first + step, ...`` of :func:`many_expanded`, with one scratch set."""
     n = indptr.size - 1
@@ -305,8 +385,19 @@ def _expanded_chunk(
         dist[:] = np.inf
         position[:] = -1
         _search_seeds(
-            indptr, head, weight, seeds[i], seed_d[i], s, no_through, is_needed, n_needed,
-            dist, heap_key, heap_node, position,
+            indptr,
+            head,
+            weight,
+            seeds[i],
+            seed_d[i],
+            s,
+            no_through,
+            is_needed,
+            n_needed,
+            dist,
+            heap_key,
+            heap_node,
+            position,
         )
         row = out[i]
         for o in range(col.size):
@@ -329,8 +420,21 @@ def _expanded_chunk(
 
 @njit_parallel
 def many_expanded(
-    indptr, head, weight, no_through, seeds, seed_d, src, loc_ptr, loc_col, loc_d,
-    col, anc, off, is_needed, n_needed,
+    indptr,
+    head,
+    weight,
+    no_through,
+    seeds,
+    seed_d,
+    src,
+    loc_ptr,
+    loc_col,
+    loc_d,
+    col,
+    anc,
+    off,
+    is_needed,
+    n_needed,
 ):
     """Distances ``(n_sources, len(col))`` on a compressed graph, expanded to the output
     columns (sources and columns as in :func:`.contraction.phast`).
@@ -343,7 +447,23 @@ def many_expanded(
     n_chunks = max(1, min(_CHUNKS, src.size))
     for c in prange(n_chunks):
         _expanded_chunk(
-            indptr, head, weight, no_through, seeds, seed_d, src, loc_ptr, loc_col, loc_d,
-            col, anc, off, is_needed, n_needed, c, n_chunks, out,
+            indptr,
+            head,
+            weight,
+            no_through,
+            seeds,
+            seed_d,
+            src,
+            loc_ptr,
+            loc_col,
+            loc_d,
+            col,
+            anc,
+            off,
+            is_needed,
+            n_needed,
+            c,
+            n_chunks,
+            out,
         )
     return out

@@ -81,7 +81,9 @@ def _scan_cell(c, ptr, items, cand, nodes_x, nodes_y, px, py, geographic, best, 
 
 
 @njit
-def _nearest_one(p, px, py, pgx, pgy, nodes_x, nodes_y, cand, x0, y0, cell, nx, ny, ptr, items, geographic):
+def _nearest_one(
+    p, px, py, pgx, pgy, nodes_x, nodes_y, cand, x0, y0, cell, nx, ny, ptr, items, geographic
+):
     """Ring search for point ``p``; returns ``(node, distance)``."""
     margin = 0.99 if geographic else 1.0
     fx = (pgx[p] - x0) / cell
@@ -98,16 +100,46 @@ def _nearest_one(p, px, py, pgx, pgy, nodes_x, nodes_y, cand, x0, y0, cell, nx, 
             if j == cj - r or j == cj + r:
                 for i in range(max(ci - r, 0), min(ci + r, nx - 1) + 1):
                     best, best_k = _scan_cell(
-                        j * nx + i, ptr, items, cand, nodes_x, nodes_y, px[p], py[p], geographic, best, best_k
+                        j * nx + i,
+                        ptr,
+                        items,
+                        cand,
+                        nodes_x,
+                        nodes_y,
+                        px[p],
+                        py[p],
+                        geographic,
+                        best,
+                        best_k,
                     )
             else:
                 if 0 <= ci - r < nx:
                     best, best_k = _scan_cell(
-                        j * nx + ci - r, ptr, items, cand, nodes_x, nodes_y, px[p], py[p], geographic, best, best_k
+                        j * nx + ci - r,
+                        ptr,
+                        items,
+                        cand,
+                        nodes_x,
+                        nodes_y,
+                        px[p],
+                        py[p],
+                        geographic,
+                        best,
+                        best_k,
                     )
                 if r > 0 and 0 <= ci + r < nx:
                     best, best_k = _scan_cell(
-                        j * nx + ci + r, ptr, items, cand, nodes_x, nodes_y, px[p], py[p], geographic, best, best_k
+                        j * nx + ci + r,
+                        ptr,
+                        items,
+                        cand,
+                        nodes_x,
+                        nodes_y,
+                        px[p],
+                        py[p],
+                        geographic,
+                        best,
+                        best_k,
                     )
         # every node beyond ring r is at least r cells away
         if best_k >= 0 and best < margin * r * cell:
@@ -116,7 +148,9 @@ def _nearest_one(p, px, py, pgx, pgy, nodes_x, nodes_y, cand, x0, y0, cell, nx, 
 
 
 @njit_parallel
-def nearest_nodes(px, py, pgx, pgy, nodes_x, nodes_y, cand, x0, y0, cell, nx, ny, ptr, items, geographic):
+def nearest_nodes(
+    px, py, pgx, pgy, nodes_x, nodes_y, cand, x0, y0, cell, nx, ny, ptr, items, geographic
+):
     """Nearest candidate node of each point. ``px, py``: points in input coordinates,
     ``pgx, pgy``: the same projected like the grid; ``cand``: node index of each grid
     item. Returns ``(node, distance)``; ties go to the lowest node index. Parallel over
@@ -126,6 +160,21 @@ def nearest_nodes(px, py, pgx, pgy, nodes_x, nodes_y, cand, x0, y0, cell, nx, ny
     dist = np.empty(n_pts)
     for p in prange(n_pts):
         node[p], dist[p] = _nearest_one(
-            p, px, py, pgx, pgy, nodes_x, nodes_y, cand, x0, y0, cell, nx, ny, ptr, items, geographic
+            p,
+            px,
+            py,
+            pgx,
+            pgy,
+            nodes_x,
+            nodes_y,
+            cand,
+            x0,
+            y0,
+            cell,
+            nx,
+            ny,
+            ptr,
+            items,
+            geographic,
         )
     return node, dist

@@ -90,8 +90,21 @@ def _route_is_simple(route_ptr, stops, n):
 
 @njit
 def _raptor_origin(
-    origin, route_ptr, stops, travel_time, penalty, sr_ptr, sr_routes, simple, best, rounds, prev, marked, next_marked,
-    route_seen, onboard
+    origin,
+    route_ptr,
+    stops,
+    travel_time,
+    penalty,
+    sr_ptr,
+    sr_routes,
+    simple,
+    best,
+    rounds,
+    prev,
+    marked,
+    next_marked,
+    route_seen,
+    onboard,
 ):
     """Least cost (minutes) and boardings from ``origin`` to every stop, written into ``best``/``rounds``.
 
@@ -125,8 +138,17 @@ def _raptor_origin(
                 if route_seen[r] == k:
                     continue
                 route_seen[r] = k
-                _ride_route(route_ptr[r], route_ptr[r + 1], stops, travel_time, penalty, simple[r], marked, prev,
-                            onboard)
+                _ride_route(
+                    route_ptr[r],
+                    route_ptr[r + 1],
+                    stops,
+                    travel_time,
+                    penalty,
+                    simple[r],
+                    marked,
+                    prev,
+                    onboard,
+                )
                 for i in range(route_ptr[r], route_ptr[r + 1]):
                     p = stops[i]
                     if onboard[p] < best[p]:
@@ -183,8 +205,23 @@ def evaluate_routes(route_ptr, stops, travel_time, demand, penalty):
         if row_total <= 0.0:
             continue
         out[6] += row_total
-        _raptor_origin(o, route_ptr, stops, travel_time, penalty, sr_ptr, sr_routes, simple, best, rounds, prev,
-                       marked, next_marked, route_seen, onboard)
+        _raptor_origin(
+            o,
+            route_ptr,
+            stops,
+            travel_time,
+            penalty,
+            sr_ptr,
+            sr_routes,
+            simple,
+            best,
+            rounds,
+            prev,
+            marked,
+            next_marked,
+            route_seen,
+            onboard,
+        )
         for d in range(n):
             q = demand[o, d]
             if d == o or q <= 0.0:
@@ -223,8 +260,23 @@ def route_set_skim(route_ptr, stops, travel_time, penalty):
     simple = _route_is_simple(route_ptr, stops, n)
     best = np.empty(n)
     for o in range(n):
-        _raptor_origin(o, route_ptr, stops, travel_time, penalty, sr_ptr, sr_routes, simple, best, rounds, prev,
-                       marked, next_marked, route_seen, onboard)
+        _raptor_origin(
+            o,
+            route_ptr,
+            stops,
+            travel_time,
+            penalty,
+            sr_ptr,
+            sr_routes,
+            simple,
+            best,
+            rounds,
+            prev,
+            marked,
+            next_marked,
+            route_seen,
+            onboard,
+        )
         for d in range(n):
             cost[o, d] = best[d]
             transfers[o, d] = rounds[d] - 1 if rounds[d] >= 1 else -1
@@ -265,7 +317,9 @@ def _all_origins(route_ptr, stops, travel_time, penalty, best, rounds):
         rounds[s, s] = 0
         prev[s, s] = -penalty  # the first boarding is free
     touched = np.zeros(n, dtype=np.int64)  # last round in which a stop improved for some origin
-    active_stop = np.ones(n, dtype=np.bool_)  # improved in the previous round: routes through it are ridden
+    active_stop = np.ones(
+        n, dtype=np.bool_
+    )  # improved in the previous round: routes through it are ridden
     k = 0
     improved = True
     while improved:

@@ -105,8 +105,26 @@ def _heap_pop(heap_key, heap_item, pos, size):
 
 @njit
 def strategy_into(
-    tail, head, cost, freq, in_indptr, in_links, link_skim, dest, alpha, origins, is_origin,
-    u, f_node, inf_link, wait, skim, key, heap, pos, order,
+    tail,
+    head,
+    cost,
+    freq,
+    in_indptr,
+    in_links,
+    link_skim,
+    dest,
+    alpha,
+    origins,
+    is_origin,
+    u,
+    f_node,
+    inf_link,
+    wait,
+    skim,
+    key,
+    heap,
+    pos,
+    order,
 ):
     """Optimal strategy towards node ``dest``, written into caller-owned scratch arrays.
 
@@ -212,7 +230,6 @@ def strategy_into(
     return count
 
 
-
 @njit
 def load_into(tail, head, freq, f_node, inf_link, order, count, node_volume, volume):
     """Load the node volumes ``node_volume`` (demand at the origins) along a strategy.
@@ -258,9 +275,26 @@ def optimal_strategy(tail, head, cost, freq, in_indptr, in_links, link_skim, des
     pos = np.empty(m, dtype=np.int64)
     order = np.empty(m, dtype=np.int64)
     count = strategy_into(
-        tail, head, cost, freq, in_indptr, in_links, link_skim, dest, alpha,
-        np.empty(0, dtype=np.int64), np.zeros(n, dtype=np.bool_),
-        u, f_node, inf_link, wait, skim, key, heap, pos, order,
+        tail,
+        head,
+        cost,
+        freq,
+        in_indptr,
+        in_links,
+        link_skim,
+        dest,
+        alpha,
+        np.empty(0, dtype=np.int64),
+        np.zeros(n, dtype=np.bool_),
+        u,
+        f_node,
+        inf_link,
+        wait,
+        skim,
+        key,
+        heap,
+        pos,
+        order,
     )
     attractive = np.zeros(m, dtype=np.bool_)
     for p in range(count):
@@ -270,8 +304,19 @@ def optimal_strategy(tail, head, cost, freq, in_indptr, in_links, link_skim, des
 
 @njit_parallel
 def assign(
-    tail, head, cost, freq, in_indptr, in_links, link_skim, alpha,
-    origins, destinations, demand, n_blocks, want_skims,
+    tail,
+    head,
+    cost,
+    freq,
+    in_indptr,
+    in_links,
+    link_skim,
+    alpha,
+    origins,
+    destinations,
+    demand,
+    n_blocks,
+    want_skims,
 ):
     """Optimal-strategies assignment of a dense demand matrix, parallel over destinations.
 
@@ -334,9 +379,27 @@ def assign(
                 fill[q] += 1
     for b in prange(n_blocks):
         _assign_block(
-            b, n_blocks, tail, head, cost, freq, in_indptr, in_links, link_skim, alpha,
-            origins, destinations, dem_indptr, dem_origin, dem_value, want_skims, unique_origins, all_origins,
-            volume_blocks[b], skims, arrived,
+            b,
+            n_blocks,
+            tail,
+            head,
+            cost,
+            freq,
+            in_indptr,
+            in_links,
+            link_skim,
+            alpha,
+            origins,
+            destinations,
+            dem_indptr,
+            dem_origin,
+            dem_value,
+            want_skims,
+            unique_origins,
+            all_origins,
+            volume_blocks[b],
+            skims,
+            arrived,
         )
     total = np.zeros(m)
     for b in range(n_blocks):
@@ -347,9 +410,27 @@ def assign(
 
 @njit
 def _assign_block(
-    b, n_blocks, tail, head, cost, freq, in_indptr, in_links, link_skim, alpha,
-    origins, destinations, dem_indptr, dem_origin, dem_value, want_skims, unique_origins, all_origins,
-    volume, skims, arrived,
+    b,
+    n_blocks,
+    tail,
+    head,
+    cost,
+    freq,
+    in_indptr,
+    in_links,
+    link_skim,
+    alpha,
+    origins,
+    destinations,
+    dem_indptr,
+    dem_origin,
+    dem_value,
+    want_skims,
+    unique_origins,
+    all_origins,
+    volume,
+    skims,
+    arrived,
 ):
     """Destinations ``b, b + n_blocks, ...`` of :func:`assign`, serially, into ``volume``."""
     n = in_indptr.shape[0] - 1
@@ -383,13 +464,49 @@ def _assign_block(
         if want_skims:
             # every origin's label is needed
             count = strategy_into(
-                tail, head, cost, freq, in_indptr, in_links, link_skim, dest, alpha, unique_origins, all_origins,
-                u, f_node, inf_link, wait, skim, key, heap, pos, order,
+                tail,
+                head,
+                cost,
+                freq,
+                in_indptr,
+                in_links,
+                link_skim,
+                dest,
+                alpha,
+                unique_origins,
+                all_origins,
+                u,
+                f_node,
+                inf_link,
+                wait,
+                skim,
+                key,
+                heap,
+                pos,
+                order,
             )
         else:
             count = strategy_into(
-                tail, head, cost, freq, in_indptr, in_links, link_skim, dest, alpha, some_origins[:n_some], is_origin,
-                u, f_node, inf_link, wait, skim, key, heap, pos, order,
+                tail,
+                head,
+                cost,
+                freq,
+                in_indptr,
+                in_links,
+                link_skim,
+                dest,
+                alpha,
+                some_origins[:n_some],
+                is_origin,
+                u,
+                f_node,
+                inf_link,
+                wait,
+                skim,
+                key,
+                heap,
+                pos,
+                order,
             )
         for p in range(n_some):
             is_origin[some_origins[p]] = False

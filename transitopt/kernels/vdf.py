@@ -123,7 +123,10 @@ def costs_into(flow, preload, fixed, t0, cap, alpha, beta, kind, out):
         if fixed[a] == np.inf:
             out[a] = np.inf
         else:
-            out[a] = link_time(flow[a] + preload[a], t0[a], cap[a], alpha[a], beta[a], kind[a]) + fixed[a]
+            out[a] = (
+                link_time(flow[a] + preload[a], t0[a], cap[a], alpha[a], beta[a], kind[a])
+                + fixed[a]
+            )
 
 
 @njit
@@ -133,7 +136,9 @@ def derivatives_into(flow, preload, fixed, t0, cap, alpha, beta, kind, out):
         if fixed[a] == np.inf:
             out[a] = 0.0
         else:
-            out[a] = link_derivative(flow[a] + preload[a], t0[a], cap[a], alpha[a], beta[a], kind[a])
+            out[a] = link_derivative(
+                flow[a] + preload[a], t0[a], cap[a], alpha[a], beta[a], kind[a]
+            )
 
 
 @njit
@@ -168,7 +173,9 @@ def line_derivative(lam, flow, direction, preload, fixed, t0, cap, alpha, beta, 
 
 
 @njit
-def line_search(flow, direction, preload, fixed, t0, cap, alpha, beta, kind, lam_max, tol, max_iter):
+def line_search(
+    flow, direction, preload, fixed, t0, cap, alpha, beta, kind, lam_max, tol, max_iter
+):
     """Step ``lam`` in ``[0, lam_max]`` minimising the Beckmann objective along ``direction``.
 
     Safeguarded Newton on the (monotone) directional derivative, falling back to

@@ -38,7 +38,9 @@ def cumulative_opportunities(
     time_s = np.asarray(time_s, dtype=np.float64)
     opp = np.asarray(opportunities, dtype=np.float64)
     if time_s.ndim != 2 or time_s.shape[0] != time_s.shape[1] or time_s.shape[0] != opp.size:
-        raise ValueError(f"time_s has shape {time_s.shape}; expected ({opp.size}, {opp.size}) for {opp.size} zones")
+        raise ValueError(
+            f"time_s has shape {time_s.shape}; expected ({opp.size}, {opp.size}) for {opp.size} zones"
+        )
     reach = np.nan_to_num(time_s, nan=np.inf)
     return np.stack([(reach <= 60.0 * t) @ opp for t in thresholds_min], axis=1)
 

@@ -85,8 +85,10 @@ def voc_distribution(links: pd.DataFrame, *, bins: tuple[float, ...] = VOC_BINS)
     total = lane_km.sum()
     rows = pd.DataFrame(
         {
-            "voc_class": [f"{edges[i]:g}-{edges[i + 1]:g}" if np.isfinite(edges[i + 1]) else f">={edges[i]:g}"
-                          for i in range(k)],
+            "voc_class": [
+                f"{edges[i]:g}-{edges[i + 1]:g}" if np.isfinite(edges[i + 1]) else f">={edges[i]:g}"
+                for i in range(k)
+            ],
             "lower": edges[:-1],
             "upper": edges[1:],
             "links": np.bincount(which, minlength=k),

@@ -55,10 +55,19 @@ class EmissionFactors:
     extra: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for name in ("car_l_per_100km", "bus_l_per_100km", "brt_l_per_100km", "minibus_l_per_100km",
-                     "tram_kwh_per_km", "rail_kwh_per_km", "grid_kg_per_kwh"):
+        for name in (
+            "car_l_per_100km",
+            "bus_l_per_100km",
+            "brt_l_per_100km",
+            "minibus_l_per_100km",
+            "tram_kwh_per_km",
+            "rail_kwh_per_km",
+            "grid_kg_per_kwh",
+        ):
             if not getattr(self, name) >= 0:
-                raise ValueError(f"EmissionFactors.{name} must be >= 0, got {getattr(self, name)!r}")
+                raise ValueError(
+                    f"EmissionFactors.{name} must be >= 0, got {getattr(self, name)!r}"
+                )
 
     def kg_per_km(self, vehicle: str) -> float:
         """kg CO2 per vehicle-km of ``"car"``, ``"bus"``, ``"brt"``, ``"minibus"``, ``"tram"`` or ``"rail"``."""
@@ -74,7 +83,9 @@ class EmissionFactors:
         try:
             return float(table[vehicle])
         except KeyError:
-            raise KeyError(f"no emission factor for vehicle type {vehicle!r}; known: {sorted(table)}") from None
+            raise KeyError(
+                f"no emission factor for vehicle type {vehicle!r}; known: {sorted(table)}"
+            ) from None
 
 
 #: the defaults

@@ -83,7 +83,9 @@ def gains_losses(base, alternative, population, *, tolerance: float = 1e-9) -> d
     a = np.asarray(alternative, dtype=np.float64)
     pop = np.asarray(population, dtype=np.float64)
     if not (b.shape == a.shape == pop.shape):
-        raise ValueError(f"base, alternative and population differ in shape ({b.shape}, {a.shape}, {pop.shape})")
+        raise ValueError(
+            f"base, alternative and population differ in shape ({b.shape}, {a.shape}, {pop.shape})"
+        )
     delta = np.nan_to_num(a, nan=0.0) - np.nan_to_num(b, nan=0.0)
     eps = tolerance * np.maximum(1.0, np.abs(np.nan_to_num(b)))
     gain, lose = delta > eps, delta < -eps

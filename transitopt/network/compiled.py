@@ -166,7 +166,9 @@ class Network:
             modes=modes_arr,
             node_x=per_node(node_x, np.nan, np.float64),
             node_y=per_node(node_y, np.nan, np.float64),
-            node_id=per_node(node_id, 0, np.int64) if node_id is not None else np.arange(n_nodes, dtype=np.int64),
+            node_id=per_node(node_id, 0, np.int64)
+            if node_id is not None
+            else np.arange(n_nodes, dtype=np.int64),
             centroid=per_node(centroid, False, np.bool_),
             edges=edges_df,
             crs=crs,
@@ -256,7 +258,9 @@ class Network:
         """A ``networkx.MultiDiGraph`` keyed by source node ids, with every per-edge attribute."""
         import networkx as nx
 
-        graph = nx.MultiDiGraph(crs=self.crs, **{k: str(v) for k, v in self.info.items() if k == "source"})
+        graph = nx.MultiDiGraph(
+            crs=self.crs, **{k: str(v) for k, v in self.info.items() if k == "source"}
+        )
         for i in range(self.n_nodes):
             graph.add_node(
                 int(self.node_id[i]),

@@ -25,7 +25,9 @@ def export_network(network: Network, path: str | os.PathLike) -> Path:
     suffix = path.suffix.lower()
     if suffix not in EXPORT_FORMATS:
         accepted = ", ".join(EXPORT_FORMATS)
-        raise InputFileError(f"{path}: unknown export format {suffix!r}; expected one of {accepted}")
+        raise InputFileError(
+            f"{path}: unknown export format {suffix!r}; expected one of {accepted}"
+        )
     with atomic_path(path) as tmp:
         if suffix == ".graphml":
             import osmnx as ox

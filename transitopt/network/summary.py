@@ -56,7 +56,12 @@ def summarize_network(network: Network) -> NetworkSummary:
     )
     by_class = (
         frame.groupby("class", dropna=False)
-        .agg(edges=("km", "size"), km=("km", "sum"), mean_speed_kph=("speed", "mean"), mean_lanes=("lanes", "mean"))
+        .agg(
+            edges=("km", "size"),
+            km=("km", "sum"),
+            mean_speed_kph=("speed", "mean"),
+            mean_lanes=("lanes", "mean"),
+        )
         .sort_values("km", ascending=False)
         .reset_index()
     )

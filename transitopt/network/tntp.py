@@ -57,13 +57,31 @@ NET_COLUMNS = (
 )
 
 #: length units TNTP cases use, in metres
-LENGTH_UNITS_M = {"feet": 0.3048, "ft": 0.3048, "miles": 1609.344, "mile": 1609.344, "mi": 1609.344,
-                  "km": 1000.0, "kilometers": 1000.0, "kilometres": 1000.0, "m": 1.0,
-                  "meters": 1.0, "metres": 1.0}
+LENGTH_UNITS_M = {
+    "feet": 0.3048,
+    "ft": 0.3048,
+    "miles": 1609.344,
+    "mile": 1609.344,
+    "mi": 1609.344,
+    "km": 1000.0,
+    "kilometers": 1000.0,
+    "kilometres": 1000.0,
+    "m": 1.0,
+    "meters": 1.0,
+    "metres": 1.0,
+}
 
 #: time units TNTP cases use, in seconds
-TIME_UNITS_S = {"minutes": 60.0, "minute": 60.0, "min": 60.0, "hours": 3600.0, "hour": 3600.0,
-                "h": 3600.0, "seconds": 1.0, "s": 1.0}
+TIME_UNITS_S = {
+    "minutes": 60.0,
+    "minute": 60.0,
+    "min": 60.0,
+    "hours": 3600.0,
+    "hour": 3600.0,
+    "h": 3600.0,
+    "seconds": 1.0,
+    "s": 1.0,
+}
 
 #: relative tolerance between ``<TOTAL OD FLOW>`` and the parsed sum of a trips file
 TOTAL_FLOW_RTOL = 1e-6
@@ -100,7 +118,9 @@ def _split_metadata(lines: list[str], path: Path) -> tuple[dict[str, str], int]:
     raise InputFileError(f"{path}: no <END OF METADATA> line")
 
 
-def _meta_number(meta: dict[str, str], tag: str, path: Path, *, kind: type = int, required: bool = True) -> Any:
+def _meta_number(
+    meta: dict[str, str], tag: str, path: Path, *, kind: type = int, required: bool = True
+) -> Any:
     if tag not in meta:
         if required:
             raise InputFileError(f"{path}: metadata line <{tag}> is missing")
@@ -154,7 +174,9 @@ def read_tntp_readme(path: str | os.PathLike) -> dict[str, Any]:
         return word or None
 
     weights = "generalized cost weights"
-    objective = re.search(r"[Oo]ptimal objective function value:\s*([-+]?\d*\.?\d+(?:[eE][-+]?\d+)?)", text)
+    objective = re.search(
+        r"[Oo]ptimal objective function value:\s*([-+]?\d*\.?\d+(?:[eE][-+]?\d+)?)", text
+    )
     return {
         "time_unit": unit_word(entry("units", "Time")),
         "length_unit": unit_word(entry("units", "Distance")),
@@ -211,7 +233,9 @@ def read_tntp_network(
     if first_thru is None:
         first_thru = 1
     if n_zones > n_nodes:
-        raise InputFileError(f"{path}: <NUMBER OF ZONES> {n_zones} exceeds <NUMBER OF NODES> {n_nodes}")
+        raise InputFileError(
+            f"{path}: <NUMBER OF ZONES> {n_zones} exceeds <NUMBER OF NODES> {n_nodes}"
+        )
 
     rows: list[list[float]] = []
     line_numbers: list[int] = []
@@ -230,11 +254,15 @@ def read_tntp_network(
         try:
             values = [float(p) for p in parts]
         except ValueError:
-            raise InputFileError(f"{path}, line {i + 1}: non-numeric field in {line[:80]!r}") from None
+            raise InputFileError(
+                f"{path}, line {i + 1}: non-numeric field in {line[:80]!r}"
+            ) from None
         rows.append(values)
         line_numbers.append(i + 1)
     if len(rows) != n_links:
-        raise InputFileError(f"{path}: <NUMBER OF LINKS> says {n_links} but the file has {len(rows)} links")
+        raise InputFileError(
+            f"{path}: <NUMBER OF LINKS> says {n_links} but the file has {len(rows)} links"
+        )
 
     data = np.array(rows, dtype=np.float64).reshape(-1, len(NET_COLUMNS))
     ends = data[:, :2]
@@ -258,7 +286,11 @@ def read_tntp_network(
     notes = read_tntp_readme(readme_path) if readme_path.is_file() else {}
     header = meta.get("ORIGINAL HEADER", "")
     length_unit = _header_unit(header, "length") or notes.get("length_unit")
-    time_unit = _header_unit(header, "free flow time") or _header_unit(header, "fftt") or notes.get("time_unit")
+    time_unit = (
+        _header_unit(header, "free flow time")
+        or _header_unit(header, "fftt")
+        or notes.get("time_unit")
+    )
     length_factor = LENGTH_UNITS_M.get(length_unit or "", None)
     time_factor = TIME_UNITS_S.get(time_unit or "", 60.0)
 
@@ -275,7 +307,9 @@ def read_tntp_network(
     edges = pd.DataFrame({name: data[:, c] for c, name in enumerate(NET_COLUMNS)})
     edges["init_node"] = init
     edges["term_node"] = term
-    edges["link_type"] = data[:, 9].astype(np.int64) if np.all(data[:, 9] == np.round(data[:, 9])) else data[:, 9]
+    edges["link_type"] = (
+        data[:, 9].astype(np.int64) if np.all(data[:, 9] == np.round(data[:, 9])) else data[:, 9]
+    )
     edges.insert(0, "tntp_link", np.arange(1, n_links + 1, dtype=np.int64))
 
     node_id = np.arange(1, n_nodes + 1, dtype=np.int64)
@@ -327,7 +361,9 @@ def read_tntp_network(
     )
 
 
-def read_tntp_nodes(path: str | os.PathLike, *, n_nodes: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def read_tntp_nodes(
+    path: str | os.PathLike, *, n_nodes: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Node coordinates ``(x, y)`` from a ``*_node.tntp`` file (``Node X Y ;`` rows).
 
     Returns arrays of length ``n_nodes`` (default: the largest node number) indexed by
@@ -353,10 +389,14 @@ def read_tntp_nodes(path: str | os.PathLike, *, n_nodes: int | None = None) -> t
             node = float(parts[0])
             x, y = float(parts[1]), float(parts[2])
         except ValueError:
-            raise InputFileError(f"{path}, line {i + 1}: non-numeric field in {line[:80]!r}") from None
+            raise InputFileError(
+                f"{path}, line {i + 1}: non-numeric field in {line[:80]!r}"
+            ) from None
         if node != int(node) or node < 1 or (n_nodes is not None and node > n_nodes):
             limit = f"1..{n_nodes}" if n_nodes is not None else ">= 1"
-            raise InputFileError(f"{path}, line {i + 1}: node number must be an integer in {limit}, got {parts[0]}")
+            raise InputFileError(
+                f"{path}, line {i + 1}: node number must be an integer in {limit}, got {parts[0]}"
+            )
         ids.append(int(node))
         xs.append(x)
         ys.append(y)
@@ -405,9 +445,13 @@ def read_tntp_trips(path: str | os.PathLike, *, check_total: bool = True) -> ODM
             try:
                 origin = int(parts[1])
             except (IndexError, ValueError):
-                raise InputFileError(f"{path}, line {i + 1}: expected 'Origin <zone>', got {line[:80]!r}") from None
+                raise InputFileError(
+                    f"{path}, line {i + 1}: expected 'Origin <zone>', got {line[:80]!r}"
+                ) from None
             if not 1 <= origin <= n_zones:
-                raise InputFileError(f"{path}, line {i + 1}: origin {origin} is not a zone in 1..{n_zones}")
+                raise InputFileError(
+                    f"{path}, line {i + 1}: origin {origin} is not a zone in 1..{n_zones}"
+                )
             continue
         if origin < 0:
             raise InputFileError(f"{path}, line {i + 1}: OD pairs before the first 'Origin' line")
@@ -426,17 +470,25 @@ def read_tntp_trips(path: str | os.PathLike, *, check_total: bool = True) -> ODM
                     f"{path}, line {i + 1}: expected 'destination : flow;', got {piece[:60]!r}"
                 ) from None
             if not 1 <= dest <= n_zones:
-                raise InputFileError(f"{path}, line {i + 1}: destination {dest} is not a zone in 1..{n_zones}")
+                raise InputFileError(
+                    f"{path}, line {i + 1}: destination {dest} is not a zone in 1..{n_zones}"
+                )
             if not math.isfinite(flow) or flow < 0:
                 raise InputFileError(
                     f"{path}, line {i + 1}: demand {origin} -> {dest} is {flow_text.strip()}; expected a finite value >= 0"
                 )
             if seen[origin - 1, dest - 1]:
-                raise InputFileError(f"{path}, line {i + 1}: OD pair {origin} -> {dest} listed twice")
+                raise InputFileError(
+                    f"{path}, line {i + 1}: OD pair {origin} -> {dest} listed twice"
+                )
             seen[origin - 1, dest - 1] = True
             matrix[origin - 1, dest - 1] = flow
     parsed = float(matrix.sum())
-    if check_total and total is not None and abs(parsed - total) > TOTAL_FLOW_RTOL * max(abs(total), 1.0):
+    if (
+        check_total
+        and total is not None
+        and abs(parsed - total) > TOTAL_FLOW_RTOL * max(abs(total), 1.0)
+    ):
         raise InputFileError(
             f"{path}: <TOTAL OD FLOW> says {total!r} but the OD pairs sum to {parsed!r} "
             f"(relative tolerance {TOTAL_FLOW_RTOL:g})"
@@ -465,13 +517,19 @@ def read_tntp_flows(path: str | os.PathLike) -> pd.DataFrame:
         if parts and parts[0].lower() == "from":
             continue  # the header row
         if len(parts) != 4:
-            raise InputFileError(f"{path}, line {i + 1}: expected 'from to volume cost', got {line[:80]!r}")
+            raise InputFileError(
+                f"{path}, line {i + 1}: expected 'from to volume cost', got {line[:80]!r}"
+            )
         try:
             rows.append((int(parts[0]), int(parts[1]), float(parts[2]), float(parts[3])))
         except ValueError:
-            raise InputFileError(f"{path}, line {i + 1}: non-numeric field in {line[:80]!r}") from None
+            raise InputFileError(
+                f"{path}, line {i + 1}: non-numeric field in {line[:80]!r}"
+            ) from None
     frame = pd.DataFrame(rows, columns=["from_node", "to_node", "volume", "cost"])
-    return frame.astype({"from_node": np.int64, "to_node": np.int64, "volume": np.float64, "cost": np.float64})
+    return frame.astype(
+        {"from_node": np.int64, "to_node": np.int64, "volume": np.float64, "cost": np.float64}
+    )
 
 
 # ---------------------------------------------------------------------------- cases
@@ -552,7 +610,9 @@ def load_tntp(folder_or_name: str | os.PathLike) -> TNTPCase:
     if not folder.is_dir():
         candidate = data_dir() / "tntp" / str(folder_or_name)
         if not candidate.is_dir():
-            raise InputFileError(f"TNTP case not found: {folder_or_name} (neither a folder nor {candidate})")
+            raise InputFileError(
+                f"TNTP case not found: {folder_or_name} (neither a folder nor {candidate})"
+            )
         folder = candidate
     net_path = _one(folder, "*_net.tntp", required=True)
     trips_path = _one(folder, "*_trips.tntp", required=True)
@@ -571,10 +631,21 @@ def load_tntp(folder_or_name: str | os.PathLike) -> TNTPCase:
     metadata = {
         **network.info["tntp"],
         "name": folder.name,
-        "total_od_flow": _meta_number(trips_meta, "TOTAL OD FLOW", trips_path, kind=float, required=False),
+        "total_od_flow": _meta_number(
+            trips_meta, "TOTAL OD FLOW", trips_path, kind=float, required=False
+        ),
         "best_objective": notes.get("best_objective"),
-        "files": {k: (str(p) if p else None) for k, p in
-                  {"net": net_path, "trips": trips_path, "node": node_path, "flow": flow_path}.items()},
+        "files": {
+            k: (str(p) if p else None)
+            for k, p in {
+                "net": net_path,
+                "trips": trips_path,
+                "node": node_path,
+                "flow": flow_path,
+            }.items()
+        },
     }
     best = read_tntp_flows(flow_path) if flow_path is not None else None
-    return TNTPCase(network=network, demand=demand, best_flows=best, folder=folder, metadata=metadata)
+    return TNTPCase(
+        network=network, demand=demand, best_flows=best, folder=folder, metadata=metadata
+    )

@@ -59,7 +59,9 @@ def standard_cases(instance: str | None = None) -> list[BenchmarkCase]:
     key = instance.lower().rstrip("1") if instance.lower().startswith("mandl") else instance.lower()
     cases = [c for c in STANDARD_CASES if c.instance.lower() == key]
     if not cases:
-        raise ValueError(f"no standard TNDP case for {instance!r}; known: Mandl, Mumford0, Mumford1, Mumford2")
+        raise ValueError(
+            f"no standard TNDP case for {instance!r}; known: Mandl, Mumford0, Mumford1, Mumford2"
+        )
     return cases
 
 
@@ -82,12 +84,18 @@ def published_results(case: BenchmarkCase) -> pd.DataFrame:
             ev = evaluate_route_set(inst, routes)
             rows.append((title, ev.att, ev.trt, True, longest, "route set evaluated here"))
     if _LITERATURE_ROUTES.get(case.instance) == case.n_routes:
-        path = data_dir() / "tndp" / "literature" / f"{case.instance}_Results_all_best_passenger.csv"
+        path = (
+            data_dir() / "tndp" / "literature" / f"{case.instance}_Results_all_best_passenger.csv"
+        )
         table = pd.read_csv(path)
         for rec in table.itertuples(index=False):
-            rows.append((rec.Approach, float(rec.f1_ATT), float(rec.f2_TRT), False, None, "as published"))
+            rows.append(
+                (rec.Approach, float(rec.f1_ATT), float(rec.f2_TRT), False, None, "as published")
+            )
     out = pd.DataFrame(rows, columns=["source", "att", "trt", "verified", "max_nodes", "note"])
-    return out.sort_values(["att", "verified"], ascending=[True, False], kind="stable").reset_index(drop=True)
+    return out.sort_values(["att", "verified"], ascending=[True, False], kind="stable").reset_index(
+        drop=True
+    )
 
 
 def run_case(

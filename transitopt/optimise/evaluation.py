@@ -98,7 +98,9 @@ def routes_to_arrays(
         for a, b in zip(idx[:-1], idx[1:], strict=True):
             if a == b or not np.isfinite(instance.travel_time[a, b]):
                 na, nb = (instance.node_id[a], instance.node_id[b]) if ids else (a, b)
-                raise NetworkError(f"route {k + 1}: no link between consecutive stops {na} and {nb}")
+                raise NetworkError(
+                    f"route {k + 1}: no link between consecutive stops {na} and {nb}"
+                )
         flat.append(idx)
         ptr.append(ptr[-1] + idx.size)
     return np.asarray(ptr, dtype=np.int64), np.concatenate(flat).astype(np.int64)
@@ -148,7 +150,9 @@ def evaluate_route_set(
     >>> evaluate_route_set(inst, [[1, 2, 3, 6, 8, 10, 11, 12], ...])  # doctest: +SKIP
     """
     ptr, stops = routes_to_arrays(instance, routes, ids=ids)
-    raw = evaluate_routes_fast(ptr, stops, instance.travel_time, instance.demand, float(transfer_penalty_min))
+    raw = evaluate_routes_fast(
+        ptr, stops, instance.travel_time, instance.demand, float(transfer_penalty_min)
+    )
     return _summarise(raw, len(routes))
 
 

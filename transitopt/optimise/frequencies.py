@@ -113,7 +113,9 @@ class _Problem:
         self.keys = keys
         line_index = {lid: k for k, lid in enumerate(self.graph.line_ids)}
         self.group_lines = [tuple(lines.loc[lines["route_key"] == k, "line"]) for k in keys]
-        self.cycle_s = np.array([lines.loc[lines["route_key"] == k, "cycle_s"].sum() for k in keys], float)
+        self.cycle_s = np.array(
+            [lines.loc[lines["route_key"] == k, "cycle_s"].sum() for k in keys], float
+        )
         board = np.flatnonzero(self.graph.kind == BOARD)
         group_of_line = np.full(len(self.graph.line_ids), -1)
         for g, ids in enumerate(self.group_lines):
@@ -214,11 +216,20 @@ def optimise_frequencies(
     started = time.perf_counter()
     lo, hi = map(float, headway_bounds_min)
     if not 0 < lo <= hi:
-        raise FrequencyError(f"headway_bounds_min must be 0 < shortest <= longest, got {headway_bounds_min!r}")
-    values = sorted({float(v) for v in (clock_face if clock_face is not None else range(1, 1441))
-                     if lo - 1e-9 <= float(v) <= hi + 1e-9})
+        raise FrequencyError(
+            f"headway_bounds_min must be 0 < shortest <= longest, got {headway_bounds_min!r}"
+        )
+    values = sorted(
+        {
+            float(v)
+            for v in (clock_face if clock_face is not None else range(1, 1441))
+            if lo - 1e-9 <= float(v) <= hi + 1e-9
+        }
+    )
     if not values:
-        raise FrequencyError(f"no clock-face headway {list(clock_face or [])} lies within {lo:g}-{hi:g} min")
+        raise FrequencyError(
+            f"no clock-face headway {list(clock_face or [])} lies within {lo:g}-{hi:g} min"
+        )
     if fleet < 0:
         raise FrequencyError(f"fleet must be >= 0 vehicles, got {fleet!r}")
     path = Path(scenario_path)
@@ -230,15 +241,21 @@ def optimise_frequencies(
     if outcome is None or outcome.transit is None or not len(lines):
         raise FrequencyError(f"{path}: the scenario has no transit lines to set frequencies for")
     params = outcome.prepared.scenario.baseline.model
-    problem = _Problem(outcome, lines, vot_per_h=params.value_of_time_per_h, weight=operator_weight_per_veh_h)
+    problem = _Problem(
+        outcome, lines, vot_per_h=params.value_of_time_per_h, weight=operator_weight_per_veh_h
+    )
     h = np.array(values) * 60.0
     n = len(problem.keys)
     idx = np.full(n, len(values) - 1)
     needed = int(problem.fleet(np.full(n, h[-1])).sum())
     if needed > fleet:
-        raise FrequencyError(f"a fleet of {fleet} vehicles cannot run every route at the longest allowed headway "
-                             f"({values[-1]:g} min): that needs {needed} vehicles")
-    base_h = np.array([lines.loc[lines["route_key"] == k, "headway_s"].mean() for k in problem.keys])
+        raise FrequencyError(
+            f"a fleet of {fleet} vehicles cannot run every route at the longest allowed headway "
+            f"({values[-1]:g} min): that needs {needed} vehicles"
+        )
+    base_h = np.array(
+        [lines.loc[lines["route_key"] == k, "headway_s"].mean() for k in problem.keys]
+    )
     pb, ob = problem.cost(base_h)
 
     def total(ix: np.ndarray) -> float:
@@ -253,8 +270,14 @@ def optimise_frequencies(
     stop = "converged"
 
     def accept(move: str, g: int) -> bool:
-        row = {"evaluations": problem.evaluations, "move": move, "route_key": problem.keys[g],
-               "headway_min": values[idx[g]], "fleet": fleet_of(idx), "objective": current}
+        row = {
+            "evaluations": problem.evaluations,
+            "move": move,
+            "route_key": problem.keys[g],
+            "headway_min": values[idx[g]],
+            "fleet": fleet_of(idx),
+            "objective": current,
+        }
         history.append(row)
         return progress is None or progress(dict(row)) is not False
 
@@ -275,8 +298,9 @@ def optimise_frequencies(
             if not candidates:
                 break
 
-            def score(g: int, used: int = used, current: float = current,
-                      moves_done: int = moves_done) -> tuple[float, float, int]:
+            def score(
+                g: int, used: int = used, current: float = current, moves_done: int = moves_done
+            ) -> tuple[float, float, int]:
                 trial = idx.copy()
                 trial[g] -= 1
                 extra = fleet_of(trial) - used
@@ -313,8 +337,16 @@ def optimise_frequencies(
         base_idx = np.array([int(np.argmin(np.abs(h - b))) for b in base_h])
         if np.allclose(h[base_idx], base_h) and fleet_of(base_idx) <= fleet and pb + ob < current:
             idx, current = base_idx, pb + ob
-            history.append({"evaluations": problem.evaluations, "move": "restart from the scenario's headways",
-                            "route_key": None, "headway_min": None, "fleet": fleet_of(idx), "objective": current})
+            history.append(
+                {
+                    "evaluations": problem.evaluations,
+                    "move": "restart from the scenario's headways",
+                    "route_key": None,
+                    "headway_min": None,
+                    "fleet": fleet_of(idx),
+                    "objective": current,
+                }
+            )
         # improvement passes: single moves, then pairwise swaps
         improved = stop == "converged"
         while improved and stop == "converged":
@@ -338,7 +370,11 @@ def optimise_frequencies(
                 if value < current - 1e-9 * max(1.0, abs(current)):
                     idx, current = trial, value
                     improved = True
-                    name = ("shorten" if move[1] < 0 else "lengthen") if single else f"swap with {problem.keys[move[1]]}"
+                    name = (
+                        ("shorten" if move[1] < 0 else "lengthen")
+                        if single
+                        else f"swap with {problem.keys[move[1]]}"
+                    )
                     if not accept(name, move[0]):
                         stop = "cancelled"
                         break
@@ -346,26 +382,43 @@ def optimise_frequencies(
         stop = "interrupted"
     pa, oa = problem.cost(h[idx])
     base_fleet = problem.fleet(base_h)
-    routes = pd.DataFrame({
-        "route_key": problem.keys,
-        "lines": problem.group_lines,
-        "cycle_s": problem.cycle_s,
-        "baseline_headway_min": base_h / 60.0,
-        "headway_min": [values[i] for i in idx],
-        "baseline_fleet": base_fleet,
-        "fleet": problem.fleet(h[idx]),
-    })
+    routes = pd.DataFrame(
+        {
+            "route_key": problem.keys,
+            "lines": problem.group_lines,
+            "cycle_s": problem.cycle_s,
+            "baseline_headway_min": base_h / 60.0,
+            "headway_min": [values[i] for i in idx],
+            "baseline_fleet": base_fleet,
+            "fleet": problem.fleet(h[idx]),
+        }
+    )
     return FrequencyResult(
-        scenario_path=path, routes=routes, fleet_budget=int(fleet), fleet_used=int(routes["fleet"].sum()),
-        baseline_fleet=int(base_fleet.sum()), objective_before=pb + ob, objective_after=pa + oa,
-        passenger_cost_before=pb, passenger_cost_after=pa, operator_cost_before=ob, operator_cost_after=oa,
-        history=pd.DataFrame(history), evaluations=problem.evaluations, stop_reason=stop, currency=params.currency,
+        scenario_path=path,
+        routes=routes,
+        fleet_budget=int(fleet),
+        fleet_used=int(routes["fleet"].sum()),
+        baseline_fleet=int(base_fleet.sum()),
+        objective_before=pb + ob,
+        objective_after=pa + oa,
+        passenger_cost_before=pb,
+        passenger_cost_after=pa,
+        operator_cost_before=ob,
+        operator_cost_after=oa,
+        history=pd.DataFrame(history),
+        evaluations=problem.evaluations,
+        stop_reason=stop,
+        currency=params.currency,
         seconds=time.perf_counter() - started,
-        notes=["transit demand, mode split and running times are held at the baseline's during the search"],
+        notes=[
+            "transit demand, mode split and running times are held at the baseline's during the search"
+        ],
     )
 
 
-def write_scenario(result: FrequencyResult, path: str | os.PathLike, *, name: str | None = None) -> Path:
+def write_scenario(
+    result: FrequencyResult, path: str | os.PathLike, *, name: str | None = None
+) -> Path:
     """Write the chosen headways as an alternative scenario of the input scenario.
 
     One ``change_line`` edit per route whose headway changed (its line ids listed).
@@ -388,7 +441,13 @@ def write_scenario(result: FrequencyResult, path: str | os.PathLike, *, name: st
         if abs(row.headway_min - row.baseline_headway_min) < 1e-9:
             continue
         ids = ", ".join(_toml_str(i) for i in row.lines)
-        out += ["", "[[edits]]", 'type = "change_line"', f"line = [{ids}]", f"headway_min = {row.headway_min:g}"]
+        out += [
+            "",
+            "[[edits]]",
+            'type = "change_line"',
+            f"line = [{ids}]",
+            f"headway_min = {row.headway_min:g}",
+        ]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(out) + "\n", encoding="utf-8")
     return path

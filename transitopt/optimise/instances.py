@@ -128,9 +128,13 @@ class TNDPInstance:
         dm = np.array(demand, dtype=np.float64)
         n = tt.shape[0]
         if tt.ndim != 2 or tt.shape != (n, n) or n < 2:
-            raise NetworkError(f"{name}: travel-time matrix must be square with n >= 2, got {tt.shape}")
+            raise NetworkError(
+                f"{name}: travel-time matrix must be square with n >= 2, got {tt.shape}"
+            )
         if dm.shape != (n, n):
-            raise NetworkError(f"{name}: demand matrix is {dm.shape}, expected {(n, n)} like the travel times")
+            raise NetworkError(
+                f"{name}: demand matrix is {dm.shape}, expected {(n, n)} like the travel times"
+            )
         tt[np.isnan(tt)] = np.inf
         np.fill_diagonal(tt, 0.0)
         info = {}
@@ -146,13 +150,19 @@ class TNDPInstance:
         if (~np.isfinite(dm)).any() or (dm < 0).any():
             raise NetworkError(f"{name}: demand must be finite and >= 0")
         np.fill_diagonal(dm, 0.0)
-        ids = np.arange(1, n + 1, dtype=np.int64) if node_id is None else np.asarray(node_id, dtype=np.int64)
+        ids = (
+            np.arange(1, n + 1, dtype=np.int64)
+            if node_id is None
+            else np.asarray(node_id, dtype=np.int64)
+        )
         inst = cls(
             name=name,
             node_id=ids,
             x=np.zeros(n) if x is None else np.asarray(x, dtype=np.float64),
             y=np.zeros(n) if y is None else np.asarray(y, dtype=np.float64),
-            terminal=np.ones(n, dtype=bool) if terminal is None else np.asarray(terminal, dtype=bool),
+            terminal=np.ones(n, dtype=bool)
+            if terminal is None
+            else np.asarray(terminal, dtype=bool),
             travel_time=tt,
             demand=dm,
             source=name,
@@ -247,7 +257,9 @@ def _read_rows(path: Path, columns: Sequence[str], types: Sequence[type]) -> lis
         raise InputFileError(f"{path}: file is empty, expected header {','.join(columns)}")
     header = [h.strip().lower() for h in lines[0].split(",")]
     if header != list(columns):
-        raise InputFileError(f"{path}, line 1: header is {lines[0]!r}, expected {','.join(columns)!r}")
+        raise InputFileError(
+            f"{path}, line 1: header is {lines[0]!r}, expected {','.join(columns)!r}"
+        )
     rows = []
     for number, line in enumerate(lines[1:], start=2):
         if not line.strip():
@@ -258,7 +270,9 @@ def _read_rows(path: Path, columns: Sequence[str], types: Sequence[type]) -> lis
                 f"{path}, line {number}: {len(parts)} fields in {line!r}, expected {len(columns)} ({','.join(columns)})"
             )
         try:
-            values = tuple(t(_number(p)) if t is int else t(p) for t, p in zip(types, parts, strict=True))
+            values = tuple(
+                t(_number(p)) if t is int else t(p) for t, p in zip(types, parts, strict=True)
+            )
             rows.append((number, *values))
         except ValueError:
             raise InputFileError(
@@ -294,9 +308,13 @@ def _read_csv_layout(folder: Path) -> TNDPInstance:
     for number, a, b, t in links:
         for v in (a, b):
             if v not in index:
-                raise InputFileError(f"{links_file}, line {number}: node {v} is not in {nodes_file.name}")
+                raise InputFileError(
+                    f"{links_file}, line {number}: node {v} is not in {nodes_file.name}"
+                )
         if not (math.isfinite(t) and t >= 0):
-            raise InputFileError(f"{links_file}, line {number}: travel time {t} must be finite and >= 0 minutes")
+            raise InputFileError(
+                f"{links_file}, line {number}: travel time {t} must be finite and >= 0 minutes"
+            )
         tt[index[a], index[b]] = t
     # links are stored in both directions; accept a one-direction file as undirected
     one_way = np.isfinite(tt) & ~np.isfinite(tt.T)
@@ -306,9 +324,13 @@ def _read_csv_layout(folder: Path) -> TNDPInstance:
     for number, a, b, d in rows:
         for v in (a, b):
             if v not in index:
-                raise InputFileError(f"{demand_file}, line {number}: node {v} is not in {nodes_file.name}")
+                raise InputFileError(
+                    f"{demand_file}, line {number}: node {v} is not in {nodes_file.name}"
+                )
         if not (math.isfinite(d) and d >= 0):
-            raise InputFileError(f"{demand_file}, line {number}: demand {d} must be finite and >= 0 trips")
+            raise InputFileError(
+                f"{demand_file}, line {number}: demand {d} must be finite and >= 0 trips"
+            )
         demand[index[a], index[b]] += d
     inst = TNDPInstance.from_matrices(
         tt,
@@ -342,7 +364,9 @@ def _read_matrix(path: Path, n: int | None) -> np.ndarray:
         try:
             rows.append([float(v) for v in line.split()])
         except ValueError:
-            raise InputFileError(f"{path}, line {number}: not a row of numbers or Inf: {line[:60]!r}") from None
+            raise InputFileError(
+                f"{path}, line {number}: not a row of numbers or Inf: {line[:60]!r}"
+            ) from None
         if n is not None and len(rows[-1]) != n:
             raise InputFileError(f"{path}, line {number}: {len(rows[-1])} values, expected {n}")
         n = len(rows[-1]) if n is None else n
@@ -366,7 +390,9 @@ def _read_original_layout(prefix: Path) -> TNDPInstance:
             try:
                 coords.append([float(v) for v in line.split()])
             except ValueError:
-                raise InputFileError(f"{coords_file}, line {number}: expected 'x y', got {line!r}") from None
+                raise InputFileError(
+                    f"{coords_file}, line {number}: expected 'x y', got {line!r}"
+                ) from None
             if len(coords[-1]) != 2:
                 raise InputFileError(f"{coords_file}, line {number}: expected 'x y', got {line!r}")
         if len(coords) != n:
@@ -399,7 +425,13 @@ def read_literature_route_sets(path: str | Path | None = None) -> dict[str, list
         Title → list of routes (lists of node ids, as in the file), in file order.
     """
     if path is None:
-        path = data_dir() / "tndp" / "Mandl" / "Mandl1" / "literature_solutions_for_mandl1_20181025.txt"
+        path = (
+            data_dir()
+            / "tndp"
+            / "Mandl"
+            / "Mandl1"
+            / "literature_solutions_for_mandl1_20181025.txt"
+        )
     path = Path(path)
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()
@@ -413,7 +445,9 @@ def read_literature_route_sets(path: str | Path | None = None) -> dict[str, list
             continue
         title, title_line = lines[i].strip(), i + 1
         if i + 1 >= len(lines) or not lines[i + 1].strip().isdigit():
-            raise InputFileError(f"{path}, line {title_line + 1}: expected the number of routes of {title!r}")
+            raise InputFileError(
+                f"{path}, line {title_line + 1}: expected the number of routes of {title!r}"
+            )
         count = int(lines[i + 1])
         routes = []
         for k in range(count):
@@ -464,5 +498,7 @@ def read_route_set(path: str | Path) -> list[list[int]]:
         try:
             routes.append([int(p) for p in parts])
         except ValueError:
-            raise InputFileError(f"{path}, line {number}: expected node ids, got {line!r}") from None
+            raise InputFileError(
+                f"{path}, line {number}: expected node ids, got {line!r}"
+            ) from None
     return routes

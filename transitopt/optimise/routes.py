@@ -159,7 +159,9 @@ def design_routes(
         If the constraints cannot be met (the message names the constraint).
     """
     if objective not in ("passenger", "operator", "pareto"):
-        raise RouteDesignError(f"objective must be 'passenger', 'operator' or 'pareto', got {objective!r}")
+        raise RouteDesignError(
+            f"objective must be 'passenger', 'operator' or 'pareto', got {objective!r}"
+        )
     if budget_s is None and max_evaluations is None:
         raise RouteDesignError("give budget_s or max_evaluations (or both)")
     if budget_s is not None and budget_s <= 0:
@@ -196,8 +198,14 @@ def design_routes(
         for k, w in enumerate(weights):
             share = 1.0 / (len(weights) - k)
             sub_budget = None if budget_s is None else (budget_s - (clock() - started)) * share
-            sub_evals = None if max_evaluations is None else int((max_evaluations - search.evaluations) * share)
-            if (sub_budget is not None and sub_budget <= 0) or (sub_evals is not None and sub_evals < 1):
+            sub_evals = (
+                None
+                if max_evaluations is None
+                else int((max_evaluations - search.evaluations) * share)
+            )
+            if (sub_budget is not None and sub_budget <= 0) or (
+                sub_evals is not None and sub_evals < 1
+            ):
                 break
             search.set_weight(float(w))
             current, stopped_by = search.anneal(current, sub_budget, sub_evals, progress, started)
@@ -212,7 +220,9 @@ def design_routes(
         evaluation=_summarise(raw, len(best)),
         objective=objective,
         front=front,
-        history=pd.DataFrame(search.history, columns=["evaluations", "seconds", "objective", "att", "trt"]),
+        history=pd.DataFrame(
+            search.history, columns=["evaluations", "seconds", "objective", "att", "trt"]
+        ),
         n_evaluations=search.evaluations,
         seconds=clock() - started,
         seed=seed,
@@ -229,12 +239,16 @@ def design_routes(
     )
 
 
-def _check_constraints(instance: TNDPInstance, n_routes: int, min_nodes: int, max_nodes: int) -> None:
+def _check_constraints(
+    instance: TNDPInstance, n_routes: int, min_nodes: int, max_nodes: int
+) -> None:
     n = instance.n_nodes
     if n_routes < 1:
         raise RouteDesignError(f"n_routes must be >= 1, got {n_routes}")
     if min_nodes < 2:
-        raise RouteDesignError(f"min_nodes must be >= 2 (a route joins at least two nodes), got {min_nodes}")
+        raise RouteDesignError(
+            f"min_nodes must be >= 2 (a route joins at least two nodes), got {min_nodes}"
+        )
     if max_nodes < min_nodes:
         raise RouteDesignError(f"max_nodes ({max_nodes}) is below min_nodes ({min_nodes})")
     if min_nodes > n:
@@ -266,7 +280,9 @@ class _RouteSearch:
         self.neighbours = [[int(u) for u in np.flatnonzero(adj[i])] for i in range(self.n)]
         self.linked = [set(nb) for nb in self.neighbours]
         weights = np.where(adj, self.tt, 0.0)
-        self.dist, self.pred = shortest_path(csr_matrix(weights), directed=False, return_predecessors=True)
+        self.dist, self.pred = shortest_path(
+            csr_matrix(weights), directed=False, return_predecessors=True
+        )
         self._paths: dict[tuple[int, int], tuple[int, ...]] = {}
         self.clock = time.perf_counter
         self.evaluations = 0
@@ -358,7 +374,9 @@ class _RouteSearch:
             {
                 "att": [a for a, _, _ in rows],
                 "trt": [t for _, t, _ in rows],
-                "routes": [[[int(instance.node_id[s]) for s in r] for r in rs] for _, _, rs in rows],
+                "routes": [
+                    [[int(instance.node_id[s]) for s in r] for r in rs] for _, _, rs in rows
+                ],
             }
         )
 
@@ -472,14 +490,22 @@ class _RouteSearch:
         """Extend a route at its ends while it gains direct demand (or is below min_nodes)."""
         route = list(route)
         in_route = set(route)
-        target = self.hi if not randomise else int(self.rng.integers(max(self.lo, len(route)), self.hi + 1))
+        target = (
+            self.hi
+            if not randomise
+            else int(self.rng.integers(max(self.lo, len(route)), self.hi + 1))
+        )
         while len(route) < target:
             best, best_gain, at_end = None, 0.0, True
             for end, nodes in ((True, route[-1]), (False, route[0])):
                 for u in self.neighbours[nodes]:
                     if u in in_route:
                         continue
-                    gain = remaining[u, route].sum() + remaining[route, u].sum() + (0.5 if not covered[u] else 0.0)
+                    gain = (
+                        remaining[u, route].sum()
+                        + remaining[route, u].sum()
+                        + (0.5 if not covered[u] else 0.0)
+                    )
                     if gain > best_gain:
                         best, best_gain, at_end = int(u), gain, end
             if best is None:
@@ -497,7 +523,9 @@ class _RouteSearch:
         covered = np.zeros(self.n, dtype=bool)
         for k in range(self.R):
             target = int(rng.integers(self.lo, self.hi + 1))
-            start = int(rng.integers(self.n)) if k == 0 else int(rng.choice(np.flatnonzero(covered)))
+            start = (
+                int(rng.integers(self.n)) if k == 0 else int(rng.choice(np.flatnonzero(covered)))
+            )
             route = [start]
             while len(route) < target:
                 options = [(int(u), True) for u in self.neighbours[route[-1]] if u not in route]
@@ -554,7 +582,9 @@ class _RouteSearch:
             out = _MOVES[rnd.randrange(len(_MOVES))](self, routes)
             if out is None:
                 continue
-            if not all(self.lo <= len(r) <= self.hi and len(set(r)) == len(r) for r in out.values()):
+            if not all(
+                self.lo <= len(r) <= self.hi and len(set(r)) == len(r) for r in out.values()
+            ):
                 continue
             new = list(routes)
             for k, r in out.items():
@@ -717,7 +747,9 @@ class _RouteSearch:
                             last_report = time.perf_counter()
                             self._report(progress, started)
                 since_best += 1
-                if since_best > _RESET_AFTER * (100 + 5 * self.R):  # wandered off: return to the best
+                if since_best > _RESET_AFTER * (
+                    100 + 5 * self.R
+                ):  # wandered off: return to the best
                     cur, cur_f, since_best = best, best_f, 0
                 if progress is not None and time.perf_counter() - last_report >= 1.0:
                     last_report = time.perf_counter()
@@ -742,8 +774,15 @@ class _RouteSearch:
 
     def _report(self, progress, started):
         _, _, best_f, att, trt = self.history[-1]
-        progress({"evaluations": self.evaluations, "seconds": self.clock() - started, "best": best_f,
-                  "att": att, "trt": trt})
+        progress(
+            {
+                "evaluations": self.evaluations,
+                "seconds": self.clock() - started,
+                "best": best_f,
+                "att": att,
+                "trt": trt,
+            }
+        )
 
     def _record(self, started, best_f, att, trt):
         self.history.append((self.evaluations, self.clock() - started, best_f, att, trt))

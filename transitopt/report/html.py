@@ -34,41 +34,92 @@ if TYPE_CHECKING:
     from ..scenario.result import ScenarioResult
 
 #: metrics where a fall is an improvement (green in the table)
-LOWER_IS_BETTER = frozenset({
-    "trips_unserved", "composite_cost_min", "car_veh_h", "car_delay_veh_h", "lane_km_voc_over_0_9",
-    "lane_km_voc_over_1_0", "max_voc", "transit_avg_wait_min", "transit_avg_time_min", "transit_transfers_per_trip",
-    "transit_max_load_ratio", "transit_lines_over_capacity", "transit_fleet", "transit_veh_km", "transit_veh_h",
-    "co2_car", "co2_transit", "co2_total",
-})
+LOWER_IS_BETTER = frozenset(
+    {
+        "trips_unserved",
+        "composite_cost_min",
+        "car_veh_h",
+        "car_delay_veh_h",
+        "lane_km_voc_over_0_9",
+        "lane_km_voc_over_1_0",
+        "max_voc",
+        "transit_avg_wait_min",
+        "transit_avg_time_min",
+        "transit_transfers_per_trip",
+        "transit_max_load_ratio",
+        "transit_lines_over_capacity",
+        "transit_fleet",
+        "transit_veh_km",
+        "transit_veh_h",
+        "co2_car",
+        "co2_transit",
+        "co2_total",
+    }
+)
 #: metrics where a rise is an improvement
 HIGHER_IS_BETTER = frozenset({"car_avg_speed_kph"})
 
 _LABELS = {
-    "trips": "Person trips", "trips_unserved": "Trips with no available mode",
-    "share_car": "Car share", "share_transit": "Transit share", "share_walk": "Walk share",
+    "trips": "Person trips",
+    "trips_unserved": "Trips with no available mode",
+    "share_car": "Car share",
+    "share_transit": "Transit share",
+    "share_walk": "Walk share",
     "composite_cost_min": "Generalised cost per trip (logsum)",
-    "car_veh_km": "Car vehicle-km", "car_veh_h": "Car vehicle-hours", "car_delay_veh_h": "Car delay (vs free flow)",
-    "car_avg_speed_kph": "Average car speed", "bus_veh_km": "Bus vehicle-km on streets",
-    "lane_km": "Lane-km open to cars", "lane_km_voc_over_0_9": "Lane-km with v/c > 0.9",
-    "lane_km_voc_over_1_0": "Lane-km with v/c > 1.0", "max_voc": "Highest v/c",
-    "transit_trips": "Transit trips", "transit_boardings": "Boardings", "transit_passenger_km": "Passenger-km",
-    "transit_passenger_h": "Passenger-hours in vehicles", "transit_avg_wait_min": "Average wait",
-    "transit_avg_time_min": "Average door-to-door time", "transit_transfers_per_trip": "Transfers per trip",
-    "transit_max_load_ratio": "Highest load / capacity", "transit_lines_over_capacity": "Lines over capacity",
-    "transit_fare_revenue": "Fare revenue", "transit_fleet": "Fleet needed", "transit_veh_km": "Transit vehicle-km",
-    "transit_veh_h": "Transit vehicle-hours", "co2_car": "CO₂ from cars", "co2_transit": "CO₂ from transit",
-    "co2_total": "CO₂ total", "iterations": "Feedback iterations", "converged": "Converged",
+    "car_veh_km": "Car vehicle-km",
+    "car_veh_h": "Car vehicle-hours",
+    "car_delay_veh_h": "Car delay (vs free flow)",
+    "car_avg_speed_kph": "Average car speed",
+    "bus_veh_km": "Bus vehicle-km on streets",
+    "lane_km": "Lane-km open to cars",
+    "lane_km_voc_over_0_9": "Lane-km with v/c > 0.9",
+    "lane_km_voc_over_1_0": "Lane-km with v/c > 1.0",
+    "max_voc": "Highest v/c",
+    "transit_trips": "Transit trips",
+    "transit_boardings": "Boardings",
+    "transit_passenger_km": "Passenger-km",
+    "transit_passenger_h": "Passenger-hours in vehicles",
+    "transit_avg_wait_min": "Average wait",
+    "transit_avg_time_min": "Average door-to-door time",
+    "transit_transfers_per_trip": "Transfers per trip",
+    "transit_max_load_ratio": "Highest load / capacity",
+    "transit_lines_over_capacity": "Lines over capacity",
+    "transit_fare_revenue": "Fare revenue",
+    "transit_fleet": "Fleet needed",
+    "transit_veh_km": "Transit vehicle-km",
+    "transit_veh_h": "Transit vehicle-hours",
+    "co2_car": "CO₂ from cars",
+    "co2_transit": "CO₂ from transit",
+    "co2_total": "CO₂ total",
+    "iterations": "Feedback iterations",
+    "converged": "Converged",
 }
 _GROUPS = {
-    "demand": "Demand", "mode_share": "Mode shares", "road": "Road traffic", "transit": "Transit use",
-    "operator": "Operator", "accessibility": "Accessibility (population-weighted)", "equity": "Equity",
-    "emissions": "Emissions", "model": "Model run",
+    "demand": "Demand",
+    "mode_share": "Mode shares",
+    "road": "Road traffic",
+    "transit": "Transit use",
+    "operator": "Operator",
+    "accessibility": "Accessibility (population-weighted)",
+    "equity": "Equity",
+    "emissions": "Emissions",
+    "model": "Model run",
 }
 
 #: plotly.js options: nothing that talks to a server (plotly.js 4 shows a "Share chart" button by default)
-_CONFIG_BASE = {"displaylogo": False, "responsive": True, "showSendToCloud": False, "showEditInChartStudio": False,
-                "showLink": False, "plotlyServerURL": ""}
-_CONFIG_MAP = {**_CONFIG_BASE, "scrollZoom": True, "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
+_CONFIG_BASE = {
+    "displaylogo": False,
+    "responsive": True,
+    "showSendToCloud": False,
+    "showEditInChartStudio": False,
+    "showLink": False,
+    "plotlyServerURL": "",
+}
+_CONFIG_MAP = {
+    **_CONFIG_BASE,
+    "scrollZoom": True,
+    "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"],
+}
 _CONFIG_CHART = {**_CONFIG_BASE, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
 
 
@@ -107,49 +158,93 @@ def write_report(
     try:
         from plotly.offline import get_plotlyjs
     except ImportError as exc:  # pragma: no cover - plotly is a dependency
-        raise ImportError("the HTML report needs plotly (for plotly.js): pip install plotly") from exc
+        raise ImportError(
+            "the HTML report needs plotly (for plotly.js): pip install plotly"
+        ) from exc
 
     from ..scenario.compare import compare
 
     alternatives = list(alternatives)
     results = [base, *alternatives]
     names = charts.unique_names(results)
-    title = title or (f"{base.name}: {len(alternatives)} alternative{'s' if len(alternatives) != 1 else ''} compared"
-                      if alternatives else f"{base.name}: scenario report")
+    title = title or (
+        f"{base.name}: {len(alternatives)} alternative{'s' if len(alternatives) != 1 else ''} compared"
+        if alternatives
+        else f"{base.name}: scenario report"
+    )
     table = compare(base, *alternatives)
     figures = _Figures()
     store = GeometryStore()
 
     body = [_header(title, results, names)]
-    body.append(_section("headline", "Headline metrics", _headline_table(table, names, results)
-                         + (figures.add(charts.change_figure(table, names, metrics=_key_metrics(base),
-                                                          labels={m: metric_label(m) for m in table["metric"]}),
-                                        "chart")
-                            if alternatives else "")))
+    body.append(
+        _section(
+            "headline",
+            "Headline metrics",
+            _headline_table(table, names, results)
+            + (
+                figures.add(
+                    charts.change_figure(
+                        table,
+                        names,
+                        metrics=_key_metrics(base),
+                        labels={m: metric_label(m) for m in table["metric"]},
+                    ),
+                    "chart",
+                )
+                if alternatives
+                else ""
+            ),
+        )
+    )
     body.append(_section("scenarios", "Scenarios and edits", _scenarios_html(results, names)))
     map_html = []
     for section_title, views in report_maps(base, alternatives):
         if not views:
             continue
-        cells = "".join(figures.add(map_figure(view, store=store), "map", name=view.layer.key, note=view.layer.note)
-                        for view in views)
+        cells = "".join(
+            figures.add(
+                map_figure(view, store=store), "map", name=view.layer.key, note=view.layer.note
+            )
+            for view in views
+        )
         map_html.append(f"<h3>{_e(section_title)}</h3><div class='grid'>{cells}</div>")
-    body.append(_section("maps", "Maps", "<p class='hint'>Drag to pan, scroll to zoom, double-click to reset; hover "
-                         "for details; click a legend entry to hide or show it. No background map: streets are "
-                         "drawn from the model's network.</p>" + "".join(map_html)))
-    chart_cells = [figures.add(charts.mode_share_figure(results), "chart"),
-                   figures.add(charts.voc_distribution_figure(results), "chart")]
+    body.append(
+        _section(
+            "maps",
+            "Maps",
+            "<p class='hint'>Drag to pan, scroll to zoom, double-click to reset; hover "
+            "for details; click a legend entry to hide or show it. No background map: streets are "
+            "drawn from the model's network.</p>" + "".join(map_html),
+        )
+    )
+    chart_cells = [
+        figures.add(charts.mode_share_figure(results), "chart"),
+        figures.add(charts.voc_distribution_figure(results), "chart"),
+    ]
     chart_html = f"<div class='grid'>{''.join(chart_cells)}</div>"
     if any(len(r.tables.get("segments", ())) for r in results):
         chart_html += figures.add(charts.load_profile_figure(results), "chart wide")
     body.append(_section("charts", "Charts", chart_html))
-    body.append(_section("convergence", "Convergence of each run",
-                         figures.add(charts.convergence_figure(results), "chart wide") + _convergence_tables(results, names)))
-    body.append(_section("assumptions", "Assumptions and parameters", _assumptions_html(results, names)))
+    body.append(
+        _section(
+            "convergence",
+            "Convergence of each run",
+            figures.add(charts.convergence_figure(results), "chart wide")
+            + _convergence_tables(results, names),
+        )
+    )
+    body.append(
+        _section("assumptions", "Assumptions and parameters", _assumptions_html(results, names))
+    )
     body.append(_footer())
 
     page = _PAGE.format(
-        title=_e(title), css=_CSS, plotlyjs=get_plotlyjs(), script=_SCRIPT, body="\n".join(body),
+        title=_e(title),
+        css=_CSS,
+        plotlyjs=get_plotlyjs(),
+        script=_SCRIPT,
+        body="\n".join(body),
         geometry=_json(store.to_dict()),
     )
     path = Path(path)
@@ -173,8 +268,10 @@ class _Figures:
         height = int(fig.get("layout", {}).get("height") or 450)
         spec = _json({"data": fig["data"], "layout": fig["layout"], "config": config})
         caption = f"<p class='note'>{_e(note)}</p>" if note else ""
-        return (f"<figure class='figure {kind}'><div id='{div_id}' class='plot' style='height:{height}px'></div>"
-                f"<script>transitoptPlot('{div_id}', {spec});</script>{caption}</figure>")
+        return (
+            f"<figure class='figure {kind}'><div id='{div_id}' class='plot' style='height:{height}px'></div>"
+            f"<script>transitoptPlot('{div_id}', {spec});</script>{caption}</figure>"
+        )
 
 
 def _plain_json(value: Any) -> Any:
@@ -194,7 +291,9 @@ def _plain_json(value: Any) -> Any:
 
 def _json(value: Any) -> str:
     """Compact JSON safe to place inside a ``<script>`` element."""
-    text = json.dumps(_plain_json(value), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    text = json.dumps(
+        _plain_json(value), separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
     return text.replace("</", "<\\/").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
@@ -274,7 +373,11 @@ def metric_label(metric: str) -> str:
 
 def better_direction(metric: str) -> int:
     """+1 when a rise of ``metric`` is an improvement, −1 when a fall is, 0 when neither is clear."""
-    if metric in LOWER_IS_BETTER or re.match(r"(gini|palma)_", metric) or re.search(r"_lose$", metric):
+    if (
+        metric in LOWER_IS_BETTER
+        or re.match(r"(gini|palma)_", metric)
+        or re.search(r"_lose$", metric)
+    ):
         return -1
     if metric in HIGHER_IS_BETTER or re.match(r"jobs_", metric) or re.search(r"_gain$", metric):
         return 1
@@ -284,8 +387,20 @@ def better_direction(metric: str) -> int:
 def _key_metrics(base: ScenarioResult) -> list[str]:
     columns = access_columns(base.tables.get("zones", pd.DataFrame()))
     access = [columns[len(columns) // 2]] if columns else []
-    return ["share_car", "share_transit", "car_veh_h", "car_delay_veh_h", "car_avg_speed_kph", "transit_trips",
-            "transit_avg_time_min", "transit_avg_wait_min", "transit_fleet", "transit_veh_km", *access, "co2_total"]
+    return [
+        "share_car",
+        "share_transit",
+        "car_veh_h",
+        "car_delay_veh_h",
+        "car_avg_speed_kph",
+        "transit_trips",
+        "transit_avg_time_min",
+        "transit_avg_wait_min",
+        "transit_fleet",
+        "transit_veh_km",
+        *access,
+        "co2_total",
+    ]
 
 
 # ---------------------------------------------------------------------------- sections
@@ -304,33 +419,59 @@ def _header(title: str, results: list[ScenarioResult], names: list[str]) -> str:
             f"<li><b>{_e(n)}</b> did not converge: after {_e(r.summary.get('iterations', '?'))} iterations the "
             f"change of mode shares is {_number(r.summary.get('mode_gap'))} and of link times "
             f"{_number(r.summary.get('link_time_change'))} (tolerance {_number(r.summary.get('tolerance'))}).</li>"
-            for r, n in failed)
-        banner = (f"<div class='banner bad' id='not-converged' role='alert'><b>Warning: "
-                  f"{len(failed)} of {len(results)} runs did NOT converge.</b> Their numbers are not at equilibrium; "
-                  f"differences against them may be artefacts of the model, not effects of the scenario."
-                  f"<ul>{items}</ul></div>")
+            for r, n in failed
+        )
+        banner = (
+            f"<div class='banner bad' id='not-converged' role='alert'><b>Warning: "
+            f"{len(failed)} of {len(results)} runs did NOT converge.</b> Their numbers are not at equilibrium; "
+            f"differences against them may be artefacts of the model, not effects of the scenario."
+            f"<ul>{items}</ul></div>"
+        )
     else:
-        banner = f"<div class='banner good' id='all-converged'>All {len(results)} runs converged.</div>"
-    who = ", ".join(f"<span class='swatch' style='background:{charts.scenario_colour(i)}'></span>{_e(n)}"
-                    f"{'' if i else ' (baseline)'}" for i, n in enumerate(names))
-    nav = "".join(f"<a href='#{a}'>{t}</a>" for a, t in (
-        ("headline", "Headline"), ("scenarios", "Scenarios"), ("maps", "Maps"), ("charts", "Charts"),
-        ("convergence", "Convergence"), ("assumptions", "Assumptions")))
-    return (f"<header><h1>{_e(title)}</h1><p class='meta'>{who}</p><p class='meta'>Generated {stamp} by "
-            f"transitopt {_e(__version__)}.</p><nav>{nav}</nav></header>{banner}")
+        banner = (
+            f"<div class='banner good' id='all-converged'>All {len(results)} runs converged.</div>"
+        )
+    who = ", ".join(
+        f"<span class='swatch' style='background:{charts.scenario_colour(i)}'></span>{_e(n)}"
+        f"{'' if i else ' (baseline)'}"
+        for i, n in enumerate(names)
+    )
+    nav = "".join(
+        f"<a href='#{a}'>{t}</a>"
+        for a, t in (
+            ("headline", "Headline"),
+            ("scenarios", "Scenarios"),
+            ("maps", "Maps"),
+            ("charts", "Charts"),
+            ("convergence", "Convergence"),
+            ("assumptions", "Assumptions"),
+        )
+    )
+    return (
+        f"<header><h1>{_e(title)}</h1><p class='meta'>{who}</p><p class='meta'>Generated {stamp} by "
+        f"transitopt {_e(__version__)}.</p><nav>{nav}</nav></header>{banner}"
+    )
 
 
 def _headline_table(table: pd.DataFrame, names: list[str], results: list[ScenarioResult]) -> str:
     alts = names[1:]
-    head = ["<th rowspan='2'>Metric</th><th rowspan='2'>Unit</th>",
-            f"<th rowspan='2' class='num'>{_scenario_head(names[0], results[0], 0)}</th>"]
-    head += [f"<th colspan='3' class='alt'>{_scenario_head(n, r, i)}</th>"
-             for i, (n, r) in enumerate(zip(alts, results[1:], strict=True), start=1)]
-    sub = "".join("<th class='num'>value</th><th class='num'>Δ</th><th class='num'>Δ %</th>" for _ in alts)
-    legend = ("<p class='hint'>Δ: alternative − baseline; Δ %: relative to the baseline; shares change in "
-              "percentage points (pp). <span class='better'>Green</span>: an improvement, "
-              "<span class='worse'>red</span>: a deterioration, where the direction is clear (less delay, "
-              "emissions, cost, waiting and inequality; more accessibility and speed). Hover a metric for its id.</p>")
+    head = [
+        "<th rowspan='2'>Metric</th><th rowspan='2'>Unit</th>",
+        f"<th rowspan='2' class='num'>{_scenario_head(names[0], results[0], 0)}</th>",
+    ]
+    head += [
+        f"<th colspan='3' class='alt'>{_scenario_head(n, r, i)}</th>"
+        for i, (n, r) in enumerate(zip(alts, results[1:], strict=True), start=1)
+    ]
+    sub = "".join(
+        "<th class='num'>value</th><th class='num'>Δ</th><th class='num'>Δ %</th>" for _ in alts
+    )
+    legend = (
+        "<p class='hint'>Δ: alternative − baseline; Δ %: relative to the baseline; shares change in "
+        "percentage points (pp). <span class='better'>Green</span>: an improvement, "
+        "<span class='worse'>red</span>: a deterioration, where the direction is clear (less delay, "
+        "emissions, cost, waiting and inequality; more accessibility and speed). Hover a metric for its id.</p>"
+    )
     return legend + _table_html(head, sub, _headline_rows(table, names))
 
 
@@ -338,33 +479,43 @@ def _headline_rows(table: pd.DataFrame, names: list[str]) -> list[str]:
     alts = names[1:]
     rows = []
     for group, block in table.groupby("group", sort=False):
-        rows.append(f"<tr class='group'><td colspan='{3 + 3 * len(alts)}'>{_e(_GROUPS.get(group, group))}</td></tr>")
+        rows.append(
+            f"<tr class='group'><td colspan='{3 + 3 * len(alts)}'>{_e(_GROUPS.get(group, group))}</td></tr>"
+        )
         for _, values in block.iterrows():
             metric, unit = str(values["metric"]), str(values["unit"])
             direction = better_direction(metric)
             unit_text = "%" if unit == "share" else unit
-            cells = [f"<td title='{_e(metric)}'>{_e(metric_label(metric))}</td><td class='unit'>{_e(unit_text)}</td>",
-                     f"<td class='num'>{_number(values[names[0]], unit)}</td>"]
+            cells = [
+                f"<td title='{_e(metric)}'>{_e(metric_label(metric))}</td><td class='unit'>{_e(unit_text)}</td>",
+                f"<td class='num'>{_number(values[names[0]], unit)}</td>",
+            ]
             for name in alts:
                 delta, pct = values[f"{name} Δ"], values[f"{name} Δ%"]
-                if _finite(delta) and abs(float(delta)) <= 1e-9 * max(1.0, abs(float(values[names[0]]))):
+                if _finite(delta) and abs(float(delta)) <= 1e-9 * max(
+                    1.0, abs(float(values[names[0]]))
+                ):
                     delta, pct = 0.0, 0.0  # rounding noise of the solvers, not a change
                 if unit == "bool":
                     delta = pct = float("nan")
                 mark = ""
                 if direction and _finite(delta) and float(delta) != 0:
                     mark = " better" if np.sign(float(delta)) == direction else " worse"
-                cells.append(f"<td class='num'>{_number(values[name], unit)}</td>"
-                             f"<td class='num{mark}'>{_delta(delta, unit)}</td>"
-                             f"<td class='num{mark}'>{_percent(pct)}</td>")
+                cells.append(
+                    f"<td class='num'>{_number(values[name], unit)}</td>"
+                    f"<td class='num{mark}'>{_delta(delta, unit)}</td>"
+                    f"<td class='num{mark}'>{_percent(pct)}</td>"
+                )
             rows.append(f"<tr>{''.join(cells)}</tr>")
     return rows
 
 
 def _table_html(head: list[str], sub: str, rows: list[str]) -> str:
     second = f"<tr>{sub}</tr>" if sub else ""
-    return (f"<div class='scroll'><table class='headline'><thead><tr>{''.join(head)}</tr>{second}</thead>"
-            f"<tbody>{''.join(rows)}</tbody></table></div>")
+    return (
+        f"<div class='scroll'><table class='headline'><thead><tr>{''.join(head)}</tr>{second}</thead>"
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
 
 
 def _scenario_head(name: str, result: ScenarioResult, index: int) -> str:
@@ -384,33 +535,54 @@ def _scenarios_html(results: list[ScenarioResult], names: list[str]) -> str:
             f"<tr><td>{_scenario_head(name, result, i)}</td><td>{_e(s.get('kind', ''))}</td>"
             f"<td>{_e(s.get('description') or '')}</td><td class='path'>{_e(Path(str(s.get('file', ''))).name)}</td>"
             f"<td class='num'>{_e(s.get('iterations', '?'))}</td><td>{state}</td>"
-            f"<td class='num'>{_number(total) + ' s' if _finite(total) else '–'}</td></tr>")
-    out = ("<div class='scroll'><table><thead><tr><th>Scenario</th><th>Kind</th><th>Description</th><th>File</th>"
-           "<th>Iterations</th><th>Converged</th><th>Run time</th></tr></thead>"
-           f"<tbody>{''.join(rows)}</tbody></table></div>")
+            f"<td class='num'>{_number(total) + ' s' if _finite(total) else '–'}</td></tr>"
+        )
+    out = (
+        "<div class='scroll'><table><thead><tr><th>Scenario</th><th>Kind</th><th>Description</th><th>File</th>"
+        "<th>Iterations</th><th>Converged</th><th>Run time</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
     edit_rows = []
     for result, name in zip(results[1:], names[1:], strict=True):
         edits = result.tables.get("edits", pd.DataFrame())
         for row in edits.to_dict("records"):
-            edit_rows.append(f"<tr><td>{_e(name)}</td><td>{_e(row.get('file', ''))}</td><td>{_e(row.get('type', ''))}"
-                             f"</td><td class='wrap'>{_e(row.get('target', ''))}</td><td>{_e(row.get('effect', ''))}</td></tr>")
+            edit_rows.append(
+                f"<tr><td>{_e(name)}</td><td>{_e(row.get('file', ''))}</td><td>{_e(row.get('type', ''))}"
+                f"</td><td class='wrap'>{_e(row.get('target', ''))}</td><td>{_e(row.get('effect', ''))}</td></tr>"
+            )
     if edit_rows:
-        out += ("<h3>Edits applied</h3><div class='scroll'><table><thead><tr><th>Scenario</th><th>File</th>"
-                "<th>Edit</th><th>Target</th><th>Effect</th></tr></thead>"
-                f"<tbody>{''.join(edit_rows)}</tbody></table></div>")
+        out += (
+            "<h3>Edits applied</h3><div class='scroll'><table><thead><tr><th>Scenario</th><th>File</th>"
+            "<th>Edit</th><th>Target</th><th>Effect</th></tr></thead>"
+            f"<tbody>{''.join(edit_rows)}</tbody></table></div>"
+        )
     return out
 
 
 def _convergence_tables(results: list[ScenarioResult], names: list[str]) -> str:
-    show = ["iteration", "mode_gap", "link_time_change", "share_car", "share_transit", "share_walk", "road_gap",
-            "road_iterations", "seconds"]
+    show = [
+        "iteration",
+        "mode_gap",
+        "link_time_change",
+        "share_car",
+        "share_transit",
+        "share_walk",
+        "road_gap",
+        "road_iterations",
+        "seconds",
+    ]
     parts = []
     for i, (result, name) in enumerate(zip(results, names, strict=True)):
         history = result.tables.get("convergence", pd.DataFrame())
-        columns = [c for c in show if c in history.columns] + [c for c in history.columns if c not in show]
+        columns = [c for c in show if c in history.columns] + [
+            c for c in history.columns if c not in show
+        ]
         s = result.summary
-        verdict = (f"converged in {_e(s.get('iterations', '?'))} iterations" if result.converged else
-                   f"<span class='flag'>did NOT converge</span> in {_e(s.get('iterations', '?'))} iterations")
+        verdict = (
+            f"converged in {_e(s.get('iterations', '?'))} iterations"
+            if result.converged
+            else f"<span class='flag'>did NOT converge</span> in {_e(s.get('iterations', '?'))} iterations"
+        )
         head = "".join(f"<th class='num'>{_e(c.replace('_', ' '))}</th>" for c in columns)
         body = []
         for row in history[columns].to_dict("records"):
@@ -418,18 +590,25 @@ def _convergence_tables(results: list[ScenarioResult], names: list[str]) -> str:
             for c in columns:
                 v = row[c]
                 unit = "share" if c.startswith("share_") else ""
-                text = (_number(v, unit) if c in ("iteration", "road_iterations") or unit
-                        else (f"{float(v):.3g}" if _finite(v) else "–"))
+                text = (
+                    _number(v, unit)
+                    if c in ("iteration", "road_iterations") or unit
+                    else (f"{float(v):.3g}" if _finite(v) else "–")
+                )
                 cells.append(f"<td class='num'>{text}</td>")
             body.append(f"<tr>{''.join(cells)}</tr>")
-        parts.append(f"<details{' open' if not result.converged else ''}><summary>"
-                     f"{_scenario_head(name, result, i).replace('<br>', ' ')}: {verdict} (tolerance "
-                     f"{_number(s.get('tolerance'))})</summary><div class='scroll'><table><thead><tr>{head}</tr></thead>"
-                     f"<tbody>{''.join(body)}</tbody></table></div></details>")
-    return ("<p class='hint'>Each iteration runs the road equilibrium (buses as a preload), the bus running times, "
-            "the transit assignment and the mode choice, and averages the result with the previous iterations. "
-            "The loop stops when both the change of mode shares and the relative change of link times fall "
-            "below the tolerance.</p>" + "".join(parts))
+        parts.append(
+            f"<details{' open' if not result.converged else ''}><summary>"
+            f"{_scenario_head(name, result, i).replace('<br>', ' ')}: {verdict} (tolerance "
+            f"{_number(s.get('tolerance'))})</summary><div class='scroll'><table><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table></div></details>"
+        )
+    return (
+        "<p class='hint'>Each iteration runs the road equilibrium (buses as a preload), the bus running times, "
+        "the transit assignment and the mode choice, and averages the result with the previous iterations. "
+        "The loop stops when both the change of mode shares and the relative change of link times fall "
+        "below the tolerance.</p>" + "".join(parts)
+    )
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -459,7 +638,9 @@ def _assumptions_html(results: list[ScenarioResult], names: list[str]) -> str:
         record = {}
         period = s.get("period") or {}
         if isinstance(period, Mapping):
-            record["period"] = f"{period.get('name', '')} {period.get('start', '')}–{period.get('end', '')}".strip()
+            record["period"] = (
+                f"{period.get('name', '')} {period.get('start', '')}–{period.get('end', '')}".strip()
+            )
         record.update(_flatten(s.get("network") or {}, "network."))
         for key in ("zones", "lines", "tolerance"):
             if key in s:
@@ -468,18 +649,27 @@ def _assumptions_html(results: list[ScenarioResult], names: list[str]) -> str:
         record.update(_flatten(s.get("parameters") or {}, "model."))
         flat.append(record)
         keys.update(dict.fromkeys(record))
-    head = "".join(f"<th>{_scenario_head(n, r, i)}</th>" for i, (n, r) in enumerate(zip(names, results, strict=True)))
+    head = "".join(
+        f"<th>{_scenario_head(n, r, i)}</th>"
+        for i, (n, r) in enumerate(zip(names, results, strict=True))
+    )
     rows = []
     for key in keys:
         values = [_show(record.get(key)) for record in flat]
-        cells = "".join(f"<td class='{'changed' if i and v != values[0] else ''}'>{_e(v)}</td>"
-                        for i, v in enumerate(values))
+        cells = "".join(
+            f"<td class='{'changed' if i and v != values[0] else ''}'>{_e(v)}</td>"
+            for i, v in enumerate(values)
+        )
         rows.append(f"<tr><td class='key'>{_e(key)}</td>{cells}</tr>")
     notes = []
     every = [list(r.summary.get("notes") or []) for r in results]
     common = [n for n in every[0] if all(n in other for other in every[1:])]
     if common:
-        notes.append("<h4>All runs</h4><ul class='notes'>" + "".join(f"<li>{_e(n)}</li>" for n in common) + "</ul>")
+        notes.append(
+            "<h4>All runs</h4><ul class='notes'>"
+            + "".join(f"<li>{_e(n)}</li>" for n in common)
+            + "</ul>"
+        )
     for own, name in zip(every, names, strict=True):
         items = "".join(f"<li>{_e(n)}</li>" for n in own if n not in common)
         if items:
@@ -492,28 +682,37 @@ def _assumptions_html(results: list[ScenarioResult], names: list[str]) -> str:
         "Accessibility is the number of jobs a zone's residents reach door to door within each time budget, "
         "averaged over zones weighted by population; Gini and Palma measure how unevenly transit accessibility "
         "is spread over residents. CO₂ follows from vehicle-km and the fuel and electricity factors below. "
-        "Volume/capacity counts buses as PCU. Metrics are per hour of the analysis period.</p>")
-    return (model + "<p class='hint'>Highlighted: a value that differs from the baseline's.</p>"
-            f"<div class='scroll'><table class='params'><thead><tr><th>Parameter</th>{head}</tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table></div>"
-            + (f"<h3>Notes from the runs</h3>{''.join(notes)}" if notes else "")
-            + _inputs_html(results, names))
+        "Volume/capacity counts buses as PCU. Metrics are per hour of the analysis period.</p>"
+    )
+    return (
+        model + "<p class='hint'>Highlighted: a value that differs from the baseline's.</p>"
+        f"<div class='scroll'><table class='params'><thead><tr><th>Parameter</th>{head}</tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+        + (f"<h3>Notes from the runs</h3>{''.join(notes)}" if notes else "")
+        + _inputs_html(results, names)
+    )
 
 
 def _inputs_html(results: list[ScenarioResult], names: list[str]) -> str:
     rows = []
     for result, name in zip(results, names, strict=True):
         chain = result.summary.get("chain") or []
-        rows.append(f"<tr><td>{_e(name)}</td><td class='path'>{_e(' ← '.join(Path(str(c)).name for c in chain))}</td>"
-                    f"<td class='path'>{_e(str(result.key)[:16])}</td></tr>")
-    return ("<h3>Scenario files</h3><div class='scroll'><table><thead><tr><th>Scenario</th><th>File chain "
-            "(alternative ← baseline)</th><th>Result key</th></tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table></div>")
+        rows.append(
+            f"<tr><td>{_e(name)}</td><td class='path'>{_e(' ← '.join(Path(str(c)).name for c in chain))}</td>"
+            f"<td class='path'>{_e(str(result.key)[:16])}</td></tr>"
+        )
+    return (
+        "<h3>Scenario files</h3><div class='scroll'><table><thead><tr><th>Scenario</th><th>File chain "
+        "(alternative ← baseline)</th><th>Result key</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
 
 
 def _footer() -> str:
-    return ("<footer>Self-contained report: all data, scripts (plotly.js, MIT licence) and styles are in this "
-            "file; it opens offline and makes no network request.</footer>")
+    return (
+        "<footer>Self-contained report: all data, scripts (plotly.js, MIT licence) and styles are in this "
+        "file; it opens offline and makes no network request.</footer>"
+    )
 
 
 _CSS = """
@@ -608,4 +807,3 @@ window.addEventListener("error", function (event) {{
 </body>
 </html>
 """
-

@@ -154,7 +154,12 @@ class MapLayer:
             return (0.0, 0.0, 1.0, 1.0)
         xy = np.concatenate(parts)
         xy = xy[np.isfinite(xy).all(axis=1)]
-        return (float(xy[:, 0].min()), float(xy[:, 1].min()), float(xy[:, 0].max()), float(xy[:, 1].max()))
+        return (
+            float(xy[:, 0].min()),
+            float(xy[:, 1].min()),
+            float(xy[:, 0].max()),
+            float(xy[:, 1].max()),
+        )
 
 
 # ---------------------------------------------------------------------------- geometry
@@ -269,8 +274,21 @@ def road_table(links: pd.DataFrame) -> pd.DataFrame:
         ``geometry`` (lon/lat array of the first direction).
     """
     if len(links) == 0:
-        return pd.DataFrame(columns=["name", "flow", "flow_ab", "flow_ba", "bus_vph", "voc", "capacity_vph",
-                                     "lanes", "closed", "bus_lane", "geometry"])
+        return pd.DataFrame(
+            columns=[
+                "name",
+                "flow",
+                "flow_ab",
+                "flow_ba",
+                "bus_vph",
+                "voc",
+                "capacity_vph",
+                "lanes",
+                "closed",
+                "bus_lane",
+                "geometry",
+            ]
+        )
     t = links.reset_index(drop=True)
     a = t["from_node"].to_numpy()
     b = t["to_node"].to_numpy()
@@ -280,25 +298,34 @@ def road_table(links: pd.DataFrame) -> pd.DataFrame:
     way = t["way"].astype(str).to_numpy() if "way" in t.columns else np.full(len(t), "")
     flow = t["flow"].to_numpy(float)
     closed = t["closed"].to_numpy(bool) if "closed" in t.columns else np.zeros(len(t), bool)
-    frame = pd.DataFrame({
-        "road": [f"{x}-{y}-{w}" for x, y, w in zip(u, v, way, strict=True)],
-        "name": t["name"].to_numpy(object) if "name" in t.columns else None,
-        "flow": flow,
-        "flow_ab": np.where(forward, flow, 0.0),
-        "flow_ba": np.where(forward, 0.0, flow),
-        "bus_vph": t["bus_vph"].to_numpy(float) if "bus_vph" in t.columns else 0.0,
-        "voc": np.where(closed, 0.0, t["voc"].to_numpy(float)),
-        "capacity_vph": np.where(closed, 0.0, t["capacity_vph"].to_numpy(float)),
-        "lanes": t["lanes"].to_numpy(float),
-        "closed": closed,
-        "bus_lane": t["bus_lane"].to_numpy(bool) if "bus_lane" in t.columns else False,
-        "geometry": link_geometry(t),
-    })
+    frame = pd.DataFrame(
+        {
+            "road": [f"{x}-{y}-{w}" for x, y, w in zip(u, v, way, strict=True)],
+            "name": t["name"].to_numpy(object) if "name" in t.columns else None,
+            "flow": flow,
+            "flow_ab": np.where(forward, flow, 0.0),
+            "flow_ba": np.where(forward, 0.0, flow),
+            "bus_vph": t["bus_vph"].to_numpy(float) if "bus_vph" in t.columns else 0.0,
+            "voc": np.where(closed, 0.0, t["voc"].to_numpy(float)),
+            "capacity_vph": np.where(closed, 0.0, t["capacity_vph"].to_numpy(float)),
+            "lanes": t["lanes"].to_numpy(float),
+            "closed": closed,
+            "bus_lane": t["bus_lane"].to_numpy(bool) if "bus_lane" in t.columns else False,
+            "geometry": link_geometry(t),
+        }
+    )
     grouped = frame.groupby("road", sort=False)
     return grouped.agg(
-        name=("name", "first"), flow=("flow", "sum"), flow_ab=("flow_ab", "sum"), flow_ba=("flow_ba", "sum"),
-        bus_vph=("bus_vph", "sum"), voc=("voc", "max"), capacity_vph=("capacity_vph", "sum"),
-        lanes=("lanes", "max"), closed=("closed", "all"), bus_lane=("bus_lane", "any"),
+        name=("name", "first"),
+        flow=("flow", "sum"),
+        flow_ab=("flow_ab", "sum"),
+        flow_ba=("flow_ba", "sum"),
+        bus_vph=("bus_vph", "sum"),
+        voc=("voc", "max"),
+        capacity_vph=("capacity_vph", "sum"),
+        lanes=("lanes", "max"),
+        closed=("closed", "all"),
+        bus_lane=("bus_lane", "any"),
         geometry=("geometry", "first"),
     )
 
@@ -315,23 +342,39 @@ def corridor_table(segments: pd.DataFrame) -> pd.DataFrame:
         ``load_ratio`` (largest segment load / capacity) and ``lines`` (names).
     """
     if len(segments) == 0:
-        return pd.DataFrame(columns=["geometry", "load", "capacity_per_hour", "load_ratio", "lines"])
+        return pd.DataFrame(
+            columns=["geometry", "load", "capacity_per_hour", "load_ratio", "lines"]
+        )
     s = segments.reset_index(drop=True)
     a = s["from_stop"].astype(str).to_numpy()
     b = s["to_stop"].astype(str).to_numpy()
-    frame = pd.DataFrame({
-        "corridor": [f"{x}|{y}" if x <= y else f"{y}|{x}" for x, y in zip(a, b, strict=True)],
-        "geometry": [np.array([[x0, y0], [x1, y1]]) for x0, y0, x1, y1 in
-                     s[["from_lon", "from_lat", "to_lon", "to_lat"]].to_numpy(float)],
-        "load": s["load"].to_numpy(float),
-        "capacity_per_hour": s["capacity_per_hour"].to_numpy(float),
-        "load_ratio": s["load_ratio"].to_numpy(float),
-        "line_name": s["name"].astype(str).to_numpy() if "name" in s.columns else s["line"].astype(str).to_numpy(),
-    })
+    frame = pd.DataFrame(
+        {
+            "corridor": [f"{x}|{y}" if x <= y else f"{y}|{x}" for x, y in zip(a, b, strict=True)],
+            "geometry": [
+                np.array([[x0, y0], [x1, y1]])
+                for x0, y0, x1, y1 in s[["from_lon", "from_lat", "to_lon", "to_lat"]].to_numpy(
+                    float
+                )
+            ],
+            "load": s["load"].to_numpy(float),
+            "capacity_per_hour": s["capacity_per_hour"].to_numpy(float),
+            "load_ratio": s["load_ratio"].to_numpy(float),
+            "line_name": s["name"].astype(str).to_numpy()
+            if "name" in s.columns
+            else s["line"].astype(str).to_numpy(),
+        }
+    )
     grouped = frame.groupby("corridor", sort=False)
-    table = grouped.agg(geometry=("geometry", "first"), load=("load", "sum"),
-                        capacity_per_hour=("capacity_per_hour", "sum"), load_ratio=("load_ratio", "max"))
-    table["lines"] = grouped["line_name"].agg(lambda names: ", ".join(sorted(set(names), key=_natural)))
+    table = grouped.agg(
+        geometry=("geometry", "first"),
+        load=("load", "sum"),
+        capacity_per_hour=("capacity_per_hour", "sum"),
+        load_ratio=("load_ratio", "max"),
+    )
+    table["lines"] = grouped["line_name"].agg(
+        lambda names: ", ".join(sorted(set(names), key=_natural))
+    )
     return table
 
 
@@ -361,9 +404,16 @@ def _fmt(x: float) -> str:
     return f"{x:,.0f}" if abs(x) >= 10 or x == int(x) else f"{x:,.2g}"
 
 
-def diverging_classes(values: np.ndarray, *, minimum: float, low: tuple[str, ...], high: tuple[str, ...],
-                      unit: str, widths: tuple[float, ...] = (4.5, 3.0, 2.0),
-                      neutral: float | None = None) -> tuple[np.ndarray, tuple[MapClass, ...]]:
+def diverging_classes(
+    values: np.ndarray,
+    *,
+    minimum: float,
+    low: tuple[str, ...],
+    high: tuple[str, ...],
+    unit: str,
+    widths: tuple[float, ...] = (4.5, 3.0, 2.0),
+    neutral: float | None = None,
+) -> tuple[np.ndarray, tuple[MapClass, ...]]:
     """Seven classes symmetric about 0 with "nice" limits: 3 of decrease, a neutral class, 3 of increase.
 
     The limits are ``c1 < c2 < c3`` with ``c3`` about half, ``c2`` a fifth and ``c1`` a
@@ -380,7 +430,11 @@ def diverging_classes(values: np.ndarray, *, minimum: float, low: tuple[str, ...
     edges = np.array([-c3, -c2, -c1, c1, c2, c3])
     classes = np.searchsorted(edges, values, side="left")
     if neutral is None:
-        inner = (f"−{_fmt(c2)} to −{_fmt(c1)}", f"within ±{_fmt(c1)} {unit}", f"+{_fmt(c1)} to +{_fmt(c2)}")
+        inner = (
+            f"−{_fmt(c2)} to −{_fmt(c1)}",
+            f"within ±{_fmt(c1)} {unit}",
+            f"+{_fmt(c1)} to +{_fmt(c2)}",
+        )
     else:
         inner = (f"−{_fmt(c2)} to 0", "no change", f"0 to +{_fmt(c2)}")
     legend = (
@@ -400,27 +454,46 @@ def flow_change_layer(base: ScenarioResult, alternative: ScenarioResult) -> MapL
     """Change of car flow per road (veh/h, both directions), alternative − baseline."""
     b = _roads(base)
     a = _roads(alternative)
-    roads = pd.concat([b[["name", "geometry"]], a.loc[~a.index.isin(b.index), ["name", "geometry"]]])
+    roads = pd.concat(
+        [b[["name", "geometry"]], a.loc[~a.index.isin(b.index), ["name", "geometry"]]]
+    )
     fb = b["flow"].reindex(roads.index, fill_value=0.0).to_numpy(float)
     fa = a["flow"].reindex(roads.index, fill_value=0.0).to_numpy(float)
     closed = a["closed"].reindex(roads.index, fill_value=False).to_numpy(bool)
     added = ~roads.index.isin(b.index)
-    bus_lane = a["bus_lane"].reindex(roads.index, fill_value=False).to_numpy(bool) & \
-        ~b["bus_lane"].reindex(roads.index, fill_value=False).to_numpy(bool)
+    bus_lane = a["bus_lane"].reindex(roads.index, fill_value=False).to_numpy(bool) & ~b[
+        "bus_lane"
+    ].reindex(roads.index, fill_value=False).to_numpy(bool)
     change = fa - fb
-    classes, legend = diverging_classes(change, minimum=10.0, low=_DECREASE, high=_INCREASE, unit="veh/h")
+    classes, legend = diverging_classes(
+        change, minimum=10.0, low=_DECREASE, high=_INCREASE, unit="veh/h"
+    )
     legend = (*legend, MapClass("closed in the alternative", "#000000", 2.0, "dot"))
     classes = np.where(closed, len(legend) - 1, classes)
     hover = []
-    for name, x0, x1, d, c, n, bl in zip(roads["name"], fb, fa, change, closed, added, bus_lane, strict=True):
+    for name, x0, x1, d, c, n, bl in zip(
+        roads["name"], fb, fa, change, closed, added, bus_lane, strict=True
+    ):
         tag = " (closed)" if c else " (new road)" if n else " (new bus lane)" if bl else ""
-        hover.append(f"<b>{_label(name)}</b>{tag}<br>cars {x0:,.0f} → {x1:,.0f} veh/h<br>change {d:+,.0f} veh/h")
+        hover.append(
+            f"<b>{_label(name)}</b>{tag}<br>cars {x0:,.0f} → {x1:,.0f} veh/h<br>change {d:+,.0f} veh/h"
+        )
     return MapLayer(
-        key="flow_change", title=f"Car flow change: {alternative.name} vs {base.name}", scenario=alternative.name,
-        kind="lines", geometry=list(roads["geometry"]), ids=_ids("road", roads.index), value=change,
-        classes=classes, legend=legend, marks=np.flatnonzero(bus_lane).tolist(), marks_label="new bus lane",
-        pins=np.flatnonzero(closed).tolist(), pins_label="closed road",
-        legend_title="change of cars per hour<br>(both directions)", hover=hover,
+        key="flow_change",
+        title=f"Car flow change: {alternative.name} vs {base.name}",
+        scenario=alternative.name,
+        kind="lines",
+        geometry=list(roads["geometry"]),
+        ids=_ids("road", roads.index),
+        value=change,
+        classes=classes,
+        legend=legend,
+        marks=np.flatnonzero(bus_lane).tolist(),
+        marks_label="new bus lane",
+        pins=np.flatnonzero(closed).tolist(),
+        pins_label="closed road",
+        legend_title="change of cars per hour<br>(both directions)",
+        hover=hover,
         note="Red: more cars than in the baseline; blue: fewer. Width grows with the size of the change.",
     )
 
@@ -431,30 +504,48 @@ def voc_layer(result: ScenarioResult, *, base: ScenarioResult | None = None) -> 
     voc = roads["voc"].to_numpy(float)
     edges = np.asarray(VOC_BINS, dtype=float)
     classes = np.clip(np.searchsorted(edges, voc, side="right") - 1, 0, edges.size - 2)
-    labels = [f"{edges[i]:g} – {edges[i + 1]:g}" if np.isfinite(edges[i + 1]) else f"≥ {edges[i]:g}"
-              for i in range(edges.size - 1)]
+    labels = [
+        f"{edges[i]:g} – {edges[i + 1]:g}" if np.isfinite(edges[i + 1]) else f"≥ {edges[i]:g}"
+        for i in range(edges.size - 1)
+    ]
     widths = (1.2, 1.8, 2.6, 3.6, 4.6)
-    legend = tuple(MapClass(label, colour, w) for label, colour, w in zip(labels, VOC_COLOURS, widths, strict=True))
+    legend = tuple(
+        MapClass(label, colour, w)
+        for label, colour, w in zip(labels, VOC_COLOURS, widths, strict=True)
+    )
     legend = (*legend, MapClass("closed", "#000000", 1.5, "dot"))
     closed = roads["closed"].to_numpy(bool)
     classes = np.where(closed, len(legend) - 1, classes)
     before = _roads(base)["voc"].reindex(roads.index) if base is not None else None
     hover = []
     for k, row in enumerate(roads.itertuples()):
-        text = f"<b>{_label(row.name)}</b>{' (closed)' if row.closed else ''}" \
-               f"{' (bus lane)' if row.bus_lane else ''}<br>v/c {row.voc:.2f}"
+        text = (
+            f"<b>{_label(row.name)}</b>{' (closed)' if row.closed else ''}"
+            f"{' (bus lane)' if row.bus_lane else ''}<br>v/c {row.voc:.2f}"
+        )
         if before is not None and np.isfinite(before.iloc[k]):
             text += f" (baseline {before.iloc[k]:.2f})"
-        text += f"<br>cars {row.flow:,.0f} veh/h, buses {row.bus_vph:,.0f}/h<br>" \
-                f"capacity {row.capacity_vph:,.0f} veh/h, {row.lanes:g} lane(s)"
+        text += (
+            f"<br>cars {row.flow:,.0f} veh/h, buses {row.bus_vph:,.0f}/h<br>"
+            f"capacity {row.capacity_vph:,.0f} veh/h, {row.lanes:g} lane(s)"
+        )
         hover.append(text)
     return MapLayer(
-        key="voc", title=f"Volume / capacity: {result.name}", scenario=result.name, kind="lines",
-        geometry=list(roads["geometry"]), ids=_ids("road", roads.index), value=voc,
-        classes=classes.astype(np.int64), legend=legend,
-        marks=np.flatnonzero(roads["bus_lane"].to_numpy(bool)).tolist(), marks_label="bus lane",
-        pins=np.flatnonzero(closed).tolist(), pins_label="closed road",
-        legend_title="volume / capacity<br>(cars + buses as PCU)", hover=hover,
+        key="voc",
+        title=f"Volume / capacity: {result.name}",
+        scenario=result.name,
+        kind="lines",
+        geometry=list(roads["geometry"]),
+        ids=_ids("road", roads.index),
+        value=voc,
+        classes=classes.astype(np.int64),
+        legend=legend,
+        marks=np.flatnonzero(roads["bus_lane"].to_numpy(bool)).tolist(),
+        marks_label="bus lane",
+        pins=np.flatnonzero(closed).tolist(),
+        pins_label="closed road",
+        legend_title="volume / capacity<br>(cars + buses as PCU)",
+        hover=hover,
         note="Ratio of the peak-hour flow (cars plus buses in PCU) to the capacity, the busier direction of each street.",
     )
 
@@ -465,7 +556,9 @@ def line_load_layer(result: ScenarioResult, *, base: ScenarioResult | None = Non
     load = corridors["load"].to_numpy(float)
     ratio = corridors["load_ratio"].to_numpy(float)
     edges = np.array([0.0, 0.5, 0.8, 1.0, np.inf])
-    classes = np.clip(np.searchsorted(edges, np.nan_to_num(ratio), side="right") - 1, 0, edges.size - 2)
+    classes = np.clip(
+        np.searchsorted(edges, np.nan_to_num(ratio), side="right") - 1, 0, edges.size - 2
+    )
     legend = (
         MapClass("load / capacity < 0.5", "#4575b4", 2.0),
         MapClass("0.5 – 0.8", "#fdae61", 2.0),
@@ -481,16 +574,29 @@ def line_load_layer(result: ScenarioResult, *, base: ScenarioResult | None = Non
         text = f"<b>{row.lines}</b><br>{row.load:,.0f} pax/h (both directions)"
         if before is not None:
             old = before.iloc[k]
-            text += f"<br>baseline {old:,.0f} pax/h ({row.load - old:+,.0f})" if np.isfinite(old) else "<br>new corridor"
+            text += (
+                f"<br>baseline {old:,.0f} pax/h ({row.load - old:+,.0f})"
+                if np.isfinite(old)
+                else "<br>new corridor"
+            )
         text += f"<br>busiest direction: load/capacity {row.load_ratio:.2f}"
         hover.append(text)
     background = list(_roads(result)["geometry"]) if "links" in result.tables else []
     return MapLayer(
-        key="line_loads", title=f"Transit line loads: {result.name}", scenario=result.name, kind="lines",
-        geometry=list(corridors["geometry"]), ids=_ids("corridor", corridors.index), value=load,
-        classes=classes.astype(np.int64), legend=legend,
-        legend_title=f"crowding (width: passengers/h,<br>max {top:,.0f})", hover=hover, width=width,
-        background=background, background_ids=_background_ids(result),
+        key="line_loads",
+        title=f"Transit line loads: {result.name}",
+        scenario=result.name,
+        kind="lines",
+        geometry=list(corridors["geometry"]),
+        ids=_ids("corridor", corridors.index),
+        value=load,
+        classes=classes.astype(np.int64),
+        legend=legend,
+        legend_title=f"crowding (width: passengers/h,<br>max {top:,.0f})",
+        hover=hover,
+        width=width,
+        background=background,
+        background_ids=_background_ids(result),
         note="Straight lines between consecutive stops; width grows with passengers per hour, colour shows crowding.",
     )
 
@@ -498,13 +604,20 @@ def line_load_layer(result: ScenarioResult, *, base: ScenarioResult | None = Non
 def _zone_frame(base: ScenarioResult, alternative: ScenarioResult, column: str) -> pd.DataFrame:
     zb = base.tables["zones"].set_index("zone")
     za = alternative.tables["zones"].set_index("zone").reindex(zb.index)
-    return pd.DataFrame({
-        "lon": zb["lon"], "lat": zb["lat"], "population": zb["population"],
-        "base": zb[column].astype(float), "alt": za[column].astype(float),
-    })
+    return pd.DataFrame(
+        {
+            "lon": zb["lon"],
+            "lat": zb["lat"],
+            "population": zb["population"],
+            "base": zb[column].astype(float),
+            "alt": za[column].astype(float),
+        }
+    )
 
 
-def access_change_layer(base: ScenarioResult, alternative: ScenarioResult, *, column: str | None = None) -> MapLayer:
+def access_change_layer(
+    base: ScenarioResult, alternative: ScenarioResult, *, column: str | None = None
+) -> MapLayer:
     """Change of jobs reachable by transit per zone (``column``, default :func:`access_threshold`)."""
     column = column or access_threshold(base.tables["zones"])
     if column is None:
@@ -512,24 +625,49 @@ def access_change_layer(base: ScenarioResult, alternative: ScenarioResult, *, co
     minutes = column.removeprefix("jobs_transit_").removesuffix("min")
     z = _zone_frame(base, alternative, column)
     change = (z["alt"] - z["base"]).to_numpy(float)
-    classes, legend = diverging_classes(change, minimum=1.0, low=_LOSS, high=_GAIN, unit="jobs",
-                                        widths=(1.0, 1.0, 1.0), neutral=_NO_CHANGE_JOBS)
+    classes, legend = diverging_classes(
+        change,
+        minimum=1.0,
+        low=_LOSS,
+        high=_GAIN,
+        unit="jobs",
+        widths=(1.0, 1.0, 1.0),
+        neutral=_NO_CHANGE_JOBS,
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         pct = np.where(z["base"] > 0, 100.0 * change / z["base"], np.nan)
-    hover = [f"<b>zone {zone}</b> ({pop:,.0f} residents)<br>jobs within {minutes} min by transit:<br>"
-             + (f"{b:,.0f} (no change)" if abs(d) <= _NO_CHANGE_JOBS else
-                f"{b:,.0f} → {a:,.0f} ({d:+,.0f}{'' if not np.isfinite(p) else f', {p:+.1f} %'})")
-             for zone, pop, b, a, d, p in zip(z.index, z["population"], z["base"], z["alt"], change, pct, strict=True)]
+    hover = [
+        f"<b>zone {zone}</b> ({pop:,.0f} residents)<br>jobs within {minutes} min by transit:<br>"
+        + (
+            f"{b:,.0f} (no change)"
+            if abs(d) <= _NO_CHANGE_JOBS
+            else f"{b:,.0f} → {a:,.0f} ({d:+,.0f}{'' if not np.isfinite(p) else f', {p:+.1f} %'})"
+        )
+        for zone, pop, b, a, d, p in zip(
+            z.index, z["population"], z["base"], z["alt"], change, pct, strict=True
+        )
+    ]
     return MapLayer(
-        key="access_change", title=f"Jobs within {minutes} min by transit: change, {alternative.name}",
-        scenario=alternative.name, kind="zones", geometry=_cells(base), ids=_ids("zone", z.index), value=change,
-        classes=classes, legend=legend, legend_title=f"change of jobs reachable<br>within {minutes} min by transit",
-        hover=hover, background=_background(base), background_ids=_background_ids(base),
+        key="access_change",
+        title=f"Jobs within {minutes} min by transit: change, {alternative.name}",
+        scenario=alternative.name,
+        kind="zones",
+        geometry=_cells(base),
+        ids=_ids("zone", z.index),
+        value=change,
+        classes=classes,
+        legend=legend,
+        legend_title=f"change of jobs reachable<br>within {minutes} min by transit",
+        hover=hover,
+        background=_background(base),
+        background_ids=_background_ids(base),
         note="Blue: residents of the zone reach more jobs by transit than in the baseline; red: fewer.",
     )
 
 
-def winners_losers_layer(base: ScenarioResult, alternative: ScenarioResult, *, column: str | None = None) -> MapLayer:
+def winners_losers_layer(
+    base: ScenarioResult, alternative: ScenarioResult, *, column: str | None = None
+) -> MapLayer:
     """Zones that gain, lose or keep their transit accessibility (``column``), with residents."""
     from ..metrics.equity import gains_losses
 
@@ -543,22 +681,40 @@ def winners_losers_layer(base: ScenarioResult, alternative: ScenarioResult, *, c
     pop = z["population"].to_numpy(float)
     classes = np.zeros(len(z), dtype=np.int64)
     for i in range(len(z)):  # the same rule as the headline counts (metrics.equity.gains_losses)
-        one = gains_losses(b[i:i + 1], a[i:i + 1], pop[i:i + 1])
+        one = gains_losses(b[i : i + 1], a[i : i + 1], pop[i : i + 1])
         classes[i] = 0 if one["zones_gain"] else 2 if one["zones_lose"] else 1
     totals = gains_losses(b, a, pop)
     legend = (
-        MapClass(f"gain: {_zones(totals['zones_gain'])}, {totals['population_gain']:,.0f} residents", "#1a9850"),
+        MapClass(
+            f"gain: {_zones(totals['zones_gain'])}, {totals['population_gain']:,.0f} residents",
+            "#1a9850",
+        ),
         MapClass(f"no change: {_zones(totals['zones_same'])}", "#dcdcdc"),
-        MapClass(f"lose: {_zones(totals['zones_lose'])}, {totals['population_lose']:,.0f} residents", "#d73027"),
+        MapClass(
+            f"lose: {_zones(totals['zones_lose'])}, {totals['population_lose']:,.0f} residents",
+            "#d73027",
+        ),
     )
     verdict = ("gains", "no change", "loses")
-    hover = [f"<b>zone {zone}</b>: {verdict[c]}<br>{p:,.0f} residents<br>jobs within {minutes} min by transit "
-             f"{x:,.0f} → {y:,.0f}" for zone, c, p, x, y in zip(z.index, classes, pop, b, a, strict=True)]
+    hover = [
+        f"<b>zone {zone}</b>: {verdict[c]}<br>{p:,.0f} residents<br>jobs within {minutes} min by transit "
+        f"{x:,.0f} → {y:,.0f}"
+        for zone, c, p, x, y in zip(z.index, classes, pop, b, a, strict=True)
+    ]
     return MapLayer(
-        key="winners_losers", title=f"Winners and losers (transit, {minutes} min): {alternative.name}",
-        scenario=alternative.name, kind="zones", geometry=_cells(base), ids=_ids("zone", z.index), value=a - b,
-        classes=classes, legend=legend, legend_title=f"jobs within {minutes} min<br>by transit",
-        hover=hover, background=_background(base), background_ids=_background_ids(base),
+        key="winners_losers",
+        title=f"Winners and losers (transit, {minutes} min): {alternative.name}",
+        scenario=alternative.name,
+        kind="zones",
+        geometry=_cells(base),
+        ids=_ids("zone", z.index),
+        value=a - b,
+        classes=classes,
+        legend=legend,
+        legend_title=f"jobs within {minutes} min<br>by transit",
+        hover=hover,
+        background=_background(base),
+        background_ids=_background_ids(base),
         note="A zone gains (loses) when its residents reach more (fewer) jobs by transit within the time budget.",
     )
 
@@ -580,7 +736,11 @@ def _ids(kind: str, index) -> list[str]:
 
 
 def _label(name) -> str:
-    if name is None or (isinstance(name, float) and not np.isfinite(name)) or str(name) in ("", "None", "nan"):
+    if (
+        name is None
+        or (isinstance(name, float) and not np.isfinite(name))
+        or str(name) in ("", "None", "nan")
+    ):
         return "unnamed street"
     return str(name).strip("[]").replace("'", "")
 
@@ -622,7 +782,9 @@ def _by_budget(make, base: ScenarioResult, alternative: ScenarioResult) -> MapVi
     return MapView(layers=layers, labels=labels, default=len(columns) // 2)
 
 
-def report_maps(base: ScenarioResult, alternatives: Sequence[ScenarioResult]) -> list[tuple[str, list[MapView]]]:
+def report_maps(
+    base: ScenarioResult, alternatives: Sequence[ScenarioResult]
+) -> list[tuple[str, list[MapView]]]:
     """The maps of a comparison, grouped by scenario: ``[(section title, maps), ...]``.
 
     The baseline gets v/c and line loads; each alternative gets car flow change, v/c,
@@ -642,11 +804,17 @@ def report_maps(base: ScenarioResult, alternatives: Sequence[ScenarioResult]) ->
     for alt in alternatives:
         maps = []
         if has_links and len(alt.tables.get("links", ())) > 0:
-            maps += [MapView((flow_change_layer(base, alt),)), MapView((voc_layer(alt, base=base),))]
+            maps += [
+                MapView((flow_change_layer(base, alt),)),
+                MapView((voc_layer(alt, base=base),)),
+            ]
         if len(alt.tables.get("segments", ())) > 0:
             maps.append(MapView((line_load_layer(alt, base=base if has_lines else None),)))
         if has_zones:
-            maps += [_by_budget(access_change_layer, base, alt), _by_budget(winners_losers_layer, base, alt)]
+            maps += [
+                _by_budget(access_change_layer, base, alt),
+                _by_budget(winners_losers_layer, base, alt),
+            ]
         sections.append((f"Alternative: {alt.name}", maps))
     return sections
 
@@ -697,63 +865,152 @@ def _xy(parts: list[np.ndarray], keys: list[str] | None, store: GeometryStore | 
     return {"x": x, "y": y}
 
 
-def _layer_traces(layer: MapLayer, store: GeometryStore | None, *, background: bool = True,
-                  max_hover: int = MAX_HOVER) -> list[dict]:
+def _layer_traces(
+    layer: MapLayer,
+    store: GeometryStore | None,
+    *,
+    background: bool = True,
+    max_hover: int = MAX_HOVER,
+) -> list[dict]:
     """Plotly traces (plain dicts) of one layer: context streets, one trace per class and width, hover points
     (at most ``max_hover``: those of the largest absolute values)."""
     traces: list[dict] = []
     widths = layer.widths()
     ids = layer.ids if len(layer.ids) == len(layer.geometry) else None
     back_ids = layer.background_ids if len(layer.background_ids) == len(layer.background) else None
-    context = {"type": "scatter", "mode": "lines", "hoverinfo": "skip", "showlegend": False, "name": "streets"}
+    context = {
+        "type": "scatter",
+        "mode": "lines",
+        "hoverinfo": "skip",
+        "showlegend": False,
+        "name": "streets",
+    }
     if background and layer.kind == "lines" and layer.background:
-        traces.append({**context, **_xy(layer.background, back_ids, store), "line": {"color": _BACKGROUND, "width": 0.8}})
+        traces.append(
+            {
+                **context,
+                **_xy(layer.background, back_ids, store),
+                "line": {"color": _BACKGROUND, "width": 0.8},
+            }
+        )
     # the strongest classes last (on top): order by line width, then class index
     for k in sorted(range(len(layer.legend)), key=lambda c: (layer.legend[c].width, c)):
         cls = layer.legend[k]
         members = np.flatnonzero(layer.classes == k)
         visible = True if len(members) else "legendonly"
-        common = {"type": "scatter", "mode": "lines", "name": cls.label, "legendgroup": str(k), "legendrank": k,
-                  "hoverinfo": "skip", "visible": visible}
+        common = {
+            "type": "scatter",
+            "mode": "lines",
+            "name": cls.label,
+            "legendgroup": str(k),
+            "legendrank": k,
+            "hoverinfo": "skip",
+            "visible": visible,
+        }
         if layer.kind == "zones":
-            traces.append({**common, **_xy([layer.geometry[i] for i in members],
-                                           [ids[i] for i in members] if ids else None, store),
-                           "fill": "toself", "fillcolor": cls.colour, "line": {"color": "#ffffff", "width": 0.6}})
+            traces.append(
+                {
+                    **common,
+                    **_xy(
+                        [layer.geometry[i] for i in members],
+                        [ids[i] for i in members] if ids else None,
+                        store,
+                    ),
+                    "fill": "toself",
+                    "fillcolor": cls.colour,
+                    "line": {"color": "#ffffff", "width": 0.6},
+                }
+            )
             continue
         groups = np.unique(widths[members]) if len(members) else np.array([cls.width])
         for j, w in enumerate(groups):
             which = members[widths[members] == w]
-            traces.append({**common, **_xy([layer.geometry[i] for i in which],
-                                           [ids[i] for i in which] if ids else None, store),
-                           "showlegend": j == 0, "line": {"color": cls.colour, "width": float(w), "dash": cls.dash}})
+            traces.append(
+                {
+                    **common,
+                    **_xy(
+                        [layer.geometry[i] for i in which],
+                        [ids[i] for i in which] if ids else None,
+                        store,
+                    ),
+                    "showlegend": j == 0,
+                    "line": {"color": cls.colour, "width": float(w), "dash": cls.dash},
+                }
+            )
     if background and layer.kind == "zones" and layer.background:
-        traces.append({**context, **_xy(layer.background, back_ids, store), "line": {"color": "#8a8a8a", "width": 0.5}})
+        traces.append(
+            {
+                **context,
+                **_xy(layer.background, back_ids, store),
+                "line": {"color": "#8a8a8a", "width": 0.5},
+            }
+        )
     if layer.marks:
-        traces.append({"type": "scatter", "mode": "lines", "name": layer.marks_label, "hoverinfo": "skip",
-                       "legendrank": len(layer.legend) + 1, **_xy([layer.geometry[i] for i in layer.marks],
-                                                                 [ids[i] for i in layer.marks] if ids else None, store),
-                       "line": {"color": _MARK, "width": 1.6, "dash": "dash"}})
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": layer.marks_label,
+                "hoverinfo": "skip",
+                "legendrank": len(layer.legend) + 1,
+                **_xy(
+                    [layer.geometry[i] for i in layer.marks],
+                    [ids[i] for i in layer.marks] if ids else None,
+                    store,
+                ),
+                "line": {"color": _MARK, "width": 1.6, "dash": "dash"},
+            }
+        )
     if layer.pins:
         at = layer.centres()[layer.pins]
-        traces.append({"type": "scatter", "mode": "markers", "name": layer.pins_label, "hoverinfo": "skip",
-                       "legendrank": len(layer.legend) + 2, "x": np.round(at[:, 0], 6).tolist(),
-                       "y": np.round(at[:, 1], 6).tolist(),
-                       "marker": {"symbol": "x-thin", "size": 11, "line": {"width": 2.5, "color": "#000000"}}})
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": layer.pins_label,
+                "hoverinfo": "skip",
+                "legendrank": len(layer.legend) + 2,
+                "x": np.round(at[:, 0], 6).tolist(),
+                "y": np.round(at[:, 1], 6).tolist(),
+                "marker": {
+                    "symbol": "x-thin",
+                    "size": 11,
+                    "line": {"width": 2.5, "color": "#000000"},
+                },
+            }
+        )
     if len(layer.geometry):
         centres = layer.centres()
         keep = np.arange(len(centres))
-        if len(keep) > max_hover:  # large networks: details for the features with the largest values
-            keep = np.sort(np.argsort(-np.abs(np.nan_to_num(layer.value)), kind="stable")[:max_hover])
-        traces.append({
-            "type": "scatter", "mode": "markers", "name": "details", "showlegend": False,
-            "x": np.round(centres[keep, 0], 6).tolist(), "y": np.round(centres[keep, 1], 6).tolist(),
-            "marker": {"size": 10 if layer.kind == "lines" else 18, "opacity": 0.0, "color": "#000000"},
-            "hovertext": [layer.hover[i] for i in keep], "hovertemplate": "%{hovertext}<extra></extra>",
-        })
+        if (
+            len(keep) > max_hover
+        ):  # large networks: details for the features with the largest values
+            keep = np.sort(
+                np.argsort(-np.abs(np.nan_to_num(layer.value)), kind="stable")[:max_hover]
+            )
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": "details",
+                "showlegend": False,
+                "x": np.round(centres[keep, 0], 6).tolist(),
+                "y": np.round(centres[keep, 1], 6).tolist(),
+                "marker": {
+                    "size": 10 if layer.kind == "lines" else 18,
+                    "opacity": 0.0,
+                    "color": "#000000",
+                },
+                "hovertext": [layer.hover[i] for i in keep],
+                "hovertemplate": "%{hovertext}<extra></extra>",
+            }
+        )
     return traces
 
 
-def map_figure(view: MapView | MapLayer, *, store: GeometryStore | None = None, height: int = 560) -> dict:
+def map_figure(
+    view: MapView | MapLayer, *, store: GeometryStore | None = None, height: int = 560
+) -> dict:
     """An interactive map as a plotly figure dict: pan, wheel zoom, hover details, legend to toggle classes.
 
     Longitude and latitude are plain x/y axes at the local aspect ratio: no tiles, no geo
@@ -767,11 +1024,23 @@ def map_figure(view: MapView | MapLayer, *, store: GeometryStore | None = None, 
     data: list[dict] = []
     # context streets once, shared by all variants
     if layer.background:
-        back_ids = layer.background_ids if len(layer.background_ids) == len(layer.background) else None
-        data.append({"type": "scatter", "mode": "lines", "hoverinfo": "skip", "showlegend": False, "name": "streets",
-                     **_xy(layer.background, back_ids, store),
-                     "line": {"color": _BACKGROUND if layer.kind == "lines" else "#8a8a8a",
-                              "width": 0.8 if layer.kind == "lines" else 0.5}})
+        back_ids = (
+            layer.background_ids if len(layer.background_ids) == len(layer.background) else None
+        )
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "hoverinfo": "skip",
+                "showlegend": False,
+                "name": "streets",
+                **_xy(layer.background, back_ids, store),
+                "line": {
+                    "color": _BACKGROUND if layer.kind == "lines" else "#8a8a8a",
+                    "width": 0.8 if layer.kind == "lines" else 0.5,
+                },
+            }
+        )
     first = len(data)
     spans = []
     for i, variant in enumerate(view.layers):
@@ -790,31 +1059,68 @@ def map_figure(view: MapView | MapLayer, *, store: GeometryStore | None = None, 
     pad_x, pad_y = 0.03 * (x1 - x0 or 0.01), 0.03 * (y1 - y0 or 0.01)
     layout = {
         "title": {"text": layer.title, "font": {"size": 15}, "x": 0.01, "xanchor": "left"},
-        "height": height, "margin": {"l": 8, "r": 8, "t": 44 if len(view.layers) < 2 else 84, "b": 8},
-        "plot_bgcolor": "#fbfbfb", "paper_bgcolor": "#ffffff", "dragmode": "pan", "hovermode": "closest",
-        "hoverdistance": 30, "font": {"family": _FONT_FAMILY, "size": 12},
-        "legend": {"title": {"text": layer.legend_title}, "bgcolor": "rgba(255,255,255,0.85)",
-                   "bordercolor": "#dddddd", "borderwidth": 1, "x": 0.99, "xanchor": "right", "y": 0.99,
-                   "yanchor": "top", "font": {"size": 11}},
+        "height": height,
+        "margin": {"l": 8, "r": 8, "t": 44 if len(view.layers) < 2 else 84, "b": 8},
+        "plot_bgcolor": "#fbfbfb",
+        "paper_bgcolor": "#ffffff",
+        "dragmode": "pan",
+        "hovermode": "closest",
+        "hoverdistance": 30,
+        "font": {"family": _FONT_FAMILY, "size": 12},
+        "legend": {
+            "title": {"text": layer.legend_title},
+            "bgcolor": "rgba(255,255,255,0.85)",
+            "bordercolor": "#dddddd",
+            "borderwidth": 1,
+            "x": 0.99,
+            "xanchor": "right",
+            "y": 0.99,
+            "yanchor": "top",
+            "font": {"size": 11},
+        },
         "xaxis": {"visible": False, "range": [x0 - pad_x, x1 + pad_x]},
-        "yaxis": {"visible": False, "range": [y0 - 2.5 * pad_y, y1 + pad_y], "scaleanchor": "x",
-                  "scaleratio": 1.0 / math.cos(math.radians(lat0))},
+        "yaxis": {
+            "visible": False,
+            "range": [y0 - 2.5 * pad_y, y1 + pad_y],
+            "scaleanchor": "x",
+            "scaleratio": 1.0 / math.cos(math.radians(lat0)),
+        },
         **_scale_bar(x0, y0, x1, y1, lat0),
     }
     if len(view.layers) > 1:
         buttons = []
-        for variant, label, (start, stop, shown) in zip(view.layers, view.labels, spans, strict=True):
+        for variant, label, (start, stop, shown) in zip(
+            view.layers, view.labels, spans, strict=True
+        ):
             mask: list = [True] * len(data)
             for a, b, _ in spans:
                 mask[a:b] = [False] * (b - a)
             mask[start:stop] = shown
-            buttons.append({"label": label, "method": "update", "args": [
-                {"visible": mask}, {"title.text": variant.title, "legend.title.text": variant.legend_title}]})
-        layout["updatemenus"] = [{
-            "type": "buttons", "direction": "right", "buttons": buttons, "active": view.default, "showactive": True,
-            "x": 0.01, "xanchor": "left", "y": 1.0, "yanchor": "bottom", "pad": {"t": 2, "b": 2},
-            "font": {"size": 11},
-        }]
+            buttons.append(
+                {
+                    "label": label,
+                    "method": "update",
+                    "args": [
+                        {"visible": mask},
+                        {"title.text": variant.title, "legend.title.text": variant.legend_title},
+                    ],
+                }
+            )
+        layout["updatemenus"] = [
+            {
+                "type": "buttons",
+                "direction": "right",
+                "buttons": buttons,
+                "active": view.default,
+                "showactive": True,
+                "x": 0.01,
+                "xanchor": "left",
+                "y": 1.0,
+                "yanchor": "bottom",
+                "pad": {"t": 2, "b": 2},
+                "font": {"size": 11},
+            }
+        ]
     return {"data": data, "layout": layout}
 
 
@@ -831,9 +1137,27 @@ def _scale_bar(x0: float, y0: float, x1: float, y1: float, lat0: float) -> dict:
     bx, by = x0, y0 - 0.03 * (y1 - y0 or 0.01)
     label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
     return {
-        "shapes": [{"type": "line", "x0": bx, "x1": bx + dx, "y0": by, "y1": by, "line": {"color": "#333333", "width": 3}}],
-        "annotations": [{"x": bx + dx, "y": by, "text": label, "showarrow": False, "xanchor": "left", "xshift": 6,
-                         "font": {"size": 11, "color": "#333333"}}],
+        "shapes": [
+            {
+                "type": "line",
+                "x0": bx,
+                "x1": bx + dx,
+                "y0": by,
+                "y1": by,
+                "line": {"color": "#333333", "width": 3},
+            }
+        ],
+        "annotations": [
+            {
+                "x": bx + dx,
+                "y": by,
+                "text": label,
+                "showarrow": False,
+                "xanchor": "left",
+                "xshift": 6,
+                "font": {"size": 11, "color": "#333333"},
+            }
+        ],
     }
 
 
@@ -858,41 +1182,100 @@ def _draw_png(layer: MapLayer, path: Path, *, dpi: int = 150) -> Path:
     ax = fig.add_axes((0.01, 0.06, map_share, 0.86))
     widths = layer.widths()
     if layer.kind == "lines" and layer.background:
-        ax.add_collection(LineCollection(layer.background, colors=_BACKGROUND, linewidths=0.6, zorder=1))
+        ax.add_collection(
+            LineCollection(layer.background, colors=_BACKGROUND, linewidths=0.6, zorder=1)
+        )
     handles = []
     for k in sorted(range(len(layer.legend)), key=lambda c: (layer.legend[c].width, c)):
         cls = layer.legend[k]
         members = np.flatnonzero(layer.classes == k)
         if layer.kind == "zones":
             if len(members):
-                ax.add_collection(PolyCollection([layer.geometry[i] for i in members], facecolors=cls.colour,
-                                                 edgecolors="white", linewidths=0.5, zorder=2))
+                ax.add_collection(
+                    PolyCollection(
+                        [layer.geometry[i] for i in members],
+                        facecolors=cls.colour,
+                        edgecolors="white",
+                        linewidths=0.5,
+                        zorder=2,
+                    )
+                )
             handles.append((k, Patch(facecolor=cls.colour, edgecolor="#999999", label=cls.label)))
         else:
             if len(members):
-                ax.add_collection(LineCollection([layer.geometry[i] for i in members], colors=cls.colour,
-                                                 linewidths=widths[members] * 0.75,
-                                                 linestyles="dotted" if cls.dash == "dot" else "solid",
-                                                 capstyle="round", zorder=2 + cls.width))
-            handles.append((k, Line2D([], [], color=cls.colour, linewidth=cls.width * 0.75,
-                                      linestyle=":" if cls.dash == "dot" else "-", label=cls.label)))
+                ax.add_collection(
+                    LineCollection(
+                        [layer.geometry[i] for i in members],
+                        colors=cls.colour,
+                        linewidths=widths[members] * 0.75,
+                        linestyles="dotted" if cls.dash == "dot" else "solid",
+                        capstyle="round",
+                        zorder=2 + cls.width,
+                    )
+                )
+            handles.append(
+                (
+                    k,
+                    Line2D(
+                        [],
+                        [],
+                        color=cls.colour,
+                        linewidth=cls.width * 0.75,
+                        linestyle=":" if cls.dash == "dot" else "-",
+                        label=cls.label,
+                    ),
+                )
+            )
     if layer.kind == "zones" and layer.background:
-        ax.add_collection(LineCollection(layer.background, colors="#777777", linewidths=0.4, zorder=5))
+        ax.add_collection(
+            LineCollection(layer.background, colors="#777777", linewidths=0.4, zorder=5)
+        )
     if layer.marks:
-        ax.add_collection(LineCollection([layer.geometry[i] for i in layer.marks], colors=_MARK, linewidths=1.2,
-                                         linestyles="dashed", zorder=20))
-        handles.append((len(layer.legend), Line2D([], [], color=_MARK, linewidth=1.2, linestyle="--",
-                                                  label=layer.marks_label)))
+        ax.add_collection(
+            LineCollection(
+                [layer.geometry[i] for i in layer.marks],
+                colors=_MARK,
+                linewidths=1.2,
+                linestyles="dashed",
+                zorder=20,
+            )
+        )
+        handles.append(
+            (
+                len(layer.legend),
+                Line2D([], [], color=_MARK, linewidth=1.2, linestyle="--", label=layer.marks_label),
+            )
+        )
     if layer.pins:
         at = layer.centres()[layer.pins]
         ax.scatter(at[:, 0], at[:, 1], marker="x", s=60, linewidths=2.0, color="#000000", zorder=30)
-        handles.append((len(layer.legend) + 1, Line2D([], [], color="#000000", marker="x", linestyle="none",
-                                                      markersize=7, markeredgewidth=2.0, label=layer.pins_label)))
+        handles.append(
+            (
+                len(layer.legend) + 1,
+                Line2D(
+                    [],
+                    [],
+                    color="#000000",
+                    marker="x",
+                    linestyle="none",
+                    markersize=7,
+                    markeredgewidth=2.0,
+                    label=layer.pins_label,
+                ),
+            )
+        )
     handles.sort(key=lambda h: h[0])
     legend_title = layer.legend_title.replace("<br>", "\n")
-    fig.legend(handles=[h for _, h in handles], title=legend_title, loc="upper left",
-               bbox_to_anchor=(map_share + 0.03, 0.92), fontsize=9, title_fontsize=10, frameon=False,
-               alignment="left")
+    fig.legend(
+        handles=[h for _, h in handles],
+        title=legend_title,
+        loc="upper left",
+        bbox_to_anchor=(map_share + 0.03, 0.92),
+        fontsize=9,
+        title_fontsize=10,
+        frameon=False,
+        alignment="left",
+    )
     pad_x, pad_y = 0.03 * (x1 - x0 or 0.01), 0.03 * (y1 - y0 or 0.01)
     ax.set_xlim(x0 - pad_x, x1 + pad_x)
     ax.set_ylim(y0 - pad_y, y1 + pad_y)
@@ -904,15 +1287,30 @@ def _draw_png(layer: MapLayer, path: Path, *, dpi: int = 150) -> Path:
         length = nice_number(width_m / 6.0)
         if length > width_m / 4.0:
             length /= 2.0
-        ax.plot([x0, x0 + length / m_per_deg_x], [y0 - pad_y / 2] * 2, color="#333333", linewidth=3, zorder=10)
-        ax.annotate(f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m",
-                    (x0 + length / m_per_deg_x, y0 - pad_y / 2), textcoords="offset points", xytext=(5, 0),
-                    ha="left", va="center", fontsize=9, color="#333333")
+        ax.plot(
+            [x0, x0 + length / m_per_deg_x],
+            [y0 - pad_y / 2] * 2,
+            color="#333333",
+            linewidth=3,
+            zorder=10,
+        )
+        ax.annotate(
+            f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m",
+            (x0 + length / m_per_deg_x, y0 - pad_y / 2),
+            textcoords="offset points",
+            xytext=(5, 0),
+            ha="left",
+            va="center",
+            fontsize=9,
+            color="#333333",
+        )
     # titles as figure text: cheaper than axes titles, whose placement lays out the (hidden) axes
     fig.text(0.01, 1.0 - 0.25 / height_in, layer.title, fontsize=13, va="top")
     fig.text(0.01, 0.12 / height_in, layer.note, fontsize=8, color="#555555", va="bottom")
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=dpi, format="png", pil_kwargs={"compress_level": 2})  # fast; maps compress well
+        fig.savefig(
+            tmp, dpi=dpi, format="png", pil_kwargs={"compress_level": 2}
+        )  # fast; maps compress well
     plt.close(fig)
     return path
 

@@ -61,16 +61,29 @@ def _gains_rows(base: ScenarioResult, alternatives, names: list[str]) -> pd.Data
     rows = []
     for column in columns:
         label = column.removeprefix("jobs_transit_")
-        row_keys = [("zones_gain", "zones"), ("zones_lose", "zones"), ("population_gain", "residents"),
-                    ("population_lose", "residents")]
+        row_keys = [
+            ("zones_gain", "zones"),
+            ("zones_lose", "zones"),
+            ("population_gain", "residents"),
+            ("population_lose", "residents"),
+        ]
         values = {key: [np.nan] for key, _ in row_keys}
         for result in alternatives:
             alt = result.tables["zones"].set_index("zone").reindex(zones["zone"])
-            counts = gains_losses(zones[column].to_numpy(float), alt[column].to_numpy(float),
-                                  zones["population"].to_numpy(float))
+            counts = gains_losses(
+                zones[column].to_numpy(float),
+                alt[column].to_numpy(float),
+                zones["population"].to_numpy(float),
+            )
             for key, _ in row_keys:
                 values[key].append(counts[key])
         for key, unit in row_keys:
-            rows.append({"group": "equity", "metric": f"transit_access_{label}_{key}", "unit": unit,
-                         **dict(zip(names, values[key], strict=True))})
+            rows.append(
+                {
+                    "group": "equity",
+                    "metric": f"transit_access_{label}_{key}",
+                    "unit": unit,
+                    **dict(zip(names, values[key], strict=True)),
+                }
+            )
     return pd.DataFrame(rows)

@@ -80,34 +80,62 @@ class Prepared:
     @property
     def closed(self) -> np.ndarray:
         """Links closed to motor traffic (bool per drive link)."""
-        return self.drive.edges["closed"].to_numpy(bool) if self.drive is not None else np.empty(0, bool)
+        return (
+            self.drive.edges["closed"].to_numpy(bool)
+            if self.drive is not None
+            else np.empty(0, bool)
+        )
 
     @property
     def bus_lane(self) -> np.ndarray:
         """Links with a bus lane (bool per drive link)."""
-        return self.drive.edges["bus_lane"].to_numpy(bool) if self.drive is not None else np.empty(0, bool)
+        return (
+            self.drive.edges["bus_lane"].to_numpy(bool)
+            if self.drive is not None
+            else np.empty(0, bool)
+        )
 
 
 def prepare(scenario: Scenario, base: BaseData) -> Prepared:
     """Apply the edits of ``scenario`` to ``base`` (raises :class:`ScenarioError` naming the edit)."""
     params = scenario.baseline.model
-    state = _State(scenario=scenario, drive=_with_state_columns(base.drive), walk=base.walk, supply=base.supply,
-                   meta=base.line_meta.copy(), params=params)
+    state = _State(
+        scenario=scenario,
+        drive=_with_state_columns(base.drive),
+        walk=base.walk,
+        supply=base.supply,
+        meta=base.line_meta.copy(),
+        params=params,
+    )
     for record in scenario.edits:
         state.apply(record)
     closed = state.drive.edges["closed"].to_numpy(bool) if state.drive is not None else None
-    routes = route_lines(state.supply, state.drive, closed=closed, max_snap_m=params.max_stop_snap_m,
-                         detour_factor=1.2)
+    routes = route_lines(
+        state.supply,
+        state.drive,
+        closed=closed,
+        max_snap_m=params.max_stop_snap_m,
+        detour_factor=1.2,
+    )
     state.lay_bus_lanes(routes)
     unrouted = int((~routes.seg_routed).sum())
     notes = list(base.notes) + state.notes
     if unrouted:
-        notes.append(f"{unrouted} of {routes.seg_line.size} bus segments are not on the street network "
-                     "(straight line x detour at the line speed, no road load)")
+        notes.append(
+            f"{unrouted} of {routes.seg_line.size} bus segments are not on the street network "
+            "(straight line x detour at the line speed, no road load)"
+        )
     return Prepared(
-        scenario=scenario, drive=state.drive, walk=state.walk, supply=state.supply, line_meta=state.meta,
-        routes=routes, zones=base.zones, demand=base.demand,
-        log=pd.DataFrame(state.log, columns=["file", "edit", "type", "target", "effect"]), notes=tuple(notes),
+        scenario=scenario,
+        drive=state.drive,
+        walk=state.walk,
+        supply=state.supply,
+        line_meta=state.meta,
+        routes=routes,
+        zones=base.zones,
+        demand=base.demand,
+        log=pd.DataFrame(state.log, columns=["file", "edit", "type", "target", "effect"]),
+        notes=tuple(notes),
     )
 
 
@@ -146,36 +174,61 @@ class _State:
         wanted = [selector] if isinstance(selector, str) else list(selector)
         out: list[str] = []
         ids = [ln.id for ln in self.supply.lines]
-        keys = {ln.id: (ln.id, ln.route_id or "", self.meta.loc[ln.id, "route_key"]) for ln in self.supply.lines}
+        keys = {
+            ln.id: (ln.id, ln.route_id or "", self.meta.loc[ln.id, "route_key"])
+            for ln in self.supply.lines
+        }
         for value in wanted:
             if any(c in value for c in "*?["):
                 hits = [i for i in ids if any(fnmatch.fnmatchcase(k, value) for k in keys[i])]
             else:
-                hits = ([i for i in ids if i == value] or [i for i in ids if keys[i][1] == value]
-                        or [i for i in ids if keys[i][2] == value])
+                hits = (
+                    [i for i in ids if i == value]
+                    or [i for i in ids if keys[i][1] == value]
+                    or [i for i in ids if keys[i][2] == value]
+                )
             if not hits:
                 close = difflib.get_close_matches(value, ids, n=3)
-                hint = f"; did you mean {', '.join(map(repr, close))}?" if close else f" ({len(ids)} lines exist)"
+                hint = (
+                    f"; did you mean {', '.join(map(repr, close))}?"
+                    if close
+                    else f" ({len(ids)} lines exist)"
+                )
                 raise record.error(name, f"no line or route with id {value!r}{hint}")
             out += [h for h in hits if h not in out]
         return out
 
     def _replace_lines(self, changed: dict[str, object]) -> None:
         lines = [changed.get(ln.id, ln) for ln in self.supply.lines]
-        self.supply = TransitSupply(stops=self.supply.stops, lines=tuple(x for x in lines if x is not None),
-                                    info=dict(self.supply.info))
+        self.supply = TransitSupply(
+            stops=self.supply.stops,
+            lines=tuple(x for x in lines if x is not None),
+            info=dict(self.supply.info),
+        )
 
     def _add_line(self, record: EditRecord, edit) -> tuple[str, str]:
-        lines, stops = make_lines(edit, self.supply.stops, drive=self.drive, walk=self.walk,
-                                  merge_m=self.params.stop_merge_m, where=record.where)
+        lines, stops = make_lines(
+            edit,
+            self.supply.stops,
+            drive=self.drive,
+            walk=self.walk,
+            merge_m=self.params.stop_merge_m,
+            where=record.where,
+        )
         existing = {ln.id for ln in self.supply.lines}
         for line in lines:
             if line.id in existing:
                 raise record.error("id", f"line {line.id!r} already exists")
-        self.supply = TransitSupply(stops=stops, lines=self.supply.lines + tuple(lines), info=dict(self.supply.info))
+        self.supply = TransitSupply(
+            stops=stops, lines=self.supply.lines + tuple(lines), info=dict(self.supply.info)
+        )
         fare = edit.fare if edit.fare is not None else self.scenario.baseline.transit.line_fare
         for line in lines:
-            self.meta.loc[line.id, ["route_key", "fare", "source"]] = [f"{line.mode}:{edit.id}", fare, "edit"]
+            self.meta.loc[line.id, ["route_key", "fare", "source"]] = [
+                f"{line.mode}:{edit.id}",
+                fare,
+                "edit",
+            ]
         return edit.id, f"{len(lines)} line(s), {len(lines[0].stop_ids)} stops"
 
     def _remove_line(self, record: EditRecord, edit) -> tuple[str, str]:
@@ -187,12 +240,22 @@ class _State:
     def _reroute_line(self, record: EditRecord, edit) -> tuple[str, str]:
         ids = self._select(record, edit.line)
         if len(ids) != 1:
-            raise record.error("line", f"reroute_line changes one line; {edit.line!r} names {len(ids)}: {ids}")
+            raise record.error(
+                "line", f"reroute_line changes one line; {edit.line!r} names {len(ids)}: {ids}"
+            )
         line = self.supply.line(ids[0])
-        stop_ids, stops = resolve_stops(edit.stops, self.supply.stops, prefix=f"{line.id}/r{record.index}",
-                                        drive=self.drive, walk=self.walk, merge_m=self.params.stop_merge_m,
-                                        where=record.where)
-        self.supply = TransitSupply(stops=stops, lines=self.supply.lines, info=dict(self.supply.info))
+        stop_ids, stops = resolve_stops(
+            edit.stops,
+            self.supply.stops,
+            prefix=f"{line.id}/r{record.index}",
+            drive=self.drive,
+            walk=self.walk,
+            merge_m=self.params.stop_merge_m,
+            where=record.where,
+        )
+        self.supply = TransitSupply(
+            stops=stops, lines=self.supply.lines, info=dict(self.supply.info)
+        )
         self._replace_lines({line.id: line.replace(stop_ids=tuple(stop_ids), running_times_s=None)})
         return line.id, f"{len(line.stop_ids)} -> {len(stop_ids)} stops"
 
@@ -204,11 +267,18 @@ class _State:
             line = self.supply.line(line_id)
             updates: dict[str, object] = {}
             if edit.headway_min is not None or edit.headway_factor is not None:
+
                 def new(value: float) -> float:
-                    return 60.0 * edit.headway_min if edit.headway_min is not None else value * edit.headway_factor
+                    return (
+                        60.0 * edit.headway_min
+                        if edit.headway_min is not None
+                        else value * edit.headway_factor
+                    )
 
                 h = line.headway_s
-                updates["headway_s"] = {k: new(v) for k, v in h.items()} if not isinstance(h, float) else new(h)
+                updates["headway_s"] = (
+                    {k: new(v) for k, v in h.items()} if not isinstance(h, float) else new(h)
+                )
             if edit.capacity is not None:
                 updates["capacity"] = edit.capacity
             if edit.dwell_s is not None:
@@ -227,7 +297,9 @@ class _State:
 
     def _bus_lane(self, record: EditRecord, edit) -> tuple[str, str]:
         if self.drive is None:
-            raise record.error("line", "a bus lane needs a street network (network.source is 'none')")
+            raise record.error(
+                "line", "a bus lane needs a street network (network.source is 'none')"
+            )
         ids = self._select(record, edit.line)
         self.bus_lanes.append((record, ids))
         return ", ".join(ids), "bus lane on the line's street route (laid after all edits)"
@@ -246,11 +318,16 @@ class _State:
             present = [i for i in ids if i in routes.lines]
             gone = [i for i in ids if i not in {ln.id for ln in self.supply.lines}]
             if gone:
-                self.notes.append(f"{record.where('line')}: lines {gone} were removed by a later edit; no bus lane for them")
+                self.notes.append(
+                    f"{record.where('line')}: lines {gone} were removed by a later edit; no bus lane for them"
+                )
             not_street = [i for i in ids if i not in routes.lines and i not in gone]
             if not_street:
-                raise record.error("line", f"lines {not_street} do not run on the street network "
-                                           "(tram, rail or no drive network); a bus lane needs a bus route")
+                raise record.error(
+                    "line",
+                    f"lines {not_street} do not run on the street network "
+                    "(tram, rail or no drive network); a bus lane needs a bus route",
+                )
             links = routes.edges_of([routes.lines.index(i) for i in present])
             if edit.ways is not None:
                 ways = self._way_index()
@@ -261,13 +338,18 @@ class _State:
                     keep |= set(ways[way].tolist())
                 links = np.array(sorted(set(links.tolist()) & keep), dtype=np.int64)
             if links.size == 0:
-                raise record.error("line", f"the street route of {ids} has no link to put a bus lane on")
+                raise record.error(
+                    "line", f"the street route of {ids} has no link to put a bus lane on"
+                )
             links = links[~bus_lane[links]]
             single = links[lanes[links] < 2.0]
             if single.size and edit.on_single_lane == "error":
                 examples = ", ".join(self._describe(e) for e in single[:3])
-                raise record.error("on_single_lane", f"{single.size} link(s) of the route have a single lane "
-                                   f"(e.g. {examples}); set on_single_lane = \"mixed\" to leave buses in mixed traffic there")
+                raise record.error(
+                    "on_single_lane",
+                    f"{single.size} link(s) of the route have a single lane "
+                    f'(e.g. {examples}); set on_single_lane = "mixed" to leave buses in mixed traffic there',
+                )
             wide = links[lanes[links] >= 2.0]
             capacity[wide] *= (lanes[wide] - 1.0) / lanes[wide]
             lanes[wide] -= 1.0
@@ -275,21 +357,31 @@ class _State:
             effect = f"bus lane on {wide.size} link(s)"
             if single.size:
                 effect += f"; {single.size} single-lane link(s) left in mixed traffic"
-                self.notes.append(f"{record.where()}: {single.size} single-lane link(s) of the route left in mixed traffic")
-            self.log.append((record.file.name, record.index, "bus_lane (laid)", ", ".join(present), effect))
+                self.notes.append(
+                    f"{record.where()}: {single.size} single-lane link(s) of the route left in mixed traffic"
+                )
+            self.log.append(
+                (record.file.name, record.index, "bus_lane (laid)", ", ".join(present), effect)
+            )
         edges["bus_lane"] = bus_lane
         self.drive = net.replace(lanes=lanes, capacity_vph=capacity, edges=edges)
 
     # ------------------------------------------------------------------ roads
     def _need_drive(self, record: EditRecord) -> Network:
         if self.drive is None:
-            raise record.error(None, f"{record.edit.type} needs a street network (network.source is 'none')")
+            raise record.error(
+                None, f"{record.edit.type} needs a street network (network.source is 'none')"
+            )
         return self.drive
 
     def _way_index(self) -> dict[int, np.ndarray]:
         if self._ways is None:
             owners: dict[int, list[int]] = {}
-            column = self.drive.edges["osmid"] if "osmid" in self.drive.edges.columns else pd.Series([], dtype=object)
+            column = (
+                self.drive.edges["osmid"]
+                if "osmid" in self.drive.edges.columns
+                else pd.Series([], dtype=object)
+            )
             for e, value in enumerate(column):
                 values = value if isinstance(value, list | tuple | np.ndarray) else [value]
                 for v in values:
@@ -312,8 +404,11 @@ class _State:
             for k, way in enumerate([edit.way] if edit.way is not None else edit.ways):
                 if way not in ways:
                     name = "way" if edit.way is not None else f"ways[{k}]"
-                    raise record.error(name, f"no road link carries OSM way {way} (the drive network keeps the "
-                                             "largest strongly connected part of the drivable roads)")
+                    raise record.error(
+                        name,
+                        f"no road link carries OSM way {way} (the drive network keeps the "
+                        "largest strongly connected part of the drivable roads)",
+                    )
                 chosen += ways[way].tolist()
             return np.unique(np.asarray(chosen, dtype=np.int64))
         if edit.road is not None:
@@ -325,7 +420,9 @@ class _State:
         try:
             iu, iv = (int(i) for i in net.node_index([u, v]))
         except KeyError as exc:
-            raise record.error("nodes", f"{exc.args[0]} (give OSM node ids at the ends of a road link)") from None
+            raise record.error(
+                "nodes", f"{exc.args[0]} (give OSM node ids at the ends of a road link)"
+            ) from None
         hits = np.flatnonzero((net.tail == iu) & (net.head == iv))
         if edit.both_directions:
             hits = np.union1d(hits, np.flatnonzero((net.tail == iv) & (net.head == iu)))
@@ -349,9 +446,14 @@ class _State:
         if edit.speed_kph is not None:
             speed[links] = edit.speed_kph
             t0[links] = net.length_m[links] / (edit.speed_kph / 3.6)
-        self.drive = net.replace(lanes=lanes, capacity_vph=capacity, speed_kph=speed, free_flow_time_s=t0)
-        changes = [f"{n}={getattr(edit, n):g}" for n in ("lanes", "capacity_vph", "capacity_factor", "speed_kph")
-                   if getattr(edit, n) is not None]
+        self.drive = net.replace(
+            lanes=lanes, capacity_vph=capacity, speed_kph=speed, free_flow_time_s=t0
+        )
+        changes = [
+            f"{n}={getattr(edit, n):g}"
+            for n in ("lanes", "capacity_vph", "capacity_factor", "speed_kph")
+            if getattr(edit, n) is not None
+        ]
         return _road_target(edit), f"{links.size} link(s): " + ", ".join(changes)
 
     def _close_road(self, record: EditRecord, edit) -> tuple[str, str]:
@@ -375,8 +477,11 @@ class _State:
 
                 node, dist = snap_points(net, [value.lon], [value.lat])
                 if dist[0] > self.params.max_stop_snap_m:
-                    raise record.error(name, f"the point lies {dist[0]:.0f} m from the nearest network node "
-                                             f"(more than max_stop_snap_m = {self.params.max_stop_snap_m:g} m)")
+                    raise record.error(
+                        name,
+                        f"the point lies {dist[0]:.0f} m from the nearest network node "
+                        f"(more than max_stop_snap_m = {self.params.max_stop_snap_m:g} m)",
+                    )
                 ends.append(int(node[0]))
             else:
                 try:
@@ -386,12 +491,20 @@ class _State:
         a, b = ends
         if a == b:
             raise record.error("to_node", "the road starts and ends at the same node")
-        length = edit.length_m or float(haversine_m(net.node_x[a], net.node_y[a], net.node_x[b], net.node_y[b]))
+        length = edit.length_m or float(
+            haversine_m(net.node_x[a], net.node_y[a], net.node_x[b], net.node_y[b])
+        )
         capacity = edit.capacity_vph or edit.lanes * edit.capacity_per_lane_vph
         pairs = [(a, b), (b, a)] if edit.both_directions else [(a, b)]
         new = {
-            "length_m": length, "free_flow_time_s": length / (edit.speed_kph / 3.6), "capacity_vph": capacity,
-            "alpha": 0.15, "beta": 4.0, "lanes": edit.lanes, "speed_kph": edit.speed_kph, "toll": 0.0,
+            "length_m": length,
+            "free_flow_time_s": length / (edit.speed_kph / 3.6),
+            "capacity_vph": capacity,
+            "alpha": 0.15,
+            "beta": 4.0,
+            "lanes": edit.lanes,
+            "speed_kph": edit.speed_kph,
+            "toll": 0.0,
         }
         tail = np.r_[net.tail, [p[0] for p in pairs]]
         head = np.r_[net.head, [p[1] for p in pairs]]
@@ -400,18 +513,41 @@ class _State:
         modes = np.r_[net.modes, [mode] * len(pairs)].astype(np.uint8)
         import shapely
 
-        rows = pd.DataFrame({
-            "highway": ["scenario"] * len(pairs), "name": [edit.name or edit.id] * len(pairs),
-            "road_id": [edit.id] * len(pairs), "closed": [False] * len(pairs), "bus_lane": [False] * len(pairs),
-            "geometry": [shapely.LineString([(net.node_x[p[0]], net.node_y[p[0]]), (net.node_x[p[1]], net.node_y[p[1]])])
-                         for p in pairs],
-        })
+        rows = pd.DataFrame(
+            {
+                "highway": ["scenario"] * len(pairs),
+                "name": [edit.name or edit.id] * len(pairs),
+                "road_id": [edit.id] * len(pairs),
+                "closed": [False] * len(pairs),
+                "bus_lane": [False] * len(pairs),
+                "geometry": [
+                    shapely.LineString(
+                        [(net.node_x[p[0]], net.node_y[p[0]]), (net.node_x[p[1]], net.node_y[p[1]])]
+                    )
+                    for p in pairs
+                ],
+            }
+        )
         edges = pd.concat([net.edges, rows], ignore_index=True)
-        self.drive = Network.from_edges(tail, head, n_nodes=net.n_nodes, node_x=net.node_x, node_y=net.node_y,
-                                        node_id=net.node_id, centroid=net.centroid, modes=modes, edges=edges,
-                                        crs=net.crs, info=dict(net.info), **arrays)
+        self.drive = Network.from_edges(
+            tail,
+            head,
+            n_nodes=net.n_nodes,
+            node_x=net.node_x,
+            node_y=net.node_y,
+            node_id=net.node_id,
+            centroid=net.centroid,
+            modes=modes,
+            edges=edges,
+            crs=net.crs,
+            info=dict(net.info),
+            **arrays,
+        )
         self._ways = None
-        return edit.id, f"{len(pairs)} link(s), {length:.0f} m, {edit.lanes:g} lane(s), {edit.speed_kph:g} km/h"
+        return (
+            edit.id,
+            f"{len(pairs)} link(s), {length:.0f} m, {edit.lanes:g} lane(s), {edit.speed_kph:g} km/h",
+        )
 
 
 def _road_target(edit) -> str:
@@ -422,4 +558,3 @@ def _road_target(edit) -> str:
     if edit.road is not None:
         return f"road {edit.road}"
     return f"nodes {edit.nodes[0]}-{edit.nodes[1]}"
-

@@ -89,8 +89,14 @@ def evaluate(
     outcome = IntegratedModel(prepared).run(progress)
     result = _assemble(scenario, outcome)
     summary = dict(result.summary)
-    summary["timings"] = {"load_s": load_s, **outcome.timings, "total_s": time.perf_counter() - started}
-    return ScenarioResult(name=result.name, key=result.key, tables=result.tables, summary=summary, outcome=outcome)
+    summary["timings"] = {
+        "load_s": load_s,
+        **outcome.timings,
+        "total_s": time.perf_counter() - started,
+    }
+    return ScenarioResult(
+        name=result.name, key=result.key, tables=result.tables, summary=summary, outcome=outcome
+    )
 
 
 def evaluate_file(
@@ -136,7 +142,9 @@ def evaluate_file(
         try:
             write_result(result, target, csv=False)
         except Exception as exc:  # noqa: BLE001 - a cache that cannot be written only costs time
-            warnings.warn(f"could not cache the result of {scenario.name!r} in {target}: {exc}", stacklevel=2)
+            warnings.warn(
+                f"could not cache the result of {scenario.name!r} in {target}: {exc}", stacklevel=2
+            )
     _RESULTS[key] = result
     return result
 
@@ -158,8 +166,13 @@ def _assemble(scenario: Scenario, out: ModelOutcome) -> ScenarioResult:
     tables["stops"] = stops
     lines = _lines_table(out, segments)
     tables["lines"] = lines
-    tables["routes"] = route_fleet(lines) if len(lines) else pd.DataFrame(
-        columns=["route_key", "mode", "lines", "vehicles", "veh_km", "veh_h", "fleet"])
+    tables["routes"] = (
+        route_fleet(lines)
+        if len(lines)
+        else pd.DataFrame(
+            columns=["route_key", "mode", "lines", "vehicles", "veh_km", "veh_h", "fleet"]
+        )
+    )
     od = _od_table(out)
     tables["od"] = od
     zones, access = _zones_table(out)
@@ -188,11 +201,15 @@ def _assemble(scenario: Scenario, out: ModelOutcome) -> ScenarioResult:
         "tolerance": params.feedback.tolerance,
         "period": scenario.baseline.period.model_dump(),
         "parameters": params.model_dump(mode="json"),
-        "transit_fares": {"trip_fare": scenario.baseline.transit.trip_fare,
-                          "line_fare": scenario.baseline.transit.line_fare},
+        "transit_fares": {
+            "trip_fare": scenario.baseline.transit.trip_fare,
+            "line_fare": scenario.baseline.transit.line_fare,
+        },
         "network": scenario.baseline.network.model_dump(mode="json"),
         "zones": len(p.zones),
-        "zones_grid_cell_m": None if scenario.baseline.zones.file else scenario.baseline.zones.grid_cell_m,
+        "zones_grid_cell_m": None
+        if scenario.baseline.zones.file
+        else scenario.baseline.zones.grid_cell_m,
         "lines": len(p.supply.lines),
         "headline": {r.metric: r.value for r in tables["metrics"].itertuples()},
         "notes": list(p.notes) + list(out.notes),
@@ -203,8 +220,22 @@ def _assemble(scenario: Scenario, out: ModelOutcome) -> ScenarioResult:
 def _links_table(out: ModelOutcome) -> pd.DataFrame:
     drive = out.prepared.drive
     if drive is None:
-        return pd.DataFrame(columns=["edge", "from_node", "to_node", "length_m", "lanes", "capacity_vph",
-                                     "free_flow_time_s", "time_s", "flow", "preload", "bus_vph", "closed"])
+        return pd.DataFrame(
+            columns=[
+                "edge",
+                "from_node",
+                "to_node",
+                "length_m",
+                "lanes",
+                "capacity_vph",
+                "free_flow_time_s",
+                "time_s",
+                "flow",
+                "preload",
+                "bus_vph",
+                "closed",
+            ]
+        )
     edges = drive.edges
     flow = out.road.flow if out.road is not None else np.zeros(drive.n_edges)
     time_s = np.where(np.isfinite(out.link_time_s), out.link_time_s, drive.free_flow_time_s)
@@ -214,37 +245,49 @@ def _links_table(out: ModelOutcome) -> pd.DataFrame:
         return edges[name].to_numpy(object) if name in edges.columns else default
 
     osmid = column("osmid")
-    way = [None if v is None else str(v[0] if isinstance(v, list | tuple | np.ndarray) else v) for v in osmid] \
-        if osmid is not None else None
-    table = pd.DataFrame({
-        "edge": np.arange(drive.n_edges),
-        "from_node": drive.node_id[drive.tail],
-        "to_node": drive.node_id[drive.head],
-        "way": way,
-        "name": column("name"),
-        "highway": column("highway"),
-        "road_id": column("road_id"),
-        "length_m": drive.length_m,
-        "lanes": drive.lanes,
-        "capacity_vph": drive.capacity_vph,
-        "speed_kph": drive.speed_kph,
-        "free_flow_time_s": drive.free_flow_time_s,
-        "time_s": np.where(closed, np.nan, time_s),
-        "flow": flow,
-        "preload": out.preload,
-        "bus_vph": out.bus_vph,
-        "bus_lane": edges["bus_lane"].to_numpy(bool),
-        "bus_only": (drive.modes & 1) == 0,
-        "closed": closed,
-        "x0": drive.node_x[drive.tail],
-        "y0": drive.node_y[drive.tail],
-        "x1": drive.node_x[drive.head],
-        "y1": drive.node_y[drive.head],
-    })
+    way = (
+        [
+            None if v is None else str(v[0] if isinstance(v, list | tuple | np.ndarray) else v)
+            for v in osmid
+        ]
+        if osmid is not None
+        else None
+    )
+    table = pd.DataFrame(
+        {
+            "edge": np.arange(drive.n_edges),
+            "from_node": drive.node_id[drive.tail],
+            "to_node": drive.node_id[drive.head],
+            "way": way,
+            "name": column("name"),
+            "highway": column("highway"),
+            "road_id": column("road_id"),
+            "length_m": drive.length_m,
+            "lanes": drive.lanes,
+            "capacity_vph": drive.capacity_vph,
+            "speed_kph": drive.speed_kph,
+            "free_flow_time_s": drive.free_flow_time_s,
+            "time_s": np.where(closed, np.nan, time_s),
+            "flow": flow,
+            "preload": out.preload,
+            "bus_vph": out.bus_vph,
+            "bus_lane": edges["bus_lane"].to_numpy(bool),
+            "bus_only": (drive.modes & 1) == 0,
+            "closed": closed,
+            "x0": drive.node_x[drive.tail],
+            "y0": drive.node_y[drive.tail],
+            "x1": drive.node_x[drive.head],
+            "y1": drive.node_y[drive.head],
+        }
+    )
     table["voc"] = M.congestion.voc(table)
-    table["speed_loaded_kph"] = np.where(table["time_s"] > 0, table["length_m"] / table["time_s"] * 3.6, np.nan)
+    table["speed_loaded_kph"] = np.where(
+        table["time_s"] > 0, table["length_m"] / table["time_s"] * 3.6, np.nan
+    )
     if "geometry" in edges.columns:
-        table["geometry_wkt"] = [g.wkt if g is not None and hasattr(g, "wkt") else None for g in edges["geometry"]]
+        table["geometry_wkt"] = [
+            g.wkt if g is not None and hasattr(g, "wkt") else None for g in edges["geometry"]
+        ]
     return table
 
 
@@ -252,10 +295,33 @@ def _segments_tables(out: ModelOutcome) -> tuple[pd.DataFrame, pd.DataFrame]:
     p = out.prepared
     supply = p.supply
     stops = supply.stops
-    seg_cols = ["line", "name", "mode", "seq", "from_stop", "to_stop", "from_lon", "from_lat", "to_lon", "to_lat",
-                "length_m", "run_time_s", "load", "boardings", "alightings", "capacity_per_hour", "load_ratio"]
-    stop_table = pd.DataFrame({"stop_id": stops.index, "name": stops["name"].to_numpy(),
-                               "lon": stops["lon"].to_numpy(), "lat": stops["lat"].to_numpy()})
+    seg_cols = [
+        "line",
+        "name",
+        "mode",
+        "seq",
+        "from_stop",
+        "to_stop",
+        "from_lon",
+        "from_lat",
+        "to_lon",
+        "to_lat",
+        "length_m",
+        "run_time_s",
+        "load",
+        "boardings",
+        "alightings",
+        "capacity_per_hour",
+        "load_ratio",
+    ]
+    stop_table = pd.DataFrame(
+        {
+            "stop_id": stops.index,
+            "name": stops["name"].to_numpy(),
+            "lon": stops["lon"].to_numpy(),
+            "lat": stops["lat"].to_numpy(),
+        }
+    )
     if out.transit is None:
         stop_table["boardings"] = 0.0
         stop_table["alightings"] = 0.0
@@ -279,13 +345,29 @@ def _segments_tables(out: ModelOutcome) -> tuple[pd.DataFrame, pd.DataFrame]:
             length = haversine_m(lon[:-1], lat[:-1], lon[1:], lat[1:]) * g.params.detour_factor
         capacity = line.vehicle_capacity * 3600.0 / g.line_headway_s[li]
         load = volume[rides]
-        rows.append(pd.DataFrame({
-            "line": line_id, "name": line.name, "mode": line.mode, "seq": np.arange(len(s) - 1),
-            "from_stop": s[:-1], "to_stop": s[1:], "from_lon": lon[:-1], "from_lat": lat[:-1],
-            "to_lon": lon[1:], "to_lat": lat[1:], "length_m": length, "run_time_s": g.in_vehicle_s[rides],
-            "load": load, "boardings": volume[boards], "alightings": volume[alights],
-            "capacity_per_hour": capacity, "load_ratio": load / capacity,
-        }))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "line": line_id,
+                    "name": line.name,
+                    "mode": line.mode,
+                    "seq": np.arange(len(s) - 1),
+                    "from_stop": s[:-1],
+                    "to_stop": s[1:],
+                    "from_lon": lon[:-1],
+                    "from_lat": lat[:-1],
+                    "to_lon": lon[1:],
+                    "to_lat": lat[1:],
+                    "length_m": length,
+                    "run_time_s": g.in_vehicle_s[rides],
+                    "load": load,
+                    "boardings": volume[boards],
+                    "alightings": volume[alights],
+                    "capacity_per_hour": capacity,
+                    "load_ratio": load / capacity,
+                }
+            )
+        )
     segments = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=seg_cols)
     board = g.kind == BOARD
     alight = g.kind == ALIGHT
@@ -303,21 +385,31 @@ def _lines_table(out: ModelOutcome, segments: pd.DataFrame) -> pd.DataFrame:
     p = out.prepared
     params = p.scenario.baseline.model
     if out.transit is None or not p.supply.lines:
-        return pd.DataFrame(columns=["line", "route_key", "mode", "headway_s", "length_km", "one_way_time_s"])
+        return pd.DataFrame(
+            columns=["line", "route_key", "mode", "headway_s", "length_km", "one_way_time_s"]
+        )
     meta = p.line_meta
     g = out.transit.graph
     rows = []
     for li, line_id in enumerate(g.line_ids):
         line = p.supply.line(line_id)
         seg = segments[segments["line"] == line_id]
-        rows.append({
-            "line": line_id, "name": line.name, "mode": line.mode,
-            "route_key": meta.loc[line_id, "route_key"], "source": meta.loc[line_id, "source"],
-            "headway_s": float(g.line_headway_s[li]), "vehicle_capacity": line.vehicle_capacity,
-            "n_stops": len(line.stop_ids), "length_km": float(seg["length_m"].sum()) / 1000.0,
-            "one_way_time_s": out.line_one_way_s.get(line_id, float(seg["run_time_s"].sum())),
-            "loop": line.stop_ids[0] == line.stop_ids[-1], "fare": float(meta.loc[line_id, "fare"]),
-        })
+        rows.append(
+            {
+                "line": line_id,
+                "name": line.name,
+                "mode": line.mode,
+                "route_key": meta.loc[line_id, "route_key"],
+                "source": meta.loc[line_id, "source"],
+                "headway_s": float(g.line_headway_s[li]),
+                "vehicle_capacity": line.vehicle_capacity,
+                "n_stops": len(line.stop_ids),
+                "length_km": float(seg["length_m"].sum()) / 1000.0,
+                "one_way_time_s": out.line_one_way_s.get(line_id, float(seg["run_time_s"].sum())),
+                "loop": line.stop_ids[0] == line.stop_ids[-1],
+                "fare": float(meta.loc[line_id, "fare"]),
+            }
+        )
     table = pd.DataFrame(rows)
     use = M.line_summary(segments) if len(segments) else pd.DataFrame(columns=["line"])
     table = table.merge(use, on="line", how="left")
@@ -330,16 +422,30 @@ def _od_table(out: ModelOutcome) -> pd.DataFrame:
     zones = out.prepared.zones["zone"].to_numpy()
     z = zones.size
     s = out.skims
-    table = pd.DataFrame({
-        "origin": np.repeat(zones, z),
-        "destination": np.tile(zones, z),
-        "trips": (sum(out.demand[m] for m in MODES) + out.unserved + np.diag(out.intrazonal)).ravel(),
-        **{m: out.demand[m].ravel() for m in MODES},
-        "unserved": out.unserved.ravel(),
-        "intrazonal": np.diag(out.intrazonal).ravel(),
-    })
-    for name in ("car_time_s", "car_gc_min", "transit_time_s", "transit_gc_min", "transit_wait_s", "transit_ivt_s",
-                 "transit_walk_s", "transit_boardings", "walk_time_s", "walk_gc_min"):
+    table = pd.DataFrame(
+        {
+            "origin": np.repeat(zones, z),
+            "destination": np.tile(zones, z),
+            "trips": (
+                sum(out.demand[m] for m in MODES) + out.unserved + np.diag(out.intrazonal)
+            ).ravel(),
+            **{m: out.demand[m].ravel() for m in MODES},
+            "unserved": out.unserved.ravel(),
+            "intrazonal": np.diag(out.intrazonal).ravel(),
+        }
+    )
+    for name in (
+        "car_time_s",
+        "car_gc_min",
+        "transit_time_s",
+        "transit_gc_min",
+        "transit_wait_s",
+        "transit_ivt_s",
+        "transit_walk_s",
+        "transit_boardings",
+        "walk_time_s",
+        "walk_gc_min",
+    ):
         table[name] = np.where(np.isfinite(s[name]), s[name], np.nan).ravel()
     table["logsum"] = np.where(np.isfinite(out.logsum), out.logsum, np.nan).ravel()
     return table
@@ -353,7 +459,9 @@ def _cumulative(time_s: np.ndarray, jobs: np.ndarray, thresholds: list[float]) -
     except ImportError:  # pragma: no cover - the module ships with transitopt
         return M.cumulative_opportunities(time_s, jobs, thresholds_min=thresholds)
     minutes = np.where(np.isfinite(time_s), time_s / 60.0, np.inf)
-    table = accessibility_from_matrix(np.arange(len(jobs)), minutes, jobs, cutoffs_min=thresholds, decay_per_min=None)
+    table = accessibility_from_matrix(
+        np.arange(len(jobs)), minutes, jobs, cutoffs_min=thresholds, decay_per_min=None
+    )
     values = table.drop(columns="zone").to_numpy(np.float64)
     if values.shape != (len(jobs), len(thresholds)):  # pragma: no cover - guards an API change
         return M.cumulative_opportunities(time_s, jobs, thresholds_min=thresholds)
@@ -378,7 +486,9 @@ def _zones_table(out: ModelOutcome) -> tuple[pd.DataFrame, dict[str, np.ndarray]
     for m in MODES:
         zones[f"{m}_from"] = demand[m].sum(axis=1) + (out.intrazonal if m == "walk" else 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        zones["transit_share_from"] = np.where(total_from > 0, zones["transit_from"] / total_from, np.nan)
+        zones["transit_share_from"] = np.where(
+            total_from > 0, zones["transit_from"] / total_from, np.nan
+        )
     times = _door_to_door(out)
     access = {}
     for mode in ("transit", "car"):
@@ -392,8 +502,12 @@ def _zones_table(out: ModelOutcome) -> tuple[pd.DataFrame, dict[str, np.ndarray]
     return zones, access
 
 
-def _metrics_table(out: ModelOutcome, tables: dict[str, pd.DataFrame], access: dict[str, np.ndarray],
-                   trips: dict[str, float]) -> pd.DataFrame:
+def _metrics_table(
+    out: ModelOutcome,
+    tables: dict[str, pd.DataFrame],
+    access: dict[str, np.ndarray],
+    trips: dict[str, float],
+) -> pd.DataFrame:
     p = out.prepared
     params = p.scenario.baseline.model
     trip_fare = p.scenario.baseline.transit.trip_fare
@@ -411,16 +525,29 @@ def _metrics_table(out: ModelOutcome, tables: dict[str, pd.DataFrame], access: d
     weights = sum(out.demand[m] for m in MODES)
     finite = np.isfinite(out.logsum) & (weights > 0)
     beta = params.mode_choice.beta_per_min
-    composite = float(np.sum(weights[finite] * out.logsum[finite] / beta) / max(weights[finite].sum(), 1e-300)) \
-        if total > 0 else np.nan
+    composite = (
+        float(
+            np.sum(weights[finite] * out.logsum[finite] / beta) / max(weights[finite].sum(), 1e-300)
+        )
+        if total > 0
+        else np.nan
+    )
     add("demand", "composite_cost_min", "min/trip", composite)
 
     links = tables["links"]
     if len(links):
         road = M.road_summary(links)
-        unit = {"car_veh_km": "veh·km/h", "car_veh_h": "veh·h/h", "car_delay_veh_h": "veh·h/h",
-                "car_avg_speed_kph": "km/h", "bus_veh_km": "veh·km/h", "lane_km": "lane·km",
-                "lane_km_voc_over_0_9": "lane·km", "lane_km_voc_over_1_0": "lane·km", "max_voc": "ratio"}
+        unit = {
+            "car_veh_km": "veh·km/h",
+            "car_veh_h": "veh·h/h",
+            "car_delay_veh_h": "veh·h/h",
+            "car_avg_speed_kph": "km/h",
+            "bus_veh_km": "veh·km/h",
+            "lane_km": "lane·km",
+            "lane_km_voc_over_0_9": "lane·km",
+            "lane_km_voc_over_1_0": "lane·km",
+            "max_voc": "ratio",
+        }
         for key, value in road.items():
             add("road", key, unit[key], value)
         car_km = road["car_veh_km"]
@@ -432,9 +559,17 @@ def _metrics_table(out: ModelOutcome, tables: dict[str, pd.DataFrame], access: d
     od = tables["od"]
     if len(lines):
         summary = M.transit_summary(lines, od)
-        unit = {"trips": "trips/h", "boardings": "boardings/h", "passenger_km": "pax·km/h", "passenger_h": "pax·h/h",
-                "avg_wait_min": "min", "avg_time_min": "min", "transfers_per_trip": "transfers/trip",
-                "max_load_ratio": "ratio", "lines_over_capacity": "lines"}
+        unit = {
+            "trips": "trips/h",
+            "boardings": "boardings/h",
+            "passenger_km": "pax·km/h",
+            "passenger_h": "pax·h/h",
+            "avg_wait_min": "min",
+            "avg_time_min": "min",
+            "transfers_per_trip": "transfers/trip",
+            "max_load_ratio": "ratio",
+            "lines_over_capacity": "lines",
+        }
         for key, value in summary.items():
             add("transit", f"transit_{key}", unit[key], value)
         revenue = float(lines["revenue_per_h"].sum()) + trip_fare * summary["trips"]
@@ -453,7 +588,12 @@ def _metrics_table(out: ModelOutcome, tables: dict[str, pd.DataFrame], access: d
     for mode in ("transit", "car"):
         mean = M.population_weighted_mean(access[mode], pop)
         for k, t in enumerate(thresholds):
-            add("accessibility", f"jobs_{mode}_{t:g}min", "jobs (pop-weighted)", np.atleast_1d(mean)[k])
+            add(
+                "accessibility",
+                f"jobs_{mode}_{t:g}min",
+                "jobs (pop-weighted)",
+                np.atleast_1d(mean)[k],
+            )
     for k, t in enumerate(thresholds):
         add("equity", f"gini_transit_{t:g}min", "index", M.gini(access["transit"][:, k], pop))
         add("equity", f"palma_transit_{t:g}min", "ratio", M.palma(access["transit"][:, k], pop))
@@ -474,4 +614,8 @@ def _car_km(out: ModelOutcome) -> np.ndarray:
     params = out.prepared.scenario.baseline.model
     lon = out.prepared.zones["lon"].to_numpy(float)
     lat = out.prepared.zones["lat"].to_numpy(float)
-    return haversine_m(lon[:, None], lat[:, None], lon[None, :], lat[None, :]) * params.car_detour_factor / 1000.0
+    return (
+        haversine_m(lon[:, None], lat[:, None], lon[None, :], lat[None, :])
+        * params.car_detour_factor
+        / 1000.0
+    )

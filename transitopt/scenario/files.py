@@ -163,17 +163,23 @@ def load_scenario(path: str | os.PathLike) -> Scenario:
     spec: Any
     while True:
         if current in chain:
-            cycle = " -> ".join(str(p) for p in [*chain[chain.index(current):], current])
-            raise ScenarioError(f"{chain[-1]}: scenario.baseline: the baselines form a cycle: {cycle}")
+            cycle = " -> ".join(str(p) for p in [*chain[chain.index(current) :], current])
+            raise ScenarioError(
+                f"{chain[-1]}: scenario.baseline: the baselines form a cycle: {cycle}"
+            )
         chain.append(current)
         text, spec = _read(current)
         if isinstance(spec, BaselineFile):
             break
-        edits.append([EditRecord(file=current, index=i, edit=e, text=text) for i, e in enumerate(spec.edits)])
+        edits.append(
+            [EditRecord(file=current, index=i, edit=e, text=text) for i, e in enumerate(spec.edits)]
+        )
         target = _resolve(spec.scenario.baseline, current, text, ("scenario", "baseline"))
         if not target.is_file():
             line = locate_line(text, ("scenario", "baseline"))
-            raise ScenarioError(f"{current}:{line}: scenario.baseline: baseline file not found: {target}")
+            raise ScenarioError(
+                f"{current}:{line}: scenario.baseline: baseline file not found: {target}"
+            )
         current = target.resolve()
     baseline = _resolved_baseline(spec, current, text)
     first_text, first_spec = _read(path) if chain[0] != current else (text, spec)
@@ -236,7 +242,13 @@ def _expand(value: str, path: Path, text: str, loc: tuple[Any, ...]) -> str:
 
 def _looks_like_path(value: str) -> bool:
     text = value.lower()
-    return "/" in value or "\\" in value or "${" in value or text.endswith(_FILE_SUFFIXES) or text.startswith(".")
+    return (
+        "/" in value
+        or "\\" in value
+        or "${" in value
+        or text.endswith(_FILE_SUFFIXES)
+        or text.startswith(".")
+    )
 
 
 def _resolve(value: str, path: Path, text: str, loc: tuple[Any, ...]) -> Path:
@@ -254,22 +266,32 @@ def _resolved_baseline(spec: BaselineFile, path: Path, text: str) -> BaselineFil
         if not resolved.exists():
             from .schema import dotted
 
-            raise ScenarioError(f"{path}:{locate_line(text, loc)}: {dotted(loc)}: {what} not found: {resolved}")
+            raise ScenarioError(
+                f"{path}:{locate_line(text, loc)}: {dotted(loc)}: {what} not found: {resolved}"
+            )
         return str(resolved)
 
     source = spec.network.source
     if source.lower() not in (*EMBEDDED_SOURCES, NO_NETWORK) and _looks_like_path(source):
         source = existing(source, ("network", "source"), "network file")
     network = spec.network.model_copy(update={"source": source})
-    zones = spec.zones.model_copy(update={"file": existing(spec.zones.file, ("zones", "file"), "zone file")})
-    demand = spec.demand.model_copy(update={"od_file": existing(spec.demand.od_file, ("demand", "od_file"), "OD file")})
-    transit = spec.transit.model_copy(update={"gtfs": existing(spec.transit.gtfs, ("transit", "gtfs"), "GTFS feed")})
+    zones = spec.zones.model_copy(
+        update={"file": existing(spec.zones.file, ("zones", "file"), "zone file")}
+    )
+    demand = spec.demand.model_copy(
+        update={"od_file": existing(spec.demand.od_file, ("demand", "od_file"), "OD file")}
+    )
+    transit = spec.transit.model_copy(
+        update={"gtfs": existing(spec.transit.gtfs, ("transit", "gtfs"), "GTFS feed")}
+    )
     if transit.osm_routes and network.source.lower() == NO_NETWORK:
         raise ScenarioError(
             f"{path}:{locate_line(text, ('transit', 'osm_routes'))}: transit.osm_routes: OSM route relations are read "
             "from the network file, but network.source is 'none'"
         )
-    return spec.model_copy(update={"network": network, "zones": zones, "demand": demand, "transit": transit})
+    return spec.model_copy(
+        update={"network": network, "zones": zones, "demand": demand, "transit": transit}
+    )
 
 
 _DIGESTS: dict[tuple[str, float, int], str] = {}
@@ -279,7 +301,9 @@ def file_digest(path: Path) -> str:
     """SHA-256 of a file's bytes (memoised by path, modification time and size)."""
     path = Path(path)
     if path.is_dir():
-        return hashlib.sha256("".join(file_digest(p) for p in sorted(path.rglob("*")) if p.is_file()).encode()).hexdigest()
+        return hashlib.sha256(
+            "".join(file_digest(p) for p in sorted(path.rglob("*")) if p.is_file()).encode()
+        ).hexdigest()
     stat = path.stat()
     key = (str(path), stat.st_mtime, stat.st_size)
     if key not in _DIGESTS:

@@ -133,26 +133,41 @@ def _load_base(scenario: Scenario, spec: BaselineFile) -> BaseData:
     drive = walk = None
     if source.lower() != NO_NETWORK:
         try:
-            drive = _memo(("drive", source, spec.network.profile),
-                          lambda: open_network(source, network_type="drive", profile=spec.network.profile))
+            drive = _memo(
+                ("drive", source, spec.network.profile),
+                lambda: open_network(source, network_type="drive", profile=spec.network.profile),
+            )
             if spec.network.walk:
-                walk = _memo(("walk", source, spec.network.profile),
-                             lambda: open_network(source, network_type="walk", profile=spec.network.profile))
+                walk = _memo(
+                    ("walk", source, spec.network.profile),
+                    lambda: open_network(source, network_type="walk", profile=spec.network.profile),
+                )
         except ScenarioError:
             raise
         except Exception as exc:  # loaders raise several error types; name the field
-            raise scenario.error(("network", "source"), f"cannot load the street network: {exc}") from None
+            raise scenario.error(
+                ("network", "source"), f"cannot load the street network: {exc}"
+            ) from None
     supply, meta, transit_notes = _load_supply(scenario, spec, drive, walk)
     notes += transit_notes
     zones, zone_notes = _load_zones(scenario, spec, drive, walk, supply)
     notes += zone_notes
     demand = _load_demand(scenario, spec, zones)
-    return BaseData(drive=drive, walk=walk, supply=supply, line_meta=meta, zones=zones, demand=demand,
-                    notes=tuple(notes))
+    return BaseData(
+        drive=drive,
+        walk=walk,
+        supply=supply,
+        line_meta=meta,
+        zones=zones,
+        demand=demand,
+        notes=tuple(notes),
+    )
 
 
 # ---------------------------------------------------------------------------- transit
-def _load_supply(scenario: Scenario, spec: BaselineFile, drive, walk) -> tuple[TransitSupply, pd.DataFrame, list[str]]:
+def _load_supply(
+    scenario: Scenario, spec: BaselineFile, drive, walk
+) -> tuple[TransitSupply, pd.DataFrame, list[str]]:
     from ..transit import read_gtfs, read_osm_routes
 
     notes: list[str] = []
@@ -163,22 +178,37 @@ def _load_supply(scenario: Scenario, spec: BaselineFile, drive, walk) -> tuple[T
     if t.osm_routes:
         path = osm_file(spec.network.source)
         if path is None:
-            raise scenario.error(("transit", "osm_routes"), "OSM route relations need an OSM file as network.source")
+            raise scenario.error(
+                ("transit", "osm_routes"), "OSM route relations need an OSM file as network.source"
+            )
         try:
-            supply, report = _memo(("osm_routes", str(path), tuple(t.route_types or ())),
-                                   lambda: read_osm_routes(path, route_types=tuple(t.route_types) if t.route_types else None))
+            supply, report = _memo(
+                ("osm_routes", str(path), tuple(t.route_types or ())),
+                lambda: read_osm_routes(
+                    path, route_types=tuple(t.route_types) if t.route_types else None
+                ),
+            )
         except (ValueError, OSError) as exc:
             raise scenario.error(("transit", "route_types"), str(exc)) from None
         stops.append(supply.stops)
         lines += supply.lines
-        meta += [{"line": ln.id, "route_key": f"{ln.mode}:{ln.name}", "fare": t.line_fare, "source": "osm"}
-                 for ln in supply.lines]
+        meta += [
+            {
+                "line": ln.id,
+                "route_key": f"{ln.mode}:{ln.name}",
+                "fare": t.line_fare,
+                "source": "osm",
+            }
+            for ln in supply.lines
+        ]
         notes.append(f"{len(supply.lines)} lines from OSM route relations of {path.name}")
     if t.gtfs:
         period = spec.period
         try:
-            supply, report = _memo(("gtfs", t.gtfs, period.date, period.start, period.end),
-                                   lambda: read_gtfs(t.gtfs, date=period.date, start=period.start, end=period.end))
+            supply, report = _memo(
+                ("gtfs", t.gtfs, period.date, period.start, period.end),
+                lambda: read_gtfs(t.gtfs, date=period.date, start=period.start, end=period.end),
+            )
         except (ValueError, OSError) as exc:
             raise scenario.error(("transit", "gtfs"), str(exc)) from None
         gtfs_lines = [ln.replace(mode=t.gtfs_mode) if t.gtfs_mode else ln for ln in supply.lines]
@@ -189,47 +219,87 @@ def _load_supply(scenario: Scenario, spec: BaselineFile, drive, walk) -> tuple[T
             gtfs_lines = [ln.replace(running_times_s=None, dwell_s=None) for ln in gtfs_lines]
         stops.append(supply.stops)
         lines += gtfs_lines
-        meta += [{"line": ln.id, "route_key": f"{ln.mode}:{ln.route_id or ln.id}", "fare": t.line_fare,
-                  "source": "gtfs"} for ln in gtfs_lines]
-        notes.append(f"{len(gtfs_lines)} lines from GTFS {Path(t.gtfs).name} ({period.start}-{period.end})")
+        meta += [
+            {
+                "line": ln.id,
+                "route_key": f"{ln.mode}:{ln.route_id or ln.id}",
+                "fare": t.line_fare,
+                "source": "gtfs",
+            }
+            for ln in gtfs_lines
+        ]
+        notes.append(
+            f"{len(gtfs_lines)} lines from GTFS {Path(t.gtfs).name} ({period.start}-{period.end})"
+        )
     if t.stops:
-        stops.append(pd.DataFrame(
-            {"name": [s.name or s.id for s in t.stops], "lon": [s.lon for s in t.stops], "lat": [s.lat for s in t.stops]},
-            index=pd.Index([s.id for s in t.stops], name="stop_id"),
-        ))
+        stops.append(
+            pd.DataFrame(
+                {
+                    "name": [s.name or s.id for s in t.stops],
+                    "lon": [s.lon for s in t.stops],
+                    "lat": [s.lat for s in t.stops],
+                },
+                index=pd.Index([s.id for s in t.stops], name="stop_id"),
+            )
+        )
     table = _concat_stops(stops)
     duplicate = table.index[table.index.duplicated()]
     if len(duplicate):
-        raise scenario.error(("transit", "stops"), f"stop id {duplicate[0]!r} is defined twice (OSM/GTFS and the file)")
+        raise scenario.error(
+            ("transit", "stops"),
+            f"stop id {duplicate[0]!r} is defined twice (OSM/GTFS and the file)",
+        )
     seen = {ln.id for ln in lines}
     for k, fields in enumerate(t.lines):
         where = lambda name, k=k: scenario.where("transit", "lines", k, name)  # noqa: E731
-        new_lines, table = make_lines(fields, table, drive=drive, walk=walk, merge_m=spec.model.stop_merge_m,
-                                      where=where)
+        new_lines, table = make_lines(
+            fields, table, drive=drive, walk=walk, merge_m=spec.model.stop_merge_m, where=where
+        )
         for line in new_lines:
             if line.id in seen:
                 raise ScenarioError(f"{where('id')}: line id {line.id!r} already exists")
             seen.add(line.id)
             lines.append(line)
-            meta.append({"line": line.id, "route_key": f"{line.mode}:{fields.id}",
-                         "fare": t.line_fare if fields.fare is None else fields.fare, "source": "file"})
+            meta.append(
+                {
+                    "line": line.id,
+                    "route_key": f"{line.mode}:{fields.id}",
+                    "fare": t.line_fare if fields.fare is None else fields.fare,
+                    "source": "file",
+                }
+            )
     if t.exclude:
         import fnmatch
 
         keys = {m["line"]: m["route_key"] for m in meta}
-        dropped = {ln.id for ln in lines
-                   if any(fnmatch.fnmatchcase(v, pat) for pat in t.exclude for v in (ln.id, ln.name, keys[ln.id]))}
+        dropped = {
+            ln.id
+            for ln in lines
+            if any(
+                fnmatch.fnmatchcase(v, pat)
+                for pat in t.exclude
+                for v in (ln.id, ln.name, keys[ln.id])
+            )
+        }
         lines = [ln for ln in lines if ln.id not in dropped]
         meta = [m for m in meta if m["line"] not in dropped]
         notes.append(f"{len(dropped)} lines excluded by transit.exclude {t.exclude}")
     ids = [ln.id for ln in lines]
     if len(set(ids)) != len(ids):
         dup = next(i for i in ids if ids.count(i) > 1)
-        raise scenario.error(("transit",), f"line id {dup!r} comes from two sources (OSM, GTFS, file)")
+        raise scenario.error(
+            ("transit",), f"line id {dup!r} comes from two sources (OSM, GTFS, file)"
+        )
     if not lines:
         notes.append("no transit lines: transit is unavailable")
-    supply = TransitSupply(stops=table, lines=tuple(lines), info={"source": scenario.baseline_path.name})
-    return supply, pd.DataFrame(meta, columns=["line", "route_key", "fare", "source"]).set_index("line"), notes
+    supply = TransitSupply(
+        stops=table, lines=tuple(lines), info={"source": scenario.baseline_path.name}
+    )
+    return (
+        supply,
+        pd.DataFrame(meta, columns=["line", "route_key", "fare", "source"]).set_index("line"),
+        notes,
+    )
 
 
 def _override_headways(scenario: Scenario, lines: list[Line], value) -> list[Line]:
@@ -238,42 +308,68 @@ def _override_headways(scenario: Scenario, lines: list[Line], value) -> list[Lin
     known = {k for ln in lines for k in (ln.route_id, ln.name, ln.id)}
     unknown = sorted(k for k in value if k != "*" and k not in known)
     if unknown:
-        raise scenario.error(("transit", "gtfs_headway_min"), f"no GTFS route, name or line {unknown[0]!r}")
+        raise scenario.error(
+            ("transit", "gtfs_headway_min"), f"no GTFS route, name or line {unknown[0]!r}"
+        )
     out = []
     for ln in lines:
-        key = next((k for k in (ln.id, ln.route_id, ln.name) if k in value), "*" if "*" in value else None)
+        key = next(
+            (k for k in (ln.id, ln.route_id, ln.name) if k in value), "*" if "*" in value else None
+        )
         out.append(ln.replace(headway_s=60.0 * value[key]) if key is not None else ln)
     return out
 
 
 def _concat_stops(tables: list[pd.DataFrame]) -> pd.DataFrame:
     if not tables:
-        return pd.DataFrame({"name": pd.Series(dtype=str), "lon": pd.Series(dtype=float), "lat": pd.Series(dtype=float)},
-                            index=pd.Index([], name="stop_id", dtype=str))
+        return pd.DataFrame(
+            {
+                "name": pd.Series(dtype=str),
+                "lon": pd.Series(dtype=float),
+                "lat": pd.Series(dtype=float),
+            },
+            index=pd.Index([], name="stop_id", dtype=str),
+        )
     table = pd.concat([t[["name", "lon", "lat"]] for t in tables])
     table.index = table.index.astype(str)
     table.index.name = "stop_id"
     return table
 
 
-def make_lines(fields: LineFields, stops: pd.DataFrame, *, drive, walk, merge_m: float, where) -> tuple[list[Line], pd.DataFrame]:
+def make_lines(
+    fields: LineFields, stops: pd.DataFrame, *, drive, walk, merge_m: float, where
+) -> tuple[list[Line], pd.DataFrame]:
     """Lines (one, or two with ``both_directions``) of a line written in a file, and the stop
     table with any new stops added. ``where(field)`` names the field in messages."""
-    stop_ids, stops = resolve_stops(fields.stops, stops, prefix=fields.id, drive=drive, walk=walk,
-                                    merge_m=merge_m, where=where)
-    common = dict(name=fields.name or fields.id, mode=fields.mode, headway_s=60.0 * fields.headway_min,
-                  capacity=fields.capacity, dwell_s=fields.dwell_s, speed_kph=fields.speed_kph, route_id=fields.id)
+    stop_ids, stops = resolve_stops(
+        fields.stops, stops, prefix=fields.id, drive=drive, walk=walk, merge_m=merge_m, where=where
+    )
+    common = dict(
+        name=fields.name or fields.id,
+        mode=fields.mode,
+        headway_s=60.0 * fields.headway_min,
+        capacity=fields.capacity,
+        dwell_s=fields.dwell_s,
+        speed_kph=fields.speed_kph,
+        route_id=fields.id,
+    )
     if len(set(stop_ids)) < 2:
-        raise ScenarioError(f"{where('stops')}: the stops resolve to a single stop {stop_ids[0]!r}; a line needs two")
+        raise ScenarioError(
+            f"{where('stops')}: the stops resolve to a single stop {stop_ids[0]!r}; a line needs two"
+        )
     if fields.both_directions:
-        lines = [Line(id=f"{fields.id}:0", stop_ids=tuple(stop_ids), direction_id=0, **common),
-                 Line(id=f"{fields.id}:1", stop_ids=tuple(reversed(stop_ids)), direction_id=1, **common)]
+        lines = [
+            Line(id=f"{fields.id}:0", stop_ids=tuple(stop_ids), direction_id=0, **common),
+            Line(id=f"{fields.id}:1", stop_ids=tuple(reversed(stop_ids)), direction_id=1, **common),
+        ]
     else:
         lines = [Line(id=fields.id, stop_ids=tuple(stop_ids), **common)]
     return lines, stops
 
 
-def resolve_stops(refs, stops: pd.DataFrame, *, prefix: str, drive, walk, merge_m: float, where) -> tuple[list[str], pd.DataFrame]:
+def resolve_stops(
+    refs, stops: pd.DataFrame, *, prefix: str, drive, walk, merge_m: float, where
+) -> tuple[list[str], pd.DataFrame]:
     """Stop ids for stop references (ids, OSM node ids, points), adding new stops to the table.
 
     A point within ``merge_m`` metres of an existing stop is that stop; an OSM node id
@@ -289,7 +385,9 @@ def resolve_stops(refs, stops: pd.DataFrame, *, prefix: str, drive, walk, merge_
         if isinstance(ref, str):
             if ref not in index and ref not in new_rows:
                 sample = ", ".join(repr(s) for s in list(index[:5]))
-                raise ScenarioError(f"{where('stops')}[{k}]: no stop with id {ref!r} (known stops: {sample}, ...)")
+                raise ScenarioError(
+                    f"{where('stops')}[{k}]: no stop with id {ref!r} (known stops: {sample}, ...)"
+                )
             out.append(ref)
             continue
         if isinstance(ref, int | StopNode):
@@ -300,7 +398,9 @@ def resolve_stops(refs, stops: pd.DataFrame, *, prefix: str, drive, walk, merge_
                 continue
             lon, lat = _node_location(node, drive, walk)
             if lon is None:
-                raise ScenarioError(f"{where('stops')}[{k}]: OSM node {node} is not in the street network")
+                raise ScenarioError(
+                    f"{where('stops')}[{k}]: OSM node {node} is not in the street network"
+                )
             name = ref.name if isinstance(ref, StopNode) and ref.name else stop_id
             new_rows[stop_id] = (name, lon, lat)
             out.append(stop_id)
@@ -318,10 +418,15 @@ def resolve_stops(refs, stops: pd.DataFrame, *, prefix: str, drive, walk, merge_
     if new_rows:
         clash = [s for s in new_rows if s in index]
         if clash:
-            raise ScenarioError(f"{where('stops')}: new stop id {clash[0]!r} already exists; rename the line")
+            raise ScenarioError(
+                f"{where('stops')}: new stop id {clash[0]!r} already exists; rename the line"
+            )
         extra = pd.DataFrame(
-            {"name": [v[0] for v in new_rows.values()], "lon": [v[1] for v in new_rows.values()],
-             "lat": [v[2] for v in new_rows.values()]},
+            {
+                "name": [v[0] for v in new_rows.values()],
+                "lon": [v[1] for v in new_rows.values()],
+                "lat": [v[2] for v in new_rows.values()],
+            },
             index=pd.Index(list(new_rows), name="stop_id"),
         )
         stops = pd.concat([stops, extra])
@@ -341,7 +446,9 @@ def _node_location(node: int, *networks) -> tuple[float | None, float | None]:
 
 
 # ---------------------------------------------------------------------------- zones
-def _load_zones(scenario: Scenario, spec: BaselineFile, drive, walk, supply) -> tuple[pd.DataFrame, list[str]]:
+def _load_zones(
+    scenario: Scenario, spec: BaselineFile, drive, walk, supply
+) -> tuple[pd.DataFrame, list[str]]:
     notes: list[str] = []
     z = spec.zones
     if z.file:
@@ -350,14 +457,26 @@ def _load_zones(scenario: Scenario, spec: BaselineFile, drive, walk, supply) -> 
         base = walk if walk is not None else drive
         if base is None:
             if len(supply.stops) == 0:
-                raise scenario.error(("zones",), "a zone grid needs a street network or transit stops to cover")
-            base = Network.from_edges(np.empty(0, np.int64), np.empty(0, np.int64), n_nodes=len(supply.stops),
-                                      node_x=supply.stops["lon"].to_numpy(), node_y=supply.stops["lat"].to_numpy())
+                raise scenario.error(
+                    ("zones",), "a zone grid needs a street network or transit stops to cover"
+                )
+            base = Network.from_edges(
+                np.empty(0, np.int64),
+                np.empty(0, np.int64),
+                n_nodes=len(supply.stops),
+                node_x=supply.stops["lon"].to_numpy(),
+                node_y=supply.stops["lat"].to_numpy(),
+            )
         from ..zones import grid_zones
 
         grid = grid_zones(base, cell_size_m=z.grid_cell_m)
-        zones = pd.DataFrame({"zone": grid["zone"].to_numpy(np.int64), "lon": grid["x"].to_numpy(float),
-                              "lat": grid["y"].to_numpy(float)})
+        zones = pd.DataFrame(
+            {
+                "zone": grid["zone"].to_numpy(np.int64),
+                "lon": grid["x"].to_numpy(float),
+                "lat": grid["y"].to_numpy(float),
+            }
+        )
         notes.append(f"{len(zones)} zones: a {z.grid_cell_m:g} m grid")
     missing = [c for c in ("population", "jobs") if c not in zones.columns]
     if missing:
@@ -365,7 +484,9 @@ def _load_zones(scenario: Scenario, spec: BaselineFile, drive, walk, supply) -> 
             totals = _landuse_totals(scenario, spec, zones)
             for column in missing:
                 zones[column] = totals[column]
-            notes.append("population and jobs estimated from OSM buildings (transitopt.demand.landuse)")
+            notes.append(
+                "population and jobs estimated from OSM buildings (transitopt.demand.landuse)"
+            )
         else:
             weight = _zone_weights(z.weights, zones, drive, walk, supply)
             for column, total in (("population", z.population_total), ("jobs", z.jobs_total)):
@@ -374,10 +495,14 @@ def _load_zones(scenario: Scenario, spec: BaselineFile, drive, walk, supply) -> 
                 if total is None:
                     total = DEFAULT_TOTAL
                     notes.append(f"zones.{column}_total not given: {DEFAULT_TOTAL:,.0f} assumed")
-                zones[column] = total * weight / weight.sum() if weight.sum() > 0 else total / len(zones)
+                zones[column] = (
+                    total * weight / weight.sum() if weight.sum() > 0 else total / len(zones)
+                )
             notes.append(f"population and jobs split over zones by {z.weights}")
     if z.min_weight_share > 0:
-        share = (zones["population"] + zones["jobs"]) / max((zones["population"] + zones["jobs"]).sum(), 1e-300)
+        share = (zones["population"] + zones["jobs"]) / max(
+            (zones["population"] + zones["jobs"]).sum(), 1e-300
+        )
         keep = share >= z.min_weight_share / len(zones)
         zones = zones[keep].reset_index(drop=True)
     return zones[["zone", "lon", "lat", "population", "jobs"]].reset_index(drop=True), notes
@@ -390,7 +515,11 @@ def _read_zone_file(scenario: Scenario, path: Path) -> pd.DataFrame:
         raise scenario.error(("zones", "file"), f"cannot read {path} as CSV ({exc})") from None
     columns = {c.lower(): c for c in table.columns}
     pick = {}
-    for name, options in (("zone", ("zone", "id")), ("lon", ("lon", "x", "longitude")), ("lat", ("lat", "y", "latitude"))):
+    for name, options in (
+        ("zone", ("zone", "id")),
+        ("lon", ("lon", "x", "longitude")),
+        ("lat", ("lat", "y", "latitude")),
+    ):
         found = next((columns[o] for o in options if o in columns), None)
         if found is None:
             raise scenario.error(("zones", "file"), f"{path} needs a column named one of {options}")
@@ -401,13 +530,18 @@ def _read_zone_file(scenario: Scenario, path: Path) -> pd.DataFrame:
             zones[extra] = pd.to_numeric(table[columns[extra]], errors="coerce")
     numeric = zones.drop(columns="zone").apply(pd.to_numeric, errors="coerce")
     if numeric.isna().any().any() or (numeric.drop(columns=["lon", "lat"]) < 0).any().any():
-        raise scenario.error(("zones", "file"), f"{path}: lon, lat, population, jobs must be numbers (>= 0)")
+        raise scenario.error(
+            ("zones", "file"), f"{path}: lon, lat, population, jobs must be numbers (>= 0)"
+        )
     try:
         zones["zone"] = zones["zone"].astype(np.int64)
     except (ValueError, TypeError):
         raise scenario.error(("zones", "file"), f"{path}: zone ids must be integers") from None
     if zones["zone"].duplicated().any():
-        raise scenario.error(("zones", "file"), f"{path}: zone id {zones['zone'][zones['zone'].duplicated()].iloc[0]} appears twice")
+        raise scenario.error(
+            ("zones", "file"),
+            f"{path}: zone id {zones['zone'][zones['zone'].duplicated()].iloc[0]} appears twice",
+        )
     return zones
 
 
@@ -425,7 +559,9 @@ def _zone_weights(kind: str, zones: pd.DataFrame, drive, walk, supply) -> np.nda
     lat0 = float(zones["lat"].mean())
     tree = cKDTree(_local_xy(zones["lon"].to_numpy(), zones["lat"].to_numpy(), lat0))
     if kind == "stops":
-        _, near = tree.query(_local_xy(supply.stops["lon"].to_numpy(), supply.stops["lat"].to_numpy(), lat0))
+        _, near = tree.query(
+            _local_xy(supply.stops["lon"].to_numpy(), supply.stops["lat"].to_numpy(), lat0)
+        )
         return np.bincount(near, minlength=n).astype(float)
     net = walk if walk is not None else drive
     if net is None:
@@ -442,11 +578,15 @@ def _zone_weights(kind: str, zones: pd.DataFrame, drive, walk, supply) -> np.nda
 def _landuse_totals(scenario: Scenario, spec: BaselineFile, zones: pd.DataFrame) -> pd.DataFrame:
     path = osm_file(spec.network.source)
     if path is None:
-        raise scenario.error(("zones", "weights"), "weights = 'landuse' reads buildings from an OSM network file")
+        raise scenario.error(
+            ("zones", "weights"), "weights = 'landuse' reads buildings from an OSM network file"
+        )
     try:
         from ..demand.landuse import read_landuse, zone_totals
     except ImportError:
-        raise scenario.error(("zones", "weights"), "weights = 'landuse' needs transitopt.demand.landuse") from None
+        raise scenario.error(
+            ("zones", "weights"), "weights = 'landuse' needs transitopt.demand.landuse"
+        ) from None
 
     def load():
         with warnings.catch_warnings():
@@ -454,7 +594,9 @@ def _landuse_totals(scenario: Scenario, spec: BaselineFile, zones: pd.DataFrame)
             return read_landuse(path).points()
 
     points = _memo(("landuse", str(path)), load)
-    frame = zone_totals(zones.rename(columns={"lon": "x", "lat": "y"}), points, columns=["population", "jobs"])
+    frame = zone_totals(
+        zones.rename(columns={"lon": "x", "lat": "y"}), points, columns=["population", "jobs"]
+    )
     return frame.reindex(zones["zone"].to_numpy()).fillna(0.0).reset_index(drop=True)
 
 
@@ -472,7 +614,9 @@ def _load_demand(scenario: Scenario, spec: BaselineFile, zones: pd.DataFrame) ->
         position = pd.Index(ids).get_indexer(od.zones)
         if (position < 0).any():
             missing = od.zones[position < 0][:5].tolist()
-            raise scenario.error(("demand", "od_file"), f"the OD file names zones {missing} that are not zones")
+            raise scenario.error(
+                ("demand", "od_file"), f"the OD file names zones {missing} that are not zones"
+            )
         matrix = np.zeros((ids.size, ids.size))
         matrix[np.ix_(position, position)] = od.matrix
         return matrix * d.scale
@@ -480,16 +624,28 @@ def _load_demand(scenario: Scenario, spec: BaselineFile, zones: pd.DataFrame) ->
     pop = zones["population"].to_numpy(float)
     jobs = zones["jobs"].to_numpy(float)
     if pop.sum() <= 0 or jobs.sum() <= 0:
-        raise scenario.error(("zones",), "the zones have no population or no jobs: no trips can be synthesised")
-    dist_km = haversine_m(zones["lon"].to_numpy()[:, None], zones["lat"].to_numpy()[:, None],
-                          zones["lon"].to_numpy()[None, :], zones["lat"].to_numpy()[None, :]) / 1000.0 * s.detour_factor
+        raise scenario.error(
+            ("zones",), "the zones have no population or no jobs: no trips can be synthesised"
+        )
+    dist_km = (
+        haversine_m(
+            zones["lon"].to_numpy()[:, None],
+            zones["lat"].to_numpy()[:, None],
+            zones["lon"].to_numpy()[None, :],
+            zones["lat"].to_numpy()[None, :],
+        )
+        / 1000.0
+        * s.detour_factor
+    )
     np.fill_diagonal(dist_km, np.inf)  # no intrazonal trips
     productions = s.trips_per_hour * pop / pop.sum()
     attractions = s.trips_per_hour * jobs / jobs.sum()
     return gravity(productions, attractions, dist_km, decay=s.decay_per_km) * d.scale
 
 
-def gravity(productions: np.ndarray, attractions: np.ndarray, cost: np.ndarray, *, decay: float) -> np.ndarray:
+def gravity(
+    productions: np.ndarray, attractions: np.ndarray, cost: np.ndarray, *, decay: float
+) -> np.ndarray:
     """Doubly constrained gravity matrix ``T_ij = a_i b_j P_i A_j exp(-decay c_ij)`` (Furness).
 
     Uses :func:`transitopt.demand.gravity.gravity_model` when it is available, else a
@@ -502,7 +658,11 @@ def gravity(productions: np.ndarray, attractions: np.ndarray, cost: np.ndarray, 
     if gravity_model is not None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return np.array(gravity_model(productions, attractions, cost, deterrence="exponential", beta=decay).od.matrix)
+            return np.array(
+                gravity_model(
+                    productions, attractions, cost, deterrence="exponential", beta=decay
+                ).od.matrix
+            )
     f = np.where(np.isfinite(cost), np.exp(-decay * np.where(np.isfinite(cost), cost, 0.0)), 0.0)
     row = np.ones(productions.size)
     col = attractions.astype(float).copy()

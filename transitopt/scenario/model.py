@@ -82,7 +82,9 @@ class IntegratedModel:
         np.fill_diagonal(total, 0.0)
         self.total = total
         self.vot_per_min = params.value_of_time_per_h / 60.0
-        self.crow_m = haversine_m(self.lon[:, None], self.lat[:, None], self.lon[None, :], self.lat[None, :])
+        self.crow_m = haversine_m(
+            self.lon[:, None], self.lat[:, None], self.lon[None, :], self.lat[None, :]
+        )
         self._walk_setup()
         self._drive_setup()
         self._transit_setup()
@@ -98,7 +100,9 @@ class IntegratedModel:
             nodes, inv = np.unique(node, return_inverse=True)
             length = np.where(np.isfinite(walk.length_m), walk.length_m, np.inf)
             # walking is two-way: take the shorter of both directions
-            d = many_to_many(walk.indptr, walk.head, length, nodes, nodes, np.zeros(walk.n_nodes, np.bool_))
+            d = many_to_many(
+                walk.indptr, walk.head, length, nodes, nodes, np.zeros(walk.n_nodes, np.bool_)
+            )
             d = np.minimum(d, d.T)[np.ix_(inv, inv)] + snap[:, None] + snap[None, :]
             crow = self.crow_m * params.walk_detour_factor
             d = np.where(np.isfinite(d), d, crow)
@@ -116,8 +120,10 @@ class IntegratedModel:
             self.car_dist_m = dist
             self.static_car_s = dist / (params.car_speed_kph / 3.6)
             self.car_access_s = np.zeros(self.z)
-            self.notes.append("no street network: car times are straight line x car_detour_factor at car_speed_kph, "
-                              "without congestion")
+            self.notes.append(
+                "no street network: car times are straight line x car_detour_factor at car_speed_kph, "
+                "without congestion"
+            )
             return
         from ..paths import snap_points
 
@@ -127,18 +133,34 @@ class IntegratedModel:
         self.closed = self.p.closed
         self.car_open = ((drive.modes & MODE_CAR) != 0) & ~self.closed & (drive.capacity_vph > 0)
         length = np.where(self.car_open, drive.length_m, np.inf)
-        dist = many_to_many(drive.indptr, drive.head, length, self.nodes, self.nodes, drive.centroid)
+        dist = many_to_many(
+            drive.indptr, drive.head, length, self.nodes, self.nodes, drive.centroid
+        )
         self.car_dist_m = dist[np.ix_(self.inv, self.inv)]
         self.free_time_s = np.where(self.car_open, drive.free_flow_time_s, np.inf)
         # buses: per-link buses/h, PCU preload in mixed traffic, links where they run at free flow
         routes = self.p.routes
         lines = {ln.id: ln for ln in self.p.supply.lines}
-        self.route_headway = np.array([lines[i].headway(None if isinstance(lines[i].headway_s, float) else
-                                                        self.p.scenario.baseline.period.name) for i in routes.lines])
-        self.bus_vph = buses_per_link(routes, drive.n_edges, self.route_headway) if routes.lines else np.zeros(drive.n_edges)
+        self.route_headway = np.array(
+            [
+                lines[i].headway(
+                    None
+                    if isinstance(lines[i].headway_s, float)
+                    else self.p.scenario.baseline.period.name
+                )
+                for i in routes.lines
+            ]
+        )
+        self.bus_vph = (
+            buses_per_link(routes, drive.n_edges, self.route_headway)
+            if routes.lines
+            else np.zeros(drive.n_edges)
+        )
         self.bus_free_flow = self.p.bus_lane | ((drive.modes & MODE_CAR) == 0)
         self.preload = np.where(self.bus_free_flow, 0.0, self.bus_vph * params.bus_pcu)
-        self.v_max = np.array([(lines[i].speed_kph or params.bus_max_speed_kph) / 3.6 for i in routes.lines])
+        self.v_max = np.array(
+            [(lines[i].speed_kph or params.bus_max_speed_kph) / 3.6 for i in routes.lines]
+        )
 
     def _transit_setup(self) -> None:
         from ..transit import build_transit_graph
@@ -148,13 +170,22 @@ class IntegratedModel:
         self.graph = None
         self.dynamic: dict[str, np.ndarray] = {}  # line id -> segment indices into routes
         if not supply.lines or "transit" not in params.mode_choice.modes:
-            self.notes.append("transit is not modelled (no lines)" if not supply.lines else "transit not in the choice set")
+            self.notes.append(
+                "transit is not modelled (no lines)"
+                if not supply.lines
+                else "transit not in the choice set"
+            )
             return
         routes = p.routes
         seg_times = None
         if self.drive is not None and routes.lines:
-            seg_times = segment_times(routes, self.drive, self.free_time_s, bus_free_flow=self.bus_free_flow,
-                                      v_max_mps=self.v_max)
+            seg_times = segment_times(
+                routes,
+                self.drive,
+                self.free_time_s,
+                bus_free_flow=self.bus_free_flow,
+                v_max_mps=self.v_max,
+            )
         lines = []
         for line in supply.lines:
             if line.id in routes.lines and line.running_times_s is None:
@@ -163,7 +194,9 @@ class IntegratedModel:
                 times = seg_times[segs]
                 fallback = routes.seg_length_m[segs] / (line.speed / 3.6)
                 self.dynamic[line.id] = segs
-                lines.append(line.replace(running_times_s=tuple(np.where(np.isnan(times), fallback, times))))
+                lines.append(
+                    line.replace(running_times_s=tuple(np.where(np.isnan(times), fallback, times)))
+                )
             else:
                 lines.append(line)
         supply = supply.replace_lines(lines)
@@ -180,8 +213,9 @@ class IntegratedModel:
             transfer_penalty_s=60.0 * params.transfer_penalty_min,
         )
         zones = p.zones[["zone", "lon", "lat"]]
-        graph = build_transit_graph(supply, zones=zones, walk_network=p.walk, drive_network=None, period=period,
-                                    params=gp)
+        graph = build_transit_graph(
+            supply, zones=zones, walk_network=p.walk, drive_network=None, period=period, params=gp
+        )
         for key, value in graph.info.get("repairs", {}).items():
             self.notes.append(f"transit graph: {key}: {value}")
         graph = _drop_links(graph, graph.kind != WALK_ONLY)
@@ -193,26 +227,37 @@ class IntegratedModel:
         cost[board] += fares[graph.line[board]] / (params.value_of_time_per_h / 3600.0)
         self.graph = replace(graph, cost_s=cost)
         self.line_index = {lid: k for k, lid in enumerate(graph.line_ids)}
-        self.ride_links = {lid: np.flatnonzero((graph.kind == RIDE) & (graph.line == self.line_index[lid]))
-                           for lid in graph.line_ids}
+        self.ride_links = {
+            lid: np.flatnonzero((graph.kind == RIDE) & (graph.line == self.line_index[lid]))
+            for lid in graph.line_ids
+        }
         for lid, segs in self.dynamic.items():
             if self.ride_links[lid].size != segs.size:  # pragma: no cover - graph layout guard
-                raise AssertionError(f"line {lid}: {self.ride_links[lid].size} ride links for {segs.size} segments")
+                raise AssertionError(
+                    f"line {lid}: {self.ride_links[lid].size} ride links for {segs.size} segments"
+                )
         self.wait_factor = WAIT_FACTOR * params.wait_weight
 
     # ------------------------------------------------------------------ per-iteration pieces
     def _transit_graph_at(self, link_time_s: np.ndarray | None) -> TransitGraph:
         if not self.dynamic or link_time_s is None:
             return self.graph
-        times = segment_times(self.p.routes, self.drive, link_time_s, bus_free_flow=self.bus_free_flow,
-                              v_max_mps=self.v_max)
+        times = segment_times(
+            self.p.routes,
+            self.drive,
+            link_time_s,
+            bus_free_flow=self.bus_free_flow,
+            v_max_mps=self.v_max,
+        )
         cost = self.graph.cost_s.copy()
         ivt = self.graph.in_vehicle_s.copy()
         lines = {ln.id: ln for ln in self.p.supply.lines}
         for lid, segs in self.dynamic.items():
             links = self.ride_links[lid]
             t = times[segs]
-            t = np.where(np.isnan(t), self.p.routes.seg_length_m[segs] / (lines[lid].speed / 3.6), t)
+            t = np.where(
+                np.isnan(t), self.p.routes.seg_length_m[segs] / (lines[lid].speed / 3.6), t
+            )
             cost[links] = t
             ivt[links] = t
         return replace(self.graph, cost_s=cost, in_vehicle_s=ivt)
@@ -223,11 +268,18 @@ class IntegratedModel:
         out: dict[str, np.ndarray] = {}
         if self.drive is not None:
             nodes, inv = self.nodes, self.inv
-            t = many_to_many(self.drive.indptr, self.drive.head, link_time_s, nodes, nodes, self.drive.centroid)
+            t = many_to_many(
+                self.drive.indptr, self.drive.head, link_time_s, nodes, nodes, self.drive.centroid
+            )
             drive_s = t[np.ix_(inv, inv)]
         else:
             drive_s = self.static_car_s
-        car_s = drive_s + self.car_access_s[:, None] + self.car_access_s[None, :] + 60.0 * params.car_terminal_min
+        car_s = (
+            drive_s
+            + self.car_access_s[:, None]
+            + self.car_access_s[None, :]
+            + 60.0 * params.car_terminal_min
+        )
         np.fill_diagonal(car_s, 0.0)
         out["car_time_s"] = car_s
         money = params.car_cost_per_km * self.car_dist_m / 1000.0 + params.parking_cost
@@ -254,8 +306,14 @@ class IntegratedModel:
             out["transit_walk_s"] = walk
             out["transit_boardings"] = assignment.skim("boardings")
         else:
-            for name in ("transit_gc_min", "transit_time_s", "transit_wait_s", "transit_ivt_s", "transit_walk_s",
-                         "transit_boardings"):
+            for name in (
+                "transit_gc_min",
+                "transit_time_s",
+                "transit_wait_s",
+                "transit_ivt_s",
+                "transit_walk_s",
+                "transit_boardings",
+            ):
                 out[name] = np.full((self.z, self.z), np.inf)
         return out, assignment
 
@@ -269,7 +327,9 @@ class IntegratedModel:
             if mode == "walk":
                 available &= self.walk_m <= 1000.0 * mc.max_walk_km
             with np.errstate(invalid="ignore"):
-                utilities[mode] = np.where(available, asc + mc.beta_per_min * np.where(available, gc, 0.0), -np.inf)
+                utilities[mode] = np.where(
+                    available, asc + mc.beta_per_min * np.where(available, gc, 0.0), -np.inf
+                )
         stacked = np.stack([utilities[m] for m in MODES])
         top = stacked.max(axis=0)
         safe = np.where(np.isfinite(top), top, 0.0)
@@ -295,10 +355,18 @@ class IntegratedModel:
         a = params.assignment
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            result = UserEquilibrium(drive, ODMatrix(zones=drive.node_id[self.nodes], matrix=matrix),
-                                     algorithm=a.algorithm, gap=a.gap, max_iter=a.max_iter,
-                                     preload=self.preload, closed=self.closed).run()
-        self._road_warnings = [str(w.message) for w in caught if not issubclass(w.category, ConvergenceWarning)]
+            result = UserEquilibrium(
+                drive,
+                ODMatrix(zones=drive.node_id[self.nodes], matrix=matrix),
+                algorithm=a.algorithm,
+                gap=a.gap,
+                max_iter=a.max_iter,
+                preload=self.preload,
+                closed=self.closed,
+            ).run()
+        self._road_warnings = [
+            str(w.message) for w in caught if not issubclass(w.category, ConvergenceWarning)
+        ]
         time_s = np.where(self.car_open, result.time_s, np.inf)
         return result, time_s
 
@@ -337,7 +405,11 @@ class IntegratedModel:
                 flow = road_result.flow if road_result is not None else np.zeros_like(new_time)
                 both = np.isfinite(new_time) & np.isfinite(link_time)
                 weight = np.sum(flow[both] * link_time[both])
-                change = float(np.sum(flow[both] * np.abs(new_time[both] - link_time[both])) / weight) if weight > 0 else 0.0
+                change = (
+                    float(np.sum(flow[both] * np.abs(new_time[both] - link_time[both])) / weight)
+                    if weight > 0
+                    else 0.0
+                )
                 link_time = new_time
                 if road_result is not None:
                     road_gap, road_iter = road_result.relative_gap, road_result.iterations
@@ -350,7 +422,10 @@ class IntegratedModel:
                 "iteration": k,
                 "mode_gap": gap,
                 "link_time_change": change,
-                **{f"share_{m}": float(demand[m].sum() / served) if served > 0 else np.nan for m in MODES},
+                **{
+                    f"share_{m}": float(demand[m].sum() / served) if served > 0 else np.nan
+                    for m in MODES
+                },
                 "road_gap": float(road_gap),
                 "road_iterations": float(road_iter),
                 "seconds": t3 - started,
@@ -367,19 +442,25 @@ class IntegratedModel:
         if not converged:
             last = history[-1]
             why = "was cancelled" if self.stop_reason == "cancelled" else "stopped"
-            message = (f"scenario {self.p.scenario.name!r}: the feedback loop {why} after {last['iteration']} iterations "
-                       f"with mode gap {last['mode_gap']:.3g} and link time change {last['link_time_change']:.3g} "
-                       f"(tolerance {fb.tolerance:g}); the results are not at equilibrium")
+            message = (
+                f"scenario {self.p.scenario.name!r}: the feedback loop {why} after {last['iteration']} iterations "
+                f"with mode gap {last['mode_gap']:.3g} and link time change {last['link_time_change']:.3g} "
+                f"(tolerance {fb.tolerance:g}); the results are not at equilibrium"
+            )
             self.notes.append(message)
             warnings.warn(message, ConvergenceWarning, stacklevel=3)
         if road_result is not None and not road_result.converged:
-            self.notes.append(f"the last road equilibrium stopped at relative gap {road_result.relative_gap:.3g} "
-                              f"(target {params.assignment.gap:g})")
+            self.notes.append(
+                f"the last road equilibrium stopped at relative gap {road_result.relative_gap:.3g} "
+                f"(target {params.assignment.gap:g})"
+            )
         self.notes += sorted(set(self._road_warnings))
         # final skims at the final link times, and the transit loads of the final demand
         started = time.perf_counter()
         transit_demand = np.where(np.isfinite(demand["transit"]), demand["transit"], 0.0)
-        skims, assignment = self.skims(link_time, transit_demand=transit_demand if self.graph is not None else None)
+        skims, assignment = self.skims(
+            link_time, transit_demand=transit_demand if self.graph is not None else None
+        )
         _, logsum = self.choice(skims)
         timings["final_s"] = time.perf_counter() - started
         served_any = sum(probs[m] for m in MODES) > 0
@@ -392,11 +473,24 @@ class IntegratedModel:
                 n = links.size
                 one_way[lid] = float(g.in_vehicle_s[links].sum()) + max(n - 1, 0) * lines[lid].dwell
         return ModelOutcome(
-            prepared=self.p, demand=demand, unserved=unserved, intrazonal=self.intrazonal, skims=skims, logsum=logsum,
-            road=road_result, link_time_s=link_time,
-            bus_vph=getattr(self, "bus_vph", None), preload=getattr(self, "preload", None),
-            bus_free_flow=getattr(self, "bus_free_flow", None), transit=assignment, line_one_way_s=one_way,
-            history=history, converged=converged, stop_reason=self.stop_reason, notes=self.notes, timings=timings,
+            prepared=self.p,
+            demand=demand,
+            unserved=unserved,
+            intrazonal=self.intrazonal,
+            skims=skims,
+            logsum=logsum,
+            road=road_result,
+            link_time_s=link_time,
+            bus_vph=getattr(self, "bus_vph", None),
+            preload=getattr(self, "preload", None),
+            bus_free_flow=getattr(self, "bus_free_flow", None),
+            transit=assignment,
+            line_one_way_s=one_way,
+            history=history,
+            converged=converged,
+            stop_reason=self.stop_reason,
+            notes=self.notes,
+            timings=timings,
         )
 
 
@@ -404,7 +498,17 @@ def _drop_links(graph: TransitGraph, keep: np.ndarray) -> TransitGraph:
     """The graph without the links where ``keep`` is False (reverse CSR rebuilt)."""
     if keep.all():
         return graph
-    per_link = ("tail", "head", "cost_s", "freq_hz", "kind", "line", "stop", "in_vehicle_s", "walk_s")
+    per_link = (
+        "tail",
+        "head",
+        "cost_s",
+        "freq_hz",
+        "kind",
+        "line",
+        "stop",
+        "in_vehicle_s",
+        "walk_s",
+    )
     arrays = {name: np.ascontiguousarray(getattr(graph, name)[keep]) for name in per_link}
     n = graph.n_nodes
     in_links = np.argsort(arrays["head"], kind="stable").astype(np.int64)

@@ -28,8 +28,18 @@ from .._errors import InputFileError
 
 #: tables every result holds, in the order they are written
 TABLES = (
-    "metrics", "mode_shares", "links", "voc_distribution", "lines", "routes", "segments", "stops",
-    "zones", "od", "convergence", "edits",
+    "metrics",
+    "mode_shares",
+    "links",
+    "voc_distribution",
+    "lines",
+    "routes",
+    "segments",
+    "stops",
+    "zones",
+    "od",
+    "convergence",
+    "edits",
 )
 #: the file that marks a complete result folder (written last)
 SUMMARY = "summary.json"
@@ -116,8 +126,12 @@ def write_result(result: ScenarioResult, folder: str | os.PathLike, *, csv: bool
     left untouched.
     """
     folder = Path(folder)
-    if folder.exists() and (not folder.is_dir() or (any(folder.iterdir()) and not (folder / SUMMARY).exists())):
-        raise InputFileError(f"{folder}: exists and is not a result folder; refusing to overwrite it")
+    if folder.exists() and (
+        not folder.is_dir() or (any(folder.iterdir()) and not (folder / SUMMARY).exists())
+    ):
+        raise InputFileError(
+            f"{folder}: exists and is not a result folder; refusing to overwrite it"
+        )
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=folder.parent))
     try:
@@ -128,8 +142,15 @@ def write_result(result: ScenarioResult, folder: str | os.PathLike, *, csv: bool
             table.to_parquet(tmp / f"{name}.parquet", index=False)
             if csv:
                 table.to_csv(tmp / f"{name}.csv", index=False)
-        summary = {**dict(result.summary), "name": result.name, "key": result.key, "tables": list(result.tables)}
-        (tmp / SUMMARY).write_text(json.dumps(_jsonable(summary), indent=2, sort_keys=False), encoding="utf-8")
+        summary = {
+            **dict(result.summary),
+            "name": result.name,
+            "key": result.key,
+            "tables": list(result.tables),
+        }
+        (tmp / SUMMARY).write_text(
+            json.dumps(_jsonable(summary), indent=2, sort_keys=False), encoding="utf-8"
+        )
         old = None
         if folder.exists():
             old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
@@ -164,9 +185,17 @@ def _storable(table: pd.DataFrame) -> pd.DataFrame:
     for column in out.columns:
         if out[column].dtype == object:
             values = out[column]
-            kinds = {type(v) for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))}
+            kinds = {
+                type(v)
+                for v in values
+                if v is not None and not (isinstance(v, float) and math.isnan(v))
+            }
             if kinds and kinds != {str}:
-                out[column] = values.map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
+                out[column] = values.map(
+                    lambda v: (
+                        None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+                    )
+                )
     return out
 
 

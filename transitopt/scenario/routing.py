@@ -122,7 +122,9 @@ def route_lines(
             if path is None:
                 seg_routed.append(False)
                 seg_extra.append(0.0)
-                seg_length.append(float(haversine_m(lon[a], lat[a], lon[b], lat[b])) * detour_factor)
+                seg_length.append(
+                    float(haversine_m(lon[a], lat[a], lon[b], lat[b])) * detour_factor
+                )
             else:
                 seg_routed.append(True)
                 extra = float(snap[a] + snap[b])
@@ -161,7 +163,9 @@ def segment_times(
     v_max_mps
         Speed cap per line of ``routes.lines`` (m/s).
     """
-    t_link = np.where(bus_free_flow | ~np.isfinite(link_time_s), drive.free_flow_time_s, link_time_s)
+    t_link = np.where(
+        bus_free_flow | ~np.isfinite(link_time_s), drive.free_flow_time_s, link_time_s
+    )
     cap = v_max_mps[routes.seg_line[routes.inc_seg]]
     per_incidence = np.maximum(t_link[routes.inc_edge], drive.length_m[routes.inc_edge] / cap)
     n = routes.seg_line.size

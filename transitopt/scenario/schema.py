@@ -28,8 +28,14 @@ from ..transit.defaults import MODES
 
 #: edit types an alternative may list, in the order of docs/scenarios.md
 EDIT_TYPES = (
-    "add_line", "remove_line", "reroute_line", "change_line", "bus_lane",
-    "change_road", "close_road", "add_road",
+    "add_line",
+    "remove_line",
+    "reroute_line",
+    "change_line",
+    "bus_lane",
+    "change_road",
+    "close_road",
+    "add_road",
 )
 
 _TIME = r"^\d{1,2}:\d{2}(:\d{2})?$"
@@ -76,14 +82,20 @@ def _stop_kind(value: Any) -> str | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return "node_id"
     if isinstance(value, dict | StopPoint | StopNode):
-        return "node" if (isinstance(value, StopNode) or (isinstance(value, dict) and "node" in value)) else "point"
+        return (
+            "node"
+            if (isinstance(value, StopNode) or (isinstance(value, dict) and "node" in value))
+            else "point"
+        )
     return None
 
 
 #: a stop reference: an existing stop id (str), an OSM node id (int), ``{lat, lon}`` or ``{node}``
 StopRef = Annotated[
-    Annotated[str, Tag("stop_id")] | Annotated[int, Tag("node_id")]
-    | Annotated[StopPoint, Tag("point")] | Annotated[StopNode, Tag("node")],
+    Annotated[str, Tag("stop_id")]
+    | Annotated[int, Tag("node_id")]
+    | Annotated[StopPoint, Tag("point")]
+    | Annotated[StopNode, Tag("node")],
     Discriminator(
         _stop_kind,
         custom_error_type="stop",
@@ -94,7 +106,13 @@ StopRef = Annotated[
 NodeRef = Annotated[
     Annotated[int, Tag("node_id")] | Annotated[StopPoint, Tag("point")],
     Discriminator(
-        lambda v: "node_id" if isinstance(v, int) and not isinstance(v, bool) else "point" if isinstance(v, dict | StopPoint) else None,
+        lambda v: (
+            "node_id"
+            if isinstance(v, int) and not isinstance(v, bool)
+            else "point"
+            if isinstance(v, dict | StopPoint)
+            else None
+        ),
         custom_error_type="node",
         custom_error_message="a node is an OSM node id (integer) or {lat = .., lon = ..}",
     ),
@@ -200,7 +218,11 @@ class TransitSpec(_Spec):
     route_types: list[str] | None = None
     gtfs: str | None = None
     gtfs_mode: Literal[MODES] | None = None  # type: ignore[valid-type]
-    gtfs_headway_min: Annotated[float, Field(gt=0, le=1440)] | dict[str, Annotated[float, Field(gt=0, le=1440)]] | None = None
+    gtfs_headway_min: (
+        Annotated[float, Field(gt=0, le=1440)]
+        | dict[str, Annotated[float, Field(gt=0, le=1440)]]
+        | None
+    ) = None
     trip_fare: NonNegative = 0.0
     line_fare: NonNegative = 0.0
     use_timetable_times: bool = True
@@ -271,7 +293,11 @@ class ModelSpec(_Spec):
     transfer_penalty_min: NonNegative = 5.0
     max_stop_snap_m: Positive = 250.0
     stop_merge_m: NonNegative = 30.0
-    accessibility_min: Annotated[list[Annotated[float, Field(gt=0)]], Field(min_length=1)] = [30.0, 45.0, 60.0]
+    accessibility_min: Annotated[list[Annotated[float, Field(gt=0)]], Field(min_length=1)] = [
+        30.0,
+        45.0,
+        60.0,
+    ]
     mode_choice: ModeChoiceSpec = ModeChoiceSpec()
     assignment: AssignmentSpec = AssignmentSpec()
     feedback: FeedbackSpec = FeedbackSpec()
@@ -291,7 +317,10 @@ class BaselineFile(_Spec):
 
 
 # ---------------------------------------------------------------------------- edits
-LineSelector = Annotated[str, Field(min_length=1)] | Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
+LineSelector = (
+    Annotated[str, Field(min_length=1)]
+    | Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
+)
 
 
 class AddLine(LineFields):
@@ -357,7 +386,9 @@ class _RoadSelector(_Spec):
     def _one_selector(self) -> _RoadSelector:
         given = [n for n in ("way", "ways", "nodes", "road") if getattr(self, n) is not None]
         if len(given) != 1:
-            raise ValueError(f"name the road with exactly one of way, ways, nodes, road (got {given or 'none'})")
+            raise ValueError(
+                f"name the road with exactly one of way, ways, nodes, road (got {given or 'none'})"
+            )
         return self
 
 
@@ -372,8 +403,13 @@ class ChangeRoad(_RoadSelector):
 
     @model_validator(mode="after")
     def _something(self) -> ChangeRoad:
-        if all(getattr(self, f) is None for f in ("lanes", "capacity_vph", "capacity_factor", "speed_kph")):
-            raise ValueError("a change_road edit needs at least one of lanes, capacity_vph, capacity_factor, speed_kph")
+        if all(
+            getattr(self, f) is None
+            for f in ("lanes", "capacity_vph", "capacity_factor", "speed_kph")
+        ):
+            raise ValueError(
+                "a change_road edit needs at least one of lanes, capacity_vph, capacity_factor, speed_kph"
+            )
         if self.capacity_vph is not None and self.capacity_factor is not None:
             raise ValueError("give capacity_vph or capacity_factor, not both")
         return self
@@ -417,7 +453,9 @@ class AlternativeFile(_Spec):
     @model_validator(mode="after")
     def _has_baseline(self) -> AlternativeFile:
         if not self.scenario.baseline:
-            raise ValueError("an alternative needs scenario.baseline (the path of its baseline file)")
+            raise ValueError(
+                "an alternative needs scenario.baseline (the path of its baseline file)"
+            )
         return self
 
 
@@ -487,7 +525,11 @@ def format_validation_error(path: Path, text: str, exc: ValidationError, *, limi
             continue
         seen.add(key)
         got = error.get("input")
-        shown = "" if error["type"] in ("missing", "model_type") or isinstance(got, dict) else f" (got {got!r})"
+        shown = (
+            ""
+            if error["type"] in ("missing", "model_type") or isinstance(got, dict)
+            else f" (got {got!r})"
+        )
         lines.append(f"{path}:{locate_line(text, loc)}: {where}: {message}{shown}")
     more = f"\n... and {len(lines) - limit} more" if len(lines) > limit else ""
     return f"{path}: invalid scenario file\n  " + "\n  ".join(lines[:limit]) + more

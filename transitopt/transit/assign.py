@@ -191,7 +191,9 @@ def _demand_matrix(graph: TransitGraph, demand: Any) -> np.ndarray:
             try:
                 out[k] = position[_key(v)]
             except KeyError:
-                raise DemandError(f"{role} zone {v!r} is not a zone of the transit graph ({z} zones)") from None
+                raise DemandError(
+                    f"{role} zone {v!r} is not a zone of the transit graph ({z} zones)"
+                ) from None
         return out
 
     if isinstance(demand, pd.DataFrame):
@@ -210,11 +212,15 @@ def _demand_matrix(graph: TransitGraph, demand: Any) -> np.ndarray:
     else:
         matrix = np.array(demand, dtype=np.float64)
         if matrix.shape != (z, z):
-            raise DemandError(f"demand matrix has shape {matrix.shape}, expected ({z}, {z}) for the graph's zones")
+            raise DemandError(
+                f"demand matrix has shape {matrix.shape}, expected ({z}, {z}) for the graph's zones"
+            )
     bad = ~np.isfinite(matrix) | (matrix < 0)
     if bad.any():
         i, j = np.argwhere(bad)[0]
-        raise DemandError(f"demand from zone {zone_ids[i]!r} to {zone_ids[j]!r} is {matrix[i, j]!r}; expected finite >= 0")
+        raise DemandError(
+            f"demand from zone {zone_ids[i]!r} to {zone_ids[j]!r} is {matrix[i, j]!r}; expected finite >= 0"
+        )
     return np.ascontiguousarray(matrix)
 
 

@@ -79,7 +79,18 @@ OSM_DEFAULT_HEADWAY_S: dict[str, float] = {
 
 def gtfs_route_type_mode(route_type: int) -> str:
     """The transit mode of a GTFS ``route_type`` (basic and extended route types)."""
-    basic = {0: "tram", 1: "rail", 2: "rail", 3: "bus", 4: "rail", 5: "tram", 6: "rail", 7: "rail", 11: "bus", 12: "rail"}
+    basic = {
+        0: "tram",
+        1: "rail",
+        2: "rail",
+        3: "bus",
+        4: "rail",
+        5: "tram",
+        6: "rail",
+        7: "rail",
+        11: "bus",
+        12: "rail",
+    }
     if route_type in basic:
         return basic[route_type]
     if 100 <= route_type < 500:  # railway, coach (2xx) is a bus, urban railway / metro
@@ -131,10 +142,19 @@ class GraphParameters:
     def __post_init__(self) -> None:
         for name in ("walk_speed_mps", "walk_detour_factor", "detour_factor"):
             if not getattr(self, name) > 0:
-                raise ValueError(f"GraphParameters.{name} must be positive, got {getattr(self, name)!r}")
-        for name in ("max_access_walk_m", "max_transfer_walk_m", "boarding_penalty_s", "transfer_penalty_s"):
+                raise ValueError(
+                    f"GraphParameters.{name} must be positive, got {getattr(self, name)!r}"
+                )
+        for name in (
+            "max_access_walk_m",
+            "max_transfer_walk_m",
+            "boarding_penalty_s",
+            "transfer_penalty_s",
+        ):
             if not getattr(self, name) >= 0:
-                raise ValueError(f"GraphParameters.{name} must be >= 0, got {getattr(self, name)!r}")
+                raise ValueError(
+                    f"GraphParameters.{name} must be >= 0, got {getattr(self, name)!r}"
+                )
 
 
 #: waiting-time factor of the optimal-strategies assignment: at a node whose attractive

@@ -40,11 +40,28 @@ from .lines import EARTH_RADIUS_M, TransitSupply, haversine_m
 
 #: link kinds (``TransitGraph.kind``)
 BOARD, RIDE, DWELL, ALIGHT, TRANSFER, WALK_TRANSFER, ACCESS, EGRESS, WALK_ONLY = range(9)
-LINK_KINDS = ("board", "ride", "dwell", "alight", "transfer", "walk_transfer", "access", "egress", "walk_only")
+LINK_KINDS = (
+    "board",
+    "ride",
+    "dwell",
+    "alight",
+    "transfer",
+    "walk_transfer",
+    "access",
+    "egress",
+    "walk_only",
+)
 
 #: node kinds (``TransitGraph.node_kind``)
 ZONE_ORIGIN, ZONE_DESTINATION, STOP_DEPARTURE, STOP_ARRIVAL, LINE_ARRIVAL, LINE_DEPARTURE = range(6)
-NODE_KINDS = ("zone_origin", "zone_destination", "stop_departure", "stop_arrival", "line_arrival", "line_departure")
+NODE_KINDS = (
+    "zone_origin",
+    "zone_destination",
+    "stop_departure",
+    "stop_arrival",
+    "line_arrival",
+    "line_departure",
+)
 
 #: names of the per-link attributes skimmed by the assignment, in ``link_skim`` order
 LINK_SKIM_NAMES = ("in_vehicle_s", "walk_s", "boardings")
@@ -226,14 +243,22 @@ def build_transit_graph(
     else:
         origin_node, destination_node = np.arange(n_zones), n_zones + np.arange(n_zones)
 
-    links: dict[str, list] = {k: [] for k in ("tail", "head", "cost", "freq", "kind", "line", "stop", "ivt", "walk")}
+    links: dict[str, list] = {
+        k: [] for k in ("tail", "head", "cost", "freq", "kind", "line", "stop", "ivt", "walk")
+    }
 
     def add(tail, head, cost, freq, kind, line=-1, stop=-1, ivt=0.0, walk=0.0):
         size = np.broadcast(tail, head).size if np.ndim(tail) or np.ndim(head) else 1
         for name, value, dtype in (
-            ("tail", tail, np.int64), ("head", head, np.int64), ("cost", cost, np.float64),
-            ("freq", freq, np.float64), ("kind", kind, np.int8), ("line", line, np.int32),
-            ("stop", stop, np.int32), ("ivt", ivt, np.float64), ("walk", walk, np.float64),
+            ("tail", tail, np.int64),
+            ("head", head, np.int64),
+            ("cost", cost, np.float64),
+            ("freq", freq, np.float64),
+            ("kind", kind, np.int8),
+            ("line", line, np.int32),
+            ("stop", stop, np.int32),
+            ("ivt", ivt, np.float64),
+            ("walk", walk, np.float64),
         ):
             links[name].append(np.broadcast_to(np.asarray(value, dtype=dtype), (size,)).copy())
 
@@ -265,21 +290,34 @@ def build_transit_graph(
         keep = i != j
         i, j, d = i[keep], j[keep], d[keep]
         t = d / params.walk_speed_mps
-        add(stop_arr[i], stop_dep[j], t + params.transfer_penalty_s, np.inf, WALK_TRANSFER, -1, i, walk=t)
+        add(
+            stop_arr[i],
+            stop_dep[j],
+            t + params.transfer_penalty_s,
+            np.inf,
+            WALK_TRANSFER,
+            -1,
+            i,
+            walk=t,
+        )
     if n_zones:
         i, j, d = walker.pairs(zone_lon, zone_lat, stop_lon, stop_lat, params.max_access_walk_m)
         t = d / params.walk_speed_mps
         add(origin_node[i], stop_dep[j], t, np.inf, ACCESS, -1, j, walk=t)
         add(stop_arr[j], destination_node[i], t, np.inf, EGRESS, -1, j, walk=t)
         no_stop = np.setdiff1d(np.arange(n_zones), i)
-        repairs["zones without a stop within max_access_walk_m (transit unreachable)"] = int(no_stop.size)
+        repairs["zones without a stop within max_access_walk_m (transit unreachable)"] = int(
+            no_stop.size
+        )
         if params.max_access_walk_m > 0:
             i, j, d = walker.pairs(zone_lon, zone_lat, zone_lon, zone_lat, params.max_access_walk_m)
             keep = i != j
             t = d[keep] / params.walk_speed_mps
             add(origin_node[i[keep]], destination_node[j[keep]], t, np.inf, WALK_ONLY, walk=t)
 
-    arrays = {name: np.concatenate(parts) if parts else np.empty(0) for name, parts in links.items()}
+    arrays = {
+        name: np.concatenate(parts) if parts else np.empty(0) for name, parts in links.items()
+    }
     n_nodes = next_node
     node_kind_arr = np.concatenate(node_kind).astype(np.int8) if node_kind else np.empty(0, np.int8)
     if node_kind_arr.size != n_nodes:
@@ -293,7 +331,10 @@ def build_transit_graph(
         "n_zones": int(zone_ids.size),
         "walk": "network" if walk_network is not None else "straight line x walk_detour_factor",
         "repairs": {k: v for k, v in repairs.items() if v},
-        "link_counts": {LINK_KINDS[k]: int(c) for k, c in zip(*np.unique(arrays["kind"], return_counts=True), strict=True)},
+        "link_counts": {
+            LINK_KINDS[k]: int(c)
+            for k, c in zip(*np.unique(arrays["kind"], return_counts=True), strict=True)
+        },
     }
     return TransitGraph(
         tail=arrays["tail"].astype(np.int64),
@@ -337,9 +378,13 @@ def _zone_points(zones: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarra
     lat = pd.to_numeric(zones[pick("lat", "y")], errors="coerce").to_numpy(np.float64)
     bad = ~(np.isfinite(lon) & np.isfinite(lat))
     if bad.any():
-        raise SnappingError(f"zone {ids[bad][0]!r} has no coordinates ({int(bad.sum())} such zones)")
+        raise SnappingError(
+            f"zone {ids[bad][0]!r} has no coordinates ({int(bad.sum())} such zones)"
+        )
     if pd.Series(ids).duplicated().any():
-        raise ValueError(f"zone id {pd.Series(ids)[pd.Series(ids).duplicated()].iloc[0]!r} appears twice")
+        raise ValueError(
+            f"zone id {pd.Series(ids)[pd.Series(ids).duplicated()].iloc[0]!r} appears twice"
+        )
     return ids, lon, lat
 
 
@@ -351,7 +396,9 @@ def _local_xy(lon: np.ndarray, lat: np.ndarray, lat0: float) -> np.ndarray:
     return np.column_stack([x, y])
 
 
-def _nearest_nodes(network: Network, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _nearest_nodes(
+    network: Network, lon: np.ndarray, lat: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Nearest network node of each point and the distance to it (m)."""
     from ..paths import snap_points
 
@@ -379,9 +426,13 @@ class _Walker:
             rows, cols, data = rows[order], cols[order], data[order]
             first = np.r_[True, (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])]
             # zero-length edges would vanish from a sparse matrix: use a tiny length
-            self.graph = csr_matrix((np.maximum(data[first], 1e-6), (rows[first], cols[first])), shape=(n, n))
+            self.graph = csr_matrix(
+                (np.maximum(data[first], 1e-6), (rows[first], cols[first])), shape=(n, n)
+            )
 
-    def pairs(self, lon1, lat1, lon2, lat2, max_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def pairs(
+        self, lon1, lat1, lon2, lat2, max_m: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Index pairs ``(i, j)`` of points with walking distance ``d <= max_m`` (m)."""
         if len(lon1) == 0 or len(lon2) == 0:
             return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
@@ -433,7 +484,11 @@ class _Walker:
                         out_i.append(i)
                         out_j.append(j)
                         out_d.append(d)
-        return np.asarray(out_i, np.int64), np.asarray(out_j, np.int64), np.asarray(out_d, np.float64)
+        return (
+            np.asarray(out_i, np.int64),
+            np.asarray(out_j, np.int64),
+            np.asarray(out_d, np.float64),
+        )
 
 
 # ---------------------------------------------------------------------- running times
@@ -467,7 +522,9 @@ def _running_times(
         lengths = _drive_lengths(drive_network, stop_lon, stop_lat, pending)
         for (li, s), length in zip(pending, lengths, strict=True):
             line = supply.lines[li]
-            straight = haversine_m(stop_lon[s[:-1]], stop_lat[s[:-1]], stop_lon[s[1:]], stop_lat[s[1:]])
+            straight = haversine_m(
+                stop_lon[s[:-1]], stop_lat[s[:-1]], stop_lon[s[1:]], stop_lat[s[1:]]
+            )
             missing = ~np.isfinite(length)
             if missing.any():
                 key = "bus segments not connected in the drive network (straight line x detour_factor used)"
@@ -477,7 +534,9 @@ def _running_times(
     return [np.asarray(t, dtype=np.float64) for t in out]
 
 
-def _drive_lengths(network: Network, stop_lon, stop_lat, pending: list[tuple[int, Any]]) -> list[np.ndarray]:
+def _drive_lengths(
+    network: Network, stop_lon, stop_lat, pending: list[tuple[int, Any]]
+) -> list[np.ndarray]:
     """Shortest drive path length (m) between consecutive stops of each pending line."""
     from ..kernels.shortest_paths import single_source
 

@@ -135,9 +135,17 @@ def read_gtfs(
     timed = trips["any_time"].to_numpy()
     first_dep = trips["first_dep"].to_numpy(dtype=np.float64)
     in_today = (first_dep >= period_start) & (first_dep < period_end) & trips["today"].to_numpy()
-    in_yesterday = (first_dep >= period_start + DAY_S) & (first_dep < period_end + DAY_S) & trips["yesterday"].to_numpy()
+    in_yesterday = (
+        (first_dep >= period_start + DAY_S)
+        & (first_dep < period_end + DAY_S)
+        & trips["yesterday"].to_numpy()
+    )
     departures[in_today | in_yesterday] = 1.0
-    report.add("info", "trips of the previous service day running past 24:00 counted", int(in_yesterday.sum()))
+    report.add(
+        "info",
+        "trips of the previous service day running past 24:00 counted",
+        int(in_yesterday.sum()),
+    )
     is_freq = trips["trip_key"].isin(freq_departures.index).to_numpy()
     departures[is_freq] = freq_departures.reindex(trips["trip_key"][is_freq]).to_numpy()
     trips["departures"] = departures
@@ -149,14 +157,28 @@ def read_gtfs(
     pattern_of = {key: tuple(stop_ids[a:b]) for key, (a, b) in slices.items()}
     trips["pattern"] = trips["trip_key"].map(pattern_of)
     short = trips["pattern"].map(lambda p: len(p) if isinstance(p, tuple) else 0) < 2
-    report.add("skip", "trips with fewer than 2 stops with coordinates", int(short.sum()), examples(trips.loc[short, "trip_id"]))
+    report.add(
+        "skip",
+        "trips with fewer than 2 stops with coordinates",
+        int(short.sum()),
+        examples(trips.loc[short, "trip_id"]),
+    )
     trips = trips[~short]
     if trips["direction_id"].isna().any():
-        report.add("assume", "trips without direction_id (taken as direction 0)", int(trips["direction_id"].isna().sum()))
+        report.add(
+            "assume",
+            "trips without direction_id (taken as direction 0)",
+            int(trips["direction_id"].isna().sum()),
+        )
     trips["direction"] = trips["direction_id"].fillna(0).astype(np.int64)
 
     lines, untimed_routes = _make_lines(
-        trips, routes, stop_times, slices, stops, report,
+        trips,
+        routes,
+        stop_times,
+        slices,
+        stops,
+        report,
         period_s=float(period_end - period_start),
         patterns=patterns,
         default_headway_s=default_headway_s,
@@ -216,20 +238,40 @@ def _clean_stops(feed: Any, path: Path, report: ImportReport) -> pd.DataFrame:
     stops["lon"] = pd.to_numeric(stops.get("stop_lon"), errors="coerce").astype(np.float64)
     stops["lat"] = pd.to_numeric(stops.get("stop_lat"), errors="coerce").astype(np.float64)
     bad = ~(np.isfinite(stops["lon"]) & np.isfinite(stops["lat"]))
-    bad |= (stops["lon"].abs() > 180) | (stops["lat"].abs() > 90) | ((stops["lon"] == 0) & (stops["lat"] == 0))
-    report.add("skip", "stops without valid coordinates", int(bad.sum()), examples(stops.loc[bad, "stop_id"]))
+    bad |= (
+        (stops["lon"].abs() > 180)
+        | (stops["lat"].abs() > 90)
+        | ((stops["lon"] == 0) & (stops["lat"] == 0))
+    )
+    report.add(
+        "skip",
+        "stops without valid coordinates",
+        int(bad.sum()),
+        examples(stops.loc[bad, "stop_id"]),
+    )
     stops = stops[~bad]
     dup = stops["stop_id"].duplicated()
-    report.add("skip", "duplicate stop_id rows (first kept)", int(dup.sum()), examples(stops.loc[dup, "stop_id"]))
+    report.add(
+        "skip",
+        "duplicate stop_id rows (first kept)",
+        int(dup.sum()),
+        examples(stops.loc[dup, "stop_id"]),
+    )
     stops = stops[~dup]
-    names = stops["stop_name"].astype(object) if "stop_name" in stops else pd.Series("", index=stops.index)
+    names = (
+        stops["stop_name"].astype(object)
+        if "stop_name" in stops
+        else pd.Series("", index=stops.index)
+    )
     stops["name"] = names.where(names.notna(), stops["stop_id"]).astype(str)
     if stops.empty:
         raise InputFileError(f"{path}: no stop has coordinates")
     return stops.set_index("stop_id")[["name", "lon", "lat"]]
 
 
-def _clean_trips(feed: Any, routes: pd.DataFrame, report: ImportReport) -> tuple[pd.DataFrame, dict[str, int]]:
+def _clean_trips(
+    feed: Any, routes: pd.DataFrame, report: ImportReport
+) -> tuple[pd.DataFrame, dict[str, int]]:
     trips = feed.trips.copy().reset_index(drop=True)
     for col in ("trip_id", "route_id", "service_id"):
         trips[col] = trips[col].astype(object).where(trips[col].notna(), None)
@@ -241,7 +283,9 @@ def _clean_trips(feed: Any, routes: pd.DataFrame, report: ImportReport) -> tuple
     trips["occurrence"] = trips.groupby("trip_id", sort=False).cumcount()
     n_rows = trips.groupby("trip_id", sort=False)["trip_id"].transform("size")
     reused = n_rows > 1
-    trips["trip_key"] = np.where(reused, trips["trip_id"] + "#" + trips["occurrence"].astype(str), trips["trip_id"])
+    trips["trip_key"] = np.where(
+        reused, trips["trip_id"] + "#" + trips["occurrence"].astype(str), trips["trip_id"]
+    )
     if reused.any():
         report.add(
             "repair",
@@ -251,7 +295,12 @@ def _clean_trips(feed: Any, routes: pd.DataFrame, report: ImportReport) -> tuple
         )
     reused_rows = trips.loc[reused].groupby("trip_id").size().to_dict()
     unknown = ~trips["route_id"].isin(set(routes["route_id"]))
-    report.add("skip", "trips of unknown routes", int(unknown.sum()), examples(trips.loc[unknown, "trip_id"]))
+    report.add(
+        "skip",
+        "trips of unknown routes",
+        int(unknown.sum()),
+        examples(trips.loc[unknown, "trip_id"]),
+    )
     trips = trips[~unknown].copy()
     report.add(
         "assume",
@@ -266,7 +315,11 @@ def _clean_trips(feed: Any, routes: pd.DataFrame, report: ImportReport) -> tuple
 
 
 def _clean_stop_times(
-    feed: Any, trips: pd.DataFrame, reused_rows: dict[str, int], stops: pd.DataFrame, report: ImportReport
+    feed: Any,
+    trips: pd.DataFrame,
+    reused_rows: dict[str, int],
+    stops: pd.DataFrame,
+    report: ImportReport,
 ) -> pd.DataFrame:
     st = feed.stop_times.copy().reset_index(drop=True)
     st["trip_id"] = st["trip_id"].astype(str)
@@ -294,7 +347,9 @@ def _clean_stop_times(
     if reused:
         mask = st["trip_id"].isin(reused)
         sub = st.loc[mask]
-        occurrence = sub.groupby("trip_id", sort=False)["block"].transform(lambda b: pd.factorize(b)[0])
+        occurrence = sub.groupby("trip_id", sort=False)["block"].transform(
+            lambda b: pd.factorize(b)[0]
+        )
         st.loc[mask, "trip_key"] = sub["trip_id"] + "#" + occurrence.astype(str)
         n_blocks = sub.groupby("trip_id")["block"].nunique()
         n_rows = pd.Series(reused_rows)
@@ -309,10 +364,20 @@ def _clean_stop_times(
             st = st[~st["trip_id"].isin(set(n_rows.index[mismatch]))]
 
     unknown_trip = ~st["trip_key"].isin(set(trips["trip_key"]))
-    report.add("skip", "stop_times rows of unknown trips", int(unknown_trip.sum()), examples(st.loc[unknown_trip, "trip_id"].unique()))
+    report.add(
+        "skip",
+        "stop_times rows of unknown trips",
+        int(unknown_trip.sum()),
+        examples(st.loc[unknown_trip, "trip_id"].unique()),
+    )
     st = st[~unknown_trip]
     unknown_stop = ~st["stop_id"].isin(stops.index)
-    report.add("skip", "stop_times rows at stops without coordinates or unknown stops", int(unknown_stop.sum()), examples(st.loc[unknown_stop, "stop_id"].unique()))
+    report.add(
+        "skip",
+        "stop_times rows at stops without coordinates or unknown stops",
+        int(unknown_stop.sum()),
+        examples(st.loc[unknown_stop, "stop_id"].unique()),
+    )
     st = st[~unknown_stop]
     st = st.sort_values(["trip_key", "seq"], kind="stable")
     # the same stop twice in a row (a duplicated row, or arrival and departure split): merge
@@ -334,7 +399,9 @@ def _clean_stop_times(
     report.add("repair", "stop times missing at intermediate stops (interpolated)", n_interp)
     no_times = int((untimed == 0).sum())
     report.add("info", "trips without any stop time", no_times)
-    return st[["trip_key", "trip_id", "stop_id", "seq", "arr_s", "dep_s", "dist"]].reset_index(drop=True)
+    return st[["trip_key", "trip_id", "stop_id", "seq", "arr_s", "dep_s", "dist"]].reset_index(
+        drop=True
+    )
 
 
 # ---------------------------------------------------------------------- calendar
@@ -348,8 +415,16 @@ class _Calendar:
         self.rules: list[tuple[str, np.datetime64, np.datetime64, np.ndarray]] = []
         if calendar is not None and not calendar.empty:
             days = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-            flags = calendar[days].apply(pd.to_numeric, errors="coerce").fillna(0).to_numpy(dtype=np.int64) == 1
-            for k, row in enumerate(calendar[["service_id", "start_date", "end_date"]].itertuples(index=False)):
+            flags = (
+                calendar[days]
+                .apply(pd.to_numeric, errors="coerce")
+                .fillna(0)
+                .to_numpy(dtype=np.int64)
+                == 1
+            )
+            for k, row in enumerate(
+                calendar[["service_id", "start_date", "end_date"]].itertuples(index=False)
+            ):
                 first = np.datetime64(_parse_date(row.start_date), "D")
                 last = np.datetime64(_parse_date(row.end_date), "D")
                 self.rules.append((str(row.service_id), first, last, flags[k]))
@@ -357,11 +432,15 @@ class _Calendar:
         if dates is not None and not dates.empty:
             for row in dates[["service_id", "date", "exception_type"]].itertuples(index=False):
                 day = np.datetime64(_parse_date(row.date), "D")
-                self.exceptions.setdefault(day, []).append((str(row.service_id), int(row.exception_type)))
+                self.exceptions.setdefault(day, []).append(
+                    (str(row.service_id), int(row.exception_type))
+                )
 
     def candidate_days(self) -> np.ndarray:
         """Every day some rule or exception mentions (rule ranges capped at 3 years)."""
-        days = [np.arange(first, min(last, first + 3 * 366) + 1) for _, first, last, _ in self.rules]
+        days = [
+            np.arange(first, min(last, first + 3 * 366) + 1) for _, first, last, _ in self.rules
+        ]
         days.append(np.array(sorted(self.exceptions), dtype="datetime64[D]"))
         return np.unique(np.concatenate(days)) if days else np.array([], dtype="datetime64[D]")
 
@@ -369,7 +448,9 @@ class _Calendar:
         """Service ids running on ``day``."""
         day = np.datetime64(day, "D")
         weekday = int((day.astype(np.int64) + 3) % 7)  # 1970-01-01 was a Thursday (weekday 3)
-        active = {sid for sid, first, last, flags in self.rules if first <= day <= last and flags[weekday]}
+        active = {
+            sid for sid, first, last, flags in self.rules if first <= day <= last and flags[weekday]
+        }
         for sid, kind in self.exceptions.get(day, []):
             if kind == 1:
                 active.add(sid)
@@ -378,12 +459,19 @@ class _Calendar:
         return active
 
 
-def _pick_date(calendar: _Calendar, trips: pd.DataFrame, date: Any, report: ImportReport) -> dt.date:
+def _pick_date(
+    calendar: _Calendar, trips: pd.DataFrame, date: Any, report: ImportReport
+) -> dt.date:
     if date is not None:
         return _parse_date(date)
     if calendar.empty:
         today = dt.date.today()
-        report.add("assume", "feed without calendar: every service runs on the analysis day", 1, today.isoformat())
+        report.add(
+            "assume",
+            "feed without calendar: every service runs on the analysis day",
+            1,
+            today.isoformat(),
+        )
         return today
     per_service = trips["service_id"].value_counts().to_dict()
     best, best_count = None, -1.0
@@ -397,7 +485,9 @@ def _pick_date(calendar: _Calendar, trips: pd.DataFrame, date: Any, report: Impo
 
 
 # ---------------------------------------------------------------------- frequencies
-def _frequency_departures(feed: Any, trips: pd.DataFrame, p0: int, p1: int, report: ImportReport) -> pd.Series:
+def _frequency_departures(
+    feed: Any, trips: pd.DataFrame, p0: int, p1: int, report: ImportReport
+) -> pd.Series:
     """Departures in the period generated by valid frequencies.txt rows, by trip key."""
     freq = feed.frequencies
     if freq is None or freq.empty:
@@ -462,8 +552,13 @@ def _make_lines(
     mode_overrides: dict[str, str],
 ) -> tuple[list[Line], list[str]]:
     route_info = routes.set_index("route_id").to_dict("index")
-    columns = {name: stop_times[name].to_numpy(dtype=np.float64) for name in ("arr_s", "dep_s", "dist")}
-    coords = {sid: (lon, lat) for sid, lon, lat in zip(stops.index, stops["lon"], stops["lat"], strict=True)}
+    columns = {
+        name: stop_times[name].to_numpy(dtype=np.float64) for name in ("arr_s", "dep_s", "dist")
+    }
+    coords = {
+        sid: (lon, lat)
+        for sid, lon, lat in zip(stops.index, stops["lon"], stops["lat"], strict=True)
+    }
     groups: dict[tuple[str, int], list[dict]] = {}
     fields = ["route_id", "direction", "trip_key", "pattern", "timed", "departures", "today"]
     for trip in trips[fields].to_dict("records"):
@@ -475,11 +570,15 @@ def _make_lines(
     minor_trips = 0
     for (route_id, direction), group in sorted(groups.items()):
         route = route_info[route_id]
-        short = _text(route.get("route_short_name")) or _text(route.get("route_long_name")) or route_id
+        short = (
+            _text(route.get("route_short_name")) or _text(route.get("route_long_name")) or route_id
+        )
         user = headways.get(route_id, headways.get(short))
         mode = mode_overrides.get(route_id, mode_overrides.get(short))
         if mode is None:
-            route_type = pd.to_numeric(pd.Series([route.get("route_type")]), errors="coerce").iloc[0]
+            route_type = pd.to_numeric(pd.Series([route.get("route_type")]), errors="coerce").iloc[
+                0
+            ]
             mode = gtfs_route_type_mode(int(route_type)) if pd.notna(route_type) else "bus"
         timed = [t for t in group if t["timed"]]
         served = [t for t in timed if t["departures"] > 0]
@@ -517,7 +616,9 @@ def _make_lines(
                     headway, user_headway = float(user), user_headway + 1
             keys = [t["trip_key"] for t in pool if t["pattern"] == pattern] if timed else []
             running, dwell = _running_times(keys, columns, slices, coords, pattern)
-            line_id = f"{route_id}:{direction}" + (f":{k}" if patterns == "all" and len(chosen) > 1 else "")
+            line_id = f"{route_id}:{direction}" + (
+                f":{k}" if patterns == "all" and len(chosen) > 1 else ""
+            )
             lines.append(
                 Line(
                     id=line_id,
@@ -531,10 +632,21 @@ def _make_lines(
                     direction_id=int(direction),
                 )
             )
-    report.add("skip", "route directions with no trip starting in the period", len(not_in_period), examples(not_in_period))
-    report.add("assume", "route directions without times: headway from the user table", user_headway)
+    report.add(
+        "skip",
+        "route directions with no trip starting in the period",
+        len(not_in_period),
+        examples(not_in_period),
+    )
+    report.add(
+        "assume", "route directions without times: headway from the user table", user_headway
+    )
     report.add("assume", "route directions without times: default headway", default_used)
-    report.add("repair", "trips on minor stop patterns (merged into their route direction's main pattern)", minor_trips)
+    report.add(
+        "repair",
+        "trips on minor stop patterns (merged into their route direction's main pattern)",
+        minor_trips,
+    )
     return lines, sorted(set(untimed_routes))
 
 
@@ -549,7 +661,9 @@ def _running_times(
     if not trip_keys:
         return None, None
     coords = np.array([stop_coords[s] for s in pattern])
-    straight = np.r_[0.0, np.cumsum(haversine_m(coords[:-1, 0], coords[:-1, 1], coords[1:, 0], coords[1:, 1]))]
+    straight = np.r_[
+        0.0, np.cumsum(haversine_m(coords[:-1, 0], coords[:-1, 1], coords[1:, 0], coords[1:, 1]))
+    ]
     runs, dwells = [], []
     for key in trip_keys:
         a, b = slices[key]

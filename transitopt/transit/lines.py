@@ -44,9 +44,13 @@ class Stop:
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.lon) and math.isfinite(self.lat)):
-            raise InputFileError(f"stop {self.id!r} has no coordinates (lon={self.lon!r}, lat={self.lat!r})")
+            raise InputFileError(
+                f"stop {self.id!r} has no coordinates (lon={self.lon!r}, lat={self.lat!r})"
+            )
         if not (-180.0 <= self.lon <= 180.0 and -90.0 <= self.lat <= 90.0):
-            raise InputFileError(f"stop {self.id!r}: lon={self.lon}, lat={self.lat} are not WGS84 degrees")
+            raise InputFileError(
+                f"stop {self.id!r}: lon={self.lon}, lat={self.lat} are not WGS84 degrees"
+            )
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,7 +102,9 @@ class Line:
         if self.mode not in MODES:
             raise InputFileError(f"line {self.id!r}: mode {self.mode!r} is not one of {MODES}")
         if len(self.stop_ids) < 2:
-            raise InputFileError(f"line {self.id!r} has {len(self.stop_ids)} stop(s); a line needs at least 2")
+            raise InputFileError(
+                f"line {self.id!r} has {len(self.stop_ids)} stop(s); a line needs at least 2"
+            )
         if isinstance(self.headway_s, Mapping):
             if not self.headway_s:
                 raise InputFileError(f"line {self.id!r} has an empty headway table")
@@ -110,11 +116,17 @@ class Line:
         for period, value in headways.items():
             if not (math.isfinite(value) and value > 0):
                 where = f" in period {period!r}" if period else ""
-                raise InputFileError(f"line {self.id!r}: headway{where} must be a positive number of seconds, got {value!r}")
+                raise InputFileError(
+                    f"line {self.id!r}: headway{where} must be a positive number of seconds, got {value!r}"
+                )
         for name in ("capacity", "dwell_s", "speed_kph"):
             value = getattr(self, name)
-            if value is not None and not (math.isfinite(value) and value >= 0 and (name == "dwell_s" or value > 0)):
-                raise InputFileError(f"line {self.id!r}: {name} must be a positive number, got {value!r}")
+            if value is not None and not (
+                math.isfinite(value) and value >= 0 and (name == "dwell_s" or value > 0)
+            ):
+                raise InputFileError(
+                    f"line {self.id!r}: {name} must be a positive number, got {value!r}"
+                )
         if self.running_times_s is not None:
             times = tuple(float(t) for t in self.running_times_s)
             if len(times) != len(self.stop_ids) - 1:
@@ -123,7 +135,9 @@ class Line:
                     f"(expected {len(self.stop_ids) - 1})"
                 )
             if not all(math.isfinite(t) and t >= 0 for t in times):
-                raise InputFileError(f"line {self.id!r}: running times must be finite and >= 0 seconds")
+                raise InputFileError(
+                    f"line {self.id!r}: running times must be finite and >= 0 seconds"
+                )
             object.__setattr__(self, "running_times_s", times)
 
     # ------------------------------------------------------------------ derived values
@@ -134,11 +148,15 @@ class Line:
         if period is None:
             if len(self.headway_s) == 1:
                 return next(iter(self.headway_s.values()))
-            raise KeyError(f"line {self.id!r} has headways for periods {sorted(self.headway_s)}; name one")
+            raise KeyError(
+                f"line {self.id!r} has headways for periods {sorted(self.headway_s)}; name one"
+            )
         try:
             return self.headway_s[period]
         except KeyError:
-            raise KeyError(f"line {self.id!r} has no headway for period {period!r} (has {sorted(self.headway_s)})") from None
+            raise KeyError(
+                f"line {self.id!r} has no headway for period {period!r} (has {sorted(self.headway_s)})"
+            ) from None
 
     def frequency(self, period: str | None = None) -> float:
         """Vehicles per second, ``1 / headway``."""
@@ -190,12 +208,18 @@ class TransitSupply:
         if missing_cols:
             raise InputFileError(f"stop table lacks columns {sorted(missing_cols)}")
         if stops.index.duplicated().any():
-            raise InputFileError(f"stop id {stops.index[stops.index.duplicated()][0]!r} appears twice")
+            raise InputFileError(
+                f"stop id {stops.index[stops.index.duplicated()][0]!r} appears twice"
+            )
         coords = stops[["lon", "lat"]].to_numpy(dtype=np.float64)
         bad = ~np.isfinite(coords).all(axis=1)
         if bad.any():
-            raise InputFileError(f"stop {stops.index[bad][0]!r} has no coordinates ({int(bad.sum())} such stops)")
-        object.__setattr__(self, "stops", stops[["name", "lon", "lat"]].astype({"lon": float, "lat": float}))
+            raise InputFileError(
+                f"stop {stops.index[bad][0]!r} has no coordinates ({int(bad.sum())} such stops)"
+            )
+        object.__setattr__(
+            self, "stops", stops[["name", "lon", "lat"]].astype({"lon": float, "lat": float})
+        )
         lines = tuple(self.lines)
         object.__setattr__(self, "lines", lines)
         seen: set[str] = set()
@@ -206,14 +230,22 @@ class TransitSupply:
             seen.add(line.id)
             unknown = [s for s in line.stop_ids if s not in known]
             if unknown:
-                raise InputFileError(f"line {line.id!r} names stop(s) {unknown[:3]} not in the stop table")
+                raise InputFileError(
+                    f"line {line.id!r} names stop(s) {unknown[:3]} not in the stop table"
+                )
 
     @classmethod
-    def from_stops(cls, stops: Iterable[Stop], lines: Iterable[Line], *, info: dict | None = None) -> TransitSupply:
+    def from_stops(
+        cls, stops: Iterable[Stop], lines: Iterable[Line], *, info: dict | None = None
+    ) -> TransitSupply:
         """Build from :class:`Stop` objects and :class:`Line` objects."""
         stops = list(stops)
         table = pd.DataFrame(
-            {"name": [s.name for s in stops], "lon": [s.lon for s in stops], "lat": [s.lat for s in stops]},
+            {
+                "name": [s.name for s in stops],
+                "lon": [s.lon for s in stops],
+                "lat": [s.lat for s in stops],
+            },
             index=pd.Index([s.id for s in stops], name="stop_id"),
         )
         return cls(stops=table, lines=tuple(lines), info=dict(info or {}))
@@ -230,7 +262,9 @@ class TransitSupply:
     def stop(self, stop_id: str) -> Stop:
         """The :class:`Stop` with this id."""
         row = self.stops.loc[str(stop_id)]
-        return Stop(id=str(stop_id), name=str(row["name"]), lon=float(row["lon"]), lat=float(row["lat"]))
+        return Stop(
+            id=str(stop_id), name=str(row["name"]), lon=float(row["lon"]), lat=float(row["lat"])
+        )
 
     def line(self, line_id: str) -> Line:
         """The :class:`Line` with this id."""
@@ -255,8 +289,15 @@ class TransitSupply:
                     "n_stops": len(line.stop_ids),
                     "headway_s": line.headway(period),
                     "capacity": line.vehicle_capacity,
-                    "straight_length_km": float(haversine_m(coords[:-1, 0], coords[:-1, 1], coords[1:, 0], coords[1:, 1]).sum()) / 1000.0,
-                    "run_time_s": float(sum(line.running_times_s)) if line.running_times_s is not None else np.nan,
+                    "straight_length_km": float(
+                        haversine_m(
+                            coords[:-1, 0], coords[:-1, 1], coords[1:, 0], coords[1:, 1]
+                        ).sum()
+                    )
+                    / 1000.0,
+                    "run_time_s": float(sum(line.running_times_s))
+                    if line.running_times_s is not None
+                    else np.nan,
                 }
             )
         return pd.DataFrame(rows)
@@ -268,6 +309,11 @@ class TransitSupply:
 
 def haversine_m(lon1: Any, lat1: Any, lon2: Any, lat2: Any) -> np.ndarray:
     """Great-circle distance in metres between points given in degrees (broadcasts)."""
-    lon1, lat1, lon2, lat2 = (np.deg2rad(np.asarray(v, dtype=np.float64)) for v in (lon1, lat1, lon2, lat2))
-    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    lon1, lat1, lon2, lat2 = (
+        np.deg2rad(np.asarray(v, dtype=np.float64)) for v in (lon1, lat1, lon2, lat2)
+    )
+    a = (
+        np.sin((lat2 - lat1) / 2) ** 2
+        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    )
     return 2.0 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))

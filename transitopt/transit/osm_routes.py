@@ -34,7 +34,9 @@ from .defaults import OSM_DEFAULT_HEADWAY_S, OSM_ROUTE_MODES
 from .lines import Line, Stop, TransitSupply
 from .report import ImportReport, examples
 
-_STOP_ROLE = re.compile(r"^(?:(?:forward|backward):)?(?:stop(?:_entry_only|_exit_only|_\d+)?|start_stop|end_stop)$")
+_STOP_ROLE = re.compile(
+    r"^(?:(?:forward|backward):)?(?:stop(?:_entry_only|_exit_only|_\d+)?|start_stop|end_stop)$"
+)
 _PLATFORM_ROLE = re.compile(r"^(?:(?:forward|backward):)?platform(?:_entry_only|_exit_only|_\d+)?$")
 
 
@@ -76,7 +78,9 @@ def read_osm_routes(
     route_types = tuple(route_types or OSM_ROUTE_MODES)
     unknown = [t for t in route_types if t not in OSM_ROUTE_MODES]
     if unknown:
-        raise ValueError(f"route types {unknown} are not supported; choose from {sorted(OSM_ROUTE_MODES)}")
+        raise ValueError(
+            f"route types {unknown} are not supported; choose from {sorted(OSM_ROUTE_MODES)}"
+        )
     headway_defaults = {**OSM_DEFAULT_HEADWAY_S, **(default_headways_s or {})}
     report = ImportReport(source=str(path))
 
@@ -108,7 +112,13 @@ def read_osm_routes(
                 wanted_ways.add(ref)
             elif kind == "r":
                 for sub_kind, sub_ref in relation_members.get(ref, []):
-                    (wanted_nodes if sub_kind == "n" else wanted_ways if sub_kind == "w" else set()).add(sub_ref)
+                    (
+                        wanted_nodes
+                        if sub_kind == "n"
+                        else wanted_ways
+                        if sub_kind == "w"
+                        else set()
+                    ).add(sub_ref)
 
     # ---- pass 2: node locations and way vertices
     node_at: dict[int, tuple[float, float]] = {}
@@ -162,7 +172,13 @@ def read_osm_routes(
         groups = {"stop": [], "platform": []}
         located = {"stop": 0, "platform": 0}
         for kind, ref, role in members:
-            group = "stop" if _STOP_ROLE.match(role) else "platform" if _PLATFORM_ROLE.match(role) else None
+            group = (
+                "stop"
+                if _STOP_ROLE.match(role)
+                else "platform"
+                if _PLATFORM_ROLE.match(role)
+                else None
+            )
             if group is None:
                 continue
             where = locate(kind, ref)
@@ -200,15 +216,33 @@ def read_osm_routes(
             )
         )
     report.add("info", "route relations read", len(routes))
-    report.add("skip", "route relations with fewer than 2 stops located in the file", len(skipped), examples(skipped))
+    report.add(
+        "skip",
+        "route relations with fewer than 2 stops located in the file",
+        len(skipped),
+        examples(skipped),
+    )
     report.add("skip", "stop/platform members outside the file (dropped)", dropped_members)
-    report.add("info", "routes whose platforms were used (fewer located stop positions)", used_platforms)
+    report.add(
+        "info", "routes whose platforms were used (fewer located stop positions)", used_platforms
+    )
     report.add("repair", "the same stop twice in a row (merged)", repeated)
-    report.add("skip", "interval tags that could not be read (default headway used)", len(bad_interval), examples(bad_interval))
+    report.add(
+        "skip",
+        "interval tags that could not be read (default headway used)",
+        len(bad_interval),
+        examples(bad_interval),
+    )
     for route, count in sorted(default_headway.items()):
-        report.add("assume", f"{route} routes without interval: default headway {headway_defaults[route]:g} s", count)
+        report.add(
+            "assume",
+            f"{route} routes without interval: default headway {headway_defaults[route]:g} s",
+            count,
+        )
     if not lines:
-        raise InputFileError(f"{path}: none of the {len(routes)} route relations has 2 stops located in the file")
+        raise InputFileError(
+            f"{path}: none of the {len(routes)} route relations has 2 stops located in the file"
+        )
     used = {s for line in lines for s in line.stop_ids}
     supply = TransitSupply.from_stops(
         (stops[s] for s in sorted(used)),

@@ -53,14 +53,18 @@ class ImportReport:
 
     def to_frame(self) -> pd.DataFrame:
         """The entries as a table (columns kind, what, count, detail)."""
-        return pd.DataFrame([vars(e) for e in self.entries], columns=["kind", "what", "count", "detail"])
+        return pd.DataFrame(
+            [vars(e) for e in self.entries], columns=["kind", "what", "count", "detail"]
+        )
 
     def __str__(self) -> str:
         lines = [f"import report for {self.source}:"]
         if not self.entries:
             lines.append("  nothing repaired or skipped")
         for e in self.entries:
-            lines.append(f"  [{e.kind}] {e.what}: {e.count}" + (f" ({e.detail})" if e.detail else ""))
+            lines.append(
+                f"  [{e.kind}] {e.what}: {e.count}" + (f" ({e.detail})" if e.detail else "")
+            )
         return "\n".join(lines)
 
 
