@@ -253,7 +253,7 @@ def assign_command(
     from ._errors import ConvergenceWarning
     from ._io import atomic_path
     from .assignment import UserEquilibrium
-    from .demand.io import attach_to_nodes, read_demand
+    from .demand import attach_to_nodes, read_od
     from .report import plot_convergence
 
     if output.suffix.lower() not in (".parquet", ".csv"):
@@ -266,7 +266,7 @@ def assign_command(
         if not trips:
             raise typer.BadParameter("give the OD matrix with --demand FILE", param_hint="--demand")
         demand = trips[0]
-    od = read_demand(demand)
+    od = read_od(demand)
     if zones is not None:
         from .paths import snap_points
         from .zones import read_zones
