@@ -10,10 +10,9 @@ from transitopt.metrics.registry import (
     GROUPS,
     METRICS,
     access_change,
-    gini_of_access,
+    inequality_of_access,
     jobs_within,
     metric,
-    palma_of_access,
 )
 
 
@@ -36,9 +35,9 @@ def test_fixed_metrics_are_complete_and_consistent():
          "jobs (pop-weighted)", "Jobs within 45 min by transit", 1),
         (jobs_within("car", 7.5), "jobs_car_7.5min", "accessibility",
          "jobs (pop-weighted)", "Jobs within 7.5 min by car", 1),
-        (gini_of_access(30), "gini_transit_30min", "equity", "index",
+        (inequality_of_access("gini", 30), "gini_transit_30min", "equity", "index",
          "Gini of jobs within 30 min by transit", -1),
-        (palma_of_access(60.0), "palma_transit_60min", "equity", "ratio",
+        (inequality_of_access("palma", 60.0), "palma_transit_60min", "equity", "ratio",
          "Palma of jobs within 60 min by transit", -1),
         (access_change(30, "zones", "gain"), "transit_access_30min_zones_gain", "equity",
          "zones", "Zones gaining transit access (30 min)", 1),

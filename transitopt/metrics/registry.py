@@ -7,8 +7,8 @@ green/red colouring), the terminal summary and the batch overview.
 Most metrics have a fixed name (:data:`METRICS`). The accessibility and equity metrics
 exist once per time budget of the scenario (``jobs_transit_45min``,
 ``gini_transit_30min``, ``transit_access_30min_population_lose``); the functions
-:func:`jobs_within`, :func:`gini_of_access`, :func:`palma_of_access` and
-:func:`access_change` make them, and :func:`metric` resolves any name, fixed or not.
+:func:`jobs_within`, :func:`inequality_of_access` and :func:`access_change` make
+them, and :func:`metric` resolves any name, fixed or not.
 
 >>> metric("co2_total").unit
 'kg/h'
@@ -129,24 +129,14 @@ def jobs_within(mode: str, cutoff_min: float) -> Metric:
     )
 
 
-def gini_of_access(cutoff_min: float) -> Metric:
-    """Gini index of the jobs reachable by transit within ``cutoff_min`` minutes, over residents."""
+def inequality_of_access(measure: Literal["gini", "palma"], cutoff_min: float) -> Metric:
+    """Gini index or Palma ratio, over residents, of the jobs reachable by transit within
+    ``cutoff_min`` minutes."""
     return Metric(
-        f"gini_transit_{cutoff_min:g}min",
+        f"{measure}_transit_{cutoff_min:g}min",
         "equity",
-        "index",
-        f"Gini of jobs within {cutoff_min:g} min by transit",
-        "lower",
-    )
-
-
-def palma_of_access(cutoff_min: float) -> Metric:
-    """Palma ratio of the jobs reachable by transit within ``cutoff_min`` minutes, over residents."""
-    return Metric(
-        f"palma_transit_{cutoff_min:g}min",
-        "equity",
-        "ratio",
-        f"Palma of jobs within {cutoff_min:g} min by transit",
+        "index" if measure == "gini" else "ratio",
+        f"{measure.capitalize()} of jobs within {cutoff_min:g} min by transit",
         "lower",
     )
 
@@ -168,8 +158,10 @@ def access_change(
 _NUMBER = r"([0-9]+(?:\.[0-9]+)?)"
 _PATTERNS = (
     (re.compile(rf"jobs_([a-z]+)_{_NUMBER}min"), lambda m: jobs_within(m[1], float(m[2]))),
-    (re.compile(rf"gini_transit_{_NUMBER}min"), lambda m: gini_of_access(float(m[1]))),
-    (re.compile(rf"palma_transit_{_NUMBER}min"), lambda m: palma_of_access(float(m[1]))),
+    (
+        re.compile(rf"(gini|palma)_transit_{_NUMBER}min"),
+        lambda m: inequality_of_access(m[1], float(m[2])),
+    ),
     (
         re.compile(rf"transit_access_{_NUMBER}min_(zones|population)_(gain|lose)"),
         lambda m: access_change(float(m[1]), m[2], m[3]),

@@ -24,13 +24,7 @@ import pandas as pd
 
 from .. import metrics as M
 from ..metrics.operator import route_fleet
-from ..metrics.registry import (
-    Metric,
-    gini_of_access,
-    jobs_within,
-    metric,
-    palma_of_access,
-)
+from ..metrics.registry import Metric, inequality_of_access, jobs_within, metric
 from ..settings import cache_dir
 from ..transit.graph import ALIGHT, BOARD, RIDE
 from ..transit.lines import haversine_m
@@ -577,8 +571,8 @@ def _metrics_table(
         for k, t in enumerate(thresholds):
             add(jobs_within(mode, t), np.atleast_1d(mean)[k])
     for k, t in enumerate(thresholds):
-        add(gini_of_access(t), M.gini(access["transit"][:, k], pop))
-        add(palma_of_access(t), M.palma(access["transit"][:, k], pop))
+        add(inequality_of_access("gini", t), M.gini(access["transit"][:, k], pop))
+        add(inequality_of_access("palma", t), M.palma(access["transit"][:, k], pop))
 
     e = params.emissions
     factors = M.EmissionFactors(**e.model_dump())

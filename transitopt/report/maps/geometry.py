@@ -11,8 +11,7 @@ import math
 import numpy as np
 import pandas as pd
 
-#: metres per degree of latitude (mean)
-M_PER_DEG = 111_195.0
+from ...geo import METRES_PER_DEGREE
 
 
 def midpoint(line: np.ndarray) -> np.ndarray:
@@ -58,8 +57,8 @@ def zone_cells(lon: np.ndarray, lat: np.ndarray) -> list[np.ndarray]:
     if n == 0:
         return []
     lon0, lat0 = float(lon.mean()), float(lat.mean())
-    kx = M_PER_DEG * math.cos(math.radians(lat0))
-    xy = np.column_stack([(lon - lon0) * kx, (lat - lat0) * M_PER_DEG])
+    kx = METRES_PER_DEGREE * math.cos(math.radians(lat0))
+    xy = np.column_stack([(lon - lon0) * kx, (lat - lat0) * METRES_PER_DEGREE])
     if n > 1:
         spacing = cKDTree(xy).query(xy, k=2)[0][:, 1]
         side = float(np.median(spacing[spacing > 0])) if np.any(spacing > 0) else 500.0
@@ -83,5 +82,7 @@ def zone_cells(lon: np.ndarray, lat: np.ndarray) -> list[np.ndarray]:
         if cell is None or cell.is_empty or cell.geom_type != "Polygon":
             cell = square
         ring = np.asarray(cell.exterior.coords)
-        rings.append(np.column_stack([ring[:, 0] / kx + lon0, ring[:, 1] / M_PER_DEG + lat0]))
+        rings.append(
+            np.column_stack([ring[:, 0] / kx + lon0, ring[:, 1] / METRES_PER_DEGREE + lat0])
+        )
     return rings

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ...geo import METRES_PER_DEGREE
 from .classes import MapClass, nice_number
-from .geometry import M_PER_DEG, midpoint
+from .geometry import midpoint
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ class MapLayer:
         """Length in degrees of longitude and label (``"500 m"``, ``"2 km"``) of a scale bar of
         a nice length, a sixth to a quarter of the map's width; None for a map without width."""
         x0, y0, x1, y1 = self.bounds()
-        m_per_deg_x = M_PER_DEG * math.cos(math.radians((y0 + y1) / 2.0))
+        m_per_deg_x = METRES_PER_DEGREE * math.cos(math.radians((y0 + y1) / 2.0))
         width_m = (x1 - x0) * m_per_deg_x
         if width_m <= 0:
             return None
