@@ -524,23 +524,9 @@ def _show(value: Any) -> str:
 
 
 def _assumptions_html(results: list[ScenarioResult], names: list[str]) -> str:
+    flat = [_parameters(result.summary) for result in results]
     keys: dict[str, None] = {}
-    flat = []
-    for result in results:
-        s = result.summary
-        record = {}
-        period = s.get("period") or {}
-        if isinstance(period, Mapping):
-            record["period"] = (
-                f"{period.get('name', '')} {period.get('start', '')}–{period.get('end', '')}".strip()
-            )
-        record.update(_flatten(s.get("network") or {}, "network."))
-        for key in ("zones", "lines", "tolerance"):
-            if key in s:
-                record[key] = s[key]
-        record.update(_flatten(s.get("transit_fares") or {}, "fares."))
-        record.update(_flatten(s.get("parameters") or {}, "model."))
-        flat.append(record)
+    for record in flat:
         keys.update(dict.fromkeys(record))
     head = "".join(
         f"<th>{_scenario_head(n, r, i)}</th>"
@@ -554,19 +540,7 @@ def _assumptions_html(results: list[ScenarioResult], names: list[str]) -> str:
             for i, v in enumerate(values)
         )
         rows.append(f"<tr><td class='key'>{_e(key)}</td>{cells}</tr>")
-    notes = []
-    every = [list(r.summary.get("notes") or []) for r in results]
-    common = [n for n in every[0] if all(n in other for other in every[1:])]
-    if common:
-        notes.append(
-            "<h4>All runs</h4><ul class='notes'>"
-            + "".join(f"<li>{_e(n)}</li>" for n in common)
-            + "</ul>"
-        )
-    for own, name in zip(every, names, strict=True):
-        items = "".join(f"<li>{_e(n)}</li>" for n in own if n not in common)
-        if items:
-            notes.append(f"<h4>{_e(name)}</h4><ul class='notes'>{items}</ul>")
+    notes = _notes_html(results, names)
     model = (
         "<p>The evaluation joins a road equilibrium for cars (buses enter as a PCU preload on the links they use, "
         "none on bus lanes), bus running times from congested link times (free flow on bus lanes) plus dwell, a "
@@ -581,9 +555,44 @@ def _assumptions_html(results: list[ScenarioResult], names: list[str]) -> str:
         model + "<p class='hint'>Highlighted: a value that differs from the baseline's.</p>"
         f"<div class='scroll'><table class='params'><thead><tr><th>Parameter</th>{head}</tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table></div>"
-        + (f"<h3>Notes from the runs</h3>{''.join(notes)}" if notes else "")
+        + (f"<h3>Notes from the runs</h3>{notes}" if notes else "")
         + _inputs_html(results, names)
     )
+
+
+def _parameters(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """A run's assumptions as flat ``key: value`` pairs (period, network, zones, fares, model)."""
+    record = {}
+    period = summary.get("period") or {}
+    if isinstance(period, Mapping):
+        record["period"] = (
+            f"{period.get('name', '')} {period.get('start', '')}–{period.get('end', '')}".strip()
+        )
+    record.update(_flatten(summary.get("network") or {}, "network."))
+    for key in ("zones", "lines", "tolerance"):
+        if key in summary:
+            record[key] = summary[key]
+    record.update(_flatten(summary.get("transit_fares") or {}, "fares."))
+    record.update(_flatten(summary.get("parameters") or {}, "model."))
+    return record
+
+
+def _notes_html(results: list[ScenarioResult], names: list[str]) -> str:
+    """The runs' notes: those of every run once, then each run's own."""
+    notes = []
+    every = [list(r.summary.get("notes") or []) for r in results]
+    common = [n for n in every[0] if all(n in other for other in every[1:])]
+    if common:
+        notes.append(
+            "<h4>All runs</h4><ul class='notes'>"
+            + "".join(f"<li>{_e(n)}</li>" for n in common)
+            + "</ul>"
+        )
+    for own, name in zip(every, names, strict=True):
+        items = "".join(f"<li>{_e(n)}</li>" for n in own if n not in common)
+        if items:
+            notes.append(f"<h4>{_e(name)}</h4><ul class='notes'>{items}</ul>")
+    return "".join(notes)
 
 
 def _inputs_html(results: list[ScenarioResult], names: list[str]) -> str:
