@@ -1,13 +1,15 @@
-"""Evaluating scenarios: the integrated model, then tables and metrics.
+"""Evaluating scenarios: the multimodal model on the edited inputs, then tables and metrics.
 
 >>> result = evaluate_file("scenarios/helsinki_base.toml")  # doctest: +SKIP
 >>> result.metrics  # doctest: +SKIP
 
 :func:`evaluate` validates and loads everything (raising :class:`ScenarioError` before
-any computation when a file is wrong), runs :class:`~.model.IntegratedModel` and
-assembles the :class:`~.result.ScenarioResult`. :func:`evaluate_file` adds a cache of
-finished results keyed by a hash of the scenario content and its input files, so that
-comparing reuses earlier evaluations.
+any computation when a file is wrong), converts the edited scenario into the inputs of
+:class:`~transitopt.assignment.multimodal.MultimodalModel` (:func:`build_model`), runs it
+and assembles the :class:`~.result.ScenarioResult`. :func:`evaluate_file` adds a cache
+of finished results keyed by a hash of the scenario content and its input files, so that
+comparing reuses earlier evaluations; :func:`final_state` rebuilds the model and its
+final state from any result, cached ones included.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import os
 import time
 import warnings
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,18 +25,24 @@ import numpy as np
 import pandas as pd
 
 from .. import metrics as M
+from .._progress import ProgressCallback
+from ..assignment.multimodal import MODES, MultimodalModel, MultimodalResult
+from ..geo import haversine_m
 from ..metrics.operator import route_fleet
 from ..settings import cache_dir
 from ..transit.graph import ALIGHT, BOARD, RIDE
-from ..transit.lines import haversine_m
-from .edits import prepare
+from .edits import Prepared, apply_edits
 from .files import Scenario, load_scenario
 from .inputs import load_base
-from .model import MODES, IntegratedModel, ModelOutcome
+from .parameters import model_parameters
 from .result import ScenarioResult, read_result, write_result
+from .schema import ScenarioError
 
-#: in-process results by cache key
+#: in-process results by cache key, least recently used first; each holds the model's
+#: arrays (zone matrices, link and transit loads), so at most ``RESULTS_KEPT`` are kept
+#: (older ones are read back from the on-disk cache when asked for again)
 _RESULTS: dict[str, ScenarioResult] = {}
+RESULTS_KEPT = 16
 
 
 def validate_scenario(path: str | os.PathLike | Scenario) -> Scenario:
@@ -50,14 +58,81 @@ def validate_scenario(path: str | os.PathLike | Scenario) -> Scenario:
         Naming the file, the line, the field and what was expected.
     """
     scenario = path if isinstance(path, Scenario) else load_scenario(path)
-    prepare(scenario, load_base(scenario))
+    apply_edits(scenario, load_base(scenario))
     return scenario
+
+
+def build_model(prepared: Prepared) -> MultimodalModel:
+    """The multimodal model of an edited scenario: its networks, transit supply with street
+    routes and per-line fares, zones, demand and ``[model]`` parameters."""
+    scenario = prepared.scenario
+    return MultimodalModel(
+        zones=prepared.zones,
+        demand=prepared.demand,
+        drive=prepared.drive,
+        walk=prepared.walk,
+        supply=prepared.supply,
+        routes=prepared.routes,
+        line_fares=prepared.line_meta["fare"].to_dict(),
+        period=scenario.baseline.period.name,
+        parameters=model_parameters(scenario.baseline),
+        name=f"scenario {scenario.name!r}",
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class FinalState:
+    """The model of an evaluated scenario and the state its feedback loop ended in.
+
+    Attributes
+    ----------
+    model : MultimodalModel
+    link_time_s : (e,) float64 or None
+        Final car link times (s; ``inf`` where cars cannot drive), ``None`` without a
+        drive network.
+    transit_demand : (z, z) float64
+        Final transit trips/h in zone order.
+    """
+
+    model: MultimodalModel
+    link_time_s: np.ndarray | None
+    transit_demand: np.ndarray
+
+
+def final_state(result: ScenarioResult) -> FinalState:
+    """Rebuild the model of ``result`` from its scenario files and its final state from its
+    tables (``links.time_s``, ``od.transit``): works the same for results read from the
+    on-disk cache, without evaluating again.
+
+    Raises
+    ------
+    ScenarioError
+        The scenario's files or inputs changed since ``result`` was evaluated.
+    """
+    scenario = load_scenario(result.summary["file"])
+    if scenario.digest() != result.key:
+        raise ScenarioError(
+            f"{scenario.path}: the scenario or its inputs changed since this result was "
+            "evaluated; evaluate it again"
+        )
+    model = build_model(apply_edits(scenario, load_base(scenario)))
+    link_time = None
+    if model.drive is not None:
+        time_s = result.tables["links"]["time_s"].to_numpy(float)
+        link_time = np.where(np.isnan(time_s), np.inf, time_s)  # closed links carry no cars
+    z = len(model.zones)
+    transit = result.tables["od"]["transit"].to_numpy(float).reshape(z, z)
+    return FinalState(
+        model=model,
+        link_time_s=link_time,
+        transit_demand=np.where(np.isfinite(transit), transit, 0.0),
+    )
 
 
 def evaluate(
     scenario: Scenario | str | os.PathLike,
     *,
-    progress: Callable[[dict], object] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> ScenarioResult:
     """Evaluate one scenario (no cache).
 
@@ -83,11 +158,10 @@ def evaluate(
     started = time.perf_counter()
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
-    base = load_base(scenario)
-    prepared = prepare(scenario, base)
+    prepared = apply_edits(scenario, load_base(scenario))
     load_s = time.perf_counter() - started
-    outcome = IntegratedModel(prepared).run(progress)
-    result = _assemble(scenario, outcome)
+    outcome = build_model(prepared).run(progress)
+    result = _assemble(prepared, outcome)
     summary = dict(result.summary)
     summary["timings"] = {
         "load_s": load_s,
@@ -104,7 +178,7 @@ def evaluate_file(
     *,
     cache: bool = True,
     cache_folder: str | os.PathLike | None = None,
-    progress: Callable[[dict], object] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> ScenarioResult:
     """Evaluate a scenario file, reusing a cached result of identical content and inputs.
 
@@ -126,6 +200,7 @@ def evaluate_file(
         return evaluate(scenario, progress=progress)
     key = scenario.digest()
     if key in _RESULTS:
+        _RESULTS[key] = _RESULTS.pop(key)  # most recently used last
         return _RESULTS[key]
     folder = Path(cache_folder) if cache_folder is not None else cache_dir() / "scenarios"
     target = folder / key[:24]
@@ -133,7 +208,7 @@ def evaluate_file(
         try:
             result = read_result(target)
             if result.key == key:
-                _RESULTS[key] = result
+                _remember(key, result)
                 return result
         except (OSError, ValueError):
             pass
@@ -145,8 +220,14 @@ def evaluate_file(
             warnings.warn(
                 f"could not cache the result of {scenario.name!r} in {target}: {exc}", stacklevel=2
             )
-    _RESULTS[key] = result
+    _remember(key, result)
     return result
+
+
+def _remember(key: str, result: ScenarioResult) -> None:
+    _RESULTS[key] = result
+    while len(_RESULTS) > RESULTS_KEPT:
+        _RESULTS.pop(next(iter(_RESULTS)))
 
 
 def clear_results() -> None:
@@ -155,16 +236,16 @@ def clear_results() -> None:
 
 
 # ---------------------------------------------------------------------------- tables
-def _assemble(scenario: Scenario, out: ModelOutcome) -> ScenarioResult:
-    p = out.prepared
+def _assemble(p: Prepared, out: MultimodalResult) -> ScenarioResult:
+    scenario = p.scenario
     params = scenario.baseline.model
     tables: dict[str, pd.DataFrame] = {}
-    links = _links_table(out)
+    links = _links_table(p, out)
     tables["links"] = links
-    segments, stops = _segments_tables(out)
+    segments, stops = _segments_tables(p, out)
     tables["segments"] = segments
     tables["stops"] = stops
-    lines = _lines_table(out, segments)
+    lines = _lines_table(p, out, segments)
     tables["lines"] = lines
     tables["routes"] = (
         route_fleet(lines)
@@ -173,17 +254,17 @@ def _assemble(scenario: Scenario, out: ModelOutcome) -> ScenarioResult:
             columns=["route_key", "mode", "lines", "vehicles", "veh_km", "veh_h", "fleet"]
         )
     )
-    od = _od_table(out)
+    od = _od_table(p, out)
     tables["od"] = od
-    zones, access = _zones_table(out)
+    zones, access = _zones_table(p, out)
     tables["zones"] = zones
     trips = {m: float(out.demand[m].sum()) for m in MODES}
     trips["walk"] += float(out.intrazonal.sum())
     tables["mode_shares"] = M.mode_shares(trips)
     tables["voc_distribution"] = M.voc_distribution(links) if len(links) else pd.DataFrame()
-    tables["convergence"] = pd.DataFrame(out.history)
+    tables["convergence"] = out.convergence
     tables["edits"] = p.log
-    tables["metrics"] = _metrics_table(out, tables, access, trips)
+    tables["metrics"] = _metrics_table(p, out, tables, access, trips)
     history = out.history[-1]
     summary = {
         "name": scenario.name,
@@ -217,8 +298,8 @@ def _assemble(scenario: Scenario, out: ModelOutcome) -> ScenarioResult:
     return ScenarioResult(name=scenario.name, key=scenario.digest(), tables=tables, summary=summary)
 
 
-def _links_table(out: ModelOutcome) -> pd.DataFrame:
-    drive = out.prepared.drive
+def _links_table(p: Prepared, out: MultimodalResult) -> pd.DataFrame:
+    drive = p.drive
     if drive is None:
         return pd.DataFrame(
             columns=[
@@ -291,8 +372,7 @@ def _links_table(out: ModelOutcome) -> pd.DataFrame:
     return table
 
 
-def _segments_tables(out: ModelOutcome) -> tuple[pd.DataFrame, pd.DataFrame]:
-    p = out.prepared
+def _segments_tables(p: Prepared, out: MultimodalResult) -> tuple[pd.DataFrame, pd.DataFrame]:
     supply = p.supply
     stops = supply.stops
     seg_cols = [
@@ -381,8 +461,7 @@ def _segments_tables(out: ModelOutcome) -> tuple[pd.DataFrame, pd.DataFrame]:
     return segments, stop_table
 
 
-def _lines_table(out: ModelOutcome, segments: pd.DataFrame) -> pd.DataFrame:
-    p = out.prepared
+def _lines_table(p: Prepared, out: MultimodalResult, segments: pd.DataFrame) -> pd.DataFrame:
     params = p.scenario.baseline.model
     if out.transit is None or not p.supply.lines:
         return pd.DataFrame(
@@ -418,8 +497,8 @@ def _lines_table(out: ModelOutcome, segments: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def _od_table(out: ModelOutcome) -> pd.DataFrame:
-    zones = out.prepared.zones["zone"].to_numpy()
+def _od_table(p: Prepared, out: MultimodalResult) -> pd.DataFrame:
+    zones = p.zones["zone"].to_numpy()
     z = zones.size
     s = out.skims
     table = pd.DataFrame(
@@ -468,15 +547,14 @@ def _cumulative(time_s: np.ndarray, jobs: np.ndarray, thresholds: list[float]) -
     return values
 
 
-def _door_to_door(out: ModelOutcome) -> dict[str, np.ndarray]:
+def _door_to_door(out: MultimodalResult) -> dict[str, np.ndarray]:
     times = {"car": out.skims["car_time_s"].copy(), "transit": out.skims["transit_time_s"].copy()}
     for t in times.values():
         np.fill_diagonal(t, 0.0)
     return times
 
 
-def _zones_table(out: ModelOutcome) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    p = out.prepared
+def _zones_table(p: Prepared, out: MultimodalResult) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     thresholds = sorted(set(p.scenario.baseline.model.accessibility_min))
     zones = p.zones.copy()
     demand = {m: out.demand[m] for m in MODES}
@@ -503,12 +581,12 @@ def _zones_table(out: ModelOutcome) -> tuple[pd.DataFrame, dict[str, np.ndarray]
 
 
 def _metrics_table(
-    out: ModelOutcome,
+    p: Prepared,
+    out: MultimodalResult,
     tables: dict[str, pd.DataFrame],
     access: dict[str, np.ndarray],
     trips: dict[str, float],
 ) -> pd.DataFrame:
-    p = out.prepared
     params = p.scenario.baseline.model
     trip_fare = p.scenario.baseline.transit.trip_fare
     rows: list[tuple[str, str, str, float]] = []
@@ -552,7 +630,7 @@ def _metrics_table(
             add("road", key, unit[key], value)
         car_km = road["car_veh_km"]
     else:
-        car_km = float(np.sum(out.demand["car"] / params.car_occupancy * _car_km(out)))
+        car_km = float(np.sum(out.demand["car"] / params.car_occupancy * _car_km(p)))
         add("road", "car_veh_km", "veh·km/h", car_km)
 
     lines = tables["lines"]
@@ -609,11 +687,11 @@ def _metrics_table(
     return pd.DataFrame(rows, columns=["group", "metric", "unit", "value"])
 
 
-def _car_km(out: ModelOutcome) -> np.ndarray:
+def _car_km(p: Prepared) -> np.ndarray:
     """Car distance per zone pair (km) without a street network."""
-    params = out.prepared.scenario.baseline.model
-    lon = out.prepared.zones["lon"].to_numpy(float)
-    lat = out.prepared.zones["lat"].to_numpy(float)
+    params = p.scenario.baseline.model
+    lon = p.zones["lon"].to_numpy(float)
+    lat = p.zones["lat"].to_numpy(float)
     return (
         haversine_m(lon[:, None], lat[:, None], lon[None, :], lat[None, :])
         * params.car_detour_factor
