@@ -88,8 +88,9 @@ class FinalState:
     ----------
     model : MultimodalModel
     link_time_s : (e,) float64 or None
-        Final car link times (s; ``inf`` where cars cannot drive), ``None`` without a
-        drive network.
+        Final car link times (s) as in the ``links`` table (``inf`` on closed links,
+        free flow on other links without cars: the same bus running times as in the
+        run), ``None`` without a drive network.
     transit_demand : (z, z) float64
         Final transit trips/h in zone order.
     """
