@@ -2,8 +2,9 @@
 
 Each stop of a bus, BRT or minibus line is snapped to the nearest node of the drive
 network; between consecutive stops the vehicle follows the free-flow fastest path over
-links open to buses (``MODE_BUS``, not closed). Routes are fixed for a scenario (buses
-do not re-route around congestion). A segment whose stops lie farther than
+links open to buses (``MODE_BUS``, not closed, never through zone centroids), found by
+:func:`transitopt.paths.shortest_paths`. Routes are fixed for a scenario (buses do not
+re-route around congestion). A segment whose stops lie farther than
 ``max_snap_m`` from the network, or that has no path, is *unrouted*: it runs the
 straight line × ``detour_factor`` at the line's speed and loads no road link.
 
@@ -19,13 +20,15 @@ it has one, else ``bus_max_speed_kph``. Dwell at stops is added by the transit g
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
-from ..kernels.shortest_paths import path_edges, single_source
+from ..geo import haversine_m
 from ..network.compiled import MODE_BUS, Network
-from ..transit.graph import BUS_MODES
-from ..transit.lines import TransitSupply, haversine_m
+from ..paths import shortest_paths, snap_points
+from .graph import BUS_MODES
+from .lines import TransitSupply
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,8 +87,6 @@ def route_lines(
     inc_seg: list[np.ndarray] = []
     inc_edge: list[np.ndarray] = []
     if bus_lines:
-        from ..paths import snap_points
-
         used = sorted({position[s] for ln in bus_lines for s in ln.stop_ids})
         node_of = np.full(lon.size, -1, dtype=np.int64)
         snap = np.full(lon.size, np.inf)
@@ -94,24 +95,20 @@ def route_lines(
         if closed is not None:
             open_ &= ~np.asarray(closed, dtype=bool)
         weight = np.where(open_, drive.free_flow_time_s, np.inf)
-        no_through = np.zeros(drive.n_nodes, dtype=np.bool_)
-        pairs: dict[int, set[int]] = {}
-        for ln in bus_lines:
-            s = [position[x] for x in ln.stop_ids]
-            for a, b in zip(s[:-1], s[1:], strict=True):
-                if snap[a] <= max_snap_m and snap[b] <= max_snap_m:
-                    pairs.setdefault(int(node_of[a]), set()).add(int(node_of[b]))
-        paths: dict[tuple[int, int], np.ndarray | None] = {}
-        for a, targets in pairs.items():
-            t = np.fromiter(targets, dtype=np.int64)
-            dist, pred = single_source(drive.indptr, drive.head, weight, a, no_through, t)
-            for b in targets:
-                if a == b:
-                    paths[(a, b)] = np.empty(0, dtype=np.int64)
-                elif np.isfinite(dist[b]):
-                    paths[(a, b)] = np.asarray(path_edges(pred, drive.tail, b), dtype=np.int64)
-                else:
-                    paths[(a, b)] = None
+        pairs = sorted(
+            {
+                (int(node_of[a]), int(node_of[b]))
+                for ln in bus_lines
+                for a, b in pairwise(position[x] for x in ln.stop_ids)
+                if snap[a] <= max_snap_m and snap[b] <= max_snap_m
+            }
+        )
+        found = shortest_paths(drive, [a for a, _ in pairs], [b for _, b in pairs], weight=weight)
+        # an empty path between two different nodes: not connected
+        paths = {
+            (a, b): (e if e.size or a == b else None)
+            for (a, b), e in zip(pairs, found, strict=True)
+        }
     count = 0
     for li, ln in enumerate(bus_lines):
         s = [position[x] for x in ln.stop_ids]
