@@ -483,7 +483,7 @@ def _running_times(
         repairs["line segments timed on the straight line x detour_factor"] = (
             repairs.get("line segments timed on the straight line x detour_factor", 0) + s.size - 1
         )
-    if pending:
+    if pending and drive_network is not None:
         lengths = _drive_lengths(drive_network, stop_lon, stop_lat, pending)
         for (li, s), length in zip(pending, lengths, strict=True):
             line = supply.lines[li]

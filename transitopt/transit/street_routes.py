@@ -86,7 +86,8 @@ def route_lines(
     seg_line, seg_routed, seg_extra, seg_length = [], [], [], []
     inc_seg: list[np.ndarray] = []
     inc_edge: list[np.ndarray] = []
-    if bus_lines:
+    paths: dict[tuple[int, int], tuple[np.ndarray, float] | None] = {}
+    if bus_lines and drive is not None:
         used = sorted({position[s] for ln in bus_lines for s in ln.stop_ids})
         node_of = np.full(lon.size, -1, dtype=np.int64)
         snap = np.full(lon.size, np.inf)
@@ -104,29 +105,29 @@ def route_lines(
             }
         )
         found = shortest_paths(drive, [a for a, _ in pairs], [b for _, b in pairs], weight=weight)
-        # an empty path between two different nodes: not connected
-        paths = {
-            (a, b): (e if e.size or a == b else None)
-            for (a, b), e in zip(pairs, found, strict=True)
-        }
+        for (a, b), e in zip(pairs, found, strict=True):
+            # an empty path between two different nodes: not connected
+            routed = e.size > 0 or a == b
+            paths[(a, b)] = (e, float(np.nansum(drive.length_m[e]))) if routed else None
     count = 0
     for li, ln in enumerate(bus_lines):
         s = [position[x] for x in ln.stop_ids]
         for a, b in zip(s[:-1], s[1:], strict=True):
             key = (int(node_of[a]), int(node_of[b]))
-            path = paths.get(key) if snap[a] <= max_snap_m and snap[b] <= max_snap_m else None
+            found_path = paths.get(key) if snap[a] <= max_snap_m and snap[b] <= max_snap_m else None
             seg_line.append(li)
-            if path is None:
+            if found_path is None:
                 seg_routed.append(False)
                 seg_extra.append(0.0)
                 seg_length.append(
                     float(haversine_m(lon[a], lat[a], lon[b], lat[b])) * detour_factor
                 )
             else:
+                path, path_m = found_path
                 seg_routed.append(True)
                 extra = float(snap[a] + snap[b])
                 seg_extra.append(extra)
-                seg_length.append(float(np.nansum(drive.length_m[path])) + extra)
+                seg_length.append(path_m + extra)
                 inc_seg.append(np.full(path.size, count, dtype=np.int64))
                 inc_edge.append(path)
             count += 1
