@@ -95,7 +95,8 @@ def route_lines(
         open_ = (drive.modes & MODE_BUS) != 0
         if closed is not None:
             open_ &= ~np.asarray(closed, dtype=bool)
-        weight = np.where(open_, drive.free_flow_time_s, np.inf)
+        fft = drive.free_flow_time_s
+        weight = np.where(open_ & ~np.isnan(fft), fft, np.inf)  # no free-flow time: not used
         pairs = sorted(
             {
                 (int(node_of[a]), int(node_of[b]))
