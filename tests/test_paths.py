@@ -426,3 +426,12 @@ def test_shortest_paths_edge_lists_match_networkx_costs(berlin_mitte):
     assert [p.tolist() for p in paths.shortest_paths(tiny, [0, 1, 2], [1, 0, 2])] == [[0], [], []]
     with pytest.raises(ValueError, match="one per pair"):
         paths.shortest_paths(tiny, [0, 1], [1])
+
+
+def test_edge_weights_checks_and_caches_nothing(berlin_mitte):
+    net = berlin_mitte
+    before = len(paths._PREPARED.get(net, {}))
+    np.testing.assert_array_equal(paths.edge_weights(net, "length_m"), net.length_m)
+    assert len(paths._PREPARED.get(net, {})) == before
+    with pytest.raises(NetworkError, match="missing or negative"):
+        paths.edge_weights(net, np.full(net.n_edges, -1.0))
