@@ -39,7 +39,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,14 +47,12 @@ import pandas as pd
 from .._errors import ConvergenceWarning, DemandError, TransitoptError
 from .._progress import ProgressCallback
 from ..geo import haversine_m
-from ..kernels.shortest_paths import many_to_many
 from ..network.compiled import MODE_CAR, Network
+from ..paths import skim, snap_points, walk_distances
 from ..transit.defaults import WAIT_FACTOR, GraphParameters
 from ..transit.graph import ACCESS, BOARD, EGRESS, RIDE, WALK_ONLY, WALK_TRANSFER, TransitGraph
 from ..transit.lines import TransitSupply
-
-if TYPE_CHECKING:
-    from ..scenario.routing import StreetRoutes
+from ..transit.street_routes import StreetRoutes, buses_per_link, route_lines, segment_times
 
 MODES = ("car", "transit", "walk")
 
@@ -252,7 +250,7 @@ class MultimodalModel:
         Stops and lines; ``None`` or no lines: transit is not modelled.
     routes : StreetRoutes or None
         Street routes of the bus-type lines over ``drive``; ``None``: routed here
-        (:func:`~transitopt.scenario.routing.route_lines`).
+        (:func:`~transitopt.transit.street_routes.route_lines`).
     line_fares : mapping of str to float
         Fare per boarding by line id (currency; missing lines: 0).
     period : str or None
@@ -428,19 +426,6 @@ def _check_inputs(model: MultimodalModel) -> None:
         raise ModelInputError("street routes were given without the drive network they run on")
 
 
-# ---------------------------------------------------------------------------- shortest paths
-def _walk_distance_matrix(walk: Network, nodes: np.ndarray) -> np.ndarray:
-    """Walk distances (m) between compiled ``nodes``: the shorter of both directions."""
-    length = np.where(np.isfinite(walk.length_m), walk.length_m, np.inf)
-    d = many_to_many(walk.indptr, walk.head, length, nodes, nodes, np.zeros(walk.n_nodes, np.bool_))
-    return np.minimum(d, d.T)
-
-
-def _drive_skim(drive: Network, weight: np.ndarray, nodes: np.ndarray) -> np.ndarray:
-    """Shortest costs between compiled ``nodes`` over per-link ``weight`` (not cached)."""
-    return many_to_many(drive.indptr, drive.head, weight, nodes, nodes, drive.centroid)
-
-
 # ---------------------------------------------------------------------------- set-up
 class _Setup:
     """The parts of a model that do not change between iterations (built once)."""
@@ -471,11 +456,9 @@ class _Setup:
     def _walk_setup(self) -> None:
         params, walk = self.params, self.model.walk
         if walk is not None:
-            from ..paths import snap_points
-
             node, snap = snap_points(walk, self.lon, self.lat)
             nodes, inv = np.unique(node, return_inverse=True)
-            d = _walk_distance_matrix(walk, nodes)[np.ix_(inv, inv)] + snap[:, None] + snap[None, :]
+            d = walk_distances(walk, nodes)[np.ix_(inv, inv)] + snap[:, None] + snap[None, :]
             crow = self.crow_m * params.walk_detour_factor
             d = np.where(np.isfinite(d), d, crow)
         else:
@@ -499,21 +482,20 @@ class _Setup:
                 "without congestion"
             )
             return
-        from ..paths import snap_points
 
         node, snap = snap_points(drive, self.lon, self.lat)
         self.nodes, self.inv = np.unique(node, return_inverse=True)
         self.car_access_s = snap / params.walk_speed_mps
         self.closed = _edge_flag(drive, "closed")
         self.car_open = ((drive.modes & MODE_CAR) != 0) & ~self.closed & (drive.capacity_vph > 0)
-        length = np.where(self.car_open, drive.length_m, np.inf)
-        self.car_dist_m = _drive_skim(drive, length, self.nodes)[np.ix_(self.inv, self.inv)]
+        length = np.where(self.car_open & np.isfinite(drive.length_m), drive.length_m, np.inf)
+        car_dist = skim(drive, self.nodes, weight=length, by_index=True, cache=False)
+        self.car_dist_m = car_dist[np.ix_(self.inv, self.inv)]
         self.free_time_s = np.where(self.car_open, drive.free_flow_time_s, np.inf)
         self._bus_setup(drive)
 
     def _bus_setup(self, drive: Network) -> None:
         """Per-link buses/h, their PCU preload in mixed traffic, links where they run free."""
-        from ..scenario.routing import buses_per_link, route_lines
 
         params = self.params
         supply = self.supply or _no_supply()
@@ -579,7 +561,6 @@ class _Setup:
 
     def _timed_supply(self, supply: TransitSupply) -> TransitSupply:
         """The supply with the free-flow street running times of bus lines without their own."""
-        from ..scenario.routing import segment_times
 
         routes = self.routes
         seg_times = None
@@ -670,7 +651,6 @@ def _edge_flag(drive: Network, column: str) -> np.ndarray:
 # ---------------------------------------------------------------------------- per iteration
 def _transit_graph_at(setup: _Setup, link_time_s: np.ndarray | None) -> TransitGraph:
     """The transit graph with bus running times at car link times ``link_time_s``."""
-    from ..scenario.routing import segment_times
 
     if not setup.dynamic or link_time_s is None:
         return setup.graph
@@ -701,7 +681,8 @@ def _skims(
     params = setup.params
     out: dict[str, np.ndarray] = {}
     if setup.drive is not None:
-        drive_s = _drive_skim(setup.drive, link_time_s, setup.nodes)[np.ix_(setup.inv, setup.inv)]
+        drive_s = skim(setup.drive, setup.nodes, weight=link_time_s, by_index=True, cache=False)
+        drive_s = drive_s[np.ix_(setup.inv, setup.inv)]
     else:
         drive_s = setup.static_car_s
     car_s = (

@@ -39,10 +39,10 @@ import pandas as pd
 from ..geo import haversine_m
 from ..network.compiled import EDGE_FLOAT_DEFAULTS, MODE_BUS, MODE_CAR, Network
 from ..transit.lines import TransitSupply
+from ..transit.street_routes import StreetRoutes, route_lines
 from .files import EditRecord, Scenario
 from .inputs import BaseData, make_lines, resolve_stops
 from .parameters import model_parameters
-from .routing import StreetRoutes, route_lines
 from .schema import ModelSpec, StopPoint
 
 
