@@ -133,10 +133,45 @@ def test_progress_and_interrupt_keep_best(mandl):
     assert res.evaluation.att == pytest.approx(calls[-1]["att"])
 
 
-def test_time_budget_is_respected(mandl):
-    res = design_routes(mandl, n_routes=6, min_nodes=2, max_nodes=8, budget_s=0.5, seed=0)
+def test_progress_returning_false_cancels_and_keeps_best(mandl):
+    calls = []
+
+    def progress(info):
+        calls.append(info)
+        return len(calls) < 2
+
+    res = design_routes(
+        mandl,
+        n_routes=6,
+        min_nodes=2,
+        max_nodes=8,
+        budget_s=None,
+        max_evaluations=50_000,
+        seed=0,
+        progress=progress,
+    )
+    assert res.stopped_by == "cancelled"
+    assert len(calls) == 2
+    assert res.n_evaluations == calls[-1]["evaluations"] < 50_000
+    _check_feasible(mandl, res.routes, 6, 2, 8)
+    assert res.evaluation.att == pytest.approx(calls[-1]["att"])
+
+
+def test_time_budget_stops_the_search(mandl):
+    # an evaluation cap far beyond what 0.5 s allows: only the time budget can stop it
+    res = design_routes(
+        mandl, n_routes=6, min_nodes=2, max_nodes=8, budget_s=0.5, max_evaluations=10**9, seed=0
+    )
     assert res.stopped_by == "budget_s"
-    assert res.seconds < 3.0
+    assert 0 < res.n_evaluations < 10**9
+
+
+def test_evaluation_cap_stops_a_long_time_budget(mandl):
+    res = design_routes(
+        mandl, n_routes=6, min_nodes=2, max_nodes=8, budget_s=3600.0, max_evaluations=300, seed=0
+    )
+    assert res.stopped_by == "max_evaluations"
+    assert res.n_evaluations == 300
 
 
 @pytest.mark.parametrize(

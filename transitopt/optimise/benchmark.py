@@ -21,7 +21,7 @@ import pandas as pd
 from ..settings import data_dir
 from .evaluation import evaluate_route_set
 from .instances import read_literature_route_sets, read_tndp_instance
-from .routes import design_routes
+from .route_design import design_routes
 
 
 @dataclass(frozen=True)
