@@ -13,11 +13,12 @@ published, route sets not available).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 
+from .._progress import ProgressCallback
 from ..settings import data_dir
 from .evaluation import evaluate_route_set
 from .instances import read_literature_route_sets, read_tndp_instance
@@ -103,13 +104,15 @@ def run_case(
     *,
     budget_s: float,
     seeds: Sequence[int] = (0,),
-    progress: Callable[[dict], None] | None = None,
+    progress: ProgressCallback | None = None,
     clock: str = "cpu",
 ) -> pd.DataFrame:
     """Run the passenger-objective design once per seed; one row per run.
 
     ``budget_s`` counts CPU seconds of this process by default (``clock="cpu"``), so a
     run on a busy machine gets the search it was given; ``clock="wall"`` counts wall time.
+    ``progress`` is passed to :func:`~transitopt.optimise.design_routes` (same dict keys);
+    after a run it cancelled, or one stopped by Ctrl-C, no further seed is run.
 
     Columns: ``case``, ``instance``, ``n_routes``, ``min_nodes``, ``max_nodes``, ``seed``,
     ``budget_s``, ``seconds``, ``evaluations``, ``att``, ``d0``, ``d1``, ``d2``, ``dun``,
@@ -152,6 +155,6 @@ def run_case(
                 "routes": res.routes,
             }
         )
-        if res.stopped_by == "interrupted":
+        if res.stopped_by in ("interrupted", "cancelled"):
             break
     return pd.DataFrame(rows)
