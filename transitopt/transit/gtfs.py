@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -551,103 +552,190 @@ def _make_lines(
     headways: dict[str, float],
     mode_overrides: dict[str, str],
 ) -> tuple[list[Line], list[str]]:
+    """Lines of every route direction, and the routes with neither times nor a headway given."""
+    maker = _LineMaker(
+        stop_times,
+        slices,
+        stops,
+        period_s=period_s,
+        patterns=patterns,
+        default_headway_s=default_headway_s,
+        headways=headways,
+        mode_overrides=mode_overrides,
+    )
     route_info = routes.set_index("route_id").to_dict("index")
-    columns = {
-        name: stop_times[name].to_numpy(dtype=np.float64) for name in ("arr_s", "dep_s", "dist")
-    }
-    coords = {
-        sid: (lon, lat)
-        for sid, lon, lat in zip(stops.index, stops["lon"], stops["lat"], strict=True)
-    }
     groups: dict[tuple[str, int], list[dict]] = {}
     fields = ["route_id", "direction", "trip_key", "pattern", "timed", "departures", "today"]
     for trip in trips[fields].to_dict("records"):
         groups.setdefault((trip["route_id"], int(trip["direction"])), []).append(trip)
     lines: list[Line] = []
-    untimed_routes: list[str] = []
-    not_in_period: list[str] = []
-    user_headway = default_used = 0
-    minor_trips = 0
     for (route_id, direction), group in sorted(groups.items()):
-        route = route_info[route_id]
-        short = (
+        lines.extend(maker.direction_lines(route_id, direction, route_info[route_id], group))
+    maker.counts.add_to(report)
+    return lines, sorted(set(maker.counts.untimed_routes))
+
+
+@dataclass
+class _LineCounts:
+    """What making the lines skipped or assumed, for the report."""
+
+    untimed_routes: list[str] = field(default_factory=list)
+    not_in_period: list[str] = field(default_factory=list)
+    user_headway: int = 0
+    default_used: int = 0
+    minor_trips: int = 0
+
+    def add_to(self, report: ImportReport) -> None:
+        """Add the counts to the report (untimed routes are an error, raised by the caller)."""
+        report.add(
+            "skip",
+            "route directions with no trip starting in the period",
+            len(self.not_in_period),
+            examples(self.not_in_period),
+        )
+        report.add(
+            "assume",
+            "route directions without times: headway from the user table",
+            self.user_headway,
+        )
+        report.add("assume", "route directions without times: default headway", self.default_used)
+        report.add(
+            "repair",
+            "trips on minor stop patterns (merged into their route direction's main pattern)",
+            self.minor_trips,
+        )
+
+
+class _LineMaker:
+    """Lines of one route direction at a time: trips to count, stop pattern(s), headway."""
+
+    def __init__(
+        self,
+        stop_times: pd.DataFrame,
+        slices: dict[str, tuple[int, int]],
+        stops: pd.DataFrame,
+        *,
+        period_s: float,
+        patterns: str,
+        default_headway_s: float | None,
+        headways: dict[str, float],
+        mode_overrides: dict[str, str],
+    ) -> None:
+        self.columns = {
+            name: stop_times[name].to_numpy(dtype=np.float64) for name in ("arr_s", "dep_s", "dist")
+        }
+        self.coords = {
+            sid: (lon, lat)
+            for sid, lon, lat in zip(stops.index, stops["lon"], stops["lat"], strict=True)
+        }
+        self.slices = slices
+        self.period_s = period_s
+        self.all_patterns = patterns == "all"
+        self.default_headway_s = default_headway_s
+        self.headways = headways
+        self.mode_overrides = mode_overrides
+        self.counts = _LineCounts()
+
+    def direction_lines(
+        self, route_id: str, direction: int, route: dict[str, Any], group: list[dict]
+    ) -> list[Line]:
+        """The line(s) of one route direction from its trips (none if it has no service)."""
+        name = (
             _text(route.get("route_short_name")) or _text(route.get("route_long_name")) or route_id
         )
-        user = headways.get(route_id, headways.get(short))
-        mode = mode_overrides.get(route_id, mode_overrides.get(short))
-        if mode is None:
-            route_type = pd.to_numeric(pd.Series([route.get("route_type")]), errors="coerce").iloc[
-                0
-            ]
-            mode = gtfs_route_type_mode(int(route_type)) if pd.notna(route_type) else "bus"
-        timed = [t for t in group if t["timed"]]
-        served = [t for t in timed if t["departures"] > 0]
-        if not timed:
-            # no times at all: topology only; the headway comes from the user
-            headway = user if user is not None else default_headway_s
-            if headway is None:
-                untimed_routes.append(route_id)
-                continue
-            if user is not None:
-                user_headway += 1
-            else:
-                default_used += 1
-            pool = [t for t in group if t["today"]] or group
-            weights = [1.0] * len(pool)
-        elif not served:
-            not_in_period.append(f"{route_id}/{direction}")
-            continue
-        else:
-            pool = served
-            weights = [t["departures"] for t in served]
-        by_pattern: dict[tuple[str, ...], float] = {}
-        for trip, weight in zip(pool, weights, strict=True):
-            by_pattern[trip["pattern"]] = by_pattern.get(trip["pattern"], 0.0) + weight
-        ranked = sorted(by_pattern.items(), key=lambda kv: (-kv[1], -len(kv[0]), kv[0]))
-        chosen = ranked if patterns == "all" else ranked[:1]
-        if patterns == "main" and len(ranked) > 1:
-            minor_trips += int(round(sum(w for _, w in ranked[1:])))
+        user = self.headways.get(route_id, self.headways.get(name))
+        mode = self._mode(route, route_id, name)
+        timed = any(t["timed"] for t in group)
+        counted = self._counted_trips(route_id, direction, group, user)
+        if counted is None:
+            return []
+        pool, weights, headway = counted
+        chosen = self._chosen_patterns(pool, weights)
         total = float(sum(weights))
+        lines = []
         for k, (pattern, weight) in enumerate(chosen):
-            n_trips = weight if patterns == "all" else total
-            if served:
-                headway = period_s / n_trips
-                if user is not None:
-                    headway, user_headway = float(user), user_headway + 1
-            keys = [t["trip_key"] for t in pool if t["pattern"] == pattern] if timed else []
-            running, dwell = _running_times(keys, columns, slices, coords, pattern)
-            line_id = f"{route_id}:{direction}" + (
-                f":{k}" if patterns == "all" and len(chosen) > 1 else ""
+            line_headway = (
+                headway
+                if headway is not None
+                else self._timetable_headway(weight if self.all_patterns else total, user)
             )
+            keys = [t["trip_key"] for t in pool if t["pattern"] == pattern] if timed else []
+            running, dwell = _running_times(keys, self.columns, self.slices, self.coords, pattern)
+            suffix = f":{k}" if self.all_patterns and len(chosen) > 1 else ""
             lines.append(
                 Line(
-                    id=line_id,
-                    name=short,
+                    id=f"{route_id}:{direction}{suffix}",
+                    name=name,
                     mode=mode,
                     stop_ids=pattern,
-                    headway_s=float(headway),
+                    headway_s=float(line_headway),
                     dwell_s=dwell,
                     running_times_s=running,
                     route_id=route_id,
                     direction_id=int(direction),
                 )
             )
-    report.add(
-        "skip",
-        "route directions with no trip starting in the period",
-        len(not_in_period),
-        examples(not_in_period),
-    )
-    report.add(
-        "assume", "route directions without times: headway from the user table", user_headway
-    )
-    report.add("assume", "route directions without times: default headway", default_used)
-    report.add(
-        "repair",
-        "trips on minor stop patterns (merged into their route direction's main pattern)",
-        minor_trips,
-    )
-    return lines, sorted(set(untimed_routes))
+        return lines
+
+    def _mode(self, route: dict[str, Any], route_id: str, name: str) -> str:
+        """The user's mode for the route, else the one its ``route_type`` names (bus if none)."""
+        mode = self.mode_overrides.get(route_id, self.mode_overrides.get(name))
+        if mode is None:
+            route_type = pd.to_numeric(pd.Series([route.get("route_type")]), errors="coerce").iloc[
+                0
+            ]
+            mode = gtfs_route_type_mode(int(route_type)) if pd.notna(route_type) else "bus"
+        return mode
+
+    def _counted_trips(
+        self, route_id: str, direction: int, group: list[dict], user: float | None
+    ) -> tuple[list[dict], list[float], float | None] | None:
+        """Trips to choose patterns from, their weights, and the headway if not from times.
+
+        Trips starting in the period weigh their departures (headway from the timetable:
+        ``None``). Without any times, the trips of the day weigh one each and the headway
+        is the user's or the default (counted). ``None`` when the direction has no service
+        in the period, or no times and no headway (noted).
+        """
+        timed = [t for t in group if t["timed"]]
+        if timed:
+            served = [t for t in timed if t["departures"] > 0]
+            if not served:
+                self.counts.not_in_period.append(f"{route_id}/{direction}")
+                return None
+            return served, [t["departures"] for t in served], None
+        if user is not None:
+            self.counts.user_headway += 1
+            headway = user
+        elif self.default_headway_s is not None:
+            self.counts.default_used += 1
+            headway = self.default_headway_s
+        else:
+            self.counts.untimed_routes.append(route_id)
+            return None
+        pool = [t for t in group if t["today"]] or group
+        return pool, [1.0] * len(pool), headway
+
+    def _timetable_headway(self, n_trips: float, user: float | None) -> float:
+        """Period length / trips, unless the user gave the headway (counted)."""
+        if user is not None:
+            self.counts.user_headway += 1
+            return float(user)
+        return self.period_s / n_trips
+
+    def _chosen_patterns(
+        self, pool: list[dict], weights: list[float]
+    ) -> list[tuple[tuple[str, ...], float]]:
+        """Stop patterns with their trips, most trips first: all, or the main one."""
+        by_pattern: dict[tuple[str, ...], float] = {}
+        for trip, weight in zip(pool, weights, strict=True):
+            by_pattern[trip["pattern"]] = by_pattern.get(trip["pattern"], 0.0) + weight
+        ranked = sorted(by_pattern.items(), key=lambda kv: (-kv[1], -len(kv[0]), kv[0]))
+        if self.all_patterns:
+            return ranked
+        if len(ranked) > 1:
+            self.counts.minor_trips += int(round(sum(w for _, w in ranked[1:])))
+        return ranked[:1]
 
 
 def _running_times(
