@@ -158,13 +158,9 @@ def read_gtfs(
     pattern_of = {key: tuple(stop_ids[a:b]) for key, (a, b) in slices.items()}
     trips["pattern"] = trips["trip_key"].map(pattern_of)
     short = trips["pattern"].map(lambda p: len(p) if isinstance(p, tuple) else 0) < 2
-    report.add(
-        "skip",
-        "trips with fewer than 2 stops with coordinates",
-        int(short.sum()),
-        examples(trips.loc[short, "trip_id"]),
+    trips = _skip_rows(
+        trips, short, report, "trips with fewer than 2 stops with coordinates", "trip_id"
     )
-    trips = trips[~short]
     if trips["direction_id"].isna().any():
         report.add(
             "assume",
@@ -244,21 +240,9 @@ def _clean_stops(feed: Any, path: Path, report: ImportReport) -> pd.DataFrame:
         | (stops["lat"].abs() > 90)
         | ((stops["lon"] == 0) & (stops["lat"] == 0))
     )
-    report.add(
-        "skip",
-        "stops without valid coordinates",
-        int(bad.sum()),
-        examples(stops.loc[bad, "stop_id"]),
-    )
-    stops = stops[~bad]
+    stops = _skip_rows(stops, bad, report, "stops without valid coordinates", "stop_id")
     dup = stops["stop_id"].duplicated()
-    report.add(
-        "skip",
-        "duplicate stop_id rows (first kept)",
-        int(dup.sum()),
-        examples(stops.loc[dup, "stop_id"]),
-    )
-    stops = stops[~dup]
+    stops = _skip_rows(stops, dup, report, "duplicate stop_id rows (first kept)", "stop_id")
     names = (
         stops["stop_name"].astype(object)
         if "stop_name" in stops
@@ -296,13 +280,7 @@ def _clean_trips(
         )
     reused_rows = trips.loc[reused].groupby("trip_id").size().to_dict()
     unknown = ~trips["route_id"].isin(set(routes["route_id"]))
-    report.add(
-        "skip",
-        "trips of unknown routes",
-        int(unknown.sum()),
-        examples(trips.loc[unknown, "trip_id"]),
-    )
-    trips = trips[~unknown].copy()
+    trips = _skip_rows(trips, unknown, report, "trips of unknown routes", "trip_id").copy()
     report.add(
         "assume",
         "trips without service_id (assumed to run every day)",
@@ -365,21 +343,18 @@ def _clean_stop_times(
             st = st[~st["trip_id"].isin(set(n_rows.index[mismatch]))]
 
     unknown_trip = ~st["trip_key"].isin(set(trips["trip_key"]))
-    report.add(
-        "skip",
-        "stop_times rows of unknown trips",
-        int(unknown_trip.sum()),
-        examples(st.loc[unknown_trip, "trip_id"].unique()),
+    st = _skip_rows(
+        st, unknown_trip, report, "stop_times rows of unknown trips", "trip_id", unique=True
     )
-    st = st[~unknown_trip]
     unknown_stop = ~st["stop_id"].isin(stops.index)
-    report.add(
-        "skip",
+    st = _skip_rows(
+        st,
+        unknown_stop,
+        report,
         "stop_times rows at stops without coordinates or unknown stops",
-        int(unknown_stop.sum()),
-        examples(st.loc[unknown_stop, "stop_id"].unique()),
+        "stop_id",
+        unique=True,
     )
-    st = st[~unknown_stop]
     st = st.sort_values(["trip_key", "seq"], kind="stable")
     # the same stop twice in a row (a duplicated row, or arrival and departure split): merge
     same = (st["trip_key"].to_numpy()[1:] == st["trip_key"].to_numpy()[:-1]) & (
@@ -535,6 +510,21 @@ def _departures_between(t0: float, t1: float, headway: float, p0: float, p1: flo
     last_time = min(t1, p1)
     last_k = int(np.ceil((last_time - t0) / headway)) - 1  # t0 + k*h < last_time
     return float(max(0, last_k - first_k + 1))
+
+
+def _skip_rows(
+    table: pd.DataFrame,
+    skip: pd.Series,
+    report: ImportReport,
+    what: str,
+    id_column: str,
+    *,
+    unique: bool = False,
+) -> pd.DataFrame:
+    """``table`` without the rows flagged ``skip``, reported with example ids (distinct if ``unique``)."""
+    ids = table.loc[skip, id_column]
+    report.add("skip", what, int(skip.sum()), examples(ids.unique() if unique else ids))
+    return table[~skip]
 
 
 # ---------------------------------------------------------------------- lines
