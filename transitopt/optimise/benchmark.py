@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import pandas as pd
 
@@ -73,7 +74,7 @@ def published_results(case: BenchmarkCase) -> pd.DataFrame:
     figure was computed here from the published route set), ``max_nodes`` (longest route
     of the published set, when known), ``note``.
     """
-    rows = []
+    rows: list[tuple] = []
     if case.instance == "Mandl":
         inst = read_tndp_instance("Mandl")
         for title, routes in read_literature_route_sets().items():
@@ -105,7 +106,7 @@ def run_case(
     budget_s: float,
     seeds: Sequence[int] = (0,),
     progress: ProgressCallback | None = None,
-    clock: str = "cpu",
+    clock: Literal["wall", "cpu"] = "cpu",
 ) -> pd.DataFrame:
     """Run the passenger-objective design once per seed; one row per run.
 

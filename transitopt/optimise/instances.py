@@ -137,7 +137,7 @@ class TNDPInstance:
             )
         tt[np.isnan(tt)] = np.inf
         np.fill_diagonal(tt, 0.0)
-        info = {}
+        info: dict = {}
         if (tt < 0).any():
             i, j = np.argwhere(tt < 0)[0]
             raise NetworkError(f"{name}: negative travel time {tt[i, j]} on link {i}-{j}")

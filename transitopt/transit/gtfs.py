@@ -422,12 +422,14 @@ class _Calendar:
 
     def active(self, day: dt.date | np.datetime64) -> set[str]:
         """Service ids running on ``day``."""
-        day = np.datetime64(day, "D")
-        weekday = int((day.astype(np.int64) + 3) % 7)  # 1970-01-01 was a Thursday (weekday 3)
+        day64 = np.datetime64(day, "D")  # type: ignore[call-overload]  # stubs lack datetime64 input
+        weekday = int((day64.astype(np.int64) + 3) % 7)  # 1970-01-01 was a Thursday (weekday 3)
         active = {
-            sid for sid, first, last, flags in self.rules if first <= day <= last and flags[weekday]
+            sid
+            for sid, first, last, flags in self.rules
+            if first <= day64 <= last and flags[weekday]
         }
-        for sid, kind in self.exceptions.get(day, []):
+        for sid, kind in self.exceptions.get(day64, []):
             if kind == 1:
                 active.add(sid)
             elif kind == 2:
@@ -450,7 +452,8 @@ def _pick_date(
         )
         return today
     per_service = trips["service_id"].value_counts().to_dict()
-    best, best_count = None, -1.0
+    best: Any = None
+    best_count = -1.0
     for day in calendar.candidate_days():
         count = float(sum(per_service.get(sid, 0) for sid in calendar.active(day)))
         if count > best_count:

@@ -27,6 +27,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -158,6 +159,7 @@ def _read_relations(
 
     routes: list[_RouteRelation] = []
     relation_members: dict[int, list[tuple[str, int]]] = {}
+    rel: Any  # pyosmium's objects
     try:
         for rel in osmium.FileProcessor(str(path), osmium.osm.RELATION):
             members = [(m.type, m.ref, m.role) for m in rel.members]
@@ -195,6 +197,7 @@ class _MemberLocations:
         out = cls(relation_members)
         wanted_nodes, wanted_ways = out._wanted(routes)
         processor = osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
+        obj: Any  # pyosmium's objects
         for obj in processor.with_locations():
             if obj.is_node():
                 if obj.id in wanted_nodes and obj.location.valid():
