@@ -96,14 +96,7 @@ def read_gtfs(
     period_start, period_end = _parse_time(start, "start"), _parse_time(end, "end")
     if not period_end > period_start:
         raise ValueError(f"period end {end!r} must be after start {start!r}")
-    if default_headway_s is not None and not default_headway_s > 0:
-        raise InputFileError(f"default_headway_s must be > 0 seconds, got {default_headway_s!r}")
-    for key, value in (headways or {}).items():
-        if not (value is not None and float(value) > 0):
-            raise InputFileError(f"headway for route {key!r} must be > 0 seconds, got {value!r}")
-    for key, mode in (mode_overrides or {}).items():
-        if mode not in MODES:
-            raise InputFileError(f"mode override for route {key!r}: {mode!r} is not one of {MODES}")
+    _check_headways_and_modes(default_headway_s, headways, mode_overrides)
 
     feed = _read_feed(path)
     report = ImportReport(source=str(path))
@@ -114,9 +107,65 @@ def read_gtfs(
     trips, reused_rows = _clean_trips(feed, routes, report)
     stop_times = _clean_stop_times(feed, trips, reused_rows, stops, report)
 
-    # ---- service day
     calendar = _Calendar(feed)
     service_date = _pick_date(calendar, trips, date, report)
+    _mark_service_days(trips, calendar, service_date)
+    trips = _count_departures(feed, trips, stop_times, period_start, period_end, report)
+    trips, slices = _attach_patterns(trips, stop_times, report)
+    lines, untimed_routes = _make_lines(
+        trips,
+        routes,
+        stop_times,
+        slices,
+        stops,
+        report,
+        period_s=float(period_end - period_start),
+        patterns=patterns,
+        default_headway_s=default_headway_s,
+        headways=dict(headways or {}),
+        mode_overrides=dict(mode_overrides or {}),
+    )
+    if untimed_routes:
+        raise InputFileError(
+            f"{path}: {len(untimed_routes)} route(s) have no stop times and no frequencies "
+            f"({examples(untimed_routes)}); pass default_headway_s=... or headways={{route_id: seconds}}"
+        )
+    if not lines:
+        raise _no_service_error(path, trips, start, end, service_date)
+    used = sorted({s for line in lines for s in line.stop_ids})
+    supply = TransitSupply(
+        stops=stops.loc[used, ["name", "lon", "lat"]],
+        lines=tuple(lines),
+        info={
+            "source": str(path),
+            "format": "gtfs",
+            "date": service_date.isoformat(),
+            "period": (_format_time(period_start), _format_time(period_end)),
+            "patterns": patterns,
+        },
+    )
+    return supply, report
+
+
+# ---------------------------------------------------------------------- reading and cleaning
+def _check_headways_and_modes(
+    default_headway_s: float | None,
+    headways: Mapping[str, float] | None,
+    mode_overrides: Mapping[str, str] | None,
+) -> None:
+    """Raise InputFileError for a headway that is not > 0 or an unknown mode."""
+    if default_headway_s is not None and not default_headway_s > 0:
+        raise InputFileError(f"default_headway_s must be > 0 seconds, got {default_headway_s!r}")
+    for key, value in (headways or {}).items():
+        if not (value is not None and float(value) > 0):
+            raise InputFileError(f"headway for route {key!r} must be > 0 seconds, got {value!r}")
+    for key, mode in (mode_overrides or {}).items():
+        if mode not in MODES:
+            raise InputFileError(f"mode override for route {key!r}: {mode!r} is not one of {MODES}")
+
+
+def _mark_service_days(trips: pd.DataFrame, calendar: _Calendar, service_date: dt.date) -> None:
+    """Columns ``today``/``yesterday``: the trip's service runs on the day / the day before."""
     if calendar.empty:
         active_today = active_yesterday = set(trips["service_id"].dropna())
     else:
@@ -126,7 +175,20 @@ def read_gtfs(
     trips["today"] = trips["service_id"].isin(active_today) | no_service
     trips["yesterday"] = trips["service_id"].isin(active_yesterday) | no_service
 
-    # ---- trip times and departures in the period
+
+def _count_departures(
+    feed: Any,
+    trips: pd.DataFrame,
+    stop_times: pd.DataFrame,
+    period_start: int,
+    period_end: int,
+    report: ImportReport,
+) -> pd.DataFrame:
+    """``trips`` with ``first_dep``, ``departures`` in the period and ``timed`` columns.
+
+    Times are service-day seconds. A timed trip counts once if it starts in the period of the service day, or of the day
+    before past 24:00; a frequency-based trip counts the departures it makes in the period.
+    """
     by_trip = stop_times.groupby("trip_key", sort=False)["dep_s"]
     first = pd.DataFrame({"first_dep": by_trip.first(), "any_time": by_trip.count() > 0})
     trips = trips.join(first, on="trip_key")
@@ -151,8 +213,13 @@ def read_gtfs(
     departures[is_freq] = freq_departures.reindex(trips["trip_key"][is_freq]).to_numpy()
     trips["departures"] = departures
     trips["timed"] = timed | is_freq
+    return trips
 
-    # ---- stop patterns
+
+def _attach_patterns(
+    trips: pd.DataFrame, stop_times: pd.DataFrame, report: ImportReport
+) -> tuple[pd.DataFrame, dict[str, tuple[int, int]]]:
+    """Trips with a stop ``pattern`` and ``direction`` (short ones dropped); trip row ranges."""
     slices = _trip_slices(stop_times)
     stop_ids = stop_times["stop_id"].to_numpy()
     pattern_of = {key: tuple(stop_ids[a:b]) for key, (a, b) in slices.items()}
@@ -168,52 +235,25 @@ def read_gtfs(
             int(trips["direction_id"].isna().sum()),
         )
     trips["direction"] = trips["direction_id"].fillna(0).astype(np.int64)
+    return trips, slices
 
-    lines, untimed_routes = _make_lines(
-        trips,
-        routes,
-        stop_times,
-        slices,
-        stops,
-        report,
-        period_s=float(period_end - period_start),
-        patterns=patterns,
-        default_headway_s=default_headway_s,
-        headways=dict(headways or {}),
-        mode_overrides=dict(mode_overrides or {}),
+
+def _no_service_error(
+    path: Path, trips: pd.DataFrame, start: str, end: str, service_date: dt.date
+) -> InputFileError:
+    """The error for a period without service, naming when the feed's trips do start."""
+    timed_first = trips.loc[trips["timed"], "first_dep"]
+    span = (
+        f"first departures in the feed run from {_format_time(timed_first.min())} to {_format_time(timed_first.max())}"
+        if timed_first.notna().any()
+        else "the feed has no times"
     )
-    if untimed_routes:
-        raise InputFileError(
-            f"{path}: {len(untimed_routes)} route(s) have no stop times and no frequencies "
-            f"({examples(untimed_routes)}); pass default_headway_s=... or headways={{route_id: seconds}}"
-        )
-    if not lines:
-        timed_first = trips.loc[trips["timed"], "first_dep"]
-        span = (
-            f"first departures in the feed run from {_format_time(timed_first.min())} to {_format_time(timed_first.max())}"
-            if timed_first.notna().any()
-            else "the feed has no times"
-        )
-        raise InputFileError(
-            f"{path}: no service between {start} and {end} on {service_date.isoformat()} ({span}); "
-            "choose another period or date"
-        )
-    used = sorted({s for line in lines for s in line.stop_ids})
-    supply = TransitSupply(
-        stops=stops.loc[used, ["name", "lon", "lat"]],
-        lines=tuple(lines),
-        info={
-            "source": str(path),
-            "format": "gtfs",
-            "date": service_date.isoformat(),
-            "period": (_format_time(period_start), _format_time(period_end)),
-            "patterns": patterns,
-        },
+    return InputFileError(
+        f"{path}: no service between {start} and {end} on {service_date.isoformat()} ({span}); "
+        "choose another period or date"
     )
-    return supply, report
 
 
-# ---------------------------------------------------------------------- reading and cleaning
 def _read_feed(path: Path):
     import gtfs_kit
 
