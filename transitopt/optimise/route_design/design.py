@@ -141,9 +141,8 @@ def design_routes(
     if clock not in ("wall", "cpu"):
         raise RouteDesignError(f"clock must be 'wall' or 'cpu', got {clock!r}")
     now = time.perf_counter if clock == "wall" else time.process_time
-    search = _RouteSearch(
-        instance, limits, seed, transfer_penalty_min, SearchLog(SearchClock(now, now()), progress)
-    )  # the budget includes building the start
+    log = SearchLog(SearchClock(now, started=now()), progress)  # the budget includes the start
+    search = _RouteSearch(instance, limits, seed, transfer_penalty_min, log)
     start = search.start(initial_routes)
     budget = Budget(budget_s, max_evaluations)
     if objective == "passenger":
