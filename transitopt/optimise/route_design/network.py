@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from itertools import chain
 
 import numpy as np
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import shortest_path
 
 from ...kernels.tndp import route_network_connected
+from ...network.compiled import Network
+from ...paths import shortest_paths, skim
 from ..instances import TNDPInstance
 
 #: a route set during the search: routes as lists of node indices ``0..n-1``
@@ -18,6 +18,9 @@ Routes = list[list[int]]
 
 class LinkNetwork:
     """Links, all-pairs shortest paths and pair demand of an instance (node indices).
+
+    Links are undirected (either direction's time, the shorter if both are given); paths
+    come from the routing door (:mod:`transitopt.paths`), weights in minutes.
 
     Attributes
     ----------
@@ -45,10 +48,12 @@ class LinkNetwork:
         adjacent = np.isfinite(self.travel_time) & ~np.eye(self.n, dtype=bool)
         self.neighbours = [[int(u) for u in np.flatnonzero(adjacent[i])] for i in range(self.n)]
         self.linked = [set(nb) for nb in self.neighbours]
-        weights = np.where(adjacent, self.travel_time, 0.0)
-        self.dist, self._pred = shortest_path(
-            csr_matrix(weights), directed=False, return_predecessors=True
+        tail, head = np.nonzero(adjacent | adjacent.T)
+        time_min = np.fmin(self.travel_time[tail, head], self.travel_time[head, tail])
+        self._graph = Network.from_edges(
+            tail, head, n_nodes=self.n, free_flow_time_s=time_min, crs=None
         )
+        self.dist = skim(self._graph, np.arange(self.n), by_index=True, method="dijkstra")
         self._paths: dict[tuple[int, int], tuple[int, ...]] = {}
         self.pair_demand = np.triu(self.demand + self.demand.T, 1)
         self.pair_cdf = np.cumsum(self.pair_demand.ravel())
@@ -58,10 +63,8 @@ class LinkNetwork:
         key = (a, b)
         found = self._paths.get(key)
         if found is None:
-            nodes = [b]
-            while nodes[-1] != a:
-                nodes.append(int(self._pred[a, nodes[-1]]))
-            found = tuple(reversed(nodes))
+            (edges,) = shortest_paths(self._graph, [a], [b], weight="free_flow_time_s")
+            found = (a, *(int(v) for v in self._graph.head[edges]))
             self._paths[key] = found
         return found
 
