@@ -172,14 +172,12 @@ def skim_command(
     from rich.progress import Progress
 
     from .skims import write_skim, zone_skim
-    from .zones import grid_zones, read_zone_points
+    from .zones import grid_zones, read_zones
 
     if (zones is None) == (grid is None):
         raise typer.BadParameter("give exactly one of --zones FILE or --grid METRES")
     network = _load(source, network_type, profile)
-    zone_table = (
-        read_zone_points(zones) if zones is not None else grid_zones(network, cell_size_m=grid)
-    )
+    zone_table = read_zones(zones) if zones is not None else grid_zones(network, cell_size_m=grid)
     if max_snap is None and grid is not None:
         max_snap = grid
     with Progress(console=console, transient=True) as bar:
@@ -255,7 +253,7 @@ def assign_command(
     from ._errors import ConvergenceWarning
     from ._io import atomic_path
     from .assignment import UserEquilibrium
-    from .demand.io import attach_to_nodes, read_demand
+    from .demand import attach_to_nodes, read_od
     from .report import plot_convergence
 
     if output.suffix.lower() not in (".parquet", ".csv"):
@@ -268,12 +266,12 @@ def assign_command(
         if not trips:
             raise typer.BadParameter("give the OD matrix with --demand FILE", param_hint="--demand")
         demand = trips[0]
-    od = read_demand(demand)
+    od = read_od(demand)
     if zones is not None:
         from .paths import snap_points
-        from .zones import read_zone_points
+        from .zones import read_zones
 
-        table = read_zone_points(zones)
+        table = read_zones(zones)
         node, _ = snap_points(network, table["x"].to_numpy(), table["y"].to_numpy())
         od = attach_to_nodes(od, table.assign(node=node), network)
     console.print(f"demand: {od.n_zones:,} zones, {od.total():,.1f} trips")
@@ -434,7 +432,7 @@ def transit_assign_command(
 
     from ._io import atomic_path
     from .transit import assign_transit, build_transit_graph
-    from .zones import read_zone_points
+    from .zones import read_zones
 
     supply, _report = _read_supply(
         source,
@@ -443,7 +441,7 @@ def transit_assign_command(
         date=None,
         default_headway_s=None if default_headway is None else default_headway * 60,
     )
-    zone_table = read_zone_points(zones)
+    zone_table = read_zones(zones)
     walk_network = _load(walk, "walk", "generic") if walk else None
     od = _read_od_table(demand)
     with console.status("Building the transit graph and assigning ..."):
