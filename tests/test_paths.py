@@ -355,6 +355,7 @@ def undirected_reference(net: Network, sources, targets) -> np.ndarray:
     return dijkstra(m, directed=False, indices=sources)[:, targets]
 
 
+@pytest.mark.slow
 def test_walk_distances_two_way_on_osm(monaco_walk):
     from transitopt.kernels.shortest_paths import many_to_many
 
