@@ -95,6 +95,7 @@ def test_distances_and_skim_match_scipy_with_centroids(berlin_mitte, method):
     assert square.shape == (zones.size, zones.size) and np.all(np.diag(square) == 0.0)
 
 
+@pytest.mark.slow
 def test_distances_match_scipy_on_osm_walk(monaco_walk):
     net = monaco_walk
     rng = np.random.default_rng(3)
@@ -224,6 +225,7 @@ def test_bad_weights_and_nodes_raise_clear_errors(berlin_mitte):
 # ----------------------------------------------------------------------------- snapping
 
 
+@pytest.mark.slow
 def test_snap_points_match_brute_force_on_osm(monaco_walk):
     net = monaco_walk
     rng = np.random.default_rng(11)
@@ -353,6 +355,7 @@ def undirected_reference(net: Network, sources, targets) -> np.ndarray:
     return dijkstra(m, directed=False, indices=sources)[:, targets]
 
 
+@pytest.mark.slow
 def test_walk_distances_two_way_on_osm(monaco_walk):
     from transitopt.kernels.shortest_paths import many_to_many
 

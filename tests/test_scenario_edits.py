@@ -14,33 +14,13 @@ from transitopt.network.compiled import EDGE_FLOAT_DEFAULTS
 from transitopt.scenario import ScenarioError, apply_edits, load_base, load_scenario
 from transitopt.scenario.evaluate import build_model
 
-TOWN = Path(__file__).parent / "data" / "scenario_town.osm"
-BASE = f"""\
-[scenario]
-name = "Town"
-
-[network]
-source = "{TOWN.as_posix()}"
-
-[zones]
-grid_cell_m = 300
-weights = "uniform"
-population_total = 9000
-jobs_total = 9000
-
-[demand.synthesis]
-trips_per_hour = 6000
-
-[transit]
-osm_routes = true
-line_fare = 1.0
-"""
-
 
 @pytest.fixture(scope="module")
-def folder(tmp_path_factory) -> Path:
+def folder(tmp_path_factory, town_toml) -> Path:
     path = tmp_path_factory.mktemp("town")
-    (path / "base.toml").write_text(BASE, encoding="utf-8")
+    zones = {"population_total": 9000, "jobs_total": 9000}
+    base = town_toml(6000, zones=zones, transit={"line_fare": 1.0})
+    (path / "base.toml").write_text(base, encoding="utf-8")
     return path
 
 

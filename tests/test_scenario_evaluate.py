@@ -30,34 +30,13 @@ from transitopt.scenario import (
 from transitopt.scenario.evaluate import build_model
 from transitopt.scenario.parameters import model_parameters
 
-TOWN = Path(__file__).parent / "data" / "scenario_town.osm"
-BASE = f"""\
-[scenario]
-name = "Town"
-
-[network]
-source = "{TOWN.as_posix()}"
-
-[zones]
-grid_cell_m = 300
-weights = "uniform"
-population_total = 9000
-jobs_total = 9000
-
-[demand.synthesis]
-trips_per_hour = 12000
-
-[transit]
-osm_routes = true
-line_fare = 1.0
-trip_fare = 0.5
-"""
-
 
 @pytest.fixture(scope="module")
-def folder(tmp_path_factory) -> Path:
+def folder(tmp_path_factory, town_toml) -> Path:
     path = tmp_path_factory.mktemp("town_eval")
-    (path / "base.toml").write_text(BASE, encoding="utf-8")
+    zones = {"population_total": 9000, "jobs_total": 9000}
+    base = town_toml(12000, zones=zones, transit={"line_fare": 1.0, "trip_fare": 0.5})
+    (path / "base.toml").write_text(base, encoding="utf-8")
     (path / "lane.toml").write_text(
         '[scenario]\nname = "Lane"\nbaseline = "base.toml"\n\n[[edits]]\ntype = "bus_lane"\n'
         'line = "bus:1"\n\n[[edits]]\ntype = "change_line"\nline = "bus:1"\nheadway_min = 5\n',
@@ -179,7 +158,8 @@ def test_convergence_log(results):
 
 def test_no_convergence_warns(folder):
     path = folder / "short.toml"
-    path.write_text(BASE + "\n[model.feedback]\nmax_iter = 1\n", encoding="utf-8")
+    base = (folder / "base.toml").read_text(encoding="utf-8")
+    path.write_text(base + "\n[model.feedback]\nmax_iter = 1\n", encoding="utf-8")
     with pytest.warns(ConvergenceWarning, match=r"feedback loop stopped after 1 iterations"):
         result = evaluate(path)
     assert not result.converged
@@ -249,8 +229,9 @@ def test_cache_reuses_results(folder, tmp_path):
     assert again.outcome is None and again.key == first.key  # read back from disk
     pd.testing.assert_frame_equal(again.metrics, first.metrics)
     changed = folder / "base_changed.toml"
+    base = (folder / "base.toml").read_text(encoding="utf-8")
     changed.write_text(
-        BASE.replace("trips_per_hour = 12000", "trips_per_hour = 11000"), encoding="utf-8"
+        base.replace("trips_per_hour = 12000", "trips_per_hour = 11000"), encoding="utf-8"
     )
     assert load_scenario(changed).digest() != first.key
 
