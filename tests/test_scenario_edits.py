@@ -11,7 +11,10 @@ import numpy as np
 import pytest
 
 from transitopt.network.compiled import EDGE_FLOAT_DEFAULTS
-from transitopt.scenario import IntegratedModel, ScenarioError, load_base, load_scenario, prepare
+from transitopt.scenario import ScenarioError, load_scenario
+from transitopt.scenario.edits import prepare
+from transitopt.scenario.inputs import load_base
+from transitopt.scenario.model import IntegratedModel
 
 TOWN = Path(__file__).parent / "data" / "scenario_town.osm"
 BASE = f"""\

@@ -14,18 +14,18 @@ import pytest
 
 from transitopt import ConvergenceWarning, InputFileError
 from transitopt.scenario import (
-    IntegratedModel,
     ScenarioResult,
     clear_results,
     compare,
     evaluate,
     evaluate_file,
-    load_base,
     load_scenario,
-    prepare,
     read_result,
     write_result,
 )
+from transitopt.scenario.edits import prepare
+from transitopt.scenario.inputs import load_base
+from transitopt.scenario.model import IntegratedModel
 
 TOWN = Path(__file__).parent / "data" / "scenario_town.osm"
 BASE = f"""\
