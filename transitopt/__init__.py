@@ -29,65 +29,50 @@ from ._errors import (
 
 __version__ = "0.1.0"
 
-#: public name -> sub-module that defines it (imported on first access)
-_EXPORTS: dict[str, str] = {
-    # street networks
-    "Network": "network",
-    "load_network": "network",
-    "export_network": "network",
-    "from_networkx": "network",
-    "summarize_network": "network",
-    "load_tntp": "network.tntp",
-    # shortest paths, skims and zones
-    "shortest_path": "paths",
-    "skim": "paths",
-    "snap_points": "paths",
-    "zone_skim": "skims",
-    "write_skim": "skims",
-    "grid_zones": "zones",
-    "read_zones": "zones",
-    # demand
-    "ODMatrix": "demand",
-    "read_demand": "demand.io",
-    "gravity_model": "demand",
-    "read_landuse": "demand",
-    # road traffic assignment
-    "assign": "assignment",
-    "UserEquilibrium": "assignment",
-    # transit
-    "read_supply": "transit",
-    "read_gtfs": "transit",
-    "read_osm_routes": "transit",
-    "build_transit_graph": "transit",
-    "assign_transit": "transit",
-    # accessibility
-    "city_accessibility": "city_access",
-    "transit_accessibility": "accessibility",
-    "isochrones": "accessibility",
-    # scenarios
-    "load_scenario": "scenario",
-    "validate_scenario": "scenario",
-    "evaluate": "scenario",
-    "evaluate_file": "scenario",
-    "compare": "scenario",
-    "compare_files": "scenario",
-    "write_comparison": "scenario",
-    "read_result": "scenario",
-    "write_result": "scenario",
-    "example_scenarios": "scenario",
-    "write_report": "report",
-    "write_maps": "report",
-    # optimisation
-    "read_tndp_instance": "optimise",
-    "evaluate_route_set": "optimise",
-    "design_routes": "optimise",
-    "optimise_frequencies": "optimise",
-    # many cities x policies
-    "load_batch": "batch",
-    "run_batch": "batch",
+#: sub-module -> the public names it defines (each imported on first access)
+_LAZY: dict[str, tuple[str, ...]] = {
+    "network": ("Network", "load_network", "export_network", "from_networkx", "summarize_network"),
+    "network.tntp": ("load_tntp",),
+    "paths": ("shortest_path", "skim", "snap_points"),
+    "skims": ("zone_skim", "write_skim"),
+    "zones": ("grid_zones", "read_zones"),
+    "demand": ("ODMatrix", "gravity_model", "read_landuse"),
+    "demand.io": ("read_demand",),
+    "assignment": ("assign", "UserEquilibrium"),
+    "transit": (
+        "read_supply",
+        "read_gtfs",
+        "read_osm_routes",
+        "build_transit_graph",
+        "assign_transit",
+    ),
+    "accessibility": ("transit_accessibility", "isochrones"),
+    "city_access": ("city_accessibility",),
+    "scenario": (
+        "load_scenario",
+        "validate_scenario",
+        "evaluate",
+        "evaluate_file",
+        "compare",
+        "compare_files",
+        "write_comparison",
+        "read_result",
+        "write_result",
+        "example_scenarios",
+    ),
+    "report": ("write_report", "write_maps"),
+    "optimise": (
+        "read_tndp_instance",
+        "evaluate_route_set",
+        "design_routes",
+        "optimise_frequencies",
+    ),
+    "batch": ("load_batch", "run_batch"),
 }
+_MODULE_OF = {name: module for module, names in _LAZY.items() for name in names}
 
 __all__ = [
+    # errors and warnings
     "ConvergenceWarning",
     "DemandError",
     "GeocodingError",
@@ -96,13 +81,62 @@ __all__ = [
     "SnappingError",
     "TransitoptError",
     "__version__",
-    *_EXPORTS,
+    # street networks
+    "Network",
+    "export_network",
+    "from_networkx",
+    "load_network",
+    "load_tntp",
+    "summarize_network",
+    # shortest paths, skims, zones, demand
+    "ODMatrix",
+    "gravity_model",
+    "grid_zones",
+    "read_demand",
+    "read_landuse",
+    "read_zones",
+    "shortest_path",
+    "skim",
+    "snap_points",
+    "write_skim",
+    "zone_skim",
+    # road and transit assignment, accessibility
+    "UserEquilibrium",
+    "assign",
+    "assign_transit",
+    "build_transit_graph",
+    "city_accessibility",
+    "isochrones",
+    "read_gtfs",
+    "read_osm_routes",
+    "read_supply",
+    "transit_accessibility",
+    # scenarios and reports
+    "compare",
+    "compare_files",
+    "evaluate",
+    "evaluate_file",
+    "example_scenarios",
+    "load_scenario",
+    "read_result",
+    "validate_scenario",
+    "write_comparison",
+    "write_maps",
+    "write_report",
+    "write_result",
+    # optimisation, batches
+    "design_routes",
+    "evaluate_route_set",
+    "load_batch",
+    "optimise_frequencies",
+    "read_tndp_instance",
+    "run_batch",
 ]
 
 
 def __getattr__(name: str) -> Any:
     """Load a public name (or a sub-module such as ``paths``) on first access."""
-    module = _EXPORTS.get(name)
+    module = _MODULE_OF.get(name)
     if module is None:
         try:
             return importlib.import_module(f"{__name__}.{name}")
