@@ -277,7 +277,7 @@ def test_accessibility_matches_the_plain_sum(results):
     times = _door_to_door(base.outcome)
     for mode in ("transit", "car"):
         expected = cumulative_opportunities(
-            times[mode], zones["jobs"].to_numpy(), thresholds_min=(30, 45, 60)
+            times[mode], zones["jobs"].to_numpy(), cutoffs_min=(30, 45, 60)
         )
         np.testing.assert_allclose(
             zones[[f"jobs_{mode}_{t}min" for t in (30, 45, 60)]].to_numpy(), expected

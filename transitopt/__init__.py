@@ -36,8 +36,7 @@ _LAZY: dict[str, tuple[str, ...]] = {
     "paths": ("shortest_path", "skim", "snap_points"),
     "skims": ("zone_skim", "write_skim"),
     "zones": ("grid_zones", "read_zones"),
-    "demand": ("ODMatrix", "gravity_model", "read_landuse"),
-    "demand.io": ("read_demand",),
+    "demand": ("ODMatrix", "read_od", "gravity_model", "read_landuse"),
     "assignment": ("assign", "UserEquilibrium"),
     "transit": (
         "read_supply",
@@ -54,13 +53,11 @@ _LAZY: dict[str, tuple[str, ...]] = {
         "evaluate",
         "evaluate_file",
         "compare",
-        "compare_files",
-        "write_comparison",
         "read_result",
         "write_result",
         "example_scenarios",
     ),
-    "report": ("write_report", "write_maps"),
+    "report": ("compare_files", "write_comparison", "write_report", "write_maps"),
     "optimise": (
         "read_tndp_instance",
         "evaluate_route_set",
@@ -92,7 +89,7 @@ __all__ = [
     "ODMatrix",
     "gravity_model",
     "grid_zones",
-    "read_demand",
+    "read_od",
     "read_landuse",
     "read_zones",
     "shortest_path",
@@ -158,8 +155,7 @@ if TYPE_CHECKING:  # what the names above resolve to, for type checkers and edit
     from .assignment import UserEquilibrium, assign
     from .batch import load_batch, run_batch
     from .city_access import city_accessibility
-    from .demand import ODMatrix, gravity_model, read_landuse
-    from .demand.io import read_demand
+    from .demand import ODMatrix, gravity_model, read_landuse, read_od
     from .network import Network, export_network, from_networkx, load_network, summarize_network
     from .network.tntp import load_tntp
     from .optimise import (
@@ -169,17 +165,15 @@ if TYPE_CHECKING:  # what the names above resolve to, for type checkers and edit
         read_tndp_instance,
     )
     from .paths import shortest_path, skim, snap_points
-    from .report import write_maps, write_report
+    from .report import compare_files, write_comparison, write_maps, write_report
     from .scenario import (
         compare,
-        compare_files,
         evaluate,
         evaluate_file,
         example_scenarios,
         load_scenario,
         read_result,
         validate_scenario,
-        write_comparison,
         write_result,
     )
     from .skims import write_skim, zone_skim

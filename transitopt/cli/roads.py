@@ -42,14 +42,12 @@ def skim(
     from rich.progress import Progress
 
     from ..skims import write_skim, zone_skim
-    from ..zones import grid_zones, read_zone_points
+    from ..zones import grid_zones, read_zones
 
     if (zones is None) == (grid is None):
         raise typer.BadParameter("give exactly one of --zones FILE or --grid METRES")
     network = load(source, network_type, profile)
-    zone_table = (
-        read_zone_points(zones) if zones is not None else grid_zones(network, cell_size_m=grid)
-    )
+    zone_table = read_zones(zones) if zones is not None else grid_zones(network, cell_size_m=grid)
     if max_snap is None and grid is not None:
         max_snap = grid
     with Progress(console=console, transient=True) as bar:
@@ -119,9 +117,9 @@ def assign(
     from .._errors import ConvergenceWarning
     from .._io import write_table
     from ..assignment import UserEquilibrium
-    from ..demand.io import attach_to_nodes, read_demand
+    from ..demand import attach_to_nodes, read_od
     from ..report import plot_convergence
-    from ..zones import attach_zones, read_zone_points
+    from ..zones import attach_zones, read_zones
 
     if output.suffix.lower() not in (".parquet", ".csv"):
         raise typer.BadParameter(
@@ -133,9 +131,9 @@ def assign(
         if not trips:
             raise typer.BadParameter("give the OD matrix with --demand FILE", param_hint="--demand")
         demand = trips[0]
-    od = read_demand(demand)
+    od = read_od(demand)
     if zones is not None:
-        od = attach_to_nodes(od, attach_zones(network, read_zone_points(zones)), network)
+        od = attach_to_nodes(od, attach_zones(network, read_zones(zones)), network)
     console.print(f"demand: {od.n_zones:,} zones, {od.total():,.1f} trips")
     with shown_warnings(ConvergenceWarning), _gap_progress(algorithm, gap) as show:
         result = UserEquilibrium(

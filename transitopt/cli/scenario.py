@@ -82,7 +82,7 @@ def demo(
 def _compare(scenarios: list[Path], output: Path) -> None:
     """:func:`transitopt.compare_files` with a status line, then the headline metrics."""
     from .._errors import ConvergenceWarning
-    from ..scenario import compare_files
+    from ..report import compare_files
 
     with shown_warnings(ConvergenceWarning, others=False):
         with console.status("Validating the scenario files ...") as status:

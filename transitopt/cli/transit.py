@@ -101,16 +101,16 @@ def assign(
 ) -> None:
     """Frequency-based transit assignment (optimal strategies): boardings and loads per line."""
     from .._io import write_table
-    from ..demand.io import read_demand
+    from ..demand import read_od
     from ..transit import assign_transit, build_transit_graph
-    from ..zones import read_zone_points
+    from ..zones import read_zones
 
     supply, _report = _read_supply(
         source, start=start, end=end, date=None, default_headway_s=minutes_to_s(default_headway)
     )
-    zone_table = read_zone_points(zones)
+    zone_table = read_zones(zones)
     walk_network = load(walk, "walk", "generic") if walk else None
-    od = read_demand(demand)
+    od = read_od(demand)
     with shown_warnings(), console.status("Building the transit graph and assigning ..."):
         graph = build_transit_graph(supply, zones=zone_table, walk_network=walk_network)
         result = assign_transit(graph, od)

@@ -6,7 +6,7 @@
 >>> to.compare(base, alt)  # doctest: +SKIP
 """
 
-from .compare import Comparison, compare, compare_files, write_comparison
+from .compare import compare
 from .evaluate import clear_results, evaluate, evaluate_file, validate_scenario
 from .examples import example_scenarios
 from .files import EditRecord, Scenario, load_scenario
@@ -27,7 +27,6 @@ __all__ = [
     "TABLES",
     "AlternativeFile",
     "BaselineFile",
-    "Comparison",
     "EditRecord",
     "ModelSpec",
     "Scenario",
@@ -36,13 +35,11 @@ __all__ = [
     "clear_cache",
     "clear_results",
     "compare",
-    "compare_files",
     "evaluate",
     "evaluate_file",
     "example_scenarios",
     "load_scenario",
     "read_result",
     "validate_scenario",
-    "write_comparison",
     "write_result",
 ]

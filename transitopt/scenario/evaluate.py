@@ -24,6 +24,7 @@ import pandas as pd
 
 from .. import metrics as M
 from ..metrics.operator import route_fleet
+from ..metrics.registry import Metric, inequality_of_access, jobs_within, metric
 from ..settings import cache_dir
 from ..transit.graph import ALIGHT, BOARD, RIDE
 from ..transit.lines import haversine_m
@@ -508,19 +509,21 @@ def _metrics_table(
     access: dict[str, np.ndarray],
     trips: dict[str, float],
 ) -> pd.DataFrame:
+    """The headline metrics: ``group, metric, unit, value``, group and unit from the registry."""
     p = out.prepared
     params = p.scenario.baseline.model
     trip_fare = p.scenario.baseline.transit.trip_fare
     rows: list[tuple[str, str, str, float]] = []
 
-    def add(group: str, metric: str, unit: str, value: float) -> None:
-        rows.append((group, metric, unit, float(value)))
+    def add(name: str | Metric, value: float, *, unit: str | None = None) -> None:
+        entry = name if isinstance(name, Metric) else metric(name)
+        rows.append((entry.group, entry.name, unit or entry.unit, float(value)))
 
     served = sum(trips.values())
-    add("demand", "trips", "trips/h", served + float(out.unserved.sum()))
-    add("demand", "trips_unserved", "trips/h", float(out.unserved.sum()))
+    add("trips", served + float(out.unserved.sum()))
+    add("trips_unserved", float(out.unserved.sum()))
     for m in MODES:
-        add("mode_share", f"share_{m}", "share", trips[m] / served if served > 0 else np.nan)
+        add(f"share_{m}", trips[m] / served if served > 0 else np.nan)
     total = p.demand.sum() - np.trace(p.demand)
     weights = sum(out.demand[m] for m in MODES)
     finite = np.isfinite(out.logsum) & (weights > 0)
@@ -532,52 +535,30 @@ def _metrics_table(
         if total > 0
         else np.nan
     )
-    add("demand", "composite_cost_min", "min/trip", composite)
+    add("composite_cost_min", composite)
 
     links = tables["links"]
     if len(links):
         road = M.road_summary(links)
-        unit = {
-            "car_veh_km": "veh·km/h",
-            "car_veh_h": "veh·h/h",
-            "car_delay_veh_h": "veh·h/h",
-            "car_avg_speed_kph": "km/h",
-            "bus_veh_km": "veh·km/h",
-            "lane_km": "lane·km",
-            "lane_km_voc_over_0_9": "lane·km",
-            "lane_km_voc_over_1_0": "lane·km",
-            "max_voc": "ratio",
-        }
         for key, value in road.items():
-            add("road", key, unit[key], value)
+            add(key, value)
         car_km = road["car_veh_km"]
     else:
         car_km = float(np.sum(out.demand["car"] / params.car_occupancy * _car_km(out)))
-        add("road", "car_veh_km", "veh·km/h", car_km)
+        add("car_veh_km", car_km)
 
     lines = tables["lines"]
     od = tables["od"]
     if len(lines):
         summary = M.transit_summary(lines, od)
-        unit = {
-            "trips": "trips/h",
-            "boardings": "boardings/h",
-            "passenger_km": "pax·km/h",
-            "passenger_h": "pax·h/h",
-            "avg_wait_min": "min",
-            "avg_time_min": "min",
-            "transfers_per_trip": "transfers/trip",
-            "max_load_ratio": "ratio",
-            "lines_over_capacity": "lines",
-        }
         for key, value in summary.items():
-            add("transit", f"transit_{key}", unit[key], value)
+            add(f"transit_{key}", value)
         revenue = float(lines["revenue_per_h"].sum()) + trip_fare * summary["trips"]
-        add("transit", "transit_fare_revenue", f"{params.currency}/h", revenue)
+        add("transit_fare_revenue", revenue, unit=f"{params.currency}/h")
         ops = M.operator_summary(lines)
-        add("operator", "transit_fleet", "vehicles", ops["fleet"])
-        add("operator", "transit_veh_km", "veh·km/h", ops["veh_km"])
-        add("operator", "transit_veh_h", "veh·h/h", ops["veh_h"])
+        add("transit_fleet", ops["fleet"])
+        add("transit_veh_km", ops["veh_km"])
+        add("transit_veh_h", ops["veh_h"])
         transit_km = lines.groupby("mode")["veh_km"].sum().to_dict()
     else:
         transit_km = {}
@@ -588,24 +569,19 @@ def _metrics_table(
     for mode in ("transit", "car"):
         mean = M.population_weighted_mean(access[mode], pop)
         for k, t in enumerate(thresholds):
-            add(
-                "accessibility",
-                f"jobs_{mode}_{t:g}min",
-                "jobs (pop-weighted)",
-                np.atleast_1d(mean)[k],
-            )
+            add(jobs_within(mode, t), np.atleast_1d(mean)[k])
     for k, t in enumerate(thresholds):
-        add("equity", f"gini_transit_{t:g}min", "index", M.gini(access["transit"][:, k], pop))
-        add("equity", f"palma_transit_{t:g}min", "ratio", M.palma(access["transit"][:, k], pop))
+        add(inequality_of_access("gini", t), M.gini(access["transit"][:, k], pop))
+        add(inequality_of_access("palma", t), M.palma(access["transit"][:, k], pop))
 
     e = params.emissions
     factors = M.EmissionFactors(**e.model_dump())
     co2 = M.co2_kg_per_hour(car_km, transit_km, factors=factors)
-    add("emissions", "co2_car", "kg/h", co2["car_kg"])
-    add("emissions", "co2_transit", "kg/h", co2["transit_kg"])
-    add("emissions", "co2_total", "kg/h", co2["total_kg"])
-    add("model", "iterations", "iterations", out.history[-1]["iteration"])
-    add("model", "converged", "bool", float(out.converged))
+    add("co2_car", co2["car_kg"])
+    add("co2_transit", co2["transit_kg"])
+    add("co2_total", co2["total_kg"])
+    add("iterations", out.history[-1]["iteration"])
+    add("converged", float(out.converged))
     return pd.DataFrame(rows, columns=["group", "metric", "unit", "value"])
 
 

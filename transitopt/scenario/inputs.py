@@ -35,8 +35,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._errors import DemandError, InputFileError
+from ..geo import haversine_m
 from ..network.compiled import Network
-from ..transit.lines import Line, TransitSupply, haversine_m
+from ..transit.lines import Line, TransitSupply
 from .files import EMBEDDED_SOURCES, NO_NETWORK, Scenario, file_digest
 from .schema import BaselineFile, LineFields, ScenarioError, StopNode, StopPoint
 
@@ -449,6 +451,8 @@ def _node_location(node: int, *networks) -> tuple[float | None, float | None]:
 def _load_zones(
     scenario: Scenario, spec: BaselineFile, drive, walk, supply
 ) -> tuple[pd.DataFrame, list[str]]:
+    from ..zones import grid_zones, split_total, zone_weights
+
     notes: list[str] = []
     z = spec.zones
     if z.file:
@@ -467,8 +471,6 @@ def _load_zones(
                 node_x=supply.stops["lon"].to_numpy(),
                 node_y=supply.stops["lat"].to_numpy(),
             )
-        from ..zones import grid_zones
-
         grid = grid_zones(base, cell_size_m=z.grid_cell_m)
         zones = pd.DataFrame(
             {
@@ -488,16 +490,22 @@ def _load_zones(
                 "population and jobs estimated from OSM buildings (transitopt.demand.landuse)"
             )
         else:
-            weight = _zone_weights(z.weights, zones, drive, walk, supply)
+            try:
+                weight = zone_weights(
+                    _xy(zones),
+                    z.weights,
+                    network=walk if walk is not None else drive,
+                    stops=supply.stops,
+                )
+            except ValueError as exc:
+                raise scenario.error(("zones", "weights"), str(exc)) from None
             for column, total in (("population", z.population_total), ("jobs", z.jobs_total)):
                 if column not in missing:
                     continue
                 if total is None:
                     total = DEFAULT_TOTAL
                     notes.append(f"zones.{column}_total not given: {DEFAULT_TOTAL:,.0f} assumed")
-                zones[column] = (
-                    total * weight / weight.sum() if weight.sum() > 0 else total / len(zones)
-                )
+                zones[column] = split_total(total, weight)
             notes.append(f"population and jobs split over zones by {z.weights}")
     if z.min_weight_share > 0:
         share = (zones["population"] + zones["jobs"]) / max(
@@ -508,85 +516,29 @@ def _load_zones(
     return zones[["zone", "lon", "lat", "population", "jobs"]].reset_index(drop=True), notes
 
 
+def _xy(zones: pd.DataFrame) -> pd.DataFrame:
+    """The scenario's zone table (``lon``, ``lat``) in the zone contract (``x``, ``y``)."""
+    return zones.rename(columns={"lon": "x", "lat": "y"})
+
+
 def _read_zone_file(scenario: Scenario, path: Path) -> pd.DataFrame:
+    from ..zones import read_zones
+
     try:
-        table = pd.read_csv(path)
-    except Exception as exc:  # pandas raises several types on malformed CSV
-        raise scenario.error(("zones", "file"), f"cannot read {path} as CSV ({exc})") from None
-    columns = {c.lower(): c for c in table.columns}
-    pick = {}
-    for name, options in (
-        ("zone", ("zone", "id")),
-        ("lon", ("lon", "x", "longitude")),
-        ("lat", ("lat", "y", "latitude")),
-    ):
-        found = next((columns[o] for o in options if o in columns), None)
-        if found is None:
-            raise scenario.error(("zones", "file"), f"{path} needs a column named one of {options}")
-        pick[name] = found
-    zones = pd.DataFrame({k: table[v] for k, v in pick.items()})
-    for extra in ("population", "jobs"):
-        if extra in columns:
-            zones[extra] = pd.to_numeric(table[columns[extra]], errors="coerce")
-    numeric = zones.drop(columns="zone").apply(pd.to_numeric, errors="coerce")
-    if numeric.isna().any().any() or (numeric.drop(columns=["lon", "lat"]) < 0).any().any():
-        raise scenario.error(
-            ("zones", "file"), f"{path}: lon, lat, population, jobs must be numbers (>= 0)"
-        )
-    try:
-        zones["zone"] = zones["zone"].astype(np.int64)
-    except (ValueError, TypeError):
-        raise scenario.error(("zones", "file"), f"{path}: zone ids must be integers") from None
-    if zones["zone"].duplicated().any():
-        raise scenario.error(
-            ("zones", "file"),
-            f"{path}: zone id {zones['zone'][zones['zone'].duplicated()].iloc[0]} appears twice",
-        )
-    return zones
-
-
-def _local_xy(lon, lat, lat0: float) -> np.ndarray:
-    r = 6_371_008.8
-    return np.column_stack([np.deg2rad(lon) * r * np.cos(np.deg2rad(lat0)), np.deg2rad(lat) * r])
-
-
-def _zone_weights(kind: str, zones: pd.DataFrame, drive, walk, supply) -> np.ndarray:
-    from scipy.spatial import cKDTree
-
-    n = len(zones)
-    if kind == "uniform":
-        return np.ones(n)
-    lat0 = float(zones["lat"].mean())
-    tree = cKDTree(_local_xy(zones["lon"].to_numpy(), zones["lat"].to_numpy(), lat0))
-    if kind == "stops":
-        _, near = tree.query(
-            _local_xy(supply.stops["lon"].to_numpy(), supply.stops["lat"].to_numpy(), lat0)
-        )
-        return np.bincount(near, minlength=n).astype(float)
-    net = walk if walk is not None else drive
-    if net is None:
-        raise ValueError(f"zones.weights = {kind!r} needs a street network")
-    if kind == "nodes":
-        _, near = tree.query(_local_xy(net.node_x, net.node_y, lat0))
-        return np.bincount(near, minlength=n).astype(float)
-    mx = (net.node_x[net.tail] + net.node_x[net.head]) / 2.0
-    my = (net.node_y[net.tail] + net.node_y[net.head]) / 2.0
-    _, near = tree.query(_local_xy(mx, my, lat0))
-    return np.bincount(near, weights=np.nan_to_num(net.length_m), minlength=n)
+        zones = read_zones(path)
+    except InputFileError as exc:
+        raise scenario.error(("zones", "file"), str(exc)) from None
+    return pd.DataFrame(zones.drop(columns="geometry")).rename(columns={"x": "lon", "y": "lat"})
 
 
 def _landuse_totals(scenario: Scenario, spec: BaselineFile, zones: pd.DataFrame) -> pd.DataFrame:
+    from ..demand.landuse import read_landuse, zone_totals
+
     path = osm_file(spec.network.source)
     if path is None:
         raise scenario.error(
             ("zones", "weights"), "weights = 'landuse' reads buildings from an OSM network file"
         )
-    try:
-        from ..demand.landuse import read_landuse, zone_totals
-    except ImportError:
-        raise scenario.error(
-            ("zones", "weights"), "weights = 'landuse' needs transitopt.demand.landuse"
-        ) from None
 
     def load():
         with warnings.catch_warnings():
@@ -594,83 +546,29 @@ def _landuse_totals(scenario: Scenario, spec: BaselineFile, zones: pd.DataFrame)
             return read_landuse(path).points()
 
     points = _memo(("landuse", str(path)), load)
-    frame = zone_totals(
-        zones.rename(columns={"lon": "x", "lat": "y"}), points, columns=["population", "jobs"]
-    )
+    frame = zone_totals(_xy(zones), points, columns=["population", "jobs"])
     return frame.reindex(zones["zone"].to_numpy()).fillna(0.0).reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------- demand
 def _load_demand(scenario: Scenario, spec: BaselineFile, zones: pd.DataFrame) -> np.ndarray:
-    d = spec.demand
-    ids = zones["zone"].to_numpy(np.int64)
-    if d.od_file:
-        from ..demand.io import read_demand
+    from ..demand import gravity_demand, read_od
 
+    d = spec.demand
+    if d.od_file:
         try:
-            od = read_demand(d.od_file)
+            od = read_od(d.od_file, zones=zones["zone"].to_numpy(np.int64))
         except ValueError as exc:
             raise scenario.error(("demand", "od_file"), str(exc)) from None
-        position = pd.Index(ids).get_indexer(od.zones)
-        if (position < 0).any():
-            missing = od.zones[position < 0][:5].tolist()
-            raise scenario.error(
-                ("demand", "od_file"), f"the OD file names zones {missing} that are not zones"
-            )
-        matrix = np.zeros((ids.size, ids.size))
-        matrix[np.ix_(position, position)] = od.matrix
-        return matrix * d.scale
+        return od.matrix * d.scale
     s = d.synthesis
-    pop = zones["population"].to_numpy(float)
-    jobs = zones["jobs"].to_numpy(float)
-    if pop.sum() <= 0 or jobs.sum() <= 0:
-        raise scenario.error(
-            ("zones",), "the zones have no population or no jobs: no trips can be synthesised"
-        )
-    dist_km = (
-        haversine_m(
-            zones["lon"].to_numpy()[:, None],
-            zones["lat"].to_numpy()[:, None],
-            zones["lon"].to_numpy()[None, :],
-            zones["lat"].to_numpy()[None, :],
-        )
-        / 1000.0
-        * s.detour_factor
-    )
-    np.fill_diagonal(dist_km, np.inf)  # no intrazonal trips
-    productions = s.trips_per_hour * pop / pop.sum()
-    attractions = s.trips_per_hour * jobs / jobs.sum()
-    return gravity(productions, attractions, dist_km, decay=s.decay_per_km) * d.scale
-
-
-def gravity(
-    productions: np.ndarray, attractions: np.ndarray, cost: np.ndarray, *, decay: float
-) -> np.ndarray:
-    """Doubly constrained gravity matrix ``T_ij = a_i b_j P_i A_j exp(-decay c_ij)`` (Furness).
-
-    Uses :func:`transitopt.demand.gravity.gravity_model` when it is available, else a
-    plain Furness loop. ``inf`` costs get no trips.
-    """
     try:
-        from ..demand.gravity import gravity_model
-    except ImportError:  # pragma: no cover - the module ships with transitopt
-        gravity_model = None
-    if gravity_model is not None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return np.array(
-                gravity_model(
-                    productions, attractions, cost, deterrence="exponential", beta=decay
-                ).od.matrix
-            )
-    f = np.where(np.isfinite(cost), np.exp(-decay * np.where(np.isfinite(cost), cost, 0.0)), 0.0)
-    row = np.ones(productions.size)
-    col = attractions.astype(float).copy()
-    for _ in range(10_000):
-        row = productions / np.maximum(f @ col, 1e-300)
-        new = attractions / np.maximum(row @ f, 1e-300)
-        done = np.allclose(new, col, rtol=1e-12, atol=0.0)
-        col = new
-        if done:
-            break
-    return row[:, None] * f * col[None, :]
+        od = gravity_demand(
+            _xy(zones),
+            trips=s.trips_per_hour,
+            decay_per_km=s.decay_per_km,
+            detour_factor=s.detour_factor,
+        )
+    except DemandError as exc:
+        raise scenario.error(("zones",), str(exc)) from None
+    return od.matrix * d.scale
