@@ -166,16 +166,9 @@ if TYPE_CHECKING:  # what the names above resolve to, for type checkers and edit
     )
     from .paths import shortest_path, skim, snap_points
     from .report import compare_files, write_comparison, write_maps, write_report
-    from .scenario import (
-        compare,
-        evaluate,
-        evaluate_file,
-        example_scenarios,
-        load_scenario,
-        read_result,
-        validate_scenario,
-        write_result,
-    )
+    from .scenario import example_scenarios, load_scenario, read_result, write_result
+    from .scenario.compare import compare
+    from .scenario.evaluate import evaluate, evaluate_file, validate_scenario
     from .skims import write_skim, zone_skim
     from .transit import (
         assign_transit,

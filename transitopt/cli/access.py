@@ -48,7 +48,7 @@ def access(
     with console.status(f"Accessibility by {mode} ..."):
         result = city_accessibility(
             source,
-            mode=mode,
+            mode=mode,  # type: ignore[arg-type]  # city_accessibility checks the name
             cell_size_m=cell,
             cutoffs_min=minutes,
             opportunity=opportunity,

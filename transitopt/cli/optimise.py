@@ -54,7 +54,7 @@ def routes(
             n_routes=routes,
             min_nodes=min_nodes,
             max_nodes=max_nodes,
-            objective=objective,
+            objective=objective,  # type: ignore[arg-type]  # design_routes checks the name
             budget_s=budget,
             seed=seed,
             progress=show,

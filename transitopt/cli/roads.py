@@ -47,9 +47,12 @@ def skim(
     if (zones is None) == (grid is None):
         raise typer.BadParameter("give exactly one of --zones FILE or --grid METRES")
     network = load(source, network_type, profile)
-    zone_table = read_zones(zones) if zones is not None else grid_zones(network, cell_size_m=grid)
-    if max_snap is None and grid is not None:
-        max_snap = grid
+    if zones is not None:
+        zone_table = read_zones(zones)
+    elif grid is not None:
+        zone_table = grid_zones(network, cell_size_m=grid)
+        if max_snap is None:
+            max_snap = grid
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task(f"Skimming {len(zone_table):,} zones", total=len(zone_table))
         result = zone_skim(

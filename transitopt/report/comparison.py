@@ -103,20 +103,20 @@ def compare_files(
         with ``{"stage": "writing", "folder": folder}`` before the files are written.
         Returning ``False`` from an iteration stops that scenario's loop early.
     """
-    paths = [Path(path) for path in paths]
-    if len(paths) < 2:
+    files = [Path(path) for path in paths]
+    if len(files) < 2:
         raise ValueError("give a baseline and at least one alternative")
-    for path in paths:
-        validate_scenario(path)
+    for file in files:
+        validate_scenario(file)
     results = []
-    for index, path in enumerate(paths):
-        where = {"stage": "evaluating", "scenario": str(path), "index": index, "count": len(paths)}
+    for index, file in enumerate(files):
+        where = {"stage": "evaluating", "scenario": str(file), "index": index, "count": len(files)}
         if progress is not None:
             progress(dict(where))
-        results.append(evaluate_file(path, progress=_tagged(progress, where)))
+        results.append(evaluate_file(file, progress=_tagged(progress, where)))
     if progress is not None:
         progress({"stage": "writing", "folder": str(folder)})
-    return write_comparison(results, folder, labels=[path.stem for path in paths])
+    return write_comparison(results, folder, labels=[file.stem for file in files])
 
 
 def _tagged(progress: ProgressCallback | None, tags: dict) -> ProgressCallback | None:
