@@ -5,15 +5,16 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from setuptools import find_packages
-
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_every_sub_package_is_in_the_wheel():
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]
     listed = set(config["setuptools"]["packages"])
-    found = set(find_packages(str(ROOT), include=["transitopt", "transitopt.*"]))
+    found = {
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for init in (ROOT / "transitopt").rglob("__init__.py")
+    }
     assert found <= listed, f"add to [tool.setuptools] packages: {sorted(found - listed)}"
     assert listed - found == {"transitopt.examples"}
     assert config["setuptools"]["package-dir"]["transitopt.examples"] == "scenarios"

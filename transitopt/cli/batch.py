@@ -52,7 +52,8 @@ def batch(
             bar.update(
                 task,
                 completed=event["cities_done"] + event["cities_failed"],
-                state=f"failed {event['cities_failed']}, runs {event['runs_done']}/{event['runs_total']}",
+                state=f"failed {event['cities_failed']}, "
+                f"runs {event['runs_done']}/{event['runs_total']}",
             )
 
         summary = run_batch(

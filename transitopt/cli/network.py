@@ -43,8 +43,9 @@ def print_summary(network: Any) -> None:
     info = summary.info
     console.print(f"[bold]{info.get('source', 'network')}[/]  ({info.get('network_type', '')})")
     console.print(
-        f"  {summary.n_nodes:,} nodes, {summary.n_edges:,} directed edges, {summary.total_km:,.1f} km of edges; "
-        f"{summary.n_strong_components} strongly / {summary.n_weak_components} weakly connected component(s)"
+        f"  {summary.n_nodes:,} nodes, {summary.n_edges:,} directed edges, "
+        f"{summary.total_km:,.1f} km of edges; {summary.n_strong_components} strongly / "
+        f"{summary.n_weak_components} weakly connected component(s)"
     )
     dropped = info.get("dropped")
     if dropped:

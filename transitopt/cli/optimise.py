@@ -46,7 +46,8 @@ def routes(
             bar.update(
                 task,
                 completed=min(budget, event.get("seconds", 0.0)),
-                best=f"ATT {event.get('att', float('nan')):.3f} min, TRT {event.get('trt', float('nan')):.0f} min",
+                best=f"ATT {event.get('att', float('nan')):.3f} min, "
+                f"TRT {event.get('trt', float('nan')):.0f} min",
             )
 
         result = design_routes(
@@ -67,7 +68,8 @@ def routes(
         f"ATT {ev.att:.4f} min, TRT {ev.trt:.0f} min",
     )
     console.print(
-        f"ATT {ev.att:.2f} min, d0 {ev.d0:.2f} %, d1 {ev.d1:.2f} %, d2 {ev.d2:.2f} %, dun {ev.dun:.2f} %, "
+        f"ATT {ev.att:.2f} min, d0 {ev.d0:.2f} %, d1 {ev.d1:.2f} %, d2 {ev.d2:.2f} %, "
+        f"dun {ev.dun:.2f} %, "
         f"TRT {ev.trt:.0f} min; {result.n_evaluations:,} evaluations in {result.seconds:.1f} s "
         f"({result.stopped_by})"
     )

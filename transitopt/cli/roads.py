@@ -77,12 +77,15 @@ def _print_skim(result: Any) -> None:
     scale, unit = (1 / 60, "min") if seconds else (1 / 1000, "km")
     console.print(
         f"{len(result.zones):,} zones, {off_diagonal.sum():,} zone pairs, "
-        f"{result.n_unreachable:,} unreachable; largest zone snap distance {result.zones['snap_m'].max():.0f} m"
+        f"{result.n_unreachable:,} unreachable; "
+        f"largest zone snap distance {result.zones['snap_m'].max():.0f} m"
     )
     if values.size:
         console.print(
-            f"{result.weight}: mean {values.mean() * scale:.1f} {unit}, median {np.median(values) * scale:.1f} {unit}, "
-            f"95th percentile {np.percentile(values, 95) * scale:.1f} {unit}, max {values.max() * scale:.1f} {unit}"
+            f"{result.weight}: mean {values.mean() * scale:.1f} {unit}, "
+            f"median {np.median(values) * scale:.1f} {unit}, "
+            f"95th percentile {np.percentile(values, 95) * scale:.1f} {unit}, "
+            f"max {values.max() * scale:.1f} {unit}"
         )
 
 

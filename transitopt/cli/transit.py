@@ -129,6 +129,7 @@ def assign(
         )
     console.print(view)
     console.print(
-        f"{result.demand.sum():,.0f} trips assigned, {result.unassigned:,.0f} without a transit path; "
+        f"{result.demand.sum():,.0f} trips assigned, "
+        f"{result.unassigned:,.0f} without a transit path; "
         f"{lines['boardings'].sum():,.0f} boardings; wrote {output}"
     )
