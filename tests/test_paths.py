@@ -95,6 +95,7 @@ def test_distances_and_skim_match_scipy_with_centroids(berlin_mitte, method):
     assert square.shape == (zones.size, zones.size) and np.all(np.diag(square) == 0.0)
 
 
+@pytest.mark.slow
 def test_distances_match_scipy_on_osm_walk(monaco_walk):
     net = monaco_walk
     rng = np.random.default_rng(3)
@@ -224,6 +225,7 @@ def test_bad_weights_and_nodes_raise_clear_errors(berlin_mitte):
 # ----------------------------------------------------------------------------- snapping
 
 
+@pytest.mark.slow
 def test_snap_points_match_brute_force_on_osm(monaco_walk):
     net = monaco_walk
     rng = np.random.default_rng(11)
@@ -353,6 +355,7 @@ def undirected_reference(net: Network, sources, targets) -> np.ndarray:
     return dijkstra(m, directed=False, indices=sources)[:, targets]
 
 
+@pytest.mark.slow
 def test_walk_distances_two_way_on_osm(monaco_walk):
     from transitopt.kernels.shortest_paths import many_to_many
 
@@ -426,3 +429,12 @@ def test_shortest_paths_edge_lists_match_networkx_costs(berlin_mitte):
     assert [p.tolist() for p in paths.shortest_paths(tiny, [0, 1, 2], [1, 0, 2])] == [[0], [], []]
     with pytest.raises(ValueError, match="one per pair"):
         paths.shortest_paths(tiny, [0, 1], [1])
+
+
+def test_edge_weights_checks_and_caches_nothing(berlin_mitte):
+    net = berlin_mitte
+    before = len(paths._PREPARED.get(net, {}))
+    np.testing.assert_array_equal(paths.edge_weights(net, "length_m"), net.length_m)
+    assert len(paths._PREPARED.get(net, {})) == before
+    with pytest.raises(NetworkError, match="missing or negative"):
+        paths.edge_weights(net, np.full(net.n_edges, -1.0))

@@ -544,6 +544,7 @@ def test_winners_losers_match_compare(pair):
     assert layer.legend[2].label == "lose: 1 zone, 600 residents"
 
 
+@pytest.mark.slow
 def test_write_maps(pair, tmp_path):
     from PIL import Image
 

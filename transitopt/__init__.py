@@ -37,7 +37,7 @@ _LAZY: dict[str, tuple[str, ...]] = {
     "skims": ("zone_skim", "write_skim"),
     "zones": ("grid_zones", "read_zones"),
     "demand": ("ODMatrix", "read_od", "gravity_model", "read_landuse"),
-    "assignment": ("assign", "UserEquilibrium"),
+    "assignment": ("assign", "UserEquilibrium", "run_multimodal", "MultimodalParameters"),
     "transit": (
         "read_supply",
         "read_gtfs",
@@ -97,7 +97,8 @@ __all__ = [
     "snap_points",
     "write_skim",
     "zone_skim",
-    # road and transit assignment, accessibility
+    # road and transit assignment, the multimodal model, accessibility
+    "MultimodalParameters",
     "UserEquilibrium",
     "assign",
     "assign_transit",
@@ -107,6 +108,7 @@ __all__ = [
     "read_gtfs",
     "read_osm_routes",
     "read_supply",
+    "run_multimodal",
     "transit_accessibility",
     # scenarios and reports
     "compare",
@@ -152,7 +154,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # what the names above resolve to, for type checkers and editors
     from .accessibility import isochrones, transit_accessibility
-    from .assignment import UserEquilibrium, assign
+    from .assignment import MultimodalParameters, UserEquilibrium, assign, run_multimodal
     from .batch import load_batch, run_batch
     from .city_access import city_accessibility
     from .demand import ODMatrix, gravity_model, read_landuse, read_od

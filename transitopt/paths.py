@@ -247,11 +247,13 @@ class PreparedGraph:
         (``targets=None``: every node). Unreachable pairs are ``inf``."""
         _check_method(method)
         sources = np.asarray(sources, dtype=np.int64).ravel()
-        uniq_src, src_inv = np.unique(sources, return_inverse=True)
+        uniq_src, inverse = np.unique(sources, return_inverse=True)
+        src_inv: np.ndarray | None = inverse
         if uniq_src.size == sources.size:
             src_inv = None  # distinct: keep the caller's order
             uniq_src = sources
-        out_nodes = tgt_inv = None
+        out_nodes: np.ndarray | None = None
+        tgt_inv: np.ndarray | None = None
         if targets is not None:
             out_nodes, tgt_inv = np.unique(
                 np.asarray(targets, dtype=np.int64).ravel(), return_inverse=True
@@ -264,8 +266,10 @@ class PreparedGraph:
         result = self._distances(uniq_src, out_nodes, use_ch=use_ch)
         if src_inv is not None:
             result = result[src_inv]
-        if tgt_inv is not None and not (
-            tgt_inv.size == out_nodes.size and (tgt_inv == np.arange(tgt_inv.size)).all()
+        if (
+            out_nodes is not None
+            and tgt_inv is not None
+            and not (tgt_inv.size == out_nodes.size and (tgt_inv == np.arange(tgt_inv.size)).all())
         ):
             result = result[:, tgt_inv]
         return result
@@ -275,7 +279,7 @@ class PreparedGraph:
     ) -> np.ndarray:
         """``distances`` for distinct ``sources`` to distinct sorted ``out_nodes`` (None: all)."""
         full = out_nodes is None
-        if full:
+        if out_nodes is None:
             col, anc, off = self.new_of, self.anchor, self.offset
             pos = self._all_pos
         else:
@@ -653,6 +657,25 @@ def _two_way(network: Network) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     graph = (indptr, head.astype(np.int32), np.ascontiguousarray(both))
     _TWO_WAY[network] = graph
     return graph
+
+
+def edge_weights(network: Network, weight: str | np.ndarray = "free_flow_time_s") -> np.ndarray:
+    """The per-edge weight as a checked float64 array (CSR order), for the kernels that
+    search on their own (bounded accessibility sums, isochrones); nothing is cached.
+
+    Parameters
+    ----------
+    network : Network
+        The compiled network.
+    weight : str or (n_edges,) array
+        Name of a per-edge array of ``network`` or the weights themselves.
+
+    Returns
+    -------
+    (n_edges,) float64
+        Raises :class:`NetworkError` on NaN or negative values.
+    """
+    return _weight(network, weight)
 
 
 def snap_points(
