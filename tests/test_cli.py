@@ -187,7 +187,7 @@ def test_demo_compares_the_example_scenarios_offline(tmp_path):
     result = invoke("demo", "-o", out)
     assert result.exit_code == 0, result.output
     comparison = pd.read_csv(out / "comparison.csv")
-    scenario_files = sorted(to.cli.example_scenarios())
+    scenario_files = sorted(to.example_scenarios())
     # one value column per scenario, plus a change and a % change per alternative
     assert len(comparison.columns) == 3 + 1 + 3 * (len(scenario_files) - 1)
     shares = comparison[comparison["metric"].str.startswith("share_")].iloc[:, 3:]

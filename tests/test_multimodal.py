@@ -14,7 +14,7 @@ import pytest
 from transitopt import ConvergenceWarning, DemandError
 from transitopt.assignment import MultimodalModel, MultimodalParameters, run_multimodal
 from transitopt.assignment.multimodal import FeedbackParameters, ModelInputError
-from transitopt.network.sources import open_network
+from transitopt.network import load_network
 from transitopt.scenario import clear_results, evaluate, evaluate_file
 from transitopt.scenario.evaluate import final_state
 from transitopt.transit import read_osm_routes
@@ -46,8 +46,8 @@ value_of_time_per_h = 12.0
 @pytest.fixture(scope="module")
 def inputs():
     """The town's networks, transit lines, a zone at every street node and an OD matrix."""
-    drive = open_network(str(TOWN), network_type="drive")
-    walk = open_network(str(TOWN), network_type="walk")
+    drive = load_network(str(TOWN), network_type="drive")
+    walk = load_network(str(TOWN), network_type="walk")
     supply, _ = read_osm_routes(TOWN)
     zones = pd.DataFrame(
         {

@@ -22,9 +22,9 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from transitopt import GeocodingError, InputFileError, NetworkError
-from transitopt.network import MODE_BUS, MODE_CAR, MODE_WALK
+from transitopt.network import MODE_BUS, MODE_CAR, MODE_WALK, load_network
 from transitopt.network import cache as cache_module
-from transitopt.network.osm import ONLINE_CHECK_TIMEOUT_S, _graph_from_osm_file, load_network
+from transitopt.network.osm import ONLINE_CHECK_TIMEOUT_S, _graph_from_osm_file
 from transitopt.network.pbf import NETWORK_FILTERS, way_filter
 
 FILES = {

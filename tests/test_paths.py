@@ -66,7 +66,7 @@ def berlin_mitte(require_data):
 def monaco_walk(require_data):
     """Monaco walk network (OSM, 3,020 nodes); osmnx-based loader of transitopt.network.osm."""
     path = require_data("osm/monaco-250101.osm.pbf")
-    from transitopt.network.osm import load_network
+    from transitopt.network import load_network
 
     return load_network(path, network_type="walk", cache=False)
 

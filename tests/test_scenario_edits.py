@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 
 from transitopt.network.compiled import EDGE_FLOAT_DEFAULTS
-from transitopt.scenario import ScenarioError, apply_edits, load_base, load_scenario
+from transitopt.scenario import ScenarioError, load_scenario
+from transitopt.scenario.edits import apply_edits
 from transitopt.scenario.evaluate import build_model
+from transitopt.scenario.inputs import load_base
 
 
 @pytest.fixture(scope="module")

@@ -17,17 +17,17 @@ from transitopt.assignment.multimodal import logit_choice
 from transitopt.paths import snap_points
 from transitopt.scenario import (
     ScenarioResult,
-    apply_edits,
     clear_results,
     compare,
     evaluate,
     evaluate_file,
-    load_base,
     load_scenario,
     read_result,
     write_result,
 )
+from transitopt.scenario.edits import apply_edits
 from transitopt.scenario.evaluate import build_model
+from transitopt.scenario.inputs import load_base
 from transitopt.scenario.parameters import model_parameters
 
 

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from transitopt import ConvergenceWarning
-from transitopt.scenario import compare, evaluate, load_base, load_scenario
+from transitopt.scenario import compare, evaluate, load_scenario
+from transitopt.scenario.inputs import load_base
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 HELSINKI = ["helsinki_base", "helsinki_new_line", "helsinki_frequency", "helsinki_bus_lane"]

@@ -39,7 +39,8 @@ def run_city(task: CityTask) -> list[dict[str, Any]]:
     _limit_threads(task.threads)
     import pandas as pd
 
-    from ..scenario import evaluate, load_base, load_scenario, write_result
+    from ..scenario import evaluate, load_scenario, write_result
+    from ..scenario.inputs import load_base
     from .policies import NotApplicable, policy_edits
     from .spec import PolicySpec, write_alternative
 

@@ -145,7 +145,7 @@ def osm_file(source: str) -> Path | None:
 
 
 def _load_base(scenario: Scenario, spec: BaselineFile) -> BaseData:
-    from ..network.sources import open_network
+    from ..network.sources import load_network
 
     notes: list[str] = []
     source = spec.network.source
@@ -154,12 +154,12 @@ def _load_base(scenario: Scenario, spec: BaselineFile) -> BaseData:
         try:
             drive = _memo(
                 ("drive", source, spec.network.profile),
-                lambda: open_network(source, network_type="drive", profile=spec.network.profile),
+                lambda: load_network(source, network_type="drive", profile=spec.network.profile),
             )
             if spec.network.walk:
                 walk = _memo(
                     ("walk", source, spec.network.profile),
-                    lambda: open_network(source, network_type="walk", profile=spec.network.profile),
+                    lambda: load_network(source, network_type="walk", profile=spec.network.profile),
                 )
         except ScenarioError:
             raise
