@@ -36,8 +36,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..geo import haversine_m
 from ..network.compiled import EDGE_FLOAT_DEFAULTS, MODE_BUS, MODE_CAR, Network
-from ..transit.lines import TransitSupply, haversine_m
+from ..transit.lines import TransitSupply
 from .files import EditRecord, Scenario
 from .inputs import BaseData, make_lines, resolve_stops
 from .routing import StreetRoutes, route_lines

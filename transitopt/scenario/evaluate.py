@@ -23,10 +23,10 @@ import numpy as np
 import pandas as pd
 
 from .. import metrics as M
+from ..geo import haversine_m
 from ..metrics.operator import route_fleet
 from ..settings import cache_dir
 from ..transit.graph import ALIGHT, BOARD, RIDE
-from ..transit.lines import haversine_m
 from .edits import prepare
 from .files import Scenario, load_scenario
 from .inputs import load_base

@@ -29,11 +29,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .._errors import ConvergenceWarning
+from ..geo import haversine_m
 from ..kernels.shortest_paths import many_to_many
 from ..network.compiled import MODE_CAR
 from ..transit.defaults import WAIT_FACTOR, GraphParameters
 from ..transit.graph import ACCESS, BOARD, EGRESS, RIDE, WALK_ONLY, WALK_TRANSFER, TransitGraph
-from ..transit.lines import haversine_m
 from .edits import Prepared
 from .routing import buses_per_link, segment_times
 

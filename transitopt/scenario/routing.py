@@ -22,10 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..geo import haversine_m
 from ..kernels.shortest_paths import path_edges, single_source
 from ..network.compiled import MODE_BUS, Network
 from ..transit.graph import BUS_MODES
-from ..transit.lines import TransitSupply, haversine_m
+from ..transit.lines import TransitSupply
 
 
 @dataclass(frozen=True, eq=False)

@@ -34,9 +34,10 @@ import numpy as np
 import pandas as pd
 
 from .._errors import NetworkError, SnappingError
+from ..geo import haversine_m, local_xy
 from ..network.compiled import Network
 from .defaults import GraphParameters
-from .lines import EARTH_RADIUS_M, TransitSupply, haversine_m
+from .lines import TransitSupply
 
 #: link kinds (``TransitGraph.kind``)
 BOARD, RIDE, DWELL, ALIGHT, TRANSFER, WALK_TRANSFER, ACCESS, EGRESS, WALK_ONLY = range(9)
@@ -389,13 +390,6 @@ def _zone_points(zones: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 
 # ---------------------------------------------------------------------- geometry helpers
-def _local_xy(lon: np.ndarray, lat: np.ndarray, lat0: float) -> np.ndarray:
-    """Equirectangular metres around latitude ``lat0`` (good to ~0.1% over a city)."""
-    x = np.deg2rad(lon) * EARTH_RADIUS_M * np.cos(np.deg2rad(lat0))
-    y = np.deg2rad(lat) * EARTH_RADIUS_M
-    return np.column_stack([x, y])
-
-
 def _nearest_nodes(
     network: Network, lon: np.ndarray, lat: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -445,8 +439,8 @@ class _Walker:
 
         lat0 = float(np.mean(np.r_[lat1, lat2]))
         radius = max_m / self.params.walk_detour_factor
-        tree = cKDTree(_local_xy(lon2, lat2, lat0))
-        hits = tree.query_ball_point(_local_xy(lon1, lat1, lat0), r=radius * 1.01)
+        tree = cKDTree(np.column_stack(local_xy(lon2, lat2, lat0)))
+        hits = tree.query_ball_point(np.column_stack(local_xy(lon1, lat1, lat0)), r=radius * 1.01)
         i = np.repeat(np.arange(len(lon1)), [len(h) for h in hits]).astype(np.int64)
         j = np.fromiter((x for h in hits for x in h), dtype=np.int64, count=i.size)
         d = haversine_m(lon1[i], lat1[i], lon2[j], lat2[j]) * self.params.walk_detour_factor

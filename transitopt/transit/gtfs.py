@@ -34,8 +34,9 @@ import numpy as np
 import pandas as pd
 
 from .._errors import InputFileError
+from ..geo import haversine_m
 from .defaults import MODES, gtfs_route_type_mode
-from .lines import Line, TransitSupply, haversine_m
+from .lines import Line, TransitSupply
 from .report import ImportReport, examples
 
 DAY_S = 86_400
