@@ -22,7 +22,7 @@ TNTP file keyed by the zone ids; ``[demand.synthesis]`` distributes
 ``trips_per_hour`` with a doubly constrained gravity model: productions in proportion
 to population, attractions to jobs, deterrence ``exp(-decay_per_km × d)`` with ``d``
 the straight-line distance × ``detour_factor`` (km), balanced by Furness
-(:func:`transitopt.demand.gravity.gravity_model`). Intrazonal trips are not
+(:func:`transitopt.demand.gravity_demand`). Intrazonal trips are not
 synthesised (they would all walk).
 """
 
@@ -35,11 +35,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._digest import file_digest
 from .._errors import DemandError, InputFileError
 from ..geo import haversine_m
 from ..network.compiled import Network
 from ..transit.lines import Line, TransitSupply
-from .files import EMBEDDED_SOURCES, NO_NETWORK, Scenario, file_digest
+from .files import EMBEDDED_SOURCES, NO_NETWORK, Scenario
 from .schema import BaselineFile, LineFields, ScenarioError, StopNode, StopPoint
 
 #: default totals when zones carry neither population nor jobs and none is given
