@@ -27,9 +27,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .._defaults import defaults
+from ..defaults import section
 
-_DEFAULT = defaults("emissions")
+_DEFAULT = section("emissions")
 
 #: kg CO2 per litre, derived in the module docstring
 GASOLINE_KG_PER_L = 69_300.0 * 44.3e-6 * 0.745

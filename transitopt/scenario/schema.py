@@ -23,17 +23,17 @@ from pydantic import (
     model_validator,
 )
 
-from .._defaults import defaults
 from .._errors import InputFileError
+from ..defaults import section
 from ..transit.defaults import MODES
 
 #: default values (with their sources) from ``transitopt/data/defaults.toml``
-_MODEL = defaults("model")
-_CHOICE = defaults("model.mode_choice")
-_ASSIGNMENT = defaults("model.assignment")
-_FEEDBACK = defaults("model.feedback")
-_GRAPH = defaults("transit_graph")
-_EMISSIONS = defaults("emissions")
+_MODEL = section("model")
+_CHOICE = section("model.mode_choice")
+_ASSIGNMENT = section("model.assignment")
+_FEEDBACK = section("model.feedback")
+_GRAPH = section("transit_graph")
+_EMISSIONS = section("emissions")
 
 #: edit types an alternative may list, in the order of docs/scenarios.md
 EDIT_TYPES = (

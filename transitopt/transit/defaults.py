@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .._defaults import defaults
+from ..defaults import section
 
-_GRAPH = defaults("transit_graph")
+_GRAPH = section("transit_graph")
 
 #: transit modes a :class:`~transitopt.transit.lines.Line` may have
 MODES = ("bus", "brt", "tram", "rail", "minibus")
@@ -45,7 +45,7 @@ class ModeDefaults:
 
 #: per-mode defaults (sources in ``data/defaults.toml``, section ``transit_modes``)
 MODE_DEFAULTS: dict[str, ModeDefaults] = {
-    mode: ModeDefaults(**values) for mode, values in defaults("transit_modes").items()
+    mode: ModeDefaults(**values) for mode, values in section("transit_modes").items()
 }
 
 #: OSM ``route=*`` values read as transit lines, and the mode each becomes
@@ -63,7 +63,7 @@ OSM_ROUTE_MODES: dict[str, str] = {
 
 #: headway of OSM route relations without an ``interval`` tag, by ``route=*`` value (s);
 #: a planning guess (``data/defaults.toml``, section ``osm_default_headway_s``)
-OSM_DEFAULT_HEADWAY_S: dict[str, float] = defaults("osm_default_headway_s")
+OSM_DEFAULT_HEADWAY_S: dict[str, float] = section("osm_default_headway_s")
 
 
 def gtfs_route_type_mode(route_type: int) -> str:
