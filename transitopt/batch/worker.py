@@ -188,4 +188,6 @@ def _limit_threads(threads: int) -> None:
         return
     import numba
 
-    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+    # numba sets its config attributes at import time, so type checkers do not see them
+    n_max = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]
+    numba.set_num_threads(max(1, min(threads, n_max)))

@@ -417,13 +417,14 @@ def _download(kind: str, source: Any, network_type: str) -> Any:
         _require_online(ox.settings.nominatim_url, what=what)
     _require_online(ox.settings.overpass_url, what=what)
     insufficient = getattr(getattr(ox, "_errors", None), "InsufficientResponseError", LookupError)
-    kwargs = {"network_type": network_type, "simplify": False, "retain_all": True}
+    kwargs: dict[str, Any] = {"network_type": network_type, "simplify": False, "retain_all": True}
     with _osmnx_settings(cache_folder=str(settings.cache_dir() / "osmnx-http")):
         try:
             if kind == "place":
                 return ox.graph_from_place(source, **kwargs)
             if kind == "bbox":
-                return ox.graph_from_bbox(tuple(float(c) for c in source), **kwargs)
+                west, south, east, north = (float(c) for c in source)
+                return ox.graph_from_bbox((west, south, east, north), **kwargs)
             return ox.graph_from_polygon(source, **kwargs)
         except requests.RequestException as exc:
             raise GeocodingError(

@@ -7,11 +7,10 @@
 """
 
 from .compare import compare
-from .edits import Prepared, prepare
+from .edits import Prepared, apply_edits
 from .evaluate import clear_results, evaluate, evaluate_file, validate_scenario
 from .files import EditRecord, Scenario, load_scenario
 from .inputs import load_base
-from .model import IntegratedModel, ModelOutcome
 from .result import TABLES, ScenarioResult, read_result, write_result
 from .schema import EDIT_TYPES, AlternativeFile, BaselineFile, ModelSpec, ScenarioError
 
@@ -30,13 +29,12 @@ __all__ = [
     "AlternativeFile",
     "BaselineFile",
     "EditRecord",
-    "IntegratedModel",
-    "ModelOutcome",
     "ModelSpec",
     "Prepared",
     "Scenario",
     "ScenarioError",
     "ScenarioResult",
+    "apply_edits",
     "clear_cache",
     "clear_results",
     "compare",
@@ -44,7 +42,6 @@ __all__ = [
     "evaluate_file",
     "load_base",
     "load_scenario",
-    "prepare",
     "read_result",
     "validate_scenario",
     "write_result",

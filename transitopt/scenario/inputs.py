@@ -79,8 +79,14 @@ class BaseData:
     notes: tuple[str, ...] = field(default=())
 
 
+#: in-process memos, least recently used first: loaded baselines by content hash, and
+#: loaded sources (street networks, OSM routes, GTFS, buildings) by file and options;
+#: each keeps at most ``BASES_KEPT`` / ``SOURCES_KEPT`` entries (whole networks: a batch
+#: over many cities must not hold them all)
 _BASE_CACHE: dict[str, BaseData] = {}
 _SOURCE_CACHE: dict[tuple, object] = {}
+BASES_KEPT = 8
+SOURCES_KEPT = 8
 
 
 def load_base(scenario: Scenario) -> BaseData:
@@ -88,10 +94,8 @@ def load_base(scenario: Scenario) -> BaseData:
     spec = scenario.baseline
     key = _base_key(scenario)
     if key not in _BASE_CACHE:
-        _BASE_CACHE[key] = _load_base(scenario, spec)
-        while len(_BASE_CACHE) > 8:
-            _BASE_CACHE.pop(next(iter(_BASE_CACHE)))
-    return _BASE_CACHE[key]
+        _remember(_BASE_CACHE, key, _load_base(scenario, spec), BASES_KEPT)
+    return _recall(_BASE_CACHE, key)
 
 
 def clear_cache() -> None:
@@ -113,8 +117,21 @@ def _base_key(scenario: Scenario) -> str:
 
 def _memo(key: tuple, load):
     if key not in _SOURCE_CACHE:
-        _SOURCE_CACHE[key] = load()
-    return _SOURCE_CACHE[key]
+        _remember(_SOURCE_CACHE, key, load(), SOURCES_KEPT)
+    return _recall(_SOURCE_CACHE, key)
+
+
+def _remember(cache: dict, key, value, limit: int) -> None:
+    """Store ``value``, dropping the least recently used entries beyond ``limit``."""
+    cache[key] = value
+    while len(cache) > limit:
+        cache.pop(next(iter(cache)))
+
+
+def _recall(cache: dict, key):
+    """The entry of ``key``, marked as most recently used."""
+    cache[key] = cache.pop(key)
+    return cache[key]
 
 
 def osm_file(source: str) -> Path | None:
@@ -170,91 +187,126 @@ def _load_base(scenario: Scenario, spec: BaselineFile) -> BaseData:
 
 
 # ---------------------------------------------------------------------------- transit
+@dataclass
+class _SupplyParts:
+    """Stops, lines, line metadata and notes gathered from the transit sources."""
+
+    stops: list[pd.DataFrame] = field(default_factory=list)
+    lines: list[Line] = field(default_factory=list)
+    meta: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, lines: list[Line], source: str, fare: float, route_key) -> None:
+        """Lines from one source; ``route_key(line)`` names the fleet they share."""
+        self.lines += lines
+        self.meta += [
+            {"line": ln.id, "route_key": route_key(ln), "fare": fare, "source": source}
+            for ln in lines
+        ]
+
+
 def _load_supply(
     scenario: Scenario, spec: BaselineFile, drive, walk
 ) -> tuple[TransitSupply, pd.DataFrame, list[str]]:
-    from ..transit import read_gtfs, read_osm_routes
-
-    notes: list[str] = []
-    stops: list[pd.DataFrame] = []
-    lines: list[Line] = []
-    meta: list[dict] = []
-    t = spec.transit
-    if t.osm_routes:
-        path = osm_file(spec.network.source)
-        if path is None:
-            raise scenario.error(
-                ("transit", "osm_routes"), "OSM route relations need an OSM file as network.source"
-            )
-        try:
-            supply, report = _memo(
-                ("osm_routes", str(path), tuple(t.route_types or ())),
-                lambda: read_osm_routes(
-                    path, route_types=tuple(t.route_types) if t.route_types else None
-                ),
-            )
-        except (ValueError, OSError) as exc:
-            raise scenario.error(("transit", "route_types"), str(exc)) from None
-        stops.append(supply.stops)
-        lines += supply.lines
-        meta += [
-            {
-                "line": ln.id,
-                "route_key": f"{ln.mode}:{ln.name}",
-                "fare": t.line_fare,
-                "source": "osm",
-            }
-            for ln in supply.lines
-        ]
-        notes.append(f"{len(supply.lines)} lines from OSM route relations of {path.name}")
-    if t.gtfs:
-        period = spec.period
-        try:
-            supply, report = _memo(
-                ("gtfs", t.gtfs, period.date, period.start, period.end),
-                lambda: read_gtfs(t.gtfs, date=period.date, start=period.start, end=period.end),
-            )
-        except (ValueError, OSError) as exc:
-            raise scenario.error(("transit", "gtfs"), str(exc)) from None
-        gtfs_lines = [ln.replace(mode=t.gtfs_mode) if t.gtfs_mode else ln for ln in supply.lines]
-        if t.gtfs_headway_min is not None:
-            gtfs_lines = _override_headways(scenario, gtfs_lines, t.gtfs_headway_min)
-            notes.append("GTFS headways overridden by transit.gtfs_headway_min")
-        if not t.use_timetable_times:
-            gtfs_lines = [ln.replace(running_times_s=None, dwell_s=None) for ln in gtfs_lines]
-        stops.append(supply.stops)
-        lines += gtfs_lines
-        meta += [
-            {
-                "line": ln.id,
-                "route_key": f"{ln.mode}:{ln.route_id or ln.id}",
-                "fare": t.line_fare,
-                "source": "gtfs",
-            }
-            for ln in gtfs_lines
-        ]
-        notes.append(
-            f"{len(gtfs_lines)} lines from GTFS {Path(t.gtfs).name} ({period.start}-{period.end})"
-        )
-    if t.stops:
-        stops.append(
-            pd.DataFrame(
-                {
-                    "name": [s.name or s.id for s in t.stops],
-                    "lon": [s.lon for s in t.stops],
-                    "lat": [s.lat for s in t.stops],
-                },
-                index=pd.Index([s.id for s in t.stops], name="stop_id"),
-            )
-        )
-    table = _concat_stops(stops)
+    """Transit stops and lines from OSM route relations, GTFS and the file, in that order."""
+    parts = _SupplyParts()
+    if spec.transit.osm_routes:
+        _add_osm_routes(scenario, spec, parts)
+    if spec.transit.gtfs:
+        _add_gtfs(scenario, spec, parts)
+    if spec.transit.stops:
+        parts.stops.append(_file_stops(spec.transit.stops))
+    table = _concat_stops(parts.stops)
     duplicate = table.index[table.index.duplicated()]
     if len(duplicate):
         raise scenario.error(
             ("transit", "stops"),
             f"stop id {duplicate[0]!r} is defined twice (OSM/GTFS and the file)",
         )
-    seen = {ln.id for ln in lines}
+    table = _add_file_lines(scenario, spec, parts, table, drive=drive, walk=walk)
+    if spec.transit.exclude:
+        _exclude_lines(spec.transit.exclude, parts)
+    ids = [ln.id for ln in parts.lines]
+    if len(set(ids)) != len(ids):
+        dup = next(i for i in ids if ids.count(i) > 1)
+        raise scenario.error(
+            ("transit",), f"line id {dup!r} comes from two sources (OSM, GTFS, file)"
+        )
+    if not parts.lines:
+        parts.notes.append("no transit lines: transit is unavailable")
+    supply = TransitSupply(
+        stops=table, lines=tuple(parts.lines), info={"source": scenario.baseline_path.name}
+    )
+    meta = pd.DataFrame(parts.meta, columns=["line", "route_key", "fare", "source"])
+    return supply, meta.set_index("line"), parts.notes
+
+
+def _add_osm_routes(scenario: Scenario, spec: BaselineFile, parts: _SupplyParts) -> None:
+    """The route relations of the OSM network file."""
+    from ..transit import read_osm_routes
+
+    t = spec.transit
+    path = osm_file(spec.network.source)
+    if path is None:
+        raise scenario.error(
+            ("transit", "osm_routes"), "OSM route relations need an OSM file as network.source"
+        )
+    route_types = tuple(t.route_types) if t.route_types else None
+    try:
+        supply, _ = _memo(
+            ("osm_routes", str(path), tuple(t.route_types or ())),
+            lambda: read_osm_routes(path, route_types=route_types),
+        )
+    except (ValueError, OSError) as exc:
+        raise scenario.error(("transit", "route_types"), str(exc)) from None
+    parts.stops.append(supply.stops)
+    parts.add(list(supply.lines), "osm", t.line_fare, lambda ln: f"{ln.mode}:{ln.name}")
+    parts.notes.append(f"{len(supply.lines)} lines from OSM route relations of {path.name}")
+
+
+def _add_gtfs(scenario: Scenario, spec: BaselineFile, parts: _SupplyParts) -> None:
+    """The GTFS feed's trips in the period, with the file's overrides."""
+    from ..transit import read_gtfs
+
+    t, period = spec.transit, spec.period
+    try:
+        supply, _ = _memo(
+            ("gtfs", t.gtfs, period.date, period.start, period.end),
+            lambda: read_gtfs(t.gtfs, date=period.date, start=period.start, end=period.end),
+        )
+    except (ValueError, OSError) as exc:
+        raise scenario.error(("transit", "gtfs"), str(exc)) from None
+    lines = [ln.replace(mode=t.gtfs_mode) if t.gtfs_mode else ln for ln in supply.lines]
+    if t.gtfs_headway_min is not None:
+        lines = _override_headways(scenario, lines, t.gtfs_headway_min)
+        parts.notes.append("GTFS headways overridden by transit.gtfs_headway_min")
+    if not t.use_timetable_times:
+        lines = [ln.replace(running_times_s=None, dwell_s=None) for ln in lines]
+    parts.stops.append(supply.stops)
+    parts.add(lines, "gtfs", t.line_fare, lambda ln: f"{ln.mode}:{ln.route_id or ln.id}")
+    parts.notes.append(
+        f"{len(lines)} lines from GTFS {Path(t.gtfs).name} ({period.start}-{period.end})"
+    )
+
+
+def _file_stops(stops) -> pd.DataFrame:
+    """The ``[[transit.stops]]`` of the file as a stop table."""
+    return pd.DataFrame(
+        {
+            "name": [s.name or s.id for s in stops],
+            "lon": [s.lon for s in stops],
+            "lat": [s.lat for s in stops],
+        },
+        index=pd.Index([s.id for s in stops], name="stop_id"),
+    )
+
+
+def _add_file_lines(
+    scenario: Scenario, spec: BaselineFile, parts: _SupplyParts, table: pd.DataFrame, *, drive, walk
+) -> pd.DataFrame:
+    """The ``[[transit.lines]]`` of the file; returns the stop table with their new stops."""
+    t = spec.transit
+    seen = {ln.id for ln in parts.lines}
     for k, fields in enumerate(t.lines):
         where = lambda name, k=k: scenario.where("transit", "lines", k, name)  # noqa: E731
         new_lines, table = make_lines(
@@ -264,47 +316,26 @@ def _load_supply(
             if line.id in seen:
                 raise ScenarioError(f"{where('id')}: line id {line.id!r} already exists")
             seen.add(line.id)
-            lines.append(line)
-            meta.append(
-                {
-                    "line": line.id,
-                    "route_key": f"{line.mode}:{fields.id}",
-                    "fare": t.line_fare if fields.fare is None else fields.fare,
-                    "source": "file",
-                }
-            )
-    if t.exclude:
-        import fnmatch
+        fare = t.line_fare if fields.fare is None else fields.fare
+        parts.add(new_lines, "file", fare, lambda ln, key=fields.id: f"{ln.mode}:{key}")
+    return table
 
-        keys = {m["line"]: m["route_key"] for m in meta}
-        dropped = {
-            ln.id
-            for ln in lines
-            if any(
-                fnmatch.fnmatchcase(v, pat)
-                for pat in t.exclude
-                for v in (ln.id, ln.name, keys[ln.id])
-            )
-        }
-        lines = [ln for ln in lines if ln.id not in dropped]
-        meta = [m for m in meta if m["line"] not in dropped]
-        notes.append(f"{len(dropped)} lines excluded by transit.exclude {t.exclude}")
-    ids = [ln.id for ln in lines]
-    if len(set(ids)) != len(ids):
-        dup = next(i for i in ids if ids.count(i) > 1)
-        raise scenario.error(
-            ("transit",), f"line id {dup!r} comes from two sources (OSM, GTFS, file)"
+
+def _exclude_lines(patterns: list[str], parts: _SupplyParts) -> None:
+    """Drop the lines whose id, name or route key matches one of ``patterns``."""
+    import fnmatch
+
+    keys = {m["line"]: m["route_key"] for m in parts.meta}
+    dropped = {
+        ln.id
+        for ln in parts.lines
+        if any(
+            fnmatch.fnmatchcase(v, pat) for pat in patterns for v in (ln.id, ln.name, keys[ln.id])
         )
-    if not lines:
-        notes.append("no transit lines: transit is unavailable")
-    supply = TransitSupply(
-        stops=table, lines=tuple(lines), info={"source": scenario.baseline_path.name}
-    )
-    return (
-        supply,
-        pd.DataFrame(meta, columns=["line", "route_key", "fare", "source"]).set_index("line"),
-        notes,
-    )
+    }
+    parts.lines = [ln for ln in parts.lines if ln.id not in dropped]
+    parts.meta = [m for m in parts.meta if m["line"] not in dropped]
+    parts.notes.append(f"{len(dropped)} lines excluded by transit.exclude {patterns}")
 
 
 def _override_headways(scenario: Scenario, lines: list[Line], value) -> list[Line]:
