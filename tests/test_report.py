@@ -496,7 +496,7 @@ def test_line_load_layer_sums_lines_and_directions(pair):
 
 def test_zone_cells_of_a_grid_are_its_squares():
     """Centres on a 250 m grid give 250 m squares, also next to a missing cell."""
-    from transitopt.transit.lines import haversine_m
+    from transitopt.geo import haversine_m
 
     lon_step = 250.0 / (M_PER_DEG * math.cos(math.radians(LAT0)))
     lat_step = 250.0 / M_PER_DEG

@@ -53,6 +53,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .._errors import InputFileError
+from ..defaults import deep_merge
 from ..scenario.schema import ScenarioError, format_validation_error, locate_line
 
 #: policies a batch scenario may name
@@ -243,16 +244,6 @@ def _strip_tmp(message: str, tmp: str) -> str:
     return re.sub(re.escape(tmp) + r"/[^:]+\.toml:(\d+: )?", "", message)
 
 
-def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
 def _absolute(value: str, folder: Path) -> str:
     """A path relative to the batch file made absolute; place names and ``${VARS}`` are left alone."""
     from ..scenario.files import EMBEDDED_SOURCES, NO_NETWORK, _looks_like_path
@@ -269,7 +260,7 @@ def _absolute(value: str, folder: Path) -> str:
 
 def city_baseline(spec: BatchFile, city: CitySpec, *, folder: Path) -> dict[str, Any]:
     """The baseline scenario dict of ``city``: ``[defaults]`` < the city's fields; ``[model]`` < ``city.model``."""
-    d = _deep_merge(spec.defaults, {})
+    d = deep_merge(spec.defaults, {})
     d.pop("scenario", None)
     network = dict(d.get("network", {}))
     network["source"] = _absolute(city.network, folder)
@@ -277,24 +268,21 @@ def city_baseline(spec: BatchFile, city: CitySpec, *, folder: Path) -> dict[str,
         if getattr(city, key) is not None:
             network[key] = getattr(city, key)
     d["network"] = network
-    transit = _deep_merge(d.get("transit", {}), city.transit)
-    if city.osm_routes is not None:
-        transit["osm_routes"] = city.osm_routes
-    if city.route_types is not None:
-        transit["route_types"] = city.route_types
-    if city.gtfs is not None:
-        transit["gtfs"] = city.gtfs
+    transit = deep_merge(d.get("transit", {}), city.transit)
+    for key in ("osm_routes", "route_types", "gtfs"):
+        if getattr(city, key) is not None:
+            transit[key] = getattr(city, key)
     if transit.get("gtfs"):
         transit["gtfs"] = _absolute(transit["gtfs"], folder)
     d["transit"] = transit
     for section in ("zones", "period"):
-        d[section] = _deep_merge(d.get(section, {}), getattr(city, section))
+        d[section] = deep_merge(d.get(section, {}), getattr(city, section))
     d["demand"] = dict(city.demand) if city.demand else dict(d.get("demand", {}))
     if d["demand"].get("od_file"):
         d["demand"]["od_file"] = _absolute(d["demand"]["od_file"], folder)
     if d["zones"].get("file"):
         d["zones"]["file"] = _absolute(d["zones"]["file"], folder)
-    d["model"] = _deep_merge(spec.model, city.model)
+    d["model"] = deep_merge(spec.model, city.model)
     d["scenario"] = {"name": f"{city.id}/baseline", "description": city.name or city.id}
     return {k: v for k, v in d.items() if v != {} or k in ("demand",)}
 

@@ -42,8 +42,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import InputFileError, SnappingError
-
-EARTH_RADIUS_M = 6_371_008.8
+from ..geo import METRES_PER_DEGREE, local_xy
 
 #: building class of each OSM ``building=*`` value; unknown values and ``yes`` are
 #: classed by the landuse polygon around them, else "mixed"
@@ -748,8 +747,8 @@ def zone_totals(zones: Any, data: Any, *, columns: list[str]) -> pd.DataFrame:
             np.add.at(out, first.to_numpy(), values[first.index.to_numpy()])
         else:
             lat0 = float(np.nanmean(zones["y"].to_numpy()))
-            zx, zy = _local_xy(zones["x"].to_numpy(), zones["y"].to_numpy(), lat0)
-            px, py = _local_xy(shapely.get_x(pts), shapely.get_y(pts), lat0)
+            zx, zy = local_xy(zones["x"].to_numpy(), zones["y"].to_numpy(), lat0)
+            px, py = local_xy(shapely.get_x(pts), shapely.get_y(pts), lat0)
             from scipy.spatial import cKDTree
 
             _, nearest = cKDTree(np.column_stack([zx, zy])).query(np.column_stack([px, py]))
@@ -819,14 +818,8 @@ def _xy(data: Any) -> tuple[np.ndarray, np.ndarray]:
     return data["x"].to_numpy(dtype=np.float64), data["y"].to_numpy(dtype=np.float64)
 
 
-def _local_xy(lon: np.ndarray, lat: np.ndarray, lat0: float) -> tuple[np.ndarray, np.ndarray]:
-    k = math.radians(1.0) * EARTH_RADIUS_M
-    return lon * k * math.cos(math.radians(lat0)), lat * k
-
-
 def _to_local_metres(geoms: np.ndarray, lat0: float) -> np.ndarray:
     import shapely
 
-    k = math.radians(1.0) * EARTH_RADIUS_M
-    kx = k * math.cos(math.radians(lat0))
-    return shapely.transform(geoms, lambda c: c * np.array([kx, k]))
+    kx = METRES_PER_DEGREE * math.cos(math.radians(lat0))
+    return shapely.transform(geoms, lambda c: c * np.array([kx, METRES_PER_DEGREE]))

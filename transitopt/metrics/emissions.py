@@ -13,7 +13,8 @@ EN 590 range 0.820–0.845):
 * gasoline: 69,300 × 44.3e-6 × 0.745 = 2.287 kg CO2/L
 * diesel:   74,100 × 43.0e-6 × 0.84  = 2.676 kg CO2/L
 
-Fuel use per vehicle-km is a planning assumption (replace with local fleet data): an
+Fuel use per vehicle-km is a planning assumption (replace with local fleet data; the
+values live in ``transitopt/data/defaults.toml``, section ``emissions``): an
 average petrol car in urban driving 7.5 L/100 km (0.17 kg/km, the order of the UK
 government GHG conversion factor for an average car), a 12 m diesel city bus 40 L/100
 km, an 18 m articulated BRT bus 55 L/100 km, a petrol minibus (Indonesian angkot) 12
@@ -25,6 +26,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from ..defaults import section
+
+_DEFAULT = section("emissions")
 
 #: kg CO2 per litre, derived in the module docstring
 GASOLINE_KG_PER_L = 69_300.0 * 44.3e-6 * 0.745
@@ -45,25 +50,17 @@ class EmissionFactors:
         CO2 of the electricity (kg/kWh); 0 counts exhaust only.
     """
 
-    car_l_per_100km: float = 7.5
-    bus_l_per_100km: float = 40.0
-    brt_l_per_100km: float = 55.0
-    minibus_l_per_100km: float = 12.0
-    tram_kwh_per_km: float = 4.0
-    rail_kwh_per_km: float = 15.0
-    grid_kg_per_kwh: float = 0.0
+    car_l_per_100km: float = _DEFAULT["car_l_per_100km"]
+    bus_l_per_100km: float = _DEFAULT["bus_l_per_100km"]
+    brt_l_per_100km: float = _DEFAULT["brt_l_per_100km"]
+    minibus_l_per_100km: float = _DEFAULT["minibus_l_per_100km"]
+    tram_kwh_per_km: float = _DEFAULT["tram_kwh_per_km"]
+    rail_kwh_per_km: float = _DEFAULT["rail_kwh_per_km"]
+    grid_kg_per_kwh: float = _DEFAULT["grid_kg_per_kwh"]
     extra: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for name in (
-            "car_l_per_100km",
-            "bus_l_per_100km",
-            "brt_l_per_100km",
-            "minibus_l_per_100km",
-            "tram_kwh_per_km",
-            "rail_kwh_per_km",
-            "grid_kg_per_kwh",
-        ):
+        for name in _DEFAULT:
             if not getattr(self, name) >= 0:
                 raise ValueError(
                     f"EmissionFactors.{name} must be >= 0, got {getattr(self, name)!r}"

@@ -1,7 +1,7 @@
 """On-disk cache of compiled networks, keyed by source content and load options.
 
-A file source is keyed by the sha256 of its bytes (a renamed copy hits, an edited copy
-misses); a place name, bbox or polygon by its text. The options (network type,
+A file source is keyed by the sha256 of its bytes (:func:`transitopt._digest.file_digest`;
+a renamed copy hits, an edited copy misses); a place name, bbox or polygon by its text. The options (network type,
 profile values, overrides, simplify) and :data:`CACHE_FORMAT` are part of the key.
 
 Entries are pickles of the :class:`~transitopt.network.compiled.Network` fields, written
@@ -28,15 +28,6 @@ from .compiled import Network
 #: bump when the layout of cached networks or the loading pipeline changes
 CACHE_FORMAT = 1
 _SUBDIR = "networks"
-
-
-def file_digest(path: str | Path, *, chunk_bytes: int = 1 << 20) -> str:
-    """sha256 hex digest of a file's bytes."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as f:
-        while chunk := f.read(chunk_bytes):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def cache_key(source_digest: str, options: dict[str, Any]) -> str:

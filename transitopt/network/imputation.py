@@ -38,6 +38,7 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 from .._errors import InputFileError
+from ..defaults import deep_merge
 
 #: road classes from most to least important; lists of classes resolve to the first one
 HIGHWAY_ORDER = (
@@ -135,10 +136,10 @@ def load_profile(
         Unknown profile name or section, or a value that is not a positive number.
     """
     base = _read_toml(_shipped("_implicit_maxspeed"))
-    merged = _deep_merge(_read_toml(_shipped("generic")), base)
+    merged = deep_merge(_read_toml(_shipped("generic")), base)
     if isinstance(profile, Path) or (isinstance(profile, str) and profile.endswith(".toml")):
         name = Path(profile).stem
-        merged = _deep_merge(merged, _checked(_read_toml(Path(profile)), str(profile)))
+        merged = deep_merge(merged, _checked(_read_toml(Path(profile)), str(profile)))
     else:
         if profile not in available_profiles():
             raise ValueError(
@@ -146,13 +147,13 @@ def load_profile(
                 "or a path to a .toml file"
             )
         name = profile
-        merged = _deep_merge(merged, _checked(_read_toml(_shipped(profile)), profile))
+        merged = deep_merge(merged, _checked(_read_toml(_shipped(profile)), profile))
     if overrides is not None:
         if isinstance(overrides, str | Path):
             extra = _checked(_read_toml(Path(overrides)), str(overrides))
         else:
             extra = _checked(dict(overrides), "overrides")
-        merged = _deep_merge(merged, extra)
+        merged = deep_merge(merged, extra)
     for table in CLASS_TABLES:
         for key, value in merged[table].items():
             _positive(value, f"{table}.{key}")
@@ -207,16 +208,6 @@ def _checked(data: dict[str, Any], where: str) -> dict[str, Any]:
 def _positive(value: Any, name: str) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
         raise ValueError(f"profile value {name} must be a positive number, got {value!r}")
-
-
-def _deep_merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = _deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
 
 
 # ---------------------------------------------------------------------------- tag parsing

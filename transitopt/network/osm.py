@@ -29,8 +29,9 @@ import numpy as np
 import pandas as pd
 
 from .. import settings
+from .._digest import file_digest
 from .._errors import GeocodingError, InputFileError, NetworkError
-from .cache import cache_key, file_digest, read_cached, write_cached
+from .cache import cache_key, read_cached, write_cached
 from .compiled import MODE_BIKE, MODE_BUS, MODE_CAR, MODE_WALK, Network
 from .imputation import EDGE_ATTR_AGGS, Profile, impute_graph, load_profile
 from .pbf import BIDIRECTIONAL_NETWORK_TYPES, read_osm, write_osm_xml

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._digest import file_digest
 from ..settings import data_dir
 from .schema import AlternativeFile, BaselineFile, ScenarioError, locate_line, parse_file
 
@@ -292,24 +293,3 @@ def _resolved_baseline(spec: BaselineFile, path: Path, text: str) -> BaselineFil
     return spec.model_copy(
         update={"network": network, "zones": zones, "demand": demand, "transit": transit}
     )
-
-
-_DIGESTS: dict[tuple[str, float, int], str] = {}
-
-
-def file_digest(path: Path) -> str:
-    """SHA-256 of a file's bytes (memoised by path, modification time and size)."""
-    path = Path(path)
-    if path.is_dir():
-        return hashlib.sha256(
-            "".join(file_digest(p) for p in sorted(path.rglob("*")) if p.is_file()).encode()
-        ).hexdigest()
-    stat = path.stat()
-    key = (str(path), stat.st_mtime, stat.st_size)
-    if key not in _DIGESTS:
-        h = hashlib.sha256()
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                h.update(block)
-        _DIGESTS[key] = h.hexdigest()
-    return _DIGESTS[key]

@@ -5,25 +5,27 @@ files' digests), so that a baseline and its alternatives load each source once.
 
 Zones and demand
 ----------------
-Zones come from ``zones.file`` (CSV: ``zone``, ``lon``, ``lat`` and optionally
-``population``, ``jobs``) or a square grid of ``zones.grid_cell_m`` over the walk
-network (else the drive network, else the stops). Zones without ``population``/``jobs``
-columns get them by ``zones.weights``:
+Zones come from ``zones.file`` (read by :func:`transitopt.zones.read_zones`: a CSV with
+``zone``, ``lon``, ``lat`` and optionally ``population``, ``jobs``, or a GeoPandas file)
+or a square grid of ``zones.grid_cell_m`` over the walk network (else the drive
+network, else the stops). Zones without ``population``/``jobs`` columns get them by
+``zones.weights``:
 
 * ``landuse``: residents and jobs estimated from the OSM buildings of the network file
   (:func:`transitopt.demand.landuse.read_landuse`), summed to the nearest zone;
 * ``street_length`` (walk network metres in the zone, nearest zone centre),
-  ``nodes``, ``stops`` or ``uniform``: ``population_total`` and ``jobs_total`` split in
-  proportion to the weight (both default to 10,000 — set them: absolute
-  accessibility and population counts scale with them).
+  ``nodes``, ``stops`` or ``uniform`` (:func:`transitopt.zones.zone_weights`):
+  ``population_total`` and ``jobs_total`` split in proportion to the weight (both
+  default to 10,000 — set them: absolute accessibility and population counts scale
+  with them).
 
 Demand is person trips per hour by all modes. ``demand.od_file`` is a long CSV, OMX or
-TNTP file keyed by the zone ids; ``[demand.synthesis]`` distributes
-``trips_per_hour`` with a doubly constrained gravity model: productions in proportion
-to population, attractions to jobs, deterrence ``exp(-decay_per_km × d)`` with ``d``
-the straight-line distance × ``detour_factor`` (km), balanced by Furness
-(:func:`transitopt.demand.gravity.gravity_model`). Intrazonal trips are not
-synthesised (they would all walk).
+TNTP file keyed by the zone ids (:func:`transitopt.demand.read_od`);
+``[demand.synthesis]`` distributes ``trips_per_hour`` with a doubly constrained gravity
+model (:func:`transitopt.demand.gravity_demand`): productions in proportion to
+population, attractions to jobs, deterrence ``exp(-decay_per_km × d)`` with ``d`` the
+straight-line distance × ``detour_factor`` (km), balanced by Furness. Intrazonal trips
+are not synthesised (they would all walk).
 """
 
 from __future__ import annotations
@@ -35,11 +37,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._digest import file_digest
 from .._errors import DemandError, InputFileError
 from ..geo import haversine_m
 from ..network.compiled import Network
 from ..transit.lines import Line, TransitSupply
-from .files import EMBEDDED_SOURCES, NO_NETWORK, Scenario, file_digest
+from .files import EMBEDDED_SOURCES, NO_NETWORK, Scenario
 from .schema import BaselineFile, LineFields, ScenarioError, StopNode, StopPoint
 
 #: default totals when zones carry neither population nor jobs and none is given

@@ -24,7 +24,16 @@ from pydantic import (
 )
 
 from .._errors import InputFileError
+from ..defaults import section
 from ..transit.defaults import MODES
+
+#: default values (with their sources) from ``transitopt/data/defaults.toml``
+_MODEL = section("model")
+_CHOICE = section("model.mode_choice")
+_ASSIGNMENT = section("model.assignment")
+_FEEDBACK = section("model.feedback")
+_GRAPH = section("transit_graph")
+_EMISSIONS = section("emissions")
 
 #: edit types an alternative may list, in the order of docs/scenarios.md
 EDIT_TYPES = (
@@ -234,69 +243,71 @@ class TransitSpec(_Spec):
 class ModeChoiceSpec(_Spec):
     """``[model.mode_choice]``: multinomial logit on generalised minutes."""
 
-    beta_per_min: Annotated[float, Field(lt=0, ge=-5)] = -0.06
-    asc_car: float = 0.0
-    asc_transit: float = 0.0
-    asc_walk: float = 0.0
-    max_walk_km: Positive = 5.0
-    modes: list[Literal["car", "transit", "walk"]] = ["car", "transit", "walk"]
+    beta_per_min: Annotated[float, Field(lt=0, ge=-5)] = _CHOICE["beta_per_min"]
+    asc_car: float = _CHOICE["asc_car"]
+    asc_transit: float = _CHOICE["asc_transit"]
+    asc_walk: float = _CHOICE["asc_walk"]
+    max_walk_km: Positive = _CHOICE["max_walk_km"]
+    modes: list[Literal["car", "transit", "walk"]] = _CHOICE["modes"]
 
 
 class AssignmentSpec(_Spec):
     """``[model.assignment]``: the road equilibrium inside each feedback iteration."""
 
-    algorithm: Literal["msa", "fw", "cfw", "bfw", "algb"] = "bfw"
-    gap: Annotated[float, Field(gt=0, lt=1)] = 1e-4
-    max_iter: Annotated[int, Field(ge=1, le=100_000)] = 500
+    algorithm: Literal["msa", "fw", "cfw", "bfw", "algb"] = _ASSIGNMENT["algorithm"]
+    gap: Annotated[float, Field(gt=0, lt=1)] = _ASSIGNMENT["gap"]
+    max_iter: Annotated[int, Field(ge=1, le=100_000)] = _ASSIGNMENT["max_iter"]
 
 
 class FeedbackSpec(_Spec):
     """``[model.feedback]``: the outer loop (MSA on the mode-split demand)."""
 
-    max_iter: Annotated[int, Field(ge=1, le=500)] = 40
-    tolerance: Annotated[float, Field(gt=0, lt=1)] = 2e-3
+    max_iter: Annotated[int, Field(ge=1, le=500)] = _FEEDBACK["max_iter"]
+    tolerance: Annotated[float, Field(gt=0, lt=1)] = _FEEDBACK["tolerance"]
 
 
 class EmissionsSpec(_Spec):
     """``[model.emissions]``: fuel use per vehicle-km (see :mod:`transitopt.metrics.emissions`)."""
 
-    car_l_per_100km: NonNegative = 7.5
-    bus_l_per_100km: NonNegative = 40.0
-    brt_l_per_100km: NonNegative = 55.0
-    minibus_l_per_100km: NonNegative = 12.0
-    tram_kwh_per_km: NonNegative = 4.0
-    rail_kwh_per_km: NonNegative = 15.0
-    grid_kg_per_kwh: NonNegative = 0.0
+    car_l_per_100km: NonNegative = _EMISSIONS["car_l_per_100km"]
+    bus_l_per_100km: NonNegative = _EMISSIONS["bus_l_per_100km"]
+    brt_l_per_100km: NonNegative = _EMISSIONS["brt_l_per_100km"]
+    minibus_l_per_100km: NonNegative = _EMISSIONS["minibus_l_per_100km"]
+    tram_kwh_per_km: NonNegative = _EMISSIONS["tram_kwh_per_km"]
+    rail_kwh_per_km: NonNegative = _EMISSIONS["rail_kwh_per_km"]
+    grid_kg_per_kwh: NonNegative = _EMISSIONS["grid_kg_per_kwh"]
 
 
 class ModelSpec(_Spec):
-    """``[model]``: behavioural and technical parameters (defaults and sources in docs/model.md)."""
+    """``[model]``: behavioural and technical parameters.
 
-    currency: str = "EUR"
-    value_of_time_per_h: Positive = 10.0
-    car_occupancy: Annotated[float, Field(ge=1, le=10)] = 1.2
-    car_cost_per_km: NonNegative = 0.15
-    parking_cost: NonNegative = 0.0
-    car_terminal_min: NonNegative = 3.0
-    car_speed_kph: Annotated[float, Field(gt=0, le=200)] = 25.0
-    car_detour_factor: Annotated[float, Field(ge=1, le=5)] = 1.3
-    bus_pcu: NonNegative = 2.0
-    bus_max_speed_kph: Annotated[float, Field(gt=0, le=200)] = 40.0
-    layover_share: Share = 0.10
-    walk_speed_mps: Annotated[float, Field(gt=0, le=5)] = 1.2
-    walk_detour_factor: Annotated[float, Field(ge=1, le=5)] = 1.3
-    max_access_walk_m: NonNegative = 800.0
-    max_transfer_walk_m: NonNegative = 300.0
-    walk_weight: Annotated[float, Field(ge=1, le=10)] = 1.5
-    wait_weight: Annotated[float, Field(ge=1, le=10)] = 1.5
-    boarding_penalty_min: NonNegative = 0.0
-    transfer_penalty_min: NonNegative = 5.0
-    max_stop_snap_m: Positive = 250.0
-    stop_merge_m: NonNegative = 30.0
-    accessibility_min: Annotated[list[Annotated[float, Field(gt=0)]], Field(min_length=1)] = [
-        30.0,
-        45.0,
-        60.0,
+    Defaults: ``transitopt/data/defaults.toml`` (section ``model``; the walking values
+    are those of ``transit_graph``); sources and reasoning in ``docs/model.md``.
+    """
+
+    currency: str = _MODEL["currency"]
+    value_of_time_per_h: Positive = _MODEL["value_of_time_per_h"]
+    car_occupancy: Annotated[float, Field(ge=1, le=10)] = _MODEL["car_occupancy"]
+    car_cost_per_km: NonNegative = _MODEL["car_cost_per_km"]
+    parking_cost: NonNegative = _MODEL["parking_cost"]
+    car_terminal_min: NonNegative = _MODEL["car_terminal_min"]
+    car_speed_kph: Annotated[float, Field(gt=0, le=200)] = _MODEL["car_speed_kph"]
+    car_detour_factor: Annotated[float, Field(ge=1, le=5)] = _MODEL["car_detour_factor"]
+    bus_pcu: NonNegative = _MODEL["bus_pcu"]
+    bus_max_speed_kph: Annotated[float, Field(gt=0, le=200)] = _MODEL["bus_max_speed_kph"]
+    layover_share: Share = _MODEL["layover_share"]
+    walk_speed_mps: Annotated[float, Field(gt=0, le=5)] = _GRAPH["walk_speed_mps"]
+    walk_detour_factor: Annotated[float, Field(ge=1, le=5)] = _GRAPH["walk_detour_factor"]
+    max_access_walk_m: NonNegative = _GRAPH["max_access_walk_m"]
+    max_transfer_walk_m: NonNegative = _GRAPH["max_transfer_walk_m"]
+    walk_weight: Annotated[float, Field(ge=1, le=10)] = _MODEL["walk_weight"]
+    wait_weight: Annotated[float, Field(ge=1, le=10)] = _MODEL["wait_weight"]
+    boarding_penalty_min: NonNegative = _MODEL["boarding_penalty_min"]
+    transfer_penalty_min: NonNegative = _MODEL["transfer_penalty_min"]
+    max_stop_snap_m: Positive = _MODEL["max_stop_snap_m"]
+    stop_merge_m: NonNegative = _MODEL["stop_merge_m"]
+    accessibility_min: Annotated[list[Annotated[float, Field(gt=0)]], Field(min_length=1)] = _MODEL[
+        "accessibility_min"
     ]
     mode_choice: ModeChoiceSpec = ModeChoiceSpec()
     assignment: AssignmentSpec = AssignmentSpec()

@@ -1,13 +1,18 @@
-"""Every default value of the transit model, in one place.
+"""The transit model's defaults and vocabulary: modes, per-mode values, graph parameters.
 
-Change a default here (or pass the parameter explicitly) rather than in the code that
-uses it. Sources of the numbers are given next to them; they are planning-level
-assumptions, to be replaced by local data where a city has it.
+The numbers live in ``transitopt/data/defaults.toml`` (sections ``transit_graph``,
+``transit_modes``, ``osm_default_headway_s``), with their sources; change a default
+there (or pass the parameter explicitly) rather than in the code that uses it. They are
+planning-level assumptions, to be replaced by local data where a city has it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from ..defaults import section
+
+_GRAPH = section("transit_graph")
 
 #: transit modes a :class:`~transitopt.transit.lines.Line` may have
 MODES = ("bus", "brt", "tram", "rail", "minibus")
@@ -38,15 +43,9 @@ class ModeDefaults:
     headway_s: float
 
 
-#: per-mode defaults: mixed-traffic city bus ~18-20 km/h, BRT ~25 km/h (ITDP BRT Standard
-#: ranges), angkot/minibus ~15 km/h with frequent stops, tram ~18 km/h, urban rail ~35 km/h;
-#: capacities of a 12 m bus, 18 m BRT bus, 12-seat angkot, 30 m tram, 4-car train.
+#: per-mode defaults (sources in ``data/defaults.toml``, section ``transit_modes``)
 MODE_DEFAULTS: dict[str, ModeDefaults] = {
-    "bus": ModeDefaults(speed_kph=18.0, capacity=70.0, dwell_s=20.0, headway_s=600.0),
-    "brt": ModeDefaults(speed_kph=25.0, capacity=120.0, dwell_s=25.0, headway_s=300.0),
-    "minibus": ModeDefaults(speed_kph=15.0, capacity=12.0, dwell_s=10.0, headway_s=300.0),
-    "tram": ModeDefaults(speed_kph=18.0, capacity=200.0, dwell_s=20.0, headway_s=600.0),
-    "rail": ModeDefaults(speed_kph=35.0, capacity=800.0, dwell_s=30.0, headway_s=900.0),
+    mode: ModeDefaults(**values) for mode, values in section("transit_modes").items()
 }
 
 #: OSM ``route=*`` values read as transit lines, and the mode each becomes
@@ -63,18 +62,8 @@ OSM_ROUTE_MODES: dict[str, str] = {
 }
 
 #: headway of OSM route relations without an ``interval`` tag, by ``route=*`` value (s);
-#: a planning guess (10 min bus/tram, 5 min metro, 15 min suburban train).
-OSM_DEFAULT_HEADWAY_S: dict[str, float] = {
-    "bus": 600.0,
-    "trolleybus": 600.0,
-    "share_taxi": 300.0,
-    "minibus": 300.0,
-    "tram": 600.0,
-    "light_rail": 600.0,
-    "subway": 300.0,
-    "monorail": 600.0,
-    "train": 900.0,
-}
+#: a planning guess (``data/defaults.toml``, section ``osm_default_headway_s``)
+OSM_DEFAULT_HEADWAY_S: dict[str, float] = section("osm_default_headway_s")
 
 
 def gtfs_route_type_mode(route_type: int) -> str:
@@ -106,6 +95,8 @@ def gtfs_route_type_mode(route_type: int) -> str:
 class GraphParameters:
     """Parameters of the transit graph (see :func:`transitopt.transit.graph.build_transit_graph`).
 
+    Defaults and their sources: ``data/defaults.toml``, section ``transit_graph``.
+
     Attributes
     ----------
     walk_speed_mps : float
@@ -128,16 +119,17 @@ class GraphParameters:
     transfer_penalty_s : float
         Added to a boarding after alighting from another vehicle (s), on top of the
         boarding penalty; it sits on the transfer links between a stop's arrival and
-        departure nodes and on the walking links between stops.
+        departure nodes and on the walking links between stops. 0 by default, as the
+        boarding penalty; the scenario model's default is 5 min (``transfer_penalty_min``).
     """
 
-    walk_speed_mps: float = 1.2
-    max_access_walk_m: float = 800.0
-    max_transfer_walk_m: float = 300.0
-    walk_detour_factor: float = 1.3
-    detour_factor: float = 1.2
-    boarding_penalty_s: float = 0.0
-    transfer_penalty_s: float = 0.0
+    walk_speed_mps: float = _GRAPH["walk_speed_mps"]
+    max_access_walk_m: float = _GRAPH["max_access_walk_m"]
+    max_transfer_walk_m: float = _GRAPH["max_transfer_walk_m"]
+    walk_detour_factor: float = _GRAPH["walk_detour_factor"]
+    detour_factor: float = _GRAPH["detour_factor"]
+    boarding_penalty_s: float = _GRAPH["boarding_penalty_s"]
+    transfer_penalty_s: float = _GRAPH["transfer_penalty_s"]
 
     def __post_init__(self) -> None:
         for name in ("walk_speed_mps", "walk_detour_factor", "detour_factor"):
@@ -162,4 +154,4 @@ class GraphParameters:
 #: ``WAIT_FACTOR / F``. 0.5 (half the combined headway) is the value of regular,
 #: evenly spaced arrivals and the one used in Spiess & Florian's (1989) worked example;
 #: 1.0 is the value for exponentially distributed (random) headways.
-WAIT_FACTOR = 0.5
+WAIT_FACTOR: float = _GRAPH["wait_factor"]

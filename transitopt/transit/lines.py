@@ -18,9 +18,8 @@ import numpy as np
 import pandas as pd
 
 from .._errors import InputFileError
+from ..geo import haversine_m
 from .defaults import MODE_DEFAULTS, MODES
-
-EARTH_RADIUS_M = 6_371_008.8
 
 
 @dataclass(frozen=True)
@@ -305,15 +304,3 @@ class TransitSupply:
     def replace_lines(self, lines: Iterable[Line]) -> TransitSupply:
         """A new supply with the same stops and other lines."""
         return TransitSupply(stops=self.stops, lines=tuple(lines), info=dict(self.info))
-
-
-def haversine_m(lon1: Any, lat1: Any, lon2: Any, lat2: Any) -> np.ndarray:
-    """Great-circle distance in metres between points given in degrees (broadcasts)."""
-    lon1, lat1, lon2, lat2 = (
-        np.deg2rad(np.asarray(v, dtype=np.float64)) for v in (lon1, lat1, lon2, lat2)
-    )
-    a = (
-        np.sin((lat2 - lat1) / 2) ** 2
-        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    )
-    return 2.0 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
