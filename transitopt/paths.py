@@ -51,6 +51,7 @@ import numba
 import numpy as np
 
 from ._errors import NetworkError, SnappingError
+from .geo import METRES_PER_DEGREE
 from .kernels import accessibility as _bounded
 from .kernels import compression as _compression
 from .kernels import contraction as _contraction
@@ -731,7 +732,7 @@ def snap_points(
     nx_, ny_ = network.node_x, network.node_y
     if geographic:
         lat_max = min(89.0, float(max(np.abs(ny_[cand]).max(), np.abs(py).max())))
-        ky = _snapping.EARTH_RADIUS_M * math.pi / 180.0
+        ky = METRES_PER_DEGREE
         kx = ky * math.cos(math.radians(lat_max))
     else:
         kx = ky = 1.0

@@ -12,6 +12,7 @@ import pandas as pd
 from ._errors import InputFileError
 from ._io import atomic_path
 from ._progress import ProgressCallback
+from .demand.od import write_omx
 from .network.compiled import Network
 from .paths import skim, snap_points
 
@@ -87,20 +88,16 @@ def zone_skim(
 
 
 def write_skim(result: ZoneSkim, path: str | os.PathLike) -> Path:
-    """Write a skim as long CSV (``origin,destination,<weight>``) or as OMX (matrix + zone map)."""
+    """Write a skim as long CSV (``origin,destination,<weight>``) or as OMX (matrix + the zone mapping ``zones``, see
+    :func:`transitopt.demand.od.write_omx`)."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SKIM_FORMATS:
         raise InputFileError(
             f"{path}: unknown skim format {suffix!r}; expected one of {SKIM_FORMATS}"
         )
+    if suffix == ".omx":
+        return write_omx(path, {result.weight: result.matrix}, result.zones["zone"].to_numpy())
     with atomic_path(path) as tmp:
-        if suffix == ".csv":
-            result.to_frame().to_csv(tmp, index=False)
-        else:
-            import openmatrix as omx
-
-            with omx.open_file(str(tmp), "w") as handle:
-                handle[result.weight] = result.matrix
-                handle.create_mapping("zone", result.zones["zone"].to_numpy())
+        result.to_frame().to_csv(tmp, index=False)
     return path

@@ -31,7 +31,7 @@ from typing import Any
 import pandas as pd
 
 from .spec import Batch, BatchError, load_batch, write_baseline
-from .summary import summary_table, write_overview, write_table
+from .summary import summary_table, write_overview, write_summary
 from .worker import LOG, CityTask, failed_rows, run_city
 
 #: manifest file name and format tag
@@ -165,7 +165,7 @@ def run_batch(
         "manifest": out / MANIFEST,
         "log": out / LOG,
     }
-    write_table(table, files["summary_parquet"], files["summary_csv"])
+    write_summary(table, files["summary_parquet"], files["summary_csv"])
     write_overview(table, files["overview_png"], title=batch.name)
     counts = {s: int((table["status"] == s).sum()) for s in ("ok", "failed", "not_applicable")}
     reused = int(table["reused"].sum())

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._io import write_table
 from ..metrics import registry
 
 #: columns before the metrics, in order
@@ -59,15 +60,10 @@ def summary_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return table
 
 
-def write_table(table: pd.DataFrame, parquet: Path, csv: Path) -> None:
+def write_summary(table: pd.DataFrame, parquet: Path, csv: Path) -> None:
     """Write the summary as Parquet and CSV, each atomically."""
-    for path, write in (
-        (parquet, lambda p: table.to_parquet(p, index=False)),
-        (csv, lambda p: table.to_csv(p, index=False)),
-    ):
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        write(tmp)
-        os.replace(tmp, path)
+    write_table(table, parquet)
+    write_table(table, csv)
 
 
 def policy_effects(table: pd.DataFrame) -> pd.DataFrame:

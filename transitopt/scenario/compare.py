@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..metrics.equity import gains_losses
+from ..metrics.registry import access_change
 from .result import ScenarioResult
 
 
@@ -59,15 +60,10 @@ def _gains_rows(base: ScenarioResult, alternatives, names: list[str]) -> pd.Data
     zones = base.tables["zones"]
     columns = [c for c in zones.columns if c.startswith("jobs_transit_")]
     rows = []
+    keys = [(who, way) for who in ("zones", "population") for way in ("gain", "lose")]
     for column in columns:
-        label = column.removeprefix("jobs_transit_")
-        row_keys = [
-            ("zones_gain", "zones"),
-            ("zones_lose", "zones"),
-            ("population_gain", "residents"),
-            ("population_lose", "residents"),
-        ]
-        values = {key: [np.nan] for key, _ in row_keys}
+        cutoff_min = float(column.removeprefix("jobs_transit_").removesuffix("min"))
+        values: dict[tuple[str, str], list[float]] = {key: [np.nan] for key in keys}
         for result in alternatives:
             alt = result.tables["zones"].set_index("zone").reindex(zones["zone"])
             counts = gains_losses(
@@ -75,15 +71,16 @@ def _gains_rows(base: ScenarioResult, alternatives, names: list[str]) -> pd.Data
                 alt[column].to_numpy(float),
                 zones["population"].to_numpy(float),
             )
-            for key, _ in row_keys:
-                values[key].append(counts[key])
-        for key, unit in row_keys:
+            for who, way in keys:
+                values[who, way].append(counts[f"{who}_{way}"])
+        for who, way in keys:
+            info = access_change(cutoff_min, who, way)
             rows.append(
                 {
-                    "group": "equity",
-                    "metric": f"transit_access_{label}_{key}",
-                    "unit": unit,
-                    **dict(zip(names, values[key], strict=True)),
+                    "group": info.group,
+                    "metric": info.name,
+                    "unit": info.unit,
+                    **dict(zip(names, values[who, way], strict=True)),
                 }
             )
     return pd.DataFrame(rows)
