@@ -438,7 +438,9 @@ def plot_accessibility(
                  np.column_stack([network.node_x[network.head], network.node_y[network.head]])],
                 axis=1,
             )  # fmt: skip
-            ax.add_collection(LineCollection(segments, colors="0.35", linewidths=0.3, zorder=3))
+            ax.add_collection(
+                LineCollection(list(segments), colors="0.35", linewidths=0.3, zorder=3)
+            )
         ax.set_title(title or column)
         if _geographic(zones_gdf):
             south, north = zones_gdf.total_bounds[[1, 3]]

@@ -347,9 +347,10 @@ class MultimodalModel:
     def bus_loads(self) -> BusLoads | None:
         """Buses per drive link and their PCU preload (``None`` without a drive network)."""
         setup = self._setup
-        if self.drive is None:
+        bus_vph, preload, free_flow = setup.bus_vph, setup.preload, setup.bus_free_flow
+        if self.drive is None or bus_vph is None or preload is None or free_flow is None:
             return None
-        return BusLoads(setup.bus_vph, setup.preload, setup.bus_free_flow)
+        return BusLoads(bus_vph, preload, free_flow)
 
     @cached_property
     def _setup(self) -> _Setup:
@@ -428,7 +429,18 @@ def _check_inputs(model: MultimodalModel) -> None:
 
 # ---------------------------------------------------------------------------- set-up
 class _Setup:
-    """The parts of a model that do not change between iterations (built once)."""
+    """The parts of a model that do not change between iterations (built once).
+
+    The drive-network parts (``nodes``, ``free_time_s``, the bus arrays, ...) exist only
+    when ``drive`` is not ``None``; ``graph`` is ``None`` when transit is not modelled.
+    """
+
+    drive: Network | None
+    routes: StreetRoutes | None
+    bus_vph: np.ndarray | None
+    preload: np.ndarray | None
+    bus_free_flow: np.ndarray | None
+    graph: TransitGraph | None
 
     def __init__(self, model: MultimodalModel) -> None:
         started = time.perf_counter()
@@ -563,8 +575,9 @@ class _Setup:
         """The supply with the free-flow street running times of bus lines without their own."""
 
         routes = self.routes
-        seg_times = None
-        if self.drive is not None and routes.lines:
+        seg_times: np.ndarray | None = None
+        if self.drive is not None and routes is not None and routes.lines:
+            assert self.bus_free_flow is not None  # set with the drive network
             seg_times = segment_times(
                 routes,
                 self.drive,
@@ -575,6 +588,7 @@ class _Setup:
         lines = []
         for line in supply.lines:
             if routes is not None and line.id in routes.lines and line.running_times_s is None:
+                assert seg_times is not None  # routes with lines need the drive network
                 segs = routes.segments_of(routes.lines.index(line.id))
                 times = seg_times[segs]
                 fallback = routes.seg_length_m[segs] / (line.speed / 3.6)
@@ -650,20 +664,22 @@ def _edge_flag(drive: Network, column: str) -> np.ndarray:
 
 # ---------------------------------------------------------------------------- per iteration
 def _transit_graph_at(setup: _Setup, link_time_s: np.ndarray | None) -> TransitGraph:
-    """The transit graph with bus running times at car link times ``link_time_s``."""
+    """The transit graph with bus running times at car link times ``link_time_s``
+    (only called when transit is modelled)."""
 
+    graph = setup.graph
+    assert graph is not None  # callers check that transit is modelled
     if not setup.dynamic or link_time_s is None:
-        return setup.graph
-    routes = setup.routes
+        return graph
+    # lines with street running times exist only with the drive network and its routes
+    routes, drive, free_flow = setup.routes, setup.drive, setup.bus_free_flow
+    assert routes is not None and drive is not None and free_flow is not None
+    assert setup.supply is not None
     times = segment_times(
-        routes,
-        setup.drive,
-        link_time_s,
-        bus_free_flow=setup.bus_free_flow,
-        v_max_mps=setup.v_max,
+        routes, drive, link_time_s, bus_free_flow=free_flow, v_max_mps=setup.v_max
     )
-    cost = setup.graph.cost_s.copy()
-    ivt = setup.graph.in_vehicle_s.copy()
+    cost = graph.cost_s.copy()
+    ivt = graph.in_vehicle_s.copy()
     lines = {ln.id: ln for ln in setup.supply.lines}
     for lid, segs in setup.dynamic.items():
         links = setup.ride_links[lid]
@@ -671,7 +687,7 @@ def _transit_graph_at(setup: _Setup, link_time_s: np.ndarray | None) -> TransitG
         t = np.where(np.isnan(t), routes.seg_length_m[segs] / (lines[lid].speed / 3.6), t)
         cost[links] = t
         ivt[links] = t
-    return replace(setup.graph, cost_s=cost, in_vehicle_s=ivt)
+    return replace(graph, cost_s=cost, in_vehicle_s=ivt)
 
 
 def _skims(
@@ -681,6 +697,7 @@ def _skims(
     params = setup.params
     out: dict[str, np.ndarray] = {}
     if setup.drive is not None:
+        assert link_time_s is not None  # the loop keeps link times with a drive network
         drive_s = skim(setup.drive, setup.nodes, weight=link_time_s, by_index=True, cache=False)
         drive_s = drive_s[np.ix_(setup.inv, setup.inv)]
     else:
@@ -727,12 +744,15 @@ def _transit_assignment(
         return assign_transit(graph, demand, wait_factor=setup.wait_factor, skims=True)
 
 
-def _road(setup: _Setup, car_persons: np.ndarray) -> tuple[Any, np.ndarray, list[str]]:
-    """Road equilibrium of the car demand (persons/h → veh/h): result, link times, warnings."""
+def _road(
+    setup: _Setup, drive: Network, car_persons: np.ndarray
+) -> tuple[Any, np.ndarray, list[str]]:
+    """Road equilibrium of the car demand (persons/h → veh/h) on ``drive`` (the set-up's
+    drive network): result, link times, warnings."""
     from ..demand.od import ODMatrix
     from .equilibrium import UserEquilibrium
 
-    drive, params = setup.drive, setup.params
+    params = setup.params
     veh = car_persons / params.car_occupancy
     matrix = np.zeros((setup.nodes.size, setup.nodes.size))
     np.add.at(matrix, (setup.inv[:, None], setup.inv[None, :]), veh)
@@ -763,7 +783,9 @@ class _Loop:
     def __init__(self, setup: _Setup) -> None:
         self.setup = setup
         self.timings = {"setup_s": setup.setup_s, "skims_s": 0.0, "choice_s": 0.0, "road_s": 0.0}
-        self.link_time = setup.free_time_s.copy() if setup.drive is not None else None
+        self.link_time: np.ndarray | None = (
+            setup.free_time_s.copy() if setup.drive is not None else None
+        )
         self.demand: dict[str, np.ndarray] | None = None
         self.probs: dict[str, np.ndarray] = {}
         self.road_result = None
@@ -785,7 +807,7 @@ class _Loop:
         self.timings["skims_s"] += t1 - started
         self.timings["choice_s"] += t2 - t1
         self.timings["road_s"] += t3 - t2
-        demand = self.demand
+        demand = self.averaged
         served = sum(demand[m].sum() for m in MODES)
         row = {
             "iteration": k,
@@ -802,6 +824,13 @@ class _Loop:
         self.history.append(row)
         return row
 
+    @property
+    def averaged(self) -> dict[str, np.ndarray]:
+        """The demand by mode averaged so far (set by the first iteration)."""
+        if self.demand is None:
+            raise RuntimeError("the feedback loop has not run an iteration yet")
+        return self.demand
+
     def _average(self, k: int, response: dict[str, np.ndarray]) -> float:
         """MSA step on the demand by mode; returns the mode gap before it (NaN at first)."""
         if self.demand is None:
@@ -816,10 +845,13 @@ class _Loop:
 
     def _road_step(self) -> tuple[float, float, float]:
         """Road equilibrium of the car demand: (link time change, road gap, road iterations)."""
-        if self.setup.drive is None:
+        drive, link_time = self.setup.drive, self.link_time
+        if drive is None:
             return 0.0, np.nan, np.nan
-        link_time = self.link_time
-        self.road_result, new_time, self.road_warnings = _road(self.setup, self.demand["car"])
+        assert link_time is not None  # kept with a drive network
+        self.road_result, new_time, self.road_warnings = _road(
+            self.setup, drive, self.averaged["car"]
+        )
         result = self.road_result
         flow = result.flow if result is not None else np.zeros_like(new_time)
         both = np.isfinite(new_time) & np.isfinite(link_time)
@@ -859,8 +891,9 @@ class _Loop:
 
     def finish(self, name: str) -> MultimodalResult:
         """Final skims at the final link times, the transit loads of the final demand."""
-        setup, demand = self.setup, self.demand
+        setup = self.setup
         notes = self._run_notes(name)
+        demand = self.averaged
         started = time.perf_counter()
         transit_demand = np.where(np.isfinite(demand["transit"]), demand["transit"], 0.0)
         skims, assignment = _skims(
@@ -895,6 +928,7 @@ def _one_way_times(setup: _Setup, assignment: Any) -> dict[str, float]:
     if assignment is None:
         return {}
     g = assignment.graph
+    assert setup.supply is not None  # a transit assignment needs lines
     lines = {ln.id: ln for ln in setup.supply.lines}
     out = {}
     for lid, links in setup.ride_links.items():
@@ -907,20 +941,26 @@ def _drop_links(graph: TransitGraph, keep: np.ndarray) -> TransitGraph:
     """The graph without the links where ``keep`` is False (reverse CSR rebuilt)."""
     if keep.all():
         return graph
-    per_link = (
-        "tail",
-        "head",
-        "cost_s",
-        "freq_hz",
-        "kind",
-        "line",
-        "stop",
-        "in_vehicle_s",
-        "walk_s",
-    )
-    arrays = {name: np.ascontiguousarray(getattr(graph, name)[keep]) for name in per_link}
+
+    def kept(link_values: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(link_values[keep])
+
+    head = kept(graph.head)
     n = graph.n_nodes
-    in_links = np.argsort(arrays["head"], kind="stable").astype(np.int64)
+    in_links = np.argsort(head, kind="stable").astype(np.int64)
     in_indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(arrays["head"], minlength=n), out=in_indptr[1:])
-    return replace(graph, **arrays, in_links=in_links, in_indptr=in_indptr)
+    np.cumsum(np.bincount(head, minlength=n), out=in_indptr[1:])
+    return replace(
+        graph,
+        tail=kept(graph.tail),
+        head=head,
+        cost_s=kept(graph.cost_s),
+        freq_hz=kept(graph.freq_hz),
+        kind=kept(graph.kind),
+        line=kept(graph.line),
+        stop=kept(graph.stop),
+        in_vehicle_s=kept(graph.in_vehicle_s),
+        walk_s=kept(graph.walk_s),
+        in_links=in_links,
+        in_indptr=in_indptr,
+    )

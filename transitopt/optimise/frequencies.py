@@ -138,6 +138,8 @@ class _Problem:
             line_id: headway_s[g] for g, ids in enumerate(self.group_lines) for line_id in ids
         }
         graph = self.model.transit_graph(self.link_time_s, headway_s=per_line)
+        if graph is None:
+            raise FrequencyError("the scenario's model has no transit to set frequencies for")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             result = assign_transit(graph, self.demand, wait_factor=self.wait_factor, skims=False)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -73,7 +73,7 @@ def _plain(text: str) -> str:
 
 
 def _layout(title: str, *, height: int = 420, **extra) -> dict:
-    layout = {
+    layout: dict[str, Any] = {
         "title": {"text": title, "font": {"size": 15}, "x": 0.01, "xanchor": "left"},
         "height": height,
         "font": _FONT,

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,7 +39,7 @@ import pandas as pd
 
 from ..geo import haversine_m
 from ..network.compiled import EDGE_FLOAT_DEFAULTS, MODE_BUS, MODE_CAR, Network
-from ..transit.lines import TransitSupply
+from ..transit.lines import Line, TransitSupply
 from ..transit.street_routes import StreetRoutes, route_lines
 from .files import EditRecord, Scenario
 from .inputs import BaseData, make_lines, resolve_stops
@@ -201,7 +202,8 @@ class _State:
             out += [h for h in hits if h not in out]
         return out
 
-    def _replace_lines(self, changed: dict[str, object]) -> None:
+    def _replace_lines(self, changed: Mapping[str, Line | None]) -> None:
+        """Replace the lines named in ``changed`` (``None``: remove the line)."""
         lines = [changed.get(ln.id, ln) for ln in self.supply.lines]
         self.supply = TransitSupply(
             stops=self.supply.stops,
@@ -311,7 +313,7 @@ class _State:
         """Lay the recorded bus lanes on the final routes (see the module docstring)."""
         if not self.bus_lanes:
             return
-        net = self.drive
+        net = self._checked_drive()
         lanes = net.lanes.copy()
         capacity = net.capacity_vph.copy()
         edges = net.edges.copy()
@@ -377,14 +379,16 @@ class _State:
             )
         return self.drive
 
+    def _checked_drive(self) -> Network:
+        """The drive network, in steps that run only after an edit has checked it exists."""
+        assert self.drive is not None, "road and bus lane edits check the drive network first"
+        return self.drive
+
     def _way_index(self) -> dict[int, np.ndarray]:
         if self._ways is None:
             owners: dict[int, list[int]] = {}
-            column = (
-                self.drive.edges["osmid"]
-                if "osmid" in self.drive.edges.columns
-                else pd.Series([], dtype=object)
-            )
+            edges = self._checked_drive().edges
+            column = edges["osmid"] if "osmid" in edges.columns else pd.Series([], dtype=object)
             for e, value in enumerate(column):
                 values = value if isinstance(value, list | tuple | np.ndarray) else [value]
                 for v in values:
@@ -396,7 +400,7 @@ class _State:
         return self._ways
 
     def _describe(self, e: int) -> str:
-        net = self.drive
+        net = self._checked_drive()
         return f"{int(net.node_id[net.tail[e]])}->{int(net.node_id[net.head[e]])}"
 
     def _select_roads(self, record: EditRecord, edit) -> np.ndarray:
@@ -435,7 +439,7 @@ class _State:
 
     def _change_road(self, record: EditRecord, edit) -> tuple[str, str]:
         links = self._select_roads(record, edit)
-        net = self.drive
+        net = self._checked_drive()
         lanes, capacity = net.lanes.copy(), net.capacity_vph.copy()
         speed, t0 = net.speed_kph.copy(), net.free_flow_time_s.copy()
         if edit.lanes is not None:
@@ -461,11 +465,12 @@ class _State:
 
     def _close_road(self, record: EditRecord, edit) -> tuple[str, str]:
         links = self._select_roads(record, edit)
-        edges = self.drive.edges.copy()
+        net = self._checked_drive()
+        edges = net.edges.copy()
         closed = edges["closed"].to_numpy(bool).copy()
         closed[links] = True
         edges["closed"] = closed
-        self.drive = self.drive.replace(edges=edges)
+        self.drive = net.replace(edges=edges)
         return _road_target(edit), f"closed {links.size} link(s)"
 
     def _add_road(self, record: EditRecord, edit) -> tuple[str, str]:

@@ -321,7 +321,9 @@ def _links_table(p: Prepared, out: MultimodalResult) -> pd.DataFrame:
         )
     edges = drive.edges
     flow = out.road.flow if out.road is not None else np.zeros(drive.n_edges)
-    time_s = np.where(np.isfinite(out.link_time_s), out.link_time_s, drive.free_flow_time_s)
+    link_time = out.link_time_s
+    assert link_time is not None  # the model keeps link times whenever it has a drive network
+    time_s = np.where(np.isfinite(link_time), link_time, drive.free_flow_time_s)
     closed = edges["closed"].to_numpy(bool)
 
     def column(name: str, default: Any = None) -> Any:
@@ -507,9 +509,7 @@ def _od_table(p: Prepared, out: MultimodalResult) -> pd.DataFrame:
         {
             "origin": np.repeat(zones, z),
             "destination": np.tile(zones, z),
-            "trips": (
-                sum(out.demand[m] for m in MODES) + out.unserved + np.diag(out.intrazonal)
-            ).ravel(),
+            "trips": (_all_modes(out.demand) + out.unserved + np.diag(out.intrazonal)).ravel(),
             **{m: out.demand[m].ravel() for m in MODES},
             "unserved": out.unserved.ravel(),
             "intrazonal": np.diag(out.intrazonal).ravel(),
@@ -532,6 +532,11 @@ def _od_table(p: Prepared, out: MultimodalResult) -> pd.DataFrame:
     return table
 
 
+def _all_modes(demand: dict[str, np.ndarray]) -> np.ndarray:
+    """Trips/h by all modes: the matrices of ``demand`` added in ``MODES`` order."""
+    return sum((demand[m] for m in MODES), np.zeros_like(demand[MODES[0]]))
+
+
 def _door_to_door(out: MultimodalResult) -> dict[str, np.ndarray]:
     times = {"car": out.skims["car_time_s"].copy(), "transit": out.skims["transit_time_s"].copy()}
     for t in times.values():
@@ -543,9 +548,10 @@ def _zones_table(p: Prepared, out: MultimodalResult) -> tuple[pd.DataFrame, dict
     thresholds = sorted(set(p.scenario.baseline.model.accessibility_min))
     zones = p.zones.copy()
     demand = {m: out.demand[m] for m in MODES}
-    total_from = sum(demand.values()).sum(axis=1) + out.intrazonal
+    all_modes = _all_modes(demand)
+    total_from = all_modes.sum(axis=1) + out.intrazonal
     zones["trips_from"] = total_from
-    zones["trips_to"] = sum(demand.values()).sum(axis=0) + out.intrazonal
+    zones["trips_to"] = all_modes.sum(axis=0) + out.intrazonal
     for m in MODES:
         zones[f"{m}_from"] = demand[m].sum(axis=1) + (out.intrazonal if m == "walk" else 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -589,7 +595,7 @@ def _metrics_table(
     for m in MODES:
         add(f"share_{m}", trips[m] / served if served > 0 else np.nan)
     total = p.demand.sum() - np.trace(p.demand)
-    weights = sum(out.demand[m] for m in MODES)
+    weights = _all_modes(out.demand)
     finite = np.isfinite(out.logsum) & (weights > 0)
     beta = params.mode_choice.beta_per_min
     composite = (

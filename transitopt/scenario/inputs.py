@@ -269,10 +269,13 @@ def _add_gtfs(scenario: Scenario, spec: BaselineFile, parts: _SupplyParts) -> No
     from ..transit import read_gtfs
 
     t, period = spec.transit, spec.period
+    gtfs = t.gtfs
+    if not gtfs:
+        return
     try:
         supply, _ = _memo(
-            ("gtfs", t.gtfs, period.date, period.start, period.end),
-            lambda: read_gtfs(t.gtfs, date=period.date, start=period.start, end=period.end),
+            ("gtfs", gtfs, period.date, period.start, period.end),
+            lambda: read_gtfs(gtfs, date=period.date, start=period.start, end=period.end),
         )
     except (ValueError, OSError) as exc:
         raise scenario.error(("transit", "gtfs"), str(exc)) from None
@@ -285,7 +288,7 @@ def _add_gtfs(scenario: Scenario, spec: BaselineFile, parts: _SupplyParts) -> No
     parts.stops.append(supply.stops)
     parts.add(lines, "gtfs", t.line_fare, lambda ln: f"{ln.mode}:{ln.route_id or ln.id}")
     parts.notes.append(
-        f"{len(lines)} lines from GTFS {Path(t.gtfs).name} ({period.start}-{period.end})"
+        f"{len(lines)} lines from GTFS {Path(gtfs).name} ({period.start}-{period.end})"
     )
 
 
@@ -432,11 +435,12 @@ def resolve_stops(
             if stop_id in index or stop_id in new_rows:
                 out.append(stop_id)
                 continue
-            lon, lat = _node_location(node, drive, walk)
-            if lon is None:
+            location = _node_location(node, drive, walk)
+            if location is None:
                 raise ScenarioError(
                     f"{where('stops')}[{k}]: OSM node {node} is not in the street network"
                 )
+            lon, lat = location
             name = ref.name if isinstance(ref, StopNode) and ref.name else stop_id
             new_rows[stop_id] = (name, lon, lat)
             out.append(stop_id)
@@ -469,7 +473,8 @@ def resolve_stops(
     return out, stops
 
 
-def _node_location(node: int, *networks) -> tuple[float | None, float | None]:
+def _node_location(node: int, *networks) -> tuple[float, float] | None:
+    """(lon, lat) of OSM node ``node`` in the first network that has it (``None``: in none)."""
     for net in networks:
         if net is None:
             continue
@@ -478,7 +483,7 @@ def _node_location(node: int, *networks) -> tuple[float | None, float | None]:
         except KeyError:
             continue
         return float(net.node_x[i]), float(net.node_y[i])
-    return None, None
+    return None
 
 
 # ---------------------------------------------------------------------------- zones

@@ -319,8 +319,9 @@ def _zone_layer(base: ScenarioResult, zones: pd.DataFrame, **fields: Any) -> Map
     )
 
 
-def _zones(count: int) -> str:
-    return f"{count} zone{'' if count == 1 else 's'}"
+def _zones(count: float) -> str:
+    n = int(count)
+    return f"{n} zone{'' if n == 1 else 's'}"
 
 
 def _by_budget(
