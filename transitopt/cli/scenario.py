@@ -11,7 +11,8 @@ from rich.table import Table
 
 from ._common import console, err_console, load, shown_warnings
 
-#: metrics shown on the terminal (the files and the report hold all of them)
+#: headline metrics shown on the terminal (the files and the report hold all of them);
+#: names checked against the metric registry
 TERMINAL_METRICS = (
     "share_car",
     "share_transit",
@@ -126,7 +127,9 @@ def _print_metrics(table: Any) -> None:
     def number(value: float) -> str:
         return "" if math.isnan(value) else f"{value:,.4g}"
 
-    shown = table[table["metric"].isin(TERMINAL_METRICS)]
+    from ..metrics.registry import metric
+
+    shown = table[table["metric"].isin([metric(name).name for name in TERMINAL_METRICS])]
     if shown.empty:
         shown = table
     value_columns = [
