@@ -73,7 +73,7 @@ def test_skim_on_a_grid_matches_scipy(surabaya, tmp_path):
     zones = to.zones.grid_zones(network, cell_size_m=500)
     with omx.open_file(str(out)) as handle:
         matrix = np.array(handle["free_flow_time_s"])
-        ids = np.array(handle.map_entries("zone"), dtype=np.int64)
+        ids = np.array(handle.map_entries("zones"), dtype=np.int64)
     assert matrix.shape == (len(zones), len(zones))
     np.testing.assert_array_equal(np.sort(ids), zones["zone"].to_numpy())
     # reference: scipy's Dijkstra between the same snapped nodes

@@ -20,7 +20,7 @@ import os
 import re
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ import pandas as pd
 from .. import settings
 from .._digest import file_digest
 from .._errors import GeocodingError, InputFileError, NetworkError
+from .._progress import ProgressCallback
 from .cache import cache_key, read_cached, write_cached
 from .compiled import MODE_BIKE, MODE_BUS, MODE_CAR, MODE_WALK, Network
 from .imputation import EDGE_ATTR_AGGS, Profile, impute_graph, load_profile
@@ -57,8 +58,6 @@ _NUMERIC_ATTRS = {
 }  # fmt: skip
 _FIRST_COLUMNS = ["osmid", "key", "highway", "name", "oneway", "road_class"]
 
-Progress = Callable[[str, float], None]
-
 
 def load_osm_network(
     source: str | os.PathLike | tuple[float, float, float, float] | Any,
@@ -68,7 +67,7 @@ def load_osm_network(
     overrides: Mapping[str, Any] | str | Path | None = None,
     cache: bool = True,
     simplify: bool = True,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
 ) -> Network:
     """Load a street network from OpenStreetMap data and compile it.
 
@@ -92,7 +91,8 @@ def load_osm_network(
     simplify
         Merge chains of degree-2 nodes into single edges (osmnx ``simplify_graph``).
     progress
-        Called as ``progress(stage, fraction)`` with fraction in [0, 1].
+        Called with ``{"stage": str, "fraction": float in [0, 1]}`` at each stage
+        (:mod:`transitopt._progress`).
 
     Returns
     -------
@@ -116,7 +116,11 @@ def load_osm_network(
         raise ValueError(
             f"unknown network_type {network_type!r}; expected one of {sorted(NETWORK_MODES)}"
         )
-    report = progress or (lambda stage, fraction: None)
+
+    def report(stage: str, fraction: float) -> None:
+        if progress is not None:
+            progress({"stage": stage, "fraction": fraction})
+
     prof = load_profile(profile, overrides=overrides)
     kind, label, digest = _describe_source(source)
     options = {

