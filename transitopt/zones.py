@@ -25,7 +25,7 @@ import math
 import os
 import warnings
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -549,7 +549,7 @@ def zone_weights(
         near = nearest(stops["lon"].to_numpy(), stops["lat"].to_numpy())
         return np.bincount(near, minlength=n).astype(float)
     if by not in ("nodes", "street_length"):
-        raise ValueError(f"unknown zone weighting {by!r}; expected one of {Weighting.__args__}")
+        raise ValueError(f"unknown zone weighting {by!r}; expected one of {get_args(Weighting)}")
     if network is None:
         raise ValueError(f"zone weights by {by!r} need a street network")
     if by == "nodes":

@@ -405,8 +405,7 @@ def _scan(path: Path) -> tuple[list, list, list, int, int]:
     )
     for obj in processor:
         tags = obj.tags
-        kind = obj.type_str()
-        if kind == "n":
+        if isinstance(obj, osmium.osm.Node):
             category = _poi_category(tags)
             if category is not None:
                 key = category[1]
@@ -422,14 +421,16 @@ def _scan(path: Path) -> tuple[list, list, list, int, int]:
                     )
                 )
             continue
-        if kind == "w":
+        if isinstance(obj, osmium.osm.Way):
             if "building" in tags and obj.is_closed():
                 building_sources += 1
             continue
-        if kind == "r":
+        if isinstance(obj, osmium.osm.Relation):
             if "building" in tags and tags.get("type") == "multipolygon":
                 building_sources += 1
             continue
+        if not isinstance(obj, osmium.osm.Area):
+            continue  # a changeset: no geometry
         # an area, assembled from a closed way or a multipolygon relation
         try:
             geom = shapely.from_wkb(wkb.create_multipolygon(obj))
@@ -441,8 +442,8 @@ def _scan(path: Path) -> tuple[list, list, list, int, int]:
         if "building" in tags and tags.get("building") != "no":
             buildings.append((osm_type, osm_id, tags.get("building"), tags.get("building:levels"),
                               tags.get("height"), geom))  # fmt: skip
-        elif "landuse" in tags and tags.get("landuse") in LANDUSE_CLASS:
-            landuse.append((LANDUSE_CLASS[tags.get("landuse")], geom))
+        elif "landuse" in tags and tags["landuse"] in LANDUSE_CLASS:
+            landuse.append((LANDUSE_CLASS[tags["landuse"]], geom))
         category = _poi_category(tags)
         if category is not None:
             c = geom.centroid
@@ -460,22 +461,23 @@ def _sorted_copy(path: Path, out: Path) -> Path:
     writer = osmium.SimpleWriter(str(out))
     try:
         for entity in (osmium.osm.NODE, osmium.osm.WAY, osmium.osm.RELATION):
-            objs = []
+            objs: list[tuple[int, mutable.Node | mutable.Way | mutable.Relation]] = []
             for o in osmium.FileProcessor(str(path), entity):
                 tags = {t.k: t.v for t in o.tags}
-                if entity == osmium.osm.NODE:
-                    objs.append(mutable.Node(o, tags=tags))
-                elif entity == osmium.osm.WAY:
-                    objs.append(mutable.Way(o, nodes=[n.ref for n in o.nodes], tags=tags))
-                else:
+                if isinstance(o, osmium.osm.Node):
+                    objs.append((o.id, mutable.Node(o, tags=tags)))
+                elif isinstance(o, osmium.osm.Way):
+                    nodes = [n.ref for n in o.nodes]
+                    objs.append((o.id, mutable.Way(o, nodes=nodes, tags=tags)))
+                elif isinstance(o, osmium.osm.Relation):
                     members = [(m.type, m.ref, m.role) for m in o.members]
-                    objs.append(mutable.Relation(o, members=members, tags=tags))
-            objs.sort(key=lambda o: o.id)
+                    objs.append((o.id, mutable.Relation(o, members=members, tags=tags)))
+            objs.sort(key=lambda id_and_obj: id_and_obj[0])
             add = {osmium.osm.NODE: writer.add_node, osmium.osm.WAY: writer.add_way}.get(
                 entity, writer.add_relation
             )
-            for o in objs:
-                add(o)
+            for _, obj in objs:
+                add(obj)
     finally:
         writer.close()
     return out

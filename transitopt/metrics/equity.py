@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 
 def _clean(values, weights) -> tuple[np.ndarray, np.ndarray]:
@@ -68,7 +69,9 @@ def palma(values, weights=None) -> float:
     return float(top / bottom) if bottom > 0 else float("inf")
 
 
-def gains_losses(base, alternative, population, *, tolerance: float = 1e-9) -> dict[str, float]:
+def gains_losses(
+    base: ArrayLike, alternative: ArrayLike, population: ArrayLike, *, tolerance: float = 1e-9
+) -> dict[str, int | float]:
     """Zones and residents whose value rises or falls from ``base`` to ``alternative``.
 
     A change counts when ``|alt - base| > tolerance * max(1, |base|)``.
@@ -76,8 +79,8 @@ def gains_losses(base, alternative, population, *, tolerance: float = 1e-9) -> d
     Returns
     -------
     dict
-        ``zones_gain``, ``zones_lose``, ``zones_same``, ``population_gain``,
-        ``population_lose``.
+        ``zones_gain``, ``zones_lose``, ``zones_same`` (zone counts, int);
+        ``population_gain``, ``population_lose`` (residents, float).
     """
     b = np.asarray(base, dtype=np.float64)
     a = np.asarray(alternative, dtype=np.float64)

@@ -27,15 +27,11 @@ import hashlib
 import json
 import math
 import re
+import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 from .._errors import InputFileError
 from ..defaults import deep_merge
@@ -258,19 +254,21 @@ def _one_maxspeed(text: str, implicit: Mapping[str, Any]) -> tuple[float | None,
         kph = number * _KPH_PER[unit]
         return (kph, "tag") if 0 < kph < 400 else (None, "default")
     if text.lower() == "walk":
-        kph = implicit.get("walk")
-        return (float(kph), "implicit") if isinstance(kph, int | float) else (None, "default")
-    match = _IMPLICIT.match(text)
-    if not match:
+        walk_kph = implicit.get("walk")
+        if isinstance(walk_kph, int | float):
+            return float(walk_kph), "implicit"
         return None, "default"
-    region, kind, number = match.groups()
-    if number is not None and kind.startswith("zone"):
-        return float(number), "implicit"
+    implicit_match = _IMPLICIT.match(text)
+    if not implicit_match:
+        return None, "default"
+    region, kind, zone_kph = implicit_match.groups()
+    if zone_kph is not None and kind.startswith("zone"):
+        return float(zone_kph), "implicit"
     for table in (implicit.get(region), implicit.get(region.split("-")[0]), implicit):
         if isinstance(table, Mapping):
-            kph = table.get(kind)
-            if isinstance(kph, int | float) and not isinstance(kph, bool):
-                return float(kph), "implicit"
+            table_kph = table.get(kind)
+            if isinstance(table_kph, int | float) and not isinstance(table_kph, bool):
+                return float(table_kph), "implicit"
     return None, "default"
 
 
@@ -332,16 +330,19 @@ def edge_attributes(
         speed_source = lanes_source = "mode"
         lanes, capacity = 1.0, math.inf
     else:
-        speed, speed_source = parse_maxspeed(
+        tagged_speed, speed_source = parse_maxspeed(
             data.get("maxspeed"), implicit=profile.implicit_maxspeed
         )
-        if speed is None:
+        if tagged_speed is None:
             speed = profile.class_value("speed_kph", road_class)
-        lanes = parse_lanes(data.get("lanes"))
-        if lanes is None:
+        else:
+            speed = tagged_speed
+        tagged_lanes = parse_lanes(data.get("lanes"))
+        if tagged_lanes is None:
             lanes, lanes_source = profile.class_value("lanes_per_direction", road_class), "default"
         else:
             lanes_source = "tag"
+            lanes = tagged_lanes
             if not is_oneway(data.get("oneway", False)):
                 lanes = max(lanes / 2.0, 1.0)
         capacity = lanes * profile.class_value("capacity_vph_per_lane", road_class)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import pandas as pd
 
@@ -60,7 +62,12 @@ def _gains_rows(base: ScenarioResult, alternatives, names: list[str]) -> pd.Data
     zones = base.tables["zones"]
     columns = [c for c in zones.columns if c.startswith("jobs_transit_")]
     rows = []
-    keys = [(who, way) for who in ("zones", "population") for way in ("gain", "lose")]
+    keys: list[tuple[Literal["zones", "population"], Literal["gain", "lose"]]] = [
+        ("zones", "gain"),
+        ("zones", "lose"),
+        ("population", "gain"),
+        ("population", "lose"),
+    ]
     for column in columns:
         cutoff_min = float(column.removeprefix("jobs_transit_").removesuffix("min"))
         values: dict[tuple[str, str], list[float]] = {key: [np.nan] for key in keys}

@@ -21,7 +21,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from .._digest import file_digest
 from ..settings import data_dir
@@ -259,6 +259,12 @@ def _resolve(value: str, path: Path, text: str, loc: tuple[Any, ...]) -> Path:
 
 def _resolved_baseline(spec: BaselineFile, path: Path, text: str) -> BaselineFile:
     """The spec with its file references made absolute and checked to exist."""
+
+    @overload
+    def existing(value: str, loc: tuple[Any, ...], what: str) -> str: ...
+
+    @overload
+    def existing(value: None, loc: tuple[Any, ...], what: str) -> None: ...
 
     def existing(value: str | None, loc: tuple[Any, ...], what: str) -> str | None:
         if value is None:

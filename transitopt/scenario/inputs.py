@@ -601,6 +601,7 @@ def _load_demand(scenario: Scenario, spec: BaselineFile, zones: pd.DataFrame) ->
             raise scenario.error(("demand", "od_file"), str(exc)) from None
         return od.matrix * d.scale
     s = d.synthesis
+    assert s is not None  # DemandSpec holds exactly one of od_file and synthesis
     try:
         od = gravity_demand(
             _xy(zones),

@@ -474,7 +474,9 @@ class AlternativeFile(_Spec):
 def parse_file(path: Path, text: str, data: dict[str, Any]) -> BaselineFile | AlternativeFile:
     """Validate the parsed TOML of ``path``: an alternative when ``scenario.baseline`` is set or
     it has ``edits``, else a baseline. Raises :class:`ScenarioError` listing every problem."""
-    meta = data.get("scenario") if isinstance(data.get("scenario"), dict) else {}
+    meta = data.get("scenario")
+    if not isinstance(meta, dict):
+        meta = {}
     alternative = bool(meta.get("baseline")) or "edits" in data
     model = AlternativeFile if alternative else BaselineFile
     if alternative:
