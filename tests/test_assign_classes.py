@@ -155,7 +155,7 @@ def test_stopping_rules_and_history():
         _od(),
         algorithm="msa",
         gap=0.0,
-        callback=lambda row: stops.append(row) or len(stops) < 4,
+        progress=lambda row: stops.append(row) or len(stops) < 4,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

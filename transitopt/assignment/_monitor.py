@@ -8,11 +8,11 @@ The relative gap of a car flow ``x`` is ``(TSTT - SPTT) / TSTT`` with
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._progress import ProgressCallback, wants_stop
 from ..kernels.vdf import beckmann
 from ._problem import Problem
 
@@ -34,15 +34,15 @@ HISTORY_COLUMNS = (
 class Monitor:
     """Records one row per iteration and decides when to stop.
 
-    ``callback(row)`` is called with each history row (a dict); returning ``False``
-    stops the run (cancellation).
+    ``progress(row)`` is called with each history row (a dict); returning ``False``
+    stops the run (cancellation; :mod:`transitopt._progress`).
     """
 
     problem: Problem
     gap: float
     max_iter: int
     time_limit_s: float | None
-    callback: Callable[[dict], bool | None] | None = None
+    progress: ProgressCallback | None = None
     rows: list = field(default_factory=list)
     start: float = field(default_factory=time.perf_counter)
     stop_reason: str = ""
@@ -64,7 +64,7 @@ class Monitor:
         """Record the state ``flow`` (with link costs ``cost`` and shortest-path total ``sptt``).
 
         Returns ``True`` when the run should stop: gap reached, iteration or time limit,
-        or the callback asked to.
+        or the progress callback asked to.
         """
         p = self.problem
         used = flow > 0.0
@@ -83,7 +83,7 @@ class Monitor:
             "time_s": self.elapsed(),
         }
         self.rows.append(row)
-        cancel = self.callback is not None and self.callback(dict(row)) is False
+        cancel = wants_stop(self.progress, dict(row))
         if rel_gap <= self.gap:
             self.stop_reason = "gap"
         elif iteration >= self.max_iter:

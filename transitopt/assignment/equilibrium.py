@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from .._errors import ConvergenceWarning
+from .._progress import ProgressCallback
 from ..demand.od import ODMatrix
 from ..kernels.vdf import costs_into
 from ..network.compiled import Network
@@ -61,8 +61,9 @@ class UserEquilibrium:
     toll_factor, distance_factor
         Generalised cost weights in seconds per toll unit and per metre; default: the
         TNTP network's own weights, else 0 (see :func:`fixed_cost_s`).
-    callback
-        Called with each history row (a dict); returning ``False`` stops the run.
+    progress
+        Called with each history row (a dict); returning ``False`` stops the run
+        (:mod:`transitopt._progress`).
     """
 
     network: Network
@@ -76,7 +77,7 @@ class UserEquilibrium:
     closed: np.ndarray | None = None
     toll_factor: float | None = None
     distance_factor: float | None = None
-    callback: Callable[[dict], bool | None] | None = None
+    progress: ProgressCallback | None = None
 
     def __post_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:
@@ -110,7 +111,7 @@ class UserEquilibrium:
             gap=self.gap,
             max_iter=self.max_iter,
             time_limit_s=self.time_limit_s,
-            callback=self.callback,
+            progress=self.progress,
         )
         if self.algorithm == "algb":
             flow = solve_algorithm_b(problem, monitor)

@@ -149,7 +149,7 @@ def assign(
             gap=gap,
             max_iter=max_iter,
             time_limit_s=time_limit,
-            callback=show,
+            progress=show,
         ).run()
     write_table(result.link_table(), output)
     console.print(result.summary())
