@@ -21,3 +21,16 @@ njit = numba.njit(**NJIT_OPTIONS)
 def njit_parallel(func):
     """Compile ``func`` with the common options and ``parallel=True`` (use ``numba.prange``)."""
     return numba.njit(parallel=True, **NJIT_OPTIONS)(func)
+
+
+#: parallel kernels split their work (sources, origins, destinations) into at most this
+#: many chunks, each with its own scratch arrays: enough to keep any thread count busy and
+#: balanced, and fixed, so that reductions over the chunks (link flows) give the same
+#: result, bit for bit, with any number of threads
+PARALLEL_CHUNKS = 32
+
+
+@njit
+def chunk_count(n_items):
+    """How many chunks a parallel loop over ``n_items`` items uses (1 to ``PARALLEL_CHUNKS``)."""
+    return max(1, min(PARALLEL_CHUNKS, n_items))
