@@ -52,9 +52,9 @@ def load_tree(n, tail, pred, position, node_flow, n_child, stack, flow):
 
 
 @njit
-def mark_demand_targets(dest_nodes, demand_row, is_target):
+def _mark_demand_targets(dest_nodes, demand_row, is_target):
     """Flag in ``is_target`` the destinations with demand in ``demand_row``; returns how
-    many distinct nodes were flagged (unflag them with :func:`unmark_targets`)."""
+    many distinct nodes were flagged (unflag them with :func:`_unmark_targets`)."""
     n_targets = 0
     for j in range(dest_nodes.size):
         t = dest_nodes[j]
@@ -65,10 +65,32 @@ def mark_demand_targets(dest_nodes, demand_row, is_target):
 
 
 @njit
-def unmark_targets(dest_nodes, is_target):
-    """Clear the flags :func:`mark_demand_targets` set."""
+def _unmark_targets(dest_nodes, is_target):
+    """Clear the flags :func:`_mark_demand_targets` set."""
     for t in dest_nodes:
         is_target[t] = False
+
+
+@njit
+def search_to_demand(
+    indptr, head, cost, no_through, source, dest_nodes, demand_row, skip_empty, is_target,
+    dist, pred, heap_key, heap_node, position,
+):  # fmt: skip
+    """Dijkstra from ``source`` until every destination with demand in ``demand_row`` is
+    settled (every reachable node if there is none, or no search with ``skip_empty``).
+
+    ``is_target`` (n,) bool comes in and is left all false; the scratch arrays are those
+    of :func:`.dijkstra_into`. Returns the number of distinct destinations with demand.
+    """
+    n_targets = _mark_demand_targets(dest_nodes, demand_row, is_target)
+    if n_targets == 0 and skip_empty:
+        return 0
+    dijkstra_into(
+        indptr, head, cost, source, no_through, is_target, n_targets,
+        dist, pred, heap_key, heap_node, position,
+    )  # fmt: skip
+    _unmark_targets(dest_nodes, is_target)
+    return n_targets
 
 
 @njit
@@ -86,14 +108,12 @@ def _aon_block(
     unreachable = 0.0
     for o in range(start, stop):
         row = demand[o]
-        n_targets = mark_demand_targets(dest_nodes, row, is_target)
-        if n_targets == 0:
-            continue
-        dijkstra_into(
-            indptr, head, cost, origin_nodes[o], no_through, is_target, n_targets,
+        n_targets = search_to_demand(
+            indptr, head, cost, no_through, origin_nodes[o], dest_nodes, row, True, is_target,
             dist, pred, heap_key, heap_node, position,
         )  # fmt: skip
-        unmark_targets(dest_nodes, is_target)
+        if n_targets == 0:
+            continue
         for j in range(dest_nodes.size):
             q = row[j]
             if q > 0.0:

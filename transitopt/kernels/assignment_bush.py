@@ -32,9 +32,9 @@ import numpy as np
 from numba import prange
 
 from ._config import chunk_count, njit, njit_parallel
-from .assignment import load_tree, mark_demand_targets, unmark_targets
+from .assignment import load_tree, search_to_demand
 from .heap import SETTLED
-from .shortest_paths import dijkstra_into, reset_search, search_scratch
+from .shortest_paths import reset_search, search_scratch
 from .vdf import link_derivative, link_time
 
 #: bush flows below this fraction of the origin's demand left by a full shift are rounding residue
@@ -69,10 +69,14 @@ def _kahn(origin, nodes, count, indptr, head, in_bush, indegree, out):
 
 
 @njit
-def _labels(origin, nodes, count, indptr, head, in_bush, bush_flow, cost, lo, hi, lo_pred, hi_pred):
-    """Shortest (``lo``, all bush links) and longest used (``hi``, links with flow) path costs.
+def _labels(
+    origin, nodes, count, indptr, head, in_bush, bush_flow, cost, used_only, lo, hi, lo_pred,
+    hi_pred,
+):  # fmt: skip
+    """Shortest (``lo``, all bush links) and longest (``hi``) path costs, the longest over
+    the used links (with flow) only if ``used_only``, else over all bush links.
 
-    Visits ``nodes[:count]`` in topological order; ``hi`` is ``-inf`` where no used link
+    Visits ``nodes[:count]`` in topological order; ``hi`` is ``-inf`` where no such link
     arrives; predecessor links ``lo_pred``/``hi_pred`` are ``-1`` at the origin.
     """
     for k in range(count):
@@ -95,7 +99,7 @@ def _labels(origin, nodes, count, indptr, head, in_bush, bush_flow, cost, lo, hi
             if lu + c < lo[v]:
                 lo[v] = lu + c
                 lo_pred[v] = a
-            if hu > -np.inf and bush_flow[a] > 0.0 and hu + c > hi[v]:
+            if hu > -np.inf and (bush_flow[a] > 0.0 or not used_only) and hu + c > hi[v]:
                 hi[v] = hu + c
                 hi_pred[v] = a
 
@@ -109,39 +113,18 @@ def _update_link(a, flow, cost, deriv, preload, fixed, t0, cap, alpha, beta, kin
 
 @njit
 def _equilibrate(
-    origin,
-    nodes,
-    count,
-    position,
-    indptr,
-    head,
-    tail,
-    in_bush,
-    bush_flow,
-    flow,
-    cost,
-    deriv,
-    preload,
-    fixed,
-    t0,
-    cap,
-    alpha,
-    beta,
-    kind,
-    lo,
-    hi,
-    lo_pred,
-    hi_pred,
-    rel_tol,
-    zero_tol,
-):
+    origin, nodes, count, position, indptr, head, tail, in_bush, bush_flow, flow, cost, deriv,
+    preload, fixed, t0, cap, alpha, beta, kind, lo, hi, lo_pred, hi_pred, rel_tol, zero_tol,
+):  # fmt: skip
     """One pass of Newton flow shifts over the relevant bush nodes ``nodes[:count]``.
 
     ``position[v]`` is ``v``'s index in ``nodes``. ``zero_tol`` (veh/h): residues this
     small left on a segment emptied by a full shift are rounding; they are set to 0.
     Returns the largest cost difference between the two paths seen (s).
     """
-    _labels(origin, nodes, count, indptr, head, in_bush, bush_flow, cost, lo, hi, lo_pred, hi_pred)
+    _labels(
+        origin, nodes, count, indptr, head, in_bush, bush_flow, cost, True, lo, hi, lo_pred, hi_pred
+    )
     worst = 0.0
     for k in range(count - 1, 0, -1):
         j = nodes[k]
@@ -269,30 +252,6 @@ def _drop_dead_nodes(nodes, count, mark, indptr, rev_indptr, rev_edge, in_bush, 
 
 
 @njit
-def _potentials(origin, nodes, count, indptr, head, in_bush, cost, lo, hi):
-    """Longest (``hi``) and shortest (``lo``) path costs over all bush links, in the
-    topological order ``nodes[:count]``."""
-    for k in range(count):
-        v = nodes[k]
-        lo[v] = np.inf
-        hi[v] = -np.inf
-    lo[origin] = 0.0
-    hi[origin] = 0.0
-    for k in range(count):
-        u = nodes[k]
-        lu = lo[u]
-        hu = hi[u]
-        for a in range(indptr[u], indptr[u + 1]):
-            if in_bush[a]:
-                v = head[a]
-                c = cost[a]
-                if lu + c < lo[v]:
-                    lo[v] = lu + c
-                if hu + c > hi[v]:
-                    hi[v] = hu + c
-
-
-@njit
 def _tree_anchor(i, mark, pred, tail):
     """The first bush (marked) node on the shortest-path tree branch up from node ``i``."""
     w = i
@@ -370,13 +329,19 @@ def _grow_bush(
     with the shortest distance; since the potential never decreases along bush links
     and strictly increases along new ones, the bush stays acyclic.
     """
-    _labels(origin, nodes, count, indptr, head, in_bush, bush_flow, cost, lo, hi, lo_pred, hi_pred)
+    _labels(
+        origin, nodes, count, indptr, head, in_bush, bush_flow, cost, True, lo, hi, lo_pred, hi_pred
+    )
     _drop_unused_links(nodes, count, indptr, head, in_bush, bush_flow, lo_pred)
     _mark_live_nodes(
         origin, dest_nodes, demand_row, tail, rev_indptr, rev_edge, in_bush, mark, stack
     )
     count = _drop_dead_nodes(nodes, count, mark, indptr, rev_indptr, rev_edge, in_bush, bush_flow)
-    _potentials(origin, nodes, count, indptr, head, in_bush, cost, lo, hi)
+    # potentials: hi the longest path over all remaining links, lo the shortest
+    _labels(
+        origin, nodes, count, indptr, head, in_bush, bush_flow, cost, False, lo, hi, lo_pred,
+        hi_pred,
+    )  # fmt: skip
     grown, added = _add_shortcuts(
         origin, nodes, count, tail, rev_indptr, rev_edge, in_bush, cost, no_through, dist, pred,
         position, lo, hi, mark, rel_tol,
@@ -405,12 +370,10 @@ def init_bushes(
         for r in range(b * n_orig // n_blocks, (b + 1) * n_orig // n_blocks):
             source = origin_nodes[r]
             row = demand[r]
-            n_targets = mark_demand_targets(dest_nodes, row, is_target)
-            dijkstra_into(
-                indptr, head, cost, source, no_through, is_target, n_targets,
+            search_to_demand(
+                indptr, head, cost, no_through, source, dest_nodes, row, False, is_target,
                 dist, pred, heap_key, heap_node, position,
             )  # fmt: skip
-            unmark_targets(dest_nodes, is_target)
             for j in range(dest_nodes.size):
                 t = dest_nodes[j]
                 if row[j] > 0.0 and dist[t] < np.inf:
@@ -458,20 +421,17 @@ def gap_and_grow(
         stack = np.empty(n, dtype=np.int64)
         indegree = np.zeros(n, dtype=np.int64)
         for r in range(b * n_orig // n_blocks, (b + 1) * n_orig // n_blocks):
-            source = origin_nodes[r]
             row = demand[r]
-            n_targets = mark_demand_targets(dest_nodes, row, is_target)
-            dijkstra_into(
-                indptr, head, cost, source, no_through, is_target, n_targets,
-                dist, pred, heap_key, heap_node, position,
+            search_to_demand(
+                indptr, head, cost, no_through, origin_nodes[r], dest_nodes, row, False,
+                is_target, dist, pred, heap_key, heap_node, position,
             )  # fmt: skip
-            unmark_targets(dest_nodes, is_target)
             for j in range(dest_nodes.size):
                 if row[j] > 0.0:
                     sptt_part[b] += row[j] * dist[dest_nodes[j]]
             if grow:
                 count, got = _grow_bush(
-                    source, sub_order[r], sub_counts[r], indptr, head, tail, rev_indptr, rev_edge,
+                    origin_nodes[r], sub_order[r], sub_counts[r], indptr, head, tail, rev_indptr, rev_edge,
                     in_bush[r], bush_flow[r], cost, no_through, dest_nodes, row, dist, pred,
                     position, lo, hi, lo_pred, hi_pred, mark, stack, indegree, rel_tol,
                 )  # fmt: skip
@@ -526,32 +486,10 @@ def sweep(
         for k in range(count):
             position[nodes[k]] = k
         worst[r] = _equilibrate(
-            origin_nodes[r],
-            nodes,
-            count,
-            position,
-            indptr,
-            head,
-            tail,
-            in_bush[r],
-            bush_flow[r],
-            flow,
-            cost,
-            deriv,
-            preload,
-            fixed,
-            t0,
-            cap,
-            alpha,
-            beta,
-            kind,
-            lo,
-            hi,
-            lo_pred,
-            hi_pred,
-            rel_tol,
-            ZERO_REL * origin_demand[r],
-        )
+            origin_nodes[r], nodes, count, position, indptr, head, tail, in_bush[r], bush_flow[r],
+            flow, cost, deriv, preload, fixed, t0, cap, alpha, beta, kind, lo, hi, lo_pred,
+            hi_pred, rel_tol, ZERO_REL * origin_demand[r],
+        )  # fmt: skip
         for k in range(count):
             position[nodes[k]] = -1
 

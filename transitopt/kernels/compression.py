@@ -27,8 +27,8 @@ from __future__ import annotations
 import numpy as np
 
 from ._config import njit
-from .heap import NOT_QUEUED, SETTLED, heap_pop, heap_push
-from .shortest_paths import search_scratch
+from .heap import NOT_QUEUED, heap_pop, heap_push
+from .shortest_paths import relax_tracked, search_scratch
 
 
 @njit
@@ -182,13 +182,9 @@ def local_search(
             cv = component[v]
             if cv != comp and (cv >= 0 or cu < 0):
                 continue
-            nd = du + weight[e]
-            if nd < dist[v] and position[v] != SETTLED:
-                if dist[v] == np.inf:
-                    touched[n_t] = v
-                    n_t += 1
-                dist[v] = nd
-                size = heap_push(heap_key, heap_node, position, size, v, nd)
+            n_t, size = relax_tracked(
+                v, du + weight[e], dist, touched, n_t, heap_key, heap_node, position, size
+            )
     return n_t
 
 

@@ -34,8 +34,8 @@ from numba import prange
 
 from ._config import njit, njit_parallel
 from .compression import dedupe_csr
-from .heap import NOT_QUEUED, SETTLED, heap_pop, heap_push, heap_raise_key
-from .shortest_paths import relax_out_edges, search_scratch, seed_search
+from .heap import NOT_QUEUED, heap_pop, heap_push, heap_raise_key
+from .shortest_paths import relax_out_edges, relax_tracked, search_scratch, seed_search
 
 # ----------------------------------------------------------------------------- build
 
@@ -88,13 +88,9 @@ def _witness(
         while e >= 0:
             v = e_head[e]
             if v != avoid and not contracted[v]:
-                nd = du + e_w[e]
-                if nd < dist[v] and position[v] != SETTLED:
-                    if dist[v] == np.inf:
-                        touched[n_touched] = v
-                        n_touched += 1
-                    dist[v] = nd
-                    size = heap_push(heap_key, heap_node, position, size, v, nd)
+                n_touched, size = relax_tracked(
+                    v, du + e_w[e], dist, touched, n_touched, heap_key, heap_node, position, size
+                )
             e = next_out[e]
     # leave no node marked in the heap
     return n_touched

@@ -27,6 +27,14 @@ _ARITY = 4
 
 
 @njit
+def _place(heap_key, heap_item, position, i, key, item):
+    """Put ``item`` with ``key`` at slot ``i``."""
+    heap_key[i] = key
+    heap_item[i] = item
+    position[item] = i
+
+
+@njit
 def _sift_up(heap_key, heap_item, position, i):
     """Move the entry at slot ``i`` up to its place."""
     key = heap_key[i]
@@ -35,13 +43,9 @@ def _sift_up(heap_key, heap_item, position, i):
         parent = (i - 1) // _ARITY
         if heap_key[parent] <= key:
             break
-        heap_key[i] = heap_key[parent]
-        heap_item[i] = heap_item[parent]
-        position[heap_item[i]] = i
+        _place(heap_key, heap_item, position, i, heap_key[parent], heap_item[parent])
         i = parent
-    heap_key[i] = key
-    heap_item[i] = item
-    position[item] = i
+    _place(heap_key, heap_item, position, i, key, item)
 
 
 @njit
@@ -61,13 +65,9 @@ def _sift_down(heap_key, heap_item, position, size, i):
                 child_key = heap_key[c]
         if child_key >= key:
             break
-        heap_key[i] = child_key
-        heap_item[i] = heap_item[child]
-        position[heap_item[i]] = i
+        _place(heap_key, heap_item, position, i, child_key, heap_item[child])
         i = child
-    heap_key[i] = key
-    heap_item[i] = item
-    position[item] = i
+    _place(heap_key, heap_item, position, i, key, item)
 
 
 @njit
@@ -81,9 +81,7 @@ def heap_pop(heap_key, heap_item, position, size):
     position[top] = SETTLED
     size -= 1
     if size > 0:
-        heap_key[0] = heap_key[size]
-        heap_item[0] = heap_item[size]
-        position[heap_item[0]] = 0
+        _place(heap_key, heap_item, position, 0, heap_key[size], heap_item[size])
         _sift_down(heap_key, heap_item, position, size, 0)
     return top, top_key, size
 
@@ -98,9 +96,7 @@ def heap_push(heap_key, heap_item, position, size, item, key):
     """
     p = position[item]
     if p == NOT_QUEUED:
-        heap_key[size] = key
-        heap_item[size] = item
-        position[item] = size
+        _place(heap_key, heap_item, position, size, key, item)
         _sift_up(heap_key, heap_item, position, size)
         return size + 1
     heap_key[p] = key

@@ -62,6 +62,19 @@ def relax_out_edges(indptr, head, weight, u, du, dist, pred, heap_key, heap_node
 
 
 @njit
+def relax_tracked(v, nd, dist, touched, n_touched, heap_key, heap_node, position, size):
+    """Lower node ``v`` (unless settled) to distance ``nd`` if that is shorter, listing it
+    in ``touched`` the first time it is reached. Returns ``(n_touched, size)``."""
+    if nd < dist[v] and position[v] != SETTLED:
+        if dist[v] == np.inf:
+            touched[n_touched] = v
+            n_touched += 1
+        dist[v] = nd
+        size = heap_push(heap_key, heap_node, position, size, v, nd)
+    return n_touched, size
+
+
+@njit
 def seed_search(seeds, seed_d, dist, heap_key, heap_node, position):
     """Queue the nodes ``seeds`` (-1: none) at distances ``seed_d``, keeping the smallest
     distance of a node given twice; returns the heap's size."""
@@ -72,6 +85,32 @@ def seed_search(seeds, seed_d, dist, heap_key, heap_node, position):
             dist[k] = seed_d[a]
             size = heap_push(heap_key, heap_node, position, size, k, seed_d[a])
     return size
+
+
+@njit
+def _settle(
+    indptr, head, weight, source, no_through, is_target, n_targets,
+    dist, pred, heap_key, heap_node, position, size,
+):  # fmt: skip
+    """Run Dijkstra from the queued nodes until the heap is empty or ``n_targets`` nodes
+    flagged in ``is_target`` are settled (``n_targets == 0``: all reachable). No-through
+    nodes other than ``source`` (-1: none) are settled but not expanded. Returns the
+    number of settled nodes."""
+    settled = 0
+    targets_left = n_targets
+    while size > 0:
+        u, du, size = heap_pop(heap_key, heap_node, position, size)
+        settled += 1
+        if n_targets > 0 and is_target[u]:
+            targets_left -= 1
+            if targets_left == 0:
+                break
+        if no_through[u] and u != source:
+            continue
+        size = relax_out_edges(
+            indptr, head, weight, u, du, dist, pred, heap_key, heap_node, position, size
+        )
+    return settled
 
 
 @njit
@@ -88,21 +127,10 @@ def dijkstra_into(
     """
     dist[source] = 0.0
     size = heap_push(heap_key, heap_node, position, 0, source, 0.0)
-    settled = 0
-    targets_left = n_targets
-    while size > 0:
-        u, du, size = heap_pop(heap_key, heap_node, position, size)
-        settled += 1
-        if n_targets > 0 and is_target[u]:
-            targets_left -= 1
-            if targets_left == 0:
-                break
-        if no_through[u] and u != source:
-            continue
-        size = relax_out_edges(
-            indptr, head, weight, u, du, dist, pred, heap_key, heap_node, position, size
-        )
-    return settled
+    return _settle(
+        indptr, head, weight, source, no_through, is_target, n_targets,
+        dist, pred, heap_key, heap_node, position, size,
+    )  # fmt: skip
 
 
 @njit
@@ -185,29 +213,6 @@ def many_to_all(indptr, head, weight, sources, no_through):
 
 
 @njit
-def _search_seeds(
-    indptr, head, weight, seeds, seed_d, s, no_through, is_target, n_targets,
-    dist, pred, heap_key, heap_node, position,
-):  # fmt: skip
-    """Dijkstra from the ``seeds`` (two nodes, -1 unused) at distances ``seed_d``; ``s``
-    is the source itself (-1: none, its boundary is seeded). Like :func:`dijkstra_into`;
-    no-through nodes other than ``s`` are not expanded."""
-    size = seed_search(seeds, seed_d, dist, heap_key, heap_node, position)
-    targets_left = n_targets
-    while size > 0:
-        u, du, size = heap_pop(heap_key, heap_node, position, size)
-        if n_targets > 0 and is_target[u]:
-            targets_left -= 1
-            if targets_left == 0:
-                break
-        if no_through[u] and u != s:
-            continue
-        size = relax_out_edges(
-            indptr, head, weight, u, du, dist, pred, heap_key, heap_node, position, size
-        )
-
-
-@njit
 def _expanded_row(dist, s, no_through, col, anc, off, local_col, local_d, row):
     """One row of :func:`many_expanded` from the search's ``dist``: kept columns read
     ``dist``, contracted ones their best anchor (a no-through anchor only if it is the
@@ -250,9 +255,11 @@ def many_expanded(
         dist, pred, heap_key, heap_node, position = search_scratch(n)
         for i in range(c, src.size, n_chunks):
             reset_search(dist, pred, position)
-            _search_seeds(
-                indptr, head, weight, seeds[i], seed_d[i], src[i], no_through, is_needed, n_needed,
-                dist, pred, heap_key, heap_node, position,
+            # from the seeds (the source itself, or its boundary if it was contracted)
+            size = seed_search(seeds[i], seed_d[i], dist, heap_key, heap_node, position)
+            _settle(
+                indptr, head, weight, src[i], no_through, is_needed, n_needed,
+                dist, pred, heap_key, heap_node, position, size,
             )  # fmt: skip
             local = slice(loc_ptr[i], loc_ptr[i + 1])
             _expanded_row(
