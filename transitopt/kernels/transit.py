@@ -7,9 +7,9 @@ link with finite frequency is a *boarding* link: a traveller at its tail waits f
 ``in_indptr``/``in_links`` list the links entering each node (reverse CSR).
 
 Strategy (backward pass, per destination ``r``): links are scanned in increasing
-order of ``u_j + c_a`` (a label-setting pass over links with the 4-ary heap of
-:mod:`.heap`). Link
-``a = (i, j)`` becomes attractive at ``i`` when ``u_j + c_a < u_i``; then
+order of ``u_j + c_a`` (a label-setting pass over links with the indexed 4-ary heap of
+:mod:`.heap`). Link ``a = (i, j)`` becomes attractive at ``i`` when ``u_j + c_a < u_i``;
+then
 
     u_i = (alpha + sum_a f_a (u_j + c_a)) / F_i,    F_i = sum_a f_a
 
