@@ -55,8 +55,8 @@ from scipy.sparse.csgraph import dijkstra  # noqa: E402
 
 from transitopt.accessibility import accessibility  # noqa: E402
 from transitopt.demand.landuse import node_totals, read_landuse  # noqa: E402
+from transitopt.network import load_network  # noqa: E402
 from transitopt.network.compiled import Network  # noqa: E402
-from transitopt.network.osm import load_network  # noqa: E402
 from transitopt.settings import data_dir  # noqa: E402
 from transitopt.zones import attach_zones, grid_zones  # noqa: E402
 

@@ -78,7 +78,7 @@ def best(fn, repeat: int) -> float:
 
 
 def load_cases() -> list[Case]:
-    from transitopt.network.osm import load_network
+    from transitopt.network import load_network
     from transitopt.network.tntp import read_tntp_network
 
     tntp = data_dir() / "tntp"

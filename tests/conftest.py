@@ -1,8 +1,9 @@
-"""Shared fixtures: the shared data folder (``TRANSITOPT_DATA``)."""
+"""Shared fixtures: the shared data folder (``TRANSITOPT_DATA``) and the hand-written town."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -40,3 +41,41 @@ def require_data():
 def _isolated_cache(tmp_path_factory, monkeypatch):
     """Keep the network cache of each test session out of the user's home."""
     monkeypatch.setenv("TRANSITOPT_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+#: the hand-written town: a 3 x 3 grid of 300 m blocks with one OSM bus route (relation 401)
+TOWN_OSM = Path(__file__).parent / "data" / "scenario_town.osm"
+
+
+@pytest.fixture(scope="session")
+def town_osm() -> Path:
+    """The OSM file of the hand-written town (``tests/data/scenario_town.osm``)."""
+    return TOWN_OSM
+
+
+@pytest.fixture(scope="session")
+def town_toml() -> Callable[..., str]:
+    """A function giving the baseline scenario TOML of the town.
+
+    ``town_toml(trips_per_hour, zones={...}, transit={...})``: the synthesised demand in
+    trips/h; ``zones`` and ``transit`` add keys (numbers) to those sections.
+    """
+
+    def make(
+        trips_per_hour: int,
+        *,
+        zones: dict[str, float] | None = None,
+        transit: dict[str, float] | None = None,
+    ) -> str:
+        def keys(values: dict[str, float] | None) -> str:
+            return "".join(f"{key} = {value}\n" for key, value in (values or {}).items())
+
+        return (
+            f'[scenario]\nname = "Town"\n\n'
+            f'[network]\nsource = "{TOWN_OSM.as_posix()}"\n\n'
+            f'[zones]\ngrid_cell_m = 300\nweights = "uniform"\n{keys(zones)}\n'
+            f"[demand.synthesis]\ntrips_per_hour = {trips_per_hour}\n\n"
+            f"[transit]\nosm_routes = true\n{keys(transit)}"
+        )
+
+    return make

@@ -150,7 +150,7 @@ def test_hand_computed_path():
 @pytest.fixture(scope="module")
 def surabaya(require_data):
     from transitopt.demand.landuse import read_landuse
-    from transitopt.network.osm import load_network
+    from transitopt.network import load_network
 
     path = require_data("osm/Surabaya-Sukolilo.osm")
     return load_network(path, network_type="walk", profile="indonesia"), read_landuse(path)

@@ -118,6 +118,7 @@ def test_anaheim_conjugate_directions_fall_back_instead_of_stalling(cases):
     assert (result.history["step"].iloc[1:] > 0).all()
 
 
+@pytest.mark.slow
 def test_chicago_sketch_generalised_cost_and_published_objective(cases):
     case = cases("Chicago-Sketch")
     # README: distance weight 0.04 min/mile; the best-known flows are an equilibrium only with it

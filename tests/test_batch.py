@@ -237,6 +237,7 @@ def test_output_folder_of_another_batch_is_refused(reference, tmp_path):
     assert (foreign / "thesis.tex").read_text() == "keep me"
 
 
+@pytest.mark.slow
 def test_killed_batch_resumes_without_recomputing(reference, batch_file, tmp_path):
     out = tmp_path / "killed"
     process = subprocess.Popen(
@@ -283,6 +284,7 @@ def test_killed_batch_resumes_without_recomputing(reference, batch_file, tmp_pat
 
 
 # ---------------------------------------------------------------------------- executors
+@pytest.mark.slow
 def test_local_process_pool_matches_in_process(reference, batch_file, tmp_path):
     summary = run_batch(batch_file, tmp_path / "pool", workers=2)
     assert summary.computed == 4
@@ -290,6 +292,7 @@ def test_local_process_pool_matches_in_process(reference, batch_file, tmp_path):
     assert_same_table(summary.table, reference.table)
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_matches_in_process(reference, batch_file, tmp_path):
     distributed = pytest.importorskip("dask.distributed")
     with (

@@ -181,12 +181,13 @@ def test_assign_with_an_od_naming_unknown_nodes_fails_cleanly(require_data, tmp_
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_demo_compares_the_example_scenarios_offline(tmp_path):
     out = tmp_path / "demo"
     result = invoke("demo", "-o", out)
     assert result.exit_code == 0, result.output
     comparison = pd.read_csv(out / "comparison.csv")
-    scenario_files = sorted(to.cli.example_scenarios())
+    scenario_files = sorted(to.example_scenarios())
     # one value column per scenario, plus a change and a % change per alternative
     assert len(comparison.columns) == 3 + 1 + 3 * (len(scenario_files) - 1)
     shares = comparison[comparison["metric"].str.startswith("share_")].iloc[:, 3:]
@@ -294,6 +295,7 @@ def test_optimise_routes_writes_a_route_set_that_evaluates_to_the_printed_att(
     assert ev.dun == 0.0 and ev.att < 11.0  # published best 10.18 min (data/README.md)
 
 
+@pytest.mark.slow
 def test_bench_tndp_prints_the_gap_to_published_results(require_data):
     require_data("tndp/Mandl")
     result = invoke("bench", "tndp", "Mandl", "--budget", "0.5")

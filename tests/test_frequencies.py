@@ -20,6 +20,7 @@ from transitopt.optimise.frequencies import (
     write_scenario,
 )
 from transitopt.scenario import evaluate_file, load_scenario
+from transitopt.scenario.evaluate import final_state
 from transitopt.transit import assign_transit
 
 ZONES = (
@@ -117,7 +118,7 @@ def test_fleet_constraint_and_rule(folder, solved):
 def test_optimum_matches_exhaustive_enumeration(folder, solved):
     # reference: every feasible pair of clock-face headways, evaluated with the same objective
     out = evaluate_file(folder / "base.toml")
-    problem = _Problem(out.outcome, out.tables["lines"], vot_per_h=10.0, weight=0.0)
+    problem = _Problem(final_state(out), out.tables["lines"], weight=0.0)  # value of time 10/h
     best = math.inf
     for pair in itertools.product(CLOCK_FACE_MIN, repeat=2):
         h = 60.0 * np.array(pair)

@@ -175,7 +175,7 @@ def test_intrazonal_cost_and_furness():
 def test_surabaya_end_to_end(require_data):
     """OSM buildings -> zones -> trip ends -> free-flow car skim -> calibrated gravity model."""
     from transitopt.demand.landuse import read_landuse, zone_totals
-    from transitopt.network.osm import load_network
+    from transitopt.network import load_network
     from transitopt.skims import zone_skim
     from transitopt.zones import attach_zones, grid_zones
 

@@ -276,6 +276,7 @@ def graphs(draw):
     return network_from(tail, head, w, n, centroid)
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(net=graphs())
 def test_random_graphs_plain_compressed_and_hierarchy_match_scipy(net):

@@ -105,7 +105,7 @@ def test_transit_summary_by_hand():
 def test_cumulative_opportunities_by_hand():
     t = np.array([[0.0, 240.0, 900.0], [300.0, 0.0, np.inf], [600.0, 601.0, 0.0]])
     jobs = np.array([10.0, 20.0, 30.0])
-    a = M.cumulative_opportunities(t, jobs, thresholds_min=(5, 10))
+    a = M.cumulative_opportunities(t, jobs, cutoffs_min=(5, 10))
     # within 5 min: zone 0 reaches 0, 1 (240 s); zone 1 reaches 0 (300 s), 1; zone 2 only itself
     # within 10 min: zone 0 adds nothing (900 s); zone 2 adds zone 0 (600 s), not zone 1 (601 s)
     np.testing.assert_allclose(a, [[30, 30], [30, 30], [30, 40]])

@@ -77,3 +77,41 @@ def test_from_frame_sums_repeats_and_rejects_unknown_zones(tmp_path):
     path.write_text("origin,destination,trips\n1,2,-3\n")
     with pytest.raises(DemandError, match="bad.csv.*from zone 1 to zone 2"):
         ODMatrix.read_csv(path)
+
+
+def test_read_od_reads_every_format_the_same(tmp_path, require_data):
+    import openmatrix as omx
+
+    from transitopt.demand import OMX_ZONE_MAPPING, read_od, write_omx
+
+    od = _od()
+    for path in (od.to_csv(tmp_path / "od.csv"), od.to_omx(tmp_path / "od.omx")):
+        assert np.array_equal(read_od(path, zones=od.zones).matrix, od.matrix)
+    with omx.open_file(str(tmp_path / "od.omx")) as handle:
+        assert handle.list_mappings() == [OMX_ZONE_MAPPING]
+    # skims written before used the mapping name "zone": still read, beside another mapping
+    with omx.open_file(str(tmp_path / "old.omx"), "w") as handle:
+        handle["time"] = od.matrix
+        handle.create_mapping("zone", od.zones)
+        handle.create_mapping("taz", od.zones + 1)
+    assert np.array_equal(read_od(tmp_path / "old.omx").zones, od.zones)
+    write_omx(tmp_path / "two.omx", {"a": od.matrix, "b": 2 * od.matrix}, od.zones)
+    assert read_od(tmp_path / "two.omx").total() == pytest.approx(od.total())
+    trips = require_data("tntp/SiouxFalls/SiouxFalls_trips.tntp")
+    assert read_od(trips).n_zones == 24
+
+
+def test_read_od_onto_given_zones(tmp_path):
+    from transitopt.demand import read_od
+
+    (tmp_path / "od.csv").write_text("origin,destination,trips\n1,2,10\n2,1,5\n1,2,1\n")
+    od = read_od(tmp_path / "od.csv", zones=[3, 2, 1])
+    assert od.zones.tolist() == [3, 2, 1]
+    assert od.matrix[2, 1] == 11.0 and od.matrix[1, 2] == 5.0 and od.total() == 16.0
+    with pytest.raises(DemandError, match=r"od.csv: the OD file names zones \[1\]"):
+        read_od(tmp_path / "od.csv", zones=[2, 3])
+    with pytest.raises(InputFileError, match="unknown demand format"):
+        (tmp_path / "od.txt").write_text("x")
+        read_od(tmp_path / "od.txt")
+    with pytest.raises(InputFileError, match="not found"):
+        read_od(tmp_path / "missing.csv")

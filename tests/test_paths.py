@@ -66,7 +66,7 @@ def berlin_mitte(require_data):
 def monaco_walk(require_data):
     """Monaco walk network (OSM, 3,020 nodes); osmnx-based loader of transitopt.network.osm."""
     path = require_data("osm/monaco-250101.osm.pbf")
-    from transitopt.network.osm import load_network
+    from transitopt.network import load_network
 
     return load_network(path, network_type="walk", cache=False)
 
@@ -95,6 +95,7 @@ def test_distances_and_skim_match_scipy_with_centroids(berlin_mitte, method):
     assert square.shape == (zones.size, zones.size) and np.all(np.diag(square) == 0.0)
 
 
+@pytest.mark.slow
 def test_distances_match_scipy_on_osm_walk(monaco_walk):
     net = monaco_walk
     rng = np.random.default_rng(3)
@@ -224,6 +225,7 @@ def test_bad_weights_and_nodes_raise_clear_errors(berlin_mitte):
 # ----------------------------------------------------------------------------- snapping
 
 
+@pytest.mark.slow
 def test_snap_points_match_brute_force_on_osm(monaco_walk):
     net = monaco_walk
     rng = np.random.default_rng(11)
@@ -268,3 +270,171 @@ def test_snap_points_errors_and_planar():
         paths.snap_points(net, [4.0, 60.0], [3.0, 0.0], max_distance_m=10.0)
     with pytest.raises(SnappingError, match="missing or infinite coordinates: 1"):
         paths.snap_points(net, [1.0, np.nan], [0.0, 0.0])
+
+
+# ----------------------------------------------------------------------------- the routing door
+
+
+def congested(net: Network, seed: int) -> np.ndarray:
+    """Free-flow times scaled edge by edge, as a feedback iteration's link times would be."""
+    rng = np.random.default_rng(seed)
+    return net.free_flow_time_s * rng.uniform(1.0, 3.0, net.n_edges)
+
+
+def test_uncached_skim_equals_cached_and_stores_nothing(berlin_mitte):
+    from transitopt.kernels.shortest_paths import many_to_many
+
+    net = berlin_mitte
+    zones = np.flatnonzero(net.centroid)
+    others = np.arange(3, net.n_nodes, 17)
+    for seed in range(3):
+        t = congested(net, seed)
+        before = len(paths._PREPARED.get(net, {}))
+        uncached = paths.skim(net, zones, others, weight=t, by_index=True, cache=False)
+        assert len(paths._PREPARED.get(net, {})) == before  # nothing stored
+        plain = many_to_many(net.indptr, net.head, t, zones, others, net.centroid)
+        np.testing.assert_array_equal(uncached, plain)  # today's kernel, bit for bit
+        for method in METHODS:
+            cached = paths.skim(net, zones, others, weight=t, by_index=True, method=method)
+            np.testing.assert_allclose(uncached, cached, rtol=1e-12, atol=0)
+        ch = paths.skim(net, zones, weight=t, by_index=True, method="ch", cache=False)
+        np.testing.assert_allclose(ch, reference(net, t, zones)[:, zones], **TOL)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_random_graphs_uncached_skim_matches_scipy(data):
+    n = data.draw(st.integers(1, 20))
+    m = data.draw(st.integers(0, 3 * n))
+    tail = data.draw(st.lists(st.integers(0, n - 1), min_size=m, max_size=m))
+    head = data.draw(st.lists(st.integers(0, n - 1), min_size=m, max_size=m))
+    w = data.draw(st.lists(st.sampled_from([0.0, 1.0, 2.5, 7.0, np.inf]), min_size=m, max_size=m))
+    centroid = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n))) & (
+        np.arange(n) % 3 == 0
+    )
+    net = network_from(tail, head, w, n, centroid)
+    sources = np.array(data.draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=6)))
+    targets = np.array(data.draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=6)))
+    ref = reference(net, net.free_flow_time_s, sources)[:, targets]
+    for method in METHODS:
+        got = paths.skim(net, sources, targets, by_index=True, method=method, cache=False)
+        np.testing.assert_allclose(got, ref, **TOL)
+
+
+def test_prepared_cache_is_bounded_least_recently_used(berlin_mitte):
+    net = berlin_mitte
+    limit = paths.MAX_PREPARED_PER_NETWORK
+    weights = [congested(net, 100 + k) for k in range(limit + 2)]
+    first = paths.prepare(net, weight=weights[0])
+    for w in weights[1:limit]:
+        paths.prepare(net, weight=w)
+    assert paths.prepare(net, weight=weights[0]) is first  # a hit: now the most recent
+    for w in weights[limit:]:
+        paths.prepare(net, weight=w)
+        assert len(paths._PREPARED[net]) <= limit
+    assert len(paths._PREPARED[net]) == limit
+    assert paths.prepare(net, weight=weights[0]) is first  # kept: recently used
+    assert paths.prepare(net, weight=weights[1]) is not None
+    # weights[1] had been dropped (least recently used) and was prepared again
+    assert len(paths._PREPARED[net]) == limit
+
+
+def undirected_reference(net: Network, sources, targets) -> np.ndarray:
+    """scipy on the undirected graph of ``length_m`` (shortest of parallel links)."""
+    n = net.n_nodes
+    a = np.minimum(net.tail, net.head).astype(np.int64)
+    b = np.maximum(net.tail, net.head).astype(np.int64)
+    key = a * n + b
+    order = np.lexsort((net.length_m, key))
+    key, w = key[order], net.length_m[order]
+    first = np.r_[True, key[1:] != key[:-1]][: key.size]
+    loop = key[first] // n == key[first] % n
+    key, w = key[first][~loop], w[first][~loop]
+    # zero lengths would vanish from a sparse matrix: scipy treats explicit zeros as absent
+    m = sp.csr_matrix((np.maximum(w, 1e-300), (key // n, key % n)), shape=(n, n))
+    return dijkstra(m, directed=False, indices=sources)[:, targets]
+
+
+@pytest.mark.slow
+def test_walk_distances_two_way_on_osm(monaco_walk):
+    from transitopt.kernels.shortest_paths import many_to_many
+
+    net = monaco_walk
+    rng = np.random.default_rng(5)
+    nodes = rng.choice(net.n_nodes, 60, replace=False)
+    d = paths.walk_distances(net, nodes)
+    assert d.shape == (60, 60) and np.array_equal(d, d.T) and np.all(np.diag(d) == 0.0)
+    np.testing.assert_allclose(d, undirected_reference(net, nodes, nodes), **TOL)
+    # on an osmnx walk network every link runs both ways: the directed search agrees
+    directed = many_to_many(net.indptr, net.head, net.length_m, nodes, nodes, net.centroid)
+    np.testing.assert_allclose(d, np.minimum(directed, directed.T), **TOL)
+    # node ids, rectangular, and a distance limit
+    ids = net.node_id[nodes]
+    np.testing.assert_array_equal(paths.walk_distances(net, ids, by_index=False), d)
+    rect = paths.walk_distances(net, nodes[:10], nodes[5:], max_distance_m=800.0)
+    within = d[:10, 5:]
+    np.testing.assert_allclose(rect, np.where(within <= 800.0, within, np.inf), **TOL)
+    assert np.isfinite(rect).any() and np.isinf(rect).any()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_random_graphs_walk_distances_match_undirected_scipy(data):
+    n = data.draw(st.integers(1, 20))
+    m = data.draw(st.integers(0, 3 * n))
+    tail = data.draw(st.lists(st.integers(0, n - 1), min_size=m, max_size=m))
+    head = data.draw(st.lists(st.integers(0, n - 1), min_size=m, max_size=m))
+    length = data.draw(st.lists(st.sampled_from([0.0, 5.0, 12.5, 40.0]), min_size=m, max_size=m))
+    net = network_from(tail, head, np.ones(m), n, length_m=np.asarray(length, dtype=np.float64))
+    nodes = np.array(data.draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=6)))
+    d = paths.walk_distances(net, nodes)
+    assert np.array_equal(d, d.T)
+    np.testing.assert_allclose(d, undirected_reference(net, nodes, nodes), **TOL)
+    limited = paths.walk_distances(net, nodes, max_distance_m=12.5)
+    np.testing.assert_allclose(limited, np.where(d <= 12.5, d, np.inf), **TOL)
+
+
+def test_shortest_paths_edge_lists_match_networkx_costs(berlin_mitte):
+    net = berlin_mitte
+    w = net.free_flow_time_s
+    rng = np.random.default_rng(7)
+    origins = np.r_[rng.choice(net.n_nodes, 6, replace=False).repeat(4), 0, 5]
+    dests = np.r_[rng.choice(net.n_nodes, 24), 0, 5]  # the last two: to itself
+    edges = paths.shortest_paths(net, origins, dests, weight=w)
+    assert len(edges) == origins.size
+    for o, d, e in zip(origins, dests, edges, strict=True):
+        g = nx.DiGraph()
+        for k in np.argsort(-w):  # parallel edges: the cheapest one is added last and wins
+            u, v = int(net.tail[k]), int(net.head[k])
+            if np.isfinite(w[k]) and (not net.centroid[u] or u == o):
+                g.add_edge(u, v, weight=float(w[k]))
+        try:
+            cost = nx.dijkstra_path_length(g, int(o), int(d))
+        except (nx.NetworkXNoPath, nx.NodeNotFound):
+            cost = np.inf if o != d else 0.0
+        if o == d or not np.isfinite(cost):
+            assert e.size == 0
+            continue
+        assert e.dtype == np.int64 and e.size > 0
+        assert net.tail[e[0]] == o and net.head[e[-1]] == d
+        assert np.array_equal(net.head[e[:-1]], net.tail[e[1:]])  # a chain
+        assert np.cumsum(w[e])[-1] == pytest.approx(cost, rel=1e-12)
+        single = paths.shortest_path(net, int(o), int(d), weight=w, by_index=True)
+        np.testing.assert_array_equal(single.edges, e)
+    # node ids, and an unreachable pair on a tiny graph
+    by_id = paths.shortest_paths(net, net.node_id[origins], net.node_id[dests], by_index=False)
+    for a, b in zip(by_id, edges, strict=True):
+        np.testing.assert_array_equal(a, b)
+    tiny = network_from([0], [1], [3.0], 3)
+    assert [p.tolist() for p in paths.shortest_paths(tiny, [0, 1, 2], [1, 0, 2])] == [[0], [], []]
+    with pytest.raises(ValueError, match="one per pair"):
+        paths.shortest_paths(tiny, [0, 1], [1])
+
+
+def test_edge_weights_checks_and_caches_nothing(berlin_mitte):
+    net = berlin_mitte
+    before = len(paths._PREPARED.get(net, {}))
+    np.testing.assert_array_equal(paths.edge_weights(net, "length_m"), net.length_m)
+    assert len(paths._PREPARED.get(net, {})) == before
+    with pytest.raises(NetworkError, match="missing or negative"):
+        paths.edge_weights(net, np.full(net.n_edges, -1.0))

@@ -18,9 +18,11 @@ import pytest
 
 from transitopt.metrics import voc_distribution
 from transitopt.metrics.congestion import road_summary
+from transitopt.metrics.registry import metric
 from transitopt.report import html as report_html
-from transitopt.report import maps, write_maps, write_report
+from transitopt.report import write_maps, write_report
 from transitopt.report.charts import load_profile_figure
+from transitopt.report.maps import classes, geometry, interactive, layers, tables
 from transitopt.scenario import ScenarioResult, compare
 
 LON0, LAT0 = 24.94, 60.17
@@ -426,7 +428,7 @@ def test_streets_stored_once(pair, tmp_path):
 def test_road_table_merges_directions(pair):
     base, _ = pair
     links = base.tables["links"]
-    roads = maps.road_table(links)
+    roads = tables.road_table(links)
     assert len(roads) == 17
     # street between nodes 1000 and 1001: links 0 (1000→1001) and 1 (1001→1000)
     road = roads.loc["1000-1001-w10001001"]
@@ -439,8 +441,8 @@ def test_road_table_merges_directions(pair):
 
 def test_flow_change_layer(pair):
     base, alt = pair
-    layer = maps.flow_change_layer(base, alt)
-    roads = maps.road_table(base.tables["links"])
+    layer = layers.flow_change_layer(base, alt)
+    roads = tables.road_table(base.tables["links"])
     expected = 0.5 * roads["flow"].to_numpy()  # 1.5 × the flows
     closed = roads.index == "1000-1001-w10001001"
     expected[closed] = -roads["flow"].to_numpy()[closed]
@@ -471,8 +473,8 @@ def test_flow_change_layer(pair):
 
 def test_hover_points_capped_to_largest_values(pair):
     base, alt = pair
-    layer = maps.flow_change_layer(base, alt)
-    details = maps._layer_traces(layer, None, max_hover=3)[-1]
+    layer = layers.flow_change_layer(base, alt)
+    details = interactive._layer_traces(layer, None, max_hover=3)[-1]
     largest = np.argsort(-np.abs(layer.value))[:3]
     assert details["name"] == "details" and details["hovertext"] == [
         layer.hover[i] for i in sorted(largest)
@@ -481,7 +483,7 @@ def test_hover_points_capped_to_largest_values(pair):
 
 def test_line_load_layer_sums_lines_and_directions(pair):
     base, _ = pair
-    layer = maps.line_load_layer(base)
+    layer = layers.line_load_layer(base)
     corridors = dict(zip(layer.ids, layer.value, strict=True))
     assert corridors["corridor:s0|s1"] == pytest.approx(300.0)
     assert corridors["corridor:s1|s4"] == pytest.approx(100.0)  # L2 runs s4 → s1, stored sorted
@@ -501,7 +503,7 @@ def test_zone_cells_of_a_grid_are_its_squares():
     lon, lat = np.meshgrid(LON0 + lon_step * np.arange(4), LAT0 + lat_step * np.arange(3))
     keep = np.ones(12, bool)
     keep[5] = False  # a hole in the middle
-    cells = maps.zone_cells(lon.ravel()[keep], lat.ravel()[keep])
+    cells = geometry.zone_cells(lon.ravel()[keep], lat.ravel()[keep])
     assert len(cells) == 11
     for ring, x, y in zip(cells, lon.ravel()[keep], lat.ravel()[keep], strict=True):
         assert ring.shape[0] == 5 and np.allclose(ring[0], ring[-1])
@@ -516,7 +518,7 @@ def test_zone_cells_of_a_grid_are_its_squares():
 def test_access_change_layer(pair):
     """Jobs within 45 min by transit: +400 in zones 1 and 2, −100 in zone 6, no change elsewhere."""
     base, alt = pair
-    layer = maps.access_change_layer(base, alt, column="jobs_transit_45min")
+    layer = layers.access_change_layer(base, alt, column="jobs_transit_45min")
     np.testing.assert_allclose(layer.value, [400, 400, 0, 0, 0, -100])
     labels = [layer.legend[k].label for k in layer.classes]
     assert labels[2:5] == ["no change"] * 3
@@ -526,7 +528,7 @@ def test_access_change_layer(pair):
 
 def test_winners_losers_match_compare(pair):
     base, alt = pair
-    view = maps.report_maps(base, [alt])[1][1][-1]
+    view = layers.report_maps(base, [alt])[1][1][-1]
     assert view.labels == ("30 min", "45 min", "60 min") and view.default == 1
     layer = view.layer
     verdict = dict(zip(layer.ids, layer.classes, strict=True))
@@ -542,6 +544,7 @@ def test_winners_losers_match_compare(pair):
     assert layer.legend[2].label == "lose: 1 zone, 600 residents"
 
 
+@pytest.mark.slow
 def test_write_maps(pair, tmp_path):
     from PIL import Image
 
@@ -578,14 +581,14 @@ def test_load_profile_menu(pair):
 
 
 def test_labels_and_formatting():
-    assert report_html.metric_label("jobs_transit_45min") == "Jobs within 45 min by transit"
+    assert metric("jobs_transit_45min").label == "Jobs within 45 min by transit"
     assert (
-        report_html.metric_label("transit_access_30min_population_lose")
+        metric("transit_access_30min_population_lose").label
         == "Residents losing transit access (30 min)"
     )
-    assert report_html.better_direction("co2_total") == -1
-    assert report_html.better_direction("jobs_car_30min") == 1
-    assert report_html.better_direction("trips") == 0
+    assert metric("co2_total").sign == -1
+    assert metric("jobs_car_30min").sign == 1
+    assert metric("trips").sign == 0
     assert report_html._number(0.2345, "share") == "23.4 %"
     assert report_html._number(12345.6) == "12,346"
     assert report_html._delta(-0.0012, "share") == "−0.12 pp"
@@ -593,7 +596,7 @@ def test_labels_and_formatting():
     assert report_html._delta(-1500.0) == "−1,500"
     assert report_html._percent(float("nan")) == "–"
     assert (
-        maps.nice_number(0.3) == 0.5
-        and maps.nice_number(120) == 200
-        and maps.nice_number(1000) == 1000
+        classes.nice_number(0.3) == 0.5
+        and classes.nice_number(120) == 200
+        and classes.nice_number(1000) == 1000
     )

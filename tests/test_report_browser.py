@@ -30,6 +30,9 @@ import numpy as np
 import pytest
 from test_report import make_result  # the hand-made results (tests/ is on sys.path)
 
+#: each test starts Chromium twice (about 10 s a test)
+pytestmark = pytest.mark.slow
+
 FLAGS = [
     "--headless",
     "--no-sandbox",

@@ -11,35 +11,18 @@ import numpy as np
 import pytest
 
 from transitopt.network.compiled import EDGE_FLOAT_DEFAULTS
-from transitopt.scenario import IntegratedModel, ScenarioError, load_base, load_scenario, prepare
-
-TOWN = Path(__file__).parent / "data" / "scenario_town.osm"
-BASE = f"""\
-[scenario]
-name = "Town"
-
-[network]
-source = "{TOWN.as_posix()}"
-
-[zones]
-grid_cell_m = 300
-weights = "uniform"
-population_total = 9000
-jobs_total = 9000
-
-[demand.synthesis]
-trips_per_hour = 6000
-
-[transit]
-osm_routes = true
-line_fare = 1.0
-"""
+from transitopt.scenario import ScenarioError, load_scenario
+from transitopt.scenario.edits import apply_edits
+from transitopt.scenario.evaluate import build_model
+from transitopt.scenario.inputs import load_base
 
 
 @pytest.fixture(scope="module")
-def folder(tmp_path_factory) -> Path:
+def folder(tmp_path_factory, town_toml) -> Path:
     path = tmp_path_factory.mktemp("town")
-    (path / "base.toml").write_text(BASE, encoding="utf-8")
+    zones = {"population_total": 9000, "jobs_total": 9000}
+    base = town_toml(6000, zones=zones, transit={"line_fare": 1.0})
+    (path / "base.toml").write_text(base, encoding="utf-8")
     return path
 
 
@@ -47,13 +30,13 @@ def run(folder: Path, edits: str, name: str = "alt"):
     path = folder / f"{name}.toml"
     path.write_text(f'[scenario]\nbaseline = "base.toml"\n\n{edits}', encoding="utf-8")
     scenario = load_scenario(path)
-    return prepare(scenario, load_base(scenario))
+    return apply_edits(scenario, load_base(scenario))
 
 
 @pytest.fixture(scope="module")
 def base(folder):
     scenario = load_scenario(folder / "base.toml")
-    return prepare(scenario, load_base(scenario))
+    return apply_edits(scenario, load_base(scenario))
 
 
 def link(net, u: int, v: int) -> int:
@@ -183,10 +166,10 @@ def test_bus_lane_takes_a_lane_where_there_are_two(base, folder):
     assert_same_network(base.drive, d, except_links=wide)
     assert any("2 single-lane link(s)" in note for note in p.notes)
     # in the model: no bus preload on the bus lane, 6 buses/h x 2 PCU on the single-lane links
-    model = IntegratedModel(p)
-    np.testing.assert_allclose(model.preload[wide], 0.0)
-    np.testing.assert_allclose(model.preload[single], 12.0)
-    np.testing.assert_allclose(model.bus_vph[wide + single], 6.0)
+    loads = build_model(p).bus_loads()
+    np.testing.assert_allclose(loads.preload_pcu[wide], 0.0)
+    np.testing.assert_allclose(loads.preload_pcu[single], 12.0)
+    np.testing.assert_allclose(loads.bus_vph[wide + single], 6.0)
 
 
 def test_bus_lane_on_single_lane_can_refuse(folder):
@@ -313,5 +296,5 @@ def test_chained_alternatives_apply_in_order(base, folder):
     )
     scenario = load_scenario(path)
     assert [c.name for c in scenario.chain] == ["base.toml", "first.toml", "second.toml"]
-    p = prepare(scenario, load_base(scenario))
+    p = apply_edits(scenario, load_base(scenario))
     assert p.supply.line("relation/401").headway_s == 600.0  # 5 min, then doubled

@@ -13,54 +13,41 @@ import pandas as pd
 import pytest
 
 from transitopt import ConvergenceWarning, InputFileError
+from transitopt.assignment.multimodal import logit_choice
+from transitopt.paths import snap_points
 from transitopt.scenario import (
-    IntegratedModel,
     ScenarioResult,
     clear_results,
     compare,
     evaluate,
     evaluate_file,
-    load_base,
     load_scenario,
-    prepare,
     read_result,
     write_result,
 )
-
-TOWN = Path(__file__).parent / "data" / "scenario_town.osm"
-BASE = f"""\
-[scenario]
-name = "Town"
-
-[network]
-source = "{TOWN.as_posix()}"
-
-[zones]
-grid_cell_m = 300
-weights = "uniform"
-population_total = 9000
-jobs_total = 9000
-
-[demand.synthesis]
-trips_per_hour = 12000
-
-[transit]
-osm_routes = true
-line_fare = 1.0
-trip_fare = 0.5
-"""
+from transitopt.scenario.edits import apply_edits
+from transitopt.scenario.evaluate import build_model
+from transitopt.scenario.inputs import load_base
+from transitopt.scenario.parameters import model_parameters
 
 
 @pytest.fixture(scope="module")
-def folder(tmp_path_factory) -> Path:
+def folder(tmp_path_factory, town_toml) -> Path:
     path = tmp_path_factory.mktemp("town_eval")
-    (path / "base.toml").write_text(BASE, encoding="utf-8")
+    zones = {"population_total": 9000, "jobs_total": 9000}
+    base = town_toml(12000, zones=zones, transit={"line_fare": 1.0, "trip_fare": 0.5})
+    (path / "base.toml").write_text(base, encoding="utf-8")
     (path / "lane.toml").write_text(
         '[scenario]\nname = "Lane"\nbaseline = "base.toml"\n\n[[edits]]\ntype = "bus_lane"\n'
         'line = "bus:1"\n\n[[edits]]\ntype = "change_line"\nline = "bus:1"\nheadway_min = 5\n',
         encoding="utf-8",
     )
     return path
+
+
+def prepared(result):
+    scenario = load_scenario(Path(result.summary["file"]))
+    return apply_edits(scenario, load_base(scenario))
 
 
 @pytest.fixture(scope="module")
@@ -87,12 +74,10 @@ def test_car_flows_conserve_at_nodes(results):
     base, _ = results
     links = base.table("links")
     od = base.table("od")
-    p = base.outcome.prepared
-    model_nodes = IntegratedModel(p)
+    p = prepared(base)
     occupancy = p.scenario.baseline.model.car_occupancy
-    node_of_zone = dict(
-        zip(p.zones["zone"], p.drive.node_id[model_nodes.nodes][model_nodes.inv], strict=True)
-    )
+    node, _ = snap_points(p.drive, p.zones["lon"].to_numpy(), p.zones["lat"].to_numpy())
+    node_of_zone = dict(zip(p.zones["zone"], p.drive.node_id[node], strict=True))
     veh = od.assign(
         o=od["origin"].map(node_of_zone),
         d=od["destination"].map(node_of_zone),
@@ -127,15 +112,14 @@ def test_transit_loads_follow_boardings(results):
 
 def test_logit_by_hand(results):
     base, _ = results
-    model = IntegratedModel(base.outcome.prepared)
-    mc = base.outcome.prepared.scenario.baseline.model.mode_choice
+    baseline = prepared(base).scenario.baseline
+    mc = baseline.model.mode_choice
     skims = {
         "car_gc_min": np.array([[0.0, 10.0]]),
         "transit_gc_min": np.array([[0.0, 20.0]]),
         "walk_gc_min": np.array([[0.0, np.inf]]),
     }
-    model.walk_m = np.zeros((1, 2))
-    probs, logsum = model.choice(skims)
+    probs, logsum = logit_choice(skims, np.zeros((1, 2)), model_parameters(baseline).mode_choice)
     v_car, v_pt = mc.asc_car + mc.beta_per_min * 10.0, mc.asc_transit + mc.beta_per_min * 20.0
     expected = math.exp(v_car) / (math.exp(v_car) + math.exp(v_pt))
     assert probs["car"][0, 1] == pytest.approx(expected, rel=1e-12)
@@ -155,7 +139,7 @@ def test_bus_lane_in_the_model(results):
     # buses run at free flow on the lane: the first segment (1 -> 2, on the lane) takes its free-flow time
     seg = lane.table("segments").set_index("seq")
     free = on_lane.set_index(["from_node", "to_node"]).loc[(1, 2), "free_flow_time_s"]
-    snap = lane.outcome.prepared.routes.seg_extra_m[0]
+    snap = prepared(lane).routes.seg_extra_m[0]
     v_max = 40.0 / 3.6
     assert seg.loc[0, "run_time_s"] == pytest.approx(
         max(free, on_lane["length_m"].iloc[0] / v_max) + snap / v_max
@@ -174,7 +158,8 @@ def test_convergence_log(results):
 
 def test_no_convergence_warns(folder):
     path = folder / "short.toml"
-    path.write_text(BASE + "\n[model.feedback]\nmax_iter = 1\n", encoding="utf-8")
+    base = (folder / "base.toml").read_text(encoding="utf-8")
+    path.write_text(base + "\n[model.feedback]\nmax_iter = 1\n", encoding="utf-8")
     with pytest.warns(ConvergenceWarning, match=r"feedback loop stopped after 1 iterations"):
         result = evaluate(path)
     assert not result.converged
@@ -244,8 +229,9 @@ def test_cache_reuses_results(folder, tmp_path):
     assert again.outcome is None and again.key == first.key  # read back from disk
     pd.testing.assert_frame_equal(again.metrics, first.metrics)
     changed = folder / "base_changed.toml"
+    base = (folder / "base.toml").read_text(encoding="utf-8")
     changed.write_text(
-        BASE.replace("trips_per_hour = 12000", "trips_per_hour = 11000"), encoding="utf-8"
+        base.replace("trips_per_hour = 12000", "trips_per_hour = 11000"), encoding="utf-8"
     )
     assert load_scenario(changed).digest() != first.key
 
@@ -277,7 +263,7 @@ def test_accessibility_matches_the_plain_sum(results):
     times = _door_to_door(base.outcome)
     for mode in ("transit", "car"):
         expected = cumulative_opportunities(
-            times[mode], zones["jobs"].to_numpy(), thresholds_min=(30, 45, 60)
+            times[mode], zones["jobs"].to_numpy(), cutoffs_min=(30, 45, 60)
         )
         np.testing.assert_allclose(
             zones[[f"jobs_{mode}_{t}min" for t in (30, 45, 60)]].to_numpy(), expected
@@ -293,6 +279,7 @@ def test_deterministic(results, folder):
 
 def test_model_keeps_the_prepared_inputs(results):
     base, _ = results
-    p = base.outcome.prepared
-    again = prepare(p.scenario, load_base(p.scenario))
+    p = prepared(base)
+    build_model(p).run()
+    again = apply_edits(p.scenario, load_base(p.scenario))
     np.testing.assert_array_equal(again.drive.capacity_vph, p.drive.capacity_vph)

@@ -11,25 +11,11 @@ import pytest
 from transitopt.scenario import ScenarioError, evaluate_file, load_scenario, validate_scenario
 from transitopt.scenario.schema import dotted, locate_line
 
-TOWN = Path(__file__).parent / "data" / "scenario_town.osm"
 
-BASE = f"""\
-[scenario]
-name = "Town"
-
-[network]
-source = "{TOWN.as_posix()}"
-
-[zones]
-grid_cell_m = 300
-weights = "uniform"
-
-[demand.synthesis]
-trips_per_hour = 1000
-
-[transit]
-osm_routes = true
-"""
+@pytest.fixture
+def base_toml(town_toml) -> str:
+    """The town's baseline with 1,000 synthesised trips/h."""
+    return town_toml(1000)
 
 
 def write(folder: Path, name: str, text: str) -> Path:
@@ -38,8 +24,8 @@ def write(folder: Path, name: str, text: str) -> Path:
     return path
 
 
-def test_valid_files_load(tmp_path):
-    base = write(tmp_path, "base.toml", BASE)
+def test_valid_files_load(tmp_path, base_toml, town_osm):
+    base = write(tmp_path, "base.toml", base_toml)
     alt = write(
         tmp_path,
         "alt.toml",
@@ -49,12 +35,12 @@ def test_valid_files_load(tmp_path):
     assert s.name == "alt" and not s.is_baseline
     assert s.baseline_path == base.resolve()
     assert [r.edit.type for r in s.edits] == ["change_line"]
-    assert s.baseline.network.source == str(TOWN.resolve())
+    assert s.baseline.network.source == str(town_osm.resolve())
     assert load_scenario(base).is_baseline
 
 
-def test_negative_headway_names_file_line_and_field(tmp_path):
-    write(tmp_path, "base.toml", BASE)
+def test_negative_headway_names_file_line_and_field(tmp_path, base_toml):
+    write(tmp_path, "base.toml", base_toml)
     text = """\
 [scenario]
 baseline = "base.toml"
@@ -118,11 +104,11 @@ headway_min = -5
         ("model", "frobnicate", "1", "model.frobnicate: Extra inputs are not permitted"),
     ],
 )
-def test_out_of_range_parameters(tmp_path, section, field, value, expected):
+def test_out_of_range_parameters(tmp_path, section, field, value, expected, base_toml):
     if section == "zones":
-        text = BASE.replace('weights = "uniform"', f"{field} = {value}")
+        text = base_toml.replace('weights = "uniform"', f"{field} = {value}")
     else:
-        text = BASE + f"\n[{section}]\n{field} = {value}\n"
+        text = base_toml + f"\n[{section}]\n{field} = {value}\n"
     path = write(tmp_path, "base.toml", text)
     line = text.splitlines().index(f"{field} = {value}") + 1
     with pytest.raises(ScenarioError) as info:
@@ -130,9 +116,9 @@ def test_out_of_range_parameters(tmp_path, section, field, value, expected):
     assert f"{path.resolve()}:{line}: {expected}" in str(info.value)
 
 
-def test_stops_and_lines_errors_point_into_arrays(tmp_path):
+def test_stops_and_lines_errors_point_into_arrays(tmp_path, base_toml):
     text = (
-        BASE
+        base_toml
         + """
 [[transit.lines]]
 id = "A"
@@ -163,8 +149,8 @@ stops = ["node/1", 3.5]
     )
 
 
-def test_unknown_edit_type_and_field(tmp_path):
-    write(tmp_path, "base.toml", BASE)
+def test_unknown_edit_type_and_field(tmp_path, base_toml):
+    write(tmp_path, "base.toml", base_toml)
     alt = write(
         tmp_path,
         "alt.toml",
@@ -217,8 +203,8 @@ def test_missing_and_cyclic_baselines(tmp_path):
         load_scenario(a)
 
 
-def test_alternative_cannot_redefine_the_baseline(tmp_path):
-    write(tmp_path, "base.toml", BASE)
+def test_alternative_cannot_redefine_the_baseline(tmp_path, base_toml):
+    write(tmp_path, "base.toml", base_toml)
     alt = write(
         tmp_path, "alt.toml", '[scenario]\nbaseline = "base.toml"\n\n[model]\nwalk_weight = 2\n'
     )
@@ -229,7 +215,7 @@ def test_alternative_cannot_redefine_the_baseline(tmp_path):
         load_scenario(alt)
 
 
-def test_file_problems(tmp_path):
+def test_file_problems(tmp_path, base_toml, town_osm):
     with pytest.raises(ScenarioError, match="scenario file not found"):
         load_scenario(tmp_path / "missing.toml")
     bad = write(tmp_path, "bad.toml", "[scenario\nname = 1\n")
@@ -238,20 +224,24 @@ def test_file_problems(tmp_path):
     demand = write(
         tmp_path,
         "od.toml",
-        BASE.replace("[demand.synthesis]\ntrips_per_hour = 1000", '[demand]\nod_file = "od.csv"'),
+        base_toml.replace(
+            "[demand.synthesis]\ntrips_per_hour = 1000", '[demand]\nod_file = "od.csv"'
+        ),
     )
     with pytest.raises(
         ScenarioError, match=r"od\.toml:\d+: demand\.od_file: OD file not found: .*od\.csv"
     ):
         load_scenario(demand)
-    both = write(tmp_path, "both.toml", BASE + '\n[demand]\nod_file = "od.csv"\n')
+    both = write(tmp_path, "both.toml", base_toml + '\n[demand]\nod_file = "od.csv"\n')
     with pytest.raises(
         ScenarioError,
         match=r"both\.toml:17: demand: give exactly one of od_file or \[demand\.synthesis\]",
     ):
         load_scenario(both)
     var = write(
-        tmp_path, "var.toml", BASE.replace(TOWN.as_posix(), "${NO_SUCH_VARIABLE_X}/town.osm")
+        tmp_path,
+        "var.toml",
+        base_toml.replace(town_osm.as_posix(), "${NO_SUCH_VARIABLE_X}/town.osm"),
     )
     with pytest.raises(
         ScenarioError,
@@ -260,16 +250,18 @@ def test_file_problems(tmp_path):
         load_scenario(var)
 
 
-def test_shared_data_variable_resolves(tmp_path, monkeypatch):
-    monkeypatch.setenv("TRANSITOPT_DATA", str(TOWN.parent))
+def test_shared_data_variable_resolves(tmp_path, monkeypatch, base_toml, town_osm):
+    monkeypatch.setenv("TRANSITOPT_DATA", str(town_osm.parent))
     path = write(
-        tmp_path, "base.toml", BASE.replace(TOWN.as_posix(), "${TRANSITOPT_DATA}/scenario_town.osm")
+        tmp_path,
+        "base.toml",
+        base_toml.replace(town_osm.as_posix(), "${TRANSITOPT_DATA}/scenario_town.osm"),
     )
-    assert load_scenario(path).baseline.network.source == str(TOWN.resolve())
+    assert load_scenario(path).baseline.network.source == str(town_osm.resolve())
 
 
-def test_nothing_written_when_validation_fails(tmp_path):
-    write(tmp_path, "base.toml", BASE)
+def test_nothing_written_when_validation_fails(tmp_path, base_toml):
+    write(tmp_path, "base.toml", base_toml)
     alt = write(
         tmp_path,
         "alt.toml",

@@ -113,7 +113,7 @@ def test_helsinki_osm_lines_with_walk_and_drive_networks(require_data):
     """The embedded extract end to end: OSM route relations, walk and drive networks,
     a 300 m zone grid, demand between every pair of zones."""
     from transitopt.demand.od import ODMatrix
-    from transitopt.network.osm import load_network
+    from transitopt.network import load_network
     from transitopt.transit import read_osm_routes
     from transitopt.zones import grid_zones
 

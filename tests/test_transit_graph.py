@@ -211,3 +211,52 @@ def test_bad_supplies():
         build_transit_graph(supply)
     graph = build_transit_graph(supply, period="pm")
     assert graph.line_headway_s.tolist() == [600.0]
+
+
+def test_street_routes_follow_fastest_bus_paths_and_fall_back_when_unconnected():
+    from transitopt.transit.street_routes import buses_per_link, route_lines, segment_times
+
+    grid = grid_network(n=6, spacing_m=200.0)
+    drive = Network.from_edges(
+        grid.tail, grid.head, n_nodes=grid.n_nodes, node_x=grid.node_x, node_y=grid.node_y,
+        length_m=grid.length_m, free_flow_time_s=grid.length_m / 10.0,
+    )  # fmt: skip
+    # a bus from node 0 (0, 0) to 14 (400, 400) and on to 35 (1000, 1000); a second bus
+    # to a stop 5 km away (not snapped: unrouted)
+    stops = [stop("s0", 0, 0), stop("s14", 400, 400), stop("s35", 1000, 1000)]
+    stops.append(stop("away", 0, 5000))
+    lines = [
+        Line("B", "B", "bus", ("s0", "s14", "s35"), 600.0),
+        Line("C", "C", "bus", ("s35", "away"), 300.0),
+        Line("T", "T", "tram", ("s0", "s35"), 300.0),
+    ]
+    supply = TransitSupply.from_stops(stops, lines)
+    routes = route_lines(supply, drive, detour_factor=1.3)
+    assert routes.lines == ("B", "C")  # bus-type lines only
+    assert routes.seg_routed.tolist() == [True, True, False]
+    G = nx.DiGraph()
+    for k, (u, v) in enumerate(zip(drive.tail, drive.head, strict=True)):
+        G.add_edge(int(u), int(v), time=float(drive.free_flow_time_s[k]), edge=k)
+    for seg, (a, b) in enumerate([(0, 14), (14, 35)]):
+        edges = routes.inc_edge[routes.inc_seg == seg]
+        assert drive.tail[edges[0]] == a and drive.head[edges[-1]] == b
+        assert np.array_equal(drive.head[edges[:-1]], drive.tail[edges[1:]])
+        cost = nx.shortest_path_length(G, a, b, weight="time")
+        assert drive.free_flow_time_s[edges].sum() == pytest.approx(cost, rel=1e-12)
+        assert routes.seg_length_m[seg] == pytest.approx(drive.length_m[edges].sum(), abs=1e-3)
+    # unrouted: straight line x detour, no links; NaN running time
+    assert routes.seg_length_m[2] == pytest.approx(np.hypot(1000, 4000) * 1.3, rel=1e-3)
+    assert not np.isin(2, routes.inc_seg)
+    v_max = np.array([10.0, 10.0])
+    times = segment_times(
+        routes,
+        drive,
+        drive.free_flow_time_s,
+        bus_free_flow=np.zeros(drive.n_edges, dtype=bool),
+        v_max_mps=v_max,
+    )
+    assert np.isfinite(times[:2]).all() and np.isnan(times[2])
+    per_link = buses_per_link(routes, drive.n_edges, np.array([600.0, 300.0]))
+    assert per_link[routes.inc_edge].min() == 6.0 and per_link.sum() == 6.0 * routes.inc_edge.size
+    # links without a free-flow time are not used (here: none has one)
+    assert not route_lines(supply, grid).seg_routed.any()

@@ -13,11 +13,10 @@ import pytest
 import shapely
 
 from transitopt import InputFileError, Network, SnappingError
+from transitopt.geo import EARTH_RADIUS_M
 from transitopt.zones import (
-    EARTH_RADIUS_M,
     attach_zones,
     grid_zones,
-    read_zone_points,
     read_zones,
     zones_from_polygons,
 )
@@ -193,7 +192,7 @@ def test_read_zones_formats_and_errors(tmp_path):
     (tmp_path / "z.csv").write_text("zone,lon,lat\n1,24.9,60.1\n2,24.91,60.1\n")
     pts = read_zones(tmp_path / "z.csv")
     assert pts.geometry.geom_type.tolist() == ["Point", "Point"]
-    assert read_zone_points(tmp_path / "z.csv")["zone"].tolist() == [1, 2]
+    assert pts["zone"].tolist() == [1, 2]
     with pytest.raises(InputFileError, match="not found"):
         read_zones(tmp_path / "missing.gpkg")
     (tmp_path / "z.txt").write_text("x")
@@ -215,3 +214,41 @@ def test_attach_without_warning_when_all_fit():
         attached = attach_zones(net, cells, max_snap_m=300.0)
     assert len(attached) == len(cells)
     assert attached.attrs["dropped_zones"] == []
+
+
+def test_read_zones_csv_spellings_columns_and_errors(tmp_path):
+    path = tmp_path / "z.csv"
+    path.write_text("ID,Longitude,Latitude,population,name\n7,24.9,60.1,100,a\n8,24.91,60.1,0,b\n")
+    zones = read_zones(path)
+    assert list(zones.columns) == ["zone", "x", "y", "population", "name", "geometry"]
+    assert zones["zone"].tolist() == [7, 8] and zones["population"].tolist() == [100.0, 0.0]
+    cases = {
+        "zone,lon,lat\n1,24.9,60.1\n2,24.9,north\n": r"z\.csv: line 3 \(zone 2\): column 'lat'",
+        "zone,lon,lat,jobs\n1,24.9,60.1,-5\n": r"line 2 \(zone 1\): column 'jobs' is -5",
+        "zone,lon,lat\n1,24.9,60.1\n1.5,24.9,60.1\n": r"line 3: zone id 1\.5 .*not an integer",
+        "zone,lon,lat\n4,24.9,60.1\n4,24.9,60.1\n": r"line 3: zone id 4 appears twice",
+        "zone,lon\n1,24.9\n": r"needs a column named one of \('lat', 'y', 'latitude'\)",
+    }
+    for text, message in cases.items():
+        path.write_text(text)
+        with pytest.raises(InputFileError, match=message):
+            read_zones(path)
+
+
+def test_zone_weights_and_split_total():
+    from transitopt.zones import split_total, zone_weights
+
+    net = lattice_network(n=4)
+    zones = pd.DataFrame({"zone": [1, 2], "x": [net.node_x.min(), net.node_x.max()],
+                          "y": [net.node_y.min(), net.node_y.max()]})  # fmt: skip
+    nodes = zone_weights(zones, "nodes", network=net)
+    assert nodes.sum() == net.n_nodes
+    length = zone_weights(zones, "street_length", network=net)
+    assert length.sum() == pytest.approx(np.nansum(net.length_m))
+    stops = pd.DataFrame({"lon": zones["x"] + [0.0, 1e-5], "lat": zones["y"]})
+    assert zone_weights(zones, "stops", stops=stops).tolist() == [1.0, 1.0]
+    assert zone_weights(zones, "uniform").tolist() == [1.0, 1.0]
+    with pytest.raises(ValueError, match="need a street network"):
+        zone_weights(zones, "nodes")
+    np.testing.assert_allclose(split_total(900.0, np.array([1.0, 2.0])), [300.0, 600.0])
+    np.testing.assert_allclose(split_total(900.0, np.zeros(3)), [300.0, 300.0, 300.0])

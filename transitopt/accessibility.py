@@ -35,7 +35,7 @@ from ._errors import SnappingError
 from ._io import atomic_path
 from .kernels import accessibility as _kernels
 from .network.compiled import Network
-from .paths import prepare, snap_points
+from .paths import edge_weights, prepare, snap_points
 from .zones import OnUnattached, _metres_per_unit, attach_zones
 
 #: default cutoffs of the cumulative measure (minutes)
@@ -121,8 +121,7 @@ def accessibility(
     if nodes.size and (nodes.min() < 0 or nodes.max() >= network.n_nodes):
         raise SnappingError(f"zone node index outside 0..{network.n_nodes - 1}")
     opp, names = _opportunities_at_nodes(network, opportunities, columns)
-    prepared = prepare(network, weight=weight)  # validates the weight; cached per network
-    w = prepared.weight
+    w = edge_weights(network, weight)  # checked; prepared graphs only for the matrix methods
     start_s = np.zeros(nodes.size)
     if access_speed_kph is not None:
         if not access_speed_kph > 0:
@@ -152,6 +151,7 @@ def accessibility(
     elif method in ("auto", "ch", "dijkstra"):
         cum = np.empty((nodes.size, cut_s.size, opp.shape[1]))
         grav = np.empty((nodes.size, dec_s.size, opp.shape[1]))
+        prepared = prepare(network, weight=weight)  # cached per network
         for start in range(0, nodes.size, BLOCK_ORIGINS):
             stop = min(start + BLOCK_ORIGINS, nodes.size)
             times = prepared.distances(nodes[start:stop], None, method=method)
@@ -351,7 +351,7 @@ def isochrones(
     if kind not in ("concave", "convex"):
         raise ValueError(f"kind must be 'concave' or 'convex', not {kind!r}")
     node, _ = snap_points(network, [x], [y], max_distance_m=max_snap_m)
-    w = prepare(network, weight=weight).weight
+    w = edge_weights(network, weight)
     times_s = _kernels.reachable_within(
         network.indptr,
         network.head,

@@ -19,7 +19,7 @@ import pandas as pd
 from ._errors import InputFileError
 from .accessibility import CUTOFFS_MIN, accessibility, population_weighted, transit_accessibility
 from .demand.landuse import read_landuse, zone_totals
-from .network.sources import EMBEDDED_DEFAULT, embedded_default_path, open_network
+from .network.sources import EMBEDDED_DEFAULT, embedded_default_path, load_network
 from .zones import grid_zones
 
 Mode = Literal["walk", "car", "transit"]
@@ -87,7 +87,7 @@ def city_accessibility(
         raise InputFileError(
             f"{path}: accessibility needs an OSM file (buildings and POIs give the opportunities)"
         )
-    network = open_network(path, network_type="drive" if mode == "car" else "walk", profile=profile)
+    network = load_network(path, network_type="drive" if mode == "car" else "walk", profile=profile)
     zones = grid_zones(network, cell_size_m=cell_size_m, shape="hexagon", geometry=True)
     points = read_landuse(path).points()
     if opportunity not in points.columns:

@@ -1,26 +1,48 @@
-"""Shortest paths, distance matrices (skims) and snapping points to the network.
+"""The routing door: shortest paths, distance matrices (skims), walking distances and snapping.
 
-Thin, validated wrappers over the numba kernels in :mod:`transitopt.kernels`. Nodes are
-given as source node ids (``network.node_id``: OSM ids, TNTP numbers) unless
-``by_index=True``, in which case they are compiled node indices ``0..n_nodes-1``.
-``weight`` names a per-edge array of the network (``"free_flow_time_s"``,
-``"length_m"``, ...) or is an array with one non-negative value per edge (CSR order);
-``inf`` forbids an edge. Zone centroids (``network.centroid``) are never passed through.
+This is the only module outside :mod:`transitopt.kernels` that calls the shortest-path
+kernels; every other module asks it. Nodes are given as source node ids
+(``network.node_id``: OSM ids, TNTP numbers) unless ``by_index=True``, in which case
+they are compiled node indices ``0..n_nodes-1``. ``weight`` names a per-edge array of
+the network (``"free_flow_time_s"``, ``"length_m"``, ...) or is an array with one
+non-negative value per edge (CSR order); ``inf`` forbids an edge. Zone centroids
+(``network.centroid``) are never passed through. Distances are float64 throughout.
 
-Repeated searches with one weight go through a :class:`PreparedGraph` (see
-:func:`prepare`), built once per network and weight and cached: degree-2 chains and
-dead-end trees are contracted (:mod:`.kernels.compression`) and, once enough sources
-have been asked for, a contraction hierarchy is built for PHAST sweeps
-(:mod:`.kernels.contraction`). Distances are float64 throughout and equal a plain
-Dijkstra's up to floating-point summation order (a few ulp).
+What to call:
+
+* **many-to-many, fixed weights** (free-flow times, lengths, a scenario's closures):
+  :func:`skim` / :func:`distances` with ``cache=True``. They go through a
+  :class:`PreparedGraph` (see :func:`prepare`) built once per network and weight and
+  cached: degree-2 chains and dead-end trees are contracted (:mod:`.kernels.compression`)
+  and, once enough sources have been asked for, a contraction hierarchy is built for
+  PHAST sweeps (:mod:`.kernels.contraction`). The cache is bounded: at most
+  :data:`MAX_PREPARED_PER_NETWORK` prepared graphs per network (least recently used
+  dropped first), and none outlives its network.
+* **many-to-many, per-iteration weights** (congested link times that change every
+  feedback iteration): :func:`skim` with ``cache=False``. Nothing is stored; a plain
+  Dijkstra per origin stops once every destination is settled.
+* **single pairs and lists of pairs, with the path**: :func:`shortest_path` (one pair,
+  nodes and edges) and :func:`shortest_paths` (many pairs, each origin searched once)
+  return paths as edge-index arrays in CSR order.
+* **walking distance**: :func:`walk_distances`, the one definition. Walking is two-way:
+  the walking distance between two nodes is the shortest path over the network's
+  ``length_m`` with every link usable in both directions (parallel links and the two
+  directions of a link count at their shortest length; links without a finite length
+  are not walkable).
+* **points to nodes**: :func:`snap_points`.
+
+Cached and uncached searches, prepared graphs and plain Dijkstras all give the same
+distances up to floating-point summation order (a few ulp).
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import threading
 import time
 import weakref
+from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -29,6 +51,7 @@ import numba
 import numpy as np
 
 from ._errors import NetworkError, SnappingError
+from .kernels import accessibility as _bounded
 from .kernels import compression as _compression
 from .kernels import contraction as _contraction
 from .kernels import shortest_paths as _sp
@@ -44,6 +67,9 @@ AUTO_HIERARCHY_SOURCES = 256
 #: fewer sources than this run on one thread: starting threads costs more than it saves
 #: (and much more on a machine whose cores are all busy)
 SERIAL_BELOW = 4
+
+#: prepared graphs kept per network by :func:`prepare` (least recently used dropped first)
+MAX_PREPARED_PER_NETWORK = 4
 
 #: witness search limit (settled nodes) while building the hierarchy
 _CH_MAX_SETTLED = 50
@@ -126,7 +152,7 @@ class PreparedGraph:
 
     def __init__(self, network: Network, weight: str | np.ndarray = "free_flow_time_s") -> None:
         start = time.perf_counter()
-        weight, _ = _weight(network, weight)
+        weight = _weight(network, weight)
         self.n_nodes = network.n_nodes
         self.indptr = network.indptr
         self.head = network.head
@@ -219,14 +245,15 @@ class PreparedGraph:
     ) -> np.ndarray:
         """Distances ``(len(sources), len(targets))`` between compiled node indices
         (``targets=None``: every node). Unreachable pairs are ``inf``."""
-        if method not in ("auto", "ch", "dijkstra"):
-            raise ValueError(f"method must be 'auto', 'ch' or 'dijkstra', not {method!r}")
+        _check_method(method)
         sources = np.asarray(sources, dtype=np.int64).ravel()
-        uniq_src, src_inv = np.unique(sources, return_inverse=True)
+        uniq_src, inverse = np.unique(sources, return_inverse=True)
+        src_inv: np.ndarray | None = inverse
         if uniq_src.size == sources.size:
             src_inv = None  # distinct: keep the caller's order
             uniq_src = sources
-        out_nodes = tgt_inv = None
+        out_nodes: np.ndarray | None = None
+        tgt_inv: np.ndarray | None = None
         if targets is not None:
             out_nodes, tgt_inv = np.unique(
                 np.asarray(targets, dtype=np.int64).ravel(), return_inverse=True
@@ -239,8 +266,10 @@ class PreparedGraph:
         result = self._distances(uniq_src, out_nodes, use_ch=use_ch)
         if src_inv is not None:
             result = result[src_inv]
-        if tgt_inv is not None and not (
-            tgt_inv.size == out_nodes.size and (tgt_inv == np.arange(tgt_inv.size)).all()
+        if (
+            out_nodes is not None
+            and tgt_inv is not None
+            and not (tgt_inv.size == out_nodes.size and (tgt_inv == np.arange(tgt_inv.size)).all())
         ):
             result = result[:, tgt_inv]
         return result
@@ -250,7 +279,7 @@ class PreparedGraph:
     ) -> np.ndarray:
         """``distances`` for distinct ``sources`` to distinct sorted ``out_nodes`` (None: all)."""
         full = out_nodes is None
-        if full:
+        if out_nodes is None:
             col, anc, off = self.new_of, self.anchor, self.offset
             pos = self._all_pos
         else:
@@ -303,13 +332,20 @@ class PreparedGraph:
             return _sp.many_expanded(*args)
 
 
-_PREPARED: weakref.WeakKeyDictionary[Network, dict[Any, PreparedGraph]] = (
+#: per network, its prepared graphs by weight key, least recently used first
+_PREPARED: weakref.WeakKeyDictionary[Network, OrderedDict[Any, PreparedGraph]] = (
     weakref.WeakKeyDictionary()
 )
+_PREPARED_LOCK = threading.Lock()
 
 
 def prepare(network: Network, *, weight: str | np.ndarray = "free_flow_time_s") -> PreparedGraph:
-    """The network compressed for repeated searches with ``weight`` (cached).
+    """The network compressed for repeated searches with ``weight`` (cached, bounded).
+
+    The cache holds at most :data:`MAX_PREPARED_PER_NETWORK` prepared graphs per network,
+    dropping the least recently used, and lets go of them with the network. Weights that
+    change every call (congested times) should not come here: use ``skim(...,
+    cache=False)``.
 
     Parameters
     ----------
@@ -322,13 +358,23 @@ def prepare(network: Network, *, weight: str | np.ndarray = "free_flow_time_s") 
     Returns
     -------
     PreparedGraph
-        Reused by every later call with the same network and weight.
+        Reused by later calls with the same network and weight while it stays cached.
     """
-    array, key = _weight(network, weight)
-    cache = _PREPARED.setdefault(network, {})
-    prepared = cache.get(key)
-    if prepared is None:
-        prepared = cache[key] = PreparedGraph(network, array)
+    array = _weight(network, weight)
+    key = _weight_key(weight, array)
+    with _PREPARED_LOCK:
+        cache = _PREPARED.setdefault(network, OrderedDict())
+        prepared = cache.get(key)
+        if prepared is not None:
+            cache.move_to_end(key)
+            return prepared
+    prepared = PreparedGraph(network, array)  # outside the lock: it may take a while
+    with _PREPARED_LOCK:
+        cache = _PREPARED.setdefault(network, OrderedDict())
+        prepared = cache.setdefault(key, prepared)
+        cache.move_to_end(key)
+        while len(cache) > MAX_PREPARED_PER_NETWORK:
+            cache.popitem(last=False)
     return prepared
 
 
@@ -362,7 +408,7 @@ def shortest_path(
     PathResult
         Cost, nodes and edges; ``cost == inf`` and empty arrays when there is no path.
     """
-    array, _ = _weight(network, weight)
+    array = _weight(network, weight)
     o, d = _nodes(network, [origin, destination], by_index=by_index, what="node")
     dist, pred = _sp.single_source(
         network.indptr, network.head, array, o, network.centroid, np.array([d], dtype=np.int64)
@@ -421,6 +467,7 @@ def skim(
     weight: str | np.ndarray = "free_flow_time_s",
     by_index: bool = False,
     method: Method = "auto",
+    cache: bool = True,
 ) -> np.ndarray:
     """Origin-destination matrix of shortest-path costs.
 
@@ -437,20 +484,198 @@ def skim(
         Nodes are compiled node indices.
     method : {"auto", "ch", "dijkstra"}
         As in :func:`distances`.
+    cache : bool
+        ``True`` for weights used again and again: the prepared graph is cached (see
+        :func:`prepare`). ``False`` for weights that change every call (congested link
+        times of a feedback loop): nothing is stored; ``method="ch"`` builds a throwaway
+        hierarchy, otherwise one plain Dijkstra per origin stops once every destination
+        is settled.
 
     Returns
     -------
     (n_origins, n_destinations) float64
         ``inf`` where unreachable.
     """
-    prepared = prepare(network, weight=weight)
+    _check_method(method)
     src = _nodes(network, origins, by_index=by_index, what="origin")
     dst = (
         src
         if destinations is None
         else _nodes(network, destinations, by_index=by_index, what="destination")
     )
-    return prepared.distances(src, dst, method=method)
+    if cache:
+        return prepare(network, weight=weight).distances(src, dst, method=method)
+    array = _weight(network, weight)
+    if method == "ch":
+        return PreparedGraph(network, array).distances(src, dst, method="ch")
+    no_through = np.ascontiguousarray(network.centroid, dtype=np.bool_)
+    with _threads(1 if _serial(src.size) else None):
+        return _sp.many_to_many(network.indptr, network.head, array, src, dst, no_through)
+
+
+def shortest_paths(
+    network: Network,
+    origins: Any,
+    destinations: Any,
+    *,
+    weight: str | np.ndarray = "free_flow_time_s",
+    by_index: bool = True,
+) -> list[np.ndarray]:
+    """Shortest path of each origin-destination pair, as edge lists.
+
+    Pairs are grouped by origin so that each origin is searched once (a Dijkstra that
+    stops once the origin's destinations are settled); nothing is cached.
+
+    Parameters
+    ----------
+    network : Network
+        The compiled network.
+    origins, destinations : sequence of int
+        One origin and one destination per pair (compiled indices with ``by_index=True``,
+        else node ids).
+    weight : str or (n_edges,) array
+        Per-edge cost to minimise (seconds for ``"free_flow_time_s"``, metres for
+        ``"length_m"``).
+    by_index : bool
+        Nodes are compiled node indices.
+
+    Returns
+    -------
+    list of (k,) int64
+        Per pair, the compiled edge indices (CSR order) along its path, origin first;
+        empty when the destination is the origin or cannot be reached (the two differ
+        by ``origin == destination``). The cost of a path is
+        ``np.cumsum(weight[edges])[-1]``, summed in path order as the search does.
+    """
+    array = _weight(network, weight)
+    src = _nodes(network, origins, by_index=by_index, what="origin")
+    dst = _nodes(network, destinations, by_index=by_index, what="destination")
+    if src.shape != dst.shape:
+        raise ValueError(f"{src.size} origins but {dst.size} destinations: give one per pair")
+    no_through = np.ascontiguousarray(network.centroid, dtype=np.bool_)
+    empty = np.empty(0, dtype=np.int64)
+    out = [empty] * src.size
+    order = np.argsort(src, kind="stable")
+    new_origin = np.flatnonzero(src[order][1:] != src[order][:-1]) + 1
+    for pairs in np.split(order, new_origin) if src.size else []:
+        origin = int(src[pairs[0]])
+        targets = np.unique(dst[pairs])
+        dist, pred = _sp.single_source(
+            network.indptr, network.head, array, origin, no_through, targets
+        )
+        for i in pairs:
+            b = int(dst[i])
+            if b != origin and math.isfinite(dist[b]):
+                out[i] = _sp.path_edges(pred, network.tail, b)
+    return out
+
+
+def walk_distances(
+    walk_network: Network,
+    nodes: Any,
+    destinations: Any = None,
+    *,
+    max_distance_m: float | None = None,
+    by_index: bool = True,
+) -> np.ndarray:
+    """Walking distances (m) between nodes of a walk network: the one definition.
+
+    Walking is two-way: the distance is the shortest path over ``length_m`` with every
+    link usable in both directions, each node pair joined at the shorter of its links
+    in either direction; links without a finite length cannot be walked and zone
+    centroids are not passed through. The two-way graph is built once per network and
+    kept while the network lives.
+
+    Parameters
+    ----------
+    walk_network : Network
+        The compiled walk network.
+    nodes : sequence of int
+        Origin nodes (compiled indices with ``by_index=True``, else node ids).
+    destinations : sequence of int, optional
+        Destination nodes; ``None``: ``nodes`` (a square matrix, exactly symmetric).
+    max_distance_m : float, optional
+        Stop each search at this distance (m); farther pairs are ``inf``. Much faster
+        on a large network when only nearby pairs matter.
+    by_index : bool
+        Nodes are compiled node indices.
+
+    Returns
+    -------
+    (n_nodes_given, n_destinations) float64
+        Metres; ``inf`` where not connected (or beyond ``max_distance_m``).
+    """
+    src = _nodes(walk_network, nodes, by_index=by_index, what="node")
+    dst = (
+        src
+        if destinations is None
+        else _nodes(walk_network, destinations, by_index=by_index, what="destination")
+    )
+    indptr, head, length = _two_way(walk_network)
+    no_through = np.ascontiguousarray(walk_network.centroid, dtype=np.bool_)
+    if max_distance_m is None:
+        with _threads(1 if _serial(src.size) else None):
+            d = _sp.many_to_many(indptr, head, length, src, dst, no_through)
+    else:
+        uniq, inv = np.unique(src, return_inverse=True)
+        d = np.empty((uniq.size, dst.size))
+        start = np.zeros(1)
+        for r in range(uniq.size):
+            reach = _bounded.reachable_within(
+                indptr, head, length, no_through, uniq[r : r + 1], start, float(max_distance_m)
+            )
+            d[r] = reach[dst]
+        d = d[inv]
+    if destinations is None:
+        d = np.minimum(d, d.T)  # the same number both ways, whatever the summation order
+    return d
+
+
+#: per walk network, its two-way graph (indptr, head, length_m)
+_TWO_WAY: weakref.WeakKeyDictionary[Network, tuple[np.ndarray, np.ndarray, np.ndarray]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _two_way(network: Network) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CSR of ``network`` with every link in both directions, one edge per node pair
+    (the shortest), lengths ``inf`` where not finite."""
+    cached = _TWO_WAY.get(network)
+    if cached is not None:
+        return cached
+    length = np.asarray(network.length_m, dtype=np.float64)
+    length = np.where(np.isfinite(length), length, np.inf)
+    tail = np.r_[network.tail, network.head].astype(np.int64)
+    head = np.r_[network.head, network.tail].astype(np.int64)
+    both = np.r_[length, length]
+    order = np.lexsort((both, head, tail))
+    tail, head, both = tail[order], head[order], both[order]
+    first = np.r_[True, (tail[1:] != tail[:-1]) | (head[1:] != head[:-1])][: tail.size]
+    tail, head, both = tail[first], head[first], both[first]
+    indptr = np.zeros(network.n_nodes + 1, dtype=np.int64)
+    np.cumsum(np.bincount(tail, minlength=network.n_nodes), out=indptr[1:])
+    graph = (indptr, head.astype(np.int32), np.ascontiguousarray(both))
+    _TWO_WAY[network] = graph
+    return graph
+
+
+def edge_weights(network: Network, weight: str | np.ndarray = "free_flow_time_s") -> np.ndarray:
+    """The per-edge weight as a checked float64 array (CSR order), for the kernels that
+    search on their own (bounded accessibility sums, isochrones); nothing is cached.
+
+    Parameters
+    ----------
+    network : Network
+        The compiled network.
+    weight : str or (n_edges,) array
+        Name of a per-edge array of ``network`` or the weights themselves.
+
+    Returns
+    -------
+    (n_edges,) float64
+        Raises :class:`NetworkError` on NaN or negative values.
+    """
+    return _weight(network, weight)
 
 
 def snap_points(
@@ -550,21 +775,32 @@ def _threads(n: int | None):
         numba.set_num_threads(old)
 
 
-def _weight(network: Network, weight: str | np.ndarray) -> tuple[np.ndarray, Any]:
-    """The weight array and its cache key; raises NetworkError on NaN or negative values."""
+def _check_method(method: str) -> None:
+    if method not in ("auto", "ch", "dijkstra"):
+        raise ValueError(f"method must be 'auto', 'ch' or 'dijkstra', not {method!r}")
+
+
+def _weight_key(weight: str | np.ndarray, array: np.ndarray) -> Any:
+    """Cache key of a weight: its name, or a hash of the array's bytes."""
+    if isinstance(weight, str):
+        return ("name", weight)
+    return ("array", hashlib.blake2b(array.tobytes(), digest_size=16).hexdigest())
+
+
+def _weight(network: Network, weight: str | np.ndarray) -> np.ndarray:
+    """The weight as a float64 array; raises NetworkError on NaN or negative values."""
     if isinstance(weight, str):
         if weight not in EDGE_FLOAT_DEFAULTS:
             raise ValueError(
                 f"unknown weight {weight!r}; expected one of {sorted(EDGE_FLOAT_DEFAULTS)} or an array"
             )
         array = np.ascontiguousarray(getattr(network, weight), dtype=np.float64)
-        name, key = repr(weight), ("name", weight)
+        name = repr(weight)
     else:
         array = np.ascontiguousarray(weight, dtype=np.float64)
         if array.shape != (network.n_edges,):
             raise ValueError(f"weight array has shape {array.shape}, expected ({network.n_edges},)")
         name = "weight array"
-        key = ("array", hashlib.blake2b(array.tobytes(), digest_size=16).hexdigest())
     bad = np.flatnonzero(np.isnan(array) | (array < 0))
     if bad.size:
         e = bad[:5]
@@ -576,7 +812,7 @@ def _weight(network: Network, weight: str | np.ndarray) -> tuple[np.ndarray, Any
             f"{name} has {bad.size} missing or negative value(s), e.g. edges {pairs}; "
             "impute them first or pass a complete weight array"
         )
-    return array, key
+    return array
 
 
 def _nodes(network: Network, nodes: Any, *, by_index: bool, what: str) -> np.ndarray:

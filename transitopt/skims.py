@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pandas as pd
 
 from ._errors import InputFileError
 from ._io import atomic_path
+from ._progress import ProgressCallback
 from .network.compiled import Network
 from .paths import skim, snap_points
 
@@ -63,13 +63,13 @@ def zone_skim(
     weight: str = "free_flow_time_s",
     max_snap_m: float | None = None,
     chunk_size: int = 256,
-    progress: Callable[[int, int], None] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> ZoneSkim:
     """Cost matrix between ``zones`` (columns ``zone``, ``x``, ``y``) over ``network``.
 
     Each zone attaches to its nearest node; a zone farther than ``max_snap_m`` metres
-    from any node raises :class:`~transitopt.SnappingError`. ``progress(done, total)``
-    is called after each chunk of origins.
+    from any node raises :class:`~transitopt.SnappingError`. ``progress`` is called with
+    ``{"done": origins skimmed, "total": zones}`` after each chunk of origins.
     """
     node, snap_m = snap_points(
         network, zones["x"].to_numpy(), zones["y"].to_numpy(), max_distance_m=max_snap_m
@@ -82,7 +82,7 @@ def zone_skim(
         stop = min(start + chunk_size, n)
         matrix[start:stop] = skim(network, nodes[start:stop], nodes, weight=weight, by_index=True)
         if progress is not None:
-            progress(stop, n)
+            progress({"done": stop, "total": n})
     return ZoneSkim(zones=attached.reset_index(drop=True), matrix=matrix, weight=weight)
 
 

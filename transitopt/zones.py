@@ -1,8 +1,10 @@
 """Zones for skims, demand and accessibility: a regular grid, a user's polygons or points.
 
-A zone has an id (``zone``, integer), a centroid (``x``, ``y`` in the network's CRS:
-longitude and latitude in degrees for EPSG:4326) and, for grids and polygons, a
-``geometry``. It attaches to a network at the node nearest its centroid, found by
+The zone contract: a zone has an id (``zone``, integer, unique), a centroid (``x``,
+``y`` in the network's CRS: longitude and latitude in degrees for EPSG:4326), for grids
+and polygons a ``geometry``, and optionally ``population`` and ``jobs`` (numbers >= 0).
+:func:`read_zones` is the one reader of zone files (CSV points, GeoPandas formats). A
+zone attaches to a network at the node nearest its centroid, found by
 :func:`transitopt.paths.snap_points` (:func:`attach_zones`).
 
 Zones that cannot attach are never dropped silently. :func:`attach_zones` treats a
@@ -29,15 +31,22 @@ import numpy as np
 import pandas as pd
 
 from ._errors import InputFileError, SnappingError
+from .geo import METRES_PER_DEGREE, local_xy
 from .network.compiled import Network
-
-EARTH_RADIUS_M = 6_371_008.8
 
 #: file endings :func:`read_zones` reads as polygons or points through GeoPandas
 GEO_FORMATS = (".gpkg", ".geojson", ".json", ".shp", ".parquet", ".fgb")
+#: column spellings :func:`read_zones` accepts for the zone id and the centroid (any case)
+ID_COLUMNS = ("zone", "id")
+X_COLUMNS = ("lon", "x", "longitude")
+Y_COLUMNS = ("lat", "y", "latitude")
+#: optional zone columns that must hold numbers >= 0 (residents, jobs)
+COUNT_COLUMNS = ("population", "jobs")
 
 Shape = Literal["square", "hexagon"]
 OnUnattached = Literal["drop", "raise", "keep"]
+#: what :func:`zone_weights` splits city totals by
+Weighting = Literal["street_length", "nodes", "stops", "uniform"]
 
 
 # ----------------------------------------------------------------------------- grids
@@ -107,8 +116,7 @@ def _metres_per_unit(network: Network) -> tuple[float, float]:
     """Metres per CRS unit along x and y (equirectangular at the mean latitude)."""
     if network.crs is None or "4326" in str(network.crs):
         lat0 = math.radians(float(np.nanmean(network.node_y)))
-        k = math.radians(1.0) * EARTH_RADIUS_M
-        return k * math.cos(lat0), k
+        return METRES_PER_DEGREE * math.cos(lat0), METRES_PER_DEGREE
     return 1.0, 1.0
 
 
@@ -197,7 +205,7 @@ def zones_from_polygons(polygons: Any, *, id_column: str | None = None) -> Any:
         raise InputFileError(
             f"zone row {int(np.flatnonzero(missing.to_numpy())[0])} has no geometry"
         )
-    ids = _zone_ids(gdf, id_column)
+    ids = _zone_ids(gdf, id_column, row_name="feature", first_row=1)
     if len(gdf):
         metric = gdf.to_crs(gdf.estimate_utm_crs())
         centroids = metric.geometry.centroid.to_crs("EPSG:4326")
@@ -214,9 +222,11 @@ def zones_from_polygons(polygons: Any, *, id_column: str | None = None) -> Any:
     )
 
 
-def _zone_ids(table: pd.DataFrame, id_column: str | None) -> np.ndarray:
+def _zone_ids(
+    table: pd.DataFrame, id_column: str | None, *, row_name: str = "row", first_row: int = 0
+) -> np.ndarray:
     if id_column is None:
-        id_column = next((c for c in ("zone", "id") if c in table.columns), None)
+        id_column = next((c for c in ID_COLUMNS if c in table.columns), None)
         if id_column is None:
             return np.arange(1, len(table) + 1, dtype=np.int64)
     if id_column not in table.columns:
@@ -227,14 +237,17 @@ def _zone_ids(table: pd.DataFrame, id_column: str | None) -> np.ndarray:
     values = raw.to_numpy(dtype=np.float64)
     bad = ~np.isfinite(values) | (values != np.round(values))
     if bad.any():
+        k = int(np.flatnonzero(bad)[0])
         raise InputFileError(
-            f"zone id {table[id_column].iloc[int(np.flatnonzero(bad)[0])]!r} in column {id_column!r} is not an integer"
+            f"{row_name} {k + first_row}: zone id {_shown(table[id_column].iloc[k])} in column "
+            f"{id_column!r} is not an integer"
         )
     ids = values.astype(np.int64)
-    dup = pd.Series(ids).duplicated()
+    dup = pd.Series(ids).duplicated().to_numpy()
     if dup.any():
+        k = int(np.flatnonzero(dup)[0])
         raise InputFileError(
-            f"zone id {ids[dup.to_numpy()][0]} appears twice in column {id_column!r}"
+            f"{row_name} {k + first_row}: zone id {ids[k]} appears twice in column {id_column!r}"
         )
     return ids
 
@@ -242,22 +255,36 @@ def _zone_ids(table: pd.DataFrame, id_column: str | None) -> np.ndarray:
 def read_zones(
     path: str | os.PathLike, *, id_column: str | None = None, layer: str | None = None
 ) -> Any:
-    """Zones from a file: polygons or points (GeoPackage, GeoJSON, Shapefile, ...) or a CSV of points.
+    """Zones from a file: polygons or points (GeoPackage, GeoJSON, ...) or a CSV of points.
+
+    The one zone reader of transitopt (the scenario files, the CLI and scripts all use
+    it). Every file gives the same zone table.
 
     Parameters
     ----------
     path : path
         ``.gpkg``, ``.geojson``, ``.json``, ``.shp``, ``.parquet``, ``.fgb`` (read with
-        GeoPandas), or ``.csv`` with ``zone``/``id`` and ``lon``/``x``, ``lat``/``y``.
+        GeoPandas), or ``.csv`` with an id column (``zone`` or ``id``) and the centroid
+        (``lon``/``x``/``longitude`` and ``lat``/``y``/``latitude``, degrees), any letter
+        case.
     id_column : str, optional
-        Integer zone id column (default ``zone`` or ``id``, else 1..n).
+        Integer zone id column (default ``zone`` or ``id``; GeoPandas files without one
+        number their features 1..n).
     layer : str, optional
         Layer of a multi-layer file (GeoPackage).
 
     Returns
     -------
     GeoDataFrame
-        As :func:`zones_from_polygons` (EPSG:4326); CSV points get point geometries.
+        ``zone`` (int64, unique), ``x``, ``y`` (centroid, EPSG:4326 degrees), the file's
+        other columns and ``geometry`` (polygons, or points for a CSV). Optional
+        :data:`COUNT_COLUMNS` (``population``, ``jobs``) hold numbers >= 0.
+
+    Raises
+    ------
+    InputFileError
+        The file is missing or unreadable, or a row breaks the contract; the message
+        names the file, the row and the column.
     """
     import geopandas as gpd
 
@@ -266,7 +293,7 @@ def read_zones(
         raise InputFileError(f"{path}: zone file not found")
     name = path.name.lower()
     if name.endswith(".csv"):
-        points = read_zone_points(path)
+        points = _read_zone_csv(path, id_column)
         return gpd.GeoDataFrame(
             points, geometry=gpd.points_from_xy(points["x"], points["y"]), crs="EPSG:4326"
         )
@@ -284,45 +311,82 @@ def read_zones(
     if len(gdf) == 0:
         raise InputFileError(f"{path}: the zone file has no features")
     try:
-        return zones_from_polygons(gdf, id_column=id_column)
+        zones = zones_from_polygons(gdf, id_column=id_column)
+        _check_counts(zones, row_name="feature", first_row=1)
     except InputFileError as exc:
         raise InputFileError(f"{path}: {exc}") from None
+    return zones
 
 
-def read_zone_points(path: str | os.PathLike) -> pd.DataFrame:
-    """Zones from a CSV with columns ``zone`` (or ``id``), ``lon``/``x`` and ``lat``/``y``."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputFileError(f"{path}: zone file not found")
+def _read_zone_csv(path: Path, id_column: str | None) -> pd.DataFrame:
+    """``zone``, ``x``, ``y`` and the other columns of a CSV of zone points."""
     try:
         table = pd.read_csv(path)
     except Exception as exc:  # pandas raises several types for malformed CSV
         raise InputFileError(f"{path}: cannot read as CSV ({exc})") from None
     columns = {c.lower(): c for c in table.columns}
 
-    def pick(*names: str) -> str:
+    def pick(names: tuple[str, ...]) -> str:
         for name in names:
             if name in columns:
                 return columns[name]
+            if name in table.columns:
+                return name
         raise InputFileError(
             f"{path}: needs a column named one of {names}; found {list(table.columns)}"
         )
 
-    zones = pd.DataFrame(
-        {
-            "zone": table[pick("zone", "id")],
-            "x": pd.to_numeric(table[pick("lon", "x", "longitude")], errors="coerce"),
-            "y": pd.to_numeric(table[pick("lat", "y", "latitude")], errors="coerce"),
-        }
-    )
-    bad = zones[zones[["x", "y"]].isna().any(axis=1)]
-    if len(bad):
-        raise InputFileError(f"{path}: zone {bad['zone'].iloc[0]!r} has no numeric coordinates")
-    if zones["zone"].duplicated().any():
-        raise InputFileError(
-            f"{path}: zone id {zones['zone'][zones['zone'].duplicated()].iloc[0]!r} appears twice"
-        )
+    id_name = pick((id_column,) if id_column is not None else ID_COLUMNS)
+    x_name, y_name = pick(X_COLUMNS), pick(Y_COLUMNS)
+    try:
+        ids = _zone_ids(table, id_name, row_name="line", first_row=2)
+        zones = pd.DataFrame({"zone": ids})
+        for out, column in (("x", x_name), ("y", y_name)):
+            zones[out] = _numbers(table, column, ids, row_name="line", first_row=2)
+        for column in table.columns:
+            if column not in (id_name, x_name, y_name) and column not in ("zone", "x", "y"):
+                zones[column] = table[column].to_numpy()
+        _check_counts(zones, row_name="line", first_row=2)
+    except InputFileError as exc:
+        raise InputFileError(f"{path}: {exc}") from None
     return zones
+
+
+def _numbers(
+    table: pd.DataFrame,
+    column: str,
+    ids: np.ndarray,
+    *,
+    row_name: str,
+    first_row: int,
+    non_negative: bool = False,
+) -> np.ndarray:
+    """Column ``column`` as float64; an error names the first row that is not a number."""
+    values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(values) | ((values < 0) if non_negative else False)
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        expected = "a number >= 0" if non_negative else "a number"
+        raise InputFileError(
+            f"{row_name} {k + first_row} (zone {ids[k]}): column {column!r} is "
+            f"{_shown(table[column].iloc[k])}; expected {expected}"
+        )
+    return values
+
+
+def _shown(value: Any) -> str:
+    """A cell value for a message: text quoted, numbers plain."""
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _check_counts(zones: pd.DataFrame, *, row_name: str, first_row: int) -> None:
+    """Turn the optional :data:`COUNT_COLUMNS` present in ``zones`` into numbers >= 0."""
+    ids = zones["zone"].to_numpy()
+    for column in COUNT_COLUMNS:
+        if column in zones.columns:
+            zones[column] = _numbers(
+                zones, column, ids, row_name=row_name, first_row=first_row, non_negative=True
+            )
 
 
 # ----------------------------------------------------------------------------- attaching
@@ -433,3 +497,75 @@ def _listing(ids: Any, limit: int = 10) -> str:
     ids = list(ids)
     shown = ", ".join(str(v) for v in ids[:limit])
     return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
+
+
+# ----------------------------------------------------------------------------- weights
+
+
+def zone_weights(
+    zones: pd.DataFrame,
+    by: Weighting,
+    *,
+    network: Network | None = None,
+    stops: pd.DataFrame | None = None,
+) -> np.ndarray:
+    """Weight of each zone, for splitting a city total (residents, jobs) over zones.
+
+    Each network node, street midpoint or stop counts in the zone whose centre is
+    nearest (straight line, local metres).
+
+    Parameters
+    ----------
+    zones : DataFrame
+        ``zone``, ``x``, ``y`` (degrees).
+    by : {"street_length", "nodes", "stops", "uniform"}
+        ``street_length``: metres of network links whose midpoint is nearest the zone;
+        ``nodes``: network nodes; ``stops``: transit stops; ``uniform``: 1 per zone.
+    network : Network, optional
+        Needed for ``street_length`` and ``nodes`` (geographic coordinates).
+    stops : DataFrame, optional
+        Needed for ``stops``: ``lon``, ``lat`` (degrees).
+
+    Returns
+    -------
+    (z,) float64
+        Weights in ``zones`` order (not normalised).
+    """
+    from scipy.spatial import cKDTree
+
+    n = len(zones)
+    if by == "uniform":
+        return np.ones(n)
+    x, y = zones["x"].to_numpy(), zones["y"].to_numpy()
+    lat0 = float(y.mean())
+    tree = cKDTree(np.column_stack(local_xy(x, y, lat0)))
+
+    def nearest(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        return tree.query(np.column_stack(local_xy(lon, lat, lat0)))[1]
+
+    if by == "stops":
+        if stops is None:
+            raise ValueError("zone weights by 'stops' need the stops table")
+        near = nearest(stops["lon"].to_numpy(), stops["lat"].to_numpy())
+        return np.bincount(near, minlength=n).astype(float)
+    if by not in ("nodes", "street_length"):
+        raise ValueError(f"unknown zone weighting {by!r}; expected one of {Weighting.__args__}")
+    if network is None:
+        raise ValueError(f"zone weights by {by!r} need a street network")
+    if by == "nodes":
+        near = nearest(network.node_x, network.node_y)
+        return np.bincount(near, minlength=n).astype(float)
+    mid_x = (network.node_x[network.tail] + network.node_x[network.head]) / 2.0
+    mid_y = (network.node_y[network.tail] + network.node_y[network.head]) / 2.0
+    near = nearest(mid_x, mid_y)
+    return np.bincount(near, weights=np.nan_to_num(network.length_m), minlength=n)
+
+
+def split_total(total: float, weight: np.ndarray) -> np.ndarray:
+    """``total`` split over zones in proportion to ``weight`` (evenly when all weights are 0)."""
+    weight = np.asarray(weight, dtype=np.float64)
+    return (
+        total * weight / weight.sum()
+        if weight.sum() > 0
+        else np.full(weight.size, total / weight.size)
+    )

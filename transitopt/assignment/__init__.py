@@ -19,10 +19,30 @@ default (Chicago-Sketch: 0.04 min/mile, without which its best-known flows are n
 equilibrium). Links without ``MODE_CAR``, with zero capacity (and positive free-flow
 time) or listed in ``closed`` carry no cars; demand that cannot reach its destination
 is reported in ``result.unassigned`` and the rest is assigned.
+
+The integrated road + transit + mode-choice model (:mod:`.multimodal`) runs these
+assignments inside its feedback loop: :class:`MultimodalModel` with
+:class:`MultimodalParameters`, or :func:`run_multimodal` in one call.
 """
 
 from ._problem import fixed_cost_s
 from .equilibrium import ALGORITHMS, UserEquilibrium, assign
+from .multimodal import (
+    MultimodalModel,
+    MultimodalParameters,
+    MultimodalResult,
+    run_multimodal,
+)
 from .result import AssignmentResult
 
-__all__ = ["ALGORITHMS", "AssignmentResult", "UserEquilibrium", "assign", "fixed_cost_s"]
+__all__ = [
+    "ALGORITHMS",
+    "AssignmentResult",
+    "MultimodalModel",
+    "MultimodalParameters",
+    "MultimodalResult",
+    "UserEquilibrium",
+    "assign",
+    "fixed_cost_s",
+    "run_multimodal",
+]

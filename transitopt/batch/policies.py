@@ -53,8 +53,10 @@ def policy_edits(
     if n_lines == 0:
         raise NotApplicable("the city has no transit lines")
     if policy.policy == "headway_factor":
+        assert policy.factor is not None  # PolicySpec requires it for this policy
         return [{"type": "change_line", "line": "*", "headway_factor": float(policy.factor)}]
     if policy.policy == "bus_lanes_over_voc":
+        assert policy.threshold is not None  # PolicySpec requires it for this policy
         ways = ways_over_voc(baseline_links, threshold=float(policy.threshold))
         lines = (
             "*"

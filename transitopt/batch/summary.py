@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..metrics import registry
+
 #: columns before the metrics, in order
 COLUMNS = (
     "city",
@@ -25,11 +27,13 @@ COLUMNS = (
     "error",
     "result_dir",
 )
-#: metrics shown in the overview: (metric, label, relative change?)
+#: metrics shown in the overview: (metric, relative change? (else: in points of a share))
 OVERVIEW = (
-    ("composite_cost_min", "composite cost, % change", True),
-    ("share_transit", "transit share, change in points", False),
+    ("composite_cost_min", True),
+    ("share_transit", False),
 )
+#: bar colours in the overview: an improvement, a deterioration, a change of no clear direction
+_BETTER, _WORSE, _NEUTRAL = "#2a7", "#c44", "#888"
 
 
 def summary_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -67,18 +71,22 @@ def write_table(table: pd.DataFrame, parquet: Path, csv: Path) -> None:
 
 
 def policy_effects(table: pd.DataFrame) -> pd.DataFrame:
-    """Change of the overview metrics against each city's baseline: ``city, scenario, metric, change``."""
+    """Change of the overview metrics against each city's baseline: ``city, scenario, metric, change``.
+
+    ``change`` is in percent of the baseline's magnitude for a relative metric (so that its
+    sign is the sign of the change, also for a negative cost), else in points (100 × Δ).
+    """
     ok = table[table["status"] == "ok"]
     base = ok[ok["policy"] == "baseline"].set_index("city")
     rows = []
     for r in ok[ok["policy"] != "baseline"].itertuples(index=False):
         if r.city not in base.index:
             continue
-        for metric, _, relative in OVERVIEW:
+        for metric, relative in OVERVIEW:
             if metric not in table.columns:
                 continue
             before, after = float(base.loc[r.city, metric]), float(getattr(r, metric))
-            change = (after - before) / before * 100 if relative else (after - before) * 100
+            change = (after - before) / abs(before) * 100 if relative else (after - before) * 100
             rows.append(
                 {"city": r.city, "scenario": r.scenario, "metric": metric, "change": change}
             )
@@ -102,7 +110,7 @@ def write_overview(table: pd.DataFrame, path: Path, *, title: str = "") -> Path:
         squeeze=False,
     )
     for i in range(n):
-        for j, (metric, label, _) in enumerate(OVERVIEW):
+        for j, (metric, relative) in enumerate(OVERVIEW):
             ax = axes[i][j]
             if not scenarios:
                 ax.text(0.5, 0.5, "no policy to compare with a baseline", ha="center", va="center")
@@ -110,12 +118,11 @@ def write_overview(table: pd.DataFrame, path: Path, *, title: str = "") -> Path:
                 continue
             part = effects[(effects["scenario"] == scenarios[i]) & (effects["metric"] == metric)]
             part = part.sort_values("change")
-            colors = [
-                "#2a7" if (c < 0) == (metric == "composite_cost_min") else "#c44"
-                for c in part["change"]
-            ]
-            ax.barh(part["city"], part["change"], color=colors)
+            ax.barh(part["city"], part["change"], color=_colours(metric, part["change"]))
             ax.axvline(0, color="black", linewidth=0.8)
+            label = (
+                f"{registry.metric(metric).label}, {'% change' if relative else 'change in points'}"
+            )
             ax.set_title(f"{scenarios[i]}: {label}", fontsize=9)
             ax.tick_params(labelsize=8)
     if title:
@@ -126,3 +133,12 @@ def write_overview(table: pd.DataFrame, path: Path, *, title: str = "") -> Path:
     plt.close(fig)
     os.replace(tmp, path)
     return path
+
+
+def _colours(metric: str, changes: pd.Series) -> list[str]:
+    """Bar colours by the metric's better direction (:mod:`transitopt.metrics.registry`)."""
+    sign = registry.metric(metric).sign
+    return [
+        _NEUTRAL if sign == 0 or c == 0 else _BETTER if np.sign(c) == sign else _WORSE
+        for c in changes
+    ]

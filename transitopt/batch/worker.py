@@ -39,7 +39,8 @@ def run_city(task: CityTask) -> list[dict[str, Any]]:
     _limit_threads(task.threads)
     import pandas as pd
 
-    from ..scenario import evaluate, load_base, load_scenario, write_result
+    from ..scenario import evaluate, load_scenario, write_result
+    from ..scenario.inputs import load_base
     from .policies import NotApplicable, policy_edits
     from .spec import PolicySpec, write_alternative
 
@@ -188,4 +189,6 @@ def _limit_threads(threads: int) -> None:
         return
     import numba
 
-    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+    # numba sets its config attributes at import time, so type checkers do not see them
+    n_max = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]
+    numba.set_num_threads(max(1, min(threads, n_max)))

@@ -1,19 +1,17 @@
-"""Travel demand: zones and origin-destination matrices."""
+"""Travel demand: OD matrices (one reader, one OMX writer), trip generation, the gravity
+model and land-use proxies for residents and jobs."""
 
-from .od import ODMatrix
-
-__all__ = ["ODMatrix"]
-
-# trip generation, gravity model and land-use proxies (helper ACCESS)
-from .gravity import (  # noqa: E402
+from .gravity import (
     GravityResult,
     TripEnds,
     furness,
     generate_trips,
+    gravity_demand,
     gravity_model,
     intrazonal_cost,
 )
-from .landuse import (  # noqa: E402
+from .io import OD_FORMATS, attach_to_nodes, read_od
+from .landuse import (
     LandUse,
     LandUseParameters,
     node_totals,
@@ -21,18 +19,26 @@ from .landuse import (  # noqa: E402
     read_landuse_table,
     zone_totals,
 )
+from .od import OMX_ZONE_MAPPING, ODMatrix, write_omx
 
-__all__ += [
+__all__ = [
+    "OD_FORMATS",
+    "OMX_ZONE_MAPPING",
     "GravityResult",
     "LandUse",
     "LandUseParameters",
+    "ODMatrix",
     "TripEnds",
+    "attach_to_nodes",
     "furness",
     "generate_trips",
+    "gravity_demand",
     "gravity_model",
     "intrazonal_cost",
     "node_totals",
     "read_landuse",
     "read_landuse_table",
+    "read_od",
+    "write_omx",
     "zone_totals",
 ]

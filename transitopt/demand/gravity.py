@@ -242,6 +242,56 @@ def gravity_model(
     )
 
 
+def gravity_demand(
+    zones: Any, *, trips: float, decay_per_km: float, detour_factor: float = 1.3
+) -> ODMatrix:
+    """Trips between zones by a doubly-constrained gravity model on straight-line distance.
+
+    Productions are in proportion to ``population``, attractions to ``jobs``; the
+    deterrence is ``exp(-decay_per_km * d)`` with ``d`` the great-circle distance between
+    zone centres times ``detour_factor`` (km). No intrazonal trips (they would all walk).
+
+    Parameters
+    ----------
+    zones : DataFrame
+        ``zone``, ``x``, ``y`` (degrees), ``population``, ``jobs``.
+    trips : float
+        Total trips to distribute (e.g. person trips per hour).
+    decay_per_km : float
+        Deterrence parameter (1/km, >= 0).
+    detour_factor : float
+        Travel distance / straight-line distance.
+
+    Returns
+    -------
+    ODMatrix
+        Keyed by the zone ids, in ``zones`` order.
+    """
+    from ..geo import haversine_m
+
+    population = np.asarray(zones["population"], dtype=np.float64)
+    jobs = np.asarray(zones["jobs"], dtype=np.float64)
+    if population.sum() <= 0 or jobs.sum() <= 0:
+        raise DemandError("the zones have no population or no jobs: no trips can be synthesised")
+    x = np.asarray(zones["x"], dtype=np.float64)
+    y = np.asarray(zones["y"], dtype=np.float64)
+    dist_km = haversine_m(x[:, None], y[:, None], x[None, :], y[None, :]) / 1000.0 * detour_factor
+    np.fill_diagonal(dist_km, np.inf)  # no intrazonal trips
+    productions = trips * population / population.sum()
+    attractions = trips * jobs / jobs.sum()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = gravity_model(
+            productions,
+            attractions,
+            dist_km,
+            zones=np.asarray(zones["zone"]),
+            deterrence="exponential",
+            beta=decay_per_km,
+        )
+    return result.od
+
+
 def deterrence_matrix(
     cost_min: np.ndarray, *, beta: float, deterrence: Deterrence = "exponential"
 ) -> np.ndarray:

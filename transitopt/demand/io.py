@@ -8,16 +8,41 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._errors import InputFileError
+from .._errors import DemandError, InputFileError
 from ..network.compiled import Network
 from .od import ODMatrix
 
-#: file kinds :func:`read_demand` accepts
-DEMAND_FORMATS = (".csv", ".omx", "_trips.tntp")
+#: file kinds :func:`read_od` accepts
+OD_FORMATS = (".csv", ".omx", "_trips.tntp")
 
 
-def read_demand(path: str | os.PathLike) -> ODMatrix:
-    """An OD matrix from long CSV (``origin,destination,trips``), OMX or a TNTP trips file."""
+def read_od(path: str | os.PathLike, *, zones: np.ndarray | None = None) -> ODMatrix:
+    """An OD matrix from a long CSV, an OMX file or a TNTP trips file.
+
+    The one OD reader of transitopt (the API, the scenario files and the CLI use it).
+
+    Parameters
+    ----------
+    path : path
+        ``.csv`` with columns ``origin``, ``destination``, ``trips`` (repeated pairs are
+        summed); ``.omx`` (the first matrix; zone ids from the mapping ``zones`` or
+        ``zone``, see :meth:`ODMatrix.read_omx`); ``*_trips.tntp``.
+    zones : (z,) int, optional
+        Zone ids to lay the matrix on, in this order (zones without trips get zeros).
+        Default: the ids the file names.
+
+    Returns
+    -------
+    ODMatrix
+        Trips per period as the file holds them.
+
+    Raises
+    ------
+    InputFileError
+        The file is missing, of an unknown kind or unreadable.
+    DemandError
+        A bad value, or (with ``zones``) a zone id that is not in ``zones``.
+    """
     from ..network.tntp import read_tntp_trips
 
     path = Path(path)
@@ -25,12 +50,23 @@ def read_demand(path: str | os.PathLike) -> ODMatrix:
         raise InputFileError(f"{path}: demand file not found")
     name = path.name.lower()
     if name.endswith(".tntp"):
-        return read_tntp_trips(path)
-    if name.endswith(".omx"):
-        return ODMatrix.read_omx(path)
-    if name.endswith(".csv"):
-        return ODMatrix.read_csv(path)
-    raise InputFileError(f"{path}: unknown demand format; expected one of {DEMAND_FORMATS}")
+        od = read_tntp_trips(path)
+    elif name.endswith(".omx"):
+        od = ODMatrix.read_omx(path)
+    elif name.endswith(".csv"):
+        od = ODMatrix.read_csv(path)
+    else:
+        raise InputFileError(f"{path}: unknown demand format; expected one of {OD_FORMATS}")
+    if zones is None:
+        return od
+    zones = np.asarray(zones, dtype=np.int64)
+    position = pd.Index(zones).get_indexer(od.zones)
+    if (position < 0).any():
+        unknown = od.zones[position < 0][:5].tolist()
+        raise DemandError(f"{path}: the OD file names zones {unknown} that are not zones")
+    matrix = np.zeros((zones.size, zones.size))
+    matrix[np.ix_(position, position)] = od.matrix
+    return ODMatrix(zones=zones, matrix=matrix)
 
 
 def attach_to_nodes(demand: ODMatrix, zones: pd.DataFrame, network: Network) -> ODMatrix:

@@ -9,6 +9,7 @@ immutable; readers and writers go through pandas (CSV, long format) and ``openma
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,8 +19,45 @@ import pandas as pd
 from .._errors import DemandError, InputFileError
 from .._io import atomic_path
 
-#: name of the OMX mapping that stores the zone ids in matrix order
+#: name of the OMX mapping that stores the zone ids in matrix order (readers also accept
+#: ``"zone"``, which skims were written with before)
 OMX_ZONE_MAPPING = "zones"
+_OMX_ZONE_MAPPINGS = (OMX_ZONE_MAPPING, "zone")
+
+
+def write_omx(
+    path: str | os.PathLike, matrices: Mapping[str, np.ndarray], zones: np.ndarray
+) -> Path:
+    """Write zone-by-zone matrices and the zone mapping :data:`OMX_ZONE_MAPPING` to OMX.
+
+    The one OMX writer of transitopt (OD matrices, skims). The write is atomic: a failed
+    write leaves no file.
+
+    Parameters
+    ----------
+    path : path
+        The ``.omx`` file.
+    matrices : mapping of str to (z, z) array
+        Matrix name to values, in ``zones`` order.
+    zones : (z,) int
+        Zone ids in matrix order.
+
+    Returns
+    -------
+    Path
+    """
+    import openmatrix as omx
+
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        handle = omx.open_file(str(tmp), "w")
+        try:
+            for name, matrix in matrices.items():
+                handle[name] = matrix
+            handle.create_mapping(OMX_ZONE_MAPPING, np.asarray(zones))
+        finally:
+            handle.close()
+    return path
 
 
 @dataclass(frozen=True, eq=False)
@@ -174,24 +212,14 @@ class ODMatrix:
     # ------------------------------------------------------------------ OMX
     def to_omx(self, path: str | os.PathLike, *, name: str = "demand") -> Path:
         """Write an OMX file with matrix ``name`` and the zone mapping ``zones`` (atomically)."""
-        import openmatrix as omx
-
-        path = Path(path)
-        with atomic_path(path) as tmp:
-            handle = omx.open_file(str(tmp), "w")
-            try:
-                handle[name] = self.matrix
-                handle.create_mapping(OMX_ZONE_MAPPING, self.zones)
-            finally:
-                handle.close()
-        return path
+        return write_omx(path, {name: self.matrix}, self.zones)
 
     @classmethod
     def read_omx(cls, path: str | os.PathLike, *, name: str | None = None) -> ODMatrix:
         """Read matrix ``name`` (default: the only or first matrix) from an OMX file.
 
-        Zone ids come from the mapping ``zones`` if present (else the file's only
-        mapping, else ``1..z``).
+        Zone ids come from the mapping ``zones`` or ``zone`` if present (else the file's
+        only mapping, else ``1..z``).
         """
         import openmatrix as omx
 
@@ -212,10 +240,10 @@ class ODMatrix:
                 raise InputFileError(f"{path}: no matrix {name!r}; the file has {names}")
             matrix = np.asarray(handle[name][:], dtype=np.float64)
             mappings = handle.list_mappings()
-            if OMX_ZONE_MAPPING in mappings:
-                zones = np.asarray(handle.map_entries(OMX_ZONE_MAPPING), dtype=np.int64)
-            elif len(mappings) == 1:
-                zones = np.asarray(handle.map_entries(mappings[0]), dtype=np.int64)
+            known = [m for m in _OMX_ZONE_MAPPINGS if m in mappings]
+            if known or len(mappings) == 1:
+                mapping = known[0] if known else mappings[0]
+                zones = np.asarray(handle.map_entries(mapping), dtype=np.int64)
             else:
                 zones = np.arange(1, matrix.shape[0] + 1, dtype=np.int64)
         finally:

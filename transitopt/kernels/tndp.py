@@ -164,6 +164,65 @@ def _raptor_origin(
 
 
 @njit
+def _raptor_rows(route_ptr, stops, travel_time, penalty, origins):
+    """``_raptor_origin`` from each of ``origins``: (len(origins), n) least cost and boardings."""
+    n = travel_time.shape[0]
+    n_routes = route_ptr.size - 1
+    sr_ptr, sr_routes = _stop_routes(n, route_ptr, stops)
+    simple = _route_is_simple(route_ptr, stops, n)
+    best = np.empty((origins.size, n))
+    rounds = np.empty((origins.size, n), dtype=np.int64)
+    prev = np.empty(n)
+    marked = np.empty(n, dtype=np.bool_)
+    next_marked = np.empty(n, dtype=np.bool_)
+    route_seen = np.empty(n_routes, dtype=np.int64)
+    onboard = np.empty(n)
+    for row in range(origins.size):
+        _raptor_origin(
+            origins[row],
+            route_ptr,
+            stops,
+            travel_time,
+            penalty,
+            sr_ptr,
+            sr_routes,
+            simple,
+            best[row],
+            rounds[row],
+            prev,
+            marked,
+            next_marked,
+            route_seen,
+            onboard,
+        )
+    return best, rounds
+
+
+@njit
+def _tally(out, trips, cost, boardings):
+    """Add ``trips`` to the evaluation ``out`` by their cost (minutes) and boardings (< 1: no path)."""
+    if boardings < 1:
+        out[5] += trips
+        return
+    out[0] += trips * cost
+    transfers = boardings - 1
+    if transfers <= _MAX_COUNTED_TRANSFERS:
+        out[1 + transfers] += trips
+    else:
+        out[4] += trips
+
+
+@njit
+def _total_route_time(route_ptr, stops, travel_time):
+    """TRT: sum of the routes' one-way travel times (minutes)."""
+    trt = 0.0
+    for r in range(route_ptr.size - 1):
+        for i in range(route_ptr[r] + 1, route_ptr[r + 1]):
+            trt += travel_time[stops[i - 1], stops[i]]
+    return trt
+
+
+@njit
 def evaluate_routes(route_ptr, stops, travel_time, demand, penalty):
     """Passenger and operator objectives of a route set.
 
@@ -186,60 +245,26 @@ def evaluate_routes(route_ptr, stops, travel_time, demand, penalty):
         demand (trips), total route time TRT (minutes, one way).
     """
     n = travel_time.shape[0]
-    n_routes = route_ptr.size - 1
-    sr_ptr, sr_routes = _stop_routes(n, route_ptr, stops)
-    best = np.empty(n)
-    rounds = np.empty(n, dtype=np.int64)
-    prev = np.empty(n)
-    marked = np.empty(n, dtype=np.bool_)
-    next_marked = np.empty(n, dtype=np.bool_)
-    route_seen = np.empty(n_routes, dtype=np.int64)
-    onboard = np.empty(n)
-    simple = _route_is_simple(route_ptr, stops, n)
     out = np.zeros(8)
+    origins = np.empty(n, dtype=np.int64)
+    n_origins = 0
     for o in range(n):
         row_total = 0.0
         for d in range(n):
             if d != o:
                 row_total += demand[o, d]
-        if row_total <= 0.0:
-            continue
-        out[6] += row_total
-        _raptor_origin(
-            o,
-            route_ptr,
-            stops,
-            travel_time,
-            penalty,
-            sr_ptr,
-            sr_routes,
-            simple,
-            best,
-            rounds,
-            prev,
-            marked,
-            next_marked,
-            route_seen,
-            onboard,
-        )
+        if row_total > 0.0:
+            out[6] += row_total
+            origins[n_origins] = o
+            n_origins += 1
+    best, rounds = _raptor_rows(route_ptr, stops, travel_time, penalty, origins[:n_origins])
+    for row in range(n_origins):
+        o = origins[row]
         for d in range(n):
             q = demand[o, d]
-            if d == o or q <= 0.0:
-                continue
-            if rounds[d] < 1:
-                out[5] += q
-                continue
-            out[0] += q * best[d]
-            transfers = rounds[d] - 1
-            if transfers <= _MAX_COUNTED_TRANSFERS:
-                out[1 + transfers] += q
-            else:
-                out[4] += q
-    trt = 0.0
-    for r in range(n_routes):
-        for i in range(route_ptr[r] + 1, route_ptr[r + 1]):
-            trt += travel_time[stops[i - 1], stops[i]]
-    out[7] = trt
+            if d != o and q > 0.0:
+                _tally(out, q, best[row, d], rounds[row, d])
+    out[7] = _total_route_time(route_ptr, stops, travel_time)
     return out
 
 
@@ -247,39 +272,11 @@ def evaluate_routes(route_ptr, stops, travel_time, demand, penalty):
 def route_set_skim(route_ptr, stops, travel_time, penalty):
     """(n, n) least cost in minutes (incl. transfer penalties) and (n, n) transfers; ``inf``/-1 unreachable."""
     n = travel_time.shape[0]
-    n_routes = route_ptr.size - 1
-    sr_ptr, sr_routes = _stop_routes(n, route_ptr, stops)
-    cost = np.empty((n, n))
+    cost, rounds = _raptor_rows(route_ptr, stops, travel_time, penalty, np.arange(n))
     transfers = np.empty((n, n), dtype=np.int64)
-    rounds = np.empty(n, dtype=np.int64)
-    prev = np.empty(n)
-    marked = np.empty(n, dtype=np.bool_)
-    next_marked = np.empty(n, dtype=np.bool_)
-    route_seen = np.empty(n_routes, dtype=np.int64)
-    onboard = np.empty(n)
-    simple = _route_is_simple(route_ptr, stops, n)
-    best = np.empty(n)
     for o in range(n):
-        _raptor_origin(
-            o,
-            route_ptr,
-            stops,
-            travel_time,
-            penalty,
-            sr_ptr,
-            sr_routes,
-            simple,
-            best,
-            rounds,
-            prev,
-            marked,
-            next_marked,
-            route_seen,
-            onboard,
-        )
         for d in range(n):
-            cost[o, d] = best[d]
-            transfers[o, d] = rounds[d] - 1 if rounds[d] >= 1 else -1
+            transfers[o, d] = rounds[o, d] - 1 if rounds[o, d] >= 1 else -1
         transfers[o, o] = 0
     return cost, transfers
 
@@ -408,23 +405,10 @@ def evaluate_routes_fast(route_ptr, stops, travel_time, demand, penalty):
     for d in range(n):
         for o in range(n):
             q = demand[o, d]
-            if d == o or q <= 0.0:
-                continue
-            out[6] += q
-            if rounds[d, o] < 1:
-                out[5] += q
-                continue
-            out[0] += q * best[d, o]
-            transfers = rounds[d, o] - 1
-            if transfers <= _MAX_COUNTED_TRANSFERS:
-                out[1 + transfers] += q
-            else:
-                out[4] += q
-    trt = 0.0
-    for r in range(route_ptr.size - 1):
-        for i in range(route_ptr[r] + 1, route_ptr[r + 1]):
-            trt += travel_time[stops[i - 1], stops[i]]
-    out[7] = trt
+            if d != o and q > 0.0:
+                out[6] += q
+                _tally(out, q, best[d, o], rounds[d, o])
+    out[7] = _total_route_time(route_ptr, stops, travel_time)
     return out
 
 

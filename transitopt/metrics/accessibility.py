@@ -4,6 +4,10 @@
 door-to-door travel time ``t_ij``; the own zone counts when ``t_ii <= T`` (give
 ``t_ii = 0`` to count it). The population-weighted mean ``sum_i P_i A_i / sum_i P_i``
 is the number of jobs the average resident reaches.
+
+The sums run in the accessibility kernel, through
+:func:`transitopt.accessibility.accessibility_from_matrix` (the same cutoffs and the
+same default budgets as the network accessibility).
 """
 
 from __future__ import annotations
@@ -12,14 +16,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..accessibility import CUTOFFS_MIN, accessibility_from_matrix
+
 
 def cumulative_opportunities(
     time_s: np.ndarray,
     opportunities: np.ndarray,
     *,
-    thresholds_min: Sequence[float] = (30.0, 45.0, 60.0),
+    cutoffs_min: Sequence[float] = CUTOFFS_MIN,
 ) -> np.ndarray:
-    """Opportunities reachable from each zone within each threshold.
+    """Opportunities reachable from each zone within each time budget.
 
     Parameters
     ----------
@@ -27,13 +33,13 @@ def cumulative_opportunities(
         (z, z) travel time from row zone to column zone (s); ``inf`` or NaN = unreachable.
     opportunities
         (z,) jobs (or any opportunity) per zone.
-    thresholds_min
-        Time budgets (minutes).
+    cutoffs_min
+        Time budgets (minutes), distinct and positive.
 
     Returns
     -------
     (z, k) float64
-        Column ``k`` is ``A_i(thresholds_min[k])``.
+        Column ``k`` is ``A_i(T_k)`` for the budgets ``T_k`` sorted ascending.
     """
     time_s = np.asarray(time_s, dtype=np.float64)
     opp = np.asarray(opportunities, dtype=np.float64)
@@ -41,8 +47,11 @@ def cumulative_opportunities(
         raise ValueError(
             f"time_s has shape {time_s.shape}; expected ({opp.size}, {opp.size}) for {opp.size} zones"
         )
-    reach = np.nan_to_num(time_s, nan=np.inf)
-    return np.stack([(reach <= 60.0 * t) @ opp for t in thresholds_min], axis=1)
+    minutes = np.where(np.isfinite(time_s), time_s / 60.0, np.inf)
+    table = accessibility_from_matrix(
+        np.arange(opp.size), minutes, opp, cutoffs_min=cutoffs_min, decay_per_min=None
+    )
+    return table.drop(columns="zone").to_numpy(np.float64)
 
 
 def population_weighted_mean(values: np.ndarray, population: np.ndarray) -> np.ndarray | float:

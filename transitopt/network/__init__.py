@@ -2,8 +2,8 @@
 
 from .compiled import MODE_ALL, MODE_BIKE, MODE_BUS, MODE_CAR, MODE_WALK, Network
 from .export import export_network
-from .osm import from_networkx, load_network
-from .sources import open_network
+from .osm import from_networkx
+from .sources import load_network
 from .summary import NetworkSummary, summarize_network
 
 __all__ = [
@@ -17,6 +17,5 @@ __all__ = [
     "export_network",
     "from_networkx",
     "load_network",
-    "open_network",
     "summarize_network",
 ]

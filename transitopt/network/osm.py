@@ -1,8 +1,9 @@
 """Street networks from OpenStreetMap: files, GraphML, place names, bboxes, polygons.
 
-``load_network`` is the one entry point::
+``load_osm_network`` reads them (the public door, :func:`transitopt.network.load_network`,
+also takes TNTP and the embedded default)::
 
-    net = load_network("Helsinki.osm.pbf", network_type="drive", profile="generic")
+    net = load_osm_network("Helsinki.osm.pbf", network_type="drive", profile="generic")
 
 Pipeline: read the source into an unsimplified osmnx graph (files: ways of the network
 type only, see :mod:`transitopt.network.pbf`) -> impute speed, lanes, capacity and
@@ -34,7 +35,7 @@ from .compiled import MODE_BIKE, MODE_BUS, MODE_CAR, MODE_WALK, Network
 from .imputation import EDGE_ATTR_AGGS, Profile, impute_graph, load_profile
 from .pbf import BIDIRECTIONAL_NETWORK_TYPES, read_osm, write_osm_xml
 
-#: file name endings load_network reads
+#: file name endings load_osm_network reads
 ACCEPTED_EXTENSIONS = (
     ".osm.pbf", ".pbf", ".osm", ".osm.xml", ".xml", ".osm.bz2", ".osm.gz", ".graphml",
 )  # fmt: skip
@@ -58,7 +59,7 @@ _FIRST_COLUMNS = ["osmid", "key", "highway", "name", "oneway", "road_class"]
 Progress = Callable[[str, float], None]
 
 
-def load_network(
+def load_osm_network(
     source: str | os.PathLike | tuple[float, float, float, float] | Any,
     *,
     network_type: str = "drive",
@@ -181,7 +182,7 @@ def from_networkx(
     network_type
         Sets the mode flags (drive: car and bus; walk; bike) and the imputation rules.
     profile, overrides
-        Imputation profile, see :func:`load_network`.
+        Imputation profile, see :func:`load_osm_network`.
     info
         Extra entries for ``Network.info``.
     """
@@ -416,13 +417,14 @@ def _download(kind: str, source: Any, network_type: str) -> Any:
         _require_online(ox.settings.nominatim_url, what=what)
     _require_online(ox.settings.overpass_url, what=what)
     insufficient = getattr(getattr(ox, "_errors", None), "InsufficientResponseError", LookupError)
-    kwargs = {"network_type": network_type, "simplify": False, "retain_all": True}
+    kwargs: dict[str, Any] = {"network_type": network_type, "simplify": False, "retain_all": True}
     with _osmnx_settings(cache_folder=str(settings.cache_dir() / "osmnx-http")):
         try:
             if kind == "place":
                 return ox.graph_from_place(source, **kwargs)
             if kind == "bbox":
-                return ox.graph_from_bbox(tuple(float(c) for c in source), **kwargs)
+                west, south, east, north = (float(c) for c in source)
+                return ox.graph_from_bbox((west, south, east, north), **kwargs)
             return ox.graph_from_polygon(source, **kwargs)
         except requests.RequestException as exc:
             raise GeocodingError(

@@ -163,6 +163,8 @@ def read_osm(path: str | Path, *, network_type: str = "drive") -> OsmExtract:
             osmium.filter.KeyFilter("highway")
         )
         for way in ways:
+            if not isinstance(way, osmium.osm.Way):  # the WAY entity filter lets only ways through
+                continue
             n_highway += 1
             tags = {tag.k: tag.v for tag in way.tags}
             if keep(tags):
@@ -179,6 +181,8 @@ def read_osm(path: str | Path, *, network_type: str = "drive") -> OsmExtract:
         for node in osmium.FileProcessor(str(path), osmium.osm.NODE).with_filter(
             osmium.filter.IdFilter(wanted)
         ):
+            if not isinstance(node, osmium.osm.Node):  # the NODE entity filter: only nodes
+                continue
             loc = node.location
             if loc.valid():
                 nodes[node.id] = (loc.lon, loc.lat, {tag.k: tag.v for tag in node.tags})

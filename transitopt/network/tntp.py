@@ -581,15 +581,20 @@ class TNTPCase:
         return flows["volume"].to_numpy()[edges["tntp_link"].to_numpy() - 1]
 
 
-def _one(folder: Path, pattern: str, *, required: bool) -> Path | None:
+def _optional_one(folder: Path, pattern: str) -> Path | None:
+    """The one file of ``folder`` matching ``pattern``, or None; several is an error."""
     found = sorted(folder.glob(pattern))
     if len(found) > 1:
         raise InputFileError(f"{folder}: several files match {pattern}: {[p.name for p in found]}")
-    if not found:
-        if required:
-            raise InputFileError(f"{folder}: no file matching {pattern}")
-        return None
-    return found[0]
+    return found[0] if found else None
+
+
+def _one(folder: Path, pattern: str) -> Path:
+    """The one file of ``folder`` matching ``pattern``; none or several is an error."""
+    found = _optional_one(folder, pattern)
+    if found is None:
+        raise InputFileError(f"{folder}: no file matching {pattern}")
+    return found
 
 
 def load_tntp(folder_or_name: str | os.PathLike) -> TNTPCase:
@@ -614,10 +619,10 @@ def load_tntp(folder_or_name: str | os.PathLike) -> TNTPCase:
                 f"TNTP case not found: {folder_or_name} (neither a folder nor {candidate})"
             )
         folder = candidate
-    net_path = _one(folder, "*_net.tntp", required=True)
-    trips_path = _one(folder, "*_trips.tntp", required=True)
-    node_path = _one(folder, "*_node.tntp", required=False)
-    flow_path = _one(folder, "*_flow.tntp", required=False)
+    net_path = _one(folder, "*_net.tntp")
+    trips_path = _one(folder, "*_trips.tntp")
+    node_path = _optional_one(folder, "*_node.tntp")
+    flow_path = _optional_one(folder, "*_flow.tntp")
     network = read_tntp_network(net_path, node_file=node_path)
     demand = read_tntp_trips(trips_path)
     n_zones = network.info["tntp"]["zones"]

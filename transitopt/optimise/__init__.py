@@ -25,7 +25,7 @@ from .instances import (
     read_tndp_instance,
     write_route_set,
 )
-from .routes import RouteDesignError, RouteDesignResult, design_routes
+from .route_design import RouteDesignError, RouteDesignResult, design_routes
 
 __all__ = [
     "CLOCK_FACE_MIN",

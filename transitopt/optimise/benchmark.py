@@ -13,15 +13,17 @@ published, route sets not available).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import pandas as pd
 
+from .._progress import ProgressCallback
 from ..settings import data_dir
 from .evaluation import evaluate_route_set
 from .instances import read_literature_route_sets, read_tndp_instance
-from .routes import design_routes
+from .route_design import design_routes
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ def published_results(case: BenchmarkCase) -> pd.DataFrame:
     figure was computed here from the published route set), ``max_nodes`` (longest route
     of the published set, when known), ``note``.
     """
-    rows = []
+    rows: list[tuple] = []
     if case.instance == "Mandl":
         inst = read_tndp_instance("Mandl")
         for title, routes in read_literature_route_sets().items():
@@ -103,13 +105,15 @@ def run_case(
     *,
     budget_s: float,
     seeds: Sequence[int] = (0,),
-    progress: Callable[[dict], None] | None = None,
-    clock: str = "cpu",
+    progress: ProgressCallback | None = None,
+    clock: Literal["wall", "cpu"] = "cpu",
 ) -> pd.DataFrame:
     """Run the passenger-objective design once per seed; one row per run.
 
     ``budget_s`` counts CPU seconds of this process by default (``clock="cpu"``), so a
     run on a busy machine gets the search it was given; ``clock="wall"`` counts wall time.
+    ``progress`` is passed to :func:`~transitopt.optimise.design_routes` (same dict keys);
+    after a run it cancelled, or one stopped by Ctrl-C, no further seed is run.
 
     Columns: ``case``, ``instance``, ``n_routes``, ``min_nodes``, ``max_nodes``, ``seed``,
     ``budget_s``, ``seconds``, ``evaluations``, ``att``, ``d0``, ``d1``, ``d2``, ``dun``,
@@ -152,6 +156,6 @@ def run_case(
                 "routes": res.routes,
             }
         )
-        if res.stopped_by == "interrupted":
+        if res.stopped_by in ("interrupted", "cancelled"):
             break
     return pd.DataFrame(rows)

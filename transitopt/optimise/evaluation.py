@@ -58,6 +58,23 @@ class RouteSetEvaluation:
         """The fields as a plain dict."""
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
+    @classmethod
+    def from_raw(cls, raw: np.ndarray, n_routes: int) -> RouteSetEvaluation:
+        """From the (8,) result of :func:`~transitopt.kernels.tndp.evaluate_routes_fast`."""
+        cost, q0, q1, q2, q_more, q_none, total, trt = (float(v) for v in raw)
+        served = total - q_none
+        pct = 100.0 / total if total > 0 else 0.0
+        return cls(
+            att=cost / served if served > 0 else float("inf"),
+            d0=q0 * pct,
+            d1=q1 * pct,
+            d2=q2 * pct,
+            dun=(q_more + q_none) * pct,
+            trt=trt,
+            d_nopath=q_none * pct,
+            n_routes=n_routes,
+        )
+
 
 def routes_to_arrays(
     instance: TNDPInstance, routes: Sequence[Sequence[int]], *, ids: bool = True
@@ -106,22 +123,6 @@ def routes_to_arrays(
     return np.asarray(ptr, dtype=np.int64), np.concatenate(flat).astype(np.int64)
 
 
-def _summarise(raw: np.ndarray, n_routes: int) -> RouteSetEvaluation:
-    cost, q0, q1, q2, q_more, q_none, total, trt = (float(v) for v in raw)
-    served = total - q_none
-    pct = 100.0 / total if total > 0 else 0.0
-    return RouteSetEvaluation(
-        att=cost / served if served > 0 else float("inf"),
-        d0=q0 * pct,
-        d1=q1 * pct,
-        d2=q2 * pct,
-        dun=(q_more + q_none) * pct,
-        trt=trt,
-        d_nopath=q_none * pct,
-        n_routes=n_routes,
-    )
-
-
 def evaluate_route_set(
     instance: TNDPInstance,
     routes: Sequence[Sequence[int]],
@@ -153,7 +154,7 @@ def evaluate_route_set(
     raw = evaluate_routes_fast(
         ptr, stops, instance.travel_time, instance.demand, float(transfer_penalty_min)
     )
-    return _summarise(raw, len(routes))
+    return RouteSetEvaluation.from_raw(raw, len(routes))
 
 
 def route_set_travel_times(

@@ -12,8 +12,9 @@ evaluation (the same rule as the ``transit_fleet`` metric).
 The objective (scenario currency per hour) is the transit riders' generalised cost
 (expected in-vehicle, walk, weighted wait, penalties and fares, from optimal strategies)
 times the value of time, plus ``operator_weight_per_veh_h`` times the vehicle-hours per
-hour. Each candidate is one transit assignment (skims off) of the baseline's transit
-demand on the baseline's final transit graph with the boarding frequencies changed:
+hour. Each candidate is one transit assignment (skims off) of the baseline's final
+transit demand on the model's transit graph at the baseline's final link times, with the
+candidate headways (:meth:`~transitopt.assignment.multimodal.MultimodalModel.transit_graph`):
 demand, mode split and bus running times are held fixed in the search. The written
 scenario is evaluated by the full model, where they respond.
 
@@ -29,15 +30,19 @@ import math
 import os
 import time
 import warnings
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from .._errors import TransitoptError
-from ..transit.graph import BOARD
+from .._progress import ProgressCallback, wants_stop
+
+if TYPE_CHECKING:
+    from ..scenario.evaluate import FinalState
 
 CLOCK_FACE_MIN = (3.0, 4.0, 5.0, 6.0, 7.5, 10.0, 12.0, 15.0, 20.0, 30.0)
 
@@ -100,28 +105,22 @@ class FrequencyResult:
 
 
 class _Problem:
-    """The baseline's transit graph and demand; evaluates headway vectors."""
+    """The baseline's final transit state in the model; evaluates headway vectors per route."""
 
-    def __init__(self, outcome, lines: pd.DataFrame, *, vot_per_h: float, weight: float) -> None:
-        assignment = outcome.transit
-        self.graph = assignment.graph
-        self.demand = np.asarray(assignment.demand, float)
-        self.wait_factor = float(assignment.wait_factor)
-        self.vot_per_s = vot_per_h / 3600.0
+    def __init__(self, state: FinalState, lines: pd.DataFrame, *, weight: float) -> None:
+        model = state.model
+        self.model = model
+        self.link_time_s = state.link_time_s
+        self.demand = np.asarray(state.transit_demand, float)
+        self.wait_factor = float(model.wait_factor)
+        self.vot_per_s = model.parameters.value_of_time_per_h / 3600.0
         self.weight = float(weight)
         keys = list(dict.fromkeys(lines["route_key"]))
         self.keys = keys
-        line_index = {lid: k for k, lid in enumerate(self.graph.line_ids)}
         self.group_lines = [tuple(lines.loc[lines["route_key"] == k, "line"]) for k in keys]
         self.cycle_s = np.array(
             [lines.loc[lines["route_key"] == k, "cycle_s"].sum() for k in keys], float
         )
-        board = np.flatnonzero(self.graph.kind == BOARD)
-        group_of_line = np.full(len(self.graph.line_ids), -1)
-        for g, ids in enumerate(self.group_lines):
-            group_of_line[[line_index[i] for i in ids]] = g
-        self.board = board
-        self.board_group = group_of_line[self.graph.line[board]]
         self.evaluations = 0
         self._memo: dict[tuple, tuple[float, float]] = {}
 
@@ -135,10 +134,10 @@ class _Problem:
             return self._memo[key]
         from ..transit import assign_transit
 
-        freq = self.graph.freq_hz.copy()
-        keep = self.board_group >= 0
-        freq[self.board[keep]] = 1.0 / headway_s[self.board_group[keep]]
-        graph = replace(self.graph, freq_hz=freq)
+        per_line = {
+            line_id: headway_s[g] for g, ids in enumerate(self.group_lines) for line_id in ids
+        }
+        graph = self.model.transit_graph(self.link_time_s, headway_s=per_line)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             result = assign_transit(graph, self.demand, wait_factor=self.wait_factor, skims=False)
@@ -168,6 +167,184 @@ def passenger_cost_s(graph, link_volume: np.ndarray, *, wait_factor: float) -> f
     return total
 
 
+class _Search:
+    """Greedy marginal analysis, a restart from the scenario's headways, improvement passes.
+
+    ``idx`` holds each route's position in the headway grid ``values`` (min); ``stop``
+    stays ``"converged"`` until the budget, the progress callback or an interrupt ends
+    the search.
+    """
+
+    def __init__(
+        self,
+        problem: _Problem,
+        values: list[float],
+        *,
+        fleet: int,
+        max_evaluations: int,
+        progress: ProgressCallback | None,
+    ) -> None:
+        self.problem = problem
+        self.values = values
+        self.h = np.array(values) * 60.0
+        self.budget = fleet
+        self.max_evaluations = max_evaluations
+        self.progress = progress
+        self.n = len(problem.keys)
+        self.idx = np.full(self.n, len(values) - 1)
+        self.current = math.nan
+        self.history: list[dict] = []
+        self.stop = "converged"
+
+    def total(self, ix: np.ndarray) -> float:
+        p, o = self.problem.cost(self.h[ix])
+        return p + o
+
+    def fleet_of(self, ix: np.ndarray) -> int:
+        return int(self.problem.fleet(self.h[ix]).sum())
+
+    def spent(self) -> bool:
+        return self.problem.evaluations >= self.max_evaluations
+
+    def accept(self, move: str, g: int) -> bool:
+        """Log the current solution after ``move`` on route ``g``; whether to go on."""
+        row = {
+            "evaluations": self.problem.evaluations,
+            "move": move,
+            "route_key": self.problem.keys[g],
+            "headway_min": self.values[self.idx[g]],
+            "fleet": self.fleet_of(self.idx),
+            "objective": self.current,
+        }
+        self.history.append(row)
+        return not wants_stop(self.progress, dict(row))
+
+    def start(self) -> None:
+        """Every route at its longest allowed headway."""
+        self.current = self.total(self.idx)
+        self.accept("start", 0)
+
+    # ------------------------------------------------------------------ greedy
+    def greedy(self) -> None:
+        """Shorten the headway with the best objective reduction per extra vehicle while
+        the fleet allows; stale scores of the other routes are upper estimates refreshed
+        only when they come out on top."""
+        scores: dict[int, tuple[float, float, int]] = {}  # route -> (score, objective, moves)
+        moves_done = 0
+        while self.stop == "converged":
+            candidates = self._shortenable()
+            if not candidates:
+                break
+            chosen = self._best(candidates, scores, self.fleet_of(self.idx), moves_done)
+            if chosen < 0:
+                if self.spent():
+                    self.stop = "max_evaluations"
+                break
+            self.idx[chosen] -= 1
+            self.current = scores.pop(chosen)[1]
+            moves_done += 1
+            if not self.accept("shorten", chosen):
+                self.stop = "cancelled"
+
+    def _shortenable(self) -> list[int]:
+        out = []
+        for g in range(self.n):
+            trial = self.idx.copy()
+            trial[g] -= 1
+            if self.idx[g] > 0 and self.fleet_of(trial) <= self.budget:
+                out.append(g)
+        return out
+
+    def _score(self, g: int, used: int, moves_done: int) -> tuple[float, float, int]:
+        trial = self.idx.copy()
+        trial[g] -= 1
+        extra = self.fleet_of(trial) - used
+        value = self.total(trial)
+        gain = self.current - value
+        if gain <= 1e-9 * max(1.0, abs(self.current)):
+            return (-math.inf, value, moves_done)
+        return (gain / extra if extra > 0 else 1e12 * gain, value, moves_done)
+
+    def _best(self, candidates: list[int], scores: dict, used: int, moves_done: int) -> int:
+        """The route to shorten next (-1: none improves, or the budget is spent)."""
+        while not self.spent():
+            for g in candidates:
+                if g not in scores and not self.spent():
+                    scores[g] = self._score(g, used, moves_done)
+            ranked = sorted((g for g in candidates if g in scores), key=lambda g: -scores[g][0])
+            if not ranked or scores[ranked[0]][0] == -math.inf:
+                return -1
+            top = ranked[0]
+            if scores[top][2] != moves_done:
+                scores[top] = self._score(top, used, moves_done)
+                continue
+            return top
+        return -1
+
+    # ------------------------------------------------------------------ restart and passes
+    def restart_from(self, base_h: np.ndarray, objective: float) -> None:
+        """Continue from the scenario's own headways when on the grid, feasible and better."""
+        base_idx = np.array([int(np.argmin(np.abs(self.h - b))) for b in base_h])
+        if (
+            np.allclose(self.h[base_idx], base_h)
+            and self.fleet_of(base_idx) <= self.budget
+            and objective < self.current
+        ):
+            self.idx, self.current = base_idx, objective
+            self.history.append(
+                {
+                    "evaluations": self.problem.evaluations,
+                    "move": "restart from the scenario's headways",
+                    "route_key": None,
+                    "headway_min": None,
+                    "fleet": self.fleet_of(self.idx),
+                    "objective": self.current,
+                }
+            )
+
+    def improve(self) -> None:
+        """Passes of single moves, then pairwise swaps, until none improves."""
+        n = self.n
+        improved = self.stop == "converged"
+        while improved and self.stop == "converged":
+            moves = [(g, d) for g in range(n) for d in (-1, 1)]
+            moves += [(i, j) for i in range(n) for j in range(n) if i != j]
+            improved = self._pass(moves)
+
+    def _pass(self, moves: list[tuple[int, int]]) -> bool:
+        """One pass over ``moves`` (the first ``2 n`` single); whether one improved."""
+        improved = False
+        for k, move in enumerate(moves):
+            if self.spent():
+                self.stop = "max_evaluations"
+                break
+            single = k < 2 * self.n
+            trial = self.idx.copy()
+            if single:
+                trial[move[0]] += move[1]
+            else:
+                trial[move[0]] -= 1
+                trial[move[1]] += 1
+            if (
+                trial.min() < 0
+                or trial.max() >= len(self.values)
+                or self.fleet_of(trial) > self.budget
+            ):
+                continue
+            value = self.total(trial)
+            if value < self.current - 1e-9 * max(1.0, abs(self.current)):
+                self.idx, self.current = trial, value
+                improved = True
+                if single:
+                    name = "shorten" if move[1] < 0 else "lengthen"
+                else:
+                    name = f"swap with {self.problem.keys[move[1]]}"
+                if not self.accept(name, move[0]):
+                    self.stop = "cancelled"
+                    break
+        return improved
+
+
 def optimise_frequencies(
     scenario_path: str | os.PathLike,
     *,
@@ -176,15 +353,15 @@ def optimise_frequencies(
     clock_face: Sequence[float] | None = CLOCK_FACE_MIN,
     operator_weight_per_veh_h: float = 0.0,
     max_evaluations: int = 500,
-    progress: Callable[[dict], object] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> FrequencyResult:
     """Choose route headways that minimise passenger plus operator cost within a fleet.
 
     Parameters
     ----------
     scenario_path
-        A scenario file (baseline or alternative); it is evaluated first (again when
-        only a cached result without the model arrays is on disk).
+        A scenario file (baseline or alternative); it is evaluated first (or its
+        cached result reused: the model's final state is rebuilt from it).
     fleet
         Vehicles available (all routes together).
     headway_bounds_min
@@ -211,9 +388,72 @@ def optimise_frequencies(
         No allowed headway, no transit lines, or ``fleet`` smaller than the vehicles
         needed with every route at its longest allowed headway (the message names it).
     """
-    from ..scenario import evaluate, evaluate_file
-
     started = time.perf_counter()
+    values = _headway_grid(headway_bounds_min, clock_face)
+    if fleet < 0:
+        raise FrequencyError(f"fleet must be >= 0 vehicles, got {fleet!r}")
+    path = Path(scenario_path)
+    problem, lines, currency = _problem_of(path, operator_weight_per_veh_h)
+    search = _Search(
+        problem, values, fleet=fleet, max_evaluations=max_evaluations, progress=progress
+    )
+    needed = search.fleet_of(search.idx)
+    if needed > fleet:
+        raise FrequencyError(
+            f"a fleet of {fleet} vehicles cannot run every route at the longest allowed headway "
+            f"({values[-1]:g} min): that needs {needed} vehicles"
+        )
+    base_h = np.array(
+        [lines.loc[lines["route_key"] == k, "headway_s"].mean() for k in problem.keys]
+    )
+    pb, ob = problem.cost(base_h)
+    search.start()
+    try:
+        search.greedy()
+        search.restart_from(base_h, pb + ob)
+        search.improve()
+    except KeyboardInterrupt:
+        search.stop = "interrupted"
+    pa, oa = problem.cost(search.h[search.idx])
+    base_fleet = problem.fleet(base_h)
+    routes = pd.DataFrame(
+        {
+            "route_key": problem.keys,
+            "lines": problem.group_lines,
+            "cycle_s": problem.cycle_s,
+            "baseline_headway_min": base_h / 60.0,
+            "headway_min": [values[i] for i in search.idx],
+            "baseline_fleet": base_fleet,
+            "fleet": problem.fleet(search.h[search.idx]),
+        }
+    )
+    return FrequencyResult(
+        scenario_path=path,
+        routes=routes,
+        fleet_budget=int(fleet),
+        fleet_used=int(routes["fleet"].sum()),
+        baseline_fleet=int(base_fleet.sum()),
+        objective_before=pb + ob,
+        objective_after=pa + oa,
+        passenger_cost_before=pb,
+        passenger_cost_after=pa,
+        operator_cost_before=ob,
+        operator_cost_after=oa,
+        history=pd.DataFrame(search.history),
+        evaluations=problem.evaluations,
+        stop_reason=search.stop,
+        currency=currency,
+        seconds=time.perf_counter() - started,
+        notes=[
+            "transit demand, mode split and running times are held at the baseline's during the search"
+        ],
+    )
+
+
+def _headway_grid(
+    headway_bounds_min: tuple[float, float], clock_face: Sequence[float] | None
+) -> list[float]:
+    """The allowed headways (min), ascending."""
     lo, hi = map(float, headway_bounds_min)
     if not 0 < lo <= hi:
         raise FrequencyError(
@@ -230,190 +470,21 @@ def optimise_frequencies(
         raise FrequencyError(
             f"no clock-face headway {list(clock_face or [])} lies within {lo:g}-{hi:g} min"
         )
-    if fleet < 0:
-        raise FrequencyError(f"fleet must be >= 0 vehicles, got {fleet!r}")
-    path = Path(scenario_path)
+    return values
+
+
+def _problem_of(path: Path, weight: float) -> tuple[_Problem, pd.DataFrame, str]:
+    """The search problem of a scenario: its evaluated (or cached) result's lines and the
+    model at the result's final state; and the scenario's currency."""
+    from ..scenario import evaluate_file
+    from ..scenario.evaluate import final_state
+
     result = evaluate_file(path)
-    if result.outcome is None:  # read back from the on-disk cache, which keeps no model arrays
-        result = evaluate(path)
-    outcome = result.outcome
     lines = result.tables["lines"]
-    if outcome is None or outcome.transit is None or not len(lines):
+    if not len(lines):
         raise FrequencyError(f"{path}: the scenario has no transit lines to set frequencies for")
-    params = outcome.prepared.scenario.baseline.model
-    problem = _Problem(
-        outcome, lines, vot_per_h=params.value_of_time_per_h, weight=operator_weight_per_veh_h
-    )
-    h = np.array(values) * 60.0
-    n = len(problem.keys)
-    idx = np.full(n, len(values) - 1)
-    needed = int(problem.fleet(np.full(n, h[-1])).sum())
-    if needed > fleet:
-        raise FrequencyError(
-            f"a fleet of {fleet} vehicles cannot run every route at the longest allowed headway "
-            f"({values[-1]:g} min): that needs {needed} vehicles"
-        )
-    base_h = np.array(
-        [lines.loc[lines["route_key"] == k, "headway_s"].mean() for k in problem.keys]
-    )
-    pb, ob = problem.cost(base_h)
-
-    def total(ix: np.ndarray) -> float:
-        p, o = problem.cost(h[ix])
-        return p + o
-
-    def fleet_of(ix: np.ndarray) -> int:
-        return int(problem.fleet(h[ix]).sum())
-
-    current = total(idx)
-    history: list[dict] = []
-    stop = "converged"
-
-    def accept(move: str, g: int) -> bool:
-        row = {
-            "evaluations": problem.evaluations,
-            "move": move,
-            "route_key": problem.keys[g],
-            "headway_min": values[idx[g]],
-            "fleet": fleet_of(idx),
-            "objective": current,
-        }
-        history.append(row)
-        return progress is None or progress(dict(row)) is not False
-
-    accept("start", 0)
-    try:
-        # greedy marginal analysis, lazily: stale scores of the other routes are upper
-        # estimates refreshed only when they come out on top
-        scores: dict[int, tuple[float, float, int]] = {}  # route -> (score, objective, move count)
-        moves_done = 0
-        while stop == "converged":
-            used = fleet_of(idx)
-            candidates = []
-            for g in range(n):
-                trial = idx.copy()
-                trial[g] -= 1
-                if idx[g] > 0 and fleet_of(trial) <= fleet:
-                    candidates.append(g)
-            if not candidates:
-                break
-
-            def score(
-                g: int, used: int = used, current: float = current, moves_done: int = moves_done
-            ) -> tuple[float, float, int]:
-                trial = idx.copy()
-                trial[g] -= 1
-                extra = fleet_of(trial) - used
-                value = total(trial)
-                gain = current - value
-                if gain <= 1e-9 * max(1.0, abs(current)):
-                    return (-math.inf, value, moves_done)
-                return (gain / extra if extra > 0 else 1e12 * gain, value, moves_done)
-
-            chosen = -1
-            while problem.evaluations < max_evaluations:
-                for g in candidates:
-                    if g not in scores and problem.evaluations < max_evaluations:
-                        scores[g] = score(g)
-                ranked = sorted((g for g in candidates if g in scores), key=lambda g: -scores[g][0])
-                if not ranked or scores[ranked[0]][0] == -math.inf:
-                    break
-                top = ranked[0]
-                if scores[top][2] != moves_done:
-                    scores[top] = score(top)
-                    continue
-                chosen = top
-                break
-            if chosen < 0:
-                if problem.evaluations >= max_evaluations:
-                    stop = "max_evaluations"
-                break
-            idx[chosen] -= 1
-            current = scores.pop(chosen)[1]
-            moves_done += 1
-            if not accept("shorten", chosen):
-                stop = "cancelled"
-        # the scenario's own headways, when on the grid, feasible and better, are the start of the passes
-        base_idx = np.array([int(np.argmin(np.abs(h - b))) for b in base_h])
-        if np.allclose(h[base_idx], base_h) and fleet_of(base_idx) <= fleet and pb + ob < current:
-            idx, current = base_idx, pb + ob
-            history.append(
-                {
-                    "evaluations": problem.evaluations,
-                    "move": "restart from the scenario's headways",
-                    "route_key": None,
-                    "headway_min": None,
-                    "fleet": fleet_of(idx),
-                    "objective": current,
-                }
-            )
-        # improvement passes: single moves, then pairwise swaps
-        improved = stop == "converged"
-        while improved and stop == "converged":
-            improved = False
-            moves = [(g, d) for g in range(n) for d in (-1, 1)]
-            moves += [(i, j) for i in range(n) for j in range(n) if i != j]
-            for k, move in enumerate(moves):
-                if problem.evaluations >= max_evaluations:
-                    stop = "max_evaluations"
-                    break
-                trial = idx.copy()
-                single = k < 2 * n
-                if single:
-                    trial[move[0]] += move[1]
-                else:
-                    trial[move[0]] -= 1
-                    trial[move[1]] += 1
-                if trial.min() < 0 or trial.max() >= len(values) or fleet_of(trial) > fleet:
-                    continue
-                value = total(trial)
-                if value < current - 1e-9 * max(1.0, abs(current)):
-                    idx, current = trial, value
-                    improved = True
-                    name = (
-                        ("shorten" if move[1] < 0 else "lengthen")
-                        if single
-                        else f"swap with {problem.keys[move[1]]}"
-                    )
-                    if not accept(name, move[0]):
-                        stop = "cancelled"
-                        break
-    except KeyboardInterrupt:
-        stop = "interrupted"
-    pa, oa = problem.cost(h[idx])
-    base_fleet = problem.fleet(base_h)
-    routes = pd.DataFrame(
-        {
-            "route_key": problem.keys,
-            "lines": problem.group_lines,
-            "cycle_s": problem.cycle_s,
-            "baseline_headway_min": base_h / 60.0,
-            "headway_min": [values[i] for i in idx],
-            "baseline_fleet": base_fleet,
-            "fleet": problem.fleet(h[idx]),
-        }
-    )
-    return FrequencyResult(
-        scenario_path=path,
-        routes=routes,
-        fleet_budget=int(fleet),
-        fleet_used=int(routes["fleet"].sum()),
-        baseline_fleet=int(base_fleet.sum()),
-        objective_before=pb + ob,
-        objective_after=pa + oa,
-        passenger_cost_before=pb,
-        passenger_cost_after=pa,
-        operator_cost_before=ob,
-        operator_cost_after=oa,
-        history=pd.DataFrame(history),
-        evaluations=problem.evaluations,
-        stop_reason=stop,
-        currency=params.currency,
-        seconds=time.perf_counter() - started,
-        notes=[
-            "transit demand, mode split and running times are held at the baseline's during the search"
-        ],
-    )
+    problem = _Problem(final_state(result), lines, weight=weight)
+    return problem, lines, str(result.summary["parameters"]["currency"])
 
 
 def write_scenario(

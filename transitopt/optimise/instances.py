@@ -137,7 +137,7 @@ class TNDPInstance:
             )
         tt[np.isnan(tt)] = np.inf
         np.fill_diagonal(tt, 0.0)
-        info = {}
+        info: dict = {}
         if (tt < 0).any():
             i, j = np.argwhere(tt < 0)[0]
             raise NetworkError(f"{name}: negative travel time {tt[i, j]} on link {i}-{j}")
@@ -304,34 +304,14 @@ def _read_csv_layout(folder: Path) -> TNDPInstance:
     index = {int(v): i for i, v in enumerate(ids)}
     n = ids.size
     tt = np.full((n, n), np.inf)
-    links = _read_rows(links_file, ("from", "to", "travel_time"), (int, int, float))
-    for number, a, b, t in links:
-        for v in (a, b):
-            if v not in index:
-                raise InputFileError(
-                    f"{links_file}, line {number}: node {v} is not in {nodes_file.name}"
-                )
-        if not (math.isfinite(t) and t >= 0):
-            raise InputFileError(
-                f"{links_file}, line {number}: travel time {t} must be finite and >= 0 minutes"
-            )
-        tt[index[a], index[b]] = t
+    for i, j, minutes in _read_pair_values(links_file, nodes_file, index, "travel_time"):
+        tt[i, j] = minutes
     # links are stored in both directions; accept a one-direction file as undirected
     one_way = np.isfinite(tt) & ~np.isfinite(tt.T)
     tt[one_way.T] = tt.T[one_way.T]
     demand = np.zeros((n, n))
-    rows = _read_rows(demand_file, ("from", "to", "demand"), (int, int, float))
-    for number, a, b, d in rows:
-        for v in (a, b):
-            if v not in index:
-                raise InputFileError(
-                    f"{demand_file}, line {number}: node {v} is not in {nodes_file.name}"
-                )
-        if not (math.isfinite(d) and d >= 0):
-            raise InputFileError(
-                f"{demand_file}, line {number}: demand {d} must be finite and >= 0 trips"
-            )
-        demand[index[a], index[b]] += d
+    for i, j, trips in _read_pair_values(demand_file, nodes_file, index, "demand"):
+        demand[i, j] += trips
     inst = TNDPInstance.from_matrices(
         tt,
         demand,
@@ -342,6 +322,34 @@ def _read_csv_layout(folder: Path) -> TNDPInstance:
         node_id=ids,
     )
     return _with_source(inst, str(folder))
+
+
+#: what the value column of a node-pair file holds: (text in messages, unit)
+_PAIR_VALUES = {"travel_time": ("travel time", "minutes"), "demand": ("demand", "trips")}
+
+
+def _read_pair_values(
+    path: Path, nodes_file: Path, index: dict[int, int], column: str
+) -> list[tuple[int, int, float]]:
+    """``(from, to, value)`` rows of a links or demand file as node indices, checked.
+
+    Raises
+    ------
+    InputFileError
+        A node is not in the nodes file, or a value is negative or not finite.
+    """
+    label, unit = _PAIR_VALUES[column]
+    out = []
+    for number, a, b, value in _read_rows(path, ("from", "to", column), (int, int, float)):
+        for v in (a, b):
+            if v not in index:
+                raise InputFileError(f"{path}, line {number}: node {v} is not in {nodes_file.name}")
+        if not (math.isfinite(value) and value >= 0):
+            raise InputFileError(
+                f"{path}, line {number}: {label} {value} must be finite and >= 0 {unit}"
+            )
+        out.append((index[a], index[b], value))
+    return out
 
 
 def _with_source(inst: TNDPInstance, source: str) -> TNDPInstance:

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ..metrics.registry import metric
+
 if TYPE_CHECKING:
     from ..scenario.result import ScenarioResult
 
@@ -415,12 +417,11 @@ def change_figure(
     names: Sequence[str],
     *,
     metrics: Sequence[str],
-    labels: dict[str, str] | None = None,
 ) -> dict:
     """Percent change against the baseline of the chosen headline metrics, one bar per alternative.
 
     ``table`` is ``scenario.compare``'s output; ``names`` are its scenario columns
-    (baseline first); ``labels`` maps metric ids to axis labels.
+    (baseline first); the axis shows the metrics' labels (:mod:`transitopt.metrics.registry`).
     """
     present = set(table["metric"])
     rows = (
@@ -428,7 +429,7 @@ def change_figure(
         .set_index("metric")
         .reindex([m for m in metrics if m in present])
     )
-    axis = [_plain((labels or {}).get(m, m)) for m in rows.index]
+    axis = [_plain(metric(m).label) for m in rows.index]
     data = []
     for i, name in enumerate(names[1:], start=1):
         pct = rows[f"{name} Δ%"].to_numpy(float)

@@ -18,7 +18,6 @@ import html
 import json
 import math
 import os
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,84 +26,15 @@ import numpy as np
 import pandas as pd
 
 from .._io import atomic_path
+from ..metrics.registry import GROUPS, metric
 from . import charts
-from .maps import GeometryStore, access_columns, map_figure, report_maps, slug
+from .maps.interactive import GeometryStore, map_figure
+from .maps.layer import slug
+from .maps.layers import report_maps
+from .maps.tables import access_columns
 
 if TYPE_CHECKING:
     from ..scenario.result import ScenarioResult
-
-#: metrics where a fall is an improvement (green in the table)
-LOWER_IS_BETTER = frozenset(
-    {
-        "trips_unserved",
-        "composite_cost_min",
-        "car_veh_h",
-        "car_delay_veh_h",
-        "lane_km_voc_over_0_9",
-        "lane_km_voc_over_1_0",
-        "max_voc",
-        "transit_avg_wait_min",
-        "transit_avg_time_min",
-        "transit_transfers_per_trip",
-        "transit_max_load_ratio",
-        "transit_lines_over_capacity",
-        "transit_fleet",
-        "transit_veh_km",
-        "transit_veh_h",
-        "co2_car",
-        "co2_transit",
-        "co2_total",
-    }
-)
-#: metrics where a rise is an improvement
-HIGHER_IS_BETTER = frozenset({"car_avg_speed_kph"})
-
-_LABELS = {
-    "trips": "Person trips",
-    "trips_unserved": "Trips with no available mode",
-    "share_car": "Car share",
-    "share_transit": "Transit share",
-    "share_walk": "Walk share",
-    "composite_cost_min": "Generalised cost per trip (logsum)",
-    "car_veh_km": "Car vehicle-km",
-    "car_veh_h": "Car vehicle-hours",
-    "car_delay_veh_h": "Car delay (vs free flow)",
-    "car_avg_speed_kph": "Average car speed",
-    "bus_veh_km": "Bus vehicle-km on streets",
-    "lane_km": "Lane-km open to cars",
-    "lane_km_voc_over_0_9": "Lane-km with v/c > 0.9",
-    "lane_km_voc_over_1_0": "Lane-km with v/c > 1.0",
-    "max_voc": "Highest v/c",
-    "transit_trips": "Transit trips",
-    "transit_boardings": "Boardings",
-    "transit_passenger_km": "Passenger-km",
-    "transit_passenger_h": "Passenger-hours in vehicles",
-    "transit_avg_wait_min": "Average wait",
-    "transit_avg_time_min": "Average door-to-door time",
-    "transit_transfers_per_trip": "Transfers per trip",
-    "transit_max_load_ratio": "Highest load / capacity",
-    "transit_lines_over_capacity": "Lines over capacity",
-    "transit_fare_revenue": "Fare revenue",
-    "transit_fleet": "Fleet needed",
-    "transit_veh_km": "Transit vehicle-km",
-    "transit_veh_h": "Transit vehicle-hours",
-    "co2_car": "CO₂ from cars",
-    "co2_transit": "CO₂ from transit",
-    "co2_total": "CO₂ total",
-    "iterations": "Feedback iterations",
-    "converged": "Converged",
-}
-_GROUPS = {
-    "demand": "Demand",
-    "mode_share": "Mode shares",
-    "road": "Road traffic",
-    "transit": "Transit use",
-    "operator": "Operator",
-    "accessibility": "Accessibility (population-weighted)",
-    "equity": "Equity",
-    "emissions": "Emissions",
-    "model": "Model run",
-}
 
 #: plotly.js options: nothing that talks to a server (plotly.js 4 shows a "Share chart" button by default)
 _CONFIG_BASE = {
@@ -184,12 +114,7 @@ def write_report(
             _headline_table(table, names, results)
             + (
                 figures.add(
-                    charts.change_figure(
-                        table,
-                        names,
-                        metrics=_key_metrics(base),
-                        labels={m: metric_label(m) for m in table["metric"]},
-                    ),
+                    charts.change_figure(table, names, metrics=_key_metrics(base)),
                     "chart",
                 )
                 if alternatives
@@ -353,37 +278,6 @@ def _percent(value: Any) -> str:
     return _signed(f"{abs(value):.1f} %" if abs(value) >= 0.05 else "<0.1 %", value)
 
 
-def metric_label(metric: str) -> str:
-    """A readable name for a headline metric id (``jobs_transit_45min`` → "Jobs within 45 min by transit")."""
-    if metric in _LABELS:
-        return _LABELS[metric]
-    m = re.fullmatch(r"jobs_(\w+?)_([0-9.]+)min", metric)
-    if m:
-        return f"Jobs within {m.group(2)} min by {m.group(1)}"
-    m = re.fullmatch(r"(gini|palma)_transit_([0-9.]+)min", metric)
-    if m:
-        return f"{m.group(1).capitalize()} of jobs within {m.group(2)} min by transit"
-    m = re.fullmatch(r"transit_access_([0-9.]+min)_(zones|population)_(gain|lose)", metric)
-    if m:
-        who = "Zones" if m.group(2) == "zones" else "Residents"
-        verb = "gaining" if m.group(3) == "gain" else "losing"
-        return f"{who} {verb} transit access ({m.group(1).replace('min', ' min')})"
-    return metric.replace("_", " ").capitalize()
-
-
-def better_direction(metric: str) -> int:
-    """+1 when a rise of ``metric`` is an improvement, −1 when a fall is, 0 when neither is clear."""
-    if (
-        metric in LOWER_IS_BETTER
-        or re.match(r"(gini|palma)_", metric)
-        or re.search(r"_lose$", metric)
-    ):
-        return -1
-    if metric in HIGHER_IS_BETTER or re.match(r"jobs_", metric) or re.search(r"_gain$", metric):
-        return 1
-    return 0
-
-
 def _key_metrics(base: ScenarioResult) -> list[str]:
     columns = access_columns(base.tables.get("zones", pd.DataFrame()))
     access = [columns[len(columns) // 2]] if columns else []
@@ -480,14 +374,13 @@ def _headline_rows(table: pd.DataFrame, names: list[str]) -> list[str]:
     rows = []
     for group, block in table.groupby("group", sort=False):
         rows.append(
-            f"<tr class='group'><td colspan='{3 + 3 * len(alts)}'>{_e(_GROUPS.get(group, group))}</td></tr>"
+            f"<tr class='group'><td colspan='{3 + 3 * len(alts)}'>{_e(GROUPS[group])}</td></tr>"
         )
         for _, values in block.iterrows():
-            metric, unit = str(values["metric"]), str(values["unit"])
-            direction = better_direction(metric)
+            entry, unit = metric(str(values["metric"])), str(values["unit"])
             unit_text = "%" if unit == "share" else unit
             cells = [
-                f"<td title='{_e(metric)}'>{_e(metric_label(metric))}</td><td class='unit'>{_e(unit_text)}</td>",
+                f"<td title='{_e(entry.name)}'>{_e(entry.label)}</td><td class='unit'>{_e(unit_text)}</td>",
                 f"<td class='num'>{_number(values[names[0]], unit)}</td>",
             ]
             for name in alts:
@@ -499,8 +392,8 @@ def _headline_rows(table: pd.DataFrame, names: list[str]) -> list[str]:
                 if unit == "bool":
                     delta = pct = float("nan")
                 mark = ""
-                if direction and _finite(delta) and float(delta) != 0:
-                    mark = " better" if np.sign(float(delta)) == direction else " worse"
+                if entry.sign and _finite(delta) and float(delta) != 0:
+                    mark = " better" if np.sign(float(delta)) == entry.sign else " worse"
                 cells.append(
                     f"<td class='num'>{_number(values[name], unit)}</td>"
                     f"<td class='num{mark}'>{_delta(delta, unit)}</td>"
@@ -631,23 +524,9 @@ def _show(value: Any) -> str:
 
 
 def _assumptions_html(results: list[ScenarioResult], names: list[str]) -> str:
+    flat = [_parameters(result.summary) for result in results]
     keys: dict[str, None] = {}
-    flat = []
-    for result in results:
-        s = result.summary
-        record = {}
-        period = s.get("period") or {}
-        if isinstance(period, Mapping):
-            record["period"] = (
-                f"{period.get('name', '')} {period.get('start', '')}–{period.get('end', '')}".strip()
-            )
-        record.update(_flatten(s.get("network") or {}, "network."))
-        for key in ("zones", "lines", "tolerance"):
-            if key in s:
-                record[key] = s[key]
-        record.update(_flatten(s.get("transit_fares") or {}, "fares."))
-        record.update(_flatten(s.get("parameters") or {}, "model."))
-        flat.append(record)
+    for record in flat:
         keys.update(dict.fromkeys(record))
     head = "".join(
         f"<th>{_scenario_head(n, r, i)}</th>"
@@ -661,19 +540,7 @@ def _assumptions_html(results: list[ScenarioResult], names: list[str]) -> str:
             for i, v in enumerate(values)
         )
         rows.append(f"<tr><td class='key'>{_e(key)}</td>{cells}</tr>")
-    notes = []
-    every = [list(r.summary.get("notes") or []) for r in results]
-    common = [n for n in every[0] if all(n in other for other in every[1:])]
-    if common:
-        notes.append(
-            "<h4>All runs</h4><ul class='notes'>"
-            + "".join(f"<li>{_e(n)}</li>" for n in common)
-            + "</ul>"
-        )
-    for own, name in zip(every, names, strict=True):
-        items = "".join(f"<li>{_e(n)}</li>" for n in own if n not in common)
-        if items:
-            notes.append(f"<h4>{_e(name)}</h4><ul class='notes'>{items}</ul>")
+    notes = _notes_html(results, names)
     model = (
         "<p>The evaluation joins a road equilibrium for cars (buses enter as a PCU preload on the links they use, "
         "none on bus lanes), bus running times from congested link times (free flow on bus lanes) plus dwell, a "
@@ -688,9 +555,44 @@ def _assumptions_html(results: list[ScenarioResult], names: list[str]) -> str:
         model + "<p class='hint'>Highlighted: a value that differs from the baseline's.</p>"
         f"<div class='scroll'><table class='params'><thead><tr><th>Parameter</th>{head}</tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table></div>"
-        + (f"<h3>Notes from the runs</h3>{''.join(notes)}" if notes else "")
+        + (f"<h3>Notes from the runs</h3>{notes}" if notes else "")
         + _inputs_html(results, names)
     )
+
+
+def _parameters(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """A run's assumptions as flat ``key: value`` pairs (period, network, zones, fares, model)."""
+    record = {}
+    period = summary.get("period") or {}
+    if isinstance(period, Mapping):
+        record["period"] = (
+            f"{period.get('name', '')} {period.get('start', '')}–{period.get('end', '')}".strip()
+        )
+    record.update(_flatten(summary.get("network") or {}, "network."))
+    for key in ("zones", "lines", "tolerance"):
+        if key in summary:
+            record[key] = summary[key]
+    record.update(_flatten(summary.get("transit_fares") or {}, "fares."))
+    record.update(_flatten(summary.get("parameters") or {}, "model."))
+    return record
+
+
+def _notes_html(results: list[ScenarioResult], names: list[str]) -> str:
+    """The runs' notes: those of every run once, then each run's own."""
+    notes = []
+    every = [list(r.summary.get("notes") or []) for r in results]
+    common = [n for n in every[0] if all(n in other for other in every[1:])]
+    if common:
+        notes.append(
+            "<h4>All runs</h4><ul class='notes'>"
+            + "".join(f"<li>{_e(n)}</li>" for n in common)
+            + "</ul>"
+        )
+    for own, name in zip(every, names, strict=True):
+        items = "".join(f"<li>{_e(n)}</li>" for n in own if n not in common)
+        if items:
+            notes.append(f"<h4>{_e(name)}</h4><ul class='notes'>{items}</ul>")
+    return "".join(notes)
 
 
 def _inputs_html(results: list[ScenarioResult], names: list[str]) -> str:

@@ -1,17 +1,15 @@
 """Scenarios: files (baseline + edits), the integrated evaluation, results and comparison.
 
->>> from transitopt.scenario import evaluate_file, compare
->>> base = evaluate_file("scenarios/helsinki_base.toml")  # doctest: +SKIP
->>> alt = evaluate_file("scenarios/helsinki_bus_lane.toml")  # doctest: +SKIP
->>> compare(base, alt)  # doctest: +SKIP
+>>> import transitopt as to
+>>> base = to.evaluate_file("scenarios/helsinki_base.toml")  # doctest: +SKIP
+>>> alt = to.evaluate_file("scenarios/helsinki_bus_lane.toml")  # doctest: +SKIP
+>>> to.compare(base, alt)  # doctest: +SKIP
 """
 
 from .compare import compare
-from .edits import Prepared, prepare
 from .evaluate import clear_results, evaluate, evaluate_file, validate_scenario
+from .examples import example_scenarios
 from .files import EditRecord, Scenario, load_scenario
-from .inputs import load_base
-from .model import IntegratedModel, ModelOutcome
 from .result import TABLES, ScenarioResult, read_result, write_result
 from .schema import EDIT_TYPES, AlternativeFile, BaselineFile, ModelSpec, ScenarioError
 
@@ -30,10 +28,7 @@ __all__ = [
     "AlternativeFile",
     "BaselineFile",
     "EditRecord",
-    "IntegratedModel",
-    "ModelOutcome",
     "ModelSpec",
-    "Prepared",
     "Scenario",
     "ScenarioError",
     "ScenarioResult",
@@ -42,9 +37,8 @@ __all__ = [
     "compare",
     "evaluate",
     "evaluate_file",
-    "load_base",
+    "example_scenarios",
     "load_scenario",
-    "prepare",
     "read_result",
     "validate_scenario",
     "write_result",

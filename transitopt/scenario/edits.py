@@ -36,11 +36,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..geo import haversine_m
 from ..network.compiled import EDGE_FLOAT_DEFAULTS, MODE_BUS, MODE_CAR, Network
-from ..transit.lines import TransitSupply, haversine_m
+from ..transit.lines import TransitSupply
+from ..transit.street_routes import StreetRoutes, route_lines
 from .files import EditRecord, Scenario
 from .inputs import BaseData, make_lines, resolve_stops
-from .routing import StreetRoutes, route_lines
+from .parameters import model_parameters
 from .schema import ModelSpec, StopPoint
 
 
@@ -96,9 +98,10 @@ class Prepared:
         )
 
 
-def prepare(scenario: Scenario, base: BaseData) -> Prepared:
+def apply_edits(scenario: Scenario, base: BaseData) -> Prepared:
     """Apply the edits of ``scenario`` to ``base`` (raises :class:`ScenarioError` naming the edit)."""
     params = scenario.baseline.model
+    model = model_parameters(scenario.baseline)
     state = _State(
         scenario=scenario,
         drive=_with_state_columns(base.drive),
@@ -114,8 +117,8 @@ def prepare(scenario: Scenario, base: BaseData) -> Prepared:
         state.supply,
         state.drive,
         closed=closed,
-        max_snap_m=params.max_stop_snap_m,
-        detour_factor=1.2,
+        max_snap_m=model.max_stop_snap_m,
+        detour_factor=model.detour_factor,
     )
     state.lay_bus_lanes(routes)
     unrouted = int((~routes.seg_routed).sum())

@@ -1,13 +1,15 @@
-"""Evaluating scenarios: the integrated model, then tables and metrics.
+"""Evaluating scenarios: the multimodal model on the edited inputs, then tables and metrics.
 
 >>> result = evaluate_file("scenarios/helsinki_base.toml")  # doctest: +SKIP
 >>> result.metrics  # doctest: +SKIP
 
 :func:`evaluate` validates and loads everything (raising :class:`ScenarioError` before
-any computation when a file is wrong), runs :class:`~.model.IntegratedModel` and
-assembles the :class:`~.result.ScenarioResult`. :func:`evaluate_file` adds a cache of
-finished results keyed by a hash of the scenario content and its input files, so that
-comparing reuses earlier evaluations.
+any computation when a file is wrong), converts the edited scenario into the inputs of
+:class:`~transitopt.assignment.multimodal.MultimodalModel` (:func:`build_model`), runs it
+and assembles the :class:`~.result.ScenarioResult`. :func:`evaluate_file` adds a cache
+of finished results keyed by a hash of the scenario content and its input files, so that
+comparing reuses earlier evaluations; :func:`final_state` rebuilds the model and its
+final state from any result, cached ones included.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import os
 import time
 import warnings
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,18 +25,25 @@ import numpy as np
 import pandas as pd
 
 from .. import metrics as M
+from .._progress import ProgressCallback
+from ..assignment.multimodal import MODES, MultimodalModel, MultimodalResult
+from ..geo import haversine_m
 from ..metrics.operator import route_fleet
+from ..metrics.registry import Metric, inequality_of_access, jobs_within, metric
 from ..settings import cache_dir
 from ..transit.graph import ALIGHT, BOARD, RIDE
-from ..transit.lines import haversine_m
-from .edits import prepare
+from .edits import Prepared, apply_edits
 from .files import Scenario, load_scenario
 from .inputs import load_base
-from .model import MODES, IntegratedModel, ModelOutcome
+from .parameters import model_parameters
 from .result import ScenarioResult, read_result, write_result
+from .schema import ScenarioError
 
-#: in-process results by cache key
+#: in-process results by cache key, least recently used first; each holds the model's
+#: arrays (zone matrices, link and transit loads), so at most ``RESULTS_KEPT`` are kept
+#: (older ones are read back from the on-disk cache when asked for again)
 _RESULTS: dict[str, ScenarioResult] = {}
+RESULTS_KEPT = 16
 
 
 def validate_scenario(path: str | os.PathLike | Scenario) -> Scenario:
@@ -50,14 +59,82 @@ def validate_scenario(path: str | os.PathLike | Scenario) -> Scenario:
         Naming the file, the line, the field and what was expected.
     """
     scenario = path if isinstance(path, Scenario) else load_scenario(path)
-    prepare(scenario, load_base(scenario))
+    apply_edits(scenario, load_base(scenario))
     return scenario
+
+
+def build_model(prepared: Prepared) -> MultimodalModel:
+    """The multimodal model of an edited scenario: its networks, transit supply with street
+    routes and per-line fares, zones, demand and ``[model]`` parameters."""
+    scenario = prepared.scenario
+    return MultimodalModel(
+        zones=prepared.zones,
+        demand=prepared.demand,
+        drive=prepared.drive,
+        walk=prepared.walk,
+        supply=prepared.supply,
+        routes=prepared.routes,
+        line_fares=prepared.line_meta["fare"].to_dict(),
+        period=scenario.baseline.period.name,
+        parameters=model_parameters(scenario.baseline),
+        name=f"scenario {scenario.name!r}",
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class FinalState:
+    """The model of an evaluated scenario and the state its feedback loop ended in.
+
+    Attributes
+    ----------
+    model : MultimodalModel
+    link_time_s : (e,) float64 or None
+        Final car link times (s) as in the ``links`` table (``inf`` on closed links,
+        free flow on other links without cars: the same bus running times as in the
+        run), ``None`` without a drive network.
+    transit_demand : (z, z) float64
+        Final transit trips/h in zone order.
+    """
+
+    model: MultimodalModel
+    link_time_s: np.ndarray | None
+    transit_demand: np.ndarray
+
+
+def final_state(result: ScenarioResult) -> FinalState:
+    """Rebuild the model of ``result`` from its scenario files and its final state from its
+    tables (``links.time_s``, ``od.transit``): works the same for results read from the
+    on-disk cache, without evaluating again.
+
+    Raises
+    ------
+    ScenarioError
+        The scenario's files or inputs changed since ``result`` was evaluated.
+    """
+    scenario = load_scenario(result.summary["file"])
+    if scenario.digest() != result.key:
+        raise ScenarioError(
+            f"{scenario.path}: the scenario or its inputs changed since this result was "
+            "evaluated; evaluate it again"
+        )
+    model = build_model(apply_edits(scenario, load_base(scenario)))
+    link_time = None
+    if model.drive is not None:
+        time_s = result.tables["links"]["time_s"].to_numpy(float)
+        link_time = np.where(np.isnan(time_s), np.inf, time_s)  # closed links carry no cars
+    z = len(model.zones)
+    transit = result.tables["od"]["transit"].to_numpy(float).reshape(z, z)
+    return FinalState(
+        model=model,
+        link_time_s=link_time,
+        transit_demand=np.where(np.isfinite(transit), transit, 0.0),
+    )
 
 
 def evaluate(
     scenario: Scenario | str | os.PathLike,
     *,
-    progress: Callable[[dict], object] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> ScenarioResult:
     """Evaluate one scenario (no cache).
 
@@ -83,11 +160,10 @@ def evaluate(
     started = time.perf_counter()
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
-    base = load_base(scenario)
-    prepared = prepare(scenario, base)
+    prepared = apply_edits(scenario, load_base(scenario))
     load_s = time.perf_counter() - started
-    outcome = IntegratedModel(prepared).run(progress)
-    result = _assemble(scenario, outcome)
+    outcome = build_model(prepared).run(progress)
+    result = _assemble(prepared, outcome)
     summary = dict(result.summary)
     summary["timings"] = {
         "load_s": load_s,
@@ -104,7 +180,7 @@ def evaluate_file(
     *,
     cache: bool = True,
     cache_folder: str | os.PathLike | None = None,
-    progress: Callable[[dict], object] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> ScenarioResult:
     """Evaluate a scenario file, reusing a cached result of identical content and inputs.
 
@@ -126,6 +202,7 @@ def evaluate_file(
         return evaluate(scenario, progress=progress)
     key = scenario.digest()
     if key in _RESULTS:
+        _RESULTS[key] = _RESULTS.pop(key)  # most recently used last
         return _RESULTS[key]
     folder = Path(cache_folder) if cache_folder is not None else cache_dir() / "scenarios"
     target = folder / key[:24]
@@ -133,7 +210,7 @@ def evaluate_file(
         try:
             result = read_result(target)
             if result.key == key:
-                _RESULTS[key] = result
+                _remember(key, result)
                 return result
         except (OSError, ValueError):
             pass
@@ -145,8 +222,14 @@ def evaluate_file(
             warnings.warn(
                 f"could not cache the result of {scenario.name!r} in {target}: {exc}", stacklevel=2
             )
-    _RESULTS[key] = result
+    _remember(key, result)
     return result
+
+
+def _remember(key: str, result: ScenarioResult) -> None:
+    _RESULTS[key] = result
+    while len(_RESULTS) > RESULTS_KEPT:
+        _RESULTS.pop(next(iter(_RESULTS)))
 
 
 def clear_results() -> None:
@@ -155,16 +238,16 @@ def clear_results() -> None:
 
 
 # ---------------------------------------------------------------------------- tables
-def _assemble(scenario: Scenario, out: ModelOutcome) -> ScenarioResult:
-    p = out.prepared
+def _assemble(p: Prepared, out: MultimodalResult) -> ScenarioResult:
+    scenario = p.scenario
     params = scenario.baseline.model
     tables: dict[str, pd.DataFrame] = {}
-    links = _links_table(out)
+    links = _links_table(p, out)
     tables["links"] = links
-    segments, stops = _segments_tables(out)
+    segments, stops = _segments_tables(p, out)
     tables["segments"] = segments
     tables["stops"] = stops
-    lines = _lines_table(out, segments)
+    lines = _lines_table(p, out, segments)
     tables["lines"] = lines
     tables["routes"] = (
         route_fleet(lines)
@@ -173,17 +256,17 @@ def _assemble(scenario: Scenario, out: ModelOutcome) -> ScenarioResult:
             columns=["route_key", "mode", "lines", "vehicles", "veh_km", "veh_h", "fleet"]
         )
     )
-    od = _od_table(out)
+    od = _od_table(p, out)
     tables["od"] = od
-    zones, access = _zones_table(out)
+    zones, access = _zones_table(p, out)
     tables["zones"] = zones
     trips = {m: float(out.demand[m].sum()) for m in MODES}
     trips["walk"] += float(out.intrazonal.sum())
     tables["mode_shares"] = M.mode_shares(trips)
     tables["voc_distribution"] = M.voc_distribution(links) if len(links) else pd.DataFrame()
-    tables["convergence"] = pd.DataFrame(out.history)
+    tables["convergence"] = out.convergence
     tables["edits"] = p.log
-    tables["metrics"] = _metrics_table(out, tables, access, trips)
+    tables["metrics"] = _metrics_table(p, out, tables, access, trips)
     history = out.history[-1]
     summary = {
         "name": scenario.name,
@@ -217,8 +300,8 @@ def _assemble(scenario: Scenario, out: ModelOutcome) -> ScenarioResult:
     return ScenarioResult(name=scenario.name, key=scenario.digest(), tables=tables, summary=summary)
 
 
-def _links_table(out: ModelOutcome) -> pd.DataFrame:
-    drive = out.prepared.drive
+def _links_table(p: Prepared, out: MultimodalResult) -> pd.DataFrame:
+    drive = p.drive
     if drive is None:
         return pd.DataFrame(
             columns=[
@@ -291,8 +374,7 @@ def _links_table(out: ModelOutcome) -> pd.DataFrame:
     return table
 
 
-def _segments_tables(out: ModelOutcome) -> tuple[pd.DataFrame, pd.DataFrame]:
-    p = out.prepared
+def _segments_tables(p: Prepared, out: MultimodalResult) -> tuple[pd.DataFrame, pd.DataFrame]:
     supply = p.supply
     stops = supply.stops
     seg_cols = [
@@ -381,8 +463,7 @@ def _segments_tables(out: ModelOutcome) -> tuple[pd.DataFrame, pd.DataFrame]:
     return segments, stop_table
 
 
-def _lines_table(out: ModelOutcome, segments: pd.DataFrame) -> pd.DataFrame:
-    p = out.prepared
+def _lines_table(p: Prepared, out: MultimodalResult, segments: pd.DataFrame) -> pd.DataFrame:
     params = p.scenario.baseline.model
     if out.transit is None or not p.supply.lines:
         return pd.DataFrame(
@@ -418,8 +499,8 @@ def _lines_table(out: ModelOutcome, segments: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def _od_table(out: ModelOutcome) -> pd.DataFrame:
-    zones = out.prepared.zones["zone"].to_numpy()
+def _od_table(p: Prepared, out: MultimodalResult) -> pd.DataFrame:
+    zones = p.zones["zone"].to_numpy()
     z = zones.size
     s = out.skims
     table = pd.DataFrame(
@@ -451,32 +532,14 @@ def _od_table(out: ModelOutcome) -> pd.DataFrame:
     return table
 
 
-def _cumulative(time_s: np.ndarray, jobs: np.ndarray, thresholds: list[float]) -> np.ndarray:
-    """Jobs within each threshold (z, k): :func:`transitopt.accessibility.accessibility_from_matrix`
-    (numba), or :func:`transitopt.metrics.cumulative_opportunities` where it is unavailable."""
-    try:
-        from ..accessibility import accessibility_from_matrix
-    except ImportError:  # pragma: no cover - the module ships with transitopt
-        return M.cumulative_opportunities(time_s, jobs, thresholds_min=thresholds)
-    minutes = np.where(np.isfinite(time_s), time_s / 60.0, np.inf)
-    table = accessibility_from_matrix(
-        np.arange(len(jobs)), minutes, jobs, cutoffs_min=thresholds, decay_per_min=None
-    )
-    values = table.drop(columns="zone").to_numpy(np.float64)
-    if values.shape != (len(jobs), len(thresholds)):  # pragma: no cover - guards an API change
-        return M.cumulative_opportunities(time_s, jobs, thresholds_min=thresholds)
-    return values
-
-
-def _door_to_door(out: ModelOutcome) -> dict[str, np.ndarray]:
+def _door_to_door(out: MultimodalResult) -> dict[str, np.ndarray]:
     times = {"car": out.skims["car_time_s"].copy(), "transit": out.skims["transit_time_s"].copy()}
     for t in times.values():
         np.fill_diagonal(t, 0.0)
     return times
 
 
-def _zones_table(out: ModelOutcome) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    p = out.prepared
+def _zones_table(p: Prepared, out: MultimodalResult) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     thresholds = sorted(set(p.scenario.baseline.model.accessibility_min))
     zones = p.zones.copy()
     demand = {m: out.demand[m] for m in MODES}
@@ -492,7 +555,9 @@ def _zones_table(out: ModelOutcome) -> tuple[pd.DataFrame, dict[str, np.ndarray]
     times = _door_to_door(out)
     access = {}
     for mode in ("transit", "car"):
-        values = _cumulative(times[mode], zones["jobs"].to_numpy(float), thresholds)
+        values = M.cumulative_opportunities(
+            times[mode], zones["jobs"].to_numpy(float), cutoffs_min=thresholds
+        )
         access[mode] = values
         for k, t in enumerate(thresholds):
             zones[f"jobs_{mode}_{t:g}min"] = values[:, k]
@@ -503,24 +568,26 @@ def _zones_table(out: ModelOutcome) -> tuple[pd.DataFrame, dict[str, np.ndarray]
 
 
 def _metrics_table(
-    out: ModelOutcome,
+    p: Prepared,
+    out: MultimodalResult,
     tables: dict[str, pd.DataFrame],
     access: dict[str, np.ndarray],
     trips: dict[str, float],
 ) -> pd.DataFrame:
-    p = out.prepared
+    """The headline metrics: ``group, metric, unit, value``, group and unit from the registry."""
     params = p.scenario.baseline.model
     trip_fare = p.scenario.baseline.transit.trip_fare
     rows: list[tuple[str, str, str, float]] = []
 
-    def add(group: str, metric: str, unit: str, value: float) -> None:
-        rows.append((group, metric, unit, float(value)))
+    def add(name: str | Metric, value: float, *, unit: str | None = None) -> None:
+        entry = name if isinstance(name, Metric) else metric(name)
+        rows.append((entry.group, entry.name, unit or entry.unit, float(value)))
 
     served = sum(trips.values())
-    add("demand", "trips", "trips/h", served + float(out.unserved.sum()))
-    add("demand", "trips_unserved", "trips/h", float(out.unserved.sum()))
+    add("trips", served + float(out.unserved.sum()))
+    add("trips_unserved", float(out.unserved.sum()))
     for m in MODES:
-        add("mode_share", f"share_{m}", "share", trips[m] / served if served > 0 else np.nan)
+        add(f"share_{m}", trips[m] / served if served > 0 else np.nan)
     total = p.demand.sum() - np.trace(p.demand)
     weights = sum(out.demand[m] for m in MODES)
     finite = np.isfinite(out.logsum) & (weights > 0)
@@ -532,52 +599,30 @@ def _metrics_table(
         if total > 0
         else np.nan
     )
-    add("demand", "composite_cost_min", "min/trip", composite)
+    add("composite_cost_min", composite)
 
     links = tables["links"]
     if len(links):
         road = M.road_summary(links)
-        unit = {
-            "car_veh_km": "veh·km/h",
-            "car_veh_h": "veh·h/h",
-            "car_delay_veh_h": "veh·h/h",
-            "car_avg_speed_kph": "km/h",
-            "bus_veh_km": "veh·km/h",
-            "lane_km": "lane·km",
-            "lane_km_voc_over_0_9": "lane·km",
-            "lane_km_voc_over_1_0": "lane·km",
-            "max_voc": "ratio",
-        }
         for key, value in road.items():
-            add("road", key, unit[key], value)
+            add(key, value)
         car_km = road["car_veh_km"]
     else:
-        car_km = float(np.sum(out.demand["car"] / params.car_occupancy * _car_km(out)))
-        add("road", "car_veh_km", "veh·km/h", car_km)
+        car_km = float(np.sum(out.demand["car"] / params.car_occupancy * _car_km(p)))
+        add("car_veh_km", car_km)
 
     lines = tables["lines"]
     od = tables["od"]
     if len(lines):
         summary = M.transit_summary(lines, od)
-        unit = {
-            "trips": "trips/h",
-            "boardings": "boardings/h",
-            "passenger_km": "pax·km/h",
-            "passenger_h": "pax·h/h",
-            "avg_wait_min": "min",
-            "avg_time_min": "min",
-            "transfers_per_trip": "transfers/trip",
-            "max_load_ratio": "ratio",
-            "lines_over_capacity": "lines",
-        }
         for key, value in summary.items():
-            add("transit", f"transit_{key}", unit[key], value)
+            add(f"transit_{key}", value)
         revenue = float(lines["revenue_per_h"].sum()) + trip_fare * summary["trips"]
-        add("transit", "transit_fare_revenue", f"{params.currency}/h", revenue)
+        add("transit_fare_revenue", revenue, unit=f"{params.currency}/h")
         ops = M.operator_summary(lines)
-        add("operator", "transit_fleet", "vehicles", ops["fleet"])
-        add("operator", "transit_veh_km", "veh·km/h", ops["veh_km"])
-        add("operator", "transit_veh_h", "veh·h/h", ops["veh_h"])
+        add("transit_fleet", ops["fleet"])
+        add("transit_veh_km", ops["veh_km"])
+        add("transit_veh_h", ops["veh_h"])
         transit_km = lines.groupby("mode")["veh_km"].sum().to_dict()
     else:
         transit_km = {}
@@ -588,32 +633,27 @@ def _metrics_table(
     for mode in ("transit", "car"):
         mean = M.population_weighted_mean(access[mode], pop)
         for k, t in enumerate(thresholds):
-            add(
-                "accessibility",
-                f"jobs_{mode}_{t:g}min",
-                "jobs (pop-weighted)",
-                np.atleast_1d(mean)[k],
-            )
+            add(jobs_within(mode, t), np.atleast_1d(mean)[k])
     for k, t in enumerate(thresholds):
-        add("equity", f"gini_transit_{t:g}min", "index", M.gini(access["transit"][:, k], pop))
-        add("equity", f"palma_transit_{t:g}min", "ratio", M.palma(access["transit"][:, k], pop))
+        add(inequality_of_access("gini", t), M.gini(access["transit"][:, k], pop))
+        add(inequality_of_access("palma", t), M.palma(access["transit"][:, k], pop))
 
     e = params.emissions
     factors = M.EmissionFactors(**e.model_dump())
     co2 = M.co2_kg_per_hour(car_km, transit_km, factors=factors)
-    add("emissions", "co2_car", "kg/h", co2["car_kg"])
-    add("emissions", "co2_transit", "kg/h", co2["transit_kg"])
-    add("emissions", "co2_total", "kg/h", co2["total_kg"])
-    add("model", "iterations", "iterations", out.history[-1]["iteration"])
-    add("model", "converged", "bool", float(out.converged))
+    add("co2_car", co2["car_kg"])
+    add("co2_transit", co2["transit_kg"])
+    add("co2_total", co2["total_kg"])
+    add("iterations", out.history[-1]["iteration"])
+    add("converged", float(out.converged))
     return pd.DataFrame(rows, columns=["group", "metric", "unit", "value"])
 
 
-def _car_km(out: ModelOutcome) -> np.ndarray:
+def _car_km(p: Prepared) -> np.ndarray:
     """Car distance per zone pair (km) without a street network."""
-    params = out.prepared.scenario.baseline.model
-    lon = out.prepared.zones["lon"].to_numpy(float)
-    lat = out.prepared.zones["lat"].to_numpy(float)
+    params = p.scenario.baseline.model
+    lon = p.zones["lon"].to_numpy(float)
+    lat = p.zones["lat"].to_numpy(float)
     return (
         haversine_m(lon[:, None], lat[:, None], lon[None, :], lat[None, :])
         * params.car_detour_factor

@@ -35,8 +35,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._errors import DemandError, InputFileError
+from ..geo import haversine_m
 from ..network.compiled import Network
-from ..transit.lines import Line, TransitSupply, haversine_m
+from ..transit.lines import Line, TransitSupply
 from .files import EMBEDDED_SOURCES, NO_NETWORK, Scenario, file_digest
 from .schema import BaselineFile, LineFields, ScenarioError, StopNode, StopPoint
 
@@ -74,8 +76,14 @@ class BaseData:
     notes: tuple[str, ...] = field(default=())
 
 
+#: in-process memos, least recently used first: loaded baselines by content hash, and
+#: loaded sources (street networks, OSM routes, GTFS, buildings) by file and options;
+#: each keeps at most ``BASES_KEPT`` / ``SOURCES_KEPT`` entries (whole networks: a batch
+#: over many cities must not hold them all)
 _BASE_CACHE: dict[str, BaseData] = {}
 _SOURCE_CACHE: dict[tuple, object] = {}
+BASES_KEPT = 8
+SOURCES_KEPT = 8
 
 
 def load_base(scenario: Scenario) -> BaseData:
@@ -83,10 +91,8 @@ def load_base(scenario: Scenario) -> BaseData:
     spec = scenario.baseline
     key = _base_key(scenario)
     if key not in _BASE_CACHE:
-        _BASE_CACHE[key] = _load_base(scenario, spec)
-        while len(_BASE_CACHE) > 8:
-            _BASE_CACHE.pop(next(iter(_BASE_CACHE)))
-    return _BASE_CACHE[key]
+        _remember(_BASE_CACHE, key, _load_base(scenario, spec), BASES_KEPT)
+    return _recall(_BASE_CACHE, key)
 
 
 def clear_cache() -> None:
@@ -108,8 +114,21 @@ def _base_key(scenario: Scenario) -> str:
 
 def _memo(key: tuple, load):
     if key not in _SOURCE_CACHE:
-        _SOURCE_CACHE[key] = load()
-    return _SOURCE_CACHE[key]
+        _remember(_SOURCE_CACHE, key, load(), SOURCES_KEPT)
+    return _recall(_SOURCE_CACHE, key)
+
+
+def _remember(cache: dict, key, value, limit: int) -> None:
+    """Store ``value``, dropping the least recently used entries beyond ``limit``."""
+    cache[key] = value
+    while len(cache) > limit:
+        cache.pop(next(iter(cache)))
+
+
+def _recall(cache: dict, key):
+    """The entry of ``key``, marked as most recently used."""
+    cache[key] = cache.pop(key)
+    return cache[key]
 
 
 def osm_file(source: str) -> Path | None:
@@ -126,7 +145,7 @@ def osm_file(source: str) -> Path | None:
 
 
 def _load_base(scenario: Scenario, spec: BaselineFile) -> BaseData:
-    from ..network.sources import open_network
+    from ..network.sources import load_network
 
     notes: list[str] = []
     source = spec.network.source
@@ -135,12 +154,12 @@ def _load_base(scenario: Scenario, spec: BaselineFile) -> BaseData:
         try:
             drive = _memo(
                 ("drive", source, spec.network.profile),
-                lambda: open_network(source, network_type="drive", profile=spec.network.profile),
+                lambda: load_network(source, network_type="drive", profile=spec.network.profile),
             )
             if spec.network.walk:
                 walk = _memo(
                     ("walk", source, spec.network.profile),
-                    lambda: open_network(source, network_type="walk", profile=spec.network.profile),
+                    lambda: load_network(source, network_type="walk", profile=spec.network.profile),
                 )
         except ScenarioError:
             raise
@@ -165,91 +184,126 @@ def _load_base(scenario: Scenario, spec: BaselineFile) -> BaseData:
 
 
 # ---------------------------------------------------------------------------- transit
+@dataclass
+class _SupplyParts:
+    """Stops, lines, line metadata and notes gathered from the transit sources."""
+
+    stops: list[pd.DataFrame] = field(default_factory=list)
+    lines: list[Line] = field(default_factory=list)
+    meta: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, lines: list[Line], source: str, fare: float, route_key) -> None:
+        """Lines from one source; ``route_key(line)`` names the fleet they share."""
+        self.lines += lines
+        self.meta += [
+            {"line": ln.id, "route_key": route_key(ln), "fare": fare, "source": source}
+            for ln in lines
+        ]
+
+
 def _load_supply(
     scenario: Scenario, spec: BaselineFile, drive, walk
 ) -> tuple[TransitSupply, pd.DataFrame, list[str]]:
-    from ..transit import read_gtfs, read_osm_routes
-
-    notes: list[str] = []
-    stops: list[pd.DataFrame] = []
-    lines: list[Line] = []
-    meta: list[dict] = []
-    t = spec.transit
-    if t.osm_routes:
-        path = osm_file(spec.network.source)
-        if path is None:
-            raise scenario.error(
-                ("transit", "osm_routes"), "OSM route relations need an OSM file as network.source"
-            )
-        try:
-            supply, report = _memo(
-                ("osm_routes", str(path), tuple(t.route_types or ())),
-                lambda: read_osm_routes(
-                    path, route_types=tuple(t.route_types) if t.route_types else None
-                ),
-            )
-        except (ValueError, OSError) as exc:
-            raise scenario.error(("transit", "route_types"), str(exc)) from None
-        stops.append(supply.stops)
-        lines += supply.lines
-        meta += [
-            {
-                "line": ln.id,
-                "route_key": f"{ln.mode}:{ln.name}",
-                "fare": t.line_fare,
-                "source": "osm",
-            }
-            for ln in supply.lines
-        ]
-        notes.append(f"{len(supply.lines)} lines from OSM route relations of {path.name}")
-    if t.gtfs:
-        period = spec.period
-        try:
-            supply, report = _memo(
-                ("gtfs", t.gtfs, period.date, period.start, period.end),
-                lambda: read_gtfs(t.gtfs, date=period.date, start=period.start, end=period.end),
-            )
-        except (ValueError, OSError) as exc:
-            raise scenario.error(("transit", "gtfs"), str(exc)) from None
-        gtfs_lines = [ln.replace(mode=t.gtfs_mode) if t.gtfs_mode else ln for ln in supply.lines]
-        if t.gtfs_headway_min is not None:
-            gtfs_lines = _override_headways(scenario, gtfs_lines, t.gtfs_headway_min)
-            notes.append("GTFS headways overridden by transit.gtfs_headway_min")
-        if not t.use_timetable_times:
-            gtfs_lines = [ln.replace(running_times_s=None, dwell_s=None) for ln in gtfs_lines]
-        stops.append(supply.stops)
-        lines += gtfs_lines
-        meta += [
-            {
-                "line": ln.id,
-                "route_key": f"{ln.mode}:{ln.route_id or ln.id}",
-                "fare": t.line_fare,
-                "source": "gtfs",
-            }
-            for ln in gtfs_lines
-        ]
-        notes.append(
-            f"{len(gtfs_lines)} lines from GTFS {Path(t.gtfs).name} ({period.start}-{period.end})"
-        )
-    if t.stops:
-        stops.append(
-            pd.DataFrame(
-                {
-                    "name": [s.name or s.id for s in t.stops],
-                    "lon": [s.lon for s in t.stops],
-                    "lat": [s.lat for s in t.stops],
-                },
-                index=pd.Index([s.id for s in t.stops], name="stop_id"),
-            )
-        )
-    table = _concat_stops(stops)
+    """Transit stops and lines from OSM route relations, GTFS and the file, in that order."""
+    parts = _SupplyParts()
+    if spec.transit.osm_routes:
+        _add_osm_routes(scenario, spec, parts)
+    if spec.transit.gtfs:
+        _add_gtfs(scenario, spec, parts)
+    if spec.transit.stops:
+        parts.stops.append(_file_stops(spec.transit.stops))
+    table = _concat_stops(parts.stops)
     duplicate = table.index[table.index.duplicated()]
     if len(duplicate):
         raise scenario.error(
             ("transit", "stops"),
             f"stop id {duplicate[0]!r} is defined twice (OSM/GTFS and the file)",
         )
-    seen = {ln.id for ln in lines}
+    table = _add_file_lines(scenario, spec, parts, table, drive=drive, walk=walk)
+    if spec.transit.exclude:
+        _exclude_lines(spec.transit.exclude, parts)
+    ids = [ln.id for ln in parts.lines]
+    if len(set(ids)) != len(ids):
+        dup = next(i for i in ids if ids.count(i) > 1)
+        raise scenario.error(
+            ("transit",), f"line id {dup!r} comes from two sources (OSM, GTFS, file)"
+        )
+    if not parts.lines:
+        parts.notes.append("no transit lines: transit is unavailable")
+    supply = TransitSupply(
+        stops=table, lines=tuple(parts.lines), info={"source": scenario.baseline_path.name}
+    )
+    meta = pd.DataFrame(parts.meta, columns=["line", "route_key", "fare", "source"])
+    return supply, meta.set_index("line"), parts.notes
+
+
+def _add_osm_routes(scenario: Scenario, spec: BaselineFile, parts: _SupplyParts) -> None:
+    """The route relations of the OSM network file."""
+    from ..transit import read_osm_routes
+
+    t = spec.transit
+    path = osm_file(spec.network.source)
+    if path is None:
+        raise scenario.error(
+            ("transit", "osm_routes"), "OSM route relations need an OSM file as network.source"
+        )
+    route_types = tuple(t.route_types) if t.route_types else None
+    try:
+        supply, _ = _memo(
+            ("osm_routes", str(path), tuple(t.route_types or ())),
+            lambda: read_osm_routes(path, route_types=route_types),
+        )
+    except (ValueError, OSError) as exc:
+        raise scenario.error(("transit", "route_types"), str(exc)) from None
+    parts.stops.append(supply.stops)
+    parts.add(list(supply.lines), "osm", t.line_fare, lambda ln: f"{ln.mode}:{ln.name}")
+    parts.notes.append(f"{len(supply.lines)} lines from OSM route relations of {path.name}")
+
+
+def _add_gtfs(scenario: Scenario, spec: BaselineFile, parts: _SupplyParts) -> None:
+    """The GTFS feed's trips in the period, with the file's overrides."""
+    from ..transit import read_gtfs
+
+    t, period = spec.transit, spec.period
+    try:
+        supply, _ = _memo(
+            ("gtfs", t.gtfs, period.date, period.start, period.end),
+            lambda: read_gtfs(t.gtfs, date=period.date, start=period.start, end=period.end),
+        )
+    except (ValueError, OSError) as exc:
+        raise scenario.error(("transit", "gtfs"), str(exc)) from None
+    lines = [ln.replace(mode=t.gtfs_mode) if t.gtfs_mode else ln for ln in supply.lines]
+    if t.gtfs_headway_min is not None:
+        lines = _override_headways(scenario, lines, t.gtfs_headway_min)
+        parts.notes.append("GTFS headways overridden by transit.gtfs_headway_min")
+    if not t.use_timetable_times:
+        lines = [ln.replace(running_times_s=None, dwell_s=None) for ln in lines]
+    parts.stops.append(supply.stops)
+    parts.add(lines, "gtfs", t.line_fare, lambda ln: f"{ln.mode}:{ln.route_id or ln.id}")
+    parts.notes.append(
+        f"{len(lines)} lines from GTFS {Path(t.gtfs).name} ({period.start}-{period.end})"
+    )
+
+
+def _file_stops(stops) -> pd.DataFrame:
+    """The ``[[transit.stops]]`` of the file as a stop table."""
+    return pd.DataFrame(
+        {
+            "name": [s.name or s.id for s in stops],
+            "lon": [s.lon for s in stops],
+            "lat": [s.lat for s in stops],
+        },
+        index=pd.Index([s.id for s in stops], name="stop_id"),
+    )
+
+
+def _add_file_lines(
+    scenario: Scenario, spec: BaselineFile, parts: _SupplyParts, table: pd.DataFrame, *, drive, walk
+) -> pd.DataFrame:
+    """The ``[[transit.lines]]`` of the file; returns the stop table with their new stops."""
+    t = spec.transit
+    seen = {ln.id for ln in parts.lines}
     for k, fields in enumerate(t.lines):
         where = lambda name, k=k: scenario.where("transit", "lines", k, name)  # noqa: E731
         new_lines, table = make_lines(
@@ -259,47 +313,26 @@ def _load_supply(
             if line.id in seen:
                 raise ScenarioError(f"{where('id')}: line id {line.id!r} already exists")
             seen.add(line.id)
-            lines.append(line)
-            meta.append(
-                {
-                    "line": line.id,
-                    "route_key": f"{line.mode}:{fields.id}",
-                    "fare": t.line_fare if fields.fare is None else fields.fare,
-                    "source": "file",
-                }
-            )
-    if t.exclude:
-        import fnmatch
+        fare = t.line_fare if fields.fare is None else fields.fare
+        parts.add(new_lines, "file", fare, lambda ln, key=fields.id: f"{ln.mode}:{key}")
+    return table
 
-        keys = {m["line"]: m["route_key"] for m in meta}
-        dropped = {
-            ln.id
-            for ln in lines
-            if any(
-                fnmatch.fnmatchcase(v, pat)
-                for pat in t.exclude
-                for v in (ln.id, ln.name, keys[ln.id])
-            )
-        }
-        lines = [ln for ln in lines if ln.id not in dropped]
-        meta = [m for m in meta if m["line"] not in dropped]
-        notes.append(f"{len(dropped)} lines excluded by transit.exclude {t.exclude}")
-    ids = [ln.id for ln in lines]
-    if len(set(ids)) != len(ids):
-        dup = next(i for i in ids if ids.count(i) > 1)
-        raise scenario.error(
-            ("transit",), f"line id {dup!r} comes from two sources (OSM, GTFS, file)"
+
+def _exclude_lines(patterns: list[str], parts: _SupplyParts) -> None:
+    """Drop the lines whose id, name or route key matches one of ``patterns``."""
+    import fnmatch
+
+    keys = {m["line"]: m["route_key"] for m in parts.meta}
+    dropped = {
+        ln.id
+        for ln in parts.lines
+        if any(
+            fnmatch.fnmatchcase(v, pat) for pat in patterns for v in (ln.id, ln.name, keys[ln.id])
         )
-    if not lines:
-        notes.append("no transit lines: transit is unavailable")
-    supply = TransitSupply(
-        stops=table, lines=tuple(lines), info={"source": scenario.baseline_path.name}
-    )
-    return (
-        supply,
-        pd.DataFrame(meta, columns=["line", "route_key", "fare", "source"]).set_index("line"),
-        notes,
-    )
+    }
+    parts.lines = [ln for ln in parts.lines if ln.id not in dropped]
+    parts.meta = [m for m in parts.meta if m["line"] not in dropped]
+    parts.notes.append(f"{len(dropped)} lines excluded by transit.exclude {patterns}")
 
 
 def _override_headways(scenario: Scenario, lines: list[Line], value) -> list[Line]:
@@ -449,6 +482,8 @@ def _node_location(node: int, *networks) -> tuple[float | None, float | None]:
 def _load_zones(
     scenario: Scenario, spec: BaselineFile, drive, walk, supply
 ) -> tuple[pd.DataFrame, list[str]]:
+    from ..zones import grid_zones, split_total, zone_weights
+
     notes: list[str] = []
     z = spec.zones
     if z.file:
@@ -467,8 +502,6 @@ def _load_zones(
                 node_x=supply.stops["lon"].to_numpy(),
                 node_y=supply.stops["lat"].to_numpy(),
             )
-        from ..zones import grid_zones
-
         grid = grid_zones(base, cell_size_m=z.grid_cell_m)
         zones = pd.DataFrame(
             {
@@ -488,16 +521,22 @@ def _load_zones(
                 "population and jobs estimated from OSM buildings (transitopt.demand.landuse)"
             )
         else:
-            weight = _zone_weights(z.weights, zones, drive, walk, supply)
+            try:
+                weight = zone_weights(
+                    _xy(zones),
+                    z.weights,
+                    network=walk if walk is not None else drive,
+                    stops=supply.stops,
+                )
+            except ValueError as exc:
+                raise scenario.error(("zones", "weights"), str(exc)) from None
             for column, total in (("population", z.population_total), ("jobs", z.jobs_total)):
                 if column not in missing:
                     continue
                 if total is None:
                     total = DEFAULT_TOTAL
                     notes.append(f"zones.{column}_total not given: {DEFAULT_TOTAL:,.0f} assumed")
-                zones[column] = (
-                    total * weight / weight.sum() if weight.sum() > 0 else total / len(zones)
-                )
+                zones[column] = split_total(total, weight)
             notes.append(f"population and jobs split over zones by {z.weights}")
     if z.min_weight_share > 0:
         share = (zones["population"] + zones["jobs"]) / max(
@@ -508,85 +547,29 @@ def _load_zones(
     return zones[["zone", "lon", "lat", "population", "jobs"]].reset_index(drop=True), notes
 
 
+def _xy(zones: pd.DataFrame) -> pd.DataFrame:
+    """The scenario's zone table (``lon``, ``lat``) in the zone contract (``x``, ``y``)."""
+    return zones.rename(columns={"lon": "x", "lat": "y"})
+
+
 def _read_zone_file(scenario: Scenario, path: Path) -> pd.DataFrame:
+    from ..zones import read_zones
+
     try:
-        table = pd.read_csv(path)
-    except Exception as exc:  # pandas raises several types on malformed CSV
-        raise scenario.error(("zones", "file"), f"cannot read {path} as CSV ({exc})") from None
-    columns = {c.lower(): c for c in table.columns}
-    pick = {}
-    for name, options in (
-        ("zone", ("zone", "id")),
-        ("lon", ("lon", "x", "longitude")),
-        ("lat", ("lat", "y", "latitude")),
-    ):
-        found = next((columns[o] for o in options if o in columns), None)
-        if found is None:
-            raise scenario.error(("zones", "file"), f"{path} needs a column named one of {options}")
-        pick[name] = found
-    zones = pd.DataFrame({k: table[v] for k, v in pick.items()})
-    for extra in ("population", "jobs"):
-        if extra in columns:
-            zones[extra] = pd.to_numeric(table[columns[extra]], errors="coerce")
-    numeric = zones.drop(columns="zone").apply(pd.to_numeric, errors="coerce")
-    if numeric.isna().any().any() or (numeric.drop(columns=["lon", "lat"]) < 0).any().any():
-        raise scenario.error(
-            ("zones", "file"), f"{path}: lon, lat, population, jobs must be numbers (>= 0)"
-        )
-    try:
-        zones["zone"] = zones["zone"].astype(np.int64)
-    except (ValueError, TypeError):
-        raise scenario.error(("zones", "file"), f"{path}: zone ids must be integers") from None
-    if zones["zone"].duplicated().any():
-        raise scenario.error(
-            ("zones", "file"),
-            f"{path}: zone id {zones['zone'][zones['zone'].duplicated()].iloc[0]} appears twice",
-        )
-    return zones
-
-
-def _local_xy(lon, lat, lat0: float) -> np.ndarray:
-    r = 6_371_008.8
-    return np.column_stack([np.deg2rad(lon) * r * np.cos(np.deg2rad(lat0)), np.deg2rad(lat) * r])
-
-
-def _zone_weights(kind: str, zones: pd.DataFrame, drive, walk, supply) -> np.ndarray:
-    from scipy.spatial import cKDTree
-
-    n = len(zones)
-    if kind == "uniform":
-        return np.ones(n)
-    lat0 = float(zones["lat"].mean())
-    tree = cKDTree(_local_xy(zones["lon"].to_numpy(), zones["lat"].to_numpy(), lat0))
-    if kind == "stops":
-        _, near = tree.query(
-            _local_xy(supply.stops["lon"].to_numpy(), supply.stops["lat"].to_numpy(), lat0)
-        )
-        return np.bincount(near, minlength=n).astype(float)
-    net = walk if walk is not None else drive
-    if net is None:
-        raise ValueError(f"zones.weights = {kind!r} needs a street network")
-    if kind == "nodes":
-        _, near = tree.query(_local_xy(net.node_x, net.node_y, lat0))
-        return np.bincount(near, minlength=n).astype(float)
-    mx = (net.node_x[net.tail] + net.node_x[net.head]) / 2.0
-    my = (net.node_y[net.tail] + net.node_y[net.head]) / 2.0
-    _, near = tree.query(_local_xy(mx, my, lat0))
-    return np.bincount(near, weights=np.nan_to_num(net.length_m), minlength=n)
+        zones = read_zones(path)
+    except InputFileError as exc:
+        raise scenario.error(("zones", "file"), str(exc)) from None
+    return pd.DataFrame(zones.drop(columns="geometry")).rename(columns={"x": "lon", "y": "lat"})
 
 
 def _landuse_totals(scenario: Scenario, spec: BaselineFile, zones: pd.DataFrame) -> pd.DataFrame:
+    from ..demand.landuse import read_landuse, zone_totals
+
     path = osm_file(spec.network.source)
     if path is None:
         raise scenario.error(
             ("zones", "weights"), "weights = 'landuse' reads buildings from an OSM network file"
         )
-    try:
-        from ..demand.landuse import read_landuse, zone_totals
-    except ImportError:
-        raise scenario.error(
-            ("zones", "weights"), "weights = 'landuse' needs transitopt.demand.landuse"
-        ) from None
 
     def load():
         with warnings.catch_warnings():
@@ -594,83 +577,29 @@ def _landuse_totals(scenario: Scenario, spec: BaselineFile, zones: pd.DataFrame)
             return read_landuse(path).points()
 
     points = _memo(("landuse", str(path)), load)
-    frame = zone_totals(
-        zones.rename(columns={"lon": "x", "lat": "y"}), points, columns=["population", "jobs"]
-    )
+    frame = zone_totals(_xy(zones), points, columns=["population", "jobs"])
     return frame.reindex(zones["zone"].to_numpy()).fillna(0.0).reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------- demand
 def _load_demand(scenario: Scenario, spec: BaselineFile, zones: pd.DataFrame) -> np.ndarray:
-    d = spec.demand
-    ids = zones["zone"].to_numpy(np.int64)
-    if d.od_file:
-        from ..demand.io import read_demand
+    from ..demand import gravity_demand, read_od
 
+    d = spec.demand
+    if d.od_file:
         try:
-            od = read_demand(d.od_file)
+            od = read_od(d.od_file, zones=zones["zone"].to_numpy(np.int64))
         except ValueError as exc:
             raise scenario.error(("demand", "od_file"), str(exc)) from None
-        position = pd.Index(ids).get_indexer(od.zones)
-        if (position < 0).any():
-            missing = od.zones[position < 0][:5].tolist()
-            raise scenario.error(
-                ("demand", "od_file"), f"the OD file names zones {missing} that are not zones"
-            )
-        matrix = np.zeros((ids.size, ids.size))
-        matrix[np.ix_(position, position)] = od.matrix
-        return matrix * d.scale
+        return od.matrix * d.scale
     s = d.synthesis
-    pop = zones["population"].to_numpy(float)
-    jobs = zones["jobs"].to_numpy(float)
-    if pop.sum() <= 0 or jobs.sum() <= 0:
-        raise scenario.error(
-            ("zones",), "the zones have no population or no jobs: no trips can be synthesised"
-        )
-    dist_km = (
-        haversine_m(
-            zones["lon"].to_numpy()[:, None],
-            zones["lat"].to_numpy()[:, None],
-            zones["lon"].to_numpy()[None, :],
-            zones["lat"].to_numpy()[None, :],
-        )
-        / 1000.0
-        * s.detour_factor
-    )
-    np.fill_diagonal(dist_km, np.inf)  # no intrazonal trips
-    productions = s.trips_per_hour * pop / pop.sum()
-    attractions = s.trips_per_hour * jobs / jobs.sum()
-    return gravity(productions, attractions, dist_km, decay=s.decay_per_km) * d.scale
-
-
-def gravity(
-    productions: np.ndarray, attractions: np.ndarray, cost: np.ndarray, *, decay: float
-) -> np.ndarray:
-    """Doubly constrained gravity matrix ``T_ij = a_i b_j P_i A_j exp(-decay c_ij)`` (Furness).
-
-    Uses :func:`transitopt.demand.gravity.gravity_model` when it is available, else a
-    plain Furness loop. ``inf`` costs get no trips.
-    """
     try:
-        from ..demand.gravity import gravity_model
-    except ImportError:  # pragma: no cover - the module ships with transitopt
-        gravity_model = None
-    if gravity_model is not None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return np.array(
-                gravity_model(
-                    productions, attractions, cost, deterrence="exponential", beta=decay
-                ).od.matrix
-            )
-    f = np.where(np.isfinite(cost), np.exp(-decay * np.where(np.isfinite(cost), cost, 0.0)), 0.0)
-    row = np.ones(productions.size)
-    col = attractions.astype(float).copy()
-    for _ in range(10_000):
-        row = productions / np.maximum(f @ col, 1e-300)
-        new = attractions / np.maximum(row @ f, 1e-300)
-        done = np.allclose(new, col, rtol=1e-12, atol=0.0)
-        col = new
-        if done:
-            break
-    return row[:, None] * f * col[None, :]
+        od = gravity_demand(
+            _xy(zones),
+            trips=s.trips_per_hour,
+            decay_per_km=s.decay_per_km,
+            detour_factor=s.detour_factor,
+        )
+    except DemandError as exc:
+        raise scenario.error(("zones",), str(exc)) from None
+    return od.matrix * d.scale

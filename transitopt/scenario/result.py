@@ -64,8 +64,13 @@ class ScenarioResult:
         ``convergence`` (one row per feedback iteration) and ``edits`` (what each edit did).
     summary : mapping
         JSON-able: name, files, convergence, headline metrics, parameters, notes, timings.
-    outcome : ModelOutcome or None
+    outcome : MultimodalResult or None
         In-memory arrays of the run (``None`` for a result read from disk).
+
+    A result is complete without ``outcome``: the tables hold the final state of the
+    feedback loop (link times in ``links.time_s``, demand by mode in ``od``), and
+    :func:`transitopt.scenario.evaluate.final_state` rebuilds the model from the
+    scenario files deterministically, so nothing needs evaluating again.
     """
 
     name: str

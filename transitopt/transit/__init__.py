@@ -8,6 +8,7 @@ from .gtfs import read_gtfs
 from .lines import Line, Stop, TransitSupply
 from .osm_routes import read_osm_routes
 from .report import ImportReport
+from .sources import read_supply
 
 __all__ = [
     "LINK_KINDS",
@@ -26,4 +27,5 @@ __all__ = [
     "build_transit_graph",
     "read_gtfs",
     "read_osm_routes",
+    "read_supply",
 ]

@@ -15,12 +15,13 @@ the transfer penalty is paid on transfers only, and each zone has an origin and 
 destination node so that no path passes through a zone.
 
 Walking distances come from shortest paths on a walk :class:`~transitopt.network.Network`
-(``length_m``), plus the straight-line distance from each point to its nearest walk
-node; without a walk network, from the straight line times
-``GraphParameters.walk_detour_factor``. Vehicle running times come from the line's
-own ``running_times_s``; otherwise bus-type lines (bus, BRT, minibus) run along the
-shortest path on a drive network at the line's speed, and rail/tram lines, or buses
-when no drive network is given, along the straight line times
+(``length_m``, every link walkable both ways: :func:`transitopt.paths.walk_distances`),
+plus the straight-line distance from each point to its nearest walk node; without a
+walk network, from the straight line times ``GraphParameters.walk_detour_factor``.
+Vehicle running times come from the line's own ``running_times_s``; otherwise bus-type
+lines (bus, BRT, minibus) run along the shortest path by length on a drive network
+(:func:`transitopt.paths.shortest_paths`) at the line's speed, and rail/tram lines, or
+buses when no drive network is given, along the straight line times
 ``GraphParameters.detour_factor``. Every parameter and default lives in
 :class:`~transitopt.transit.defaults.GraphParameters`.
 """
@@ -34,9 +35,11 @@ import numpy as np
 import pandas as pd
 
 from .._errors import NetworkError, SnappingError
+from ..geo import haversine_m, local_xy
 from ..network.compiled import Network
+from ..paths import shortest_paths, snap_points, walk_distances
 from .defaults import GraphParameters
-from .lines import EARTH_RADIUS_M, TransitSupply, haversine_m
+from .lines import TransitSupply
 
 #: link kinds (``TransitGraph.kind``)
 BOARD, RIDE, DWELL, ALIGHT, TRANSFER, WALK_TRANSFER, ACCESS, EGRESS, WALK_ONLY = range(9)
@@ -388,47 +391,16 @@ def _zone_points(zones: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return ids, lon, lat
 
 
-# ---------------------------------------------------------------------- geometry helpers
-def _local_xy(lon: np.ndarray, lat: np.ndarray, lat0: float) -> np.ndarray:
-    """Equirectangular metres around latitude ``lat0`` (good to ~0.1% over a city)."""
-    x = np.deg2rad(lon) * EARTH_RADIUS_M * np.cos(np.deg2rad(lat0))
-    y = np.deg2rad(lat) * EARTH_RADIUS_M
-    return np.column_stack([x, y])
-
-
-def _nearest_nodes(
-    network: Network, lon: np.ndarray, lat: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest network node of each point and the distance to it (m)."""
-    from ..paths import snap_points
-
-    return snap_points(network, lon, lat)
-
-
+# ---------------------------------------------------------------------- walking
 class _Walker:
-    """Walking distances between two point sets, on a walk network or as the crow flies."""
+    """Walking distances between two point sets, on a walk network (two-way, see
+    :func:`transitopt.paths.walk_distances`) or as the crow flies."""
 
     def __init__(self, network: Network | None, params: GraphParameters) -> None:
         self.network = network
         self.params = params
-        if network is not None:
-            from scipy.sparse import csr_matrix
-
-            length = np.asarray(network.length_m, dtype=np.float64)
-            if not np.isfinite(length).all():
-                raise NetworkError("the walk network needs a finite length_m on every edge")
-            n = network.n_nodes
-            # walking is two-way: symmetrise, keeping the shorter of parallel edges
-            rows = np.r_[network.tail, network.head]
-            cols = np.r_[network.head, network.tail]
-            data = np.r_[length, length]
-            order = np.lexsort((data, cols, rows))
-            rows, cols, data = rows[order], cols[order], data[order]
-            first = np.r_[True, (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])]
-            # zero-length edges would vanish from a sparse matrix: use a tiny length
-            self.graph = csr_matrix(
-                (np.maximum(data[first], 1e-6), (rows[first], cols[first])), shape=(n, n)
-            )
+        if network is not None and not np.isfinite(network.length_m).all():
+            raise NetworkError("the walk network needs a finite length_m on every edge")
 
     def pairs(
         self, lon1, lat1, lon2, lat2, max_m: float
@@ -445,8 +417,8 @@ class _Walker:
 
         lat0 = float(np.mean(np.r_[lat1, lat2]))
         radius = max_m / self.params.walk_detour_factor
-        tree = cKDTree(_local_xy(lon2, lat2, lat0))
-        hits = tree.query_ball_point(_local_xy(lon1, lat1, lat0), r=radius * 1.01)
+        tree = cKDTree(np.column_stack(local_xy(lon2, lat2, lat0)))
+        hits = tree.query_ball_point(np.column_stack(local_xy(lon1, lat1, lat0)), r=radius * 1.01)
         i = np.repeat(np.arange(len(lon1)), [len(h) for h in hits]).astype(np.int64)
         j = np.fromiter((x for h in hits for x in h), dtype=np.int64, count=i.size)
         d = haversine_m(lon1[i], lat1[i], lon2[j], lat2[j]) * self.params.walk_detour_factor
@@ -454,23 +426,16 @@ class _Walker:
         return i[keep], j[keep], d[keep]
 
     def _network_pairs(self, lon1, lat1, lon2, lat2, max_m):
-        from scipy.sparse.csgraph import dijkstra
-
-        node1, snap1 = _nearest_nodes(self.network, lon1, lat1)
-        node2, snap2 = _nearest_nodes(self.network, lon2, lat2)
+        node1, snap1 = snap_points(self.network, lon1, lat1)
+        node2, snap2 = snap_points(self.network, lon2, lat2)
         sources = np.unique(node1[snap1 <= max_m])
         targets_of_node: dict[int, list[int]] = {}
         for j, v in enumerate(node2):
             if snap2[j] <= max_m:
                 targets_of_node.setdefault(int(v), []).append(j)
         target_nodes = np.fromiter(targets_of_node, dtype=np.int64)
-        dist_to_target: dict[int, np.ndarray] = {}
-        chunk = max(1, int(2e7 // max(self.network.n_nodes, 1)))
-        for start in range(0, sources.size, chunk):
-            block = sources[start : start + chunk]
-            dist = dijkstra(self.graph, directed=True, indices=block, limit=max_m)
-            for r, v in enumerate(block):
-                dist_to_target[int(v)] = dist[r, target_nodes]
+        dist = walk_distances(self.network, sources, target_nodes, max_distance_m=max_m)
+        dist_to_target = {int(v): dist[r] for r, v in enumerate(sources)}
         out_i, out_j, out_d = [], [], []
         for i, v in enumerate(node1):
             if snap1[i] > max_m:
@@ -518,7 +483,7 @@ def _running_times(
         repairs["line segments timed on the straight line x detour_factor"] = (
             repairs.get("line segments timed on the straight line x detour_factor", 0) + s.size - 1
         )
-    if pending:
+    if pending and drive_network is not None:
         lengths = _drive_lengths(drive_network, stop_lon, stop_lat, pending)
         for (li, s), length in zip(pending, lengths, strict=True):
             line = supply.lines[li]
@@ -537,28 +502,27 @@ def _running_times(
 def _drive_lengths(
     network: Network, stop_lon, stop_lat, pending: list[tuple[int, Any]]
 ) -> list[np.ndarray]:
-    """Shortest drive path length (m) between consecutive stops of each pending line."""
-    from ..kernels.shortest_paths import single_source
-
+    """Shortest drive path length (m) between consecutive stops of each pending line
+    (``inf`` where not connected)."""
     used = np.unique(np.concatenate([s for _, s in pending]))
     node_of = np.full(stop_lon.size, -1, dtype=np.int64)
     snap = np.zeros(stop_lon.size)
-    node_of[used], snap[used] = _nearest_nodes(network, stop_lon[used], stop_lat[used])
+    node_of[used], snap[used] = snap_points(network, stop_lon[used], stop_lat[used])
     weight = np.where(np.isfinite(network.length_m), network.length_m, np.inf)
-    no_through = np.zeros(network.n_nodes, dtype=np.bool_)
-    targets_by_source: dict[int, set[int]] = {}
-    for _, s in pending:
-        for a, b in zip(node_of[s[:-1]], node_of[s[1:]], strict=True):
-            targets_by_source.setdefault(int(a), set()).add(int(b))
-    dist: dict[tuple[int, int], float] = {}
-    for a, targets in targets_by_source.items():
-        t = np.fromiter(targets, dtype=np.int64)
-        d, _ = single_source(network.indptr, network.head, weight, a, no_through, t)
-        for b in targets:
-            dist[(a, b)] = float(d[b])
+    a_nodes = np.concatenate([node_of[s[:-1]] for _, s in pending])
+    b_nodes = np.concatenate([node_of[s[1:]] for _, s in pending])
+    edges = shortest_paths(network, a_nodes, b_nodes, weight=weight)
+    # summed in path order, as the search does
+    length = np.array(
+        [
+            np.cumsum(weight[e])[-1] if e.size else (0.0 if a == b else np.inf)
+            for a, b, e in zip(a_nodes, b_nodes, edges, strict=True)
+        ]
+    )
     out = []
+    start = 0
     for _, s in pending:
-        a_nodes, b_nodes = node_of[s[:-1]], node_of[s[1:]]
-        length = np.array([dist[(int(a), int(b))] for a, b in zip(a_nodes, b_nodes, strict=True)])
-        out.append(length + snap[s[:-1]] + snap[s[1:]])
+        stop = start + s.size - 1
+        out.append(length[start:stop] + snap[s[:-1]] + snap[s[1:]])
+        start = stop
     return out

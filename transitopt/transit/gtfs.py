@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +35,9 @@ import numpy as np
 import pandas as pd
 
 from .._errors import InputFileError
+from ..geo import haversine_m
 from .defaults import MODES, gtfs_route_type_mode
-from .lines import Line, TransitSupply, haversine_m
+from .lines import Line, TransitSupply
 from .report import ImportReport, examples
 
 DAY_S = 86_400
@@ -95,14 +97,7 @@ def read_gtfs(
     period_start, period_end = _parse_time(start, "start"), _parse_time(end, "end")
     if not period_end > period_start:
         raise ValueError(f"period end {end!r} must be after start {start!r}")
-    if default_headway_s is not None and not default_headway_s > 0:
-        raise InputFileError(f"default_headway_s must be > 0 seconds, got {default_headway_s!r}")
-    for key, value in (headways or {}).items():
-        if not (value is not None and float(value) > 0):
-            raise InputFileError(f"headway for route {key!r} must be > 0 seconds, got {value!r}")
-    for key, mode in (mode_overrides or {}).items():
-        if mode not in MODES:
-            raise InputFileError(f"mode override for route {key!r}: {mode!r} is not one of {MODES}")
+    _check_headways_and_modes(default_headway_s, headways, mode_overrides)
 
     feed = _read_feed(path)
     report = ImportReport(source=str(path))
@@ -113,9 +108,65 @@ def read_gtfs(
     trips, reused_rows = _clean_trips(feed, routes, report)
     stop_times = _clean_stop_times(feed, trips, reused_rows, stops, report)
 
-    # ---- service day
     calendar = _Calendar(feed)
     service_date = _pick_date(calendar, trips, date, report)
+    _mark_service_days(trips, calendar, service_date)
+    trips = _count_departures(feed, trips, stop_times, period_start, period_end, report)
+    trips, slices = _attach_patterns(trips, stop_times, report)
+    lines, untimed_routes = _make_lines(
+        trips,
+        routes,
+        stop_times,
+        slices,
+        stops,
+        report,
+        period_s=float(period_end - period_start),
+        patterns=patterns,
+        default_headway_s=default_headway_s,
+        headways=dict(headways or {}),
+        mode_overrides=dict(mode_overrides or {}),
+    )
+    if untimed_routes:
+        raise InputFileError(
+            f"{path}: {len(untimed_routes)} route(s) have no stop times and no frequencies "
+            f"({examples(untimed_routes)}); pass default_headway_s=... or headways={{route_id: seconds}}"
+        )
+    if not lines:
+        raise _no_service_error(path, trips, start, end, service_date)
+    used = sorted({s for line in lines for s in line.stop_ids})
+    supply = TransitSupply(
+        stops=stops.loc[used, ["name", "lon", "lat"]],
+        lines=tuple(lines),
+        info={
+            "source": str(path),
+            "format": "gtfs",
+            "date": service_date.isoformat(),
+            "period": (_format_time(period_start), _format_time(period_end)),
+            "patterns": patterns,
+        },
+    )
+    return supply, report
+
+
+# ---------------------------------------------------------------------- reading and cleaning
+def _check_headways_and_modes(
+    default_headway_s: float | None,
+    headways: Mapping[str, float] | None,
+    mode_overrides: Mapping[str, str] | None,
+) -> None:
+    """Raise InputFileError for a headway that is not > 0 or an unknown mode."""
+    if default_headway_s is not None and not default_headway_s > 0:
+        raise InputFileError(f"default_headway_s must be > 0 seconds, got {default_headway_s!r}")
+    for key, value in (headways or {}).items():
+        if not (value is not None and float(value) > 0):
+            raise InputFileError(f"headway for route {key!r} must be > 0 seconds, got {value!r}")
+    for key, mode in (mode_overrides or {}).items():
+        if mode not in MODES:
+            raise InputFileError(f"mode override for route {key!r}: {mode!r} is not one of {MODES}")
+
+
+def _mark_service_days(trips: pd.DataFrame, calendar: _Calendar, service_date: dt.date) -> None:
+    """Columns ``today``/``yesterday``: the trip's service runs on the day / the day before."""
     if calendar.empty:
         active_today = active_yesterday = set(trips["service_id"].dropna())
     else:
@@ -125,7 +176,20 @@ def read_gtfs(
     trips["today"] = trips["service_id"].isin(active_today) | no_service
     trips["yesterday"] = trips["service_id"].isin(active_yesterday) | no_service
 
-    # ---- trip times and departures in the period
+
+def _count_departures(
+    feed: Any,
+    trips: pd.DataFrame,
+    stop_times: pd.DataFrame,
+    period_start: int,
+    period_end: int,
+    report: ImportReport,
+) -> pd.DataFrame:
+    """``trips`` with ``first_dep``, ``departures`` in the period and ``timed`` columns.
+
+    Times are service-day seconds. A timed trip counts once if it starts in the period of the service day, or of the day
+    before past 24:00; a frequency-based trip counts the departures it makes in the period.
+    """
     by_trip = stop_times.groupby("trip_key", sort=False)["dep_s"]
     first = pd.DataFrame({"first_dep": by_trip.first(), "any_time": by_trip.count() > 0})
     trips = trips.join(first, on="trip_key")
@@ -150,20 +214,21 @@ def read_gtfs(
     departures[is_freq] = freq_departures.reindex(trips["trip_key"][is_freq]).to_numpy()
     trips["departures"] = departures
     trips["timed"] = timed | is_freq
+    return trips
 
-    # ---- stop patterns
+
+def _attach_patterns(
+    trips: pd.DataFrame, stop_times: pd.DataFrame, report: ImportReport
+) -> tuple[pd.DataFrame, dict[str, tuple[int, int]]]:
+    """Trips with a stop ``pattern`` and ``direction`` (short ones dropped); trip row ranges."""
     slices = _trip_slices(stop_times)
     stop_ids = stop_times["stop_id"].to_numpy()
     pattern_of = {key: tuple(stop_ids[a:b]) for key, (a, b) in slices.items()}
     trips["pattern"] = trips["trip_key"].map(pattern_of)
     short = trips["pattern"].map(lambda p: len(p) if isinstance(p, tuple) else 0) < 2
-    report.add(
-        "skip",
-        "trips with fewer than 2 stops with coordinates",
-        int(short.sum()),
-        examples(trips.loc[short, "trip_id"]),
+    trips = _skip_rows(
+        trips, short, report, "trips with fewer than 2 stops with coordinates", "trip_id"
     )
-    trips = trips[~short]
     if trips["direction_id"].isna().any():
         report.add(
             "assume",
@@ -171,52 +236,25 @@ def read_gtfs(
             int(trips["direction_id"].isna().sum()),
         )
     trips["direction"] = trips["direction_id"].fillna(0).astype(np.int64)
+    return trips, slices
 
-    lines, untimed_routes = _make_lines(
-        trips,
-        routes,
-        stop_times,
-        slices,
-        stops,
-        report,
-        period_s=float(period_end - period_start),
-        patterns=patterns,
-        default_headway_s=default_headway_s,
-        headways=dict(headways or {}),
-        mode_overrides=dict(mode_overrides or {}),
+
+def _no_service_error(
+    path: Path, trips: pd.DataFrame, start: str, end: str, service_date: dt.date
+) -> InputFileError:
+    """The error for a period without service, naming when the feed's trips do start."""
+    timed_first = trips.loc[trips["timed"], "first_dep"]
+    span = (
+        f"first departures in the feed run from {_format_time(timed_first.min())} to {_format_time(timed_first.max())}"
+        if timed_first.notna().any()
+        else "the feed has no times"
     )
-    if untimed_routes:
-        raise InputFileError(
-            f"{path}: {len(untimed_routes)} route(s) have no stop times and no frequencies "
-            f"({examples(untimed_routes)}); pass default_headway_s=... or headways={{route_id: seconds}}"
-        )
-    if not lines:
-        timed_first = trips.loc[trips["timed"], "first_dep"]
-        span = (
-            f"first departures in the feed run from {_format_time(timed_first.min())} to {_format_time(timed_first.max())}"
-            if timed_first.notna().any()
-            else "the feed has no times"
-        )
-        raise InputFileError(
-            f"{path}: no service between {start} and {end} on {service_date.isoformat()} ({span}); "
-            "choose another period or date"
-        )
-    used = sorted({s for line in lines for s in line.stop_ids})
-    supply = TransitSupply(
-        stops=stops.loc[used, ["name", "lon", "lat"]],
-        lines=tuple(lines),
-        info={
-            "source": str(path),
-            "format": "gtfs",
-            "date": service_date.isoformat(),
-            "period": (_format_time(period_start), _format_time(period_end)),
-            "patterns": patterns,
-        },
+    return InputFileError(
+        f"{path}: no service between {start} and {end} on {service_date.isoformat()} ({span}); "
+        "choose another period or date"
     )
-    return supply, report
 
 
-# ---------------------------------------------------------------------- reading and cleaning
 def _read_feed(path: Path):
     import gtfs_kit
 
@@ -243,21 +281,9 @@ def _clean_stops(feed: Any, path: Path, report: ImportReport) -> pd.DataFrame:
         | (stops["lat"].abs() > 90)
         | ((stops["lon"] == 0) & (stops["lat"] == 0))
     )
-    report.add(
-        "skip",
-        "stops without valid coordinates",
-        int(bad.sum()),
-        examples(stops.loc[bad, "stop_id"]),
-    )
-    stops = stops[~bad]
+    stops = _skip_rows(stops, bad, report, "stops without valid coordinates", "stop_id")
     dup = stops["stop_id"].duplicated()
-    report.add(
-        "skip",
-        "duplicate stop_id rows (first kept)",
-        int(dup.sum()),
-        examples(stops.loc[dup, "stop_id"]),
-    )
-    stops = stops[~dup]
+    stops = _skip_rows(stops, dup, report, "duplicate stop_id rows (first kept)", "stop_id")
     names = (
         stops["stop_name"].astype(object)
         if "stop_name" in stops
@@ -295,13 +321,7 @@ def _clean_trips(
         )
     reused_rows = trips.loc[reused].groupby("trip_id").size().to_dict()
     unknown = ~trips["route_id"].isin(set(routes["route_id"]))
-    report.add(
-        "skip",
-        "trips of unknown routes",
-        int(unknown.sum()),
-        examples(trips.loc[unknown, "trip_id"]),
-    )
-    trips = trips[~unknown].copy()
+    trips = _skip_rows(trips, unknown, report, "trips of unknown routes", "trip_id").copy()
     report.add(
         "assume",
         "trips without service_id (assumed to run every day)",
@@ -364,21 +384,18 @@ def _clean_stop_times(
             st = st[~st["trip_id"].isin(set(n_rows.index[mismatch]))]
 
     unknown_trip = ~st["trip_key"].isin(set(trips["trip_key"]))
-    report.add(
-        "skip",
-        "stop_times rows of unknown trips",
-        int(unknown_trip.sum()),
-        examples(st.loc[unknown_trip, "trip_id"].unique()),
+    st = _skip_rows(
+        st, unknown_trip, report, "stop_times rows of unknown trips", "trip_id", unique=True
     )
-    st = st[~unknown_trip]
     unknown_stop = ~st["stop_id"].isin(stops.index)
-    report.add(
-        "skip",
+    st = _skip_rows(
+        st,
+        unknown_stop,
+        report,
         "stop_times rows at stops without coordinates or unknown stops",
-        int(unknown_stop.sum()),
-        examples(st.loc[unknown_stop, "stop_id"].unique()),
+        "stop_id",
+        unique=True,
     )
-    st = st[~unknown_stop]
     st = st.sort_values(["trip_key", "seq"], kind="stable")
     # the same stop twice in a row (a duplicated row, or arrival and departure split): merge
     same = (st["trip_key"].to_numpy()[1:] == st["trip_key"].to_numpy()[:-1]) & (
@@ -446,12 +463,14 @@ class _Calendar:
 
     def active(self, day: dt.date | np.datetime64) -> set[str]:
         """Service ids running on ``day``."""
-        day = np.datetime64(day, "D")
-        weekday = int((day.astype(np.int64) + 3) % 7)  # 1970-01-01 was a Thursday (weekday 3)
+        day64 = np.datetime64(day, "D")  # type: ignore[call-overload]  # stubs lack datetime64 input
+        weekday = int((day64.astype(np.int64) + 3) % 7)  # 1970-01-01 was a Thursday (weekday 3)
         active = {
-            sid for sid, first, last, flags in self.rules if first <= day <= last and flags[weekday]
+            sid
+            for sid, first, last, flags in self.rules
+            if first <= day64 <= last and flags[weekday]
         }
-        for sid, kind in self.exceptions.get(day, []):
+        for sid, kind in self.exceptions.get(day64, []):
             if kind == 1:
                 active.add(sid)
             elif kind == 2:
@@ -474,7 +493,8 @@ def _pick_date(
         )
         return today
     per_service = trips["service_id"].value_counts().to_dict()
-    best, best_count = None, -1.0
+    best: Any = None
+    best_count = -1.0
     for day in calendar.candidate_days():
         count = float(sum(per_service.get(sid, 0) for sid in calendar.active(day)))
         if count > best_count:
@@ -536,6 +556,21 @@ def _departures_between(t0: float, t1: float, headway: float, p0: float, p1: flo
     return float(max(0, last_k - first_k + 1))
 
 
+def _skip_rows(
+    table: pd.DataFrame,
+    skip: pd.Series,
+    report: ImportReport,
+    what: str,
+    id_column: str,
+    *,
+    unique: bool = False,
+) -> pd.DataFrame:
+    """``table`` without the rows flagged ``skip``, reported with example ids (distinct if ``unique``)."""
+    ids = table.loc[skip, id_column]
+    report.add("skip", what, int(skip.sum()), examples(ids.unique() if unique else ids))
+    return table[~skip]
+
+
 # ---------------------------------------------------------------------- lines
 def _make_lines(
     trips: pd.DataFrame,
@@ -551,103 +586,190 @@ def _make_lines(
     headways: dict[str, float],
     mode_overrides: dict[str, str],
 ) -> tuple[list[Line], list[str]]:
+    """Lines of every route direction, and the routes with neither times nor a headway given."""
+    maker = _LineMaker(
+        stop_times,
+        slices,
+        stops,
+        period_s=period_s,
+        patterns=patterns,
+        default_headway_s=default_headway_s,
+        headways=headways,
+        mode_overrides=mode_overrides,
+    )
     route_info = routes.set_index("route_id").to_dict("index")
-    columns = {
-        name: stop_times[name].to_numpy(dtype=np.float64) for name in ("arr_s", "dep_s", "dist")
-    }
-    coords = {
-        sid: (lon, lat)
-        for sid, lon, lat in zip(stops.index, stops["lon"], stops["lat"], strict=True)
-    }
     groups: dict[tuple[str, int], list[dict]] = {}
     fields = ["route_id", "direction", "trip_key", "pattern", "timed", "departures", "today"]
     for trip in trips[fields].to_dict("records"):
         groups.setdefault((trip["route_id"], int(trip["direction"])), []).append(trip)
     lines: list[Line] = []
-    untimed_routes: list[str] = []
-    not_in_period: list[str] = []
-    user_headway = default_used = 0
-    minor_trips = 0
     for (route_id, direction), group in sorted(groups.items()):
-        route = route_info[route_id]
-        short = (
+        lines.extend(maker.direction_lines(route_id, direction, route_info[route_id], group))
+    maker.counts.add_to(report)
+    return lines, sorted(set(maker.counts.untimed_routes))
+
+
+@dataclass
+class _LineCounts:
+    """What making the lines skipped or assumed, for the report."""
+
+    untimed_routes: list[str] = field(default_factory=list)
+    not_in_period: list[str] = field(default_factory=list)
+    user_headway: int = 0
+    default_used: int = 0
+    minor_trips: int = 0
+
+    def add_to(self, report: ImportReport) -> None:
+        """Add the counts to the report (untimed routes are an error, raised by the caller)."""
+        report.add(
+            "skip",
+            "route directions with no trip starting in the period",
+            len(self.not_in_period),
+            examples(self.not_in_period),
+        )
+        report.add(
+            "assume",
+            "route directions without times: headway from the user table",
+            self.user_headway,
+        )
+        report.add("assume", "route directions without times: default headway", self.default_used)
+        report.add(
+            "repair",
+            "trips on minor stop patterns (merged into their route direction's main pattern)",
+            self.minor_trips,
+        )
+
+
+class _LineMaker:
+    """Lines of one route direction at a time: trips to count, stop pattern(s), headway."""
+
+    def __init__(
+        self,
+        stop_times: pd.DataFrame,
+        slices: dict[str, tuple[int, int]],
+        stops: pd.DataFrame,
+        *,
+        period_s: float,
+        patterns: str,
+        default_headway_s: float | None,
+        headways: dict[str, float],
+        mode_overrides: dict[str, str],
+    ) -> None:
+        self.columns = {
+            name: stop_times[name].to_numpy(dtype=np.float64) for name in ("arr_s", "dep_s", "dist")
+        }
+        self.coords = {
+            sid: (lon, lat)
+            for sid, lon, lat in zip(stops.index, stops["lon"], stops["lat"], strict=True)
+        }
+        self.slices = slices
+        self.period_s = period_s
+        self.all_patterns = patterns == "all"
+        self.default_headway_s = default_headway_s
+        self.headways = headways
+        self.mode_overrides = mode_overrides
+        self.counts = _LineCounts()
+
+    def direction_lines(
+        self, route_id: str, direction: int, route: dict[str, Any], group: list[dict]
+    ) -> list[Line]:
+        """The line(s) of one route direction from its trips (none if it has no service)."""
+        name = (
             _text(route.get("route_short_name")) or _text(route.get("route_long_name")) or route_id
         )
-        user = headways.get(route_id, headways.get(short))
-        mode = mode_overrides.get(route_id, mode_overrides.get(short))
-        if mode is None:
-            route_type = pd.to_numeric(pd.Series([route.get("route_type")]), errors="coerce").iloc[
-                0
-            ]
-            mode = gtfs_route_type_mode(int(route_type)) if pd.notna(route_type) else "bus"
-        timed = [t for t in group if t["timed"]]
-        served = [t for t in timed if t["departures"] > 0]
-        if not timed:
-            # no times at all: topology only; the headway comes from the user
-            headway = user if user is not None else default_headway_s
-            if headway is None:
-                untimed_routes.append(route_id)
-                continue
-            if user is not None:
-                user_headway += 1
-            else:
-                default_used += 1
-            pool = [t for t in group if t["today"]] or group
-            weights = [1.0] * len(pool)
-        elif not served:
-            not_in_period.append(f"{route_id}/{direction}")
-            continue
-        else:
-            pool = served
-            weights = [t["departures"] for t in served]
-        by_pattern: dict[tuple[str, ...], float] = {}
-        for trip, weight in zip(pool, weights, strict=True):
-            by_pattern[trip["pattern"]] = by_pattern.get(trip["pattern"], 0.0) + weight
-        ranked = sorted(by_pattern.items(), key=lambda kv: (-kv[1], -len(kv[0]), kv[0]))
-        chosen = ranked if patterns == "all" else ranked[:1]
-        if patterns == "main" and len(ranked) > 1:
-            minor_trips += int(round(sum(w for _, w in ranked[1:])))
+        user = self.headways.get(route_id, self.headways.get(name))
+        mode = self._mode(route, route_id, name)
+        timed = any(t["timed"] for t in group)
+        counted = self._counted_trips(route_id, direction, group, user)
+        if counted is None:
+            return []
+        pool, weights, headway = counted
+        chosen = self._chosen_patterns(pool, weights)
         total = float(sum(weights))
+        lines = []
         for k, (pattern, weight) in enumerate(chosen):
-            n_trips = weight if patterns == "all" else total
-            if served:
-                headway = period_s / n_trips
-                if user is not None:
-                    headway, user_headway = float(user), user_headway + 1
-            keys = [t["trip_key"] for t in pool if t["pattern"] == pattern] if timed else []
-            running, dwell = _running_times(keys, columns, slices, coords, pattern)
-            line_id = f"{route_id}:{direction}" + (
-                f":{k}" if patterns == "all" and len(chosen) > 1 else ""
+            line_headway = (
+                headway
+                if headway is not None
+                else self._timetable_headway(weight if self.all_patterns else total, user)
             )
+            keys = [t["trip_key"] for t in pool if t["pattern"] == pattern] if timed else []
+            running, dwell = _running_times(keys, self.columns, self.slices, self.coords, pattern)
+            suffix = f":{k}" if self.all_patterns and len(chosen) > 1 else ""
             lines.append(
                 Line(
-                    id=line_id,
-                    name=short,
+                    id=f"{route_id}:{direction}{suffix}",
+                    name=name,
                     mode=mode,
                     stop_ids=pattern,
-                    headway_s=float(headway),
+                    headway_s=float(line_headway),
                     dwell_s=dwell,
                     running_times_s=running,
                     route_id=route_id,
                     direction_id=int(direction),
                 )
             )
-    report.add(
-        "skip",
-        "route directions with no trip starting in the period",
-        len(not_in_period),
-        examples(not_in_period),
-    )
-    report.add(
-        "assume", "route directions without times: headway from the user table", user_headway
-    )
-    report.add("assume", "route directions without times: default headway", default_used)
-    report.add(
-        "repair",
-        "trips on minor stop patterns (merged into their route direction's main pattern)",
-        minor_trips,
-    )
-    return lines, sorted(set(untimed_routes))
+        return lines
+
+    def _mode(self, route: dict[str, Any], route_id: str, name: str) -> str:
+        """The user's mode for the route, else the one its ``route_type`` names (bus if none)."""
+        mode = self.mode_overrides.get(route_id, self.mode_overrides.get(name))
+        if mode is None:
+            route_type = pd.to_numeric(pd.Series([route.get("route_type")]), errors="coerce").iloc[
+                0
+            ]
+            mode = gtfs_route_type_mode(int(route_type)) if pd.notna(route_type) else "bus"
+        return mode
+
+    def _counted_trips(
+        self, route_id: str, direction: int, group: list[dict], user: float | None
+    ) -> tuple[list[dict], list[float], float | None] | None:
+        """Trips to choose patterns from, their weights, and the headway if not from times.
+
+        Trips starting in the period weigh their departures (headway from the timetable:
+        ``None``). Without any times, the trips of the day weigh one each and the headway
+        is the user's or the default (counted). ``None`` when the direction has no service
+        in the period, or no times and no headway (noted).
+        """
+        timed = [t for t in group if t["timed"]]
+        if timed:
+            served = [t for t in timed if t["departures"] > 0]
+            if not served:
+                self.counts.not_in_period.append(f"{route_id}/{direction}")
+                return None
+            return served, [t["departures"] for t in served], None
+        if user is not None:
+            self.counts.user_headway += 1
+            headway = user
+        elif self.default_headway_s is not None:
+            self.counts.default_used += 1
+            headway = self.default_headway_s
+        else:
+            self.counts.untimed_routes.append(route_id)
+            return None
+        pool = [t for t in group if t["today"]] or group
+        return pool, [1.0] * len(pool), headway
+
+    def _timetable_headway(self, n_trips: float, user: float | None) -> float:
+        """Period length / trips, unless the user gave the headway (counted)."""
+        if user is not None:
+            self.counts.user_headway += 1
+            return float(user)
+        return self.period_s / n_trips
+
+    def _chosen_patterns(
+        self, pool: list[dict], weights: list[float]
+    ) -> list[tuple[tuple[str, ...], float]]:
+        """Stop patterns with their trips, most trips first: all, or the main one."""
+        by_pattern: dict[tuple[str, ...], float] = {}
+        for trip, weight in zip(pool, weights, strict=True):
+            by_pattern[trip["pattern"]] = by_pattern.get(trip["pattern"], 0.0) + weight
+        ranked = sorted(by_pattern.items(), key=lambda kv: (-kv[1], -len(kv[0]), kv[0]))
+        if self.all_patterns:
+            return ranked
+        if len(ranked) > 1:
+            self.counts.minor_trips += int(round(sum(w for _, w in ranked[1:])))
+        return ranked[:1]
 
 
 def _running_times(

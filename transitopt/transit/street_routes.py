@@ -2,8 +2,9 @@
 
 Each stop of a bus, BRT or minibus line is snapped to the nearest node of the drive
 network; between consecutive stops the vehicle follows the free-flow fastest path over
-links open to buses (``MODE_BUS``, not closed). Routes are fixed for a scenario (buses
-do not re-route around congestion). A segment whose stops lie farther than
+links open to buses (``MODE_BUS``, not closed, never through zone centroids), found by
+:func:`transitopt.paths.shortest_paths`. Routes are fixed for a scenario (buses do not
+re-route around congestion). A segment whose stops lie farther than
 ``max_snap_m`` from the network, or that has no path, is *unrouted*: it runs the
 straight line × ``detour_factor`` at the line's speed and loads no road link.
 
@@ -19,13 +20,15 @@ it has one, else ``bus_max_speed_kph``. Dwell at stops is added by the transit g
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
-from ..kernels.shortest_paths import path_edges, single_source
+from ..geo import haversine_m
 from ..network.compiled import MODE_BUS, Network
-from ..transit.graph import BUS_MODES
-from ..transit.lines import TransitSupply, haversine_m
+from ..paths import shortest_paths, snap_points
+from .graph import BUS_MODES
+from .lines import TransitSupply
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,9 +86,8 @@ def route_lines(
     seg_line, seg_routed, seg_extra, seg_length = [], [], [], []
     inc_seg: list[np.ndarray] = []
     inc_edge: list[np.ndarray] = []
-    if bus_lines:
-        from ..paths import snap_points
-
+    paths: dict[tuple[int, int], tuple[np.ndarray, float] | None] = {}
+    if bus_lines and drive is not None:
         used = sorted({position[s] for ln in bus_lines for s in ln.stop_ids})
         node_of = np.full(lon.size, -1, dtype=np.int64)
         snap = np.full(lon.size, np.inf)
@@ -93,43 +95,40 @@ def route_lines(
         open_ = (drive.modes & MODE_BUS) != 0
         if closed is not None:
             open_ &= ~np.asarray(closed, dtype=bool)
-        weight = np.where(open_, drive.free_flow_time_s, np.inf)
-        no_through = np.zeros(drive.n_nodes, dtype=np.bool_)
-        pairs: dict[int, set[int]] = {}
-        for ln in bus_lines:
-            s = [position[x] for x in ln.stop_ids]
-            for a, b in zip(s[:-1], s[1:], strict=True):
-                if snap[a] <= max_snap_m and snap[b] <= max_snap_m:
-                    pairs.setdefault(int(node_of[a]), set()).add(int(node_of[b]))
-        paths: dict[tuple[int, int], np.ndarray | None] = {}
-        for a, targets in pairs.items():
-            t = np.fromiter(targets, dtype=np.int64)
-            dist, pred = single_source(drive.indptr, drive.head, weight, a, no_through, t)
-            for b in targets:
-                if a == b:
-                    paths[(a, b)] = np.empty(0, dtype=np.int64)
-                elif np.isfinite(dist[b]):
-                    paths[(a, b)] = np.asarray(path_edges(pred, drive.tail, b), dtype=np.int64)
-                else:
-                    paths[(a, b)] = None
+        fft = drive.free_flow_time_s
+        weight = np.where(open_ & ~np.isnan(fft), fft, np.inf)  # no free-flow time: not used
+        pairs = sorted(
+            {
+                (int(node_of[a]), int(node_of[b]))
+                for ln in bus_lines
+                for a, b in pairwise(position[x] for x in ln.stop_ids)
+                if snap[a] <= max_snap_m and snap[b] <= max_snap_m
+            }
+        )
+        found = shortest_paths(drive, [a for a, _ in pairs], [b for _, b in pairs], weight=weight)
+        for (a, b), e in zip(pairs, found, strict=True):
+            # an empty path between two different nodes: not connected
+            routed = e.size > 0 or a == b
+            paths[(a, b)] = (e, float(np.nansum(drive.length_m[e]))) if routed else None
     count = 0
     for li, ln in enumerate(bus_lines):
         s = [position[x] for x in ln.stop_ids]
         for a, b in zip(s[:-1], s[1:], strict=True):
             key = (int(node_of[a]), int(node_of[b]))
-            path = paths.get(key) if snap[a] <= max_snap_m and snap[b] <= max_snap_m else None
+            found_path = paths.get(key) if snap[a] <= max_snap_m and snap[b] <= max_snap_m else None
             seg_line.append(li)
-            if path is None:
+            if found_path is None:
                 seg_routed.append(False)
                 seg_extra.append(0.0)
                 seg_length.append(
                     float(haversine_m(lon[a], lat[a], lon[b], lat[b])) * detour_factor
                 )
             else:
+                path, path_m = found_path
                 seg_routed.append(True)
                 extra = float(snap[a] + snap[b])
                 seg_extra.append(extra)
-                seg_length.append(float(np.nansum(drive.length_m[path])) + extra)
+                seg_length.append(path_m + extra)
                 inc_seg.append(np.full(path.size, count, dtype=np.int64))
                 inc_edge.append(path)
             count += 1

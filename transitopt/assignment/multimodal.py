@@ -1,0 +1,926 @@
+"""The integrated road + transit + mode-choice model: a library beside the assignments.
+
+>>> from transitopt.assignment.multimodal import MultimodalModel, MultimodalParameters
+>>> model = MultimodalModel(zones, demand, drive=drive, walk=walk, supply=supply)  # doctest: +SKIP
+>>> result = model.run()  # doctest: +SKIP
+>>> result.demand["transit"].sum(), result.convergence  # doctest: +SKIP
+
+Inputs are plain data: zones (``zone``, ``lon``, ``lat``), an OD matrix of person trips
+per hour in zone order, drive and walk :class:`~transitopt.network.compiled.Network`\\ s
+(or ``None``), a :class:`~transitopt.transit.lines.TransitSupply` with its street routes
+and per-line fares, and a frozen :class:`MultimodalParameters`. See ``docs/model.md``
+for the model in words and the sources of the defaults. In short, each feedback
+iteration ``k``:
+
+1. skims at the current car link times ``t``: car (door to door: walk to the network,
+   congested drive, terminal time), transit (optimal strategies; bus running times from
+   ``t`` in mixed traffic, free flow on bus lanes) and walk;
+2. multinomial logit mode choice over car, transit and walk generalised costs gives the
+   response demand ``R``;
+3. method of successive averages on the demand by mode, ``D ← D + (R − D) / k``;
+4. road user equilibrium of the car demand ``D_car / occupancy`` with buses as a fixed
+   PCU preload on the mixed-traffic links of their routes → new link times ``t``.
+
+It stops when the share of trips whose mode differs between ``R`` and ``D`` (the
+*mode gap*) and the flow-weighted relative change of the link times both fall below
+``feedback.tolerance``, or warns with :class:`~transitopt.ConvergenceWarning` after
+``feedback.max_iter`` iterations or when the ``progress`` callback returns ``False``
+(cancelled).
+
+Drive links with a ``closed`` column set in ``drive.edges`` carry no cars or buses;
+links with ``bus_lane`` set let buses run at free flow without a PCU preload.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._errors import ConvergenceWarning, DemandError, TransitoptError
+from .._progress import ProgressCallback
+from ..geo import haversine_m
+from ..network.compiled import MODE_CAR, Network
+from ..paths import skim, snap_points, walk_distances
+from ..transit.defaults import WAIT_FACTOR, GraphParameters
+from ..transit.graph import ACCESS, BOARD, EGRESS, RIDE, WALK_ONLY, WALK_TRANSFER, TransitGraph
+from ..transit.lines import TransitSupply
+from ..transit.street_routes import StreetRoutes, buses_per_link, route_lines, segment_times
+
+MODES = ("car", "transit", "walk")
+
+_TRANSIT_SKIMS = (
+    "transit_gc_min",
+    "transit_time_s",
+    "transit_wait_s",
+    "transit_ivt_s",
+    "transit_walk_s",
+    "transit_boardings",
+)
+
+
+class ModelInputError(TransitoptError, ValueError):
+    """Inputs of the multimodal model that do not fit together (the message names them)."""
+
+
+# ---------------------------------------------------------------------------- parameters
+@dataclass(frozen=True)
+class ModeChoiceParameters:
+    """Multinomial logit on generalised minutes.
+
+    Attributes
+    ----------
+    beta_per_min : float
+        Utility per generalised minute (negative).
+    asc_car, asc_transit, asc_walk : float
+        Alternative-specific constants (utils).
+    max_walk_km : float
+        Walking is unavailable beyond this walk distance (km).
+    modes : tuple of str
+        The choice set (a subset of ``"car"``, ``"transit"``, ``"walk"``).
+    """
+
+    beta_per_min: float = -0.06
+    asc_car: float = 0.0
+    asc_transit: float = 0.0
+    asc_walk: float = 0.0
+    max_walk_km: float = 5.0
+    modes: tuple[str, ...] = MODES
+
+
+@dataclass(frozen=True)
+class RoadParameters:
+    """The road user equilibrium inside each feedback iteration (see :class:`UserEquilibrium`)."""
+
+    algorithm: str = "bfw"
+    gap: float = 1e-4
+    max_iter: int = 500
+
+
+@dataclass(frozen=True)
+class FeedbackParameters:
+    """The outer loop: at most ``max_iter`` iterations to a mode gap and link time change
+    both at or below ``tolerance``."""
+
+    max_iter: int = 40
+    tolerance: float = 2e-3
+
+
+@dataclass(frozen=True)
+class MultimodalParameters:
+    """Behavioural and technical parameters of :class:`MultimodalModel` (units in the names).
+
+    The defaults are those of ``[model]`` in a scenario file (``docs/model.md``);
+    :func:`transitopt.scenario.parameters.model_parameters` converts a scenario's.
+    ``detour_factor`` is the straight-line factor of transit segments off the street
+    network; ``trip_fare`` is paid once per transit trip (per-line boarding fares are an
+    input of the model); ``max_stop_snap_m`` bounds the snap of bus stops to the drive
+    network when the model routes bus lines itself.
+    """
+
+    value_of_time_per_h: float = 10.0
+    car_occupancy: float = 1.2
+    car_cost_per_km: float = 0.15
+    parking_cost: float = 0.0
+    car_terminal_min: float = 3.0
+    car_speed_kph: float = 25.0
+    car_detour_factor: float = 1.3
+    bus_pcu: float = 2.0
+    bus_max_speed_kph: float = 40.0
+    walk_speed_mps: float = 1.2
+    walk_detour_factor: float = 1.3
+    max_access_walk_m: float = 800.0
+    max_transfer_walk_m: float = 300.0
+    walk_weight: float = 1.5
+    wait_weight: float = 1.5
+    boarding_penalty_min: float = 0.0
+    transfer_penalty_min: float = 5.0
+    max_stop_snap_m: float = 250.0
+    detour_factor: float = 1.2
+    trip_fare: float = 0.0
+    mode_choice: ModeChoiceParameters = field(default_factory=ModeChoiceParameters)
+    road: RoadParameters = field(default_factory=RoadParameters)
+    feedback: FeedbackParameters = field(default_factory=FeedbackParameters)
+
+
+# ---------------------------------------------------------------------------- results
+@dataclass(frozen=True, eq=False)
+class BusLoads:
+    """Buses on the drive links (arrays per link).
+
+    Attributes
+    ----------
+    bus_vph : (e,) float64
+        Buses per hour.
+    preload_pcu : (e,) float64
+        PCU per hour they add to car traffic (0 on bus lanes and bus-only links).
+    free_flow : (e,) bool
+        Links where buses run at free flow (bus lanes, bus-only links).
+    """
+
+    bus_vph: np.ndarray
+    preload_pcu: np.ndarray
+    free_flow: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class MultimodalResult:
+    """A finished run of :class:`MultimodalModel` (zone matrices in the input zone order).
+
+    Attributes
+    ----------
+    demand : dict of str to (z, z) float64
+        Trips/h by mode (``car``, ``transit``, ``walk``), averaged over the iterations.
+    unserved : (z, z) float64
+        Trips/h with no available mode.
+    intrazonal : (z,) float64
+        Trips/h within a zone (counted as walk).
+    skims : dict of str to (z, z) float64
+        Door-to-door times (s), generalised costs (min) and their components.
+    logsum : (z, z) float64
+        Expected maximum utility per pair (utils; ``-inf`` where no mode is available).
+    road : AssignmentResult or None
+        The road equilibrium of the final iteration.
+    link_time_s : (e,) float64 or None
+        Final car link times (``inf`` where cars cannot drive).
+    bus_vph, preload, bus_free_flow : (e,) arrays or None
+        As in :class:`BusLoads` (``preload`` in PCU/h).
+    transit : TransitAssignment or None
+        The transit assignment of the final transit demand.
+    line_one_way_s : dict of str to float
+        One-way time per line (running + dwell, s).
+    history : tuple of dict
+        One row per feedback iteration (the convergence log).
+    converged : bool
+    stop_reason : str
+        ``"tolerance"``, ``"max_iter"`` or ``"cancelled"``.
+    notes : tuple of str
+        Assumptions and warnings of the run.
+    timings : mapping of str to float
+        Seconds spent in set-up, skims, choice, road and the final skims.
+    """
+
+    demand: dict[str, np.ndarray]
+    unserved: np.ndarray
+    intrazonal: np.ndarray
+    skims: dict[str, np.ndarray]
+    logsum: np.ndarray
+    road: Any
+    link_time_s: np.ndarray | None
+    bus_vph: np.ndarray | None
+    preload: np.ndarray | None
+    bus_free_flow: np.ndarray | None
+    transit: Any
+    line_one_way_s: dict[str, float]
+    history: tuple[dict[str, float], ...]
+    converged: bool
+    stop_reason: str = "tolerance"
+    notes: tuple[str, ...] = ()
+    timings: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def convergence(self) -> pd.DataFrame:
+        """The convergence log, one row per feedback iteration."""
+        return pd.DataFrame(list(self.history))
+
+
+# ---------------------------------------------------------------------------- the model
+@dataclass(frozen=True, eq=False)
+class MultimodalModel:
+    """The integrated model of one set of inputs; :meth:`run` iterates it to a fixed point.
+
+    Parameters
+    ----------
+    zones : DataFrame
+        ``zone``, ``lon``, ``lat`` (degrees), one row per zone.
+    demand : (z, z) array
+        Person trips per hour by all modes, in ``zones`` order (the diagonal walks).
+    drive, walk : Network or None
+        Street networks; without ``drive`` car times are straight line ×
+        ``car_detour_factor`` at ``car_speed_kph`` (no congestion), without ``walk``
+        walking is straight line × ``walk_detour_factor``.
+    supply : TransitSupply or None
+        Stops and lines; ``None`` or no lines: transit is not modelled.
+    routes : StreetRoutes or None
+        Street routes of the bus-type lines over ``drive``; ``None``: routed here
+        (:func:`~transitopt.transit.street_routes.route_lines`).
+    line_fares : mapping of str to float
+        Fare per boarding by line id (currency; missing lines: 0).
+    period : str or None
+        Analysis period naming the headway of lines with several.
+    parameters : MultimodalParameters
+    name : str
+        Prefix of warnings and notes (e.g. ``"scenario 'Base'"``).
+    """
+
+    zones: pd.DataFrame
+    demand: np.ndarray
+    drive: Network | None = None
+    walk: Network | None = None
+    supply: TransitSupply | None = None
+    routes: StreetRoutes | None = None
+    line_fares: Mapping[str, float] = field(default_factory=dict)
+    period: str | None = None
+    parameters: MultimodalParameters = field(default_factory=MultimodalParameters)
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        _check_inputs(self)
+
+    # ------------------------------------------------------------------ public pieces
+    def run(self, progress: ProgressCallback | None = None) -> MultimodalResult:
+        """Iterate to a fixed point (see the module docstring).
+
+        Parameters
+        ----------
+        progress
+            Called with each iteration's row of the convergence log (``iteration``,
+            ``mode_gap``, ``link_time_change``, ``share_<mode>``, ``road_gap``,
+            ``road_iterations``, ``seconds``); returning ``False`` cancels the loop.
+
+        Warns
+        -----
+        ConvergenceWarning
+            The loop stopped before its tolerance (the result says so too).
+        """
+        loop = _Loop(self._setup)
+        fb = self.parameters.feedback
+        for k in range(1, fb.max_iter + 1):
+            row = loop.iterate(k)
+            if (
+                k >= 2
+                and row["mode_gap"] <= fb.tolerance
+                and row["link_time_change"] <= fb.tolerance
+            ):
+                loop.stop_reason = "tolerance"
+            converged = loop.stop_reason == "tolerance"
+            if progress is not None and progress(row) is False and not converged:
+                loop.stop_reason = "cancelled"
+                break
+            if converged:
+                break
+        return loop.finish(self.name)
+
+    def transit_graph(
+        self,
+        link_time_s: np.ndarray | None = None,
+        *,
+        headway_s: Mapping[str, float] | None = None,
+    ) -> TransitGraph | None:
+        """The transit graph the model assigns on (``None`` when transit is not modelled).
+
+        Parameters
+        ----------
+        link_time_s
+            Car link times (s) that set the bus running times in mixed traffic;
+            ``None``: free flow.
+        headway_s
+            Headway (s) by line id replacing the supply's in the boarding frequencies.
+        """
+        setup = self._setup
+        if setup.graph is None:
+            return None
+        graph = _transit_graph_at(setup, link_time_s if self.drive is not None else None)
+        if headway_s:
+            freq = graph.freq_hz.copy()
+            for line_id, headway in headway_s.items():
+                if line_id not in setup.board_links:
+                    raise ModelInputError(
+                        f"headway_s names line {line_id!r}, not in the transit graph"
+                    )
+                freq[setup.board_links[line_id]] = 1.0 / headway
+            graph = replace(graph, freq_hz=freq)
+        return graph
+
+    @property
+    def wait_factor(self) -> float:
+        """Weighted expected wait per unit headway of the transit assignment."""
+        return WAIT_FACTOR * self.parameters.wait_weight
+
+    def bus_loads(self) -> BusLoads | None:
+        """Buses per drive link and their PCU preload (``None`` without a drive network)."""
+        setup = self._setup
+        if self.drive is None:
+            return None
+        return BusLoads(setup.bus_vph, setup.preload, setup.bus_free_flow)
+
+    @cached_property
+    def _setup(self) -> _Setup:
+        return _Setup(self)
+
+
+def run_multimodal(
+    zones: pd.DataFrame,
+    demand: np.ndarray,
+    *,
+    drive: Network | None = None,
+    walk: Network | None = None,
+    supply: TransitSupply | None = None,
+    parameters: MultimodalParameters | None = None,
+    progress: ProgressCallback | None = None,
+    **inputs: Any,
+) -> MultimodalResult:
+    """One call for the simple case: :class:`MultimodalModel` with these inputs, run.
+
+    ``inputs`` are the other fields of :class:`MultimodalModel` (``routes``,
+    ``line_fares``, ``period``, ``name``).
+    """
+    model = MultimodalModel(
+        zones,
+        demand,
+        drive=drive,
+        walk=walk,
+        supply=supply,
+        parameters=parameters or MultimodalParameters(),
+        **inputs,
+    )
+    return model.run(progress)
+
+
+def logit_choice(
+    skims: Mapping[str, np.ndarray], walk_m: np.ndarray, mode_choice: ModeChoiceParameters
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Logit probabilities by mode and the logsum (``-inf`` where no mode is available).
+
+    ``skims`` holds ``<mode>_gc_min`` (generalised minutes, ``inf`` unavailable); walking
+    is unavailable where ``walk_m`` exceeds ``mode_choice.max_walk_km``.
+    """
+    mc = mode_choice
+    utilities = {}
+    for mode, asc in (("car", mc.asc_car), ("transit", mc.asc_transit), ("walk", mc.asc_walk)):
+        gc = skims[f"{mode}_gc_min"]
+        available = np.isfinite(gc) & (mode in mc.modes)
+        if mode == "walk":
+            available &= walk_m <= 1000.0 * mc.max_walk_km
+        with np.errstate(invalid="ignore"):
+            utilities[mode] = np.where(
+                available, asc + mc.beta_per_min * np.where(available, gc, 0.0), -np.inf
+            )
+    stacked = np.stack([utilities[m] for m in MODES])
+    top = stacked.max(axis=0)
+    safe = np.where(np.isfinite(top), top, 0.0)
+    expo = np.exp(stacked - safe)
+    denom = expo.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        probs = np.where(denom > 0, expo / np.where(denom > 0, denom, 1.0), 0.0)
+        logsum = np.where(denom > 0, safe + np.log(np.where(denom > 0, denom, 1.0)), -np.inf)
+    return {m: probs[k] for k, m in enumerate(MODES)}, logsum
+
+
+def _check_inputs(model: MultimodalModel) -> None:
+    missing = [c for c in ("zone", "lon", "lat") if c not in model.zones.columns]
+    if missing:
+        raise ModelInputError(f"zones need the columns zone, lon, lat; missing {missing}")
+    z = len(model.zones)
+    shape = np.shape(model.demand)
+    if shape != (z, z):
+        raise DemandError(f"the OD matrix is {shape}; {z} zones need ({z}, {z})")
+    if model.routes is not None and model.drive is None and model.routes.lines:
+        raise ModelInputError("street routes were given without the drive network they run on")
+
+
+# ---------------------------------------------------------------------------- set-up
+class _Setup:
+    """The parts of a model that do not change between iterations (built once)."""
+
+    def __init__(self, model: MultimodalModel) -> None:
+        started = time.perf_counter()
+        self.model = model
+        self.params = model.parameters
+        self.notes: list[str] = []
+        self.supply = model.supply
+        zones = model.zones
+        self.z = len(zones)
+        self.lon = zones["lon"].to_numpy(float)
+        self.lat = zones["lat"].to_numpy(float)
+        total = np.array(model.demand, dtype=float)
+        self.intrazonal = np.diag(total).copy()
+        np.fill_diagonal(total, 0.0)
+        self.total = total
+        self.vot_per_min = self.params.value_of_time_per_h / 60.0
+        self.crow_m = haversine_m(
+            self.lon[:, None], self.lat[:, None], self.lon[None, :], self.lat[None, :]
+        )
+        self._walk_setup()
+        self._drive_setup()
+        self._transit_setup()
+        self.setup_s = time.perf_counter() - started
+
+    def _walk_setup(self) -> None:
+        params, walk = self.params, self.model.walk
+        if walk is not None:
+            node, snap = snap_points(walk, self.lon, self.lat)
+            nodes, inv = np.unique(node, return_inverse=True)
+            d = walk_distances(walk, nodes)[np.ix_(inv, inv)] + snap[:, None] + snap[None, :]
+            crow = self.crow_m * params.walk_detour_factor
+            d = np.where(np.isfinite(d), d, crow)
+        else:
+            d = self.crow_m * params.walk_detour_factor
+        np.fill_diagonal(d, 0.0)
+        self.walk_m = d
+        self.walk_time_s = d / params.walk_speed_mps
+
+    def _drive_setup(self) -> None:
+        params, drive = self.params, self.model.drive
+        self.drive = drive
+        self.routes = self.model.routes
+        self.bus_vph = self.preload = self.bus_free_flow = None
+        if drive is None:
+            dist = self.crow_m * params.car_detour_factor
+            self.car_dist_m = dist
+            self.static_car_s = dist / (params.car_speed_kph / 3.6)
+            self.car_access_s = np.zeros(self.z)
+            self.notes.append(
+                "no street network: car times are straight line x car_detour_factor at car_speed_kph, "
+                "without congestion"
+            )
+            return
+
+        node, snap = snap_points(drive, self.lon, self.lat)
+        self.nodes, self.inv = np.unique(node, return_inverse=True)
+        self.car_access_s = snap / params.walk_speed_mps
+        self.closed = _edge_flag(drive, "closed")
+        self.car_open = ((drive.modes & MODE_CAR) != 0) & ~self.closed & (drive.capacity_vph > 0)
+        length = np.where(self.car_open & np.isfinite(drive.length_m), drive.length_m, np.inf)
+        car_dist = skim(drive, self.nodes, weight=length, by_index=True, cache=False)
+        self.car_dist_m = car_dist[np.ix_(self.inv, self.inv)]
+        self.free_time_s = np.where(self.car_open, drive.free_flow_time_s, np.inf)
+        self._bus_setup(drive)
+
+    def _bus_setup(self, drive: Network) -> None:
+        """Per-link buses/h, their PCU preload in mixed traffic, links where they run free."""
+
+        params = self.params
+        supply = self.supply or _no_supply()
+        if self.routes is None:
+            self.routes = route_lines(
+                supply,
+                drive,
+                closed=self.closed,
+                max_snap_m=params.max_stop_snap_m,
+                detour_factor=params.detour_factor,
+            )
+        routes = self.routes
+        lines = {ln.id: ln for ln in supply.lines}
+        self.route_headway = np.array(
+            [
+                lines[i].headway(
+                    None if isinstance(lines[i].headway_s, float) else self.model.period
+                )
+                for i in routes.lines
+            ]
+        )
+        self.bus_vph = (
+            buses_per_link(routes, drive.n_edges, self.route_headway)
+            if routes.lines
+            else np.zeros(drive.n_edges)
+        )
+        self.bus_free_flow = _edge_flag(drive, "bus_lane") | ((drive.modes & MODE_CAR) == 0)
+        self.preload = np.where(self.bus_free_flow, 0.0, self.bus_vph * params.bus_pcu)
+        self.v_max = np.array(
+            [(lines[i].speed_kph or params.bus_max_speed_kph) / 3.6 for i in routes.lines]
+        )
+
+    def _transit_setup(self) -> None:
+        params = self.params
+        self.graph = None
+        self.dynamic: dict[str, np.ndarray] = {}  # line id -> segment indices into routes
+        self.board_links: dict[str, np.ndarray] = {}
+        supply = self.supply
+        if supply is None or not supply.lines or "transit" not in params.mode_choice.modes:
+            self.notes.append(
+                "transit is not modelled (no lines)"
+                if supply is None or not supply.lines
+                else "transit not in the choice set"
+            )
+            return
+        graph = self._build_graph(self._timed_supply(supply))
+        self.graph = replace(graph, cost_s=self._generalised_cost(graph))
+        self.line_index = {lid: k for k, lid in enumerate(graph.line_ids)}
+        self.ride_links = {
+            lid: np.flatnonzero((graph.kind == RIDE) & (graph.line == self.line_index[lid]))
+            for lid in graph.line_ids
+        }
+        self.board_links = {
+            lid: np.flatnonzero((graph.kind == BOARD) & (graph.line == self.line_index[lid]))
+            for lid in graph.line_ids
+        }
+        for lid, segs in self.dynamic.items():
+            if self.ride_links[lid].size != segs.size:  # pragma: no cover - graph layout guard
+                raise AssertionError(
+                    f"line {lid}: {self.ride_links[lid].size} ride links for {segs.size} segments"
+                )
+        self.wait_factor = WAIT_FACTOR * params.wait_weight
+
+    def _timed_supply(self, supply: TransitSupply) -> TransitSupply:
+        """The supply with the free-flow street running times of bus lines without their own."""
+
+        routes = self.routes
+        seg_times = None
+        if self.drive is not None and routes.lines:
+            seg_times = segment_times(
+                routes,
+                self.drive,
+                self.free_time_s,
+                bus_free_flow=self.bus_free_flow,
+                v_max_mps=self.v_max,
+            )
+        lines = []
+        for line in supply.lines:
+            if routes is not None and line.id in routes.lines and line.running_times_s is None:
+                segs = routes.segments_of(routes.lines.index(line.id))
+                times = seg_times[segs]
+                fallback = routes.seg_length_m[segs] / (line.speed / 3.6)
+                self.dynamic[line.id] = segs
+                lines.append(
+                    line.replace(running_times_s=tuple(np.where(np.isnan(times), fallback, times)))
+                )
+            else:
+                lines.append(line)
+        return supply.replace_lines(lines)
+
+    def _build_graph(self, supply: TransitSupply) -> TransitGraph:
+        from ..transit import build_transit_graph
+
+        params = self.params
+        period = None
+        if any(not isinstance(ln.headway_s, float) for ln in supply.lines):
+            period = self.model.period
+        gp = GraphParameters(
+            walk_speed_mps=params.walk_speed_mps,
+            max_access_walk_m=params.max_access_walk_m,
+            max_transfer_walk_m=params.max_transfer_walk_m,
+            walk_detour_factor=params.walk_detour_factor,
+            detour_factor=params.detour_factor,
+            boarding_penalty_s=60.0 * params.boarding_penalty_min,
+            transfer_penalty_s=60.0 * params.transfer_penalty_min,
+        )
+        zones = self.model.zones[["zone", "lon", "lat"]]
+        graph = build_transit_graph(
+            supply,
+            zones=zones,
+            walk_network=self.model.walk,
+            drive_network=None,
+            period=period,
+            params=gp,
+        )
+        for key, value in graph.info.get("repairs", {}).items():
+            self.notes.append(f"transit graph: {key}: {value}")
+        return _drop_links(graph, graph.kind != WALK_ONLY)
+
+    def _generalised_cost(self, graph: TransitGraph) -> np.ndarray:
+        """Link costs (s) with the extra walk weight and the boarding fares in time."""
+        params = self.params
+        cost = graph.cost_s.copy()
+        walking = np.isin(graph.kind, (ACCESS, EGRESS, WALK_TRANSFER))
+        cost[walking] += (params.walk_weight - 1.0) * graph.walk_s[walking]
+        fare_of = self.model.line_fares
+        fares = np.array([float(fare_of.get(lid, 0.0)) for lid in graph.line_ids], dtype=float)
+        fares = np.where(np.isnan(fares), 0.0, fares)
+        board = graph.kind == BOARD
+        cost[board] += fares[graph.line[board]] / (params.value_of_time_per_h / 3600.0)
+        return cost
+
+
+def _no_supply() -> TransitSupply:
+    stops = pd.DataFrame(
+        {
+            "name": pd.Series(dtype=str),
+            "lon": pd.Series(dtype=float),
+            "lat": pd.Series(dtype=float),
+        },
+        index=pd.Index([], name="stop_id", dtype=str),
+    )
+    return TransitSupply(stops=stops, lines=())
+
+
+def _edge_flag(drive: Network, column: str) -> np.ndarray:
+    """A boolean edge column of ``drive.edges`` (all False when absent)."""
+    if column in drive.edges.columns:
+        return drive.edges[column].to_numpy(bool)
+    return np.zeros(drive.n_edges, dtype=bool)
+
+
+# ---------------------------------------------------------------------------- per iteration
+def _transit_graph_at(setup: _Setup, link_time_s: np.ndarray | None) -> TransitGraph:
+    """The transit graph with bus running times at car link times ``link_time_s``."""
+
+    if not setup.dynamic or link_time_s is None:
+        return setup.graph
+    routes = setup.routes
+    times = segment_times(
+        routes,
+        setup.drive,
+        link_time_s,
+        bus_free_flow=setup.bus_free_flow,
+        v_max_mps=setup.v_max,
+    )
+    cost = setup.graph.cost_s.copy()
+    ivt = setup.graph.in_vehicle_s.copy()
+    lines = {ln.id: ln for ln in setup.supply.lines}
+    for lid, segs in setup.dynamic.items():
+        links = setup.ride_links[lid]
+        t = times[segs]
+        t = np.where(np.isnan(t), routes.seg_length_m[segs] / (lines[lid].speed / 3.6), t)
+        cost[links] = t
+        ivt[links] = t
+    return replace(setup.graph, cost_s=cost, in_vehicle_s=ivt)
+
+
+def _skims(
+    setup: _Setup, link_time_s: np.ndarray | None, transit_demand: np.ndarray | None = None
+) -> tuple[dict[str, np.ndarray], Any]:
+    """Skims at link times ``link_time_s`` (and the transit assignment when a demand is given)."""
+    params = setup.params
+    out: dict[str, np.ndarray] = {}
+    if setup.drive is not None:
+        drive_s = skim(setup.drive, setup.nodes, weight=link_time_s, by_index=True, cache=False)
+        drive_s = drive_s[np.ix_(setup.inv, setup.inv)]
+    else:
+        drive_s = setup.static_car_s
+    car_s = (
+        drive_s
+        + setup.car_access_s[:, None]
+        + setup.car_access_s[None, :]
+        + 60.0 * params.car_terminal_min
+    )
+    np.fill_diagonal(car_s, 0.0)
+    out["car_time_s"] = car_s
+    money = params.car_cost_per_km * setup.car_dist_m / 1000.0 + params.parking_cost
+    out["car_gc_min"] = car_s / 60.0 + money / setup.vot_per_min
+    out["walk_time_s"] = setup.walk_time_s
+    out["walk_gc_min"] = setup.walk_time_s / 60.0
+    if setup.graph is None:
+        for name in _TRANSIT_SKIMS:
+            out[name] = np.full((setup.z, setup.z), np.inf)
+        return out, None
+    assignment = _transit_assignment(setup, link_time_s, transit_demand)
+    total = assignment.skim("total_s")
+    wait = assignment.skim("wait_s") / params.wait_weight
+    ivt = assignment.skim("in_vehicle_s")
+    walk = assignment.skim("walk_s")
+    out["transit_gc_min"] = total / 60.0 + params.trip_fare / setup.vot_per_min
+    out["transit_time_s"] = ivt + walk + wait
+    out["transit_wait_s"] = wait
+    out["transit_ivt_s"] = ivt
+    out["transit_walk_s"] = walk
+    out["transit_boardings"] = assignment.skim("boardings")
+    return out, assignment
+
+
+def _transit_assignment(
+    setup: _Setup, link_time_s: np.ndarray | None, transit_demand: np.ndarray | None
+) -> Any:
+    from ..transit import assign_transit
+
+    graph = _transit_graph_at(setup, link_time_s if setup.drive is not None else None)
+    demand = np.zeros((setup.z, setup.z)) if transit_demand is None else transit_demand
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return assign_transit(graph, demand, wait_factor=setup.wait_factor, skims=True)
+
+
+def _road(setup: _Setup, car_persons: np.ndarray) -> tuple[Any, np.ndarray, list[str]]:
+    """Road equilibrium of the car demand (persons/h → veh/h): result, link times, warnings."""
+    from ..demand.od import ODMatrix
+    from .equilibrium import UserEquilibrium
+
+    drive, params = setup.drive, setup.params
+    veh = car_persons / params.car_occupancy
+    matrix = np.zeros((setup.nodes.size, setup.nodes.size))
+    np.add.at(matrix, (setup.inv[:, None], setup.inv[None, :]), veh)
+    np.fill_diagonal(matrix, 0.0)
+    if matrix.sum() <= 0:
+        return None, setup.free_time_s.copy(), []
+    a = params.road
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = UserEquilibrium(
+            drive,
+            ODMatrix(zones=drive.node_id[setup.nodes], matrix=matrix),
+            algorithm=a.algorithm,
+            gap=a.gap,
+            max_iter=a.max_iter,
+            preload=setup.preload,
+            closed=setup.closed,
+        ).run()
+    messages = [str(w.message) for w in caught if not issubclass(w.category, ConvergenceWarning)]
+    time_s = np.where(setup.car_open, result.time_s, np.inf)
+    return result, time_s, messages
+
+
+# ---------------------------------------------------------------------------- the loop
+class _Loop:
+    """The state of one run of the feedback loop."""
+
+    def __init__(self, setup: _Setup) -> None:
+        self.setup = setup
+        self.timings = {"setup_s": setup.setup_s, "skims_s": 0.0, "choice_s": 0.0, "road_s": 0.0}
+        self.link_time = setup.free_time_s.copy() if setup.drive is not None else None
+        self.demand: dict[str, np.ndarray] | None = None
+        self.probs: dict[str, np.ndarray] = {}
+        self.road_result = None
+        self.road_warnings: list[str] = []
+        self.history: list[dict] = []
+        self.stop_reason = "max_iter"
+
+    def iterate(self, k: int) -> dict[str, float]:
+        """Iteration ``k``: skims, choice, averaging, road; returns its log row."""
+        setup = self.setup
+        started = time.perf_counter()
+        skims, _ = _skims(setup, self.link_time)
+        t1 = time.perf_counter()
+        self.probs, _ = logit_choice(skims, setup.walk_m, setup.params.mode_choice)
+        gap = self._average(k, {m: setup.total * self.probs[m] for m in MODES})
+        t2 = time.perf_counter()
+        change, road_gap, road_iter = self._road_step()
+        t3 = time.perf_counter()
+        self.timings["skims_s"] += t1 - started
+        self.timings["choice_s"] += t2 - t1
+        self.timings["road_s"] += t3 - t2
+        demand = self.demand
+        served = sum(demand[m].sum() for m in MODES)
+        row = {
+            "iteration": k,
+            "mode_gap": gap,
+            "link_time_change": change,
+            **{
+                f"share_{m}": float(demand[m].sum() / served) if served > 0 else np.nan
+                for m in MODES
+            },
+            "road_gap": float(road_gap),
+            "road_iterations": float(road_iter),
+            "seconds": t3 - started,
+        }
+        self.history.append(row)
+        return row
+
+    def _average(self, k: int, response: dict[str, np.ndarray]) -> float:
+        """MSA step on the demand by mode; returns the mode gap before it (NaN at first)."""
+        if self.demand is None:
+            self.demand = response
+            return float("nan")
+        demand = self.demand
+        total = self.setup.total.sum()
+        diff = sum(np.abs(response[m] - demand[m]).sum() for m in MODES)
+        gap = float(diff / (2.0 * total)) if total > 0 else 0.0
+        self.demand = {m: demand[m] + (response[m] - demand[m]) / k for m in MODES}
+        return gap
+
+    def _road_step(self) -> tuple[float, float, float]:
+        """Road equilibrium of the car demand: (link time change, road gap, road iterations)."""
+        if self.setup.drive is None:
+            return 0.0, np.nan, np.nan
+        link_time = self.link_time
+        self.road_result, new_time, self.road_warnings = _road(self.setup, self.demand["car"])
+        result = self.road_result
+        flow = result.flow if result is not None else np.zeros_like(new_time)
+        both = np.isfinite(new_time) & np.isfinite(link_time)
+        weight = np.sum(flow[both] * link_time[both])
+        change = (
+            float(np.sum(flow[both] * np.abs(new_time[both] - link_time[both])) / weight)
+            if weight > 0
+            else 0.0
+        )
+        self.link_time = new_time
+        if result is None:
+            return change, np.nan, np.nan
+        return change, result.relative_gap, result.iterations
+
+    def _run_notes(self, name: str) -> list[str]:
+        """Notes on convergence (and the warning when it was not reached)."""
+        setup, notes = self.setup, list(self.setup.notes)
+        fb = setup.params.feedback
+        if self.stop_reason != "tolerance":
+            last = self.history[-1]
+            why = "was cancelled" if self.stop_reason == "cancelled" else "stopped"
+            prefix = f"{name}: " if name else ""
+            message = (
+                f"{prefix}the feedback loop {why} after {last['iteration']} iterations "
+                f"with mode gap {last['mode_gap']:.3g} and link time change {last['link_time_change']:.3g} "
+                f"(tolerance {fb.tolerance:g}); the results are not at equilibrium"
+            )
+            notes.append(message)
+            warnings.warn(message, ConvergenceWarning, stacklevel=4)
+        road = self.road_result
+        if road is not None and not road.converged:
+            notes.append(
+                f"the last road equilibrium stopped at relative gap {road.relative_gap:.3g} "
+                f"(target {setup.params.road.gap:g})"
+            )
+        return notes + sorted(set(self.road_warnings))
+
+    def finish(self, name: str) -> MultimodalResult:
+        """Final skims at the final link times, the transit loads of the final demand."""
+        setup, demand = self.setup, self.demand
+        notes = self._run_notes(name)
+        started = time.perf_counter()
+        transit_demand = np.where(np.isfinite(demand["transit"]), demand["transit"], 0.0)
+        skims, assignment = _skims(
+            setup, self.link_time, transit_demand if setup.graph is not None else None
+        )
+        _, logsum = logit_choice(skims, setup.walk_m, setup.params.mode_choice)
+        self.timings["final_s"] = time.perf_counter() - started
+        served_any = sum(self.probs[m] for m in MODES) > 0
+        return MultimodalResult(
+            demand=demand,
+            unserved=np.where(served_any, 0.0, setup.total),
+            intrazonal=setup.intrazonal,
+            skims=skims,
+            logsum=logsum,
+            road=self.road_result,
+            link_time_s=self.link_time,
+            bus_vph=setup.bus_vph,
+            preload=setup.preload,
+            bus_free_flow=setup.bus_free_flow,
+            transit=assignment,
+            line_one_way_s=_one_way_times(setup, assignment),
+            history=tuple(self.history),
+            converged=self.stop_reason == "tolerance",
+            stop_reason=self.stop_reason,
+            notes=tuple(notes),
+            timings=MappingProxyType(dict(self.timings)),
+        )
+
+
+def _one_way_times(setup: _Setup, assignment: Any) -> dict[str, float]:
+    """Running plus dwell time (s) per line of the final transit graph."""
+    if assignment is None:
+        return {}
+    g = assignment.graph
+    lines = {ln.id: ln for ln in setup.supply.lines}
+    out = {}
+    for lid, links in setup.ride_links.items():
+        n = links.size
+        out[lid] = float(g.in_vehicle_s[links].sum()) + max(n - 1, 0) * lines[lid].dwell
+    return out
+
+
+def _drop_links(graph: TransitGraph, keep: np.ndarray) -> TransitGraph:
+    """The graph without the links where ``keep`` is False (reverse CSR rebuilt)."""
+    if keep.all():
+        return graph
+    per_link = (
+        "tail",
+        "head",
+        "cost_s",
+        "freq_hz",
+        "kind",
+        "line",
+        "stop",
+        "in_vehicle_s",
+        "walk_s",
+    )
+    arrays = {name: np.ascontiguousarray(getattr(graph, name)[keep]) for name in per_link}
+    n = graph.n_nodes
+    in_links = np.argsort(arrays["head"], kind="stable").astype(np.int64)
+    in_indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(arrays["head"], minlength=n), out=in_indptr[1:])
+    return replace(graph, **arrays, in_links=in_links, in_indptr=in_indptr)

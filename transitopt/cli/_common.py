@@ -1,0 +1,83 @@
+"""What every command shares: the consoles, the common options, one-line errors, warnings."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from typer.core import TyperGroup
+
+from .._errors import TransitoptError
+
+console = Console()
+err_console = Console(stderr=True)
+
+SourceArg = Annotated[
+    str,
+    typer.Argument(
+        help="OSM file (.osm, .osm.bz2, .osm.pbf), GraphML, TNTP folder or _net.tntp file, "
+        "a place name, or 'helsinki' for the embedded central-Helsinki extract."
+    ),
+]
+TransitSourceArg = Annotated[
+    str,
+    typer.Argument(help="GTFS zip or folder, an OSM file with route relations, or 'helsinki'."),
+]
+NetworkTypeOpt = Annotated[str, typer.Option("--type", "-t", help="Network type: drive or walk.")]
+ProfileOpt = Annotated[
+    str, typer.Option("--profile", help="Default-value profile: generic or indonesia.")
+]
+StartOpt = Annotated[str, typer.Option("--start", help="Analysis period start (GTFS), HH:MM.")]
+EndOpt = Annotated[str, typer.Option("--end", help="Analysis period end (GTFS), HH:MM.")]
+DefaultHeadwayOpt = Annotated[
+    float | None,
+    typer.Option("--default-headway", help="Headway (min) for GTFS routes without any times."),
+]
+
+
+class OneLineErrors(TyperGroup):
+    """The root command group: transitopt's typed errors become ``error: ...`` and exit code 1.
+
+    The one place where errors on bad input are turned into a message without a traceback;
+    sub-groups and commands run inside :meth:`invoke`, so they need nothing of their own.
+    """
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (TransitoptError, FileNotFoundError, KeyError) as exc:
+            message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+            err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+            raise typer.Exit(code=1) from None
+
+
+def load(source: str, network_type: str, profile: str) -> Any:
+    """:func:`transitopt.load_network` with a status line."""
+    from ..network import load_network
+
+    with console.status(f"Loading {source} ({network_type}) ..."):
+        return load_network(source, network_type=network_type, profile=profile)
+
+
+@contextmanager
+def shown_warnings(category: type[Warning] = Warning, *, others: bool = True) -> Iterator[None]:
+    """Collect the warnings raised inside; afterwards print each as ``warning: ...``.
+
+    Every warning of ``category`` is kept (even a repeat); other warnings pass the usual
+    filters and are printed only when ``others`` is true.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", category)
+        yield
+    for warning in caught:
+        if others or issubclass(warning.category, category):
+            err_console.print(f"[yellow]warning:[/] {warning.message}", highlight=False)
+
+
+def minutes_to_s(minutes: float | None) -> float | None:
+    """Minutes from an option to seconds for the API (``None`` stays ``None``)."""
+    return None if minutes is None else minutes * 60

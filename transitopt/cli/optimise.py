@@ -1,0 +1,131 @@
+"""``transitopt optimise routes|frequencies``: route design and headways under a fleet budget."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ._common import console
+
+
+def routes(
+    instance: Annotated[
+        str, typer.Argument(help="TNDP instance: Mandl1, Mandl2, Mumford0-2 or a folder.")
+    ],
+    routes: Annotated[int, typer.Option("--routes", "-k", help="Number of routes.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Route set file (one route per line).")
+    ],
+    min_nodes: Annotated[int, typer.Option("--min-nodes", help="Fewest nodes per route.")] = 2,
+    max_nodes: Annotated[int, typer.Option("--max-nodes", help="Most nodes per route.")] = 8,
+    objective: Annotated[
+        str, typer.Option("--objective", help="passenger, operator or pareto.")
+    ] = "passenger",
+    budget: Annotated[float, typer.Option("--budget", help="Search time, seconds.")] = 60.0,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same result).")] = 0,
+) -> None:
+    """Design a route set (simulated annealing, numba evaluation); Ctrl-C keeps the best so far."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ..optimise import design_routes, read_tndp_instance, write_route_set
+
+    inst = read_tndp_instance(instance)
+    with Progress(
+        TextColumn(f"{objective} search, {budget:g} s"),
+        BarColumn(),
+        TextColumn("best {task.fields[best]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("search", total=budget, best="-")
+
+        def show(event: dict) -> None:
+            bar.update(
+                task,
+                completed=min(budget, event.get("seconds", 0.0)),
+                best=f"ATT {event.get('att', float('nan')):.3f} min, "
+                f"TRT {event.get('trt', float('nan')):.0f} min",
+            )
+
+        result = design_routes(
+            inst,
+            n_routes=routes,
+            min_nodes=min_nodes,
+            max_nodes=max_nodes,
+            objective=objective,  # type: ignore[arg-type]  # design_routes checks the name
+            budget_s=budget,
+            seed=seed,
+            progress=show,
+        )
+    ev = result.evaluation
+    write_route_set(
+        result.routes,
+        output,
+        header=f"{instance}: {routes} routes, {objective}, seed {seed}; "
+        f"ATT {ev.att:.4f} min, TRT {ev.trt:.0f} min",
+    )
+    console.print(
+        f"ATT {ev.att:.2f} min, d0 {ev.d0:.2f} %, d1 {ev.d1:.2f} %, d2 {ev.d2:.2f} %, "
+        f"dun {ev.dun:.2f} %, "
+        f"TRT {ev.trt:.0f} min; {result.n_evaluations:,} evaluations in {result.seconds:.1f} s "
+        f"({result.stopped_by})"
+    )
+    console.print(f"wrote {output}")
+
+
+def frequencies(
+    scenario: Annotated[
+        Path, typer.Argument(help="Scenario file whose line headways to optimise.")
+    ],
+    fleet: Annotated[int, typer.Option("--fleet", help="Vehicles available (all lines).")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="New alternative scenario file (TOML).")
+    ],
+    min_headway: Annotated[
+        float, typer.Option("--min-headway", help="Shortest headway, minutes.")
+    ] = 3.0,
+    max_headway: Annotated[
+        float, typer.Option("--max-headway", help="Longest headway, minutes.")
+    ] = 30.0,
+    operator_weight: Annotated[
+        float,
+        typer.Option(
+            "--operator-weight", help="Operator cost per vehicle-hour (scenario currency)."
+        ),
+    ] = 0.0,
+    max_evaluations: Annotated[
+        int, typer.Option("--max-evaluations", help="Transit assignments at most.")
+    ] = 500,
+) -> None:
+    """Choose headways within a fleet budget; writes a scenario that `transitopt compare` accepts."""
+    from ..optimise import optimise_frequencies, write_scenario
+
+    with console.status("Optimising headways ...") as status:
+
+        def show(event: dict) -> None:
+            status.update(
+                f"Optimising headways: {event.get('evaluations', '?')} assignments, "
+                f"objective {event.get('objective', float('nan')):,.1f}"
+            )
+
+        result = optimise_frequencies(
+            scenario,
+            fleet=fleet,
+            headway_bounds_min=(min_headway, max_headway),
+            operator_weight_per_veh_h=operator_weight,
+            max_evaluations=max_evaluations,
+            progress=show,
+        )
+    write_scenario(result, output)
+    changed = result.routes[result.routes["headway_min"] != result.routes["baseline_headway_min"]]
+    console.print(
+        f"fleet {result.baseline_fleet} -> {result.fleet_used} of {result.fleet_budget}; objective "
+        f"{result.objective_before:,.1f} -> {result.objective_after:,.1f} {result.currency}/h; "
+        f"{len(changed)} route(s) changed"
+    )
+    console.print(
+        f"wrote {output}; compare it: transitopt compare {scenario} {output} -o out/frequencies"
+    )

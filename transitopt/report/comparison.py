@@ -1,0 +1,131 @@
+"""A comparison on disk: every scenario's tables, the headline table, the HTML report and maps.
+
+:func:`compare_files` is what ``transitopt compare`` and ``transitopt demo`` run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .._io import write_table
+from .._progress import ProgressCallback
+from ..scenario import ScenarioResult, compare, evaluate_file, validate_scenario, write_result
+from .html import write_report
+from .maps import write_maps
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A written comparison: the headline table and where its files are.
+
+    Attributes
+    ----------
+    table : DataFrame
+        :func:`~transitopt.scenario.compare` of the results (``folder/comparison.csv``).
+    results : tuple of ScenarioResult
+        Baseline first.
+    folder : Path
+        Holds ``comparison.csv``, ``report.html``, ``maps/*.png`` and ``scenarios/<label>/``
+        (each result's tables, see :func:`~transitopt.scenario.write_result`).
+    report : Path
+        The self-contained HTML report.
+    maps : list of Path
+        The PNG maps.
+    """
+
+    table: pd.DataFrame
+    results: tuple[ScenarioResult, ...]
+    folder: Path
+    report: Path
+    maps: list[Path]
+
+    @property
+    def not_converged(self) -> list[str]:
+        """Names of the results whose feedback loop did not converge."""
+        return [result.name for result in self.results if not result.converged]
+
+
+def write_comparison(
+    results: Sequence[ScenarioResult],
+    folder: str | os.PathLike,
+    *,
+    labels: Sequence[str] | None = None,
+) -> Comparison:
+    """Compare ``results`` (baseline first) and write the table, every result, report and maps.
+
+    Parameters
+    ----------
+    results
+        The baseline result, then one or more alternatives.
+    folder
+        Output folder (created); see :class:`Comparison` for what it holds.
+    labels
+        Folder name of each result under ``scenarios/``; default: the result names.
+    """
+    if len(results) < 2:
+        raise ValueError("give a baseline and at least one alternative")
+    labels = [result.name for result in results] if labels is None else list(labels)
+    folder = Path(folder)
+    table = compare(results[0], *results[1:])
+    folder.mkdir(parents=True, exist_ok=True)
+    for label, result in zip(labels, results, strict=True):
+        write_result(result, folder / "scenarios" / label)
+    write_table(table, folder / "comparison.csv")
+    maps = write_maps(results[0], list(results[1:]), folder / "maps")
+    report = write_report(results[0], results[1:], folder / "report.html")
+    return Comparison(table=table, results=tuple(results), folder=folder, report=report, maps=maps)
+
+
+def compare_files(
+    paths: Sequence[str | os.PathLike],
+    folder: str | os.PathLike,
+    *,
+    progress: ProgressCallback | None = None,
+) -> Comparison:
+    """Validate every scenario file, evaluate each (cached) and write their comparison.
+
+    Parameters
+    ----------
+    paths
+        The baseline scenario file, then one or more alternatives. All are validated
+        before any computation.
+    folder
+        Output folder, see :func:`write_comparison`; results go to ``scenarios/<file stem>/``.
+    progress
+        Called with ``{"stage": "evaluating", "scenario": path, "index": k, "count": n}``
+        when the evaluation of file ``k`` (0-based) of ``n`` starts, then with each feedback
+        iteration's row of :func:`~transitopt.scenario.evaluate_file` plus those keys, and
+        with ``{"stage": "writing", "folder": folder}`` before the files are written.
+        Returning ``False`` from an iteration stops that scenario's loop early.
+    """
+    files = [Path(path) for path in paths]
+    if len(files) < 2:
+        raise ValueError("give a baseline and at least one alternative")
+    for file in files:
+        validate_scenario(file)
+    results = []
+    for index, file in enumerate(files):
+        where = {"stage": "evaluating", "scenario": str(file), "index": index, "count": len(files)}
+        if progress is not None:
+            progress(dict(where))
+        results.append(evaluate_file(file, progress=_tagged(progress, where)))
+    if progress is not None:
+        progress({"stage": "writing", "folder": str(folder)})
+    return write_comparison(results, folder, labels=[file.stem for file in files])
+
+
+def _tagged(progress: ProgressCallback | None, tags: dict) -> ProgressCallback | None:
+    """``progress`` that adds ``tags`` to every state it is given (``None`` stays ``None``)."""
+    if progress is None:
+        return None
+    report = progress
+
+    def tagged(state: dict) -> object:
+        return report({**state, **tags})
+
+    return tagged

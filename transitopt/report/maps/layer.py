@@ -1,0 +1,155 @@
+"""The map data model: a :class:`MapLayer` (features, values, classes, hover texts) and a
+:class:`MapView` (a layer or its variants by time budget) — what both renderers draw.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ...geo import METRES_PER_DEGREE
+from .classes import MapClass, nice_number
+from .geometry import midpoint
+
+
+@dataclass(frozen=True)
+class MapLayer:
+    """A thematic map: features with values, colour classes and hover texts.
+
+    Attributes
+    ----------
+    key : str
+        Short id used in file names (``"flow_change"``, ``"voc"``, ...).
+    title : str
+        Map title.
+    scenario : str
+        Scenario the map shows (for a change map: the alternative).
+    kind : {"lines", "zones"}
+        Line features (roads, corridors) or polygon features (zones).
+    geometry : list of (n, 2) arrays
+        lon/lat (degrees) per feature; polygons are closed rings.
+    value : (f,) array
+        The mapped value per feature.
+    classes : (f,) int array
+        Index into ``legend`` per feature.
+    legend : tuple of MapClass
+        Classes in legend order.
+    legend_title : str
+        Heading of the legend (says what the value and its unit are).
+    hover : list of str
+        Hover text per feature (may hold ``<br>`` line breaks).
+    width : (f,) array or None
+        Line width (px) per feature when it varies within a class (line loads).
+    background : list of (n, 2) arrays
+        Grey context lines (the street network), drawn without hover.
+    note : str
+        One sentence under the map.
+    ids : list of str
+        A stable id per feature (``road:…``, ``corridor:…``, ``zone:…``): features of
+        the same id have the same geometry in every map, so a report stores it once.
+    background_ids : list of str
+        Ids of the ``background`` lines.
+    marks : list of int
+        Features to outline on top (roads that got a bus lane), with ``marks_label`` in
+        the legend.
+    pins : list of int
+        Features to pin with a cross at their centre, visible at any zoom (closed
+        roads, often a few metres long), with ``pins_label`` in the legend.
+    """
+
+    key: str
+    title: str
+    scenario: str
+    kind: str
+    geometry: list[np.ndarray] = field(repr=False)
+    value: np.ndarray = field(repr=False)
+    classes: np.ndarray = field(repr=False)
+    legend: tuple[MapClass, ...] = field(repr=False)
+    legend_title: str = ""
+    hover: list[str] = field(default_factory=list, repr=False)
+    width: np.ndarray | None = field(default=None, repr=False)
+    background: list[np.ndarray] = field(default_factory=list, repr=False)
+    note: str = ""
+    ids: list[str] = field(default_factory=list, repr=False)
+    background_ids: list[str] = field(default_factory=list, repr=False)
+    marks: list[int] = field(default_factory=list, repr=False)
+    marks_label: str = ""
+    pins: list[int] = field(default_factory=list, repr=False)
+    pins_label: str = ""
+
+    def widths(self) -> np.ndarray:
+        """Line width per feature (px)."""
+        if self.width is not None:
+            return np.asarray(self.width, dtype=float)
+        per_class = np.array([c.width for c in self.legend], dtype=float)
+        return per_class[self.classes] if len(self.classes) else np.zeros(0)
+
+    def centres(self) -> np.ndarray:
+        """(f, 2) a point on each feature: the middle vertex of a line, the mean of a ring."""
+        out = np.empty((len(self.geometry), 2))
+        for i, g in enumerate(self.geometry):
+            if self.kind == "zones":
+                out[i] = g[:-1].mean(axis=0) if len(g) > 1 else g[0]
+            else:
+                out[i] = midpoint(g)
+        return out
+
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(min lon, min lat, max lon, max lat) of the features and the background."""
+        parts = [g for g in (*self.geometry, *self.background) if len(g)]
+        if not parts:
+            return (0.0, 0.0, 1.0, 1.0)
+        xy = np.concatenate(parts)
+        xy = xy[np.isfinite(xy).all(axis=1)]
+        return (
+            float(xy[:, 0].min()),
+            float(xy[:, 1].min()),
+            float(xy[:, 0].max()),
+            float(xy[:, 1].max()),
+        )
+
+    def scale_bar(self) -> tuple[float, str] | None:
+        """Length in degrees of longitude and label (``"500 m"``, ``"2 km"``) of a scale bar of
+        a nice length, a sixth to a quarter of the map's width; None for a map without width."""
+        x0, y0, x1, y1 = self.bounds()
+        m_per_deg_x = METRES_PER_DEGREE * math.cos(math.radians((y0 + y1) / 2.0))
+        width_m = (x1 - x0) * m_per_deg_x
+        if width_m <= 0:
+            return None
+        length = nice_number(width_m / 6.0)
+        if length > width_m / 4.0:
+            length /= 2.0
+        label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
+        return length / m_per_deg_x, label
+
+
+@dataclass(frozen=True)
+class MapView:
+    """One map of the report: one layer, or variants of it to switch between (time budgets).
+
+    Attributes
+    ----------
+    layers : tuple of MapLayer
+        The variants; they share features and differ in value.
+    labels : tuple of str
+        Button label per variant (empty for a single layer).
+    default : int
+        The variant shown first (and drawn in the PNG).
+    """
+
+    layers: tuple[MapLayer, ...]
+    labels: tuple[str, ...] = ()
+    default: int = 0
+
+    @property
+    def layer(self) -> MapLayer:
+        """The default variant."""
+        return self.layers[self.default]
+
+
+def slug(text: str) -> str:
+    """A file-name-safe version of ``text`` (lower case, ``-`` between words)."""
+    return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-") or "scenario"

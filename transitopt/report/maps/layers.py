@@ -1,0 +1,369 @@
+"""The maps of a comparison as :class:`~.layer.MapLayer` data, from a result's tables.
+
+Car flow change and v/c per road, passengers per transit corridor, change of jobs
+reachable by transit per zone, and the zones that gain or lose; :func:`report_maps`
+picks the maps of a report, grouped by scenario.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from ...metrics.equity import gains_losses
+from .classes import (
+    DECREASE,
+    GAIN,
+    INCREASE,
+    LOSS,
+    MapClass,
+    crowding_classes,
+    diverging_classes,
+    load_widths,
+    voc_classes,
+    with_closed,
+)
+from .layer import MapLayer, MapView
+from .tables import (
+    access_columns,
+    access_threshold,
+    cells_of,
+    corridors_of,
+    feature_ids,
+    roads_of,
+    street_ids_of,
+    streets_of,
+)
+
+if TYPE_CHECKING:
+    from ...scenario.result import ScenarioResult
+
+#: a change of accessibility smaller than this (jobs) is "no change" (solver rounding)
+_NO_CHANGE_JOBS = 1e-6
+
+
+def flow_change_layer(base: ScenarioResult, alternative: ScenarioResult) -> MapLayer:
+    """Change of car flow per road (veh/h, both directions), alternative − baseline."""
+    b = roads_of(base)
+    a = roads_of(alternative)
+    roads = pd.concat(
+        [b[["name", "geometry"]], a.loc[~a.index.isin(b.index), ["name", "geometry"]]]
+    )
+    fb = b["flow"].reindex(roads.index, fill_value=0.0).to_numpy(float)
+    fa = a["flow"].reindex(roads.index, fill_value=0.0).to_numpy(float)
+    closed = a["closed"].reindex(roads.index, fill_value=False).to_numpy(bool)
+    added = ~roads.index.isin(b.index)
+    bus_lane = a["bus_lane"].reindex(roads.index, fill_value=False).to_numpy(bool) & ~b[
+        "bus_lane"
+    ].reindex(roads.index, fill_value=False).to_numpy(bool)
+    change = fa - fb
+    classes, legend = diverging_classes(
+        change, minimum=10.0, low=DECREASE, high=INCREASE, unit="veh/h"
+    )
+    classes, legend = with_closed(
+        classes, legend, closed, label="closed in the alternative", width=2.0
+    )
+    hover = []
+    for name, x0, x1, d, c, n, bl in zip(
+        roads["name"], fb, fa, change, closed, added, bus_lane, strict=True
+    ):
+        tag = " (closed)" if c else " (new road)" if n else " (new bus lane)" if bl else ""
+        hover.append(
+            f"<b>{_street_name(name)}</b>{tag}<br>cars {x0:,.0f} → {x1:,.0f} veh/h<br>change {d:+,.0f} veh/h"
+        )
+    return _road_layer(
+        roads,
+        closed=closed,
+        bus_lane=bus_lane,
+        bus_lane_label="new bus lane",
+        key="flow_change",
+        title=f"Car flow change: {alternative.name} vs {base.name}",
+        scenario=alternative.name,
+        value=change,
+        classes=classes,
+        legend=legend,
+        legend_title="change of cars per hour<br>(both directions)",
+        hover=hover,
+        note="Red: more cars than in the baseline; blue: fewer. Width grows with the size of the change.",
+    )
+
+
+def voc_layer(result: ScenarioResult, *, base: ScenarioResult | None = None) -> MapLayer:
+    """Volume/capacity ratio per road (larger direction), with the baseline's value in the hover."""
+    roads = roads_of(result)
+    voc = roads["voc"].to_numpy(float)
+    closed = roads["closed"].to_numpy(bool)
+    classes, legend = voc_classes(voc, closed)
+    before = roads_of(base)["voc"].reindex(roads.index) if base is not None else None
+    hover = []
+    for k, row in enumerate(roads.itertuples()):
+        text = (
+            f"<b>{_street_name(row.name)}</b>{' (closed)' if row.closed else ''}"
+            f"{' (bus lane)' if row.bus_lane else ''}<br>v/c {row.voc:.2f}"
+        )
+        if before is not None and np.isfinite(before.iloc[k]):
+            text += f" (baseline {before.iloc[k]:.2f})"
+        text += (
+            f"<br>cars {row.flow:,.0f} veh/h, buses {row.bus_vph:,.0f}/h<br>"
+            f"capacity {row.capacity_vph:,.0f} veh/h, {row.lanes:g} lane(s)"
+        )
+        hover.append(text)
+    return _road_layer(
+        roads,
+        closed=closed,
+        bus_lane=roads["bus_lane"].to_numpy(bool),
+        bus_lane_label="bus lane",
+        key="voc",
+        title=f"Volume / capacity: {result.name}",
+        scenario=result.name,
+        value=voc,
+        classes=classes,
+        legend=legend,
+        legend_title="volume / capacity<br>(cars + buses as PCU)",
+        hover=hover,
+        note="Ratio of the peak-hour flow (cars plus buses in PCU) to the capacity, the busier direction of each street.",
+    )
+
+
+def _road_layer(
+    roads: pd.DataFrame,
+    *,
+    closed: np.ndarray,
+    bus_lane: np.ndarray,
+    bus_lane_label: str,
+    **fields: Any,
+) -> MapLayer:
+    """A layer of ``roads`` (a :func:`~.tables.road_table`): closed roads pinned, bus lanes marked."""
+    return MapLayer(
+        kind="lines",
+        geometry=list(roads["geometry"]),
+        ids=feature_ids("road", roads.index),
+        marks=np.flatnonzero(bus_lane).tolist(),
+        marks_label=bus_lane_label,
+        pins=np.flatnonzero(closed).tolist(),
+        pins_label="closed road",
+        **fields,
+    )
+
+
+def _street_name(name: object) -> str:
+    if (
+        name is None
+        or (isinstance(name, float) and not np.isfinite(name))
+        or str(name) in ("", "None", "nan")
+    ):
+        return "unnamed street"
+    return str(name).strip("[]").replace("'", "")
+
+
+def line_load_layer(result: ScenarioResult, *, base: ScenarioResult | None = None) -> MapLayer:
+    """Passengers per hour between consecutive stops (all lines, both directions); colour by crowding."""
+    corridors = corridors_of(result)
+    load = corridors["load"].to_numpy(float)
+    classes, legend = crowding_classes(corridors["load_ratio"].to_numpy(float))
+    width, top = load_widths(load)
+    before = corridors_of(base)["load"].reindex(corridors.index) if base is not None else None
+    hover = []
+    for k, row in enumerate(corridors.itertuples()):
+        text = f"<b>{row.lines}</b><br>{row.load:,.0f} pax/h (both directions)"
+        if before is not None:
+            old = before.iloc[k]
+            text += (
+                f"<br>baseline {old:,.0f} pax/h ({row.load - old:+,.0f})"
+                if np.isfinite(old)
+                else "<br>new corridor"
+            )
+        text += f"<br>busiest direction: load/capacity {row.load_ratio:.2f}"
+        hover.append(text)
+    return MapLayer(
+        key="line_loads",
+        title=f"Transit line loads: {result.name}",
+        scenario=result.name,
+        kind="lines",
+        geometry=list(corridors["geometry"]),
+        ids=feature_ids("corridor", corridors.index),
+        value=load,
+        classes=classes,
+        legend=legend,
+        legend_title=f"crowding (width: passengers/h,<br>max {top:,.0f})",
+        hover=hover,
+        width=width,
+        background=streets_of(result),
+        background_ids=street_ids_of(result),
+        note="Straight lines between consecutive stops; width grows with passengers per hour, colour shows crowding.",
+    )
+
+
+def access_change_layer(
+    base: ScenarioResult, alternative: ScenarioResult, *, column: str | None = None
+) -> MapLayer:
+    """Change of jobs reachable by transit per zone (``column``, default :func:`access_threshold`)."""
+    z, minutes = _zone_frame(base, alternative, column)
+    change = (z["alt"] - z["base"]).to_numpy(float)
+    classes, legend = diverging_classes(
+        change,
+        minimum=1.0,
+        low=LOSS,
+        high=GAIN,
+        unit="jobs",
+        widths=(1.0, 1.0, 1.0),
+        neutral=_NO_CHANGE_JOBS,
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = np.where(z["base"] > 0, 100.0 * change / z["base"], np.nan)
+    hover = [
+        f"<b>zone {zone}</b> ({pop:,.0f} residents)<br>jobs within {minutes} min by transit:<br>"
+        + (
+            f"{b:,.0f} (no change)"
+            if abs(d) <= _NO_CHANGE_JOBS
+            else f"{b:,.0f} → {a:,.0f} ({d:+,.0f}{'' if not np.isfinite(p) else f', {p:+.1f} %'})"
+        )
+        for zone, pop, b, a, d, p in zip(
+            z.index, z["population"], z["base"], z["alt"], change, pct, strict=True
+        )
+    ]
+    return _zone_layer(
+        base,
+        z,
+        key="access_change",
+        title=f"Jobs within {minutes} min by transit: change, {alternative.name}",
+        scenario=alternative.name,
+        value=change,
+        classes=classes,
+        legend=legend,
+        legend_title=f"change of jobs reachable<br>within {minutes} min by transit",
+        hover=hover,
+        note="Blue: residents of the zone reach more jobs by transit than in the baseline; red: fewer.",
+    )
+
+
+def winners_losers_layer(
+    base: ScenarioResult, alternative: ScenarioResult, *, column: str | None = None
+) -> MapLayer:
+    """Zones that gain, lose or keep their transit accessibility (``column``), with residents."""
+    z, minutes = _zone_frame(base, alternative, column)
+    b = z["base"].to_numpy(float)
+    a = z["alt"].to_numpy(float)
+    pop = z["population"].to_numpy(float)
+    classes = np.zeros(len(z), dtype=np.int64)
+    for i in range(len(z)):  # the same rule as the headline counts (metrics.equity.gains_losses)
+        one = gains_losses(b[i : i + 1], a[i : i + 1], pop[i : i + 1])
+        classes[i] = 0 if one["zones_gain"] else 2 if one["zones_lose"] else 1
+    totals = gains_losses(b, a, pop)
+    legend = (
+        MapClass(
+            f"gain: {_zones(totals['zones_gain'])}, {totals['population_gain']:,.0f} residents",
+            "#1a9850",
+        ),
+        MapClass(f"no change: {_zones(totals['zones_same'])}", "#dcdcdc"),
+        MapClass(
+            f"lose: {_zones(totals['zones_lose'])}, {totals['population_lose']:,.0f} residents",
+            "#d73027",
+        ),
+    )
+    verdict = ("gains", "no change", "loses")
+    hover = [
+        f"<b>zone {zone}</b>: {verdict[c]}<br>{p:,.0f} residents<br>jobs within {minutes} min by transit "
+        f"{x:,.0f} → {y:,.0f}"
+        for zone, c, p, x, y in zip(z.index, classes, pop, b, a, strict=True)
+    ]
+    return _zone_layer(
+        base,
+        z,
+        key="winners_losers",
+        title=f"Winners and losers (transit, {minutes} min): {alternative.name}",
+        scenario=alternative.name,
+        value=a - b,
+        classes=classes,
+        legend=legend,
+        legend_title=f"jobs within {minutes} min<br>by transit",
+        hover=hover,
+        note="A zone gains (loses) when its residents reach more (fewer) jobs by transit within the time budget.",
+    )
+
+
+def _zone_frame(
+    base: ScenarioResult, alternative: ScenarioResult, column: str | None
+) -> tuple[pd.DataFrame, str]:
+    """Per zone of the baseline (index ``zone``): ``lon, lat, population`` and ``column`` of the
+    baseline (``base``) and the alternative (``alt``); and the time budget of ``column`` (min)."""
+    column = column or access_threshold(base.tables["zones"])
+    if column is None:
+        raise KeyError("the zones table has no jobs_transit_<T>min column")
+    zb = base.tables["zones"].set_index("zone")
+    za = alternative.tables["zones"].set_index("zone").reindex(zb.index)
+    frame = pd.DataFrame(
+        {
+            "lon": zb["lon"],
+            "lat": zb["lat"],
+            "population": zb["population"],
+            "base": zb[column].astype(float),
+            "alt": za[column].astype(float),
+        }
+    )
+    return frame, column.removeprefix("jobs_transit_").removesuffix("min")
+
+
+def _zone_layer(base: ScenarioResult, zones: pd.DataFrame, **fields: Any) -> MapLayer:
+    """A layer of the baseline's zone cells (in the order of ``zones``) over its streets."""
+    return MapLayer(
+        kind="zones",
+        geometry=cells_of(base),
+        ids=feature_ids("zone", zones.index),
+        background=streets_of(base),
+        background_ids=street_ids_of(base),
+        **fields,
+    )
+
+
+def _zones(count: int) -> str:
+    return f"{count} zone{'' if count == 1 else 's'}"
+
+
+def _by_budget(
+    make: Callable[..., MapLayer], base: ScenarioResult, alternative: ScenarioResult
+) -> MapView:
+    columns = access_columns(base.tables["zones"])
+    layers = tuple(make(base, alternative, column=c) for c in columns)
+    labels = tuple(f"{c.removeprefix('jobs_transit_').removesuffix('min')} min" for c in columns)
+    return MapView(layers=layers, labels=labels, default=len(columns) // 2)
+
+
+def report_maps(
+    base: ScenarioResult, alternatives: Sequence[ScenarioResult]
+) -> list[tuple[str, list[MapView]]]:
+    """The maps of a comparison, grouped by scenario: ``[(section title, maps), ...]``.
+
+    The baseline gets v/c and line loads; each alternative gets car flow change, v/c,
+    line loads, change of transit accessibility by zone and winners/losers (these two
+    for each time budget, the middle one shown first). Maps whose tables are empty (no
+    road links, no transit lines, no zones) are left out.
+    """
+    has_links = len(base.tables.get("links", ())) > 0
+    has_lines = len(base.tables.get("segments", ())) > 0
+    has_zones = bool(access_columns(base.tables.get("zones", pd.DataFrame())))
+    maps = []
+    if has_links:
+        maps.append(MapView((voc_layer(base),)))
+    if has_lines:
+        maps.append(MapView((line_load_layer(base),)))
+    sections = [(f"Baseline: {base.name}", maps)]
+    for alt in alternatives:
+        maps = []
+        if has_links and len(alt.tables.get("links", ())) > 0:
+            maps += [
+                MapView((flow_change_layer(base, alt),)),
+                MapView((voc_layer(alt, base=base),)),
+            ]
+        if len(alt.tables.get("segments", ())) > 0:
+            maps.append(MapView((line_load_layer(alt, base=base if has_lines else None),)))
+        if has_zones:
+            maps += [
+                _by_budget(access_change_layer, base, alt),
+                _by_budget(winners_losers_layer, base, alt),
+            ]
+        sections.append((f"Alternative: {alt.name}", maps))
+    return sections

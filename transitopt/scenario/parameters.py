@@ -1,0 +1,63 @@
+"""The one conversion from a scenario file's ``[model]`` (and fares) to the model's parameters."""
+
+from __future__ import annotations
+
+from ..assignment.multimodal import (
+    FeedbackParameters,
+    ModeChoiceParameters,
+    MultimodalParameters,
+    RoadParameters,
+)
+from .schema import BaselineFile
+
+#: ``[model]`` fields that are parameters of the multimodal model under the same name
+_SHARED = (
+    "value_of_time_per_h",
+    "car_occupancy",
+    "car_cost_per_km",
+    "parking_cost",
+    "car_terminal_min",
+    "car_speed_kph",
+    "car_detour_factor",
+    "bus_pcu",
+    "bus_max_speed_kph",
+    "walk_speed_mps",
+    "walk_detour_factor",
+    "max_access_walk_m",
+    "max_transfer_walk_m",
+    "walk_weight",
+    "wait_weight",
+    "boarding_penalty_min",
+    "transfer_penalty_min",
+    "max_stop_snap_m",
+)
+
+
+def model_parameters(baseline: BaselineFile) -> MultimodalParameters:
+    """The :class:`MultimodalParameters` of a baseline: its ``[model]`` and ``transit.trip_fare``.
+
+    ``detour_factor`` (transit segments off the street network) is not a field of the
+    file and keeps the model default.
+    """
+    spec = baseline.model
+    mc = spec.mode_choice
+    return MultimodalParameters(
+        **{name: getattr(spec, name) for name in _SHARED},
+        trip_fare=baseline.transit.trip_fare,
+        mode_choice=ModeChoiceParameters(
+            beta_per_min=mc.beta_per_min,
+            asc_car=mc.asc_car,
+            asc_transit=mc.asc_transit,
+            asc_walk=mc.asc_walk,
+            max_walk_km=mc.max_walk_km,
+            modes=tuple(mc.modes),
+        ),
+        road=RoadParameters(
+            algorithm=spec.assignment.algorithm,
+            gap=spec.assignment.gap,
+            max_iter=spec.assignment.max_iter,
+        ),
+        feedback=FeedbackParameters(
+            max_iter=spec.feedback.max_iter, tolerance=spec.feedback.tolerance
+        ),
+    )
