@@ -116,7 +116,6 @@ def test_paper_example_labels_and_volumes():
         np.array([0]),
         np.array([12]),
         np.array([[1.0]]),
-        1,
         True,
     )
     np.testing.assert_allclose(volume, published, rtol=0, atol=1e-12)
@@ -260,7 +259,6 @@ def test_random_graphs_match_textbook_reference(seed):
         origins,
         np.array([dest]),
         demand[:, None],
-        1,
         True,
     )
     np.testing.assert_allclose(volume, volume_ref, rtol=1e-10, atol=1e-10)
@@ -282,7 +280,6 @@ def test_random_graphs_match_textbook_reference(seed):
         origins,
         np.array([dest]),
         sparse[:, None],
-        1,
         False,
     )
     np.testing.assert_allclose(volume, volume_ref, rtol=1e-10, atol=1e-10)
@@ -297,7 +294,7 @@ def test_assignment_does_not_depend_on_thread_count():
     nodes = np.arange(n, dtype=np.int64)
     demand = rng.uniform(0, 1, (n, n))
     skim = np.ones((tail.size, 1))
-    args = (tail, head, cost, freq, in_indptr, in_links, skim, 0.5, nodes, nodes, demand, 16, True)
+    args = (tail, head, cost, freq, in_indptr, in_links, skim, 0.5, nodes, nodes, demand, True)
     before = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
@@ -336,7 +333,6 @@ def test_random_graphs_match_aequilibrae(seed):
         nodes,
         nodes,
         demand,
-        4,
         True,
     )
     edges = pd.DataFrame({"tail": tail, "head": head, "trav_time": cost, "freq": freq / 0.5})

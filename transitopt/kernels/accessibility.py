@@ -23,11 +23,9 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from ._config import njit, njit_parallel
-from .shortest_paths import _sift_down, _sift_up, heap_push  # the shared indexed 4-ary heap
-
-#: origins are dealt round-robin to this many chunks, each with its own scratch arrays
-_CHUNKS = 64
+from ._config import chunk_count, njit, njit_parallel
+from .heap import NOT_QUEUED, heap_pop, heap_push
+from .shortest_paths import relax_out_edges, search_scratch
 
 
 @njit
@@ -62,59 +60,31 @@ def _accumulate(opportunities, v, t, cutoffs, decay, limit, bins, grav_row):
 @njit
 def _bounded_sums(
     indptr, head, weight, no_through, source, start_time, opportunities, cutoffs, decay, limit,
-    search_limit, dist, heap_key, heap_node, position, touched, bins, grav_row,
+    search_limit, dist, pred, heap_key, heap_node, position, settled, bins, grav_row,
 ):  # fmt: skip
     """One origin: Dijkstra from ``source`` (at ``start_time``) settling nodes up to
     ``search_limit``, accumulating as nodes settle. Scratch arrays come in reset (``dist``
-    inf, ``position`` -1) and are reset again on return (only the touched entries)."""
-    n_touched = 0
+    inf, ``position`` not queued) and are reset again on return (only the entries the
+    search touched: the ``settled`` nodes and those left in the heap)."""
     dist[source] = start_time
-    heap_key[0] = start_time
-    heap_node[0] = source
-    position[source] = 0
-    touched[0] = source
-    n_touched = 1
-    size = 1
-    while size > 0:
-        u = heap_node[0]
-        du = heap_key[0]
-        if du > search_limit:
-            break
-        position[u] = -2
-        size -= 1
-        if size > 0:
-            heap_key[0] = heap_key[size]
-            heap_node[0] = heap_node[size]
-            position[heap_node[0]] = 0
-            _sift_down(heap_key, heap_node, position, size, 0)
+    size = heap_push(heap_key, heap_node, position, 0, source, start_time)
+    n_settled = 0
+    while size > 0 and heap_key[0] <= search_limit:
+        u, du, size = heap_pop(heap_key, heap_node, position, size)
+        settled[n_settled] = u
+        n_settled += 1
         _accumulate(opportunities, u, du, cutoffs, decay, limit, bins, grav_row)
         if no_through[u] and u != source:
             continue
-        for e in range(indptr[u], indptr[u + 1]):
-            v = head[e]
-            nd = du + weight[e]
-            if nd < dist[v]:
-                p = position[v]
-                if p == -2:
-                    continue
-                if p == -1:
-                    touched[n_touched] = v
-                    n_touched += 1
-                    dist[v] = nd
-                    heap_key[size] = nd
-                    heap_node[size] = v
-                    position[v] = size
-                    _sift_up(heap_key, heap_node, position, size)
-                    size += 1
-                else:
-                    dist[v] = nd
-                    heap_key[p] = nd
-                    _sift_up(heap_key, heap_node, position, p)
-    for q in range(n_touched):
-        v = touched[q]
+        size = relax_out_edges(
+            indptr, head, weight, u, du, dist, pred, heap_key, heap_node, position, size
+        )
+    for v in settled[:n_settled]:
         dist[v] = np.inf
-        position[v] = -1
-    return n_touched
+        position[v] = NOT_QUEUED
+    for v in heap_node[:size]:
+        dist[v] = np.inf
+        position[v] = NOT_QUEUED
 
 
 @njit
@@ -174,19 +144,17 @@ def network_sums(
     k_cols = opportunities.shape[1]
     cumulative = np.zeros((n_src, cutoffs.size, k_cols))
     gravity = np.zeros((n_src, decay.size, k_cols))
-    n_chunks = max(1, min(_CHUNKS, n_src))
+    n_chunks = chunk_count(n_src)
     for c in prange(n_chunks):
-        dist = np.full(n, np.inf)
-        heap_key = np.empty(n)
-        heap_node = np.empty(n, dtype=np.int64)
-        position = np.full(n, -1, dtype=np.int64)
-        touched = np.empty(n, dtype=np.int64)
+        dist, pred, heap_key, heap_node, position = search_scratch(n)
+        settled = np.empty(n, dtype=np.int64)
         bins = np.zeros((cutoffs.size, k_cols))
         for i in range(c, n_src, n_chunks):
             bins[:, :] = 0.0
             _bounded_sums(
                 indptr, head, weight, no_through, sources[i], start_time[i], opportunities, cutoffs,
-                decay, limit, search_limit, dist, heap_key, heap_node, position, touched, bins, gravity[i],
+                decay, limit, search_limit, dist, pred, heap_key, heap_node, position, settled, bins,
+                gravity[i],
             )  # fmt: skip
             _finish(bins, cumulative[i])
     return cumulative, gravity
@@ -258,10 +226,7 @@ def reachable_within(indptr, head, weight, no_through, sources, start_time, limi
     ``(n_nodes,)`` float64 times, ``inf`` beyond ``limit``. Used for isochrones."""
     n = indptr.size - 1
     best = np.full(n, np.inf)
-    dist = np.full(n, np.inf)
-    heap_key = np.empty(n)
-    heap_node = np.empty(n, dtype=np.int64)
-    position = np.full(n, -1, dtype=np.int64)
+    dist, pred, heap_key, heap_node, position = search_scratch(n)
     is_source = np.zeros(n, dtype=np.bool_)
     size = 0
     for i in range(sources.size):
@@ -269,39 +234,14 @@ def reachable_within(indptr, head, weight, no_through, sources, start_time, limi
         is_source[s] = True
         t = start_time[i]
         if t < dist[s] and t <= limit:
-            if position[s] == -1:
-                dist[s] = t
-                heap_key[size] = t
-                heap_node[size] = s
-                position[s] = size
-                _sift_up(heap_key, heap_node, position, size)
-                size += 1
-            else:
-                dist[s] = t
-                heap_key[position[s]] = t
-                _sift_up(heap_key, heap_node, position, position[s])
-    while size > 0:
-        u = heap_node[0]
-        du = heap_key[0]
-        if du > limit:
-            break
-        position[u] = -2
+            dist[s] = t
+            size = heap_push(heap_key, heap_node, position, size, s, t)
+    while size > 0 and heap_key[0] <= limit:
+        u, du, size = heap_pop(heap_key, heap_node, position, size)
         best[u] = du
-        size -= 1
-        if size > 0:
-            heap_key[0] = heap_key[size]
-            heap_node[0] = heap_node[size]
-            position[heap_node[0]] = 0
-            _sift_down(heap_key, heap_node, position, size, 0)
         if no_through[u] and not is_source[u]:
             continue
-        for e in range(indptr[u], indptr[u + 1]):
-            v = head[e]
-            nd = du + weight[e]
-            if nd < dist[v]:
-                p = position[v]
-                if p == -2:
-                    continue
-                dist[v] = nd
-                size = heap_push(heap_key, heap_node, position, size, v, nd)
+        size = relax_out_edges(
+            indptr, head, weight, u, du, dist, pred, heap_key, heap_node, position, size
+        )
     return best

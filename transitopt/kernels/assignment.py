@@ -1,6 +1,6 @@
 """All-or-nothing loading along shortest-path trees, parallel over origins.
 
-Origins are split into a fixed number of contiguous blocks (independent of the thread
+Origins are split into :func:`.chunk_count` contiguous blocks (independent of the thread
 count); each block accumulates into its own flow buffer and the buffers are summed in
 block order, so the result is the same, bit for bit, with any number of threads.
 
@@ -14,25 +14,24 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from ._config import njit, njit_parallel
-from .shortest_paths import dijkstra_into
-
-#: number of origin blocks of :func:`aon_load` (fixed, so results do not depend on threads)
-N_BLOCKS = 32
+from ._config import chunk_count, njit, njit_parallel
+from .heap import SETTLED
+from .shortest_paths import dijkstra_into, reset_search, search_scratch
 
 
 @njit
-def _load_tree(n, tail, pred, position, node_flow, n_child, stack, flow):
+def load_tree(n, tail, pred, position, node_flow, n_child, stack, flow):
     """Push ``node_flow`` (demand ending at each node) down the shortest-path tree into ``flow``.
 
-    Visits settled nodes (``position == -2``) leaves-first using child counts; O(n).
+    Visits settled nodes (``position == SETTLED``) leaves-first using child counts; O(n).
+    ``n_child`` must come in as zeros; ``stack`` is (n,) scratch.
     """
     for v in range(n):
-        if position[v] == -2 and pred[v] >= 0:
+        if position[v] == SETTLED and pred[v] >= 0:
             n_child[tail[pred[v]]] += 1
     top = 0
     for v in range(n):
-        if position[v] == -2 and n_child[v] == 0:
+        if position[v] == SETTLED and n_child[v] == 0:
             stack[top] = v
             top += 1
     while top > 0:
@@ -53,54 +52,72 @@ def _load_tree(n, tail, pred, position, node_flow, n_child, stack, flow):
 
 
 @njit
+def _mark_demand_targets(dest_nodes, demand_row, is_target):
+    """Flag in ``is_target`` the destinations with demand in ``demand_row``; returns how
+    many distinct nodes were flagged (unflag them with :func:`_unmark_targets`)."""
+    n_targets = 0
+    for j in range(dest_nodes.size):
+        t = dest_nodes[j]
+        if demand_row[j] > 0.0 and not is_target[t]:
+            is_target[t] = True
+            n_targets += 1
+    return n_targets
+
+
+@njit
+def _unmark_targets(dest_nodes, is_target):
+    """Clear the flags :func:`_mark_demand_targets` set."""
+    for t in dest_nodes:
+        is_target[t] = False
+
+
+@njit
+def search_to_demand(
+    indptr, head, cost, no_through, source, dest_nodes, demand_row, skip_empty, is_target,
+    dist, pred, heap_key, heap_node, position,
+):  # fmt: skip
+    """Dijkstra from ``source`` until every destination with demand in ``demand_row`` is
+    settled (every reachable node if there is none, or no search with ``skip_empty``).
+
+    ``is_target`` (n,) bool comes in and is left all false; the scratch arrays are those
+    of :func:`.dijkstra_into`. Returns the number of distinct destinations with demand.
+    """
+    n_targets = _mark_demand_targets(dest_nodes, demand_row, is_target)
+    if n_targets == 0 and skip_empty:
+        return 0
+    dijkstra_into(
+        indptr, head, cost, source, no_through, is_target, n_targets,
+        dist, pred, heap_key, heap_node, position,
+    )  # fmt: skip
+    _unmark_targets(dest_nodes, is_target)
+    return n_targets
+
+
+@njit
 def _aon_block(
     indptr, head, tail, cost, no_through, origin_nodes, dest_nodes, demand, start, stop, load, flow
 ):
     """AON for origins ``start:stop``; adds to ``flow``; returns ``(sptt, unreachable demand)``."""
     n = indptr.size - 1
-    dist = np.full(n, np.inf)
-    pred = np.full(n, -1, dtype=np.int64)
-    heap_key = np.empty(n)
-    heap_node = np.empty(n, dtype=np.int64)
-    position = np.full(n, -1, dtype=np.int64)
+    dist, pred, heap_key, heap_node, position = search_scratch(n)
     is_target = np.zeros(n, dtype=np.bool_)
     node_flow = np.zeros(n)
     n_child = np.zeros(n, dtype=np.int64)
     stack = np.empty(n, dtype=np.int64)
     sptt = 0.0
     unreachable = 0.0
-    n_dest = dest_nodes.size
     for o in range(start, stop):
         row = demand[o]
-        n_targets = 0
-        for j in range(n_dest):
-            if row[j] > 0.0:
-                t = dest_nodes[j]
-                if not is_target[t]:
-                    is_target[t] = True
-                    n_targets += 1
+        n_targets = search_to_demand(
+            indptr, head, cost, no_through, origin_nodes[o], dest_nodes, row, True, is_target,
+            dist, pred, heap_key, heap_node, position,
+        )  # fmt: skip
         if n_targets == 0:
             continue
-        source = origin_nodes[o]
-        dijkstra_into(
-            indptr,
-            head,
-            cost,
-            source,
-            no_through,
-            is_target,
-            n_targets,
-            dist,
-            pred,
-            heap_key,
-            heap_node,
-            position,
-        )
-        for j in range(n_dest):
+        for j in range(dest_nodes.size):
             q = row[j]
             if q > 0.0:
                 t = dest_nodes[j]
-                is_target[t] = False
                 d = dist[t]
                 if d == np.inf:
                     unreachable += q
@@ -108,10 +125,8 @@ def _aon_block(
                     sptt += q * d
                     node_flow[t] += q
         if load:
-            _load_tree(n, tail, pred, position, node_flow, n_child, stack, flow)
-        dist[:] = np.inf
-        pred[:] = -1
-        position[:] = -1
+            load_tree(n, tail, pred, position, node_flow, n_child, stack, flow)
+        reset_search(dist, pred, position)
         node_flow[:] = 0.0
         n_child[:] = 0
     return sptt, unreachable
@@ -137,7 +152,7 @@ def aon_load(indptr, head, tail, cost, no_through, origin_nodes, dest_nodes, dem
     """
     m = head.size
     n_orig = origin_nodes.size
-    n_blocks = min(N_BLOCKS, max(n_orig, 1))
+    n_blocks = chunk_count(n_orig)
     buffers = np.zeros((n_blocks, m if load else 0))
     sptt_part = np.zeros(n_blocks)
     unreach_part = np.zeros(n_blocks)
@@ -186,7 +201,7 @@ def unreachable_pairs(indptr, head, usable, no_through, origin_nodes, dest_nodes
     n_orig = origin_nodes.size
     n_dest = dest_nodes.size
     out = np.zeros((n_orig, n_dest), dtype=np.bool_)
-    n_blocks = min(N_BLOCKS, max(n_orig, 1))
+    n_blocks = chunk_count(n_orig)
     for b in prange(n_blocks):
         seen = np.zeros(n, dtype=np.bool_)
         wanted = np.zeros(n, dtype=np.bool_)

@@ -31,9 +31,10 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from ._config import njit, njit_parallel
-from .assignment import N_BLOCKS, _load_tree
-from .shortest_paths import dijkstra_into
+from ._config import chunk_count, njit, njit_parallel
+from .assignment import load_tree, search_to_demand
+from .heap import SETTLED
+from .shortest_paths import reset_search, search_scratch
 from .vdf import link_derivative, link_time
 
 #: bush flows below this fraction of the origin's demand left by a full shift are rounding residue
@@ -68,10 +69,14 @@ def _kahn(origin, nodes, count, indptr, head, in_bush, indegree, out):
 
 
 @njit
-def _labels(origin, nodes, count, indptr, head, in_bush, bush_flow, cost, lo, hi, lo_pred, hi_pred):
-    """Shortest (``lo``, all bush links) and longest used (``hi``, links with flow) path costs.
+def _labels(
+    origin, nodes, count, indptr, head, in_bush, bush_flow, cost, used_only, lo, hi, lo_pred,
+    hi_pred,
+):  # fmt: skip
+    """Shortest (``lo``, all bush links) and longest (``hi``) path costs, the longest over
+    the used links (with flow) only if ``used_only``, else over all bush links.
 
-    Visits ``nodes[:count]`` in topological order; ``hi`` is ``-inf`` where no used link
+    Visits ``nodes[:count]`` in topological order; ``hi`` is ``-inf`` where no such link
     arrives; predecessor links ``lo_pred``/``hi_pred`` are ``-1`` at the origin.
     """
     for k in range(count):
@@ -94,7 +99,7 @@ def _labels(origin, nodes, count, indptr, head, in_bush, bush_flow, cost, lo, hi
             if lu + c < lo[v]:
                 lo[v] = lu + c
                 lo_pred[v] = a
-            if hu > -np.inf and bush_flow[a] > 0.0 and hu + c > hi[v]:
+            if hu > -np.inf and (bush_flow[a] > 0.0 or not used_only) and hu + c > hi[v]:
                 hi[v] = hu + c
                 hi_pred[v] = a
 
@@ -108,39 +113,18 @@ def _update_link(a, flow, cost, deriv, preload, fixed, t0, cap, alpha, beta, kin
 
 @njit
 def _equilibrate(
-    origin,
-    nodes,
-    count,
-    position,
-    indptr,
-    head,
-    tail,
-    in_bush,
-    bush_flow,
-    flow,
-    cost,
-    deriv,
-    preload,
-    fixed,
-    t0,
-    cap,
-    alpha,
-    beta,
-    kind,
-    lo,
-    hi,
-    lo_pred,
-    hi_pred,
-    rel_tol,
-    zero_tol,
-):
+    origin, nodes, count, position, indptr, head, tail, in_bush, bush_flow, flow, cost, deriv,
+    preload, fixed, t0, cap, alpha, beta, kind, lo, hi, lo_pred, hi_pred, rel_tol, zero_tol,
+):  # fmt: skip
     """One pass of Newton flow shifts over the relevant bush nodes ``nodes[:count]``.
 
     ``position[v]`` is ``v``'s index in ``nodes``. ``zero_tol`` (veh/h): residues this
     small left on a segment emptied by a full shift are rounding; they are set to 0.
     Returns the largest cost difference between the two paths seen (s).
     """
-    _labels(origin, nodes, count, indptr, head, in_bush, bush_flow, cost, lo, hi, lo_pred, hi_pred)
+    _labels(
+        origin, nodes, count, indptr, head, in_bush, bush_flow, cost, True, lo, hi, lo_pred, hi_pred
+    )
     worst = 0.0
     for k in range(count - 1, 0, -1):
         j = nodes[k]
@@ -211,53 +195,21 @@ def _equilibrate(
 
 
 @njit
-def _grow_bush(
-    origin,
-    nodes,
-    count,
-    indptr,
-    head,
-    tail,
-    rev_indptr,
-    rev_edge,
-    in_bush,
-    bush_flow,
-    cost,
-    no_through,
-    dest_nodes,
-    demand_row,
-    dist,
-    pred,
-    position,
-    lo,
-    hi,
-    lo_pred,
-    hi_pred,
-    mark,
-    stack,
-    indegree,
-    rel_tol,
-):
-    """Update one bush for the current ``cost``; returns ``(node count, links added)``.
-
-    ``dist``/``pred``/``position`` hold a shortest-path search from the origin under
-    ``cost`` (``position == -2`` for settled nodes). Unused links are dropped (keeping
-    the bush's shortest-path tree), nodes that no longer lead to a destination leave
-    the bush, and links into bush nodes are added when they are shortcuts under the
-    potential ``hi`` (longest bush path cost): ``hi_i + c < hi_j``, or ``lo_i + c < lo_j``
-    with ``hi_i < hi_j``. A shortcut whose tail is outside the bush is grafted together
-    with its shortest-path-tree branch from the bush, along which the potential grows
-    with the shortest distance; since the potential never decreases along bush links
-    and strictly increases along new ones, the bush stays acyclic.
-    """
-    _labels(origin, nodes, count, indptr, head, in_bush, bush_flow, cost, lo, hi, lo_pred, hi_pred)
+def _drop_unused_links(nodes, count, indptr, head, in_bush, bush_flow, lo_pred):
+    """Drop the bush links without flow, except those of the bush's shortest-path tree."""
     for k in range(count):
         u = nodes[k]
         for a in range(indptr[u], indptr[u + 1]):
             if in_bush[a] and bush_flow[a] <= 0.0 and lo_pred[head[a]] != a:
                 in_bush[a] = False
                 bush_flow[a] = 0.0
-    # nodes that still lead to a destination (the origin always stays)
+
+
+@njit
+def _mark_live_nodes(
+    origin, dest_nodes, demand_row, tail, rev_indptr, rev_edge, in_bush, mark, stack
+):
+    """Set ``mark`` on the origin and the bush nodes that still lead to a destination with demand."""
     top = 0
     mark[origin] = True
     for j in range(dest_nodes.size):
@@ -277,6 +229,12 @@ def _grow_bush(
                     mark[u] = True
                     stack[top] = u
                     top += 1
+
+
+@njit
+def _drop_dead_nodes(nodes, count, mark, indptr, rev_indptr, rev_edge, in_bush, bush_flow):
+    """Remove the unmarked nodes (and their links) from ``nodes[:count]``, keeping the order
+    of the others; returns the new count."""
     size = 0
     for k in range(count):
         v = nodes[k]
@@ -290,26 +248,43 @@ def _grow_bush(
             for q in range(rev_indptr[v], rev_indptr[v + 1]):
                 in_bush[rev_edge[q]] = False
                 bush_flow[rev_edge[q]] = 0.0
-    count = size
-    # potential hi (longest path over all remaining links) and lo (shortest)
-    for k in range(count):
-        v = nodes[k]
-        lo[v] = np.inf
-        hi[v] = -np.inf
-    lo[origin] = 0.0
-    hi[origin] = 0.0
-    for k in range(count):
-        u = nodes[k]
-        lu = lo[u]
-        hu = hi[u]
-        for a in range(indptr[u], indptr[u + 1]):
-            if in_bush[a]:
-                v = head[a]
-                c = cost[a]
-                if lu + c < lo[v]:
-                    lo[v] = lu + c
-                if hu + c > hi[v]:
-                    hi[v] = hu + c
+    return size
+
+
+@njit
+def _tree_anchor(i, mark, pred, tail):
+    """The first bush (marked) node on the shortest-path tree branch up from node ``i``."""
+    w = i
+    while not mark[w]:
+        w = tail[pred[w]]
+    return w
+
+
+@njit
+def _graft_branch(i, anchor, tail, pred, dist, in_bush, mark, lo, hi, nodes, grown):
+    """Add the shortest-path tree branch from bush node ``anchor`` down to ``i`` to the bush,
+    its potentials growing with the shortest distance; returns the new node count."""
+    w = i
+    while w != anchor:
+        e = pred[w]
+        in_bush[e] = True
+        mark[w] = True
+        hi[w] = hi[anchor] + (dist[w] - dist[anchor])
+        lo[w] = lo[anchor] + (dist[w] - dist[anchor])
+        nodes[grown] = w
+        grown += 1
+        w = tail[e]
+    return grown
+
+
+@njit
+def _add_shortcuts(
+    origin, nodes, count, tail, rev_indptr, rev_edge, in_bush, cost, no_through, dist, pred,
+    position, lo, hi, mark, rel_tol,
+):  # fmt: skip
+    """Add the links into bush nodes ``nodes[1:count]`` that are shortcuts under the
+    potentials (see :func:`_grow_bush`), grafting a new tail's tree branch; returns
+    ``(node count, links added)``."""
     added = 0
     grown = count
     for k in range(1, count):
@@ -318,43 +293,59 @@ def _grow_bush(
         lj = lo[j]
         for q in range(rev_indptr[j], rev_indptr[j + 1]):
             a = rev_edge[q]
-            if in_bush[a]:
-                continue
-            c = cost[a]
-            if c == np.inf:
-                continue
             i = tail[a]
-            if no_through[i] and i != origin:
+            c = cost[a]
+            if in_bush[a] or c == np.inf or (no_through[i] and i != origin):
                 continue
-            if mark[i]:
-                hu = hi[i]
-                lu = lo[i]
-            else:
-                if position[i] != -2:
-                    continue  # not settled by the search: no shorter way through it
-                w = i
-                while not mark[w]:
-                    w = tail[pred[w]]
-                hu = hi[w] + (dist[i] - dist[w])
-                lu = lo[w] + (dist[i] - dist[w])
+            if not mark[i] and position[i] != SETTLED:
+                continue  # not settled by the search: no shorter way through it
+            anchor = _tree_anchor(i, mark, pred, tail)
+            hu = hi[anchor] + (dist[i] - dist[anchor]) if anchor != i else hi[i]
+            lu = lo[anchor] + (dist[i] - dist[anchor]) if anchor != i else lo[i]
             if hu + c < hj - rel_tol * hj or (lu + c < lj - rel_tol * lj and hu < hj):
                 in_bush[a] = True
                 added += 1
-                if not mark[i]:
-                    w = i
-                    while not mark[w]:
-                        w = tail[pred[w]]
-                    anchor = w
-                    w = i
-                    while not mark[w]:
-                        e = pred[w]
-                        in_bush[e] = True
-                        mark[w] = True
-                        hi[w] = hi[anchor] + (dist[w] - dist[anchor])
-                        lo[w] = lo[anchor] + (dist[w] - dist[anchor])
-                        nodes[grown] = w
-                        grown += 1
-                        w = tail[e]
+                grown = _graft_branch(
+                    i, anchor, tail, pred, dist, in_bush, mark, lo, hi, nodes, grown
+                )
+    return grown, added
+
+
+@njit
+def _grow_bush(
+    origin, nodes, count, indptr, head, tail, rev_indptr, rev_edge, in_bush, bush_flow, cost,
+    no_through, dest_nodes, demand_row, dist, pred, position, lo, hi, lo_pred, hi_pred, mark,
+    stack, indegree, rel_tol,
+):  # fmt: skip
+    """Update one bush for the current ``cost``; returns ``(node count, links added)``.
+
+    ``dist``/``pred``/``position`` hold a shortest-path search from the origin under
+    ``cost`` (``position == SETTLED`` for settled nodes). Unused links are dropped
+    (keeping the bush's shortest-path tree), nodes that no longer lead to a destination
+    leave the bush, and links into bush nodes are added when they are shortcuts under the
+    potential ``hi`` (longest bush path cost): ``hi_i + c < hi_j``, or ``lo_i + c < lo_j``
+    with ``hi_i < hi_j``. A shortcut whose tail is outside the bush is grafted together
+    with its shortest-path-tree branch from the bush, along which the potential grows
+    with the shortest distance; since the potential never decreases along bush links
+    and strictly increases along new ones, the bush stays acyclic.
+    """
+    _labels(
+        origin, nodes, count, indptr, head, in_bush, bush_flow, cost, True, lo, hi, lo_pred, hi_pred
+    )
+    _drop_unused_links(nodes, count, indptr, head, in_bush, bush_flow, lo_pred)
+    _mark_live_nodes(
+        origin, dest_nodes, demand_row, tail, rev_indptr, rev_edge, in_bush, mark, stack
+    )
+    count = _drop_dead_nodes(nodes, count, mark, indptr, rev_indptr, rev_edge, in_bush, bush_flow)
+    # potentials: hi the longest path over all remaining links, lo the shortest
+    _labels(
+        origin, nodes, count, indptr, head, in_bush, bush_flow, cost, False, lo, hi, lo_pred,
+        hi_pred,
+    )  # fmt: skip
+    grown, added = _add_shortcuts(
+        origin, nodes, count, tail, rev_indptr, rev_edge, in_bush, cost, no_through, dist, pred,
+        position, lo, hi, mark, rel_tol,
+    )  # fmt: skip
     _kahn(origin, nodes, grown, indptr, head, in_bush, indegree, nodes)
     for k in range(grown):
         mark[nodes[k]] = False
@@ -363,116 +354,64 @@ def _grow_bush(
 
 @njit_parallel
 def init_bushes(
-    indptr,
-    head,
-    tail,
-    cost,
-    no_through,
-    origin_nodes,
-    dest_nodes,
-    demand,
-    in_bush,
-    bush_flow,
-    sub_order,
-    sub_counts,
-):
+    indptr, head, tail, cost, no_through, origin_nodes, dest_nodes, demand, in_bush, bush_flow,
+    sub_order, sub_counts,
+):  # fmt: skip
     """Bushes = shortest paths under ``cost`` to each origin's destinations, carrying its demand."""
     n = indptr.size - 1
     n_orig = origin_nodes.size
-    n_dest = dest_nodes.size
-    n_blocks = min(N_BLOCKS, max(n_orig, 1))
+    n_blocks = chunk_count(n_orig)
     for b in prange(n_blocks):
-        dist = np.full(n, np.inf)
-        pred = np.full(n, -1, dtype=np.int64)
-        heap_key = np.empty(n)
-        heap_node = np.empty(n, dtype=np.int64)
-        position = np.full(n, -1, dtype=np.int64)
+        dist, pred, heap_key, heap_node, position = search_scratch(n)
         is_target = np.zeros(n, dtype=np.bool_)
         node_flow = np.zeros(n)
         n_child = np.zeros(n, dtype=np.int64)
         stack = np.empty(n, dtype=np.int64)
         for r in range(b * n_orig // n_blocks, (b + 1) * n_orig // n_blocks):
             source = origin_nodes[r]
-            n_targets = 0
-            for j in range(n_dest):
+            row = demand[r]
+            search_to_demand(
+                indptr, head, cost, no_through, source, dest_nodes, row, False, is_target,
+                dist, pred, heap_key, heap_node, position,
+            )  # fmt: skip
+            for j in range(dest_nodes.size):
                 t = dest_nodes[j]
-                if demand[r, j] > 0.0 and not is_target[t]:
-                    is_target[t] = True
-                    n_targets += 1
-            dijkstra_into(
-                indptr,
-                head,
-                cost,
-                source,
-                no_through,
-                is_target,
-                n_targets,
-                dist,
-                pred,
-                heap_key,
-                heap_node,
-                position,
-            )
-            for j in range(n_dest):
-                t = dest_nodes[j]
-                is_target[t] = False
-                if demand[r, j] > 0.0 and dist[t] < np.inf:
-                    node_flow[t] += demand[r, j]
+                if row[j] > 0.0 and dist[t] < np.inf:
+                    node_flow[t] += row[j]
             row_flow = bush_flow[r]
-            _load_tree(n, tail, pred, position, node_flow, n_child, stack, row_flow)
+            load_tree(n, tail, pred, position, node_flow, n_child, stack, row_flow)
             nodes = sub_order[r]
             nodes[0] = source
             count = 1
             for v in range(n):
                 e = pred[v]
-                if position[v] == -2 and e >= 0 and row_flow[e] > 0.0:
+                if position[v] == SETTLED and e >= 0 and row_flow[e] > 0.0:
                     in_bush[r, e] = True
                     nodes[count] = v
                     count += 1
             _kahn(source, nodes, count, indptr, head, in_bush[r], n_child, nodes)
             sub_counts[r] = count
-            dist[:] = np.inf
-            pred[:] = -1
-            position[:] = -1
+            reset_search(dist, pred, position)
             node_flow[:] = 0.0
             n_child[:] = 0
 
 
 @njit_parallel
 def gap_and_grow(
-    indptr,
-    head,
-    tail,
-    rev_indptr,
-    rev_edge,
-    cost,
-    no_through,
-    origin_nodes,
-    dest_nodes,
-    demand,
-    in_bush,
-    bush_flow,
-    sub_order,
-    sub_counts,
-    grow,
-    rel_tol,
-):
+    indptr, head, tail, rev_indptr, rev_edge, cost, no_through, origin_nodes, dest_nodes, demand,
+    in_bush, bush_flow, sub_order, sub_counts, grow, rel_tol,
+):  # fmt: skip
     """One shortest-path search per origin (parallel): the SPTT for the gap and, with ``grow``, bush updates.
 
     Returns ``(sptt, links added)``.
     """
     n = indptr.size - 1
     n_orig = origin_nodes.size
-    n_dest = dest_nodes.size
-    n_blocks = min(N_BLOCKS, max(n_orig, 1))
+    n_blocks = chunk_count(n_orig)
     sptt_part = np.zeros(n_blocks)
     added = np.zeros(n_blocks, dtype=np.int64)
     for b in prange(n_blocks):
-        dist = np.full(n, np.inf)
-        pred = np.full(n, -1, dtype=np.int64)
-        heap_key = np.empty(n)
-        heap_node = np.empty(n, dtype=np.int64)
-        position = np.full(n, -1, dtype=np.int64)
+        dist, pred, heap_key, heap_node, position = search_scratch(n)
         is_target = np.zeros(n, dtype=np.bool_)
         lo = np.empty(n)
         hi = np.empty(n)
@@ -482,66 +421,23 @@ def gap_and_grow(
         stack = np.empty(n, dtype=np.int64)
         indegree = np.zeros(n, dtype=np.int64)
         for r in range(b * n_orig // n_blocks, (b + 1) * n_orig // n_blocks):
-            source = origin_nodes[r]
             row = demand[r]
-            n_targets = 0
-            for j in range(n_dest):
-                t = dest_nodes[j]
-                if row[j] > 0.0 and not is_target[t]:
-                    is_target[t] = True
-                    n_targets += 1
-            dijkstra_into(
-                indptr,
-                head,
-                cost,
-                source,
-                no_through,
-                is_target,
-                n_targets,
-                dist,
-                pred,
-                heap_key,
-                heap_node,
-                position,
-            )
-            for j in range(n_dest):
-                t = dest_nodes[j]
-                is_target[t] = False
+            search_to_demand(
+                indptr, head, cost, no_through, origin_nodes[r], dest_nodes, row, False,
+                is_target, dist, pred, heap_key, heap_node, position,
+            )  # fmt: skip
+            for j in range(dest_nodes.size):
                 if row[j] > 0.0:
-                    sptt_part[b] += row[j] * dist[t]
+                    sptt_part[b] += row[j] * dist[dest_nodes[j]]
             if grow:
                 count, got = _grow_bush(
-                    source,
-                    sub_order[r],
-                    sub_counts[r],
-                    indptr,
-                    head,
-                    tail,
-                    rev_indptr,
-                    rev_edge,
-                    in_bush[r],
-                    bush_flow[r],
-                    cost,
-                    no_through,
-                    dest_nodes,
-                    row,
-                    dist,
-                    pred,
-                    position,
-                    lo,
-                    hi,
-                    lo_pred,
-                    hi_pred,
-                    mark,
-                    stack,
-                    indegree,
-                    rel_tol,
-                )
+                    origin_nodes[r], sub_order[r], sub_counts[r], indptr, head, tail, rev_indptr, rev_edge,
+                    in_bush[r], bush_flow[r], cost, no_through, dest_nodes, row, dist, pred,
+                    position, lo, hi, lo_pred, hi_pred, mark, stack, indegree, rel_tol,
+                )  # fmt: skip
                 sub_counts[r] = count
                 added[b] += got
-            dist[:] = np.inf
-            pred[:] = -1
-            position[:] = -1
+            reset_search(dist, pred, position)
     sptt = 0.0
     for b in range(n_blocks):
         sptt += sptt_part[b]
@@ -590,32 +486,10 @@ def sweep(
         for k in range(count):
             position[nodes[k]] = k
         worst[r] = _equilibrate(
-            origin_nodes[r],
-            nodes,
-            count,
-            position,
-            indptr,
-            head,
-            tail,
-            in_bush[r],
-            bush_flow[r],
-            flow,
-            cost,
-            deriv,
-            preload,
-            fixed,
-            t0,
-            cap,
-            alpha,
-            beta,
-            kind,
-            lo,
-            hi,
-            lo_pred,
-            hi_pred,
-            rel_tol,
-            ZERO_REL * origin_demand[r],
-        )
+            origin_nodes[r], nodes, count, position, indptr, head, tail, in_bush[r], bush_flow[r],
+            flow, cost, deriv, preload, fixed, t0, cap, alpha, beta, kind, lo, hi, lo_pred,
+            hi_pred, rel_tol, ZERO_REL * origin_demand[r],
+        )  # fmt: skip
         for k in range(count):
             position[nodes[k]] = -1
 

@@ -27,7 +27,8 @@ from __future__ import annotations
 import numpy as np
 
 from ._config import njit
-from .shortest_paths import heap_pop, heap_push
+from .heap import NOT_QUEUED, heap_pop, heap_push
+from .shortest_paths import relax_tracked, search_scratch
 
 
 @njit
@@ -145,6 +146,15 @@ def contractible(nb_ptr, nbr, protect):
 
 
 @njit
+def _local_scratch(n):
+    """Scratch for :func:`local_search` over ``n`` nodes: ``(dist, touched, heap_key,
+    heap_node, position)``, ready to search."""
+    touched = np.empty(n, dtype=np.int64)
+    dist, pred, heap_key, heap_node, position = search_scratch(n)
+    return dist, touched, heap_key, heap_node, position
+
+
+@njit
 def local_search(
     indptr, head, weight, component, start, comp, dist, touched, heap_key, heap_node, position
 ):
@@ -161,10 +171,7 @@ def local_search(
     dist[start] = 0.0
     touched[0] = start
     n_t = 1
-    heap_key[0] = 0.0
-    heap_node[0] = start
-    position[start] = 0
-    size = 1
+    size = heap_push(heap_key, heap_node, position, 0, start, 0.0)
     while size > 0:
         u, du, size = heap_pop(heap_key, heap_node, position, size)
         cu = component[u]
@@ -175,16 +182,9 @@ def local_search(
             cv = component[v]
             if cv != comp and (cv >= 0 or cu < 0):
                 continue
-            nd = du + weight[e]
-            if nd < dist[v]:
-                p = position[v]
-                if p == -2:
-                    continue
-                if dist[v] == np.inf:
-                    touched[n_t] = v
-                    n_t += 1
-                dist[v] = nd
-                size = heap_push(heap_key, heap_node, position, size, v, nd)
+            n_t, size = relax_tracked(
+                v, du + weight[e], dist, touched, n_t, heap_key, heap_node, position, size
+            )
     return n_t
 
 
@@ -224,11 +224,7 @@ def compress(indptr, head, weight, nb_ptr, nbr, contracted, component, new_of):
                 ew[k] = weight[e]
                 k += 1
     # each component is entered from each boundary node: offsets and shortcuts
-    dist = np.full(n, np.inf)
-    touched = np.empty(n, dtype=np.int64)
-    heap_key = np.empty(n)
-    heap_node = np.empty(n, dtype=np.int64)
-    position = np.full(n, -1, dtype=np.int64)
+    dist, touched, heap_key, heap_node, position = _local_scratch(n)
     done = np.zeros(n, dtype=np.bool_)  # (boundary node, component) pairs seen, per node
     for u in range(n):
         if new_of[u] < 0:
@@ -267,10 +263,9 @@ def compress(indptr, head, weight, nb_ptr, nbr, contracted, component, new_of):
                     slot = 0 if anchor[t, 0] < 0 else 1
                     anchor[t, slot] = new_of[u]
                     offset[t, slot] = d
-            for i in range(n_t):
-                t = touched[i]
+            for t in touched[:n_t]:
                 dist[t] = np.inf
-                position[t] = -1
+                position[t] = NOT_QUEUED
         for kk in range(nb_ptr[u], nb_ptr[u + 1]):
             c = component[nbr[kk]]
             if c >= 0:
@@ -340,11 +335,7 @@ def source_seeds(indptr, head, weight, component, new_of, sources, pos):
         if new_of[sources[i]] < 0:
             n_scratch = n
             break
-    dist = np.full(n_scratch, np.inf)
-    touched = np.empty(n_scratch, dtype=np.int64)
-    heap_key = np.empty(n_scratch)
-    heap_node = np.empty(n_scratch, dtype=np.int64)
-    position = np.full(n_scratch, -1, dtype=np.int64)
+    dist, touched, heap_key, heap_node, position = _local_scratch(n_scratch)
     for i in range(n_src):
         s = sources[i]
         if new_of[s] >= 0:
@@ -386,6 +377,6 @@ def source_seeds(indptr, head, weight, component, new_of, sources, pos):
                 seed_d[i, nb] = dist[t]
                 nb += 1
             dist[t] = np.inf
-            position[t] = -1
+            position[t] = NOT_QUEUED
         loc_ptr[i + 1] = n_loc
     return seeds, seed_d, src, loc_ptr, loc_col[:n_loc].copy(), loc_d[:n_loc].copy()

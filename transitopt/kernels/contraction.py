@@ -34,7 +34,8 @@ from numba import prange
 
 from ._config import njit, njit_parallel
 from .compression import dedupe_csr
-from .shortest_paths import _sift_down, _sift_up, heap_pop, heap_push
+from .heap import NOT_QUEUED, heap_pop, heap_push, heap_raise_key
+from .shortest_paths import relax_out_edges, relax_tracked, search_scratch, seed_search
 
 # ----------------------------------------------------------------------------- build
 
@@ -74,10 +75,7 @@ def _witness(
     n_touched = 1
     touched[0] = source
     dist[source] = 0.0
-    heap_key[0] = 0.0
-    heap_node[0] = source
-    position[source] = 0
-    size = 1
+    size = heap_push(heap_key, heap_node, position, 0, source, 0.0)
     settled = 0
     while size > 0:
         u, du, size = heap_pop(heap_key, heap_node, position, size)
@@ -90,44 +88,40 @@ def _witness(
         while e >= 0:
             v = e_head[e]
             if v != avoid and not contracted[v]:
-                nd = du + e_w[e]
-                if nd < dist[v]:
-                    p = position[v]
-                    if p != -2:
-                        if dist[v] == np.inf:
-                            touched[n_touched] = v
-                            n_touched += 1
-                        dist[v] = nd
-                        size = heap_push(heap_key, heap_node, position, size, v, nd)
+                n_touched, size = relax_tracked(
+                    v, du + e_w[e], dist, touched, n_touched, heap_key, heap_node, position, size
+                )
             e = next_out[e]
     # leave no node marked in the heap
     return n_touched
 
 
 @njit
-def _process(
-    v,
-    add,
-    first_out,
-    next_out,
-    first_in,
-    next_in,
-    e_tail,
-    e_head,
-    e_w,
-    n_e,
-    contracted,
-    max_settled,
-    dist,
-    touched,
-    heap_key,
-    heap_node,
-    position,
-):
-    """Shortcuts needed to contract ``v``; with ``add`` insert them into the pool.
+def _add_edge(pool, n_e, u, w, c):
+    """Append edge ``u -> w`` of weight ``c`` to the ``pool`` at slot ``n_e``, linking it
+    into ``u``'s out-list and ``w``'s in-list; returns the new edge count."""
+    e_tail, e_head, e_w, first_out, next_out, first_in, next_in = pool
+    e_tail[n_e] = u
+    e_head[n_e] = w
+    e_w[n_e] = c
+    next_out[n_e] = first_out[u]
+    first_out[u] = n_e
+    next_in[n_e] = first_in[w]
+    first_in[w] = n_e
+    return n_e + 1
 
+
+@njit
+def _process(v, add, pool, n_e, contracted, max_settled, search):
+    """Shortcuts needed to contract ``v``; with ``add`` insert them into the ``pool``.
+
+    ``pool`` is ``(e_tail, e_head, e_w, first_out, next_out, first_in, next_in)``: the
+    edges and their linked out- and in-lists; ``search`` is ``(dist, touched, heap_key,
+    heap_node, position)``, scratch for the witness searches (``inf``/not queued).
     Returns ``(n_shortcuts, degree, n_e)``; ``n_e`` is -1 if the pool is full.
     """
+    e_tail, e_head, e_w, first_out, next_out, first_in, next_in = pool
+    dist, touched, heap_key, heap_node, position = search
     cap = e_head.size
     n_short = 0
     degree = 0
@@ -153,21 +147,9 @@ def _process(
                 e = next_out[e]
             if limit >= 0.0:
                 n_t = _witness(
-                    first_out,
-                    next_out,
-                    e_head,
-                    e_w,
-                    contracted,
-                    u,
-                    v,
-                    limit,
-                    max_settled,
-                    dist,
-                    touched,
-                    heap_key,
-                    heap_node,
-                    position,
-                )
+                    first_out, next_out, e_head, e_w, contracted, u, v, limit, max_settled,
+                    dist, touched, heap_key, heap_node, position,
+                )  # fmt: skip
                 e = first_out[v]
                 while e >= 0:
                     w = e_head[e]
@@ -180,23 +162,14 @@ def _process(
                                 if f >= 0:
                                     if c < e_w[f]:
                                         e_w[f] = c
-                                else:
-                                    if n_e >= cap:
-                                        n_e = -1
-                                    if n_e >= 0:
-                                        e_tail[n_e] = u
-                                        e_head[n_e] = w
-                                        e_w[n_e] = c
-                                        next_out[n_e] = first_out[u]
-                                        first_out[u] = n_e
-                                        next_in[n_e] = first_in[w]
-                                        first_in[w] = n_e
-                                        n_e += 1
+                                elif n_e >= cap:
+                                    n_e = -1
+                                elif n_e >= 0:
+                                    n_e = _add_edge(pool, n_e, u, w, c)
                     e = next_out[e]
-                for k in range(n_t):
-                    x = touched[k]
+                for x in touched[:n_t]:
                     dist[x] = np.inf
-                    position[x] = -1
+                    position[x] = NOT_QUEUED
         ein = next_in[ein]
     return n_short, degree, n_e
 
@@ -248,32 +221,23 @@ def build_hierarchy(indptr, head, weight, no_through, max_settled, pool_factor):
     e_tail = np.empty(cap, dtype=np.int64)
     e_head = np.empty(cap, dtype=np.int64)
     e_w = np.empty(cap)
-    next_out = np.empty(cap, dtype=np.int64)
-    next_in = np.empty(cap, dtype=np.int64)
     first_out = np.full(n, -1, dtype=np.int64)
+    next_out = np.empty(cap, dtype=np.int64)
     first_in = np.full(n, -1, dtype=np.int64)
+    next_in = np.empty(cap, dtype=np.int64)
+    pool = (e_tail, e_head, e_w, first_out, next_out, first_in, next_in)
     n_e = 0
     # parallel edges by minimum, no self-loops or inf edges
     d_ptr, d_head, d_w = dedupe_csr(n, _tails(indptr), head, weight)
     for u in range(n):
         for k in range(d_ptr[u], d_ptr[u + 1]):
-            v = d_head[k]
-            e_tail[n_e] = u
-            e_head[n_e] = v
-            e_w[n_e] = d_w[k]
-            next_out[n_e] = first_out[u]
-            first_out[u] = n_e
-            next_in[n_e] = first_in[v]
-            first_in[v] = n_e
-            n_e += 1
+            n_e = _add_edge(pool, n_e, u, d_head[k], d_w[k])
 
     contracted = np.zeros(n, dtype=np.bool_)
     rank = np.full(n, -1, dtype=np.int64)
-    dist = np.full(n, np.inf)
+    dist, pred, heap_key, heap_node, position = search_scratch(n)
     touched = np.empty(n, dtype=np.int64)
-    heap_key = np.empty(n)
-    heap_node = np.empty(n, dtype=np.int64)
-    position = np.full(n, -1, dtype=np.int64)
+    search = (dist, touched, heap_key, heap_node, position)
     next_rank = 0
     # no-through nodes first, without shortcuts: no shortest path passes through them
     for v in range(n):
@@ -285,37 +249,15 @@ def build_hierarchy(indptr, head, weight, no_through, max_settled, pool_factor):
     deleted = np.zeros(n, dtype=np.int64)
     stale = np.zeros(n, dtype=np.bool_)
     level = np.zeros(n, dtype=np.int64)
+    # the contraction queue: nodes by priority, in a heap of its own
     q_key = np.empty(n)
     q_node = np.empty(n, dtype=np.int64)
-    q_pos = np.full(n, -1, dtype=np.int64)
+    q_pos = np.full(n, NOT_QUEUED, dtype=np.int64)
     q_size = 0
     for v in range(n):
-        if contracted[v]:
-            continue
-        ns, deg, _ = _process(
-            v,
-            False,
-            first_out,
-            next_out,
-            first_in,
-            next_in,
-            e_tail,
-            e_head,
-            e_w,
-            n_e,
-            contracted,
-            max_settled,
-            dist,
-            touched,
-            heap_key,
-            heap_node,
-            position,
-        )
-        q_key[q_size] = _priority(ns, deg, 0, 0)
-        q_node[q_size] = v
-        q_pos[v] = q_size
-        _sift_up(q_key, q_node, q_pos, q_size)
-        q_size += 1
+        if not contracted[v]:
+            ns, deg, unused = _process(v, False, pool, n_e, contracted, max_settled, search)
+            q_size = heap_push(q_key, q_node, q_pos, q_size, v, _priority(ns, deg, 0, 0))
 
     while q_size > 0:
         v = q_node[0]
@@ -323,85 +265,47 @@ def build_hierarchy(indptr, head, weight, no_through, max_settled, pool_factor):
         # contracted only if it stays on top
         if stale[v]:
             stale[v] = False
-            ns, deg, _ = _process(
-                v,
-                False,
-                first_out,
-                next_out,
-                first_in,
-                next_in,
-                e_tail,
-                e_head,
-                e_w,
-                n_e,
-                contracted,
-                max_settled,
-                dist,
-                touched,
-                heap_key,
-                heap_node,
-                position,
-            )
+            ns, deg, unused = _process(v, False, pool, n_e, contracted, max_settled, search)
             pr = _priority(ns, deg, deleted[v], level[v])
             if pr > q_key[0] and q_size > 1:
-                q_key[0] = pr
-                _sift_down(q_key, q_node, q_pos, q_size, 0)
+                heap_raise_key(q_key, q_node, q_pos, q_size, 0, pr)
                 if q_node[0] != v:
                     continue
-        # pop v
-        q_pos[v] = -2
-        q_size -= 1
-        if q_size > 0:
-            q_key[0] = q_key[q_size]
-            q_node[0] = q_node[q_size]
-            q_pos[q_node[0]] = 0
-            _sift_down(q_key, q_node, q_pos, q_size, 0)
-        _, _, n_e = _process(
-            v,
-            True,
-            first_out,
-            next_out,
-            first_in,
-            next_in,
-            e_tail,
-            e_head,
-            e_w,
-            n_e,
-            contracted,
-            max_settled,
-            dist,
-            touched,
-            heap_key,
-            heap_node,
-            position,
-        )
+        v, key, q_size = heap_pop(q_key, q_node, q_pos, q_size)
+        ns, deg, n_e = _process(v, True, pool, n_e, contracted, max_settled, search)
         if n_e < 0:
             return rank[:0], e_tail[:0], e_head[:0], e_w[:0]
         contracted[v] = True
         rank[v] = next_rank
         next_rank += 1
-        # neighbours: one more deleted neighbour, a level deeper, new priority
-        for side in range(2):
-            e = first_out[v] if side == 0 else first_in[v]
-            while e >= 0:
-                x = e_head[e] if side == 0 else e_tail[e]
-                e = next_out[e] if side == 0 else next_in[e]
-                if contracted[x]:
-                    continue
-                _drop_contracted(first_out, next_out, e_head, contracted, x)
-                _drop_contracted(first_in, next_in, e_tail, contracted, x)
-                # cheap update (one more deleted neighbour, maybe a level deeper); the
-                # exact priority is recomputed lazily when x reaches the top
-                bump = 1.0
-                if level[v] + 1 > level[x]:
-                    bump += level[v] + 1 - level[x]
-                    level[x] = level[v] + 1
-                deleted[x] += 1
-                stale[x] = True
-                p = q_pos[x]
-                q_key[p] += bump
-                _sift_down(q_key, q_node, q_pos, q_size, p)
+        _update_neighbours(v, pool, contracted, deleted, level, stale, q_key, q_node, q_pos, q_size)
     return rank, e_tail[:n_e].copy(), e_head[:n_e].copy(), e_w[:n_e].copy()
+
+
+@njit
+def _update_neighbours(v, pool, contracted, deleted, level, stale, q_key, q_node, q_pos, q_size):
+    """After contracting ``v``: unlink contracted ends from its live neighbours' lists and
+    give each one more deleted neighbour, maybe a level deeper, and a stale priority."""
+    e_tail, e_head, _, first_out, next_out, first_in, next_in = pool
+    for side in range(2):
+        e = first_out[v] if side == 0 else first_in[v]
+        while e >= 0:
+            x = e_head[e] if side == 0 else e_tail[e]
+            e = next_out[e] if side == 0 else next_in[e]
+            if contracted[x]:
+                continue
+            _drop_contracted(first_out, next_out, e_head, contracted, x)
+            _drop_contracted(first_in, next_in, e_tail, contracted, x)
+            # cheap update (one more deleted neighbour, maybe a level deeper); the
+            # exact priority is recomputed lazily when x reaches the top
+            bump = 1.0
+            if level[v] + 1 > level[x]:
+                bump += level[v] + 1 - level[x]
+                level[x] = level[v] + 1
+            deleted[x] += 1
+            stale[x] = True
+            p = q_pos[x]
+            heap_raise_key(q_key, q_node, q_pos, q_size, p, q_key[p] + bump)
 
 
 # ----------------------------------------------------------------------------- query
@@ -409,75 +313,36 @@ def build_hierarchy(indptr, head, weight, no_through, max_settled, pool_factor):
 
 @njit
 def _upward(
-    up_ptr,
-    up_head,
-    up_w,
-    sd_ptr,
-    sd_head,
-    sd_w,
-    no_through,
-    seeds,
-    seed_d,
-    s,
-    dist,
-    heap_key,
-    heap_node,
-    position,
-    touched,
-):
+    up_ptr, up_head, up_w, sd_ptr, sd_head, sd_w, no_through, seeds, seed_d, s,
+    dist, pred, heap_key, heap_node, position, touched,
+):  # fmt: skip
     """Dijkstra over the up edges from the ``seeds`` (two hierarchy nodes, -1 unused) at
     distances ``seed_d``; ``s`` is the source itself (-1 when it lies inside a contracted
     component and only its boundary is seeded). No-through nodes other than ``s`` are
     reached but not expanded; a no-through ``s`` also relaxes its own down edges.
 
     ``dist`` must be ``inf`` everywhere except what this writes. Returns the number of
-    settled nodes listed in ``touched`` (their ``position`` is reset to -1).
+    settled nodes listed in ``touched`` (their ``position`` is reset to not queued).
     """
-    size = 0
-    for a in range(2):
-        k = seeds[a]
-        if k >= 0 and seed_d[a] < dist[k]:
-            dist[k] = seed_d[a]
-            p = position[k]
-            if p == -1:
-                heap_key[size] = seed_d[a]
-                heap_node[size] = k
-                position[k] = size
-                _sift_up(heap_key, heap_node, position, size)
-                size += 1
-            else:
-                heap_key[p] = seed_d[a]
-                _sift_up(heap_key, heap_node, position, p)
-    n_t = 0
+    size = seed_search(seeds, seed_d, dist, heap_key, heap_node, position)
     if s >= 0 and no_through[s]:
         for e in range(sd_ptr[s], sd_ptr[s + 1]):
             v = sd_head[e]
             if sd_w[e] < dist[v]:
                 dist[v] = sd_w[e]
                 # lower-rank node: reached only from s; settled through the sweep
+    n_t = 0
     while size > 0:
-        u = heap_node[0]
-        du = heap_key[0]
-        position[u] = -2
+        u, du, size = heap_pop(heap_key, heap_node, position, size)
         touched[n_t] = u
         n_t += 1
-        size -= 1
-        if size > 0:
-            heap_key[0] = heap_key[size]
-            heap_node[0] = heap_node[size]
-            position[heap_node[0]] = 0
-            _sift_down(heap_key, heap_node, position, size, 0)
         if no_through[u] and u != s:
             continue
-        for e in range(up_ptr[u], up_ptr[u + 1]):
-            v = up_head[e]
-            nd = du + up_w[e]
-            if nd < dist[v]:
-                dist[v] = nd
-                p = position[v]
-                size = heap_push(heap_key, heap_node, position, size, v, nd)
-    for k in range(n_t):
-        position[touched[k]] = -1
+        size = relax_out_edges(
+            up_ptr, up_head, up_w, u, du, dist, pred, heap_key, heap_node, position, size
+        )
+    for u in touched[:n_t]:
+        position[u] = NOT_QUEUED
     return n_t
 
 
@@ -609,93 +474,38 @@ def _apply_local(out, i, loc_ptr, loc_col, loc_d):
 
 @njit
 def _phast_chunk(
-    up_ptr,
-    up_head,
-    up_w,
-    dn_ptr,
-    dn_tail,
-    dn_w,
-    sd_ptr,
-    sd_head,
-    sd_w,
-    no_through,
-    seeds,
-    seed_d,
-    src,
-    loc_ptr,
-    loc_col,
-    loc_d,
-    col,
-    anc,
-    off,
-    anc_nt,
-    first,
-    step,
-    out,
-):
+    up_ptr, up_head, up_w, dn_ptr, dn_tail, dn_w, sd_ptr, sd_head, sd_w, no_through, seeds,
+    seed_d, src, loc_ptr, loc_col, loc_d, col, anc, off, anc_nt, first, step, out,
+):  # fmt: skip
     """Batches ``first, first + step, ...`` of :func:`phast`, with one scratch set."""
     n = up_ptr.size - 1
     n_src = src.size
     n_batch = (n_src + LANES - 1) // LANES
-    dist = np.full(n, np.inf)
+    dist, pred, heap_key, heap_node, position = search_scratch(n)
     # one source alone (or two) is swept on its own, without the lanes
     lanes = np.empty((n if n_src > 2 else 0, LANES))
-    heap_key = np.empty(n)
-    heap_node = np.empty(n, dtype=np.int64)
-    position = np.full(n, -1, dtype=np.int64)
     touched = np.empty(n, dtype=np.int64)
     for b in range(first, n_batch, step):
         i0 = b * LANES
         i1 = min(i0 + LANES, n_src)
-        if i1 - i0 <= 2:
-            # too few sources to fill the lanes: sweep them one by one
-            for i in range(i0, i1):
-                dist[:] = np.inf
-                _upward(
-                    up_ptr,
-                    up_head,
-                    up_w,
-                    sd_ptr,
-                    sd_head,
-                    sd_w,
-                    no_through,
-                    seeds[i],
-                    seed_d[i],
-                    src[i],
-                    dist,
-                    heap_key,
-                    heap_node,
-                    position,
-                    touched,
-                )
+        # too few sources to fill the lanes: sweep them one by one
+        alone = i1 - i0 <= 2
+        if not alone:
+            lanes[:] = np.inf
+        for i in range(i0, i1):
+            s = src[i]
+            n_t = _upward(
+                up_ptr, up_head, up_w, sd_ptr, sd_head, sd_w, no_through, seeds[i], seed_d[i], s,
+                dist, pred, heap_key, heap_node, position, touched,
+            )  # fmt: skip
+            if alone:
                 _sweep(dn_ptr, dn_tail, dn_w, dist)
                 _expand(dist.reshape((n, 1)), src[i : i + 1], col, anc, off, anc_nt, out, i)
                 _apply_local(out, i, loc_ptr, loc_col, loc_d)
-            dist[:] = np.inf
-            continue
-        lanes[:] = np.inf
-        for i in range(i0, i1):
+                dist[:] = np.inf
+                continue
             j = i - i0
-            s = src[i]
-            n_t = _upward(
-                up_ptr,
-                up_head,
-                up_w,
-                sd_ptr,
-                sd_head,
-                sd_w,
-                no_through,
-                seeds[i],
-                seed_d[i],
-                s,
-                dist,
-                heap_key,
-                heap_node,
-                position,
-                touched,
-            )
-            for k in range(n_t):
-                x = touched[k]
+            for x in touched[:n_t]:
                 lanes[x, j] = dist[x]
                 dist[x] = np.inf
             if s >= 0 and no_through[s]:
@@ -704,6 +514,8 @@ def _phast_chunk(
                     if dist[x] < lanes[x, j]:
                         lanes[x, j] = dist[x]
                     dist[x] = np.inf
+        if alone:
+            continue
         _sweep_lanes(dn_ptr, dn_tail, dn_w, lanes)
         if i1 - i0 == LANES:
             _expand_full(lanes, src[i0:i1], col, anc, off, anc_nt, out, i0)

@@ -8,8 +8,8 @@ Conventions shared by every kernel here:
   (zone centroids); the source itself is always expanded;
 * unreachable nodes get distance ``np.inf`` and predecessor edge ``-1``.
 
-The heap is an indexed 4-ary min-heap with decrease-key, so it never holds more
-than one entry per node and its size is bounded by n.
+Every search uses the indexed 4-ary min-heap of :mod:`.heap` (decrease-key, at most
+one entry per node) and scratch arrays from :func:`search_scratch`.
 """
 
 from __future__ import annotations
@@ -17,125 +17,85 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from ._config import njit, njit_parallel
-
-#: parallel loops split the sources into this many interleaved chunks, each with one
-#: set of scratch arrays (enough to keep any thread count busy and balanced)
-_CHUNKS = 64
-
-
-#: children per heap node: a 4-ary heap is shallower than a binary one and its children
-#: share a cache line, about 25 % faster on road networks
-_ARITY = 4
+from ._config import chunk_count, njit, njit_parallel
+from .heap import NOT_QUEUED, SETTLED, heap_pop, heap_push
 
 
 @njit
-def _sift_up(heap_key, heap_node, position, i):
-    key = heap_key[i]
-    node = heap_node[i]
-    while i > 0:
-        parent = (i - 1) // _ARITY
-        if heap_key[parent] <= key:
-            break
-        heap_key[i] = heap_key[parent]
-        heap_node[i] = heap_node[parent]
-        position[heap_node[i]] = i
-        i = parent
-    heap_key[i] = key
-    heap_node[i] = node
-    position[node] = i
+def search_scratch(n):
+    """Fresh scratch arrays for one search over ``n`` nodes, ready for :func:`dijkstra_into`.
 
-
-@njit
-def _sift_down(heap_key, heap_node, position, size, i):
-    key = heap_key[i]
-    node = heap_node[i]
-    while True:
-        first = _ARITY * i + 1
-        if first >= size:
-            break
-        child = first
-        child_key = heap_key[first]
-        for c in range(first + 1, min(first + _ARITY, size)):
-            if heap_key[c] < child_key:
-                child = c
-                child_key = heap_key[c]
-        if child_key >= key:
-            break
-        heap_key[i] = child_key
-        heap_node[i] = heap_node[child]
-        position[heap_node[i]] = i
-        i = child
-    heap_key[i] = key
-    heap_node[i] = node
-    position[node] = i
-
-
-@njit
-def heap_pop(heap_key, heap_node, position, size):
-    """Remove the smallest entry of the indexed heap and mark its node settled (``-2``).
-
-    Returns ``(node, key, size)`` with the heap's new size.
+    Returns ``(dist, pred, heap_key, heap_node, position)``: ``inf``, ``-1``, an empty
+    heap and :data:`.heap.NOT_QUEUED` everywhere.
     """
-    u = heap_node[0]
-    du = heap_key[0]
-    position[u] = -2
-    size -= 1
-    if size > 0:
-        heap_key[0] = heap_key[size]
-        heap_node[0] = heap_node[size]
-        position[heap_node[0]] = 0
-        _sift_down(heap_key, heap_node, position, size, 0)
-    return u, du, size
+    dist = np.full(n, np.inf)
+    pred = np.full(n, -1, dtype=np.int64)
+    heap_key = np.empty(n)
+    heap_node = np.empty(n, dtype=np.int64)
+    position = np.full(n, NOT_QUEUED, dtype=np.int64)
+    return dist, pred, heap_key, heap_node, position
 
 
 @njit
-def heap_push(heap_key, heap_node, position, size, v, key):
-    """Insert node ``v`` with ``key``, or lower its key if it is queued; returns the new size.
+def reset_search(dist, pred, position):
+    """Make scratch arrays from :func:`search_scratch` ready for the next search."""
+    dist[:] = np.inf
+    pred[:] = -1
+    position[:] = NOT_QUEUED
 
-    ``position[v]`` must be ``-1`` (never queued) or its heap slot; settled nodes
-    (``-2``) are the caller's to skip.
+
+@njit
+def relax_out_edges(indptr, head, weight, u, du, dist, pred, heap_key, heap_node, position, size):
+    """Relax the edges out of node ``u``, settled at distance ``du``.
+
+    A head ``v`` not yet settled that gets closer has ``dist[v]``, ``pred[v]`` (the edge)
+    and its heap entry lowered. Returns the heap's new size.
     """
-    p = position[v]
-    if p == -1:
-        heap_key[size] = key
-        heap_node[size] = v
-        position[v] = size
-        _sift_up(heap_key, heap_node, position, size)
-        return size + 1
-    heap_key[p] = key
-    _sift_up(heap_key, heap_node, position, p)
+    for e in range(indptr[u], indptr[u + 1]):
+        v = head[e]
+        nd = du + weight[e]
+        if nd < dist[v] and position[v] != SETTLED:
+            dist[v] = nd
+            pred[v] = e
+            size = heap_push(heap_key, heap_node, position, size, v, nd)
     return size
 
 
 @njit
-def dijkstra_into(
-    indptr,
-    head,
-    weight,
-    source,
-    no_through,
-    is_target,
-    n_targets,
-    dist,
-    pred,
-    heap_key,
-    heap_node,
-    position,
-):
-    """Single-source Dijkstra writing into caller-owned scratch arrays.
+def relax_tracked(v, nd, dist, touched, n_touched, heap_key, heap_node, position, size):
+    """Lower node ``v`` (unless settled) to distance ``nd`` if that is shorter, listing it
+    in ``touched`` the first time it is reached. Returns ``(n_touched, size)``."""
+    if nd < dist[v] and position[v] != SETTLED:
+        if dist[v] == np.inf:
+            touched[n_touched] = v
+            n_touched += 1
+        dist[v] = nd
+        size = heap_push(heap_key, heap_node, position, size, v, nd)
+    return n_touched, size
 
-    ``dist`` and ``pred`` must come in as ``inf`` and ``-1``; ``position`` as ``-1``
-    (``-2`` marks a settled node on return). With ``n_targets > 0`` the search stops
-    once that many nodes flagged in ``is_target`` are settled. Returns the number of
-    settled nodes (the caller resets only those it touched if it wishes).
-    """
+
+@njit
+def seed_search(seeds, seed_d, dist, heap_key, heap_node, position):
+    """Queue the nodes ``seeds`` (-1: none) at distances ``seed_d``, keeping the smallest
+    distance of a node given twice; returns the heap's size."""
     size = 0
-    dist[source] = 0.0
-    heap_key[0] = 0.0
-    heap_node[0] = source
-    position[source] = 0
-    size = 1
+    for a in range(seeds.size):
+        k = seeds[a]
+        if k >= 0 and seed_d[a] < dist[k]:
+            dist[k] = seed_d[a]
+            size = heap_push(heap_key, heap_node, position, size, k, seed_d[a])
+    return size
+
+
+@njit
+def _settle(
+    indptr, head, weight, source, no_through, is_target, n_targets,
+    dist, pred, heap_key, heap_node, position, size,
+):  # fmt: skip
+    """Run Dijkstra from the queued nodes until the heap is empty or ``n_targets`` nodes
+    flagged in ``is_target`` are settled (``n_targets == 0``: all reachable). No-through
+    nodes other than ``source`` (-1: none) are settled but not expanded. Returns the
+    number of settled nodes."""
     settled = 0
     targets_left = n_targets
     while size > 0:
@@ -147,17 +107,30 @@ def dijkstra_into(
                 break
         if no_through[u] and u != source:
             continue
-        for e in range(indptr[u], indptr[u + 1]):
-            v = head[e]
-            nd = du + weight[e]
-            if nd < dist[v]:
-                p = position[v]
-                if p == -2:
-                    continue
-                dist[v] = nd
-                pred[v] = e
-                size = heap_push(heap_key, heap_node, position, size, v, nd)
+        size = relax_out_edges(
+            indptr, head, weight, u, du, dist, pred, heap_key, heap_node, position, size
+        )
     return settled
+
+
+@njit
+def dijkstra_into(
+    indptr, head, weight, source, no_through, is_target, n_targets,
+    dist, pred, heap_key, heap_node, position,
+):  # fmt: skip
+    """Single-source Dijkstra writing into caller-owned scratch arrays.
+
+    The scratch arrays come from :func:`search_scratch` (or :func:`reset_search`).
+    Settled nodes are left :data:`.heap.SETTLED` in ``position``. With ``n_targets > 0``
+    the search stops once that many nodes flagged in ``is_target`` are settled. Returns
+    the number of settled nodes.
+    """
+    dist[source] = 0.0
+    size = heap_push(heap_key, heap_node, position, 0, source, 0.0)
+    return _settle(
+        indptr, head, weight, source, no_through, is_target, n_targets,
+        dist, pred, heap_key, heap_node, position, size,
+    )  # fmt: skip
 
 
 @njit
@@ -179,26 +152,12 @@ def single_source(indptr, head, weight, source, no_through, targets):
     ``targets`` empty means all nodes. Returns ``(dist, pred_edge)``.
     """
     n = indptr.size - 1
-    dist = np.full(n, np.inf)
-    pred = np.full(n, -1, dtype=np.int64)
-    heap_key = np.empty(n)
-    heap_node = np.empty(n, dtype=np.int64)
-    position = np.full(n, -1, dtype=np.int64)
+    dist, pred, heap_key, heap_node, position = search_scratch(n)
     is_target, n_targets = _mark_targets(n, targets)
     dijkstra_into(
-        indptr,
-        head,
-        weight,
-        source,
-        no_through,
-        is_target,
-        n_targets,
-        dist,
-        pred,
-        heap_key,
-        heap_node,
-        position,
-    )
+        indptr, head, weight, source, no_through, is_target, n_targets,
+        dist, pred, heap_key, heap_node, position,
+    )  # fmt: skip
     return dist, pred
 
 
@@ -219,223 +178,69 @@ def path_edges(pred, tail, target):
     return out
 
 
-@njit
-def _reset(dist, pred, position):
-    dist[:] = np.inf
-    pred[:] = -1
-    position[:] = -1
-
-
 @njit_parallel
 def many_to_many(indptr, head, weight, sources, targets, no_through):
     """Distance matrix ``(len(sources), len(targets))``, parallel over sources.
 
     Each search stops once every target is settled. Unreachable pairs are ``inf``.
-    Each thread keeps one set of scratch arrays for all its sources.
+    Sources are dealt round-robin to :func:`.chunk_count` chunks, each with one set of
+    scratch arrays.
     """
     n = indptr.size - 1
     n_src = sources.size
     n_tgt = targets.size
     out = np.empty((n_src, n_tgt))
     is_target, n_unique = _mark_targets(n, targets)
-    n_chunks = max(1, min(_CHUNKS, n_src))
+    n_chunks = chunk_count(n_src)
     for c in prange(n_chunks):
-        dist = np.empty(n)
-        pred = np.empty(n, dtype=np.int64)
-        heap_key = np.empty(n)
-        heap_node = np.empty(n, dtype=np.int64)
-        position = np.empty(n, dtype=np.int64)
+        dist, pred, heap_key, heap_node, position = search_scratch(n)
         for i in range(c, n_src, n_chunks):
-            _reset(dist, pred, position)
+            reset_search(dist, pred, position)
             dijkstra_into(
-                indptr,
-                head,
-                weight,
-                sources[i],
-                no_through,
-                is_target,
-                n_unique,
-                dist,
-                pred,
-                heap_key,
-                heap_node,
-                position,
-            )
+                indptr, head, weight, sources[i], no_through, is_target, n_unique,
+                dist, pred, heap_key, heap_node, position,
+            )  # fmt: skip
             for j in range(n_tgt):
                 out[i, j] = dist[targets[j]]
     return out
 
 
-@njit_parallel
+@njit
 def many_to_all(indptr, head, weight, sources, no_through):
     """Distance matrix ``(len(sources), n_nodes)``, parallel over sources."""
-    n = indptr.size - 1
-    n_src = sources.size
-    out = np.empty((n_src, n))
-    is_target = np.zeros(n, dtype=np.bool_)
-    n_chunks = max(1, min(_CHUNKS, n_src))
-    for c in prange(n_chunks):
-        pred = np.empty(n, dtype=np.int64)
-        heap_key = np.empty(n)
-        heap_node = np.empty(n, dtype=np.int64)
-        position = np.empty(n, dtype=np.int64)
-        for i in range(c, n_src, n_chunks):
-            dist = out[i]
-            _reset(dist, pred, position)
-            dijkstra_into(
-                indptr,
-                head,
-                weight,
-                sources[i],
-                no_through,
-                is_target,
-                0,
-                dist,
-                pred,
-                heap_key,
-                heap_node,
-                position,
-            )
-    return out
+    every_node = np.arange(indptr.size - 1)
+    return many_to_many(indptr, head, weight, sources, every_node, no_through)
 
 
 @njit
-def _search_seeds(
-    indptr,
-    head,
-    weight,
-    seeds,
-    seed_d,
-    s,
-    no_through,
-    is_target,
-    n_targets,
-    dist,
-    heap_key,
-    heap_node,
-    position,
-):
-    """Dijkstra from the ``seeds`` (two nodes, -1 unused) at distances ``seed_d``; ``s``
-    is the source itself (-1: none, its boundary is seeded). Like :func:`dijkstra_into`
-    without predecessors; no-through nodes other than ``s`` are not expanded."""
-    size = 0
-    for a in range(2):
-        k = seeds[a]
-        if k >= 0 and seed_d[a] < dist[k]:
-            dist[k] = seed_d[a]
-            p = position[k]
-            if p == -1:
-                heap_key[size] = seed_d[a]
-                heap_node[size] = k
-                position[k] = size
-                _sift_up(heap_key, heap_node, position, size)
-                size += 1
-            else:
-                heap_key[p] = seed_d[a]
-                _sift_up(heap_key, heap_node, position, p)
-    targets_left = n_targets
-    while size > 0:
-        u, du, size = heap_pop(heap_key, heap_node, position, size)
-        if n_targets > 0 and is_target[u]:
-            targets_left -= 1
-            if targets_left == 0:
-                break
-        if no_through[u] and u != s:
-            continue
-        for e in range(indptr[u], indptr[u + 1]):
-            v = head[e]
-            nd = du + weight[e]
-            if nd < dist[v]:
-                p = position[v]
-                if p == -2:
-                    continue
-                dist[v] = nd
-                size = heap_push(heap_key, heap_node, position, size, v, nd)
-
-
-@njit
-def _expanded_chunk(
-    indptr,
-    head,
-    weight,
-    no_through,
-    seeds,
-    seed_d,
-    src,
-    loc_ptr,
-    loc_col,
-    loc_d,
-    col,
-    anc,
-    off,
-    is_needed,
-    n_needed,
-    first,
-    step,
-    out,
-):
-    """Rows ``first, first + step, ...`` of :func:`many_expanded`, with one scratch set."""
-    n = indptr.size - 1
-    dist = np.empty(n)
-    heap_key = np.empty(n)
-    heap_node = np.empty(n, dtype=np.int64)
-    position = np.empty(n, dtype=np.int64)
-    for i in range(first, src.size, step):
-        s = src[i]
-        dist[:] = np.inf
-        position[:] = -1
-        _search_seeds(
-            indptr,
-            head,
-            weight,
-            seeds[i],
-            seed_d[i],
-            s,
-            no_through,
-            is_needed,
-            n_needed,
-            dist,
-            heap_key,
-            heap_node,
-            position,
-        )
-        row = out[i]
-        for o in range(col.size):
-            k = col[o]
-            if k >= 0:
-                row[o] = dist[k]
-            else:
-                best = np.inf
-                for a in range(2):
-                    k = anc[o, a]
-                    if k >= 0 and (not no_through[k] or k == s):
-                        x = dist[k] + off[o, a]
-                        if x < best:
-                            best = x
-                row[o] = best
-        for e in range(loc_ptr[i], loc_ptr[i + 1]):
-            if loc_d[e] < row[loc_col[e]]:
-                row[loc_col[e]] = loc_d[e]
+def _expanded_row(dist, s, no_through, col, anc, off, local_col, local_d, row):
+    """One row of :func:`many_expanded` from the search's ``dist``: kept columns read
+    ``dist``, contracted ones their best anchor (a no-through anchor only if it is the
+    source ``s``), then the source's own component's distances ``local_d`` at
+    ``local_col`` where smaller."""
+    for o in range(col.size):
+        k = col[o]
+        if k >= 0:
+            row[o] = dist[k]
+        else:
+            best = np.inf
+            for a in range(2):
+                k = anc[o, a]
+                if k >= 0 and (not no_through[k] or k == s):
+                    x = dist[k] + off[o, a]
+                    if x < best:
+                        best = x
+            row[o] = best
+    for e in range(local_col.size):
+        if local_d[e] < row[local_col[e]]:
+            row[local_col[e]] = local_d[e]
 
 
 @njit_parallel
 def many_expanded(
-    indptr,
-    head,
-    weight,
-    no_through,
-    seeds,
-    seed_d,
-    src,
-    loc_ptr,
-    loc_col,
-    loc_d,
-    col,
-    anc,
-    off,
-    is_needed,
-    n_needed,
-):
+    indptr, head, weight, no_through, seeds, seed_d, src, loc_ptr, loc_col, loc_d, col, anc, off,
+    is_needed, n_needed,
+):  # fmt: skip
     """Distances ``(n_sources, len(col))`` on a compressed graph, expanded to the output
     columns (sources and columns as in :func:`.contraction.phast`).
 
@@ -443,27 +248,21 @@ def many_expanded(
     columns and the anchors) are settled; ``n_needed == 0`` searches everything.
     Parallel over sources.
     """
+    n = indptr.size - 1
     out = np.empty((src.size, col.size))
-    n_chunks = max(1, min(_CHUNKS, src.size))
+    n_chunks = chunk_count(src.size)
     for c in prange(n_chunks):
-        _expanded_chunk(
-            indptr,
-            head,
-            weight,
-            no_through,
-            seeds,
-            seed_d,
-            src,
-            loc_ptr,
-            loc_col,
-            loc_d,
-            col,
-            anc,
-            off,
-            is_needed,
-            n_needed,
-            c,
-            n_chunks,
-            out,
-        )
+        dist, pred, heap_key, heap_node, position = search_scratch(n)
+        for i in range(c, src.size, n_chunks):
+            reset_search(dist, pred, position)
+            # from the seeds (the source itself, or its boundary if it was contracted)
+            size = seed_search(seeds[i], seed_d[i], dist, heap_key, heap_node, position)
+            _settle(
+                indptr, head, weight, src[i], no_through, is_needed, n_needed,
+                dist, pred, heap_key, heap_node, position, size,
+            )  # fmt: skip
+            local = slice(loc_ptr[i], loc_ptr[i + 1])
+            _expanded_row(
+                dist, src[i], no_through, col, anc, off, loc_col[local], loc_d[local], out[i]
+            )
     return out

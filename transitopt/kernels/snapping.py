@@ -97,50 +97,16 @@ def _nearest_one(
     best_k = -1
     for r in range(r0, r_max + 1):
         for j in range(max(cj - r, 0), min(cj + r, ny - 1) + 1):
-            if j == cj - r or j == cj + r:
-                for i in range(max(ci - r, 0), min(ci + r, nx - 1) + 1):
+            if j == cj - r or j == cj + r:  # top or bottom row of the ring: all its cells
+                i_first, i_last, i_step = max(ci - r, 0), min(ci + r, nx - 1), 1
+            else:  # a row in between: its two end cells (r > 0 here)
+                i_first, i_last, i_step = ci - r, ci + r, 2 * r
+            for i in range(i_first, i_last + 1, i_step):
+                if 0 <= i < nx:
                     best, best_k = _scan_cell(
-                        j * nx + i,
-                        ptr,
-                        items,
-                        cand,
-                        nodes_x,
-                        nodes_y,
-                        px[p],
-                        py[p],
-                        geographic,
-                        best,
-                        best_k,
-                    )
-            else:
-                if 0 <= ci - r < nx:
-                    best, best_k = _scan_cell(
-                        j * nx + ci - r,
-                        ptr,
-                        items,
-                        cand,
-                        nodes_x,
-                        nodes_y,
-                        px[p],
-                        py[p],
-                        geographic,
-                        best,
-                        best_k,
-                    )
-                if r > 0 and 0 <= ci + r < nx:
-                    best, best_k = _scan_cell(
-                        j * nx + ci + r,
-                        ptr,
-                        items,
-                        cand,
-                        nodes_x,
-                        nodes_y,
-                        px[p],
-                        py[p],
-                        geographic,
-                        best,
-                        best_k,
-                    )
+                        j * nx + i, ptr, items, cand, nodes_x, nodes_y, px[p], py[p], geographic,
+                        best, best_k,
+                    )  # fmt: skip
         # every node beyond ring r is at least r cells away
         if best_k >= 0 and best < margin * r * cell:
             break

@@ -7,8 +7,9 @@ link with finite frequency is a *boarding* link: a traveller at its tail waits f
 ``in_indptr``/``in_links`` list the links entering each node (reverse CSR).
 
 Strategy (backward pass, per destination ``r``): links are scanned in increasing
-order of ``u_j + c_a`` (a label-setting pass over links with a binary heap). Link
-``a = (i, j)`` becomes attractive at ``i`` when ``u_j + c_a < u_i``; then
+order of ``u_j + c_a`` (a label-setting pass over links with the indexed 4-ary heap of
+:mod:`.heap`). Link ``a = (i, j)`` becomes attractive at ``i`` when ``u_j + c_a < u_i``;
+then
 
     u_i = (alpha + sum_a f_a (u_j + c_a)) / F_i,    F_i = sum_a f_a
 
@@ -33,100 +34,32 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from ._config import njit, njit_parallel
-
-_NOT_IN_HEAP = -1
-_SCANNED = -2
+from ._config import chunk_count, njit, njit_parallel
+from .heap import NOT_QUEUED, heap_pop, heap_push_lower
 
 
 @njit
-def _heap_push_or_decrease(heap_key, heap_item, pos, size, item, value):
-    """Insert ``item`` with key ``value``, or lower its key; returns the new heap size.
-
-    ``heap_key``/``heap_item`` hold a 4-ary min-heap (children of slot ``i`` are
-    ``4i+1..4i+4``); ``pos[item]`` is the item's slot, ``-1`` if never inserted, ``-2``
-    once popped (then it is left alone).
-    """
-    i = pos[item]
-    if i == _SCANNED:
-        return size
-    if i == _NOT_IN_HEAP:
-        i = size
-        size += 1
-    elif heap_key[i] <= value:
-        return size
-    while i > 0:
-        parent = (i - 1) >> 2
-        if heap_key[parent] <= value:
-            break
-        heap_key[i] = heap_key[parent]
-        heap_item[i] = heap_item[parent]
-        pos[heap_item[i]] = i
-        i = parent
-    heap_key[i] = value
-    heap_item[i] = item
-    pos[item] = i
-    return size
-
-
-@njit
-def _heap_pop(heap_key, heap_item, pos, size):
-    """Remove the item with the smallest key; returns ``(item, key, new size)``."""
-    top = heap_item[0]
-    top_key = heap_key[0]
-    pos[top] = _SCANNED
-    size -= 1
-    if size > 0:
-        item = heap_item[size]
-        value = heap_key[size]
-        i = 0
-        while True:
-            first = 4 * i + 1
-            if first >= size:
-                break
-            best = first
-            best_key = heap_key[first]
-            last = min(first + 4, size)
-            for c in range(first + 1, last):
-                if heap_key[c] < best_key:
-                    best_key = heap_key[c]
-                    best = c
-            if best_key >= value:
-                break
-            heap_key[i] = best_key
-            heap_item[i] = heap_item[best]
-            pos[heap_item[i]] = i
-            i = best
-        heap_key[i] = value
-        heap_item[i] = item
-        pos[item] = i
-    return top, top_key, size
+def strategy_scratch(n, m, k):
+    """Arrays for :func:`strategy_into` on ``n`` nodes, ``m`` links and ``k`` skims:
+    ``(u, f_node, inf_link, wait, skim, key, heap, pos, order)``."""
+    u = np.empty(n)
+    f_node = np.empty(n)
+    inf_link = np.empty(n, dtype=np.int64)
+    wait = np.empty(n)
+    skim = np.empty((n, k))
+    key = np.empty(m)
+    heap = np.empty(m, dtype=np.int64)
+    pos = np.empty(m, dtype=np.int64)
+    order = np.empty(m, dtype=np.int64)
+    return u, f_node, inf_link, wait, skim, key, heap, pos, order
 
 
 @njit
 def strategy_into(
-    tail,
-    head,
-    cost,
-    freq,
-    in_indptr,
-    in_links,
-    link_skim,
-    dest,
-    alpha,
-    origins,
-    is_origin,
-    u,
-    f_node,
-    inf_link,
-    wait,
-    skim,
-    key,
-    heap,
-    pos,
-    order,
-):
-    """Optimal strategy towards node ``dest``, written into caller-owned scratch arrays.
+    tail, head, cost, freq, in_indptr, in_links, link_skim, dest, alpha, origins, is_origin,
+    scratch,
+):  # fmt: skip
+    """Optimal strategy towards node ``dest``, written into the arrays of ``scratch``.
 
     Parameters
     ----------
@@ -143,19 +76,20 @@ def strategy_into(
         Nodes whose strategies are needed: once all have a label and the next link's key
         ``u_j + c_a`` is at least every origin's label, no later link can be attractive
         on their strategies and the scan stops. Empty: scan the whole graph.
-    u, f_node, wait : (n,) float64;  inf_link : (n,) int64;  skim : (n, k) float64
-        Outputs: labels (expected total time to ``dest``, s), combined frequency of the
-        attractive boarding links, the no-wait attractive link (or -1), expected wait (s)
-        and skims per node. Reset here.
-    key, heap, pos : (m,) scratch for the link heap (keys, links, slots).
-    order : (m,) int64
-        Output: attractive links in the order they became attractive.
+    scratch : tuple
+        ``(u, f_node, inf_link, wait, skim, key, heap, pos, order)`` from
+        :func:`strategy_scratch`, reset here. Outputs: ``u``, ``f_node``, ``wait`` (n,)
+        labels (expected total time to ``dest``, s), combined frequency of the attractive
+        boarding links, expected wait (s); ``inf_link`` (n,) the no-wait attractive link
+        (or -1); ``skim`` (n, k) skims per node; ``order`` (m,) the attractive links in
+        the order they became attractive. ``key, heap, pos`` (m,) hold the link heap.
 
     Returns
     -------
     int
         Number of attractive links (``order[:count]``).
     """
+    u, f_node, inf_link, wait, skim, key, heap, pos, order = scratch
     n = u.shape[0]
     m = tail.shape[0]
     k = link_skim.shape[1]
@@ -167,7 +101,7 @@ def strategy_into(
         for c in range(k):
             skim[i, c] = np.inf
     for a in range(m):
-        pos[a] = _NOT_IN_HEAP
+        pos[a] = NOT_QUEUED
     u[dest] = 0.0
     wait[dest] = 0.0
     for c in range(k):
@@ -175,7 +109,7 @@ def strategy_into(
     size = 0
     for p in range(in_indptr[dest], in_indptr[dest + 1]):
         a = in_links[p]
-        size = _heap_push_or_decrease(key, heap, pos, size, a, cost[a])
+        size = heap_push_lower(key, heap, pos, size, a, cost[a])
     count = 0
     n_origins = origins.shape[0]
     n_left = n_origins  # origins without a label yet
@@ -183,7 +117,7 @@ def strategy_into(
         n_left -= 1
     bound = 0.0  # the largest origin label, recomputed lazily (labels only decrease)
     while size > 0:
-        a, value, size = _heap_pop(key, heap, pos, size)
+        a, value, size = heap_pop(key, heap, pos, size)
         if n_origins > 0 and n_left == 0 and value >= bound:
             bound = 0.0
             for p in range(n_origins):
@@ -226,7 +160,7 @@ def strategy_into(
         ui = u[i]
         for p in range(in_indptr[i], in_indptr[i + 1]):
             b = in_links[p]
-            size = _heap_push_or_decrease(key, heap, pos, size, b, ui + cost[b])
+            size = heap_push_lower(key, heap, pos, size, b, ui + cost[b])
     return count
 
 
@@ -264,38 +198,13 @@ def optimal_strategy(tail, head, cost, freq, in_indptr, in_links, link_skim, des
     """
     n = in_indptr.shape[0] - 1
     m = tail.shape[0]
-    k = link_skim.shape[1]
-    u = np.empty(n)
-    f_node = np.empty(n)
-    inf_link = np.empty(n, dtype=np.int64)
-    wait = np.empty(n)
-    skim = np.empty((n, k))
-    key = np.empty(m)
-    heap = np.empty(m, dtype=np.int64)
-    pos = np.empty(m, dtype=np.int64)
-    order = np.empty(m, dtype=np.int64)
+    scratch = strategy_scratch(n, m, link_skim.shape[1])
+    no_origins = np.empty(0, dtype=np.int64)
     count = strategy_into(
-        tail,
-        head,
-        cost,
-        freq,
-        in_indptr,
-        in_links,
-        link_skim,
-        dest,
-        alpha,
-        np.empty(0, dtype=np.int64),
-        np.zeros(n, dtype=np.bool_),
-        u,
-        f_node,
-        inf_link,
-        wait,
-        skim,
-        key,
-        heap,
-        pos,
-        order,
-    )
+        tail, head, cost, freq, in_indptr, in_links, link_skim, dest, alpha, no_origins,
+        np.zeros(n, dtype=np.bool_), scratch,
+    )  # fmt: skip
+    u, f_node, inf_link, wait, skim, key, heap, pos, order = scratch
     attractive = np.zeros(m, dtype=np.bool_)
     for p in range(count):
         attractive[order[p]] = True
@@ -315,7 +224,6 @@ def assign(
     origins,
     destinations,
     demand,
-    n_blocks,
     want_skims,
 ):
     """Optimal-strategies assignment of a dense demand matrix, parallel over destinations.
@@ -327,11 +235,10 @@ def assign(
     destinations : (d,) int64
         Destination node of each demand column.
     demand : (o, d) float64
-        Trips from ``origins[p]`` to ``destinations[q]``.
-    n_blocks : int
-        Destinations are dealt round-robin to this many blocks, each with its own volume
-        buffer; blocks run in parallel and are summed in block order, so results do not
-        depend on the number of threads.
+        Trips from ``origins[p]`` to ``destinations[q]``. Destinations are dealt
+        round-robin to :func:`.chunk_count` blocks, each with its own volume buffer;
+        blocks run in parallel and are summed in block order, so results do not depend
+        on the number of threads.
     want_skims : bool
         Fill the skim array (otherwise it has shape (0, 0, 2 + k)).
 
@@ -350,6 +257,7 @@ def assign(
     k = link_skim.shape[1]
     n_orig = origins.shape[0]
     n_dest = destinations.shape[0]
+    n_blocks = chunk_count(n_dest)
     volume_blocks = np.zeros((n_blocks, m))
     if want_skims:
         skims = np.full((n_orig, n_dest, 2 + k), np.inf)
@@ -379,28 +287,10 @@ def assign(
                 fill[q] += 1
     for b in prange(n_blocks):
         _assign_block(
-            b,
-            n_blocks,
-            tail,
-            head,
-            cost,
-            freq,
-            in_indptr,
-            in_links,
-            link_skim,
-            alpha,
-            origins,
-            destinations,
-            dem_indptr,
-            dem_origin,
-            dem_value,
-            want_skims,
-            unique_origins,
-            all_origins,
-            volume_blocks[b],
-            skims,
-            arrived,
-        )
+            b, n_blocks, tail, head, cost, freq, in_indptr, in_links, link_skim, alpha, origins,
+            destinations, dem_indptr, dem_origin, dem_value, want_skims, unique_origins,
+            all_origins, volume_blocks[b], skims, arrived,
+        )  # fmt: skip
     total = np.zeros(m)
     for b in range(n_blocks):
         for a in range(m):
@@ -410,43 +300,18 @@ def assign(
 
 @njit
 def _assign_block(
-    b,
-    n_blocks,
-    tail,
-    head,
-    cost,
-    freq,
-    in_indptr,
-    in_links,
-    link_skim,
-    alpha,
-    origins,
-    destinations,
-    dem_indptr,
-    dem_origin,
-    dem_value,
-    want_skims,
-    unique_origins,
-    all_origins,
-    volume,
-    skims,
-    arrived,
-):
+    b, n_blocks, tail, head, cost, freq, in_indptr, in_links, link_skim, alpha, origins,
+    destinations, dem_indptr, dem_origin, dem_value, want_skims, unique_origins, all_origins,
+    volume, skims, arrived,
+):  # fmt: skip
     """Destinations ``b, b + n_blocks, ...`` of :func:`assign`, serially, into ``volume``."""
     n = in_indptr.shape[0] - 1
     m = tail.shape[0]
     k = link_skim.shape[1]
     n_orig = origins.shape[0]
     n_dest = destinations.shape[0]
-    u = np.empty(n)
-    f_node = np.empty(n)
-    inf_link = np.empty(n, dtype=np.int64)
-    wait = np.empty(n)
-    skim = np.empty((n, k))
-    key = np.empty(m)
-    heap = np.empty(m, dtype=np.int64)
-    pos = np.empty(m, dtype=np.int64)
-    order = np.empty(m, dtype=np.int64)
+    scratch = strategy_scratch(n, m, k)
+    u, f_node, inf_link, wait, skim, key, heap, pos, order = scratch
     node_volume = np.zeros(n)
     is_origin = np.zeros(n, dtype=np.bool_)
     some_origins = np.empty(n_orig, dtype=np.int64)
@@ -461,53 +326,14 @@ def _assign_block(
                 n_some += 1
         if n_some == 0 and not want_skims:
             continue
-        if want_skims:
-            # every origin's label is needed
-            count = strategy_into(
-                tail,
-                head,
-                cost,
-                freq,
-                in_indptr,
-                in_links,
-                link_skim,
-                dest,
-                alpha,
-                unique_origins,
-                all_origins,
-                u,
-                f_node,
-                inf_link,
-                wait,
-                skim,
-                key,
-                heap,
-                pos,
-                order,
-            )
+        if want_skims:  # every origin's label is needed
+            needed, is_needed = unique_origins, all_origins
         else:
-            count = strategy_into(
-                tail,
-                head,
-                cost,
-                freq,
-                in_indptr,
-                in_links,
-                link_skim,
-                dest,
-                alpha,
-                some_origins[:n_some],
-                is_origin,
-                u,
-                f_node,
-                inf_link,
-                wait,
-                skim,
-                key,
-                heap,
-                pos,
-                order,
-            )
+            needed, is_needed = some_origins[:n_some], is_origin
+        count = strategy_into(
+            tail, head, cost, freq, in_indptr, in_links, link_skim, dest, alpha, needed, is_needed,
+            scratch,
+        )  # fmt: skip
         for p in range(n_some):
             is_origin[some_origins[p]] = False
         if want_skims:

@@ -25,9 +25,6 @@ from .graph import ALIGHT, BOARD, LINK_KINDS, LINK_SKIM_NAMES, RIDE, TransitGrap
 #: skim layers of :attr:`TransitAssignment.skims`, in order
 SKIM_NAMES = ("total_s", "wait_s") + LINK_SKIM_NAMES
 
-#: destinations are dealt to at most this many blocks, each with its own volume buffer
-MAX_BLOCKS = 16
-
 
 @dataclass(frozen=True, eq=False)
 class TransitAssignment:
@@ -138,7 +135,6 @@ def assign_transit(
     matrix = _demand_matrix(graph, demand)
     np.fill_diagonal(matrix, 0.0)
     z = matrix.shape[0]
-    n_blocks = max(1, min(z, MAX_BLOCKS))
     volume, skim_array, arrived = kernels.assign(
         graph.tail,
         graph.head,
@@ -151,7 +147,6 @@ def assign_transit(
         graph.origin_node,
         graph.destination_node,
         matrix,
-        n_blocks,
         bool(skims),
     )
     unassigned = float(matrix.sum() - arrived.sum())
