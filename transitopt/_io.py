@@ -1,13 +1,16 @@
-"""File plumbing: atomic writes, so a failed run never leaves a half-written file."""
+"""File plumbing: atomic writes (a failed run never leaves a half-written file), plain JSON."""
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -52,3 +55,21 @@ def write_table(table: pd.DataFrame, path: str | os.PathLike) -> Path:
         else:
             table.to_csv(tmp, index=False)
     return path
+
+
+def plain_json(value: Any) -> Any:
+    """``value`` for :func:`json.dumps`: numpy types and paths as Python ones, non-finite floats
+    as ``None``, mappings with string keys, tuples and arrays as lists."""
+    if isinstance(value, Mapping):
+        return {str(k): plain_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain_json(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return plain_json(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value

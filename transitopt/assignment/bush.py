@@ -51,42 +51,20 @@ def solve_algorithm_b(
     cost = np.empty(m)
     deriv = np.empty(m)
     costs_into(flow, *args, cost)
-    init_bushes(
-        p.indptr,
-        p.head,
-        p.tail,
-        cost,
-        p.no_through,
-        p.origin_nodes,
-        p.dest_nodes,
-        p.demand,
-        in_bush,
-        bush_flow,
-        sub_order,
-        sub_counts,
-    )
+    # argument groups shared by the bush kernels
+    graph = (p.indptr, p.head, p.tail)
+    od = (p.origin_nodes, p.dest_nodes, p.demand)
+    bushes = (in_bush, bush_flow, sub_order, sub_counts)
+    init_bushes(*graph, cost, p.no_through, *od, *bushes)
+    # ``sweep`` shifts flow within bushes and updates flow, cost and deriv in place
+    sweep_state = (*graph, p.origin_nodes, origin_demand, *bushes, flow, cost, deriv)
     k = 0
     previous_gap = np.inf
     while True:
         sum_bush_flows(bush_flow, flow)
         costs_into(flow, *args, cost)
         sptt, _ = gap_and_grow(
-            p.indptr,
-            p.head,
-            p.tail,
-            rev_indptr,
-            rev_edge,
-            cost,
-            p.no_through,
-            p.origin_nodes,
-            p.dest_nodes,
-            p.demand,
-            in_bush,
-            bush_flow,
-            sub_order,
-            sub_counts,
-            True,
-            SHIFT_REL_TOL,
+            *graph, rev_indptr, rev_edge, cost, p.no_through, *od, *bushes, True, SHIFT_REL_TOL
         )
         if monitor.record(k, flow, cost, sptt, direction="bush"):
             return flow
@@ -101,48 +79,14 @@ def solve_algorithm_b(
         for _ in range(
             max(inner_sweeps, 1)
         ):  # round robin: one pass per bush and sweep converges best
-            sweep(
-                p.indptr,
-                p.head,
-                p.tail,
-                p.origin_nodes,
-                origin_demand,
-                in_bush,
-                bush_flow,
-                sub_order,
-                sub_counts,
-                flow,
-                cost,
-                deriv,
-                *args,
-                every,
-                SHIFT_REL_TOL,
-                worst,
-            )
+            sweep(*sweep_state, *args, every, SHIFT_REL_TOL, worst)
         # bushes far from equilibrium get extra passes of their own (cheap: a few bushes)
         focus = (
             np.flatnonzero(worst >= FOCUS_SHARE * worst.max()) if worst.max() > 0.0 else every[:0]
         )
         if 0 < focus.size <= max(1, n_orig // 20):
             for _ in range(FOCUS_PASSES * inner_sweeps):
-                sweep(
-                    p.indptr,
-                    p.head,
-                    p.tail,
-                    p.origin_nodes,
-                    origin_demand,
-                    in_bush,
-                    bush_flow,
-                    sub_order,
-                    sub_counts,
-                    flow,
-                    cost,
-                    deriv,
-                    *args,
-                    focus,
-                    SHIFT_REL_TOL,
-                    worst,
-                )
+                sweep(*sweep_state, *args, focus, SHIFT_REL_TOL, worst)
 
 
 def _reverse(p: Problem) -> tuple[np.ndarray, np.ndarray]:

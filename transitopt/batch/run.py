@@ -22,7 +22,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -187,17 +187,9 @@ def run_batch(
 def _run_pool(tasks: list[CityTask], workers: int, tracker: _Progress) -> list[dict[str, Any]]:
     # spawn: numba's threading layers are not fork-safe
     context = multiprocessing.get_context("spawn")
-    rows: list[dict[str, Any]] = []
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         futures = {pool.submit(run_city, task): task for task in tasks}
-        for future in as_completed(futures):
-            task = futures[future]
-            try:
-                result = future.result()
-            except Exception as exc:  # noqa: BLE001 - a dead worker fails its city only
-                result = failed_rows(task, exc)
-            rows += tracker.add(task, result)
-    return rows
+        return _collect(futures, as_completed(futures), tracker)
 
 
 def _run_dask(
@@ -209,7 +201,6 @@ def _run_dask(
     own = client is None
     if own:
         client = Client(scheduler)
-    rows: list[dict[str, Any]] = []
     try:
         tag = uuid.uuid4().hex[:8]
         futures = {
@@ -218,16 +209,24 @@ def _run_dask(
             ): task
             for task in tasks
         }
-        for future in dask_completed(list(futures)):
-            task = futures[future]
-            try:
-                result = future.result()
-            except Exception as exc:  # noqa: BLE001 - a lost worker fails its city only
-                result = failed_rows(task, exc)
-            rows += tracker.add(task, result)
+        return _collect(futures, dask_completed(list(futures)), tracker)
     finally:
         if own:
             client.close()
+
+
+def _collect(
+    futures: Mapping[Any, CityTask], completed: Iterable[Any], tracker: _Progress
+) -> list[dict[str, Any]]:
+    """Result rows of each future as it completes; a future that raised fails its city only."""
+    rows: list[dict[str, Any]] = []
+    for future in completed:
+        task = futures[future]
+        try:
+            result = future.result()
+        except Exception as exc:  # noqa: BLE001 - a dead or lost worker fails its city only
+            result = failed_rows(task, exc)
+        rows += tracker.add(task, result)
     return rows
 
 

@@ -7,15 +7,12 @@ One module per command group; this file only lists the commands.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import typer
 
 from . import access, batch, bench, network, optimise, roads, scenario, transit
 from ._common import OneLineErrors
-
-
-def _group(help: str) -> typer.Typer:
-    return typer.Typer(help=help, no_args_is_help=True)
-
 
 app = typer.Typer(
     cls=OneLineErrors,
@@ -25,33 +22,37 @@ app = typer.Typer(
     add_completion=False,
 )
 
-network_app = _group("Load, inspect and export street networks.")
-network_app.command("info")(network.info)
-network_app.command("export")(network.export)
-app.add_typer(network_app, name="network")
 
+def _add_group(name: str, help: str, commands: dict[str, Callable[..., None]]) -> None:
+    """Add the command group ``transitopt NAME`` with ``commands`` (command name: handler)."""
+    group = typer.Typer(help=help, no_args_is_help=True)
+    for command, handler in commands.items():
+        group.command(command)(handler)
+    app.add_typer(group, name=name)
+
+
+_add_group(
+    "network",
+    "Load, inspect and export street networks.",
+    {"info": network.info, "export": network.export},
+)
 app.command("skim")(roads.skim)
 app.command("assign")(roads.assign)
-
-transit_app = _group("Import transit lines (GTFS, OSM route relations) and assign riders.")
-transit_app.command("import")(transit.import_lines)
-transit_app.command("assign")(transit.assign)
-app.add_typer(transit_app, name="transit")
-
+_add_group(
+    "transit",
+    "Import transit lines (GTFS, OSM route relations) and assign riders.",
+    {"import": transit.import_lines, "assign": transit.assign},
+)
 app.command("access")(access.access)
 app.command("evaluate")(scenario.evaluate)
 app.command("compare")(scenario.compare)
 app.command("batch")(batch.batch)
-
-optimise_app = _group("Optimise transit: route design, frequencies under a fleet budget.")
-optimise_app.command("routes")(optimise.routes)
-optimise_app.command("frequencies")(optimise.frequencies)
-app.add_typer(optimise_app, name="optimise")
-
-bench_app = _group("Benchmark instances from the literature.")
-bench_app.command("tndp")(bench.tndp)
-app.add_typer(bench_app, name="bench")
-
+_add_group(
+    "optimise",
+    "Optimise transit: route design, frequencies under a fleet budget.",
+    {"routes": optimise.routes, "frequencies": optimise.frequencies},
+)
+_add_group("bench", "Benchmark instances from the literature.", {"tndp": bench.tndp})
 app.command("demo")(scenario.demo)
 
 __all__ = ["app"]

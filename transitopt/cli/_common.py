@@ -5,13 +5,16 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
 from .._errors import TransitoptError
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 console = Console()
 err_console = Console(stderr=True)
@@ -53,6 +56,21 @@ class OneLineErrors(TyperGroup):
             message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
             err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
             raise typer.Exit(code=1) from None
+
+
+def field_progress(description: str, field: str) -> Progress:
+    """A transient progress bar: ``description``, the bar, the task field ``field`` (shown
+    after its name) and the time elapsed."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn(description),
+        BarColumn(),
+        TextColumn(f"{field} {{task.fields[{field}]}}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
 
 
 def load(source: str, network_type: str, profile: str) -> Any:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ._common import console
+from ._common import console, field_progress
 
 
 def routes(
@@ -27,19 +27,10 @@ def routes(
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same result).")] = 0,
 ) -> None:
     """Design a route set (simulated annealing, numba evaluation); Ctrl-C keeps the best so far."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     from ..optimise import design_routes, read_tndp_instance, write_route_set
 
     inst = read_tndp_instance(instance)
-    with Progress(
-        TextColumn(f"{objective} search, {budget:g} s"),
-        BarColumn(),
-        TextColumn("best {task.fields[best]}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
+    with field_progress(f"{objective} search, {budget:g} s", "best") as bar:
         task = bar.add_task("search", total=budget, best="-")
 
         def show(event: dict) -> None:

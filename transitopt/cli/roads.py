@@ -10,7 +10,15 @@ from typing import Annotated, Any
 
 import typer
 
-from ._common import NetworkTypeOpt, ProfileOpt, SourceArg, console, load, shown_warnings
+from ._common import (
+    NetworkTypeOpt,
+    ProfileOpt,
+    SourceArg,
+    console,
+    field_progress,
+    load,
+    shown_warnings,
+)
 
 
 def skim(
@@ -164,17 +172,8 @@ def assign(
 @contextmanager
 def _gap_progress(algorithm: str, gap: float) -> Iterator[Callable[[dict], None]]:
     """A progress bar towards the target gap (log scale), fed one dict per iteration."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     target = -math.log10(gap) if gap > 0 else 16.0
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        TextColumn("gap {task.fields[gap]}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
+    with field_progress("[progress.description]{task.description}", "gap") as bar:
         task = bar.add_task(f"{algorithm} to gap {gap:g}", total=target, gap="-")
 
         def show(row: dict) -> None:

@@ -360,24 +360,33 @@ def _with_source(inst: TNDPInstance, source: str) -> TNDPInstance:
 # --------------------------------------------------------------------------- original layout
 
 
-def _read_matrix(path: Path, n: int | None) -> np.ndarray:
+def _number_rows(path: Path, width: int | None, expected: str) -> list[list[float]]:
+    """Rows of white-space separated numbers in ``path`` (blank lines skipped), each ``width``
+    wide (the first row's width when ``None``); ``expected`` describes a row in errors."""
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()
     except OSError as exc:
         raise InputFileError(f"{path}: cannot read ({exc})") from exc
-    rows = []
+    rows: list[list[float]] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            rows.append([float(v) for v in line.split()])
+            row = [float(v) for v in line.split()]
         except ValueError:
             raise InputFileError(
-                f"{path}, line {number}: not a row of numbers or Inf: {line[:60]!r}"
+                f"{path}, line {number}: expected {expected}, got {line[:60]!r}"
             ) from None
-        if n is not None and len(rows[-1]) != n:
-            raise InputFileError(f"{path}, line {number}: {len(rows[-1])} values, expected {n}")
-        n = len(rows[-1]) if n is None else n
+        width = len(row) if width is None else width
+        if len(row) != width:
+            raise InputFileError(f"{path}, line {number}: {len(row)} values, expected {width}")
+        rows.append(row)
+    return rows
+
+
+def _read_matrix(path: Path, n: int | None) -> np.ndarray:
+    rows = _number_rows(path, n, "a row of numbers or Inf")
+    n = len(rows[0]) if rows and n is None else n
     if not rows or len(rows) != n:
         raise InputFileError(f"{path}: {len(rows)} rows, expected a square {n}x{n} matrix")
     return np.array(rows)
@@ -391,18 +400,7 @@ def _read_original_layout(prefix: Path) -> TNDPInstance:
     x = y = None
     coords_file = Path(f"{prefix}Coords.txt")
     if coords_file.exists():
-        coords = []
-        for number, line in enumerate(coords_file.read_text().splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                coords.append([float(v) for v in line.split()])
-            except ValueError:
-                raise InputFileError(
-                    f"{coords_file}, line {number}: expected 'x y', got {line!r}"
-                ) from None
-            if len(coords[-1]) != 2:
-                raise InputFileError(f"{coords_file}, line {number}: expected 'x y', got {line!r}")
+        coords = _number_rows(coords_file, 2, "'x y'")
         if len(coords) != n:
             raise InputFileError(f"{coords_file}: {len(coords)} coordinates for {n} nodes")
         x, y = np.array(coords).T

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .._io import atomic_path
+from .._io import atomic_path, plain_json
 from ..metrics.registry import GROUPS, metric
 from . import charts
 from .maps.interactive import GeometryStore, map_figure
@@ -199,26 +199,9 @@ class _Figures:
         )
 
 
-def _plain_json(value: Any) -> Any:
-    """``value`` with numpy types as Python ones and non-finite floats as ``None``."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain_json(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _plain_json(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def _json(value: Any) -> str:
     """Compact JSON safe to place inside a ``<script>`` element."""
-    text = json.dumps(
-        _plain_json(value), separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
+    text = json.dumps(plain_json(value), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     return text.replace("</", "<\\/").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 

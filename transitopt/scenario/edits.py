@@ -83,20 +83,18 @@ class Prepared:
     @property
     def closed(self) -> np.ndarray:
         """Links closed to motor traffic (bool per drive link)."""
-        return (
-            self.drive.edges["closed"].to_numpy(bool)
-            if self.drive is not None
-            else np.empty(0, bool)
-        )
+        return self._drive_flag("closed")
 
     @property
     def bus_lane(self) -> np.ndarray:
         """Links with a bus lane (bool per drive link)."""
-        return (
-            self.drive.edges["bus_lane"].to_numpy(bool)
-            if self.drive is not None
-            else np.empty(0, bool)
-        )
+        return self._drive_flag("bus_lane")
+
+    def _drive_flag(self, column: str) -> np.ndarray:
+        """Boolean link column ``column`` of the drive network (empty without one)."""
+        if self.drive is None:
+            return np.empty(0, bool)
+        return self.drive.edges[column].to_numpy(bool)
 
 
 def apply_edits(scenario: Scenario, base: BaseData) -> Prepared:

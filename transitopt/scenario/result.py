@@ -21,10 +21,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from .._errors import InputFileError
+from .._io import plain_json
 
 #: tables every result holds, in the order they are written
 TABLES = (
@@ -154,7 +154,7 @@ def write_result(result: ScenarioResult, folder: str | os.PathLike, *, csv: bool
             "tables": list(result.tables),
         }
         (tmp / SUMMARY).write_text(
-            json.dumps(_jsonable(summary), indent=2, sort_keys=False), encoding="utf-8"
+            json.dumps(plain_json(summary), indent=2, sort_keys=False), encoding="utf-8"
         )
         old = None
         if folder.exists():
@@ -202,17 +202,3 @@ def _storable(table: pd.DataFrame) -> pd.DataFrame:
                     )
                 )
     return out
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Path):
-        return str(value)
-    return value
