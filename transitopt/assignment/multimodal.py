@@ -71,6 +71,16 @@ class ModelInputError(TransitoptError, ValueError):
 
 
 # ---------------------------------------------------------------------------- parameters
+#: transit graph parameters that the model's parameters hold under the same name and unit
+_GRAPH_PARAMETERS = (
+    "walk_speed_mps",
+    "max_access_walk_m",
+    "max_transfer_walk_m",
+    "walk_detour_factor",
+    "detour_factor",
+)
+
+
 @dataclass(frozen=True)
 class ModeChoiceParameters:
     """Multinomial logit on generalised minutes.
@@ -608,11 +618,7 @@ class _Setup:
         if any(not isinstance(ln.headway_s, float) for ln in supply.lines):
             period = self.model.period
         gp = GraphParameters(
-            walk_speed_mps=params.walk_speed_mps,
-            max_access_walk_m=params.max_access_walk_m,
-            max_transfer_walk_m=params.max_transfer_walk_m,
-            walk_detour_factor=params.walk_detour_factor,
-            detour_factor=params.detour_factor,
+            **{name: getattr(params, name) for name in _GRAPH_PARAMETERS},
             boarding_penalty_s=60.0 * params.boarding_penalty_min,
             transfer_penalty_s=60.0 * params.transfer_penalty_min,
         )

@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -60,6 +61,18 @@ def write_omx(
     return path
 
 
+def check_trips(matrix: np.ndarray, zones: Any) -> None:
+    """Raise :class:`DemandError` naming the first cell of the (z, z) trip ``matrix`` that is
+    not a finite number >= 0; ``zones`` are the z zone ids in matrix order."""
+    bad = ~np.isfinite(matrix) | (matrix < 0)
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        raise DemandError(
+            f"demand from zone {zones[i]} to zone {zones[j]} is {float(matrix[i, j])!r}; "
+            f"expected finite >= 0 ({int(bad.sum())} bad cells in all)"
+        )
+
+
 @dataclass(frozen=True, eq=False)
 class ODMatrix:
     """Trips between zones, dense.
@@ -95,13 +108,7 @@ class ODMatrix:
             raise DemandError(
                 f"zone ids must be unique; repeated: {unique[counts > 1][:5].tolist()}"
             )
-        bad = ~np.isfinite(matrix) | (matrix < 0)
-        if bad.any():
-            i, j = np.argwhere(bad)[0]
-            raise DemandError(
-                f"demand from zone {zones[i]} to zone {zones[j]} is {float(matrix[i, j])!r}; "
-                f"expected a finite value >= 0 ({int(bad.sum())} bad cells in all)"
-            )
+        check_trips(matrix, zones)
         zones.flags.writeable = False
         matrix.flags.writeable = False
         object.__setattr__(self, "zones", zones)

@@ -44,20 +44,7 @@ def model_parameters(baseline: BaselineFile) -> MultimodalParameters:
     return MultimodalParameters(
         **{name: getattr(spec, name) for name in _SHARED},
         trip_fare=baseline.transit.trip_fare,
-        mode_choice=ModeChoiceParameters(
-            beta_per_min=mc.beta_per_min,
-            asc_car=mc.asc_car,
-            asc_transit=mc.asc_transit,
-            asc_walk=mc.asc_walk,
-            max_walk_km=mc.max_walk_km,
-            modes=tuple(mc.modes),
-        ),
-        road=RoadParameters(
-            algorithm=spec.assignment.algorithm,
-            gap=spec.assignment.gap,
-            max_iter=spec.assignment.max_iter,
-        ),
-        feedback=FeedbackParameters(
-            max_iter=spec.feedback.max_iter, tolerance=spec.feedback.tolerance
-        ),
+        mode_choice=ModeChoiceParameters(**mc.model_dump() | {"modes": tuple(mc.modes)}),
+        road=RoadParameters(**spec.assignment.model_dump()),
+        feedback=FeedbackParameters(**spec.feedback.model_dump()),
     )

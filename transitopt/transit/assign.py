@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import DemandError
+from ..demand.od import check_trips
 from ..kernels import transit as kernels
 from .defaults import WAIT_FACTOR
 from .graph import ALIGHT, BOARD, LINK_KINDS, LINK_SKIM_NAMES, RIDE, TransitGraph
@@ -210,12 +211,7 @@ def _demand_matrix(graph: TransitGraph, demand: Any) -> np.ndarray:
             raise DemandError(
                 f"demand matrix has shape {matrix.shape}, expected ({z}, {z}) for the graph's zones"
             )
-    bad = ~np.isfinite(matrix) | (matrix < 0)
-    if bad.any():
-        i, j = np.argwhere(bad)[0]
-        raise DemandError(
-            f"demand from zone {zone_ids[i]!r} to {zone_ids[j]!r} is {matrix[i, j]!r}; expected finite >= 0"
-        )
+    check_trips(matrix, zone_ids)
     return np.ascontiguousarray(matrix)
 
 
