@@ -7,8 +7,6 @@ One module per command group; this file only lists the commands.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import typer
 
 from . import access, batch, bench, network, optimise, roads, scenario, transit
@@ -22,37 +20,16 @@ app = typer.Typer(
     add_completion=False,
 )
 
-
-def _add_group(name: str, help: str, commands: dict[str, Callable[..., None]]) -> None:
-    """Add the command group ``transitopt NAME`` with ``commands`` (command name: handler)."""
-    group = typer.Typer(help=help, no_args_is_help=True)
-    for command, handler in commands.items():
-        group.command(command)(handler)
-    app.add_typer(group, name=name)
-
-
-_add_group(
-    "network",
-    "Load, inspect and export street networks.",
-    {"info": network.info, "export": network.export},
-)
 app.command("skim")(roads.skim)
 app.command("assign")(roads.assign)
-_add_group(
-    "transit",
-    "Import transit lines (GTFS, OSM route relations) and assign riders.",
-    {"import": transit.import_lines, "assign": transit.assign},
-)
 app.command("access")(access.access)
 app.command("evaluate")(scenario.evaluate)
 app.command("compare")(scenario.compare)
 app.command("batch")(batch.batch)
-_add_group(
-    "optimise",
-    "Optimise transit: route design, frequencies under a fleet budget.",
-    {"routes": optimise.routes, "frequencies": optimise.frequencies},
-)
-_add_group("bench", "Benchmark instances from the literature.", {"tndp": bench.tndp})
 app.command("demo")(scenario.demo)
+app.add_typer(network.group, name="network")
+app.add_typer(transit.group, name="transit")
+app.add_typer(optimise.group, name="optimise")
+app.add_typer(bench.group, name="bench")
 
 __all__ = ["app"]

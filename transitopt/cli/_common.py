@@ -58,6 +58,11 @@ class OneLineErrors(TyperGroup):
             raise typer.Exit(code=1) from None
 
 
+def command_group(help: str) -> typer.Typer:
+    """A group of subcommands (``transitopt GROUP COMMAND``) that shows its help when bare."""
+    return typer.Typer(help=help, no_args_is_help=True)
+
+
 def field_progress(description: str, field: str) -> Progress:
     """A transient progress bar: ``description``, the bar, the task field ``field`` (shown
     after its name) and the time elapsed."""

@@ -7,9 +7,12 @@ from typing import Annotated
 
 import typer
 
-from ._common import console
+from ._common import command_group, console
+
+group = command_group("Benchmark instances from the literature.")
 
 
+@group.command("tndp")
 def tndp(
     instance: Annotated[
         str, typer.Argument(help="Mandl1, Mandl2, Mumford0, Mumford1 or Mumford2.")

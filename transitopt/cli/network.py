@@ -8,9 +8,12 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from ._common import NetworkTypeOpt, ProfileOpt, SourceArg, console, load
+from ._common import NetworkTypeOpt, ProfileOpt, SourceArg, command_group, console, load
+
+group = command_group("Load, inspect and export street networks.")
 
 
+@group.command("info")
 def info(
     source: SourceArg, network_type: NetworkTypeOpt = "drive", profile: ProfileOpt = "generic"
 ) -> None:
@@ -18,6 +21,7 @@ def info(
     print_summary(load(source, network_type, profile))
 
 
+@group.command("export")
 def export(
     source: SourceArg,
     output: Annotated[

@@ -7,9 +7,12 @@ from typing import Annotated
 
 import typer
 
-from ._common import console, field_progress
+from ._common import command_group, console, field_progress
+
+group = command_group("Optimise transit: route design, frequencies under a fleet budget.")
 
 
+@group.command("routes")
 def routes(
     instance: Annotated[
         str, typer.Argument(help="TNDP instance: Mandl1, Mandl2, Mumford0-2 or a folder.")
@@ -67,6 +70,7 @@ def routes(
     console.print(f"wrote {output}")
 
 
+@group.command("frequencies")
 def frequencies(
     scenario: Annotated[
         Path, typer.Argument(help="Scenario file whose line headways to optimise.")

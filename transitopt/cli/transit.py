@@ -13,13 +13,17 @@ from ._common import (
     EndOpt,
     StartOpt,
     TransitSourceArg,
+    command_group,
     console,
     load,
     minutes_to_s,
     shown_warnings,
 )
 
+group = command_group("Import transit lines (GTFS, OSM route relations) and assign riders.")
 
+
+@group.command("import")
 def import_lines(
     source: TransitSourceArg,
     output: Annotated[
@@ -75,6 +79,7 @@ def _print_lines_by_mode(lines: Any) -> None:
     console.print(table)
 
 
+@group.command("assign")
 def assign(
     source: TransitSourceArg,
     demand: Annotated[
