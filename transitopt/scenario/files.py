@@ -200,7 +200,10 @@ def load_scenario(path: str | os.PathLike) -> Scenario:
 
 
 # ---------------------------------------------------------------------------- helpers
+#: parsed scenario files by path, kept while their mtime and size are unchanged; at most
+#: ``FILES_KEPT`` (the oldest entry goes first)
 _CACHE: dict[Path, tuple[float, int, str, Any]] = {}
+FILES_KEPT = 256
 
 
 def _read(path: Path) -> tuple[str, BaselineFile | AlternativeFile]:
@@ -219,7 +222,10 @@ def _read(path: Path) -> tuple[str, BaselineFile | AlternativeFile]:
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
     spec = parse_file(path, text, data)
+    _CACHE.pop(path, None)
     _CACHE[path] = (stat.st_mtime, stat.st_size, text, spec)
+    while len(_CACHE) > FILES_KEPT:
+        _CACHE.pop(next(iter(_CACHE)))
     return text, spec
 
 
