@@ -1,22 +1,33 @@
 """Road user-equilibrium benchmark: transitopt vs AequilibraE on the TNTP networks.
 
-Runs, side by side in one process on the same machine and the same BPR data:
+Solvers, on the same machine and the same BPR data:
 
 * transitopt ``bfw`` (bi-conjugate Frank-Wolfe) to relative gap 1e-6;
 * transitopt ``algb`` (bush-based Algorithm B) to 1e-10;
-* AequilibraE ``bfw`` (its best algorithm), 2 cores, to 1e-6 by its own gap measure.
+* AequilibraE ``bfw`` (its best algorithm) to 1e-6 by its own gap measure, configured for
+  assignment as its documentation describes: a graph with ``set_graph`` on the free-flow
+  time and blocked centroid flows, **no skims** (``set_skimming`` is for when the task
+  needs skims; asking for them makes every iteration skim and turns off its early exit
+  in the path search), progress bars off (``AEQ_SHOW_PROGRESS=FALSE``), the same number
+  of cores as transitopt (``set_cores``).
 
-and writes the table between ``<!-- BEGIN assignment -->`` and ``<!-- END assignment -->``
-in ``benchmarks/README.md`` plus ``benchmarks/assignment_gap_vs_time.png``.
+Every run is its own process (``--worker``): it loads the case, warms up on SiouxFalls
+(numba's on-disk cache for transitopt, the same for AequilibraE), then solves once and
+reports its history, flows and peak resident memory (``ru_maxrss`` of the process).
+Runs alternate tool by tool (the tool order rotates from one repeat to the next); each
+cell is the median of ``--repeat`` runs (least in brackets). The load average is
+recorded at the start and at the end. Writes the table between ``<!-- BEGIN assignment -->``
+and ``<!-- END assignment -->`` of ``--readme`` (default ``benchmarks/README.md``) plus
+``benchmarks/assignment_gap_vs_time.png``.
 
 Usage::
 
-    python benchmarks/bench_assignment.py                      # all five networks
-    python benchmarks/bench_assignment.py --networks SiouxFalls Anaheim --no-aequilibrae
+    python benchmarks/bench_assignment.py                      # all five networks, 3 repeats
+    python benchmarks/bench_assignment.py --networks SiouxFalls --repeat 1 --readme /tmp/R.md
 
 Times include the solver's set-up after the network and matrix are in memory
 (transitopt: input checks and the connectivity search; AequilibraE: everything inside
-``TrafficAssignment.execute``) and exclude numba compilation (a warm-up run first).
+``TrafficAssignment.execute``) and exclude numba compilation and loading the files.
 AequilibraE rejects zero free-flow times, so the Berlin networks' zero-time
 connectors get 1e-8 min there (a change below 1e-9 of any path cost).
 """
@@ -28,30 +39,44 @@ import os
 os.environ.setdefault(
     "OMP_WAIT_POLICY", "PASSIVE"
 )  # idle OpenMP threads must not spin on a shared machine
+os.environ.setdefault("AEQ_SHOW_PROGRESS", "FALSE")  # AequilibraE's progress bars off
 
 import argparse  # noqa: E402
-import contextlib  # noqa: E402
-import io  # noqa: E402
+import json  # noqa: E402
 import platform  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-import numba  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _readme import current_rss_mb, loadavg, peak_rss_mb, write_section  # noqa: E402
 
 from transitopt.assignment import assign, fixed_cost_s  # noqa: E402
 from transitopt.assignment._problem import build_problem  # noqa: E402
 from transitopt.kernels.assignment import aon_load  # noqa: E402
 from transitopt.kernels.vdf import costs_into  # noqa: E402
-from transitopt.network.tntp import load_tntp  # noqa: E402
 
-HERE = Path(__file__).resolve().parent
 NETWORKS = ["SiouxFalls", "Anaheim", "Chicago-Sketch", "Berlin-Mitte-Center", "Berlin-Center"]
 GAPS = [1e-4, 1e-5, 1e-6]
 TIGHT = 1e-10
 CORES = 2
+SOLVERS = ("transitopt bfw", "transitopt algb", "AequilibraE bfw")
+SETUP = (
+    "*transitopt*: `assign(network, demand, algorithm=..., gap=..., max_iter=100_000, "
+    "time_limit_s=...)`, numba on {cores} threads (`NUMBA_NUM_THREADS`). *AequilibraE* {aeq}: "
+    "`Graph.prepare_graph(zones)`, `set_graph('free_flow_time')`, `set_blocked_centroid_flows` "
+    "where the network has centroids, no skims, `TrafficAssignment` with `set_algorithm('bfw')`, "
+    "BPR `alpha`/`beta`, fixed costs where the network has tolls or distance costs, "
+    "`set_cores({cores})`, `rgap_target`, progress bars off (`AEQ_SHOW_PROGRESS=FALSE`)."
+)
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -95,6 +120,95 @@ def first_time(history: pd.DataFrame, gap: float) -> tuple[float, int] | None:
     return float(row["time_s"]), int(row["iteration"])
 
 
+def first_time_s(history: pd.DataFrame, gap: float) -> float | None:
+    hit = first_time(history, gap)
+    return None if hit is None else hit[0]
+
+
+def ms_per_iteration(history: pd.DataFrame) -> float | None:
+    """Median wall time of one iteration (ms), from the history's time stamps."""
+    t = history["time_s"].to_numpy()
+    if t.size < 3:
+        return None
+    return float(np.median(np.diff(t[1:]))) * 1e3  # the first step includes the set-up
+
+
+# ---------------------------------------------------------------------------- processes
+def worker(spec: dict) -> None:
+    """One solve in this process (``--worker``); writes ``spec['out']`` (.npz) and .json."""
+    from _cases import load_case
+
+    from transitopt.network.tntp import load_tntp
+
+    warm = load_tntp("SiouxFalls")
+    if spec["solver"] == "AequilibraE bfw":
+        run_aequilibrae(warm, 1e-4, 100, spec["cores"])
+    else:
+        run_transitopt(warm, spec["solver"].split()[-1], 1e-4, 60.0)
+    case = load_case(spec["case"])
+    base = current_rss_mb()
+    if spec["solver"] == "AequilibraE bfw":
+        run = run_aequilibrae(case, spec["gap"], spec["max_iter"], spec["cores"])
+    else:
+        run = run_transitopt(case, spec["solver"].split()[-1], spec["gap"], spec["time_limit_s"])
+    h = run["history"]
+    np.savez(
+        spec["out"],
+        flow=run["flow"],
+        iteration=h["iteration"].to_numpy(),
+        gap=h["gap"].to_numpy(),
+        time_s=h["time_s"].to_numpy(),
+    )
+    info = {"iterations": run["iterations"], "base_mb": base, "peak_mb": peak_rss_mb()}
+    Path(spec["out"] + ".json").write_text(json.dumps(info))
+
+
+def solve_in_process(
+    case: str,
+    solver: str,
+    gap: float,
+    *,
+    cores: int,
+    time_limit_s: float,
+    max_iter: int = 100_000,
+    timeout_s: float | None = None,
+) -> dict | None:
+    """Run one solve in a fresh process; None when it ran past ``timeout_s`` or failed.
+
+    Returns ``{"solver", "history", "flow", "iterations", "base_mb", "peak_mb"}``:
+    ``peak_mb`` is the process's largest resident set, ``base_mb`` its resident set
+    just before the solve (imports, warm-up and the loaded case).
+    """
+    with tempfile.TemporaryDirectory(prefix="bench-assign-") as tmp:
+        out = str(Path(tmp) / "run.npz")
+        spec = {
+            "case": case,
+            "solver": solver,
+            "gap": gap,
+            "cores": cores,
+            "time_limit_s": time_limit_s,
+            "max_iter": max_iter,
+            "out": out,
+        }
+        env = dict(os.environ, NUMBA_NUM_THREADS=str(cores), AEQ_SHOW_PROGRESS="FALSE")
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(spec)]
+        try:
+            done = subprocess.run(cmd, env=env, timeout=timeout_s, capture_output=True, text=True)
+        except subprocess.TimeoutExpired:
+            print(f"  {case} {solver}: no result within {timeout_s:.0f} s", flush=True)
+            return None
+        if done.returncode != 0 or not Path(out + ".json").exists():
+            print(f"  {case} {solver}: failed\n{done.stderr[-2000:]}", flush=True)
+            return None
+        info = json.loads(Path(out + ".json").read_text())
+        with np.load(out) as data:
+            history = pd.DataFrame(
+                {"iteration": data["iteration"], "gap": data["gap"], "time_s": data["time_s"]}
+            )
+            flow = data["flow"].copy()
+    return {"solver": solver, "history": history, "flow": flow, **info}
+
+
 # ---------------------------------------------------------------------------- solvers
 def run_transitopt(case, algorithm: str, gap: float, time_limit_s: float) -> dict:
     with warnings.catch_warnings():
@@ -122,7 +236,7 @@ def run_transitopt(case, algorithm: str, gap: float, time_limit_s: float) -> dic
     }
 
 
-def run_aequilibrae(case, gap: float, max_iter: int) -> dict:
+def run_aequilibrae(case, gap: float, max_iter: int, cores: int) -> dict:
     from aequilibrae.matrix import AequilibraeMatrix
     from aequilibrae.paths import Graph, TrafficAssignment, TrafficClass
 
@@ -151,7 +265,6 @@ def run_aequilibrae(case, gap: float, max_iter: int) -> dict:
     graph.status = "OK"
     graph.prepare_graph(zones.astype(np.int64))
     graph.set_graph("free_flow_time")
-    graph.set_skimming(["free_flow_time"])
     graph.set_blocked_centroid_flows(bool(net.centroid.any()))
     matrix = AequilibraeMatrix()
     matrix.create_empty(zones=zones.size, matrix_names=["matrix"], memory_only=True)
@@ -170,8 +283,8 @@ def run_aequilibrae(case, gap: float, max_iter: int) -> dict:
     assignment.set_algorithm("bfw")
     assignment.max_iter = max_iter
     assignment.rgap_target = gap
-    assignment.set_cores(CORES)
-    with contextlib.redirect_stderr(io.StringIO()), warnings.catch_warnings():
+    assignment.set_cores(cores)
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assignment.execute()
     report = pd.DataFrame(assignment.assignment.convergence_report)
@@ -188,36 +301,85 @@ def run_aequilibrae(case, gap: float, max_iter: int) -> dict:
     }
 
 
-# ---------------------------------------------------------------------------- report
 def _fmt_time(hit) -> str:
     return "—" if hit is None else f"{hit[0]:.3g} s ({hit[1]})"
 
 
-def _fmt_ratio(ref, hit) -> str:
-    if ref is None or hit is None:
+# ---------------------------------------------------------------------------- report
+def _median_cell(times: list[float | None], iterations: int | None) -> str:
+    if not times or any(t is None for t in times):
         return "—"
-    return f"{ref[0] / hit[0]:.1f}×"
+    values = [t for t in times if t is not None]
+    return f"{np.median(values):.3g} s ({min(values):.3g}; {iterations})"
+
+
+def _ratio(ref: float | None, ours: float | None) -> str:
+    if ref is None or ours is None:
+        return "—"
+    return f"{ref / ours:.1f}×"
+
+
+def summarise(name: str, solver: str, runs: list[dict | None], case) -> dict:
+    """Medians over the repeats of one (network, solver); the final flows of the last run."""
+    ok = [r for r in runs if r is not None]
+    row: dict = {"network": name, "solver": solver, "runs": len(runs), "ok": len(ok)}
+    targets = [*GAPS, TIGHT]
+    row["times"] = [
+        None
+        if len(ok) < len(runs) or not ok
+        else (
+            None
+            if any(first_time_s(r["history"], g) is None for r in ok)
+            else float(np.median([first_time_s(r["history"], g) for r in ok]))
+        )
+        for g in targets
+    ]
+    row["cells"] = []
+    for g in targets:
+        hits = [first_time(r["history"], g) for r in ok] if len(ok) == len(runs) else []
+        times = [h[0] if h else None for h in hits]
+        row["cells"].append(_median_cell(times, hits[-1][1] if hits and hits[-1] else None))
+    if not ok:
+        return row
+    last = ok[-1]
+    per_it = [ms_per_iteration(r["history"]) for r in ok]
+    row["ms_per_it"] = None if None in per_it else float(np.median(per_it))
+    row["iterations"] = last["iterations"]
+    row["peak_mb"] = float(np.median([r["peak_mb"] for r in ok]))
+    row["solve_mb"] = float(np.median([max(0.0, r["peak_mb"] - r["base_mb"]) for r in ok]))
+    row["true_gap"] = true_relative_gap(case, last["flow"])
+    row["objective"] = objective_minutes(case, last["flow"])
+    row["flow_diff"] = flow_difference(case, last["flow"])
+    row["history"] = last["history"]
+    return row
 
 
 def build_table(rows: list[dict]) -> str:
     lines = [
-        "| network | solver | to 1e-4 | to 1e-5 | to 1e-6 | to 1e-10 | iterations | true final gap | objective (veh·min/h) | max \\|Δflow\\| vs best-known (veh/h) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| network | solver | to 1e-4 | to 1e-5 | to 1e-6 | to 1e-10 | ms / iteration | iterations "
+        "| peak MB (solve) | true final gap | objective (veh·min/h) | max \\|Δflow\\| vs best-known (veh/h) |",
+        "|---|---|---|---|---|---|---:|---:|---:|---|---|---|",
     ]
     for row in rows:
+        if "iterations" not in row:
+            lines.append(f"| {row['network']} | {row['solver']} | " + " | ".join(["—"] * 10) + " |")
+            continue
+        ms = "—" if row["ms_per_it"] is None else f"{row['ms_per_it']:.3g}"
         lines.append(
             f"| {row['network']} | {row['solver']} | "
-            + " | ".join(_fmt_time(h) for h in row["hits"])
-            + f" | {row['iterations']} | {row['true_gap']:.2e} | {row['objective']:.10g} | "
+            + " | ".join(row["cells"])
+            + f" | {ms} | {row['iterations']} | {row['peak_mb']:.0f} ({row['solve_mb']:+.0f}) "
+            + f"| {row['true_gap']:.2e} | {row['objective']:.10g} | "
             + ("—" if row["flow_diff"] is None else f"{row['flow_diff']:.2e}")
             + " |"
         )
     lines += [
         "",
-        "Speed-up over AequilibraE bfw (its time to a gap / ours; bush = transitopt algb):",
+        "Speed-up over AequilibraE bfw (its median time to a gap / ours; bush = transitopt algb):",
         "",
-        "| network | bfw 1e-4 | bfw 1e-5 | bfw 1e-6 | bush 1e-4 | bush 1e-5 | bush 1e-6 | bush 1e-10 vs AequilibraE 1e-6 |",
-        "|---|---|---|---|---|---|---|---|",
+        "| network | bfw 1e-4 | bfw 1e-5 | bfw 1e-6 | bush 1e-4 | bush 1e-5 | bush 1e-6 "
+        "| bush 1e-10 vs AequilibraE 1e-6 | ms/iteration AequilibraE / bfw / algb |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     by_net: dict[str, dict] = {}
     for row in rows:
@@ -230,30 +392,17 @@ def build_table(rows: list[dict]) -> str:
         for key in ("transitopt bfw", "transitopt algb"):
             ours = solvers.get(key)
             for k in range(3):
-                cells.append(_fmt_ratio(ref["hits"][k], ours["hits"][k] if ours else None))
+                cells.append(_ratio(ref["times"][k], ours["times"][k] if ours else None))
         bush = solvers.get("transitopt algb")
-        cells.append(_fmt_ratio(ref["hits"][2], bush["hits"][3] if bush else None))
+        cells.append(_ratio(ref["times"][2], bush["times"][3] if bush else None))
+        per_it = [solvers.get(k, {}).get("ms_per_it") for k in ("AequilibraE bfw", *SOLVERS[:2])]
+        cells.append(" / ".join("—" if v is None else f"{v:.3g}" for v in per_it))
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def write_readme_section(text: str) -> None:
-    path = HERE / "README.md"
-    begin, end = "<!-- BEGIN assignment -->", "<!-- END assignment -->"
-    current = path.read_text() if path.exists() else "# Benchmarks\n"
-    block = f"{begin}\n{text}\n{end}"
-    if begin in current and end in current:
-        head, rest = current.split(begin, 1)
-        _, tail = rest.split(end, 1)
-        updated = head + block + tail
-    else:
-        updated = current.rstrip("\n") + "\n\n" + block + "\n"
-    tmp = path.with_suffix(".md.tmp")
-    tmp.write_text(updated)
-    os.replace(tmp, path)
-
-
 def plot(runs: dict[str, list[dict]], path: Path) -> None:
+    """Gap vs time per network (the last run of each solver)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -284,66 +433,107 @@ def plot(runs: dict[str, list[dict]], path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--networks", nargs="+", default=NETWORKS)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per solver (median reported)")
+    parser.add_argument("--cores", type=int, default=CORES, help="threads / cores for every tool")
     parser.add_argument("--no-aequilibrae", action="store_true")
     parser.add_argument(
         "--bfw-time-limit", type=float, default=600.0, help="seconds for transitopt bfw"
     )
     parser.add_argument("--aeq-max-iter", type=int, default=5000)
+    parser.add_argument(
+        "--aeq-time-limit", type=float, default=1800.0, help="seconds for an AequilibraE process"
+    )
+    parser.add_argument(
+        "--readme", default=None, help="file to write (default benchmarks/README.md)"
+    )
     parser.add_argument("--no-write", action="store_true", help="print the table only")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        worker(json.loads(args.worker))
+        return
 
-    numba.set_num_threads(min(CORES, numba.config.NUMBA_NUM_THREADS))
-    warm = load_tntp("SiouxFalls")
-    for algorithm in ("bfw", "algb"):  # compile the kernels outside the timings
-        run_transitopt(warm, algorithm, 1e-4, 60.0)
+    from transitopt.network.tntp import load_tntp
 
+    solvers = [s for s in SOLVERS if not (args.no_aequilibrae and s.startswith("AequilibraE"))]
+    load_start = loadavg()
+    started = time.strftime("%Y-%m-%d %H:%M")
     rows: list[dict] = []
-    runs: dict[str, list[dict]] = {}
     for name in args.networks:
         case = load_tntp(name)
-        solved = [
-            run_transitopt(case, "bfw", GAPS[-1], args.bfw_time_limit),
-            run_transitopt(case, "algb", TIGHT, 600.0),
-        ]
-        if not args.no_aequilibrae:
-            solved.append(run_aequilibrae(case, GAPS[-1], args.aeq_max_iter))
-        runs[name] = solved
-        for run in solved:
-            row = {
-                "network": name,
-                "solver": run["solver"],
-                "hits": [first_time(run["history"], g) for g in [*GAPS, TIGHT]],
-                "iterations": run["iterations"],
-                "true_gap": true_relative_gap(case, run["flow"]),
-                "objective": objective_minutes(case, run["flow"]),
-                "flow_diff": flow_difference(case, run["flow"]),
-            }
-            rows.append(row)
-            print(
-                f"{name:20s} {run['solver']:18s} "
-                + "  ".join(_fmt_time(h) for h in row["hits"])
-                + f"  gap {row['true_gap']:.2e}  obj {row['objective']:.10g}",
-                flush=True,
-            )
+        runs: dict[str, list] = {s: [] for s in solvers}
+        for r in range(args.repeat):
+            order = solvers[r % len(solvers) :] + solvers[: r % len(solvers)]
+            for solver in order:
+                if solver == "AequilibraE bfw":
+                    run = solve_in_process(
+                        name,
+                        solver,
+                        GAPS[-1],
+                        cores=args.cores,
+                        time_limit_s=0.0,
+                        max_iter=args.aeq_max_iter,
+                        timeout_s=args.aeq_time_limit,
+                    )
+                else:
+                    limit = args.bfw_time_limit if solver.endswith("bfw") else 600.0
+                    gap = GAPS[-1] if solver.endswith("bfw") else TIGHT
+                    run = solve_in_process(
+                        name,
+                        solver,
+                        gap,
+                        cores=args.cores,
+                        time_limit_s=limit,
+                        timeout_s=limit + 300.0,
+                    )
+                runs[solver].append(run)
+                if run is not None:
+                    hits = [first_time(run["history"], g) for g in [*GAPS, TIGHT]]
+                    print(
+                        f"{name:20s} {solver:16s} run {r + 1}: "
+                        + "  ".join(_fmt_time(h) for h in hits)
+                        + f"  peak {run['peak_mb']:.0f} MB",
+                        flush=True,
+                    )
+        rows += [summarise(name, s, runs[s], case) for s in solvers]
+    load_end = loadavg()
 
     table = build_table(rows)
     print(table)
     if args.no_write:
         return
-    figure = HERE / "assignment_gap_vs_time.png"
-    plot(runs, figure)
     from importlib.metadata import version
 
+    import numba
+
+    figure = (
+        Path(args.readme).resolve().parent if args.readme else HERE
+    ) / "assignment_gap_vs_time.png"
+    plot(
+        {
+            name: [r for r in rows if r["network"] == name and "history" in r]
+            for name in args.networks
+        },
+        figure,
+    )
+    setup = SETUP.format(cores=args.cores, aeq=version("aequilibrae"))
     header = (
-        f"Road user equilibrium, measured by `benchmarks/bench_assignment.py` on {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} cores, numba {numba.__version__} ({CORES} threads), AequilibraE {version('aequilibrae')} "
-        f"({CORES} cores), {time.strftime('%Y-%m-%d')}. Times in seconds with the iteration count at which the gap "
-        "was first reached; AequilibraE's by its own reported gap (which uses the costs of the previous iteration), "
-        "transitopt's by the exact relative gap (TSTT − SPTT)/TSTT. The *true final gap* recomputes every solver's "
-        "final flows with the same exact definition. `—`: not reached in the run.\n\n"
+        f"Road user equilibrium, measured by `benchmarks/bench_assignment.py --repeat {args.repeat} "
+        f"--cores {args.cores}` on {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, numba {numba.__version__}, {started} UTC; load average "
+        f"(1 / 5 / 15 min) {load_start} at the start, {load_end} at the end. Each run is a fresh "
+        "process (files loaded and kernels warmed up on SiouxFalls before the clock starts); runs "
+        "alternate tool by tool. Set-up: " + setup + "\n\n"
+        f"Cells: median seconds over {args.repeat} runs (least; iteration at which the gap was first "
+        "reached). AequilibraE's gap is its own reported one (which uses the costs of the previous "
+        "iteration), transitopt's the exact relative gap (TSTT − SPTT)/TSTT. The *true final gap* "
+        "recomputes every solver's final flows with the same exact definition. *ms / iteration*: "
+        "median time between successive iterations. *peak MB*: largest resident set of the run's "
+        "process (median over runs); in brackets its growth during the solve (peak minus the "
+        "resident set after imports, warm-up and loading the case). `—`: not reached in the run.\n\n"
         f"![gap vs time]({figure.name})\n"
     )
-    write_readme_section(header + "\n" + table)
+    write_section("assignment", header + "\n" + table, args.readme)
 
 
 if __name__ == "__main__":
