@@ -6,11 +6,13 @@ demand, and a seeded synthetic grid city.
   upstream (``Sydney_trips.tntp.zip`` is not in the data), so one is synthesised:
   a doubly-constrained gravity model (:func:`transitopt.demand.gravity_model`) over the
   free-flow zone-to-zone times with ``exp(-0.1 / min)`` deterrence, productions and
-  attractions drawn per zone from a gamma(2) distribution (seed 11) and scaled to
-  **849,339 trips** (the total of the upstream Sydney demand).
+  attractions drawn per zone from a gamma(2) distribution (seed 11), zero for zones that
+  reach (or are reached by) no other zone, and scaled to **849,339 trips** (the total of
+  the upstream Sydney demand).
 * ``"Grid<N>"`` (e.g. ``"Grid100k"``, ``"Grid2k"``): :func:`grid_city`, a square grid
   of about N street nodes plus N/100 zone centroids (1,000 for 100k), same gravity
-  demand with 250 trips per zone.
+  demand with 1,000 trips per zone (moderate congestion: on Grid10k, volume/capacity
+  reaches 1.4 on the busiest link, 0.77 at the 95th percentile).
 
 Synthesised demands are cached in ``benchmarks/out/cases/`` (git-ignored), so that every
 benchmark process (and every tool) reads the same matrix; :func:`prepare_case` builds the
@@ -39,7 +41,11 @@ SEED = 11
 #: gravity deterrence exp(-BETA * t), t free-flow minutes
 BETA_PER_MIN = 0.1
 SYDNEY_TRIPS = 849_339.0
-GRID_TRIPS_PER_ZONE = 250.0
+ARTERIAL_VPH = 1800.0
+LOCAL_VPH = 450.0
+GRID_TRIPS_PER_ZONE = 1000.0
+#: changes whenever grid_city changes
+GRID_VERSION = 2
 
 
 def _gravity(network: Network, zones: np.ndarray, total: float, seed: int) -> np.ndarray:
@@ -47,10 +53,18 @@ def _gravity(network: Network, zones: np.ndarray, total: float, seed: int) -> np
     rng = np.random.default_rng(seed)
     productions = rng.gamma(2.0, 1.0, zones.size)
     attractions = rng.gamma(2.0, 1.0, zones.size)
-    productions *= total / productions.sum()
-    attractions *= total / attractions.sum()
     cost = skim(network, zones, method="dijkstra", cache=False) / 60.0
     np.fill_diagonal(cost, np.inf)  # no intrazonal trips
+    reach = np.isfinite(cost)
+    for _ in range(10):  # zones that reach / are reached by no other zone get no trips
+        p_ok = (reach & (attractions > 0)[None, :]).any(axis=1)
+        a_ok = (reach & (productions > 0)[:, None]).any(axis=0)
+        if p_ok.all() and a_ok.all():
+            break
+        productions = np.where(p_ok, productions, 0.0)
+        attractions = np.where(a_ok, attractions, 0.0)
+    productions *= total / productions.sum()
+    attractions *= total / attractions.sum()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = gravity_model(
@@ -60,7 +74,8 @@ def _gravity(network: Network, zones: np.ndarray, total: float, seed: int) -> np
 
 
 def _cached_demand(key: str, network: Network, zones: np.ndarray, total: float) -> ODMatrix:
-    path = CACHE / f"{key}_demand.npy"
+    # the key names every parameter, so that a changed recipe never reads a stale matrix
+    path = CACHE / f"{key}_t{total:.0f}_b{BETA_PER_MIN}_s{SEED}_g{GRID_VERSION}_demand.npy"
     if path.exists():
         matrix = np.load(path)
     else:
@@ -79,7 +94,7 @@ def grid_city(
 
     ``side = round(sqrt(n_nodes))`` street nodes a side, 100 m blocks (lengths jittered
     ±20 %, seeded); every ``arterial_every``-th row and column is an arterial (50 km/h,
-    1,800 veh/h per lane, 2 lanes), the others local streets (30 km/h, 600 veh/h, 1 lane);
+    1,800 veh/h), the others local streets (30 km/h, 450 veh/h);
     BPR alpha 0.15, beta 4; every street two-way. ``n_nodes // 100`` zones (at least 4)
     on a regular sub-grid, each a centroid (node ids ``1..z``, blocked for through
     traffic) joined both ways to the 4 street nodes around its position by connectors
@@ -112,7 +127,7 @@ def grid_city(
     length = np.concatenate(lengths)
     n_street = tail.size
     speed = np.where(art, 50.0, 30.0)
-    capacity = np.where(art, 3600.0, 600.0)
+    capacity = np.where(art, ARTERIAL_VPH, LOCAL_VPH)
     alpha = np.full(n_street, 0.15)
     # zone centroids: centre of each zone cell, joined to the 4 street nodes around it
     step = side / zside

@@ -148,6 +148,12 @@ def worker(spec: dict) -> None:
     case = load_case(spec["case"])
     base = current_rss_mb()
     if spec["solver"] == "AequilibraE bfw":
+        if spec["time_limit_s"] > 0:  # AequilibraE has no time limit: end the process (no result)
+            import threading
+
+            timer = threading.Timer(spec["time_limit_s"], os._exit, args=(3,))
+            timer.daemon = True
+            timer.start()
         run = run_aequilibrae(case, spec["gap"], spec["max_iter"], spec["cores"])
     else:
         run = run_transitopt(case, spec["solver"].split()[-1], spec["gap"], spec["time_limit_s"])
@@ -441,7 +447,10 @@ def main() -> None:
     )
     parser.add_argument("--aeq-max-iter", type=int, default=5000)
     parser.add_argument(
-        "--aeq-time-limit", type=float, default=1800.0, help="seconds for an AequilibraE process"
+        "--aeq-time-limit",
+        type=float,
+        default=1800.0,
+        help="seconds for an AequilibraE solve (then no result)",
     )
     parser.add_argument(
         "--readme", default=None, help="file to write (default benchmarks/README.md)"
@@ -471,9 +480,9 @@ def main() -> None:
                         solver,
                         GAPS[-1],
                         cores=args.cores,
-                        time_limit_s=0.0,
+                        time_limit_s=args.aeq_time_limit,
                         max_iter=args.aeq_max_iter,
-                        timeout_s=args.aeq_time_limit,
+                        timeout_s=args.aeq_time_limit + 300.0,
                     )
                 else:
                     limit = args.bfw_time_limit if solver.endswith("bfw") else 600.0
