@@ -12,7 +12,9 @@ Opportunities sit at nodes: OSM buildings' jobs estimate and POI counts
 (:mod:`transitopt.demand.landuse`), each at its nearest node. Measures: cumulative
 opportunities within 15/30/45/60 min of walking and a gravity sum with decay 0.08/min.
 
-Timed (best wall clock of ``--repeat`` or more runs, numba compilation excluded):
+Timed (median wall clock of ``--repeat`` or more runs, numba compilation excluded; the runs
+alternate tool by tool, one round timing every tool once, quick ones repeated for about a
+second):
 
 * **scipy**: ``scipy.sparse.csgraph.dijkstra`` from the origin nodes (a dense origin x
   node matrix), then ``(D <= T) @ opportunities`` per cutoff and
@@ -50,7 +52,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import scipy  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
-from _readme import write_section  # noqa: E402
+from _readme import loadavg, write_section  # noqa: E402
 from scipy.sparse.csgraph import dijkstra  # noqa: E402
 
 from transitopt.accessibility import accessibility  # noqa: E402
@@ -74,24 +76,40 @@ class Case:
     zones: pd.DataFrame  # zone, node (compiled index)
     opportunities: np.ndarray  # (n_nodes, 2): pois, jobs
     pandana: bool = False
-    times: dict = field(default_factory=dict)  # tool -> seconds
+    times: dict = field(default_factory=dict)  # tool -> seconds, median
+    best: dict = field(default_factory=dict)  # tool -> seconds, least
+    runs: dict = field(default_factory=dict)  # tool -> number of timed runs
     checks: dict = field(default_factory=dict)
 
 
-def best(fn, repeat: int) -> float:
-    """Best wall-clock seconds of at least ``repeat`` calls; quick calls are repeated for
-    about a second (at most 50 times), so that a busy machine's noise averages out."""
-    out = np.inf
-    runs = 0
-    spent = 0.0
-    while runs < repeat or (spent < 1.0 and runs < 50):
-        start = time.perf_counter()
-        fn()
-        elapsed = time.perf_counter() - start
-        out = min(out, elapsed)
-        spent += elapsed
-        runs += 1
-    return out
+def run_jobs(case: Case, jobs: dict, repeat: int) -> None:
+    """Time the jobs ``{label: (fn, numba threads)}`` in rounds that alternate tool by tool:
+    each at least ``repeat`` times, quick ones for about a second (at most 50 times), so
+    that a busy machine's noise averages out. ``case.times[label]`` = median seconds,
+    ``case.best[label]`` = least."""
+    samples: dict = {k: [] for k in jobs}
+
+    def wants(key: str) -> bool:
+        runs = samples[key]
+        return len(runs) < repeat or (sum(runs) < 1.0 and len(runs) < 50)
+
+    keys = list(jobs)
+    r = 0
+    while any(wants(k) for k in keys):
+        for key in keys[r % len(keys) :] + keys[: r % len(keys)]:
+            if not wants(key):
+                continue
+            fn, threads = jobs[key]
+            numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+            start = time.perf_counter()
+            fn()
+            samples[key].append(time.perf_counter() - start)
+        r += 1
+    numba.set_num_threads(min(THREADS, numba.config.NUMBA_NUM_THREADS))
+    for key, values in samples.items():
+        case.times[key] = float(np.median(values))
+        case.best[key] = min(values)
+        case.runs[key] = len(values)
 
 
 def load_cases() -> list[Case]:
@@ -152,7 +170,7 @@ def run_case(case: Case, repeat: int) -> None:
     print(f"{case.name}: {len(nodes):,} origins, {net.n_nodes:,} nodes", flush=True)
     ref = scipy_reference(net, nodes, opp)
     ref_cum, ref_grav = ref()
-    case.times["scipy"] = best(ref, repeat)
+    jobs = {"scipy": (ref, 1)}
     numba.set_num_threads(1)
     # cold: a fresh Network object has no prepared graph cached
     fresh = net.replace()
@@ -162,11 +180,21 @@ def run_case(case: Case, repeat: int) -> None:
     runs = {method: ours(net, case.zones, opp, method) for method in ("dijkstra", "ch", "bounded")}
     runs["ch"]()  # builds the hierarchy once (timed in "cold" for the all-node case)
     for method, fn in runs.items():
-        case.times[method] = best(fn, repeat)
-    numba.set_num_threads(min(THREADS, numba.config.NUMBA_NUM_THREADS))
-    fastest = min(("dijkstra", "ch"), key=case.times.get)
-    case.times["threads"] = best(runs[fastest], repeat)
+        jobs[method] = (fn, 1)
+    # the faster method on 1 thread (by one untimed-order probe each) again on THREADS threads
+    probe = {}
+    for method in ("dijkstra", "ch"):
+        start = time.perf_counter()
+        runs[method]()
+        probe[method] = time.perf_counter() - start
+    fastest = min(("dijkstra", "ch"), key=probe.get)
+    jobs["threads"] = (runs[fastest], THREADS)
     case.checks["threads_method"] = fastest
+    pandana = make_pandana(case, ref_cum) if case.pandana else None
+    if pandana is not None:
+        jobs["pandana"] = (pandana, THREADS)
+    run_jobs(case, jobs, repeat)
+    numba.set_num_threads(min(THREADS, numba.config.NUMBA_NUM_THREADS))
     for label, fn in runs.items():
         cum, grav = as_arrays(fn())
         case.checks[f"{label}_identical"] = bool(np.array_equal(cum[:, :, 0], ref_cum[:, :, 0]))
@@ -176,16 +204,15 @@ def run_case(case: Case, repeat: int) -> None:
         case.checks[f"{label}_gravity_rel"] = float(
             np.max(np.abs(grav - ref_grav) / np.maximum(np.abs(ref_grav), 1e-300))
         )
-    if case.pandana:
-        run_pandana(case, repeat, ref_cum)
 
 
-def run_pandana(case: Case, repeat: int, ref_cum: np.ndarray) -> None:
+def make_pandana(case: Case, ref_cum: np.ndarray):
+    """pandana's network for ``case`` (build time recorded) and its timed run, or None."""
     try:
         import pandana
     except ImportError:
         case.checks["pandana"] = "not installed"
-        return
+        return None
     net = case.network
     start = time.perf_counter()
     pnet = pandana.Network(pd.Series(net.node_x), pd.Series(net.node_y), pd.Series(net.tail.astype(np.int64)),
@@ -206,11 +233,11 @@ def run_pandana(case: Case, repeat: int, ref_cum: np.ndarray) -> None:
         )
 
     got = run()
-    case.times["pandana"] = best(run, repeat)
     diff = np.abs(got - ref_cum[:, :, 0])
     case.checks["pandana"] = (
         f"{int((diff > 0).sum()):,} of {diff.size:,} sums differ, by up to {diff.max():g}"
     )
+    return run
 
 
 def report(cases: list[Case], args) -> str:
@@ -218,10 +245,13 @@ def report(cases: list[Case], args) -> str:
     lines = [
         "## Accessibility (cumulative 15/30/45/60 min + gravity, walk networks)",
         "",
-        f"`python benchmarks/bench_accessibility.py` — best of {args.repeat} or more runs (quick "
-        "ones repeated for about 1 s), milliseconds. "
+        f"`python benchmarks/bench_accessibility.py` — median of {args.repeat} or more runs (quick "
+        "ones repeated for about 1 s), alternating tool by tool, milliseconds; load average "
+        f"(1 / 5 / 15 min) {args.load_start} at the start, {loadavg()} at the end. "
         "scipy and transitopt on 1 thread (the speed-up compares these), transitopt also on "
-        f"{THREADS} numba threads; pandana uses its own OpenMP threads. Two opportunity columns "
+        f"{THREADS} numba threads; pandana (its documented use: `precompute` to the largest cutoff, "
+        "then `aggregate` per cutoff, both timed) uses its own OpenMP threads (all cores unless "
+        "`OMP_NUM_THREADS` is set). Two opportunity columns "
         "(POI counts, building-based jobs) at the network nodes. *dijkstra*: one Dijkstra per "
         "origin on the compressed graph; *ch*: sweeps of the contraction hierarchy, built "
         'beforehand; *cold*: first `method="auto"` call on a fresh network (compressing it and, '
@@ -258,7 +288,12 @@ def report(cases: list[Case], args) -> str:
     lines.append(
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}, numba {numba.__version__}, scipy {scipy.__version__}{_versions()}. "
-        "Timings on a shared machine are noisy; rerun before quoting."
+        "Timings on a shared machine are noisy; rerun before quoting. Least times (ms): "
+        + "; ".join(
+            f"{c.name}: " + ", ".join(f"{k} {v * 1000:,.1f}" for k, v in c.best.items())
+            for c in cases
+        )
+        + "."
     )
     return "\n".join(lines)
 
@@ -274,9 +309,14 @@ def _versions() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeat", type=int, default=5, help="runs per measurement (best is kept)")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per measurement (median)")
     parser.add_argument("--quick", action="store_true", help="one repeat; do not touch the README")
+    parser.add_argument(
+        "--readme", default=None, help="file to write (default benchmarks/README.md)"
+    )
+    parser.add_argument("--cases", type=int, nargs="+", help="case numbers (0-2; default all)")
     args = parser.parse_args()
+    args.load_start = loadavg()
     if args.quick:
         args.repeat = 1
     numba.set_num_threads(min(THREADS, numba.config.NUMBA_NUM_THREADS))
@@ -285,13 +325,15 @@ def main() -> None:
     warm = cases[0]
     for method in ("dijkstra", "ch", "bounded"):
         ours(warm.network.replace(), warm.zones.iloc[:2], warm.opportunities, method)()
+    if args.cases is not None:
+        cases = [cases[k] for k in args.cases]
     for case in cases:
         run_case(case, args.repeat)
     section = report(cases, args)
     print("\n" + section)
     if not args.quick:
-        write_section("accessibility", section)
-        print(f"\nwritten to {README}")
+        write_section("accessibility", section, args.readme)
+        print(f"\nwritten to {args.readme or README}")
 
 
 if __name__ == "__main__":

@@ -6,17 +6,20 @@
 Each configuration runs in a fresh subprocess into an empty folder (nothing reused), so
 its peak memory (``getrusage(RUSAGE_CHILDREN).ru_maxrss``: the largest descendant) is its
 own. Throughput counts computed model runs over the wall time of ``run_batch``, worker
-start-up and imports included. Writes the ``batch`` section of ``benchmarks/README.md``.
+start-up and imports included. The configurations alternate (local-1, local-2, dask-2,
+local-1, ...), ``--repeat`` times each; medians are reported (least wall time beside).
+Writes the ``batch`` section of ``--readme`` (default ``benchmarks/README.md``).
 
     python benchmarks/bench_batch.py
+    python benchmarks/bench_batch.py --repeat 1 --readme /tmp/README.md
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
-import re
 import resource
 import subprocess
 import sys
@@ -24,6 +27,11 @@ import tempfile
 import time
 import tomllib
 from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _readme import loadavg, write_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ("local-1", "local-2", "dask-2")
@@ -68,39 +76,61 @@ def one(config: str) -> dict:
     }
 
 
+def median_row(config: str, runs: list[dict]) -> dict:
+    """Medians over the repeats of one configuration (least wall time as ``best_wall_s``)."""
+    out = {"config": config, "repeats": len(runs), "best_wall_s": min(r["wall_s"] for r in runs)}
+    for key in ("computed", "failed", "wall_s", "runs_per_min", "model_s", "peak_worker_mb"):
+        out[key] = float(np.median([r[key] for r in runs]))
+    out["computed"] = int(out["computed"])
+    return out
+
+
 def main() -> None:
-    if len(sys.argv) > 1:
+    if len(sys.argv) > 1 and sys.argv[1] in CONFIGS:
         print(json.dumps(one(sys.argv[1])))
         return
-    load0 = os.getloadavg()[0]
-    rows = []
-    for config in CONFIGS:
-        done = subprocess.run(
-            [sys.executable, __file__, config], capture_output=True, text=True, cwd=ROOT, check=True
-        )
-        rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
-        print(rows[-1], flush=True)
-    load1 = os.getloadavg()[0]
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per configuration (median)")
+    parser.add_argument(
+        "--readme", default=None, help="file to write (default benchmarks/README.md)"
+    )
+    args = parser.parse_args()
+    load0 = loadavg()
+    samples: dict[str, list[dict]] = {c: [] for c in CONFIGS}
+    for _ in range(args.repeat):
+        for config in CONFIGS:
+            done = subprocess.run(
+                [sys.executable, __file__, config],
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+                check=True,
+            )
+            samples[config].append(json.loads(done.stdout.strip().splitlines()[-1]))
+            print(samples[config][-1], flush=True)
+    load1 = loadavg()
+    rows = [median_row(c, samples[c]) for c in CONFIGS]
     base = {r["config"]: r for r in rows}
     speedup = base["local-2"]["runs_per_min"] / base["local-1"]["runs_per_min"]
     overhead = base["local-2"]["wall_s"] / base["dask-2"]["wall_s"]
     table = "\n".join(
-        f"| {r['config']} | {r['computed']} | {r['wall_s']:.1f} | {r['runs_per_min']:.1f} | {r['model_s']:.1f} | "
+        f"| {r['config']} | {r['computed']} | {r['wall_s']:.1f} ({r['best_wall_s']:.1f}) | {r['runs_per_min']:.1f} "
+        f"| {r['model_s']:.1f} | "
         f"{r['peak_worker_mb']:.0f} |"
         for r in rows
     )
-    section = f"""<!-- BEGIN batch -->
-## Batch evaluation (cities × policies)
+    section = f"""## Batch evaluation (cities × policies)
 
 `python benchmarks/bench_batch.py` — the example batch (`scenarios/batch_example.toml`: Helsinki, Monaco,
 West Oakland, Surabaya-Sukolilo; baseline and doubled frequency; 6 model runs, 2 not applicable), each
-configuration in a fresh process into an empty folder. Machine: {platform.machine()}, {os.cpu_count()} cores
-**shared with other jobs** (load average {load0:.1f} at the start, {load1:.1f} at the end), Python
-{platform.python_version()}. *runs/min*: computed runs over the wall time of `run_batch` (worker start-up,
+configuration in a fresh process into an empty folder, the configurations alternating, medians of
+{args.repeat} runs each. Machine: {platform.machine()}, {os.cpu_count()} cores (load average, 1 / 5 / 15 min,
+{load0} at the start, {load1} at the end), Python
+{platform.python_version()}. *wall s*: median (least); *runs/min*: computed runs over the wall time of `run_batch` (worker start-up,
 imports and numba cache loading included); *model s*: sum of the runs' own times; *peak MB*: largest
 resident set of a worker process.
 
-| configuration | runs | wall s | runs/min | model s | peak MB per worker |
+| configuration | runs | wall s (least) | runs/min | model s | peak MB per worker |
 |---|---:|---:|---:|---:|---:|
 {table}
 
@@ -112,17 +142,8 @@ number of cities and the batch ends with its slowest city; the example's runs ar
 loading, ~5–10 s here) before its first run. For 50 cities × 5 scenarios (250 runs of ~5–30 s each) on N
 machines, a Dask cluster with one single-threaded worker per core gives about min(50, cores) concurrent
 cities; the shared output folder (results, log, manifest) must be on a file system all workers see, and the
-tasks ship only paths and policy specs.
-<!-- END batch -->"""
-    readme = ROOT / "benchmarks" / "README.md"
-    text = readme.read_text(encoding="utf-8") if readme.is_file() else "# transitopt benchmarks\n"
-    pattern = re.compile(r"<!-- BEGIN batch -->.*?<!-- END batch -->", re.S)
-    text = (
-        pattern.sub(lambda _: section, text)
-        if pattern.search(text)
-        else text.rstrip("\n") + "\n\n" + section + "\n"
-    )
-    readme.write_text(text, encoding="utf-8")
+tasks ship only paths and policy specs."""
+    write_section("batch", section, args.readme)
     print(section)
 
 

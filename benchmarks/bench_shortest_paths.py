@@ -8,8 +8,9 @@ Run from the repository root (peers: ``pip install igraph aequilibrae``)::
 Networks: Chicago-Sketch and Berlin-Center (TNTP, free-flow time, zones as sources;
 Berlin's 865 centroids are never passed through) and the largest graph of the shared OSM
 extracts, the Monaco walk network without simplification (walking time, 1,000 random
-sources). Times are the best of ``--repeat`` runs (wall clock), in milliseconds per
-source. transitopt, AequilibraE: 2 threads; scipy, igraph, networkx: 1 thread (they have
+sources). Times are the median (and the least) of ``--repeat`` runs (wall clock), in
+milliseconds per source; the runs alternate tool by tool (one round times every tool and
+measure once, the next round starts from the next one). transitopt, AequilibraE: 2 threads; scipy, igraph, networkx: 1 thread (they have
 no thread setting). Preparation (compression, contraction hierarchy, AequilibraE's
 ``prepare_graph``) is timed separately and excluded from the per-source times.
 """
@@ -39,7 +40,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import scipy  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
-from _readme import write_section  # noqa: E402
+from _readme import loadavg, write_section  # noqa: E402
 from scipy.sparse.csgraph import dijkstra  # noqa: E402
 
 from transitopt import paths  # noqa: E402
@@ -59,41 +60,56 @@ class Case:
     network: Network
     sources: np.ndarray  # compiled indices: zones, or random nodes on OSM graphs
     blocked: bool  # sources are centroids that paths may not pass through
-    times: dict = field(default_factory=dict)  # (measure, tool) -> ms per source
+    times: dict = field(default_factory=dict)  # (measure, tool) -> ms per source, median
+    best: dict = field(default_factory=dict)  # (measure, tool) -> ms per source, least
     prep: dict = field(default_factory=dict)
     checks: dict = field(default_factory=dict)
 
 
-def best(fn, repeat: int) -> float:
-    """Best wall-clock seconds of ``repeat`` calls."""
-    out = np.inf
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        out = min(out, time.perf_counter() - start)
-    return out
+def run_jobs(case: Case, jobs: dict, repeat: int) -> None:
+    """Time every job ``(fn, scale, max_repeat)`` in rounds that alternate tool by tool;
+    ``case.times[key]`` = median seconds x scale, ``case.best[key]`` = least."""
+    keys = list(jobs)
+    samples: dict = {k: [] for k in keys}
+    for r in range(repeat):
+        for key in keys[r % len(keys) :] + keys[: r % len(keys)]:
+            fn, scale, cap = jobs[key]
+            if len(samples[key]) >= cap:
+                continue
+            start = time.perf_counter()
+            fn()
+            samples[key].append((time.perf_counter() - start) * scale)
+    for key, values in samples.items():
+        case.times[key] = float(np.median(values))
+        case.best[key] = min(values)
 
 
 # ----------------------------------------------------------------------------- cases
 
 
-def load_cases() -> list[Case]:
+def load_cases(names: list[str] | None = None) -> list[Case]:
     from transitopt.network import load_network
     from transitopt.network.tntp import read_tntp_network
 
+    def wanted(name: str) -> bool:
+        return names is None or name in names
+
     tntp = data_dir() / "tntp"
     cases = []
-    chicago = read_tntp_network(tntp / "Chicago-Sketch" / "ChicagoSketch_net.tntp")
-    zones = np.arange(chicago.info["tntp"]["zones"])
-    cases.append(Case("Chicago-Sketch", chicago, zones, blocked=bool(chicago.centroid.any())))
-    berlin = read_tntp_network(tntp / "Berlin-Center" / "berlin-center_net.tntp")
-    cases.append(Case("Berlin-Center", berlin, np.flatnonzero(berlin.centroid), blocked=True))
-    monaco = load_network(
-        data_dir() / "osm" / "monaco-250101.osm.pbf", network_type="walk", simplify=False
-    )
-    rng = np.random.default_rng(0)
-    sources = np.sort(rng.choice(monaco.n_nodes, OSM_SOURCES, replace=False))
-    cases.append(Case("Monaco walk (OSM, unsimplified)", monaco, sources, blocked=False))
+    if wanted("Chicago-Sketch"):
+        chicago = read_tntp_network(tntp / "Chicago-Sketch" / "ChicagoSketch_net.tntp")
+        zones = np.arange(chicago.info["tntp"]["zones"])
+        cases.append(Case("Chicago-Sketch", chicago, zones, blocked=bool(chicago.centroid.any())))
+    if wanted("Berlin-Center"):
+        berlin = read_tntp_network(tntp / "Berlin-Center" / "berlin-center_net.tntp")
+        cases.append(Case("Berlin-Center", berlin, np.flatnonzero(berlin.centroid), blocked=True))
+    if wanted("Monaco"):
+        monaco = load_network(
+            data_dir() / "osm" / "monaco-250101.osm.pbf", network_type="walk", simplify=False
+        )
+        rng = np.random.default_rng(0)
+        sources = np.sort(rng.choice(monaco.n_nodes, OSM_SOURCES, replace=False))
+        cases.append(Case("Monaco walk (OSM, unsimplified)", monaco, sources, blocked=False))
     return cases
 
 
@@ -141,9 +157,9 @@ def run_case(case: Case, repeat: int) -> None:
 
     # ---- one-to-all, one call per source
     def per_call(fn, sources):
-        return best(lambda: [fn(int(s)) for s in sources], repeat) * 1e3 / len(sources)
+        return (lambda: [fn(int(s)) for s in sources], 1e3 / len(sources), repeat)
 
-    t = case.times
+    t: dict = {}  # (measure, tool) -> (fn, scale to ms per source, max runs)
     t["one-to-all", "transitopt CH"] = per_call(
         lambda s: prepared.distances([s], method="ch"), singles
     )
@@ -153,20 +169,24 @@ def run_case(case: Case, repeat: int) -> None:
     t["one-to-all", "scipy"] = per_call(lambda s: dijkstra(matrix, indices=s), singles)
 
     # ---- many-to-all and many-to-many
-    t["many-to-all", "transitopt CH"] = (
-        best(lambda: prepared.distances(src, method="ch"), repeat) * ms
-    )
+    t["many-to-all", "transitopt CH"] = (lambda: prepared.distances(src, method="ch"), ms, repeat)
     t["many-to-all", "transitopt Dijkstra"] = (
-        best(lambda: prepared.distances(src, method="dijkstra"), repeat) * ms
+        lambda: prepared.distances(src, method="dijkstra"),
+        ms,
+        repeat,
     )
-    t["many-to-all", "scipy"] = best(lambda: dijkstra(matrix, indices=src), repeat) * ms
+    t["many-to-all", "scipy"] = (lambda: dijkstra(matrix, indices=src), ms, repeat)
     t["many-to-many", "transitopt CH"] = (
-        best(lambda: prepared.distances(src, src, method="ch"), repeat) * ms
+        lambda: prepared.distances(src, src, method="ch"),
+        ms,
+        repeat,
     )
     t["many-to-many", "transitopt Dijkstra"] = (
-        best(lambda: prepared.distances(src, src, method="dijkstra"), repeat) * ms
+        lambda: prepared.distances(src, src, method="dijkstra"),
+        ms,
+        repeat,
     )
-    t["many-to-many", "scipy"] = best(lambda: dijkstra(matrix, indices=src)[:, src], repeat) * ms
+    t["many-to-many", "scipy"] = (lambda: dijkstra(matrix, indices=src)[:, src], ms, repeat)
 
     ours = prepared.distances(src, method="ch")
     if not case.blocked:
@@ -176,14 +196,17 @@ def run_case(case: Case, repeat: int) -> None:
         )
         case.checks["inf pattern equal"] = bool((np.isinf(ref) == np.isinf(ours)).all())
 
-    run_igraph(case, w, singles, repeat)
-    run_networkx(case, w, singles[:5])
-    run_aequilibrae(case, w, ours[:, src], repeat)
-    for (measure, tool), value in sorted(t.items()):
+    run_igraph(case, w, singles, repeat, t)
+    run_networkx(case, w, singles[:5], t)
+    aequilibrae_check = run_aequilibrae(case, w, ours[:, src], repeat, t)
+    run_jobs(case, t, repeat)
+    if aequilibrae_check is not None:
+        aequilibrae_check()
+    for (measure, tool), value in sorted(case.times.items()):
         print(f"  {measure:13s} {tool:22s} {value:9.4f} ms/source", flush=True)
 
 
-def run_igraph(case: Case, w: np.ndarray, singles: np.ndarray, repeat: int) -> None:
+def run_igraph(case: Case, w: np.ndarray, singles: np.ndarray, repeat: int, t: dict) -> None:
     try:
         import igraph as ig
     except ImportError:
@@ -197,25 +220,24 @@ def run_igraph(case: Case, w: np.ndarray, singles: np.ndarray, repeat: int) -> N
     graph.es["w"] = w.tolist()
     case.prep["igraph_s"] = time.perf_counter() - start
     capped = src[:200]  # results come back as Python lists: cap the memory
-    t = case.times
     t["one-to-all", "igraph"] = (
-        best(lambda: [graph.distances(source=[int(s)], weights="w") for s in singles], repeat)
-        * 1e3
-        / len(singles)
+        lambda: [graph.distances(source=[int(s)], weights="w") for s in singles],
+        1e3 / len(singles),
+        repeat,
     )
     t["many-to-all", "igraph"] = (
-        best(lambda: graph.distances(source=capped.tolist(), weights="w"), repeat)
-        * 1e3
-        / capped.size
+        lambda: graph.distances(source=capped.tolist(), weights="w"),
+        1e3 / capped.size,
+        repeat,
     )
     t["many-to-many", "igraph"] = (
-        best(lambda: graph.distances(source=src.tolist(), target=src.tolist(), weights="w"), repeat)
-        * 1e3
-        / src.size
+        lambda: graph.distances(source=src.tolist(), target=src.tolist(), weights="w"),
+        1e3 / src.size,
+        repeat,
     )
 
 
-def run_networkx(case: Case, w: np.ndarray, singles: np.ndarray) -> None:
+def run_networkx(case: Case, w: np.ndarray, singles: np.ndarray, t: dict) -> None:
     import networkx as nx
 
     net = case.network
@@ -225,19 +247,21 @@ def run_networkx(case: Case, w: np.ndarray, singles: np.ndarray) -> None:
         zip(net.tail.tolist(), net.head.tolist(), w.tolist(), strict=True), key=lambda e: -e[2]
     ):
         graph.add_edge(u, v, weight=c)  # the smallest of parallel edges is added last
-    case.times["one-to-all", "networkx"] = (
-        best(lambda: [nx.single_source_dijkstra_path_length(graph, int(s)) for s in singles], 1)
-        * 1e3
-        / len(singles)
+    t["one-to-all", "networkx"] = (
+        lambda: [nx.single_source_dijkstra_path_length(graph, int(s)) for s in singles],
+        1e3 / len(singles),
+        1,  # one run: it is slow and far behind
     )
 
 
-def run_aequilibrae(case: Case, w: np.ndarray, ours: np.ndarray, repeat: int) -> None:
+def run_aequilibrae(case: Case, w: np.ndarray, ours: np.ndarray, repeat: int, t: dict):
+    """Add AequilibraE's zone skim to the jobs ``t`` (skimming is the task here, so its graph
+    is set up for skims); returns the check to run after the timings."""
     try:
         from aequilibrae.paths import Graph, NetworkSkimming
     except ImportError:
         print("  aequilibrae not installed: pip install aequilibrae")
-        return
+        return None
     net, src = case.network, case.sources
     # AequilibraE indexes an array by node id: use compiled index + 1 as id
     links = pd.DataFrame({
@@ -263,18 +287,22 @@ def run_aequilibrae(case: Case, w: np.ndarray, ours: np.ndarray, repeat: int) ->
         job.execute()
         holder["job"] = job
 
-    seconds = best(skim, repeat)
-    # its skim grows a full tree per zone, then reads the zone columns
-    case.times["many-to-many", "AequilibraE"] = seconds * 1e3 / src.size
-    case.times["many-to-all", "AequilibraE"] = seconds * 1e3 / src.size
-    theirs = np.asarray(holder["job"].results.skims.cost)
-    finite = np.isfinite(ours) & np.isfinite(theirs)
-    case.checks["max |CH - AequilibraE| (zones)"] = float(
-        np.abs(ours[finite] - theirs[finite]).max()
-    )
-    case.checks["inf pattern equal (AequilibraE)"] = bool(
-        (np.isinf(ours) == ~np.isfinite(theirs)).all()
-    )
+    # its skim grows a full tree per zone, then reads the zone columns: one timing, both rows
+    t["many-to-many", "AequilibraE"] = (skim, 1e3 / src.size, repeat)
+
+    def check() -> None:
+        case.times["many-to-all", "AequilibraE"] = case.times["many-to-many", "AequilibraE"]
+        case.best["many-to-all", "AequilibraE"] = case.best["many-to-many", "AequilibraE"]
+        theirs = np.asarray(holder["job"].results.skims.cost)
+        finite = np.isfinite(ours) & np.isfinite(theirs)
+        case.checks["max |CH - AequilibraE| (zones)"] = float(
+            np.abs(ours[finite] - theirs[finite]).max()
+        )
+        case.checks["inf pattern equal (AequilibraE)"] = bool(
+            (np.isinf(ours) == ~np.isfinite(theirs)).all()
+        )
+
+    return check
 
 
 # ----------------------------------------------------------------------------- compile time
@@ -343,17 +371,17 @@ MEASURES = ["one-to-all", "many-to-all", "many-to-many"]
 def report(cases: list[Case], compile_s: tuple[float, float, float], args) -> str:
     lines = []
     cpu = _cpu_name()
-    load = os.getloadavg()
     lines += [
         "## Shortest paths",
         "",
-        f"Command: `python benchmarks/bench_shortest_paths.py` (repeat {args.repeat}, best run). "
+        f"Command: `python benchmarks/bench_shortest_paths.py` (repeat {args.repeat}, median run; "
+        "runs alternate tool by tool). "
         f"Machine: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, numba {numba.__version__}, "
         f"numba threading layer {numba.threading_layer()} (OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '')}), "
         f"scipy {scipy.__version__}{_versions()}; "
-        f"load average at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (other jobs shared the machine).",
+        f"load average (1 / 5 / 15 min) {args.load_start} at the start, {loadavg()} at the end.",
         "",
-        "Milliseconds per source (lower is better); transitopt and AequilibraE with 2 threads, "
+        "Milliseconds per source, median of the runs (lower is better); transitopt and AequilibraE with 2 threads, "
         "scipy, igraph and networkx single-threaded (they have no thread option). *one-to-all*: one call "
         "per source (20 random nodes; networkx 5). *many-to-all*: every zone (TNTP) or 1,000 random "
         "nodes (OSM) to every node in one call (igraph on the first 200 sources). *many-to-many*: "
@@ -481,9 +509,19 @@ def _versions() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (best is kept)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (median)")
     parser.add_argument("--quick", action="store_true", help="one repeat; do not touch the README")
+    parser.add_argument(
+        "--readme", default=None, help="file to write (default benchmarks/README.md)"
+    )
+    parser.add_argument(
+        "--cases",
+        nargs="+",
+        default=None,
+        help="Chicago-Sketch, Berlin-Center, Monaco (default: all)",
+    )
     args = parser.parse_args()
+    args.load_start = loadavg()
     if args.quick:
         args.repeat = 1
     numba.set_num_threads(min(THREADS, numba.config.NUMBA_NUM_THREADS))
@@ -493,14 +531,14 @@ def main() -> None:
         flush=True,
     )
     warm_up()
-    cases = load_cases()
+    cases = load_cases(args.cases)
     for case in cases:
         run_case(case, args.repeat)
     section = report(cases, compile_s, args)
     print("\n" + section)
     if not args.quick:
-        write_section("shortest_paths", section)
-        print(f"\nwritten to {README}")
+        write_section("shortest_paths", section, args.readme)
+        print(f"\nwritten to {args.readme or README}")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 import numba  # noqa: E402
 import pandas as pd  # noqa: E402
+from _readme import loadavg, write_section  # noqa: E402
 
 from transitopt.optimise import evaluate_route_set, read_tndp_instance  # noqa: E402
 from transitopt.optimise.benchmark import (  # noqa: E402
@@ -43,7 +44,6 @@ RESULTS = ROOT / "benchmarks" / "tndp_results"
 RUNS = RESULTS / "runs.csv"
 BEST = RESULTS / "best_routes.json"
 README = ROOT / "benchmarks" / "README.md"
-BEGIN, END = "<!-- BEGIN tndp -->", "<!-- END tndp -->"
 KEY = ["case", "seed", "budget_s"]
 
 
@@ -70,7 +70,14 @@ def main() -> None:
     parser.add_argument(
         "--table-only", action="store_true", help="rebuild the README table from runs.csv"
     )
+    parser.add_argument(
+        "--readme", default=None, help="file to write (default benchmarks/README.md)"
+    )
+    parser.add_argument(
+        "--runs", default=str(RUNS), help="results CSV (default tndp_results/runs.csv)"
+    )
     args = parser.parse_args()
+    set_paths(args.runs, args.readme)
     RESULTS.mkdir(parents=True, exist_ok=True)
     if not args.table_only:
         cases = (
@@ -83,7 +90,9 @@ def main() -> None:
         for case in cases:
             for seed in args.seeds:
                 t0 = time.perf_counter()
+                load_start = loadavg()
                 runs = run_case(case, budget_s=args.budget, seeds=[seed], clock=args.clock)
+                runs = runs.assign(load_start=load_start, load_end=loadavg())
                 row = runs.iloc[0]
                 print(
                     f"{case.label:32s} seed {seed}: ATT {row.att:.4f} TRT {row.trt:.0f} "
@@ -92,6 +101,14 @@ def main() -> None:
                 )
                 _store(runs)
     write_table()
+
+
+def set_paths(runs: str, readme: str | None) -> None:
+    """Results CSV and README to use (a trial run writes to scratch copies)."""
+    global RUNS, BEST, README
+    RUNS = Path(runs)
+    BEST = RUNS.parent / "best_routes.json"
+    README = Path(readme) if readme else README
 
 
 def _store(runs: pd.DataFrame) -> None:
@@ -116,6 +133,19 @@ def _cpu() -> str:
     return platform.processor() or platform.machine()
 
 
+def _load_text(runs: pd.DataFrame) -> str:
+    """The load averages recorded with the runs (1-minute figure, least and most)."""
+    if "load_start" not in runs:
+        return ""
+    values = [
+        float(v.split("/")[0])
+        for v in pd.concat([runs["load_start"], runs["load_end"]]).dropna().astype(str)
+    ]
+    if not values:
+        return ""
+    return f"; 1-minute load average from {min(values):.1f} to {max(values):.1f} at the runs' start and end"
+
+
 def _fmt(v: float, digits: int = 2) -> str:
     return f"{v:.{digits}f}"
 
@@ -131,7 +161,9 @@ def write_table() -> None:
         "`benchmarks/tndp_results/runs.csv`; best route sets in `benchmarks/tndp_results/best_routes.json`). "
         f"Machine: {_cpu()}, {os.cpu_count()} cores shared with other jobs, "
         f"Python {platform.python_version()}, numba {numba.__version__}; one process, one thread per run; "
-        "budgets and times are CPU seconds of the run's process (the machine was shared, so wall time was longer).",
+        "budgets and times are CPU seconds of the run's process (the machine was shared, so wall time was longer)"
+        + _load_text(runs)
+        + ".",
         "",
         "Passenger objective: ATT = demand-weighted mean travel time in minutes with 5 min per transfer "
         "(Mandl 1979; Mumford 2013), TRT = total one-way route time in minutes. Our figures are re-evaluated "
@@ -141,9 +173,10 @@ def write_table() -> None:
         "(Mandl literature file), otherwise as published in `tndp/literature/*_Results_all_best_passenger.csv` "
         "(no route set available). *Gap* = (ours − published best) / published best; negative = better.",
         "",
-        "| case | our best ATT | TRT | d0 / d1 / d2 / dun % | runs × budget (CPU) | CPU time used | seeds | evaluations (best run) "
+        "| case | our best ATT | median ATT (runs) | TRT | d0 / d1 / d2 / dun % | runs × budget (CPU) | CPU time used "
+        "| seeds | evaluations (best run) "
         "| published best ATT / TRT (source) | gap | Mumford (2013) | John et al. (2014) |",
-        "|---|---:|---:|---|---|---:|---|---:|---|---:|---:|---:|",
+        "|---|---:|---:|---:|---|---|---:|---|---:|---|---:|---:|---:|",
     ]
     best_sets = {}
     order = [c.label for c in STANDARD_CASES]
@@ -182,7 +215,7 @@ def write_table() -> None:
 
         budgets = ", ".join(f"{n} × {b:.0f} s" for b, n in sub.groupby("budget_s").size().items())
         lines.append(
-            f"| {case} | **{ev.att:.4f}** | {ev.trt:.0f} | {ev.d0:.2f} / {ev.d1:.2f} / {ev.d2:.2f} / {ev.dun:.2f} "
+            f"| {case} | **{ev.att:.4f}** | {sub['att'].median():.4f} ({len(sub)}) | {ev.trt:.0f} | {ev.d0:.2f} / {ev.d1:.2f} / {ev.d2:.2f} / {ev.dun:.2f} "
             f"| {budgets} | {sub['seconds'].sum() / 60:.1f} min | {', '.join(str(s) for s in sorted(sub['seed'].unique()))} "
             f"| {int(best['evaluations']):,} | {top_txt} | {gap_txt} | {ref('Mumford (2013)')} | {ref('John et al. (2014)')} |"
         )
@@ -205,7 +238,7 @@ def write_table() -> None:
         "sweep of `design_routes` are not benchmarked here.",
     ]
     BEST.write_text(json.dumps(best_sets, indent=1) + "\n")
-    _write_section("\n".join(lines))
+    write_section("tndp", "\n".join(lines), README)
 
 
 def _check_constraints(spec, inst, routes, ev) -> None:
@@ -223,18 +256,6 @@ def _check_constraints(spec, inst, routes, ev) -> None:
         raise SystemExit(
             f"{spec.label}: stored best route set is infeasible: {'; '.join(problems)}"
         )
-
-
-def _write_section(body: str) -> None:
-    text = README.read_text() if README.exists() else "# transitopt benchmarks\n"
-    block = f"{BEGIN}\n{body}\n{END}"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        _, tail = rest.split(END, 1)
-        text = head + block + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    README.write_text(text)
 
 
 if __name__ == "__main__":

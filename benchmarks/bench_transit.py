@@ -15,7 +15,8 @@ orders its loading by ``u_j + c_a``, and ties between zero-cost links lose flow)
 seeded jitter uniform in [0, 10 ms): stops at identical coordinates and regular zone grids
 make several strategies exactly optimal, and each tool would keep a different one (the
 load differences without the jitter are reported too). Times are wall clock and process
-CPU, best of ``--repeat`` interleaved runs, demand to every destination, no skims.
+CPU, median (and least) of ``--repeat`` interleaved runs (the tool that goes first
+alternates from one run to the next), demand to every destination, no skims.
 
 Cases (feeds in ``data_dir()/gtfs``, default period 07:00-09:00 of the busiest day):
 
@@ -54,7 +55,7 @@ sys.path.insert(0, str(ROOT))
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from _readme import write_section  # noqa: E402
+from _readme import loadavg, write_section  # noqa: E402
 
 from transitopt.settings import data_dir  # noqa: E402
 from transitopt.transit import (  # noqa: E402
@@ -221,11 +222,13 @@ def run_case(case: Case, repeat: int) -> None:
     case.results["aequilibrae setup s"] = setup_s
     ours_assign(g, demand)  # load the compiled kernel (on-disk numba cache) before timing
     case.times = {"transitopt": [], "AequilibraE": []}
-    for _ in range(repeat):  # interleaved, so both see the same background load
-        result, wall, cpu = timed(lambda: ours_assign(g, demand))
-        case.times["transitopt"].append((wall, cpu))
-        volume, wall, cpu = timed(theirs)
-        case.times["AequilibraE"].append((wall, cpu))
+    for r in range(repeat):  # interleaved, so both see the same background load
+        for tool in ("transitopt", "AequilibraE")[:: 1 if r % 2 == 0 else -1]:
+            if tool == "transitopt":
+                result, wall, cpu = timed(lambda: ours_assign(g, demand))
+            else:
+                volume, wall, cpu = timed(theirs)
+            case.times[tool].append((wall, cpu))
     diff = np.abs(result.link_volume - volume)
     case.results.update({
         "max abs": float(diff.max()),
@@ -241,7 +244,7 @@ def run_case(case: Case, repeat: int) -> None:
     for tool, runs in case.times.items():
         walls = [w for w, _ in runs]
         print(
-            f"  {tool:12s} best {min(walls):8.3f} s  runs "
+            f"  {tool:12s} median {float(np.median(walls)):8.3f} s  runs "
             + " ".join(f"{w:.3f}" for w in walls)
             + f"  cpu {min(c for _, c in runs):.3f} s",
             flush=True,
@@ -292,16 +295,16 @@ def compile_times() -> tuple[float, float, float]:
 # ----------------------------------------------------------------------------- report
 
 
-def report(cases: list[Case], compile_s: tuple[float, float, float], args, load: tuple) -> str:
-    end_load = os.getloadavg()
+def report(cases: list[Case], compile_s: tuple[float, float, float], args, load: str) -> str:
     lines = [
         "## Transit assignment (optimal strategies)",
         "",
-        f"Command: `python benchmarks/bench_transit.py` (best of {args.repeat} interleaved runs). Machine: {_cpu_name()}, {os.cpu_count()} cores, "
+        f"Command: `python benchmarks/bench_transit.py` (median and best of {args.repeat} interleaved runs, the "
+        "first tool alternating). Machine: {_cpu_name()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, numba {numba.__version__} (threading layer "
         f"{numba.threading_layer()}), aequilibrae {version('aequilibrae')}, numpy {np.__version__}, "
-        f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}; load average {load[0]:.1f} at the start, "
-        f"{end_load[0]:.1f} at the end (other jobs shared the {os.cpu_count()} cores).",
+        f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}; load average (1 / 5 / 15 min) {load} at the "
+        f"start, {loadavg()} at the end.",
         "",
         "Same graph, same demand (every zone is a destination), link loads only (no skims), 2 threads each. "
         "The graph comes from transitopt (`read_gtfs`, `build_transit_graph`); costs +1 s plus a "
@@ -309,14 +312,13 @@ def report(cases: list[Case], compile_s: tuple[float, float, float], args, load:
         "(see the script's docstring for the cases and the demand). transitopt's time is `assign_transit` "
         "from the dense matrix (validation included); AequilibraE's is `HyperpathGenerating.assign` on COO "
         "arrays prepared beforehand (its set-up, from the edge table to its CSC graph, is listed apart). "
-        "*ratio* = AequilibraE / transitopt (above 1: transitopt is faster). *CPU*: process CPU time "
-        "(both threads) of the run with the least, the steadier measure on a shared machine. The gap "
-        "between best and median wall time is the noise from other jobs on the oversubscribed cores; a "
-        "wall ratio that the medians do not confirm is noise. Loads agree when `np.allclose(ours, theirs, "
+        "*ratio* = AequilibraE / transitopt of the medians (above 1: transitopt is faster). *CPU*: process "
+        "CPU time (both threads) of the run with the least, the steadier measure on a shared machine. The "
+        "gap between best and median wall time is the noise from other jobs on the cores. Loads agree when `np.allclose(ours, theirs, "
         f"rtol={RTOL:g}, atol={ATOL:g})` holds on every link.",
         "",
-        "| case | nodes | links | zones | trips | wall s, best: transitopt / AequilibraE | wall ratio "
-        "| wall s, median | CPU s, best | CPU ratio | AequilibraE set-up s "
+        "| case | nodes | links | zones | trips | wall s, median: transitopt / AequilibraE | wall ratio "
+        "| wall s, best | CPU s, best | CPU ratio | AequilibraE set-up s "
         "| max abs load diff | max diff / max load | loads agree | without jitter: max abs diff (links) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
@@ -328,8 +330,8 @@ def report(cases: list[Case], compile_s: tuple[float, float, float], args, load:
         ours, theirs = "transitopt", "AequilibraE"
         lines.append(
             f"| {c.name} | {g.n_nodes:,} | {g.n_links:,} | {len(g.zone_ids):,} | {c.demand.sum():,.0f} "
-            f"| {best[ours]:.3f} / {best[theirs]:.3f} | {best[theirs] / best[ours]:.2f} "
-            f"| {median[ours]:.3f} / {median[theirs]:.3f} "
+            f"| {median[ours]:.3f} / {median[theirs]:.3f} | {median[theirs] / median[ours]:.2f} "
+            f"| {best[ours]:.3f} / {best[theirs]:.3f} "
             f"| {cpu[ours]:.3f} / {cpu[theirs]:.3f} | {cpu[theirs] / cpu[ours]:.2f} "
             f"| {r['aequilibrae setup s']:.3f} "
             f"| {r['max abs']:.1e} | {r['max rel']:.1e} | {'yes' if r['allclose'] else 'NO'} "
@@ -365,8 +367,12 @@ def _cpu_name() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (best is kept)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (median)")
     parser.add_argument("--quick", action="store_true", help="one repeat; do not touch the README")
+    parser.add_argument(
+        "--readme", default=None, help="file to write (default benchmarks/README.md)"
+    )
+    parser.add_argument("--cases", type=int, nargs="+", help="case numbers (0-3; default all)")
     args = parser.parse_args()
     if args.quick:
         args.repeat = 1
@@ -374,21 +380,22 @@ def main() -> None:
         import aequilibrae  # noqa: F401
     except ImportError:
         sys.exit("this benchmark needs AequilibraE: pip install aequilibrae")
-    load = os.getloadavg()
+    load = loadavg()
     numba.set_num_threads(min(THREADS, numba.config.NUMBA_NUM_THREADS))
     compile_s = compile_times()
     print(
         f"numba compile: {compile_s[0]:.1f} s cold ({compile_s[2]:.1f} s CPU), {compile_s[1]:.2f} s cached",
         flush=True,
     )
-    for case in CASES:
+    cases = CASES if args.cases is None else [CASES[k] for k in args.cases]
+    for case in cases:
         load_case(case)
         run_case(case, args.repeat)
-    section = report(CASES, compile_s, args, load)
+    section = report(cases, compile_s, args, load)
     print("\n" + section)
     if not args.quick:
-        write_section("transit", section)
-        print(f"\nwritten to {README}")
+        write_section("transit", section, args.readme)
+        print(f"\nwritten to {args.readme or README}")
 
 
 if __name__ == "__main__":
