@@ -155,6 +155,8 @@ def worker(spec: dict) -> None:
             timer.daemon = True
             timer.start()
         run = run_aequilibrae(case, spec["gap"], spec["max_iter"], spec["cores"])
+        if spec["time_limit_s"] > 0:
+            timer.cancel()
     else:
         run = run_transitopt(case, spec["solver"].split()[-1], spec["gap"], spec["time_limit_s"])
     h = run["history"]
@@ -179,7 +181,7 @@ def solve_in_process(
     max_iter: int = 100_000,
     timeout_s: float | None = None,
 ) -> dict | None:
-    """Run one solve in a fresh process; None when it ran past ``timeout_s`` or failed.
+    """Run one solve in a fresh process; ``{"error": why}`` when it failed or ran out of time.
 
     Returns ``{"solver", "history", "flow", "iterations", "base_mb", "peak_mb"}``:
     ``peak_mb`` is the process's largest resident set, ``base_mb`` its resident set
@@ -202,10 +204,13 @@ def solve_in_process(
             done = subprocess.run(cmd, env=env, timeout=timeout_s, capture_output=True, text=True)
         except subprocess.TimeoutExpired:
             print(f"  {case} {solver}: no result within {timeout_s:.0f} s", flush=True)
-            return None
+            return {"error": "time limit"}
+        if done.returncode == 3:  # the worker's own time limit (AequilibraE)
+            return {"error": "time limit"}
         if done.returncode != 0 or not Path(out + ".json").exists():
             print(f"  {case} {solver}: failed\n{done.stderr[-2000:]}", flush=True)
-            return None
+            killed = done.returncode < 0 or done.returncode == 137
+            return {"error": f"exit {done.returncode}" + (" (killed: memory?)" if killed else "")}
         info = json.loads(Path(out + ".json").read_text())
         with np.load(out) as data:
             history = pd.DataFrame(
@@ -495,8 +500,8 @@ def main() -> None:
                         time_limit_s=limit,
                         timeout_s=limit + 300.0,
                     )
-                runs[solver].append(run)
-                if run is not None:
+                runs[solver].append(None if "error" in run else run)
+                if "error" not in run:
                     hits = [first_time(run["history"], g) for g in [*GAPS, TIGHT]]
                     print(
                         f"{name:20s} {solver:16s} run {r + 1}: "

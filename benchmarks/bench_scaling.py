@@ -81,8 +81,8 @@ def measure(name: str, solver: str, args) -> dict:
         max_iter=100_000,
         timeout_s=args.time_limit + 600.0,  # loading the case comes on top
     )
-    if run is None:
-        return {"ok": False}
+    if "error" in run:
+        return {"ok": False, "error": run["error"]}
     h = run["history"]
     return {
         "ok": True,
@@ -100,7 +100,8 @@ def combine(runs: list[dict]) -> dict:
     """Medians over repeats; a value missing in any repeat is missing."""
     ok = [r for r in runs if r["ok"]]
     if len(ok) < len(runs) or not ok:
-        return {"ok": False, "repeats": len(runs)}
+        errors = sorted({r["error"] for r in runs if not r["ok"]})
+        return {"ok": False, "repeats": len(runs), "error": ", ".join(errors)}
 
     def med(values):
         return None if any(v is None for v in values) else float(np.median(values))
@@ -153,7 +154,8 @@ def build_table(results: dict) -> str:
                 f"| {st['trips']:,.0f} | {solver} | "
             )
             if not r["ok"]:
-                lines.append(head + " | ".join(["—"] * 6) + " |")
+                why = r.get("error", "")
+                lines.append(head + " | ".join(["—"] * 5) + f" | — ({why}) |")
                 continue
             gap = "—" if r["final_gap"] is None else f"{r['final_gap']:.1e}"
             lines.append(

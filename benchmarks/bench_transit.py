@@ -300,7 +300,7 @@ def report(cases: list[Case], compile_s: tuple[float, float, float], args, load:
         "## Transit assignment (optimal strategies)",
         "",
         f"Command: `python benchmarks/bench_transit.py` (median and best of {args.repeat} interleaved runs, the "
-        "first tool alternating). Machine: {_cpu_name()}, {os.cpu_count()} cores, "
+        f"first tool alternating). Machine: {_cpu_name()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, numba {numba.__version__} (threading layer "
         f"{numba.threading_layer()}), aequilibrae {version('aequilibrae')}, numpy {np.__version__}, "
         f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}; load average (1 / 5 / 15 min) {load} at the "
