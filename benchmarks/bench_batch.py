@@ -119,6 +119,13 @@ def main() -> None:
         f"{r['peak_worker_mb']:.0f} |"
         for r in rows
     )
+    met = [speedup >= 1.7, 1 / overhead <= 1.15]
+    targets = {
+        (True, True): "Both targets are met in this run.",
+        (True, False): "The 2-worker target is met in this run, the Dask one is not.",
+        (False, True): "The Dask target is met in this run, the 2-worker one is not.",
+        (False, False): "Neither target is met on this small batch.",
+    }[tuple(met)]
     section = f"""## Batch evaluation (cities × policies)
 
 `python benchmarks/bench_batch.py` — the example batch (`scenarios/batch_example.toml`: Helsinki, Monaco,
@@ -138,7 +145,7 @@ resident set of a worker process.
 wall time ratio **{1 / overhead:.2f}** (target ≤ 1.15).
 
 Scaling: one task per city (its network is loaded once for all its scenarios), so parallelism is at most the
-number of cities and the batch ends with its slowest city; the example's runs are short (about a second of model time each on a quiet machine), so each worker's fixed start-up dominates: one worker pays it once, two workers each pay it, Dask adds its scheduler and worker start-up, and with four cities of unequal size the second worker idles at the end. Neither target is met on this small batch; with real city networks (runs of many seconds) the per-run work dominates. Each worker pays a fixed start-up (imports, numba cache
+number of cities and the batch ends with its slowest city; the example's runs are short (about a second of model time each on a quiet machine), so each worker's fixed start-up dominates: one worker pays it once, two workers each pay it, Dask adds its scheduler and worker start-up, and with four cities of unequal size the second worker idles at the end. {targets} With real city networks (runs of many seconds) the per-run work dominates. Each worker pays a fixed start-up (imports, numba cache
 loading, ~5–10 s here) before its first run. For 50 cities × 5 scenarios (250 runs of ~5–30 s each) on N
 machines, a Dask cluster with one single-threaded worker per core gives about min(50, cores) concurrent
 cities; the shared output folder (results, log, manifest) must be on a file system all workers see, and the
