@@ -467,14 +467,14 @@ def main() -> None:
         worker(json.loads(args.worker))
         return
 
-    from transitopt.network.tntp import load_tntp
+    from _cases import load_case
 
     solvers = [s for s in SOLVERS if not (args.no_aequilibrae and s.startswith("AequilibraE"))]
     load_start = loadavg()
     started = time.strftime("%Y-%m-%d %H:%M")
     rows: list[dict] = []
     for name in args.networks:
-        case = load_tntp(name)
+        case = load_case(name)  # TNTP names, Sydney or Grid<N> (see _cases.py)
         runs: dict[str, list] = {s: [] for s in solvers}
         for r in range(args.repeat):
             order = solvers[r % len(solvers) :] + solvers[: r % len(solvers)]
@@ -544,7 +544,7 @@ def main() -> None:
         "recomputes every solver's final flows with the same exact definition. *ms / iteration*: "
         "median time between successive iterations. *peak MB*: largest resident set of the run's "
         "process (median over runs); in brackets its growth during the solve (peak minus the "
-        "resident set after imports, warm-up and loading the case). `—`: not reached in the run.\n\n"
+        "resident set after imports, warm-up and loading the case). `—`: not reached in the run, or no result (run stopped at its time limit, `--bfw-time-limit` / `--aeq-time-limit`, or failed).\n\n"
         f"![gap vs time]({figure.name})\n"
     )
     write_section("assignment", header + "\n" + table, args.readme)
