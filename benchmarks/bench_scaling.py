@@ -5,7 +5,8 @@ transitopt ``bfw``, transitopt ``algb`` and AequilibraE ``bfw`` (configured as i
 
 * Chicago-Sketch and Berlin-Center (TNTP, their own demand);
 * Sydney (TNTP network, 3,264 zones; demand synthesised, see ``benchmarks/_cases.py``:
-  doubly-constrained gravity over free-flow times, seed 11, 849,339 trips);
+  doubly-constrained gravity over free-flow times, seed 11, 424,670 trips, half the
+  upstream total);
 * Grid100k, a seeded synthetic grid city of about 100,000 nodes and 1,024 zones
   (``_cases.grid_city``; gravity demand, 1,000 trips per zone).
 
@@ -290,8 +291,8 @@ def main() -> None:
         "1e-6: transitopt `bfw` and `algb` (`assign`), AequilibraE `bfw` set up for assignment "
         "(no skims, progress bars off, the same cores; see the assignment section). Sydney's "
         "demand is synthesised (no demand upstream): a doubly-constrained gravity model over "
-        "free-flow times, exp(−0.1/min), gamma(2) productions and attractions, seed 11, 849,339 "
-        "trips; Grid100k is a seeded synthetic grid city (100 m blocks, arterials every 8 blocks, "
+        "free-flow times, exp(−0.1/min), gamma(2) productions and attractions, seed 11, 424,670 "
+        "trips (half the upstream total, which overloads the network with these trips); Grid100k is a seeded synthetic grid city (100 m blocks, arterials every 8 blocks, "
         "1,024 zone centroids, 1,000 trips per zone by the same gravity model), see "
         "`benchmarks/_cases.py`. Both tools read the same matrix. *ms / iteration*: median step "
         "between successive iterations; *peak MB*: largest resident set of the process (growth "
