@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..kernels.assignment import aon_load
+from ..kernels.assignment import aon_graph, aon_load_compressed
 from ..kernels.vdf import costs_into, derivatives_into, line_search
 from ._monitor import Monitor
 from ._problem import Problem
@@ -34,19 +34,31 @@ LINE_SEARCH_TOL = 1e-13
 LINE_SEARCH_MAX_ITER = 60
 
 
-def _aon(problem: Problem, cost: np.ndarray) -> tuple[np.ndarray, float]:
-    flow, sptt, _ = aon_load(
-        problem.indptr,
-        problem.head,
-        problem.tail,
-        cost,
-        problem.no_through,
-        problem.origin_nodes,
-        problem.dest_nodes,
-        problem.demand,
-        True,
-    )
-    return flow, sptt
+class _CompressedAON:
+    """All-or-nothing loading of ``problem`` on its compressed graph (built once: chains
+    contracted, dead-end trees dropped, centroids, origins and destinations kept; see
+    :func:`.kernels.assignment.aon_graph`)."""
+
+    def __init__(self, problem: Problem) -> None:
+        protect = np.array(problem.no_through, dtype=np.bool_)
+        protect[problem.origin_nodes] = True
+        protect[problem.dest_nodes] = True
+        new_of, *graph = aon_graph(problem.indptr, problem.head, ~problem.closed, protect)
+        self.graph = tuple(graph)
+        kept = np.flatnonzero(new_of >= 0)
+        node_of = np.empty(kept.size, dtype=np.int64)  # original node of each compressed one
+        node_of[new_of[kept]] = kept
+        self.no_through = np.ascontiguousarray(problem.no_through[node_of])
+        self.origins = new_of[problem.origin_nodes]
+        self.dests = new_of[problem.dest_nodes]
+        self.demand = problem.demand
+
+    def __call__(self, cost: np.ndarray) -> tuple[np.ndarray, float]:
+        """Link flows and the shortest-path total travel cost under ``cost``."""
+        flow, sptt, _ = aon_load_compressed(
+            *self.graph, cost, self.no_through, self.origins, self.dests, self.demand, True
+        )
+        return flow, sptt
 
 
 def _cfw_target(x, y, s1, hess):
@@ -83,9 +95,10 @@ def solve_link_based(
     m = problem.head.size
     cost = np.empty(m)
     hess = np.empty(m)
+    aon = _CompressedAON(problem)
     if initial is None:
         costs_into(np.zeros(m), *args, cost)
-        x, _ = _aon(problem, cost)
+        x, _ = aon(cost)
     else:
         x = np.array(initial, dtype=np.float64)
     s1 = s2 = None  # previous targets
@@ -96,7 +109,7 @@ def solve_link_based(
     direction = "aon"
     while True:
         costs_into(x, *args, cost)
-        y, sptt = _aon(problem, cost)
+        y, sptt = aon(cost)
         if monitor.record(k, x, cost, sptt, step=step, direction=direction):
             return x
         k += 1

@@ -15,7 +15,8 @@ import numpy as np
 from numba import prange
 
 from ._config import chunk_count, njit, njit_parallel
-from .heap import SETTLED
+from .compression import bfs_order, undirected_neighbours
+from .heap import NOT_QUEUED, SETTLED, heap_pop, heap_push
 from .shortest_paths import dijkstra_into, reset_search, search_scratch
 
 
@@ -182,6 +183,352 @@ def aon_load(indptr, head, tail, cost, no_through, origin_nodes, dest_nodes, dem
             for b in range(n_blocks):
                 total += buffers[b, a]
             flow[a] = total
+    sptt = 0.0
+    unreachable = 0.0
+    for b in range(n_blocks):
+        sptt += sptt_part[b]
+        unreachable += unreach_part[b]
+    return flow, sptt, unreachable
+
+
+# ------------------------------------------------------------------ compressed AON
+#
+# The same all-or-nothing assignment on a smaller graph that is built once per problem
+# (its shape does not depend on the costs). Unprotected nodes that repeated peeling of
+# undirected degree <= 1 removes (dead-end trees) hold no origin or destination and no
+# shortest path between kept nodes passes through them: they are dropped. Unprotected
+# nodes left with exactly two neighbours form chains; each chain walked from one kept end
+# to the other becomes one *shortcut* edge whose cost, every iteration, is the sum over
+# its steps of the cheapest parallel link of that step. Flows on a shortcut go back to
+# the link picked at each step. Distances equal those of the full graph up to the order
+# of summation along the chains.
+
+
+@njit
+def _usable_csr(indptr, head, usable):
+    """CSR ``(ptr, head)`` of the usable edges only."""
+    n = indptr.size - 1
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    out = np.empty(head.size, dtype=head.dtype)
+    k = 0
+    for u in range(n):
+        for e in range(indptr[u], indptr[u + 1]):
+            if usable[e]:
+                out[k] = head[e]
+                k += 1
+        ptr[u + 1] = k
+    return ptr, out[:k].copy()
+
+
+@njit
+def _peel(nb_ptr, nbr, protect):
+    """``(peeled, deg)``: nodes removed by repeatedly peeling unprotected nodes of
+    undirected degree <= 1, and every node's degree among the nodes left."""
+    n = nb_ptr.size - 1
+    deg = np.empty(n, dtype=np.int64)
+    for v in range(n):
+        deg[v] = nb_ptr[v + 1] - nb_ptr[v]
+    peeled = np.zeros(n, dtype=np.bool_)
+    stack = np.empty(n, dtype=np.int64)
+    top = 0
+    for v in range(n):
+        if deg[v] <= 1 and not protect[v]:
+            stack[top] = v
+            top += 1
+            peeled[v] = True
+    while top > 0:
+        top -= 1
+        v = stack[top]
+        for k in range(nb_ptr[v], nb_ptr[v + 1]):
+            x = nbr[k]
+            if not peeled[x]:
+                deg[x] -= 1
+                if deg[x] <= 1 and not protect[x]:
+                    peeled[x] = True
+                    stack[top] = x
+                    top += 1
+    return peeled, deg
+
+
+@njit
+def aon_graph(indptr, head, usable, protect):
+    """Compressed graph for :func:`aon_load_compressed` (see the comment above it).
+
+    Parameters
+    ----------
+    usable : (m,) bool
+        Links that may ever carry flow (the others are left out).
+    protect : (n,) bool
+        Nodes always kept: centroids, origins and destinations.
+
+    Returns
+    -------
+    new_of : (n,) int64
+        Compressed index of each kept node, -1 for the others.
+    c_indptr, c_head, c_tail
+        The compressed CSR graph (kept nodes in breadth-first order).
+    c_link : (m_c,) int64
+        Per compressed edge: its original link ``>= 0``, or ``-1 - s`` for shortcut ``s``.
+    sc_ptr, step_ptr, cand
+        Shortcut ``s`` has the steps ``sc_ptr[s]:sc_ptr[s+1]``; step ``k`` may use any of
+        the parallel links ``cand[step_ptr[k]:step_ptr[k+1]]``.
+    """
+    n = indptr.size - 1
+    u_ptr, u_head = _usable_csr(indptr, head, usable)
+    nb_ptr, nbr = undirected_neighbours(u_ptr, u_head)
+    peeled, deg = _peel(nb_ptr, nbr, protect)
+    chain = np.zeros(n, dtype=np.bool_)
+    kept = np.zeros(n, dtype=np.bool_)
+    for v in range(n):
+        if not peeled[v]:
+            if deg[v] == 2 and not protect[v]:
+                chain[v] = True
+            else:
+                kept[v] = True
+    order = bfs_order(nb_ptr, nbr, kept)
+    n_kept = order.size
+    new_of = np.full(n, -1, dtype=np.int64)
+    for i in range(n_kept):
+        new_of[order[i]] = i
+    m = head.size
+    c_indptr = np.zeros(n_kept + 1, dtype=np.int64)
+    c_head = np.empty(m, dtype=np.int64)
+    c_link = np.empty(m, dtype=np.int64)
+    sc_ptr = np.zeros(m + 1, dtype=np.int64)
+    step_ptr = np.zeros(m + 1, dtype=np.int64)
+    cand = np.empty(m, dtype=np.int64)
+    walk = np.empty(n + 1, dtype=np.int64)
+    k = 0  # compressed edges
+    n_sc = 0
+    n_step = 0
+    n_cand = 0
+    for i in range(n_kept):
+        u = order[i]
+        for e in range(indptr[u], indptr[u + 1]):
+            if usable[e] and kept[head[e]]:
+                c_head[k] = new_of[head[e]]
+                c_link[k] = e
+                k += 1
+        for kk in range(nb_ptr[u], nb_ptr[u + 1]):
+            x = nbr[kk]
+            if not chain[x]:
+                continue
+            # walk the chain u, x, ... to the kept node at its other end
+            walk[0] = u
+            walk[1] = x
+            length = 2
+            prev = u
+            cur = x
+            while chain[cur]:
+                nxt = -1
+                for j in range(nb_ptr[cur], nb_ptr[cur + 1]):
+                    y = nbr[j]
+                    if y != prev and not peeled[y]:
+                        nxt = y
+                        break
+                prev = cur
+                cur = nxt
+                walk[length] = cur
+                length += 1
+            if cur == u:
+                continue  # a loop back to u: never on a shortest path
+            # the steps u -> ... -> cur, each with its parallel usable links
+            first_step = n_step
+            first_cand = n_cand
+            ok = True
+            for j in range(length - 1):
+                a = walk[j]
+                b = walk[j + 1]
+                found = False
+                for e in range(indptr[a], indptr[a + 1]):
+                    if usable[e] and head[e] == b:
+                        cand[n_cand] = e
+                        n_cand += 1
+                        found = True
+                if not found:
+                    ok = False
+                    break
+                n_step += 1
+                step_ptr[n_step] = n_cand
+            if not ok:  # a one-way chain in the other direction
+                n_step = first_step
+                n_cand = first_cand
+                continue
+            sc_ptr[n_sc + 1] = n_step
+            c_head[k] = new_of[cur]
+            c_link[k] = -1 - n_sc
+            n_sc += 1
+            k += 1
+        c_indptr[i + 1] = k
+    c_tail = np.empty(k, dtype=np.int64)
+    for i in range(n_kept):
+        for e in range(c_indptr[i], c_indptr[i + 1]):
+            c_tail[e] = i
+    return (
+        new_of,
+        c_indptr,
+        c_head[:k].copy(),
+        c_tail,
+        c_link[:k].copy(),
+        sc_ptr[: n_sc + 1].copy(),
+        step_ptr[: n_step + 1].copy(),
+        cand[:n_cand].copy(),
+    )
+
+
+@njit
+def _compressed_costs(cost, c_link, sc_ptr, step_ptr, cand, c_cost, pick):
+    """Costs of the compressed edges into ``c_cost``; ``pick[k]``: the cheapest link of
+    step ``k`` (the first of equal ones, as a search over the full graph takes)."""
+    for e in range(c_link.size):
+        a = c_link[e]
+        if a >= 0:
+            c_cost[e] = cost[a]
+            continue
+        s = -1 - a
+        total = 0.0
+        for k in range(sc_ptr[s], sc_ptr[s + 1]):
+            best = np.inf
+            chosen = cand[step_ptr[k]]
+            for i in range(step_ptr[k], step_ptr[k + 1]):
+                c = cost[cand[i]]
+                if c < best:
+                    best = c
+                    chosen = cand[i]
+            total += best
+            pick[k] = chosen
+        c_cost[e] = total
+
+
+@njit
+def _search_listed(
+    indptr, head, cost, no_through, source, is_target, n_targets,
+    dist, pred, heap_key, heap_node, position, touched, settled,
+):  # fmt: skip
+    """Dijkstra from ``source`` until the ``n_targets`` flagged nodes are settled, listing
+    the nodes it reaches in ``touched`` and those it settles, in order, in ``settled``.
+    Returns ``(n_settled, n_touched)``."""
+    dist[source] = 0.0
+    touched[0] = source
+    n_t = 1
+    n_s = 0
+    size = heap_push(heap_key, heap_node, position, 0, source, 0.0)
+    left = n_targets
+    while size > 0:
+        u, du, size = heap_pop(heap_key, heap_node, position, size)
+        settled[n_s] = u
+        n_s += 1
+        if is_target[u]:
+            left -= 1
+            if left == 0:
+                break
+        if no_through[u] and u != source:
+            continue
+        for e in range(indptr[u], indptr[u + 1]):
+            v = head[e]
+            nd = du + cost[e]
+            if nd < dist[v] and position[v] != SETTLED:
+                if dist[v] == np.inf:
+                    touched[n_t] = v
+                    n_t += 1
+                dist[v] = nd
+                pred[v] = e
+                size = heap_push(heap_key, heap_node, position, size, v, nd)
+    return n_s, n_t
+
+
+@njit
+def _aon_block_listed(
+    indptr, head, tail, cost, no_through, origin_nodes, dest_nodes, demand, start, stop, load, flow
+):
+    """:func:`_aon_block` with work proportional to the nodes each search reaches: the
+    tree is loaded in reverse settling order and only reached nodes are reset."""
+    n = indptr.size - 1
+    dist, pred, heap_key, heap_node, position = search_scratch(n)
+    is_target = np.zeros(n, dtype=np.bool_)
+    node_flow = np.zeros(n)
+    touched = np.empty(n, dtype=np.int64)
+    settled = np.empty(n, dtype=np.int64)
+    sptt = 0.0
+    unreachable = 0.0
+    for o in range(start, stop):
+        row = demand[o]
+        n_targets = _mark_demand_targets(dest_nodes, row, is_target)
+        if n_targets == 0:
+            continue
+        n_s, n_t = _search_listed(
+            indptr, head, cost, no_through, origin_nodes[o], is_target, n_targets,
+            dist, pred, heap_key, heap_node, position, touched, settled,
+        )  # fmt: skip
+        _unmark_targets(dest_nodes, is_target)
+        for j in range(dest_nodes.size):
+            q = row[j]
+            if q > 0.0:
+                t = dest_nodes[j]
+                d = dist[t]
+                if d == np.inf:
+                    unreachable += q
+                else:
+                    sptt += q * d
+                    node_flow[t] += q
+        if load:
+            for i in range(n_s - 1, 0, -1):
+                v = settled[i]
+                f = node_flow[v]
+                if f != 0.0:
+                    e = pred[v]
+                    flow[e] += f
+                    node_flow[tail[e]] += f
+        for i in range(n_s):
+            node_flow[settled[i]] = 0.0
+        for i in range(n_t):
+            v = touched[i]
+            dist[v] = np.inf
+            pred[v] = -1
+            position[v] = NOT_QUEUED
+    return sptt, unreachable
+
+
+@njit_parallel
+def aon_load_compressed(
+    graph_indptr, graph_head, graph_tail, c_link, sc_ptr, step_ptr, cand,
+    cost, c_no_through, c_origins, c_dests, demand, load,
+):  # fmt: skip
+    """:func:`aon_load` on the graph of :func:`aon_graph` (``c_no_through``, ``c_origins``
+    and ``c_dests`` in its compressed indices); ``cost`` and the returned flows are per
+    original link. Returns ``(flow, sptt, unreachable)``."""
+    m = cost.size
+    m_c = c_link.size
+    c_cost = np.empty(m_c)
+    pick = np.empty(step_ptr.size - 1, dtype=np.int64)
+    _compressed_costs(cost, c_link, sc_ptr, step_ptr, cand, c_cost, pick)
+    n_orig = c_origins.size
+    n_blocks = chunk_count(n_orig)
+    buffers = np.zeros((n_blocks, m_c if load else 0))
+    sptt_part = np.zeros(n_blocks)
+    unreach_part = np.zeros(n_blocks)
+    for b in prange(n_blocks):
+        start = b * n_orig // n_blocks
+        stop = (b + 1) * n_orig // n_blocks
+        s, u = _aon_block_listed(
+            graph_indptr, graph_head, graph_tail, c_cost, c_no_through, c_origins, c_dests,
+            demand, start, stop, load, buffers[b],
+        )  # fmt: skip
+        sptt_part[b] = s
+        unreach_part[b] = u
+    flow = np.zeros(m)
+    if load:
+        for e in range(m_c):
+            total = 0.0
+            for b in range(n_blocks):
+                total += buffers[b, e]
+            a = c_link[e]
+            if a >= 0:
+                flow[a] = total
+            else:
+                s = -1 - a
+                for k in range(sc_ptr[s], sc_ptr[s + 1]):
+                    flow[pick[k]] = total
     sptt = 0.0
     unreachable = 0.0
     for b in range(n_blocks):
