@@ -7,6 +7,12 @@ block order, so the result is the same, bit for bit, with any number of threads.
 Conventions as in :mod:`.shortest_paths`: CSR graph ``indptr``/``head`` (``tail`` per
 edge), ``cost`` >= 0 with ``inf`` for unusable links, ``no_through`` for centroids.
 ``demand[o, d]`` is the flow from ``origin_nodes[o]`` to ``dest_nodes[d]``.
+
+Each search stops once every destination with demand from its origin is settled, loads
+its tree in reverse settling order and resets only the nodes it reached. The iterative
+solvers call :func:`aon_load_compressed` on the graph of :func:`aon_graph` (chains
+contracted, dead-end trees dropped; built once per problem), which gives the same
+distances and flows up to the order of summation along chains.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from numba import prange
 from ._config import chunk_count, njit, njit_parallel
 from .compression import bfs_order, undirected_neighbours
 from .heap import NOT_QUEUED, SETTLED, heap_pop, heap_push
-from .shortest_paths import dijkstra_into, reset_search, search_scratch
+from .shortest_paths import dijkstra_into, search_scratch
 
 
 @njit
@@ -95,26 +101,69 @@ def search_to_demand(
 
 
 @njit
-def _aon_block(
+def _search_listed(
+    indptr, head, cost, no_through, source, is_target, n_targets,
+    dist, pred, heap_key, heap_node, position, touched, settled,
+):  # fmt: skip
+    """Dijkstra from ``source`` until the ``n_targets`` flagged nodes are settled, listing
+    the nodes it reaches in ``touched`` and those it settles, in order, in ``settled``.
+    Returns ``(n_settled, n_touched)``."""
+    dist[source] = 0.0
+    touched[0] = source
+    n_t = 1
+    n_s = 0
+    size = heap_push(heap_key, heap_node, position, 0, source, 0.0)
+    left = n_targets
+    while size > 0:
+        u, du, size = heap_pop(heap_key, heap_node, position, size)
+        settled[n_s] = u
+        n_s += 1
+        if is_target[u]:
+            left -= 1
+            if left == 0:
+                break
+        if no_through[u] and u != source:
+            continue
+        for e in range(indptr[u], indptr[u + 1]):
+            v = head[e]
+            nd = du + cost[e]
+            if nd < dist[v] and position[v] != SETTLED:
+                if dist[v] == np.inf:
+                    touched[n_t] = v
+                    n_t += 1
+                dist[v] = nd
+                pred[v] = e
+                size = heap_push(heap_key, heap_node, position, size, v, nd)
+    return n_s, n_t
+
+
+@njit
+def _aon_block_listed(
     indptr, head, tail, cost, no_through, origin_nodes, dest_nodes, demand, start, stop, load, flow
 ):
-    """AON for origins ``start:stop``; adds to ``flow``; returns ``(sptt, unreachable demand)``."""
+    """AON for origins ``start:stop``; adds to ``flow``; returns ``(sptt, unreachable demand)``.
+
+    Work is proportional to the nodes each search reaches: the tree is loaded in reverse
+    settling order (a node's predecessor settles before it) and only reached nodes are
+    reset."""
     n = indptr.size - 1
     dist, pred, heap_key, heap_node, position = search_scratch(n)
     is_target = np.zeros(n, dtype=np.bool_)
     node_flow = np.zeros(n)
-    n_child = np.zeros(n, dtype=np.int64)
-    stack = np.empty(n, dtype=np.int64)
+    touched = np.empty(n, dtype=np.int64)
+    settled = np.empty(n, dtype=np.int64)
     sptt = 0.0
     unreachable = 0.0
     for o in range(start, stop):
         row = demand[o]
-        n_targets = search_to_demand(
-            indptr, head, cost, no_through, origin_nodes[o], dest_nodes, row, True, is_target,
-            dist, pred, heap_key, heap_node, position,
-        )  # fmt: skip
+        n_targets = _mark_demand_targets(dest_nodes, row, is_target)
         if n_targets == 0:
             continue
+        n_s, n_t = _search_listed(
+            indptr, head, cost, no_through, origin_nodes[o], is_target, n_targets,
+            dist, pred, heap_key, heap_node, position, touched, settled,
+        )  # fmt: skip
+        _unmark_targets(dest_nodes, is_target)
         for j in range(dest_nodes.size):
             q = row[j]
             if q > 0.0:
@@ -126,10 +175,20 @@ def _aon_block(
                     sptt += q * d
                     node_flow[t] += q
         if load:
-            load_tree(n, tail, pred, position, node_flow, n_child, stack, flow)
-        reset_search(dist, pred, position)
-        node_flow[:] = 0.0
-        n_child[:] = 0
+            for i in range(n_s - 1, 0, -1):
+                v = settled[i]
+                f = node_flow[v]
+                if f != 0.0:
+                    e = pred[v]
+                    flow[e] += f
+                    node_flow[tail[e]] += f
+        for i in range(n_s):
+            node_flow[settled[i]] = 0.0
+        for i in range(n_t):
+            v = touched[i]
+            dist[v] = np.inf
+            pred[v] = -1
+            position[v] = NOT_QUEUED
     return sptt, unreachable
 
 
@@ -160,7 +219,7 @@ def aon_load(indptr, head, tail, cost, no_through, origin_nodes, dest_nodes, dem
     for b in prange(n_blocks):
         start = b * n_orig // n_blocks
         stop = (b + 1) * n_orig // n_blocks
-        s, u = _aon_block(
+        s, u = _aon_block_listed(
             indptr,
             head,
             tail,
@@ -398,95 +457,6 @@ def _compressed_costs(cost, c_link, sc_ptr, step_ptr, cand, c_cost, pick):
             total += best
             pick[k] = chosen
         c_cost[e] = total
-
-
-@njit
-def _search_listed(
-    indptr, head, cost, no_through, source, is_target, n_targets,
-    dist, pred, heap_key, heap_node, position, touched, settled,
-):  # fmt: skip
-    """Dijkstra from ``source`` until the ``n_targets`` flagged nodes are settled, listing
-    the nodes it reaches in ``touched`` and those it settles, in order, in ``settled``.
-    Returns ``(n_settled, n_touched)``."""
-    dist[source] = 0.0
-    touched[0] = source
-    n_t = 1
-    n_s = 0
-    size = heap_push(heap_key, heap_node, position, 0, source, 0.0)
-    left = n_targets
-    while size > 0:
-        u, du, size = heap_pop(heap_key, heap_node, position, size)
-        settled[n_s] = u
-        n_s += 1
-        if is_target[u]:
-            left -= 1
-            if left == 0:
-                break
-        if no_through[u] and u != source:
-            continue
-        for e in range(indptr[u], indptr[u + 1]):
-            v = head[e]
-            nd = du + cost[e]
-            if nd < dist[v] and position[v] != SETTLED:
-                if dist[v] == np.inf:
-                    touched[n_t] = v
-                    n_t += 1
-                dist[v] = nd
-                pred[v] = e
-                size = heap_push(heap_key, heap_node, position, size, v, nd)
-    return n_s, n_t
-
-
-@njit
-def _aon_block_listed(
-    indptr, head, tail, cost, no_through, origin_nodes, dest_nodes, demand, start, stop, load, flow
-):
-    """:func:`_aon_block` with work proportional to the nodes each search reaches: the
-    tree is loaded in reverse settling order and only reached nodes are reset."""
-    n = indptr.size - 1
-    dist, pred, heap_key, heap_node, position = search_scratch(n)
-    is_target = np.zeros(n, dtype=np.bool_)
-    node_flow = np.zeros(n)
-    touched = np.empty(n, dtype=np.int64)
-    settled = np.empty(n, dtype=np.int64)
-    sptt = 0.0
-    unreachable = 0.0
-    for o in range(start, stop):
-        row = demand[o]
-        n_targets = _mark_demand_targets(dest_nodes, row, is_target)
-        if n_targets == 0:
-            continue
-        n_s, n_t = _search_listed(
-            indptr, head, cost, no_through, origin_nodes[o], is_target, n_targets,
-            dist, pred, heap_key, heap_node, position, touched, settled,
-        )  # fmt: skip
-        _unmark_targets(dest_nodes, is_target)
-        for j in range(dest_nodes.size):
-            q = row[j]
-            if q > 0.0:
-                t = dest_nodes[j]
-                d = dist[t]
-                if d == np.inf:
-                    unreachable += q
-                else:
-                    sptt += q * d
-                    node_flow[t] += q
-        if load:
-            for i in range(n_s - 1, 0, -1):
-                v = settled[i]
-                f = node_flow[v]
-                if f != 0.0:
-                    e = pred[v]
-                    flow[e] += f
-                    node_flow[tail[e]] += f
-        for i in range(n_s):
-            node_flow[settled[i]] = 0.0
-        for i in range(n_t):
-            v = touched[i]
-            dist[v] = np.inf
-            pred[v] = -1
-            position[v] = NOT_QUEUED
-    return sptt, unreachable
 
 
 @njit_parallel
