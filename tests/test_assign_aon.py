@@ -157,28 +157,21 @@ def test_unreachable_pairs_match_infinite_distances():
 
 
 def _compressed_vs_plain(net, cost, origins, dests, demand):
-    from transitopt.kernels.assignment import aon_graph, aon_load_compressed
+    from transitopt.assignment._aon import CompressedAON
 
-    usable = np.isfinite(cost)
-    protect = np.array(net.centroid, dtype=bool)
-    protect[origins] = True
-    protect[dests] = True
-    new_of, *graph = aon_graph(net.indptr, net.head, usable, protect)
-    kept = np.flatnonzero(new_of >= 0)
-    node_of = np.empty(kept.size, dtype=np.int64)
-    node_of[new_of[kept]] = kept
-    no_through = np.ascontiguousarray(net.centroid[node_of])
+    aon = CompressedAON(
+        net.indptr, net.head, np.isfinite(cost), net.centroid, origins, dests, demand
+    )
     plain = aon_load(
         net.indptr, net.head, net.tail, cost, net.centroid, origins, dests, demand, True
     )
-    args = (*graph, cost, no_through, new_of[origins], new_of[dests], demand)
-    comp = aon_load_compressed(*args, True)
+    comp = aon.load(cost)
     # continuous random costs: unique shortest paths, equal up to summation order
     np.testing.assert_allclose(comp[0], plain[0], rtol=1e-12, atol=1e-9)
     assert comp[1] == pytest.approx(plain[1], rel=1e-12)
     assert comp[2] == pytest.approx(plain[2], rel=1e-12, abs=1e-12)
-    assert aon_load_compressed(*args, False)[1] == comp[1]
-    return kept.size, int((graph[3] < 0).sum())
+    assert aon.load(cost, False)[1] == comp[1]
+    return aon.n_core, int((aon.args[0] < 0).sum())
 
 
 def test_compressed_aon_equals_plain_on_tntp(require_data):

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..kernels.assignment import aon_graph, aon_load_compressed
 from ..kernels.vdf import costs_into, derivatives_into, line_search
+from ._aon import CompressedAON
 from ._monitor import Monitor
 from ._problem import Problem
 
@@ -32,33 +32,6 @@ CONJUGATE_MAX = 1.0 - 1e-6
 #: relative tolerance of the line search on the directional derivative
 LINE_SEARCH_TOL = 1e-13
 LINE_SEARCH_MAX_ITER = 60
-
-
-class _CompressedAON:
-    """All-or-nothing loading of ``problem`` on its compressed graph (built once: chains
-    contracted, dead-end trees dropped, centroids, origins and destinations kept; see
-    :func:`.kernels.assignment.aon_graph`)."""
-
-    def __init__(self, problem: Problem) -> None:
-        protect = np.array(problem.no_through, dtype=np.bool_)
-        protect[problem.origin_nodes] = True
-        protect[problem.dest_nodes] = True
-        new_of, *graph = aon_graph(problem.indptr, problem.head, ~problem.closed, protect)
-        self.graph = tuple(graph)
-        kept = np.flatnonzero(new_of >= 0)
-        node_of = np.empty(kept.size, dtype=np.int64)  # original node of each compressed one
-        node_of[new_of[kept]] = kept
-        self.no_through = np.ascontiguousarray(problem.no_through[node_of])
-        self.origins = new_of[problem.origin_nodes]
-        self.dests = new_of[problem.dest_nodes]
-        self.demand = problem.demand
-
-    def __call__(self, cost: np.ndarray) -> tuple[np.ndarray, float]:
-        """Link flows and the shortest-path total travel cost under ``cost``."""
-        flow, sptt, _ = aon_load_compressed(
-            *self.graph, cost, self.no_through, self.origins, self.dests, self.demand, True
-        )
-        return flow, sptt
 
 
 def _cfw_target(x, y, s1, hess):
@@ -95,7 +68,7 @@ def solve_link_based(
     m = problem.head.size
     cost = np.empty(m)
     hess = np.empty(m)
-    aon = _CompressedAON(problem)
+    aon = CompressedAON.of_problem(problem)
     if initial is None:
         costs_into(np.zeros(m), *args, cost)
         x, _ = aon(cost)

@@ -459,46 +459,88 @@ def _compressed_costs(cost, c_link, sc_ptr, step_ptr, cand, c_cost, pick):
         c_cost[e] = total
 
 
+@njit
+def _derived_costs(ec, m_c, op_sum, op_a, op_b, pick):
+    """Costs of the derived edges ``m_c + k`` in creation order: ``ec[a] + ec[b]`` for a
+    sum, the smaller of the two for a min (``pick[k]``: the one taken, ``a`` on ties)."""
+    for k in range(op_a.size):
+        a = op_a[k]
+        b = op_b[k]
+        if op_sum[k]:
+            ec[m_c + k] = ec[a] + ec[b]
+        elif ec[b] < ec[a]:
+            ec[m_c + k] = ec[b]
+            pick[k] = b
+        else:
+            ec[m_c + k] = ec[a]
+            pick[k] = a
+
+
 @njit_parallel
 def aon_load_compressed(
-    graph_indptr, graph_head, graph_tail, c_link, sc_ptr, step_ptr, cand,
-    cost, c_no_through, c_origins, c_dests, demand, load,
+    c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b,
+    core_indptr, core_head, core_tail, core_edge,
+    cost, no_through, origins, dests, demand, load,
 ):  # fmt: skip
-    """:func:`aon_load` on the graph of :func:`aon_graph` (``c_no_through``, ``c_origins``
-    and ``c_dests`` in its compressed indices); ``cost`` and the returned flows are per
-    original link. Returns ``(flow, sptt, unreachable)``."""
+    """:func:`aon_load` on a compressed graph; ``cost`` and the returned flows are per
+    original link. Returns ``(flow, sptt, unreachable)``.
+
+    The compressed edges ``c_link``/``sc_ptr``/``step_ptr``/``cand`` come from
+    :func:`aon_graph`; derived edges ``m_c + k`` are ``op_a[k] + op_b[k]`` (``op_sum``,
+    a path through an eliminated node) or the cheaper of the two (parallel edges); the
+    searched *core* graph's edge ``e`` is edge ``core_edge[e]`` of that numbering, and
+    ``no_through``, ``origins``, ``dests`` are in core node indices.
+    """
     m = cost.size
     m_c = c_link.size
-    c_cost = np.empty(m_c)
+    n_ops = op_a.size
+    ec = np.empty(m_c + n_ops)
     pick = np.empty(step_ptr.size - 1, dtype=np.int64)
-    _compressed_costs(cost, c_link, sc_ptr, step_ptr, cand, c_cost, pick)
-    n_orig = c_origins.size
+    _compressed_costs(cost, c_link, sc_ptr, step_ptr, cand, ec, pick)
+    op_pick = np.empty(n_ops, dtype=np.int64)
+    _derived_costs(ec, m_c, op_sum, op_a, op_b, op_pick)
+    m_core = core_edge.size
+    core_cost = np.empty(m_core)
+    for e in range(m_core):
+        core_cost[e] = ec[core_edge[e]]
+    n_orig = origins.size
     n_blocks = chunk_count(n_orig)
-    buffers = np.zeros((n_blocks, m_c if load else 0))
+    buffers = np.zeros((n_blocks, m_core if load else 0))
     sptt_part = np.zeros(n_blocks)
     unreach_part = np.zeros(n_blocks)
     for b in prange(n_blocks):
         start = b * n_orig // n_blocks
         stop = (b + 1) * n_orig // n_blocks
         s, u = _aon_block_listed(
-            graph_indptr, graph_head, graph_tail, c_cost, c_no_through, c_origins, c_dests,
+            core_indptr, core_head, core_tail, core_cost, no_through, origins, dests,
             demand, start, stop, load, buffers[b],
         )  # fmt: skip
         sptt_part[b] = s
         unreach_part[b] = u
     flow = np.zeros(m)
     if load:
-        for e in range(m_c):
+        ef = np.zeros(m_c + n_ops)
+        for e in range(m_core):
             total = 0.0
             for b in range(n_blocks):
                 total += buffers[b, e]
+            ef[core_edge[e]] += total
+        for k in range(n_ops - 1, -1, -1):
+            f = ef[m_c + k]
+            if f != 0.0:
+                if op_sum[k]:
+                    ef[op_a[k]] += f
+                    ef[op_b[k]] += f
+                else:
+                    ef[op_pick[k]] += f
+        for e in range(m_c):
             a = c_link[e]
             if a >= 0:
-                flow[a] = total
+                flow[a] = ef[e]
             else:
                 s = -1 - a
                 for k in range(sc_ptr[s], sc_ptr[s + 1]):
-                    flow[pick[k]] = total
+                    flow[pick[k]] = ef[e]
     sptt = 0.0
     unreachable = 0.0
     for b in range(n_blocks):
