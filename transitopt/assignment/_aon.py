@@ -97,8 +97,8 @@ def eliminate(
     indptr = np.zeros(alive.size + 1, dtype=np.int64)
     c_head: list[int] = []
     c_edge: list[int] = []
-    for k, v in enumerate(alive):
-        for o, e in out[v].items():
+    for k, node in enumerate(alive.tolist()):
+        for o, e in out[node].items():
             c_head.append(int(core_of[o]))
             c_edge.append(e)
         indptr[k + 1] = len(c_head)
