@@ -154,3 +154,53 @@ def test_unreachable_pairs_match_infinite_distances():
     _, _, unreachable = _reference(net, cost, zones, zones, demand)
     assert demand[got].sum() == pytest.approx(unreachable, rel=1e-12, abs=0.0)
     assert got.any() and not got[demand == 0].any()
+
+
+def _compressed_vs_plain(net, cost, origins, dests, demand):
+    from transitopt.assignment._aon import CompressedAON
+
+    aon = CompressedAON(
+        net.indptr, net.head, np.isfinite(cost), net.centroid, origins, dests, demand
+    )
+    plain = aon_load(
+        net.indptr, net.head, net.tail, cost, net.centroid, origins, dests, demand, True
+    )
+    comp = aon.load(cost)
+    # continuous random costs: unique shortest paths, equal up to summation order
+    np.testing.assert_allclose(comp[0], plain[0], rtol=1e-12, atol=1e-9)
+    assert comp[1] == pytest.approx(plain[1], rel=1e-12)
+    assert comp[2] == pytest.approx(plain[2], rel=1e-12, abs=1e-12)
+    assert aon.load(cost, False)[1] == comp[1]
+    return aon.n_core, int((aon.args[0] < 0).sum())
+
+
+def test_compressed_aon_equals_plain_on_tntp(require_data):
+    from transitopt.network.tntp import read_tntp_network
+
+    folder = require_data("tntp/Berlin-Mitte-Center")
+    net = read_tntp_network(folder / "berlin-mitte-center_net.tntp")
+    rng = np.random.default_rng(3)
+    cost = net.free_flow_time_s * rng.uniform(1.0, 2.0, net.n_edges) + rng.uniform(
+        0, 1, net.n_edges
+    )
+    zones = np.flatnonzero(net.centroid)
+    demand = rng.uniform(0, 10, (zones.size, zones.size)) * (rng.random((zones.size,) * 2) < 0.2)
+    np.fill_diagonal(demand, 0.0)
+    n_kept, n_shortcuts = _compressed_vs_plain(net, cost, zones, zones, demand)
+    assert n_kept < net.n_nodes and n_shortcuts > 0
+
+
+def test_compressed_aon_equals_plain_on_osm_drive(require_data):
+    from transitopt.network import load_network
+
+    net = load_network(require_data("osm/monaco-250101.osm.pbf"), network_type="drive", cache=False)
+    rng = np.random.default_rng(4)
+    cost = net.free_flow_time_s * rng.uniform(1.0, 2.0, net.n_edges) + rng.uniform(
+        0, 1, net.n_edges
+    )
+    cost[rng.random(net.n_edges) < 0.03] = np.inf  # closed links
+    zones = rng.choice(net.n_nodes, 40, replace=False)
+    demand = rng.uniform(0, 10, (40, 40))
+    np.fill_diagonal(demand, 0.0)
+    n_kept, n_shortcuts = _compressed_vs_plain(net, cost, zones, zones, demand)
+    assert n_kept < net.n_nodes and n_shortcuts > 0

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..kernels.assignment import aon_load
+from ..kernels.conjugate import bfw_target, cfw_target
 from ..kernels.vdf import costs_into, derivatives_into, line_search
+from ._aon import CompressedAON
 from ._monitor import Monitor
 from ._problem import Problem
 
@@ -32,45 +33,6 @@ CONJUGATE_MAX = 1.0 - 1e-6
 #: relative tolerance of the line search on the directional derivative
 LINE_SEARCH_TOL = 1e-13
 LINE_SEARCH_MAX_ITER = 60
-
-
-def _aon(problem: Problem, cost: np.ndarray) -> tuple[np.ndarray, float]:
-    flow, sptt, _ = aon_load(
-        problem.indptr,
-        problem.head,
-        problem.tail,
-        cost,
-        problem.no_through,
-        problem.origin_nodes,
-        problem.dest_nodes,
-        problem.demand,
-        True,
-    )
-    return flow, sptt
-
-
-def _cfw_target(x, y, s1, hess):
-    """Conjugate combination of the previous target ``s1`` and the AON point ``y``."""
-    d1 = s1 - x
-    num = np.dot(hess * d1, y - x)
-    den = np.dot(hess * d1, y - s1)
-    a = num / den if den != 0.0 else 0.0
-    a = min(max(a, 0.0), CONJUGATE_MAX)
-    return a * s1 + (1.0 - a) * y
-
-
-def _bfw_target(x, y, s1, s2, tau, hess):
-    """Bi-conjugate combination of ``y``, the last target ``s1`` and the one before, ``s2``."""
-    xbar = tau * s1 + (1.0 - tau) * s2 - x
-    mu_den = np.dot(hess * xbar, s2 - s1)
-    mu = -np.dot(hess * xbar, y - x) / mu_den if mu_den != 0.0 else 0.0
-    mu = max(mu, 0.0)
-    z = s1 - x
-    nu_den = np.dot(hess * z, z)
-    nu = -np.dot(hess * z, y - x) / nu_den + mu * tau / (1.0 - tau) if nu_den != 0.0 else 0.0
-    nu = max(nu, 0.0)
-    b0 = 1.0 / (1.0 + mu + nu)
-    return b0 * y + (nu * b0) * s1 + (mu * b0) * s2
 
 
 def solve_link_based(
@@ -83,9 +45,10 @@ def solve_link_based(
     m = problem.head.size
     cost = np.empty(m)
     hess = np.empty(m)
+    aon = CompressedAON.of_problem(problem)
     if initial is None:
         costs_into(np.zeros(m), *args, cost)
-        x, _ = _aon(problem, cost)
+        x, _ = aon(cost)
     else:
         x = np.array(initial, dtype=np.float64)
     s1 = s2 = None  # previous targets
@@ -96,7 +59,7 @@ def solve_link_based(
     direction = "aon"
     while True:
         costs_into(x, *args, cost)
-        y, sptt = _aon(problem, cost)
+        y, sptt = aon(cost)
         if monitor.record(k, x, cost, sptt, step=step, direction=direction):
             return x
         k += 1
@@ -108,10 +71,13 @@ def solve_link_based(
         target = None
         if algorithm in ("cfw", "bfw") and not restart and tau < 1.0:
             derivatives_into(x, *args, hess)
+            target = np.empty(m)
             if algorithm == "bfw" and s2 is not None:
-                target, direction = _bfw_target(x, y, s1, s2, tau, hess), "bfw"
+                bfw_target(x, y, s1, s2, tau, hess, target)
+                direction = "bfw"
             else:
-                target, direction = _cfw_target(x, y, s1, hess), "cfw"
+                cfw_target(x, y, s1, hess, CONJUGATE_MAX, target)
+                direction = "cfw"
             step, slope = line_search(
                 x, target - x, *args, 1.0, LINE_SEARCH_TOL, LINE_SEARCH_MAX_ITER
             )

@@ -7,6 +7,12 @@ block order, so the result is the same, bit for bit, with any number of threads.
 Conventions as in :mod:`.shortest_paths`: CSR graph ``indptr``/``head`` (``tail`` per
 edge), ``cost`` >= 0 with ``inf`` for unusable links, ``no_through`` for centroids.
 ``demand[o, d]`` is the flow from ``origin_nodes[o]`` to ``dest_nodes[d]``.
+
+Each search stops once every destination with demand from its origin is settled, loads
+its tree in reverse settling order and resets only the nodes it reached. The iterative
+solvers call :func:`aon_load_compressed` on the graph of :func:`aon_graph` (chains
+contracted, dead-end trees dropped; built once per problem), which gives the same
+distances and flows up to the order of summation along chains.
 """
 
 from __future__ import annotations
@@ -15,8 +21,9 @@ import numpy as np
 from numba import prange
 
 from ._config import chunk_count, njit, njit_parallel
-from .heap import SETTLED
-from .shortest_paths import dijkstra_into, reset_search, search_scratch
+from .compression import bfs_order, undirected_neighbours
+from .heap import NOT_QUEUED, SETTLED, heap_pop, heap_push
+from .shortest_paths import dijkstra_into, search_scratch
 
 
 @njit
@@ -94,26 +101,69 @@ def search_to_demand(
 
 
 @njit
-def _aon_block(
+def _search_listed(
+    indptr, head, cost, no_through, source, is_target, n_targets,
+    dist, pred, heap_key, heap_node, position, touched, settled,
+):  # fmt: skip
+    """Dijkstra from ``source`` until the ``n_targets`` flagged nodes are settled, listing
+    the nodes it reaches in ``touched`` and those it settles, in order, in ``settled``.
+    Returns ``(n_settled, n_touched)``."""
+    dist[source] = 0.0
+    touched[0] = source
+    n_t = 1
+    n_s = 0
+    size = heap_push(heap_key, heap_node, position, 0, source, 0.0)
+    left = n_targets
+    while size > 0:
+        u, du, size = heap_pop(heap_key, heap_node, position, size)
+        settled[n_s] = u
+        n_s += 1
+        if is_target[u]:
+            left -= 1
+            if left == 0:
+                break
+        if no_through[u] and u != source:
+            continue
+        for e in range(indptr[u], indptr[u + 1]):
+            v = head[e]
+            nd = du + cost[e]
+            if nd < dist[v] and position[v] != SETTLED:
+                if dist[v] == np.inf:
+                    touched[n_t] = v
+                    n_t += 1
+                dist[v] = nd
+                pred[v] = e
+                size = heap_push(heap_key, heap_node, position, size, v, nd)
+    return n_s, n_t
+
+
+@njit
+def _aon_block_listed(
     indptr, head, tail, cost, no_through, origin_nodes, dest_nodes, demand, start, stop, load, flow
 ):
-    """AON for origins ``start:stop``; adds to ``flow``; returns ``(sptt, unreachable demand)``."""
+    """AON for origins ``start:stop``; adds to ``flow``; returns ``(sptt, unreachable demand)``.
+
+    Work is proportional to the nodes each search reaches: the tree is loaded in reverse
+    settling order (a node's predecessor settles before it) and only reached nodes are
+    reset."""
     n = indptr.size - 1
     dist, pred, heap_key, heap_node, position = search_scratch(n)
     is_target = np.zeros(n, dtype=np.bool_)
     node_flow = np.zeros(n)
-    n_child = np.zeros(n, dtype=np.int64)
-    stack = np.empty(n, dtype=np.int64)
+    touched = np.empty(n, dtype=np.int64)
+    settled = np.empty(n, dtype=np.int64)
     sptt = 0.0
     unreachable = 0.0
     for o in range(start, stop):
         row = demand[o]
-        n_targets = search_to_demand(
-            indptr, head, cost, no_through, origin_nodes[o], dest_nodes, row, True, is_target,
-            dist, pred, heap_key, heap_node, position,
-        )  # fmt: skip
+        n_targets = _mark_demand_targets(dest_nodes, row, is_target)
         if n_targets == 0:
             continue
+        n_s, n_t = _search_listed(
+            indptr, head, cost, no_through, origin_nodes[o], is_target, n_targets,
+            dist, pred, heap_key, heap_node, position, touched, settled,
+        )  # fmt: skip
+        _unmark_targets(dest_nodes, is_target)
         for j in range(dest_nodes.size):
             q = row[j]
             if q > 0.0:
@@ -125,10 +175,20 @@ def _aon_block(
                     sptt += q * d
                     node_flow[t] += q
         if load:
-            load_tree(n, tail, pred, position, node_flow, n_child, stack, flow)
-        reset_search(dist, pred, position)
-        node_flow[:] = 0.0
-        n_child[:] = 0
+            for i in range(n_s - 1, 0, -1):
+                v = settled[i]
+                f = node_flow[v]
+                if f != 0.0:
+                    e = pred[v]
+                    flow[e] += f
+                    node_flow[tail[e]] += f
+        for i in range(n_s):
+            node_flow[settled[i]] = 0.0
+        for i in range(n_t):
+            v = touched[i]
+            dist[v] = np.inf
+            pred[v] = -1
+            position[v] = NOT_QUEUED
     return sptt, unreachable
 
 
@@ -159,7 +219,7 @@ def aon_load(indptr, head, tail, cost, no_through, origin_nodes, dest_nodes, dem
     for b in prange(n_blocks):
         start = b * n_orig // n_blocks
         stop = (b + 1) * n_orig // n_blocks
-        s, u = _aon_block(
+        s, u = _aon_block_listed(
             indptr,
             head,
             tail,
@@ -182,6 +242,305 @@ def aon_load(indptr, head, tail, cost, no_through, origin_nodes, dest_nodes, dem
             for b in range(n_blocks):
                 total += buffers[b, a]
             flow[a] = total
+    sptt = 0.0
+    unreachable = 0.0
+    for b in range(n_blocks):
+        sptt += sptt_part[b]
+        unreachable += unreach_part[b]
+    return flow, sptt, unreachable
+
+
+# ------------------------------------------------------------------ compressed AON
+#
+# The same all-or-nothing assignment on a smaller graph that is built once per problem
+# (its shape does not depend on the costs). Unprotected nodes that repeated peeling of
+# undirected degree <= 1 removes (dead-end trees) hold no origin or destination and no
+# shortest path between kept nodes passes through them: they are dropped. Unprotected
+# nodes left with exactly two neighbours form chains; each chain walked from one kept end
+# to the other becomes one *shortcut* edge whose cost, every iteration, is the sum over
+# its steps of the cheapest parallel link of that step. Flows on a shortcut go back to
+# the link picked at each step. Distances equal those of the full graph up to the order
+# of summation along the chains.
+
+
+@njit
+def _usable_csr(indptr, head, usable):
+    """CSR ``(ptr, head)`` of the usable edges only."""
+    n = indptr.size - 1
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    out = np.empty(head.size, dtype=head.dtype)
+    k = 0
+    for u in range(n):
+        for e in range(indptr[u], indptr[u + 1]):
+            if usable[e]:
+                out[k] = head[e]
+                k += 1
+        ptr[u + 1] = k
+    return ptr, out[:k].copy()
+
+
+@njit
+def _peel(nb_ptr, nbr, protect):
+    """``(peeled, deg)``: nodes removed by repeatedly peeling unprotected nodes of
+    undirected degree <= 1, and every node's degree among the nodes left."""
+    n = nb_ptr.size - 1
+    deg = np.empty(n, dtype=np.int64)
+    for v in range(n):
+        deg[v] = nb_ptr[v + 1] - nb_ptr[v]
+    peeled = np.zeros(n, dtype=np.bool_)
+    stack = np.empty(n, dtype=np.int64)
+    top = 0
+    for v in range(n):
+        if deg[v] <= 1 and not protect[v]:
+            stack[top] = v
+            top += 1
+            peeled[v] = True
+    while top > 0:
+        top -= 1
+        v = stack[top]
+        for k in range(nb_ptr[v], nb_ptr[v + 1]):
+            x = nbr[k]
+            if not peeled[x]:
+                deg[x] -= 1
+                if deg[x] <= 1 and not protect[x]:
+                    peeled[x] = True
+                    stack[top] = x
+                    top += 1
+    return peeled, deg
+
+
+@njit
+def aon_graph(indptr, head, usable, protect):
+    """Compressed graph for :func:`aon_load_compressed` (see the comment above it).
+
+    Parameters
+    ----------
+    usable : (m,) bool
+        Links that may ever carry flow (the others are left out).
+    protect : (n,) bool
+        Nodes always kept: centroids, origins and destinations.
+
+    Returns
+    -------
+    new_of : (n,) int64
+        Compressed index of each kept node, -1 for the others.
+    c_indptr, c_head, c_tail
+        The compressed CSR graph (kept nodes in breadth-first order).
+    c_link : (m_c,) int64
+        Per compressed edge: its original link ``>= 0``, or ``-1 - s`` for shortcut ``s``.
+    sc_ptr, step_ptr, cand
+        Shortcut ``s`` has the steps ``sc_ptr[s]:sc_ptr[s+1]``; step ``k`` may use any of
+        the parallel links ``cand[step_ptr[k]:step_ptr[k+1]]``.
+    """
+    n = indptr.size - 1
+    u_ptr, u_head = _usable_csr(indptr, head, usable)
+    nb_ptr, nbr = undirected_neighbours(u_ptr, u_head)
+    peeled, deg = _peel(nb_ptr, nbr, protect)
+    chain = np.zeros(n, dtype=np.bool_)
+    kept = np.zeros(n, dtype=np.bool_)
+    for v in range(n):
+        if not peeled[v]:
+            if deg[v] == 2 and not protect[v]:
+                chain[v] = True
+            else:
+                kept[v] = True
+    order = bfs_order(nb_ptr, nbr, kept)
+    n_kept = order.size
+    new_of = np.full(n, -1, dtype=np.int64)
+    for i in range(n_kept):
+        new_of[order[i]] = i
+    m = head.size
+    c_indptr = np.zeros(n_kept + 1, dtype=np.int64)
+    c_head = np.empty(m, dtype=np.int64)
+    c_link = np.empty(m, dtype=np.int64)
+    sc_ptr = np.zeros(m + 1, dtype=np.int64)
+    step_ptr = np.zeros(m + 1, dtype=np.int64)
+    cand = np.empty(m, dtype=np.int64)
+    walk = np.empty(n + 1, dtype=np.int64)
+    k = 0  # compressed edges
+    n_sc = 0
+    n_step = 0
+    n_cand = 0
+    for i in range(n_kept):
+        u = order[i]
+        for e in range(indptr[u], indptr[u + 1]):
+            if usable[e] and kept[head[e]]:
+                c_head[k] = new_of[head[e]]
+                c_link[k] = e
+                k += 1
+        for kk in range(nb_ptr[u], nb_ptr[u + 1]):
+            x = nbr[kk]
+            if not chain[x]:
+                continue
+            # walk the chain u, x, ... to the kept node at its other end
+            walk[0] = u
+            walk[1] = x
+            length = 2
+            prev = u
+            cur = x
+            while chain[cur]:
+                nxt = -1
+                for j in range(nb_ptr[cur], nb_ptr[cur + 1]):
+                    y = nbr[j]
+                    if y != prev and not peeled[y]:
+                        nxt = y
+                        break
+                prev = cur
+                cur = nxt
+                walk[length] = cur
+                length += 1
+            if cur == u:
+                continue  # a loop back to u: never on a shortest path
+            # the steps u -> ... -> cur, each with its parallel usable links
+            first_step = n_step
+            first_cand = n_cand
+            ok = True
+            for j in range(length - 1):
+                a = walk[j]
+                b = walk[j + 1]
+                found = False
+                for e in range(indptr[a], indptr[a + 1]):
+                    if usable[e] and head[e] == b:
+                        cand[n_cand] = e
+                        n_cand += 1
+                        found = True
+                if not found:
+                    ok = False
+                    break
+                n_step += 1
+                step_ptr[n_step] = n_cand
+            if not ok:  # a one-way chain in the other direction
+                n_step = first_step
+                n_cand = first_cand
+                continue
+            sc_ptr[n_sc + 1] = n_step
+            c_head[k] = new_of[cur]
+            c_link[k] = -1 - n_sc
+            n_sc += 1
+            k += 1
+        c_indptr[i + 1] = k
+    c_tail = np.empty(k, dtype=np.int64)
+    for i in range(n_kept):
+        for e in range(c_indptr[i], c_indptr[i + 1]):
+            c_tail[e] = i
+    return (
+        new_of,
+        c_indptr,
+        c_head[:k].copy(),
+        c_tail,
+        c_link[:k].copy(),
+        sc_ptr[: n_sc + 1].copy(),
+        step_ptr[: n_step + 1].copy(),
+        cand[:n_cand].copy(),
+    )
+
+
+@njit
+def _compressed_costs(cost, c_link, sc_ptr, step_ptr, cand, c_cost, pick):
+    """Costs of the compressed edges into ``c_cost``; ``pick[k]``: the cheapest link of
+    step ``k`` (the first of equal ones, as a search over the full graph takes)."""
+    for e in range(c_link.size):
+        a = c_link[e]
+        if a >= 0:
+            c_cost[e] = cost[a]
+            continue
+        s = -1 - a
+        total = 0.0
+        for k in range(sc_ptr[s], sc_ptr[s + 1]):
+            best = np.inf
+            chosen = cand[step_ptr[k]]
+            for i in range(step_ptr[k], step_ptr[k + 1]):
+                c = cost[cand[i]]
+                if c < best:
+                    best = c
+                    chosen = cand[i]
+            total += best
+            pick[k] = chosen
+        c_cost[e] = total
+
+
+@njit
+def _derived_costs(ec, m_c, op_sum, op_a, op_b, pick):
+    """Costs of the derived edges ``m_c + k`` in creation order: ``ec[a] + ec[b]`` for a
+    sum, the smaller of the two for a min (``pick[k]``: the one taken, ``a`` on ties)."""
+    for k in range(op_a.size):
+        a = op_a[k]
+        b = op_b[k]
+        if op_sum[k]:
+            ec[m_c + k] = ec[a] + ec[b]
+        elif ec[b] < ec[a]:
+            ec[m_c + k] = ec[b]
+            pick[k] = b
+        else:
+            ec[m_c + k] = ec[a]
+            pick[k] = a
+
+
+@njit_parallel
+def aon_load_compressed(
+    c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b,
+    core_indptr, core_head, core_tail, core_edge,
+    cost, no_through, origins, dests, demand, load,
+):  # fmt: skip
+    """:func:`aon_load` on a compressed graph; ``cost`` and the returned flows are per
+    original link. Returns ``(flow, sptt, unreachable)``.
+
+    The compressed edges ``c_link``/``sc_ptr``/``step_ptr``/``cand`` come from
+    :func:`aon_graph`; derived edges ``m_c + k`` are ``op_a[k] + op_b[k]`` (``op_sum``,
+    a path through an eliminated node) or the cheaper of the two (parallel edges); the
+    searched *core* graph's edge ``e`` is edge ``core_edge[e]`` of that numbering, and
+    ``no_through``, ``origins``, ``dests`` are in core node indices.
+    """
+    m = cost.size
+    m_c = c_link.size
+    n_ops = op_a.size
+    ec = np.empty(m_c + n_ops)
+    pick = np.empty(step_ptr.size - 1, dtype=np.int64)
+    _compressed_costs(cost, c_link, sc_ptr, step_ptr, cand, ec, pick)
+    op_pick = np.empty(n_ops, dtype=np.int64)
+    _derived_costs(ec, m_c, op_sum, op_a, op_b, op_pick)
+    m_core = core_edge.size
+    core_cost = np.empty(m_core)
+    for e in range(m_core):
+        core_cost[e] = ec[core_edge[e]]
+    n_orig = origins.size
+    n_blocks = chunk_count(n_orig)
+    buffers = np.zeros((n_blocks, m_core if load else 0))
+    sptt_part = np.zeros(n_blocks)
+    unreach_part = np.zeros(n_blocks)
+    for b in prange(n_blocks):
+        start = b * n_orig // n_blocks
+        stop = (b + 1) * n_orig // n_blocks
+        s, u = _aon_block_listed(
+            core_indptr, core_head, core_tail, core_cost, no_through, origins, dests,
+            demand, start, stop, load, buffers[b],
+        )  # fmt: skip
+        sptt_part[b] = s
+        unreach_part[b] = u
+    flow = np.zeros(m)
+    if load:
+        ef = np.zeros(m_c + n_ops)
+        for e in range(m_core):
+            total = 0.0
+            for b in range(n_blocks):
+                total += buffers[b, e]
+            ef[core_edge[e]] += total
+        for k in range(n_ops - 1, -1, -1):
+            f = ef[m_c + k]
+            if f != 0.0:
+                if op_sum[k]:
+                    ef[op_a[k]] += f
+                    ef[op_b[k]] += f
+                else:
+                    ef[op_pick[k]] += f
+        for e in range(m_c):
+            a = c_link[e]
+            if a >= 0:
+                flow[a] = ef[e]
+            else:
+                s = -1 - a
+                for k in range(sc_ptr[s], sc_ptr[s + 1]):
+                    flow[pick[k]] = ef[e]
     sptt = 0.0
     unreachable = 0.0
     for b in range(n_blocks):
