@@ -45,8 +45,10 @@ REGION_SLACK = 0.5
 #: ... and at least this many more
 REGION_MIN_SLACK = 16
 #: scratch memory (bytes) for building the first bushes: origins are done in batches of
-#: as many as fit (each needs a dense row per node and per link)
-INIT_SCRATCH_BYTES = 32 * 2**20
+#: as many as fit (each needs a dense row per node and per link) ...
+INIT_SCRATCH_BYTES = 16 * 2**20
+#: ... but at least this many (to keep the threads busy)
+INIT_MIN_BATCH = 32
 
 
 class Bushes(NamedTuple):
@@ -134,7 +136,7 @@ def _first_bushes(p: Problem, cost: np.ndarray) -> Bushes:
     n = p.indptr.size - 1
     m = p.head.size
     n_orig = p.origin_nodes.size
-    rows = int(max(1, min(n_orig, INIT_SCRATCH_BYTES // (8 * n + 12 * m))))
+    rows = int(max(1, min(n_orig, max(INIT_MIN_BATCH, INIT_SCRATCH_BYTES // (8 * n + 12 * m)))))
     out_nodes = np.empty((rows, n), dtype=np.int32)
     out_lend = np.empty((rows, n), dtype=np.int32)
     out_links = np.empty((rows, m), dtype=np.int32)
@@ -183,12 +185,13 @@ def _first_bushes(p: Problem, cost: np.ndarray) -> Bushes:
 
 
 def _enlarge(bushes: Bushes, over: np.ndarray, need: np.ndarray, n: int, m: int) -> Bushes:
-    """The pool copied into a new one whose regions for origins ``over`` fit ``need``."""
+    """The pool copied into a new one whose regions for origins ``over`` fit ``need`` (nodes, links)."""
     b = bushes
-    node_cap = b.node_cap.copy()
-    link_cap = b.link_cap.copy()
-    node_cap[over] = np.maximum(node_cap[over], _region(need[over, 0], n))
-    link_cap[over] = np.maximum(link_cap[over], _region(need[over, 1], m))
+    # regions of bushes that shrank shrink too (the copy costs the same)
+    node_cap = np.minimum(b.node_cap, _region(b.node_count, n))
+    link_cap = np.minimum(b.link_cap, _region(b.link_count, m))
+    node_cap[over] = _region(need[over, 0], n)
+    link_cap[over] = _region(need[over, 1], m)
     node_start, nodes, lend, link_start, links, flows = repack_bushes(
         b.node_start, b.node_count, b.nodes, b.lend, b.link_start, b.link_count, b.links, b.flows,
         node_cap, link_cap,
