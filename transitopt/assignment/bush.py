@@ -46,7 +46,7 @@ REGION_SLACK = 0.5
 REGION_MIN_SLACK = 16
 #: scratch memory (bytes) for building the first bushes: origins are done in batches of
 #: as many as fit (each needs a dense row per node and per link) ...
-INIT_SCRATCH_BYTES = 16 * 2**20
+INIT_SCRATCH_BYTES = 4 * 2**20
 #: ... but at least this many (to keep the threads busy)
 INIT_MIN_BATCH = 32
 
