@@ -190,8 +190,10 @@ def _enlarge(bushes: Bushes, over: np.ndarray, need: np.ndarray, n: int, m: int)
     # regions of bushes that shrank shrink too (the copy costs the same)
     node_cap = np.minimum(b.node_cap, _region(b.node_count, n))
     link_cap = np.minimum(b.link_cap, _region(b.link_count, m))
-    node_cap[over] = _region(need[over, 0], n)
-    link_cap[over] = _region(need[over, 1], m)
+    # room for the grown bush and, until it is written, the stored one (it may be larger
+    # in links while smaller in nodes, or the other way round)
+    node_cap[over] = _region(np.maximum(need[over, 0], b.node_count[over]), n)
+    link_cap[over] = _region(np.maximum(need[over, 1], b.link_count[over]), m)
     node_start, nodes, lend, link_start, links, flows = repack_bushes(
         b.node_start, b.node_count, b.nodes, b.lend, b.link_start, b.link_count, b.links, b.flows,
         node_cap, link_cap,

@@ -678,6 +678,8 @@ def repack_bushes(
     new_links = np.empty(total_links, dtype=np.int32)
     new_flows = np.empty(total_links)
     for r in range(n_orig):
+        if node_count[r] > node_cap[r] or link_count[r] > link_cap[r]:
+            raise ValueError("a bush does not fit its new region")
         s = node_start[r]
         t = new_node_start[r]
         for k in range(node_count[r]):
