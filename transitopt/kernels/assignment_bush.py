@@ -1,11 +1,28 @@
 """Bush-based user equilibrium: Dial's Algorithm B (Dial 2006, Transportation Research B 40(10)).
 
 Each origin ``r`` keeps a *bush*: an acyclic set of links rooted at ``r`` that carries all
-of ``r``'s demand, stored as a dense row ``in_bush[r]`` (bool per link), the origin's
-link flows ``bush_flow[r]`` (veh/h) and its nodes in topological order,
-``sub_order[r, :sub_counts[r]]``. A bush holds only nodes from which it leads to one of
-the origin's destinations: on city networks that is a few percent of the network, and
-every kernel here works on those nodes only.
+of ``r``'s demand. A bush holds only nodes from which it leads to one of the origin's
+destinations: on city networks that is a few percent of the network, so bushes are
+stored sparse, in one pool of arrays with a region per origin (memory grows with the
+bushes, not with origins × links). The ten arrays of the pool, in this order
+(``bushes`` in the driver):
+
+- ``node_start``, ``node_cap``, ``node_count`` (per origin, int64): the origin's region
+  of ``nodes`` and ``lend`` and how much of it is used;
+- ``nodes`` (int32): the bush's nodes in topological order (the origin first);
+- ``lend`` (int32): ``lend[node_start[r] + k]`` is the end, counted from
+  ``link_start[r]``, of the links leaving the ``k``-th node;
+- ``link_start``, ``link_cap``, ``link_count`` (per origin, int64): the origin's region
+  of ``links`` and ``flows``;
+- ``links`` (int32): the bush's links, grouped by tail in the order of ``nodes``, in
+  link order within a tail;
+- ``flows`` (float64): the origin's flow on each of those links (veh/h).
+
+The equilibration sweeps work on this form directly. A bush update scatters the bush
+into dense per-thread scratch (a bool and a flow per link), changes it there and
+gathers it back; a bush that outgrows its region is not written, its new size is
+reported instead, and the driver enlarges the region (:func:`repack_bushes`) and
+updates that bush again (the update depends only on the costs and the old bush).
 
 An iteration
 
@@ -112,22 +129,56 @@ def _update_link(a, flow, cost, deriv, preload, fixed, t0, cap, alpha, beta, kin
 
 
 @njit
+def _bush_labels(
+    origin, nodes, s, count, ls, lend, links, flows, head, cost, lo, hi, lo_pred, hi_pred
+):
+    """:func:`_labels` with ``used_only`` on the stored (sparse) bush of nodes
+    ``nodes[s:s + count]`` and links from ``ls`` on; ``lo_pred``/``hi_pred`` hold
+    positions in ``links``, not link ids."""
+    for k in range(count):
+        v = nodes[s + k]
+        lo[v] = np.inf
+        hi[v] = -np.inf
+        lo_pred[v] = -1
+        hi_pred[v] = -1
+    lo[origin] = 0.0
+    hi[origin] = 0.0
+    p = ls
+    for k in range(count):
+        u = nodes[s + k]
+        lu = lo[u]
+        hu = hi[u]
+        end = ls + lend[s + k]
+        while p < end:
+            v = head[links[p]]
+            c = cost[links[p]]
+            if lu + c < lo[v]:
+                lo[v] = lu + c
+                lo_pred[v] = p
+            if hu > -np.inf and flows[p] > 0.0 and hu + c > hi[v]:
+                hi[v] = hu + c
+                hi_pred[v] = p
+            p += 1
+
+
+@njit
 def _equilibrate(
-    origin, nodes, count, position, indptr, head, tail, in_bush, bush_flow, flow, cost, deriv,
+    origin, nodes, s, count, ls, lend, links, flows, position, head, tail, flow, cost, deriv,
     preload, fixed, t0, cap, alpha, beta, kind, lo, hi, lo_pred, hi_pred, rel_tol, zero_tol,
 ):  # fmt: skip
-    """One pass of Newton flow shifts over the relevant bush nodes ``nodes[:count]``.
+    """One pass of Newton flow shifts over the stored bush (see :func:`_bush_labels`).
 
-    ``position[v]`` is ``v``'s index in ``nodes``. ``zero_tol`` (veh/h): residues this
-    small left on a segment emptied by a full shift are rounding; they are set to 0.
-    Returns the largest cost difference between the two paths seen (s).
+    ``position[v]`` is ``v``'s index in the bush's topological order. ``zero_tol``
+    (veh/h): residues this small left on a segment emptied by a full shift are
+    rounding; they are set to 0. Returns the largest cost difference between the two
+    paths seen (s).
     """
-    _labels(
-        origin, nodes, count, indptr, head, in_bush, bush_flow, cost, True, lo, hi, lo_pred, hi_pred
+    _bush_labels(
+        origin, nodes, s, count, ls, lend, links, flows, head, cost, lo, hi, lo_pred, hi_pred
     )
     worst = 0.0
     for k in range(count - 1, 0, -1):
-        j = nodes[k]
+        j = nodes[s + k]
         e_hi = hi_pred[j]
         e_lo = lo_pred[j]
         if e_hi < 0 or e_hi == e_lo:
@@ -135,19 +186,19 @@ def _equilibrate(
         if hi[j] - lo[j] <= rel_tol * hi[j]:
             continue
         # divergence node: walk both paths back, always stepping the later node
-        p = tail[e_lo]
-        q = tail[e_hi]
+        p = tail[links[e_lo]]
+        q = tail[links[e_hi]]
         while p != q:
             if position[p] > position[q]:
-                p = tail[lo_pred[p]]
+                p = tail[links[lo_pred[p]]]
             else:
-                q = tail[hi_pred[q]]
+                q = tail[links[hi_pred[q]]]
         top = p
         c_lo = 0.0
         d_lo = 0.0
         v = j
         while v != top:
-            a = lo_pred[v]
+            a = links[lo_pred[v]]
             c_lo += cost[a]
             d_lo += deriv[a]
             v = tail[a]
@@ -156,11 +207,12 @@ def _equilibrate(
         f_hi = np.inf
         v = j
         while v != top:
-            a = hi_pred[v]
+            e = hi_pred[v]
+            a = links[e]
             c_hi += cost[a]
             d_hi += deriv[a]
-            if bush_flow[a] < f_hi:
-                f_hi = bush_flow[a]
+            if flows[e] < f_hi:
+                f_hi = flows[e]
             v = tail[a]
         diff = c_hi - c_lo
         if diff > worst:
@@ -174,20 +226,22 @@ def _equilibrate(
         full = shift == f_hi
         v = j
         while v != top:
-            a = hi_pred[v]
-            rest = bush_flow[a] - shift
+            e = hi_pred[v]
+            a = links[e]
+            rest = flows[e] - shift
             # a full shift empties the whole segment: links that carried the same path flow
             # up to rounding must not keep a residue (it would dangle without inflow)
             if rest < 0.0 or (full and rest <= zero_tol):
                 rest = 0.0
-            bush_flow[a] = rest
+            flows[e] = rest
             flow[a] -= shift
             _update_link(a, flow, cost, deriv, preload, fixed, t0, cap, alpha, beta, kind)
             v = tail[a]
         v = j
         while v != top:
-            a = lo_pred[v]
-            bush_flow[a] += shift
+            e = lo_pred[v]
+            a = links[e]
+            flows[e] += shift
             flow[a] += shift
             _update_link(a, flow, cost, deriv, preload, fixed, t0, cap, alpha, beta, kind)
             v = tail[a]
@@ -352,22 +406,84 @@ def _grow_bush(
     return grown, added
 
 
+@njit
+def _scatter(r, node_start, node_count, nodes, link_start, link_count, links, flows, in_bush,
+             bush_flow, out_nodes):  # fmt: skip
+    """Copy stored bush ``r`` into dense scratch: its nodes into ``out_nodes`` (in order),
+    ``in_bush``/``bush_flow`` per link; returns its node count."""
+    s = node_start[r]
+    count = node_count[r]
+    for k in range(count):
+        out_nodes[k] = nodes[s + k]
+    ls = link_start[r]
+    for p in range(ls, ls + link_count[r]):
+        in_bush[links[p]] = True
+        bush_flow[links[p]] = flows[p]
+    return count
+
+
+@njit
+def _gather(nodes, count, indptr, in_bush, bush_flow, out_lend, out_links, out_flows):
+    """The sparse form of the dense bush on ``nodes[:count]`` (topological order) into
+    ``out_lend``/``out_links``/``out_flows``; clears ``in_bush`` and ``bush_flow``
+    (every bush link leaves a bush node, and only bush links carry bush flow).
+    Returns the number of links."""
+    p = 0
+    for k in range(count):
+        u = nodes[k]
+        for a in range(indptr[u], indptr[u + 1]):
+            if in_bush[a]:
+                out_links[p] = a
+                out_flows[p] = bush_flow[a]
+                in_bush[a] = False
+                bush_flow[a] = 0.0
+                p += 1
+        out_lend[k] = p
+    return p
+
+
+@njit
+def _store(r, count, n_links, new_nodes, new_lend, new_links, new_flows, node_start, node_count,
+           nodes, lend, link_start, link_count, links, flows):  # fmt: skip
+    """Write a gathered bush into origin ``r``'s region of the pool (which must fit it)."""
+    s = node_start[r]
+    for k in range(count):
+        nodes[s + k] = new_nodes[k]
+        lend[s + k] = new_lend[k]
+    ls = link_start[r]
+    for p in range(n_links):
+        links[ls + p] = new_links[p]
+        flows[ls + p] = new_flows[p]
+    node_count[r] = count
+    link_count[r] = n_links
+
+
 @njit_parallel
 def init_bushes(
-    indptr, head, tail, cost, no_through, origin_nodes, dest_nodes, demand, in_bush, bush_flow,
-    sub_order, sub_counts,
+    indptr, head, tail, cost, no_through, origin_nodes, dest_nodes, demand, start, stop,
+    out_nodes, out_lend, out_links, out_flows, out_sizes,
 ):  # fmt: skip
-    """Bushes = shortest paths under ``cost`` to each origin's destinations, carrying its demand."""
+    """Bushes of origins ``start:stop`` = their shortest paths under ``cost`` to their
+    destinations, carrying their demand.
+
+    Bush ``start + i`` goes to row ``i`` of ``out_nodes``/``out_lend`` ((rows, n) int32)
+    and ``out_links``/``out_flows`` ((rows, m)) in the pool's form, its node and link
+    counts to ``out_sizes[i]``.
+    """
     n = indptr.size - 1
-    n_orig = origin_nodes.size
-    n_blocks = chunk_count(n_orig)
+    m = head.size
+    n_todo = stop - start
+    n_blocks = chunk_count(n_todo)
     for b in prange(n_blocks):
         dist, pred, heap_key, heap_node, position = search_scratch(n)
         is_target = np.zeros(n, dtype=np.bool_)
         node_flow = np.zeros(n)
         n_child = np.zeros(n, dtype=np.int64)
         stack = np.empty(n, dtype=np.int64)
-        for r in range(b * n_orig // n_blocks, (b + 1) * n_orig // n_blocks):
+        in_bush = np.zeros(m, dtype=np.bool_)
+        row_flow = np.zeros(m)
+        for i in range(b * n_todo // n_blocks, (b + 1) * n_todo // n_blocks):
+            r = start + i
             source = origin_nodes[r]
             row = demand[r]
             search_to_demand(
@@ -378,19 +494,21 @@ def init_bushes(
                 t = dest_nodes[j]
                 if row[j] > 0.0 and dist[t] < np.inf:
                     node_flow[t] += row[j]
-            row_flow = bush_flow[r]
             load_tree(n, tail, pred, position, node_flow, n_child, stack, row_flow)
-            nodes = sub_order[r]
+            nodes = out_nodes[i]
             nodes[0] = source
             count = 1
             for v in range(n):
                 e = pred[v]
                 if position[v] == SETTLED and e >= 0 and row_flow[e] > 0.0:
-                    in_bush[r, e] = True
+                    in_bush[e] = True
                     nodes[count] = v
                     count += 1
-            _kahn(source, nodes, count, indptr, head, in_bush[r], n_child, nodes)
-            sub_counts[r] = count
+            _kahn(source, nodes, count, indptr, head, in_bush, n_child, nodes)
+            out_sizes[i, 0] = count
+            out_sizes[i, 1] = _gather(
+                nodes, count, indptr, in_bush, row_flow, out_lend[i], out_links[i], out_flows[i]
+            )
             reset_search(dist, pred, position)
             node_flow[:] = 0.0
             n_child[:] = 0
@@ -399,15 +517,20 @@ def init_bushes(
 @njit_parallel
 def gap_and_grow(
     indptr, head, tail, rev_indptr, rev_edge, cost, no_through, origin_nodes, dest_nodes, demand,
-    in_bush, bush_flow, sub_order, sub_counts, grow, rel_tol,
+    node_start, node_cap, node_count, nodes, lend, link_start, link_cap, link_count, links, flows,
+    todo, grow, rel_tol, need,
 ):  # fmt: skip
-    """One shortest-path search per origin (parallel): the SPTT for the gap and, with ``grow``, bush updates.
+    """One shortest-path search per origin in ``todo`` (parallel): the SPTT for the gap
+    and, with ``grow``, bush updates.
 
-    Returns ``(sptt, links added)``.
+    A grown bush that does not fit its region of the pool is left as it was and its
+    node and link counts go to ``need[r]`` (else ``need[r]`` is ``(0, 0)``): update it
+    again once its region is large enough. Returns ``(sptt, links added)``.
     """
     n = indptr.size - 1
-    n_orig = origin_nodes.size
-    n_blocks = chunk_count(n_orig)
+    m = head.size
+    n_todo = todo.size
+    n_blocks = chunk_count(n_todo)
     sptt_part = np.zeros(n_blocks)
     added = np.zeros(n_blocks, dtype=np.int64)
     for b in prange(n_blocks):
@@ -420,7 +543,14 @@ def gap_and_grow(
         mark = np.zeros(n, dtype=np.bool_)
         stack = np.empty(n, dtype=np.int64)
         indegree = np.zeros(n, dtype=np.int64)
-        for r in range(b * n_orig // n_blocks, (b + 1) * n_orig // n_blocks):
+        in_bush = np.zeros(m if grow else 0, dtype=np.bool_)
+        bush_flow = np.zeros(m if grow else 0)
+        sub = np.empty(n if grow else 0, dtype=np.int32)
+        new_lend = np.empty(n if grow else 0, dtype=np.int32)
+        new_links = np.empty(m if grow else 0, dtype=np.int32)
+        new_flows = np.empty(m if grow else 0)
+        for i in range(b * n_todo // n_blocks, (b + 1) * n_todo // n_blocks):
+            r = todo[i]
             row = demand[r]
             search_to_demand(
                 indptr, head, cost, no_through, origin_nodes[r], dest_nodes, row, False,
@@ -430,13 +560,29 @@ def gap_and_grow(
                 if row[j] > 0.0:
                     sptt_part[b] += row[j] * dist[dest_nodes[j]]
             if grow:
+                count = _scatter(
+                    r, node_start, node_count, nodes, link_start, link_count, links, flows,
+                    in_bush, bush_flow, sub,
+                )  # fmt: skip
                 count, got = _grow_bush(
-                    origin_nodes[r], sub_order[r], sub_counts[r], indptr, head, tail, rev_indptr, rev_edge,
-                    in_bush[r], bush_flow[r], cost, no_through, dest_nodes, row, dist, pred,
+                    origin_nodes[r], sub, count, indptr, head, tail, rev_indptr, rev_edge,
+                    in_bush, bush_flow, cost, no_through, dest_nodes, row, dist, pred,
                     position, lo, hi, lo_pred, hi_pred, mark, stack, indegree, rel_tol,
                 )  # fmt: skip
-                sub_counts[r] = count
-                added[b] += got
+                n_links = _gather(
+                    sub, count, indptr, in_bush, bush_flow, new_lend, new_links, new_flows
+                )
+                if count <= node_cap[r] and n_links <= link_cap[r]:
+                    _store(
+                        r, count, n_links, sub, new_lend, new_links, new_flows, node_start,
+                        node_count, nodes, lend, link_start, link_count, links, flows,
+                    )  # fmt: skip
+                    need[r, 0] = 0
+                    need[r, 1] = 0
+                    added[b] += got
+                else:
+                    need[r, 0] = count
+                    need[r, 1] = n_links
             reset_search(dist, pred, position)
     sptt = 0.0
     for b in range(n_blocks):
@@ -451,10 +597,16 @@ def sweep(
     tail,
     origin_nodes,
     origin_demand,
-    in_bush,
-    bush_flow,
-    sub_order,
-    sub_counts,
+    node_start,
+    node_cap,
+    node_count,
+    nodes,
+    lend,
+    link_start,
+    link_cap,
+    link_count,
+    links,
+    flows,
     flow,
     cost,
     deriv,
@@ -481,28 +633,61 @@ def sweep(
     hi_pred = np.empty(n, dtype=np.int64)
     position = np.full(n, -1, dtype=np.int64)
     for r in bushes:
-        nodes = sub_order[r]
-        count = sub_counts[r]
+        s = node_start[r]
+        count = node_count[r]
         for k in range(count):
-            position[nodes[k]] = k
+            position[nodes[s + k]] = k
         worst[r] = _equilibrate(
-            origin_nodes[r], nodes, count, position, indptr, head, tail, in_bush[r], bush_flow[r],
-            flow, cost, deriv, preload, fixed, t0, cap, alpha, beta, kind, lo, hi, lo_pred,
+            origin_nodes[r], nodes, s, count, link_start[r], lend, links, flows, position, head,
+            tail, flow, cost, deriv, preload, fixed, t0, cap, alpha, beta, kind, lo, hi, lo_pred,
             hi_pred, rel_tol, ZERO_REL * origin_demand[r],
         )  # fmt: skip
         for k in range(count):
-            position[nodes[k]] = -1
+            position[nodes[s + k]] = -1
 
 
-@njit_parallel
-def sum_bush_flows(bush_flow, out):
-    """``out[a] = sum_r bush_flow[r, a]`` in origin order (deterministic), parallel over link blocks."""
-    n_orig, m = bush_flow.shape
-    block = 1024
-    for b in prange((m + block - 1) // block):
-        start = b * block
-        stop = min(start + block, m)
-        out[start:stop] = 0.0
-        for r in range(n_orig):
-            for a in range(start, stop):
-                out[a] += bush_flow[r, a]
+@njit
+def sum_bush_flows(link_start, link_count, links, flows, out):
+    """``out[a] = sum_r`` (origin ``r``'s flow on link ``a``), in origin order (deterministic)."""
+    out[:] = 0.0
+    for r in range(link_start.size):
+        ls = link_start[r]
+        for p in range(ls, ls + link_count[r]):
+            out[links[p]] += flows[p]
+
+
+@njit
+def repack_bushes(
+    node_start, node_count, nodes, lend, link_start, link_count, links, flows, node_cap, link_cap
+):
+    """A new pool with regions of ``node_cap``/``link_cap`` per origin (each at least
+    the origin's count), holding the same bushes.
+
+    Returns ``(node_start, nodes, lend, link_start, links, flows)`` of the new pool.
+    """
+    n_orig = node_start.size
+    new_node_start = np.zeros(n_orig, dtype=np.int64)
+    new_link_start = np.zeros(n_orig, dtype=np.int64)
+    for r in range(1, n_orig):
+        new_node_start[r] = new_node_start[r - 1] + node_cap[r - 1]
+        new_link_start[r] = new_link_start[r - 1] + link_cap[r - 1]
+    total_nodes = new_node_start[-1] + node_cap[-1] if n_orig else 0
+    total_links = new_link_start[-1] + link_cap[-1] if n_orig else 0
+    new_nodes = np.empty(total_nodes, dtype=np.int32)
+    new_lend = np.empty(total_nodes, dtype=np.int32)
+    new_links = np.empty(total_links, dtype=np.int32)
+    new_flows = np.empty(total_links)
+    for r in range(n_orig):
+        if node_count[r] > node_cap[r] or link_count[r] > link_cap[r]:
+            raise ValueError("a bush does not fit its new region")
+        s = node_start[r]
+        t = new_node_start[r]
+        for k in range(node_count[r]):
+            new_nodes[t + k] = nodes[s + k]
+            new_lend[t + k] = lend[s + k]
+        s = link_start[r]
+        t = new_link_start[r]
+        for p in range(link_count[r]):
+            new_links[t + p] = links[s + p]
+            new_flows[t + p] = flows[s + p]
+    return new_node_start, new_nodes, new_lend, new_link_start, new_links, new_flows
