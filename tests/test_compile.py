@@ -4,8 +4,10 @@ numba compiles a kernel once per combination of argument types, and a new user w
 every compilation on the first run (``transitopt demo``). A second specialisation (a
 read-only array where a writeable one came before, an int32, a constant, an unsigned
 ``prange`` index) costs that user about a second each; ``transitopt/kernels/_config.py``
-lists the rules that avoid them. The evaluation runs in a fresh process, so that kernels
-that other tests call directly with other types do not count.
+lists the rules that avoid them. The evaluation runs in a fresh process with an empty
+numba cache (a cached kernel is loaded without its helpers, so a helper's second
+specialisation would go unseen), so that kernels that other tests call directly with
+other types do not count. Slow: it compiles every kernel of an evaluation (about 25 s).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 import transitopt
 
@@ -50,6 +54,7 @@ HOT = [
 ]
 
 
+@pytest.mark.slow
 def test_scenario_evaluation_compiles_each_kernel_once(tmp_path, town_toml):
     zones = {"population_total": 3000, "jobs_total": 3000}
     (tmp_path / "base.toml").write_text(town_toml(3000, zones=zones), encoding="utf-8")
@@ -62,6 +67,7 @@ def test_scenario_evaluation_compiles_each_kernel_once(tmp_path, town_toml):
     env = dict(
         os.environ,
         TRANSITOPT_CACHE=str(tmp_path / "cache"),
+        NUMBA_CACHE_DIR=str(tmp_path / "numba"),
         PYTHONPATH=os.pathsep.join([package_root, os.environ.get("PYTHONPATH", "")]),
     )
     run = subprocess.run(
