@@ -170,8 +170,11 @@ class PreparedGraph:
         self.component = component
         self.new_of = new_of
         self.order = order
-        self.c_indptr, self.c_head, self.c_weight = c_indptr, c_head, c_weight
-        self.c_no_through = self.no_through[order].copy()
+        # read-only like the network's own structure, so that the kernels shared with
+        # plain searches compile once (see _frozen)
+        self.c_indptr, self.c_head = _frozen(c_indptr), _frozen(c_head)
+        self.c_weight = c_weight
+        self.c_no_through = _frozen(self.no_through[order])
         self.anchor, self.offset = anchor, offset
         self.n_kept = int(order.size)
         self.prepare_s = time.perf_counter() - start
@@ -220,10 +223,12 @@ class PreparedGraph:
             o = np.argsort(key, kind="stable")
             ptr = np.zeros(n + 1, dtype=np.int64)
             np.cumsum(np.bincount(key, minlength=n), out=ptr[1:])
-            return ptr, other[mask][o].astype(np.int32), np.ascontiguousarray(w[mask][o])
+            head = other[mask][o].astype(np.int32)
+            return _frozen(ptr), _frozen(head), np.ascontiguousarray(w[mask][o])
 
         no_through_ch = np.empty(n, dtype=np.bool_)
         no_through_ch[ch_of] = nt
+        _frozen(no_through_ch)
         to_h = np.append(ch_of, -1)
         anc_all = to_h[self.anchor]
         return _Hierarchy(
@@ -655,7 +660,7 @@ def _two_way(network: Network) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     tail, head, both = tail[first], head[first], both[first]
     indptr = np.zeros(network.n_nodes + 1, dtype=np.int64)
     np.cumsum(np.bincount(tail, minlength=network.n_nodes), out=indptr[1:])
-    graph = (indptr, head.astype(np.int32), np.ascontiguousarray(both))
+    graph = (_frozen(indptr), _frozen(head.astype(np.int32)), np.ascontiguousarray(both))
     _TWO_WAY[network] = graph
     return graph
 
@@ -708,8 +713,9 @@ def snap_points(
     distance_m : (n_points,) float64
         Distance to it (metres for geographic and metric CRSs).
     """
-    px = np.atleast_1d(np.asarray(x, dtype=np.float64)).ravel()
-    py = np.atleast_1d(np.asarray(y, dtype=np.float64)).ravel()
+    # copies: writeable whatever the caller passed, so the kernel compiles once (_frozen)
+    px = np.array(x, dtype=np.float64, ndmin=1).ravel()
+    py = np.array(y, dtype=np.float64, ndmin=1).ravel()
     if px.shape != py.shape:
         raise SnappingError(f"x and y differ in length ({px.size} != {py.size})")
     bad = np.flatnonzero(~(np.isfinite(px) & np.isfinite(py)))
@@ -788,8 +794,23 @@ def _weight_key(weight: str | np.ndarray, array: np.ndarray) -> Any:
     return ("array", hashlib.blake2b(array.tobytes(), digest_size=16).hexdigest())
 
 
+def _frozen(array: np.ndarray) -> np.ndarray:
+    """``array`` made read-only (in place), like the compiled network's arrays.
+
+    numba compiles a kernel once per combination of argument types, and a read-only
+    array is a different type from a writeable one. So that every kernel (and the
+    search helpers they share) compiles once, the arrays this module hands to the
+    kernels follow one rule: graph structure (``indptr``, ``head``, ``tail``,
+    ``no_through``) is read-only, as a :class:`Network`'s is; weights, node lists and
+    points are writeable (``_weight`` copies a read-only weight, e.g. a network column).
+    """
+    array.flags.writeable = False
+    return array
+
+
 def _weight(network: Network, weight: str | np.ndarray) -> np.ndarray:
-    """The weight as a float64 array; raises NetworkError on NaN or negative values."""
+    """The weight as a writeable float64 array; raises NetworkError on NaN or negative
+    values."""
     if isinstance(weight, str):
         if weight not in EDGE_FLOAT_DEFAULTS:
             raise ValueError(
@@ -802,6 +823,8 @@ def _weight(network: Network, weight: str | np.ndarray) -> np.ndarray:
         if array.shape != (network.n_edges,):
             raise ValueError(f"weight array has shape {array.shape}, expected ({network.n_edges},)")
         name = "weight array"
+    if not array.flags.writeable:  # one array type for the kernels (see _frozen)
+        array = array.copy()
     bad = np.flatnonzero(np.isnan(array) | (array < 0))
     if bad.size:
         e = bad[:5]

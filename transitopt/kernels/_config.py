@@ -1,4 +1,23 @@
-"""The one place numba options are set, so every kernel is compiled the same way."""
+"""The one place numba options are set, so every kernel is compiled the same way.
+
+Compile time is what a new user waits for on the first run (the on-disk cache,
+``cache=True``, serves every later one), and numba compiles a kernel once per
+combination of argument types. So every kernel should see one combination:
+
+* calls between kernels pass constants and small integers as plain int64 and bool
+  (:class:`_Kernel`): numba would otherwise compile a helper again for a constant
+  argument (``Literal[int](0)``, ``Literal[bool](True)``; also a counter that starts at
+  a constant, during type inference) and for an int32 node read from ``head``;
+* a ``prange`` index is unsigned: pass it on as ``np.int64(i)``;
+* a read-only array is a different type from a writeable one: graph structure is passed
+  read-only (as a compiled network's arrays are), weights and node lists writeable
+  (see ``paths._frozen``);
+* parallel kernels parallelise their ``prange`` loops only (:func:`njit_parallel`);
+* no array-to-slice copies (``a[:k] = b[:k]``): their shape check alone compiles for
+  seconds; a loop does the same.
+
+``tests/test_compile.py`` checks that evaluating a scenario compiles each kernel once.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +31,61 @@ from typing import Any
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numba  # noqa: E402
+from numba.core import types  # noqa: E402
+from numba.core.registry import CPUDispatcher  # noqa: E402
+
+#: numba's automatic parallelisation, reduced to explicit ``prange`` loops: its other
+#: rewrites (numpy allocations, array expressions and reductions, slice assignments,
+#: loop fusion) each become a parallel region compiled on its own, which slows the first
+#: run for no gain (they allocate or clear scratch arrays), and a parallel reduction
+#: would make results depend on the thread count
+_PRANGE_ONLY = {
+    "prange": True,
+    "numpy": False,
+    "reduction": False,
+    "inplace_binop": False,
+    "setitem": False,
+    "comprehension": False,
+    "stencil": False,
+    "fusion": False,
+}
+
+
+_NARROW_INTS = (types.int8, types.int16, types.int32)
+
+
+def _plain(arg: Any) -> Any:
+    """The type a kernel is compiled for when another kernel passes an ``arg``: constants
+    as their type, signed integers narrower than 64 bits as int64."""
+    arg = types.unliteral(arg)
+    return types.int64 if arg in _NARROW_INTS else arg
+
+
+class _Kernel(CPUDispatcher):
+    """numba's CPU dispatcher, except that a call from another kernel is compiled for
+    :func:`_plain` argument types, so a helper compiles once for all its callers."""
+
+    def get_call_template(self, args: Any, kws: Any) -> Any:
+        """Type a call from compiled code (see numba's ``Dispatcher.get_call_template``)."""
+        args = tuple(_plain(a) for a in args)
+        kws = {k: _plain(v) for k, v in kws.items()}
+        return super().get_call_template(args, kws)
 
 
 def _compile(parallel: bool) -> Any:
     """``numba.njit`` with the options every kernel shares (cached, no GIL, numpy errors)."""
-    return numba.njit(cache=True, nogil=True, error_model="numpy", parallel=parallel)
+    options: dict[str, Any] = {"cache": True, "nogil": True, "error_model": "numpy"}
+    if parallel:
+        options["parallel"] = dict(_PRANGE_ONLY)  # a copy: numba empties the dict
+    jit = numba.njit(**options)
+
+    def decorate(func: Any) -> Any:
+        kernel = jit(func)
+        if type(kernel) is CPUDispatcher:  # not with NUMBA_DISABLE_JIT (a plain function)
+            kernel.__class__ = _Kernel
+        return kernel
+
+    return decorate
 
 
 #: decorator of every serial kernel

@@ -249,9 +249,10 @@ def compress(indptr, head, weight, nb_ptr, nbr, contracted, component, new_of):
                             et2 = np.empty(cap, dtype=np.int64)
                             eh2 = np.empty(cap, dtype=np.int64)
                             ew2 = np.empty(cap)
-                            et2[:k] = et[:k]
-                            eh2[:k] = eh[:k]
-                            ew2[:k] = ew[:k]
+                            for q in range(k):  # loops: an array-to-slice copy costs
+                                et2[q] = et[q]  # seconds of compile (its shape check)
+                                eh2[q] = eh[q]
+                                ew2[q] = ew[q]
                             et = et2
                             eh = eh2
                             ew = ew2
@@ -365,8 +366,9 @@ def source_seeds(indptr, head, weight, component, new_of, sources, pos):
                     cap *= 2
                     grown_col = np.empty(cap, dtype=np.int64)
                     grown_d = np.empty(cap)
-                    grown_col[:n_loc] = loc_col[:n_loc]
-                    grown_d[:n_loc] = loc_d[:n_loc]
+                    for q in range(n_loc):  # a loop compiles faster than a slice copy
+                        grown_col[q] = loc_col[q]
+                        grown_d[q] = loc_d[q]
                     loc_col = grown_col
                     loc_d = grown_d
                 loc_col[n_loc] = pos[t]

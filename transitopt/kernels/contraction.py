@@ -228,7 +228,8 @@ def build_hierarchy(indptr, head, weight, no_through, max_settled, pool_factor):
     pool = (e_tail, e_head, e_w, first_out, next_out, first_in, next_in)
     n_e = 0
     # parallel edges by minimum, no self-loops or inf edges
-    d_ptr, d_head, d_w = dedupe_csr(n, _tails(indptr), head, weight)
+    # int64 heads, as compression passes them: one specialisation of dedupe_csr
+    d_ptr, d_head, d_w = dedupe_csr(n, _tails(indptr), head.astype(np.int64), weight)
     for u in range(n):
         for k in range(d_ptr[u], d_ptr[u + 1]):
             n_e = _add_edge(pool, n_e, u, d_head[k], d_w[k])
@@ -596,7 +597,7 @@ def phast(
             anc,
             off,
             anc_nt,
-            c,
+            np.int64(c),  # the prange index is unsigned
             n_chunks,
             out,
         )

@@ -94,7 +94,7 @@ def _nearest_one(
     r0 = max(0, -ci, ci - (nx - 1), -cj, cj - (ny - 1))
     r_max = max(ci, nx - 1 - ci, cj, ny - 1 - cj, r0)
     best = np.inf
-    best_k = -1
+    best_k = np.int64(-1)  # not the constant -1: _scan_cell compiles for int64 only
     for r in range(r0, r_max + 1):
         for j in range(max(cj - r, 0), min(cj + r, ny - 1) + 1):
             if j == cj - r or j == cj + r:  # top or bottom row of the ring: all its cells
@@ -126,7 +126,7 @@ def nearest_nodes(
     dist = np.empty(n_pts)
     for p in prange(n_pts):
         node[p], dist[p] = _nearest_one(
-            p,
+            np.int64(p),  # the prange index is unsigned
             px,
             py,
             pgx,

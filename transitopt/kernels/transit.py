@@ -252,13 +252,29 @@ def assign(
     arrived : (d,) float64
         Demand that reached each destination (the rest had no path).
     """
-    n = in_indptr.shape[0] - 1
     m = tail.shape[0]
-    k = link_skim.shape[1]
-    n_orig = origins.shape[0]
     n_dest = destinations.shape[0]
     n_blocks = chunk_count(n_dest)
     volume_blocks = np.zeros((n_blocks, m))
+    skims, arrived, unique_origins, all_origins, dem_indptr, dem_origin, dem_value = _assign_setup(
+        in_indptr.shape[0] - 1, link_skim.shape[1], origins, n_dest, demand, want_skims
+    )
+    for b in prange(n_blocks):  # b is unsigned: passed on as int64, one specialisation
+        _assign_block(
+            np.int64(b), n_blocks, tail, head, cost, freq, in_indptr, in_links, link_skim, alpha,
+            origins, destinations, dem_indptr, dem_origin, dem_value, want_skims, unique_origins,
+            all_origins, volume_blocks[b], skims, arrived,
+        )  # fmt: skip
+    return _sum_rows(volume_blocks), skims, arrived
+
+
+@njit
+def _assign_setup(n, k, origins, n_dest, demand, want_skims):
+    """The serial part of :func:`assign` before its parallel loop: the output arrays, the
+    origin nodes (distinct and as a mask) and the demand by destination (CSR, read once
+    in memory order). Returns ``(skims, arrived, unique_origins, all_origins,
+    dem_indptr, dem_origin, dem_value)``."""
+    n_orig = origins.shape[0]
     if want_skims:
         skims = np.full((n_orig, n_dest, 2 + k), np.inf)
     else:
@@ -268,7 +284,6 @@ def assign(
     for p in range(n_orig):
         all_origins[origins[p]] = True
     unique_origins = np.flatnonzero(all_origins)
-    # the demand by destination (CSR), read once in memory order
     dem_indptr = np.zeros(n_dest + 1, dtype=np.int64)
     for p in range(n_orig):
         for q in range(n_dest):
@@ -285,17 +300,17 @@ def assign(
                 dem_origin[fill[q]] = p
                 dem_value[fill[q]] = demand[p, q]
                 fill[q] += 1
-    for b in prange(n_blocks):
-        _assign_block(
-            b, n_blocks, tail, head, cost, freq, in_indptr, in_links, link_skim, alpha, origins,
-            destinations, dem_indptr, dem_origin, dem_value, want_skims, unique_origins,
-            all_origins, volume_blocks[b], skims, arrived,
-        )  # fmt: skip
-    total = np.zeros(m)
-    for b in range(n_blocks):
-        for a in range(m):
-            total[a] += volume_blocks[b, a]
-    return total, skims, arrived
+    return skims, arrived, unique_origins, all_origins, dem_indptr, dem_origin, dem_value
+
+
+@njit
+def _sum_rows(blocks):
+    """Column sums of ``blocks`` (b, m), rows added in order (the same with any threads)."""
+    total = np.zeros(blocks.shape[1])
+    for b in range(blocks.shape[0]):
+        for a in range(blocks.shape[1]):
+            total[a] += blocks[b, a]
+    return total
 
 
 @njit
