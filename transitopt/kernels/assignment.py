@@ -21,7 +21,7 @@ import numpy as np
 from numba import prange
 
 from ._config import chunk_count, njit, njit_parallel
-from .compression import bfs_order, undirected_neighbours
+from .compression import bfs_order, peel, undirected_neighbours
 from .heap import NOT_QUEUED, SETTLED, heap_pop, heap_push
 from .shortest_paths import dijkstra_into, search_scratch
 
@@ -211,6 +211,28 @@ def aon_load(indptr, head, tail, cost, no_through, origin_nodes, dest_nodes, dem
         Demand whose destination cannot be reached (not loaded).
     """
     m = head.size
+    buffers, sptt, unreachable = _aon_blocks(
+        indptr, head, tail, cost, no_through, origin_nodes, dest_nodes, demand, load
+    )
+    n_blocks = buffers.shape[0]
+    flow = np.zeros(m)
+    if load:
+        for a in prange(m):
+            total = 0.0
+            for b in range(n_blocks):
+                total += buffers[b, a]
+            flow[a] = total
+    return flow, sptt, unreachable
+
+
+@njit_parallel
+def _aon_blocks(indptr, head, tail, cost, no_through, origin_nodes, dest_nodes, demand, load):
+    """AON of every origin, in :func:`~._config.chunk_count` blocks in parallel.
+
+    Returns ``(buffers, sptt, unreachable)``: ``buffers[b]`` the link flows of block ``b``
+    (width 0 when ``load`` is false), to be added up in block order by the caller.
+    """
+    m = head.size
     n_orig = origin_nodes.size
     n_blocks = chunk_count(n_orig)
     buffers = np.zeros((n_blocks, m if load else 0))
@@ -220,34 +242,17 @@ def aon_load(indptr, head, tail, cost, no_through, origin_nodes, dest_nodes, dem
         start = b * n_orig // n_blocks
         stop = (b + 1) * n_orig // n_blocks
         s, u = _aon_block_listed(
-            indptr,
-            head,
-            tail,
-            cost,
-            no_through,
-            origin_nodes,
-            dest_nodes,
-            demand,
-            start,
-            stop,
-            load,
-            buffers[b],
-        )
+            indptr, head, tail, cost, no_through, origin_nodes, dest_nodes, demand,
+            start, stop, load, buffers[b],
+        )  # fmt: skip
         sptt_part[b] = s
         unreach_part[b] = u
-    flow = np.zeros(m)
-    if load:
-        for a in prange(m):
-            total = 0.0
-            for b in range(n_blocks):
-                total += buffers[b, a]
-            flow[a] = total
     sptt = 0.0
     unreachable = 0.0
     for b in range(n_blocks):
         sptt += sptt_part[b]
         unreachable += unreach_part[b]
-    return flow, sptt, unreachable
+    return buffers, sptt, unreachable
 
 
 # ------------------------------------------------------------------ compressed AON
@@ -280,36 +285,6 @@ def _usable_csr(indptr, head, usable):
 
 
 @njit
-def _peel(nb_ptr, nbr, protect):
-    """``(peeled, deg)``: nodes removed by repeatedly peeling unprotected nodes of
-    undirected degree <= 1, and every node's degree among the nodes left."""
-    n = nb_ptr.size - 1
-    deg = np.empty(n, dtype=np.int64)
-    for v in range(n):
-        deg[v] = nb_ptr[v + 1] - nb_ptr[v]
-    peeled = np.zeros(n, dtype=np.bool_)
-    stack = np.empty(n, dtype=np.int64)
-    top = 0
-    for v in range(n):
-        if deg[v] <= 1 and not protect[v]:
-            stack[top] = v
-            top += 1
-            peeled[v] = True
-    while top > 0:
-        top -= 1
-        v = stack[top]
-        for k in range(nb_ptr[v], nb_ptr[v + 1]):
-            x = nbr[k]
-            if not peeled[x]:
-                deg[x] -= 1
-                if deg[x] <= 1 and not protect[x]:
-                    peeled[x] = True
-                    stack[top] = x
-                    top += 1
-    return peeled, deg
-
-
-@njit
 def aon_graph(indptr, head, usable, protect):
     """Compressed graph for :func:`aon_load_compressed` (see the comment above it).
 
@@ -335,7 +310,7 @@ def aon_graph(indptr, head, usable, protect):
     n = indptr.size - 1
     u_ptr, u_head = _usable_csr(indptr, head, usable)
     nb_ptr, nbr = undirected_neighbours(u_ptr, u_head)
-    peeled, deg = _peel(nb_ptr, nbr, protect)
+    peeled, deg = peel(nb_ptr, nbr, protect)
     chain = np.zeros(n, dtype=np.bool_)
     kept = np.zeros(n, dtype=np.bool_)
     for v in range(n):
@@ -503,20 +478,10 @@ def aon_load_compressed(
     core_cost = np.empty(m_core)
     for e in range(m_core):
         core_cost[e] = ec[core_edge[e]]
-    n_orig = origins.size
-    n_blocks = chunk_count(n_orig)
-    buffers = np.zeros((n_blocks, m_core if load else 0))
-    sptt_part = np.zeros(n_blocks)
-    unreach_part = np.zeros(n_blocks)
-    for b in prange(n_blocks):
-        start = b * n_orig // n_blocks
-        stop = (b + 1) * n_orig // n_blocks
-        s, u = _aon_block_listed(
-            core_indptr, core_head, core_tail, core_cost, no_through, origins, dests,
-            demand, start, stop, load, buffers[b],
-        )  # fmt: skip
-        sptt_part[b] = s
-        unreach_part[b] = u
+    buffers, sptt, unreachable = _aon_blocks(
+        core_indptr, core_head, core_tail, core_cost, no_through, origins, dests, demand, load
+    )
+    n_blocks = buffers.shape[0]
     flow = np.zeros(m)
     if load:
         ef = np.zeros(m_c + n_ops)
@@ -541,11 +506,6 @@ def aon_load_compressed(
                 s = -1 - a
                 for k in range(sc_ptr[s], sc_ptr[s + 1]):
                     flow[pick[k]] = ef[e]
-    sptt = 0.0
-    unreachable = 0.0
-    for b in range(n_blocks):
-        sptt += sptt_part[b]
-        unreachable += unreach_part[b]
     return flow, sptt, unreachable
 
 

@@ -93,11 +93,9 @@ def undirected_neighbours(indptr, head):
 
 
 @njit
-def contractible(nb_ptr, nbr, protect):
-    """``(contracted, component)``: which nodes to contract and their component label.
-
-    ``component[v]`` is -1 for kept nodes and ``0..n_components-1`` otherwise.
-    """
+def peel(nb_ptr, nbr, protect):
+    """``(peeled, deg)``: nodes removed by repeatedly peeling unprotected nodes of
+    undirected degree <= 1 (dead-end trees), and every node's degree among the nodes left."""
     n = nb_ptr.size - 1
     deg = np.empty(n, dtype=np.int64)
     for v in range(n):
@@ -121,6 +119,18 @@ def contractible(nb_ptr, nbr, protect):
                     peeled[x] = True
                     stack[top] = x
                     top += 1
+    return peeled, deg
+
+
+@njit
+def contractible(nb_ptr, nbr, protect):
+    """``(contracted, component)``: which nodes to contract and their component label.
+
+    ``component[v]`` is -1 for kept nodes and ``0..n_components-1`` otherwise.
+    """
+    n = nb_ptr.size - 1
+    peeled, deg = peel(nb_ptr, nbr, protect)
+    stack = np.empty(n, dtype=np.int64)
     contracted = np.zeros(n, dtype=np.bool_)
     for v in range(n):
         contracted[v] = peeled[v] or (deg[v] == 2 and not protect[v])
