@@ -90,6 +90,28 @@ def test_aon_matches_scipy_reference(seed):
     assert sptt_only == pytest.approx(sptt, rel=1e-12)
 
 
+@pytest.mark.parametrize("seed", [3, 4, 5])
+def test_sparse_demand_to_centroids_and_street_nodes_matches_reference(seed):
+    # each search stops early and keeps centroids out of its heap: destinations with
+    # demand are a few centroids (leaves) and street nodes (settled through the heap),
+    # some rows empty, an origin that is also a destination of its own row
+    net, rng = _random_network(seed)
+    cost = net.free_flow_time_s.copy()
+    origins = np.array([0, 1, 2, 3, 4, 5, 40, 41])
+    dests = np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 40, 50, 60, 70])
+    demand = rng.uniform(0, 100, (origins.size, dests.size))
+    demand[rng.random(demand.shape) < 0.7] = 0.0
+    demand[2] = 0.0
+    demand[6, 10] = 5.0  # origin node 40 to destination node 40: no link, not loaded
+    flow, sptt, unreachable = aon_load(
+        net.indptr, net.head, net.tail, cost, net.centroid, origins, dests, demand, True
+    )
+    ref_flow, ref_sptt, ref_unreach = _reference(net, cost, origins, dests, demand)
+    np.testing.assert_allclose(flow, ref_flow, rtol=1e-12, atol=1e-9)
+    assert sptt == pytest.approx(ref_sptt, rel=1e-12)
+    assert unreachable == pytest.approx(ref_unreach, rel=1e-12, abs=1e-12)
+
+
 def test_centroids_are_not_passed_through():
     # 0 -> 1 -> 2 costs 2 through centroid 1; the detour 0 -> 3 -> 2 costs 10
     net = Network.from_edges(
