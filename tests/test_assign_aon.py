@@ -226,3 +226,55 @@ def test_compressed_aon_equals_plain_on_osm_drive(require_data):
     np.fill_diagonal(demand, 0.0)
     n_kept, n_shortcuts = _compressed_vs_plain(net, cost, zones, zones, demand)
     assert n_kept < net.n_nodes and n_shortcuts > 0
+
+
+@pytest.mark.parametrize("max_added", [0, 4, 32, 10_000])
+def test_compressed_aon_equals_plain_on_a_grid(monkeypatch, max_added):
+    # a street grid has no chains: only eliminating nodes that add edges shrinks it
+    from transitopt.assignment import _aon
+
+    monkeypatch.setattr(_aon, "MAX_ADDED_EDGES", max_added)
+    side, n_zones = 14, 6
+    rng = np.random.default_rng(max_added)
+    node = np.arange(side * side).reshape(side, side) + n_zones
+    a = np.r_[node[:, :-1].ravel(), node[:-1, :].ravel()]
+    b = np.r_[node[:, 1:].ravel(), node[1:, :].ravel()]
+    spots = rng.choice(side * side, n_zones, replace=False) + n_zones
+    tail = np.r_[a, b, np.arange(n_zones), spots]
+    head = np.r_[b, a, spots, np.arange(n_zones)]
+    centroid = np.arange(n_zones + side * side) < n_zones
+    net = Network.from_edges(
+        tail, head, n_nodes=centroid.size, centroid=centroid, free_flow_time_s=tail * 0.0 + 1.0,
+        crs=None,
+    )  # fmt: skip
+    cost = rng.uniform(1.0, 2.0, net.n_edges)
+    cost[rng.random(net.n_edges) < 0.05] = np.inf
+    zones = np.arange(n_zones)
+    demand = rng.uniform(0, 10, (n_zones, n_zones)) * (rng.random((n_zones, n_zones)) < 0.6)
+    np.fill_diagonal(demand, 0.0)
+    n_core, _ = _compressed_vs_plain(net, cost, zones, zones, demand)
+    if max_added == 0:
+        assert n_core > side * side // 2  # a grid node adds edges when eliminated
+    else:
+        assert n_core < side * side // 2
+
+
+def test_compressed_graph_is_built_once_per_network(monkeypatch):
+    from transitopt.assignment import _aon
+
+    net, rng = _random_network(7)
+    zones = np.arange(10)
+    calls = []
+    build = _aon._build
+    monkeypatch.setattr(_aon, "_GRAPHS", {})
+    monkeypatch.setattr(_aon, "_build", lambda *a: calls.append(1) or build(*a))
+    for _ in range(3):  # new demand each time (a feedback loop): same graph
+        demand = rng.uniform(0, 5, (10, 10))
+        _aon.CompressedAON(
+            net.indptr, net.head, np.ones(net.n_edges, bool), net.centroid, zones, zones, demand
+        )
+    closed = np.ones(net.n_edges, bool)
+    closed[0] = False
+    _aon.CompressedAON(net.indptr, net.head, closed, net.centroid, zones, zones, demand)
+    assert len(calls) == 2
+    assert len(_aon._GRAPHS) <= _aon.CACHED_GRAPHS
