@@ -147,7 +147,7 @@ def _digest(*arrays: np.ndarray) -> bytes:
     for a in arrays:
         a = np.ascontiguousarray(a)
         h.update(str((a.dtype.str, a.shape)).encode())
-        h.update(a.view(np.uint8).ravel())
+        h.update(a.tobytes())
     return h.digest()
 
 
