@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ._errors import (
     ConvergenceWarning,
     DemandError,
+    NumericalError,
     GeocodingError,
     InputFileError,
     NetworkError,
@@ -72,6 +73,7 @@ __all__ = [
     # errors and warnings
     "ConvergenceWarning",
     "DemandError",
+    "NumericalError",
     "GeocodingError",
     "InputFileError",
     "NetworkError",
