@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 from ._errors import (
     ConvergenceWarning,
     DemandError,
-    NumericalError,
     GeocodingError,
     InputFileError,
     NetworkError,
+    NumericalError,
     SnappingError,
     TransitoptError,
 )

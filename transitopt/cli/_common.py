@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import sys
 import warnings
-import math
-import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
@@ -117,7 +117,8 @@ def _profiles() -> tuple[str, ...]:
 
 def profile_name(value: str) -> str:
     """An option callback: the name of a shipped road profile."""
-    return one_of(*_profiles())(value)  # type: ignore[no-any-return]
+    checked: str = one_of(*_profiles())(value)
+    return checked
 
 
 NetworkTypeOpt = Annotated[
@@ -160,7 +161,7 @@ def error_message(exc: BaseException) -> str:
     if isinstance(exc, UsageError):
         context = getattr(exc, "ctx", None)
         command = context.command_path if context is not None else "transitopt"
-        return f"{command}: {exc.format_message()}"  # type: ignore[attr-defined]
+        return f"{command}: {getattr(exc, 'format_message', exc.__str__)()}"
     if isinstance(exc, OSError) and exc.strerror:
         where = f"{exc.filename}: " if exc.filename is not None else ""
         return f"{where}{exc.strerror.lower()}"

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.text import Text
 from rich.table import Table
+from rich.text import Text
 
 from ._common import console, one_of, positive
 

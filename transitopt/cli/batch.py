@@ -52,7 +52,7 @@ def batch(
         def show(event: dict) -> None:
             bar.update(
                 task,
-                completed=event["cities_done"] + event["cities_failed"],
+                completed=event["cities_done"],
                 state=f"failed {event['cities_failed']}, "
                 f"runs {event['runs_done']}/{event['runs_total']}",
             )

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.text import Text
 from rich.table import Table
+from rich.text import Text
 
 from ._common import (
     DefaultHeadwayOpt,

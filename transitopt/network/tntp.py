@@ -323,8 +323,8 @@ def read_tntp_network(
         data[:, 9].astype(np.int64) if np.all(data[:, 9] == np.round(data[:, 9])) else data[:, 9]
     )
     edges.insert(0, "tntp_link", np.arange(1, n_links + 1, dtype=np.int64))
-    for name, values in extra.items():
-        edges[name] = values
+    for name, column in extra.items():
+        edges[name] = column
     lanes = extra.get("lanes")
     if lanes is not None and not (np.all(np.isfinite(lanes)) and np.all(lanes > 0)):
         raise InputFileError(f"{path}: the lanes column must hold numbers above 0")

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import TransitoptError
+from .._io import write_text
 from .._progress import ProgressCallback, wants_stop
 
 if TYPE_CHECKING:
@@ -522,7 +523,7 @@ def write_scenario(
             f"headway_min = {row.headway_min:g}",
         ]
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+    write_text(path, "\n".join(out) + "\n")
     return path
 
 
