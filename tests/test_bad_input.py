@@ -180,3 +180,90 @@ def test_bad_input_is_one_error_line_and_writes_nothing(folders, args, code, fra
     assert fragment in lines[0]
     assert "Traceback" not in result.output
     assert list(out.iterdir()) == []
+
+
+# ---------------------------------------------------------------------------- full disk
+@pytest.fixture
+def full_disk(tmp_path: Path):
+    """A folder on a full file system: a 64 KiB tmpfs filled up (needs mount rights), else
+    the same errno simulated at the writers (``ENOSPC`` after part of the data)."""
+    import errno
+    import subprocess
+
+    folder = tmp_path / "full"
+    folder.mkdir()
+    try:
+        mounted = (
+            subprocess.run(
+                ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)],
+                capture_output=True,
+            ).returncode
+            == 0
+        )
+    except OSError:  # no mount command
+        mounted = False
+    if mounted:
+        try:
+            with (folder / "filler").open("wb") as filler:
+                while True:
+                    filler.write(b"x" * 1024)
+                    filler.flush()
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC
+        yield folder, {"filler"}
+        subprocess.run(["umount", str(folder)], check=False)
+        return
+    import pandas as pd
+
+    real_to_csv = pd.DataFrame.to_csv
+
+    def half_then_full(self, path=None, *args, **kwargs):
+        if path is not None and str(folder) in str(path):
+            Path(path).write_text("origin,destination\n1,")
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real_to_csv(self, path, *args, **kwargs)
+
+    real_write_text = Path.write_text
+
+    def write_half(self, data, *args, **kwargs):
+        if str(folder) in str(self):
+            real_write_text(self, data[: len(data) // 2], *args, **kwargs)
+            raise OSError(errno.ENOSPC, "No space left on device", str(self))
+        return real_write_text(self, data, *args, **kwargs)
+
+    import os
+
+    real_replace = os.replace
+
+    def no_room(src, dst, *args, **kwargs):  # any other writer: fails when moved into place
+        if str(folder) in str(dst):
+            raise OSError(errno.ENOSPC, "No space left on device", str(src))
+        return real_replace(src, dst, *args, **kwargs)
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(os, "replace", no_room)
+    patch.setattr(pd.DataFrame, "to_csv", half_then_full)
+    patch.setattr(Path, "write_text", write_half)
+    yield folder, set()
+    patch.undo()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["skim", TOWN_ARG, "--grid", "300", "-o", "{full}/skim.csv"],
+        ["optimise", "routes", "Mandl1", "-k", "4", "--budget", "0.5", "-o", "{full}/r.txt"],
+        ["network", "export", TOWN_ARG, "-o", "{full}/net.graphml"],
+    ],
+    ids=["skim", "optimise routes", "network export"],
+)
+def test_full_disk_is_one_error_line_and_leaves_no_file(full_disk, args):
+    folder, before = full_disk
+    argv = [a.replace("{full}", str(folder)) for a in args]
+    result = CliRunner().invoke(app, argv)
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "no space left on device" in lines[0].lower()
+    assert Path(argv[-1]).name in lines[0]
+    assert {p.name for p in folder.iterdir()} == before  # no partial file, no temp debris

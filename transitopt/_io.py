@@ -45,6 +45,10 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         if tmp_path.is_file():
             os.chmod(tmp_path, 0o666 & ~_UMASK)  # as an ordinary write would (mkstemp: 0600)
         os.replace(tmp_path, path)
+    except OSError as exc:
+        if exc.errno is None or exc.filename not in (None, str(tmp_path), tmp_path):
+            raise
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc  # name the user's file
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
