@@ -108,14 +108,22 @@ CASES: list[tuple[str, list[str], int, str]] = [
     ("bench instance", ["bench", "tndp", "Atlantis", "--budget", "1"], 1, "Atlantis"),
     ("bench seeds", ["bench", "tndp", "Mandl", "--seeds", "a,b"], 2, "a,b"),
     ("bench budget", ["bench", "tndp", "Mandl", "--budget", "0"], 2, "--budget"),
-    ("routes instance", ["optimise", "routes", "Atlantis", "-k", "3", "-o", "{out}/r.txt"], 1,
-     "Atlantis"),
+    (
+        "routes instance",
+        ["optimise", "routes", "Atlantis", "-k", "3", "-o", "{out}/r.txt"],
+        1,
+        "Atlantis",
+    ),
     ("routes count", [*ROUTES[:3], "-k", "0", *ROUTES[5:]], 2, "--routes"),
     ("routes objective", [*ROUTES, "--objective", "fastest"], 2, "fastest"),
     ("routes nodes order", [*ROUTES, "--min-nodes", "6", "--max-nodes", "3"], 1, "3"),
     ("routes budget", [*ROUTES[:-1], "-2"], 2, "--budget"),
-    ("frequencies fleet", ["optimise", "frequencies", "{tmp}/none.toml", "--fleet", "-3", "-o",
-     "{out}/f.toml"], 2, "--fleet"),
+    (
+        "frequencies fleet",
+        ["optimise", "frequencies", "{tmp}/none.toml", "--fleet", "-3", "-o", "{out}/f.toml"],
+        2,
+        "--fleet",
+    ),
     ("unknown option", [*SKIM, "--grid", "300", "--bogus"], 2, "--bogus"),
     ("unknown command", ["teleport"], 2, "teleport"),
     # sources and outputs
@@ -124,8 +132,12 @@ CASES: list[tuple[str, list[str], int, str]] = [
     ("broken osm", ["network", "info", "{tmp}/broken.osm"], 1, "broken.osm"),
     ("osm without roads", ["network", "info", "{tmp}/empty.osm"], 1, "empty.osm"),
     ("markup in a path", ["network", "info", "{tmp}/markup[/]dir/x.txt"], 1, "markup[/]dir"),
-    ("markup in a missing path", ["network", "info", "{tmp}/[bold red]R9.osm"], 1,
-     "[bold red]R9.osm"),
+    (
+        "markup in a missing path",
+        ["network", "info", "{tmp}/[bold red]R9.osm"],
+        1,
+        "[bold red]R9.osm",
+    ),
     ("export format", ["network", "export", TOWN_ARG, "-o", "{out}/net.shp"], 1, ".shp"),
     ("output under a file", [*SKIM[:3], "{tmp}/od.csv/skim.csv", "--grid", "300"], 1, "od.csv"),
     # zone points
@@ -142,12 +154,19 @@ CASES: list[tuple[str, list[str], int, str]] = [
     ("od huge", [*ASSIGN[:5], "{tmp}/od_huge.csv", "--zones", "{tmp}/zones.csv"], 1, "1e+300"),
     ("od inf", [*ASSIGN[:5], "{tmp}/od_inf.csv", "--zones", "{tmp}/zones.csv"], 1, "inf"),
     ("od nan", [*ASSIGN[:5], "{tmp}/od_nan.csv", "--zones", "{tmp}/zones.csv"], 1, "od_nan.csv"),
-    ("od negative", [*ASSIGN[:5], "{tmp}/od_negative.csv", "--zones", "{tmp}/zones.csv"], 1,
-     "-4"),
-    ("od unknown zone", [*ASSIGN[:5], "{tmp}/od_unknown_zone.csv", "--zones", "{tmp}/zones.csv"],
-     1, "A7"),
-    ("od without trips column", [*ASSIGN[:5], "{tmp}/od_no_trips.csv", "--zones",
-     "{tmp}/zones.csv"], 1, "trips"),
+    ("od negative", [*ASSIGN[:5], "{tmp}/od_negative.csv", "--zones", "{tmp}/zones.csv"], 1, "-4"),
+    (
+        "od unknown zone",
+        [*ASSIGN[:5], "{tmp}/od_unknown_zone.csv", "--zones", "{tmp}/zones.csv"],
+        1,
+        "A7",
+    ),
+    (
+        "od without trips column",
+        [*ASSIGN[:5], "{tmp}/od_no_trips.csv", "--zones", "{tmp}/zones.csv"],
+        1,
+        "trips",
+    ),
     # OSM content
     ("osm nan coordinate", ["network", "info", "{tmp}/nan_node.osm"], 1, "'nan'"),
     ("osm latitude 95", ["network", "info", "{tmp}/lat95.osm"], 1, "node 1"),
@@ -168,8 +187,9 @@ def folders(tmp_path: Path) -> tuple[Path, Path]:
     return inputs, out
 
 
-@pytest.mark.parametrize(("args", "code", "fragment"), [c[1:] for c in CASES],
-                         ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("args", "code", "fragment"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_bad_input_is_one_error_line_and_writes_nothing(folders, args, code, fragment):
     inputs, out = folders
     argv = [a.replace("{tmp}", str(inputs)).replace("{out}", str(out)) for a in args]
@@ -267,3 +287,38 @@ def test_full_disk_is_one_error_line_and_leaves_no_file(full_disk, args):
     assert "no space left on device" in lines[0].lower()
     assert Path(argv[-1]).name in lines[0]
     assert {p.name for p in folder.iterdir()} == before  # no partial file, no temp debris
+
+
+# ---------------------------------------------------------------------------- other cities
+@pytest.mark.parametrize(
+    ("zones", "fragment"),
+    [
+        (GOOD_ZONES, "none of the 3 zones lies within 2,000 m of a stop"),
+        ("zone,lon,lat\n1,-6.59,106.79\n2,-6.60,106.80\n", "look swapped"),
+    ],
+    ids=["zones of another city", "zones with lon/lat swapped"],
+)
+def test_transit_assign_refuses_zones_far_from_every_stop(require_data, tmp_path, zones, fragment):
+    # the Bogor angkot feed (about 106.8 E, 6.6 S) with zones in the Helsinki town, or swapped
+    feed = require_data("gtfs/bogor_angkot.zip")
+    (tmp_path / "zones.csv").write_text(zones)
+    (tmp_path / "od.csv").write_text(GOOD_OD.replace("2,3,5\n", ""))
+    out = tmp_path / "lines.csv"
+    result = CliRunner().invoke(
+        app,
+        [
+            "transit",
+            "assign",
+            str(feed),
+            "-d",
+            str(tmp_path / "od.csv"),
+            "--zones",
+            str(tmp_path / "zones.csv"),
+            "-o",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and fragment in lines[0], result.stderr
+    assert not out.exists()

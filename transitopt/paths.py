@@ -881,7 +881,7 @@ def check_near_network(
     labels: Any = None,
     what: str = "zone",
     limit_m: float | None = MAX_SNAP_M,
-    option: str = "max_snap_m",
+    option: str | None = "max_snap_m",
 ) -> None:
     """Refuse points that lie implausibly far from ``network``.
 
@@ -909,7 +909,8 @@ def check_near_network(
     if _is_geographic(network.crs) and _swapped_fits(network, px, py, limit_m):
         message += "; the coordinates look swapped: give longitude (x) first, latitude (y) second"
     else:
-        message += f" (another city or a typo? raise {option} if this is intended)"
+        raise_it = f"; raise {option} if this is intended" if option else ""
+        message += f" (another city or a typo?{raise_it})"
     raise SnappingError(message)
 
 

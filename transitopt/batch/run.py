@@ -373,8 +373,7 @@ def _claim(out: Path, batch: Batch, *, overwrite: bool) -> None:
             )
         same_file = batch.path is not None and owner.get("file") == str(batch.path)
         same = owner.get("digest") == batch_digest(batch) or (
-            owner.get("name") == batch.name
-            and (same_file or owner.get("format") == _OLD_FORMAT)
+            owner.get("name") == batch.name and (same_file or owner.get("format") == _OLD_FORMAT)
         )
         if not same:
             if not overwrite:
