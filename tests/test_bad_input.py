@@ -322,3 +322,11 @@ def test_transit_assign_refuses_zones_far_from_every_stop(require_data, tmp_path
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and fragment in lines[0], result.stderr
     assert not out.exists()
+
+
+def test_numbers_in_messages_are_plain():
+    import numpy as np
+
+    import transitopt.cli  # noqa: F401 (sets the print options of the command line)
+
+    assert repr(np.int64(3)) == "3" and f"{[np.float64(0.5)]}" == "[0.5]"
