@@ -382,6 +382,7 @@ def _segments_tables(p: Prepared, out: MultimodalResult) -> tuple[pd.DataFrame, 
     seg_cols = [
         "line",
         "name",
+        "label",
         "mode",
         "seq",
         "from_stop",
@@ -434,6 +435,7 @@ def _segments_tables(p: Prepared, out: MultimodalResult) -> tuple[pd.DataFrame, 
                 {
                     "line": line_id,
                     "name": line.name,
+                    "label": line.label,
                     "mode": line.mode,
                     "seq": np.arange(len(s) - 1),
                     "from_stop": s[:-1],
@@ -469,7 +471,18 @@ def _lines_table(p: Prepared, out: MultimodalResult, segments: pd.DataFrame) -> 
     params = p.scenario.baseline.model
     if out.transit is None or not p.supply.lines:
         return pd.DataFrame(
-            columns=["line", "route_key", "mode", "headway_s", "length_km", "one_way_time_s"]
+            columns=[
+                "line",
+                "name",
+                "label",
+                "long_name",
+                "operator",
+                "route_key",
+                "mode",
+                "headway_s",
+                "length_km",
+                "one_way_time_s",
+            ]
         )
     meta = p.line_meta
     g = out.transit.graph
@@ -481,6 +494,9 @@ def _lines_table(p: Prepared, out: MultimodalResult, segments: pd.DataFrame) -> 
             {
                 "line": line_id,
                 "name": line.name,
+                "label": line.label,
+                "long_name": line.long_name,
+                "operator": line.operator,
                 "mode": line.mode,
                 "route_key": meta.loc[line_id, "route_key"],
                 "source": meta.loc[line_id, "source"],
