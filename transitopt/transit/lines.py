@@ -196,8 +196,9 @@ class Line:
 def line_label(mode: str, name: str, long_name: str | None = None) -> str:
     """``"<mode> <short name>"`` plus the long name unless it only repeats the short one."""
     short = f"{mode} {name}".strip()
-    if long_name and long_name.strip() and long_name.strip() not in (name, short):
-        return f"{short} {long_name.strip()}"
+    long = (long_name or "").strip()
+    if long and long.casefold() not in (name.casefold(), short.casefold()):
+        return f"{short} {long}"
     return short
 
 
