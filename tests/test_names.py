@@ -176,3 +176,129 @@ def test_write_links_refuses_other_formats_and_writes_geoparquet(town_result, tm
     assert frame.crs.to_epsg() == 4326 and len(frame) == len(links)
     straight = links_geodataframe(links.drop(columns=["geometry_wkt"], errors="ignore"))
     assert all(len(g.coords) == 2 for g in straight.geometry)
+
+
+# ---------------------------------------------------------------------------- terminal
+def headline_table(n_alternatives: int) -> pd.DataFrame:
+    """A comparison table shaped like :func:`transitopt.scenario.compare`'s, long names."""
+    from transitopt.cli._tables import TERMINAL_METRICS
+    from transitopt.metrics.registry import metric
+
+    rows = [metric(name) for name in TERMINAL_METRICS]
+    table = pd.DataFrame(
+        {
+            "group": [m.group for m in rows],
+            "metric": [m.name for m in rows],
+            "unit": [m.unit for m in rows],
+        }
+    )
+    rng = np.random.default_rng(7)
+    base = np.where(table["unit"] == "share", 0.2199, 1234567.0)
+    table["Helsinki baseline with a long descriptive name"] = base
+    for k in range(n_alternatives):
+        name = f"Alternative {k}: car-free Keskuskatu and more buses"
+        value = base * (1 + rng.uniform(-0.5, 1.5, len(base)))
+        table[name] = value
+        table[f"{name} Δ"] = value - base
+        table[f"{name} Δ%"] = 100 * (value - base) / base
+    return table
+
+
+@pytest.mark.parametrize("n_alternatives, parts", [(0, 1), (4, 1), (7, 2)])
+def test_headline_table_fits_80_columns_with_a_legend(n_alternatives, parts):
+    import io
+
+    from rich.console import Console
+
+    from transitopt.cli._tables import print_headline
+
+    out = io.StringIO()
+    console = Console(file=out, width=80, color_system=None)
+    table = headline_table(n_alternatives)
+    print_headline(console, table, title="Headline metrics")
+    text = out.getvalue()
+    assert "…" not in text
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert text.count("Headline metrics") == parts
+    if n_alternatives:
+        # full scenario names in the legend, one per code
+        assert "base = Helsinki baseline with a long descriptive name" in text
+        assert f"{chr(ord('A') + n_alternatives - 1)} = Alternative {n_alternatives - 1}:" in text
+        assert "(+" in text or "(-" in text
+        assert " pt)" in text  # share changes in points
+    # every abbreviation is explained
+    assert "max load/cap = Highest load / capacity" in " ".join(text.split())
+    assert "1.235e+06" in text and "22.0%" in text
+
+
+@pytest.mark.slow
+def test_evaluate_at_80_columns_shows_the_change_vs_its_baseline(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "COLUMNS": "80", "PYTHONPATH": str(root)}
+    run = subprocess.run(
+        [sys.executable, "-m", "transitopt.cli", "evaluate", str(SCENARIOS / "helsinki_new_line.toml"),
+         "-o", str(tmp_path / "x1")],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=900, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    text = run.stdout
+    assert "Headline metrics: change vs Helsinki baseline" in text
+    assert "A = New bus line X1" in text and "base = Helsinki baseline" in text
+    assert " pt)" in text and "%)" in text
+    assert "…" not in text
+    assert max(len(line) for line in text.splitlines()) <= 80
+    lines = pd.read_csv(tmp_path / "x1" / "lines.csv")
+    assert "bus X1 Hietalahti - Hakaniemi" in set(lines["label"])
+    edits = pd.read_csv(tmp_path / "x1" / "edits.csv")
+    assert list(edits["target"]) == ["bus X1 Hietalahti - Hakaniemi"]
+    # the demo's OSM street network: way ids, names and classes in the links
+    links = pd.read_csv(tmp_path / "x1" / "links.csv")
+    assert links["way"].notna().all() and links["highway"].notna().all()
+    assert links["name"].notna().mean() > 0.9
+    import pyogrio
+
+    frame = pyogrio.read_dataframe(tmp_path / "x1" / "links.gpkg")
+    assert frame.crs.to_epsg() == 4326 and len(frame) == len(links)
+
+
+def test_roads_assign_writes_named_links_with_geometry(town_osm, tmp_path):
+    import pyogrio
+    from typer.testing import CliRunner
+
+    from transitopt.cli import app
+
+    pd.DataFrame({"zone": [1, 9], "lon": [25.0, 25.0108], "lat": [60.0, 60.0054]}).to_csv(
+        tmp_path / "zones.csv", index=False
+    )
+    pd.DataFrame({"origin": [1], "destination": [9], "trips": [500.0]}).to_csv(
+        tmp_path / "od.csv", index=False
+    )
+    args = ["assign", str(town_osm), "--demand", str(tmp_path / "od.csv")]
+    args += ["--zones", str(tmp_path / "zones.csv"), "--gap", "1e-6"]
+    runner = CliRunner()
+    for name in ("flows.csv", "flows.gpkg"):
+        result = runner.invoke(app, [*args, "-o", str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+    table = pd.read_csv(tmp_path / "flows.csv")
+    frame = pyogrio.read_dataframe(tmp_path / "flows.gpkg")
+    assert frame.crs.to_epsg() == 4326 and len(frame) == len(table)
+    assert {"way", "name", "highway", "lanes", "capacity_vph", "flow", "voc", "time_s"} <= set(
+        frame.columns
+    )
+    # 500 cars/h from node 1 to node 9: every car crosses the town on named streets
+    used = table[table["flow"] > 1.0]
+    assert used["name"].notna().all() and used["way"].notna().all()
+    assert set(used["name"]) <= {
+        "South Street",
+        "Middle Street",
+        "North Street",
+        "West Road",
+        "Centre Road",
+        "East Road",
+    }
+    assert used.loc[used["from_node"] == 1, "flow"].sum() == pytest.approx(500.0, rel=1e-6)
+    np.testing.assert_allclose(frame["flow"].to_numpy(), table["flow"].to_numpy())

@@ -88,8 +88,8 @@ class AssignmentResult:
         return float(self.history["time_s"].iloc[-1])
 
     def link_table(self) -> pd.DataFrame:
-        """One row per link: ``edge, from_node, to_node, way, name, highway, length_m, lanes,
-        capacity_vph, free_flow_time_s, flow, preload, time_s, cost_s, voc``.
+        """One row per link: ``edge, from_node, to_node, flow, preload, time_s, cost_s, voc,
+        way, name, highway, length_m, lanes, capacity_vph, free_flow_time_s``.
 
         ``from_node``/``to_node`` are source node ids; ``way``, ``name`` and ``highway``
         the OSM way id, street name and road class (see
@@ -105,6 +105,11 @@ class AssignmentResult:
                 "edge": np.arange(net.n_edges),
                 "from_node": net.node_id[net.tail],
                 "to_node": net.node_id[net.head],
+                "flow": self.flow,
+                "preload": self.preload,
+                "time_s": self.time_s,
+                "cost_s": self.cost_s,
+                "voc": voc,
                 "way": streets["way"].to_numpy(object),
                 "name": streets["name"].to_numpy(object),
                 "highway": streets["highway"].to_numpy(object),
@@ -112,11 +117,6 @@ class AssignmentResult:
                 "lanes": net.lanes,
                 "capacity_vph": net.capacity_vph,
                 "free_flow_time_s": net.free_flow_time_s,
-                "flow": self.flow,
-                "preload": self.preload,
-                "time_s": self.time_s,
-                "cost_s": self.cost_s,
-                "voc": voc,
             }
         )
 

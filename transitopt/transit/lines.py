@@ -308,7 +308,7 @@ class TransitSupply:
         raise KeyError(f"no line {line_id!r}")
 
     def lines_table(self, period: str | None = None) -> pd.DataFrame:
-        """One row per line: id, name, long name, operator, mode, stops, headway (s), capacity, length (km, straight)."""
+        """One row per line: id, name, label, long name, operator, mode, stops, headway (s), capacity, length (km, straight)."""
         xy = self.stops[["lon", "lat"]]
         rows = []
         for line in self.lines:
@@ -317,6 +317,7 @@ class TransitSupply:
                 {
                     "line": line.id,
                     "name": line.name,
+                    "label": line.label,
                     "mode": line.mode,
                     "long_name": line.long_name,
                     "operator": line.operator,
