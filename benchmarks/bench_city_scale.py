@@ -13,7 +13,8 @@ XML file; ``--zones`` zone points (default 1,000) on a regular layout with popul
 jobs drawn per zone (gamma(2), seed 11); ``--lines`` bus lines (default 20, both
 directions, 10-minute headway, a stop every 400 m) along arterials, half east-west, half
 north-south; demand synthesised by the scenario's gravity model
-(``[demand.synthesis]``, 20 person trips per hour per zone).
+(``[demand.synthesis]``, ``--trips-per-zone``, default 200 person trips per hour per
+zone).
 
 Stages (time is attributed to the innermost stage that runs, so they add up):
 
@@ -65,7 +66,9 @@ BLOCK_M = 100.0
 ARTERIAL_EVERY = 8
 STOP_SPACING_BLOCKS = 4
 HEADWAY_MIN = 10.0
-TRIPS_PER_ZONE_H = 20.0
+#: person trips per zone in the peak hour (200,000 for 1,000 zones: a city of about a
+#: million residents, 2.5 trips a day each, 8 % of them in the peak hour)
+TRIPS_PER_ZONE_H = 200.0
 #: the goals of issue 12 for the 100k-node city (2 cores)
 GOAL_S = 60.0
 GOAL_MB = 4096.0
@@ -84,7 +87,9 @@ def _lat_lon(row: np.ndarray, col: np.ndarray, jitter: np.ndarray | None = None)
     return lat, lon
 
 
-def write_city(folder: Path, n_nodes: int, n_zones: int, n_lines: int) -> Path:
+def write_city(
+    folder: Path, n_nodes: int, n_zones: int, n_lines: int, trips_per_zone: float = TRIPS_PER_ZONE_H
+) -> Path:
     """Write the grid city's OSM file, zones and scenario file; returns the scenario path."""
     rng = np.random.default_rng(SEED)
     side = max(4, round(math.sqrt(n_nodes)))
@@ -154,7 +159,7 @@ def write_city(folder: Path, n_nodes: int, n_zones: int, n_lines: int) -> Path:
             f'[[transit.lines]]\nid = "B{i + 1}"\nname = "Bus {i + 1}"\nmode = "bus"\n'
             f"headway_min = {HEADWAY_MIN}\nboth_directions = true\nstops = [{points}]\n"
         )
-    trips = TRIPS_PER_ZONE_H * n_zones
+    trips = trips_per_zone * n_zones
     scenario = folder / "base.toml"
     scenario.write_text(
         f"""# Synthetic grid city for benchmarks/bench_city_scale.py (generated; seed {SEED}).
@@ -361,6 +366,9 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=100_000, help="drive nodes of the grid city")
     parser.add_argument("--zones", type=int, default=1000)
     parser.add_argument("--lines", type=int, default=20, help="bus lines")
+    parser.add_argument(
+        "--trips-per-zone", type=float, default=TRIPS_PER_ZONE_H, help="person trips/h per zone"
+    )
     parser.add_argument("--scenario", help="evaluate this scenario file instead of the grid city")
     parser.add_argument("--cores", type=int, default=2, help="numba threads")
     parser.add_argument("--no-warmup", action="store_true", help="measure the first (cold) run")
@@ -377,9 +385,11 @@ def main() -> None:
         scenario = Path(args.scenario).resolve()
         folder = OUT / scenario.stem
     else:
-        folder = OUT / f"grid{args.nodes}_z{args.zones}_l{args.lines}"
+        folder = OUT / f"grid{args.nodes}_z{args.zones}_l{args.lines}_t{args.trips_per_zone:g}"
         started = time.perf_counter()
-        scenario = write_city(folder / "inputs", args.nodes, args.zones, args.lines)
+        scenario = write_city(
+            folder / "inputs", args.nodes, args.zones, args.lines, args.trips_per_zone
+        )
         print(f"wrote {scenario} in {time.perf_counter() - started:.1f} s", flush=True)
     if not args.no_warmup:
         warm = in_process(scenario, folder / "warmup", args.cores)
