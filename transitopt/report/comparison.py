@@ -15,6 +15,7 @@ import pandas as pd
 from .._io import write_table
 from .._progress import ProgressCallback
 from ..scenario import ScenarioResult, compare, evaluate_file, validate_scenario, write_result
+from .explain import write_explanations
 from .html import write_report
 from .maps import write_maps
 
@@ -30,8 +31,10 @@ class Comparison:
     results : tuple of ScenarioResult
         Baseline first.
     folder : Path
-        Holds ``comparison.csv``, ``report.html``, ``maps/*.png`` and ``scenarios/<label>/``
-        (each result's tables, see :func:`~transitopt.scenario.write_result`).
+        Holds ``comparison.csv``, ``report.html``, ``maps/*.png``, ``scenarios/<label>/``
+        (each result's tables, see :func:`~transitopt.scenario.write_result`) and
+        ``explain/<label>_<table>.csv`` (why each alternative differs, see
+        :mod:`transitopt.report.explain`).
     report : Path
         The self-contained HTML report.
     maps : list of Path
@@ -76,6 +79,7 @@ def write_comparison(
     for label, result in zip(labels, results, strict=True):
         write_result(result, folder / "scenarios" / label)
     write_table(table, folder / "comparison.csv")
+    write_explanations(results[0], results[1:], folder / "explain", labels[1:])
     maps = write_maps(results[0], list(results[1:]), folder / "maps")
     report = write_report(results[0], results[1:], folder / "report.html")
     return Comparison(table=table, results=tuple(results), folder=folder, report=report, maps=maps)
