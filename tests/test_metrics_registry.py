@@ -11,6 +11,7 @@ from transitopt.metrics.registry import (
     METRICS,
     access_change,
     inequality_of_access,
+    jobs_decay,
     jobs_within,
     metric,
 )
@@ -32,7 +33,11 @@ def test_fixed_metrics_are_complete_and_consistent():
     ("made", "name", "group", "unit", "label", "sign"),
     [
         (jobs_within("transit", 45), "jobs_transit_45min", "accessibility",
-         "jobs (pop-weighted)", "Jobs within 45 min by transit", 1),
+         "jobs (pop-weighted)", "Jobs within 45 min by transit (generalised time)", 1),
+        (jobs_within("transit_fastest", 15), "jobs_transit_fastest_15min", "accessibility",
+         "jobs (pop-weighted)", "Jobs within 15 min by transit (fastest time)", 1),
+        (jobs_decay("transit"), "jobs_transit_decay", "accessibility",
+         "jobs (pop-weighted)", "Jobs weighted by time decay by transit (generalised time)", 1),
         (jobs_within("car", 7.5), "jobs_car_7.5min", "accessibility",
          "jobs (pop-weighted)", "Jobs within 7.5 min by car", 1),
         (inequality_of_access("gini", 30), "gini_transit_30min", "equity", "index",
@@ -40,9 +45,9 @@ def test_fixed_metrics_are_complete_and_consistent():
         (inequality_of_access("palma", 60.0), "palma_transit_60min", "equity", "ratio",
          "Palma of jobs within 60 min by transit", -1),
         (access_change(30, "zones", "gain"), "transit_access_30min_zones_gain", "equity",
-         "zones", "Zones gaining transit access (30 min)", 1),
+         "zones", "Zones gaining transit access (30 min, beyond model noise)", 1),
         (access_change(45, "population", "lose"), "transit_access_45min_population_lose",
-         "equity", "residents", "Residents losing transit access (45 min)", -1),
+         "equity", "residents", "Residents losing transit access (45 min, beyond model noise)", -1),
     ],
 )  # fmt: skip
 def test_metrics_per_time_budget(made, name, group, unit, label, sign):

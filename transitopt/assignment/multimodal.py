@@ -353,6 +353,28 @@ class MultimodalModel:
             graph = replace(graph, freq_hz=freq)
         return graph
 
+    def transit_assignment(
+        self,
+        link_time_s: np.ndarray | None,
+        demand: np.ndarray,
+        *,
+        skims: bool = False,
+    ) -> Any:
+        """The transit assignment as the model runs it (``None`` when transit is not modelled).
+
+        Optimal strategies on the generalised link costs (walk weight, per-line fares in
+        time, weighted waits) with bus running times at car link times ``link_time_s``
+        (``None``: free flow), loading ``demand`` ((z, z) trips/h in zone order). With
+        ``skims=False`` only destinations with demand are searched, so one pair is cheap:
+        its link volumes are the strategy's expected use of each link.
+        """
+        setup = self._setup
+        if setup.graph is None:
+            return None
+        return _transit_assignment(
+            setup, link_time_s if self.drive is not None else None, demand, skims=skims
+        )
+
     @property
     def wait_factor(self) -> float:
         """Weighted expected wait per unit headway of the transit assignment."""
@@ -758,6 +780,7 @@ def generalised_time_s(
     walk-only strategy has ``B = 0`` and no penalty). Times unweighted, in seconds.
     """
     b = np.asarray(boardings, dtype=float)
+    b = np.where(np.isfinite(b), b, 0.0)  # no path: the times are inf already
     penalty = 60.0 * (
         params.boarding_penalty_min * b + params.transfer_penalty_min * np.maximum(b - 1.0, 0.0)
     )
@@ -780,7 +803,11 @@ def _fastest_transit_s(setup: _Setup, graph: TransitGraph) -> np.ndarray:
 
 
 def _transit_assignment(
-    setup: _Setup, link_time_s: np.ndarray | None, transit_demand: np.ndarray | None
+    setup: _Setup,
+    link_time_s: np.ndarray | None,
+    transit_demand: np.ndarray | None,
+    *,
+    skims: bool = True,
 ) -> Any:
     from ..transit import assign_transit
 
@@ -788,7 +815,7 @@ def _transit_assignment(
     demand = np.zeros((setup.z, setup.z)) if transit_demand is None else transit_demand
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return assign_transit(graph, demand, wait_factor=setup.wait_factor, skims=True)
+        return assign_transit(graph, demand, wait_factor=setup.wait_factor, skims=skims)
 
 
 def _road(

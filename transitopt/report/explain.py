@@ -23,6 +23,10 @@ from ..scenario.result import ScenarioResult
 
 #: rows shown per table in the report (the CSV files hold all)
 ROWS_SHOWN = 12
+#: explanations by (baseline key, alternative key), least recently used first: the report
+#: and the CSV files of one comparison take them apart once
+_EXPLAINED: dict[tuple[str, str], Explanation] = {}
+EXPLANATIONS_KEPT = 8
 
 
 def explanations(
@@ -32,10 +36,20 @@ def explanations(
     (``None`` for a result without the pair skims, e.g. one of an older version)."""
     out: list[Explanation | None] = []
     for alt in alternatives:
+        key = (base.key, alt.key)
+        if key in _EXPLAINED:
+            _EXPLAINED[key] = _EXPLAINED.pop(key)  # most recently used last
+            out.append(_EXPLAINED[key])
+            continue
         try:
-            out.append(explain(base, alt))
+            why = explain(base, alt)
         except KeyError:  # tables of an older result version: nothing to take apart
             out.append(None)
+            continue
+        _EXPLAINED[key] = why
+        while len(_EXPLAINED) > EXPLANATIONS_KEPT:
+            _EXPLAINED.pop(next(iter(_EXPLAINED)))
+        out.append(why)
     return out
 
 
@@ -52,7 +66,7 @@ def write_explanations(
     for why, label in zip(explanations(base, alternatives), labels, strict=True):
         if why is None:
             continue
-        for name in ("metrics", "zones", "pairs", "lines", "links"):
+        for name in ("metrics", "zones", "pairs", "attribution", "lines", "links"):
             path = folder / f"{label}_{name}.csv"
             write_table(getattr(why, name), path)
             paths.append(path)
@@ -83,6 +97,10 @@ def explain_section(base: ScenarioResult, alternatives: Sequence[ScenarioResult]
     parts = [intro]
     for why in explained:
         parts.append(f"<h3>{_e(why.name)}</h3><p class='narrative'>{_e(why.narrative)}</p>")
+        if why.notes:
+            parts.append(
+                "<ul class='notes'>" + "".join(f"<li>{_e(n)}</li>" for n in why.notes) + "</ul>"
+            )
         parts.append(_metrics_html(why))
         parts.append(_zones_html(why, cutoffs))
         parts.append(_pairs_html(why))
@@ -128,6 +146,7 @@ def _zones_html(why: Explanation, cutoffs: list[str]) -> str:
         "Δ jobs, time decay",
         "Verdict",
         "Top reasons (generalised s, jobs-weighted)",
+        "Lines (in-vehicle s)",
         "Largest crossing",
     ]
     rows = []
@@ -143,6 +162,7 @@ def _zones_html(why: Explanation, cutoffs: list[str]) -> str:
             _signed(r["d_jobs_decay"]),
             _verdict(r["verdict"]),
             _e(r["reasons"]),
+            _e(r["lines"]),
             _e(r["example"]),
         ]
         rows.append(cells)
@@ -171,9 +191,12 @@ def _pairs_html(why: Explanation) -> str:
         "Generalised s (base → alt)",
         "Δ s",
         *[COMPONENT_WORDS[c] for c in COMPONENTS],
+        "Lines (in-vehicle s)",
         "Boardings",
         "Travel time s (base → alt)",
         "Noise",
+        "Fastest time s (base → alt)",
+        "Fastest: cutoffs crossed",
     ]
     rows = []
     for r in pairs.head(ROWS_SHOWN).to_dict("records"):
@@ -185,19 +208,22 @@ def _pairs_html(why: Explanation) -> str:
                 f"{_num(r['base_s'])} → {_num(r['alt_s'])}",
                 _signed(r["delta_s"], 1),
                 *[_signed(r[f"d_{c}_s"], 1) for c in COMPONENTS],
+                _e(r.get("lines", "")),
                 f"{_num(r['base_boardings'], 2)} → {_num(r['alt_boardings'], 2)}",
                 f"{_num(r['base_time_s'])} → {_num(r['alt_time_s'])}",
                 "within noise (±" + _num(r["noise_s"], 1) + " s)"
                 if r["within_noise"]
                 else "beyond",
+                f"{_num(r['base_fastest_s'])} → {_num(r['alt_fastest_s'])}",
+                _e(r["fastest_crossings"]),
             ]
         )
     return _details(
-        f"Threshold crossings: {len(pairs)} zone pairs cross a cutoff (largest by jobs first; "
-        "−T leaves, +T enters the T-minute set)",
+        f"Threshold crossings: {len(pairs)} zone pairs cross a cutoff by generalised or fastest "
+        "time (largest by jobs first; −T leaves, +T enters the T-minute set)",
         head,
         rows,
-        numeric={1, 3, 4, 5, 6, 7, 8, 9, 10},
+        numeric={1, 3, 4, 5, 6, 7, 8, 10, 11, 13},
     )
 
 

@@ -31,12 +31,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .._errors import TransitoptError
 from ..metrics.registry import metric
 from .result import ScenarioResult
 
@@ -157,8 +158,11 @@ def pair_changes(
         destination), ``base_s``, ``alt_s``, ``delta_s`` (generalised s), ``noise_s``,
         ``within_noise``, ``d_<component>_s`` for each of ``COMPONENTS`` (they sum to
         ``delta_s``), ``base_time_s``, ``alt_time_s`` (unweighted time of the chosen
-        strategy), ``base_boardings``, ``alt_boardings`` and ``crossings``: the cutoffs
-        crossed, ``"-15"`` when the pair leaves the 15-minute set, ``"+15"`` when it enters.
+        strategy), ``base_boardings``, ``alt_boardings``, ``crossings``: the cutoffs
+        crossed, ``"-15"`` when the pair leaves the 15-minute set, ``"+15"`` when it
+        enters; and for the fastest-time variant ``base_fastest_s``, ``alt_fastest_s`` and
+        ``fastest_crossings`` (marked ``(noise)`` within noise). Pairs whose generalised time
+        is unchanged appear only when their fastest time crosses a cutoff.
     """
     noise = noise or noise_floor(base, alt)
     a, b = base.tables["od"], alt.tables["od"]
@@ -176,8 +180,20 @@ def pair_changes(
         delta = np.where(finite0 & finite1, t1 - t0, np.where(finite0 | finite1, np.inf, 0.0))
         delta = np.where(finite0 & ~finite1, np.inf, np.where(~finite0 & finite1, -np.inf, delta))
     offdiag = (a["origin"] != a["destination"]).to_numpy()
-    changed = offdiag & (delta != 0) & ~(np.isnan(delta))
+    cutoffs = cutoffs_of(base.tables["zones"])
+    crossings = _crossings(t0, t1, cutoffs)
+    if "transit_fastest_s" in a.columns and "transit_fastest_s" in b.columns:
+        f0 = a["transit_fastest_s"].to_numpy(float)
+        f1 = b["transit_fastest_s"].to_numpy(float)
+    else:
+        f0 = f1 = np.full(len(a), np.nan)
+    fastest = _crossings(f0, f1, cutoffs)
     band = noise.seconds(np.fmax(np.nan_to_num(t0, posinf=0.0), np.nan_to_num(t1, posinf=0.0)))
+    with np.errstate(invalid="ignore"):
+        fastest_noise = (
+            np.isfinite(f0) & np.isfinite(f1) & (np.abs(f1 - f0) <= noise.seconds(np.fmax(f0, f1)))
+        )
+    changed = offdiag & (((delta != 0) & ~np.isnan(delta)) | (fastest != ""))
     jobs = base.tables["zones"].set_index("zone")["jobs"]
     out = pd.DataFrame(
         {
@@ -197,19 +213,30 @@ def pair_changes(
             "alt_time_s": b["transit_time_s"].to_numpy(float),
             "base_boardings": a["transit_boardings"].to_numpy(float),
             "alt_boardings": b["transit_boardings"].to_numpy(float),
+            "crossings": crossings,
+            "base_fastest_s": f0,
+            "alt_fastest_s": f1,
+            "fastest_crossings": np.where(
+                fastest_noise & (fastest != ""), fastest + " (noise)", fastest
+            ),
         }
     )[changed]
-    cutoffs = cutoffs_of(base.tables["zones"])
-    t0c = np.where(np.isfinite(out["base_s"]), out["base_s"], np.inf)
-    t1c = np.where(np.isfinite(out["alt_s"]), out["alt_s"], np.inf)
-    marks: list[list[str]] = [[] for _ in range(len(out))]
+    return out.reset_index(drop=True)
+
+
+def _crossings(t0: np.ndarray, t1: np.ndarray, cutoffs: list[float]) -> np.ndarray:
+    """Per pair, the cutoffs (min) its time (s) crosses: ``"-15"`` leaves the 15-minute set,
+    ``"+15"`` enters it, space-separated; ``""`` for none (NaN or inf = unreachable)."""
+    a = np.where(np.isfinite(t0), t0, np.inf)
+    b = np.where(np.isfinite(t1), t1, np.inf)
+    marks = np.full(a.shape, "", dtype=object)
     for cutoff in cutoffs:
         limit = 60.0 * cutoff
-        inside0, inside1 = t0c <= limit, t1c <= limit
-        for k in np.flatnonzero(inside0 != inside1):
-            marks[k].append(f"{'+' if inside1[k] else '-'}{cutoff:g}")
-    out["crossings"] = [" ".join(m) for m in marks]
-    return out.reset_index(drop=True)
+        inside0, inside1 = a <= limit, b <= limit
+        cross = inside0 != inside1
+        mark = np.where(inside1, f"+{cutoff:g}", f"-{cutoff:g}")
+        marks[cross] = np.where(marks[cross] == "", mark[cross], marks[cross] + " " + mark[cross])
+    return marks
 
 
 def access_beyond_noise(
@@ -247,6 +274,8 @@ def zone_changes(
     *,
     noise: NoiseFloor | None = None,
     pairs: pd.DataFrame | None = None,
+    attribution: pd.DataFrame | None = None,
+    names: Mapping[str, str] | None = None,
     reasons: int = 3,
 ) -> pd.DataFrame:
     """The per-zone "why" table: each zone whose transit accessibility changed, and why.
@@ -262,8 +291,10 @@ def zone_changes(
         ``crossings`` (pairs crossing a cutoff beyond noise), ``noise_crossings``, the
         jobs-weighted mean change of each component over its crossing pairs
         (``<component>_s``; over all its changed pairs when none crosses), ``reasons``
-        (the largest components in words with their seconds) and ``example`` (the
-        crossing moving the most jobs, with its times). Sorted by the jobs lost or
+        (the largest components in words with their seconds), ``lines`` (the lines whose
+        in-vehicle time changed most over its crossings, jobs-weighted, from
+        ``attribution``: :func:`line_attribution`) and ``example`` (the crossing moving
+        the most jobs, with its times). Sorted by the jobs lost or
         gained beyond noise, largest first.
     """
     noise = noise or noise_floor(base, alt)
@@ -305,6 +336,7 @@ def zone_changes(
                 "noise_crossings": len(noisy),
                 **{f"{c}_s": means[c] for c in COMPONENTS},
                 "reasons": _reasons(means, reasons),
+                "lines": _zone_lines(real, attribution, names or {}),
                 "example": _example(real if len(real) else noisy),
             }
         )
@@ -335,12 +367,34 @@ def zone_changes(
         "noise_crossings",
         *[f"{c}_s" for c in COMPONENTS],
         "reasons",
+        "lines",
         "example",
     ]
     for column in columns:
         if column not in table.columns:
             table[column] = np.nan if column.endswith("_s") else ""
     return table[columns].reset_index()
+
+
+def _zone_lines(
+    real: pd.DataFrame, attribution: pd.DataFrame | None, names: Mapping[str, str], top: int = 2
+) -> str:
+    """The lines whose in-vehicle time changed most over a zone's crossings (jobs-weighted
+    mean over the crossings; a crossing not riding a line counts 0 for it)."""
+    if attribution is None or not len(attribution) or not len(real):
+        return ""
+    keys = real[["destination", "jobs"]]
+    mine = attribution[attribution["origin"] == real["origin"].iloc[0]].merge(
+        keys, on="destination"
+    )
+    if not len(mine):
+        return ""
+    total = float(keys["jobs"].sum()) or float(len(keys))
+    weight = mine["jobs"] if keys["jobs"].sum() > 0 else 1.0
+    per_line = (mine["d_ivt_s"] * weight).groupby(mine["line"]).sum() / total
+    per_line = per_line[per_line.abs() >= 0.05]
+    ranked = per_line.reindex(per_line.abs().sort_values(ascending=False).index).head(top)
+    return "; ".join(f"{names.get(str(lid), str(lid))} {_seconds(v)}" for lid, v in ranked.items())
 
 
 def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> float:
@@ -392,6 +446,102 @@ def _verdict(row: pd.Series, cutoffs: list[float]) -> str:
     if any(v != 0 for v in noise):
         return "within noise"
     return "smooth only"
+
+
+# ---------------------------------------------------------------------------- lines per pair
+def line_use(result: ScenarioResult, pairs: pd.DataFrame) -> pd.DataFrame:
+    """Which lines each pair's strategy rides, from the result's final state.
+
+    Rebuilds the model of ``result`` (:func:`~transitopt.scenario.evaluate.final_state`)
+    and loads one trip per pair onto its transit graph: the link volumes are the
+    strategy's expected use of each link, so a line's in-vehicle seconds (ride and dwell
+    links) add up to the pair's ``transit_ivt_s``.
+
+    Returns
+    -------
+    DataFrame
+        ``origin``, ``destination``, ``line``, ``ivt_s`` (expected in-vehicle seconds on
+        the line), ``boardings`` (expected boardings of the line), one row per line used.
+
+    Raises
+    ------
+    ScenarioError
+        The scenario's files changed since ``result`` was evaluated.
+    """
+    from ..transit.graph import BOARD, DWELL, RIDE
+    from .evaluate import final_state
+
+    state = final_state(result)
+    model = state.model
+    zone_ids = model.zones["zone"].to_numpy()
+    position = {z: k for k, z in enumerate(zone_ids)}
+    rows = []
+    z = len(zone_ids)
+    for o, d in pairs[["origin", "destination"]].itertuples(index=False):
+        demand = np.zeros((z, z))
+        demand[position[o], position[d]] = 1.0
+        assignment = model.transit_assignment(state.link_time_s, demand)
+        if assignment is None:
+            break
+        g, volume = assignment.graph, assignment.link_volume
+        riding = np.isin(g.kind, (RIDE, DWELL)) & (volume > 0) & (g.line >= 0)
+        ivt = np.bincount(
+            g.line[riding],
+            weights=volume[riding] * g.in_vehicle_s[riding],
+            minlength=len(g.line_ids),
+        )
+        board = (g.kind == BOARD) & (volume > 0)
+        boardings = np.bincount(g.line[board], weights=volume[board], minlength=len(g.line_ids))
+        for li in np.flatnonzero((ivt > 0) | (boardings > 0)):
+            rows.append((o, d, g.line_ids[li], float(ivt[li]), float(boardings[li])))
+    return pd.DataFrame(rows, columns=["origin", "destination", "line", "ivt_s", "boardings"])
+
+
+def line_attribution(
+    base: ScenarioResult, alt: ScenarioResult, pairs: pd.DataFrame
+) -> pd.DataFrame:
+    """The in-vehicle change of each pair by line: :func:`line_use` of both results.
+
+    Returns ``origin``, ``destination``, ``line``, ``base_ivt_s``, ``alt_ivt_s``,
+    ``d_ivt_s`` (their per-pair sum is the pair's ``d_in_vehicle_s``), ``base_boardings``,
+    ``alt_boardings``; lines a pair uses in either result.
+    """
+    keys = ["origin", "destination", "line"]
+    a = line_use(base, pairs).set_index(keys)
+    b = line_use(alt, pairs).set_index(keys)
+    table = a.join(b, how="outer", lsuffix="_base", rsuffix="_alt").fillna(0.0)
+    out = pd.DataFrame(
+        {
+            "base_ivt_s": table["ivt_s_base"],
+            "alt_ivt_s": table["ivt_s_alt"],
+            "base_boardings": table["boardings_base"],
+            "alt_boardings": table["boardings_alt"],
+        }
+    )
+    out["d_ivt_s"] = out["alt_ivt_s"] - out["base_ivt_s"]
+    return out.reset_index()
+
+
+def _line_words(attribution: pd.DataFrame, names: Mapping[str, str], top: int = 2) -> pd.Series:
+    """Per pair (``origin``, ``destination`` index): the lines whose in-vehicle time changed
+    most, e.g. ``"23 +4.3 s; X1 (new) +120.0 s"``."""
+    if not len(attribution):
+        return pd.Series(dtype=object)
+    moved = attribution[attribution["d_ivt_s"].abs() >= 0.05]
+
+    def words(group: pd.DataFrame) -> str:
+        group = group.reindex(group["d_ivt_s"].abs().sort_values(ascending=False).index)
+        out = []
+        for row in group.head(top).itertuples():
+            label = names.get(row.line, row.line)
+            if row.base_boardings == 0 and row.alt_boardings > 0:
+                label += " (now used)"
+            elif row.alt_boardings == 0 and row.base_boardings > 0:
+                label += " (no longer used)"
+            out.append(f"{label} {_seconds(row.d_ivt_s)}")
+        return "; ".join(out)
+
+    return moved.groupby(["origin", "destination"]).apply(words)
 
 
 # ---------------------------------------------------------------------------- causes
@@ -570,6 +720,10 @@ class Explanation:
         :func:`pair_changes`, :func:`line_changes` and :func:`link_changes`.
     narrative : str
         A short paragraph from these numbers.
+    attribution : DataFrame
+        :func:`line_attribution` of the crossings beyond noise (empty when not computed).
+    notes : tuple of str
+        What could not be explained and why.
     """
 
     name: str
@@ -580,17 +734,64 @@ class Explanation:
     lines: pd.DataFrame
     links: pd.DataFrame
     narrative: str
+    attribution: pd.DataFrame = field(default_factory=pd.DataFrame)
+    notes: tuple[str, ...] = ()
 
 
-def explain(base: ScenarioResult, alt: ScenarioResult) -> Explanation:
-    """Take apart every change of ``alt`` against ``base`` (see the module docstring)."""
+def explain(
+    base: ScenarioResult,
+    alt: ScenarioResult,
+    *,
+    by_line: bool = True,
+    max_pairs: int = 100,
+) -> Explanation:
+    """Take apart every change of ``alt`` against ``base`` (see the module docstring).
+
+    Parameters
+    ----------
+    by_line
+        Also split the in-vehicle change of the threshold crossings beyond noise by line
+        (:func:`line_attribution`: rebuilds both models from their scenario files; when
+        that fails, e.g. a file changed since, the explanation says so in ``notes``).
+    max_pairs
+        At most this many crossings (most jobs first) are split by line.
+    """
     noise = noise_floor(base, alt)
     pairs = pair_changes(base, alt, noise=noise)
-    zones = zone_changes(base, alt, noise=noise, pairs=pairs)
+    crossings = pairs[(pairs["crossings"] != "") | (pairs["fastest_crossings"] != "")]
+    crossings = crossings.sort_values("jobs", ascending=False, kind="stable")
+    notes: list[str] = []
+    attribution = pd.DataFrame(
+        columns=[
+            "origin",
+            "destination",
+            "line",
+            "base_ivt_s",
+            "alt_ivt_s",
+            "base_boardings",
+            "alt_boardings",
+            "d_ivt_s",
+        ]
+    )
+    if by_line:
+        chosen = crossings[(crossings["crossings"] != "") & ~crossings["within_noise"]]
+        if len(chosen) > max_pairs:
+            notes.append(
+                f"lines split for the {max_pairs} crossings with most jobs of {len(chosen)}"
+            )
+        if len(chosen):
+            try:
+                attribution = line_attribution(base, alt, chosen.head(max_pairs))
+            except (TransitoptError, OSError, KeyError, ValueError) as exc:
+                notes.append(f"in-vehicle time not split by line: {exc}")
+    names = _line_names(base, alt)
+    words = _line_words(attribution, names)
+    index = pd.MultiIndex.from_frame(crossings[["origin", "destination"]])
+    crossings = crossings.assign(lines=words.reindex(index).fillna("").to_numpy(object))
+    zones = zone_changes(base, alt, noise=noise, pairs=pairs, attribution=attribution, names=names)
     metrics = metric_changes(base, alt, noise=noise)
     lines = line_changes(base, alt)
     links = link_changes(base, alt, noise=noise)
-    crossings = pairs[pairs["crossings"] != ""].sort_values("jobs", ascending=False)
     text = _narrative(alt.name, base, noise, pairs, crossings, zones, metrics, lines, links)
     return Explanation(
         name=alt.name,
@@ -601,7 +802,23 @@ def explain(base: ScenarioResult, alt: ScenarioResult) -> Explanation:
         lines=lines,
         links=links,
         narrative=text,
+        attribution=attribution,
+        notes=tuple(notes),
     )
+
+
+def _line_names(*results: ScenarioResult) -> dict[str, str]:
+    """Line id → name (short name where the lines table has one) over ``results``."""
+    names: dict[str, str] = {}
+    for result in results:
+        lines = result.tables.get("lines")
+        if lines is None or "name" not in getattr(lines, "columns", ()):
+            continue
+        for lid, name in zip(lines["line"], lines["name"], strict=True):
+            if isinstance(name, str) and name:
+                names[str(lid)] = name
+    counts = pd.Series(list(names.values())).value_counts()
+    return {lid: (f"{n} ({lid})" if counts.get(n, 0) > 1 else n) for lid, n in names.items()}
 
 
 def _narrative(
@@ -670,22 +887,49 @@ def _narrative(
             for row in shares.itertuples()
         ]
         out.append("Mode choice: " + ", ".join(words) + ".")
-    real = crossings[~crossings["within_noise"]]
-    if len(crossings):
-        first = real.iloc[0] if len(real) else crossings.iloc[0]
+    generalised = crossings[crossings["crossings"] != ""]
+    real = generalised[~generalised["within_noise"]]
+    if len(generalised):
+        first = (real if len(real) else generalised).iloc[0]
+        lines_used = f", in-vehicle by line: {first.lines}" if first.get("lines") else ""
         out.append(
             f"Threshold crossings: {len(real):,} pairs cross an accessibility cutoff "
             f"({', '.join(f'{c:g}' for c in cutoffs)} generalised min) beyond noise and "
-            f"{len(crossings) - len(real):,} within noise; the largest moves "
+            f"{len(generalised) - len(real):,} within noise; the largest moves "
             f"{first.jobs:,.0f} jobs from zone {first.origin} to zone {first.destination}: "
-            f"{_plain_s(first.base_s)} → {_plain_s(first.alt_s)} ({_seconds(first.delta_s)}). "
-            "A cumulative count moves all of a destination's jobs for a few seconds across a "
-            "cutoff; the time-decay measure beside it moves in proportion."
+            f"{_plain_s(first.base_s)} → {_plain_s(first.alt_s)} ({_seconds(first.delta_s)}"
+            f"{lines_used}). A cumulative count moves all of a destination's jobs for a few "
+            "seconds across a cutoff; the time-decay measure beside it moves in proportion."
+        )
+    fastest = crossings[crossings["fastest_crossings"] != ""]
+    if len(fastest):
+        out.append(
+            f"By fastest time, {len(fastest):,} pairs cross a cutoff "
+            f"({int(fastest['fastest_crossings'].str.contains('noise').sum()):,} within noise)."
+        )
+    finite = pairs[np.isfinite(pairs["delta_s"])]
+    with np.errstate(invalid="ignore"):
+        slower = finite[
+            (finite["within_noise"] | (finite["delta_s"] < 0))
+            & (finite["alt_time_s"] - finite["base_time_s"] > noise.seconds(finite["base_time_s"]))
+        ]
+    if len(slower):
+        top = slower.assign(_d=slower["alt_time_s"] - slower["base_time_s"]).sort_values(
+            "_d", ascending=False
+        )
+        row = top.iloc[0]
+        out.append(
+            f"{len(slower):,} pairs now take a strategy that costs no more generalised time but "
+            f"takes longer door to door (e.g. zone {row.origin} → {row.destination}: "
+            f"{_plain_s(row.base_time_s)} → {_plain_s(row.alt_time_s)} travel time, "
+            f"{_plain_s(row.base_s)} → {_plain_s(row.alt_s)} generalised, boardings "
+            f"{row.base_boardings:.2g} → {row.alt_boardings:.2g}): route choice trades time for "
+            "fewer transfers or less walking, so they are not counted as losses."
         )
     if len(zones):
         counts = zones["verdict"].value_counts()
-        words = ", ".join(f"{n} {v}" for v, n in counts.items())
-        out.append(f"Zones whose transit accessibility changed: {words}.")
+        verdicts = ", ".join(f"{n} {v}" for v, n in counts.items())
+        out.append(f"Zones whose transit accessibility changed: {verdicts}.")
     return " ".join(out)
 
 
