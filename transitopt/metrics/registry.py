@@ -164,7 +164,7 @@ def inequality_of_access(measure: Literal["gini", "palma"], cutoff_min: float) -
         f"{measure}_transit_{cutoff_min:g}min",
         "equity",
         "index" if measure == "gini" else "ratio",
-        f"{measure.capitalize()} of jobs within {cutoff_min:g} min by transit",
+        f"{measure.capitalize()} of jobs within {cutoff_min:g} min by transit (generalised time)",
         "lower",
     )
 

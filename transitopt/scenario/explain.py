@@ -507,17 +507,11 @@ def line_attribution(
     ``alt_boardings``; lines a pair uses in either result.
     """
     keys = ["origin", "destination", "line"]
-    a = line_use(base, pairs).set_index(keys)
-    b = line_use(alt, pairs).set_index(keys)
-    table = a.join(b, how="outer", lsuffix="_base", rsuffix="_alt").fillna(0.0)
-    out = pd.DataFrame(
-        {
-            "base_ivt_s": table["ivt_s_base"],
-            "alt_ivt_s": table["ivt_s_alt"],
-            "base_boardings": table["boardings_base"],
-            "alt_boardings": table["boardings_alt"],
-        }
-    )
+    a = line_use(base, pairs).set_index(keys).add_prefix("base_")
+    b = line_use(alt, pairs).set_index(keys).add_prefix("alt_")
+    out = a.join(b, how="outer").fillna(0.0)[
+        ["base_ivt_s", "alt_ivt_s", "base_boardings", "alt_boardings"]
+    ]
     out["d_ivt_s"] = out["alt_ivt_s"] - out["base_ivt_s"]
     return out.reset_index()
 
