@@ -288,3 +288,25 @@ def test_demo_new_line_losers_are_explained(new_line):
     assert row["alt_time_s"] > row["base_time_s"] + 60.0
     rises = pairs[(pairs["delta_s"] > 0) & np.isfinite(pairs["delta_s"])]
     assert rises["within_noise"].all()  # a new line raises no generalised time beyond noise
+
+
+@pytest.mark.slow
+def test_demo_line_attribution_adds_up(new_line):
+    base, alt = new_line
+    why = explain(base, alt)
+    att = why.attribution
+    assert len(att) and not why.notes
+    sums = att.groupby(["origin", "destination"])[["base_ivt_s", "alt_ivt_s", "d_ivt_s"]].sum()
+    pairs = pair_changes(base, alt).set_index(["origin", "destination"]).loc[sums.index]
+    # one trip's expected in-vehicle seconds per line add up to the pair's in-vehicle skim
+    np.testing.assert_allclose(sums["base_ivt_s"], _ivt(base, sums), rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(sums["alt_ivt_s"], _ivt(alt, sums), rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(sums["d_ivt_s"], pairs["d_in_vehicle_s"], rtol=1e-9, atol=1e-6)
+    # the new line carries the largest gains: X1 is ridden where a crossing gains jobs
+    assert set(att.loc[att["alt_boardings"] > 0, "line"]) & {"X1:0", "X1:1"}
+    assert why.pairs["lines"].str.contains("X1").any()
+
+
+def _ivt(result, index):
+    od = result.tables["od"].set_index(["origin", "destination"])
+    return od.loc[index.index, "transit_ivt_s"].to_numpy()
