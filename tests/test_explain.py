@@ -310,3 +310,68 @@ def test_demo_line_attribution_adds_up(new_line):
 def _ivt(result, index):
     od = result.tables["od"].set_index(["origin", "destination"])
     return od.loc[index.index, "transit_ivt_s"].to_numpy()
+
+
+def _with(result: ScenarioResult, **tables) -> ScenarioResult:
+    return ScenarioResult(
+        name=result.name,
+        key=result.key,
+        tables={**result.tables, **tables},
+        summary=result.summary,
+    )
+
+
+def test_line_and_link_changes_name_their_causes():
+    base, alt = _pairs_case()
+    lines0 = pd.DataFrame(
+        {
+            "line": ["a", "b", "c"],
+            "name": ["1", "2", "3"],
+            "one_way_time_s": [600.0, 300.0, 400.0],
+            "headway_s": [600.0, 300.0, 900.0],
+            "boardings": [10.0, 20.0, 5.0],
+        }
+    )
+    lines1 = pd.DataFrame(
+        {
+            "line": ["a", "b", "X"],
+            "name": ["1", "2", "X1"],
+            "one_way_time_s": [604.3, 300.0, 500.0],
+            "headway_s": [600.0, 300.0, 450.0],
+            "boardings": [12.0, 20.0, 50.0],
+        }
+    )
+    links0 = pd.DataFrame(
+        {
+            "edge": [0, 1, 2],
+            "name": ["Main", "Side", None],
+            "time_s": [100.0, 50.0, 20.0],
+            "flow": [1000.0, 200.0, 10.0],
+            "capacity_vph": [2000.0, 600.0, 600.0],
+            "bus_vph": [8.0, 0.0, 0.0],
+            "bus_lane": [False, False, False],
+            "closed": [False, False, False],
+        }
+    )
+    links1 = links0.assign(
+        time_s=[110.0, 50.05, np.nan],  # +10 s; +0.05 s (within 0.2 %); closed
+        flow=[900.0, 200.0, 0.0],
+        capacity_vph=[1000.0, 600.0, 600.0],
+        bus_lane=[True, False, False],
+        closed=[False, False, True],
+    )
+    a = _with(base, lines=lines0, links=links0)
+    b = _with(alt, lines=lines1, links=links1)
+    from transitopt.scenario.explain import line_changes, link_changes
+
+    lines = line_changes(a, b).set_index("line")
+    assert lines.loc["X", "status"] == "added" and lines.loc["c", "status"] == "removed"
+    assert lines.loc["a", "d_one_way_s"] == pytest.approx(4.3) and "b" not in lines.index
+    links = link_changes(a, b).set_index("edge")
+    assert list(links.index) == [2, 0]  # a closure first, the +0.05 s change is noise
+    assert links.loc[0, "cause"] == (
+        "bus lane added; car capacity 2,000 → 1,000 veh/h; cars 1,000 → 900 veh/h"
+    )
+    assert links.loc[2, "cause"].startswith("closed")
+    why = explain(a, b, by_line=False)
+    assert "X1 added (every 7.5 min)" in why.narrative and "Main +10.0 s" in why.narrative

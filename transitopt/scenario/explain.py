@@ -469,9 +469,8 @@ def line_use(result: ScenarioResult, pairs: pd.DataFrame) -> pd.DataFrame:
         The scenario's files changed since ``result`` was evaluated.
     """
     from ..transit.graph import BOARD, DWELL, RIDE
-    from .evaluate import final_state
 
-    state = final_state(result)
+    state = _final_state(result)
     model = state.model
     zone_ids = model.zones["zone"].to_numpy()
     position = {z: k for k, z in enumerate(zone_ids)}
@@ -495,6 +494,25 @@ def line_use(result: ScenarioResult, pairs: pd.DataFrame) -> pd.DataFrame:
         for li in np.flatnonzero((ivt > 0) | (boardings > 0)):
             rows.append((o, d, g.line_ids[li], float(ivt[li]), float(boardings[li])))
     return pd.DataFrame(rows, columns=["origin", "destination", "line", "ivt_s", "boardings"])
+
+
+#: rebuilt final states by result key, least recently used first (a baseline compared with
+#: several alternatives is rebuilt once); each holds a model, so few are kept
+_STATES: dict[str, Any] = {}
+STATES_KEPT = 2
+
+
+def _final_state(result: ScenarioResult) -> Any:
+    from .evaluate import final_state
+
+    if result.key in _STATES:
+        _STATES[result.key] = _STATES.pop(result.key)
+        return _STATES[result.key]
+    state = final_state(result)
+    _STATES[result.key] = state
+    while len(_STATES) > STATES_KEPT:
+        _STATES.pop(next(iter(_STATES)))
+    return state
 
 
 def line_attribution(
@@ -786,7 +804,7 @@ def explain(
     metrics = metric_changes(base, alt, noise=noise)
     lines = line_changes(base, alt)
     links = link_changes(base, alt, noise=noise)
-    text = _narrative(alt.name, base, noise, pairs, crossings, zones, metrics, lines, links)
+    text = _narrative(alt.name, base, alt, noise, pairs, crossings, zones, metrics, lines, links)
     return Explanation(
         name=alt.name,
         noise=noise,
@@ -815,9 +833,20 @@ def _line_names(*results: ScenarioResult) -> dict[str, str]:
     return {lid: (f"{n} ({lid})" if counts.get(n, 0) > 1 else n) for lid, n in names.items()}
 
 
+def _mode_trips(base: ScenarioResult, alt: ScenarioResult) -> dict[str, float]:
+    """Change of trips/h by mode (od tables; empty when a table lacks them)."""
+    a, b = base.tables.get("od"), alt.tables.get("od")
+    out: dict[str, float] = {}
+    for mode in ("car", "transit", "walk"):
+        if a is not None and b is not None and mode in a.columns and mode in b.columns:
+            out[mode] = float(b[mode].sum() - a[mode].sum())
+    return out
+
+
 def _narrative(
     name: str,
     base: ScenarioResult,
+    alt: ScenarioResult,
     noise: NoiseFloor,
     pairs: pd.DataFrame,
     crossings: pd.DataFrame,
