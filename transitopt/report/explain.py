@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from .._io import atomic_path, write_table
-from ..scenario.explain import COMPONENT_WORDS, COMPONENTS, Explanation, explain
+from ..scenario.explain import COMPONENT_WORDS, COMPONENTS, Explanation, explain, street_name
 from ..scenario.result import ScenarioResult
 
 #: rows shown per table in the report (the CSV files hold all)
@@ -240,12 +240,22 @@ def _lines_html(why: Explanation) -> str:
             _signed(r.d_one_way_s, 1),
             f"{_num(r.base_headway_s / 60, 2)} → {_num(r.alt_headway_s / 60, 2)}",
             _signed(r.d_boardings, 1),
+            _e(getattr(r, "links", "")),
         ]
         for r in lines.head(ROWS_SHOWN).itertuples()
     ]
     return _details(
         f"Lines whose running time or headway changed ({len(lines)})",
-        ["Line", "Id", "Status", "One-way s", "Δ s", "Headway min", "Δ boardings/h"],
+        [
+            "Line",
+            "Id",
+            "Status",
+            "One-way s",
+            "Δ s",
+            "Headway min",
+            "Δ boardings/h",
+            "Links on its route that changed (car time)",
+        ],
         rows,
         numeric={3, 4, 5, 6},
     )
@@ -258,7 +268,7 @@ def _links_html(why: Explanation) -> str:
     rows = [
         [
             _e(r.edge),
-            _e(r.name if r.name is not None else ""),
+            _e(street_name(r.name, r.edge)),
             f"{_num(r.base_time_s, 1)} → {_num(r.alt_time_s, 1)}",
             _signed(r.d_time_s, 1),
             _e(r.cause),

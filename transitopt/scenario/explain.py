@@ -329,6 +329,8 @@ def zone_changes(
         weights = basis["jobs"].to_numpy(float)
         weights = weights if weights.sum() > 0 else np.ones(len(basis))
         means = {c: _weighted_mean(basis[f"d_{c}_s"].to_numpy(float), weights) for c in COMPONENTS}
+        beyond = group[~group["within_noise"] & np.isfinite(group["delta_s"])]
+        shown = real if len(real) else noisy if len(noisy) else _largest(beyond)
         rows.append(
             {
                 "zone": zone,
@@ -336,8 +338,8 @@ def zone_changes(
                 "noise_crossings": len(noisy),
                 **{f"{c}_s": means[c] for c in COMPONENTS},
                 "reasons": _reasons(means, reasons),
-                "lines": _zone_lines(real, attribution, names or {}),
-                "example": _example(real if len(real) else noisy),
+                "lines": _zone_lines(real if len(real) else beyond, attribution, names or {}),
+                "example": _example(shown),
             }
         )
     detail = pd.DataFrame(rows).set_index("zone") if rows else pd.DataFrame()
@@ -379,14 +381,13 @@ def zone_changes(
 def _zone_lines(
     real: pd.DataFrame, attribution: pd.DataFrame | None, names: Mapping[str, str], top: int = 2
 ) -> str:
-    """The lines whose in-vehicle time changed most over a zone's crossings (jobs-weighted
-    mean over the crossings; a crossing not riding a line counts 0 for it)."""
+    """The lines whose in-vehicle time changed most over a zone's pairs ``real`` that were
+    split by line (jobs-weighted mean over them; a pair not riding a line counts 0 for it)."""
     if attribution is None or not len(attribution) or not len(real):
         return ""
-    keys = real[["destination", "jobs"]]
-    mine = attribution[attribution["origin"] == real["origin"].iloc[0]].merge(
-        keys, on="destination"
-    )
+    mine = attribution[attribution["origin"] == real["origin"].iloc[0]]
+    keys = real.loc[real["destination"].isin(mine["destination"]), ["destination", "jobs"]]
+    mine = mine.merge(keys, on="destination")
     if not len(mine):
         return ""
     total = float(keys["jobs"].sum()) or float(len(keys))
@@ -412,6 +413,14 @@ def _reasons(means: Mapping[str, float], top: int) -> str:
     return "; ".join(f"{COMPONENT_WORDS[c]} {_seconds(v)}" for c, v in ranked[:top])
 
 
+def _largest(pairs: pd.DataFrame) -> pd.DataFrame:
+    """The pair of ``pairs`` whose change weighs most (jobs × |seconds|), as a one-row frame."""
+    if not len(pairs):
+        return pairs
+    weight = pairs["jobs"].to_numpy(float) * np.abs(pairs["delta_s"].to_numpy(float))
+    return pairs.iloc[[int(np.argmax(weight))]]
+
+
 def _example(pairs: pd.DataFrame) -> str:
     if not len(pairs):
         return ""
@@ -429,7 +438,17 @@ def _example(pairs: pd.DataFrame) -> str:
         f"to zone {row.destination} ({row.jobs:,.0f} jobs): {_plain_s(row.base_s)} → "
         f"{_plain_s(row.alt_s)} generalised ({_seconds(row.delta_s)}"
         f"{'; within noise ±' + format(row.noise_s, '.1f') + ' s' if row.within_noise else ''})"
-        f", {crossed}" + (f"; {', '.join(parts)}" if parts else "")
+        + (f", {crossed}" if crossed else ", no cutoff crossed")
+        + (f"; {', '.join(parts)}" if parts else "")
+    )
+
+
+def _components(row: Any) -> str:
+    """A pair's changed components in words (generalised seconds)."""
+    return ", ".join(
+        f"{COMPONENT_WORDS[c]} {_seconds(row[f'd_{c}_s'])}"
+        for c in COMPONENTS
+        if _finite(row[f"d_{c}_s"]) and abs(row[f"d_{c}_s"]) >= 0.05
     )
 
 
@@ -601,6 +620,33 @@ def line_changes(base: ScenarioResult, alt: ScenarioResult) -> pd.DataFrame:
     )
 
 
+def _route_links(state: Any, lines: pd.DataFrame, links: pd.DataFrame, top: int = 2) -> list[str]:
+    """Per line of ``lines``: the links of its street route whose time changed most beyond
+    noise (``links``: :func:`link_changes`) in mixed traffic, e.g. ``"Unioninkatu +9.7 s in
+    mixed traffic"``, and how many changed links have a bus lane (buses at free flow)."""
+    routes = getattr(state.model, "routes", None)
+    if routes is None or not len(links):
+        return [""] * len(lines)
+    index = {lid: k for k, lid in enumerate(routes.lines)}
+    out = []
+    for lid in lines["line"]:
+        if lid not in index:
+            out.append("")
+            continue
+        mine = links[links["edge"].isin(routes.edges_of([index[lid]]))]
+        mixed = mine[~mine["alt_bus_lane"].astype(bool)]
+        order = mixed["d_time_s"].abs().fillna(np.inf).sort_values(ascending=False).index
+        words = []
+        for row in mixed.loc[order].head(top).itertuples():
+            change = _seconds(row.d_time_s) if _finite(row.d_time_s) else "closed"
+            words.append(f"{street_name(row.name, row.edge)} {change} in mixed traffic")
+        lanes = int(mine["alt_bus_lane"].astype(bool).sum())
+        if lanes:
+            words.append(f"{lanes} link{'s' if lanes > 1 else ''} with a bus lane (free flow)")
+        out.append("; ".join(words))
+    return out
+
+
 def link_changes(
     base: ScenarioResult, alt: ScenarioResult, *, noise: NoiseFloor | None = None
 ) -> pd.DataFrame:
@@ -608,8 +654,9 @@ def link_changes(
 
     Returns ``edge``, ``name``, ``base_time_s``, ``alt_time_s``, ``d_time_s``,
     ``base_flow``, ``alt_flow`` (veh/h), ``base_capacity_vph``, ``alt_capacity_vph``,
-    ``base_bus_vph``, ``alt_bus_vph`` and ``cause`` (words: capacity, bus lane, closure,
-    buses, car flow), ordered by the change of vehicle-hours (flow × time change).
+    ``base_bus_vph``, ``alt_bus_vph``, ``alt_bus_lane`` and ``cause`` (words: capacity, bus
+    lane, closure, buses, car flow), ordered by the change of vehicle-hours (flow × time
+    change).
     """
     noise = noise or noise_floor(base, alt)
     a, b = base.tables.get("links"), alt.tables.get("links")
@@ -648,7 +695,7 @@ def link_changes(
     return (
         table.assign(_w=weight)
         .sort_values("_w", ascending=False)
-        .drop(columns=["_w", "base_bus_lane", "alt_bus_lane", "base_closed", "alt_closed"])
+        .drop(columns=["_w", "base_bus_lane", "base_closed", "alt_closed"])
         .reset_index(drop=True)
     )
 
@@ -766,7 +813,8 @@ def explain(
         (:func:`line_attribution`: rebuilds both models from their scenario files; when
         that fails, e.g. a file changed since, the explanation says so in ``notes``).
     max_pairs
-        At most this many crossings (most jobs first) are split by line.
+        At most this many crossings (most jobs first) are split by line, and at most this
+        many zones without a crossing have their weightiest change beyond noise split too.
     """
     noise = noise_floor(base, alt)
     pairs = pair_changes(base, alt, noise=noise)
@@ -791,9 +839,16 @@ def explain(
             notes.append(
                 f"lines split for the {max_pairs} crossings with most jobs of {len(chosen)}"
             )
+        chosen = chosen.head(max_pairs)
+        # zones with no crossing: their weightiest change beyond noise (the smooth measure's)
+        beyond = pairs[~pairs["within_noise"] & np.isfinite(pairs["delta_s"])]
+        beyond = beyond[~beyond["origin"].isin(chosen["origin"])]
+        others = [_largest(group) for _, group in beyond.groupby("origin", sort=False)]
+        if others:
+            chosen = pd.concat([chosen, *others[:max_pairs]], ignore_index=True)
         if len(chosen):
             try:
-                attribution = line_attribution(base, alt, chosen.head(max_pairs))
+                attribution = line_attribution(base, alt, chosen)
             except (TransitoptError, OSError, KeyError, ValueError) as exc:
                 notes.append(f"in-vehicle time not split by line: {exc}")
     names = _line_names(base, alt)
@@ -804,6 +859,8 @@ def explain(
     metrics = metric_changes(base, alt, noise=noise)
     lines = line_changes(base, alt)
     links = link_changes(base, alt, noise=noise)
+    if len(attribution) and alt.key in _STATES:  # the rebuilt model knows the bus routes
+        lines = lines.assign(links=_route_links(_STATES[alt.key], lines, links))
     text = _narrative(alt.name, base, alt, noise, pairs, crossings, zones, metrics, lines, links)
     return Explanation(
         name=alt.name,
@@ -872,7 +929,10 @@ def _narrative(
     if len(lines):
         parts = []
         names = lines["name"].value_counts()
-        for row in lines.head(4).itertuples():
+        # the largest changes, and the largest slowdowns (which need explaining most)
+        slower = lines[(lines["status"] == "changed") & (lines["d_one_way_s"] > 0)]
+        shown = pd.concat([lines.head(3), slower.head(2)]).drop_duplicates("line")
+        for row in shown.itertuples():
             label = row.name if isinstance(row.name, str) and row.name else row.line
             if names.get(row.name, 0) > 1:
                 label = f"{label} ({row.line})"
@@ -888,13 +948,16 @@ def _narrative(
                     bits.append(
                         f"headway {row.base_headway_s / 60:.3g} → {row.alt_headway_s / 60:.3g} min"
                     )
-                parts.append(f"{label} {', '.join(bits)}")
-        more = f" and {len(lines) - 4} more" if len(lines) > 4 else ""
+                where = getattr(row, "links", "") if row.d_one_way_s > 0 else ""
+                parts.append(
+                    f"{label} {', '.join(bits)}" + (f" (on its route: {where})" if where else "")
+                )
+        more = f" and {len(lines) - len(shown)} more" if len(lines) > len(shown) else ""
         out.append(f"Lines: {'; '.join(parts)}{more}.")
     if len(links):
         top = links.head(3)
         parts = [
-            f"{row.name if isinstance(row.name, str) and row.name else 'link ' + str(row.edge)}"
+            f"{street_name(row.name, row.edge)}"
             f"{' ' + _seconds(row.d_time_s) if _finite(row.d_time_s) else ''} ({row.cause})"
             for row in top.itertuples()
         ]
@@ -909,7 +972,13 @@ def _narrative(
             f"{row.label.lower()} {_points(row.delta)} ({row.verdict})"
             for row in shares.itertuples()
         ]
-        out.append("Mode choice: " + ", ".join(words) + ".")
+        trips = _mode_trips(base, alt)
+        moved = ", ".join(
+            f"{m} {'+' if v > 0 else '−'}{abs(v):,.1f}" for m, v in trips.items() if abs(v) >= 0.05
+        )
+        out.append(
+            "Mode choice: " + ", ".join(words) + (f"; trips/h: {moved}" if moved else "") + "."
+        )
     generalised = crossings[crossings["crossings"] != ""]
     real = generalised[~generalised["within_noise"]]
     if len(generalised):
@@ -946,8 +1015,9 @@ def _narrative(
             f"takes longer door to door (e.g. zone {row.origin} → {row.destination}: "
             f"{_plain_s(row.base_time_s)} → {_plain_s(row.alt_time_s)} travel time, "
             f"{_plain_s(row.base_s)} → {_plain_s(row.alt_s)} generalised, boardings "
-            f"{row.base_boardings:.2g} → {row.alt_boardings:.2g}): route choice trades time for "
-            "fewer transfers or less walking, so they are not counted as losses."
+            f"{row.base_boardings:.2g} → {row.alt_boardings:.2g}; {_components(row)}): route "
+            "choice trades travel time for less weighted walking, waiting or transfers, so "
+            "they are not counted as losses."
         )
     if len(zones):
         counts = zones["verdict"].value_counts()
@@ -977,6 +1047,18 @@ def _has_skims(result: ScenarioResult) -> bool:
     )
 
 
+def street_name(name: Any, edge: Any) -> str:
+    """A link's street name for people (several names joined by " / "; else ``link <edge>``)."""
+    if isinstance(name, list | tuple | np.ndarray):
+        names = [str(n) for n in name if isinstance(n, str) and n]
+        return " / ".join(names) if names else f"link {edge}"
+    if isinstance(name, str) and name:
+        if name.startswith("[") and name.endswith("]"):  # a list stored as text
+            return " / ".join(n.strip(" '\"") for n in name[1:-1].split(",") if n.strip(" '\""))
+        return name
+    return f"link {edge}"
+
+
 def _finite(value: Any) -> bool:
     try:
         return math.isfinite(float(value))
@@ -991,7 +1073,7 @@ def _seconds(value: Any) -> str:
     v = float(value)
     sign = "+" if v > 0 else "−" if v < 0 else "±"
     size = abs(v)
-    return f"{sign}{size:,.1f} s"
+    return f"{sign}{size:,.1f} s" if size >= 0.1 or size == 0 else f"{sign}{size:.2f} s"
 
 
 def _plain_s(value: Any) -> str:
