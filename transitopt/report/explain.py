@@ -116,21 +116,23 @@ def _metrics_html(why: Explanation) -> str:
     rows = []
     for r in table.itertuples():
         scale, unit = (100.0, "%") if r.unit == "share" else (1.0, r.unit)
+        digits = 2 if r.unit == "share" else 0
         rows.append(
             [
                 _e(r.label),
                 _e(unit),
-                _num(scale * r.base),
-                _num(scale * r.alt),
-                _signed(scale * r.delta),
-                "–" if not _finite(r.noise) else "±" + _num(scale * r.noise),
+                _num(scale * r.base, digits),
+                _num(scale * r.alt, digits),
+                _signed(scale * r.delta, digits),
+                "–" if not _finite(r.noise) else "±" + _num(scale * r.noise, digits),
                 _verdict(r.verdict),
+                _e(getattr(r, "why", "")),
             ]
         )
     return _details(
         f"Headline changes against the noise band ({(table['verdict'] == 'within noise').sum()} "
         f"of {len(table)} within noise)",
-        ["Metric", "Unit", "Baseline", "Alternative", "Δ", "Noise band", "Verdict"],
+        ["Metric", "Unit", "Baseline", "Alternative", "Δ", "Noise band", "Verdict", "Why"],
         rows,
         numeric={2, 3, 4, 5},
     )

@@ -724,8 +724,9 @@ def metric_changes(
 
     Returns ``metric``, ``label``, ``unit``, ``base``, ``alt``, ``delta``, ``noise``
     (the band: ``share`` for shares, ``relative`` × the larger value otherwise; NaN for
-    run facts and zone counts) and ``verdict``: ``"no change"``, ``"within noise"`` or
-    ``"change"``.
+    run facts and zone counts), ``verdict``: ``"no change"``, ``"within noise"`` or
+    ``"change"``, and ``why``: for the trip-weighted transit averages, the change on the
+    same trips and the change from the mix of trips (:func:`average_split`).
     """
     noise = noise or noise_floor(base, alt)
     m0 = base.tables["metrics"].set_index("metric")["value"]
@@ -749,6 +750,14 @@ def metric_changes(
             verdict = "within noise"
         else:
             verdict = "change"
+        why = ""
+        if str(name) in _AVERAGES and verdict != "no change":
+            column, scale = _AVERAGES[str(name)]
+            same, mix = average_split(base, alt, column)
+            why = (
+                f"on the same trips {_signed_value(scale * same)}, from the changed mix of "
+                f"trips {_signed_value(scale * mix)} ({info.unit})"
+            )
         rows.append(
             {
                 "metric": name,
@@ -759,9 +768,44 @@ def metric_changes(
                 "delta": delta,
                 "noise": band,
                 "verdict": verdict,
+                "why": why,
             }
         )
     return pd.DataFrame(rows)
+
+
+#: trip-weighted transit averages of the metrics table: metric → (od column, scale)
+_AVERAGES: Mapping[str, tuple[str, float]] = {
+    "transit_avg_wait_min": ("transit_wait_s", 1.0 / 60.0),
+    "transit_avg_time_min": ("transit_time_s", 1.0 / 60.0),
+    "transit_transfers_per_trip": ("transit_boardings", 1.0),
+}
+
+
+def average_split(base: ScenarioResult, alt: ScenarioResult, column: str) -> tuple[float, float]:
+    """A trip-weighted transit average's change split in two (units of ``column``).
+
+    ``avg = Σ w x / Σ w`` over zone pairs, ``w`` the transit trips/h (``od.transit``) and
+    ``x`` the pair's ``column``. Returns ``(same, mix)``: ``same`` = ``Σ w0 (x1 − x0) / Σ w0``,
+    the change on the baseline's trips (each pair's value changed), and ``mix`` = the rest,
+    the change from trips moving between pairs (new riders on pairs with longer or shorter
+    values). ``same + mix`` is the change of the average.
+    """
+    a, b = base.tables["od"], alt.tables["od"]
+    b = b.set_index(["origin", "destination"]).reindex(
+        pd.MultiIndex.from_frame(a[["origin", "destination"]])
+    )
+    w0, w1 = a["transit"].to_numpy(float), b["transit"].to_numpy(float)
+    x0, x1 = a[column].to_numpy(float), b[column].to_numpy(float)
+    use0 = (w0 > 0) & np.isfinite(x0)
+    use1 = (w1 > 0) & np.isfinite(x1)
+    if not use0.any() or not use1.any():
+        return float("nan"), float("nan")
+    avg0 = float(np.sum(w0[use0] * x0[use0]) / w0[use0].sum())
+    avg1 = float(np.sum(w1[use1] * x1[use1]) / w1[use1].sum())
+    both = use0 & np.isfinite(x1)
+    same = float(np.sum(w0[both] * (x1[both] - x0[both])) / w0[use0].sum())
+    return same, (avg1 - avg0) - same
 
 
 # ---------------------------------------------------------------------------- together
@@ -1074,6 +1118,12 @@ def _seconds(value: Any) -> str:
     sign = "+" if v > 0 else "−" if v < 0 else "±"
     size = abs(v)
     return f"{sign}{size:,.1f} s" if size >= 0.1 or size == 0 else f"{sign}{size:.2f} s"
+
+
+def _signed_value(value: float) -> str:
+    if not _finite(value):
+        return "–"
+    return f"{'+' if value > 0 else '−' if value < 0 else '±'}{abs(value):.3g}"
 
 
 def _plain_s(value: Any) -> str:
