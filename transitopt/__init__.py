@@ -23,6 +23,7 @@ from ._errors import (
     GeocodingError,
     InputFileError,
     NetworkError,
+    NumericalError,
     SnappingError,
     TransitoptError,
 )
@@ -73,6 +74,7 @@ __all__ = [
     # errors and warnings
     "ConvergenceWarning",
     "DemandError",
+    "NumericalError",
     "GeocodingError",
     "InputFileError",
     "NetworkError",
