@@ -572,7 +572,10 @@ def _line_words(attribution: pd.DataFrame, names: Mapping[str, str], top: int = 
             out.append(f"{label} {_seconds(row.d_ivt_s)}")
         return "; ".join(out)
 
-    return moved.groupby(["origin", "destination"]).apply(words)
+    texts = {key: words(group) for key, group in moved.groupby(["origin", "destination"])}
+    if not texts:
+        return pd.Series(dtype=object)
+    return pd.Series(texts, dtype=object)
 
 
 # ---------------------------------------------------------------------------- causes
