@@ -235,8 +235,7 @@ def _lines_html(why: Explanation) -> str:
         return ""
     rows = [
         [
-            _e(r.name if isinstance(r.name, str) else r.line),
-            _e(r.line),
+            _e(r.label),
             _e(r.status),
             f"{_num(r.base_one_way_s)} → {_num(r.alt_one_way_s)}",
             _signed(r.d_one_way_s, 1),
@@ -250,7 +249,6 @@ def _lines_html(why: Explanation) -> str:
         f"Lines whose running time or headway changed ({len(lines)})",
         [
             "Line",
-            "Id",
             "Status",
             "One-way s",
             "Δ s",
@@ -259,7 +257,7 @@ def _lines_html(why: Explanation) -> str:
             "Links on its route that changed (car time)",
         ],
         rows,
-        numeric={3, 4, 5, 6},
+        numeric={2, 3, 4, 5},
     )
 
 

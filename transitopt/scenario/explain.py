@@ -582,7 +582,8 @@ def _line_words(attribution: pd.DataFrame, names: Mapping[str, str], top: int = 
 def line_changes(base: ScenarioResult, alt: ScenarioResult) -> pd.DataFrame:
     """Lines added, removed, or whose one-way time, headway or boardings changed.
 
-    Returns ``line``, ``name``, ``status`` (``added``, ``removed``, ``changed``),
+    Returns ``line``, ``name``, ``label`` (unique, for people), ``status`` (``added``,
+    ``removed``, ``changed``),
     ``base_one_way_s``, ``alt_one_way_s``, ``d_one_way_s``, ``base_headway_s``,
     ``alt_headway_s``, ``d_boardings`` (per hour), largest time change first.
     """
@@ -608,6 +609,8 @@ def line_changes(base: ScenarioResult, alt: ScenarioResult) -> pd.DataFrame:
         }
     )
     table["d_one_way_s"] = table["alt_one_way_s"] - table["base_one_way_s"]
+    names = _line_names(base, alt)
+    table.insert(2, "label", [names.get(str(lid), str(lid)) for lid in table["line"]])
     moved = (
         (table["status"] != "changed")
         | (table["d_one_way_s"].abs() > 1e-6)
@@ -924,17 +927,26 @@ def explain(
 
 
 def _line_names(*results: ScenarioResult) -> dict[str, str]:
-    """Line id → name (short name where the lines table has one) over ``results``."""
+    """Line id → the name people know it by, unique: the lines table's ``label`` (mode,
+    short and long name), else ``name``, else the id; a label shared by several lines (two
+    directions under one name) gets ``#2``, ``#3`` ... on the second and later."""
     names: dict[str, str] = {}
     for result in results:
         lines = result.tables.get("lines")
-        if lines is None or "name" not in getattr(lines, "columns", ()):
+        if lines is None or not len(lines):
             continue
-        for lid, name in zip(lines["line"], lines["name"], strict=True):
-            if isinstance(name, str) and name:
-                names[str(lid)] = name
-    counts = pd.Series(list(names.values())).value_counts()
-    return {lid: (f"{n} ({lid})" if counts.get(n, 0) > 1 else n) for lid, n in names.items()}
+        column = next((c for c in ("label", "name") if c in lines.columns), None)
+        if column is None:
+            continue
+        for lid, name in zip(lines["line"], lines[column], strict=True):
+            if str(lid) not in names:
+                names[str(lid)] = name if isinstance(name, str) and name else str(lid)
+    seen: dict[str, int] = {}
+    out = {}
+    for lid, name in names.items():
+        seen[name] = seen.get(name, 0) + 1
+        out[lid] = name if seen[name] == 1 else f"{name} #{seen[name]}"
+    return out
 
 
 def _mode_trips(base: ScenarioResult, alt: ScenarioResult) -> dict[str, float]:
@@ -975,14 +987,11 @@ def _narrative(
     )
     if len(lines):
         parts = []
-        names = lines["name"].value_counts()
         # the largest changes, and the largest slowdowns (which need explaining most)
         slower = lines[(lines["status"] == "changed") & (lines["d_one_way_s"] > 0)]
         shown = pd.concat([lines.head(3), slower.head(2)]).drop_duplicates("line")
         for row in shown.itertuples():
-            label = row.name if isinstance(row.name, str) and row.name else row.line
-            if names.get(row.name, 0) > 1:
-                label = f"{label} ({row.line})"
+            label = row.label
             if row.status == "added":
                 parts.append(f"{label} added (every {row.alt_headway_s / 60:.3g} min)")
             elif row.status == "removed":
