@@ -241,6 +241,7 @@ def _lines_html(why: Explanation) -> str:
             _signed(r.d_one_way_s, 1),
             f"{_num(r.base_headway_s / 60, 2)} → {_num(r.alt_headway_s / 60, 2)}",
             _signed(r.d_boardings, 1),
+            _signed(r.d_length_m),
             _e(getattr(r, "links", "")),
         ]
         for r in lines.head(ROWS_SHOWN).itertuples()
@@ -254,10 +255,11 @@ def _lines_html(why: Explanation) -> str:
             "Δ s",
             "Headway min",
             "Δ boardings/h",
+            "Δ route m",
             "Links on its route that changed (car time)",
         ],
         rows,
-        numeric={2, 3, 4, 5},
+        numeric={2, 3, 4, 5, 6},
     )
 
 

@@ -585,9 +585,10 @@ def line_changes(base: ScenarioResult, alt: ScenarioResult) -> pd.DataFrame:
     Returns ``line``, ``name``, ``label`` (unique, for people), ``status`` (``added``,
     ``removed``, ``changed``),
     ``base_one_way_s``, ``alt_one_way_s``, ``d_one_way_s``, ``base_headway_s``,
-    ``alt_headway_s``, ``d_boardings`` (per hour), largest time change first.
+    ``alt_headway_s``, ``d_boardings`` (per hour), ``d_length_m`` (a rerouted line's
+    longer or shorter route), largest time change first.
     """
-    keep = ["line", "name", "one_way_time_s", "headway_s", "boardings"]
+    keep = ["line", "name", "one_way_time_s", "headway_s", "boardings", "length_km"]
     a = _columns(base.tables.get("lines"), keep).set_index("line")
     b = _columns(alt.tables.get("lines"), keep).set_index("line")
     ids = list(a.index) + [i for i in b.index if i not in a.index]
@@ -606,6 +607,7 @@ def line_changes(base: ScenarioResult, alt: ScenarioResult) -> pd.DataFrame:
             "base_headway_s": a["headway_s"].to_numpy(float),
             "alt_headway_s": b["headway_s"].to_numpy(float),
             "d_boardings": (b["boardings"].fillna(0) - a["boardings"].fillna(0)).to_numpy(float),
+            "d_length_m": 1000.0 * (b["length_km"] - a["length_km"]).to_numpy(float),
         }
     )
     table["d_one_way_s"] = table["alt_one_way_s"] - table["base_one_way_s"]
@@ -1004,6 +1006,8 @@ def _narrative(
                     bits.append(
                         f"headway {row.base_headway_s / 60:.3g} → {row.alt_headway_s / 60:.3g} min"
                     )
+                if _finite(row.d_length_m) and abs(row.d_length_m) >= 1.0:
+                    bits.append(f"rerouted, {row.d_length_m:+,.0f} m".replace("-", "−"))
                 where = getattr(row, "links", "") if row.d_one_way_s > 0 else ""
                 parts.append(
                     f"{label} {', '.join(bits)}" + (f" (on its route: {where})" if where else "")
