@@ -91,10 +91,8 @@ def _compare(scenarios: list[Path], output: Path) -> None:
             def show(state: dict) -> None:
                 if state.get("stage") == "writing":
                     status.update("Writing the report and maps ...")
-                elif "iteration" in state:
-                    status.update(
-                        f"Evaluating {state['scenario']}: feedback iteration {state['iteration']}"
-                    )
+                elif "iteration" in state or state.get("calibration") == "run":
+                    _show_iteration(status, state["scenario"], state)
                 else:
                     status.update(f"Evaluating {state['scenario']} ...")
 
@@ -116,9 +114,32 @@ def _feedback_status(status: Any, path: Path) -> Any:
     """A progress callback that shows the feedback iteration on ``status``."""
 
     def show(row: dict) -> None:
-        status.update(f"Evaluating {path}: feedback iteration {row.get('iteration', '?')}")
+        _show_iteration(status, path, row)
 
     return show
+
+
+def _show_iteration(status: Any, scenario: Any, row: dict) -> None:
+    """A feedback iteration on the status line; a calibration run as a line of its own."""
+    if row.get("calibration") == "run":
+        shares = ", ".join(
+            f"{m} {100 * row[f'share_{m}']:.1f} % ({100 * row[f'target_{m}']:.1f})"
+            for m in ("car", "transit", "walk")
+            if row.get(f"target_{m}", 0.0) > 0
+        )
+        console.print(
+            f"calibrating {Path(row.get('calibrating', scenario)).name}, run {row['run']}: {shares}; "
+            f"largest error {100 * row['max_error']:.2f} points",
+            highlight=False,
+        )
+        return
+    run = row.get("calibration_run")
+    what = (
+        f"Calibrating {Path(row.get('calibrating', scenario)).name}: model run {run},"
+        if run
+        else f"Evaluating {scenario}:"
+    )
+    status.update(f"{what} feedback iteration {row.get('iteration', '?')}")
 
 
 def _print_metrics(table: Any) -> None:
