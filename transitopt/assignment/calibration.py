@@ -303,21 +303,26 @@ class _Captive:
         if n <= 0:
             raise CalibrationError("the model serves no trips: there is nothing to calibrate")
         for size in range(1, len(self.modes)):
-            for group in itertools.combinations(self.modes, size):
+            groups = list(itertools.combinations(self.modes, size))
+            for group in groups:  # captive trips first: they explain most impossible targets
                 only = sum(t for s, t in self.sets.items() if set(s) <= set(group)) / n
+                target = sum(targets[m] for m in group)
+                if target <= only:
+                    name = " + ".join(group)
+                    raise CalibrationError(
+                        f"the target share of {name} ({100 * target:.1f} %) is not above the "
+                        f"{100 * only:.1f} % of trips that can use nothing but {name}"
+                        f"{_captive_why(group)}: no constants reach it"
+                    )
+            for group in groups:
                 some = sum(t for s, t in self.sets.items() if set(s) & set(group)) / n
                 target = sum(targets[m] for m in group)
-                name = " + ".join(group)
-                what = f"the target share of {name} ({100 * target:.1f} %)"
                 if target >= some:
+                    name = " + ".join(group)
                     raise CalibrationError(
-                        f"{what} is not below the {100 * some:.1f} % of trips that "
-                        f"{name} can serve at all{_why(group)}: no constants reach it"
-                    )
-                if target <= only:
-                    raise CalibrationError(
-                        f"{what} is not above the {100 * only:.1f} % of trips that can use "
-                        f"nothing but {name}{_captive_why(group)}: no constants reach it"
+                        f"the target share of {name} ({100 * target:.1f} %) is not below the "
+                        f"{100 * some:.1f} % of trips that {name} can serve at all"
+                        f"{_why(group)}: no constants reach it"
                     )
 
     def update(self, targets: Mapping[str, float], shares: Mapping[str, float]) -> dict[str, float]:
