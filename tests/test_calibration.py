@@ -36,7 +36,7 @@ from transitopt.scenario import (
     read_result,
     write_result,
 )
-from transitopt.scenario.calibration import clear_calibrations
+from transitopt.scenario.calibration import clear_calibrations, remember_calibration
 from transitopt.scenario.evaluate import final_state
 
 #: the bound every calibrated baseline must meet: 0.5 percentage points
@@ -112,7 +112,6 @@ def test_default_tolerance_reaches_half_a_point_with_captive_trips(intrazonal):
 
 def test_the_model_shares_its_set_up_between_runs():
     model = _line_city()
-    model.run()
     other = model.with_constants(asc_walk=-1.0)
     assert other._setup is not model._setup and other._setup.walk_m is model._setup.walk_m
     assert other.parameters.mode_choice.asc_walk == -1.0
@@ -288,6 +287,40 @@ def test_alternative_in_a_fresh_process_reads_the_baseline_result(town, tmp_path
     assert summary["calibration"]["constants"] == base.summary["calibration"]["constants"]
     back = read_result(write_result(base, tmp_path / "base"))
     pd.testing.assert_frame_equal(back.table("calibration"), base.table("calibration"))
+
+
+def test_a_remembered_summary_serves_the_alternatives(town_results, town, tmp_path, monkeypatch):
+    # the batch's resume path: the baseline's summary.json is on disk in its own folder
+    base, _ = town_results
+    summary = json.loads((write_result(base, tmp_path / "b") / "summary.json").read_text())
+    clear_results()
+    clear_calibrations()
+    monkeypatch.setenv("TRANSITOPT_CACHE", str(tmp_path / "empty"))  # no result cache
+    remember_calibration(load_scenario(town / "base.toml"), summary)
+    rows = []
+    lane = evaluate(town / "lane.toml", progress=rows.append)
+    assert not any(r.get("calibration") == "run" for r in rows)
+    assert lane.summary["calibration"]["constants"] == summary["calibration"]["constants"]
+    assert not (tmp_path / "empty" / "scenarios").exists()
+
+
+def test_a_cancelled_calibration_is_not_kept(town, tmp_path):
+    clear_calibrations()
+
+    def stop(row):
+        return False
+
+    with pytest.warns(ConvergenceWarning, match="was cancelled after 1 iterations"):
+        base = evaluate(town / "base.toml", progress=stop)
+    assert base.summary["stop_reason"] == "cancelled" and not base.converged
+    assert base.summary["calibration"]["converged"] is False
+    assert any("calibration cancelled" in n for n in base.summary["notes"])
+    # nothing remembered: the alternative calibrates its baseline (here: from the result
+    # cache or by evaluating it) rather than reusing the cancelled constants
+    rows = []
+    lane = evaluate(town / "lane.toml", progress=rows.append)
+    assert lane.summary["calibration"]["converged"] is True
+    assert lane.summary["calibration"]["constants"] != base.summary["calibration"]["constants"]
 
 
 def test_scenario_file_errors(town, tmp_path):

@@ -354,7 +354,7 @@ class MultimodalModel:
         """This model with other alternative-specific constants (``asc_car=...`` in utils).
 
         Only the mode choice differs, so the new model shares this one's set-up (snapped
-        zones, distances, street routes, transit graph) when it has been built.
+        zones, distances, street routes, transit graph; built here if it was not yet).
         """
         unknown = sorted(set(constants) - {f"asc_{m}" for m in MODES})
         if unknown:
@@ -365,11 +365,10 @@ class MultimodalModel:
         values: dict[str, Any] = {k: float(v) for k, v in constants.items()}
         mode_choice = replace(params.mode_choice, **values)
         model = replace(self, parameters=replace(params, mode_choice=mode_choice))
-        built = self.__dict__.get("_setup")
-        if built is not None:  # the set-up does not depend on the constants
-            setup = copy.copy(built)
-            setup.model, setup.params, setup.notes = model, model.parameters, list(built.notes)
-            model.__dict__["_setup"] = setup
+        built = self._setup  # the set-up does not depend on the constants
+        setup = copy.copy(built)
+        setup.model, setup.params, setup.notes = model, model.parameters, list(built.notes)
+        model.__dict__["_setup"] = setup
         return model
 
     def mode_availability(self, skims: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:

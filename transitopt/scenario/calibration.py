@@ -14,6 +14,7 @@ of ``[demand.synthesis]`` when the baseline's inputs are loaded
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -160,6 +161,15 @@ def baseline_calibration(
         )
     _remember(key, dict(fitted))
     return _CALIBRATIONS[key]
+
+
+def remember_calibration(baseline: Scenario, summary: Mapping[str, Any]) -> None:
+    """Remember the calibration in a baseline's result ``summary`` (e.g. one read back from
+    disk) for its alternatives in this process; a summary without a finished calibration
+    is ignored."""
+    fitted = summary.get("calibration")
+    if baseline.is_baseline and fitted and fitted.get("constants") and fitted.get("converged"):
+        _remember(baseline.digest(), dict(fitted))
 
 
 def add_to_result(
