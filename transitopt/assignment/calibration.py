@@ -9,9 +9,8 @@ The alternative-specific constants of the logit (``asc_car``, ``asc_transit``,
 
     ASC_m ← ASC_m + ln(target_m / modelled_m)
 
-(Train, *Discrete Choice Methods with Simulation*, 2nd ed. 2009, section 2.8; Ortúzar &
-Willumsen, *Modelling Transport*, 4th ed. 2011, section 7.7), each time with the whole
-model, feedback loop and congestion included, until every modelled share is within
+(Train, *Discrete Choice Methods with Simulation*, 2nd ed. 2009, section 2.8,
+"recalibration of constants"), each time with the whole model, feedback loop and congestion included, until every modelled share is within
 ``tolerance`` of its target. Shares count the trips the model serves, intrazonal trips
 as walk (as the scenario results do). Trips that have only one mode available (and the
 intrazonal walks) cannot move, so the update is applied to the shares of the trips
