@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 import warnings
 from pathlib import Path
@@ -321,6 +322,29 @@ def test_a_cancelled_calibration_is_not_kept(town, tmp_path):
     lane = evaluate(town / "lane.toml", progress=rows.append)
     assert lane.summary["calibration"]["converged"] is True
     assert lane.summary["calibration"]["constants"] != base.summary["calibration"]["constants"]
+
+
+def test_the_command_line_shows_each_calibration_run(town, tmp_path):
+    from typer.testing import CliRunner
+
+    from transitopt.cli import app
+
+    clear_results()
+    clear_calibrations()
+    out = CliRunner().invoke(
+        app,
+        ["evaluate", str(town / "lane.toml"), "-o", str(tmp_path / "out")],
+        env={"COLUMNS": "80", "TRANSITOPT_CACHE": str(tmp_path / "cache")},  # no cached results
+    )
+    assert out.exit_code == 0, out.output
+    lines = out.output.splitlines()
+    assert "calibrating base.toml to car 35.0 %, transit 25.0 %, walk 40.0 %" in lines
+    runs = [line for line in lines if re.match(r"  run \d+: car [\d.]+ %, transit", line)]
+    assert runs and all(len(line) <= 80 for line in runs)
+    last = float(re.search(r"largest error ([\d.]+) points", runs[-1]).group(1))
+    assert last <= 100 * HALF_POINT
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["calibration"]["source"] == "baseline"
 
 
 def test_scenario_file_errors(town, tmp_path):

@@ -119,15 +119,15 @@ def _feedback_status(status: Any, path: Path) -> Any:
 
 def _show_iteration(status: Any, scenario: Any, row: dict) -> None:
     """A feedback iteration on the status line; a calibration run as a line of its own."""
-    if row.get("calibration") == "run":
-        shares = ", ".join(
-            f"{m} {100 * row[f'share_{m}']:.1f} % ({100 * row[f'target_{m}']:.1f})"
-            for m in ("car", "transit", "walk")
-            if row.get(f"target_{m}", 0.0) > 0
-        )
+    if row.get("calibration") == "run":  # two short lines at most: readable at 80 columns
+        modes = [m for m in ("car", "transit", "walk") if row.get(f"target_{m}", 0.0) > 0]
+        if row["run"] == 1:
+            targets = ", ".join(f"{m} {100 * row[f'target_{m}']:.1f} %" for m in modes)
+            name = Path(row.get("calibrating", scenario)).name
+            console.print(f"calibrating {name} to {targets}", highlight=False)
+        shares = ", ".join(f"{m} {100 * row[f'share_{m}']:.1f} %" for m in modes)
         console.print(
-            f"calibrating {Path(row.get('calibrating', scenario)).name}, run {row['run']}: {shares}; "
-            f"largest error {100 * row['max_error']:.2f} points",
+            f"  run {row['run']}: {shares}; largest error {100 * row['max_error']:.2f} points",
             highlight=False,
         )
         return
