@@ -150,6 +150,11 @@ def test_liechtenstein_express_and_frequency(require_data):
     lines = base.table("lines")
     assert len(lines) == 30 and lines["route_key"].nunique() == 15  # two relations are bus 70
     assert base.converged and 0.03 < base["share_transit"] < 0.3
+    # residents and jobs from the buildings, scaled to the file's totals
+    zones = base.table("zones")
+    assert zones["population"].sum() == pytest.approx(38000, rel=1e-9)
+    assert zones["jobs"].sum() == pytest.approx(37000, rel=1e-9)
+    assert any("scaled to zones.population_total" in n for n in base.summary["notes"])
     added = express.table("lines").set_index("line").loc[["E:0", "E:1"]]
     assert (added["headway_s"] == 900.0).all() and added["boardings"].sum() > 0
     assert express["transit_fleet"] > base["transit_fleet"]
