@@ -159,6 +159,8 @@ def test_liechtenstein_express_and_frequency(require_data):
     assert (added["headway_s"] == 900.0).all() and added["boardings"].sum() > 0
     assert express["transit_fleet"] > base["transit_fleet"]
     trunk = frequency.table("lines")
-    assert (trunk.loc[trunk["route_key"].isin(["bus:11", "bus:12", "bus:13"]), "headway_s"] == 300).all()
+    assert (
+        trunk.loc[trunk["route_key"].isin(["bus:11", "bus:12", "bus:13"]), "headway_s"] == 300
+    ).all()
     assert frequency["transit_avg_wait_min"] < base["transit_avg_wait_min"]
     assert frequency["share_transit"] > base["share_transit"]

@@ -50,7 +50,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 import pandas as pd
 
 from .._errors import InputFileError
@@ -259,7 +258,9 @@ def _stop_kind(tags: Any) -> str | None:
     if tags.get("highway") == "bus_stop":
         return "road"
     if tags.get("public_transport") in ("platform", "stop_position"):
-        return "rail" if railway or tags.get("tram") == "yes" or tags.get("train") == "yes" else "road"
+        return (
+            "rail" if railway or tags.get("tram") == "yes" or tags.get("train") == "yes" else "road"
+        )
     return None
 
 
@@ -381,9 +382,7 @@ class _MemberLocations:
             max_offset_m=OSM_ROUTE_STOPS["max_offset_m"],
             merge_along_m=OSM_ROUTE_STOPS["merge_along_m"],
         )
-        return [
-            (f"node/{ids[i]}", names[i], float(lon[i]), float(lat[i])) for i in near[order]
-        ]
+        return [(f"node/{ids[i]}", names[i], float(lon[i]), float(lat[i])) for i in near[order]]
 
 
 def _centroid(stop_id: str, name: str, points: list[tuple[float, float]] | None) -> _Located | None:
@@ -599,7 +598,11 @@ def _report(
         "routes whose platforms were used (fewer located stop positions)",
         tally.used_platforms,
     )
-    report.add("repair", "the same stop twice in a row (merged; same id, or same name within 40 m)", tally.repeated)
+    report.add(
+        "repair",
+        "the same stop twice in a row (merged; same id, or same name within 40 m)",
+        tally.repeated,
+    )
     report.add(
         "skip",
         "interval tags that could not be read (default headway used)",
