@@ -276,6 +276,15 @@ def liechtenstein(out: Path) -> tuple[str, Claims]:
         "lane": run.maps(3, "flow-change", "bus_lane_flow_change"),
     }
     zones0 = pd.read_csv(run.folder(0) / "zones.csv")
+    unreached = zones0.loc[zones0["transit_reachable_zones"] == 0, "population"].sum()
+    links0 = run.links(0)
+    lane_km = links0["length_m"] * links0["lanes"] / 1000.0
+    over = lane_km[links0["voc"] > 1.0].groupby(links0["name"].fillna("unnamed roads")).sum()
+    over = over.sort_values(ascending=False)
+    over_text = ", ".join(f"{name} ({km:.1f})" for name, km in over.head(3).items())
+    on_main = links0["name"] == "Landstrasse"
+    landstrasse_total = lane_km[on_main].sum()
+    landstrasse_over = lane_km[on_main & (links0["voc"] > 1.0)].sum()
     jobs_north_km = (centroid_lat(zones0, "jobs") - centroid_lat(zones0, "population")) * 111.2
     text = f"""# Case study: Liechtenstein's bus network
 
@@ -304,7 +313,7 @@ today's network:
 
 The model is built from the OpenStreetMap extract of the whole country (2015): the
 street network, {len(lines0)} bus lines and the buildings, from which residents and jobs
-per 1 km zone are estimated. All {imp["relations"]} bus route relations are imported
+per {base["zones_grid_cell_m"]:.0f} m zone are estimated. All {imp["relations"]} bus route relations are imported
 ({imp["imported"]} of {imp["relations"]}): {imp["two_way"]} are mapped the older way, one
 relation for both directions with `forward_stop`/`backward_stop` members, and become two
 lines each, their stops put in order along the route's ways; {imp["cut"]} cross the border,
@@ -319,16 +328,20 @@ Model notes from the baseline run (as the model reports them):
 
 {notes(base)}
 
-Most zones without a stop are empty mountain cells.
+The zones without a stop within walking distance hold {num(unreached)} residents
+({pct(unreached / zones0["population"].sum())} of all): on {base["zones_grid_cell_m"]:.0f} m zones the distance is taken
+from the zone centre, so these are mountain cells and the edges of villages; their
+residents can only drive or walk in the model.
 
 ![Line loads, baseline]({maps["base"]})
 
 **Baseline.** {pct(run.value("share_car"))} of trips go by car, {pct(run.value("share_transit"))} by
 bus and {pct(run.value("share_walk"))} on foot; {num(run.value("transit_boardings"))} boardings per
 hour, the busiest line being {busiest["name"]} ({num(busiest["boardings"])} boardings, highest
-load {busiest["max_load_ratio"]:.2f} of capacity). The main road is the bottleneck for cars:
-{run.value("lane_km_voc_over_1_0"):.1f} lane-km run over capacity and cars lose
-{run.value("car_delay_veh_h"):.0f} vehicle-hours per hour to congestion.
+load {busiest["max_load_ratio"]:.2f} of capacity). Cars lose {run.value("car_delay_veh_h"):.0f}
+vehicle-hours per hour to congestion; {run.value("lane_km_voc_over_1_0"):.1f} lane-km run over
+capacity, most on {over_text}. The Landstrasse itself is over capacity on
+{landstrasse_over:.1f} of its {landstrasse_total:.1f} lane-km.
 
 ## What the model says
 
@@ -380,7 +393,8 @@ lines' street routes. The effect is {claims.check("small", abs(d_share[2]) < 0.0
 share {pts(d_share[2])}, {signed(d_board[2])} boardings. Why: the buses' running time on the
 lines concerned falls by only {(t0 - t3) / 60:.1f} minutes summed over all their
 {len(l3[l3["route_key"].isin(lane_lines)])} directions, because the Landstrasse is congested
-only in a few places (the over-capacity lane-km above); elsewhere the buses already run
+{claims.check("only in a few places", landstrasse_over < 0.25 * landstrasse_total)} (over capacity on
+{landstrasse_over:.1f} of {landstrasse_total:.1f} lane-km); elsewhere the buses already run
 at their free-flow speed, and a bus lane cannot make them faster than that. Car delay
 changes by {signed(run.delta("car_delay_veh_h", 3), 1)} vehicle-hours per hour: the buses leave the
 car lane, so the Landstrasse gets a little faster for cars and some car traffic moves onto
@@ -431,6 +445,7 @@ def porto(out: Path) -> tuple[str, Claims]:
     busiest = lines0.sort_values("max_load_ratio", ascending=False).iloc[0]
     lane_links = run.links(3)
     laid = lane_links[lane_links["bus_lane"]]
+    base_voc_laid = float(run.links(0).set_index("edge").loc[laid["edge"], "voc"].max())
     t0 = lines0[lines0["route_key"].isin(gaia)]["one_way_time_s"].sum()
     l3 = run.lines(3)
     t3 = l3[l3["route_key"].isin(gaia)]["one_way_time_s"].sum()
@@ -441,6 +456,11 @@ def porto(out: Path) -> tuple[str, Claims]:
         "z": run.maps(1, "line-loads", "new_line_loads"),
         "frequency": run.maps(2, "winners-losers", "frequency_winners"),
     }
+    skipped_types = ", ".join(
+        f"{v - imp['imported_by_type'].get(k, 0)} {k}"
+        for k, v in sorted(imp["by_type"].items())
+        if v > imp["imported_by_type"].get(k, 0)
+    )
     types = ", ".join(
         f"{imp['imported_by_type'].get(k, 0)} of {v} {k}" for k, v in sorted(imp["by_type"].items())
     )
@@ -471,7 +491,7 @@ continue outside the extract: only their stops inside it are kept ({imp["cut"]} 
 the edge, {imp["dropped_members"]} stop members outside), so a line here is the in-centre part
 of a longer line. {imp["derived"]} routes mapped with ways only get their stops from the
 bus stops beside their ways (within 30 m). Skipped: {len(imp["skipped"])} relations with fewer
-than two stops in the extract (mostly suburban trains passing through São Bento only).
+than two stops in the extract ({skipped_types}).
 No route has an interval tag: buses, trams and metro run every 10 min, trains every
 15 min (defaults). Demand: {num(run.value("trips"))} person trips per hour within the centre;
 between {base["zones"]} zones of {base["zones_grid_cell_m"]:.0f} m; travel to and from the rest of
@@ -524,8 +544,10 @@ highest load on the network falls from {run.value("transit_max_load_ratio"):.2f}
 Bus lanes are laid on {len(laid)} links ({laid["length_m"].sum() / 1000:.2f} km), those of the
 lines' routes with two or more lanes. The effect on transit is
 {claims.check("nil", abs(d_board[2]) < 0.01 * run.value("transit_boardings"))}
-({signed(d_board[2])} boardings) because these streets are not congested in the model: the
-buses' running time changes by {(t3 - t0):+.0f} s summed over the lines' directions. Cars lose
+({signed(d_board[2])} boardings) because these streets are
+{claims.check("not congested in the model", base_voc_laid < 0.9)} (highest
+volume/capacity {base_voc_laid:.2f} on them in the baseline): the
+buses' running time changes by {round(t3 - t0):+d} s summed over the lines' directions. Cars lose
 a lane there, and car delay changes by {signed(run.delta("car_delay_veh_h", 3), 2)} vehicle-hours
 per hour. On this extract the bus lanes are a cost without a benefit; with the city's
 through traffic added (an OD matrix for the whole city) the answer may differ.
@@ -563,6 +585,16 @@ def bogor(out: Path) -> tuple[str, Claims]:
     d_board = [run.delta("transit_boardings", i) for i in (1, 2, 3)]
     d_revenue = run.delta("transit_fare_revenue", 3)
     busiest = lines0.sort_values("boardings", ascending=False).iloc[0]
+    od0 = pd.read_csv(run.folder(0) / "od.csv").set_index(["origin", "destination"])
+    od1 = pd.read_csv(run.folder(1) / "od.csv").set_index(["origin", "destination"])
+    od = od0.join(od1, rsuffix="_a")
+    limit = 45 * 60.0
+    crossing = od[
+        (od["transit_time_s"] > 0)
+        & (od["transit_time_s"] <= limit)
+        & (od["transit_time_s_a"] > limit)
+    ]
+    cheaper = int((crossing["transit_gc_min_a"] <= crossing["transit_gc_min"]).sum())
     maps = {
         "base": run.maps(0, "line-loads", "base_line_loads"),
         "frequency": run.maps(2, "winners-losers", "frequency_winners"),
@@ -615,7 +647,17 @@ Changes in brackets are against the baseline (shares in percentage points).
 ### 1. Express bus
 
 {signed(d_board[0])} boardings per hour, transit share {pts(d_share[0])}. The express
-carries {num(bus_x["boardings"].sum())} boardings itself; {gains(run, 1, 45)}.
+carries {num(bus_x["boardings"].sum())} boardings itself; {gains(run, 1, 45)}. Why zones
+*lose*: accessibility counts jobs by travel time, while riders choose their route by
+generalised cost, fares included. The express costs Rp 4,000 a ride against Rp 5,000 for
+an angkot, so some riders take it although it is slower. Of the
+{len(crossing)} origin–destination pairs whose transit time crosses 45 min,
+{claims.check("all", cheaper == len(crossing) > 0) if cheaper == len(crossing) else num(cheaper)}
+have a lower generalised cost than before (travel time
+{crossing["transit_time_s"].mean() / 60:.1f} → {crossing["transit_time_s_a"].mean() / 60:.1f} min on
+average, generalised cost {crossing["transit_gc_min"].mean():.1f} →
+{crossing["transit_gc_min_a"].mean():.1f} min): the riders are better off by their own
+measure, and the "loss" is the time-based indicator's.
 
 ### 2. Busiest angkot every 2 minutes
 
