@@ -242,3 +242,16 @@ def test_liechtenstein_bus_routes(require_data):
     # every imported direction's stops lie in the country's bbox
     lon, lat = supply.stops["lon"].to_numpy(), supply.stops["lat"].to_numpy()
     assert np.all((lon > 9.47) & (lon < 9.64) & (lat > 47.04) & (lat < 47.28))
+
+
+def test_members_far_from_the_ways_keep_member_order():
+    from transitopt.transit.osm_route_paths import RoutePath
+    from transitopt.transit.osm_routes import _order_along
+
+    # a 1.1 km path along lat 60.17; 1e-3 deg lat = 111 m
+    path = RoutePath(lon=np.array([24.94, 24.96]), lat=np.array([60.17, 60.17]), gaps=0)
+    near = [("b", "B", 24.95, 60.1701), ("a", "A", 24.945, 60.1701)]
+    assert _order_along(near, path) and [m[0] for m in near] == ["a", "b"]
+    # one member 220 m off the path (over member_offset_m = 150 m): member order is kept
+    far = [("b", "B", 24.95, 60.1701), ("a", "A", 24.945, 60.172)]
+    assert not _order_along(far, path) and [m[0] for m in far] == ["b", "a"]

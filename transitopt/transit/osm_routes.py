@@ -43,6 +43,7 @@ table says per relation and direction where the stops came from.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -54,7 +55,7 @@ import pandas as pd
 
 from .._errors import InputFileError
 from ..defaults import section
-from ..geo import haversine_m
+from ..geo import METRES_PER_DEGREE, haversine_m
 from .defaults import OSM_DEFAULT_HEADWAY_S, OSM_ROUTE_MODES
 from .lines import Line, Stop, TransitSupply
 from .osm_route_paths import RoutePath, WayNodes, chain_ways, project, stops_along
@@ -368,12 +369,14 @@ class _MemberLocations:
         ids, names, lon, lat = self.candidates.get(kind, ([], [], np.empty(0), np.empty(0)))
         if not ids:
             return []
-        pad = OSM_ROUTE_STOPS["max_offset_m"] / 50_000.0  # degrees, generous
+        # a bounding box of the path grown by twice the distance (degrees), to prefilter
+        pad_lat = 2.0 * OSM_ROUTE_STOPS["max_offset_m"] / METRES_PER_DEGREE
+        pad_lon = pad_lat / max(math.cos(math.radians(float(np.abs(path.lat).max()))), 0.01)
         near = np.flatnonzero(
-            (lon >= path.lon.min() - 2 * pad)
-            & (lon <= path.lon.max() + 2 * pad)
-            & (lat >= path.lat.min() - pad)
-            & (lat <= path.lat.max() + pad)
+            (lon >= path.lon.min() - pad_lon)
+            & (lon <= path.lon.max() + pad_lon)
+            & (lat >= path.lat.min() - pad_lat)
+            & (lat <= path.lat.max() + pad_lat)
         )
         order = stops_along(
             path,
