@@ -179,6 +179,13 @@ def notes(summary: dict) -> str:
     return "\n".join(f"* {n}" for n in summary["notes"])
 
 
+def road_name(name: str) -> str:
+    """An OSM road name for prose: ``"['A', 'B']"`` (a link of several ways) → ``"A / B"``."""
+    if name.startswith("[") and name.endswith("]"):
+        return " / ".join(part.strip(" '\"") for part in name[1:-1].split(","))
+    return name
+
+
 def centroid_lat(zones: pd.DataFrame, column: str) -> float:
     """Latitude of the ``column``-weighted centre of the zones (degrees)."""
     return float((zones["lat"] * zones[column]).sum() / zones[column].sum())
@@ -281,7 +288,9 @@ def liechtenstein(out: Path) -> tuple[str, Claims]:
     lane_km = links0["length_m"] * links0["lanes"] / 1000.0
     over = lane_km[links0["voc"] > 1.0].groupby(links0["name"].fillna("unnamed roads")).sum()
     over = over.sort_values(ascending=False)
-    over_text = ", ".join(f"{name} ({km:.1f})" for name, km in over.head(3).items())
+    over_text = ", ".join(
+        f"{road_name(name)} ({km:.1f} lane-km)" for name, km in over.head(3).items()
+    )
     on_main = links0["name"] == "Landstrasse"
     landstrasse_total = lane_km[on_main].sum()
     landstrasse_over = lane_km[on_main & (links0["voc"] > 1.0)].sum()
@@ -404,8 +413,11 @@ it from parallel roads (map). A bus lane is worth its cost here only where queue
 
 ## What a planner can take from this
 
-* More buses on the existing trunk lines win more riders than a new express line, at a
-  higher operating cost; the express line serves the long valley trips best.
+* More buses on the existing trunk lines win more riders than a new express line
+  ({signed(d_board[1])} against {signed(d_board[0])} boardings per hour), but per bus added the
+  express is {claims.check("the better buy", d_board[0] / max(d_fleet[0], 1) > d_board[1] / max(d_fleet[1], 1))}:
+  {d_board[0] / max(d_fleet[0], 1):.1f} new boardings per added bus against
+  {d_board[1] / max(d_fleet[1], 1):.1f}.
 * A bus lane along the whole main road buys little time in this model, because the road
   is congested only at a few points: target those.
 * The cross-border legs are outside the model; an express to Feldkirch or Sargans would
@@ -514,6 +526,8 @@ in the model.
 ## What the model says
 
 {comparison_table(run, headline(15))}
+
+Changes in brackets are against the baseline (shares in percentage points).
 
 ### 1. New cross-centre bus Z
 
@@ -678,7 +692,11 @@ angkot trip in Bogor pays per ride and a transfer pays again, so the cut lowers 
 generalised cost of every transit trip, most for trips with transfers. Fare revenue
 changes by Rp {signed(d_revenue)} per hour
 ({claims.check("a loss", d_revenue < 0)}: the extra riders do not make up for the lower
-fare). Accessibility by time does not change (fares are not time).
+fare). Jobs within 45 min by transit change by {signed(run.delta("jobs_transit_45min", 3))} per
+resident although no vehicle runs faster: with every boarding cheaper, route choice
+(by generalised cost) gives transfers less weight and riders take faster routes with
+{claims.check("more transfers", run.delta("transit_transfers_per_trip", 3) > 0)} (transfers per
+trip {run.value("transit_transfers_per_trip"):.2f} → {run.value("transit_transfers_per_trip", 3):.2f}).
 
 ## What a planner can take from this
 
