@@ -420,8 +420,8 @@ it from parallel roads (map). A bus lane is worth its cost here only where queue
   {d_board[1] / max(d_fleet[1], 1):.1f}.
 * A bus lane along the whole main road buys little time in this model, because the road
   is congested only at a few points: target those.
-* The cross-border legs are outside the model; an express to Feldkirch or Sargans would
-  win more than the in-country part shown here. Headways are the 10-minute default and
+* The cross-border legs, and the commuters from Austria and Switzerland who would ride
+  them, are outside the model: the express's full effect is not measured here. Headways are the 10-minute default and
   demand is synthesised from buildings: calibrate both (observed shares, a timetable)
   before quoting absolute numbers; the comparisons between alternatives are the robust
   part.
