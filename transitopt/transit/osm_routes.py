@@ -15,17 +15,18 @@ share_taxi/minibus, tram, light_rail, train, subway or monorail from an ``.osm.p
 * the headway comes from the ``interval`` tag (minutes, ``hh:mm`` or ``hh:mm:ss``, the
   first value if several) or, without one, from ``OSM_DEFAULT_HEADWAY_S`` by route type
   (:mod:`transitopt.transit.defaults`).
-* the line id is ``relation/<id>``, its name the ``ref`` tag (else ``name``).
+* the line id is ``relation/<id>``, its name the ``ref`` tag (else ``name``), its long
+  name the ``name`` tag without the ref (else ``from - to``), its operator the
+  ``operator`` tag (else ``network``).
 
 Relations mapped the older way (public-transport schema v1) are read too:
 
 * **both directions in one relation**: stop members with roles ``forward_stop`` /
   ``backward_stop`` (``forward_platform`` / ``backward_platform``) make two lines,
   ``relation/<id>:forward`` and ``relation/<id>:backward``; a plain ``stop`` member
-  serves both. Each direction runs along the relation's ways (plain and
-  ``forward``-role ways forward in member order; plain and ``backward``-role ways in
-  reverse order backward), and its stops are put in order along that path when all lie
-  within ``member_offset_m`` of it (else member order is kept).
+  serves both. Each direction runs along the relation's ways (all of them, in member
+  order forward and in reverse order backward), and its stops are put in order along
+  that path when all lie within ``member_offset_m`` of it (else member order is kept).
 * **ways but no stop members** (or fewer than two located in the file): the stops are
   derived: the bus stops (``highway=bus_stop``, ``public_transport=platform`` /
   ``stop_position`` nodes; ``railway=tram_stop`` / ``station`` / ``halt`` for rail
@@ -554,7 +555,22 @@ def _line(
         headway_s=headway_s,
         route_id=str(relation.id),
         direction_id=None if direction is None else int(direction == "backward"),
+        long_name=_long_name(tags),
+        operator=tags.get("operator") or tags.get("network"),
     )
+
+
+def _long_name(tags: dict[str, str]) -> str | None:
+    """The ``name`` tag without a leading ``ref`` (``"611B Suutarila - ..."``), else
+    ``"from - to"``."""
+    name, ref = tags.get("name", "").strip(), tags.get("ref", "").strip()
+    if ref and name.startswith(ref):
+        name = name[len(ref) :].lstrip(" :-–")
+    if name:
+        return name
+    if tags.get("from") and tags.get("to"):
+        return f"{tags['from']} - {tags['to']}"
+    return None
 
 
 def _report(
