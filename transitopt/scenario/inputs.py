@@ -12,7 +12,8 @@ network, else the stops). Zones without ``population``/``jobs`` columns get them
 ``zones.weights``:
 
 * ``landuse``: residents and jobs estimated from the OSM buildings of the network file
-  (:func:`transitopt.demand.landuse.read_landuse`), summed to the nearest zone;
+  (:func:`transitopt.demand.landuse.read_landuse`), summed to the nearest zone, then
+  scaled to ``population_total`` / ``jobs_total`` where those are given;
 * ``street_length`` (walk network metres in the zone, nearest zone centre),
   ``nodes``, ``stops`` or ``uniform`` (:func:`transitopt.zones.zone_weights`):
   ``population_total`` and ``jobs_total`` split in proportion to the weight (both
@@ -557,11 +558,19 @@ def _load_zones(
     if missing:
         if z.weights == "landuse":
             totals = _landuse_totals(scenario, spec, zones)
-            for column in missing:
-                zones[column] = totals[column]
             notes.append(
                 "population and jobs estimated from OSM buildings (transitopt.demand.landuse)"
             )
+            for column in missing:
+                zones[column] = totals[column]
+                given = z.population_total if column == "population" else z.jobs_total
+                estimated = float(totals[column].sum())
+                if given is not None and estimated > 0:  # keep the pattern, match the total
+                    zones[column] = totals[column] * (given / estimated)
+                    notes.append(
+                        f"{column} from buildings ({estimated:,.0f}) scaled to "
+                        f"zones.{column}_total ({given:,.0f})"
+                    )
         else:
             try:
                 weight = zone_weights(
