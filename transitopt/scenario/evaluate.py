@@ -29,9 +29,10 @@ from .._progress import ProgressCallback
 from ..assignment.multimodal import MODES, MultimodalModel, MultimodalResult
 from ..geo import haversine_m
 from ..metrics.operator import route_fleet
-from ..metrics.registry import Metric, inequality_of_access, jobs_within, metric
+from ..metrics.registry import Metric, inequality_of_access, jobs_decay, jobs_within, metric
 from ..settings import cache_dir
 from ..transit.graph import ALIGHT, BOARD, RIDE
+from .calibration import add_to_result, run_with_calibration
 from .edits import Prepared, apply_edits
 from .files import Scenario, load_scenario
 from .inputs import load_base
@@ -63,11 +64,14 @@ def validate_scenario(path: str | os.PathLike | Scenario) -> Scenario:
     return scenario
 
 
-def build_model(prepared: Prepared) -> MultimodalModel:
+def build_model(
+    prepared: Prepared, *, constants: dict[str, float] | None = None
+) -> MultimodalModel:
     """The multimodal model of an edited scenario: its networks, transit supply with street
-    routes and per-line fares, zones, demand and ``[model]`` parameters."""
+    routes and per-line fares, zones, demand and ``[model]`` parameters (with calibrated
+    mode ``constants``, ``asc_<mode>``, when given)."""
     scenario = prepared.scenario
-    return MultimodalModel(
+    model = MultimodalModel(
         zones=prepared.zones,
         demand=prepared.demand,
         drive=prepared.drive,
@@ -79,6 +83,7 @@ def build_model(prepared: Prepared) -> MultimodalModel:
         parameters=model_parameters(scenario.baseline),
         name=f"scenario {scenario.name!r}",
     )
+    return model.with_constants(**constants) if constants else model
 
 
 @dataclass(frozen=True, eq=False)
@@ -117,7 +122,10 @@ def final_state(result: ScenarioResult) -> FinalState:
             f"{scenario.path}: the scenario or its inputs changed since this result was "
             "evaluated; evaluate it again"
         )
-    model = build_model(apply_edits(scenario, load_base(scenario)))
+    calibration = result.summary.get("calibration") or {}
+    model = build_model(
+        apply_edits(scenario, load_base(scenario)), constants=calibration.get("constants")
+    )
     link_time = None
     if model.drive is not None:
         time_s = result.tables["links"]["time_s"].to_numpy(float)
@@ -160,18 +168,23 @@ def evaluate(
     started = time.perf_counter()
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
-    prepared = apply_edits(scenario, load_base(scenario))
+    base = load_base(scenario)
+    prepared = apply_edits(scenario, base)
     load_s = time.perf_counter() - started
-    outcome = build_model(prepared).run(progress)
+    outcome, calibrated = run_with_calibration(
+        scenario, build_model(prepared), base, progress=progress
+    )
     result = _assemble(prepared, outcome)
-    summary = dict(result.summary)
+    summary, tables = dict(result.summary), dict(result.tables)
+    if calibrated is not None:
+        add_to_result(calibrated, summary, tables)
     summary["timings"] = {
         "load_s": load_s,
         **outcome.timings,
         "total_s": time.perf_counter() - started,
     }
     return ScenarioResult(
-        name=result.name, key=result.key, tables=result.tables, summary=summary, outcome=outcome
+        name=result.name, key=result.key, tables=tables, summary=summary, outcome=outcome
     )
 
 
@@ -529,6 +542,8 @@ def _od_table(p: Prepared, out: MultimodalResult) -> pd.DataFrame:
         "car_gc_min",
         "transit_time_s",
         "transit_gc_min",
+        "transit_generalised_s",
+        "transit_fastest_s",
         "transit_wait_s",
         "transit_ivt_s",
         "transit_walk_s",
@@ -546,13 +561,6 @@ def _all_modes(demand: dict[str, np.ndarray]) -> np.ndarray:
     return sum((demand[m] for m in MODES), np.zeros_like(demand[MODES[0]]))
 
 
-def _door_to_door(out: MultimodalResult) -> dict[str, np.ndarray]:
-    times = {"car": out.skims["car_time_s"].copy(), "transit": out.skims["transit_time_s"].copy()}
-    for t in times.values():
-        np.fill_diagonal(t, 0.0)
-    return times
-
-
 def _zones_table(p: Prepared, out: MultimodalResult) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     thresholds = sorted(set(p.scenario.baseline.model.accessibility_min))
     zones = p.zones.copy()
@@ -567,15 +575,21 @@ def _zones_table(p: Prepared, out: MultimodalResult) -> tuple[pd.DataFrame, dict
         zones["transit_share_from"] = np.where(
             total_from > 0, zones["transit_from"] / total_from, np.nan
         )
-    times = _door_to_door(out)
-    access = {}
-    for mode in ("transit", "car"):
-        values = M.cumulative_opportunities(
-            times[mode], zones["jobs"].to_numpy(float), cutoffs_min=thresholds
-        )
-        access[mode] = values
-        for k, t in enumerate(thresholds):
-            zones[f"jobs_{mode}_{t:g}min"] = values[:, k]
+    params = p.scenario.baseline.model
+    columns = M.zone_access(
+        {variant: out.skims[skim] for variant, (skim, _) in M.ACCESS_VARIANTS.items()},
+        zones["jobs"].to_numpy(float),
+        cutoffs_min=thresholds,
+        decay_per_min=abs(params.mode_choice.beta_per_min),
+    )
+    for name, values in columns.items():
+        zones[name] = values
+    access = {
+        variant: np.column_stack([columns[f"jobs_{variant}_{t:g}min"] for t in thresholds])
+        for variant in M.ACCESS_VARIANTS
+    }
+    for variant in ("transit", "car"):
+        access[f"{variant}_decay"] = columns[f"jobs_{variant}_decay"]
     served = np.isfinite(out.skims["transit_time_s"])
     np.fill_diagonal(served, False)
     zones["transit_reachable_zones"] = served.sum(axis=1)
@@ -645,10 +659,12 @@ def _metrics_table(
     zones = tables["zones"]
     pop = zones["population"].to_numpy(float)
     thresholds = sorted(set(params.accessibility_min))
-    for mode in ("transit", "car"):
+    for mode in ("transit", "transit_fastest", "car"):
         mean = M.population_weighted_mean(access[mode], pop)
         for k, t in enumerate(thresholds):
             add(jobs_within(mode, t), np.atleast_1d(mean)[k])
+    for mode in ("transit", "car"):
+        add(jobs_decay(mode), float(M.population_weighted_mean(access[f"{mode}_decay"], pop)))
     for k, t in enumerate(thresholds):
         add(inequality_of_access("gini", t), M.gini(access["transit"][:, k], pop))
         add(inequality_of_access("palma", t), M.palma(access["transit"][:, k], pop))
