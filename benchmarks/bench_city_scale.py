@@ -25,7 +25,8 @@ Stages (time is attributed to the innermost stage that runs, so they add up):
 * ``model set-up``: walk access, bus routes on the streets, the transit graph;
 * ``skims``: car, transit (optimal strategies) and walk skims of every feedback iteration;
 * ``mode choice``; ``road assignment``: the road equilibrium of every feedback iteration;
-* ``final transit``: the final skims and the transit assignment of the final demand;
+* ``final transit``: the last step outside its skims (the final skims, with the transit
+  assignment of the final demand, count under ``skims``);
 * ``accessibility, tables``: the result tables and metrics (accessibility included);
 * ``report``: result files (parquet, summary) and the HTML report with its maps.
 
