@@ -158,7 +158,9 @@ def worker(spec: dict) -> None:
         if spec["time_limit_s"] > 0:
             timer.cancel()
     else:
-        run = run_transitopt(case, spec["solver"].split()[-1], spec["gap"], spec["time_limit_s"])
+        run = run_transitopt(
+            case, spec["solver"].split()[-1], spec["gap"], spec["time_limit_s"], spec["max_iter"]
+        )
     h = run["history"]
     np.savez(
         spec["out"],
@@ -221,7 +223,9 @@ def solve_in_process(
 
 
 # ---------------------------------------------------------------------------- solvers
-def run_transitopt(case, algorithm: str, gap: float, time_limit_s: float) -> dict:
+def run_transitopt(
+    case, algorithm: str, gap: float, time_limit_s: float, max_iter: int = 100_000
+) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = assign(
@@ -229,7 +233,7 @@ def run_transitopt(case, algorithm: str, gap: float, time_limit_s: float) -> dic
             case.demand,
             algorithm=algorithm,
             gap=gap,
-            max_iter=100_000,
+            max_iter=max_iter,
             time_limit_s=time_limit_s,
         )
     history = pd.DataFrame(
