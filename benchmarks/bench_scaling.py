@@ -94,6 +94,7 @@ def measure(name: str, solver: str, args) -> dict:
         "seconds": float(h["time_s"].iloc[-1]) if len(h) else None,
         "peak_mb": run["peak_mb"],
         "solve_mb": max(0.0, run["peak_mb"] - run["base_mb"]),
+        "cpu_s": run.get("cpu_s"),
     }
 
 
@@ -117,6 +118,7 @@ def combine(runs: list[dict]) -> dict:
         "seconds": med([r["seconds"] for r in ok]),
         "peak_mb": med([r["peak_mb"] for r in ok]),
         "solve_mb": med([r["solve_mb"] for r in ok]),
+        "cpu_s": med([r.get("cpu_s") for r in ok]),
     }
 
 

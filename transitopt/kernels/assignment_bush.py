@@ -49,13 +49,113 @@ import numpy as np
 from numba import prange
 
 from ._config import chunk_count, njit, njit_parallel
-from .assignment import load_tree, search_to_demand
+from .assignment import _usable_csr, load_tree, search_to_demand
+from .compression import peel, undirected_neighbours
 from .heap import SETTLED
 from .shortest_paths import reset_search, search_scratch
 from .vdf import link_derivative, link_time
 
 #: bush flows below this fraction of the origin's demand left by a full shift are rounding residue
 ZERO_REL = 1e-13
+
+
+@njit
+def chain_graph(indptr, head, usable, protect):
+    """The bush graph: the network with dead-end trees dropped and chains contracted.
+
+    A node is dropped when peeling unprotected nodes of undirected degree <= 1 removes it
+    (no flow between protected nodes ever enters a dead-end tree), and contracted when it
+    is left with two neighbours and is not protected; the ends of parallel links are kept
+    (a chain step is one link). Every chain a one-way trip can follow becomes one link
+    whose members are the chain's links in order: they all carry its flow, and its cost
+    is the sum of theirs, so the equilibrium on the bush graph is that of the network.
+    Self-loops, closed (not ``usable``) links and chains that lead back to where they
+    started are left out (no acyclic path uses them).
+
+    Returns
+    -------
+    new_of : (n,) int64
+        Bush-graph index of each node (kept nodes in network order), -1 if contracted or dropped.
+    c_indptr, c_head, c_tail
+        The bush graph, CSR (int64, int32, int32).
+    member_ptr, member : int64
+        Links of bush-graph link ``e``: ``member[member_ptr[e]:member_ptr[e + 1]]``.
+    """
+    n = indptr.size - 1
+    m = head.size
+    keep = protect.copy()
+    last = np.full(n, -1, dtype=np.int64)
+    for u in range(n):
+        for e in range(indptr[u], indptr[u + 1]):
+            v = head[e]
+            if usable[e] and v != u:
+                if last[v] == u:  # a second link u -> v
+                    keep[u] = True
+                    keep[v] = True
+                last[v] = u
+    u_ptr, u_head = _usable_csr(indptr, head, usable)
+    nb_ptr, nbr = undirected_neighbours(u_ptr, u_head)
+    peeled, deg = peel(nb_ptr, nbr, keep)
+    new_of = np.full(n, -1, dtype=np.int64)
+    n_kept = 0
+    for v in range(n):
+        if not peeled[v] and (deg[v] != 2 or keep[v]):
+            new_of[v] = n_kept
+            n_kept += 1
+    c_indptr = np.zeros(n_kept + 1, dtype=np.int64)
+    c_head = np.empty(m, dtype=np.int32)
+    member_ptr = np.zeros(m + 1, dtype=np.int64)
+    member = np.empty(m, dtype=np.int64)
+    k = 0  # bush-graph links
+    q = 0  # members
+    for u in range(n):
+        if new_of[u] < 0:
+            continue
+        for e in range(indptr[u], indptr[u + 1]):
+            v = head[e]
+            if not usable[e] or v == u or peeled[v]:
+                continue
+            first = q
+            member[q] = e
+            q += 1
+            prev = u
+            cur = v
+            ok = True
+            while new_of[cur] < 0:  # a chain node: follow its one link onwards
+                nxt = -1
+                for f in range(indptr[cur], indptr[cur + 1]):
+                    w = head[f]
+                    if usable[f] and w != prev and w != cur and not peeled[w]:
+                        nxt = f
+                        break
+                if nxt < 0:  # one way in the other direction
+                    ok = False
+                    break
+                member[q] = nxt
+                q += 1
+                prev = cur
+                cur = head[nxt]
+            if not ok or cur == u:
+                q = first
+                continue
+            c_head[k] = new_of[cur]
+            k += 1
+            member_ptr[k] = q
+        c_indptr[new_of[u] + 1] = k
+    c_tail = np.empty(k, dtype=np.int32)
+    for i in range(n_kept):
+        for e in range(c_indptr[i], c_indptr[i + 1]):
+            c_tail[e] = i
+    out_head = np.empty(k, dtype=np.int32)
+    for e in range(k):
+        out_head[e] = c_head[e]
+    out_ptr = np.empty(k + 1, dtype=np.int64)
+    for e in range(k + 1):
+        out_ptr[e] = member_ptr[e]
+    out_member = np.empty(q, dtype=np.int64)
+    for i in range(q):
+        out_member[i] = member[i]
+    return new_of, c_indptr, out_head, c_tail, out_ptr, out_member
 
 
 @njit
@@ -122,10 +222,39 @@ def _labels(
 
 
 @njit
-def _update_link(a, flow, cost, deriv, preload, fixed, t0, cap, alpha, beta, kind):
-    v = flow[a] + preload[a]
-    cost[a] = link_time(v, t0[a], cap[a], alpha[a], beta[a], kind[a]) + fixed[a]
-    deriv[a] = link_derivative(v, t0[a], cap[a], alpha[a], beta[a], kind[a])
+def _update_link(e, flow, cost, deriv, member_ptr, member, preload, fixed, t0, cap, alpha, beta,
+                 kind):  # fmt: skip
+    """Cost and derivative of bush-graph link ``e`` at its flow: sums over its network links
+    ``member[member_ptr[e]:member_ptr[e + 1]]`` (a contracted chain: one flow, costs add up)."""
+    x = flow[e]
+    c = 0.0
+    d = 0.0
+    for k in range(member_ptr[e], member_ptr[e + 1]):
+        a = member[k]
+        v = x + preload[a]
+        c += link_time(v, t0[a], cap[a], alpha[a], beta[a], kind[a]) + fixed[a]
+        d += link_derivative(v, t0[a], cap[a], alpha[a], beta[a], kind[a])
+    cost[e] = c
+    deriv[e] = d
+
+
+@njit
+def chain_costs(flow, member_ptr, member, preload, fixed, t0, cap, alpha, beta, kind, cost, deriv):
+    """Cost (s) and derivative (s per veh/h) of every bush-graph link at ``flow`` (veh/h),
+    into ``cost`` and ``deriv`` (see :func:`chain_graph`)."""
+    for e in range(flow.size):
+        _update_link(e, flow, cost, deriv, member_ptr, member, preload, fixed, t0, cap, alpha,
+                     beta, kind)  # fmt: skip
+
+
+@njit
+def spread_flows(flow, member_ptr, member, out):
+    """Network link flows ``out`` (veh/h) of the bush-graph link flows ``flow``; 0 on links
+    that no bush-graph link holds (dead ends, closed links)."""
+    out[:] = 0.0
+    for e in range(flow.size):
+        for k in range(member_ptr[e], member_ptr[e + 1]):
+            out[member[k]] = flow[e]
 
 
 @njit
@@ -164,7 +293,8 @@ def _bush_labels(
 @njit
 def _equilibrate(
     origin, nodes, s, count, ls, lend, links, flows, position, head, tail, flow, cost, deriv,
-    preload, fixed, t0, cap, alpha, beta, kind, lo, hi, lo_pred, hi_pred, rel_tol, zero_tol,
+    member_ptr, member, preload, fixed, t0, cap, alpha, beta, kind, lo, hi, lo_pred, hi_pred,
+    rel_tol, zero_tol,
 ):  # fmt: skip
     """One pass of Newton flow shifts over the stored bush (see :func:`_bush_labels`).
 
@@ -235,7 +365,10 @@ def _equilibrate(
                 rest = 0.0
             flows[e] = rest
             flow[a] -= shift
-            _update_link(a, flow, cost, deriv, preload, fixed, t0, cap, alpha, beta, kind)
+            _update_link(
+                a, flow, cost, deriv, member_ptr, member, preload, fixed, t0, cap, alpha, beta,
+                kind,
+            )  # fmt: skip
             v = tail[a]
         v = j
         while v != top:
@@ -243,7 +376,10 @@ def _equilibrate(
             a = links[e]
             flows[e] += shift
             flow[a] += shift
-            _update_link(a, flow, cost, deriv, preload, fixed, t0, cap, alpha, beta, kind)
+            _update_link(
+                a, flow, cost, deriv, member_ptr, member, preload, fixed, t0, cap, alpha, beta,
+                kind,
+            )  # fmt: skip
             v = tail[a]
     return worst
 
@@ -353,6 +489,10 @@ def _add_shortcuts(
                 continue
             if not mark[i] and position[i] != SETTLED:
                 continue  # not settled by the search: no shorter way through it
+            # both tests below need dist[i] + c < hj (potentials are at least the shortest
+            # distances): most in-links fail this, and it spares the walk to the anchor
+            if dist[i] + c >= hj - rel_tol * hj:
+                continue
             anchor = _tree_anchor(i, mark, pred, tail)
             hu = hi[anchor] + (dist[i] - dist[anchor]) if anchor != i else hi[i]
             lu = lo[anchor] + (dist[i] - dist[anchor]) if anchor != i else lo[i]
@@ -610,6 +750,8 @@ def sweep(
     flow,
     cost,
     deriv,
+    member_ptr,
+    member,
     preload,
     fixed,
     t0,
@@ -639,7 +781,8 @@ def sweep(
             position[nodes[s + k]] = k
         worst[r] = _equilibrate(
             origin_nodes[r], nodes, s, count, link_start[r], lend, links, flows, position, head,
-            tail, flow, cost, deriv, preload, fixed, t0, cap, alpha, beta, kind, lo, hi, lo_pred,
+            tail, flow, cost, deriv, member_ptr, member, preload, fixed, t0, cap, alpha, beta, kind,
+            lo, hi, lo_pred,
             hi_pred, rel_tol, ZERO_REL * origin_demand[r],
         )  # fmt: skip
         for k in range(count):
@@ -648,8 +791,7 @@ def sweep(
 
 @njit
 def sum_bush_flows(link_start, link_count, links, flows, out):
-    """``out[a] = sum_r`` (origin ``r``'s flow on link ``a``), in origin order (deterministic)."""
-    out[:] = 0.0
+    """``out[a] += sum_r`` (origin ``r``'s flow on link ``a``), in origin order (deterministic)."""
     for r in range(link_start.size):
         ls = link_start[r]
         for p in range(ls, ls + link_count[r]):
