@@ -186,42 +186,6 @@ def _kahn(origin, nodes, count, indptr, head, in_bush, indegree, out):
 
 
 @njit
-def _labels(
-    origin, nodes, count, indptr, head, in_bush, bush_flow, cost, used_only, lo, hi, lo_pred,
-    hi_pred,
-):  # fmt: skip
-    """Shortest (``lo``, all bush links) and longest (``hi``) path costs, the longest over
-    the used links (with flow) only if ``used_only``, else over all bush links.
-
-    Visits ``nodes[:count]`` in topological order; ``hi`` is ``-inf`` where no such link
-    arrives; predecessor links ``lo_pred``/``hi_pred`` are ``-1`` at the origin.
-    """
-    for k in range(count):
-        v = nodes[k]
-        lo[v] = np.inf
-        hi[v] = -np.inf
-        lo_pred[v] = -1
-        hi_pred[v] = -1
-    lo[origin] = 0.0
-    hi[origin] = 0.0
-    for k in range(count):
-        u = nodes[k]
-        lu = lo[u]
-        hu = hi[u]
-        for a in range(indptr[u], indptr[u + 1]):
-            if not in_bush[a]:
-                continue
-            v = head[a]
-            c = cost[a]
-            if lu + c < lo[v]:
-                lo[v] = lu + c
-                lo_pred[v] = a
-            if hu > -np.inf and (bush_flow[a] > 0.0 or not used_only) and hu + c > hi[v]:
-                hi[v] = hu + c
-                hi_pred[v] = a
-
-
-@njit
 def _update_link(e, flow, cost, deriv, member_ptr, member, preload, fixed, t0, cap, alpha, beta,
                  kind):  # fmt: skip
     """Cost and derivative of bush-graph link ``e`` at its flow: sums over its network links
@@ -261,9 +225,10 @@ def spread_flows(flow, member_ptr, member, out):
 def _bush_labels(
     origin, nodes, s, count, ls, lend, links, flows, head, cost, lo, hi, lo_pred, hi_pred
 ):
-    """:func:`_labels` with ``used_only`` on the stored (sparse) bush of nodes
-    ``nodes[s:s + count]`` and links from ``ls`` on; ``lo_pred``/``hi_pred`` hold
-    positions in ``links``, not link ids."""
+    """Shortest (``lo``) and longest used (``hi``, over links with flow; ``-inf`` where none
+    arrives) path costs on the stored (sparse) bush of nodes ``nodes[s:s + count]`` and
+    links from ``ls`` on; predecessors ``lo_pred``/``hi_pred`` hold positions in
+    ``links``, not link ids (``-1`` at the origin)."""
     for k in range(count):
         v = nodes[s + k]
         lo[v] = np.inf
@@ -385,14 +350,43 @@ def _equilibrate(
 
 
 @njit
-def _drop_unused_links(nodes, count, indptr, head, in_bush, bush_flow, lo_pred):
-    """Drop the bush links without flow, except those of the bush's shortest-path tree."""
-    for k in range(count):
-        u = nodes[k]
-        for a in range(indptr[u], indptr[u + 1]):
-            if in_bush[a] and bush_flow[a] <= 0.0 and lo_pred[head[a]] != a:
-                in_bush[a] = False
-                bush_flow[a] = 0.0
+def _pull_labels(origin, nodes, count, tail, rev_indptr, rev_edge, in_bush, bush_flow, cost, lo,
+                 hi, lo_pred):  # fmt: skip
+    """Drop the bush links without flow, except those of the bush's shortest-path tree, and
+    compute the potentials over the links left: ``lo`` (shortest path, ``lo_pred``) and
+    ``hi`` (longest path), in one pass over ``nodes[:count]`` (topological order) that
+    pulls each node's labels from its in-links. Returns the number of links dropped."""
+    dropped = 0
+    lo[origin] = 0.0
+    hi[origin] = 0.0
+    lo_pred[origin] = -1
+    for k in range(1, count):
+        v = nodes[k]
+        best = np.inf
+        best_a = -1
+        for q in range(rev_indptr[v], rev_indptr[v + 1]):
+            a = rev_edge[q]
+            if in_bush[a]:
+                d = lo[tail[a]] + cost[a]
+                if d < best:
+                    best = d
+                    best_a = a
+        lo[v] = best
+        lo_pred[v] = best_a
+        longest = -np.inf
+        for q in range(rev_indptr[v], rev_indptr[v + 1]):
+            a = rev_edge[q]
+            if in_bush[a]:
+                if bush_flow[a] <= 0.0 and a != best_a:
+                    in_bush[a] = False
+                    bush_flow[a] = 0.0
+                    dropped += 1
+                else:
+                    d = hi[tail[a]] + cost[a]
+                    if d > longest:
+                        longest = d
+        hi[v] = longest
+    return dropped
 
 
 @njit
@@ -481,18 +475,20 @@ def _add_shortcuts(
         j = nodes[k]
         hj = hi[j]
         lj = lo[j]
+        reach = hj - rel_tol * hj
         for q in range(rev_indptr[j], rev_indptr[j + 1]):
             a = rev_edge[q]
             i = tail[a]
             c = cost[a]
+            settled = position[i] == SETTLED
+            # both tests below need dist[i] + c < hj (potentials are at least the shortest
+            # distances of settled nodes): most in-links fail this, so it comes first
+            if settled and dist[i] + c >= reach:
+                continue
             if in_bush[a] or c == np.inf or (no_through[i] and i != origin):
                 continue
-            if not mark[i] and position[i] != SETTLED:
+            if not mark[i] and not settled:
                 continue  # not settled by the search: no shorter way through it
-            # both tests below need dist[i] + c < hj (potentials are at least the shortest
-            # distances): most in-links fail this, and it spares the walk to the anchor
-            if dist[i] + c >= hj - rel_tol * hj:
-                continue
             anchor = _tree_anchor(i, mark, pred, tail)
             hu = hi[anchor] + (dist[i] - dist[anchor]) if anchor != i else hi[i]
             lu = lo[anchor] + (dist[i] - dist[anchor]) if anchor != i else lo[i]
@@ -523,24 +519,26 @@ def _grow_bush(
     with the shortest distance; since the potential never decreases along bush links
     and strictly increases along new ones, the bush stays acyclic.
     """
-    _labels(
-        origin, nodes, count, indptr, head, in_bush, bush_flow, cost, True, lo, hi, lo_pred, hi_pred
+    dropped = _pull_labels(
+        origin, nodes, count, tail, rev_indptr, rev_edge, in_bush, bush_flow, cost, lo, hi, lo_pred
     )
-    _drop_unused_links(nodes, count, indptr, head, in_bush, bush_flow, lo_pred)
-    _mark_live_nodes(
-        origin, dest_nodes, demand_row, tail, rev_indptr, rev_edge, in_bush, mark, stack
-    )
-    count = _drop_dead_nodes(nodes, count, mark, indptr, rev_indptr, rev_edge, in_bush, bush_flow)
-    # potentials: hi the longest path over all remaining links, lo the shortest
-    _labels(
-        origin, nodes, count, indptr, head, in_bush, bush_flow, cost, False, lo, hi, lo_pred,
-        hi_pred,
-    )  # fmt: skip
+    if dropped:
+        _mark_live_nodes(
+            origin, dest_nodes, demand_row, tail, rev_indptr, rev_edge, in_bush, mark, stack
+        )
+        # the nodes left keep their potentials: their in-links all come from nodes left
+        count = _drop_dead_nodes(
+            nodes, count, mark, indptr, rev_indptr, rev_edge, in_bush, bush_flow
+        )
+    else:  # every node still leads to a destination
+        for k in range(count):
+            mark[nodes[k]] = True
     grown, added = _add_shortcuts(
         origin, nodes, count, tail, rev_indptr, rev_edge, in_bush, cost, no_through, dist, pred,
         position, lo, hi, mark, rel_tol,
     )  # fmt: skip
-    _kahn(origin, nodes, grown, indptr, head, in_bush, indegree, nodes)
+    if added:  # else the order left is still topological
+        _kahn(origin, nodes, grown, indptr, head, in_bush, indegree, nodes)
     for k in range(grown):
         mark[nodes[k]] = False
     return grown, added
