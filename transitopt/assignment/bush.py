@@ -110,14 +110,15 @@ class BushGraph(NamedTuple):
         )
         kept = np.flatnonzero(new_of >= 0)
         rev_indptr, rev_edge = _reverse(indptr.size - 1, head)
-        # read-only like a problem's graph, so that the kernels compile for one type
-        graph = [indptr, head, tail, rev_indptr, rev_edge, member_ptr, member]
         no_through = np.ascontiguousarray(np.asarray(p.no_through)[kept])
-        for a in (*graph, no_through):
-            a.flags.writeable = False
-        return cls(
-            *graph, no_through, new_of[p.origin_nodes], new_of[p.dest_nodes]
+        graph = cls(
+            indptr, head, tail, rev_indptr, rev_edge, member_ptr, member, no_through,
+            new_of[p.origin_nodes], new_of[p.dest_nodes],
         )  # fmt: skip
+        # the structure read-only like a problem's graph, so that the kernels compile once
+        for a in graph[:8]:
+            a.flags.writeable = False
+        return graph
 
 
 class _Segment(NamedTuple):

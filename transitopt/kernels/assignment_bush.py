@@ -38,6 +38,9 @@ An iteration
    ``min(Δc / (Σ c' over both segments), least flow on the longest segment)`` from the
    longest onto the shortest segment (a Newton step), updating link costs at once.
 
+The graph is the *bush graph* of :func:`chain_graph` (dead-end trees dropped, chains
+contracted): each of its links stands for one or more network links (its *members*) that
+carry its flow; its cost and derivative are the sums of theirs (:func:`_update_link`).
 Link costs are generalised costs ``time(x + preload) + fixed`` from :mod:`.vdf`;
 ``no_through`` nodes (centroids) are never passed through: a bush never holds a link
 leaving a centroid other than its own origin.
