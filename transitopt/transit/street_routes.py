@@ -487,6 +487,63 @@ def segment_geometry(routes: StreetRoutes, drive: Network | None) -> list[np.nda
     return out
 
 
+def fallback_notes(routes: StreetRoutes, supply: TransitSupply, *, limit: int = 10) -> list[str]:
+    """Notes for a report: how many bus segments run the straight line, then each by line
+    (name and id), stops and reason (the first ``limit``; all are in the segments table)."""
+    fb = routes.fallbacks
+    if fb.empty:
+        return []
+    total = routes.seg_line.size
+    notes = [
+        f"{len(fb)} of {total} bus segments ({100.0 * len(fb) / total:.1f} %) are not on the "
+        "street network (straight line x detour at the line speed, no road load)"
+    ]
+    names = {ln.id: ln.name for ln in supply.lines}
+    stop_name = supply.stops["name"].astype(str).to_dict()
+    for row in fb.head(limit).itertuples(index=False):
+        name = names.get(row.line, row.line)
+        label = f"line {name} ({row.line})" if name != row.line else f"line {row.line}"
+        a = stop_name.get(row.from_stop, row.from_stop)
+        b = stop_name.get(row.to_stop, row.to_stop)
+        notes.append(f"{label}, segment {row.seq} ({a} -> {b}): {row.reason}")
+    if len(fb) > limit:
+        notes.append(f"... and {len(fb) - limit} more (segments table, column fallback_reason)")
+    return notes
+
+
+def segment_table(routes: StreetRoutes, drive: Network | None) -> pd.DataFrame:
+    """One row per segment of the routed lines: ``line``, ``seq``, ``on_streets`` (routed),
+    ``fallback_reason`` (empty when routed) and ``geometry_wkt`` (the street path as a
+    lon/lat ``LINESTRING``; empty when unrouted)."""
+    seq = np.zeros(routes.seg_line.size, dtype=np.int64)
+    for li in range(len(routes.lines)):
+        segs = routes.segments_of(li)
+        seq[segs] = np.arange(segs.size)
+    reason = np.full(routes.seg_line.size, "", dtype=object)
+    if len(routes.fallbacks):
+        where = {
+            (ln, k): r
+            for ln, k, r in routes.fallbacks[["line", "seq", "reason"]].itertuples(index=False)
+        }
+        for i in np.flatnonzero(~routes.seg_routed):
+            reason[i] = where.get((routes.lines[routes.seg_line[i]], int(seq[i])), "")
+    wkt = [
+        ""
+        if g is None or len(g) < 2
+        else "LINESTRING (" + ", ".join(f"{x:.7f} {y:.7f}" for x, y in g) + ")"
+        for g in segment_geometry(routes, drive)
+    ]
+    return pd.DataFrame(
+        {
+            "line": [routes.lines[i] for i in routes.seg_line],
+            "seq": seq,
+            "on_streets": routes.seg_routed,
+            "fallback_reason": reason,
+            "geometry_wkt": wkt,
+        }
+    )
+
+
 def _cut(xy: np.ndarray, f0: float, f1: float, geographic: bool) -> np.ndarray:
     """The piece of polyline ``xy`` between shares ``f0`` and ``f1`` of its length."""
     if f0 <= 0.0 and f1 >= 1.0:

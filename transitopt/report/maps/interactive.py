@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from .layer import MapLayer, MapView
+from .layer import HIGHLIGHT_STYLE, MapLayer, MapView
 
 #: most features per map with a hover text (a large city's maps would otherwise weigh megabytes each)
 MAX_HOVER = 5000
@@ -200,6 +200,36 @@ def _layer_traces(
     traces = _class_traces(layer, store) + _marks_and_pins(layer, store)
     if len(layer.geometry):
         traces.append(_hover_trace(layer, max_hover))
+    return traces + _highlight_traces(layer)
+
+
+def _highlight_traces(layer: MapLayer) -> list[dict]:
+    """The added, changed and removed lines on top (a white casing under each), hover naming them."""
+    traces: list[dict] = []
+    for k, h in enumerate(layer.highlights):
+        colour, dash = HIGHLIGHT_STYLE.get(h.kind, ("#000000", "solid"))
+        xy = _xy(h.geometry, None, None)
+        common = {"type": "scatter", "mode": "lines", "legendgroup": f"highlight-{k}", **xy}
+        traces.append(
+            {
+                **common,
+                "name": h.label,
+                "showlegend": False,
+                "hoverinfo": "skip",
+                "line": {"color": "#ffffff", "width": 5.0},
+            }
+        )
+        traces.append(
+            {
+                **common,
+                "name": h.label,
+                "legendrank": len(layer.legend) + 3 + k,
+                "text": h.hover,
+                "hoveron": "points",
+                "hovertemplate": "%{text}<extra></extra>",
+                "line": {"color": colour, "width": 3.0, "dash": dash},
+            }
+        )
     return traces
 
 

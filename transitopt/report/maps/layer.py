@@ -14,6 +14,35 @@ from ...geo import METRES_PER_DEGREE
 from .classes import MapClass, nice_number
 from .geometry import midpoint
 
+#: how highlighted lines are drawn over every map of an alternative: colour, dash
+HIGHLIGHT_STYLE = {
+    "added": ("#e7298a", "solid"),
+    "changed": ("#ff7f00", "dash"),
+    "removed": ("#252525", "dot"),
+}
+
+
+@dataclass(frozen=True)
+class LineHighlight:
+    """Transit lines an alternative adds, changes or removes, drawn on top of a map.
+
+    Attributes
+    ----------
+    kind : {"added", "changed", "removed"}
+        What happened to the lines (picks the style in :data:`HIGHLIGHT_STYLE`).
+    label : str
+        Legend entry (``"added line: X1"``).
+    geometry : list of (n, 2) arrays
+        lon/lat polylines of the lines (their street routes where they have one).
+    hover : str
+        Hover text: each line and what changed.
+    """
+
+    kind: str
+    label: str
+    geometry: list[np.ndarray] = field(repr=False)
+    hover: str = ""
+
 
 @dataclass(frozen=True)
 class MapLayer:
@@ -58,6 +87,8 @@ class MapLayer:
     pins : list of int
         Features to pin with a cross at their centre, visible at any zoom (closed
         roads, often a few metres long), with ``pins_label`` in the legend.
+    highlights : tuple of LineHighlight
+        Lines the scenario adds, changes or removes, drawn over everything.
     """
 
     key: str
@@ -79,6 +110,7 @@ class MapLayer:
     marks_label: str = ""
     pins: list[int] = field(default_factory=list, repr=False)
     pins_label: str = ""
+    highlights: tuple[LineHighlight, ...] = field(default=(), repr=False)
 
     def widths(self) -> np.ndarray:
         """Line width per feature (px)."""

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..._io import atomic_path
 from .interactive import MARK, STREETS
-from .layer import MapLayer, slug
+from .layer import HIGHLIGHT_STYLE, MapLayer, slug
 from .layers import report_maps
 
 if TYPE_CHECKING:
@@ -89,6 +89,7 @@ def draw_png(layer: MapLayer, path: Path, *, dpi: int = 150) -> Path:
             LineCollection(layer.background, colors="#777777", linewidths=0.4, zorder=5)
         )
     handles += _draw_marks_and_pins(ax, layer)
+    handles += _draw_highlights(ax, layer)
     handles.sort(key=lambda h: h[0])
     fig.legend(
         handles=[h for _, h in handles],
@@ -193,6 +194,34 @@ def _draw_marks_and_pins(ax: Any, layer: MapLayer) -> list[tuple[int, Any]]:
             label=layer.pins_label,
         )
         handles.append((len(layer.legend) + 1, cross))
+    return handles
+
+
+def _draw_highlights(ax: Any, layer: MapLayer) -> list[tuple[int, Any]]:
+    """The added, changed and removed lines over everything, with a white casing; legend handles."""
+    from matplotlib.collections import LineCollection
+    from matplotlib.lines import Line2D
+
+    handles: list[tuple[int, Any]] = []
+    dashes = {"solid": "solid", "dash": "dashed", "dot": "dotted"}
+    for k, h in enumerate(layer.highlights):
+        colour, dash = HIGHLIGHT_STYLE.get(h.kind, ("#000000", "solid"))
+        if h.geometry:
+            ax.add_collection(
+                LineCollection(h.geometry, colors="#ffffff", linewidths=4.6, zorder=40 + 2 * k)
+            )
+            ax.add_collection(
+                LineCollection(
+                    h.geometry,
+                    colors=colour,
+                    linewidths=2.6,
+                    linestyles=dashes[dash],
+                    capstyle="round",
+                    zorder=41 + 2 * k,
+                )
+            )
+        line = Line2D([], [], color=colour, linewidth=2.6, linestyle=dashes[dash], label=h.label)
+        handles.append((len(layer.legend) + 2 + k, line))
     return handles
 
 
