@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -203,7 +203,11 @@ def _draw_highlights(ax: Any, layer: MapLayer) -> list[tuple[int, Any]]:
     from matplotlib.lines import Line2D
 
     handles: list[tuple[int, Any]] = []
-    dashes = {"solid": "solid", "dash": "dashed", "dot": "dotted"}
+    dashes: dict[str, Literal["solid", "dashed", "dotted"]] = {
+        "solid": "solid",
+        "dash": "dashed",
+        "dot": "dotted",
+    }
     for k, h in enumerate(layer.highlights):
         colour, dash = HIGHLIGHT_STYLE.get(h.kind, ("#000000", "solid"))
         if h.geometry:
