@@ -14,8 +14,9 @@ drive network (``scenario.edits.apply_edits``, which calls
   over the routed segments of all lines;
 * *worst line*: the largest routed / straight of a line;
 * *direction ratio*: for lines running both ways (one route id, two directions), the
-  longer direction's routed length over the shorter's, the largest such ratio — a stop
-  snapped to the wrong carriageway of a divided avenue makes one direction detour;
+  longer direction's routed length over the shorter's, the largest such ratio, where the
+  two directions' straight stop-to-stop lengths agree within 20 % — a stop snapped to the
+  wrong carriageway of a divided avenue makes one direction detour;
 * *segments > 3×*: routed segments (straight line over 50 m) longer than 3 × straight.
 
 Works on older checkouts too (``PYTHONPATH=/path/to/old python benchmarks/...``), so a
@@ -102,10 +103,14 @@ def measure(path: Path) -> dict:
             route = str(meta.loc[line_id, "route_key"]) or route
         if route and fallbacks[li] == 0:
             by_route.setdefault(route, []).append(li)
+    # only where both directions cover about the same stretch (straight lengths within
+    # 20 %): clipped OSM relations often keep different parts of the two directions
     direction_ratio = [
         routed_m[ls].max() / routed_m[ls].min()
         for ls in by_route.values()
-        if len(ls) == 2 and routed_m[ls].min() > 0
+        if len(ls) == 2
+        and routed_m[ls].min() > 0
+        and straight_m[ls].max() <= 1.2 * straight_m[ls].min()
     ]
     n = routes.seg_line.size
     return {

@@ -151,7 +151,7 @@ def route_lines(
     max_snap_m: float = 250.0,
     detour_factor: float = 1.2,
     candidate_m: float = 60.0,
-    max_candidates: int = 8,
+    max_candidates: int = 12,
     snap_penalty_s_per_m: float = 0.5,
 ) -> StreetRoutes:
     """Route every bus-type line of ``supply`` over ``drive`` (see the module docstring).
