@@ -20,6 +20,20 @@ HIGHLIGHT_STYLE = {
     "changed": ("#ff7f00", "dash"),
     "removed": ("#252525", "dot"),
 }
+#: the highlight's halo: width (px) and its colour, a light tint of the style's (opaque, so
+#: that overlapping lines do not darken it); it lies under a line map's own lines
+HALO_WIDTH = 9.0
+HALO_COLOUR = {
+    kind: "#"
+    + "".join(f"{round(255 - 0.4 * (255 - int(c[i : i + 2], 16))):02x}" for i in (1, 3, 5))
+    for kind, (c, _) in HIGHLIGHT_STYLE.items()
+}
+
+
+def highlight_centre_line(kind: str, layer_kind: str) -> bool:
+    """Whether a highlight gets a thin line on top of the map: always on zone maps; on line
+    maps only for removed lines (the halo marks the others without hiding their colours)."""
+    return layer_kind != "lines" or kind == "removed"
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,14 @@ import numpy as np
 
 from ..._io import atomic_path
 from .interactive import MARK, STREETS
-from .layer import HIGHLIGHT_STYLE, MapLayer, slug
+from .layer import (
+    HALO_COLOUR,
+    HALO_WIDTH,
+    HIGHLIGHT_STYLE,
+    MapLayer,
+    highlight_centre_line,
+    slug,
+)
 from .layers import report_maps
 
 if TYPE_CHECKING:
@@ -198,7 +205,9 @@ def _draw_marks_and_pins(ax: Any, layer: MapLayer) -> list[tuple[int, Any]]:
 
 
 def _draw_highlights(ax: Any, layer: MapLayer) -> list[tuple[int, Any]]:
-    """The added, changed and removed lines over everything, with a white casing; legend handles."""
+    """The added, changed and removed lines: a wide light halo under the map's lines (over a
+    zone map's cells) and, where :func:`highlight_centre_line` says, a thin line in the
+    kind's colour and dash on top; legend handles."""
     from matplotlib.collections import LineCollection
     from matplotlib.lines import Line2D
 
@@ -208,23 +217,32 @@ def _draw_highlights(ax: Any, layer: MapLayer) -> list[tuple[int, Any]]:
         "dash": "dashed",
         "dot": "dotted",
     }
+    halo_z = 1.5 if layer.kind == "lines" else 6.0
     for k, h in enumerate(layer.highlights):
         colour, dash = HIGHLIGHT_STYLE.get(h.kind, ("#000000", "solid"))
+        halo = HALO_COLOUR.get(h.kind, "#cccccc")
         if h.geometry:
-            ax.add_collection(
-                LineCollection(h.geometry, colors="#ffffff", linewidths=4.6, zorder=40 + 2 * k)
-            )
             ax.add_collection(
                 LineCollection(
                     h.geometry,
-                    colors=colour,
-                    linewidths=2.6,
-                    linestyles=dashes[dash],
+                    colors=halo,
+                    linewidths=HALO_WIDTH,
                     capstyle="round",
-                    zorder=41 + 2 * k,
+                    joinstyle="round",
+                    zorder=halo_z,
                 )
             )
-        line = Line2D([], [], color=colour, linewidth=2.6, linestyle=dashes[dash], label=h.label)
+            if highlight_centre_line(h.kind, layer.kind):
+                ax.add_collection(
+                    LineCollection(
+                        h.geometry,
+                        colors=colour,
+                        linewidths=1.3,
+                        linestyles=dashes[dash],
+                        zorder=40 + k,
+                    )
+                )
+        line = Line2D([], [], color=halo, linewidth=7.0, label=h.label)
         handles.append((len(layer.legend) + 2 + k, line))
     return handles
 
