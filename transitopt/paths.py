@@ -893,7 +893,16 @@ def snap_to_edges(
         return EdgeCandidates(empty_i, empty_i, empty_f, empty_f)
     points = shapely.points(*to_local(px, py))
     tree = shapely.STRtree(lines[usable])
-    pi, ki = tree.query(points, predicate="dwithin", distance=float(max_distance_m))
+    # the nearest link of each point first, then every link within radius_m beyond it
+    near_p, near_k = tree.query_nearest(points, max_distance=float(max_distance_m))
+    reach = np.full(px.size, -1.0)
+    # (+1 micrometre: the nearest link itself must pass the dwithin test)
+    reach[near_p] = shapely.distance(points[near_p], lines[usable[near_k]]) + radius_m + 1e-6
+    has = np.flatnonzero(reach >= 0)
+    pi, ki = tree.query(
+        points[has], predicate="dwithin", distance=np.minimum(reach[has], max_distance_m)
+    )
+    pi = has[pi]
     ei = usable[ki]
     d = shapely.distance(points[pi], lines[ei])
     order = np.lexsort((ei, d, pi))
