@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +22,8 @@ from typing import Any
 import pandas as pd
 
 from .._errors import InputFileError
-from .._io import plain_json
+from .._io import atomic_folder, plain_json
+from ..network.export import write_links
 
 #: tables every result holds, in the order they are written
 TABLES = (
@@ -43,6 +42,8 @@ TABLES = (
 )
 #: the file that marks a complete result folder (written last)
 SUMMARY = "summary.json"
+#: the road links with their street geometry (GeoPackage, layer ``links``), beside the tables
+LINKS_GPKG = "links.gpkg"
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,6 +127,11 @@ class ScenarioResult:
 def write_result(result: ScenarioResult, folder: str | os.PathLike, *, csv: bool = True) -> Path:
     """Write ``result`` to ``folder`` atomically: ``<table>.parquet`` (and ``.csv``) and ``summary.json``.
 
+    With ``csv`` (files for people, not the cache) the road links are also written with
+    their street geometry to ``links.gpkg`` (layer ``links``, one row per directed link:
+    OSM way id, street name, road class, lanes, capacity, flow, v/c, times), which opens
+    in QGIS.
+
     An existing ``folder`` is replaced only if it is empty or a previous result (holds
     ``summary.json``); anything else raises :class:`~transitopt.InputFileError` and is
     left untouched.
@@ -137,9 +143,7 @@ def write_result(result: ScenarioResult, folder: str | os.PathLike, *, csv: bool
         raise InputFileError(
             f"{folder}: exists and is not a result folder; refusing to overwrite it"
         )
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=folder.parent))
-    try:
+    with atomic_folder(folder) as tmp:
         for name in TABLES:
             if name not in result.tables:
                 continue
@@ -147,6 +151,9 @@ def write_result(result: ScenarioResult, folder: str | os.PathLike, *, csv: bool
             table.to_parquet(tmp / f"{name}.parquet", index=False)
             if csv:
                 table.to_csv(tmp / f"{name}.csv", index=False)
+        links = result.tables.get("links")
+        if csv and links is not None and len(links) and "x0" in links.columns:
+            write_links(links, tmp / LINKS_GPKG, crs=result.summary.get("crs", "EPSG:4326"))
         summary = {
             **dict(result.summary),
             "name": result.name,
@@ -156,16 +163,6 @@ def write_result(result: ScenarioResult, folder: str | os.PathLike, *, csv: bool
         (tmp / SUMMARY).write_text(
             json.dumps(plain_json(summary), indent=2, sort_keys=False), encoding="utf-8"
         )
-        old = None
-        if folder.exists():
-            old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
-            os.replace(folder, old)
-        os.replace(tmp, folder)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return folder
 
 

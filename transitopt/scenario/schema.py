@@ -142,6 +142,8 @@ class LineFields(_Spec):
 
     id: Annotated[str, Field(min_length=1)]
     name: str | None = None
+    long_name: str | None = None
+    operator: str | None = None
     mode: Literal[MODES] = "bus"  # type: ignore[valid-type]
     stops: Annotated[list[StopRef], Field(min_length=2)]
     headway_min: Annotated[float, Field(gt=0, le=1440)]
@@ -549,7 +551,9 @@ def format_validation_error(path: Path, text: str, exc: ValidationError, *, limi
         got = error.get("input")
         shown = (
             ""
-            if error["type"] in ("missing", "model_type") or isinstance(got, dict)
+            # the value of an unknown key is never echoed: it may be a secret (a token)
+            if error["type"] in ("missing", "model_type", "extra_forbidden")
+            or isinstance(got, dict)
             else f" (got {got!r})"
         )
         lines.append(f"{path}:{locate_line(text, loc)}: {where}: {message}{shown}")
