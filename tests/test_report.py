@@ -628,8 +628,8 @@ def test_added_changed_and_removed_lines_are_highlighted_on_every_map(pair, tmp_
     alt = _with_line_edits(alt)
     found = {h.kind: h for h in layers.line_highlights(base, alt)}
     assert set(found) == {"added", "changed", "removed"}
-    assert found["added"].label == "added line: Express"
-    assert found["removed"].label == "removed line: 2"
+    assert found["added"].label == "added line: bus Express"
+    assert found["removed"].label == "removed line: bus 2"
     assert "headway 600 → 300 s" in found["changed"].hover
     # the added line is drawn along its street route (3 vertices), the rest stop to stop
     assert [len(g) for g in found["added"].geometry] == [3, 2, 2]
@@ -642,7 +642,7 @@ def test_added_changed_and_removed_lines_are_highlighted_on_every_map(pair, tmp_
         for variant in view.layers:
             assert {h.kind for h in variant.highlights} == {"added", "changed", "removed"}
         names = [t.get("name") for t in map_figure(view)["data"]]
-        assert "added line: Express" in names and "removed line: 2" in names
+        assert "added line: bus Express" in names and "removed line: bus 2" in names
     paths = write_maps(base, [alt], tmp_path / "png", dpi=40)
     from transitopt.report.maps.layer import HALO_COLOUR
 

@@ -498,11 +498,10 @@ def fallback_notes(routes: StreetRoutes, supply: TransitSupply, *, limit: int = 
         f"{len(fb)} of {total} bus segments ({100.0 * len(fb) / total:.1f} %) are not on the "
         "street network (straight line x detour at the line speed, no road load)"
     ]
-    names = {ln.id: ln.name for ln in supply.lines}
+    labels = {ln.id: ln.label for ln in supply.lines}
     stop_name = supply.stops["name"].astype(str).to_dict()
     for row in fb.head(limit).itertuples(index=False):
-        name = names.get(row.line, row.line)
-        label = f"line {name} ({row.line})" if name != row.line else f"line {row.line}"
+        label = f"{labels.get(row.line, 'line')} ({row.line})"
         a = stop_name.get(row.from_stop, row.from_stop)
         b = stop_name.get(row.to_stop, row.to_stop)
         notes.append(f"{label}, segment {row.seq} ({a} -> {b}): {row.reason}")

@@ -404,8 +404,9 @@ def line_highlights(base: ScenarioResult, alternative: ScenarioResult) -> tuple[
             label += f" (+{len(shown) - _NAMED_IN_LEGEND} more)"
         mine = segs[segs["line"].isin(ids)] if len(segs) else segs
         hover = "<br>".join(
-            f"<b>{kind}</b> {n} ({i})" + (f": {', '.join(why[i])}" if kind == "changed" else "")
-            for n, i in zip(names, ids, strict=True)
+            f"<b>{kind}</b> {_line_name(lines, i, 'label')} ({i})"
+            + (f": {', '.join(why[i])}" if kind == "changed" else "")
+            for i in ids
         )
         out.append(
             LineHighlight(
@@ -428,13 +429,18 @@ def _stop_sequences(segments: pd.DataFrame) -> dict[str, tuple[str, ...]]:
     return out
 
 
-def _line_name(lines: pd.DataFrame, line_id: str) -> str:
-    """Display name of a line (its id when it has no name)."""
-    if "name" in lines.columns and line_id in lines.index:
-        name = lines.at[line_id, "name"]
-        if isinstance(name, str) and name:
-            return name
-    return str(line_id)
+def _line_name(lines: pd.DataFrame, line_id: str, column: str = "name") -> str:
+    """Short name of a line, with its mode where known (``"bus X1"``; its id without a
+    name); ``column="label"``: the line's full label where the table has one."""
+    if line_id not in lines.index:
+        return str(line_id)
+    if column in lines.columns:
+        value = lines.at[line_id, column]
+        if isinstance(value, str) and value:
+            if column == "name" and "mode" in lines.columns:
+                return f"{lines.at[line_id, 'mode']} {value}"
+            return value
+    return _line_name(lines, line_id) if column != "name" else str(line_id)
 
 
 def _highlighted(view: MapView, highlights: tuple[LineHighlight, ...]) -> MapView:
