@@ -189,7 +189,7 @@ def route_lines(
             lon,
             lat,
             closed=closed,
-            names=stops.index,
+            names=stops["name"].astype(str).to_numpy(),
             max_snap_m=max_snap_m,
             candidate_m=candidate_m,
             max_candidates=max_candidates,
@@ -261,7 +261,7 @@ def _match_lines(
     lat: np.ndarray,
     *,
     closed: np.ndarray | None,
-    names: pd.Index,
+    names: np.ndarray,
     max_snap_m: float,
     candidate_m: float,
     max_candidates: int,
@@ -352,7 +352,7 @@ def _viterbi(
     penalty: float,
     nearest_m: dict[int, float],
     max_snap_m: float,
-    names: pd.Index,
+    names: np.ndarray,
 ) -> _Match:
     """The least-cost choice of one candidate link per stop of a line (module docstring);
     a segment without candidates at an end or without a path breaks the line into chains."""
@@ -391,8 +391,8 @@ def _viterbi(
         value = total[arg, np.arange(edges.size)] + emission
         if not np.isfinite(value).any():
             reasons[i - 1] = (
-                f"no street path open to buses from stop {names[int(s[i - 1])]!r} "
-                f"to stop {names[stop]!r}"
+                f"no street path open to buses from stop {str(names[int(s[i - 1])])!r} "
+                f"to stop {str(names[stop])!r}"
             )
             best.append(emission)
             continue
@@ -422,12 +422,12 @@ def _viterbi(
     return _Match(edge, fraction, offset, [[] for _ in range(n - 1)], reasons)
 
 
-def _far(stop: int, nearest_m: dict[int, float], max_snap_m: float, names: pd.Index) -> str:
+def _far(stop: int, nearest_m: dict[int, float], max_snap_m: float, names: np.ndarray) -> str:
     """Reason text of a stop with no bus link within ``max_snap_m``."""
     d = nearest_m.get(stop, math.inf)
     where = f"{d:,.0f} m" if math.isfinite(d) else "more than 50 km"
     return (
-        f"stop {names[stop]!r} is {where} from the nearest street open to buses "
+        f"stop {str(names[stop])!r} is {where} from the nearest street open to buses "
         f"(limit model.max_stop_snap_m = {max_snap_m:g} m)"
     )
 
@@ -489,7 +489,7 @@ def segment_geometry(routes: StreetRoutes, drive: Network | None) -> list[np.nda
 
 def fallback_notes(routes: StreetRoutes, supply: TransitSupply, *, limit: int = 10) -> list[str]:
     """Notes for a report: how many bus segments run the straight line, then each by line
-    (name and id), stops and reason (the first ``limit``; all are in the segments table)."""
+    (its label: mode and name), stop names and reason (the first ``limit``; all are in the segments table)."""
     fb = routes.fallbacks
     if fb.empty:
         return []
@@ -501,7 +501,7 @@ def fallback_notes(routes: StreetRoutes, supply: TransitSupply, *, limit: int = 
     labels = {ln.id: ln.label for ln in supply.lines}
     stop_name = supply.stops["name"].astype(str).to_dict()
     for row in fb.head(limit).itertuples(index=False):
-        label = f"{labels.get(row.line, 'line')} ({row.line})"
+        label = labels.get(row.line, f"line {row.line}")
         a = stop_name.get(row.from_stop, row.from_stop)
         b = stop_name.get(row.to_stop, row.to_stop)
         notes.append(f"{label}, segment {row.seq} ({a} -> {b}): {row.reason}")

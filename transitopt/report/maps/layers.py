@@ -404,7 +404,7 @@ def line_highlights(base: ScenarioResult, alternative: ScenarioResult) -> tuple[
             label += f" (+{len(shown) - _NAMED_IN_LEGEND} more)"
         mine = segs[segs["line"].isin(ids)] if len(segs) else segs
         hover = "<br>".join(
-            f"<b>{kind}</b> {_line_name(lines, i, 'label')} ({i})"
+            f"<b>{kind}</b> {_line_name(lines, i, 'label')}"
             + (f": {', '.join(why[i])}" if kind == "changed" else "")
             for i in ids
         )
