@@ -79,6 +79,7 @@ def run_city(task: CityTask) -> list[dict[str, Any]]:
     import pandas as pd
 
     from ..scenario import evaluate, load_scenario, write_result
+    from ..scenario.calibration import remember_calibration
     from ..scenario.inputs import load_base
     from .policies import NotApplicable, policy_edits
     from .spec import PolicySpec, write_alternative
@@ -122,6 +123,7 @@ def run_city(task: CityTask) -> list[dict[str, Any]]:
             target = runs / policy.name
             summary = _complete(target, key)
             if summary is not None:
+                remember_calibration(scenario, summary)  # for the alternatives that follow
                 row.update(_row(summary, target), status="ok", reused=True)
             else:
                 result = evaluate(scenario)
