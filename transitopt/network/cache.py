@@ -26,7 +26,7 @@ from .. import settings
 from .compiled import Network
 
 #: bump when the layout of cached networks or the loading pipeline changes
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 _SUBDIR = "networks"
 
 
