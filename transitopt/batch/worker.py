@@ -41,6 +41,7 @@ def run_city(task: CityTask) -> list[dict[str, Any]]:
 
     from ..scenario import evaluate, load_scenario, write_result
     from ..scenario.inputs import load_base
+    from ..scenario.plausibility import has_no_effect
     from .policies import NotApplicable, policy_edits
     from .spec import PolicySpec, write_alternative
 
@@ -82,16 +83,15 @@ def run_city(task: CityTask) -> list[dict[str, Any]]:
             key = scenario.digest()
             target = runs / policy.name
             summary = _complete(target, key)
-            if summary is not None:
-                row.update(_row(summary, target), status="ok", reused=True)
-            else:
-                result = evaluate(scenario)
-                write_result(result, target)
-                row.update(
-                    _row(json.loads((target / "summary.json").read_text(encoding="utf-8")), target),
-                    status="ok",
-                    reused=False,
-                )
+            reused = summary is not None
+            if summary is None:
+                write_result(evaluate(scenario), target)
+                summary = json.loads((target / "summary.json").read_text(encoding="utf-8"))
+            row.update(
+                _row(summary, target),
+                status="no_effect" if has_no_effect(summary) else "ok",
+                reused=reused,
+            )
             if policy.policy == "baseline":
                 baseline_links = pd.read_parquet(
                     target / "links.parquet", columns=["way", "voc", "bus_vph"]
@@ -157,6 +157,7 @@ def _row(summary: dict[str, Any], target: Path) -> dict[str, Any]:
         "stop_reason": summary.get("stop_reason"),
         "run_time_s": timings.get("total_s"),
         "result_dir": str(target),
+        "warnings": ", ".join(sorted({str(w.get("code")) for w in summary.get("warnings") or ()})),
         "headline": summary.get("headline") or {},
     }
 

@@ -46,6 +46,7 @@ def evaluate(
             result = evaluate_file(scenario, progress=_feedback_status(status, scenario))
     write_result(result, output)
     _print_metrics(result.metrics.rename(columns={"value": result.name}))
+    _print_plausibility([result])
     console.print(f"wrote {output}/ (Parquet and CSV tables, summary.json)")
 
 
@@ -100,6 +101,7 @@ def _compare(scenarios: list[Path], output: Path) -> None:
 
             comparison = compare_files(scenarios, output, progress=show)
     _print_metrics(comparison.table)
+    _print_plausibility(list(comparison.results))
     if comparison.not_converged:
         err_console.print(
             f"[yellow]warning:[/] not converged: {', '.join(comparison.not_converged)} "
@@ -119,6 +121,23 @@ def _feedback_status(status: Any, path: Path) -> Any:
         status.update(f"Evaluating {path}: feedback iteration {row.get('iteration', '?')}")
 
     return show
+
+
+def _print_plausibility(results: list[Any]) -> None:
+    """Each run's plausibility warnings (a warning shared by every run is printed once)."""
+    from ..scenario.plausibility import warnings_of
+
+    every = [warnings_of(r.summary) for r in results]
+    common = [w for w in every[0] if all(w in other for other in every[1:])]
+    for w in common:
+        who = "all runs" if len(results) > 1 else results[0].name
+        err_console.print(f"[yellow]warning ({w.code}):[/] {who}: {w.message}", highlight=False)
+    for result, own in zip(results, every, strict=True):
+        for w in own:
+            if w not in common:
+                err_console.print(
+                    f"[yellow]warning ({w.code}):[/] {result.name}: {w.message}", highlight=False
+                )
 
 
 def _print_metrics(table: Any) -> None:

@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import quoteattr
 
 import osmium
@@ -148,7 +149,7 @@ class OsmExtract:
     ways: list[tuple[int, list[int], dict[str, str]]]
     candidates: list[tuple[int, list[int], dict[str, str]]] = field(default_factory=list)
     split_ids: dict[int, int] = field(default_factory=dict)
-    stats: dict[str, int] = field(default_factory=dict)
+    stats: dict[str, Any] = field(default_factory=dict)
 
 
 def read_osm(

@@ -327,6 +327,33 @@ def _header(title: str, results: list[ScenarioResult], names: list[str]) -> str:
     return (
         f"<header><h1>{_e(title)}</h1><p class='meta'>{who}</p><p class='meta'>Generated {stamp} by "
         f"transitopt {_e(__version__)}.</p><nav>{nav}</nav></header>{banner}"
+        f"{_plausibility_html(results, names)}"
+    )
+
+
+def _plausibility_html(results: list[ScenarioResult], names: list[str]) -> str:
+    """A banner with the runs' plausibility warnings: those of every run once, then each run's."""
+    from ..scenario.plausibility import warnings_of
+
+    every = [warnings_of(r.summary) for r in results]
+    common = [w for w in every[0] if all(w in other for other in every[1:])]
+    groups = [("All runs", common)] if common and len(results) > 1 else []
+    for own, name in zip(every, names, strict=True):
+        rest = [w for w in own if w not in common or len(results) == 1]
+        if rest:
+            groups.append((name, rest))
+    if not groups:
+        return ""
+    items = "".join(
+        f"<li><b>{_e(who)}</b>: <code>{_e(w.code)}</code> {_e(w.message)}</li>"
+        for who, warnings in groups
+        for w in warnings
+    )
+    count = sum(len(w) for _, w in groups)
+    return (
+        f"<div class='banner warn' id='plausibility' role='note'><b>{count} plausibility "
+        f"warning{'s' if count != 1 else ''}</b> (inputs or edits that may not describe the city; "
+        f"docs/model.md, Plausibility checks)<ul>{items}</ul></div>"
     )
 
 
@@ -617,6 +644,7 @@ nav a { color:#0969da; text-decoration:none; font-weight:600; }
 .banner { margin-top:8px; padding:12px 18px; border-radius:6px; }
 .banner.bad { background:#ffebe9; border:2px solid var(--bad); color:#82071e; font-size:15px; }
 .banner.good { background:#dafbe1; border:1px solid #4ac26b; color:#116329; }
+.banner.warn { background:#fff8c5; border:1px solid #d4a72c; color:#7d4e00; }
 .banner ul { margin:6px 0 0; }
 .flag { color:var(--bad); font-weight:700; }
 .swatch { display:inline-block; width:11px; height:11px; border-radius:2px; margin-right:5px; vertical-align:-1px; }

@@ -36,6 +36,7 @@ from .edits import Prepared, apply_edits
 from .files import Scenario, load_scenario
 from .inputs import load_base
 from .parameters import model_parameters
+from .plausibility import check_plausibility
 from .result import ScenarioResult, read_result, write_result
 from .schema import ScenarioError
 
@@ -267,6 +268,7 @@ def _assemble(p: Prepared, out: MultimodalResult) -> ScenarioResult:
     tables["convergence"] = out.convergence
     tables["edits"] = p.log
     tables["metrics"] = _metrics_table(p, out, tables, access, trips)
+    warnings_found = check_plausibility(p, tables)
     history = out.history[-1]
     summary = {
         "name": scenario.name,
@@ -296,6 +298,7 @@ def _assemble(p: Prepared, out: MultimodalResult) -> ScenarioResult:
         "lines": len(p.supply.lines),
         "headline": {r.metric: r.value for r in tables["metrics"].itertuples()},
         "notes": list(p.notes) + list(out.notes),
+        "warnings": [w.to_dict() for w in warnings_found],
     }
     return ScenarioResult(name=scenario.name, key=scenario.digest(), tables=tables, summary=summary)
 
