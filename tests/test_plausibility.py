@@ -28,6 +28,7 @@ from transitopt.scenario.plausibility import (
     _no_effect,
     _sparse_buildings,
     _zones_without_stop,
+    grouped_warnings,
     has_no_effect,
     warnings_of,
 )
@@ -51,6 +52,7 @@ def test_limits_are_the_documented_ones():
     assert LIMITS == {
         "min_active_zone_share": 0.5,
         "max_line_circuity": 1.8,
+        "min_line_detour_m": 300.0,
         "share_car": [0.10, 0.90],
         "share_transit": [0.01, 0.75],
         "share_walk": [0.02, 0.50],
@@ -83,23 +85,28 @@ def test_zones_without_a_stop_in_walking_distance():
 
 
 def test_line_circuity_over_the_limit():
-    # two straight segments of 0.01 degree of latitude (1,111.9 m each)
-    def segments(path_factor: float) -> pd.DataFrame:
+    # line A: two straight segments of 0.01 degree of latitude (1,111.9 m each); line B:
+    # one of 0.001 degree (111.2 m), a fragment whose detour is under 300 m
+    def segments(factor_a: float, factor_b: float) -> pd.DataFrame:
         return pd.DataFrame(
             {
-                "line": ["A", "A"],
-                "from_lon": [0.0, 0.0],
-                "from_lat": [0.0, 0.01],
-                "to_lon": [0.0, 0.0],
-                "to_lat": [0.01, 0.02],
-                "length_m": [1111.95 * path_factor] * 2,
+                "line": ["A", "A", "B"],
+                "from_lon": [0.0, 0.0, 0.0],
+                "from_lat": [0.0, 0.01, 0.0],
+                "to_lon": [0.0, 0.0, 0.0],
+                "to_lat": [0.01, 0.02, 0.001],
+                "length_m": [1111.95 * factor_a] * 2 + [111.195 * factor_b],
             }
         )
 
-    (w,) = _line_circuity(segments(2.0))
-    assert w.ids == ("A",) and "4.4 km on the streets for a 2.2 km straight path" in w.message
-    assert "(2.0 x, above 1.8 x)" in w.message
-    assert _line_circuity(segments(1.7)) == []
+    (w,) = _line_circuity(segments(2.0, 3.0))
+    assert w.ids == ("A",)
+    assert (
+        "1 line runs more than 1.8 x" in w.message and "A (4.4 km for 2.2 km, 2.0 x)" in w.message
+    )
+    (w,) = _line_circuity(segments(2.0, 4.0))  # B: 445 m for 111 m, 333 m longer
+    assert w.ids == ("B", "A") and "2 lines run" in w.message
+    assert _line_circuity(segments(1.7, 3.0)) == []
 
 
 def test_default_lanes_only_when_no_road_has_a_lanes_tag():
@@ -132,6 +139,21 @@ def test_mode_shares_outside_the_ranges():
     assert [w.ids for w in found] == [("transit",), ("walk",)]
     assert "transit share 0.2% is below" in found[0].message
     assert _mode_shares(pd.DataFrame({"mode": ["car", "transit", "walk"], "share": [0.5, 0.2, 0.3]})) == []  # fmt: skip
+
+
+def test_warnings_shared_by_every_run_are_listed_once():
+    shares = [_mode_shares(pd.DataFrame({"mode": ["walk"], "share": [x]})) for x in (0.62, 0.63)]
+    lanes = _default_lanes({"imputed": {"lanes": {"default": 10}}}, 10)
+    summaries = [
+        {"warnings": [w.to_dict() for w in shares[0] + lanes]},
+        {"warnings": [w.to_dict() for w in shares[1]]},
+    ]
+    pairs = grouped_warnings(summaries, ["base", "alt"])
+    assert [(who, w.code) for who, w in pairs] == [
+        ("all runs", "mode_share_range"),  # same code and ids: once, with the first message
+        ("base", "default_lanes"),
+    ]
+    assert "62.0%" in pairs[0][1].message
 
 
 def test_warnings_round_trip_through_a_summary():

@@ -124,20 +124,11 @@ def _feedback_status(status: Any, path: Path) -> Any:
 
 
 def _print_plausibility(results: list[Any]) -> None:
-    """Each run's plausibility warnings (a warning shared by every run is printed once)."""
-    from ..scenario.plausibility import warnings_of
+    """The runs' plausibility warnings (one shared by every run printed once)."""
+    from ..scenario.plausibility import grouped_warnings
 
-    every = [warnings_of(r.summary) for r in results]
-    common = [w for w in every[0] if all(w in other for other in every[1:])]
-    for w in common:
-        who = "all runs" if len(results) > 1 else results[0].name
+    for who, w in grouped_warnings([r.summary for r in results], [r.name for r in results]):
         err_console.print(f"[yellow]warning ({w.code}):[/] {who}: {w.message}", highlight=False)
-    for result, own in zip(results, every, strict=True):
-        for w in own:
-            if w not in common:
-                err_console.print(
-                    f"[yellow]warning ({w.code}):[/] {result.name}: {w.message}", highlight=False
-                )
 
 
 def _print_metrics(table: Any) -> None:

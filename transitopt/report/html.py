@@ -332,28 +332,19 @@ def _header(title: str, results: list[ScenarioResult], names: list[str]) -> str:
 
 
 def _plausibility_html(results: list[ScenarioResult], names: list[str]) -> str:
-    """A banner with the runs' plausibility warnings: those of every run once, then each run's."""
-    from ..scenario.plausibility import warnings_of
+    """A banner with the runs' plausibility warnings (one shared by every run once)."""
+    from ..scenario.plausibility import grouped_warnings
 
-    every = [warnings_of(r.summary) for r in results]
-    common = [w for w in every[0] if all(w in other for other in every[1:])]
-    groups = [("All runs", common)] if common and len(results) > 1 else []
-    for own, name in zip(every, names, strict=True):
-        rest = [w for w in own if w not in common or len(results) == 1]
-        if rest:
-            groups.append((name, rest))
-    if not groups:
+    pairs = grouped_warnings([r.summary for r in results], names)
+    if not pairs:
         return ""
     items = "".join(
-        f"<li><b>{_e(who)}</b>: <code>{_e(w.code)}</code> {_e(w.message)}</li>"
-        for who, warnings in groups
-        for w in warnings
+        f"<li><b>{_e(who)}</b>: <code>{_e(w.code)}</code> {_e(w.message)}</li>" for who, w in pairs
     )
-    count = sum(len(w) for _, w in groups)
     return (
-        f"<div class='banner warn' id='plausibility' role='note'><b>{count} plausibility "
-        f"warning{'s' if count != 1 else ''}</b> (inputs or edits that may not describe the city; "
-        f"docs/model.md, Plausibility checks)<ul>{items}</ul></div>"
+        f"<div class='banner warn' id='plausibility' role='note'><b>{len(pairs)} plausibility "
+        f"warning{'s' if len(pairs) != 1 else ''}</b> (inputs or edits that may not describe the "
+        f"city; docs/model.md, Plausibility checks)<ul>{items}</ul></div>"
     )
 
 

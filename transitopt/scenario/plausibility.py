@@ -121,6 +121,23 @@ def warnings_of(summary: Mapping[str, Any]) -> list[PlausibilityWarning]:
     ]
 
 
+def grouped_warnings(
+    summaries: Sequence[Mapping[str, Any]], names: Sequence[str]
+) -> list[tuple[str, PlausibilityWarning]]:
+    """``(who, warning)`` pairs for showing several runs' warnings once each.
+
+    A warning with the same code and ids in every run is listed once as "all runs" (with
+    the first run's message); the others under their run's name.
+    """
+    every = [warnings_of(s) for s in summaries]
+    keys = [{(w.code, w.ids) for w in own} for own in every]
+    shared = set.intersection(*keys) if len(every) > 1 else set()
+    out = [("all runs", w) for w in every[0] if (w.code, w.ids) in shared] if every else []
+    for name, own in zip(names, every, strict=True):
+        out += [(str(name), w) for w in own if (w.code, w.ids) not in shared]
+    return out
+
+
 def has_no_effect(summary: Mapping[str, Any]) -> bool:
     """Whether a result's warnings say its edits changed nothing (batch status "no_effect")."""
     return any(w.code == "no_effect" for w in warnings_of(summary))
@@ -198,22 +215,28 @@ def _line_circuity(segments: pd.DataFrame) -> list[PlausibilityWarning]:
     )
     per_line = frame.groupby("line", sort=True)[["path", "straight"]].sum()
     per_line = per_line[per_line["straight"] > 0]
-    ratio = per_line["path"] / per_line["straight"]
-    limit = LIMITS["max_line_circuity"]
-    out = []
-    for line, value in ratio[ratio > limit].items():
-        row = per_line.loc[line]
-        out.append(
-            PlausibilityWarning(
-                "line_circuity",
-                f"line {line} runs {row['path'] / 1000:,.1f} km on the streets for a "
-                f"{row['straight'] / 1000:,.1f} km straight path through its stops "
-                f"({value:.1f} x, above {limit:g} x): check its route and stops (a stop on the "
-                "wrong carriageway, a one-way detour).",
-                (str(line),),
-            )
+    per_line["ratio"] = per_line["path"] / per_line["straight"]
+    limit, excess = LIMITS["max_line_circuity"], LIMITS["min_line_detour_m"]
+    hit = per_line[
+        (per_line["ratio"] > limit) & (per_line["path"] - per_line["straight"] >= excess)
+    ].sort_values("ratio", ascending=False)
+    if hit.empty:
+        return []
+    listed = [
+        f"{line} ({row.path / 1000:,.1f} km for {row.straight / 1000:,.1f} km, {row.ratio:.1f} x)"
+        for line, row in hit.iterrows()
+    ]
+    many = len(hit) != 1
+    return [
+        PlausibilityWarning(
+            "line_circuity",
+            f"{len(hit)} line{'s' if many else ''} run{'' if many else 's'} more than {limit:g} x "
+            f"the straight path through {'their' if many else 'its'} stops on the streets: "
+            f"{_named(listed)}. Check the routes and stops (a stop on the wrong "
+            "carriageway, a one-way detour).",
+            tuple(str(line) for line in hit.index),
         )
-    return out
+    ]
 
 
 def _default_lanes(info: Mapping[str, Any], n_edges: int) -> list[PlausibilityWarning]:
