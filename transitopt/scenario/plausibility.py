@@ -109,7 +109,8 @@ def check_plausibility(
     if not prepared.scenario.is_baseline:
         out += _no_effect(prepared.log)
     if tables.get("mode_shares") is not None:
-        out += _mode_shares(tables["mode_shares"])
+        skip = () if len(prepared.supply.lines) else ("transit",)  # no lines: no transit share
+        out += _mode_shares(tables["mode_shares"], skip=skip)
     return out
 
 
@@ -291,11 +292,11 @@ def _no_effect(log: pd.DataFrame) -> list[PlausibilityWarning]:
     return out
 
 
-def _mode_shares(shares: pd.DataFrame) -> list[PlausibilityWarning]:
+def _mode_shares(shares: pd.DataFrame, *, skip: Sequence[str] = ()) -> list[PlausibilityWarning]:
     out = []
     for row in shares.itertuples(index=False):
         key = f"share_{row.mode}"
-        if key not in LIMITS or not np.isfinite(row.share):
+        if key not in LIMITS or row.mode in skip or not np.isfinite(row.share):
             continue
         low, high = LIMITS[key]
         if low <= row.share <= high:
