@@ -192,7 +192,15 @@ def test_summary_link_table_and_convergence_plot(tmp_path):
         "time_s",
         "cost_s",
         "voc",
+        "way",
+        "name",
+        "highway",
+        "length_m",
+        "lanes",
+        "capacity_vph",
+        "free_flow_time_s",
     ]
+    assert table["way"].isna().all()  # a network built from arrays has no OSM ways
     assert table["flow"].sum() == pytest.approx(2 * 2500.0)
     path = tmp_path / "gap.png"
     result.plot_convergence(path)

@@ -185,10 +185,18 @@ def test_assign_with_an_od_naming_unknown_nodes_fails_cleanly(require_data, tmp_
 
 
 @pytest.mark.slow
-def test_demo_compares_the_example_scenarios_offline(tmp_path):
+def test_demo_compares_the_example_scenarios_offline(tmp_path, monkeypatch):
+    from transitopt.cli._common import console
+
+    monkeypatch.setattr(console, "width", 80)
     out = tmp_path / "demo"
     result = invoke("demo", "-o", out)
     assert result.exit_code == 0, result.output
+    # readable at 80 columns: no cell cut short, scenario codes explained
+    assert "…" not in result.output
+    assert max(len(line) for line in result.output.splitlines()) <= 80
+    assert "Headline metrics: change vs Helsinki baseline" in result.output
+    assert "D = New bus line X1" in result.output
     comparison = pd.read_csv(out / "comparison.csv")
     scenario_files = sorted(to.example_scenarios())
     # one value column per scenario, plus a change and a % change per alternative
@@ -205,6 +213,11 @@ def test_demo_compares_the_example_scenarios_offline(tmp_path):
     )  # self-contained
     assert "report:" in result.output
     assert len(list((out / "maps").glob("*.png"))) >= len(scenario_files)
+    # lines and streets by name in the edit table, links with geometry per scenario
+    assert "relation/" not in html
+    assert "way 15466245 (Keskuskatu)" in html
+    for folder in (out / "scenarios").iterdir():
+        assert (folder / "links.gpkg").is_file(), folder
 
 
 def test_transit_import_summarises_gtfs_and_reports_repairs(require_data, tmp_path):
@@ -278,6 +291,12 @@ def test_transit_assign_conserves_trips(tmp_path):
     # every boarding is followed by exactly one alighting on the same line
     np.testing.assert_allclose(lines["boardings"], lines["alightings"], rtol=1e-9, atol=1e-9)
     assert lines["boardings"].sum() > 0
+    # lines by name (mode, ref, termini), not by OSM relation id; full names in the file
+    assert "relation/" not in result.output
+    for row in lines.itertuples():
+        assert row.label.startswith(f"{row.mode} {row.name}")
+    assert {"long_name", "operator"} <= set(lines.columns)
+    assert "…" not in result.output
 
 
 def test_optimise_routes_writes_a_route_set_that_evaluates_to_the_printed_att(

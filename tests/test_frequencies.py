@@ -61,6 +61,8 @@ lon = 24.05
 
 [[transit.lines]]
 id = "A"
+long_name = "Arabia - Aalto"
+operator = "HSL"
 stops = ["a1", "a2"]
 headway_min = 10
 both_directions = true
@@ -141,11 +143,14 @@ def test_written_scenario_round_trips(folder, solved):
     path = write_scenario(solved, folder / "out" / "optimised.toml")
     scenario = load_scenario(path)
     assert scenario.baseline_path.samefile(folder / "base.toml")
-    assert {tuple(e.edit.line) for e in scenario.edits} == {
-        row.lines
-        for row in solved.routes.itertuples()
-        if row.headway_min != row.baseline_headway_min
-    }
+    changed = [r for r in solved.routes.itertuples() if r.headway_min != r.baseline_headway_min]
+    # one edit per changed route, naming it by its route key under a comment with its names
+    assert [tuple(e.edit.line) for e in scenario.edits] == [(r.route_key,) for r in changed]
+    text = path.read_text(encoding="utf-8")
+    for r in changed:
+        assert f"# {r.names}: " in text
+    names = dict(zip(solved.routes["route_key"], solved.routes["names"], strict=True))
+    assert names == {"bus:A": "bus A Arabia - Aalto (HSL)", "bus:B": "bus B"}
     result = evaluate_file(path)
     metrics = dict(
         zip(result.tables["metrics"]["metric"], result.tables["metrics"]["value"], strict=True)

@@ -88,13 +88,18 @@ class AssignmentResult:
         return float(self.history["time_s"].iloc[-1])
 
     def link_table(self) -> pd.DataFrame:
-        """One row per link: ``edge, from_node, to_node, flow, preload, time_s, cost_s, voc``.
+        """One row per link: ``edge, from_node, to_node, flow, preload, time_s, cost_s, voc,
+        way, name, highway, length_m, lanes, capacity_vph, free_flow_time_s``.
 
-        ``voc`` is (flow + preload) / capacity; ``from_node``/``to_node`` are source node ids.
+        ``from_node``/``to_node`` are source node ids; ``way``, ``name`` and ``highway``
+        the OSM way id, street name and road class (see
+        :meth:`~transitopt.network.Network.street_table`; empty for TNTP networks);
+        ``voc`` is (flow + preload) / capacity.
         """
         net = self.network
         with np.errstate(divide="ignore", invalid="ignore"):
             voc = (self.flow + self.preload) / net.capacity_vph
+        streets = net.street_table()
         return pd.DataFrame(
             {
                 "edge": np.arange(net.n_edges),
@@ -105,6 +110,13 @@ class AssignmentResult:
                 "time_s": self.time_s,
                 "cost_s": self.cost_s,
                 "voc": voc,
+                "way": streets["way"].to_numpy(object),
+                "name": streets["name"].to_numpy(object),
+                "highway": streets["highway"].to_numpy(object),
+                "length_m": net.length_m,
+                "lanes": net.lanes,
+                "capacity_vph": net.capacity_vph,
+                "free_flow_time_s": net.free_flow_time_s,
             }
         )
 

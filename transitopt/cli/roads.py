@@ -99,7 +99,14 @@ def _print_skim(result: Any) -> None:
 
 def assign(
     source: SourceArg,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Link table: .parquet or .csv.")],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Link table: .csv, .parquet, or .gpkg (with street geometry, for QGIS).",
+        ),
+    ],
     demand: Annotated[
         Path | None,
         typer.Option(
@@ -135,9 +142,9 @@ def assign(
     from ..report import plot_convergence
     from ..zones import attach_zones, read_zones
 
-    if output.suffix.lower() not in (".parquet", ".csv"):
+    if output.suffix.lower() not in (".parquet", ".csv", ".gpkg"):
         raise typer.BadParameter(
-            f"{output}: expected a .parquet or .csv file", param_hint="--output"
+            f"{output}: expected a .csv, .parquet or .gpkg file", param_hint="--output"
         )
     network = load(source, network_type, profile)
     if demand is None:
@@ -159,7 +166,13 @@ def assign(
             time_limit_s=time_limit,
             progress=show,
         ).run()
-    write_table(result.link_table(), output)
+    if output.suffix.lower() == ".gpkg":
+        from ..network.export import write_links
+
+        geometry = network.to_geodataframe().geometry
+        write_links(result.link_table(), output, crs=network.crs, geometry=geometry)
+    else:
+        write_table(result.link_table(), output)
     console.print(result.summary())
     console.print(f"wrote {output}")
     if plot is not None:

@@ -2,31 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from ._common import console, err_console, load, shown_warnings
-
-#: headline metrics shown on the terminal (the files and the report hold all of them);
-#: names checked against the metric registry
-TERMINAL_METRICS = (
-    "share_car",
-    "share_transit",
-    "share_walk",
-    "car_veh_h",
-    "car_delay_veh_h",
-    "car_avg_speed_kph",
-    "lane_km_voc_over_1_0",
-    "transit_boardings",
-    "transit_avg_time_min",
-    "transit_max_load_ratio",
-    "transit_fleet",
-    "co2_total",
-)
 
 
 def evaluate(
@@ -39,15 +20,30 @@ def evaluate(
 ) -> None:
     """Evaluate one scenario: road equilibrium, transit assignment, mode choice, metrics."""
     from .._errors import ConvergenceWarning
+    from ..scenario import compare as compare_results
     from ..scenario import evaluate_file, write_result
 
     with shown_warnings(ConvergenceWarning, others=False):
         with console.status(f"Evaluating {scenario} ...") as status:
             result = evaluate_file(scenario, progress=_feedback_status(status, scenario))
+            base = None
+            if result.summary.get("kind") == "alternative":
+                # the change vs the baseline needs the baseline's result (cached after one run)
+                base_file = Path(str(result.summary["baseline_file"]))
+                base = evaluate_file(base_file, progress=_feedback_status(status, base_file))
     write_result(result, output)
-    _print_metrics(result.metrics.rename(columns={"value": result.name}))
+    if base is None:
+        _print_metrics(
+            result.metrics.rename(columns={"value": result.name}),
+            title=f"Headline metrics: {result.name}",
+        )
+    else:
+        _print_metrics(
+            compare_results(base, result), title=f"Headline metrics: change vs {base.name}"
+        )
+    links = ", links.gpkg with street geometry" if (output / "links.gpkg").is_file() else ""
     _print_plausibility([result])
-    console.print(f"wrote {output}/ (Parquet and CSV tables, summary.json)")
+    console.print(f"wrote {output}/ (tables as Parquet and CSV{links}, summary.json)")
 
 
 def compare(
@@ -100,7 +96,9 @@ def _compare(scenarios: list[Path], output: Path) -> None:
                     status.update(f"Evaluating {state['scenario']} ...")
 
             comparison = compare_files(scenarios, output, progress=show)
-    _print_metrics(comparison.table)
+    _print_metrics(
+        comparison.table, title=f"Headline metrics: change vs {comparison.results[0].name}"
+    )
     _print_plausibility(list(comparison.results))
     if comparison.not_converged:
         err_console.print(
@@ -131,33 +129,8 @@ def _print_plausibility(results: list[Any]) -> None:
         err_console.print(f"[yellow]warning ({w.code}):[/] {who}: {w.message}", highlight=False)
 
 
-def _print_metrics(table: Any) -> None:
-    """Headline metrics on the terminal: the baseline, then each alternative with its % change."""
+def _print_metrics(table: Any, *, title: str) -> None:
+    """Headline metrics on the terminal: the baseline, then each alternative with its change."""
+    from ._tables import print_headline
 
-    def number(value: float) -> str:
-        return "" if math.isnan(value) else f"{value:,.4g}"
-
-    from ..metrics.registry import metric
-
-    shown = table[table["metric"].isin([metric(name).name for name in TERMINAL_METRICS])]
-    if shown.empty:
-        shown = table
-    value_columns = [
-        c
-        for c in table.columns
-        if c not in ("group", "metric", "unit")
-        and not str(c).endswith("Δ")
-        and not str(c).endswith("Δ%")
-    ]
-    view = Table(show_edge=False, title="Headline metrics (change vs baseline)")
-    view.add_column("metric")
-    view.add_column("unit")
-    for column in value_columns:
-        view.add_column(str(column)[:24], justify="right")
-    for _, row in shown.iterrows():
-        cells = [str(row["metric"]), str(row["unit"]), number(row[value_columns[0]])]
-        for column in value_columns[1:]:
-            pct = row.get(f"{column} Δ%", math.nan)
-            cells.append(number(row[column]) + ("" if math.isnan(pct) else f" ({pct:+.1f}%)"))
-        view.add_row(*cells)
-    console.print(view)
+    print_headline(console, table, title=title)

@@ -119,20 +119,29 @@ def assign(
     with shown_warnings(), console.status("Building the transit graph and assigning ..."):
         graph = build_transit_graph(supply, zones=zone_table, walk_network=walk_network)
         result = assign_transit(graph, od)
-    lines = result.line_table()
+    names = supply.lines_table()[["line", "label", "name", "long_name", "operator", "mode"]]
+    lines = names.merge(result.line_table(), on="line", how="right")
     write_table(lines, output)
     busiest = lines.sort_values("boardings", ascending=False).head(10)
     view = Table(title="Busiest lines", show_edge=False)
-    for column in ("line", "boardings", "peak_load", "peak_load_per_capacity_hour"):
-        view.add_column(column, justify="left" if column == "line" else "right")
+    for column in ("line", "boardings", "peak load", "load/cap"):
+        view.add_column(
+            column,
+            justify="left" if column == "line" else "right",
+            overflow="fold",
+            no_wrap=column != "line",
+        )
     for row in busiest.itertuples(index=False):
         view.add_row(
-            str(row.line),
+            str(row.label),
             f"{row.boardings:,.0f}",
             f"{row.peak_load:,.0f}",
             f"{row.peak_load_per_capacity_hour:.2f}",
         )
     console.print(view)
+    console.print(
+        "[dim]load/cap = highest segment load / capacity offered per hour[/]", highlight=False
+    )
     console.print(
         f"{result.demand.sum():,.0f} trips assigned, "
         f"{result.unassigned:,.0f} without a transit path; "

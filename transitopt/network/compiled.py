@@ -234,6 +234,35 @@ class Network:
         extra = self.edges.drop(columns=[c for c in self.edges.columns if c in table.columns])
         return pd.concat([table, extra.reset_index(drop=True)], axis=1)
 
+    def street_table(self) -> pd.DataFrame:
+        """Per edge, what a planner reads a link by: ``way`` (the OSM way id; the first
+        of a simplified chain of ways), ``name`` and ``highway`` (text; a chain's distinct
+        values joined with ``"; "``). ``None`` where the source has none (TNTP)."""
+        m = self.n_edges
+
+        def column(name: str) -> np.ndarray:
+            if name not in self.edges.columns:
+                return np.full(m, None, dtype=object)
+            return self.edges[name].to_numpy(object)
+
+        def first(value: Any) -> str | None:
+            if isinstance(value, list | tuple | np.ndarray):
+                value = value[0] if len(value) else None
+            return None if _missing(value) else str(value)
+
+        def joined(value: Any) -> str | None:
+            values = value if isinstance(value, list | tuple | np.ndarray) else [value]
+            text = list(dict.fromkeys(str(v) for v in values if not _missing(v)))
+            return "; ".join(text) if text else None
+
+        return pd.DataFrame(
+            {
+                "way": [first(v) for v in column("osmid")],
+                "name": [joined(v) for v in column("name")],
+                "highway": [joined(v) for v in column("highway")],
+            }
+        )
+
     def to_geodataframe(self):
         """Edges as a GeoDataFrame of straight or source line geometries (``geometry`` column)."""
         import geopandas as gpd
@@ -273,6 +302,11 @@ class Network:
             u, v = int(row.pop("from_node")), int(row.pop("to_node"))
             graph.add_edge(u, v, **{k: _plain(val) for k, val in row.items()})
         return graph
+
+
+def _missing(value: Any) -> bool:
+    """``None``, NaN or empty text (a source attribute not given)."""
+    return value is None or (isinstance(value, float) and value != value) or value == ""
 
 
 def _plain(value: Any) -> Any:

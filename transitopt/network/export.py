@@ -1,9 +1,14 @@
-"""Writing a compiled network to GraphML, GeoPackage or (Geo)Parquet."""
+"""Writing a compiled network to GraphML, GeoPackage or (Geo)Parquet, and link tables with
+their geometry (``links.gpkg``: opens in QGIS)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
 
 from .._errors import InputFileError
 from .._io import atomic_path
@@ -11,6 +16,8 @@ from .compiled import Network
 
 #: file endings and the format each one writes
 EXPORT_FORMATS = {".graphml": "GraphML", ".gpkg": "GeoPackage", ".parquet": "GeoParquet"}
+#: file endings a link table with geometry can be written to
+LINK_FORMATS = {".gpkg": "GeoPackage", ".parquet": "GeoParquet"}
 
 
 def export_network(network: Network, path: str | os.PathLike) -> Path:
@@ -39,6 +46,68 @@ def export_network(network: Network, path: str | os.PathLike) -> Path:
             _nodes_geodataframe(network).to_file(tmp, layer="nodes", driver="GPKG")
         else:
             _stringify_lists(network.to_geodataframe()).to_parquet(tmp)
+    return path
+
+
+def links_geodataframe(
+    links: pd.DataFrame, *, crs: str | None = "EPSG:4326", geometry: Any = None
+) -> Any:
+    """A link table (one row per directed link) as a GeoDataFrame.
+
+    Parameters
+    ----------
+    links
+        A link table: a scenario result's ``links`` (``x0, y0, x1, y1`` end coordinates
+        and ``geometry_wkt``, the street's shape where the source has one) or
+        :meth:`~transitopt.assignment.AssignmentResult.link_table`.
+    crs
+        Coordinate reference system of the coordinates (EPSG:4326 for OSM networks).
+    geometry
+        One line geometry per row; default: ``geometry_wkt`` where given, else the
+        straight line between the end nodes.
+    """
+    import geopandas as gpd
+    import shapely
+
+    table = links.reset_index(drop=True).copy()
+    if geometry is None:
+        if not {"x0", "y0", "x1", "y1"} <= set(table.columns):
+            raise InputFileError(
+                "the link table has no end coordinates (x0, y0, x1, y1) to draw links from"
+            )
+        ends = table[["x0", "y0", "x1", "y1"]].to_numpy(np.float64).reshape(-1, 2, 2)
+        lines = np.asarray(shapely.linestrings(ends), dtype=object)
+        if "geometry_wkt" in table.columns:
+            wkt = table["geometry_wkt"].to_numpy(object)
+            given = np.array([isinstance(v, str) and v != "" for v in wkt], dtype=bool)
+            if given.any():
+                lines[given] = shapely.from_wkt(wkt[given].astype(str))
+        geometry = lines
+    table = table.drop(columns=["geometry_wkt", "geometry"], errors="ignore")
+    return gpd.GeoDataFrame(_stringify_lists(table), geometry=list(geometry), crs=crs)
+
+
+def write_links(
+    links: pd.DataFrame,
+    path: str | os.PathLike,
+    *,
+    crs: str | None = "EPSG:4326",
+    geometry: Any = None,
+) -> Path:
+    """Write a link table with its geometry (see :func:`links_geodataframe`) atomically:
+    GeoPackage (layer ``links``) for ``.gpkg``, GeoParquet for ``.parquet``."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in LINK_FORMATS:
+        raise InputFileError(
+            f"{path}: links with geometry are written as {' or '.join(LINK_FORMATS)}, not {suffix!r}"
+        )
+    frame = links_geodataframe(links, crs=crs, geometry=geometry)
+    with atomic_path(path) as tmp:
+        if suffix == ".gpkg":
+            frame.to_file(tmp, layer="links", driver="GPKG")
+        else:
+            frame.to_parquet(tmp)
     return path
 
 

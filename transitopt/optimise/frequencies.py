@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import TransitoptError
+from .._io import atomic_path
 from .._progress import ProgressCallback, wants_stop
 
 if TYPE_CHECKING:
@@ -60,7 +61,8 @@ class FrequencyResult:
     scenario_path : Path
         The input scenario (the baseline of the written alternative).
     routes : DataFrame
-        Per route: ``route_key``, ``lines`` (tuple of line ids), ``cycle_s`` (s, summed
+        Per route: ``route_key``, ``lines`` (tuple of line ids), ``names`` (the lines by
+        name, with the operator), ``cycle_s`` (s, summed
         over its lines), ``baseline_headway_min``, ``headway_min`` (chosen),
         ``baseline_fleet``, ``fleet`` (vehicles).
     fleet_budget, fleet_used, baseline_fleet : int
@@ -422,6 +424,7 @@ def optimise_frequencies(
         {
             "route_key": problem.keys,
             "lines": problem.group_lines,
+            "names": [_route_names(lines, key) for key in problem.keys],
             "cycle_s": problem.cycle_s,
             "baseline_headway_min": base_h / 60.0,
             "headway_min": [values[i] for i in search.idx],
@@ -494,9 +497,10 @@ def write_scenario(
 ) -> Path:
     """Write the chosen headways as an alternative scenario of the input scenario.
 
-    One ``change_line`` edit per route whose headway changed (its line ids listed).
-    The file is accepted by :func:`transitopt.scenario.load_scenario` and
-    ``transitopt compare``.
+    One ``change_line`` edit per route whose headway changed, naming the route by its
+    key (``"tram:3"``: mode and short name, stable when OSM relations are re-imported)
+    under a comment with the lines' names. Written atomically; the file is accepted by
+    :func:`transitopt.scenario.load_scenario` and ``transitopt compare``.
     """
     path = Path(path)
     base = os.path.relpath(result.scenario_path.resolve(), path.resolve().parent)
@@ -513,17 +517,29 @@ def write_scenario(
     for row in result.routes.itertuples():
         if abs(row.headway_min - row.baseline_headway_min) < 1e-9:
             continue
-        ids = ", ".join(_toml_str(i) for i in row.lines)
         out += [
             "",
+            f"# {row.names}: {row.baseline_headway_min:g} -> {row.headway_min:g} min",
             "[[edits]]",
             'type = "change_line"',
-            f"line = [{ids}]",
+            f"line = [{_toml_str(row.route_key)}]",
             f"headway_min = {row.headway_min:g}",
         ]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+    with atomic_path(path) as tmp:
+        tmp.write_text("\n".join(out) + "\n", encoding="utf-8")
     return path
+
+
+def _route_names(lines: pd.DataFrame, route_key: str) -> str:
+    """A route's lines by name (their labels, then the operator): ``"tram 3 Kaivopuisto -
+    Meilahti; tram 3 Meilahti - Kaivopuisto (HKL-Raitioliikenne)"``."""
+    rows = lines[lines["route_key"] == route_key]
+    labels = rows["label"] if "label" in rows.columns else rows["line"]
+    text = "; ".join(dict.fromkeys(str(v) for v in labels))
+    operators = rows["operator"].dropna().unique() if "operator" in rows.columns else []
+    if len(operators):
+        text += f" ({', '.join(map(str, operators))})"
+    return " ".join(text.split())  # one line: it is written as a TOML comment
 
 
 def _toml_str(value: str) -> str:

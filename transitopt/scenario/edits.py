@@ -39,7 +39,7 @@ import pandas as pd
 
 from ..geo import haversine_m
 from ..network.compiled import EDGE_FLOAT_DEFAULTS, MODE_BUS, MODE_CAR, Network
-from ..transit.lines import Line, TransitSupply
+from ..transit.lines import Line, TransitSupply, lines_text
 from ..transit.street_routes import StreetRoutes, route_lines
 from .files import EditRecord, Scenario
 from .inputs import BaseData, make_lines, resolve_stops
@@ -65,7 +65,8 @@ class Prepared:
     zones : DataFrame
     demand : (z, z) float64
     log : DataFrame
-        One row per edit: ``file``, ``edit`` (index), ``type``, ``target``, ``effect``.
+        One row per edit: ``file``, ``edit`` (index), ``type``, ``target`` (lines and
+        streets by name), ``effect``, ``ids`` (the line ids an edit selected).
     notes : tuple of str
     """
 
@@ -136,7 +137,7 @@ def apply_edits(scenario: Scenario, base: BaseData) -> Prepared:
         routes=routes,
         zones=base.zones,
         demand=base.demand,
-        log=pd.DataFrame(state.log, columns=["file", "edit", "type", "target", "effect"]),
+        log=pd.DataFrame(state.log, columns=["file", "edit", "type", "target", "effect", "ids"]),
         notes=tuple(notes),
     )
 
@@ -163,13 +164,17 @@ class _State:
     notes: list[str] = field(default_factory=list)
     bus_lanes: list[tuple[EditRecord, list[str]]] = field(default_factory=list)
     _ways: dict | None = None
+    _picked: list[str] = field(default_factory=list)
 
     # ------------------------------------------------------------------ dispatch
     def apply(self, record: EditRecord) -> None:
         edit = record.edit
         handler = getattr(self, f"_{edit.type}")
+        self._picked = []
         target, effect = handler(record, edit)
-        self.log.append((record.file.name, record.index, edit.type, target, effect))
+        self.log.append(
+            (record.file.name, record.index, edit.type, target, effect, ", ".join(self._picked))
+        )
 
     # ------------------------------------------------------------------ lines
     def _select(self, record: EditRecord, selector, name: str = "line") -> list[str]:
@@ -198,7 +203,13 @@ class _State:
                 )
                 raise record.error(name, f"no line or route with id {value!r}{hint}")
             out += [h for h in hits if h not in out]
+        self._picked += out
         return out
+
+    def _names(self, ids: list[str]) -> str:
+        """The lines ``ids`` by name (:func:`~transitopt.transit.lines.lines_text`)."""
+        known = {ln.id: ln for ln in self.supply.lines}
+        return lines_text(known.get(i, i) for i in ids)
 
     def _replace_lines(self, changed: Mapping[str, Line | None]) -> None:
         """Replace the lines named in ``changed`` (``None``: remove the line)."""
@@ -232,13 +243,15 @@ class _State:
                 fare,
                 "edit",
             ]
-        return edit.id, f"{len(lines)} line(s), {len(lines[0].stop_ids)} stops"
+        self._picked += [line.id for line in lines]
+        return lines_text(lines), f"{len(lines)} line(s), {len(lines[0].stop_ids)} stops"
 
     def _remove_line(self, record: EditRecord, edit) -> tuple[str, str]:
         ids = self._select(record, edit.line)
+        names = self._names(ids)
         self._replace_lines(dict.fromkeys(ids))
         self.meta = self.meta.drop(index=ids)
-        return ", ".join(ids), f"removed {len(ids)} line(s)"
+        return names, f"removed {len(ids)} line(s)"
 
     def _reroute_line(self, record: EditRecord, edit) -> tuple[str, str]:
         ids = self._select(record, edit.line)
@@ -260,7 +273,7 @@ class _State:
             stops=stops, lines=self.supply.lines, info=dict(self.supply.info)
         )
         self._replace_lines({line.id: line.replace(stop_ids=tuple(stop_ids), running_times_s=None)})
-        return line.id, f"{len(line.stop_ids)} -> {len(stop_ids)} stops"
+        return line.label, f"{len(line.stop_ids)} -> {len(stop_ids)} stops"
 
     def _change_line(self, record: EditRecord, edit) -> tuple[str, str]:
         ids = self._select(record, edit.line)
@@ -296,7 +309,7 @@ class _State:
             if getattr(edit, name) is not None:
                 effects.append(f"{name}={getattr(edit, name):g}")
         self._replace_lines(changed)
-        return ", ".join(ids), "; ".join(effects)
+        return self._names(ids), "; ".join(effects)
 
     def _bus_lane(self, record: EditRecord, edit) -> tuple[str, str]:
         if self.drive is None:
@@ -305,7 +318,7 @@ class _State:
             )
         ids = self._select(record, edit.line)
         self.bus_lanes.append((record, ids))
-        return ", ".join(ids), "bus lane on the line's street route (laid after all edits)"
+        return self._names(ids), "bus lane on the line's street route (laid after all edits)"
 
     def lay_bus_lanes(self, routes: StreetRoutes) -> None:
         """Lay the recorded bus lanes on the final routes (see the module docstring)."""
@@ -364,7 +377,14 @@ class _State:
                     f"{record.where()}: {single.size} single-lane link(s) of the route left in mixed traffic"
                 )
             self.log.append(
-                (record.file.name, record.index, "bus_lane (laid)", ", ".join(present), effect)
+                (
+                    record.file.name,
+                    record.index,
+                    "bus_lane (laid)",
+                    self._names(present),
+                    effect,
+                    ", ".join(present),
+                )
             )
         edges["bus_lane"] = bus_lane
         self.drive = net.replace(lanes=lanes, capacity_vph=capacity, edges=edges)
@@ -396,6 +416,19 @@ class _State:
                         continue
             self._ways = {k: np.asarray(v, dtype=np.int64) for k, v in owners.items()}
         return self._ways
+
+    def _road_text(self, edit, links: np.ndarray) -> str:
+        """What a road edit names, with the street names of its links: ``"way 15466245
+        (Mannerheimintie)"``."""
+        edges = self._checked_drive().edges
+        names: list[str] = []
+        if "name" in edges.columns:
+            for value in edges["name"].to_numpy(object)[links]:
+                for name in value if isinstance(value, list | tuple) else [value]:
+                    if isinstance(name, str) and name and name not in names:
+                        names.append(name)
+        target = _road_target(edit)
+        return f"{target} ({', '.join(names)})" if names else target
 
     def _describe(self, e: int) -> str:
         net = self._checked_drive()
@@ -459,7 +492,7 @@ class _State:
             for n in ("lanes", "capacity_vph", "capacity_factor", "speed_kph")
             if getattr(edit, n) is not None
         ]
-        return _road_target(edit), f"{links.size} link(s): " + ", ".join(changes)
+        return self._road_text(edit, links), f"{links.size} link(s): " + ", ".join(changes)
 
     def _close_road(self, record: EditRecord, edit) -> tuple[str, str]:
         links = self._select_roads(record, edit)
@@ -469,7 +502,7 @@ class _State:
         closed[links] = True
         edges["closed"] = closed
         self.drive = net.replace(edges=edges)
-        return _road_target(edit), f"closed {links.size} link(s)"
+        return self._road_text(edit, links), f"closed {links.size} link(s)"
 
     def _add_road(self, record: EditRecord, edit) -> tuple[str, str]:
         net = self._need_drive(record)

@@ -296,6 +296,7 @@ def _assemble(p: Prepared, out: MultimodalResult) -> ScenarioResult:
         if scenario.baseline.zones.file
         else scenario.baseline.zones.grid_cell_m,
         "lines": len(p.supply.lines),
+        "crs": p.drive.crs if p.drive is not None else None,
         "headline": {r.metric: r.value for r in tables["metrics"].itertuples()},
         "notes": list(p.notes) + list(out.notes),
         "warnings": [w.to_dict() for w in warnings_found],
@@ -332,23 +333,15 @@ def _links_table(p: Prepared, out: MultimodalResult) -> pd.DataFrame:
     def column(name: str, default: Any = None) -> Any:
         return edges[name].to_numpy(object) if name in edges.columns else default
 
-    osmid = column("osmid")
-    way = (
-        [
-            None if v is None else str(v[0] if isinstance(v, list | tuple | np.ndarray) else v)
-            for v in osmid
-        ]
-        if osmid is not None
-        else None
-    )
+    streets = drive.street_table()
     table = pd.DataFrame(
         {
             "edge": np.arange(drive.n_edges),
             "from_node": drive.node_id[drive.tail],
             "to_node": drive.node_id[drive.head],
-            "way": way,
-            "name": column("name"),
-            "highway": column("highway"),
+            "way": streets["way"].to_numpy(object),
+            "name": streets["name"].to_numpy(object),
+            "highway": streets["highway"].to_numpy(object),
             "road_id": column("road_id"),
             "length_m": drive.length_m,
             "lanes": drive.lanes,
@@ -385,6 +378,7 @@ def _segments_tables(p: Prepared, out: MultimodalResult) -> tuple[pd.DataFrame, 
     seg_cols = [
         "line",
         "name",
+        "label",
         "mode",
         "seq",
         "from_stop",
@@ -437,6 +431,7 @@ def _segments_tables(p: Prepared, out: MultimodalResult) -> tuple[pd.DataFrame, 
                 {
                     "line": line_id,
                     "name": line.name,
+                    "label": line.label,
                     "mode": line.mode,
                     "seq": np.arange(len(s) - 1),
                     "from_stop": s[:-1],
@@ -472,7 +467,18 @@ def _lines_table(p: Prepared, out: MultimodalResult, segments: pd.DataFrame) -> 
     params = p.scenario.baseline.model
     if out.transit is None or not p.supply.lines:
         return pd.DataFrame(
-            columns=["line", "route_key", "mode", "headway_s", "length_km", "one_way_time_s"]
+            columns=[
+                "line",
+                "name",
+                "label",
+                "long_name",
+                "operator",
+                "route_key",
+                "mode",
+                "headway_s",
+                "length_km",
+                "one_way_time_s",
+            ]
         )
     meta = p.line_meta
     g = out.transit.graph
@@ -484,6 +490,9 @@ def _lines_table(p: Prepared, out: MultimodalResult, segments: pd.DataFrame) -> 
             {
                 "line": line_id,
                 "name": line.name,
+                "label": line.label,
+                "long_name": line.long_name,
+                "operator": line.operator,
                 "mode": line.mode,
                 "route_key": meta.loc[line_id, "route_key"],
                 "source": meta.loc[line_id, "source"],

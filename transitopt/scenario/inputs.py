@@ -396,6 +396,8 @@ def make_lines(
         dwell_s=fields.dwell_s,
         speed_kph=fields.speed_kph,
         route_id=fields.id,
+        long_name=fields.long_name,
+        operator=fields.operator,
     )
     if len(set(stop_ids)) < 2:
         raise ScenarioError(

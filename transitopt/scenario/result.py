@@ -25,6 +25,7 @@ import pandas as pd
 
 from .._errors import InputFileError
 from .._io import plain_json
+from ..network.export import write_links
 
 #: tables every result holds, in the order they are written
 TABLES = (
@@ -43,6 +44,8 @@ TABLES = (
 )
 #: the file that marks a complete result folder (written last)
 SUMMARY = "summary.json"
+#: the road links with their street geometry (GeoPackage, layer ``links``), beside the tables
+LINKS_GPKG = "links.gpkg"
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,6 +129,11 @@ class ScenarioResult:
 def write_result(result: ScenarioResult, folder: str | os.PathLike, *, csv: bool = True) -> Path:
     """Write ``result`` to ``folder`` atomically: ``<table>.parquet`` (and ``.csv``) and ``summary.json``.
 
+    With ``csv`` (files for people, not the cache) the road links are also written with
+    their street geometry to ``links.gpkg`` (layer ``links``, one row per directed link:
+    OSM way id, street name, road class, lanes, capacity, flow, v/c, times), which opens
+    in QGIS.
+
     An existing ``folder`` is replaced only if it is empty or a previous result (holds
     ``summary.json``); anything else raises :class:`~transitopt.InputFileError` and is
     left untouched.
@@ -147,6 +155,9 @@ def write_result(result: ScenarioResult, folder: str | os.PathLike, *, csv: bool
             table.to_parquet(tmp / f"{name}.parquet", index=False)
             if csv:
                 table.to_csv(tmp / f"{name}.csv", index=False)
+        links = result.tables.get("links")
+        if csv and links is not None and len(links) and "x0" in links.columns:
+            write_links(links, tmp / LINKS_GPKG, crs=result.summary.get("crs", "EPSG:4326"))
         summary = {
             **dict(result.summary),
             "name": result.name,

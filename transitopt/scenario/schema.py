@@ -142,6 +142,8 @@ class LineFields(_Spec):
 
     id: Annotated[str, Field(min_length=1)]
     name: str | None = None
+    long_name: str | None = None
+    operator: str | None = None
     mode: Literal[MODES] = "bus"  # type: ignore[valid-type]
     stops: Annotated[list[StopRef], Field(min_length=2)]
     headway_min: Annotated[float, Field(gt=0, le=1440)]

@@ -105,6 +105,7 @@ def read_gtfs(
     stops = _clean_stops(feed, path, report)
     routes = feed.routes.copy()
     routes["route_id"] = routes["route_id"].astype(str)
+    routes["operator"] = _agency_names(feed, routes)
     trips, reused_rows = _clean_trips(feed, routes, report)
     stop_times = _clean_stop_times(feed, trips, reused_rows, stops, report)
 
@@ -707,6 +708,8 @@ class _LineMaker:
                     running_times_s=running,
                     route_id=route_id,
                     direction_id=int(direction),
+                    long_name=_text(route.get("route_long_name")) or None,
+                    operator=_text(route.get("operator")) or None,
                 )
             )
         return lines
@@ -872,6 +875,19 @@ def _parse_date(value: Any) -> dt.date:
         return dt.datetime.strptime(text, "%Y%m%d").date()
     except ValueError:
         raise ValueError(f"date {value!r} is not YYYYMMDD or YYYY-MM-DD") from None
+
+
+def _agency_names(feed: Any, routes: pd.DataFrame) -> list[str | None]:
+    """Each route's ``agency_name`` (by ``agency_id``; a feed with one agency may omit it)."""
+    agency = getattr(feed, "agency", None)
+    if agency is None or agency.empty or "agency_name" not in agency.columns:
+        return [None] * len(routes)
+    names = [_text(v) or None for v in agency["agency_name"]]
+    if "agency_id" not in agency.columns or "agency_id" not in routes.columns:
+        return [names[0] if len(names) == 1 else None] * len(routes)
+    by_id = dict(zip(agency["agency_id"].map(_text), names, strict=True))
+    only = names[0] if len(names) == 1 else None
+    return [by_id.get(_text(a), only) if _text(a) else only for a in routes["agency_id"]]
 
 
 def _text(value: Any) -> str:

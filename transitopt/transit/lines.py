@@ -82,6 +82,10 @@ class Line:
         In-vehicle time between consecutive stops (s), ``len(stop_ids) - 1`` values.
     route_id, direction_id : str or None, int or None
         Where the line came from (GTFS route and direction, OSM relation).
+    long_name : str or None
+        Descriptive name (GTFS ``route_long_name``, OSM ``name``: usually its termini).
+    operator : str or None
+        Who runs it (GTFS agency name, OSM ``operator`` else ``network``).
     """
 
     id: str
@@ -95,6 +99,8 @@ class Line:
     running_times_s: tuple[float, ...] | None = None
     route_id: str | None = None
     direction_id: int | None = None
+    long_name: str | None = None
+    operator: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "stop_ids", tuple(str(s) for s in self.stop_ids))
@@ -176,9 +182,38 @@ class Line:
         """Running speed (km/h), the line's or the mode default."""
         return self.speed_kph if self.speed_kph is not None else MODE_DEFAULTS[self.mode].speed_kph
 
+    @property
+    def label(self) -> str:
+        """What a planner calls the line: mode and short name, then the long name when it
+        adds something (``"tram 3 Kaivopuisto - Meilahti"``)."""
+        return line_label(self.mode, self.name, self.long_name)
+
     def replace(self, **changes: Any) -> Line:
         """A new line with some fields changed (for scenario edits)."""
         return replace(self, **changes)
+
+
+def line_label(mode: str, name: str, long_name: str | None = None) -> str:
+    """``"<mode> <short name>"`` plus the long name unless it only repeats the short one."""
+    short = f"{mode} {name}".strip()
+    long = (long_name or "").strip()
+    if long and long.casefold() not in (name.casefold(), short.casefold()):
+        return f"{short} {long}"
+    return short
+
+
+def lines_text(lines: Iterable[Line | str]) -> str:
+    """Lines by name, one entry per mode and short name: ``"tram 3 (2 lines), bus 55
+    Rautatientori - Koskela"``; a bare id (a line no longer in the supply) is shown as is."""
+    groups: dict[str, list[Line | str]] = {}
+    for line in lines:
+        key = f"{line.mode} {line.name}" if isinstance(line, Line) else str(line)
+        groups.setdefault(key, []).append(line)
+    parts = []
+    for key, members in groups.items():
+        labels = {m.label if isinstance(m, Line) else str(m) for m in members}
+        parts.append(labels.pop() if len(labels) == 1 else f"{key} ({len(members)} lines)")
+    return ", ".join(parts)
 
 
 @dataclass(frozen=True, eq=False)
@@ -273,7 +308,7 @@ class TransitSupply:
         raise KeyError(f"no line {line_id!r}")
 
     def lines_table(self, period: str | None = None) -> pd.DataFrame:
-        """One row per line: id, name, mode, stops, headway (s), capacity, length (km, straight)."""
+        """One row per line: id, name, label, long name, operator, mode, stops, headway (s), capacity, length (km, straight)."""
         xy = self.stops[["lon", "lat"]]
         rows = []
         for line in self.lines:
@@ -282,7 +317,10 @@ class TransitSupply:
                 {
                     "line": line.id,
                     "name": line.name,
+                    "label": line.label,
                     "mode": line.mode,
+                    "long_name": line.long_name,
+                    "operator": line.operator,
                     "route_id": line.route_id,
                     "direction_id": line.direction_id,
                     "n_stops": len(line.stop_ids),

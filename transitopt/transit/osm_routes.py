@@ -14,7 +14,9 @@ share_taxi/minibus, tram, light_rail, train, subway or monorail from an ``.osm.p
 * the headway comes from the ``interval`` tag (minutes, ``hh:mm`` or ``hh:mm:ss``, the
   first value if several) or, without one, from ``OSM_DEFAULT_HEADWAY_S`` by route type
   (:mod:`transitopt.transit.defaults`).
-* the line id is ``relation/<id>``, its name the ``ref`` tag (else ``name``).
+* the line id is ``relation/<id>``, its name the ``ref`` tag (else ``name``), its long
+  name the ``name`` tag without the ref (else ``from - to``), its operator the
+  ``operator`` tag (else ``network``).
 
 Extracts are often clipped: members outside the file have no location. Such members are
 dropped and relations left with fewer than two stops are skipped; both are counted in
@@ -311,7 +313,22 @@ def _line(relation: _RouteRelation, sequence: list[str], headway_s: float) -> Li
         stop_ids=tuple(sequence),
         headway_s=headway_s,
         route_id=str(relation.id),
+        long_name=_long_name(tags),
+        operator=tags.get("operator") or tags.get("network"),
     )
+
+
+def _long_name(tags: dict[str, str]) -> str | None:
+    """The ``name`` tag without a leading ``ref`` (``"611B Suutarila - ..."``), else
+    ``"from - to"``."""
+    name, ref = tags.get("name", "").strip(), tags.get("ref", "").strip()
+    if ref and name.startswith(ref):
+        name = name[len(ref) :].lstrip(" :-–")
+    if name:
+        return name
+    if tags.get("from") and tags.get("to"):
+        return f"{tags['from']} - {tags['to']}"
+    return None
 
 
 def _report(

@@ -147,8 +147,8 @@ def corridor_table(segments: pd.DataFrame) -> pd.DataFrame:
             "load": s["load"].to_numpy(float),
             "capacity_per_hour": s["capacity_per_hour"].to_numpy(float),
             "load_ratio": s["load_ratio"].to_numpy(float),
-            "line_name": s["name"].astype(str).to_numpy()
-            if "name" in s.columns
+            "line_name": (s["mode"].astype(str) + " " + s["name"].astype(str)).to_numpy()
+            if {"mode", "name"} <= set(s.columns)
             else s["line"].astype(str).to_numpy(),
         }
     )
