@@ -155,6 +155,10 @@ def test_warnings_shared_by_every_run_are_listed_once():
         ("base", "default_lanes"),
     ]
     assert "62.0%" in pairs[0][1].message
+    three = grouped_warnings([*summaries, summaries[1]], ["base", "alt", "alt 2"])
+    assert [who for who, _ in three] == ["all runs", "base"]
+    two_of_three = grouped_warnings([summaries[0], summaries[0], {}], ["a", "b", "c"])
+    assert [who for who, _ in two_of_three] == ["a, b", "a, b"]
 
 
 def test_warnings_round_trip_through_a_summary():

@@ -127,16 +127,19 @@ def grouped_warnings(
 ) -> list[tuple[str, PlausibilityWarning]]:
     """``(who, warning)`` pairs for showing several runs' warnings once each.
 
-    A warning with the same code and ids in every run is listed once as "all runs" (with
-    the first run's message); the others under their run's name.
+    Warnings with the same code and ids are listed once, with the first run's message;
+    ``who`` is "all runs" when every run has it, else the names of the runs that do.
     """
-    every = [warnings_of(s) for s in summaries]
-    keys = [{(w.code, w.ids) for w in own} for own in every]
-    shared = set.intersection(*keys) if len(every) > 1 else set()
-    out = [("all runs", w) for w in every[0] if (w.code, w.ids) in shared] if every else []
-    for name, own in zip(names, every, strict=True):
-        out += [(str(name), w) for w in own if (w.code, w.ids) not in shared]
-    return out
+    groups: dict[tuple[str, tuple[str, ...]], tuple[PlausibilityWarning, list[str]]] = {}
+    for name, summary in zip(names, summaries, strict=True):
+        for w in warnings_of(summary):
+            _, runs = groups.setdefault((w.code, w.ids), (w, []))
+            if str(name) not in runs:
+                runs.append(str(name))
+    return [
+        ("all runs" if len(runs) == len(names) > 1 else ", ".join(runs), w)
+        for w, runs in groups.values()
+    ]
 
 
 def has_no_effect(summary: Mapping[str, Any]) -> bool:
