@@ -104,8 +104,9 @@ def test_line_circuity_over_the_limit():
     assert (
         "1 line runs more than 1.8 x" in w.message and "A (4.4 km for 2.2 km, 2.0 x)" in w.message
     )
-    (w,) = _line_circuity(segments(2.0, 4.0))  # B: 445 m for 111 m, 333 m longer
+    (w,) = _line_circuity(segments(2.0, 4.0), {"B": "bus 7"})  # B: 445 m for 111 m, 333 m longer
     assert w.ids == ("B", "A") and "2 lines run" in w.message
+    assert "bus 7 (0.4 km for 0.1 km, 4.0 x)" in w.message  # named as the planner knows it
     assert _line_circuity(segments(1.7, 3.0)) == []
 
 

@@ -103,7 +103,8 @@ def check_plausibility(
     if zones is not None and len(prepared.supply.lines):
         out += _zones_without_stop(zones, tables.get("stops"), float(spec.model.max_access_walk_m))
     if tables.get("segments") is not None:
-        out += _line_circuity(tables["segments"])
+        labels = {line.id: line.label for line in prepared.supply.lines}
+        out += _line_circuity(tables["segments"], labels)
     if prepared.drive is not None:
         out += _default_lanes(dict(prepared.drive.info), prepared.drive.n_edges)
     if not prepared.scenario.is_baseline:
@@ -204,7 +205,11 @@ def _zones_without_stop(
     ]
 
 
-def _line_circuity(segments: pd.DataFrame) -> list[PlausibilityWarning]:
+def _line_circuity(
+    segments: pd.DataFrame, labels: Mapping[str, str] | None = None
+) -> list[PlausibilityWarning]:
+    """Lines whose street path is much longer than their straight stop path (named by
+    ``labels``: line id -> name shown to a planner; ids are kept in ``ids``)."""
     needed = {"line", "length_m", "from_lon", "from_lat", "to_lon", "to_lat"}
     if not len(segments) or not needed <= set(segments.columns):
         return []
@@ -226,8 +231,9 @@ def _line_circuity(segments: pd.DataFrame) -> list[PlausibilityWarning]:
     ].sort_values("ratio", ascending=False)
     if hit.empty:
         return []
+    labels = labels or {}
     listed = [
-        f"{line} ({row.path / 1000:,.1f} km for {row.straight / 1000:,.1f} km, {row.ratio:.1f} x)"
+        f"{labels.get(str(line), line)} ({row.path / 1000:,.1f} km for {row.straight / 1000:,.1f} km, {row.ratio:.1f} x)"
         for line, row in hit.iterrows()
     ]
     many = len(hit) != 1
