@@ -355,6 +355,7 @@ def _links_table(p: Prepared, out: MultimodalResult) -> pd.DataFrame:
             "bus_lane": edges["bus_lane"].to_numpy(bool),
             "bus_only": (drive.modes & 1) == 0,
             "closed": closed,
+            "connector": np.asarray(column("connector", np.zeros(drive.n_edges)), dtype=bool),
             "x0": drive.node_x[drive.tail],
             "y0": drive.node_y[drive.tail],
             "x1": drive.node_x[drive.head],
