@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
-from ._common import command_group, console
+from ._common import command_group, console, positive
 
 group = command_group("Benchmark instances from the literature.")
 
@@ -17,7 +18,9 @@ def tndp(
     instance: Annotated[
         str, typer.Argument(help="Mandl1, Mandl2, Mumford0, Mumford1 or Mumford2.")
     ],
-    budget: Annotated[float, typer.Option("--budget", help="Search CPU seconds per run.")] = 60.0,
+    budget: Annotated[
+        float, typer.Option("--budget", help="Search CPU seconds per run.", callback=positive)
+    ] = 60.0,
     seeds: Annotated[str, typer.Option("--seeds", help="Comma-separated seeds.")] = "0",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Runs table (CSV).")] = None,
 ) -> None:
@@ -26,10 +29,15 @@ def tndp(
     from ..optimise import published_results, run_case, standard_cases
 
     cases = standard_cases(instance)
-    seed_list = [int(v) for v in seeds.split(",")]
+    try:
+        seed_list = [int(v) for v in seeds.split(",")]
+    except ValueError:
+        raise typer.BadParameter(
+            f"expected whole numbers separated by commas; got {seeds!r}", param_hint="--seeds"
+        ) from None
     rows = []
     for case in cases:
-        with console.status(f"{case.label}: {len(seed_list)} run(s) of {budget:g} s ..."):
+        with console.status(Text(f"{case.label}: {len(seed_list)} run(s) of {budget:g} s ...")):
             runs = run_case(case, budget_s=budget, seeds=seed_list)
         best = runs.loc[runs["att"].idxmin()]
         published = published_results(case)

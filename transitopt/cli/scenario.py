@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.text import Text
 
 from ._common import console, err_console, load, shown_warnings
 
@@ -24,7 +25,7 @@ def evaluate(
     from ..scenario import evaluate_file, write_result
 
     with shown_warnings(ConvergenceWarning, others=False):
-        with console.status(f"Evaluating {scenario} ...") as status:
+        with console.status(Text(f"Evaluating {scenario} ...")) as status:
             result = evaluate_file(scenario, progress=_feedback_status(status, scenario))
             base = None
             if result.summary.get("kind") == "alternative":
@@ -83,17 +84,19 @@ def _compare(scenarios: list[Path], output: Path) -> None:
     from ..report import compare_files
 
     with shown_warnings(ConvergenceWarning, others=False):
-        with console.status("Validating the scenario files ...") as status:
+        with console.status(Text("Validating the scenario files ...")) as status:
 
             def show(state: dict) -> None:
                 if state.get("stage") == "writing":
                     status.update("Writing the report and maps ...")
                 elif "iteration" in state:
                     status.update(
-                        f"Evaluating {state['scenario']}: feedback iteration {state['iteration']}"
+                        Text(
+                            f"Evaluating {state['scenario']}: feedback iteration {state['iteration']}"
+                        )
                     )
                 else:
-                    status.update(f"Evaluating {state['scenario']} ...")
+                    status.update(Text(f"Evaluating {state['scenario']} ..."))
 
             comparison = compare_files(scenarios, output, progress=show)
     _print_metrics(
@@ -116,7 +119,7 @@ def _feedback_status(status: Any, path: Path) -> Any:
     """A progress callback that shows the feedback iteration on ``status``."""
 
     def show(row: dict) -> None:
-        status.update(f"Evaluating {path}: feedback iteration {row.get('iteration', '?')}")
+        status.update(Text(f"Evaluating {path}: feedback iteration {row.get('iteration', '?')}"))
 
     return show
 

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import TransitoptError
-from .._io import atomic_path
+from .._io import write_text
 from .._progress import ProgressCallback, wants_stop
 
 if TYPE_CHECKING:
@@ -525,8 +525,8 @@ def write_scenario(
             f"line = [{_toml_str(row.route_key)}]",
             f"headway_min = {row.headway_min:g}",
         ]
-    with atomic_path(path) as tmp:
-        tmp.write_text("\n".join(out) + "\n", encoding="utf-8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text(path, "\n".join(out) + "\n")
     return path
 
 

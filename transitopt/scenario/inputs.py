@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from .._digest import file_digest
-from .._errors import DemandError, InputFileError
+from .._errors import DemandError, InputFileError, SnappingError
 from ..geo import haversine_m
 from ..network.compiled import Network
 from ..transit.lines import Line, TransitSupply
@@ -424,6 +424,7 @@ def resolve_stops(
     """
     out: list[str] = []
     new_rows: dict[str, tuple[str, float, float]] = {}
+    points: dict[str, int] = {}  # new stops given as points -> their position in ``refs``
     lon_all = stops["lon"].to_numpy(float)
     lat_all = stops["lat"].to_numpy(float)
     index = stops.index
@@ -461,7 +462,9 @@ def resolve_stops(
                 continue
         stop_id = f"{prefix}/{k}"
         new_rows[stop_id] = (ref.name or stop_id, ref.lon, ref.lat)
+        points[stop_id] = k
         out.append(stop_id)
+    _check_new_stops(new_rows, points, drive if drive is not None else walk, where)
     if new_rows:
         clash = [s for s in new_rows if s in index]
         if clash:
@@ -478,6 +481,24 @@ def resolve_stops(
         )
         stops = pd.concat([stops, extra])
     return out, stops
+
+
+def _check_new_stops(new_rows: dict, points: dict[str, int], network, where) -> None:
+    """Refuse stops given as points that lie implausibly far from the street network."""
+    if not points or network is None:
+        return
+    from ..paths import MAX_SNAP_M, check_near_network, snap_points
+
+    lon = np.array([new_rows[stop][1] for stop in points])
+    lat = np.array([new_rows[stop][2] for stop in points])
+    _, dist = snap_points(network, lon, lat)
+    labels = [f"{where('stops')}[{k}]" for k in points.values()]
+    try:
+        check_near_network(
+            network, lon, lat, dist, labels=labels, what="stop", limit_m=MAX_SNAP_M, option=None
+        )
+    except SnappingError as exc:
+        raise ScenarioError(str(exc).replace("stop(s)", "new stop(s)", 1)) from None
 
 
 def _node_location(node: int, *networks) -> tuple[float, float] | None:

@@ -542,7 +542,9 @@ def format_validation_error(path: Path, text: str, exc: ValidationError, *, limi
         got = error.get("input")
         shown = (
             ""
-            if error["type"] in ("missing", "model_type") or isinstance(got, dict)
+            # the value of an unknown key is never echoed: it may be a secret (a token)
+            if error["type"] in ("missing", "model_type", "extra_forbidden")
+            or isinstance(got, dict)
             else f" (got {got!r})"
         )
         lines.append(f"{path}:{locate_line(text, loc)}: {where}: {message}{shown}")
