@@ -79,6 +79,7 @@ def run_city(task: CityTask) -> list[dict[str, Any]]:
     import pandas as pd
 
     from ..scenario import evaluate, load_scenario, write_result
+    from ..scenario.calibration import remember_calibration
     from ..scenario.inputs import load_base
     from ..scenario.plausibility import has_no_effect
     from .policies import NotApplicable, policy_edits
@@ -126,6 +127,8 @@ def run_city(task: CityTask) -> list[dict[str, Any]]:
             if summary is None:
                 write_result(evaluate(scenario), target)
                 summary = json.loads((target / "summary.json").read_text(encoding="utf-8"))
+            else:
+                remember_calibration(scenario, summary)  # for the alternatives that follow
             row.update(
                 _row(summary, target),
                 status="no_effect" if has_no_effect(summary) else "ok",

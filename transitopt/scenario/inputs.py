@@ -12,7 +12,8 @@ network, else the stops). Zones without ``population``/``jobs`` columns get them
 ``zones.weights``:
 
 * ``landuse``: residents and jobs estimated from the OSM buildings of the network file
-  (:func:`transitopt.demand.landuse.read_landuse`), summed to the nearest zone;
+  (:func:`transitopt.demand.landuse.read_landuse`), summed to the nearest zone, then
+  scaled to ``population_total`` / ``jobs_total`` where those are given;
 * ``street_length`` (walk network metres in the zone, nearest zone centre),
   ``nodes``, ``stops`` or ``uniform`` (:func:`transitopt.zones.zone_weights`):
   ``population_total`` and ``jobs_total`` split in proportion to the weight (both
@@ -68,6 +69,10 @@ class BaseData:
         Person trips per hour, all modes, in ``zones`` order.
     notes : tuple of str
         Assumptions made while loading (imports repaired, totals defaulted).
+    decay_fit : dict or None
+        With ``calibration.mean_trip_length_km``: ``mean_trip_length_km`` (the target),
+        ``modelled_km`` and ``decay_per_km`` (the fitted decay the demand was
+        synthesised with).
     """
 
     drive: Network | None
@@ -77,6 +82,7 @@ class BaseData:
     zones: pd.DataFrame
     demand: np.ndarray
     notes: tuple[str, ...] = field(default=())
+    decay_fit: dict[str, float] | None = None
 
 
 #: in-process memos, least recently used first: loaded baselines by content hash, and
@@ -179,7 +185,12 @@ def _load_base(scenario: Scenario, spec: BaselineFile) -> BaseData:
     notes += transit_notes
     zones, zone_notes = _load_zones(scenario, spec, drive, walk, supply)
     notes += zone_notes
-    demand = _load_demand(scenario, spec, zones)
+    demand, decay_fit = _load_demand(scenario, spec, zones)
+    if decay_fit is not None:
+        notes.append(
+            f"demand: distance decay {decay_fit['decay_per_km']:.4g} /km fitted to a mean trip "
+            f"length of {decay_fit['mean_trip_length_km']:g} km (calibration.mean_trip_length_km)"
+        )
     return BaseData(
         drive=drive,
         walk=walk,
@@ -188,6 +199,7 @@ def _load_base(scenario: Scenario, spec: BaselineFile) -> BaseData:
         zones=zones,
         demand=demand,
         notes=tuple(notes),
+        decay_fit=decay_fit,
     )
 
 
@@ -551,11 +563,19 @@ def _load_zones(
     if missing:
         if z.weights == "landuse":
             totals = _landuse_totals(scenario, spec, zones)
-            for column in missing:
-                zones[column] = totals[column]
             notes.append(
                 "population and jobs estimated from OSM buildings (transitopt.demand.landuse)"
             )
+            for column in missing:
+                zones[column] = totals[column]
+                given = z.population_total if column == "population" else z.jobs_total
+                estimated = float(totals[column].sum())
+                if given is not None and estimated > 0:  # keep the pattern, match the total
+                    zones[column] = totals[column] * (given / estimated)
+                    notes.append(
+                        f"{column} from buildings ({estimated:,.0f}) scaled to "
+                        f"zones.{column}_total ({given:,.0f})"
+                    )
         else:
             try:
                 weight = zone_weights(
@@ -618,8 +638,11 @@ def _landuse_totals(scenario: Scenario, spec: BaselineFile, zones: pd.DataFrame)
 
 
 # ---------------------------------------------------------------------------- demand
-def _load_demand(scenario: Scenario, spec: BaselineFile, zones: pd.DataFrame) -> np.ndarray:
-    from ..demand import gravity_demand, read_od
+def _load_demand(
+    scenario: Scenario, spec: BaselineFile, zones: pd.DataFrame
+) -> tuple[np.ndarray, dict[str, float] | None]:
+    """The demand matrix and, when its decay was fitted to a mean trip length, the fit."""
+    from ..demand import fit_decay, gravity_demand, read_od
 
     d = spec.demand
     if d.od_file:
@@ -627,9 +650,26 @@ def _load_demand(scenario: Scenario, spec: BaselineFile, zones: pd.DataFrame) ->
             od = read_od(d.od_file, zones=zones["zone"].to_numpy(np.int64))
         except ValueError as exc:
             raise scenario.error(("demand", "od_file"), str(exc)) from None
-        return od.matrix * d.scale
+        return od.matrix * d.scale, None
     s = d.synthesis
     assert s is not None  # DemandSpec holds exactly one of od_file and synthesis
+    target = spec.calibration.mean_trip_length_km if spec.calibration else None
+    if target is not None:
+        try:
+            fit = fit_decay(
+                _xy(zones),
+                trips=s.trips_per_hour,
+                mean_trip_km=target,
+                detour_factor=s.detour_factor,
+            )
+        except DemandError as exc:
+            raise scenario.error(("calibration", "mean_trip_length_km"), str(exc)) from None
+        decay_fit = {
+            "mean_trip_length_km": float(target),
+            "modelled_km": float(fit.mean_cost_min),
+            "decay_per_km": float(fit.beta),
+        }
+        return fit.od.matrix * d.scale, decay_fit
     try:
         od = gravity_demand(
             _xy(zones),
@@ -639,4 +679,4 @@ def _load_demand(scenario: Scenario, spec: BaselineFile, zones: pd.DataFrame) ->
         )
     except DemandError as exc:
         raise scenario.error(("zones",), str(exc)) from None
-    return od.matrix * d.scale
+    return od.matrix * d.scale, None

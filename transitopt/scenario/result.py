@@ -39,6 +39,7 @@ TABLES = (
     "od",
     "convergence",
     "edits",
+    "calibration",
 )
 #: the file that marks a complete result folder (written last)
 SUMMARY = "summary.json"
