@@ -581,10 +581,10 @@ def test_load_profile_menu(pair):
 
 
 def test_labels_and_formatting():
-    assert metric("jobs_transit_45min").label == "Jobs within 45 min by transit"
+    assert metric("jobs_transit_45min").label == "Jobs within 45 min by transit (generalised time)"
     assert (
         metric("transit_access_30min_population_lose").label
-        == "Residents losing transit access (30 min)"
+        == "Residents losing transit access (30 min, beyond model noise)"
     )
     assert metric("co2_total").sign == -1
     assert metric("jobs_car_30min").sign == 1

@@ -229,12 +229,12 @@ def access_change_layer(
         base,
         z,
         key="access_change",
-        title=f"Jobs within {minutes} min by transit: change, {alternative.name}",
+        title=f"Jobs within {minutes} generalised min by transit: change, {alternative.name}",
         scenario=alternative.name,
         value=change,
         classes=classes,
         legend=legend,
-        legend_title=f"change of jobs reachable<br>within {minutes} min by transit",
+        legend_title=f"change of jobs reachable<br>within {minutes} generalised min by transit",
         hover=hover,
         note="Blue: residents of the zone reach more jobs by transit than in the baseline; red: fewer.",
     )
@@ -279,7 +279,7 @@ def winners_losers_layer(
         value=a - b,
         classes=classes,
         legend=legend,
-        legend_title=f"jobs within {minutes} min<br>by transit",
+        legend_title=f"jobs within {minutes} generalised<br>min by transit",
         hover=hover,
         note="A zone gains (loses) when its residents reach more (fewer) jobs by transit within the time budget.",
     )
