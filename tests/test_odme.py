@@ -7,6 +7,8 @@ with counts from its best-known flows (the issue's validation, small).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -169,3 +171,30 @@ def test_siouxfalls_estimate_is_closer_to_the_truth(sioux):
         prior_flow[uncounted], best[uncounted]
     )
     assert rmse(result.estimate.matrix, truth) < rmse(prior.matrix, truth)
+
+
+def test_calibrate_cli_on_the_docs_case(require_data, tmp_path):
+    """docs/calibration: counts from SiouxFalls's best-known flows, a +-30 % prior."""
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from transitopt.cli import app
+
+    docs = Path(__file__).resolve().parents[1] / "docs" / "calibration"
+    out = tmp_path / "calibration"
+    args = [
+        "calibrate", str(require_data("tntp/SiouxFalls")),
+        "--demand", str(docs / "siouxfalls_prior.csv"),
+        "--counts", str(docs / "siouxfalls_counts.csv"),
+        "-o", str(out),
+    ]  # fmt: skip
+    run = CliRunner().invoke(app, args)
+    assert run.exit_code == 0, run.output
+    assert "unmatched row 28" in run.output
+    stats = pd.read_csv(out / "statistics.csv").set_index("statistic")
+    assert stats.loc["share_geh_below_5", "estimate"] == 1.0
+    assert stats.loc["share_geh_below_5", "prior"] < 0.85
+    for name in ("estimate.omx", "fit.csv", "od_change.csv", "scatter.png", "geh_map.png"):
+        assert (out / name).stat().st_size > 0
+    assert "screenline east of 10" in pd.read_csv(out / "fit.csv")["label"].tolist()
+    assert "Unmatched count rows (1)" in (out / "calibration.html").read_text()
