@@ -71,6 +71,8 @@ class ODMEResult:
     counts : LinkCounts
     modelled_prior, modelled : (k,) float64
         Each observation at the equilibrium of the prior and of the estimate.
+    prior_flow : (m,) float64
+        Link flows at the equilibrium of the prior (veh per period).
     assignment : AssignmentResult
         The equilibrium of the estimate.
     history : DataFrame
@@ -88,6 +90,7 @@ class ODMEResult:
     counts: LinkCounts = field(repr=False)
     modelled_prior: np.ndarray = field(repr=False)
     modelled: np.ndarray = field(repr=False)
+    prior_flow: np.ndarray = field(repr=False)
     assignment: AssignmentResult = field(repr=False)
     history: pd.DataFrame = field(repr=False)
     converged: bool
@@ -238,6 +241,7 @@ class MatrixEstimation:
         result = self._equilibrium(matrix)
         v = obs_matrix @ result.flow
         modelled_prior = v.copy()
+        prior_flow = np.array(result.flow, dtype=np.float64)
         z = record(0, 0, True, v, np.nan, result.relative_gap)
         stop_reason = "max_outer"
         converged = False
@@ -291,6 +295,7 @@ class MatrixEstimation:
             counts=counts,
             modelled_prior=modelled_prior,
             modelled=v,
+            prior_flow=prior_flow,
             assignment=result,
             history=pd.DataFrame(rows, columns=list(ODME_HISTORY_COLUMNS)),
             converged=converged,
