@@ -198,3 +198,26 @@ def test_calibrate_cli_on_the_docs_case(require_data, tmp_path):
         assert (out / name).stat().st_size > 0
     assert "screenline east of 10" in pd.read_csv(out / "fit.csv")["label"].tolist()
     assert "Unmatched count rows (1)" in (out / "calibration.html").read_text()
+
+
+def test_read_counts_by_osm_way_and_direction(town_osm, tmp_path):
+    """The town's way 101 runs 1 -> 2 -> 3 (two links each way): a count on it needs
+    from_node; way 101 backward from node 2 is the link 2 -> 1."""
+    from transitopt.network import load_network
+
+    net = load_network(town_osm, network_type="drive", cache=False)
+    counts = read_counts(
+        _write(
+            tmp_path,
+            "way,direction,from_node,count\n101,forward,1,300\n101,backward,2,200\n"
+            "101,forward,,100\n101,sideways,1,5\n999,forward,1,5\n",
+        ),
+        net,
+    )
+    ends = [(int(net.node_id[net.tail[e]]), int(net.node_id[net.head[e]])) for e in counts.edges]
+    assert ends == [(1, 2), (2, 1)]
+    assert counts.observed.tolist() == [300.0, 200.0]
+    reasons = dict(counts.unmatched.itertuples(index=False))
+    assert "has 2 links; give from_node" in reasons[3]
+    assert "expected forward or backward" in reasons[4]
+    assert "not (the first way of) a network link" in reasons[5]

@@ -7,7 +7,9 @@ three ways (the first that the file has columns for):
 * ``from_node``, ``to_node``: the node ids at the link's two ends (OSM node ids, TNTP
   node numbers);
 * ``way`` and ``direction``: the OSM way id and ``forward`` (the way's drawing order) or
-  ``backward``; a one-way way has only ``forward``.
+  ``backward``; a one-way way has only ``forward``. Where the way has several links in
+  that direction (it crosses other streets), ``from_node`` names the node where the
+  counted link starts.
 
 Columns: ``count`` (vehicles per analysis period, e.g. veh/h; required); optional
 ``class`` (vehicle class, default ``car``), ``period`` (default ``all``), ``screenline``
@@ -186,10 +188,14 @@ def _edge_lookup(network: Network, frame: pd.DataFrame, path: Path) -> tuple[np.
             if "reversed" in edges.columns
             else np.full(network.n_edges, False, dtype=object)
         )
-        where_way: dict[tuple[str, bool], int] = {}
+        where_way: dict[tuple[str, bool], list[int]] = {}
         for e, (w, back) in enumerate(zip(ways, rev, strict=False)):
             if w is not None:
-                where_way.setdefault((str(w), bool(back) if back is not None else False), e)
+                where_way.setdefault(
+                    (str(w), bool(back) if back is not None else False), []
+                ).append(e)
+        starts = frame["from_node"].to_numpy() if "from_node" in frame.columns else np.full(n, None)
+        tail_ids = network.node_id[network.tail]
         for r, (w, d) in enumerate(
             zip(frame["way"].to_numpy(), frame["direction"].to_numpy(), strict=False)
         ):
@@ -198,10 +204,22 @@ def _edge_lookup(network: Network, frame: pd.DataFrame, path: Path) -> tuple[np.
                 reasons[r] = f"direction {d!r}; expected forward or backward"
                 continue
             key = str(_as_int(w)) if _as_int(w) is not None else str(w)
-            e = where_way.get((key, d_text == "backward"), -1)
-            found[r] = e
-            if e < 0:
-                reasons[r] = f"OSM way {w!r} ({d_text}) is not (the first way of) a network link"
+            candidates = where_way.get((key, d_text == "backward"), [])
+            start_node = _as_int(starts[r])
+            if start_node is not None:
+                candidates = [e for e in candidates if int(tail_ids[e]) == start_node]
+            if len(candidates) == 1:
+                found[r] = candidates[0]
+            elif not candidates:
+                reasons[r] = (
+                    f"OSM way {w!r} ({d_text}) is not (the first way of) a network link"
+                    + (f" starting at node {start_node}" if start_node is not None else "")
+                )
+            else:
+                reasons[r] = (
+                    f"OSM way {w!r} ({d_text}) has {len(candidates)} links; give from_node "
+                    "(the node where the counted link starts)"
+                )
         return found, reasons
     raise InputFileError(
         f"{path}: expected columns naming the link: tntp_link, or from_node and to_node, or "
