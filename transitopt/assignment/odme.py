@@ -51,6 +51,7 @@ from ..metrics.counts import count_statistics, geh
 from ..network.compiled import Network
 from ..paths import shortest_paths
 from .equilibrium import UserEquilibrium
+from .multimodal import MultimodalModel, MultimodalResult
 from .result import AssignmentResult
 
 #: columns of :attr:`ODMEResult.history`
@@ -327,3 +328,51 @@ def estimate_matrix(
 ) -> ODMEResult:
     """Estimate an OD matrix from ``counts`` starting at ``prior``; see :class:`MatrixEstimation`."""
     return MatrixEstimation(network, prior, counts, **options).run()
+
+
+def car_demand_factors(
+    model: MultimodalModel,
+    result: MultimodalResult,
+    counts: LinkCounts,
+    **options: Any,
+) -> tuple[np.ndarray, ODMEResult]:
+    """Estimate the car matrix of a multimodal model's result from counts; per zone pair,
+    the factor by which to scale the model's total demand.
+
+    The car vehicles of ``result`` (persons / ``car_occupancy``, by zone node, with the
+    model's bus preload and closed links) are the prior of :class:`MatrixEstimation`
+    (``options``; the equilibrium settings default to the model's road parameters). The
+    factor of a zone pair is estimate / prior of its node pair (1 where the prior has no
+    car trips), so scaling the total demand by it scales the car trips by it while the
+    mode shares hold; the caller reruns the model, where the shares respond to the new
+    congestion.
+
+    Returns
+    -------
+    factors : (z, z) float64
+        In the model's zone order.
+    odme : ODMEResult
+    """
+    setup = model._setup
+    drive = model.drive
+    if drive is None or "car" not in result.demand:
+        raise ValueError("the model has no drive network or no car demand to estimate")
+    params = model.parameters
+    veh = result.demand["car"] / params.car_occupancy
+    matrix = np.zeros((setup.nodes.size, setup.nodes.size))
+    np.add.at(matrix, (setup.inv[:, None], setup.inv[None, :]), veh)
+    np.fill_diagonal(matrix, 0.0)
+    road = params.road
+    assignment = {
+        "algorithm": road.algorithm,
+        "gap": road.gap,
+        "max_iter": road.max_iter,
+        "preload": setup.preload,
+        "closed": setup.closed,
+        **options.pop("assignment", {}),
+    }
+    prior = ODMatrix(zones=drive.node_id[setup.nodes], matrix=matrix)
+    odme = MatrixEstimation(drive, prior, counts, assignment=assignment, **options).run()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        node_factor = np.where(matrix > 0, odme.estimate.matrix / matrix, 1.0)
+    return node_factor[setup.inv[:, None], setup.inv[None, :]], odme
