@@ -40,11 +40,15 @@ def town_counts(tmp_path_factory, town_toml) -> Path:
     return path
 
 
-def test_baseline_matrix_is_estimated_and_alternatives_use_it(town_counts):
+@pytest.fixture(scope="module")
+def results(town_counts):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        base = evaluate(town_counts / "base.toml")
-        lane = evaluate(town_counts / "lane.toml")
+        return evaluate(town_counts / "base.toml"), evaluate(town_counts / "lane.toml")
+
+
+def test_baseline_matrix_is_estimated_and_alternatives_use_it(results):
+    base, lane = results
     fitted = base.summary["calibration"]["counts"]
     assert fitted["after"]["percent_rmse"] < 0.5 * fitted["before"]["percent_rmse"]
     assert fitted["after"]["share_geh_below_5"] >= fitted["before"]["share_geh_below_5"]
@@ -62,6 +66,20 @@ def test_baseline_matrix_is_estimated_and_alternatives_use_it(town_counts):
     assert lane.summary["calibration"]["counts"]["source"] == "baseline"
     assert "od_adjustment" not in lane.tables
     assert any("scaled by the baseline" in note for note in lane.summary["notes"])
+
+
+def test_report_shows_the_fit(results, tmp_path):
+    from transitopt.report import write_report
+
+    base, lane = results
+    page = write_report(base, [lane], tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "Fit to traffic counts" in page
+    assert "(before estimation)" in page
+    assert "Counted links by GEH" in page and "Modelled against counted" in page
+    # every counted link of the baseline is on the GEH map
+    assert base.table("counts_fit")["edges"].str.split().map(len).sum() == len(
+        base.table("counts_fit")
+    )
 
 
 def test_counts_file_errors_name_the_key(town_counts, town_toml, tmp_path):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -165,3 +166,158 @@ def write_calibration(result: ODMEResult, folder: str | os.PathLike) -> Path:
             encoding="utf-8",
         )
     return page
+
+
+# ------------------------------------------------------------------ scenario reports
+def _fits(results: list, names: list[str]) -> list[tuple[str, pd.DataFrame]]:
+    return [
+        (name, r.tables["counts_fit"])
+        for r, name in zip(results, names, strict=True)
+        if "counts_fit" in r.tables and len(r.tables["counts_fit"])
+    ]
+
+
+def counts_statistics_html(results: list, names: list[str]) -> str:
+    """A table of the fit to counts per scenario (the baseline also before estimation),
+    and the baseline's RMSE by flow band; empty when no result has counts."""
+    from ..metrics.counts import count_statistics
+
+    fits = _fits(results, names)
+    if not fits:
+        return ""
+    rows = []
+    for k, (name, fit) in enumerate(fits):
+        runs = (
+            [(f"{name} (before estimation)", fit["modelled_before"])]
+            if k == 0 and ("modelled_before" in fit)
+            else []
+        )
+        for label, modelled in [*runs, (name, fit["modelled"])]:
+            s = count_statistics(modelled.to_numpy(float), fit["count"].to_numpy(float))
+            rows.append(
+                f"<tr><td>{html.escape(label)}</td><td>{int(s['n'])}</td>"
+                f"<td>{100 * s['share_geh_below_5']:.1f} %</td><td>{100 * s['share_flow_criterion']:.1f} %</td>"
+                f"<td>{s['r2']:.3f}</td><td>{s['slope']:.3f}</td><td>{s['rmse']:,.1f}</td>"
+                f"<td>{s['percent_rmse']:.1f}</td></tr>"
+            )
+    name, fit = fits[0]
+    bands = rmse_by_band(fit["modelled"].to_numpy(float), fit["count"].to_numpy(float))
+    band_rows = "".join(
+        f"<tr><td>{html.escape(str(b.band))}</td><td>{int(b.n)}</td>"
+        + (
+            f"<td>{b.rmse:,.1f}</td><td>{b.percent_rmse:.1f}</td><td>{100 * b.share_geh_below_5:.0f} %</td>"
+            if b.n
+            else "<td></td><td></td><td></td>"
+        )
+        + "</tr>"
+        for b in bands.itertuples()
+    )
+    return (
+        "<p class='hint'>GEH &lt; 5 on more than 85 % of counted links and the flow criterion "
+        "(within 100 veh/h below 700, 15 % to 2,700, 400 veh/h above) are the UK TAG unit "
+        "M3.1 guidelines. The baseline's matrix is estimated from the counts (Spiess 1990); "
+        "alternatives keep it.</p>"
+        "<table><thead><tr><th>scenario</th><th>counts</th><th>GEH &lt; 5</th><th>flow criterion</th>"
+        "<th>R²</th><th>slope</th><th>RMSE</th><th>%RMSE</th></tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table>"
+        + f"<h3>RMSE by flow band ({html.escape(name)})</h3><table><thead><tr><th>counted flow, veh/h"
+        "</th><th>counts</th><th>RMSE</th><th>%RMSE</th><th>GEH &lt; 5</th></tr></thead><tbody>"
+        + band_rows
+        + "</tbody></table>"
+    )
+
+
+def counts_scatter_figure(results: list, names: list[str]) -> dict | None:
+    """Plotly figure: modelled against counted flow per count and scenario, with y = x."""
+    fits = _fits(results, names)
+    if not fits:
+        return None
+    data: list[dict] = []
+    top = 0.0
+    first_name, first = fits[0]
+    series = []
+    if "modelled_before" in first:
+        series.append((f"{first_name} (before estimation)", first, "modelled_before", "#aaaaaa"))
+    palette = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
+    for k, (name, fit) in enumerate(fits):
+        series.append((name, fit, "modelled", palette[k % len(palette)]))
+    for name, fit, column, colour in series:
+        top = max(top, float(fit["count"].max()), float(fit[column].max()))
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": name,
+                "x": fit["count"].round(1).tolist(),
+                "y": fit[column].round(1).tolist(),
+                "text": [str(v) for v in fit["label"]],
+                "marker": {"color": colour, "size": 7, "opacity": 0.8},
+                "hovertemplate": "%{text}<br>counted %{x:,.0f}, modelled %{y:,.0f}<extra>"
+                + html.escape(name)
+                + "</extra>",
+            }
+        )
+    top *= 1.05
+    data.append(
+        {"type": "scatter", "mode": "lines", "name": "y = x", "x": [0, top], "y": [0, top],
+         "line": {"color": "#000000", "width": 1}, "hoverinfo": "skip"}
+    )  # fmt: skip
+    layout = {
+        "title": {"text": "Modelled against counted flow (veh/h)", "font": {"size": 15}},
+        "height": 480,
+        "xaxis": {"title": {"text": "counted"}, "range": [0, top]},
+        "yaxis": {"title": {"text": "modelled"}, "range": [0, top]},
+        "legend": {"orientation": "h", "y": -0.2},
+        "margin": {"l": 60, "r": 20, "t": 60, "b": 100},
+    }
+    return {"data": data, "layout": layout}
+
+
+def counts_geh_map_figure(result: Any) -> dict | None:
+    """Plotly map of the street network with counted links coloured by GEH (< 5, 5-10, > 10)."""
+    fit = result.tables.get("counts_fit")
+    links = result.tables.get("links")
+    if fit is None or links is None or not len(fit) or "edges" not in fit:
+        return None
+    x0, y0 = links["x0"].to_numpy(float), links["y0"].to_numpy(float)
+    x1, y1 = links["x1"].to_numpy(float), links["y1"].to_numpy(float)
+    row_of = {int(e): k for k, e in enumerate(links["edge"].to_numpy())}
+
+    def lines(rows: list[int]) -> tuple[list, list]:
+        xs: list = []
+        ys: list = []
+        for k in rows:
+            xs += [round(x0[k], 6), round(x1[k], 6), None]
+            ys += [round(y0[k], 6), round(y1[k], 6), None]
+        return xs, ys
+
+    bx, by = lines(list(range(len(links))))
+    data: list[dict] = [
+        {"type": "scatter", "mode": "lines", "x": bx, "y": by, "name": "streets",
+         "line": {"color": "#cccccc", "width": 1}, "hoverinfo": "skip"}
+    ]  # fmt: skip
+    for lo, hi, colour in GEH_CLASSES:
+        inside = fit[(fit["geh"] >= lo) & (fit["geh"] < hi)]
+        rows = [
+            row_of[int(e)]
+            for text in inside["edges"]
+            for e in str(text).split()
+            if int(e) in row_of
+        ]
+        xs, ys = lines(rows)
+        label = f"GEH {lo:g}+" if not np.isfinite(hi) else f"GEH {lo:g}-{hi:g}"
+        data.append(
+            {"type": "scatter", "mode": "lines", "x": xs, "y": ys,
+             "name": f"{label} ({len(inside)})", "line": {"color": colour, "width": 4},
+             "hoverinfo": "skip"}
+        )  # fmt: skip
+    layout = {
+        "title": {"text": f"Counted links by GEH ({result.name})", "font": {"size": 15}},
+        "height": 480,
+        "xaxis": {"visible": False},
+        "yaxis": {"visible": False, "scaleanchor": "x"},
+        "legend": {"orientation": "h", "y": -0.05},
+        "margin": {"l": 10, "r": 10, "t": 60, "b": 40},
+    }
+    return {"data": data, "layout": layout}

@@ -321,6 +321,7 @@ def _fit_counts(
             "modelled": modelled,
             "geh_before": geh(odme.modelled_prior, counts.observed),
             "geh": geh(modelled, counts.observed),
+            "edges": _edge_lists(counts),
         }
     )
     before = count_statistics(odme.modelled_prior, counts.observed)
@@ -354,6 +355,14 @@ def _fit_counts(
     return final, Calibrated(summary, calibrated.table, notes, tables)
 
 
+def _edge_lists(counts: LinkCounts) -> list[str]:
+    """Per observation, its links' edge indices (the ``links`` table's ``edge``), space-separated."""
+    return [
+        " ".join(str(e) for e in counts.edges[a:b].tolist())
+        for a, b in zip(counts.indptr[:-1], counts.indptr[1:], strict=True)
+    ]
+
+
 def _with_count_statistics(
     scenario: Scenario, model: MultimodalModel, outcome: MultimodalResult, calibrated: Calibrated
 ) -> Calibrated:
@@ -367,6 +376,7 @@ def _with_count_statistics(
             "count": counts.observed,
             "modelled": modelled,
             "geh": geh(modelled, counts.observed),
+            "edges": _edge_lists(counts),
         }
     )
     entry = {
