@@ -32,6 +32,7 @@ from ..metrics.operator import route_fleet
 from ..metrics.registry import Metric, inequality_of_access, jobs_decay, jobs_within, metric
 from ..settings import cache_dir
 from ..transit.graph import ALIGHT, BOARD, RIDE
+from ..transit.street_routes import segment_table
 from .calibration import add_to_result, run_with_calibration
 from .edits import Prepared, apply_edits
 from .files import Scenario, load_scenario
@@ -461,6 +462,7 @@ def _segments_tables(p: Prepared, out: MultimodalResult) -> tuple[pd.DataFrame, 
             )
         )
     segments = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=seg_cols)
+    segments = _with_street_routes(segments, p)
     board = g.kind == BOARD
     alight = g.kind == ALIGHT
     n = len(g.stop_ids)
@@ -471,6 +473,17 @@ def _segments_tables(p: Prepared, out: MultimodalResult) -> tuple[pd.DataFrame, 
     stop_table["boardings"] = b[order]
     stop_table["alightings"] = a[order]
     return segments, stop_table
+
+
+def _with_street_routes(segments: pd.DataFrame, p: Prepared) -> pd.DataFrame:
+    """Segments with ``on_streets``, ``fallback_reason`` and the street path ``geometry_wkt``
+    of bus-type lines (lines off the streets: False, and empty texts)."""
+    routed = segment_table(p.routes, p.drive)
+    out = segments.merge(routed, on=["line", "seq"], how="left")
+    out["on_streets"] = out["on_streets"].fillna(False).astype(bool)
+    for column in ("fallback_reason", "geometry_wkt"):
+        out[column] = out[column].fillna("").astype(str)
+    return out
 
 
 def _lines_table(p: Prepared, out: MultimodalResult, segments: pd.DataFrame) -> pd.DataFrame:
