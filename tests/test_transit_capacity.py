@@ -202,7 +202,7 @@ def test_ample_capacity_reproduces_the_unconstrained_assignment():
     result = assign_transit_capacity(graph, demand, params=CapacityParameters(crowding=False))
     np.testing.assert_allclose(result.link_volume, free.link_volume, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(result.assignment.skims, free.skims, rtol=1e-6)
-    assert result.converged and len(result.history) == 8
+    assert result.converged and len(result.history) == 4  # the fewest: iterations 2-4 pass
 
 
 def test_not_converged_warns_and_bad_parameters_raise():

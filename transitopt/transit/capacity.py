@@ -398,8 +398,9 @@ def assign_transit_capacity(
                 "cpu_s": time.process_time() - clock,
             }
         )
-        passed = passed + 1 if change <= p.tolerance else 0
-        if (k >= 8 and passed >= 3) or total == 0:
+        # iteration 1 compares with itself: the test counts from iteration 2
+        passed = passed + 1 if k >= 2 and change <= p.tolerance else 0
+        if passed >= 3 or total == 0:
             converged = True
             break
         volume = volume + (response - volume) / (k + 1.0)
