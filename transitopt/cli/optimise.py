@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ._common import command_group, console, field_progress
+from ._common import command_group, console, search_progress
 
 group = command_group("Optimise transit: route design, frequencies under a fleet budget.")
 
@@ -26,24 +26,41 @@ def routes(
     objective: Annotated[
         str, typer.Option("--objective", help="passenger, operator or pareto.")
     ] = "passenger",
-    budget: Annotated[float, typer.Option("--budget", help="Search time, seconds.")] = 60.0,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same result).")] = 0,
+    budget: Annotated[
+        float | None,
+        typer.Option(
+            "--budget",
+            help="Search time, wall seconds (not reproducible; default 60 without --evaluations).",
+        ),
+    ] = None,
+    evaluations: Annotated[
+        int | None,
+        typer.Option(
+            "--evaluations",
+            help="Route sets to evaluate; alone, the same seed gives the same result.",
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
 ) -> None:
-    """Design a route set (simulated annealing, numba evaluation); Ctrl-C keeps the best so far."""
+    """Design a route set (simulated annealing, numba evaluation); Ctrl-C keeps the best so far.
+
+    With --evaluations (and no --budget) the search is deterministic: the same seed gives
+    the same route set here and from design_routes(..., max_evaluations=N, seed=S).
+    """
     from ..optimise import design_routes, read_tndp_instance, write_route_set
 
     inst = read_tndp_instance(instance)
-    with field_progress(f"{objective} search, {budget:g} s", "best") as bar:
-        task = bar.add_task("search", total=budget, best="-")
-
-        def show(event: dict) -> None:
-            bar.update(
-                task,
-                completed=min(budget, event.get("seconds", 0.0)),
-                best=f"ATT {event.get('att', float('nan')):.3f} min, "
-                f"TRT {event.get('trt', float('nan')):.0f} min",
-            )
-
+    if budget is None and evaluations is None:
+        budget = 60.0
+    what = " and ".join(
+        part
+        for part in (
+            f"{budget:g} s" if budget is not None else "",
+            f"{evaluations:,} evaluations" if evaluations is not None else "",
+        )
+        if part
+    )
+    with search_progress(f"{objective} search, {what}", budget, evaluations) as show:
         result = design_routes(
             inst,
             n_routes=routes,
@@ -51,6 +68,7 @@ def routes(
             max_nodes=max_nodes,
             objective=objective,  # type: ignore[arg-type]  # design_routes checks the name
             budget_s=budget,
+            max_evaluations=evaluations,
             seed=seed,
             progress=show,
         )
