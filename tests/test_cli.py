@@ -342,8 +342,16 @@ def test_optimise_routes_with_an_evaluation_budget_matches_the_api(require_data,
     )
     assert read_route_set(out) == api.routes
     assert api.stopped_by == "max_evaluations"
-    assert "4,000 evaluations" in result.output or f"{api.n_evaluations:,} evaluations" in result.output
+    assert (
+        "4,000 evaluations" in result.output
+        or f"{api.n_evaluations:,} evaluations" in result.output
+    )
     other = design_routes(
-        read_tndp_instance("Mandl1"), n_routes=6, min_nodes=2, max_nodes=8, max_evaluations=4000, seed=6
+        read_tndp_instance("Mandl1"),
+        n_routes=6,
+        min_nodes=2,
+        max_nodes=8,
+        max_evaluations=4000,
+        seed=6,
     )
     assert other.routes != api.routes  # the seed matters: the test can fail

@@ -62,7 +62,9 @@ def tndp(
     for case in cases:
         runs = []
         for seed in seed_list:
-            with search_progress(f"{case.label}, seed {seed} ({what})", budget, evaluations) as show:
+            with search_progress(
+                f"{case.label}, seed {seed} ({what})", budget, evaluations
+            ) as show:
                 run = run_case(
                     case, budget_s=budget, max_evaluations=evaluations, seeds=[seed], progress=show
                 )
@@ -98,4 +100,3 @@ def _versus_published(att: float, published: pd.DataFrame) -> str:
         return f"{head}: tie at the published 2 decimals"
     gap = 100.0 * (att - float(top["att"])) / float(top["att"])
     return f"{head}: {gap:+.2f} %"
-

@@ -134,10 +134,14 @@ def frequencies(
         )
     write_scenario(result, output)
     changed = result.routes[result.routes["headway_min"] != result.routes["baseline_headway_min"]]
+    repairs = int((result.history["move"] == "lengthen (repair)").sum())
     console.print(
-        f"fleet {result.baseline_fleet} -> {result.fleet_used} of {result.fleet_budget}; objective "
-        f"{result.objective_before:,.1f} -> {result.objective_after:,.1f} {result.currency}/h; "
-        f"{len(changed)} route(s) changed"
+        f"fleet {result.baseline_fleet} -> {result.fleet_used} of {result.fleet_budget} as the "
+        f"full model evaluates the written scenario ({result.full_evaluations} full "
+        f"evaluation(s), {repairs} repair step(s)); objective "
+        f"{result.objective_before:,.1f} -> {result.objective_after:,.1f} {result.currency}/h "
+        f"(demand held fixed); {len(changed)} route(s) changed; {result.evaluations} transit "
+        f"assignments ({result.stop_reason})"
     )
     console.print(
         f"wrote {output}; compare it: transitopt compare {scenario} {output} -o out/frequencies"

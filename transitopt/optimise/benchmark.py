@@ -219,7 +219,10 @@ def run_case(
                 "stopped_by": res.stopped_by,
                 "routes": res.routes,
                 "front": (
-                    [(float(a), float(t)) for a, t in zip(res.front["att"], res.front["trt"])]
+                    [
+                        (float(a), float(t))
+                        for a, t in zip(res.front["att"], res.front["trt"], strict=True)
+                    ]
                     if objective == "pareto"
                     else None
                 ),
