@@ -317,9 +317,12 @@ def test_optimise_routes_writes_a_route_set_that_evaluates_to_the_printed_att(
 @pytest.mark.slow
 def test_bench_tndp_prints_the_gap_to_published_results(require_data):
     require_data("tndp/Mandl")
-    result = invoke("bench", "tndp", "Mandl", "--budget", "0.5")
+    result = invoke("bench", "tndp", "Mandl", "--evaluations", "3000", "--seeds", "0,1")
     assert result.exit_code == 0, result.output
     assert result.output.count("best published") == 4  # Mandl with 4, 6, 7 and 8 routes
+    # not a terminal: plain progress lines (first report and the end of every run)
+    assert result.output.count("(3,000 evaluations): done, ") == 8
+    assert result.output.count("CPU s") == 8  # one line per run with its CPU seconds
 
 
 def test_optimise_routes_with_an_evaluation_budget_matches_the_api(require_data, tmp_path):
