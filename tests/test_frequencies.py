@@ -239,3 +239,18 @@ def test_bogor_fleet_adds_up(require_data, tmp_path):
     path = write_scenario(result, tmp_path / "optimised.toml")
     assert result.fleet_used == _full_fleet(path) <= 300
     assert result.full_evaluations == 1
+
+
+def test_cli_prints_the_fleet_the_full_model_evaluates(folder, tmp_path):
+    from typer.testing import CliRunner
+
+    from transitopt.cli import app
+
+    out = tmp_path / "cli.toml"
+    args = ["optimise", "frequencies", str(folder / "base.toml"), "--fleet", "10", "-o", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    full = _full_fleet(out)
+    assert f"fleet 6 -> {full} of 10 as the full model evaluates the written scenario" in " ".join(
+        result.output.split()
+    )
