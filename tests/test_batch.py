@@ -226,7 +226,9 @@ def test_output_folder_of_another_batch_is_refused(reference, tmp_path):
     other = tmp_path / "other.toml"
     other.write_text(BATCH.replace('name = "town-batch"', 'name = "other"'), encoding="utf-8")
     manifest = (reference.output_dir / "batch.json").read_text()
-    with pytest.raises(BatchError, match="holds the results of batch 'town-batch'.*--force"):
+    with pytest.raises(
+        BatchError, match="holds the results of another batch \\('town-batch'.*--force"
+    ):
         run_batch(other, reference.output_dir, workers=0)
     assert (reference.output_dir / "batch.json").read_text() == manifest
     foreign = tmp_path / "mine"
@@ -272,7 +274,7 @@ def test_killed_batch_resumes_without_recomputing(reference, batch_file, tmp_pat
     mtimes = {p.parent: p.stat().st_mtime_ns for p in done}
     before = len(log_entries(out))
     resumed = run_batch(batch_file, out, workers=0)
-    assert not list(out.glob("runs/*/.*.partial"))
+    assert not list(out.glob("runs/*/.*"))  # no debris of the killed write left
     for folder, mtime in mtimes.items():
         assert (folder / "summary.json").stat().st_mtime_ns == mtime
     reused = {
@@ -281,6 +283,74 @@ def test_killed_batch_resumes_without_recomputing(reference, batch_file, tmp_pat
     assert reused == {(p.parent.name, p.name) for p in mtimes}
     assert resumed.reused == len(mtimes) and resumed.computed == 4 - len(mtimes)
     assert_same_table(resumed.table, reference.table)
+
+
+def _start_pool_batch(batch_file: Path, out: Path) -> tuple[subprocess.Popen, list]:
+    """A batch with two spawn workers in a child process; returns it and its workers once
+    both workers run and the manifest says running."""
+    psutil = pytest.importorskip("psutil")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "transitopt.batch",
+            str(batch_file),
+            "-o",
+            str(out),
+            "--workers",
+            "2",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 120
+    workers: list = []
+    while time.monotonic() < deadline and process.poll() is None:
+        children = psutil.Process(process.pid).children(recursive=True)
+        workers = [c for c in children if "spawn_main" in " ".join(c.cmdline())]
+        if len(workers) >= 2 and (out / "batch.json").is_file():
+            break
+        time.sleep(0.1)
+    assert len(workers) >= 2, process.stderr.read().decode() if process.poll() else "no workers"
+    return process, children
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("sig", "status"), [(signal.SIGKILL, "killed"), (signal.SIGTERM, "interrupted")]
+)
+def test_killing_the_batch_process_ends_its_workers(batch_file, tmp_path, sig, status):
+    psutil = pytest.importorskip("psutil")
+    out = tmp_path / "out"
+    process, children = _start_pool_batch(batch_file, out)
+    time.sleep(1.0)  # the workers are computing
+    os.kill(process.pid, sig)  # the parent only: its workers must not outlive it
+    process.wait(timeout=30)
+    gone, alive = psutil.wait_procs(children, timeout=10)
+    assert not alive, [c.pid for c in alive]
+    manifest = json.loads((out / "batch.json").read_text())
+    assert manifest["status"] == status
+    resumed = run_batch(batch_file, out, workers=0)  # and the folder resumes
+    assert resumed.computed + resumed.reused == 4
+
+
+def test_unreachable_scheduler_fails_fast_and_claims_nothing(batch_file, tmp_path):
+    pytest.importorskip("dask.distributed")
+    out = tmp_path / "out"
+    started = time.monotonic()
+    with pytest.raises(BatchError, match="cannot reach the Dask scheduler 'tcp://127.0.0.1:1'"):
+        run_batch(batch_file, out, scheduler="tcp://127.0.0.1:1", scheduler_timeout_s=2)
+    assert time.monotonic() - started < 20
+    assert not out.exists()
+
+
+def test_another_batch_file_with_the_same_name_is_refused(reference, tmp_path):
+    # same [batch] name and file name, other content: not the same batch
+    other = tmp_path / "elsewhere" / "town.toml"
+    other.parent.mkdir()
+    other.write_text(BATCH.replace("factor = 0.5", "factor = 0.25"), encoding="utf-8")
+    with pytest.raises(BatchError, match="another batch"):
+        run_batch(other, reference.output_dir, workers=0)
 
 
 # ---------------------------------------------------------------------------- executors

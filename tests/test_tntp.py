@@ -129,6 +129,40 @@ def test_small_network_parses(tmp_path):
     assert net.info["tntp"]["nodes_without_links"] == 0
 
 
+def test_sydney_columns_are_read_by_the_header(shared_data):
+    # Sydney's net file (data/README.md) has 10 fields per line but not the standard ten:
+    # "~ init_node term_node capacity length free_flow_time b power speed critical_speed
+    # lanes ;" -- no toll or link type; read by position, critical_speed became a toll
+    folder = shared_data / "tntp" / "Sydney"
+    net = read_tntp_network(folder / "Sydney_net.tntp", node_file=folder / "Sydney_node.tntp")
+    tntp = net.info["tntp"]
+    assert tntp["columns"][-2:] == ["critical_speed", "lanes"]
+    assert tntp["missing_columns"] == ["toll", "link_type"]
+    assert (net.toll == 0).all() and (net.edges["link_type"] == 1).all()
+    # first link line: 1 6706 2880 0.904 2.26 0.25 4 24 19.2 2
+    assert net.edges["critical_speed"].iloc[0] == 19.2
+    assert net.lanes[0] == 2.0
+    # measured on the file: whole lane counts 1..28, 62,890 of the 75,379 links with one lane
+    assert (net.lanes == np.round(net.lanes)).all() and net.lanes.min() == 1.0
+    assert (net.lanes == 1.0).sum() == 62_890
+    assert net.length_m[0] == pytest.approx(904.0)  # "length (km)" in the original header
+
+
+def test_columns_in_another_order_and_a_header_missing_one(tmp_path):
+    header = NET_HEADER.replace(
+        "init_node term_node capacity length free_flow_time b power speed toll link_type",
+        "term_node init_node length capacity free_flow_time power b lanes",
+    )
+    links = "\t2\t1\t5\t100\t1\t4\t0.15\t3\t;\n\t3\t2\t7\t200\t1\t4\t0.15\t1\t;\n"
+    net = read_tntp_network(_write(tmp_path, "x_net.tntp", header.format(links=2) + links))
+    assert net.tail.tolist() == [0, 1] and net.head.tolist() == [1, 2]
+    assert net.capacity_vph.tolist() == [100.0, 200.0]
+    assert net.lanes.tolist() == [3.0, 1.0]
+    bad = header.replace(" capacity", "")
+    with pytest.raises(InputFileError, match="lacks capacity"):
+        read_tntp_network(_write(tmp_path, "y_net.tntp", bad.format(links=2) + links))
+
+
 def test_link_count_disagreeing_with_metadata(tmp_path):
     path = _write(tmp_path, "x_net.tntp", NET_HEADER.format(links=3) + GOOD_LINKS)
     with pytest.raises(InputFileError, match=r"x_net\.tntp.*says 3 but the file has 2"):

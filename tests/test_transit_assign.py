@@ -105,7 +105,7 @@ def test_demand_inputs_and_errors(coquimbo):
         assign_transit(graph, np.zeros((3, 3)))
     bad = matrix.copy()
     bad[1, 2] = -1.0
-    with pytest.raises(DemandError, match="expected finite >= 0"):
+    with pytest.raises(DemandError, match="expected a finite number from 0"):
         assign_transit(graph, bad)
 
 

@@ -114,3 +114,144 @@ def test_interval_tag(text, seconds):
     from transitopt.transit.osm_routes import _parse_interval
 
     assert _parse_interval(text) == seconds
+
+
+# A straight east-west road at lat 60.17 (1e-3 deg lon = 55.5 m, 1e-4 deg lat = 11.1 m)
+# drawn as way 200 (west -> east), way 201 (drawn east -> west, so it must be reversed)
+# and way 202, which starts 28 m past the end of 201 without a shared node (a gap).
+WAYS_ONLY_XML = """<?xml version='1.0' encoding='UTF-8'?>
+<osm version="0.6" generator="hand">
+  <node id="30" lat="60.1700" lon="24.9400"/>
+  <node id="31" lat="60.1700" lon="24.9430"/>
+  <node id="32" lat="60.1700" lon="24.9460"/>
+  <node id="33" lat="60.1700" lon="24.9480"/>
+  <node id="34" lat="60.1700" lon="24.9500"/>
+  <node id="50" lat="60.1700" lon="24.9505"/>
+  <node id="51" lat="60.1700" lon="24.9550"/>
+  <node id="40" lat="60.17009" lon="24.9420"><tag k="highway" v="bus_stop"/><tag k="name" v="West"/></node>
+  <node id="41" lat="60.169865" lon="24.9423"><tag k="highway" v="bus_stop"/><tag k="name" v="West"/></node>
+  <node id="44" lat="60.169955" lon="24.9455"><tag k="public_transport" v="platform"/><tag k="name" v="Middle"/></node>
+  <node id="43" lat="60.17045" lon="24.9450"><tag k="highway" v="bus_stop"/><tag k="name" v="Too far"/></node>
+  <node id="42" lat="60.170072" lon="24.9480"><tag k="highway" v="bus_stop"/><tag k="name" v="East"/></node>
+  <node id="45" lat="60.16991" lon="24.9478"><tag k="highway" v="bus_stop"/><tag k="name" v="East"/></node>
+  <node id="46" lat="60.17009" lon="24.9530"><tag k="highway" v="bus_stop"/><tag k="name" v="Far East"/></node>
+  <node id="47" lat="60.17009" lon="24.9410"><tag k="railway" v="tram_stop"/><tag k="name" v="Tram only"/></node>
+  <way id="200"><nd ref="30"/><nd ref="31"/><nd ref="32"/><tag k="highway" v="primary"/></way>
+  <way id="201"><nd ref="34"/><nd ref="33"/><nd ref="32"/><tag k="highway" v="primary"/></way>
+  <way id="202"><nd ref="50"/><nd ref="51"/><tag k="highway" v="primary"/></way>
+  <relation id="600">
+    <member type="way" ref="200" role=""/><member type="way" ref="201" role=""/>
+    <member type="way" ref="202" role=""/>
+    <tag k="type" v="route"/><tag k="route" v="bus"/><tag k="ref" v="A"/>
+  </relation>
+  <relation id="601">
+    <member type="way" ref="200" role=""/><member type="way" ref="201" role=""/>
+    <member type="node" ref="44" role="forward_stop"/><member type="node" ref="40" role="forward_stop"/>
+    <member type="node" ref="42" role="forward_stop"/>
+    <member type="node" ref="41" role="backward_stop"/><member type="node" ref="45" role="backward_stop"/>
+    <tag k="type" v="route"/><tag k="route" v="bus"/><tag k="ref" v="B"/>
+  </relation>
+  <relation id="602">
+    <member type="way" ref="200" role=""/><member type="way" ref="201" role=""/>
+    <member type="node" ref="9999" role="stop"/><member type="node" ref="9998" role="stop"/>
+    <tag k="type" v="route"/><tag k="route" v="bus"/><tag k="ref" v="C"/>
+  </relation>
+</osm>
+"""
+
+
+def test_stops_derived_beside_ways_only_route(tmp_path: Path):
+    path = tmp_path / "ways_only.osm"
+    path.write_text(WAYS_ONLY_XML)
+    supply, report = read_osm_routes(path)
+    line = supply.line("relation/600")
+    # West (10 m north; its other platform 41 is 17 m along and 15 m off: merged, the
+    # nearer kept), Middle (a platform node 5 m south), East (8 m north; 45 is 11 m along
+    # and 10 m off: merged), Far East beyond the gap; "Too far" is 50 m off; the tram stop
+    # is no bus stop.
+    assert line.stop_ids == ("node/40", "node/44", "node/42", "node/46")
+    assert [supply.stop(s).name for s in line.stop_ids] == ["West", "Middle", "East", "Far East"]
+    assert report.count("stops derived from bus stops") == 1
+    row = report.routes.set_index("relation").loc[600]
+    assert row["stops_from"].startswith("derived")
+    assert row["path_gaps"] == 1 and report.count("sharing no node") == 1
+    # 0.9460-0.9400 + 0.9500-0.9460 + 0.9550-0.9505 deg lon and the 0.0005 deg jump:
+    # 0.015 deg x 111.195 km x cos(60.17 deg) = 0.830 km (rounded to 10 m in the table)
+    assert row["path_km"] == pytest.approx(0.015 * 111.195 * np.cos(np.radians(60.17)), abs=0.006)
+
+
+def test_two_way_relation_split_and_ordered_along_ways(tmp_path: Path):
+    path = tmp_path / "ways_only.osm"
+    path.write_text(WAYS_ONLY_XML)
+    supply, report = read_osm_routes(path)
+    forward = supply.line("relation/601:forward")
+    backward = supply.line("relation/601:backward")
+    # forward_stop members listed Middle, West, East: put in order along the ways
+    assert forward.stop_ids == ("node/40", "node/44", "node/42")
+    # backward_stop members listed west to east: the backward direction runs east to west
+    assert backward.stop_ids == ("node/45", "node/41")
+    assert (forward.direction_id, backward.direction_id) == (0, 1)
+    assert forward.name == backward.name == "B"
+    assert report.count("split into two lines") == 1
+    # 602 has stop members, all outside the file: skipped, not derived from the ways
+    assert "relation/602" not in {ln.id for ln in supply.lines}
+    status = report.routes.set_index("relation").loc[602, "status"]
+    assert status == "skipped: 0 stop(s) in the file, 2 outside"
+
+
+def test_chain_ways_reversed_roundabout_and_gap():
+    from transitopt.transit.osm_route_paths import chain_ways
+
+    a = [(1, 0.0, 0.0), (2, 1.0, 0.0)]
+    b = [(3, 2.0, 0.0), (2, 1.0, 0.0)]  # drawn against the travel direction
+    ring = [(3, 2.0, 0.0), (4, 2.5, 0.5), (5, 3.0, 0.0), (6, 2.5, -0.5), (3, 2.0, 0.0)]
+    c = [(5, 3.0, 0.0), (7, 4.0, 0.0)]  # leaves the roundabout at node 5
+    d = [(8, 5.0, 0.0), (9, 6.0, 0.0)]  # no shared node: a gap
+    path = chain_ways([a, b, ring, c, d])
+    assert path is not None
+    assert list(path.lon) == [0.0, 1.0, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0]
+    assert list(path.lat) == [0.0, 0.0, 0.0, 0.5, 0.0, 0.0, 0.0, 0.0]
+    assert path.gaps == 1
+    # the first way reversed when the second joins its start
+    path = chain_ways([list(reversed(a)), b])
+    assert path is not None and list(path.lon) == [0.0, 1.0, 2.0]
+
+
+def test_liechtenstein_bus_routes(require_data):
+    """The whole-country extract: 16 bus route relations mapped in 2015, 14 of them as
+    two-way PTv1 relations (forward_stop/backward_stop), 5 crossing the border."""
+    supply, report = read_osm_routes(
+        require_data("osm/Liechtenstein.osm.pbf"), route_types=("bus",)
+    )
+    routes = report.routes
+    imported = routes.loc[routes["status"] == "imported", "relation"].unique()
+    assert report.count("route relations read") == 16
+    assert len(imported) >= 14
+    assert report.count("split into two lines") == 14
+    # bus 12E (Sargans - Vaduz): the two directions are each other's reverse (by name: the
+    # platforms of each direction are separate nodes), and its
+    # stops outside the country are dropped, the in-file part kept
+    forward = supply.line("relation/1900496:forward")
+    backward = supply.line("relation/1900496:backward")
+    names = [supply.stop(s).name for s in forward.stop_ids]
+    assert names[-1] == "Vaduz Post"
+    assert [supply.stop(s).name for s in backward.stop_ids] == names[::-1]
+    rows = routes[routes["relation"] == 1900496]
+    assert (rows["stop_members_outside"] > 0).all() and (rows["status"] == "imported").all()
+    assert report.count("partly outside the file") >= 5
+    # every imported direction's stops lie in the country's bbox
+    lon, lat = supply.stops["lon"].to_numpy(), supply.stops["lat"].to_numpy()
+    assert np.all((lon > 9.47) & (lon < 9.64) & (lat > 47.04) & (lat < 47.28))
+
+
+def test_members_far_from_the_ways_keep_member_order():
+    from transitopt.transit.osm_route_paths import RoutePath
+    from transitopt.transit.osm_routes import _order_along
+
+    # a 1.1 km path along lat 60.17; 1e-3 deg lat = 111 m
+    path = RoutePath(lon=np.array([24.94, 24.96]), lat=np.array([60.17, 60.17]), gaps=0)
+    near = [("b", "B", 24.95, 60.1701), ("a", "A", 24.945, 60.1701)]
+    assert _order_along(near, path) and [m[0] for m in near] == ["a", "b"]
+    # one member 220 m off the path (over member_offset_m = 150 m): member order is kept
+    far = [("b", "B", 24.95, 60.1701), ("a", "A", 24.945, 60.172)]
+    assert not _order_along(far, path) and [m[0] for m in far] == ["b", "a"]

@@ -23,6 +23,7 @@ from ._errors import (
     GeocodingError,
     InputFileError,
     NetworkError,
+    NumericalError,
     SnappingError,
     TransitoptError,
 )
@@ -72,6 +73,7 @@ __all__ = [
     # errors and warnings
     "ConvergenceWarning",
     "DemandError",
+    "NumericalError",
     "GeocodingError",
     "InputFileError",
     "NetworkError",

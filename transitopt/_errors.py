@@ -32,5 +32,9 @@ class DemandError(TransitoptError, ValueError):
     """An OD matrix or zone table is inconsistent with the network."""
 
 
+class NumericalError(TransitoptError, ArithmeticError):
+    """An iterative method produced an impossible value (a negative or non-finite gap)."""
+
+
 class ConvergenceWarning(UserWarning):
     """An iterative method stopped before reaching its target."""

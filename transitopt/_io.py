@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import math
 import os
+import shutil
+import socket
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -22,22 +25,146 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
     The temporary file keeps ``path``'s suffixes, so writers that infer the format
     from the name (GeoPackage, Parquet, OMX) still work. On any exception the
-    temporary file is removed and ``path`` is left as it was.
+    temporary file is removed and ``path`` is left as it was. Its name carries this
+    host and process id, so debris of a killed run (``kill -9``, power loss) is removed
+    by the next write to the same path (:func:`remove_debris`).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_debris(path)
     fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.stem}.", suffix="".join(path.suffixes) or ".tmp", dir=path.parent
+        prefix=f".{path.name}.{_OWNER}.",
+        suffix="".join(path.suffixes) or ".tmp",
+        dir=path.parent,
     )
     os.close(fd)
     os.unlink(tmp)  # writers such as GPKG refuse to open an existing empty file
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        if tmp_path.is_file():
+            os.chmod(tmp_path, 0o666 & ~_UMASK)  # as an ordinary write would (mkstemp: 0600)
         os.replace(tmp_path, path)
+    except OSError as exc:
+        if exc.errno is None or exc.filename not in (None, str(tmp_path), tmp_path):
+            raise
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc  # name the user's file
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+@contextlib.contextmanager
+def atomic_folder(folder: str | os.PathLike, *, replace: bool = True) -> Iterator[Path]:
+    """Yield a temporary folder next to ``folder``; it becomes ``folder`` only on success.
+
+    Whatever ``folder`` held before is replaced as a whole (so files of an earlier run
+    that this run does not write are gone), or, with ``replace=False``, an existing
+    ``folder`` raises :class:`FileExistsError`. On any exception the temporary folder is
+    removed. Debris of killed runs is removed first, as for :func:`atomic_path`. The new
+    folder gets the usual permissions (``0777`` less the umask), not ``mkdtemp``'s 0700.
+    """
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    remove_debris(folder)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.{_OWNER}.", dir=folder.parent))
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~_UMASK)
+        old = None
+        if folder.exists():
+            if not replace:
+                raise FileExistsError(f"{folder}: exists")
+            old = folder.with_name(f".{folder.name}.{_OWNER}.old")
+            os.replace(folder, old)
+        os.replace(tmp, folder)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+#: the process's file-creation mask (read once: ``os.umask`` can only be read by setting it)
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+#: who writes a temporary file: ``host-pid`` (dots and dashes of the host name dropped)
+_OWNER = f"{''.join(c for c in socket.gethostname() if c.isalnum())[:32]}-{os.getpid()}"
+
+
+def remove_debris(path: str | os.PathLike) -> int:
+    """Remove temporary files of :func:`atomic_path` for ``path`` left by dead processes.
+
+    Only files of processes of this host that no longer run are removed (a file of
+    another host or of a live process may be a write in progress). Returns how many.
+    """
+    path = Path(path)
+    host = _OWNER.rsplit("-", 1)[0]
+    removed = 0
+    try:
+        candidates = list(path.parent.glob(f".{glob.escape(path.name)}.{host}-*"))
+    except OSError:
+        return 0
+    for candidate in candidates:
+        pid_text = candidate.name[len(path.name) + len(host) + 3 :].split(".", 1)[0]
+        if pid_text.isdigit() and not _alive(int(pid_text)):
+            with contextlib.suppress(OSError):
+                if candidate.is_dir():
+                    shutil.rmtree(candidate)
+                else:
+                    candidate.unlink()
+                removed += 1
+    return removed
+
+
+def clean_debris(folder: str | os.PathLike) -> int:
+    """Remove every temporary file or folder in ``folder`` left by a dead process of this host.
+
+    The names are those of :func:`atomic_path` and :func:`atomic_folder`
+    (``.<name>.<host>-<pid>.<random>``). Returns how many were removed.
+    """
+    folder = Path(folder)
+    host = _OWNER.rsplit("-", 1)[0]
+    marker = f".{host}-"
+    removed = 0
+    try:
+        entries = [entry for entry in folder.iterdir() if entry.name.startswith(".")]
+    except OSError:
+        return 0
+    for entry in entries:
+        at = entry.name.rfind(marker)
+        if at <= 0:
+            continue
+        pid_text = entry.name[at + len(marker) :].split(".", 1)[0]
+        if pid_text.isdigit() and not _alive(int(pid_text)):
+            with contextlib.suppress(OSError):
+                if entry.is_dir():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
+                removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this host."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically; returns the path."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return path
 
 
 def write_table(table: pd.DataFrame, path: str | os.PathLike) -> Path:

@@ -867,6 +867,76 @@ def _is_geographic(crs: Any) -> bool:
         return "4326" in str(crs)
 
 
+#: the documented limit (metres) for a zone or stop's distance to the network: a point
+#: farther away is an input error (wrong city, swapped lon/lat, a typo), not a long walk
+MAX_SNAP_M = 2000.0
+
+
+def check_near_network(
+    network: Network,
+    x: Any,
+    y: Any,
+    distance_m: Any,
+    *,
+    labels: Any = None,
+    what: str = "zone",
+    limit_m: float | None = MAX_SNAP_M,
+    option: str | None = "max_snap_m",
+) -> None:
+    """Refuse points that lie implausibly far from ``network``.
+
+    Raises :class:`SnappingError` naming the farthest point (its label, coordinates and
+    distance) when any of ``distance_m`` (from :func:`snap_points`) exceeds ``limit_m``,
+    and says so when the points would lie on the network with longitude and latitude
+    swapped. ``limit_m=None`` checks nothing. Planar networks whose CRS units may not be
+    metres (TNTP node files) are not checked.
+    """
+    if limit_m is None or not (_is_geographic(network.crs) or _is_metric(network.crs)):
+        return
+    dist = np.asarray(distance_m, dtype=np.float64).ravel()
+    far = np.flatnonzero(dist > limit_m)
+    if far.size == 0:
+        return
+    px = np.asarray(x, dtype=np.float64).ravel()
+    py = np.asarray(y, dtype=np.float64).ravel()
+    names = np.arange(dist.size) if labels is None else np.asarray(labels).ravel()
+    worst = int(far[np.argmax(dist[far])])
+    message = (
+        f"{far.size} of {dist.size} {what}(s) lie farther than {limit_m:,.0f} m from the "
+        f"network; the farthest is {what} {_plain(names[worst])} at "
+        f"({px[worst]:.6g}, {py[worst]:.6g}), {dist[worst]:,.0f} m away"
+    )
+    if _is_geographic(network.crs) and _swapped_fits(network, px, py, limit_m):
+        message += "; the coordinates look swapped: give longitude (x) first, latitude (y) second"
+    else:
+        raise_it = f"; raise {option} if this is intended" if option else ""
+        message += f" (another city or a typo?{raise_it})"
+    raise SnappingError(message)
+
+
+def _swapped_fits(network: Network, px: np.ndarray, py: np.ndarray, limit_m: float) -> bool:
+    """Whether most points would lie within ``limit_m`` of the network as (y, x)."""
+    if not (np.all(np.abs(px) <= 90.0) and np.all(np.abs(py) <= 180.0)):
+        return False
+    _, swapped = snap_points(network, py, px)
+    return bool(np.mean(swapped <= limit_m) > 0.5)
+
+
+def _is_metric(crs: Any) -> bool:
+    try:
+        import pyproj
+
+        units = pyproj.CRS.from_user_input(crs).axis_info[0].unit_name
+    except Exception:  # noqa: BLE001 (no or unknown CRS: units unknown)
+        return False
+    return units in ("metre", "meter")
+
+
+def _plain(value: Any) -> str:
+    """A label as a user wrote it (``3``, not ``np.int64(3)``)."""
+    return str(value.item() if isinstance(value, np.generic) else value)
+
+
 def _listing(indices: np.ndarray, limit: int = 10) -> str:
     shown = ", ".join(str(int(i)) for i in indices[:limit])
     return shown + (f" and {indices.size - limit} more" if indices.size > limit else "")

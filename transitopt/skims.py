@@ -14,7 +14,7 @@ from ._io import atomic_path
 from ._progress import ProgressCallback
 from .demand.od import write_omx
 from .network.compiled import Network
-from .paths import skim, snap_points
+from .paths import MAX_SNAP_M, check_near_network, skim, snap_points
 
 #: file endings a skim can be written to
 SKIM_FORMATS = (".csv", ".omx")
@@ -62,19 +62,21 @@ def zone_skim(
     zones: pd.DataFrame,
     *,
     weight: str = "free_flow_time_s",
-    max_snap_m: float | None = None,
+    max_snap_m: float | None = MAX_SNAP_M,
     chunk_size: int = 256,
     progress: ProgressCallback | None = None,
 ) -> ZoneSkim:
     """Cost matrix between ``zones`` (columns ``zone``, ``x``, ``y``) over ``network``.
 
     Each zone attaches to its nearest node; a zone farther than ``max_snap_m`` metres
-    from any node raises :class:`~transitopt.SnappingError`. ``progress`` is called with
+    (default :data:`~transitopt.paths.MAX_SNAP_M`, 2 km; ``None``: no limit) from any node
+    raises :class:`~transitopt.SnappingError` naming the farthest zone (and swapped
+    longitude/latitude, when that is the cause). ``progress`` is called with
     ``{"done": origins skimmed, "total": zones}`` after each chunk of origins.
     """
-    node, snap_m = snap_points(
-        network, zones["x"].to_numpy(), zones["y"].to_numpy(), max_distance_m=max_snap_m
-    )
+    x, y = zones["x"].to_numpy(), zones["y"].to_numpy()
+    node, snap_m = snap_points(network, x, y)
+    check_near_network(network, x, y, snap_m, labels=zones["zone"], limit_m=max_snap_m)
     attached = zones.assign(node=np.asarray(node, dtype=np.int64), snap_m=np.asarray(snap_m))
     nodes = attached["node"].to_numpy()
     n = len(attached)

@@ -409,7 +409,10 @@ def attach_zones(
         ``zone``, ``x``, ``y`` (in the network's CRS) and optionally polygon ``geometry``
         (then ``n_nodes``, the network nodes inside each polygon, is counted).
     max_snap_m : float, optional
-        A zone whose centroid is farther than this from every node cannot attach.
+        A zone whose centroid is farther than this from every node cannot attach. When not
+        given, a zone (other than a polygon without nodes) farther than
+        :data:`~transitopt.paths.MAX_SNAP_M` (2 km) raises :class:`~transitopt.SnappingError`
+        naming the farthest one (another city, or longitude and latitude swapped).
     on_unattached : {"drop", "raise", "keep"}
         What to do with a polygon zone holding no network node, or a zone beyond
         ``max_snap_m``: ``"drop"`` it (a warning names how many and which; the ids are
@@ -451,6 +454,18 @@ def attach_zones(
             ids = out["zone"].to_numpy()[mask]
             parts.append(f"{int(mask.sum())} {reason} (zones {_listing(ids)})")
             bad |= mask
+    if max_snap_m is None:  # the documented hard limit for zones that would attach
+        from .paths import MAX_SNAP_M, check_near_network
+
+        keep = ~bad
+        check_near_network(
+            network,
+            out["x"].to_numpy()[keep],
+            out["y"].to_numpy()[keep],
+            out["snap_m"].to_numpy()[keep],
+            labels=out["zone"].to_numpy()[keep],
+            limit_m=MAX_SNAP_M,
+        )
     if bad.any():
         message = (
             f"{int(bad.sum())} of {len(out)} zones cannot attach to the network: "

@@ -7,16 +7,21 @@ The relative gap of a car flow ``x`` is ``(TSTT - SPTT) / TSTT`` with
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._errors import NumericalError
 from .._progress import ProgressCallback, wants_stop
 from ..kernels.vdf import beckmann
 from ._problem import Problem
 
 #: columns of ``AssignmentResult.history``
+#: a relative gap this far below zero is float rounding at convergence, not an error
+ROUNDING_GAP = 1e-9
+
 HISTORY_COLUMNS = (
     "iteration",
     "relative_gap",
@@ -82,6 +87,13 @@ class Monitor:
             "direction": direction,
             "time_s": self.elapsed(),
         }
+        if not math.isfinite(rel_gap) or rel_gap < -ROUNDING_GAP:
+            raise NumericalError(
+                f"road assignment iteration {iteration}: relative gap {rel_gap:.3g} (total "
+                f"travel time {tstt:.6g} veh·s/h, shortest-path total {sptt:.6g}); a gap must be a "
+                "finite number >= 0, so the demand or the link costs are out of range "
+                "(check for huge trip numbers, zero capacities or extreme VDF parameters)"
+            )
         self.rows.append(row)
         cancel = wants_stop(self.progress, dict(row))
         if rel_gap <= self.gap:

@@ -33,6 +33,7 @@ links with ``bus_lane`` set let buses run at free flow without a PCU preload.
 
 from __future__ import annotations
 
+import copy
 import time
 import warnings
 from collections.abc import Mapping
@@ -349,6 +350,31 @@ class MultimodalModel:
             graph = replace(graph, freq_hz=freq)
         return graph
 
+    def with_constants(self, **constants: float) -> MultimodalModel:
+        """This model with other alternative-specific constants (``asc_car=...`` in utils).
+
+        Only the mode choice differs, so the new model shares this one's set-up (snapped
+        zones, distances, street routes, transit graph; built here if it was not yet).
+        """
+        unknown = sorted(set(constants) - {f"asc_{m}" for m in MODES})
+        if unknown:
+            raise ModelInputError(
+                f"unknown constants {unknown}; expected asc_{', asc_'.join(MODES)}"
+            )
+        params = self.parameters
+        values: dict[str, Any] = {k: float(v) for k, v in constants.items()}
+        mode_choice = replace(params.mode_choice, **values)
+        model = replace(self, parameters=replace(params, mode_choice=mode_choice))
+        built = self._setup  # the set-up does not depend on the constants
+        setup = copy.copy(built)
+        setup.model, setup.params, setup.notes = model, model.parameters, list(built.notes)
+        model.__dict__["_setup"] = setup
+        return model
+
+    def mode_availability(self, skims: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Where each mode is available at ``skims`` (see :func:`mode_availability`)."""
+        return mode_availability(skims, self._setup.walk_m, self.parameters.mode_choice)
+
     @property
     def wait_factor(self) -> float:
         """Weighted expected wait per unit headway of the transit assignment."""
@@ -405,11 +431,10 @@ def logit_choice(
     """
     mc = mode_choice
     utilities = {}
+    availability = mode_availability(skims, walk_m, mode_choice)
     for mode, asc in (("car", mc.asc_car), ("transit", mc.asc_transit), ("walk", mc.asc_walk)):
         gc = skims[f"{mode}_gc_min"]
-        available = np.isfinite(gc) & (mode in mc.modes)
-        if mode == "walk":
-            available &= walk_m <= 1000.0 * mc.max_walk_km
+        available = availability[mode]
         with np.errstate(invalid="ignore"):
             utilities[mode] = np.where(
                 available, asc + mc.beta_per_min * np.where(available, gc, 0.0), -np.inf
@@ -423,6 +448,24 @@ def logit_choice(
         probs = np.where(denom > 0, expo / np.where(denom > 0, denom, 1.0), 0.0)
         logsum = np.where(denom > 0, safe + np.log(np.where(denom > 0, denom, 1.0)), -np.inf)
     return {m: probs[k] for k, m in enumerate(MODES)}, logsum
+
+
+def mode_availability(
+    skims: Mapping[str, np.ndarray], walk_m: np.ndarray, mode_choice: ModeChoiceParameters
+) -> dict[str, np.ndarray]:
+    """Where each mode is in the choice set of a zone pair (bool ``(z, z)`` per mode).
+
+    A mode is available where its generalised cost ``<mode>_gc_min`` is finite and it
+    is one of ``mode_choice.modes``; walking also needs ``walk_m`` (m) within
+    ``mode_choice.max_walk_km``.
+    """
+    out = {}
+    for mode in MODES:
+        available = np.isfinite(skims[f"{mode}_gc_min"]) & (mode in mode_choice.modes)
+        if mode == "walk":
+            available &= walk_m <= 1000.0 * mode_choice.max_walk_km
+        out[mode] = available
+    return out
 
 
 def _check_inputs(model: MultimodalModel) -> None:

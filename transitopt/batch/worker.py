@@ -34,12 +34,52 @@ class CityTask:
     threads: int = 0
 
 
+#: how often (s) a local worker checks that the batch process still runs
+PARENT_CHECK_S = 1.0
+
+
+def watch_parent(parent_pid: int, manifest: str) -> None:
+    """Worker initializer: exit soon after the batch process dies (``kill -9``).
+
+    A daemon thread checks every :data:`PARENT_CHECK_S` seconds whether this process
+    still has ``parent_pid`` as its parent; when not, it marks the manifest ``killed``
+    (the parent cannot) and ends the worker at once, whatever it is computing (results
+    are written atomically, so nothing half-written stays).
+    """
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_CHECK_S)
+        _mark_killed(Path(manifest), parent_pid)
+        os._exit(70)
+
+    threading.Thread(target=watch, name="transitopt-parent-watch", daemon=True).start()
+
+
+def _mark_killed(manifest: Path, parent_pid: int) -> None:
+    from .._io import write_text
+
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        if data.get("status") == "running" and data.get("pid") == parent_pid:
+            data["status"] = "killed"
+            data["error"] = (
+                f"the batch process {parent_pid} ended without finishing (killed?); "
+                "rerun the same command to resume"
+            )
+            write_text(manifest, json.dumps(data, indent=2))
+    except (OSError, ValueError):
+        pass
+
+
 def run_city(task: CityTask) -> list[dict[str, Any]]:
     """Run (or reuse) every scenario of one city; one row per scenario, failures included."""
     _limit_threads(task.threads)
     import pandas as pd
 
     from ..scenario import evaluate, load_scenario, write_result
+    from ..scenario.calibration import remember_calibration
     from ..scenario.inputs import load_base
     from .policies import NotApplicable, policy_edits
     from .spec import PolicySpec, write_alternative
@@ -83,6 +123,7 @@ def run_city(task: CityTask) -> list[dict[str, Any]]:
             target = runs / policy.name
             summary = _complete(target, key)
             if summary is not None:
+                remember_calibration(scenario, summary)  # for the alternatives that follow
                 row.update(_row(summary, target), status="ok", reused=True)
             else:
                 result = evaluate(scenario)

@@ -7,10 +7,14 @@ One module per command group; this file only lists the commands.
 
 from __future__ import annotations
 
+import numpy as np
 import typer
 
 from . import access, batch, bench, network, optimise, roads, scenario, transit
 from ._common import OneLineErrors
+
+# numbers in messages as a user writes them: ``3``, not ``np.int64(3)`` (numpy 2's repr)
+np.set_printoptions(legacy="1.25")
 
 app = typer.Typer(
     cls=OneLineErrors,

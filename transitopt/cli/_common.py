@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
+import re
+import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -11,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
 from typer.core import TyperGroup
 
 from .._errors import TransitoptError
@@ -18,8 +22,14 @@ from .._errors import TransitoptError
 if TYPE_CHECKING:
     from rich.progress import Progress
 
-console = Console()
-err_console = Console(stderr=True)
+# User text (paths, ids, names) is never read as rich markup: styles are given as styles.
+console = Console(markup=False)
+err_console = Console(stderr=True, markup=False)
+DEBUG_ENV = "TRANSITOPT_DEBUG"
+# click's usage error, from whichever click typer uses (newer typers vendor their own)
+UsageError: type[Exception] = next(
+    cls for cls in typer.BadParameter.__mro__ if cls.__name__ == "UsageError"
+)
 
 SourceArg = Annotated[
     str,
@@ -32,32 +42,181 @@ TransitSourceArg = Annotated[
     str,
     typer.Argument(help="GTFS zip or folder, an OSM file with route relations, or 'helsinki'."),
 ]
-NetworkTypeOpt = Annotated[str, typer.Option("--type", "-t", help="Network type: drive or walk.")]
-ProfileOpt = Annotated[
-    str, typer.Option("--profile", help="Default-value profile: generic or indonesia.")
+
+
+def one_of(*allowed: str) -> Callable[[Any], Any]:
+    """An option callback: the value must be one of ``allowed`` (``None`` passes)."""
+
+    def check(value: Any) -> Any:
+        if value is not None and value not in allowed:
+            raise typer.BadParameter(f"expected one of {', '.join(allowed)}; got {value!r}")
+        return value
+
+    return check
+
+
+def positive(value: float | None) -> float | None:
+    """An option callback: a finite number above zero (``None`` passes)."""
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise typer.BadParameter(f"expected a finite number above 0; got {value:g}")
+    return value
+
+
+def non_negative(value: float | None) -> float | None:
+    """An option callback: a finite number of at least zero (``None`` passes)."""
+    if value is not None and not (math.isfinite(value) and value >= 0):
+        raise typer.BadParameter(f"expected a finite number of 0 or more; got {value:g}")
+    return value
+
+
+_CLOCK = re.compile(r"^(\d{1,2}):([0-5]\d)(?::([0-5]\d))?$")
+
+
+def clock(value: str | None) -> str | None:
+    """An option callback: a service-day time ``HH:MM[:SS]`` (hours up to 47, GTFS style)."""
+    if value is None:
+        return value
+    match = _CLOCK.match(value.strip())
+    if match is None or int(match.group(1)) > 47:
+        raise typer.BadParameter(f"expected a time HH:MM (00:00 to 47:59); got {value!r}")
+    return value.strip()
+
+
+def clock_seconds(value: str) -> int:
+    """Seconds after midnight of a time that :func:`clock` accepted."""
+    parts = [int(part) for part in value.split(":")]
+    return parts[0] * 3600 + parts[1] * 60 + (parts[2] if len(parts) > 2 else 0)
+
+
+def period(start: str, end: str) -> None:
+    """Refuse an analysis period whose end is not after its start."""
+    if clock_seconds(end) <= clock_seconds(start):
+        raise typer.BadParameter(
+            f"the period must end after it starts; got --start {start} --end {end}",
+            param_hint="--end",
+        )
+
+
+def service_date(value: str | None) -> str | None:
+    """An option callback: a calendar date ``YYYYMMDD``."""
+    if value is None:
+        return value
+    from datetime import datetime
+
+    try:
+        datetime.strptime(value, "%Y%m%d")
+    except ValueError:
+        raise typer.BadParameter(f"expected a date YYYYMMDD; got {value!r}") from None
+    return value
+
+
+def _profiles() -> tuple[str, ...]:
+    from ..network.imputation import available_profiles
+
+    return tuple(available_profiles())
+
+
+def profile_name(value: str) -> str:
+    """An option callback: the name of a shipped road profile."""
+    checked: str = one_of(*_profiles())(value)
+    return checked
+
+
+NetworkTypeOpt = Annotated[
+    str,
+    typer.Option(
+        "--type", "-t", help="Network type: drive or walk.", callback=one_of("drive", "walk")
+    ),
 ]
-StartOpt = Annotated[str, typer.Option("--start", help="Analysis period start (GTFS), HH:MM.")]
-EndOpt = Annotated[str, typer.Option("--end", help="Analysis period end (GTFS), HH:MM.")]
+ProfileOpt = Annotated[
+    str,
+    typer.Option(
+        "--profile", help="Default-value profile: generic or indonesia.", callback=profile_name
+    ),
+]
+StartOpt = Annotated[
+    str, typer.Option("--start", help="Analysis period start (GTFS), HH:MM.", callback=clock)
+]
+EndOpt = Annotated[
+    str, typer.Option("--end", help="Analysis period end (GTFS), HH:MM.", callback=clock)
+]
 DefaultHeadwayOpt = Annotated[
     float | None,
-    typer.Option("--default-headway", help="Headway (min) for GTFS routes without any times."),
+    typer.Option(
+        "--default-headway",
+        help="Headway (min) for GTFS routes without any times.",
+        callback=positive,
+    ),
 ]
+
+
+def debugging() -> bool:
+    """Whether tracebacks are wanted (``--debug`` or ``TRANSITOPT_DEBUG=1``)."""
+    return os.environ.get(DEBUG_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def error_message(exc: BaseException) -> str:
+    """One line for an exception: its message, with the file an ``OSError`` names."""
+    if isinstance(exc, KeyError) and exc.args:
+        return str(exc.args[0])
+    if isinstance(exc, UsageError):
+        context = getattr(exc, "ctx", None)
+        command = context.command_path if context is not None else "transitopt"
+        return f"{command}: {getattr(exc, 'format_message', exc.__str__)()}"
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f"{exc.filename}: " if exc.filename is not None else ""
+        return f"{where}{exc.strerror.lower()}"
+    if isinstance(exc, (TransitoptError, OSError, ValueError)):
+        return str(exc)  # the API's messages on bad arguments name the value and what was expected
+    return f"unexpected {type(exc).__name__}: {exc} (rerun with {DEBUG_ENV}=1 for the traceback)"
+
+
+def print_error(message: str) -> None:
+    """``error: message`` on one line of standard error; the message is shown as written."""
+    line = " ".join(str(message).split())
+    err_console.print(
+        Text.assemble(("error:", "bold red"), " ", line), highlight=False, soft_wrap=True
+    )
 
 
 class OneLineErrors(TyperGroup):
-    """The root command group: transitopt's typed errors become ``error: ...`` and exit code 1.
+    """The root command group: errors become one ``error: ...`` line, no traceback.
 
-    The one place where errors on bad input are turned into a message without a traceback;
-    sub-groups and commands run inside :meth:`invoke`, so they need nothing of their own.
+    The one place where errors are turned into a message: transitopt's typed errors, missing
+    or unwritable files (every ``OSError``: no space, read-only folder) and anything unexpected
+    end with exit code 1; bad options and arguments (click's usage errors) with exit code 2,
+    in the same one-line form. ``TRANSITOPT_DEBUG=1`` (or ``--debug``) re-raises for the
+    traceback. Sub-groups and commands run inside :meth:`invoke`, so they need nothing of
+    their own.
     """
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if "--debug" in args:  # anywhere before the command's own arguments end
+            args = [arg for arg in args if arg != "--debug"]
+            os.environ[DEBUG_ENV] = "1"
+        try:
+            return super().parse_args(ctx, args)
+        except UsageError as exc:
+            self._fail(exc, 2)
+            raise  # pragma: no cover (_fail always raises)
 
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
-        except (TransitoptError, FileNotFoundError, KeyError) as exc:
-            message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-            err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-            raise typer.Exit(code=1) from None
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except UsageError as exc:
+            self._fail(exc, 2)
+        except Exception as exc:  # noqa: BLE001 (every error ends as one line)
+            self._fail(exc, 1)
+
+    @staticmethod
+    def _fail(exc: BaseException, code: int) -> None:
+        if debugging():
+            raise exc
+        print_error(error_message(exc))
+        sys.stderr.flush()
+        raise typer.Exit(code=code) from None
 
 
 def command_group(help: str) -> typer.Typer:
@@ -71,9 +230,9 @@ def field_progress(description: str, field: str) -> Progress:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(
-        TextColumn(description),
+        TextColumn(description, markup=False),
         BarColumn(),
-        TextColumn(f"{field} {{task.fields[{field}]}}"),
+        TextColumn(f"{field} {{task.fields[{field}]}}", markup=False),
         TimeElapsedColumn(),
         console=console,
         transient=True,
@@ -132,7 +291,7 @@ def load(source: str, network_type: str, profile: str) -> Any:
     """:func:`transitopt.load_network` with a status line."""
     from ..network import load_network
 
-    with console.status(f"Loading {source} ({network_type}) ..."):
+    with console.status(Text(f"Loading {source} ({network_type}) ...")):
         return load_network(source, network_type=network_type, profile=profile)
 
 
@@ -148,7 +307,9 @@ def shown_warnings(category: type[Warning] = Warning, *, others: bool = True) ->
         yield
     for warning in caught:
         if others or issubclass(warning.category, category):
-            err_console.print(f"[yellow]warning:[/] {warning.message}", highlight=False)
+            err_console.print(
+                Text.assemble(("warning:", "yellow"), " ", str(warning.message)), highlight=False
+            )
 
 
 def minutes_to_s(minutes: float | None) -> float | None:

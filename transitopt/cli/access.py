@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
-from ._common import console
+from ._common import console, one_of, positive
 
 
 def access(
@@ -17,9 +19,17 @@ def access(
         Path, typer.Option("--output", "-o", help="Per-zone table: .csv or .parquet.")
     ],
     mode: Annotated[
-        str, typer.Option("--mode", "-m", help="walk, car (free flow) or transit.")
+        str,
+        typer.Option(
+            "--mode",
+            "-m",
+            help="walk, car (free flow) or transit.",
+            callback=one_of("walk", "car", "transit"),
+        ),
     ] = "walk",
-    cell: Annotated[float, typer.Option("--cell", help="Hexagon zone size, metres.")] = 250.0,
+    cell: Annotated[
+        float, typer.Option("--cell", help="Hexagon zone size, metres.", callback=positive)
+    ] = 250.0,
     cutoffs: Annotated[
         str, typer.Option("--cutoffs", help="Comma-separated minutes.")
     ] = "15,30,45,60",
@@ -42,10 +52,13 @@ def access(
     try:
         minutes = tuple(float(v) for v in cutoffs.split(","))
     except ValueError:
+        minutes = ()
+    if not minutes or not all(math.isfinite(v) and v > 0 for v in minutes):
         raise typer.BadParameter(
-            f"expected numbers separated by commas, got {cutoffs!r}", param_hint="--cutoffs"
-        ) from None
-    with console.status(f"Accessibility by {mode} ..."):
+            f"expected minutes above 0 separated by commas; got {cutoffs!r}",
+            param_hint="--cutoffs",
+        )
+    with console.status(Text(f"Accessibility by {mode} ...")):
         result = city_accessibility(
             source,
             mode=mode,  # type: ignore[arg-type]  # city_accessibility checks the name

@@ -16,7 +16,8 @@ def batch(
     ],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output folder (resumable).")],
     workers: Annotated[
-        int | None, typer.Option("--workers", help="Local worker processes (default: cores).")
+        int | None,
+        typer.Option("--workers", help="Local worker processes (default: cores).", min=1),
     ] = None,
     scheduler: Annotated[
         str | None,
@@ -39,10 +40,10 @@ def batch(
 
     spec = load_batch(batch_file)
     with Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("{task.fields[state]}"),
+        TextColumn("{task.fields[state]}", markup=False),
         TimeRemainingColumn(),
         console=console,
     ) as bar:
@@ -51,7 +52,7 @@ def batch(
         def show(event: dict) -> None:
             bar.update(
                 task,
-                completed=event["cities_done"] + event["cities_failed"],
+                completed=event["cities_done"],
                 state=f"failed {event['cities_failed']}, "
                 f"runs {event['runs_done']}/{event['runs_total']}",
             )

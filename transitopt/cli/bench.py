@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.text import Text
 
-from ._common import command_group, console, search_progress
+from ._common import command_group, console, positive, search_progress
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -25,12 +26,15 @@ def tndp(
         typer.Option(
             "--budget",
             help="Search CPU seconds per run (not reproducible; default 60 without --evaluations).",
+            callback=positive,
         ),
     ] = None,
     evaluations: Annotated[
         int | None,
         typer.Option(
-            "--evaluations", help="Route sets per run; alone, each seed's run is reproducible."
+            "--evaluations",
+            help="Route sets per run; alone, each seed's run is reproducible.",
+            min=1,
         ),
     ] = None,
     seeds: Annotated[str, typer.Option("--seeds", help="Comma-separated seeds.")] = "0",
@@ -47,7 +51,12 @@ def tndp(
     from ..optimise import published_results, run_case, standard_cases
 
     cases = standard_cases(instance)
-    seed_list = [int(v) for v in seeds.split(",")]
+    try:
+        seed_list = [int(v) for v in seeds.split(",")]
+    except ValueError:
+        raise typer.BadParameter(
+            f"expected whole numbers separated by commas; got {seeds!r}", param_hint="--seeds"
+        ) from None
     if budget is None and evaluations is None:
         budget = 60.0
     what = ", ".join(
@@ -70,8 +79,10 @@ def tndp(
                 )
             r = run.iloc[0]
             console.print(
-                f"{case.label}, seed {seed}: ATT {r['att']:.4f} min, TRT {r['trt']:.0f} min; "
-                f"{int(r['evaluations']):,} evaluations, {r['cpu_s']:.1f} CPU s"
+                Text(
+                    f"{case.label}, seed {seed}: ATT {r['att']:.4f} min, TRT {r['trt']:.0f} min; "
+                    f"{int(r['evaluations']):,} evaluations, {r['cpu_s']:.1f} CPU s"
+                )
             )
             runs.append(run)
             if r["stopped_by"] in ("interrupted", "cancelled"):
@@ -80,9 +91,11 @@ def tndp(
         best = table.loc[table["att"].idxmin()]
         published = published_results(case)
         console.print(
-            f"{case.label}: best ATT {best['att']:.4f} min (TRT {best['trt']:.0f}), median "
-            f"{table['att'].median():.4f} over {len(table)} run(s); "
-            + _versus_published(float(best["att"]), published)
+            Text(
+                f"{case.label}: best ATT {best['att']:.4f} min (TRT {best['trt']:.0f}), median "
+                f"{table['att'].median():.4f} over {len(table)} run(s); "
+                + _versus_published(float(best["att"]), published)
+            )
         )
         rows.append(table)
     if output is not None:

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from ._common import NetworkTypeOpt, ProfileOpt, SourceArg, command_group, console, load
 
@@ -34,7 +35,7 @@ def export(
     from ..network import export_network
 
     network = load(source, network_type, profile)
-    with console.status(f"Writing {output} ..."):
+    with console.status(Text(f"Writing {output} ...")):
         export_network(network, output)
     console.print(f"wrote {output} ({network.n_nodes:,} nodes, {network.n_edges:,} edges)")
 
@@ -45,7 +46,9 @@ def print_summary(network: Any) -> None:
 
     summary = summarize_network(network)
     info = summary.info
-    console.print(f"[bold]{info.get('source', 'network')}[/]  ({info.get('network_type', '')})")
+    console.print(
+        f"{info.get('source', 'network')}  ({info.get('network_type', '')})", style="bold"
+    )
     console.print(
         f"  {summary.n_nodes:,} nodes, {summary.n_edges:,} directed edges, "
         f"{summary.total_km:,.1f} km of edges; {summary.n_strong_components} strongly / "

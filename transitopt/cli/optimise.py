@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
-from ._common import command_group, console, search_progress
+from ._common import command_group, console, non_negative, one_of, positive, search_progress
 
 group = command_group("Optimise transit: route design, frequencies under a fleet budget.")
 
@@ -17,20 +18,28 @@ def routes(
     instance: Annotated[
         str, typer.Argument(help="TNDP instance: Mandl1, Mandl2, Mumford0-2 or a folder.")
     ],
-    routes: Annotated[int, typer.Option("--routes", "-k", help="Number of routes.")],
+    routes: Annotated[int, typer.Option("--routes", "-k", help="Number of routes.", min=1)],
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Route set file (one route per line).")
     ],
-    min_nodes: Annotated[int, typer.Option("--min-nodes", help="Fewest nodes per route.")] = 2,
-    max_nodes: Annotated[int, typer.Option("--max-nodes", help="Most nodes per route.")] = 8,
+    min_nodes: Annotated[
+        int, typer.Option("--min-nodes", help="Fewest nodes per route.", min=2)
+    ] = 2,
+    max_nodes: Annotated[int, typer.Option("--max-nodes", help="Most nodes per route.", min=2)] = 8,
     objective: Annotated[
-        str, typer.Option("--objective", help="passenger, operator or pareto.")
+        str,
+        typer.Option(
+            "--objective",
+            help="passenger, operator or pareto.",
+            callback=one_of("passenger", "operator", "pareto"),
+        ),
     ] = "passenger",
     budget: Annotated[
         float | None,
         typer.Option(
             "--budget",
             help="Search time, wall seconds (not reproducible; default 60 without --evaluations).",
+            callback=positive,
         ),
     ] = None,
     evaluations: Annotated[
@@ -38,6 +47,7 @@ def routes(
         typer.Option(
             "--evaluations",
             help="Route sets to evaluate; alone, the same seed gives the same result.",
+            min=1,
         ),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
@@ -93,30 +103,32 @@ def frequencies(
     scenario: Annotated[
         Path, typer.Argument(help="Scenario file whose line headways to optimise.")
     ],
-    fleet: Annotated[int, typer.Option("--fleet", help="Vehicles available (all lines).")],
+    fleet: Annotated[int, typer.Option("--fleet", help="Vehicles available (all lines).", min=1)],
     output: Annotated[
         Path, typer.Option("--output", "-o", help="New alternative scenario file (TOML).")
     ],
     min_headway: Annotated[
-        float, typer.Option("--min-headway", help="Shortest headway, minutes.")
+        float, typer.Option("--min-headway", help="Shortest headway, minutes.", callback=positive)
     ] = 3.0,
     max_headway: Annotated[
-        float, typer.Option("--max-headway", help="Longest headway, minutes.")
+        float, typer.Option("--max-headway", help="Longest headway, minutes.", callback=positive)
     ] = 30.0,
     operator_weight: Annotated[
         float,
         typer.Option(
-            "--operator-weight", help="Operator cost per vehicle-hour (scenario currency)."
+            "--operator-weight",
+            help="Operator cost per vehicle-hour (scenario currency).",
+            callback=non_negative,
         ),
     ] = 0.0,
     max_evaluations: Annotated[
-        int, typer.Option("--max-evaluations", help="Transit assignments at most.")
+        int, typer.Option("--max-evaluations", help="Transit assignments at most.", min=1)
     ] = 500,
 ) -> None:
     """Choose headways within a fleet budget; writes a scenario that `transitopt compare` accepts."""
     from ..optimise import optimise_frequencies, write_scenario
 
-    with console.status("Optimising headways ...") as status:
+    with console.status(Text("Optimising headways ...")) as status:
 
         def show(event: dict) -> None:
             status.update(

@@ -17,6 +17,8 @@ from ._common import (
     console,
     field_progress,
     load,
+    one_of,
+    positive,
     shown_warnings,
 )
 
@@ -31,17 +33,28 @@ def skim(
     ] = None,
     grid: Annotated[
         float | None,
-        typer.Option("--grid", help="Square grid of this cell size (metres) instead of --zones."),
+        typer.Option(
+            "--grid",
+            help="Square grid of this cell size (metres) instead of --zones.",
+            callback=positive,
+        ),
     ] = None,
     weight: Annotated[
         str,
         typer.Option(
-            "--weight", help="Edge cost: free_flow_time_s (seconds) or length_m (metres)."
+            "--weight",
+            help="Edge cost: free_flow_time_s (seconds) or length_m (metres).",
+            callback=one_of("free_flow_time_s", "length_m"),
         ),
     ] = "free_flow_time_s",
     max_snap: Annotated[
         float | None,
-        typer.Option("--max-snap", help="Largest allowed zone-to-node distance, metres."),
+        typer.Option(
+            "--max-snap",
+            help="Largest allowed zone-to-node distance, metres (default 2000; the grid's cell "
+            "size with --grid).",
+            callback=positive,
+        ),
     ] = None,
     network_type: NetworkTypeOpt = "drive",
     profile: ProfileOpt = "generic",
@@ -49,6 +62,7 @@ def skim(
     """Zone-to-zone travel-time (or distance) matrix for zone points or a regular grid."""
     from rich.progress import Progress
 
+    from ..paths import MAX_SNAP_M
     from ..skims import write_skim, zone_skim
     from ..zones import grid_zones, read_zones
 
@@ -67,7 +81,7 @@ def skim(
             network,
             zone_table,
             weight=weight,
-            max_snap_m=max_snap,
+            max_snap_m=MAX_SNAP_M if max_snap is None else max_snap,
             progress=lambda state: bar.update(task, completed=state["done"]),
         )
     write_skim(result, output)
@@ -123,12 +137,21 @@ def assign(
         ),
     ] = None,
     algorithm: Annotated[
-        str, typer.Option("--algorithm", "-a", help="msa, fw, cfw, bfw or algb.")
+        str,
+        typer.Option(
+            "--algorithm",
+            "-a",
+            help="msa, fw, cfw, bfw or algb.",
+            callback=one_of("msa", "fw", "cfw", "bfw", "algb"),
+        ),
     ] = "bfw",
-    gap: Annotated[float, typer.Option("--gap", help="Target relative gap.")] = 1e-5,
-    max_iter: Annotated[int, typer.Option("--max-iter", help="Iteration limit.")] = 10_000,
+    gap: Annotated[
+        float, typer.Option("--gap", help="Target relative gap.", callback=positive)
+    ] = 1e-5,
+    max_iter: Annotated[int, typer.Option("--max-iter", help="Iteration limit.", min=1)] = 10_000,
     time_limit: Annotated[
-        float | None, typer.Option("--time-limit", help="Wall-time limit, seconds.")
+        float | None,
+        typer.Option("--time-limit", help="Wall-time limit, seconds.", callback=positive),
     ] = None,
     plot: Annotated[Path | None, typer.Option("--plot", help="Convergence plot (PNG).")] = None,
     network_type: NetworkTypeOpt = "drive",

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.text import Text
 
 from ._common import console, err_console, load, shown_warnings
 
@@ -24,7 +25,7 @@ def evaluate(
     from ..scenario import evaluate_file, write_result
 
     with shown_warnings(ConvergenceWarning, others=False):
-        with console.status(f"Evaluating {scenario} ...") as status:
+        with console.status(Text(f"Evaluating {scenario} ...")) as status:
             result = evaluate_file(scenario, progress=_feedback_status(status, scenario))
             base = None
             if result.summary.get("kind") == "alternative":
@@ -82,17 +83,15 @@ def _compare(scenarios: list[Path], output: Path) -> None:
     from ..report import compare_files
 
     with shown_warnings(ConvergenceWarning, others=False):
-        with console.status("Validating the scenario files ...") as status:
+        with console.status(Text("Validating the scenario files ...")) as status:
 
             def show(state: dict) -> None:
                 if state.get("stage") == "writing":
                     status.update("Writing the report and maps ...")
-                elif "iteration" in state:
-                    status.update(
-                        f"Evaluating {state['scenario']}: feedback iteration {state['iteration']}"
-                    )
+                elif "iteration" in state or state.get("calibration") == "run":
+                    _show_iteration(status, state["scenario"], state)
                 else:
-                    status.update(f"Evaluating {state['scenario']} ...")
+                    status.update(Text(f"Evaluating {state['scenario']} ..."))
 
             comparison = compare_files(scenarios, output, progress=show)
     _print_metrics(
@@ -114,9 +113,33 @@ def _feedback_status(status: Any, path: Path) -> Any:
     """A progress callback that shows the feedback iteration on ``status``."""
 
     def show(row: dict) -> None:
-        status.update(f"Evaluating {path}: feedback iteration {row.get('iteration', '?')}")
+        _show_iteration(status, path, row)
 
     return show
+
+
+def _show_iteration(status: Any, scenario: Any, row: dict) -> None:
+    """A feedback iteration on the status line; a calibration run as a line of its own."""
+    if row.get("calibration") == "run":  # two short lines at most: readable at 80 columns
+        modes = [m for m in ("car", "transit", "walk") if row.get(f"target_{m}", 0.0) > 0]
+        if row["run"] == 1:
+            targets = ", ".join(f"{m} {100 * row[f'target_{m}']:.1f} %" for m in modes)
+            name = Path(row.get("calibrating", scenario)).name
+            console.print(f"calibrating {name} to {targets}", highlight=False, markup=False)
+        shares = ", ".join(f"{m} {100 * row[f'share_{m}']:.1f} %" for m in modes)
+        console.print(
+            f"  run {row['run']}: {shares}; largest error {100 * row['max_error']:.2f} points",
+            highlight=False,
+            markup=False,
+        )
+        return
+    run = row.get("calibration_run")
+    what = (
+        f"Calibrating {Path(row.get('calibrating', scenario)).name}: model run {run},"
+        if run
+        else f"Evaluating {scenario}:"
+    )
+    status.update(Text(f"{what} feedback iteration {row.get('iteration', '?')}"))
 
 
 def _print_metrics(table: Any, *, title: str) -> None:

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from ._common import (
     DefaultHeadwayOpt,
@@ -17,6 +18,8 @@ from ._common import (
     console,
     load,
     minutes_to_s,
+    period,
+    service_date,
     shown_warnings,
 )
 
@@ -33,11 +36,16 @@ def import_lines(
     end: EndOpt = "09:00",
     date: Annotated[
         str | None,
-        typer.Option("--date", help="Service day YYYYMMDD (GTFS); default: busiest day."),
+        typer.Option(
+            "--date",
+            help="Service day YYYYMMDD (GTFS); default: busiest day.",
+            callback=service_date,
+        ),
     ] = None,
     default_headway: DefaultHeadwayOpt = None,
 ) -> None:
     """Summarise the lines, stops and headways of a feed, and what had to be repaired or skipped."""
+    period(start, end)
     from .._io import write_table
 
     supply, report = _read_supply(
@@ -57,7 +65,7 @@ def _read_supply(source: str, **period: Any) -> Any:
     from ..network.sources import resolve_source
     from ..transit import read_supply
 
-    with console.status(f"Reading transit lines from {resolve_source(source)} ..."):
+    with console.status(Text(f"Reading transit lines from {resolve_source(source)} ...")):
         return read_supply(source, **period)
 
 
@@ -105,6 +113,7 @@ def assign(
     default_headway: DefaultHeadwayOpt = None,
 ) -> None:
     """Frequency-based transit assignment (optimal strategies): boardings and loads per line."""
+    period(start, end)
     from .._io import write_table
     from ..demand import read_od
     from ..transit import assign_transit, build_transit_graph
@@ -116,7 +125,7 @@ def assign(
     zone_table = read_zones(zones)
     walk_network = load(walk, "walk", "generic") if walk else None
     od = read_od(demand)
-    with shown_warnings(), console.status("Building the transit graph and assigning ..."):
+    with shown_warnings(), console.status(Text("Building the transit graph and assigning ...")):
         graph = build_transit_graph(supply, zones=zone_table, walk_network=walk_network)
         result = assign_transit(graph, od)
     names = supply.lines_table()[["line", "label", "name", "long_name", "operator", "mode"]]

@@ -4,6 +4,7 @@ model and land-use proxies for residents and jobs."""
 from .gravity import (
     GravityResult,
     TripEnds,
+    fit_decay,
     furness,
     generate_trips,
     gravity_demand,
@@ -32,6 +33,7 @@ __all__ = [
     "attach_to_nodes",
     "furness",
     "generate_trips",
+    "fit_decay",
     "gravity_demand",
     "gravity_model",
     "intrazonal_cost",

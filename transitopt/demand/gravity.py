@@ -267,29 +267,113 @@ def gravity_demand(
     ODMatrix
         Keyed by the zone ids, in ``zones`` order.
     """
+    return _distance_gravity(
+        zones, trips=trips, detour_factor=detour_factor, decay_per_km=decay_per_km
+    ).od
+
+
+def fit_decay(
+    zones: Any, *, trips: float, mean_trip_km: float, detour_factor: float = 1.3
+) -> GravityResult:
+    """:func:`gravity_demand` with the decay fitted to a mean trip length.
+
+    ``decay_per_km`` is found by Brent's method on the trip-weighted mean distance of
+    the balanced matrix, which falls monotonically as the decay grows (Hyman 1969; see
+    :func:`gravity_model`), to within 1e-6 km of ``mean_trip_km``.
+
+    Parameters
+    ----------
+    zones, trips, detour_factor
+        As in :func:`gravity_demand`.
+    mean_trip_km : float
+        Target trip-weighted mean of the trips' distances (straight line × detour, km).
+
+    Returns
+    -------
+    GravityResult
+        ``beta`` is the fitted decay (1/km), ``mean_cost_min`` the mean distance reached
+        (km), ``od`` the trips.
+
+    Raises
+    ------
+    DemandError
+        The target is not above the mean distance to the nearest other zone, or not
+        below the mean distance without any decay: no decay reaches it.
+    """
+    if not mean_trip_km > 0:
+        raise DemandError(f"the mean trip length must be above 0 km, got {mean_trip_km!r}")
+    spread = _distance_gravity(zones, trips=trips, detour_factor=detour_factor, decay_per_km=0.0)
+    if mean_trip_km >= spread.mean_cost_min:
+        raise DemandError(
+            f"a mean trip length of {mean_trip_km:g} km is not below the {spread.mean_cost_min:.3g} km "
+            "of trips spread over these zones without any distance decay: no decay reaches it "
+            "(check the value, or the zones' extent)"
+        )
+    nearest = _nearest_zone_km(zones, detour_factor)
+    if mean_trip_km <= nearest:
+        raise DemandError(
+            f"a mean trip length of {mean_trip_km:g} km is not above {nearest:.3g} km, the mean "
+            "distance from each zone to its nearest other zone (every synthesised trip leaves its "
+            "zone): no decay reaches it (check the value, or use smaller zones)"
+        )
+    try:
+        return _distance_gravity(
+            zones, trips=trips, detour_factor=detour_factor, target_mean_km=mean_trip_km
+        )
+    except DemandError:
+        raise DemandError(
+            f"a mean trip length of {mean_trip_km:g} km is shorter than any distance decay "
+            "reaches on these zones (with the jobs where they are, the trips cannot all go to "
+            "a nearby zone): check the value"
+        ) from None
+
+
+def _distance_km(zones: Any, detour_factor: float) -> np.ndarray:
+    """Straight-line distance × ``detour_factor`` between zone centres (km), ``inf`` on the
+    diagonal (no intrazonal trips)."""
     from ..geo import haversine_m
 
+    x = np.asarray(zones["x"], dtype=np.float64)
+    y = np.asarray(zones["y"], dtype=np.float64)
+    dist_km = haversine_m(x[:, None], y[:, None], x[None, :], y[None, :]) / 1000.0 * detour_factor
+    np.fill_diagonal(dist_km, np.inf)
+    return dist_km
+
+
+def _nearest_zone_km(zones: Any, detour_factor: float) -> float:
+    """Production-weighted mean distance from each zone to its nearest other zone (km)."""
+    population = np.asarray(zones["population"], dtype=np.float64)
+    nearest = _distance_km(zones, detour_factor).min(axis=1)
+    return float(np.sum(population * nearest) / population.sum())
+
+
+def _distance_gravity(
+    zones: Any,
+    *,
+    trips: float,
+    detour_factor: float,
+    decay_per_km: float | None = None,
+    target_mean_km: float | None = None,
+) -> GravityResult:
+    """The gravity model of :func:`gravity_demand`: a given decay, or one fitted to
+    ``target_mean_km`` (the result's ``beta`` and ``mean_cost_min`` are in 1/km and km)."""
     population = np.asarray(zones["population"], dtype=np.float64)
     jobs = np.asarray(zones["jobs"], dtype=np.float64)
     if population.sum() <= 0 or jobs.sum() <= 0:
         raise DemandError("the zones have no population or no jobs: no trips can be synthesised")
-    x = np.asarray(zones["x"], dtype=np.float64)
-    y = np.asarray(zones["y"], dtype=np.float64)
-    dist_km = haversine_m(x[:, None], y[:, None], x[None, :], y[None, :]) / 1000.0 * detour_factor
-    np.fill_diagonal(dist_km, np.inf)  # no intrazonal trips
     productions = trips * population / population.sum()
     attractions = trips * jobs / jobs.sum()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = gravity_model(
+        return gravity_model(
             productions,
             attractions,
-            dist_km,
+            _distance_km(zones, detour_factor),
             zones=np.asarray(zones["zone"]),
             deterrence="exponential",
             beta=decay_per_km,
+            target_mean_cost_min=target_mean_km,
         )
-    return result.od
 
 
 def deterrence_matrix(

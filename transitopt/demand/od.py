@@ -61,16 +61,37 @@ def write_omx(
     return path
 
 
+#: the most trips one OD pair may carry per period: far above any city (Sydney's whole
+#: morning peak is under a million trips), low enough that sums stay exact in float64
+MAX_TRIPS_PER_PAIR = 1e8
+#: the most trips a whole matrix may hold per period (about a day's trips of the world)
+MAX_TRIPS_TOTAL = 1e10
+
+
 def check_trips(matrix: np.ndarray, zones: Any) -> None:
     """Raise :class:`DemandError` naming the first cell of the (z, z) trip ``matrix`` that is
-    not a finite number >= 0; ``zones`` are the z zone ids in matrix order."""
-    bad = ~np.isfinite(matrix) | (matrix < 0)
+    not a finite number in 0 .. :data:`MAX_TRIPS_PER_PAIR`, or when the total exceeds
+    :data:`MAX_TRIPS_TOTAL`; ``zones`` are the z zone ids in matrix order."""
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(matrix) | (matrix < 0) | (matrix > MAX_TRIPS_PER_PAIR)
     if bad.any():
         i, j = np.argwhere(bad)[0]
         raise DemandError(
-            f"demand from zone {zones[i]} to zone {zones[j]} is {float(matrix[i, j])!r}; "
-            f"expected finite >= 0 ({int(bad.sum())} bad cells in all)"
+            f"demand from zone {_id(zones[i])} to zone {_id(zones[j])} is "
+            f"{float(matrix[i, j])!r}; expected a finite number from 0 to "
+            f"{MAX_TRIPS_PER_PAIR:.0e} trips ({int(bad.sum())} bad cells in all)"
         )
+    total = float(matrix.sum())
+    if total > MAX_TRIPS_TOTAL:
+        raise DemandError(
+            f"the OD matrix holds {total:.3g} trips in all; expected at most "
+            f"{MAX_TRIPS_TOTAL:.0e} (a unit error, e.g. trips per year?)"
+        )
+
+
+def _id(value: Any) -> Any:
+    """A zone id as written (``3``, not ``np.int64(3)``)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 @dataclass(frozen=True, eq=False)
@@ -179,11 +200,13 @@ class ODMatrix:
             raise DemandError(
                 f"OD table names zone(s) not in the zone list: {np.unique(unknown)[:5].tolist()}"
             )
-        bad = ~np.isfinite(t) | (t < 0)
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isfinite(t) | (t < 0) | (t > MAX_TRIPS_PER_PAIR)
         if bad.any():
             k = int(np.argmax(bad))
             raise DemandError(
-                f"demand from zone {o[k]} to zone {d[k]} is {float(t[k])!r}; expected a finite value >= 0"
+                f"demand from zone {_id(o[k])} to zone {_id(d[k])} is {float(t[k])!r}; "
+                f"expected a finite number from 0 to {MAX_TRIPS_PER_PAIR:.0e} trips"
             )
         matrix = np.zeros((zones.size, zones.size))
         np.add.at(matrix, (oi, di), t)

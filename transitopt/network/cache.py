@@ -18,6 +18,7 @@ import json
 import os
 import pickle
 import tempfile
+import warnings
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from .. import settings
 from .compiled import Network
 
 #: bump when the layout of cached networks or the loading pipeline changes
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 _SUBDIR = "networks"
 
 
@@ -56,6 +57,9 @@ def read_cached(key: str) -> Network | None:
             payload = pickle.load(f)
         if payload.get("format") != CACHE_FORMAT:
             return None
+        if payload.get("key") != key:  # a copied or swapped file is not this entry
+            path.unlink(missing_ok=True)
+            return None
         return Network(**payload["fields"])
     except FileNotFoundError:
         return None
@@ -64,23 +68,45 @@ def read_cached(key: str) -> Network | None:
         return None
 
 
-def write_cached(key: str, network: Network) -> Path:
-    """Store ``network`` under ``key`` atomically; returns the entry's path."""
+def write_cached(key: str, network: Network) -> Path | None:
+    """Store ``network`` under ``key`` atomically; returns the entry's path.
+
+    The entry holds its key, checked when read. A cache folder that cannot be written
+    (read-only, full disk) is a warning, not an error: the network is simply not cached
+    (``None`` is returned).
+    """
     path = cache_path(key)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "format": CACHE_FORMAT,
+        "key": key,
         "fields": {f.name: getattr(network, f.name) for f in fields(network)},
     }
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{key[:16]}-", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{key[:16]}-", suffix=".tmp")
+    except OSError as exc:
+        _not_cached(path, exc)
+        return None
     try:
         with os.fdopen(fd, "wb") as f:
             pickle.dump(payload, f, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        _not_cached(path, exc)
+        return None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _not_cached(path: Path, exc: OSError) -> None:
+    warnings.warn(
+        f"network cache {path.parent} cannot be written ({exc.strerror or exc}); the network "
+        "is not cached (set TRANSITOPT_CACHE to a writable folder)",
+        stacklevel=3,
+    )
 
 
 def clear_cache() -> int:

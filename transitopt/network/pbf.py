@@ -184,9 +184,19 @@ def read_osm(path: str | Path, *, network_type: str = "drive") -> OsmExtract:
             if not isinstance(node, osmium.osm.Node):  # the NODE entity filter: only nodes
                 continue
             loc = node.location
-            if loc.valid():
-                nodes[node.id] = (loc.lon, loc.lat, {tag.k: tag.v for tag in node.tags})
-    except RuntimeError as exc:  # libosmium reports parse errors as RuntimeError
+            if node.id in nodes:
+                raise InputFileError(
+                    f"{path}: node {node.id} appears more than once (node ids must be unique; "
+                    "is this an OSM history file or two merged extracts?)"
+                )
+            if not loc.valid():
+                raise InputFileError(
+                    f"{path}: node {node.id} has coordinates outside the globe "
+                    f"(lon {loc.lon_without_check():g}, lat {loc.lat_without_check():g}; "
+                    "expected -180..180 and -90..90)"
+                )
+            nodes[node.id] = (loc.lon, loc.lat, {tag.k: tag.v for tag in node.tags})
+    except (RuntimeError, osmium.InvalidLocationError) as exc:  # libosmium's parse errors
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputFileError(f"{path}: corrupt or unreadable OSM file ({message})") from None
 

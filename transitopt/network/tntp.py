@@ -237,6 +237,7 @@ def read_tntp_network(
             f"{path}: <NUMBER OF ZONES> {n_zones} exceeds <NUMBER OF NODES> {n_nodes}"
         )
 
+    columns = _net_columns(lines, start, path)
     rows: list[list[float]] = []
     line_numbers: list[int] = []
     for i in range(start, len(lines)):
@@ -246,10 +247,10 @@ def read_tntp_network(
         parts = _fields(line)
         if not parts:
             continue
-        if len(parts) != len(NET_COLUMNS):
+        if len(parts) != len(columns):
             raise InputFileError(
-                f"{path}, line {i + 1}: expected {len(NET_COLUMNS)} columns "
-                f"({' '.join(NET_COLUMNS)}), got {len(parts)}: {line[:80]!r}"
+                f"{path}, line {i + 1}: expected {len(columns)} columns "
+                f"({' '.join(columns)}), got {len(parts)}: {line[:80]!r}"
             )
         try:
             values = [float(p) for p in parts]
@@ -264,7 +265,18 @@ def read_tntp_network(
             f"{path}: <NUMBER OF LINKS> says {n_links} but the file has {len(rows)} links"
         )
 
-    data = np.array(rows, dtype=np.float64).reshape(-1, len(NET_COLUMNS))
+    raw = np.array(rows, dtype=np.float64).reshape(-1, len(columns))
+    # the standard ten columns in their usual order (toll 0 and link type 1 when absent);
+    # columns the standard does not name are kept as extra edge columns
+    data = np.column_stack(
+        [
+            raw[:, columns.index(name)]
+            if name in columns
+            else np.full(len(raw), _NET_COLUMN_DEFAULTS[name])
+            for name in NET_COLUMNS
+        ]
+    ).reshape(-1, len(NET_COLUMNS))
+    extra = {name: raw[:, k] for k, name in enumerate(columns) if name not in NET_COLUMNS}
     ends = data[:, :2]
     bad = (ends != np.round(ends)) | (ends < 1) | (ends > n_nodes)
     if bad.any():
@@ -311,6 +323,11 @@ def read_tntp_network(
         data[:, 9].astype(np.int64) if np.all(data[:, 9] == np.round(data[:, 9])) else data[:, 9]
     )
     edges.insert(0, "tntp_link", np.arange(1, n_links + 1, dtype=np.int64))
+    for name, column in extra.items():
+        edges[name] = column
+    lanes = extra.get("lanes")
+    if lanes is not None and not (np.all(np.isfinite(lanes)) and np.all(lanes > 0)):
+        raise InputFileError(f"{path}: the lanes column must hold numbers above 0")
 
     node_id = np.arange(1, n_nodes + 1, dtype=np.int64)
     centroid = (node_id <= n_zones) & (node_id < first_thru)
@@ -337,6 +354,8 @@ def read_tntp_network(
             "toll_factor": notes.get("toll_factor", 0.0),
             "distance_factor": notes.get("distance_factor", 0.0),
             "node_file": str(node_file) if node_file is not None else None,
+            "columns": list(columns),
+            "missing_columns": [name for name in NET_COLUMNS if name not in columns],
             "metadata": dict(meta),
         },
     }
@@ -358,7 +377,49 @@ def read_tntp_network(
         beta=data[:, 6],
         speed_kph=speed_kph,
         toll=data[:, 8],
+        **({"lanes": lanes} if lanes is not None else {}),
     )
+
+
+#: values of the optional standard columns when a file's header leaves them out
+_NET_COLUMN_DEFAULTS = {"speed": 0.0, "toll": 0.0, "link_type": 1.0}
+#: the standard columns every net file must have
+_REQUIRED_NET_COLUMNS = tuple(name for name in NET_COLUMNS if name not in _NET_COLUMN_DEFAULTS)
+#: header spellings of the standard columns seen in the wild
+_NET_COLUMN_ALIASES = {"init": "init_node", "term": "term_node", "fftt": "free_flow_time"}
+
+
+def _net_columns(lines: list[str], start: int, path: Path) -> list[str]:
+    """The link columns, by the file's ``~ init_node term_node ... ;`` header line.
+
+    Without a header line the ten standard columns are assumed in their order. A header
+    that lacks a required column, or repeats one, is an error naming it.
+    """
+    header = None
+    for line in lines[start:]:
+        text = line.strip()
+        if not text:
+            continue
+        if text.startswith("~"):
+            header = text
+            continue
+        break
+    if header is None:
+        return list(NET_COLUMNS)
+    names = [
+        _NET_COLUMN_ALIASES.get(name, name)
+        for name in (part.strip().lower() for part in header.lstrip("~").replace(";", " ").split())
+    ]
+    missing = [name for name in _REQUIRED_NET_COLUMNS if name not in names]
+    if missing:
+        raise InputFileError(
+            f"{path}: the column header {header!r} lacks {', '.join(missing)}; expected the "
+            f"TNTP columns {' '.join(NET_COLUMNS)} (toll, speed and link_type may be left out)"
+        )
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise InputFileError(f"{path}: the column header repeats {', '.join(repeated)}")
+    return names
 
 
 def read_tntp_nodes(

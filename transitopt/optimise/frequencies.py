@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import TransitoptError
-from .._io import atomic_path
+from .._io import write_text
 from .._progress import ProgressCallback, wants_stop
 from ..metrics.operator import fleet_size
 
@@ -671,8 +671,8 @@ def write_scenario(
         header=header,
         name=name,
     )
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text(path, text)
     return path
 
 

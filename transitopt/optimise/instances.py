@@ -28,6 +28,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from .._errors import InputFileError, NetworkError
+from .._io import write_text
 from ..settings import data_dir
 
 #: instance names of the shared data folder and where they live under ``tndp/``
@@ -481,7 +482,7 @@ def write_route_set(routes: Sequence[Sequence[int]], path: str | Path, *, header
     path = Path(path)
     lines = [f"# {line}" for line in header.splitlines()]
     lines += ["-".join(str(int(v)) for v in route) for route in routes]
-    path.write_text("\n".join(lines) + "\n")
+    write_text(path, "\n".join(lines) + "\n")
     return path
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .._io import write_table
+from .._errors import InputFileError
+from .._io import atomic_folder, write_table
 from .._progress import ProgressCallback
 from ..scenario import ScenarioResult, compare, evaluate_file, validate_scenario, write_result
 from .html import write_report
@@ -71,14 +72,41 @@ def write_comparison(
         raise ValueError("give a baseline and at least one alternative")
     labels = [result.name for result in results] if labels is None else list(labels)
     folder = Path(folder)
+    check_comparison_folder(folder)
     table = compare(results[0], *results[1:])
-    folder.mkdir(parents=True, exist_ok=True)
-    for label, result in zip(labels, results, strict=True):
-        write_result(result, folder / "scenarios" / label)
-    write_table(table, folder / "comparison.csv")
-    maps = write_maps(results[0], list(results[1:]), folder / "maps")
-    report = write_report(results[0], results[1:], folder / "report.html")
+    # written whole into a temporary folder that then replaces ``folder``: a rerun with
+    # fewer alternatives leaves no stale maps or scenario folders, a kill leaves no half
+    with atomic_folder(folder) as tmp:
+        for label, result in zip(labels, results, strict=True):
+            write_result(result, tmp / "scenarios" / label)
+        write_table(table, tmp / COMPARISON_TABLE)
+        maps = write_maps(results[0], list(results[1:]), tmp / "maps")
+        report = write_report(results[0], results[1:], tmp / "report.html")
+    maps = [folder / path.relative_to(tmp) for path in maps]
+    report = folder / report.relative_to(tmp)
     return Comparison(table=table, results=tuple(results), folder=folder, report=report, maps=maps)
+
+
+#: the file that marks a folder as a comparison written by transitopt
+COMPARISON_TABLE = "comparison.csv"
+
+
+def check_comparison_folder(folder: str | os.PathLike) -> None:
+    """Refuse an output folder that is neither new, empty nor an earlier comparison.
+
+    Raises :class:`~transitopt.InputFileError` naming the folder (a user's own files are
+    never overwritten), as :func:`~transitopt.scenario.write_result` does for results.
+    """
+    folder = Path(folder)
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise InputFileError(f"{folder}: exists and is not a folder")
+    if any(folder.iterdir()) and not (folder / COMPARISON_TABLE).is_file():
+        raise InputFileError(
+            f"{folder}: exists, is not empty and holds no earlier comparison "
+            f"({COMPARISON_TABLE}); refusing to overwrite it: choose a new folder"
+        )
 
 
 def compare_files(
@@ -106,6 +134,7 @@ def compare_files(
     files = [Path(path) for path in paths]
     if len(files) < 2:
         raise ValueError("give a baseline and at least one alternative")
+    check_comparison_folder(folder)
     for file in files:
         validate_scenario(file)
     results = []

@@ -15,11 +15,14 @@ from .schema import EDIT_TYPES, AlternativeFile, BaselineFile, ModelSpec, Scenar
 
 
 def clear_cache() -> None:
-    """Forget everything memoised in this process: loaded inputs and evaluated results."""
+    """Forget everything memoised in this process: loaded inputs, evaluated results and
+    baseline calibrations."""
+    from .calibration import clear_calibrations
     from .inputs import clear_cache as _clear_inputs
 
     _clear_inputs()
     clear_results()
+    clear_calibrations()
 
 
 __all__ = [

@@ -32,6 +32,7 @@ from ..metrics.operator import route_fleet
 from ..metrics.registry import Metric, inequality_of_access, jobs_within, metric
 from ..settings import cache_dir
 from ..transit.graph import ALIGHT, BOARD, RIDE
+from .calibration import add_to_result, run_with_calibration
 from .edits import Prepared, apply_edits
 from .files import Scenario, load_scenario
 from .inputs import load_base
@@ -63,11 +64,14 @@ def validate_scenario(path: str | os.PathLike | Scenario) -> Scenario:
     return scenario
 
 
-def build_model(prepared: Prepared) -> MultimodalModel:
+def build_model(
+    prepared: Prepared, *, constants: dict[str, float] | None = None
+) -> MultimodalModel:
     """The multimodal model of an edited scenario: its networks, transit supply with street
-    routes and per-line fares, zones, demand and ``[model]`` parameters."""
+    routes and per-line fares, zones, demand and ``[model]`` parameters (with calibrated
+    mode ``constants``, ``asc_<mode>``, when given)."""
     scenario = prepared.scenario
-    return MultimodalModel(
+    model = MultimodalModel(
         zones=prepared.zones,
         demand=prepared.demand,
         drive=prepared.drive,
@@ -79,6 +83,7 @@ def build_model(prepared: Prepared) -> MultimodalModel:
         parameters=model_parameters(scenario.baseline),
         name=f"scenario {scenario.name!r}",
     )
+    return model.with_constants(**constants) if constants else model
 
 
 @dataclass(frozen=True, eq=False)
@@ -117,7 +122,10 @@ def final_state(result: ScenarioResult) -> FinalState:
             f"{scenario.path}: the scenario or its inputs changed since this result was "
             "evaluated; evaluate it again"
         )
-    model = build_model(apply_edits(scenario, load_base(scenario)))
+    calibration = result.summary.get("calibration") or {}
+    model = build_model(
+        apply_edits(scenario, load_base(scenario)), constants=calibration.get("constants")
+    )
     link_time = None
     if model.drive is not None:
         time_s = result.tables["links"]["time_s"].to_numpy(float)
@@ -160,18 +168,23 @@ def evaluate(
     started = time.perf_counter()
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
-    prepared = apply_edits(scenario, load_base(scenario))
+    base = load_base(scenario)
+    prepared = apply_edits(scenario, base)
     load_s = time.perf_counter() - started
-    outcome = build_model(prepared).run(progress)
+    outcome, calibrated = run_with_calibration(
+        scenario, build_model(prepared), base, progress=progress
+    )
     result = _assemble(prepared, outcome)
-    summary = dict(result.summary)
+    summary, tables = dict(result.summary), dict(result.tables)
+    if calibrated is not None:
+        add_to_result(calibrated, summary, tables)
     summary["timings"] = {
         "load_s": load_s,
         **outcome.timings,
         "total_s": time.perf_counter() - started,
     }
     return ScenarioResult(
-        name=result.name, key=result.key, tables=result.tables, summary=summary, outcome=outcome
+        name=result.name, key=result.key, tables=tables, summary=summary, outcome=outcome
     )
 
 

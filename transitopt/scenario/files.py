@@ -176,6 +176,12 @@ def load_scenario(path: str | os.PathLike) -> Scenario:
             [EditRecord(file=current, index=i, edit=e, text=text) for i, e in enumerate(spec.edits)]
         )
         target = _resolve(spec.scenario.baseline, current, text, ("scenario", "baseline"))
+        if target.suffix.lower() != ".toml":
+            line = locate_line(text, ("scenario", "baseline"))
+            raise ScenarioError(
+                f"{current}:{line}: scenario.baseline: expected a scenario file ending in "
+                f".toml, got {spec.scenario.baseline!r}"
+            )
         if not target.is_file():
             line = locate_line(text, ("scenario", "baseline"))
             raise ScenarioError(

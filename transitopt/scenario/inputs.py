@@ -12,7 +12,8 @@ network, else the stops). Zones without ``population``/``jobs`` columns get them
 ``zones.weights``:
 
 * ``landuse``: residents and jobs estimated from the OSM buildings of the network file
-  (:func:`transitopt.demand.landuse.read_landuse`), summed to the nearest zone;
+  (:func:`transitopt.demand.landuse.read_landuse`), summed to the nearest zone, then
+  scaled to ``population_total`` / ``jobs_total`` where those are given;
 * ``street_length`` (walk network metres in the zone, nearest zone centre),
   ``nodes``, ``stops`` or ``uniform`` (:func:`transitopt.zones.zone_weights`):
   ``population_total`` and ``jobs_total`` split in proportion to the weight (both
@@ -38,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from .._digest import file_digest
-from .._errors import DemandError, InputFileError
+from .._errors import DemandError, InputFileError, SnappingError
 from ..geo import haversine_m
 from ..network.compiled import Network
 from ..transit.lines import Line, TransitSupply
@@ -68,6 +69,10 @@ class BaseData:
         Person trips per hour, all modes, in ``zones`` order.
     notes : tuple of str
         Assumptions made while loading (imports repaired, totals defaulted).
+    decay_fit : dict or None
+        With ``calibration.mean_trip_length_km``: ``mean_trip_length_km`` (the target),
+        ``modelled_km`` and ``decay_per_km`` (the fitted decay the demand was
+        synthesised with).
     """
 
     drive: Network | None
@@ -77,6 +82,7 @@ class BaseData:
     zones: pd.DataFrame
     demand: np.ndarray
     notes: tuple[str, ...] = field(default=())
+    decay_fit: dict[str, float] | None = None
 
 
 #: in-process memos, least recently used first: loaded baselines by content hash, and
@@ -174,7 +180,12 @@ def _load_base(scenario: Scenario, spec: BaselineFile) -> BaseData:
     notes += transit_notes
     zones, zone_notes = _load_zones(scenario, spec, drive, walk, supply)
     notes += zone_notes
-    demand = _load_demand(scenario, spec, zones)
+    demand, decay_fit = _load_demand(scenario, spec, zones)
+    if decay_fit is not None:
+        notes.append(
+            f"demand: distance decay {decay_fit['decay_per_km']:.4g} /km fitted to a mean trip "
+            f"length of {decay_fit['mean_trip_length_km']:g} km (calibration.mean_trip_length_km)"
+        )
     return BaseData(
         drive=drive,
         walk=walk,
@@ -183,6 +194,7 @@ def _load_base(scenario: Scenario, spec: BaselineFile) -> BaseData:
         zones=zones,
         demand=demand,
         notes=tuple(notes),
+        decay_fit=decay_fit,
     )
 
 
@@ -419,6 +431,7 @@ def resolve_stops(
     """
     out: list[str] = []
     new_rows: dict[str, tuple[str, float, float]] = {}
+    points: dict[str, int] = {}  # new stops given as points -> their position in ``refs``
     lon_all = stops["lon"].to_numpy(float)
     lat_all = stops["lat"].to_numpy(float)
     index = stops.index
@@ -456,7 +469,9 @@ def resolve_stops(
                 continue
         stop_id = f"{prefix}/{k}"
         new_rows[stop_id] = (ref.name or stop_id, ref.lon, ref.lat)
+        points[stop_id] = k
         out.append(stop_id)
+    _check_new_stops(new_rows, points, drive if drive is not None else walk, where)
     if new_rows:
         clash = [s for s in new_rows if s in index]
         if clash:
@@ -473,6 +488,24 @@ def resolve_stops(
         )
         stops = pd.concat([stops, extra])
     return out, stops
+
+
+def _check_new_stops(new_rows: dict, points: dict[str, int], network, where) -> None:
+    """Refuse stops given as points that lie implausibly far from the street network."""
+    if not points or network is None:
+        return
+    from ..paths import MAX_SNAP_M, check_near_network, snap_points
+
+    lon = np.array([new_rows[stop][1] for stop in points])
+    lat = np.array([new_rows[stop][2] for stop in points])
+    _, dist = snap_points(network, lon, lat)
+    labels = [f"{where('stops')}[{k}]" for k in points.values()]
+    try:
+        check_near_network(
+            network, lon, lat, dist, labels=labels, what="stop", limit_m=MAX_SNAP_M, option=None
+        )
+    except SnappingError as exc:
+        raise ScenarioError(str(exc).replace("stop(s)", "new stop(s)", 1)) from None
 
 
 def _node_location(node: int, *networks) -> tuple[float, float] | None:
@@ -525,11 +558,19 @@ def _load_zones(
     if missing:
         if z.weights == "landuse":
             totals = _landuse_totals(scenario, spec, zones)
-            for column in missing:
-                zones[column] = totals[column]
             notes.append(
                 "population and jobs estimated from OSM buildings (transitopt.demand.landuse)"
             )
+            for column in missing:
+                zones[column] = totals[column]
+                given = z.population_total if column == "population" else z.jobs_total
+                estimated = float(totals[column].sum())
+                if given is not None and estimated > 0:  # keep the pattern, match the total
+                    zones[column] = totals[column] * (given / estimated)
+                    notes.append(
+                        f"{column} from buildings ({estimated:,.0f}) scaled to "
+                        f"zones.{column}_total ({given:,.0f})"
+                    )
         else:
             try:
                 weight = zone_weights(
@@ -592,8 +633,11 @@ def _landuse_totals(scenario: Scenario, spec: BaselineFile, zones: pd.DataFrame)
 
 
 # ---------------------------------------------------------------------------- demand
-def _load_demand(scenario: Scenario, spec: BaselineFile, zones: pd.DataFrame) -> np.ndarray:
-    from ..demand import gravity_demand, read_od
+def _load_demand(
+    scenario: Scenario, spec: BaselineFile, zones: pd.DataFrame
+) -> tuple[np.ndarray, dict[str, float] | None]:
+    """The demand matrix and, when its decay was fitted to a mean trip length, the fit."""
+    from ..demand import fit_decay, gravity_demand, read_od
 
     d = spec.demand
     if d.od_file:
@@ -601,9 +645,26 @@ def _load_demand(scenario: Scenario, spec: BaselineFile, zones: pd.DataFrame) ->
             od = read_od(d.od_file, zones=zones["zone"].to_numpy(np.int64))
         except ValueError as exc:
             raise scenario.error(("demand", "od_file"), str(exc)) from None
-        return od.matrix * d.scale
+        return od.matrix * d.scale, None
     s = d.synthesis
     assert s is not None  # DemandSpec holds exactly one of od_file and synthesis
+    target = spec.calibration.mean_trip_length_km if spec.calibration else None
+    if target is not None:
+        try:
+            fit = fit_decay(
+                _xy(zones),
+                trips=s.trips_per_hour,
+                mean_trip_km=target,
+                detour_factor=s.detour_factor,
+            )
+        except DemandError as exc:
+            raise scenario.error(("calibration", "mean_trip_length_km"), str(exc)) from None
+        decay_fit = {
+            "mean_trip_length_km": float(target),
+            "modelled_km": float(fit.mean_cost_min),
+            "decay_per_km": float(fit.beta),
+        }
+        return fit.od.matrix * d.scale, decay_fit
     try:
         od = gravity_demand(
             _xy(zones),
@@ -613,4 +674,4 @@ def _load_demand(scenario: Scenario, spec: BaselineFile, zones: pd.DataFrame) ->
         )
     except DemandError as exc:
         raise scenario.error(("zones",), str(exc)) from None
-    return od.matrix * d.scale
+    return od.matrix * d.scale, None

@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from .._errors import InputFileError
-from .._io import plain_json
+from .._io import atomic_folder, plain_json
 from ..network.export import write_links
 
 #: tables every result holds, in the order they are written
@@ -41,6 +39,7 @@ TABLES = (
     "od",
     "convergence",
     "edits",
+    "calibration",
 )
 #: the file that marks a complete result folder (written last)
 SUMMARY = "summary.json"
@@ -145,9 +144,7 @@ def write_result(result: ScenarioResult, folder: str | os.PathLike, *, csv: bool
         raise InputFileError(
             f"{folder}: exists and is not a result folder; refusing to overwrite it"
         )
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=folder.parent))
-    try:
+    with atomic_folder(folder) as tmp:
         for name in TABLES:
             if name not in result.tables:
                 continue
@@ -167,16 +164,6 @@ def write_result(result: ScenarioResult, folder: str | os.PathLike, *, csv: bool
         (tmp / SUMMARY).write_text(
             json.dumps(plain_json(summary), indent=2, sort_keys=False), encoding="utf-8"
         )
-        old = None
-        if folder.exists():
-            old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
-            os.replace(folder, old)
-        os.replace(tmp, folder)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return folder
 
 

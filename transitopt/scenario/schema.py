@@ -20,6 +20,8 @@ from pydantic import (
     Field,
     Tag,
     ValidationError,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 
@@ -34,6 +36,7 @@ _ASSIGNMENT = section("model.assignment")
 _FEEDBACK = section("model.feedback")
 _GRAPH = section("transit_graph")
 _EMISSIONS = section("emissions")
+_CALIBRATION = section("calibration")
 
 #: edit types an alternative may list, in the order of docs/scenarios.md
 EDIT_TYPES = (
@@ -317,6 +320,34 @@ class ModelSpec(_Spec):
     emissions: EmissionsSpec = EmissionsSpec()
 
 
+class CalibrationSpec(_Spec):
+    """``[calibration]``: observed mode shares (and mean trip length) the baseline reproduces.
+
+    The mode constants are fitted with the whole model (:mod:`transitopt.assignment.calibration`)
+    and reused by every alternative of the baseline; ``mean_trip_length_km`` fits the
+    distance decay of ``[demand.synthesis]``.
+    """
+
+    targets: dict[Literal["car", "transit", "walk"], Annotated[float, Field(gt=0, lt=1)]] | None = (
+        None
+    )
+    mean_trip_length_km: Positive | None = None
+    tolerance: Annotated[float, Field(gt=0, le=0.005)] = _CALIBRATION["tolerance"]
+    max_iter: Annotated[int, Field(ge=1, le=200)] = _CALIBRATION["max_iter"]
+
+    @model_validator(mode="after")
+    def _something(self) -> CalibrationSpec:
+        if self.targets is None and self.mean_trip_length_km is None:
+            raise ValueError("give targets (mode shares) and/or mean_trip_length_km")
+        if self.targets is not None:
+            total = sum(self.targets.values())
+            if abs(total - 1.0) > 1e-3:
+                raise ValueError(
+                    f"the target shares sum to {total:.4g}; they must sum to 1 (within 0.001)"
+                )
+        return self
+
+
 class BaselineFile(_Spec):
     """A baseline scenario file."""
 
@@ -327,6 +358,30 @@ class BaselineFile(_Spec):
     demand: DemandSpec
     transit: TransitSpec = TransitSpec()
     model: ModelSpec = ModelSpec()
+    calibration: CalibrationSpec | None = None
+
+    @field_validator("calibration")
+    @classmethod
+    def _fits_the_model(
+        cls, value: CalibrationSpec | None, info: ValidationInfo
+    ) -> CalibrationSpec | None:
+        model, demand = info.data.get("model"), info.data.get("demand")
+        if value is None:
+            return value
+        if value.targets is not None and model is not None:
+            modes = list(model.mode_choice.modes)
+            if set(value.targets) != set(modes):
+                raise ValueError(
+                    f"targets name {', '.join(value.targets) or 'no mode'} but the choice set "
+                    f"(model.mode_choice.modes) is {', '.join(modes)}: give a target share for "
+                    "every mode of the choice set"
+                )
+        if value.mean_trip_length_km is not None and demand is not None and demand.od_file:
+            raise ValueError(
+                "mean_trip_length_km fits the distance decay of [demand.synthesis], but this "
+                "baseline reads its demand from demand.od_file"
+            )
+        return value
 
 
 # ---------------------------------------------------------------------------- edits
@@ -542,7 +597,9 @@ def format_validation_error(path: Path, text: str, exc: ValidationError, *, limi
         got = error.get("input")
         shown = (
             ""
-            if error["type"] in ("missing", "model_type") or isinstance(got, dict)
+            # the value of an unknown key is never echoed: it may be a secret (a token)
+            if error["type"] in ("missing", "model_type", "extra_forbidden")
+            or isinstance(got, dict)
             else f" (got {got!r})"
         )
         lines.append(f"{path}:{locate_line(text, loc)}: {where}: {message}{shown}")

@@ -230,6 +230,7 @@ def build_transit_graph(
     else:
         zone_ids, zone_lon, zone_lat = _zone_points(zones)
         n_zones = zone_ids.size
+        _check_zones_near_stops(zone_ids, zone_lon, zone_lat, stop_lon, stop_lat)
 
     # ---- nodes: zone origins, zone destinations, stop departures, stop arrivals, line nodes
     node_kind: list[np.ndarray] = [
@@ -367,6 +368,39 @@ def build_transit_graph(
 
 
 # ---------------------------------------------------------------------- zones
+def _check_zones_near_stops(zone_ids, zone_lon, zone_lat, stop_lon, stop_lat) -> None:
+    """Refuse zones of which none lies within :data:`~transitopt.paths.MAX_SNAP_M` of a
+    stop: zones of another city, or longitude and latitude swapped (named as such)."""
+    from scipy.spatial import cKDTree
+
+    from ..paths import MAX_SNAP_M
+
+    if zone_ids.size == 0 or len(stop_lon) == 0:
+        return
+    lat0 = float(np.mean(stop_lat))
+    tree = cKDTree(np.column_stack(local_xy(stop_lon, stop_lat, lat0)))
+    near, _ = tree.query(np.column_stack(local_xy(zone_lon, zone_lat, lat0)))
+    if np.min(near) <= MAX_SNAP_M:
+        return  # zones beyond walking distance of every stop are a plausibility matter
+    k = int(np.argmin(near))
+    nearest = float(haversine_m(zone_lon[k], zone_lat[k], stop_lon, stop_lat).min())
+    swapped, _ = tree.query(np.column_stack(local_xy(zone_lat, zone_lon, lat0)))
+    hint = (
+        "the zone coordinates look swapped: give longitude first, latitude second"
+        if np.mean(swapped <= MAX_SNAP_M) > 0.5
+        else "are the zones and the transit lines of the same city?"
+    )
+    raise SnappingError(
+        f"none of the {zone_ids.size} zones lies within {MAX_SNAP_M:,.0f} m of a stop; the "
+        f"nearest is zone {_plain(zone_ids[k])} at ({zone_lon[k]:.6g}, {zone_lat[k]:.6g}), "
+        f"{nearest:,.0f} m from a stop: {hint}"
+    )
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _zone_points(zones: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     columns = {c.lower(): c for c in zones.columns}
 

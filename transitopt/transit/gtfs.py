@@ -256,11 +256,43 @@ def _no_service_error(
     )
 
 
+#: the largest stop_times.txt (MB, uncompressed) read: about 1 GB of memory in pandas
+#: (Transjakarta's, the largest shared feed, is 9 MB)
+MAX_STOP_TIMES_MB = 64
+
+
+def _stop_times_mb(path: Path) -> float:
+    """Uncompressed size (MB) of a feed's stop_times.txt (0 when there is none)."""
+    if path.is_dir():
+        member = path / "stop_times.txt"
+        return member.stat().st_size / 1e6 if member.is_file() else 0.0
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            sizes = [
+                info.file_size
+                for info in archive.infolist()
+                if info.filename.rsplit("/", 1)[-1] == "stop_times.txt"
+            ]
+    except (zipfile.BadZipFile, OSError):
+        return 0.0  # gtfs_kit names the problem
+    return max(sizes, default=0) / 1e6
+
+
 def _read_feed(path: Path):
     import gtfs_kit
 
     if not path.exists():
         raise InputFileError(f"{path}: GTFS feed not found")
+    size_mb = _stop_times_mb(path)
+    if size_mb > MAX_STOP_TIMES_MB:
+        raise InputFileError(
+            f"{path}: stop_times.txt is {size_mb:,.0f} MB uncompressed; feeds are read whole "
+            f"(about 15 times that in memory), so at most {MAX_STOP_TIMES_MB} MB is accepted: "
+            "cut the feed to the service day and area first (e.g. gtfs_kit's "
+            "restrict_to_dates and restrict_to_area)"
+        )
     try:
         feed = gtfs_kit.read_feed(path, dist_units="km")
     except Exception as exc:  # gtfs_kit raises many kinds on corrupt input
@@ -348,6 +380,17 @@ def _clean_stop_times(
     st["seq"] = pd.to_numeric(st["stop_sequence"], errors="coerce")
     arr = _times_to_seconds(st.get("arrival_time"))
     dep = _times_to_seconds(st.get("departure_time"))
+    malformed = np.zeros(len(st), dtype=bool)
+    for column, seconds in (("arrival_time", arr), ("departure_time", dep)):
+        if column in st:
+            given = st[column].notna() & (st[column].astype(str).str.strip() != "")
+            malformed |= (given & seconds.isna()).to_numpy()
+    report.add(
+        "repair",
+        "stop_times rows with malformed times (e.g. 25:61:00) treated as untimed (interpolated)",
+        int(malformed.sum()),
+        examples(st.loc[malformed, "trip_id"].unique()),
+    )
     st["arr_s"] = arr.fillna(dep)
     st["dep_s"] = dep.fillna(arr)
     if "shape_dist_traveled" in st:
@@ -398,6 +441,24 @@ def _clean_stop_times(
         unique=True,
     )
     st = st.sort_values(["trip_key", "seq"], kind="stable")
+    keys = st["trip_key"].to_numpy()
+    same_trip = keys[1:] == keys[:-1]
+    repeated = same_trip & (st["seq"].to_numpy()[1:] == st["seq"].to_numpy()[:-1])
+    report.add(
+        "info",
+        "stop_times rows repeating a stop_sequence of their trip (kept in file order)",
+        int(repeated.sum()),
+        examples(np.unique(keys[1:][repeated])),
+    )
+    times = st["arr_s"].to_numpy()
+    with np.errstate(invalid="ignore"):
+        backwards = same_trip & (times[1:] < st["dep_s"].to_numpy()[:-1])
+    report.add(
+        "skip",
+        "trips whose times run backwards (left out of the running times)",
+        int(np.unique(keys[1:][backwards]).size),
+        examples(np.unique(keys[1:][backwards])),
+    )
     # the same stop twice in a row (a duplicated row, or arrival and departure split): merge
     same = (st["trip_key"].to_numpy()[1:] == st["trip_key"].to_numpy()[:-1]) & (
         st["stop_id"].to_numpy()[1:] == st["stop_id"].to_numpy()[:-1]
@@ -829,12 +890,16 @@ def _times_to_seconds(values: Any) -> pd.Series:
 
 
 def _clock_seconds(text: Any) -> float:
+    """Seconds of a GTFS time ``H:MM:SS`` (hours may pass 24); NaN when malformed
+    (minutes or seconds above 59, negative or non-numeric parts)."""
     parts = str(text).strip().split(":")
     if len(parts) not in (2, 3):
         return np.nan
     try:
         numbers = [int(p) for p in parts] + [0] * (3 - len(parts))
     except ValueError:
+        return np.nan
+    if min(numbers) < 0 or numbers[1] > 59 or numbers[2] > 59:
         return np.nan
     return float(numbers[0] * 3600 + numbers[1] * 60 + numbers[2])
 

@@ -8,7 +8,8 @@ share_taxi/minibus, tram, light_rail, train, subway or monorail from an ``.osm.p
   (``stop``, ``stop_entry_only``, ``stop_exit_only``, ``start_stop``, ``end_stop``,
   ``forward:stop`` ...) or a platform (``platform``, ``platform_entry_only`` ...). A
   relation usually lists both, one after the other; the group with more members
-  located in the file is used (stop positions on a tie), never both. A node member is
+  located in the file is used (on a tie the one with more named members, then stop
+  positions), never both. A node member is
   located at the node; a way or relation platform at the mean of its nodes' locations
   (the centroid of its vertices).
 * the headway comes from the ``interval`` tag (minutes, ``hh:mm`` or ``hh:mm:ss``, the
@@ -18,13 +19,32 @@ share_taxi/minibus, tram, light_rail, train, subway or monorail from an ``.osm.p
   name the ``name`` tag without the ref (else ``from - to``), its operator the
   ``operator`` tag (else ``network``).
 
-Extracts are often clipped: members outside the file have no location. Such members are
-dropped and relations left with fewer than two stops are skipped; both are counted in
-the :class:`~transitopt.transit.report.ImportReport`.
+Relations mapped the older way (public-transport schema v1) are read too:
+
+* **both directions in one relation**: stop members with roles ``forward_stop`` /
+  ``backward_stop`` (``forward_platform`` / ``backward_platform``) make two lines,
+  ``relation/<id>:forward`` and ``relation/<id>:backward``; a plain ``stop`` member
+  serves both. Each direction runs along the relation's ways (all of them, in member
+  order forward and in reverse order backward), and its stops are put in order along
+  that path when all lie within ``member_offset_m`` of it (else member order is kept).
+* **ways but no stop members** (or fewer than two located in the file): the stops are
+  derived: the bus stops (``highway=bus_stop``, ``public_transport=platform`` /
+  ``stop_position`` nodes; ``railway=tram_stop`` / ``station`` / ``halt`` for rail
+  modes) within ``max_offset_m`` (30 m) of the chained ways, ordered by their position
+  along them, two within ``merge_along_m`` (40 m) of each other taken as one (see
+  :mod:`transitopt.transit.osm_route_paths`; distances in ``data/defaults.toml``,
+  section ``osm_route_stops``). Platform ways and areas are not candidates.
+
+Extracts are often clipped and cross-border routes leave even a whole-country file:
+members outside the file have no location. Such members are dropped and the in-file
+part of the route is kept; relations left with fewer than two stops are skipped. All of
+it is counted in the :class:`~transitopt.transit.report.ImportReport`, whose ``routes``
+table says per relation and direction where the stops came from.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -32,16 +52,29 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from .._errors import InputFileError
+from ..defaults import section
+from ..geo import METRES_PER_DEGREE, haversine_m
 from .defaults import OSM_DEFAULT_HEADWAY_S, OSM_ROUTE_MODES
 from .lines import Line, Stop, TransitSupply
+from .osm_route_paths import RoutePath, WayNodes, chain_ways, project, stops_along
 from .report import ImportReport, examples
+
+#: distances (m) for deriving and ordering stops along a route's ways
+#: (``data/defaults.toml``, section ``osm_route_stops``)
+OSM_ROUTE_STOPS: dict[str, float] = section("osm_route_stops")
+
+#: route types whose stops are bus stops (the others stop at railway stops)
+_ROAD_ROUTES = ("bus", "trolleybus", "share_taxi", "minibus")
 
 _STOP_ROLE = re.compile(
     r"^(?:(?:forward|backward):)?(?:stop(?:_entry_only|_exit_only|_\d+)?|start_stop|end_stop)$"
 )
 _PLATFORM_ROLE = re.compile(r"^(?:(?:forward|backward):)?platform(?:_entry_only|_exit_only|_\d+)?$")
+#: PTv1 roles of a relation that holds both directions: ``forward_stop``, ``backward_platform``
+_DIRECTED_ROLE = re.compile(r"^(forward|backward)_(stop|platform)$")
 
 
 #: a relation member: (type "n"/"w"/"r", ref, role)
@@ -70,6 +103,12 @@ class _Tally:
     default_headway: dict[str, int] = field(default_factory=dict)
     bad_interval: list[int] = field(default_factory=list)
     repeated: int = 0
+    derived: list[int] = field(default_factory=list)
+    two_way: list[int] = field(default_factory=list)
+    reordered: list[int] = field(default_factory=list)
+    cut: list[int] = field(default_factory=list)
+    gaps: int = 0
+    rows: list[dict[str, Any]] = field(default_factory=list)
 
 
 def read_osm_routes(
@@ -94,8 +133,9 @@ def read_osm_routes(
     -------
     supply : TransitSupply
     report : ImportReport
-        Relations skipped (fewer than two located stops), members dropped (outside the
-        extract), headways assumed.
+        Relations skipped (fewer than two stops in the file), members dropped (outside
+        the extract), stops derived from the ways, headways assumed; ``report.routes``
+        has one row per relation and direction.
 
     Raises
     ------
@@ -113,12 +153,18 @@ def read_osm_routes(
     lines: list[Line] = []
     tally = _Tally()
     for relation in routes:
-        sequence = _stop_sequence(_chosen_stops(relation, locations, tally), stops, tally)
-        if len(sequence) < 2:
+        directions = _directions(relation)
+        made = []
+        for direction in directions:
+            sequence, row = _direction_stops(relation, direction, locations, stops, tally)
+            tally.rows.append(row)
+            if len(sequence) >= 2:
+                made.append((direction, sequence))
+        if not made:
             tally.skipped.append(relation.id)
             continue
         headway = _headway_s(relation, headway_defaults, tally)
-        lines.append(_line(relation, sequence, headway))
+        lines.extend(_line(relation, d, seq, headway, len(directions) > 1) for d, seq in made)
     report = _report(path, len(routes), tally, headway_defaults)
     if not lines:
         raise InputFileError(
@@ -150,7 +196,37 @@ def _role_group(role: str) -> str | None:
         return "stop"
     if _PLATFORM_ROLE.match(role):
         return "platform"
-    return None
+    directed = _DIRECTED_ROLE.match(role)
+    return directed.group(2) if directed else None
+
+
+def _role_direction(role: str) -> str | None:
+    """``"forward"``/``"backward"`` for a PTv1 directed stop role, else None (both ways)."""
+    directed = _DIRECTED_ROLE.match(role)
+    return directed.group(1) if directed else None
+
+
+def _directions(relation: _RouteRelation) -> tuple[str | None, ...]:
+    """``("forward", "backward")`` for a PTv1 relation holding both directions, else ``(None,)``."""
+    if any(_DIRECTED_ROLE.match(role) for _, _, role in relation.members):
+        return ("forward", "backward")
+    return (None,)
+
+
+def _route_way_ids(relation: _RouteRelation, direction: str | None) -> list[int]:
+    """The ways a direction runs along, in travel order: every way member that is not a
+    stop or platform, in member order (in reverse order for ``"backward"``).
+
+    Way roles ``forward``/``backward`` are not used to pick ways: old two-way relations
+    use them both for "this direction only" and for "drawn against the travel
+    direction", so a direction's path is approximate where the two directions split.
+    """
+    ways = [
+        ref
+        for kind, ref, role in relation.members
+        if kind == "w" and _role_group(role) is None and "platform" not in role
+    ]
+    return ways[::-1] if direction == "backward" else ways
 
 
 def _read_relations(
@@ -176,8 +252,22 @@ def _read_relations(
     return routes, relation_members
 
 
+def _stop_kind(tags: Any) -> str | None:
+    """``"road"`` for a bus stop node, ``"rail"`` for a railway stop node, else None."""
+    railway = tags.get("railway")
+    if railway in ("tram_stop", "station", "halt", "stop"):
+        return "rail"
+    if tags.get("highway") == "bus_stop":
+        return "road"
+    if tags.get("public_transport") in ("platform", "stop_position"):
+        return (
+            "rail" if railway or tags.get("tram") == "yes" or tags.get("train") == "yes" else "road"
+        )
+    return None
+
+
 class _MemberLocations:
-    """Where the stop and platform members of the routes are (pass 2 over the file)."""
+    """Where the members of the routes are, and the file's stop nodes (pass 2)."""
 
     def __init__(self, relation_members: dict[int, list[tuple[str, int]]]) -> None:
         self.relation_members = relation_members
@@ -185,6 +275,9 @@ class _MemberLocations:
         self.node_name: dict[int, str] = {}
         self.way_points: dict[int, list[tuple[float, float]]] = {}
         self.way_name: dict[int, str] = {}
+        self.way_nodes: dict[int, WayNodes] = {}
+        #: stop nodes of the file by kind ("road", "rail"): ids, names, lon, lat
+        self.candidates: dict[str, tuple[list[int], list[str], np.ndarray, np.ndarray]] = {}
 
     @classmethod
     def read(
@@ -198,18 +291,36 @@ class _MemberLocations:
 
         out = cls(relation_members)
         wanted_nodes, wanted_ways = out._wanted(routes)
+        route_ways = {ref for r in routes for d in _directions(r) for ref in _route_way_ids(r, d)}
+        found: dict[str, list[tuple[int, str, float, float]]] = {"road": [], "rail": []}
         processor = osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
         obj: Any  # pyosmium's objects
         for obj in processor.with_locations():
             if obj.is_node():
-                if obj.id in wanted_nodes and obj.location.valid():
+                if not obj.location.valid():
+                    continue
+                kind = _stop_kind(obj.tags)
+                if kind is not None:
+                    where = (obj.id, obj.tags.get("name", ""), obj.location.lon, obj.location.lat)
+                    found[kind].append(where)
+                if obj.id in wanted_nodes or kind is not None:
                     out.node_at[obj.id] = (obj.location.lon, obj.location.lat)
                     out.node_name[obj.id] = obj.tags.get("name", "")
-            elif obj.is_way() and obj.id in wanted_ways:
-                points = [(n.location.lon, n.location.lat) for n in obj.nodes if n.location.valid()]
-                if points:
-                    out.way_points[obj.id] = points
+            elif obj.is_way() and (obj.id in wanted_ways or obj.id in route_ways):
+                nodes = [
+                    (n.ref, n.location.lon, n.location.lat) for n in obj.nodes if n.location.valid()
+                ]
+                if nodes:
+                    out.way_points[obj.id] = [(lon, lat) for _, lon, lat in nodes]
+                    out.way_nodes[obj.id] = nodes
                     out.way_name[obj.id] = obj.tags.get("name", "")
+        for kind, rows in found.items():
+            out.candidates[kind] = (
+                [r[0] for r in rows],
+                [r[1] for r in rows],
+                np.array([r[2] for r in rows], dtype=np.float64),
+                np.array([r[3] for r in rows], dtype=np.float64),
+            )
         return out
 
     def _wanted(self, routes: list[_RouteRelation]) -> tuple[set[int], set[int]]:
@@ -248,6 +359,35 @@ class _MemberLocations:
                 points.extend(self.way_points.get(sub_ref, []))
         return _centroid(f"relation/{ref}", "", points)
 
+    def path(self, way_ids: list[int]) -> tuple[RoutePath | None, int]:
+        """The chained path of the ways found in the file, and how many were not found."""
+        found = [self.way_nodes[w] for w in way_ids if w in self.way_nodes]
+        return chain_ways(found), len(way_ids) - len(found)
+
+    def stops_beside(self, path: RoutePath, route: str) -> list[_Located]:
+        """The file's stop nodes served along ``path`` (see ``OSM_ROUTE_STOPS``), in order."""
+        kind = "road" if route in _ROAD_ROUTES else "rail"
+        ids, names, lon, lat = self.candidates.get(kind, ([], [], np.empty(0), np.empty(0)))
+        if not ids:
+            return []
+        # a bounding box of the path grown by twice the distance (degrees), to prefilter
+        pad_lat = 2.0 * OSM_ROUTE_STOPS["max_offset_m"] / METRES_PER_DEGREE
+        pad_lon = pad_lat / max(math.cos(math.radians(float(np.abs(path.lat).max()))), 0.01)
+        near = np.flatnonzero(
+            (lon >= path.lon.min() - pad_lon)
+            & (lon <= path.lon.max() + pad_lon)
+            & (lat >= path.lat.min() - pad_lat)
+            & (lat <= path.lat.max() + pad_lat)
+        )
+        order = stops_along(
+            path,
+            lon[near],
+            lat[near],
+            max_offset_m=OSM_ROUTE_STOPS["max_offset_m"],
+            merge_along_m=OSM_ROUTE_STOPS["merge_along_m"],
+        )
+        return [(f"node/{ids[i]}", names[i], float(lon[i]), float(lat[i])) for i in near[order]]
+
 
 def _centroid(stop_id: str, name: str, points: list[tuple[float, float]] | None) -> _Located | None:
     """A stop at the mean of ``points`` (lon, lat), or None without points."""
@@ -257,36 +397,128 @@ def _centroid(stop_id: str, name: str, points: list[tuple[float, float]] | None)
     return stop_id, name, float(xy[0]), float(xy[1])
 
 
+def _direction_stops(
+    relation: _RouteRelation,
+    direction: str | None,
+    locations: _MemberLocations,
+    stops: dict[str, Stop],
+    tally: _Tally,
+) -> tuple[list[str], dict[str, Any]]:
+    """The stop sequence of one direction of a relation, and its row of the routes table."""
+    members, outside = _chosen_stops(relation, direction, locations, tally)
+    way_ids = _route_way_ids(relation, direction)
+    path, ways_outside = locations.path(way_ids) if way_ids else (None, 0)
+    source = "members"
+    if len(members) >= 2 and direction is not None and path is not None:
+        if _order_along(members, path):
+            tally.reordered.append(relation.id)
+            source = "members, ordered along the ways"
+    elif not members and not outside and path is not None:
+        derived = locations.stops_beside(path, relation.tags["route"])
+        if len(derived) >= 2:
+            members = derived
+            source = "derived from bus stops beside the ways"
+            tally.derived.append(relation.id)
+    if path is not None:
+        tally.gaps += path.gaps
+    if direction == "forward":
+        tally.two_way.append(relation.id)
+    if (outside or ways_outside) and len(members) >= 2:
+        tally.cut.append(relation.id)
+    sequence = _stop_sequence(members, stops, tally)
+    row = {
+        "relation": relation.id,
+        "direction": direction or "",
+        "route": relation.tags["route"],
+        "ref": relation.tags.get("ref", ""),
+        "name": relation.tags.get("name", ""),
+        "stops": len(sequence) if len(sequence) >= 2 else 0,
+        "stops_from": source if len(sequence) >= 2 else "",
+        "stop_members_outside": outside,
+        "ways": len(way_ids),
+        "ways_outside": ways_outside,
+        "path_km": round(path.length_m / 1000.0, 2) if path is not None else float("nan"),
+        "path_gaps": path.gaps if path is not None else 0,
+        "status": "imported" if len(sequence) >= 2 else _skip_reason(members, outside, path),
+    }
+    return sequence, row
+
+
+def _skip_reason(members: list[_Located], outside: int, path: RoutePath | None) -> str:
+    """Why a direction has no line, in words."""
+    if outside:
+        return f"skipped: {len(members)} stop(s) in the file, {outside} outside"
+    if path is None:
+        return "skipped: no stop members and no ways in the file"
+    return "skipped: no stop members and fewer than 2 bus stops beside the ways"
+
+
+def _order_along(members: list[_Located], path: RoutePath) -> bool:
+    """Sort ``members`` (in place) by position along ``path`` when all lie near it."""
+    lon = np.array([m[2] for m in members])
+    lat = np.array([m[3] for m in members])
+    offset, along = project(path, lon, lat)
+    if np.any(offset > OSM_ROUTE_STOPS["member_offset_m"]):
+        return False
+    order = np.argsort(along, kind="stable")
+    changed = bool(np.any(order != np.arange(len(order))))
+    members[:] = [members[i] for i in order]
+    return changed
+
+
 def _chosen_stops(
-    relation: _RouteRelation, locations: _MemberLocations, tally: _Tally
-) -> list[_Located]:
-    """The located members of the group (stop positions or platforms) with more located."""
+    relation: _RouteRelation, direction: str | None, locations: _MemberLocations, tally: _Tally
+) -> tuple[list[_Located], int]:
+    """The located members of the group (stop positions or platforms) with more located,
+    and how many of that group are outside the file. With a ``direction``, the members
+    of that direction and those serving both."""
     groups: dict[str, list[_Located | None]] = {"stop": [], "platform": []}
     located = {"stop": 0, "platform": 0}
     for kind, ref, role in relation.members:
         group = _role_group(role)
-        if group is None:
+        if group is None or _role_direction(role) not in (None, direction):
             continue
         where = locations.locate(kind, ref)
         groups[group].append(where)
         located[group] += where is not None
-    group = "platform" if located["platform"] > located["stop"] else "stop"
+    named = {g: sum(1 for w in groups[g] if w is not None and w[1]) for g in groups}
+    group = (
+        "platform"
+        if (located["platform"], named["platform"]) > (located["stop"], named["stop"])
+        else "stop"
+    )
     tally.used_platforms += group == "platform"
     chosen = [w for w in groups[group] if w is not None]
-    tally.dropped_members += len(groups[group]) - len(chosen)
-    return chosen
+    outside = len(groups[group]) - len(chosen)
+    tally.dropped_members += outside
+    return chosen, outside
 
 
 def _stop_sequence(chosen: list[_Located], stops: dict[str, Stop], tally: _Tally) -> list[str]:
-    """Stop ids in member order, the same stop twice in a row merged; adds new stops."""
+    """Stop ids in order, the same stop twice in a row merged (the same id, or the same
+    name within ``merge_along_m``: two platforms of one stop); adds new stops."""
     sequence: list[str] = []
-    for stop_id, name, lon, lat in chosen:
-        stops.setdefault(stop_id, Stop(id=stop_id, name=name, lon=lon, lat=lat))
-        if sequence and sequence[-1] == stop_id:
+    previous: _Located | None = None
+    for here in chosen:
+        if previous is not None and _same_stop(previous, here):
             tally.repeated += 1
             continue
-        sequence.append(stop_id)
+        sequence.append(here[0])
+        previous = here
+    if len(sequence) >= 2:
+        for stop_id, name, lon, lat in chosen:
+            stops.setdefault(stop_id, Stop(id=stop_id, name=name, lon=lon, lat=lat))
     return sequence
+
+
+def _same_stop(a: _Located, b: _Located) -> bool:
+    """The same id, or the same non-empty name within ``merge_along_m``."""
+    if a[0] == b[0]:
+        return True
+    if not a[1] or a[1] != b[1]:
+        return False
+    distance = haversine_m(a[2], a[3], b[2], b[3])
+    return bool(distance <= OSM_ROUTE_STOPS["merge_along_m"])
 
 
 def _headway_s(
@@ -303,16 +535,26 @@ def _headway_s(
     return headway
 
 
-def _line(relation: _RouteRelation, sequence: list[str], headway_s: float) -> Line:
-    """The line of a route relation."""
+def _line(
+    relation: _RouteRelation,
+    direction: str | None,
+    sequence: list[str],
+    headway_s: float,
+    two_way: bool,
+) -> Line:
+    """The line of a route relation (one direction of a two-way PTv1 relation)."""
     tags = relation.tags
+    line_id = f"relation/{relation.id}"
+    if two_way:
+        line_id += f":{direction}"
     return Line(
-        id=f"relation/{relation.id}",
+        id=line_id,
         name=tags.get("ref") or tags.get("name") or str(relation.id),
         mode=OSM_ROUTE_MODES[tags["route"]],
         stop_ids=tuple(sequence),
         headway_s=headway_s,
         route_id=str(relation.id),
+        direction_id=None if direction is None else int(direction == "backward"),
         long_name=_long_name(tags),
         operator=tags.get("operator") or tags.get("network"),
     )
@@ -345,11 +587,41 @@ def _report(
     )
     report.add("skip", "stop/platform members outside the file (dropped)", tally.dropped_members)
     report.add(
+        "repair",
+        "routes partly outside the file (in-file part kept)",
+        len(set(tally.cut)),
+        examples(sorted(set(tally.cut))),
+    )
+    report.add(
+        "assume",
+        f"routes without stop members in the file: stops derived from bus stops within "
+        f"{OSM_ROUTE_STOPS['max_offset_m']:g} m of their ways",
+        len(set(tally.derived)),
+        examples(sorted(set(tally.derived))),
+    )
+    report.add(
+        "info",
+        "two-way relations (forward_stop/backward_stop roles) split into two lines",
+        len(tally.two_way),
+        examples(tally.two_way),
+    )
+    report.add(
+        "repair",
+        "directions whose stop members were put in order along the ways",
+        len(tally.reordered),
+        examples(sorted(set(tally.reordered))),
+    )
+    report.add("repair", "joins of route ways sharing no node (straight jump)", tally.gaps)
+    report.add(
         "info",
         "routes whose platforms were used (fewer located stop positions)",
         tally.used_platforms,
     )
-    report.add("repair", "the same stop twice in a row (merged)", tally.repeated)
+    report.add(
+        "repair",
+        "the same stop twice in a row (merged; same id, or same name within 40 m)",
+        tally.repeated,
+    )
     report.add(
         "skip",
         "interval tags that could not be read (default headway used)",
@@ -362,6 +634,7 @@ def _report(
             f"{route} routes without interval: default headway {headway_defaults[route]:g} s",
             count,
         )
+    report.routes = pd.DataFrame(tally.rows)
     return report
 
 

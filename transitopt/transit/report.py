@@ -39,6 +39,8 @@ class ImportReport:
 
     source: str
     entries: list[ReportEntry] = field(default_factory=list)
+    #: per-route detail where the importer has it (OSM: one row per relation and direction)
+    routes: pd.DataFrame | None = None
 
     def add(self, kind: str, what: str, count: int, detail: str = "") -> None:
         """Record an entry (entries with ``count == 0`` are not recorded)."""
