@@ -61,6 +61,9 @@ NETWORK_FILTERS = {
     ),
 }
 
+#: access values that open a way to a vehicle class
+_OPEN_ACCESS = frozenset({"yes", "designated", "permissive", "destination"})
+
 #: network types whose ways are all two-way (as osmnx ``settings.bidirectional_network_types``)
 BIDIRECTIONAL_NETWORK_TYPES = frozenset({"walk"})
 
@@ -73,6 +76,12 @@ def way_filter(network_type: str) -> Callable[[Mapping[str, str]], bool]:
     Overpass semantics: ``["k"]`` needs the key; ``["k"~"re"]`` needs a value matching the
     (unanchored, case-sensitive) regular expression; ``["k"!~"re"]`` passes when the key is
     absent or its value does not match.
+
+    One deliberate difference from osmnx: for the drive types, ``motor_vehicle=no`` does
+    not exclude a way whose ``motorcar`` tag opens it (``yes``, ``designated``,
+    ``permissive``, ``destination``): in OSM the more specific tag wins. (Liechtenstein's
+    Landstrasse between Balzers and Triesen, its only road link, on which the bus routes
+    run, is tagged ``motor_vehicle=no`` + ``motorcar=yes``; osmnx cuts the south off.)
 
     Parameters
     ----------
@@ -88,9 +97,11 @@ def way_filter(network_type: str) -> Callable[[Mapping[str, str]], bool]:
     clauses = []
     for key, op, value in _CLAUSE.findall(text):
         clauses.append((key, op, re.compile(value) if op in ("~", "!~") else value))
+    reopened = [c for c in clauses if c[0] != "motor_vehicle"]
 
     def keep(tags: Mapping[str, str]) -> bool:
-        for key, op, pattern in clauses:
+        cars_open = network_type.startswith("drive") and tags.get("motorcar") in _OPEN_ACCESS
+        for key, op, pattern in reopened if cars_open else clauses:
             value = tags.get(key)
             if not op:
                 ok = value is not None
