@@ -439,7 +439,7 @@ class _State:
                     raise record.error(
                         name,
                         f"no road link carries OSM way {way} (the drive network keeps the "
-                        "largest strongly connected part of the drivable roads)",
+                        "largest connected part of the drivable roads)",
                     )
                 chosen += ways[way].tolist()
             return np.unique(np.asarray(chosen, dtype=np.int64))

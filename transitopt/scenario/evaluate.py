@@ -38,6 +38,7 @@ from .edits import Prepared, apply_edits
 from .files import Scenario, load_scenario
 from .inputs import load_base
 from .parameters import model_parameters
+from .plausibility import check_plausibility
 from .result import ScenarioResult, read_result, write_result
 from .schema import ScenarioError
 
@@ -281,6 +282,7 @@ def _assemble(p: Prepared, out: MultimodalResult) -> ScenarioResult:
     tables["convergence"] = out.convergence
     tables["edits"] = p.log
     tables["metrics"] = _metrics_table(p, out, tables, access, trips)
+    warnings_found = check_plausibility(p, tables)
     history = out.history[-1]
     summary = {
         "name": scenario.name,
@@ -311,6 +313,7 @@ def _assemble(p: Prepared, out: MultimodalResult) -> ScenarioResult:
         "crs": p.drive.crs if p.drive is not None else None,
         "headline": {r.metric: r.value for r in tables["metrics"].itertuples()},
         "notes": list(p.notes) + list(out.notes),
+        "warnings": [w.to_dict() for w in warnings_found],
     }
     return ScenarioResult(name=scenario.name, key=scenario.digest(), tables=tables, summary=summary)
 
@@ -366,6 +369,7 @@ def _links_table(p: Prepared, out: MultimodalResult) -> pd.DataFrame:
             "bus_lane": edges["bus_lane"].to_numpy(bool),
             "bus_only": (drive.modes & 1) == 0,
             "closed": closed,
+            "connector": np.asarray(column("connector", np.zeros(drive.n_edges)), dtype=bool),
             "x0": drive.node_x[drive.tail],
             "y0": drive.node_y[drive.tail],
             "x1": drive.node_x[drive.head],

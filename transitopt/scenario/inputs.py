@@ -176,6 +176,11 @@ def _load_base(scenario: Scenario, spec: BaselineFile) -> BaseData:
             raise scenario.error(
                 ("network", "source"), f"cannot load the street network: {exc}"
             ) from None
+    if drive is not None:
+        from ..network.summary import describe_kept
+
+        if kept := describe_kept(dict(drive.info)):
+            notes.append(f"street network: {kept}")
     supply, meta, transit_notes = _load_supply(scenario, spec, drive, walk)
     notes += transit_notes
     zones, zone_notes = _load_zones(scenario, spec, drive, walk, supply)
