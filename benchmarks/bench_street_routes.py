@@ -4,6 +4,7 @@ Run from the repository root::
 
     python benchmarks/bench_street_routes.py              # the demo and the shared OSM extracts
     python benchmarks/bench_street_routes.py --markdown   # the same as a markdown table
+    python benchmarks/bench_street_routes.py scenarios/porto_base.toml  # given scenario files
 
 For each case, the bus-type lines of the scenario (after its edits) are routed on its
 drive network (``scenario.edits.apply_edits``, which calls
@@ -136,12 +137,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--markdown", action="store_true", help="print a markdown table")
     parser.add_argument("--no-osm", action="store_true", help="the demo scenarios only")
+    parser.add_argument("scenario", nargs="*", type=Path, help="measure these scenario files only")
     args = parser.parse_args(argv)
     from transitopt.settings import data_dir
 
     cases = [ROOT / "scenarios" / f"{n}.toml" for n in ("helsinki_base", "helsinki_new_line")]
+    if args.scenario:
+        cases = list(args.scenario)
     with tempfile.TemporaryDirectory() as tmp:
-        if not args.no_osm:
+        if not args.no_osm and not args.scenario:
             data = Path(data_dir()).resolve()
             cases += [
                 _osm_baseline(Path(tmp), name, data)

@@ -91,6 +91,10 @@ def test_way_filter_semantics():
     assert not drive({"highway": "service"}) and not drive({"highway": "footway"})
     assert not drive({"highway": "primary", "access": "private"})
     assert not drive({"highway": "primary", "motor_vehicle": "no"})
+    # the more specific tag wins (unlike osmnx): Liechtenstein's Landstrasse, way 239794985
+    assert drive({"highway": "primary", "motor_vehicle": "no", "motorcar": "yes"})
+    assert not drive({"highway": "primary", "motor_vehicle": "no", "motorcar": "no"})
+    assert not drive({"highway": "service", "motor_vehicle": "no", "motorcar": "yes"})
     assert not drive({"highway": "residential", "area": "yes"})
     assert not drive({"building": "yes"})
     assert walk({"highway": "footway"}) and walk({"highway": "service"})

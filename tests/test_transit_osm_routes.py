@@ -239,6 +239,9 @@ def test_liechtenstein_bus_routes(require_data):
     rows = routes[routes["relation"] == 1900496]
     assert (rows["stop_members_outside"] > 0).all() and (rows["status"] == "imported").all()
     assert report.count("partly outside the file") >= 5
+    # 473 of 619 stop members beside their route's ways lie right of the travel direction
+    what = report.to_frame().set_index("what")
+    assert "inferred" in what.loc["driving side: right", "detail"]
     # every imported direction's stops lie in the country's bbox
     lon, lat = supply.stops["lon"].to_numpy(), supply.stops["lat"].to_numpy()
     assert np.all((lon > 9.47) & (lon < 9.64) & (lat > 47.04) & (lat < 47.28))
@@ -255,3 +258,85 @@ def test_members_far_from_the_ways_keep_member_order():
     # one member 220 m off the path (over member_offset_m = 150 m): member order is kept
     far = [("b", "B", 24.95, 60.1701), ("a", "A", 24.945, 60.172)]
     assert not _order_along(far, path) and [m[0] for m in far] == ["b", "a"]
+
+
+# A two-way street along lat 60.17 (1e-4 deg lat = 11.1 m, 1e-3 deg lon = 55.4 m), ways
+# 300 (west half) and 301 (east half). Stop "Pair" has a platform on each side: 82 north,
+# 9 m off, and 83 south, 9 m off and 50 m farther east (53 m apart, like the two
+# "Miragaia" platforms in Porto). West and East have a platform on each side at the same
+# place (80/84 north 10 m off, 81/85 south 8 m off).
+PLATFORM_PAIR_XML = """<?xml version='1.0' encoding='UTF-8'?>
+<osm version="0.6" generator="hand">
+  <node id="60" lat="60.1700" lon="24.9400"/>
+  <node id="61" lat="60.1700" lon="24.9455"/>
+  <node id="62" lat="60.1700" lon="24.9500"/>
+  <node id="80" lat="60.17009" lon="24.9410"><tag k="highway" v="bus_stop"/><tag k="name" v="West"/></node>
+  <node id="81" lat="60.169928" lon="24.9410"><tag k="highway" v="bus_stop"/><tag k="name" v="West"/></node>
+  <node id="82" lat="60.17008" lon="24.9450"><tag k="highway" v="bus_stop"/><tag k="name" v="Pair"/></node>
+  <node id="83" lat="60.16992" lon="24.9459"><tag k="highway" v="bus_stop"/><tag k="name" v="Pair"/></node>
+  <node id="84" lat="60.17009" lon="24.9490"><tag k="highway" v="bus_stop"/><tag k="name" v="East"/></node>
+  <node id="85" lat="60.169928" lon="24.9490"><tag k="highway" v="bus_stop"/><tag k="name" v="East"/></node>
+  <way id="300"><nd ref="60"/><nd ref="61"/><tag k="highway" v="secondary"/></way>
+  <way id="301"><nd ref="61"/><nd ref="62"/><tag k="highway" v="secondary"/></way>
+  <relation id="700">
+    <member type="node" ref="81" role="platform"/><member type="node" ref="82" role="platform"/>
+    <member type="node" ref="83" role="platform"/><member type="node" ref="85" role="platform"/>
+    <member type="way" ref="300" role=""/><member type="way" ref="301" role=""/>
+    <tag k="type" v="route"/><tag k="route" v="bus"/><tag k="ref" v="E"/>
+  </relation>
+  <relation id="701">
+    <member type="node" ref="84" role="platform"/><member type="node" ref="83" role="platform"/>
+    <member type="node" ref="82" role="platform"/><member type="node" ref="80" role="platform"/>
+    <member type="way" ref="301" role=""/><member type="way" ref="300" role=""/>
+    <tag k="type" v="route"/><tag k="route" v="bus"/><tag k="ref" v="W"/>
+  </relation>
+  <relation id="702">
+    <member type="way" ref="300" role=""/><member type="way" ref="301" role=""/>
+    <tag k="type" v="route"/><tag k="route" v="bus"/><tag k="ref" v="D"/>
+  </relation>
+</osm>
+"""
+
+
+def test_both_platforms_of_a_stop_keep_the_travel_side(tmp_path: Path):
+    path = tmp_path / "pair.osm"
+    path.write_text(PLATFORM_PAIR_XML)
+    supply, report = read_osm_routes(path)
+    # right-hand traffic: eastbound buses stop on the south side, westbound on the north
+    assert supply.line("relation/700").stop_ids == ("node/81", "node/83", "node/85")
+    assert supply.line("relation/701").stop_ids == ("node/84", "node/82", "node/80")
+    # ways only: West and East merged (15 m apart across, the nearer kept); the Pair
+    # platforms are 50 m apart along the street (over merge_along_m = 40 m): the north
+    # one dropped as a platform of the same stop on the far side
+    assert supply.line("relation/702").stop_ids == ("node/81", "node/83", "node/85")
+    assert report.count("both platforms of a stop in one direction") == 3
+    assert report.routes.set_index("relation")["far_side_dropped"].to_dict() == {
+        700: 1,
+        701: 1,
+        702: 1,
+    }
+    # 8 platform members beside their ways (6 right, 2 left) are too few to infer from
+    assert report.count("driving side: right") == 1
+    assert "assumed" in report.to_frame().set_index("what").loc["driving side: right", "detail"]
+    # left-hand traffic (e.g. Indonesia): the other platform of the pair
+    supply, report = read_osm_routes(path, driving_side="left")
+    assert supply.line("relation/700").stop_ids == ("node/81", "node/82", "node/85")
+    assert supply.line("relation/701").stop_ids == ("node/84", "node/83", "node/80")
+    with pytest.raises(ValueError, match="driving_side"):
+        read_osm_routes(path, driving_side="middle")
+
+
+def test_stops_on_a_road_run_out_and_back_are_placed_on_their_kerb_side():
+    from transitopt.transit.osm_route_paths import RoutePath, stops_along
+
+    # out east along lat 60.17 for 0.01 deg lon (555 m) and back west on the same road
+    path = RoutePath(
+        lon=np.array([24.94, 24.95, 24.94]), lat=np.array([60.17, 60.17, 60.17]), gaps=0
+    )
+    # A 9 m north (left going east, right coming back) at 111 m; B 9 m south at 222 m
+    lon, lat = np.array([24.942, 24.944]), np.array([60.17008, 60.16992])
+    kw = {"max_offset_m": 30.0, "merge_along_m": 40.0}
+    assert stops_along(path, lon, lat, **kw) == [0, 1]  # both on the way out
+    # right-hand traffic: B on the way out, A on the way back
+    assert stops_along(path, lon, lat, travel_side=-1, **kw) == [1, 0]
+    assert stops_along(path, lon, lat, travel_side=1, **kw) == [0, 1]

@@ -118,6 +118,26 @@ def test_clipped_town_keeps_what_it_has(clipped_town):
     )
 
 
+def test_a_bus_route_opens_its_ways_to_buses(clipped_town):
+    # a bus route relation runs way 110 (motor_vehicle=no, motorcar=yes): the mapped
+    # route says buses use it (Liechtenstein's Landstrasse Balzers - Triesen)
+    text = clipped_town.read_text(encoding="utf-8").replace(
+        "</osm>",
+        '<relation id="900" version="1"><member type="way" ref="110" role=""/>'
+        '<member type="node" ref="41" role="stop"/>'
+        '<tag k="type" v="route"/><tag k="route" v="bus"/></relation></osm>',
+    )
+    clipped_town.write_text(text, encoding="utf-8")
+    net = load_network(clipped_town, simplify=False, cache=False)
+    ids = net.node_id
+    pairs = {
+        (int(ids[t]), int(ids[h])): j
+        for j, (t, h) in enumerate(zip(net.tail, net.head, strict=True))
+    }
+    assert net.modes[pairs[3, 41]] == MODE_CAR | MODE_BUS
+    assert net.modes[pairs[41, 2]] == MODE_CAR | MODE_BUS
+
+
 def test_keep_usable_opens_the_fastest_edge_per_round():
     G = nx.MultiDiGraph()
     G.add_edge(1, 2, free_flow_time_s=10.0)

@@ -398,6 +398,8 @@ def _graph_from_osm_file(
             for way_id, _, tags in extract.ways
             if _car_only(tags)
         }
+        if car_only:  # a bus route of the file runs along it: buses use it
+            car_only -= _bus_route_ways(path)
         for _, _, data in G.edges(data=True):
             if data["osmid"] in car_only:
                 data["modes"] = MODE_CAR
@@ -411,6 +413,27 @@ def _car_only(tags: Mapping[str, str]) -> bool:
         and tags.get("motorcar") in CAR_ALLOWED
         and tags.get("bus", tags.get("psv")) not in CAR_ALLOWED
     )
+
+
+def _bus_route_ways(path: str | Path) -> set[int]:
+    """Ids of the ways that ``route=bus`` (trolleybus, minibus, share_taxi) relations of
+    the file list, stops and platforms left out."""
+    import osmium
+
+    ways: set[int] = set()
+    relation: Any  # pyosmium's objects
+    for relation in osmium.FileProcessor(str(path), osmium.osm.RELATION):
+        tags = relation.tags
+        if tags.get("type") != "route" or tags.get("route") not in _BUS_ROUTES:
+            continue
+        for member in relation.members:
+            if member.type == "w" and "stop" not in member.role and "platform" not in member.role:
+                ways.add(member.ref)
+    return ways
+
+
+#: route relation types whose ways are open to buses
+_BUS_ROUTES = frozenset({"bus", "trolleybus", "minibus", "share_taxi"})
 
 
 @contextmanager

@@ -143,6 +143,28 @@ def project(path: RoutePath, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarr
     along_m : numpy.ndarray
         Distance along the path to the point's foot on it (m).
     """
+    offset, along, _ = project_sided(path, lon, lat)
+    return offset, along
+
+
+def project_sided(
+    path: RoutePath, lon: np.ndarray, lat: np.ndarray, *, prefer_side: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`project`, and the side of the path each point lies on.
+
+    With ``prefer_side`` (``-1`` right, ``+1`` left of the travel direction), a point near
+    several parts of the path is placed at the first of them it lies on that side of
+    (a road run out and back: a platform belongs to the pass it is on the kerb of), else
+    at the first part as :func:`project` does.
+
+    Returns
+    -------
+    offset_m, along_m : numpy.ndarray
+        As :func:`project`.
+    side : numpy.ndarray of int8
+        ``+1`` left of the travel direction, ``-1`` right of it, ``0`` on the path, taken
+        at the part of the path the point is placed at.
+    """
     lat0 = float(np.mean(path.lat))
     px, py = local_xy(path.lon, path.lat, lat0)
     qx, qy = local_xy(np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64), lat0)
@@ -155,10 +177,19 @@ def project(path: RoutePath, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarr
     t = np.clip(t, 0.0, 1.0)
     dist = np.hypot(ax + t * dx - qx[:, None], ay + t * dy - qy[:, None])
     offset = dist.min(axis=1) if dist.size else np.full(len(qx), np.inf)
-    first = np.argmax(dist <= offset[:, None] + 1.0, axis=1)
+    nearest = dist <= offset[:, None] + 1.0
+    first = np.argmax(nearest, axis=1)
+    if prefer_side and dist.size:
+        cross_all = dx * (qy[:, None] - ay) - dy * (qx[:, None] - ax)
+        on_side = nearest & (cross_all * prefer_side > 0)
+        first = np.where(on_side.any(axis=1), np.argmax(on_side, axis=1), first)
     rows = np.arange(len(qx))
     along = chain[first] + t[rows, first] * seg[first]
-    return offset, along
+    if len(qx) == 0 or len(seg) == 0:
+        return offset, along, np.zeros(len(qx), dtype=np.int8)
+    cross = dx[first] * (qy - ay[first]) - dy[first] * (qx - ax[first])
+    side = np.where(offset > 1e-6, np.sign(cross), 0.0).astype(np.int8)
+    return offset, along, side
 
 
 def stops_along(
@@ -168,17 +199,20 @@ def stops_along(
     *,
     max_offset_m: float,
     merge_along_m: float,
+    travel_side: int = 0,
 ) -> list[int]:
     """Indices of the candidate stops served by a route, in travel order.
 
     A candidate is served when it lies within ``max_offset_m`` of the path. Served
     candidates closer than ``merge_along_m`` to the previous one along the path are one
     stop (the two platforms of a road, a platform and its stop position): the one
-    nearest the path is kept.
+    nearest the path is kept. ``travel_side``: the kerb side buses stop at (``-1`` right,
+    ``+1`` left; see :func:`project_sided`), used to place candidates on a road the path
+    runs twice.
     """
     if len(lon) == 0:
         return []
-    offset, along = project(path, lon, lat)
+    offset, along, _ = project_sided(path, lon, lat, prefer_side=travel_side)
     served = np.flatnonzero(offset <= max_offset_m)
     served = served[np.argsort(along[served], kind="stable")]
     kept: list[int] = []

@@ -35,6 +35,18 @@ Relations mapped the older way (public-transport schema v1) are read too:
   :mod:`transitopt.transit.osm_route_paths`; distances in ``data/defaults.toml``,
   section ``osm_route_stops``). Platform ways and areas are not candidates.
 
+**Both platforms of a stop in one direction.** Where two consecutive stops of one
+direction of a bus-type route are the two platforms of one stop on opposite sides of the
+route's ways (within ``pair_m``, 60 m, of each other, or with the same name within
+``pair_same_name_m``, 150 m), only the platform on the side the bus travels is kept:
+the right of the travel direction in right-hand traffic, the left in left-hand
+traffic. Keeping both would make the bus turn round between them. The driving side is
+given (``driving_side``) or inferred from the file: the side of their route's ways,
+taken in travel order, on which most stop members lie (right when too few to tell).
+Members ordered only by member order are checked along their ways as well; the dropped
+platforms are counted in the report and in the ``far_side_dropped`` column of its
+routes table.
+
 Extracts are often clipped and cross-border routes leave even a whole-country file:
 members outside the file have no location. Such members are dropped and the in-file
 part of the route is kept; relations left with fewer than two stops are skipped. All of
@@ -59,7 +71,7 @@ from ..defaults import section
 from ..geo import METRES_PER_DEGREE, haversine_m
 from .defaults import OSM_DEFAULT_HEADWAY_S, OSM_ROUTE_MODES
 from .lines import Line, Stop, TransitSupply
-from .osm_route_paths import RoutePath, WayNodes, chain_ways, project, stops_along
+from .osm_route_paths import RoutePath, WayNodes, chain_ways, project, project_sided, stops_along
 from .report import ImportReport, examples
 
 #: distances (m) for deriving and ordering stops along a route's ways
@@ -108,6 +120,8 @@ class _Tally:
     reordered: list[int] = field(default_factory=list)
     cut: list[int] = field(default_factory=list)
     gaps: int = 0
+    far_side: list[int] = field(default_factory=list)
+    far_side_dropped: int = 0
     rows: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -116,6 +130,7 @@ def read_osm_routes(
     *,
     route_types: tuple[str, ...] | None = None,
     default_headways_s: dict[str, float] | None = None,
+    driving_side: str | None = None,
 ) -> tuple[TransitSupply, ImportReport]:
     """Read public-transport route relations from an OSM file into lines.
 
@@ -128,6 +143,10 @@ def read_osm_routes(
     default_headways_s
         Headway (s) by route type for relations without ``interval``; defaults to
         ``OSM_DEFAULT_HEADWAY_S``.
+    driving_side
+        ``"right"`` or ``"left"``: the side of the road vehicles keep to, which decides
+        which of two platforms of a stop listed in one direction is kept. Default:
+        inferred from the file (see the module docstring).
 
     Returns
     -------
@@ -149,6 +168,7 @@ def read_osm_routes(
     headway_defaults = {**OSM_DEFAULT_HEADWAY_S, **(default_headways_s or {})}
     routes, relation_members = _read_relations(path, route_types)
     locations = _MemberLocations.read(path, routes, relation_members)
+    side = _DrivingSide.of(routes, locations, driving_side)
     stops: dict[str, Stop] = {}
     lines: list[Line] = []
     tally = _Tally()
@@ -156,7 +176,9 @@ def read_osm_routes(
         directions = _directions(relation)
         made = []
         for direction in directions:
-            sequence, row = _direction_stops(relation, direction, locations, stops, tally)
+            sequence, row = _direction_stops(
+                relation, direction, locations, stops, tally, side.keep
+            )
             tally.rows.append(row)
             if len(sequence) >= 2:
                 made.append((direction, sequence))
@@ -165,7 +187,7 @@ def read_osm_routes(
             continue
         headway = _headway_s(relation, headway_defaults, tally)
         lines.extend(_line(relation, d, seq, headway, len(directions) > 1) for d, seq in made)
-    report = _report(path, len(routes), tally, headway_defaults)
+    report = _report(path, len(routes), tally, headway_defaults, side)
     if not lines:
         raise InputFileError(
             f"{path}: none of the {len(routes)} route relations has 2 stops located in the file"
@@ -177,6 +199,56 @@ def read_osm_routes(
         info={"source": str(path), "format": "osm"},
     )
     return supply, report
+
+
+@dataclass(frozen=True)
+class _DrivingSide:
+    """The side of the road vehicles keep to, and where that came from.
+
+    ``keep`` is the side of the travel direction whose platform is kept: ``-1`` right
+    (right-hand traffic), ``+1`` left (the sign convention of ``project_sided``).
+    """
+
+    name: str
+    keep: int
+    how: str
+
+    @classmethod
+    def of(
+        cls, routes: list[_RouteRelation], locations: _MemberLocations, given: str | None
+    ) -> _DrivingSide:
+        """The given side, or the one most stop members of the road routes lie on."""
+        if given is not None:
+            if given not in ("right", "left"):
+                raise ValueError(f"driving_side must be 'right' or 'left', got {given!r}")
+            return cls(given, -1 if given == "right" else 1, "given")
+        votes = {-1: 0, 1: 0}
+        for relation in routes:
+            if relation.tags["route"] not in _ROAD_ROUTES:
+                continue
+            for direction in _directions(relation):
+                members, _ = _chosen_stops(relation, direction, locations, _Tally())
+                path, _ = locations.path(_route_way_ids(relation, direction))
+                if path is None or not members:
+                    continue
+                offset, _, sides = project_sided(
+                    path, np.array([m[2] for m in members]), np.array([m[3] for m in members])
+                )
+                beside = (offset >= 1.0) & (offset <= OSM_ROUTE_STOPS["max_offset_m"])
+                for value in (-1, 1):
+                    votes[value] += int(np.sum(beside & (sides == value)))
+        total = votes[-1] + votes[1]
+        if total >= _MIN_SIDE_VOTES and max(votes.values()) >= 2 * min(votes.values()):
+            keep = -1 if votes[-1] >= votes[1] else 1
+            name = "right" if keep == -1 else "left"
+            how = f"inferred: {votes[keep]} of {total} stop members beside their route's ways lie on the {name}"
+            return cls(name, keep, how)
+        how = f"assumed: {total} stop members beside their route's ways are too few or too split to tell"
+        return cls("right", -1, how)
+
+
+#: stop members beside their ways needed to infer the driving side from a file
+_MIN_SIDE_VOTES = 10
 
 
 def _checked_route_types(route_types: tuple[str, ...] | None) -> tuple[str, ...]:
@@ -364,8 +436,10 @@ class _MemberLocations:
         found = [self.way_nodes[w] for w in way_ids if w in self.way_nodes]
         return chain_ways(found), len(way_ids) - len(found)
 
-    def stops_beside(self, path: RoutePath, route: str) -> list[_Located]:
-        """The file's stop nodes served along ``path`` (see ``OSM_ROUTE_STOPS``), in order."""
+    def stops_beside(self, path: RoutePath, route: str, keep_side: int) -> list[_Located]:
+        """The file's stop nodes served along ``path`` (see ``OSM_ROUTE_STOPS``), in order;
+        on a road the path runs twice, a stop is placed on the pass it is on the
+        ``keep_side`` of."""
         kind = "road" if route in _ROAD_ROUTES else "rail"
         ids, names, lon, lat = self.candidates.get(kind, ([], [], np.empty(0), np.empty(0)))
         if not ids:
@@ -385,6 +459,7 @@ class _MemberLocations:
             lat[near],
             max_offset_m=OSM_ROUTE_STOPS["max_offset_m"],
             merge_along_m=OSM_ROUTE_STOPS["merge_along_m"],
+            travel_side=keep_side if route in _ROAD_ROUTES else 0,
         )
         return [(f"node/{ids[i]}", names[i], float(lon[i]), float(lat[i])) for i in near[order]]
 
@@ -403,8 +478,13 @@ def _direction_stops(
     locations: _MemberLocations,
     stops: dict[str, Stop],
     tally: _Tally,
+    keep_side: int,
 ) -> tuple[list[str], dict[str, Any]]:
-    """The stop sequence of one direction of a relation, and its row of the routes table."""
+    """The stop sequence of one direction of a relation, and its row of the routes table.
+
+    ``keep_side``: of two platforms of one stop on opposite sides of the ways, the side
+    kept (``-1`` right, ``+1`` left of the travel direction).
+    """
     members, outside = _chosen_stops(relation, direction, locations, tally)
     way_ids = _route_way_ids(relation, direction)
     path, ways_outside = locations.path(way_ids) if way_ids else (None, 0)
@@ -414,13 +494,19 @@ def _direction_stops(
             tally.reordered.append(relation.id)
             source = "members, ordered along the ways"
     elif not members and not outside and path is not None:
-        derived = locations.stops_beside(path, relation.tags["route"])
+        derived = locations.stops_beside(path, relation.tags["route"], keep_side)
         if len(derived) >= 2:
             members = derived
             source = "derived from bus stops beside the ways"
             tally.derived.append(relation.id)
+    dropped = 0
     if path is not None:
         tally.gaps += path.gaps
+        if relation.tags["route"] in _ROAD_ROUTES and len(members) >= 2:
+            members, dropped = _drop_far_side_twins(members, path, keep_side)
+            if dropped:
+                tally.far_side.append(relation.id)
+                tally.far_side_dropped += dropped
     if direction == "forward":
         tally.two_way.append(relation.id)
     if (outside or ways_outside) and len(members) >= 2:
@@ -439,9 +525,41 @@ def _direction_stops(
         "ways_outside": ways_outside,
         "path_km": round(path.length_m / 1000.0, 2) if path is not None else float("nan"),
         "path_gaps": path.gaps if path is not None else 0,
+        "far_side_dropped": dropped,
         "status": "imported" if len(sequence) >= 2 else _skip_reason(members, outside, path),
     }
     return sequence, row
+
+
+def _drop_far_side_twins(
+    members: list[_Located], path: RoutePath, keep_side: int
+) -> tuple[list[_Located], int]:
+    """``members`` without the far-side platform of each stop listed with both of its
+    platforms in a row (see the module docstring), and how many were dropped."""
+    offset, _, sides = project_sided(
+        path, np.array([m[2] for m in members]), np.array([m[3] for m in members])
+    )
+    kept: list[int] = []
+    dropped = 0
+    for i in range(len(members)):
+        if kept and _twins(members[kept[-1]], members[i]):
+            j = kept[-1]
+            if sides[i] * sides[j] == -1 and min(offset[i], offset[j]) >= 0.5:
+                dropped += 1
+                if sides[i] == keep_side:
+                    kept[-1] = i
+                continue
+        kept.append(i)
+    return [members[i] for i in kept], dropped
+
+
+def _twins(a: _Located, b: _Located) -> bool:
+    """Two platforms of one stop: within ``pair_m``, or the same name within
+    ``pair_same_name_m`` (sides not checked here)."""
+    distance = haversine_m(a[2], a[3], b[2], b[3])
+    if distance <= OSM_ROUTE_STOPS["pair_m"]:
+        return True
+    return bool(a[1] and a[1] == b[1] and distance <= OSM_ROUTE_STOPS["pair_same_name_m"])
 
 
 def _skip_reason(members: list[_Located], outside: int, path: RoutePath | None) -> str:
@@ -574,11 +692,16 @@ def _long_name(tags: dict[str, str]) -> str | None:
 
 
 def _report(
-    path: Path, n_routes: int, tally: _Tally, headway_defaults: dict[str, float]
+    path: Path,
+    n_routes: int,
+    tally: _Tally,
+    headway_defaults: dict[str, float],
+    side: _DrivingSide,
 ) -> ImportReport:
     """The import report from the tally."""
     report = ImportReport(source=str(path))
     report.add("info", "route relations read", n_routes)
+    report.add("info", f"driving side: {side.name}", 1, side.how)
     report.add(
         "skip",
         "route relations with fewer than 2 stops located in the file",
@@ -616,6 +739,15 @@ def _report(
         "info",
         "routes whose platforms were used (fewer located stop positions)",
         tally.used_platforms,
+    )
+    report.add(
+        "repair",
+        f"both platforms of a stop in one direction: the one on the far side of the "
+        f"{side.name}-hand traffic dropped (opposite sides of the ways, within "
+        f"{OSM_ROUTE_STOPS['pair_m']:g} m or the same name within "
+        f"{OSM_ROUTE_STOPS['pair_same_name_m']:g} m)",
+        tally.far_side_dropped,
+        examples(sorted(set(tally.far_side))),
     )
     report.add(
         "repair",
