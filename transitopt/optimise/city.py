@@ -473,10 +473,7 @@ def _with_headways(
     riders = route_riders(net.instance.demand, routes)
     headway = set_headways(one_way, riders, fleet, bounds_min=bounds, layover_share=layover)
     fleets = route_fleets(one_way, headway, layover_share=layover)
-    names = [
-        f"{net.street[r[0]] or 'stop ' + str(r[0])} - {net.street[r[-1]] or 'stop ' + str(r[-1])}"
-        for r in routes
-    ]
+    names = [f"{_stop_name(net, r[0])} - {_stop_name(net, r[-1])}" for r in routes]
     length_km = [_route_length_km(net, r) for r in routes]
     table = pd.DataFrame(
         {
@@ -499,6 +496,11 @@ def _with_headways(
         fleet_used=int(fleets.sum()),
         search=search,
     )
+
+
+def _stop_name(net: CityNetwork, stop: int) -> str:
+    """A stop's street, or its OSM node where the map names no street."""
+    return net.street[stop] or f"node {int(net.instance.node_id[stop])}"
 
 
 def route_time_s(net: CityNetwork, route: Sequence[int]) -> float:
