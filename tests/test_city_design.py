@@ -152,3 +152,21 @@ def test_cli_design_writes_a_scenario_and_prints_progress_lines(town, tmp_path):
     assert "evaluations: ATT" in run.output  # one line per tenth of the budget when piped
     assert "D1" in run.output and out.is_file()
     load_scenario(out)
+
+
+def test_pareto_design_keeps_the_front_member_with_least_att_plus_wait(network):
+    design = design_city(
+        network, n_routes=2, fleet=4, max_evaluations=600, seed=0, objective="pareto"
+    )
+    table = design.table
+    wait = float((table["riders"] * table["headway_min"] / 2).sum() / table["riders"].sum())
+    assert design.wait_min == pytest.approx(wait)
+    assert design.fast_cost_min >= design.evaluation.att + wait - 1e-9  # one boarding at least
+    # the pick is one of the front's route sets (node ids there, indices here)
+    front = [
+        [list(map(int, network.instance.index_of(route))) for route in routes]
+        for routes in design.search.front["routes"]
+    ]
+    assert design.routes in front
+    with pytest.raises(CityDesignError, match="objective"):
+        design_city(network, n_routes=2, fleet=4, objective="operator")  # type: ignore[arg-type]

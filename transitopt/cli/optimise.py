@@ -183,6 +183,14 @@ def design(
             callback=one_of("total", "transit"),
         ),
     ] = "total",
+    objective: Annotated[
+        str,
+        typer.Option(
+            "--objective",
+            help="passenger (least ATT) or pareto (ATT-TRT front, then least ATT + wait).",
+            callback=one_of("passenger", "pareto"),
+        ),
+    ] = "passenger",
 ) -> None:
     """Design bus routes and headways for a city; writes a scenario that `transitopt compare`
     accepts. Ctrl-C keeps the best so far."""
@@ -226,6 +234,7 @@ def design(
                 max_route_min=max_route_min,
                 max_evaluations=evaluations,
                 seed=seed,
+                objective=objective,  # type: ignore[arg-type]
                 progress=show,
             )
     else:
@@ -238,12 +247,14 @@ def design(
             max_route_min=max_route_min,
             max_evaluations=evaluations,
             seed=seed,
+            objective=objective,  # type: ignore[arg-type]
             progress=line,
         )
     write_design(result, output, replace=replace)  # type: ignore[arg-type]
-    ev = result.search.evaluation
+    ev = result.evaluation
     console.print(
-        f"ATT {ev.att:.2f} min ({ev.d0:.0f} % direct, {ev.dun:.1f} % unserved); fleet "
+        f"ATT {ev.att:.2f} min ({ev.d0:.0f} % direct, {ev.dun:.1f} % unserved), mean wait "
+        f"{result.wait_min:.1f} min; fleet "
         f"{result.fleet_used} of {result.fleet_budget}; {result.search.n_evaluations:,} "
         f"evaluations ({result.search.stopped_by})"
     )

@@ -30,7 +30,10 @@ The steps, each a function here:
    ``transfer_penalty_min`` per transfer, with every stop covered by one connected route
    network. Routes are simple paths of ``min_nodes..max_nodes`` stops (no stop twice, so
    no U-turns at stops); ``max_route_min`` caps ``max_nodes`` at ``1 + max_route_min /
-   (median link time)`` and the design reports each route's minutes.
+   (median link time)`` and the design reports each route's minutes. With
+   ``objective="pareto"`` the search traces the ATT-TRT front instead and, after step 3
+   for each of its route sets, keeps the one with the least ``ATT + mean wait ×
+   boardings per trip`` (:attr:`CityDesign.fast_cost_min`).
 
 3. :func:`set_headways` sets one clock-face headway per route under the fleet budget by
    greedy marginal analysis: every route starts at ``headway_bounds_min[1]``; the route
@@ -72,6 +75,7 @@ from ..metrics.operator import line_operations, route_fleet
 from ..network.compiled import MODE_BUS
 from ..paths import distances, shortest_paths, snap_points
 from ..transit import MODE_DEFAULTS
+from .evaluation import RouteSetEvaluation, evaluate_route_set
 from .frequencies import CLOCK_FACE_MIN
 from .instances import TNDPInstance
 from .route_design import RouteDesignResult, design_routes
@@ -159,7 +163,15 @@ class CityDesign:
     fleet_budget, fleet_used
         Vehicles allowed and used (sum of ``table.fleet``).
     search
-        The route-design run (ATT, history, evaluations, ``stopped_by``).
+        The route-design run (history, evaluations, ``stopped_by``, the front).
+    evaluation
+        The fast objective of ``routes``: ATT (minutes, transfer penalties included),
+        d0..dun, TRT.
+    wait_min
+        Mean wait per boarding (minutes): half the headway, weighted by route riders.
+    fast_cost_min
+        ``ATT + wait_min × boardings per trip`` (from d0, d1, d2): the fast objective with
+        waiting, used to pick among the ``"pareto"`` front.
     """
 
     network: CityNetwork
@@ -169,6 +181,9 @@ class CityDesign:
     fleet_budget: int
     fleet_used: int
     search: RouteDesignResult
+    evaluation: RouteSetEvaluation
+    wait_min: float
+    fast_cost_min: float
 
 
 def city_network(
@@ -394,6 +409,7 @@ def design_city(
     seed: int = 0,
     headway_bounds_min: tuple[float, float] = (3.0, 30.0),
     transfer_penalty_min: float = 5.0,
+    objective: Literal["passenger", "pareto"] = "passenger",
     progress: ProgressCallback | None = None,
     **network_options,
 ) -> CityDesign:
@@ -420,6 +436,11 @@ def design_city(
         Shortest and longest headway, minutes (clock-face values in between).
     transfer_penalty_min
         Minutes per transfer in the fast objective.
+    objective
+        ``"passenger"``: the least ATT; ``"pareto"``: the ATT-TRT front of
+        :func:`design_routes` (the budget split over its weights), then, with headways set
+        under the fleet for each of its route sets, the one with the least
+        ``fast_cost_min`` (shorter routes run more often).
     progress
         As for :func:`~transitopt.optimise.design_routes` (returning ``False`` stops the
         search and keeps the best so far; so does Ctrl-C).
@@ -442,11 +463,14 @@ def design_city(
         finite = inst.travel_time[np.isfinite(inst.travel_time) & (inst.travel_time > 0)]
         max_nodes = min(max_nodes, 1 + int(max_route_min // float(np.median(finite))))
         max_nodes = max(max_nodes, min_nodes)
+    if objective not in ("passenger", "pareto"):
+        raise CityDesignError(f"objective must be 'passenger' or 'pareto', got {objective!r}")
     search = design_routes(
         inst,
         n_routes=n_routes,
         min_nodes=min_nodes,
         max_nodes=max_nodes,
+        objective=objective,
         budget_s=budget_s,
         max_evaluations=max_evaluations,
         seed=seed,
@@ -454,8 +478,19 @@ def design_city(
         transfer_penalty_min=transfer_penalty_min,
         clock="cpu",
     )
-    routes = [list(map(int, inst.index_of(r))) for r in search.routes]
-    return _with_headways(net, routes, fleet, headway_bounds_min, search)
+    options = [search.routes] if objective == "passenger" else list(search.front["routes"])
+    designs = [
+        _with_headways(
+            net,
+            [list(map(int, inst.index_of(r))) for r in routes],
+            fleet,
+            headway_bounds_min,
+            search,
+            transfer_penalty_min,
+        )
+        for routes in options
+    ]
+    return min(designs, key=lambda d: d.fast_cost_min)
 
 
 def _with_headways(
@@ -464,8 +499,9 @@ def _with_headways(
     fleet: int,
     bounds: tuple[float, float],
     search: RouteDesignResult,
+    penalty_min: float,
 ) -> CityDesign:
-    """Headways under the fleet for designed routes, and the route table."""
+    """Headways under the fleet for designed routes, the route table and the fast cost."""
     from ..scenario import load_scenario
 
     layover = load_scenario(net.scenario_path).baseline.model.layover_share
@@ -487,6 +523,9 @@ def _with_headways(
             "fleet": fleets,
         }
     )
+    ev = evaluate_route_set(net.instance, routes, ids=False, transfer_penalty_min=penalty_min)
+    wait = float((riders * headway / 2.0).sum() / max(riders.sum(), 1e-12))
+    boardings = (ev.d0 + 2.0 * ev.d1 + 3.0 * ev.d2) / max(ev.d0 + ev.d1 + ev.d2, 1e-12)
     return CityDesign(
         network=net,
         routes=routes,
@@ -495,6 +534,9 @@ def _with_headways(
         fleet_budget=int(fleet),
         fleet_used=int(fleets.sum()),
         search=search,
+        evaluation=ev,
+        wait_min=wait,
+        fast_cost_min=ev.att + wait * boardings,
     )
 
 
@@ -631,14 +673,15 @@ def write_design(
                 if key not in removed:
                     removed.append(key)
     relative = os.path.relpath(net.scenario_path.resolve(), path.resolve().parent)
-    ev = design.search.evaluation
+    ev = design.evaluation
     title = name or f"Designed network ({len(design.routes)} routes, fleet {design.fleet_budget})"
     out = [
         f"# Written by transitopt.optimise.design_city: {len(design.routes)} routes on "
         f"{net.n_stops} candidate stops (spacing {net.settings.get('spacing_m', 0):g} m),",
         f"# fast objective ATT {ev.att:.2f} min (transfer penalty included), "
         f"{ev.d0:.1f} % direct, {ev.dun:.1f} % unserved; fleet {design.fleet_used} of "
-        f"{design.fleet_budget} at free-flow running times; seed {design.search.seed}, "
+        f"{design.fleet_budget} at free-flow running times; mean wait {design.wait_min:.1f} min; "
+        f"seed {design.search.seed}, "
         f"{design.search.n_evaluations} evaluations ({design.search.stopped_by}).",
         "",
         "[scenario]",
