@@ -170,3 +170,12 @@ def test_pareto_design_keeps_the_front_member_with_least_att_plus_wait(network):
     assert design.routes in front
     with pytest.raises(CityDesignError, match="objective"):
         design_city(network, n_routes=2, fleet=4, objective="operator")  # type: ignore[arg-type]
+
+
+def test_refit_to_model_returns_the_evaluated_fleet_within_the_budget(network, tmp_path):
+    from transitopt.optimise.city import refit_to_model
+
+    design = design_city(network, n_routes=2, fleet=4, max_evaluations=300, seed=3)
+    fitted, fleet = refit_to_model(design, tmp_path / "fit.toml")
+    assert fleet <= 4
+    assert fleet == evaluate_file(tmp_path / "fit.toml")["transit_fleet"]

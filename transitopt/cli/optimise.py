@@ -191,6 +191,13 @@ def design(
             callback=one_of("passenger", "pareto"),
         ),
     ] = "passenger",
+    fit_fleet: Annotated[
+        bool,
+        typer.Option(
+            "--fit-fleet",
+            help="Evaluate with the full model and refit headways until its fleet fits.",
+        ),
+    ] = False,
 ) -> None:
     """Design bus routes and headways for a city; writes a scenario that `transitopt compare`
     accepts. Ctrl-C keeps the best so far."""
@@ -251,6 +258,12 @@ def design(
             progress=line,
         )
     write_design(result, output, replace=replace)  # type: ignore[arg-type]
+    if fit_fleet:
+        from ..optimise.city import refit_to_model
+
+        with console.status(Text("Evaluating with the full model, fitting the fleet ...")):
+            result, model_fleet = refit_to_model(result, output, replace=replace)
+        console.print(f"full model: fleet {model_fleet:.0f} (all lines)")
     ev = result.evaluation
     console.print(
         f"ATT {ev.att:.2f} min ({ev.d0:.0f} % direct, {ev.dun:.1f} % unserved), mean wait "

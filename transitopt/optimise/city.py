@@ -58,7 +58,7 @@ import math
 import os
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -719,3 +719,72 @@ def write_design(
 
 def _toml_str(value: str) -> str:
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def refit_to_model(
+    design: CityDesign,
+    path: str | os.PathLike,
+    *,
+    headway_bounds_min: tuple[float, float] = (3.0, 30.0),
+    max_rounds: int = 3,
+    **write_options,
+) -> tuple[CityDesign, float]:
+    """Evaluate the written design with the full model and, while its fleet exceeds the
+    budget, set the headways again at the model's running times and rewrite the file.
+
+    The model's one-way times (congested, along the routed streets, with dwell) replace
+    the free-flow estimates in :func:`set_headways`; the fleet is then the model's own
+    ``transit_fleet`` rule at those times. Each round costs one full evaluation.
+
+    Returns
+    -------
+    (CityDesign, float)
+        The design as last written and the fleet the full model reports for it.
+    """
+    from ..scenario import evaluate_file, load_scenario
+
+    layover = load_scenario(design.network.scenario_path).baseline.model.layover_share
+    path = Path(path)
+    write_design(design, path, **write_options)
+    for _ in range(max_rounds):
+        result = evaluate_file(path)
+        lines = result.tables["lines"]
+        ours = lines[lines["route_key"].isin([f"bus:{r}" for r in design.table["route"]])]
+        if _fleet_of(ours) <= design.fleet_budget:  # lines kept from the baseline not counted
+            return design, float(result["transit_fleet"])
+        one_way = (
+            ours.groupby("route_key")["one_way_time_s"]
+            .mean()
+            .reindex([f"bus:{r}" for r in design.table["route"]])
+        ).to_numpy(float)
+        riders = design.table["riders"].to_numpy(float)
+        headway = set_headways(
+            one_way,
+            riders,
+            design.fleet_budget,
+            bounds_min=headway_bounds_min,
+            layover_share=layover,
+        )
+        fleets = route_fleets(one_way, headway, layover_share=layover)
+        table = design.table.assign(one_way_min=one_way / 60.0, headway_min=headway, fleet=fleets)
+        wait = float((riders * headway / 2.0).sum() / max(riders.sum(), 1e-12))
+        ev = design.evaluation
+        boardings = (ev.d0 + 2.0 * ev.d1 + 3.0 * ev.d2) / max(ev.d0 + ev.d1 + ev.d2, 1e-12)
+        design = replace(
+            design,
+            headway_min=headway,
+            table=table,
+            fleet_used=int(fleets.sum()),
+            wait_min=wait,
+            fast_cost_min=ev.att + wait * boardings,
+        )
+        write_design(design, path, **write_options)
+    result = evaluate_file(path)
+    return design, float(result["transit_fleet"])
+
+
+def _fleet_of(lines: pd.DataFrame) -> int:
+    """Fleet of evaluated lines (the ``transit_fleet`` rule)."""
+    if not len(lines):
+        return 0
+    return int(route_fleet(lines)["fleet"].sum())
