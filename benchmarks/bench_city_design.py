@@ -47,11 +47,13 @@ def main() -> None:
     parser.add_argument("--max-stops", type=int, nargs="+", default=[25, 30])
     parser.add_argument("--evaluations", type=int, nargs="+", default=[300, 10_000])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--csv", type=Path, help="Output table (default: by scenario name).")
     args = parser.parse_args()
 
     out_dir = HERE / "city_design_results"
     scenarios = out_dir / f"{args.scenario.stem}_designs"
     scenarios.mkdir(parents=True, exist_ok=True)
+    csv = args.csv or out_dir / f"{args.scenario.stem}_rank.csv"
     net = city_network(args.scenario, spacing_m=args.spacing)
     print(f"{net.n_stops} stops, {net.instance.n_links} links", flush=True)
     base = evaluate_file(args.scenario)
@@ -94,6 +96,7 @@ def main() -> None:
             **{m: result[m] for m in METRICS},
         }
         rows.append(row)
+        pd.DataFrame(rows).to_csv(csv, index=False)  # so far, in case the run is stopped
         print(
             f"{name}: ATT {ev.att:.2f} min -> generalised cost {row['composite_cost_min']:.3f} "
             f"min/trip, transit {row['transit_avg_time_min']:.2f} min, fleet "
@@ -101,7 +104,7 @@ def main() -> None:
             flush=True,
         )
     table = pd.DataFrame(rows)
-    table.to_csv(out_dir / f"{args.scenario.stem}_rank.csv", index=False)
+    table.to_csv(csv, index=False)
     designed = table[table["network"] != "baseline"]
     for fast in ("att_min", "fast_cost_min"):
         for metric in ("composite_cost_min", "transit_avg_time_min"):
