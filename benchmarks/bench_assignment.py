@@ -147,6 +147,7 @@ def worker(spec: dict) -> None:
         run_transitopt(warm, spec["solver"].split()[-1], 1e-4, 60.0)
     case = load_case(spec["case"])
     base = current_rss_mb()
+    cpu_start = time.process_time()
     if spec["solver"] == "AequilibraE bfw":
         if spec["time_limit_s"] > 0:  # AequilibraE has no time limit: end the process (no result)
             import threading
@@ -158,7 +159,9 @@ def worker(spec: dict) -> None:
         if spec["time_limit_s"] > 0:
             timer.cancel()
     else:
-        run = run_transitopt(case, spec["solver"].split()[-1], spec["gap"], spec["time_limit_s"])
+        run = run_transitopt(
+            case, spec["solver"].split()[-1], spec["gap"], spec["time_limit_s"], spec["max_iter"]
+        )
     h = run["history"]
     np.savez(
         spec["out"],
@@ -167,7 +170,12 @@ def worker(spec: dict) -> None:
         gap=h["gap"].to_numpy(),
         time_s=h["time_s"].to_numpy(),
     )
-    info = {"iterations": run["iterations"], "base_mb": base, "peak_mb": peak_rss_mb()}
+    info = {
+        "iterations": run["iterations"],
+        "base_mb": base,
+        "peak_mb": peak_rss_mb(),
+        "cpu_s": time.process_time() - cpu_start,  # all threads, the solve only
+    }
     Path(spec["out"] + ".json").write_text(json.dumps(info))
 
 
@@ -221,7 +229,9 @@ def solve_in_process(
 
 
 # ---------------------------------------------------------------------------- solvers
-def run_transitopt(case, algorithm: str, gap: float, time_limit_s: float) -> dict:
+def run_transitopt(
+    case, algorithm: str, gap: float, time_limit_s: float, max_iter: int = 100_000
+) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = assign(
@@ -229,7 +239,7 @@ def run_transitopt(case, algorithm: str, gap: float, time_limit_s: float) -> dic
             case.demand,
             algorithm=algorithm,
             gap=gap,
-            max_iter=100_000,
+            max_iter=max_iter,
             time_limit_s=time_limit_s,
         )
     history = pd.DataFrame(

@@ -90,6 +90,28 @@ def test_aon_matches_scipy_reference(seed):
     assert sptt_only == pytest.approx(sptt, rel=1e-12)
 
 
+@pytest.mark.parametrize("seed", [3, 4, 5])
+def test_sparse_demand_to_centroids_and_street_nodes_matches_reference(seed):
+    # each search stops early and keeps centroids out of its heap: destinations with
+    # demand are a few centroids (leaves) and street nodes (settled through the heap),
+    # some rows empty, an origin that is also a destination of its own row
+    net, rng = _random_network(seed)
+    cost = net.free_flow_time_s.copy()
+    origins = np.array([0, 1, 2, 3, 4, 5, 40, 41])
+    dests = np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 40, 50, 60, 70])
+    demand = rng.uniform(0, 100, (origins.size, dests.size))
+    demand[rng.random(demand.shape) < 0.7] = 0.0
+    demand[2] = 0.0
+    demand[6, 10] = 5.0  # origin node 40 to destination node 40: no link, not loaded
+    flow, sptt, unreachable = aon_load(
+        net.indptr, net.head, net.tail, cost, net.centroid, origins, dests, demand, True
+    )
+    ref_flow, ref_sptt, ref_unreach = _reference(net, cost, origins, dests, demand)
+    np.testing.assert_allclose(flow, ref_flow, rtol=1e-12, atol=1e-9)
+    assert sptt == pytest.approx(ref_sptt, rel=1e-12)
+    assert unreachable == pytest.approx(ref_unreach, rel=1e-12, abs=1e-12)
+
+
 def test_centroids_are_not_passed_through():
     # 0 -> 1 -> 2 costs 2 through centroid 1; the detour 0 -> 3 -> 2 costs 10
     net = Network.from_edges(
@@ -204,3 +226,55 @@ def test_compressed_aon_equals_plain_on_osm_drive(require_data):
     np.fill_diagonal(demand, 0.0)
     n_kept, n_shortcuts = _compressed_vs_plain(net, cost, zones, zones, demand)
     assert n_kept < net.n_nodes and n_shortcuts > 0
+
+
+@pytest.mark.parametrize("max_added", [0, 4, 32, 10_000])
+def test_compressed_aon_equals_plain_on_a_grid(monkeypatch, max_added):
+    # a street grid has no chains: only eliminating nodes that add edges shrinks it
+    from transitopt.assignment import _aon
+
+    monkeypatch.setattr(_aon, "MAX_ADDED_EDGES", max_added)
+    side, n_zones = 14, 6
+    rng = np.random.default_rng(max_added)
+    node = np.arange(side * side).reshape(side, side) + n_zones
+    a = np.r_[node[:, :-1].ravel(), node[:-1, :].ravel()]
+    b = np.r_[node[:, 1:].ravel(), node[1:, :].ravel()]
+    spots = rng.choice(side * side, n_zones, replace=False) + n_zones
+    tail = np.r_[a, b, np.arange(n_zones), spots]
+    head = np.r_[b, a, spots, np.arange(n_zones)]
+    centroid = np.arange(n_zones + side * side) < n_zones
+    net = Network.from_edges(
+        tail, head, n_nodes=centroid.size, centroid=centroid, free_flow_time_s=tail * 0.0 + 1.0,
+        crs=None,
+    )  # fmt: skip
+    cost = rng.uniform(1.0, 2.0, net.n_edges)
+    cost[rng.random(net.n_edges) < 0.05] = np.inf
+    zones = np.arange(n_zones)
+    demand = rng.uniform(0, 10, (n_zones, n_zones)) * (rng.random((n_zones, n_zones)) < 0.6)
+    np.fill_diagonal(demand, 0.0)
+    n_core, _ = _compressed_vs_plain(net, cost, zones, zones, demand)
+    if max_added == 0:
+        assert n_core > side * side // 2  # a grid node adds edges when eliminated
+    else:
+        assert n_core < side * side // 2
+
+
+def test_compressed_graph_is_built_once_per_network(monkeypatch):
+    from transitopt.assignment import _aon
+
+    net, rng = _random_network(7)
+    zones = np.arange(10)
+    calls = []
+    build = _aon._build
+    monkeypatch.setattr(_aon, "_GRAPHS", {})
+    monkeypatch.setattr(_aon, "_build", lambda *a: calls.append(1) or build(*a))
+    for _ in range(3):  # new demand each time (a feedback loop): same graph
+        demand = rng.uniform(0, 5, (10, 10))
+        _aon.CompressedAON(
+            net.indptr, net.head, np.ones(net.n_edges, bool), net.centroid, zones, zones, demand
+        )
+    closed = np.ones(net.n_edges, bool)
+    closed[0] = False
+    _aon.CompressedAON(net.indptr, net.head, closed, net.centroid, zones, zones, demand)
+    assert len(calls) == 2
+    assert len(_aon._GRAPHS) <= _aon.CACHED_GRAPHS

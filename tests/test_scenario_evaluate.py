@@ -139,11 +139,10 @@ def test_bus_lane_in_the_model(results):
     # buses run at free flow on the lane: the first segment (1 -> 2, on the lane) takes its free-flow time
     seg = lane.table("segments").set_index("seq")
     free = on_lane.set_index(["from_node", "to_node"]).loc[(1, 2), "free_flow_time_s"]
-    snap = prepared(lane).routes.seg_extra_m[0]
+    routes = prepared(lane).routes
+    assert routes.inc_share[routes.inc_seg == 0].sum() == pytest.approx(1.0)  # the whole link
     v_max = 40.0 / 3.6
-    assert seg.loc[0, "run_time_s"] == pytest.approx(
-        max(free, on_lane["length_m"].iloc[0] / v_max) + snap / v_max
-    )
+    assert seg.loc[0, "run_time_s"] == pytest.approx(max(free, on_lane["length_m"].iloc[0] / v_max))
     assert lane["transit_avg_wait_min"] < base["transit_avg_wait_min"]
 
 
@@ -256,14 +255,21 @@ def test_compare_by_hand(results):
 
 def test_accessibility_matches_the_plain_sum(results):
     from transitopt.metrics import cumulative_opportunities
-    from transitopt.scenario.evaluate import _door_to_door
 
     base, _ = results
     zones = base.table("zones")
-    times = _door_to_door(base.outcome)
-    for mode in ("transit", "car"):
+    # transit by generalised time (the cost route choice minimises), its fastest-time
+    # variant, car by door-to-door time; a zone's own jobs count (time 0)
+    skims = {
+        "transit": "transit_generalised_s",
+        "transit_fastest": "transit_fastest_s",
+        "car": "car_time_s",
+    }
+    for mode, skim in skims.items():
+        times = base.outcome.skims[skim].copy()
+        np.fill_diagonal(times, 0.0)
         expected = cumulative_opportunities(
-            times[mode], zones["jobs"].to_numpy(), cutoffs_min=(30, 45, 60)
+            times, zones["jobs"].to_numpy(), cutoffs_min=(30, 45, 60)
         )
         np.testing.assert_allclose(
             zones[[f"jobs_{mode}_{t}min" for t in (30, 45, 60)]].to_numpy(), expected

@@ -76,7 +76,8 @@ def test_helsinki_frequency(helsinki):
     others = lines[~lines["route_key"].isin(["tram:3", "tram:6"])].set_index("line")["headway_s"]
     assert others.equals(base.table("lines").set_index("line")["headway_s"].loc[others.index])
     assert alt["transit_avg_wait_min"] < base["transit_avg_wait_min"]
-    assert alt["jobs_transit_10min"] > base["jobs_transit_10min"]
+    assert alt["jobs_transit_15min"] > base["jobs_transit_15min"]
+    assert alt["jobs_transit_decay"] > base["jobs_transit_decay"]  # the smooth measure too
 
 
 @pytest.mark.slow

@@ -54,6 +54,7 @@ _LAZY: dict[str, tuple[str, ...]] = {
         "evaluate",
         "evaluate_file",
         "compare",
+        "explain",
         "read_result",
         "write_result",
         "example_scenarios",
@@ -120,6 +121,7 @@ __all__ = [
     "evaluate",
     "evaluate_file",
     "example_scenarios",
+    "explain",
     "load_scenario",
     "read_result",
     "validate_scenario",
@@ -179,6 +181,7 @@ if TYPE_CHECKING:  # what the names above resolve to, for type checkers and edit
     from .scenario import example_scenarios, load_scenario, read_result, write_result
     from .scenario.compare import compare
     from .scenario.evaluate import evaluate, evaluate_file, validate_scenario
+    from .scenario.explain import explain
     from .skims import write_skim, zone_skim
     from .transit import (
         assign_transit,

@@ -4,18 +4,25 @@ Two stages, both independent of the link costs:
 
 1. :func:`.kernels.assignment.aon_graph`: dead-end trees dropped, degree-2 chains
    contracted into one edge each (centroids, origins and destinations kept);
-2. :func:`eliminate`: nodes whose removal adds no edges are eliminated one after the
-   other (cheapest first), each path ``i -> v -> o`` through an eliminated node ``v``
-   becoming a derived edge ``i -> o`` (the cheaper one kept where ``i -> o`` exists).
+2. :func:`eliminate`: nodes are eliminated one after the other, the one whose removal
+   adds the fewest edges first, as long as it adds at most :data:`MAX_ADDED_EDGES`
+   more edges than it removes; each path ``i -> v -> o`` through an eliminated node
+   ``v`` becomes a derived edge ``i -> o`` (the cheaper one kept where ``i -> o`` exists).
 
 Every iteration computes the derived edges' costs (sums and minima), searches the small
 *core* graph that is left, and pushes the flows back down to the original links.
 Distances and flows equal those of the full graph up to the order of summation; where
 two paths are exactly equally short, the one taken may differ.
+
+The graph depends only on the network's structure, the usable links and the protected
+nodes, so the last :data:`CACHED_GRAPHS` built are kept (keyed by a digest of those
+arrays): the feedback loop of the multimodal model assigns on the same network again
+and again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 
 import numpy as np
@@ -23,17 +30,35 @@ import numpy as np
 from ..kernels.assignment import aon_graph, aon_load_compressed
 from ._problem import Problem
 
+#: a node is eliminated while its removal adds at most this many more edges than it
+#: removes. Larger values leave fewer nodes and more edges to search; AON CPU time per
+#: iteration on the compressed graph at free flow (2 cores busy with other work, so
+#: relative figures only), for 0 / 8 / 32 / 128: Berlin-Center 90 / 58 / 48 / 50 ms
+#: (2,915 / 1,951 / 1,560 / 1,331 core nodes), Sydney 2,396 / 1,426 / 1,122 / 916 ms,
+#: Grid10k 131 / 64 / 56 / 47 ms; the build (pure Python) grows with it
+MAX_ADDED_EDGES = 32
+#: core graphs kept in the process (least recently used dropped)
+CACHED_GRAPHS = 4
+_GRAPHS: dict[bytes, tuple] = {}
+
 
 def eliminate(
-    n: int, tail: np.ndarray, head: np.ndarray, protect: np.ndarray
+    n: int,
+    tail: np.ndarray,
+    head: np.ndarray,
+    protect: np.ndarray,
+    max_added: int | None = None,
 ) -> tuple[np.ndarray, ...]:
-    """Eliminate the unprotected nodes of the graph ``tail -> head`` that add no edges.
+    """Eliminate unprotected nodes of the graph ``tail -> head``, cheapest first, while
+    one adds at most ``max_added`` more edges than it removes.
 
     Returns ``(op_sum, op_a, op_b, core_of, core_indptr, core_head, core_tail,
     core_edge)``: derived edge ``m + k`` (``m = tail.size``) is ``op_a[k] + op_b[k]``
     where ``op_sum[k]``, else the cheaper of the two; ``core_of[v]`` is the core index
     of node ``v`` (-1: eliminated) and the core CSR's edge ``e`` is edge ``core_edge[e]``.
     """
+    if max_added is None:
+        max_added = MAX_ADDED_EDGES
     m = tail.size
     out: list[dict[int, int]] = [{} for _ in range(n)]
     inn: list[set[int]] = [set() for _ in range(n)]
@@ -73,7 +98,7 @@ def eliminate(
         if now != g:
             heapq.heappush(heap, (now, v))
             continue
-        if g > 0:
+        if g > max_added:
             break
         dead[v] = True
         outs = list(out[v].items())
@@ -116,6 +141,42 @@ def eliminate(
     )
 
 
+def _digest(*arrays: np.ndarray) -> bytes:
+    """A digest of the arrays' contents and shapes."""
+    h = hashlib.blake2b(digest_size=20)
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(str((a.dtype.str, a.shape)).encode())
+        h.update(a.tobytes())
+    return h.digest()
+
+
+def _build(
+    indptr: np.ndarray,
+    head: np.ndarray,
+    usable: np.ndarray,
+    protect: np.ndarray,
+    no_through: np.ndarray,
+) -> tuple:
+    """``(kernel args, core no_through, new_of, core_of)`` of :class:`CompressedAON`."""
+    new_of, c_indptr, c_head, c_tail, c_link, sc_ptr, step_ptr, cand = aon_graph(
+        indptr, head, usable, protect
+    )
+    kept = np.flatnonzero(new_of >= 0)
+    node_of = np.empty(kept.size, dtype=np.int64)  # original node of each compressed one
+    node_of[new_of[kept]] = kept
+    op_sum, op_a, op_b, core_of, k_indptr, k_head, k_tail, k_edge = eliminate(
+        kept.size, c_tail, c_head, protect[node_of]
+    )
+    alive = np.flatnonzero(core_of >= 0)
+    args = (
+        c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b,
+        k_indptr, k_head, k_tail, k_edge,
+    )  # fmt: skip
+    core_no_through = np.ascontiguousarray(no_through[node_of[alive]])
+    return args, core_no_through, new_of, core_of
+
+
 class CompressedAON:
     """All-or-nothing loading on the compressed graph of a network (see the module doc).
 
@@ -140,23 +201,24 @@ class CompressedAON:
         protect = np.array(no_through, dtype=np.bool_)
         protect[origin_nodes] = True
         protect[dest_nodes] = True
-        new_of, c_indptr, c_head, c_tail, c_link, sc_ptr, step_ptr, cand = aon_graph(
-            indptr, head, usable, protect
+        usable = np.asarray(usable, dtype=np.bool_)
+        key = _digest(
+            indptr,
+            head,
+            usable,
+            protect,
+            np.asarray(no_through, dtype=np.bool_),
+            np.array([MAX_ADDED_EDGES]),
         )
-        kept = np.flatnonzero(new_of >= 0)
-        node_of = np.empty(kept.size, dtype=np.int64)  # original node of each compressed one
-        node_of[new_of[kept]] = kept
-        op_sum, op_a, op_b, core_of, k_indptr, k_head, k_tail, k_edge = eliminate(
-            kept.size, c_tail, c_head, protect[node_of]
-        )
-        alive = np.flatnonzero(core_of >= 0)
-        self.n_core = int(alive.size)
-        self.m_core = int(k_edge.size)
-        self.args = (
-            c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b,
-            k_indptr, k_head, k_tail, k_edge,
-        )  # fmt: skip
-        self.no_through = np.ascontiguousarray(np.asarray(no_through)[node_of[alive]])
+        built = _GRAPHS.pop(key, None)
+        if built is None:
+            built = _build(indptr, head, usable, protect, np.asarray(no_through))
+        _GRAPHS[key] = built  # most recently used last
+        while len(_GRAPHS) > CACHED_GRAPHS:
+            _GRAPHS.pop(next(iter(_GRAPHS)))
+        self.args, self.no_through, new_of, core_of = built
+        self.n_core = int(self.no_through.size)
+        self.m_core = int(self.args[-1].size)
         self.origins = core_of[new_of[origin_nodes]]
         self.dests = core_of[new_of[dest_nodes]]
         self.demand = demand

@@ -59,6 +59,7 @@ MODES = ("car", "transit", "walk")
 
 _TRANSIT_SKIMS = (
     "transit_gc_min",
+    "transit_generalised_s",
     "transit_time_s",
     "transit_wait_s",
     "transit_ivt_s",
@@ -194,7 +195,10 @@ class MultimodalResult:
     intrazonal : (z,) float64
         Trips/h within a zone (counted as walk).
     skims : dict of str to (z, z) float64
-        Door-to-door times (s), generalised costs (min) and their components.
+        Door-to-door times (s), generalised costs (min) and their components;
+        ``transit_generalised_s`` is the generalised time route choice minimises (money
+        left out, :func:`generalised_time_s`), ``transit_time_s`` the unweighted time of
+        that chosen strategy and ``transit_fastest_s`` the time of the fastest strategy.
     logsum : (z, z) float64
         Expected maximum utility per pair (utils; ``-inf`` where no mode is available).
     road : AssignmentResult or None
@@ -349,6 +353,28 @@ class MultimodalModel:
                 freq[setup.board_links[line_id]] = 1.0 / headway
             graph = replace(graph, freq_hz=freq)
         return graph
+
+    def transit_assignment(
+        self,
+        link_time_s: np.ndarray | None,
+        demand: np.ndarray,
+        *,
+        skims: bool = False,
+    ) -> Any:
+        """The transit assignment as the model runs it (``None`` when transit is not modelled).
+
+        Optimal strategies on the generalised link costs (walk weight, per-line fares in
+        time, weighted waits) with bus running times at car link times ``link_time_s``
+        (``None``: free flow), loading ``demand`` ((z, z) trips/h in zone order). With
+        ``skims=False`` only destinations with demand are searched, so one pair is cheap:
+        its link volumes are the strategy's expected use of each link.
+        """
+        setup = self._setup
+        if setup.graph is None:
+            return None
+        return _transit_assignment(
+            setup, link_time_s if self.drive is not None else None, demand, skims=skims
+        )
 
     def with_constants(self, **constants: float) -> MultimodalModel:
         """This model with other alternative-specific constants (``asc_car=...`` in utils).
@@ -772,17 +798,59 @@ def _skims(
     wait = assignment.skim("wait_s") / params.wait_weight
     ivt = assignment.skim("in_vehicle_s")
     walk = assignment.skim("walk_s")
+    boardings = assignment.skim("boardings")
     out["transit_gc_min"] = total / 60.0 + params.trip_fare / setup.vot_per_min
+    out["transit_generalised_s"] = generalised_time_s(ivt, walk, wait, boardings, params)
     out["transit_time_s"] = ivt + walk + wait
     out["transit_wait_s"] = wait
     out["transit_ivt_s"] = ivt
     out["transit_walk_s"] = walk
-    out["transit_boardings"] = assignment.skim("boardings")
+    out["transit_boardings"] = boardings
     return out, assignment
 
 
+def generalised_time_s(
+    ivt_s: np.ndarray,
+    walk_s: np.ndarray,
+    wait_s: np.ndarray,
+    boardings: np.ndarray,
+    params: MultimodalParameters,
+) -> np.ndarray:
+    """Generalised time (s) of transit strategies: the cost route choice minimises, money left out.
+
+    ``ivt + walk_weight·walk + wait_weight·wait + boarding_penalty·B + transfer_penalty·(B − 1)``
+    for ``B ≥ 1`` expected boardings (every boarding after the first is a transfer; a
+    walk-only strategy has ``B = 0`` and no penalty). Times unweighted, in seconds.
+    """
+    b = np.asarray(boardings, dtype=float)
+    b = np.where(np.isfinite(b), b, 0.0)  # no path: the times are inf already
+    penalty = 60.0 * (
+        params.boarding_penalty_min * b + params.transfer_penalty_min * np.maximum(b - 1.0, 0.0)
+    )
+    return ivt_s + params.walk_weight * walk_s + params.wait_weight * wait_s + penalty
+
+
+def _fastest_transit_s(setup: _Setup, graph: TransitGraph) -> np.ndarray:
+    """Expected door-to-door time (s) of the fastest strategies: optimal strategies on
+    unweighted time (in-vehicle + walk, waits at half the combined headway, no penalties
+    or fares), at the same running times and headways as ``graph``."""
+    from ..transit import assign_transit
+
+    timed = replace(graph, cost_s=graph.in_vehicle_s + graph.walk_s)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fastest = assign_transit(
+            timed, np.zeros((setup.z, setup.z)), wait_factor=WAIT_FACTOR, skims=True
+        )
+    return fastest.skim("total_s")
+
+
 def _transit_assignment(
-    setup: _Setup, link_time_s: np.ndarray | None, transit_demand: np.ndarray | None
+    setup: _Setup,
+    link_time_s: np.ndarray | None,
+    transit_demand: np.ndarray | None,
+    *,
+    skims: bool = True,
 ) -> Any:
     from ..transit import assign_transit
 
@@ -790,7 +858,7 @@ def _transit_assignment(
     demand = np.zeros((setup.z, setup.z)) if transit_demand is None else transit_demand
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return assign_transit(graph, demand, wait_factor=setup.wait_factor, skims=True)
+        return assign_transit(graph, demand, wait_factor=setup.wait_factor, skims=skims)
 
 
 def _road(
@@ -949,6 +1017,10 @@ class _Loop:
             setup, self.link_time, transit_demand if setup.graph is not None else None
         )
         _, logsum = logit_choice(skims, setup.walk_m, setup.params.mode_choice)
+        if assignment is not None:
+            skims["transit_fastest_s"] = _fastest_transit_s(setup, assignment.graph)
+        else:
+            skims["transit_fastest_s"] = np.full((setup.z, setup.z), np.inf)
         self.timings["final_s"] = time.perf_counter() - started
         served_any = sum(self.probs[m] for m in MODES) > 0
         return MultimodalResult(

@@ -8,8 +8,9 @@ Conventions as in :mod:`.shortest_paths`: CSR graph ``indptr``/``head`` (``tail`
 edge), ``cost`` >= 0 with ``inf`` for unusable links, ``no_through`` for centroids.
 ``demand[o, d]`` is the flow from ``origin_nodes[o]`` to ``dest_nodes[d]``.
 
-Each search stops once every destination with demand from its origin is settled, loads
-its tree in reverse settling order and resets only the nodes it reached. The iterative
+Each search stops once every destination with demand from its origin is settled (zone
+centroids never enter the heap: they are leaves of every tree), loads its tree in reverse
+settling order and resets only the nodes it reached. The iterative
 solvers call :func:`aon_load_compressed` on the graph of :func:`aon_graph` (chains
 contracted, dead-end trees dropped; built once per problem), which gives the same
 distances and flows up to the order of summation along chains.
@@ -101,39 +102,78 @@ def search_to_demand(
 
 
 @njit
+def _leaf_bound(no_through, source, dist, targets):
+    """Largest tentative distance of the leaf targets (``no_through``, not ``source``) in
+    ``targets``; ``-inf`` if there is none."""
+    bound = -np.inf
+    for t in targets:
+        if no_through[t] and t != source and dist[t] > bound:
+            bound = dist[t]
+    return bound
+
+
+@njit
 def _search_listed(
-    indptr, head, cost, no_through, source, is_target, n_targets,
+    indptr, head, cost, no_through, source, is_target, targets,
     dist, pred, heap_key, heap_node, position, touched, settled,
 ):  # fmt: skip
-    """Dijkstra from ``source`` until the ``n_targets`` flagged nodes are settled, listing
-    the nodes it reaches in ``touched`` and those it settles, in order, in ``settled``.
-    Returns ``(n_settled, n_touched)``."""
+    """Dijkstra from ``source`` until the flagged nodes ``targets`` have their final
+    distance, listing the nodes it reaches in ``touched`` and the nodes it settles, in
+    order, in ``settled``. Returns ``(n_settled, n_touched)``.
+
+    Centroids (``no_through``, not the source) are leaves of every shortest-path tree, so
+    they never enter the heap: one that is not a target is not even reached, a target
+    gets its distance and predecessor from the relaxations and is final once the heap's
+    smallest key is no smaller than its distance (it is not listed in ``settled``). The
+    search stops when every target is final. Distances are those of a plain Dijkstra;
+    of several equally short paths it may take another one.
+    """
     dist[source] = 0.0
     touched[0] = source
     n_t = 1
     n_s = 0
     size = heap_push(heap_key, heap_node, position, 0, source, 0.0)
-    left = n_targets
-    while size > 0:
+    left = targets.size  # targets not yet settled (through nodes) or reached (leaves)
+    bound = np.inf  # once every target is reached: the largest leaf-target distance
+    if is_target[source]:
+        left -= 1
+        if left == 0:
+            bound = _leaf_bound(no_through, source, dist, targets)
+    while size > 0 and heap_key[0] < bound:
         u, du, size = heap_pop(heap_key, heap_node, position, size)
         settled[n_s] = u
         n_s += 1
-        if is_target[u]:
+        if u != source and no_through[u]:
+            continue
+        if is_target[u] and u != source:
             left -= 1
             if left == 0:
-                break
-        if no_through[u] and u != source:
-            continue
+                bound = _leaf_bound(no_through, source, dist, targets)
         for e in range(indptr[u], indptr[u + 1]):
             v = head[e]
             nd = du + cost[e]
-            if nd < dist[v] and position[v] != SETTLED:
+            if nd >= dist[v]:
+                continue
+            if no_through[v]:
+                if v == source or not is_target[v]:
+                    continue
                 if dist[v] == np.inf:
                     touched[n_t] = v
                     n_t += 1
+                    left -= 1
                 dist[v] = nd
                 pred[v] = e
-                size = heap_push(heap_key, heap_node, position, size, v, nd)
+                if left == 0:
+                    bound = _leaf_bound(no_through, source, dist, targets)
+                continue
+            if position[v] == SETTLED:
+                continue
+            if dist[v] == np.inf:
+                touched[n_t] = v
+                n_t += 1
+            dist[v] = nd
+            pred[v] = e
+            size = heap_push(heap_key, heap_node, position, size, v, nd)
     return n_s, n_t
 
 
@@ -143,27 +183,37 @@ def _aon_block_listed(
 ):
     """AON for origins ``start:stop``; adds to ``flow``; returns ``(sptt, unreachable demand)``.
 
-    Work is proportional to the nodes each search reaches: the tree is loaded in reverse
-    settling order (a node's predecessor settles before it) and only reached nodes are
-    reset."""
+    Work is proportional to the nodes each search reaches: the leaf targets' flows go
+    first, then the tree is loaded in reverse settling order (a node's predecessor
+    settles before it) and only reached nodes are reset."""
     n = indptr.size - 1
     dist, pred, heap_key, heap_node, position = search_scratch(n)
     is_target = np.zeros(n, dtype=np.bool_)
     node_flow = np.zeros(n)
     touched = np.empty(n, dtype=np.int64)
     settled = np.empty(n, dtype=np.int64)
+    target_list = np.empty(dest_nodes.size, dtype=np.int64)
     sptt = 0.0
     unreachable = 0.0
     for o in range(start, stop):
         row = demand[o]
-        n_targets = _mark_demand_targets(dest_nodes, row, is_target)
+        n_targets = 0
+        for j in range(dest_nodes.size):
+            t = dest_nodes[j]
+            if row[j] > 0.0 and not is_target[t]:
+                is_target[t] = True
+                target_list[n_targets] = t
+                n_targets += 1
         if n_targets == 0:
             continue
+        source = origin_nodes[o]
+        targets = target_list[:n_targets]
         n_s, n_t = _search_listed(
-            indptr, head, cost, no_through, origin_nodes[o], is_target, n_targets,
+            indptr, head, cost, no_through, source, is_target, targets,
             dist, pred, heap_key, heap_node, position, touched, settled,
         )  # fmt: skip
-        _unmark_targets(dest_nodes, is_target)
+        for t in targets:
+            is_target[t] = False
         for j in range(dest_nodes.size):
             q = row[j]
             if q > 0.0:
@@ -175,6 +225,11 @@ def _aon_block_listed(
                     sptt += q * d
                     node_flow[t] += q
         if load:
+            for t in targets:
+                if no_through[t] and t != source and pred[t] >= 0:
+                    e = pred[t]
+                    flow[e] += node_flow[t]
+                    node_flow[tail[e]] += node_flow[t]
             for i in range(n_s - 1, 0, -1):
                 v = settled[i]
                 f = node_flow[v]
@@ -182,10 +237,9 @@ def _aon_block_listed(
                     e = pred[v]
                     flow[e] += f
                     node_flow[tail[e]] += f
-        for i in range(n_s):
-            node_flow[settled[i]] = 0.0
         for i in range(n_t):
             v = touched[i]
+            node_flow[v] = 0.0
             dist[v] = np.inf
             pred[v] = -1
             position[v] = NOT_QUEUED

@@ -5,7 +5,13 @@ Each module computes one family of indicators from data an evaluation already ho
 assignment. Every function is small enough to check by hand (see ``tests/test_metrics.py``).
 """
 
-from .accessibility import cumulative_opportunities, population_weighted_mean
+from .accessibility import (
+    ACCESS_VARIANTS,
+    cumulative_opportunities,
+    decay_opportunities,
+    population_weighted_mean,
+    zone_access,
+)
 from .congestion import VOC_BINS, road_summary, voc_distribution
 from .emissions import EMISSION_FACTORS, EmissionFactors, co2_kg_per_hour
 from .equity import gains_losses, gini, lorenz_share, palma
@@ -14,11 +20,13 @@ from .operator import line_operations, operator_summary
 from .transit import line_summary, transit_summary
 
 __all__ = [
+    "ACCESS_VARIANTS",
     "EMISSION_FACTORS",
     "VOC_BINS",
     "EmissionFactors",
     "co2_kg_per_hour",
     "cumulative_opportunities",
+    "decay_opportunities",
     "gains_losses",
     "gini",
     "line_operations",
@@ -31,4 +39,5 @@ __all__ = [
     "road_summary",
     "transit_summary",
     "voc_distribution",
+    "zone_access",
 ]

@@ -16,6 +16,7 @@ from .._errors import InputFileError
 from .._io import atomic_folder, write_table
 from .._progress import ProgressCallback
 from ..scenario import ScenarioResult, compare, evaluate_file, validate_scenario, write_result
+from .explain import write_explanations
 from .html import write_report
 from .maps import write_maps
 
@@ -31,8 +32,10 @@ class Comparison:
     results : tuple of ScenarioResult
         Baseline first.
     folder : Path
-        Holds ``comparison.csv``, ``report.html``, ``maps/*.png`` and ``scenarios/<label>/``
-        (each result's tables, see :func:`~transitopt.scenario.write_result`).
+        Holds ``comparison.csv``, ``report.html``, ``maps/*.png``, ``scenarios/<label>/``
+        (each result's tables, see :func:`~transitopt.scenario.write_result`) and
+        ``explain/<label>_<table>.csv`` (why each alternative differs, see
+        :mod:`transitopt.report.explain`).
     report : Path
         The self-contained HTML report.
     maps : list of Path
@@ -80,6 +83,7 @@ def write_comparison(
         for label, result in zip(labels, results, strict=True):
             write_result(result, tmp / "scenarios" / label)
         write_table(table, tmp / COMPARISON_TABLE)
+        write_explanations(results[0], results[1:], tmp / "explain", labels[1:])
         maps = write_maps(results[0], list(results[1:]), tmp / "maps")
         report = write_report(results[0], results[1:], tmp / "report.html")
     maps = [folder / path.relative_to(tmp) for path in maps]

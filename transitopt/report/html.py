@@ -6,7 +6,8 @@ no map tiles), so it opens offline and can be sent by e-mail. It is written to a
 temporary file next to the target and renamed into place only when complete.
 
 Sections: a warning at the top for any run that did not converge; the headline metrics
-with absolute and percent change (``scenario.compare``); the scenarios and their edits;
+with absolute and percent change (``scenario.compare``); why each alternative differs
+(:mod:`.explain`: narrative, noise, per-zone reasons, crossings); the scenarios and their edits;
 maps per scenario (:mod:`.maps`); charts (:mod:`.charts`); the convergence of each run;
 the assumptions and parameters.
 """
@@ -28,6 +29,7 @@ import pandas as pd
 from .._io import atomic_path, plain_json
 from ..metrics.registry import GROUPS, metric
 from . import charts
+from .explain import explain_section
 from .maps.interactive import GeometryStore, map_figure
 from .maps.layer import slug
 from .maps.layers import report_maps
@@ -122,6 +124,9 @@ def write_report(
             ),
         )
     )
+    why = explain_section(base, alternatives)
+    if why:
+        body.append(_section("why", "Why it changed", why))
     body.append(_section("scenarios", "Scenarios and edits", _scenarios_html(results, names)))
     map_html = []
     for section_title, views in report_maps(base, alternatives):
@@ -317,6 +322,7 @@ def _header(title: str, results: list[ScenarioResult], names: list[str]) -> str:
         f"<a href='#{a}'>{t}</a>"
         for a, t in (
             ("headline", "Headline"),
+            ("why", "Why"),
             ("scenarios", "Scenarios"),
             ("maps", "Maps"),
             ("charts", "Charts"),
@@ -327,6 +333,24 @@ def _header(title: str, results: list[ScenarioResult], names: list[str]) -> str:
     return (
         f"<header><h1>{_e(title)}</h1><p class='meta'>{who}</p><p class='meta'>Generated {stamp} by "
         f"transitopt {_e(__version__)}.</p><nav>{nav}</nav></header>{banner}"
+        f"{_plausibility_html(results, names)}"
+    )
+
+
+def _plausibility_html(results: list[ScenarioResult], names: list[str]) -> str:
+    """A banner with the runs' plausibility warnings (one shared by every run once)."""
+    from ..scenario.plausibility import grouped_warnings
+
+    pairs = grouped_warnings([r.summary for r in results], names)
+    if not pairs:
+        return ""
+    items = "".join(
+        f"<li><b>{_e(who)}</b>: <code>{_e(w.code)}</code> {_e(w.message)}</li>" for who, w in pairs
+    )
+    return (
+        f"<div class='banner warn' id='plausibility' role='note'><b>{len(pairs)} plausibility "
+        f"warning{'s' if len(pairs) != 1 else ''}</b> (inputs or edits that may not describe the "
+        f"city; docs/model.md, Plausibility checks)<ul>{items}</ul></div>"
     )
 
 
@@ -529,8 +553,9 @@ def _assumptions_html(results: list[ScenarioResult], names: list[str]) -> str:
         "none on bus lanes), bus running times from congested link times (free flow on bus lanes) plus dwell, a "
         "frequency-based transit assignment (optimal strategies) with walk access and egress, and a multinomial "
         "logit mode choice over car, transit and walk generalised costs, in a feedback loop with averaging. "
-        "Accessibility is the number of jobs a zone's residents reach door to door within each time budget, "
-        "averaged over zones weighted by population; Gini and Palma measure how unevenly transit accessibility "
+        "Accessibility is the number of jobs a zone's residents reach door to door within each time budget "
+        "(by transit: of generalised time, the cost route choice minimises; the fastest-time variant and a "
+        "time-decay measure beside it), averaged over zones weighted by population; Gini and Palma measure how unevenly transit accessibility "
         "is spread over residents. CO₂ follows from vehicle-km and the fuel and electricity factors below. "
         "Volume/capacity counts buses as PCU. Metrics are per hour of the analysis period.</p>"
     )
@@ -617,6 +642,7 @@ nav a { color:#0969da; text-decoration:none; font-weight:600; }
 .banner { margin-top:8px; padding:12px 18px; border-radius:6px; }
 .banner.bad { background:#ffebe9; border:2px solid var(--bad); color:#82071e; font-size:15px; }
 .banner.good { background:#dafbe1; border:1px solid #4ac26b; color:#116329; }
+.banner.warn { background:#fff8c5; border:1px solid #d4a72c; color:#7d4e00; }
 .banner ul { margin:6px 0 0; }
 .flag { color:var(--bad); font-weight:700; }
 .swatch { display:inline-block; width:11px; height:11px; border-radius:2px; margin-right:5px; vertical-align:-1px; }

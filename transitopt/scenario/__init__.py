@@ -4,11 +4,13 @@
 >>> base = to.evaluate_file("scenarios/helsinki_base.toml")  # doctest: +SKIP
 >>> alt = to.evaluate_file("scenarios/helsinki_bus_lane.toml")  # doctest: +SKIP
 >>> to.compare(base, alt)  # doctest: +SKIP
+>>> print(to.explain(base, alt).narrative)  # why they differ  # doctest: +SKIP
 """
 
 from .compare import compare
 from .evaluate import clear_results, evaluate, evaluate_file, validate_scenario
 from .examples import example_scenarios
+from .explain import Explanation, explain
 from .files import EditRecord, Scenario, load_scenario
 from .result import TABLES, ScenarioResult, read_result, write_result
 from .schema import EDIT_TYPES, AlternativeFile, BaselineFile, ModelSpec, ScenarioError
@@ -31,6 +33,7 @@ __all__ = [
     "AlternativeFile",
     "BaselineFile",
     "EditRecord",
+    "Explanation",
     "ModelSpec",
     "Scenario",
     "ScenarioError",
@@ -41,6 +44,7 @@ __all__ = [
     "evaluate",
     "evaluate_file",
     "example_scenarios",
+    "explain",
     "load_scenario",
     "read_result",
     "validate_scenario",

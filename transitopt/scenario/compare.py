@@ -9,6 +9,7 @@ import pandas as pd
 
 from ..metrics.equity import gains_losses
 from ..metrics.registry import access_change
+from .explain import access_beyond_noise, cutoffs_of
 from .result import ScenarioResult
 
 
@@ -22,7 +23,8 @@ def compare(base: ScenarioResult, *alternatives: ScenarioResult) -> pd.DataFrame
         (column named after it) and, per alternative ``A``, the columns ``A``,
         ``A Δ`` (A − baseline) and ``A Δ%`` (100 × Δ / |baseline|; NaN when the
         baseline is 0). Rows of the ``equity`` group also count the zones and residents
-        whose transit accessibility rises or falls (NaN in the baseline column).
+        whose transit accessibility rises or falls beyond the model's convergence noise
+        (:func:`~.explain.access_beyond_noise`; NaN in the baseline column).
     """
     names = _unique_names([base, *alternatives])
     table = base.metrics[["group", "metric", "unit"]].copy()
@@ -60,7 +62,8 @@ def _unique_names(results: list[ScenarioResult]) -> list[str]:
 
 def _gains_rows(base: ScenarioResult, alternatives, names: list[str]) -> pd.DataFrame:
     zones = base.tables["zones"]
-    columns = [c for c in zones.columns if c.startswith("jobs_transit_")]
+    cutoffs = cutoffs_of(zones)
+    beyond = [access_beyond_noise(base, result) for result in alternatives]
     rows = []
     keys: list[tuple[Literal["zones", "population"], Literal["gain", "lose"]]] = [
         ("zones", "gain"),
@@ -68,14 +71,13 @@ def _gains_rows(base: ScenarioResult, alternatives, names: list[str]) -> pd.Data
         ("population", "gain"),
         ("population", "lose"),
     ]
-    for column in columns:
-        cutoff_min = float(column.removeprefix("jobs_transit_").removesuffix("min"))
+    for cutoff_min in cutoffs:
+        column = f"jobs_transit_{cutoff_min:g}min"
         values: dict[tuple[str, str], list[float]] = {key: [np.nan] for key in keys}
-        for result in alternatives:
-            alt = result.tables["zones"].set_index("zone").reindex(zones["zone"])
+        for alt in beyond:
             counts = gains_losses(
                 zones[column].to_numpy(float),
-                alt[column].to_numpy(float),
+                alt[cutoff_min],
                 zones["population"].to_numpy(float),
             )
             for who, way in keys:

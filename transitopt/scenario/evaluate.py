@@ -29,14 +29,16 @@ from .._progress import ProgressCallback
 from ..assignment.multimodal import MODES, MultimodalModel, MultimodalResult
 from ..geo import haversine_m
 from ..metrics.operator import route_fleet
-from ..metrics.registry import Metric, inequality_of_access, jobs_within, metric
+from ..metrics.registry import Metric, inequality_of_access, jobs_decay, jobs_within, metric
 from ..settings import cache_dir
 from ..transit.graph import ALIGHT, BOARD, RIDE
+from ..transit.street_routes import segment_table
 from .calibration import add_to_result, run_with_calibration
 from .edits import Prepared, apply_edits
 from .files import Scenario, load_scenario
 from .inputs import load_base
 from .parameters import model_parameters
+from .plausibility import check_plausibility
 from .result import ScenarioResult, read_result, write_result
 from .schema import ScenarioError
 
@@ -280,6 +282,7 @@ def _assemble(p: Prepared, out: MultimodalResult) -> ScenarioResult:
     tables["convergence"] = out.convergence
     tables["edits"] = p.log
     tables["metrics"] = _metrics_table(p, out, tables, access, trips)
+    warnings_found = check_plausibility(p, tables)
     history = out.history[-1]
     summary = {
         "name": scenario.name,
@@ -310,6 +313,7 @@ def _assemble(p: Prepared, out: MultimodalResult) -> ScenarioResult:
         "crs": p.drive.crs if p.drive is not None else None,
         "headline": {r.metric: r.value for r in tables["metrics"].itertuples()},
         "notes": list(p.notes) + list(out.notes),
+        "warnings": [w.to_dict() for w in warnings_found],
     }
     return ScenarioResult(name=scenario.name, key=scenario.digest(), tables=tables, summary=summary)
 
@@ -365,6 +369,7 @@ def _links_table(p: Prepared, out: MultimodalResult) -> pd.DataFrame:
             "bus_lane": edges["bus_lane"].to_numpy(bool),
             "bus_only": (drive.modes & 1) == 0,
             "closed": closed,
+            "connector": np.asarray(column("connector", np.zeros(drive.n_edges)), dtype=bool),
             "x0": drive.node_x[drive.tail],
             "y0": drive.node_y[drive.tail],
             "x1": drive.node_x[drive.head],
@@ -461,6 +466,7 @@ def _segments_tables(p: Prepared, out: MultimodalResult) -> tuple[pd.DataFrame, 
             )
         )
     segments = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=seg_cols)
+    segments = _with_street_routes(segments, p)
     board = g.kind == BOARD
     alight = g.kind == ALIGHT
     n = len(g.stop_ids)
@@ -471,6 +477,17 @@ def _segments_tables(p: Prepared, out: MultimodalResult) -> tuple[pd.DataFrame, 
     stop_table["boardings"] = b[order]
     stop_table["alightings"] = a[order]
     return segments, stop_table
+
+
+def _with_street_routes(segments: pd.DataFrame, p: Prepared) -> pd.DataFrame:
+    """Segments with ``on_streets``, ``fallback_reason`` and the street path ``geometry_wkt``
+    of bus-type lines (lines off the streets: False, and empty texts)."""
+    routed = segment_table(p.routes, p.drive)
+    out = segments.merge(routed, on=["line", "seq"], how="left")
+    out["on_streets"] = out["on_streets"].fillna(False).astype(bool)
+    for column in ("fallback_reason", "geometry_wkt"):
+        out[column] = out[column].fillna("").astype(str)
+    return out
 
 
 def _lines_table(p: Prepared, out: MultimodalResult, segments: pd.DataFrame) -> pd.DataFrame:
@@ -542,6 +559,8 @@ def _od_table(p: Prepared, out: MultimodalResult) -> pd.DataFrame:
         "car_gc_min",
         "transit_time_s",
         "transit_gc_min",
+        "transit_generalised_s",
+        "transit_fastest_s",
         "transit_wait_s",
         "transit_ivt_s",
         "transit_walk_s",
@@ -559,13 +578,6 @@ def _all_modes(demand: dict[str, np.ndarray]) -> np.ndarray:
     return sum((demand[m] for m in MODES), np.zeros_like(demand[MODES[0]]))
 
 
-def _door_to_door(out: MultimodalResult) -> dict[str, np.ndarray]:
-    times = {"car": out.skims["car_time_s"].copy(), "transit": out.skims["transit_time_s"].copy()}
-    for t in times.values():
-        np.fill_diagonal(t, 0.0)
-    return times
-
-
 def _zones_table(p: Prepared, out: MultimodalResult) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     thresholds = sorted(set(p.scenario.baseline.model.accessibility_min))
     zones = p.zones.copy()
@@ -580,15 +592,21 @@ def _zones_table(p: Prepared, out: MultimodalResult) -> tuple[pd.DataFrame, dict
         zones["transit_share_from"] = np.where(
             total_from > 0, zones["transit_from"] / total_from, np.nan
         )
-    times = _door_to_door(out)
-    access = {}
-    for mode in ("transit", "car"):
-        values = M.cumulative_opportunities(
-            times[mode], zones["jobs"].to_numpy(float), cutoffs_min=thresholds
-        )
-        access[mode] = values
-        for k, t in enumerate(thresholds):
-            zones[f"jobs_{mode}_{t:g}min"] = values[:, k]
+    params = p.scenario.baseline.model
+    columns = M.zone_access(
+        {variant: out.skims[skim] for variant, (skim, _) in M.ACCESS_VARIANTS.items()},
+        zones["jobs"].to_numpy(float),
+        cutoffs_min=thresholds,
+        decay_per_min=abs(params.mode_choice.beta_per_min),
+    )
+    for name, values in columns.items():
+        zones[name] = values
+    access = {
+        variant: np.column_stack([columns[f"jobs_{variant}_{t:g}min"] for t in thresholds])
+        for variant in M.ACCESS_VARIANTS
+    }
+    for variant in ("transit", "car"):
+        access[f"{variant}_decay"] = columns[f"jobs_{variant}_decay"]
     served = np.isfinite(out.skims["transit_time_s"])
     np.fill_diagonal(served, False)
     zones["transit_reachable_zones"] = served.sum(axis=1)
@@ -658,10 +676,12 @@ def _metrics_table(
     zones = tables["zones"]
     pop = zones["population"].to_numpy(float)
     thresholds = sorted(set(params.accessibility_min))
-    for mode in ("transit", "car"):
+    for mode in ("transit", "transit_fastest", "car"):
         mean = M.population_weighted_mean(access[mode], pop)
         for k, t in enumerate(thresholds):
             add(jobs_within(mode, t), np.atleast_1d(mean)[k])
+    for mode in ("transit", "car"):
+        add(jobs_decay(mode), float(M.population_weighted_mean(access[f"{mode}_decay"], pop)))
     for k, t in enumerate(thresholds):
         add(inequality_of_access("gini", t), M.gini(access["transit"][:, k], pop))
         add(inequality_of_access("palma", t), M.palma(access["transit"][:, k], pop))

@@ -155,6 +155,15 @@ class LineFields(_Spec):
     dwell_s: Annotated[float, Field(ge=0, le=600)] | None = None
     fare: NonNegative | None = None
     both_directions: bool = False
+    #: stops of the return direction in its order of travel (with ``both_directions``;
+    #: default: ``stops`` reversed), e.g. the stops on the other side of a divided avenue
+    stops_back: Annotated[list[StopRef], Field(min_length=2)] | None = None
+
+    @model_validator(mode="after")
+    def _back_needs_both(self) -> LineFields:
+        if self.stops_back is not None and not self.both_directions:
+            raise ValueError("stops_back needs both_directions = true")
+        return self
 
 
 # ---------------------------------------------------------------------------- baseline sections
