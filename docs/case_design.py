@@ -94,7 +94,7 @@ From the baseline alone (street network, 500 m zones with residents and jobs fro
 buildings, 12,000 person trips/h in the morning peak, the 16 OSM bus routes of 2015),
 `optimise design` built a candidate network (stops on main roads at least 500 m apart,
 plus a stop for every populated zone farther than 600 m from them; links along the
-routed streets, docs/model.md section 5a), designed 16 routes of up to 30 stops by
+routed streets, docs/model.md section 5b), designed 16 routes of up to 30 stops by
 simulated annealing on the fast objective (ATT with a 5 min transfer penalty, 20,000
 route-set evaluations, seed 0), set their headways under the baseline's fleet (123 buses,
 the full model's `transit_fleet` of the 2015 network) and, with `--fit-fleet`, refitted
