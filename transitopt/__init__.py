@@ -65,6 +65,8 @@ _LAZY: dict[str, tuple[str, ...]] = {
         "evaluate_route_set",
         "design_routes",
         "optimise_frequencies",
+        "design_city",
+        "write_design",
     ),
     "batch": ("load_batch", "run_batch"),
 }
@@ -128,12 +130,14 @@ __all__ = [
     "write_report",
     "write_result",
     # optimisation, batches
+    "design_city",
     "design_routes",
     "evaluate_route_set",
     "load_batch",
     "optimise_frequencies",
     "read_tndp_instance",
     "run_batch",
+    "write_design",
 ]
 
 
@@ -165,10 +169,12 @@ if TYPE_CHECKING:  # what the names above resolve to, for type checkers and edit
     from .network import Network, export_network, from_networkx, load_network, summarize_network
     from .network.tntp import load_tntp
     from .optimise import (
+        design_city,
         design_routes,
         evaluate_route_set,
         optimise_frequencies,
         read_tndp_instance,
+        write_design,
     )
     from .paths import shortest_path, skim, snap_points
     from .report import compare_files, write_comparison, write_maps, write_report

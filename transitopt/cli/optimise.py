@@ -158,3 +158,148 @@ def frequencies(
     console.print(
         f"wrote {output}; compare it: transitopt compare {scenario} {output} -o out/frequencies"
     )
+
+
+@group.command("design")
+def design(
+    scenario: Annotated[
+        Path, typer.Argument(help="Baseline scenario with a street network (and zones, demand).")
+    ],
+    routes: Annotated[int, typer.Option("--routes", "-k", help="Number of routes.", min=1)],
+    fleet: Annotated[int, typer.Option("--fleet", help="Buses for the designed routes.", min=1)],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="New alternative scenario file (TOML).")
+    ],
+    evaluations: Annotated[
+        int,
+        typer.Option("--evaluations", help="Route sets evaluated (same seed, same result).", min=1),
+    ] = 20_000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    spacing: Annotated[
+        float,
+        typer.Option("--spacing", help="Stop spacing on main roads, metres.", callback=positive),
+    ] = 400.0,
+    min_stops: Annotated[
+        int, typer.Option("--min-stops", help="Fewest stops per route.", min=2)
+    ] = 3,
+    max_stops: Annotated[
+        int, typer.Option("--max-stops", help="Most stops per route.", min=2)
+    ] = 15,
+    max_route_min: Annotated[
+        float | None,
+        typer.Option("--max-route-min", help="Longest route one way, minutes.", callback=positive),
+    ] = None,
+    replace: Annotated[
+        str,
+        typer.Option(
+            "--replace",
+            help="Remove the baseline's bus routes (bus), every line (all) or none.",
+            callback=one_of("bus", "all", "none"),
+        ),
+    ] = "bus",
+    demand: Annotated[
+        str,
+        typer.Option(
+            "--demand",
+            help="Design for all trips (total) or the baseline's transit trips (transit).",
+            callback=one_of("total", "transit"),
+        ),
+    ] = "total",
+    objective: Annotated[
+        str,
+        typer.Option(
+            "--objective",
+            help="passenger (least ATT) or pareto (ATT-TRT front, then least ATT + wait).",
+            callback=one_of("passenger", "pareto"),
+        ),
+    ] = "passenger",
+    fit_fleet: Annotated[
+        bool,
+        typer.Option(
+            "--fit-fleet",
+            help="Evaluate with the full model and refit headways until its fleet fits.",
+        ),
+    ] = False,
+) -> None:
+    """Design bus routes and headways for a city; writes a scenario that `transitopt compare`
+    accepts. Ctrl-C keeps the best so far."""
+    from ..optimise.city import city_network, design_city, write_design
+
+    with console.status(Text(f"Building the candidate network of {scenario} ...")):
+        net = city_network(scenario, spacing_m=spacing, demand=demand)  # type: ignore[arg-type]
+    inst = net.instance
+    console.print(
+        f"{net.n_stops} candidate stops, {inst.n_links} links, "
+        f"{inst.total_demand:,.0f} trips/h between stops"
+    )
+    every = max(1, evaluations // 10)
+    shown = [0]
+
+    def line(event: dict) -> None:
+        if event.get("evaluations", 0) >= shown[0] + every:
+            shown[0] = event["evaluations"]
+            console.print(
+                f"{event['evaluations']:>8,} evaluations: ATT {event.get('att', float('nan')):.2f} "
+                f"min, TRT {event.get('trt', float('nan')):.0f} min"
+            )
+
+    if console.is_terminal:
+        with field_progress(f"route design, {evaluations:,} evaluations", "best") as bar:
+            task = bar.add_task("search", total=evaluations, best="-")
+
+            def show(event: dict) -> None:
+                bar.update(
+                    task,
+                    completed=min(evaluations, event.get("evaluations", 0)),
+                    best=f"ATT {event.get('att', float('nan')):.2f} min",
+                )
+
+            result = design_city(
+                net,
+                n_routes=routes,
+                fleet=fleet,
+                min_nodes=min_stops,
+                max_nodes=max_stops,
+                max_route_min=max_route_min,
+                max_evaluations=evaluations,
+                seed=seed,
+                objective=objective,  # type: ignore[arg-type]
+                progress=show,
+            )
+    else:
+        result = design_city(
+            net,
+            n_routes=routes,
+            fleet=fleet,
+            min_nodes=min_stops,
+            max_nodes=max_stops,
+            max_route_min=max_route_min,
+            max_evaluations=evaluations,
+            seed=seed,
+            objective=objective,  # type: ignore[arg-type]
+            progress=line,
+        )
+    write_design(result, output, replace=replace)  # type: ignore[arg-type]
+    if fit_fleet:
+        from ..optimise.city import refit_to_model
+
+        with console.status(Text("Evaluating with the full model, fitting the fleet ...")):
+            result, model_fleet = refit_to_model(result, output, replace=replace)
+        console.print(f"full model: fleet {model_fleet:.0f} (all lines)")
+    ev = result.evaluation
+    console.print(
+        f"ATT {ev.att:.2f} min ({ev.d0:.0f} % direct, {ev.dun:.1f} % unserved), mean wait "
+        f"{result.wait_min:.1f} min; fleet "
+        f"{result.fleet_used} of {result.fleet_budget}; {result.search.n_evaluations:,} "
+        f"evaluations ({result.search.stopped_by})"
+    )
+    for row in result.table.itertuples():
+        console.print(
+            f"  {row.route:<4} every {row.headway_min:>4g} min, {row.fleet:>3} buses, "
+            f"{row.stops:>2} stops, {row.one_way_min:5.1f} min: {row.name}",
+            markup=False,
+            highlight=False,
+        )
+    console.print(
+        f"wrote {output}; compare it: transitopt compare {scenario} {output} -o out/design"
+    )

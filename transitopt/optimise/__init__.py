@@ -1,9 +1,11 @@
 """Optimisation: transit route design (TNDP/UTRP) and its benchmark instances.
 
 Frequency setting under a fleet budget on scenarios: :func:`optimise_frequencies`.
+Route design on a city's scenario: :func:`design_city` and :func:`write_design`.
 """
 
 from .benchmark import STANDARD_CASES, BenchmarkCase, published_results, run_case, standard_cases
+from .city import CityDesign, CityDesignError, CityNetwork, city_network, design_city, write_design
 from .evaluation import (
     TRANSFER_PENALTY_MIN,
     RouteSetEvaluation,
@@ -28,6 +30,12 @@ from .instances import (
 from .route_design import RouteDesignError, RouteDesignResult, design_routes
 
 __all__ = [
+    "CityDesign",
+    "CityDesignError",
+    "CityNetwork",
+    "city_network",
+    "design_city",
+    "write_design",
     "CLOCK_FACE_MIN",
     "FrequencyError",
     "FrequencyResult",
