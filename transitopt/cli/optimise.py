@@ -8,7 +8,15 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from ._common import command_group, console, non_negative, one_of, positive, search_progress
+from ._common import (
+    command_group,
+    console,
+    field_progress,
+    non_negative,
+    one_of,
+    positive,
+    search_progress,
+)
 
 group = command_group("Optimise transit: route design, frequencies under a fleet budget.")
 
