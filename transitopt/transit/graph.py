@@ -209,6 +209,9 @@ def build_transit_graph(
     """
     params = params or GraphParameters()
     repairs: dict[str, int] = {}
+    n_hail_points = 0
+    if not isinstance(zones, str):  # stop-to-stop demand ("stops") boards at stops only
+        supply, n_hail_points = _with_hail_and_ride_points(supply, drive_network, params, repairs)
     stops = supply.stops
     stop_ids = stops.index.to_numpy(dtype=object).astype(str)
     stop_index = {sid: k for k, sid in enumerate(stop_ids)}
@@ -334,6 +337,7 @@ def build_transit_graph(
         "period": period,
         "n_zones": int(zone_ids.size),
         "walk": "network" if walk_network is not None else "straight line x walk_detour_factor",
+        "hail_and_ride_points": n_hail_points,
         "repairs": {k: v for k, v in repairs.items() if v},
         "link_counts": {
             LINK_KINDS[k]: int(c)
@@ -365,6 +369,40 @@ def build_transit_graph(
         params=params,
         info=info,
     )
+
+
+# ---------------------------------------------------------------------- hail and ride
+def _with_hail_and_ride_points(
+    supply: TransitSupply,
+    drive_network: Network | None,
+    params: GraphParameters,
+    repairs: dict[str, int],
+) -> tuple[TransitSupply, int]:
+    """The supply with boarding points along its hail-and-ride lines, at most
+    ``params.hail_and_ride_spacing_m`` apart (:mod:`transitopt.transit.hail_and_ride`),
+    and the number of points added. Running times are those of :func:`_running_times`."""
+    hail = [li for li, line in enumerate(supply.lines) if line.hail_and_ride]
+    if not hail:
+        return supply, 0
+    from .hail_and_ride import boarding_points
+
+    stops = supply.stops
+    stop_index = {sid: k for k, sid in enumerate(stops.index.astype(str))}
+    lonlat = stops[["lon", "lat"]].to_numpy(np.float64)
+    hail_lines = TransitSupply(stops=stops, lines=tuple(supply.lines[li] for li in hail))
+    running = _running_times(
+        hail_lines, stop_index, lonlat[:, 0], lonlat[:, 1], drive_network, params, repairs
+    )
+    lines = list(supply.lines)
+    tables = [stops]
+    for li, times in zip(hail, running, strict=True):
+        s = [stop_index[sid] for sid in lines[li].stop_ids]
+        lines[li], points = boarding_points(
+            lines[li], lonlat[s], times, spacing_m=params.hail_and_ride_spacing_m
+        )
+        tables.append(points)
+    n_points = sum(len(t) for t in tables[1:])
+    return TransitSupply(stops=pd.concat(tables), lines=tuple(lines), info=supply.info), n_points
 
 
 # ---------------------------------------------------------------------- zones
