@@ -19,6 +19,7 @@ from transitopt.transit import (
     read_gtfs,
 )
 from transitopt.transit.graph import ACCESS
+from transitopt.transit.gtfs import is_hail_and_ride_route
 from transitopt.transit.hail_and_ride import boarding_points
 
 #: metres per degree of longitude on the equator and of latitude, as geo.haversine_m
@@ -132,8 +133,78 @@ def test_stop_to_stop_graph_ignores_the_flag():
     assert not (graph.kind == ACCESS).any()
 
 
-def test_gtfs_angkot_feed_is_hail_and_ride(require_data):
-    supply, _ = read_gtfs(require_data("gtfs/bogor_angkot.zip"))
-    assert supply.lines and all(line.hail_and_ride for line in supply.lines)
-    supply, _ = read_gtfs(require_data("gtfs/bogor_angkot.zip"), hail_and_ride=False)
-    assert not any(line.hail_and_ride for line in supply.lines)
+def test_gtfs_rule_names_angkot_and_share_taxis():
+    bogor = {"operator": "Pemerintah Kota Bogor angkotan kota", "route_type": 3}
+    assert is_hail_and_ride_route(bogor)
+    assert is_hail_and_ride_route({"route_short_name": "T01", "route_desc": "Angkutan Kota"})
+    assert is_hail_and_ride_route({"route_type": "1501"})  # communal taxi
+    assert not is_hail_and_ride_route({"operator": "Transjakarta", "route_type": 3})
+    assert not is_hail_and_ride_route({"route_type": float("nan"), "route_long_name": None})
+
+
+def test_walk_transfers_reach_the_nearest_point_of_each_other_line():
+    """Two parallel 1 km hail-and-ride lines 50 m apart, points every 100 m: from each
+    stop or point one walk transfer to the nearest point or stop of the other line (no
+    transfer between points of one line)."""
+    stops = [
+        Stop(sid, sid, _deg(x), _deg(y))
+        for sid, x, y in (("A", 0, 0), ("B", 1000, 0), ("C", 0, 50), ("D", 1000, 50))
+    ]
+    lines = [
+        Line(lid, lid, "minibus", ids, headway_s=600.0, hail_and_ride=True)
+        for lid, ids in (("L1", ("A", "B")), ("L2", ("C", "D")))
+    ]
+    params = GraphParameters(**{**vars(PARAMS), "max_transfer_walk_m": 150.0})
+    graph = build_transit_graph(TransitSupply.from_stops(stops, lines), zones=ZONES, params=params)
+    table = graph.links_table()
+    walks = table[table["kind"] == "walk_transfer"]
+    stop_of_departure = dict(zip(graph.stop_departure_node, graph.stop_ids, strict=True))
+    pairs = [
+        (tail, stop_of_departure[head])
+        for tail, head in zip(walks["stop"], walks["head"], strict=True)
+    ]
+    point_pairs = [(a, b) for a, b in pairs if "~" in a and "~" in b]
+    assert all(a.split("~")[0] != b.split("~")[0] for a, b in point_pairs)  # other line only
+    assert len(point_pairs) == 2 * 9  # 9 points per line, each to one point of the other
+    from_points = walks[[("~" in a and "~" in b) for a, b in pairs]]
+    np.testing.assert_allclose(from_points["walk_s"] * PARAMS.walk_speed_mps, 50.0, atol=0.01)
+
+
+@pytest.mark.slow
+def test_bogor_angkot_hail_and_ride_shortens_access(require_data):
+    """Bogor's 24 angkot routes, zones on a 1 km grid over the stops, crow-fly walks x 1.3:
+    the mean walk to the nearest point of a route is shorter than to the nearest stop
+    (≈ 410 m -> 330 m on a 500 m grid, see docs/model.md), and so are the trips."""
+    feed = require_data("gtfs/bogor_angkot.zip")
+    stops_only, _ = read_gtfs(feed, hail_and_ride=False)
+    hail, _ = read_gtfs(feed)  # the angkot rule marks every route of the feed
+    assert all(line.hail_and_ride for line in hail.lines)
+    assert not any(line.hail_and_ride for line in stops_only.lines)
+    lon, lat = stops_only.stops["lon"], stops_only.stops["lat"]
+    step_lat = 1000 / M_PER_DEG
+    step_lon = step_lat / math.cos(math.radians(float(lat.mean())))
+    grid = [
+        (x, y)
+        for x in np.arange(lon.min(), lon.max() + step_lon, step_lon)
+        for y in np.arange(lat.min(), lat.max() + step_lat, step_lat)
+    ]
+    zones = pd.DataFrame(
+        {"zone": range(len(grid)), "lon": [g[0] for g in grid], "lat": [g[1] for g in grid]}
+    )
+
+    def access_m(graph) -> pd.Series:
+        table = graph.links_table()
+        access = table[table["kind"] == "access"]
+        return access.groupby("tail")["walk_s"].min() * PARAMS.walk_speed_mps
+
+    graphs = [build_transit_graph(s, zones=zones) for s in (stops_only, hail)]
+    walk_stops, walk_hail = (access_m(g) for g in graphs)
+    assert graphs[1].info["hail_and_ride_points"] > 3000  # ~100 m apart along ~24 routes
+    served = walk_stops.index
+    assert set(served) <= set(walk_hail.index)  # every zone near a stop is near its route
+    assert (walk_hail[served] <= walk_stops + 1e-6).all()  # a stop is a point of the route
+    assert walk_hail[served].mean() < 0.9 * walk_stops.mean()
+    total = [assign_transit(g, np.zeros((len(zones),) * 2)).skim("total_s") for g in graphs]
+    both = np.isfinite(total[0]) & np.isfinite(total[1])
+    np.fill_diagonal(both, False)
+    assert total[1][both].mean() < total[0][both].mean()
