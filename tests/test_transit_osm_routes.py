@@ -255,3 +255,17 @@ def test_members_far_from_the_ways_keep_member_order():
     # one member 220 m off the path (over member_offset_m = 150 m): member order is kept
     far = [("b", "B", 24.95, 60.1701), ("a", "A", 24.945, 60.172)]
     assert not _order_along(far, path) and [m[0] for m in far] == ["b", "a"]
+
+
+def test_share_taxi_routes_are_hail_and_ride(tmp_path: Path):
+    path = tmp_path / "angkot.osm"
+    path.write_text(
+        OSM_XML.replace(
+            'v="route"/><tag k="route" v="bus"/><tag k="name"',
+            'v="route"/><tag k="route" v="share_taxi"/><tag k="name"',
+        )
+    )
+    supply, _ = read_osm_routes(path)
+    assert supply.line("relation/501").hail_and_ride  # route=share_taxi: angkot
+    assert supply.line("relation/501").mode == "minibus"
+    assert not supply.line("relation/500").hail_and_ride  # the tram stops at its stops
