@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ._common import console, err_console
+from ._common import console, print_warning
 
 
 def batch(
@@ -69,10 +69,10 @@ def batch(
     )
     table = summary.table
     for row in table[table["status"] == "no_effect"].itertuples(index=False):
-        err_console.print(
-            f"[yellow]warning (no_effect):[/] {row.city}/{row.scenario}: the policy changed "
-            "nothing (status no_effect; see the run's summary.json warnings)",
-            highlight=False,
+        print_warning(
+            f"{row.city}/{row.scenario}: the policy changed nothing "
+            "(status no_effect; see the run's summary.json warnings)",
+            code="no_effect",
         )
     if not summary.ok:
         raise typer.Exit(code=1)

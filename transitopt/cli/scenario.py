@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
-from ._common import console, err_console, load, shown_warnings
+from ._common import console, load, print_warning, shown_warnings
 
 
 def evaluate(
@@ -100,10 +100,7 @@ def _compare(scenarios: list[Path], output: Path) -> None:
     )
     _print_plausibility(list(comparison.results))
     if comparison.not_converged:
-        err_console.print(
-            f"[yellow]warning:[/] not converged: {', '.join(comparison.not_converged)} "
-            "(the report says so)"
-        )
+        print_warning(f"not converged: {', '.join(comparison.not_converged)} (the report says so)")
     console.print(f"report: {comparison.report.resolve()}")
     console.print(
         f"tables: {output}/comparison.csv, {output}/scenarios/; "
@@ -125,7 +122,7 @@ def _print_plausibility(results: list[Any]) -> None:
     from ..scenario.plausibility import grouped_warnings
 
     for who, w in grouped_warnings([r.summary for r in results], [r.name for r in results]):
-        err_console.print(f"[yellow]warning ({w.code}):[/] {who}: {w.message}", highlight=False)
+        print_warning(f"{who}: {w.message}", code=w.code)
 
 
 def _show_iteration(status: Any, scenario: Any, row: dict) -> None:
