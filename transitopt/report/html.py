@@ -29,6 +29,11 @@ import pandas as pd
 from .._io import atomic_path, plain_json
 from ..metrics.registry import GROUPS, metric
 from . import charts
+from .calibration import (
+    counts_geh_map_figure,
+    counts_scatter_figure,
+    counts_statistics_html,
+)
 from .explain import explain_section
 from .maps.interactive import GeometryStore, map_figure
 from .maps.layer import slug
@@ -148,6 +153,15 @@ def write_report(
             "drawn from the model's network.</p>" + "".join(map_html),
         )
     )
+    counts_html = counts_statistics_html(results, names)
+    if counts_html:
+        figs = [counts_scatter_figure(results, names), counts_geh_map_figure(base)]
+        cells = "".join(figures.add(f, "chart") for f in figs if f is not None)
+        body.append(
+            _section(
+                "counts", "Fit to traffic counts", counts_html + f"<div class='grid'>{cells}</div>"
+            )
+        )
     chart_cells = [
         figures.add(charts.mode_share_figure(results), "chart"),
         figures.add(charts.voc_distribution_figure(results), "chart"),
