@@ -340,3 +340,17 @@ def test_stops_on_a_road_run_out_and_back_are_placed_on_their_kerb_side():
     # right-hand traffic: B on the way out, A on the way back
     assert stops_along(path, lon, lat, travel_side=-1, **kw) == [1, 0]
     assert stops_along(path, lon, lat, travel_side=1, **kw) == [0, 1]
+
+
+def test_share_taxi_routes_are_hail_and_ride(tmp_path: Path):
+    path = tmp_path / "angkot.osm"
+    path.write_text(
+        OSM_XML.replace(
+            'v="route"/><tag k="route" v="bus"/><tag k="name"',
+            'v="route"/><tag k="route" v="share_taxi"/><tag k="name"',
+        )
+    )
+    supply, _ = read_osm_routes(path)
+    assert supply.line("relation/501").hail_and_ride  # route=share_taxi: angkot
+    assert supply.line("relation/501").mode == "minibus"
+    assert not supply.line("relation/500").hail_and_ride  # the tram stops at its stops

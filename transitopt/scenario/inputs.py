@@ -251,11 +251,25 @@ def _load_supply(
         )
     if not parts.lines:
         parts.notes.append("no transit lines: transit is unavailable")
+    _stop_based(parts)
     supply = TransitSupply(
         stops=table, lines=tuple(parts.lines), info={"source": scenario.baseline_path.name}
     )
     meta = pd.DataFrame(parts.meta, columns=["line", "route_key", "fare", "source"])
     return supply, meta.set_index("line"), parts.notes
+
+
+def _stop_based(parts: _SupplyParts) -> None:
+    """Lines marked hail-and-ride by their source (GTFS angkot, OSM share_taxi/minibus) run
+    stop to stop in scenarios: the scenario's segment tables and street running times
+    follow the lines' own stops (hail-and-ride works in ``build_transit_graph``)."""
+    hail = sum(ln.hail_and_ride for ln in parts.lines)
+    if hail:
+        parts.lines = [ln.replace(hail_and_ride=False) for ln in parts.lines]
+        parts.notes.append(
+            f"{hail} hail-and-ride lines (angkot) run stop to stop in scenarios: boarding "
+            "anywhere along a route is modelled by build_transit_graph, not yet here"
+        )
 
 
 def _add_osm_routes(scenario: Scenario, spec: BaselineFile, parts: _SupplyParts) -> None:

@@ -124,6 +124,10 @@ class GraphParameters:
         boarding penalty; it sits on the transfer links between a stop's arrival and
         departure nodes and on the walking links between stops. 0 by default, as the
         boarding penalty; the scenario model's default is 5 min (``transfer_penalty_min``).
+    hail_and_ride_spacing_m : float
+        Largest distance along the route (m) between the boarding points the graph gives a
+        hail-and-ride line (``Line.hail_and_ride``); a passenger's walk to the route is
+        then at most half of it longer than the walk to the nearest point of the route.
     """
 
     walk_speed_mps: float = _GRAPH["walk_speed_mps"]
@@ -133,9 +137,15 @@ class GraphParameters:
     detour_factor: float = _GRAPH["detour_factor"]
     boarding_penalty_s: float = _GRAPH["boarding_penalty_s"]
     transfer_penalty_s: float = _GRAPH["transfer_penalty_s"]
+    hail_and_ride_spacing_m: float = _GRAPH["hail_and_ride_spacing_m"]
 
     def __post_init__(self) -> None:
-        for name in ("walk_speed_mps", "walk_detour_factor", "detour_factor"):
+        for name in (
+            "walk_speed_mps",
+            "walk_detour_factor",
+            "detour_factor",
+            "hail_and_ride_spacing_m",
+        ):
             if not getattr(self, name) > 0:
                 raise ValueError(
                     f"GraphParameters.{name} must be positive, got {getattr(self, name)!r}"

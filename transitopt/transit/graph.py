@@ -213,6 +213,9 @@ def build_transit_graph(
     """
     params = params or GraphParameters()
     repairs: dict[str, int] = {}
+    point_line: dict[str, int] = {}  # hail-and-ride boarding point -> its line's index
+    if not isinstance(zones, str):  # stop-to-stop demand ("stops") boards at stops only
+        supply, point_line = _with_hail_and_ride_points(supply, drive_network, params, repairs)
     stops = supply.stops
     stop_ids = stops.index.to_numpy(dtype=object).astype(str)
     stop_index = {sid: k for k, sid in enumerate(stop_ids)}
@@ -296,7 +299,7 @@ def build_transit_graph(
     if n_stops > 1 and params.max_transfer_walk_m > 0:
         i, j, d = walker.pairs(stop_lon, stop_lat, stop_lon, stop_lat, params.max_transfer_walk_m)
         keep = i != j
-        i, j, d = i[keep], j[keep], d[keep]
+        i, j, d = _thin_hail_transfers(i[keep], j[keep], d[keep], stop_ids, point_line)
         t = d / params.walk_speed_mps
         add(
             stop_arr[i],
@@ -338,6 +341,7 @@ def build_transit_graph(
         "period": period,
         "n_zones": int(zone_ids.size),
         "walk": "network" if walk_network is not None else "straight line x walk_detour_factor",
+        "hail_and_ride_points": len(point_line),
         "repairs": {k: v for k, v in repairs.items() if v},
         "link_counts": {
             LINK_KINDS[k]: int(c)
@@ -370,6 +374,62 @@ def build_transit_graph(
         info=info,
         line_seats=np.array([line.vehicle_seats for line in supply.lines], dtype=np.float64),
     )
+
+
+# ---------------------------------------------------------------------- hail and ride
+def _with_hail_and_ride_points(
+    supply: TransitSupply,
+    drive_network: Network | None,
+    params: GraphParameters,
+    repairs: dict[str, int],
+) -> tuple[TransitSupply, dict[str, int]]:
+    """The supply with boarding points along its hail-and-ride lines, at most
+    ``params.hail_and_ride_spacing_m`` apart (:mod:`transitopt.transit.hail_and_ride`),
+    and the line index of each point added. Running times: :func:`_running_times`."""
+    hail = [li for li, line in enumerate(supply.lines) if line.hail_and_ride]
+    if not hail:
+        return supply, {}
+    from .hail_and_ride import boarding_points
+
+    stops = supply.stops
+    stop_index = {sid: k for k, sid in enumerate(stops.index.astype(str))}
+    lonlat = stops[["lon", "lat"]].to_numpy(np.float64)
+    hail_lines = TransitSupply(stops=stops, lines=tuple(supply.lines[li] for li in hail))
+    running = _running_times(
+        hail_lines, stop_index, lonlat[:, 0], lonlat[:, 1], drive_network, params, repairs
+    )
+    lines = list(supply.lines)
+    tables = [stops]
+    point_line: dict[str, int] = {}
+    for li, times in zip(hail, running, strict=True):
+        s = [stop_index[sid] for sid in lines[li].stop_ids]
+        lines[li], points = boarding_points(
+            lines[li], lonlat[s], times, spacing_m=params.hail_and_ride_spacing_m
+        )
+        tables.append(points)
+        point_line.update(dict.fromkeys(points.index, li))
+    return TransitSupply(stops=pd.concat(tables), lines=tuple(lines), info=supply.info), point_line
+
+
+def _thin_hail_transfers(
+    i: np.ndarray, j: np.ndarray, d: np.ndarray, stop_ids: np.ndarray, point_line: dict[str, int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Walk transfers ``i -> j`` (stop indices, distance m) without the needless ones that
+    hail-and-ride points would add: none between two points of one line (alighting to
+    board the same vehicle route again), and from each stop to one point of each
+    hail-and-ride line only, its nearest (boarding at another point of that line nearby
+    changes the walk by at most the transfer walk)."""
+    if not point_line or i.size == 0:
+        return i, j, d
+    line_of = np.array([point_line.get(str(sid), -1) for sid in stop_ids], dtype=np.int64)
+    li, lj = line_of[i], line_of[j]
+    keep = ~((li >= 0) & (li == lj))
+    i, j, d, lj = i[keep], j[keep], d[keep], lj[keep]
+    order = np.lexsort((d, lj, i))  # by stop i, then target line, nearest first
+    i, j, d, lj = i[order], j[order], d[order], lj[order]
+    first = np.r_[True, (i[1:] != i[:-1]) | (lj[1:] != lj[:-1])]
+    keep = first | (lj < 0)  # every plain stop, the nearest point of each hail line
+    return i[keep], j[keep], d[keep]
 
 
 # ---------------------------------------------------------------------- zones

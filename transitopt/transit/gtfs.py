@@ -53,6 +53,7 @@ def read_gtfs(
     headways: Mapping[str, float] | None = None,
     patterns: str = "main",
     mode_overrides: Mapping[str, str] | None = None,
+    hail_and_ride: bool | None = None,
 ) -> tuple[TransitSupply, ImportReport]:
     """Read a GTFS feed into lines with headways for the period ``start``-``end`` of ``date``.
 
@@ -77,6 +78,9 @@ def read_gtfs(
     mode_overrides
         Mode (``"brt"``, ``"minibus"``, ...) by ``route_id`` or ``route_short_name``;
         otherwise the mode follows ``route_type``.
+    hail_and_ride
+        ``True``/``False``: every line is / no line is ``Line.hail_and_ride``; ``None``
+        (default): the routes :func:`is_hail_and_ride_route` names (angkot, share taxis).
 
     Returns
     -------
@@ -126,6 +130,7 @@ def read_gtfs(
         default_headway_s=default_headway_s,
         headways=dict(headways or {}),
         mode_overrides=dict(mode_overrides or {}),
+        hail_and_ride=hail_and_ride,
     )
     if untimed_routes:
         raise InputFileError(
@@ -147,6 +152,32 @@ def read_gtfs(
         },
     )
     return supply, report
+
+
+#: GTFS extended route types of vehicles hailed along the route: 717 share taxi,
+#: 1501 communal taxi (Google's extended GTFS route types)
+HAIL_AND_RIDE_ROUTE_TYPES = (717, 1501)
+
+#: a word in the agency name or the route's names, descriptions that marks a
+#: hail-and-ride route (``"Angkutan Kota"`` is the spelled-out name of the angkot)
+_HAIL_AND_RIDE_WORDS = ("angkot", "angkutan kota", "share taxi", "shared taxi")
+
+
+def is_hail_and_ride_route(route: Mapping[str, Any]) -> bool:
+    """Whether a GTFS route (a ``routes.txt`` row with the agency name as ``operator``)
+    runs hail-and-ride: its ``route_type`` is a share/communal taxi
+    (``HAIL_AND_RIDE_ROUTE_TYPES``), or its agency name, short or long name or
+    description contains "angkot", "angkutan kota", "share taxi" or "shared taxi"
+    (any case)."""
+    try:
+        route_type = int(float(route.get("route_type")))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        route_type = -1
+    if route_type in HAIL_AND_RIDE_ROUTE_TYPES:
+        return True
+    fields = ("operator", "route_short_name", "route_long_name", "route_desc")
+    text = " ".join(_text(route.get(name)).lower() for name in fields)
+    return any(word in text for word in _HAIL_AND_RIDE_WORDS)
 
 
 # ---------------------------------------------------------------------- reading and cleaning
@@ -647,6 +678,7 @@ def _make_lines(
     default_headway_s: float | None,
     headways: dict[str, float],
     mode_overrides: dict[str, str],
+    hail_and_ride: bool | None,
 ) -> tuple[list[Line], list[str]]:
     """Lines of every route direction, and the routes with neither times nor a headway given."""
     maker = _LineMaker(
@@ -658,6 +690,7 @@ def _make_lines(
         default_headway_s=default_headway_s,
         headways=headways,
         mode_overrides=mode_overrides,
+        hail_and_ride=hail_and_ride,
     )
     route_info = routes.set_index("route_id").to_dict("index")
     groups: dict[tuple[str, int], list[dict]] = {}
@@ -716,6 +749,7 @@ class _LineMaker:
         default_headway_s: float | None,
         headways: dict[str, float],
         mode_overrides: dict[str, str],
+        hail_and_ride: bool | None,
     ) -> None:
         self.columns = {
             name: stop_times[name].to_numpy(dtype=np.float64) for name in ("arr_s", "dep_s", "dist")
@@ -730,6 +764,7 @@ class _LineMaker:
         self.default_headway_s = default_headway_s
         self.headways = headways
         self.mode_overrides = mode_overrides
+        self.hail_and_ride = hail_and_ride
         self.counts = _LineCounts()
 
     def direction_lines(
@@ -741,6 +776,7 @@ class _LineMaker:
         )
         user = self.headways.get(route_id, self.headways.get(name))
         mode = self._mode(route, route_id, name)
+        hail = is_hail_and_ride_route(route) if self.hail_and_ride is None else self.hail_and_ride
         timed = any(t["timed"] for t in group)
         counted = self._counted_trips(route_id, direction, group, user)
         if counted is None:
@@ -771,6 +807,7 @@ class _LineMaker:
                     direction_id=int(direction),
                     long_name=_text(route.get("route_long_name")) or None,
                     operator=_text(route.get("operator")) or None,
+                    hail_and_ride=hail,
                 )
             )
         return lines

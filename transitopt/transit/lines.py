@@ -86,6 +86,10 @@ class Line:
         Descriptive name (GTFS ``route_long_name``, OSM ``name``: usually its termini).
     operator : str or None
         Who runs it (GTFS agency name, OSM ``operator`` else ``network``).
+    hail_and_ride : bool
+        Passengers board and alight anywhere along the route (angkot and similar
+        paratransit), not only at ``stop_ids``; the transit graph gives the line
+        boarding points along its route (:mod:`transitopt.transit.hail_and_ride`).
     """
 
     id: str
@@ -101,6 +105,7 @@ class Line:
     direction_id: int | None = None
     long_name: str | None = None
     operator: str | None = None
+    hail_and_ride: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "stop_ids", tuple(str(s) for s in self.stop_ids))

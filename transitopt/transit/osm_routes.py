@@ -79,6 +79,9 @@ from .report import ImportReport, examples
 OSM_ROUTE_STOPS: dict[str, float] = section("osm_route_stops")
 
 #: route types whose stops are bus stops (the others stop at railway stops)
+#: ``route=*`` values whose vehicles are hailed anywhere along the route (angkot, share
+#: taxis): their lines are ``Line.hail_and_ride``
+HAIL_AND_RIDE_ROUTES = ("share_taxi", "minibus")
 _ROAD_ROUTES = ("bus", "trolleybus", "share_taxi", "minibus")
 
 _STOP_ROLE = re.compile(
@@ -675,6 +678,7 @@ def _line(
         direction_id=None if direction is None else int(direction == "backward"),
         long_name=_long_name(tags),
         operator=tags.get("operator") or tags.get("network"),
+        hail_and_ride=tags["route"] in HAIL_AND_RIDE_ROUTES,
     )
 
 
