@@ -27,7 +27,7 @@ import heapq
 
 import numpy as np
 
-from ..kernels.assignment import aon_graph, aon_load_compressed
+from ..kernels.assignment import aon_graph, aon_load_compressed, skim_compressed
 from ._problem import Problem
 
 #: a node is eliminated while its removal adds at most this many more edges than it
@@ -219,8 +219,8 @@ class CompressedAON:
         self.args, self.no_through, new_of, core_of = built
         self.n_core = int(self.no_through.size)
         self.m_core = int(self.args[-1].size)
-        self.origins = core_of[new_of[origin_nodes]]
-        self.dests = core_of[new_of[dest_nodes]]
+        self.origins = np.ascontiguousarray(core_of[new_of[origin_nodes]])
+        self.dests = np.ascontiguousarray(core_of[new_of[dest_nodes]])
         self.demand = demand
 
     @classmethod
@@ -240,6 +240,18 @@ class CompressedAON:
         """``(flow, sptt, unreachable)`` under link costs ``cost`` (s), as ``aon_load``."""
         return aon_load_compressed(
             *self.args, cost, self.no_through, self.origins, self.dests, self.demand, load
+        )
+
+    def skim(self, cost: np.ndarray) -> np.ndarray:
+        """Shortest-path costs ``(n_origins, n_destinations)`` under link costs ``cost``
+        (per link, ``inf`` forbids one), searched on the core graph; ``inf`` where
+        unreachable. Equal to a search of the full graph up to the order of summation."""
+        return skim_compressed(
+            *self.args,
+            np.ascontiguousarray(cost, dtype=np.float64),
+            self.no_through,
+            self.origins,
+            self.dests,
         )
 
     def __call__(self, cost: np.ndarray) -> tuple[np.ndarray, float]:
