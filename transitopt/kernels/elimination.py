@@ -85,7 +85,7 @@ def _add(i, o, e, out, inn, ops_kind, ops_a, ops_b, n_ops, m):
     returns the new number of operations (ops arrays grown by the caller)."""
     if o in out[i]:
         old = out[i][o]
-        ops_kind[n_ops] = False
+        ops_kind[n_ops] = 0
         ops_a[n_ops] = old
         ops_b[n_ops] = e
         out[i][o] = m + n_ops
@@ -121,7 +121,7 @@ def eliminate_nodes(n, tail, head, protect, max_added):
         out.append(Dict.empty(key_type=_INT, value_type=_INT))
         inn.append(Dict.empty(key_type=_INT, value_type=types.boolean))
     cap = max(16, m)
-    ops_kind = np.empty(cap, dtype=np.bool_)
+    ops_kind = np.empty(cap, dtype=np.int64)  # 1: a sum, 0: a min
     ops_a = np.empty(cap, dtype=np.int64)
     ops_b = np.empty(cap, dtype=np.int64)
     n_ops = 0
@@ -178,7 +178,7 @@ def eliminate_nodes(n, tail, head, protect, max_added):
             for k in range(n_out):
                 o = outs_o[k]
                 if o != i:
-                    ops_kind[n_ops] = True
+                    ops_kind[n_ops] = 1
                     ops_a[n_ops] = e_in
                     ops_b[n_ops] = outs_e[k]
                     n_ops += 1
@@ -221,7 +221,7 @@ def eliminate_nodes(n, tail, head, protect, max_added):
             k += 1
         indptr[c + 1] = k
     return (
-        ops_kind[:n_ops].copy(),
+        ops_kind[:n_ops] == 1,
         ops_a[:n_ops].copy(),
         ops_b[:n_ops].copy(),
         core_of,
