@@ -68,6 +68,13 @@ def eliminate(
     )
 
 
+def _read_only(a: np.ndarray, dtype: type) -> np.ndarray:
+    """A read-only C-contiguous copy of ``a`` as ``dtype``."""
+    out = np.array(a, dtype=dtype, order="C")
+    out.flags.writeable = False
+    return out
+
+
 def _digest(*arrays: np.ndarray) -> bytes:
     """A digest of the arrays' contents and shapes."""
     h = hashlib.blake2b(digest_size=20)
@@ -149,6 +156,7 @@ class CompressedAON:
         self.origins = np.ascontiguousarray(core_of[new_of[origin_nodes]])
         self.dests = np.ascontiguousarray(core_of[new_of[dest_nodes]])
         self.demand = demand
+        self._skim_args: tuple | None = None
 
     @classmethod
     def of_problem(cls, problem: Problem) -> CompressedAON:
@@ -173,10 +181,21 @@ class CompressedAON:
         """Shortest-path costs ``(n_origins, n_destinations)`` under link costs ``cost``
         (per link, ``inf`` forbids one), searched on the core graph; ``inf`` where
         unreachable. Equal to a search of the full graph up to the order of summation."""
+        if self._skim_args is None:
+            # the search kernels shared with plain searches see the types of a network's
+            # frozen structure (int64 indptr, int32 head, read-only), so they compile once
+            c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b, k_ptr, k_head, *rest = self.args
+            self._skim_args = (
+                (c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b),
+                (_read_only(k_ptr, np.int64), _read_only(k_head, np.int32), *rest),
+                _read_only(self.no_through, np.bool_),
+            )
+        ops, core, no_through = self._skim_args
         return skim_compressed(
-            *self.args,
+            *ops,
+            *core,
             np.ascontiguousarray(cost, dtype=np.float64),
-            self.no_through,
+            no_through,
             self.origins,
             self.dests,
         )
