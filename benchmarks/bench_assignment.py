@@ -147,6 +147,7 @@ def worker(spec: dict) -> None:
         run_transitopt(warm, spec["solver"].split()[-1], 1e-4, 60.0)
     case = load_case(spec["case"])
     base = current_rss_mb()
+    cpu_start = time.process_time()
     if spec["solver"] == "AequilibraE bfw":
         if spec["time_limit_s"] > 0:  # AequilibraE has no time limit: end the process (no result)
             import threading
@@ -169,7 +170,12 @@ def worker(spec: dict) -> None:
         gap=h["gap"].to_numpy(),
         time_s=h["time_s"].to_numpy(),
     )
-    info = {"iterations": run["iterations"], "base_mb": base, "peak_mb": peak_rss_mb()}
+    info = {
+        "iterations": run["iterations"],
+        "base_mb": base,
+        "peak_mb": peak_rss_mb(),
+        "cpu_s": time.process_time() - cpu_start,  # all threads, the solve only
+    }
     Path(spec["out"] + ".json").write_text(json.dumps(info))
 
 

@@ -96,6 +96,7 @@ def measure(name: str, solver: str, args) -> dict:
         "peak_mb": run["peak_mb"],
         "solve_mb": max(0.0, run["peak_mb"] - run["base_mb"]),
         "max_iter": args.max_iter,
+        "cpu_s": run.get("cpu_s"),
     }
 
 
@@ -120,6 +121,7 @@ def combine(runs: list[dict]) -> dict:
         "peak_mb": med([r["peak_mb"] for r in ok]),
         "solve_mb": med([r["solve_mb"] for r in ok]),
         "max_iter": ok[-1].get("max_iter"),
+        "cpu_s": med([r.get("cpu_s") for r in ok]),
     }
 
 

@@ -38,6 +38,9 @@ An iteration
    ``min(Δc / (Σ c' over both segments), least flow on the longest segment)`` from the
    longest onto the shortest segment (a Newton step), updating link costs at once.
 
+The graph is the *bush graph* of :func:`chain_graph` (dead-end trees dropped, chains
+contracted): each of its links stands for one or more network links (its *members*) that
+carry its flow; its cost and derivative are the sums of theirs (:func:`_update_link`).
 Link costs are generalised costs ``time(x + preload) + fixed`` from :mod:`.vdf`;
 ``no_through`` nodes (centroids) are never passed through: a bush never holds a link
 leaving a centroid other than its own origin.
@@ -49,13 +52,113 @@ import numpy as np
 from numba import prange
 
 from ._config import chunk_count, njit, njit_parallel
-from .assignment import load_tree, search_to_demand
+from .assignment import _usable_csr, load_tree, search_to_demand
+from .compression import peel, undirected_neighbours
 from .heap import SETTLED
 from .shortest_paths import reset_search, search_scratch
 from .vdf import link_derivative, link_time
 
 #: bush flows below this fraction of the origin's demand left by a full shift are rounding residue
 ZERO_REL = 1e-13
+
+
+@njit
+def chain_graph(indptr, head, usable, protect):
+    """The bush graph: the network with dead-end trees dropped and chains contracted.
+
+    A node is dropped when peeling unprotected nodes of undirected degree <= 1 removes it
+    (no flow between protected nodes ever enters a dead-end tree), and contracted when it
+    is left with two neighbours and is not protected; the ends of parallel links are kept
+    (a chain step is one link). Every chain a one-way trip can follow becomes one link
+    whose members are the chain's links in order: they all carry its flow, and its cost
+    is the sum of theirs, so the equilibrium on the bush graph is that of the network.
+    Self-loops, closed (not ``usable``) links and chains that lead back to where they
+    started are left out (no acyclic path uses them).
+
+    Returns
+    -------
+    new_of : (n,) int64
+        Bush-graph index of each node (kept nodes in network order), -1 if contracted or dropped.
+    c_indptr, c_head, c_tail
+        The bush graph, CSR (int64, int32, int32).
+    member_ptr, member : int64
+        Links of bush-graph link ``e``: ``member[member_ptr[e]:member_ptr[e + 1]]``.
+    """
+    n = indptr.size - 1
+    m = head.size
+    keep = protect.copy()
+    last = np.full(n, -1, dtype=np.int64)
+    for u in range(n):
+        for e in range(indptr[u], indptr[u + 1]):
+            v = head[e]
+            if usable[e] and v != u:
+                if last[v] == u:  # a second link u -> v
+                    keep[u] = True
+                    keep[v] = True
+                last[v] = u
+    u_ptr, u_head = _usable_csr(indptr, head, usable)
+    nb_ptr, nbr = undirected_neighbours(u_ptr, u_head)
+    peeled, deg = peel(nb_ptr, nbr, keep)
+    new_of = np.full(n, -1, dtype=np.int64)
+    n_kept = 0
+    for v in range(n):
+        if not peeled[v] and (deg[v] != 2 or keep[v]):
+            new_of[v] = n_kept
+            n_kept += 1
+    c_indptr = np.zeros(n_kept + 1, dtype=np.int64)
+    c_head = np.empty(m, dtype=np.int32)
+    member_ptr = np.zeros(m + 1, dtype=np.int64)
+    member = np.empty(m, dtype=np.int64)
+    k = 0  # bush-graph links
+    q = 0  # members
+    for u in range(n):
+        if new_of[u] < 0:
+            continue
+        for e in range(indptr[u], indptr[u + 1]):
+            v = head[e]
+            if not usable[e] or v == u or peeled[v]:
+                continue
+            first = q
+            member[q] = e
+            q += 1
+            prev = u
+            cur = v
+            ok = True
+            while new_of[cur] < 0:  # a chain node: follow its one link onwards
+                nxt = -1
+                for f in range(indptr[cur], indptr[cur + 1]):
+                    w = head[f]
+                    if usable[f] and w != prev and w != cur and not peeled[w]:
+                        nxt = f
+                        break
+                if nxt < 0:  # one way in the other direction
+                    ok = False
+                    break
+                member[q] = nxt
+                q += 1
+                prev = cur
+                cur = head[nxt]
+            if not ok or cur == u:
+                q = first
+                continue
+            c_head[k] = new_of[cur]
+            k += 1
+            member_ptr[k] = q
+        c_indptr[new_of[u] + 1] = k
+    c_tail = np.empty(k, dtype=np.int32)
+    for i in range(n_kept):
+        for e in range(c_indptr[i], c_indptr[i + 1]):
+            c_tail[e] = i
+    out_head = np.empty(k, dtype=np.int32)
+    for e in range(k):
+        out_head[e] = c_head[e]
+    out_ptr = np.empty(k + 1, dtype=np.int64)
+    for e in range(k + 1):
+        out_ptr[e] = member_ptr[e]
+    out_member = np.empty(q, dtype=np.int64)
+    for i in range(q):
+        out_member[i] = member[i]
+    return new_of, c_indptr, out_head, c_tail, out_ptr, out_member
 
 
 @njit
@@ -86,55 +189,49 @@ def _kahn(origin, nodes, count, indptr, head, in_bush, indegree, out):
 
 
 @njit
-def _labels(
-    origin, nodes, count, indptr, head, in_bush, bush_flow, cost, used_only, lo, hi, lo_pred,
-    hi_pred,
-):  # fmt: skip
-    """Shortest (``lo``, all bush links) and longest (``hi``) path costs, the longest over
-    the used links (with flow) only if ``used_only``, else over all bush links.
-
-    Visits ``nodes[:count]`` in topological order; ``hi`` is ``-inf`` where no such link
-    arrives; predecessor links ``lo_pred``/``hi_pred`` are ``-1`` at the origin.
-    """
-    for k in range(count):
-        v = nodes[k]
-        lo[v] = np.inf
-        hi[v] = -np.inf
-        lo_pred[v] = -1
-        hi_pred[v] = -1
-    lo[origin] = 0.0
-    hi[origin] = 0.0
-    for k in range(count):
-        u = nodes[k]
-        lu = lo[u]
-        hu = hi[u]
-        for a in range(indptr[u], indptr[u + 1]):
-            if not in_bush[a]:
-                continue
-            v = head[a]
-            c = cost[a]
-            if lu + c < lo[v]:
-                lo[v] = lu + c
-                lo_pred[v] = a
-            if hu > -np.inf and (bush_flow[a] > 0.0 or not used_only) and hu + c > hi[v]:
-                hi[v] = hu + c
-                hi_pred[v] = a
+def _update_link(e, flow, cost, deriv, member_ptr, member, preload, fixed, t0, cap, alpha, beta,
+                 kind):  # fmt: skip
+    """Cost and derivative of bush-graph link ``e`` at its flow: sums over its network links
+    ``member[member_ptr[e]:member_ptr[e + 1]]`` (a contracted chain: one flow, costs add up)."""
+    x = flow[e]
+    c = 0.0
+    d = 0.0
+    for k in range(member_ptr[e], member_ptr[e + 1]):
+        a = member[k]
+        v = x + preload[a]
+        c += link_time(v, t0[a], cap[a], alpha[a], beta[a], kind[a]) + fixed[a]
+        d += link_derivative(v, t0[a], cap[a], alpha[a], beta[a], kind[a])
+    cost[e] = c
+    deriv[e] = d
 
 
 @njit
-def _update_link(a, flow, cost, deriv, preload, fixed, t0, cap, alpha, beta, kind):
-    v = flow[a] + preload[a]
-    cost[a] = link_time(v, t0[a], cap[a], alpha[a], beta[a], kind[a]) + fixed[a]
-    deriv[a] = link_derivative(v, t0[a], cap[a], alpha[a], beta[a], kind[a])
+def chain_costs(flow, member_ptr, member, preload, fixed, t0, cap, alpha, beta, kind, cost, deriv):
+    """Cost (s) and derivative (s per veh/h) of every bush-graph link at ``flow`` (veh/h),
+    into ``cost`` and ``deriv`` (see :func:`chain_graph`)."""
+    for e in range(flow.size):
+        _update_link(e, flow, cost, deriv, member_ptr, member, preload, fixed, t0, cap, alpha,
+                     beta, kind)  # fmt: skip
+
+
+@njit
+def spread_flows(flow, member_ptr, member, out):
+    """Network link flows ``out`` (veh/h) of the bush-graph link flows ``flow``; 0 on links
+    that no bush-graph link holds (dead ends, closed links)."""
+    out[:] = 0.0
+    for e in range(flow.size):
+        for k in range(member_ptr[e], member_ptr[e + 1]):
+            out[member[k]] = flow[e]
 
 
 @njit
 def _bush_labels(
     origin, nodes, s, count, ls, lend, links, flows, head, cost, lo, hi, lo_pred, hi_pred
 ):
-    """:func:`_labels` with ``used_only`` on the stored (sparse) bush of nodes
-    ``nodes[s:s + count]`` and links from ``ls`` on; ``lo_pred``/``hi_pred`` hold
-    positions in ``links``, not link ids."""
+    """Shortest (``lo``) and longest used (``hi``, over links with flow; ``-inf`` where none
+    arrives) path costs on the stored (sparse) bush of nodes ``nodes[s:s + count]`` and
+    links from ``ls`` on; predecessors ``lo_pred``/``hi_pred`` hold positions in
+    ``links``, not link ids (``-1`` at the origin)."""
     for k in range(count):
         v = nodes[s + k]
         lo[v] = np.inf
@@ -164,7 +261,8 @@ def _bush_labels(
 @njit
 def _equilibrate(
     origin, nodes, s, count, ls, lend, links, flows, position, head, tail, flow, cost, deriv,
-    preload, fixed, t0, cap, alpha, beta, kind, lo, hi, lo_pred, hi_pred, rel_tol, zero_tol,
+    member_ptr, member, preload, fixed, t0, cap, alpha, beta, kind, lo, hi, lo_pred, hi_pred,
+    rel_tol, zero_tol,
 ):  # fmt: skip
     """One pass of Newton flow shifts over the stored bush (see :func:`_bush_labels`).
 
@@ -235,7 +333,10 @@ def _equilibrate(
                 rest = 0.0
             flows[e] = rest
             flow[a] -= shift
-            _update_link(a, flow, cost, deriv, preload, fixed, t0, cap, alpha, beta, kind)
+            _update_link(
+                a, flow, cost, deriv, member_ptr, member, preload, fixed, t0, cap, alpha, beta,
+                kind,
+            )  # fmt: skip
             v = tail[a]
         v = j
         while v != top:
@@ -243,20 +344,52 @@ def _equilibrate(
             a = links[e]
             flows[e] += shift
             flow[a] += shift
-            _update_link(a, flow, cost, deriv, preload, fixed, t0, cap, alpha, beta, kind)
+            _update_link(
+                a, flow, cost, deriv, member_ptr, member, preload, fixed, t0, cap, alpha, beta,
+                kind,
+            )  # fmt: skip
             v = tail[a]
     return worst
 
 
 @njit
-def _drop_unused_links(nodes, count, indptr, head, in_bush, bush_flow, lo_pred):
-    """Drop the bush links without flow, except those of the bush's shortest-path tree."""
-    for k in range(count):
-        u = nodes[k]
-        for a in range(indptr[u], indptr[u + 1]):
-            if in_bush[a] and bush_flow[a] <= 0.0 and lo_pred[head[a]] != a:
-                in_bush[a] = False
-                bush_flow[a] = 0.0
+def _pull_labels(origin, nodes, count, tail, rev_indptr, rev_edge, in_bush, bush_flow, cost, lo,
+                 hi, lo_pred):  # fmt: skip
+    """Drop the bush links without flow, except those of the bush's shortest-path tree, and
+    compute the potentials over the links left: ``lo`` (shortest path, ``lo_pred``) and
+    ``hi`` (longest path), in one pass over ``nodes[:count]`` (topological order) that
+    pulls each node's labels from its in-links. Returns the number of links dropped."""
+    dropped = 0
+    lo[origin] = 0.0
+    hi[origin] = 0.0
+    lo_pred[origin] = -1
+    for k in range(1, count):
+        v = nodes[k]
+        best = np.inf
+        best_a = -1
+        for q in range(rev_indptr[v], rev_indptr[v + 1]):
+            a = rev_edge[q]
+            if in_bush[a]:
+                d = lo[tail[a]] + cost[a]
+                if d < best:
+                    best = d
+                    best_a = a
+        lo[v] = best
+        lo_pred[v] = best_a
+        longest = -np.inf
+        for q in range(rev_indptr[v], rev_indptr[v + 1]):
+            a = rev_edge[q]
+            if in_bush[a]:
+                if bush_flow[a] <= 0.0 and a != best_a:
+                    in_bush[a] = False
+                    bush_flow[a] = 0.0
+                    dropped += 1
+                else:
+                    d = hi[tail[a]] + cost[a]
+                    if d > longest:
+                        longest = d
+        hi[v] = longest
+    return dropped
 
 
 @njit
@@ -345,13 +478,19 @@ def _add_shortcuts(
         j = nodes[k]
         hj = hi[j]
         lj = lo[j]
+        reach = hj - rel_tol * hj
         for q in range(rev_indptr[j], rev_indptr[j + 1]):
             a = rev_edge[q]
             i = tail[a]
             c = cost[a]
+            settled = position[i] == SETTLED
+            # both tests below need dist[i] + c < hj (potentials are at least the shortest
+            # distances of settled nodes): most in-links fail this, so it comes first
+            if settled and dist[i] + c >= reach:
+                continue
             if in_bush[a] or c == np.inf or (no_through[i] and i != origin):
                 continue
-            if not mark[i] and position[i] != SETTLED:
+            if not mark[i] and not settled:
                 continue  # not settled by the search: no shorter way through it
             anchor = _tree_anchor(i, mark, pred, tail)
             hu = hi[anchor] + (dist[i] - dist[anchor]) if anchor != i else hi[i]
@@ -383,24 +522,26 @@ def _grow_bush(
     with the shortest distance; since the potential never decreases along bush links
     and strictly increases along new ones, the bush stays acyclic.
     """
-    _labels(
-        origin, nodes, count, indptr, head, in_bush, bush_flow, cost, True, lo, hi, lo_pred, hi_pred
+    dropped = _pull_labels(
+        origin, nodes, count, tail, rev_indptr, rev_edge, in_bush, bush_flow, cost, lo, hi, lo_pred
     )
-    _drop_unused_links(nodes, count, indptr, head, in_bush, bush_flow, lo_pred)
-    _mark_live_nodes(
-        origin, dest_nodes, demand_row, tail, rev_indptr, rev_edge, in_bush, mark, stack
-    )
-    count = _drop_dead_nodes(nodes, count, mark, indptr, rev_indptr, rev_edge, in_bush, bush_flow)
-    # potentials: hi the longest path over all remaining links, lo the shortest
-    _labels(
-        origin, nodes, count, indptr, head, in_bush, bush_flow, cost, False, lo, hi, lo_pred,
-        hi_pred,
-    )  # fmt: skip
+    if dropped:
+        _mark_live_nodes(
+            origin, dest_nodes, demand_row, tail, rev_indptr, rev_edge, in_bush, mark, stack
+        )
+        # the nodes left keep their potentials: their in-links all come from nodes left
+        count = _drop_dead_nodes(
+            nodes, count, mark, indptr, rev_indptr, rev_edge, in_bush, bush_flow
+        )
+    else:  # every node still leads to a destination
+        for k in range(count):
+            mark[nodes[k]] = True
     grown, added = _add_shortcuts(
         origin, nodes, count, tail, rev_indptr, rev_edge, in_bush, cost, no_through, dist, pred,
         position, lo, hi, mark, rel_tol,
     )  # fmt: skip
-    _kahn(origin, nodes, grown, indptr, head, in_bush, indegree, nodes)
+    if added:  # else the order left is still topological
+        _kahn(origin, nodes, grown, indptr, head, in_bush, indegree, nodes)
     for k in range(grown):
         mark[nodes[k]] = False
     return grown, added
@@ -610,6 +751,8 @@ def sweep(
     flow,
     cost,
     deriv,
+    member_ptr,
+    member,
     preload,
     fixed,
     t0,
@@ -639,7 +782,8 @@ def sweep(
             position[nodes[s + k]] = k
         worst[r] = _equilibrate(
             origin_nodes[r], nodes, s, count, link_start[r], lend, links, flows, position, head,
-            tail, flow, cost, deriv, preload, fixed, t0, cap, alpha, beta, kind, lo, hi, lo_pred,
+            tail, flow, cost, deriv, member_ptr, member, preload, fixed, t0, cap, alpha, beta, kind,
+            lo, hi, lo_pred,
             hi_pred, rel_tol, ZERO_REL * origin_demand[r],
         )  # fmt: skip
         for k in range(count):
@@ -648,8 +792,7 @@ def sweep(
 
 @njit
 def sum_bush_flows(link_start, link_count, links, flows, out):
-    """``out[a] = sum_r`` (origin ``r``'s flow on link ``a``), in origin order (deterministic)."""
-    out[:] = 0.0
+    """``out[a] += sum_r`` (origin ``r``'s flow on link ``a``), in origin order (deterministic)."""
     for r in range(link_start.size):
         ls = link_start[r]
         for p in range(ls, ls + link_count[r]):

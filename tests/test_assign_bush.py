@@ -1,0 +1,117 @@
+"""Algorithm B's structures: the bush graph (chains contracted, dead ends dropped) and the
+segmented pool of bushes.
+
+References: shortest distances between kept nodes on the bush graph (costs summed over
+each link's members) equal scipy's Dijkstra on the network (tolerance 1e-9 s: sums of
+the same few link costs in another order); flows are checked against a solve of the
+same problem with other segment sizes (same order of operations: equal bit for bit).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.sparse.csgraph import dijkstra
+
+from transitopt.assignment import assign
+from transitopt.kernels.assignment_bush import chain_graph
+from transitopt.network.tntp import load_tntp
+
+
+def _csr(n, tail, head):
+    order = np.lexsort((head, tail))
+    tail, head = tail[order], head[order]
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(tail, minlength=n), out=indptr[1:])
+    return indptr, tail.astype(np.int32), head.astype(np.int32)
+
+
+def _subdivided_grid(seed):
+    """A 5 x 5 grid whose edges are split into chains of 0-3 extra nodes, with some one-way
+    streets, a dead-end tree, parallel links, a self-loop and a closed link."""
+    rng = np.random.default_rng(seed)
+    tails: list[int] = []
+    heads: list[int] = []
+    n = 25
+
+    def street(a, b, two_way):
+        nonlocal n
+        path = [a] + list(range(n, n + int(rng.integers(0, 4)))) + [b]
+        n += len(path) - 2
+        for u, v in zip(path[:-1], path[1:], strict=True):
+            tails.append(u)
+            heads.append(v)
+            if two_way:
+                tails.append(v)
+                heads.append(u)
+
+    for r in range(5):
+        for c in range(5):
+            v = 5 * r + c
+            if c < 4:
+                street(v, v + 1, rng.random() < 0.8)
+            if r < 4:
+                street(v, v + 5, rng.random() < 0.8)
+    # a dead-end tree hanging off node 12, parallel links 0 -> 1, a self-loop at 7
+    tails += [12, n, n, n + 1, 0, 7]
+    heads += [n, 12, n + 1, n, 1, 7]
+    n += 2
+    indptr, tail, head = _csr(n, np.array(tails), np.array(heads))
+    cost = rng.uniform(1.0, 10.0, tail.size)
+    usable = rng.random(tail.size) > 0.03
+    protect = np.zeros(n, dtype=np.bool_)
+    protect[[0, 6, 18, 24]] = True
+    return n, indptr, tail, head, cost, usable, protect
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_chain_graph_keeps_shortest_distances_between_kept_nodes(seed):
+    n, indptr, tail, head, cost, usable, protect = _subdivided_grid(seed)
+    new_of, c_indptr, c_head, c_tail, member_ptr, member = chain_graph(
+        indptr, head, usable, protect
+    )
+    kept = np.flatnonzero(new_of >= 0)
+    assert (new_of[protect] >= 0).all()
+    assert kept.size < n  # something was contracted
+    c_cost = np.zeros(c_head.size)
+    for e in range(c_head.size):
+        links = member[member_ptr[e] : member_ptr[e + 1]]
+        assert usable[links].all()
+        # the members form a path from the link's tail to its head through contracted nodes
+        assert tail[links[0]] == kept[c_tail[e]] and head[links[-1]] == kept[c_head[e]]
+        assert (head[links[:-1]] == tail[links[1:]]).all()
+        assert (new_of[head[links[:-1]]] < 0).all()
+        c_cost[e] = cost[links].sum()
+    assert np.unique(member).size == member.size  # a network link is in one bush link at most
+    full = _min_duplicates(sp.coo_matrix((cost[usable], (tail[usable], head[usable])), (n, n)), n)
+    small = _min_duplicates(
+        sp.coo_matrix((c_cost, (c_tail, c_head)), (kept.size, kept.size)), kept.size
+    )
+    ref = dijkstra(full, indices=kept)[:, kept]
+    ours = dijkstra(small)
+    np.testing.assert_allclose(ours, ref, rtol=0, atol=1e-9)
+
+
+def _min_duplicates(coo, n):
+    """CSR matrix with the smallest of parallel entries (scipy would add them up)."""
+    order = np.lexsort((coo.data, coo.col, coo.row))
+    row, col, data = coo.row[order], coo.col[order], coo.data[order]
+    first = np.ones(row.size, dtype=bool)
+    first[1:] = (row[1:] != row[:-1]) | (col[1:] != col[:-1])
+    return sp.csr_matrix((data[first], (row[first], col[first])), (n, n))
+
+
+def test_algorithm_b_segments_give_the_same_flows(shared_data, monkeypatch):
+    """The origins are split into segments, each with its own pool; any split gives the
+    same run (the same operations in the same order)."""
+    from transitopt.assignment import bush
+
+    case = load_tntp(shared_data / "tntp" / "Anaheim")
+    ref = assign(case.network, case.demand, algorithm="algb", gap=1e-9)
+    monkeypatch.setattr(bush, "SEGMENT_ORIGINS", 5)
+    split = assign(case.network, case.demand, algorithm="algb", gap=1e-9)
+    np.testing.assert_array_equal(split.flow, ref.flow)
+    np.testing.assert_allclose(
+        split.history["relative_gap"], ref.history["relative_gap"], rtol=1e-9, atol=1e-12
+    )  # the gap sums the shortest-path costs by segment: last digits may differ
