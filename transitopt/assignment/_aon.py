@@ -70,7 +70,7 @@ def eliminate(
 
 def _read_only(a: np.ndarray, dtype: type) -> np.ndarray:
     """A read-only C-contiguous copy of ``a`` as ``dtype``."""
-    out = np.array(a, dtype=dtype, order="C")
+    out: np.ndarray = np.array(a, dtype=dtype, order="C")
     out.flags.writeable = False
     return out
 
