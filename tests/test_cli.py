@@ -320,6 +320,44 @@ def test_optimise_routes_writes_a_route_set_that_evaluates_to_the_printed_att(
 @pytest.mark.slow
 def test_bench_tndp_prints_the_gap_to_published_results(require_data):
     require_data("tndp/Mandl")
-    result = invoke("bench", "tndp", "Mandl", "--budget", "0.5")
+    result = invoke("bench", "tndp", "Mandl", "--evaluations", "3000", "--seeds", "0,1")
     assert result.exit_code == 0, result.output
     assert result.output.count("best published") == 4  # Mandl with 4, 6, 7 and 8 routes
+    # not a terminal: plain progress lines (first report and the end of every run)
+    assert result.output.count("(3,000 evaluations): done, ") == 8
+    assert result.output.count("CPU s") == 8  # one line per run with its CPU seconds
+
+
+def test_optimise_routes_with_an_evaluation_budget_matches_the_api(require_data, tmp_path):
+    """Issue 14 item 4: the same seed and evaluation budget give the same route set from the
+    CLI and from design_routes (no time limit; the schedule follows the evaluation count)."""
+    require_data("tndp/Mandl")
+    from transitopt.optimise import design_routes, read_route_set, read_tndp_instance
+
+    out = tmp_path / "routes.txt"
+    args = ("--routes", "6", "--evaluations", "4000", "--seed", "5", "-o", out)
+    result = invoke("optimise", "routes", "Mandl1", *args)
+    assert result.exit_code == 0, result.output
+    api = design_routes(
+        read_tndp_instance("Mandl1"),
+        n_routes=6,
+        min_nodes=2,
+        max_nodes=8,
+        max_evaluations=4000,
+        seed=5,
+    )
+    assert read_route_set(out) == api.routes
+    assert api.stopped_by == "max_evaluations"
+    assert (
+        "4,000 evaluations" in result.output
+        or f"{api.n_evaluations:,} evaluations" in result.output
+    )
+    other = design_routes(
+        read_tndp_instance("Mandl1"),
+        n_routes=6,
+        min_nodes=2,
+        max_nodes=8,
+        max_evaluations=4000,
+        seed=6,
+    )
+    assert other.routes != api.routes  # the seed matters: the test can fail

@@ -9,7 +9,7 @@ import pytest
 from transitopt.defaults import deep_merge, section
 from transitopt.metrics import EmissionFactors
 from transitopt.scenario.schema import ModelSpec
-from transitopt.transit import MODE_DEFAULTS, WAIT_FACTOR, GraphParameters
+from transitopt.transit import MODE_DEFAULTS, WAIT_FACTOR, CapacityParameters, GraphParameters
 
 
 def test_dataclasses_and_specs_read_the_defaults_file():
@@ -24,6 +24,10 @@ def test_dataclasses_and_specs_read_the_defaults_file():
     assert model.pop("emissions") == section("emissions")
     for part in ("mode_choice", "assignment", "feedback"):
         assert model.pop(part) == section(f"model.{part}")
+    capacity = model.pop("transit_capacity")
+    assert capacity.pop("enabled") is False
+    assert capacity == {k: v for k, v in asdict(CapacityParameters()).items() if k in capacity}
+    assert asdict(CapacityParameters()) == section("transit_capacity")
     walking = ("walk_speed_mps", "walk_detour_factor", "max_access_walk_m", "max_transfer_walk_m")
     assert {k: model.pop(k) for k in walking} == {k: graph[k] for k in walking}
     assert model == {k: v for k, v in section("model").items() if not isinstance(v, dict)}

@@ -160,3 +160,93 @@ def test_written_scenario_round_trips(folder, solved):
     lines = result.tables["lines"].set_index("route_key")
     for key, minutes in solved.headways_min.items():
         assert np.allclose(lines.loc[[key], "headway_s"], 60.0 * minutes)
+
+
+def test_search_fleet_is_the_evaluation_fleet_rule(folder):
+    # one rounding rule: the search's fleet equals metrics.operator.route_fleet of the
+    # lines table at the same headways (line_operations' cycle_s / headway_s, summed, ceil)
+    from transitopt.metrics.operator import route_fleet
+
+    out = evaluate_file(folder / "base.toml")
+    problem = _Problem(final_state(out), out.tables["lines"], weight=0.0)
+    lines = out.tables["lines"]
+    for pair in [(3.0, 30.0), (7.5, 12.0), (11.0, 11.0)]:
+        h = 60.0 * np.array(pair)
+        by_route = dict(zip(problem.keys, h, strict=True))
+        table = lines.assign(
+            vehicles=lines["cycle_s"] / lines["route_key"].map(by_route),
+            veh_km=0.0,
+            veh_h=0.0,
+        )
+        expected = route_fleet(table).set_index("route_key").loc[problem.keys, "fleet"]
+        assert problem.fleet(h).tolist() == expected.tolist()
+
+
+def test_repair_lengthens_the_least_valuable_route(folder):
+    # running times that grow in the full model (here: every cycle doubled) put the chosen
+    # headways over the fleet; the repair lengthens the route with the fewest riders (B)
+    from transitopt.optimise.frequencies import _Search
+
+    out = evaluate_file(folder / "base.toml")
+    lines = out.tables["lines"]
+    problem = _Problem(final_state(out), lines, weight=0.0)
+    search = _Search(problem, list(CLOCK_FACE_MIN), fleet=6, max_evaluations=10**6, progress=None)
+    search.idx = np.array([CLOCK_FACE_MIN.index(10.0), CLOCK_FACE_MIN.index(10.0)])
+    assert search.fleet_of(search.idx) == 6  # 3 + 3 at the baseline's cycle times
+    problem.set_cycles(lines.assign(cycle_s=2.0 * lines["cycle_s"]))
+    assert search.fleet_of(search.idx) == 10
+    search.repair()
+    assert search.fleet_of(search.idx) <= 6
+    chosen = dict(zip(problem.keys, (CLOCK_FACE_MIN[i] for i in search.idx), strict=True))
+    assert chosen["bus:A"] <= 12.0 < chosen["bus:B"]  # A (ten times the riders) kept shorter
+    assert search.history[-1]["move"] == "lengthen (repair)"
+
+
+def _full_fleet(path: Path) -> int:
+    metrics = evaluate_file(path).tables["metrics"].set_index("metric")["value"]
+    return int(metrics["transit_fleet"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fleet", [61, 56])
+def test_helsinki_fleet_adds_up(tmp_path, fleet):
+    # issue 14: the search printed "49 of 49", the full model gave 51 for the file it wrote
+    # (the Helsinki lines of that time). The reported fleet is now the full model's, within
+    # the budget, whether or not a repair was needed (the repair itself: test above).
+    scenario = Path(__file__).parents[1] / "scenarios" / "helsinki_base.toml"
+    result = optimise_frequencies(scenario, fleet=fleet, max_evaluations=500)
+    assert result.baseline_fleet == _full_fleet(scenario)  # 60 with the lines of 2026-12-06
+    path = write_scenario(result, tmp_path / "optimised.toml")
+    full = _full_fleet(path)
+    assert result.fleet_used == full <= fleet
+    assert int(result.routes["fleet"].sum()) == full
+    checks = result.history[result.history["move"] == "full model check"]
+    assert len(checks) == result.full_evaluations >= 1
+    assert checks["fleet"].iloc[-1] == full
+
+
+@pytest.mark.slow
+def test_bogor_fleet_adds_up(require_data, tmp_path):
+    # a second city (no street network: running times do not respond, so one full check)
+    require_data("gtfs/bogor_angkot.zip")
+    scenario = Path(__file__).parents[1] / "scenarios" / "bogor_base.toml"
+    result = optimise_frequencies(scenario, fleet=300, max_evaluations=150)
+    assert result.baseline_fleet == 316  # 24 routes at 4 min
+    path = write_scenario(result, tmp_path / "optimised.toml")
+    assert result.fleet_used == _full_fleet(path) <= 300
+    assert result.full_evaluations == 1
+
+
+def test_cli_prints_the_fleet_the_full_model_evaluates(folder, tmp_path):
+    from typer.testing import CliRunner
+
+    from transitopt.cli import app
+
+    out = tmp_path / "cli.toml"
+    args = ["optimise", "frequencies", str(folder / "base.toml"), "--fleet", "10", "-o", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    full = _full_fleet(out)
+    assert f"fleet 6 -> {full} of 10 as the full model evaluates the written scenario" in " ".join(
+        result.output.split()
+    )

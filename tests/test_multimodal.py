@@ -174,3 +174,32 @@ def test_a_cached_result_rebuilds_the_final_state(scenario_file, tmp_path):
     np.testing.assert_array_equal(graph.cost_s, final.graph.cost_s)
     np.testing.assert_array_equal(graph.freq_hz, final.graph.freq_hz)
     assert state.model.wait_factor == final.wait_factor
+
+
+def test_crowding_and_capacity_push_riders_to_other_modes(inputs):
+    """Small vehicles: the capacity-constrained transit assignment lengthens waits and
+    weights in-vehicle time by crowding, so the transit skims rise and transit loses share."""
+    from transitopt.transit import CapacityParameters
+
+    drive, walk, supply, zones, demand = inputs
+    small = supply.replace_lines([line.replace(capacity=4.0) for line in supply.lines])
+
+    def run(capacity):
+        params = MultimodalParameters(transit_capacity=capacity)
+        model = MultimodalModel(
+            zones, demand, drive=drive, walk=walk, supply=small, parameters=params
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return model.run()
+
+    free = run(None)
+    capped = run(CapacityParameters())
+    finite = np.isfinite(free.skims["transit_gc_min"])
+    assert (
+        capped.skims["transit_gc_min"][finite] >= free.skims["transit_gc_min"][finite] - 1e-9
+    ).all()
+    assert (
+        capped.skims["transit_gc_min"][finite].mean() > free.skims["transit_gc_min"][finite].mean()
+    )
+    assert capped.demand["transit"].sum() < free.demand["transit"].sum()

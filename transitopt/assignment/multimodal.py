@@ -50,6 +50,7 @@ from .._progress import ProgressCallback
 from ..geo import haversine_m
 from ..network.compiled import MODE_CAR, Network
 from ..paths import snap_points, walk_distances
+from ..transit.capacity import CapacityParameters
 from ..transit.defaults import WAIT_FACTOR, GraphParameters
 from ..transit.graph import ACCESS, BOARD, EGRESS, RIDE, WALK_ONLY, WALK_TRANSFER, TransitGraph
 from ..transit.lines import TransitSupply
@@ -161,6 +162,7 @@ class MultimodalParameters:
     mode_choice: ModeChoiceParameters = field(default_factory=ModeChoiceParameters)
     road: RoadParameters = field(default_factory=RoadParameters)
     feedback: FeedbackParameters = field(default_factory=FeedbackParameters)
+    transit_capacity: CapacityParameters | None = None
 
 
 # ---------------------------------------------------------------------------- results
@@ -864,12 +866,17 @@ def _transit_assignment(
     *,
     skims: bool = True,
 ) -> Any:
-    from ..transit import assign_transit
+    from ..transit import assign_transit, assign_transit_capacity
 
     graph = _transit_graph_at(setup, link_time_s if setup.drive is not None else None)
     demand = np.zeros((setup.z, setup.z)) if transit_demand is None else transit_demand
+    capacity = setup.params.transit_capacity
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        if capacity is not None:
+            return assign_transit_capacity(
+                graph, demand, params=capacity, wait_factor=setup.wait_factor, skims=skims
+            ).assignment
         return assign_transit(graph, demand, wait_factor=setup.wait_factor, skims=skims)
 
 
@@ -926,7 +933,14 @@ class _Loop:
         """Iteration ``k``: skims, choice, averaging, road; returns its log row."""
         setup = self.setup
         started = time.perf_counter()
-        skims, _ = _skims(setup, self.link_time)
+        # with line capacities the transit skims depend on the transit demand (crowding,
+        # effective frequencies): the averaged demand so far; without them they do not
+        crowded_by = (
+            self.demand["transit"]
+            if setup.params.transit_capacity is not None and self.demand is not None
+            else None
+        )
+        skims, _ = _skims(setup, self.link_time, crowded_by)
         t1 = time.perf_counter()
         self.probs, _ = logit_choice(skims, setup.walk_m, setup.params.mode_choice)
         gap = self._average(k, {m: setup.total * self.probs[m] for m in MODES})

@@ -6,6 +6,7 @@ import math
 import os
 import re
 import sys
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -242,6 +243,54 @@ def field_progress(description: str, field: str) -> Progress:
         console=console,
         transient=True,
     )
+
+
+#: seconds between plain progress lines when the output is not a terminal
+PLAIN_PROGRESS_EVERY_S = 10.0
+
+
+@contextmanager
+def search_progress(
+    description: str, budget_s: float | None, max_evaluations: int | None
+) -> Iterator[Callable[[dict], None]]:
+    """A route-design progress callback: a transient bar in a terminal, else (piped, logged)
+    a plain line at most every :data:`PLAIN_PROGRESS_EVERY_S` seconds and at the end.
+
+    The callback takes the route-design progress dict (``evaluations``, ``seconds``,
+    ``att``, ``trt``); the bar counts evaluations when ``max_evaluations`` is given, else
+    seconds.
+    """
+
+    def text(event: dict) -> str:
+        return (
+            f"{event.get('evaluations', 0):,} evaluations, {event.get('seconds', 0.0):.0f} s; "
+            f"best ATT {event.get('att', float('nan')):.3f} min, "
+            f"TRT {event.get('trt', float('nan')):.0f} min"
+        )
+
+    if not console.is_terminal:
+        last: dict = {}
+        printed = [-math.inf]
+
+        def plain(event: dict) -> None:
+            last.update(event)
+            if time.monotonic() - printed[0] >= PLAIN_PROGRESS_EVERY_S:
+                printed[0] = time.monotonic()
+                print(f"{description}: {text(event)}", flush=True)
+
+        yield plain
+        if last:
+            print(f"{description}: done, {text(last)}", flush=True)
+        return
+    total = float(max_evaluations if max_evaluations is not None else budget_s or 0.0)
+    with field_progress(description, "best") as bar:
+        task = bar.add_task("search", total=total, best="-")
+
+        def show(event: dict) -> None:
+            done = event.get("evaluations" if max_evaluations is not None else "seconds", 0.0)
+            bar.update(task, completed=min(total, float(done)), best=text(event).split("; ")[1])
+
+        yield show
 
 
 def load(source: str, network_type: str, profile: str) -> Any:

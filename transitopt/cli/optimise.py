@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from ._common import command_group, console, field_progress, non_negative, one_of, positive
+from ._common import command_group, console, non_negative, one_of, positive, search_progress
 
 group = command_group("Optimise transit: route design, frequencies under a fleet budget.")
 
@@ -35,25 +35,42 @@ def routes(
         ),
     ] = "passenger",
     budget: Annotated[
-        float, typer.Option("--budget", help="Search time, seconds.", callback=positive)
-    ] = 60.0,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same result).")] = 0,
+        float | None,
+        typer.Option(
+            "--budget",
+            help="Search time, wall seconds (not reproducible; default 60 without --evaluations).",
+            callback=positive,
+        ),
+    ] = None,
+    evaluations: Annotated[
+        int | None,
+        typer.Option(
+            "--evaluations",
+            help="Route sets to evaluate; alone, the same seed gives the same result.",
+            min=1,
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
 ) -> None:
-    """Design a route set (simulated annealing, numba evaluation); Ctrl-C keeps the best so far."""
+    """Design a route set (simulated annealing, numba evaluation); Ctrl-C keeps the best so far.
+
+    With --evaluations (and no --budget) the search is deterministic: the same seed gives
+    the same route set here and from design_routes(..., max_evaluations=N, seed=S).
+    """
     from ..optimise import design_routes, read_tndp_instance, write_route_set
 
     inst = read_tndp_instance(instance)
-    with field_progress(f"{objective} search, {budget:g} s", "best") as bar:
-        task = bar.add_task("search", total=budget, best="-")
-
-        def show(event: dict) -> None:
-            bar.update(
-                task,
-                completed=min(budget, event.get("seconds", 0.0)),
-                best=f"ATT {event.get('att', float('nan')):.3f} min, "
-                f"TRT {event.get('trt', float('nan')):.0f} min",
-            )
-
+    if budget is None and evaluations is None:
+        budget = 60.0
+    what = " and ".join(
+        part
+        for part in (
+            f"{budget:g} s" if budget is not None else "",
+            f"{evaluations:,} evaluations" if evaluations is not None else "",
+        )
+        if part
+    )
+    with search_progress(f"{objective} search, {what}", budget, evaluations) as show:
         result = design_routes(
             inst,
             n_routes=routes,
@@ -61,6 +78,7 @@ def routes(
             max_nodes=max_nodes,
             objective=objective,  # type: ignore[arg-type]  # design_routes checks the name
             budget_s=budget,
+            max_evaluations=evaluations,
             seed=seed,
             progress=show,
         )
@@ -128,10 +146,14 @@ def frequencies(
         )
     write_scenario(result, output)
     changed = result.routes[result.routes["headway_min"] != result.routes["baseline_headway_min"]]
+    repairs = int((result.history["move"] == "lengthen (repair)").sum())
     console.print(
-        f"fleet {result.baseline_fleet} -> {result.fleet_used} of {result.fleet_budget}; objective "
-        f"{result.objective_before:,.1f} -> {result.objective_after:,.1f} {result.currency}/h; "
-        f"{len(changed)} route(s) changed"
+        f"fleet {result.baseline_fleet} -> {result.fleet_used} of {result.fleet_budget} as the "
+        f"full model evaluates the written scenario ({result.full_evaluations} full "
+        f"evaluation(s), {repairs} repair step(s)); objective "
+        f"{result.objective_before:,.1f} -> {result.objective_after:,.1f} {result.currency}/h "
+        f"(demand held fixed); {len(changed)} route(s) changed; {result.evaluations} transit "
+        f"assignments ({result.stop_reason})"
     )
     console.print(
         f"wrote {output}; compare it: transitopt compare {scenario} {output} -o out/frequencies"

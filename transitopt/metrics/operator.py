@@ -11,8 +11,6 @@ which for an out-and-back route is the classic ``ceil(cycle time / headway)``.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
@@ -52,6 +50,17 @@ def line_operations(lines: pd.DataFrame, *, layover_share: float = 0.10) -> pd.D
     return table
 
 
+def fleet_size(vehicles: np.ndarray | float) -> np.ndarray:
+    """Vehicles a route needs: ``ceil`` of the vehicles its lines tie up (fractional,
+    ``sum(cycle_s / headway_s)`` over its lines), with a 1e-9 tolerance so that an exact
+    ratio (a 20 min cycle at a 10 min headway) is not rounded up by floating-point noise.
+
+    The one rounding rule of the fleet: the ``routes`` table and the ``transit_fleet``
+    metric of a scenario result and the frequency optimiser all use it.
+    """
+    return np.ceil(np.asarray(vehicles, dtype=float) - 1e-9).astype(np.int64)
+
+
 def route_fleet(operations: pd.DataFrame) -> pd.DataFrame:
     """Per route: ``fleet`` = ceil(sum of its lines' vehicles), ``veh_km``, ``veh_h``, ``mode``."""
     grouped = operations.groupby("route_key", sort=False)
@@ -64,7 +73,7 @@ def route_fleet(operations: pd.DataFrame) -> pd.DataFrame:
             "veh_h": grouped["veh_h"].sum(),
         }
     )
-    table["fleet"] = [math.ceil(v - 1e-9) for v in table["vehicles"]]
+    table["fleet"] = fleet_size(table["vehicles"].to_numpy(float))
     return table.reset_index()
 
 

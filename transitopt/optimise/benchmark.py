@@ -13,6 +13,7 @@ published, route sets not available).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -50,8 +51,11 @@ STANDARD_CASES: tuple[BenchmarkCase, ...] = (
     BenchmarkCase("Mumford2", 56, 10, 22),
 )
 
-#: the routes count the ``literature/*.csv`` tables refer to
+#: the routes count the ``literature/<instance>_*.csv`` tables refer to
 _LITERATURE_ROUTES = {"Mandl": 6, "Mumford0": 12, "Mumford1": 15, "Mumford2": 56}
+
+#: the route counts with a file of their own, ``literature/Mandl<k>_Results_data_headers_all.csv``
+_MANDL_ROUTE_FILES = (4, 7, 8)
 
 
 def standard_cases(instance: str | None = None) -> list[BenchmarkCase]:
@@ -85,54 +89,111 @@ def published_results(case: BenchmarkCase) -> pd.DataFrame:
                 continue  # different objective, or breaks the node limit
             ev = evaluate_route_set(inst, routes)
             rows.append((title, ev.att, ev.trt, True, longest, "route set evaluated here"))
-    if _LITERATURE_ROUTES.get(case.instance) == case.n_routes:
-        path = (
-            data_dir() / "tndp" / "literature" / f"{case.instance}_Results_all_best_passenger.csv"
-        )
-        table = pd.read_csv(path)
-        for rec in table.itertuples(index=False):
-            rows.append(
-                (rec.Approach, float(rec.f1_ATT), float(rec.f2_TRT), False, None, "as published")
-            )
+    best = literature_points(case)
+    best = best[best["kind"] == "best passenger"]
+    for rec in best.itertuples(index=False):
+        rows.append((rec.source, rec.att, rec.trt, False, None, "as published"))
     out = pd.DataFrame(rows, columns=["source", "att", "trt", "verified", "max_nodes", "note"])
     return out.sort_values(["att", "verified"], ascending=[True, False], kind="stable").reset_index(
         drop=True
     )
 
 
+def literature_points(case: BenchmarkCase) -> pd.DataFrame:
+    """Every published (ATT, TRT) point for a case in the shared literature files.
+
+    Columns: ``source``, ``att``, ``trt`` (minutes, as published: ATT to 2 decimals,
+    John (2016)'s front to 8), ``kind``: ``"best passenger"`` or ``"best operator"`` (the
+    two ends of a paper's bi-objective result) or ``"front"`` (an inner point of John
+    (2016)'s Pareto front). Empty for cases the files do not cover.
+    """
+    folder = data_dir() / "tndp" / "literature"
+    columns = ["source", "att", "trt", "kind"]
+    if case.instance == "Mandl" and case.n_routes in _MANDL_ROUTE_FILES:
+        table = _read_points(folder / f"Mandl{case.n_routes}_Results_data_headers_all.csv")
+        return table.assign(kind="best passenger")[columns]  # data README, section 2
+    if _LITERATURE_ROUTES.get(case.instance) != case.n_routes:
+        return pd.DataFrame(columns=columns)
+    rows = []
+    for kind in ("passenger", "operator"):
+        table = _read_points(folder / f"{case.instance}_Results_all_best_{kind}.csv")
+        rows.append(table.assign(kind=f"best {kind}"))
+    every = _read_points(folder / f"{case.instance}_Results_data_headers_all.csv")
+    front = every[every["source"].str.startswith("John (2016)")]
+    rows.append(front.assign(kind="front"))
+    return pd.concat(rows, ignore_index=True)[columns]
+
+
+def _read_points(path) -> pd.DataFrame:
+    """A literature table (``f1_ATT``/``f_1_ATT``, ``f2_TRT``/``f_2_TRT``, ``Approach``)."""
+    table = pd.read_csv(path)
+    table.columns = [c.replace("f_1", "f1").replace("f_2", "f2") for c in table.columns]
+    return pd.DataFrame(
+        {
+            "source": table["Approach"].astype(str).str.strip(),
+            "att": table["f1_ATT"].astype(float),
+            "trt": table["f2_TRT"].astype(float),
+        }
+    )
+
+
+def hypervolume(points, reference: tuple[float, float]) -> float:
+    """Area (min²) dominated by ``points`` (ATT, TRT; both minimised) within ``reference``.
+
+    Points beyond the reference in either coordinate add nothing.
+    """
+    ref_att, ref_trt = map(float, reference)
+    inside = sorted((float(a), float(t)) for a, t in points if a < ref_att and t < ref_trt)
+    area, trt_floor = 0.0, ref_trt
+    for att, trt in inside:  # ascending ATT: each point adds the strip below the last TRT
+        if trt < trt_floor:
+            area += (ref_att - att) * (trt_floor - trt)
+            trt_floor = trt
+    return area
+
+
 def run_case(
     case: BenchmarkCase,
     *,
-    budget_s: float,
+    budget_s: float | None = None,
+    max_evaluations: int | None = None,
     seeds: Sequence[int] = (0,),
     progress: ProgressCallback | None = None,
     clock: Literal["wall", "cpu"] = "cpu",
+    objective: Literal["passenger", "pareto"] = "passenger",
 ) -> pd.DataFrame:
-    """Run the passenger-objective design once per seed; one row per run.
+    """Run the route design once per seed; one row per run.
 
-    ``budget_s`` counts CPU seconds of this process by default (``clock="cpu"``), so a
-    run on a busy machine gets the search it was given; ``clock="wall"`` counts wall time.
+    Give ``max_evaluations`` alone for reproducible runs (the same seed gives the same
+    route set on any machine). ``budget_s`` counts CPU seconds of this process by default
+    (``clock="cpu"``), ``clock="wall"`` wall time; either is not reproducible.
     ``progress`` is passed to :func:`~transitopt.optimise.design_routes` (same dict keys);
     after a run it cancelled, or one stopped by Ctrl-C, no further seed is run.
 
-    Columns: ``case``, ``instance``, ``n_routes``, ``min_nodes``, ``max_nodes``, ``seed``,
-    ``budget_s``, ``seconds``, ``evaluations``, ``att``, ``d0``, ``d1``, ``d2``, ``dun``,
-    ``trt``, ``stopped_by``, ``routes`` (node ids).
+    Columns: ``case``, ``instance``, ``n_routes``, ``min_nodes``, ``max_nodes``,
+    ``objective``, ``seed``, ``budget_s``, ``max_evaluations``, ``seconds`` (the search
+    clock), ``cpu_s`` (CPU seconds of this process during the run), ``evaluations``,
+    ``att``, ``d0``, ``d1``, ``d2``, ``dun``, ``trt``, ``stopped_by``, ``routes`` (node
+    ids), ``front`` (for ``"pareto"``: the non-dominated (ATT, TRT) pairs found, else
+    ``None``).
     """
     inst = read_tndp_instance(case.instance)
     rows = []
     for seed in seeds:
+        cpu0 = time.process_time()
         res = design_routes(
             inst,
             n_routes=case.n_routes,
             min_nodes=case.min_nodes,
             max_nodes=case.max_nodes,
-            objective="passenger",
+            objective=objective,
             budget_s=budget_s,
+            max_evaluations=max_evaluations,
             seed=seed,
             progress=progress,
             clock=clock,
         )
+        cpu_s = time.process_time() - cpu0
         ev = res.evaluation
         rows.append(
             {
@@ -141,10 +202,13 @@ def run_case(
                 "n_routes": case.n_routes,
                 "min_nodes": case.min_nodes,
                 "max_nodes": case.max_nodes,
+                "objective": objective,
                 "seed": seed,
                 "budget_s": budget_s,
+                "max_evaluations": max_evaluations,
                 "seconds": res.seconds,
                 "clock": clock,
+                "cpu_s": cpu_s,
                 "evaluations": res.n_evaluations,
                 "att": ev.att,
                 "d0": ev.d0,
@@ -154,6 +218,14 @@ def run_case(
                 "trt": ev.trt,
                 "stopped_by": res.stopped_by,
                 "routes": res.routes,
+                "front": (
+                    [
+                        (float(a), float(t))
+                        for a, t in zip(res.front["att"], res.front["trt"], strict=True)
+                    ]
+                    if objective == "pareto"
+                    else None
+                ),
             }
         )
         if res.stopped_by in ("interrupted", "cancelled"):

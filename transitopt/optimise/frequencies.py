@@ -5,9 +5,10 @@
 
 The decision variable is one headway per *route* (``route_key``: all directions and
 variants of a route share it), taken from a set of clock-face values within bounds.
-The fleet of a route is ``ceil(sum of its lines' cycle_s / headway)``, with ``cycle_s``
-from :func:`transitopt.metrics.operator.line_operations` as computed by the scenario
-evaluation (the same rule as the ``transit_fleet`` metric).
+The fleet of a route is :func:`transitopt.metrics.operator.fleet_size` of the sum of its
+lines' ``cycle_s / headway``, with ``cycle_s`` from
+:func:`transitopt.metrics.operator.line_operations`: the same function and rounding as
+the scenario evaluation's ``routes`` table and ``transit_fleet`` metric.
 
 The objective (scenario currency per hour) is the transit riders' generalised cost
 (expected in-vehicle, walk, weighted wait, penalties and fares, from optimal strategies)
@@ -15,13 +16,21 @@ times the value of time, plus ``operator_weight_per_veh_h`` times the vehicle-ho
 hour. Each candidate is one transit assignment (skims off) of the baseline's final
 transit demand on the model's transit graph at the baseline's final link times, with the
 candidate headways (:meth:`~transitopt.assignment.multimodal.MultimodalModel.transit_graph`):
-demand, mode split and bus running times are held fixed in the search. The written
-scenario is evaluated by the full model, where they respond.
+demand, mode split and bus running times are held fixed in the search.
 
 Search: greedy marginal analysis from every route at its longest allowed headway (the
-move with the best objective reduction per extra vehicle while the fleet allows), then
-passes of single moves and pairwise swaps (one route one step shorter, another one
-step longer) until none improves or ``max_evaluations`` is spent.
+move with the best objective reduction per extra vehicle while the fleet allows; half
+the evaluation budget when the scenario's own headways are a feasible second start),
+then, from the better of the two, passes of single moves and pairwise swaps (one route
+one step shorter, another one step longer) until none improves or ``max_evaluations``
+is spent.
+
+Full-model check: the chosen alternative is then evaluated by the full scenario model
+(demand, mode split and running times respond, so cycle times change). While its fleet
+exceeds the budget, the search takes that evaluation's cycle times and lengthens the
+headways of the least valuable routes (least objective lost per vehicle saved), and the
+full model evaluates again. The reported fleet is the full model's for the written
+scenario.
 """
 
 from __future__ import annotations
@@ -41,9 +50,11 @@ import pandas as pd
 from .._errors import TransitoptError
 from .._io import write_text
 from .._progress import ProgressCallback, wants_stop
+from ..metrics.operator import fleet_size
 
 if TYPE_CHECKING:
     from ..scenario.evaluate import FinalState
+    from ..scenario.result import ScenarioResult
 
 CLOCK_FACE_MIN = (3.0, 4.0, 5.0, 6.0, 7.5, 10.0, 12.0, 15.0, 20.0, 30.0)
 
@@ -80,6 +91,12 @@ class FrequencyResult:
         ``"converged"``, ``"max_evaluations"``, ``"cancelled"`` or ``"interrupted"``.
     currency : str
     seconds : float
+    notes : list of str
+    full_evaluations : int
+        Full-model evaluations of the chosen alternative (1 unless a repair was needed).
+    line_time_change : float
+        Largest relative change of a line's cycle time in the full evaluation of the
+        written alternative against the baseline's (the search holds them fixed).
     """
 
     scenario_path: Path
@@ -99,6 +116,8 @@ class FrequencyResult:
     currency: str = "EUR"
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    full_evaluations: int = 0
+    line_time_change: float = 0.0
 
     @property
     def headways_min(self) -> dict[str, float]:
@@ -120,14 +139,34 @@ class _Problem:
         keys = list(dict.fromkeys(lines["route_key"]))
         self.keys = keys
         self.group_lines = [tuple(lines.loc[lines["route_key"] == k, "line"]) for k in keys]
-        self.cycle_s = np.array(
-            [lines.loc[lines["route_key"] == k, "cycle_s"].sum() for k in keys], float
+        self.baseline_headway_s = np.array(
+            [lines.loc[lines["route_key"] == k, "headway_s"].mean() for k in keys]
         )
+        self.route_table = pd.DataFrame(
+            {
+                "route_key": keys,
+                "names": [_route_names(lines, k) for k in keys],
+                "baseline_headway_min": self.baseline_headway_s / 60.0,
+            }
+        )
+        self.set_cycles(lines)
         self.evaluations = 0
         self._memo: dict[tuple, tuple[float, float]] = {}
 
+    def set_cycles(self, lines: pd.DataFrame) -> None:
+        """Take each line's ``cycle_s`` (s, from
+        :func:`~transitopt.metrics.operator.line_operations`) from a result's lines table."""
+        cycle = lines.set_index("line")["cycle_s"].astype(float)
+        self.line_cycle_s = [cycle.loc[list(ids)].to_numpy() for ids in self.group_lines]
+        self.cycle_s = np.array([c.sum() for c in self.line_cycle_s], float)
+        self._memo = {}  # the operator cost depends on the cycle times
+
     def fleet(self, headway_s: np.ndarray) -> np.ndarray:
-        return np.array([math.ceil(v - 1e-9) for v in self.cycle_s / headway_s], dtype=np.int64)
+        """Vehicles per route at these headways (s): the scenario evaluation's rule,
+        :func:`~transitopt.metrics.operator.fleet_size` of the sum of the lines'
+        ``cycle_s / headway_s``."""
+        vehicles = [np.sum(c / h) for c, h in zip(self.line_cycle_s, headway_s, strict=True)]
+        return fleet_size(np.array(vehicles, float))
 
     def cost(self, headway_s: np.ndarray) -> tuple[float, float]:
         """(passenger cost, operator cost), currency/h."""
@@ -193,6 +232,7 @@ class _Search:
         self.h = np.array(values) * 60.0
         self.budget = fleet
         self.max_evaluations = max_evaluations
+        self.limit = max_evaluations  # of the current phase (the greedy may get a share)
         self.progress = progress
         self.n = len(problem.keys)
         self.idx = np.full(self.n, len(values) - 1)
@@ -208,7 +248,7 @@ class _Search:
         return int(self.problem.fleet(self.h[ix]).sum())
 
     def spent(self) -> bool:
-        return self.problem.evaluations >= self.max_evaluations
+        return self.problem.evaluations >= self.limit
 
     def accept(self, move: str, g: int) -> bool:
         """Log the current solution after ``move`` on route ``g``; whether to go on."""
@@ -229,10 +269,12 @@ class _Search:
         self.accept("start", 0)
 
     # ------------------------------------------------------------------ greedy
-    def greedy(self) -> None:
+    def greedy(self, limit: int | None = None) -> None:
         """Shorten the headway with the best objective reduction per extra vehicle while
         the fleet allows; stale scores of the other routes are upper estimates refreshed
-        only when they come out on top."""
+        only when they come out on top. ``limit``: evaluations this phase may reach (the
+        rest is left to the improvement passes)."""
+        self.limit = self.max_evaluations if limit is None else min(limit, self.max_evaluations)
         scores: dict[int, tuple[float, float, int]] = {}  # route -> (score, objective, moves)
         moves_done = 0
         while self.stop == "converged":
@@ -241,7 +283,7 @@ class _Search:
                 break
             chosen = self._best(candidates, scores, self.fleet_of(self.idx), moves_done)
             if chosen < 0:
-                if self.spent():
+                if self.problem.evaluations >= self.max_evaluations:
                     self.stop = "max_evaluations"
                 break
             self.idx[chosen] -= 1
@@ -249,6 +291,7 @@ class _Search:
             moves_done += 1
             if not self.accept("shorten", chosen):
                 self.stop = "cancelled"
+        self.limit = self.max_evaluations
 
     def _shortenable(self) -> list[int]:
         out = []
@@ -286,14 +329,18 @@ class _Search:
         return -1
 
     # ------------------------------------------------------------------ restart and passes
+    def grid_index(self, headway_s: np.ndarray) -> np.ndarray | None:
+        """Grid positions of these headways (s); ``None`` if one is off the grid or the
+        fleet exceeds the budget."""
+        idx = np.array([int(np.argmin(np.abs(self.h - b))) for b in headway_s])
+        if not np.allclose(self.h[idx], headway_s) or self.fleet_of(idx) > self.budget:
+            return None
+        return idx
+
     def restart_from(self, base_h: np.ndarray, objective: float) -> None:
         """Continue from the scenario's own headways when on the grid, feasible and better."""
-        base_idx = np.array([int(np.argmin(np.abs(self.h - b))) for b in base_h])
-        if (
-            np.allclose(self.h[base_idx], base_h)
-            and self.fleet_of(base_idx) <= self.budget
-            and objective < self.current
-        ):
+        base_idx = self.grid_index(base_h)
+        if base_idx is not None and objective < self.current:
             self.idx, self.current = base_idx, objective
             self.history.append(
                 {
@@ -347,6 +394,38 @@ class _Search:
                     self.stop = "cancelled"
                     break
         return improved
+
+    # ------------------------------------------------------------------ repair
+    def repair(self) -> None:
+        """Lengthen headways until the fleet (at the problem's current cycle times) fits:
+        each step lengthens one route to its next longer headway that saves a vehicle,
+        the route whose step costs the least objective per vehicle saved. Ignores the evaluation budget (a result over the
+        fleet budget is not an answer)."""
+        while self.fleet_of(self.idx) > self.budget:
+            used = self.fleet_of(self.idx)
+            self.current = self.total(self.idx)
+            best: tuple[float, int, float, int] | None = None
+            for g in range(self.n):
+                trial = self.idx.copy()
+                saved = 0
+                while saved <= 0 and trial[g] < len(self.values) - 1:
+                    trial[g] += 1  # the next longer headway that saves a vehicle
+                    saved = used - self.fleet_of(trial)
+                if saved <= 0:
+                    continue
+                value = self.total(trial)
+                per_vehicle = (value - self.current) / saved
+                if best is None or per_vehicle < best[0]:
+                    best = (per_vehicle, g, value, int(trial[g]))
+            if best is None:
+                raise FrequencyError(
+                    f"the fleet of {self.budget} vehicles cannot run every route at the longest "
+                    f"allowed headway ({self.values[-1]:g} min) at the running times of the "
+                    f"full model: that needs {used} vehicles"
+                )
+            _, g, self.current, _ = best
+            self.idx[g] = best[3]
+            self.accept("lengthen (repair)", g)
 
 
 def optimise_frequencies(
@@ -407,36 +486,40 @@ def optimise_frequencies(
             f"a fleet of {fleet} vehicles cannot run every route at the longest allowed headway "
             f"({values[-1]:g} min): that needs {needed} vehicles"
         )
-    base_h = np.array(
-        [lines.loc[lines["route_key"] == k, "headway_s"].mean() for k in problem.keys]
-    )
+    base_h = problem.baseline_headway_s
     pb, ob = problem.cost(base_h)
+    base_fleet = problem.fleet(base_h)
     search.start()
+    base_idx = search.grid_index(base_h)
     try:
-        search.greedy()
+        # the scenario's own headways are a second start: the greedy then gets half the budget
+        search.greedy(max_evaluations // 2 if base_idx is not None else None)
         search.restart_from(base_h, pb + ob)
         search.improve()
     except KeyboardInterrupt:
         search.stop = "interrupted"
+    checks = _check_with_full_model(search, path, fleet, progress)
     pa, oa = problem.cost(search.h[search.idx])
-    base_fleet = problem.fleet(base_h)
+    full_routes = checks[-1].tables["routes"].set_index("route_key")
+    full_lines = checks[-1].tables["lines"]
     routes = pd.DataFrame(
         {
             "route_key": problem.keys,
             "lines": problem.group_lines,
-            "names": [_route_names(lines, key) for key in problem.keys],
+            "names": problem.route_table["names"],
             "cycle_s": problem.cycle_s,
             "baseline_headway_min": base_h / 60.0,
             "headway_min": [values[i] for i in search.idx],
             "baseline_fleet": base_fleet,
-            "fleet": problem.fleet(search.h[search.idx]),
+            "fleet": full_routes.loc[problem.keys, "fleet"].to_numpy(np.int64),
         }
     )
+    full_fleet = int(checks[-1].tables["routes"]["fleet"].sum())
     return FrequencyResult(
         scenario_path=path,
         routes=routes,
         fleet_budget=int(fleet),
-        fleet_used=int(routes["fleet"].sum()),
+        fleet_used=full_fleet,
         baseline_fleet=int(base_fleet.sum()),
         objective_before=pb + ob,
         objective_after=pa + oa,
@@ -450,9 +533,79 @@ def optimise_frequencies(
         currency=currency,
         seconds=time.perf_counter() - started,
         notes=[
-            "transit demand, mode split and running times are held at the baseline's during the search"
+            "transit demand, mode split and running times are held during the search "
+            "(at the baseline's, then at the full model's after a repair)",
+            f"the fleet is the full model's for the written scenario ({len(checks)} full "
+            f"evaluation(s); {sum(r['move'] == 'lengthen (repair)' for r in search.history)} "
+            "repair step(s))",
         ],
+        full_evaluations=len(checks),
+        line_time_change=_line_time_change(lines, full_lines),
     )
+
+
+#: full-model evaluations of the chosen headways (each followed by a repair when over budget)
+FULL_MODEL_CHECKS = 8
+
+
+def _check_with_full_model(
+    search: _Search, path: Path, fleet: int, progress: ProgressCallback | None
+) -> list[ScenarioResult]:
+    """Evaluate the alternative the search chose with the full model (demand, mode split
+    and running times respond); while its fleet exceeds the budget, take the cycle times
+    of that evaluation into the search problem, lengthen headways (:meth:`_Search.repair`)
+    and evaluate again. Returns the full-model results, the last one within the budget.
+
+    The alternative is evaluated from a scenario file with the same content (name and
+    edits) as :func:`write_scenario` writes by default, so its result is in the scenario
+    cache when ``transitopt compare`` evaluates the written file.
+    """
+    import tempfile
+
+    from ..scenario import evaluate_file
+
+    problem = search.problem
+    checks: list[ScenarioResult] = []
+    with tempfile.TemporaryDirectory(prefix="transitopt-frequencies-") as tmp:
+        for k in range(FULL_MODEL_CHECKS):
+            headways = {
+                key: search.values[i] for key, i in zip(problem.keys, search.idx, strict=True)
+            }
+            target = Path(tmp) / f"check{k}.toml"
+            target.write_text(
+                _scenario_text(path, target, fleet, headways, problem, header=[]), encoding="utf-8"
+            )
+            result = evaluate_file(target)
+            checks.append(result)
+            used = int(result.tables["routes"]["fleet"].sum())
+            search.history.append(
+                {
+                    "evaluations": problem.evaluations,
+                    "move": "full model check",
+                    "route_key": None,
+                    "headway_min": None,
+                    "fleet": used,
+                    "objective": search.current,
+                }
+            )
+            wants_stop(progress, dict(search.history[-1]))
+            if used <= fleet:
+                return checks
+            problem.set_cycles(result.tables["lines"])  # the running times of this alternative
+            search.current = search.total(search.idx)
+            search.repair()
+    raise FrequencyError(
+        f"{path}: after {FULL_MODEL_CHECKS} full-model evaluations the fleet still exceeds "
+        f"{fleet} vehicles (running times keep changing with the headways); "
+        "give a smaller --fleet or a longer --max-headway"
+    )
+
+
+def _line_time_change(before: pd.DataFrame, after: pd.DataFrame) -> float:
+    """Largest relative change of a line's cycle time between two lines tables."""
+    a = before.set_index("line")["cycle_s"].astype(float)
+    b = after.set_index("line")["cycle_s"].astype(float).reindex(a.index)
+    return float(np.nanmax(np.abs(b / a - 1.0))) if len(a) else 0.0
 
 
 def _headway_grid(
@@ -503,31 +656,65 @@ def write_scenario(
     :func:`transitopt.scenario.load_scenario` and ``transitopt compare``.
     """
     path = Path(path)
-    base = os.path.relpath(result.scenario_path.resolve(), path.resolve().parent)
-    title = name or f"Optimised frequencies (fleet {result.fleet_budget})"
+    header = [
+        f"# Written by transitopt.optimise.optimise_frequencies: fleet {result.fleet_used} of "
+        f"{result.fleet_budget} (baseline {result.baseline_fleet}) as the full model evaluates it;",
+        f"# objective {result.objective_before:.6g} -> {result.objective_after:.6g} "
+        f"{result.currency}/h with demand held fixed.",
+    ]
+    text = _scenario_text(
+        result.scenario_path,
+        path,
+        result.fleet_budget,
+        result.headways_min,
+        result.routes,
+        header=header,
+        name=name,
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text(path, text)
+    return path
+
+
+def _scenario_text(
+    scenario_path: Path,
+    path: Path,
+    fleet: int,
+    headways_min: dict[str, float],
+    routes: pd.DataFrame | _Problem,
+    *,
+    header: list[str],
+    name: str | None = None,
+) -> str:
+    """The alternative scenario file: one ``change_line`` edit per route whose headway
+    differs from the baseline's. ``routes``: the result's routes table, or the search
+    problem (its route names and baseline headways are taken from the lines)."""
+    base = os.path.relpath(scenario_path.resolve(), path.resolve().parent)
+    title = name or f"Optimised frequencies (fleet {fleet})"
     out = [
-        f"# Written by transitopt.optimise.optimise_frequencies: fleet {result.fleet_used} of {result.fleet_budget}",
-        f"# (baseline {result.baseline_fleet}); objective {result.objective_before:.6g} -> "
-        f"{result.objective_after:.6g} {result.currency}/h with demand held fixed.",
+        *header,
         "",
         "[scenario]",
         f"name = {_toml_str(title)}",
         f"baseline = {_toml_str(Path(base).as_posix())}",
     ]
-    for row in result.routes.itertuples():
-        if abs(row.headway_min - row.baseline_headway_min) < 1e-9:
+    if isinstance(routes, _Problem):
+        table = routes.route_table
+    else:
+        table = routes[["route_key", "names", "baseline_headway_min"]]
+    for row in table.itertuples():
+        minutes = headways_min[row.route_key]
+        if abs(minutes - row.baseline_headway_min) < 1e-9:
             continue
         out += [
             "",
-            f"# {row.names}: {row.baseline_headway_min:g} -> {row.headway_min:g} min",
+            f"# {row.names}: {row.baseline_headway_min:g} -> {minutes:g} min",
             "[[edits]]",
             'type = "change_line"',
             f"line = [{_toml_str(row.route_key)}]",
-            f"headway_min = {row.headway_min:g}",
+            f"headway_min = {minutes:g}",
         ]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_text(path, "\n".join(out) + "\n")
-    return path
+    return "\n".join(out) + "\n"
 
 
 def _route_names(lines: pd.DataFrame, route_key: str) -> str:

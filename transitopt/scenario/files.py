@@ -35,7 +35,7 @@ _FILE_SUFFIXES = (".osm", ".pbf", ".bz2", ".xml", ".graphml", ".tntp")
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 #: bump when the model changes in a way that changes results (invalidates cached results)
-MODEL_VERSION = "3"  # 3: networks keep clipped extracts (network.usable); plausibility warnings
+MODEL_VERSION = "4"  # 4: lines routed per direction, capacity-constrained transit option, fleet rule; 3: clipped extracts kept
 
 
 @dataclass(frozen=True)

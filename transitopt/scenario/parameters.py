@@ -8,6 +8,7 @@ from ..assignment.multimodal import (
     MultimodalParameters,
     RoadParameters,
 )
+from ..transit.capacity import CapacityParameters
 from .schema import BaselineFile
 
 #: ``[model]`` fields that are parameters of the multimodal model under the same name
@@ -41,10 +42,14 @@ def model_parameters(baseline: BaselineFile) -> MultimodalParameters:
     """
     spec = baseline.model
     mc = spec.mode_choice
+    cap = spec.transit_capacity
     return MultimodalParameters(
         **{name: getattr(spec, name) for name in _SHARED},
         trip_fare=baseline.transit.trip_fare,
         mode_choice=ModeChoiceParameters(**mc.model_dump() | {"modes": tuple(mc.modes)}),
         road=RoadParameters(**spec.assignment.model_dump()),
         feedback=FeedbackParameters(**spec.feedback.model_dump()),
+        transit_capacity=(
+            CapacityParameters(**cap.model_dump(exclude={"enabled"})) if cap.enabled else None
+        ),
     )

@@ -37,6 +37,7 @@ _FEEDBACK = section("model.feedback")
 _GRAPH = section("transit_graph")
 _EMISSIONS = section("emissions")
 _CALIBRATION = section("calibration")
+_CAPACITY = section("transit_capacity")
 
 #: edit types an alternative may list, in the order of docs/scenarios.md
 EDIT_TYPES = (
@@ -280,6 +281,18 @@ class FeedbackSpec(_Spec):
     tolerance: Annotated[float, Field(gt=0, lt=1)] = _FEEDBACK["tolerance"]
 
 
+class TransitCapacitySpec(_Spec):
+    """``[model.transit_capacity]``: line capacities and crowding in the transit assignment
+    (:mod:`transitopt.transit.capacity`; off unless ``enabled``)."""
+
+    enabled: bool = False
+    beta: Positive = _CAPACITY["beta"]
+    crowding: bool = _CAPACITY["crowding"]
+    period_h: Positive = _CAPACITY["period_h"]
+    max_iter: Annotated[int, Field(ge=1, le=5000)] = _CAPACITY["max_iter"]
+    tolerance: Annotated[float, Field(gt=0, lt=1)] = _CAPACITY["tolerance"]
+
+
 class EmissionsSpec(_Spec):
     """``[model.emissions]``: fuel use per vehicle-km (see :mod:`transitopt.metrics.emissions`)."""
 
@@ -327,6 +340,7 @@ class ModelSpec(_Spec):
     assignment: AssignmentSpec = AssignmentSpec()
     feedback: FeedbackSpec = FeedbackSpec()
     emissions: EmissionsSpec = EmissionsSpec()
+    transit_capacity: TransitCapacitySpec = TransitCapacitySpec()
 
 
 class CalibrationSpec(_Spec):

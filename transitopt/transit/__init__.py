@@ -1,7 +1,9 @@
 """Transit supply (stops, lines, headways), its importers (GTFS, OSM route relations),
-the transit graph and the optimal-strategies assignment."""
+the transit graph and the optimal-strategies assignment (unconstrained, or with line
+capacities and crowding)."""
 
 from .assign import SKIM_NAMES, TransitAssignment, assign_transit
+from .capacity import CapacityAssignment, CapacityParameters, assign_transit_capacity
 from .defaults import MODE_DEFAULTS, MODES, WAIT_FACTOR, GraphParameters
 from .graph import LINK_KINDS, TransitGraph, build_transit_graph
 from .gtfs import read_gtfs
@@ -16,6 +18,8 @@ __all__ = [
     "MODE_DEFAULTS",
     "SKIM_NAMES",
     "WAIT_FACTOR",
+    "CapacityAssignment",
+    "CapacityParameters",
     "GraphParameters",
     "ImportReport",
     "Line",
@@ -24,6 +28,7 @@ __all__ = [
     "TransitGraph",
     "TransitSupply",
     "assign_transit",
+    "assign_transit_capacity",
     "build_transit_graph",
     "read_gtfs",
     "read_osm_routes",

@@ -35,12 +35,15 @@ class ModeDefaults:
         Time a vehicle stands at each intermediate stop (s).
     headway_s : float
         Headway used for OSM route relations without an ``interval`` tag (s).
+    seat_share : float
+        Seats / capacity of a vehicle (for the crowding multipliers).
     """
 
     speed_kph: float
     capacity: float
     dwell_s: float
     headway_s: float
+    seat_share: float
 
 
 #: per-mode defaults (sources in ``data/defaults.toml``, section ``transit_modes``)

@@ -105,6 +105,9 @@ class TransitGraph:
     params : GraphParameters
     info : dict
         Counts, the period, and ``repairs`` (what had to be assumed, with counts).
+    line_seats : (lines,) float64 or None
+        Seats per vehicle of each line (``Line.vehicle_seats``); ``None``: all places are
+        seats.
     """
 
     tail: np.ndarray
@@ -130,6 +133,7 @@ class TransitGraph:
     in_links: np.ndarray
     params: GraphParameters
     info: dict = field(default_factory=dict, repr=False)
+    line_seats: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         for value in vars(self).values():
@@ -364,6 +368,7 @@ def build_transit_graph(
         in_links=in_links,
         params=params,
         info=info,
+        line_seats=np.array([line.vehicle_seats for line in supply.lines], dtype=np.float64),
     )
 
 

@@ -173,6 +173,11 @@ class Line:
         return self.capacity if self.capacity is not None else MODE_DEFAULTS[self.mode].capacity
 
     @property
+    def vehicle_seats(self) -> float:
+        """Seats per vehicle: ``vehicle_capacity`` times the mode's ``seat_share``."""
+        return self.vehicle_capacity * MODE_DEFAULTS[self.mode].seat_share
+
+    @property
     def dwell(self) -> float:
         """Dwell time per intermediate stop (s), the line's or the mode default."""
         return self.dwell_s if self.dwell_s is not None else MODE_DEFAULTS[self.mode].dwell_s

@@ -23,6 +23,9 @@ from .start import StartBuilder
 
 Objective = Literal["passenger", "operator", "pareto"]
 
+#: time budget (s) when neither a time nor an evaluation budget is given
+DEFAULT_BUDGET_S = 60.0
+
 #: weights of the passenger → operator sweep behind ``objective="operator"``
 _OPERATOR_WEIGHTS = 4
 
@@ -80,7 +83,7 @@ def design_routes(
     min_nodes: int,
     max_nodes: int,
     objective: Objective = "passenger",
-    budget_s: float | None = 60.0,
+    budget_s: float | None = None,
     max_evaluations: int | None = None,
     seed: int = 0,
     progress: ProgressCallback | None = None,
@@ -105,11 +108,16 @@ def design_routes(
         found) or ``"pareto"`` (weighted-sum sweep over ``pareto_weights`` weights; the
         budget is split evenly; returns the front's least ATT).
     budget_s
-        Time budget in seconds (see ``clock``) (``None``: no time limit; then ``max_evaluations``
-        is required).
+        Time budget in seconds (see ``clock``). ``None`` (default): no time limit when
+        ``max_evaluations`` is given, else 60 s. A time budget is **not reproducible**:
+        how many route sets fit in it depends on the machine and its load, so the same
+        seed can give different route sets.
     max_evaluations
-        Evaluation budget; when given, the annealing schedule follows it and the result
-        is reproducible for a seed.
+        Evaluation budget (route sets evaluated, start construction included). With it
+        and no ``budget_s`` the search is deterministic: the same seed gives the same
+        route sets on any machine, from the API and from ``transitopt optimise routes
+        --evaluations N --seed S`` alike (the annealing schedule follows the evaluation
+        count; progress reports never change the search).
     seed
         Seed of ``numpy.random.default_rng``.
     progress
@@ -135,6 +143,8 @@ def design_routes(
     RouteDesignError
         If the constraints cannot be met (the message names the constraint).
     """
+    if budget_s is None and max_evaluations is None:
+        budget_s = DEFAULT_BUDGET_S
     _check_arguments(objective, budget_s, max_evaluations)
     limits = RouteLimits(n_routes, min_nodes, max_nodes)
     limits.check(instance)

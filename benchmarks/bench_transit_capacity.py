@@ -1,0 +1,149 @@
+"""Capacity-constrained transit assignment vs the unconstrained one: time and iterations.
+
+Run from the repository root on a quiet machine::
+
+    python benchmarks/bench_transit_capacity.py            # updates benchmarks/README.md
+    python benchmarks/bench_transit_capacity.py --quick    # one repeat, README untouched
+
+Cases, graphs and demand are those of ``bench_transit.py`` (zone grids over the stops,
+gravity demand, 100 trips per zone on average, period 07:00-09:00), with the demand
+scaled by ``--demand-scale`` (default 1) and read as trips in one hour. Both runs assign
+the same demand on the same graph without skims: ``assign_transit`` (optimal
+strategies, Spiess & Florian 1989) and ``assign_transit_capacity`` (effective
+frequencies, Cepeda, Cominetti & Florian 2006, by MSA, crowding on, default
+``CapacityParameters``). Times are process CPU seconds (and wall clock), median of
+``--repeat`` runs after one warm-up call that compiles the kernels. The target of issue
+#16: the constrained Transjakarta case within 10x the unconstrained time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT.parent))
+
+from _readme import loadavg, write_section  # noqa: E402
+from bench_transit import _supply, gravity_demand, grid_zones  # noqa: E402
+
+from transitopt.transit import (  # noqa: E402
+    CapacityParameters,
+    GraphParameters,
+    assign_transit,
+    assign_transit_capacity,
+    build_transit_graph,
+)
+
+CASES = [
+    ("Coquimbo, 300 m grid", "coquimbo.zip", {}, 300.0),
+    ("Bogor angkot, 500 m grid", "bogor_angkot.zip", {}, 500.0),
+    ("Transjakarta, 2 km grid", "transjakarta.zip", {"default_headway_s": 600.0}, 2000.0),
+]
+
+
+def timed(fn):
+    wall, cpu = time.perf_counter(), time.process_time()
+    out = fn()
+    return out, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def run_case(name, feed, read, cell_m, scale, repeat, params) -> dict:
+    supply = _supply(feed, tuple(sorted(read.items())))
+    gp = GraphParameters()
+    zones = grid_zones(supply.stops, cell_m, gp)
+    graph = build_transit_graph(supply, zones=zones, params=gp)
+    demand = gravity_demand(zones) * scale
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        free = assign_transit(graph, demand, skims=False)  # warm-up (compiles)
+        assign_transit_capacity(graph, demand, params=params, skims=False)
+        free_times, capped_times = [], []
+        for _ in range(repeat):
+            free, wall, cpu = timed(lambda: assign_transit(graph, demand, skims=False))
+            free_times.append((wall, cpu))
+            capped, wall, cpu = timed(
+                lambda: assign_transit_capacity(graph, demand, params=params, skims=False)
+            )
+            capped_times.append((wall, cpu))
+    table = free.line_table()
+    free_peak = float(table["peak_load_per_capacity_hour"].max())
+    lines = capped.line_table()
+    return {
+        "case": name,
+        "links": graph.n_links,
+        "zones": len(graph.zone_ids),
+        "lines": len(graph.line_ids),
+        "trips": float(demand.sum()),
+        "free_cpu_s": statistics.median(c for _, c in free_times),
+        "free_wall_s": statistics.median(w for w, _ in free_times),
+        "capped_cpu_s": statistics.median(c for _, c in capped_times),
+        "capped_wall_s": statistics.median(w for w, _ in capped_times),
+        "iterations": len(capped.history),
+        "converged": capped.converged,
+        "flow_change": float(capped.history["flow_change"].iloc[-1]),
+        "free_peak_load_factor": free_peak,
+        "capped_peak_load_factor": float(lines["peak_load_factor"].max()),
+        "lines_over_capacity_free": int((table["peak_load_per_capacity_hour"] > 1).sum()),
+        "lines_over_capacity_capped": int((lines["peak_load_factor"] > 1).sum()),
+        "denied": capped.denied_boardings,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="one repeat; do not touch the README")
+    parser.add_argument("--demand-scale", type=float, default=1.0)
+    parser.add_argument("--case", action="append", help="run only cases whose name has this")
+    parser.add_argument("--readme", default=None)
+    args = parser.parse_args()
+    repeat = 1 if args.quick else args.repeat
+    params = CapacityParameters()
+    rows = []
+    for case in CASES:
+        if args.case and not any(c.lower() in case[0].lower() for c in args.case):
+            continue
+        row = run_case(*case, args.demand_scale, repeat, params)
+        rows.append(row)
+        print(
+            f"{row['case']}: {row['links']:,} links, {row['trips']:,.0f} trips; unconstrained "
+            f"{row['free_cpu_s']:.2f} s CPU, constrained {row['capped_cpu_s']:.2f} s CPU "
+            f"({row['capped_cpu_s'] / row['free_cpu_s']:.1f}x) in {row['iterations']} "
+            f"iterations (converged {row['converged']}, flow change {row['flow_change']:.2g}); "
+            f"peak load factor {row['free_peak_load_factor']:.2f} -> "
+            f"{row['capped_peak_load_factor']:.2f}, lines over capacity "
+            f"{row['lines_over_capacity_free']} -> {row['lines_over_capacity_capped']}, "
+            f"denied {row['denied']:,.0f}",
+            flush=True,
+        )
+    if args.quick or not rows:
+        return
+    lines = [
+        "## Capacity-constrained transit assignment",
+        "",
+        f"`python benchmarks/bench_transit_capacity.py` (demand scale {args.demand_scale:g}, "
+        f"median of {repeat}, load average {loadavg()}). CPU seconds; ratio = constrained / "
+        "unconstrained.",
+        "",
+        "| case | links | trips | unconstrained s | constrained s | ratio | iterations | "
+        "peak load factor (free → capped) | denied |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['case']} | {r['links']:,} | {r['trips']:,.0f} | {r['free_cpu_s']:.2f} | "
+            f"{r['capped_cpu_s']:.2f} | {r['capped_cpu_s'] / r['free_cpu_s']:.1f} | "
+            f"{r['iterations']} | {r['free_peak_load_factor']:.2f} → "
+            f"{r['capped_peak_load_factor']:.2f} | {r['denied']:,.0f} |"
+        )
+    write_section("transit_capacity", "\n".join(lines), args.readme)
+
+
+if __name__ == "__main__":
+    main()

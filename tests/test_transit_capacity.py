@@ -1,0 +1,222 @@
+"""Capacity-constrained transit assignment (effective frequencies, Cepeda, Cominetti &
+Florian 2006) and crowding (Wardman & Whelan 2011) against hand-solved two-line cases.
+
+No published table is reproduced here: the worked examples of Cepeda et al. (2006) were
+not available to check against. The references are closed forms and one-dimensional
+root finds (scipy's ``brentq``) of the model's equilibrium conditions:
+
+* Two lines A (fast) and B (slow) from stop 1 to stop 2 with ``t_B - t_A`` less than the
+  wait for A alone at nominal frequency is never reached: uncongested, everyone takes A.
+  When A's effective frequency falls far enough, B becomes attractive at the margin and
+  the equilibrium (Cepeda et al., conditions (9)-(10): flows on attractive lines at most
+  their frequency share) holds A where ``alpha / f_A(v_A) = t_B - t_A``, i.e.
+  ``v_A = K_A (1 - alpha / (mu_A (t_B - t_A))) ** (1 / beta)``.
+* Two lines with equal running times (common lines): both always attractive, flows in
+  proportion to effective frequencies, ``v_A / f_A(v_A) = v_B / f_B(v_B)``.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy.optimize import brentq
+
+from transitopt.transit import Line, Stop, TransitSupply, assign_transit, build_transit_graph
+from transitopt.transit.capacity import (
+    CapacityParameters,
+    assign_transit_capacity,
+    crowding_multiplier,
+    effective_frequency,
+)
+
+ALPHA = 0.5  # the library's default wait factor: half the combined headway
+
+
+def two_lines(
+    headway_a=300.0, headway_b=600.0, t_a=600.0, t_b=900.0, cap_a=70.0, cap_b=70.0, mode="bus"
+):
+    stops = [Stop("s1", "s1", 0.0, 0.0), Stop("s2", "s2", 0.05, 0.0)]
+    lines = [
+        Line("A", "A", mode, ("s1", "s2"), headway_a, capacity=cap_a, running_times_s=(t_a,)),
+        Line("B", "B", mode, ("s1", "s2"), headway_b, capacity=cap_b, running_times_s=(t_b,)),
+    ]
+    return build_transit_graph(TransitSupply.from_stops(stops, lines), zones="stops")
+
+
+def boardings(result) -> dict[str, float]:
+    table = result.line_table().set_index("line")
+    return table["boardings"].to_dict()
+
+
+def test_crowding_multiplier_hand_values():
+    p = CapacityParameters()
+    seats = np.full(6, 100.0)
+    load = np.array([0.0, 50.0, 60.0, 80.0, 100.0, 200.0])
+    got = crowding_multiplier(load, seats, p)
+    # 0 and 50/60 % of seats: no crowding; 80 %: halfway from 1.0 (60 %) to 1.3 (100 %);
+    # 100 %: 1.3; 200 riders on 100 seats: half sit at 1.5, half stand at 2.35
+    expected = [1.0, 1.0, 1.0, 1.15, 1.3, (100 * 1.5 + 100 * 2.35) / 200]
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+    # the mean multiplier over 60-100 % is Wardman & Whelan's (2011) average 1.15
+    x = np.linspace(0.6, 1.0, 4001)
+    assert crowding_multiplier(100 * x, seats[0], p).mean() == pytest.approx(1.15, abs=1e-4)
+
+
+def test_effective_frequency_formula():
+    f = np.full(4, 0.01)
+    got = effective_frequency(
+        f, np.array([0.0, 50.0, 100.0, 10.0]), np.array([100.0, 100.0, 100.0, -5.0]),
+        beta=2.0, min_share=1e-3,
+    )  # fmt: skip
+    np.testing.assert_allclose(got, [0.01, 0.01 * 0.75, 0.01 * 1e-3, 0.01 * 1e-3], rtol=1e-12)
+
+
+@pytest.mark.parametrize("beta", [2.0, 4.0, 8.0])
+def test_marginal_line_equilibrium_closed_form(beta):
+    graph = two_lines()
+    demand = np.array([[0.0, 800.0], [0.0, 0.0]])
+    free = assign_transit(graph, demand, skims=False)
+    assert boardings_of(free, graph) == pytest.approx({"A": 800.0, "B": 0.0})
+    params = CapacityParameters(beta=beta, crowding=False, tolerance=1e-3, max_iter=5000)
+    result = assign_transit_capacity(graph, demand, params=params)
+    k_a = 70.0 * 3600.0 / 300.0  # places on A in the hour
+    v_a = k_a * (1.0 - ALPHA / ((1.0 / 300.0) * (900.0 - 600.0))) ** (1.0 / beta)
+    got = boardings(result)
+    # MSA to a flow change of 1e-3: within 0.1 % of the closed form (observed 1.1e-4)
+    assert got["A"] == pytest.approx(v_a, rel=1e-3)
+    assert got["A"] + got["B"] == pytest.approx(800.0, rel=1e-12)
+    assert result.converged
+    assert result.denied_boardings == 0.0
+    # the history is a convergence log like the road assignment's
+    assert list(result.history["iteration"]) == list(range(1, len(result.history) + 1))
+    assert (result.history["flow_change"].iloc[-3:] <= 1e-3).all()
+
+
+def boardings_of(assignment, graph) -> dict[str, float]:
+    table = assignment.line_table().set_index("line")
+    return table["boardings"].to_dict()
+
+
+def test_load_tends_to_capacity_as_beta_grows():
+    graph = two_lines()
+    # 1000 riders, 840 places on A, 420 on B: at every beta here B stays attractive at the
+    # margin only, so v_A = 840 * 0.5 ** (1 / beta) (module docstring)
+    demand = np.array([[0.0, 1000.0], [0.0, 0.0]])
+    k_a = 840.0
+    loads = []
+    for beta in (4.0, 8.0, 16.0, 64.0):
+        params = CapacityParameters(beta=beta, crowding=False, tolerance=1e-3, max_iter=5000)
+        result = assign_transit_capacity(graph, demand, params=params)
+        got = boardings(result)
+        assert got["A"] == pytest.approx(k_a * 0.5 ** (1 / beta), rel=1e-3)
+        assert got["B"] < 420.0  # never above B's places either
+        loads.append(got["A"])
+    assert all(b > a for a, b in zip(loads, loads[1:], strict=False))  # monotone in beta
+    assert all(v < k_a for v in loads)  # never above A's places: B has room
+    assert loads[-1] > 0.98 * k_a  # the strict-capacity limit
+
+
+def test_common_lines_with_unequal_capacity():
+    # equal running times: both lines attractive, flows proportional to f_a(v)
+    graph = two_lines(headway_a=300.0, headway_b=300.0, t_a=600.0, t_b=600.0, cap_b=140.0)
+    demand = np.array([[0.0, 1500.0], [0.0, 0.0]])
+    beta = 2.0
+    mu = 1.0 / 300.0
+    k_a, k_b = 840.0, 1680.0
+
+    def balance(v_a: float) -> float:
+        v_b = 1500.0 - v_a
+        return v_a / (mu * (1 - (v_a / k_a) ** beta)) - v_b / (mu * (1 - (v_b / k_b) ** beta))
+
+    v_a = brentq(balance, 1.0, 839.0, xtol=1e-10)
+    params = CapacityParameters(beta=beta, crowding=False, tolerance=1e-3, max_iter=5000)
+    got = boardings(assign_transit_capacity(graph, demand, params=params))
+    assert got["A"] == pytest.approx(v_a, rel=1e-3)
+    # unconstrained: equal frequencies split equally, A would carry 750 of its 840 places
+    assert v_a < 750.0
+
+
+def test_crowding_moves_riders_to_the_slow_line():
+    graph = two_lines(cap_a=100.0, cap_b=100.0)
+    demand = np.array([[0.0, 800.0], [0.0, 0.0]])
+    beta = 4.0
+    p = CapacityParameters(beta=beta, crowding=True, tolerance=1e-3, max_iter=5000)
+    seats_a = 0.4 * 100.0 * 12  # bus seat_share x places per vehicle x vehicles per hour
+    seats_b = 0.4 * 100.0 * 6
+    k_a = 1200.0
+
+    def excess(v_a: float) -> float:  # A's cost minus B's when B is attractive at the margin
+        f_a = (1 / 300.0) * (1 - (v_a / k_a) ** beta)
+        t_a = 600.0 * crowding_multiplier(np.array([v_a]), seats_a, p)[0]
+        t_b = 900.0 * crowding_multiplier(np.array([800.0 - v_a]), seats_b, p)[0]
+        return t_a + ALPHA / f_a - t_b
+
+    v_a = brentq(excess, 1.0, 799.0, xtol=1e-10)
+    got = boardings(assign_transit_capacity(graph, demand, params=p))
+    assert got["A"] == pytest.approx(v_a, rel=1e-3)
+    without = boardings(
+        assign_transit_capacity(graph, demand, params=CapacityParameters(beta=beta, crowding=False))
+    )
+    assert got["A"] < without["A"]
+
+
+def test_denied_boardings_when_demand_exceeds_the_only_line():
+    stops = [Stop("s1", "s1", 0.0, 0.0), Stop("s2", "s2", 0.05, 0.0)]
+    line = Line("A", "A", "bus", ("s1", "s2"), 300.0, capacity=70.0, running_times_s=(600.0,))
+    graph = build_transit_graph(TransitSupply.from_stops(stops, [line]), zones="stops")
+    demand = np.array([[0.0, 1000.0], [0.0, 0.0]])
+    result = assign_transit_capacity(graph, demand)
+    # captive riders still board (the model keeps the demand), 1000 - 840 are reported
+    assert result.denied_boardings == pytest.approx(1000.0 - 840.0, rel=1e-9)
+    table = result.line_table().set_index("line")
+    assert table.loc["A", "denied"] == pytest.approx(160.0, rel=1e-9)
+    assert table.loc["A", "peak_load_factor"] == pytest.approx(1000.0 / 840.0)
+    # the effective frequency is at its floor: the skim's wait is a thousand times longer
+    assert result.assignment.skim("wait_s")[0, 1] == pytest.approx(0.5 * 300.0 / 1e-3, rel=1e-9)
+
+
+def test_denied_boardings_downstream_of_a_full_vehicle():
+    # line s1 -> s2 -> s3 full from s1: riders boarding at s2 find no room
+    stops = [Stop(s, s, 0.01 * k, 0.0) for k, s in enumerate(("s1", "s2", "s3"))]
+    line = Line(
+        "A", "A", "bus", ("s1", "s2", "s3"), 300.0, capacity=70.0, running_times_s=(300.0, 300.0)
+    )
+    graph = build_transit_graph(TransitSupply.from_stops(stops, [line]), zones="stops")
+    demand = np.zeros((3, 3))
+    demand[0, 2] = 840.0  # fills A from s1 to s3
+    demand[1, 2] = 100.0
+    result = assign_transit_capacity(graph, demand)
+    table = result.boarding_table().set_index("stop")
+    assert table.loc["s2", "through"] == pytest.approx(840.0)
+    assert table.loc["s2", "room"] == pytest.approx(0.0, abs=1e-9)
+    assert table.loc["s2", "denied"] == pytest.approx(100.0)
+    assert table.loc["s1", "denied"] == pytest.approx(0.0)
+
+
+def test_ample_capacity_reproduces_the_unconstrained_assignment():
+    graph = two_lines(cap_a=1e6, cap_b=1e6)
+    demand = np.array([[0.0, 800.0], [0.0, 0.0]])
+    free = assign_transit(graph, demand)
+    result = assign_transit_capacity(graph, demand, params=CapacityParameters(crowding=False))
+    np.testing.assert_allclose(result.link_volume, free.link_volume, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(result.assignment.skims, free.skims, rtol=1e-6)
+    assert result.converged and len(result.history) == 4  # the fewest: iterations 2-4 pass
+
+
+def test_not_converged_warns_and_bad_parameters_raise():
+    graph = two_lines()
+    demand = np.array([[0.0, 800.0], [0.0, 0.0]])
+    with pytest.warns(UserWarning, match="flow change"):
+        result = assign_transit_capacity(
+            graph, demand, params=CapacityParameters(max_iter=3, tolerance=0.0)
+        )
+    assert not result.converged and len(result.history) == 3
+    with pytest.raises(ValueError, match="beta"):
+        CapacityParameters(beta=0.0)
+    with pytest.raises(ValueError, match="period_h"):
+        CapacityParameters(period_h=-1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assign_transit_capacity(graph, demand)  # default parameters converge quietly

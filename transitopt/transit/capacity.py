@@ -1,0 +1,440 @@
+"""Capacity-constrained transit assignment with crowding (effective frequencies + MSA).
+
+Method: Cepeda, Cominetti & Florian (2006), "A frequency-based assignment model for
+congested transit networks with strict capacity constraints: characterization and
+computation of equilibria", Transportation Research B 40(6) 437-459. The frequency a
+rider sees on a boarding link ``a`` (line ``l`` at a stop) falls as its boardings ``v_a``
+fill the room the riders already on board leave::
+
+    room_a = K_l - through_a,    f_a(v) = mu_a (1 - (v_a / room_a) ** beta)
+
+with ``mu_a`` the nominal frequency (1/s), ``K_l`` the places the line offers over the
+period (vehicle capacity x period / headway) and ``through_a`` the riders staying on
+board through the stop (trips per period). ``beta -> inf`` is the strict-capacity model;
+``f_a`` is kept at least ``min_frequency_share * mu_a``. A longer effective wait is how
+the model says that riders cannot board the first vehicle: boardings above the room
+(only possible for riders with no other line) are reported as *denied boardings*.
+
+Crowding: the in-vehicle time of a ride or dwell link is multiplied by the mean
+crowding multiplier of its riders (:func:`crowding_multiplier`, Wardman & Whelan 2011),
+so crowded lines lose riders to others in route choice, and the skims (``total_s``)
+carry it into mode choice.
+
+Algorithm: the method of successive averages on the link flows (the algorithm of
+Cepeda et al., section 4): all-or-nothing optimal strategies
+(:func:`transitopt.kernels.transit.assign`) at the effective frequencies and crowded
+costs of the averaged flows, averaged with step ``1 / (k + 1)``.
+
+Convergence criterion: the *flow change* ``sum_a |v_a(k) - v_a(j)| / sum_a v_a(k)`` over
+the line links (board, ride, dwell, alight) between the averaged flows of iteration ``k``
+and of an earlier iteration ``j`` with ``k/4 < j <= k/2`` (the power of two below
+``k/2``): a Cauchy test on the MSA sequence, at least 8 iterations. The history also
+records the *flow gap* ``sum_a |y_a - v_a| / sum_a v_a`` between the all-or-nothing
+response ``y`` and ``v``: 0 at an equilibrium where every attractive line carries its
+frequency share, but not where a line is attractive at the margin (Cepeda et al.'s
+equilibria let such a line carry less), so it is reported, not used to stop. Cepeda et
+al.'s own gap function needs the flows per destination, which this implementation does
+not keep (memory: links x destinations).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..defaults import section
+from ..kernels import transit as kernels
+from .assign import SKIM_NAMES, TransitAssignment, _demand_matrix
+from .defaults import WAIT_FACTOR
+from .graph import ALIGHT, BOARD, DWELL, RIDE, TransitGraph
+
+_DEFAULTS = section("transit_capacity")
+
+#: columns of :attr:`CapacityAssignment.history`
+HISTORY_COLUMNS = (
+    "iteration",
+    "flow_change",
+    "flow_gap",
+    "max_board_room_ratio",
+    "denied_boardings",
+    "max_load_factor",
+    "cpu_s",
+)
+
+
+@dataclass(frozen=True)
+class CapacityParameters:
+    """Parameters of :func:`assign_transit_capacity` (defaults and sources:
+    ``data/defaults.toml``, section ``transit_capacity``).
+
+    Attributes
+    ----------
+    beta : float
+        Effective-frequency exponent (> 0); larger is closer to a strict capacity.
+    min_frequency_share : float
+        Floor of the effective frequency as a share of the nominal one, in (0, 1].
+    max_iter : int
+        Most MSA iterations.
+    tolerance : float
+        Stop when the flow change (module docstring) is at or below this.
+    period_h : float
+        Hours over which the demand is spread: a line offers ``capacity x period /
+        headway`` places (the demand is trips per period).
+    crowding : bool
+        Weight in-vehicle time by :func:`crowding_multiplier`.
+    seated_free_load, seated_full_multiplier, seated_over_multiplier, standing_multiplier
+        The crowding curve (see :func:`crowding_multiplier`).
+    """
+
+    beta: float = _DEFAULTS["beta"]
+    min_frequency_share: float = _DEFAULTS["min_frequency_share"]
+    max_iter: int = _DEFAULTS["max_iter"]
+    tolerance: float = _DEFAULTS["tolerance"]
+    period_h: float = _DEFAULTS["period_h"]
+    crowding: bool = _DEFAULTS["crowding"]
+    seated_free_load: float = _DEFAULTS["seated_free_load"]
+    seated_full_multiplier: float = _DEFAULTS["seated_full_multiplier"]
+    seated_over_multiplier: float = _DEFAULTS["seated_over_multiplier"]
+    standing_multiplier: float = _DEFAULTS["standing_multiplier"]
+
+    def __post_init__(self) -> None:
+        checks = {
+            "beta": self.beta > 0,
+            "min_frequency_share": 0 < self.min_frequency_share <= 1,
+            "max_iter": self.max_iter >= 1,
+            "tolerance": self.tolerance >= 0,
+            "period_h": self.period_h > 0,
+            "seated_free_load": 0 <= self.seated_free_load < 1,
+            "seated_full_multiplier": self.seated_full_multiplier >= 1,
+            "seated_over_multiplier": self.seated_over_multiplier >= 1,
+            "standing_multiplier": self.standing_multiplier >= 1,
+        }
+        for name, ok in checks.items():
+            if not ok:
+                raise ValueError(
+                    f"CapacityParameters.{name} is out of range: {getattr(self, name)!r}"
+                )
+
+
+def crowding_multiplier(
+    load: np.ndarray, seats: np.ndarray, params: CapacityParameters | None = None
+) -> np.ndarray:
+    """Mean in-vehicle time multiplier of the riders of a link (Wardman & Whelan 2011).
+
+    Parameters
+    ----------
+    load : array
+        Riders on the link (trips per period).
+    seats : array
+        Seats offered on the link over the period (seats per vehicle x vehicles).
+
+    Riders up to ``seats`` sit; with ``x = load / seats`` a seated rider's multiplier is
+    1 up to ``seated_free_load``, then a line to ``seated_full_multiplier`` at ``x = 1``,
+    and ``seated_over_multiplier`` above; the riders beyond the seats stand
+    (``standing_multiplier``). Returns the mean over riders (1 where the link is empty).
+    """
+    p = params or CapacityParameters()
+    load = np.asarray(load, dtype=np.float64)
+    seats = np.broadcast_to(np.asarray(seats, dtype=np.float64), load.shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = np.where(seats > 0, load / seats, np.inf)
+        ramp = 1.0 + (p.seated_full_multiplier - 1.0) * (x - p.seated_free_load) / (
+            1.0 - p.seated_free_load
+        )
+        seated_m = np.where(
+            x <= p.seated_free_load, 1.0, np.where(x <= 1.0, ramp, p.seated_over_multiplier)
+        )
+        seated = np.minimum(load, seats)
+        standing = np.maximum(load - seats, 0.0)
+        mean = (seated * seated_m + standing * p.standing_multiplier) / load
+    return np.where(load > 0, mean, 1.0)
+
+
+def effective_frequency(
+    freq_hz: np.ndarray,
+    boardings: np.ndarray,
+    room: np.ndarray,
+    *,
+    beta: float,
+    min_share: float,
+) -> np.ndarray:
+    """``freq_hz * (1 - (boardings / room) ** beta)``, at least ``min_share * freq_hz``
+    (Cepeda et al. 2006); ``room <= 0`` gives the floor."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(room > 0, boardings / room, np.inf)
+        share = np.where(ratio < 1.0, 1.0 - np.power(np.minimum(ratio, 1.0), beta), 0.0)
+    return freq_hz * np.maximum(share, min_share)
+
+
+@dataclass(frozen=True, eq=False)
+class CapacityAssignment:
+    """Result of :func:`assign_transit_capacity`.
+
+    Attributes
+    ----------
+    assignment : TransitAssignment
+        The averaged link volumes and the skims at the final effective frequencies and
+        crowded costs (``total_s`` and ``wait_s`` include both).
+    effective_freq_hz : (m,) float64
+        Effective frequency of each link (``inf`` off boarding links).
+    link_cost_s : (m,) float64
+        Link costs with crowding (s).
+    history : DataFrame
+        One row per iteration, columns ``HISTORY_COLUMNS``.
+    converged : bool
+    params : CapacityParameters
+    """
+
+    assignment: TransitAssignment
+    effective_freq_hz: np.ndarray
+    link_cost_s: np.ndarray
+    history: pd.DataFrame
+    converged: bool
+    params: CapacityParameters
+    info: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def link_volume(self) -> np.ndarray:
+        """Passengers per period on each link (averaged flows)."""
+        return self.assignment.link_volume
+
+    def segment_table(self) -> pd.DataFrame:
+        """Per ride segment: line, from-stop, load, places and seats offered over the
+        period, load factor (load / places), standing riders and crowding multiplier."""
+        g = self.assignment.graph
+        state = _State(g, self.params)
+        ride = state.ride
+        v = self.link_volume
+        places = state.line_places[g.line[ride]]
+        seats = state.line_seats[g.line[ride]]
+        return pd.DataFrame(
+            {
+                "line": np.asarray(g.line_ids, dtype=object)[g.line[ride]],
+                "stop": g.stop_ids[g.stop[ride]],
+                "load": v[ride],
+                "places": places,
+                "seats": seats,
+                "load_factor": v[ride] / places,
+                "standing": np.maximum(v[ride] - seats, 0.0),
+                "crowding_multiplier": crowding_multiplier(v[ride], seats, self.params),
+            }
+        )
+
+    def boarding_table(self) -> pd.DataFrame:
+        """Per boarding link (line at a stop): boardings, riders already on board, room
+        left, nominal and effective frequency (1/s) and denied boardings (boardings above
+        the room: riders who cannot board in the period)."""
+        g = self.assignment.graph
+        state = _State(g, self.params)
+        board = state.board
+        v = self.link_volume
+        through = state.through(v)
+        room = state.room(v)
+        return pd.DataFrame(
+            {
+                "line": np.asarray(g.line_ids, dtype=object)[g.line[board]],
+                "stop": g.stop_ids[g.stop[board]],
+                "boardings": v[board],
+                "through": through,
+                "room": room,
+                "freq_hz": g.freq_hz[board],
+                "effective_freq_hz": self.effective_freq_hz[board],
+                "denied": np.maximum(v[board] - np.maximum(room, 0.0), 0.0),
+            }
+        )
+
+    def line_table(self) -> pd.DataFrame:
+        """Per line: boardings, peak load, places over the period, peak load factor,
+        standing riders at the peak segment and denied boardings."""
+        seg = self.segment_table()
+        brd = self.boarding_table()
+        g = self.assignment.graph
+        out = pd.DataFrame({"line": list(g.line_ids)}).set_index("line")
+        out["boardings"] = brd.groupby("line")["boardings"].sum()
+        grouped = seg.groupby("line")
+        out["peak_load"] = grouped["load"].max()
+        out["places"] = grouped["places"].first()
+        out["peak_load_factor"] = out["peak_load"] / out["places"]
+        out["peak_standing"] = grouped["standing"].max()
+        out["denied"] = brd.groupby("line")["denied"].sum()
+        return out.fillna(0.0).reset_index()
+
+    @property
+    def denied_boardings(self) -> float:
+        """Total riders who cannot board in the period (trips per period)."""
+        return float(self.boarding_table()["denied"].sum())
+
+
+class _State:
+    """Index arrays of a graph for the capacity updates."""
+
+    def __init__(self, graph: TransitGraph, params: CapacityParameters) -> None:
+        g = graph
+        period_s = params.period_h * 3600.0
+        vehicles = period_s / g.line_headway_s
+        self.line_places = g.line_capacity * vehicles
+        seats = g.line_seats if g.line_seats is not None else g.line_capacity
+        self.line_seats = np.asarray(seats, dtype=np.float64) * vehicles
+        self.board = np.flatnonzero(g.kind == BOARD)
+        self.ride = np.flatnonzero(g.kind == RIDE)
+        self.in_vehicle = np.flatnonzero(np.isin(g.kind, (RIDE, DWELL)) & (g.in_vehicle_s > 0))
+        self.line_links = np.flatnonzero(np.isin(g.kind, (BOARD, RIDE, DWELL, ALIGHT)))
+        dwell = np.flatnonzero(g.kind == DWELL)
+        dwell_into = np.full(g.n_nodes, -1, dtype=np.int64)
+        dwell_into[g.head[dwell]] = dwell
+        self.board_dwell = dwell_into[g.head[self.board]]  # -1 at a line's first stop
+        self.board_places = self.line_places[g.line[self.board]]
+        self.iv_seats = self.line_seats[g.line[self.in_vehicle]]
+        self.iv_places = self.line_places[g.line[self.in_vehicle]]
+
+    def through(self, volume: np.ndarray) -> np.ndarray:
+        """Riders on board through each boarding link's stop."""
+        return np.where(self.board_dwell >= 0, volume[self.board_dwell], 0.0)
+
+    def room(self, volume: np.ndarray) -> np.ndarray:
+        """Places left for boarding at each boarding link (may be negative)."""
+        return self.board_places - self.through(volume)
+
+
+def assign_transit_capacity(
+    graph: TransitGraph,
+    demand: Any,
+    *,
+    params: CapacityParameters | None = None,
+    wait_factor: float = WAIT_FACTOR,
+    skims: bool = True,
+) -> CapacityAssignment:
+    """Capacity-constrained optimal-strategies assignment with crowding.
+
+    Parameters
+    ----------
+    graph
+        From :func:`~transitopt.transit.graph.build_transit_graph`; its
+        ``line_capacity`` (places per vehicle) and ``line_seats`` set the capacity.
+    demand
+        As for :func:`~transitopt.transit.assign.assign_transit` (trips per period of
+        ``params.period_h`` hours).
+    params
+        Method parameters (:class:`CapacityParameters`).
+    wait_factor
+        Expected wait = ``wait_factor / F`` (F: combined effective frequency).
+    skims
+        Compute the OD skims at the final state.
+
+    Warns when the flow gap is still above ``params.tolerance`` after ``max_iter``.
+    """
+    p = params or CapacityParameters()
+    if not wait_factor > 0:
+        raise ValueError(f"wait_factor must be > 0, got {wait_factor!r}")
+    matrix = _demand_matrix(graph, demand)
+    np.fill_diagonal(matrix, 0.0)
+    state = _State(graph, p)
+    no_skims = np.empty((graph.n_links, 0))
+
+    def aon(freq: np.ndarray, cost: np.ndarray, want_skims: bool) -> tuple:
+        return kernels.assign(
+            graph.tail, graph.head, cost, freq, graph.in_indptr, graph.in_links,
+            graph.link_skim if want_skims else no_skims, float(wait_factor),
+            graph.origin_node, graph.destination_node, matrix, bool(want_skims),
+        )  # fmt: skip
+
+    def costs_and_freqs(volume: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        freq = graph.freq_hz.copy()
+        freq[state.board] = effective_frequency(
+            graph.freq_hz[state.board],
+            volume[state.board],
+            state.room(volume),
+            beta=p.beta,
+            min_share=p.min_frequency_share,
+        )
+        cost = graph.cost_s
+        if p.crowding:
+            cost = cost.copy()
+            iv = state.in_vehicle
+            multiplier = crowding_multiplier(volume[iv], state.iv_seats, p)
+            cost[iv] += (multiplier - 1.0) * graph.in_vehicle_s[iv]
+        return freq, cost
+
+    clock = time.process_time()
+    volume, _, arrived = aon(graph.freq_hz, graph.cost_s, False)
+    rows = []
+    converged = False
+    line_links = state.line_links
+    snapshots = {1: volume[line_links].copy()}
+    passed = (
+        0  # successive iterations within the tolerance  # averaged line-link flows at powers of two
+    )
+    for k in range(1, p.max_iter + 1):
+        freq, cost = costs_and_freqs(volume)
+        response, _, arrived = aon(freq, cost, False)
+        total = volume[line_links].sum()
+        gap = (
+            float(np.abs(response[line_links] - volume[line_links]).sum() / total)
+            if total > 0
+            else 0.0
+        )
+        room = state.room(volume)
+        boardings = volume[state.board]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(room > 0, boardings / room, np.where(boardings > 0, np.inf, 0.0))
+        load_factor = volume[state.in_vehicle] / state.iv_places
+        if k & (k - 1) == 0:
+            snapshots[k] = volume[line_links].copy()
+        earlier = snapshots.get(1 << max((k // 2).bit_length() - 1, 0), snapshots[1])
+        change = float(np.abs(volume[line_links] - earlier).sum() / total) if total > 0 else 0.0
+        rows.append(
+            {
+                "iteration": k,
+                "flow_change": change,
+                "flow_gap": gap,
+                "max_board_room_ratio": float(ratio.max()) if ratio.size else 0.0,
+                "denied_boardings": float(np.maximum(boardings - np.maximum(room, 0.0), 0.0).sum()),
+                "max_load_factor": float(load_factor.max()) if load_factor.size else 0.0,
+                "cpu_s": time.process_time() - clock,
+            }
+        )
+        # iteration 1 compares with itself: the test counts from iteration 2
+        passed = passed + 1 if k >= 2 and change <= p.tolerance else 0
+        if passed >= 3 or total == 0:
+            converged = True
+            break
+        volume = volume + (response - volume) / (k + 1.0)
+    freq, cost = costs_and_freqs(volume)
+    skim_array: np.ndarray | None = None
+    if skims:
+        _, skim_array, arrived = aon(freq, cost, True)
+        diagonal = np.arange(matrix.shape[0])
+        skim_array[diagonal, diagonal, :] = 0.0
+    unassigned = float(matrix.sum() - arrived.sum())
+    if unassigned <= 1e-9 * max(1.0, matrix.sum()):
+        unassigned = 0.0
+    if not converged:
+        warnings.warn(
+            f"capacity-constrained transit assignment stopped after {p.max_iter} iterations "
+            f"with flow change {rows[-1]['flow_change']:.3g} > tolerance {p.tolerance:g}",
+            stacklevel=2,
+        )
+    assignment = TransitAssignment(
+        graph=graph,
+        demand=matrix,
+        link_volume=volume,
+        skims=skim_array,
+        unassigned=unassigned,
+        wait_factor=float(wait_factor),
+        info={"total_trips": float(matrix.sum()), "method": "effective frequencies (MSA)"},
+    )
+    history = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
+    return CapacityAssignment(
+        assignment=assignment,
+        effective_freq_hz=freq,
+        link_cost_s=cost,
+        history=history,
+        converged=converged,
+        params=p,
+        info={"iterations": len(rows), "skim_names": SKIM_NAMES},
+    )
