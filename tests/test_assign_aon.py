@@ -9,6 +9,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
 from transitopt.kernels.assignment import aon_load
+from transitopt.kernels.shortest_paths import many_to_many
 from transitopt.network import Network
 
 
@@ -193,6 +194,9 @@ def _compressed_vs_plain(net, cost, origins, dests, demand):
     assert comp[1] == pytest.approx(plain[1], rel=1e-12)
     assert comp[2] == pytest.approx(plain[2], rel=1e-12, abs=1e-12)
     assert aon.load(cost, False)[1] == comp[1]
+    # skims on the core graph: the plain Dijkstra's distances, up to summation order
+    full = many_to_many(net.indptr, net.head, cost, origins, dests, net.centroid)
+    np.testing.assert_allclose(aon.skim(cost), full, rtol=1e-12)
     return aon.n_core, int((aon.args[0] < 0).sum())
 
 

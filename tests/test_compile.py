@@ -51,6 +51,8 @@ HOT = [
     "transit.strategy_into",
     "snapping.nearest_nodes",
     "accessibility.matrix_sums",
+    "assignment.skim_compressed",
+    "elimination.eliminate_nodes",
 ]
 
 

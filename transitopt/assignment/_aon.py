@@ -23,11 +23,11 @@ and again.
 from __future__ import annotations
 
 import hashlib
-import heapq
 
 import numpy as np
 
-from ..kernels.assignment import aon_graph, aon_load_compressed
+from ..kernels.assignment import aon_graph, aon_load_compressed, skim_compressed
+from ..kernels.elimination import eliminate_nodes
 from ._problem import Problem
 
 #: a node is eliminated while its removal adds at most this many more edges than it
@@ -35,7 +35,7 @@ from ._problem import Problem
 #: iteration on the compressed graph at free flow (2 cores busy with other work, so
 #: relative figures only), for 0 / 8 / 32 / 128: Berlin-Center 90 / 58 / 48 / 50 ms
 #: (2,915 / 1,951 / 1,560 / 1,331 core nodes), Sydney 2,396 / 1,426 / 1,122 / 916 ms,
-#: Grid10k 131 / 64 / 56 / 47 ms; the build (pure Python) grows with it
+#: Grid10k 131 / 64 / 56 / 47 ms; the build (:func:`.kernels.elimination.eliminate_nodes`) grows with it
 MAX_ADDED_EDGES = 32
 #: core graphs kept in the process (least recently used dropped)
 CACHED_GRAPHS = 4
@@ -59,86 +59,20 @@ def eliminate(
     """
     if max_added is None:
         max_added = MAX_ADDED_EDGES
-    m = tail.size
-    out: list[dict[int, int]] = [{} for _ in range(n)]
-    inn: list[set[int]] = [set() for _ in range(n)]
-    ops: list[tuple[bool, int, int]] = []
-
-    def add(i: int, o: int, e: int) -> None:
-        old = out[i].get(o)
-        if old is None:
-            out[i][o] = e
-            inn[o].add(i)
-        else:
-            ops.append((False, old, e))
-            out[i][o] = m + len(ops) - 1
-
-    for e in range(m):
-        a, b = int(tail[e]), int(head[e])
-        if a != b:
-            add(a, b, e)
-
-    def gain(v: int) -> int:
-        new = 0
-        for i in inn[v]:
-            oi = out[i]
-            for o in out[v]:
-                if o != i and o not in oi:
-                    new += 1
-        return new - len(inn[v]) - len(out[v])
-
-    heap = [(gain(v), v) for v in range(n) if not protect[v]]
-    heapq.heapify(heap)
-    dead = np.zeros(n, dtype=bool)
-    while heap:
-        g, v = heapq.heappop(heap)
-        if dead[v]:
-            continue
-        now = gain(v)
-        if now != g:
-            heapq.heappush(heap, (now, v))
-            continue
-        if g > max_added:
-            break
-        dead[v] = True
-        outs = list(out[v].items())
-        for i in sorted(inn[v]):
-            e_in = out[i].pop(v)
-            for o, e_out in outs:
-                if o != i:
-                    ops.append((True, e_in, e_out))
-                    add(i, o, m + len(ops) - 1)
-        for o, _ in outs:
-            inn[o].discard(v)
-        touched = inn[v] | set(out[v])
-        inn[v] = set()
-        out[v] = {}
-        for x in touched:
-            if not protect[x] and not dead[x]:
-                heapq.heappush(heap, (gain(x), x))
-    core_of = np.full(n, -1, dtype=np.int64)
-    alive = np.flatnonzero(~dead)
-    core_of[alive] = np.arange(alive.size)
-    indptr = np.zeros(alive.size + 1, dtype=np.int64)
-    c_head: list[int] = []
-    c_edge: list[int] = []
-    for k, node in enumerate(alive.tolist()):
-        for o, e in out[node].items():
-            c_head.append(int(core_of[o]))
-            c_edge.append(e)
-        indptr[k + 1] = len(c_head)
-    core_tail = np.repeat(np.arange(alive.size, dtype=np.int64), np.diff(indptr))
-    op_arr = np.array(ops, dtype=np.int64).reshape(-1, 3)
-    return (
-        np.ascontiguousarray(op_arr[:, 0].astype(np.bool_)),
-        np.ascontiguousarray(op_arr[:, 1]),
-        np.ascontiguousarray(op_arr[:, 2]),
-        core_of,
-        indptr,
-        np.array(c_head, dtype=np.int64),
-        core_tail,
-        np.array(c_edge, dtype=np.int64),
+    return eliminate_nodes(
+        int(n),
+        np.ascontiguousarray(tail, dtype=np.int64),
+        np.ascontiguousarray(head, dtype=np.int64),
+        np.ascontiguousarray(protect, dtype=np.bool_),
+        int(max_added),
     )
+
+
+def _read_only(a: np.ndarray, dtype: type) -> np.ndarray:
+    """A read-only C-contiguous copy of ``a`` as ``dtype``."""
+    out: np.ndarray = np.array(a, dtype=dtype, order="C")
+    out.flags.writeable = False
+    return out
 
 
 def _digest(*arrays: np.ndarray) -> bytes:
@@ -219,9 +153,10 @@ class CompressedAON:
         self.args, self.no_through, new_of, core_of = built
         self.n_core = int(self.no_through.size)
         self.m_core = int(self.args[-1].size)
-        self.origins = core_of[new_of[origin_nodes]]
-        self.dests = core_of[new_of[dest_nodes]]
+        self.origins = np.ascontiguousarray(core_of[new_of[origin_nodes]])
+        self.dests = np.ascontiguousarray(core_of[new_of[dest_nodes]])
         self.demand = demand
+        self._skim_args: tuple | None = None
 
     @classmethod
     def of_problem(cls, problem: Problem) -> CompressedAON:
@@ -240,6 +175,29 @@ class CompressedAON:
         """``(flow, sptt, unreachable)`` under link costs ``cost`` (s), as ``aon_load``."""
         return aon_load_compressed(
             *self.args, cost, self.no_through, self.origins, self.dests, self.demand, load
+        )
+
+    def skim(self, cost: np.ndarray) -> np.ndarray:
+        """Shortest-path costs ``(n_origins, n_destinations)`` under link costs ``cost``
+        (per link, ``inf`` forbids one), searched on the core graph; ``inf`` where
+        unreachable. Equal to a search of the full graph up to the order of summation."""
+        if self._skim_args is None:
+            # the search kernels shared with plain searches see the types of a network's
+            # frozen structure (int64 indptr, int32 head, read-only), so they compile once
+            c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b, k_ptr, k_head, *rest = self.args
+            self._skim_args = (
+                (c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b),
+                (_read_only(k_ptr, np.int64), _read_only(k_head, np.int32), *rest),
+                _read_only(self.no_through, np.bool_),
+            )
+        ops, core, no_through = self._skim_args
+        return skim_compressed(
+            *ops,
+            *core,
+            np.ascontiguousarray(cost, dtype=np.float64),
+            no_through,
+            self.origins,
+            self.dests,
         )
 
     def __call__(self, cost: np.ndarray) -> tuple[np.ndarray, float]:

@@ -49,12 +49,13 @@ from .._errors import ConvergenceWarning, DemandError, TransitoptError
 from .._progress import ProgressCallback
 from ..geo import haversine_m
 from ..network.compiled import MODE_CAR, Network
-from ..paths import skim, snap_points, walk_distances
+from ..paths import snap_points, walk_distances
 from ..transit.capacity import CapacityParameters
 from ..transit.defaults import WAIT_FACTOR, GraphParameters
 from ..transit.graph import ACCESS, BOARD, EGRESS, RIDE, WALK_ONLY, WALK_TRANSFER, TransitGraph
 from ..transit.lines import TransitSupply
 from ..transit.street_routes import StreetRoutes, buses_per_link, route_lines, segment_times
+from ._aon import CompressedAON
 
 MODES = ("car", "transit", "walk")
 
@@ -581,8 +582,19 @@ class _Setup:
         self.car_access_s = snap / params.walk_speed_mps
         self.closed = _edge_flag(drive, "closed")
         self.car_open = ((drive.modes & MODE_CAR) != 0) & ~self.closed & (drive.capacity_vph > 0)
+        # car skims search the core graph that the road assignment builds for the same
+        # network and zone nodes (chains contracted, nodes eliminated; kept in _aon's cache)
+        self.car_core = CompressedAON(
+            drive.indptr,
+            drive.head,
+            self.car_open,
+            np.asarray(drive.centroid, dtype=np.bool_),
+            self.nodes,
+            self.nodes,
+            np.zeros((self.nodes.size, self.nodes.size)),
+        )
         length = np.where(self.car_open & np.isfinite(drive.length_m), drive.length_m, np.inf)
-        car_dist = skim(drive, self.nodes, weight=length, by_index=True, cache=False)
+        car_dist = self.car_core.skim(length)
         self.car_dist_m = car_dist[np.ix_(self.inv, self.inv)]
         self.free_time_s = np.where(self.car_open, drive.free_flow_time_s, np.inf)
         self._bus_setup(drive)
@@ -775,7 +787,7 @@ def _skims(
     out: dict[str, np.ndarray] = {}
     if setup.drive is not None:
         assert link_time_s is not None  # the loop keeps link times with a drive network
-        drive_s = skim(setup.drive, setup.nodes, weight=link_time_s, by_index=True, cache=False)
+        drive_s = setup.car_core.skim(link_time_s)
         drive_s = drive_s[np.ix_(setup.inv, setup.inv)]
     else:
         drive_s = setup.static_car_s

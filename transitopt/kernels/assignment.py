@@ -24,7 +24,7 @@ from numba import prange
 from ._config import chunk_count, njit, njit_parallel
 from .compression import bfs_order, peel, undirected_neighbours
 from .heap import NOT_QUEUED, SETTLED, heap_pop, heap_push
-from .shortest_paths import dijkstra_into, search_scratch
+from .shortest_paths import _mark_targets, dijkstra_into, reset_search, search_scratch
 
 
 @njit
@@ -561,6 +561,45 @@ def aon_load_compressed(
                 for k in range(sc_ptr[s], sc_ptr[s + 1]):
                     flow[pick[k]] = ef[e]
     return flow, sptt, unreachable
+
+
+@njit_parallel
+def skim_compressed(
+    c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b,
+    core_indptr, core_head, core_tail, core_edge,
+    cost, no_through, origins, dests,
+):  # fmt: skip
+    """Shortest-path costs ``(len(origins), len(dests))`` under link costs ``cost`` (s,
+    per original link) on the compressed graph of :func:`aon_load_compressed` (same
+    arguments; ``origins``, ``dests`` in core node indices). Parallel over origins; each
+    search stops once every destination is settled; ``inf`` where unreachable.
+    """
+    m_c = c_link.size
+    n_ops = op_a.size
+    ec = np.empty(m_c + n_ops)
+    pick = np.empty(step_ptr.size - 1, dtype=np.int64)
+    _compressed_costs(cost, c_link, sc_ptr, step_ptr, cand, ec, pick)
+    op_pick = np.empty(n_ops, dtype=np.int64)
+    _derived_costs(ec, m_c, op_sum, op_a, op_b, op_pick)
+    core_cost = np.empty(core_edge.size)
+    for e in range(core_edge.size):
+        core_cost[e] = ec[core_edge[e]]
+    n = core_indptr.size - 1
+    n_src = origins.size
+    out = np.empty((n_src, dests.size))
+    is_target, n_unique = _mark_targets(n, dests)
+    n_chunks = chunk_count(n_src)
+    for c in prange(n_chunks):
+        dist, pred, heap_key, heap_node, position = search_scratch(n)
+        for i in range(c, n_src, n_chunks):
+            reset_search(dist, pred, position)
+            dijkstra_into(
+                core_indptr, core_head, core_cost, origins[i], no_through, is_target,
+                n_unique, dist, pred, heap_key, heap_node, position,
+            )  # fmt: skip
+            for j in range(dests.size):
+                out[i, j] = dist[dests[j]]
+    return out
 
 
 @njit_parallel

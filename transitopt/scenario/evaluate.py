@@ -381,10 +381,21 @@ def _links_table(p: Prepared, out: MultimodalResult) -> pd.DataFrame:
         table["time_s"] > 0, table["length_m"] / table["time_s"] * 3.6, np.nan
     )
     if "geometry" in edges.columns:
-        table["geometry_wkt"] = [
-            g.wkt if g is not None and hasattr(g, "wkt") else None for g in edges["geometry"]
-        ]
+        table["geometry_wkt"] = _wkt(edges["geometry"].to_numpy(object))
     return table
+
+
+def _wkt(geometry: np.ndarray) -> list[str | None]:
+    """WKT of each shapely geometry (``g.wkt``, in one call), ``None`` for anything else."""
+    import shapely
+
+    is_geom = np.array([isinstance(g, shapely.Geometry) for g in geometry], dtype=bool)
+    out: list[str | None] = [None] * geometry.size
+    if is_geom.any():
+        text = shapely.to_wkt(geometry[is_geom], rounding_precision=-1)
+        for i, w in zip(np.flatnonzero(is_geom).tolist(), text.tolist(), strict=True):
+            out[i] = w
+    return out
 
 
 def _segments_tables(p: Prepared, out: MultimodalResult) -> tuple[pd.DataFrame, pd.DataFrame]:

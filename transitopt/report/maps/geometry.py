@@ -28,6 +28,24 @@ def midpoint(line: np.ndarray) -> np.ndarray:
     return line[k] + t * (line[k + 1] - line[k])
 
 
+def midpoints(lines: list[np.ndarray]) -> np.ndarray:
+    """(n, 2) :func:`midpoint` of each polyline; straight two-point lines all at once
+    (the same arithmetic), the others one by one."""
+    out = np.empty((len(lines), 2))
+    two = np.array([len(g) == 2 for g in lines], dtype=bool)
+    if two.any():
+        ends = np.stack([g for g, t in zip(lines, two, strict=True) if t])  # (k, 2, 2)
+        a, b = ends[:, 0], ends[:, 1]
+        step = np.hypot(*(b - a).T)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t = np.where(step > 0, (step / 2.0) / step, 0.0)
+        mid = a + t[:, None] * (b - a)
+        out[two] = np.where((step <= 0)[:, None], a, mid)
+    for i in np.flatnonzero(~two):
+        out[i] = midpoint(lines[i])
+    return out
+
+
 def link_geometry(links: pd.DataFrame) -> list[np.ndarray]:
     """lon/lat polyline per link: ``geometry_wkt`` where present, else ``x0, y0`` → ``x1, y1``."""
     straight = np.stack([links[c].to_numpy(float) for c in ("x0", "y0", "x1", "y1")], axis=1)

@@ -12,7 +12,7 @@ import numpy as np
 
 from ...geo import METRES_PER_DEGREE
 from .classes import MapClass, nice_number
-from .geometry import midpoint
+from .geometry import midpoints
 
 #: how highlighted lines are drawn over every map of an alternative: colour, dash
 HIGHLIGHT_STYLE = {
@@ -136,12 +136,11 @@ class MapLayer:
     def centres(self) -> np.ndarray:
         """(f, 2) a point on each feature: the middle vertex of a line, the mean of a ring."""
         out = np.empty((len(self.geometry), 2))
-        for i, g in enumerate(self.geometry):
-            if self.kind == "zones":
+        if self.kind == "zones":
+            for i, g in enumerate(self.geometry):
                 out[i] = g[:-1].mean(axis=0) if len(g) > 1 else g[0]
-            else:
-                out[i] = midpoint(g)
-        return out
+            return out
+        return midpoints(self.geometry)
 
     def bounds(self) -> tuple[float, float, float, float]:
         """(min lon, min lat, max lon, max lat) of the features and the background."""

@@ -1,0 +1,232 @@
+"""Node elimination for the all-or-nothing core graph (see :mod:`.assignment`).
+
+Nodes of a directed graph are eliminated one after the other, the one whose removal adds
+the fewest edges first, while one adds at most ``max_added`` more edges than it removes.
+Each path ``i -> v -> o`` through an eliminated node ``v`` becomes a derived edge
+``i -> o``; where ``i -> o`` exists already, a second derived edge takes the cheaper of
+the two. The order of operations is that of the reference implementation in
+``tests/test_kernels_elimination.py`` (out-edges kept in insertion order, in-neighbours
+visited in increasing order, ties in the heap broken by node index), so the result is
+the same, array for array.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import types
+from numba.typed import Dict, List
+
+from ._config import njit
+
+_INT = types.int64
+
+
+@njit
+def _less(key, node, a, b):
+    """Entry ``a`` before entry ``b``: smaller gain, then smaller node."""
+    return key[a] < key[b] or (key[a] == key[b] and node[a] < node[b])
+
+
+@njit
+def _push(key, node, size, g, v):
+    """Push ``(g, v)`` onto the binary heap of ``size`` entries (arrays grown by the
+    caller); returns the new size."""
+    i = size
+    key[i] = g
+    node[i] = v
+    while i > 0:
+        p = (i - 1) // 2
+        if not _less(key, node, i, p):
+            break
+        key[i], key[p] = key[p], key[i]
+        node[i], node[p] = node[p], node[i]
+        i = p
+    return size + 1
+
+
+@njit
+def _pop(key, node, size):
+    """Remove the smallest ``(gain, node)``; returns ``(gain, node, new size)``."""
+    g = key[0]
+    v = node[0]
+    size -= 1
+    key[0] = key[size]
+    node[0] = node[size]
+    i = 0
+    while True:
+        c = 2 * i + 1
+        if c >= size:
+            break
+        if c + 1 < size and _less(key, node, c + 1, c):
+            c += 1
+        if not _less(key, node, c, i):
+            break
+        key[i], key[c] = key[c], key[i]
+        node[i], node[c] = node[c], node[i]
+        i = c
+    return g, v, size
+
+
+@njit
+def _gain(v, out, inn):
+    """Edges added minus edges removed by eliminating ``v``."""
+    new = 0
+    for i in inn[v]:
+        oi = out[i]
+        for o in out[v]:
+            if o != i and o not in oi:
+                new += 1
+    return new - len(inn[v]) - len(out[v])
+
+
+@njit
+def _add(i, o, e, out, inn, ops_kind, ops_a, ops_b, n_ops, m):
+    """Edge ``e`` from ``i`` to ``o`` (a min with the existing one if there is one);
+    returns the new number of operations (ops arrays grown by the caller)."""
+    if o in out[i]:
+        old = out[i][o]
+        ops_kind[n_ops] = 0
+        ops_a[n_ops] = old
+        ops_b[n_ops] = e
+        out[i][o] = m + n_ops
+        return n_ops + 1
+    out[i][o] = e
+    inn[o][i] = True
+    return n_ops
+
+
+@njit
+def _grow(a, need):
+    """``a`` with room for at least ``need`` entries."""
+    if need <= a.size:
+        return a
+    b = np.empty(max(need, 2 * a.size), dtype=a.dtype)
+    b[: a.size] = a
+    return b
+
+
+@njit
+def eliminate_nodes(n, tail, head, protect, max_added):
+    """Eliminate unprotected nodes of the graph ``tail -> head`` (see the module doc).
+
+    Returns ``(op_sum, op_a, op_b, core_of, core_indptr, core_head, core_tail,
+    core_edge)``: derived edge ``m + k`` (``m = tail.size``) is ``op_a[k] + op_b[k]``
+    where ``op_sum[k]``, else the cheaper of the two; ``core_of[v]`` is the core index of
+    node ``v`` (-1: eliminated) and the core CSR's edge ``e`` is edge ``core_edge[e]``.
+    """
+    m = tail.size
+    out = List()
+    inn = List()
+    for _ in range(n):
+        out.append(Dict.empty(key_type=_INT, value_type=_INT))
+        inn.append(Dict.empty(key_type=_INT, value_type=types.boolean))
+    cap = max(16, m)
+    ops_kind = np.empty(cap, dtype=np.int64)  # 1: a sum, 0: a min
+    ops_a = np.empty(cap, dtype=np.int64)
+    ops_b = np.empty(cap, dtype=np.int64)
+    n_ops = 0
+    for e in range(m):
+        a = tail[e]
+        b = head[e]
+        if a != b:
+            ops_kind = _grow(ops_kind, n_ops + 1)
+            ops_a = _grow(ops_a, n_ops + 1)
+            ops_b = _grow(ops_b, n_ops + 1)
+            n_ops = _add(a, b, e, out, inn, ops_kind, ops_a, ops_b, n_ops, m)
+
+    h_key = np.empty(max(16, 2 * n), dtype=np.int64)
+    h_node = np.empty(max(16, 2 * n), dtype=np.int64)
+    size = 0
+    for v in range(n):
+        if not protect[v]:
+            size = _push(h_key, h_node, size, _gain(v, out, inn), v)
+    dead = np.zeros(n, dtype=np.bool_)
+    stamp = np.full(n, -1, dtype=np.int64)  # the node whose elimination last touched it
+    while size > 0:
+        g, v, size = _pop(h_key, h_node, size)
+        if dead[v]:
+            continue
+        now = _gain(v, out, inn)
+        if now != g:
+            h_key = _grow(h_key, size + 1)
+            h_node = _grow(h_node, size + 1)
+            size = _push(h_key, h_node, size, now, v)
+            continue
+        if g > max_added:
+            break
+        dead[v] = True
+        n_out = len(out[v])
+        outs_o = np.empty(n_out, dtype=np.int64)
+        outs_e = np.empty(n_out, dtype=np.int64)
+        k = 0
+        for o, e_out in out[v].items():
+            outs_o[k] = o
+            outs_e[k] = e_out
+            k += 1
+        ins = np.empty(len(inn[v]), dtype=np.int64)
+        k = 0
+        for i in inn[v]:
+            ins[k] = i
+            k += 1
+        ins.sort()
+        for i in ins:
+            e_in = out[i].pop(v)
+            need = n_ops + 2 * n_out
+            ops_kind = _grow(ops_kind, need)
+            ops_a = _grow(ops_a, need)
+            ops_b = _grow(ops_b, need)
+            for k in range(n_out):
+                o = outs_o[k]
+                if o != i:
+                    ops_kind[n_ops] = 1
+                    ops_a[n_ops] = e_in
+                    ops_b[n_ops] = outs_e[k]
+                    n_ops += 1
+                    n_ops = _add(i, o, m + n_ops - 1, out, inn, ops_kind, ops_a, ops_b, n_ops, m)
+        for o in outs_o:
+            if v in inn[o]:
+                inn[o].pop(v)
+        # every touched neighbour once, with its new gain
+        touched = np.concatenate((ins, outs_o))
+        h_key = _grow(h_key, size + touched.size)
+        h_node = _grow(h_node, size + touched.size)
+        for x in touched:
+            if not protect[x] and not dead[x] and stamp[x] != v:
+                stamp[x] = v
+                size = _push(h_key, h_node, size, _gain(x, out, inn), x)
+        inn[v] = Dict.empty(key_type=_INT, value_type=types.boolean)
+        out[v] = Dict.empty(key_type=_INT, value_type=_INT)
+
+    core_of = np.full(n, -1, dtype=np.int64)
+    n_alive = 0
+    m_core = 0
+    for v in range(n):
+        if not dead[v]:
+            core_of[v] = n_alive
+            n_alive += 1
+            m_core += len(out[v])
+    indptr = np.zeros(n_alive + 1, dtype=np.int64)
+    c_head = np.empty(m_core, dtype=np.int64)
+    c_tail = np.empty(m_core, dtype=np.int64)
+    c_edge = np.empty(m_core, dtype=np.int64)
+    k = 0
+    for v in range(n):
+        if dead[v]:
+            continue
+        c = core_of[v]
+        for o, e in out[v].items():
+            c_head[k] = core_of[o]
+            c_tail[k] = c
+            c_edge[k] = e
+            k += 1
+        indptr[c + 1] = k
+    return (
+        ops_kind[:n_ops] == 1,
+        ops_a[:n_ops].copy(),
+        ops_b[:n_ops].copy(),
+        core_of,
+        indptr,
+        c_head,
+        c_tail,
+        c_edge,
+    )
