@@ -64,7 +64,7 @@ def _expected_car_split():
     return optimize.brentq(diff, 0.0, 2000.0, xtol=1e-12)
 
 
-@pytest.mark.parametrize("algorithm", ["fw", "cfw", "bfw"])
+@pytest.mark.parametrize("algorithm", ["fw", "cfw", "bfw", "algb"])
 def test_three_classes_on_two_routes_match_the_hand_solution(algorithm):
     net = _two_routes()
     result = assign(net, classes=_three_classes(net), algorithm=algorithm, gap=1e-12, max_iter=5000)
@@ -94,13 +94,14 @@ def test_three_classes_on_two_routes_match_the_hand_solution(algorithm):
     assert result.objective == pytest.approx(t_a + t_b + tolls, rel=1e-9)
 
 
-def test_one_class_equals_the_single_class_run():
+@pytest.mark.parametrize("algorithm", ["bfw", "algb"])
+def test_one_class_equals_the_single_class_run(algorithm):
     net = _two_routes()
-    single = assign(net, _od(2500.0), algorithm="bfw", gap=1e-10, toll_factor=60.0)
+    single = assign(net, _od(2500.0), algorithm=algorithm, gap=1e-10, toll_factor=60.0)
     classes = assign(
         net,
         classes=[VehicleClass("car", _od(2500.0), toll_factor=60.0)],
-        algorithm="bfw",
+        algorithm=algorithm,
         gap=1e-10,
     )
     np.testing.assert_allclose(classes.flow, single.flow, atol=1e-6)

@@ -23,7 +23,7 @@ from ..kernels.vdf import costs_into
 from ..network.compiled import Network
 from ._monitor import HISTORY_COLUMNS, Monitor
 from ._problem import build_problem
-from .bush import solve_algorithm_b
+from .bush import solve_algorithm_b, solve_algorithm_b_classes
 from .classes import VehicleClass, build_class_problems
 from .frank_wolfe import solve_link_based, solve_link_based_classes
 from .result import AssignmentResult
@@ -67,7 +67,7 @@ class UserEquilibrium:
     classes
         Vehicle classes (:class:`VehicleClass`: demand, PCE, cost weights, closed links)
         for a multi-class equilibrium in PCU on shared links; ``result.class_flow``
-        holds each class's vehicles/h. Not with ``algorithm="algb"`` (yet).
+        holds each class's vehicles/h (``algb``: one set of bushes per class).
     progress
         Called with each history row (a dict); returning ``False`` stops the run
         (:mod:`transitopt._progress`).
@@ -90,10 +90,7 @@ class UserEquilibrium:
     def __post_init__(self) -> None:
         if (self.demand is None) == (self.classes is None):
             raise ValueError("give either demand (one car class) or classes, not both or neither")
-        if self.classes is not None and self.algorithm == "algb":
-            raise ValueError(
-                "algorithm 'algb' does not support vehicle classes yet; use 'bfw' (or 'fw', 'cfw', 'msa')"
-            )
+
         if self.algorithm not in ALGORITHMS:
             raise ValueError(f"unknown algorithm {self.algorithm!r}; expected one of {ALGORITHMS}")
         if not self.gap >= 0.0:
@@ -198,7 +195,10 @@ class UserEquilibrium:
             progress=self.progress,
             demand=problems.total_demand,
         )
-        pcu = solve_link_based_classes(problems, self.algorithm, monitor)
+        if self.algorithm == "algb":
+            pcu = solve_algorithm_b_classes(problems, monitor)
+        else:
+            pcu = solve_link_based_classes(problems, self.algorithm, monitor)
         pcu = np.where(np.array([p.closed for p in problems.classes]), 0.0, pcu)
         flow = pcu.sum(axis=0)
         time_only = np.empty_like(flow)
