@@ -39,9 +39,12 @@ def test_network_info_reports_size_classes_and_imputation(surabaya):
     assert result.exit_code == 0, result.output
     network = to.load_network(surabaya)
     # data/README.md: the drive graph of this extract has 559 nodes in its largest weak
-    # component; the strongly connected core we keep is a little smaller
+    # component (of 563); reverse connectors keep all of it strongly connected
     assert f"{network.n_nodes:,} nodes" in result.output
-    assert 500 < network.n_nodes <= 559
+    assert network.n_nodes == 559
+    assert "kept 559 of 563 drive nodes; dropped 4 in 2 islands, largest 2 nodes" in " ".join(
+        result.output.split()
+    )
     assert "residential" in result.output
     assert "speed_kph" in result.output
 

@@ -213,11 +213,12 @@ def test_headline_table_fits_80_columns_with_a_legend(n_alternatives, parts):
     from transitopt.cli._tables import print_headline
 
     out = io.StringIO()
-    console = Console(file=out, width=80, color_system=None)
+    console = Console(file=out, width=80, color_system=None, markup=False)  # as the CLI's
     table = headline_table(n_alternatives)
     print_headline(console, table, title="Headline metrics")
     text = out.getvalue()
     assert "…" not in text
+    assert "[/" not in text and "[dim" not in text  # styles are styles, not printed markup
     assert max(len(line) for line in text.splitlines()) <= 80
     assert text.count("Headline metrics") == parts
     if n_alternatives:

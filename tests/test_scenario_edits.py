@@ -115,6 +115,41 @@ stops = [1, {{lat = {near_5[0] + 0.0001}, lon = {near_5[1]}, name = "Five"}}, "n
     assert_same_network(base.drive, p.drive)
 
 
+def test_add_line_with_its_own_stops_back(base, folder):
+    p = run(
+        folder,
+        """\
+[[edits]]
+type = "add_line"
+id = "Y"
+headway_min = 10
+both_directions = true
+stops = [1, 2, 3]
+stops_back = [3, 5, 4, 1]
+""",
+        name="back",
+    )
+    y0, y1 = p.supply.line("Y:0"), p.supply.line("Y:1")
+    assert y0.stop_ids == ("node/1", "node/2", "node/3")
+    assert y1.stop_ids == ("node/3", "node/5", "node/4", "node/1")
+    assert y1.direction_id == 1 and y1.route_id == "Y"
+    assert p.routes.seg_routed.all()
+    with pytest.raises(ScenarioError, match=r"stops_back needs both_directions"):
+        run(
+            folder,
+            '[[edits]]\ntype = "add_line"\nid = "Z"\nheadway_min = 10\n'
+            "stops = [1, 2]\nstops_back = [2, 1]\n",
+            name="back_one",
+        )
+    with pytest.raises(ScenarioError, match=r"edits\[0\]\.stops_back\[1\]: no stop with id 'nope'"):
+        run(
+            folder,
+            '[[edits]]\ntype = "add_line"\nid = "Z"\nheadway_min = 10\nboth_directions = true\n'
+            'stops = [1, 2]\nstops_back = [2, "nope"]\n',
+            name="back_bad",
+        )
+
+
 def test_remove_line_by_route_key(base, folder):
     p = run(folder, '[[edits]]\ntype = "remove_line"\nline = "bus:1"\n')
     assert p.supply.lines == ()

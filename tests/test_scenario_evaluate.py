@@ -139,11 +139,10 @@ def test_bus_lane_in_the_model(results):
     # buses run at free flow on the lane: the first segment (1 -> 2, on the lane) takes its free-flow time
     seg = lane.table("segments").set_index("seq")
     free = on_lane.set_index(["from_node", "to_node"]).loc[(1, 2), "free_flow_time_s"]
-    snap = prepared(lane).routes.seg_extra_m[0]
+    routes = prepared(lane).routes
+    assert routes.inc_share[routes.inc_seg == 0].sum() == pytest.approx(1.0)  # the whole link
     v_max = 40.0 / 3.6
-    assert seg.loc[0, "run_time_s"] == pytest.approx(
-        max(free, on_lane["length_m"].iloc[0] / v_max) + snap / v_max
-    )
+    assert seg.loc[0, "run_time_s"] == pytest.approx(max(free, on_lane["length_m"].iloc[0] / v_max))
     assert lane["transit_avg_wait_min"] < base["transit_avg_wait_min"]
 
 

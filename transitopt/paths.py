@@ -29,7 +29,9 @@ What to call:
   ``length_m`` with every link usable in both directions (parallel links and the two
   directions of a link count at their shortest length; links without a finite length
   are not walkable).
-* **points to nodes**: :func:`snap_points`.
+* **points to nodes**: :func:`snap_points`; **points to links** (candidate links near
+  each point, with the position along the link): :func:`snap_to_edges`.
+* **costs of many pairs** without their paths: :func:`shortest_path_costs`.
 
 Cached and uncached searches, prepared graphs and plain Dijkstras all give the same
 distances up to floating-point summation order (a few ulp).
@@ -51,7 +53,7 @@ import numba
 import numpy as np
 
 from ._errors import NetworkError, SnappingError
-from .geo import METRES_PER_DEGREE
+from .geo import METRES_PER_DEGREE, local_xy
 from .kernels import accessibility as _bounded
 from .kernels import compression as _compression
 from .kernels import contraction as _contraction
@@ -576,6 +578,55 @@ def shortest_paths(
     return out
 
 
+def shortest_path_costs(
+    network: Network,
+    origins: Any,
+    destinations: Any,
+    *,
+    weight: str | np.ndarray = "free_flow_time_s",
+    by_index: bool = True,
+) -> np.ndarray:
+    """Shortest-path cost of each origin-destination pair (the costs of :func:`shortest_paths`).
+
+    Each origin is searched once, stopping when its destinations are settled; nothing
+    is cached.
+
+    Parameters
+    ----------
+    network : Network
+        The compiled network.
+    origins, destinations : sequence of int
+        One origin and one destination per pair (compiled indices with ``by_index=True``,
+        else node ids).
+    weight : str or (n_edges,) array
+        Per-edge cost to minimise.
+    by_index : bool
+        Nodes are compiled node indices.
+
+    Returns
+    -------
+    (n_pairs,) float64
+        The cost (0 where the destination is the origin, ``inf`` where unreachable).
+    """
+    array = _weight(network, weight)
+    src = _nodes(network, origins, by_index=by_index, what="origin")
+    dst = _nodes(network, destinations, by_index=by_index, what="destination")
+    if src.shape != dst.shape:
+        raise ValueError(f"{src.size} origins but {dst.size} destinations: give one per pair")
+    no_through = np.ascontiguousarray(network.centroid, dtype=np.bool_)
+    out = np.full(src.size, np.inf)
+    order = np.argsort(src, kind="stable")
+    new_origin = np.flatnonzero(src[order][1:] != src[order][:-1]) + 1
+    for pairs in np.split(order, new_origin) if src.size else []:
+        origin = int(src[pairs[0]])
+        targets = np.unique(dst[pairs])
+        dist, _ = _sp.single_source(
+            network.indptr, network.head, array, origin, no_through, targets
+        )
+        out[pairs] = dist[dst[pairs]]
+    return out
+
+
 def walk_distances(
     walk_network: Network,
     nodes: Any,
@@ -758,6 +809,198 @@ def snap_points(
                 f"network: {detail}{more}; check the coordinates (lon/lat order, CRS) or raise max_distance_m"
             )
     return node, dist
+
+
+@dataclass(frozen=True)
+class EdgeCandidates:
+    """Links near points, as returned by :func:`snap_to_edges` (one row per point and link).
+
+    Attributes
+    ----------
+    point : (c,) int64
+        Index of the point; rows of a point are consecutive, nearest link first.
+    edge : (c,) int64
+        Compiled edge index.
+    fraction : (c,) float64
+        Position of the point's projection along the link, 0 at its tail, 1 at its head
+        (share of the link's drawn length).
+    distance_m : (c,) float64
+        Distance from the point to the link (metres for geographic and metric CRSs).
+    """
+
+    point: np.ndarray
+    edge: np.ndarray
+    fraction: np.ndarray
+    distance_m: np.ndarray
+
+
+def snap_to_edges(
+    network: Network,
+    x: Any,
+    y: Any,
+    *,
+    edges: np.ndarray | None = None,
+    radius_m: float = 60.0,
+    max_distance_m: float = 250.0,
+    max_candidates: int = 8,
+) -> EdgeCandidates:
+    """Candidate links of each point: every link within ``radius_m`` of the nearest one.
+
+    A link is drawn as its ``geometry`` (a LineString in the network's CRS, from its
+    tail to its head) where the edge table has one, else as the straight line between
+    its end nodes. Distances are taken in a local equirectangular projection around
+    the network's mean latitude (good to about 0.1 % over a city) for geographic CRSs,
+    in CRS units otherwise. The two directions of a two-way street are two links at
+    the same distance; choosing between them (by direction of travel) is the caller's.
+
+    Parameters
+    ----------
+    network : Network
+        The compiled network.
+    x, y : array_like
+        Point coordinates in the network's CRS.
+    edges : (n_edges,) bool, optional
+        Links that may be chosen (default: all).
+    radius_m : float
+        Keep the links within this distance beyond the nearest link's (m).
+    max_distance_m : float
+        Points with no link this close get no candidate.
+    max_candidates : int
+        At most this many links per point, nearest first (ties by edge index).
+
+    Returns
+    -------
+    EdgeCandidates
+    """
+    import shapely
+
+    px = np.array(x, dtype=np.float64, ndmin=1).ravel()
+    py = np.array(y, dtype=np.float64, ndmin=1).ravel()
+    if px.shape != py.shape:
+        raise SnappingError(f"x and y differ in length ({px.size} != {py.size})")
+    bad = np.flatnonzero(~(np.isfinite(px) & np.isfinite(py)))
+    if bad.size:
+        raise SnappingError(
+            f"{bad.size} point(s) have missing or infinite coordinates: {_listing(bad)}"
+        )
+    lines, to_local = _edge_lines(network)
+    allowed = np.ones(network.n_edges, bool) if edges is None else np.asarray(edges, bool)
+    if allowed.shape != (network.n_edges,):
+        raise ValueError(f"edges mask has shape {allowed.shape}, expected ({network.n_edges},)")
+    usable = np.flatnonzero(allowed & ~shapely.is_missing(lines))
+    empty_i, empty_f = np.empty(0, dtype=np.int64), np.empty(0)
+    if px.size == 0 or usable.size == 0:
+        return EdgeCandidates(empty_i, empty_i, empty_f, empty_f)
+    points = shapely.points(*to_local(px, py))
+    tree = shapely.STRtree(lines[usable])
+    # the nearest link of each point first, then every link within radius_m beyond it
+    near_p, near_k = tree.query_nearest(points, max_distance=float(max_distance_m))
+    reach = np.full(px.size, -1.0)
+    # (+1 micrometre: the nearest link itself must pass the dwithin test)
+    reach[near_p] = shapely.distance(points[near_p], lines[usable[near_k]]) + radius_m + 1e-6
+    has = np.flatnonzero(reach >= 0)
+    pi, ki = tree.query(
+        points[has], predicate="dwithin", distance=np.minimum(reach[has], max_distance_m)
+    )
+    pi = has[pi]
+    ei = usable[ki]
+    d = shapely.distance(points[pi], lines[ei])
+    order = np.lexsort((ei, d, pi))
+    pi, ei, d = pi[order], ei[order], d[order]
+    first = np.r_[True, pi[1:] != pi[:-1]] if pi.size else np.empty(0, bool)
+    nearest = np.maximum.accumulate(np.where(first, np.arange(pi.size), 0))
+    rank = np.arange(pi.size) - nearest
+    keep = (d <= d[nearest] + radius_m) & (rank < max_candidates) & (d <= max_distance_m)
+    pi, ei, d = pi[keep], ei[keep], d[keep]
+    fraction = shapely.line_locate_point(lines[ei], points[pi], normalized=True)
+    fraction = np.clip(np.nan_to_num(fraction, nan=0.0), 0.0, 1.0)
+    return EdgeCandidates(
+        point=pi.astype(np.int64), edge=ei.astype(np.int64), fraction=fraction, distance_m=d
+    )
+
+
+#: per network, its links as local metric LineStrings and the projection used
+_EDGE_LINES: weakref.WeakKeyDictionary[Network, tuple[np.ndarray, Any]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _edge_lines(network: Network) -> tuple[np.ndarray, Any]:
+    """Links as LineStrings in local metres (missing where a link has no coordinates) and the
+    function ``(x, y) -> (x_m, y_m)`` that projects points the same way."""
+    cached = _EDGE_LINES.get(network)
+    if cached is not None:
+        return cached
+    import shapely
+
+    if _is_geographic(network.crs):
+        finite = np.isfinite(network.node_y)
+        lat0 = float(np.mean(network.node_y[finite])) if finite.any() else 0.0
+
+        def to_local(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+            return local_xy(x, y, lat0)
+    else:
+
+        def to_local(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+            return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+
+    coords, index = edge_polylines(network)
+    lx, ly = to_local(coords[:, 0], coords[:, 1])
+    ok = np.isfinite(lx) & np.isfinite(ly)
+    lines = np.full(network.n_edges, None, dtype=object)
+    has = np.bincount(index[ok], minlength=network.n_edges) >= 2
+    complete = has & (
+        np.bincount(index, minlength=network.n_edges)
+        == np.bincount(index[ok], minlength=network.n_edges)
+    )
+    take = complete[index]
+    if take.any():
+        built = shapely.linestrings(np.column_stack([lx[take], ly[take]]), indices=index[take])
+        lines[np.unique(index[take])] = built
+    _EDGE_LINES[network] = (lines, to_local)
+    return lines, to_local
+
+
+def edge_polylines(network: Network) -> tuple[np.ndarray, np.ndarray]:
+    """Every link's polyline in the network's CRS, from its tail to its head.
+
+    The link's ``geometry`` (LineString) where the edge table has one, else the straight
+    line between its end nodes.
+
+    Returns
+    -------
+    coords : (m, 2) float64
+        Vertices of all links, link by link.
+    index : (m,) int64
+        Link of each vertex (non-decreasing).
+    """
+    import shapely
+
+    straight = np.stack(
+        [
+            network.node_x[network.tail],
+            network.node_y[network.tail],
+            network.node_x[network.head],
+            network.node_y[network.head],
+        ],
+        axis=1,
+    ).reshape(-1, 2)
+    straight_index = np.repeat(np.arange(network.n_edges, dtype=np.int64), 2)
+    if "geometry" not in network.edges.columns:
+        return straight, straight_index
+    geoms = np.asarray(network.edges["geometry"].to_numpy(object))
+    is_line = np.array(
+        [g is not None and getattr(g, "geom_type", "") == "LineString" for g in geoms], bool
+    )
+    if not is_line.any():
+        return straight, straight_index
+    coords, index = shapely.get_coordinates(list(geoms[is_line]), return_index=True)
+    index = np.flatnonzero(is_line)[index]
+    keep_straight = ~is_line[straight_index]
+    all_coords = np.concatenate([coords, straight[keep_straight]])
+    all_index = np.concatenate([index, straight_index[keep_straight]])
+    order = np.argsort(all_index, kind="stable")
+    return all_coords[order], all_index[order].astype(np.int64)
 
 
 # ----------------------------------------------------------------------------- validation

@@ -38,17 +38,21 @@ from .multimodal import (
     MultimodalResult,
     run_multimodal,
 )
+from .odme import MatrixEstimation, ODMEResult, estimate_matrix
 from .result import AssignmentResult
 
 __all__ = [
     "ALGORITHMS",
     "AssignmentResult",
+    "MatrixEstimation",
     "MultimodalModel",
     "MultimodalParameters",
     "MultimodalResult",
+    "ODMEResult",
     "UserEquilibrium",
     "VehicleClass",
     "assign",
+    "estimate_matrix",
     "fixed_cost_s",
     "run_multimodal",
 ]

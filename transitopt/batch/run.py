@@ -58,7 +58,8 @@ class BatchSummary:
     output_dir : Path
     table : DataFrame
         One row per city × scenario: ``city, scenario, policy, status`` (``ok``,
-        ``failed``, ``not_applicable``), ``reused``, ``key``, ``converged``,
+        ``no_effect``: evaluated, but no edit changed anything, see
+        :mod:`transitopt.scenario.plausibility`; ``failed``, ``not_applicable``), ``reused``, ``key``, ``converged``,
         ``iterations``, ``run_time_s`` (model run time of the result), ``error_type``,
         ``error``, ``result_dir`` and one column per headline metric.
     computed, reused, failed, not_applicable : int
@@ -210,14 +211,17 @@ def _run(
     }
     write_summary(table, files["summary_parquet"], files["summary_csv"])
     write_overview(table, files["overview_png"], title=batch.name)
-    counts = {s: int((table["status"] == s).sum()) for s in ("ok", "failed", "not_applicable")}
+    counts = {
+        s: int((table["status"] == s).sum())
+        for s in ("ok", "no_effect", "failed", "not_applicable")
+    }
     reused = int(table["reused"].sum())
     _write_manifest(out, batch, status="finished", counts={**counts, "reused": reused})
     return BatchSummary(
         name=batch.name,
         output_dir=out,
         table=table,
-        computed=counts["ok"] - reused,
+        computed=counts["ok"] + counts["no_effect"] - reused,
         reused=reused,
         failed=counts["failed"],
         not_applicable=counts["not_applicable"],

@@ -27,6 +27,7 @@ COLUMNS = (
     "error_type",
     "error",
     "result_dir",
+    "warnings",
 )
 #: metrics shown in the overview: (metric, relative change? (else: in points of a share))
 OVERVIEW = (
@@ -55,7 +56,7 @@ def summary_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
     table["converged"] = table["converged"].astype("boolean")
     table["iterations"] = pd.to_numeric(table["iterations"], errors="coerce").astype("Int64")
     table["run_time_s"] = pd.to_numeric(table["run_time_s"], errors="coerce").astype(float)
-    for column in ("key", "stop_reason", "error_type", "error", "result_dir"):
+    for column in ("key", "stop_reason", "error_type", "error", "result_dir", "warnings"):
         table[column] = table[column].astype("string")
     return table
 
@@ -72,7 +73,7 @@ def policy_effects(table: pd.DataFrame) -> pd.DataFrame:
     ``change`` is in percent of the baseline's magnitude for a relative metric (so that its
     sign is the sign of the change, also for a negative cost), else in points (100 × Δ).
     """
-    ok = table[table["status"] == "ok"]
+    ok = table[table["status"].isin(["ok", "no_effect"])]
     base = ok[ok["policy"] == "baseline"].set_index("city")
     rows = []
     for r in ok[ok["policy"] != "baseline"].itertuples(index=False):

@@ -81,6 +81,7 @@ def run_city(task: CityTask) -> list[dict[str, Any]]:
     from ..scenario import evaluate, load_scenario, write_result
     from ..scenario.calibration import remember_calibration
     from ..scenario.inputs import load_base
+    from ..scenario.plausibility import has_no_effect
     from .policies import NotApplicable, policy_edits
     from .spec import PolicySpec, write_alternative
 
@@ -122,17 +123,17 @@ def run_city(task: CityTask) -> list[dict[str, Any]]:
             key = scenario.digest()
             target = runs / policy.name
             summary = _complete(target, key)
-            if summary is not None:
-                remember_calibration(scenario, summary)  # for the alternatives that follow
-                row.update(_row(summary, target), status="ok", reused=True)
+            reused = summary is not None
+            if summary is None:
+                write_result(evaluate(scenario), target)
+                summary = json.loads((target / "summary.json").read_text(encoding="utf-8"))
             else:
-                result = evaluate(scenario)
-                write_result(result, target)
-                row.update(
-                    _row(json.loads((target / "summary.json").read_text(encoding="utf-8")), target),
-                    status="ok",
-                    reused=False,
-                )
+                remember_calibration(scenario, summary)  # for the alternatives that follow
+            row.update(
+                _row(summary, target),
+                status="no_effect" if has_no_effect(summary) else "ok",
+                reused=reused,
+            )
             if policy.policy == "baseline":
                 baseline_links = pd.read_parquet(
                     target / "links.parquet", columns=["way", "voc", "bus_vph"]
@@ -198,6 +199,7 @@ def _row(summary: dict[str, Any], target: Path) -> dict[str, Any]:
         "stop_reason": summary.get("stop_reason"),
         "run_time_s": timings.get("total_s"),
         "result_dir": str(target),
+        "warnings": ", ".join(sorted({str(w.get("code")) for w in summary.get("warnings") or ()})),
         "headline": summary.get("headline") or {},
     }
 

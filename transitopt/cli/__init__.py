@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import typer
 
-from . import access, batch, bench, network, optimise, roads, scenario, transit
+from . import access, batch, bench, calibrate, network, optimise, roads, scenario, transit
 from ._common import OneLineErrors
 
 # numbers in messages as a user writes them: ``3``, not ``np.int64(3)`` (numpy 2's repr)
@@ -27,6 +27,7 @@ app = typer.Typer(
 app.command("skim")(roads.skim)
 app.command("assign")(roads.assign)
 app.command("access")(access.access)
+app.command("calibrate")(calibrate.calibrate)
 app.command("evaluate")(scenario.evaluate)
 app.command("compare")(scenario.compare)
 app.command("batch")(batch.batch)

@@ -178,6 +178,12 @@ def print_error(message: str) -> None:
     )
 
 
+def print_warning(message: str, *, code: str | None = None) -> None:
+    """``warning (code): message`` on standard error; the message is shown as written."""
+    label = f"warning ({code}):" if code else "warning:"
+    err_console.print(Text.assemble((label, "yellow"), " ", str(message)), highlight=False)
+
+
 class OneLineErrors(TyperGroup):
     """The root command group: errors become one ``error: ...`` line, no traceback.
 
@@ -258,9 +264,7 @@ def shown_warnings(category: type[Warning] = Warning, *, others: bool = True) ->
         yield
     for warning in caught:
         if others or issubclass(warning.category, category):
-            err_console.print(
-                Text.assemble(("warning:", "yellow"), " ", str(warning.message)), highlight=False
-            )
+            print_warning(str(warning.message))
 
 
 def minutes_to_s(minutes: float | None) -> float | None:

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ..metrics.registry import metric
 
@@ -73,14 +74,16 @@ def print_headline(console: Console, table: pd.DataFrame, *, title: str) -> None
     parts = [alternatives[i : i + per_part] for i in range(0, len(alternatives), per_part)] or [[]]
     for k, part in enumerate(parts):
         suffix = f" ({k + 1} of {len(parts)})" if len(parts) > 1 else ""
-        console.print(f"[bold]{title}{suffix}[/]", highlight=False)
+        console.print(f"{title}{suffix}", style="bold", highlight=False)
         view = Table(show_edge=False, pad_edge=False)
         view.add_column("metric", overflow="fold", max_width=_METRIC_WIDTH)
         for j in [0, *part]:
             view.add_column(codes[j], justify="right", overflow="fold", no_wrap=False)
         for _, row in shown.iterrows():
             unit = str(row["unit"])
-            cells = [f"{_short(str(row['metric']))}\n[dim]{_unit(unit)}[/]"]
+            cells: list[str | Text] = [
+                Text.assemble(_short(str(row["metric"])), "\n", (_unit(unit), "dim"))
+            ]
             cells.append(_value(row[names[0]], unit))
             for j in part:
                 change = _change(row.get(f"{names[j]} Δ"), row.get(f"{names[j]} Δ%"), unit)
@@ -97,7 +100,7 @@ def print_headline(console: Console, table: pd.DataFrame, *, title: str) -> None
     ]
     changes = " Changes vs base: % (points for shares)." if len(names) > 1 else ""
     if labels:
-        console.print("[dim]" + "; ".join(labels) + "." + changes + "[/]", highlight=False)
+        console.print("; ".join(labels) + "." + changes, style="dim", highlight=False)
 
 
 def _short(name: str) -> str:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ._common import console
+from ._common import console, print_warning
 
 
 def batch(
@@ -67,5 +67,12 @@ def batch(
     console.print(
         f"summary: {summary.files['summary_csv']}; overview: {summary.files['overview_png']}"
     )
+    table = summary.table
+    for row in table[table["status"] == "no_effect"].itertuples(index=False):
+        print_warning(
+            f"{row.city}/{row.scenario}: the policy changed nothing "
+            "(status no_effect; see the run's summary.json warnings)",
+            code="no_effect",
+        )
     if not summary.ok:
         raise typer.Exit(code=1)

@@ -43,6 +43,7 @@ def export(
 def print_summary(network: Any) -> None:
     """Size, components, km by road class and the origin of imputed values."""
     from ..network import summarize_network
+    from ..network.summary import describe_kept
 
     summary = summarize_network(network)
     info = summary.info
@@ -54,9 +55,9 @@ def print_summary(network: Any) -> None:
         f"{summary.total_km:,.1f} km of edges; {summary.n_strong_components} strongly / "
         f"{summary.n_weak_components} weakly connected component(s)"
     )
-    dropped = info.get("dropped")
-    if dropped:
-        console.print(f"  dropped outside the largest strongly connected component: {dropped}")
+    kept = describe_kept(info)
+    if kept:
+        console.print(f"  {kept}")
     table = Table(title="Road classes", show_edge=False)
     for column in ("class", "edges", "km", "mean km/h", "mean lanes"):
         table.add_column(column, justify="left" if column == "class" else "right")

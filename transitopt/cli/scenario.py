@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
-from ._common import console, err_console, load, shown_warnings
+from ._common import console, load, print_warning, shown_warnings
 
 
 def evaluate(
@@ -43,6 +43,7 @@ def evaluate(
             compare_results(base, result), title=f"Headline metrics: change vs {base.name}"
         )
     links = ", links.gpkg with street geometry" if (output / "links.gpkg").is_file() else ""
+    _print_plausibility([result])
     console.print(f"wrote {output}/ (tables as Parquet and CSV{links}, summary.json)")
 
 
@@ -97,11 +98,9 @@ def _compare(scenarios: list[Path], output: Path) -> None:
     _print_metrics(
         comparison.table, title=f"Headline metrics: change vs {comparison.results[0].name}"
     )
+    _print_plausibility(list(comparison.results))
     if comparison.not_converged:
-        err_console.print(
-            f"[yellow]warning:[/] not converged: {', '.join(comparison.not_converged)} "
-            "(the report says so)"
-        )
+        print_warning(f"not converged: {', '.join(comparison.not_converged)} (the report says so)")
     console.print(f"report: {comparison.report.resolve()}")
     console.print(
         f"tables: {output}/comparison.csv, {output}/scenarios/; "
@@ -116,6 +115,14 @@ def _feedback_status(status: Any, path: Path) -> Any:
         _show_iteration(status, path, row)
 
     return show
+
+
+def _print_plausibility(results: list[Any]) -> None:
+    """The runs' plausibility warnings (one shared by every run printed once)."""
+    from ..scenario.plausibility import grouped_warnings
+
+    for who, w in grouped_warnings([r.summary for r in results], [r.name for r in results]):
+        print_warning(f"{who}: {w.message}", code=w.code)
 
 
 def _show_iteration(status: Any, scenario: Any, row: dict) -> None:

@@ -149,7 +149,7 @@ def assign(
         )
     console.print(view)
     console.print(
-        "[dim]load/cap = highest segment load / capacity offered per hour[/]", highlight=False
+        "load/cap = highest segment load / capacity offered per hour", style="dim", highlight=False
     )
     console.print(
         f"{result.demand.sum():,.0f} trips assigned, "

@@ -1,6 +1,7 @@
 """Travel demand: OD matrices (one reader, one OMX writer), trip generation, the gravity
 model and land-use proxies for residents and jobs."""
 
+from .counts import LinkCounts, link_counts, read_counts
 from .gravity import (
     GravityResult,
     TripEnds,
@@ -28,6 +29,7 @@ __all__ = [
     "GravityResult",
     "LandUse",
     "LandUseParameters",
+    "LinkCounts",
     "ODMatrix",
     "TripEnds",
     "attach_to_nodes",
@@ -37,9 +39,11 @@ __all__ = [
     "gravity_demand",
     "gravity_model",
     "intrazonal_cost",
+    "link_counts",
     "node_totals",
     "read_landuse",
     "read_landuse_table",
+    "read_counts",
     "read_od",
     "write_omx",
     "zone_totals",

@@ -13,6 +13,7 @@ from .accessibility import (
     zone_access,
 )
 from .congestion import VOC_BINS, road_summary, voc_distribution
+from .counts import FLOW_BANDS_VPH, count_statistics, geh, meets_flow_criterion, rmse_by_band
 from .emissions import EMISSION_FACTORS, EmissionFactors, co2_kg_per_hour
 from .equity import gains_losses, gini, lorenz_share, palma
 from .modes import mode_shares
@@ -22,20 +23,25 @@ from .transit import line_summary, transit_summary
 __all__ = [
     "ACCESS_VARIANTS",
     "EMISSION_FACTORS",
+    "FLOW_BANDS_VPH",
     "VOC_BINS",
     "EmissionFactors",
     "co2_kg_per_hour",
+    "count_statistics",
     "cumulative_opportunities",
     "decay_opportunities",
     "gains_losses",
+    "geh",
     "gini",
     "line_operations",
     "line_summary",
     "lorenz_share",
+    "meets_flow_criterion",
     "mode_shares",
     "operator_summary",
     "palma",
     "population_weighted_mean",
+    "rmse_by_band",
     "road_summary",
     "transit_summary",
     "voc_distribution",

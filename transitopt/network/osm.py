@@ -9,8 +9,10 @@ Pipeline: read the source into an unsimplified osmnx graph (files: ways of the n
 type only, see :mod:`transitopt.network.pbf`) -> impute speed, lanes, capacity and
 free-flow time per OSM segment (:mod:`transitopt.network.imputation`) -> simplify with
 osmnx, summing segment times and keeping bottleneck capacities -> keep the largest
-strongly connected component -> compile to a :class:`Network` (nodes sorted by OSM id)
--> cache (:mod:`transitopt.network.cache`).
+weakly connected component, made strongly connected by reverse connectors at one-way
+dead ends (:mod:`transitopt.network.usable`; files also drop non-road ``highway``
+values and join islands through service roads) -> compile to a :class:`Network` (nodes
+sorted by OSM id) -> cache (:mod:`transitopt.network.cache`).
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ from .._progress import ProgressCallback
 from .cache import cache_key, read_cached, write_cached
 from .compiled import MODE_BIKE, MODE_BUS, MODE_CAR, MODE_WALK, Network
 from .imputation import EDGE_ATTR_AGGS, Profile, impute_graph, load_profile
-from .pbf import BIDIRECTIONAL_NETWORK_TYPES, read_osm, write_osm_xml
+from .pbf import BIDIRECTIONAL_NETWORK_TYPES, CAR_ALLOWED, read_osm, write_osm_xml
+from .usable import connector_flags, keep_usable, refine_extract
 
 #: file name endings load_osm_network reads
 ACCEPTED_EXTENSIONS = (
@@ -97,11 +100,13 @@ def load_osm_network(
     Returns
     -------
     Network
-        Largest strongly connected component. ``info`` holds ``source``,
+        Largest weakly connected component made strongly connected by reverse
+        connectors (:mod:`transitopt.network.usable`). ``info`` holds ``source``,
         ``network_type``, ``profile``, ``imputed`` (counts of edges per attribute and
-        origin: tag, implicit, default, mode, mixed), ``dropped`` (nodes, edges and
-        components outside the kept component), ``osm`` (file reading counts) and
-        ``cache`` (hit, key).
+        origin: tag, implicit, default, mode, mixed), ``kept`` (nodes kept, of how
+        many, connectors added), ``dropped`` (nodes, edges, islands, largest island),
+        ``osm`` (file reading counts) and ``cache`` (hit, key);
+        :func:`~transitopt.network.summary.describe_kept` says it in words.
 
     Raises
     ------
@@ -178,7 +183,8 @@ def from_networkx(
     Edges without imputed attributes are imputed first (lists of tag values from
     simplified graphs are handled); edges that carry ``free_flow_time_s`` and
     ``capacity_vph`` (from this module or a transitopt export) keep their values. Only
-    the largest strongly connected component is kept; nodes are sorted by id.
+    the largest weakly connected component is kept, made strongly connected by reverse
+    connectors (:func:`~transitopt.network.usable.keep_usable`); nodes are sorted by id.
 
     Parameters
     ----------
@@ -207,12 +213,7 @@ def _compile(
         owned = True
     # values from a transitopt export (``lanes`` per direction, no ``lanes_per_direction``)
     given = not any("lanes_per_direction" in d for _, _, d in G.edges(data=True))
-    G, dropped = _largest_strong_component(G, in_place=owned)
-    if G.number_of_edges() == 0:
-        raise NetworkError(
-            f"no edge lies in a strongly connected component ({dropped['nodes']} nodes, "
-            f"{dropped['edges']} edges dropped)"
-        )
+    G, usable = keep_usable(G, in_place=owned)
 
     nodes = sorted(G.nodes)
     index = {node: i for i, node in enumerate(nodes)}
@@ -266,6 +267,7 @@ def _compile(
             )
         records.append(record)
     edges = pd.DataFrame.from_records(records)
+    edges["connector"] = connector_flags(edges.get("connector", [None] * m))
     ordered = [c for c in _FIRST_COLUMNS if c in edges.columns]
     rest = sorted(c for c in edges.columns if c not in ordered and c != "geometry")
     edges = edges[ordered + rest + ["geometry"]]
@@ -274,7 +276,7 @@ def _compile(
         "network_type": network_type,
         "profile": prof.name,
         "imputed": _imputed_counts(edges, prof, network_type=network_type),
-        "dropped": dropped,
+        **usable,
         **dict(info or {}),
     }
     crs = str(G.graph.get("crs", "EPSG:4326")).upper()
@@ -362,10 +364,23 @@ def _read_graph(kind: str, source: Any, network_type: str) -> tuple[Any, dict[st
     return _download(kind, source, network_type), {}
 
 
-def _graph_from_osm_file(path: Path, network_type: str) -> tuple[Any, dict[str, Any]]:
+def _graph_from_osm_file(
+    path: Path, network_type: str, *, refine: bool = True
+) -> tuple[Any, dict[str, Any]]:
+    """Unsimplified osmnx graph of a file's ways of ``network_type``.
+
+    ``refine=False`` keeps osmnx's filter as it is (no road-class check, no service
+    roads joining islands, :func:`~transitopt.network.usable.refine_extract`).
+    """
     import osmnx as ox
 
-    extract = read_osm(path, network_type=network_type)
+    if refine:
+        candidates = "drive_service" if network_type == "drive" else None
+        extract = refine_extract(
+            read_osm(path, network_type=network_type, candidates=candidates), network_type
+        )
+    else:
+        extract = read_osm(path, network_type=network_type)
     with tempfile.TemporaryDirectory(prefix="transitopt-") as folder:
         xml = write_osm_xml(extract, Path(folder) / "network.osm")
         G = ox.graph_from_xml(
@@ -377,7 +392,25 @@ def _graph_from_osm_file(path: Path, network_type: str) -> tuple[Any, dict[str, 
     if extract.split_ids:
         for _, _, data in G.edges(data=True):
             data["osmid"] = extract.split_ids.get(data["osmid"], data["osmid"])
+    if network_type in ("drive", "drive_service"):
+        car_only = {
+            extract.split_ids.get(way_id, way_id)
+            for way_id, _, tags in extract.ways
+            if _car_only(tags)
+        }
+        for _, _, data in G.edges(data=True):
+            if data["osmid"] in car_only:
+                data["modes"] = MODE_CAR
     return G, dict(extract.stats)
+
+
+def _car_only(tags: Mapping[str, str]) -> bool:
+    """``motor_vehicle=no`` lifted for cars (``motorcar=yes``) but not for buses."""
+    return (
+        tags.get("motor_vehicle") == "no"
+        and tags.get("motorcar") in CAR_ALLOWED
+        and tags.get("bus", tags.get("psv")) not in CAR_ALLOWED
+    )
 
 
 @contextmanager
@@ -464,26 +497,6 @@ def _is_imputed(G: Any) -> bool:
 def _is_simplified(G: Any) -> bool:
     value = G.graph.get("simplified", False)
     return value is True or str(value).lower() == "true"
-
-
-def _largest_strong_component(G: Any, *, in_place: bool = False) -> tuple[Any, dict[str, int]]:
-    """The largest strongly connected component (ties: the one with the smallest node id)."""
-    import networkx as nx
-
-    components = list(nx.strongly_connected_components(G))
-    keep = max(components, key=lambda c: (len(c), -min(c)))
-    n_nodes, n_edges = G.number_of_nodes(), G.number_of_edges()
-    if in_place:
-        G.remove_nodes_from([n for n in G.nodes if n not in keep])
-        H = G
-    else:
-        H = G.subgraph(keep).copy()
-    dropped = {
-        "nodes": n_nodes - H.number_of_nodes(),
-        "edges": n_edges - H.number_of_edges(),
-        "components": len(components) - 1,
-    }
-    return H, dropped
 
 
 def _number(value: Any, *, default: float = math.nan) -> float:

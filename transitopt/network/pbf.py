@@ -11,6 +11,12 @@ missing node; pieces with fewer than two nodes are dropped. Dropping the missing
 and joining its neighbours instead would invent a straight shortcut past a location the
 file does not know. Extra pieces get temporary negative way ids (``split_ids`` maps them
 back to the OSM way id).
+
+One deviation from osmnx's filter: OSM's access tags form a hierarchy in which the more
+specific key wins (https://wiki.openstreetmap.org/wiki/Key:access), so a way tagged
+``motor_vehicle=no`` with ``motorcar=yes`` is open to cars. osmnx's Overpass filter drops
+it; :func:`way_filter` keeps it for the drive types (in Liechtenstein, the main road
+into Balzers is tagged so, and without it a twelfth of the country's roads are cut off).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import quoteattr
 
 import osmium
@@ -64,6 +71,9 @@ NETWORK_FILTERS = {
 #: network types whose ways are all two-way (as osmnx ``settings.bidirectional_network_types``)
 BIDIRECTIONAL_NETWORK_TYPES = frozenset({"walk"})
 
+#: ``motorcar`` values that open a way to cars whatever ``motor_vehicle`` says
+CAR_ALLOWED = frozenset({"yes", "designated", "permissive", "destination"})
+
 _CLAUSE = re.compile(r'\["([^"]+)"(?:(!~|~|!=|=)"([^"]*)")?\]')
 
 
@@ -72,7 +82,9 @@ def way_filter(network_type: str) -> Callable[[Mapping[str, str]], bool]:
 
     Overpass semantics: ``["k"]`` needs the key; ``["k"~"re"]`` needs a value matching the
     (unanchored, case-sensitive) regular expression; ``["k"!~"re"]`` passes when the key is
-    absent or its value does not match.
+    absent or its value does not match. For "drive" and "drive_service", ``motorcar`` in
+    :data:`CAR_ALLOWED` overrides a ``motor_vehicle`` clause (the more specific access tag
+    wins).
 
     Parameters
     ----------
@@ -86,11 +98,15 @@ def way_filter(network_type: str) -> Callable[[Mapping[str, str]], bool]:
             f"unknown network_type {network_type!r}; expected one of {sorted(NETWORK_FILTERS)}"
         ) from None
     clauses = []
+    car_override = network_type in ("drive", "drive_service")
     for key, op, value in _CLAUSE.findall(text):
         clauses.append((key, op, re.compile(value) if op in ("~", "!~") else value))
 
     def keep(tags: Mapping[str, str]) -> bool:
+        car_allowed = car_override and tags.get("motorcar") in CAR_ALLOWED
         for key, op, pattern in clauses:
+            if car_allowed and key == "motor_vehicle":
+                continue
             value = tags.get(key)
             if not op:
                 ok = value is not None
@@ -119,6 +135,8 @@ class OsmExtract:
         OSM node id -> ``(lon, lat, tags)``, degrees.
     ways : list
         ``(way_id, node_ids, tags)``; ids of extra pieces of split ways are negative.
+    candidates : list
+        Ways of the ``candidates`` filter of :func:`read_osm` only, as ``ways``.
     split_ids : dict
         Temporary negative way id -> OSM way id.
     stats : dict
@@ -129,11 +147,14 @@ class OsmExtract:
 
     nodes: dict[int, tuple[float, float, dict[str, str]]]
     ways: list[tuple[int, list[int], dict[str, str]]]
+    candidates: list[tuple[int, list[int], dict[str, str]]] = field(default_factory=list)
     split_ids: dict[int, int] = field(default_factory=dict)
-    stats: dict[str, int] = field(default_factory=dict)
+    stats: dict[str, Any] = field(default_factory=dict)
 
 
-def read_osm(path: str | Path, *, network_type: str = "drive") -> OsmExtract:
+def read_osm(
+    path: str | Path, *, network_type: str = "drive", candidates: str | None = None
+) -> OsmExtract:
     """Read the ways of one network type and their nodes from an OSM file.
 
     Parameters
@@ -142,6 +163,9 @@ def read_osm(path: str | Path, *, network_type: str = "drive") -> OsmExtract:
         ``.osm.pbf``, ``.osm``, ``.osm.xml``, ``.osm.bz2`` or ``.osm.gz`` file.
     network_type
         Way filter, see :func:`way_filter`.
+    candidates
+        A second network type: ways it keeps and ``network_type`` does not go to
+        ``OsmExtract.candidates`` (split the same way; not counted in ``stats``).
 
     Returns
     -------
@@ -157,6 +181,8 @@ def read_osm(path: str | Path, *, network_type: str = "drive") -> OsmExtract:
     path = Path(path)
     keep = way_filter(network_type)
     raw_ways: list[tuple[int, list[int], dict[str, str]]] = []
+    raw_candidates: list[tuple[int, list[int], dict[str, str]]] = []
+    maybe = way_filter(candidates) if candidates else None
     n_highway = 0
     try:
         ways = osmium.FileProcessor(str(path), osmium.osm.WAY).with_filter(
@@ -169,6 +195,8 @@ def read_osm(path: str | Path, *, network_type: str = "drive") -> OsmExtract:
             tags = {tag.k: tag.v for tag in way.tags}
             if keep(tags):
                 raw_ways.append((way.id, [n.ref for n in way.nodes], tags))
+            elif maybe is not None and maybe(tags):
+                raw_candidates.append((way.id, [n.ref for n in way.nodes], tags))
         if n_highway == 0:
             raise InputFileError(f"{path}: no ways with a 'highway' tag (not a street map?)")
         if not raw_ways:
@@ -177,9 +205,10 @@ def read_osm(path: str | Path, *, network_type: str = "drive") -> OsmExtract:
                 f"network_type={network_type!r}"
             )
         wanted = {ref for _, refs, _ in raw_ways for ref in refs}
+        also_wanted = {ref for _, refs, _ in raw_candidates for ref in refs}
         nodes: dict[int, tuple[float, float, dict[str, str]]] = {}
         for node in osmium.FileProcessor(str(path), osmium.osm.NODE).with_filter(
-            osmium.filter.IdFilter(wanted)
+            osmium.filter.IdFilter(wanted | also_wanted)
         ):
             if not isinstance(node, osmium.osm.Node):  # the NODE entity filter: only nodes
                 continue
@@ -204,22 +233,24 @@ def read_osm(path: str | Path, *, network_type: str = "drive") -> OsmExtract:
     missing = wanted - nodes.keys()
     n_split = n_dropped = 0
     next_id = -1
-    for way_id, refs, tags in raw_ways:
-        pieces = _split_at_missing(refs, nodes) if missing else [refs]
-        if not pieces:
-            n_dropped += 1
-            continue
-        if len(pieces) > 1 or len(pieces[0]) < len(refs):
-            n_split += 1
-        for k, piece in enumerate(pieces):
-            if k == 0:
-                extract.ways.append((way_id, piece, tags))
-            else:
-                extract.split_ids[next_id] = way_id
-                extract.ways.append((next_id, piece, tags))
-                next_id -= 1
+    for target, source in ((extract.ways, raw_ways), (extract.candidates, raw_candidates)):
+        counted = target is extract.ways
+        for way_id, refs, tags in source:
+            pieces = _split_at_missing(refs, nodes)
+            if not pieces:
+                n_dropped += counted
+                continue
+            if len(pieces) > 1 or len(pieces[0]) < len(refs):
+                n_split += counted
+            for k, piece in enumerate(pieces):
+                if k == 0:
+                    target.append((way_id, piece, tags))
+                else:
+                    extract.split_ids[next_id] = way_id
+                    target.append((next_id, piece, tags))
+                    next_id -= 1
     # drop nodes only referenced by dropped ways
-    used = {ref for _, refs, _ in extract.ways for ref in refs}
+    used = {ref for _, refs, _ in extract.ways + extract.candidates for ref in refs}
     extract.nodes = {k: v for k, v in nodes.items() if k in used}
     extract.stats = {
         "highway_ways": n_highway,

@@ -65,7 +65,8 @@ def load_network(
     Returns
     -------
     Network
-        OSM sources: the largest strongly connected component, see
+        OSM sources: the largest weakly connected component, made strongly connected by
+        reverse connectors at one-way dead ends, see
         :func:`~transitopt.network.osm.load_osm_network` for ``info``; TNTP: the network as
         given (lengths in metres, times in seconds).
     """

@@ -91,3 +91,47 @@ def _road_class(network: Network) -> np.ndarray:
             values = network.edges[column].map(lambda v: v[0] if isinstance(v, list) and v else v)
             return values.fillna("unknown").astype(str).to_numpy()
     return np.full(network.n_edges, "unknown", dtype=object)
+
+
+def describe_kept(info: dict) -> str:
+    """What loading kept and dropped, in words (from a network's ``info``).
+
+    For example: "kept 172 of 174 drive nodes; dropped 2 in 1 island, largest 2 nodes;
+    25 reverse connectors open one-way dead ends; 1 island joined through 124 m of
+    service road; left out as not roads: 159 ways highway=trail". Empty when ``info``
+    has no ``kept`` entry (TNTP networks).
+    """
+    kept = info.get("kept")
+    if not kept:
+        return ""
+    kind = info.get("network_type", "")
+    dropped = info.get("dropped", {})
+    parts = [f"kept {kept['nodes']:,} of {kept['of_nodes']:,} {kind} nodes".replace("  ", " ")]
+    islands = int(dropped.get("islands", 0))
+    if islands:
+        word = "island" if islands == 1 else "islands"
+        parts.append(
+            f"dropped {dropped['nodes']:,} in {islands} {word}, "
+            f"largest {dropped['largest_island']:,} nodes"
+        )
+    else:
+        parts.append("dropped none")
+    connectors = int(kept.get("connectors", 0))
+    if connectors:
+        parts.append(
+            f"{connectors} reverse connector{'s' if connectors != 1 else ''} open one-way dead ends"
+        )
+    osm = info.get("osm") or {}
+    joined = int(osm.get("islands_joined", 0))
+    if joined:
+        parts.append(
+            f"{joined} island{'s' if joined != 1 else ''} joined through "
+            f"{osm.get('service_m', 0):,.0f} m of service road"
+        )
+    not_roads = osm.get("not_roads") or {}
+    if not_roads:
+        listed = ", ".join(
+            f"{n} way{'s' if n != 1 else ''} highway={k}" for k, n in not_roads.items()
+        )
+        parts.append(f"left out as not roads: {listed}")
+    return "; ".join(parts)

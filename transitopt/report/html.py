@@ -29,6 +29,11 @@ import pandas as pd
 from .._io import atomic_path, plain_json
 from ..metrics.registry import GROUPS, metric
 from . import charts
+from .calibration import (
+    counts_geh_map_figure,
+    counts_scatter_figure,
+    counts_statistics_html,
+)
 from .explain import explain_section
 from .maps.interactive import GeometryStore, map_figure
 from .maps.layer import slug
@@ -148,6 +153,15 @@ def write_report(
             "drawn from the model's network.</p>" + "".join(map_html),
         )
     )
+    counts_html = counts_statistics_html(results, names)
+    if counts_html:
+        figs = [counts_scatter_figure(results, names), counts_geh_map_figure(base)]
+        cells = "".join(figures.add(f, "chart") for f in figs if f is not None)
+        body.append(
+            _section(
+                "counts", "Fit to traffic counts", counts_html + f"<div class='grid'>{cells}</div>"
+            )
+        )
     chart_cells = [
         figures.add(charts.mode_share_figure(results), "chart"),
         figures.add(charts.voc_distribution_figure(results), "chart"),
@@ -333,6 +347,24 @@ def _header(title: str, results: list[ScenarioResult], names: list[str]) -> str:
     return (
         f"<header><h1>{_e(title)}</h1><p class='meta'>{who}</p><p class='meta'>Generated {stamp} by "
         f"transitopt {_e(__version__)}.</p><nav>{nav}</nav></header>{banner}"
+        f"{_plausibility_html(results, names)}"
+    )
+
+
+def _plausibility_html(results: list[ScenarioResult], names: list[str]) -> str:
+    """A banner with the runs' plausibility warnings (one shared by every run once)."""
+    from ..scenario.plausibility import grouped_warnings
+
+    pairs = grouped_warnings([r.summary for r in results], names)
+    if not pairs:
+        return ""
+    items = "".join(
+        f"<li><b>{_e(who)}</b>: <code>{_e(w.code)}</code> {_e(w.message)}</li>" for who, w in pairs
+    )
+    return (
+        f"<div class='banner warn' id='plausibility' role='note'><b>{len(pairs)} plausibility "
+        f"warning{'s' if len(pairs) != 1 else ''}</b> (inputs or edits that may not describe the "
+        f"city; docs/model.md, Plausibility checks)<ul>{items}</ul></div>"
     )
 
 
@@ -624,6 +656,7 @@ nav a { color:#0969da; text-decoration:none; font-weight:600; }
 .banner { margin-top:8px; padding:12px 18px; border-radius:6px; }
 .banner.bad { background:#ffebe9; border:2px solid var(--bad); color:#82071e; font-size:15px; }
 .banner.good { background:#dafbe1; border:1px solid #4ac26b; color:#116329; }
+.banner.warn { background:#fff8c5; border:1px solid #d4a72c; color:#7d4e00; }
 .banner ul { margin:6px 0 0; }
 .flag { color:var(--bad); font-weight:700; }
 .swatch { display:inline-block; width:11px; height:11px; border-radius:2px; margin-right:5px; vertical-align:-1px; }

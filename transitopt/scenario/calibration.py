@@ -15,14 +15,19 @@ of ``[demand.synthesis]`` when the baseline's inputs are loaded
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from .._errors import InputFileError
 from .._progress import ProgressCallback
 from ..assignment.calibration import CalibrationError, ModeShareCalibration
 from ..assignment.multimodal import MODES, MultimodalModel, MultimodalResult
+from ..assignment.odme import car_demand_factors
+from ..demand.counts import LinkCounts, read_counts
+from ..metrics.counts import count_statistics, geh
 from .files import Scenario, load_scenario
 from .inputs import BaseData
 from .schema import ScenarioError
@@ -48,11 +53,16 @@ class Calibrated:
         The baseline's calibration log, one row per model run (``None`` for alternatives).
     note : str
         One line for the result's notes.
+    tables : mapping of str to DataFrame
+        Further tables of the result: ``counts_fit`` (per count: counted, modelled,
+        GEH) and, for a baseline calibrated to counts, ``od_adjustment`` (origin,
+        destination, factor on the total demand).
     """
 
     summary: dict[str, Any]
     table: pd.DataFrame | None
     note: str
+    tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
 
     @property
     def constants(self) -> dict[str, float] | None:
@@ -80,6 +90,27 @@ def run_with_calibration(
     spec = scenario.baseline.calibration
     if spec is None:
         return model.run(progress), None
+    if spec.counts is None:
+        return _run_shares(scenario, model, base, progress)
+    if not scenario.is_baseline:
+        model = adjusted_demand(model, baseline_adjustment(scenario, progress=progress))
+    outcome, calibrated = _run_shares(scenario, model, base, progress)
+    if calibrated is None or outcome.stop_reason == "cancelled":
+        return outcome, calibrated
+    if scenario.is_baseline:
+        return _fit_counts(scenario, model, outcome, calibrated, progress)
+    return outcome, _with_count_statistics(scenario, model, outcome, calibrated)
+
+
+def _run_shares(
+    scenario: Scenario,
+    model: MultimodalModel,
+    base: BaseData,
+    progress: ProgressCallback | None,
+) -> tuple[MultimodalResult, Calibrated | None]:
+    """The model run with the mode constants of ``[calibration]`` (fitted or the baseline's)."""
+    spec = scenario.baseline.calibration
+    assert spec is not None
     trip_length = _trip_length(base)
     summary: dict[str, Any]
     if spec.targets is None:
@@ -189,11 +220,176 @@ def add_to_result(
         summary["notes"] = [*summary.get("notes", []), calibrated.note]
     if calibrated.table is not None:
         tables["calibration"] = calibrated.table
+    tables.update(calibrated.tables)
 
 
 def clear_calibrations() -> None:
     """Forget the calibrations remembered in this process (results on disk keep theirs)."""
     _CALIBRATIONS.clear()
+    _ADJUSTMENTS.clear()
+
+
+# ------------------------------------------------------------------ calibration to counts
+#: the OD adjustments (table ``od_adjustment``) of baselines calibrated to counts, by the
+#: baseline's digest, least recently used first; at most ``CALIBRATIONS_KEPT``
+_ADJUSTMENTS: dict[str, pd.DataFrame] = {}
+
+
+def _counts(scenario: Scenario, model: MultimodalModel) -> LinkCounts:
+    spec = scenario.baseline.calibration
+    assert spec is not None and spec.counts is not None
+    if model.drive is None:
+        raise scenario.error(("calibration", "counts"), "counts need a street network")
+    try:
+        return read_counts(spec.counts, model.drive)
+    except InputFileError as exc:
+        raise scenario.error(("calibration", "counts"), str(exc)) from None
+
+
+def adjusted_demand(model: MultimodalModel, adjustment: pd.DataFrame) -> MultimodalModel:
+    """``model`` with its total demand multiplied by the factors of ``adjustment``
+    (``origin, destination, factor`` by zone id; pairs not listed keep factor 1)."""
+    zones = model.zones["zone"].to_numpy()
+    where = {z: i for i, z in enumerate(zones.tolist())}
+    factor = np.ones((zones.size, zones.size))
+    rows = [where.get(z, -1) for z in adjustment["origin"].tolist()]
+    cols = [where.get(z, -1) for z in adjustment["destination"].tolist()]
+    known = (np.array(rows) >= 0) & (np.array(cols) >= 0)
+    if not known.all():
+        raise ValueError("the OD adjustment names zones the model does not have")
+    factor[np.array(rows)[known], np.array(cols)[known]] = adjustment["factor"].to_numpy()[known]
+    return replace(model, demand=np.asarray(model.demand, dtype=float) * factor)
+
+
+def baseline_adjustment(
+    scenario: Scenario, *, progress: ProgressCallback | None = None
+) -> pd.DataFrame:
+    """The OD adjustment of the root baseline of ``scenario`` (its ``od_adjustment``
+    table): remembered in this process, else from the baseline's result."""
+    from .evaluate import evaluate_file
+
+    key = load_scenario(scenario.baseline_path).digest()
+    if key not in _ADJUSTMENTS:
+        result = evaluate_file(scenario.baseline_path, progress=progress)
+        if "od_adjustment" not in result.tables:
+            raise ScenarioError(
+                f"{scenario.path}: its baseline {scenario.baseline_path} has no estimated "
+                "matrix (its run was cancelled); evaluate the baseline again"
+            )
+        _remember_adjustment(key, result.tables["od_adjustment"])
+    _ADJUSTMENTS[key] = _ADJUSTMENTS.pop(key)
+    return _ADJUSTMENTS[key]
+
+
+def _remember_adjustment(key: str, table: pd.DataFrame) -> None:
+    _ADJUSTMENTS.pop(key, None)
+    _ADJUSTMENTS[key] = table
+    while len(_ADJUSTMENTS) > CALIBRATIONS_KEPT:
+        _ADJUSTMENTS.pop(next(iter(_ADJUSTMENTS)))
+
+
+def _fit_counts(
+    scenario: Scenario,
+    model: MultimodalModel,
+    outcome: MultimodalResult,
+    calibrated: Calibrated,
+    progress: ProgressCallback | None,
+) -> tuple[MultimodalResult, Calibrated]:
+    """Estimate the baseline's car matrix from its counts, scale its total demand by the
+    factors and run it again (with the same constants)."""
+    spec = scenario.baseline.calibration
+    assert spec is not None
+    counts = _counts(scenario, model)
+    factors, odme = car_demand_factors(model, outcome, counts, max_outer=spec.counts_max_outer)
+    zones = model.zones["zone"].to_numpy()
+    i, j = np.nonzero(np.abs(factors - 1.0) > 1e-12)
+    adjustment = pd.DataFrame(
+        {"origin": zones[i], "destination": zones[j], "factor": factors[i, j]}
+    )
+    adjusted = adjusted_demand(model, adjustment)
+    constants = calibrated.constants
+    if constants:
+        adjusted = adjusted.with_constants(**constants)
+    final = adjusted.run(progress)
+    flow = final.road.flow if final.road is not None else np.zeros(int(counts.edges.max()) + 1)
+    modelled = counts.modelled(flow)
+    table = pd.DataFrame(
+        {
+            "label": counts.labels,
+            "count": counts.observed,
+            "modelled_before": odme.modelled_prior,
+            "modelled": modelled,
+            "geh_before": geh(odme.modelled_prior, counts.observed),
+            "geh": geh(modelled, counts.observed),
+            "edges": _edge_lists(counts),
+        }
+    )
+    before = count_statistics(odme.modelled_prior, counts.observed)
+    after = count_statistics(modelled, counts.observed)
+    total_before = float(np.asarray(model.demand).sum())
+    total_after = float(np.asarray(adjusted.demand).sum())
+    entry = {
+        "file": str(spec.counts),
+        "observations": counts.n_observations,
+        "unmatched_rows": [int(r) for r in counts.unmatched["row"]],
+        "before": before,
+        "after": after,
+        "outer_iterations": int(odme.history["outer"].max()),
+        "stop_reason": odme.stop_reason,
+        "total_trips_before": total_before,
+        "total_trips_after": total_after,
+        "factor_p05": float(np.quantile(factors, 0.05)),
+        "factor_p95": float(np.quantile(factors, 0.95)),
+    }
+    if final.stop_reason != "cancelled":
+        _remember_adjustment(scenario.digest(), adjustment)
+    note = (
+        f"OD matrix estimated from {counts.n_observations} counts (Spiess 1990): GEH<5 "
+        f"{100 * before['share_geh_below_5']:.0f} % -> {100 * after['share_geh_below_5']:.0f} %, "
+        f"R2 {before['r2']:.3f} -> {after['r2']:.3f}; total demand {total_before:,.0f} -> "
+        f"{total_after:,.0f} trips"
+    )
+    tables = {"counts_fit": table, "od_adjustment": adjustment}
+    summary = {**calibrated.summary, "counts": entry}
+    notes = "; ".join(n for n in (calibrated.note, note) if n)
+    return final, Calibrated(summary, calibrated.table, notes, tables)
+
+
+def _edge_lists(counts: LinkCounts) -> list[str]:
+    """Per observation, its links' edge indices (the ``links`` table's ``edge``), space-separated."""
+    return [
+        " ".join(str(e) for e in counts.edges[a:b].tolist())
+        for a, b in zip(counts.indptr[:-1], counts.indptr[1:], strict=True)
+    ]
+
+
+def _with_count_statistics(
+    scenario: Scenario, model: MultimodalModel, outcome: MultimodalResult, calibrated: Calibrated
+) -> Calibrated:
+    """An alternative's fit to its baseline's counts (for reading only: never refitted)."""
+    counts = _counts(scenario, model)
+    flow = outcome.road.flow if outcome.road is not None else np.zeros(int(counts.edges.max()) + 1)
+    modelled = counts.modelled(flow)
+    table = pd.DataFrame(
+        {
+            "label": counts.labels,
+            "count": counts.observed,
+            "modelled": modelled,
+            "geh": geh(modelled, counts.observed),
+            "edges": _edge_lists(counts),
+        }
+    )
+    entry = {
+        "file": str(scenario.baseline.calibration.counts),  # type: ignore[union-attr]
+        "observations": counts.n_observations,
+        "after": count_statistics(modelled, counts.observed),
+        "source": "baseline",
+    }
+    note = "total demand scaled by the baseline's matrix estimated from counts"
+    notes = "; ".join(n for n in (calibrated.note, note) if n)
+    return Calibrated(
+        {**calibrated.summary, "counts": entry}, calibrated.table, notes, {"counts_fit": table}
+    )
 
 
 def _naming(progress: ProgressCallback | None, scenario: Scenario) -> ProgressCallback | None:

@@ -40,7 +40,7 @@ import pandas as pd
 from ..geo import haversine_m
 from ..network.compiled import EDGE_FLOAT_DEFAULTS, MODE_BUS, MODE_CAR, Network
 from ..transit.lines import Line, TransitSupply, lines_text
-from ..transit.street_routes import StreetRoutes, route_lines
+from ..transit.street_routes import StreetRoutes, fallback_notes, route_lines
 from .files import EditRecord, Scenario
 from .inputs import BaseData, make_lines, resolve_stops
 from .parameters import model_parameters
@@ -121,13 +121,7 @@ def apply_edits(scenario: Scenario, base: BaseData) -> Prepared:
         detour_factor=model.detour_factor,
     )
     state.lay_bus_lanes(routes)
-    unrouted = int((~routes.seg_routed).sum())
-    notes = list(base.notes) + state.notes
-    if unrouted:
-        notes.append(
-            f"{unrouted} of {routes.seg_line.size} bus segments are not on the street network "
-            "(straight line x detour at the line speed, no road load)"
-        )
+    notes = list(base.notes) + state.notes + fallback_notes(routes, state.supply)
     return Prepared(
         scenario=scenario,
         drive=state.drive,
@@ -445,7 +439,7 @@ class _State:
                     raise record.error(
                         name,
                         f"no road link carries OSM way {way} (the drive network keeps the "
-                        "largest strongly connected part of the drivable roads)",
+                        "largest connected part of the drivable roads)",
                     )
                 chosen += ways[way].tolist()
             return np.unique(np.asarray(chosen, dtype=np.int64))

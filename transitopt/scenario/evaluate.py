@@ -32,11 +32,13 @@ from ..metrics.operator import route_fleet
 from ..metrics.registry import Metric, inequality_of_access, jobs_decay, jobs_within, metric
 from ..settings import cache_dir
 from ..transit.graph import ALIGHT, BOARD, RIDE
+from ..transit.street_routes import segment_table
 from .calibration import add_to_result, run_with_calibration
 from .edits import Prepared, apply_edits
 from .files import Scenario, load_scenario
 from .inputs import load_base
 from .parameters import model_parameters
+from .plausibility import check_plausibility
 from .result import ScenarioResult, read_result, write_result
 from .schema import ScenarioError
 
@@ -280,6 +282,7 @@ def _assemble(p: Prepared, out: MultimodalResult) -> ScenarioResult:
     tables["convergence"] = out.convergence
     tables["edits"] = p.log
     tables["metrics"] = _metrics_table(p, out, tables, access, trips)
+    warnings_found = check_plausibility(p, tables)
     history = out.history[-1]
     summary = {
         "name": scenario.name,
@@ -310,6 +313,7 @@ def _assemble(p: Prepared, out: MultimodalResult) -> ScenarioResult:
         "crs": p.drive.crs if p.drive is not None else None,
         "headline": {r.metric: r.value for r in tables["metrics"].itertuples()},
         "notes": list(p.notes) + list(out.notes),
+        "warnings": [w.to_dict() for w in warnings_found],
     }
     return ScenarioResult(name=scenario.name, key=scenario.digest(), tables=tables, summary=summary)
 
@@ -365,6 +369,7 @@ def _links_table(p: Prepared, out: MultimodalResult) -> pd.DataFrame:
             "bus_lane": edges["bus_lane"].to_numpy(bool),
             "bus_only": (drive.modes & 1) == 0,
             "closed": closed,
+            "connector": np.asarray(column("connector", np.zeros(drive.n_edges)), dtype=bool),
             "x0": drive.node_x[drive.tail],
             "y0": drive.node_y[drive.tail],
             "x1": drive.node_x[drive.head],
@@ -461,6 +466,7 @@ def _segments_tables(p: Prepared, out: MultimodalResult) -> tuple[pd.DataFrame, 
             )
         )
     segments = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=seg_cols)
+    segments = _with_street_routes(segments, p)
     board = g.kind == BOARD
     alight = g.kind == ALIGHT
     n = len(g.stop_ids)
@@ -471,6 +477,17 @@ def _segments_tables(p: Prepared, out: MultimodalResult) -> tuple[pd.DataFrame, 
     stop_table["boardings"] = b[order]
     stop_table["alightings"] = a[order]
     return segments, stop_table
+
+
+def _with_street_routes(segments: pd.DataFrame, p: Prepared) -> pd.DataFrame:
+    """Segments with ``on_streets``, ``fallback_reason`` and the street path ``geometry_wkt``
+    of bus-type lines (lines off the streets: False, and empty texts)."""
+    routed = segment_table(p.routes, p.drive)
+    out = segments.merge(routed, on=["line", "seq"], how="left")
+    out["on_streets"] = out["on_streets"].fillna(False).astype(bool)
+    for column in ("fallback_reason", "geometry_wkt"):
+        out[column] = out[column].fillna("").astype(str)
+    return out
 
 
 def _lines_table(p: Prepared, out: MultimodalResult, segments: pd.DataFrame) -> pd.DataFrame:

@@ -7,7 +7,7 @@ can be checked without loading data: the schema, that referenced files exist, th
 computed and nothing is written.
 
 Paths in a file (``network.source``, ``zones.file``, ``demand.od_file``,
-``transit.gtfs``, ``scenario.baseline``) are relative to the folder of the file that
+``transit.gtfs``, ``calibration.counts``, ``scenario.baseline``) are relative to the folder of the file that
 names them. ``${TRANSITOPT_DATA}`` is the shared data folder
 (:func:`transitopt.settings.data_dir`); any other ``${NAME}`` is an environment variable.
 """
@@ -35,7 +35,7 @@ _FILE_SUFFIXES = (".osm", ".pbf", ".bz2", ".xml", ".graphml", ".tntp")
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 #: bump when the model changes in a way that changes results (invalidates cached results)
-MODEL_VERSION = "2"
+MODEL_VERSION = "3"  # 3: networks keep clipped extracts (network.usable); plausibility warnings
 
 
 @dataclass(frozen=True)
@@ -124,6 +124,8 @@ class Scenario:
         """Data files the scenario reads (network, zones, OD, GTFS), for the cache key."""
         spec = self.baseline
         files = [spec.network.source, spec.zones.file, spec.demand.od_file, spec.transit.gtfs]
+        if spec.calibration is not None:
+            files.append(spec.calibration.counts)
         out = [Path(f) for f in files if f and _looks_like_path(f) and Path(f).is_file()]
         if spec.network.source.lower() in EMBEDDED_SOURCES:
             from ..network.sources import embedded_default_path
@@ -308,6 +310,19 @@ def _resolved_baseline(spec: BaselineFile, path: Path, text: str) -> BaselineFil
             f"{path}:{locate_line(text, ('transit', 'osm_routes'))}: transit.osm_routes: OSM route relations are read "
             "from the network file, but network.source is 'none'"
         )
+    calibration = spec.calibration
+    if calibration is not None and calibration.counts is not None:
+        calibration = calibration.model_copy(
+            update={
+                "counts": existing(calibration.counts, ("calibration", "counts"), "counts file")
+            }
+        )
     return spec.model_copy(
-        update={"network": network, "zones": zones, "demand": demand, "transit": transit}
+        update={
+            "network": network,
+            "zones": zones,
+            "demand": demand,
+            "transit": transit,
+            "calibration": calibration,
+        }
     )

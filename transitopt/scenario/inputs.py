@@ -176,6 +176,11 @@ def _load_base(scenario: Scenario, spec: BaselineFile) -> BaseData:
             raise scenario.error(
                 ("network", "source"), f"cannot load the street network: {exc}"
             ) from None
+    if drive is not None:
+        from ..network.summary import describe_kept
+
+        if kept := describe_kept(dict(drive.info)):
+            notes.append(f"street network: {kept}")
     supply, meta, transit_notes = _load_supply(scenario, spec, drive, walk)
     notes += transit_notes
     zones, zone_notes = _load_zones(scenario, spec, drive, walk, supply)
@@ -411,9 +416,21 @@ def make_lines(
             f"{where('stops')}: the stops resolve to a single stop {stop_ids[0]!r}; a line needs two"
         )
     if fields.both_directions:
+        back_ids = list(reversed(stop_ids))
+        if fields.stops_back is not None:
+            back_ids, stops = resolve_stops(
+                fields.stops_back, stops, prefix=f"{fields.id}/back", drive=drive, walk=walk,
+                merge_m=merge_m,
+                where=lambda field: where("stops_back" if field == "stops" else field),
+            )  # fmt: skip
+            if len(set(back_ids)) < 2:
+                raise ScenarioError(
+                    f"{where('stops_back')}: the stops resolve to a single stop {back_ids[0]!r}; "
+                    "a line needs two"
+                )
         lines = [
             Line(id=f"{fields.id}:0", stop_ids=tuple(stop_ids), direction_id=0, **common),
-            Line(id=f"{fields.id}:1", stop_ids=tuple(reversed(stop_ids)), direction_id=1, **common),
+            Line(id=f"{fields.id}:1", stop_ids=tuple(back_ids), direction_id=1, **common),
         ]
     else:
         lines = [Line(id=fields.id, stop_ids=tuple(stop_ids), **common)]

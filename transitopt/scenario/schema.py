@@ -155,6 +155,15 @@ class LineFields(_Spec):
     dwell_s: Annotated[float, Field(ge=0, le=600)] | None = None
     fare: NonNegative | None = None
     both_directions: bool = False
+    #: stops of the return direction in its order of travel (with ``both_directions``;
+    #: default: ``stops`` reversed), e.g. the stops on the other side of a divided avenue
+    stops_back: Annotated[list[StopRef], Field(min_length=2)] | None = None
+
+    @model_validator(mode="after")
+    def _back_needs_both(self) -> LineFields:
+        if self.stops_back is not None and not self.both_directions:
+            raise ValueError("stops_back needs both_directions = true")
+        return self
 
 
 # ---------------------------------------------------------------------------- baseline sections
@@ -325,20 +334,27 @@ class CalibrationSpec(_Spec):
 
     The mode constants are fitted with the whole model (:mod:`transitopt.assignment.calibration`)
     and reused by every alternative of the baseline; ``mean_trip_length_km`` fits the
-    distance decay of ``[demand.synthesis]``.
+    distance decay of ``[demand.synthesis]``; ``counts`` (a counts CSV,
+    :func:`transitopt.demand.read_counts`) has the baseline's car matrix estimated from
+    traffic counts (:func:`transitopt.assignment.odme.car_demand_factors`) and its total
+    demand scaled accordingly, for the baseline and every alternative.
     """
 
     targets: dict[Literal["car", "transit", "walk"], Annotated[float, Field(gt=0, lt=1)]] | None = (
         None
     )
     mean_trip_length_km: Positive | None = None
+    counts: str | None = None
+    counts_max_outer: Annotated[int, Field(ge=1, le=50)] = 10
     tolerance: Annotated[float, Field(gt=0, le=0.005)] = _CALIBRATION["tolerance"]
     max_iter: Annotated[int, Field(ge=1, le=200)] = _CALIBRATION["max_iter"]
 
     @model_validator(mode="after")
     def _something(self) -> CalibrationSpec:
-        if self.targets is None and self.mean_trip_length_km is None:
-            raise ValueError("give targets (mode shares) and/or mean_trip_length_km")
+        if self.targets is None and self.mean_trip_length_km is None and self.counts is None:
+            raise ValueError(
+                "give targets (mode shares), mean_trip_length_km and/or counts (a counts CSV)"
+            )
         if self.targets is not None:
             total = sum(self.targets.values())
             if abs(total - 1.0) > 1e-3:

@@ -9,8 +9,10 @@ network.
 
 Roads are drawn per street between two nodes (both directions together): car flows are
 summed over the directions, v/c is the larger of the two. Transit corridors join
-consecutive stops in a straight line, with the passengers of every line and both
-directions summed. Zones are drawn as cells: the Voronoi cell of the zone's centre cut
+consecutive stops along the street route of bus-type lines (a straight line for trams,
+rail and segments off the streets), with the passengers of every line and both
+directions summed. On every map of an alternative, the lines it adds, changes or
+removes are highlighted on top (:func:`~.layers.line_highlights`). Zones are drawn as cells: the Voronoi cell of the zone's centre cut
 to a square as wide as the median spacing between neighbouring centres (for a regular
 grid of zones this is exactly the grid cell).
 
@@ -27,10 +29,11 @@ Modules, by job:
 
 from .classes import MapClass
 from .interactive import GeometryStore, map_figure
-from .layer import MapLayer, MapView
+from .layer import LineHighlight, MapLayer, MapView
 from .layers import (
     access_change_layer,
     flow_change_layer,
+    line_highlights,
     line_load_layer,
     report_maps,
     voc_layer,
@@ -40,11 +43,13 @@ from .png import write_maps
 
 __all__ = [
     "GeometryStore",
+    "LineHighlight",
     "MapClass",
     "MapLayer",
     "MapView",
     "access_change_layer",
     "flow_change_layer",
+    "line_highlights",
     "line_load_layer",
     "map_figure",
     "report_maps",

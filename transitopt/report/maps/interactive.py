@@ -11,7 +11,14 @@ import math
 
 import numpy as np
 
-from .layer import MapLayer, MapView
+from .layer import (
+    HALO_COLOUR,
+    HALO_WIDTH,
+    HIGHLIGHT_STYLE,
+    MapLayer,
+    MapView,
+    highlight_centre_line,
+)
 
 #: most features per map with a hover text (a large city's maps would otherwise weigh megabytes each)
 MAX_HOVER = 5000
@@ -197,10 +204,43 @@ def _layer_traces(
 ) -> list[dict]:
     """Plotly traces (plain dicts) of one layer without its streets: the classes, marks and pins,
     then the hover points."""
-    traces = _class_traces(layer, store) + _marks_and_pins(layer, store)
+    halos, lines = _highlight_traces(layer)
+    traces = _class_traces(layer, store)
+    traces = halos + traces if layer.kind == "lines" else traces + halos
+    traces += _marks_and_pins(layer, store) + lines
     if len(layer.geometry):
         traces.append(_hover_trace(layer, max_hover))
     return traces
+
+
+def _highlight_traces(layer: MapLayer) -> tuple[list[dict], list[dict]]:
+    """The added, changed and removed lines: light halos (drawn under a line map's features,
+    over a zone map's cells) and, where :func:`~.layer.highlight_centre_line` says, thin lines
+    on top; the hover names the lines."""
+    halos: list[dict] = []
+    lines: list[dict] = []
+    for k, h in enumerate(layer.highlights):
+        colour, dash = HIGHLIGHT_STYLE.get(h.kind, ("#000000", "solid"))
+        xy = _xy(h.geometry, None, None)
+        common = {"type": "scatter", "mode": "lines", "legendgroup": f"highlight-{k}", **xy}
+        label = {
+            "name": h.label,
+            "legendrank": len(layer.legend) + 3 + k,
+            "text": h.hover,
+            "hoveron": "points",
+            "hovertemplate": "%{text}<extra></extra>",
+        }
+        centre = highlight_centre_line(h.kind, layer.kind)
+        halos.append(
+            {
+                **common,
+                **({"showlegend": False, "hoverinfo": "skip"} if centre else label),
+                "line": {"color": HALO_COLOUR.get(h.kind, "#cccccc"), "width": HALO_WIDTH},
+            }
+        )
+        if centre:
+            lines.append({**common, **label, "line": {"color": colour, "width": 1.5, "dash": dash}})
+    return halos, lines
 
 
 def map_figure(

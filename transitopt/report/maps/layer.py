@@ -14,6 +14,49 @@ from ...geo import METRES_PER_DEGREE
 from .classes import MapClass, nice_number
 from .geometry import midpoint
 
+#: how highlighted lines are drawn over every map of an alternative: colour, dash
+HIGHLIGHT_STYLE = {
+    "added": ("#e7298a", "solid"),
+    "changed": ("#ff7f00", "dash"),
+    "removed": ("#252525", "dot"),
+}
+#: the highlight's halo: width (px) and its colour, a light tint of the style's (opaque, so
+#: that overlapping lines do not darken it); it lies under a line map's own lines
+HALO_WIDTH = 9.0
+HALO_COLOUR = {
+    kind: "#"
+    + "".join(f"{round(255 - 0.4 * (255 - int(c[i : i + 2], 16))):02x}" for i in (1, 3, 5))
+    for kind, (c, _) in HIGHLIGHT_STYLE.items()
+}
+
+
+def highlight_centre_line(kind: str, layer_kind: str) -> bool:
+    """Whether a highlight gets a thin line on top of the map: always on zone maps; on line
+    maps only for removed lines (the halo marks the others without hiding their colours)."""
+    return layer_kind != "lines" or kind == "removed"
+
+
+@dataclass(frozen=True)
+class LineHighlight:
+    """Transit lines an alternative adds, changes or removes, drawn on top of a map.
+
+    Attributes
+    ----------
+    kind : {"added", "changed", "removed"}
+        What happened to the lines (picks the style in :data:`HIGHLIGHT_STYLE`).
+    label : str
+        Legend entry (``"added line: X1"``).
+    geometry : list of (n, 2) arrays
+        lon/lat polylines of the lines (their street routes where they have one).
+    hover : str
+        Hover text: each line and what changed.
+    """
+
+    kind: str
+    label: str
+    geometry: list[np.ndarray] = field(repr=False)
+    hover: str = ""
+
 
 @dataclass(frozen=True)
 class MapLayer:
@@ -58,6 +101,8 @@ class MapLayer:
     pins : list of int
         Features to pin with a cross at their centre, visible at any zoom (closed
         roads, often a few metres long), with ``pins_label`` in the legend.
+    highlights : tuple of LineHighlight
+        Lines the scenario adds, changes or removes, drawn over everything.
     """
 
     key: str
@@ -79,6 +124,7 @@ class MapLayer:
     marks_label: str = ""
     pins: list[int] = field(default_factory=list, repr=False)
     pins_label: str = ""
+    highlights: tuple[LineHighlight, ...] = field(default=(), repr=False)
 
     def widths(self) -> np.ndarray:
         """Line width per feature (px)."""

@@ -8,6 +8,7 @@ picks the maps of a report, grouped by scenario.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -26,14 +27,16 @@ from .classes import (
     voc_classes,
     with_closed,
 )
-from .layer import MapLayer, MapView
+from .layer import LineHighlight, MapLayer, MapView
 from .tables import (
     access_columns,
     access_threshold,
     cells_of,
     corridors_of,
     feature_ids,
+    natural_key,
     roads_of,
+    segment_lines,
     street_ids_of,
     streets_of,
 )
@@ -193,7 +196,10 @@ def line_load_layer(result: ScenarioResult, *, base: ScenarioResult | None = Non
         width=width,
         background=streets_of(result),
         background_ids=street_ids_of(result),
-        note="Straight lines between consecutive stops; width grows with passengers per hour, colour shows crowding.",
+        note=(
+            "Bus lines along their street routes; trams, rail and segments off the streets "
+            "as straight lines between stops. Width grows with passengers per hour, colour shows crowding."
+        ),
     )
 
 
@@ -333,6 +339,117 @@ def _by_budget(
     return MapView(layers=layers, labels=labels, default=len(columns) // 2)
 
 
+#: line edits whose targets count as changed lines (with what the hover says)
+_LINE_EDITS = {
+    "change_line": "changed",
+    "reroute_line": "new route",
+    "bus_lane": "bus lane",
+}
+#: lines named in a highlight's legend entry before "+ n more"
+_NAMED_IN_LEGEND = 3
+
+
+def line_highlights(base: ScenarioResult, alternative: ScenarioResult) -> tuple[LineHighlight, ...]:
+    """The lines ``alternative`` adds, changes or removes compared with ``base``.
+
+    Added and removed: line ids in one result only. Changed: lines in both whose stops,
+    headway, vehicle capacity or fare differ, or that an edit of the alternative names
+    (``change_line``, ``reroute_line``, ``bus_lane``). Each is drawn along its segments
+    (the alternative's; the baseline's for removed lines).
+    """
+    empty = pd.DataFrame(columns=["line"])
+    lines_b = base.tables.get("lines", empty).set_index("line")
+    lines_a = alternative.tables.get("lines", empty).set_index("line")
+    segs_b = base.tables.get("segments", empty)
+    segs_a = alternative.tables.get("segments", empty)
+    stops_b, stops_a = _stop_sequences(segs_b), _stop_sequences(segs_a)
+    added = [i for i in lines_a.index if i not in lines_b.index]
+    removed = [i for i in lines_b.index if i not in lines_a.index]
+    why: dict[str, list[str]] = {}
+    for line in lines_a.index.intersection(lines_b.index):
+        reasons = why.setdefault(str(line), [])
+        if stops_a.get(line) != stops_b.get(line):
+            reasons.append("stops")
+        for column, label, unit in (
+            ("headway_s", "headway", "s"),
+            ("vehicle_capacity", "capacity", "places"),
+            ("fare", "fare", ""),
+        ):
+            if column in lines_a.columns and column in lines_b.columns:
+                x, y = float(lines_b.at[line, column]), float(lines_a.at[line, column])
+                if not (x == y or (np.isnan(x) and np.isnan(y))):
+                    reasons.append(f"{label} {x:,.4g} → {y:,.4g} {unit}".rstrip())
+    edits = alternative.tables.get("edits", pd.DataFrame(columns=["type", "target"]))
+    for kind, target in zip(edits["type"], edits["target"], strict=True):
+        if kind in _LINE_EDITS:
+            for line in str(target).split(", "):
+                if line in why and _LINE_EDITS[kind] not in why[line]:
+                    if kind != "change_line" or not why[line]:
+                        why[line].append(_LINE_EDITS[kind])
+    changed = sorted((i for i, r in why.items() if r), key=natural_key)
+    out = []
+    for kind, ids, segs, lines in (
+        ("added", added, segs_a, lines_a),
+        ("changed", changed, segs_a, lines_a),
+        ("removed", removed, segs_b, lines_b),
+    ):
+        if not ids:
+            continue
+        names = [_line_name(lines, i) for i in ids]
+        shown = sorted(dict.fromkeys(names), key=natural_key)
+        label = f"{kind} line{'s' if len(shown) > 1 else ''}: " + ", ".join(
+            shown[:_NAMED_IN_LEGEND]
+        )
+        if len(shown) > _NAMED_IN_LEGEND:
+            label += f" (+{len(shown) - _NAMED_IN_LEGEND} more)"
+        mine = segs[segs["line"].isin(ids)] if len(segs) else segs
+        hover = "<br>".join(
+            f"<b>{kind}</b> {_line_name(lines, i, 'label')}"
+            + (f": {', '.join(why[i])}" if kind == "changed" else "")
+            for i in ids
+        )
+        out.append(
+            LineHighlight(
+                kind=kind,
+                label=label,
+                geometry=segment_lines(mine) if len(mine) else [],
+                hover=hover,
+            )
+        )
+    return tuple(out)
+
+
+def _stop_sequences(segments: pd.DataFrame) -> dict[str, tuple[str, ...]]:
+    """Stops of each line in order, from its segments."""
+    if len(segments) == 0:
+        return {}
+    out = {}
+    for line, seg in segments.sort_values(["line", "seq"]).groupby("line", sort=False):
+        out[str(line)] = (*seg["from_stop"].astype(str), str(seg["to_stop"].iloc[-1]))
+    return out
+
+
+def _line_name(lines: pd.DataFrame, line_id: str, column: str = "name") -> str:
+    """Short name of a line, with its mode where known (``"bus X1"``; its id without a
+    name); ``column="label"``: the line's full label where the table has one."""
+    if line_id not in lines.index:
+        return str(line_id)
+    if column in lines.columns:
+        value = lines.at[line_id, column]
+        if isinstance(value, str) and value:
+            if column == "name" and "mode" in lines.columns:
+                return f"{lines.at[line_id, 'mode']} {value}"
+            return value
+    return _line_name(lines, line_id) if column != "name" else str(line_id)
+
+
+def _highlighted(view: MapView, highlights: tuple[LineHighlight, ...]) -> MapView:
+    """``view`` with ``highlights`` on each of its variants."""
+    if not highlights:
+        return view
+    return replace(view, layers=tuple(replace(x, highlights=highlights) for x in view.layers))
+
+
 def report_maps(
     base: ScenarioResult, alternatives: Sequence[ScenarioResult]
 ) -> list[tuple[str, list[MapView]]]:
@@ -341,7 +458,8 @@ def report_maps(
     The baseline gets v/c and line loads; each alternative gets car flow change, v/c,
     line loads, change of transit accessibility by zone and winners/losers (these two
     for each time budget, the middle one shown first). Maps whose tables are empty (no
-    road links, no transit lines, no zones) are left out.
+    road links, no transit lines, no zones) are left out. Every map of an alternative
+    highlights the lines it adds, changes or removes (:func:`line_highlights`).
     """
     has_links = len(base.tables.get("links", ())) > 0
     has_lines = len(base.tables.get("segments", ())) > 0
@@ -366,5 +484,7 @@ def report_maps(
                 _by_budget(access_change_layer, base, alt),
                 _by_budget(winners_losers_layer, base, alt),
             ]
+        highlights = line_highlights(base, alt)
+        maps = [_highlighted(view, highlights) for view in maps]
         sections.append((f"Alternative: {alt.name}", maps))
     return sections

@@ -5,13 +5,20 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from ..._io import atomic_path
 from .interactive import MARK, STREETS
-from .layer import MapLayer, slug
+from .layer import (
+    HALO_COLOUR,
+    HALO_WIDTH,
+    HIGHLIGHT_STYLE,
+    MapLayer,
+    highlight_centre_line,
+    slug,
+)
 from .layers import report_maps
 
 if TYPE_CHECKING:
@@ -89,6 +96,7 @@ def draw_png(layer: MapLayer, path: Path, *, dpi: int = 150) -> Path:
             LineCollection(layer.background, colors="#777777", linewidths=0.4, zorder=5)
         )
     handles += _draw_marks_and_pins(ax, layer)
+    handles += _draw_highlights(ax, layer)
     handles.sort(key=lambda h: h[0])
     fig.legend(
         handles=[h for _, h in handles],
@@ -193,6 +201,49 @@ def _draw_marks_and_pins(ax: Any, layer: MapLayer) -> list[tuple[int, Any]]:
             label=layer.pins_label,
         )
         handles.append((len(layer.legend) + 1, cross))
+    return handles
+
+
+def _draw_highlights(ax: Any, layer: MapLayer) -> list[tuple[int, Any]]:
+    """The added, changed and removed lines: a wide light halo under the map's lines (over a
+    zone map's cells) and, where :func:`highlight_centre_line` says, a thin line in the
+    kind's colour and dash on top; legend handles."""
+    from matplotlib.collections import LineCollection
+    from matplotlib.lines import Line2D
+
+    handles: list[tuple[int, Any]] = []
+    dashes: dict[str, Literal["solid", "dashed", "dotted"]] = {
+        "solid": "solid",
+        "dash": "dashed",
+        "dot": "dotted",
+    }
+    halo_z = 1.5 if layer.kind == "lines" else 6.0
+    for k, h in enumerate(layer.highlights):
+        colour, dash = HIGHLIGHT_STYLE.get(h.kind, ("#000000", "solid"))
+        halo = HALO_COLOUR.get(h.kind, "#cccccc")
+        if h.geometry:
+            ax.add_collection(
+                LineCollection(
+                    h.geometry,
+                    colors=halo,
+                    linewidths=HALO_WIDTH,
+                    capstyle="round",
+                    joinstyle="round",
+                    zorder=halo_z,
+                )
+            )
+            if highlight_centre_line(h.kind, layer.kind):
+                ax.add_collection(
+                    LineCollection(
+                        h.geometry,
+                        colors=colour,
+                        linewidths=1.3,
+                        linestyles=dashes[dash],
+                        zorder=40 + k,
+                    )
+                )
+        line = Line2D([], [], color=halo, linewidth=7.0, label=h.label)
+        handles.append((len(layer.legend) + 2 + k, line))
     return handles
 
 

@@ -123,8 +123,8 @@ def corridor_table(segments: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Indexed by ``corridor`` (the two stop ids, sorted): ``from_name``/``to_name``
-        are not known here, so ``geometry`` (straight lon/lat line), ``load`` (pax/h,
+        Indexed by ``corridor`` (the two stop ids, sorted): ``geometry`` (lon/lat line
+        of its first segment, see :func:`segment_lines`), ``load`` (pax/h,
         every line and both directions), ``capacity_per_hour`` (both directions),
         ``load_ratio`` (largest segment load / capacity) and ``lines`` (names).
     """
@@ -138,12 +138,7 @@ def corridor_table(segments: pd.DataFrame) -> pd.DataFrame:
     frame = pd.DataFrame(
         {
             "corridor": [f"{x}|{y}" if x <= y else f"{y}|{x}" for x, y in zip(a, b, strict=True)],
-            "geometry": [
-                np.array([[x0, y0], [x1, y1]])
-                for x0, y0, x1, y1 in s[["from_lon", "from_lat", "to_lon", "to_lat"]].to_numpy(
-                    float
-                )
-            ],
+            "geometry": segment_lines(s),
             "load": s["load"].to_numpy(float),
             "capacity_per_hour": s["capacity_per_hour"].to_numpy(float),
             "load_ratio": s["load_ratio"].to_numpy(float),
@@ -163,6 +158,25 @@ def corridor_table(segments: pd.DataFrame) -> pd.DataFrame:
         lambda names: ", ".join(sorted(set(names), key=natural_key))
     )
     return table
+
+
+def segment_lines(segments: pd.DataFrame) -> list[np.ndarray]:
+    """lon/lat polyline per segment: its street route (``geometry_wkt``) where it has one,
+    else the straight line between its stops (trams, rail, segments off the streets)."""
+    ends = segments[["from_lon", "from_lat", "to_lon", "to_lat"]].to_numpy(float)
+    out = [row.reshape(2, 2) for row in ends]
+    if "geometry_wkt" not in segments.columns:
+        return out
+    wkt = segments["geometry_wkt"].to_numpy(object)
+    has = np.array([isinstance(w, str) and w.startswith("LINESTRING") for w in wkt], dtype=bool)
+    if has.any():
+        import shapely
+
+        coords, index = shapely.get_coordinates(shapely.from_wkt(wkt[has]), return_index=True)
+        splits = np.flatnonzero(np.diff(index)) + 1
+        for i, xy in zip(np.flatnonzero(has), np.split(coords, splits), strict=True):
+            out[i] = xy
+    return out
 
 
 def natural_key(text: str) -> tuple:
