@@ -20,12 +20,17 @@ equilibrium). Links without ``MODE_CAR``, with zero capacity (and positive free-
 time) or listed in ``closed`` carry no cars; demand that cannot reach its destination
 is reported in ``result.unassigned`` and the rest is assigned.
 
+Vehicle classes (``classes=[VehicleClass(...), ...]``, :mod:`.classes`): each with its
+own demand, PCE, cost weights and closed links, at equilibrium in PCU on shared links
+(msa/fw/cfw/bfw); ``result.class_flow`` per class.
+
 The integrated road + transit + mode-choice model (:mod:`.multimodal`) runs these
 assignments inside its feedback loop: :class:`MultimodalModel` with
 :class:`MultimodalParameters`, or :func:`run_multimodal` in one call.
 """
 
 from ._problem import fixed_cost_s
+from .classes import VehicleClass
 from .equilibrium import ALGORITHMS, UserEquilibrium, assign
 from .multimodal import (
     MultimodalModel,
@@ -45,6 +50,7 @@ __all__ = [
     "MultimodalResult",
     "ODMEResult",
     "UserEquilibrium",
+    "VehicleClass",
     "assign",
     "estimate_matrix",
     "fixed_cost_s",

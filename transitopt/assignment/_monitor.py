@@ -48,6 +48,8 @@ class Monitor:
     max_iter: int
     time_limit_s: float | None
     progress: ProgressCallback | None = None
+    #: assignable demand (PCU/h over all classes); default ``problem.total_demand``
+    demand: float | None = None
     rows: list = field(default_factory=list)
     start: float = field(default_factory=time.perf_counter)
     stop_reason: str = ""
@@ -65,27 +67,34 @@ class Monitor:
         *,
         step: float = np.nan,
         direction: str = "",
+        tstt: float | None = None,
+        objective: float | None = None,
     ) -> bool:
         """Record the state ``flow`` (with link costs ``cost`` and shortest-path total ``sptt``).
 
         Returns ``True`` when the run should stop: gap reached, iteration or time limit,
-        or the progress callback asked to.
+        or the progress callback asked to. ``tstt`` and ``objective``, when given, replace
+        the single-class ``flow . cost`` and Beckmann objective (multi-class runs).
         """
         p = self.problem
-        used = flow > 0.0
-        tstt = float(np.dot(flow[used], cost[used]))
-        demand = p.total_demand
+        if tstt is None:
+            used = flow > 0.0
+            tstt = float(np.dot(flow[used], cost[used]))
+        if objective is None:
+            objective = beckmann(flow, *p.vdf_args)
+        demand = p.total_demand if self.demand is None else self.demand
         rel_gap = (tstt - sptt) / tstt if tstt > 0.0 else 0.0
+        elapsed = self.elapsed()
         row = {
             "iteration": iteration,
             "relative_gap": rel_gap,
             "average_excess_cost_s": (tstt - sptt) / demand if demand > 0 else 0.0,
-            "objective": beckmann(flow, *p.vdf_args),
+            "objective": objective,
             "tstt": tstt,
             "sptt": sptt,
             "step": step,
             "direction": direction,
-            "time_s": self.elapsed(),
+            "time_s": elapsed,
         }
         if not math.isfinite(rel_gap) or rel_gap < -ROUNDING_GAP:
             raise NumericalError(
@@ -100,7 +109,7 @@ class Monitor:
             self.stop_reason = "gap"
         elif iteration >= self.max_iter:
             self.stop_reason = "max_iter"
-        elif self.time_limit_s is not None and row["time_s"] >= self.time_limit_s:
+        elif self.time_limit_s is not None and elapsed >= self.time_limit_s:
             self.stop_reason = "time_limit"
         elif cancel:
             self.stop_reason = "cancelled"

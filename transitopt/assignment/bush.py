@@ -35,9 +35,10 @@ from ..kernels.assignment_bush import (
     sum_bush_flows,
     sweep,
 )
-from ..kernels.vdf import costs_into
+from ..kernels.vdf import beckmann, costs_into
 from ._monitor import Monitor
 from ._problem import Problem
+from .classes import ClassProblems
 
 #: equilibration sweeps per iteration (after each bush update) ...
 INNER_SWEEPS = 8
@@ -324,3 +325,125 @@ def _reverse(n: int, head: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     rev_indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(head, minlength=n), out=rev_indptr[1:])
     return rev_indptr, rev_edge
+
+
+class _ClassBushes:
+    """One class's bushes and arrays in :func:`solve_algorithm_b_classes`."""
+
+    def __init__(self, p: Problem, shared_preload: np.ndarray) -> None:
+        self.p = p
+        self.g = g = BushGraph.of_problem(p)
+        self.members = (g.member_ptr, g.member)
+        self.graph = (g.indptr, g.head, g.tail)
+        n_orig = p.origin_nodes.size
+        self.origin_demand = p.demand.sum(axis=1)
+        self.worst = np.zeros(n_orig)
+        self.need = np.zeros((n_orig, 2), dtype=np.int64)
+        m = g.head.size
+        self.flow = np.zeros(m)
+        self.cost = np.empty(m)
+        self.deriv = np.empty(m)
+        self.link_flow = np.zeros(p.head.size)  # PCU/h per network link
+        self.preload = shared_preload.copy()
+        self.args = (self.preload, *p.vdf_args[1:])
+        chain_costs(self.flow, *self.members, *self.args, self.cost, self.deriv)
+        bounds = list(range(0, n_orig, SEGMENT_ORIGINS)) + [n_orig]
+        self.segments = [
+            _Segment(lo, hi, _first_bushes(g, p.demand, self.cost, lo, hi))
+            for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
+        ]
+        self.sync()
+
+    def sync(self) -> None:
+        """Bush flows summed into ``flow`` and spread onto the network's links."""
+        self.flow[:] = 0.0
+        for seg in self.segments:
+            b = seg.bushes
+            sum_bush_flows(b.link_start, b.link_count, b.links, b.flows, self.flow)
+        self.link_flow[:] = 0.0
+        spread_flows(self.flow, *self.members, self.link_flow)
+
+    def see_others(self, shared_preload: np.ndarray, total: np.ndarray) -> None:
+        """The other classes' PCU (and the shared preload) as this class's preload; costs."""
+        np.add(shared_preload, total - self.link_flow, out=self.preload)
+        np.maximum(self.preload, 0.0, out=self.preload)  # rounding
+        chain_costs(self.flow, *self.members, *self.args, self.cost, self.deriv)
+
+    def gap_and_grow(self) -> float:
+        """Shortest paths (its SPTT in PCU·s/h) and bushes grown, as in Algorithm B."""
+        g, p, sptt = self.g, self.p, 0.0
+        n, m = g.indptr.size - 1, g.head.size
+        for i, (lo, hi, b) in enumerate(self.segments):
+            search = (
+                *self.graph, g.rev_indptr, g.rev_edge, self.cost, g.no_through,
+                g.origin_nodes[lo:hi], g.dest_nodes, p.demand[lo:hi],
+            )  # fmt: skip
+            here = self.need[lo:hi]
+            part, _ = gap_and_grow(*search, *b, _all(hi - lo), True, SHIFT_REL_TOL, here)
+            sptt += part
+            over = np.flatnonzero(here[:, 0])
+            while over.size:
+                b = _enlarge(b, over, here, n, m)
+                gap_and_grow(*search, *b, over, True, SHIFT_REL_TOL, here)
+                over = over[here[over, 0] > 0]
+            self.segments[i] = _Segment(lo, hi, b)
+        return sptt
+
+    def sweeps(self, count: int) -> None:
+        """``count`` equilibration sweeps over this class's bushes (as in Algorithm B)."""
+        s = (self.segments, self.graph, self.g, self.origin_demand, self.flow, self.cost,
+             self.deriv, self.members, self.args, self.worst)  # fmt: skip
+        _sweep(*s)
+        for _ in range(max(count, 1) - 1):
+            excess = self.worst * self.origin_demand
+            _sweep(*s, excess > ACTIVE_SHARE * excess.mean())
+        self.link_flow[:] = 0.0
+        spread_flows(self.flow, *self.members, self.link_flow)
+
+
+def solve_algorithm_b_classes(
+    problems: ClassProblems, monitor: Monitor, *, inner_sweeps: int | None = None
+) -> np.ndarray:
+    """Algorithm B with one set of bushes per class (origins × classes) until ``monitor``
+    stops it; returns the PCU flows per class, shape ``(n_classes, m)``.
+
+    Each iteration: every class's shortest paths at the current PCU totals (the gap over
+    classes) and its bushes grown; then class after class, its bushes equilibrated with
+    the other classes' PCU held as a preload (block coordinate descent on the objective
+    of :mod:`.classes`: each block is a one-class problem with a preload).
+    """
+    inner_sweeps = INNER_SWEEPS if inner_sweeps is None else inner_sweeps
+    shared = problems.shared
+    base = shared.preload
+    states = [_ClassBushes(p, base) for p in problems.classes]
+    fixed = [np.where(p.closed, 0.0, p.fixed) for p in problems.classes]
+    time = np.empty(shared.head.size)
+    k = 0
+    previous_gap = np.inf
+    while True:
+        total = np.sum([s.link_flow for s in states], axis=0)
+        sptt = 0.0
+        for s in states:
+            s.see_others(base, total)
+            sptt += s.gap_and_grow()
+        costs_into(total, *shared.vdf_args, time)
+        tstt = sum(
+            float(np.dot(s.link_flow[s.link_flow > 0], (time + f)[s.link_flow > 0]))
+            for s, f in zip(states, fixed, strict=True)
+        )
+        objective = beckmann(total, *shared.vdf_args) + sum(
+            float(np.dot(f, s.link_flow)) for s, f in zip(states, fixed, strict=True)
+        )
+        if monitor.record(k, total, time, sptt, direction="bush", tstt=tstt, objective=objective):
+            return np.array([s.link_flow for s in states])
+        gap = monitor.rows[-1]["relative_gap"]
+        if gap > 0.5 * previous_gap:
+            inner_sweeps = min(2 * inner_sweeps, MAX_INNER_SWEEPS)
+        elif gap < 0.05 * previous_gap:
+            inner_sweeps = max(inner_sweeps // 2, INNER_SWEEPS)
+        previous_gap = gap
+        k += 1
+        for s in states:
+            total = np.sum([t.link_flow for t in states], axis=0)
+            s.see_others(base, total)
+            s.sweeps(inner_sweeps)

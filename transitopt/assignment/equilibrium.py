@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,8 +23,9 @@ from ..kernels.vdf import costs_into
 from ..network.compiled import Network
 from ._monitor import HISTORY_COLUMNS, Monitor
 from ._problem import build_problem
-from .bush import solve_algorithm_b
-from .frank_wolfe import solve_link_based
+from .bush import solve_algorithm_b, solve_algorithm_b_classes
+from .classes import VehicleClass, build_class_problems
+from .frank_wolfe import solve_link_based, solve_link_based_classes
 from .result import AssignmentResult
 
 #: algorithm names accepted by :class:`UserEquilibrium`
@@ -39,7 +41,8 @@ class UserEquilibrium:
     network
         The road network (``free_flow_time_s``, ``capacity_vph``, ``alpha``, ``beta``).
     demand
-        Car trips per analysis period (veh/h) between zone centroid node ids.
+        Car trips per analysis period (veh/h) between zone centroid node ids (one class
+        of PCE 1); give either ``demand`` or ``classes``.
     algorithm
         ``"msa"``, ``"fw"`` (Frank-Wolfe), ``"cfw"`` (conjugate FW), ``"bfw"``
         (bi-conjugate FW, Mitradjieva & Lindberg 2013) or ``"algb"`` (Dial's 2006
@@ -61,13 +64,17 @@ class UserEquilibrium:
     toll_factor, distance_factor
         Generalised cost weights in seconds per toll unit and per metre; default: the
         TNTP network's own weights, else 0 (see :func:`fixed_cost_s`).
+    classes
+        Vehicle classes (:class:`VehicleClass`: demand, PCE, cost weights, closed links)
+        for a multi-class equilibrium in PCU on shared links; ``result.class_flow``
+        holds each class's vehicles/h (``algb``: one set of bushes per class).
     progress
         Called with each history row (a dict); returning ``False`` stops the run
         (:mod:`transitopt._progress`).
     """
 
     network: Network
-    demand: ODMatrix
+    demand: ODMatrix | None = None
     algorithm: str = "bfw"
     gap: float = 1e-5
     max_iter: int = 10_000
@@ -78,8 +85,12 @@ class UserEquilibrium:
     toll_factor: float | None = None
     distance_factor: float | None = None
     progress: ProgressCallback | None = None
+    classes: Sequence[VehicleClass] | None = None
 
     def __post_init__(self) -> None:
+        if (self.demand is None) == (self.classes is None):
+            raise ValueError("give either demand (one car class) or classes, not both or neither")
+
         if self.algorithm not in ALGORITHMS:
             raise ValueError(f"unknown algorithm {self.algorithm!r}; expected one of {ALGORITHMS}")
         if not self.gap >= 0.0:
@@ -89,6 +100,9 @@ class UserEquilibrium:
 
     def run(self) -> AssignmentResult:
         """Solve; warns with :class:`ConvergenceWarning` when the gap target is not reached."""
+        if self.classes is not None:
+            return self._run_classes()
+        assert self.demand is not None
         start = time.perf_counter()
         problem = build_problem(
             self.network,
@@ -139,19 +153,84 @@ class UserEquilibrium:
             unassigned=problem.unassigned,
             setup_s=setup_s,
         )
+        self._warn_unconverged(result)
+        return result
+
+    def _warn_unconverged(self, result: AssignmentResult) -> None:
         if not result.converged:
             warnings.warn(
-                f"{self.algorithm} stopped ({monitor.stop_reason}) at relative gap {result.relative_gap:.3g} "
+                f"{self.algorithm} stopped ({result.stop_reason}) at relative gap {result.relative_gap:.3g} "
                 f"after {result.iterations} iterations; target was {self.gap:g}",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
+
+    def _run_classes(self) -> AssignmentResult:
+        """The multi-class run (see :mod:`.classes`)."""
+        assert self.classes is not None
+        start = time.perf_counter()
+        problems = build_class_problems(
+            self.network, self.classes, vdf=self.vdf, preload=self.preload, closed=self.closed
+        )
+        unassigned = pd.concat(
+            [
+                p.unassigned.assign(vehicle_class=name)
+                for name, p in zip(problems.names, problems.classes, strict=True)
+            ],
+            ignore_index=True,
+        )
+        if len(unassigned):
+            warnings.warn(
+                f"{unassigned['trips'].sum():.6g} trips between {len(unassigned)} OD pairs and classes "
+                "cannot be assigned (no permitted path); see result.unassigned",
+                stacklevel=3,
+            )
+        setup_s = time.perf_counter() - start
+        shared = problems.shared
+        monitor = Monitor(
+            shared,
+            gap=self.gap,
+            max_iter=self.max_iter,
+            time_limit_s=self.time_limit_s,
+            progress=self.progress,
+            demand=problems.total_demand,
+        )
+        if self.algorithm == "algb":
+            pcu = solve_algorithm_b_classes(problems, monitor)
+        else:
+            pcu = solve_link_based_classes(problems, self.algorithm, monitor)
+        pcu = np.where(np.array([p.closed for p in problems.classes]), 0.0, pcu)
+        flow = pcu.sum(axis=0)
+        time_only = np.empty_like(flow)
+        costs_into(flow, *shared.vdf_args, time_only)
+        history = pd.DataFrame(monitor.rows, columns=list(HISTORY_COLUMNS))
+        result = AssignmentResult(
+            network=self.network,
+            flow=flow,
+            preload=shared.preload.copy(),
+            time_s=time_only,
+            cost_s=time_only.copy(),
+            closed=shared.closed.copy(),
+            history=history,
+            algorithm=self.algorithm,
+            target_gap=self.gap,
+            converged=monitor.converged,
+            stop_reason=monitor.stop_reason,
+            unassigned=unassigned,
+            setup_s=setup_s,
+            class_flow={name: pcu[c] / problems.pce[c] for c, name in enumerate(problems.names)},
+            class_cost_s={
+                name: time_only + p.fixed
+                for name, p in zip(problems.names, problems.classes, strict=True)
+            },
+        )
+        self._warn_unconverged(result)
         return result
 
 
 def assign(
     network: Network,
-    demand: ODMatrix,
+    demand: ODMatrix | None = None,
     *,
     algorithm: str = "bfw",
     gap: float = 1e-5,
@@ -159,7 +238,8 @@ def assign(
     time_limit_s: float | None = None,
     **options,
 ) -> AssignmentResult:
-    """Assign car ``demand`` to ``network`` at user equilibrium; see :class:`UserEquilibrium`.
+    """Assign car ``demand`` (or ``classes=[...]``) to ``network`` at user equilibrium; see
+    :class:`UserEquilibrium`.
 
     Returns
     -------

@@ -11,6 +11,14 @@ assignment ``y_k`` on them (which also certifies the gap of ``x_k``), a target p
 * ``bfw``: ``s_k = b0 y_k + b1 s_{k-1} + b2 s_{k-2}``, conjugate to the two previous
   directions (Mitradjieva & Lindberg 2013, eq. 11-13).
 
+Several vehicle classes (:func:`solve_link_based_classes`): the state is one PCU flow
+vector per class; each class loads all-or-nothing on its own permitted links (one core
+graph per distinct set of permissions) under ``time(total PCU) + its fixed cost``. The
+Hessian of the objective (:mod:`.classes`) is ``t'_a`` times a matrix of ones per link,
+so conjugacy depends on the class totals only: the conjugate weights are computed on
+the totals and applied to every class alike, and the line search runs on the totals
+with the classes' fixed costs as a constant term of the directional derivative.
+
 Safeguards of the conjugate methods: a conjugate target is used only when it descends
 (``c(x_k) . (s_k - x_k) < 0``) and its exact line search gives a positive step;
 otherwise the iteration falls back to the plain Frank-Wolfe direction, which always
@@ -22,11 +30,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..kernels.conjugate import bfw_target, cfw_target
-from ..kernels.vdf import costs_into, derivatives_into, line_search
+from ..kernels.conjugate import bfw_target, bfw_weights, cfw_target, cfw_weight
+from ..kernels.vdf import beckmann, costs_into, derivatives_into, line_search, line_search_offset
 from ._aon import CompressedAON
 from ._monitor import Monitor
 from ._problem import Problem
+from .classes import ClassProblems
 
 #: largest weight on the previous target in the conjugate combination (keeps y_k in play)
 CONJUGATE_MAX = 1.0 - 1e-6
@@ -94,4 +103,96 @@ def solve_link_based(
             s1, s2 = target.copy(), None
         else:
             s1, s2 = target.copy(), s1
+        tau = step
+
+
+def solve_link_based_classes(
+    problems: ClassProblems, algorithm: str, monitor: Monitor
+) -> np.ndarray:
+    """Multi-class ``msa``/``fw``/``cfw``/``bfw`` until ``monitor`` stops it; returns the
+    PCU flows per class, shape ``(n_classes, m)``."""
+    if algorithm not in ("msa", "fw", "cfw", "bfw"):
+        raise ValueError(f"unknown link-based algorithm {algorithm!r}")
+    args = problems.shared.vdf_args
+    m = problems.shared.head.size
+    n_classes = len(problems.classes)
+    aons = [CompressedAON.of_problem(p) for p in problems.classes]
+    fixed = [np.where(p.closed, 0.0, p.fixed) for p in problems.classes]  # finite part
+    time = np.empty(m)
+    cost = np.empty((n_classes, m))
+    hess = np.empty(m)
+    y = np.empty((n_classes, m))
+
+    def load(x_total: np.ndarray) -> float:
+        """Class costs at ``x_total`` into ``cost``, all-or-nothing into ``y``; the SPTT."""
+        costs_into(x_total, *args, time)
+        sptt = 0.0
+        for c, p in enumerate(problems.classes):
+            np.add(time, p.fixed, out=cost[c])
+            y[c], part = aons[c](cost[c])
+            sptt += part
+        return sptt
+
+    def fixed_dot(d: np.ndarray) -> float:
+        return float(sum(np.dot(fixed[c], d[c]) for c in range(n_classes)))
+
+    load(np.zeros(m))
+    x = y.copy()
+    s1: np.ndarray = y  # previous targets, per class (s1 unused until set)
+    s2: np.ndarray | None = None
+    tau = 1.0
+    restart = True
+    k = 0
+    step = np.nan
+    direction = "aon"
+    while True:
+        total = x.sum(axis=0)
+        sptt = load(total)
+        used = x > 0.0
+        tstt = float(np.dot(x[used], cost[used]))
+        objective = beckmann(total, *args) + fixed_dot(x)
+        if monitor.record(
+            k, total, time, sptt, step=step, direction=direction, tstt=tstt, objective=objective
+        ):
+            return x
+        k += 1
+        if algorithm == "msa":
+            step = 1.0 / (k + 1)
+            x += step * (y - x)
+            direction = "fw"
+            continue
+        target = None
+        y_total = y.sum(axis=0)
+        if algorithm in ("cfw", "bfw") and not restart and tau < 1.0:
+            derivatives_into(total, *args, hess)
+            if algorithm == "bfw" and s2 is not None:
+                b0, b1, b2 = bfw_weights(total, y_total, s1.sum(axis=0), s2.sum(axis=0), tau, hess)
+                target = b0 * y + b1 * s1 + b2 * s2
+                direction = "bfw"
+            else:
+                a = cfw_weight(total, y_total, s1.sum(axis=0), hess, CONJUGATE_MAX)
+                target = a * s1 + (1.0 - a) * y
+                direction = "cfw"
+            d = target - x
+            step, slope = line_search_offset(
+                total, d.sum(axis=0), fixed_dot(d), *args, 1.0, LINE_SEARCH_TOL,
+                LINE_SEARCH_MAX_ITER,
+            )  # fmt: skip
+            if not (step > 0.0 and slope < 0.0):
+                target = None
+        if target is None:
+            target, direction = y.copy(), "fw"
+            d = y - x
+            step, _ = line_search_offset(
+                total, d.sum(axis=0), fixed_dot(d), *args, 1.0, LINE_SEARCH_TOL,
+                LINE_SEARCH_MAX_ITER,
+            )  # fmt: skip
+            s2 = None
+        restart = step >= 1.0
+        x += step * (target - x)
+        np.maximum(x, 0.0, out=x)
+        if direction == "fw":
+            s1, s2 = target, None
+        else:
+            s1, s2 = target, s1
         tau = step

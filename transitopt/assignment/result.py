@@ -19,7 +19,8 @@ class AssignmentResult:
     network : Network
         The network assigned on (per-link arrays below are in its CSR order).
     flow : (m,) float64
-        Car flow per link, veh/h.
+        Assigned flow per link, PCU/h (veh/h of the one car class; with vehicle classes,
+        the sum of ``pce * class_flow``).
     preload : (m,) float64
         Fixed flow per link (buses), PCU/h.
     time_s : (m,) float64
@@ -42,6 +43,11 @@ class AssignmentResult:
     setup_s : float
         Seconds spent checking the inputs and building the problem before iterating
         (``history["time_s"]`` counts from the end of the set-up).
+    class_flow : dict of str to (m,) float64
+        Vehicles/h per link of each vehicle class (empty for a one-class run).
+    class_cost_s : dict of str to (m,) float64
+        Generalised cost per link of each vehicle class, s (``inf`` where closed to it);
+        with classes, ``cost_s`` is the link time.
     """
 
     network: Network = field(repr=False)
@@ -57,10 +63,14 @@ class AssignmentResult:
     stop_reason: str
     unassigned: pd.DataFrame = field(repr=False)
     setup_s: float = 0.0
+    class_flow: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    class_cost_s: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         for name in ("flow", "preload", "time_s", "cost_s", "closed"):
             getattr(self, name).flags.writeable = False
+        for values in (*self.class_flow.values(), *self.class_cost_s.values()):
+            values.flags.writeable = False
 
     @property
     def relative_gap(self) -> float:

@@ -173,19 +173,18 @@ def line_derivative(lam, flow, direction, preload, fixed, t0, cap, alpha, beta, 
 
 
 @njit
-def line_search(
-    flow, direction, preload, fixed, t0, cap, alpha, beta, kind, lam_max, tol, max_iter
+def line_search_offset(
+    flow, direction, offset, preload, fixed, t0, cap, alpha, beta, kind, lam_max, tol, max_iter
 ):
-    """Step ``lam`` in ``[0, lam_max]`` minimising the Beckmann objective along ``direction``.
-
-    Safeguarded Newton on the (monotone) directional derivative, falling back to
-    bisection whenever Newton leaves the bracket. Returns ``(lam, derivative at 0)``;
-    ``lam == 0`` when the direction does not descend.
-    """
+    """As :func:`line_search` for an objective whose directional derivative has an
+    extra constant term ``offset`` (the class-specific fixed costs of a multi-class
+    assignment, ``sum_c fixed_c . d_c``)."""
     g0, h0 = line_derivative(0.0, flow, direction, preload, fixed, t0, cap, alpha, beta, kind)
+    g0 += offset
     if not g0 < 0.0:
         return 0.0, g0
     g1, h1 = line_derivative(lam_max, flow, direction, preload, fixed, t0, cap, alpha, beta, kind)
+    g1 += offset
     if g1 <= 0.0:
         return lam_max, g0
     lo = 0.0
@@ -198,6 +197,7 @@ def line_search(
     scale = abs(g0)
     for _ in range(max_iter):
         g, h = line_derivative(lam, flow, direction, preload, fixed, t0, cap, alpha, beta, kind)
+        g += offset
         if g > 0.0:
             hi = lam
         else:
@@ -207,3 +207,18 @@ def line_search(
         step = lam - g / h if h > 0.0 else -1.0
         lam = step if lo < step < hi else 0.5 * (lo + hi)
     return lam, g0
+
+
+@njit
+def line_search(
+    flow, direction, preload, fixed, t0, cap, alpha, beta, kind, lam_max, tol, max_iter
+):
+    """Step ``lam`` in ``[0, lam_max]`` minimising the Beckmann objective along ``direction``.
+
+    Safeguarded Newton on the (monotone) directional derivative, falling back to
+    bisection whenever Newton leaves the bracket. Returns ``(lam, derivative at 0)``;
+    ``lam == 0`` when the direction does not descend.
+    """
+    return line_search_offset(
+        flow, direction, 0.0, preload, fixed, t0, cap, alpha, beta, kind, lam_max, tol, max_iter
+    )
