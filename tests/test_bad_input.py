@@ -330,3 +330,10 @@ def test_numbers_in_messages_are_plain():
     import transitopt.cli  # noqa: F401 (sets the print options of the command line)
 
     assert repr(np.int64(3)) == "3" and f"{[np.float64(0.5)]}" == "[0.5]"
+
+
+def test_the_command_line_offers_every_road_algorithm():
+    from transitopt.assignment.equilibrium import ALGORITHMS
+    from transitopt.cli._common import ALGORITHM_NAMES
+
+    assert ALGORITHM_NAMES == ALGORITHMS

@@ -555,27 +555,35 @@ def shortest_paths(
         by ``origin == destination``). The cost of a path is
         ``np.cumsum(weight[edges])[-1]``, summed in path order as the search does.
     """
-    array = _weight(network, weight)
-    src = _nodes(network, origins, by_index=by_index, what="origin")
     dst = _nodes(network, destinations, by_index=by_index, what="destination")
-    if src.shape != dst.shape:
-        raise ValueError(f"{src.size} origins but {dst.size} destinations: give one per pair")
-    no_through = np.ascontiguousarray(network.centroid, dtype=np.bool_)
     empty = np.empty(0, dtype=np.int64)
-    out = [empty] * src.size
-    order = np.argsort(src, kind="stable")
-    new_origin = np.flatnonzero(src[order][1:] != src[order][:-1]) + 1
-    for pairs in np.split(order, new_origin) if src.size else []:
-        origin = int(src[pairs[0]])
-        targets = np.unique(dst[pairs])
-        dist, pred = _sp.single_source(
-            network.indptr, network.head, array, origin, no_through, targets
-        )
+    out = [empty] * dst.size
+    for origin, pairs, dist, pred in _search_by_origin(network, origins, dst, weight, by_index):
         for i in pairs:
             b = int(dst[i])
             if b != origin and math.isfinite(dist[b]):
                 out[i] = _sp.path_edges(pred, network.tail, b)
     return out
+
+
+def _search_by_origin(
+    network: Network, origins: Any, dst: np.ndarray, weight: str | np.ndarray, by_index: bool
+) -> Any:
+    """Per distinct origin of the pairs ``(origins, dst)``: ``(origin, pair indices, dist,
+    pred)`` of one Dijkstra that stops once the origin's destinations are settled."""
+    array = _weight(network, weight)
+    src = _nodes(network, origins, by_index=by_index, what="origin")
+    if src.shape != dst.shape:
+        raise ValueError(f"{src.size} origins but {dst.size} destinations: give one per pair")
+    no_through = np.ascontiguousarray(network.centroid, dtype=np.bool_)
+    order = np.argsort(src, kind="stable")
+    new_origin = np.flatnonzero(src[order][1:] != src[order][:-1]) + 1
+    for pairs in np.split(order, new_origin) if src.size else []:
+        origin = int(src[pairs[0]])
+        dist, pred = _sp.single_source(
+            network.indptr, network.head, array, origin, no_through, np.unique(dst[pairs])
+        )
+        yield origin, pairs, dist, pred
 
 
 def shortest_path_costs(
@@ -608,21 +616,9 @@ def shortest_path_costs(
     (n_pairs,) float64
         The cost (0 where the destination is the origin, ``inf`` where unreachable).
     """
-    array = _weight(network, weight)
-    src = _nodes(network, origins, by_index=by_index, what="origin")
     dst = _nodes(network, destinations, by_index=by_index, what="destination")
-    if src.shape != dst.shape:
-        raise ValueError(f"{src.size} origins but {dst.size} destinations: give one per pair")
-    no_through = np.ascontiguousarray(network.centroid, dtype=np.bool_)
-    out = np.full(src.size, np.inf)
-    order = np.argsort(src, kind="stable")
-    new_origin = np.flatnonzero(src[order][1:] != src[order][:-1]) + 1
-    for pairs in np.split(order, new_origin) if src.size else []:
-        origin = int(src[pairs[0]])
-        targets = np.unique(dst[pairs])
-        dist, _ = _sp.single_source(
-            network.indptr, network.head, array, origin, no_through, targets
-        )
+    out = np.full(dst.size, np.inf)
+    for _, pairs, dist, _ in _search_by_origin(network, origins, dst, weight, by_index):
         out[pairs] = dist[dst[pairs]]
     return out
 

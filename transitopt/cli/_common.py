@@ -10,6 +10,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -132,6 +133,21 @@ ProfileOpt = Annotated[
     str,
     typer.Option(
         "--profile", help="Default-value profile: generic or indonesia.", callback=profile_name
+    ),
+]
+ZonesOpt = Annotated[
+    Path | None,
+    typer.Option("--zones", help="CSV of zone points (zone, lon, lat) the OD zone ids refer to."),
+]
+#: road equilibrium algorithms (as ``transitopt.assignment.equilibrium.ALGORITHMS``)
+ALGORITHM_NAMES = ("msa", "fw", "cfw", "bfw", "algb")
+AlgorithmOpt = Annotated[
+    str,
+    typer.Option(
+        "--algorithm",
+        "-a",
+        help="Equilibrium algorithm: msa, fw, cfw, bfw or algb.",
+        callback=one_of(*ALGORITHM_NAMES),
     ),
 ]
 StartOpt = Annotated[

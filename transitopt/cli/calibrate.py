@@ -8,12 +8,13 @@ from typing import Annotated
 import typer
 
 from ._common import (
+    AlgorithmOpt,
     NetworkTypeOpt,
     ProfileOpt,
     SourceArg,
+    ZonesOpt,
     console,
     load,
-    one_of,
     positive,
     shown_warnings,
 )
@@ -43,21 +44,8 @@ def calibrate(
             "Default for a TNTP folder: its trips file.",
         ),
     ] = None,
-    zones: Annotated[
-        Path | None,
-        typer.Option(
-            "--zones", help="CSV of zone points (zone, lon, lat) the OD zone ids refer to."
-        ),
-    ] = None,
-    algorithm: Annotated[
-        str,
-        typer.Option(
-            "--algorithm",
-            "-a",
-            help="Equilibrium algorithm: msa, fw, cfw, bfw or algb.",
-            callback=one_of("msa", "fw", "cfw", "bfw", "algb"),
-        ),
-    ] = "bfw",
+    zones: ZonesOpt = None,
+    algorithm: AlgorithmOpt = "bfw",
     gap: Annotated[
         float, typer.Option("--gap", help="Equilibrium relative gap.", callback=positive)
     ] = 1e-5,

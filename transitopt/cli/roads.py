@@ -11,9 +11,11 @@ from typing import Annotated, Any
 import typer
 
 from ._common import (
+    AlgorithmOpt,
     NetworkTypeOpt,
     ProfileOpt,
     SourceArg,
+    ZonesOpt,
     console,
     field_progress,
     load,
@@ -130,21 +132,8 @@ def assign(
             "Default for a TNTP folder: its trips file.",
         ),
     ] = None,
-    zones: Annotated[
-        Path | None,
-        typer.Option(
-            "--zones", help="CSV of zone points (zone, lon, lat) the OD zone ids refer to."
-        ),
-    ] = None,
-    algorithm: Annotated[
-        str,
-        typer.Option(
-            "--algorithm",
-            "-a",
-            help="msa, fw, cfw, bfw or algb.",
-            callback=one_of("msa", "fw", "cfw", "bfw", "algb"),
-        ),
-    ] = "bfw",
+    zones: ZonesOpt = None,
+    algorithm: AlgorithmOpt = "bfw",
     gap: Annotated[
         float, typer.Option("--gap", help="Target relative gap.", callback=positive)
     ] = 1e-5,
