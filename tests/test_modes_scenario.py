@@ -114,3 +114,21 @@ def test_change_mode_costs_needs_a_value(folder):
                 folder, "bus", '[[edits]]\ntype = "restrict_road"\nway = 101\nvehicles = ["bus"]\n'
             )
         )
+
+
+def test_calibration_covers_motorcycle_and_ojek(folder):
+    """Target shares of an Indonesian city (motorcycles the majority of the motorised
+    trips) are met within calibration.tolerance (0.2 points) under the nested logit."""
+    targets = {"car": 0.15, "motorcycle": 0.45, "ojek": 0.08, "transit": 0.12, "walk": 0.20}
+    text = (folder / "base.toml").read_text(encoding="utf-8")
+    text += "\n[calibration]\ntargets = {" + ", ".join(f"{m} = {v}" for m, v in targets.items())
+    text += "}\n"
+    path = folder / "calibrated.toml"
+    path.write_text(text.replace('name = "Town"', 'name = "Calibrated town"'), encoding="utf-8")
+    result = evaluate(path)
+    shares = result.tables["mode_shares"].set_index("mode")["share"]
+    for mode, target in targets.items():
+        assert shares[mode] == pytest.approx(target, abs=0.002), mode
+    constants = result.summary["calibration"]["constants"]
+    assert set(constants) == {f"asc_{m}" for m in targets}
+    assert constants["asc_car"] == 0.0  # the reference mode
