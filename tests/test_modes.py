@@ -92,7 +92,9 @@ def test_scale_one_is_the_multinomial_logit():
     modes = ("car", "motorcycle", "transit", "walk")
     plain = logit_choice(gc, walk_m, ModeChoiceParameters(modes=modes))
     nested = logit_choice(
-        gc, walk_m, ModeChoiceParameters(modes=modes, nests=(Nest("n", ("car", "motorcycle"), 1.0),))
+        gc,
+        walk_m,
+        ModeChoiceParameters(modes=modes, nests=(Nest("n", ("car", "motorcycle"), 1.0),)),
     )
     for mode in plain[0]:
         assert nested[0][mode][0, 0] == pytest.approx(plain[0][mode][0, 0], rel=1e-12)

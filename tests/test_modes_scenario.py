@@ -67,9 +67,7 @@ def test_baseline_metrics_per_mode_and_vehicle_class(base):
     assert value("co2_total") == pytest.approx(
         value("co2_car") + value("co2_transit") + value("co2_motorcycle"), rel=1e-9
     )
-    assert value("share_motorcycle") == pytest.approx(
-        shares["motorcycle"] / shares.sum(), rel=1e-9
-    )
+    assert value("share_motorcycle") == pytest.approx(shares["motorcycle"] / shares.sum(), rel=1e-9)
 
 
 def test_motorcycle_ban_on_a_corridor(folder, base):
