@@ -235,3 +235,18 @@ def test_motorcycle_permissions_from_osm_tags(tmp_path, monkeypatch):
     assert motorcycle_barred({"highway": "motorway_link"}, profile)
     assert not motorcycle_barred({"highway": "motorway"}, load_profile("generic"))
     assert not motorcycle_barred({"highway": "trunk", "motorcycle": "designated"}, profile)
+
+
+def test_plausible_car_share_counts_motorcycles():
+    """The car range of the plausibility checks (journeys to work by private motor vehicle,
+    10-90 %) applies to car + motorcycle + ojek where motorcycles are modes."""
+    from transitopt.scenario.plausibility import _mode_shares
+
+    shares = pd.DataFrame(
+        {"mode": ["car", "motorcycle", "ojek", "transit", "walk"],
+         "share": [0.05, 0.55, 0.05, 0.10, 0.25]}
+    )  # fmt: skip
+    assert not [w for w in _mode_shares(shares) if w.ids == ("car",)]
+    shares["share"] = [0.02, 0.03, 0.01, 0.44, 0.50]
+    (warning,) = [w for w in _mode_shares(shares) if w.ids == ("car",)]
+    assert "car + motorcycle + ojek share 6.0% is below" in warning.message

@@ -130,3 +130,21 @@ def test_calibration_covers_motorcycle_and_ojek(folder):
     constants = result.summary["calibration"]["constants"]
     assert set(constants) == {f"asc_{m}" for m in targets}
     assert constants["asc_car"] == 0.0  # the reference mode
+
+
+def test_nests_in_a_scenario_file(folder):
+    text = (folder / "base.toml").read_text(encoding="utf-8")
+    good = text + (
+        '\n[[model.mode_choice.nests]]\nname = "two_wheel"\nmodes = ["motorcycle", "ojek"]\n'
+        "scale = 0.5\n"
+    )
+    (folder / "nested.toml").write_text(good, encoding="utf-8")
+    (nest,) = model_parameters(load_scenario(folder / "nested.toml").baseline).mode_choice.nests
+    assert (nest.name, nest.modes, nest.scale) == ("two_wheel", ("motorcycle", "ojek"), 0.5)
+    bad = text + (
+        '\n[[model.mode_choice.nests]]\nname = "a"\nmodes = ["car", "ojek"]\nscale = 0.5\n'
+        '[[model.mode_choice.nests]]\nname = "b"\nmodes = ["ojek", "motorcycle"]\nscale = 1.2\n'
+    )
+    (folder / "bad_nests.toml").write_text(bad, encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"model\.mode_choice\.nests\[1\]\.scale"):
+        load_scenario(folder / "bad_nests.toml")
