@@ -160,7 +160,31 @@ def test_loads_along_the_street(results):
     assert len(stops) == 2 + PIECES - 1  # the two stops and the boarding points
     lines = result.tables["lines"].set_index("line")
     assert lines.at["A", "boardings"] == pytest.approx(trips, abs=1e-6)
-    assert lines.at["A", "n_stops"] == 2
+    assert lines.at["A", "n_stops"] == 2 and lines.at["A", "hail_and_ride"]
     assert lines.at["A", "length_km"] * 1000.0 == pytest.approx(
         segments["length_m"].sum(), abs=1e-6
     )
+
+
+def test_scenario_flags_set_hail_and_ride(tmp_path, town_toml):
+    """``transit.hail_and_ride`` sets the OSM/GTFS lines, ``change_line`` any line."""
+    from transitopt.scenario import load_scenario
+    from transitopt.scenario.edits import apply_edits
+    from transitopt.scenario.inputs import load_base
+
+    (tmp_path / "base.toml").write_text(
+        town_toml(1000) + "hail_and_ride = true\n", encoding="utf-8"
+    )
+    (tmp_path / "stops.toml").write_text(
+        '[scenario]\nname = "Stops"\nbaseline = "base.toml"\n\n[[edits]]\n'
+        'type = "change_line"\nline = "bus:1"\nhail_and_ride = false\n',
+        encoding="utf-8",
+    )
+    base = load_scenario(tmp_path / "base.toml")
+    prepared = apply_edits(base, load_base(base))
+    assert [ln.hail_and_ride for ln in prepared.supply.lines] == [True]
+    assert any("1 hail-and-ride lines" in note for note in prepared.notes)
+    alternative = load_scenario(tmp_path / "stops.toml")
+    prepared = apply_edits(alternative, load_base(alternative))
+    assert [ln.hail_and_ride for ln in prepared.supply.lines] == [False]
+    assert "stop to stop" in prepared.log["effect"].iloc[0]

@@ -589,6 +589,7 @@ def _lines_table(p: Prepared, out: MultimodalResult, segments: pd.DataFrame) -> 
                 "headway_s": float(g.line_headway_s[li]),
                 "vehicle_capacity": line.vehicle_capacity,
                 "n_stops": len(line.stop_ids),
+                "hail_and_ride": line.hail_and_ride,
                 "length_km": float(seg["length_m"].sum()) / 1000.0,
                 "one_way_time_s": out.line_one_way_s.get(line_id, float(seg["run_time_s"].sum())),
                 "loop": line.stop_ids[0] == line.stop_ids[-1],
