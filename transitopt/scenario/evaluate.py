@@ -534,7 +534,7 @@ def _with_street_routes(segments: pd.DataFrame, p: Prepared) -> pd.DataFrame:
     out = segments.merge(routed, on=["line", "route_seq"], how="left")
     out["on_streets"] = out["on_streets"].fillna(False).astype(bool)
     for column in ("fallback_reason", "geometry_wkt"):
-        out[column] = out[column].fillna("").astype(str)
+        out[column] = out[column].astype(object).fillna("").astype(str)
     piece = (out["route_from"] > 0) | (out["route_to"] < 1)
     piece &= out["geometry_wkt"].str.startswith("LINESTRING")
     if piece.any():
