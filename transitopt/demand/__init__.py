@@ -1,7 +1,7 @@
 """Travel demand: OD matrices (one reader, one OMX writer), trip generation, the gravity
 model and land-use proxies for residents and jobs."""
 
-from .counts import LinkCounts, link_counts, read_counts
+from .counts import LinkCounts, combine_counts, link_counts, read_counts
 from .gravity import (
     GravityResult,
     TripEnds,
@@ -39,6 +39,7 @@ __all__ = [
     "gravity_demand",
     "gravity_model",
     "intrazonal_cost",
+    "combine_counts",
     "link_counts",
     "node_totals",
     "read_landuse",

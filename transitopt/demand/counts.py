@@ -12,7 +12,8 @@ three ways (the first that the file has columns for):
   counted link starts.
 
 Columns: ``count`` (vehicles per analysis period, e.g. veh/h; required); optional
-``class`` (vehicle class, default ``car``), ``period`` (default ``all``), ``screenline``
+``class`` (vehicle class, default ``car``; a count of one class is in that class's
+vehicles, a count of class ``pcu`` is the PCU flow of all classes together), ``period`` (default ``all``), ``screenline``
 (rows with the same name form one observation, the sum of their links' flows; the
 count is given on at least one of its rows, and where given more than once it must be
 the same) and ``name`` (a label for tables).
@@ -94,6 +95,25 @@ class LinkCounts:
         return csr_matrix((data, self.edges, self.indptr), shape=(self.n_observations, n_edges))
 
 
+def combine_counts(*parts: LinkCounts) -> LinkCounts:
+    """One set of counts from several on the same network (e.g. one per vehicle class)."""
+    if not parts:
+        raise ValueError("give at least one LinkCounts")
+    sizes = [p.edges.size for p in parts]
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    return LinkCounts(
+        labels=np.concatenate([p.labels for p in parts]),
+        observed=np.concatenate([p.observed for p in parts]),
+        indptr=np.concatenate(
+            [[0]] + [p.indptr[1:] + o for p, o in zip(parts, offsets, strict=True)]
+        ).astype(np.int64),
+        edges=np.concatenate([p.edges for p in parts]).astype(np.int64),
+        vehicle_class=np.concatenate([p.vehicle_class for p in parts]),
+        period=np.concatenate([p.period for p in parts]),
+        unmatched=pd.concat([p.unmatched for p in parts], ignore_index=True),
+    )
+
+
 def _subset(counts: LinkCounts, rows: np.ndarray) -> LinkCounts:
     parts = [counts.edges[counts.indptr[i] : counts.indptr[i + 1]] for i in rows]
     indptr = np.zeros(rows.size + 1, dtype=np.int64)
@@ -115,8 +135,10 @@ def link_counts(
     observed: np.ndarray,
     *,
     labels: np.ndarray | None = None,
+    vehicle_class: str = "car",
 ) -> LinkCounts:
-    """Counts on single links given by compiled edge index (e.g. taken from a known solution)."""
+    """Counts on single links given by compiled edge index (e.g. taken from a known
+    solution), all of one ``vehicle_class`` (``"pcu"``: all classes in PCU)."""
     edges = np.asarray(edges, dtype=np.int64)
     observed = np.asarray(observed, dtype=np.float64)
     if edges.shape != observed.shape:
@@ -131,7 +153,7 @@ def link_counts(
         observed=observed,
         indptr=np.arange(k + 1, dtype=np.int64),
         edges=edges,
-        vehicle_class=np.full(k, "car", dtype=object),
+        vehicle_class=np.full(k, vehicle_class, dtype=object),
         period=np.full(k, "all", dtype=object),
         unmatched=pd.DataFrame({"row": pd.Series(dtype=np.int64), "reason": pd.Series(dtype=str)}),
     )
