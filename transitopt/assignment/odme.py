@@ -129,10 +129,12 @@ class ODMEResult:
         )
 
     def fit_table(self) -> pd.DataFrame:
-        """Per observation: ``label, count, modelled_prior, modelled, geh_prior, geh``."""
+        """Per observation: ``label, vehicle_class, count, modelled_prior, modelled,
+        geh_prior, geh``."""
         return pd.DataFrame(
             {
                 "label": self.counts.labels,
+                "vehicle_class": self.counts.vehicle_class,
                 "count": self.counts.observed,
                 "modelled_prior": self.modelled_prior,
                 "modelled": self.modelled,

@@ -44,6 +44,16 @@ def calibrate(
             "Default for a TNTP folder: its trips file.",
         ),
     ] = None,
+    vehicle_classes: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--class",
+            help="Another vehicle class NAME[:PCE]=FILE (its prior matrix; PCE default 1), "
+            "repeatable: the classes' matrices are estimated together under the multi-class "
+            "equilibrium, --demand being class 'car'. Counts name their class in a 'class' "
+            "column ('pcu': all classes together, in PCU).",
+        ),
+    ] = None,
     zones: ZonesOpt = None,
     algorithm: AlgorithmOpt = "bfw",
     gap: Annotated[
@@ -65,7 +75,8 @@ def calibrate(
     """OD matrix estimation from counts (Spiess 1990) with GEH, R² and RMSE by flow band."""
     from .._errors import ConvergenceWarning
     from ..assignment import estimate_matrix
-    from ..demand import attach_to_nodes, read_counts, read_od
+    from ..assignment.classes import VehicleClass
+    from ..demand import ODMatrix, attach_to_nodes, read_counts, read_od
     from ..report.calibration import write_calibration
     from ..zones import attach_zones, read_zones
 
@@ -77,12 +88,25 @@ def calibrate(
                 "give the prior OD matrix with --demand FILE", param_hint="--demand"
             )
         demand = trips[0]
-    od = read_od(demand)
-    if zones is not None:
-        od = attach_to_nodes(od, attach_zones(network, read_zones(zones)), network)
+    zone_table = attach_zones(network, read_zones(zones)) if zones is not None else None
+
+    def prior_of(path: Path) -> ODMatrix:
+        od = read_od(path)
+        return od if zone_table is None else attach_to_nodes(od, zone_table, network)
+
+    od = prior_of(demand)
+    prior: ODMatrix | list[VehicleClass] = od
+    if vehicle_classes:
+        prior = [VehicleClass("car", od)]
+        for text in vehicle_classes:
+            name, pce, path = _class_option(text)
+            prior.append(VehicleClass(name, prior_of(path), pce=pce))
     observed = read_counts(counts, network)
+    classes = ", ".join(
+        f"{c.name} {c.demand.total():,.1f} (PCE {c.pce:g})" for c in prior
+    ) if isinstance(prior, list) else f"{od.total():,.1f}"
     console.print(
-        f"prior: {od.n_zones:,} zones, {od.total():,.1f} trips; counts: "
+        f"prior: {od.n_zones:,} zones, trips {classes}; counts: "
         f"{observed.n_observations} observations"
     )
     for row, reason in observed.unmatched.itertuples(index=False):
@@ -90,7 +114,7 @@ def calibrate(
     with shown_warnings(ConvergenceWarning):
         result = estimate_matrix(
             network,
-            od,
+            prior,
             observed,
             max_outer=max_outer,
             inner_iterations=inner,
@@ -98,5 +122,29 @@ def calibrate(
             assignment={"algorithm": algorithm, "gap": gap},
         )
     console.print(result.summary())
+    if result.class_estimates:
+        for row in result.class_statistics().itertuples(index=False):
+            console.print(
+                f"  {row.vehicle_class}: {row.n} counts, GEH<5 {100 * row.share_geh_below_5_prior:.1f}% "
+                f"-> {100 * row.share_geh_below_5:.1f}%, trips {row.trips_prior:,.1f} -> {row.trips:,.1f}"
+            )
     page = write_calibration(result, output)
     console.print(f"wrote {output}/ (estimate.omx, fit.csv, statistics.csv, ...) and {page}")
+
+
+def _class_option(text: str) -> tuple[str, float, Path]:
+    """``NAME[:PCE]=FILE`` of ``--class``: the name, the PCE and the prior's path."""
+    head, sep, path = text.partition("=")
+    name, _, pce_text = head.partition(":")
+    name = name.strip()
+    try:
+        pce = float(pce_text) if pce_text.strip() else 1.0
+    except ValueError:
+        pce = float("nan")
+    if not sep or not name or not path.strip() or not (pce > 0) or name in ("car", "pcu"):
+        raise typer.BadParameter(
+            f"{text!r}: expected NAME[:PCE]=FILE, e.g. truck:2.5=truck_prior.csv (PCE > 0; "
+            "'car' is --demand and 'pcu' names all classes)",
+            param_hint="--class",
+        )
+    return name, pce, Path(path.strip())

@@ -2,9 +2,12 @@
 
 :func:`write_calibration` writes into one folder:
 
-* ``estimate.omx`` and ``estimate.csv`` (origin, destination, trips): the estimated matrix;
+* ``estimate.omx`` and ``estimate.csv`` (origin, destination, trips): the estimated matrix
+  (with several vehicle classes: one OMX core and a ``vehicle_class`` column per class,
+  the core ``trips`` their vehicle sum);
 * ``fit.csv``: per observation count, modelled before and after, GEH before and after;
 * ``statistics.csv``: GEH < 5 share, TAG flow criterion, R², slope, RMSE, %RMSE;
+* ``class_statistics.csv``: the fit and the trips per counted vehicle class;
 * ``bands.csv``: RMSE by flow band (TAG M3.1 bands), before and after;
 * ``od_change.csv``: per OD cell prior, estimate, change, ratio;
 * ``history.csv``: the estimation's convergence history;
@@ -111,18 +114,30 @@ def write_calibration(result: ODMEResult, folder: str | os.PathLike) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     est = result.estimate
-    write_omx(folder / "estimate.omx", {"trips": est.matrix}, est.zones)
-    i, j = np.nonzero(est.matrix)
-    write_table(
-        pd.DataFrame(
-            {"origin": est.zones[i], "destination": est.zones[j], "trips": est.matrix[i, j]}
-        ),
-        folder / "estimate.csv",
+    by_class = result.class_estimates or {"": est}
+    write_omx(
+        folder / "estimate.omx",
+        {"trips": est.matrix} | {name: m.matrix for name, m in result.class_estimates.items()},
+        est.zones,
     )
+    parts = []
+    for name, matrix in by_class.items():
+        i, j = np.nonzero(matrix.matrix)
+        part = pd.DataFrame(
+            {
+                "origin": matrix.zones[i],
+                "destination": matrix.zones[j],
+                "trips": matrix.matrix[i, j],
+            }
+        )
+        parts.append(part.assign(vehicle_class=name) if name else part)
+    write_table(pd.concat(parts, ignore_index=True), folder / "estimate.csv")
     fit = result.fit_table()
     write_table(fit, folder / "fit.csv")
     stats = result.statistics().rename_axis("statistic").reset_index()
     write_table(stats, folder / "statistics.csv")
+    class_stats = result.class_statistics()
+    write_table(class_stats, folder / "class_statistics.csv")
     counted = result.counts.observed
     bands = rmse_by_band(result.modelled_prior, counted).merge(
         rmse_by_band(result.modelled, counted)[
@@ -144,6 +159,8 @@ def write_calibration(result: ODMEResult, folder: str | os.PathLike) -> Path:
         f"<pre>{html.escape(result.summary())}</pre>",
         "<h2>Fit statistics</h2>",
         stats.to_html(index=False, float_format=lambda v: f"{v:.3f}"),
+        "<h3>By counted vehicle class</h3>",
+        class_stats.to_html(index=False, float_format=lambda v: f"{v:.3f}"),
         "<p>GEH &lt; 5 on at least 85 % of counted links, and the flow criterion, are the UK "
         "TAG unit M3.1 (table 3) acceptability guidelines.</p>",
         "<h2>RMSE by flow band</h2>",
