@@ -75,7 +75,9 @@ def test_class_counts_move_only_their_class():
 def test_counts_of_a_class_that_is_not_estimated_are_refused(tmp_path):
     net = _one_link()
     with pytest.raises(DemandError, match="'bus'"):
-        MatrixEstimation(net, _classes(10.0, 10.0), link_counts(net, [0], [5.0], vehicle_class="bus"))
+        MatrixEstimation(
+            net, _classes(10.0, 10.0), link_counts(net, [0], [5.0], vehicle_class="bus")
+        )
     single = ODMatrix(np.array([0, 1]), np.array([[0.0, 10.0], [0.0, 0.0]]))
     with pytest.raises(DemandError, match="'truck'"):
         MatrixEstimation(net, single, link_counts(net, [0], [5.0], vehicle_class="truck"))
@@ -104,7 +106,9 @@ def two_class_case(require_data):
     eq = assign(net, classes=true_classes, algorithm="bfw", gap=1e-6)
     rng = np.random.default_rng(3)
     order = rng.permutation(net.n_edges)
-    car_links, truck_links, pcu_links = (np.sort(order[a:b]) for a, b in ((0, 20), (20, 40), (40, 50)))
+    car_links, truck_links, pcu_links = (
+        np.sort(order[a:b]) for a, b in ((0, 20), (20, 40), (40, 50))
+    )
     counts = combine_counts(
         link_counts(net, car_links, eq.class_flow["car"][car_links], vehicle_class="car"),
         link_counts(net, truck_links, eq.class_flow["truck"][truck_links], vehicle_class="truck"),
