@@ -252,3 +252,24 @@ def test_calibrate_cli_on_a_scenario(scenario_results, town, tmp_path):
         app, ["calibrate", str(path / "base.toml"), "--counts", "x.csv", "-o", str(out)]
     )
     assert bad.exit_code != 0 and "leave out --counts" in bad.output
+
+
+@pytest.mark.slow
+def test_helsinki_docs_case_recovers_the_constant(tmp_path):
+    """docs/calibration.md, "Transit boardings": the constant -0.5 that made the counts."""
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from transitopt.cli import app
+
+    case = Path(__file__).resolve().parents[1] / "docs" / "calibration" / "helsinki_boardings.toml"
+    out = tmp_path / "out"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        run = CliRunner().invoke(app, ["calibrate", str(case), "-o", str(out)])
+    assert run.exit_code == 0, run.output
+    assert "unmatched row 26: line 'bus:999'" in run.output
+    history = pd.read_csv(out / "calibration.csv")
+    assert history["asc_transit"].iloc[-1] == pytest.approx(-0.5, abs=0.01)
+    assert (pd.read_csv(out / "boardings_fit.csv")["geh"] < 0.5).all()

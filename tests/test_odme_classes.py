@@ -160,3 +160,33 @@ def test_two_classes_recover_their_own_matrices(two_class_case):
     # zeros of the priors stay zero, per class
     for name, prior in result.class_priors.items():
         assert np.all(result.class_estimates[name].matrix[prior.matrix == 0] == 0)
+
+
+@pytest.mark.slow
+def test_calibrate_cli_on_the_two_class_docs_case(require_data, tmp_path):
+    """docs/calibration.md, "Two vehicle classes": --class adds the truck prior."""
+    from pathlib import Path
+
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from transitopt.cli import app
+
+    docs = Path(__file__).resolve().parents[1] / "docs" / "calibration"
+    out = tmp_path / "classes"
+    args = [
+        "calibrate", str(require_data("tntp/SiouxFalls")),
+        "--demand", str(docs / "siouxfalls_car_prior.csv"),
+        "--class", f"truck:2.5={docs / 'siouxfalls_truck_prior.csv'}",
+        "--counts", str(docs / "siouxfalls_classes_counts.csv"),
+        "-o", str(out),
+    ]  # fmt: skip
+    run = CliRunner().invoke(app, args)
+    assert run.exit_code == 0, run.output
+    per_class = pd.read_csv(out / "class_statistics.csv").set_index("vehicle_class")
+    assert per_class.loc["car", "trips"] > per_class.loc["car", "trips_prior"]  # truth 270,450
+    assert per_class.loc["truck", "trips"] < per_class.loc["truck", "trips_prior"]  # 36,060
+    assert (per_class["share_geh_below_5"] >= 0.85).all()
+    assert set(pd.read_csv(out / "estimate.csv")["vehicle_class"]) == {"car", "truck"}
+    bad = CliRunner().invoke(app, [*args[:4], "--class", "truck=", *args[6:]])
+    assert bad.exit_code != 0 and "NAME[:PCE]=FILE" in bad.output

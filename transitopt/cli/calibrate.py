@@ -204,6 +204,8 @@ def _calibrate_scenario(path: Path, output: Path) -> None:
             f"{after['percent_rmse']:.1f}, R2 {after['r2']:.3f}"
         )
         console.print(f"  {entry['observations']} {what}: {shown}")
+        for row, reason in entry.get("unmatched", []):
+            console.print(f"  unmatched row {row}: {reason}")
     output.mkdir(parents=True, exist_ok=True)
     written = []
     for name in ("calibration", "counts_fit", "boardings_fit", "od_adjustment", "mode_shares"):

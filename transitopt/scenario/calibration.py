@@ -533,6 +533,7 @@ def _with_boardings_statistics(
         "file": str(spec.counts),
         "observations": matched.n_observations,
         "unmatched_rows": [int(r) for r in matched.unmatched["row"]],
+        "unmatched": [[int(r), str(why)] for r, why in matched.unmatched.itertuples(index=False)],
         "total_counted": float(matched.observed.sum()),
         "total_modelled": float(modelled.sum()),
         "tolerance": BOARDINGS_TOLERANCE,
