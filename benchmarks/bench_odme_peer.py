@@ -68,7 +68,10 @@ def _write_gmns(folder: Path, net, zones, prior, counted, counts) -> None:
             "link_id": np.arange(1, net.n_edges + 1),
             "from_node_id": ids[net.tail],
             "to_node_id": ids[net.head],
-            "length": fft_min,  # miles at 60 mph: the free-flow time in minutes
+            # miles at 60 mph = the free-flow time in minutes; never 0: Path4GMNS stops its
+            # link loops at the first link of length 0 (its centroid connectors, appended
+            # last), so Chicago-Sketch's 774 zero-time links would cut them short
+            "length": np.maximum(fft_min, 1e-6),
             "lanes": 1,
             "free_speed": 60.0,
             "capacity": np.maximum(edges["capacity"].round(), 1).astype(int),

@@ -27,8 +27,13 @@ with warnings.catch_warnings():
 lines = truth.transit.line_table().nlargest(20, "boardings")
 links = truth.transit.links_table()
 stops = links[links["kind"] == "board"].groupby("stop")["volume"].sum().nlargest(5)
-rows = [{"line": l, "stop": "", "count": round(float(b), 1)} for l, b in zip(lines["line"], lines["boardings"])]
+rows = [
+    {"line": line, "stop": "", "count": round(float(b), 1)}
+    for line, b in zip(lines["line"], lines["boardings"], strict=True)
+]
 rows += [{"line": "", "stop": s, "count": round(float(b), 1)} for s, b in stops.items()]
 rows.append({"line": "bus:999", "stop": "", "count": 100.0})  # unmatched on purpose
 pd.DataFrame(rows).to_csv(here / "helsinki_boardings.csv", index=False)
-print(f"{len(rows)} rows; lines {lines['boardings'].sum():,.0f}, stops {stops.sum():,.0f} boardings/h")
+print(
+    f"{len(rows)} rows; lines {lines['boardings'].sum():,.0f}, stops {stops.sum():,.0f} boardings/h"
+)

@@ -443,10 +443,14 @@ class MatrixEstimation:
                 stacklevel=2,
             )
         zones = classes[0].prior.zones
-        estimates = {c.name: ODMatrix(c.prior.zones, m) for c, m in zip(classes, matrices, strict=True)}
+        estimates = {
+            c.name: ODMatrix(c.prior.zones, m) for c, m in zip(classes, matrices, strict=True)
+        }
         if self.multiclass:
-            prior_total = ODMatrix(zones, sum(np.asarray(c.prior.matrix, float) for c in classes))
-            estimate_total = ODMatrix(zones, sum(matrices))
+            prior_total = ODMatrix(
+                zones, np.sum([np.asarray(c.prior.matrix, float) for c in classes], axis=0)
+            )
+            estimate_total = ODMatrix(zones, np.sum(matrices, axis=0))
         else:
             prior_total, estimate_total = classes[0].prior, estimates["car"]
         return ODMEResult(

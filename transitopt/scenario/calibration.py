@@ -146,6 +146,7 @@ def _run_shares(
         )
         return model.with_constants(**constants).run(progress), Calibrated(summary, None, note)
 
+    assert spec.targets is not None
     fit_spec = ModeShareCalibration(
         {str(m): share for m, share in spec.targets.items()},
         tolerance=spec.tolerance,
