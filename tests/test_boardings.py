@@ -187,6 +187,15 @@ def test_scenario_baseline_fits_boardings_and_alternative_reuses_the_constant(sc
     assert alt["boardings"]["total_modelled"] > entry["total_modelled"]
 
 
+def test_report_shows_the_boardings_fit(scenario_results, tmp_path):
+    from transitopt.report import write_report
+
+    base, fast = scenario_results
+    page = write_report(base, [fast], tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "Fit to counts" in page and "Transit boardings" in page
+    assert "(before calibration)" in page
+
+
 def test_scenario_with_traffic_counts_and_boardings(town, town_toml, tmp_path):
     """Traffic counts and boardings from a bigger town at asc_transit 0.8: the car matrix
     is estimated and the constant fitted again after it, both fits improve."""
@@ -229,6 +238,14 @@ def test_scenario_boardings_errors_name_the_key(town, town_toml, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         with pytest.raises(ScenarioError, match=r"calibration\.counts: .*no counted line or stop"):
+            evaluate(tmp_path / "base.toml")
+    # a scenario models cars only: a truck count is refused at the key, naming the class
+    (tmp_path / "b.csv").write_text(
+        "from_node,to_node,class,count\n1,2,truck,10\n", encoding="utf-8"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        with pytest.raises(ScenarioError, match=r"calibration\.counts: .*vehicle class 'truck'"):
             evaluate(tmp_path / "base.toml")
 
 

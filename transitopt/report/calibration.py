@@ -199,9 +199,10 @@ def counts_statistics_html(results: list, names: list[str]) -> str:
     and the baseline's RMSE by flow band; empty when no result has counts."""
     from ..metrics.counts import count_statistics
 
+    boardings = boardings_statistics_html(results, names)
     fits = _fits(results, names)
     if not fits:
-        return ""
+        return boardings
     rows = []
     for k, (name, fit) in enumerate(fits):
         runs = (
@@ -241,6 +242,47 @@ def counts_statistics_html(results: list, names: list[str]) -> str:
         + f"<h3>RMSE by flow band ({html.escape(name)})</h3><table><thead><tr><th>counted flow, veh/h"
         "</th><th>counts</th><th>RMSE</th><th>%RMSE</th><th>GEH &lt; 5</th></tr></thead><tbody>"
         + band_rows
+        + "</tbody></table>"
+        + boardings
+    )
+
+
+def boardings_statistics_html(results: list, names: list[str]) -> str:
+    """A table of the fit to counted transit boardings per scenario (the baseline also
+    before its constant was fitted); empty when no result has boardings counts."""
+    from ..metrics.counts import count_statistics
+
+    fits = [
+        (name, r.tables["boardings_fit"])
+        for r, name in zip(results, names, strict=True)
+        if "boardings_fit" in r.tables and len(r.tables["boardings_fit"])
+    ]
+    if not fits:
+        return ""
+    rows = []
+    for name, fit in fits:
+        runs = (
+            [(f"{name} (before calibration)", fit["modelled_before"])]
+            if "modelled_before" in fit
+            else []
+        )
+        for label, modelled in [*runs, (name, fit["modelled"])]:
+            m, c = modelled.to_numpy(float), fit["count"].to_numpy(float)
+            s = count_statistics(m, c)
+            rows.append(
+                f"<tr><td>{html.escape(label)}</td><td>{int(s['n'])}</td>"
+                f"<td>{c.sum():,.0f}</td><td>{m.sum():,.0f}</td>"
+                f"<td>{100 * s['share_geh_below_5']:.1f} %</td><td>{s['r2']:.3f}</td>"
+                f"<td>{s['rmse']:,.1f}</td><td>{s['percent_rmse']:.1f}</td></tr>"
+            )
+    return (
+        "<h3>Transit boardings</h3><p class='hint'>Boardings per counted line and stop "
+        "(passengers per period). A baseline without target shares has its transit constant "
+        "fitted so that the counted total is matched within 1 %; how the boardings split "
+        "between lines stays the model's.</p>"
+        "<table><thead><tr><th>scenario</th><th>counts</th><th>counted</th><th>modelled</th>"
+        "<th>GEH &lt; 5</th><th>R²</th><th>RMSE</th><th>%RMSE</th></tr></thead><tbody>"
+        + "".join(rows)
         + "</tbody></table>"
     )
 

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._errors import InputFileError
+from .._errors import DemandError, InputFileError
 from .._progress import ProgressCallback
 from ..assignment.boardings import BOARDINGS_TOLERANCE, BoardingsCalibration
 from ..assignment.calibration import CalibrationError, ModeShareCalibration
@@ -332,9 +332,12 @@ def _fit_counts(
     rounds = 0
     for _ in range(COUNTS_BOARDINGS_ROUNDS if fit_boardings else 1):
         rounds += 1
-        step, odme = car_demand_factors(
-            current_model, current, counts, max_outer=spec.counts_max_outer
-        )
+        try:
+            step, odme = car_demand_factors(
+                current_model, current, counts, max_outer=spec.counts_max_outer
+            )
+        except DemandError as exc:  # e.g. counts of a vehicle class the model does not have
+            raise scenario.error(("calibration", "counts"), str(exc)) from None
         first = first or odme
         factors = factors * step
         i, j = np.nonzero(np.abs(factors - 1.0) > 1e-12)
