@@ -112,6 +112,18 @@ CITIES = {
             "refitted them at the full model's congested running times until the evaluated "
             "fleet fit. The written scenario removes the 2015 routes and adds D1..D16."
         ),
+        "reading": (
+            "**Reading.** The `passenger` objective has no waiting, so the search makes "
+            "every route as long as allowed and the fleet can run each only every 15-30 "
+            "min: it still beats the 2015 network (shorter in-vehicle times, fewer "
+            "transfers), but residents at the ends of long, infrequent routes lose access "
+            "and equity worsens. With the wait at the fleet's common headway in the search "
+            "(`frequency`), long routes cost every rider waiting, so the design keeps "
+            "fewer long trunk routes at 7.5-12 min and serves dead-end stops with short "
+            "routes: generalised cost falls a little further and equity improves instead. "
+            "Both use more of the same fleet's hours (operator cost in vehicle-hours and "
+            "vehicle-km is higher)."
+        ),
         "limits": (
             "* The baseline's headways are the 10-min default for OSM relations without "
             "interval tags (docs/case_liechtenstein.md); the comparison is against that "
@@ -234,7 +246,17 @@ def main() -> None:
             else f"fleet {fleet_a:.0f} {'≤' if fleet_a < fleet_b else '>'} {fleet_b:.0f}"
         )
         cpu = _cpu_s(folder / "design.log")
-        verdicts.append(f"* `{label}` ({equal}; design {cpu}): " + "; ".join(parts) + ".")
+        idle_b = fleet_b - float(base["transit_veh_h"])
+        idle_a = fleet_a - float(alt["transit_veh_h"])
+        why = (
+            f" Vehicle-hours differ at equal fleet because each route's fleet is its "
+            f"vehicles in service rounded up: {idle_b:.1f} of the baseline's buses stand "
+            f"idle each hour against {idle_a:.1f} of the design's."
+            if abs(fleet_a - fleet_b) < 0.5 and abs(idle_a - idle_b) > 0.5
+            else ""
+        )
+        verdicts.append(f"* `{label}` ({equal}; design {cpu}): " + "; ".join(parts) + "." + why)
+    shapes = [_shape(label, folder / "design.toml") for label, folder in designs]
     summaries = []
     for label, folder in designs:
         head = [
@@ -279,6 +301,8 @@ minimises ATT (in-vehicle minutes + 5 min per transfer, no waiting); `frequency`
 wait at the common headway the fleet can run the whole route set at, times boardings per
 trip, so long routes cost frequency inside the search.
 
+Shape of the designs (from the scenario files): {"; ".join(shapes)}.
+
 The designs' own summaries (from the scenario files):
 
 {chr(10).join(summaries)}
@@ -295,6 +319,8 @@ lane-km; vehicle-hours and vehicle-km; Gini and Palma of access at {mid} min):
 
 {chr(10).join(verdicts)}
 
+{city.get("reading", "")}
+
 {chr(10).join(maps)}
 {rank_text}
 ## Limits
@@ -305,6 +331,21 @@ lane-km; vehicle-hours and vehicle-km; Gini and Palma of access at {mid} min):
     out = DOCS / f"case_{args.city}_design.md"
     out.write_text(text, encoding="utf-8")
     print("wrote", out)
+
+
+def _shape(label: str, design: Path) -> str:
+    """Routes, stops per route and headways of a written design, as text."""
+    text = design.read_text()
+    stops = [int(v) for v in re.findall(r"^# (\d+) stops, ", text, flags=re.M)]
+    headways = [float(v) for v in re.findall(r"^headway_min = ([0-9.]+)", text, flags=re.M)]
+    if not stops or not headways:
+        return f"`{label}`: no routes found"
+    s, h = pd.Series(stops), pd.Series(headways)
+    return (
+        f"`{label}`: {len(stops)} routes of {s.min()}-{s.max()} stops (median "
+        f"{s.median():g}; {int((s <= 6).sum())} of at most 6), headways {h.min():g}-"
+        f"{h.max():g} min (median {h.median():g})"
+    )
 
 
 def _save_small(src: Path, dst: Path, width: int = 900) -> None:

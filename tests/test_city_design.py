@@ -371,3 +371,18 @@ def test_without_streets_the_lines_give_stops_links_and_speed(tmp_path):
         design.table["one_way_min"].iloc[0] * 60.0, rel=1e-3
     )
     assert set(lines.index) == {"D1:0", "D1:1"}  # line A (a minibus line) removed
+
+
+def test_cli_design_takes_the_route_rules(town, tmp_path):
+    out = tmp_path / "ruled.toml"
+    zone = str(load_base_zones(town)["zone"].iloc[0])
+    args = ["optimise", "design", str(town), "--routes", "3", "--fleet", "9", "--spacing", "250"]
+    args += ["--min-stops", "2", "--max-route-km", "1.25", "--max-route-min", "3"]
+    args += ["--terminals", "junctions", "--no-u-turns", "--must-serve", zone]
+    args += ["--objective", "frequency", "--evaluations", "600", "-o", str(out)]
+    run = CliRunner().invoke(app, args)
+    assert run.exit_code == 0, run.output
+    scenario = load_scenario(out)
+    assert sum(e.edit.type == "add_line" for e in scenario.edits) == 3
+    bad = CliRunner().invoke(app, [*args[:-2], "--terminals", "corners", "-o", str(out)])
+    assert bad.exit_code != 0 and "junctions" in bad.output
