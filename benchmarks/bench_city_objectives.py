@@ -64,15 +64,20 @@ def main() -> None:
         for seed in args.seeds:
             for objective in ("passenger", "frequency"):
                 cpu = time.process_time()
-                design = design_city(
-                    net,
-                    n_routes=args.routes,
-                    fleet=args.fleet,
-                    max_nodes=args.max_stops,
-                    max_evaluations=args.evaluations,
-                    seed=seed,
-                    objective=objective,  # type: ignore[arg-type]
-                )
+                try:
+                    design = design_city(
+                        net,
+                        n_routes=args.routes,
+                        fleet=args.fleet,
+                        max_nodes=args.max_stops,
+                        max_evaluations=args.evaluations,
+                        seed=seed,
+                        objective=objective,  # type: ignore[arg-type]
+                    )
+                except ValueError as exc:  # e.g. no start route set for this seed: recorded
+                    print(f"{objective} seed {seed}: {exc}", flush=True)
+                    rows.append({"network": f"{objective}_seed{seed}", "error": str(exc)})
+                    continue
                 path = Path(tmp) / f"{objective}_{seed}.toml"
                 design, _ = refit_to_model(design, path)
                 result = _metrics(evaluate_file(path))
@@ -95,7 +100,8 @@ def main() -> None:
                     flush=True,
                 )
     table = pd.DataFrame(rows)
-    print(table.groupby("objective")[["composite_cost_min", "gini_transit_30min"]].median())
+    if "objective" in table:
+        print(table.groupby("objective")[["composite_cost_min", "gini_transit_30min"]].median())
 
 
 if __name__ == "__main__":
