@@ -100,11 +100,12 @@ CITIES = {
     "liechtenstein": {
         "title": "Liechtenstein: designed bus network vs the 2015 network at equal fleet",
         "scenario": "scenarios/liechtenstein_base.toml",
-        "baseline": "OSM 2015, 16 routes",
+        "baseline": "OSM 2015 bus relations, 15 routes evaluated",
         "what": (
             "From the baseline alone (street network, 500 m zones with residents and jobs "
-            "from the OSM buildings, 12,000 person trips/h in the morning peak, the 16 OSM "
-            "bus routes of 2015), `optimise design` built a candidate network (stops on main "
+            "from the OSM buildings, 12,000 person trips/h in the morning peak, the OSM "
+            "bus route relations of 2015: 15 routes and 91 buses as the model evaluates "
+            "them), `optimise design` built a candidate network (stops on main "
             "roads at least 500 m apart, plus a stop for every populated zone farther than "
             "600 m from them; links along the routed streets, docs/model.md section 5b), "
             "designed 16 routes of up to 30 stops (20,000 route-set evaluations, seed 0), set "
@@ -157,7 +158,7 @@ CITIES = {
     "bogor": {
         "title": "Bogor: designed angkot network vs the existing angkot lines at equal fleet",
         "scenario": "scenarios/bogor_base.toml",
-        "baseline": "angkot GTFS, 12 routes",
+        "baseline": "angkot GTFS, 24 lines",
         "what": (
             "Kota Bogor (1 km zones, 60,000 person trips/h; docs/case_bogor.md) has no street "
             "network in the scenario, so the candidate network comes from the angkot lines "
