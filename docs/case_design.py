@@ -189,6 +189,9 @@ def main() -> None:
     parser.add_argument("city", choices=sorted(CITIES))
     parser.add_argument("designs", nargs="+", help="label=FOLDER (design.toml, cmp/, design.log)")
     parser.add_argument("--rank", type=Path, help="Rank-agreement CSV of bench_city_design.py.")
+    parser.add_argument(
+        "--objectives", type=Path, help="Objective comparison CSV of bench_city_objectives.py."
+    )
     args = parser.parse_args()
     city = CITIES[args.city]
     designs = [(label, Path(folder)) for label, folder in (d.split("=", 1) for d in args.designs)]
@@ -285,6 +288,8 @@ def main() -> None:
                 f"{mid} min by transit, {float(alt[key + 'lose']):,.0f} lose."
             )
     rank_text = _rank_section(args.rank, float(base["composite_cost_min"])) if args.rank else ""
+    if args.objectives:
+        rank_text = _objectives_section(args.objectives) + rank_text
     text = f"""# {city["title"]}
 
 *Written by `docs/case_design.py` from `transitopt compare` of the baseline
@@ -367,6 +372,50 @@ def _cpu_s(log: Path) -> str:
     text = log.read_text()
     found = [float(v) for v in re.findall(r"(?:User|System) time \(seconds\): ([0-9.]+)", text)]
     return f"{sum(found):.0f} CPU s" if found else "CPU time not recorded"
+
+
+def _objectives_section(path: Path) -> str:
+    """The ``passenger`` and ``frequency`` objectives over seeds (bench_city_objectives.py)."""
+    table = pd.read_csv(path)
+    ok = table[table["network"] != "baseline"].dropna(subset=["composite_cost_min"])
+    base = table[table["network"] == "baseline"].iloc[0]
+    cols = (
+        ("composite_cost_min", "generalised cost, min", "{:.3f}"),
+        ("transit_avg_wait_min", "wait, min", "{:.2f}"),
+        ("jobs_transit_30min", "jobs in 30 min", "{:,.0f}"),
+        ("gini_transit_30min", "Gini (30 min)", "{:.3f}"),
+        ("transit_veh_h", "veh·h/h", "{:.1f}"),
+        ("transit_fleet", "fleet", "{:.0f}"),
+    )
+    rows = ["| design | " + " | ".join(c[1] for c in cols) + " | CPU s |"]
+    rows.append("|---|" + "---:|" * (len(cols) + 1))
+    rows.append("| baseline | " + " | ".join(f.format(base[c]) for c, _, f in cols) + " | |")
+    for r in ok.itertuples():
+        cells = [f.format(getattr(r, c)) for c, _, f in cols]
+        rows.append(f"| {r.network} | " + " | ".join(cells) + f" | {r.cpu_s:.0f} |")
+    med = ok.groupby("objective")["composite_cost_min"].median()
+    wins = 0
+    if {"passenger", "frequency"} <= set(ok["objective"]):
+        paired = ok.pivot_table(
+            index="seed", columns="objective", values="composite_cost_min"
+        ).dropna()
+        wins = int((paired["frequency"] < paired["passenger"]).sum())
+    n_seeds = ok["seed"].nunique()
+    failed = int(table["error"].notna().sum()) if "error" in table else 0
+    note = f" ({failed} runs found no start route set)" if failed else ""
+    return f"""
+## Passenger vs frequency objective over seeds
+
+`benchmarks/bench_city_objectives.py` (command in its docstring; routes and fleet as
+there, each design refitted to the full model's fleet) over {n_seeds} seeds{note}; rows of
+`{path.as_posix().split("benchmarks/")[-1]}`:
+
+{chr(10).join(rows)}
+
+Median generalised cost: `passenger` {med.get("passenger", float("nan")):.3f}, `frequency`
+{med.get("frequency", float("nan")):.3f} min/trip; `frequency` is lower on {wins} of
+{n_seeds} seeds.
+"""
 
 
 def _rank_section(path: Path, base_cost: float) -> str:
