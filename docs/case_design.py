@@ -22,9 +22,10 @@ Porto (bus fleet 54 of the baseline's 84; trams and trains kept):
         --objective frequency -o F/design.toml           # and passenger -o P/...
     PYTHONPATH=$PWD python docs/case_design.py porto frequency=F passenger=P
 
-Bogor (angkot fleet 316; no street network: candidates from the angkot stops):
+Bogor (the baseline's evaluated minibus fleet; no street network: candidates from the
+angkot stops):
 
-    transitopt optimise design scenarios/bogor_base.toml --routes 12 --fleet 316 \\
+    transitopt optimise design scenarios/bogor_base.toml --routes 12 --fleet FLEET \\
         --spacing 300 --max-stops 40 --evaluations 20000 --seed 0 --fit-fleet \\
         --objective frequency -o F/design.toml
     PYTHONPATH=$PWD python docs/case_design.py bogor frequency=F
@@ -164,10 +165,11 @@ CITIES = {
             "network in the scenario, so the candidate network comes from the angkot lines "
             "themselves (docs/model.md section 5b): their stops thinned to 300 m, linked "
             "where consecutive along a line, link times = straight line × the model's "
-            "detour factor at the angkot lines' mean commercial speed from the GTFS. The "
-            "designed lines are minibuses at that speed, as the model times any line added "
-            "without streets. 12 routes of up to 40 stops (20,000 evaluations, seed 0), "
-            "headways under the baseline's 316 minibuses, refitted with the full model."
+            "detour factor at the angkot lines' mean commercial speed as the model times "
+            "them (minibus defaults, dwell at the feed's stops included). The designed lines "
+            "are hail-and-ride minibuses at that speed, like the baseline's. 12 routes of up "
+            "to 40 stops (20,000 evaluations, seed 0), headways under the baseline's own "
+            "evaluated fleet, refitted with the full model."
         ),
         "limits": (
             "* Designed routes can only follow the corridors the existing angkot lines use "

@@ -955,6 +955,8 @@ def write_design(
         ]
         if refs is not None:  # no streets: the baseline lines' speed, dwell included
             out += [f"speed_kph = {net.settings['speed_kph']:g}", "dwell_s = 0"]
+            if net.settings.get("hail_and_ride"):
+                out.append("hail_and_ride = true")
     path.parent.mkdir(parents=True, exist_ok=True)
     write_text(path, "\n".join(out) + "\n")
     return path

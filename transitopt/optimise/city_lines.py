@@ -31,7 +31,8 @@ def network_from_lines(path: Path, spec, base, spacing_m: float, demand: str) ->
     along a line; link time = straight line × the model's ``detour_factor`` at the
     baseline lines' mean commercial speed, dwell included (straight-line length × detour
     over their running time as the model times them): what the model gives a line
-    added at that ``speed_kph`` with no dwell, as :func:`write_design` writes it."""
+    added at that ``speed_kph`` with no dwell, as :func:`write_design` writes it
+    (hail-and-ride when most baseline lines are)."""
     from ..scenario.parameters import model_parameters
 
     supply = base.supply
@@ -120,6 +121,7 @@ def network_from_lines(path: Path, spec, base, spacing_m: float, demand: str) ->
             "mode": mode,
             "speed_kph": round(float(speed_kph), 2),
             "dwell_s": 0.0,
+            "hail_and_ride": 2 * sum(ln.hail_and_ride for ln in lines) > len(lines),
         },
         link_km=np.where(linked, dist_m / 1000.0, np.inf),
         baseline_terminal=_baseline_terminals(supply, lon, lat, spacing_m),
