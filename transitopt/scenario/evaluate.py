@@ -26,7 +26,7 @@ import pandas as pd
 
 from .. import metrics as M
 from .._progress import ProgressCallback
-from ..assignment.multimodal import MODES, MultimodalModel, MultimodalResult
+from ..assignment.multimodal import MODES, MultimodalModel, MultimodalResult, vehicle_demand
 from ..geo import haversine_m
 from ..metrics.operator import route_fleet
 from ..metrics.registry import Metric, inequality_of_access, jobs_decay, jobs_within, metric
@@ -83,7 +83,7 @@ def build_model(
         routes=prepared.routes,
         line_fares=prepared.line_meta["fare"].to_dict(),
         period=scenario.baseline.period.name,
-        parameters=model_parameters(scenario.baseline),
+        parameters=model_parameters(scenario.baseline, prepared.model_changes),
         name=f"scenario {scenario.name!r}",
     )
     return model.with_constants(**constants) if constants else model
@@ -276,7 +276,7 @@ def _assemble(p: Prepared, out: MultimodalResult) -> ScenarioResult:
     tables["od"] = od
     zones, access = _zones_table(p, out)
     tables["zones"] = zones
-    trips = {m: float(out.demand[m].sum()) for m in MODES}
+    trips = {m: float(out.demand[m].sum()) for m in out.modes}
     trips["walk"] += float(out.intrazonal.sum())
     tables["mode_shares"] = M.mode_shares(trips)
     tables["voc_distribution"] = M.voc_distribution(links) if len(links) else pd.DataFrame()
@@ -339,7 +339,7 @@ def _links_table(p: Prepared, out: MultimodalResult) -> pd.DataFrame:
             ]
         )
     edges = drive.edges
-    flow = out.road.flow if out.road is not None else np.zeros(drive.n_edges)
+    flow = M.class_flows(out.road, drive.n_edges)
     link_time = out.link_time_s
     assert link_time is not None  # the model keeps link times whenever it has a drive network
     time_s = np.where(np.isfinite(link_time), link_time, drive.free_flow_time_s)
@@ -364,7 +364,7 @@ def _links_table(p: Prepared, out: MultimodalResult) -> pd.DataFrame:
             "speed_kph": drive.speed_kph,
             "free_flow_time_s": drive.free_flow_time_s,
             "time_s": np.where(closed, np.nan, time_s),
-            "flow": flow,
+            **flow,
             "preload": out.preload,
             "bus_vph": out.bus_vph,
             "bus_lane": edges["bus_lane"].to_numpy(bool),
@@ -613,7 +613,7 @@ def _od_table(p: Prepared, out: MultimodalResult) -> pd.DataFrame:
             "origin": np.repeat(zones, z),
             "destination": np.tile(zones, z),
             "trips": (_all_modes(out.demand) + out.unserved + np.diag(out.intrazonal)).ravel(),
-            **{m: out.demand[m].ravel() for m in MODES},
+            **{m: out.demand[m].ravel() for m in out.modes},
             "unserved": out.unserved.ravel(),
             "intrazonal": np.diag(out.intrazonal).ravel(),
         }
@@ -639,18 +639,18 @@ def _od_table(p: Prepared, out: MultimodalResult) -> pd.DataFrame:
 
 def _all_modes(demand: dict[str, np.ndarray]) -> np.ndarray:
     """Trips/h by all modes: the matrices of ``demand`` added in ``MODES`` order."""
-    return sum((demand[m] for m in MODES), np.zeros_like(demand[MODES[0]]))
+    return sum((demand[m] for m in MODES if m in demand), np.zeros_like(demand[MODES[0]]))
 
 
 def _zones_table(p: Prepared, out: MultimodalResult) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     thresholds = sorted(set(p.scenario.baseline.model.accessibility_min))
     zones = p.zones.copy()
-    demand = {m: out.demand[m] for m in MODES}
+    demand = {m: out.demand[m] for m in out.modes}
     all_modes = _all_modes(demand)
     total_from = all_modes.sum(axis=1) + out.intrazonal
     zones["trips_from"] = total_from
     zones["trips_to"] = all_modes.sum(axis=0) + out.intrazonal
-    for m in MODES:
+    for m in out.modes:
         zones[f"{m}_from"] = demand[m].sum(axis=1) + (out.intrazonal if m == "walk" else 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         zones["transit_share_from"] = np.where(
@@ -696,7 +696,7 @@ def _metrics_table(
     served = sum(trips.values())
     add("trips", served + float(out.unserved.sum()))
     add("trips_unserved", float(out.unserved.sum()))
-    for m in MODES:
+    for m in out.modes:
         add(f"share_{m}", trips[m] / served if served > 0 else np.nan)
     total = p.demand.sum() - np.trace(p.demand)
     weights = _all_modes(out.demand)
@@ -753,12 +753,44 @@ def _metrics_table(
     e = params.emissions
     factors = M.EmissionFactors(**e.model_dump())
     co2 = M.co2_kg_per_hour(car_km, transit_km, factors=factors)
+    motorcycle_kg = _motorcycle_metrics(p, out, links, factors, add)
     add("co2_car", co2["car_kg"])
     add("co2_transit", co2["transit_kg"])
-    add("co2_total", co2["total_kg"])
+    if motorcycle_kg is not None:
+        add("co2_motorcycle", motorcycle_kg)
+    add("co2_total", co2["total_kg"] + (motorcycle_kg or 0.0))
     add("iterations", out.history[-1]["iteration"])
     add("converged", float(out.converged))
     return pd.DataFrame(rows, columns=["group", "metric", "unit", "value"])
+
+
+def _motorcycle_metrics(
+    p: Prepared,
+    out: MultimodalResult,
+    links: pd.DataFrame,
+    factors: M.EmissionFactors,
+    add: Any,
+) -> float | None:
+    """Vehicle-km of the motorcycle classes and PCU-km (added with ``add``); returns their
+    CO2 (kg/h), ``None`` when the model has no motorcycle modes."""
+    classes = [m for m in ("motorcycle", "ojek") if m in out.modes]
+    if not classes:
+        return None
+    if len(links):
+        km = M.vehicle_km(links)
+    else:
+        parameters = model_parameters(p.scenario.baseline, p.model_changes)
+        veh = vehicle_demand(out.demand, parameters)
+        km = {f"{c}_veh_km": float(np.sum(veh[c] * _car_km(p))) for c in ("car", *classes)}
+        km["pcu_km"] = km["car_veh_km"] + parameters.motorcycle_pcu * sum(
+            km[f"{c}_veh_km"] for c in classes
+        )
+    for c in classes:
+        add(f"{c}_veh_km", km.get(f"{c}_veh_km", 0.0))
+    add("pcu_km", km["pcu_km"])
+    return M.class_co2_kg({k: v for k, v in km.items() if k != "car_veh_km"}, factors=factors).get(
+        "motorcycle", 0.0
+    )
 
 
 def _car_km(p: Prepared) -> np.ndarray:
