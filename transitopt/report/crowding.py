@@ -149,12 +149,12 @@ def _zones_table(on: list[tuple[ScenarioResult, str]]) -> str:
     """Trip-weighted crowding-weighted transit time over the zones, and the zones whose
     time rises or falls by more than a minute against the first run."""
     column = "transit_crowded_time_min"
+    if not all(column in r.tables.get("zones", pd.DataFrame()).columns for r, _ in on):
+        return ""
     rows = []
     base = on[0][0].tables["zones"].set_index("zone")
     for k, (result, name) in enumerate(on):
         zones = result.tables["zones"].set_index("zone")
-        if column not in zones.columns:
-            continue
         values = zones[column].to_numpy(float)
         weights = zones["transit_from"].to_numpy(float)
         use = np.isfinite(values) & (weights > 0)
@@ -169,7 +169,7 @@ def _zones_table(on: list[tuple[ScenarioResult, str]]) -> str:
         )
         cells = [f"<td>{_e(name)}</td>", f"<td class='num'>{_number(mean, 1)}</td>"]
         cells.append(f"<td class='num'>{_number(extra, 2)}</td>")
-        if k and column in base.columns:
+        if k:
             change = zones[column].reindex(base.index).to_numpy(float) - base[column].to_numpy(
                 float
             )
@@ -179,8 +179,6 @@ def _zones_table(on: list[tuple[ScenarioResult, str]]) -> str:
         else:
             cells.append("<td class='num'>–</td><td class='num'>–</td>")
         rows.append(f"<tr>{''.join(cells)}</tr>")
-    if not rows:
-        return ""
     head = (
         "<th>Scenario</th><th class='num'>crowding-weighted time (min/trip)</th>"
         "<th class='num'>of which crowding (min/trip)</th>"
