@@ -296,3 +296,34 @@ def test_load_profile_shows_seats():
     seats = [t for t in fig["data"] if t["name"].startswith("seats")]
     assert len(seats) == 1 and seats[0]["y"] == [168.0, 168.0, 168.0]
     assert seats[0]["line"]["dash"] == "dot"
+
+
+# ---------------------------------------------------------------------------- line capacities
+def _feed_with_capacities(folder: Path, capacity_column: str) -> Path:
+    from tests.test_gtfs_import import write_feed
+
+    feed = write_feed(folder)
+    (feed / "routes.txt").write_text(
+        "route_id,agency_id,route_short_name,route_type,vehicle_capacity\n"
+        f"R,a,R1,3,{capacity_column}\nT,a,T1,0,\n"
+    )
+    return feed
+
+
+def test_gtfs_vehicle_capacity_column(tmp_path):
+    from transitopt import InputFileError
+    from transitopt.transit import MODE_DEFAULTS, read_gtfs
+
+    supply, report = read_gtfs(_feed_with_capacities(tmp_path / "ok", "140"), date="20240429")
+    (line,) = supply.lines
+    assert line.vehicle_capacity == 140.0
+    assert line.vehicle_seats == pytest.approx(140.0 * MODE_DEFAULTS["bus"].seat_share)
+    assert report.count("vehicle_capacity from the feed") == 1
+    empty, _ = read_gtfs(_feed_with_capacities(tmp_path / "empty", ""), date="20240429")
+    assert empty.lines[0].vehicle_capacity == MODE_DEFAULTS["bus"].capacity
+    for bad in ("0", "-3", "lots", "99999"):
+        feed = _feed_with_capacities(tmp_path / f"bad{bad}", bad)
+        with pytest.raises(
+            InputFileError, match=rf"routes.txt, route_id 'R': vehicle_capacity '{bad}'"
+        ):
+            read_gtfs(feed, date="20240429")
