@@ -327,3 +327,46 @@ def test_gtfs_vehicle_capacity_column(tmp_path):
             InputFileError, match=rf"routes.txt, route_id 'R': vehicle_capacity '{bad}'"
         ):
             read_gtfs(feed, date="20240429")
+
+
+def test_capacity_in_scenario_files(tmp_path):
+    from tests.test_gtfs_import import write_feed
+    from transitopt.scenario import ScenarioError, load_scenario
+    from transitopt.scenario.edits import apply_edits
+    from transitopt.scenario.inputs import load_base
+
+    feed = write_feed(tmp_path / "feed")
+    (tmp_path / "zones.csv").write_text(
+        "zone,lon,lat,population,jobs\n1,106.80,-6.20,100,100\n2,106.82,-6.20,100,100\n"
+    )
+    (tmp_path / "od.csv").write_text("origin,destination,trips\n1,2,100\n")
+
+    def baseline(extra: str) -> Path:
+        path = tmp_path / "base.toml"
+        path.write_text(
+            '[scenario]\nname = "g"\n[network]\nsource = "none"\n'
+            '[period]\nname = "am"\nstart = "07:00"\nend = "09:00"\ndate = "2024-04-29"\n'
+            '[zones]\nfile = "zones.csv"\n[demand]\nod_file = "od.csv"\n'
+            f'[transit]\ngtfs = "{feed.as_posix()}"\n{extra}\n'
+        )
+        return path
+
+    base = load_base(load_scenario(baseline("gtfs_capacity = {R1 = 150}")))
+    assert [ln.vehicle_capacity for ln in base.supply.lines] == [150.0]
+    alt = tmp_path / "alt.toml"
+    alt.write_text(
+        '[scenario]\nname = "alt"\nbaseline = "base.toml"\n'
+        '[[edits]]\ntype = "change_line"\nline = "R:0"\ncapacity = 90\n'
+    )
+    scenario = load_scenario(alt)
+    prepared = apply_edits(scenario, load_base(scenario))
+    assert [ln.vehicle_capacity for ln in prepared.supply.lines] == [90.0]
+    with pytest.raises(ScenarioError, match=r"base.toml:\d+: transit.gtfs_capacity: no GTFS route"):
+        load_base(load_scenario(baseline("gtfs_capacity = {X9 = 100}")))
+    for bad in ("0", "-1", "6000", '"big"'):
+        with pytest.raises(ScenarioError, match=r"transit.gtfs_capacity: Input should be"):
+            load_scenario(baseline(f"gtfs_capacity = {bad}"))
+    baseline("")
+    alt.write_text(alt.read_text().replace("capacity = 90", "capacity = 0"))
+    with pytest.raises(ScenarioError, match=r"alt.toml:\d+: edits\[0\].*capacity"):
+        load_scenario(alt)
