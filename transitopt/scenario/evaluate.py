@@ -474,33 +474,34 @@ def _segments_tables(p: Prepared, out: MultimodalResult) -> tuple[pd.DataFrame, 
             length = haversine_m(lon[:-1], lat[:-1], lon[1:], lat[1:]) * g.params.detour_factor
         capacity = line.vehicle_capacity * 3600.0 / g.line_headway_s[li]
         load = volume[rides]
-        frame = pd.DataFrame(
-            {
-                "line": line_id,
-                "name": line.name,
-                "label": line.label,
-                "mode": line.mode,
-                "seq": np.arange(len(s) - 1),
-                "from_stop": s[:-1],
-                "to_stop": s[1:],
-                "from_lon": lon[:-1],
-                "from_lat": lat[:-1],
-                "to_lon": lon[1:],
-                "to_lat": lat[1:],
-                "length_m": length,
-                "run_time_s": g.in_vehicle_s[rides],
-                "load": load,
-                "boardings": volume[boards],
-                "alightings": volume[alights],
-                "capacity_per_hour": capacity,
-                "seats_per_hour": line.vehicle_seats * 3600.0 / g.line_headway_s[li],
-                "load_ratio": load / capacity,
-            }
+        rows.append(
+            pd.DataFrame(
+                {
+                    "line": line_id,
+                    "name": line.name,
+                    "label": line.label,
+                    "mode": line.mode,
+                    "seq": np.arange(len(s) - 1),
+                    "from_stop": s[:-1],
+                    "to_stop": s[1:],
+                    "from_lon": lon[:-1],
+                    "from_lat": lat[:-1],
+                    "to_lon": lon[1:],
+                    "to_lat": lat[1:],
+                    "length_m": length,
+                    "run_time_s": g.in_vehicle_s[rides],
+                    "load": load,
+                    "boardings": volume[boards],
+                    "alightings": volume[alights],
+                    "capacity_per_hour": capacity,
+                    "seats_per_hour": line.vehicle_seats * 3600.0 / g.line_headway_s[li],
+                    "load_ratio": load / capacity,
+                }
+            )
         )
         if crowding is not None:  # denied boardings sit at the segment's first stop
             for name, values in crowding.items():
-                frame[name] = values[boards if name == "denied" else rides]
-        rows.append(frame)
+                rows[-1][name] = values[boards if name == "denied" else rides]
     segments = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=seg_cols)
     segments = _with_street_routes(segments, p)
     board = g.kind == BOARD
