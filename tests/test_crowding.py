@@ -209,13 +209,18 @@ def town_runs(tmp_path_factory):
         '[scenario]\nname = "small buses"\nbaseline = "base.toml"\n\n[[edits]]\n'
         'type = "change_line"\nline = "relation/401"\ncapacity = 12\n'
     )
+    (folder / "hail.toml").write_text(
+        SCENARIO.format(name="hail", town=town, capacity=on).replace(
+            "osm_routes = true", "osm_routes = true\nhail_and_ride = true"
+        )
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return tuple(evaluate(folder / f"{n}.toml") for n in ("base", "small", "free"))
+        return tuple(evaluate(folder / f"{n}.toml") for n in ("base", "small", "free", "hail"))
 
 
 def test_results_hold_crowding_only_with_capacities(town_runs):
-    base, small, free = town_runs
+    base, small, free, _ = town_runs
     assert capacity_modelled(base) and capacity_modelled(small) and not capacity_modelled(free)
     assert free.summary["transit_capacity"] == {"enabled": False}
     assert not set(M.CROWDING_SEGMENT_COLUMNS) & set(free.tables["segments"].columns)
@@ -246,7 +251,7 @@ def test_results_hold_crowding_only_with_capacities(town_runs):
 
 
 def test_comparison_and_report_show_crowding(town_runs, tmp_path):
-    base, small, free = town_runs
+    base, small, free, _ = town_runs
     table = compare(base, small, free).set_index("metric")
     row = table.loc["transit_denied_boardings"]
     assert row["small buses Δ"] == pytest.approx(
@@ -262,6 +267,16 @@ def test_comparison_and_report_show_crowding(town_runs, tmp_path):
     assert re.search(rf"<td class='num'>{denied} <span class='hint'>\(\+", section)
     views = [v for _, views in report_maps(base, [small]) for v in views]
     assert any(v.layers[0].key == "crowded_time_change" for v in views)
+
+
+def test_crowding_on_hail_and_ride_pieces(town_runs):
+    """A hail-and-ride line has one segment row per piece between boarding points: each
+    piece carries its own load, standing riders and the denied boardings at its start."""
+    hail = town_runs[3]
+    seg = hail.tables["segments"]
+    assert seg["hail_and_ride"].all() and len(seg) > seg["route_seq"].nunique()
+    np.testing.assert_allclose(seg["standing"], np.maximum(seg["load"] - seg["seats"], 0.0))
+    assert seg["denied"].sum() == pytest.approx(hail.outcome.transit_capacity.denied_boardings)
 
 
 # ---------------------------------------------------------------------------- report pieces
