@@ -28,6 +28,7 @@ def test_every_example_validates(path, shared_data):
     assert scenario.name and scenario.baseline_path.name in {
         "helsinki_base.toml",
         "bogor_base.toml",
+        "bogor_crowding_base.toml",
         "liechtenstein_base.toml",
         "porto_base.toml",
         "surabaya_base.toml",

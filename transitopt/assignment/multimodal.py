@@ -239,6 +239,10 @@ class MultimodalResult:
         As in :class:`BusLoads` (``preload`` in PCU/h).
     transit : TransitAssignment or None
         The transit assignment of the final transit demand.
+    transit_capacity : CapacityAssignment or None
+        With line capacities (``MultimodalParameters.transit_capacity``), the
+        capacity-constrained assignment ``transit`` belongs to: loads against places
+        and seats, standing riders, denied boardings, effective frequencies.
     line_one_way_s : dict of str to float
         One-way time per line (running + dwell, s).
     history : tuple of dict
@@ -269,6 +273,7 @@ class MultimodalResult:
     stop_reason: str = "tolerance"
     notes: tuple[str, ...] = ()
     timings: Mapping[str, float] = field(default_factory=dict)
+    transit_capacity: Any = None
 
     @property
     def convergence(self) -> pd.DataFrame:
@@ -827,8 +832,14 @@ def _transit_graph_at(setup: _Setup, link_time_s: np.ndarray | None) -> TransitG
 
 def _skims(
     setup: _Setup, link_time_s: np.ndarray | None, transit_demand: np.ndarray | None = None
-) -> tuple[dict[str, np.ndarray], Any]:
-    """Skims at link times ``link_time_s`` (and the transit assignment when a demand is given)."""
+) -> tuple[dict[str, np.ndarray], Any, Any]:
+    """Skims at link times ``link_time_s``, the transit assignment and, with line
+    capacities, the capacity-constrained assignment it came from (else ``None``).
+
+    With line capacities ``transit_gc_min`` (from the strategy cost ``total_s``) holds
+    the crowding-weighted in-vehicle time and the effective waits, so crowding enters
+    the mode choice; ``transit_crowding_s`` is the crowding part of it (s).
+    """
     params = setup.params
     out: dict[str, np.ndarray] = {}
     if setup.drive is not None:
@@ -854,8 +865,8 @@ def _skims(
     if setup.graph is None:
         for name in _TRANSIT_SKIMS:
             out[name] = np.full((setup.z, setup.z), np.inf)
-        return out, None
-    assignment = _transit_assignment(setup, link_time_s, transit_demand)
+        return out, None, None
+    assignment, capacity = _transit_run(setup, link_time_s, transit_demand)
     total = assignment.skim("total_s")
     wait = assignment.skim("wait_s") / params.wait_weight
     ivt = assignment.skim("in_vehicle_s")
@@ -868,7 +879,9 @@ def _skims(
     out["transit_ivt_s"] = ivt
     out["transit_walk_s"] = walk
     out["transit_boardings"] = boardings
-    return out, assignment
+    if capacity is not None and capacity.crowding_skim_s is not None:
+        out["transit_crowding_s"] = capacity.crowding_skim_s
+    return out, assignment, capacity
 
 
 def _motorcycle_skims(setup: _Setup, link_time_s: np.ndarray | None) -> dict[str, np.ndarray]:
@@ -952,6 +965,18 @@ def _transit_assignment(
     *,
     skims: bool = True,
 ) -> Any:
+    return _transit_run(setup, link_time_s, transit_demand, skims=skims)[0]
+
+
+def _transit_run(
+    setup: _Setup,
+    link_time_s: np.ndarray | None,
+    transit_demand: np.ndarray | None,
+    *,
+    skims: bool = True,
+) -> tuple[Any, Any]:
+    """The transit assignment and, with line capacities, the capacity-constrained
+    assignment (:class:`~transitopt.transit.CapacityAssignment`) it is part of."""
     from ..transit import assign_transit, assign_transit_capacity
 
     graph = _transit_graph_at(setup, link_time_s if setup.drive is not None else None)
@@ -960,10 +985,11 @@ def _transit_assignment(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if capacity is not None:
-            return assign_transit_capacity(
+            result = assign_transit_capacity(
                 graph, demand, params=capacity, wait_factor=setup.wait_factor, skims=skims
-            ).assignment
-        return assign_transit(graph, demand, wait_factor=setup.wait_factor, skims=skims)
+            )
+            return result.assignment, result
+        return assign_transit(graph, demand, wait_factor=setup.wait_factor, skims=skims), None
 
 
 def vehicle_demand(
@@ -1073,7 +1099,7 @@ class _Loop:
             if setup.params.transit_capacity is not None and self.demand is not None
             else None
         )
-        skims, _ = _skims(setup, self.link_time, crowded_by)
+        skims, _, _ = _skims(setup, self.link_time, crowded_by)
         t1 = time.perf_counter()
         self.probs, _ = logit_choice(skims, setup.walk_m, setup.params.mode_choice)
         gap = self._average(k, {m: setup.total * self.probs[m] for m in setup.modes})
@@ -1171,7 +1197,7 @@ class _Loop:
         demand = self.averaged
         started = time.perf_counter()
         transit_demand = np.where(np.isfinite(demand["transit"]), demand["transit"], 0.0)
-        skims, assignment = _skims(
+        skims, assignment, capacity = _skims(
             setup, self.link_time, transit_demand if setup.graph is not None else None
         )
         _, logsum = logit_choice(skims, setup.walk_m, setup.params.mode_choice)
@@ -1193,6 +1219,7 @@ class _Loop:
             preload=setup.preload,
             bus_free_flow=setup.bus_free_flow,
             transit=assignment,
+            transit_capacity=capacity,
             line_one_way_s=_one_way_times(setup, assignment),
             history=tuple(self.history),
             converged=self.stop_reason == "tolerance",

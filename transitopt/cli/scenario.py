@@ -99,6 +99,7 @@ def _compare(scenarios: list[Path], output: Path) -> None:
         comparison.table, title=f"Headline metrics: change vs {comparison.results[0].name}"
     )
     _print_plausibility(list(comparison.results))
+    _print_capacity_note(list(comparison.results))
     if comparison.not_converged:
         print_warning(f"not converged: {', '.join(comparison.not_converged)} (the report says so)")
     console.print(f"report: {comparison.report.resolve()}")
@@ -123,6 +124,20 @@ def _print_plausibility(results: list[Any]) -> None:
 
     for who, w in grouped_warnings([r.summary for r in results], [r.name for r in results]):
         print_warning(f"{who}: {w.message}", code=w.code)
+
+
+def _print_capacity_note(results: list[Any]) -> None:
+    """One line naming the runs without line capacities when others have them (their
+    crowding rows are empty, not zero)."""
+    from ..report.crowding import capacity_modelled
+
+    off = [r.name for r in results if not capacity_modelled(r)]
+    if off and len(off) < len(results):
+        console.print(
+            f"line capacities not modelled in: {', '.join(off)} (no crowding numbers there)",
+            highlight=False,
+            markup=False,
+        )
 
 
 def _show_iteration(status: Any, scenario: Any, row: dict) -> None:

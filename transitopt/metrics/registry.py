@@ -108,6 +108,16 @@ _FIXED = (
     ),
     Metric("transit_max_load_ratio", "transit", "ratio", "Highest load / capacity", "lower"),
     Metric("transit_lines_over_capacity", "transit", "lines", "Lines over capacity", "lower"),
+    Metric("transit_denied_boardings", "transit", "riders/h", "Riders denied boarding", "lower"),
+    Metric("transit_standing_h", "transit", "pax·h/h", "Passenger-hours standing", "lower"),
+    Metric("transit_crowding_min", "transit", "min/trip", "Crowding surcharge per trip", "lower"),
+    Metric(
+        "transit_crowded_time_min",
+        "transit",
+        "min",
+        "Average door-to-door time, crowding-weighted",
+        "lower",
+    ),
     Metric("transit_fare_revenue", "transit", "currency/h", "Fare revenue"),
     Metric("transit_fleet", "operator", "vehicles", "Fleet needed", "lower"),
     Metric("transit_veh_km", "operator", "veh·km/h", "Transit vehicle-km", "lower"),
@@ -131,6 +141,7 @@ METRICS: Mapping[str, Metric] = MappingProxyType({m.name: m for m in _FIXED})
 _ACCESS_BASIS = {
     "transit": "by transit (generalised time)",
     "transit_fastest": "by transit (fastest time)",
+    "transit_crowded": "by transit (generalised time, crowding-weighted)",
     "car": "by car",
 }
 
@@ -195,10 +206,13 @@ def access_change(
 _NUMBER = r"([0-9]+(?:\.[0-9]+)?)"
 _PATTERNS = (
     (
-        re.compile(rf"jobs_(transit_fastest|[a-z]+)_{_NUMBER}min"),
+        re.compile(rf"jobs_(transit_fastest|transit_crowded|[a-z]+)_{_NUMBER}min"),
         lambda m: jobs_within(m[1], float(m[2])),
     ),
-    (re.compile(r"jobs_(transit_fastest|[a-z]+)_decay"), lambda m: jobs_decay(m[1])),
+    (
+        re.compile(r"jobs_(transit_fastest|transit_crowded|[a-z]+)_decay"),
+        lambda m: jobs_decay(m[1]),
+    ),
     (
         re.compile(rf"(gini|palma)_transit_{_NUMBER}min"),
         lambda m: inequality_of_access(m[1], float(m[2])),

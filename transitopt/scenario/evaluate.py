@@ -315,8 +315,26 @@ def _assemble(p: Prepared, out: MultimodalResult) -> ScenarioResult:
         "headline": {r.metric: r.value for r in tables["metrics"].itertuples()},
         "notes": list(p.notes) + list(out.notes),
         "warnings": [w.to_dict() for w in warnings_found],
+        "transit_capacity": _capacity_summary(out),
     }
     return ScenarioResult(name=scenario.name, key=scenario.digest(), tables=tables, summary=summary)
+
+
+def _capacity_summary(out: MultimodalResult) -> dict[str, Any]:
+    """Whether line capacities were modelled and how the final capacity-constrained
+    transit assignment converged (the report says so instead of showing zeros)."""
+    capacity = out.transit_capacity
+    if capacity is None:
+        return {"enabled": False}
+    last = capacity.history.iloc[-1]
+    return {
+        "enabled": True,
+        "iterations": int(last["iteration"]),
+        "converged": bool(capacity.converged),
+        "flow_change": float(last["flow_change"]),
+        "denied_boardings": float(capacity.denied_boardings),
+        "period_h": float(capacity.params.period_h),
+    }
 
 
 def _links_table(p: Prepared, out: MultimodalResult) -> pd.DataFrame:
@@ -419,6 +437,7 @@ def _segments_tables(p: Prepared, out: MultimodalResult) -> tuple[pd.DataFrame, 
         "boardings",
         "alightings",
         "capacity_per_hour",
+        "seats_per_hour",
         "load_ratio",
         "hail_and_ride",
         "route_seq",
@@ -437,7 +456,10 @@ def _segments_tables(p: Prepared, out: MultimodalResult) -> tuple[pd.DataFrame, 
         return pd.DataFrame(columns=seg_cols), stop_table
     g = out.transit.graph
     volume = out.transit.link_volume
-    rows = [_line_segments(p, g, volume, li) for li in range(len(g.line_ids))]
+    crowding = (
+        M.crowding_by_link(out.transit_capacity) if out.transit_capacity is not None else None
+    )
+    rows = [_line_segments(p, g, volume, li, crowding) for li in range(len(g.line_ids))]
     segments = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=seg_cols)
     segments = _with_street_routes(segments, p)
     if g.hail_points is not None:  # boarding points along hail-and-ride lines
@@ -456,11 +478,18 @@ def _segments_tables(p: Prepared, out: MultimodalResult) -> tuple[pd.DataFrame, 
     return segments, stop_table
 
 
-def _line_segments(p: Prepared, g: Any, volume: np.ndarray, li: int) -> pd.DataFrame:
+def _line_segments(
+    p: Prepared,
+    g: Any,
+    volume: np.ndarray,
+    li: int,
+    crowding: dict[str, np.ndarray] | None = None,
+) -> pd.DataFrame:
     """Segment rows of line ``li`` of the final transit graph ``g``: one per pair of
     consecutive stops, or for a hail-and-ride line one per piece between consecutive
     boarding points (``route_seq``: the stop-to-stop segment it is part of;
-    ``route_from``/``route_to``: where along that segment, shares of its length)."""
+    ``route_from``/``route_to``: where along that segment, shares of its length); with
+    line capacities the ``crowding`` columns per link (:func:`metrics.crowding_by_link`)."""
     supply, stops, routes = p.supply, p.supply.stops, p.routes
     line_id = g.line_ids[li]
     line = supply.line(line_id)
@@ -498,7 +527,8 @@ def _line_segments(p: Prepared, g: Any, volume: np.ndarray, li: int) -> pd.DataF
     )
     capacity = line.vehicle_capacity * 3600.0 / g.line_headway_s[li]
     load = volume[rides]
-    return pd.DataFrame(
+    boards = np.flatnonzero(mask & (g.kind == BOARD))
+    table = pd.DataFrame(
         {
             "line": line_id,
             "name": line.name,
@@ -514,9 +544,10 @@ def _line_segments(p: Prepared, g: Any, volume: np.ndarray, li: int) -> pd.DataF
             "length_m": length[segment] * share,
             "run_time_s": g.in_vehicle_s[rides],
             "load": load,
-            "boardings": volume[np.flatnonzero(mask & (g.kind == BOARD))],
+            "boardings": volume[boards],
             "alightings": volume[np.flatnonzero(mask & (g.kind == ALIGHT))],
             "capacity_per_hour": capacity,
+            "seats_per_hour": line.vehicle_seats * 3600.0 / g.line_headway_s[li],
             "load_ratio": load / capacity,
             "hail_and_ride": line.hail_and_ride,
             "route_seq": segment,
@@ -524,6 +555,10 @@ def _line_segments(p: Prepared, g: Any, volume: np.ndarray, li: int) -> pd.DataF
             "route_to": (start + 1) * share,
         }
     )
+    if crowding is not None:  # denied boardings sit at the piece's first stop or point
+        for name, values in crowding.items():
+            table[name] = values[boards if name == "denied" else rides]
+    return table
 
 
 def _with_street_routes(segments: pd.DataFrame, p: Prepared) -> pd.DataFrame:
@@ -631,8 +666,10 @@ def _od_table(p: Prepared, out: MultimodalResult) -> pd.DataFrame:
         "transit_boardings",
         "walk_time_s",
         "walk_gc_min",
+        "transit_crowding_s",  # with line capacities only
     ):
-        table[name] = np.where(np.isfinite(s[name]), s[name], np.nan).ravel()
+        if name in s:
+            table[name] = np.where(np.isfinite(s[name]), s[name], np.nan).ravel()
     table["logsum"] = np.where(np.isfinite(out.logsum), out.logsum, np.nan).ravel()
     return table
 
@@ -663,12 +700,29 @@ def _zones_table(p: Prepared, out: MultimodalResult) -> tuple[pd.DataFrame, dict
         cutoffs_min=thresholds,
         decay_per_min=abs(params.mode_choice.beta_per_min),
     )
+    crowded = M.crowded_access(
+        out.skims,
+        zones["jobs"].to_numpy(float),
+        cutoffs_min=thresholds,
+        decay_per_min=abs(params.mode_choice.beta_per_min),
+    )
+    if crowded:  # with line capacities: crowding-weighted times and access per zone
+        columns.update(crowded)
+        columns.update(
+            M.zone_crowding(
+                out.demand["transit"], out.skims["transit_time_s"], out.skims["transit_crowding_s"]
+            )
+        )
     for name, values in columns.items():
         zones[name] = values
     access = {
         variant: np.column_stack([columns[f"jobs_{variant}_{t:g}min"] for t in thresholds])
         for variant in M.ACCESS_VARIANTS
     }
+    if crowded:
+        access[M.CROWDED_VARIANT] = np.column_stack(
+            [crowded[f"jobs_{M.CROWDED_VARIANT}_{t:g}min"] for t in thresholds]
+        )
     for variant in ("transit", "car"):
         access[f"{variant}_decay"] = columns[f"jobs_{variant}_decay"]
     served = np.isfinite(out.skims["transit_time_s"])
@@ -740,7 +794,9 @@ def _metrics_table(
     zones = tables["zones"]
     pop = zones["population"].to_numpy(float)
     thresholds = sorted(set(params.accessibility_min))
-    for mode in ("transit", "transit_fastest", "car"):
+    for mode in ("transit", "transit_fastest", M.CROWDED_VARIANT, "car"):
+        if mode not in access:  # the crowded variant: with line capacities only
+            continue
         mean = M.population_weighted_mean(access[mode], pop)
         for k, t in enumerate(thresholds):
             add(jobs_within(mode, t), np.atleast_1d(mean)[k])

@@ -72,6 +72,8 @@ class _Spec(BaseModel):
 
 
 Positive = Annotated[float, Field(gt=0)]
+#: places (seated + standing) per vehicle: more than 0, at most a long metro train
+Places = Annotated[float, Field(gt=0, le=5000)]
 NonNegative = Annotated[float, Field(ge=0)]
 Share = Annotated[float, Field(ge=0, le=1)]
 
@@ -154,7 +156,7 @@ class LineFields(_Spec):
     mode: Literal[MODES] = "bus"  # type: ignore[valid-type]
     stops: Annotated[list[StopRef], Field(min_length=2)]
     headway_min: Annotated[float, Field(gt=0, le=1440)]
-    capacity: Annotated[float, Field(gt=0)] | None = None
+    capacity: Places | None = None
     speed_kph: Annotated[float, Field(gt=0, le=300)] | None = None
     dwell_s: Annotated[float, Field(ge=0, le=600)] | None = None
     fare: NonNegative | None = None
@@ -252,6 +254,10 @@ class TransitSpec(_Spec):
         | dict[str, Annotated[float, Field(gt=0, le=1440)]]
         | None
     ) = None
+    #: places per vehicle of the GTFS lines: one number, or by route id, short name or
+    #: line id (``"*"``: the rest); overrides the feed's ``vehicle_capacity`` and the
+    #: mode defaults
+    gtfs_capacity: Places | dict[str, Places] | None = None
     trip_fare: NonNegative = 0.0
     line_fare: NonNegative = 0.0
     use_timetable_times: bool = True
@@ -511,7 +517,7 @@ class ChangeLine(_Spec):
     line: LineSelector
     headway_min: Annotated[float, Field(gt=0, le=1440)] | None = None
     headway_factor: Positive | None = None
-    capacity: Positive | None = None
+    capacity: Places | None = None
     speed_kph: Annotated[float, Field(gt=0, le=300)] | None = None
     dwell_s: Annotated[float, Field(ge=0, le=600)] | None = None
     fare: NonNegative | None = None
