@@ -20,10 +20,6 @@ from .emissions import EMISSION_FACTORS, EmissionFactors, co2_kg_per_hour
 from .equity import gains_losses, gini, lorenz_share, palma
 from .modes import mode_shares
 from .operator import line_operations, operator_summary
-<<<<<<< HEAD
-from .transit import line_summary, transit_summary
-from .vehicles import VEHICLE_KIND, class_co2_kg, class_flows, vehicle_km
-=======
 from .transit import (
     CROWDING_SEGMENT_COLUMNS,
     crowding_by_link,
@@ -32,7 +28,7 @@ from .transit import (
     transit_summary,
     zone_crowding,
 )
->>>>>>> crowd-report
+from .vehicles import VEHICLE_KIND, class_co2_kg, class_flows, vehicle_km
 
 __all__ = [
     "ACCESS_VARIANTS",
