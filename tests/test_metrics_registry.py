@@ -18,7 +18,9 @@ from transitopt.metrics.registry import (
 
 
 def test_fixed_metrics_are_complete_and_consistent():
-    assert len(METRICS) == 43  # 33 + 6 of motorcycle/ojek (shares, veh-km, PCU-km, CO2) + 4 of crowding
+    assert (
+        len(METRICS) == 43
+    )  # 33 + 6 of motorcycle/ojek (shares, veh-km, PCU-km, CO2) + 4 of crowding
     for name, entry in METRICS.items():
         assert entry.name == name and entry.group in GROUPS and entry.unit and entry.label
         assert entry.better in ("higher", "lower", None)
