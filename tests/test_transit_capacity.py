@@ -23,7 +23,14 @@ import numpy as np
 import pytest
 from scipy.optimize import brentq
 
-from transitopt.transit import Line, Stop, TransitSupply, assign_transit, build_transit_graph
+from transitopt.transit import (
+    GraphParameters,
+    Line,
+    Stop,
+    TransitSupply,
+    assign_transit,
+    build_transit_graph,
+)
 from transitopt.transit.capacity import (
     CapacityParameters,
     assign_transit_capacity,
@@ -225,3 +232,70 @@ def test_not_converged_warns_and_bad_parameters_raise():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assign_transit_capacity(graph, demand)  # default parameters converge quietly
+
+
+# --------------------------------------------------------------------------------------
+# Spiess & Florian (1989), Fig. 1 (the published worked example of optimal strategies;
+# network as in tests/test_spiess_florian.py): stops A, X, Y, B; line 1 A-B 25 min every
+# 12 min, line 2 A-X-Y 7 + 6 min every 12 min, line 3 X-Y-B 4 + 4 min every 30 min,
+# line 4 Y-B 10 min every 6 min; wait = half the combined headway.
+
+
+def paper_graph(capacity_1: float = 1e6):
+    stops = [Stop(s, s, 106.8 + 0.01 * k, -6.2) for k, s in enumerate("AXYB")]
+    kw = {"dwell_s": 0.0}
+    lines = [
+        Line("1", "1", "bus", ("A", "B"), 720.0, capacity=capacity_1, running_times_s=(1500.0,), **kw),
+        Line("2", "2", "bus", ("A", "X", "Y"), 720.0, capacity=1e6, running_times_s=(420.0, 360.0), **kw),
+        Line("3", "3", "bus", ("X", "Y", "B"), 1800.0, capacity=1e6, running_times_s=(240.0, 240.0), **kw),
+        Line("4", "4", "bus", ("Y", "B"), 360.0, capacity=1e6, running_times_s=(600.0,), **kw),
+    ]  # fmt: skip
+    supply = TransitSupply.from_stops(stops, lines)
+    return build_transit_graph(supply, params=GraphParameters(max_transfer_walk_m=0.0))
+
+
+def test_published_spiess_florian_table_when_capacity_does_not_bind():
+    # the paper's results (Spiess & Florian 1989, section 5): 27.75 min expected A->B,
+    # half the trips on line 1, half on line 2, of which 1/12 and 5/12 of all trips take
+    # lines 3 and 4 at Y. Ample capacity: the capacity model must give the same table,
+    # exactly (the unconstrained start is the equilibrium; relative gap 0 at iteration 1)
+    demand = np.zeros((4, 4))
+    demand[0, 3] = 100.0
+    params = CapacityParameters(crowding=False, tolerance=1e-9)
+    result = assign_transit_capacity(paper_graph(), demand, params=params)
+    assert result.converged and len(result.history) == 1
+    assert result.assignment.skim("total_s")[0, 3] / 60.0 == pytest.approx(27.75, abs=1e-9)
+    np.testing.assert_allclose(
+        list(boardings(result).values()), [50.0, 50.0, 100 / 12, 500 / 12], rtol=1e-9
+    )
+    assert result.denied_boardings == 0.0
+
+
+@pytest.mark.parametrize("beta", [2.0, 4.0])
+def test_spiess_florian_network_with_a_full_direct_line(beta):
+    # line 1 offers 10 places per bus (50 in the hour) to 100 riders A->B. Lines 1 and 2
+    # stay attractive at A whatever the loads (line 1 alone: 6 + 25 > 24.5 min via line 2,
+    # line 2 alone: 6 + 24.5 > 25 min), so the equilibrium is common-line: flows in
+    # proportion to effective frequencies, v1 / f1(v1) = v2 / f2 with f2 nominal (line 2
+    # has room) and f1(v1) = mu (1 - (v1 / 50) ** beta); v2 splits 1/6 : 5/6 at Y.
+    demand = np.zeros((4, 4))
+    demand[0, 3] = 100.0
+    mu = 1.0 / 720.0
+
+    def balance(v1: float) -> float:
+        return v1 / (mu * (1.0 - (v1 / 50.0) ** beta)) - (100.0 - v1) / mu
+
+    v1 = brentq(balance, 1e-6, 50.0 - 1e-9, xtol=1e-12)
+    params = CapacityParameters(beta=beta, crowding=False, tolerance=1e-6, max_iter=20000)
+    result = assign_transit_capacity(paper_graph(capacity_1=10.0), demand, params=params)
+    got = boardings(result)
+    # relative gap 1e-6: flows within 0.01 % of the root (observed 7e-6, in 165 iterations)
+    assert got["1"] == pytest.approx(v1, rel=1e-4)
+    assert got["2"] == pytest.approx(100.0 - v1, rel=1e-4)
+    assert got["3"] == pytest.approx((100.0 - v1) / 6.0, rel=1e-4)
+    assert got["4"] == pytest.approx(5.0 * (100.0 - v1) / 6.0, rel=1e-4)
+    assert got["1"] < 50.0 and result.denied_boardings == 0.0  # within line 1's places
+    f1 = mu * (1.0 - (v1 / 50.0) ** beta)
+    u_a = (0.5 + f1 * 1500.0 + mu * 1470.0) / (f1 + mu)  # 24.5 min via line 2 from A
+    assert result.assignment.skim("total_s")[0, 3] == pytest.approx(u_a, rel=1e-4)
+    assert u_a / 60.0 > 27.75  # a full line 1 makes the trip longer than the paper's

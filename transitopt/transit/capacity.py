@@ -21,20 +21,26 @@ so crowded lines lose riders to others in route choice, and the skims (``total_s
 carry it into mode choice.
 
 Algorithm: the method of successive averages on the link flows (the algorithm of
-Cepeda et al., section 4): all-or-nothing optimal strategies
-(:func:`transitopt.kernels.transit.assign`) at the effective frequencies and crowded
-costs of the averaged flows, averaged with step ``1 / (k + 1)``.
+Cepeda et al., section 4): all-or-nothing optimal strategies at the effective
+frequencies and crowded costs of the averaged flows, averaged with step ``1 / (k + 1)``
+(``step_rule = "msa"``) or by self-regulated averaging (``"sra"``, Liu, Ban, Ran &
+Mirchandani 2009: the step shrinks slowly while the gap falls, fast when it does not).
+The first flows are the unconstrained assignment's.
 
-Convergence criterion: the *flow change* ``sum_a |v_a(k) - v_a(j)| / sum_a v_a(k)`` over
-the line links (board, ride, dwell, alight) between the averaged flows of iteration ``k``
-and of an earlier iteration ``j`` with ``k/4 < j <= k/2`` (the power of two below
-``k/2``): a Cauchy test on the MSA sequence, at least 8 iterations. The history also
-records the *flow gap* ``sum_a |y_a - v_a| / sum_a v_a`` between the all-or-nothing
-response ``y`` and ``v``: 0 at an equilibrium where every attractive line carries its
-frequency share, but not where a line is attractive at the margin (Cepeda et al.'s
-equilibria let such a line carry less), so it is reported, not used to stop. Cepeda et
-al.'s own gap function needs the flows per destination, which this implementation does
-not keep (memory: links x destinations).
+Convergence criterion: Cepeda et al.'s gap function (their section 3),
+
+    G(v) = sum_a c_a(v) v_a + alpha sum_d sum_i max_a v_a^d / f_a(v) - sum_od g_od tau_od(v)
+
+with ``v^d`` the averaged flows towards destination ``d`` (kept on the boarding links,
+destinations x boarding links floats), ``alpha`` the wait factor and ``tau_od(v)`` the
+optimal strategy's expected cost at the current effective frequencies and crowded costs:
+the total cost the averaged flows experience minus the least they could, 0 exactly at an
+equilibrium (flows on attractive lines at most their effective-frequency share) and
+positive otherwise. The run stops at the first iteration whose *relative gap*
+``G(v) / sum g tau`` is at most ``tolerance``; the history records it with the gap (s),
+the flow gap ``sum_a |y_a - v_a| / sum_a v_a`` between the all-or-nothing response ``y``
+and ``v`` over the line links, the step, the largest boardings / room ratio and load
+factor, and the denied boardings.
 """
 
 from __future__ import annotations
@@ -84,10 +90,15 @@ class CapacityParameters:
     max_iter : int
         Most MSA iterations.
     tolerance : float
-        Stop when the flow change (module docstring) is at or below this.
+        Stop when the relative gap (module docstring) is at or below this.
     period_h : float
         Hours over which the demand is spread: a line offers ``capacity x period /
         headway`` places (the demand is trips per period).
+    step_rule : str
+        ``"msa"`` or ``"sra"`` (:data:`STEP_RULES`, module docstring).
+    sra_slow_growth, sra_fast_growth : float
+        Self-regulated averaging: how much ``1 / step`` grows after an iteration that
+        lowered the relative gap (< 1) and after one that did not (>= 1).
     crowding : bool
         Weight in-vehicle time by :func:`crowding_multiplier`.
     seated_free_load, seated_full_multiplier, seated_over_multiplier, standing_multiplier
@@ -361,7 +372,7 @@ def assign_transit_capacity(
     skims
         Compute the OD skims at the final state.
 
-    Warns when the flow gap is still above ``params.tolerance`` after ``max_iter``.
+    Warns when the relative gap is still above ``params.tolerance`` after ``max_iter``.
     """
     p = params or CapacityParameters()
     if not wait_factor > 0:
