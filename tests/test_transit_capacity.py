@@ -1,9 +1,14 @@
 """Capacity-constrained transit assignment (effective frequencies, Cepeda, Cominetti &
-Florian 2006) and crowding (Wardman & Whelan 2011) against hand-solved two-line cases.
+Florian 2006) and crowding (Wardman & Whelan 2011) against a published table, and
+hand-solved cases.
 
-No published table is reproduced here: the worked examples of Cepeda et al. (2006) were
-not available to check against. The references are closed forms and one-dimensional
-root finds (scipy's ``brentq``) of the model's equilibrium conditions:
+Published: the worked example of Spiess & Florian (1989) (the network of their Fig. 1,
+results of their section 5) is reproduced by the capacity model when capacity does not
+bind (to 1e-9), and the same network with a full direct line is checked against the
+root of the equilibrium conditions. No published table with binding capacities was at
+hand: Cepeda et al.'s (2006) examples were not available to check against. The other
+references are closed forms and one-dimensional root finds (scipy's ``brentq``) of the
+model's equilibrium conditions:
 
 * Two lines A (fast) and B (slow) from stop 1 to stop 2 with ``t_B - t_A`` less than the
   wait for A alone at nominal frequency is never reached: uncongested, everyone takes A.
@@ -13,6 +18,10 @@ root finds (scipy's ``brentq``) of the model's equilibrium conditions:
   ``v_A = K_A (1 - alpha / (mu_A (t_B - t_A))) ** (1 / beta)``.
 * Two lines with equal running times (common lines): both always attractive, flows in
   proportion to effective frequencies, ``v_A / f_A(v_A) = v_B / f_B(v_B)``.
+
+Tolerances: the runs stop at a relative gap (Cepeda et al.'s gap function over the
+optimal strategies' total cost) of 1e-5 or 1e-6; the flows are then within 1e-3 or 1e-4
+of the references (observed errors are in the comments).
 """
 
 from __future__ import annotations

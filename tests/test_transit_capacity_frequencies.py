@@ -33,7 +33,12 @@ ZONES = (
 OD = "origin,destination,trips\n1,2,1000\n2,1,1000\n3,4,100\n4,3,100\n"
 STOPS = "".join(
     f'[[transit.stops]]\nid = "{s}"\nlat = {lat}\nlon = {lon}\n'
-    for s, lat, lon in (("a1", 60.0, 24.0), ("a2", 60.0, 24.05), ("b1", 60.1, 24.0), ("b2", 60.1, 24.05))
+    for s, lat, lon in (
+        ("a1", 60.0, 24.0),
+        ("a2", 60.0, 24.05),
+        ("b1", 60.1, 24.0),
+        ("b2", 60.1, 24.05),
+    )
 )
 BASE = f"""\
 [scenario]
