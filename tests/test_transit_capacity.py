@@ -111,6 +111,9 @@ def test_marginal_line_equilibrium_closed_form(beta):
     assert result.history["relative_gap"].iloc[-1] <= 1e-5
     assert (result.history["relative_gap"].iloc[:-1] > 1e-5).all()  # stops at the first
     assert result.history["relative_gap"].iloc[0] > 1e-2  # the unconstrained start is far
+    # the gap function is never negative (Cepeda et al.: the optimal strategies' cost is a
+    # lower bound of any flow's); rounding only
+    assert (result.history["gap_s"] >= -1e-9 * 800 * 900).all()
 
 
 def boardings_of(assignment, graph) -> dict[str, float]:
@@ -304,7 +307,68 @@ def test_spiess_florian_network_with_a_full_direct_line(beta):
     assert got["3"] == pytest.approx((100.0 - v1) / 6.0, rel=1e-4)
     assert got["4"] == pytest.approx(5.0 * (100.0 - v1) / 6.0, rel=1e-4)
     assert got["1"] < 50.0 and result.denied_boardings == 0.0  # within line 1's places
+    assert (result.history["gap_s"] >= -1e-9 * 100 * 1665).all()  # never negative
     f1 = mu * (1.0 - (v1 / 50.0) ** beta)
     u_a = (0.5 + f1 * 1500.0 + mu * 1470.0) / (f1 + mu)  # 24.5 min via line 2 from A
     assert result.assignment.skim("total_s")[0, 3] == pytest.approx(u_a, rel=1e-4)
     assert u_a / 60.0 > 27.75  # a full line 1 makes the trip longer than the paper's
+
+
+def _random_graph(seed: int, n: int = 25, m: int = 110):
+    """A random graph with half its links boarding links (as in test_spiess_florian)."""
+    rng = np.random.default_rng(seed)
+    tail = rng.integers(0, n, m)
+    head = rng.integers(0, n, m)
+    keep = tail != head
+    tail, head = tail[keep].astype(np.int64), head[keep].astype(np.int64)
+    cost = rng.uniform(1.0, 100.0, tail.size)
+    freq = np.where(rng.random(tail.size) < 0.5, np.inf, rng.uniform(0.002, 0.05, tail.size))
+    in_links = np.argsort(head, kind="stable").astype(np.int64)
+    in_indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(head, minlength=n), out=in_indptr[1:])
+    return tail, head, cost, freq, in_indptr, in_links
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_capacity_response_kernel_against_plain_assignment(seed):
+    # reference: kernels.assign (flows, arrivals, skims of the optimal strategies), one
+    # destination at a time for the per-destination flows, and the wait term by loops
+    from transitopt.kernels import transit as kernels
+
+    n = 25
+    tail, head, cost, freq, in_indptr, in_links = _random_graph(seed, n)
+    rng = np.random.default_rng(50 + seed)
+    origins = np.arange(0, 8, dtype=np.int64)
+    destinations = np.arange(8, 14, dtype=np.int64)
+    demand = np.where(rng.random((8, 6)) < 0.7, rng.uniform(1, 20, (8, 6)), 0.0)
+    wait_links = np.flatnonzero(np.isfinite(freq))
+    wait_index = np.full(tail.size, -1, dtype=np.int64)
+    wait_index[wait_links] = np.arange(wait_links.size)
+    averaged = rng.uniform(0, 5, (6, wait_links.size)) * (rng.random((6, wait_links.size)) < 0.3)
+    response = np.full((6, wait_links.size), np.nan)
+    alpha = 0.5
+    volume, arrived, strategy_cost, averaged_wait = kernels.capacity_response(
+        tail, head, cost, freq, in_indptr, in_links, alpha, origins, destinations, demand,
+        wait_links, wait_index, averaged, response,
+    )  # fmt: skip
+    no_skims = np.empty((tail.size, 0))
+    ref_volume, skims, ref_arrived = kernels.assign(
+        tail, head, cost, freq, in_indptr, in_links, no_skims, alpha, origins, destinations,
+        demand, True,
+    )  # fmt: skip
+    np.testing.assert_allclose(volume, ref_volume, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(arrived, ref_arrived, rtol=1e-12, atol=1e-12)
+    total = np.where(np.isfinite(skims[:, :, 0]), skims[:, :, 0], 0.0)
+    np.testing.assert_allclose(strategy_cost, (demand * total).sum(axis=0), rtol=1e-12)
+    for q in range(6):
+        one = np.zeros_like(demand)
+        one[:, q] = demand[:, q]
+        ref_q, _, _ = kernels.assign(
+            tail, head, cost, freq, in_indptr, in_links, no_skims, alpha, origins,
+            destinations, one, False,
+        )  # fmt: skip
+        np.testing.assert_allclose(response[q], ref_q[wait_links], rtol=1e-12, atol=1e-12)
+        node_max = {}
+        for p, a in enumerate(wait_links):
+            node_max[tail[a]] = max(node_max.get(tail[a], 0.0), averaged[q, p] / freq[a])
+        assert averaged_wait[q] == pytest.approx(alpha * sum(node_max.values()), rel=1e-12)

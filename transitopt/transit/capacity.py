@@ -432,7 +432,7 @@ def assign_transit_capacity(
         response, arrived, strategy_cost, averaged_wait = respond(freq, cost)
         best = float(strategy_cost.sum())
         experienced = float(np.dot(cost, volume) + averaged_wait.sum())
-        gap_s = max(experienced - best, 0.0)
+        gap_s = experienced - best  # >= 0 (Cepeda et al.): kept signed, a check
         relative_gap = gap_s / best if best > 0 else 0.0
         total = volume[line_links].sum()
         flow_gap = (
