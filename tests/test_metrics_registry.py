@@ -18,7 +18,7 @@ from transitopt.metrics.registry import (
 
 
 def test_fixed_metrics_are_complete_and_consistent():
-    assert len(METRICS) == 33
+    assert len(METRICS) == 39  # 33 + motorcycle and ojek shares, veh-km, PCU-km, CO2
     for name, entry in METRICS.items():
         assert entry.name == name and entry.group in GROUPS and entry.unit and entry.label
         assert entry.better in ("higher", "lower", None)

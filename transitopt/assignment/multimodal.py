@@ -53,11 +53,45 @@ from ..paths import snap_points, walk_distances
 from ..transit.capacity import CapacityParameters
 from ..transit.defaults import WAIT_FACTOR, GraphParameters
 from ..transit.graph import ACCESS, BOARD, EGRESS, RIDE, WALK_ONLY, WALK_TRANSFER, TransitGraph
+from ..transit.hail_and_ride import line_pieces
 from ..transit.lines import TransitSupply
-from ..transit.street_routes import StreetRoutes, buses_per_link, route_lines, segment_times
+from ..transit.street_routes import (
+    StreetRoutes,
+    buses_per_link,
+    route_lines,
+    segment_geometry,
+    segment_times,
+)
 from ._aon import CompressedAON
+from .mode_choice import (
+    BASE_MODES,
+    MODES,
+    MOTORCYCLE_MODES,
+    ModeChoiceParameters,
+    Nest,
+    logit_choice,
+    mode_availability,
+    model_modes,
+)
 
-MODES = ("car", "transit", "walk")
+__all__ = [
+    "BASE_MODES",
+    "MODES",
+    "BusLoads",
+    "FeedbackParameters",
+    "ModeChoiceParameters",
+    "ModelInputError",
+    "MultimodalModel",
+    "MultimodalParameters",
+    "MultimodalResult",
+    "Nest",
+    "RoadParameters",
+    "generalised_time_s",
+    "logit_choice",
+    "mode_availability",
+    "run_multimodal",
+]
+
 
 _TRANSIT_SKIMS = (
     "transit_gc_min",
@@ -83,30 +117,6 @@ _GRAPH_PARAMETERS = (
     "walk_detour_factor",
     "detour_factor",
 )
-
-
-@dataclass(frozen=True)
-class ModeChoiceParameters:
-    """Multinomial logit on generalised minutes.
-
-    Attributes
-    ----------
-    beta_per_min : float
-        Utility per generalised minute (negative).
-    asc_car, asc_transit, asc_walk : float
-        Alternative-specific constants (utils).
-    max_walk_km : float
-        Walking is unavailable beyond this walk distance (km).
-    modes : tuple of str
-        The choice set (a subset of ``"car"``, ``"transit"``, ``"walk"``).
-    """
-
-    beta_per_min: float = -0.06
-    asc_car: float = 0.0
-    asc_transit: float = 0.0
-    asc_walk: float = 0.0
-    max_walk_km: float = 5.0
-    modes: tuple[str, ...] = MODES
 
 
 @dataclass(frozen=True)
@@ -137,6 +147,14 @@ class MultimodalParameters:
     network; ``trip_fare`` is paid once per transit trip (per-line boarding fares are an
     input of the model); ``max_stop_snap_m`` bounds the snap of bus stops to the drive
     network when the model routes bus lines itself.
+
+    Motorcycles and ojek (modes ``"motorcycle"`` and ``"ojek"`` of
+    ``mode_choice.modes``): a motorcycle trip costs ``motorcycle_cost_per_km`` per km
+    plus ``motorcycle_parking_cost`` and ``motorcycle_terminal_min`` minutes; an ojek
+    trip (app motorcycle taxi, one passenger) waits ``ojek_wait_min`` minutes (weighted
+    by ``wait_weight``) and pays ``max(ojek_min_fare, ojek_flag_fall + ojek_fare_per_km
+    · km)``. Both ride motorcycles of ``motorcycle_pcu`` PCU in the road equilibrium
+    (``motorcycle_occupancy`` persons per private motorcycle).
     """
 
     value_of_time_per_h: float = 10.0
@@ -159,6 +177,15 @@ class MultimodalParameters:
     max_stop_snap_m: float = 250.0
     detour_factor: float = 1.2
     trip_fare: float = 0.0
+    motorcycle_occupancy: float = 1.3
+    motorcycle_cost_per_km: float = 0.05
+    motorcycle_parking_cost: float = 0.0
+    motorcycle_terminal_min: float = 1.0
+    motorcycle_pcu: float = 0.25
+    ojek_fare_per_km: float = 0.12
+    ojek_flag_fall: float = 0.0
+    ojek_min_fare: float = 0.6
+    ojek_wait_min: float = 5.0
     mode_choice: ModeChoiceParameters = field(default_factory=ModeChoiceParameters)
     road: RoadParameters = field(default_factory=RoadParameters)
     feedback: FeedbackParameters = field(default_factory=FeedbackParameters)
@@ -247,6 +274,11 @@ class MultimodalResult:
     def convergence(self) -> pd.DataFrame:
         """The convergence log, one row per feedback iteration."""
         return pd.DataFrame(list(self.history))
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        """The modes of ``demand``, in :data:`MODES` order (car, transit and walk always)."""
+        return tuple(m for m in MODES if m in self.demand)
 
 
 # ---------------------------------------------------------------------------- the model
@@ -453,53 +485,6 @@ def run_multimodal(
     return model.run(progress)
 
 
-def logit_choice(
-    skims: Mapping[str, np.ndarray], walk_m: np.ndarray, mode_choice: ModeChoiceParameters
-) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Logit probabilities by mode and the logsum (``-inf`` where no mode is available).
-
-    ``skims`` holds ``<mode>_gc_min`` (generalised minutes, ``inf`` unavailable); walking
-    is unavailable where ``walk_m`` exceeds ``mode_choice.max_walk_km``.
-    """
-    mc = mode_choice
-    utilities = {}
-    availability = mode_availability(skims, walk_m, mode_choice)
-    for mode, asc in (("car", mc.asc_car), ("transit", mc.asc_transit), ("walk", mc.asc_walk)):
-        gc = skims[f"{mode}_gc_min"]
-        available = availability[mode]
-        with np.errstate(invalid="ignore"):
-            utilities[mode] = np.where(
-                available, asc + mc.beta_per_min * np.where(available, gc, 0.0), -np.inf
-            )
-    stacked = np.stack([utilities[m] for m in MODES])
-    top = stacked.max(axis=0)
-    safe = np.where(np.isfinite(top), top, 0.0)
-    expo = np.exp(stacked - safe)
-    denom = expo.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        probs = np.where(denom > 0, expo / np.where(denom > 0, denom, 1.0), 0.0)
-        logsum = np.where(denom > 0, safe + np.log(np.where(denom > 0, denom, 1.0)), -np.inf)
-    return {m: probs[k] for k, m in enumerate(MODES)}, logsum
-
-
-def mode_availability(
-    skims: Mapping[str, np.ndarray], walk_m: np.ndarray, mode_choice: ModeChoiceParameters
-) -> dict[str, np.ndarray]:
-    """Where each mode is in the choice set of a zone pair (bool ``(z, z)`` per mode).
-
-    A mode is available where its generalised cost ``<mode>_gc_min`` is finite and it
-    is one of ``mode_choice.modes``; walking also needs ``walk_m`` (m) within
-    ``mode_choice.max_walk_km``.
-    """
-    out = {}
-    for mode in MODES:
-        available = np.isfinite(skims[f"{mode}_gc_min"]) & (mode in mode_choice.modes)
-        if mode == "walk":
-            available &= walk_m <= 1000.0 * mode_choice.max_walk_km
-        out[mode] = available
-    return out
-
-
 def _check_inputs(model: MultimodalModel) -> None:
     missing = [c for c in ("zone", "lon", "lat") if c not in model.zones.columns]
     if missing:
@@ -542,6 +527,8 @@ class _Setup:
         np.fill_diagonal(total, 0.0)
         self.total = total
         self.vot_per_min = self.params.value_of_time_per_h / 60.0
+        self.modes = model_modes(self.params.mode_choice)
+        self.motorcycles = any(m in self.modes for m in MOTORCYCLE_MODES)
         self.crow_m = haversine_m(
             self.lon[:, None], self.lat[:, None], self.lon[None, :], self.lat[None, :]
         )
@@ -574,9 +561,11 @@ class _Setup:
             self.car_dist_m = dist
             self.static_car_s = dist / (params.car_speed_kph / 3.6)
             self.car_access_s = np.zeros(self.z)
+            self.motorcycle_dist_m = dist
             self.notes.append(
                 "no street network: car times are straight line x car_detour_factor at car_speed_kph, "
                 "without congestion"
+                + (" (motorcycles and ojek likewise)" if self.motorcycles else "")
             )
             return
 
@@ -584,7 +573,16 @@ class _Setup:
         self.nodes, self.inv = np.unique(node, return_inverse=True)
         self.car_access_s = snap / params.walk_speed_mps
         self.closed = _edge_flag(drive, "closed")
-        self.car_open = ((drive.modes & MODE_CAR) != 0) & ~self.closed & (drive.capacity_vph > 0)
+        self.closed_car = _edge_flag(drive, "closed_car")
+        motor = ((drive.modes & MODE_CAR) != 0) & ~self.closed & (drive.capacity_vph > 0)
+        self.car_open = motor & ~self.closed_car
+        # motorcycles: barred by the network (OSM tags under the profile's rules) or closed
+        # to them by a scenario edit
+        self.closed_motorcycle = _edge_flag(drive, "motorcycle_barred") | _edge_flag(
+            drive, "closed_motorcycle"
+        )
+        self.motorcycle_open = motor & ~self.closed_motorcycle
+        self.road_open = self.car_open | self.motorcycle_open if self.motorcycles else self.car_open
         # car skims search the core graph that the road assignment builds for the same
         # network and zone nodes (chains contracted, nodes eliminated; kept in _aon's cache)
         self.car_core = CompressedAON(
@@ -599,7 +597,21 @@ class _Setup:
         length = np.where(self.car_open & np.isfinite(drive.length_m), drive.length_m, np.inf)
         car_dist = self.car_core.skim(length)
         self.car_dist_m = car_dist[np.ix_(self.inv, self.inv)]
-        self.free_time_s = np.where(self.car_open, drive.free_flow_time_s, np.inf)
+        self.free_time_s = np.where(self.road_open, drive.free_flow_time_s, np.inf)
+        if self.motorcycles:
+            self.motorcycle_core = CompressedAON(
+                drive.indptr,
+                drive.head,
+                self.motorcycle_open,
+                np.asarray(drive.centroid, dtype=np.bool_),
+                self.nodes,
+                self.nodes,
+                np.zeros((self.nodes.size, self.nodes.size)),
+            )
+            length = np.where(
+                self.motorcycle_open & np.isfinite(drive.length_m), drive.length_m, np.inf
+            )
+            self.motorcycle_dist_m = self.motorcycle_core.skim(length)[np.ix_(self.inv, self.inv)]
         self._bus_setup(drive)
 
     def _bus_setup(self, drive: Network) -> None:
@@ -640,6 +652,8 @@ class _Setup:
         params = self.params
         self.graph = None
         self.dynamic: dict[str, np.ndarray] = {}  # line id -> segment indices into routes
+        # hail-and-ride line id -> (segment, share, extra_s) of each ride link
+        self.pieces: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self.board_links: dict[str, np.ndarray] = {}
         supply = self.supply
         if supply is None or not supply.lines or "transit" not in params.mode_choice.modes:
@@ -660,11 +674,13 @@ class _Setup:
             lid: np.flatnonzero((graph.kind == BOARD) & (graph.line == self.line_index[lid]))
             for lid in graph.line_ids
         }
+        self.pieces = _hail_pieces(graph, supply, self.ride_links)
         for lid, segs in self.dynamic.items():
-            if self.ride_links[lid].size != segs.size:  # pragma: no cover - graph layout guard
-                raise AssertionError(
-                    f"line {lid}: {self.ride_links[lid].size} ride links for {segs.size} segments"
-                )
+            rides = self.ride_links[lid].size
+            if lid in self.pieces:
+                rides = int(self.pieces[lid][0].max()) + 1 if rides else 0
+            if rides != segs.size:  # pragma: no cover - graph layout guard
+                raise AssertionError(f"line {lid}: {rides} ride segments for {segs.size} segments")
         self.wait_factor = WAIT_FACTOR * params.wait_weight
 
     def _timed_supply(self, supply: TransitSupply) -> TransitSupply:
@@ -716,10 +732,25 @@ class _Setup:
             drive_network=None,
             period=period,
             params=gp,
+            hail_polylines=self._hail_polylines(supply),
         )
         for key, value in graph.info.get("repairs", {}).items():
             self.notes.append(f"transit graph: {key}: {value}")
         return _drop_links(graph, graph.kind != WALK_ONLY)
+
+    def _hail_polylines(self, supply: TransitSupply) -> dict[str, list[np.ndarray | None]]:
+        """Street path (lon/lat) of each segment of the routed hail-and-ride lines, along
+        which their boarding points lie (none off a lon/lat drive network: straight lines)."""
+        routes, drive = self.routes, self.drive
+        hail = [ln.id for ln in supply.lines if ln.hail_and_ride]
+        if not hail or routes is None or drive is None or "4326" not in str(drive.crs):
+            return {}
+        geometry = segment_geometry(routes, drive)
+        return {
+            lid: [geometry[int(k)] for k in routes.segments_of(routes.lines.index(lid))]
+            for lid in hail
+            if lid in routes.lines
+        }
 
     def _generalised_cost(self, graph: TransitGraph) -> np.ndarray:
         """Link costs (s) with the extra walk weight and the boarding fares in time."""
@@ -745,6 +776,18 @@ def _no_supply() -> TransitSupply:
         index=pd.Index([], name="stop_id", dtype=str),
     )
     return TransitSupply(stops=stops, lines=())
+
+
+def _hail_pieces(
+    graph: TransitGraph, supply: TransitSupply, ride_links: Mapping[str, np.ndarray]
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """For each hail-and-ride line, how its ride links (between boarding points) split its
+    stop-to-stop segments: :func:`~transitopt.transit.hail_and_ride.line_pieces`."""
+    return {
+        ln.id: line_pieces(graph, ln)
+        for ln in supply.lines
+        if ln.hail_and_ride and ln.id in ride_links
+    }
 
 
 def _edge_flag(drive: Network, column: str) -> np.ndarray:
@@ -777,6 +820,9 @@ def _transit_graph_at(setup: _Setup, link_time_s: np.ndarray | None) -> TransitG
         links = setup.ride_links[lid]
         t = times[segs]
         t = np.where(np.isnan(t), routes.seg_length_m[segs] / (lines[lid].speed / 3.6), t)
+        if lid in setup.pieces:  # hail-and-ride: pieces between boarding points
+            segment, share, extra_s = setup.pieces[lid]
+            t = t[segment] * share + extra_s
         cost[links] = t
         ivt[links] = t
     return replace(graph, cost_s=cost, in_vehicle_s=ivt)
@@ -806,6 +852,8 @@ def _skims(
     out["car_gc_min"] = car_s / 60.0 + money / setup.vot_per_min
     out["walk_time_s"] = setup.walk_time_s
     out["walk_gc_min"] = setup.walk_time_s / 60.0
+    if setup.motorcycles:
+        out.update(_motorcycle_skims(setup, link_time_s))
     if setup.graph is None:
         for name in _TRANSIT_SKIMS:
             out[name] = np.full((setup.z, setup.z), np.inf)
@@ -824,6 +872,44 @@ def _skims(
     out["transit_walk_s"] = walk
     out["transit_boardings"] = boardings
     return out, assignment
+
+
+def _motorcycle_skims(setup: _Setup, link_time_s: np.ndarray | None) -> dict[str, np.ndarray]:
+    """Motorcycle and ojek door-to-door times (s) and generalised costs (min) at link times
+    ``link_time_s`` over the links open to motorcycles."""
+    params = setup.params
+    if setup.drive is not None:
+        assert link_time_s is not None  # the loop keeps link times with a drive network
+        ride_s = setup.motorcycle_core.skim(link_time_s)[np.ix_(setup.inv, setup.inv)]
+    else:
+        ride_s = setup.static_car_s
+    door_s = ride_s + setup.car_access_s[:, None] + setup.car_access_s[None, :]
+    km = setup.motorcycle_dist_m / 1000.0
+    out: dict[str, np.ndarray] = {}
+    if "motorcycle" in setup.modes:
+        time_s = door_s + 60.0 * params.motorcycle_terminal_min
+        np.fill_diagonal(time_s, 0.0)
+        money = params.motorcycle_cost_per_km * km + params.motorcycle_parking_cost
+        out["motorcycle_time_s"] = time_s
+        out["motorcycle_gc_min"] = time_s / 60.0 + money / setup.vot_per_min
+    if "ojek" in setup.modes:
+        wait_s = 60.0 * params.ojek_wait_min
+        time_s = door_s + wait_s
+        np.fill_diagonal(time_s, 0.0)
+        fare = ojek_fare(km, params)
+        out["ojek_time_s"] = time_s
+        out["ojek_fare"] = fare
+        out["ojek_gc_min"] = (
+            door_s + params.wait_weight * wait_s
+        ) / 60.0 + fare / setup.vot_per_min
+        np.fill_diagonal(out["ojek_gc_min"], 0.0)
+    return out
+
+
+def ojek_fare(km: np.ndarray, params: MultimodalParameters) -> np.ndarray:
+    """Ojek fare (currency) of a ride of ``km`` kilometres:
+    ``max(ojek_min_fare, ojek_flag_fall + ojek_fare_per_km · km)``."""
+    return np.maximum(params.ojek_min_fare, params.ojek_flag_fall + params.ojek_fare_per_km * km)
 
 
 def generalised_time_s(
@@ -883,35 +969,82 @@ def _transit_assignment(
         return assign_transit(graph, demand, wait_factor=setup.wait_factor, skims=skims)
 
 
+def vehicle_demand(
+    demand: Mapping[str, np.ndarray], params: MultimodalParameters
+) -> dict[str, np.ndarray]:
+    """Vehicles/h by vehicle class from person trips/h by mode (zone matrices).
+
+    ``car``: car trips / ``car_occupancy``; ``motorcycle``: motorcycle trips /
+    ``motorcycle_occupancy``; ``ojek``: one motorcycle per ojek trip (the empty run to
+    the pick-up is not modelled). Classes of modes the demand lacks are left out.
+    """
+    out = {"car": demand["car"] / params.car_occupancy}
+    if "motorcycle" in demand:
+        out["motorcycle"] = demand["motorcycle"] / params.motorcycle_occupancy
+    if "ojek" in demand:
+        out["ojek"] = np.array(demand["ojek"], dtype=float)
+    return out
+
+
 def _road(
-    setup: _Setup, drive: Network, car_persons: np.ndarray
+    setup: _Setup, drive: Network, demand: Mapping[str, np.ndarray]
 ) -> tuple[Any, np.ndarray, list[str]]:
-    """Road equilibrium of the car demand (persons/h → veh/h) on ``drive`` (the set-up's
-    drive network): result, link times, warnings."""
+    """Road equilibrium of the vehicles of ``demand`` (persons/h by mode → veh/h by class)
+    on ``drive`` (the set-up's drive network): result, link times, warnings.
+
+    Cars alone: one class, as before motorcycles existed. With motorcycle modes:
+    vehicle classes (:class:`~transitopt.assignment.classes.VehicleClass`) car (PCE 1,
+    links closed to cars), motorcycle and ojek (PCE ``motorcycle_pcu``, links closed to
+    motorcycles), at equilibrium in PCU with the buses' preload.
+    """
     from ..demand.od import ODMatrix
+    from .classes import VehicleClass
     from .equilibrium import UserEquilibrium
 
     params = setup.params
-    veh = car_persons / params.car_occupancy
-    matrix = np.zeros((setup.nodes.size, setup.nodes.size))
-    np.add.at(matrix, (setup.inv[:, None], setup.inv[None, :]), veh)
-    np.fill_diagonal(matrix, 0.0)
-    if matrix.sum() <= 0:
+    zones = drive.node_id[setup.nodes]
+    matrices = {}
+    for name, veh in vehicle_demand(demand, params).items():
+        matrix = np.zeros((setup.nodes.size, setup.nodes.size))
+        np.add.at(matrix, (setup.inv[:, None], setup.inv[None, :]), veh)
+        np.fill_diagonal(matrix, 0.0)
+        matrices[name] = matrix
+    if sum(m.sum() for m in matrices.values()) <= 0:
         return None, setup.free_time_s.copy(), []
     a = params.road
+    options: dict[str, Any] = {}
+    if setup.motorcycles:
+        pce = {"car": 1.0, "motorcycle": params.motorcycle_pcu, "ojek": params.motorcycle_pcu}
+        closed_to = {
+            "car": setup.closed_car,
+            "motorcycle": setup.closed_motorcycle,
+            "ojek": setup.closed_motorcycle,
+        }
+        options["classes"] = [
+            VehicleClass(
+                name,
+                ODMatrix(zones=zones, matrix=matrix),
+                pce=pce[name],
+                closed=closed_to[name],
+            )
+            for name, matrix in matrices.items()
+        ]
+    else:
+        options["demand"] = ODMatrix(zones=zones, matrix=matrices["car"])
+    closed = setup.closed if setup.motorcycles else setup.closed | setup.closed_car
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = UserEquilibrium(
             drive,
-            ODMatrix(zones=drive.node_id[setup.nodes], matrix=matrix),
             algorithm=a.algorithm,
             gap=a.gap,
             max_iter=a.max_iter,
             preload=setup.preload,
-            closed=setup.closed,
+            closed=closed,
+            **options,
         ).run()
     messages = [str(w.message) for w in caught if not issubclass(w.category, ConvergenceWarning)]
-    time_s = np.where(setup.car_open, result.time_s, np.inf)
+    time_s = np.where(setup.road_open, result.time_s, np.inf)
     return result, time_s, messages
 
 
@@ -946,7 +1079,7 @@ class _Loop:
         skims, _ = _skims(setup, self.link_time, crowded_by)
         t1 = time.perf_counter()
         self.probs, _ = logit_choice(skims, setup.walk_m, setup.params.mode_choice)
-        gap = self._average(k, {m: setup.total * self.probs[m] for m in MODES})
+        gap = self._average(k, {m: setup.total * self.probs[m] for m in setup.modes})
         t2 = time.perf_counter()
         change, road_gap, road_iter = self._road_step()
         t3 = time.perf_counter()
@@ -954,14 +1087,14 @@ class _Loop:
         self.timings["choice_s"] += t2 - t1
         self.timings["road_s"] += t3 - t2
         demand = self.averaged
-        served = sum(demand[m].sum() for m in MODES)
+        served = sum(demand[m].sum() for m in setup.modes)
         row = {
             "iteration": k,
             "mode_gap": gap,
             "link_time_change": change,
             **{
                 f"share_{m}": float(demand[m].sum() / served) if served > 0 else np.nan
-                for m in MODES
+                for m in setup.modes
             },
             "road_gap": float(road_gap),
             "road_iterations": float(road_iter),
@@ -984,9 +1117,10 @@ class _Loop:
             return float("nan")
         demand = self.demand
         total = self.setup.total.sum()
-        diff = sum(np.abs(response[m] - demand[m]).sum() for m in MODES)
+        modes = self.setup.modes
+        diff = sum(np.abs(response[m] - demand[m]).sum() for m in modes)
         gap = float(diff / (2.0 * total)) if total > 0 else 0.0
-        self.demand = {m: demand[m] + (response[m] - demand[m]) / k for m in MODES}
+        self.demand = {m: demand[m] + (response[m] - demand[m]) / k for m in modes}
         return gap
 
     def _road_step(self) -> tuple[float, float, float]:
@@ -995,9 +1129,7 @@ class _Loop:
         if drive is None:
             return 0.0, np.nan, np.nan
         assert link_time is not None  # kept with a drive network
-        self.road_result, new_time, self.road_warnings = _road(
-            self.setup, drive, self.averaged["car"]
-        )
+        self.road_result, new_time, self.road_warnings = _road(self.setup, drive, self.averaged)
         result = self.road_result
         flow = result.flow if result is not None else np.zeros_like(new_time)
         both = np.isfinite(new_time) & np.isfinite(link_time)
@@ -1051,7 +1183,7 @@ class _Loop:
         else:
             skims["transit_fastest_s"] = np.full((setup.z, setup.z), np.inf)
         self.timings["final_s"] = time.perf_counter() - started
-        served_any = sum(self.probs[m] for m in MODES) > 0
+        served_any = sum(self.probs[m] for m in setup.modes) > 0
         return MultimodalResult(
             demand=demand,
             unserved=np.where(served_any, 0.0, setup.total),
@@ -1083,7 +1215,8 @@ def _one_way_times(setup: _Setup, assignment: Any) -> dict[str, float]:
     out = {}
     for lid, links in setup.ride_links.items():
         n = links.size
-        out[lid] = float(g.in_vehicle_s[links].sum()) + max(n - 1, 0) * lines[lid].dwell
+        dwells = 0 if lid in setup.pieces else max(n - 1, 0)  # hail: dwell in the ride pieces
+        out[lid] = float(g.in_vehicle_s[links].sum()) + dwells * lines[lid].dwell
     return out
 
 

@@ -128,7 +128,9 @@ def _print_plausibility(results: list[Any]) -> None:
 def _show_iteration(status: Any, scenario: Any, row: dict) -> None:
     """A feedback iteration on the status line; a calibration run as a line of its own."""
     if row.get("calibration") == "run":  # two short lines at most: readable at 80 columns
-        modes = [m for m in ("car", "transit", "walk") if row.get(f"target_{m}", 0.0) > 0]
+        from ..assignment.mode_choice import MODES
+
+        modes = [m for m in MODES if row.get(f"target_{m}", 0.0) > 0]
         if row["run"] == 1:
             targets = ", ".join(f"{m} {100 * row[f'target_{m}']:.1f} %" for m in modes)
             name = Path(row.get("calibrating", scenario)).name

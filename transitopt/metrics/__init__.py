@@ -19,13 +19,17 @@ from .equity import gains_losses, gini, lorenz_share, palma
 from .modes import mode_shares
 from .operator import line_operations, operator_summary
 from .transit import line_summary, transit_summary
+from .vehicles import VEHICLE_KIND, class_co2_kg, class_flows, vehicle_km
 
 __all__ = [
     "ACCESS_VARIANTS",
     "EMISSION_FACTORS",
     "FLOW_BANDS_VPH",
+    "VEHICLE_KIND",
     "VOC_BINS",
     "EmissionFactors",
+    "class_co2_kg",
+    "class_flows",
     "co2_kg_per_hour",
     "count_statistics",
     "cumulative_opportunities",
@@ -44,6 +48,7 @@ __all__ = [
     "rmse_by_band",
     "road_summary",
     "transit_summary",
+    "vehicle_km",
     "voc_distribution",
     "zone_access",
 ]

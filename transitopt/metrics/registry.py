@@ -80,6 +80,8 @@ _FIXED = (
     Metric("share_car", "mode_share", "share", "Car share"),
     Metric("share_transit", "mode_share", "share", "Transit share"),
     Metric("share_walk", "mode_share", "share", "Walk share"),
+    Metric("share_motorcycle", "mode_share", "share", "Motorcycle share"),
+    Metric("share_ojek", "mode_share", "share", "Ojek (motorcycle taxi) share"),
     Metric(
         "composite_cost_min", "demand", "min/trip", "Generalised cost per trip (logsum)", "lower"
     ),
@@ -88,6 +90,9 @@ _FIXED = (
     Metric("car_delay_veh_h", "road", "veh·h/h", "Car delay (vs free flow)", "lower"),
     Metric("car_avg_speed_kph", "road", "km/h", "Average car speed", "higher"),
     Metric("bus_veh_km", "road", "veh·km/h", "Bus vehicle-km on streets"),
+    Metric("motorcycle_veh_km", "road", "veh·km/h", "Private motorcycle vehicle-km"),
+    Metric("ojek_veh_km", "road", "veh·km/h", "Ojek motorcycle vehicle-km"),
+    Metric("pcu_km", "road", "PCU·km/h", "PCU-km of cars and motorcycles", "lower"),
     Metric("lane_km", "road", "lane·km", "Lane-km open to cars"),
     Metric("lane_km_voc_over_0_9", "road", "lane·km", "Lane-km with v/c > 0.9", "lower"),
     Metric("lane_km_voc_over_1_0", "road", "lane·km", "Lane-km with v/c > 1.0", "lower"),
@@ -109,6 +114,9 @@ _FIXED = (
     Metric("transit_veh_h", "operator", "veh·h/h", "Transit vehicle-hours", "lower"),
     Metric("co2_car", "emissions", "kg/h", "CO₂ from cars", "lower"),
     Metric("co2_transit", "emissions", "kg/h", "CO₂ from transit", "lower"),
+    Metric(
+        "co2_motorcycle", "emissions", "kg/h", "CO₂ from motorcycles (private and ojek)", "lower"
+    ),
     Metric("co2_total", "emissions", "kg/h", "CO₂ total", "lower"),
     Metric("iterations", "model", "iterations", "Feedback iterations"),
     Metric("converged", "model", "bool", "Converged"),

@@ -37,7 +37,14 @@ SCENARIO_COLOURS = (
     "#bcbd22",
 )
 #: colours of the modes in the mode-share chart
-MODE_COLOURS = {"car": "#e6550d", "transit": "#3182bd", "walk": "#31a354", "bike": "#756bb1"}
+MODE_COLOURS = {
+    "car": "#e6550d",
+    "motorcycle": "#fd8d3c",
+    "ojek": "#fdae6b",
+    "transit": "#3182bd",
+    "walk": "#31a354",
+    "bike": "#756bb1",
+}
 
 _FONT = {"family": "-apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif", "size": 12}
 _AXIS = {

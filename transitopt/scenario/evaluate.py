@@ -26,12 +26,13 @@ import pandas as pd
 
 from .. import metrics as M
 from .._progress import ProgressCallback
-from ..assignment.multimodal import MODES, MultimodalModel, MultimodalResult
+from ..assignment.multimodal import MODES, MultimodalModel, MultimodalResult, vehicle_demand
 from ..geo import haversine_m
 from ..metrics.operator import route_fleet
 from ..metrics.registry import Metric, inequality_of_access, jobs_decay, jobs_within, metric
 from ..settings import cache_dir
 from ..transit.graph import ALIGHT, BOARD, RIDE
+from ..transit.hail_and_ride import cut_polyline, line_pieces
 from ..transit.street_routes import segment_table
 from .calibration import add_to_result, run_with_calibration
 from .edits import Prepared, apply_edits
@@ -82,7 +83,7 @@ def build_model(
         routes=prepared.routes,
         line_fares=prepared.line_meta["fare"].to_dict(),
         period=scenario.baseline.period.name,
-        parameters=model_parameters(scenario.baseline),
+        parameters=model_parameters(scenario.baseline, prepared.model_changes),
         name=f"scenario {scenario.name!r}",
     )
     return model.with_constants(**constants) if constants else model
@@ -275,7 +276,7 @@ def _assemble(p: Prepared, out: MultimodalResult) -> ScenarioResult:
     tables["od"] = od
     zones, access = _zones_table(p, out)
     tables["zones"] = zones
-    trips = {m: float(out.demand[m].sum()) for m in MODES}
+    trips = {m: float(out.demand[m].sum()) for m in out.modes}
     trips["walk"] += float(out.intrazonal.sum())
     tables["mode_shares"] = M.mode_shares(trips)
     tables["voc_distribution"] = M.voc_distribution(links) if len(links) else pd.DataFrame()
@@ -338,7 +339,7 @@ def _links_table(p: Prepared, out: MultimodalResult) -> pd.DataFrame:
             ]
         )
     edges = drive.edges
-    flow = out.road.flow if out.road is not None else np.zeros(drive.n_edges)
+    flow = M.class_flows(out.road, drive.n_edges)
     link_time = out.link_time_s
     assert link_time is not None  # the model keeps link times whenever it has a drive network
     time_s = np.where(np.isfinite(link_time), link_time, drive.free_flow_time_s)
@@ -363,7 +364,7 @@ def _links_table(p: Prepared, out: MultimodalResult) -> pd.DataFrame:
             "speed_kph": drive.speed_kph,
             "free_flow_time_s": drive.free_flow_time_s,
             "time_s": np.where(closed, np.nan, time_s),
-            "flow": flow,
+            **flow,
             "preload": out.preload,
             "bus_vph": out.bus_vph,
             "bus_lane": edges["bus_lane"].to_numpy(bool),
@@ -399,8 +400,7 @@ def _wkt(geometry: np.ndarray) -> list[str | None]:
 
 
 def _segments_tables(p: Prepared, out: MultimodalResult) -> tuple[pd.DataFrame, pd.DataFrame]:
-    supply = p.supply
-    stops = supply.stops
+    stops = p.supply.stops
     seg_cols = [
         "line",
         "name",
@@ -420,6 +420,8 @@ def _segments_tables(p: Prepared, out: MultimodalResult) -> tuple[pd.DataFrame, 
         "alightings",
         "capacity_per_hour",
         "load_ratio",
+        "hail_and_ride",
+        "route_seq",
     ]
     stop_table = pd.DataFrame(
         {
@@ -435,49 +437,13 @@ def _segments_tables(p: Prepared, out: MultimodalResult) -> tuple[pd.DataFrame, 
         return pd.DataFrame(columns=seg_cols), stop_table
     g = out.transit.graph
     volume = out.transit.link_volume
-    routes = p.routes
-    rows = []
-    for li, line_id in enumerate(g.line_ids):
-        line = supply.line(line_id)
-        mask = g.line == li
-        rides = np.flatnonzero(mask & (g.kind == RIDE))
-        boards = np.flatnonzero(mask & (g.kind == BOARD))
-        alights = np.flatnonzero(mask & (g.kind == ALIGHT))
-        s = list(line.stop_ids)
-        lon = stops.loc[s, "lon"].to_numpy(float)
-        lat = stops.loc[s, "lat"].to_numpy(float)
-        if line_id in routes.lines:
-            length = routes.seg_length_m[routes.segments_of(routes.lines.index(line_id))]
-        else:
-            length = haversine_m(lon[:-1], lat[:-1], lon[1:], lat[1:]) * g.params.detour_factor
-        capacity = line.vehicle_capacity * 3600.0 / g.line_headway_s[li]
-        load = volume[rides]
-        rows.append(
-            pd.DataFrame(
-                {
-                    "line": line_id,
-                    "name": line.name,
-                    "label": line.label,
-                    "mode": line.mode,
-                    "seq": np.arange(len(s) - 1),
-                    "from_stop": s[:-1],
-                    "to_stop": s[1:],
-                    "from_lon": lon[:-1],
-                    "from_lat": lat[:-1],
-                    "to_lon": lon[1:],
-                    "to_lat": lat[1:],
-                    "length_m": length,
-                    "run_time_s": g.in_vehicle_s[rides],
-                    "load": load,
-                    "boardings": volume[boards],
-                    "alightings": volume[alights],
-                    "capacity_per_hour": capacity,
-                    "load_ratio": load / capacity,
-                }
-            )
-        )
+    rows = [_line_segments(p, g, volume, li) for li in range(len(g.line_ids))]
     segments = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=seg_cols)
     segments = _with_street_routes(segments, p)
+    if g.hail_points is not None:  # boarding points along hail-and-ride lines
+        points = g.hail_points.reset_index()
+        stop_table = pd.concat([stop_table, points[["stop_id", "name", "lon", "lat"]]])
+        stop_table = stop_table.reset_index(drop=True)
     board = g.kind == BOARD
     alight = g.kind == ALIGHT
     n = len(g.stop_ids)
@@ -490,15 +456,101 @@ def _segments_tables(p: Prepared, out: MultimodalResult) -> tuple[pd.DataFrame, 
     return segments, stop_table
 
 
+def _line_segments(p: Prepared, g: Any, volume: np.ndarray, li: int) -> pd.DataFrame:
+    """Segment rows of line ``li`` of the final transit graph ``g``: one per pair of
+    consecutive stops, or for a hail-and-ride line one per piece between consecutive
+    boarding points (``route_seq``: the stop-to-stop segment it is part of;
+    ``route_from``/``route_to``: where along that segment, shares of its length)."""
+    supply, stops, routes = p.supply, p.supply.stops, p.routes
+    line_id = g.line_ids[li]
+    line = supply.line(line_id)
+    mask = g.line == li
+    rides = np.flatnonzero(mask & (g.kind == RIDE))
+    s = list(line.stop_ids)
+    lon = stops.loc[s, "lon"].to_numpy(float)
+    lat = stops.loc[s, "lat"].to_numpy(float)
+    if line_id in routes.lines:
+        length = routes.seg_length_m[routes.segments_of(routes.lines.index(line_id))]
+    else:
+        length = haversine_m(lon[:-1], lat[:-1], lon[1:], lat[1:]) * g.params.detour_factor
+    n_seg = len(s) - 1
+    segment, share = np.arange(n_seg), np.ones(n_seg)
+    ids = s
+    if line.hail_and_ride:
+        segment, share, _ = line_pieces(g, line)
+        ids = [*g.stop_ids[g.stop[rides]].tolist(), s[-1]]
+        points = g.hail_points
+        where = {
+            **{sid: (x, y) for sid, x, y in zip(s, lon, lat, strict=True)},
+            **(
+                {}
+                if points is None
+                else dict(
+                    zip(points.index, zip(points["lon"], points["lat"], strict=True), strict=True)
+                )
+            ),
+        }
+        lon = np.array([where[sid][0] for sid in ids])
+        lat = np.array([where[sid][1] for sid in ids])
+    first = np.r_[True, segment[1:] != segment[:-1]]
+    start = np.arange(segment.size) - np.maximum.accumulate(
+        np.where(first, np.arange(segment.size), 0)
+    )
+    capacity = line.vehicle_capacity * 3600.0 / g.line_headway_s[li]
+    load = volume[rides]
+    return pd.DataFrame(
+        {
+            "line": line_id,
+            "name": line.name,
+            "label": line.label,
+            "mode": line.mode,
+            "seq": np.arange(len(ids) - 1),
+            "from_stop": ids[:-1],
+            "to_stop": ids[1:],
+            "from_lon": lon[:-1],
+            "from_lat": lat[:-1],
+            "to_lon": lon[1:],
+            "to_lat": lat[1:],
+            "length_m": length[segment] * share,
+            "run_time_s": g.in_vehicle_s[rides],
+            "load": load,
+            "boardings": volume[np.flatnonzero(mask & (g.kind == BOARD))],
+            "alightings": volume[np.flatnonzero(mask & (g.kind == ALIGHT))],
+            "capacity_per_hour": capacity,
+            "load_ratio": load / capacity,
+            "hail_and_ride": line.hail_and_ride,
+            "route_seq": segment,
+            "route_from": start * share,
+            "route_to": (start + 1) * share,
+        }
+    )
+
+
 def _with_street_routes(segments: pd.DataFrame, p: Prepared) -> pd.DataFrame:
     """Segments with ``on_streets``, ``fallback_reason`` and the street path ``geometry_wkt``
-    of bus-type lines (lines off the streets: False, and empty texts)."""
-    routed = segment_table(p.routes, p.drive)
-    out = segments.merge(routed, on=["line", "seq"], how="left")
+    of bus-type lines (lines off the streets: False, and empty texts); pieces of
+    hail-and-ride segments get their piece of the segment's street path."""
+    routed = segment_table(p.routes, p.drive).rename(columns={"seq": "route_seq"})
+    out = segments.merge(routed, on=["line", "route_seq"], how="left")
     out["on_streets"] = out["on_streets"].fillna(False).astype(bool)
     for column in ("fallback_reason", "geometry_wkt"):
-        out[column] = out[column].fillna("").astype(str)
-    return out
+        out[column] = out[column].astype(object).fillna("").astype(str)
+    piece = (out["route_from"] > 0) | (out["route_to"] < 1)
+    piece &= out["geometry_wkt"].str.startswith("LINESTRING")
+    if piece.any():
+        import shapely
+
+        paths = shapely.from_wkt(out.loc[piece, "geometry_wkt"].to_numpy(object))
+        out.loc[piece, "geometry_wkt"] = [
+            "LINESTRING (" + ", ".join(f"{x:.7f} {y:.7f}" for x, y in cut_polyline(xy, a, b)) + ")"
+            for xy, a, b in zip(
+                [shapely.get_coordinates(path) for path in paths],
+                out.loc[piece, "route_from"],
+                out.loc[piece, "route_to"],
+                strict=True,
+            )
+        ]
+    return out.drop(columns=["route_from", "route_to"])
 
 
 def _lines_table(p: Prepared, out: MultimodalResult, segments: pd.DataFrame) -> pd.DataFrame:
@@ -537,6 +589,7 @@ def _lines_table(p: Prepared, out: MultimodalResult, segments: pd.DataFrame) -> 
                 "headway_s": float(g.line_headway_s[li]),
                 "vehicle_capacity": line.vehicle_capacity,
                 "n_stops": len(line.stop_ids),
+                "hail_and_ride": line.hail_and_ride,
                 "length_km": float(seg["length_m"].sum()) / 1000.0,
                 "one_way_time_s": out.line_one_way_s.get(line_id, float(seg["run_time_s"].sum())),
                 "loop": line.stop_ids[0] == line.stop_ids[-1],
@@ -560,7 +613,7 @@ def _od_table(p: Prepared, out: MultimodalResult) -> pd.DataFrame:
             "origin": np.repeat(zones, z),
             "destination": np.tile(zones, z),
             "trips": (_all_modes(out.demand) + out.unserved + np.diag(out.intrazonal)).ravel(),
-            **{m: out.demand[m].ravel() for m in MODES},
+            **{m: out.demand[m].ravel() for m in out.modes},
             "unserved": out.unserved.ravel(),
             "intrazonal": np.diag(out.intrazonal).ravel(),
         }
@@ -586,18 +639,18 @@ def _od_table(p: Prepared, out: MultimodalResult) -> pd.DataFrame:
 
 def _all_modes(demand: dict[str, np.ndarray]) -> np.ndarray:
     """Trips/h by all modes: the matrices of ``demand`` added in ``MODES`` order."""
-    return sum((demand[m] for m in MODES), np.zeros_like(demand[MODES[0]]))
+    return sum((demand[m] for m in MODES if m in demand), np.zeros_like(demand[MODES[0]]))
 
 
 def _zones_table(p: Prepared, out: MultimodalResult) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     thresholds = sorted(set(p.scenario.baseline.model.accessibility_min))
     zones = p.zones.copy()
-    demand = {m: out.demand[m] for m in MODES}
+    demand = {m: out.demand[m] for m in out.modes}
     all_modes = _all_modes(demand)
     total_from = all_modes.sum(axis=1) + out.intrazonal
     zones["trips_from"] = total_from
     zones["trips_to"] = all_modes.sum(axis=0) + out.intrazonal
-    for m in MODES:
+    for m in out.modes:
         zones[f"{m}_from"] = demand[m].sum(axis=1) + (out.intrazonal if m == "walk" else 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         zones["transit_share_from"] = np.where(
@@ -643,7 +696,7 @@ def _metrics_table(
     served = sum(trips.values())
     add("trips", served + float(out.unserved.sum()))
     add("trips_unserved", float(out.unserved.sum()))
-    for m in MODES:
+    for m in out.modes:
         add(f"share_{m}", trips[m] / served if served > 0 else np.nan)
     total = p.demand.sum() - np.trace(p.demand)
     weights = _all_modes(out.demand)
@@ -700,12 +753,44 @@ def _metrics_table(
     e = params.emissions
     factors = M.EmissionFactors(**e.model_dump())
     co2 = M.co2_kg_per_hour(car_km, transit_km, factors=factors)
+    motorcycle_kg = _motorcycle_metrics(p, out, links, factors, add)
     add("co2_car", co2["car_kg"])
     add("co2_transit", co2["transit_kg"])
-    add("co2_total", co2["total_kg"])
+    if motorcycle_kg is not None:
+        add("co2_motorcycle", motorcycle_kg)
+    add("co2_total", co2["total_kg"] + (motorcycle_kg or 0.0))
     add("iterations", out.history[-1]["iteration"])
     add("converged", float(out.converged))
     return pd.DataFrame(rows, columns=["group", "metric", "unit", "value"])
+
+
+def _motorcycle_metrics(
+    p: Prepared,
+    out: MultimodalResult,
+    links: pd.DataFrame,
+    factors: M.EmissionFactors,
+    add: Any,
+) -> float | None:
+    """Vehicle-km of the motorcycle classes and PCU-km (added with ``add``); returns their
+    CO2 (kg/h), ``None`` when the model has no motorcycle modes."""
+    classes = [m for m in ("motorcycle", "ojek") if m in out.modes]
+    if not classes:
+        return None
+    if len(links):
+        km = M.vehicle_km(links)
+    else:
+        parameters = model_parameters(p.scenario.baseline, p.model_changes)
+        veh = vehicle_demand(out.demand, parameters)
+        km = {f"{c}_veh_km": float(np.sum(veh[c] * _car_km(p))) for c in ("car", *classes)}
+        km["pcu_km"] = km["car_veh_km"] + parameters.motorcycle_pcu * sum(
+            km[f"{c}_veh_km"] for c in classes
+        )
+    for c in classes:
+        add(f"{c}_veh_km", km.get(f"{c}_veh_km", 0.0))
+    add("pcu_km", km["pcu_km"])
+    return M.class_co2_kg({k: v for k, v in km.items() if k != "car_veh_km"}, factors=factors).get(
+        "motorcycle", 0.0
+    )
 
 
 def _car_km(p: Prepared) -> np.ndarray:
