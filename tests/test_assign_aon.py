@@ -113,6 +113,52 @@ def test_sparse_demand_to_centroids_and_street_nodes_matches_reference(seed):
     assert unreachable == pytest.approx(ref_unreach, rel=1e-12, abs=1e-12)
 
 
+@pytest.mark.parametrize("seed", [0, 3, 4, 5])
+def test_hierarchy_aon_matches_scipy_reference(seed):
+    # the contraction-hierarchy search (dense demand): upward search + sweep; origins
+    # and destinations both centroids and street nodes, an empty row, closed links
+    from transitopt.assignment._aon import CompressedAON
+    from transitopt.assignment._hierarchy import HierarchyAON
+
+    net, rng = _random_network(seed)
+    cost = net.free_flow_time_s.copy()
+    cost[rng.choice(net.n_edges, 20, replace=False)] = np.inf
+    origins = np.array([0, 1, 2, 3, 4, 5, 40, 41])
+    dests = np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 40, 50, 60, 70])
+    demand = rng.uniform(0, 100, (origins.size, dests.size))
+    demand[rng.random(demand.shape) < 0.2] = 0.0
+    demand[2] = 0.0
+    demand[6, 10] = 5.0  # origin node 40 to destination node 40: no link, not loaded
+    aon = CompressedAON(
+        net.indptr, net.head, np.isfinite(cost), net.centroid, origins, dests, demand
+    )
+    flow, sptt, unreachable = HierarchyAON(aon).load(cost)
+    ref_flow, ref_sptt, ref_unreach = _reference(net, cost, origins, dests, demand)
+    np.testing.assert_allclose(flow, ref_flow, rtol=1e-12, atol=1e-9)
+    assert sptt == pytest.approx(ref_sptt, rel=1e-12)
+    assert unreachable == pytest.approx(ref_unreach, rel=1e-12, abs=1e-12)
+
+
+def test_loader_takes_the_hierarchy_for_large_dense_demand(monkeypatch):
+    from transitopt.assignment import _hierarchy
+    from transitopt.assignment._aon import CompressedAON
+    from transitopt.assignment._problem import build_problem
+    from transitopt.demand.od import ODMatrix
+
+    net, rng = _random_network(6)
+    zones = net.node_id[:10]
+    dense = rng.uniform(1, 5, (10, 10))
+    sparse = dense * (rng.random((10, 10)) < 0.1)
+    for matrix in (dense, sparse):
+        np.fill_diagonal(matrix, 0.0)
+    problem = build_problem(net, ODMatrix(zones=zones, matrix=dense))
+    assert isinstance(_hierarchy.aon_loader(problem), CompressedAON)  # small: no hierarchy
+    monkeypatch.setattr(_hierarchy, "MIN_WORK", 0)
+    assert isinstance(_hierarchy.aon_loader(problem), _hierarchy.HierarchyAON)
+    problem = build_problem(net, ODMatrix(zones=zones, matrix=sparse))
+    assert isinstance(_hierarchy.aon_loader(problem), CompressedAON)
+
+
 def test_centroids_are_not_passed_through():
     # 0 -> 1 -> 2 costs 2 through centroid 1; the detour 0 -> 3 -> 2 costs 10
     net = Network.from_edges(
@@ -181,6 +227,7 @@ def test_unreachable_pairs_match_infinite_distances():
 
 def _compressed_vs_plain(net, cost, origins, dests, demand):
     from transitopt.assignment._aon import CompressedAON
+    from transitopt.assignment._hierarchy import HierarchyAON
 
     aon = CompressedAON(
         net.indptr, net.head, np.isfinite(cost), net.centroid, origins, dests, demand
@@ -194,6 +241,13 @@ def _compressed_vs_plain(net, cost, origins, dests, demand):
     assert comp[1] == pytest.approx(plain[1], rel=1e-12)
     assert comp[2] == pytest.approx(plain[2], rel=1e-12, abs=1e-12)
     assert aon.load(cost, False)[1] == comp[1]
+    # the same search on a contraction hierarchy of the core graph (dense demand)
+    hier = HierarchyAON(aon)
+    got = hier.load(cost)
+    np.testing.assert_allclose(got[0], plain[0], rtol=1e-12, atol=1e-9)
+    assert got[1] == pytest.approx(plain[1], rel=1e-12)
+    assert got[2] == pytest.approx(plain[2], rel=1e-12, abs=1e-12)
+    assert hier.load(cost, False)[1] == got[1]
     # skims on the core graph: the plain Dijkstra's distances, up to summation order
     full = many_to_many(net.indptr, net.head, cost, origins, dests, net.centroid)
     np.testing.assert_allclose(aon.skim(cost), full, rtol=1e-12)
