@@ -155,6 +155,12 @@ def test_loader_takes_the_hierarchy_for_large_dense_demand(monkeypatch):
     assert isinstance(_hierarchy.aon_loader(problem), CompressedAON)  # small: no hierarchy
     monkeypatch.setattr(_hierarchy, "MIN_WORK", 0)
     assert isinstance(_hierarchy.aon_loader(problem), _hierarchy.HierarchyAON)
+    # a hierarchy that makes too many derived edges is given up (a grid city's core)
+    monkeypatch.setattr(_hierarchy, "MAX_OPS", 10)
+    monkeypatch.setattr(_hierarchy, "_HIERARCHIES", {})
+    assert isinstance(_hierarchy.aon_loader(problem), CompressedAON)
+    with pytest.raises(ValueError, match="too dense"):
+        _hierarchy.HierarchyAON(CompressedAON.of_problem(problem))
     problem = build_problem(net, ODMatrix(zones=zones, matrix=sparse))
     assert isinstance(_hierarchy.aon_loader(problem), CompressedAON)
 

@@ -30,18 +30,26 @@ DENSE_SHARE = 0.25
 #: ... and where origins x core edges is at least this: the hierarchy's kernels cost a
 #: first run several seconds of compilation, which small problems never win back
 MIN_WORK = 2e7
+#: the contraction gives up (and the core graph's Dijkstra is used) once it has made this
+#: many derived edges: Sydney's hierarchy makes 1.0 million (0.7 s), Berlin-Center's
+#: 0.9 million; a street grid without chains (Grid100k) makes far more
+MAX_OPS = 4_000_000
 #: hierarchies kept in the process (least recently used dropped)
 CACHED_HIERARCHIES = 4
-_HIERARCHIES: dict[bytes, tuple] = {}
+_HIERARCHIES: dict[bytes, tuple | None] = {}
 
 
-def _build(aon: CompressedAON) -> tuple:
-    """``(kernel args, rank_of)`` of the hierarchy of ``aon``'s core graph."""
+def _build(aon: CompressedAON) -> tuple | None:
+    """``(kernel args, no_through by rank, rank_of)`` of the hierarchy of ``aon``'s core
+    graph; None where the contraction gave up (:data:`MAX_OPS`)."""
     c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b, _, k_head, k_tail, k_edge = aon.args
     n = aon.n_core
+    no_through = np.ascontiguousarray(aon.no_through, dtype=np.bool_)
     (
         rank_of, h_sum, h_a, h_b, up_ptr, up_head, up_edge, down_ptr, down_tail, down_edge,
-    ) = contract_all(n, k_tail, k_head, np.ascontiguousarray(aon.no_through, dtype=np.bool_))  # fmt: skip
+    ) = contract_all(n, k_tail, k_head, no_through, MAX_OPS)  # fmt: skip
+    if rank_of.size != n:
+        return None
     m_core = k_edge.size
     first = c_link.size + op_a.size  # derived numbering of the hierarchy's own operations
 
@@ -65,18 +73,27 @@ def _build(aon: CompressedAON) -> tuple:
     return args, no_through_ranked, rank_of
 
 
+def hierarchy_of(aon: CompressedAON) -> tuple | None:
+    """The hierarchy of ``aon``'s core graph (see :func:`_build`), built once per graph."""
+    key = _digest(*aon.args, aon.no_through, np.array([MAX_OPS]))
+    if key in _HIERARCHIES:
+        built = _HIERARCHIES.pop(key)
+    else:
+        built = _build(aon)
+    _HIERARCHIES[key] = built  # most recently used last; None (gave up) is kept too
+    while len(_HIERARCHIES) > CACHED_HIERARCHIES:
+        _HIERARCHIES.pop(next(iter(_HIERARCHIES)))
+    return built
+
+
 class HierarchyAON:
     """:class:`~._aon.CompressedAON` with each origin's search on a contraction hierarchy
     of its core graph (see the module doc); the same ``load`` and call interface."""
 
     def __init__(self, aon: CompressedAON) -> None:
-        key = _digest(*aon.args, aon.no_through)
-        built = _HIERARCHIES.pop(key, None)
+        built = hierarchy_of(aon)
         if built is None:
-            built = _build(aon)
-        _HIERARCHIES[key] = built
-        while len(_HIERARCHIES) > CACHED_HIERARCHIES:
-            _HIERARCHIES.pop(next(iter(_HIERARCHIES)))
+            raise ValueError("the core graph is too dense for a hierarchy (MAX_OPS)")
         self.args, self.no_through, rank_of = built
         self.origins = np.ascontiguousarray(rank_of[aon.origins])
         self.dests = np.ascontiguousarray(rank_of[aon.dests])
@@ -102,10 +119,10 @@ def demand_share(demand: np.ndarray) -> float:
 
 def aon_loader(problem: Problem) -> CompressedAON | HierarchyAON:
     """The all-or-nothing loader of a problem: on the hierarchy where its demand is
-    dense (:data:`DENSE_SHARE`) and the problem large (:data:`MIN_WORK`), else on the
-    core graph with early exit."""
+    dense (:data:`DENSE_SHARE`), the problem large (:data:`MIN_WORK`) and the hierarchy
+    small enough (:data:`MAX_OPS`), else on the core graph with early exit."""
     aon = CompressedAON.of_problem(problem)
     large = aon.origins.size * aon.m_core >= MIN_WORK
-    if large and demand_share(problem.demand) >= DENSE_SHARE:
+    if large and demand_share(problem.demand) >= DENSE_SHARE and hierarchy_of(aon) is not None:
         return HierarchyAON(aon)
     return aon

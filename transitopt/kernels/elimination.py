@@ -241,7 +241,7 @@ def _record(arr, k, value):
 
 
 @njit
-def contract_all(n, tail, head, no_through):
+def contract_all(n, tail, head, no_through, max_ops):
     """Eliminate every node of the graph ``tail -> head``: a contraction hierarchy.
 
     The ``no_through`` nodes (centroids) go first, in index order and without derived
@@ -256,6 +256,8 @@ def contract_all(n, tail, head, no_through):
     edges of the node of rank ``r`` are ``up_ptr[r]:up_ptr[r+1]``, to ranks ``up_head``,
     edge ids ``up_edge``; its down edges ``down_ptr[r]:down_ptr[r+1]`` come from ranks
     ``down_tail``, edge ids ``down_edge``. Every edge left is one up or one down edge.
+    Gives up once more than ``max_ops`` derived edges are made (dense graphs, grids):
+    ``rank_of`` is then empty.
     """
     m = tail.size
     out = List()
@@ -355,6 +357,11 @@ def contract_all(n, tail, head, no_through):
                     ops_b[n_ops] = outs_e[k]
                     n_ops += 1
                     n_ops = _add(i, o, m + n_ops - 1, out, inn, ops_kind, ops_a, ops_b, n_ops, m)
+        if n_ops > max_ops:
+            empty = np.empty(0, dtype=np.int64)
+            return (
+                empty, ops_kind[:0] == 1, empty, empty, empty, empty, empty, empty, empty, empty,
+            )  # fmt: skip
         for o in outs_o:
             if v in inn[o]:
                 inn[o].pop(v)
