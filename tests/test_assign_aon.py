@@ -298,6 +298,7 @@ def test_compressed_aon_equals_plain_on_a_grid(monkeypatch, max_added):
     from transitopt.assignment import _aon
 
     monkeypatch.setattr(_aon, "MAX_ADDED_EDGES", max_added)
+    monkeypatch.setattr(_aon, "MIN_ELIMINATION_NODES", 0)
     side, n_zones = 14, 6
     rng = np.random.default_rng(max_added)
     node = np.arange(side * side).reshape(side, side) + n_zones
