@@ -296,7 +296,8 @@ def run_case(name: str, args, entry: dict) -> None:
         order = args.solvers[k:] + args.solvers[:k]
         if args.probe_iter > 1:
             for solver in order:
-                limit = args.aeq_time_limit if solver.startswith("AequilibraE") else args.time_limit
+                # a probe stops by itself: its limit only guards against a hang
+                limit = args.probe_time_limit
                 short = measure(name, solver, args, max_iter=1, time_limit=limit)
                 one = measure(name, solver, args, max_iter=args.probe_iter, time_limit=limit)
                 if short["ok"] and one["ok"] and one["iterations"] > short["iterations"]:
@@ -343,6 +344,9 @@ def main() -> None:
         help="iterations of the long probe (a short one has 1; 0: no probes)",
     )
     parser.add_argument("--no-probe", dest="probe_iter", action="store_const", const=0)
+    parser.add_argument(
+        "--probe-time-limit", type=float, default=3600.0, help="seconds per probe (a guard)"
+    )
     parser.add_argument(
         "--min-iterations",
         type=int,
