@@ -39,7 +39,7 @@ from ._problem import Problem
 MAX_ADDED_EDGES = 32
 #: compressed graphs with fewer nodes are searched as they are, without elimination: it
 #: saves them little, and its kernel costs a first run about 9 s of compilation (CPU)
-MIN_ELIMINATION_NODES = 1000
+MIN_ELIMINATION_NODES = 300
 #: core graphs kept in the process (least recently used dropped)
 CACHED_GRAPHS = 4
 _GRAPHS: dict[bytes, tuple] = {}

@@ -29,7 +29,7 @@ from ._problem import Problem
 DENSE_SHARE = 0.25
 #: ... and where origins x core edges is at least this: the hierarchy's kernels cost a
 #: first run several seconds of compilation, which small problems never win back
-MIN_WORK = 2e7
+MIN_WORK = 1e6
 #: the contraction gives up (and the core graph's Dijkstra is used) once it has made this
 #: many derived edges: Sydney's hierarchy makes 1.0 million (0.7 s), Berlin-Center's
 #: 0.9 million; a street grid without chains (Grid100k) makes far more
