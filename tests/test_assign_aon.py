@@ -343,3 +343,26 @@ def test_compressed_graph_is_built_once_per_network(monkeypatch):
     _aon.CompressedAON(net.indptr, net.head, closed, net.centroid, zones, zones, demand)
     assert len(calls) == 2
     assert len(_aon._GRAPHS) <= _aon.CACHED_GRAPHS
+
+
+@pytest.mark.slow
+def test_bfw_with_the_hierarchy_reaches_the_same_equilibrium(require_data, monkeypatch):
+    # SiouxFalls (24 zones, every pair with demand) solved by bfw with the hierarchy
+    # forced and without it: the same unique link flows (BPR, b > 0) within the gap asked
+    from transitopt.assignment import _hierarchy, assign
+    from transitopt.network.tntp import load_tntp
+
+    require_data("tntp/SiouxFalls")
+    case = load_tntp("SiouxFalls")
+    plain = assign(case.network, case.demand, algorithm="bfw", gap=1e-7, max_iter=20_000)
+    monkeypatch.setattr(_hierarchy, "MIN_WORK", 0)
+    calls = []
+    load = _hierarchy.HierarchyAON.load
+    monkeypatch.setattr(
+        _hierarchy.HierarchyAON, "load", lambda self, *a: calls.append(1) or load(self, *a)
+    )
+    hier = assign(case.network, case.demand, algorithm="bfw", gap=1e-7, max_iter=20_000)
+    assert calls and hier.relative_gap <= 1e-7 and plain.relative_gap <= 1e-7
+    # two points within relative gap 1e-7 of the same equilibrium: link flows agree to
+    # about 1e-3 of the largest (both within that of SiouxFalls' best-known flows)
+    np.testing.assert_allclose(hier.flow, plain.flow, rtol=0, atol=1e-3 * plain.flow.max())
