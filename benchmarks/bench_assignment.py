@@ -145,6 +145,7 @@ def worker(spec: dict) -> None:
         run_aequilibrae(warm, 1e-4, 100, spec["cores"])
     else:
         run_transitopt(warm, spec["solver"].split()[-1], 1e-4, 60.0)
+        _warm_hierarchy(warm)  # compiled (or read from numba's cache) outside the timing
     case = load_case(spec["case"])
     base = current_rss_mb()
     cpu_start = time.process_time()
@@ -177,6 +178,17 @@ def worker(spec: dict) -> None:
         "cpu_s": time.process_time() - cpu_start,  # all threads, the solve only
     }
     Path(spec["out"] + ".json").write_text(json.dumps(info))
+
+
+def _warm_hierarchy(case) -> None:
+    """Run the hierarchy AON once on ``case`` (large dense problems use it)."""
+    from transitopt.assignment._aon import CompressedAON
+    from transitopt.assignment._hierarchy import HierarchyAON
+
+    p = build_problem(case.network, case.demand)
+    cost = np.empty(p.head.size)
+    costs_into(np.zeros(p.head.size), *p.vdf_args, cost)
+    HierarchyAON(CompressedAON.of_problem(p)).load(cost)
 
 
 def solve_in_process(

@@ -113,6 +113,58 @@ def test_sparse_demand_to_centroids_and_street_nodes_matches_reference(seed):
     assert unreachable == pytest.approx(ref_unreach, rel=1e-12, abs=1e-12)
 
 
+@pytest.mark.parametrize("seed", [0, 3, 4, 5])
+def test_hierarchy_aon_matches_scipy_reference(seed):
+    # the contraction-hierarchy search (dense demand): upward search + sweep; origins
+    # and destinations both centroids and street nodes, an empty row, closed links
+    from transitopt.assignment._aon import CompressedAON
+    from transitopt.assignment._hierarchy import HierarchyAON
+
+    net, rng = _random_network(seed)
+    cost = net.free_flow_time_s.copy()
+    cost[rng.choice(net.n_edges, 20, replace=False)] = np.inf
+    origins = np.array([0, 1, 2, 3, 4, 5, 40, 41])
+    dests = np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 40, 50, 60, 70])
+    demand = rng.uniform(0, 100, (origins.size, dests.size))
+    demand[rng.random(demand.shape) < 0.2] = 0.0
+    demand[2] = 0.0
+    demand[6, 10] = 5.0  # origin node 40 to destination node 40: no link, not loaded
+    aon = CompressedAON(
+        net.indptr, net.head, np.isfinite(cost), net.centroid, origins, dests, demand
+    )
+    flow, sptt, unreachable = HierarchyAON(aon).load(cost)
+    ref_flow, ref_sptt, ref_unreach = _reference(net, cost, origins, dests, demand)
+    np.testing.assert_allclose(flow, ref_flow, rtol=1e-12, atol=1e-9)
+    assert sptt == pytest.approx(ref_sptt, rel=1e-12)
+    assert unreachable == pytest.approx(ref_unreach, rel=1e-12, abs=1e-12)
+
+
+def test_loader_takes_the_hierarchy_for_large_dense_demand(monkeypatch):
+    from transitopt.assignment import _hierarchy
+    from transitopt.assignment._aon import CompressedAON
+    from transitopt.assignment._problem import build_problem
+    from transitopt.demand.od import ODMatrix
+
+    net, rng = _random_network(6)
+    zones = net.node_id[:10]
+    dense = rng.uniform(1, 5, (10, 10))
+    sparse = dense * (rng.random((10, 10)) < 0.1)
+    for matrix in (dense, sparse):
+        np.fill_diagonal(matrix, 0.0)
+    problem = build_problem(net, ODMatrix(zones=zones, matrix=dense))
+    assert isinstance(_hierarchy.aon_loader(problem), CompressedAON)  # small: no hierarchy
+    monkeypatch.setattr(_hierarchy, "MIN_WORK", 0)
+    assert isinstance(_hierarchy.aon_loader(problem), _hierarchy.HierarchyAON)
+    # a hierarchy that makes too many derived edges is given up (a grid city's core)
+    monkeypatch.setattr(_hierarchy, "MAX_OPS", 10)
+    monkeypatch.setattr(_hierarchy, "_HIERARCHIES", {})
+    assert isinstance(_hierarchy.aon_loader(problem), CompressedAON)
+    with pytest.raises(ValueError, match="too dense"):
+        _hierarchy.HierarchyAON(CompressedAON.of_problem(problem))
+    problem = build_problem(net, ODMatrix(zones=zones, matrix=sparse))
+    assert isinstance(_hierarchy.aon_loader(problem), CompressedAON)
+
+
 def test_centroids_are_not_passed_through():
     # 0 -> 1 -> 2 costs 2 through centroid 1; the detour 0 -> 3 -> 2 costs 10
     net = Network.from_edges(
@@ -181,6 +233,7 @@ def test_unreachable_pairs_match_infinite_distances():
 
 def _compressed_vs_plain(net, cost, origins, dests, demand):
     from transitopt.assignment._aon import CompressedAON
+    from transitopt.assignment._hierarchy import HierarchyAON
 
     aon = CompressedAON(
         net.indptr, net.head, np.isfinite(cost), net.centroid, origins, dests, demand
@@ -194,6 +247,13 @@ def _compressed_vs_plain(net, cost, origins, dests, demand):
     assert comp[1] == pytest.approx(plain[1], rel=1e-12)
     assert comp[2] == pytest.approx(plain[2], rel=1e-12, abs=1e-12)
     assert aon.load(cost, False)[1] == comp[1]
+    # the same search on a contraction hierarchy of the core graph (dense demand)
+    hier = HierarchyAON(aon)
+    got = hier.load(cost)
+    np.testing.assert_allclose(got[0], plain[0], rtol=1e-12, atol=1e-9)
+    assert got[1] == pytest.approx(plain[1], rel=1e-12)
+    assert got[2] == pytest.approx(plain[2], rel=1e-12, abs=1e-12)
+    assert hier.load(cost, False)[1] == got[1]
     # skims on the core graph: the plain Dijkstra's distances, up to summation order
     full = many_to_many(net.indptr, net.head, cost, origins, dests, net.centroid)
     np.testing.assert_allclose(aon.skim(cost), full, rtol=1e-12)
@@ -238,6 +298,7 @@ def test_compressed_aon_equals_plain_on_a_grid(monkeypatch, max_added):
     from transitopt.assignment import _aon
 
     monkeypatch.setattr(_aon, "MAX_ADDED_EDGES", max_added)
+    monkeypatch.setattr(_aon, "MIN_ELIMINATION_NODES", 0)
     side, n_zones = 14, 6
     rng = np.random.default_rng(max_added)
     node = np.arange(side * side).reshape(side, side) + n_zones
@@ -282,3 +343,26 @@ def test_compressed_graph_is_built_once_per_network(monkeypatch):
     _aon.CompressedAON(net.indptr, net.head, closed, net.centroid, zones, zones, demand)
     assert len(calls) == 2
     assert len(_aon._GRAPHS) <= _aon.CACHED_GRAPHS
+
+
+@pytest.mark.slow
+def test_bfw_with_the_hierarchy_reaches_the_same_equilibrium(require_data, monkeypatch):
+    # SiouxFalls (24 zones, every pair with demand) solved by bfw with the hierarchy
+    # forced and without it: the same unique link flows (BPR, b > 0) within the gap asked
+    from transitopt.assignment import _hierarchy, assign
+    from transitopt.network.tntp import load_tntp
+
+    require_data("tntp/SiouxFalls")
+    case = load_tntp("SiouxFalls")
+    plain = assign(case.network, case.demand, algorithm="bfw", gap=1e-7, max_iter=20_000)
+    monkeypatch.setattr(_hierarchy, "MIN_WORK", 0)
+    calls = []
+    load = _hierarchy.HierarchyAON.load
+    monkeypatch.setattr(
+        _hierarchy.HierarchyAON, "load", lambda self, *a: calls.append(1) or load(self, *a)
+    )
+    hier = assign(case.network, case.demand, algorithm="bfw", gap=1e-7, max_iter=20_000)
+    assert calls and hier.relative_gap <= 1e-7 and plain.relative_gap <= 1e-7
+    # two points within relative gap 1e-7 of the same equilibrium: link flows agree to
+    # about 1e-3 of the largest (both within that of SiouxFalls' best-known flows)
+    np.testing.assert_allclose(hier.flow, plain.flow, rtol=0, atol=1e-3 * plain.flow.max())

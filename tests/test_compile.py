@@ -52,7 +52,6 @@ HOT = [
     "snapping.nearest_nodes",
     "accessibility.matrix_sums",
     "assignment.skim_compressed",
-    "elimination.eliminate_nodes",
 ]
 
 

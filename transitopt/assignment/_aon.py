@@ -37,6 +37,9 @@ from ._problem import Problem
 #: (2,915 / 1,951 / 1,560 / 1,331 core nodes), Sydney 2,396 / 1,426 / 1,122 / 916 ms,
 #: Grid10k 131 / 64 / 56 / 47 ms; the build (:func:`.kernels.elimination.eliminate_nodes`) grows with it
 MAX_ADDED_EDGES = 32
+#: compressed graphs with fewer nodes are searched as they are, without elimination: it
+#: saves them little, and its kernel costs a first run about 9 s of compilation (CPU)
+MIN_ELIMINATION_NODES = 300
 #: core graphs kept in the process (least recently used dropped)
 CACHED_GRAPHS = 4
 _GRAPHS: dict[bytes, tuple] = {}
@@ -65,6 +68,24 @@ def eliminate(
         np.ascontiguousarray(head, dtype=np.int64),
         np.ascontiguousarray(protect, dtype=np.bool_),
         int(max_added),
+    )
+
+
+def _whole(
+    n: int, c_indptr: np.ndarray, c_head: np.ndarray, c_tail: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """The arrays of :func:`eliminate` with no node eliminated: the core graph is the
+    compressed graph itself (parallel edges kept: a search takes the cheaper one)."""
+    no_ops = np.empty(0, dtype=np.int64)
+    return (
+        np.empty(0, dtype=np.bool_),
+        no_ops,
+        no_ops.copy(),
+        np.arange(n, dtype=np.int64),
+        np.ascontiguousarray(c_indptr, dtype=np.int64),
+        np.ascontiguousarray(c_head, dtype=np.int64),
+        np.ascontiguousarray(c_tail, dtype=np.int64),
+        np.arange(c_head.size, dtype=np.int64),
     )
 
 
@@ -99,9 +120,14 @@ def _build(
     kept = np.flatnonzero(new_of >= 0)
     node_of = np.empty(kept.size, dtype=np.int64)  # original node of each compressed one
     node_of[new_of[kept]] = kept
-    op_sum, op_a, op_b, core_of, k_indptr, k_head, k_tail, k_edge = eliminate(
-        kept.size, c_tail, c_head, protect[node_of]
-    )
+    if kept.size < MIN_ELIMINATION_NODES:
+        op_sum, op_a, op_b, core_of, k_indptr, k_head, k_tail, k_edge = _whole(
+            kept.size, c_indptr, c_head, c_tail
+        )
+    else:
+        op_sum, op_a, op_b, core_of, k_indptr, k_head, k_tail, k_edge = eliminate(
+            kept.size, c_tail, c_head, protect[node_of]
+        )
     alive = np.flatnonzero(core_of >= 0)
     args = (
         c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b,
@@ -142,7 +168,7 @@ class CompressedAON:
             usable,
             protect,
             np.asarray(no_through, dtype=np.bool_),
-            np.array([MAX_ADDED_EDGES]),
+            np.array([MAX_ADDED_EDGES, MIN_ELIMINATION_NODES]),
         )
         built = _GRAPHS.pop(key, None)
         if built is None:

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..kernels.conjugate import bfw_target, bfw_weights, cfw_target, cfw_weight
 from ..kernels.vdf import beckmann, costs_into, derivatives_into, line_search, line_search_offset
-from ._aon import CompressedAON
+from ._hierarchy import aon_loader
 from ._monitor import Monitor
 from ._problem import Problem
 from .classes import ClassProblems
@@ -54,7 +54,7 @@ def solve_link_based(
     m = problem.head.size
     cost = np.empty(m)
     hess = np.empty(m)
-    aon = CompressedAON.of_problem(problem)
+    aon = aon_loader(problem)
     if initial is None:
         costs_into(np.zeros(m), *args, cost)
         x, _ = aon(cost)
@@ -116,7 +116,7 @@ def solve_link_based_classes(
     args = problems.shared.vdf_args
     m = problems.shared.head.size
     n_classes = len(problems.classes)
-    aons = [CompressedAON.of_problem(p) for p in problems.classes]
+    aons = [aon_loader(p) for p in problems.classes]
     fixed = [np.where(p.closed, 0.0, p.fixed) for p in problems.classes]  # finite part
     time = np.empty(m)
     cost = np.empty((n_classes, m))

@@ -505,6 +505,28 @@ def _derived_costs(ec, m_c, op_sum, op_a, op_b, pick):
             pick[k] = a
 
 
+@njit
+def _unpack_flows(ef, m_c, op_sum, op_a, op_b, op_pick, c_link, sc_ptr, pick, flow):
+    """Push flows ``ef`` on derived edges down to their parts (latest first), then on
+    compressed edges to the original links, into ``flow``."""
+    for k in range(op_a.size - 1, -1, -1):
+        f = ef[m_c + k]
+        if f != 0.0:
+            if op_sum[k]:
+                ef[op_a[k]] += f
+                ef[op_b[k]] += f
+            else:
+                ef[op_pick[k]] += f
+    for e in range(m_c):
+        a = c_link[e]
+        if a >= 0:
+            flow[a] = ef[e]
+        else:
+            s = -1 - a
+            for k in range(sc_ptr[s], sc_ptr[s + 1]):
+                flow[pick[k]] = ef[e]
+
+
 @njit_parallel
 def aon_load_compressed(
     c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b,
@@ -544,22 +566,7 @@ def aon_load_compressed(
             for b in range(n_blocks):
                 total += buffers[b, e]
             ef[core_edge[e]] += total
-        for k in range(n_ops - 1, -1, -1):
-            f = ef[m_c + k]
-            if f != 0.0:
-                if op_sum[k]:
-                    ef[op_a[k]] += f
-                    ef[op_b[k]] += f
-                else:
-                    ef[op_pick[k]] += f
-        for e in range(m_c):
-            a = c_link[e]
-            if a >= 0:
-                flow[a] = ef[e]
-            else:
-                s = -1 - a
-                for k in range(sc_ptr[s], sc_ptr[s + 1]):
-                    flow[pick[k]] = ef[e]
+        _unpack_flows(ef, m_c, op_sum, op_a, op_b, op_pick, c_link, sc_ptr, pick, flow)
     return flow, sptt, unreachable
 
 
@@ -653,3 +660,196 @@ def unreachable_pairs(indptr, head, usable, no_through, origin_nodes, dest_nodes
             for k in range(filled):
                 seen[queue[k]] = False
     return out
+
+
+# ------------------------------------------------------------ AON on a hierarchy
+#
+# Where (nearly) every zone has demand to (nearly) every zone, early exit saves nothing
+# and each origin's search of the core graph is a full Dijkstra. The core graph is then
+# contracted completely (:func:`.elimination.contract_all`: centroids first, without
+# shortcuts; the others fewest-added-edges first), and each origin is one small upward
+# Dijkstra plus one linear sweep over every node in decreasing rank (PHAST, Delling et
+# al. 2011), with no heap: a shortest path's highest-ranked node splits it into an upward
+# and a downward part, each one edge of the hierarchy. The tree (a parent edge per node)
+# is loaded children first. Derived edges are unpacked as for the core graph.
+
+
+@njit
+def _hierarchy_tree(
+    s, n_centroid_ranks, up_ptr, up_head, down_ptr, down_tail, n_up, ch_cost, no_through,
+    dist, par, heap_key, heap_node, position, settled,
+):  # fmt: skip
+    """Shortest distances ``dist`` and parent edges ``par`` (hierarchy edge index, -1:
+    none) from rank ``s`` to every rank. ``dist``/``par`` are overwritten; the heap
+    scratch must come in empty (``position`` NOT_QUEUED) and is left so."""
+    n = dist.size
+    for v in range(n):
+        dist[v] = np.inf
+        par[v] = -1
+    dist[s] = 0.0
+    size = heap_push(heap_key, heap_node, position, 0, s, 0.0)
+    n_s = 0
+    while size > 0:
+        u, du, size = heap_pop(heap_key, heap_node, position, size)
+        settled[n_s] = u
+        n_s += 1
+        if u != s and no_through[u]:
+            continue
+        for j in range(up_ptr[u], up_ptr[u + 1]):
+            v = up_head[j]
+            nd = du + ch_cost[j]
+            if nd < dist[v]:  # v ranks above u: never settled before u
+                dist[v] = nd
+                par[v] = j
+                size = heap_push(heap_key, heap_node, position, size, v, nd)
+    for i in range(n_s):
+        position[settled[i]] = NOT_QUEUED
+    # through nodes: their down edges all come from through nodes (centroids rank lowest)
+    for v in range(n - 1, n_centroid_ranks - 1, -1):
+        best = dist[v]
+        bj = par[v]
+        for j in range(down_ptr[v], down_ptr[v + 1]):
+            d = dist[down_tail[j]] + ch_cost[n_up + j]
+            if d < best:
+                best = d
+                bj = n_up + j
+        dist[v] = best
+        par[v] = bj
+    # centroids: reached from through nodes, or straight from the source
+    for v in range(n_centroid_ranks - 1, -1, -1):
+        best = dist[v]
+        bj = par[v]
+        for j in range(down_ptr[v], down_ptr[v + 1]):
+            u = down_tail[j]
+            if no_through[u] and u != s:
+                continue
+            d = dist[u] + ch_cost[n_up + j]
+            if d < best:
+                best = d
+                bj = n_up + j
+        dist[v] = best
+        par[v] = bj
+
+
+@njit
+def _hierarchy_block(
+    n_centroid_ranks, up_ptr, up_head, down_ptr, down_tail, ch_tail, ch_cost, no_through,
+    origins, dests, demand, start, stop, load, flow,
+):  # fmt: skip
+    """AON of origins ``start:stop`` on the hierarchy; adds to ``flow`` (per hierarchy
+    edge); returns ``(sptt, unreachable demand)``."""
+    n = no_through.size
+    n_up = up_head.size
+    dist, par, heap_key, heap_node, position = search_scratch(n)
+    settled = np.empty(n, dtype=np.int64)
+    node_flow = np.zeros(n)
+    n_child = np.zeros(n, dtype=np.int64)
+    stack = np.empty(n, dtype=np.int64)
+    sptt = 0.0
+    unreachable = 0.0
+    for o in range(start, stop):
+        row = demand[o]
+        has_demand = False
+        for j in range(dests.size):
+            if row[j] > 0.0:
+                has_demand = True
+                break
+        if not has_demand:
+            continue
+        s = origins[o]
+        _hierarchy_tree(
+            s, n_centroid_ranks, up_ptr, up_head, down_ptr, down_tail, n_up, ch_cost,
+            no_through, dist, par, heap_key, heap_node, position, settled,
+        )  # fmt: skip
+        for j in range(dests.size):
+            q = row[j]
+            if q > 0.0:
+                t = dests[j]
+                d = dist[t]
+                if d == np.inf:
+                    unreachable += q
+                else:
+                    sptt += q * d
+                    node_flow[t] += q
+        if not load:
+            for j in range(dests.size):
+                node_flow[dests[j]] = 0.0
+            continue
+        # children before parents: a node goes once all its children have pushed to it
+        for v in range(n):
+            if par[v] >= 0:
+                n_child[ch_tail[par[v]]] += 1
+        top = 0
+        for v in range(n):
+            if par[v] >= 0 and n_child[v] == 0:
+                stack[top] = v
+                top += 1
+        while top > 0:
+            top -= 1
+            v = stack[top]
+            j = par[v]
+            u = ch_tail[j]
+            f = node_flow[v]
+            if f != 0.0:
+                flow[j] += f
+                node_flow[u] += f
+                node_flow[v] = 0.0
+            n_child[u] -= 1
+            if n_child[u] == 0 and par[u] >= 0:
+                stack[top] = u
+                top += 1
+        node_flow[s] = 0.0
+        n_child[s] = 0
+    return sptt, unreachable
+
+
+@njit_parallel
+def aon_load_hierarchy(
+    c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b,
+    n_centroid_ranks, up_ptr, up_head, down_ptr, down_tail, ch_tail, ch_edge,
+    cost, no_through, origins, dests, demand, load,
+):  # fmt: skip
+    """:func:`aon_load_compressed` on the contraction hierarchy of the core graph (see
+    the comment above). Hierarchy edge ``j`` (up edges first, then down edges) runs from
+    rank ``ch_tail[j]`` and is edge ``ch_edge[j]`` of the derived numbering; ``no_through``,
+    ``origins``, ``dests`` are in ranks, centroids the ``n_centroid_ranks`` lowest.
+    Returns ``(flow, sptt, unreachable)`` per original link.
+    """
+    m = cost.size
+    m_c = c_link.size
+    n_ops = op_a.size
+    ec = np.empty(m_c + n_ops)
+    pick = np.empty(step_ptr.size - 1, dtype=np.int64)
+    _compressed_costs(cost, c_link, sc_ptr, step_ptr, cand, ec, pick)
+    op_pick = np.empty(n_ops, dtype=np.int64)
+    _derived_costs(ec, m_c, op_sum, op_a, op_b, op_pick)
+    m_ch = ch_edge.size
+    ch_cost = np.empty(m_ch)
+    for j in range(m_ch):
+        ch_cost[j] = ec[ch_edge[j]]
+    n_orig = origins.size
+    n_blocks = chunk_count(n_orig)
+    buffers = np.zeros((n_blocks, m_ch if load else 0))
+    sptt_part = np.zeros(n_blocks)
+    unreach_part = np.zeros(n_blocks)
+    for b in prange(n_blocks):
+        sptt_part[b], unreach_part[b] = _hierarchy_block(
+            n_centroid_ranks, up_ptr, up_head, down_ptr, down_tail, ch_tail, ch_cost,
+            no_through, origins, dests, demand, np.int64(b * n_orig // n_blocks),
+            np.int64((b + 1) * n_orig // n_blocks), load, buffers[b],
+        )  # fmt: skip
+    sptt = 0.0
+    unreachable = 0.0
+    for b in range(n_blocks):
+        sptt += sptt_part[b]
+        unreachable += unreach_part[b]
+    flow = np.zeros(m)
+    if load:
+        ef = np.zeros(m_c + n_ops)
+        for j in range(m_ch):
+            total = 0.0
+            for b in range(n_blocks):
+                total += buffers[b, j]
+            ef[ch_edge[j]] += total
+        _unpack_flows(ef, m_c, op_sum, op_a, op_b, op_pick, c_link, sc_ptr, pick, flow)
+    return flow, sptt, unreachable

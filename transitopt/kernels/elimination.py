@@ -230,3 +230,170 @@ def eliminate_nodes(n, tail, head, protect, max_added):
         c_tail,
         c_edge,
     )
+
+
+@njit
+def _record(arr, k, value):
+    """``arr`` (grown if needed) with ``arr[k] = value``."""
+    arr = _grow(arr, k + 1)
+    arr[k] = value
+    return arr
+
+
+@njit
+def contract_all(n, tail, head, no_through, max_ops):
+    """Eliminate every node of the graph ``tail -> head``: a contraction hierarchy.
+
+    The ``no_through`` nodes (centroids) go first, in index order and without derived
+    edges (no path passes through them); then the others, the one whose removal adds the
+    fewest edges first, every path ``i -> v -> o`` through an eliminated ``v`` becoming a
+    derived edge ``i -> o`` as in :func:`eliminate_nodes`. A node's *rank* is its place in
+    that order. When ``v`` is eliminated, its edges to nodes still there are its *up* edges
+    (``v -> o``, ``o`` ranked higher) and *down* edges (``i -> v``, ``i`` ranked higher).
+
+    Returns ``(rank_of, op_sum, op_a, op_b, up_ptr, up_head, up_edge, down_ptr,
+    down_tail, down_edge)``: derived edge ``m + k`` as in :func:`eliminate_nodes`; the up
+    edges of the node of rank ``r`` are ``up_ptr[r]:up_ptr[r+1]``, to ranks ``up_head``,
+    edge ids ``up_edge``; its down edges ``down_ptr[r]:down_ptr[r+1]`` come from ranks
+    ``down_tail``, edge ids ``down_edge``. Every edge left is one up or one down edge.
+    Gives up once more than ``max_ops`` derived edges are made (dense graphs, grids):
+    ``rank_of`` is then empty.
+    """
+    m = tail.size
+    out = List()
+    inn = List()
+    for _ in range(n):
+        out.append(Dict.empty(key_type=_INT, value_type=_INT))
+        inn.append(Dict.empty(key_type=_INT, value_type=types.boolean))
+    cap = max(16, m)
+    ops_kind = np.empty(cap, dtype=np.int64)  # 1: a sum, 0: a min
+    ops_a = np.empty(cap, dtype=np.int64)
+    ops_b = np.empty(cap, dtype=np.int64)
+    n_ops = 0
+    for e in range(m):
+        a = tail[e]
+        b = head[e]
+        if a != b:
+            ops_kind = _grow(ops_kind, n_ops + 1)
+            ops_a = _grow(ops_a, n_ops + 1)
+            ops_b = _grow(ops_b, n_ops + 1)
+            n_ops = _add(a, b, e, out, inn, ops_kind, ops_a, ops_b, n_ops, m)
+    order = np.empty(n, dtype=np.int64)
+    up_ptr = np.zeros(n + 1, dtype=np.int64)
+    down_ptr = np.zeros(n + 1, dtype=np.int64)
+    up_head = np.empty(cap, dtype=np.int64)
+    up_edge = np.empty(cap, dtype=np.int64)
+    down_tail = np.empty(cap, dtype=np.int64)
+    down_edge = np.empty(cap, dtype=np.int64)
+    n_up = 0
+    n_down = 0
+    dead = np.zeros(n, dtype=np.bool_)
+    stamp = np.full(n, -1, dtype=np.int64)
+    h_key = np.empty(max(16, 2 * n), dtype=np.int64)
+    h_node = np.empty(max(16, 2 * n), dtype=np.int64)
+    size = 0
+    r = 0
+    phase = 0  # 0: the no-through nodes in index order, 1: the others by the heap
+    v0 = 0
+    while True:
+        if phase == 0:
+            while v0 < n and not no_through[v0]:
+                v0 += 1
+            if v0 == n:
+                phase = 1
+                for v in range(n):
+                    if not no_through[v]:
+                        size = _push(h_key, h_node, size, _gain(v, out, inn), v)
+                continue
+            v = v0
+            v0 += 1
+        else:
+            if size == 0:
+                break
+            g, v, size = _pop(h_key, h_node, size)
+            if dead[v]:
+                continue
+            now = _gain(v, out, inn)
+            if now != g:
+                h_key = _grow(h_key, size + 1)
+                h_node = _grow(h_node, size + 1)
+                size = _push(h_key, h_node, size, now, v)
+                continue
+        dead[v] = True
+        order[r] = v
+        n_out = len(out[v])
+        outs_o = np.empty(n_out, dtype=np.int64)
+        outs_e = np.empty(n_out, dtype=np.int64)
+        k = 0
+        for o, e_out in out[v].items():
+            outs_o[k] = o
+            outs_e[k] = e_out
+            up_head = _record(up_head, n_up, o)
+            up_edge = _record(up_edge, n_up, e_out)
+            n_up += 1
+            k += 1
+        ins = np.empty(len(inn[v]), dtype=np.int64)
+        k = 0
+        for i in inn[v]:
+            ins[k] = i
+            k += 1
+        ins.sort()
+        for i in ins:
+            e_in = out[i].pop(v)
+            down_tail = _record(down_tail, n_down, i)
+            down_edge = _record(down_edge, n_down, e_in)
+            n_down += 1
+            if phase == 0:
+                continue
+            need = n_ops + 2 * n_out
+            ops_kind = _grow(ops_kind, need)
+            ops_a = _grow(ops_a, need)
+            ops_b = _grow(ops_b, need)
+            for k in range(n_out):
+                o = outs_o[k]
+                if o != i:
+                    ops_kind[n_ops] = 1
+                    ops_a[n_ops] = e_in
+                    ops_b[n_ops] = outs_e[k]
+                    n_ops += 1
+                    n_ops = _add(i, o, m + n_ops - 1, out, inn, ops_kind, ops_a, ops_b, n_ops, m)
+        if n_ops > max_ops:
+            empty = np.empty(0, dtype=np.int64)
+            return (
+                empty, ops_kind[:0] == 1, empty, empty, empty, empty, empty, empty, empty, empty,
+            )  # fmt: skip
+        for o in outs_o:
+            if v in inn[o]:
+                inn[o].pop(v)
+        if phase == 1:
+            touched = np.concatenate((ins, outs_o))
+            h_key = _grow(h_key, size + touched.size)
+            h_node = _grow(h_node, size + touched.size)
+            for x in touched:
+                if not dead[x] and stamp[x] != v:
+                    stamp[x] = v
+                    size = _push(h_key, h_node, size, _gain(x, out, inn), x)
+        inn[v] = Dict.empty(key_type=_INT, value_type=types.boolean)
+        out[v] = Dict.empty(key_type=_INT, value_type=_INT)
+        r += 1
+        up_ptr[r] = n_up
+        down_ptr[r] = n_down
+    rank_of = np.empty(n, dtype=np.int64)
+    for k in range(n):
+        rank_of[order[k]] = k
+    for k in range(n_up):
+        up_head[k] = rank_of[up_head[k]]
+    for k in range(n_down):
+        down_tail[k] = rank_of[down_tail[k]]
+    return (
+        rank_of,
+        ops_kind[:n_ops] == 1,
+        ops_a[:n_ops].copy(),
+        ops_b[:n_ops].copy(),
+        up_ptr,
+        up_head[:n_up].copy(),
+        up_edge[:n_up].copy(),
+        down_ptr,
+        down_tail[:n_down].copy(),
+        down_edge[:n_down].copy(),
+    )

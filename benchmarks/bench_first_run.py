@@ -1,0 +1,133 @@
+"""First run: the numba compilation a new user waits for, per command (issue 11, item 6).
+
+Each command runs twice in fresh processes, both with an empty network cache
+(``TRANSITOPT_CACHE``): first with an empty numba cache (``NUMBA_CACHE_DIR``, what a new
+user has), then with the numba cache the first run left. The compilation is the
+difference of the two runs' CPU seconds (user + system, all threads, from
+``getrusage`` of the finished child), so it does not depend on other work on the
+machine as wall time would; the cold run's wall time is listed beside it.
+
+Commands (``NUMBA_NUM_THREADS=2``):
+
+* ``demo``: ``transitopt demo`` (the five Helsinki example scenarios, report and maps);
+* ``evaluate``: ``transitopt evaluate scenarios/helsinki_base.toml``;
+* ``assign``: ``transitopt assign <data>/tntp/SiouxFalls`` (bfw to 1e-5).
+
+    python benchmarks/bench_first_run.py                 # all three, about 3 min CPU
+    python benchmarks/bench_first_run.py --commands demo --markdown
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from _readme import loadavg, write_section  # noqa: E402
+
+from transitopt.settings import data_dir  # noqa: E402
+
+COMMANDS = ("demo", "evaluate", "assign")
+
+
+def command_args(name: str, out: Path) -> list[str]:
+    """The CLI arguments of command ``name`` writing under ``out``."""
+    if name == "demo":
+        return ["demo", "-o", str(out / "demo")]
+    if name == "evaluate":
+        return ["evaluate", str(ROOT / "scenarios" / "helsinki_base.toml"), "-o", str(out / "ev")]
+    if name == "assign":
+        folder = data_dir() / "tntp" / "SiouxFalls"
+        return ["assign", str(folder), "-o", str(out / "flows.csv")]
+    raise ValueError(f"unknown command {name!r}; expected one of {COMMANDS}")
+
+
+def run_once(name: str, numba_cache: Path) -> tuple[float, float]:
+    """``(CPU s, wall s)`` of one run of command ``name`` in a fresh process."""
+    with tempfile.TemporaryDirectory(prefix="first-run-") as tmp:
+        env = dict(
+            os.environ,
+            NUMBA_CACHE_DIR=str(numba_cache),
+            TRANSITOPT_CACHE=str(Path(tmp) / "cache"),
+            NUMBA_NUM_THREADS="2",
+            PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        )
+        cmd = [sys.executable, "-m", "transitopt.cli", *command_args(name, Path(tmp))]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stderr[-3000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return cpu, wall
+
+
+def measure(name: str) -> dict:
+    """Cold (empty numba cache) and warm runs of command ``name``."""
+    with tempfile.TemporaryDirectory(prefix="numba-cache-") as numba_cache:
+        cold_cpu, cold_wall = run_once(name, Path(numba_cache))
+        warm_cpu, warm_wall = run_once(name, Path(numba_cache))
+    return {
+        "cold_cpu": cold_cpu,
+        "cold_wall": cold_wall,
+        "warm_cpu": warm_cpu,
+        "warm_wall": warm_wall,
+        "compile_cpu": cold_cpu - warm_cpu,
+    }
+
+
+def table(results: dict[str, dict]) -> str:
+    lines = [
+        "| command | CPU s, empty numba cache | CPU s, numba cache filled | compilation, CPU s "
+        "| wall s, empty cache |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, r in results.items():
+        lines.append(
+            f"| `transitopt {name}` | {r['cold_cpu']:.1f} | {r['warm_cpu']:.1f} "
+            f"| {r['compile_cpu']:.1f} | {r['cold_wall']:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--commands", nargs="+", default=list(COMMANDS), choices=COMMANDS)
+    parser.add_argument("--markdown", action="store_true", help="write benchmarks/README.md")
+    args = parser.parse_args()
+    load_start = loadavg()
+    results = {}
+    for name in args.commands:
+        results[name] = measure(name)
+        print(name, results[name], flush=True)
+    text = table(results)
+    print(text)
+    if args.markdown:
+        import numba
+
+        header = (
+            "## First run: numba compilation per command\n\n"
+            "Command: `python benchmarks/bench_first_run.py --markdown`. Each command runs in a "
+            "fresh process with an empty network cache, first with an empty numba cache (a new "
+            "user), then with the numba cache that run filled; *compilation* is the difference "
+            "of their CPU seconds (user + system, all threads), 2 numba threads. "
+            f"numba {numba.__version__}; load average {load_start} at the start, "
+            f"{loadavg()} at the end (CPU seconds hardly depend on it; the wall time does). "
+            "Target (issue 11): a first `transitopt demo` under 25 s of compilation on 2 cores.\n"
+        )
+        write_section("first_run", header + "\n" + text)
+
+
+if __name__ == "__main__":
+    main()
