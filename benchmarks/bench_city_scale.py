@@ -16,6 +16,15 @@ north-south; demand synthesised by the scenario's gravity model
 (``[demand.synthesis]``, ``--trips-per-zone``, default 200 person trips per hour per
 zone).
 
+``--sydney``: the Sydney TNTP network instead (``$TRANSITOPT_DATA/tntp/Sydney``: 33,113
+nodes, 75,379 links; its node file's ``x, y`` are WGS 84 longitude/latitude, checked, and
+set as the network's CRS, which TNTP files do not state) with its 3,264 zones at their
+zone nodes (population and jobs gamma(2), seed 11), gravity demand of 100 person
+trips/h per zone, the TNTP network also as the walk network (every link walkable both
+ways over its length at the model's walking speed: TNTP has no footpaths) and ``--lines``
+two-way bus lines (default 20) along the car shortest paths between seeded zone pairs
+8-16 km apart, a stop every 500 m.
+
 Stages (time is attributed to the innermost stage that runs, so they add up):
 
 * ``load network``: OSM import and compilation of the drive and walk networks
@@ -37,6 +46,7 @@ filled), so *warm* means: caches on disk, nothing in memory.
 
     python benchmarks/bench_city_scale.py                       # 100k nodes, 1,000 zones, 20 lines
     python benchmarks/bench_city_scale.py --nodes 10000 --zones 100 --lines 6   # a quick look
+    python benchmarks/bench_city_scale.py --sydney                              # Sydney TNTP, 3,264 zones
     python benchmarks/bench_city_scale.py --scenario path/to/base.toml          # any scenario
 
 Writes ``benchmarks/out/city_scale/<name>/`` (inputs, results, report) and prints a

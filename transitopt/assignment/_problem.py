@@ -109,11 +109,12 @@ def _unreachable(
             np.ascontiguousarray(origin_nodes[lost_o]), dest_nodes,
             np.ascontiguousarray(demand[lost_o]),
         )  # fmt: skip
-    if lost_d.size:
-        bad[:, lost_d] |= unreachable_pairs(
+    kept_o = np.flatnonzero(leads_in[origin_nodes])  # the other origins' rows are complete
+    if lost_d.size and kept_o.size:
+        bad[np.ix_(kept_o, lost_d)] = unreachable_pairs(
             network.indptr, network.head, usable, no_through,
-            origin_nodes, np.ascontiguousarray(dest_nodes[lost_d]),
-            np.ascontiguousarray(demand[:, lost_d]),
+            np.ascontiguousarray(origin_nodes[kept_o]), np.ascontiguousarray(dest_nodes[lost_d]),
+            np.ascontiguousarray(demand[np.ix_(kept_o, lost_d)]),
         )  # fmt: skip
     return bad
 
