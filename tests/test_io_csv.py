@@ -47,13 +47,24 @@ def test_write_csv_bytes_equal_pandas(tmp_path, seed):
 
 
 def test_write_csv_other_kinds_and_edge_shapes(tmp_path):
-    """float32, dates, categories, one column and no rows go through pandas itself."""
+    """float32, dates, categories, one column and no rows go through pandas itself;
+    chunked pyarrow text is joined first."""
     tables = [
         pd.DataFrame({"f": np.array([0.1, 2.5], dtype=np.float32), "k": [1, 2]}),
         pd.DataFrame({"d": pd.to_datetime(["2024-05-01", "2024-05-02"]), "k": [1, 2]}),
         pd.DataFrame({"c": pd.Categorical(["a", "b"]), "k": [1, 2]}),
         pd.DataFrame({"only": ["", "x"]}),
         pd.DataFrame({"a": pd.Series([], dtype=float), "b": pd.Series([], dtype=object)}),
+        # text held by pyarrow in several chunks (a concatenated table)
+        pd.DataFrame(
+            {
+                "s": pd.concat(
+                    [pd.Series(["a", "b,c"], dtype="str"), pd.Series(["x", None], dtype="str")],
+                    ignore_index=True,
+                ),
+                "k": [1.0, 2.0, 3.0, 4.0],
+            }
+        ),
     ]
     for k, table in enumerate(tables):
         table.to_csv(tmp_path / f"p{k}.csv", index=False)

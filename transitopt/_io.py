@@ -243,7 +243,9 @@ def _string_bytes(strings: Any) -> bytes:
     """The characters of a pyarrow string array, concatenated."""
     import pyarrow as pa
 
-    strings = pa.concat_arrays([strings]).cast(pa.large_string())
+    if isinstance(strings, pa.ChunkedArray):
+        strings = strings.combine_chunks()
+    strings = pa.concat_arrays([strings.cast(pa.large_string())])  # its own buffers, offset 0
     offsets = np.frombuffer(strings.buffers()[1], dtype=np.int64)[
         strings.offset : strings.offset + len(strings) + 1
     ]
