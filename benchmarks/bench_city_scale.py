@@ -222,6 +222,8 @@ def write_sydney(
     from transitopt.settings import data_dir
 
     source = (data_dir() / "tntp" / "Sydney").resolve()
+    if not (source / "Sydney_net.tntp").is_file():
+        raise SystemExit(f"{source}: no Sydney_net.tntp; set TRANSITOPT_DATA to the shared data")
     net = load_network(source)
     n_zones = int(net.info["tntp"]["zones"])
     x, y = net.node_x, net.node_y
