@@ -10,6 +10,8 @@ the logsum over car, transit and walk) and transit door-to-door time
 (``transit_avg_time_min``).
 
     python benchmarks/bench_city_design.py scenarios/liechtenstein_base.toml --fleet 123
+    python benchmarks/bench_city_design.py scenarios/porto_base.toml --fleet 54 --spacing 300 \
+        --routes 8 12 16 --max-stops 15 20
 
 Writes ``benchmarks/city_design_results/<scenario stem>_rank.csv`` (one row per network)
 and prints the correlations. Times are CPU seconds of this process (a shared machine).

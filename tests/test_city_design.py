@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from transitopt.cli import app
+from transitopt.optimise import RouteDesignError
 from transitopt.optimise.city import (
     CityDesignError,
     city_network,
@@ -179,3 +180,209 @@ def test_refit_to_model_returns_the_evaluated_fleet_within_the_budget(network, t
     fitted, fleet = refit_to_model(design, tmp_path / "fit.toml")
     assert fleet <= 4
     assert fleet == evaluate_file(tmp_path / "fit.toml")["transit_fleet"]
+
+
+# ---- route rules: minutes and km along the streets, terminals, no U-turns, must-serve
+
+
+def test_links_carry_street_km_and_the_nodes_next_to_each_stop(network):
+    index = {int(v): k for k, v in enumerate(network.instance.node_id)}
+    km = network.link_km
+    # one 300 m block (1-2) and two blocks along West Road (1-4-7); see the module docstring
+    assert km[index[1], index[2]] == pytest.approx(0.300, rel=2e-3)
+    assert km[index[1], index[7]] == pytest.approx(0.600, rel=2e-3)
+    assert not np.isfinite(km[index[1], index[3]])  # not linked: passes stop 2
+    # 1 -> 7 runs 1-4-7: it arrives at 7 from node 4 and leaves 1 towards node 4
+    from transitopt.scenario.inputs import load_base
+
+    drive = load_base(load_scenario(network.scenario_path)).drive
+    node = {int(v): k for k, v in enumerate(drive.node_id)}
+    assert network.arrive_from[index[1], index[7]] == node[4]
+    assert network.leave_to[index[1], index[7]] == node[4]
+    assert network.leave_to[index[1], index[2]] == node[2]
+    # junctions: 2 and 8 join 3 street nodes, 5 joins 4, each corner 3 (two roads and
+    # its spur, e.g. 1: 2, 4 and 11)
+    assert network.junction.all()
+
+
+def test_route_rules_count_minutes_km_terminals_and_u_turns_by_hand():
+    from transitopt.optimise.route_design import RouteRules
+
+    # a path 0-1-2 and a spur 1-3; links of 2 min and 1 km; stop time 0.5 min
+    tt = np.full((4, 4), np.inf)
+    for a, b in ((0, 1), (1, 2), (1, 3)):
+        tt[a, b] = tt[b, a] = 2.0
+    km = np.where(np.isfinite(tt), 1.0, np.inf)
+    # street nodes: arriving at 1 from 0 comes via node 10; leaving 1 to 3 goes via node 10
+    # too (the spur starts back along the street from 0: a U-turn); to 2 via node 12
+    before = np.full((4, 4), -1)
+    after = np.full((4, 4), -1)
+    before[0, 1], after[1, 3], after[1, 2] = 10, 10, 12
+    before[2, 1], before[3, 1], after[1, 0] = 12, 13, 10
+    rules = RouteRules(
+        max_time_min=4.0,
+        stop_time_min=0.5,
+        link_km=km,
+        max_km=1.5,
+        terminals=np.array([True, False, True, False]),
+        arrive_from=before,
+        leave_to=after,
+    )
+    assert rules.route_time_min(tt, [0, 1, 2]) == pytest.approx(4.5)  # 2 + 2 + 0.5
+    assert rules.route_km([0, 1, 2]) == pytest.approx(2.0)
+    assert rules.u_turns([0, 1, 2]) == 0
+    assert rules.u_turns([0, 1, 3]) == 1  # 0 -> 1 -> 3 goes back via node 10
+    # 0-1-2: 0.5 min over, 0.5 km over, both ends terminals -> 1.0
+    assert rules.excess(tt, [0, 1, 2]) == pytest.approx(1.0)
+    # 0-1-3: 0.5 min + 0.5 km over, end 3 not a terminal, one U-turn -> 3.0
+    assert rules.excess(tt, [0, 1, 3]) == pytest.approx(3.0)
+    assert rules.excess(tt, [0, 1]) == pytest.approx(1.0)  # 1 is no terminal
+    assert "U-turn" in rules.describe(tt, [[0, 1, 3]])
+    assert rules.describe(tt, [[2, 1, 0]]).startswith("route 1: 4.5 min > max_time_min 4")
+
+
+def test_fleet_wait_spreads_the_fleet_at_one_headway_by_hand():
+    from transitopt.optimise.route_design import FleetWait
+
+    # two 10-min routes of 2 stops, fleet 10, layover 10 %: h = 2 x 1.1 x 20 / (10 - 1)
+    wait = FleetWait(10, layover_share=0.1, stop_time_min=0.0, min_headway_min=3.0)
+    h = 2 * 1.1 * 20 / 9
+    assert wait.wait_min(20.0, 4, 2) == pytest.approx(h / 2)
+    # the model's fleet rule at that headway: 4.5 vehicles per route, 5 rounded: 10
+    assert route_fleets(np.array([600.0, 600.0]), np.array([h, h]), layover_share=0.1).sum() == 10
+    assert FleetWait(1000).wait_min(20.0, 4, 2) == pytest.approx(1.5)  # the shortest headway
+
+
+def test_designed_routes_keep_minutes_km_and_terminals(network):
+    index = {int(v): k for k, v in enumerate(network.instance.node_id)}
+    corners = [1, 3, 7, 9]
+    design = design_city(
+        network,
+        n_routes=3,
+        fleet=9,
+        min_nodes=2,
+        max_nodes=7,
+        max_route_min=3.0,
+        max_route_km=1.25,
+        terminals=corners,
+        u_turns=False,  # no stop of the town needs one (each joins 3+ streets)
+        max_evaluations=1500,
+        seed=0,
+    )
+    dwell_min = 20.0 / 60.0
+    for route, row in zip(design.routes, design.table.itertuples(), strict=True):
+        assert {route[0], route[-1]} <= {index[v] for v in corners}
+        assert row.length_km <= 1.25
+        minutes = sum(
+            network.instance.travel_time[a, b] for a, b in zip(route[:-1], route[1:], strict=True)
+        )
+        assert minutes + dwell_min * (len(route) - 2) <= 3.0 + 1e-9
+    covered = {s for r in design.routes for s in r}
+    assert covered == set(range(network.n_stops))  # every stop still served
+    # stop 5 lies only on corner-to-corner routes of 4 blocks (1-2-5-8-7: 4 x 300.2 m, 4 x 0.45
+    # + 3 x 20 s = 2.8 min), so those limits are the least that work; 1-2-3-9-8-7 (1.5 km)
+    # is never chosen. With routes of 3+ stops, 0.4 km cannot be kept:
+    with pytest.raises(RouteDesignError, match="breaks a route rule"):
+        design_city(
+            network, n_routes=3, fleet=9, min_nodes=3, max_route_km=0.4, max_evaluations=300
+        )
+    with pytest.raises(CityDesignError, match="not candidate stops"):
+        design_city(network, n_routes=3, fleet=9, terminals=[4, 6], max_evaluations=10)
+
+
+def test_must_serve_zone_gets_a_stop(town):
+    zones = load_base_zones(town)
+    # the zone nearest the town centre's residential block, not on a main street
+    zone = str(zones["zone"].iloc[int(np.argmax(zones["population"].to_numpy()))])
+    net = city_network(town, spacing_m=250, must_serve=[zone])
+    assert net.n_stops >= 7
+    with pytest.raises(CityDesignError, match="not zones of the scenario"):
+        city_network(town, spacing_m=250, must_serve=["no-such-zone"])
+
+
+def load_base_zones(path):
+    from transitopt.scenario.inputs import load_base
+
+    return load_base(load_scenario(path)).zones
+
+
+# ---- no street network: candidates from the baseline's lines (the Bogor case)
+
+LINE_TOWN = """\
+[scenario]
+name = "Line town"
+
+[network]
+source = "none"
+
+[zones]
+file = "zones.csv"
+
+[demand]
+od_file = "od.csv"
+
+{stops}
+[[transit.lines]]
+id = "A"
+mode = "minibus"
+stops = ["s1", "s2", "s3", "s4"]
+headway_min = 10
+both_directions = true
+speed_kph = 18
+dwell_s = 0
+
+[model.mode_choice]
+modes = ["transit", "walk"]
+"""
+
+
+def test_without_streets_the_lines_give_stops_links_and_speed(tmp_path):
+    from transitopt.geo import haversine_m
+    from transitopt.scenario.parameters import model_parameters
+
+    # four stops 0.01 deg of longitude apart at 60 N (556.0 m), one minibus line at 18 km/h
+    stops = "".join(
+        f'[[transit.stops]]\nid = "s{k + 1}"\nlat = 60.0\nlon = {24.0 + 0.01 * k:.2f}\n'
+        for k in range(4)
+    )
+    zones = "zone,lon,lat,population,jobs\n" + "".join(
+        f"{k + 1},{24.0 + 0.01 * k:.2f},60.0,100,100\n" for k in range(4)
+    )
+    (tmp_path / "zones.csv").write_text(zones, encoding="utf-8")
+    (tmp_path / "od.csv").write_text("origin,destination,trips\n1,4,300\n4,1,300\n2,3,50\n")
+    base = tmp_path / "base.toml"
+    base.write_text(LINE_TOWN.format(stops=stops), encoding="utf-8")
+    net = city_network(base, spacing_m=300)
+    assert net.stop_ref == ["s1", "s2", "s3", "s4"]  # each served once; kept in id order
+    detour = model_parameters(load_scenario(base).baseline).detour_factor
+    step_m = float(haversine_m(24.0, 60.0, 24.01, 60.0))
+    assert step_m == pytest.approx(556.0, abs=0.5)
+    # the line's own speed comes back (no dwell): 556 m x detour at 18 km/h
+    assert net.settings["speed_kph"] == pytest.approx(18.0, rel=1e-3)
+    assert net.instance.travel_time[0, 1] == pytest.approx(step_m * detour / 5.0 / 60.0, rel=1e-3)
+    assert not np.isfinite(net.instance.travel_time[0, 2])  # only consecutive stops link
+    design = design_city(net, n_routes=1, fleet=6, min_nodes=2, max_nodes=4, max_evaluations=50)
+    assert design.routes == [[0, 1, 2, 3]]
+    out = write_design(design, tmp_path / "alt.toml")
+    result = evaluate_file(out)
+    lines = result.tables["lines"].set_index("line")
+    # the model times the written line as the design did: 3 links at the same speed
+    assert lines.loc["D1:0", "one_way_time_s"] == pytest.approx(
+        design.table["one_way_min"].iloc[0] * 60.0, rel=1e-3
+    )
+    assert set(lines.index) == {"D1:0", "D1:1"}  # line A (a minibus line) removed
+
+
+def test_cli_design_takes_the_route_rules(town, tmp_path):
+    out = tmp_path / "ruled.toml"
+    zone = str(load_base_zones(town)["zone"].iloc[0])
+    args = ["optimise", "design", str(town), "--routes", "3", "--fleet", "9", "--spacing", "250"]
+    args += ["--min-stops", "2", "--max-route-km", "1.25", "--max-route-min", "3"]
+    args += ["--terminals", "junctions", "--no-u-turns", "--must-serve", zone]
+    args += ["--objective", "frequency", "--evaluations", "600", "-o", str(out)]
+    run = CliRunner().invoke(app, args)
+    assert run.exit_code == 0, run.output
+    scenario = load_scenario(out)
+    assert sum(e.edit.type == "add_line" for e in scenario.edits) == 3
+    bad = CliRunner().invoke(app, [*args[:-2], "--terminals", "corners", "-o", str(out)])
+    assert bad.exit_code != 0 and "junctions" in bad.output

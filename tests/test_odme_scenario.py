@@ -73,7 +73,7 @@ def test_report_shows_the_fit(results, tmp_path):
 
     base, lane = results
     page = write_report(base, [lane], tmp_path / "report.html").read_text(encoding="utf-8")
-    assert "Fit to traffic counts" in page
+    assert "Fit to counts" in page
     assert "(before estimation)" in page
     assert "Counted links by GEH" in page and "Modelled against counted" in page
     # every counted link of the baseline is on the GEH map

@@ -30,6 +30,7 @@ assignments inside its feedback loop: :class:`MultimodalModel` with
 """
 
 from ._problem import fixed_cost_s
+from .boardings import BoardingsCalibration, BoardingsFit, calibrate_to_boardings
 from .classes import VehicleClass
 from .equilibrium import ALGORITHMS, UserEquilibrium, assign
 from .multimodal import (
@@ -44,6 +45,8 @@ from .result import AssignmentResult
 __all__ = [
     "ALGORITHMS",
     "AssignmentResult",
+    "BoardingsCalibration",
+    "BoardingsFit",
     "MatrixEstimation",
     "MultimodalModel",
     "MultimodalParameters",
@@ -52,6 +55,7 @@ __all__ = [
     "UserEquilibrium",
     "VehicleClass",
     "assign",
+    "calibrate_to_boardings",
     "estimate_matrix",
     "fixed_cost_s",
     "run_multimodal",

@@ -53,8 +53,15 @@ from ..paths import snap_points, walk_distances
 from ..transit.capacity import CapacityParameters
 from ..transit.defaults import WAIT_FACTOR, GraphParameters
 from ..transit.graph import ACCESS, BOARD, EGRESS, RIDE, WALK_ONLY, WALK_TRANSFER, TransitGraph
+from ..transit.hail_and_ride import line_pieces
 from ..transit.lines import TransitSupply
-from ..transit.street_routes import StreetRoutes, buses_per_link, route_lines, segment_times
+from ..transit.street_routes import (
+    StreetRoutes,
+    buses_per_link,
+    route_lines,
+    segment_geometry,
+    segment_times,
+)
 from ._aon import CompressedAON
 
 MODES = ("car", "transit", "walk")
@@ -637,6 +644,8 @@ class _Setup:
         params = self.params
         self.graph = None
         self.dynamic: dict[str, np.ndarray] = {}  # line id -> segment indices into routes
+        # hail-and-ride line id -> (segment, share, extra_s) of each ride link
+        self.pieces: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self.board_links: dict[str, np.ndarray] = {}
         supply = self.supply
         if supply is None or not supply.lines or "transit" not in params.mode_choice.modes:
@@ -657,11 +666,13 @@ class _Setup:
             lid: np.flatnonzero((graph.kind == BOARD) & (graph.line == self.line_index[lid]))
             for lid in graph.line_ids
         }
+        self.pieces = _hail_pieces(graph, supply, self.ride_links)
         for lid, segs in self.dynamic.items():
-            if self.ride_links[lid].size != segs.size:  # pragma: no cover - graph layout guard
-                raise AssertionError(
-                    f"line {lid}: {self.ride_links[lid].size} ride links for {segs.size} segments"
-                )
+            rides = self.ride_links[lid].size
+            if lid in self.pieces:
+                rides = int(self.pieces[lid][0].max()) + 1 if rides else 0
+            if rides != segs.size:  # pragma: no cover - graph layout guard
+                raise AssertionError(f"line {lid}: {rides} ride segments for {segs.size} segments")
         self.wait_factor = WAIT_FACTOR * params.wait_weight
 
     def _timed_supply(self, supply: TransitSupply) -> TransitSupply:
@@ -713,10 +724,25 @@ class _Setup:
             drive_network=None,
             period=period,
             params=gp,
+            hail_polylines=self._hail_polylines(supply),
         )
         for key, value in graph.info.get("repairs", {}).items():
             self.notes.append(f"transit graph: {key}: {value}")
         return _drop_links(graph, graph.kind != WALK_ONLY)
+
+    def _hail_polylines(self, supply: TransitSupply) -> dict[str, list[np.ndarray | None]]:
+        """Street path (lon/lat) of each segment of the routed hail-and-ride lines, along
+        which their boarding points lie (none off a lon/lat drive network: straight lines)."""
+        routes, drive = self.routes, self.drive
+        hail = [ln.id for ln in supply.lines if ln.hail_and_ride]
+        if not hail or routes is None or drive is None or "4326" not in str(drive.crs):
+            return {}
+        geometry = segment_geometry(routes, drive)
+        return {
+            lid: [geometry[int(k)] for k in routes.segments_of(routes.lines.index(lid))]
+            for lid in hail
+            if lid in routes.lines
+        }
 
     def _generalised_cost(self, graph: TransitGraph) -> np.ndarray:
         """Link costs (s) with the extra walk weight and the boarding fares in time."""
@@ -742,6 +768,18 @@ def _no_supply() -> TransitSupply:
         index=pd.Index([], name="stop_id", dtype=str),
     )
     return TransitSupply(stops=stops, lines=())
+
+
+def _hail_pieces(
+    graph: TransitGraph, supply: TransitSupply, ride_links: Mapping[str, np.ndarray]
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """For each hail-and-ride line, how its ride links (between boarding points) split its
+    stop-to-stop segments: :func:`~transitopt.transit.hail_and_ride.line_pieces`."""
+    return {
+        ln.id: line_pieces(graph, ln)
+        for ln in supply.lines
+        if ln.hail_and_ride and ln.id in ride_links
+    }
 
 
 def _edge_flag(drive: Network, column: str) -> np.ndarray:
@@ -774,6 +812,9 @@ def _transit_graph_at(setup: _Setup, link_time_s: np.ndarray | None) -> TransitG
         links = setup.ride_links[lid]
         t = times[segs]
         t = np.where(np.isnan(t), routes.seg_length_m[segs] / (lines[lid].speed / 3.6), t)
+        if lid in setup.pieces:  # hail-and-ride: pieces between boarding points
+            segment, share, extra_s = setup.pieces[lid]
+            t = t[segment] * share + extra_s
         cost[links] = t
         ivt[links] = t
     return replace(graph, cost_s=cost, in_vehicle_s=ivt)
@@ -1080,7 +1121,8 @@ def _one_way_times(setup: _Setup, assignment: Any) -> dict[str, float]:
     out = {}
     for lid, links in setup.ride_links.items():
         n = links.size
-        out[lid] = float(g.in_vehicle_s[links].sum()) + max(n - 1, 0) * lines[lid].dwell
+        dwells = 0 if lid in setup.pieces else max(n - 1, 0)  # hail: dwell in the ride pieces
+        out[lid] = float(g.in_vehicle_s[links].sum()) + dwells * lines[lid].dwell
     return out
 
 

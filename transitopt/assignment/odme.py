@@ -28,6 +28,15 @@ proportions are held fixed and ``inner_iterations`` gradient steps are taken on 
 linearised flows ``v + P (g - g_outer)``; then the equilibrium is solved again for the
 new matrix (the outer loop) and the proportions renewed.
 
+Several vehicle classes (:class:`~transitopt.assignment.classes.VehicleClass`): the
+matrices of all classes are estimated together under the multi-class equilibrium (PCU
+on shared links). The unknowns are the cells of every class's prior, stacked; a count
+of class ``c`` (vehicles) sees only class ``c``'s trips, a count of class ``"pcu"``
+sees every class's trips times its PCE (``p_ij,s = pce_c`` per counted link on the
+path), and each class's proportions come from its shortest paths at its own
+generalised equilibrium costs on its permitted links. The gradient step is the same on
+the stacked vector, so each class keeps its own prior's structure.
+
 Stopping rules: ``%RMSE`` of the observations at equilibrium below ``target_percent_rmse``
 (``"fit"``); relative improvement of ``Z`` between outer iterations below
 ``min_improvement`` (``"stalled"``); ``max_outer`` outer iterations (``"max_outer"``).
@@ -38,7 +47,8 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -50,6 +60,7 @@ from ..demand.od import ODMatrix
 from ..metrics.counts import count_statistics, geh
 from ..network.compiled import Network
 from ..paths import shortest_paths
+from .classes import VehicleClass
 from .equilibrium import UserEquilibrium
 from .multimodal import MultimodalModel, MultimodalResult
 from .result import AssignmentResult
@@ -68,7 +79,8 @@ class ODMEResult:
     Attributes
     ----------
     prior, estimate : ODMatrix
-        The matrix given and the one estimated (same zones, trips per period).
+        The matrix given and the one estimated (same zones, trips per period); with
+        several vehicle classes, the sum of the classes' vehicles.
     counts : LinkCounts
     modelled_prior, modelled : (k,) float64
         Each observation at the equilibrium of the prior and of the estimate.
@@ -84,6 +96,12 @@ class ODMEResult:
         ``"fit"``, ``"stalled"`` or ``"max_outer"``.
     cpu_s : float
         Process CPU seconds of the whole estimation.
+    class_priors, class_estimates : dict of str to ODMatrix
+        Per vehicle class (vehicles per period), when estimated with several classes;
+        empty for one class.
+    prior_class_flow : dict of str to (m,) float64
+        Per vehicle class, its link flows at the equilibrium of the priors (veh per
+        period; empty for one class). ``prior_flow`` is the PCU total.
     """
 
     prior: ODMatrix = field(repr=False)
@@ -97,6 +115,9 @@ class ODMEResult:
     converged: bool
     stop_reason: str
     cpu_s: float
+    class_priors: dict[str, ODMatrix] = field(default_factory=dict, repr=False)
+    class_estimates: dict[str, ODMatrix] = field(default_factory=dict, repr=False)
+    prior_class_flow: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def statistics(self) -> pd.DataFrame:
         """Fit statistics (:func:`~transitopt.metrics.counts.count_statistics`) before and after."""
@@ -108,10 +129,12 @@ class ODMEResult:
         )
 
     def fit_table(self) -> pd.DataFrame:
-        """Per observation: ``label, count, modelled_prior, modelled, geh_prior, geh``."""
+        """Per observation: ``label, vehicle_class, count, modelled_prior, modelled,
+        geh_prior, geh``."""
         return pd.DataFrame(
             {
                 "label": self.counts.labels,
+                "vehicle_class": self.counts.vehicle_class,
                 "count": self.counts.observed,
                 "modelled_prior": self.modelled_prior,
                 "modelled": self.modelled,
@@ -122,20 +145,40 @@ class ODMEResult:
 
     def od_change(self) -> pd.DataFrame:
         """Per non-empty prior OD cell: ``origin, destination, prior, estimate, change,
-        ratio`` (trips per period; ratio = estimate / prior)."""
-        i, j = np.nonzero(self.prior.matrix)
-        prior = self.prior.matrix[i, j]
-        est = self.estimate.matrix[i, j]
-        return pd.DataFrame(
-            {
-                "origin": self.prior.zones[i],
-                "destination": self.prior.zones[j],
-                "prior": prior,
-                "estimate": est,
-                "change": est - prior,
-                "ratio": est / prior,
-            }
-        )
+        ratio`` (trips per period; ratio = estimate / prior); with several vehicle
+        classes, one row per class and cell, ``vehicle_class`` first."""
+        if not self.class_priors:
+            return _od_change(self.prior, self.estimate)
+        parts = [
+            _od_change(prior, self.class_estimates[name]).assign(vehicle_class=name)
+            for name, prior in self.class_priors.items()
+        ]
+        table = pd.concat(parts, ignore_index=True)
+        return table[["vehicle_class", *table.columns[:-1]]]
+
+    def class_statistics(self) -> pd.DataFrame:
+        """Fit before and after per counted class (``vehicle_class``, ``n``, GEH<5 share,
+        %RMSE, R² before and after) and the trips of each estimated class."""
+        rows = []
+        for name in dict.fromkeys(self.counts.vehicle_class.tolist()):
+            keep = self.counts.vehicle_class == name
+            before = count_statistics(self.modelled_prior[keep], self.counts.observed[keep])
+            after = count_statistics(self.modelled[keep], self.counts.observed[keep])
+            rows.append(
+                {
+                    "vehicle_class": name,
+                    "n": int(keep.sum()),
+                    "share_geh_below_5_prior": before["share_geh_below_5"],
+                    "share_geh_below_5": after["share_geh_below_5"],
+                    "percent_rmse_prior": before["percent_rmse"],
+                    "percent_rmse": after["percent_rmse"],
+                    "r2_prior": before["r2"],
+                    "r2": after["r2"],
+                    "trips_prior": _class_total(self.class_priors, self.prior, name),
+                    "trips": _class_total(self.class_estimates, self.estimate, name),
+                }
+            )
+        return pd.DataFrame(rows)
 
     def summary(self) -> str:
         """A few lines: fit before and after, how far the matrix moved, the stop."""
@@ -157,6 +200,42 @@ class ODMEResult:
         )
 
 
+def _od_change(prior: ODMatrix, estimate: ODMatrix) -> pd.DataFrame:
+    i, j = np.nonzero(prior.matrix)
+    before = prior.matrix[i, j]
+    after = estimate.matrix[i, j]
+    return pd.DataFrame(
+        {
+            "origin": prior.zones[i],
+            "destination": prior.zones[j],
+            "prior": before,
+            "estimate": after,
+            "change": after - before,
+            "ratio": after / before,
+        }
+    )
+
+
+def _class_total(by_class: dict[str, ODMatrix], total: ODMatrix, name: str) -> float:
+    """Trips of class ``name`` (the vehicles of all classes for ``"pcu"`` counts)."""
+    return by_class[name].total() if name in by_class else total.total()
+
+
+#: the vehicle class of a count that sees every class's trips times its PCE
+PCU_CLASS = "pcu"
+
+
+@dataclass(frozen=True)
+class _Class:
+    """One class of an estimation: its name, PCE, prior, zone nodes and the set-up class."""
+
+    name: str
+    pce: float
+    prior: ODMatrix
+    nodes: np.ndarray
+    vehicle_class: VehicleClass | None
+
+
 @dataclass(frozen=True, eq=False)
 class MatrixEstimation:
     """A configured OD matrix estimation (see the module docstring); :meth:`run` solves it.
@@ -166,9 +245,12 @@ class MatrixEstimation:
     network
         The road network.
     prior
-        The starting matrix (synthesised or given); its zeros stay zero.
+        The starting matrix (synthesised or given; its zeros stay zero), or the vehicle
+        classes of a multi-class equilibrium whose ``demand`` are the priors (same zones).
     counts
-        The observations (:func:`~transitopt.demand.counts.read_counts`).
+        The observations (:func:`~transitopt.demand.counts.read_counts`). With one matrix,
+        counts of class ``car`` or ``pcu``; with classes, counts of a class's name
+        (vehicles) or ``pcu`` (all classes, PCU).
     max_outer
         Equilibrium solutions (outer iterations) at most, after the prior's.
     inner_iterations
@@ -184,7 +266,7 @@ class MatrixEstimation:
     """
 
     network: Network
-    prior: ODMatrix
+    prior: ODMatrix | Sequence[VehicleClass]
     counts: LinkCounts
     max_outer: int = 10
     inner_iterations: int = 3
@@ -202,13 +284,66 @@ class MatrixEstimation:
             raise ValueError("no counts to estimate from")
         if self.counts.edges.size and self.counts.edges.max() >= self.network.n_edges:
             raise ValueError("the counts were matched to another network (edge index out of range)")
+        known = {c.name for c in self._classes()} | {PCU_CLASS}
+        unknown = sorted(set(self.counts.vehicle_class.tolist()) - known)
+        if unknown:
+            raise DemandError(
+                f"counts of vehicle class {', '.join(map(repr, unknown))}, but the estimation "
+                f"has the classes {sorted(known)} ('{PCU_CLASS}': all classes in PCU)"
+            )
 
-    def _equilibrium(self, matrix: np.ndarray) -> AssignmentResult:
+    @property
+    def multiclass(self) -> bool:
+        """Whether the priors are vehicle classes (a multi-class equilibrium)."""
+        return not isinstance(self.prior, ODMatrix)
+
+    def _classes(self) -> list[_Class]:
+        if isinstance(self.prior, ODMatrix):
+            return [_Class("car", 1.0, self.prior, np.zeros(0, np.int64), None)]
+        if not self.prior:
+            raise ValueError("classes is empty; give at least one VehicleClass")
+        zones = self.prior[0].demand.zones
+        out = []
+        for c in self.prior:
+            if not np.array_equal(c.demand.zones, zones):
+                raise DemandError(
+                    f"vehicle class {c.name!r}: its demand has other zones than class "
+                    f"{self.prior[0].name!r}; estimate classes over the same zones"
+                )
+            if c.name == PCU_CLASS:
+                raise ValueError(f"{PCU_CLASS!r} names the PCU counts; rename the vehicle class")
+            out.append(_Class(c.name, float(c.pce), c.demand, np.zeros(0, np.int64), c))
+        return out
+
+    def _equilibrium(self, classes: list[_Class], matrices: list[np.ndarray]) -> AssignmentResult:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            return UserEquilibrium(
-                self.network, ODMatrix(self.prior.zones, matrix), **self.assignment
-            ).run()
+            if not self.multiclass:
+                demand = ODMatrix(classes[0].prior.zones, matrices[0])
+                return UserEquilibrium(self.network, demand, **self.assignment).run()
+            runs = [
+                replace(c.vehicle_class, demand=ODMatrix(c.prior.zones, m))
+                for c, m in zip(classes, matrices, strict=True)
+                if c.vehicle_class is not None
+            ]
+            return UserEquilibrium(self.network, classes=runs, **self.assignment).run()
+
+    def _weights(self, classes: list[_Class]) -> np.ndarray:
+        """(classes, k): how much of class ``c``'s vehicle flow observation ``s`` sees."""
+        vclass = self.counts.vehicle_class
+        w = np.zeros((len(classes), self.counts.n_observations))
+        for c, cls in enumerate(classes):
+            w[c] = np.where(vclass == cls.name, 1.0, 0.0) + np.where(
+                vclass == PCU_CLASS, cls.pce, 0.0
+            )
+        return w
+
+    def _observed_flows(self, result: AssignmentResult, classes: list[_Class], weights, obs):
+        if not self.multiclass:
+            return obs @ result.flow
+        return sum(
+            weights[c] * (obs @ result.class_flow[cls.name]) for c, cls in enumerate(classes)
+        )
 
     def run(self) -> ODMEResult:
         """Estimate; warns with :class:`ConvergenceWarning` when stopped at ``max_outer``."""
@@ -217,16 +352,25 @@ class MatrixEstimation:
         counts = self.counts
         observed = counts.observed
         obs_matrix = counts.observation_matrix(net.n_edges)
-        try:
-            nodes = net.node_index(self.prior.zones)
-        except KeyError as exc:
-            raise DemandError(f"OD zone not in the network: {exc.args[0]}") from None
-        prior = np.array(self.prior.matrix, dtype=np.float64)
-        i_cell, j_cell = np.nonzero(prior)
-        keep = nodes[i_cell] != nodes[j_cell]
-        i_cell, j_cell = i_cell[keep], j_cell[keep]
-        matrix = prior.copy()
+        classes = self._classes()
+        weights = self._weights(classes)
+        cells = []
+        for c, cls in enumerate(classes):
+            try:
+                nodes = net.node_index(cls.prior.zones)
+            except KeyError as exc:
+                raise DemandError(f"OD zone not in the network: {exc.args[0]}") from None
+            classes[c] = replace(cls, nodes=nodes)
+            i_cell, j_cell = np.nonzero(cls.prior.matrix)
+            keep = nodes[i_cell] != nodes[j_cell]
+            cells.append((i_cell[keep], j_cell[keep]))
+        offsets = np.zeros(len(classes) + 1, dtype=np.int64)
+        np.cumsum([i.size for i, _ in cells], out=offsets[1:])
+        matrices = [np.array(c.prior.matrix, dtype=np.float64) for c in classes]
         rows: list[tuple] = []
+
+        def total_trips() -> float:
+            return float(sum(m.sum() for m in matrices))
 
         def record(outer, inner, assigned, v, step, gap):
             resid = v - observed
@@ -234,15 +378,23 @@ class MatrixEstimation:
             rows.append(
                 (outer, inner, assigned, 0.5 * float(resid @ resid), rmse,
                  100.0 * rmse / max(float(observed.mean()), 1e-300),
-                 float(np.mean(geh(v, observed) < 5.0)), step, float(matrix.sum()), gap,
+                 float(np.mean(geh(v, observed) < 5.0)), step, total_trips(), gap,
                  time.process_time() - start)
             )  # fmt: skip
             return 0.5 * float(resid @ resid)
 
-        result = self._equilibrium(matrix)
-        v = obs_matrix @ result.flow
+        def stacked() -> np.ndarray:
+            return np.concatenate([m[i, j] for m, (i, j) in zip(matrices, cells, strict=True)])
+
+        def unstack(g: np.ndarray) -> None:
+            for c, (i, j) in enumerate(cells):
+                matrices[c][i, j] = g[offsets[c] : offsets[c + 1]]
+
+        result = self._equilibrium(classes, matrices)
+        v = self._observed_flows(result, classes, weights, obs_matrix)
         modelled_prior = v.copy()
         prior_flow = np.array(result.flow, dtype=np.float64)
+        prior_class_flow = {k: np.array(f, dtype=np.float64) for k, f in result.class_flow.items()}
         z = record(0, 0, True, v, np.nan, result.relative_gap)
         stop_reason = "max_outer"
         converged = False
@@ -250,8 +402,8 @@ class MatrixEstimation:
             if rows[-1][5] <= self.target_percent_rmse:
                 stop_reason, converged = "fit", True
                 break
-            proportions = self._proportions(result, nodes, i_cell, j_cell, obs_matrix)
-            g = matrix[i_cell, j_cell]
+            proportions = self._proportions(result, classes, cells, weights, obs_matrix)
+            g = stacked()
             g_outer = g.copy()
             v_outer = v.copy()
             for inner in range(1, self.inner_iterations + 1):
@@ -270,11 +422,11 @@ class MatrixEstimation:
                     break
                 g = g * (1.0 - step * grad)
                 np.maximum(g, 0.0, out=g)
-                matrix[i_cell, j_cell] = g
+                unstack(g)
                 v = v_outer + proportions @ (g - g_outer)
                 record(outer, inner, False, v, step, np.nan)
-            result = self._equilibrium(matrix)
-            v = obs_matrix @ result.flow
+            result = self._equilibrium(classes, matrices)
+            v = self._observed_flows(result, classes, weights, obs_matrix)
             z_new = record(outer, self.inner_iterations + 1, True, v, np.nan, result.relative_gap)
             if rows[-1][5] <= self.target_percent_rmse:
                 stop_reason, converged = "fit", True
@@ -290,9 +442,20 @@ class MatrixEstimation:
                 ConvergenceWarning,
                 stacklevel=2,
             )
+        zones = classes[0].prior.zones
+        estimates = {
+            c.name: ODMatrix(c.prior.zones, m) for c, m in zip(classes, matrices, strict=True)
+        }
+        if self.multiclass:
+            prior_total = ODMatrix(
+                zones, np.sum([np.asarray(c.prior.matrix, float) for c in classes], axis=0)
+            )
+            estimate_total = ODMatrix(zones, np.sum(matrices, axis=0))
+        else:
+            prior_total, estimate_total = classes[0].prior, estimates["car"]
         return ODMEResult(
-            prior=self.prior,
-            estimate=ODMatrix(self.prior.zones, matrix),
+            prior=prior_total,
+            estimate=estimate_total,
             counts=counts,
             modelled_prior=modelled_prior,
             modelled=v,
@@ -302,31 +465,45 @@ class MatrixEstimation:
             converged=converged,
             stop_reason=stop_reason,
             cpu_s=time.process_time() - start,
+            class_priors={c.name: c.prior for c in classes} if self.multiclass else {},
+            class_estimates=estimates if self.multiclass else {},
+            prior_class_flow=prior_class_flow if self.multiclass else {},
         )
 
-    def _proportions(self, result, nodes, i_cell, j_cell, obs_matrix):
-        """(k, pairs) sparse: edges of each observation on each pair's shortest path at the
-        equilibrium costs (screenline links crossed twice count twice)."""
-        from scipy.sparse import csc_matrix
+    def _proportions(self, result, classes, cells, weights, obs_matrix):
+        """(k, pairs of all classes) sparse: per observation and OD cell, the observation's
+        edges on the cell's shortest path at its class's equilibrium costs (screenline links
+        crossed twice count twice), times the observation's weight of the class."""
+        from scipy.sparse import csc_matrix, diags, hstack
 
-        cost = np.where(result.closed, np.inf, np.asarray(result.cost_s, dtype=np.float64))
-        paths = shortest_paths(
-            self.network, nodes[i_cell], nodes[j_cell], weight=cost, by_index=True
-        )
-        lengths = np.fromiter((p.size for p in paths), dtype=np.int64, count=len(paths))
-        indptr = np.zeros(len(paths) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=indptr[1:])
-        edges = np.concatenate(paths) if len(paths) else np.zeros(0, np.int64)
-        incidence = csc_matrix(
-            (np.ones(edges.size), edges, indptr), shape=(self.network.n_edges, len(paths))
-        )
-        return (obs_matrix @ incidence).tocsr()
+        blocks = []
+        for c, (cls, (i_cell, j_cell)) in enumerate(zip(classes, cells, strict=True)):
+            if self.multiclass:
+                cost = np.asarray(result.class_cost_s[cls.name], dtype=np.float64)
+            else:
+                cost = np.where(result.closed, np.inf, np.asarray(result.cost_s, dtype=np.float64))
+            paths = shortest_paths(
+                self.network, cls.nodes[i_cell], cls.nodes[j_cell], weight=cost, by_index=True
+            )
+            lengths = np.fromiter((p.size for p in paths), dtype=np.int64, count=len(paths))
+            indptr = np.zeros(len(paths) + 1, dtype=np.int64)
+            np.cumsum(lengths, out=indptr[1:])
+            edges = np.concatenate(paths) if len(paths) else np.zeros(0, np.int64)
+            incidence = csc_matrix(
+                (np.ones(edges.size), edges, indptr), shape=(self.network.n_edges, len(paths))
+            )
+            blocks.append(diags(weights[c]) @ (obs_matrix @ incidence))
+        return hstack(blocks).tocsr()
 
 
 def estimate_matrix(
-    network: Network, prior: ODMatrix, counts: LinkCounts, **options: Any
+    network: Network,
+    prior: ODMatrix | Sequence[VehicleClass],
+    counts: LinkCounts,
+    **options: Any,
 ) -> ODMEResult:
-    """Estimate an OD matrix from ``counts`` starting at ``prior``; see :class:`MatrixEstimation`."""
+    """Estimate an OD matrix (or one per vehicle class) from ``counts`` starting at
+    ``prior``; see :class:`MatrixEstimation`."""
     return MatrixEstimation(network, prior, counts, **options).run()
 
 

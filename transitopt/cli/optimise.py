@@ -195,7 +195,33 @@ def design(
     ] = 15,
     max_route_min: Annotated[
         float | None,
-        typer.Option("--max-route-min", help="Longest route one way, minutes.", callback=positive),
+        typer.Option(
+            "--max-route-min",
+            help="Longest route one way, minutes along the streets (free flow, with dwell).",
+            callback=positive,
+        ),
+    ] = None,
+    max_route_km: Annotated[
+        float | None,
+        typer.Option(
+            "--max-route-km", help="Longest route, km along the streets.", callback=positive
+        ),
+    ] = None,
+    terminals: Annotated[
+        str,
+        typer.Option(
+            "--terminals",
+            help="Where routes may end: any stop, or junctions (3+ streets; baseline terminals).",
+            callback=one_of("any", "junctions"),
+        ),
+    ] = "any",
+    no_u_turns: Annotated[
+        bool,
+        typer.Option("--no-u-turns", help="Forbid a route to leave a stop the way it came."),
+    ] = False,
+    must_serve: Annotated[
+        list[str] | None,
+        typer.Option("--must-serve", help="Zone id that gets a stop of its own (repeatable)."),
     ] = None,
     replace: Annotated[
         str,
@@ -217,8 +243,9 @@ def design(
         str,
         typer.Option(
             "--objective",
-            help="passenger (least ATT) or pareto (ATT-TRT front, then least ATT + wait).",
-            callback=one_of("passenger", "pareto"),
+            help="passenger (least ATT), frequency (least ATT + wait at the fleet's "
+            "headway) or pareto (ATT-TRT front, then least ATT + wait).",
+            callback=one_of("passenger", "frequency", "pareto"),
         ),
     ] = "passenger",
     fit_fleet: Annotated[
@@ -234,7 +261,12 @@ def design(
     from ..optimise.city import city_network, design_city, write_design
 
     with console.status(Text(f"Building the candidate network of {scenario} ...")):
-        net = city_network(scenario, spacing_m=spacing, demand=demand)  # type: ignore[arg-type]
+        net = city_network(
+            scenario,
+            spacing_m=spacing,
+            demand=demand,  # type: ignore[arg-type]
+            must_serve=must_serve or (),
+        )
     inst = net.instance
     console.print(
         f"{net.n_stops} candidate stops, {inst.n_links} links, "
@@ -269,6 +301,9 @@ def design(
                 min_nodes=min_stops,
                 max_nodes=max_stops,
                 max_route_min=max_route_min,
+                max_route_km=max_route_km,
+                terminals=terminals,  # type: ignore[arg-type]
+                u_turns=not no_u_turns,
                 max_evaluations=evaluations,
                 seed=seed,
                 objective=objective,  # type: ignore[arg-type]
@@ -282,6 +317,9 @@ def design(
             min_nodes=min_stops,
             max_nodes=max_stops,
             max_route_min=max_route_min,
+            max_route_km=max_route_km,
+            terminals=terminals,  # type: ignore[arg-type]
+            u_turns=not no_u_turns,
             max_evaluations=evaluations,
             seed=seed,
             objective=objective,  # type: ignore[arg-type]

@@ -1,7 +1,15 @@
 """Travel demand: OD matrices (one reader, one OMX writer), trip generation, the gravity
 model and land-use proxies for residents and jobs."""
 
-from .counts import LinkCounts, link_counts, read_counts
+from .counts import (
+    Boardings,
+    LinkCounts,
+    combine_counts,
+    counts_file_kinds,
+    link_counts,
+    read_boardings,
+    read_counts,
+)
 from .gravity import (
     GravityResult,
     TripEnds,
@@ -29,6 +37,7 @@ __all__ = [
     "GravityResult",
     "LandUse",
     "LandUseParameters",
+    "Boardings",
     "LinkCounts",
     "ODMatrix",
     "TripEnds",
@@ -39,10 +48,13 @@ __all__ = [
     "gravity_demand",
     "gravity_model",
     "intrazonal_cost",
+    "combine_counts",
+    "counts_file_kinds",
     "link_counts",
     "node_totals",
     "read_landuse",
     "read_landuse_table",
+    "read_boardings",
     "read_counts",
     "read_od",
     "write_omx",

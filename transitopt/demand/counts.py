@@ -12,10 +12,15 @@ three ways (the first that the file has columns for):
   counted link starts.
 
 Columns: ``count`` (vehicles per analysis period, e.g. veh/h; required); optional
-``class`` (vehicle class, default ``car``), ``period`` (default ``all``), ``screenline``
+``class`` (vehicle class, default ``car``; a count of one class is in that class's
+vehicles, a count of class ``pcu`` is the PCU flow of all classes together), ``period`` (default ``all``), ``screenline``
 (rows with the same name form one observation, the sum of their links' flows; the
 count is given on at least one of its rows, and where given more than once it must be
 the same) and ``name`` (a label for tables).
+
+Transit boardings share the file: a row with a ``line`` and/or ``stop`` value (ids of
+the transit supply) counts the boardings of that line, at that stop, or of that line at
+that stop, per period (:func:`read_boardings`; :func:`read_counts` skips those rows).
 
 Rows that cannot be matched to the network are not dropped silently: they are listed in
 :attr:`LinkCounts.unmatched` with their row number and the reason, and
@@ -27,6 +32,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,6 +42,8 @@ from ..network.compiled import Network
 
 #: the identifier column sets a counts file may use, in order of preference
 KEY_COLUMNS = (("tntp_link",), ("from_node", "to_node"), ("way", "direction"))
+#: columns naming what a transit boardings row counts
+BOARDING_COLUMNS = ("line", "stop")
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,6 +102,25 @@ class LinkCounts:
         return csr_matrix((data, self.edges, self.indptr), shape=(self.n_observations, n_edges))
 
 
+def combine_counts(*parts: LinkCounts) -> LinkCounts:
+    """One set of counts from several on the same network (e.g. one per vehicle class)."""
+    if not parts:
+        raise ValueError("give at least one LinkCounts")
+    sizes = [p.edges.size for p in parts]
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    return LinkCounts(
+        labels=np.concatenate([p.labels for p in parts]),
+        observed=np.concatenate([p.observed for p in parts]),
+        indptr=np.concatenate(
+            [[0]] + [p.indptr[1:] + o for p, o in zip(parts, offsets, strict=True)]
+        ).astype(np.int64),
+        edges=np.concatenate([p.edges for p in parts]).astype(np.int64),
+        vehicle_class=np.concatenate([p.vehicle_class for p in parts]),
+        period=np.concatenate([p.period for p in parts]),
+        unmatched=pd.concat([p.unmatched for p in parts], ignore_index=True),
+    )
+
+
 def _subset(counts: LinkCounts, rows: np.ndarray) -> LinkCounts:
     parts = [counts.edges[counts.indptr[i] : counts.indptr[i + 1]] for i in rows]
     indptr = np.zeros(rows.size + 1, dtype=np.int64)
@@ -115,8 +142,10 @@ def link_counts(
     observed: np.ndarray,
     *,
     labels: np.ndarray | None = None,
+    vehicle_class: str = "car",
 ) -> LinkCounts:
-    """Counts on single links given by compiled edge index (e.g. taken from a known solution)."""
+    """Counts on single links given by compiled edge index (e.g. taken from a known
+    solution), all of one ``vehicle_class`` (``"pcu"``: all classes in PCU)."""
     edges = np.asarray(edges, dtype=np.int64)
     observed = np.asarray(observed, dtype=np.float64)
     if edges.shape != observed.shape:
@@ -131,7 +160,7 @@ def link_counts(
         observed=observed,
         indptr=np.arange(k + 1, dtype=np.int64),
         edges=edges,
-        vehicle_class=np.full(k, "car", dtype=object),
+        vehicle_class=np.full(k, vehicle_class, dtype=object),
         period=np.full(k, "all", dtype=object),
         unmatched=pd.DataFrame({"row": pd.Series(dtype=np.int64), "reason": pd.Series(dtype=str)}),
     )
@@ -235,8 +264,48 @@ def _as_int(value) -> int | None:
     return int(f) if np.isfinite(f) and f == int(f) else None
 
 
+def _read_frame(path: Path) -> pd.DataFrame:
+    """The counts CSV with lower-case column names and a ``count`` column (checked)."""
+    if not path.is_file():
+        raise InputFileError(f"counts file not found: {path}")
+    try:
+        frame = pd.read_csv(
+            path,
+            dtype={"way": str, "screenline": str, "class": str, "period": str, "line": str,
+                   "stop": str},
+        )  # fmt: skip
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputFileError(f"{path}: not a readable CSV ({exc})") from None
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    if "count" not in frame.columns:
+        raise InputFileError(
+            f"{path}: no 'count' column (vehicles per period); got {list(frame.columns)}"
+        )
+    return frame
+
+
+def _boarding_rows(frame: pd.DataFrame) -> np.ndarray:
+    """Rows that count transit boardings (a ``line`` or ``stop`` given)."""
+    mask = np.zeros(len(frame), dtype=bool)
+    for column in BOARDING_COLUMNS:
+        if column in frame.columns:
+            mask |= frame[column].fillna("").astype(str).str.strip().to_numpy() != ""
+    return mask
+
+
+def counts_file_kinds(path: str | os.PathLike) -> set[str]:
+    """What a counts CSV counts: ``"links"`` (traffic counts) and/or ``"boardings"``."""
+    frame = _read_frame(Path(path))
+    boarding = _boarding_rows(frame)
+    return ({"boardings"} if boarding.any() else set()) | (
+        {"links"} if (~boarding).any() else set()
+    )
+
+
 def read_counts(path: str | os.PathLike, network: Network) -> LinkCounts:
-    """Read a counts CSV (see the module docstring) and match its rows to ``network``.
+    """Read the traffic counts of a counts CSV (see the module docstring) and match its
+    rows to ``network``; boardings rows (``line``/``stop``) are left to
+    :func:`read_boardings`.
 
     Raises
     ------
@@ -245,19 +314,12 @@ def read_counts(path: str | os.PathLike, network: Network) -> LinkCounts:
         a screenline's counts disagree, or no row matches the network.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputFileError(f"counts file not found: {path}")
-    try:
-        frame = pd.read_csv(
-            path, dtype={"way": str, "screenline": str, "class": str, "period": str}
-        )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputFileError(f"{path}: not a readable CSV ({exc})") from None
-    frame.columns = [str(c).strip().lower() for c in frame.columns]
-    if "count" not in frame.columns:
-        raise InputFileError(
-            f"{path}: no 'count' column (vehicles per period); got {list(frame.columns)}"
-        )
+    frame = _read_frame(path)
+    frame = frame[~_boarding_rows(frame)]
+    if frame.empty:
+        raise InputFileError(f"{path}: no traffic count rows (only transit boardings)")
+    row_number = frame.index.to_numpy() + 1
+    frame = frame.reset_index(drop=True)
     values = pd.to_numeric(frame["count"], errors="coerce").to_numpy(dtype=np.float64)
     screen = (
         frame["screenline"].fillna("").astype(str).str.strip().to_numpy(object)
@@ -268,7 +330,8 @@ def read_counts(path: str | os.PathLike, network: Network) -> LinkCounts:
         missing = not np.isfinite(values[r])
         if (missing and not screen[r]) or (not missing and values[r] < 0):
             raise InputFileError(
-                f"{path}, row {r + 1}: count {frame['count'].iloc[r]!r}; expected a number >= 0"
+                f"{path}, row {row_number[r]}: count {frame['count'].iloc[r]!r}; expected a "
+                "number >= 0"
             )
     vclass = (
         frame["class"].fillna("car").astype(str).to_numpy(object)
@@ -282,7 +345,7 @@ def read_counts(path: str | os.PathLike, network: Network) -> LinkCounts:
     )
     names = frame["name"].to_numpy(object) if "name" in frame.columns else None
     found, reasons = _edge_lookup(network, frame, path)
-    unmatched = [(r + 1, reasons[r]) for r in range(len(frame)) if found[r] < 0]
+    unmatched = [(int(row_number[r]), reasons[r]) for r in range(len(frame)) if found[r] < 0]
     labels_of_edges = _edge_labels(network, np.maximum(found, 0))
 
     obs_labels: list[str] = []
@@ -300,7 +363,7 @@ def read_counts(path: str | os.PathLike, network: Network) -> LinkCounts:
                     1.0, values[r]
                 ):
                     raise InputFileError(
-                        f"{path}, row {r + 1}: screenline {screen[r]!r} count {values[r]:g} differs from "
+                        f"{path}, row {row_number[r]}: screenline {screen[r]!r} count {values[r]:g} differs from "
                         f"{obs_value[i]:g} given on an earlier row; give its total once"
                     )
                 obs_value[i] = values[r]
@@ -344,4 +407,153 @@ def read_counts(path: str | os.PathLike, network: Network) -> LinkCounts:
         vehicle_class=np.array([obs_class[i] for i in keep], dtype=object),
         period=np.array([obs_period[i] for i in keep], dtype=object),
         unmatched=pd.DataFrame(unmatched, columns=["row", "reason"]).astype({"row": np.int64}),
+    )
+
+
+# ------------------------------------------------------------------ transit boardings
+@dataclass(frozen=True, eq=False)
+class Boardings:
+    """Counted transit boardings (the rows of a counts CSV with ``line`` and/or ``stop``).
+
+    Attributes
+    ----------
+    labels : (k,) object
+        ``line L``, ``stop S`` or ``line L at stop S`` (or the row's ``name``).
+    line, stop : (k,) object
+        Line id and stop id as in the transit supply (``""``: any).
+    observed : (k,) float64
+        Boardings per analysis period (passengers per period, e.g. per hour).
+    rows : (k,) int64
+        1-based data row of each observation in the file.
+    """
+
+    labels: np.ndarray
+    line: np.ndarray
+    stop: np.ndarray
+    observed: np.ndarray
+    rows: np.ndarray
+
+    @property
+    def n_observations(self) -> int:
+        """Number of counted lines, stops and lines at stops."""
+        return int(self.observed.size)
+
+    def match(self, graph: Any) -> MatchedBoardings:
+        """The boarding links of each observation in a transit graph
+        (:class:`~transitopt.transit.graph.TransitGraph`); observations with none are
+        listed in ``unmatched`` (row, reason) and left out."""
+        from ..transit.graph import BOARD
+
+        line_ids = np.asarray(graph.line_ids + ("",), dtype=object)
+        stop_ids = np.append(np.asarray(graph.stop_ids).astype(str).astype(object), "")
+        board = np.flatnonzero(graph.kind == BOARD)
+        board_line = line_ids[graph.line[board]]
+        board_stop = stop_ids[graph.stop[board]]
+        keep: list[int] = []
+        links: list[np.ndarray] = []
+        unmatched: list[tuple[int, str]] = []
+        known_lines, known_stops = set(board_line.tolist()), set(board_stop.tolist())
+        for i in range(self.n_observations):
+            line, stop = str(self.line[i]), str(self.stop[i])
+            inside = np.ones(board.size, dtype=bool)
+            if line:
+                inside &= board_line == line
+            if stop:
+                inside &= board_stop == stop
+            if inside.any():
+                keep.append(i)
+                links.append(board[inside])
+                continue
+            if line and line not in known_lines:
+                reason = f"line {line!r} is not a line of the transit supply"
+            elif stop and stop not in known_stops:
+                reason = f"stop {stop!r} is not a stop where a line boards"
+            else:
+                reason = f"line {line!r} does not board at stop {stop!r}"
+            unmatched.append((int(self.rows[i]), reason))
+        indptr = np.zeros(len(keep) + 1, dtype=np.int64)
+        indptr[1:] = np.cumsum([x.size for x in links])
+        rows = np.asarray(keep, dtype=np.int64)
+        return MatchedBoardings(
+            labels=self.labels[rows],
+            observed=self.observed[rows],
+            indptr=indptr,
+            links=np.concatenate(links).astype(np.int64) if links else np.zeros(0, np.int64),
+            unmatched=pd.DataFrame(unmatched, columns=["row", "reason"]).astype({"row": np.int64}),
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class MatchedBoardings:
+    """:class:`Boardings` matched to the boarding links of one transit graph.
+
+    Observation ``i`` is the sum of the volumes on ``links[indptr[i]:indptr[i + 1]]``.
+    """
+
+    labels: np.ndarray
+    observed: np.ndarray
+    indptr: np.ndarray
+    links: np.ndarray
+    unmatched: pd.DataFrame = field(repr=False)
+
+    @property
+    def n_observations(self) -> int:
+        """Number of matched observations."""
+        return int(self.observed.size)
+
+    def modelled(self, link_volume: np.ndarray) -> np.ndarray:
+        """Modelled boardings of each observation from the transit link volumes."""
+        volume = np.asarray(link_volume, dtype=np.float64)
+        return np.array(
+            [
+                volume[self.links[a:b]].sum()
+                for a, b in zip(self.indptr[:-1], self.indptr[1:], strict=True)
+            ]
+        )
+
+
+def read_boardings(path: str | os.PathLike) -> Boardings:
+    """Read the transit boardings rows of a counts CSV: ``line`` and/or ``stop`` (ids of
+    the transit supply), ``count`` (boardings per period), optional ``name``.
+
+    Raises
+    ------
+    InputFileError
+        When the file has no boardings rows, or a count is not a number >= 0.
+    """
+    path = Path(path)
+    frame = _read_frame(path)
+    mask = _boarding_rows(frame)
+    if not mask.any():
+        raise InputFileError(
+            f"{path}: no transit boardings rows (a 'line' and/or 'stop' column with a value)"
+        )
+    rows = np.flatnonzero(mask)
+    values = pd.to_numeric(frame["count"], errors="coerce").to_numpy(dtype=np.float64)
+
+    def column(name: str) -> np.ndarray:
+        if name not in frame.columns:
+            return np.full(len(frame), "", dtype=object)
+        return frame[name].fillna("").astype(str).str.strip().to_numpy(object)
+
+    line, stop = column("line"), column("stop")
+    names = column("name")
+    labels = []
+    for r in rows:
+        if not (np.isfinite(values[r]) and values[r] >= 0):
+            raise InputFileError(
+                f"{path}, row {r + 1}: count {frame['count'].iloc[r]!r}; expected boardings >= 0"
+            )
+        text = " at ".join(
+            part
+            for part in (f"line {line[r]}" if line[r] else "", f"stop {stop[r]}" if stop[r] else "")
+            if part
+        )
+        labels.append(names[r] or text)
+    return Boardings(
+        labels=np.array(labels, dtype=object),
+        line=line[rows],
+        stop=stop[rows],
+        observed=values[rows],
+        rows=rows.astype(np.int64) + 1,
     )

@@ -78,7 +78,7 @@ from ..transit import MODE_DEFAULTS
 from .evaluation import RouteSetEvaluation, evaluate_route_set
 from .frequencies import CLOCK_FACE_MIN
 from .instances import TNDPInstance
-from .route_design import RouteDesignResult, design_routes
+from .route_design import FleetWait, RouteDesignResult, RouteRules, design_routes
 
 #: OSM ``highway`` values whose nodes are stop candidates
 MAIN_ROADS = (
@@ -126,6 +126,21 @@ class CityNetwork:
         Per zone (in the baseline's zone order), the index of its stop.
     settings
         The options it was built with.
+    link_km
+        (n, n) street length of each link (mean of both directions), km; ``inf`` unlinked.
+    arrive_from, leave_to
+        (n, n) drive-node index before ``b`` on the street path ``a`` → ``b``, and after
+        ``a`` on it (``-1`` unlinked): a route ``a, b, c`` U-turns at ``b`` when
+        ``leave_to[b, c] == arrive_from[a, b]``.
+    junction
+        (n,) bool: the stop's street node joins at least three bus-usable streets.
+    baseline_terminal
+        (n,) bool: the nearest stop (within ``max_walk_m``) to a first or last stop of a
+        baseline line.
+    stop_ref
+        Without a street network: the baseline stop id of each stop (``node`` is then
+        -1, ``instance.node_id`` the stop index, and the candidate network is built from
+        the baseline's lines; see :func:`city_network`).
     """
 
     instance: TNDPInstance
@@ -137,11 +152,28 @@ class CityNetwork:
     time_s: np.ndarray
     zone_stop: np.ndarray
     settings: dict = field(default_factory=dict)
+    link_km: np.ndarray | None = None
+    arrive_from: np.ndarray | None = None
+    leave_to: np.ndarray | None = None
+    junction: np.ndarray | None = None
+    baseline_terminal: np.ndarray | None = None
+    stop_ref: list[str] | None = None
 
     @property
     def n_stops(self) -> int:
         """Number of candidate stops."""
-        return int(self.node.size)
+        return int(self.instance.n_nodes)
+
+    @property
+    def mode(self) -> str:
+        """Mode of the designed lines (``bus`` on streets; the baseline's without)."""
+        return str(self.settings.get("mode", "bus"))
+
+    @property
+    def dwell_s(self) -> float:
+        """Standing time per intermediate stop, s (the mode's; 0 for lines without streets,
+        whose speed includes it)."""
+        return float(self.settings.get("dwell_s", MODE_DEFAULTS["bus"].dwell_s))
 
 
 @dataclass(frozen=True, eq=False)
@@ -193,6 +225,7 @@ def city_network(
     max_walk_m: float = 600.0,
     road_classes: Sequence[str] = MAIN_ROADS,
     demand: Literal["total", "transit"] = "total",
+    must_serve: Sequence[object] = (),
 ) -> CityNetwork:
     """The candidate stops, links and demand of a baseline scenario (module docstring).
 
@@ -210,11 +243,15 @@ def city_network(
     demand
         ``"total"``: the baseline's person trips, all modes; ``"transit"``: the final
         transit trips of the evaluated baseline (runs the full model once, cached).
+    must_serve
+        Zone ids whose centre's nearest street node becomes a stop even when another stop
+        is within ``max_walk_m`` (every stop is on a designed route).
 
     Raises
     ------
     CityDesignError
-        No street network, or fewer than three stops connected.
+        No street network, fewer than three stops connected, an unknown must-serve zone,
+        or a must-serve stop the bus cannot reach.
     """
     from ..scenario import load_scenario
     from ..scenario.inputs import load_base
@@ -230,9 +267,9 @@ def city_network(
     base = load_base(spec)
     drive = base.drive
     if drive is None:
-        raise CityDesignError(
-            f"{path}: route design needs a street network (network.source is 'none')"
-        )
+        from .city_lines import network_from_lines
+
+        return network_from_lines(path, spec, base, spacing_m, demand)
     params = spec.baseline.model
     v_bus = params.bus_max_speed_kph / 3.6
     open_ = (drive.modes & MODE_BUS) != 0
@@ -245,15 +282,25 @@ def city_network(
     wanted = (zones["population"].to_numpy(float) + zones["jobs"].to_numpy(float)) > 0
     stops = _main_road_stops(drive, weight, road_classes, spacing_m)
     stops = _add_must_serve(drive, stops, zlon[wanted], zlat[wanted], max_walk_m)
+    forced = _must_serve_nodes(drive, zones, must_serve, path)
+    stops = np.concatenate([stops, forced[~np.isin(forced, stops)]]).astype(np.int64)
     if stops.size < 3:
         raise CityDesignError(
             f"{path}: only {stops.size} stop candidate(s) on {', '.join(road_classes)}; "
             "lower spacing_m or widen road_classes"
         )
     time_s = distances(drive, stops, weight=weight, by_index=True)[:, stops]
-    linked = _direct_links(drive, stops, time_s, weight)
+    linked, km, before, after = _direct_links(drive, stops, time_s, weight)
     keep = _largest_component(linked)
-    stops, time_s, linked = stops[keep], time_s[np.ix_(keep, keep)], linked[np.ix_(keep, keep)]
+    lost = np.setdiff1d(forced, stops[keep])
+    if lost.size:
+        raise CityDesignError(
+            f"{path}: must-serve stop(s) at OSM node(s) "
+            f"{[int(drive.node_id[v]) for v in lost]} are not joined to the bus network"
+        )
+    grid = np.ix_(keep, keep)
+    stops, time_s, linked = stops[keep], time_s[grid], linked[grid]
+    km, before, after = km[grid], before[grid], after[grid]
     if stops.size < 3:
         raise CityDesignError(f"{path}: fewer than three stops are joined by bus-permitted streets")
     lon, lat = drive.node_x[stops].astype(float), drive.node_y[stops].astype(float)
@@ -289,7 +336,13 @@ def city_network(
             "max_walk_m": max_walk_m,
             "road_classes": list(road_classes),
             "demand": demand,
+            "must_serve": [str(z) for z in must_serve],
         },
+        link_km=np.where(linked, km, np.inf),
+        arrive_from=np.where(linked, before, -1),
+        leave_to=np.where(linked, after, -1),
+        junction=_street_degree(drive, weight)[stops] >= 3,
+        baseline_terminal=_baseline_terminals(base.supply, lon, lat, max_walk_m),
     )
 
 
@@ -341,19 +394,31 @@ def _add_must_serve(drive, stops: np.ndarray, zlon, zlat, max_walk_m: float) -> 
     return np.asarray(out, dtype=np.int64)
 
 
-def _direct_links(drive, stops: np.ndarray, time_s: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """(n, n) bool: the fastest path between the two stops (either way) passes no other stop."""
+def _direct_links(
+    drive, stops: np.ndarray, time_s: np.ndarray, weight: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(n, n) bool: the fastest path between the two stops (either way) passes no other
+    stop; with the links' street km (mean of both ways) and the street nodes before the
+    head and after the tail of each directed path (see :class:`CityNetwork`)."""
     n = stops.size
+    km = np.full((n, n), np.inf)
+    before = np.full((n, n), -1, dtype=np.int64)
+    after = np.full((n, n), -1, dtype=np.int64)
     pairs = [(a, b) for a in range(n) for b in range(n) if a != b and np.isfinite(time_s[a, b])]
     if not pairs:
-        return np.zeros((n, n), dtype=bool)
+        return np.zeros((n, n), dtype=bool), km, before, after
     found = shortest_paths(
         drive, stops[[a for a, _ in pairs]], stops[[b for _, b in pairs]], weight=weight
     )
     is_stop = np.zeros(drive.n_nodes, dtype=bool)
     is_stop[stops] = True
     direct = np.zeros((n, n), dtype=bool)
+    length_km = np.asarray(drive.length_m, float) / 1000.0
     for (a, b), edges in zip(pairs, found, strict=True):
+        if edges.size:
+            km[a, b] = float(length_km[edges].sum())
+            before[a, b] = int(drive.tail[edges[-1]])
+            after[a, b] = int(drive.head[edges[0]])
         if edges.size and not is_stop[drive.head[edges[:-1]]].any():
             direct[a, b] = True
     both_ways = np.isfinite(time_s) & np.isfinite(time_s.T)
@@ -362,7 +427,53 @@ def _direct_links(drive, stops: np.ndarray, time_s: np.ndarray, weight: np.ndarr
     legs = mean.copy()
     np.fill_diagonal(legs, np.inf)  # the third stop is neither end
     via = np.min(legs[:, :, None] + legs[None, :, :], axis=1)  # best two-leg time via a stop
-    return linked & ~(via <= DETOUR_PRUNE * mean)
+    linked = linked & ~(via <= DETOUR_PRUNE * mean)
+    return linked, (km + km.T) / 2.0, before, after
+
+
+def _street_degree(drive, weight: np.ndarray) -> np.ndarray:
+    """(n_nodes,) distinct neighbours of each drive node over bus-usable links."""
+    ok = np.isfinite(weight)
+    a = np.concatenate([drive.tail[ok], drive.head[ok]])
+    b = np.concatenate([drive.head[ok], drive.tail[ok]])
+    pairs = np.unique(np.stack([a, b], axis=1), axis=0)
+    return np.bincount(pairs[:, 0], minlength=drive.n_nodes)
+
+
+def _baseline_terminals(supply, lon: np.ndarray, lat: np.ndarray, within_m: float) -> np.ndarray:
+    """(n,) bool: the stop nearest a first or last stop of a baseline line, within ``within_m``."""
+    out = np.zeros(lon.size, dtype=bool)
+    if supply is None or not len(supply.lines):
+        return out
+    ends = {sid for line in supply.lines for sid in (line.stop_ids[0], line.stop_ids[-1])}
+    table = supply.stops.loc[sorted(ends)]
+    for x, y in zip(table["lon"].to_numpy(float), table["lat"].to_numpy(float), strict=True):
+        d = haversine_m(x, y, lon, lat)
+        k = int(np.argmin(d))
+        if d[k] <= within_m:
+            out[k] = True
+    return out
+
+
+def _must_serve_nodes(drive, zones: pd.DataFrame, zone_ids: Sequence[object], path: Path):
+    """Street nodes nearest the centres of the must-serve zones."""
+    if not len(zone_ids):
+        return np.empty(0, dtype=np.int64)
+    ids = zones["zone"] if "zone" in zones.columns else zones.index
+    known = {str(z): k for k, z in enumerate(ids)}
+    missing = [str(z) for z in zone_ids if str(z) not in known]
+    if missing:
+        raise CityDesignError(
+            f"{path}: must-serve zone(s) {missing} are not zones of the scenario "
+            f"(zone ids such as {list(known)[:3]})"
+        )
+    rows = [known[str(z)] for z in zone_ids]
+    nearest, _ = snap_points(
+        drive,
+        zones["lon"].to_numpy(float)[rows],
+        zones["lat"].to_numpy(float)[rows],
+    )
+    return np.asarray(nearest, dtype=np.int64)
 
 
 def _largest_component(linked: np.ndarray) -> np.ndarray:
@@ -404,12 +515,15 @@ def design_city(
     min_nodes: int = 3,
     max_nodes: int = 15,
     max_route_min: float | None = None,
+    max_route_km: float | None = None,
+    terminals: Literal["any", "junctions"] | Sequence[int] = "any",
+    u_turns: bool = True,
     max_evaluations: int | None = 20_000,
     budget_s: float | None = None,
     seed: int = 0,
     headway_bounds_min: tuple[float, float] = (3.0, 30.0),
     transfer_penalty_min: float = 5.0,
-    objective: Literal["passenger", "pareto"] = "passenger",
+    objective: Literal["passenger", "frequency", "pareto"] = "passenger",
     progress: ProgressCallback | None = None,
     **network_options,
 ) -> CityDesign:
@@ -426,7 +540,18 @@ def design_city(
     min_nodes, max_nodes
         Stops per route (inclusive).
     max_route_min
-        Longest route (one way, minutes at free flow): caps ``max_nodes`` (module docstring).
+        Longest route one way, minutes at free-flow bus running times along the routed
+        streets plus the bus's dwell per intermediate stop (as :func:`route_time_s`).
+    max_route_km
+        Longest route, km along the routed streets.
+    terminals
+        Where routes may end: ``"any"`` stop, ``"junctions"`` (stops whose street node
+        joins three or more bus-usable streets, room to turn, plus the stops nearest the
+        baseline lines' terminals), or a list of OSM node ids of stops.
+    u_turns
+        Allow a route to leave a stop along the street it came by (``False``: no U-turns;
+        a stop that every route through it would leave the way it came can then only be
+        a route end).
     max_evaluations, budget_s
         Route-set evaluations and/or CPU seconds of the search (an evaluation budget gives
         the same result for the same seed).
@@ -437,7 +562,10 @@ def design_city(
     transfer_penalty_min
         Minutes per transfer in the fast objective.
     objective
-        ``"passenger"``: the least ATT; ``"pareto"``: the ATT-TRT front of
+        ``"passenger"``: the least ATT; ``"frequency"``: the least ``ATT + wait ×
+        boardings`` with the wait of the fleet spread over the routes at one common
+        headway (:class:`~transitopt.optimise.route_design.FleetWait`): long routes cost
+        frequency inside the search; ``"pareto"``: the ATT-TRT front of
         :func:`design_routes` (the budget split over its weights), then, with headways set
         under the fleet for each of its route sets, the one with the least
         ``fast_cost_min`` (shorter routes run more often).
@@ -457,20 +585,39 @@ def design_city(
         scenario if isinstance(scenario, CityNetwork) else city_network(scenario, **network_options)
     )
     inst = net.instance
-    if max_route_min is not None:
-        if max_route_min <= 0:
-            raise CityDesignError(f"max_route_min must be > 0, got {max_route_min}")
-        finite = inst.travel_time[np.isfinite(inst.travel_time) & (inst.travel_time > 0)]
-        max_nodes = min(max_nodes, 1 + int(max_route_min // float(np.median(finite))))
-        max_nodes = max(max_nodes, min_nodes)
-    if objective not in ("passenger", "pareto"):
-        raise CityDesignError(f"objective must be 'passenger' or 'pareto', got {objective!r}")
+    if objective not in ("passenger", "frequency", "pareto"):
+        raise CityDesignError(
+            f"objective must be 'passenger', 'frequency' or 'pareto', got {objective!r}"
+        )
+    from ..scenario import load_scenario
+
+    layover = load_scenario(net.scenario_path).baseline.model.layover_share
+    rules = route_rules(
+        net,
+        max_route_min=max_route_min,
+        max_route_km=max_route_km,
+        terminals=terminals,
+        u_turns=u_turns,
+    )
+    _check_route_ends(net, rules, n_routes)
+    fleet_wait = (
+        FleetWait(
+            fleet,
+            layover_share=layover,
+            stop_time_min=net.dwell_s / 60.0,
+            min_headway_min=headway_bounds_min[0],
+        )
+        if objective == "frequency"
+        else None
+    )
     search = design_routes(
         inst,
         n_routes=n_routes,
         min_nodes=min_nodes,
         max_nodes=max_nodes,
-        objective=objective,
+        objective="pareto" if objective == "pareto" else "passenger",
+        rules=rules,
+        fleet_wait=fleet_wait,
         budget_s=budget_s,
         max_evaluations=max_evaluations,
         seed=seed,
@@ -478,7 +625,7 @@ def design_city(
         transfer_penalty_min=transfer_penalty_min,
         clock="cpu",
     )
-    options = [search.routes] if objective == "passenger" else list(search.front["routes"])
+    options = [search.routes] if objective != "pareto" else list(search.front["routes"])
     designs = [
         _with_headways(
             net,
@@ -491,6 +638,92 @@ def design_city(
         for routes in options
     ]
     return min(designs, key=lambda d: d.fast_cost_min)
+
+
+def route_rules(
+    net: CityNetwork,
+    *,
+    max_route_min: float | None = None,
+    max_route_km: float | None = None,
+    terminals: Literal["any", "junctions"] | Sequence[int] = "any",
+    u_turns: bool = True,
+) -> RouteRules:
+    """The route rules of :func:`design_city` on a candidate network (its docstring).
+
+    Raises
+    ------
+    CityDesignError
+        A limit that is not positive, an unknown ``terminals`` value or stop, fewer than
+        two terminals, or a network built without street paths.
+    """
+    for name, value in (("max_route_min", max_route_min), ("max_route_km", max_route_km)):
+        if value is not None and not value > 0:
+            raise CityDesignError(f"{name} must be > 0, got {value}")
+    needs_paths = max_route_km is not None or not u_turns or terminals == "junctions"
+    if needs_paths and (net.link_km is None or net.junction is None):
+        raise CityDesignError("this candidate network has no street paths; rebuild it")
+    ok: np.ndarray | None = None
+    if isinstance(terminals, str):
+        if terminals == "junctions":
+            ok = np.asarray(net.junction, bool) | np.asarray(net.baseline_terminal, bool)
+        elif terminals != "any":
+            raise CityDesignError(
+                f"terminals must be 'any', 'junctions' or a list of stop node ids, got {terminals!r}"
+            )
+    else:
+        index = {int(v): k for k, v in enumerate(net.instance.node_id)}
+        unknown = [int(v) for v in terminals if int(v) not in index]
+        if unknown:
+            raise CityDesignError(
+                f"terminals {unknown} are not candidate stops (OSM node ids of the network)"
+            )
+        ok = np.zeros(net.n_stops, dtype=bool)
+        ok[[index[int(v)] for v in terminals]] = True
+    if ok is not None and ok.sum() < 2:
+        raise CityDesignError(f"only {int(ok.sum())} terminal stop(s); routes need two ends")
+    return RouteRules(
+        max_time_min=max_route_min,
+        stop_time_min=net.dwell_s / 60.0,
+        link_km=net.link_km,
+        max_km=max_route_km,
+        terminals=ok,
+        arrive_from=None if u_turns else net.arrive_from,
+        leave_to=None if u_turns else net.leave_to,
+    )
+
+
+def end_only_stops(net: CityNetwork, rules: RouteRules) -> np.ndarray:
+    """(n,) bool: stops that only a route end can serve: one link, or (without U-turns)
+    every way through the stop leaves along the street it came by."""
+    tt = net.instance.travel_time
+    out = np.zeros(net.n_stops, dtype=bool)
+    for b in range(net.n_stops):
+        nb = [int(a) for a in np.flatnonzero(np.isfinite(tt[:, b])) if a != b]
+        out[b] = len(nb) < 2 or (
+            rules.arrive_from is not None
+            and all(rules.u_turns([a, b, c]) > 0 for a in nb for c in nb if a != c)
+        )
+    return out
+
+
+def _check_route_ends(net: CityNetwork, rules: RouteRules, n_routes: int) -> None:
+    """Raise when more stops can only be route ends than ``n_routes`` routes have ends."""
+    ends = end_only_stops(net, rules)
+    if rules.terminals is not None:
+        bad = np.flatnonzero(ends & ~rules.terminals)
+        if bad.size:
+            raise CityDesignError(
+                f"{bad.size} stop(s) can only be served as a route end but are no terminals "
+                f"(OSM nodes {[int(net.instance.node_id[v]) for v in bad[:5]]}...); "
+                "allow U-turns or more terminals"
+            )
+    if ends.sum() > 2 * n_routes:
+        why = "dead ends" if rules.arrive_from is None else "dead ends or U-turn-only stops"
+        raise CityDesignError(
+            f"{int(ends.sum())} stops ({why}) can only be served as route ends, more than "
+            f"the {2 * n_routes} ends of {n_routes} routes; give more routes"
+            + ("" if rules.arrive_from is None else " or allow U-turns")
+        )
 
 
 def _with_headways(
@@ -542,6 +775,8 @@ def _with_headways(
 
 def _stop_name(net: CityNetwork, stop: int) -> str:
     """A stop's street, or its OSM node where the map names no street."""
+    if net.stop_ref is not None:
+        return net.street[stop] or f"stop {net.stop_ref[stop]}"
     return net.street[stop] or f"node {int(net.instance.node_id[stop])}"
 
 
@@ -550,12 +785,15 @@ def route_time_s(net: CityNetwork, route: Sequence[int]) -> float:
     per intermediate stop."""
     there = sum(net.time_s[a, b] for a, b in zip(route[:-1], route[1:], strict=True))
     back = sum(net.time_s[b, a] for a, b in zip(route[:-1], route[1:], strict=True))
-    return float((there + back) / 2.0 + MODE_DEFAULTS["bus"].dwell_s * max(0, len(route) - 2))
+    return float((there + back) / 2.0 + net.dwell_s * max(0, len(route) - 2))
 
 
 def _route_length_km(net: CityNetwork, route: Sequence[int]) -> float:
-    """Straight-line length along the stops, km (a lower bound of the street length)."""
+    """Length along the routed streets, km (straight lines between the stops for a network
+    built without street paths)."""
     r = list(route)
+    if net.link_km is not None:
+        return float(sum(net.link_km[a, b] for a, b in zip(r[:-1], r[1:], strict=True)))
     return float(
         sum(
             haversine_m(net.lon[a], net.lat[a], net.lon[b], net.lat[b])
@@ -697,8 +935,11 @@ def write_design(
             "line = [" + ", ".join(_toml_str(k) for k in removed) + "]",
         ]
     node_id = net.instance.node_id
+    refs = net.stop_ref
     for row, route in zip(design.table.itertuples(), design.routes, strict=True):
-        stops = ", ".join(str(int(node_id[s])) for s in route)
+        stops = ", ".join(
+            _toml_str(refs[s]) if refs is not None else str(int(node_id[s])) for s in route
+        )
         out += [
             "",
             f"# {row.stops} stops, {row.one_way_min:.1f} min one way, {row.fleet} vehicles",
@@ -707,11 +948,15 @@ def write_design(
             f"id = {_toml_str(row.route)}",
             f"name = {_toml_str(row.route)}",
             f"long_name = {_toml_str(row.name)}",
-            'mode = "bus"',
+            f"mode = {_toml_str(net.mode)}",
             f"headway_min = {row.headway_min:g}",
             "both_directions = true",
             f"stops = [{stops}]",
         ]
+        if refs is not None:  # no streets: the baseline lines' speed, dwell included
+            out += [f"speed_kph = {net.settings['speed_kph']:g}", "dwell_s = 0"]
+            if net.settings.get("hail_and_ride"):
+                out.append("hail_and_ride = true")
     path.parent.mkdir(parents=True, exist_ok=True)
     write_text(path, "\n".join(out) + "\n")
     return path
@@ -749,14 +994,11 @@ def refit_to_model(
     for _ in range(max_rounds):
         result = evaluate_file(path)
         lines = result.tables["lines"]
-        ours = lines[lines["route_key"].isin([f"bus:{r}" for r in design.table["route"]])]
+        keys = [f"{design.network.mode}:{r}" for r in design.table["route"]]
+        ours = lines[lines["route_key"].isin(keys)]
         if _fleet_of(ours) <= design.fleet_budget:  # lines kept from the baseline not counted
             return design, float(result["transit_fleet"])
-        one_way = (
-            ours.groupby("route_key")["one_way_time_s"]
-            .mean()
-            .reindex([f"bus:{r}" for r in design.table["route"]])
-        ).to_numpy(float)
+        one_way = (ours.groupby("route_key")["one_way_time_s"].mean().reindex(keys)).to_numpy(float)
         riders = design.table["riders"].to_numpy(float)
         headway = set_headways(
             one_way,

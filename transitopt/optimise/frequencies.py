@@ -18,12 +18,17 @@ transit demand on the model's transit graph at the baseline's final link times, 
 candidate headways (:meth:`~transitopt.assignment.multimodal.MultimodalModel.transit_graph`):
 demand, mode split and bus running times are held fixed in the search.
 
-Search: greedy marginal analysis from every route at its longest allowed headway (the
+Search: greedy marginal analysis from every route at its longest allowed headway, each
+shortened as far as its vehicles there allow when vehicles cost nothing (the
 move with the best objective reduction per extra vehicle while the fleet allows; half
-the evaluation budget when the scenario's own headways are a feasible second start),
-then, from the better of the two, passes of single moves and pairwise swaps (one route
-one step shorter, another one step longer) until none improves or ``max_evaluations``
-is spent.
+the evaluation budget when there is a second start), then, from the better of the two,
+passes of single moves and pairwise swaps (one route one step shorter, another one step
+longer) until none improves or ``max_evaluations`` is spent. The second start is the
+scenario's own headways when they are on the grid and within the fleet, else those
+headways times the least common factor that fits the fleet, each rounded up to the grid
+(found by bisection on the fleet alone; one assignment). Without it, a fleet below the
+scenario's left the greedy alone, which on the Helsinki example (49 routes, fleet 49
+against the scenario's 57) does not finish in 500 assignments.
 
 Full-model check: the chosen alternative is then evaluated by the full scenario model
 (demand, mode split and running times respond, so cycle times change). While its fleet
@@ -264,9 +269,24 @@ class _Search:
         return not wants_stop(self.progress, dict(row))
 
     def start(self) -> None:
-        """Every route at its longest allowed headway."""
+        """Every route at its longest allowed headway; then, when vehicles cost nothing
+        (operator weight 0), each at the shortest headway its vehicles there can run
+        (rounding up leaves spare time in most cycles), if that is better."""
         self.current = self.total(self.idx)
         self.accept("start", 0)
+        if self.problem.weight > 0:
+            return
+        longest = self.problem.fleet(np.full(self.n, self.h[-1]))
+        free = self.idx.copy()
+        for k in range(len(self.h) - 2, -1, -1):  # same vehicles, shorter headway
+            same = self.problem.fleet(np.full(self.n, self.h[k])) == longest
+            free = np.where(same & (free == k + 1), k, free)
+        if (free == self.idx).all():
+            return
+        value = self.total(free)
+        if value < self.current:
+            self.idx, self.current = free, value
+            self.accept("shorten at no extra vehicle", 0)
 
     # ------------------------------------------------------------------ greedy
     def greedy(self, limit: int | None = None) -> None:
@@ -337,15 +357,37 @@ class _Search:
             return None
         return idx
 
-    def restart_from(self, base_h: np.ndarray, objective: float) -> None:
-        """Continue from the scenario's own headways when on the grid, feasible and better."""
-        base_idx = self.grid_index(base_h)
+    def scaled_index(self, headway_s: np.ndarray) -> np.ndarray | None:
+        """Grid positions of the scenario's headways times the least common factor whose
+        fleet fits the budget, each rounded up to the grid (no assignment run); ``None``
+        when no factor fits or the result is every route at its longest headway."""
+
+        def snapped(factor: float) -> np.ndarray:
+            want = headway_s * factor
+            return np.minimum(np.searchsorted(self.h, want - 1e-6), len(self.h) - 1)
+
+        lo, hi = 1e-3, 1e3
+        if self.fleet_of(snapped(hi)) > self.budget:
+            return None
+        for _ in range(60):  # bisection on the factor; the fleet falls as it grows
+            mid = math.sqrt(lo * hi)
+            if self.fleet_of(snapped(mid)) <= self.budget:
+                hi = mid
+            else:
+                lo = mid
+        idx = snapped(hi)
+        return None if (idx == len(self.h) - 1).all() else idx
+
+    def restart_from(
+        self, base_idx: np.ndarray | None, objective: float, what: str = "the scenario's headways"
+    ) -> None:
+        """Continue from ``base_idx`` (grid positions) when given and better."""
         if base_idx is not None and objective < self.current:
             self.idx, self.current = base_idx, objective
             self.history.append(
                 {
                     "evaluations": self.problem.evaluations,
-                    "move": "restart from the scenario's headways",
+                    "move": f"restart from {what}",
                     "route_key": None,
                     "headway_min": None,
                     "fleet": self.fleet_of(self.idx),
@@ -491,10 +533,15 @@ def optimise_frequencies(
     base_fleet = problem.fleet(base_h)
     search.start()
     base_idx = search.grid_index(base_h)
+    second, second_value, what = base_idx, pb + ob, "the scenario's headways"
+    if base_idx is None:  # off the grid or over the fleet: scale them to fit instead
+        second = search.scaled_index(base_h)
+        what = "the scenario's headways scaled to the fleet"
+        second_value = search.total(second) if second is not None else math.inf
     try:
-        # the scenario's own headways are a second start: the greedy then gets half the budget
-        search.greedy(max_evaluations // 2 if base_idx is not None else None)
-        search.restart_from(base_h, pb + ob)
+        # a second start: the greedy then gets half the budget
+        search.greedy(max_evaluations // 2 if second is not None else None)
+        search.restart_from(second, second_value, what)
         search.improve()
     except KeyboardInterrupt:
         search.stop = "interrupted"

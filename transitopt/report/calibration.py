@@ -2,9 +2,12 @@
 
 :func:`write_calibration` writes into one folder:
 
-* ``estimate.omx`` and ``estimate.csv`` (origin, destination, trips): the estimated matrix;
+* ``estimate.omx`` and ``estimate.csv`` (origin, destination, trips): the estimated matrix
+  (with several vehicle classes: one OMX core and a ``vehicle_class`` column per class,
+  the core ``trips`` their vehicle sum);
 * ``fit.csv``: per observation count, modelled before and after, GEH before and after;
 * ``statistics.csv``: GEH < 5 share, TAG flow criterion, R², slope, RMSE, %RMSE;
+* ``class_statistics.csv``: the fit and the trips per counted vehicle class;
 * ``bands.csv``: RMSE by flow band (TAG M3.1 bands), before and after;
 * ``od_change.csv``: per OD cell prior, estimate, change, ratio;
 * ``history.csv``: the estimation's convergence history;
@@ -111,18 +114,30 @@ def write_calibration(result: ODMEResult, folder: str | os.PathLike) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     est = result.estimate
-    write_omx(folder / "estimate.omx", {"trips": est.matrix}, est.zones)
-    i, j = np.nonzero(est.matrix)
-    write_table(
-        pd.DataFrame(
-            {"origin": est.zones[i], "destination": est.zones[j], "trips": est.matrix[i, j]}
-        ),
-        folder / "estimate.csv",
+    by_class = result.class_estimates or {"": est}
+    write_omx(
+        folder / "estimate.omx",
+        {"trips": est.matrix} | {name: m.matrix for name, m in result.class_estimates.items()},
+        est.zones,
     )
+    parts = []
+    for name, matrix in by_class.items():
+        i, j = np.nonzero(matrix.matrix)
+        part = pd.DataFrame(
+            {
+                "origin": matrix.zones[i],
+                "destination": matrix.zones[j],
+                "trips": matrix.matrix[i, j],
+            }
+        )
+        parts.append(part.assign(vehicle_class=name) if name else part)
+    write_table(pd.concat(parts, ignore_index=True), folder / "estimate.csv")
     fit = result.fit_table()
     write_table(fit, folder / "fit.csv")
     stats = result.statistics().rename_axis("statistic").reset_index()
     write_table(stats, folder / "statistics.csv")
+    class_stats = result.class_statistics()
+    write_table(class_stats, folder / "class_statistics.csv")
     counted = result.counts.observed
     bands = rmse_by_band(result.modelled_prior, counted).merge(
         rmse_by_band(result.modelled, counted)[
@@ -144,6 +159,8 @@ def write_calibration(result: ODMEResult, folder: str | os.PathLike) -> Path:
         f"<pre>{html.escape(result.summary())}</pre>",
         "<h2>Fit statistics</h2>",
         stats.to_html(index=False, float_format=lambda v: f"{v:.3f}"),
+        "<h3>By counted vehicle class</h3>",
+        class_stats.to_html(index=False, float_format=lambda v: f"{v:.3f}"),
         "<p>GEH &lt; 5 on at least 85 % of counted links, and the flow criterion, are the UK "
         "TAG unit M3.1 (table 3) acceptability guidelines.</p>",
         "<h2>RMSE by flow band</h2>",
@@ -182,9 +199,10 @@ def counts_statistics_html(results: list, names: list[str]) -> str:
     and the baseline's RMSE by flow band; empty when no result has counts."""
     from ..metrics.counts import count_statistics
 
+    boardings = boardings_statistics_html(results, names)
     fits = _fits(results, names)
     if not fits:
-        return ""
+        return boardings
     rows = []
     for k, (name, fit) in enumerate(fits):
         runs = (
@@ -224,6 +242,47 @@ def counts_statistics_html(results: list, names: list[str]) -> str:
         + f"<h3>RMSE by flow band ({html.escape(name)})</h3><table><thead><tr><th>counted flow, veh/h"
         "</th><th>counts</th><th>RMSE</th><th>%RMSE</th><th>GEH &lt; 5</th></tr></thead><tbody>"
         + band_rows
+        + "</tbody></table>"
+        + boardings
+    )
+
+
+def boardings_statistics_html(results: list, names: list[str]) -> str:
+    """A table of the fit to counted transit boardings per scenario (the baseline also
+    before its constant was fitted); empty when no result has boardings counts."""
+    from ..metrics.counts import count_statistics
+
+    fits = [
+        (name, r.tables["boardings_fit"])
+        for r, name in zip(results, names, strict=True)
+        if "boardings_fit" in r.tables and len(r.tables["boardings_fit"])
+    ]
+    if not fits:
+        return ""
+    rows = []
+    for name, fit in fits:
+        runs = (
+            [(f"{name} (before calibration)", fit["modelled_before"])]
+            if "modelled_before" in fit
+            else []
+        )
+        for label, modelled in [*runs, (name, fit["modelled"])]:
+            m, c = modelled.to_numpy(float), fit["count"].to_numpy(float)
+            s = count_statistics(m, c)
+            rows.append(
+                f"<tr><td>{html.escape(label)}</td><td>{int(s['n'])}</td>"
+                f"<td>{c.sum():,.0f}</td><td>{m.sum():,.0f}</td>"
+                f"<td>{100 * s['share_geh_below_5']:.1f} %</td><td>{s['r2']:.3f}</td>"
+                f"<td>{s['rmse']:,.1f}</td><td>{s['percent_rmse']:.1f}</td></tr>"
+            )
+    return (
+        "<h3>Transit boardings</h3><p class='hint'>Boardings per counted line and stop "
+        "(passengers per period). A baseline without target shares has its transit constant "
+        "fitted so that the counted total is matched within 1 %; how the boardings split "
+        "between lines stays the model's.</p>"
+        "<table><thead><tr><th>scenario</th><th>counts</th><th>counted</th><th>modelled</th>"
+        "<th>GEH &lt; 5</th><th>R²</th><th>RMSE</th><th>%RMSE</th></tr></thead><tbody>"
+        + "".join(rows)
         + "</tbody></table>"
     )
 

@@ -158,9 +158,7 @@ def write_report(
         figs = [counts_scatter_figure(results, names), counts_geh_map_figure(base)]
         cells = "".join(figures.add(f, "chart") for f in figs if f is not None)
         body.append(
-            _section(
-                "counts", "Fit to traffic counts", counts_html + f"<div class='grid'>{cells}</div>"
-            )
+            _section("counts", "Fit to counts", counts_html + f"<div class='grid'>{cells}</div>")
         )
     chart_cells = [
         figures.add(charts.mode_share_figure(results), "chart"),

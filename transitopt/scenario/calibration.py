@@ -21,12 +21,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._errors import InputFileError
+from .._errors import DemandError, InputFileError
 from .._progress import ProgressCallback
+from ..assignment.boardings import BOARDINGS_TOLERANCE, BoardingsCalibration
 from ..assignment.calibration import CalibrationError, ModeShareCalibration
 from ..assignment.multimodal import MODES, MultimodalModel, MultimodalResult
 from ..assignment.odme import car_demand_factors
-from ..demand.counts import LinkCounts, read_counts
+from ..demand.counts import Boardings, LinkCounts, counts_file_kinds, read_boardings, read_counts
 from ..metrics.counts import count_statistics, geh
 from .files import Scenario, load_scenario
 from .inputs import BaseData
@@ -90,16 +91,25 @@ def run_with_calibration(
     spec = scenario.baseline.calibration
     if spec is None:
         return model.run(progress), None
-    if spec.counts is None:
-        return _run_shares(scenario, model, base, progress)
+    kinds = _counts_kinds(scenario)
+    boardings = _boardings(scenario) if "boardings" in kinds else None
+    if "links" not in kinds:
+        outcome, calibrated = _run_shares(scenario, model, base, progress, boardings)
+        if calibrated is None or boardings is None or outcome.stop_reason == "cancelled":
+            return outcome, calibrated
+        return outcome, _with_boardings_statistics(scenario, outcome, calibrated, boardings)
     if not scenario.is_baseline:
         model = adjusted_demand(model, baseline_adjustment(scenario, progress=progress))
-    outcome, calibrated = _run_shares(scenario, model, base, progress)
+    outcome, calibrated = _run_shares(scenario, model, base, progress, boardings)
     if calibrated is None or outcome.stop_reason == "cancelled":
         return outcome, calibrated
     if scenario.is_baseline:
-        return _fit_counts(scenario, model, outcome, calibrated, progress)
-    return outcome, _with_count_statistics(scenario, model, outcome, calibrated)
+        outcome, calibrated = _fit_counts(scenario, model, outcome, calibrated, progress, boardings)
+    else:
+        calibrated = _with_count_statistics(scenario, model, outcome, calibrated)
+    if boardings is not None and outcome.stop_reason != "cancelled":
+        calibrated = _with_boardings_statistics(scenario, outcome, calibrated, boardings)
+    return outcome, calibrated
 
 
 def _run_shares(
@@ -107,13 +117,17 @@ def _run_shares(
     model: MultimodalModel,
     base: BaseData,
     progress: ProgressCallback | None,
+    boardings: Boardings | None = None,
 ) -> tuple[MultimodalResult, Calibrated | None]:
-    """The model run with the mode constants of ``[calibration]`` (fitted or the baseline's)."""
+    """The model run with the mode constants of ``[calibration]`` (fitted to the target
+    shares or, without targets, to the counted boardings; or the baseline's)."""
     spec = scenario.baseline.calibration
     assert spec is not None
     trip_length = _trip_length(base)
     summary: dict[str, Any]
-    if spec.targets is None:
+    if spec.targets is None and boardings is not None and scenario.is_baseline:
+        return _fit_boardings(scenario, model, boardings, trip_length, progress)
+    if spec.targets is None and boardings is None:
         summary = {
             "source": "calibrated" if scenario.is_baseline else "baseline",
             "baseline_file": str(scenario.baseline_path),
@@ -132,6 +146,7 @@ def _run_shares(
         )
         return model.with_constants(**constants).run(progress), Calibrated(summary, None, note)
 
+    assert spec.targets is not None
     fit_spec = ModeShareCalibration(
         {str(m): share for m, share in spec.targets.items()},
         tolerance=spec.tolerance,
@@ -230,6 +245,11 @@ def clear_calibrations() -> None:
 
 
 # ------------------------------------------------------------------ calibration to counts
+#: at most this many rounds of (car matrix from counts, transit constant from boardings)
+#: when a baseline fits both: each round estimates the matrix on the last run and fits the
+#: constant again on the new demand, until the constant's refit keeps the counts' fit
+COUNTS_BOARDINGS_ROUNDS = 4
+
 #: the OD adjustments (table ``od_adjustment``) of baselines calibrated to counts, by the
 #: baseline's digest, least recently used first; at most ``CALIBRATIONS_KEPT``
 _ADJUSTMENTS: dict[str, pd.DataFrame] = {}
@@ -294,23 +314,54 @@ def _fit_counts(
     outcome: MultimodalResult,
     calibrated: Calibrated,
     progress: ProgressCallback | None,
+    boardings: Boardings | None = None,
 ) -> tuple[MultimodalResult, Calibrated]:
     """Estimate the baseline's car matrix from its counts, scale its total demand by the
-    factors and run it again (with the same constants)."""
+    factors and run it again (with the same constants; where the constants were fitted
+    to boardings, fitted again on the new demand, from where they were)."""
     spec = scenario.baseline.calibration
     assert spec is not None
     counts = _counts(scenario, model)
-    factors, odme = car_demand_factors(model, outcome, counts, max_outer=spec.counts_max_outer)
     zones = model.zones["zone"].to_numpy()
-    i, j = np.nonzero(np.abs(factors - 1.0) > 1e-12)
-    adjustment = pd.DataFrame(
-        {"origin": zones[i], "destination": zones[j], "factor": factors[i, j]}
-    )
-    adjusted = adjusted_demand(model, adjustment)
     constants = calibrated.constants
-    if constants:
-        adjusted = adjusted.with_constants(**constants)
-    final = adjusted.run(progress)
+    fit_boardings = boardings is not None and spec.targets is None
+    factors = np.ones((zones.size, zones.size))
+    current_model, current = model, outcome
+    first = None
+    refit = None
+    rounds = 0
+    for _ in range(COUNTS_BOARDINGS_ROUNDS if fit_boardings else 1):
+        rounds += 1
+        try:
+            step, odme = car_demand_factors(
+                current_model, current, counts, max_outer=spec.counts_max_outer
+            )
+        except DemandError as exc:  # e.g. counts of a vehicle class the model does not have
+            raise scenario.error(("calibration", "counts"), str(exc)) from None
+        first = first or odme
+        factors = factors * step
+        i, j = np.nonzero(np.abs(factors - 1.0) > 1e-12)
+        adjustment = pd.DataFrame(
+            {"origin": zones[i], "destination": zones[j], "factor": factors[i, j]}
+        )
+        adjusted = adjusted_demand(model, adjustment)
+        if constants:
+            adjusted = adjusted.with_constants(**constants)
+        if not fit_boardings:
+            final = adjusted.run(progress)
+            break
+        assert boardings is not None
+        refit = _boardings_calibration(scenario, boardings).run(adjusted, progress)
+        final, constants = refit.result, dict(refit.constants)
+        current_model, current = refit.model, final
+        flow = final.road.flow if final.road is not None else None
+        if flow is None or odme.stop_reason == "max_outer":
+            break
+        fit_now = count_statistics(counts.modelled(flow), counts.observed)["percent_rmse"]
+        if fit_now <= max(odme.history["percent_rmse"].iloc[-1], 1.0) * 1.05:
+            break  # the constant's refit left the counts' fit as the estimation had it
+    assert first is not None
+    odme = first
     flow = final.road.flow if final.road is not None else np.zeros(int(counts.edges.max()) + 1)
     modelled = counts.modelled(flow)
     table = pd.DataFrame(
@@ -349,8 +400,14 @@ def _fit_counts(
         f"R2 {before['r2']:.3f} -> {after['r2']:.3f}; total demand {total_before:,.0f} -> "
         f"{total_after:,.0f} trips"
     )
-    tables = {"counts_fit": table, "od_adjustment": adjustment}
+    tables = {**calibrated.tables, "counts_fit": table, "od_adjustment": adjustment}
     summary = {**calibrated.summary, "counts": entry}
+    if refit is not None:
+        summary = {**summary, "constants": dict(refit.constants), "converged": refit.converged}
+        summary["boardings_runs_after_counts"] = len(refit.history)
+        entry["rounds"] = rounds
+        if refit.converged:
+            _remember(scenario.digest(), summary)
     notes = "; ".join(n for n in (calibrated.note, note) if n)
     return final, Calibrated(summary, calibrated.table, notes, tables)
 
@@ -388,7 +445,123 @@ def _with_count_statistics(
     note = "total demand scaled by the baseline's matrix estimated from counts"
     notes = "; ".join(n for n in (calibrated.note, note) if n)
     return Calibrated(
-        {**calibrated.summary, "counts": entry}, calibrated.table, notes, {"counts_fit": table}
+        {**calibrated.summary, "counts": entry},
+        calibrated.table,
+        notes,
+        {**calibrated.tables, "counts_fit": table},
+    )
+
+
+# ------------------------------------------------------------------ calibration to boardings
+def _counts_kinds(scenario: Scenario) -> set[str]:
+    """What the baseline's counts file counts (``links``, ``boardings``); empty without one."""
+    spec = scenario.baseline.calibration
+    if spec is None or spec.counts is None:
+        return set()
+    try:
+        return counts_file_kinds(spec.counts)
+    except InputFileError as exc:
+        raise scenario.error(("calibration", "counts"), str(exc)) from None
+
+
+def _boardings(scenario: Scenario) -> Boardings:
+    spec = scenario.baseline.calibration
+    assert spec is not None and spec.counts is not None
+    try:
+        return read_boardings(spec.counts)
+    except InputFileError as exc:
+        raise scenario.error(("calibration", "counts"), str(exc)) from None
+
+
+def _boardings_calibration(scenario: Scenario, boardings: Boardings) -> BoardingsCalibration:
+    spec = scenario.baseline.calibration
+    assert spec is not None
+    return BoardingsCalibration(boardings, tolerance=BOARDINGS_TOLERANCE, max_iter=spec.max_iter)
+
+
+def _fit_boardings(
+    scenario: Scenario,
+    model: MultimodalModel,
+    boardings: Boardings,
+    trip_length: dict[str, float] | None,
+    progress: ProgressCallback | None,
+) -> tuple[MultimodalResult, Calibrated]:
+    """The baseline's transit constant fitted to its counted boardings (no target shares)."""
+    try:
+        fit = _boardings_calibration(scenario, boardings).run(model, _naming(progress, scenario))
+    except CalibrationError as exc:
+        raise scenario.error(("calibration", "counts"), str(exc)) from None
+    summary = {
+        "source": "calibrated",
+        "baseline_file": str(scenario.baseline_path),
+        "targets": None,
+        "fitted_to": "boardings",
+        "constants": dict(fit.constants),
+        "iterations": len(fit.history),
+        "tolerance": fit.tolerance,
+        "converged": fit.converged,
+        "mean_trip_length": trip_length,
+    }
+    last = fit.history.iloc[-1]
+    note = (
+        f"transit constant calibrated to {fit.observations.n_observations} counted boardings in "
+        f"{len(fit.history)} model runs: modelled {last['modelled']:,.0f} against "
+        f"{last['counted']:,.0f} counted (tolerance {100 * fit.tolerance:g} %); "
+        f"{_constants_text(fit.constants)}"
+    )
+    result = fit.result
+    if fit.converged:
+        _remember(scenario.digest(), summary)
+    else:
+        result = replace(result, converged=False, stop_reason="cancelled")
+        note = "calibration cancelled: the constants are not calibrated"
+    before = fit.fit_table()[["label", "modelled_before"]]
+    return result, Calibrated(summary, fit.history, note, {"boardings_fit": before})
+
+
+def _with_boardings_statistics(
+    scenario: Scenario, outcome: MultimodalResult, calibrated: Calibrated, boardings: Boardings
+) -> Calibrated:
+    """The fit of the final run to the counted boardings: table ``boardings_fit`` (label,
+    count, modelled [before], GEH) and ``summary["calibration"]["boardings"]``."""
+    spec = scenario.baseline.calibration
+    assert spec is not None
+    if outcome.transit is None:
+        raise scenario.error(
+            ("calibration", "counts"), "boardings counted, but no transit is modelled"
+        )
+    matched = boardings.match(outcome.transit.graph)
+    modelled = matched.modelled(outcome.transit.link_volume)
+    table = pd.DataFrame({"label": matched.labels, "count": matched.observed, "modelled": modelled})
+    entry: dict[str, Any] = {
+        "file": str(spec.counts),
+        "observations": matched.n_observations,
+        "unmatched_rows": [int(r) for r in matched.unmatched["row"]],
+        "unmatched": [[int(r), str(why)] for r, why in matched.unmatched.itertuples(index=False)],
+        "total_counted": float(matched.observed.sum()),
+        "total_modelled": float(modelled.sum()),
+        "tolerance": BOARDINGS_TOLERANCE,
+        "fitted": bool(scenario.is_baseline and spec.targets is None),
+        "source": "calibrated" if scenario.is_baseline else "baseline",
+    }
+    earlier = calibrated.tables.get("boardings_fit")
+    if earlier is not None and "modelled_before" in earlier and len(earlier) == len(table):
+        before = earlier["modelled_before"].to_numpy(float)
+        table.insert(2, "modelled_before", before)
+        table["geh_before"] = geh(before, matched.observed)
+        entry["before"] = count_statistics(before, matched.observed)
+    table["geh"] = geh(modelled, matched.observed)
+    if matched.n_observations:
+        entry["after"] = count_statistics(modelled, matched.observed)
+    note = ""
+    if scenario.is_baseline and spec.targets is not None:
+        note = "boardings reported, not fitted: the target shares fix the transit constant"
+    notes = "; ".join(n for n in (calibrated.note, note) if n)
+    return Calibrated(
+        {**calibrated.summary, "boardings": entry},
+        calibrated.table,
+        notes,
+        {**calibrated.tables, "boardings_fit": table},
     )
 
 

@@ -298,10 +298,14 @@ class _State:
                 updates["running_times_s"] = None  # timed by the model at the new speed
             if edit.fare is not None:
                 self.meta.loc[line_id, "fare"] = edit.fare
+            if edit.hail_and_ride is not None:
+                updates["hail_and_ride"] = edit.hail_and_ride
             changed[line_id] = line.replace(**updates) if updates else line
         for name in ("headway_min", "headway_factor", "capacity", "speed_kph", "dwell_s", "fare"):
             if getattr(edit, name) is not None:
                 effects.append(f"{name}={getattr(edit, name):g}")
+        if edit.hail_and_ride is not None:
+            effects.append("hail-and-ride" if edit.hail_and_ride else "stop to stop")
         self._replace_lines(changed)
         return self._names(ids), "; ".join(effects)
 

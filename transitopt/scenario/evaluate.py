@@ -32,6 +32,7 @@ from ..metrics.operator import route_fleet
 from ..metrics.registry import Metric, inequality_of_access, jobs_decay, jobs_within, metric
 from ..settings import cache_dir
 from ..transit.graph import ALIGHT, BOARD, RIDE
+from ..transit.hail_and_ride import cut_polyline, line_pieces
 from ..transit.street_routes import segment_table
 from .calibration import add_to_result, run_with_calibration
 from .edits import Prepared, apply_edits
@@ -399,8 +400,7 @@ def _wkt(geometry: np.ndarray) -> list[str | None]:
 
 
 def _segments_tables(p: Prepared, out: MultimodalResult) -> tuple[pd.DataFrame, pd.DataFrame]:
-    supply = p.supply
-    stops = supply.stops
+    stops = p.supply.stops
     seg_cols = [
         "line",
         "name",
@@ -420,6 +420,8 @@ def _segments_tables(p: Prepared, out: MultimodalResult) -> tuple[pd.DataFrame, 
         "alightings",
         "capacity_per_hour",
         "load_ratio",
+        "hail_and_ride",
+        "route_seq",
     ]
     stop_table = pd.DataFrame(
         {
@@ -435,49 +437,13 @@ def _segments_tables(p: Prepared, out: MultimodalResult) -> tuple[pd.DataFrame, 
         return pd.DataFrame(columns=seg_cols), stop_table
     g = out.transit.graph
     volume = out.transit.link_volume
-    routes = p.routes
-    rows = []
-    for li, line_id in enumerate(g.line_ids):
-        line = supply.line(line_id)
-        mask = g.line == li
-        rides = np.flatnonzero(mask & (g.kind == RIDE))
-        boards = np.flatnonzero(mask & (g.kind == BOARD))
-        alights = np.flatnonzero(mask & (g.kind == ALIGHT))
-        s = list(line.stop_ids)
-        lon = stops.loc[s, "lon"].to_numpy(float)
-        lat = stops.loc[s, "lat"].to_numpy(float)
-        if line_id in routes.lines:
-            length = routes.seg_length_m[routes.segments_of(routes.lines.index(line_id))]
-        else:
-            length = haversine_m(lon[:-1], lat[:-1], lon[1:], lat[1:]) * g.params.detour_factor
-        capacity = line.vehicle_capacity * 3600.0 / g.line_headway_s[li]
-        load = volume[rides]
-        rows.append(
-            pd.DataFrame(
-                {
-                    "line": line_id,
-                    "name": line.name,
-                    "label": line.label,
-                    "mode": line.mode,
-                    "seq": np.arange(len(s) - 1),
-                    "from_stop": s[:-1],
-                    "to_stop": s[1:],
-                    "from_lon": lon[:-1],
-                    "from_lat": lat[:-1],
-                    "to_lon": lon[1:],
-                    "to_lat": lat[1:],
-                    "length_m": length,
-                    "run_time_s": g.in_vehicle_s[rides],
-                    "load": load,
-                    "boardings": volume[boards],
-                    "alightings": volume[alights],
-                    "capacity_per_hour": capacity,
-                    "load_ratio": load / capacity,
-                }
-            )
-        )
+    rows = [_line_segments(p, g, volume, li) for li in range(len(g.line_ids))]
     segments = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=seg_cols)
     segments = _with_street_routes(segments, p)
+    if g.hail_points is not None:  # boarding points along hail-and-ride lines
+        points = g.hail_points.reset_index()
+        stop_table = pd.concat([stop_table, points[["stop_id", "name", "lon", "lat"]]])
+        stop_table = stop_table.reset_index(drop=True)
     board = g.kind == BOARD
     alight = g.kind == ALIGHT
     n = len(g.stop_ids)
@@ -490,15 +456,101 @@ def _segments_tables(p: Prepared, out: MultimodalResult) -> tuple[pd.DataFrame, 
     return segments, stop_table
 
 
+def _line_segments(p: Prepared, g: Any, volume: np.ndarray, li: int) -> pd.DataFrame:
+    """Segment rows of line ``li`` of the final transit graph ``g``: one per pair of
+    consecutive stops, or for a hail-and-ride line one per piece between consecutive
+    boarding points (``route_seq``: the stop-to-stop segment it is part of;
+    ``route_from``/``route_to``: where along that segment, shares of its length)."""
+    supply, stops, routes = p.supply, p.supply.stops, p.routes
+    line_id = g.line_ids[li]
+    line = supply.line(line_id)
+    mask = g.line == li
+    rides = np.flatnonzero(mask & (g.kind == RIDE))
+    s = list(line.stop_ids)
+    lon = stops.loc[s, "lon"].to_numpy(float)
+    lat = stops.loc[s, "lat"].to_numpy(float)
+    if line_id in routes.lines:
+        length = routes.seg_length_m[routes.segments_of(routes.lines.index(line_id))]
+    else:
+        length = haversine_m(lon[:-1], lat[:-1], lon[1:], lat[1:]) * g.params.detour_factor
+    n_seg = len(s) - 1
+    segment, share = np.arange(n_seg), np.ones(n_seg)
+    ids = s
+    if line.hail_and_ride:
+        segment, share, _ = line_pieces(g, line)
+        ids = [*g.stop_ids[g.stop[rides]].tolist(), s[-1]]
+        points = g.hail_points
+        where = {
+            **{sid: (x, y) for sid, x, y in zip(s, lon, lat, strict=True)},
+            **(
+                {}
+                if points is None
+                else dict(
+                    zip(points.index, zip(points["lon"], points["lat"], strict=True), strict=True)
+                )
+            ),
+        }
+        lon = np.array([where[sid][0] for sid in ids])
+        lat = np.array([where[sid][1] for sid in ids])
+    first = np.r_[True, segment[1:] != segment[:-1]]
+    start = np.arange(segment.size) - np.maximum.accumulate(
+        np.where(first, np.arange(segment.size), 0)
+    )
+    capacity = line.vehicle_capacity * 3600.0 / g.line_headway_s[li]
+    load = volume[rides]
+    return pd.DataFrame(
+        {
+            "line": line_id,
+            "name": line.name,
+            "label": line.label,
+            "mode": line.mode,
+            "seq": np.arange(len(ids) - 1),
+            "from_stop": ids[:-1],
+            "to_stop": ids[1:],
+            "from_lon": lon[:-1],
+            "from_lat": lat[:-1],
+            "to_lon": lon[1:],
+            "to_lat": lat[1:],
+            "length_m": length[segment] * share,
+            "run_time_s": g.in_vehicle_s[rides],
+            "load": load,
+            "boardings": volume[np.flatnonzero(mask & (g.kind == BOARD))],
+            "alightings": volume[np.flatnonzero(mask & (g.kind == ALIGHT))],
+            "capacity_per_hour": capacity,
+            "load_ratio": load / capacity,
+            "hail_and_ride": line.hail_and_ride,
+            "route_seq": segment,
+            "route_from": start * share,
+            "route_to": (start + 1) * share,
+        }
+    )
+
+
 def _with_street_routes(segments: pd.DataFrame, p: Prepared) -> pd.DataFrame:
     """Segments with ``on_streets``, ``fallback_reason`` and the street path ``geometry_wkt``
-    of bus-type lines (lines off the streets: False, and empty texts)."""
-    routed = segment_table(p.routes, p.drive)
-    out = segments.merge(routed, on=["line", "seq"], how="left")
+    of bus-type lines (lines off the streets: False, and empty texts); pieces of
+    hail-and-ride segments get their piece of the segment's street path."""
+    routed = segment_table(p.routes, p.drive).rename(columns={"seq": "route_seq"})
+    out = segments.merge(routed, on=["line", "route_seq"], how="left")
     out["on_streets"] = out["on_streets"].fillna(False).astype(bool)
     for column in ("fallback_reason", "geometry_wkt"):
-        out[column] = out[column].fillna("").astype(str)
-    return out
+        out[column] = out[column].astype(object).fillna("").astype(str)
+    piece = (out["route_from"] > 0) | (out["route_to"] < 1)
+    piece &= out["geometry_wkt"].str.startswith("LINESTRING")
+    if piece.any():
+        import shapely
+
+        paths = shapely.from_wkt(out.loc[piece, "geometry_wkt"].to_numpy(object))
+        out.loc[piece, "geometry_wkt"] = [
+            "LINESTRING (" + ", ".join(f"{x:.7f} {y:.7f}" for x, y in cut_polyline(xy, a, b)) + ")"
+            for xy, a, b in zip(
+                [shapely.get_coordinates(path) for path in paths],
+                out.loc[piece, "route_from"],
+                out.loc[piece, "route_to"],
+                strict=True,
+            )
+        ]
+    return out.drop(columns=["route_from", "route_to"])
 
 
 def _lines_table(p: Prepared, out: MultimodalResult, segments: pd.DataFrame) -> pd.DataFrame:
@@ -537,6 +589,7 @@ def _lines_table(p: Prepared, out: MultimodalResult, segments: pd.DataFrame) -> 
                 "headway_s": float(g.line_headway_s[li]),
                 "vehicle_capacity": line.vehicle_capacity,
                 "n_stops": len(line.stop_ids),
+                "hail_and_ride": line.hail_and_ride,
                 "length_km": float(seg["length_m"].sum()) / 1000.0,
                 "one_way_time_s": out.line_one_way_s.get(line_id, float(seg["run_time_s"].sum())),
                 "loop": line.stop_ids[0] == line.stop_ids[-1],

@@ -251,7 +251,7 @@ def _load_supply(
         )
     if not parts.lines:
         parts.notes.append("no transit lines: transit is unavailable")
-    _stop_based(parts)
+    _hail_and_ride(spec.transit.hail_and_ride, parts)
     supply = TransitSupply(
         stops=table, lines=tuple(parts.lines), info={"source": scenario.baseline_path.name}
     )
@@ -259,16 +259,19 @@ def _load_supply(
     return supply, meta.set_index("line"), parts.notes
 
 
-def _stop_based(parts: _SupplyParts) -> None:
-    """Lines marked hail-and-ride by their source (GTFS angkot, OSM share_taxi/minibus) run
-    stop to stop in scenarios: the scenario's segment tables and street running times
-    follow the lines' own stops (hail-and-ride works in ``build_transit_graph``)."""
+def _hail_and_ride(flag: bool | None, parts: _SupplyParts) -> None:
+    """``transit.hail_and_ride``: OSM and GTFS lines all (``True``) or none (``False``)
+    hail-and-ride, or (``None``) as their source marks them; a note counts them."""
+    if flag is not None:
+        source = {m["line"]: m["source"] for m in parts.meta}
+        parts.lines = [
+            ln.replace(hail_and_ride=flag) if source[ln.id] in ("osm", "gtfs") else ln
+            for ln in parts.lines
+        ]
     hail = sum(ln.hail_and_ride for ln in parts.lines)
     if hail:
-        parts.lines = [ln.replace(hail_and_ride=False) for ln in parts.lines]
         parts.notes.append(
-            f"{hail} hail-and-ride lines (angkot) run stop to stop in scenarios: boarding "
-            "anywhere along a route is modelled by build_transit_graph, not yet here"
+            f"{hail} hail-and-ride lines (angkot): boarded and left anywhere along the route"
         )
 
 
@@ -424,6 +427,7 @@ def make_lines(
         route_id=fields.id,
         long_name=fields.long_name,
         operator=fields.operator,
+        hail_and_ride=fields.hail_and_ride,
     )
     if len(set(stop_ids)) < 2:
         raise ScenarioError(

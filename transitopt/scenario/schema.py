@@ -155,6 +155,8 @@ class LineFields(_Spec):
     speed_kph: Annotated[float, Field(gt=0, le=300)] | None = None
     dwell_s: Annotated[float, Field(ge=0, le=600)] | None = None
     fare: NonNegative | None = None
+    #: boarded and left anywhere along the route (angkot, share taxis), not only at stops
+    hail_and_ride: bool = False
     both_directions: bool = False
     #: stops of the return direction in its order of travel (with ``both_directions``;
     #: default: ``stops`` reversed), e.g. the stops on the other side of a divided avenue
@@ -250,6 +252,9 @@ class TransitSpec(_Spec):
     trip_fare: NonNegative = 0.0
     line_fare: NonNegative = 0.0
     use_timetable_times: bool = True
+    #: lines of OSM and GTFS boarded anywhere along their route: None (default) as the
+    #: source marks them (GTFS angkot/share taxis, OSM route=share_taxi/minibus), or all/none
+    hail_and_ride: bool | None = None
     exclude: list[str] = []
     stops: list[StopSpec] = []
     lines: list[LineFields] = []
@@ -453,10 +458,19 @@ class ChangeLine(_Spec):
     speed_kph: Annotated[float, Field(gt=0, le=300)] | None = None
     dwell_s: Annotated[float, Field(ge=0, le=600)] | None = None
     fare: NonNegative | None = None
+    hail_and_ride: bool | None = None
 
     @model_validator(mode="after")
     def _something(self) -> ChangeLine:
-        fields = ("headway_min", "headway_factor", "capacity", "speed_kph", "dwell_s", "fare")
+        fields = (
+            "headway_min",
+            "headway_factor",
+            "capacity",
+            "speed_kph",
+            "dwell_s",
+            "fare",
+            "hail_and_ride",
+        )
         if all(getattr(self, f) is None for f in fields):
             raise ValueError(f"a change_line edit needs at least one of {', '.join(fields)}")
         if self.headway_min is not None and self.headway_factor is not None:

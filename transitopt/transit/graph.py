@@ -28,6 +28,7 @@ buses when no drive network is given, along the straight line times
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,6 +109,10 @@ class TransitGraph:
     line_seats : (lines,) float64 or None
         Seats per vehicle of each line (``Line.vehicle_seats``); ``None``: all places are
         seats.
+    hail_points : DataFrame or None
+        The boarding points added along hail-and-ride lines (they are also in
+        ``stop_ids``): index stop id, columns ``name``, ``lon``, ``lat``, ``line`` (line
+        id); ``None`` when there are none.
     """
 
     tail: np.ndarray
@@ -134,6 +139,7 @@ class TransitGraph:
     params: GraphParameters
     info: dict = field(default_factory=dict, repr=False)
     line_seats: np.ndarray | None = None
+    hail_points: pd.DataFrame | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         for value in vars(self).values():
@@ -189,6 +195,7 @@ def build_transit_graph(
     drive_network: Network | None = None,
     period: str | None = None,
     params: GraphParameters | None = None,
+    hail_polylines: Mapping[str, Sequence[np.ndarray | None]] | None = None,
 ) -> TransitGraph:
     """Build the transit graph of a supply for one analysis period.
 
@@ -210,12 +217,18 @@ def build_transit_graph(
         Analysis period naming the headway of lines with several (``Line.headway``).
     params
         Walking speed, distances, penalties, detour factors (see :class:`GraphParameters`).
+    hail_polylines
+        Street path of each segment of hail-and-ride lines, by line id: (k, 2) lon/lat
+        from one stop to the next, ``None`` for the straight line (the default for lines
+        not given); their boarding points lie along it.
     """
     params = params or GraphParameters()
     repairs: dict[str, int] = {}
     point_line: dict[str, int] = {}  # hail-and-ride boarding point -> its line's index
     if not isinstance(zones, str):  # stop-to-stop demand ("stops") boards at stops only
-        supply, point_line = _with_hail_and_ride_points(supply, drive_network, params, repairs)
+        supply, point_line = _with_hail_and_ride_points(
+            supply, drive_network, params, repairs, hail_polylines or {}
+        )
     stops = supply.stops
     stop_ids = stops.index.to_numpy(dtype=object).astype(str)
     stop_index = {sid: k for k, sid in enumerate(stop_ids)}
@@ -373,6 +386,7 @@ def build_transit_graph(
         params=params,
         info=info,
         line_seats=np.array([line.vehicle_seats for line in supply.lines], dtype=np.float64),
+        hail_points=_hail_points_table(stops, stop_ids, point_line, supply),
     )
 
 
@@ -382,10 +396,12 @@ def _with_hail_and_ride_points(
     drive_network: Network | None,
     params: GraphParameters,
     repairs: dict[str, int],
+    polylines: Mapping[str, Sequence[np.ndarray | None]],
 ) -> tuple[TransitSupply, dict[str, int]]:
     """The supply with boarding points along its hail-and-ride lines, at most
     ``params.hail_and_ride_spacing_m`` apart (:mod:`transitopt.transit.hail_and_ride`),
-    and the line index of each point added. Running times: :func:`_running_times`."""
+    along ``polylines[line id]`` where given, and the line index of each point added.
+    Running times: :func:`_running_times`."""
     hail = [li for li, line in enumerate(supply.lines) if line.hail_and_ride]
     if not hail:
         return supply, {}
@@ -404,11 +420,28 @@ def _with_hail_and_ride_points(
     for li, times in zip(hail, running, strict=True):
         s = [stop_index[sid] for sid in lines[li].stop_ids]
         lines[li], points = boarding_points(
-            lines[li], lonlat[s], times, spacing_m=params.hail_and_ride_spacing_m
+            lines[li],
+            lonlat[s],
+            times,
+            spacing_m=params.hail_and_ride_spacing_m,
+            polylines=polylines.get(lines[li].id),
         )
         tables.append(points)
         point_line.update(dict.fromkeys(points.index, li))
     return TransitSupply(stops=pd.concat(tables), lines=tuple(lines), info=supply.info), point_line
+
+
+def _hail_points_table(
+    stops: pd.DataFrame, stop_ids: np.ndarray, point_line: dict[str, int], supply: TransitSupply
+) -> pd.DataFrame | None:
+    """``TransitGraph.hail_points``: the points of ``point_line`` with their line id."""
+    if not point_line:
+        return None
+    at = [k for k, sid in enumerate(stop_ids.tolist()) if sid in point_line]
+    table = stops.iloc[at][["name", "lon", "lat"]].copy()
+    table.index = pd.Index(stop_ids[at], name="stop_id")
+    table["line"] = [supply.lines[point_line[sid]].id for sid in table.index]
+    return table
 
 
 def _thin_hail_transfers(

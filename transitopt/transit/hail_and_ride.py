@@ -26,12 +26,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from ..geo import haversine_m
 from .lines import Line
+
+if TYPE_CHECKING:
+    from .graph import TransitGraph
 
 #: separator between a line id and the number of one of its boarding points
 POINT_SEPARATOR = "~"
@@ -115,3 +119,71 @@ def boarding_points(
         line.replace(stop_ids=tuple(stop_ids), running_times_s=tuple(new_times), dwell_s=0.0),
         points,
     )
+
+
+def ride_pieces(
+    departs_from_point: np.ndarray, dwell_s: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """How the ride links of a line densified by :func:`boarding_points` split its
+    original stop-to-stop segments.
+
+    Parameters
+    ----------
+    departs_from_point : (r,) bool
+        For each ride link of the densified line, in order: whether it leaves a boarding
+        point (``True``) or one of the line's own stops.
+    dwell_s
+        The original line's dwell at its intermediate stops (s).
+
+    Returns
+    -------
+    segment : (r,) int64
+        The original segment (0-based, in line order) each ride link is part of.
+    share : (r,) float64
+        Its share of that segment's length and running time (the pieces of a segment are
+        equal).
+    extra_s : (r,) float64
+        Time added to the piece's share of the running time: the dwell at the stop it
+        leaves (pieces leaving an intermediate stop of the line), else 0.
+    """
+    from_point = np.asarray(departs_from_point, dtype=bool)
+    if from_point.size and from_point[0]:
+        raise ValueError("a densified line starts at one of its own stops, not a point")
+    segment = np.cumsum(~from_point) - 1
+    parts = np.bincount(segment)
+    share = 1.0 / parts[segment]
+    extra = np.where(~from_point & (segment > 0), float(dwell_s), 0.0)
+    return segment.astype(np.int64), share, extra
+
+
+def line_pieces(graph: TransitGraph, line: Line) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`ride_pieces` of a hail-and-ride ``line`` (as given to
+    :func:`~transitopt.transit.graph.build_transit_graph`, before densifying) in
+    ``graph``: its ride links in order (``graph.kind == RIDE`` of the line) mapped to its
+    stop-to-stop segments."""
+    from .graph import RIDE
+
+    li = graph.line_ids.index(line.id)
+    rides = np.flatnonzero((graph.kind == RIDE) & (graph.line == li))
+    points = graph.hail_points.index if graph.hail_points is not None else []
+    is_point = np.isin(graph.stop_ids, np.asarray(points, dtype=str))
+    return ride_pieces(is_point[graph.stop[rides]], line.dwell)
+
+
+def cut_polyline(lonlat: np.ndarray, start: float, end: float) -> np.ndarray:
+    """The piece of a lon/lat polyline between shares ``start`` and ``end`` (0..1) of its
+    length, measured as :func:`boarding_points` measures it (great-circle metres), so the
+    piece ends are the boarding points."""
+    xy = np.asarray(lonlat, dtype=np.float64)
+    if len(xy) < 2:
+        return xy
+    step = haversine_m(xy[:-1, 0], xy[:-1, 1], xy[1:, 0], xy[1:, 1])
+    along = np.r_[0.0, np.cumsum(step)]
+    total = float(along[-1])
+    if total <= 0:
+        return xy[:1]
+    at = np.array([start, end]) * total
+    x = np.interp(at, along, xy[:, 0])
+    y = np.interp(at, along, xy[:, 1])
+    inside = (along > at[0]) & (along < at[1])
+    return np.vstack([[x[0], y[0]], xy[inside], [x[1], y[1]]])

@@ -27,6 +27,8 @@ Parts, each in its module:
 
 * :mod:`.network`: the link network (neighbours, shortest paths, pair demand);
 * :mod:`.limits`: the constraints (routes, nodes per route) and the feasibility check;
+* :mod:`.rules`: optional route rules (minutes, km, terminals, no U-turns; a penalty in
+  the search) and the fleet-aware waiting term;
 * :mod:`.start`: the start route set (greedy from candidate paths, repaired);
 * :mod:`.moves`: the neighbourhood moves;
 * :mod:`.scoring`: evaluation, the weighted objective and the Pareto archive;
@@ -36,5 +38,13 @@ Parts, each in its module:
 
 from .design import Objective, RouteDesignResult, design_routes
 from .limits import RouteDesignError
+from .rules import FleetWait, RouteRules
 
-__all__ = ["Objective", "RouteDesignError", "RouteDesignResult", "design_routes"]
+__all__ = [
+    "FleetWait",
+    "Objective",
+    "RouteDesignError",
+    "RouteDesignResult",
+    "RouteRules",
+    "design_routes",
+]

@@ -175,7 +175,7 @@ class Annealer:
         current_f, att, trt = scored
         if self.scorer.blends:
             self.scorer.scale_to(att, trt)
-            current_f = self.scorer.objective(att, trt)
+            current_f = self.scorer.objective(att, trt) + self.scorer.last_extra
         self.log.record(self.scorer.evaluations, current_f, att, trt)
         return _Walk(current, current_f, current, current_f)
 

@@ -18,6 +18,7 @@ from .anneal import Annealer, Budget, SearchClock, SearchLog
 from .limits import RouteDesignError, RouteLimits
 from .moves import RouteMoves
 from .network import LinkNetwork, Routes
+from .rules import FleetWait, RouteRules
 from .scoring import RouteSetScorer
 from .start import StartBuilder
 
@@ -91,6 +92,8 @@ def design_routes(
     transfer_penalty_min: float = TRANSFER_PENALTY_MIN,
     pareto_weights: int = 7,
     clock: Literal["wall", "cpu"] = "wall",
+    rules: RouteRules | None = None,
+    fleet_wait: FleetWait | None = None,
 ) -> RouteDesignResult:
     """Design a route set for an instance by simulated annealing.
 
@@ -133,6 +136,12 @@ def design_routes(
     clock
         What ``budget_s`` counts: ``"wall"`` seconds or ``"cpu"`` seconds of this process
         (fairer on a shared machine); ``seconds`` in the result and history use it too.
+    rules
+        Route length (minutes, km), terminals and no U-turns (:class:`RouteRules`), kept
+        by a penalty in the search; the result keeps every rule or this raises.
+    fleet_wait
+        Adds the waiting at one fleet-feasible common headway to the ATT objective
+        (:class:`FleetWait`); ``"passenger"`` only.
 
     Returns
     -------
@@ -152,7 +161,9 @@ def design_routes(
         raise RouteDesignError(f"clock must be 'wall' or 'cpu', got {clock!r}")
     now = time.perf_counter if clock == "wall" else time.process_time
     log = SearchLog(SearchClock(now, started=now()), progress)  # the budget includes the start
-    search = _RouteSearch(instance, limits, seed, transfer_penalty_min, log)
+    if fleet_wait is not None and objective != "passenger":
+        raise RouteDesignError("fleet_wait applies to objective='passenger' only")
+    search = _RouteSearch(instance, limits, seed, transfer_penalty_min, log, rules, fleet_wait)
     start = search.start(initial_routes)
     budget = Budget(budget_s, max_evaluations)
     if objective == "passenger":
@@ -161,8 +172,20 @@ def design_routes(
         n_weights = max(2, pareto_weights) if objective == "pareto" else _OPERATOR_WEIGHTS
         stopped_by = search.sweep(start, np.linspace(1.0, 0.0, n_weights), budget)
         front = search.front()
+        if not len(front):
+            raise RouteDesignError(
+                "no route set found that keeps the route rules: "
+                + search.scorer.rules.describe(instance.travel_time, start)  # type: ignore[union-attr]
+            )
         pick = 0 if objective == "operator" else int(np.argmin(front["att"].to_numpy()))
         best = [list(map(int, instance.index_of(r))) for r in front.iloc[pick]["routes"]]
+    if search.scorer.rules is not None:
+        problem = search.scorer.rules.describe(instance.travel_time, best)
+        if problem:
+            raise RouteDesignError(
+                f"the best route set found still breaks a route rule ({problem}); "
+                "loosen the rules or give more evaluations"
+            )
     settings = {
         "n_routes": n_routes,
         "min_nodes": min_nodes,
@@ -199,6 +222,8 @@ class _RouteSearch:
         seed: int,
         penalty_min: float,
         log: SearchLog,
+        rules: RouteRules | None = None,
+        fleet_wait: FleetWait | None = None,
     ) -> None:
         self.instance = instance
         self.limits = limits
@@ -206,7 +231,7 @@ class _RouteSearch:
         rnd = random.Random(int(rng.integers(2**63)))  # scalar draws of the moves
         self.network = LinkNetwork(instance)
         self.builder = StartBuilder(self.network, limits, rng)
-        self.scorer = RouteSetScorer(self.network, penalty_min)
+        self.scorer = RouteSetScorer(self.network, penalty_min, rules=rules, fleet_wait=fleet_wait)
         self.log = log
         self.annealer = Annealer(self.scorer, RouteMoves(self.network, limits, rnd), rnd, log)
 

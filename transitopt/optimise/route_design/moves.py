@@ -132,6 +132,8 @@ class RouteMoves:
     def exchange(self, routes: Routes) -> Change:
         """Swap the tails of two routes at a node they share."""
         rnd = self.rnd
+        if self.limits.n_routes < 2:
+            return None
         k, m = rnd.sample(range(self.limits.n_routes), 2)
         a, b = routes[k], routes[m]
         shared = sorted(set(a).intersection(b))

@@ -9,6 +9,7 @@ import pandas as pd
 
 from ...kernels.tndp import evaluate_routes_fast, route_network_connected
 from .network import LinkNetwork, Routes, flatten_routes
+from .rules import RULE_PENALTY, FleetWait, RouteRules
 
 #: minutes of TRT per minute of ATT in the operator objective: breaks TRT ties by ATT
 _OPERATOR_ATT_WEIGHT = 0.01
@@ -49,11 +50,27 @@ class RouteSetScorer:
     The objective blends ATT and TRT by ``weight``: 1 is ATT alone (minutes), 0 is TRT
     with ATT as a tie-breaker, in between each is scaled by its value at the start of
     the current annealing run (see :meth:`scale_to`).
+
+    With ``fleet_wait``, the ATT-only objective (weight 1) becomes ``ATT + wait ×
+    boardings per trip`` (:class:`~.rules.FleetWait`). With active ``rules``, each route
+    set's rule excess times :data:`~.rules.RULE_PENALTY` is added to the objective and
+    only route sets that keep every rule enter the archive.
     """
 
-    def __init__(self, network: LinkNetwork, penalty_min: float) -> None:
+    def __init__(
+        self,
+        network: LinkNetwork,
+        penalty_min: float,
+        *,
+        rules: RouteRules | None = None,
+        fleet_wait: FleetWait | None = None,
+    ) -> None:
         self.net = network
         self.penalty = float(penalty_min)
+        self.rules = rules if rules is not None and rules.active else None
+        self.fleet_wait = fleet_wait
+        #: what the last :meth:`evaluate` added to :meth:`objective` (wait, rule penalty)
+        self.last_extra = 0.0
         self.evaluations = 0
         self.archive = ParetoArchive()
         self.weight = 1.0
@@ -76,8 +93,18 @@ class RouteSetScorer:
         self.evaluations += 1
         att = raw[0] / (raw[6] - raw[5])
         trt = raw[7]
-        self.archive.add(att, trt, routes)
-        return self.objective(att, trt), att, trt
+        extra = 0.0
+        if self.fleet_wait is not None and self.weight >= 1.0:
+            boardings = (raw[1] + 2.0 * raw[2] + 3.0 * raw[3] + 4.0 * raw[4]) / (raw[6] - raw[5])
+            extra += self.fleet_wait.wait_min(trt, int(stops.size), len(routes)) * boardings
+        excess = (
+            0.0 if self.rules is None else self.rules.total_excess(self.net.travel_time, routes)
+        )
+        if excess == 0.0:
+            self.archive.add(att, trt, routes)
+        extra += RULE_PENALTY * excess
+        self.last_extra = extra
+        return self.objective(att, trt) + extra, att, trt
 
     def objective(self, att: float, trt: float) -> float:
         """The objective at the current weight."""
