@@ -18,7 +18,9 @@ from transitopt.metrics.registry import (
 
 
 def test_fixed_metrics_are_complete_and_consistent():
-    assert len(METRICS) == 33
+    assert (
+        len(METRICS) == 43
+    )  # 33 + 6 of motorcycle/ojek (shares, veh-km, PCU-km, CO2) + 4 of crowding
     for name, entry in METRICS.items():
         assert entry.name == name and entry.group in GROUPS and entry.unit and entry.label
         assert entry.better in ("higher", "lower", None)
@@ -38,6 +40,9 @@ def test_fixed_metrics_are_complete_and_consistent():
          "jobs (pop-weighted)", "Jobs within 15 min by transit (fastest time)", 1),
         (jobs_decay("transit"), "jobs_transit_decay", "accessibility",
          "jobs (pop-weighted)", "Jobs weighted by time decay by transit (generalised time)", 1),
+        (jobs_within("transit_crowded", 30), "jobs_transit_crowded_30min", "accessibility",
+         "jobs (pop-weighted)",
+         "Jobs within 30 min by transit (generalised time, crowding-weighted)", 1),
         (jobs_within("car", 7.5), "jobs_car_7.5min", "accessibility",
          "jobs (pop-weighted)", "Jobs within 7.5 min by car", 1),
         (inequality_of_access("gini", 30), "gini_transit_30min", "equity", "index",

@@ -244,7 +244,11 @@ def test_land_use_on_sparse_buildings_warns(require_data, tmp_path):
         warnings.simplefilter("ignore")
         result = evaluate(tmp_path / "base.toml")
     found = {w.code: w for w in warnings_of(result.summary)}
-    assert set(found) == {"sparse_buildings"}  # no transit lines: no transit-share warning
+    # no transit lines: no transit-share warning. The Indonesian profile's [model] makes
+    # motorcycles and ojek modes here (docs/model.md 3c); its walk share, 50.1 % on these
+    # 11 zones, may cross the 50 % bound, a warning that is not this test's subject.
+    assert "sparse_buildings" in found and set(found) <= {"sparse_buildings", "mode_share_range"}
+    assert all(w.ids != ("transit",) for w in warnings_of(result.summary))
     zones = result.table("zones")
     active = (zones["population"] + zones["jobs"]) > 0
     assert f"on {active.sum()} of {len(zones)} zones" in found["sparse_buildings"].message

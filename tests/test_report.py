@@ -574,8 +574,8 @@ def test_load_profile_menu(pair):
         "bus 2: Epsilon → Zeta",
         "bus 1: Alpha → Delta",
     ]  # busiest first
-    # the first line's bars: base loads, then the alternative's (2 ×)
-    assert fig["data"][0]["y"] == [100.0, 700.0] and fig["data"][2]["y"] == [200.0, 1400.0]
+    # the first line's bars: base loads, then the alternative's (2 ×); traces per scenario: bars, capacity, seats
+    assert fig["data"][0]["y"] == [100.0, 700.0] and fig["data"][3]["y"] == [200.0, 1400.0]
     assert buttons[1]["args"][0]["y"][0] == [300.0, 500.0, 200.0]
     assert buttons[1]["args"][1]["xaxis.ticktext"] == ["Alpha", "Beta", "Gamma"]
 

@@ -28,8 +28,10 @@ def test_every_example_validates(path, shared_data):
     assert scenario.name and scenario.baseline_path.name in {
         "helsinki_base.toml",
         "bogor_base.toml",
+        "bogor_crowding_base.toml",
         "liechtenstein_base.toml",
         "porto_base.toml",
+        "surabaya_base.toml",
     }
 
 
@@ -107,6 +109,40 @@ def test_helsinki_inputs_loaded_once(helsinki):
     assert len({scenario.baseline_path for scenario in scenarios}) == 1
     bases = [load_base(scenario) for scenario in scenarios]
     assert all(base is bases[0] for base in bases)
+
+
+@pytest.fixture(scope="module")
+def surabaya(require_data):
+    require_data("osm/Surabaya-Sukolilo.osm")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        return {
+            name: evaluate(SCENARIOS / f"surabaya_{name}.toml")
+            for name in ("base", "motorcycle_ban", "brt")
+        }
+
+
+@pytest.mark.slow
+def test_surabaya_motorcycles_ban_and_brt(surabaya):
+    """docs/case_surabaya.md: the ban keeps motorcycles off the corridor (cars stay) and
+    moves their riders to other modes; the BRT draws riders from every mode."""
+    base, ban, brt = surabaya["base"], surabaya["motorcycle_ban"], surabaya["brt"]
+    assert base["share_motorcycle"] > 0.4 and base["share_ojek"] > 0  # motorcycles dominate
+    links_base, links_ban = base.table("links"), ban.table("links")
+    corridor = links_ban["way"].astype(str).str.contains("70364909|70364950|70364956").to_numpy()
+    assert corridor.sum() > 0
+    assert links_base["flow_motorcycle"][corridor].sum() > 0
+    assert links_ban["flow_motorcycle"][corridor].max() == 0.0
+    assert links_ban["flow_ojek"][corridor].max() == 0.0
+    assert links_ban["flow"][corridor].sum() > links_base["flow"][corridor].sum()
+    assert ban["share_motorcycle"] < base["share_motorcycle"]
+    assert ban["share_car"] > base["share_car"]
+    assert brt["transit_trips"] > 0
+    shares = {r.name: r.table("mode_shares").set_index("mode")["trips"] for r in (base, brt)}
+    moved = shares[brt.name] - shares[base.name]
+    for mode in ("car", "motorcycle", "ojek", "walk"):
+        assert moved[mode] < 0, mode
+    assert moved.sum() == pytest.approx(0.0, abs=1e-6)
 
 
 @pytest.fixture(scope="module")

@@ -35,7 +35,8 @@ from .._progress import ProgressCallback
 from ..demand.counts import Boardings, MatchedBoardings
 from ..metrics.counts import count_statistics, geh
 from .calibration import CalibrationError
-from .multimodal import MODES, MultimodalModel, MultimodalResult
+from .mode_choice import model_modes
+from .multimodal import MultimodalModel, MultimodalResult
 
 #: the default tolerance on the total of the counted boardings (relative: 1 %)
 BOARDINGS_TOLERANCE = 0.01
@@ -136,13 +137,13 @@ class BoardingsCalibration:
         if "transit" not in model.parameters.mode_choice.modes:
             raise CalibrationError("boardings need transit in the choice set (mode_choice.modes)")
         mc = model.parameters.mode_choice
-        constants = {m: float(getattr(mc, f"asc_{m}")) for m in MODES}
+        constants = {m: mc.asc(m) for m in model_modes(mc)}
         rows: list[dict[str, float]] = []
         tried: list[tuple[float, float]] = []  # (asc, f)
         observations: MatchedBoardings | None = None
         first: np.ndarray | None = None
         for k in range(1, self.max_iter + 1):
-            current = model.with_constants(**{f"asc_{m}": constants[m] for m in MODES})
+            current = model.with_constants(**{f"asc_{m}": v for m, v in constants.items()})
             result = current.run(progress)
             if result.transit is None:
                 raise CalibrationError("the model has no transit assignment (no transit lines)")
@@ -207,7 +208,7 @@ class BoardingsCalibration:
     def _fit(self, model, constants, result, observations, first, modelled, rows, converged):
         return BoardingsFit(
             model=model,
-            constants={f"asc_{m}": constants[m] for m in MODES},
+            constants={f"asc_{m}": v for m, v in constants.items()},
             result=result,
             observations=observations,
             modelled_before=first,

@@ -40,7 +40,8 @@ import numpy as np
 from .._errors import TransitoptError
 from .._progress import ProgressCallback
 from ..defaults import section
-from .multimodal import MODES, MultimodalModel, MultimodalResult
+from .mode_choice import MODES, model_modes
+from .multimodal import MultimodalModel, MultimodalResult
 
 _DEFAULTS = section("calibration")
 
@@ -62,7 +63,8 @@ class CalibrationResult:
     model : MultimodalModel
         The model with the calibrated constants.
     constants : dict of str to float
-        ``asc_car``, ``asc_transit``, ``asc_walk`` (utils).
+        ``asc_<mode>`` of the model's modes (car, transit, walk and the motorcycle
+        modes it chooses among; utils).
     targets, shares : dict of str to float
         Target and modelled share by mode (of the trips served).
     result : MultimodalResult
@@ -134,6 +136,7 @@ class ModeShareCalibration:
             no convergence within ``max_iter`` runs (naming the shares reached).
         """
         modes = tuple(m for m in MODES if m in model.parameters.mode_choice.modes)
+        held = model_modes(model.parameters.mode_choice)  # the modes of the model's results
         targets = _checked_targets(self.targets, modes)
         if not 0 < self.tolerance <= MAX_TOLERANCE:
             raise CalibrationError(
@@ -142,12 +145,12 @@ class ModeShareCalibration:
         if self.max_iter < 1:
             raise CalibrationError(f"max_iter must be at least 1, got {self.max_iter}")
         mc = model.parameters.mode_choice
-        constants = {m: float(getattr(mc, f"asc_{m}")) for m in MODES}
+        constants = {m: mc.asc(m) for m in held}
         reference = "car" if "car" in modes else modes[0]
         history: list[dict[str, float]] = []
         captive: _Captive | None = None
         for k in range(1, self.max_iter + 1):
-            current = model.with_constants(**{f"asc_{m}": constants[m] for m in MODES})
+            current = model.with_constants(**{f"asc_{m}": constants[m] for m in held})
             result, caught = _run(current, _tagged(progress, k))
             if captive is None:
                 captive = _Captive.of(current, result, modes)
@@ -156,9 +159,9 @@ class ModeShareCalibration:
             error = max(abs(shares[m] - targets[m]) for m in modes)
             row: dict[str, float] = {
                 "run": k,
-                **{f"asc_{m}": constants[m] for m in MODES},
-                **{f"share_{m}": shares[m] for m in MODES},
-                **{f"target_{m}": targets.get(m, 0.0) for m in MODES},
+                **{f"asc_{m}": constants[m] for m in held},
+                **{f"share_{m}": shares[m] for m in held},
+                **{f"target_{m}": targets.get(m, 0.0) for m in held},
                 "max_error": error,
                 "feedback_iterations": len(result.history),
             }
@@ -172,7 +175,7 @@ class ModeShareCalibration:
                     warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
                 return CalibrationResult(
                     model=current,
-                    constants={f"asc_{m}": constants[m] for m in MODES},
+                    constants={f"asc_{m}": constants[m] for m in held},
                     targets=dict(targets),
                     shares=shares,
                     result=result,
@@ -257,12 +260,12 @@ def _tagged(progress: ProgressCallback | None, k: int) -> ProgressCallback | Non
 
 def _shares(result: MultimodalResult) -> dict[str, float]:
     """Share of the served trips by mode, intrazonal trips counted as walk."""
-    trips = {m: float(result.demand[m].sum()) for m in MODES}
+    trips = {m: float(result.demand[m].sum()) for m in result.modes}
     trips["walk"] += float(result.intrazonal.sum())
     served = sum(trips.values())
     if served <= 0:
         raise CalibrationError("the model serves no trips: there is nothing to calibrate")
-    return {m: trips[m] / served for m in MODES}
+    return {m: trips[m] / served for m in result.modes}
 
 
 @dataclass(frozen=True)
@@ -280,7 +283,7 @@ class _Captive:
         cls, model: MultimodalModel, result: MultimodalResult, modes: tuple[str, ...]
     ) -> _Captive:
         available = model.mode_availability(result.skims)
-        total = sum(result.demand[m] for m in MODES) + result.unserved
+        total = sum(result.demand[m] for m in result.modes) + result.unserved
         np.fill_diagonal(total, 0.0)
         sets: dict[tuple[str, ...], float] = {}
         for size in range(1, len(modes) + 1):

@@ -63,8 +63,35 @@ from ..transit.street_routes import (
     segment_times,
 )
 from ._aon import CompressedAON
+from .mode_choice import (
+    BASE_MODES,
+    MODES,
+    MOTORCYCLE_MODES,
+    ModeChoiceParameters,
+    Nest,
+    logit_choice,
+    mode_availability,
+    model_modes,
+)
 
-MODES = ("car", "transit", "walk")
+__all__ = [
+    "BASE_MODES",
+    "MODES",
+    "BusLoads",
+    "FeedbackParameters",
+    "ModeChoiceParameters",
+    "ModelInputError",
+    "MultimodalModel",
+    "MultimodalParameters",
+    "MultimodalResult",
+    "Nest",
+    "RoadParameters",
+    "generalised_time_s",
+    "logit_choice",
+    "mode_availability",
+    "run_multimodal",
+]
+
 
 _TRANSIT_SKIMS = (
     "transit_gc_min",
@@ -90,30 +117,6 @@ _GRAPH_PARAMETERS = (
     "walk_detour_factor",
     "detour_factor",
 )
-
-
-@dataclass(frozen=True)
-class ModeChoiceParameters:
-    """Multinomial logit on generalised minutes.
-
-    Attributes
-    ----------
-    beta_per_min : float
-        Utility per generalised minute (negative).
-    asc_car, asc_transit, asc_walk : float
-        Alternative-specific constants (utils).
-    max_walk_km : float
-        Walking is unavailable beyond this walk distance (km).
-    modes : tuple of str
-        The choice set (a subset of ``"car"``, ``"transit"``, ``"walk"``).
-    """
-
-    beta_per_min: float = -0.06
-    asc_car: float = 0.0
-    asc_transit: float = 0.0
-    asc_walk: float = 0.0
-    max_walk_km: float = 5.0
-    modes: tuple[str, ...] = MODES
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,14 @@ class MultimodalParameters:
     network; ``trip_fare`` is paid once per transit trip (per-line boarding fares are an
     input of the model); ``max_stop_snap_m`` bounds the snap of bus stops to the drive
     network when the model routes bus lines itself.
+
+    Motorcycles and ojek (modes ``"motorcycle"`` and ``"ojek"`` of
+    ``mode_choice.modes``): a motorcycle trip costs ``motorcycle_cost_per_km`` per km
+    plus ``motorcycle_parking_cost`` and ``motorcycle_terminal_min`` minutes; an ojek
+    trip (app motorcycle taxi, one passenger) waits ``ojek_wait_min`` minutes (weighted
+    by ``wait_weight``) and pays ``max(ojek_min_fare, ojek_flag_fall + ojek_fare_per_km
+    · km)``. Both ride motorcycles of ``motorcycle_pcu`` PCU in the road equilibrium
+    (``motorcycle_occupancy`` persons per private motorcycle).
     """
 
     value_of_time_per_h: float = 10.0
@@ -166,6 +177,15 @@ class MultimodalParameters:
     max_stop_snap_m: float = 250.0
     detour_factor: float = 1.2
     trip_fare: float = 0.0
+    motorcycle_occupancy: float = 1.3
+    motorcycle_cost_per_km: float = 0.05
+    motorcycle_parking_cost: float = 0.0
+    motorcycle_terminal_min: float = 1.0
+    motorcycle_pcu: float = 0.25
+    ojek_fare_per_km: float = 0.12
+    ojek_flag_fall: float = 0.0
+    ojek_min_fare: float = 0.6
+    ojek_wait_min: float = 5.0
     mode_choice: ModeChoiceParameters = field(default_factory=ModeChoiceParameters)
     road: RoadParameters = field(default_factory=RoadParameters)
     feedback: FeedbackParameters = field(default_factory=FeedbackParameters)
@@ -219,6 +239,10 @@ class MultimodalResult:
         As in :class:`BusLoads` (``preload`` in PCU/h).
     transit : TransitAssignment or None
         The transit assignment of the final transit demand.
+    transit_capacity : CapacityAssignment or None
+        With line capacities (``MultimodalParameters.transit_capacity``), the
+        capacity-constrained assignment ``transit`` belongs to: loads against places
+        and seats, standing riders, denied boardings, effective frequencies.
     line_one_way_s : dict of str to float
         One-way time per line (running + dwell, s).
     history : tuple of dict
@@ -249,11 +273,17 @@ class MultimodalResult:
     stop_reason: str = "tolerance"
     notes: tuple[str, ...] = ()
     timings: Mapping[str, float] = field(default_factory=dict)
+    transit_capacity: Any = None
 
     @property
     def convergence(self) -> pd.DataFrame:
         """The convergence log, one row per feedback iteration."""
         return pd.DataFrame(list(self.history))
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        """The modes of ``demand``, in :data:`MODES` order (car, transit and walk always)."""
+        return tuple(m for m in MODES if m in self.demand)
 
 
 # ---------------------------------------------------------------------------- the model
@@ -457,53 +487,6 @@ def run_multimodal(
     return model.run(progress)
 
 
-def logit_choice(
-    skims: Mapping[str, np.ndarray], walk_m: np.ndarray, mode_choice: ModeChoiceParameters
-) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Logit probabilities by mode and the logsum (``-inf`` where no mode is available).
-
-    ``skims`` holds ``<mode>_gc_min`` (generalised minutes, ``inf`` unavailable); walking
-    is unavailable where ``walk_m`` exceeds ``mode_choice.max_walk_km``.
-    """
-    mc = mode_choice
-    utilities = {}
-    availability = mode_availability(skims, walk_m, mode_choice)
-    for mode, asc in (("car", mc.asc_car), ("transit", mc.asc_transit), ("walk", mc.asc_walk)):
-        gc = skims[f"{mode}_gc_min"]
-        available = availability[mode]
-        with np.errstate(invalid="ignore"):
-            utilities[mode] = np.where(
-                available, asc + mc.beta_per_min * np.where(available, gc, 0.0), -np.inf
-            )
-    stacked = np.stack([utilities[m] for m in MODES])
-    top = stacked.max(axis=0)
-    safe = np.where(np.isfinite(top), top, 0.0)
-    expo = np.exp(stacked - safe)
-    denom = expo.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        probs = np.where(denom > 0, expo / np.where(denom > 0, denom, 1.0), 0.0)
-        logsum = np.where(denom > 0, safe + np.log(np.where(denom > 0, denom, 1.0)), -np.inf)
-    return {m: probs[k] for k, m in enumerate(MODES)}, logsum
-
-
-def mode_availability(
-    skims: Mapping[str, np.ndarray], walk_m: np.ndarray, mode_choice: ModeChoiceParameters
-) -> dict[str, np.ndarray]:
-    """Where each mode is in the choice set of a zone pair (bool ``(z, z)`` per mode).
-
-    A mode is available where its generalised cost ``<mode>_gc_min`` is finite and it
-    is one of ``mode_choice.modes``; walking also needs ``walk_m`` (m) within
-    ``mode_choice.max_walk_km``.
-    """
-    out = {}
-    for mode in MODES:
-        available = np.isfinite(skims[f"{mode}_gc_min"]) & (mode in mode_choice.modes)
-        if mode == "walk":
-            available &= walk_m <= 1000.0 * mode_choice.max_walk_km
-        out[mode] = available
-    return out
-
-
 def _check_inputs(model: MultimodalModel) -> None:
     missing = [c for c in ("zone", "lon", "lat") if c not in model.zones.columns]
     if missing:
@@ -546,6 +529,8 @@ class _Setup:
         np.fill_diagonal(total, 0.0)
         self.total = total
         self.vot_per_min = self.params.value_of_time_per_h / 60.0
+        self.modes = model_modes(self.params.mode_choice)
+        self.motorcycles = any(m in self.modes for m in MOTORCYCLE_MODES)
         self.crow_m = haversine_m(
             self.lon[:, None], self.lat[:, None], self.lon[None, :], self.lat[None, :]
         )
@@ -578,9 +563,11 @@ class _Setup:
             self.car_dist_m = dist
             self.static_car_s = dist / (params.car_speed_kph / 3.6)
             self.car_access_s = np.zeros(self.z)
+            self.motorcycle_dist_m = dist
             self.notes.append(
                 "no street network: car times are straight line x car_detour_factor at car_speed_kph, "
                 "without congestion"
+                + (" (motorcycles and ojek likewise)" if self.motorcycles else "")
             )
             return
 
@@ -588,7 +575,16 @@ class _Setup:
         self.nodes, self.inv = np.unique(node, return_inverse=True)
         self.car_access_s = snap / params.walk_speed_mps
         self.closed = _edge_flag(drive, "closed")
-        self.car_open = ((drive.modes & MODE_CAR) != 0) & ~self.closed & (drive.capacity_vph > 0)
+        self.closed_car = _edge_flag(drive, "closed_car")
+        motor = ((drive.modes & MODE_CAR) != 0) & ~self.closed & (drive.capacity_vph > 0)
+        self.car_open = motor & ~self.closed_car
+        # motorcycles: barred by the network (OSM tags under the profile's rules) or closed
+        # to them by a scenario edit
+        self.closed_motorcycle = _edge_flag(drive, "motorcycle_barred") | _edge_flag(
+            drive, "closed_motorcycle"
+        )
+        self.motorcycle_open = motor & ~self.closed_motorcycle
+        self.road_open = self.car_open | self.motorcycle_open if self.motorcycles else self.car_open
         # car skims search the core graph that the road assignment builds for the same
         # network and zone nodes (chains contracted, nodes eliminated; kept in _aon's cache)
         self.car_core = CompressedAON(
@@ -603,7 +599,21 @@ class _Setup:
         length = np.where(self.car_open & np.isfinite(drive.length_m), drive.length_m, np.inf)
         car_dist = self.car_core.skim(length)
         self.car_dist_m = car_dist[np.ix_(self.inv, self.inv)]
-        self.free_time_s = np.where(self.car_open, drive.free_flow_time_s, np.inf)
+        self.free_time_s = np.where(self.road_open, drive.free_flow_time_s, np.inf)
+        if self.motorcycles:
+            self.motorcycle_core = CompressedAON(
+                drive.indptr,
+                drive.head,
+                self.motorcycle_open,
+                np.asarray(drive.centroid, dtype=np.bool_),
+                self.nodes,
+                self.nodes,
+                np.zeros((self.nodes.size, self.nodes.size)),
+            )
+            length = np.where(
+                self.motorcycle_open & np.isfinite(drive.length_m), drive.length_m, np.inf
+            )
+            self.motorcycle_dist_m = self.motorcycle_core.skim(length)[np.ix_(self.inv, self.inv)]
         self._bus_setup(drive)
 
     def _bus_setup(self, drive: Network) -> None:
@@ -822,8 +832,14 @@ def _transit_graph_at(setup: _Setup, link_time_s: np.ndarray | None) -> TransitG
 
 def _skims(
     setup: _Setup, link_time_s: np.ndarray | None, transit_demand: np.ndarray | None = None
-) -> tuple[dict[str, np.ndarray], Any]:
-    """Skims at link times ``link_time_s`` (and the transit assignment when a demand is given)."""
+) -> tuple[dict[str, np.ndarray], Any, Any]:
+    """Skims at link times ``link_time_s``, the transit assignment and, with line
+    capacities, the capacity-constrained assignment it came from (else ``None``).
+
+    With line capacities ``transit_gc_min`` (from the strategy cost ``total_s``) holds
+    the crowding-weighted in-vehicle time and the effective waits, so crowding enters
+    the mode choice; ``transit_crowding_s`` is the crowding part of it (s).
+    """
     params = setup.params
     out: dict[str, np.ndarray] = {}
     if setup.drive is not None:
@@ -844,11 +860,13 @@ def _skims(
     out["car_gc_min"] = car_s / 60.0 + money / setup.vot_per_min
     out["walk_time_s"] = setup.walk_time_s
     out["walk_gc_min"] = setup.walk_time_s / 60.0
+    if setup.motorcycles:
+        out.update(_motorcycle_skims(setup, link_time_s))
     if setup.graph is None:
         for name in _TRANSIT_SKIMS:
             out[name] = np.full((setup.z, setup.z), np.inf)
-        return out, None
-    assignment = _transit_assignment(setup, link_time_s, transit_demand)
+        return out, None, None
+    assignment, capacity = _transit_run(setup, link_time_s, transit_demand)
     total = assignment.skim("total_s")
     wait = assignment.skim("wait_s") / params.wait_weight
     ivt = assignment.skim("in_vehicle_s")
@@ -861,7 +879,47 @@ def _skims(
     out["transit_ivt_s"] = ivt
     out["transit_walk_s"] = walk
     out["transit_boardings"] = boardings
-    return out, assignment
+    if capacity is not None and capacity.crowding_skim_s is not None:
+        out["transit_crowding_s"] = capacity.crowding_skim_s
+    return out, assignment, capacity
+
+
+def _motorcycle_skims(setup: _Setup, link_time_s: np.ndarray | None) -> dict[str, np.ndarray]:
+    """Motorcycle and ojek door-to-door times (s) and generalised costs (min) at link times
+    ``link_time_s`` over the links open to motorcycles."""
+    params = setup.params
+    if setup.drive is not None:
+        assert link_time_s is not None  # the loop keeps link times with a drive network
+        ride_s = setup.motorcycle_core.skim(link_time_s)[np.ix_(setup.inv, setup.inv)]
+    else:
+        ride_s = setup.static_car_s
+    door_s = ride_s + setup.car_access_s[:, None] + setup.car_access_s[None, :]
+    km = setup.motorcycle_dist_m / 1000.0
+    out: dict[str, np.ndarray] = {}
+    if "motorcycle" in setup.modes:
+        time_s = door_s + 60.0 * params.motorcycle_terminal_min
+        np.fill_diagonal(time_s, 0.0)
+        money = params.motorcycle_cost_per_km * km + params.motorcycle_parking_cost
+        out["motorcycle_time_s"] = time_s
+        out["motorcycle_gc_min"] = time_s / 60.0 + money / setup.vot_per_min
+    if "ojek" in setup.modes:
+        wait_s = 60.0 * params.ojek_wait_min
+        time_s = door_s + wait_s
+        np.fill_diagonal(time_s, 0.0)
+        fare = ojek_fare(km, params)
+        out["ojek_time_s"] = time_s
+        out["ojek_fare"] = fare
+        out["ojek_gc_min"] = (
+            door_s + params.wait_weight * wait_s
+        ) / 60.0 + fare / setup.vot_per_min
+        np.fill_diagonal(out["ojek_gc_min"], 0.0)
+    return out
+
+
+def ojek_fare(km: np.ndarray, params: MultimodalParameters) -> np.ndarray:
+    """Ojek fare (currency) of a ride of ``km`` kilometres:
+    ``max(ojek_min_fare, ojek_flag_fall + ojek_fare_per_km · km)``."""
+    return np.maximum(params.ojek_min_fare, params.ojek_flag_fall + params.ojek_fare_per_km * km)
 
 
 def generalised_time_s(
@@ -907,6 +965,18 @@ def _transit_assignment(
     *,
     skims: bool = True,
 ) -> Any:
+    return _transit_run(setup, link_time_s, transit_demand, skims=skims)[0]
+
+
+def _transit_run(
+    setup: _Setup,
+    link_time_s: np.ndarray | None,
+    transit_demand: np.ndarray | None,
+    *,
+    skims: bool = True,
+) -> tuple[Any, Any]:
+    """The transit assignment and, with line capacities, the capacity-constrained
+    assignment (:class:`~transitopt.transit.CapacityAssignment`) it is part of."""
     from ..transit import assign_transit, assign_transit_capacity
 
     graph = _transit_graph_at(setup, link_time_s if setup.drive is not None else None)
@@ -915,41 +985,89 @@ def _transit_assignment(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if capacity is not None:
-            return assign_transit_capacity(
+            result = assign_transit_capacity(
                 graph, demand, params=capacity, wait_factor=setup.wait_factor, skims=skims
-            ).assignment
-        return assign_transit(graph, demand, wait_factor=setup.wait_factor, skims=skims)
+            )
+            return result.assignment, result
+        return assign_transit(graph, demand, wait_factor=setup.wait_factor, skims=skims), None
+
+
+def vehicle_demand(
+    demand: Mapping[str, np.ndarray], params: MultimodalParameters
+) -> dict[str, np.ndarray]:
+    """Vehicles/h by vehicle class from person trips/h by mode (zone matrices).
+
+    ``car``: car trips / ``car_occupancy``; ``motorcycle``: motorcycle trips /
+    ``motorcycle_occupancy``; ``ojek``: one motorcycle per ojek trip (the empty run to
+    the pick-up is not modelled). Classes of modes the demand lacks are left out.
+    """
+    out = {"car": demand["car"] / params.car_occupancy}
+    if "motorcycle" in demand:
+        out["motorcycle"] = demand["motorcycle"] / params.motorcycle_occupancy
+    if "ojek" in demand:
+        out["ojek"] = np.array(demand["ojek"], dtype=float)
+    return out
 
 
 def _road(
-    setup: _Setup, drive: Network, car_persons: np.ndarray
+    setup: _Setup, drive: Network, demand: Mapping[str, np.ndarray]
 ) -> tuple[Any, np.ndarray, list[str]]:
-    """Road equilibrium of the car demand (persons/h → veh/h) on ``drive`` (the set-up's
-    drive network): result, link times, warnings."""
+    """Road equilibrium of the vehicles of ``demand`` (persons/h by mode → veh/h by class)
+    on ``drive`` (the set-up's drive network): result, link times, warnings.
+
+    Cars alone: one class, as before motorcycles existed. With motorcycle modes:
+    vehicle classes (:class:`~transitopt.assignment.classes.VehicleClass`) car (PCE 1,
+    links closed to cars), motorcycle and ojek (PCE ``motorcycle_pcu``, links closed to
+    motorcycles), at equilibrium in PCU with the buses' preload.
+    """
     from ..demand.od import ODMatrix
+    from .classes import VehicleClass
     from .equilibrium import UserEquilibrium
 
     params = setup.params
-    veh = car_persons / params.car_occupancy
-    matrix = np.zeros((setup.nodes.size, setup.nodes.size))
-    np.add.at(matrix, (setup.inv[:, None], setup.inv[None, :]), veh)
-    np.fill_diagonal(matrix, 0.0)
-    if matrix.sum() <= 0:
+    zones = drive.node_id[setup.nodes]
+    matrices = {}
+    for name, veh in vehicle_demand(demand, params).items():
+        matrix = np.zeros((setup.nodes.size, setup.nodes.size))
+        np.add.at(matrix, (setup.inv[:, None], setup.inv[None, :]), veh)
+        np.fill_diagonal(matrix, 0.0)
+        matrices[name] = matrix
+    if sum(m.sum() for m in matrices.values()) <= 0:
         return None, setup.free_time_s.copy(), []
     a = params.road
+    options: dict[str, Any] = {}
+    if setup.motorcycles:
+        pce = {"car": 1.0, "motorcycle": params.motorcycle_pcu, "ojek": params.motorcycle_pcu}
+        closed_to = {
+            "car": setup.closed_car,
+            "motorcycle": setup.closed_motorcycle,
+            "ojek": setup.closed_motorcycle,
+        }
+        options["classes"] = [
+            VehicleClass(
+                name,
+                ODMatrix(zones=zones, matrix=matrix),
+                pce=pce[name],
+                closed=closed_to[name],
+            )
+            for name, matrix in matrices.items()
+        ]
+    else:
+        options["demand"] = ODMatrix(zones=zones, matrix=matrices["car"])
+    closed = setup.closed if setup.motorcycles else setup.closed | setup.closed_car
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = UserEquilibrium(
             drive,
-            ODMatrix(zones=drive.node_id[setup.nodes], matrix=matrix),
             algorithm=a.algorithm,
             gap=a.gap,
             max_iter=a.max_iter,
             preload=setup.preload,
-            closed=setup.closed,
+            closed=closed,
+            **options,
         ).run()
     messages = [str(w.message) for w in caught if not issubclass(w.category, ConvergenceWarning)]
-    time_s = np.where(setup.car_open, result.time_s, np.inf)
+    time_s = np.where(setup.road_open, result.time_s, np.inf)
     return result, time_s, messages
 
 
@@ -981,10 +1099,10 @@ class _Loop:
             if setup.params.transit_capacity is not None and self.demand is not None
             else None
         )
-        skims, _ = _skims(setup, self.link_time, crowded_by)
+        skims, _, _ = _skims(setup, self.link_time, crowded_by)
         t1 = time.perf_counter()
         self.probs, _ = logit_choice(skims, setup.walk_m, setup.params.mode_choice)
-        gap = self._average(k, {m: setup.total * self.probs[m] for m in MODES})
+        gap = self._average(k, {m: setup.total * self.probs[m] for m in setup.modes})
         t2 = time.perf_counter()
         change, road_gap, road_iter = self._road_step()
         t3 = time.perf_counter()
@@ -992,14 +1110,14 @@ class _Loop:
         self.timings["choice_s"] += t2 - t1
         self.timings["road_s"] += t3 - t2
         demand = self.averaged
-        served = sum(demand[m].sum() for m in MODES)
+        served = sum(demand[m].sum() for m in setup.modes)
         row = {
             "iteration": k,
             "mode_gap": gap,
             "link_time_change": change,
             **{
                 f"share_{m}": float(demand[m].sum() / served) if served > 0 else np.nan
-                for m in MODES
+                for m in setup.modes
             },
             "road_gap": float(road_gap),
             "road_iterations": float(road_iter),
@@ -1022,9 +1140,10 @@ class _Loop:
             return float("nan")
         demand = self.demand
         total = self.setup.total.sum()
-        diff = sum(np.abs(response[m] - demand[m]).sum() for m in MODES)
+        modes = self.setup.modes
+        diff = sum(np.abs(response[m] - demand[m]).sum() for m in modes)
         gap = float(diff / (2.0 * total)) if total > 0 else 0.0
-        self.demand = {m: demand[m] + (response[m] - demand[m]) / k for m in MODES}
+        self.demand = {m: demand[m] + (response[m] - demand[m]) / k for m in modes}
         return gap
 
     def _road_step(self) -> tuple[float, float, float]:
@@ -1033,9 +1152,7 @@ class _Loop:
         if drive is None:
             return 0.0, np.nan, np.nan
         assert link_time is not None  # kept with a drive network
-        self.road_result, new_time, self.road_warnings = _road(
-            self.setup, drive, self.averaged["car"]
-        )
+        self.road_result, new_time, self.road_warnings = _road(self.setup, drive, self.averaged)
         result = self.road_result
         flow = result.flow if result is not None else np.zeros_like(new_time)
         both = np.isfinite(new_time) & np.isfinite(link_time)
@@ -1080,7 +1197,7 @@ class _Loop:
         demand = self.averaged
         started = time.perf_counter()
         transit_demand = np.where(np.isfinite(demand["transit"]), demand["transit"], 0.0)
-        skims, assignment = _skims(
+        skims, assignment, capacity = _skims(
             setup, self.link_time, transit_demand if setup.graph is not None else None
         )
         _, logsum = logit_choice(skims, setup.walk_m, setup.params.mode_choice)
@@ -1089,7 +1206,7 @@ class _Loop:
         else:
             skims["transit_fastest_s"] = np.full((setup.z, setup.z), np.inf)
         self.timings["final_s"] = time.perf_counter() - started
-        served_any = sum(self.probs[m] for m in MODES) > 0
+        served_any = sum(self.probs[m] for m in setup.modes) > 0
         return MultimodalResult(
             demand=demand,
             unserved=np.where(served_any, 0.0, setup.total),
@@ -1102,6 +1219,7 @@ class _Loop:
             preload=setup.preload,
             bus_free_flow=setup.bus_free_flow,
             transit=assignment,
+            transit_capacity=capacity,
             line_one_way_s=_one_way_times(setup, assignment),
             history=tuple(self.history),
             converged=self.stop_reason == "tolerance",

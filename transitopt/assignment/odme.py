@@ -534,6 +534,12 @@ def car_demand_factors(
     drive = model.drive
     if drive is None or "car" not in result.demand:
         raise ValueError("the model has no drive network or no car demand to estimate")
+    if setup.motorcycles:
+        raise ValueError(
+            "counts calibration estimates a single car matrix; with motorcycle or ojek in "
+            "model.mode_choice.modes the counted vehicles are several classes, which it does "
+            "not estimate yet: drop them from the choice set or calibrate to shares only"
+        )
     params = model.parameters
     veh = result.demand["car"] / params.car_occupancy
     matrix = np.zeros((setup.nodes.size, setup.nodes.size))

@@ -33,6 +33,8 @@ TERMINAL_METRICS: Mapping[str, str] = {
     "transit_boardings": "boardings",
     "transit_avg_time_min": "transit time",
     "transit_max_load_ratio": "max load/cap",
+    "transit_denied_boardings": "denied brd",
+    "transit_crowded_time_min": "crowded time",
     "transit_fleet": "fleet",
     "co2_total": "CO₂",
 }

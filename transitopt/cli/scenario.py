@@ -99,6 +99,7 @@ def _compare(scenarios: list[Path], output: Path) -> None:
         comparison.table, title=f"Headline metrics: change vs {comparison.results[0].name}"
     )
     _print_plausibility(list(comparison.results))
+    _print_capacity_note(list(comparison.results))
     if comparison.not_converged:
         print_warning(f"not converged: {', '.join(comparison.not_converged)} (the report says so)")
     console.print(f"report: {comparison.report.resolve()}")
@@ -125,10 +126,26 @@ def _print_plausibility(results: list[Any]) -> None:
         print_warning(f"{who}: {w.message}", code=w.code)
 
 
+def _print_capacity_note(results: list[Any]) -> None:
+    """One line naming the runs without line capacities when others have them (their
+    crowding rows are empty, not zero)."""
+    from ..report.crowding import capacity_modelled
+
+    off = [r.name for r in results if not capacity_modelled(r)]
+    if off and len(off) < len(results):
+        console.print(
+            f"line capacities not modelled in: {', '.join(off)} (no crowding numbers there)",
+            highlight=False,
+            markup=False,
+        )
+
+
 def _show_iteration(status: Any, scenario: Any, row: dict) -> None:
     """A feedback iteration on the status line; a calibration run as a line of its own."""
     if row.get("calibration") == "run":  # two short lines at most: readable at 80 columns
-        modes = [m for m in ("car", "transit", "walk") if row.get(f"target_{m}", 0.0) > 0]
+        from ..assignment.mode_choice import MODES
+
+        modes = [m for m in MODES if row.get(f"target_{m}", 0.0) > 0]
         if row["run"] == 1:
             targets = ", ".join(f"{m} {100 * row[f'target_{m}']:.1f} %" for m in modes)
             name = Path(row.get("calibrating", scenario)).name

@@ -129,3 +129,26 @@ def zone_access(
             out[f"jobs_{variant}_{cutoff:g}min"] = values[:, k]
         out[f"jobs_{variant}_decay"] = decay_opportunities(t, jobs, decay_per_min=decay_per_min)
     return out
+
+
+#: the crowding-weighted accessibility variant of a run with line capacities:
+#: generalised time plus the crowding surcharge of the in-vehicle time
+CROWDED_VARIANT = "transit_crowded"
+
+
+def crowded_access(
+    skims: dict[str, np.ndarray],
+    jobs: np.ndarray,
+    *,
+    cutoffs_min: Sequence[float],
+    decay_per_min: float,
+) -> dict[str, np.ndarray]:
+    """:func:`zone_access` columns of :data:`CROWDED_VARIANT` (``jobs_transit_crowded_<T>min``,
+    ``jobs_transit_crowded_decay``) by ``transit_generalised_s + transit_crowding_s``;
+    empty without the skim ``transit_crowding_s`` (a run without line capacities)."""
+    if "transit_crowding_s" not in skims:
+        return {}
+    time_s = skims["transit_generalised_s"] + skims["transit_crowding_s"]
+    return zone_access(
+        {CROWDED_VARIANT: time_s}, jobs, cutoffs_min=cutoffs_min, decay_per_min=decay_per_min
+    )

@@ -2,8 +2,10 @@
 
 Columns used (units in the names): ``length_m``, ``lanes``, ``capacity_vph``,
 ``free_flow_time_s``, ``time_s`` (congested), ``flow`` (cars, veh/h), ``preload``
-(buses, PCU/h), ``bus_vph`` (buses/h, optional) and ``closed`` (optional bool: closed
-links count in no total). Volume/capacity is ``(flow + preload) / capacity_vph``.
+(buses, PCU/h), ``bus_vph`` (buses/h, optional), ``pcu`` (all vehicle classes, PCU/h,
+optional: :func:`transitopt.metrics.vehicles.class_flows`) and ``closed`` (optional bool:
+closed links count in no total). Volume/capacity is ``(pcu + preload) / capacity_vph``,
+``pcu`` being ``flow`` where the table has no ``pcu`` column.
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ def _open(links: pd.DataFrame) -> pd.DataFrame:
 
 
 def voc(links: pd.DataFrame) -> np.ndarray:
-    """Volume/capacity ratio per link, ``(flow + preload) / capacity_vph`` (0 where capacity is infinite)."""
+    """Volume/capacity ratio per link, ``(pcu + preload) / capacity_vph`` (0 where capacity
+    is infinite; ``pcu``: the ``flow`` of cars where the table has no ``pcu`` column)."""
     preload = links["preload"].to_numpy(float) if "preload" in links.columns else 0.0
+    volume = links["pcu" if "pcu" in links.columns else "flow"].to_numpy(float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = (links["flow"].to_numpy(float) + preload) / links["capacity_vph"].to_numpy(float)
+        ratio = (volume + preload) / links["capacity_vph"].to_numpy(float)
     return np.nan_to_num(ratio, nan=0.0, posinf=np.inf)
 
 

@@ -18,7 +18,8 @@ values live in ``transitopt/data/defaults.toml``, section ``emissions``): an
 average petrol car in urban driving 7.5 L/100 km (0.17 kg/km, the order of the UK
 government GHG conversion factor for an average car), a 12 m diesel city bus 40 L/100
 km, an 18 m articulated BRT bus 55 L/100 km, a petrol minibus (Indonesian angkot) 12
-L/100 km. Trams and trains are electric: their factor is ``kWh/km × grid kg/kWh``, 0
+L/100 km, a motorcycle (110-125 cc automatic scooter, most of the Indonesian fleet,
+also carrying ojek riders) 2.5 L/100 km. Trams and trains are electric: their factor is ``kWh/km × grid kg/kWh``, 0
 by default (no exhaust); set ``grid_kg_per_kwh`` to count power-plant emissions.
 """
 
@@ -44,6 +45,8 @@ class EmissionFactors:
     ----------
     car_l_per_100km, bus_l_per_100km, brt_l_per_100km, minibus_l_per_100km : float
         Fuel use (L/100 km): petrol car, diesel bus, diesel articulated BRT bus, petrol minibus.
+    motorcycle_l_per_100km : float
+        Fuel use (L/100 km) of a petrol motorcycle (private and ojek).
     tram_kwh_per_km, rail_kwh_per_km : float
         Traction energy (kWh per vehicle- or train-km).
     grid_kg_per_kwh : float
@@ -57,6 +60,7 @@ class EmissionFactors:
     tram_kwh_per_km: float = _DEFAULT["tram_kwh_per_km"]
     rail_kwh_per_km: float = _DEFAULT["rail_kwh_per_km"]
     grid_kg_per_kwh: float = _DEFAULT["grid_kg_per_kwh"]
+    motorcycle_l_per_100km: float = _DEFAULT["motorcycle_l_per_100km"]
     extra: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -67,9 +71,11 @@ class EmissionFactors:
                 )
 
     def kg_per_km(self, vehicle: str) -> float:
-        """kg CO2 per vehicle-km of ``"car"``, ``"bus"``, ``"brt"``, ``"minibus"``, ``"tram"`` or ``"rail"``."""
+        """kg CO2 per vehicle-km of ``"car"``, ``"motorcycle"``, ``"bus"``, ``"brt"``,
+        ``"minibus"``, ``"tram"`` or ``"rail"``."""
         table = {
             "car": self.car_l_per_100km / 100.0 * GASOLINE_KG_PER_L,
+            "motorcycle": self.motorcycle_l_per_100km / 100.0 * GASOLINE_KG_PER_L,
             "bus": self.bus_l_per_100km / 100.0 * DIESEL_KG_PER_L,
             "brt": self.brt_l_per_100km / 100.0 * DIESEL_KG_PER_L,
             "minibus": self.minibus_l_per_100km / 100.0 * GASOLINE_KG_PER_L,

@@ -80,6 +80,8 @@ _FIXED = (
     Metric("share_car", "mode_share", "share", "Car share"),
     Metric("share_transit", "mode_share", "share", "Transit share"),
     Metric("share_walk", "mode_share", "share", "Walk share"),
+    Metric("share_motorcycle", "mode_share", "share", "Motorcycle share"),
+    Metric("share_ojek", "mode_share", "share", "Ojek (motorcycle taxi) share"),
     Metric(
         "composite_cost_min", "demand", "min/trip", "Generalised cost per trip (logsum)", "lower"
     ),
@@ -88,6 +90,9 @@ _FIXED = (
     Metric("car_delay_veh_h", "road", "veh·h/h", "Car delay (vs free flow)", "lower"),
     Metric("car_avg_speed_kph", "road", "km/h", "Average car speed", "higher"),
     Metric("bus_veh_km", "road", "veh·km/h", "Bus vehicle-km on streets"),
+    Metric("motorcycle_veh_km", "road", "veh·km/h", "Private motorcycle vehicle-km"),
+    Metric("ojek_veh_km", "road", "veh·km/h", "Ojek motorcycle vehicle-km"),
+    Metric("pcu_km", "road", "PCU·km/h", "PCU-km of cars and motorcycles", "lower"),
     Metric("lane_km", "road", "lane·km", "Lane-km open to cars"),
     Metric("lane_km_voc_over_0_9", "road", "lane·km", "Lane-km with v/c > 0.9", "lower"),
     Metric("lane_km_voc_over_1_0", "road", "lane·km", "Lane-km with v/c > 1.0", "lower"),
@@ -103,12 +108,25 @@ _FIXED = (
     ),
     Metric("transit_max_load_ratio", "transit", "ratio", "Highest load / capacity", "lower"),
     Metric("transit_lines_over_capacity", "transit", "lines", "Lines over capacity", "lower"),
+    Metric("transit_denied_boardings", "transit", "riders/h", "Riders denied boarding", "lower"),
+    Metric("transit_standing_h", "transit", "pax·h/h", "Passenger-hours standing", "lower"),
+    Metric("transit_crowding_min", "transit", "min/trip", "Crowding surcharge per trip", "lower"),
+    Metric(
+        "transit_crowded_time_min",
+        "transit",
+        "min",
+        "Average door-to-door time, crowding-weighted",
+        "lower",
+    ),
     Metric("transit_fare_revenue", "transit", "currency/h", "Fare revenue"),
     Metric("transit_fleet", "operator", "vehicles", "Fleet needed", "lower"),
     Metric("transit_veh_km", "operator", "veh·km/h", "Transit vehicle-km", "lower"),
     Metric("transit_veh_h", "operator", "veh·h/h", "Transit vehicle-hours", "lower"),
     Metric("co2_car", "emissions", "kg/h", "CO₂ from cars", "lower"),
     Metric("co2_transit", "emissions", "kg/h", "CO₂ from transit", "lower"),
+    Metric(
+        "co2_motorcycle", "emissions", "kg/h", "CO₂ from motorcycles (private and ojek)", "lower"
+    ),
     Metric("co2_total", "emissions", "kg/h", "CO₂ total", "lower"),
     Metric("iterations", "model", "iterations", "Feedback iterations"),
     Metric("converged", "model", "bool", "Converged"),
@@ -123,6 +141,7 @@ METRICS: Mapping[str, Metric] = MappingProxyType({m.name: m for m in _FIXED})
 _ACCESS_BASIS = {
     "transit": "by transit (generalised time)",
     "transit_fastest": "by transit (fastest time)",
+    "transit_crowded": "by transit (generalised time, crowding-weighted)",
     "car": "by car",
 }
 
@@ -187,10 +206,13 @@ def access_change(
 _NUMBER = r"([0-9]+(?:\.[0-9]+)?)"
 _PATTERNS = (
     (
-        re.compile(rf"jobs_(transit_fastest|[a-z]+)_{_NUMBER}min"),
+        re.compile(rf"jobs_(transit_fastest|transit_crowded|[a-z]+)_{_NUMBER}min"),
         lambda m: jobs_within(m[1], float(m[2])),
     ),
-    (re.compile(r"jobs_(transit_fastest|[a-z]+)_decay"), lambda m: jobs_decay(m[1])),
+    (
+        re.compile(r"jobs_(transit_fastest|transit_crowded|[a-z]+)_decay"),
+        lambda m: jobs_decay(m[1]),
+    ),
     (
         re.compile(rf"(gini|palma)_transit_{_NUMBER}min"),
         lambda m: inequality_of_access(m[1], float(m[2])),

@@ -27,7 +27,7 @@ from .. import settings
 from .compiled import Network
 
 #: bump when the layout of cached networks or the loading pipeline changes
-CACHE_FORMAT = 3  # 3: usable drive network (network.usable), buses on the ways of bus routes
+CACHE_FORMAT = 4  # 3: usable drive network (network.usable), buses on the ways of bus routes; 4: motorcycle permissions (edges["motorcycle_barred"])
 _SUBDIR = "networks"
 
 

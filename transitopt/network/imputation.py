@@ -47,7 +47,7 @@ _RANK = {name: i for i, name in enumerate(HIGHWAY_ORDER)}
 
 #: sections of a profile file that hold per-class tables (each needs a ``default`` key)
 CLASS_TABLES = ("speed_kph", "lanes_per_direction", "capacity_vph_per_lane")
-_SECTIONS = {"profile", "bpr", "modes", "implicit_maxspeed", *CLASS_TABLES}
+_SECTIONS = {"profile", "bpr", "modes", "implicit_maxspeed", "permissions", "model", *CLASS_TABLES}
 _KPH_PER = {"km/h": 1.0, "kmh": 1.0, "kph": 1.0, "mph": 1.609344, "knots": 1.852}
 _NUMBER = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*(km/h|kmh|kph|mph|knots)?\s*$", re.IGNORECASE)
 _IMPLICIT = re.compile(r"^([A-Z]{2}(?:-[A-Z0-9]{1,3})?):([a-z_]+)(?::?(\d+))?$")
@@ -74,7 +74,14 @@ class Profile:
     implicit_maxspeed : dict
         Implicit limits: ``{"urban": 50, ..., "DE": {"rural": 100, ...}}`` (km/h).
     digest : str
-        sha256 of all values (part of the cache key).
+        sha256 of all values but ``[model]`` (part of the cache key).
+    motorcycle_barred_highways : tuple of str
+        ``highway=*`` values motorcycles may not use (``[permissions]``).
+    motorcycle_barred_on_toll : bool
+        Motorcycles may not use ``toll=yes`` ways (``[permissions]``).
+
+    A way's own ``motorcycle=yes``/``designated`` lifts both bars; ``motorcycle=no`` bars
+    it under every profile (:func:`motorcycle_barred`).
     """
 
     name: str
@@ -87,6 +94,8 @@ class Profile:
     bike_speed_kph: float
     implicit_maxspeed: dict[str, Any] = field(repr=False)
     digest: str = field(repr=False)
+    motorcycle_barred_highways: tuple[str, ...] = ()
+    motorcycle_barred_on_toll: bool = False
 
     def class_value(self, table: str, road_class: str) -> float:
         """Value of a per-class table for ``road_class`` (``default`` if not listed)."""
@@ -159,7 +168,8 @@ def load_profile(
         raise ValueError(f"bpr.alpha must be a number >= 0, got {bpr['alpha']!r}")
     for key in ("walk_speed_kph", "bike_speed_kph"):
         _positive(modes[key], f"modes.{key}")
-    payload = {k: v for k, v in merged.items() if k != "profile"}
+    payload = {k: v for k, v in merged.items() if k not in ("profile", "model")}
+    permissions = merged.get("permissions", {})
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
     return Profile(
         name=name,
@@ -172,7 +182,46 @@ def load_profile(
         bike_speed_kph=float(modes["bike_speed_kph"]),
         implicit_maxspeed=merged["implicit_maxspeed"],
         digest=digest,
+        motorcycle_barred_highways=tuple(
+            str(v) for v in permissions.get("motorcycle_barred_highways", ())
+        ),
+        motorcycle_barred_on_toll=bool(permissions.get("motorcycle_barred_on_toll", False)),
     )
+
+
+def profile_model_defaults(profile: str | Path = "generic") -> dict[str, Any]:
+    """The ``[model]`` table of a profile: defaults of a scenario's ``[model]`` when its
+    ``network.profile`` names the profile (empty when the profile has none)."""
+    if isinstance(profile, Path) or (isinstance(profile, str) and profile.endswith(".toml")):
+        data = _checked(_read_toml(Path(profile)), str(profile))
+    elif profile in available_profiles():
+        data = _checked(_read_toml(_shipped(profile)), profile)
+    else:
+        raise ValueError(
+            f"unknown profile {profile!r}; expected one of {available_profiles()} "
+            "or a path to a .toml file"
+        )
+    model = data.get("model", {})
+    return dict(model) if isinstance(model, Mapping) else {}
+
+
+def motorcycle_barred(tags: Mapping[str, Any], profile: Profile) -> bool:
+    """Motorcycles may not use a way with these OSM tags under ``profile``.
+
+    ``motorcycle=no`` (or ``motor_vehicle=no`` without ``motorcycle=yes``) bars them
+    everywhere; the profile's ``[permissions]`` bar them from some ``highway=*`` values
+    and from ``toll=yes`` ways, unless the way says ``motorcycle=yes`` or ``designated``.
+    """
+    own = _values(tags.get("motorcycle"))
+    if "no" in own:
+        return True
+    if any(v in ("yes", "designated", "permissive") for v in own):
+        return False
+    if "no" in _values(tags.get("motor_vehicle")):
+        return True
+    if profile.motorcycle_barred_on_toll and "yes" in _values(tags.get("toll")):
+        return True
+    return any(h in profile.motorcycle_barred_highways for h in _values(tags.get("highway")))
 
 
 def _shipped(name: str) -> Any:

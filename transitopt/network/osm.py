@@ -36,7 +36,7 @@ from .._errors import GeocodingError, InputFileError, NetworkError
 from .._progress import ProgressCallback
 from .cache import cache_key, read_cached, write_cached
 from .compiled import MODE_BIKE, MODE_BUS, MODE_CAR, MODE_WALK, Network
-from .imputation import EDGE_ATTR_AGGS, Profile, impute_graph, load_profile
+from .imputation import EDGE_ATTR_AGGS, Profile, impute_graph, load_profile, motorcycle_barred
 from .pbf import BIDIRECTIONAL_NETWORK_TYPES, CAR_ALLOWED, read_osm, write_osm_xml
 from .usable import connector_flags, keep_usable, refine_extract
 
@@ -60,6 +60,13 @@ _NUMERIC_ATTRS = {
     "alpha", "beta", "toll", "modes", "travel_time",
 }  # fmt: skip
 _FIRST_COLUMNS = ["osmid", "key", "highway", "name", "oneway", "road_class"]
+#: OSM way tags kept on drive edges for motorcycle permissions -> their edge attribute
+#: (``toll`` is the numeric toll cost of an edge, so its tag is kept as ``osm_toll``)
+_PERMISSION_TAGS = {
+    "motorcycle": "motorcycle",
+    "motor_vehicle": "motor_vehicle",
+    "toll": "osm_toll",
+}
 
 
 def load_osm_network(
@@ -240,6 +247,7 @@ def _compile(
     }
     modes = np.empty(m, dtype=np.uint8)
     default_mode = NETWORK_MODES.get(network_type, MODE_CAR | MODE_BUS)
+    driving = network_type in ("drive", "drive_service")
     records = []
     for j, (u, v, k, data) in enumerate(edge_list):
         length = _number(data.get("length", data.get("length_m")))
@@ -261,6 +269,18 @@ def _compile(
             if name in _NUMERIC_ATTRS or (given and name == "lanes"):
                 continue
             record[name] = sorted(value, key=str) if isinstance(value, list) else value
+        if driving:
+            record["motorcycle_barred"] = str(data.get("motorcycle_barred")).lower() == "true" or (
+                motorcycle_barred(
+                    {
+                        "motorcycle": data.get("motorcycle"),
+                        "motor_vehicle": data.get("motor_vehicle"),
+                        "toll": data.get("osm_toll"),
+                        "highway": data.get("highway"),
+                    },
+                    prof,
+                )
+            )
         if record.get("geometry") is None:
             record["geometry"] = _straight_line(
                 node_x[index[u]], node_y[index[u]], node_x[index[v]], node_y[index[v]]
@@ -403,6 +423,16 @@ def _graph_from_osm_file(
         for _, _, data in G.edges(data=True):
             if data["osmid"] in car_only:
                 data["modes"] = MODE_CAR
+        # the tags motorcycle permissions are read from (osmnx keeps neither)
+        permission_tags = {
+            extract.split_ids.get(way_id, way_id): {
+                key: tags[key] for key in _PERMISSION_TAGS if key in tags
+            }
+            for way_id, _, tags in extract.ways
+        }
+        for _, _, data in G.edges(data=True):
+            for key, value in permission_tags.get(data["osmid"], {}).items():
+                data[_PERMISSION_TAGS[key]] = value
     return G, dict(extract.stats)
 
 

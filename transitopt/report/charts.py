@@ -37,7 +37,14 @@ SCENARIO_COLOURS = (
     "#bcbd22",
 )
 #: colours of the modes in the mode-share chart
-MODE_COLOURS = {"car": "#e6550d", "transit": "#3182bd", "walk": "#31a354", "bike": "#756bb1"}
+MODE_COLOURS = {
+    "car": "#e6550d",
+    "motorcycle": "#fd8d3c",
+    "ojek": "#fdae6b",
+    "transit": "#3182bd",
+    "walk": "#31a354",
+    "bike": "#756bb1",
+}
 
 _FONT = {"family": "-apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif", "size": 12}
 _AXIS = {
@@ -195,7 +202,8 @@ def _line_label(line: str, segments: pd.DataFrame, stops: dict[str, str]) -> str
 
 
 def load_profile_figure(results: Sequence[ScenarioResult], *, max_lines: int = 80) -> dict:
-    """Passengers per hour on each segment of a line, per scenario, with the capacity offered.
+    """Passengers per hour on each segment of a line, per scenario, with the capacity offered
+    (dashed) and the seats offered (dotted; ``segments.seats_per_hour``).
 
     A menu selects the line; lines are listed by their highest segment load in any
     scenario (busiest first), at most ``max_lines`` of them.
@@ -222,14 +230,14 @@ def load_profile_figure(results: Sequence[ScenarioResult], *, max_lines: int = 8
     order = sorted(peak, key=lambda k: (-peak[k], _natural(labels[k])))[:max_lines]
 
     def line_data(line: str) -> tuple[dict, tuple[list, list]]:
-        """Per scenario: bar and capacity values of ``line`` (empty where the scenario lacks it)."""
+        """Per scenario: bar, capacity and seat values of ``line`` (empty where the scenario lacks it)."""
         columns: dict[str, list] = {"x": [], "y": [], "hovertext": []}
         tick: tuple[list, list] | None = None
         for grouped, stop_names in per_scenario:
             g = grouped.get(line)
             if g is None:
                 for key in columns:
-                    columns[key] += [[], []]
+                    columns[key] += [[], [], []]
                 continue
             seq = g["seq"].to_numpy(int).tolist()
             frm = [stop_names.get(str(s), str(s)) for s in g["from_stop"]]
@@ -238,13 +246,31 @@ def load_profile_figure(results: Sequence[ScenarioResult], *, max_lines: int = 8
             ratio = g["load_ratio"].to_numpy(float)
             if tick is None:
                 tick = (seq, [_plain(f) for f in frm])
+            seats = (
+                g["seats_per_hour"].to_numpy(float)
+                if "seats_per_hour" in g.columns
+                else np.full(len(g), np.nan)
+            )
+            standing = (
+                g["standing"].to_numpy(float)
+                if "standing" in g.columns
+                else np.full(len(g), np.nan)
+            )
             text = [
                 f"{_plain(a)} → {_plain(b)}<br>capacity {c:,.0f} pax/h, load/capacity {r:.2f}"
-                for a, b, c, r in zip(frm, to, capacity, ratio, strict=True)
+                + (f"<br>seats {st:,.0f} pax/h" if np.isfinite(st) else "")
+                + (f", standing {sd:,.0f}" if np.isfinite(sd) else "")
+                for a, b, c, r, st, sd in zip(
+                    frm, to, capacity, ratio, seats, standing, strict=True
+                )
             ]
-            columns["x"] += [seq, seq]
-            columns["y"] += [_list(g["load"], 1), _list(capacity, 1)]
-            columns["hovertext"] += [text, []]
+            columns["x"] += [seq, seq, seq if np.isfinite(seats).any() else []]
+            columns["y"] += [
+                _list(g["load"], 1),
+                _list(capacity, 1),
+                _list(seats, 1) if np.isfinite(seats).any() else [],
+            ]
+            columns["hovertext"] += [text, [], []]
         return columns, tick or ([], [])
 
     data: list[dict] = []
@@ -258,9 +284,9 @@ def load_profile_figure(results: Sequence[ScenarioResult], *, max_lines: int = 8
                 "name": _plain(name),
                 "legendgroup": str(i),
                 "marker": {"color": scenario_colour(i)},
-                "x": first["x"][2 * i] if order else [],
-                "y": first["y"][2 * i] if order else [],
-                "hovertext": first["hovertext"][2 * i] if order else [],
+                "x": first["x"][3 * i] if order else [],
+                "y": first["y"][3 * i] if order else [],
+                "hovertext": first["hovertext"][3 * i] if order else [],
                 "hovertemplate": "%{y:,.0f} pax/h<br>%{hovertext}<extra>"
                 + _plain(name)
                 + "</extra>",
@@ -273,14 +299,28 @@ def load_profile_figure(results: Sequence[ScenarioResult], *, max_lines: int = 8
                 "name": f"capacity, {_plain(name)}",
                 "legendgroup": str(i),
                 "showlegend": False,
-                "x": first["x"][2 * i + 1] if order else [],
-                "y": first["y"][2 * i + 1] if order else [],
+                "x": first["x"][3 * i + 1] if order else [],
+                "y": first["y"][3 * i + 1] if order else [],
                 "hoverinfo": "skip",
                 "line": {"color": scenario_colour(i), "dash": "dash", "width": 1.5, "shape": "hvh"},
             }
         )
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": f"seats, {_plain(name)}",
+                "legendgroup": str(i),
+                "showlegend": False,
+                "x": first["x"][3 * i + 2] if order else [],
+                "y": first["y"][3 * i + 2] if order else [],
+                "hoverinfo": "skip",
+                "line": {"color": scenario_colour(i), "dash": "dot", "width": 1.5, "shape": "hvh"},
+            }
+        )
     layout = _layout(
-        "Load profile per line (passengers per hour between stops; dashed: capacity offered)",
+        "Load profile per line (passengers per hour between stops; dashed: capacity offered, "
+        "dotted: seats)",
         height=500,
         barmode="group",
         yaxis={"title": {"text": "passengers per hour"}, "rangemode": "tozero"},

@@ -16,6 +16,7 @@ from .._errors import InputFileError
 from .._io import atomic_folder, write_table
 from .._progress import ProgressCallback
 from ..scenario import ScenarioResult, compare, evaluate_file, validate_scenario, write_result
+from .crowding import capacity_modelled, line_crowding_table
 from .explain import write_explanations
 from .html import write_report
 from .maps import write_maps
@@ -32,7 +33,8 @@ class Comparison:
     results : tuple of ScenarioResult
         Baseline first.
     folder : Path
-        Holds ``comparison.csv``, ``report.html``, ``maps/*.png``, ``scenarios/<label>/``
+        Holds ``comparison.csv``, ``report.html``, ``maps/*.png``, ``crowding_lines.csv``
+        (with line capacities: standing and denied riders per line), ``scenarios/<label>/``
         (each result's tables, see :func:`~transitopt.scenario.write_result`) and
         ``explain/<label>_<table>.csv`` (why each alternative differs, see
         :mod:`transitopt.report.explain`).
@@ -84,6 +86,7 @@ def write_comparison(
             write_result(result, tmp / "scenarios" / label)
         write_table(table, tmp / COMPARISON_TABLE)
         write_explanations(results[0], results[1:], tmp / "explain", labels[1:])
+        write_line_crowding(results, tmp / CROWDING_TABLE, names=labels)
         maps = write_maps(results[0], list(results[1:]), tmp / "maps")
         report = write_report(results[0], results[1:], tmp / "report.html")
     maps = [folder / path.relative_to(tmp) for path in maps]
@@ -93,6 +96,23 @@ def write_comparison(
 
 #: the file that marks a folder as a comparison written by transitopt
 COMPARISON_TABLE = "comparison.csv"
+#: standing and denied riders per line, every run with line capacities side by side
+CROWDING_TABLE = "crowding_lines.csv"
+
+
+def write_line_crowding(
+    results: Sequence[ScenarioResult], path: str | os.PathLike, *, names: Sequence[str]
+) -> Path | None:
+    """Write :func:`~.crowding.line_crowding_table` of the runs with line capacities (all
+    their lines) to ``path``; nothing (``None``) when no run models line capacities."""
+    on = [(r, n) for r, n in zip(results, names, strict=True) if capacity_modelled(r)]
+    if not on:
+        return None
+    table = line_crowding_table(
+        [r for r, _ in on], [n for _, n in on], max_lines=max(len(r.tables["lines"]) for r, _ in on)
+    )
+    write_table(table.reset_index(), Path(path))
+    return Path(path)
 
 
 def check_comparison_folder(folder: str | os.PathLike) -> None:

@@ -34,6 +34,7 @@ from .calibration import (
     counts_scatter_figure,
     counts_statistics_html,
 )
+from .crowding import crowding_section
 from .explain import explain_section
 from .maps.interactive import GeometryStore, map_figure
 from .maps.layer import slug
@@ -168,6 +169,9 @@ def write_report(
     if any(len(r.tables.get("segments", ())) for r in results):
         chart_html += figures.add(charts.load_profile_figure(results), "chart wide")
     body.append(_section("charts", "Charts", chart_html))
+    crowding = crowding_section(results, names)
+    if crowding:
+        body.append(_section("crowding", "Crowding", crowding))
     body.append(
         _section(
             "convergence",
@@ -338,6 +342,7 @@ def _header(title: str, results: list[ScenarioResult], names: list[str]) -> str:
             ("scenarios", "Scenarios"),
             ("maps", "Maps"),
             ("charts", "Charts"),
+            ("crowding", "Crowding"),
             ("convergence", "Convergence"),
             ("assumptions", "Assumptions"),
         )

@@ -583,7 +583,9 @@ def _trip_length(base: BaseData) -> dict[str, float] | None:
 
 
 def _constants_text(constants: dict[str, float]) -> str:
-    return ", ".join(f"asc_{m} {constants[f'asc_{m}']:.4g}" for m in MODES)
+    return ", ".join(
+        f"asc_{m} {constants[f'asc_{m}']:.4g}" for m in MODES if f"asc_{m}" in constants
+    )
 
 
 def _remember(key: str, summary: dict[str, Any]) -> None:

@@ -44,7 +44,7 @@ from ..transit.street_routes import StreetRoutes, fallback_notes, route_lines
 from .files import EditRecord, Scenario
 from .inputs import BaseData, make_lines, resolve_stops
 from .parameters import model_parameters
-from .schema import ModelSpec, StopPoint
+from .schema import MODE_COST_FIELDS, ModelSpec, StopPoint
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,6 +68,8 @@ class Prepared:
         One row per edit: ``file``, ``edit`` (index), ``type``, ``target`` (lines and
         streets by name), ``effect``, ``ids`` (the line ids an edit selected).
     notes : tuple of str
+    model_changes : mapping of str to float
+        ``[model]`` values replaced by ``change_mode_costs`` edits (the last edit wins).
     """
 
     scenario: Scenario
@@ -80,6 +82,7 @@ class Prepared:
     demand: np.ndarray
     log: pd.DataFrame
     notes: tuple[str, ...] = field(default=())
+    model_changes: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def closed(self) -> np.ndarray:
@@ -133,6 +136,7 @@ def apply_edits(scenario: Scenario, base: BaseData) -> Prepared:
         demand=base.demand,
         log=pd.DataFrame(state.log, columns=["file", "edit", "type", "target", "effect", "ids"]),
         notes=tuple(notes),
+        model_changes=dict(state.model_changes),
     )
 
 
@@ -159,6 +163,7 @@ class _State:
     bus_lanes: list[tuple[EditRecord, list[str]]] = field(default_factory=list)
     _ways: dict | None = None
     _picked: list[str] = field(default_factory=list)
+    model_changes: dict[str, float] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ dispatch
     def apply(self, record: EditRecord) -> None:
@@ -501,6 +506,36 @@ class _State:
         edges["closed"] = closed
         self.drive = net.replace(edges=edges)
         return self._road_text(edit, links), f"closed {links.size} link(s)"
+
+    def _restrict_road(self, record: EditRecord, edit) -> tuple[str, str]:
+        links = self._select_roads(record, edit)
+        net = self._checked_drive()
+        edges = net.edges.copy()
+        for vehicle in edit.vehicles:
+            column = f"closed_{vehicle}"
+            shut = (
+                edges[column].to_numpy(bool).copy()
+                if column in edges.columns
+                else np.zeros(net.n_edges, dtype=bool)
+            )
+            shut[links] = True
+            edges[column] = shut
+        self.drive = net.replace(edges=edges)
+        return (
+            self._road_text(edit, links),
+            f"closed {links.size} link(s) to {' and '.join(edit.vehicles)}",
+        )
+
+    def _change_mode_costs(self, record: EditRecord, edit) -> tuple[str, str]:
+        changes = {
+            n: float(getattr(edit, n)) for n in MODE_COST_FIELDS if getattr(edit, n) is not None
+        }
+        effect = ", ".join(
+            f"{n} {self.model_changes.get(n, getattr(self.params, n)):g} -> {v:g}"
+            for n, v in changes.items()
+        )
+        self.model_changes.update(changes)
+        return "model costs", effect
 
     def _add_road(self, record: EditRecord, edit) -> tuple[str, str]:
         net = self._need_drive(record)

@@ -26,7 +26,7 @@ import pandas as pd
 
 from .. import metrics as M
 from .._progress import ProgressCallback
-from ..assignment.multimodal import MODES, MultimodalModel, MultimodalResult
+from ..assignment.multimodal import MODES, MultimodalModel, MultimodalResult, vehicle_demand
 from ..geo import haversine_m
 from ..metrics.operator import route_fleet
 from ..metrics.registry import Metric, inequality_of_access, jobs_decay, jobs_within, metric
@@ -83,7 +83,7 @@ def build_model(
         routes=prepared.routes,
         line_fares=prepared.line_meta["fare"].to_dict(),
         period=scenario.baseline.period.name,
-        parameters=model_parameters(scenario.baseline),
+        parameters=model_parameters(scenario.baseline, prepared.model_changes),
         name=f"scenario {scenario.name!r}",
     )
     return model.with_constants(**constants) if constants else model
@@ -276,7 +276,7 @@ def _assemble(p: Prepared, out: MultimodalResult) -> ScenarioResult:
     tables["od"] = od
     zones, access = _zones_table(p, out)
     tables["zones"] = zones
-    trips = {m: float(out.demand[m].sum()) for m in MODES}
+    trips = {m: float(out.demand[m].sum()) for m in out.modes}
     trips["walk"] += float(out.intrazonal.sum())
     tables["mode_shares"] = M.mode_shares(trips)
     tables["voc_distribution"] = M.voc_distribution(links) if len(links) else pd.DataFrame()
@@ -315,8 +315,26 @@ def _assemble(p: Prepared, out: MultimodalResult) -> ScenarioResult:
         "headline": {r.metric: r.value for r in tables["metrics"].itertuples()},
         "notes": list(p.notes) + list(out.notes),
         "warnings": [w.to_dict() for w in warnings_found],
+        "transit_capacity": _capacity_summary(out),
     }
     return ScenarioResult(name=scenario.name, key=scenario.digest(), tables=tables, summary=summary)
+
+
+def _capacity_summary(out: MultimodalResult) -> dict[str, Any]:
+    """Whether line capacities were modelled and how the final capacity-constrained
+    transit assignment converged (the report says so instead of showing zeros)."""
+    capacity = out.transit_capacity
+    if capacity is None:
+        return {"enabled": False}
+    last = capacity.history.iloc[-1]
+    return {
+        "enabled": True,
+        "iterations": int(last["iteration"]),
+        "converged": bool(capacity.converged),
+        "flow_change": float(last["flow_change"]),
+        "denied_boardings": float(capacity.denied_boardings),
+        "period_h": float(capacity.params.period_h),
+    }
 
 
 def _links_table(p: Prepared, out: MultimodalResult) -> pd.DataFrame:
@@ -339,7 +357,7 @@ def _links_table(p: Prepared, out: MultimodalResult) -> pd.DataFrame:
             ]
         )
     edges = drive.edges
-    flow = out.road.flow if out.road is not None else np.zeros(drive.n_edges)
+    flow = M.class_flows(out.road, drive.n_edges)
     link_time = out.link_time_s
     assert link_time is not None  # the model keeps link times whenever it has a drive network
     time_s = np.where(np.isfinite(link_time), link_time, drive.free_flow_time_s)
@@ -364,7 +382,7 @@ def _links_table(p: Prepared, out: MultimodalResult) -> pd.DataFrame:
             "speed_kph": drive.speed_kph,
             "free_flow_time_s": drive.free_flow_time_s,
             "time_s": np.where(closed, np.nan, time_s),
-            "flow": flow,
+            **flow,
             "preload": out.preload,
             "bus_vph": out.bus_vph,
             "bus_lane": edges["bus_lane"].to_numpy(bool),
@@ -419,6 +437,7 @@ def _segments_tables(p: Prepared, out: MultimodalResult) -> tuple[pd.DataFrame, 
         "boardings",
         "alightings",
         "capacity_per_hour",
+        "seats_per_hour",
         "load_ratio",
         "hail_and_ride",
         "route_seq",
@@ -437,7 +456,10 @@ def _segments_tables(p: Prepared, out: MultimodalResult) -> tuple[pd.DataFrame, 
         return pd.DataFrame(columns=seg_cols), stop_table
     g = out.transit.graph
     volume = out.transit.link_volume
-    rows = [_line_segments(p, g, volume, li) for li in range(len(g.line_ids))]
+    crowding = (
+        M.crowding_by_link(out.transit_capacity) if out.transit_capacity is not None else None
+    )
+    rows = [_line_segments(p, g, volume, li, crowding) for li in range(len(g.line_ids))]
     segments = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=seg_cols)
     segments = _with_street_routes(segments, p)
     if g.hail_points is not None:  # boarding points along hail-and-ride lines
@@ -456,11 +478,18 @@ def _segments_tables(p: Prepared, out: MultimodalResult) -> tuple[pd.DataFrame, 
     return segments, stop_table
 
 
-def _line_segments(p: Prepared, g: Any, volume: np.ndarray, li: int) -> pd.DataFrame:
+def _line_segments(
+    p: Prepared,
+    g: Any,
+    volume: np.ndarray,
+    li: int,
+    crowding: dict[str, np.ndarray] | None = None,
+) -> pd.DataFrame:
     """Segment rows of line ``li`` of the final transit graph ``g``: one per pair of
     consecutive stops, or for a hail-and-ride line one per piece between consecutive
     boarding points (``route_seq``: the stop-to-stop segment it is part of;
-    ``route_from``/``route_to``: where along that segment, shares of its length)."""
+    ``route_from``/``route_to``: where along that segment, shares of its length); with
+    line capacities the ``crowding`` columns per link (:func:`metrics.crowding_by_link`)."""
     supply, stops, routes = p.supply, p.supply.stops, p.routes
     line_id = g.line_ids[li]
     line = supply.line(line_id)
@@ -498,7 +527,8 @@ def _line_segments(p: Prepared, g: Any, volume: np.ndarray, li: int) -> pd.DataF
     )
     capacity = line.vehicle_capacity * 3600.0 / g.line_headway_s[li]
     load = volume[rides]
-    return pd.DataFrame(
+    boards = np.flatnonzero(mask & (g.kind == BOARD))
+    table = pd.DataFrame(
         {
             "line": line_id,
             "name": line.name,
@@ -514,9 +544,10 @@ def _line_segments(p: Prepared, g: Any, volume: np.ndarray, li: int) -> pd.DataF
             "length_m": length[segment] * share,
             "run_time_s": g.in_vehicle_s[rides],
             "load": load,
-            "boardings": volume[np.flatnonzero(mask & (g.kind == BOARD))],
+            "boardings": volume[boards],
             "alightings": volume[np.flatnonzero(mask & (g.kind == ALIGHT))],
             "capacity_per_hour": capacity,
+            "seats_per_hour": line.vehicle_seats * 3600.0 / g.line_headway_s[li],
             "load_ratio": load / capacity,
             "hail_and_ride": line.hail_and_ride,
             "route_seq": segment,
@@ -524,6 +555,10 @@ def _line_segments(p: Prepared, g: Any, volume: np.ndarray, li: int) -> pd.DataF
             "route_to": (start + 1) * share,
         }
     )
+    if crowding is not None:  # denied boardings sit at the piece's first stop or point
+        for name, values in crowding.items():
+            table[name] = values[boards if name == "denied" else rides]
+    return table
 
 
 def _with_street_routes(segments: pd.DataFrame, p: Prepared) -> pd.DataFrame:
@@ -613,7 +648,7 @@ def _od_table(p: Prepared, out: MultimodalResult) -> pd.DataFrame:
             "origin": np.repeat(zones, z),
             "destination": np.tile(zones, z),
             "trips": (_all_modes(out.demand) + out.unserved + np.diag(out.intrazonal)).ravel(),
-            **{m: out.demand[m].ravel() for m in MODES},
+            **{m: out.demand[m].ravel() for m in out.modes},
             "unserved": out.unserved.ravel(),
             "intrazonal": np.diag(out.intrazonal).ravel(),
         }
@@ -631,26 +666,28 @@ def _od_table(p: Prepared, out: MultimodalResult) -> pd.DataFrame:
         "transit_boardings",
         "walk_time_s",
         "walk_gc_min",
+        "transit_crowding_s",  # with line capacities only
     ):
-        table[name] = np.where(np.isfinite(s[name]), s[name], np.nan).ravel()
+        if name in s:
+            table[name] = np.where(np.isfinite(s[name]), s[name], np.nan).ravel()
     table["logsum"] = np.where(np.isfinite(out.logsum), out.logsum, np.nan).ravel()
     return table
 
 
 def _all_modes(demand: dict[str, np.ndarray]) -> np.ndarray:
     """Trips/h by all modes: the matrices of ``demand`` added in ``MODES`` order."""
-    return sum((demand[m] for m in MODES), np.zeros_like(demand[MODES[0]]))
+    return sum((demand[m] for m in MODES if m in demand), np.zeros_like(demand[MODES[0]]))
 
 
 def _zones_table(p: Prepared, out: MultimodalResult) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     thresholds = sorted(set(p.scenario.baseline.model.accessibility_min))
     zones = p.zones.copy()
-    demand = {m: out.demand[m] for m in MODES}
+    demand = {m: out.demand[m] for m in out.modes}
     all_modes = _all_modes(demand)
     total_from = all_modes.sum(axis=1) + out.intrazonal
     zones["trips_from"] = total_from
     zones["trips_to"] = all_modes.sum(axis=0) + out.intrazonal
-    for m in MODES:
+    for m in out.modes:
         zones[f"{m}_from"] = demand[m].sum(axis=1) + (out.intrazonal if m == "walk" else 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         zones["transit_share_from"] = np.where(
@@ -663,12 +700,29 @@ def _zones_table(p: Prepared, out: MultimodalResult) -> tuple[pd.DataFrame, dict
         cutoffs_min=thresholds,
         decay_per_min=abs(params.mode_choice.beta_per_min),
     )
+    crowded = M.crowded_access(
+        out.skims,
+        zones["jobs"].to_numpy(float),
+        cutoffs_min=thresholds,
+        decay_per_min=abs(params.mode_choice.beta_per_min),
+    )
+    if crowded:  # with line capacities: crowding-weighted times and access per zone
+        columns.update(crowded)
+        columns.update(
+            M.zone_crowding(
+                out.demand["transit"], out.skims["transit_time_s"], out.skims["transit_crowding_s"]
+            )
+        )
     for name, values in columns.items():
         zones[name] = values
     access = {
         variant: np.column_stack([columns[f"jobs_{variant}_{t:g}min"] for t in thresholds])
         for variant in M.ACCESS_VARIANTS
     }
+    if crowded:
+        access[M.CROWDED_VARIANT] = np.column_stack(
+            [crowded[f"jobs_{M.CROWDED_VARIANT}_{t:g}min"] for t in thresholds]
+        )
     for variant in ("transit", "car"):
         access[f"{variant}_decay"] = columns[f"jobs_{variant}_decay"]
     served = np.isfinite(out.skims["transit_time_s"])
@@ -696,7 +750,7 @@ def _metrics_table(
     served = sum(trips.values())
     add("trips", served + float(out.unserved.sum()))
     add("trips_unserved", float(out.unserved.sum()))
-    for m in MODES:
+    for m in out.modes:
         add(f"share_{m}", trips[m] / served if served > 0 else np.nan)
     total = p.demand.sum() - np.trace(p.demand)
     weights = _all_modes(out.demand)
@@ -740,7 +794,9 @@ def _metrics_table(
     zones = tables["zones"]
     pop = zones["population"].to_numpy(float)
     thresholds = sorted(set(params.accessibility_min))
-    for mode in ("transit", "transit_fastest", "car"):
+    for mode in ("transit", "transit_fastest", M.CROWDED_VARIANT, "car"):
+        if mode not in access:  # the crowded variant: with line capacities only
+            continue
         mean = M.population_weighted_mean(access[mode], pop)
         for k, t in enumerate(thresholds):
             add(jobs_within(mode, t), np.atleast_1d(mean)[k])
@@ -753,12 +809,44 @@ def _metrics_table(
     e = params.emissions
     factors = M.EmissionFactors(**e.model_dump())
     co2 = M.co2_kg_per_hour(car_km, transit_km, factors=factors)
+    motorcycle_kg = _motorcycle_metrics(p, out, links, factors, add)
     add("co2_car", co2["car_kg"])
     add("co2_transit", co2["transit_kg"])
-    add("co2_total", co2["total_kg"])
+    if motorcycle_kg is not None:
+        add("co2_motorcycle", motorcycle_kg)
+    add("co2_total", co2["total_kg"] + (motorcycle_kg or 0.0))
     add("iterations", out.history[-1]["iteration"])
     add("converged", float(out.converged))
     return pd.DataFrame(rows, columns=["group", "metric", "unit", "value"])
+
+
+def _motorcycle_metrics(
+    p: Prepared,
+    out: MultimodalResult,
+    links: pd.DataFrame,
+    factors: M.EmissionFactors,
+    add: Any,
+) -> float | None:
+    """Vehicle-km of the motorcycle classes and PCU-km (added with ``add``); returns their
+    CO2 (kg/h), ``None`` when the model has no motorcycle modes."""
+    classes = [m for m in ("motorcycle", "ojek") if m in out.modes]
+    if not classes:
+        return None
+    if len(links):
+        km = M.vehicle_km(links)
+    else:
+        parameters = model_parameters(p.scenario.baseline, p.model_changes)
+        veh = vehicle_demand(out.demand, parameters)
+        km = {f"{c}_veh_km": float(np.sum(veh[c] * _car_km(p))) for c in ("car", *classes)}
+        km["pcu_km"] = km["car_veh_km"] + parameters.motorcycle_pcu * sum(
+            km[f"{c}_veh_km"] for c in classes
+        )
+    for c in classes:
+        add(f"{c}_veh_km", km.get(f"{c}_veh_km", 0.0))
+    add("pcu_km", km["pcu_km"])
+    return M.class_co2_kg({k: v for k, v in km.items() if k != "car_veh_km"}, factors=factors).get(
+        "motorcycle", 0.0
+    )
 
 
 def _car_km(p: Prepared) -> np.ndarray:

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import TransitoptError
+from ..assignment.mode_choice import MODES
 from ..metrics.registry import metric
 from .result import ScenarioResult
 
@@ -955,7 +956,7 @@ def _mode_trips(base: ScenarioResult, alt: ScenarioResult) -> dict[str, float]:
     """Change of trips/h by mode (od tables; empty when a table lacks them)."""
     a, b = base.tables.get("od"), alt.tables.get("od")
     out: dict[str, float] = {}
-    for mode in ("car", "transit", "walk"):
+    for mode in MODES:
         if a is not None and b is not None and mode in a.columns and mode in b.columns:
             out[mode] = float(b[mode].sum() - a[mode].sum())
     return out

@@ -317,6 +317,9 @@ def _add_gtfs(scenario: Scenario, spec: BaselineFile, parts: _SupplyParts) -> No
     if t.gtfs_headway_min is not None:
         lines = _override_headways(scenario, lines, t.gtfs_headway_min)
         parts.notes.append("GTFS headways overridden by transit.gtfs_headway_min")
+    if t.gtfs_capacity is not None:
+        lines = _override_capacities(scenario, lines, t.gtfs_capacity)
+        parts.notes.append("GTFS vehicle capacities set by transit.gtfs_capacity")
     if not t.use_timetable_times:
         lines = [ln.replace(running_times_s=None, dwell_s=None) for ln in lines]
     parts.stops.append(supply.stops)
@@ -376,20 +379,35 @@ def _exclude_lines(patterns: list[str], parts: _SupplyParts) -> None:
 
 
 def _override_headways(scenario: Scenario, lines: list[Line], value) -> list[Line]:
+    minutes = _per_line(scenario, lines, value, "gtfs_headway_min")
+    return [
+        ln.replace(headway_s=60.0 * m) if m is not None else ln
+        for ln, m in zip(lines, minutes, strict=True)
+    ]
+
+
+def _override_capacities(scenario: Scenario, lines: list[Line], value) -> list[Line]:
+    places = _per_line(scenario, lines, value, "gtfs_capacity")
+    return [
+        ln.replace(capacity=c) if c is not None else ln for ln, c in zip(lines, places, strict=True)
+    ]
+
+
+def _per_line(scenario: Scenario, lines: list[Line], value, field: str) -> list:
+    """The value of ``[transit] <field>`` for each line: one for all, or by line id, route
+    id or name (``"*"``: the rest; ``None``: keep the line's own)."""
     if not isinstance(value, dict):
-        return [ln.replace(headway_s=60.0 * value) for ln in lines]
+        return [value] * len(lines)
     known = {k for ln in lines for k in (ln.route_id, ln.name, ln.id)}
     unknown = sorted(k for k in value if k != "*" and k not in known)
     if unknown:
-        raise scenario.error(
-            ("transit", "gtfs_headway_min"), f"no GTFS route, name or line {unknown[0]!r}"
-        )
+        raise scenario.error(("transit", field), f"no GTFS route, name or line {unknown[0]!r}")
     out = []
     for ln in lines:
         key = next(
             (k for k in (ln.id, ln.route_id, ln.name) if k in value), "*" if "*" in value else None
         )
-        out.append(ln.replace(headway_s=60.0 * value[key]) if key is not None else ln)
+        out.append(value[key] if key is not None else None)
     return out
 
 

@@ -303,6 +303,12 @@ def _no_effect(log: pd.DataFrame) -> list[PlausibilityWarning]:
 
 def _mode_shares(shares: pd.DataFrame, *, skip: Sequence[str] = ()) -> list[PlausibilityWarning]:
     out = []
+    motor = shares["mode"].isin(("motorcycle", "ojek")).to_numpy()
+    if motor.any():  # the car range is of private motor vehicles: cars and motorcycles together
+        extra = float(shares["share"].to_numpy(float)[motor].sum())
+        shares = shares[~motor].copy()
+        is_car = shares["mode"] == "car"
+        shares.loc[is_car, "share"] = shares.loc[is_car, "share"] + extra
     for row in shares.itertuples(index=False):
         key = f"share_{row.mode}"
         if key not in LIMITS or row.mode in skip or not np.isfinite(row.share):
@@ -311,10 +317,11 @@ def _mode_shares(shares: pd.DataFrame, *, skip: Sequence[str] = ()) -> list[Plau
         if low <= row.share <= high:
             continue
         side = "below" if row.share < low else "above"
+        what = "car + motorcycle + ojek" if row.mode == "car" and motor.any() else row.mode
         out.append(
             PlausibilityWarning(
                 "mode_share_range",
-                f"{row.mode} share {row.share:.1%} is {side} the range seen in cities "
+                f"{what} share {row.share:.1%} is {side} the range seen in cities "
                 f"({low:.0%}-{high:.0%}; docs/model.md): check the demand, the zones and the "
                 "mode-choice constants (calibrate them to observed shares where known).",
                 (str(row.mode),),

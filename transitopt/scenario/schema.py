@@ -26,7 +26,8 @@ from pydantic import (
 )
 
 from .._errors import InputFileError
-from ..defaults import section
+from ..defaults import deep_merge, section
+from ..network.imputation import available_profiles, profile_model_defaults
 from ..transit.defaults import MODES
 
 #: default values (with their sources) from ``transitopt/data/defaults.toml``
@@ -49,6 +50,8 @@ EDIT_TYPES = (
     "change_road",
     "close_road",
     "add_road",
+    "restrict_road",
+    "change_mode_costs",
 )
 
 _TIME = r"^\d{1,2}:\d{2}(:\d{2})?$"
@@ -69,6 +72,8 @@ class _Spec(BaseModel):
 
 
 Positive = Annotated[float, Field(gt=0)]
+#: places (seated + standing) per vehicle: more than 0, at most a long metro train
+Places = Annotated[float, Field(gt=0, le=5000)]
 NonNegative = Annotated[float, Field(ge=0)]
 Share = Annotated[float, Field(ge=0, le=1)]
 
@@ -151,7 +156,7 @@ class LineFields(_Spec):
     mode: Literal[MODES] = "bus"  # type: ignore[valid-type]
     stops: Annotated[list[StopRef], Field(min_length=2)]
     headway_min: Annotated[float, Field(gt=0, le=1440)]
-    capacity: Annotated[float, Field(gt=0)] | None = None
+    capacity: Places | None = None
     speed_kph: Annotated[float, Field(gt=0, le=300)] | None = None
     dwell_s: Annotated[float, Field(ge=0, le=600)] | None = None
     fare: NonNegative | None = None
@@ -249,6 +254,10 @@ class TransitSpec(_Spec):
         | dict[str, Annotated[float, Field(gt=0, le=1440)]]
         | None
     ) = None
+    #: places per vehicle of the GTFS lines: one number, or by route id, short name or
+    #: line id (``"*"``: the rest); overrides the feed's ``vehicle_capacity`` and the
+    #: mode defaults
+    gtfs_capacity: Places | dict[str, Places] | None = None
     trip_fare: NonNegative = 0.0
     line_fare: NonNegative = 0.0
     use_timetable_times: bool = True
@@ -260,15 +269,43 @@ class TransitSpec(_Spec):
     lines: list[LineFields] = []
 
 
+#: the modes of the choice set (transitopt.assignment.mode_choice.MODES)
+ChoiceMode = Literal["car", "motorcycle", "ojek", "transit", "walk"]
+
+
+class NestSpec(_Spec):
+    """``[[model.mode_choice.nests]]``: a nest of modes of the nested logit."""
+
+    name: Annotated[str, Field(min_length=1)]
+    modes: Annotated[list[ChoiceMode], Field(min_length=2)]
+    scale: Annotated[float, Field(gt=0, le=1)]
+
+
 class ModeChoiceSpec(_Spec):
-    """``[model.mode_choice]``: multinomial logit on generalised minutes."""
+    """``[model.mode_choice]``: multinomial (or, with ``nests``, nested) logit on generalised minutes."""
 
     beta_per_min: Annotated[float, Field(lt=0, ge=-5)] = _CHOICE["beta_per_min"]
     asc_car: float = _CHOICE["asc_car"]
     asc_transit: float = _CHOICE["asc_transit"]
     asc_walk: float = _CHOICE["asc_walk"]
+    asc_motorcycle: float = _CHOICE["asc_motorcycle"]
+    asc_ojek: float = _CHOICE["asc_ojek"]
     max_walk_km: Positive = _CHOICE["max_walk_km"]
-    modes: list[Literal["car", "transit", "walk"]] = _CHOICE["modes"]
+    modes: list[ChoiceMode] = _CHOICE["modes"]
+    nests: list[NestSpec] = _CHOICE["nests"]
+
+    @model_validator(mode="after")
+    def _nests_fit(self) -> ModeChoiceSpec:
+        seen: dict[str, str] = {}
+        for nest in self.nests:
+            for mode in nest.modes:
+                if mode in seen:
+                    raise ValueError(
+                        f"mode {mode!r} is in nests {seen[mode]!r} and {nest.name!r}: a mode "
+                        "belongs to at most one nest"
+                    )
+                seen[mode] = nest.name
+        return self
 
 
 class AssignmentSpec(_Spec):
@@ -308,6 +345,7 @@ class EmissionsSpec(_Spec):
     tram_kwh_per_km: NonNegative = _EMISSIONS["tram_kwh_per_km"]
     rail_kwh_per_km: NonNegative = _EMISSIONS["rail_kwh_per_km"]
     grid_kg_per_kwh: NonNegative = _EMISSIONS["grid_kg_per_kwh"]
+    motorcycle_l_per_100km: NonNegative = _EMISSIONS["motorcycle_l_per_100km"]
 
 
 class ModelSpec(_Spec):
@@ -341,6 +379,15 @@ class ModelSpec(_Spec):
     accessibility_min: Annotated[list[Annotated[float, Field(gt=0)]], Field(min_length=1)] = _MODEL[
         "accessibility_min"
     ]
+    motorcycle_occupancy: Annotated[float, Field(ge=1, le=3)] = _MODEL["motorcycle_occupancy"]
+    motorcycle_cost_per_km: NonNegative = _MODEL["motorcycle_cost_per_km"]
+    motorcycle_parking_cost: NonNegative = _MODEL["motorcycle_parking_cost"]
+    motorcycle_terminal_min: NonNegative = _MODEL["motorcycle_terminal_min"]
+    motorcycle_pcu: Annotated[float, Field(gt=0, le=2)] = _MODEL["motorcycle_pcu"]
+    ojek_fare_per_km: NonNegative = _MODEL["ojek_fare_per_km"]
+    ojek_flag_fall: NonNegative = _MODEL["ojek_flag_fall"]
+    ojek_min_fare: NonNegative = _MODEL["ojek_min_fare"]
+    ojek_wait_min: NonNegative = _MODEL["ojek_wait_min"]
     mode_choice: ModeChoiceSpec = ModeChoiceSpec()
     assignment: AssignmentSpec = AssignmentSpec()
     feedback: FeedbackSpec = FeedbackSpec()
@@ -359,9 +406,7 @@ class CalibrationSpec(_Spec):
     demand scaled accordingly, for the baseline and every alternative.
     """
 
-    targets: dict[Literal["car", "transit", "walk"], Annotated[float, Field(gt=0, lt=1)]] | None = (
-        None
-    )
+    targets: dict[ChoiceMode, Annotated[float, Field(gt=0, lt=1)]] | None = None
     mean_trip_length_km: Positive | None = None
     counts: str | None = None
     counts_max_outer: Annotated[int, Field(ge=1, le=50)] = 10
@@ -394,6 +439,24 @@ class BaselineFile(_Spec):
     transit: TransitSpec = TransitSpec()
     model: ModelSpec = ModelSpec()
     calibration: CalibrationSpec | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _profile_defaults(cls, data: Any) -> Any:
+        """A shipped profile's ``[model]`` (``network.profile``) under the file's own ``[model]``."""
+        if not isinstance(data, dict):
+            return data
+        network = data.get("network")
+        profile = network.get("profile") if isinstance(network, dict) else None
+        if not isinstance(profile, str) or profile not in available_profiles():
+            return data
+        defaults = profile_model_defaults(profile)
+        if not defaults:
+            return data
+        model = data.get("model", {})
+        if not isinstance(model, dict):
+            return data
+        return {**data, "model": deep_merge(defaults, model)}
 
     @field_validator("calibration")
     @classmethod
@@ -454,7 +517,7 @@ class ChangeLine(_Spec):
     line: LineSelector
     headway_min: Annotated[float, Field(gt=0, le=1440)] | None = None
     headway_factor: Positive | None = None
-    capacity: Positive | None = None
+    capacity: Places | None = None
     speed_kph: Annotated[float, Field(gt=0, le=300)] | None = None
     dwell_s: Annotated[float, Field(ge=0, le=600)] | None = None
     fare: NonNegative | None = None
@@ -533,6 +596,50 @@ class CloseRoad(_RoadSelector):
     type: Literal["close_road"]
 
 
+class RestrictRoad(_RoadSelector):
+    """Close road links to some vehicle classes (a motorcycle ban, a car-free day); buses,
+    the other classes and walking keep them."""
+
+    type: Literal["restrict_road"]
+    vehicles: Annotated[list[Literal["car", "motorcycle"]], Field(min_length=1)]
+
+
+#: ``change_mode_costs`` fields: the ``[model]`` field each replaces
+MODE_COST_FIELDS = (
+    "car_cost_per_km",
+    "parking_cost",
+    "motorcycle_cost_per_km",
+    "motorcycle_parking_cost",
+    "ojek_fare_per_km",
+    "ojek_flag_fall",
+    "ojek_min_fare",
+    "ojek_wait_min",
+)
+
+
+class ChangeModeCosts(_Spec):
+    """New money costs of the road modes (``[model]`` fields of the same name): a parking
+    charge, an ojek fare change."""
+
+    type: Literal["change_mode_costs"]
+    car_cost_per_km: NonNegative | None = None
+    parking_cost: NonNegative | None = None
+    motorcycle_cost_per_km: NonNegative | None = None
+    motorcycle_parking_cost: NonNegative | None = None
+    ojek_fare_per_km: NonNegative | None = None
+    ojek_flag_fall: NonNegative | None = None
+    ojek_min_fare: NonNegative | None = None
+    ojek_wait_min: NonNegative | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> ChangeModeCosts:
+        if all(getattr(self, f) is None for f in MODE_COST_FIELDS):
+            raise ValueError(
+                f"a change_mode_costs edit needs at least one of {', '.join(MODE_COST_FIELDS)}"
+            )
+        return self
+
+
 class AddRoad(_Spec):
     """A new road link between two existing nodes (OSM node ids or points snapped to the network)."""
 
@@ -551,7 +658,16 @@ class AddRoad(_Spec):
 
 
 Edit = Annotated[
-    AddLine | RemoveLine | RerouteLine | ChangeLine | BusLane | ChangeRoad | CloseRoad | AddRoad,
+    AddLine
+    | RemoveLine
+    | RerouteLine
+    | ChangeLine
+    | BusLane
+    | ChangeRoad
+    | CloseRoad
+    | AddRoad
+    | RestrictRoad
+    | ChangeModeCosts,
     Field(discriminator="type"),
 ]
 

@@ -188,6 +188,11 @@ class CapacityAssignment:
         One row per iteration, columns ``HISTORY_COLUMNS``.
     converged : bool
     params : CapacityParameters
+    crowding_skim_s : (z, z) float64 or None
+        Per OD pair, the expected crowding surcharge of the chosen strategy (s): the
+        in-vehicle time times (crowding multiplier - 1), summed over its rides; the part
+        of the skim ``total_s`` that is crowding (``None`` without skims; ``inf`` where
+        there is no transit path, 0 on the diagonal).
     """
 
     assignment: TransitAssignment
@@ -196,6 +201,7 @@ class CapacityAssignment:
     history: pd.DataFrame
     converged: bool
     params: CapacityParameters
+    crowding_skim_s: np.ndarray | None = field(default=None, repr=False)
     info: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -337,9 +343,16 @@ def assign_transit_capacity(
     no_skims = np.empty((graph.n_links, 0))
 
     def aon(freq: np.ndarray, cost: np.ndarray, want_skims: bool) -> tuple:
+        # the skims carry one more layer: the crowding surcharge (cost - base cost) of
+        # the in-vehicle links, so the skims say how much of a trip's cost is crowding
+        link_skim = (
+            np.ascontiguousarray(np.column_stack([graph.link_skim, cost - graph.cost_s]))
+            if want_skims
+            else no_skims
+        )
         return kernels.assign(
             graph.tail, graph.head, cost, freq, graph.in_indptr, graph.in_links,
-            graph.link_skim if want_skims else no_skims, float(wait_factor),
+            link_skim, float(wait_factor),
             graph.origin_node, graph.destination_node, matrix, bool(want_skims),
         )  # fmt: skip
 
@@ -406,10 +419,13 @@ def assign_transit_capacity(
         volume = volume + (response - volume) / (k + 1.0)
     freq, cost = costs_and_freqs(volume)
     skim_array: np.ndarray | None = None
+    crowding_skim: np.ndarray | None = None
     if skims:
-        _, skim_array, arrived = aon(freq, cost, True)
+        _, all_layers, arrived = aon(freq, cost, True)
         diagonal = np.arange(matrix.shape[0])
-        skim_array[diagonal, diagonal, :] = 0.0
+        all_layers[diagonal, diagonal, :] = 0.0
+        skim_array = np.ascontiguousarray(all_layers[:, :, : len(SKIM_NAMES)])
+        crowding_skim = np.ascontiguousarray(all_layers[:, :, len(SKIM_NAMES)])
     unassigned = float(matrix.sum() - arrived.sum())
     if unassigned <= 1e-9 * max(1.0, matrix.sum()):
         unassigned = 0.0
@@ -436,5 +452,6 @@ def assign_transit_capacity(
         history=history,
         converged=converged,
         params=p,
+        crowding_skim_s=crowding_skim,
         info={"iterations": len(rows), "skim_names": SKIM_NAMES},
     )

@@ -110,6 +110,7 @@ def read_gtfs(
     routes = feed.routes.copy()
     routes["route_id"] = routes["route_id"].astype(str)
     routes["operator"] = _agency_names(feed, routes)
+    routes["vehicle_capacity"] = route_capacities(routes, path, report)
     trips, reused_rows = _clean_trips(feed, routes, report)
     stop_times = _clean_stop_times(feed, trips, reused_rows, stops, report)
 
@@ -152,6 +153,53 @@ def read_gtfs(
         },
     )
     return supply, report
+
+
+#: most places per vehicle a feed's ``vehicle_capacity`` may give (a long metro train)
+MAX_VEHICLE_CAPACITY = 5000.0
+
+
+def route_capacities(
+    routes: pd.DataFrame, path: str | os.PathLike, report: ImportReport | None = None
+) -> list[float | None]:
+    """Places per vehicle of each route from the optional ``routes.txt`` column
+    ``vehicle_capacity`` (a feed extension: seated + standing places of the vehicles
+    that run the route); ``None`` where empty or absent (the mode's default,
+    ``transit.MODE_DEFAULTS``, sources in ``data/defaults.toml``).
+
+    Raises
+    ------
+    InputFileError
+        A value that is not a number in (0, :data:`MAX_VEHICLE_CAPACITY`], naming the
+        file, the route and the value.
+    """
+    if "vehicle_capacity" not in routes.columns:
+        return [None] * len(routes)
+    out: list[float | None] = []
+    for route_id, raw in zip(routes["route_id"], routes["vehicle_capacity"], strict=True):
+        text = _text(raw)
+        if not text:
+            out.append(None)
+            continue
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not 0 < value <= MAX_VEHICLE_CAPACITY:  # NaN fails too
+            raise InputFileError(
+                f"{path}: routes.txt, route_id {route_id!r}: vehicle_capacity {text!r} is not "
+                f"a number of places per vehicle in (0, {MAX_VEHICLE_CAPACITY:g}]"
+            )
+        out.append(value)
+    if report is not None:
+        given = [r for r, v in zip(routes["route_id"], out, strict=True) if v is not None]
+        report.add(
+            "info",
+            "routes with vehicle_capacity from the feed (others: the mode's default)",
+            len(given),
+            examples(given),
+        )
+    return out
 
 
 #: GTFS extended route types of vehicles hailed along the route: 717 share taxi,
@@ -808,6 +856,7 @@ class _LineMaker:
                     long_name=_text(route.get("route_long_name")) or None,
                     operator=_text(route.get("operator")) or None,
                     hail_and_ride=hail,
+                    capacity=_places(route.get("vehicle_capacity")),
                 )
             )
         return lines
@@ -990,6 +1039,13 @@ def _agency_names(feed: Any, routes: pd.DataFrame) -> list[str | None]:
     by_id = dict(zip(agency["agency_id"].map(_text), names, strict=True))
     only = names[0] if len(names) == 1 else None
     return [by_id.get(_text(a), only) if _text(a) else only for a in routes["agency_id"]]
+
+
+def _places(value: Any) -> float | None:
+    """A route's ``vehicle_capacity`` as :func:`route_capacities` left it (None or NaN: none)."""
+    if value is None or pd.isna(value):
+        return None
+    return float(value)
 
 
 def _text(value: Any) -> str:

@@ -291,6 +291,52 @@ def winners_losers_layer(
     )
 
 
+#: the zones column of the crowding-weighted transit time (runs with line capacities)
+CROWDED_TIME = "transit_crowded_time_min"
+
+
+def crowded_time_change_layer(base: ScenarioResult, alternative: ScenarioResult) -> MapLayer:
+    """Change of the crowding-weighted transit time per zone (min per trip of its transit
+    riders, ``zones.transit_crowded_time_min``), alternative − baseline."""
+    zb = base.tables["zones"].set_index("zone")
+    za = alternative.tables["zones"].set_index("zone").reindex(zb.index)
+    z = pd.DataFrame(
+        {
+            "population": zb["population"],
+            "base": zb[CROWDED_TIME].astype(float),
+            "alt": za[CROWDED_TIME].astype(float),
+        }
+    )
+    change = (z["alt"] - z["base"]).to_numpy(float)
+    classes, legend = diverging_classes(
+        change, minimum=0.5, low=GAIN, high=LOSS, unit="min", widths=(1.0, 1.0, 1.0)
+    )
+    hover = [
+        f"<b>zone {zone}</b> ({pop:,.0f} residents)<br>crowding-weighted transit time:<br>"
+        + (f"{b:,.1f} → {a:,.1f} min ({d:+,.1f})" if np.isfinite(d) else "no transit riders")
+        for zone, pop, b, a, d in zip(
+            z.index, z["population"], z["base"], z["alt"], change, strict=True
+        )
+    ]
+    return _zone_layer(
+        base,
+        z,
+        key="crowded_time_change",
+        title=f"Crowding-weighted transit time: change, {alternative.name}",
+        scenario=alternative.name,
+        value=np.nan_to_num(change),
+        classes=classes,
+        legend=legend,
+        legend_title="change of min per transit trip<br>(in-vehicle time × crowding)",
+        hover=hover,
+        note=(
+            "Door-to-door time of the zone's transit riders with in-vehicle time weighted by "
+            "crowding (Wardman & Whelan 2011), averaged over their trips. Blue: shorter than in "
+            "the baseline; red: longer."
+        ),
+    )
+
+
 def _zone_frame(
     base: ScenarioResult, alternative: ScenarioResult, column: str | None
 ) -> tuple[pd.DataFrame, str]:
@@ -457,7 +503,8 @@ def report_maps(
 
     The baseline gets v/c and line loads; each alternative gets car flow change, v/c,
     line loads, change of transit accessibility by zone and winners/losers (these two
-    for each time budget, the middle one shown first). Maps whose tables are empty (no
+    for each time budget, the middle one shown first) and, where both runs model line
+    capacities, the change of the crowding-weighted transit time by zone. Maps whose tables are empty (no
     road links, no transit lines, no zones) are left out. Every map of an alternative
     highlights the lines it adds, changes or removes (:func:`line_highlights`).
     """
@@ -484,6 +531,10 @@ def report_maps(
                 _by_budget(access_change_layer, base, alt),
                 _by_budget(winners_losers_layer, base, alt),
             ]
+        if has_zones and all(
+            CROWDED_TIME in r.tables["zones"].columns for r in (base, alt)
+        ):  # both runs with line capacities
+            maps.append(MapView((crowded_time_change_layer(base, alt),)))
         highlights = line_highlights(base, alt)
         maps = [_highlighted(view, highlights) for view in maps]
         sections.append((f"Alternative: {alt.name}", maps))
