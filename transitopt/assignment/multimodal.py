@@ -385,13 +385,16 @@ class MultimodalModel:
         graph = _transit_graph_at(setup, link_time_s if self.drive is not None else None)
         if headway_s:
             freq = graph.freq_hz.copy()
+            line_headway_s = graph.line_headway_s.copy()  # the places a line offers
+            position = {line_id: k for k, line_id in enumerate(graph.line_ids)}
             for line_id, headway in headway_s.items():
                 if line_id not in setup.board_links:
                     raise ModelInputError(
                         f"headway_s names line {line_id!r}, not in the transit graph"
                     )
                 freq[setup.board_links[line_id]] = 1.0 / headway
-            graph = replace(graph, freq_hz=freq)
+                line_headway_s[position[line_id]] = headway
+            graph = replace(graph, freq_hz=freq, line_headway_s=line_headway_s)
         return graph
 
     def transit_assignment(

@@ -15,6 +15,7 @@ from ._common import (
     non_negative,
     one_of,
     positive,
+    print_warning,
     search_progress,
 )
 
@@ -163,6 +164,12 @@ def frequencies(
         f"(demand held fixed); {len(changed)} route(s) changed; {result.evaluations} transit "
         f"assignments ({result.stop_reason})"
     )
+    console.print(
+        f"largest load factor {result.max_load_factor_before:.2f} -> "
+        f"{result.max_load_factor_after:.2f} (peak load / places, demand held fixed)"
+    )
+    if result.riders_over_capacity_after > 0:
+        print_warning(result.notes[0], code="over_capacity")
     console.print(
         f"wrote {output}; compare it: transitopt compare {scenario} {output} -o out/frequencies"
     )

@@ -367,3 +367,130 @@ def _assign_block(
             arrived[q] = node_volume[dest]
             for i in range(n):
                 node_volume[i] = 0.0
+
+
+@njit_parallel
+def capacity_response(
+    tail, head, cost, freq, in_indptr, in_links, alpha, origins, destinations, demand,
+    wait_links, wait_index, averaged, response,
+):  # fmt: skip
+    """All-or-nothing optimal strategies with the per-destination flows on the waiting
+    links kept, and the terms of Cepeda, Cominetti & Florian's (2006) gap function.
+
+    Parameters
+    ----------
+    tail ... demand
+        As for :func:`assign` (no skims).
+    wait_links : (w,) int64
+        The links with a finite frequency (boarding links).
+    wait_index : (m,) int64
+        Position of each link in ``wait_links``, -1 for the others.
+    averaged : (d, w) float64
+        The current (averaged) flow of each destination on the waiting links.
+    response : (d, w) float64
+        Output: the all-or-nothing flow of each destination on the waiting links.
+
+    Returns
+    -------
+    volume : (m,) float64
+        Link volumes of the all-or-nothing strategies.
+    arrived : (d,) float64
+        Demand that reached each destination.
+    strategy_cost : (d,) float64
+        ``sum_o g_od tau_od``: demand times the optimal strategy's expected cost (s) at
+        ``cost`` and ``freq``, per destination.
+    averaged_wait : (d,) float64
+        ``alpha * sum_i max_a averaged[d, a] / freq[a]`` over the nodes ``i`` and the
+        waiting links ``a`` leaving them: the total wait (s) of the averaged flows of
+        each destination at ``freq`` (the wait term of the gap function).
+    """
+    m = tail.shape[0]
+    n_dest = destinations.shape[0]
+    n_blocks = chunk_count(n_dest)
+    volume_blocks = np.zeros((n_blocks, m))
+    no_skims = np.empty((m, 0))
+    _, arrived, _, _, dem_indptr, dem_origin, dem_value = _assign_setup(
+        in_indptr.shape[0] - 1, 0, origins, n_dest, demand, False
+    )
+    strategy_cost = np.zeros(n_dest)
+    averaged_wait = np.zeros(n_dest)
+    for b in prange(n_blocks):
+        _capacity_block(
+            np.int64(b), n_blocks, tail, head, cost, freq, in_indptr, in_links, no_skims, alpha,
+            origins, destinations, dem_indptr, dem_origin, dem_value, wait_links, wait_index,
+            averaged, response, volume_blocks[b], arrived, strategy_cost, averaged_wait,
+        )  # fmt: skip
+    return _sum_rows(volume_blocks), arrived, strategy_cost, averaged_wait
+
+
+@njit
+def _capacity_block(
+    b, n_blocks, tail, head, cost, freq, in_indptr, in_links, no_skims, alpha, origins,
+    destinations, dem_indptr, dem_origin, dem_value, wait_links, wait_index, averaged,
+    response, volume, arrived, strategy_cost, averaged_wait,
+):  # fmt: skip
+    """Destinations ``b, b + n_blocks, ...`` of :func:`capacity_response`, serially."""
+    n = in_indptr.shape[0] - 1
+    m = tail.shape[0]
+    n_orig = origins.shape[0]
+    n_dest = destinations.shape[0]
+    n_wait = wait_links.shape[0]
+    scratch = strategy_scratch(n, m, 0)
+    u, f_node, inf_link, wait, skim, key, heap, pos, order = scratch
+    node_volume = np.zeros(n)
+    link_volume = np.zeros(m)
+    node_max = np.zeros(n)
+    is_origin = np.zeros(n, dtype=np.bool_)
+    some_origins = np.empty(n_orig, dtype=np.int64)
+    for q in range(b, n_dest, n_blocks):
+        # the wait of the averaged flows: alpha * max over a node's waiting links of v / f
+        total_wait = 0.0
+        for p in range(n_wait):
+            v = averaged[q, p]
+            if v > 0.0:
+                a = wait_links[p]
+                ratio = v / freq[a]
+                i = tail[a]
+                if ratio > node_max[i]:
+                    total_wait += ratio - node_max[i]
+                    node_max[i] = ratio
+        for p in range(n_wait):
+            node_max[tail[wait_links[p]]] = 0.0
+            response[q, p] = 0.0
+        averaged_wait[q] = alpha * total_wait
+        dest = destinations[q]
+        n_some = 0
+        for r in range(dem_indptr[q], dem_indptr[q + 1]):
+            o = origins[dem_origin[r]]
+            if o != dest and not is_origin[o]:
+                is_origin[o] = True
+                some_origins[n_some] = o
+                n_some += 1
+        if n_some == 0:
+            continue
+        count = strategy_into(
+            tail, head, cost, freq, in_indptr, in_links, no_skims, dest, alpha,
+            some_origins[:n_some], is_origin, scratch,
+        )  # fmt: skip
+        for p in range(n_some):
+            is_origin[some_origins[p]] = False
+        total_cost = 0.0
+        for r in range(dem_indptr[q], dem_indptr[q + 1]):
+            o = origins[dem_origin[r]]
+            if u[o] < np.inf and o != dest:
+                node_volume[o] += dem_value[r]
+                total_cost += dem_value[r] * u[o]
+        strategy_cost[q] = total_cost
+        load_into(tail, head, freq, f_node, inf_link, order, count, node_volume, link_volume)
+        arrived[q] = node_volume[dest]
+        for i in range(n):
+            node_volume[i] = 0.0
+        for p in range(count):
+            a = order[p]
+            va = link_volume[a]
+            if va != 0.0:
+                volume[a] += va
+                link_volume[a] = 0.0
+                w = wait_index[a]
+                if w >= 0:
+                    response[q, w] = va

@@ -56,6 +56,7 @@ from .._errors import TransitoptError
 from .._io import write_text
 from .._progress import ProgressCallback, wants_stop
 from ..metrics.operator import fleet_size
+from ..transit.capacity import CapacityParameters
 
 if TYPE_CHECKING:
     from ..scenario.evaluate import FinalState
@@ -102,6 +103,14 @@ class FrequencyResult:
     line_time_change : float
         Largest relative change of a line's cycle time in the full evaluation of the
         written alternative against the baseline's (the search holds them fixed).
+    riders_over_capacity_before, riders_over_capacity_after : float
+        Sum over lines of the riders above the places offered at the busiest segment
+        (trips per period, :func:`line_overload`) at the scenario's and the chosen
+        headways, demand held fixed. The search minimises this first: above 0 after,
+        no headways within the fleet carry the demand and the least-crowded set found
+        is returned (a note says so).
+    max_load_factor_before, max_load_factor_after : float
+        Largest peak load / places over the lines, at the same two points.
     """
 
     scenario_path: Path
@@ -123,6 +132,10 @@ class FrequencyResult:
     notes: list[str] = field(default_factory=list)
     full_evaluations: int = 0
     line_time_change: float = 0.0
+    riders_over_capacity_before: float = 0.0
+    riders_over_capacity_after: float = 0.0
+    max_load_factor_before: float = 0.0
+    max_load_factor_after: float = 0.0
 
     @property
     def headways_min(self) -> dict[str, float]:
@@ -141,6 +154,8 @@ class _Problem:
         self.wait_factor = float(model.wait_factor)
         self.vot_per_s = model.parameters.value_of_time_per_h / 3600.0
         self.weight = float(weight)
+        self.capacity = model.parameters.transit_capacity  # None: no capacity restraint
+        self.period_h = (self.capacity or CapacityParameters()).period_h
         keys = list(dict.fromkeys(lines["route_key"]))
         self.keys = keys
         self.group_lines = [tuple(lines.loc[lines["route_key"] == k, "line"]) for k in keys]
@@ -156,7 +171,7 @@ class _Problem:
         )
         self.set_cycles(lines)
         self.evaluations = 0
-        self._memo: dict[tuple, tuple[float, float]] = {}
+        self._memo: dict[tuple, tuple] = {}
 
     def set_cycles(self, lines: pd.DataFrame) -> None:
         """Take each line's ``cycle_s`` (s, from
@@ -175,10 +190,24 @@ class _Problem:
 
     def cost(self, headway_s: np.ndarray) -> tuple[float, float]:
         """(passenger cost, operator cost), currency/h."""
+        return self._evaluate(headway_s)[:2]
+
+    def crowding(self, headway_s: np.ndarray) -> tuple[float, float, np.ndarray]:
+        """(riders over capacity, largest load factor, each route's largest load factor)
+        at these headways (s): :func:`line_overload` of the candidate's loading."""
+        return self._evaluate(headway_s)[2:]
+
+    def penalised(self, headway_s: np.ndarray) -> float:
+        """The search's objective (currency/h): passenger plus operator cost plus
+        ``OVERLOAD_PENALTY_H`` hours of value of time per rider over capacity."""
+        passenger, operator, over, _, _ = self._evaluate(headway_s)
+        return passenger + operator + over * OVERLOAD_PENALTY_H * 3600.0 * self.vot_per_s
+
+    def _evaluate(self, headway_s: np.ndarray) -> tuple:
         key = tuple(np.round(headway_s, 6))
         if key in self._memo:
             return self._memo[key]
-        from ..transit import assign_transit
+        from ..transit import assign_transit, assign_transit_capacity
 
         per_line = {
             line_id: headway_s[g] for g, ids in enumerate(self.group_lines) for line_id in ids
@@ -188,12 +217,56 @@ class _Problem:
             raise FrequencyError("the scenario's model has no transit to set frequencies for")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = assign_transit(graph, self.demand, wait_factor=self.wait_factor, skims=False)
+            if self.capacity is not None:  # effective frequencies and crowding
+                capped = assign_transit_capacity(
+                    graph, self.demand, params=self.capacity, wait_factor=self.wait_factor,
+                    skims=False,
+                )  # fmt: skip
+                volume = capped.link_volume
+                passenger_s = float(capped.info["strategy_cost_s"])
+            else:
+                result = assign_transit(
+                    graph, self.demand, wait_factor=self.wait_factor, skims=False
+                )
+                volume = result.link_volume
+                passenger_s = passenger_cost_s(graph, volume, wait_factor=self.wait_factor)
         self.evaluations += 1
-        passenger_s = passenger_cost_s(graph, result.link_volume, wait_factor=self.wait_factor)
-        out = (passenger_s * self.vot_per_s, self.weight * float(np.sum(self.cycle_s / headway_s)))
+        over, line_factor = line_overload(graph, volume, period_h=self.period_h)
+        position = {line_id: k for k, line_id in enumerate(graph.line_ids)}
+        route_factor = np.array(
+            [max(line_factor[position[i]] for i in ids) for ids in self.group_lines], float
+        )
+        out = (
+            passenger_s * self.vot_per_s,
+            self.weight * float(np.sum(self.cycle_s / headway_s)),
+            over,
+            float(line_factor.max()) if line_factor.size else 0.0,
+            route_factor,
+        )
         self._memo[key] = out
         return out
+
+
+#: hours of value of time a rider over a line's capacity costs the search: fewer riders
+#: over capacity beats any saving of generalised cost a frequency change can make
+OVERLOAD_PENALTY_H = 100.0
+
+
+def line_overload(graph, link_volume: np.ndarray, *, period_h: float) -> tuple[float, np.ndarray]:
+    """Riders over capacity and each line's largest load factor.
+
+    Returns ``(sum over lines of max(peak load - places, 0), peak load / places per
+    line)`` with ``places = line_capacity x period_h x 3600 / line_headway_s`` (the
+    places a line offers over the period the demand covers, trips per period).
+    """
+    from ..transit.graph import RIDE
+
+    n_lines = len(graph.line_ids)
+    ride = np.flatnonzero(graph.kind == RIDE)
+    peak = np.zeros(n_lines)
+    np.maximum.at(peak, graph.line[ride], np.asarray(link_volume, float)[ride])
+    places = graph.line_capacity * period_h * 3600.0 / graph.line_headway_s
+    return float(np.maximum(peak - places, 0.0).sum()), peak / places
 
 
 def passenger_cost_s(graph, link_volume: np.ndarray, *, wait_factor: float) -> float:
@@ -246,8 +319,7 @@ class _Search:
         self.stop = "converged"
 
     def total(self, ix: np.ndarray) -> float:
-        p, o = self.problem.cost(self.h[ix])
-        return p + o
+        return self.problem.penalised(self.h[ix])
 
     def fleet_of(self, ix: np.ndarray) -> int:
         return int(self.problem.fleet(self.h[ix]).sum())
@@ -533,7 +605,7 @@ def optimise_frequencies(
     base_fleet = problem.fleet(base_h)
     search.start()
     base_idx = search.grid_index(base_h)
-    second, second_value, what = base_idx, pb + ob, "the scenario's headways"
+    second, second_value, what = base_idx, problem.penalised(base_h), "the scenario's headways"
     if base_idx is None:  # off the grid or over the fleet: scale them to fit instead
         second = search.scaled_index(base_h)
         what = "the scenario's headways scaled to the fleet"
@@ -547,6 +619,15 @@ def optimise_frequencies(
         search.stop = "interrupted"
     checks = _check_with_full_model(search, path, fleet, progress)
     pa, oa = problem.cost(search.h[search.idx])
+    crowd_before = problem.crowding(base_h)
+    crowd_after = problem.crowding(search.h[search.idx])
+    notes = []
+    if crowd_after[0] > 0:
+        notes.append(
+            f"no headways within the fleet of {fleet} keep every line within its capacity: "
+            f"the least-crowded set found leaves {crowd_after[0]:.0f} riders over capacity "
+            f"(largest load factor {crowd_after[1]:.2f})"
+        )
     full_routes = checks[-1].tables["routes"].set_index("route_key")
     full_lines = checks[-1].tables["lines"]
     routes = pd.DataFrame(
@@ -559,6 +640,7 @@ def optimise_frequencies(
             "headway_min": [values[i] for i in search.idx],
             "baseline_fleet": base_fleet,
             "fleet": full_routes.loc[problem.keys, "fleet"].to_numpy(np.int64),
+            "peak_load_factor": crowd_after[2],
         }
     )
     full_fleet = int(checks[-1].tables["routes"]["fleet"].sum())
@@ -579,7 +661,8 @@ def optimise_frequencies(
         stop_reason=search.stop,
         currency=currency,
         seconds=time.perf_counter() - started,
-        notes=[
+        notes=notes
+        + [
             "transit demand, mode split and running times are held during the search "
             "(at the baseline's, then at the full model's after a repair)",
             f"the fleet is the full model's for the written scenario ({len(checks)} full "
@@ -588,6 +671,10 @@ def optimise_frequencies(
         ],
         full_evaluations=len(checks),
         line_time_change=_line_time_change(lines, full_lines),
+        riders_over_capacity_before=crowd_before[0],
+        riders_over_capacity_after=crowd_after[0],
+        max_load_factor_before=crowd_before[1],
+        max_load_factor_after=crowd_after[1],
     )
 
 

@@ -71,7 +71,8 @@ def _convergence_line(on: list[tuple[ScenarioResult, str]]) -> str:
         info = result.summary["transit_capacity"]
         state = "converged" if info.get("converged") else "NOT converged"
         items.append(
-            f"{_e(name)}: {state} in {int(info.get('iterations', 0))} iterations, "
+            f"{_e(name)}: {state} in {int(info.get('iterations', 0))} iterations "
+            f"(relative gap {float(info.get('relative_gap', float('nan'))):.2%}), "
             f"{_number(info.get('denied_boardings'), 0)} riders denied boarding"
         )
     return (

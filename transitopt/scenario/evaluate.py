@@ -331,7 +331,7 @@ def _capacity_summary(out: MultimodalResult) -> dict[str, Any]:
         "enabled": True,
         "iterations": int(last["iteration"]),
         "converged": bool(capacity.converged),
-        "flow_change": float(last["flow_change"]),
+        "relative_gap": float(last["relative_gap"]),
         "denied_boardings": float(capacity.denied_boardings),
         "period_h": float(capacity.params.period_h),
     }

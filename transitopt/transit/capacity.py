@@ -21,24 +21,31 @@ so crowded lines lose riders to others in route choice, and the skims (``total_s
 carry it into mode choice.
 
 Algorithm: the method of successive averages on the link flows (the algorithm of
-Cepeda et al., section 4): all-or-nothing optimal strategies
-(:func:`transitopt.kernels.transit.assign`) at the effective frequencies and crowded
-costs of the averaged flows, averaged with step ``1 / (k + 1)``.
+Cepeda et al., section 4): all-or-nothing optimal strategies at the effective
+frequencies and crowded costs of the averaged flows, averaged with step ``1 / (k + 1)``
+(``step_rule = "msa"``) or by self-regulated averaging (``"sra"``, Liu, Ban, Ran &
+Mirchandani 2009: the step shrinks slowly while the gap falls, fast when it does not).
+The first flows are the unconstrained assignment's.
 
-Convergence criterion: the *flow change* ``sum_a |v_a(k) - v_a(j)| / sum_a v_a(k)`` over
-the line links (board, ride, dwell, alight) between the averaged flows of iteration ``k``
-and of an earlier iteration ``j`` with ``k/4 < j <= k/2`` (the power of two below
-``k/2``): a Cauchy test on the MSA sequence, at least 8 iterations. The history also
-records the *flow gap* ``sum_a |y_a - v_a| / sum_a v_a`` between the all-or-nothing
-response ``y`` and ``v``: 0 at an equilibrium where every attractive line carries its
-frequency share, but not where a line is attractive at the margin (Cepeda et al.'s
-equilibria let such a line carry less), so it is reported, not used to stop. Cepeda et
-al.'s own gap function needs the flows per destination, which this implementation does
-not keep (memory: links x destinations).
+Convergence criterion: Cepeda et al.'s gap function (their section 3),
+
+    G(v) = sum_a c_a(v) v_a + alpha sum_d sum_i max_a v_a^d / f_a(v) - sum_od g_od tau_od(v)
+
+with ``v^d`` the averaged flows towards destination ``d`` (kept on the boarding links,
+destinations x boarding links floats), ``alpha`` the wait factor and ``tau_od(v)`` the
+optimal strategy's expected cost at the current effective frequencies and crowded costs:
+the total cost the averaged flows experience minus the least they could, 0 exactly at an
+equilibrium (flows on attractive lines at most their effective-frequency share) and
+positive otherwise. The run stops at the first iteration whose *relative gap*
+``G(v) / sum g tau`` is at most ``tolerance``; the history records it with the gap (s),
+the flow gap ``sum_a |y_a - v_a| / sum_a v_a`` between the all-or-nothing response ``y``
+and ``v`` over the line links, the step, the largest boardings / room ratio and load
+factor, and the denied boardings.
 """
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -58,8 +65,10 @@ _DEFAULTS = section("transit_capacity")
 #: columns of :attr:`CapacityAssignment.history`
 HISTORY_COLUMNS = (
     "iteration",
-    "flow_change",
+    "relative_gap",
+    "gap_s",
     "flow_gap",
+    "step",
     "max_board_room_ratio",
     "denied_boardings",
     "max_load_factor",
@@ -81,10 +90,15 @@ class CapacityParameters:
     max_iter : int
         Most MSA iterations.
     tolerance : float
-        Stop when the flow change (module docstring) is at or below this.
+        Stop when the relative gap (module docstring) is at or below this.
     period_h : float
         Hours over which the demand is spread: a line offers ``capacity x period /
         headway`` places (the demand is trips per period).
+    step_rule : str
+        ``"msa"`` or ``"sra"`` (:data:`STEP_RULES`, module docstring).
+    sra_slow_growth, sra_fast_growth : float
+        Self-regulated averaging: how much ``1 / step`` grows after an iteration that
+        lowered the relative gap (< 1) and after one that did not (>= 1).
     crowding : bool
         Weight in-vehicle time by :func:`crowding_multiplier`.
     seated_free_load, seated_full_multiplier, seated_over_multiplier, standing_multiplier
@@ -96,6 +110,9 @@ class CapacityParameters:
     max_iter: int = _DEFAULTS["max_iter"]
     tolerance: float = _DEFAULTS["tolerance"]
     period_h: float = _DEFAULTS["period_h"]
+    step_rule: str = _DEFAULTS["step_rule"]
+    sra_slow_growth: float = _DEFAULTS["sra_slow_growth"]
+    sra_fast_growth: float = _DEFAULTS["sra_fast_growth"]
     crowding: bool = _DEFAULTS["crowding"]
     seated_free_load: float = _DEFAULTS["seated_free_load"]
     seated_full_multiplier: float = _DEFAULTS["seated_full_multiplier"]
@@ -109,6 +126,9 @@ class CapacityParameters:
             "max_iter": self.max_iter >= 1,
             "tolerance": self.tolerance >= 0,
             "period_h": self.period_h > 0,
+            "step_rule": self.step_rule in STEP_RULES,
+            "sra_slow_growth": 0 < self.sra_slow_growth < 1,
+            "sra_fast_growth": self.sra_fast_growth >= 1,
             "seated_free_load": 0 <= self.seated_free_load < 1,
             "seated_full_multiplier": self.seated_full_multiplier >= 1,
             "seated_over_multiplier": self.seated_over_multiplier >= 1,
@@ -276,6 +296,32 @@ class CapacityAssignment:
         return float(self.boarding_table()["denied"].sum())
 
 
+#: step rules of :class:`CapacityParameters`
+STEP_RULES = ("msa", "sra")
+
+
+class _StepRule:
+    """Steps of the averaging: ``1 / (k + 1)`` (MSA), or the self-regulated averaging of
+    Liu, Ban, Ran & Mirchandani (2009): the step is ``1 / b_k`` with ``b_k`` growing by
+    ``sra_slow_growth`` (< 1) after an iteration that lowered the relative gap and by
+    ``sra_fast_growth`` (>= 1) after one that did not; ``b_0 = 1``."""
+
+    def __init__(self, params: CapacityParameters) -> None:
+        self.params = params
+        self.k = 0
+        self.b = 1.0
+        self.previous = math.inf
+
+    def next(self, relative_gap: float) -> float:
+        p = self.params
+        self.k += 1
+        if p.step_rule == "msa":
+            return 1.0 / (self.k + 1.0)
+        self.b += p.sra_slow_growth if relative_gap < self.previous else p.sra_fast_growth
+        self.previous = relative_gap
+        return 1.0 / self.b
+
+
 class _State:
     """Index arrays of a graph for the capacity updates."""
 
@@ -332,7 +378,7 @@ def assign_transit_capacity(
     skims
         Compute the OD skims at the final state.
 
-    Warns when the flow gap is still above ``params.tolerance`` after ``max_iter``.
+    Warns when the relative gap is still above ``params.tolerance`` after ``max_iter``.
     """
     p = params or CapacityParameters()
     if not wait_factor > 0:
@@ -374,19 +420,35 @@ def assign_transit_capacity(
         return freq, cost
 
     clock = time.process_time()
-    volume, _, arrived = aon(graph.freq_hz, graph.cost_s, False)
+    n_dest = graph.destination_node.shape[0]
+    wait_links = np.flatnonzero(np.isfinite(graph.freq_hz))
+    wait_index = np.full(graph.n_links, -1, dtype=np.int64)
+    wait_index[wait_links] = np.arange(wait_links.size)
+    averaged = np.zeros((n_dest, wait_links.size))  # per destination, on the waiting links
+    response_w = np.zeros((n_dest, wait_links.size))
+
+    def respond(freq: np.ndarray, cost: np.ndarray) -> tuple:
+        return kernels.capacity_response(
+            graph.tail, graph.head, cost, freq, graph.in_indptr, graph.in_links,
+            float(wait_factor), graph.origin_node, graph.destination_node, matrix, wait_links,
+            wait_index, averaged, response_w,
+        )  # fmt: skip
+
+    volume, arrived, _, _ = respond(graph.freq_hz, graph.cost_s)  # unconstrained start
+    averaged[:] = response_w
     rows = []
     converged = False
     line_links = state.line_links
-    snapshots = {1: volume[line_links].copy()}
-    passed = (
-        0  # successive iterations within the tolerance  # averaged line-link flows at powers of two
-    )
+    steps = _StepRule(p)
     for k in range(1, p.max_iter + 1):
         freq, cost = costs_and_freqs(volume)
-        response, _, arrived = aon(freq, cost, False)
+        response, arrived, strategy_cost, averaged_wait = respond(freq, cost)
+        best = float(strategy_cost.sum())
+        experienced = float(np.dot(cost, volume) + averaged_wait.sum())
+        gap_s = experienced - best  # >= 0 (Cepeda et al.): kept signed, a check
+        relative_gap = gap_s / best if best > 0 else 0.0
         total = volume[line_links].sum()
-        gap = (
+        flow_gap = (
             float(np.abs(response[line_links] - volume[line_links]).sum() / total)
             if total > 0
             else 0.0
@@ -396,27 +458,25 @@ def assign_transit_capacity(
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(room > 0, boardings / room, np.where(boardings > 0, np.inf, 0.0))
         load_factor = volume[state.in_vehicle] / state.iv_places
-        if k & (k - 1) == 0:
-            snapshots[k] = volume[line_links].copy()
-        earlier = snapshots.get(1 << max((k // 2).bit_length() - 1, 0), snapshots[1])
-        change = float(np.abs(volume[line_links] - earlier).sum() / total) if total > 0 else 0.0
+        converged = relative_gap <= p.tolerance or best == 0
+        step = 0.0 if converged else steps.next(relative_gap)
         rows.append(
             {
                 "iteration": k,
-                "flow_change": change,
-                "flow_gap": gap,
+                "relative_gap": relative_gap,
+                "gap_s": gap_s,
+                "flow_gap": flow_gap,
+                "step": step,
                 "max_board_room_ratio": float(ratio.max()) if ratio.size else 0.0,
                 "denied_boardings": float(np.maximum(boardings - np.maximum(room, 0.0), 0.0).sum()),
                 "max_load_factor": float(load_factor.max()) if load_factor.size else 0.0,
                 "cpu_s": time.process_time() - clock,
             }
         )
-        # iteration 1 compares with itself: the test counts from iteration 2
-        passed = passed + 1 if k >= 2 and change <= p.tolerance else 0
-        if passed >= 3 or total == 0:
-            converged = True
+        if converged:
             break
-        volume = volume + (response - volume) / (k + 1.0)
+        volume += step * (response - volume)
+        averaged += step * (response_w - averaged)
     freq, cost = costs_and_freqs(volume)
     skim_array: np.ndarray | None = None
     crowding_skim: np.ndarray | None = None
@@ -432,7 +492,7 @@ def assign_transit_capacity(
     if not converged:
         warnings.warn(
             f"capacity-constrained transit assignment stopped after {p.max_iter} iterations "
-            f"with flow change {rows[-1]['flow_change']:.3g} > tolerance {p.tolerance:g}",
+            f"with relative gap {rows[-1]['relative_gap']:.3g} > tolerance {p.tolerance:g}",
             stacklevel=2,
         )
     assignment = TransitAssignment(
@@ -453,5 +513,10 @@ def assign_transit_capacity(
         converged=converged,
         params=p,
         crowding_skim_s=crowding_skim,
-        info={"iterations": len(rows), "skim_names": SKIM_NAMES},
+        info={
+            "iterations": len(rows),
+            "skim_names": SKIM_NAMES,
+            "strategy_cost_s": best,
+            "experienced_cost_s": experienced,
+        },
     )
