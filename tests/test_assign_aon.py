@@ -231,6 +231,26 @@ def test_unreachable_pairs_match_infinite_distances():
     assert got.any() and not got[demand == 0].any()
 
 
+@pytest.mark.parametrize("seed", range(12))
+def test_unreachable_via_components_equals_a_search_per_origin(seed):
+    """The strongly-connected-component shortcut of the problem set-up marks exactly the
+    pairs that one search per origin marks (sparse to dense graphs, closed links,
+    centroids as origins, destinations and through-blocked nodes)."""
+    from transitopt.assignment._problem import _unreachable
+    from transitopt.kernels.assignment import unreachable_pairs
+
+    m = (160, 250, 400, 900)[seed % 4]
+    net, rng = _random_network(seed, n=150, m=m, n_centroids=20)
+    usable = rng.random(net.n_edges) >= 0.1
+    origins = rng.choice(np.arange(150), 25, replace=False).astype(np.int64)
+    dests = rng.choice(np.arange(150), 30, replace=False).astype(np.int64)
+    demand = rng.uniform(0, 5, (25, 30)) * (rng.random((25, 30)) < 0.8)
+    demand[origins[:, None] == dests[None, :]] = 0.0
+    want = unreachable_pairs(net.indptr, net.head, usable, net.centroid, origins, dests, demand)
+    got = _unreachable(net, usable, net.centroid, origins, dests, demand)
+    np.testing.assert_array_equal(got, want)
+
+
 def _compressed_vs_plain(net, cost, origins, dests, demand):
     from transitopt.assignment._aon import CompressedAON
     from transitopt.assignment._hierarchy import HierarchyAON

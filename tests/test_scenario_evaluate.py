@@ -194,14 +194,16 @@ def test_write_read_round_trip_and_atomicity(results, tmp_path, monkeypatch):
     summary = json.loads((target / "summary.json").read_text())
     assert summary["headline"]["share_car"] == pytest.approx(base["share_car"])
     # a failure half-way leaves neither a partial folder nor a damaged previous result
-    original = pd.DataFrame.to_csv
+    import transitopt._io
 
-    def failing(self, path, *args, **kwargs):
-        if str(path).endswith("zones.csv"):
+    original = transitopt._io._csv_rows  # the CSV writer's formatting of each block of rows
+
+    def failing(chunk):
+        if "jobs" in chunk.columns:  # zones.csv
             raise OSError("disk full")
-        return original(self, path, *args, **kwargs)
+        return original(chunk)
 
-    monkeypatch.setattr(pd.DataFrame, "to_csv", failing)
+    monkeypatch.setattr(transitopt._io, "_csv_rows", failing)
     with pytest.raises(OSError, match="disk full"):
         write_result(base, tmp_path / "fresh")
     with pytest.raises(OSError, match="disk full"):

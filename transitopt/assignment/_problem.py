@@ -63,6 +63,62 @@ class Problem:
         return (self.preload, self.fixed, self.t0, self.cap, self.alpha, self.beta, self.kind)
 
 
+def _unreachable(
+    network: Network,
+    usable: np.ndarray,
+    no_through: np.ndarray,
+    origin_nodes: np.ndarray,
+    dest_nodes: np.ndarray,
+    demand: np.ndarray,
+) -> np.ndarray:
+    """``out[o, d]``: ``demand[o, d] > 0`` but no path of ``usable`` links leads there
+    without passing through a ``no_through`` node.
+
+    The largest strongly connected component ``C`` of the usable links that leave through
+    nodes settles most pairs at once: an origin with a usable link into ``C`` (or in it)
+    reaches every destination with a usable link from ``C`` (or in it), since ``C`` holds
+    only through nodes (a no-through node has no links out in that graph). Only the other
+    origins and destinations get a breadth-first search each
+    (:func:`.kernels.assignment.unreachable_pairs`), so the answer is the same as searching
+    from every origin.
+    """
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = network.n_nodes
+    tail, head = network.tail, network.head
+    through = usable & ~no_through[tail]
+    graph = csr_matrix(
+        (np.ones(int(through.sum()), dtype=np.int8), (tail[through], head[through])), shape=(n, n)
+    )
+    _, label = connected_components(graph, directed=True, connection="strong")
+    largest = np.bincount(label).argmax()
+    in_core = label == largest
+    if np.count_nonzero(in_core) < 2:
+        in_core[:] = False
+    leads_in = in_core.copy()  # a node with a usable link into C (or in C)
+    leads_in[tail[usable & in_core[head]]] = True
+    reached = in_core.copy()  # a node with a usable link from C (or in C)
+    reached[head[usable & in_core[tail]]] = True
+    lost_o = np.flatnonzero(~leads_in[origin_nodes])
+    lost_d = np.flatnonzero(~reached[dest_nodes])
+    bad = np.zeros(demand.shape, dtype=np.bool_)
+    if lost_o.size:
+        bad[lost_o] = unreachable_pairs(
+            network.indptr, network.head, usable, no_through,
+            np.ascontiguousarray(origin_nodes[lost_o]), dest_nodes,
+            np.ascontiguousarray(demand[lost_o]),
+        )  # fmt: skip
+    kept_o = np.flatnonzero(leads_in[origin_nodes])  # the other origins' rows are complete
+    if lost_d.size and kept_o.size:
+        bad[np.ix_(kept_o, lost_d)] = unreachable_pairs(
+            network.indptr, network.head, usable, no_through,
+            np.ascontiguousarray(origin_nodes[kept_o]), np.ascontiguousarray(dest_nodes[lost_d]),
+            np.ascontiguousarray(demand[np.ix_(kept_o, lost_d)]),
+        )  # fmt: skip
+    return bad
+
+
 def _check_finite(
     name: str, values: np.ndarray, network: Network, *, allow_inf: bool = False
 ) -> None:
@@ -180,11 +236,9 @@ def build_problem(
     intrazonal = float(sub[same].sum())
     sub[same] = 0.0
 
-    # demand no car path connects: one breadth-first search per origin, reported per pair
+    # demand no car path connects, reported per pair
     no_through = np.asarray(network.centroid, dtype=np.bool_)
-    bad = unreachable_pairs(
-        network.indptr, network.head, ~shut, no_through, origin_nodes, dest_nodes, sub
-    )
+    bad = _unreachable(network, ~shut, no_through, origin_nodes, dest_nodes, sub)
     i, j = np.nonzero(bad)
     unassigned = pd.DataFrame(
         {

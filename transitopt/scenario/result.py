@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from .._errors import InputFileError
-from .._io import atomic_folder, plain_json
+from .._io import atomic_folder, plain_json, write_csv
 from ..network.export import write_links
 
 #: tables every result holds, in the order they are written
@@ -151,7 +151,7 @@ def write_result(result: ScenarioResult, folder: str | os.PathLike, *, csv: bool
             table = _storable(result.tables[name])
             table.to_parquet(tmp / f"{name}.parquet", index=False)
             if csv:
-                table.to_csv(tmp / f"{name}.csv", index=False)
+                write_csv(table, tmp / f"{name}.csv")
         links = result.tables.get("links")
         if csv and links is not None and len(links) and "x0" in links.columns:
             write_links(links, tmp / LINKS_GPKG, crs=result.summary.get("crs", "EPSG:4326"))

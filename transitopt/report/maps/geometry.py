@@ -58,9 +58,9 @@ def link_geometry(links: pd.DataFrame) -> list[np.ndarray]:
         if has.any():
             geoms = shapely.from_wkt(wkt[has])
             coords, index = shapely.get_coordinates(geoms, return_index=True)
-            splits = np.flatnonzero(np.diff(index)) + 1
-            for i, xy in zip(np.flatnonzero(has), np.split(coords, splits), strict=True):
-                out[i] = xy
+            bounds = np.r_[0, np.cumsum(np.bincount(index, minlength=len(geoms)))].tolist()
+            for k, i in enumerate(np.flatnonzero(has).tolist()):
+                out[i] = coords[bounds[k] : bounds[k + 1]]
     return out
 
 

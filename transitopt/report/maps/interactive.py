@@ -53,6 +53,20 @@ class GeometryStore:
             self.y.append(np.round(coords[:, 1], 6).tolist())
         return self._index[key]
 
+    def add_all(self, keys: list[str], parts: list[np.ndarray]) -> list[int]:
+        """Indices of the polylines ``keys`` (as :meth:`add`, rounding the new ones at once)."""
+        new: dict[str, np.ndarray] = {}
+        for key, coords in zip(keys, parts, strict=True):
+            if key not in self._index and key not in new:
+                new[key] = coords
+        if new:
+            xs, ys, bounds = _rounded(list(new.values()))
+            for j, key in enumerate(new):
+                self._index[key] = len(self.x)
+                self.x.append(xs[bounds[j] : bounds[j + 1]])
+                self.y.append(ys[bounds[j] : bounds[j + 1]])
+        return [self._index[k] for k in keys]
+
     def __len__(self) -> int:
         return len(self.x)
 
@@ -64,16 +78,27 @@ class GeometryStore:
 def _xy(parts: list[np.ndarray], keys: list[str] | None, store: GeometryStore | None) -> dict:
     """Trace coordinates: ``_geo`` indices into ``store``, or ``x``/``y`` joined with gaps."""
     if store is not None and keys is not None and len(keys) == len(parts):
-        return {"_geo": [store.add(k, g) for k, g in zip(keys, parts, strict=True)]}
+        return {"_geo": store.add_all(keys, parts)}
     x: list = []
     y: list = []
-    for g in parts:
+    if not parts:
+        return {"x": x, "y": y}
+    xs, ys, bounds = _rounded(parts)
+    for j in range(len(parts)):
         if x:
             x.append(None)
             y.append(None)
-        x += np.round(g[:, 0], 6).tolist()
-        y += np.round(g[:, 1], 6).tolist()
+        x += xs[bounds[j] : bounds[j + 1]]
+        y += ys[bounds[j] : bounds[j + 1]]
     return {"x": x, "y": y}
+
+
+def _rounded(parts: list[np.ndarray]) -> tuple[list, list, list[int]]:
+    """x and y of all ``parts`` rounded to 6 decimals (one pass), and where each part starts."""
+    coords = np.concatenate([np.asarray(g, dtype=np.float64).reshape(-1, 2) for g in parts])
+    coords = np.round(coords, 6)
+    bounds = np.r_[0, np.cumsum([len(g) for g in parts])].tolist()
+    return coords[:, 0].tolist(), coords[:, 1].tolist(), bounds
 
 
 def _features(layer: MapLayer, which, store: GeometryStore | None) -> dict:

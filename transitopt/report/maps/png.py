@@ -77,7 +77,6 @@ def draw_png(layer: MapLayer, path: Path, *, dpi: int = 150) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.collections import LineCollection
 
     x0, y0, x1, y1 = layer.bounds()
     aspect = 1.0 / math.cos(math.radians((y0 + y1) / 2.0))
@@ -87,14 +86,10 @@ def draw_png(layer: MapLayer, path: Path, *, dpi: int = 150) -> Path:
     fig = plt.figure(figsize=(_WIDTH_IN, height_in))
     ax = fig.add_axes((0.01, 0.06, _MAP_SHARE, 0.86))
     if layer.kind == "lines" and layer.background:
-        ax.add_collection(
-            LineCollection(layer.background, colors=STREETS, linewidths=0.6, zorder=1)
-        )
+        ax.add_artist(_polylines(layer.background, colour=STREETS, width=0.6, zorder=1))
     handles = _draw_classes(ax, layer)
     if layer.kind == "zones" and layer.background:
-        ax.add_collection(
-            LineCollection(layer.background, colors="#777777", linewidths=0.4, zorder=5)
-        )
+        ax.add_artist(_polylines(layer.background, colour="#777777", width=0.4, zorder=5))
     handles += _draw_marks_and_pins(ax, layer)
     handles += _draw_highlights(ax, layer)
     handles.sort(key=lambda h: h[0])
@@ -124,6 +119,31 @@ def draw_png(layer: MapLayer, path: Path, *, dpi: int = 150) -> Path:
     return path
 
 
+def _polylines(
+    parts: list[np.ndarray], *, colour: str, width: float, zorder: float, capstyle: str = "butt"
+) -> Any:
+    """Unfilled polylines (lon/lat vertex arrays) as one compound matplotlib path patch."""
+    from matplotlib.patches import PathPatch
+    from matplotlib.path import Path as MplPath
+
+    parts = [np.asarray(g, dtype=np.float64).reshape(-1, 2) for g in parts]
+    parts = [g for g in parts if len(g) >= 2]
+    if not parts:
+        return PathPatch(MplPath(np.zeros((0, 2))), fill=False)
+    vertices = np.concatenate(parts)
+    codes = np.full(len(vertices), MplPath.LINETO, dtype=MplPath.code_type)
+    codes[np.r_[0, np.cumsum([len(g) for g in parts])[:-1]]] = MplPath.MOVETO
+    return PathPatch(
+        MplPath(vertices, codes),
+        fill=False,
+        edgecolor=colour,
+        linewidth=width,
+        zorder=zorder,
+        capstyle=capstyle,
+        joinstyle="round",
+    )
+
+
 def _draw_classes(ax: Any, layer: MapLayer) -> list[tuple[int, Any]]:
     """Draw the features class by class (the widest lines on top); legend handles by class."""
     from matplotlib.collections import LineCollection, PolyCollection
@@ -146,7 +166,20 @@ def _draw_classes(ax: Any, layer: MapLayer) -> list[tuple[int, Any]]:
             handles.append((k, Patch(facecolor=cls.colour, edgecolor="#999999", label=cls.label)))
             continue
         dotted = cls.dash == "dot"
-        if len(members):
+        if len(members) and not dotted:
+            # one compound path per line width: far faster than a collection of paths
+            member_widths = widths[members]
+            for w in np.unique(member_widths):
+                ax.add_artist(  # add_patch would walk every vertex for the data limits
+                    _polylines(
+                        [shapes[j] for j in np.flatnonzero(member_widths == w)],
+                        colour=cls.colour,
+                        width=float(w) * 0.75,
+                        zorder=2 + cls.width,
+                        capstyle="round",
+                    )
+                )
+        elif len(members):
             ax.add_collection(
                 LineCollection(
                     shapes,
