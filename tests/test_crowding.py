@@ -315,7 +315,7 @@ def test_load_profile_shows_seats():
 
 # ---------------------------------------------------------------------------- line capacities
 def _feed_with_capacities(folder: Path, capacity_column: str) -> Path:
-    from tests.test_gtfs_import import write_feed
+    from test_gtfs_import import write_feed
 
     feed = write_feed(folder)
     (feed / "routes.txt").write_text(
@@ -345,7 +345,7 @@ def test_gtfs_vehicle_capacity_column(tmp_path):
 
 
 def test_capacity_in_scenario_files(tmp_path):
-    from tests.test_gtfs_import import write_feed
+    from test_gtfs_import import write_feed
     from transitopt.scenario import ScenarioError, load_scenario
     from transitopt.scenario.edits import apply_edits
     from transitopt.scenario.inputs import load_base
