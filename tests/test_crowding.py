@@ -346,6 +346,7 @@ def test_gtfs_vehicle_capacity_column(tmp_path):
 
 def test_capacity_in_scenario_files(tmp_path):
     from test_gtfs_import import write_feed
+
     from transitopt.scenario import ScenarioError, load_scenario
     from transitopt.scenario.edits import apply_edits
     from transitopt.scenario.inputs import load_base
