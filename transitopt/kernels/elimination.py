@@ -106,21 +106,15 @@ def _grow(a, need):
 
 
 @njit
-def eliminate_nodes(n, tail, head, protect, max_added):
-    """Eliminate unprotected nodes of the graph ``tail -> head`` (see the module doc).
-
-    Returns ``(op_sum, op_a, op_b, core_of, core_indptr, core_head, core_tail,
-    core_edge)``: derived edge ``m + k`` (``m = tail.size``) is ``op_a[k] + op_b[k]``
-    where ``op_sum[k]``, else the cheaper of the two; ``core_of[v]`` is the core index of
-    node ``v`` (-1: eliminated) and the core CSR's edge ``e`` is edge ``core_edge[e]``.
-    """
+def _adjacency(n, tail, head, cap):
+    """Out- and in-adjacency of ``tail -> head`` (parallel edges merged into derived
+    "min" edges, self-loops dropped): ``(out, inn, ops_kind, ops_a, ops_b, n_ops)``."""
     m = tail.size
     out = List()
     inn = List()
     for _ in range(n):
         out.append(Dict.empty(key_type=_INT, value_type=_INT))
         inn.append(Dict.empty(key_type=_INT, value_type=types.boolean))
-    cap = max(16, m)
     ops_kind = np.empty(cap, dtype=np.int64)  # 1: a sum, 0: a min
     ops_a = np.empty(cap, dtype=np.int64)
     ops_b = np.empty(cap, dtype=np.int64)
@@ -133,6 +127,21 @@ def eliminate_nodes(n, tail, head, protect, max_added):
             ops_a = _grow(ops_a, n_ops + 1)
             ops_b = _grow(ops_b, n_ops + 1)
             n_ops = _add(a, b, e, out, inn, ops_kind, ops_a, ops_b, n_ops, m)
+    return out, inn, ops_kind, ops_a, ops_b, n_ops
+
+
+@njit
+def eliminate_nodes(n, tail, head, protect, max_added):
+    """Eliminate unprotected nodes of the graph ``tail -> head`` (see the module doc).
+
+    Returns ``(op_sum, op_a, op_b, core_of, core_indptr, core_head, core_tail,
+    core_edge)``: derived edge ``m + k`` (``m = tail.size``) is ``op_a[k] + op_b[k]``
+    where ``op_sum[k]``, else the cheaper of the two; ``core_of[v]`` is the core index of
+    node ``v`` (-1: eliminated) and the core CSR's edge ``e`` is edge ``core_edge[e]``.
+    """
+    m = tail.size
+    cap = max(16, m)
+    out, inn, ops_kind, ops_a, ops_b, n_ops = _adjacency(n, tail, head, cap)
 
     h_key = np.empty(max(16, 2 * n), dtype=np.int64)
     h_node = np.empty(max(16, 2 * n), dtype=np.int64)
@@ -260,24 +269,8 @@ def contract_all(n, tail, head, no_through, max_ops):
     ``rank_of`` is then empty.
     """
     m = tail.size
-    out = List()
-    inn = List()
-    for _ in range(n):
-        out.append(Dict.empty(key_type=_INT, value_type=_INT))
-        inn.append(Dict.empty(key_type=_INT, value_type=types.boolean))
     cap = max(16, m)
-    ops_kind = np.empty(cap, dtype=np.int64)  # 1: a sum, 0: a min
-    ops_a = np.empty(cap, dtype=np.int64)
-    ops_b = np.empty(cap, dtype=np.int64)
-    n_ops = 0
-    for e in range(m):
-        a = tail[e]
-        b = head[e]
-        if a != b:
-            ops_kind = _grow(ops_kind, n_ops + 1)
-            ops_a = _grow(ops_a, n_ops + 1)
-            ops_b = _grow(ops_b, n_ops + 1)
-            n_ops = _add(a, b, e, out, inn, ops_kind, ops_a, ops_b, n_ops, m)
+    out, inn, ops_kind, ops_a, ops_b, n_ops = _adjacency(n, tail, head, cap)
     order = np.empty(n, dtype=np.int64)
     up_ptr = np.zeros(n + 1, dtype=np.int64)
     down_ptr = np.zeros(n + 1, dtype=np.int64)
