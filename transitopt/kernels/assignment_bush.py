@@ -293,35 +293,32 @@ def _equilibrate(
             if spread > worst:
                 worst = spread
             continue
-        # divergence node: walk both paths back, always stepping the later node
-        p = tail[links[e_lo]]
-        q = tail[links[e_hi]]
+        # divergence node: walk both paths back, always stepping the later node, summing
+        # the segments' costs and derivatives on the way (from j back, as the shifts go)
+        a = links[e_lo]
+        c_lo = cost[a]
+        d_lo = deriv[a]
+        p = tail[a]
+        a = links[e_hi]
+        c_hi = cost[a]
+        d_hi = deriv[a]
+        f_hi = flows[e_hi]
+        q = tail[a]
         while p != q:
             if position[p] > position[q]:
-                p = tail[links[lo_pred[p]]]
+                a = links[lo_pred[p]]
+                c_lo += cost[a]
+                d_lo += deriv[a]
+                p = tail[a]
             else:
-                q = tail[links[hi_pred[q]]]
+                e = hi_pred[q]
+                a = links[e]
+                c_hi += cost[a]
+                d_hi += deriv[a]
+                if flows[e] < f_hi:
+                    f_hi = flows[e]
+                q = tail[a]
         top = p
-        c_lo = 0.0
-        d_lo = 0.0
-        v = j
-        while v != top:
-            a = links[lo_pred[v]]
-            c_lo += cost[a]
-            d_lo += deriv[a]
-            v = tail[a]
-        c_hi = 0.0
-        d_hi = 0.0
-        f_hi = np.inf
-        v = j
-        while v != top:
-            e = hi_pred[v]
-            a = links[e]
-            c_hi += cost[a]
-            d_hi += deriv[a]
-            if flows[e] < f_hi:
-                f_hi = flows[e]
-            v = tail[a]
         diff = c_hi - c_lo
         if diff > worst:
             worst = diff
