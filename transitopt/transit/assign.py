@@ -20,6 +20,7 @@ import pandas as pd
 from .._errors import DemandError
 from ..demand.od import check_trips
 from ..kernels import transit as kernels
+from ..kernels._config import sized
 from .defaults import WAIT_FACTOR
 from .graph import ALIGHT, BOARD, LINK_KINDS, LINK_SKIM_NAMES, RIDE, TransitGraph
 
@@ -136,7 +137,9 @@ def assign_transit(
     matrix = _demand_matrix(graph, demand)
     np.fill_diagonal(matrix, 0.0)
     z = matrix.shape[0]
-    volume, skim_array, arrived = kernels.assign(
+    # one optimal-strategies search over every link per destination
+    assign_kernel = sized(kernels.assign, z * graph.n_links)
+    volume, skim_array, arrived = assign_kernel(
         graph.tail,
         graph.head,
         graph.cost_s,
