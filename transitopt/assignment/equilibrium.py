@@ -230,6 +230,14 @@ class UserEquilibrium:
             unassigned=unassigned,
             setup_s=setup_s,
             class_flow={name: vehicles[c] for c, name in enumerate(problems.names)},
+            class_pce={
+                name: (
+                    problems.link_pce[c].copy()
+                    if problems.link_pce is not None
+                    else np.full(flow.size, problems.pce[c])
+                )
+                for c, name in enumerate(problems.names)
+            },
             class_cost_s={
                 name: time_only + p.fixed
                 for name, p in zip(problems.names, problems.classes, strict=True)
