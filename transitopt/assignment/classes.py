@@ -119,7 +119,7 @@ def build_class_problems(
         raise ValueError(f"vehicle class names must be unique, got {list(names)}")
     m = network.n_edges
     link_pce, scalar_pce = _link_pce(classes, m)
-    problems = []
+    problems: list[Problem] = []
     for c in classes:
         shut = None if closed is None else np.asarray(closed, dtype=np.bool_)
         if c.closed is not None:
