@@ -384,6 +384,7 @@ class ModelSpec(_Spec):
     motorcycle_parking_cost: NonNegative = _MODEL["motorcycle_parking_cost"]
     motorcycle_terminal_min: NonNegative = _MODEL["motorcycle_terminal_min"]
     motorcycle_pcu: Annotated[float, Field(gt=0, le=2)] = _MODEL["motorcycle_pcu"]
+    pce_by_road_type: bool = _MODEL["pce_by_road_type"]
     ojek_fare_per_km: NonNegative = _MODEL["ojek_fare_per_km"]
     ojek_flag_fall: NonNegative = _MODEL["ojek_flag_fall"]
     ojek_min_fare: NonNegative = _MODEL["ojek_min_fare"]
