@@ -11,7 +11,9 @@ line within the stated tolerance (2 %) and the matrix closer to the truth.
 
 from __future__ import annotations
 
+import shutil
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -133,3 +135,73 @@ def test_transit_estimation_errors(bogor, tmp_path):
     file.write_text("line,count\nnope,10\n", encoding="utf-8")
     with pytest.raises(CalibrationError, match="no counted line or stop.*'nope'"):
         estimate_transit_matrix(graph, prior, read_boardings(file))
+
+
+def _helsinki_transit(first_constant: float) -> tuple[np.ndarray, np.ndarray]:
+    """The transit OD that made docs/calibration/helsinki_lines.csv (make_lines_case.py)
+    and that of the baseline at ``first_constant`` (before the OD adjustment)."""
+    from dataclasses import replace
+
+    from transitopt._errors import ConvergenceWarning
+    from transitopt.scenario import load_scenario
+    from transitopt.scenario.evaluate import apply_edits, build_model, load_base
+
+    root = Path(__file__).resolve().parents[1]
+    scenario = load_scenario(root / "scenarios" / "helsinki_base.toml")
+    model = build_model(apply_edits(scenario, load_base(scenario)))
+    z = np.shape(model.demand)[0]
+    origin_factor = np.random.default_rng(11).uniform(0.6, 1.4, (z, 1))
+    truth_model = replace(model, demand=np.asarray(model.demand, dtype=float) * origin_factor)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        truth = truth_model.with_constants(asc_transit=-0.5).run().demand["transit"]
+        start = model.with_constants(asc_transit=first_constant).run().demand["transit"]
+    return truth, start
+
+
+@pytest.mark.slow
+def test_helsinki_lines_case_fits_every_line_and_moves_towards_the_truth(tmp_path):
+    """docs/calibration.md, "Boardings per line": the baseline with ``transit_od = true``
+    fits each of the 20 counted lines within 2 % (one constant alone leaves them further
+    off), its transit OD is closer to the one that made the counts, and an alternative
+    takes the baseline's OD factors."""
+    from transitopt._errors import ConvergenceWarning
+    from transitopt.scenario import evaluate
+
+    case = Path(__file__).resolve().parents[1] / "docs" / "calibration"
+    for name in ("helsinki_lines.toml", "helsinki_lines.csv"):
+        shutil.copy(case / name, tmp_path / name)
+    (tmp_path / "fast.toml").write_text(
+        '[scenario]\nname = "Fast"\nbaseline = "helsinki_lines.toml"\n\n[[edits]]\n'
+        'type = "change_line"\nline = "relation/533542"\nheadway_min = 3\n',
+        encoding="utf-8",
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        base = evaluate(tmp_path / "helsinki_lines.toml")
+        fast = evaluate(tmp_path / "fast.toml")
+    entry = base.summary["calibration"]["transit_od"]
+    assert entry["converged"] and entry["max_relative_error"] <= 0.02
+    assert entry["max_relative_error_at_constant"] > 0.05  # the constant alone: further off
+    assert entry["after"]["percent_rmse"] < 0.2 * entry["at_constant"]["percent_rmse"]
+    fit = base.table("boardings_fit")
+    assert len(fit) == 20 and (fit["geh"] < 0.5).all()
+    assert {"od_adjustment", "transit_od_history"} <= set(base.tables)
+    # closer to the truth than the transit OD at the constant fitted alone
+    first_constant = float(base.table("calibration")["asc_transit"].iloc[-1])
+    truth, start = _helsinki_transit(first_constant)
+    assert start.sum() == pytest.approx(entry["transit_trips_before"], rel=1e-6)
+    estimate = np.asarray(base.outcome.demand["transit"])
+    cells = truth > 0
+    rmse_start = np.sqrt(np.mean((start[cells] - truth[cells]) ** 2))
+    rmse_after = np.sqrt(np.mean((estimate[cells] - truth[cells]) ** 2))
+    assert rmse_after < rmse_start
+    # the alternative: the baseline's factors (same total demand) and constant
+    assert np.asarray(fast.outcome.demand["transit"]).sum() > 0
+    alt = fast.summary["calibration"]
+    assert alt["source"] == "baseline"
+    assert (
+        alt["constants"]["asc_transit"] == base.summary["calibration"]["constants"]["asc_transit"]
+    )
+    total = sum(np.asarray(m).sum() for m in fast.outcome.demand.values())
+    assert total == pytest.approx(entry["total_trips_after"], rel=1e-6)
