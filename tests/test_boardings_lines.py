@@ -205,3 +205,70 @@ def test_helsinki_lines_case_fits_every_line_and_moves_towards_the_truth(tmp_pat
     )
     total = sum(np.asarray(m).sum() for m in fast.outcome.demand.values())
     assert total == pytest.approx(entry["total_trips_after"], rel=1e-6)
+
+
+@pytest.mark.slow
+def test_town_traffic_counts_and_transit_od(town_toml, tmp_path):
+    """Traffic counts and boardings per line and stop with ``transit_od = true``: the car
+    matrix, the transit OD and the constant are fitted in turns (4 rounds at most). (The
+    town's "observed" counts are its own run at 16,000 trips/h and asc_transit 0.8; the
+    baseline has 12,000 and 0.)
+
+    Measured: the counts' %RMSE falls by more than 80 %, but the boardings do NOT reach
+    the 2 % tolerance (largest error 9.4 % at the constant, 14.5 % after 4 rounds, every
+    GEH < 5): both steps scale the total demand of a zone pair, so the transit step moves
+    cars and the car step moves riders, and in the congested town each undoes part of the
+    other. The summary says so (``converged`` false) rather than claiming the fit."""
+    from transitopt._errors import ConvergenceWarning
+    from transitopt.scenario import evaluate
+
+    (tmp_path / "truth.toml").write_text(
+        town_toml(16000) + "\n[model.mode_choice]\nasc_transit = 0.8\n", encoding="utf-8"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        truth = evaluate(tmp_path / "truth.toml")
+    links = truth.table("links")
+    counted = links[links["flow"] > 0].iloc[::2]
+    traffic = counted[["from_node", "to_node"]].assign(count=counted["flow"].round(1))
+    transit = truth.outcome.transit
+    table = transit.links_table()
+    stops = table[table["kind"] == "board"].groupby("stop")["volume"].sum()
+    boardings = pd.concat(
+        [
+            transit.line_table()[["line", "boardings"]].rename(columns={"boardings": "count"}),
+            pd.DataFrame({"stop": stops.index, "count": stops.to_numpy()})[stops.to_numpy() > 0],
+        ]
+    )
+    pd.concat([traffic, boardings], ignore_index=True).to_csv(tmp_path / "counts.csv", index=False)
+    (tmp_path / "base.toml").write_text(
+        town_toml(12000) + '\n[calibration]\ncounts = "counts.csv"\ntransit_od = true\n',
+        encoding="utf-8",
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        base = evaluate(tmp_path / "base.toml")
+    fitted = base.summary["calibration"]
+    counts, entry = fitted["counts"], fitted["transit_od"]
+    assert counts["after"]["percent_rmse"] < 0.2 * counts["before"]["percent_rmse"]
+    assert entry["observations"] == len(boardings)
+    fit = base.table("boardings_fit")
+    error = np.abs(fit["modelled"] - fit["count"]) / np.maximum(fit["count"], 1.0)
+    assert entry["max_relative_error"] == pytest.approx(error.max())
+    assert entry["converged"] == bool((error <= entry["tolerance"]).all())
+    assert entry["share_within_tolerance"] == pytest.approx(np.mean(error <= entry["tolerance"]))
+    assert (fit["geh"] < 5).all() and counts["rounds"] == entry["rounds"]
+    assert any("transit OD adjusted" in n for n in base.summary["notes"])
+
+
+def test_transit_od_needs_counts_and_no_targets(town_toml, tmp_path):
+    from transitopt.scenario import load_scenario
+    from transitopt.scenario.schema import ScenarioError
+
+    (tmp_path / "base.toml").write_text(
+        town_toml(12000) + "\n[calibration]\ntargets = {car = 0.5, transit = 0.3, walk = 0.2}\n"
+        "transit_od = true\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ScenarioError, match="transit_od adjusts the transit OD"):
+        load_scenario(tmp_path / "base.toml")
