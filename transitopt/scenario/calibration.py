@@ -31,7 +31,7 @@ from ..assignment.boardings import (
 )
 from ..assignment.calibration import CalibrationError, ModeShareCalibration
 from ..assignment.multimodal import MODES, MultimodalModel, MultimodalResult
-from ..assignment.odme import car_demand_factors
+from ..assignment.odme import car_demand_factors, modelled_counts
 from ..demand.counts import Boardings, LinkCounts, counts_file_kinds, read_boardings, read_counts
 from ..metrics.counts import count_statistics, geh
 from .files import Scenario, load_scenario
@@ -379,10 +379,11 @@ def _fit_counts(
             refit = _boardings_calibration(scenario, boardings).run(adjusted, progress)
             final, constants = refit.result, dict(refit.constants)
             current_model, current = refit.model, final
-        flow = final.road.flow if final.road is not None else None
-        if flow is None or odme.stop_reason == "max_outer":
+        if final.road is None or odme.stop_reason == "max_outer":
             break
-        fit_now = count_statistics(counts.modelled(flow), counts.observed)["percent_rmse"]
+        fit_now = count_statistics(modelled_counts(counts, final.road), counts.observed)[
+            "percent_rmse"
+        ]
         lines_fit = (
             not spec.transit_od or _within(*_line_errors(final, boardings), LINE_TOLERANCE).all()
         )
@@ -392,11 +393,11 @@ def _fit_counts(
     odme = first
     adjustment = _adjustment(zones, factors)
     adjusted = adjusted_demand(model, adjustment)
-    flow = final.road.flow if final.road is not None else np.zeros(int(counts.edges.max()) + 1)
-    modelled = counts.modelled(flow)
+    modelled = modelled_counts(counts, final.road)
     table = pd.DataFrame(
         {
             "label": counts.labels,
+            "vehicle_class": counts.vehicle_class,
             "count": counts.observed,
             "modelled_before": odme.modelled_prior,
             "modelled": modelled,
@@ -422,6 +423,8 @@ def _fit_counts(
         "factor_p05": float(np.quantile(factors, 0.05)),
         "factor_p95": float(np.quantile(factors, 0.95)),
     }
+    if odme.class_priors:
+        entry["classes"] = odme.class_statistics().to_dict("records")
     if final.stop_reason != "cancelled":
         _remember_adjustment(scenario.digest(), adjustment)
     note = (
@@ -461,11 +464,14 @@ def _with_count_statistics(
 ) -> Calibrated:
     """An alternative's fit to its baseline's counts (for reading only: never refitted)."""
     counts = _counts(scenario, model)
-    flow = outcome.road.flow if outcome.road is not None else np.zeros(int(counts.edges.max()) + 1)
-    modelled = counts.modelled(flow)
+    try:
+        modelled = modelled_counts(counts, outcome.road)
+    except DemandError as exc:
+        raise scenario.error(("calibration", "counts"), str(exc)) from None
     table = pd.DataFrame(
         {
             "label": counts.labels,
+            "vehicle_class": counts.vehicle_class,
             "count": counts.observed,
             "modelled": modelled,
             "geh": geh(modelled, counts.observed),
