@@ -272,3 +272,44 @@ def test_transit_od_needs_counts_and_no_targets(town_toml, tmp_path):
     )
     with pytest.raises(ScenarioError, match="transit_od adjusts the transit OD"):
         load_scenario(tmp_path / "base.toml")
+
+
+@pytest.mark.slow
+def test_calibrate_cli_prints_and_writes_the_transit_od(town_toml, tmp_path):
+    """``transitopt calibrate`` on a baseline with ``transit_od``: the per-line fit before
+    and after, the factors and the steps written. (Counts: the town's stops at 0.8 and
+    16,000 trips/h; baseline 0 and 12,000 trips/h, so its split between stops differs.)"""
+    from typer.testing import CliRunner
+
+    from transitopt._errors import ConvergenceWarning
+    from transitopt.cli import app
+    from transitopt.scenario import evaluate
+
+    (tmp_path / "truth.toml").write_text(
+        town_toml(16000) + "\n[model.mode_choice]\nasc_transit = 0.8\n", encoding="utf-8"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        transit = evaluate(tmp_path / "truth.toml").outcome.transit
+    table = transit.links_table()
+    stops = table[table["kind"] == "board"].groupby("stop")["volume"].sum()
+    stops = stops[stops > 0]
+    pd.DataFrame({"stop": stops.index, "count": stops.to_numpy()}).to_csv(
+        tmp_path / "stops.csv", index=False
+    )
+    (tmp_path / "base.toml").write_text(
+        town_toml(12000) + '\n[calibration]\ncounts = "stops.csv"\ntransit_od = true\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        run = CliRunner().invoke(app, ["calibrate", str(tmp_path / "base.toml"), "-o", str(out)])
+    assert run.exit_code == 0, run.output
+    assert "transit OD adjusted to" in run.output and "transit OD: " in run.output
+    fit = pd.read_csv(out / "boardings_fit.csv")
+    error = np.abs(fit["modelled"] - fit["count"]) / np.maximum(fit["count"], 1.0)
+    assert error.max() <= 0.02
+    history = pd.read_csv(out / "transit_od_history.csv")
+    assert {"round", "step", "max_relative_error"} <= set(history.columns)
+    assert (pd.read_csv(out / "od_adjustment.csv")["factor"] > 0).all()

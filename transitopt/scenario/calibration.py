@@ -283,12 +283,11 @@ def adjusted_demand(model: MultimodalModel, adjustment: pd.DataFrame) -> Multimo
     zones = model.zones["zone"].to_numpy()
     where = {z: i for i, z in enumerate(zones.tolist())}
     factor = np.ones((zones.size, zones.size))
-    rows = [where.get(z, -1) for z in adjustment["origin"].tolist()]
-    cols = [where.get(z, -1) for z in adjustment["destination"].tolist()]
-    known = (np.array(rows) >= 0) & (np.array(cols) >= 0)
-    if not known.all():
+    rows = np.array([where.get(z, -1) for z in adjustment["origin"].tolist()], dtype=np.int64)
+    cols = np.array([where.get(z, -1) for z in adjustment["destination"].tolist()], dtype=np.int64)
+    if (rows < 0).any() or (cols < 0).any():
         raise ValueError("the OD adjustment names zones the model does not have")
-    factor[np.array(rows)[known], np.array(cols)[known]] = adjustment["factor"].to_numpy()[known]
+    factor[rows, cols] = adjustment["factor"].to_numpy(dtype=float)
     return replace(model, demand=np.asarray(model.demand, dtype=float) * factor)
 
 
