@@ -62,7 +62,7 @@ from ..network.compiled import Network
 from ..paths import shortest_paths
 from .classes import VehicleClass
 from .equilibrium import UserEquilibrium
-from .multimodal import MultimodalModel, MultimodalResult
+from .multimodal import MultimodalModel, MultimodalResult, vehicle_demand
 from .result import AssignmentResult
 
 #: columns of :attr:`ODMEResult.history`
@@ -524,6 +524,14 @@ def car_demand_factors(
     mode shares hold; the caller reruns the model, where the shares respond to the new
     congestion.
 
+    With motorcycle modes in the choice set, the prior is the road step's vehicle classes
+    (``car``; ``motorcycle`` and ``ojek`` at ``motorcycle_pcu`` on the links open to
+    motorcycles), estimated together: a count of class ``car``, ``motorcycle`` or
+    ``ojek`` is that class's vehicles, ``pcu`` all of them in PCU. The total demand has
+    one factor per zone pair, so the classes' estimates are combined into the ratio of
+    the persons they carry (vehicles times occupancy; one per ojek), estimate over prior;
+    ``odme.class_statistics()`` has each class's own fit.
+
     Returns
     -------
     factors : (z, z) float64
@@ -534,17 +542,15 @@ def car_demand_factors(
     drive = model.drive
     if drive is None or "car" not in result.demand:
         raise ValueError("the model has no drive network or no car demand to estimate")
-    if setup.motorcycles:
-        raise ValueError(
-            "counts calibration estimates a single car matrix; with motorcycle or ojek in "
-            "model.mode_choice.modes the counted vehicles are several classes, which it does "
-            "not estimate yet: drop them from the choice set or calibrate to shares only"
-        )
     params = model.parameters
-    veh = result.demand["car"] / params.car_occupancy
-    matrix = np.zeros((setup.nodes.size, setup.nodes.size))
-    np.add.at(matrix, (setup.inv[:, None], setup.inv[None, :]), veh)
-    np.fill_diagonal(matrix, 0.0)
+    zones = drive.node_id[setup.nodes]
+
+    def by_node(trips: np.ndarray) -> np.ndarray:
+        matrix = np.zeros((setup.nodes.size, setup.nodes.size))
+        np.add.at(matrix, (setup.inv[:, None], setup.inv[None, :]), trips)
+        np.fill_diagonal(matrix, 0.0)
+        return matrix
+
     road = params.road
     assignment = {
         "algorithm": road.algorithm,
@@ -554,8 +560,66 @@ def car_demand_factors(
         "closed": setup.closed,
         **options.pop("assignment", {}),
     }
-    prior = ODMatrix(zones=drive.node_id[setup.nodes], matrix=matrix)
-    odme = MatrixEstimation(drive, prior, counts, assignment=assignment, **options).run()
+    if not setup.motorcycles:
+        matrix = by_node(result.demand["car"] / params.car_occupancy)
+        prior = ODMatrix(zones=zones, matrix=matrix)
+        odme = MatrixEstimation(drive, prior, counts, assignment=assignment, **options).run()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            node_factor = np.where(matrix > 0, odme.estimate.matrix / matrix, 1.0)
+        return node_factor[setup.inv[:, None], setup.inv[None, :]], odme
+    # motorcycle modes: the road step's vehicle classes (car; motorcycle and ojek at
+    # motorcycle_pcu, on the links open to motorcycles), estimated together
+    pce = {"car": 1.0, "motorcycle": params.motorcycle_pcu, "ojek": params.motorcycle_pcu}
+    closed_to = {
+        "car": setup.closed_car,
+        "motorcycle": setup.closed_motorcycle,
+        "ojek": setup.closed_motorcycle,
+    }
+    occupancy = {
+        "car": params.car_occupancy,
+        "motorcycle": params.motorcycle_occupancy,
+        "ojek": 1.0,
+    }
+    classes = [
+        VehicleClass(
+            name, ODMatrix(zones=zones, matrix=by_node(veh)), pce=pce[name], closed=closed_to[name]
+        )
+        for name, veh in vehicle_demand(result.demand, params).items()
+    ]
+    odme = MatrixEstimation(drive, classes, counts, assignment=assignment, **options).run()
+    persons_prior = sum(occupancy[c.name] * np.asarray(c.demand.matrix) for c in classes)
+    persons_estimate = sum(occupancy[c.name] * odme.class_estimates[c.name].matrix for c in classes)
     with np.errstate(divide="ignore", invalid="ignore"):
-        node_factor = np.where(matrix > 0, odme.estimate.matrix / matrix, 1.0)
+        node_factor = np.where(persons_prior > 0, persons_estimate / persons_prior, 1.0)
     return node_factor[setup.inv[:, None], setup.inv[None, :]], odme
+
+
+def modelled_counts(counts: LinkCounts, road: AssignmentResult | None) -> np.ndarray:
+    """Each observation of ``counts`` in a road equilibrium ``road`` (``None``: no road
+    traffic, all 0): a count of class ``pcu`` sees the PCU flow of all classes, a count of
+    a class that class's vehicles (one-class equilibria: ``car`` and ``pcu`` both see the
+    flow).
+
+    Raises
+    ------
+    DemandError
+        A count of a vehicle class that the equilibrium does not have.
+    """
+    n_edges = int(counts.edges.max()) + 1 if counts.edges.size else 0
+    if road is None:
+        return counts.modelled(np.zeros(n_edges))
+    out = np.zeros(counts.n_observations)
+    for name in dict.fromkeys(counts.vehicle_class.tolist()):
+        keep = counts.vehicle_class == name
+        if name == PCU_CLASS or (not road.class_flow and name == "car"):
+            flow = road.flow
+        elif name in road.class_flow:
+            flow = road.class_flow[name]
+        else:
+            known = sorted(road.class_flow) or ["car"]
+            raise DemandError(
+                f"counts of vehicle class {name!r}, but the model has the classes {known} "
+                f"('{PCU_CLASS}': all classes in PCU)"
+            )
+        out[keep] = counts.modelled(flow)[keep]
+    return out
