@@ -57,6 +57,22 @@ def test_one_step_lands_on_a_pcu_count():
     assert change["ratio"].tolist() == pytest.approx([1.2, 1.4])
 
 
+def test_a_pcu_count_weighs_a_class_by_its_pce_per_link():
+    # the case above with the truck's 2 PCU given per link (link_pce, as PCE by road type
+    # gives it) instead of one value: the same step lands on the same count
+    net = _one_link()
+    counts = link_counts(net, [0], [40.0], vehicle_class="pcu")
+    car, truck = _classes(10.0, 10.0)
+    truck = VehicleClass("truck", truck.demand, link_pce=np.array([2.0]))
+    result = MatrixEstimation(
+        net, [car, truck], counts, inner_iterations=1,
+        assignment={"algorithm": "fw", "gap": 1e-9},
+    ).run()  # fmt: skip
+    assert result.class_estimates["car"].matrix[0, 1] == pytest.approx(12.0, rel=1e-12)
+    assert result.class_estimates["truck"].matrix[0, 1] == pytest.approx(14.0, rel=1e-12)
+    assert result.modelled == pytest.approx([40.0])
+
+
 def test_class_counts_move_only_their_class():
     # a truck count of 15 veh: only the truck cell moves (to 15 exactly, one step as in
     # test_odme's one-link case); the car cell keeps its prior

@@ -58,7 +58,7 @@ class VehicleClass:
     link_pce
         PCE per link (PCU per vehicle, > 0 on the links open to the class), replacing
         ``pce`` in the link volumes (by road type: :func:`transitopt.network.pce.link_pce`);
-        ``pce`` stays the class's representative value (ODME, reports).
+        ``pce`` stays the class's representative value (reports).
     """
 
     name: str
