@@ -252,7 +252,7 @@ def strategy_link_sums(
     if weights.ndim != 2 or weights.shape[0] != graph.n_links:
         raise ValueError(f"link_weights must have shape ({graph.n_links}, k), got {weights.shape}")
     z = len(graph.zone_ids)
-    _, skims, _ = kernels.assign(
+    _, skims, _ = sized(kernels.assign, z * graph.n_links)(
         graph.tail,
         graph.head,
         graph.cost_s,
