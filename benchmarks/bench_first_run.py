@@ -195,7 +195,10 @@ def main() -> None:
             "of their CPU seconds (user + system, all threads), 2 numba threads. "
             f"numba {numba.__version__}; load average {load_start} at the start, "
             f"{loadavg()} at the end (CPU seconds hardly depend on it; the wall time does). "
-            "Target (issue 11): a first `transitopt demo` under 25 s of compilation on 2 cores.\n"
+            "Target (issue 11): a first `transitopt demo` under 25 s of compilation on 2 cores. "
+            "Small problems call serial twins of the parallel kernels "
+            "(`kernels._config.sized`), which compile about a second faster each; "
+            "`--kernels` lists the compile CPU s per kernel.\n"
         )
         write_section("first_run", header + "\n" + text)
 
