@@ -9,12 +9,17 @@ numba evaluator; and ATT plus the mean wait at the headways set under the fleet,
 the logsum over car, transit and walk) and transit door-to-door time
 (``transit_avg_time_min``).
 
-    python benchmarks/bench_city_design.py scenarios/liechtenstein_base.toml --fleet 123
+    python benchmarks/bench_city_design.py scenarios/liechtenstein_base.toml --fleet 91 \\
+        --routes 16 20 --max-stops 20 30 --evaluations 300 10000 --seeds 0 1 \\
+        --objectives passenger frequency
     python benchmarks/bench_city_design.py scenarios/porto_base.toml --fleet 54 --spacing 300 \
         --routes 8 12 16 --max-stops 15 20
 
-Writes ``benchmarks/city_design_results/<scenario stem>_rank.csv`` (one row per network)
-and prints the correlations. Times are CPU seconds of this process (a shared machine).
+Also records variants of the fast objective (:func:`fast_variants`: waiting times the
+model's ``wait_weight``; the route set evaluated on the baseline's transit trips).
+Writes ``benchmarks/city_design_results/<scenario stem>_rank.csv`` (one row per network;
+``--append`` adds missing networks to it) and prints the correlations. Times are CPU
+seconds of this process (a shared machine).
 """
 
 from __future__ import annotations
@@ -82,6 +87,9 @@ def main() -> None:
         "--objectives", nargs="+", default=["passenger"], choices=["passenger", "frequency"]
     )
     parser.add_argument("--csv", type=Path, help="Output table (default: by scenario name).")
+    parser.add_argument(
+        "--append", action="store_true", help="Keep the table's rows; add the missing networks."
+    )
     args = parser.parse_args()
 
     out_dir = HERE / "city_design_results"
@@ -94,8 +102,12 @@ def main() -> None:
     if list(transit_net.instance.node_id) != list(net.instance.node_id):
         raise SystemExit("the transit-demand candidate network has other stops")
     wait_weight = load_scenario(args.scenario).baseline.model.wait_weight
-    base = evaluate_file(args.scenario)
-    rows = [{"network": "baseline", **{m: base[m] for m in METRICS}}]
+    if args.append and csv.is_file():
+        rows = pd.read_csv(csv).to_dict("records")
+    else:
+        base = evaluate_file(args.scenario)
+        rows = [{"network": "baseline", **{m: base[m] for m in METRICS}}]
+    done = {str(r["network"]) for r in rows}
     grid = itertools.product(
         args.objectives, args.routes, args.max_stops, args.evaluations, args.seeds
     )
@@ -103,6 +115,8 @@ def main() -> None:
         name = f"k{k}_s{max_stops}_e{evaluations}_seed{seed}"
         if objective != "passenger":
             name = f"{objective}_{name}"
+        if name in done:
+            continue
         cpu = time.process_time()
         try:
             design = design_city(

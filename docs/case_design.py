@@ -101,6 +101,7 @@ CITIES = {
     "liechtenstein": {
         "title": "Liechtenstein: designed bus network vs the 2015 network at equal fleet",
         "scenario": "scenarios/liechtenstein_base.toml",
+        "currency": "CHF",
         "baseline": "OSM 2015 bus relations, 15 routes evaluated",
         "what": (
             "From the baseline alone (street network, 500 m zones with residents and jobs "
@@ -193,6 +194,14 @@ def main() -> None:
     parser.add_argument("--rank", type=Path, help="Rank-agreement CSV of bench_city_design.py.")
     parser.add_argument(
         "--objectives", type=Path, help="Objective comparison CSV of bench_city_objectives.py."
+    )
+    parser.add_argument(
+        "--seeds", type=Path, help="Designs over seeds (bench_city_objectives.py --tag seeds)."
+    )
+    parser.add_argument(
+        "--operator",
+        type=Path,
+        help="Designs at operating-cost weights (bench_city_objectives.py --tag operator).",
     )
     args = parser.parse_args()
     city = CITIES[args.city]
@@ -292,6 +301,10 @@ def main() -> None:
     rank_text = _rank_section(args.rank, float(base["composite_cost_min"])) if args.rank else ""
     if args.objectives:
         rank_text = _objectives_section(args.objectives) + rank_text
+    if args.operator:
+        rank_text = _operator_section(args.operator, city.get("currency", "EUR")) + rank_text
+    if args.seeds:
+        rank_text = _seeds_section(args.seeds) + rank_text
     text = f"""# {city["title"]}
 
 *Written by `docs/case_design.py` from `transitopt compare` of the baseline
@@ -420,13 +433,149 @@ Median generalised cost: `passenger` {med.get("passenger", float("nan")):.3f}, `
 """
 
 
+def _mid_minutes(table: pd.DataFrame) -> int:
+    """The middle accessibility threshold among a table's ``jobs_transit_<m>min`` columns."""
+    minutes = sorted(
+        int(m.group(1))
+        for m in (re.fullmatch(r"jobs_transit_(\d+)min", str(c)) for c in table.columns)
+        if m
+    )
+    return minutes[len(minutes) // 2] if minutes else 30
+
+
+def _bench_rows(table: pd.DataFrame, cols, extra=None) -> list[str]:
+    """Markdown rows (header, rule, baseline, designs) of a bench_city_objectives table."""
+    base = table[table["network"] == "baseline"].iloc[0]
+    ok = table[table["network"] != "baseline"].dropna(subset=["composite_cost_min"])
+    head = [c[1] for c in cols] + ([extra[0]] if extra else []) + ["CPU s"]
+    rows = ["| design | " + " | ".join(head) + " |", "|---|" + "---:|" * len(head)]
+    cells = [f.format(base[c]) for c, _, f in cols] + ([""] if extra else []) + [""]
+    rows.append("| existing network | " + " | ".join(cells) + " |")
+    for r in ok.itertuples():
+        cells = [f.format(getattr(r, c)) for c, _, f in cols]
+        cells += [extra[1](r)] if extra else []
+        rows.append(f"| {r.network} | " + " | ".join(cells) + f" | {r.cpu_s:.0f} |")
+    return rows
+
+
+def _seeds_section(path: Path) -> str:
+    """Designed vs existing network over seeds: every seed, the median and the best."""
+    table = pd.read_csv(path)
+    mid = _mid_minutes(table)
+    base = table[table["network"] == "baseline"].iloc[0]
+    ok = table[table["network"] != "baseline"].dropna(subset=["composite_cost_min"])
+    cols = (
+        ("composite_cost_min", "generalised cost, min", "{:.3f}"),
+        ("share_transit", "transit share", "{:.1%}"),
+        ("transit_avg_wait_min", "wait, min", "{:.2f}"),
+        (f"jobs_transit_{mid}min", f"jobs in {mid} min", "{:,.0f}"),
+        (f"gini_transit_{mid}min", f"Gini ({mid} min)", "{:.3f}"),
+        ("car_delay_veh_h", "car delay, veh·h/h", "{:,.1f}"),
+        ("transit_veh_h", "veh·h/h", "{:.1f}"),
+        ("transit_veh_km", "veh·km/h", "{:,.0f}"),
+        ("transit_fleet", "fleet", "{:.0f}"),
+    )
+    rows = _bench_rows(table, [c for c in cols if c[0] in table.columns])
+    cost = ok["composite_cost_min"]
+    best = ok.loc[cost.idxmin()]
+    b = float(base["composite_cost_min"])
+    objective = ", ".join(f"`{o}`" for o in ok["objective"].unique())
+    failed = int(table["error"].notna().sum()) if "error" in table else 0
+    note = f"; {failed} seed(s) found no start route set" if failed else ""
+
+    def count(metric: str, lower: bool) -> int:
+        moved = ok[metric] < base[metric] if lower else ok[metric] > base[metric]
+        return int(moved.sum())
+
+    return f"""
+## Designed vs existing network over seeds
+
+`benchmarks/bench_city_objectives.py` (command in its docstring: objective {objective},
+each design refitted to the full model's fleet) over {len(ok)} seeds{note}; rows of
+`{path.as_posix().split("benchmarks/")[-1]}` (CPU s: design, refit and evaluation):
+
+{chr(10).join(rows)}
+
+Generalised cost per trip: median {cost.median():.3f} min ({(cost.median() - b) / b:+.1%}
+against the existing network's {b:.3f}), best {cost.min():.3f} ({(cost.min() - b) / b:+.1%},
+{best["network"]}), worst {cost.max():.3f} ({(cost.max() - b) / b:+.1%}). Lower than the
+existing network on {count("composite_cost_min", True)} of {len(ok)} seeds; more jobs within
+{mid} min on {count(f"jobs_transit_{mid}min", False)}; lower Gini on
+{count(f"gini_transit_{mid}min", True)}; fewer vehicle-hours on
+{count("transit_veh_h", True)} and fewer vehicle-km on {count("transit_veh_km", True)}.
+"""
+
+
+def _operator_section(path: Path, currency: str) -> str:
+    """Designs at several operating-cost weights against the existing network."""
+    table = pd.read_csv(path)
+    mid = _mid_minutes(table)
+    base = table[table["network"] == "baseline"].iloc[0]
+    ok = table[table["network"] != "baseline"].dropna(subset=["composite_cost_min"])
+    cols = (
+        ("composite_cost_min", "generalised cost, min", "{:.3f}"),
+        ("transit_avg_wait_min", "wait, min", "{:.2f}"),
+        (f"jobs_transit_{mid}min", f"jobs in {mid} min", "{:,.0f}"),
+        (f"gini_transit_{mid}min", f"Gini ({mid} min)", "{:.3f}"),
+        (f"palma_transit_{mid}min", f"Palma ({mid} min)", "{:.2f}"),
+        ("transit_veh_h", "veh·h/h", "{:.1f}"),
+        ("transit_veh_km", "veh·km/h", "{:,.0f}"),
+        ("transit_fleet", "fleet (full model)", "{:.0f}"),
+    )
+    rows = _bench_rows(
+        table,
+        [c for c in cols if c[0] in table.columns],
+        (f"{currency} per veh·h", lambda r: f"{r.operator_weight_per_veh_h:g}"),
+    )
+    b = base
+    lines = []
+    for r in ok.sort_values("operator_weight_per_veh_h").itertuples():
+        lines.append(
+            f"* {r.operator_weight_per_veh_h:g} {currency}/veh·h: generalised cost "
+            f"{(r.composite_cost_min - b['composite_cost_min']) / b['composite_cost_min']:+.1%}, "
+            f"vehicle-hours {(r.transit_veh_h - b['transit_veh_h']) / b['transit_veh_h']:+.1%}, "
+            f"vehicle-km {(r.transit_veh_km - b['transit_veh_km']) / b['transit_veh_km']:+.1%}, "
+            f"jobs within {mid} min "
+            f"{(getattr(r, f'jobs_transit_{mid}min') - b[f'jobs_transit_{mid}min']) / b[f'jobs_transit_{mid}min']:+.1%}, "
+            f"Gini {getattr(r, f'gini_transit_{mid}min') - b[f'gini_transit_{mid}min']:+.3f} "
+            f"against the existing network; the design runs {r.fleet_design:.0f} of the "
+            "fleet at free flow."
+        )
+    return f"""
+## Operating cost in the design objective
+
+`optimise design --operator-weight W` prices a vehicle-hour at W {currency} (divided by
+the value of time per minute it becomes passenger minutes; docs/model.md section 5b), so
+the designer uses vehicles of the fleet only while the waiting they save is worth more.
+`benchmarks/bench_city_objectives.py` (command in its docstring, `--tag operator`; each
+design refitted to the full model's fleet, the fleet a cap); rows of
+`{path.as_posix().split("benchmarks/")[-1]}`:
+
+{chr(10).join(rows)}
+
+{chr(10).join(lines)}
+"""
+
+
 def _rank_section(path: Path, base_cost: float) -> str:
     """The rank agreement of the fast objective with the full model."""
     rank = pd.read_csv(path)
     designed = rank[rank["network"] != "baseline"]
+    fast_rows = [
+        ("att_min", "ATT (in-vehicle + 5 min per transfer)"),
+        ("fast_cost_min", "ATT + mean wait × boardings (`fast_cost_min`)"),
+        ("fast_cost_ww_min", "ATT + `wait_weight` × mean wait × boardings"),
+        ("att_transit_min", "ATT on the baseline's transit trips"),
+        ("fast_cost_transit_min", "ATT + mean wait × boardings, on the baseline's transit trips"),
+        (
+            "fast_cost_transit_ww_min",
+            "ATT + `wait_weight` × mean wait × boardings, on the baseline's transit trips",
+        ),
+    ]
+    fast_rows = [(c, label) for c, label in fast_rows if c in designed.columns]
     rho = {
         (fast, full): spearmanr(designed[fast], designed[full])
-        for fast in ("att_min", "fast_cost_min")
+        for fast, _ in fast_rows
         for full in ("composite_cost_min", "transit_avg_time_min")
     }
     fleets = designed["fleet_design"].astype(int)
@@ -434,6 +583,11 @@ def _rank_section(path: Path, base_cost: float) -> str:
     def cell(fast: str, full: str) -> str:
         r, p = rho[(fast, full)]
         return f"{r:+.2f} (p = {p:.2g})"
+
+    table = [
+        f"| {label} | {cell(c, 'composite_cost_min')} | {cell(c, 'transit_avg_time_min')} |"
+        for c, label in fast_rows
+    ]
 
     return f"""
 ## Does the fast objective rank networks as the full model does?
@@ -446,8 +600,7 @@ scenario and evaluated it with the full model. Spearman rank correlations over t
 
 | fast objective | vs generalised cost per trip (logsum) | vs transit door-to-door time |
 |---|---:|---:|
-| ATT (in-vehicle + 5 min per transfer) | {cell("att_min", "composite_cost_min")} | {cell("att_min", "transit_avg_time_min")} |
-| ATT + mean wait × boardings (`fast_cost_min`) | {cell("fast_cost_min", "composite_cost_min")} | {cell("fast_cost_min", "transit_avg_time_min")} |
+{chr(10).join(table)}
 """
 
 

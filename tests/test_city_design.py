@@ -458,3 +458,16 @@ def test_cli_design_takes_the_route_rules(town, tmp_path):
     assert sum(e.edit.type == "add_line" for e in scenario.edits) == 3
     bad = CliRunner().invoke(app, [*args[:-2], "--terminals", "corners", "-o", str(out)])
     assert bad.exit_code != 0 and "junctions" in bad.output
+
+
+def test_cli_design_prices_operation(town, tmp_path):
+    out = tmp_path / "priced.toml"
+    args = ["optimise", "design", str(town), "--routes", "2", "--fleet", "12", "--spacing", "250"]
+    args += ["--objective", "frequency", "--evaluations", "300", "--seed", "1"]
+    args += ["--operator-weight", "200", "--operator-weight-km", "1", "-o", str(out)]
+    run = CliRunner().invoke(app, args)
+    assert run.exit_code == 0, run.output
+    assert "operating cost" in run.output and "min per trip (priced)" in run.output
+    assert "# operating cost priced at 1200.0 passenger-min per vehicle-hour" in out.read_text()
+    bad = CliRunner().invoke(app, [*args[:-4], "--operator-weight", "-1", "-o", str(out)])
+    assert bad.exit_code != 0
