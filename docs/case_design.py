@@ -11,16 +11,23 @@ Liechtenstein (baseline fleet 91 as the full model evaluates it):
     transitopt optimise design scenarios/liechtenstein_base.toml --routes 16 --fleet 91 \\
         --spacing 500 --max-stops 30 --evaluations 20000 --seed 0 --fit-fleet \\
         --objective passenger -o P/design.toml          # and --objective frequency -o F/...
-    python benchmarks/bench_city_design.py scenarios/liechtenstein_base.toml --fleet 123
+    python benchmarks/bench_city_design.py scenarios/liechtenstein_base.toml --fleet 91 ...
+    python benchmarks/bench_city_objectives.py scenarios/liechtenstein_base.toml ... \\
+        --tag operator                                   # (commands in their docstrings)
     PYTHONPATH=$PWD python docs/case_design.py liechtenstein passenger=P frequency=F \\
-        --rank benchmarks/city_design_results/liechtenstein_base_rank.csv
+        --rank benchmarks/city_design_results/liechtenstein_base_rank.csv \\
+        --objectives benchmarks/city_design_results/liechtenstein_base_objectives.csv \\
+        --operator benchmarks/city_design_results/liechtenstein_base_operator.csv
 
 Porto (bus fleet 54 of the baseline's 84; trams and trains kept):
 
     transitopt optimise design scenarios/porto_base.toml --routes 12 --fleet 54 \\
         --spacing 300 --max-stops 20 --evaluations 20000 --seed 0 --fit-fleet \\
         --objective frequency -o F/design.toml           # and passenger -o P/...
-    PYTHONPATH=$PWD python docs/case_design.py porto frequency=F passenger=P
+    python benchmarks/bench_city_objectives.py scenarios/porto_base.toml ... --tag seeds
+    PYTHONPATH=$PWD python docs/case_design.py porto frequency=F passenger=P \\
+        --seeds benchmarks/city_design_results/porto_base_seeds.csv \\
+        --rank benchmarks/city_design_results/porto_base_rank.csv
 
 Bogor (the baseline's evaluated minibus fleet; no street network: candidates from the
 angkot stops):
@@ -28,7 +35,9 @@ angkot stops):
     transitopt optimise design scenarios/bogor_base.toml --routes 12 --fleet FLEET \\
         --spacing 300 --max-stops 40 --evaluations 20000 --seed 0 --fit-fleet \\
         --objective frequency -o F/design.toml
-    PYTHONPATH=$PWD python docs/case_design.py bogor frequency=F
+    python benchmarks/bench_city_objectives.py scenarios/bogor_base.toml ... --tag seeds
+    PYTHONPATH=$PWD python docs/case_design.py bogor frequency=F \\
+        --seeds benchmarks/city_design_results/bogor_base_seeds.csv
 """
 
 from __future__ import annotations
