@@ -134,7 +134,8 @@ CITIES = {
             "fewer long trunk routes at 7.5-12 min and serves dead-end stops with short "
             "routes: generalised cost falls a little further and equity improves instead. "
             "Both use more of the same fleet's hours (operator cost in vehicle-hours and "
-            "vehicle-km is higher)."
+            "vehicle-km is higher); pricing a vehicle-hour in the objective trades that "
+            "against passengers' time (section \"Operating cost in the design objective\")."
         ),
         "limits": (
             "* The baseline's headways are the 10-min default for OSM relations without "
@@ -556,7 +557,10 @@ def _operator_section(path: Path, currency: str) -> str:
 `optimise design --operator-weight W` prices a vehicle-hour at W {currency} (divided by
 the value of time per minute it becomes passenger minutes; docs/model.md section 5b), so
 the designer uses vehicles of the fleet only while the waiting they save is worth more.
-`benchmarks/bench_city_objectives.py` (command in its docstring, `--tag operator`; each
+With the default `demand="total"` every trip of the candidate network counts as a rider
+(as in the ATT), so the cost of a vehicle-hour is shared by all trips and only a high
+price leaves vehicles unused; `--demand transit` shares it among the baseline's transit
+riders. `benchmarks/bench_city_objectives.py` (command in its docstring, `--tag operator`; each
 design refitted to the full model's fleet, the fleet a cap); rows of
 `{path.as_posix().split("benchmarks/")[-1]}`:
 
@@ -610,6 +614,41 @@ scenario and evaluated it with the full model. Spearman rank correlations over t
 | fast objective | vs generalised cost per trip (logsum) | vs transit door-to-door time |
 |---|---:|---:|
 {chr(10).join(table)}
+{_rank_reading(designed, rho, fast_rows)}"""
+
+
+def _rank_reading(designed: pd.DataFrame, rho: dict, fast_rows: list) -> str:
+    """Which fast objective ranks best, and per objective of the designs."""
+    if len(fast_rows) <= 2:
+        return ""
+    best = max(fast_rows, key=lambda row: rho[(row[0], "composite_cost_min")][0])
+    per = []
+    if "objective" in designed.columns and designed["objective"].nunique() > 1:
+        for objective, group in designed.groupby("objective"):
+            if len(group) >= 4:
+                r_att = spearmanr(group["att_min"], group["composite_cost_min"])[0]
+                r_cost = spearmanr(group["fast_cost_min"], group["composite_cost_min"])[0]
+                per.append(
+                    f"`{objective}` designs alone (n = {len(group)}): ATT {r_att:+.2f}, "
+                    f"`fast_cost_min` {r_cost:+.2f}"
+                )
+    return f"""
+Highest against the generalised cost: {best[1]}
+({rho[(best[0], "composite_cost_min")][0]:+.2f}). {"; ".join(per)}{"." if per else ""}
+
+Why the fast objective and the full model disagree: ATT has no waiting, so it prefers
+long routes that the fleet can run only rarely (the `frequency` designs have higher ATT
+and lower generalised cost); adding the wait at the headways set under the fleet
+(`fast_cost_min`) fixes the largest part. Walking to and from stops is the same for
+every design (every candidate stop is served and each zone walks to its nearest stop),
+so leaving it out does not change the ranking. Mode choice is left out: the full model's
+logsum changes, to first order, by the transit cost change times each trip's transit
+probability, while the fast objective weights every trip alike; evaluating the route
+set on the baseline's transit trips (the candidate network built with
+`demand="transit"`, one extra full evaluation) is that first-order term, and the table
+shows what it changes. So does weighting the wait by the model's `wait_weight`. The
+rest is what the fast objective cannot see: congested running times, the model's
+stop-level path choice among overlapping routes and crowding.
 """
 
 
