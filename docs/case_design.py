@@ -135,7 +135,7 @@ CITIES = {
             "routes: generalised cost falls a little further and equity improves instead. "
             "Both use more of the same fleet's hours (operator cost in vehicle-hours and "
             "vehicle-km is higher); pricing a vehicle-hour in the objective trades that "
-            "against passengers' time (section \"Operating cost in the design objective\")."
+            'against passengers\' time (section "Operating cost in the design objective").'
         ),
         "limits": (
             "* The baseline's headways are the 10-min default for OSM relations without "
@@ -539,17 +539,22 @@ def _operator_section(path: Path, currency: str) -> str:
     )
     b = base
     lines = []
-    for r in ok.sort_values("operator_weight_per_veh_h").itertuples():
+    for weight, group in ok.groupby("operator_weight_per_veh_h"):
+        med = group.median(numeric_only=True)
+
+        def change(metric: str, med: pd.Series = med) -> str:
+            return f"{(med[metric] - b[metric]) / b[metric]:+.1%}"
+
+        seeds = f"median of {len(group)} seeds" if len(group) > 1 else "one seed"
         lines.append(
-            f"* {r.operator_weight_per_veh_h:g} {currency}/veh·h: generalised cost "
-            f"{(r.composite_cost_min - b['composite_cost_min']) / b['composite_cost_min']:+.1%}, "
-            f"vehicle-hours {(r.transit_veh_h - b['transit_veh_h']) / b['transit_veh_h']:+.1%}, "
-            f"vehicle-km {(r.transit_veh_km - b['transit_veh_km']) / b['transit_veh_km']:+.1%}, "
-            f"jobs within {mid} min "
-            f"{(getattr(r, f'jobs_transit_{mid}min') - b[f'jobs_transit_{mid}min']) / b[f'jobs_transit_{mid}min']:+.1%}, "
-            f"Gini {getattr(r, f'gini_transit_{mid}min') - b[f'gini_transit_{mid}min']:+.3f} "
-            f"against the existing network; the design runs {r.fleet_design:.0f} of the "
-            "fleet at free flow."
+            f"* {weight:g} {currency}/veh·h ({seeds}): generalised cost "
+            f"{change('composite_cost_min')}, vehicle-hours {change('transit_veh_h')}, "
+            f"vehicle-km {change('transit_veh_km')}, jobs within {mid} min "
+            f"{change(f'jobs_transit_{mid}min')}, Gini "
+            f"{med[f'gini_transit_{mid}min'] - b[f'gini_transit_{mid}min']:+.3f} against the "
+            f"existing network; the designs run {group['fleet_design'].min():.0f}-"
+            f"{group['fleet_design'].max():.0f} of the {b['transit_fleet']:.0f} vehicles at "
+            "free flow."
         )
     return f"""
 ## Operating cost in the design objective
