@@ -386,3 +386,66 @@ def test_bfw_with_the_hierarchy_reaches_the_same_equilibrium(require_data, monke
     # two points within relative gap 1e-7 of the same equilibrium: link flows agree to
     # about 1e-3 of the largest (both within that of SiouxFalls' best-known flows)
     np.testing.assert_allclose(hier.flow, plain.flow, rtol=0, atol=1e-3 * plain.flow.max())
+
+
+def _through_distances(n, tail, head, cost, no_through):
+    """All-pairs distances (scipy) where a path may start or end at a ``no_through`` node
+    but not pass through one: one search per source with the other centroids' out-edges cut."""
+    out = np.empty((n, n))
+    for s in range(n):
+        ok = np.isfinite(cost) & (~no_through[tail] | (tail == s))
+        order = np.lexsort((cost[ok], head[ok], tail[ok]))  # cheapest of parallel edges
+        idx = np.flatnonzero(ok)[order]
+        pair = tail[idx] * n + head[idx]
+        best = idx[np.r_[True, pair[1:] != pair[:-1]]]
+        # scipy drops explicit zeros: a tiny positive stand-in for zero-cost edges
+        w = np.where(cost[best] == 0.0, 1e-300, cost[best])
+        graph = sp.csr_matrix((w, (tail[best], head[best])), shape=(n, n))
+        out[s] = dijkstra(graph, indices=s)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_pruned_core_keeps_every_distance(seed):
+    # the witness pruning of the core graph drops edges, never a distance: all pairs
+    # against scipy on random graphs with centroids, zero-cost, parallel and closed edges
+    from transitopt.kernels.assignment import prune_core
+
+    rng = np.random.default_rng(seed)
+    n, m = 60, 420
+    tail = rng.integers(0, n, m)
+    head = rng.integers(0, n, m)
+    cost = rng.uniform(1.0, 10.0, m)
+    cost[rng.random(m) < 0.05] = 0.0
+    cost[rng.random(m) < 0.05] = np.inf
+    cost[:40] = rng.integers(1, 4, 40).astype(float)  # ties
+    no_through = rng.random(n) < 0.15
+    order = np.argsort(tail, kind="stable")
+    tail, head, cost = tail[order], head[order], cost[order]
+    indptr = np.r_[0, np.cumsum(np.bincount(tail, minlength=n))].astype(np.int64)
+    ptr, k_head, k_tail, k_cost, k_edge = prune_core(indptr, head, cost, no_through)
+    assert 0 < k_edge.size < m  # something dropped, something kept
+    assert np.array_equal(k_head, head[k_edge]) and np.array_equal(k_tail, tail[k_edge])
+    assert np.array_equal(k_cost, cost[k_edge])
+    assert np.array_equal(np.diff(ptr), np.bincount(k_tail, minlength=n))
+    full = _through_distances(n, tail, head, cost, no_through)
+    kept = _through_distances(n, k_tail, k_head, k_cost, no_through)
+    # same distances up to the order of summation (scipy sums along its own paths)
+    np.testing.assert_allclose(kept, full, rtol=1e-12, atol=1e-250)
+
+
+def test_pruned_core_drops_only_strictly_longer_edges_around_through_nodes():
+    # 0 -> 1 -> 2 costs 1 + 1: a direct 0 -> 2 of 3 goes, one of 2 (a tie) stays, and
+    # nothing goes when node 1 is a centroid (no path passes through it)
+    from transitopt.kernels.assignment import prune_core
+
+    # edges 0 -> 1, 0 -> 2, 1 -> 2
+    head = np.array([1, 2, 2])
+    indptr = np.array([0, 2, 3, 3], dtype=np.int64)
+    for direct, centroid_1, kept in [(3.0, False, [0, 2]), (2.0, False, [0, 1, 2])] + [
+        (3.0, True, [0, 1, 2])
+    ]:
+        cost = np.array([1.0, direct, 1.0])
+        no_through = np.array([False, centroid_1, False])
+        *_, k_edge = prune_core(indptr, head, cost, no_through)
+        assert k_edge.tolist() == kept
