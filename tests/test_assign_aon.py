@@ -165,6 +165,39 @@ def test_loader_takes_the_hierarchy_for_large_dense_demand(monkeypatch):
     assert isinstance(_hierarchy.aon_loader(problem), CompressedAON)
 
 
+def test_dense_demand_without_a_hierarchy_searches_a_smaller_core(monkeypatch):
+    # dense demand, hierarchy given up: the core graph is eliminated further
+    # (DENSE_MAX_ADDED instead of MAX_ADDED_EDGES), flows still those of a plain AON
+    from transitopt.assignment import _aon, _hierarchy
+    from transitopt.assignment._aon import CompressedAON
+    from transitopt.assignment._problem import build_problem
+    from transitopt.demand.od import ODMatrix
+
+    net, rng = _random_network(6)
+    zones = net.node_id[:10]
+    dense = rng.uniform(1, 5, (10, 10))
+    np.fill_diagonal(dense, 0.0)
+    problem = build_problem(net, ODMatrix(zones=zones, matrix=dense))
+    monkeypatch.setattr(_hierarchy, "MIN_WORK", 0)
+    monkeypatch.setattr(_hierarchy, "MAX_OPS", 10)
+    monkeypatch.setattr(_hierarchy, "_HIERARCHIES", {})
+    monkeypatch.setattr(_aon, "MIN_ELIMINATION_NODES", 0)
+    monkeypatch.setattr(_aon, "MAX_ADDED_EDGES", 0)
+    monkeypatch.setattr(_hierarchy, "DENSE_MAX_ADDED", 10_000)
+    default = CompressedAON.of_problem(problem)
+    loader = _hierarchy.aon_loader(problem)
+    assert isinstance(loader, CompressedAON)
+    assert loader.n_core < default.n_core
+    cost = net.free_flow_time_s
+    ref = aon_load(
+        net.indptr, net.head, net.tail, cost, net.centroid,
+        problem.origin_nodes, problem.dest_nodes, problem.demand, True,
+    )  # fmt: skip
+    flow, sptt, _ = loader.load(cost)
+    np.testing.assert_allclose(flow, ref[0], rtol=1e-12, atol=1e-9)
+    assert sptt == pytest.approx(ref[1], rel=1e-12)
+
+
 def test_centroids_are_not_passed_through():
     # 0 -> 1 -> 2 costs 2 through centroid 1; the detour 0 -> 3 -> 2 costs 10
     net = Network.from_edges(

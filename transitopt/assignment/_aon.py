@@ -112,6 +112,7 @@ def _build(
     usable: np.ndarray,
     protect: np.ndarray,
     no_through: np.ndarray,
+    max_added: int,
 ) -> tuple:
     """``(kernel args, core no_through, new_of, core_of)`` of :class:`CompressedAON`."""
     new_of, c_indptr, c_head, c_tail, c_link, sc_ptr, step_ptr, cand = aon_graph(
@@ -126,7 +127,7 @@ def _build(
         )
     else:
         op_sum, op_a, op_b, core_of, k_indptr, k_head, k_tail, k_edge = eliminate(
-            kept.size, c_tail, c_head, protect[node_of]
+            kept.size, c_tail, c_head, protect[node_of], max_added
         )
     alive = np.flatnonzero(core_of >= 0)
     args = (
@@ -146,6 +147,8 @@ class CompressedAON:
         The network's CSR graph, the links that may carry flow and the centroids.
     origin_nodes, dest_nodes, demand
         As for :func:`.kernels.assignment.aon_load`.
+    max_added
+        The elimination's limit (:func:`eliminate`); default :data:`MAX_ADDED_EDGES`.
     """
 
     def __init__(
@@ -157,7 +160,10 @@ class CompressedAON:
         origin_nodes: np.ndarray,
         dest_nodes: np.ndarray,
         demand: np.ndarray,
+        max_added: int | None = None,
     ) -> None:
+        if max_added is None:
+            max_added = MAX_ADDED_EDGES
         protect = np.array(no_through, dtype=np.bool_)
         protect[origin_nodes] = True
         protect[dest_nodes] = True
@@ -168,11 +174,11 @@ class CompressedAON:
             usable,
             protect,
             np.asarray(no_through, dtype=np.bool_),
-            np.array([MAX_ADDED_EDGES, MIN_ELIMINATION_NODES]),
+            np.array([max_added, MIN_ELIMINATION_NODES]),
         )
         built = _GRAPHS.pop(key, None)
         if built is None:
-            built = _build(indptr, head, usable, protect, np.asarray(no_through))
+            built = _build(indptr, head, usable, protect, np.asarray(no_through), max_added)
         _GRAPHS[key] = built  # most recently used last
         while len(_GRAPHS) > CACHED_GRAPHS:
             _GRAPHS.pop(next(iter(_GRAPHS)))
@@ -185,8 +191,8 @@ class CompressedAON:
         self._skim_args: tuple | None = None
 
     @classmethod
-    def of_problem(cls, problem: Problem) -> CompressedAON:
-        """The compressed loader of a car-equilibrium problem."""
+    def of_problem(cls, problem: Problem, max_added: int | None = None) -> CompressedAON:
+        """The compressed loader of a car-equilibrium problem (``max_added``: see above)."""
         return cls(
             problem.indptr,
             problem.head,
@@ -195,6 +201,7 @@ class CompressedAON:
             problem.origin_nodes,
             problem.dest_nodes,
             problem.demand,
+            max_added,
         )
 
     def load(self, cost: np.ndarray, load: bool = True) -> tuple[np.ndarray, float, float]:
