@@ -186,7 +186,7 @@ def test_dense_demand_without_a_hierarchy_searches_a_smaller_core(monkeypatch):
     monkeypatch.setattr(_hierarchy, "DENSE_MAX_ADDED", 10_000)
     default = CompressedAON.of_problem(problem)
     loader = _hierarchy.aon_loader(problem)
-    assert isinstance(loader, CompressedAON)
+    assert isinstance(loader, CompressedAON) and loader.prune and not default.prune
     assert loader.n_core < default.n_core
     cost = net.free_flow_time_s
     ref = aon_load(
@@ -300,6 +300,14 @@ def _compressed_vs_plain(net, cost, origins, dests, demand):
     assert comp[1] == pytest.approx(plain[1], rel=1e-12)
     assert comp[2] == pytest.approx(plain[2], rel=1e-12, abs=1e-12)
     assert aon.load(cost, False)[1] == comp[1]
+    # the same with the core's redundant edges dropped first (dense demand)
+    pruned = CompressedAON(
+        net.indptr, net.head, np.isfinite(cost), net.centroid, origins, dests, demand,
+        prune=True,
+    ).load(cost)  # fmt: skip
+    np.testing.assert_allclose(pruned[0], plain[0], rtol=1e-12, atol=1e-9)
+    assert pruned[1] == pytest.approx(plain[1], rel=1e-12)
+    assert pruned[2] == pytest.approx(plain[2], rel=1e-12, abs=1e-12)
     # the same search on a contraction hierarchy of the core graph (dense demand)
     hier = HierarchyAON(aon)
     got = hier.load(cost)

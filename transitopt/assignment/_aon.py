@@ -149,6 +149,12 @@ class CompressedAON:
         As for :func:`.kernels.assignment.aon_load`.
     max_added
         The elimination's limit (:func:`eliminate`); default :data:`MAX_ADDED_EDGES`.
+    prune
+        Drop the core edges a shorter path makes redundant before each loading's searches
+        (:func:`.kernels.assignment.prune_core`): it pays where every search is a full one
+        (dense demand; Grid100k's core loses 39 % of its edges, the AON about 10 % of its
+        CPU time), not where searches stop early (Berlin-Center: the 5 ms it costs per
+        loading equal what the searches save).
     """
 
     def __init__(
@@ -161,6 +167,7 @@ class CompressedAON:
         dest_nodes: np.ndarray,
         demand: np.ndarray,
         max_added: int | None = None,
+        prune: bool = False,
     ) -> None:
         if max_added is None:
             max_added = MAX_ADDED_EDGES
@@ -189,10 +196,14 @@ class CompressedAON:
         self.dests = np.ascontiguousarray(core_of[new_of[dest_nodes]])
         self.demand = demand
         self._skim_args: tuple | None = None
+        self.prune = prune
 
     @classmethod
-    def of_problem(cls, problem: Problem, max_added: int | None = None) -> CompressedAON:
-        """The compressed loader of a car-equilibrium problem (``max_added``: see above)."""
+    def of_problem(
+        cls, problem: Problem, max_added: int | None = None, prune: bool = False
+    ) -> CompressedAON:
+        """The compressed loader of a car-equilibrium problem (``max_added``, ``prune``:
+        see the class doc)."""
         return cls(
             problem.indptr,
             problem.head,
@@ -202,13 +213,15 @@ class CompressedAON:
             problem.dest_nodes,
             problem.demand,
             max_added,
+            prune,
         )
 
     def load(self, cost: np.ndarray, load: bool = True) -> tuple[np.ndarray, float, float]:
         """``(flow, sptt, unreachable)`` under link costs ``cost`` (s), as ``aon_load``."""
         return aon_load_compressed(
-            *self.args, cost, self.no_through, self.origins, self.dests, self.demand, load
-        )
+            *self.args, cost, self.no_through, self.origins, self.dests, self.demand, load,
+            self.prune,
+        )  # fmt: skip
 
     def skim(self, cost: np.ndarray) -> np.ndarray:
         """Shortest-path costs ``(n_origins, n_destinations)`` under link costs ``cost``

@@ -128,11 +128,11 @@ def aon_loader(problem: Problem) -> CompressedAON | HierarchyAON:
     """The all-or-nothing loader of a problem: on the hierarchy where its demand is
     dense (:data:`DENSE_SHARE`), the problem large (:data:`MIN_WORK`) and the hierarchy
     small enough (:data:`MAX_OPS`), else on the core graph with early exit (a smaller
-    core, :data:`DENSE_MAX_ADDED`, where the demand is dense)."""
+    core, :data:`DENSE_MAX_ADDED`, pruned every loading, where the demand is dense)."""
     aon = CompressedAON.of_problem(problem)
     large = aon.origins.size * aon.m_core >= MIN_WORK
     if large and demand_share(problem.demand) >= DENSE_SHARE:
         if hierarchy_of(aon) is not None:
             return HierarchyAON(aon)
-        return CompressedAON.of_problem(problem, DENSE_MAX_ADDED)
+        return CompressedAON.of_problem(problem, DENSE_MAX_ADDED, prune=True)
     return aon

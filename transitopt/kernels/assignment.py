@@ -629,7 +629,7 @@ def prune_core(indptr, head, cost, no_through):
 def aon_load_compressed(
     c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b,
     core_indptr, core_head, core_tail, core_edge,
-    cost, no_through, origins, dests, demand, load,
+    cost, no_through, origins, dests, demand, load, prune,
 ):  # fmt: skip
     """:func:`aon_load` on a compressed graph; ``cost`` and the returned flows are per
     original link. Returns ``(flow, sptt, unreachable)``.
@@ -651,7 +651,13 @@ def aon_load_compressed(
     core_cost = np.empty(core_edge.size)
     for e in range(core_edge.size):
         core_cost[e] = ec[core_edge[e]]
-    ptr, p_head, p_tail, p_cost, p_edge = prune_core(core_indptr, core_head, core_cost, no_through)
+    if prune:
+        ptr, p_head, p_tail, p_cost, p_edge = prune_core(
+            core_indptr, core_head, core_cost, no_through
+        )
+    else:
+        ptr, p_head, p_tail, p_cost = core_indptr, core_head, core_tail, core_cost
+        p_edge = np.arange(core_edge.size)
     buffers, sptt, unreachable = _aon_blocks(
         ptr, p_head, p_tail, p_cost, no_through, origins, dests, demand, load
     )
