@@ -38,7 +38,8 @@ MAX_OPS = 4_000_000
 #: further (:data:`._aon.MAX_ADDED_EDGES` is 32): every search is a full one, and a
 #: smaller core (its redundant edges dropped each iteration by
 #: :func:`.kernels.assignment.prune_core`) is faster to search. Grid100k (1,024 zones),
-#: 32 / 128 / 256: core 33.6k / 24.7k / 20.0k nodes, AON 9.2 / 7.4 / 6.2 CPU s, build
+#: 32 / 128 / 256: core 33.6k / 24.7k / 20.0k nodes, pruned AON 9.2 / 7.4 / 6.2 CPU s
+#: (10.0 unpruned at 32; same flows to 5e-12 veh/h), build
 #: 5 / 13 / 27 CPU s, 3.1 / 8.0 / 14 million derived edges (machine under load: relative)
 DENSE_MAX_ADDED = 128
 #: hierarchies kept in the process (least recently used dropped)
