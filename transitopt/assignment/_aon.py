@@ -26,6 +26,7 @@ import hashlib
 
 import numpy as np
 
+from ..kernels._config import sized
 from ..kernels.assignment import aon_graph, aon_load_compressed, skim_compressed
 from ..kernels.elimination import eliminate_nodes
 from ._problem import Problem
@@ -237,7 +238,9 @@ class CompressedAON:
                 _read_only(self.no_through, np.bool_),
             )
         ops, core, no_through = self._skim_args
-        return skim_compressed(
+        # work: one search of the core per origin (its edges), the serial twin when small
+        work = self.origins.size * core[1].size
+        return sized(skim_compressed, work)(
             *ops,
             *core,
             np.ascontiguousarray(cost, dtype=np.float64),
