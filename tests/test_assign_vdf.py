@@ -16,6 +16,7 @@ from transitopt.kernels.vdf import (
     link_derivative,
     link_integral,
     link_time,
+    link_time_and_derivative,
 )
 
 RNG = np.random.default_rng(3)
@@ -44,6 +45,17 @@ def test_time_derivative_integral_agree(kind, alpha, beta):
         assert link_integral(v, t0, cap, alpha, beta, kind) == pytest.approx(
             ref, rel=1e-9, abs=1e-9
         )
+
+
+@pytest.mark.parametrize(("kind", "alpha", "beta"), CASES + [(VDF_BPR, 0.0, 4.0)])
+def test_time_and_derivative_match_the_separate_kernels(kind, alpha, beta):
+    # one power for both (x**4 by multiplication): equal up to a few ulp of rounding
+    for t0 in (0.0, 42.0):
+        for v in [-5.0, 0.0, 1.0, 900.0, 1800.0, 3600.0, 9000.0]:
+            time, slope = link_time_and_derivative(v, t0, 1800.0, alpha, beta, kind)
+            assert time == pytest.approx(link_time(v, t0, 1800.0, alpha, beta, kind), rel=1e-14)
+            expected = link_derivative(v, t0, 1800.0, alpha, beta, kind)
+            assert slope == pytest.approx(expected, rel=1e-14, abs=1e-300)
 
 
 def test_bpr_closed_form():

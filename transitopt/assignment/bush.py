@@ -56,6 +56,10 @@ FOCUS_PASSES = 4
 ACTIVE_SHARE = 0.01
 #: relative cost difference below which two bush paths count as equal
 SHIFT_REL_TOL = 1e-15
+#: a sweep shifts flow at a bush node only if its path cost difference is at least this
+#: share of the bush's largest at its previous pass (the small ones cost as much to walk
+#: and gain little; the threshold falls with the bush's largest difference)
+SKIP_SHARE = 0.1
 #: a bush's region in the pool holds this share more nodes and links than the bush ...
 REGION_SLACK = 0.5
 #: ... and at least this many more
@@ -234,7 +238,7 @@ def _sweep(
         if todo.size:
             sweep(
                 *graph, g.origin_nodes[lo:hi], origin_demand[lo:hi], *b, flow, cost, deriv,
-                *members, *args, todo, SHIFT_REL_TOL, worst[lo:hi],
+                *members, *args, todo, SHIFT_REL_TOL, SKIP_SHARE, worst[lo:hi],
             )  # fmt: skip
 
 

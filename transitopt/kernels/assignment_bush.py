@@ -56,7 +56,7 @@ from .assignment import _usable_csr, load_tree, search_to_demand
 from .compression import peel, undirected_neighbours
 from .heap import SETTLED
 from .shortest_paths import reset_search, search_scratch
-from .vdf import link_derivative, link_time
+from .vdf import link_time_and_derivative
 
 #: bush flows below this fraction of the origin's demand left by a full shift are rounding residue
 ZERO_REL = 1e-13
@@ -198,9 +198,11 @@ def _update_link(e, flow, cost, deriv, member_ptr, member, preload, fixed, t0, c
     d = 0.0
     for k in range(member_ptr[e], member_ptr[e + 1]):
         a = member[k]
-        v = x + preload[a]
-        c += link_time(v, t0[a], cap[a], alpha[a], beta[a], kind[a]) + fixed[a]
-        d += link_derivative(v, t0[a], cap[a], alpha[a], beta[a], kind[a])
+        time, slope = link_time_and_derivative(
+            x + preload[a], t0[a], cap[a], alpha[a], beta[a], kind[a]
+        )
+        c += time + fixed[a]
+        d += slope
     cost[e] = c
     deriv[e] = d
 
@@ -262,14 +264,17 @@ def _bush_labels(
 def _equilibrate(
     origin, nodes, s, count, ls, lend, links, flows, position, head, tail, flow, cost, deriv,
     member_ptr, member, preload, fixed, t0, cap, alpha, beta, kind, lo, hi, lo_pred, hi_pred,
-    rel_tol, zero_tol,
+    rel_tol, zero_tol, skip_below,
 ):  # fmt: skip
     """One pass of Newton flow shifts over the stored bush (see :func:`_bush_labels`).
 
     ``position[v]`` is ``v``'s index in the bush's topological order. ``zero_tol``
     (veh/h): residues this small left on a segment emptied by a full shift are
-    rounding; they are set to 0. Returns the largest cost difference between the two
-    paths seen (s).
+    rounding; they are set to 0. Nodes whose longest and shortest path costs differ by
+    less than ``skip_below`` (s) are left as they are (walking their segments back costs
+    more than their shifts gain while larger differences remain). Returns the largest
+    cost difference between the two paths seen (s; for a node left as it is, the
+    difference of its path costs, an upper bound of its segments').
     """
     _bush_labels(
         origin, nodes, s, count, ls, lend, links, flows, head, cost, lo, hi, lo_pred, hi_pred
@@ -281,37 +286,39 @@ def _equilibrate(
         e_lo = lo_pred[j]
         if e_hi < 0 or e_hi == e_lo:
             continue
-        if hi[j] - lo[j] <= rel_tol * hi[j]:
+        spread = hi[j] - lo[j]
+        if spread <= rel_tol * hi[j]:
             continue
-        # divergence node: walk both paths back, always stepping the later node
-        p = tail[links[e_lo]]
-        q = tail[links[e_hi]]
+        if spread < skip_below:
+            if spread > worst:
+                worst = spread
+            continue
+        # divergence node: walk both paths back, always stepping the later node, summing
+        # the segments' costs and derivatives on the way (from j back, as the shifts go)
+        a = links[e_lo]
+        c_lo = cost[a]
+        d_lo = deriv[a]
+        p = tail[a]
+        a = links[e_hi]
+        c_hi = cost[a]
+        d_hi = deriv[a]
+        f_hi = flows[e_hi]
+        q = tail[a]
         while p != q:
             if position[p] > position[q]:
-                p = tail[links[lo_pred[p]]]
+                a = links[lo_pred[p]]
+                c_lo += cost[a]
+                d_lo += deriv[a]
+                p = tail[a]
             else:
-                q = tail[links[hi_pred[q]]]
+                e = hi_pred[q]
+                a = links[e]
+                c_hi += cost[a]
+                d_hi += deriv[a]
+                if flows[e] < f_hi:
+                    f_hi = flows[e]
+                q = tail[a]
         top = p
-        c_lo = 0.0
-        d_lo = 0.0
-        v = j
-        while v != top:
-            a = links[lo_pred[v]]
-            c_lo += cost[a]
-            d_lo += deriv[a]
-            v = tail[a]
-        c_hi = 0.0
-        d_hi = 0.0
-        f_hi = np.inf
-        v = j
-        while v != top:
-            e = hi_pred[v]
-            a = links[e]
-            c_hi += cost[a]
-            d_hi += deriv[a]
-            if flows[e] < f_hi:
-                f_hi = flows[e]
-            v = tail[a]
         diff = c_hi - c_lo
         if diff > worst:
             worst = diff
@@ -762,12 +769,15 @@ def sweep(
     kind,
     bushes,
     rel_tol,
+    skip_share,
     worst,
 ):
     """One equilibration pass over the bushes ``bushes`` (origin rows), in that order (Gauss-Seidel).
 
-    ``origin_demand[r]`` (veh/h) scales the rounding threshold. Writes into ``worst[r]``
-    the largest cost difference (s) between a longest used and a shortest path of bush ``r``.
+    ``origin_demand[r]`` (veh/h) scales the rounding threshold. ``worst[r]`` holds the
+    largest cost difference (s) between a longest used and a shortest path of bush ``r``
+    at its last pass: nodes whose difference is below ``skip_share`` times that are left
+    as they are; the pass writes its own largest difference there.
     """
     n = indptr.size - 1
     lo = np.empty(n)
@@ -784,7 +794,7 @@ def sweep(
             origin_nodes[r], nodes, s, count, link_start[r], lend, links, flows, position, head,
             tail, flow, cost, deriv, member_ptr, member, preload, fixed, t0, cap, alpha, beta, kind,
             lo, hi, lo_pred,
-            hi_pred, rel_tol, ZERO_REL * origin_demand[r],
+            hi_pred, rel_tol, ZERO_REL * origin_demand[r], skip_share * worst[r],
         )  # fmt: skip
         for k in range(count):
             position[nodes[s + k]] = -1

@@ -109,6 +109,23 @@ def link_derivative(v, t0, cap, alpha, beta, kind):
 
 
 @njit
+def link_time_and_derivative(v, t0, cap, alpha, beta, kind):
+    """``(link_time, link_derivative)`` of one link at volume ``v`` (s, s per veh/h), with one
+    power for both (BPR; ``beta == 4`` by multiplication): for solvers that need both often."""
+    if kind == VDF_CONICAL:
+        return _conical_time(v, t0, cap, alpha), _conical_derivative(v, t0, cap, alpha)
+    if t0 == 0.0 or v <= 0.0:
+        return _bpr_time(v, t0, cap, alpha, beta), _bpr_derivative(v, t0, cap, alpha, beta)
+    r = v / cap
+    if beta == 4.0:
+        power = r * r * r
+    else:
+        power = r ** (beta - 1.0)
+    k = t0 * alpha * power  # t0 alpha r^(beta - 1)
+    return t0 + k * r, k * beta / cap
+
+
+@njit
 def link_integral(v, t0, cap, alpha, beta, kind):
     """integral_0^v time(w) dw of one link."""
     if kind == VDF_CONICAL:
