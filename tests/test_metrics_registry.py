@@ -19,8 +19,8 @@ from transitopt.metrics.registry import (
 
 def test_fixed_metrics_are_complete_and_consistent():
     assert (
-        len(METRICS) == 43
-    )  # 33 + 6 of motorcycle/ojek (shares, veh-km, PCU-km, CO2) + 4 of crowding
+        len(METRICS) == 46
+    )  # 33 + 6 of motorcycle/ojek (shares, veh-km, PCU-km, CO2) + 4 of crowding + 3 PCU-km per class
     for name, entry in METRICS.items():
         assert entry.name == name and entry.group in GROUPS and entry.unit and entry.label
         assert entry.better in ("higher", "lower", None)

@@ -53,7 +53,14 @@ def test_baseline_metrics_per_mode_and_vehicle_class(base):
     assert shares["motorcycle"] > 0 and shares["ojek"] > 0
     links = base.tables["links"]
     open_ = ~links["closed"].to_numpy(bool)
-    pcu = links["flow"] + 0.25 * (links["flow_motorcycle"] + links["flow_ojek"])
+    # motorcycles and ojek ride with MKJI's PCE by road type (pce_by_road_type, the
+    # profile's default): 0.25 on divided roads and wide 2/2UD, 0.35 on narrow 2/2UD
+    for name in ("motorcycle", "ojek"):
+        rides = links[f"flow_{name}"] > 1e-9
+        ratio = (links[f"pcu_{name}"] / links[f"flow_{name}"])[rides].round(9)
+        assert set(ratio) == {0.25, 0.35}, name
+    assert (links["pcu_car"] == links["flow"]).all()
+    pcu = links["flow"] + links["pcu_motorcycle"] + links["pcu_ojek"]
     np.testing.assert_allclose(links["pcu"], pcu, rtol=1e-9, atol=1e-9)
     km = links["length_m"][open_] / 1000.0
     value = base.__getitem__
@@ -61,6 +68,10 @@ def test_baseline_metrics_per_mode_and_vehicle_class(base):
         float((links["flow_motorcycle"][open_] * km).sum()), rel=1e-9
     )
     assert value("pcu_km") == pytest.approx(float((links["pcu"][open_] * km).sum()), rel=1e-9)
+    for name in ("car", "motorcycle", "ojek"):
+        assert value(f"{name}_pcu_km") == pytest.approx(
+            float((links[f"pcu_{name}"][open_] * km).sum()), rel=1e-9
+        )
     kg_per_km = 2.5 / 100.0 * GASOLINE_KG_PER_L
     moto_km = value("motorcycle_veh_km") + value("ojek_veh_km")
     assert value("co2_motorcycle") == pytest.approx(moto_km * kg_per_km, rel=1e-9)

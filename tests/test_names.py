@@ -232,6 +232,43 @@ def test_headline_table_fits_80_columns_with_a_legend(n_alternatives, parts):
     assert "1.235e+06" in text and "22.0%" in text
 
 
+def test_headline_table_shows_motorcycle_rows_only_where_given():
+    """Motorcycle and ojek shares and PCU-km per class are in the terminal table of a
+    scenario with motorcycle modes (80 columns, abbreviations in the legend) and not in
+    one without them (rows of zeros or missing values dropped)."""
+    import io
+
+    from rich.console import Console
+
+    from transitopt.cli._tables import print_headline
+
+    def printed(table):
+        out = io.StringIO()
+        print_headline(
+            Console(file=out, width=80, color_system=None, markup=False), table, title="H"
+        )
+        return out.getvalue()
+
+    table = headline_table(2)
+    text = printed(table)
+    assert max(len(line) for line in text.splitlines()) <= 80
+    for short in ("moto share", "ojek share", "PCU·km", "car PCU·km", "moto PCU·km", "ojek PCU·km"):
+        assert any(line.startswith(short + " ") for line in text.splitlines()), short
+    legend = " ".join(text.split())
+    assert "moto share = Motorcycle share" in legend
+    assert "moto PCU·km = PCU-km of private motorcycles" in legend
+    motorcycle_rows = table["metric"].isin(
+        ["share_motorcycle", "share_ojek", "pcu_km", "car_pcu_km", "motorcycle_pcu_km",
+         "ojek_pcu_km"]
+    )  # fmt: skip
+    without = table[~motorcycle_rows].copy()
+    text = printed(without)
+    assert "moto" not in text and "ojek" not in text and "PCU" not in text
+    zeros = table.copy()
+    zeros.loc[motorcycle_rows, zeros.columns[3:]] = 0.0
+    assert "moto share" not in printed(zeros)
+
+
 @pytest.mark.slow
 def test_evaluate_at_80_columns_shows_the_change_vs_its_baseline(tmp_path):
     import os

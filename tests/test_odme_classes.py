@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from transitopt._errors import ConvergenceWarning, DemandError, InputFileError
@@ -54,6 +55,22 @@ def test_one_step_lands_on_a_pcu_count():
     change = result.od_change()
     assert change["vehicle_class"].tolist() == ["car", "truck"]
     assert change["ratio"].tolist() == pytest.approx([1.2, 1.4])
+
+
+def test_a_pcu_count_weighs_a_class_by_its_pce_per_link():
+    # the case above with the truck's 2 PCU given per link (link_pce, as PCE by road type
+    # gives it) instead of one value: the same step lands on the same count
+    net = _one_link()
+    counts = link_counts(net, [0], [40.0], vehicle_class="pcu")
+    car, truck = _classes(10.0, 10.0)
+    truck = VehicleClass("truck", truck.demand, link_pce=np.array([2.0]))
+    result = MatrixEstimation(
+        net, [car, truck], counts, inner_iterations=1,
+        assignment={"algorithm": "fw", "gap": 1e-9},
+    ).run()  # fmt: skip
+    assert result.class_estimates["car"].matrix[0, 1] == pytest.approx(12.0, rel=1e-12)
+    assert result.class_estimates["truck"].matrix[0, 1] == pytest.approx(14.0, rel=1e-12)
+    assert result.modelled == pytest.approx([40.0])
 
 
 def test_class_counts_move_only_their_class():
@@ -190,3 +207,52 @@ def test_calibrate_cli_on_the_two_class_docs_case(require_data, tmp_path):
     assert set(pd.read_csv(out / "estimate.csv")["vehicle_class"]) == {"car", "truck"}
     bad = CliRunner().invoke(app, [*args[:4], "--class", "truck=", *args[6:]])
     assert bad.exit_code != 0 and "NAME[:PCE]=FILE" in bad.output
+
+
+@pytest.mark.slow
+def test_scenario_counts_of_vehicle_classes(town_toml, tmp_path):
+    """A scenario with motorcycle modes calibrated to counts of cars, motorcycles and PCU:
+    the classes' matrices are estimated together (the road step's classes) and the total
+    demand scaled by the persons' ratio. "Observed" counts: the Indonesian town's own run
+    at 8,000 trips/h (the baseline has 6,000); cars on every third link with traffic,
+    motorcycles on the next, PCU on the third."""
+    from transitopt._errors import ConvergenceWarning
+    from transitopt.scenario import evaluate
+
+    def town(trips: int) -> str:
+        text = town_toml(trips, zones={"population_total": 9000, "jobs_total": 9000})
+        text = text.replace("[network]\n", '[network]\nprofile = "indonesia"\n')
+        return text + "\n[model]\nvalue_of_time_per_h = 9000.0\n"
+
+    (tmp_path / "truth.toml").write_text(town(8000), encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        truth = evaluate(tmp_path / "truth.toml")
+    links = truth.table("links")
+    used = links[links["pcu"] > 0].reset_index(drop=True)
+    parts = []
+    for k, (name, column) in enumerate(
+        (("car", "flow"), ("motorcycle", "flow_motorcycle"), ("pcu", "pcu"))
+    ):
+        rows = used.iloc[k::3]
+        parts.append(
+            rows[["from_node", "to_node"]].assign(**{"class": name, "count": rows[column].round(2)})
+        )
+    pd.concat(parts, ignore_index=True).to_csv(tmp_path / "counts.csv", index=False)
+    (tmp_path / "base.toml").write_text(
+        town(6000) + '\n[calibration]\ncounts = "counts.csv"\n', encoding="utf-8"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        base = evaluate(tmp_path / "base.toml")
+    entry = base.summary["calibration"]["counts"]
+    assert entry["after"]["percent_rmse"] < 0.5 * entry["before"]["percent_rmse"]
+    classes = {row["vehicle_class"]: row for row in entry["classes"]}
+    assert set(classes) >= {"car", "motorcycle", "pcu"}
+    for name in ("car", "motorcycle", "pcu"):
+        assert classes[name]["n"] > 0
+        assert classes[name]["percent_rmse"] < classes[name]["percent_rmse_prior"]
+    assert classes["motorcycle"]["trips"] > classes["motorcycle"]["trips_prior"]  # 6,000 -> 8,000
+    fit = base.table("counts_fit")
+    assert set(fit["vehicle_class"]) == {"car", "motorcycle", "pcu"}
+    assert entry["total_trips_after"] > entry["total_trips_before"]

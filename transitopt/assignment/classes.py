@@ -16,9 +16,14 @@ the minimum of
 whose gradient in class ``c``'s PCU flow ``y_c = pce_c x_c`` is ``t_a + fixed_c,a``: the
 solvers iterate on PCU flows per class (as AequilibraE does), and the relative gap is
 ``sum_c (cost_c . y_c) - sum_c pce_c SPTT_c`` over ``sum_c cost_c . y_c`` (AequilibraE's
-multi-class ``rgap``: class costs weighted by PCU flows). A PCE that varied by link would
-make the link-cost Jacobian asymmetric (no such objective exists), so ``pce`` is one
-number per class.
+multi-class ``rgap``: class costs weighted by PCU flows).
+
+PCE by road type (``link_pce``: one value per link, e.g. MKJI 1997's emp of motorcycles
+on divided and undivided urban roads). Then ``d t_a / d x_c',a = t'_a pce_c',a`` differs
+between the classes from link to link: the Jacobian of the class costs is asymmetric and
+no objective like ``Z`` exists (the equilibrium is a variational inequality). Such runs
+are solved by diagonalisation (:mod:`.diagonalisation`); a ``link_pce`` that is the same
+on every link is the scalar case above.
 """
 
 from __future__ import annotations
@@ -50,6 +55,10 @@ class VehicleClass:
         (:func:`.fixed_cost_s`).
     closed
         Links closed to this class (bool per link), on top of those closed to cars.
+    link_pce
+        PCE per link (PCU per vehicle, > 0 on the links open to the class), replacing
+        ``pce`` in the link volumes (by road type: :func:`transitopt.network.pce.link_pce`);
+        ``pce`` stays the class's representative value (reports).
     """
 
     name: str
@@ -58,6 +67,7 @@ class VehicleClass:
     toll_factor: float | None = None
     distance_factor: float | None = None
     closed: np.ndarray | None = None
+    link_pce: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if not np.ndim(self.pce) == 0:
@@ -83,6 +93,9 @@ class ClassProblems:
     pce: np.ndarray
     classes: tuple[Problem, ...]
     shared: Problem
+    #: PCE per class and link, shape ``(n_classes, m)``, where some class's PCE varies
+    #: by link (then ``classes[c].demand`` is in vehicles/h); ``None``: one PCE per class
+    link_pce: np.ndarray | None = None
 
     @property
     def total_demand(self) -> float:
@@ -105,7 +118,8 @@ def build_class_problems(
     if len(set(names)) != len(names):
         raise ValueError(f"vehicle class names must be unique, got {list(names)}")
     m = network.n_edges
-    problems = []
+    link_pce, scalar_pce = _link_pce(classes, m)
+    problems: list[Problem] = []
     for c in classes:
         shut = None if closed is None else np.asarray(closed, dtype=np.bool_)
         if c.closed is not None:
@@ -124,14 +138,45 @@ def build_class_problems(
             toll_factor=c.toll_factor,
             distance_factor=c.distance_factor,
         )
-        problems.append(replace(p, demand=p.demand * float(c.pce)))
+        scale = 1.0 if link_pce is not None else scalar_pce[len(problems)]
+        problems.append(replace(p, demand=p.demand * scale))
     closed_all = np.logical_and.reduce([p.closed for p in problems])
     cap = np.min([p.cap for p in problems], axis=0)  # inf only where closed to all
     fixed = np.where(closed_all, np.inf, 0.0)
     shared = replace(problems[0], fixed=fixed, cap=cap, closed=closed_all)
     return ClassProblems(
         names=names,
-        pce=np.array([float(c.pce) for c in classes]),
+        pce=np.array(scalar_pce),
         classes=tuple(problems),
         shared=shared,
+        link_pce=link_pce,
     )
+
+
+def _link_pce(classes: Sequence[VehicleClass], m: int) -> tuple[np.ndarray | None, list[float]]:
+    """PCE per class and link where some class's ``link_pce`` varies by link, else ``None``;
+    and one PCE per class (a ``link_pce`` constant over the links is that class's PCE)."""
+    rows = []
+    scalars = []
+    varies = False
+    for c in classes:
+        if c.link_pce is None:
+            rows.append(np.full(m, float(c.pce)))
+            scalars.append(float(c.pce))
+            continue
+        row = np.asarray(c.link_pce, dtype=np.float64)
+        if row.shape != (m,):
+            raise ValueError(
+                f"vehicle class {c.name!r}: link_pce has shape {row.shape}, expected ({m},)"
+            )
+        bad = ~(np.isfinite(row) & (row > 0.0))
+        if bad.any():
+            e = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"vehicle class {c.name!r}: link_pce of link {e} is {float(row[e])!r}; expected a "
+                f"finite number > 0 on every link ({int(bad.sum())} such links)"
+            )
+        varies |= bool(np.ptp(row) > 0.0) if m else False
+        rows.append(row)
+        scalars.append(float(row[0]) if m and np.ptp(row) == 0.0 else float(c.pce))
+    return (np.array(rows) if varies else None), scalars

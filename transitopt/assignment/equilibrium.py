@@ -25,6 +25,7 @@ from ._monitor import HISTORY_COLUMNS, Monitor
 from ._problem import build_problem
 from .bush import solve_algorithm_b, solve_algorithm_b_classes
 from .classes import VehicleClass, build_class_problems
+from .diagonalisation import solve_diagonalised
 from .frank_wolfe import solve_link_based, solve_link_based_classes
 from .result import AssignmentResult
 
@@ -67,7 +68,9 @@ class UserEquilibrium:
     classes
         Vehicle classes (:class:`VehicleClass`: demand, PCE, cost weights, closed links)
         for a multi-class equilibrium in PCU on shared links; ``result.class_flow``
-        holds each class's vehicles/h (``algb``: one set of bushes per class).
+        holds each class's vehicles/h (``algb``: one set of bushes per class). A class
+        with a PCE per link (``link_pce``) makes the problem asymmetric: solved by
+        diagonalisation (:mod:`.diagonalisation`).
     progress
         Called with each history row (a dict); returning ``False`` stops the run
         (:mod:`transitopt._progress`).
@@ -195,11 +198,19 @@ class UserEquilibrium:
             progress=self.progress,
             demand=problems.total_demand,
         )
-        if self.algorithm == "algb":
-            pcu = solve_algorithm_b_classes(problems, monitor)
+        closed_to = np.array([p.closed for p in problems.classes])
+        if problems.link_pce is not None:  # PCE by link: asymmetric, diagonalised
+            vehicles = np.where(
+                closed_to, 0.0, solve_diagonalised(problems, self.algorithm, monitor)
+            )
+            pcu = problems.link_pce * vehicles
         else:
-            pcu = solve_link_based_classes(problems, self.algorithm, monitor)
-        pcu = np.where(np.array([p.closed for p in problems.classes]), 0.0, pcu)
+            if self.algorithm == "algb":
+                pcu = solve_algorithm_b_classes(problems, monitor)
+            else:
+                pcu = solve_link_based_classes(problems, self.algorithm, monitor)
+            pcu = np.where(closed_to, 0.0, pcu)
+            vehicles = pcu / problems.pce[:, None]
         flow = pcu.sum(axis=0)
         time_only = np.empty_like(flow)
         costs_into(flow, *shared.vdf_args, time_only)
@@ -218,7 +229,15 @@ class UserEquilibrium:
             stop_reason=monitor.stop_reason,
             unassigned=unassigned,
             setup_s=setup_s,
-            class_flow={name: pcu[c] / problems.pce[c] for c, name in enumerate(problems.names)},
+            class_flow={name: vehicles[c] for c, name in enumerate(problems.names)},
+            class_pce={
+                name: (
+                    problems.link_pce[c].copy()
+                    if problems.link_pce is not None
+                    else np.full(flow.size, problems.pce[c])
+                )
+                for c, name in enumerate(problems.names)
+            },
             class_cost_s={
                 name: time_only + p.fixed
                 for name, p in zip(problems.names, problems.classes, strict=True)

@@ -155,6 +155,12 @@ class MultimodalParameters:
     by ``wait_weight``) and pays ``max(ojek_min_fare, ojek_flag_fall + ojek_fare_per_km
     · km)``. Both ride motorcycles of ``motorcycle_pcu`` PCU in the road equilibrium
     (``motorcycle_occupancy`` persons per private motorcycle).
+
+    ``pce_by_road_type``: motorcycles, ojek and buses take their PCE per link from the
+    drive network's profile's ``[pce]`` table (:mod:`transitopt.network.pce`; MKJI 1997
+    in the Indonesian profile), ``motorcycle_pcu`` and ``bus_pcu`` where the table has
+    none; the road equilibrium is then solved by diagonalisation
+    (:mod:`.diagonalisation`).
     """
 
     value_of_time_per_h: float = 10.0
@@ -182,6 +188,7 @@ class MultimodalParameters:
     motorcycle_parking_cost: float = 0.0
     motorcycle_terminal_min: float = 1.0
     motorcycle_pcu: float = 0.25
+    pce_by_road_type: bool = False
     ojek_fare_per_km: float = 0.12
     ojek_flag_fall: float = 0.0
     ojek_min_fare: float = 0.6
@@ -569,6 +576,8 @@ class _Setup:
         self.drive = drive
         self.routes = self.model.routes
         self.bus_vph = self.preload = self.bus_free_flow = None
+        self.motorcycle_pce: np.ndarray | None = None
+        self.bus_pce: np.ndarray | None = None
         if drive is None:
             dist = self.crow_m * params.car_detour_factor
             self.car_dist_m = dist
@@ -595,6 +604,7 @@ class _Setup:
             drive, "closed_motorcycle"
         )
         self.motorcycle_open = motor & ~self.closed_motorcycle
+        self.motorcycle_pce, self.bus_pce = _road_type_pce(drive, params)
         self.road_open = self.car_open | self.motorcycle_open if self.motorcycles else self.car_open
         # car skims search the core graph that the road assignment builds for the same
         # network and zone nodes (chains contracted, nodes eliminated; kept in _aon's cache)
@@ -656,7 +666,8 @@ class _Setup:
             else np.zeros(drive.n_edges)
         )
         self.bus_free_flow = _edge_flag(drive, "bus_lane") | ((drive.modes & MODE_CAR) == 0)
-        self.preload = np.where(self.bus_free_flow, 0.0, self.bus_vph * params.bus_pcu)
+        bus_pce = params.bus_pcu if self.bus_pce is None else self.bus_pce
+        self.preload = np.where(self.bus_free_flow, 0.0, self.bus_vph * bus_pce)
         self.v_max = np.array(
             [(lines[i].speed_kph or params.bus_max_speed_kph) / 3.6 for i in routes.lines]
         )
@@ -801,6 +812,24 @@ def _hail_pieces(
         for ln in supply.lines
         if ln.hail_and_ride and ln.id in ride_links
     }
+
+
+def _road_type_pce(
+    drive: Network, params: MultimodalParameters
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Motorcycle and bus PCE per link by road type (``params.pce_by_road_type`` and a
+    shipped profile of ``drive`` with a ``[pce]`` table), else ``None`` for one PCE."""
+    from ..network.imputation import available_profiles, load_profile
+    from ..network.pce import link_pce
+
+    name = drive.info.get("profile") if isinstance(drive.info, dict) else None
+    if not params.pce_by_road_type or name not in available_profiles():
+        return None, None
+    profile = load_profile(str(name))
+    return (
+        link_pce(drive, "motorcycle", profile=profile, default=params.motorcycle_pcu),
+        link_pce(drive, "bus", profile=profile, default=params.bus_pcu),
+    )
 
 
 def _edge_flag(drive: Network, column: str) -> np.ndarray:
@@ -1060,6 +1089,7 @@ def _road(
                 ODMatrix(zones=zones, matrix=matrix),
                 pce=pce[name],
                 closed=closed_to[name],
+                link_pce=None if name == "car" else setup.motorcycle_pce,
             )
             for name, matrix in matrices.items()
         ]

@@ -62,7 +62,7 @@ from ..network.compiled import Network
 from ..paths import shortest_paths
 from .classes import VehicleClass
 from .equilibrium import UserEquilibrium
-from .multimodal import MultimodalModel, MultimodalResult
+from .multimodal import MultimodalModel, MultimodalResult, vehicle_demand
 from .result import AssignmentResult
 
 #: columns of :attr:`ODMEResult.history`
@@ -328,22 +328,29 @@ class MatrixEstimation:
             ]
             return UserEquilibrium(self.network, classes=runs, **self.assignment).run()
 
-    def _weights(self, classes: list[_Class]) -> np.ndarray:
-        """(classes, k): how much of class ``c``'s vehicle flow observation ``s`` sees."""
-        vclass = self.counts.vehicle_class
-        w = np.zeros((len(classes), self.counts.n_observations))
-        for c, cls in enumerate(classes):
-            w[c] = np.where(vclass == cls.name, 1.0, 0.0) + np.where(
-                vclass == PCU_CLASS, cls.pce, 0.0
-            )
-        return w
+    def _class_observations(self, classes: list[_Class], obs_matrix) -> list:
+        """Per class, the (k, m) sparse matrix of what its vehicle flow adds to each
+        observation: its own counts one to one, ``pcu`` counts times its PCE on each link
+        (per link where the class has a ``link_pce``, e.g. by road type)."""
+        from scipy.sparse import diags
 
-    def _observed_flows(self, result: AssignmentResult, classes: list[_Class], weights, obs):
+        vclass = self.counts.vehicle_class
+        out = []
+        for cls in classes:
+            own = diags(np.where(vclass == cls.name, 1.0, 0.0)) @ obs_matrix
+            link_pce = None if cls.vehicle_class is None else cls.vehicle_class.link_pce
+            pcu_rows = diags(np.where(vclass == PCU_CLASS, 1.0, 0.0)) @ obs_matrix
+            if link_pce is None:
+                pcu = cls.pce * pcu_rows
+            else:
+                pcu = pcu_rows @ diags(np.asarray(link_pce, dtype=np.float64))
+            out.append((own + pcu).tocsr())
+        return out
+
+    def _observed_flows(self, result: AssignmentResult, classes: list[_Class], observations):
         if not self.multiclass:
-            return obs @ result.flow
-        return sum(
-            weights[c] * (obs @ result.class_flow[cls.name]) for c, cls in enumerate(classes)
-        )
+            return observations[0] @ result.flow
+        return sum(observations[c] @ result.class_flow[cls.name] for c, cls in enumerate(classes))
 
     def run(self) -> ODMEResult:
         """Estimate; warns with :class:`ConvergenceWarning` when stopped at ``max_outer``."""
@@ -353,7 +360,7 @@ class MatrixEstimation:
         observed = counts.observed
         obs_matrix = counts.observation_matrix(net.n_edges)
         classes = self._classes()
-        weights = self._weights(classes)
+        observations = self._class_observations(classes, obs_matrix)
         cells = []
         for c, cls in enumerate(classes):
             try:
@@ -391,7 +398,7 @@ class MatrixEstimation:
                 matrices[c][i, j] = g[offsets[c] : offsets[c + 1]]
 
         result = self._equilibrium(classes, matrices)
-        v = self._observed_flows(result, classes, weights, obs_matrix)
+        v = self._observed_flows(result, classes, observations)
         modelled_prior = v.copy()
         prior_flow = np.array(result.flow, dtype=np.float64)
         prior_class_flow = {k: np.array(f, dtype=np.float64) for k, f in result.class_flow.items()}
@@ -402,7 +409,7 @@ class MatrixEstimation:
             if rows[-1][5] <= self.target_percent_rmse:
                 stop_reason, converged = "fit", True
                 break
-            proportions = self._proportions(result, classes, cells, weights, obs_matrix)
+            proportions = self._proportions(result, classes, cells, observations)
             g = stacked()
             g_outer = g.copy()
             v_outer = v.copy()
@@ -426,7 +433,7 @@ class MatrixEstimation:
                 v = v_outer + proportions @ (g - g_outer)
                 record(outer, inner, False, v, step, np.nan)
             result = self._equilibrium(classes, matrices)
-            v = self._observed_flows(result, classes, weights, obs_matrix)
+            v = self._observed_flows(result, classes, observations)
             z_new = record(outer, self.inner_iterations + 1, True, v, np.nan, result.relative_gap)
             if rows[-1][5] <= self.target_percent_rmse:
                 stop_reason, converged = "fit", True
@@ -470,11 +477,11 @@ class MatrixEstimation:
             prior_class_flow=prior_class_flow if self.multiclass else {},
         )
 
-    def _proportions(self, result, classes, cells, weights, obs_matrix):
+    def _proportions(self, result, classes, cells, observations):
         """(k, pairs of all classes) sparse: per observation and OD cell, the observation's
         edges on the cell's shortest path at its class's equilibrium costs (screenline links
-        crossed twice count twice), times the observation's weight of the class."""
-        from scipy.sparse import csc_matrix, diags, hstack
+        crossed twice count twice), weighted as the class's observations (PCE for ``pcu``)."""
+        from scipy.sparse import csc_matrix, hstack
 
         blocks = []
         for c, (cls, (i_cell, j_cell)) in enumerate(zip(classes, cells, strict=True)):
@@ -492,7 +499,7 @@ class MatrixEstimation:
             incidence = csc_matrix(
                 (np.ones(edges.size), edges, indptr), shape=(self.network.n_edges, len(paths))
             )
-            blocks.append(diags(weights[c]) @ (obs_matrix @ incidence))
+            blocks.append(observations[c] @ incidence)
         return hstack(blocks).tocsr()
 
 
@@ -524,6 +531,14 @@ def car_demand_factors(
     mode shares hold; the caller reruns the model, where the shares respond to the new
     congestion.
 
+    With motorcycle modes in the choice set, the prior is the road step's vehicle classes
+    (``car``; ``motorcycle`` and ``ojek`` at ``motorcycle_pcu``, or at their PCE by road
+    type where the model has one, on the links open to motorcycles), estimated together: a count of class ``car``, ``motorcycle`` or
+    ``ojek`` is that class's vehicles, ``pcu`` all of them in PCU. The total demand has
+    one factor per zone pair, so the classes' estimates are combined into the ratio of
+    the persons they carry (vehicles times occupancy; one per ojek), estimate over prior;
+    ``odme.class_statistics()`` has each class's own fit.
+
     Returns
     -------
     factors : (z, z) float64
@@ -534,17 +549,15 @@ def car_demand_factors(
     drive = model.drive
     if drive is None or "car" not in result.demand:
         raise ValueError("the model has no drive network or no car demand to estimate")
-    if setup.motorcycles:
-        raise ValueError(
-            "counts calibration estimates a single car matrix; with motorcycle or ojek in "
-            "model.mode_choice.modes the counted vehicles are several classes, which it does "
-            "not estimate yet: drop them from the choice set or calibrate to shares only"
-        )
     params = model.parameters
-    veh = result.demand["car"] / params.car_occupancy
-    matrix = np.zeros((setup.nodes.size, setup.nodes.size))
-    np.add.at(matrix, (setup.inv[:, None], setup.inv[None, :]), veh)
-    np.fill_diagonal(matrix, 0.0)
+    zones = drive.node_id[setup.nodes]
+
+    def by_node(trips: np.ndarray) -> np.ndarray:
+        matrix = np.zeros((setup.nodes.size, setup.nodes.size))
+        np.add.at(matrix, (setup.inv[:, None], setup.inv[None, :]), trips)
+        np.fill_diagonal(matrix, 0.0)
+        return matrix
+
     road = params.road
     assignment = {
         "algorithm": road.algorithm,
@@ -554,8 +567,71 @@ def car_demand_factors(
         "closed": setup.closed,
         **options.pop("assignment", {}),
     }
-    prior = ODMatrix(zones=drive.node_id[setup.nodes], matrix=matrix)
-    odme = MatrixEstimation(drive, prior, counts, assignment=assignment, **options).run()
+    if not setup.motorcycles:
+        matrix = by_node(result.demand["car"] / params.car_occupancy)
+        prior = ODMatrix(zones=zones, matrix=matrix)
+        odme = MatrixEstimation(drive, prior, counts, assignment=assignment, **options).run()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            node_factor = np.where(matrix > 0, odme.estimate.matrix / matrix, 1.0)
+        return node_factor[setup.inv[:, None], setup.inv[None, :]], odme
+    # motorcycle modes: the road step's vehicle classes (car; motorcycle and ojek at
+    # motorcycle_pcu or their PCE by road type as in the model's road step, on the links
+    # open to motorcycles), estimated together
+    pce = {"car": 1.0, "motorcycle": params.motorcycle_pcu, "ojek": params.motorcycle_pcu}
+    closed_to = {
+        "car": setup.closed_car,
+        "motorcycle": setup.closed_motorcycle,
+        "ojek": setup.closed_motorcycle,
+    }
+    occupancy = {
+        "car": params.car_occupancy,
+        "motorcycle": params.motorcycle_occupancy,
+        "ojek": 1.0,
+    }
+    classes = [
+        VehicleClass(
+            name,
+            ODMatrix(zones=zones, matrix=by_node(veh)),
+            pce=pce[name],
+            closed=closed_to[name],
+            link_pce=None if name == "car" else setup.motorcycle_pce,
+        )
+        for name, veh in vehicle_demand(result.demand, params).items()
+    ]
+    odme = MatrixEstimation(drive, classes, counts, assignment=assignment, **options).run()
+    persons_prior = sum(occupancy[c.name] * np.asarray(c.demand.matrix) for c in classes)
+    persons_estimate = sum(occupancy[c.name] * odme.class_estimates[c.name].matrix for c in classes)
     with np.errstate(divide="ignore", invalid="ignore"):
-        node_factor = np.where(matrix > 0, odme.estimate.matrix / matrix, 1.0)
+        node_factor = np.where(persons_prior > 0, persons_estimate / persons_prior, 1.0)
     return node_factor[setup.inv[:, None], setup.inv[None, :]], odme
+
+
+def modelled_counts(counts: LinkCounts, road: AssignmentResult | None) -> np.ndarray:
+    """Each observation of ``counts`` in a road equilibrium ``road`` (``None``: no road
+    traffic, all 0): a count of class ``pcu`` sees the PCU flow of all classes, a count of
+    a class that class's vehicles (one-class equilibria: ``car`` and ``pcu`` both see the
+    flow).
+
+    Raises
+    ------
+    DemandError
+        A count of a vehicle class that the equilibrium does not have.
+    """
+    n_edges = int(counts.edges.max()) + 1 if counts.edges.size else 0
+    if road is None:
+        return counts.modelled(np.zeros(n_edges))
+    out = np.zeros(counts.n_observations)
+    for name in dict.fromkeys(counts.vehicle_class.tolist()):
+        keep = counts.vehicle_class == name
+        if name == PCU_CLASS or (not road.class_flow and name == "car"):
+            flow = road.flow
+        elif name in road.class_flow:
+            flow = road.class_flow[name]
+        else:
+            known = sorted(road.class_flow) or ["car"]
+            raise DemandError(
+                f"counts of vehicle class {name!r}, but the model has the classes {known} "
+                f"('{PCU_CLASS}': all classes in PCU)"
+            )
+        out[keep] = counts.modelled(flow)[keep]
+    return out

@@ -48,6 +48,10 @@ class AssignmentResult:
     class_cost_s : dict of str to (m,) float64
         Generalised cost per link of each vehicle class, s (``inf`` where closed to it);
         with classes, ``cost_s`` is the link time.
+    class_pce : dict of str to (m,) float64
+        PCE per link of each vehicle class (PCU per vehicle; the class's one value on
+        every link unless it has a PCE by road type); ``flow`` is the sum of
+        ``class_pce * class_flow``.
     """
 
     network: Network = field(repr=False)
@@ -65,11 +69,16 @@ class AssignmentResult:
     setup_s: float = 0.0
     class_flow: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     class_cost_s: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    class_pce: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         for name in ("flow", "preload", "time_s", "cost_s", "closed"):
             getattr(self, name).flags.writeable = False
-        for values in (*self.class_flow.values(), *self.class_cost_s.values()):
+        for values in (
+            *self.class_flow.values(),
+            *self.class_cost_s.values(),
+            *self.class_pce.values(),
+        ):
             values.flags.writeable = False
 
     @property

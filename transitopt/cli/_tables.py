@@ -26,10 +26,16 @@ TERMINAL_METRICS: Mapping[str, str] = {
     "share_car": "car share",
     "share_transit": "transit shr",
     "share_walk": "walk share",
+    "share_motorcycle": "moto share",
+    "share_ojek": "ojek share",
     "car_veh_h": "car veh·h",
     "car_delay_veh_h": "car delay",
     "car_avg_speed_kph": "car speed",
     "lane_km_voc_over_1_0": "v/c>1 ln·km",
+    "pcu_km": "PCU·km",
+    "car_pcu_km": "car PCU·km",
+    "motorcycle_pcu_km": "moto PCU·km",
+    "ojek_pcu_km": "ojek PCU·km",
     "transit_boardings": "boardings",
     "transit_avg_time_min": "transit time",
     "transit_max_load_ratio": "max load/cap",
@@ -37,6 +43,15 @@ TERMINAL_METRICS: Mapping[str, str] = {
     "transit_crowded_time_min": "crowded time",
     "transit_fleet": "fleet",
     "co2_total": "CO₂",
+}
+#: rows shown only where a scenario of the table has a value (motorcycle modes)
+_WHERE_GIVEN = {
+    "share_motorcycle",
+    "share_ojek",
+    "pcu_km",
+    "car_pcu_km",
+    "motorcycle_pcu_km",
+    "ojek_pcu_km",
 }
 #: characters a value column takes besides its text (padding and the rule)
 _CELL_EXTRA = 3
@@ -67,6 +82,11 @@ def print_headline(console: Console, table: pd.DataFrame, *, title: str) -> None
     ]
     wanted = {metric(name).name for name in TERMINAL_METRICS}
     shown = table[table["metric"].isin(wanted)]
+    values = shown[names].apply(pd.to_numeric, errors="coerce")
+    given = values.notna().any(axis=1) & ~(
+        shown["metric"].isin(_WHERE_GIVEN) & (values.fillna(0.0) == 0.0).all(axis=1)
+    )
+    shown = shown[given]
     if shown.empty:
         shown = table
     codes = scenario_codes(names) if len(names) > 1 else ["value"]

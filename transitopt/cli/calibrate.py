@@ -206,12 +206,30 @@ def _calibrate_scenario(path: Path, output: Path) -> None:
         console.print(f"  {entry['observations']} {what}: {shown}")
         for row, reason in entry.get("unmatched", []):
             console.print(f"  unmatched row {row}: {reason}")
+    _print_transit_od(fitted.get("transit_od"))
     output.mkdir(parents=True, exist_ok=True)
     written = []
-    for name in ("calibration", "counts_fit", "boardings_fit", "od_adjustment", "mode_shares"):
+    for name in (
+        "calibration", "counts_fit", "boardings_fit", "od_adjustment", "transit_od_history",
+        "mode_shares",
+    ):  # fmt: skip
         if name in result.tables:
             write_table(result.tables[name], output / f"{name}.csv")
             written.append(f"{name}.csv")
     with atomic_path(output / "calibration.json") as tmp:
         Path(tmp).write_text(json.dumps(fitted, indent=2, default=str), encoding="utf-8")
     console.print(f"wrote {output}/ ({', '.join([*written, 'calibration.json'])})")
+
+
+def _print_transit_od(entry: dict | None) -> None:
+    """The fit per line before and after the transit OD adjustment (``transit_od``)."""
+    if not entry:
+        return
+    before, after = entry["at_constant"], entry["after"]
+    console.print(
+        f"  transit OD: {entry['observations']} lines/stops at the fitted constant -> adjusted: "
+        f"%RMSE {before['percent_rmse']:.1f} -> {after['percent_rmse']:.1f}, largest error "
+        f"{100 * entry['max_relative_error_at_constant']:.1f}% -> "
+        f"{100 * entry['max_relative_error']:.1f}% (tolerance {100 * entry['tolerance']:g}%), "
+        f"R2 {before['r2']:.3f} -> {after['r2']:.3f}"
+    )

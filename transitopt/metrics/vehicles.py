@@ -4,8 +4,9 @@ A road equilibrium with vehicle classes (:mod:`transitopt.assignment.classes`: c
 motorcycle, ojek) reports vehicles/h per class; its ``flow`` is PCU/h. The link table
 keeps ``flow`` as the cars' veh/h (so the car metrics of
 :func:`~transitopt.metrics.congestion.road_summary` stay car metrics) and adds
-``flow_<class>`` (veh/h) and ``pcu`` (PCU/h of all classes, buses excluded: they are the
-``preload``).
+``flow_<class>`` (veh/h), ``pcu_<class>`` (PCU/h of each class, by its PCE on the link:
+one value, or one by road type) and ``pcu`` (PCU/h of all classes, buses excluded: they
+are the ``preload``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ def class_flows(road: Any, n_edges: int) -> dict[str, np.ndarray]:
     for name, flow in road.class_flow.items():
         if name != "car":
             out[f"flow_{name}"] = flow
+    for name, flow in road.class_flow.items():
+        pce = getattr(road, "class_pce", {}).get(name)
+        if pce is not None:
+            out[f"pcu_{name}"] = flow * pce
     out["pcu"] = road.flow
     return out
 
@@ -43,8 +48,9 @@ def vehicle_km(links: pd.DataFrame) -> dict[str, float]:
     Returns
     -------
     dict
-        ``<class>_veh_km`` for ``car`` and every ``flow_<class>`` column, and ``pcu_km``
-        (``pcu`` column, else the cars' ``flow``), all per hour of the period.
+        ``<class>_veh_km`` for ``car`` and every ``flow_<class>`` column,
+        ``<class>_pcu_km`` for every ``pcu_<class>`` column, and ``pcu_km`` (``pcu``
+        column, else the cars' ``flow``), all per hour of the period.
     """
     table = links
     if "closed" in table.columns:
@@ -54,6 +60,8 @@ def vehicle_km(links: pd.DataFrame) -> dict[str, float]:
     for column in table.columns:
         if column.startswith("flow_"):
             out[f"{column[5:]}_veh_km"] = float(np.sum(table[column].to_numpy(float) * km))
+        elif column.startswith("pcu_"):
+            out[f"{column[4:]}_pcu_km"] = float(np.sum(table[column].to_numpy(float) * km))
     volume = table["pcu" if "pcu" in table.columns else "flow"].to_numpy(float)
     out["pcu_km"] = float(np.sum(volume * km))
     return out

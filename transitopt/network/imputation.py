@@ -47,7 +47,16 @@ _RANK = {name: i for i, name in enumerate(HIGHWAY_ORDER)}
 
 #: sections of a profile file that hold per-class tables (each needs a ``default`` key)
 CLASS_TABLES = ("speed_kph", "lanes_per_direction", "capacity_vph_per_lane")
-_SECTIONS = {"profile", "bpr", "modes", "implicit_maxspeed", "permissions", "model", *CLASS_TABLES}
+_SECTIONS = {
+    "profile",
+    "bpr",
+    "modes",
+    "implicit_maxspeed",
+    "permissions",
+    "model",
+    "pce",
+    *CLASS_TABLES,
+}
 _KPH_PER = {"km/h": 1.0, "kmh": 1.0, "kph": 1.0, "mph": 1.609344, "knots": 1.852}
 _NUMBER = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*(km/h|kmh|kph|mph|knots)?\s*$", re.IGNORECASE)
 _IMPLICIT = re.compile(r"^([A-Z]{2}(?:-[A-Z0-9]{1,3})?):([a-z_]+)(?::?(\d+))?$")
@@ -79,6 +88,10 @@ class Profile:
         ``highway=*`` values motorcycles may not use (``[permissions]``).
     motorcycle_barred_on_toll : bool
         Motorcycles may not use ``toll=yes`` ways (``[permissions]``).
+    pce : dict
+        ``[pce]``: passenger-car equivalents by road type (:mod:`transitopt.network.pce`);
+        empty when the profile has none. Not part of ``digest`` (the compiled network
+        does not depend on it).
 
     A way's own ``motorcycle=yes``/``designated`` lifts both bars; ``motorcycle=no`` bars
     it under every profile (:func:`motorcycle_barred`).
@@ -96,6 +109,7 @@ class Profile:
     digest: str = field(repr=False)
     motorcycle_barred_highways: tuple[str, ...] = ()
     motorcycle_barred_on_toll: bool = False
+    pce: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def class_value(self, table: str, road_class: str) -> float:
         """Value of a per-class table for ``road_class`` (``default`` if not listed)."""
@@ -168,7 +182,7 @@ def load_profile(
         raise ValueError(f"bpr.alpha must be a number >= 0, got {bpr['alpha']!r}")
     for key in ("walk_speed_kph", "bike_speed_kph"):
         _positive(modes[key], f"modes.{key}")
-    payload = {k: v for k, v in merged.items() if k not in ("profile", "model")}
+    payload = {k: v for k, v in merged.items() if k not in ("profile", "model", "pce")}
     permissions = merged.get("permissions", {})
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
     return Profile(
@@ -186,6 +200,7 @@ def load_profile(
             str(v) for v in permissions.get("motorcycle_barred_highways", ())
         ),
         motorcycle_barred_on_toll=bool(permissions.get("motorcycle_barred_on_toll", False)),
+        pce=dict(merged.get("pce", {})),
     )
 
 

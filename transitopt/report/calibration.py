@@ -279,7 +279,8 @@ def boardings_statistics_html(results: list, names: list[str]) -> str:
         "<h3>Transit boardings</h3><p class='hint'>Boardings per counted line and stop "
         "(passengers per period). A baseline without target shares has its transit constant "
         "fitted so that the counted total is matched within 1 %; how the boardings split "
-        "between lines stays the model's.</p>"
+        "between lines stays the model's, unless <code>transit_od</code> also adjusts the "
+        "transit OD so that each counted line and stop is within 2 %.</p>"
         "<table><thead><tr><th>scenario</th><th>counts</th><th>counted</th><th>modelled</th>"
         "<th>GEH &lt; 5</th><th>R²</th><th>RMSE</th><th>%RMSE</th></tr></thead><tbody>"
         + "".join(rows)

@@ -23,10 +23,15 @@ import pandas as pd
 
 from .._errors import DemandError, InputFileError
 from .._progress import ProgressCallback
-from ..assignment.boardings import BOARDINGS_TOLERANCE, BoardingsCalibration
+from ..assignment.boardings import (
+    BOARDINGS_TOLERANCE,
+    LINE_TOLERANCE,
+    BoardingsCalibration,
+    TransitMatrixEstimation,
+)
 from ..assignment.calibration import CalibrationError, ModeShareCalibration
 from ..assignment.multimodal import MODES, MultimodalModel, MultimodalResult
-from ..assignment.odme import car_demand_factors
+from ..assignment.odme import car_demand_factors, modelled_counts
 from ..demand.counts import Boardings, LinkCounts, counts_file_kinds, read_boardings, read_counts
 from ..metrics.counts import count_statistics, geh
 from .files import Scenario, load_scenario
@@ -94,9 +99,15 @@ def run_with_calibration(
     kinds = _counts_kinds(scenario)
     boardings = _boardings(scenario) if "boardings" in kinds else None
     if "links" not in kinds:
+        if spec.transit_od and not scenario.is_baseline:
+            model = adjusted_demand(model, baseline_adjustment(scenario, progress=progress))
         outcome, calibrated = _run_shares(scenario, model, base, progress, boardings)
         if calibrated is None or boardings is None or outcome.stop_reason == "cancelled":
             return outcome, calibrated
+        if spec.transit_od and scenario.is_baseline:
+            outcome, calibrated = _fit_transit_od(
+                scenario, model, outcome, calibrated, progress, boardings
+            )
         return outcome, _with_boardings_statistics(scenario, outcome, calibrated, boardings)
     if not scenario.is_baseline:
         model = adjusted_demand(model, baseline_adjustment(scenario, progress=progress))
@@ -272,12 +283,11 @@ def adjusted_demand(model: MultimodalModel, adjustment: pd.DataFrame) -> Multimo
     zones = model.zones["zone"].to_numpy()
     where = {z: i for i, z in enumerate(zones.tolist())}
     factor = np.ones((zones.size, zones.size))
-    rows = [where.get(z, -1) for z in adjustment["origin"].tolist()]
-    cols = [where.get(z, -1) for z in adjustment["destination"].tolist()]
-    known = (np.array(rows) >= 0) & (np.array(cols) >= 0)
-    if not known.all():
+    rows = np.array([where.get(z, -1) for z in adjustment["origin"].tolist()], dtype=np.int64)
+    cols = np.array([where.get(z, -1) for z in adjustment["destination"].tolist()], dtype=np.int64)
+    if (rows < 0).any() or (cols < 0).any():
         raise ValueError("the OD adjustment names zones the model does not have")
-    factor[np.array(rows)[known], np.array(cols)[known]] = adjustment["factor"].to_numpy()[known]
+    factor[rows, cols] = adjustment["factor"].to_numpy(dtype=float)
     return replace(model, demand=np.asarray(model.demand, dtype=float) * factor)
 
 
@@ -329,6 +339,8 @@ def _fit_counts(
     current_model, current = model, outcome
     first = None
     refit = None
+    transit_start: MultimodalResult | None = None
+    first_transit = None
     rounds = 0
     for _ in range(COUNTS_BOARDINGS_ROUNDS if fit_boardings else 1):
         rounds += 1
@@ -354,19 +366,37 @@ def _fit_counts(
         refit = _boardings_calibration(scenario, boardings).run(adjusted, progress)
         final, constants = refit.result, dict(refit.constants)
         current_model, current = refit.model, final
-        flow = final.road.flow if final.road is not None else None
-        if flow is None or odme.stop_reason == "max_outer":
+        if spec.transit_od and final.stop_reason != "cancelled":
+            if transit_start is None:
+                transit_start = final
+            step, transit_fit = _transit_od_step(scenario, final, boardings)
+            first_transit = first_transit or transit_fit
+            factors = factors * step
+            adjusted = adjusted_demand(model, _adjustment(zones, factors)).with_constants(
+                **constants
+            )
+            refit = _boardings_calibration(scenario, boardings).run(adjusted, progress)
+            final, constants = refit.result, dict(refit.constants)
+            current_model, current = refit.model, final
+        if final.road is None or odme.stop_reason == "max_outer":
             break
-        fit_now = count_statistics(counts.modelled(flow), counts.observed)["percent_rmse"]
-        if fit_now <= max(odme.history["percent_rmse"].iloc[-1], 1.0) * 1.05:
+        fit_now = count_statistics(modelled_counts(counts, final.road), counts.observed)[
+            "percent_rmse"
+        ]
+        lines_fit = (
+            not spec.transit_od or _within(*_line_errors(final, boardings), LINE_TOLERANCE).all()
+        )
+        if fit_now <= max(odme.history["percent_rmse"].iloc[-1], 1.0) * 1.05 and lines_fit:
             break  # the constant's refit left the counts' fit as the estimation had it
     assert first is not None
     odme = first
-    flow = final.road.flow if final.road is not None else np.zeros(int(counts.edges.max()) + 1)
-    modelled = counts.modelled(flow)
+    adjustment = _adjustment(zones, factors)
+    adjusted = adjusted_demand(model, adjustment)
+    modelled = modelled_counts(counts, final.road)
     table = pd.DataFrame(
         {
             "label": counts.labels,
+            "vehicle_class": counts.vehicle_class,
             "count": counts.observed,
             "modelled_before": odme.modelled_prior,
             "modelled": modelled,
@@ -392,6 +422,8 @@ def _fit_counts(
         "factor_p05": float(np.quantile(factors, 0.05)),
         "factor_p95": float(np.quantile(factors, 0.95)),
     }
+    if odme.class_priors:
+        entry["classes"] = odme.class_statistics().to_dict("records")
     if final.stop_reason != "cancelled":
         _remember_adjustment(scenario.digest(), adjustment)
     note = (
@@ -402,6 +434,12 @@ def _fit_counts(
     )
     tables = {**calibrated.tables, "counts_fit": table, "od_adjustment": adjustment}
     summary = {**calibrated.summary, "counts": entry}
+    if first_transit is not None and transit_start is not None:
+        assert boardings is not None
+        summary["transit_od"], transit_note = _transit_od_entry(
+            first_transit, transit_start, final, boardings, model, factors, rounds
+        )
+        note = f"{note}; {transit_note}"
     if refit is not None:
         summary = {**summary, "constants": dict(refit.constants), "converged": refit.converged}
         summary["boardings_runs_after_counts"] = len(refit.history)
@@ -425,11 +463,14 @@ def _with_count_statistics(
 ) -> Calibrated:
     """An alternative's fit to its baseline's counts (for reading only: never refitted)."""
     counts = _counts(scenario, model)
-    flow = outcome.road.flow if outcome.road is not None else np.zeros(int(counts.edges.max()) + 1)
-    modelled = counts.modelled(flow)
+    try:
+        modelled = modelled_counts(counts, outcome.road)
+    except DemandError as exc:
+        raise scenario.error(("calibration", "counts"), str(exc)) from None
     table = pd.DataFrame(
         {
             "label": counts.labels,
+            "vehicle_class": counts.vehicle_class,
             "count": counts.observed,
             "modelled": modelled,
             "geh": geh(modelled, counts.observed),
@@ -593,3 +634,153 @@ def _remember(key: str, summary: dict[str, Any]) -> None:
     _CALIBRATIONS[key] = summary
     while len(_CALIBRATIONS) > CALIBRATIONS_KEPT:
         _CALIBRATIONS.pop(next(iter(_CALIBRATIONS)))
+
+
+# ------------------------------------------------------------------ transit OD from line counts
+#: at most this many rounds of (transit OD from boardings per line, transit constant to the
+#: total) for a baseline with ``[calibration] transit_od``
+TRANSIT_OD_ROUNDS = 4
+
+
+def _transit_od_step(
+    scenario: Scenario, result: MultimodalResult, boardings: Boardings
+) -> tuple[np.ndarray, Any]:
+    """The transit OD of ``result`` adjusted to the boardings on its strategies: the factor
+    per zone pair (model zone order; 1 where the pair has no transit trips) and the fit."""
+    if result.transit is None:
+        raise scenario.error(
+            ("calibration", "transit_od"), "boardings counted, but no transit is modelled"
+        )
+    try:
+        fit = TransitMatrixEstimation(boardings, tolerance=LINE_TOLERANCE).run(
+            result.transit.graph, result.demand["transit"], wait_factor=result.transit.wait_factor
+        )
+    except CalibrationError as exc:
+        raise scenario.error(("calibration", "counts"), str(exc)) from None
+    return fit.factors(), fit
+
+
+def _adjustment(zones: np.ndarray, factors: np.ndarray) -> pd.DataFrame:
+    """The ``od_adjustment`` table (``origin, destination, factor``) of the cells not 1."""
+    i, j = np.nonzero(np.abs(factors - 1.0) > 1e-12)
+    return pd.DataFrame({"origin": zones[i], "destination": zones[j], "factor": factors[i, j]})
+
+
+def _line_errors(result: MultimodalResult, boardings: Boardings) -> tuple[np.ndarray, np.ndarray]:
+    """Per matched observation: counted and modelled boardings of ``result``."""
+    assert result.transit is not None
+    matched = boardings.match(result.transit.graph)
+    return matched.observed, matched.modelled(result.transit.link_volume)
+
+
+def _within(counted: np.ndarray, modelled: np.ndarray, tolerance: float) -> np.ndarray:
+    return np.abs(modelled - counted) <= tolerance * np.maximum(counted, 1.0)
+
+
+def _fit_transit_od(
+    scenario: Scenario,
+    model: MultimodalModel,
+    outcome: MultimodalResult,
+    calibrated: Calibrated,
+    progress: ProgressCallback | None,
+    boardings: Boardings,
+) -> tuple[MultimodalResult, Calibrated]:
+    """After the transit constant: adjust the transit OD to the boardings per line and stop
+    (scaling each zone pair's total demand, so its mode shares hold), run the model again
+    with the constant fitted again to the total, and repeat (at most
+    :data:`TRANSIT_OD_ROUNDS`) until every observation is within :data:`LINE_TOLERANCE`."""
+    zones = model.zones["zone"].to_numpy()
+    constants = dict(calibrated.constants or {})
+    factors = np.ones((zones.size, zones.size))
+    current = outcome
+    first = None
+    histories = []
+    refit = None
+    rounds = 0
+    for _ in range(TRANSIT_OD_ROUNDS):
+        rounds += 1
+        step, fit = _transit_od_step(scenario, current, boardings)
+        first = first or fit
+        histories.append(fit.history.assign(round=rounds))
+        factors = factors * step
+        adjusted = adjusted_demand(model, _adjustment(zones, factors)).with_constants(**constants)
+        try:
+            refit = _boardings_calibration(scenario, boardings).run(
+                adjusted, _naming(progress, scenario)
+            )
+        except CalibrationError as exc:
+            raise scenario.error(("calibration", "counts"), str(exc)) from None
+        current, constants = refit.result, dict(refit.constants)
+        if current.stop_reason == "cancelled":
+            break
+        counted, modelled = _line_errors(current, boardings)
+        if _within(counted, modelled, LINE_TOLERANCE).all():
+            break
+    assert first is not None and refit is not None
+    adjustment = _adjustment(zones, factors)
+    entry, note = _transit_od_entry(first, outcome, current, boardings, model, factors, rounds)
+    summary = {
+        **calibrated.summary,
+        "constants": dict(refit.constants),
+        "converged": refit.converged,
+        "transit_od": entry,
+    }
+    if current.stop_reason != "cancelled":
+        _remember_adjustment(scenario.digest(), adjustment)
+        if refit.converged:
+            _remember(scenario.digest(), summary)
+    note += f"; {_constants_text(refit.constants)}"
+    tables = {
+        **calibrated.tables,
+        "od_adjustment": adjustment,
+        "transit_od_history": pd.concat(histories, ignore_index=True),
+    }
+    notes = "; ".join(n for n in (calibrated.note, note) if n)
+    return current, Calibrated(summary, calibrated.table, notes, tables)
+
+
+def _transit_od_entry(
+    first: Any,
+    outcome: MultimodalResult,
+    current: MultimodalResult,
+    boardings: Boardings,
+    model: MultimodalModel,
+    factors: np.ndarray,
+    rounds: int,
+) -> tuple[dict[str, Any], str]:
+    """``summary["calibration"]["transit_od"]`` and the note: the fit per line and stop at
+    the first fitted constant (``first``, a ``TransitODFit``) and at the end (``current``),
+    the transit and total trips before (``outcome``) and after, the factors' spread."""
+    counted, modelled = _line_errors(current, boardings)
+    within = _within(counted, modelled, LINE_TOLERANCE)
+    observed0 = first.observations.observed
+    transit_before = float(np.asarray(outcome.demand["transit"]).sum())
+    transit_after = float(np.asarray(current.demand["transit"]).sum())
+    demand = np.asarray(model.demand, dtype=float)
+    moved = factors[np.abs(factors - 1.0) > 1e-12]
+    entry = {
+        "method": "Spiess 1990 gradient on the boardings of fixed optimal strategies",
+        "observations": int(counted.size),
+        "tolerance": LINE_TOLERANCE,
+        "rounds": rounds,
+        "share_within_tolerance": float(within.mean()),
+        "max_relative_error": float(np.max(np.abs(modelled - counted) / np.maximum(counted, 1.0))),
+        "converged": bool(within.all()),
+        "at_constant": count_statistics(first.modelled_prior, observed0),
+        "max_relative_error_at_constant": float(
+            np.max(np.abs(first.modelled_prior - observed0) / np.maximum(observed0, 1.0))
+        ),
+        "after": count_statistics(modelled, counted),
+        "transit_trips_before": transit_before,
+        "transit_trips_after": transit_after,
+        "total_trips_before": float(demand.sum()),
+        "total_trips_after": float((demand * factors).sum()),
+        "factor_p05": float(np.quantile(moved, 0.05)) if moved.size else 1.0,
+        "factor_p95": float(np.quantile(moved, 0.95)) if moved.size else 1.0,
+    }
+    note = (
+        f"transit OD adjusted to {counted.size} counted boardings per line and stop (Spiess "
+        f"1990) in {rounds} rounds: {int(within.sum())} of {counted.size} within "
+        f"{100 * LINE_TOLERANCE:g} %; transit trips {transit_before:,.0f} -> {transit_after:,.0f}"
+    )
+    return entry, note

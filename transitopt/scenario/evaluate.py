@@ -838,15 +838,17 @@ def _motorcycle_metrics(
         parameters = model_parameters(p.scenario.baseline, p.model_changes)
         veh = vehicle_demand(out.demand, parameters)
         km = {f"{c}_veh_km": float(np.sum(veh[c] * _car_km(p))) for c in ("car", *classes)}
-        km["pcu_km"] = km["car_veh_km"] + parameters.motorcycle_pcu * sum(
-            km[f"{c}_veh_km"] for c in classes
-        )
+        km["car_pcu_km"] = km["car_veh_km"]
+        for c in classes:
+            km[f"{c}_pcu_km"] = parameters.motorcycle_pcu * km[f"{c}_veh_km"]
+        km["pcu_km"] = sum(km[f"{name}_pcu_km"] for name in ("car", *classes))
     for c in classes:
         add(f"{c}_veh_km", km.get(f"{c}_veh_km", 0.0))
     add("pcu_km", km["pcu_km"])
-    return M.class_co2_kg({k: v for k, v in km.items() if k != "car_veh_km"}, factors=factors).get(
-        "motorcycle", 0.0
-    )
+    for name in ("car", *classes):
+        add(f"{name}_pcu_km", km.get(f"{name}_pcu_km", 0.0))
+    veh_km = {k: v for k, v in km.items() if k.endswith("_veh_km") and k != "car_veh_km"}
+    return M.class_co2_kg(veh_km, factors=factors).get("motorcycle", 0.0)
 
 
 def _car_km(p: Prepared) -> np.ndarray:

@@ -39,6 +39,7 @@ _SHARED = (
     "motorcycle_parking_cost",
     "motorcycle_terminal_min",
     "motorcycle_pcu",
+    "pce_by_road_type",
     "ojek_fare_per_km",
     "ojek_flag_fall",
     "ojek_min_fare",

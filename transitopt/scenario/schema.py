@@ -384,6 +384,7 @@ class ModelSpec(_Spec):
     motorcycle_parking_cost: NonNegative = _MODEL["motorcycle_parking_cost"]
     motorcycle_terminal_min: NonNegative = _MODEL["motorcycle_terminal_min"]
     motorcycle_pcu: Annotated[float, Field(gt=0, le=2)] = _MODEL["motorcycle_pcu"]
+    pce_by_road_type: bool = _MODEL["pce_by_road_type"]
     ojek_fare_per_km: NonNegative = _MODEL["ojek_fare_per_km"]
     ojek_flag_fall: NonNegative = _MODEL["ojek_flag_fall"]
     ojek_min_fare: NonNegative = _MODEL["ojek_min_fare"]
@@ -403,13 +404,16 @@ class CalibrationSpec(_Spec):
     distance decay of ``[demand.synthesis]``; ``counts`` (a counts CSV,
     :func:`transitopt.demand.read_counts`) has the baseline's car matrix estimated from
     traffic counts (:func:`transitopt.assignment.odme.car_demand_factors`) and its total
-    demand scaled accordingly, for the baseline and every alternative.
+    demand scaled accordingly, for the baseline and every alternative; ``transit_od``
+    also adjusts the transit OD to the counted boardings per line and stop
+    (:class:`transitopt.assignment.boardings.TransitMatrixEstimation`), likewise.
     """
 
     targets: dict[ChoiceMode, Annotated[float, Field(gt=0, lt=1)]] | None = None
     mean_trip_length_km: Positive | None = None
     counts: str | None = None
     counts_max_outer: Annotated[int, Field(ge=1, le=50)] = 10
+    transit_od: bool = False
     tolerance: Annotated[float, Field(gt=0, le=0.005)] = _CALIBRATION["tolerance"]
     max_iter: Annotated[int, Field(ge=1, le=200)] = _CALIBRATION["max_iter"]
 
@@ -418,6 +422,11 @@ class CalibrationSpec(_Spec):
         if self.targets is None and self.mean_trip_length_km is None and self.counts is None:
             raise ValueError(
                 "give targets (mode shares), mean_trip_length_km and/or counts (a counts CSV)"
+            )
+        if self.transit_od and (self.counts is None or self.targets is not None):
+            raise ValueError(
+                "transit_od adjusts the transit OD to counted boardings: it needs counts (a "
+                "counts CSV with line/stop rows) and no targets (the boardings fix the constant)"
             )
         if self.targets is not None:
             total = sum(self.targets.values())

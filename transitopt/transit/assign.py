@@ -222,3 +222,49 @@ def _key(value: Any) -> Any:
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         return int(value)
     return str(value)
+
+
+def strategy_link_sums(
+    graph: TransitGraph, link_weights: np.ndarray, *, wait_factor: float = WAIT_FACTOR
+) -> np.ndarray:
+    """Per zone pair, the expected sum of ``link_weights`` over the links one trip uses
+    under the optimal strategies of ``graph`` (the skim recurrence of
+    :mod:`transitopt.kernels.transit` with ``link_weights`` as the link attributes).
+
+    With 0/1 weights marking the boarding links of a line, entry ``[i, j, c]`` is the
+    expected boardings of line ``c`` per trip from zone ``i`` to zone ``j``: for fixed
+    strategies, the line's boardings are ``sum_ij demand_ij * entry[i, j, c]``.
+
+    Parameters
+    ----------
+    link_weights : (m, k) float64
+        One column per quantity to sum.
+
+    Returns
+    -------
+    (z, z, k) float64
+        In ``graph.zone_ids`` order; 0 where no transit path exists and on the diagonal.
+    """
+    weights = np.ascontiguousarray(link_weights, dtype=np.float64)
+    if weights.ndim != 2 or weights.shape[0] != graph.n_links:
+        raise ValueError(f"link_weights must have shape ({graph.n_links}, k), got {weights.shape}")
+    z = len(graph.zone_ids)
+    _, skims, _ = kernels.assign(
+        graph.tail,
+        graph.head,
+        graph.cost_s,
+        graph.freq_hz,
+        graph.in_indptr,
+        graph.in_links,
+        weights,
+        float(wait_factor),
+        graph.origin_node,
+        graph.destination_node,
+        np.zeros((z, z)),
+        True,
+    )
+    sums = np.array(skims[:, :, 2:])
+    sums[~np.isfinite(sums)] = 0.0
+    diagonal = np.arange(z)
+    sums[diagonal, diagonal, :] = 0.0
+    return sums
