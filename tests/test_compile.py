@@ -43,7 +43,7 @@ print(json.dumps(found))
 #: kernels a scenario evaluation must run (so the check below is not vacuous)
 HOT = [
     "shortest_paths.dijkstra_into",
-    "shortest_paths.many_to_many",
+    "shortest_paths.many_to_many_within",
     "shortest_paths.single_source",
     "heap.heap_push",
     "heap.heap_pop",
