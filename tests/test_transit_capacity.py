@@ -372,3 +372,24 @@ def test_capacity_response_kernel_against_plain_assignment(seed):
         for p, a in enumerate(wait_links):
             node_max[tail[a]] = max(node_max.get(tail[a], 0.0), averaged[q, p] / freq[a])
         assert averaged_wait[q] == pytest.approx(alpha * sum(node_max.values()), rel=1e-12)
+
+
+def test_history_splits_the_gap_into_waiting_and_riding():
+    """First iteration of the two-line case, by hand: the unconstrained start puts all 800
+    riders on A (840 places), whose effective frequency then is ``mu_A (1 - (800 /
+    840) ** 4)``; B becomes attractive, so the optimal strategy's expected wait is
+    ``alpha / (f_A + mu_B)`` per rider while the start's riders wait ``alpha / f_A``."""
+    graph = two_lines()
+    demand = np.array([[0.0, 800.0], [0.0, 0.0]])
+    params = CapacityParameters(beta=4.0, crowding=False, max_iter=1, tolerance=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        first = assign_transit_capacity(graph, demand, params=params).history.iloc[0]
+    f_a = (1.0 / 300.0) * (1.0 - (800.0 / 840.0) ** 4)
+    f_b = 1.0 / 600.0
+    assert ALPHA / f_a + 600.0 > 900.0  # B is attractive at A's effective frequency
+    wait_gap = 800.0 * ALPHA * (1.0 / f_a - 1.0 / (f_a + f_b))
+    # the riding part: the response sends f_B / (f_A + f_B) of the riders 300 s slower
+    ride_gap = -800.0 * f_b / (f_a + f_b) * 300.0
+    assert first["wait_gap_s"] == pytest.approx(wait_gap, rel=1e-9)
+    assert first["gap_s"] == pytest.approx(wait_gap + ride_gap, rel=1e-9)

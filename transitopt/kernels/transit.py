@@ -41,7 +41,7 @@ from .heap import NOT_QUEUED, heap_pop, heap_push_lower
 @njit
 def strategy_scratch(n, m, k):
     """Arrays for :func:`strategy_into` on ``n`` nodes, ``m`` links and ``k`` skims:
-    ``(u, f_node, inf_link, wait, skim, key, heap, pos, order)``."""
+    ``(u, f_node, inf_link, wait, skim, key, heap, pos, order, entered)``."""
     u = np.empty(n)
     f_node = np.empty(n)
     inf_link = np.empty(n, dtype=np.int64)
@@ -51,7 +51,8 @@ def strategy_scratch(n, m, k):
     heap = np.empty(m, dtype=np.int64)
     pos = np.empty(m, dtype=np.int64)
     order = np.empty(m, dtype=np.int64)
-    return u, f_node, inf_link, wait, skim, key, heap, pos, order
+    entered = np.empty(n, dtype=np.bool_)
+    return u, f_node, inf_link, wait, skim, key, heap, pos, order, entered
 
 
 @njit
@@ -77,19 +78,20 @@ def strategy_into(
         ``u_j + c_a`` is at least every origin's label, no later link can be attractive
         on their strategies and the scan stops. Empty: scan the whole graph.
     scratch : tuple
-        ``(u, f_node, inf_link, wait, skim, key, heap, pos, order)`` from
+        ``(u, f_node, inf_link, wait, skim, key, heap, pos, order, entered)`` from
         :func:`strategy_scratch`, reset here. Outputs: ``u``, ``f_node``, ``wait`` (n,)
         labels (expected total time to ``dest``, s), combined frequency of the attractive
         boarding links, expected wait (s); ``inf_link`` (n,) the no-wait attractive link
         (or -1); ``skim`` (n, k) skims per node; ``order`` (m,) the attractive links in
-        the order they became attractive. ``key, heap, pos`` (m,) hold the link heap.
+        the order they became attractive. ``key, heap, pos`` (m,) hold the link heap;
+        ``entered`` (n,) marks the heads of attractive links.
 
     Returns
     -------
     int
         Number of attractive links (``order[:count]``).
     """
-    u, f_node, inf_link, wait, skim, key, heap, pos, order = scratch
+    u, f_node, inf_link, wait, skim, key, heap, pos, order, entered = scratch
     n = u.shape[0]
     m = tail.shape[0]
     k = link_skim.shape[1]
@@ -97,6 +99,7 @@ def strategy_into(
         u[i] = np.inf
         f_node[i] = 0.0
         inf_link[i] = -1
+        entered[i] = False
         wait[i] = np.inf
         for c in range(k):
             skim[i, c] = np.inf
@@ -126,12 +129,17 @@ def strategy_into(
             if value >= bound:
                 break
         i = tail[a]
-        if inf_link[i] >= 0 or i == dest:
+        if inf_link[i] >= 0 or i == dest or entered[i]:
+            # entered: an attractive link already leads into i. In exact arithmetic no
+            # later link can improve u_i then (its key is at least u_i); in floating
+            # point the weighted update below can move u_i by an ulp, and a link taken
+            # now would break the topological order the loading relies on (trips lost)
             continue
         if not value < u[i]:
             continue
         # link a = (i, j) is attractive at i
         j = head[a]
+        entered[j] = True
         if n_origins > 0 and is_origin[i] and u[i] == np.inf:
             n_left -= 1
         fa = freq[a]
@@ -204,7 +212,7 @@ def optimal_strategy(tail, head, cost, freq, in_indptr, in_links, link_skim, des
         tail, head, cost, freq, in_indptr, in_links, link_skim, dest, alpha, no_origins,
         np.zeros(n, dtype=np.bool_), scratch,
     )  # fmt: skip
-    u, f_node, inf_link, wait, skim, key, heap, pos, order = scratch
+    u, f_node, inf_link, wait, skim, key, heap, pos, order, entered = scratch
     attractive = np.zeros(m, dtype=np.bool_)
     for p in range(count):
         attractive[order[p]] = True
@@ -326,7 +334,7 @@ def _assign_block(
     n_orig = origins.shape[0]
     n_dest = destinations.shape[0]
     scratch = strategy_scratch(n, m, k)
-    u, f_node, inf_link, wait, skim, key, heap, pos, order = scratch
+    u, f_node, inf_link, wait, skim, key, heap, pos, order, entered = scratch
     node_volume = np.zeros(n)
     is_origin = np.zeros(n, dtype=np.bool_)
     some_origins = np.empty(n_orig, dtype=np.int64)
@@ -436,7 +444,7 @@ def _capacity_block(
     n_dest = destinations.shape[0]
     n_wait = wait_links.shape[0]
     scratch = strategy_scratch(n, m, 0)
-    u, f_node, inf_link, wait, skim, key, heap, pos, order = scratch
+    u, f_node, inf_link, wait, skim, key, heap, pos, order, entered = scratch
     node_volume = np.zeros(n)
     link_volume = np.zeros(m)
     node_max = np.zeros(n)

@@ -38,8 +38,10 @@ the total cost the averaged flows experience minus the least they could, 0 exact
 equilibrium (flows on attractive lines at most their effective-frequency share) and
 positive otherwise. The run stops at the first iteration whose *relative gap*
 ``G(v) / sum g tau`` is at most ``tolerance``; the history records it with the gap (s),
-the flow gap ``sum_a |y_a - v_a| / sum_a v_a`` between the all-or-nothing response ``y``
-and ``v`` over the line links, the step, the largest boardings / room ratio and load
+its waiting part (the averaged flows' wait term minus the optimal strategies' expected
+wait, ``sum g tau - sum_a c_a y_a`` with ``y`` the all-or-nothing response; the rest is
+in-vehicle and walking cost), the flow gap ``sum_a |y_a - v_a| / sum_a v_a`` between
+``y`` and ``v`` over the line links, the step, the largest boardings / room ratio and load
 factor, and the denied boardings.
 """
 
@@ -67,6 +69,7 @@ HISTORY_COLUMNS = (
     "iteration",
     "relative_gap",
     "gap_s",
+    "wait_gap_s",
     "flow_gap",
     "step",
     "max_board_room_ratio",
@@ -446,6 +449,7 @@ def assign_transit_capacity(
         best = float(strategy_cost.sum())
         experienced = float(np.dot(cost, volume) + averaged_wait.sum())
         gap_s = experienced - best  # >= 0 (Cepeda et al.): kept signed, a check
+        wait_gap_s = float(averaged_wait.sum() - (best - np.dot(cost, response)))
         relative_gap = gap_s / best if best > 0 else 0.0
         total = volume[line_links].sum()
         flow_gap = (
@@ -465,6 +469,7 @@ def assign_transit_capacity(
                 "iteration": k,
                 "relative_gap": relative_gap,
                 "gap_s": gap_s,
+                "wait_gap_s": wait_gap_s,
                 "flow_gap": flow_gap,
                 "step": step,
                 "max_board_room_ratio": float(ratio.max()) if ratio.size else 0.0,
