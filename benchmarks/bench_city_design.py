@@ -9,12 +9,17 @@ numba evaluator; and ATT plus the mean wait at the headways set under the fleet,
 the logsum over car, transit and walk) and transit door-to-door time
 (``transit_avg_time_min``).
 
-    python benchmarks/bench_city_design.py scenarios/liechtenstein_base.toml --fleet 123
+    python benchmarks/bench_city_design.py scenarios/liechtenstein_base.toml --fleet 91 \\
+        --routes 16 20 --max-stops 20 30 --evaluations 300 10000 --seeds 0 1 \\
+        --objectives passenger frequency
     python benchmarks/bench_city_design.py scenarios/porto_base.toml --fleet 54 --spacing 300 \
         --routes 8 12 16 --max-stops 15 20
 
-Writes ``benchmarks/city_design_results/<scenario stem>_rank.csv`` (one row per network)
-and prints the correlations. Times are CPU seconds of this process (a shared machine).
+Also records variants of the fast objective (:func:`fast_variants`: waiting times the
+model's ``wait_weight``; the route set evaluated on the baseline's transit trips).
+Writes ``benchmarks/city_design_results/<scenario stem>_rank.csv`` (one row per network;
+``--append`` adds missing networks to it) and prints the correlations. Times are CPU
+seconds of this process (a shared machine).
 """
 
 from __future__ import annotations
@@ -27,8 +32,9 @@ from pathlib import Path
 import pandas as pd
 from scipy.stats import spearmanr
 
-from transitopt.optimise.city import city_network, design_city, write_design
-from transitopt.scenario import evaluate_file
+from transitopt.optimise.city import city_network, design_city, route_riders, write_design
+from transitopt.optimise.evaluation import evaluate_route_set
+from transitopt.scenario import evaluate_file, load_scenario
 
 HERE = Path(__file__).parent
 METRICS = (
@@ -40,6 +46,34 @@ METRICS = (
 )
 
 
+def fast_variants(design, transit_net, wait_weight: float) -> dict[str, float]:
+    """Variants of the fast objective for one design (minutes per trip).
+
+    ``*_transit``: the route set evaluated on the baseline's final transit trips (the
+    candidate network built with ``demand="transit"``) instead of all trips: to first
+    order the change of the logsum is the transit-probability-weighted change of the
+    transit cost. ``*_ww``: waiting times the model's ``wait_weight``.
+    """
+    ev = evaluate_route_set(transit_net.instance, design.routes, ids=False)
+    riders = route_riders(transit_net.instance.demand, design.routes)
+    wait_t = float((riders * design.headway_min / 2.0).sum() / max(riders.sum(), 1e-12))
+    boardings_t = (ev.d0 + 2.0 * ev.d1 + 3.0 * ev.d2) / max(ev.d0 + ev.d1 + ev.d2, 1e-12)
+    own = design.evaluation
+    boardings = (own.d0 + 2.0 * own.d1 + 3.0 * own.d2) / max(own.d0 + own.d1 + own.d2, 1e-12)
+    return {
+        "d1": own.d1,
+        "d2": own.d2,
+        "dun": own.dun,
+        "boardings": boardings,
+        "fast_cost_ww_min": own.att + wait_weight * design.wait_min * boardings,
+        "att_transit_min": ev.att,
+        "wait_transit_min": wait_t,
+        "boardings_transit": boardings_t,
+        "fast_cost_transit_min": ev.att + wait_t * boardings_t,
+        "fast_cost_transit_ww_min": ev.att + wait_weight * wait_t * boardings_t,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("scenario", type=Path)
@@ -49,7 +83,13 @@ def main() -> None:
     parser.add_argument("--max-stops", type=int, nargs="+", default=[25, 30])
     parser.add_argument("--evaluations", type=int, nargs="+", default=[300, 10_000])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument(
+        "--objectives", nargs="+", default=["passenger"], choices=["passenger", "frequency"]
+    )
     parser.add_argument("--csv", type=Path, help="Output table (default: by scenario name).")
+    parser.add_argument(
+        "--append", action="store_true", help="Keep the table's rows; add the missing networks."
+    )
     args = parser.parse_args()
 
     out_dir = HERE / "city_design_results"
@@ -58,11 +98,25 @@ def main() -> None:
     csv = args.csv or out_dir / f"{args.scenario.stem}_rank.csv"
     net = city_network(args.scenario, spacing_m=args.spacing)
     print(f"{net.n_stops} stops, {net.instance.n_links} links", flush=True)
-    base = evaluate_file(args.scenario)
-    rows = [{"network": "baseline", **{m: base[m] for m in METRICS}}]
-    grid = itertools.product(args.routes, args.max_stops, args.evaluations, args.seeds)
-    for k, max_stops, evaluations, seed in grid:
+    transit_net = city_network(args.scenario, spacing_m=args.spacing, demand="transit")
+    if list(transit_net.instance.node_id) != list(net.instance.node_id):
+        raise SystemExit("the transit-demand candidate network has other stops")
+    wait_weight = load_scenario(args.scenario).baseline.model.wait_weight
+    if args.append and csv.is_file():
+        rows = pd.read_csv(csv).to_dict("records")
+    else:
+        base = evaluate_file(args.scenario)
+        rows = [{"network": "baseline", **{m: base[m] for m in METRICS}}]
+    done = {str(r["network"]) for r in rows}
+    grid = itertools.product(
+        args.objectives, args.routes, args.max_stops, args.evaluations, args.seeds
+    )
+    for objective, k, max_stops, evaluations, seed in grid:
         name = f"k{k}_s{max_stops}_e{evaluations}_seed{seed}"
+        if objective != "passenger":
+            name = f"{objective}_{name}"
+        if name in done:
+            continue
         cpu = time.process_time()
         try:
             design = design_city(
@@ -72,6 +126,7 @@ def main() -> None:
                 max_nodes=max_stops,
                 max_evaluations=evaluations,
                 seed=seed,
+                objective=objective,
             )
         except ValueError as exc:  # infeasible settings: recorded, not ranked
             print(f"{name}: {exc}", flush=True)
@@ -83,6 +138,7 @@ def main() -> None:
         ev = design.search.evaluation
         row = {
             "network": name,
+            "objective": objective,
             "routes": k,
             "max_stops": max_stops,
             "evaluations": evaluations,
@@ -92,6 +148,7 @@ def main() -> None:
             "fast_cost_min": design.fast_cost_min,
             "d0": ev.d0,
             "trt_min": ev.trt,
+            **fast_variants(design, transit_net, wait_weight),
             "fleet_design": design.fleet_used,
             "design_cpu_s": design_cpu,
             "model_cpu_s": time.process_time() - cpu,
@@ -108,7 +165,15 @@ def main() -> None:
     table = pd.DataFrame(rows)
     table.to_csv(csv, index=False)
     designed = table[table["network"] != "baseline"]
-    for fast in ("att_min", "fast_cost_min"):
+    fast_columns = (
+        "att_min",
+        "fast_cost_min",
+        "fast_cost_ww_min",
+        "att_transit_min",
+        "fast_cost_transit_min",
+        "fast_cost_transit_ww_min",
+    )
+    for fast in fast_columns:
         for metric in ("composite_cost_min", "transit_avg_time_min"):
             rho, p = spearmanr(designed[fast], designed[metric])
             print(f"Spearman({fast}, {metric}) = {rho:.3f} (p = {p:.2g}, n = {len(designed)})")

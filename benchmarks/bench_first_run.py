@@ -15,11 +15,17 @@ Commands (``NUMBA_NUM_THREADS=2``):
 
     python benchmarks/bench_first_run.py                 # all three, about 3 min CPU
     python benchmarks/bench_first_run.py --commands demo --markdown
+    python benchmarks/bench_first_run.py --commands demo --kernels   # CPU s per kernel
+
+``--kernels`` instead runs each command once with an empty numba cache and lists the CPU
+seconds of each kernel's compilation (numba's ``numba:compile`` events, less the kernels
+compiled inside them), largest first: where a first run's compilation goes.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import subprocess
@@ -87,6 +93,64 @@ def measure(name: str) -> dict:
     }
 
 
+#: run in the child process by ``--kernels``: the command with a listener on numba's
+#: compile events, printing ``{kernel: [compilations, CPU s]}`` as JSON on the last line
+_KERNEL_TIMES = """
+import json, sys, time
+from numba.core import event
+
+stack, per_kernel = [], {}
+
+class Listener(event.Listener):
+    def on_start(self, ev):
+        stack.append([time.process_time(), 0.0])
+
+    def on_end(self, ev):
+        start, inner = stack.pop()
+        spent = time.process_time() - start
+        if stack:
+            stack[-1][1] += spent
+        func = ev.data["dispatcher"].py_func
+        name = func.__module__.replace("transitopt.kernels.", "") + "." + func.__qualname__
+        entry = per_kernel.setdefault(name, [0, 0.0])
+        entry[0] += 1
+        entry[1] += spent - inner
+
+event.register("numba:compile", Listener())
+from transitopt.cli import app
+try:
+    app(sys.argv[1:], standalone_mode=False)
+except SystemExit:
+    pass
+print(json.dumps(per_kernel))
+"""
+
+
+def kernel_times(name: str) -> dict[str, list]:
+    """``{kernel: [compilations, CPU s]}`` of one run of command ``name``, empty caches."""
+    with tempfile.TemporaryDirectory(prefix="first-run-") as tmp:
+        env = dict(
+            os.environ,
+            NUMBA_CACHE_DIR=str(Path(tmp) / "numba"),
+            TRANSITOPT_CACHE=str(Path(tmp) / "cache"),
+            NUMBA_NUM_THREADS="2",
+            PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        )
+        cmd = [sys.executable, "-c", _KERNEL_TIMES, *command_args(name, Path(tmp))]
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"{name} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def print_kernel_times(name: str, per_kernel: dict[str, list], top: int = 25) -> None:
+    ranked = sorted(per_kernel.items(), key=lambda item: -item[1][1])
+    total = sum(seconds for _, seconds in per_kernel.values())
+    print(f"transitopt {name}: {total:.1f} CPU s in {len(per_kernel)} compiled functions")
+    for kernel, (count, seconds) in ranked[:top]:
+        print(f"  {seconds:6.2f}  {kernel}" + (f" ({count} specialisations)" if count > 1 else ""))
+
+
 def table(results: dict[str, dict]) -> str:
     lines = [
         "| command | CPU s, empty numba cache | CPU s, numba cache filled | compilation, CPU s "
@@ -105,7 +169,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--commands", nargs="+", default=list(COMMANDS), choices=COMMANDS)
     parser.add_argument("--markdown", action="store_true", help="write benchmarks/README.md")
+    parser.add_argument(
+        "--kernels", action="store_true", help="list the compile CPU s of each kernel instead"
+    )
     args = parser.parse_args()
+    if args.kernels:
+        for name in args.commands:
+            print_kernel_times(name, kernel_times(name))
+        return
     load_start = loadavg()
     results = {}
     for name in args.commands:
@@ -124,7 +195,10 @@ def main() -> None:
             "of their CPU seconds (user + system, all threads), 2 numba threads. "
             f"numba {numba.__version__}; load average {load_start} at the start, "
             f"{loadavg()} at the end (CPU seconds hardly depend on it; the wall time does). "
-            "Target (issue 11): a first `transitopt demo` under 25 s of compilation on 2 cores.\n"
+            "Target (issue 11): a first `transitopt demo` under 25 s of compilation on 2 cores. "
+            "Small problems call serial twins of the parallel kernels "
+            "(`kernels._config.sized`), which compile about a second faster each; "
+            "`--kernels` lists the compile CPU s per kernel.\n"
         )
         write_section("first_run", header + "\n" + text)
 

@@ -11,16 +11,23 @@ Liechtenstein (baseline fleet 91 as the full model evaluates it):
     transitopt optimise design scenarios/liechtenstein_base.toml --routes 16 --fleet 91 \\
         --spacing 500 --max-stops 30 --evaluations 20000 --seed 0 --fit-fleet \\
         --objective passenger -o P/design.toml          # and --objective frequency -o F/...
-    python benchmarks/bench_city_design.py scenarios/liechtenstein_base.toml --fleet 123
+    python benchmarks/bench_city_design.py scenarios/liechtenstein_base.toml --fleet 91 ...
+    python benchmarks/bench_city_objectives.py scenarios/liechtenstein_base.toml ... \\
+        --tag operator                                   # (commands in their docstrings)
     PYTHONPATH=$PWD python docs/case_design.py liechtenstein passenger=P frequency=F \\
-        --rank benchmarks/city_design_results/liechtenstein_base_rank.csv
+        --rank benchmarks/city_design_results/liechtenstein_base_rank.csv \\
+        --objectives benchmarks/city_design_results/liechtenstein_base_objectives.csv \\
+        --operator benchmarks/city_design_results/liechtenstein_base_operator.csv
 
 Porto (bus fleet 54 of the baseline's 84; trams and trains kept):
 
     transitopt optimise design scenarios/porto_base.toml --routes 12 --fleet 54 \\
         --spacing 300 --max-stops 20 --evaluations 20000 --seed 0 --fit-fleet \\
         --objective frequency -o F/design.toml           # and passenger -o P/...
-    PYTHONPATH=$PWD python docs/case_design.py porto frequency=F passenger=P
+    python benchmarks/bench_city_objectives.py scenarios/porto_base.toml ... --tag seeds
+    PYTHONPATH=$PWD python docs/case_design.py porto frequency=F passenger=P \\
+        --seeds benchmarks/city_design_results/porto_base_seeds.csv \\
+        --rank benchmarks/city_design_results/porto_base_rank.csv
 
 Bogor (the baseline's evaluated minibus fleet; no street network: candidates from the
 angkot stops):
@@ -28,7 +35,9 @@ angkot stops):
     transitopt optimise design scenarios/bogor_base.toml --routes 12 --fleet FLEET \\
         --spacing 300 --max-stops 40 --evaluations 20000 --seed 0 --fit-fleet \\
         --objective frequency -o F/design.toml
-    PYTHONPATH=$PWD python docs/case_design.py bogor frequency=F
+    python benchmarks/bench_city_objectives.py scenarios/bogor_base.toml ... --tag seeds
+    PYTHONPATH=$PWD python docs/case_design.py bogor frequency=F \\
+        --seeds benchmarks/city_design_results/bogor_base_seeds.csv
 """
 
 from __future__ import annotations
@@ -101,6 +110,7 @@ CITIES = {
     "liechtenstein": {
         "title": "Liechtenstein: designed bus network vs the 2015 network at equal fleet",
         "scenario": "scenarios/liechtenstein_base.toml",
+        "currency": "CHF",
         "baseline": "OSM 2015 bus relations, 15 routes evaluated",
         "what": (
             "From the baseline alone (street network, 500 m zones with residents and jobs "
@@ -124,7 +134,8 @@ CITIES = {
             "fewer long trunk routes at 7.5-12 min and serves dead-end stops with short "
             "routes: generalised cost falls a little further and equity improves instead. "
             "Both use more of the same fleet's hours (operator cost in vehicle-hours and "
-            "vehicle-km is higher)."
+            "vehicle-km is higher); pricing a vehicle-hour in the objective trades that "
+            'against passengers\' time (section "Operating cost in the design objective").'
         ),
         "limits": (
             "* The baseline's headways are the 10-min default for OSM relations without "
@@ -193,6 +204,14 @@ def main() -> None:
     parser.add_argument("--rank", type=Path, help="Rank-agreement CSV of bench_city_design.py.")
     parser.add_argument(
         "--objectives", type=Path, help="Objective comparison CSV of bench_city_objectives.py."
+    )
+    parser.add_argument(
+        "--seeds", type=Path, help="Designs over seeds (bench_city_objectives.py --tag seeds)."
+    )
+    parser.add_argument(
+        "--operator",
+        type=Path,
+        help="Designs at operating-cost weights (bench_city_objectives.py --tag operator).",
     )
     args = parser.parse_args()
     city = CITIES[args.city]
@@ -292,6 +311,10 @@ def main() -> None:
     rank_text = _rank_section(args.rank, float(base["composite_cost_min"])) if args.rank else ""
     if args.objectives:
         rank_text = _objectives_section(args.objectives) + rank_text
+    if args.operator:
+        rank_text = _operator_section(args.operator, city.get("currency", "EUR")) + rank_text
+    if args.seeds:
+        rank_text = _seeds_section(args.seeds) + rank_text
     text = f"""# {city["title"]}
 
 *Written by `docs/case_design.py` from `transitopt compare` of the baseline
@@ -420,13 +443,157 @@ Median generalised cost: `passenger` {med.get("passenger", float("nan")):.3f}, `
 """
 
 
+def _mid_minutes(table: pd.DataFrame) -> int:
+    """The middle accessibility threshold among a table's ``jobs_transit_<m>min`` columns."""
+    minutes = sorted(
+        int(m.group(1))
+        for m in (re.fullmatch(r"jobs_transit_(\d+)min", str(c)) for c in table.columns)
+        if m
+    )
+    return minutes[len(minutes) // 2] if minutes else 30
+
+
+def _bench_rows(table: pd.DataFrame, cols, extra=None) -> list[str]:
+    """Markdown rows (header, rule, baseline, designs) of a bench_city_objectives table."""
+    base = table[table["network"] == "baseline"].iloc[0]
+    ok = table[table["network"] != "baseline"].dropna(subset=["composite_cost_min"])
+    head = [c[1] for c in cols] + ([extra[0]] if extra else []) + ["CPU s"]
+    rows = ["| design | " + " | ".join(head) + " |", "|---|" + "---:|" * len(head)]
+    cells = [f.format(base[c]) for c, _, f in cols] + ([""] if extra else []) + [""]
+    rows.append("| existing network | " + " | ".join(cells) + " |")
+    for r in ok.itertuples():
+        cells = [f.format(getattr(r, c)) for c, _, f in cols]
+        cells += [extra[1](r)] if extra else []
+        rows.append(f"| {r.network} | " + " | ".join(cells) + f" | {r.cpu_s:.0f} |")
+    return rows
+
+
+def _seeds_section(path: Path) -> str:
+    """Designed vs existing network over seeds: every seed, the median and the best."""
+    table = pd.read_csv(path)
+    mid = _mid_minutes(table)
+    base = table[table["network"] == "baseline"].iloc[0]
+    ok = table[table["network"] != "baseline"].dropna(subset=["composite_cost_min"])
+    cols = (
+        ("composite_cost_min", "generalised cost, min", "{:.3f}"),
+        ("share_transit", "transit share", "{:.1%}"),
+        ("transit_avg_wait_min", "wait, min", "{:.2f}"),
+        (f"jobs_transit_{mid}min", f"jobs in {mid} min", "{:,.0f}"),
+        (f"gini_transit_{mid}min", f"Gini ({mid} min)", "{:.3f}"),
+        ("car_delay_veh_h", "car delay, veh·h/h", "{:,.1f}"),
+        ("transit_veh_h", "veh·h/h", "{:.1f}"),
+        ("transit_veh_km", "veh·km/h", "{:,.0f}"),
+        ("transit_fleet", "fleet", "{:.0f}"),
+    )
+    rows = _bench_rows(table, [c for c in cols if c[0] in table.columns])
+    cost = ok["composite_cost_min"]
+    best = ok.loc[cost.idxmin()]
+    b = float(base["composite_cost_min"])
+    objective = ", ".join(f"`{o}`" for o in ok["objective"].unique())
+    failed = int(table["error"].notna().sum()) if "error" in table else 0
+    note = f"; {failed} seed(s) found no start route set" if failed else ""
+
+    def count(metric: str, lower: bool) -> int:
+        moved = ok[metric] < base[metric] if lower else ok[metric] > base[metric]
+        return int(moved.sum())
+
+    return f"""
+## Designed vs existing network over seeds
+
+`benchmarks/bench_city_objectives.py` (command in its docstring: objective {objective},
+each design refitted to the full model's fleet) over {len(ok)} seeds{note}; rows of
+`{path.as_posix().split("benchmarks/")[-1]}` (CPU s: design, refit and evaluation):
+
+{chr(10).join(rows)}
+
+Generalised cost per trip: median {cost.median():.3f} min ({(cost.median() - b) / b:+.1%}
+against the existing network's {b:.3f}), best {cost.min():.3f} ({(cost.min() - b) / b:+.1%},
+{best["network"]}), worst {cost.max():.3f} ({(cost.max() - b) / b:+.1%}). Lower than the
+existing network on {count("composite_cost_min", True)} of {len(ok)} seeds; more jobs within
+{mid} min on {count(f"jobs_transit_{mid}min", False)}; lower Gini on
+{count(f"gini_transit_{mid}min", True)}; fewer vehicle-hours on
+{count("transit_veh_h", True)} and fewer vehicle-km on {count("transit_veh_km", True)}.
+"""
+
+
+def _operator_section(path: Path, currency: str) -> str:
+    """Designs at several operating-cost weights against the existing network."""
+    table = pd.read_csv(path)
+    mid = _mid_minutes(table)
+    base = table[table["network"] == "baseline"].iloc[0]
+    ok = table[table["network"] != "baseline"].dropna(subset=["composite_cost_min"])
+    cols = (
+        ("composite_cost_min", "generalised cost, min", "{:.3f}"),
+        ("transit_avg_wait_min", "wait, min", "{:.2f}"),
+        (f"jobs_transit_{mid}min", f"jobs in {mid} min", "{:,.0f}"),
+        (f"gini_transit_{mid}min", f"Gini ({mid} min)", "{:.3f}"),
+        (f"palma_transit_{mid}min", f"Palma ({mid} min)", "{:.2f}"),
+        ("transit_veh_h", "veh·h/h", "{:.1f}"),
+        ("transit_veh_km", "veh·km/h", "{:,.0f}"),
+        ("transit_fleet", "fleet (full model)", "{:.0f}"),
+    )
+    rows = _bench_rows(
+        table,
+        [c for c in cols if c[0] in table.columns],
+        (f"{currency} per veh·h", lambda r: f"{r.operator_weight_per_veh_h:g}"),
+    )
+    b = base
+    lines = []
+    for weight, group in ok.groupby("operator_weight_per_veh_h"):
+        med = group.median(numeric_only=True)
+
+        def change(metric: str, med: pd.Series = med) -> str:
+            return f"{(med[metric] - b[metric]) / b[metric]:+.1%}"
+
+        seeds = f"median of {len(group)} seeds" if len(group) > 1 else "one seed"
+        lines.append(
+            f"* {weight:g} {currency}/veh·h ({seeds}): generalised cost "
+            f"{change('composite_cost_min')}, vehicle-hours {change('transit_veh_h')}, "
+            f"vehicle-km {change('transit_veh_km')}, jobs within {mid} min "
+            f"{change(f'jobs_transit_{mid}min')}, Gini "
+            f"{med[f'gini_transit_{mid}min'] - b[f'gini_transit_{mid}min']:+.3f} against the "
+            f"existing network; the designs run {group['fleet_design'].min():.0f}-"
+            f"{group['fleet_design'].max():.0f} of the {b['transit_fleet']:.0f} vehicles at "
+            "free flow."
+        )
+    return f"""
+## Operating cost in the design objective
+
+`optimise design --operator-weight W` prices a vehicle-hour at W {currency} (divided by
+the value of time per minute it becomes passenger minutes; docs/model.md section 5b), so
+the designer uses vehicles of the fleet only while the waiting they save is worth more.
+With the default `demand="total"` every trip of the candidate network counts as a rider
+(as in the ATT), so the cost of a vehicle-hour is shared by all trips and only a high
+price leaves vehicles unused; `--demand transit` shares it among the baseline's transit
+riders. `benchmarks/bench_city_objectives.py` (command in its docstring, `--tag operator`; each
+design refitted to the full model's fleet, the fleet a cap); rows of
+`{path.as_posix().split("benchmarks/")[-1]}`:
+
+{chr(10).join(rows)}
+
+{chr(10).join(lines)}
+"""
+
+
 def _rank_section(path: Path, base_cost: float) -> str:
     """The rank agreement of the fast objective with the full model."""
     rank = pd.read_csv(path)
     designed = rank[rank["network"] != "baseline"]
+    fast_rows = [
+        ("att_min", "ATT (in-vehicle + 5 min per transfer)"),
+        ("fast_cost_min", "ATT + mean wait × boardings (`fast_cost_min`)"),
+        ("fast_cost_ww_min", "ATT + `wait_weight` × mean wait × boardings"),
+        ("att_transit_min", "ATT on the baseline's transit trips"),
+        ("fast_cost_transit_min", "ATT + mean wait × boardings, on the baseline's transit trips"),
+        (
+            "fast_cost_transit_ww_min",
+            "ATT + `wait_weight` × mean wait × boardings, on the baseline's transit trips",
+        ),
+    ]
+    fast_rows = [(c, label) for c, label in fast_rows if c in designed.columns]
     rho = {
         (fast, full): spearmanr(designed[fast], designed[full])
-        for fast in ("att_min", "fast_cost_min")
+        for fast, _ in fast_rows
         for full in ("composite_cost_min", "transit_avg_time_min")
     }
     fleets = designed["fleet_design"].astype(int)
@@ -434,6 +601,11 @@ def _rank_section(path: Path, base_cost: float) -> str:
     def cell(fast: str, full: str) -> str:
         r, p = rho[(fast, full)]
         return f"{r:+.2f} (p = {p:.2g})"
+
+    table = [
+        f"| {label} | {cell(c, 'composite_cost_min')} | {cell(c, 'transit_avg_time_min')} |"
+        for c, label in fast_rows
+    ]
 
     return f"""
 ## Does the fast objective rank networks as the full model does?
@@ -446,8 +618,42 @@ scenario and evaluated it with the full model. Spearman rank correlations over t
 
 | fast objective | vs generalised cost per trip (logsum) | vs transit door-to-door time |
 |---|---:|---:|
-| ATT (in-vehicle + 5 min per transfer) | {cell("att_min", "composite_cost_min")} | {cell("att_min", "transit_avg_time_min")} |
-| ATT + mean wait × boardings (`fast_cost_min`) | {cell("fast_cost_min", "composite_cost_min")} | {cell("fast_cost_min", "transit_avg_time_min")} |
+{chr(10).join(table)}
+{_rank_reading(designed, rho, fast_rows)}"""
+
+
+def _rank_reading(designed: pd.DataFrame, rho: dict, fast_rows: list) -> str:
+    """Which fast objective ranks best, and per objective of the designs."""
+    if len(fast_rows) <= 2:
+        return ""
+    best = max(fast_rows, key=lambda row: rho[(row[0], "composite_cost_min")][0])
+    per = []
+    if "objective" in designed.columns and designed["objective"].nunique() > 1:
+        for objective, group in designed.groupby("objective"):
+            if len(group) >= 4:
+                r_att = spearmanr(group["att_min"], group["composite_cost_min"])[0]
+                r_cost = spearmanr(group["fast_cost_min"], group["composite_cost_min"])[0]
+                per.append(
+                    f"`{objective}` designs alone (n = {len(group)}): ATT {r_att:+.2f}, "
+                    f"`fast_cost_min` {r_cost:+.2f}"
+                )
+    return f"""
+Highest against the generalised cost: {best[1]}
+({rho[(best[0], "composite_cost_min")][0]:+.2f}). {"; ".join(per)}{"." if per else ""}
+
+Why the fast objective and the full model disagree: ATT has no waiting, so it prefers
+long routes that the fleet can run only rarely (the `frequency` designs have higher ATT
+and lower generalised cost); adding the wait at the headways set under the fleet
+(`fast_cost_min`) fixes the largest part. Walking to and from stops is the same for
+every design (every candidate stop is served and each zone walks to its nearest stop),
+so leaving it out does not change the ranking. Mode choice is left out: the full model's
+logsum changes, to first order, by the transit cost change times each trip's transit
+probability, while the fast objective weights every trip alike; evaluating the route
+set on the baseline's transit trips (the candidate network built with
+`demand="transit"`, one extra full evaluation) is that first-order term, and the table
+shows what it changes. So does weighting the wait by the model's `wait_weight`. The
+rest is what the fast objective cannot see: congested running times, the model's
+stop-level path choice among overlapping routes and crowding.
 """
 
 

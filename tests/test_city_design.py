@@ -253,6 +253,78 @@ def test_fleet_wait_spreads_the_fleet_at_one_headway_by_hand():
     assert FleetWait(1000).wait_min(20.0, 4, 2) == pytest.approx(1.5)  # the shortest headway
 
 
+def test_fleet_wait_prices_operation_at_the_best_common_headway_by_hand():
+    from transitopt.optimise.route_design import FleetWait
+
+    # two 10-min routes of 2 stops (running 20 min), 100 trips/h, 1 boarding per trip, a
+    # vehicle-hour worth 60 passenger-minutes: operating cost A / h per trip with
+    # A = 60 x 2 x 1.1 x 20 / 100 = 26.4, waiting h / 2: least at h = sqrt(2 A) = 7.266 min
+    priced = FleetWait(10, layover_share=0.1, operator_min_per_veh_h=60.0, trips_per_h=100.0)
+    h = np.sqrt(2 * 26.4)
+    assert priced.cost_min(20.0, 4, 2, 1.0) == pytest.approx(h / 2 + 26.4 / h)
+    # free: the fleet's headway 2 x 1.1 x 20 / 9 = 4.89 min, as wait_min
+    free = FleetWait(10, layover_share=0.1)
+    assert free.cost_min(20.0, 4, 2, 1.0) == pytest.approx(free.wait_min(20.0, 4, 2))
+    # a vehicle-km at 1 passenger-minute, 5 km of routes: + 120 x 5 / 100 = 6 per trip x min
+    both = FleetWait(
+        10,
+        layover_share=0.1,
+        operator_min_per_veh_h=60.0,
+        operator_min_per_veh_km=1.0,
+        trips_per_h=100.0,
+    )
+    h = np.sqrt(2 * 32.4)
+    assert both.cost_min(20.0, 4, 2, 1.0, km=5.0) == pytest.approx(h / 2 + 32.4 / h)
+    # very dear: the longest headway, 30 min
+    dear = FleetWait(10, layover_share=0.1, operator_min_per_veh_h=1e6, trips_per_h=100.0)
+    assert dear.cost_min(20.0, 4, 2, 1.0) == pytest.approx(15.0 + 1e6 * 44.0 / 100.0 / 30.0)
+
+
+def test_priced_headways_stop_where_waiting_saved_no_longer_pays():
+    one_way = np.array([600.0, 600.0])  # 10 min each way, 2 km
+    riders = np.array([1000.0, 10.0])
+    free = set_headways(one_way, riders, 40, layover_share=0.1)
+    assert free[1] < 30.0  # with a fleet to spare, the quiet route gets buses too
+    price = 200.0  # passenger minutes per vehicle-hour
+    km = np.array([2.0, 2.0])
+    priced = set_headways(
+        one_way, riders, 40, layover_share=0.1, length_km=km, operator_min_per_veh_h=price
+    )
+    grid = [3.0, 4.0, 5.0, 6.0, 7.5, 10.0, 12.0, 15.0, 20.0, 30.0]
+    # by hand: the quiet route's first step (30 -> 20 min) saves 10 x 10 / 2 = 50 minutes
+    # of waiting per hour and adds 2 x 10 x 1.1 x (1/20 - 1/30) = 0.367 vehicle-hours/h,
+    # 73 minutes at the price: it stays at 30
+    assert priced[1] == 30.0
+    # no route's next shorter headway saves more waiting than its vehicle-hours cost
+    for r in range(2):
+        k = grid.index(priced[r])
+        if k:
+            shorter = grid[k - 1]
+            saved = riders[r] * (priced[r] - shorter) / 2.0
+            added = 2.0 * 10.0 * 1.1 * (1.0 / shorter - 1.0 / priced[r]) * price
+            assert saved <= added
+    assert route_fleets(one_way, priced, layover_share=0.1).sum() < 40  # buses left unused
+
+
+def test_design_prices_operation_in_the_scenario_currency(network):
+    free = design_city(network, n_routes=2, fleet=12, max_evaluations=300, seed=1)
+    dear = design_city(
+        network,
+        n_routes=2,
+        fleet=12,
+        max_evaluations=300,
+        seed=1,
+        objective="frequency",
+        operator_weight_per_veh_h=200.0,
+    )
+    vot = load_scenario(network.scenario_path).baseline.model.value_of_time_per_h
+    assert dear.operator_min_per_veh_h == pytest.approx(200.0 / (vot / 60.0))
+    assert free.operator_cost_min == 0.0 and dear.operator_cost_min > 0.0
+    assert dear.fleet_used < free.fleet_used  # vehicles of the fleet left unused
+    with pytest.raises(CityDesignError, match="operator_weight_per_veh_km"):
+        design_city(network, n_routes=2, fleet=12, operator_weight_per_veh_km=-1.0)
+
+
 def test_designed_routes_keep_minutes_km_and_terminals(network):
     index = {int(v): k for k, v in enumerate(network.instance.node_id)}
     corners = [1, 3, 7, 9]
@@ -386,3 +458,16 @@ def test_cli_design_takes_the_route_rules(town, tmp_path):
     assert sum(e.edit.type == "add_line" for e in scenario.edits) == 3
     bad = CliRunner().invoke(app, [*args[:-2], "--terminals", "corners", "-o", str(out)])
     assert bad.exit_code != 0 and "junctions" in bad.output
+
+
+def test_cli_design_prices_operation(town, tmp_path):
+    out = tmp_path / "priced.toml"
+    args = ["optimise", "design", str(town), "--routes", "2", "--fleet", "12", "--spacing", "250"]
+    args += ["--objective", "frequency", "--evaluations", "300", "--seed", "1"]
+    args += ["--operator-weight", "200", "--operator-weight-km", "1", "-o", str(out)]
+    run = CliRunner().invoke(app, args)
+    assert run.exit_code == 0, run.output
+    assert "operating cost" in run.output and "min per trip (priced)" in run.output
+    assert "# operating cost priced at 1200.0 passenger-min per vehicle-hour" in out.read_text()
+    bad = CliRunner().invoke(app, [*args[:-4], "--operator-weight", "-1", "-o", str(out)])
+    assert bad.exit_code != 0

@@ -8,6 +8,11 @@ lists the rules that avoid them. The evaluation runs in a fresh process with an 
 numba cache (a cached kernel is loaded without its helpers, so a helper's second
 specialisation would go unseen), so that kernels that other tests call directly with
 other types do not count. Slow: it compiles every kernel of an evaluation (about 25 s).
+
+A parallel kernel has a serial twin (``kernel.serial``, ``kernels._config.sized``) that
+small problems call instead, since compiling the parallel variant costs about a second
+more: the twins must give the same answers, bit for bit, and a process should compile only
+one of the two.
 """
 
 from __future__ import annotations
@@ -18,9 +23,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import transitopt
+from transitopt.kernels import _config, snapping, transit
+from transitopt.kernels import accessibility as kacc
+from transitopt.kernels import shortest_paths as ksp
 
 _SCRIPT = """
 import importlib, json, pkgutil, sys
@@ -37,10 +46,14 @@ for info in pkgutil.iter_modules(kernels.__path__):
     for name, obj in vars(module).items():
         if isinstance(obj, CPUDispatcher) and obj.py_func.__module__ == module.__name__:
             found[info.name + "." + name] = [str(s) for s in obj.signatures]
+            serial = getattr(obj, "serial", None)
+            if serial is not None:
+                found[info.name + "." + name + ".serial"] = [str(s) for s in serial.signatures]
 print(json.dumps(found))
 """
 
-#: kernels a scenario evaluation must run (so the check below is not vacuous)
+#: kernels a scenario evaluation must run, as themselves or as their serial twin (so the
+#: check below is not vacuous)
 HOT = [
     "shortest_paths.dijkstra_into",
     "shortest_paths.many_to_many_within",
@@ -80,9 +93,97 @@ def test_scenario_evaluation_compiles_each_kernel_once(tmp_path, town_toml):
     )
     assert run.returncode == 0, run.stderr[-3000:]
     found = json.loads(run.stdout.strip().splitlines()[-1])
-    missing = [name for name in HOT if not found.get(name)]
+    missing = [name for name in HOT if not (found.get(name) or found.get(name + ".serial"))]
     assert not missing, f"the evaluation no longer runs {missing}: update HOT"
+    both = [name for name in found if found[name] and found.get(name + ".serial")]
+    assert not both, f"compiled both parallel and serial (see kernels._config.sized): {both}"
     twice = {name: sigs for name, sigs in found.items() if len(sigs) > 1}
     assert not twice, "compiled more than once (see kernels/_config.py):\n" + "\n".join(
         f"{name}:\n  " + "\n  ".join(sigs) for name, sigs in twice.items()
     )
+
+
+# ----------------------------------------------------------------------------- serial twins
+
+
+def _same(parallel, serial) -> None:
+    """Bitwise equal results (tuples of arrays or one array)."""
+    if not isinstance(parallel, tuple):
+        parallel, serial = (parallel,), (serial,)
+    assert len(parallel) == len(serial)
+    for a, b in zip(parallel, serial, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def _random_csr(rng, n: int, m: int):
+    tail = rng.integers(0, n, m)
+    head = rng.integers(0, n, m)
+    order = np.argsort(tail, kind="stable")
+    tail, head = tail[order], head[order].astype(np.int64)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(tail, minlength=n), out=indptr[1:])
+    indptr.setflags(write=False)  # graph structure is passed read-only (kernels/_config.py)
+    head.setflags(write=False)
+    return indptr, head, tail.astype(np.int64)
+
+
+def test_serial_twins_give_the_same_answers():
+    """Each parallel kernel that callers switch with ``sized`` against its serial twin on
+    random inputs: identical arrays (parallel loops run over fixed chunks, summed in
+    chunk order)."""
+    rng = np.random.default_rng(11)
+    n, m = 300, 1500
+    indptr, head, tail = _random_csr(rng, n, m)
+    weight = rng.uniform(1.0, 50.0, m)
+    no_through = rng.random(n) < 0.05
+    sources = rng.choice(n, 40, replace=False).astype(np.int64)
+    targets = rng.choice(n, 60, replace=False).astype(np.int64)
+    args = (indptr, head, weight, sources, targets, no_through)
+    _same(ksp.many_to_many(*args), ksp.many_to_many.serial(*args))
+
+    times = np.where(rng.random((40, 60)) < 0.1, np.inf, rng.uniform(0, 3600, (40, 60)))
+    opportunities = rng.uniform(0, 100, (60, 2))
+    args = (times, opportunities, np.array([600.0, 1800.0]), np.array([1e-3]), 2400.0)
+    _same(kacc.matrix_sums(*args), kacc.matrix_sums.serial(*args))
+
+    lon, lat = 24.9 + rng.random(500) * 0.05, 60.15 + rng.random(500) * 0.05
+    px, py = 24.89 + rng.random(300) * 0.07, 60.14 + rng.random(300) * 0.07
+    ky = snapping.EARTH_RADIUS_M * np.pi / 180
+    kx = ky * np.cos(np.radians(max(lat.max(), py.max())))
+    grid = snapping.build_grid(lon * kx, lat * ky, 250)
+    args = (px, py, px * kx, py * ky, lon, lat, np.arange(lon.size), *grid, True)
+    _same(snapping.nearest_nodes(*args), snapping.nearest_nodes.serial(*args))
+
+    n, m = 60, 400
+    t_tail, t_head = rng.integers(0, n, m), rng.integers(0, n, m)
+    keep = t_tail != t_head
+    t_tail, t_head = t_tail[keep].astype(np.int64), t_head[keep].astype(np.int64)
+    cost = rng.uniform(1.0, 100.0, t_tail.size)
+    freq = np.where(rng.random(t_tail.size) < 0.5, np.inf, rng.uniform(0.002, 0.05, t_tail.size))
+    in_links = np.argsort(t_head, kind="stable").astype(np.int64)
+    in_indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(t_head, minlength=n), out=in_indptr[1:])
+    nodes = np.arange(n, dtype=np.int64)
+    demand = rng.uniform(0, 1, (n, n))
+    skim = np.ones((t_tail.size, 1))
+    args = (t_tail, t_head, cost, freq, in_indptr, in_links, skim, 0.5, nodes, nodes, demand, True)
+    _same(transit.assign(*args), transit.assign.serial(*args))
+
+
+def test_sized_picks_the_serial_twin_for_small_work_until_the_parallel_one_ran():
+    """``sized``: serial below ``PARALLEL_MIN_WORK``, parallel at or above it, and parallel
+    for any size once the parallel variant has run in the process."""
+
+    class Kernel:  # stands in for a dispatcher: its compiled signatures and its twin
+        signatures: list[str] = []
+        serial = object()
+
+    kernel = Kernel()
+    small, large = _config.PARALLEL_MIN_WORK - 1, _config.PARALLEL_MIN_WORK
+    assert _config.sized(kernel, small) is Kernel.serial
+    assert _config.sized(kernel, large) is kernel
+    kernel.signatures = ["(float64[:],)"]
+    assert _config.sized(kernel, small) is kernel
+    plain = object()
+    assert _config.sized(plain, small) is plain
+    assert ksp.many_to_many.serial.py_func.__qualname__ == "many_to_many_serial"

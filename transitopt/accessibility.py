@@ -34,6 +34,7 @@ import pandas as pd
 from ._errors import SnappingError
 from ._io import atomic_path
 from .kernels import accessibility as _kernels
+from .kernels._config import sized
 from .network.compiled import Network
 from .paths import edge_weights, prepare, snap_points
 from .zones import OnUnattached, _metres_per_unit, attach_zones
@@ -157,9 +158,8 @@ def accessibility(
             times = prepared.distances(nodes[start:stop], None, method=method)
             if access_speed_kph is not None:
                 times += start_s[start:stop, None]
-            cum[start:stop], grav[start:stop] = _kernels.matrix_sums(
-                times, opp, cut_s, dec_s, limit_s
-            )
+            matrix_sums = sized(_kernels.matrix_sums, times.size * opp.shape[1])
+            cum[start:stop], grav[start:stop] = matrix_sums(times, opp, cut_s, dec_s, limit_s)
     else:
         raise ValueError(f"method must be 'auto', 'ch', 'dijkstra' or 'bounded', not {method!r}")
     out = _frame(table, cum, grav, names, cutoffs, decay)
@@ -210,7 +210,8 @@ def accessibility_from_matrix(
     cutoffs = _cutoffs(cutoffs_min)
     decay = _decay(decay_per_min)
     limit = math.inf if gravity_max_min is None else float(gravity_max_min)
-    cum, grav = _kernels.matrix_sums(times, opp, cutoffs, decay, limit)
+    matrix_sums = sized(_kernels.matrix_sums, times.size * opp.shape[1])
+    cum, grav = matrix_sums(times, opp, cutoffs, decay, limit)
     return _frame(pd.DataFrame({"zone": ids}), cum, grav, names, cutoffs, decay)
 
 

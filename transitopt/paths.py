@@ -60,6 +60,7 @@ from .kernels import compression as _compression
 from .kernels import contraction as _contraction
 from .kernels import shortest_paths as _sp
 from .kernels import snapping as _snapping
+from .kernels._config import sized
 from .network.compiled import EDGE_FLOAT_DEFAULTS, Network
 
 Method = Literal["auto", "ch", "dijkstra"]
@@ -518,8 +519,9 @@ def skim(
     if method == "ch":
         return PreparedGraph(network, array).distances(src, dst, method="ch")
     no_through = np.ascontiguousarray(network.centroid, dtype=np.bool_)
+    many_to_many = sized(_sp.many_to_many, src.size * network.head.size)
     with _threads(1 if _serial(src.size) else None):
-        return _sp.many_to_many(network.indptr, network.head, array, src, dst, no_through)
+        return many_to_many(network.indptr, network.head, array, src, dst, no_through)
 
 
 def shortest_paths(
@@ -668,8 +670,9 @@ def walk_distances(
     indptr, head, length = _two_way(walk_network)
     no_through = np.ascontiguousarray(walk_network.centroid, dtype=np.bool_)
     if max_distance_m is None:
+        many_to_many = sized(_sp.many_to_many, src.size * head.size)
         with _threads(1 if _serial(src.size) else None):
-            d = _sp.many_to_many(indptr, head, length, src, dst, no_through)
+            d = many_to_many(indptr, head, length, src, dst, no_through)
     else:
         uniq, inv = np.unique(src, return_inverse=True)
         with _threads(1 if _serial(uniq.size) else None):
@@ -856,10 +859,10 @@ def snap_points(
         kx = ky = 1.0
     gx, gy = nx_[cand] * kx, ny_[cand] * ky
     grid = _snapping.build_grid(gx, gy, max(1, cand.size // 2))
+    # a point scans a few grid cells of about two candidates each
+    nearest_nodes = sized(_snapping.nearest_nodes, 20 * px.size)
     with _threads(1 if px.size < 256 else None):
-        node, dist = _snapping.nearest_nodes(
-            px, py, px * kx, py * ky, nx_, ny_, cand, *grid, geographic
-        )
+        node, dist = nearest_nodes(px, py, px * kx, py * ky, nx_, ny_, cand, *grid, geographic)
     if max_distance_m is not None:
         far = np.flatnonzero(dist > max_distance_m)
         if far.size:

@@ -255,6 +255,23 @@ def design(
             callback=one_of("passenger", "frequency", "pareto"),
         ),
     ] = "passenger",
+    operator_weight_h: Annotated[
+        float,
+        typer.Option(
+            "--operator-weight",
+            help="Operating cost per vehicle-hour (scenario currency) traded against "
+            "passengers' time at the value of time; 0: the fleet is used in full.",
+            callback=non_negative,
+        ),
+    ] = 0.0,
+    operator_weight_km: Annotated[
+        float,
+        typer.Option(
+            "--operator-weight-km",
+            help="Operating cost per vehicle-km (scenario currency), as --operator-weight.",
+            callback=non_negative,
+        ),
+    ] = 0.0,
     fit_fleet: Annotated[
         bool,
         typer.Option(
@@ -314,6 +331,8 @@ def design(
                 max_evaluations=evaluations,
                 seed=seed,
                 objective=objective,  # type: ignore[arg-type]
+                operator_weight_per_veh_h=operator_weight_h,
+                operator_weight_per_veh_km=operator_weight_km,
                 progress=show,
             )
     else:
@@ -330,6 +349,8 @@ def design(
             max_evaluations=evaluations,
             seed=seed,
             objective=objective,  # type: ignore[arg-type]
+            operator_weight_per_veh_h=operator_weight_h,
+            operator_weight_per_veh_km=operator_weight_km,
             progress=line,
         )
     write_design(result, output, replace=replace)  # type: ignore[arg-type]
@@ -346,6 +367,8 @@ def design(
         f"{result.fleet_used} of {result.fleet_budget}; {result.search.n_evaluations:,} "
         f"evaluations ({result.search.stopped_by})"
     )
+    if result.operator_cost_min > 0:
+        console.print(f"operating cost {result.operator_cost_min:.2f} min per trip (priced)")
     for row in result.table.itertuples():
         console.print(
             f"  {row.route:<4} every {row.headway_min:>4g} min, {row.fleet:>3} buses, "

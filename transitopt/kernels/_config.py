@@ -12,7 +12,9 @@ combination of argument types. So every kernel should see one combination:
 * a read-only array is a different type from a writeable one: graph structure is passed
   read-only (as a compiled network's arrays are), weights and node lists writeable
   (see ``paths._frozen``);
-* parallel kernels parallelise their ``prange`` loops only (:func:`njit_parallel`);
+* parallel kernels parallelise their ``prange`` loops only (:func:`njit_parallel`), and
+  small problems call their serial twin instead (:func:`sized`): a parallel kernel
+  compiles about a second longer, for no gain on a few milliseconds of work;
 * no array-to-slice copies (``a[:k] = b[:k]``): their shape check alone compiles for
   seconds; a loop does the same.
 
@@ -73,8 +75,16 @@ class _Kernel(CPUDispatcher):
 
 
 def _compile(parallel: bool) -> Any:
-    """``numba.njit`` with the options every kernel shares (cached, no GIL, numpy errors)."""
-    options: dict[str, Any] = {"cache": True, "nogil": True, "error_model": "numpy"}
+    """``numba.njit`` with the options every kernel shares (cached, no GIL, numpy errors,
+    no cfunc wrapper)."""
+    options: dict[str, Any] = {
+        "cache": True,
+        "nogil": True,
+        "error_model": "numpy",
+        # no C-callable wrapper: it only serves kernels passed to kernels as first-class
+        # function objects, which transitopt never does, and costs compile time for each
+        "no_cfunc_wrapper": True,
+    }
     if parallel:
         options["parallel"] = dict(_PRANGE_ONLY)  # a copy: numba empties the dict
     jit = numba.njit(**options)
@@ -93,8 +103,52 @@ njit = _compile(parallel=False)
 
 
 def njit_parallel(func: Any) -> Any:
-    """Compile ``func`` with the common options and ``parallel=True`` (use ``numba.prange``)."""
-    return _compile(parallel=True)(func)
+    """Compile ``func`` with the common options and ``parallel=True`` (use ``numba.prange``).
+
+    The kernel also gets a serial twin, ``kernel.serial`` (the same code with ``prange``
+    run as ``range``, compiled only when first called): see :func:`sized`.
+    """
+    kernel = _compile(parallel=True)(func)
+    kernel.serial = _compile(parallel=False)(_serial_copy(func))
+    return kernel
+
+
+def _serial_copy(func: Any) -> Any:
+    """A copy of ``func`` under the name ``<name>_serial``: numba's on-disk cache files are
+    named after the function (and its index is not keyed by the ``parallel`` option), so
+    the twin needs a name of its own to keep its compiled code apart."""
+    copy = type(func)(  # a new function over the same code
+        func.__code__, func.__globals__, func.__name__ + "_serial", func.__defaults__,
+        func.__closure__,
+    )  # fmt: skip
+    copy.__qualname__ = func.__qualname__ + "_serial"
+    copy.__module__ = func.__module__
+    copy.__doc__ = func.__doc__
+    return copy
+
+
+#: work (loop steps of the kernel's inner loop: edges relaxed, links scanned, matrix cells
+#: read) below which :func:`sized` picks a parallel kernel's serial twin: about a
+#: millisecond on one core, where waking the worker threads takes a good part of what
+#: they could save, while compiling the parallel variant on a first run costs about a
+#: second more than the serial one (numba builds and compiles a separate gufunc for each
+#: ``prange`` loop)
+PARALLEL_MIN_WORK = 500_000
+
+
+def sized(kernel: Any, work: float) -> Any:
+    """The variant of the :func:`njit_parallel` ``kernel`` to call for ``work`` loop steps.
+
+    The serial twin below :data:`PARALLEL_MIN_WORK`, unless the parallel variant has
+    already run in this process (it is compiled or loaded then, and a process should not
+    compile both); else the parallel kernel. Both give the same answers, bit for bit
+    (parallel loops run over a fixed number of chunks, :data:`PARALLEL_CHUNKS`, in
+    either variant), so the choice only changes speed and what a first run compiles.
+    """
+    serial = getattr(kernel, "serial", None)
+    if serial is None or work >= PARALLEL_MIN_WORK or getattr(kernel, "signatures", None):
+        return kernel
+    return serial
 
 
 #: parallel kernels split their work (sources, origins, destinations) into at most this

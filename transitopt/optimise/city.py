@@ -203,7 +203,14 @@ class CityDesign:
         Mean wait per boarding (minutes): half the headway, weighted by route riders.
     fast_cost_min
         ``ATT + wait_min × boardings per trip`` (from d0, d1, d2): the fast objective with
-        waiting, used to pick among the ``"pareto"`` front.
+        waiting, used (plus ``operator_cost_min``) to pick among the ``"pareto"`` front.
+    operator_min_per_veh_h, operator_min_per_veh_km
+        The operating cost the design priced, passenger minutes per vehicle-hour and per
+        vehicle-km (``operator_weight_per_veh_*`` of :func:`design_city` over the value of
+        time per minute; 0: not priced).
+    operator_cost_min
+        Operating cost per trip of the demand at the headways set, minutes:
+        ``(c_h × veh_h + c_km × veh_km) / trips per hour`` at free-flow running times.
     """
 
     network: CityNetwork
@@ -216,6 +223,9 @@ class CityDesign:
     evaluation: RouteSetEvaluation
     wait_min: float
     fast_cost_min: float
+    operator_min_per_veh_h: float = 0.0
+    operator_min_per_veh_km: float = 0.0
+    operator_cost_min: float = 0.0
 
 
 def city_network(
@@ -524,6 +534,8 @@ def design_city(
     headway_bounds_min: tuple[float, float] = (3.0, 30.0),
     transfer_penalty_min: float = 5.0,
     objective: Literal["passenger", "frequency", "pareto"] = "passenger",
+    operator_weight_per_veh_h: float = 0.0,
+    operator_weight_per_veh_km: float = 0.0,
     progress: ProgressCallback | None = None,
     **network_options,
 ) -> CityDesign:
@@ -569,6 +581,17 @@ def design_city(
         :func:`design_routes` (the budget split over its weights), then, with headways set
         under the fleet for each of its route sets, the one with the least
         ``fast_cost_min`` (shorter routes run more often).
+    operator_weight_per_veh_h, operator_weight_per_veh_km
+        Operating cost of a vehicle-hour (in service, layover included) and of a
+        vehicle-km, in the baseline's currency (``[model] currency``); divided by its
+        ``value_of_time_per_h / 60`` they become passenger minutes, spread over the
+        candidate network's trips per hour. Then the headways (:func:`set_headways`)
+        shorten only while the waiting saved outweighs the cost, and with
+        ``"frequency"`` the search itself picks the common headway that minimises wait
+        plus operating cost (:class:`~transitopt.optimise.route_design.FleetWait`), so the
+        design may leave vehicles of the fleet unused. With ``demand="total"`` every trip
+        counts as a rider of the design (as in the ATT), so the cost is shared by all
+        trips; ``demand="transit"`` shares it among the baseline's transit riders.
     progress
         As for :func:`~transitopt.optimise.design_routes` (returning ``False`` stops the
         search and keeps the best so far; so does Ctrl-C).
@@ -591,7 +614,16 @@ def design_city(
         )
     from ..scenario import load_scenario
 
-    layover = load_scenario(net.scenario_path).baseline.model.layover_share
+    model = load_scenario(net.scenario_path).baseline.model
+    layover = model.layover_share
+    for label, value in (
+        ("operator_weight_per_veh_h", operator_weight_per_veh_h),
+        ("operator_weight_per_veh_km", operator_weight_per_veh_km),
+    ):
+        if not (math.isfinite(value) and value >= 0):
+            raise CityDesignError(f"{label} must be a number >= 0, got {value}")
+    per_min = model.value_of_time_per_h / 60.0
+    operator_min = (operator_weight_per_veh_h / per_min, operator_weight_per_veh_km / per_min)
     rules = route_rules(
         net,
         max_route_min=max_route_min,
@@ -606,6 +638,11 @@ def design_city(
             layover_share=layover,
             stop_time_min=net.dwell_s / 60.0,
             min_headway_min=headway_bounds_min[0],
+            max_headway_min=headway_bounds_min[1],
+            operator_min_per_veh_h=operator_min[0],
+            operator_min_per_veh_km=operator_min[1],
+            trips_per_h=float(inst.demand.sum()),
+            link_km=_link_km(net),
         )
         if objective == "frequency"
         else None
@@ -634,10 +671,19 @@ def design_city(
             headway_bounds_min,
             search,
             transfer_penalty_min,
+            operator_min,
         )
         for routes in options
     ]
-    return min(designs, key=lambda d: d.fast_cost_min)
+    return min(designs, key=lambda d: d.fast_cost_min + d.operator_cost_min)
+
+
+def _link_km(net: CityNetwork) -> np.ndarray:
+    """(n, n) km of each link: along the streets, or straight lines without street paths."""
+    if net.link_km is not None:
+        return net.link_km
+    km = haversine_m(net.lon[:, None], net.lat[:, None], net.lon[None, :], net.lat[None, :])
+    return np.where(np.isfinite(net.instance.travel_time), km / 1000.0, np.inf)
 
 
 def route_rules(
@@ -733,6 +779,7 @@ def _with_headways(
     bounds: tuple[float, float],
     search: RouteDesignResult,
     penalty_min: float,
+    operator_min: tuple[float, float] = (0.0, 0.0),
 ) -> CityDesign:
     """Headways under the fleet for designed routes, the route table and the fast cost."""
     from ..scenario import load_scenario
@@ -740,10 +787,19 @@ def _with_headways(
     layover = load_scenario(net.scenario_path).baseline.model.layover_share
     one_way = np.array([route_time_s(net, r) for r in routes])
     riders = route_riders(net.instance.demand, routes)
-    headway = set_headways(one_way, riders, fleet, bounds_min=bounds, layover_share=layover)
+    length_km = [_route_length_km(net, r) for r in routes]
+    headway = set_headways(
+        one_way,
+        riders,
+        fleet,
+        bounds_min=bounds,
+        layover_share=layover,
+        length_km=np.asarray(length_km),
+        operator_min_per_veh_h=operator_min[0],
+        operator_min_per_veh_km=operator_min[1],
+    )
     fleets = route_fleets(one_way, headway, layover_share=layover)
     names = [f"{_stop_name(net, r[0])} - {_stop_name(net, r[-1])}" for r in routes]
-    length_km = [_route_length_km(net, r) for r in routes]
     table = pd.DataFrame(
         {
             "route": [f"D{k + 1}" for k in range(len(routes))],
@@ -770,7 +826,28 @@ def _with_headways(
         evaluation=ev,
         wait_min=wait,
         fast_cost_min=ev.att + wait * boardings,
+        operator_min_per_veh_h=operator_min[0],
+        operator_min_per_veh_km=operator_min[1],
+        operator_cost_min=_operator_cost_min(
+            one_way, np.asarray(length_km), headway, layover, operator_min, net.instance.demand
+        ),
     )
+
+
+def _operator_cost_min(
+    one_way_s: np.ndarray,
+    length_km: np.ndarray,
+    headway_min: np.ndarray,
+    layover_share: float,
+    operator_min: tuple[float, float],
+    demand: np.ndarray,
+) -> float:
+    """Operating cost per trip (minutes): priced vehicle-hours and vehicle-km per hour of
+    routes run both ways, over the trips per hour."""
+    veh_h = (2.0 * one_way_s / 60.0 * (1.0 + layover_share) / headway_min).sum()
+    veh_km = (2.0 * length_km * 60.0 / headway_min).sum()
+    cost = operator_min[0] * veh_h + operator_min[1] * veh_km
+    return float(cost / max(float(demand.sum()), 1e-12))
 
 
 def _stop_name(net: CityNetwork, stop: int) -> str:
@@ -841,8 +918,18 @@ def set_headways(
     *,
     bounds_min: tuple[float, float] = (3.0, 30.0),
     layover_share: float = 0.10,
+    length_km: np.ndarray | None = None,
+    operator_min_per_veh_h: float = 0.0,
+    operator_min_per_veh_km: float = 0.0,
 ) -> np.ndarray:
     """Clock-face headways (minutes) per route within ``fleet`` vehicles (module docstring).
+
+    With an operating cost (``operator_min_per_veh_h`` / ``_per_veh_km``: passenger
+    minutes per vehicle-hour / vehicle-km, i.e. currency over the value of time per
+    minute; ``length_km``: one-way route lengths), a step is taken only while the waiting
+    it saves (``riders × Δheadway / 2``, passenger minutes per hour) exceeds the
+    vehicle-hours (vehicles in service) and vehicle-km per hour it adds at those prices,
+    the best net saving per extra vehicle first; so vehicles of the fleet can stay unused.
 
     Raises
     ------
@@ -852,9 +939,19 @@ def set_headways(
     lo, hi = bounds_min
     grid = sorted({h for h in CLOCK_FACE_MIN if lo - 1e-9 <= h <= hi + 1e-9} | {lo, hi})
     step = np.full(len(one_way_s), len(grid) - 1)  # index into grid, longest first
+    one_way = np.asarray(one_way_s, float)
+    km = np.zeros(len(one_way)) if length_km is None else np.asarray(length_km, float)
+    if len(km) != len(one_way):
+        raise CityDesignError(f"length_km has {len(km)} values for {len(one_way)} routes")
 
     def fleet_at(s: np.ndarray) -> np.ndarray:
         return route_fleets(one_way_s, np.array([grid[i] for i in s]), layover_share=layover_share)
+
+    def operating_min(r: int, headway: float) -> float:
+        """Operating cost of route ``r`` per hour at ``headway``, passenger minutes."""
+        veh_h = 2.0 * one_way[r] / 60.0 * (1.0 + layover_share) / headway
+        veh_km = 2.0 * km[r] * 60.0 / headway
+        return operator_min_per_veh_h * veh_h + operator_min_per_veh_km * veh_km
 
     current = fleet_at(step)
     if current.sum() > fleet:
@@ -873,7 +970,9 @@ def set_headways(
             if more.sum() > fleet:
                 continue
             extra = max(1, int(more[r] - current[r]))
-            gain = riders[r] * (grid[step[r]] - grid[trial[r]]) / 2.0 / extra
+            saved = riders[r] * (grid[step[r]] - grid[trial[r]]) / 2.0
+            saved -= operating_min(r, grid[trial[r]]) - operating_min(r, grid[step[r]])
+            gain = saved / extra
             if gain > best_gain:
                 best, best_gain = r, gain
         if best < 0:
@@ -921,6 +1020,14 @@ def write_design(
         f"{design.fleet_budget} at free-flow running times; mean wait {design.wait_min:.1f} min; "
         f"seed {design.search.seed}, "
         f"{design.search.n_evaluations} evaluations ({design.search.stopped_by}).",
+    ]
+    if design.operator_cost_min > 0:
+        out.append(
+            f"# operating cost priced at {design.operator_min_per_veh_h:.1f} passenger-min per "
+            f"vehicle-hour and {design.operator_min_per_veh_km:.2f} per vehicle-km: "
+            f"{design.operator_cost_min:.2f} min per trip."
+        )
+    out += [
         "",
         "[scenario]",
         f"name = {_toml_str(title)}",
@@ -1000,12 +1107,17 @@ def refit_to_model(
             return design, float(result["transit_fleet"])
         one_way = (ours.groupby("route_key")["one_way_time_s"].mean().reindex(keys)).to_numpy(float)
         riders = design.table["riders"].to_numpy(float)
+        operator_min = (design.operator_min_per_veh_h, design.operator_min_per_veh_km)
+        length_km = design.table["length_km"].to_numpy(float)
         headway = set_headways(
             one_way,
             riders,
             design.fleet_budget,
             bounds_min=headway_bounds_min,
             layover_share=layover,
+            length_km=length_km,
+            operator_min_per_veh_h=operator_min[0],
+            operator_min_per_veh_km=operator_min[1],
         )
         fleets = route_fleets(one_way, headway, layover_share=layover)
         table = design.table.assign(one_way_min=one_way / 60.0, headway_min=headway, fleet=fleets)
@@ -1019,6 +1131,14 @@ def refit_to_model(
             fleet_used=int(fleets.sum()),
             wait_min=wait,
             fast_cost_min=ev.att + wait * boardings,
+            operator_cost_min=_operator_cost_min(
+                one_way,
+                length_km,
+                headway,
+                layover,
+                operator_min,
+                design.network.instance.demand,
+            ),
         )
         write_design(design, path, **write_options)
     result = evaluate_file(path)

@@ -20,6 +20,7 @@ import pandas as pd
 from .._errors import DemandError
 from ..demand.od import check_trips
 from ..kernels import transit as kernels
+from ..kernels._config import sized
 from .defaults import WAIT_FACTOR
 from .graph import ALIGHT, BOARD, LINK_KINDS, LINK_SKIM_NAMES, RIDE, TransitGraph
 
@@ -136,7 +137,9 @@ def assign_transit(
     matrix = _demand_matrix(graph, demand)
     np.fill_diagonal(matrix, 0.0)
     z = matrix.shape[0]
-    volume, skim_array, arrived = kernels.assign(
+    # one optimal-strategies search over every link per destination
+    assign_kernel = sized(kernels.assign, z * graph.n_links)
+    volume, skim_array, arrived = assign_kernel(
         graph.tail,
         graph.head,
         graph.cost_s,
@@ -249,7 +252,7 @@ def strategy_link_sums(
     if weights.ndim != 2 or weights.shape[0] != graph.n_links:
         raise ValueError(f"link_weights must have shape ({graph.n_links}, k), got {weights.shape}")
     z = len(graph.zone_ids)
-    _, skims, _ = kernels.assign(
+    _, skims, _ = sized(kernels.assign, z * graph.n_links)(
         graph.tail,
         graph.head,
         graph.cost_s,

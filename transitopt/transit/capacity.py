@@ -58,6 +58,7 @@ import pandas as pd
 
 from ..defaults import section
 from ..kernels import transit as kernels
+from ..kernels._config import sized
 from .assign import SKIM_NAMES, TransitAssignment, _demand_matrix
 from .defaults import WAIT_FACTOR
 from .graph import ALIGHT, BOARD, DWELL, RIDE, TransitGraph
@@ -399,7 +400,7 @@ def assign_transit_capacity(
             if want_skims
             else no_skims
         )
-        return kernels.assign(
+        return sized(kernels.assign, matrix.shape[1] * graph.n_links)(
             graph.tail, graph.head, cost, freq, graph.in_indptr, graph.in_links,
             link_skim, float(wait_factor),
             graph.origin_node, graph.destination_node, matrix, bool(want_skims),

@@ -21,6 +21,7 @@ itself, the Pareto archive keeps only route sets that keep them all, and
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -114,28 +115,78 @@ class RouteRules:
         return ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FleetWait:
-    """The waiting a route set costs when ``fleet`` vehicles run it at one common headway.
+    """The waiting (and, optionally, operating) cost of a route set run by ``fleet``
+    vehicles at one common headway.
 
     With every route run both ways at headway ``h``, the fleet is about
     ``sum_r 2 T_r (1 + layover_share) / h + n_routes / 2`` (one-way times ``T_r`` with
     ``stop_time_min`` per intermediate stop; the last term: rounding up per route), so
-    ``h = 2 (1 + layover_share) sum_r T_r / (fleet - n_routes / 2)`` and each boarding
-    waits ``max(h, min_headway_min) / 2`` minutes. The search minimises
-    ``ATT + wait × boardings per trip``: long routes cost headway, so waiting enters the
-    route design, not only the headways set afterwards.
+    the shortest headway the fleet allows is
+    ``h_fleet = 2 (1 + layover_share) sum_r T_r / (fleet - n_routes / 2)`` and each
+    boarding waits ``h / 2`` minutes. The search minimises ``ATT + wait × boardings per
+    trip``: long routes cost headway, so waiting enters the route design, not only the
+    headways set afterwards.
+
+    Operating cost (``operator_min_per_veh_h``, ``operator_min_per_veh_km``: the
+    operator's cost of one vehicle-hour / vehicle-km in passenger minutes, i.e. currency
+    divided by the value of time per minute) adds ``(c_h × veh_h + c_km × veh_km) /
+    trips_per_h`` per trip, with ``veh_h = 2 (1 + layover_share) sum_r T_r / h`` and
+    ``veh_km = 120 sum_r L_r / h`` per hour (``L_r`` from ``link_km``). Both parts fall
+    with ``h`` as ``A / h``, the waiting rises as ``B h / 2`` (``B`` boardings per trip),
+    so the headway is ``sqrt(2 A / B)`` clipped to ``[max(h_fleet, min_headway_min),
+    max_headway_min]``: a high enough cost leaves vehicles of the fleet unused.
     """
 
     fleet: int
     layover_share: float = 0.10
     stop_time_min: float = 0.0
     min_headway_min: float = 3.0
+    max_headway_min: float = 30.0
+    operator_min_per_veh_h: float = 0.0
+    operator_min_per_veh_km: float = 0.0
+    trips_per_h: float = 1.0
+    link_km: np.ndarray | None = None
+
+    @property
+    def prices_operation(self) -> bool:
+        """Whether operating cost enters the objective."""
+        return self.operator_min_per_veh_h > 0 or self.operator_min_per_veh_km > 0
+
+    def _running_min(self, trt_min: float, n_stops: int, n_routes: int) -> float:
+        return trt_min + self.stop_time_min * max(0, n_stops - 2 * n_routes)
+
+    def _fleet_headway_min(self, running_min: float, n_routes: int) -> float:
+        usable = max(self.fleet - 0.5 * n_routes, 0.5)
+        return 2.0 * (1.0 + self.layover_share) * running_min / usable
 
     def wait_min(self, trt_min: float, n_stops: int, n_routes: int) -> float:
-        """Mean wait per boarding (minutes) for a route set of total one-way time ``trt_min``
-        (links only) and ``n_stops`` stops in all."""
-        running = trt_min + self.stop_time_min * max(0, n_stops - 2 * n_routes)
-        usable = max(self.fleet - 0.5 * n_routes, 0.5)
-        headway = 2.0 * (1.0 + self.layover_share) * running / usable
-        return max(headway, self.min_headway_min) / 2.0
+        """Mean wait per boarding (minutes) at the shortest headway the fleet allows, for
+        a route set of total one-way time ``trt_min`` (links only) and ``n_stops`` stops."""
+        running = self._running_min(trt_min, n_stops, n_routes)
+        return max(self._fleet_headway_min(running, n_routes), self.min_headway_min) / 2.0
+
+    def routes_km(self, routes: Sequence[Sequence[int]]) -> float:
+        """Total one-way length of the routes, km (0 without ``link_km``)."""
+        if self.link_km is None:
+            return 0.0
+        km = self.link_km
+        return float(sum(km[a, b] for r in routes for a, b in zip(r[:-1], r[1:], strict=True)))
+
+    def cost_min(
+        self, trt_min: float, n_stops: int, n_routes: int, boardings: float, km: float = 0.0
+    ) -> float:
+        """``wait × boardings`` plus the operating cost per trip (minutes) at the best
+        common headway (class docstring); ``km``: total one-way route length."""
+        running = self._running_min(trt_min, n_stops, n_routes)
+        lo = max(self._fleet_headway_min(running, n_routes), self.min_headway_min)
+        if not self.prices_operation:
+            return lo / 2.0 * boardings
+        per_h = (
+            self.operator_min_per_veh_h * 2.0 * (1.0 + self.layover_share) * running
+            + self.operator_min_per_veh_km * 120.0 * km
+        ) / max(self.trips_per_h, 1e-12)
+        best = math.sqrt(2.0 * per_h / max(boardings, 1e-12))
+        headway = min(max(best, lo), max(self.max_headway_min, lo))
+        return headway / 2.0 * boardings + per_h / headway

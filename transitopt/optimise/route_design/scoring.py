@@ -52,7 +52,8 @@ class RouteSetScorer:
     the current annealing run (see :meth:`scale_to`).
 
     With ``fleet_wait``, the ATT-only objective (weight 1) becomes ``ATT + wait ×
-    boardings per trip`` (:class:`~.rules.FleetWait`). With active ``rules``, each route
+    boardings per trip`` plus, when priced, the operating cost per trip
+    (:class:`~.rules.FleetWait`). With active ``rules``, each route
     set's rule excess times :data:`~.rules.RULE_PENALTY` is added to the objective and
     only route sets that keep every rule enter the archive.
     """
@@ -95,8 +96,10 @@ class RouteSetScorer:
         trt = raw[7]
         extra = 0.0
         if self.fleet_wait is not None and self.weight >= 1.0:
+            fw = self.fleet_wait
             boardings = (raw[1] + 2.0 * raw[2] + 3.0 * raw[3] + 4.0 * raw[4]) / (raw[6] - raw[5])
-            extra += self.fleet_wait.wait_min(trt, int(stops.size), len(routes)) * boardings
+            km = fw.routes_km(routes) if fw.operator_min_per_veh_km > 0 else 0.0
+            extra += fw.cost_min(trt, int(stops.size), len(routes), boardings, km)
         excess = (
             0.0 if self.rules is None else self.rules.total_excess(self.net.travel_time, routes)
         )
