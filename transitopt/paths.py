@@ -675,8 +675,9 @@ def walk_distances(
             d = many_to_many(indptr, head, length, src, dst, no_through)
     else:
         uniq, inv = np.unique(src, return_inverse=True)
+        many_to_many_within = sized(_sp.many_to_many_within, uniq.size * head.size)
         with _threads(1 if _serial(uniq.size) else None):
-            d = _sp.many_to_many_within(
+            d = many_to_many_within(
                 indptr, head, length, uniq, dst, no_through, float(max_distance_m)
             )
         d = d[inv]
