@@ -165,6 +165,39 @@ def test_loader_takes_the_hierarchy_for_large_dense_demand(monkeypatch):
     assert isinstance(_hierarchy.aon_loader(problem), CompressedAON)
 
 
+def test_dense_demand_without_a_hierarchy_searches_a_smaller_core(monkeypatch):
+    # dense demand, hierarchy given up: the core graph is eliminated further
+    # (DENSE_MAX_ADDED instead of MAX_ADDED_EDGES), flows still those of a plain AON
+    from transitopt.assignment import _aon, _hierarchy
+    from transitopt.assignment._aon import CompressedAON
+    from transitopt.assignment._problem import build_problem
+    from transitopt.demand.od import ODMatrix
+
+    net, rng = _random_network(6)
+    zones = net.node_id[:10]
+    dense = rng.uniform(1, 5, (10, 10))
+    np.fill_diagonal(dense, 0.0)
+    problem = build_problem(net, ODMatrix(zones=zones, matrix=dense))
+    monkeypatch.setattr(_hierarchy, "MIN_WORK", 0)
+    monkeypatch.setattr(_hierarchy, "MAX_OPS", 10)
+    monkeypatch.setattr(_hierarchy, "_HIERARCHIES", {})
+    monkeypatch.setattr(_aon, "MIN_ELIMINATION_NODES", 0)
+    monkeypatch.setattr(_aon, "MAX_ADDED_EDGES", 0)
+    monkeypatch.setattr(_hierarchy, "DENSE_MAX_ADDED", 10_000)
+    default = CompressedAON.of_problem(problem)
+    loader = _hierarchy.aon_loader(problem)
+    assert isinstance(loader, CompressedAON) and loader.prune and not default.prune
+    assert loader.n_core < default.n_core
+    cost = net.free_flow_time_s
+    ref = aon_load(
+        net.indptr, net.head, net.tail, cost, net.centroid,
+        problem.origin_nodes, problem.dest_nodes, problem.demand, True,
+    )  # fmt: skip
+    flow, sptt, _ = loader.load(cost)
+    np.testing.assert_allclose(flow, ref[0], rtol=1e-12, atol=1e-9)
+    assert sptt == pytest.approx(ref[1], rel=1e-12)
+
+
 def test_centroids_are_not_passed_through():
     # 0 -> 1 -> 2 costs 2 through centroid 1; the detour 0 -> 3 -> 2 costs 10
     net = Network.from_edges(
@@ -267,6 +300,14 @@ def _compressed_vs_plain(net, cost, origins, dests, demand):
     assert comp[1] == pytest.approx(plain[1], rel=1e-12)
     assert comp[2] == pytest.approx(plain[2], rel=1e-12, abs=1e-12)
     assert aon.load(cost, False)[1] == comp[1]
+    # the same with the core's redundant edges dropped first (dense demand)
+    pruned = CompressedAON(
+        net.indptr, net.head, np.isfinite(cost), net.centroid, origins, dests, demand,
+        prune=True,
+    ).load(cost)  # fmt: skip
+    np.testing.assert_allclose(pruned[0], plain[0], rtol=1e-12, atol=1e-9)
+    assert pruned[1] == pytest.approx(plain[1], rel=1e-12)
+    assert pruned[2] == pytest.approx(plain[2], rel=1e-12, abs=1e-12)
     # the same search on a contraction hierarchy of the core graph (dense demand)
     hier = HierarchyAON(aon)
     got = hier.load(cost)
@@ -386,3 +427,66 @@ def test_bfw_with_the_hierarchy_reaches_the_same_equilibrium(require_data, monke
     # two points within relative gap 1e-7 of the same equilibrium: link flows agree to
     # about 1e-3 of the largest (both within that of SiouxFalls' best-known flows)
     np.testing.assert_allclose(hier.flow, plain.flow, rtol=0, atol=1e-3 * plain.flow.max())
+
+
+def _through_distances(n, tail, head, cost, no_through):
+    """All-pairs distances (scipy) where a path may start or end at a ``no_through`` node
+    but not pass through one: one search per source with the other centroids' out-edges cut."""
+    out = np.empty((n, n))
+    for s in range(n):
+        ok = np.isfinite(cost) & (~no_through[tail] | (tail == s))
+        order = np.lexsort((cost[ok], head[ok], tail[ok]))  # cheapest of parallel edges
+        idx = np.flatnonzero(ok)[order]
+        pair = tail[idx] * n + head[idx]
+        best = idx[np.r_[True, pair[1:] != pair[:-1]]]
+        # scipy drops explicit zeros: a tiny positive stand-in for zero-cost edges
+        w = np.where(cost[best] == 0.0, 1e-300, cost[best])
+        graph = sp.csr_matrix((w, (tail[best], head[best])), shape=(n, n))
+        out[s] = dijkstra(graph, indices=s)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_pruned_core_keeps_every_distance(seed):
+    # the witness pruning of the core graph drops edges, never a distance: all pairs
+    # against scipy on random graphs with centroids, zero-cost, parallel and closed edges
+    from transitopt.kernels.assignment import prune_core
+
+    rng = np.random.default_rng(seed)
+    n, m = 60, 420
+    tail = rng.integers(0, n, m)
+    head = rng.integers(0, n, m)
+    cost = rng.uniform(1.0, 10.0, m)
+    cost[rng.random(m) < 0.05] = 0.0
+    cost[rng.random(m) < 0.05] = np.inf
+    cost[:40] = rng.integers(1, 4, 40).astype(float)  # ties
+    no_through = rng.random(n) < 0.15
+    order = np.argsort(tail, kind="stable")
+    tail, head, cost = tail[order], head[order], cost[order]
+    indptr = np.r_[0, np.cumsum(np.bincount(tail, minlength=n))].astype(np.int64)
+    ptr, k_head, k_tail, k_cost, k_edge = prune_core(indptr, head, cost, no_through)
+    assert 0 < k_edge.size < m  # something dropped, something kept
+    assert np.array_equal(k_head, head[k_edge]) and np.array_equal(k_tail, tail[k_edge])
+    assert np.array_equal(k_cost, cost[k_edge])
+    assert np.array_equal(np.diff(ptr), np.bincount(k_tail, minlength=n))
+    full = _through_distances(n, tail, head, cost, no_through)
+    kept = _through_distances(n, k_tail, k_head, k_cost, no_through)
+    # same distances up to the order of summation (scipy sums along its own paths)
+    np.testing.assert_allclose(kept, full, rtol=1e-12, atol=1e-250)
+
+
+def test_pruned_core_drops_only_strictly_longer_edges_around_through_nodes():
+    # 0 -> 1 -> 2 costs 1 + 1: a direct 0 -> 2 of 3 goes, one of 2 (a tie) stays, and
+    # nothing goes when node 1 is a centroid (no path passes through it)
+    from transitopt.kernels.assignment import prune_core
+
+    # edges 0 -> 1, 0 -> 2, 1 -> 2
+    head = np.array([1, 2, 2])
+    indptr = np.array([0, 2, 3, 3], dtype=np.int64)
+    for direct, centroid_1, kept in [(3.0, False, [0, 2]), (2.0, False, [0, 1, 2])] + [
+        (3.0, True, [0, 1, 2])
+    ]:
+        cost = np.array([1.0, direct, 1.0])
+        no_through = np.array([False, centroid_1, False])
+        *_, k_edge = prune_core(indptr, head, cost, no_through)
+        assert k_edge.tolist() == kept

@@ -26,6 +26,7 @@ import hashlib
 
 import numpy as np
 
+from ..kernels._config import sized
 from ..kernels.assignment import aon_graph, aon_load_compressed, skim_compressed
 from ..kernels.elimination import eliminate_nodes
 from ._problem import Problem
@@ -112,6 +113,7 @@ def _build(
     usable: np.ndarray,
     protect: np.ndarray,
     no_through: np.ndarray,
+    max_added: int,
 ) -> tuple:
     """``(kernel args, core no_through, new_of, core_of)`` of :class:`CompressedAON`."""
     new_of, c_indptr, c_head, c_tail, c_link, sc_ptr, step_ptr, cand = aon_graph(
@@ -126,7 +128,7 @@ def _build(
         )
     else:
         op_sum, op_a, op_b, core_of, k_indptr, k_head, k_tail, k_edge = eliminate(
-            kept.size, c_tail, c_head, protect[node_of]
+            kept.size, c_tail, c_head, protect[node_of], max_added
         )
     alive = np.flatnonzero(core_of >= 0)
     args = (
@@ -146,6 +148,14 @@ class CompressedAON:
         The network's CSR graph, the links that may carry flow and the centroids.
     origin_nodes, dest_nodes, demand
         As for :func:`.kernels.assignment.aon_load`.
+    max_added
+        The elimination's limit (:func:`eliminate`); default :data:`MAX_ADDED_EDGES`.
+    prune
+        Drop the core edges a shorter path makes redundant before each loading's searches
+        (:func:`.kernels.assignment.prune_core`): it pays where every search is a full one
+        (dense demand; Grid100k's core loses 39 % of its edges, the AON about 10 % of its
+        CPU time), not where searches stop early (Berlin-Center: the 5 ms it costs per
+        loading equal what the searches save).
     """
 
     def __init__(
@@ -157,7 +167,11 @@ class CompressedAON:
         origin_nodes: np.ndarray,
         dest_nodes: np.ndarray,
         demand: np.ndarray,
+        max_added: int | None = None,
+        prune: bool = False,
     ) -> None:
+        if max_added is None:
+            max_added = MAX_ADDED_EDGES
         protect = np.array(no_through, dtype=np.bool_)
         protect[origin_nodes] = True
         protect[dest_nodes] = True
@@ -168,11 +182,11 @@ class CompressedAON:
             usable,
             protect,
             np.asarray(no_through, dtype=np.bool_),
-            np.array([MAX_ADDED_EDGES, MIN_ELIMINATION_NODES]),
+            np.array([max_added, MIN_ELIMINATION_NODES]),
         )
         built = _GRAPHS.pop(key, None)
         if built is None:
-            built = _build(indptr, head, usable, protect, np.asarray(no_through))
+            built = _build(indptr, head, usable, protect, np.asarray(no_through), max_added)
         _GRAPHS[key] = built  # most recently used last
         while len(_GRAPHS) > CACHED_GRAPHS:
             _GRAPHS.pop(next(iter(_GRAPHS)))
@@ -183,10 +197,14 @@ class CompressedAON:
         self.dests = np.ascontiguousarray(core_of[new_of[dest_nodes]])
         self.demand = demand
         self._skim_args: tuple | None = None
+        self.prune = prune
 
     @classmethod
-    def of_problem(cls, problem: Problem) -> CompressedAON:
-        """The compressed loader of a car-equilibrium problem."""
+    def of_problem(
+        cls, problem: Problem, max_added: int | None = None, prune: bool = False
+    ) -> CompressedAON:
+        """The compressed loader of a car-equilibrium problem (``max_added``, ``prune``:
+        see the class doc)."""
         return cls(
             problem.indptr,
             problem.head,
@@ -195,13 +213,16 @@ class CompressedAON:
             problem.origin_nodes,
             problem.dest_nodes,
             problem.demand,
+            max_added,
+            prune,
         )
 
     def load(self, cost: np.ndarray, load: bool = True) -> tuple[np.ndarray, float, float]:
         """``(flow, sptt, unreachable)`` under link costs ``cost`` (s), as ``aon_load``."""
         return aon_load_compressed(
-            *self.args, cost, self.no_through, self.origins, self.dests, self.demand, load
-        )
+            *self.args, cost, self.no_through, self.origins, self.dests, self.demand, load,
+            self.prune,
+        )  # fmt: skip
 
     def skim(self, cost: np.ndarray) -> np.ndarray:
         """Shortest-path costs ``(n_origins, n_destinations)`` under link costs ``cost``
@@ -217,7 +238,9 @@ class CompressedAON:
                 _read_only(self.no_through, np.bool_),
             )
         ops, core, no_through = self._skim_args
-        return skim_compressed(
+        # work: one search of the core per origin (its edges), the serial twin when small
+        work = self.origins.size * core[1].size
+        return sized(skim_compressed, work)(
             *ops,
             *core,
             np.ascontiguousarray(cost, dtype=np.float64),

@@ -34,6 +34,14 @@ MIN_WORK = 1e6
 #: many derived edges: Sydney's hierarchy makes 1.0 million (0.7 s), Berlin-Center's
 #: 0.9 million; a street grid without chains (Grid100k) makes far more
 MAX_OPS = 4_000_000
+#: where the demand is dense but the hierarchy too large, the core graph is eliminated
+#: further (:data:`._aon.MAX_ADDED_EDGES` is 32): every search is a full one, and a
+#: smaller core (its redundant edges dropped each iteration by
+#: :func:`.kernels.assignment.prune_core`) is faster to search. Grid100k (1,024 zones),
+#: 32 / 128 / 256: core 33.6k / 24.7k / 20.0k nodes, pruned AON 9.2 / 7.4 / 6.2 CPU s
+#: (10.0 unpruned at 32; same flows to 5e-12 veh/h), build
+#: 5 / 13 / 27 CPU s, 3.1 / 8.0 / 14 million derived edges (machine under load: relative)
+DENSE_MAX_ADDED = 128
 #: hierarchies kept in the process (least recently used dropped)
 CACHED_HIERARCHIES = 4
 _HIERARCHIES: dict[bytes, tuple | None] = {}
@@ -120,9 +128,12 @@ def demand_share(demand: np.ndarray) -> float:
 def aon_loader(problem: Problem) -> CompressedAON | HierarchyAON:
     """The all-or-nothing loader of a problem: on the hierarchy where its demand is
     dense (:data:`DENSE_SHARE`), the problem large (:data:`MIN_WORK`) and the hierarchy
-    small enough (:data:`MAX_OPS`), else on the core graph with early exit."""
+    small enough (:data:`MAX_OPS`), else on the core graph with early exit (a smaller
+    core, :data:`DENSE_MAX_ADDED`, pruned every loading, where the demand is dense)."""
     aon = CompressedAON.of_problem(problem)
     large = aon.origins.size * aon.m_core >= MIN_WORK
-    if large and demand_share(problem.demand) >= DENSE_SHARE and hierarchy_of(aon) is not None:
-        return HierarchyAON(aon)
+    if large and demand_share(problem.demand) >= DENSE_SHARE:
+        if hierarchy_of(aon) is not None:
+            return HierarchyAON(aon)
+        return CompressedAON.of_problem(problem, DENSE_MAX_ADDED, prune=True)
     return aon
