@@ -56,7 +56,7 @@ print(json.dumps(found))
 #: check below is not vacuous)
 HOT = [
     "shortest_paths.dijkstra_into",
-    "shortest_paths.many_to_many",
+    "shortest_paths.many_to_many_within",
     "shortest_paths.single_source",
     "heap.heap_push",
     "heap.heap_pop",
@@ -140,6 +140,8 @@ def test_serial_twins_give_the_same_answers():
     targets = rng.choice(n, 60, replace=False).astype(np.int64)
     args = (indptr, head, weight, sources, targets, no_through)
     _same(ksp.many_to_many(*args), ksp.many_to_many.serial(*args))
+    args = (*args, 60.0)
+    _same(ksp.many_to_many_within(*args), ksp.many_to_many_within.serial(*args))
 
     times = np.where(rng.random((40, 60)) < 0.1, np.inf, rng.uniform(0, 3600, (40, 60)))
     opportunities = rng.uniform(0, 100, (60, 2))

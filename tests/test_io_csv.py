@@ -46,6 +46,18 @@ def test_write_csv_bytes_equal_pandas(tmp_path, seed):
     assert (tmp_path / "fast.csv").read_bytes() == (tmp_path / "pandas.csv").read_bytes()
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_write_csv_chunks_formatted_by_threads_keep_their_order(tmp_path, monkeypatch, threads):
+    import transitopt._io as io_module
+
+    monkeypatch.setattr(io_module, "CSV_CHUNK_ROWS", 7)
+    monkeypatch.setattr(io_module, "CSV_THREADS", threads)
+    table = _tricky_table(2, 200)  # 29 chunks, more than the threads' window
+    table.to_csv(tmp_path / "pandas.csv", index=False)
+    write_csv(table, tmp_path / "fast.csv")
+    assert (tmp_path / "fast.csv").read_bytes() == (tmp_path / "pandas.csv").read_bytes()
+
+
 def test_write_csv_other_kinds_and_edge_shapes(tmp_path):
     """float32, dates, categories, one column and no rows go through pandas itself;
     chunked pyarrow text is joined first."""

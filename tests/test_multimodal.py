@@ -110,6 +110,37 @@ def test_script_run_equals_the_scenario_path(inputs, scenario_file):
     assert mine.line_one_way_s == theirs.line_one_way_s
 
 
+def test_walks_are_searched_only_as_far_as_walking_is_a_choice(inputs):
+    """The walk matrix searches the walk network up to ``max_walk_km`` only: within it the
+    full search's numbers bit for bit, beyond it ``inf`` (walking unavailable either way,
+    so its logit utility is ``-inf`` and its share exactly 0); the model's answers equal
+    those of a run given the full-length matrix."""
+    from dataclasses import replace
+
+    from transitopt.paths import snap_points, walk_distances
+
+    drive, walk, supply, zones, demand = inputs
+    base = MultimodalParameters()
+    params = replace(base, mode_choice=replace(base.mode_choice, max_walk_km=0.4))
+    model = MultimodalModel(zones, demand, drive=drive, walk=walk, supply=supply, parameters=params)
+    setup = model._setup
+    node, snap = snap_points(walk, setup.lon, setup.lat)
+    nodes, inv = np.unique(node, return_inverse=True)
+    full = walk_distances(walk, nodes)[np.ix_(inv, inv)] + snap[:, None] + snap[None, :]
+    np.fill_diagonal(full, 0.0)
+    assert np.isfinite(full).all()  # the town's walk network is connected
+    near = full <= 400.0
+    assert 0 < near.sum() < near.size
+    np.testing.assert_array_equal(setup.walk_m[near], full[near])
+    assert np.all(setup.walk_m[~near] > 400.0)
+    bounded = model.run()
+    setup.walk_m, setup.walk_time_s = full, full / params.walk_speed_mps
+    reference = model.run()
+    for mode in ("car", "transit", "walk"):
+        np.testing.assert_array_equal(bounded.demand[mode], reference.demand[mode])
+    np.testing.assert_array_equal(bounded.logsum, reference.logsum)
+
+
 def test_plain_synthetic_inputs_without_networks():
     zones = pd.DataFrame({"zone": [1, 2, 3], "lon": [24.90, 24.92, 24.95], "lat": [60.17] * 3})
     demand = np.array([[5.0, 100.0, 50.0], [80.0, 0.0, 40.0], [30.0, 20.0, 0.0]])

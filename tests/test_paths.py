@@ -394,6 +394,31 @@ def test_random_graphs_walk_distances_match_undirected_scipy(data):
     np.testing.assert_allclose(limited, np.where(d <= 12.5, d, np.inf), **TOL)
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_random_graphs_bounded_walks_are_the_full_ones_cut_and_connected_is_finite(data):
+    """Within the limit the bounded search gives the full search's numbers bit for bit;
+    beyond it ``inf``; ``walk_connected`` is exactly where the full distance is finite
+    (centroids, drawn at random, start and end walks but carry none on)."""
+    n = data.draw(st.integers(1, 16))
+    m = data.draw(st.integers(0, 3 * n))
+    tail = data.draw(st.lists(st.integers(0, n - 1), min_size=m, max_size=m))
+    head = data.draw(st.lists(st.integers(0, n - 1), min_size=m, max_size=m))
+    length = data.draw(
+        st.lists(st.sampled_from([0.0, 0.1, 5.0, 12.5, 40.0]), min_size=m, max_size=m)
+    )
+    centroid = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+    net = network_from(
+        tail, head, np.ones(m), n, centroid=centroid, length_m=np.asarray(length, dtype=np.float64)
+    )
+    nodes = np.array(data.draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=8)))
+    full = paths.walk_distances(net, nodes)
+    limit = data.draw(st.sampled_from([0.0, 5.0, 12.5, 17.6, 60.0]))
+    bounded = paths.walk_distances(net, nodes, max_distance_m=limit)
+    np.testing.assert_array_equal(bounded, np.where(full <= limit, full, np.inf))
+    np.testing.assert_array_equal(paths.walk_connected(net, nodes), np.isfinite(full))
+
+
 def test_shortest_paths_edge_lists_match_networkx_costs(berlin_mitte):
     net = berlin_mitte
     w = net.free_flow_time_s

@@ -28,7 +28,9 @@ What to call:
   the walking distance between two nodes is the shortest path over the network's
   ``length_m`` with every link usable in both directions (parallel links and the two
   directions of a link count at their shortest length; links without a finite length
-  are not walkable).
+  are not walkable). With ``max_distance_m`` each search stops at that distance (a
+  parallel bounded Dijkstra per origin, bit-identical within the bound);
+  :func:`walk_connected` tells the pairs beyond the bound from those no walk joins.
 * **points to nodes**: :func:`snap_points`; **points to links** (candidate links near
   each point, with the position along the link): :func:`snap_to_edges`.
 * **costs of many pairs** without their paths: :func:`shortest_path_costs`.
@@ -54,7 +56,6 @@ import numpy as np
 
 from ._errors import NetworkError, SnappingError
 from .geo import METRES_PER_DEGREE, local_xy
-from .kernels import accessibility as _bounded
 from .kernels import compression as _compression
 from .kernels import contraction as _contraction
 from .kernels import shortest_paths as _sp
@@ -674,17 +675,82 @@ def walk_distances(
             d = many_to_many(indptr, head, length, src, dst, no_through)
     else:
         uniq, inv = np.unique(src, return_inverse=True)
-        d = np.empty((uniq.size, dst.size))
-        start = np.zeros(1)
-        for r in range(uniq.size):
-            reach = _bounded.reachable_within(
-                indptr, head, length, no_through, uniq[r : r + 1], start, float(max_distance_m)
+        many_to_many_within = sized(_sp.many_to_many_within, uniq.size * head.size)
+        with _threads(1 if _serial(uniq.size) else None):
+            d = many_to_many_within(
+                indptr, head, length, uniq, dst, no_through, float(max_distance_m)
             )
-            d[r] = reach[dst]
         d = d[inv]
     if destinations is None:
         d = np.minimum(d, d.T)  # the same number both ways, whatever the summation order
     return d
+
+
+def walk_connected(walk_network: Network, nodes: Any, *, by_index: bool = True) -> np.ndarray:
+    """Whether a walk exists between each pair of ``nodes`` at all, however long.
+
+    The same graph as :func:`walk_distances` (two-way, links of finite length, zone
+    centroids not passed through), without distances: a pair is connected where
+    :func:`walk_distances` would be finite. With ``max_distance_m`` that tells a pair
+    beyond the limit from one that no walk joins.
+
+    Parameters
+    ----------
+    walk_network : Network
+        The compiled walk network.
+    nodes : sequence of int
+        Nodes (compiled indices with ``by_index=True``, else node ids).
+    by_index : bool
+        Nodes are compiled node indices.
+
+    Returns
+    -------
+    (n_nodes_given, n_nodes_given) bool
+        Symmetric, ``True`` on the diagonal.
+    """
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    src = _nodes(walk_network, nodes, by_index=by_index, what="node")
+    indptr, head, length = _two_way(walk_network)
+    n = indptr.size - 1
+    tail = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
+    usable = np.isfinite(length)
+    through = ~np.asarray(walk_network.centroid, dtype=np.bool_)
+    # components of the nodes a walk may pass through; a centroid joins those of its
+    # neighbours (it starts or ends a walk, never carries one on)
+    inner = usable & through[tail] & through[head]
+    graph = csr_matrix(
+        (np.ones(int(inner.sum()), dtype=np.int8), (tail[inner], head[inner])), shape=(n, n)
+    )
+    n_labels, label = connected_components(graph, directed=False)
+    rows = [np.arange(src.size)[through[src]]]
+    cols = [label[src[through[src]]]]
+    for r in np.flatnonzero(~through[src]):
+        e = np.arange(indptr[src[r]], indptr[src[r] + 1])
+        e = e[usable[e] & through[head[e]]]
+        rows.append(np.full(e.size, r))
+        cols.append(label[head[e]])
+    r_all, c_all = np.concatenate(rows), np.concatenate(cols)
+    member = csr_matrix(
+        (np.ones(r_all.size, dtype=np.int32), (r_all, c_all)), shape=(src.size, n_labels)
+    )
+    connected = (member @ member.T).toarray() > 0
+    # two centroids joined by a link of their own
+    ends = ~through[src]
+    if ends.sum() > 1:
+        where = np.full(n, -1, dtype=np.int64)
+        where[src[ends]] = np.flatnonzero(ends)  # one position per node is enough
+        direct = usable & (where[tail] >= 0) & (where[head] >= 0)
+        a, b = where[tail[direct]], where[head[direct]]
+        same = src[:, None] == src[None, :]
+        pair = np.zeros((src.size, src.size), dtype=np.bool_)
+        pair[a, b] = True
+        # spread to every position holding the same node
+        pair = (same.astype(np.int32) @ pair.astype(np.int32) @ same.astype(np.int32)) > 0
+        connected |= pair
+    connected |= src[:, None] == src[None, :]
+    return connected
 
 
 #: per walk network, its two-way graph (indptr, head, length_m)

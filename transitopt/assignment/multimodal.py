@@ -49,7 +49,7 @@ from .._errors import ConvergenceWarning, DemandError, TransitoptError
 from .._progress import ProgressCallback
 from ..geo import haversine_m
 from ..network.compiled import MODE_CAR, Network
-from ..paths import snap_points, walk_distances
+from ..paths import snap_points, walk_connected, walk_distances
 from ..transit.capacity import CapacityParameters
 from ..transit.defaults import WAIT_FACTOR, GraphParameters
 from ..transit.graph import ACCESS, BOARD, EGRESS, RIDE, WALK_ONLY, WALK_TRANSFER, TransitGraph
@@ -552,11 +552,19 @@ class _Setup:
     def _walk_setup(self) -> None:
         params, walk = self.params, self.model.walk
         if walk is not None:
+            # walking is in the choice set up to max_walk_km only (mode_availability), so
+            # each search stops there: pairs farther apart on the network are inf, as
+            # unavailable as at their full length; pairs no walk joins fall back to the
+            # straight line x walk_detour_factor (which may be within max_walk_km)
             node, snap = snap_points(walk, self.lon, self.lat)
             nodes, inv = np.unique(node, return_inverse=True)
-            d = walk_distances(walk, nodes)[np.ix_(inv, inv)] + snap[:, None] + snap[None, :]
+            pair = np.ix_(inv, inv)
+            limit_m = 1000.0 * params.mode_choice.max_walk_km
+            d = walk_distances(walk, nodes, max_distance_m=limit_m)[pair]
+            d = d + snap[:, None] + snap[None, :]
             crow = self.crow_m * params.walk_detour_factor
-            d = np.where(np.isfinite(d), d, crow)
+            unjoined = ~walk_connected(walk, nodes)[pair]
+            d = np.where(np.isfinite(d), d, np.where(unjoined, crow, np.inf))
         else:
             d = self.crow_m * params.walk_detour_factor
         np.fill_diagonal(d, 0.0)

@@ -205,6 +205,45 @@ def many_to_many(indptr, head, weight, sources, targets, no_through):
     return out
 
 
+@njit_parallel
+def many_to_many_within(indptr, head, weight, sources, targets, no_through, limit):
+    """:func:`many_to_many` with every search stopped at distance ``limit``: targets
+    farther than ``limit`` (or unreachable) are ``inf``.
+
+    The searches are :func:`many_to_many`'s cut short (the same heap and relaxations in
+    the same order), so every distance within ``limit`` is the same number, bit for bit.
+    """
+    n = indptr.size - 1
+    n_src = sources.size
+    n_tgt = targets.size
+    out = np.empty((n_src, n_tgt))
+    is_target, n_unique = _mark_targets(n, targets)
+    n_chunks = chunk_count(n_src)
+    for c in prange(n_chunks):
+        dist, pred, heap_key, heap_node, position = search_scratch(n)
+        for i in range(c, n_src, n_chunks):
+            reset_search(dist, pred, position)
+            s = sources[i]
+            dist[s] = 0.0
+            size = heap_push(heap_key, heap_node, position, 0, s, 0.0)
+            targets_left = n_unique
+            while size > 0 and heap_key[0] <= limit:
+                u, du, size = heap_pop(heap_key, heap_node, position, size)
+                if is_target[u]:
+                    targets_left -= 1
+                    if targets_left == 0:
+                        break
+                if no_through[u] and u != s:
+                    continue
+                size = relax_out_edges(
+                    indptr, head, weight, u, du, dist, pred, heap_key, heap_node, position, size
+                )
+            for j in range(n_tgt):
+                d = dist[targets[j]]
+                out[i, j] = d if d <= limit else np.inf
+    return out
+
+
 @njit
 def many_to_all(indptr, head, weight, sources, no_through):
     """Distance matrix ``(len(sources), n_nodes)``, parallel over sources."""
