@@ -58,6 +58,7 @@ from ..transit.defaults import WAIT_FACTOR
 from .calibration import CalibrationError
 from .mode_choice import model_modes
 from .multimodal import MultimodalModel, MultimodalResult
+from .odme import od_change_table
 
 #: the default tolerance on the total of the counted boardings (relative: 1 %)
 BOARDINGS_TOLERANCE = 0.01
@@ -322,18 +323,7 @@ class TransitODFit:
 
     def od_change(self) -> pd.DataFrame:
         """Per non-empty prior cell: ``origin, destination, prior, estimate, change, ratio``."""
-        i, j = np.nonzero(self.prior)
-        before, after = self.prior[i, j], self.estimate[i, j]
-        return pd.DataFrame(
-            {
-                "origin": self.zones[i],
-                "destination": self.zones[j],
-                "prior": before,
-                "estimate": after,
-                "change": after - before,
-                "ratio": after / before,
-            }
-        )
+        return od_change_table(self.zones, self.prior, self.estimate)
 
 
 @dataclass(frozen=True)

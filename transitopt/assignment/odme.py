@@ -148,9 +148,11 @@ class ODMEResult:
         ratio`` (trips per period; ratio = estimate / prior); with several vehicle
         classes, one row per class and cell, ``vehicle_class`` first."""
         if not self.class_priors:
-            return _od_change(self.prior, self.estimate)
+            return od_change_table(self.prior.zones, self.prior.matrix, self.estimate.matrix)
         parts = [
-            _od_change(prior, self.class_estimates[name]).assign(vehicle_class=name)
+            od_change_table(prior.zones, prior.matrix, self.class_estimates[name].matrix).assign(
+                vehicle_class=name
+            )
             for name, prior in self.class_priors.items()
         ]
         table = pd.concat(parts, ignore_index=True)
@@ -200,14 +202,16 @@ class ODMEResult:
         )
 
 
-def _od_change(prior: ODMatrix, estimate: ODMatrix) -> pd.DataFrame:
-    i, j = np.nonzero(prior.matrix)
-    before = prior.matrix[i, j]
-    after = estimate.matrix[i, j]
+def od_change_table(zones: np.ndarray, prior: np.ndarray, estimate: np.ndarray) -> pd.DataFrame:
+    """Per non-empty cell of the (z, z) ``prior``: ``origin, destination, prior, estimate,
+    change, ratio`` (zone ids from ``zones``)."""
+    i, j = np.nonzero(prior)
+    before = prior[i, j]
+    after = estimate[i, j]
     return pd.DataFrame(
         {
-            "origin": prior.zones[i],
-            "destination": prior.zones[j],
+            "origin": zones[i],
+            "destination": zones[j],
             "prior": before,
             "estimate": after,
             "change": after - before,
