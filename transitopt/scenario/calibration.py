@@ -31,7 +31,7 @@ from ..assignment.boardings import (
 )
 from ..assignment.calibration import CalibrationError, ModeShareCalibration
 from ..assignment.multimodal import MODES, MultimodalModel, MultimodalResult
-from ..assignment.odme import car_demand_factors, modelled_counts
+from ..assignment.odme import car_demand_factors, modelled_counts, road_mode_factors
 from ..demand.counts import Boardings, LinkCounts, counts_file_kinds, read_boardings, read_counts
 from ..metrics.counts import count_statistics, geh
 from .files import Scenario, load_scenario
@@ -114,7 +114,11 @@ def run_with_calibration(
     outcome, calibrated = _run_shares(scenario, model, base, progress, boardings)
     if calibrated is None or outcome.stop_reason == "cancelled":
         return outcome, calibrated
-    if scenario.is_baseline:
+    if scenario.is_baseline and boardings is not None and spec.transit_od:
+        outcome, calibrated = _fit_jointly(
+            scenario, model, outcome, calibrated, progress, boardings
+        )
+    elif scenario.is_baseline:
         outcome, calibrated = _fit_counts(scenario, model, outcome, calibrated, progress, boardings)
     else:
         calibrated = _with_count_statistics(scenario, model, outcome, calibrated)
@@ -261,6 +265,14 @@ def clear_calibrations() -> None:
 #: constant again on the new demand, until the constant's refit keeps the counts' fit
 COUNTS_BOARDINGS_ROUNDS = 4
 
+#: at most this many rounds of the joint estimation (road modes' matrices from traffic
+#: counts and the transit OD from boardings per line, on one model run each round) when a
+#: baseline has both kinds of counts and ``transit_od``
+JOINT_ROUNDS = 6
+
+#: prefix of the ``od_adjustment`` columns holding zone-pair constants (utils) by mode
+OFFSET_PREFIX = "offset_"
+
 #: the OD adjustments (table ``od_adjustment``) of baselines calibrated to counts, by the
 #: baseline's digest, least recently used first; at most ``CALIBRATIONS_KEPT``
 _ADJUSTMENTS: dict[str, pd.DataFrame] = {}
@@ -279,7 +291,9 @@ def _counts(scenario: Scenario, model: MultimodalModel) -> LinkCounts:
 
 def adjusted_demand(model: MultimodalModel, adjustment: pd.DataFrame) -> MultimodalModel:
     """``model`` with its total demand multiplied by the factors of ``adjustment``
-    (``origin, destination, factor`` by zone id; pairs not listed keep factor 1)."""
+    (``origin, destination, factor`` by zone id; pairs not listed keep factor 1) and,
+    where the table has ``offset_<mode>`` columns (utils), those zone-pair constants
+    added to the modes' utilities (:attr:`MultimodalModel.mode_offsets`; 0 elsewhere)."""
     zones = model.zones["zone"].to_numpy()
     where = {z: i for i, z in enumerate(zones.tolist())}
     factor = np.ones((zones.size, zones.size))
@@ -288,7 +302,15 @@ def adjusted_demand(model: MultimodalModel, adjustment: pd.DataFrame) -> Multimo
     if (rows < 0).any() or (cols < 0).any():
         raise ValueError("the OD adjustment names zones the model does not have")
     factor[rows, cols] = adjustment["factor"].to_numpy(dtype=float)
-    return replace(model, demand=np.asarray(model.demand, dtype=float) * factor)
+    offsets = {}
+    for column in adjustment.columns:
+        if column.startswith(OFFSET_PREFIX):
+            offset = np.zeros((zones.size, zones.size))
+            offset[rows, cols] = adjustment[column].to_numpy(dtype=float)
+            offsets[column.removeprefix(OFFSET_PREFIX)] = offset
+    return replace(
+        model, demand=np.asarray(model.demand, dtype=float) * factor, mode_offsets=offsets
+    )
 
 
 def baseline_adjustment(
@@ -660,10 +682,19 @@ def _transit_od_step(
     return fit.factors(), fit
 
 
-def _adjustment(zones: np.ndarray, factors: np.ndarray) -> pd.DataFrame:
-    """The ``od_adjustment`` table (``origin, destination, factor``) of the cells not 1."""
-    i, j = np.nonzero(np.abs(factors - 1.0) > 1e-12)
-    return pd.DataFrame({"origin": zones[i], "destination": zones[j], "factor": factors[i, j]})
+def _adjustment(
+    zones: np.ndarray, factors: np.ndarray, offsets: Mapping[str, np.ndarray] | None = None
+) -> pd.DataFrame:
+    """The ``od_adjustment`` table (``origin, destination, factor`` and, with ``offsets``,
+    ``offset_<mode>`` in utils) of the cells whose factor is not 1 or an offset not 0."""
+    moved = np.abs(factors - 1.0) > 1e-12
+    for offset in (offsets or {}).values():
+        moved |= np.abs(offset) > 1e-12
+    i, j = np.nonzero(moved)
+    table = pd.DataFrame({"origin": zones[i], "destination": zones[j], "factor": factors[i, j]})
+    for mode, offset in (offsets or {}).items():
+        table[f"{OFFSET_PREFIX}{mode}"] = offset[i, j]
+    return table
 
 
 def _line_errors(result: MultimodalResult, boardings: Boardings) -> tuple[np.ndarray, np.ndarray]:
@@ -784,3 +815,186 @@ def _transit_od_entry(
         f"{100 * LINE_TOLERANCE:g} %; transit trips {transit_before:,.0f} -> {transit_after:,.0f}"
     )
     return entry, note
+
+
+# ------------------------------------------------------------------ both kinds of counts
+def _fit_jointly(
+    scenario: Scenario,
+    model: MultimodalModel,
+    outcome: MultimodalResult,
+    calibrated: Calibrated,
+    progress: ProgressCallback | None,
+    boardings: Boardings,
+) -> tuple[MultimodalResult, Calibrated]:
+    """Traffic counts and boardings per line and stop together (``transit_od``): after
+    the transit constant (fitted to the counted total), each round estimates, on the same
+    model run, the road modes' matrices from the traffic counts
+    (:func:`~transitopt.assignment.odme.road_mode_factors`) and the transit OD from the
+    boardings (:class:`~transitopt.assignment.boardings.TransitMatrixEstimation`), each
+    a factor ``r_m`` per zone pair and mode. They become zone-pair constants
+    ``offset_m += ln r_m`` and a total factor ``sum_m D_m r_m / sum_m D_m`` (``D_m`` the
+    run's trips by mode), which give every mode exactly ``D_m r_m`` under the logit at
+    that run's costs; the model is run again (the shares respond to the new congestion)
+    and the rounds repeat (at most :data:`JOINT_ROUNDS`) until the counts fit as the
+    estimation had them and every line and stop is within :data:`LINE_TOLERANCE`."""
+    spec = scenario.baseline.calibration
+    assert spec is not None
+    counts = _counts(scenario, model)
+    zones = model.zones["zone"].to_numpy()
+    constants = dict(calibrated.constants or {})
+    factors = np.ones((zones.size, zones.size))
+    offsets: dict[str, np.ndarray] = {}
+    current_model, current = model.with_constants(**constants), outcome
+    first_odme = None
+    first_transit = None
+    histories = []
+    rounds = 0
+    counts_fit = lines_fit = False
+    for _ in range(JOINT_ROUNDS):
+        rounds += 1
+        try:
+            road_factors, odme = road_mode_factors(
+                current_model, current, counts, max_outer=spec.counts_max_outer
+            )
+        except DemandError as exc:  # e.g. counts of a vehicle class the model does not have
+            raise scenario.error(("calibration", "counts"), str(exc)) from None
+        transit_factors, transit_fit = _transit_od_step(scenario, current, boardings)
+        first_odme = first_odme or odme
+        first_transit = first_transit or transit_fit
+        histories.append(transit_fit.history.assign(round=rounds))
+        step = _mode_step(current, {**road_factors, "transit": transit_factors})
+        factors = factors * step.total
+        for mode, offset in step.offsets.items():
+            offsets[mode] = offsets.get(mode, 0.0) + offset
+        current_model = adjusted_demand(model, _adjustment(zones, factors, offsets))
+        current_model = current_model.with_constants(**constants)
+        current = current_model.run(_naming(progress, scenario))
+        if current.stop_reason == "cancelled" or current.road is None:
+            break
+        fit_now = count_statistics(modelled_counts(counts, current.road), counts.observed)
+        target = max(float(odme.history["percent_rmse"].iloc[-1]), 1.0) * 1.05
+        counts_fit = fit_now["percent_rmse"] <= target
+        lines_fit = bool(_within(*_line_errors(current, boardings), LINE_TOLERANCE).all())
+        if counts_fit and lines_fit:
+            break
+    assert first_odme is not None and first_transit is not None
+    adjustment = _adjustment(zones, factors, offsets)
+    modelled = modelled_counts(counts, current.road)
+    table = pd.DataFrame(
+        {
+            "label": counts.labels,
+            "vehicle_class": counts.vehicle_class,
+            "count": counts.observed,
+            "modelled_before": first_odme.modelled_prior,
+            "modelled": modelled,
+            "geh_before": geh(first_odme.modelled_prior, counts.observed),
+            "geh": geh(modelled, counts.observed),
+            "edges": _edge_lists(counts),
+        }
+    )
+    before = count_statistics(first_odme.modelled_prior, counts.observed)
+    after = count_statistics(modelled, counts.observed)
+    demand = np.asarray(model.demand, dtype=float)
+    entry: dict[str, Any] = {
+        "file": str(spec.counts),
+        "observations": counts.n_observations,
+        "unmatched_rows": [int(r) for r in counts.unmatched["row"]],
+        "before": before,
+        "after": after,
+        "method": "Spiess 1990 gradient per mode (road classes from counts, transit from "
+        "boardings) as zone-pair constants",
+        "outer_iterations": int(first_odme.history["outer"].max()),
+        "stop_reason": first_odme.stop_reason,
+        "rounds": rounds,
+        "total_trips_before": float(demand.sum()),
+        "total_trips_after": float((demand * factors).sum()),
+        "factor_p05": float(np.quantile(factors, 0.05)),
+        "factor_p95": float(np.quantile(factors, 0.95)),
+        "meets_geh_criterion": bool(after["share_geh_below_5"] >= 0.85),
+        "trips_by_mode_before": _trips_by_mode(outcome),
+        "trips_by_mode_after": _trips_by_mode(current),
+        "offset_p05": {m: float(np.quantile(o[o != 0], 0.05)) if (o != 0).any() else 0.0
+                       for m, o in offsets.items()},
+        "offset_p95": {m: float(np.quantile(o[o != 0], 0.95)) if (o != 0).any() else 0.0
+                       for m, o in offsets.items()},
+    }  # fmt: skip
+    if first_odme.class_priors:
+        entry["classes"] = first_odme.class_statistics().to_dict("records")
+    transit_entry, transit_note = _transit_od_entry(
+        first_transit, outcome, current, boardings, model, factors, rounds
+    )
+    transit_entry["method"] = (
+        "Spiess 1990 gradient on the boardings of fixed optimal strategies, jointly with the "
+        "road modes' matrices (zone-pair constants per mode)"
+    )
+    cancelled = current.stop_reason == "cancelled"
+    summary = {
+        **calibrated.summary,
+        "constants": constants,
+        "counts": entry,
+        "transit_od": transit_entry,
+        "converged": bool(calibrated.summary.get("converged", True)) and not cancelled,
+        "joint": {
+            "rounds": rounds,
+            "counts_fit": bool(counts_fit),
+            "lines_fit": bool(lines_fit),
+            "converged": bool(counts_fit and lines_fit and entry["meets_geh_criterion"]),
+        },
+    }
+    if not cancelled:
+        _remember_adjustment(scenario.digest(), adjustment)
+        if summary["converged"]:
+            _remember(scenario.digest(), summary)
+    note = (
+        f"road modes' and transit OD estimated together from {counts.n_observations} traffic "
+        f"counts and {transit_entry['observations']} boardings (Spiess 1990 per mode, as "
+        f"zone-pair constants) in {rounds} rounds: GEH<5 "
+        f"{100 * before['share_geh_below_5']:.0f} % -> {100 * after['share_geh_below_5']:.0f} %, "
+        f"%RMSE {before['percent_rmse']:.1f} -> {after['percent_rmse']:.1f}; {transit_note}"
+    )
+    tables = {
+        **calibrated.tables,
+        "counts_fit": table,
+        "od_adjustment": adjustment,
+        "transit_od_history": pd.concat(histories, ignore_index=True),
+    }
+    notes = "; ".join(n for n in (calibrated.note, note) if n)
+    return current, Calibrated(summary, calibrated.table, notes, tables)
+
+
+@dataclass(frozen=True, eq=False)
+class _ModeStep:
+    """One round's adjustment: the total factor and the zone-pair constants (utils) by mode."""
+
+    total: np.ndarray
+    offsets: dict[str, np.ndarray]
+
+
+def _mode_step(result: MultimodalResult, mode_factors: Mapping[str, np.ndarray]) -> _ModeStep:
+    """The total factor and zone-pair constants that turn each mode's trips ``D_m`` of
+    ``result`` into ``D_m r_m`` (``mode_factors``; modes not named keep ``r = 1``).
+
+    Under a multinomial logit ``P_m = exp(V_m) / sum_k exp(V_k)``, adding ``ln r_m`` to
+    ``V_m`` gives ``P'_m = P_m r_m / sum_k P_k r_k``; the total times ``sum_k P_k r_k``
+    then gives exactly ``D_m r_m`` at the same costs (Ben-Akiva and Lerman 1985, ch. 5:
+    constants reproduce the shares they are fitted to). Nested logit: the same constants,
+    not exact; the next model run and round correct it."""
+    served = np.sum([np.asarray(result.demand[m], dtype=float) for m in result.modes], axis=0)
+    adjusted = served.copy()
+    offsets = {}
+    for mode, factor in mode_factors.items():
+        trips = np.asarray(result.demand[mode], dtype=float)
+        has = trips > 0
+        r = np.where(has, np.maximum(factor, 1e-9), 1.0)
+        adjusted += trips * (r - 1.0)
+        offsets[mode] = np.where(has, np.log(r), 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        total = np.where(served > 0, adjusted / served, 1.0)
+    np.fill_diagonal(total, 1.0)
+    for offset in offsets.values():
+        np.fill_diagonal(offset, 0.0)
+    return _ModeStep(total, offsets)
+
+
+def _trips_by_mode(result: MultimodalResult) -> dict[str, float]:
+    return {m: float(np.asarray(result.demand[m]).sum()) for m in result.modes}
