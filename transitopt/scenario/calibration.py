@@ -31,7 +31,7 @@ from ..assignment.boardings import (
 )
 from ..assignment.calibration import CalibrationError, ModeShareCalibration
 from ..assignment.multimodal import MODES, MultimodalModel, MultimodalResult
-from ..assignment.odme import car_demand_factors, modelled_counts, road_mode_factors
+from ..assignment.odme import modelled_counts, road_mode_factors
 from ..demand.counts import Boardings, LinkCounts, counts_file_kinds, read_boardings, read_counts
 from ..metrics.counts import count_statistics, geh
 from .files import Scenario, load_scenario
@@ -358,6 +358,7 @@ def _fit_counts(
     constants = calibrated.constants
     fit_boardings = boardings is not None and spec.targets is None
     factors = np.ones((zones.size, zones.size))
+    offsets: dict[str, np.ndarray] = {}
     current_model, current = model, outcome
     first = None
     refit = None
@@ -367,18 +368,17 @@ def _fit_counts(
     for _ in range(COUNTS_BOARDINGS_ROUNDS if fit_boardings else 1):
         rounds += 1
         try:
-            step, odme = car_demand_factors(
+            road_factors, odme = road_mode_factors(
                 current_model, current, counts, max_outer=spec.counts_max_outer
             )
         except DemandError as exc:  # e.g. counts of a vehicle class the model does not have
             raise scenario.error(("calibration", "counts"), str(exc)) from None
         first = first or odme
-        factors = factors * step
-        i, j = np.nonzero(np.abs(factors - 1.0) > 1e-12)
-        adjustment = pd.DataFrame(
-            {"origin": zones[i], "destination": zones[j], "factor": factors[i, j]}
-        )
-        adjusted = adjusted_demand(model, adjustment)
+        road_step = _road_step(current, road_factors)
+        factors = factors * road_step.total
+        for mode, offset in road_step.offsets.items():
+            offsets[mode] = offsets.get(mode, 0.0) + offset
+        adjusted = adjusted_demand(model, _adjustment(zones, factors, offsets))
         if constants:
             adjusted = adjusted.with_constants(**constants)
         if not fit_boardings:
@@ -394,9 +394,8 @@ def _fit_counts(
             step, transit_fit = _transit_od_step(scenario, final, boardings)
             first_transit = first_transit or transit_fit
             factors = factors * step
-            adjusted = adjusted_demand(model, _adjustment(zones, factors)).with_constants(
-                **constants
-            )
+            adjusted = adjusted_demand(model, _adjustment(zones, factors, offsets))
+            adjusted = adjusted.with_constants(**constants)
             refit = _boardings_calibration(scenario, boardings).run(adjusted, progress)
             final, constants = refit.result, dict(refit.constants)
             current_model, current = refit.model, final
@@ -412,7 +411,7 @@ def _fit_counts(
             break  # the constant's refit left the counts' fit as the estimation had it
     assert first is not None
     odme = first
-    adjustment = _adjustment(zones, factors)
+    adjustment = _adjustment(zones, factors, offsets)
     adjusted = adjusted_demand(model, adjustment)
     modelled = modelled_counts(counts, final.road)
     table = pd.DataFrame(
@@ -446,6 +445,7 @@ def _fit_counts(
     }
     if odme.class_priors:
         entry["classes"] = odme.class_statistics().to_dict("records")
+        entry["classes_at_equilibrium"] = _class_fit(counts, odme.modelled_prior, modelled)
     if final.stop_reason != "cancelled":
         _remember_adjustment(scenario.digest(), adjustment)
     note = (
@@ -920,6 +920,7 @@ def _fit_jointly(
     }  # fmt: skip
     if first_odme.class_priors:
         entry["classes"] = first_odme.class_statistics().to_dict("records")
+        entry["classes_at_equilibrium"] = _class_fit(counts, first_odme.modelled_prior, modelled)
     transit_entry, transit_note = _transit_od_entry(
         first_transit, outcome, current, boardings, model, factors, rounds
     )
@@ -998,3 +999,46 @@ def _mode_step(result: MultimodalResult, mode_factors: Mapping[str, np.ndarray])
 
 def _trips_by_mode(result: MultimodalResult) -> dict[str, float]:
     return {m: float(np.asarray(result.demand[m]).sum()) for m in result.modes}
+
+
+def _road_step(result: MultimodalResult, road_factors: Mapping[str, np.ndarray]) -> _ModeStep:
+    """Traffic counts alone: each road mode (vehicle class) keeps its own factor ``r_m``;
+    the other modes (transit, walk) scale with the road modes' persons, by
+    ``rho = sum_road D_m r_m / sum_road D_m`` (so with one class the total demand is
+    scaled by the car factor and the shares hold). Zone-pair constants ``ln(r_m / rho)``
+    on the road modes (0 with one class); total factor ``rho``."""
+    road = {m: np.asarray(result.demand[m], dtype=float) for m in road_factors}
+    persons = np.sum(list(road.values()), axis=0)
+    moved = np.sum([road[m] * np.maximum(road_factors[m], 1e-9) for m in road], axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho = np.where(persons > 0, moved / persons, 1.0)
+    np.fill_diagonal(rho, 1.0)
+    offsets = {}
+    if len(road_factors) > 1:
+        for mode, factor in road_factors.items():
+            has = road[mode] > 0
+            offset = np.where(has, np.log(np.maximum(factor, 1e-9) / rho), 0.0)
+            np.fill_diagonal(offset, 0.0)
+            offsets[mode] = offset
+    return _ModeStep(rho, offsets)
+
+
+def _class_fit(counts: LinkCounts, before: np.ndarray, after: np.ndarray) -> list[dict[str, Any]]:
+    """Per counted vehicle class: ``n``, %RMSE and GEH<5 share at the equilibrium of the
+    prior and of the final model run (not the estimation's own equilibrium)."""
+    rows = []
+    for name in dict.fromkeys(counts.vehicle_class.tolist()):
+        keep = counts.vehicle_class == name
+        prior = count_statistics(before[keep], counts.observed[keep])
+        final = count_statistics(after[keep], counts.observed[keep])
+        rows.append(
+            {
+                "vehicle_class": name,
+                "n": int(keep.sum()),
+                "percent_rmse_prior": prior["percent_rmse"],
+                "percent_rmse": final["percent_rmse"],
+                "share_geh_below_5_prior": prior["share_geh_below_5"],
+                "share_geh_below_5": final["share_geh_below_5"],
+            }
+        )
+    return rows
