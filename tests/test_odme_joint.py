@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from transitopt.assignment import MultimodalModel
+from transitopt.assignment import MultimodalModel, MultimodalParameters
 from transitopt.assignment.mode_choice import ModeChoiceParameters, logit_choice
 from transitopt.assignment.multimodal import ModelInputError
-from transitopt.scenario.calibration import _adjustment, _mode_step, _road_step, adjusted_demand
+from transitopt.scenario.calibration import _adjustment, _mode_step, adjusted_demand
 
 ZONES = pd.DataFrame(
     {"zone": [11, 12, 13, 14], "lon": [24.90, 24.91, 24.93, 24.96], "lat": [60.17] * 4}
@@ -24,44 +24,46 @@ ZONES = pd.DataFrame(
 
 
 def _model() -> MultimodalModel:
+    """Four zones without networks: car, motorcycle and walk have trips (no transit)."""
     rng = np.random.default_rng(5)
     demand = rng.uniform(20, 200, (4, 4))
-    return MultimodalModel(ZONES, demand)
+    choice = ModeChoiceParameters(modes=("car", "transit", "walk", "motorcycle"))
+    return MultimodalModel(ZONES, demand, parameters=MultimodalParameters(mode_choice=choice))
 
 
-def test_zone_pair_constants_scale_each_mode_by_its_own_factor():
+OFF = ~np.eye(4, dtype=bool)
+
+
+def test_zone_pair_constants_give_each_counted_mode_its_own_factor():
+    """Car and motorcycle counted (own factors); walk, not counted, scales with their
+    persons: ``rho = (D_car r_car + D_mc r_mc) / (D_car + D_mc)``."""
     model = _model()
     result = model.run()
     rng = np.random.default_rng(6)
-    factors = {"car": rng.uniform(0.5, 1.8, (4, 4)), "walk": rng.uniform(0.7, 1.3, (4, 4))}
+    factors = {"car": rng.uniform(0.5, 1.8, (4, 4)), "motorcycle": rng.uniform(0.7, 1.3, (4, 4))}
     step = _mode_step(result, factors)
     table = _adjustment(ZONES["zone"].to_numpy(), step.total, step.offsets)
-    assert {"offset_car", "offset_walk"} <= set(table)
+    assert {"offset_car", "offset_motorcycle"} <= set(table) and "offset_walk" not in table
     again = adjusted_demand(model, table).run()
+    demand = {m: np.asarray(result.demand[m]) for m in ("car", "motorcycle", "walk")}
     for mode, factor in factors.items():
-        off = ~np.eye(4, dtype=bool)
-        expected = np.asarray(result.demand[mode]) * np.where(off, factor, 1.0)
+        expected = demand[mode] * np.where(OFF, factor, 1.0)
         np.testing.assert_allclose(again.demand[mode], expected, rtol=1e-9, atol=1e-12)
+    rho = (demand["car"] * factors["car"] + demand["motorcycle"] * factors["motorcycle"]) / (
+        demand["car"] + demand["motorcycle"]
+    )
+    expected_walk = demand["walk"] * np.where(OFF, rho, 1.0)
+    np.testing.assert_allclose(again.demand["walk"], expected_walk, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(again.intrazonal, result.intrazonal)  # the diagonal stays
 
 
-def test_road_step_keeps_each_class_and_scales_the_rest_with_the_persons():
+def test_one_counted_mode_scales_the_total_and_keeps_the_shares():
     model = _model()
     result = model.run()
-    rng = np.random.default_rng(7)
-    r_car = rng.uniform(0.6, 1.6, (4, 4))
-    one = _road_step(result, {"car": r_car})
-    assert one.offsets == {}  # one class: the total scaled, the shares hold
-    off = ~np.eye(4, dtype=bool)
-    np.testing.assert_allclose(one.total[off], r_car[off])
-    # two "classes" (car and walk stand in): each its own factor, transit with the persons
-    r_walk = rng.uniform(0.6, 1.6, (4, 4))
-    two = _road_step(result, {"car": r_car, "walk": r_walk})
-    table = _adjustment(ZONES["zone"].to_numpy(), two.total, two.offsets)
-    again = adjusted_demand(model, table).run()
-    for mode, factor in (("car", r_car), ("walk", r_walk)):
-        expected = np.asarray(result.demand[mode]) * np.where(off, factor, 1.0)
-        np.testing.assert_allclose(again.demand[mode], expected, rtol=1e-9, atol=1e-12)
+    r_car = np.random.default_rng(7).uniform(0.6, 1.6, (4, 4))
+    one = _mode_step(result, {"car": r_car})
+    assert one.offsets == {}
+    np.testing.assert_allclose(one.total[OFF], r_car[OFF])
 
 
 def test_logit_offsets_are_utils_per_pair():

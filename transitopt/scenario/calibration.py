@@ -374,7 +374,7 @@ def _fit_counts(
         except DemandError as exc:  # e.g. counts of a vehicle class the model does not have
             raise scenario.error(("calibration", "counts"), str(exc)) from None
         first = first or odme
-        road_step = _road_step(current, road_factors)
+        road_step = _mode_step(current, road_factors)
         factors = factors * road_step.total
         for mode, offset in road_step.offsets.items():
             offsets[mode] = offsets.get(mode, 0.0) + offset
@@ -972,55 +972,37 @@ class _ModeStep:
 
 
 def _mode_step(result: MultimodalResult, mode_factors: Mapping[str, np.ndarray]) -> _ModeStep:
-    """The total factor and zone-pair constants that turn each mode's trips ``D_m`` of
-    ``result`` into ``D_m r_m`` (``mode_factors``; modes not named keep ``r = 1``).
+    """The total factor and zone-pair constants that turn each counted mode's trips
+    ``D_m`` of ``result`` into ``D_m r_m`` (``mode_factors``: road classes from traffic
+    counts, transit from boardings) and scale the modes no count sees (walk; transit
+    without boardings) with the counted modes' persons, by
+    ``rho = sum_counted D_m r_m / sum_counted D_m`` (their share of the pair holds).
 
-    Under a multinomial logit ``P_m = exp(V_m) / sum_k exp(V_k)``, adding ``ln r_m`` to
-    ``V_m`` gives ``P'_m = P_m r_m / sum_k P_k r_k``; the total times ``sum_k P_k r_k``
-    then gives exactly ``D_m r_m`` at the same costs (Ben-Akiva and Lerman 1985, ch. 5:
-    constants reproduce the shares they are fitted to). Nested logit: the same constants,
-    not exact; the next model run and round correct it."""
-    served = np.sum([np.asarray(result.demand[m], dtype=float) for m in result.modes], axis=0)
-    adjusted = served.copy()
-    offsets = {}
-    for mode, factor in mode_factors.items():
-        trips = np.asarray(result.demand[mode], dtype=float)
-        has = trips > 0
-        r = np.where(has, np.maximum(factor, 1e-9), 1.0)
-        adjusted += trips * (r - 1.0)
-        offsets[mode] = np.where(has, np.log(r), 0.0)
+    Under a multinomial logit ``P_m = exp(V_m) / sum_k exp(V_k)``, adding ``ln(r_m / rho)``
+    to ``V_m`` of the counted modes gives ``P'_m = P_m r_m / rho`` (the denominator stays
+    1) and the total times ``rho`` exactly ``D_m r_m``, the others ``D_k rho``, at the same
+    costs (Ben-Akiva and Lerman 1985, ch. 5: constants reproduce the shares they are
+    fitted to). With one counted mode the constants are 0: the total is scaled and the
+    shares hold. Nested logit: the same constants, not exact; the next model run and
+    round correct it."""
+    trips = {m: np.asarray(result.demand[m], dtype=float) for m in mode_factors}
+    factor = {m: np.where(trips[m] > 0, np.maximum(f, 1e-9), 1.0) for m, f in mode_factors.items()}
+    counted = np.sum(list(trips.values()), axis=0)
+    moved = np.sum([trips[m] * factor[m] for m in trips], axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        total = np.where(served > 0, adjusted / served, 1.0)
-    np.fill_diagonal(total, 1.0)
-    for offset in offsets.values():
-        np.fill_diagonal(offset, 0.0)
-    return _ModeStep(total, offsets)
+        rho = np.where(counted > 0, moved / counted, 1.0)
+    np.fill_diagonal(rho, 1.0)
+    offsets = {}
+    if len(mode_factors) > 1:
+        for mode in mode_factors:
+            offset = np.where(trips[mode] > 0, np.log(factor[mode] / rho), 0.0)
+            np.fill_diagonal(offset, 0.0)
+            offsets[mode] = offset
+    return _ModeStep(rho, offsets)
 
 
 def _trips_by_mode(result: MultimodalResult) -> dict[str, float]:
     return {m: float(np.asarray(result.demand[m]).sum()) for m in result.modes}
-
-
-def _road_step(result: MultimodalResult, road_factors: Mapping[str, np.ndarray]) -> _ModeStep:
-    """Traffic counts alone: each road mode (vehicle class) keeps its own factor ``r_m``;
-    the other modes (transit, walk) scale with the road modes' persons, by
-    ``rho = sum_road D_m r_m / sum_road D_m`` (so with one class the total demand is
-    scaled by the car factor and the shares hold). Zone-pair constants ``ln(r_m / rho)``
-    on the road modes (0 with one class); total factor ``rho``."""
-    road = {m: np.asarray(result.demand[m], dtype=float) for m in road_factors}
-    persons = np.sum(list(road.values()), axis=0)
-    moved = np.sum([road[m] * np.maximum(road_factors[m], 1e-9) for m in road], axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rho = np.where(persons > 0, moved / persons, 1.0)
-    np.fill_diagonal(rho, 1.0)
-    offsets = {}
-    if len(road_factors) > 1:
-        for mode, factor in road_factors.items():
-            has = road[mode] > 0
-            offset = np.where(has, np.log(np.maximum(factor, 1e-9) / rho), 0.0)
-            np.fill_diagonal(offset, 0.0)
-            offsets[mode] = offset
-    return _ModeStep(rho, offsets)
 
 
 def _class_fit(counts: LinkCounts, before: np.ndarray, after: np.ndarray) -> list[dict[str, Any]]:
