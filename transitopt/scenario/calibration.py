@@ -826,17 +826,26 @@ def _fit_jointly(
     progress: ProgressCallback | None,
     boardings: Boardings,
 ) -> tuple[MultimodalResult, Calibrated]:
-    """Traffic counts and boardings per line and stop together (``transit_od``): after
-    the transit constant (fitted to the counted total), each round estimates, on the same
-    model run, the road modes' matrices from the traffic counts
-    (:func:`~transitopt.assignment.odme.road_mode_factors`) and the transit OD from the
-    boardings (:class:`~transitopt.assignment.boardings.TransitMatrixEstimation`), each
-    a factor ``r_m`` per zone pair and mode. They become zone-pair constants
-    ``offset_m += ln r_m`` and a total factor ``sum_m D_m r_m / sum_m D_m`` (``D_m`` the
-    run's trips by mode), which give every mode exactly ``D_m r_m`` under the logit at
-    that run's costs; the model is run again (the shares respond to the new congestion)
-    and the rounds repeat (at most :data:`JOINT_ROUNDS`) until the counts fit as the
-    estimation had them and every line and stop is within :data:`LINE_TOLERANCE`."""
+    """Traffic counts and boardings per line and stop together (``transit_od``), each
+    kind adjusting only the modes it counts. After the transit constant (fitted to the
+    counted total), each round
+
+    1. estimates the road classes' matrices from the traffic counts on the last run
+       (:func:`~transitopt.assignment.odme.road_mode_factors`, Spiess 1990): each class
+       at its own factor, transit and walk scaled with the road persons (their shares
+       of the pair hold, as with traffic counts alone); the model is run again;
+    2. estimates the transit OD from the boardings on that run
+       (:class:`~transitopt.assignment.boardings.TransitMatrixEstimation`, Spiess's
+       gradient on fixed optimal strategies): transit at its own factor, the road classes
+       kept, walk scaled with the counted modes' persons; the model is run again.
+
+    Each step is a :func:`_mode_step`: zone-pair constants ``offset_<mode>`` (utils) and a
+    total factor that give each mode its factor exactly under the logit at that run's
+    costs, so the transit step does not undo the road step's cars nor the road step the
+    transit step's riders (which one factor per zone pair did). The rounds repeat (at
+    most :data:`JOINT_ROUNDS`) until the counts fit as the estimation had them and every
+    line and stop is within :data:`LINE_TOLERANCE`. ``transit_od.at_constant`` is the
+    fit of the lines before the first transit step (after the first road step)."""
     spec = scenario.baseline.calibration
     assert spec is not None
     counts = _counts(scenario, model)
@@ -858,17 +867,30 @@ def _fit_jointly(
             )
         except DemandError as exc:  # e.g. counts of a vehicle class the model does not have
             raise scenario.error(("calibration", "counts"), str(exc)) from None
-        transit_factors, transit_fit = _transit_od_step(scenario, current, boardings)
         first_odme = first_odme or odme
+        # the road step: the road classes at their own factors, the modes no traffic
+        # count sees (transit, walk) scaled with the road persons (shares hold)
+        current_model, current = _stepped(
+            model, current, road_factors, zones, factors, offsets, constants, progress, scenario
+        )
+        if current.stop_reason == "cancelled":
+            break
+        # the transit step on that run: transit at its own factor, the road classes kept
+        transit_factors, transit_fit = _transit_od_step(scenario, current, boardings)
         first_transit = first_transit or transit_fit
         histories.append(transit_fit.history.assign(round=rounds))
-        step = _mode_step(current, {**road_factors, "transit": transit_factors})
-        factors = factors * step.total
-        for mode, offset in step.offsets.items():
-            offsets[mode] = offsets.get(mode, 0.0) + offset
-        current_model = adjusted_demand(model, _adjustment(zones, factors, offsets))
-        current_model = current_model.with_constants(**constants)
-        current = current_model.run(_naming(progress, scenario))
+        kept = {mode: np.ones_like(f) for mode, f in road_factors.items()}
+        current_model, current = _stepped(
+            model,
+            current,
+            {**kept, "transit": transit_factors},
+            zones,
+            factors,
+            offsets,
+            constants,
+            progress,
+            scenario,
+        )
         if current.stop_reason == "cancelled" or current.road is None:
             break
         fit_now = count_statistics(modelled_counts(counts, current.road), counts.observed)
@@ -961,6 +983,28 @@ def _fit_jointly(
     }
     notes = "; ".join(n for n in (calibrated.note, note) if n)
     return current, Calibrated(summary, calibrated.table, notes, tables)
+
+
+def _stepped(
+    model: MultimodalModel,
+    current: MultimodalResult,
+    mode_factors: Mapping[str, np.ndarray],
+    zones: np.ndarray,
+    factors: np.ndarray,
+    offsets: dict[str, np.ndarray],
+    constants: dict[str, float],
+    progress: ProgressCallback | None,
+    scenario: Scenario,
+) -> tuple[MultimodalModel, MultimodalResult]:
+    """Apply one :func:`_mode_step` of ``current`` to ``factors`` and ``offsets`` (in
+    place) and run the model adjusted by them."""
+    step = _mode_step(current, mode_factors)
+    factors *= step.total
+    for mode, offset in step.offsets.items():
+        offsets[mode] = offsets.get(mode, 0.0) + offset
+    adjusted = adjusted_demand(model, _adjustment(zones, factors, offsets))
+    adjusted = adjusted.with_constants(**constants)
+    return adjusted, adjusted.run(_naming(progress, scenario))
 
 
 @dataclass(frozen=True, eq=False)
