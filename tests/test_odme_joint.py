@@ -2,7 +2,7 @@
 
 Known answer: under a multinomial logit, adding ``ln r_m`` to mode ``m``'s utility of a
 zone pair and scaling the pair's total by ``sum_k P_k r_k`` gives each mode exactly
-``D_m r_m`` at the same costs (Ben-Akiva and Lerman 1985, ch. 5). On a model without
+``D_m r_m`` at the same costs (Train 2009, section 2.8, per zone pair). On a model without
 networks the costs do not depend on the demand, so the rerun must reproduce ``D_m r_m``
 to rounding (rtol 1e-9).
 """

@@ -78,7 +78,7 @@ for k, (name, run, colour) in enumerate(
     ax.bar(np.arange(3) + (k - 1) * width, values, width, label=name, color=colour)
 ax.set_xticks(np.arange(3), modes)
 ax.set_ylabel("trips/h")
-ax.set_title("trips by mode (walk is not counted: it keeps the baseline's)", fontsize=10)
+ax.set_title("trips by mode (walk is not counted: it scales with the counted modes)", fontsize=10)
 ax.legend()
 ax.grid(alpha=0.3, axis="y")
 fig.tight_layout()

@@ -1025,10 +1025,10 @@ def _mode_step(result: MultimodalResult, mode_factors: Mapping[str, np.ndarray])
     Under a multinomial logit ``P_m = exp(V_m) / sum_k exp(V_k)``, adding ``ln(r_m / rho)``
     to ``V_m`` of the counted modes gives ``P'_m = P_m r_m / rho`` (the denominator stays
     1) and the total times ``rho`` exactly ``D_m r_m``, the others ``D_k rho``, at the same
-    costs (Ben-Akiva and Lerman 1985, ch. 5: constants reproduce the shares they are
-    fitted to). With one counted mode the constants are 0: the total is scaled and the
-    shares hold. Nested logit: the same constants, not exact; the next model run and
-    round correct it."""
+    costs: the recalibration of constants by the log of target over modelled share (Train
+    2009, section 2.8), per zone pair. With one counted mode the constants are 0: the
+    total is scaled and the shares hold. Nested logit: the same constants, not exact;
+    the next model run and round correct it."""
     trips = {m: np.asarray(result.demand[m], dtype=float) for m in mode_factors}
     factor = {m: np.where(trips[m] > 0, np.maximum(f, 1e-9), 1.0) for m, f in mode_factors.items()}
     counted = np.sum(list(trips.values()), axis=0)
