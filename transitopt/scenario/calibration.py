@@ -10,6 +10,14 @@ read from the result cache, when this process has not calibrated it yet), so tha
 shares respond to its edits. ``calibration.mean_trip_length_km`` fits the distance decay
 of ``[demand.synthesis]`` when the baseline's inputs are loaded
 (:func:`transitopt.demand.fit_decay`); alternatives share those inputs and so the decay.
+
+With ``calibration.counts`` the baseline's demand is adjusted to the counts: traffic
+counts estimate the road classes' matrices (Spiess 1990), boardings per line and stop
+the transit OD (``transit_od``). The adjustment is the ``od_adjustment`` table: per zone
+pair a factor on the total demand and, where modes keep their own factors (several road
+classes; traffic counts with ``transit_od``), zone-pair constants ``offset_<mode>``
+(utils) added to the modes' utilities (:func:`_mode_step`). Alternatives apply the same
+table and constants, never re-estimated (:func:`adjusted_demand`).
 """
 
 from __future__ import annotations
