@@ -224,7 +224,7 @@ def test_town_traffic_counts_and_transit_od(town_toml, tmp_path):
     from transitopt._errors import ConvergenceWarning
     from transitopt.scenario import evaluate, load_scenario
     from transitopt.scenario.calibration import adjusted_demand
-    from transitopt.scenario.evaluate import apply_edits, build_model, load_base
+    from transitopt.scenario.evaluate import apply_edits, build_model, final_state, load_base
 
     (tmp_path / "truth.toml").write_text(
         town_toml(16000) + "\n[model.mode_choice]\nasc_transit = 0.8\n", encoding="utf-8"
@@ -287,6 +287,12 @@ def test_town_traffic_counts_and_transit_od(town_toml, tmp_path):
         again = model.with_constants(**fitted["constants"]).run()
     for mode in ("car", "transit", "walk"):
         np.testing.assert_allclose(again.demand[mode], base.outcome.demand[mode], rtol=1e-9)
+    # the final state (explain, frequency optimisation) rebuilds the same calibrated model
+    for result in (base, alt):
+        state = final_state(result).model
+        assert set(state.mode_offsets) == {"car", "transit"}
+        total = np.asarray(state.demand).sum()
+        assert total == pytest.approx(counts["total_trips_after"], rel=1e-9)
     calibration = alt.summary["calibration"]
     assert calibration["source"] == "baseline" and calibration["constants"] == fitted["constants"]
     total = sum(np.asarray(m).sum() for m in alt.outcome.demand.values())

@@ -321,6 +321,23 @@ def adjusted_demand(model: MultimodalModel, adjustment: pd.DataFrame) -> Multimo
     )
 
 
+def demand_as_calibrated(
+    scenario: Scenario, model: MultimodalModel, tables: Mapping[str, pd.DataFrame]
+) -> MultimodalModel:
+    """``model`` (built from ``scenario``'s files) with the OD adjustment its evaluation ran
+    with: a baseline's own ``od_adjustment`` (of ``tables``, its result's), an alternative's
+    baseline's; ``model`` itself where the run had none (no counts, or cancelled)."""
+    spec = scenario.baseline.calibration
+    if spec is None or spec.counts is None:
+        return model
+    if scenario.is_baseline:
+        table = tables.get("od_adjustment")
+        return model if table is None else adjusted_demand(model, table)
+    if "links" in _counts_kinds(scenario) or spec.transit_od:
+        return adjusted_demand(model, baseline_adjustment(scenario))
+    return model
+
+
 def baseline_adjustment(
     scenario: Scenario, *, progress: ProgressCallback | None = None
 ) -> pd.DataFrame:
