@@ -101,7 +101,7 @@ def calibrate(base: Path, scale: float, tolerance: float = 0.003, max_runs: int 
     raise RuntimeError(f"nest scale {scale}: shares {shares} not within {tolerance} of {TARGETS}")
 
 
-def run_scale(scale: float, folder: Path) -> dict[str, float]:
+def run_scale(scale: float, folder: Path, tolerance: float = 0.003) -> dict[str, float]:
     """Calibrate the baseline with nest ``scale``, evaluate it and the ban; key figures."""
     base_text = _with_scale((SCENARIOS / "surabaya_base.toml").read_text(), scale)
     start = _constants(base_text)
@@ -110,7 +110,7 @@ def run_scale(scale: float, folder: Path) -> dict[str, float]:
     (folder / "surabaya_base.toml").write_text(_with_constants(base_text, start))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        fitted = calibrate(folder / "surabaya_base.toml", scale)
+        fitted = calibrate(folder / "surabaya_base.toml", scale, tolerance)
         (folder / "surabaya_base.toml").write_text(_with_constants(base_text, fitted["constants"]))
         ban_text = (SCENARIOS / "surabaya_motorcycle_ban.toml").read_text()
         (folder / "surabaya_motorcycle_ban.toml").write_text(ban_text)
@@ -148,11 +148,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scales", type=float, nargs="+", default=[0.4, 0.6, 0.8])
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--tolerance", type=float, default=0.003, help="largest share error")
     args = parser.parse_args()
     rows = []
     for scale in args.scales:
         with tempfile.TemporaryDirectory() as tmp:
-            rows.append(run_scale(scale, Path(tmp)))
+            rows.append(run_scale(scale, Path(tmp), args.tolerance))
         print(json.dumps(rows[-1]))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
