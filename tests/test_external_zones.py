@@ -284,3 +284,53 @@ def test_surabaya_diagonalisation_converges(surabaya_model):
         assert history["inner_iterations"].is_monotonic_increasing
         flows[algorithm] = assignment.flow
     assert np.max(np.abs(flows["bfw"] - flows["algb"])) <= 0.01 * np.max(flows["bfw"])
+
+
+def _town_with_external(tmp_path: Path, town_osm: Path, external: str) -> Path:
+    path = tmp_path / "town.toml"
+    path.write_text(
+        f'[scenario]\nname = "Town"\n\n[network]\nsource = "{town_osm.as_posix()}"\n\n'
+        '[zones]\ngrid_cell_m = 300\nweights = "uniform"\n\n'
+        "[demand.synthesis]\ntrips_per_hour = 1000\n\n"
+        f"[demand.external]\n{external}"
+    )
+    return path
+
+
+@pytest.mark.slow
+def test_scenario_external_zones_on_the_town(tmp_path, town_osm):
+    """``[demand.external]`` in a baseline: the profile's values become part of the spec
+    (so of the result's key), the gateways (the town's four residential spurs, named by
+    their streets) are loaded, and the result's summary carries them."""
+    from transitopt.scenario import evaluate, load_scenario
+
+    path = _town_with_external(tmp_path, town_osm, 'road_classes = ["residential"]\n')
+    scenario = load_scenario(path)
+    spec = scenario.baseline.demand.external
+    assert spec is not None and spec.utilisation == 0.6 and spec.through_share == 0.3
+    result = evaluate(path)
+    external = result.summary["external"]
+    assert external["enabled"] and len(external["gateways"]) == 4
+    assert {g["gateway"].split(" (")[0] for g in external["gateways"]} == {
+        "Spur 11",
+        "Spur 13",
+        "Spur 17",
+        "Spur 19",
+    }
+    assert any(note.startswith("external traffic: 4 gateways") for note in result.summary["notes"])
+    # the car vehicle-km include the external cars (none of them is a person trip)
+    inside = _town_with_external(
+        tmp_path, town_osm, 'road_classes = ["residential"]\nutilisation = 0.0\n'
+    )
+    assert result["car_veh_km"] > evaluate(inside)["car_veh_km"]
+
+
+def test_scenario_external_errors_name_the_field(tmp_path, town_osm):
+    from transitopt.scenario import ScenarioError, load_scenario
+    from transitopt.scenario.inputs import load_base
+
+    with pytest.raises(ScenarioError, match="demand.external"):
+        load_scenario(_town_with_external(tmp_path, town_osm, "cordon = 0.5\n"))
+    none = _town_with_external(tmp_path, town_osm, 'road_classes = ["trunk"]\n')
+    with pytest.raises(ScenarioError, match=r"demand\.external.*no gateway"):
+        load_base(load_scenario(none))

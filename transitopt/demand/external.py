@@ -390,7 +390,7 @@ def external_demand(
         )
         raise DemandError(
             f"no gateway: the street network has no dead end of a {'/'.join(rule.road_classes)} "
-            f"road {where}; widen road_classes or give the cordon's nodes"
+            f"road {where}; widen road_classes (or boundary_m, without bounds)"
         )
     classes = [c for c, s in rule.vehicle_shares.items() if s > 0] or ["car"]
     per_vehicle = rule.pcu_per_vehicle
