@@ -72,7 +72,8 @@ def calibrate(base: Path, scale: float, tolerance: float = 0.003, max_runs: int 
     constant: the reference) of the baseline ``base`` to :data:`TARGETS` with the nest
     scale ``scale``, by the update ``ASC_m += scale ln(target_m / modelled_m)`` (a plain
     ``ln`` step overshoots inside a nest of small scale, where shares move with utility /
-    scale: transitopt's calibration takes the plain step and does not converge at 0.4)."""
+    scale; transitopt's calibration took the plain step when this script was written and
+    did not converge at 0.4: it now scales the step the same way)."""
     scenario = load_scenario(base)
     prepared = apply_edits(scenario, load_base(scenario))
     constants = _constants(base.read_text())
