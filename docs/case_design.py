@@ -394,7 +394,8 @@ script's `DESIGNS`, evaluation budgets and seeds, so reproducible), compares eac
 baseline `{city["scenario"]}` by `transitopt compare` into `benchmarks/out/case_design/`
 (git-ignored) and reads the committed tables of `benchmarks/city_design_results/`; every
 number below comes from those outputs. CPU seconds are of the design command (search,
-candidate network and the `--fit-fleet` evaluations), user + system, on a shared machine.*
+candidate network and the `--fit-fleet` evaluations), user + system, on a shared machine,
+numba compilation included where the checkout's cache was cold.*
 
 Design commands (after `transitopt optimise design {city["scenario"]}`, each with
 `--fit-fleet -o <folder>/design.toml`):
