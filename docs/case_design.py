@@ -58,6 +58,8 @@ DESIGNS: dict[str, dict[str, list[str]]] = {
     "bogor": {
         "frequency": "--routes 12 --fleet 587 --spacing 300 --max-stops 40 --evaluations 20000 "
         "--seed 0 --objective frequency".split(),
+        "passenger": "--routes 12 --fleet 587 --spacing 300 --max-stops 40 --evaluations 20000 "
+        "--seed 0 --objective passenger".split(),
     },
 }
 
