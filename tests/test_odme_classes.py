@@ -36,6 +36,7 @@ def _classes(car: float, truck: float) -> list[VehicleClass]:
     ]
 
 
+@pytest.mark.slow
 def test_one_step_lands_on_a_pcu_count():
     # car 10 veh, truck 10 veh at 2 PCU: modelled 30 PCU, counted 40. Proportions to the
     # PCU count: car 1, truck 2, so grad = (-10, -20), direction -g * grad = (100, 200),

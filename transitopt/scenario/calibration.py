@@ -975,6 +975,7 @@ def _fit_jointly(
         "Spiess 1990 gradient on the boardings of fixed optimal strategies, jointly with the "
         "road modes' matrices (zone-pair constants per mode)"
     )
+    transit_entry["start"] = "after the first road step"
     cancelled = current.stop_reason == "cancelled"
     summary = {
         **calibrated.summary,
