@@ -15,6 +15,14 @@ the logsum over car, transit and walk) and transit door-to-door time
     python benchmarks/bench_city_design.py scenarios/porto_base.toml --fleet 54 --spacing 300 \
         --routes 8 12 16 --max-stops 15 20
 
+Evaluate the designs already written again (current model, every fast variant; the
+rows of the README, 2026-12-06):
+
+    python benchmarks/bench_city_design.py scenarios/liechtenstein_base.toml --fleet 91 \\
+        --spacing 500 --rescore
+    python benchmarks/bench_city_design.py scenarios/porto_base.toml --fleet 54 \\
+        --spacing 300 --rescore
+
 Also records variants of the fast objective (:func:`fast_variants`: waiting times the
 model's ``wait_weight``; the route set evaluated on the baseline's transit trips).
 Writes ``benchmarks/city_design_results/<scenario stem>_rank.csv`` (one row per network;
