@@ -158,7 +158,7 @@ def test_loader_takes_the_hierarchy_for_large_dense_demand(monkeypatch):
     # a hierarchy that makes too many derived edges is given up (a grid city's core)
     monkeypatch.setattr(_hierarchy, "MAX_OPS", 10)
     monkeypatch.setattr(_hierarchy, "_HIERARCHIES", {})
-    assert isinstance(_hierarchy.aon_loader(problem), CompressedAON)
+    assert isinstance(_hierarchy.aon_loader(problem), _hierarchy.DenseCoreAON)
     with pytest.raises(ValueError, match="too dense"):
         _hierarchy.HierarchyAON(CompressedAON.of_problem(problem))
     problem = build_problem(net, ODMatrix(zones=zones, matrix=sparse))
@@ -166,8 +166,9 @@ def test_loader_takes_the_hierarchy_for_large_dense_demand(monkeypatch):
 
 
 def test_dense_demand_without_a_hierarchy_searches_a_smaller_core(monkeypatch):
-    # dense demand, hierarchy given up: the core graph is eliminated further
-    # (DENSE_MAX_ADDED instead of MAX_ADDED_EDGES), flows still those of a plain AON
+    # dense demand, hierarchy given up: the first DENSE_SWITCH_LOADINGS loadings of the
+    # graph search the core at MAX_ADDED_EDGES (pruned), later ones a core eliminated
+    # further (DENSE_MAX_ADDED), built on from the first; flows those of a plain AON
     from transitopt.assignment import _aon, _hierarchy
     from transitopt.assignment._aon import CompressedAON
     from transitopt.assignment._problem import build_problem
@@ -181,21 +182,39 @@ def test_dense_demand_without_a_hierarchy_searches_a_smaller_core(monkeypatch):
     monkeypatch.setattr(_hierarchy, "MIN_WORK", 0)
     monkeypatch.setattr(_hierarchy, "MAX_OPS", 10)
     monkeypatch.setattr(_hierarchy, "_HIERARCHIES", {})
+    monkeypatch.setattr(_hierarchy, "_LOADINGS", {})
+    monkeypatch.setattr(_aon, "_GRAPHS", {})
     monkeypatch.setattr(_aon, "MIN_ELIMINATION_NODES", 0)
     monkeypatch.setattr(_aon, "MAX_ADDED_EDGES", 0)
     monkeypatch.setattr(_hierarchy, "DENSE_MAX_ADDED", 10_000)
+    monkeypatch.setattr(_hierarchy, "DENSE_SWITCH_LOADINGS", 2)
     default = CompressedAON.of_problem(problem)
-    loader = _hierarchy.aon_loader(problem)
-    assert isinstance(loader, CompressedAON) and loader.prune and not default.prune
-    assert loader.n_core < default.n_core
     cost = net.free_flow_time_s
     ref = aon_load(
         net.indptr, net.head, net.tail, cost, net.centroid,
         problem.origin_nodes, problem.dest_nodes, problem.demand, True,
     )  # fmt: skip
-    flow, sptt, _ = loader.load(cost)
-    np.testing.assert_allclose(flow, ref[0], rtol=1e-12, atol=1e-9)
-    assert sptt == pytest.approx(ref[1], rel=1e-12)
+    cores = []
+    for _ in range(2):  # two runs (a feedback loop): the count goes on across them
+        loader = _hierarchy.aon_loader(problem)
+        assert isinstance(loader, _hierarchy.DenseCoreAON)
+        for _ in range(2):
+            flow, sptt, _ = loader.load(cost)
+            cores.append(loader.core.n_core)
+            assert loader.core.prune
+            np.testing.assert_allclose(flow, ref[0], rtol=1e-12, atol=1e-9)
+            assert sptt == pytest.approx(ref[1], rel=1e-12)
+    assert cores[:2] == [default.n_core] * 2
+    assert cores[2] == cores[3] < default.n_core
+    # built on from the first core or from scratch: both as small, both exact
+    further = CompressedAON.of_problem(problem, 10_000)
+    monkeypatch.setattr(_aon, "_GRAPHS", {})
+    scratch = CompressedAON.of_problem(problem, 10_000)
+    assert further.n_core == scratch.n_core == cores[2]
+    for aon in (further, scratch):
+        flow, sptt, _ = aon.load(cost)
+        np.testing.assert_allclose(flow, ref[0], rtol=1e-12, atol=1e-9)
+        assert sptt == pytest.approx(ref[1], rel=1e-12)
 
 
 def test_centroids_are_not_passed_through():

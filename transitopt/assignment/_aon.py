@@ -139,6 +139,47 @@ def _build(
     return args, core_no_through, new_of, core_of
 
 
+def _further(base: tuple, protect: np.ndarray, max_added: int) -> tuple:
+    """The arrays of :func:`_build` at ``max_added``, from those of a smaller limit
+    (``base``): its core graph eliminated further.
+
+    Elimination takes the node that adds the fewest edges first, so eliminating at
+    ``max_added`` passes close to the state where the smaller limit stopped: continuing
+    from ``base``'s core saves the work up to there. The order can differ a little from
+    starting over (the heap holds a node's gain as last computed, and a node's gain can
+    fall without a neighbour being eliminated), so the derived edges can differ; every
+    elimination keeps the distances exact.
+    """
+    args, no_through, new_of, core_of = base
+    c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b, _, k_head, k_tail, k_edge = args
+    kept = np.flatnonzero(new_of >= 0)
+    if kept.size < MIN_ELIMINATION_NODES:
+        return base  # searched whole at any limit
+    node_of = np.empty(kept.size, dtype=np.int64)
+    node_of[new_of[kept]] = kept
+    alive = np.flatnonzero(core_of >= 0)
+    op_sum2, op_a2, op_b2, core_of2, k_indptr2, k_head2, k_tail2, k_edge2 = eliminate(
+        alive.size, k_tail, k_head, protect[node_of[alive]], max_added
+    )
+    m_core = k_edge.size
+    first = c_link.size + op_a.size  # where the new derived edges are numbered from
+
+    def derived(x: np.ndarray) -> np.ndarray:
+        """``base``'s core-edge numbering (``m_core + k``: new op ``k``) -> derived."""
+        return np.where(x < m_core, k_edge[np.minimum(x, m_core - 1)], first + x - m_core)
+
+    args = (
+        c_link, sc_ptr, step_ptr, cand,
+        np.concatenate([op_sum, op_sum2]),
+        np.concatenate([op_a, derived(op_a2)]),
+        np.concatenate([op_b, derived(op_b2)]),
+        k_indptr2, k_head2, k_tail2, derived(k_edge2),
+    )  # fmt: skip
+    core_of_new = np.where(core_of >= 0, core_of2[np.maximum(core_of, 0)], -1)
+    core_no_through = np.ascontiguousarray(no_through[core_of2 >= 0])
+    return args, core_no_through, new_of, core_of_new
+
+
 class CompressedAON:
     """All-or-nothing loading on the compressed graph of a network (see the module doc).
 
@@ -176,20 +217,21 @@ class CompressedAON:
         protect[origin_nodes] = True
         protect[dest_nodes] = True
         usable = np.asarray(usable, dtype=np.bool_)
-        key = _digest(
-            indptr,
-            head,
-            usable,
-            protect,
-            np.asarray(no_through, dtype=np.bool_),
-            np.array([max_added, MIN_ELIMINATION_NODES]),
-        )
+        graph = (indptr, head, usable, protect, np.asarray(no_through, dtype=np.bool_))
+        key = _digest(*graph, np.array([max_added, MIN_ELIMINATION_NODES]))
         built = _GRAPHS.pop(key, None)
+        if built is None and max_added > MAX_ADDED_EDGES:
+            # the car skims' core (at MAX_ADDED_EDGES) is often there: go on from it
+            base = _GRAPHS.get(_digest(*graph, np.array([MAX_ADDED_EDGES, MIN_ELIMINATION_NODES])))
+            if base is not None:
+                built = _further(base, protect, max_added)
         if built is None:
             built = _build(indptr, head, usable, protect, np.asarray(no_through), max_added)
         _GRAPHS[key] = built  # most recently used last
         while len(_GRAPHS) > CACHED_GRAPHS:
             _GRAPHS.pop(next(iter(_GRAPHS)))
+        self.max_added = max_added
+        self.key = key  # the graph's digest: counts its loadings (:mod:`._hierarchy`)
         self.args, self.no_through, new_of, core_of = built
         self.n_core = int(self.no_through.size)
         self.m_core = int(self.args[-1].size)

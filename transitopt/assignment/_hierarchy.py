@@ -42,6 +42,16 @@ MAX_OPS = 4_000_000
 #: (10.0 unpruned at 32; same flows to 5e-12 veh/h), build
 #: 5 / 13 / 27 CPU s, 3.1 / 8.0 / 14 million derived edges (machine under load: relative)
 DENSE_MAX_ADDED = 128
+#: ... but the first this many loadings of a graph (counted over the process) search the
+#: core at :data:`._aon.MAX_ADDED_EDGES`, which the multimodal model's car skims build
+#: anyway: eliminating further costs about as much as 4-5 loadings save (Grid100k: 8 CPU
+#: s, 1.8 s per loading), and a scenario evaluation on an uncongested city makes only a
+#: few (the 100,000-node grid city: 4). Past them the larger core pays within as many
+#: more loadings again (the rent-or-buy rule: at most twice the best of the two)
+DENSE_SWITCH_LOADINGS = 5
+#: loading counts kept (least recently used dropped)
+COUNTED_GRAPHS = 16
+_LOADINGS: dict[bytes, int] = {}
 #: hierarchies kept in the process (least recently used dropped)
 CACHED_HIERARCHIES = 4
 _HIERARCHIES: dict[bytes, tuple | None] = {}
@@ -120,20 +130,51 @@ class HierarchyAON:
         return flow, sptt
 
 
+class DenseCoreAON:
+    """:class:`~._aon.CompressedAON` for dense demand where the hierarchy is too large:
+    full searches on the core graph, pruned each loading, at
+    :data:`._aon.MAX_ADDED_EDGES` for the first :data:`DENSE_SWITCH_LOADINGS` loadings of
+    the graph, then on the smaller core at :data:`DENSE_MAX_ADDED` (built from the first,
+    :func:`._aon._further`). Both are exact shortest paths: flows equal up to the order
+    of summation. The same ``load`` and call interface."""
+
+    def __init__(self, problem: Problem, aon: CompressedAON) -> None:
+        self.problem = problem
+        self.key = aon.key
+        self.core = CompressedAON.of_problem(problem, prune=True)
+        self.switched = DENSE_MAX_ADDED <= self.core.max_added
+
+    def load(self, cost: np.ndarray, load: bool = True) -> tuple[np.ndarray, float, float]:
+        """``(flow, sptt, unreachable)`` under link costs ``cost`` (s), as ``aon_load``."""
+        done = _LOADINGS.pop(self.key, 0)
+        _LOADINGS[self.key] = done + 1  # most recently used last
+        while len(_LOADINGS) > COUNTED_GRAPHS:
+            _LOADINGS.pop(next(iter(_LOADINGS)))
+        if not self.switched and done >= DENSE_SWITCH_LOADINGS:
+            self.core = CompressedAON.of_problem(self.problem, DENSE_MAX_ADDED, prune=True)
+            self.switched = True
+        return self.core.load(cost, load)
+
+    def __call__(self, cost: np.ndarray) -> tuple[np.ndarray, float]:
+        """Link flows and the shortest-path total travel cost under ``cost``."""
+        flow, sptt, _ = self.load(cost)
+        return flow, sptt
+
+
 def demand_share(demand: np.ndarray) -> float:
     """Share of the origin-destination pairs of ``demand`` with trips > 0."""
     return float(np.count_nonzero(demand > 0.0)) / max(1, demand.size)
 
 
-def aon_loader(problem: Problem) -> CompressedAON | HierarchyAON:
+def aon_loader(problem: Problem) -> CompressedAON | HierarchyAON | DenseCoreAON:
     """The all-or-nothing loader of a problem: on the hierarchy where its demand is
     dense (:data:`DENSE_SHARE`), the problem large (:data:`MIN_WORK`) and the hierarchy
-    small enough (:data:`MAX_OPS`), else on the core graph with early exit (a smaller
-    core, :data:`DENSE_MAX_ADDED`, pruned every loading, where the demand is dense)."""
+    small enough (:data:`MAX_OPS`), else on the core graph with early exit (full
+    searches on a pruned core, :class:`DenseCoreAON`, where the demand is dense)."""
     aon = CompressedAON.of_problem(problem)
     large = aon.origins.size * aon.m_core >= MIN_WORK
     if large and demand_share(problem.demand) >= DENSE_SHARE:
         if hierarchy_of(aon) is not None:
             return HierarchyAON(aon)
-        return CompressedAON.of_problem(problem, DENSE_MAX_ADDED, prune=True)
+        return DenseCoreAON(problem, aon)
     return aon
