@@ -9,7 +9,10 @@ plus one linear sweep over the nodes (:func:`.kernels.assignment.aon_load_hierar
 Distances and flows equal those of the core graph up to the order of summation.
 
 :func:`aon_loader` picks one of the two by the share of origin-destination pairs with
-demand (:data:`DENSE_SHARE`) and the size of the problem (:data:`MIN_WORK`).
+demand (:data:`DENSE_SHARE`) and the size of the problem (:data:`MIN_WORK`); where the
+hierarchy would be too large (:data:`MAX_OPS`: street grids), :class:`DenseCoreAON`
+searches a pruned core graph, eliminated further once the graph has been searched often
+enough to pay for it (:data:`._aon.SWITCH_SEARCHES`).
 """
 
 from __future__ import annotations
@@ -32,26 +35,11 @@ DENSE_SHARE = 0.25
 MIN_WORK = 1e6
 #: the contraction gives up (and the core graph's Dijkstra is used) once it has made this
 #: many derived edges: Sydney's hierarchy makes 1.0 million (0.7 s), Berlin-Center's
-#: 0.9 million; a street grid without chains (Grid100k) makes far more
+#: 0.9 million; a street grid without chains (Grid100k) makes far more. It gives up
+#: early where its count so far shows it will pass this (:func:`.kernels.elimination.
+#: _hopeless`): the 30,000-node grid city after 250,000 derived edges, 0.4 CPU s instead
+#: of 4.7 s for 4 million
 MAX_OPS = 4_000_000
-#: where the demand is dense but the hierarchy too large, the core graph is eliminated
-#: further (:data:`._aon.MAX_ADDED_EDGES` is 32): every search is a full one, and a
-#: smaller core (its redundant edges dropped each iteration by
-#: :func:`.kernels.assignment.prune_core`) is faster to search. Grid100k (1,024 zones),
-#: 32 / 128 / 256: core 33.6k / 24.7k / 20.0k nodes, pruned AON 9.2 / 7.4 / 6.2 CPU s
-#: (10.0 unpruned at 32; same flows to 5e-12 veh/h), build
-#: 5 / 13 / 27 CPU s, 3.1 / 8.0 / 14 million derived edges (machine under load: relative)
-DENSE_MAX_ADDED = 128
-#: ... but the first this many loadings of a graph (counted over the process) search the
-#: core at :data:`._aon.MAX_ADDED_EDGES`, which the multimodal model's car skims build
-#: anyway: eliminating further costs about as much as 4-5 loadings save (Grid100k: 8 CPU
-#: s, 1.8 s per loading), and a scenario evaluation on an uncongested city makes only a
-#: few (the 100,000-node grid city: 4). Past them the larger core pays within as many
-#: more loadings again (the rent-or-buy rule: at most twice the best of the two)
-DENSE_SWITCH_LOADINGS = 5
-#: loading counts kept (least recently used dropped)
-COUNTED_GRAPHS = 16
-_LOADINGS: dict[bytes, int] = {}
 #: hierarchies kept in the process (least recently used dropped)
 CACHED_HIERARCHIES = 4
 _HIERARCHIES: dict[bytes, tuple | None] = {}
@@ -132,27 +120,20 @@ class HierarchyAON:
 
 class DenseCoreAON:
     """:class:`~._aon.CompressedAON` for dense demand where the hierarchy is too large:
-    full searches on the core graph, pruned each loading, at
-    :data:`._aon.MAX_ADDED_EDGES` for the first :data:`DENSE_SWITCH_LOADINGS` loadings of
-    the graph, then on the smaller core at :data:`DENSE_MAX_ADDED` (built from the first,
-    :func:`._aon._further`). Both are exact shortest paths: flows equal up to the order
-    of summation. The same ``load`` and call interface."""
+    every search is a full one, on the core graph pruned each loading; on a core
+    eliminated further (:meth:`~._aon.CompressedAON.larger`) once the graph has been
+    searched from :data:`._aon.SWITCH_SEARCHES` origins in the process (a Grid100k
+    loading: 7.2 instead of 9.1 CPU s; 6.3 s to build). The same ``load`` and call
+    interface; flows equal up to the order of summation."""
 
-    def __init__(self, problem: Problem, aon: CompressedAON) -> None:
-        self.problem = problem
-        self.key = aon.key
-        self.core = CompressedAON.of_problem(problem, prune=True)
-        self.switched = DENSE_MAX_ADDED <= self.core.max_added
+    def __init__(self, aon: CompressedAON) -> None:
+        aon.prune = True
+        self.core = aon
 
     def load(self, cost: np.ndarray, load: bool = True) -> tuple[np.ndarray, float, float]:
         """``(flow, sptt, unreachable)`` under link costs ``cost`` (s), as ``aon_load``."""
-        done = _LOADINGS.pop(self.key, 0)
-        _LOADINGS[self.key] = done + 1  # most recently used last
-        while len(_LOADINGS) > COUNTED_GRAPHS:
-            _LOADINGS.pop(next(iter(_LOADINGS)))
-        if not self.switched and done >= DENSE_SWITCH_LOADINGS:
-            self.core = CompressedAON.of_problem(self.problem, DENSE_MAX_ADDED, prune=True)
-            self.switched = True
+        if self.core.wants_larger():
+            self.core = self.core.larger()
         return self.core.load(cost, load)
 
     def __call__(self, cost: np.ndarray) -> tuple[np.ndarray, float]:
@@ -176,5 +157,5 @@ def aon_loader(problem: Problem) -> CompressedAON | HierarchyAON | DenseCoreAON:
     if large and demand_share(problem.demand) >= DENSE_SHARE:
         if hierarchy_of(aon) is not None:
             return HierarchyAON(aon)
-        return DenseCoreAON(problem, aon)
+        return DenseCoreAON(aon)
     return aon

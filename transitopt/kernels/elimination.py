@@ -260,7 +260,9 @@ def _hopeless(n_ops, max_ops, n_done, n_total, m):
     past ``max_ops / 16`` only. Largest share of that bound reached (core graphs of
     :func:`eliminate_nodes` at 32 added edges): Chicago-Sketch 0.34, Berlin-Center 0.21,
     Sydney 0.19; a 30,000-node street grid passes it at f = 0.075 (250,000 derived
-    edges; it would reach 4 million at f = 0.5, 20 million at f = 0.7).
+    edges; it would reach 4 million at f = 0.5, 20 million at f = 0.7). Graphs without
+    small separators (random graphs) fill up early and can be given up although they
+    would have ended within ``max_ops``: a slower search then, the same answers.
     """
     if n_ops > max_ops:
         return True
