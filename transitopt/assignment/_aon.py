@@ -48,13 +48,13 @@ _GRAPHS: dict[bytes, tuple] = {}
 #: :class:`._hierarchy.DenseCoreAON`), a graph searched from this many origins in the
 #: process (loadings and skims together) gets a core eliminated further, at
 #: :data:`LARGER_MAX_ADDED`: a smaller, denser core, faster to search. The build costs
-#: about as much as this many searches save, at any size (both grow with the core):
-#: Grid100k (1,024 zones) builds it in 6.3 CPU s from the core at 32 and loads in 7.2
-#: instead of 9.1-9.4 s (pruned; skims alike), 2.5 ms less per origin; the 30,000-node
-#: grid city (289 zones) 1.6 s and 0.11 s less per loading, 0.4 ms per origin. The rule
-#: of renting until the rent paid equals the price: never more than twice the better
-#: of the two choices
-SWITCH_SEARCHES = 2500
+#: about as much as 3,000-4,000 searches save, at any size (both grow with the core):
+#: Grid100k (1,024 zones) builds it in 6.3 CPU s from the core at 32, then loads in 7.1
+#: instead of 9.1-9.4 s (pruned) and skims in 6.8 instead of 8.4 s, 1.5-2 ms less per
+#: origin; the 30,000-node grid city (289 zones) in 1.6 s, 0.4 ms less per origin. The
+#: rule of renting until the rent paid equals the price: never more than about twice
+#: the better of the two choices
+SWITCH_SEARCHES = 3000
 LARGER_MAX_ADDED = 128
 #: search counts kept (least recently used dropped)
 COUNTED_GRAPHS = 16
