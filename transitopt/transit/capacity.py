@@ -23,8 +23,8 @@ carry it into mode choice.
 Algorithm: the method of successive averages on the link flows (the algorithm of
 Cepeda et al., section 4): all-or-nothing optimal strategies at the effective
 frequencies and crowded costs of the averaged flows, averaged with step ``1 / (k + 1)``
-(``step_rule = "msa"``) or by self-regulated averaging (``"sra"``, Liu, Ban, Ran &
-Mirchandani 2009: the step shrinks slowly while the gap falls, fast when it does not),
+(``step_rule = "msa"``) or by self-regulated averaging (``"sra"``, Liu, He & He
+2009: the step shrinks slowly while the gap falls, fast when it does not),
 or by a line search (``"line_search"``): the step ``s`` at which the averaged flows
 ``v`` and the all-or-nothing response ``y`` cost the same at the state their mix
 ``v + s (y - v)`` produces, each flow's cost being its gap-function experienced cost
@@ -321,7 +321,7 @@ STEP_RULES = ("msa", "sra", "line_search")
 
 class _StepRule:
     """Steps of the averaging: ``1 / (k + 1)`` (MSA), or the self-regulated averaging of
-    Liu, Ban, Ran & Mirchandani (2009): the step is ``1 / b_k`` with ``b_k`` growing by
+    Liu, He & He (2009): the step is ``1 / b_k`` with ``b_k`` growing by
     ``sra_slow_growth`` (< 1) after an iteration that lowered the relative gap and by
     ``sra_fast_growth`` (>= 1) after one that did not; ``b_0 = 1``."""
 
