@@ -1,9 +1,12 @@
 """Driver of the bush-based Algorithm B (kernels in :mod:`transitopt.kernels.assignment_bush`).
 
 Each iteration runs one shortest-path search per origin (parallel), which gives the
-relative gap of the current flows and grows the bushes, then ``inner_sweeps``
-round-robin equilibration sweeps over all bushes (one pass per bush and sweep
-converges faster than several passes on one bush in a row).
+relative gap of the current flows (exact, every iteration) and grows the bushes whose
+excess cost is not small (``GROW_SHARE``), then ``inner_sweeps`` round-robin
+equilibration sweeps over all bushes (one pass per bush and sweep converges faster than
+several passes on one bush in a row). A sweep runs in ``SWEEP_LANES`` lanes in parallel
+(Jacobi between lanes, Gauss-Seidel within one; the decomposition by origin of parallel
+origin-based assignment): results depend on the number of lanes, not of threads.
 
 Bushes live on the *bush graph*: the network with dead-end trees dropped and chains
 contracted into one link each (:class:`BushGraph`; on Sydney 14,525 of 33,113 nodes
@@ -15,8 +18,9 @@ into *segments* of at most ``SEGMENT_ORIGINS``, each with its own pool, so that
 rebuilding one (when a bush outgrows its region) needs room for one segment's copy, not
 for a copy of all bushes. A region is made larger (``REGION_SLACK``) than its bush, so
 that a bush rarely outgrows it; when one does, its segment's pool is copied into a new
-one with a larger region for it. Segments are processed in origin order, so the results
-do not depend on how origins are split.
+one with a larger region for it. Segments are processed in origin order; a sweep's
+rounds of lanes are formed within a segment, so with one lane the results do not depend
+on how origins are split (with several, on ``SEGMENT_ORIGINS`` too).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..kernels._config import sized
 from ..kernels.assignment_bush import (
     chain_costs,
     chain_graph,
@@ -54,12 +59,23 @@ FOCUS_PASSES = 4
 #: excess cost (its largest path cost difference times its demand, an upper bound) is
 #: at least this share of the bushes' mean: most of the gap is in a few bushes
 ACTIVE_SHARE = 0.01
+#: an iteration updates only the bushes whose excess cost (their travel time less their
+#: shortest-path time) is at least this share of the mean excess at the iteration before
+#: (Dial 2006: bushes near equilibrium are left as they are; the shortest-path search of
+#: every origin still runs, so the gap stays exact); 0: every bush, every iteration
+GROW_SHARE = 0.1
 #: relative cost difference below which two bush paths count as equal
 SHIFT_REL_TOL = 1e-15
 #: a sweep shifts flow at a bush node only if its path cost difference is at least this
 #: share of the bush's largest at its previous pass (the small ones cost as much to walk
 #: and gain little; the threshold falls with the bush's largest difference)
 SKIP_SHARE = 0.1
+#: sweeps run in this many lanes (in parallel; Jacobi between lanes, Gauss-Seidel within
+#: one: see :func:`.kernels.assignment_bush.sweep`) until an iteration's gap rises (lanes
+#: can overshoot together on shared congested links), then in one; multi-class runs in one
+SWEEP_LANES = 2
+#: ... each lane taking this many bushes per round before the lanes' flows are combined
+SWEEP_BATCH = 8
 #: a bush's region in the pool holds this share more nodes and links than the bush ...
 REGION_SLACK = 0.5
 #: ... and at least this many more
@@ -149,6 +165,9 @@ def solve_algorithm_b(
     origin_demand = p.demand.sum(axis=1)
     worst = np.zeros(n_orig)
     need = np.zeros((n_orig, 2), dtype=np.int64)
+    excess = np.zeros(n_orig)
+    grow_above = -np.inf  # the first iteration updates every bush
+    lanes = SWEEP_LANES
     flow = np.zeros(m)  # per bush-graph link
     cost = np.empty(m)
     deriv = np.empty(m)
@@ -175,13 +194,15 @@ def solve_algorithm_b(
                 *graph, g.rev_indptr, g.rev_edge, cost, g.no_through, g.origin_nodes[lo:hi],
                 g.dest_nodes, p.demand[lo:hi],
             )  # fmt: skip
-            here = need[lo:hi]
-            part, _ = gap_and_grow(*search, *b, _all(hi - lo), True, SHIFT_REL_TOL, here)
+            here, mine = need[lo:hi], excess[lo:hi]
+            part, _ = gap_and_grow(
+                *search, *b, _all(hi - lo), grow_above, SHIFT_REL_TOL, here, mine
+            )  # fmt: skip
             sptt += part
             over = np.flatnonzero(here[:, 0])
             while over.size:  # bushes that outgrew their regions: enlarge them, grow them again
                 b = _enlarge(b, over, here, n, m)
-                gap_and_grow(*search, *b, over, True, SHIFT_REL_TOL, here)
+                gap_and_grow(*search, *b, over, -np.inf, SHIFT_REL_TOL, here, mine)
                 over = over[here[over, 0] > 0]
             segments[i] = _Segment(lo, hi, b)
         spread_flows(flow, *members, link_flow)
@@ -189,6 +210,16 @@ def solve_algorithm_b(
         if monitor.record(k, link_flow, link_cost, sptt, direction="bush"):
             return link_flow
         gap = monitor.rows[-1]["relative_gap"]
+        # the threshold for the next iteration's updates: a share of the mean excess it is
+        # expected to find (this one's, shrunk as the gap shrank in this iteration)
+        # (after the first iteration, every bush: its gap says nothing of the next one's)
+        grow_above = -np.inf
+        if GROW_SHARE > 0.0 and 0.0 < previous_gap < np.inf:
+            grow_above = GROW_SHARE * float(excess.mean()) * min(1.0, gap / previous_gap)
+        if gap > previous_gap:
+            # lanes overshoot where their bushes share congested links (Jacobi): from the
+            # first iteration that loses ground on, sweep in one lane (Gauss-Seidel)
+            lanes = 1
         if gap > 0.5 * previous_gap:
             inner_sweeps = min(2 * inner_sweeps, MAX_INNER_SWEEPS)
         elif gap < 0.05 * previous_gap:
@@ -196,14 +227,15 @@ def solve_algorithm_b(
         previous_gap = gap
         k += 1
         # ``sweep`` shifts flow within bushes and updates flow, cost and deriv in place
-        _sweep(segments, graph, g, origin_demand, flow, cost, deriv, members, args, worst)
+        _sweep(segments, graph, g, origin_demand, flow, cost, deriv, members, args, worst, lanes)
         for _ in range(max(inner_sweeps, 1) - 1):
             # round robin: one pass per bush and sweep converges best; after the first,
             # only over bushes whose excess cost (bound) is not negligible
-            excess = worst * origin_demand
-            active = excess > ACTIVE_SHARE * excess.mean()
+            bound = worst * origin_demand
+            active = bound > ACTIVE_SHARE * bound.mean()
             _sweep(
-                segments, graph, g, origin_demand, flow, cost, deriv, members, args, worst, active
+                segments, graph, g, origin_demand, flow, cost, deriv, members, args, worst, lanes,
+                active,
             )  # fmt: skip
         # bushes far from equilibrium get extra passes of their own (cheap: a few bushes)
         focus = worst >= FOCUS_SHARE * worst.max() if worst.max() > 0.0 else worst < 0.0
@@ -211,7 +243,7 @@ def solve_algorithm_b(
             for _ in range(FOCUS_PASSES * inner_sweeps):
                 _sweep(
                     segments, graph, g, origin_demand, flow, cost, deriv, members, args, worst,
-                    focus,
+                    lanes, focus,
                 )  # fmt: skip
 
 
@@ -230,15 +262,19 @@ def _sweep(
     members: tuple,
     args: tuple,
     worst: np.ndarray,
+    lanes: int,
     only: np.ndarray | None = None,
 ) -> None:
-    """One equilibration pass over all bushes (or those flagged in ``only``), in origin order."""
+    """One equilibration pass over all bushes (or those flagged in ``only``), in origin
+    order, in ``lanes`` lanes."""
     for lo, hi, b in segments:
         todo = _all(hi - lo) if only is None else np.flatnonzero(only[lo:hi])
         if todo.size:
-            sweep(
+            kernel = sized(sweep, 4 * int(b.link_count[todo].sum()))
+            kernel(
                 *graph, g.origin_nodes[lo:hi], origin_demand[lo:hi], *b, flow, cost, deriv,
-                *members, *args, todo, SHIFT_REL_TOL, SKIP_SHARE, worst[lo:hi],
+                *members, *args, todo, SHIFT_REL_TOL, SKIP_SHARE, worst[lo:hi], lanes,
+                SWEEP_BATCH,
             )  # fmt: skip
 
 
@@ -343,6 +379,7 @@ class _ClassBushes:
         self.origin_demand = p.demand.sum(axis=1)
         self.worst = np.zeros(n_orig)
         self.need = np.zeros((n_orig, 2), dtype=np.int64)
+        self.excess = np.zeros(n_orig)
         m = g.head.size
         self.flow = np.zeros(m)
         self.cost = np.empty(m)
@@ -382,13 +419,15 @@ class _ClassBushes:
                 *self.graph, g.rev_indptr, g.rev_edge, self.cost, g.no_through,
                 g.origin_nodes[lo:hi], g.dest_nodes, p.demand[lo:hi],
             )  # fmt: skip
-            here = self.need[lo:hi]
-            part, _ = gap_and_grow(*search, *b, _all(hi - lo), True, SHIFT_REL_TOL, here)
+            here, mine = self.need[lo:hi], self.excess[lo:hi]
+            part, _ = gap_and_grow(
+                *search, *b, _all(hi - lo), -np.inf, SHIFT_REL_TOL, here, mine
+            )  # fmt: skip
             sptt += part
             over = np.flatnonzero(here[:, 0])
             while over.size:
                 b = _enlarge(b, over, here, n, m)
-                gap_and_grow(*search, *b, over, True, SHIFT_REL_TOL, here)
+                gap_and_grow(*search, *b, over, -np.inf, SHIFT_REL_TOL, here, mine)
                 over = over[here[over, 0] > 0]
             self.segments[i] = _Segment(lo, hi, b)
         return sptt
@@ -396,7 +435,7 @@ class _ClassBushes:
     def sweeps(self, count: int) -> None:
         """``count`` equilibration sweeps over this class's bushes (as in Algorithm B)."""
         s = (self.segments, self.graph, self.g, self.origin_demand, self.flow, self.cost,
-             self.deriv, self.members, self.args, self.worst)  # fmt: skip
+             self.deriv, self.members, self.args, self.worst, 1)  # fmt: skip
         _sweep(*s)
         for _ in range(max(count, 1) - 1):
             excess = self.worst * self.origin_demand

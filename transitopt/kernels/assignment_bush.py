@@ -27,12 +27,15 @@ updates that bush again (the update depends only on the costs and the old bush).
 An iteration
 
 1. searches shortest paths from every origin (:func:`gap_and_grow`, parallel over
-   origins): the SPTT of the relative gap, and the tree from which each bush grows.
+   origins): the SPTT of the relative gap, each origin's excess cost, and the tree from
+   which each bush far from equilibrium grows.
    Unused links are dropped (keeping the bush's shortest-path tree), and shortcut
    links into bush nodes are added, with the shortest-path branch that reaches them
    when their tail is new to the bush (see :func:`_grow_bush` for why this keeps the
    bush acyclic);
-2. equilibrates the bushes (:func:`sweep`, serial, Gauss-Seidel, several sweeps): for
+2. equilibrates the bushes (:func:`sweep`, several sweeps, each in a few parallel lanes:
+   Gauss-Seidel within a lane, Jacobi between lanes, whose flow changes are added up
+   after every few bushes): for
    each bush node ``j``, last in topological order first, takes the shortest and the
    longest used bush path to ``j``, walks both back to where they diverge, and moves
    ``min(Δc / (Σ c' over both segments), least flow on the longest segment)`` from the
@@ -264,7 +267,7 @@ def _bush_labels(
 def _equilibrate(
     origin, nodes, s, count, ls, lend, links, flows, position, head, tail, flow, cost, deriv,
     member_ptr, member, preload, fixed, t0, cap, alpha, beta, kind, lo, hi, lo_pred, hi_pred,
-    rel_tol, zero_tol, skip_below,
+    rel_tol, zero_tol, skip_below, touched, touched_list, n_touched,
 ):  # fmt: skip
     """One pass of Newton flow shifts over the stored bush (see :func:`_bush_labels`).
 
@@ -272,9 +275,11 @@ def _equilibrate(
     (veh/h): residues this small left on a segment emptied by a full shift are
     rounding; they are set to 0. Nodes whose longest and shortest path costs differ by
     less than ``skip_below`` (s) are left as they are (walking their segments back costs
-    more than their shifts gain while larger differences remain). Returns the largest
-    cost difference between the two paths seen (s; for a node left as it is, the
-    difference of its path costs, an upper bound of its segments').
+    more than their shifts gain while larger differences remain). Links whose flow
+    changes are flagged in ``touched`` and appended to ``touched_list`` (holding
+    ``n_touched`` already). Returns the largest cost difference between the two paths
+    seen (s; for a node left as it is, the difference of its path costs, an upper bound
+    of its segments') and the new ``n_touched``.
     """
     _bush_labels(
         origin, nodes, s, count, ls, lend, links, flows, head, cost, lo, hi, lo_pred, hi_pred
@@ -340,6 +345,10 @@ def _equilibrate(
                 rest = 0.0
             flows[e] = rest
             flow[a] -= shift
+            if not touched[a]:
+                touched[a] = True
+                touched_list[n_touched] = a
+                n_touched += 1
             _update_link(
                 a, flow, cost, deriv, member_ptr, member, preload, fixed, t0, cap, alpha, beta,
                 kind,
@@ -351,12 +360,16 @@ def _equilibrate(
             a = links[e]
             flows[e] += shift
             flow[a] += shift
+            if not touched[a]:
+                touched[a] = True
+                touched_list[n_touched] = a
+                n_touched += 1
             _update_link(
                 a, flow, cost, deriv, member_ptr, member, preload, fixed, t0, cap, alpha, beta,
                 kind,
             )  # fmt: skip
             v = tail[a]
-    return worst
+    return worst, n_touched
 
 
 @njit
@@ -666,11 +679,15 @@ def init_bushes(
 def gap_and_grow(
     indptr, head, tail, rev_indptr, rev_edge, cost, no_through, origin_nodes, dest_nodes, demand,
     node_start, node_cap, node_count, nodes, lend, link_start, link_cap, link_count, links, flows,
-    todo, grow, rel_tol, need,
+    todo, grow_above, rel_tol, need, excess,
 ):  # fmt: skip
-    """One shortest-path search per origin in ``todo`` (parallel): the SPTT for the gap
-    and, with ``grow``, bush updates.
+    """One shortest-path search per origin in ``todo`` (parallel): the SPTT for the gap,
+    each origin's excess cost and updates of the bushes whose excess is large.
 
+    ``excess[r]`` (veh·s/h) gets origin ``r``'s excess cost: its bush's total travel
+    time less its shortest-path total (its share of the gap's numerator, >= 0 up to
+    rounding). Bush ``r`` is updated when ``excess[r] >= grow_above`` (Dial 2006, §4:
+    updating only the bushes far from equilibrium; ``-inf``: all of them, ``inf``: none).
     A grown bush that does not fit its region of the pool is left as it was and its
     node and link counts go to ``need[r]`` (else ``need[r]`` is ``(0, 0)``): update it
     again once its region is large enough. Returns ``(sptt, links added)``.
@@ -679,6 +696,7 @@ def gap_and_grow(
     m = head.size
     n_todo = todo.size
     n_blocks = chunk_count(n_todo)
+    grow = grow_above < np.inf
     sptt_part = np.zeros(n_blocks)
     added = np.zeros(n_blocks, dtype=np.int64)
     for b in prange(n_blocks):
@@ -704,10 +722,18 @@ def gap_and_grow(
                 indptr, head, cost, no_through, origin_nodes[r], dest_nodes, row, False,
                 is_target, dist, pred, heap_key, heap_node, position,
             )  # fmt: skip
+            shortest = 0.0
             for j in range(dest_nodes.size):
                 if row[j] > 0.0:
-                    sptt_part[b] += row[j] * dist[dest_nodes[j]]
-            if grow:
+                    shortest += row[j] * dist[dest_nodes[j]]
+            sptt_part[b] += shortest
+            total = 0.0
+            for p in range(link_start[r], link_start[r] + link_count[r]):
+                total += flows[p] * cost[links[p]]
+            excess[r] = total - shortest
+            need[r, 0] = 0
+            need[r, 1] = 0
+            if excess[r] >= grow_above:
                 count = _scatter(
                     r, node_start, node_count, nodes, link_start, link_count, links, flows,
                     in_bush, bush_flow, sub,
@@ -725,8 +751,6 @@ def gap_and_grow(
                         r, count, n_links, sub, new_lend, new_links, new_flows, node_start,
                         node_count, nodes, lend, link_start, link_count, links, flows,
                     )  # fmt: skip
-                    need[r, 0] = 0
-                    need[r, 1] = 0
                     added[b] += got
                 else:
                     need[r, 0] = count
@@ -738,41 +762,22 @@ def gap_and_grow(
     return sptt, added.sum()
 
 
-@njit
+@njit_parallel
 def sweep(
-    indptr,
-    head,
-    tail,
-    origin_nodes,
-    origin_demand,
-    node_start,
-    node_cap,
-    node_count,
-    nodes,
-    lend,
-    link_start,
-    link_cap,
-    link_count,
-    links,
-    flows,
-    flow,
-    cost,
-    deriv,
-    member_ptr,
-    member,
-    preload,
-    fixed,
-    t0,
-    cap,
-    alpha,
-    beta,
-    kind,
-    bushes,
-    rel_tol,
-    skip_share,
-    worst,
-):
-    """One equilibration pass over the bushes ``bushes`` (origin rows), in that order (Gauss-Seidel).
+    indptr, head, tail, origin_nodes, origin_demand, node_start, node_cap, node_count, nodes, lend,
+    link_start, link_cap, link_count, links, flows, flow, cost, deriv, member_ptr, member, preload,
+    fixed, t0, cap, alpha, beta, kind, bushes, rel_tol, skip_share, worst, lanes, batch,
+):  # fmt: skip
+    """One equilibration pass over the bushes ``bushes`` (origin rows), in ``lanes`` lanes.
+
+    The bushes are taken in rounds of ``lanes * batch``; in a round, lane ``l`` passes
+    over the ``l``-th run of ``batch`` of them, in order (Gauss-Seidel: each sees the
+    shifts of the bushes before it in its lane), on its own copy of ``flow``, ``cost``
+    and ``deriv`` as they were at the round's start (Jacobi between lanes: it does not
+    see the other lanes' shifts of that round). The lanes run in parallel; after the
+    round their flow changes are added up, lane by lane, and the costs of the changed
+    links recomputed. With one lane this is a plain Gauss-Seidel pass; the result
+    depends on ``lanes`` and ``batch``, never on the number of threads.
 
     ``origin_demand[r]`` (veh/h) scales the rounding threshold. ``worst[r]`` holds the
     largest cost difference (s) between a longest used and a shortest path of bush ``r``
@@ -780,24 +785,81 @@ def sweep(
     as they are; the pass writes its own largest difference there.
     """
     n = indptr.size - 1
-    lo = np.empty(n)
-    hi = np.empty(n)
-    lo_pred = np.empty(n, dtype=np.int64)
-    hi_pred = np.empty(n, dtype=np.int64)
-    position = np.full(n, -1, dtype=np.int64)
-    for r in bushes:
-        s = node_start[r]
-        count = node_count[r]
-        for k in range(count):
-            position[nodes[s + k]] = k
-        worst[r] = _equilibrate(
-            origin_nodes[r], nodes, s, count, link_start[r], lend, links, flows, position, head,
-            tail, flow, cost, deriv, member_ptr, member, preload, fixed, t0, cap, alpha, beta, kind,
-            lo, hi, lo_pred,
-            hi_pred, rel_tol, ZERO_REL * origin_demand[r], skip_share * worst[r],
-        )  # fmt: skip
-        for k in range(count):
-            position[nodes[s + k]] = -1
+    m = flow.size
+    lo = np.empty((lanes, n))
+    hi = np.empty((lanes, n))
+    lo_pred = np.empty((lanes, n), dtype=np.int64)
+    hi_pred = np.empty((lanes, n), dtype=np.int64)
+    position = np.full((lanes, n), -1, dtype=np.int64)
+    lane_flow = np.empty((lanes, m))
+    lane_cost = np.empty((lanes, m))
+    lane_deriv = np.empty((lanes, m))
+    for lane in range(lanes):
+        for a in range(m):
+            lane_flow[lane, a] = flow[a]
+            lane_cost[lane, a] = cost[a]
+            lane_deriv[lane, a] = deriv[a]
+    touched = np.zeros((lanes, m), dtype=np.bool_)
+    touched_list = np.empty((lanes, m), dtype=np.int64)
+    n_touched = np.zeros(lanes, dtype=np.int64)
+    changed = np.zeros(m, dtype=np.bool_)
+    changed_list = np.empty(m, dtype=np.int64)
+    step = lanes * batch
+    for start in range(0, bushes.size, step):
+        for lane in prange(lanes):
+            first = start + lane * batch
+            last = min(first + batch, bushes.size)
+            pos = position[lane]
+            count_touched = np.int64(0)
+            for i in range(first, last):
+                r = bushes[i]
+                s = node_start[r]
+                count = node_count[r]
+                for k in range(count):
+                    pos[nodes[s + k]] = k
+                worst[r], count_touched = _equilibrate(
+                    origin_nodes[r], nodes, s, count, link_start[r], lend, links, flows, pos,
+                    head, tail, lane_flow[lane], lane_cost[lane], lane_deriv[lane], member_ptr,
+                    member, preload, fixed, t0, cap, alpha, beta, kind, lo[lane], hi[lane],
+                    lo_pred[lane], hi_pred[lane], rel_tol, ZERO_REL * origin_demand[r],
+                    skip_share * worst[r], touched[lane], touched_list[lane], count_touched,
+                )  # fmt: skip
+                for k in range(count):
+                    pos[nodes[s + k]] = -1
+            n_touched[lane] = count_touched
+        if lanes == 1:  # the lane's arrays are the only ones
+            for q in range(n_touched[0]):
+                a = touched_list[0, q]
+                touched[0, a] = False
+                flow[a] = lane_flow[0, a]
+                cost[a] = lane_cost[0, a]
+                deriv[a] = lane_deriv[0, a]
+            continue
+        # add up the lanes' changes (lane order: deterministic), recompute changed costs
+        n_changed = 0
+        for lane in range(lanes):
+            for q in range(n_touched[lane]):
+                a = touched_list[lane, q]
+                touched[lane, a] = False
+                if not changed[a]:
+                    changed[a] = True
+                    changed_list[n_changed] = a
+                    n_changed += 1
+                    deriv[a] = flow[a]  # the round's starting flow, kept while summing
+                flow[a] += lane_flow[lane, a] - deriv[a]
+        for q in range(n_changed):
+            a = changed_list[q]
+            changed[a] = False
+            if flow[a] < 0.0:  # rounding: a sum of bush flows is not negative
+                flow[a] = 0.0
+            _update_link(
+                a, flow, cost, deriv, member_ptr, member, preload, fixed, t0, cap, alpha, beta,
+                kind,
+            )  # fmt: skip
+            for lane in range(lanes):
+                lane_flow[lane, a] = flow[a]
+                lane_cost[lane, a] = cost[a]
+                lane_deriv[lane, a] = deriv[a]
 
 
 @njit
