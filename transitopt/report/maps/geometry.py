@@ -49,7 +49,7 @@ def midpoints(lines: list[np.ndarray]) -> np.ndarray:
 def link_geometry(links: pd.DataFrame) -> list[np.ndarray]:
     """lon/lat polyline per link: ``geometry_wkt`` where present, else ``x0, y0`` → ``x1, y1``."""
     straight = np.stack([links[c].to_numpy(float) for c in ("x0", "y0", "x1", "y1")], axis=1)
-    out = [row.reshape(2, 2) for row in straight]
+    out = list(straight.reshape(-1, 2, 2))
     if "geometry_wkt" in links.columns:
         import shapely
 
@@ -58,9 +58,11 @@ def link_geometry(links: pd.DataFrame) -> list[np.ndarray]:
         if has.any():
             geoms = shapely.from_wkt(wkt[has])
             coords, index = shapely.get_coordinates(geoms, return_index=True)
-            bounds = np.r_[0, np.cumsum(np.bincount(index, minlength=len(geoms)))].tolist()
-            for k, i in enumerate(np.flatnonzero(has).tolist()):
-                out[i] = coords[bounds[k] : bounds[k + 1]]
+            bounds = np.r_[0, np.cumsum(np.bincount(index, minlength=len(geoms)))]
+            for i, part in zip(
+                np.flatnonzero(has).tolist(), np.split(coords, bounds[1:-1]), strict=True
+            ):
+                out[i] = part
     return out
 
 
