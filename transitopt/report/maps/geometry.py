@@ -58,11 +58,9 @@ def link_geometry(links: pd.DataFrame) -> list[np.ndarray]:
         if has.any():
             geoms = shapely.from_wkt(wkt[has])
             coords, index = shapely.get_coordinates(geoms, return_index=True)
-            bounds = np.r_[0, np.cumsum(np.bincount(index, minlength=len(geoms)))]
-            for i, part in zip(
-                np.flatnonzero(has).tolist(), np.split(coords, bounds[1:-1]), strict=True
-            ):
-                out[i] = part
+            bounds = np.r_[0, np.cumsum(np.bincount(index, minlength=len(geoms)))].tolist()
+            for k, i in enumerate(np.flatnonzero(has).tolist()):
+                out[i] = coords[bounds[k] : bounds[k + 1]]
     return out
 
 
