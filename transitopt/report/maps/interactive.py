@@ -230,7 +230,7 @@ def _hover_trace(layer: MapLayer, max_hover: int) -> dict:
             "opacity": 0.0,
             "color": "#000000",
         },
-        "hovertext": [layer.hover[i] for i in keep],
+        "hovertext": [layer.hover[i] for i in keep.tolist()],
         "hovertemplate": "%{hovertext}<extra></extra>",
     }
 

@@ -71,7 +71,12 @@ def flow_change_layer(base: ScenarioResult, alternative: ScenarioResult) -> MapL
         classes, legend, closed, label="closed in the alternative", width=2.0
     )
     names, before_flow, after_flow = roads["name"].tolist(), fb.tolist(), fa.tolist()
-    deltas, shut, new_road, new_lane = change.tolist(), closed.tolist(), added.tolist(), bus_lane.tolist()
+    deltas, shut, new_road, new_lane = (
+        change.tolist(),
+        closed.tolist(),
+        added.tolist(),
+        bus_lane.tolist(),
+    )
 
     def hover_text(k: int) -> str:
         tag = (
@@ -112,9 +117,7 @@ def voc_layer(result: ScenarioResult, *, base: ScenarioResult | None = None) -> 
     voc = roads["voc"].to_numpy(float)
     closed = roads["closed"].to_numpy(bool)
     classes, legend = voc_classes(voc, closed)
-    before = (
-        roads_of(base)["voc"].reindex(roads.index).tolist() if base is not None else None
-    )
+    before = roads_of(base)["voc"].reindex(roads.index).tolist() if base is not None else None
     columns = ("name", "closed", "bus_lane", "voc", "flow", "bus_vph", "capacity_vph", "lanes")
     row = {c: roads[c].tolist() for c in columns}
 
