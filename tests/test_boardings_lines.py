@@ -209,18 +209,22 @@ def test_helsinki_lines_case_fits_every_line_and_moves_towards_the_truth(tmp_pat
 
 @pytest.mark.slow
 def test_town_traffic_counts_and_transit_od(town_toml, tmp_path):
-    """Traffic counts and boardings per line and stop with ``transit_od = true``: the car
-    matrix, the transit OD and the constant are fitted in turns (4 rounds at most). (The
-    town's "observed" counts are its own run at 16,000 trips/h and asc_transit 0.8; the
-    baseline has 12,000 and 0.)
+    """Traffic counts and boardings per line and stop with ``transit_od = true``: the road
+    matrix and the transit OD are estimated in turns, each mode at its own factor, kept
+    by zone-pair constants (``offset_<mode>`` of ``od_adjustment``) and a total factor.
+    (The town's "observed" counts are its own run at 16,000 trips/h and asc_transit 0.8;
+    the baseline has 12,000 and 0.)
 
-    Measured: the counts' %RMSE falls 39.5 -> 1.6, but the boardings do NOT reach
-    the 2 % tolerance (largest error 9.4 % at the constant, 14.5 % after 4 rounds, every
-    GEH < 5): both steps scale the total demand of a zone pair, so the transit step moves
-    cars and the car step moves riders, and in the congested town each undoes part of the
-    other. The summary says so (``converged`` false) rather than claiming the fit."""
+    The stated tolerance holds for both at once: every counted line and stop within 2 %
+    and GEH < 5 on at least 85 % of the counted links (TAG), ``converged`` true. (Before,
+    one factor per zone pair for both: 14.5 % off after 4 rounds.) Measured: 1 round,
+    counts %RMSE 39.5 -> 0.7, largest boarding error 1.5 %. An alternative takes the
+    baseline's factors, constants and zone-pair constants: rebuilt from ``od_adjustment``
+    alone, the baseline's model reproduces its own run."""
     from transitopt._errors import ConvergenceWarning
-    from transitopt.scenario import evaluate
+    from transitopt.scenario import evaluate, load_scenario
+    from transitopt.scenario.calibration import adjusted_demand
+    from transitopt.scenario.evaluate import apply_edits, build_model, final_state, load_base
 
     (tmp_path / "truth.toml").write_text(
         town_toml(16000) + "\n[model.mode_choice]\nasc_transit = 0.8\n", encoding="utf-8"
@@ -245,20 +249,56 @@ def test_town_traffic_counts_and_transit_od(town_toml, tmp_path):
         town_toml(12000) + '\n[calibration]\ncounts = "counts.csv"\ntransit_od = true\n',
         encoding="utf-8",
     )
+    (tmp_path / "more_buses.toml").write_text(
+        '[scenario]\nname = "More buses"\nbaseline = "base.toml"\n\n[[edits]]\n'
+        'type = "change_line"\nline = "relation/401"\nheadway_min = 4\n',
+        encoding="utf-8",
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         base = evaluate(tmp_path / "base.toml")
+        alt = evaluate(tmp_path / "more_buses.toml")
     fitted = base.summary["calibration"]
     counts, entry = fitted["counts"], fitted["transit_od"]
-    assert counts["after"]["percent_rmse"] < 0.2 * counts["before"]["percent_rmse"]
+    assert counts["before"]["percent_rmse"] > 30  # the prior is far off
+    assert counts["after"]["share_geh_below_5"] >= 0.85 and counts["meets_geh_criterion"]
+    assert counts["after"]["percent_rmse"] < 0.1 * counts["before"]["percent_rmse"]
     assert entry["observations"] == len(boardings)
     fit = base.table("boardings_fit")
     error = np.abs(fit["modelled"] - fit["count"]) / np.maximum(fit["count"], 1.0)
     assert entry["max_relative_error"] == pytest.approx(error.max())
-    assert entry["converged"] == bool((error <= entry["tolerance"]).all())
-    assert entry["share_within_tolerance"] == pytest.approx(np.mean(error <= entry["tolerance"]))
-    assert (fit["geh"] < 5).all() and counts["rounds"] == entry["rounds"]
-    assert any("transit OD adjusted" in n for n in base.summary["notes"])
+    assert error.max() <= entry["tolerance"] == 0.02  # every line and stop within 2 %
+    assert entry["converged"] and fitted["joint"]["converged"] and fitted["converged"]
+    assert entry["share_within_tolerance"] == 1.0
+    assert (fit["geh"] < 5).all() and counts["rounds"] == entry["rounds"] <= 6
+    assert any("estimated together" in n for n in base.summary["notes"])
+    # per mode: cars rise towards the truth's (more trips, though a higher transit constant)
+    by_mode = truth.outcome.demand
+    assert counts["trips_by_mode_before"]["car"] < counts["trips_by_mode_after"]["car"]
+    assert counts["trips_by_mode_after"]["car"] == pytest.approx(by_mode["car"].sum(), rel=0.15)
+    adjustment = base.table("od_adjustment")
+    assert {"origin", "destination", "factor", "offset_car", "offset_transit"} <= set(adjustment)
+    # the adjustment is a property of the baseline's demand: its table and constants
+    # rebuild the baseline's run exactly (deterministic), and are what alternatives apply
+    scenario = load_scenario(tmp_path / "base.toml")
+    model = adjusted_demand(build_model(apply_edits(scenario, load_base(scenario))), adjustment)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        again = model.with_constants(**fitted["constants"]).run()
+    for mode in ("car", "transit", "walk"):
+        np.testing.assert_allclose(again.demand[mode], base.outcome.demand[mode], rtol=1e-9)
+    # the final state (explain, frequency optimisation) rebuilds the same calibrated model
+    for result in (base, alt):
+        state = final_state(result).model
+        assert set(state.mode_offsets) == {"car", "transit"}
+        total = np.asarray(state.demand).sum()
+        assert total == pytest.approx(counts["total_trips_after"], rel=1e-9)
+    calibration = alt.summary["calibration"]
+    assert calibration["source"] == "baseline" and calibration["constants"] == fitted["constants"]
+    total = sum(np.asarray(m).sum() for m in alt.outcome.demand.values())
+    total += np.asarray(alt.outcome.intrazonal).sum() + np.asarray(alt.outcome.unserved).sum()
+    assert total == pytest.approx(counts["total_trips_after"], rel=1e-9)
+    assert alt.outcome.demand["transit"].sum() > base.outcome.demand["transit"].sum()
 
 
 def test_transit_od_needs_counts_and_no_targets(town_toml, tmp_path):

@@ -36,6 +36,7 @@ def _classes(car: float, truck: float) -> list[VehicleClass]:
     ]
 
 
+@pytest.mark.slow
 def test_one_step_lands_on_a_pcu_count():
     # car 10 veh, truck 10 veh at 2 PCU: modelled 30 PCU, counted 40. Proportions to the
     # PCU count: car 1, truck 2, so grad = (-10, -20), direction -g * grad = (100, 200),
@@ -212,10 +213,15 @@ def test_calibrate_cli_on_the_two_class_docs_case(require_data, tmp_path):
 @pytest.mark.slow
 def test_scenario_counts_of_vehicle_classes(town_toml, tmp_path):
     """A scenario with motorcycle modes calibrated to counts of cars, motorcycles and PCU:
-    the classes' matrices are estimated together (the road step's classes) and the total
-    demand scaled by the persons' ratio. "Observed" counts: the Indonesian town's own run
-    at 8,000 trips/h (the baseline has 6,000); cars on every third link with traffic,
-    motorcycles on the next, PCU on the third."""
+    the classes' matrices are estimated together (the road step's classes), the total
+    demand scaled by the persons' ratio and each class kept at its own factor by
+    zone-pair constants (``offset_<mode>`` of ``od_adjustment``). "Observed" counts: the
+    Indonesian town's own run at 8,000 trips/h (the baseline has 6,000); cars on every
+    third link with traffic, motorcycles on the next, PCU on the third.
+
+    Measured at the final model run (%RMSE, prior -> after): cars 26.7 -> 5.3,
+    motorcycles 29.5 -> 0.6, PCU 26.1 -> 2.7; with one factor per zone pair for all
+    classes (before the constants) cars ended at 14.4, PCU at 4.2."""
     from transitopt._errors import ConvergenceWarning
     from transitopt.scenario import evaluate
 
@@ -256,3 +262,12 @@ def test_scenario_counts_of_vehicle_classes(town_toml, tmp_path):
     fit = base.table("counts_fit")
     assert set(fit["vehicle_class"]) == {"car", "motorcycle", "pcu"}
     assert entry["total_trips_after"] > entry["total_trips_before"]
+    # each class kept at its own factor: at the final run every class fits better, cars
+    # (the class one shared factor served worst) within 8 % RMSE
+    final = {row["vehicle_class"]: row for row in entry["classes_at_equilibrium"]}
+    for name in ("car", "motorcycle", "pcu"):
+        assert final[name]["percent_rmse"] < 0.3 * final[name]["percent_rmse_prior"]
+    assert final["car"]["percent_rmse"] < 8.0
+    adjustment = base.table("od_adjustment")
+    assert {"offset_car", "offset_motorcycle"} <= set(adjustment)
+    assert adjustment["offset_car"].abs().max() > 0.01

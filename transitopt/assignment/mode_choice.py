@@ -132,13 +132,19 @@ def mode_availability(
 
 
 def logit_choice(
-    skims: Mapping[str, np.ndarray], walk_m: np.ndarray, mode_choice: ModeChoiceParameters
+    skims: Mapping[str, np.ndarray],
+    walk_m: np.ndarray,
+    mode_choice: ModeChoiceParameters,
+    *,
+    offsets: Mapping[str, np.ndarray] | None = None,
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Choice probabilities by mode and the logsum (utils; ``-inf`` where no mode is available).
 
     ``skims`` holds ``<mode>_gc_min`` (generalised minutes, ``inf`` unavailable); walking
     is unavailable where ``walk_m`` exceeds ``mode_choice.max_walk_km``. Nested logit
     when ``mode_choice.nests`` is not empty (module docstring), else multinomial logit.
+    ``offsets``: utils added to a mode's utility per zone pair ((z, z) by mode; the
+    zone-pair constants of a calibration to counts), none by default.
     """
     mc = mode_choice
     modes = model_modes(mc)
@@ -154,6 +160,8 @@ def logit_choice(
             utilities[mode] = np.where(
                 available, mc.asc(mode) + mc.beta_per_min * np.where(available, gc, 0.0), -np.inf
             )
+        if offsets is not None and mode in offsets:
+            utilities[mode] = np.where(available, utilities[mode] + offsets[mode], -np.inf)
     groups = [(nest.modes, nest.scale) for nest in mc.nests if set(nest.modes) & set(modes)]
     nested = {m for g, _ in groups for m in g}
     groups += [((m,), 1.0) for m in modes if m not in nested]

@@ -320,6 +320,9 @@ class MultimodalModel:
     parameters : MultimodalParameters
     name : str
         Prefix of warnings and notes (e.g. ``"scenario 'Base'"``).
+    mode_offsets : mapping of str to (z, z) array
+        Utils added to a mode's utility per zone pair (zone-pair constants, e.g. of a
+        calibration to counts: :mod:`transitopt.scenario.calibration`); none by default.
     """
 
     zones: pd.DataFrame
@@ -332,6 +335,7 @@ class MultimodalModel:
     period: str | None = None
     parameters: MultimodalParameters = field(default_factory=MultimodalParameters)
     name: str = ""
+    mode_offsets: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _check_inputs(self)
@@ -505,6 +509,12 @@ def _check_inputs(model: MultimodalModel) -> None:
     shape = np.shape(model.demand)
     if shape != (z, z):
         raise DemandError(f"the OD matrix is {shape}; {z} zones need ({z}, {z})")
+    for mode, offset in model.mode_offsets.items():
+        if mode not in MODES or np.shape(offset) != (z, z) or not np.isfinite(offset).all():
+            raise ModelInputError(
+                f"mode_offsets[{mode!r}]: expected finite utils of shape ({z}, {z}) for one of "
+                f"{MODES}, got shape {np.shape(offset)}"
+            )
     if model.routes is not None and model.drive is None and model.routes.lines:
         raise ModelInputError("street routes were given without the drive network they run on")
 
@@ -1142,7 +1152,9 @@ class _Loop:
         )
         skims, _, _ = _skims(setup, self.link_time, crowded_by)
         t1 = time.perf_counter()
-        self.probs, _ = logit_choice(skims, setup.walk_m, setup.params.mode_choice)
+        self.probs, _ = logit_choice(
+            skims, setup.walk_m, setup.params.mode_choice, offsets=setup.model.mode_offsets
+        )
         gap = self._average(k, {m: setup.total * self.probs[m] for m in setup.modes})
         t2 = time.perf_counter()
         change, road_gap, road_iter = self._road_step()
@@ -1241,7 +1253,9 @@ class _Loop:
         skims, assignment, capacity = _skims(
             setup, self.link_time, transit_demand if setup.graph is not None else None
         )
-        _, logsum = logit_choice(skims, setup.walk_m, setup.params.mode_choice)
+        _, logsum = logit_choice(
+            skims, setup.walk_m, setup.params.mode_choice, offsets=setup.model.mode_offsets
+        )
         if assignment is not None:
             skims["transit_fastest_s"] = _fastest_transit_s(setup, assignment.graph)
         else:

@@ -527,26 +527,63 @@ def car_demand_factors(
     """Estimate the car matrix of a multimodal model's result from counts; per zone pair,
     the factor by which to scale the model's total demand.
 
-    The car vehicles of ``result`` (persons / ``car_occupancy``, by zone node, with the
-    model's bus preload and closed links) are the prior of :class:`MatrixEstimation`
-    (``options``; the equilibrium settings default to the model's road parameters). The
-    factor of a zone pair is estimate / prior of its node pair (1 where the prior has no
-    car trips), so scaling the total demand by it scales the car trips by it while the
-    mode shares hold; the caller reruns the model, where the shares respond to the new
-    congestion.
-
-    With motorcycle modes in the choice set, the prior is the road step's vehicle classes
-    (``car``; ``motorcycle`` and ``ojek`` at ``motorcycle_pcu``, or at their PCE by road
-    type where the model has one, on the links open to motorcycles), estimated together: a count of class ``car``, ``motorcycle`` or
-    ``ojek`` is that class's vehicles, ``pcu`` all of them in PCU. The total demand has
-    one factor per zone pair, so the classes' estimates are combined into the ratio of
-    the persons they carry (vehicles times occupancy; one per ojek), estimate over prior;
+    The road modes' factors of :func:`road_mode_factors` combined into one per zone pair:
+    with one class, the car factor (scaling the total demand by it scales the car trips
+    by it while the mode shares hold; the caller reruns the model, where the shares
+    respond to the new congestion). With motorcycle modes, the ratio of the persons the
+    classes carry (vehicles times occupancy; one per ojek), estimate over prior;
     ``odme.class_statistics()`` has each class's own fit.
 
     Returns
     -------
     factors : (z, z) float64
         In the model's zone order.
+    odme : ODMEResult
+    """
+    factors, odme = road_mode_factors(model, result, counts, **options)
+    if len(factors) == 1:
+        return factors["car"], odme
+    persons = _road_persons(model, result)
+    prior = sum(persons.values())
+    estimate = sum(persons[m] * factors[m] for m in factors)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(prior > 0, estimate / prior, 1.0), odme
+
+
+def _road_persons(model: MultimodalModel, result: MultimodalResult) -> dict[str, np.ndarray]:
+    """Person trips per road mode of ``result`` (model zone order, diagonal 0)."""
+    out = {}
+    for mode in vehicle_demand(result.demand, model.parameters):
+        trips = np.array(result.demand[mode], dtype=np.float64)
+        np.fill_diagonal(trips, 0.0)
+        out[mode] = trips
+    return out
+
+
+def road_mode_factors(
+    model: MultimodalModel,
+    result: MultimodalResult,
+    counts: LinkCounts,
+    **options: Any,
+) -> tuple[dict[str, np.ndarray], ODMEResult]:
+    """Estimate the road modes' matrices of a multimodal model's result from counts; per
+    road mode (``car``; ``motorcycle`` and ``ojek`` where the model has them) and zone
+    pair, the factor by which the estimate scales that mode's trips.
+
+    The car vehicles of ``result`` (persons / ``car_occupancy``, by zone node, with the
+    model's bus preload and closed links) are the prior of :class:`MatrixEstimation`
+    (``options``; the equilibrium settings default to the model's road parameters).
+    With motorcycle modes in the choice set, the prior is the road step's vehicle classes
+    (``car``; ``motorcycle`` and ``ojek`` at ``motorcycle_pcu``, or at their PCE by road
+    type where the model has one, on the links open to motorcycles), estimated together:
+    a count of class ``car``, ``motorcycle`` or ``ojek`` is that class's vehicles, ``pcu``
+    all of them in PCU. A mode's factor of a zone pair is estimate / prior of its node
+    pair (1 where the prior has none of that mode's vehicles).
+
+    Returns
+    -------
+    factors : dict of str to (z, z) float64
+        By road mode, in the model's zone order.
     odme : ODMEResult
     """
     setup = model._setup
@@ -562,6 +599,11 @@ def car_demand_factors(
         np.fill_diagonal(matrix, 0.0)
         return matrix
 
+    def by_zone(prior: np.ndarray, estimate: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            node_factor = np.where(prior > 0, estimate / prior, 1.0)
+        return node_factor[setup.inv[:, None], setup.inv[None, :]]
+
     road = params.road
     assignment = {
         "algorithm": road.algorithm,
@@ -575,9 +617,7 @@ def car_demand_factors(
         matrix = by_node(result.demand["car"] / params.car_occupancy)
         prior = ODMatrix(zones=zones, matrix=matrix)
         odme = MatrixEstimation(drive, prior, counts, assignment=assignment, **options).run()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            node_factor = np.where(matrix > 0, odme.estimate.matrix / matrix, 1.0)
-        return node_factor[setup.inv[:, None], setup.inv[None, :]], odme
+        return {"car": by_zone(matrix, odme.estimate.matrix)}, odme
     # motorcycle modes: the road step's vehicle classes (car; motorcycle and ojek at
     # motorcycle_pcu or their PCE by road type as in the model's road step, on the links
     # open to motorcycles), estimated together
@@ -586,11 +626,6 @@ def car_demand_factors(
         "car": setup.closed_car,
         "motorcycle": setup.closed_motorcycle,
         "ojek": setup.closed_motorcycle,
-    }
-    occupancy = {
-        "car": params.car_occupancy,
-        "motorcycle": params.motorcycle_occupancy,
-        "ojek": 1.0,
     }
     classes = [
         VehicleClass(
@@ -603,11 +638,11 @@ def car_demand_factors(
         for name, veh in vehicle_demand(result.demand, params).items()
     ]
     odme = MatrixEstimation(drive, classes, counts, assignment=assignment, **options).run()
-    persons_prior = sum(occupancy[c.name] * np.asarray(c.demand.matrix) for c in classes)
-    persons_estimate = sum(occupancy[c.name] * odme.class_estimates[c.name].matrix for c in classes)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        node_factor = np.where(persons_prior > 0, persons_estimate / persons_prior, 1.0)
-    return node_factor[setup.inv[:, None], setup.inv[None, :]], odme
+    factors = {
+        c.name: by_zone(np.asarray(c.demand.matrix), odme.class_estimates[c.name].matrix)
+        for c in classes
+    }
+    return factors, odme
 
 
 def modelled_counts(counts: LinkCounts, road: AssignmentResult | None) -> np.ndarray:

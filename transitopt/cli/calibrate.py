@@ -226,8 +226,9 @@ def _print_transit_od(entry: dict | None) -> None:
     if not entry:
         return
     before, after = entry["at_constant"], entry["after"]
+    start = entry.get("start", "at the fitted constant")
     console.print(
-        f"  transit OD: {entry['observations']} lines/stops at the fitted constant -> adjusted: "
+        f"  transit OD: {entry['observations']} lines/stops {start} -> adjusted: "
         f"%RMSE {before['percent_rmse']:.1f} -> {after['percent_rmse']:.1f}, largest error "
         f"{100 * entry['max_relative_error_at_constant']:.1f}% -> "
         f"{100 * entry['max_relative_error']:.1f}% (tolerance {100 * entry['tolerance']:g}%), "

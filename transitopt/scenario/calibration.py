@@ -10,6 +10,14 @@ read from the result cache, when this process has not calibrated it yet), so tha
 shares respond to its edits. ``calibration.mean_trip_length_km`` fits the distance decay
 of ``[demand.synthesis]`` when the baseline's inputs are loaded
 (:func:`transitopt.demand.fit_decay`); alternatives share those inputs and so the decay.
+
+With ``calibration.counts`` the baseline's demand is adjusted to the counts: traffic
+counts estimate the road classes' matrices (Spiess 1990), boardings per line and stop
+the transit OD (``transit_od``). The adjustment is the ``od_adjustment`` table: per zone
+pair a factor on the total demand and, where modes keep their own factors (several road
+classes; traffic counts with ``transit_od``), zone-pair constants ``offset_<mode>``
+(utils) added to the modes' utilities (:func:`_mode_step`). Alternatives apply the same
+table and constants, never re-estimated (:func:`adjusted_demand`).
 """
 
 from __future__ import annotations
@@ -31,7 +39,7 @@ from ..assignment.boardings import (
 )
 from ..assignment.calibration import CalibrationError, ModeShareCalibration
 from ..assignment.multimodal import MODES, MultimodalModel, MultimodalResult
-from ..assignment.odme import car_demand_factors, modelled_counts
+from ..assignment.odme import modelled_counts, road_mode_factors
 from ..demand.counts import Boardings, LinkCounts, counts_file_kinds, read_boardings, read_counts
 from ..metrics.counts import count_statistics, geh
 from .files import Scenario, load_scenario
@@ -114,7 +122,11 @@ def run_with_calibration(
     outcome, calibrated = _run_shares(scenario, model, base, progress, boardings)
     if calibrated is None or outcome.stop_reason == "cancelled":
         return outcome, calibrated
-    if scenario.is_baseline:
+    if scenario.is_baseline and boardings is not None and spec.transit_od:
+        outcome, calibrated = _fit_jointly(
+            scenario, model, outcome, calibrated, progress, boardings
+        )
+    elif scenario.is_baseline:
         outcome, calibrated = _fit_counts(scenario, model, outcome, calibrated, progress, boardings)
     else:
         calibrated = _with_count_statistics(scenario, model, outcome, calibrated)
@@ -261,6 +273,14 @@ def clear_calibrations() -> None:
 #: constant again on the new demand, until the constant's refit keeps the counts' fit
 COUNTS_BOARDINGS_ROUNDS = 4
 
+#: at most this many rounds of the joint estimation (road modes' matrices from traffic
+#: counts and the transit OD from boardings per line, on one model run each round) when a
+#: baseline has both kinds of counts and ``transit_od``
+JOINT_ROUNDS = 6
+
+#: prefix of the ``od_adjustment`` columns holding zone-pair constants (utils) by mode
+OFFSET_PREFIX = "offset_"
+
 #: the OD adjustments (table ``od_adjustment``) of baselines calibrated to counts, by the
 #: baseline's digest, least recently used first; at most ``CALIBRATIONS_KEPT``
 _ADJUSTMENTS: dict[str, pd.DataFrame] = {}
@@ -279,7 +299,9 @@ def _counts(scenario: Scenario, model: MultimodalModel) -> LinkCounts:
 
 def adjusted_demand(model: MultimodalModel, adjustment: pd.DataFrame) -> MultimodalModel:
     """``model`` with its total demand multiplied by the factors of ``adjustment``
-    (``origin, destination, factor`` by zone id; pairs not listed keep factor 1)."""
+    (``origin, destination, factor`` by zone id; pairs not listed keep factor 1) and,
+    where the table has ``offset_<mode>`` columns (utils), those zone-pair constants
+    added to the modes' utilities (:attr:`MultimodalModel.mode_offsets`; 0 elsewhere)."""
     zones = model.zones["zone"].to_numpy()
     where = {z: i for i, z in enumerate(zones.tolist())}
     factor = np.ones((zones.size, zones.size))
@@ -288,7 +310,32 @@ def adjusted_demand(model: MultimodalModel, adjustment: pd.DataFrame) -> Multimo
     if (rows < 0).any() or (cols < 0).any():
         raise ValueError("the OD adjustment names zones the model does not have")
     factor[rows, cols] = adjustment["factor"].to_numpy(dtype=float)
-    return replace(model, demand=np.asarray(model.demand, dtype=float) * factor)
+    offsets = {}
+    for column in adjustment.columns:
+        if column.startswith(OFFSET_PREFIX):
+            offset = np.zeros((zones.size, zones.size))
+            offset[rows, cols] = adjustment[column].to_numpy(dtype=float)
+            offsets[column.removeprefix(OFFSET_PREFIX)] = offset
+    return replace(
+        model, demand=np.asarray(model.demand, dtype=float) * factor, mode_offsets=offsets
+    )
+
+
+def demand_as_calibrated(
+    scenario: Scenario, model: MultimodalModel, tables: Mapping[str, pd.DataFrame]
+) -> MultimodalModel:
+    """``model`` (built from ``scenario``'s files) with the OD adjustment its evaluation ran
+    with: a baseline's own ``od_adjustment`` (of ``tables``, its result's), an alternative's
+    baseline's; ``model`` itself where the run had none (no counts, or cancelled)."""
+    spec = scenario.baseline.calibration
+    if spec is None or spec.counts is None:
+        return model
+    if scenario.is_baseline:
+        table = tables.get("od_adjustment")
+        return model if table is None else adjusted_demand(model, table)
+    if "links" in _counts_kinds(scenario) or spec.transit_od:
+        return adjusted_demand(model, baseline_adjustment(scenario))
+    return model
 
 
 def baseline_adjustment(
@@ -336,6 +383,7 @@ def _fit_counts(
     constants = calibrated.constants
     fit_boardings = boardings is not None and spec.targets is None
     factors = np.ones((zones.size, zones.size))
+    offsets: dict[str, np.ndarray] = {}
     current_model, current = model, outcome
     first = None
     refit = None
@@ -345,18 +393,17 @@ def _fit_counts(
     for _ in range(COUNTS_BOARDINGS_ROUNDS if fit_boardings else 1):
         rounds += 1
         try:
-            step, odme = car_demand_factors(
+            road_factors, odme = road_mode_factors(
                 current_model, current, counts, max_outer=spec.counts_max_outer
             )
         except DemandError as exc:  # e.g. counts of a vehicle class the model does not have
             raise scenario.error(("calibration", "counts"), str(exc)) from None
         first = first or odme
-        factors = factors * step
-        i, j = np.nonzero(np.abs(factors - 1.0) > 1e-12)
-        adjustment = pd.DataFrame(
-            {"origin": zones[i], "destination": zones[j], "factor": factors[i, j]}
-        )
-        adjusted = adjusted_demand(model, adjustment)
+        road_step = _mode_step(current, road_factors)
+        factors = factors * road_step.total
+        for mode, offset in road_step.offsets.items():
+            offsets[mode] = offsets.get(mode, 0.0) + offset
+        adjusted = adjusted_demand(model, _adjustment(zones, factors, offsets))
         if constants:
             adjusted = adjusted.with_constants(**constants)
         if not fit_boardings:
@@ -372,9 +419,8 @@ def _fit_counts(
             step, transit_fit = _transit_od_step(scenario, final, boardings)
             first_transit = first_transit or transit_fit
             factors = factors * step
-            adjusted = adjusted_demand(model, _adjustment(zones, factors)).with_constants(
-                **constants
-            )
+            adjusted = adjusted_demand(model, _adjustment(zones, factors, offsets))
+            adjusted = adjusted.with_constants(**constants)
             refit = _boardings_calibration(scenario, boardings).run(adjusted, progress)
             final, constants = refit.result, dict(refit.constants)
             current_model, current = refit.model, final
@@ -390,7 +436,7 @@ def _fit_counts(
             break  # the constant's refit left the counts' fit as the estimation had it
     assert first is not None
     odme = first
-    adjustment = _adjustment(zones, factors)
+    adjustment = _adjustment(zones, factors, offsets)
     adjusted = adjusted_demand(model, adjustment)
     modelled = modelled_counts(counts, final.road)
     table = pd.DataFrame(
@@ -424,6 +470,7 @@ def _fit_counts(
     }
     if odme.class_priors:
         entry["classes"] = odme.class_statistics().to_dict("records")
+        entry["classes_at_equilibrium"] = _class_fit(counts, odme.modelled_prior, modelled)
     if final.stop_reason != "cancelled":
         _remember_adjustment(scenario.digest(), adjustment)
     note = (
@@ -660,10 +707,19 @@ def _transit_od_step(
     return fit.factors(), fit
 
 
-def _adjustment(zones: np.ndarray, factors: np.ndarray) -> pd.DataFrame:
-    """The ``od_adjustment`` table (``origin, destination, factor``) of the cells not 1."""
-    i, j = np.nonzero(np.abs(factors - 1.0) > 1e-12)
-    return pd.DataFrame({"origin": zones[i], "destination": zones[j], "factor": factors[i, j]})
+def _adjustment(
+    zones: np.ndarray, factors: np.ndarray, offsets: Mapping[str, np.ndarray] | None = None
+) -> pd.DataFrame:
+    """The ``od_adjustment`` table (``origin, destination, factor`` and, with ``offsets``,
+    ``offset_<mode>`` in utils) of the cells whose factor is not 1 or an offset not 0."""
+    moved = np.abs(factors - 1.0) > 1e-12
+    for offset in (offsets or {}).values():
+        moved |= np.abs(offset) > 1e-12
+    i, j = np.nonzero(moved)
+    table = pd.DataFrame({"origin": zones[i], "destination": zones[j], "factor": factors[i, j]})
+    for mode, offset in (offsets or {}).items():
+        table[f"{OFFSET_PREFIX}{mode}"] = offset[i, j]
+    return table
 
 
 def _line_errors(result: MultimodalResult, boardings: Boardings) -> tuple[np.ndarray, np.ndarray]:
@@ -784,3 +840,257 @@ def _transit_od_entry(
         f"{100 * LINE_TOLERANCE:g} %; transit trips {transit_before:,.0f} -> {transit_after:,.0f}"
     )
     return entry, note
+
+
+# ------------------------------------------------------------------ both kinds of counts
+def _fit_jointly(
+    scenario: Scenario,
+    model: MultimodalModel,
+    outcome: MultimodalResult,
+    calibrated: Calibrated,
+    progress: ProgressCallback | None,
+    boardings: Boardings,
+) -> tuple[MultimodalResult, Calibrated]:
+    """Traffic counts and boardings per line and stop together (``transit_od``), each
+    kind adjusting only the modes it counts. After the transit constant (fitted to the
+    counted total), each round
+
+    1. estimates the road classes' matrices from the traffic counts on the last run
+       (:func:`~transitopt.assignment.odme.road_mode_factors`, Spiess 1990): each class
+       at its own factor, transit and walk scaled with the road persons (their shares
+       of the pair hold, as with traffic counts alone); the model is run again;
+    2. estimates the transit OD from the boardings on that run
+       (:class:`~transitopt.assignment.boardings.TransitMatrixEstimation`, Spiess's
+       gradient on fixed optimal strategies): transit at its own factor, the road classes
+       kept, walk scaled with the counted modes' persons; the model is run again.
+
+    Each step is a :func:`_mode_step`: zone-pair constants ``offset_<mode>`` (utils) and a
+    total factor that give each mode its factor exactly under the logit at that run's
+    costs, so the transit step does not undo the road step's cars nor the road step the
+    transit step's riders (which one factor per zone pair did). The rounds repeat (at
+    most :data:`JOINT_ROUNDS`) until the counts fit as the estimation had them and every
+    line and stop is within :data:`LINE_TOLERANCE`. ``transit_od.at_constant`` is the
+    fit of the lines before the first transit step (after the first road step)."""
+    spec = scenario.baseline.calibration
+    assert spec is not None
+    counts = _counts(scenario, model)
+    zones = model.zones["zone"].to_numpy()
+    constants = dict(calibrated.constants or {})
+    factors = np.ones((zones.size, zones.size))
+    offsets: dict[str, np.ndarray] = {}
+    current_model, current = model.with_constants(**constants), outcome
+    first_odme = None
+    first_transit = None
+    histories = []
+    rounds = 0
+    counts_fit = lines_fit = False
+    for _ in range(JOINT_ROUNDS):
+        rounds += 1
+        try:
+            road_factors, odme = road_mode_factors(
+                current_model, current, counts, max_outer=spec.counts_max_outer
+            )
+        except DemandError as exc:  # e.g. counts of a vehicle class the model does not have
+            raise scenario.error(("calibration", "counts"), str(exc)) from None
+        first_odme = first_odme or odme
+        # the road step: the road classes at their own factors, the modes no traffic
+        # count sees (transit, walk) scaled with the road persons (shares hold)
+        current_model, current = _stepped(
+            model, current, road_factors, zones, factors, offsets, constants, progress, scenario
+        )
+        if current.stop_reason == "cancelled":
+            break
+        # the transit step on that run: transit at its own factor, the road classes kept
+        transit_factors, transit_fit = _transit_od_step(scenario, current, boardings)
+        first_transit = first_transit or transit_fit
+        histories.append(transit_fit.history.assign(round=rounds))
+        kept = {mode: np.ones_like(f) for mode, f in road_factors.items()}
+        current_model, current = _stepped(
+            model,
+            current,
+            {**kept, "transit": transit_factors},
+            zones,
+            factors,
+            offsets,
+            constants,
+            progress,
+            scenario,
+        )
+        if current.stop_reason == "cancelled" or current.road is None:
+            break
+        fit_now = count_statistics(modelled_counts(counts, current.road), counts.observed)
+        target = max(float(odme.history["percent_rmse"].iloc[-1]), 1.0) * 1.05
+        counts_fit = fit_now["percent_rmse"] <= target
+        lines_fit = bool(_within(*_line_errors(current, boardings), LINE_TOLERANCE).all())
+        if counts_fit and lines_fit:
+            break
+    assert first_odme is not None and first_transit is not None
+    adjustment = _adjustment(zones, factors, offsets)
+    modelled = modelled_counts(counts, current.road)
+    table = pd.DataFrame(
+        {
+            "label": counts.labels,
+            "vehicle_class": counts.vehicle_class,
+            "count": counts.observed,
+            "modelled_before": first_odme.modelled_prior,
+            "modelled": modelled,
+            "geh_before": geh(first_odme.modelled_prior, counts.observed),
+            "geh": geh(modelled, counts.observed),
+            "edges": _edge_lists(counts),
+        }
+    )
+    before = count_statistics(first_odme.modelled_prior, counts.observed)
+    after = count_statistics(modelled, counts.observed)
+    demand = np.asarray(model.demand, dtype=float)
+    entry: dict[str, Any] = {
+        "file": str(spec.counts),
+        "observations": counts.n_observations,
+        "unmatched_rows": [int(r) for r in counts.unmatched["row"]],
+        "before": before,
+        "after": after,
+        "method": "Spiess 1990 gradient per mode (road classes from counts, transit from "
+        "boardings) as zone-pair constants",
+        "outer_iterations": int(first_odme.history["outer"].max()),
+        "stop_reason": first_odme.stop_reason,
+        "rounds": rounds,
+        "total_trips_before": float(demand.sum()),
+        "total_trips_after": float((demand * factors).sum()),
+        "factor_p05": float(np.quantile(factors, 0.05)),
+        "factor_p95": float(np.quantile(factors, 0.95)),
+        "meets_geh_criterion": bool(after["share_geh_below_5"] >= 0.85),
+        "trips_by_mode_before": _trips_by_mode(outcome),
+        "trips_by_mode_after": _trips_by_mode(current),
+        "offset_p05": {m: float(np.quantile(o[o != 0], 0.05)) if (o != 0).any() else 0.0
+                       for m, o in offsets.items()},
+        "offset_p95": {m: float(np.quantile(o[o != 0], 0.95)) if (o != 0).any() else 0.0
+                       for m, o in offsets.items()},
+    }  # fmt: skip
+    if first_odme.class_priors:
+        entry["classes"] = first_odme.class_statistics().to_dict("records")
+        entry["classes_at_equilibrium"] = _class_fit(counts, first_odme.modelled_prior, modelled)
+    transit_entry, transit_note = _transit_od_entry(
+        first_transit, outcome, current, boardings, model, factors, rounds
+    )
+    transit_entry["method"] = (
+        "Spiess 1990 gradient on the boardings of fixed optimal strategies, jointly with the "
+        "road modes' matrices (zone-pair constants per mode)"
+    )
+    transit_entry["start"] = "after the first road step"
+    cancelled = current.stop_reason == "cancelled"
+    summary = {
+        **calibrated.summary,
+        "constants": constants,
+        "counts": entry,
+        "transit_od": transit_entry,
+        "converged": bool(calibrated.summary.get("converged", True)) and not cancelled,
+        "joint": {
+            "rounds": rounds,
+            "counts_fit": bool(counts_fit),
+            "lines_fit": bool(lines_fit),
+            "converged": bool(counts_fit and lines_fit and entry["meets_geh_criterion"]),
+        },
+    }
+    if not cancelled:
+        _remember_adjustment(scenario.digest(), adjustment)
+        if summary["converged"]:
+            _remember(scenario.digest(), summary)
+    note = (
+        f"road modes' and transit OD estimated together from {counts.n_observations} traffic "
+        f"counts and {transit_entry['observations']} boardings (Spiess 1990 per mode, as "
+        f"zone-pair constants) in {rounds} rounds: GEH<5 "
+        f"{100 * before['share_geh_below_5']:.0f} % -> {100 * after['share_geh_below_5']:.0f} %, "
+        f"%RMSE {before['percent_rmse']:.1f} -> {after['percent_rmse']:.1f}; {transit_note}"
+    )
+    tables = {
+        **calibrated.tables,
+        "counts_fit": table,
+        "od_adjustment": adjustment,
+        "transit_od_history": pd.concat(histories, ignore_index=True),
+    }
+    notes = "; ".join(n for n in (calibrated.note, note) if n)
+    return current, Calibrated(summary, calibrated.table, notes, tables)
+
+
+def _stepped(
+    model: MultimodalModel,
+    current: MultimodalResult,
+    mode_factors: Mapping[str, np.ndarray],
+    zones: np.ndarray,
+    factors: np.ndarray,
+    offsets: dict[str, np.ndarray],
+    constants: dict[str, float],
+    progress: ProgressCallback | None,
+    scenario: Scenario,
+) -> tuple[MultimodalModel, MultimodalResult]:
+    """Apply one :func:`_mode_step` of ``current`` to ``factors`` and ``offsets`` (in
+    place) and run the model adjusted by them."""
+    step = _mode_step(current, mode_factors)
+    factors *= step.total
+    for mode, offset in step.offsets.items():
+        offsets[mode] = offsets.get(mode, 0.0) + offset
+    adjusted = adjusted_demand(model, _adjustment(zones, factors, offsets))
+    adjusted = adjusted.with_constants(**constants)
+    return adjusted, adjusted.run(_naming(progress, scenario))
+
+
+@dataclass(frozen=True, eq=False)
+class _ModeStep:
+    """One round's adjustment: the total factor and the zone-pair constants (utils) by mode."""
+
+    total: np.ndarray
+    offsets: dict[str, np.ndarray]
+
+
+def _mode_step(result: MultimodalResult, mode_factors: Mapping[str, np.ndarray]) -> _ModeStep:
+    """The total factor and zone-pair constants that turn each counted mode's trips
+    ``D_m`` of ``result`` into ``D_m r_m`` (``mode_factors``: road classes from traffic
+    counts, transit from boardings) and scale the modes no count sees (walk; transit
+    without boardings) with the counted modes' persons, by
+    ``rho = sum_counted D_m r_m / sum_counted D_m`` (their share of the pair holds).
+
+    Under a multinomial logit ``P_m = exp(V_m) / sum_k exp(V_k)``, adding ``ln(r_m / rho)``
+    to ``V_m`` of the counted modes gives ``P'_m = P_m r_m / rho`` (the denominator stays
+    1) and the total times ``rho`` exactly ``D_m r_m``, the others ``D_k rho``, at the same
+    costs: the recalibration of constants by the log of target over modelled share (Train
+    2009, section 2.8), per zone pair. With one counted mode the constants are 0: the
+    total is scaled and the shares hold. Nested logit: the same constants, not exact;
+    the next model run and round correct it."""
+    trips = {m: np.asarray(result.demand[m], dtype=float) for m in mode_factors}
+    factor = {m: np.where(trips[m] > 0, np.maximum(f, 1e-9), 1.0) for m, f in mode_factors.items()}
+    counted = np.sum(list(trips.values()), axis=0)
+    moved = np.sum([trips[m] * factor[m] for m in trips], axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho = np.where(counted > 0, moved / counted, 1.0)
+    np.fill_diagonal(rho, 1.0)
+    offsets = {}
+    if len(mode_factors) > 1:
+        for mode in mode_factors:
+            offset = np.where(trips[mode] > 0, np.log(factor[mode] / rho), 0.0)
+            np.fill_diagonal(offset, 0.0)
+            offsets[mode] = offset
+    return _ModeStep(rho, offsets)
+
+
+def _trips_by_mode(result: MultimodalResult) -> dict[str, float]:
+    return {m: float(np.asarray(result.demand[m]).sum()) for m in result.modes}
+
+
+def _class_fit(counts: LinkCounts, before: np.ndarray, after: np.ndarray) -> list[dict[str, Any]]:
+    """Per counted vehicle class: ``n``, %RMSE and GEH<5 share at the equilibrium of the
+    prior and of the final model run (not the estimation's own equilibrium)."""
+    rows = []
+    for name in dict.fromkeys(counts.vehicle_class.tolist()):
+        keep = counts.vehicle_class == name
+        prior = count_statistics(before[keep], counts.observed[keep])
+        final = count_statistics(after[keep], counts.observed[keep])
+        rows.append(
+            {
+                "vehicle_class": name,
+                "n": int(keep.sum()),
+                "percent_rmse_prior": prior["percent_rmse"],
+                "percent_rmse": final["percent_rmse"],
+                "share_geh_below_5_prior": prior["share_geh_below_5"],
+                "share_geh_below_5": final["share_geh_below_5"],
+            }
+        )
+    return rows

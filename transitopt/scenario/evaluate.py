@@ -34,7 +34,7 @@ from ..settings import cache_dir
 from ..transit.graph import ALIGHT, BOARD, RIDE
 from ..transit.hail_and_ride import cut_polyline, line_pieces
 from ..transit.street_routes import segment_table
-from .calibration import add_to_result, run_with_calibration
+from .calibration import add_to_result, demand_as_calibrated, run_with_calibration
 from .edits import Prepared, apply_edits
 from .files import Scenario, load_scenario
 from .inputs import load_base
@@ -129,6 +129,7 @@ def final_state(result: ScenarioResult) -> FinalState:
     model = build_model(
         apply_edits(scenario, load_base(scenario)), constants=calibration.get("constants")
     )
+    model = demand_as_calibrated(scenario, model, result.tables)
     link_time = None
     if model.drive is not None:
         time_s = result.tables["links"]["time_s"].to_numpy(float)

@@ -403,10 +403,12 @@ class CalibrationSpec(_Spec):
     and reused by every alternative of the baseline; ``mean_trip_length_km`` fits the
     distance decay of ``[demand.synthesis]``; ``counts`` (a counts CSV,
     :func:`transitopt.demand.read_counts`) has the baseline's car matrix estimated from
-    traffic counts (:func:`transitopt.assignment.odme.car_demand_factors`) and its total
+    traffic counts (:func:`transitopt.assignment.odme.road_mode_factors`) and its total
     demand scaled accordingly, for the baseline and every alternative; ``transit_od``
     also adjusts the transit OD to the counted boardings per line and stop
-    (:class:`transitopt.assignment.boardings.TransitMatrixEstimation`), likewise.
+    (:class:`transitopt.assignment.boardings.TransitMatrixEstimation`), likewise; each
+    mode (road class, transit) keeps its own factor by zone-pair constants
+    (:mod:`transitopt.scenario.calibration`).
     """
 
     targets: dict[ChoiceMode, Annotated[float, Field(gt=0, lt=1)]] | None = None
