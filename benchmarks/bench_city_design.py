@@ -15,6 +15,14 @@ the logsum over car, transit and walk) and transit door-to-door time
     python benchmarks/bench_city_design.py scenarios/porto_base.toml --fleet 54 --spacing 300 \
         --routes 8 12 16 --max-stops 15 20
 
+Evaluate the designs already written again (current model, every fast variant; the
+rows of the README, 2026-12-06):
+
+    python benchmarks/bench_city_design.py scenarios/liechtenstein_base.toml --fleet 91 \\
+        --spacing 500 --rescore
+    python benchmarks/bench_city_design.py scenarios/porto_base.toml --fleet 54 \\
+        --spacing 300 --rescore
+
 Also records variants of the fast objective (:func:`fast_variants`: waiting times the
 model's ``wait_weight``; the route set evaluated on the baseline's transit trips).
 Writes ``benchmarks/city_design_results/<scenario stem>_rank.csv`` (one row per network;
@@ -26,13 +34,22 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import re
 import time
+import tomllib
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from transitopt.optimise.city import city_network, design_city, route_riders, write_design
+from transitopt.optimise.city import (
+    city_network,
+    design_city,
+    model_cost_min,
+    route_riders,
+    write_design,
+)
 from transitopt.optimise.evaluation import evaluate_route_set
 from transitopt.scenario import evaluate_file, load_scenario
 
@@ -46,32 +63,100 @@ METRICS = (
 )
 
 
-def fast_variants(design, transit_net, wait_weight: float) -> dict[str, float]:
-    """Variants of the fast objective for one design (minutes per trip).
+def fast_variants(
+    net, transit_net, routes, headway_min, evaluation, wait_min: float, wait_weight: float
+) -> dict[str, float]:
+    """Variants of the fast objective for one route set at its headways (minutes per trip).
 
     ``*_transit``: the route set evaluated on the baseline's final transit trips (the
     candidate network built with ``demand="transit"``) instead of all trips: to first
     order the change of the logsum is the transit-probability-weighted change of the
-    transit cost. ``*_ww``: waiting times the model's ``wait_weight``.
+    transit cost. ``*_ww``: waiting times the model's ``wait_weight``. ``model_cost*``:
+    :func:`~transitopt.optimise.city.model_cost_min` (dwell, the model's transfer
+    penalty and wait weight, the wait at the combined headway of overlapping routes).
     """
-    ev = evaluate_route_set(transit_net.instance, design.routes, ids=False)
-    riders = route_riders(transit_net.instance.demand, design.routes)
-    wait_t = float((riders * design.headway_min / 2.0).sum() / max(riders.sum(), 1e-12))
+    headway = np.asarray(headway_min, float)
+    ev = evaluate_route_set(transit_net.instance, routes, ids=False)
+    riders = route_riders(transit_net.instance.demand, routes)
+    wait_t = float((riders * headway / 2.0).sum() / max(riders.sum(), 1e-12))
     boardings_t = (ev.d0 + 2.0 * ev.d1 + 3.0 * ev.d2) / max(ev.d0 + ev.d1 + ev.d2, 1e-12)
-    own = design.evaluation
+    own = evaluation
     boardings = (own.d0 + 2.0 * own.d1 + 3.0 * own.d2) / max(own.d0 + own.d1 + own.d2, 1e-12)
     return {
         "d1": own.d1,
         "d2": own.d2,
         "dun": own.dun,
         "boardings": boardings,
-        "fast_cost_ww_min": own.att + wait_weight * design.wait_min * boardings,
+        "fast_cost_ww_min": own.att + wait_weight * wait_min * boardings,
         "att_transit_min": ev.att,
         "wait_transit_min": wait_t,
         "boardings_transit": boardings_t,
         "fast_cost_transit_min": ev.att + wait_t * boardings_t,
         "fast_cost_transit_ww_min": ev.att + wait_weight * wait_t * boardings_t,
+        "model_cost_min": model_cost_min(net, routes, headway),
+        "model_cost_transit_min": model_cost_min(
+            net, routes, headway, demand=transit_net.instance.demand
+        ),
     }
+
+
+def read_design(net, path: Path) -> tuple[list[list[int]], np.ndarray]:
+    """Routes (stop indices of ``net``) and headways (minutes) of a written design."""
+    edits = tomllib.loads(path.read_text())["edits"]
+    lines = [e for e in edits if e["type"] == "add_line"]
+    routes = [list(map(int, net.instance.index_of(e["stops"]))) for e in lines]
+    return routes, np.array([float(e["headway_min"]) for e in lines])
+
+
+def rescore(args, net, transit_net, wait_weight: float, csv: Path, scenarios: Path) -> list[dict]:
+    """Evaluate every written design of ``scenarios`` again: fast variants and (unless
+    ``--fast-only`` and the table has the design) the full model."""
+    old = (
+        pd.read_csv(csv).set_index("network") if csv.is_file() else pd.DataFrame()
+    )  # design CPU seconds and fleets of the original runs
+    base = (
+        old.loc["baseline"]
+        if args.fast_only and "baseline" in old.index
+        else evaluate_file(args.scenario)
+    )
+    rows = [{"network": "baseline", **{m: base[m] for m in METRICS}}]
+    pattern = re.compile(r"(?:(\w+?)_)?k(\d+)_s(\d+)_e(\d+)_seed(\d+)")
+    for path in sorted(scenarios.glob("*.toml")):
+        found = pattern.fullmatch(path.stem)
+        if not found:
+            continue
+        objective, k, max_stops, evaluations, seed = found.groups()
+        routes, headway = read_design(net, path)
+        ev = evaluate_route_set(net.instance, routes, ids=False)
+        riders = route_riders(net.instance.demand, routes)
+        wait = float((riders * headway / 2.0).sum() / max(riders.sum(), 1e-12))
+        boardings = (ev.d0 + 2.0 * ev.d1 + 3.0 * ev.d2) / max(ev.d0 + ev.d1 + ev.d2, 1e-12)
+        cpu = time.process_time()
+        kept = old.loc[path.stem] if path.stem in old.index else {}
+        result = kept if args.fast_only and len(kept) else evaluate_file(path)
+        rows.append(
+            {
+                "network": path.stem,
+                "objective": objective or "passenger",
+                "routes": int(k),
+                "max_stops": int(max_stops),
+                "evaluations": int(evaluations),
+                "seed": int(seed),
+                "att_min": ev.att,
+                "wait_min": wait,
+                "fast_cost_min": ev.att + wait * boardings,
+                "d0": ev.d0,
+                "trt_min": ev.trt,
+                **fast_variants(net, transit_net, routes, headway, ev, wait, wait_weight),
+                "fleet_design": kept.get("fleet_design", float("nan")),
+                "design_cpu_s": kept.get("design_cpu_s", float("nan")),
+                "model_cpu_s": kept["model_cpu_s"] if result is kept else time.process_time() - cpu,
+                **{m: result[m] for m in METRICS},
+            }
+        )
+        pd.DataFrame(rows).to_csv(csv, index=False)
+        print(f"{path.stem}: {rows[-1]['composite_cost_min']:.3f} min/trip", flush=True)
+    return rows
 
 
 def main() -> None:
@@ -90,6 +175,17 @@ def main() -> None:
     parser.add_argument(
         "--append", action="store_true", help="Keep the table's rows; add the missing networks."
     )
+    parser.add_argument(
+        "--rescore",
+        action="store_true",
+        help="Design nothing: evaluate the designs already written (full model and fast "
+        "variants) again, e.g. after the model changed.",
+    )
+    parser.add_argument(
+        "--fast-only",
+        action="store_true",
+        help="With --rescore: keep the table's full-model metrics, recompute the fast ones.",
+    )
     args = parser.parse_args()
 
     out_dir = HERE / "city_design_results"
@@ -102,7 +198,9 @@ def main() -> None:
     if list(transit_net.instance.node_id) != list(net.instance.node_id):
         raise SystemExit("the transit-demand candidate network has other stops")
     wait_weight = load_scenario(args.scenario).baseline.model.wait_weight
-    if args.append and csv.is_file():
+    if args.rescore:
+        rows = rescore(args, net, transit_net, wait_weight, csv, scenarios)
+    elif args.append and csv.is_file():
         rows = pd.read_csv(csv).to_dict("records")
     else:
         base = evaluate_file(args.scenario)
@@ -111,7 +209,7 @@ def main() -> None:
     grid = itertools.product(
         args.objectives, args.routes, args.max_stops, args.evaluations, args.seeds
     )
-    for objective, k, max_stops, evaluations, seed in grid:
+    for objective, k, max_stops, evaluations, seed in [] if args.rescore else grid:
         name = f"k{k}_s{max_stops}_e{evaluations}_seed{seed}"
         if objective != "passenger":
             name = f"{objective}_{name}"
@@ -148,7 +246,15 @@ def main() -> None:
             "fast_cost_min": design.fast_cost_min,
             "d0": ev.d0,
             "trt_min": ev.trt,
-            **fast_variants(design, transit_net, wait_weight),
+            **fast_variants(
+                net,
+                transit_net,
+                design.routes,
+                design.headway_min,
+                design.evaluation,
+                design.wait_min,
+                wait_weight,
+            ),
             "fleet_design": design.fleet_used,
             "design_cpu_s": design_cpu,
             "model_cpu_s": time.process_time() - cpu,
@@ -172,8 +278,10 @@ def main() -> None:
         "att_transit_min",
         "fast_cost_transit_min",
         "fast_cost_transit_ww_min",
+        "model_cost_min",
+        "model_cost_transit_min",
     )
-    for fast in fast_columns:
+    for fast in [c for c in fast_columns if c in designed]:
         for metric in ("composite_cost_min", "transit_avg_time_min"):
             rho, p = spearmanr(designed[fast], designed[metric])
             print(f"Spearman({fast}, {metric}) = {rho:.3f} (p = {p:.2g}, n = {len(designed)})")

@@ -13,11 +13,11 @@ median and best generalised cost per objective and weight.
         --routes 20 --spacing 500 --max-stops 30 --seeds 0 1 2 --objectives frequency \\
         --operator-weights 0 100 200 --tag operator
     python benchmarks/bench_city_objectives.py scenarios/porto_base.toml --fleet 54 \\
-        --routes 12 --spacing 300 --max-stops 20 --seeds 0 1 2 3 4 --objectives frequency \\
-        --tag seeds
+        --routes 12 --spacing 300 --max-stops 20 --seeds 0 1 2 3 4 \\
+        --objectives passenger frequency --tag seeds
     python benchmarks/bench_city_objectives.py scenarios/bogor_base.toml --fleet 587 \\
-        --routes 12 --spacing 300 --max-stops 40 --seeds 0 1 2 3 4 --objectives frequency \\
-        --tag seeds
+        --routes 12 --spacing 300 --max-stops 40 --seeds 0 1 2 3 4 \\
+        --objectives passenger frequency --tag seeds
 
 (Liechtenstein, 20 routes: with 16, only seed 0 of 0-3 finds a start route set covering
 the 125 stops.)
@@ -124,6 +124,7 @@ def main() -> None:
                     "seed": seed,
                     "att_min": design.evaluation.att,
                     "fast_cost_min": design.fast_cost_min,
+                    "model_cost_min": design.model_cost_min,
                     "operator_cost_min": design.operator_cost_min,
                     "fleet_design": design.fleet_used,
                     "cpu_s": time.process_time() - cpu,

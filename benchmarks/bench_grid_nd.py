@@ -52,7 +52,7 @@ sys.path.insert(0, str(HERE))
 from _cases import load_case  # noqa: E402
 
 from transitopt.assignment import _aon  # noqa: E402
-from transitopt.assignment._hierarchy import DENSE_MAX_ADDED  # noqa: E402
+from transitopt.assignment._aon import LARGER_MAX_ADDED as DENSE_MAX_ADDED  # noqa: E402
 from transitopt.assignment._problem import build_problem  # noqa: E402
 from transitopt.kernels.assignment import _compressed_costs, _derived_costs  # noqa: E402
 

@@ -4,6 +4,10 @@ Run from the repository root::
 
     python benchmarks/bench_tndp.py --evaluations 200000 --seeds 0 1 2 3 4 --cases Mandl
     python benchmarks/bench_tndp.py --evaluations 300000 --cases Mumford0 --objective pareto
+    python benchmarks/bench_tndp.py --evaluations 100000 --cases Mumford1 --objective pareto \
+        --seeds 0 1 2 3 4
+    python benchmarks/bench_tndp.py --evaluations 30000 --cases Mumford2 --objective pareto \
+        --seeds 0 1 2 3 4
     python benchmarks/bench_tndp.py --table-only             # rebuild the README table
 
 Each run designs a route set for the passenger objective (ATT; ``--objective pareto``:

@@ -4,6 +4,7 @@ Run from the repository root on a quiet machine::
 
     python benchmarks/bench_transit_capacity.py            # updates benchmarks/README.md
     python benchmarks/bench_transit_capacity.py --quick    # one repeat, README untouched
+    python benchmarks/bench_transit_capacity.py --quick --history gaps.csv  # + per iteration
 
 Cases, graphs and demand are those of ``bench_transit.py`` (zone grids over the stops,
 gravity demand, 100 trips per zone on average, period 07:00-09:00), with the demand
@@ -29,6 +30,8 @@ import warnings
 from dataclasses import replace
 from pathlib import Path
 
+import pandas as pd
+
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT.parent))
@@ -43,6 +46,7 @@ from transitopt.transit import (  # noqa: E402
     assign_transit_capacity,
     build_transit_graph,
 )
+from transitopt.transit.capacity import STEP_RULES  # noqa: E402
 
 CASES = [
     ("Coquimbo, 300 m grid", "coquimbo.zip", {}, 300.0),
@@ -102,6 +106,7 @@ def run_case(name, feed, read, cell_m, scale, repeat, params) -> dict:
         "lines_over_capacity_free": int((table["peak_load_per_capacity_hour"] > 1).sum()),
         "lines_over_capacity_capped": int((lines["peak_load_factor"] > 1).sum()),
         "denied": capped.denied_boardings,
+        "history": capped.history,
     }
 
 
@@ -145,7 +150,13 @@ def main() -> None:
     parser.add_argument("--readme", default=None)
     parser.add_argument("--tolerance", type=float, default=CapacityParameters().tolerance)
     parser.add_argument("--max-iter", type=int, default=CapacityParameters().max_iter)
-    parser.add_argument("--step-rule", default=CapacityParameters().step_rule)
+    parser.add_argument("--step-rule", default=CapacityParameters().step_rule, choices=STEP_RULES)
+    parser.add_argument(
+        "--history",
+        metavar="CSV",
+        help="write each case's convergence history (relative gap, CPU s and CPU s / the "
+        "unconstrained run's per iteration) to this file",
+    )
     args = parser.parse_args()
     repeat = 1 if args.quick else args.repeat
     params = CapacityParameters(
@@ -171,6 +182,8 @@ def main() -> None:
             f"denied {row['denied']:,.0f}",
             flush=True,
         )
+    if args.history and rows:
+        write_history(rows, Path(args.history))
     if args.quick or not rows:
         return
     lines = [
@@ -197,6 +210,19 @@ def main() -> None:
             f"{r['capped_peak_load_factor']:.2f} | {r['denied']:,.0f} |"
         )
     write_section("transit_capacity", "\n".join(lines), args.readme)
+
+
+def write_history(rows: list[dict], path: Path) -> None:
+    """One CSV row per case and iteration: the run's history columns and ``cpu_ratio``,
+    its CPU seconds so far over the unconstrained run's."""
+    tables = []
+    for r in rows:
+        table = r["history"].copy()
+        table.insert(0, "case", r["case"])
+        table["cpu_ratio"] = table["cpu_s"] / r["free_cpu_s"]
+        tables.append(table)
+    pd.concat(tables).to_csv(path, index=False)
+    print(f"convergence histories written to {path}")
 
 
 def _coarse(row: dict) -> str:

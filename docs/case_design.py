@@ -1,55 +1,78 @@
-"""Write docs/case_<city>_design.md from `transitopt compare` outputs of designed networks,
-so that every number on the page comes from those outputs.
+"""Write docs/case_<city>_design.md: design networks for a city, compare them with the
+existing network, and put every number of those outputs on the page.
 
-Each design is a folder OUT with OUT/design.toml (from `transitopt optimise design ...
---fit-fleet -o OUT/design.toml`) and OUT/cmp (from `transitopt compare BASE OUT/design.toml
--o OUT/cmp`) and OUT/design.log (the design command's output under `/usr/bin/time -v`,
-for its CPU seconds). The commands of each case:
+One command per city regenerates everything the page reads that is not committed:
 
-Liechtenstein (baseline fleet 91 as the full model evaluates it):
+    PYTHONPATH=$PWD python docs/case_design.py liechtenstein
+    PYTHONPATH=$PWD python docs/case_design.py porto
+    PYTHONPATH=$PWD python docs/case_design.py bogor
 
-    transitopt optimise design scenarios/liechtenstein_base.toml --routes 16 --fleet 91 \\
-        --spacing 500 --max-stops 30 --evaluations 20000 --seed 0 --fit-fleet \\
-        --objective passenger -o P/design.toml          # and --objective frequency -o F/...
-    python benchmarks/bench_city_design.py scenarios/liechtenstein_base.toml --fleet 91 ...
-    python benchmarks/bench_city_objectives.py scenarios/liechtenstein_base.toml ... \\
-        --tag operator                                   # (commands in their docstrings)
-    PYTHONPATH=$PWD python docs/case_design.py liechtenstein passenger=P frequency=F \\
-        --rank benchmarks/city_design_results/liechtenstein_base_rank.csv \\
-        --objectives benchmarks/city_design_results/liechtenstein_base_objectives.csv \\
-        --operator benchmarks/city_design_results/liechtenstein_base_operator.csv
+For each design of the city (``DESIGNS`` below: the exact `transitopt optimise design`
+arguments) it runs, into ``OUT/<city>/<label>/`` (``--out``, default
+``benchmarks/out/case_design``, git-ignored; ``--reuse`` keeps folders already complete):
 
-Porto (bus fleet 54 of the baseline's 84; trams and trains kept):
+    transitopt optimise design BASE <args> --fit-fleet -o OUT/<city>/<label>/design.toml
+    transitopt compare BASE OUT/<city>/<label>/design.toml -o OUT/<city>/<label>/cmp
 
-    transitopt optimise design scenarios/porto_base.toml --routes 12 --fleet 54 \\
-        --spacing 300 --max-stops 20 --evaluations 20000 --seed 0 --fit-fleet \\
-        --objective frequency -o F/design.toml           # and passenger -o P/...
-    python benchmarks/bench_city_objectives.py scenarios/porto_base.toml ... --tag seeds
-    PYTHONPATH=$PWD python docs/case_design.py porto frequency=F passenger=P \\
-        --seeds benchmarks/city_design_results/porto_base_seeds.csv \\
-        --rank benchmarks/city_design_results/porto_base_rank.csv
-
-Bogor (the baseline's evaluated minibus fleet; no street network: candidates from the
-angkot stops):
-
-    transitopt optimise design scenarios/bogor_base.toml --routes 12 --fleet FLEET \\
-        --spacing 300 --max-stops 40 --evaluations 20000 --seed 0 --fit-fleet \\
-        --objective frequency -o F/design.toml
-    python benchmarks/bench_city_objectives.py scenarios/bogor_base.toml ... --tag seeds
-    PYTHONPATH=$PWD python docs/case_design.py bogor frequency=F \\
-        --seeds benchmarks/city_design_results/bogor_base_seeds.csv
+and records the CPU seconds of the design command (user + system of the child process)
+in ``design.log``. The designs are reproducible: an evaluation budget and a seed give the
+same route set on any machine (docs/model.md section 5b). The tables over seeds, the
+rank agreement and the operating-cost runs are the committed CSVs of
+``benchmarks/city_design_results`` (``TABLES`` below), written by
+``benchmarks/bench_city_design.py`` and ``benchmarks/bench_city_objectives.py`` (commands
+in their docstrings). Maps are copied, reduced, to ``docs/img``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import resource
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
 from scipy.stats import spearmanr
 
 DOCS = Path(__file__).resolve().parent
+REPO = DOCS.parent
+RESULTS = REPO / "benchmarks" / "city_design_results"
+
+#: per city, the designs shown: label -> `transitopt optimise design` arguments after the
+#: scenario (``--fit-fleet -o ...`` added)
+DESIGNS: dict[str, dict[str, list[str]]] = {
+    "liechtenstein": {
+        "passenger": "--routes 16 --fleet 91 --spacing 500 --max-stops 30 --evaluations 20000 "
+        "--seed 0 --objective passenger".split(),
+        "frequency": "--routes 16 --fleet 91 --spacing 500 --max-stops 30 --evaluations 20000 "
+        "--seed 0 --objective frequency".split(),
+    },
+    "porto": {
+        "frequency": "--routes 12 --fleet 54 --spacing 300 --max-stops 20 --evaluations 20000 "
+        "--seed 0 --objective frequency".split(),
+        "passenger": "--routes 12 --fleet 54 --spacing 300 --max-stops 20 --evaluations 20000 "
+        "--seed 0 --objective passenger".split(),
+    },
+    "bogor": {
+        "frequency": "--routes 12 --fleet 587 --spacing 300 --max-stops 40 --evaluations 20000 "
+        "--seed 0 --objective frequency".split(),
+        "passenger": "--routes 12 --fleet 587 --spacing 300 --max-stops 40 --evaluations 20000 "
+        "--seed 0 --objective passenger".split(),
+    },
+}
+
+#: per city, the committed tables of benchmarks/city_design_results the page reads
+TABLES: dict[str, dict[str, str]] = {
+    "liechtenstein": {
+        "rank": "liechtenstein_base_rank.csv",
+        "objectives": "liechtenstein_base_objectives.csv",
+        "operator": "liechtenstein_base_operator.csv",
+    },
+    "porto": {"seeds": "porto_base_seeds.csv", "rank": "porto_base_rank.csv"},
+    "bogor": {"seeds": "bogor_base_seeds.csv"},
+}
 ROWS = (
     ("composite_cost_min", "Generalised cost per trip (logsum), min", "{:.2f}"),
     ("share_transit", "Transit share", "{:.1%}"),
@@ -197,25 +220,72 @@ CITIES = {
 }
 
 
+def _run(command: list[str], log: Path) -> float:
+    """Run ``command`` in the repository (this checkout's package first on the path), its
+    output to ``log``; CPU seconds (user + system) of the child, also appended to ``log``."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with log.open("w", encoding="utf-8") as out:
+        done = subprocess.run(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    with log.open("a", encoding="utf-8") as out:
+        out.write(f"\nCPU seconds (user + system): {cpu:.2f}\n")
+    if done.returncode:
+        raise SystemExit(f"{' '.join(command)} failed (exit {done.returncode}); see {log}")
+    return cpu
+
+
+def regenerate(city: str, out: Path, *, reuse: bool = False) -> list[tuple[str, Path]]:
+    """Design and compare every network of ``DESIGNS[city]`` into ``out/<city>/<label>``."""
+    scenario = CITIES[city]["scenario"]
+    folders = []
+    for label, arguments in DESIGNS[city].items():
+        folder = (out / city / label).resolve()
+        folders.append((label, folder))
+        if reuse and (folder / "DONE").is_file():
+            print(f"{label}: kept {folder}", flush=True)
+            continue
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "DONE").unlink(missing_ok=True)
+        cli = [sys.executable, "-m", "transitopt.cli"]
+        design = folder / "design.toml"
+        cpu = _run(
+            [*cli, "optimise", "design", scenario, *arguments, "--fit-fleet", "-o", str(design)],
+            folder / "design.log",
+        )
+        print(f"{label}: designed in {cpu:.0f} CPU s", flush=True)
+        cpu = _run(
+            [*cli, "compare", scenario, str(design), "-o", str(folder / "cmp")], folder / "cmp.log"
+        )
+        print(f"{label}: compared in {cpu:.0f} CPU s", flush=True)
+        (folder / "DONE").write_text("done\n")
+    return folders
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("city", choices=sorted(CITIES))
-    parser.add_argument("designs", nargs="+", help="label=FOLDER (design.toml, cmp/, design.log)")
-    parser.add_argument("--rank", type=Path, help="Rank-agreement CSV of bench_city_design.py.")
     parser.add_argument(
-        "--objectives", type=Path, help="Objective comparison CSV of bench_city_objectives.py."
-    )
-    parser.add_argument(
-        "--seeds", type=Path, help="Designs over seeds (bench_city_objectives.py --tag seeds)."
-    )
-    parser.add_argument(
-        "--operator",
+        "--out",
         type=Path,
-        help="Designs at operating-cost weights (bench_city_objectives.py --tag operator).",
+        default=REPO / "benchmarks" / "out" / "case_design",
+        help="Folder of the design runs (git-ignored default).",
+    )
+    parser.add_argument(
+        "--reuse", action="store_true", help="Keep design folders already complete."
     )
     args = parser.parse_args()
+    designs = regenerate(args.city, args.out, reuse=args.reuse)
+    tables = {key: RESULTS / name for key, name in TABLES[args.city].items()}
+    args.rank = tables.get("rank")
+    args.objectives = tables.get("objectives")
+    args.seeds = tables.get("seeds")
+    args.operator = tables.get("operator")
     city = CITIES[args.city]
-    designs = [(label, Path(folder)) for label, folder in (d.split("=", 1) for d in args.designs)]
     tables = []
     for _, folder in designs:
         t = pd.read_csv(folder / "cmp" / "comparison.csv").set_index("metric")
@@ -315,13 +385,24 @@ def main() -> None:
         rank_text = _operator_section(args.operator, city.get("currency", "EUR")) + rank_text
     if args.seeds:
         rank_text = _seeds_section(args.seeds) + rank_text
+    commands = "\n".join(
+        f"* `{label}`: `{' '.join(DESIGNS[args.city][label])}`" for label, _ in designs
+    )
     text = f"""# {city["title"]}
 
-*Written by `docs/case_design.py` from `transitopt compare` of the baseline
-`{city["scenario"]}` and networks designed by `transitopt optimise design`
-(commands in the script's docstring); every number below comes from those outputs.
-CPU seconds are of the design command (search, candidate network and the `--fit-fleet`
-evaluations), measured with `/usr/bin/time` on a shared machine.*
+*Written by `PYTHONPATH=$PWD python docs/case_design.py {args.city}` (in the repository
+root): it designs the networks below with `transitopt optimise design` (arguments in the
+script's `DESIGNS`, evaluation budgets and seeds, so reproducible), compares each with the
+baseline `{city["scenario"]}` by `transitopt compare` into `benchmarks/out/case_design/`
+(git-ignored) and reads the committed tables of `benchmarks/city_design_results/`; every
+number below comes from those outputs. CPU seconds are of the design command (search,
+candidate network and the `--fit-fleet` evaluations), user + system, on a shared machine,
+numba compilation included where the checkout's cache was cold.*
+
+Design commands (after `transitopt optimise design {city["scenario"]}`, each with
+`--fit-fleet -o <folder>/design.toml`):
+
+{commands}
 
 ## What was done
 
@@ -391,11 +472,15 @@ def _save_small(src: Path, dst: Path, width: int = 900) -> None:
 
 
 def _cpu_s(log: Path) -> str:
-    """User + system CPU seconds from a `/usr/bin/time -v` log, as text."""
+    """User + system CPU seconds from a design log (:func:`_run`'s line, or
+    `/usr/bin/time -v`'s), as text."""
     if not log.is_file():
         return "CPU time not recorded"
     text = log.read_text()
-    found = [float(v) for v in re.findall(r"(?:User|System) time \(seconds\): ([0-9.]+)", text)]
+    found = [float(v) for v in re.findall(r"CPU seconds \(user \+ system\): ([0-9.]+)", text)]
+    found = found or [
+        float(v) for v in re.findall(r"(?:User|System) time \(seconds\): ([0-9.]+)", text)
+    ]
     return f"{sum(found):.0f} CPU s" if found else "CPU time not recorded"
 
 
@@ -486,33 +571,53 @@ def _seeds_section(path: Path) -> str:
         ("transit_fleet", "fleet", "{:.0f}"),
     )
     rows = _bench_rows(table, [c for c in cols if c[0] in table.columns])
-    cost = ok["composite_cost_min"]
-    best = ok.loc[cost.idxmin()]
     b = float(base["composite_cost_min"])
-    objective = ", ".join(f"`{o}`" for o in ok["objective"].unique())
+    objectives = list(ok["objective"].unique())
     failed = int(table["error"].notna().sum()) if "error" in table else 0
-    note = f"; {failed} seed(s) found no start route set" if failed else ""
+    note = f"; {failed} run(s) found no start route set" if failed else ""
 
-    def count(metric: str, lower: bool) -> int:
-        moved = ok[metric] < base[metric] if lower else ok[metric] > base[metric]
+    def count(group: pd.DataFrame, metric: str, lower: bool) -> int:
+        moved = group[metric] < base[metric] if lower else group[metric] > base[metric]
         return int(moved.sum())
 
+    summaries = []
+    for objective in objectives:
+        group = ok[ok["objective"] == objective]
+        cost = group["composite_cost_min"]
+        best = group.loc[cost.idxmin()]
+        n = len(group)
+        summaries.append(
+            f"* `{objective}` ({n} seeds, {group['cpu_s'].sum():.0f} CPU s in all): generalised "
+            f"cost per trip median {cost.median():.3f} min ({(cost.median() - b) / b:+.1%} "
+            f"against the existing network's {b:.3f}), best {cost.min():.3f} "
+            f"({(cost.min() - b) / b:+.1%}, {best['network']}), worst {cost.max():.3f} "
+            f"({(cost.max() - b) / b:+.1%}). Lower than the existing network on "
+            f"{count(group, 'composite_cost_min', True)} of {n} seeds; more jobs within {mid} "
+            f"min on {count(group, f'jobs_transit_{mid}min', False)}; lower Gini on "
+            f"{count(group, f'gini_transit_{mid}min', True)}; fewer vehicle-hours on "
+            f"{count(group, 'transit_veh_h', True)} and fewer vehicle-km on "
+            f"{count(group, 'transit_veh_km', True)}."
+        )
+    if {"passenger", "frequency"} <= set(objectives):
+        paired = ok.pivot_table(
+            index="seed", columns="objective", values="composite_cost_min"
+        ).dropna()
+        wins = int((paired["frequency"] < paired["passenger"]).sum())
+        summaries.append(
+            f"* `frequency` gives the lower generalised cost on {wins} of {len(paired)} seeds."
+        )
+    names = ", ".join(f"`{o}`" for o in objectives)
     return f"""
 ## Designed vs existing network over seeds
 
-`benchmarks/bench_city_objectives.py` (command in its docstring: objective {objective},
-each design refitted to the full model's fleet) over {len(ok)} seeds{note}; rows of
-`{path.as_posix().split("benchmarks/")[-1]}` (CPU s: design, refit and evaluation):
+`benchmarks/bench_city_objectives.py` (command in its docstring: objective {names},
+each design refitted to the full model's fleet) over seeds{note}; rows of
+`{path.as_posix().split("benchmarks/")[-1]}` (CPU s: design, refit and evaluation, on a
+shared machine):
 
 {chr(10).join(rows)}
 
-Generalised cost per trip: median {cost.median():.3f} min ({(cost.median() - b) / b:+.1%}
-against the existing network's {b:.3f}), best {cost.min():.3f} ({(cost.min() - b) / b:+.1%},
-{best["network"]}), worst {cost.max():.3f} ({(cost.max() - b) / b:+.1%}). Lower than the
-existing network on {count("composite_cost_min", True)} of {len(ok)} seeds; more jobs within
-{mid} min on {count(f"jobs_transit_{mid}min", False)}; lower Gini on
-{count(f"gini_transit_{mid}min", True)}; fewer vehicle-hours on
-{count("transit_veh_h", True)} and fewer vehicle-km on {count("transit_veh_km", True)}.
+{chr(10).join(summaries)}
 """
 
 
@@ -589,6 +694,11 @@ def _rank_section(path: Path, base_cost: float) -> str:
             "fast_cost_transit_ww_min",
             "ATT + `wait_weight` × mean wait × boardings, on the baseline's transit trips",
         ),
+        (
+            "model_cost_min",
+            "`model_cost_min` (dwell, model's penalty and wait weight, combined headways)",
+        ),
+        ("model_cost_transit_min", "`model_cost_min` on the baseline's transit trips"),
     ]
     fast_rows = [(c, label) for c, label in fast_rows if c in designed.columns]
     rho = {
@@ -633,27 +743,35 @@ def _rank_reading(designed: pd.DataFrame, rho: dict, fast_rows: list) -> str:
             if len(group) >= 4:
                 r_att = spearmanr(group["att_min"], group["composite_cost_min"])[0]
                 r_cost = spearmanr(group["fast_cost_min"], group["composite_cost_min"])[0]
-                per.append(
+                text = (
                     f"`{objective}` designs alone (n = {len(group)}): ATT {r_att:+.2f}, "
                     f"`fast_cost_min` {r_cost:+.2f}"
                 )
+                if "model_cost_transit_min" in group:
+                    r_model = spearmanr(
+                        group["model_cost_transit_min"], group["composite_cost_min"]
+                    )[0]
+                    text += f", `model_cost_min` on transit trips {r_model:+.2f}"
+                per.append(text)
     return f"""
 Highest against the generalised cost: {best[1]}
 ({rho[(best[0], "composite_cost_min")][0]:+.2f}). {"; ".join(per)}{"." if per else ""}
 
-Why the fast objective and the full model disagree: ATT has no waiting, so it prefers
+Why the fast objectives and the full model disagree: ATT has no waiting, so it prefers
 long routes that the fleet can run only rarely (the `frequency` designs have higher ATT
 and lower generalised cost); adding the wait at the headways set under the fleet
-(`fast_cost_min`) fixes the largest part. Walking to and from stops is the same for
-every design (every candidate stop is served and each zone walks to its nearest stop),
-so leaving it out does not change the ranking. Mode choice is left out: the full model's
-logsum changes, to first order, by the transit cost change times each trip's transit
-probability, while the fast objective weights every trip alike; evaluating the route
-set on the baseline's transit trips (the candidate network built with
-`demand="transit"`, one extra full evaluation) is that first-order term, and the table
-shows what it changes. So does weighting the wait by the model's `wait_weight`. The
-rest is what the fast objective cannot see: congested running times, the model's
-stop-level path choice among overlapping routes and crowding.
+(`fast_cost_min`) fixes the largest part. `model_cost_min` (docs/model.md section 5b)
+adds what else the model charges a rider and is cheap (one route-set skim): the dwell
+per intermediate stop, the model's transfer penalty and `wait_weight`, and the wait as
+the model's frequency-based assignment waits, at the *combined* headway of every route
+serving a stop pair; `fast_cost_min` charges each route's own headway, so it overrates
+the waiting of designs whose routes overlap. Evaluated on the baseline's transit trips
+(the candidate network built with `demand="transit"`) it is, to first order, the
+model's logsum change (each trip weighted by its transit probability). Walking to and
+from stops is the same for every design (every candidate stop is served and each zone
+walks to its nearest stop), so leaving it out does not change the ranking. The rest is
+what the fast objectives cannot see: congested running times, the model's choice among
+stops and crowding, and mode choice beyond first order.
 """
 
 

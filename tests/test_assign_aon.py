@@ -158,7 +158,7 @@ def test_loader_takes_the_hierarchy_for_large_dense_demand(monkeypatch):
     # a hierarchy that makes too many derived edges is given up (a grid city's core)
     monkeypatch.setattr(_hierarchy, "MAX_OPS", 10)
     monkeypatch.setattr(_hierarchy, "_HIERARCHIES", {})
-    assert isinstance(_hierarchy.aon_loader(problem), CompressedAON)
+    assert isinstance(_hierarchy.aon_loader(problem), _hierarchy.DenseCoreAON)
     with pytest.raises(ValueError, match="too dense"):
         _hierarchy.HierarchyAON(CompressedAON.of_problem(problem))
     problem = build_problem(net, ODMatrix(zones=zones, matrix=sparse))
@@ -166,8 +166,10 @@ def test_loader_takes_the_hierarchy_for_large_dense_demand(monkeypatch):
 
 
 def test_dense_demand_without_a_hierarchy_searches_a_smaller_core(monkeypatch):
-    # dense demand, hierarchy given up: the core graph is eliminated further
-    # (DENSE_MAX_ADDED instead of MAX_ADDED_EDGES), flows still those of a plain AON
+    # dense demand, hierarchy given up: the graph's first SWITCH_SEARCHES searches (one
+    # per origin, loadings and skims) run on the core at MAX_ADDED_EDGES (pruned), later
+    # ones on a core eliminated further (LARGER_MAX_ADDED), built on from the first;
+    # flows those of a plain AON, skims those of the first core
     from transitopt.assignment import _aon, _hierarchy
     from transitopt.assignment._aon import CompressedAON
     from transitopt.assignment._problem import build_problem
@@ -181,21 +183,43 @@ def test_dense_demand_without_a_hierarchy_searches_a_smaller_core(monkeypatch):
     monkeypatch.setattr(_hierarchy, "MIN_WORK", 0)
     monkeypatch.setattr(_hierarchy, "MAX_OPS", 10)
     monkeypatch.setattr(_hierarchy, "_HIERARCHIES", {})
+    monkeypatch.setattr(_aon, "_SEARCHES", {})
+    monkeypatch.setattr(_aon, "_GRAPHS", {})
     monkeypatch.setattr(_aon, "MIN_ELIMINATION_NODES", 0)
     monkeypatch.setattr(_aon, "MAX_ADDED_EDGES", 0)
-    monkeypatch.setattr(_hierarchy, "DENSE_MAX_ADDED", 10_000)
+    monkeypatch.setattr(_aon, "LARGER_MAX_ADDED", 10_000)
+    monkeypatch.setattr(_aon, "SWITCH_SEARCHES", 20)  # two loadings from the 10 zones
     default = CompressedAON.of_problem(problem)
-    loader = _hierarchy.aon_loader(problem)
-    assert isinstance(loader, CompressedAON) and loader.prune and not default.prune
-    assert loader.n_core < default.n_core
     cost = net.free_flow_time_s
+    skim = default.skim(cost)  # counts 10 searches
+    monkeypatch.setattr(_aon, "_SEARCHES", {})
     ref = aon_load(
         net.indptr, net.head, net.tail, cost, net.centroid,
         problem.origin_nodes, problem.dest_nodes, problem.demand, True,
     )  # fmt: skip
-    flow, sptt, _ = loader.load(cost)
-    np.testing.assert_allclose(flow, ref[0], rtol=1e-12, atol=1e-9)
-    assert sptt == pytest.approx(ref[1], rel=1e-12)
+    cores = []
+    for _ in range(2):  # two runs (a feedback loop): the count goes on across them
+        loader = _hierarchy.aon_loader(problem)
+        assert isinstance(loader, _hierarchy.DenseCoreAON)
+        for _ in range(2):
+            flow, sptt, _ = loader.load(cost)
+            cores.append(loader.core.n_core)
+            assert loader.core.prune
+            np.testing.assert_allclose(flow, ref[0], rtol=1e-12, atol=1e-9)
+            assert sptt == pytest.approx(ref[1], rel=1e-12)
+    assert cores[:2] == [default.n_core] * 2
+    assert cores[2] == cores[3] < default.n_core
+    np.testing.assert_allclose(default.skim(cost), skim, rtol=1e-12)  # on the larger core
+    assert default._larger is not None and default._larger.n_core == cores[2]
+    # built on from the first core or from scratch: both as small, both exact
+    further = CompressedAON.of_problem(problem, 10_000)
+    monkeypatch.setattr(_aon, "_GRAPHS", {})
+    scratch = CompressedAON.of_problem(problem, 10_000)
+    assert further.n_core == scratch.n_core == cores[2]
+    for aon in (further, scratch):
+        flow, sptt, _ = aon.load(cost)
+        np.testing.assert_allclose(flow, ref[0], rtol=1e-12, atol=1e-9)
+        assert sptt == pytest.approx(ref[1], rel=1e-12)
 
 
 def test_centroids_are_not_passed_through():
@@ -490,3 +514,59 @@ def test_pruned_core_drops_only_strictly_longer_edges_around_through_nodes():
         no_through = np.array([False, centroid_1, False])
         *_, k_edge = prune_core(indptr, head, cost, no_through)
         assert k_edge.tolist() == kept
+
+
+@pytest.mark.slow
+def test_loader_choice_on_real_networks_and_a_street_grid(require_data):
+    # which all-or-nothing loader each case gets: the hierarchy for Chicago-Sketch (62 %
+    # of the pairs with demand) and Sydney (gravity-like demand on every pair of its
+    # 3,264 zones); the core graph with early exit for Berlin-Center (6.6 %); for a
+    # street grid with dense demand, the contraction is given up (too many derived edges)
+    # and the pruned core searched (DenseCoreAON)
+    from transitopt.assignment import _hierarchy
+    from transitopt.assignment._aon import CompressedAON
+    from transitopt.assignment._problem import build_problem
+    from transitopt.demand.od import ODMatrix
+    from transitopt.network.tntp import load_tntp, read_tntp_network
+
+    for name, kind in (
+        ("Chicago-Sketch", _hierarchy.HierarchyAON),
+        ("Berlin-Center", CompressedAON),
+    ):
+        require_data(f"tntp/{name}")
+        case = load_tntp(name)
+        assert type(_hierarchy.aon_loader(build_problem(case.network, case.demand))) is kind
+    folder = require_data("tntp/Sydney")  # no trips file: demand on every pair
+    sydney = read_tntp_network(folder / "Sydney_net.tntp")
+    zones = np.arange(1, sydney.info["tntp"]["zones"] + 1, dtype=np.int64)
+    rng = np.random.default_rng(1)
+    matrix = rng.uniform(0.1, 1.0, (zones.size, zones.size))
+    np.fill_diagonal(matrix, 0.0)
+    problem = build_problem(sydney, ODMatrix(zones=zones, matrix=matrix))
+    assert type(_hierarchy.aon_loader(problem)) is _hierarchy.HierarchyAON
+
+    side, n_zones = 150, 15  # a 150 x 150 street grid, 15 x 15 zones, two-way streets
+    node = np.arange(side * side).reshape(side, side)
+    a = np.r_[node[:, :-1].ravel(), node[:-1, :].ravel()]
+    b = np.r_[node[:, 1:].ravel(), node[1:, :].ravel()]
+    centroid = np.zeros(side * side, dtype=bool)
+    step = side // n_zones
+    centroid[node[step // 2 :: step, step // 2 :: step].ravel()] = True
+    net = Network.from_edges(
+        np.r_[a, b], np.r_[b, a], n_nodes=side * side, centroid=centroid,
+        free_flow_time_s=rng.uniform(8.0, 12.0, 2 * a.size), crs=None,
+    )  # fmt: skip
+    zones = net.node_id[centroid]
+    matrix = rng.uniform(1.0, 5.0, (zones.size, zones.size))
+    np.fill_diagonal(matrix, 0.0)
+    problem = build_problem(net, ODMatrix(zones=zones, matrix=matrix))
+    loader = _hierarchy.aon_loader(problem)
+    assert isinstance(loader, _hierarchy.DenseCoreAON)
+    cost = net.free_flow_time_s
+    ref = aon_load(
+        net.indptr, net.head, net.tail, cost, net.centroid,
+        problem.origin_nodes, problem.dest_nodes, problem.demand, True,
+    )  # fmt: skip
+    flow, sptt, _ = loader.load(cost)
+    np.testing.assert_allclose(flow, ref[0], rtol=1e-12, atol=1e-9)
+    assert sptt == pytest.approx(ref[1], rel=1e-12)

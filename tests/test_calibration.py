@@ -426,3 +426,24 @@ def test_helsinki_example_reproduces_targets(tmp_path):
         alt = evaluate(tmp_path / f"{name}.toml", progress=rows.append)
         assert not any(r.get("calibration") == "run" for r in rows)
         assert alt.summary["calibration"]["constants"] == fitted["constants"]
+
+
+@pytest.mark.parametrize("scale", [0.6, 0.4, 0.2])
+def test_nested_modes_calibrate_at_small_nest_scales(scale):
+    """Car and motorcycle in a nest of scale 0.6 / 0.4 / 0.2: the step is scaled by the nest's
+    scale (the plain ln step diverged at 0.4: all trips to the car after 25 runs)."""
+    from transitopt.assignment.mode_choice import Nest
+
+    base = _line_city()
+    mc = ModeChoiceParameters(
+        modes=("car", "motorcycle", "walk"),
+        nests=(Nest("private", ("car", "motorcycle"), scale),),
+    )
+    model = MultimodalModel(
+        base.zones, base.demand, parameters=MultimodalParameters(mode_choice=mc)
+    )
+    targets = {"car": 0.1, "motorcycle": 0.75, "walk": 0.15}
+    fit = ModeShareCalibration(targets, tolerance=0.002, max_iter=8).run(model)
+    assert fit.converged and len(fit.history) <= 5
+    for mode, target in targets.items():
+        assert abs(fit.shares[mode] - target) <= 0.002

@@ -19,12 +19,17 @@ from transitopt.cli import app
 from transitopt.optimise import RouteDesignError
 from transitopt.optimise.city import (
     CityDesignError,
+    CityNetwork,
     city_network,
     design_city,
+    model_cost_min,
     route_fleets,
+    route_riders,
+    route_time_s,
     set_headways,
     write_design,
 )
+from transitopt.optimise.instances import TNDPInstance
 from transitopt.scenario import evaluate_file, load_scenario
 
 
@@ -155,7 +160,7 @@ def test_cli_design_writes_a_scenario_and_prints_progress_lines(town, tmp_path):
     load_scenario(out)
 
 
-def test_pareto_design_keeps_the_front_member_with_least_att_plus_wait(network):
+def test_pareto_design_keeps_the_front_member_with_least_model_cost(network):
     design = design_city(
         network, n_routes=2, fleet=4, max_evaluations=600, seed=0, objective="pareto"
     )
@@ -169,6 +174,15 @@ def test_pareto_design_keeps_the_front_member_with_least_att_plus_wait(network):
         for routes in design.search.front["routes"]
     ]
     assert design.routes in front
+    # ... the one with the least model cost at headways set under the fleet
+    layover = load_scenario(network.scenario_path).baseline.model.layover_share
+    costs = []
+    for routes in front:
+        one_way = np.array([route_time_s(network, r) for r in routes])
+        riders = route_riders(network.instance.demand, routes)
+        headway = set_headways(one_way, riders, 4, layover_share=layover)
+        costs.append(model_cost_min(network, routes, headway))
+    assert design.model_cost_min == pytest.approx(min(costs))
     with pytest.raises(CityDesignError, match="objective"):
         design_city(network, n_routes=2, fleet=4, objective="operator")  # type: ignore[arg-type]
 
@@ -471,3 +485,76 @@ def test_cli_design_prices_operation(town, tmp_path):
     assert "# operating cost priced at 1200.0 passenger-min per vehicle-hour" in out.read_text()
     bad = CliRunner().invoke(app, [*args[:-4], "--operator-weight", "-1", "-o", str(out)])
     assert bad.exit_code != 0
+
+
+def _line_network(dwell_s: float) -> CityNetwork:
+    """Stops 0-1-2-3 in a line, links of 2 min; no demand (given per test)."""
+    n = 4
+    tt = np.full((n, n), np.inf)
+    np.fill_diagonal(tt, 0.0)
+    for a in range(n - 1):
+        tt[a, a + 1] = tt[a + 1, a] = 2.0
+    inst = TNDPInstance(
+        name="line",
+        node_id=np.arange(n, dtype=np.int64),
+        x=np.arange(n, dtype=float),
+        y=np.zeros(n),
+        terminal=np.ones(n, dtype=bool),
+        travel_time=tt,
+        demand=np.zeros((n, n)),
+    )
+    return CityNetwork(
+        instance=inst,
+        scenario_path=Path("unused.toml"),
+        node=np.arange(n),
+        lon=np.zeros(n),
+        lat=np.zeros(n),
+        street=[""] * n,
+        time_s=tt * 60.0,
+        zone_stop=np.arange(n),
+        settings={"dwell_s": dwell_s},
+    )
+
+
+def test_model_cost_waits_at_the_combined_headway_by_hand():
+    net = _line_network(dwell_s=30.0)
+    routes = [[0, 1, 2, 3], [1, 2], [2, 3]]  # every 10, 10 and 20 min
+    headway = [10.0, 10.0, 20.0]
+    demand = np.zeros((4, 4))
+    demand[0, 3] = 1.0  # direct on route 0 only: 6 min + 2 dwell × 0.5 + 5 min wait × 2
+    demand[1, 2] = 1.0  # routes 0 and 1: 12 veh/h, wait 2.5 min: 2 + 2.5 × 2 = 7
+    demand[2, 3] = 2.0  # routes 0 and 2: 9 veh/h, wait 30 / 9: 2 + 2 × 30 / 9
+    cost = model_cost_min(
+        net, routes, headway, demand=demand, wait_weight=2.0, transfer_penalty_min=5.0
+    )
+    expected = (1 * (6 + 1 + 10) + 1 * 7 + 2 * (2 + 60 / 9)) / 4
+    assert cost == pytest.approx(expected, rel=1e-12)
+
+
+def test_model_cost_waits_at_both_ends_of_a_transfer_by_hand():
+    net = _line_network(dwell_s=0.0)
+    routes = [[0, 1], [1, 2, 3]]  # every 10 and 20 min; 0 -> 3 changes at 1
+    demand = np.zeros((4, 4))
+    demand[0, 3] = 1.0
+    demand[3, 2] = 1.0  # no transfer: 2 min + 10 min wait
+    demand[2, 2] = 5.0  # the diagonal costs nothing
+    cost = model_cost_min(
+        net,
+        [list(r) for r in routes],
+        [10.0, 20.0],
+        demand=demand,
+        wait_weight=1.5,
+        transfer_penalty_min=5.0,
+    )
+    # 0 -> 3: 6 min in vehicle + 5 penalty + 1.5 × (5 at stop 0 + 10 at stop 3)
+    assert cost == pytest.approx((6 + 5 + 1.5 * 15 + 2 + 1.5 * 10) / 7, rel=1e-12)
+    with pytest.raises(CityDesignError, match="one headway > 0 per route"):
+        model_cost_min(net, routes, [10.0], wait_weight=1.5, transfer_penalty_min=5.0)
+
+
+def test_design_reports_the_model_cost_of_its_routes(network):
+    design = design_city(network, n_routes=3, fleet=12, max_evaluations=300, seed=0)
+    assert design.model_cost_min == pytest.approx(
+        model_cost_min(network, design.routes, design.headway_min)
+    )
+    assert design.model_cost_min > design.evaluation.att - 1e-9  # waits cost, never save

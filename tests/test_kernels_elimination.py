@@ -140,3 +140,24 @@ def test_kernel_equals_reference(seed, max_added):
     assert len(got) == len(want)
     for g, w in zip(got, want, strict=True):
         np.testing.assert_array_equal(g, w)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_contraction_within_its_limit_is_never_given_up_early(seed):
+    # contract_all stops early once its count of derived edges shows it will pass
+    # max_ops (elimination._hopeless: street networks have small separators, so the
+    # count grows faster than the share of nodes contracted); on street-like grids (one
+    # way streets, missing links, some nodes no-through) a contraction that ends at
+    # max_ops exactly must still finish, one limit below it must not
+    from transitopt.kernels.elimination import contract_all
+
+    rng = np.random.default_rng(seed)
+    n, tail, head = _grid(20 + 6 * seed, rng)
+    tail, head = tail.astype(np.int64), head.astype(np.int64)
+    no_through = rng.random(n) < 0.05
+    full = contract_all(n, tail, head, no_through, 10**12)
+    assert full[0].size == n
+    total = full[1].size  # derived edges of the whole contraction
+    assert total > 4 * tail.size  # far past the rule's slack (the graph's edges)
+    assert contract_all(n, tail, head, no_through, total)[0].size == n
+    assert contract_all(n, tail, head, no_through, total - 1)[0].size == 0

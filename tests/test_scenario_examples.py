@@ -147,9 +147,14 @@ def test_surabaya_motorcycles_ban_and_brt(surabaya):
     assert brt["transit_trips"] > 0
     shares = {r.name: r.table("mode_shares").set_index("mode")["trips"] for r in (base, brt)}
     moved = shares[brt.name] - shares[base.name]
-    for mode in ("car", "motorcycle", "ojek", "walk"):
+    for mode in ("car", "motorcycle", "ojek"):
         assert moved[mode] < 0, mode
     assert moved.sum() == pytest.approx(0.0, abs=1e-6)
+    # with the through traffic at the gateways the arterials are loaded: the bus lanes
+    # take a lane from mixed traffic and car delay rises (docs/case_surabaya.md)
+    assert base.summary["external"]["enabled"]
+    assert base["lane_km_voc_over_1_0"] > 5.0
+    assert brt["car_delay_veh_h"] > base["car_delay_veh_h"]
 
 
 @pytest.fixture(scope="module")

@@ -89,20 +89,25 @@ def test_effective_frequency_formula():
     np.testing.assert_allclose(got, [0.01, 0.01 * 0.75, 0.01 * 1e-3, 0.01 * 1e-3], rtol=1e-12)
 
 
+@pytest.mark.parametrize("step_rule", ["msa", "line_search"])
 @pytest.mark.parametrize("beta", [2.0, 4.0, 8.0])
-def test_marginal_line_equilibrium_closed_form(beta):
+def test_marginal_line_equilibrium_closed_form(beta, step_rule):
     graph = two_lines()
     demand = np.array([[0.0, 800.0], [0.0, 0.0]])
     free = assign_transit(graph, demand, skims=False)
     assert boardings_of(free, graph) == pytest.approx({"A": 800.0, "B": 0.0})
-    params = CapacityParameters(beta=beta, crowding=False, tolerance=1e-5, max_iter=5000)
+    params = CapacityParameters(
+        beta=beta, crowding=False, tolerance=1e-5, max_iter=5000, step_rule=step_rule
+    )
     result = assign_transit_capacity(graph, demand, params=params)
     k_a = 70.0 * 3600.0 / 300.0  # places on A in the hour
     v_a = k_a * (1.0 - ALPHA / ((1.0 / 300.0) * (900.0 - 600.0))) ** (1.0 / beta)
     got = boardings(result)
-    # MSA to a relative gap of 1e-5: within 0.1 % of the closed form (observed <= 6.4e-5
-    # for beta 2, 4, 8)
+    # to a relative gap of 1e-5: within 0.1 % of the closed form (observed <= 6.4e-5 by
+    # MSA, <= 1.2e-4 by the line search, for beta 2, 4, 8)
     assert got["A"] == pytest.approx(v_a, rel=1e-3)
+    if step_rule == "line_search":  # observed 33, 13, 10 iterations (MSA: 107, 92, 124)
+        assert len(result.history) <= 40
     assert got["A"] + got["B"] == pytest.approx(800.0, rel=1e-12)
     assert result.converged
     assert result.denied_boardings == 0.0
@@ -393,3 +398,51 @@ def test_history_splits_the_gap_into_waiting_and_riding():
     ride_gap = -800.0 * f_b / (f_a + f_b) * 300.0
     assert first["wait_gap_s"] == pytest.approx(wait_gap, rel=1e-9)
     assert first["gap_s"] == pytest.approx(wait_gap + ride_gap, rel=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_wait_totals_kernel_against_loops(seed):
+    from transitopt.kernels import transit as kernels
+
+    n = 25
+    tail, _, _, freq, _, _ = _random_graph(seed, n)
+    rng = np.random.default_rng(90 + seed)
+    wait_links = np.flatnonzero(np.isfinite(freq))
+    flows = rng.uniform(0, 5, (7, wait_links.size)) * (rng.random((7, wait_links.size)) < 0.4)
+    got = kernels.wait_totals(tail, freq, wait_links, flows, n)
+    for q in range(7):
+        node_max: dict[int, float] = {}
+        for p, a in enumerate(wait_links):
+            node_max[tail[a]] = max(node_max.get(tail[a], 0.0), flows[q, p] / freq[a])
+        assert got[q] == pytest.approx(sum(node_max.values()), rel=1e-12)
+
+
+def test_line_search_step_makes_the_two_flows_equally_costly():
+    """Iteration 1 of the two-line case by the line search: the unconstrained start puts
+    all 800 riders on A; the response is the common-line strategy {A, B} at A's effective
+    frequency ``f_A``. The step ``s`` moves ``s * 800 * f_B / (f_A + f_B)`` riders to B,
+    and is the one at which, at A's effective frequency ``f_A(s)`` after the move, A
+    alone (the start) and the response cost the same per rider, in excess of A's ride:
+    ``alpha / f_A(s) = (alpha + f_B * 300) / (f_A + f_B)`` (the response's wait term is
+    set by B, ``max(y_A / f_A(s), y_B / f_B) = y_B / f_B`` as ``f_A(s) > f_A``)."""
+    graph = two_lines()
+    demand = np.array([[0.0, 800.0], [0.0, 0.0]])
+    params = CapacityParameters(
+        beta=4.0, crowding=False, max_iter=1, tolerance=0.0, step_rule="line_search"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = assign_transit_capacity(graph, demand, params=params)
+    mu_a, f_b, k_a = 1.0 / 300.0, 1.0 / 600.0, 840.0
+    f_a = mu_a * (1.0 - (800.0 / k_a) ** 4)
+    moved = 800.0 * f_b / (f_a + f_b)  # riders the response puts on B
+
+    def excess(step: float) -> float:
+        v_a = 800.0 - step * moved
+        f_step = mu_a * (1.0 - (v_a / k_a) ** 4)
+        return (ALPHA + f_b * 300.0) / (f_a + f_b) - ALPHA / f_step
+
+    step = brentq(excess, 1e-9, 1.0, xtol=1e-14)
+    # the kernel bisects to 2 ** -12 (LINE_SEARCH_BISECTIONS)
+    assert result.history["step"].iloc[0] == pytest.approx(step, abs=2.0**-12)
+    assert boardings(result)["B"] == pytest.approx(step * moved, abs=2.0**-12 * moved)

@@ -9,7 +9,10 @@ plus one linear sweep over the nodes (:func:`.kernels.assignment.aon_load_hierar
 Distances and flows equal those of the core graph up to the order of summation.
 
 :func:`aon_loader` picks one of the two by the share of origin-destination pairs with
-demand (:data:`DENSE_SHARE`) and the size of the problem (:data:`MIN_WORK`).
+demand (:data:`DENSE_SHARE`) and the size of the problem (:data:`MIN_WORK`); where the
+hierarchy would be too large (:data:`MAX_OPS`: street grids), :class:`DenseCoreAON`
+searches a pruned core graph, eliminated further once the graph has been searched often
+enough to pay for it (:data:`._aon.SWITCH_SEARCHES`).
 """
 
 from __future__ import annotations
@@ -32,16 +35,11 @@ DENSE_SHARE = 0.25
 MIN_WORK = 1e6
 #: the contraction gives up (and the core graph's Dijkstra is used) once it has made this
 #: many derived edges: Sydney's hierarchy makes 1.0 million (0.7 s), Berlin-Center's
-#: 0.9 million; a street grid without chains (Grid100k) makes far more
+#: 0.9 million; a street grid without chains (Grid100k) makes far more. It gives up
+#: early where its count so far shows it will pass this (:func:`.kernels.elimination.
+#: _hopeless`): the 30,000-node grid city after 250,000 derived edges, 0.4 CPU s instead
+#: of 4.7 s for 4 million
 MAX_OPS = 4_000_000
-#: where the demand is dense but the hierarchy too large, the core graph is eliminated
-#: further (:data:`._aon.MAX_ADDED_EDGES` is 32): every search is a full one, and a
-#: smaller core (its redundant edges dropped each iteration by
-#: :func:`.kernels.assignment.prune_core`) is faster to search. Grid100k (1,024 zones),
-#: 32 / 128 / 256: core 33.6k / 24.7k / 20.0k nodes, pruned AON 9.2 / 7.4 / 6.2 CPU s
-#: (10.0 unpruned at 32; same flows to 5e-12 veh/h), build
-#: 5 / 13 / 27 CPU s, 3.1 / 8.0 / 14 million derived edges (machine under load: relative)
-DENSE_MAX_ADDED = 128
 #: hierarchies kept in the process (least recently used dropped)
 CACHED_HIERARCHIES = 4
 _HIERARCHIES: dict[bytes, tuple | None] = {}
@@ -120,20 +118,44 @@ class HierarchyAON:
         return flow, sptt
 
 
+class DenseCoreAON:
+    """:class:`~._aon.CompressedAON` for dense demand where the hierarchy is too large:
+    every search is a full one, on the core graph pruned each loading; on a core
+    eliminated further (:meth:`~._aon.CompressedAON.larger`) once the graph has been
+    searched from :data:`._aon.SWITCH_SEARCHES` origins in the process (a Grid100k
+    loading: 7.2 instead of 9.1 CPU s; 6.3 s to build). The same ``load`` and call
+    interface; flows equal up to the order of summation."""
+
+    def __init__(self, aon: CompressedAON) -> None:
+        aon.prune = True
+        self.core = aon
+
+    def load(self, cost: np.ndarray, load: bool = True) -> tuple[np.ndarray, float, float]:
+        """``(flow, sptt, unreachable)`` under link costs ``cost`` (s), as ``aon_load``."""
+        if self.core.wants_larger():
+            self.core = self.core.larger()
+        return self.core.load(cost, load)
+
+    def __call__(self, cost: np.ndarray) -> tuple[np.ndarray, float]:
+        """Link flows and the shortest-path total travel cost under ``cost``."""
+        flow, sptt, _ = self.load(cost)
+        return flow, sptt
+
+
 def demand_share(demand: np.ndarray) -> float:
     """Share of the origin-destination pairs of ``demand`` with trips > 0."""
     return float(np.count_nonzero(demand > 0.0)) / max(1, demand.size)
 
 
-def aon_loader(problem: Problem) -> CompressedAON | HierarchyAON:
+def aon_loader(problem: Problem) -> CompressedAON | HierarchyAON | DenseCoreAON:
     """The all-or-nothing loader of a problem: on the hierarchy where its demand is
     dense (:data:`DENSE_SHARE`), the problem large (:data:`MIN_WORK`) and the hierarchy
-    small enough (:data:`MAX_OPS`), else on the core graph with early exit (a smaller
-    core, :data:`DENSE_MAX_ADDED`, pruned every loading, where the demand is dense)."""
+    small enough (:data:`MAX_OPS`), else on the core graph with early exit (full
+    searches on a pruned core, :class:`DenseCoreAON`, where the demand is dense)."""
     aon = CompressedAON.of_problem(problem)
     large = aon.origins.size * aon.m_core >= MIN_WORK
     if large and demand_share(problem.demand) >= DENSE_SHARE:
         if hierarchy_of(aon) is not None:
             return HierarchyAON(aon)
-        return CompressedAON.of_problem(problem, DENSE_MAX_ADDED, prune=True)
+        return DenseCoreAON(aon)
     return aon

@@ -7,10 +7,12 @@
 The alternative-specific constants of the logit (``asc_car``, ``asc_transit``,
 ``asc_walk``) are adjusted by the usual iterative update
 
-    ASC_m ← ASC_m + ln(target_m / modelled_m)
+    ASC_m ← ASC_m + λ_m ln(target_m / modelled_m)
 
 (Train, *Discrete Choice Methods with Simulation*, 2nd ed. 2009, section 2.8,
-"recalibration of constants"), each time with the whole model, feedback loop and congestion included, until every modelled share is within
+"recalibration of constants"; ``λ_m`` is the scale of the nest of ``m``, 1 outside
+nests: within a nest a constant moves the shares ``1 / λ`` times as fast, and the
+plain step overshoots and diverges at small scales, e.g. 0.4), each time with the whole model, feedback loop and congestion included, until every modelled share is within
 ``tolerance`` of its target. Shares count the trips the model serves, intrazonal trips
 as walk (as the scenario results do). Trips that have only one mode available (and the
 intrazonal walks) cannot move, so the update is applied to the shares of the trips
@@ -147,6 +149,7 @@ class ModeShareCalibration:
         mc = model.parameters.mode_choice
         constants = {m: mc.asc(m) for m in held}
         reference = "car" if "car" in modes else modes[0]
+        scales = {m: nest.scale for nest in mc.nests for m in nest.modes}
         history: list[dict[str, float]] = []
         captive: _Captive | None = None
         for k in range(1, self.max_iter + 1):
@@ -185,6 +188,8 @@ class ModeShareCalibration:
                     tolerance=self.tolerance,
                 )
             step = captive.update(targets, shares)
+            for m in modes:  # within a nest a constant moves shares 1 / scale times as fast
+                step[m] *= scales.get(m, 1.0)
             shift = step[reference]
             for m in modes:
                 constants[m] += step[m] - shift
@@ -328,7 +333,8 @@ class _Captive:
                     )
 
     def update(self, targets: Mapping[str, float], shares: Mapping[str, float]) -> dict[str, float]:
-        """``ln(target / modelled)`` on the shares of the trips that have a choice."""
+        """``ln(target / modelled)`` on the shares of the trips that have a choice (the
+        caller scales it by the nest's scale)."""
         n = self.served
         free = n - sum(self.fixed[m] for m in self.modes)
         step = {}

@@ -72,6 +72,7 @@ def solve_diagonalised(problems: ClassProblems, algorithm: str, monitor: Monitor
         np.add(time, p.fixed, out=cost)
         x[c], _ = aons[c](cost)
     k = 0
+    inner_total = 0
     while True:
         pcu = (pce * x).sum(axis=0)
         costs_into(pcu, *args, time)
@@ -83,9 +84,12 @@ def solve_diagonalised(problems: ClassProblems, algorithm: str, monitor: Monitor
             sptt += part
             used = x[c] > 0.0
             tstt += float(np.dot(x[c][used], time[used] + fixed[c][used]))
-        if monitor.record(
+        stop = monitor.record(
             k, pcu, time, sptt, direction="diagonal", tstt=tstt, objective=float("nan")
-        ):
+        )
+        # the sub-problems' iterations so far, summed over the classes (history column)
+        monitor.rows[-1]["inner_iterations"] = inner_total
+        if stop:
             return x
         outer_gap = monitor.rows[-1]["relative_gap"]
         inner_gap = max(INNER_GAP_SHARE * outer_gap, 0.1 * monitor.gap)
@@ -102,4 +106,5 @@ def solve_diagonalised(problems: ClassProblems, algorithm: str, monitor: Monitor
                 x[c] = solve_algorithm_b(sub, inner)
             else:
                 x[c] = solve_link_based(sub, algorithm, inner, initial=x[c])
+            inner_total += len(inner.rows)
             x[c][p.closed] = 0.0

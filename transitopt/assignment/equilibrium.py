@@ -214,7 +214,9 @@ class UserEquilibrium:
         flow = pcu.sum(axis=0)
         time_only = np.empty_like(flow)
         costs_into(flow, *shared.vdf_args, time_only)
-        history = pd.DataFrame(monitor.rows, columns=list(HISTORY_COLUMNS))
+        # diagonalisation adds the sub-problems' iterations so far per outer round
+        extra = ["inner_iterations"] if problems.link_pce is not None else []
+        history = pd.DataFrame(monitor.rows, columns=[*HISTORY_COLUMNS, *extra])
         result = AssignmentResult(
             network=self.network,
             flow=flow,

@@ -47,6 +47,7 @@ import pandas as pd
 
 from .._errors import ConvergenceWarning, DemandError, TransitoptError
 from .._progress import ProgressCallback
+from ..demand.external import ExternalDemand
 from ..geo import haversine_m
 from ..network.compiled import MODE_CAR, Network
 from ..paths import snap_points, walk_connected, walk_distances
@@ -336,6 +337,10 @@ class MultimodalModel:
     parameters: MultimodalParameters = field(default_factory=MultimodalParameters)
     name: str = ""
     mode_offsets: Mapping[str, np.ndarray] = field(default_factory=dict)
+    #: through and external-internal vehicle trips at gateways of a clipped ``drive``
+    #: network (:mod:`transitopt.demand.external`): assigned with the zones' vehicles,
+    #: outside the mode choice
+    external: ExternalDemand | None = None
 
     def __post_init__(self) -> None:
         _check_inputs(self)
@@ -1082,6 +1087,19 @@ def _road(
         np.add.at(matrix, (setup.inv[:, None], setup.inv[None, :]), veh)
         np.fill_diagonal(matrix, 0.0)
         matrices[name] = matrix
+    external = setup.model.external
+    if external is not None:
+        car_open, moto_open = setup.car_open, setup.motorcycle_open
+        external = external.routable(
+            drive,
+            {"car": car_open, "motorcycle": moto_open if setup.motorcycles else car_open},
+            zones[setup.inv],
+        )
+        zones, extra = external.vehicle_od(zones, zones[setup.inv], list(matrices))
+        n = setup.nodes.size
+        for name, matrix in extra.items():
+            matrix[:n, :n] += matrices[name]
+            matrices[name] = matrix
     if sum(m.sum() for m in matrices.values()) <= 0:
         return None, setup.free_time_s.copy(), []
     a = params.road

@@ -251,7 +251,8 @@ def design(
         typer.Option(
             "--objective",
             help="passenger (least ATT), frequency (least ATT + wait at the fleet's "
-            "headway) or pareto (ATT-TRT front, then least ATT + wait).",
+            "headway) or pareto (ATT-TRT front, then least model cost: waits at combined "
+            "headways).",
             callback=one_of("passenger", "frequency", "pareto"),
         ),
     ] = "passenger",

@@ -452,20 +452,9 @@ def _capacity_block(
     some_origins = np.empty(n_orig, dtype=np.int64)
     for q in range(b, n_dest, n_blocks):
         # the wait of the averaged flows: alpha * max over a node's waiting links of v / f
-        total_wait = 0.0
+        averaged_wait[q] = alpha * _max_ratio_sum(q, tail, freq, wait_links, averaged, node_max)
         for p in range(n_wait):
-            v = averaged[q, p]
-            if v > 0.0:
-                a = wait_links[p]
-                ratio = v / freq[a]
-                i = tail[a]
-                if ratio > node_max[i]:
-                    total_wait += ratio - node_max[i]
-                    node_max[i] = ratio
-        for p in range(n_wait):
-            node_max[tail[wait_links[p]]] = 0.0
             response[q, p] = 0.0
-        averaged_wait[q] = alpha * total_wait
         dest = destinations[q]
         n_some = 0
         for r in range(dem_indptr[q], dem_indptr[q + 1]):
@@ -502,3 +491,40 @@ def _capacity_block(
                 w = wait_index[a]
                 if w >= 0:
                     response[q, w] = va
+
+
+@njit
+def _max_ratio_sum(q, tail, freq, wait_links, flows, node_max):
+    """``sum_i max_a flows[q, a] / freq[a]`` over the nodes ``i`` and the waiting links
+    ``a`` leaving them (``node_max`` (n,) zeros, left zero)."""
+    n_wait = wait_links.shape[0]
+    total = 0.0
+    for p in range(n_wait):
+        v = flows[q, p]
+        if v > 0.0:
+            a = wait_links[p]
+            ratio = v / freq[a]
+            i = tail[a]
+            if ratio > node_max[i]:
+                total += ratio - node_max[i]
+                node_max[i] = ratio
+    for p in range(n_wait):
+        node_max[tail[wait_links[p]]] = 0.0
+    return total
+
+
+@njit_parallel
+def wait_totals(tail, freq, wait_links, flows, n_nodes):
+    """Per destination ``q``, ``sum_i max_a flows[q, a] / freq[a]`` over the nodes ``i``
+    and the waiting links ``a`` leaving them: the wait (s, before the factor alpha) of
+    the flows ``flows`` (d, w) on the waiting links ``wait_links`` (w,) at the
+    frequencies ``freq`` (m,) (Cepeda, Cominetti & Florian 2006, the wait term of their
+    gap function). Returns (d,) float64."""
+    n_dest = flows.shape[0]
+    n_blocks = chunk_count(n_dest)
+    out = np.zeros(n_dest)
+    for b in prange(n_blocks):
+        node_max = np.zeros(n_nodes)
+        for q in range(b, n_dest, n_blocks):
+            out[q] = _max_ratio_sum(np.int64(q), tail, freq, wait_links, flows, node_max)
+    return out

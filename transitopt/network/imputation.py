@@ -55,6 +55,7 @@ _SECTIONS = {
     "permissions",
     "model",
     "pce",
+    "external",
     *CLASS_TABLES,
 }
 _KPH_PER = {"km/h": 1.0, "kmh": 1.0, "kph": 1.0, "mph": 1.609344, "knots": 1.852}
@@ -218,6 +219,22 @@ def profile_model_defaults(profile: str | Path = "generic") -> dict[str, Any]:
         )
     model = data.get("model", {})
     return dict(model) if isinstance(model, Mapping) else {}
+
+
+def profile_section(profile: str | Path, section: str) -> dict[str, Any]:
+    """One table of a profile (a shipped name or a ``.toml`` path), empty when it has none
+    (e.g. ``external``: the external-traffic rule, :mod:`transitopt.demand.external`)."""
+    if isinstance(profile, Path) or (isinstance(profile, str) and profile.endswith(".toml")):
+        data = _checked(_read_toml(Path(profile)), str(profile))
+    elif profile in available_profiles():
+        data = _checked(_read_toml(_shipped(profile)), profile)
+    else:
+        raise ValueError(
+            f"unknown profile {profile!r}; expected one of {available_profiles()} "
+            "or a path to a .toml file"
+        )
+    table = data.get(section, {})
+    return dict(table) if isinstance(table, Mapping) else {}
 
 
 def motorcycle_barred(tags: Mapping[str, Any], profile: Profile) -> bool:

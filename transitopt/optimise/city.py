@@ -32,8 +32,9 @@ The steps, each a function here:
    no U-turns at stops); ``max_route_min`` caps ``max_nodes`` at ``1 + max_route_min /
    (median link time)`` and the design reports each route's minutes. With
    ``objective="pareto"`` the search traces the ATT-TRT front instead and, after step 3
-   for each of its route sets, keeps the one with the least ``ATT + mean wait ×
-   boardings per trip`` (:attr:`CityDesign.fast_cost_min`).
+   for each of its route sets, keeps the one with the least :func:`model_cost_min` (the
+   fast estimate closest to the scenario model's transit cost; plus the operating cost
+   when priced).
 
 3. :func:`set_headways` sets one clock-face headway per route under the fleet budget by
    greedy marginal analysis: every route starts at ``headway_bounds_min[1]``; the route
@@ -75,7 +76,7 @@ from ..metrics.operator import line_operations, route_fleet
 from ..network.compiled import MODE_BUS
 from ..paths import distances, shortest_paths, snap_points
 from ..transit import MODE_DEFAULTS
-from .evaluation import RouteSetEvaluation, evaluate_route_set
+from .evaluation import RouteSetEvaluation, evaluate_route_set, route_set_travel_times
 from .frequencies import CLOCK_FACE_MIN
 from .instances import TNDPInstance
 from .route_design import FleetWait, RouteDesignResult, RouteRules, design_routes
@@ -203,7 +204,7 @@ class CityDesign:
         Mean wait per boarding (minutes): half the headway, weighted by route riders.
     fast_cost_min
         ``ATT + wait_min × boardings per trip`` (from d0, d1, d2): the fast objective with
-        waiting, used (plus ``operator_cost_min``) to pick among the ``"pareto"`` front.
+        waiting (the search's ``"frequency"`` objective, at the headways set).
     operator_min_per_veh_h, operator_min_per_veh_km
         The operating cost the design priced, passenger minutes per vehicle-hour and per
         vehicle-km (``operator_weight_per_veh_*`` of :func:`design_city` over the value of
@@ -211,6 +212,12 @@ class CityDesign:
     operator_cost_min
         Operating cost per trip of the demand at the headways set, minutes:
         ``(c_h × veh_h + c_km × veh_km) / trips per hour`` at free-flow running times.
+    model_cost_min
+        :func:`model_cost_min` of ``routes`` at ``headway_min`` on the candidate network's
+        demand: the fast estimate closest to the scenario model's transit cost (dwell, the
+        model's transfer penalty and wait weight, waits at the combined headway of
+        overlapping routes), minutes per trip; (plus ``operator_cost_min``) it picks among
+        the ``"pareto"`` front.
     """
 
     network: CityNetwork
@@ -226,6 +233,7 @@ class CityDesign:
     operator_min_per_veh_h: float = 0.0
     operator_min_per_veh_km: float = 0.0
     operator_cost_min: float = 0.0
+    model_cost_min: float = math.nan
 
 
 def city_network(
@@ -580,7 +588,7 @@ def design_city(
         frequency inside the search; ``"pareto"``: the ATT-TRT front of
         :func:`design_routes` (the budget split over its weights), then, with headways set
         under the fleet for each of its route sets, the one with the least
-        ``fast_cost_min`` (shorter routes run more often).
+        ``model_cost_min`` (shorter routes run more often; :func:`model_cost_min`).
     operator_weight_per_veh_h, operator_weight_per_veh_km
         Operating cost of a vehicle-hour (in service, layover included) and of a
         vehicle-km, in the baseline's currency (``[model] currency``); divided by its
@@ -675,7 +683,7 @@ def design_city(
         )
         for routes in options
     ]
-    return min(designs, key=lambda d: d.fast_cost_min + d.operator_cost_min)
+    return min(designs, key=lambda d: d.model_cost_min + d.operator_cost_min)
 
 
 def _link_km(net: CityNetwork) -> np.ndarray:
@@ -784,7 +792,8 @@ def _with_headways(
     """Headways under the fleet for designed routes, the route table and the fast cost."""
     from ..scenario import load_scenario
 
-    layover = load_scenario(net.scenario_path).baseline.model.layover_share
+    model = load_scenario(net.scenario_path).baseline.model
+    layover = model.layover_share
     one_way = np.array([route_time_s(net, r) for r in routes])
     riders = route_riders(net.instance.demand, routes)
     length_km = [_route_length_km(net, r) for r in routes]
@@ -830,6 +839,13 @@ def _with_headways(
         operator_min_per_veh_km=operator_min[1],
         operator_cost_min=_operator_cost_min(
             one_way, np.asarray(length_km), headway, layover, operator_min, net.instance.demand
+        ),
+        model_cost_min=model_cost_min(
+            net,
+            routes,
+            headway,
+            wait_weight=model.wait_weight,
+            transfer_penalty_min=model.transfer_penalty_min,
         ),
     )
 
@@ -878,6 +894,76 @@ def _route_length_km(net: CityNetwork, route: Sequence[int]) -> float:
         )
         / 1000.0
     )
+
+
+def model_cost_min(
+    net: CityNetwork,
+    routes: Sequence[Sequence[int]],
+    headway_min: Sequence[float] | np.ndarray,
+    *,
+    demand: np.ndarray | None = None,
+    wait_weight: float | None = None,
+    transfer_penalty_min: float | None = None,
+) -> float:
+    """The fast objective closest to the scenario model's transit cost, minutes per trip.
+
+    Per stop pair: in-vehicle minutes along the least-cost path of the route set (link
+    times plus the mode's dwell per intermediate stop of each ride) + the model's ``transfer_penalty_min``
+    per transfer + ``wait_weight`` × the expected wait, as the model's frequency-based
+    assignment waits (half the combined headway of the lines a rider would board): a
+    direct trip waits ``30 / F_od`` with ``F_od`` the vehicles per hour of all routes
+    serving both stops (overlapping routes share the wait), a trip with transfers waits
+    ``30 / F`` at its origin and destination stops (``F``: all routes at the stop) and the
+    median stop's wait per further boarding. Pairs without a path cost the dearest served
+    pair. Weighted by ``demand`` (default: the candidate network's; the baseline's transit
+    trips, ``city_network(..., demand="transit")``, weight the pairs as the model's
+    logsum does to first order). ``wait_weight`` and ``transfer_penalty_min`` default to
+    the baseline's ``[model]``.
+    """
+    if wait_weight is None or transfer_penalty_min is None:
+        from ..scenario import load_scenario
+
+        model = load_scenario(net.scenario_path).baseline.model
+        wait_weight = model.wait_weight if wait_weight is None else wait_weight
+        if transfer_penalty_min is None:
+            transfer_penalty_min = model.transfer_penalty_min
+    ww, penalty = float(wait_weight), float(transfer_penalty_min)
+    inst = net.instance
+    q = inst.demand if demand is None else np.asarray(demand, float)
+    if q.shape != inst.demand.shape:
+        raise CityDesignError(f"demand has shape {q.shape}, expected {inst.demand.shape}")
+    headway = np.asarray(headway_min, float)
+    if headway.shape != (len(routes),) or not np.all(headway > 0):
+        raise CityDesignError(f"need one headway > 0 per route ({len(routes)}), got {headway}")
+    dwell_min = net.dwell_s / 60.0
+    with_dwell = inst.travel_time + dwell_min  # a dwell per link ridden ...
+    np.fill_diagonal(with_dwell, 0.0)
+    cost, transfers = route_set_travel_times(
+        replace(inst, travel_time=with_dwell), routes, ids=False, transfer_penalty_min=penalty
+    )
+    cost = cost - dwell_min * (transfers + 1)  # ... less one per ride: the stops passed
+    serves = np.zeros((len(routes), inst.n_nodes))
+    for r, route in enumerate(routes):
+        serves[r, list(set(route))] = 1.0
+    per_h = 60.0 / headway
+    at_stop = serves.T @ per_h
+    direct = serves.T @ (serves * per_h[:, None])
+    stop_wait = np.where(at_stop > 0, 30.0 / np.maximum(at_stop, 1e-12), np.inf)
+    median_wait = float(np.median(stop_wait[np.isfinite(stop_wait)]))
+    with np.errstate(divide="ignore"):
+        wait = np.where(
+            transfers == 0,
+            30.0 / direct,
+            stop_wait[:, None] + stop_wait[None, :] + np.maximum(transfers - 1, 0) * median_wait,
+        )
+    total = cost + ww * wait
+    served = np.isfinite(total) & (transfers >= 0)
+    np.fill_diagonal(served, False)
+    if not served.any():
+        raise CityDesignError("the route set serves no stop pair")
+    total = np.where(served, total, total[served].max())
+    np.fill_diagonal(total, 0.0)
+    return float((q * total).sum() / max(float(q.sum()), 1e-12))
 
 
 def route_riders(demand: np.ndarray, routes: Sequence[Sequence[int]]) -> np.ndarray:
@@ -1018,6 +1104,7 @@ def write_design(
         f"# fast objective ATT {ev.att:.2f} min (transfer penalty included), "
         f"{ev.d0:.1f} % direct, {ev.dun:.1f} % unserved; fleet {design.fleet_used} of "
         f"{design.fleet_budget} at free-flow running times; mean wait {design.wait_min:.1f} min; "
+        f"model cost {design.model_cost_min:.2f} min per trip; "
         f"seed {design.search.seed}, "
         f"{design.search.n_evaluations} evaluations ({design.search.stopped_by}).",
     ]
@@ -1139,6 +1226,7 @@ def refit_to_model(
                 operator_min,
                 design.network.instance.demand,
             ),
+            model_cost_min=model_cost_min(design.network, design.routes, headway),
         )
         write_design(design, path, **write_options)
     result = evaluate_file(path)

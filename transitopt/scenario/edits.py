@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..demand.external import ExternalDemand
 from ..geo import haversine_m
 from ..network.compiled import EDGE_FLOAT_DEFAULTS, MODE_BUS, MODE_CAR, Network
 from ..transit.lines import Line, TransitSupply, lines_text
@@ -83,6 +84,8 @@ class Prepared:
     log: pd.DataFrame
     notes: tuple[str, ...] = field(default=())
     model_changes: Mapping[str, float] = field(default_factory=dict)
+    #: gateways and through / external-internal vehicle trips (``[demand.external]``)
+    external: ExternalDemand | None = None
 
     @property
     def closed(self) -> np.ndarray:
@@ -137,6 +140,7 @@ def apply_edits(scenario: Scenario, base: BaseData) -> Prepared:
         log=pd.DataFrame(state.log, columns=["file", "edit", "type", "target", "effect", "ids"]),
         notes=tuple(notes),
         model_changes=dict(state.model_changes),
+        external=base.external,
     )
 
 

@@ -27,6 +27,7 @@ import pandas as pd
 from .. import metrics as M
 from .._progress import ProgressCallback
 from ..assignment.multimodal import MODES, MultimodalModel, MultimodalResult, vehicle_demand
+from ..demand.external import external_summary
 from ..geo import haversine_m
 from ..metrics.operator import route_fleet
 from ..metrics.registry import Metric, inequality_of_access, jobs_decay, jobs_within, metric
@@ -85,6 +86,7 @@ def build_model(
         period=scenario.baseline.period.name,
         parameters=model_parameters(scenario.baseline, prepared.model_changes),
         name=f"scenario {scenario.name!r}",
+        external=prepared.external,
     )
     return model.with_constants(**constants) if constants else model
 
@@ -317,6 +319,7 @@ def _assemble(p: Prepared, out: MultimodalResult) -> ScenarioResult:
         "notes": list(p.notes) + list(out.notes),
         "warnings": [w.to_dict() for w in warnings_found],
         "transit_capacity": _capacity_summary(out),
+        "external": external_summary(p.external),
     }
     return ScenarioResult(name=scenario.name, key=scenario.digest(), tables=tables, summary=summary)
 

@@ -126,6 +126,8 @@ class Scenario:
         files = [spec.network.source, spec.zones.file, spec.demand.od_file, spec.transit.gtfs]
         if spec.calibration is not None:
             files.append(spec.calibration.counts)
+        if spec.demand.external is not None:
+            files.append(spec.demand.external.counts_file)
         out = [Path(f) for f in files if f and _looks_like_path(f) and Path(f).is_file()]
         if spec.network.source.lower() in EMBEDDED_SOURCES:
             from ..network.sources import embedded_default_path
@@ -302,6 +304,12 @@ def _resolved_baseline(spec: BaselineFile, path: Path, text: str) -> BaselineFil
     demand = spec.demand.model_copy(
         update={"od_file": existing(spec.demand.od_file, ("demand", "od_file"), "OD file")}
     )
+    if demand.external is not None and demand.external.counts_file is not None:
+        loc = ("demand", "external", "counts_file")
+        external = demand.external.model_copy(
+            update={"counts_file": existing(demand.external.counts_file, loc, "counts file")}
+        )
+        demand = demand.model_copy(update={"external": external})
     transit = spec.transit.model_copy(
         update={"gtfs": existing(spec.transit.gtfs, ("transit", "gtfs"), "GTFS feed")}
     )

@@ -40,6 +40,7 @@ import pandas as pd
 
 from .._digest import file_digest
 from .._errors import DemandError, InputFileError, SnappingError
+from ..demand.external import ExternalDemand, external_note
 from ..geo import haversine_m
 from ..network.compiled import Network
 from ..transit.lines import Line, TransitSupply
@@ -83,6 +84,7 @@ class BaseData:
     demand: np.ndarray
     notes: tuple[str, ...] = field(default=())
     decay_fit: dict[str, float] | None = None
+    external: ExternalDemand | None = None
 
 
 #: in-process memos, least recently used first: loaded baselines by content hash, and
@@ -186,6 +188,9 @@ def _load_base(scenario: Scenario, spec: BaselineFile) -> BaseData:
     zones, zone_notes = _load_zones(scenario, spec, drive, walk, supply)
     notes += zone_notes
     demand, decay_fit = _load_demand(scenario, spec, zones)
+    external = _load_external(scenario, spec, drive, zones)
+    if external is not None:
+        notes.append(external_note(external))
     if decay_fit is not None:
         notes.append(
             f"demand: distance decay {decay_fit['decay_per_km']:.4g} /km fitted to a mean trip "
@@ -200,6 +205,7 @@ def _load_base(scenario: Scenario, spec: BaselineFile) -> BaseData:
         demand=demand,
         notes=tuple(notes),
         decay_fit=decay_fit,
+        external=external,
     )
 
 
@@ -686,6 +692,36 @@ def _landuse_totals(scenario: Scenario, spec: BaselineFile, zones: pd.DataFrame)
 
 
 # ---------------------------------------------------------------------------- demand
+def _load_external(
+    scenario: Scenario, spec: BaselineFile, drive: Network | None, zones: pd.DataFrame
+) -> ExternalDemand | None:
+    """Gateways and external vehicle trips of ``[demand.external]`` (None without it)."""
+    from ..demand.external import external_demand, external_rule, read_bounds
+
+    e = spec.demand.external
+    if e is None:
+        return None
+    loc = ("demand", "external")
+    if drive is None:
+        raise scenario.error(loc, "external zones need a street network (network.source)")
+    values = e.model_dump(exclude={"counts_file"})
+    try:
+        rule = external_rule(
+            spec.network.profile,
+            pce={"car": 1.0, "motorcycle": float(spec.model.motorcycle_pcu)},
+            **values,
+        )
+        return external_demand(
+            drive,
+            zones,
+            rule,
+            bounds=read_bounds(spec.network.source),
+            counts=e.counts_file,
+        )
+    except (ValueError, InputFileError) as exc:
+        raise scenario.error(loc, str(exc)) from None
+
+
 def _load_demand(
     scenario: Scenario, spec: BaselineFile, zones: pd.DataFrame
 ) -> tuple[np.ndarray, dict[str, float] | None]:

@@ -27,7 +27,7 @@ from pydantic import (
 
 from .._errors import InputFileError
 from ..defaults import deep_merge, section
-from ..network.imputation import available_profiles, profile_model_defaults
+from ..network.imputation import available_profiles, profile_model_defaults, profile_section
 from ..transit.defaults import MODES
 
 #: default values (with their sources) from ``transitopt/data/defaults.toml``
@@ -228,12 +228,30 @@ class SynthesisSpec(_Spec):
     detour_factor: Annotated[float, Field(ge=1, le=5)] = 1.3
 
 
+class ExternalSpec(_Spec):
+    """``[demand.external]``: gateways where major roads leave a clipped extract, with
+    through and external-internal vehicle trips (:mod:`transitopt.demand.external`);
+    values not given come from the profile's ``[external]``."""
+
+    utilisation: Annotated[float, Field(ge=0, le=2)] | None = None
+    through_share: Share | None = None
+    vehicle_shares: dict[Literal["car", "motorcycle"], Share] | None = None
+    road_classes: list[str] | None = None
+    min_through_km: NonNegative | None = None
+    decay_per_km: NonNegative | None = None
+    boundary_m: NonNegative | None = None
+    #: cordon counts (a counts CSV, transitopt.demand.counts) replacing the capacity rule
+    #: on the gateways they count
+    counts_file: str | None = None
+
+
 class DemandSpec(_Spec):
     """``[demand]``: an OD file (person trips per hour, all modes) or synthesis parameters."""
 
     od_file: str | None = None
     synthesis: SynthesisSpec | None = None
     scale: Positive = 1.0
+    external: ExternalSpec | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> DemandSpec:
@@ -439,6 +457,17 @@ class CalibrationSpec(_Spec):
         return self
 
 
+def _profile_external(data: dict[str, Any], profile: str) -> dict[str, Any]:
+    """A shipped profile's ``[external]`` under the file's ``[demand.external]`` (when
+    the file has one), so that the values are part of the spec and its digest."""
+    demand = data.get("demand")
+    external = demand.get("external") if isinstance(demand, dict) else None
+    if not isinstance(demand, dict) or not isinstance(external, dict):
+        return data
+    defaults = profile_section(profile, "external")
+    return {**data, "demand": {**demand, "external": deep_merge(defaults, external)}}
+
+
 class BaselineFile(_Spec):
     """A baseline scenario file."""
 
@@ -458,9 +487,10 @@ class BaselineFile(_Spec):
         if not isinstance(data, dict):
             return data
         network = data.get("network")
-        profile = network.get("profile") if isinstance(network, dict) else None
+        profile = network.get("profile", "generic") if isinstance(network, dict) else "generic"
         if not isinstance(profile, str) or profile not in available_profiles():
             return data
+        data = _profile_external(data, profile)
         defaults = profile_model_defaults(profile)
         if not defaults:
             return data
