@@ -95,3 +95,17 @@ def test_plain_json_lists_fast_path_keeps_answers():
         "numpy": [3.0, [1.0, None]],
         "tuple": [1, 2.5],
     }
+
+
+def test_write_csv_floats_at_the_notation_boundaries(tmp_path):
+    """Around the sizes where pyarrow's or repr's notation switches (1e-7, 1e-4, 1e10,
+    1e16), with few and many digits, whole and not: the bytes of pandas."""
+    rng = np.random.default_rng(5)
+    edges = np.array([1e-7, 1e-6, 1e-4, 1e10, 1e15, 1e16])
+    near = np.concatenate([np.nextafter(edges, 0), edges, np.nextafter(edges, np.inf)])
+    spread = 10 ** rng.uniform(-8, 17, 20_000)
+    x = np.concatenate([near, -near, spread, np.round(spread), np.round(spread, 2)])
+    table = pd.DataFrame({"x": x, "k": np.arange(x.size)})
+    table.to_csv(tmp_path / "pandas.csv", index=False)
+    write_csv(table, tmp_path / "fast.csv")
+    assert (tmp_path / "fast.csv").read_bytes() == (tmp_path / "pandas.csv").read_bytes()

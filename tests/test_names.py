@@ -133,6 +133,61 @@ def test_street_table_of_simplified_chains():
     }
 
 
+def _street_text_reference(value, join):
+    """The per-value rule of ``Network.street_table`` written out plainly."""
+
+    def missing(v):
+        return v is None or (isinstance(v, float) and v != v) or v == ""
+
+    if isinstance(value, list | tuple | np.ndarray):
+        if not join:
+            first = value[0] if len(value) else None
+            return None if missing(first) else str(first)
+        text = list(dict.fromkeys(str(v) for v in value if not missing(v)))
+        return "; ".join(text) if text else None
+    return None if missing(value) else str(value)
+
+
+def test_street_table_matches_the_per_value_rule_on_random_attributes():
+    rng = np.random.default_rng(3)
+    pool = [None, np.nan, "", "Main St", "Ring", 7, 8.5, [11, 12], ["A", "A", "B"], [], [None, "C"]]
+    n = 400
+    edges = pd.DataFrame(
+        {c: pd.Series([pool[k] for k in rng.integers(0, len(pool), n)], dtype=object)
+         for c in ("osmid", "name", "highway")}
+    )  # fmt: skip
+    net = Network.from_edges(np.arange(n) % 5, (np.arange(n) + 1) % 5, n_nodes=5, edges=edges)
+    table = net.street_table()
+    for column, source, join in (
+        ("way", "osmid", False),
+        ("name", "name", True),
+        ("highway", "highway", True),
+    ):
+        expected = [_street_text_reference(v, join) for v in net.edges[source]]
+        got = [None if v is None or (isinstance(v, float) and v != v) else v for v in table[column]]
+        assert got == expected, column
+
+
+def test_storable_converts_only_mixed_object_columns():
+    from transitopt.scenario.result import _storable
+
+    table = pd.DataFrame(
+        {
+            "text": pd.Series(["a", None, np.nan], dtype=object),
+            "mixed": pd.Series(["a", 3, None], dtype=object),
+            "lists": pd.Series([[1, 2], None, "x"], dtype=object),
+            "number": [1.0, 2.0, 3.0],
+        }
+    )
+    out = _storable(table).fillna("missing")
+    assert out["mixed"].tolist() == ["a", "3", "missing"]
+    assert out["lists"].tolist() == ["[1, 2]", "missing", "x"]
+    assert _storable(table)["text"].equals(table["text"])
+    assert table["mixed"].tolist() == ["a", 3, None]  # the input is left alone
+    plain = table[["text", "number"]]
+    assert _storable(plain) is plain  # nothing to convert: no copy
+
+
 def test_result_links_have_way_name_class_and_a_geopackage(town_result, tmp_path):
     import pyogrio
 

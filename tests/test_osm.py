@@ -437,3 +437,29 @@ def test_bad_bbox_and_source_type():
         load_network(12345)
     with pytest.raises(ValueError, match="unknown network_type"):
         load_network("Monaco", network_type="boat")
+
+
+def test_cache_keeps_edge_geometries_decoded_at_once(town_osm, tmp_path, monkeypatch):
+    """Edge geometries are stored as WKB and decoded in one call: the warm network has the
+    same columns in the same order, the same coordinates bit for bit, and no geometry is
+    unpickled one by one (issue #12 item 8: 238,000 ``from_wkb`` calls at 30k nodes)."""
+    import shapely
+
+    monkeypatch.setenv("TRANSITOPT_CACHE", str(tmp_path / "cache"))
+    cold = load_network(town_osm, simplify=True)
+    assert "geometry" in cold.edges.columns
+    calls = []
+    from_wkb = shapely.from_wkb
+    monkeypatch.setattr(shapely, "from_wkb", lambda *a, **k: calls.append(1) or from_wkb(*a, **k))
+    warm = load_network(town_osm, simplify=True)
+    assert warm.info["cache"]["hit"] and len(calls) == 1
+    assert list(warm.edges.columns) == list(cold.edges.columns)
+    a, b = cold.edges["geometry"].to_numpy(), warm.edges["geometry"].to_numpy()
+    assert [g is None for g in a] == [g is None for g in b]
+    given = np.array([g is not None for g in a])
+    for g, h in zip(a[given], b[given], strict=True):
+        assert g.geom_type == h.geom_type
+        np.testing.assert_array_equal(shapely.get_coordinates(g), shapely.get_coordinates(h))
+    pd.testing.assert_frame_equal(
+        warm.edges.drop(columns="geometry"), cold.edges.drop(columns="geometry")
+    )

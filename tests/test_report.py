@@ -651,3 +651,32 @@ def test_added_changed_and_removed_lines_are_highlighted_on_every_map(pair, tmp_
         image = np.asarray(Image.open(path).convert("RGB")).astype(float)
         pixels = int((np.abs(image - magenta).sum(axis=2) < 12).sum())
         assert (pixels > 20) == path.name.startswith("01-"), path.name
+
+
+def test_road_hover_texts_made_on_demand_and_maps_built_once(pair):
+    """A city's road maps format only the hover texts a renderer asks for (the report keeps
+    ``MAX_HOVER``, a PNG none), and the PNG maps and the HTML report of the same results
+    share one set of layers (issue #12 item 8)."""
+    from transitopt.report.maps.layer import LazyTexts
+
+    base, alt = pair
+    layer = layers.voc_layer(alt, base=base)
+    assert isinstance(layer.hover, LazyTexts) and len(layer.hover) == len(layer.value)
+    roads = tables.roads_of(alt)
+    k = len(roads) - 1
+    row = roads.iloc[k]
+    assert layer.hover[-1] == layer.hover[k] and layer.hover[k : k + 1] == [layer.hover[k]]
+    assert f"v/c {row['voc']:.2f}" in layer.hover[k]
+    assert f"cars {row['flow']:,.0f} veh/h" in layer.hover[k]
+    with pytest.raises(IndexError):
+        layer.hover[len(roads)]
+    first = layers.report_maps(base, [alt])
+    again = layers.report_maps(base, [alt])
+    assert [v for _, views in first for v in views] == [v for _, views in again for v in views]
+    assert all(
+        a is b
+        for (_, x), (_, y) in zip(first, again, strict=True)
+        for a, b in zip(x, y, strict=True)
+    )
+    alone = layers.report_maps(base, [])  # other alternatives: built anew
+    assert len(alone) == 1 and alone[0][1][0] is not first[0][1][0]

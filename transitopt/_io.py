@@ -253,8 +253,9 @@ def _csv_rows(chunk: pd.DataFrame) -> bytes:
     import pyarrow.compute as pc
 
     cells = [_csv_cells(chunk[c], _csv_kind(chunk[c])) for c in chunk.columns]
-    line = pc.binary_join_element_wise(*cells, _text(","), null_handling="replace")
-    return _string_bytes(pc.binary_join_element_wise(line, _text(""), _text("\n")))
+    # the line feed goes on the last field (a short column), not on the joined line
+    cells[-1] = pc.binary_join_element_wise(pc.fill_null(cells[-1], ""), _text("\n"), _text(""))
+    return _string_bytes(pc.binary_join_element_wise(*cells, _text(","), null_handling="replace"))
 
 
 def _text(value: str) -> Any:
@@ -275,7 +276,9 @@ def _string_bytes(strings: Any) -> bytes:
         strings.offset : strings.offset + len(strings) + 1
     ]
     data = strings.buffers()[2]
-    return b"" if data is None else data.to_pybytes()[offsets[0] : offsets[-1]]
+    if data is None:
+        return b""
+    return data[int(offsets[0]) : int(offsets[-1])].to_pybytes()
 
 
 def _csv_cells(column: pd.Series, kind: str | None) -> Any:
@@ -289,19 +292,7 @@ def _csv_cells(column: pd.Series, kind: str | None) -> Any:
     if kind == "int":
         return pc.cast(pa.array(values), pa.large_string())
     if kind == "float":
-        values = np.asarray(values, dtype=np.float64)
-        text = pc.cast(pa.array(values, from_pandas=True), pa.large_string())
-        # pyarrow writes whole numbers without ".0" and switches to exponents in other
-        # ranges than Python's repr (below 1e-4, from 1e16): those few cells use repr
-        whole = pc.invert(pc.match_substring_regex(text, r"[.en]"))
-        text = pc.if_else(whole, pc.binary_join_element_wise(text, _text(".0"), _text("")), text)
-        size = np.abs(values)
-        exponent = pc.fill_null(pc.match_substring(text, "e"), False).to_numpy(zero_copy_only=False)
-        odd = exponent | (np.isfinite(values) & (values != 0) & ((size < 1e-4) | (size >= 1e15)))
-        if odd.any():
-            fixed = pa.array([repr(float(v)) for v in values[odd]], pa.large_string())
-            text = pc.replace_with_mask(text, pa.array(odd), fixed)
-        return text
+        return _float_cells(np.asarray(values, dtype=np.float64))
     try:  # text (str/None/NaN) columns convert directly; anything else through str()
         text = pa.array(column, pa.large_string(), from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
@@ -315,6 +306,38 @@ def _csv_cells(column: pd.Series, kind: str | None) -> Any:
         _text('"'), pc.replace_substring(text, '"', '""'), _text('"'), _text("")
     )
     return pc.if_else(pc.fill_null(quote, False), quoted, text)
+
+
+#: pyarrow writes numbers of these sizes in plain decimals, as Python's repr does (checked
+#: by tests/test_io_csv.py); outside them one of the two uses an exponent, so repr decides
+_PLAIN_DECIMALS = (1e-4, 1e10)
+
+
+def _float_cells(values: np.ndarray) -> Any:
+    """CSV fields of float64 ``values`` as pandas writes them (Python's repr; NaN empty).
+
+    pyarrow's shortest round-trip digits are repr's digits; only the notation differs:
+    pyarrow writes whole numbers without ".0" and uses exponents from 1e10 and below 1e-6
+    (repr: from 1e16 and below 1e-4). The cells are told apart with numpy, not by scanning
+    the text: whole numbers get ".0", sizes outside :data:`_PLAIN_DECIMALS` use repr.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pc.cast(pa.array(values, from_pandas=True), pa.large_string())
+    size = np.abs(values)
+    low, high = _PLAIN_DECIMALS
+    odd = np.isfinite(values) & (values != 0) & ((size < low) | (size >= high))
+    whole = ~odd & np.isfinite(values) & (values == np.trunc(values))
+    if whole.any():  # "-0" and "3" become "-0.0" and "3.0"
+        digits = pc.cast(pa.array(values[whole]), pa.large_string())
+        text = pc.replace_with_mask(
+            text, pa.array(whole), pc.binary_join_element_wise(digits, _text(".0"), _text(""))
+        )
+    if odd.any():
+        fixed = pa.array([repr(float(v)) for v in values[odd]], pa.large_string())
+        text = pc.replace_with_mask(text, pa.array(odd), fixed)
+    return text
 
 
 def _csv_quote_text(text: str) -> str:

@@ -240,26 +240,16 @@ class Network:
         values joined with ``"; "``). ``None`` where the source has none (TNTP)."""
         m = self.n_edges
 
-        def column(name: str) -> np.ndarray:
+        def column(name: str, join: bool) -> pd.Series:
             if name not in self.edges.columns:
-                return np.full(m, None, dtype=object)
-            return self.edges[name].to_numpy(object)
-
-        def first(value: Any) -> str | None:
-            if isinstance(value, list | tuple | np.ndarray):
-                value = value[0] if len(value) else None
-            return None if _missing(value) else str(value)
-
-        def joined(value: Any) -> str | None:
-            values = value if isinstance(value, list | tuple | np.ndarray) else [value]
-            text = list(dict.fromkeys(str(v) for v in values if not _missing(v)))
-            return "; ".join(text) if text else None
+                return pd.Series(np.full(m, None, dtype=object), dtype=object)
+            return _street_text(self.edges[name].to_numpy(object), join=join)
 
         return pd.DataFrame(
             {
-                "way": [first(v) for v in column("osmid")],
-                "name": [joined(v) for v in column("name")],
-                "highway": [joined(v) for v in column("highway")],
+                "way": column("osmid", join=False),
+                "name": column("name", join=True),
+                "highway": column("highway", join=True),
             }
         )
 
@@ -302,6 +292,29 @@ class Network:
             u, v = int(row.pop("from_node")), int(row.pop("to_node"))
             graph.add_edge(u, v, **{k: _plain(val) for k, val in row.items()})
         return graph
+
+
+def _street_text(values: np.ndarray, *, join: bool) -> pd.Series:
+    """One text (or ``None``) per value of an OSM attribute column: a scalar as text, a
+    list (a simplified chain of ways) as its first value, or with ``join`` its distinct
+    values joined with ``"; "``. Scalars, nearly all values, are converted at once."""
+    n = values.size
+    chain = np.fromiter((isinstance(v, list | tuple | np.ndarray) for v in values), bool, n)
+    out = np.full(n, None, dtype=object)
+    single = ~chain
+    if single.any():
+        scalars = values[single]
+        given = ~(pd.isna(scalars) | (scalars == ""))
+        picked = np.flatnonzero(single)[given]
+        out[picked] = pd.Series(scalars[given], dtype=object).astype(str).to_numpy(object)
+    for i in np.flatnonzero(chain):
+        if join:
+            text = list(dict.fromkeys(str(v) for v in values[i] if not _missing(v)))
+            out[i] = "; ".join(text) if text else None
+        else:
+            first = values[i][0] if len(values[i]) else None
+            out[i] = None if _missing(first) else str(first)
+    return pd.Series(out)  # text dtype where every value is text or missing, as before
 
 
 def _missing(value: Any) -> bool:

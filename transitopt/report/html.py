@@ -191,7 +191,7 @@ def write_report(
         plotlyjs=get_plotlyjs(),
         script=_SCRIPT,
         body="\n".join(body),
-        geometry=_json(store.to_dict()),
+        geometry=store.to_json() or _json(store.to_dict()),
     )
     path = Path(path)
     with atomic_path(path) as tmp:

@@ -183,20 +183,23 @@ def read_result(folder: str | os.PathLike) -> ScenarioResult:
 
 
 def _storable(table: pd.DataFrame) -> pd.DataFrame:
-    """Object columns holding mixed values (lists, numbers and text) become text for Parquet."""
-    out = table.copy()
-    for column in out.columns:
-        if out[column].dtype == object:
-            values = out[column]
-            kinds = {
-                type(v)
-                for v in values
-                if v is not None and not (isinstance(v, float) and math.isnan(v))
-            }
-            if kinds and kinds != {str}:
-                out[column] = values.map(
-                    lambda v: (
-                        None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
-                    )
-                )
+    """Object columns holding mixed values (lists, numbers and text) become text for Parquet.
+
+    Only such columns are converted (a copy of the table is made only then); missing
+    values (``None``, NaN) stay missing.
+    """
+    out = table
+    for column in table.columns:
+        values = table[column]
+        if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) not in (
+            "string",
+            "empty",
+        ):
+            if out is table:
+                out = table.copy(deep=False)
+            out[column] = values.map(_text_or_none)
     return out
+
+
+def _text_or_none(value: Any) -> str | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)

@@ -49,7 +49,7 @@ def midpoints(lines: list[np.ndarray]) -> np.ndarray:
 def link_geometry(links: pd.DataFrame) -> list[np.ndarray]:
     """lon/lat polyline per link: ``geometry_wkt`` where present, else ``x0, y0`` → ``x1, y1``."""
     straight = np.stack([links[c].to_numpy(float) for c in ("x0", "y0", "x1", "y1")], axis=1)
-    out = [row.reshape(2, 2) for row in straight]
+    out = list(straight.reshape(-1, 2, 2))
     if "geometry_wkt" in links.columns:
         import shapely
 

@@ -7,6 +7,7 @@ polyline once per report; the traces refer to it by index.
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -44,11 +45,13 @@ class GeometryStore:
         self._index: dict[str, int] = {}
         self.x: list[list[float]] = []
         self.y: list[list[float]] = []
+        self._finite = True  # every coordinate stored is a finite number
 
     def add(self, key: str, coords: np.ndarray) -> int:
         """Index of the polyline ``key`` (stored on first use)."""
         if key not in self._index:
             self._index[key] = len(self.x)
+            self._finite = self._finite and bool(np.isfinite(coords).all())
             self.x.append(np.round(coords[:, 0], 6).tolist())
             self.y.append(np.round(coords[:, 1], 6).tolist())
         return self._index[key]
@@ -61,6 +64,7 @@ class GeometryStore:
                 new[key] = coords
         if new:
             xs, ys, bounds = _rounded(list(new.values()))
+            self._finite = self._finite and bool(np.isfinite(xs).all() and np.isfinite(ys).all())
             for j, key in enumerate(new):
                 self._index[key] = len(self.x)
                 self.x.append(xs[bounds[j] : bounds[j + 1]])
@@ -73,6 +77,13 @@ class GeometryStore:
     def to_dict(self) -> dict:
         """``{"x": [[lon, ...], ...], "y": [[lat, ...], ...]}``."""
         return {"x": self.x, "y": self.y}
+
+    def to_json(self) -> str | None:
+        """:meth:`to_dict` as compact JSON, written at once where every coordinate is a
+        finite number (a city's streets: no value to convert); ``None`` otherwise."""
+        if not self._finite:
+            return None
+        return json.dumps(self.to_dict(), separators=(",", ":"), allow_nan=False)
 
 
 def _xy(parts: list[np.ndarray], keys: list[str] | None, store: GeometryStore | None) -> dict:
@@ -219,7 +230,7 @@ def _hover_trace(layer: MapLayer, max_hover: int) -> dict:
             "opacity": 0.0,
             "color": "#000000",
         },
-        "hovertext": [layer.hover[i] for i in keep],
+        "hovertext": [layer.hover[i] for i in keep.tolist()],
         "hovertemplate": "%{hovertext}<extra></extra>",
     }
 

@@ -5,8 +5,12 @@
 from __future__ import annotations
 
 import math
+import operator
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import overload
 
 import numpy as np
 
@@ -34,6 +38,41 @@ def highlight_centre_line(kind: str, layer_kind: str) -> bool:
     """Whether a highlight gets a thin line on top of the map: always on zone maps; on line
     maps only for removed lines (the halo marks the others without hiding their colours)."""
     return layer_kind != "lines" or kind == "removed"
+
+
+class LazyTexts(Sequence[str]):
+    """``n`` texts made when asked for: ``make(i)`` is the text of feature ``i``.
+
+    A city's road maps have a hover text per road (hundreds of thousands) of which the
+    HTML report keeps at most ``interactive.MAX_HOVER`` and a PNG none: only those are
+    formatted.
+    """
+
+    def __init__(self, n: int, make: Callable[[int], str]) -> None:
+        self._n = int(n)
+        self._make = make
+
+    def __len__(self) -> int:
+        return self._n
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self._make(i) for i in range(*index.indices(self._n))]
+        i = operator.index(index)
+        if i < 0:
+            i += self._n
+        if not 0 <= i < self._n:
+            raise IndexError(f"text {index} of {self._n}")
+        return self._make(i)
+
+    def __repr__(self) -> str:
+        return f"<LazyTexts of {self._n}>"
 
 
 @dataclass(frozen=True)
@@ -82,8 +121,9 @@ class MapLayer:
         Classes in legend order.
     legend_title : str
         Heading of the legend (says what the value and its unit are).
-    hover : list of str
-        Hover text per feature (may hold ``<br>`` line breaks).
+    hover : sequence of str
+        Hover text per feature (may hold ``<br>`` line breaks); a :class:`LazyTexts`
+        on road maps.
     width : (f,) array or None
         Line width (px) per feature when it varies within a class (line loads).
     background : list of (n, 2) arrays
@@ -114,7 +154,7 @@ class MapLayer:
     classes: np.ndarray = field(repr=False)
     legend: tuple[MapClass, ...] = field(repr=False)
     legend_title: str = ""
-    hover: list[str] = field(default_factory=list, repr=False)
+    hover: Sequence[str] = field(default_factory=list, repr=False)
     width: np.ndarray | None = field(default=None, repr=False)
     background: list[np.ndarray] = field(default_factory=list, repr=False)
     note: str = ""
@@ -144,6 +184,11 @@ class MapLayer:
 
     def bounds(self) -> tuple[float, float, float, float]:
         """(min lon, min lat, max lon, max lat) of the features and the background."""
+        return self._bounds
+
+    @cached_property
+    def _bounds(self) -> tuple[float, float, float, float]:
+        """:meth:`bounds`, computed once per layer (the lists are not changed once made)."""
         parts = [g for g in (*self.geometry, *self.background) if len(g)]
         if not parts:
             return (0.0, 0.0, 1.0, 1.0)

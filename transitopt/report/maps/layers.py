@@ -7,6 +7,7 @@ picks the maps of a report, grouped by scenario.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -27,7 +28,7 @@ from .classes import (
     voc_classes,
     with_closed,
 )
-from .layer import LineHighlight, MapLayer, MapView
+from .layer import LazyTexts, LineHighlight, MapLayer, MapView
 from .tables import (
     access_columns,
     access_threshold,
@@ -69,14 +70,30 @@ def flow_change_layer(base: ScenarioResult, alternative: ScenarioResult) -> MapL
     classes, legend = with_closed(
         classes, legend, closed, label="closed in the alternative", width=2.0
     )
-    hover = []
-    for name, x0, x1, d, c, n, bl in zip(
-        roads["name"], fb, fa, change, closed, added, bus_lane, strict=True
-    ):
-        tag = " (closed)" if c else " (new road)" if n else " (new bus lane)" if bl else ""
-        hover.append(
-            f"<b>{_street_name(name)}</b>{tag}<br>cars {x0:,.0f} → {x1:,.0f} veh/h<br>change {d:+,.0f} veh/h"
+    names, before_flow, after_flow = roads["name"].tolist(), fb.tolist(), fa.tolist()
+    deltas, shut, new_road, new_lane = (
+        change.tolist(),
+        closed.tolist(),
+        added.tolist(),
+        bus_lane.tolist(),
+    )
+
+    def hover_text(k: int) -> str:
+        tag = (
+            " (closed)"
+            if shut[k]
+            else " (new road)"
+            if new_road[k]
+            else " (new bus lane)"
+            if new_lane[k]
+            else ""
         )
+        return (
+            f"<b>{_street_name(names[k])}</b>{tag}<br>cars {before_flow[k]:,.0f} → "
+            f"{after_flow[k]:,.0f} veh/h<br>change {deltas[k]:+,.0f} veh/h"
+        )
+
+    hover = LazyTexts(len(roads), hover_text)
     return _road_layer(
         roads,
         closed=closed,
@@ -100,20 +117,23 @@ def voc_layer(result: ScenarioResult, *, base: ScenarioResult | None = None) -> 
     voc = roads["voc"].to_numpy(float)
     closed = roads["closed"].to_numpy(bool)
     classes, legend = voc_classes(voc, closed)
-    before = roads_of(base)["voc"].reindex(roads.index) if base is not None else None
-    hover = []
-    for k, row in enumerate(roads.itertuples()):
+    before = roads_of(base)["voc"].reindex(roads.index).tolist() if base is not None else None
+    columns = ("name", "closed", "bus_lane", "voc", "flow", "bus_vph", "capacity_vph", "lanes")
+    row = {c: roads[c].tolist() for c in columns}
+
+    def hover_text(k: int) -> str:
         text = (
-            f"<b>{_street_name(row.name)}</b>{' (closed)' if row.closed else ''}"
-            f"{' (bus lane)' if row.bus_lane else ''}<br>v/c {row.voc:.2f}"
+            f"<b>{_street_name(row['name'][k])}</b>{' (closed)' if row['closed'][k] else ''}"
+            f"{' (bus lane)' if row['bus_lane'][k] else ''}<br>v/c {row['voc'][k]:.2f}"
         )
-        if before is not None and np.isfinite(before.iloc[k]):
-            text += f" (baseline {before.iloc[k]:.2f})"
-        text += (
-            f"<br>cars {row.flow:,.0f} veh/h, buses {row.bus_vph:,.0f}/h<br>"
-            f"capacity {row.capacity_vph:,.0f} veh/h, {row.lanes:g} lane(s)"
+        if before is not None and np.isfinite(before[k]):
+            text += f" (baseline {before[k]:.2f})"
+        return text + (
+            f"<br>cars {row['flow'][k]:,.0f} veh/h, buses {row['bus_vph'][k]:,.0f}/h<br>"
+            f"capacity {row['capacity_vph'][k]:,.0f} veh/h, {row['lanes'][k]:g} lane(s)"
         )
-        hover.append(text)
+
+    hover = LazyTexts(len(roads), hover_text)
     return _road_layer(
         roads,
         closed=closed,
@@ -496,6 +516,11 @@ def _highlighted(view: MapView, highlights: tuple[LineHighlight, ...]) -> MapVie
     return replace(view, layers=tuple(replace(x, highlights=highlights) for x in view.layers))
 
 
+#: the maps of the last comparisons, per baseline: the PNG maps and the HTML report of the
+#: same results draw the same layers, built once (a city's road maps have 100,000s of roads)
+_MAPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def report_maps(
     base: ScenarioResult, alternatives: Sequence[ScenarioResult]
 ) -> list[tuple[str, list[MapView]]]:
@@ -508,6 +533,19 @@ def report_maps(
     road links, no transit lines, no zones) are left out. Every map of an alternative
     highlights the lines it adds, changes or removes (:func:`line_highlights`).
     """
+    alternatives = list(alternatives)
+    cached = _MAPS.get(base)
+    if cached is not None and [ref() for ref in cached[0]] == alternatives:
+        return [(title, list(views)) for title, views in cached[1]]
+    sections = _report_maps(base, alternatives)
+    _MAPS[base] = ([weakref.ref(alt) for alt in alternatives], sections)
+    return [(title, list(views)) for title, views in sections]
+
+
+def _report_maps(
+    base: ScenarioResult, alternatives: Sequence[ScenarioResult]
+) -> list[tuple[str, list[MapView]]]:
+    """:func:`report_maps`, built."""
     has_links = len(base.tables.get("links", ())) > 0
     has_lines = len(base.tables.get("segments", ())) > 0
     has_zones = bool(access_columns(base.tables.get("zones", pd.DataFrame())))

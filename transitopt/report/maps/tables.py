@@ -82,12 +82,19 @@ def road_table(links: pd.DataFrame) -> pd.DataFrame:
     forward = a <= b
     u = np.where(forward, a, b)
     v = np.where(forward, b, a)
-    way = t["way"].astype(str).to_numpy() if "way" in t.columns else np.full(len(t), "")
+    # missing ways read "nan", as str() of a missing value always did in these ids
+    way = t["way"].astype(str).fillna("nan") if "way" in t.columns else pd.Series("", index=t.index)
     flow = t["flow"].to_numpy(float)
     closed = t["closed"].to_numpy(bool) if "closed" in t.columns else np.zeros(len(t), bool)
     frame = pd.DataFrame(
         {
-            "road": [f"{x}-{y}-{w}" for x, y, w in zip(u, v, way, strict=True)],
+            "road": (
+                pd.Series(u, index=t.index).astype(str)
+                + "-"
+                + pd.Series(v, index=t.index).astype(str)
+                + "-"
+                + way
+            ).to_numpy(object),
             "name": t["name"].to_numpy(object) if "name" in t.columns else None,
             "flow": flow,
             "flow_ab": np.where(forward, flow, 0.0),
