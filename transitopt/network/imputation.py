@@ -208,17 +208,7 @@ def load_profile(
 def profile_model_defaults(profile: str | Path = "generic") -> dict[str, Any]:
     """The ``[model]`` table of a profile: defaults of a scenario's ``[model]`` when its
     ``network.profile`` names the profile (empty when the profile has none)."""
-    if isinstance(profile, Path) or (isinstance(profile, str) and profile.endswith(".toml")):
-        data = _checked(_read_toml(Path(profile)), str(profile))
-    elif profile in available_profiles():
-        data = _checked(_read_toml(_shipped(profile)), profile)
-    else:
-        raise ValueError(
-            f"unknown profile {profile!r}; expected one of {available_profiles()} "
-            "or a path to a .toml file"
-        )
-    model = data.get("model", {})
-    return dict(model) if isinstance(model, Mapping) else {}
+    return profile_section(profile, "model")
 
 
 def profile_section(profile: str | Path, section: str) -> dict[str, Any]:

@@ -439,20 +439,7 @@ def _fit_counts(
     adjustment = _adjustment(zones, factors, offsets)
     adjusted = adjusted_demand(model, adjustment)
     modelled = modelled_counts(counts, final.road)
-    table = pd.DataFrame(
-        {
-            "label": counts.labels,
-            "vehicle_class": counts.vehicle_class,
-            "count": counts.observed,
-            "modelled_before": odme.modelled_prior,
-            "modelled": modelled,
-            "geh_before": geh(odme.modelled_prior, counts.observed),
-            "geh": geh(modelled, counts.observed),
-            "edges": _edge_lists(counts),
-        }
-    )
-    before = count_statistics(odme.modelled_prior, counts.observed)
-    after = count_statistics(modelled, counts.observed)
+    table, before, after = _counts_fit(counts, odme.modelled_prior, modelled)
     total_before = float(np.asarray(model.demand).sum())
     total_after = float(np.asarray(adjusted.demand).sum())
     entry = {
@@ -495,6 +482,30 @@ def _fit_counts(
             _remember(scenario.digest(), summary)
     notes = "; ".join(n for n in (calibrated.note, note) if n)
     return final, Calibrated(summary, calibrated.table, notes, tables)
+
+
+def _counts_fit(
+    counts: LinkCounts, prior: np.ndarray, modelled: np.ndarray
+) -> tuple[pd.DataFrame, dict[str, float], dict[str, float]]:
+    """The ``counts_fit`` table (each count modelled with the prior matrix and at the end,
+    GEH of both) and the count statistics before and after."""
+    table = pd.DataFrame(
+        {
+            "label": counts.labels,
+            "vehicle_class": counts.vehicle_class,
+            "count": counts.observed,
+            "modelled_before": prior,
+            "modelled": modelled,
+            "geh_before": geh(prior, counts.observed),
+            "geh": geh(modelled, counts.observed),
+            "edges": _edge_lists(counts),
+        }
+    )
+    return (
+        table,
+        count_statistics(prior, counts.observed),
+        count_statistics(modelled, counts.observed),
+    )
 
 
 def _edge_lists(counts: LinkCounts) -> list[str]:
@@ -927,20 +938,7 @@ def _fit_jointly(
     assert first_odme is not None and first_transit is not None
     adjustment = _adjustment(zones, factors, offsets)
     modelled = modelled_counts(counts, current.road)
-    table = pd.DataFrame(
-        {
-            "label": counts.labels,
-            "vehicle_class": counts.vehicle_class,
-            "count": counts.observed,
-            "modelled_before": first_odme.modelled_prior,
-            "modelled": modelled,
-            "geh_before": geh(first_odme.modelled_prior, counts.observed),
-            "geh": geh(modelled, counts.observed),
-            "edges": _edge_lists(counts),
-        }
-    )
-    before = count_statistics(first_odme.modelled_prior, counts.observed)
-    after = count_statistics(modelled, counts.observed)
+    table, before, after = _counts_fit(counts, first_odme.modelled_prior, modelled)
     demand = np.asarray(model.demand, dtype=float)
     entry: dict[str, Any] = {
         "file": str(spec.counts),
