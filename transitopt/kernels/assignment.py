@@ -198,10 +198,29 @@ def _search_listed(
             left -= 1
             if left == 0:
                 bound = _leaf_bound(no_through, source, dist, targets)
-        for e in range(indptr[u], split[u]):
+        # edges into centroids (after split[u]) only where one leads to a target
+        stop = indptr[u + 1] if feeds[u] != 0 or u == source else split[u]
+        for e in range(indptr[u], stop):
             v = head[e]
             nd = du + cost[e]
-            if nd >= dist[v] or position[v] == SETTLED:
+            if nd >= dist[v]:
+                continue
+            if no_through[v]:
+                if v == source or not is_target[v]:
+                    continue
+                before = dist[v]
+                if before == np.inf:
+                    touched[n_t] = v
+                    n_t += 1
+                    left -= 1
+                dist[v] = nd
+                pred[v] = e
+                # the bound is the largest leaf-target distance: it changes only where
+                # the last target was reached or the one at the bound came closer
+                if left == 0 and before >= bound:
+                    bound = _leaf_bound(no_through, source, dist, targets)
+                continue
+            if position[v] == SETTLED:
                 continue
             if dist[v] == np.inf:
                 touched[n_t] = v
@@ -209,23 +228,6 @@ def _search_listed(
             dist[v] = nd
             pred[v] = e
             size = heap_push(heap_key, heap_node, position, size, v, nd)
-        if feeds[u] == 0 and u != source:
-            continue
-        for e in range(split[u], indptr[u + 1]):
-            v = head[e]
-            if v == source or not is_target[v]:
-                continue
-            nd = du + cost[e]
-            if nd >= dist[v]:
-                continue
-            if dist[v] == np.inf:
-                touched[n_t] = v
-                n_t += 1
-                left -= 1
-            dist[v] = nd
-            pred[v] = e
-            if left == 0:
-                bound = _leaf_bound(no_through, source, dist, targets)
     return n_s, n_t
 
 
