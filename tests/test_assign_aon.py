@@ -8,7 +8,7 @@ import pytest
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
-from transitopt.kernels.assignment import aon_load, leaves_last
+from transitopt.kernels.assignment import FEW_TARGETS, aon_load, leaves_last
 from transitopt.kernels.shortest_paths import many_to_many
 from transitopt.network import Network
 
@@ -104,6 +104,27 @@ def test_sparse_demand_to_centroids_and_street_nodes_matches_reference(seed):
     demand[rng.random(demand.shape) < 0.7] = 0.0
     demand[2] = 0.0
     demand[6, 10] = 5.0  # origin node 40 to destination node 40: no link, not loaded
+    flow, sptt, unreachable = aon_load(
+        net.indptr, net.head, net.tail, cost, net.centroid, origins, dests, demand, True
+    )
+    ref_flow, ref_sptt, ref_unreach = _reference(net, cost, origins, dests, demand)
+    np.testing.assert_allclose(flow, ref_flow, rtol=1e-12, atol=1e-9)
+    assert sptt == pytest.approx(ref_sptt, rel=1e-12)
+    assert unreachable == pytest.approx(ref_unreach, rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", [6, 7, 8])
+def test_few_targets_per_origin_skip_centroid_edges_and_match_reference(seed):
+    # rows with demand to fewer than a quarter of the destinations take the searches that
+    # look only at centroid edges feeding a target (kernels.assignment.FEW_TARGETS)
+    net, rng = _random_network(seed, n_centroids=30)
+    cost = net.free_flow_time_s.copy()
+    origins = np.arange(0, 30, 2)
+    dests = np.arange(60)
+    demand = np.zeros((origins.size, dests.size))
+    for i in range(origins.size):
+        demand[i, rng.choice(dests.size, 5, replace=False)] = rng.uniform(1, 100, 5)
+    assert (FEW_TARGETS * (demand > 0).sum(axis=1) < dests.size).all()
     flow, sptt, unreachable = aon_load(
         net.indptr, net.head, net.tail, cost, net.centroid, origins, dests, demand, True
     )

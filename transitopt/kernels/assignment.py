@@ -112,6 +112,11 @@ def _leaf_bound(no_through, source, dist, targets):
     return bound
 
 
+#: a search skips the centroid edges that lead to no target (:func:`_search_listed`)
+#: where its origin has demand to fewer than one in this many destinations
+FEW_TARGETS = 4
+
+
 @njit
 def leaves_last(indptr, head, cost, no_through):
     """Each node's edges reordered for :func:`_search_listed`: those into through nodes
@@ -159,7 +164,7 @@ def leaves_last(indptr, head, cost, no_through):
 
 @njit
 def _search_listed(
-    indptr, head, cost, split, no_through, source, is_target, feeds, targets,
+    indptr, head, cost, split, no_through, source, is_target, feeds, use_feeds, targets,
     dist, pred, heap_key, heap_node, position, touched, settled,
 ):  # fmt: skip
     """Dijkstra from ``source`` until the flagged nodes ``targets`` have their final
@@ -172,8 +177,8 @@ def _search_listed(
     its distance and predecessor from the relaxations and is final once the heap's
     smallest key is no smaller than its distance (it is not listed in ``settled``). A
     settled node's edges into centroids are looked at only where ``feeds`` counts an
-    edge from it into a target centroid (Berlin-Center: 7 of its 16 edges, most of
-    them into centroids without demand). The search stops when every target is final.
+    edge from it into a target centroid (with ``use_feeds``: for few targets;
+    Berlin-Center: 7 of a node's 16 edges, most of them into centroids without demand). The search stops when every target is final.
     Distances are those of a plain Dijkstra; of several equally short paths it may take
     another one.
     """
@@ -199,7 +204,7 @@ def _search_listed(
             if left == 0:
                 bound = _leaf_bound(no_through, source, dist, targets)
         # edges into centroids (after split[u]) only where one leads to a target
-        stop = indptr[u + 1] if feeds[u] != 0 or u == source else split[u]
+        stop = split[u] if use_feeds and feeds[u] == 0 and u != source else indptr[u + 1]
         for e in range(indptr[u], stop):
             v = head[e]
             nd = du + cost[e]
@@ -265,17 +270,22 @@ def _aon_block_listed(
             continue
         source = origin_nodes[o]
         targets = target_list[:n_targets]
-        for t in targets:
-            for k in range(feed_ptr[t], feed_ptr[t + 1]):
-                feeds[feed_tail[k]] += 1
+        # few targets: skip the centroid edges that feed none (dense rows, e.g. Grid100k,
+        # would pay a look-up per node for nothing)
+        use_feeds = FEW_TARGETS * n_targets < dest_nodes.size
+        if use_feeds:
+            for t in targets:
+                for k in range(feed_ptr[t], feed_ptr[t + 1]):
+                    feeds[feed_tail[k]] += 1
         n_s, n_t = _search_listed(
-            indptr, head, cost, split, no_through, source, is_target, feeds, targets,
-            dist, pred, heap_key, heap_node, position, touched, settled,
+            indptr, head, cost, split, no_through, source, is_target, feeds, use_feeds,
+            targets, dist, pred, heap_key, heap_node, position, touched, settled,
         )  # fmt: skip
         for t in targets:
             is_target[t] = False
-            for k in range(feed_ptr[t], feed_ptr[t + 1]):
-                feeds[feed_tail[k]] = 0
+            if use_feeds:
+                for k in range(feed_ptr[t], feed_ptr[t + 1]):
+                    feeds[feed_tail[k]] = 0
         for j in range(dest_nodes.size):
             q = row[j]
             if q > 0.0:
