@@ -55,7 +55,9 @@ its waiting part (the averaged flows' wait term minus the optimal strategies' ex
 wait, ``sum g tau - sum_a c_a y_a`` with ``y`` the all-or-nothing response; the rest is
 in-vehicle and walking cost), the flow gap ``sum_a |y_a - v_a| / sum_a v_a`` between
 ``y`` and ``v`` over the line links, the step, the largest boardings / room ratio and load
-factor, and the denied boardings.
+factor, and the denied boardings; by strategy columns also the restricted passes after the
+search, their restricted relative gap (a lower bound of the next row's relative gap) and
+the columns kept (the step is then NaN).
 """
 
 from __future__ import annotations
@@ -72,8 +74,8 @@ import pandas as pd
 from ..defaults import section
 from ..kernels import transit as kernels
 from ..kernels._config import sized
-from .capacity_columns import StrategyColumns, rebalance
 from .assign import SKIM_NAMES, TransitAssignment, _demand_matrix
+from .capacity_columns import StrategyColumns, rebalance
 from .defaults import WAIT_FACTOR
 from .graph import ALIGHT, BOARD, DWELL, RIDE, TransitGraph
 
