@@ -55,7 +55,13 @@ import numpy as np
 from numba import prange
 
 from ._config import chunk_count, njit, njit_parallel
-from .assignment import _usable_csr, load_tree, search_to_demand
+from .assignment import (
+    _mark_demand_targets,
+    _unmark_targets,
+    _usable_csr,
+    load_tree,
+    search_to_demand,
+)
 from .compression import peel, undirected_neighbours
 from .heap import SETTLED
 from .shortest_paths import reset_search, search_scratch
@@ -373,88 +379,72 @@ def _equilibrate(
 
 
 @njit
-def _pull_labels(origin, nodes, count, tail, rev_indptr, rev_edge, in_bush, bush_flow, cost, lo,
-                 hi, lo_pred):  # fmt: skip
-    """Drop the bush links without flow, except those of the bush's shortest-path tree, and
-    compute the potentials over the links left: ``lo`` (shortest path, ``lo_pred``) and
-    ``hi`` (longest path), in one pass over ``nodes[:count]`` (topological order) that
-    pulls each node's labels from its in-links. Returns the number of links dropped."""
-    dropped = 0
+def _push_labels(origin, nodes, s, count, ls, lend, links, flows, head, tail, cost, lo, hi,
+                 lo_pred):  # fmt: skip
+    """Potentials of the stored bush (nodes ``nodes[s:s + count]``, links from ``ls`` on),
+    in one pass over its links in topological order: ``lo`` (shortest path, ``lo_pred``:
+    link ids, ``-1`` at the origin) over all its links and ``hi`` (longest path) over the
+    links that stay in it: those with flow and the shortest-path tree's."""
+    for k in range(count):
+        v = nodes[s + k]
+        lo[v] = np.inf
+        hi[v] = -np.inf
+        lo_pred[v] = -1
     lo[origin] = 0.0
     hi[origin] = 0.0
-    lo_pred[origin] = -1
-    for k in range(1, count):
-        v = nodes[k]
-        best = np.inf
-        best_a = -1
-        for q in range(rev_indptr[v], rev_indptr[v + 1]):
-            a = rev_edge[q]
-            if in_bush[a]:
-                d = lo[tail[a]] + cost[a]
-                if d < best:
-                    best = d
-                    best_a = a
-        lo[v] = best
-        lo_pred[v] = best_a
-        longest = -np.inf
-        for q in range(rev_indptr[v], rev_indptr[v + 1]):
-            a = rev_edge[q]
-            if in_bush[a]:
-                if bush_flow[a] <= 0.0 and a != best_a:
-                    in_bush[a] = False
-                    bush_flow[a] = 0.0
-                    dropped += 1
-                else:
-                    d = hi[tail[a]] + cost[a]
-                    if d > longest:
-                        longest = d
-        hi[v] = longest
-    return dropped
+    p = ls
+    for k in range(count):
+        u = nodes[s + k]
+        e = lo_pred[u]  # final now: every link into u comes from an earlier node
+        if e >= 0 and hi[tail[e]] + cost[e] > hi[u]:
+            hi[u] = hi[tail[e]] + cost[e]
+        lu = lo[u]
+        hu = hi[u]
+        end = ls + lend[s + k]
+        while p < end:
+            a = links[p]
+            v = head[a]
+            c = cost[a]
+            if lu + c < lo[v]:
+                lo[v] = lu + c
+                lo_pred[v] = a
+            if flows[p] > 0.0 and hu + c > hi[v]:
+                hi[v] = hu + c
+            p += 1
 
 
 @njit
-def _mark_live_nodes(
-    origin, dest_nodes, demand_row, tail, rev_indptr, rev_edge, in_bush, mark, stack
-):
-    """Set ``mark`` on the origin and the bush nodes that still lead to a destination with demand."""
-    top = 0
-    mark[origin] = True
-    for j in range(dest_nodes.size):
-        v = dest_nodes[j]
-        if demand_row[j] > 0.0 and not mark[v]:
-            mark[v] = True
-            stack[top] = v
-            top += 1
-    while top > 0:
-        top -= 1
-        v = stack[top]
-        for q in range(rev_indptr[v], rev_indptr[v + 1]):
-            a = rev_edge[q]
-            if in_bush[a]:
-                u = tail[a]
-                if not mark[u]:
-                    mark[u] = True
-                    stack[top] = u
-                    top += 1
+def _scatter_live(nodes, s, count, ls, lend, links, flows, head, lo_pred, is_target, in_bush,
+                  bush_flow, mark, out_nodes):  # fmt: skip
+    """Copy the stored bush into dense scratch, without the links that leave it and the
+    nodes that no longer lead to a destination, in one pass over its links in reverse
+    topological order.
 
-
-@njit
-def _drop_dead_nodes(nodes, count, mark, indptr, rev_indptr, rev_edge, in_bush, bush_flow):
-    """Remove the unmarked nodes (and their links) from ``nodes[:count]``, keeping the order
-    of the others; returns the new count."""
+    A link stays if it carries flow or is on the shortest-path tree (``lo_pred``) and
+    leads to a live node; a node is live if it is the origin, a destination with demand
+    (``is_target``) or the tail of a link that stays. Live nodes get ``mark`` and go to
+    ``out_nodes`` (in order), the links that stay get ``in_bush`` and their flow in
+    ``bush_flow``. Dropping dead nodes keeps the potentials of the live ones (no link
+    from a dead node leads to a live one). Returns the number of live nodes.
+    """
+    for k in range(count - 1, -1, -1):
+        u = nodes[s + k]
+        live = k == 0 or is_target[u]
+        first = ls + (lend[s + k - 1] if k > 0 else 0)
+        for p in range(first, ls + lend[s + k]):
+            a = links[p]
+            v = head[a]
+            if mark[v] and (flows[p] > 0.0 or lo_pred[v] == a):
+                in_bush[a] = True
+                bush_flow[a] = flows[p]
+                live = True
+        mark[u] = live
     size = 0
     for k in range(count):
-        v = nodes[k]
+        v = nodes[s + k]
         if mark[v]:
-            nodes[size] = v
+            out_nodes[size] = v
             size += 1
-        else:
-            for a in range(indptr[v], indptr[v + 1]):
-                in_bush[a] = False
-                bush_flow[a] = 0.0
-            for q in range(rev_indptr[v], rev_indptr[v + 1]):
-                in_bush[rev_edge[q]] = False
-                bush_flow[rev_edge[q]] = 0.0
     return size
 
 
@@ -526,11 +516,13 @@ def _add_shortcuts(
 
 @njit
 def _grow_bush(
-    origin, nodes, count, indptr, head, tail, rev_indptr, rev_edge, in_bush, bush_flow, cost,
-    no_through, dest_nodes, demand_row, dist, pred, position, lo, hi, lo_pred, hi_pred, mark,
-    stack, indegree, rel_tol,
+    r, origin, node_start, node_count, nodes, lend, link_start, link_count, links, flows,
+    indptr, head, tail, rev_indptr, rev_edge, cost, no_through, dest_nodes, demand_row,
+    is_target, dist, pred, position, lo, hi, lo_pred, mark, indegree, in_bush, bush_flow,
+    out_nodes, rel_tol,
 ):  # fmt: skip
-    """Update one bush for the current ``cost``; returns ``(node count, links added)``.
+    """Update stored bush ``r`` for the current ``cost`` into dense scratch (``in_bush``,
+    ``bush_flow``, its nodes in ``out_nodes``); returns ``(node count, links added)``.
 
     ``dist``/``pred``/``position`` hold a shortest-path search from the origin under
     ``cost`` (``position == SETTLED`` for settled nodes). Unused links are dropped
@@ -541,46 +533,31 @@ def _grow_bush(
     with its shortest-path-tree branch from the bush, along which the potential grows
     with the shortest distance; since the potential never decreases along bush links
     and strictly increases along new ones, the bush stays acyclic.
+
+    The stored bush is read in two passes over its links (potentials forwards, what stays
+    backwards); the network's in-links are scanned once per bush node, for shortcuts.
     """
-    dropped = _pull_labels(
-        origin, nodes, count, tail, rev_indptr, rev_edge, in_bush, bush_flow, cost, lo, hi, lo_pred
+    s = node_start[r]
+    ls = link_start[r]
+    count = node_count[r]
+    _push_labels(
+        origin, nodes, s, count, ls, lend, links, flows, head, tail, cost, lo, hi, lo_pred
     )
-    if dropped:
-        _mark_live_nodes(
-            origin, dest_nodes, demand_row, tail, rev_indptr, rev_edge, in_bush, mark, stack
-        )
-        # the nodes left keep their potentials: their in-links all come from nodes left
-        count = _drop_dead_nodes(
-            nodes, count, mark, indptr, rev_indptr, rev_edge, in_bush, bush_flow
-        )
-    else:  # every node still leads to a destination
-        for k in range(count):
-            mark[nodes[k]] = True
+    _mark_demand_targets(dest_nodes, demand_row, is_target)
+    count = _scatter_live(
+        nodes, s, count, ls, lend, links, flows, head, lo_pred, is_target, in_bush, bush_flow,
+        mark, out_nodes,
+    )  # fmt: skip
+    _unmark_targets(dest_nodes, is_target)
     grown, added = _add_shortcuts(
-        origin, nodes, count, tail, rev_indptr, rev_edge, in_bush, cost, no_through, dist, pred,
-        position, lo, hi, mark, rel_tol,
+        origin, out_nodes, count, tail, rev_indptr, rev_edge, in_bush, cost, no_through, dist,
+        pred, position, lo, hi, mark, rel_tol,
     )  # fmt: skip
     if added:  # else the order left is still topological
-        _kahn(origin, nodes, grown, indptr, head, in_bush, indegree, nodes)
+        _kahn(origin, out_nodes, grown, indptr, head, in_bush, indegree, out_nodes)
     for k in range(grown):
-        mark[nodes[k]] = False
+        mark[out_nodes[k]] = False
     return grown, added
-
-
-@njit
-def _scatter(r, node_start, node_count, nodes, link_start, link_count, links, flows, in_bush,
-             bush_flow, out_nodes):  # fmt: skip
-    """Copy stored bush ``r`` into dense scratch: its nodes into ``out_nodes`` (in order),
-    ``in_bush``/``bush_flow`` per link; returns its node count."""
-    s = node_start[r]
-    count = node_count[r]
-    for k in range(count):
-        out_nodes[k] = nodes[s + k]
-    ls = link_start[r]
-    for p in range(ls, ls + link_count[r]):
-        in_bush[links[p]] = True
-        bush_flow[links[p]] = flows[p]
-    return count
 
 
 @njit
@@ -705,9 +682,7 @@ def gap_and_grow(
         lo = np.empty(n)
         hi = np.empty(n)
         lo_pred = np.empty(n, dtype=np.int64)
-        hi_pred = np.empty(n, dtype=np.int64)
         mark = np.zeros(n, dtype=np.bool_)
-        stack = np.empty(n, dtype=np.int64)
         indegree = np.zeros(n, dtype=np.int64)
         in_bush = np.zeros(m if grow else 0, dtype=np.bool_)
         bush_flow = np.zeros(m if grow else 0)
@@ -734,14 +709,11 @@ def gap_and_grow(
             need[r, 0] = 0
             need[r, 1] = 0
             if excess[r] >= grow_above:
-                count = _scatter(
-                    r, node_start, node_count, nodes, link_start, link_count, links, flows,
-                    in_bush, bush_flow, sub,
-                )  # fmt: skip
                 count, got = _grow_bush(
-                    origin_nodes[r], sub, count, indptr, head, tail, rev_indptr, rev_edge,
-                    in_bush, bush_flow, cost, no_through, dest_nodes, row, dist, pred,
-                    position, lo, hi, lo_pred, hi_pred, mark, stack, indegree, rel_tol,
+                    r, origin_nodes[r], node_start, node_count, nodes, lend, link_start,
+                    link_count, links, flows, indptr, head, tail, rev_indptr, rev_edge, cost,
+                    no_through, dest_nodes, row, is_target, dist, pred, position, lo, hi,
+                    lo_pred, mark, indegree, in_bush, bush_flow, sub, rel_tol,
                 )  # fmt: skip
                 n_links = _gather(
                     sub, count, indptr, in_bush, bush_flow, new_lend, new_links, new_flows
