@@ -171,8 +171,12 @@ def chain_graph(indptr, head, usable, protect):
 
 
 @njit
-def _kahn(origin, nodes, count, indptr, head, in_bush, indegree, out):
-    """Topological order of the bush on ``nodes[:count]`` (any order) into ``out`` (may alias ``nodes``)."""
+def _sort_and_gather(origin, nodes, count, indptr, head, in_bush, bush_flow, indegree,
+                     out_lend, out_links, out_flows):  # fmt: skip
+    """Kahn's topological sort and :func:`_gather` in one: the dense bush on ``nodes[:count]``
+    (any order) put in topological order in ``nodes`` and, node by node as the order is found,
+    gathered into the sparse form (clearing ``in_bush`` and ``bush_flow``). Returns the
+    number of links."""
     for k in range(count):
         indegree[nodes[k]] = 0
     for k in range(count):
@@ -180,21 +184,29 @@ def _kahn(origin, nodes, count, indptr, head, in_bush, indegree, out):
         for a in range(indptr[u], indptr[u + 1]):
             if in_bush[a]:
                 indegree[head[a]] += 1
-    out[0] = origin
+    nodes[0] = origin
     read = 0
     filled = 1
+    p = 0
     while read < filled:
-        u = out[read]
-        read += 1
+        u = nodes[read]
         for a in range(indptr[u], indptr[u + 1]):
             if in_bush[a]:
+                out_links[p] = a
+                out_flows[p] = bush_flow[a]
+                in_bush[a] = False
+                bush_flow[a] = 0.0
+                p += 1
                 v = head[a]
                 indegree[v] -= 1
                 if indegree[v] == 0:
-                    out[filled] = v
+                    nodes[filled] = v
                     filled += 1
+        out_lend[read] = p
+        read += 1
     if filled != count:
         raise RuntimeError("bush is not acyclic")
+    return p
 
 
 @njit
@@ -518,11 +530,13 @@ def _add_shortcuts(
 def _grow_bush(
     r, origin, node_start, node_count, nodes, lend, link_start, link_count, links, flows,
     indptr, head, tail, rev_indptr, rev_edge, cost, no_through, dest_nodes, demand_row,
-    is_target, dist, pred, position, lo, hi, lo_pred, mark, indegree, in_bush, bush_flow,
-    out_nodes, rel_tol,
+    is_target, dist, pred, position, lo, hi, lo_pred, mark, in_bush, bush_flow, out_nodes,
+    rel_tol,
 ):  # fmt: skip
     """Update stored bush ``r`` for the current ``cost`` into dense scratch (``in_bush``,
     ``bush_flow``, its nodes in ``out_nodes``); returns ``(node count, links added)``.
+    The nodes are in topological order if no link was added (else sort them: the new
+    links may lead to earlier nodes).
 
     ``dist``/``pred``/``position`` hold a shortest-path search from the origin under
     ``cost`` (``position == SETTLED`` for settled nodes). Unused links are dropped
@@ -540,9 +554,7 @@ def _grow_bush(
     s = node_start[r]
     ls = link_start[r]
     count = node_count[r]
-    _push_labels(
-        origin, nodes, s, count, ls, lend, links, flows, head, tail, cost, lo, hi, lo_pred
-    )
+    _push_labels(origin, nodes, s, count, ls, lend, links, flows, head, tail, cost, lo, hi, lo_pred)
     _mark_demand_targets(dest_nodes, demand_row, is_target)
     count = _scatter_live(
         nodes, s, count, ls, lend, links, flows, head, lo_pred, is_target, in_bush, bush_flow,
@@ -553,8 +565,6 @@ def _grow_bush(
         origin, out_nodes, count, tail, rev_indptr, rev_edge, in_bush, cost, no_through, dist,
         pred, position, lo, hi, mark, rel_tol,
     )  # fmt: skip
-    if added:  # else the order left is still topological
-        _kahn(origin, out_nodes, grown, indptr, head, in_bush, indegree, out_nodes)
     for k in range(grown):
         mark[out_nodes[k]] = False
     return grown, added
@@ -642,11 +652,11 @@ def init_bushes(
                     in_bush[e] = True
                     nodes[count] = v
                     count += 1
-            _kahn(source, nodes, count, indptr, head, in_bush, n_child, nodes)
             out_sizes[i, 0] = count
-            out_sizes[i, 1] = _gather(
-                nodes, count, indptr, in_bush, row_flow, out_lend[i], out_links[i], out_flows[i]
-            )
+            out_sizes[i, 1] = _sort_and_gather(
+                source, nodes, count, indptr, head, in_bush, row_flow, n_child, out_lend[i],
+                out_links[i], out_flows[i],
+            )  # fmt: skip
             reset_search(dist, pred, position)
             node_flow[:] = 0.0
             n_child[:] = 0
@@ -713,11 +723,17 @@ def gap_and_grow(
                     r, origin_nodes[r], node_start, node_count, nodes, lend, link_start,
                     link_count, links, flows, indptr, head, tail, rev_indptr, rev_edge, cost,
                     no_through, dest_nodes, row, is_target, dist, pred, position, lo, hi,
-                    lo_pred, mark, indegree, in_bush, bush_flow, sub, rel_tol,
+                    lo_pred, mark, in_bush, bush_flow, sub, rel_tol,
                 )  # fmt: skip
-                n_links = _gather(
-                    sub, count, indptr, in_bush, bush_flow, new_lend, new_links, new_flows
-                )
+                if got:
+                    n_links = _sort_and_gather(
+                        origin_nodes[r], sub, count, indptr, head, in_bush, bush_flow, indegree,
+                        new_lend, new_links, new_flows,
+                    )  # fmt: skip
+                else:
+                    n_links = _gather(
+                        sub, count, indptr, in_bush, bush_flow, new_lend, new_links, new_flows
+                    )
                 if count <= node_cap[r] and n_links <= link_cap[r]:
                     _store(
                         r, count, n_links, sub, new_lend, new_links, new_flows, node_start,
