@@ -33,12 +33,19 @@ def main() -> None:
     parser.add_argument("--max-iter", type=int, default=1000)
     parser.add_argument("--time-limit", type=float, default=600.0)
     parser.add_argument("--split", action="store_true", help="time searches alone too")
+    parser.add_argument(
+        "--set", nargs="*", default=[], metavar="NAME=VALUE",
+        help="set constants of transitopt.assignment.bush (e.g. SKIM_GAP=0)",
+    )  # fmt: skip
     args = parser.parse_args()
 
     from _cases import load_case
 
     from transitopt.assignment import assign, bush
 
+    for item in args.set:
+        name, value = item.split("=")
+        setattr(bush, name, type(getattr(bush, name))(float(value)))
     case = load_case(args.case)
     parts_cpu: dict[str, float] = defaultdict(float)
     parts_wall: dict[str, float] = defaultdict(float)
@@ -67,6 +74,10 @@ def main() -> None:
     bush._sweep = timed("sweeps", bush._sweep)
     bush._enlarge = timed("enlarge regions", bush._enlarge)
     bush.sum_bush_flows = timed("sum bush flows", bush.sum_bush_flows)
+    if hasattr(bush, "CompressedAON"):  # the gap's zone-to-zone searches on the core graph
+        aon = bush.CompressedAON
+        aon.skim = timed("gap skims (core graph)", aon.skim)
+        aon.of_problem = classmethod(timed("core graph build", aon.of_problem.__func__))
 
     # warm-up (compilation) on a small case
     with warnings.catch_warnings():

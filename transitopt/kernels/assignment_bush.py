@@ -18,17 +18,19 @@ bushes, not with origins × links). The ten arrays of the pool, in this order
   link order within a tail;
 - ``flows`` (float64): the origin's flow on each of those links (veh/h).
 
-The equilibration sweeps work on this form directly. A bush update scatters the bush
-into dense per-thread scratch (a bool and a flow per link), changes it there and
-gathers it back; a bush that outgrows its region is not written, its new size is
+The equilibration sweeps work on this form directly. A bush update reads it in two
+passes (potentials forwards, the links and nodes that stay backwards) into dense
+per-thread scratch (a bool and a flow per link), changes it there and gathers it back
+(in the same pass as the topological sort where links were added); a bush that outgrows its region is not written, its new size is
 reported instead, and the driver enlarges the region (:func:`repack_bushes`) and
 updates that bush again (the update depends only on the costs and the old bush).
 
 An iteration
 
 1. searches shortest paths from every origin (:func:`gap_and_grow`, parallel over
-   origins): the SPTT of the relative gap, each origin's excess cost, and the tree from
-   which each bush far from equilibrium grows.
+   origins; or takes the costs from a zone-to-zone skim, :func:`excess_from_skim`, and
+   searches only the origins whose bushes grow): the SPTT of the relative gap, each
+   origin's excess cost, and the tree from which each bush far from equilibrium grows.
    Unused links are dropped (keeping the bush's shortest-path tree), and shortcut
    links into bush nodes are added, with the shortest-path branch that reaches them
    when their tail is new to the bush (see :func:`_grow_bush` for why this keeps the
@@ -848,6 +850,25 @@ def sweep(
                 lane_flow[lane, a] = flow[a]
                 lane_cost[lane, a] = cost[a]
                 lane_deriv[lane, a] = deriv[a]
+
+
+@njit
+def excess_from_skim(skim, demand, link_start, link_count, links, flows, cost, excess):
+    """Each origin's excess cost into ``excess`` (veh·s/h, as in :func:`gap_and_grow`) from
+    its shortest-path costs ``skim`` ((origins, destinations), s) instead of a search of
+    its own; returns the SPTT (veh·s/h), summed in origin order."""
+    sptt = 0.0
+    for r in range(link_start.size):
+        shortest = 0.0
+        for j in range(demand.shape[1]):
+            if demand[r, j] > 0.0:
+                shortest += demand[r, j] * skim[r, j]
+        sptt += shortest
+        total = 0.0
+        for p in range(link_start[r], link_start[r] + link_count[r]):
+            total += flows[p] * cost[links[p]]
+        excess[r] = total - shortest
+    return sptt
 
 
 @njit
