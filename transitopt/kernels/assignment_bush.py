@@ -780,7 +780,9 @@ def sweep(
     hi = np.empty((lanes, n))
     lo_pred = np.empty((lanes, n), dtype=np.int64)
     hi_pred = np.empty((lanes, n), dtype=np.int64)
-    position = np.full((lanes, n), -1, dtype=np.int64)
+    # a bush's walks read the positions of its own nodes only, set before its pass: left
+    # as they are after it
+    position = np.empty((lanes, n), dtype=np.int64)
     lane_flow = np.empty((lanes, m))
     lane_cost = np.empty((lanes, m))
     lane_deriv = np.empty((lanes, m))
@@ -814,8 +816,6 @@ def sweep(
                     lo_pred[lane], hi_pred[lane], rel_tol, ZERO_REL * origin_demand[r],
                     skip_share * worst[r], touched[lane], touched_list[lane], count_touched,
                 )  # fmt: skip
-                for k in range(count):
-                    pos[nodes[s + k]] = -1
             n_touched[lane] = count_touched
         if lanes == 1:  # the lane's arrays are the only ones
             for q in range(n_touched[0]):
