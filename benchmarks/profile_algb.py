@@ -67,6 +67,7 @@ def main() -> None:
             b = list(a)
             b[21] = np.inf
             timed("searches alone (extra)", real_grow)(*b)
+        searched.append(int(a[20].size))
         return timed("searches + bush updates", real_grow)(*a)
 
     bush.gap_and_grow = grow
@@ -82,10 +83,14 @@ def main() -> None:
     from transitopt.assignment import _monitor
 
     marks: list[float] = []  # process CPU seconds at each recorded iteration
+    searched: list[int] = []  # origins searched on the bush graph, per call
+    per_iteration: list[int] = []  # ... per iteration
     record = _monitor.Monitor.record
 
     def record_cpu(self, *a, **k):
         marks.append(time.process_time())
+        per_iteration.append(sum(searched))
+        searched.clear()
         return record(self, *a, **k)
 
     _monitor.Monitor.record = record_cpu
@@ -98,6 +103,8 @@ def main() -> None:
     parts_cpu.clear()
     parts_wall.clear()
     marks.clear()
+    searched.clear()
+    per_iteration.clear()
     load0 = os.getloadavg()
     c0, w0 = time.process_time(), time.perf_counter()
     with warnings.catch_warnings():
@@ -115,8 +122,8 @@ def main() -> None:
     print(f"peak RSS {peak:.0f} MB; load average before {load0[0]:.2f}, after {load1[0]:.2f}")
     for name in sorted(parts_cpu, key=parts_cpu.get, reverse=True):
         print(f"  {name:28s} {parts_cpu[name]:8.1f} CPU s {parts_wall[name]:8.1f} wall s")
-    for g, t, c in zip(h["relative_gap"], h["time_s"], marks, strict=True):
-        print(f"    gap {g:.3e} at {t:.1f} wall s, {c - c0:.1f} CPU s")
+    for g, t, c, n in zip(h["relative_gap"], h["time_s"], marks, per_iteration, strict=True):
+        print(f"    gap {g:.3e} at {t:.1f} wall s, {c - c0:.1f} CPU s; {n} bush-graph searches")
 
 
 if __name__ == "__main__":

@@ -186,6 +186,7 @@ def test_algorithm_b_gap_from_the_core_graph_skim_equals_the_searches(shared_dat
     from transitopt.assignment import bush
 
     assert bush.SKIM_GAP
+    monkeypatch.setattr(bush, "SKIM_BELOW_SHARE", 2.0)  # from the second iteration on
     case = load_tntp(shared_data / "tntp" / "SiouxFalls")
     skim = assign(case.network, case.demand, algorithm="algb", gap=1e-11)
     monkeypatch.setattr(bush, "SKIM_GAP", False)

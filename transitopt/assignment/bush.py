@@ -4,8 +4,9 @@ Each iteration finds the shortest-path costs from every origin, which give the r
 gap of the current flows (exact, every iteration) and each origin's excess cost, and
 grows the bushes whose excess cost is not small (``GROW_SHARE``) from a shortest-path
 search of their own; from the second iteration on, the costs come from one zone-to-zone
-search of the small core graph that all-or-nothing loading uses (``SKIM_GAP``), so
-only the origins whose bushes grow are searched on the bush graph. Then ``inner_sweeps`` round-robin
+search of the small core graph that all-or-nothing loading uses (``SKIM_GAP``; when
+few bushes grew the iteration before), so only the origins whose bushes grow are
+searched on the bush graph. Then ``inner_sweeps`` round-robin
 equilibration sweeps over all bushes (one pass per bush and sweep converges faster than
 several passes on one bush in a row). A sweep runs in ``SWEEP_LANES`` lanes in parallel
 (Jacobi between lanes, Gauss-Seidel within one; the decomposition by origin of parallel
@@ -76,6 +77,9 @@ GROW_SHARE = 0.1
 #: (the bush update grafts their trees). Same distances up to the order of summation;
 #: Berlin-Center to 1e-6: searches and bush updates 2.1 -> 0.8 CPU s, the skims ~0.7
 SKIM_GAP = True
+#: ... when the iteration before updated fewer than this share of the bushes (else the
+#: updates' own searches are most of the skim's work: search every origin on the bush graph)
+SKIM_BELOW_SHARE = 0.5
 #: relative cost difference below which two bush paths count as equal
 SHIFT_REL_TOL = 1e-15
 #: a sweep shifts flow at a bush node only if its path cost difference is at least this
@@ -193,6 +197,7 @@ def solve_algorithm_b(
         for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
     ]
     core: CompressedAON | None = None
+    updated_share = 1.0
     k = 0
     previous_gap = np.inf
     while True:
@@ -204,7 +209,7 @@ def solve_algorithm_b(
         spread_flows(flow, *members, link_flow)
         costs_into(link_flow, *args, link_cost)
         skim = None
-        if SKIM_GAP and grow_above > -np.inf:
+        if SKIM_GAP and grow_above > -np.inf and updated_share < SKIM_BELOW_SHARE:
             if core is None:
                 core = CompressedAON.of_problem(p)
             skim = core.skim(link_cost)
@@ -232,6 +237,7 @@ def solve_algorithm_b(
                 gap_and_grow(*search, *b, over, -np.inf, SHIFT_REL_TOL, here, mine)
                 over = over[here[over, 0] > 0]
             segments[i] = _Segment(lo, hi, b)
+        updated_share = float(np.mean(excess >= grow_above))
         if monitor.record(k, link_flow, link_cost, sptt, direction="bush"):
             return link_flow
         gap = monitor.rows[-1]["relative_gap"]
