@@ -59,6 +59,14 @@ LARGER_MAX_ADDED = 128
 #: search counts kept (least recently used dropped)
 COUNTED_GRAPHS = 16
 _SEARCHES: dict[bytes, int] = {}
+#: the ``zone_cost`` argument of the loading kernels when no zone costs are kept
+NO_ZONE_COSTS = np.empty((0, 0))
+
+
+def zone_cost_buffer(keep: bool, n_origins: int, n_dests: int) -> np.ndarray:
+    """The ``zone_cost`` output of a loading kernel: ``(n_origins, n_dests)`` to keep the
+    zone-to-zone costs of the searches, else :data:`NO_ZONE_COSTS`."""
+    return np.empty((n_origins, n_dests)) if keep else NO_ZONE_COSTS
 
 
 def eliminate(
@@ -212,6 +220,15 @@ class CompressedAON:
         (dense demand; Grid100k's core loses 39 % of its edges, the AON about 10 % of its
         CPU time), not where searches stop early (Berlin-Center: the 5 ms it costs per
         loading equal what the searches save).
+
+    Attributes
+    ----------
+    keep_zone_costs : bool
+        Keep the shortest costs between origins and destinations of each loading in
+        ``zone_cost_s`` (default False).
+    zone_cost_s : (n_origins, n_dests) float64 or None
+        Those of the last loading (s; NaN where a pair has no demand: the search need
+        not settle it).
     """
 
     def __init__(
@@ -263,6 +280,8 @@ class CompressedAON:
         self.demand = demand
         self._skim_args: tuple | None = None
         self.prune = prune
+        self.keep_zone_costs = False
+        self.zone_cost_s: np.ndarray | None = None
 
     @classmethod
     def of_problem(
@@ -301,11 +320,16 @@ class CompressedAON:
         return self._larger
 
     def load(self, cost: np.ndarray, load: bool = True) -> tuple[np.ndarray, float, float]:
-        """``(flow, sptt, unreachable)`` under link costs ``cost`` (s), as ``aon_load``."""
-        return aon_load_compressed(
+        """``(flow, sptt, unreachable)`` under link costs ``cost`` (s), as ``aon_load``
+        (and the zone costs into ``zone_cost_s`` where ``keep_zone_costs``)."""
+        zone_cost = zone_cost_buffer(self.keep_zone_costs, self.origins.size, self.dests.size)
+        out = aon_load_compressed(
             *self.args, cost, self.no_through, self.origins, self.dests, self.demand, load,
-            self.prune,
+            self.prune, zone_cost,
         )  # fmt: skip
+        if self.keep_zone_costs:
+            self.zone_cost_s = zone_cost
+        return out
 
     def skim(self, cost: np.ndarray) -> np.ndarray:
         """Shortest-path costs ``(n_origins, n_destinations)`` under link costs ``cost``
