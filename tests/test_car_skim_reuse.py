@@ -33,6 +33,7 @@ from transitopt.assignment._aon import CompressedAON
 from transitopt.assignment._problem import build_problem
 from transitopt.assignment.multimodal import _car_skim_of_road, _road, vehicle_demand
 from transitopt.demand.od import ODMatrix
+from transitopt.kernels.assignment import prune_core
 from transitopt.network import Network, load_network
 from transitopt.transit import read_osm_routes
 
@@ -240,3 +241,32 @@ def test_a_fresh_skim_where_the_road_searches_are_not_the_car_skim(town_model):
         ).run()
         assert other.zone_cost_s is not None
         assert _car_skim_of_road(setup, other) is None, options
+
+
+@pytest.mark.parametrize("seed", [7, 8])
+def test_skims_on_the_pruned_core_are_the_same(seed, monkeypatch):
+    # large skims search the core without its redundant edges: distances unchanged
+    net, rng = _random_network(seed, n=200, m=1200, n_centroids=20)
+    cost = net.free_flow_time_s.copy()
+    cost[rng.choice(net.n_edges, 30, replace=False)] = np.inf
+    cost[net.head == 19] = np.inf  # zone 19 cannot be reached
+    zones = np.arange(20)
+    monkeypatch.setattr(_aon, "_SEARCHES", {})
+    monkeypatch.setattr(_aon, "_GRAPHS", {})
+    monkeypatch.setattr(_aon, "MIN_ELIMINATION_NODES", 0)
+    aon = CompressedAON(
+        net.indptr, net.head, np.isfinite(cost), net.centroid, zones, zones, np.zeros((20, 20))
+    )
+    monkeypatch.setattr(_aon, "PRUNE_SKIM_WORK", np.inf)
+    plain = aon.skim(cost)
+    monkeypatch.setattr(_aon, "PRUNE_SKIM_WORK", 0.0)
+    pruned = aon.skim(cost)
+    ref = _scipy_costs(net, cost, zones, zones)
+    assert np.isinf(ref).any() and np.isfinite(ref).any()
+    # the graph has redundant edges to drop (a shorter path of two or more edges)
+    kept = prune_core(net.indptr, net.head.astype(np.int64), cost, net.centroid)[1].size
+    assert kept < np.isfinite(cost).sum()
+    np.testing.assert_array_equal(np.isinf(pruned), np.isinf(ref))
+    finite = np.isfinite(ref)
+    np.testing.assert_allclose(pruned[finite], ref[finite], rtol=0, atol=TOL_S)
+    np.testing.assert_allclose(pruned[finite], plain[finite], rtol=0, atol=TOL_S)

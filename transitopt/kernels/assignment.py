@@ -24,7 +24,7 @@ from numba import prange
 from ._config import chunk_count, njit, njit_parallel
 from .compression import bfs_order, peel, undirected_neighbours
 from .heap import NOT_QUEUED, SETTLED, heap_pop, heap_push
-from .shortest_paths import _mark_targets, dijkstra_into, reset_search, search_scratch
+from .shortest_paths import dijkstra_into, search_scratch
 
 
 @njit
@@ -692,12 +692,15 @@ def aon_load_compressed(
 def skim_compressed(
     c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b,
     core_indptr, core_head, core_tail, core_edge,
-    cost, no_through, origins, dests,
+    cost, no_through, origins, dests, prune,
 ):  # fmt: skip
     """Shortest-path costs ``(len(origins), len(dests))`` under link costs ``cost`` (s,
     per original link) on the compressed graph of :func:`aon_load_compressed` (same
-    arguments; ``origins``, ``dests`` in core node indices). Parallel over origins; each
-    search stops once every destination is settled; ``inf`` where unreachable.
+    arguments; ``origins``, ``dests`` in core node indices; ``prune``: search the core
+    without the edges :func:`prune_core` finds redundant under ``cost``, which leaves
+    every distance as it is). Parallel over origins; each search is the loadings'
+    (:func:`_search_listed`: centroids never queued), stopped once every destination is
+    final; ``inf`` where unreachable.
     """
     m_c = c_link.size
     n_ops = op_a.size
@@ -709,21 +712,39 @@ def skim_compressed(
     core_cost = np.empty(core_edge.size)
     for e in range(core_edge.size):
         core_cost[e] = ec[core_edge[e]]
+    if prune:
+        ptr, p_head, _, p_cost, _ = prune_core(core_indptr, core_head, core_cost, no_through)
+    else:
+        ptr, p_head, p_cost = core_indptr, core_head, core_cost
     n = core_indptr.size - 1
     n_src = origins.size
     out = np.empty((n_src, dests.size))
-    is_target, n_unique = _mark_targets(n, dests)
+    is_target = np.zeros(n, dtype=np.bool_)
+    target_list = np.empty(dests.size, dtype=np.int64)
+    n_targets = 0
+    for t in dests:
+        if not is_target[t]:
+            is_target[t] = True
+            target_list[n_targets] = t
+            n_targets += 1
+    targets = target_list[:n_targets]
     n_chunks = chunk_count(n_src)
     for c in prange(n_chunks):
         dist, pred, heap_key, heap_node, position = search_scratch(n)
+        touched = np.empty(n, dtype=np.int64)
+        settled = np.empty(n, dtype=np.int64)
         for i in range(c, n_src, n_chunks):
-            reset_search(dist, pred, position)
-            dijkstra_into(
-                core_indptr, core_head, core_cost, origins[i], no_through, is_target,
-                n_unique, dist, pred, heap_key, heap_node, position,
+            _, n_t = _search_listed(
+                ptr, p_head, p_cost, no_through, origins[i], is_target, targets,
+                dist, pred, heap_key, heap_node, position, touched, settled,
             )  # fmt: skip
             for j in range(dests.size):
                 out[i, j] = dist[dests[j]]
+            for k in range(n_t):
+                v = touched[k]
+                dist[v] = np.inf
+                pred[v] = -1
+                position[v] = NOT_QUEUED
     return out
 
 
