@@ -11,9 +11,10 @@ gravity demand, 100 trips per zone on average, period 07:00-09:00), with the dem
 scaled by ``--demand-scale`` (default 1) and read as trips in one hour. Both runs assign
 the same demand on the same graph without skims: ``assign_transit`` (optimal
 strategies, Spiess & Florian 1989) and ``assign_transit_capacity`` (effective
-frequencies, Cepeda, Cominetti & Florian 2006, by MSA, crowding on, default
-``CapacityParameters`` unless ``--tolerance``, ``--max-iter`` or ``--step-rule`` say
-otherwise) run to its stated criterion: Cepeda et al.'s relative gap at most the
+frequencies, Cepeda, Cominetti & Florian 2006, crowding on, default
+``CapacityParameters`` unless ``--tolerance`` or ``--max-iter`` say otherwise) by each
+method of ``--step-rule`` (default: ``msa``, averaged flows, and ``columns``, strategy
+columns re-balanced between full searches) run to its stated criterion: Cepeda et al.'s relative gap at most the
 tolerance (default 1 %). Times are process CPU seconds (and wall clock), median of
 ``--repeat`` runs after one warm-up call that compiles the kernels (a constrained run over
 ``LONG_RUN_CPU_S`` is made once). The target of issue
@@ -150,7 +151,12 @@ def main() -> None:
     parser.add_argument("--readme", default=None)
     parser.add_argument("--tolerance", type=float, default=CapacityParameters().tolerance)
     parser.add_argument("--max-iter", type=int, default=CapacityParameters().max_iter)
-    parser.add_argument("--step-rule", default=CapacityParameters().step_rule, choices=STEP_RULES)
+    parser.add_argument(
+        "--step-rule",
+        action="append",
+        choices=STEP_RULES,
+        help="method (repeat to compare; default: msa and columns)",
+    )
     parser.add_argument(
         "--history",
         metavar="CSV",
@@ -159,29 +165,19 @@ def main() -> None:
     )
     args = parser.parse_args()
     repeat = 1 if args.quick else args.repeat
-    params = CapacityParameters(
-        tolerance=args.tolerance, max_iter=args.max_iter, step_rule=args.step_rule
-    )
+    rules = args.step_rule or ["msa", "columns"]
     rows = []
     for case in CASES:
         if args.case and not any(c.lower() in case[0].lower() for c in args.case):
             continue
-        row = run_case(*case, args.demand_scale, repeat, params)
-        rows.append(row)
-        print(
-            f"{row['case']}: {row['links']:,} links, {row['trips']:,.0f} trips; unconstrained "
-            f"{row['free_cpu_s']:.2f} s CPU, constrained {row['capped_cpu_s']:.2f} s CPU "
-            f"({row['capped_cpu_s'] / row['free_cpu_s']:.1f}x) in {row['iterations']} "
-            f"iterations (converged {row['converged']}, relative gap {row['relative_gap']:.2g}, "
-            f"{row['wait_share']:.0%} of it waiting; {row['cpu_per_iteration_s']:.2f} s CPU per "
-            f"iteration; "
-            f"to a {COARSE_GAP:g} gap: {_coarse(row)}); "
-            f"peak load factor {row['free_peak_load_factor']:.2f} -> "
-            f"{row['capped_peak_load_factor']:.2f}, lines over capacity "
-            f"{row['lines_over_capacity_free']} -> {row['lines_over_capacity_capped']}, "
-            f"denied {row['denied']:,.0f}",
-            flush=True,
-        )
+        for rule in rules:
+            params = CapacityParameters(
+                tolerance=args.tolerance, max_iter=args.max_iter, step_rule=rule
+            )
+            row = run_case(*case, args.demand_scale, repeat, params)
+            row["method"] = rule
+            rows.append(row)
+            _print_row(row)
     if args.history and rows:
         write_history(rows, Path(args.history))
     if args.quick or not rows:
@@ -192,17 +188,19 @@ def main() -> None:
         f"`python benchmarks/bench_transit_capacity.py` (demand scale {args.demand_scale:g}, "
         f"median of {repeat}, a constrained run over {LONG_RUN_CPU_S:g} CPU s once, load average "
         f"{loadavg()}). CPU seconds; ratio = constrained / "
-        f"unconstrained; the constrained run stops at a relative gap of {params.tolerance:g} "
-        f"({params.step_rule}, at most {params.max_iter} iterations).",
+        f"unconstrained; the constrained run stops at a relative gap of {args.tolerance:g} "
+        f"(at most {args.max_iter} iterations). Methods: msa (averaged flows) and columns "
+        "(strategy columns, `transitopt/transit/capacity_columns.py`).",
         "",
-        "| case | links | trips | unconstrained s | constrained s | ratio | iterations | "
+        "| case | method | links | trips | unconstrained s | constrained s | ratio | iterations | "
         f"s per iteration | relative gap (waiting share) | to a {COARSE_GAP:g} gap: iterations, "
         "s, ratio | peak load factor (free → capped) | denied |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['case']} | {r['links']:,} | {r['trips']:,.0f} | {r['free_cpu_s']:.2f} | "
+            f"| {r['case']} | {r['method']} | {r['links']:,} | {r['trips']:,.0f} | "
+            f"{r['free_cpu_s']:.2f} | "
             f"{r['capped_cpu_s']:.2f} | {r['capped_cpu_s'] / r['free_cpu_s']:.1f} | "
             f"{r['iterations']}{'' if r['converged'] else ' (not converged)'} | "
             f"{r['cpu_per_iteration_s']:.2f} | {r['relative_gap']:.2g} ({r['wait_share']:.0%}) | "
@@ -212,6 +210,23 @@ def main() -> None:
     write_section("transit_capacity", "\n".join(lines), args.readme)
 
 
+def _print_row(row: dict) -> None:
+    print(
+        f"{row['case']} ({row['method']}): {row['links']:,} links, {row['trips']:,.0f} trips; unconstrained "
+        f"{row['free_cpu_s']:.2f} s CPU, constrained {row['capped_cpu_s']:.2f} s CPU "
+        f"({row['capped_cpu_s'] / row['free_cpu_s']:.1f}x) in {row['iterations']} "
+        f"iterations (converged {row['converged']}, relative gap {row['relative_gap']:.2g}, "
+        f"{row['wait_share']:.0%} of it waiting; {row['cpu_per_iteration_s']:.2f} s CPU per "
+        f"iteration; "
+        f"to a {COARSE_GAP:g} gap: {_coarse(row)}); "
+        f"peak load factor {row['free_peak_load_factor']:.2f} -> "
+        f"{row['capped_peak_load_factor']:.2f}, lines over capacity "
+        f"{row['lines_over_capacity_free']} -> {row['lines_over_capacity_capped']}, "
+        f"denied {row['denied']:,.0f}",
+        flush=True,
+    )
+
+
 def write_history(rows: list[dict], path: Path) -> None:
     """One CSV row per case and iteration: the run's history columns and ``cpu_ratio``,
     its CPU seconds so far over the unconstrained run's."""
@@ -219,6 +234,7 @@ def write_history(rows: list[dict], path: Path) -> None:
     for r in rows:
         table = r["history"].copy()
         table.insert(0, "case", r["case"])
+        table.insert(1, "method", r["method"])
         table["cpu_ratio"] = table["cpu_s"] / r["free_cpu_s"]
         tables.append(table)
     pd.concat(tables).to_csv(path, index=False)

@@ -422,11 +422,14 @@ def capacity_response(
     )
     strategy_cost = np.zeros(n_dest)
     averaged_wait = np.zeros(n_dest)
+    no_orders = np.empty((0, 0), dtype=np.int32)
+    no_counts = np.empty(0, dtype=np.int64)
     for b in prange(n_blocks):
         _capacity_block(
             np.int64(b), n_blocks, tail, head, cost, freq, in_indptr, in_links, no_skims, alpha,
             origins, destinations, dem_indptr, dem_origin, dem_value, wait_links, wait_index,
-            averaged, response, volume_blocks[b], arrived, strategy_cost, averaged_wait,
+            averaged, response, volume_blocks[b], arrived, strategy_cost, averaged_wait, no_orders,
+            no_counts,
         )  # fmt: skip
     return _sum_rows(volume_blocks), arrived, strategy_cost, averaged_wait
 
@@ -435,9 +438,11 @@ def capacity_response(
 def _capacity_block(
     b, n_blocks, tail, head, cost, freq, in_indptr, in_links, no_skims, alpha, origins,
     destinations, dem_indptr, dem_origin, dem_value, wait_links, wait_index, averaged,
-    response, volume, arrived, strategy_cost, averaged_wait,
+    response, volume, arrived, strategy_cost, averaged_wait, orders, counts,
 ):  # fmt: skip
-    """Destinations ``b, b + n_blocks, ...`` of :func:`capacity_response`, serially."""
+    """Destinations ``b, b + n_blocks, ...`` of :func:`capacity_response`, serially; with
+    ``orders`` (d, m) not empty, each destination's attractive links (in the order they
+    became attractive) that carry flow are copied to ``orders[q, :counts[q]]``."""
     n = in_indptr.shape[0] - 1
     m = tail.shape[0]
     n_orig = origins.shape[0]
@@ -463,6 +468,8 @@ def _capacity_block(
                 is_origin[o] = True
                 some_origins[n_some] = o
                 n_some += 1
+        if orders.shape[0] > 0:
+            counts[q] = 0
         if n_some == 0:
             continue
         count = strategy_into(
@@ -482,15 +489,21 @@ def _capacity_block(
         arrived[q] = node_volume[dest]
         for i in range(n):
             node_volume[i] = 0.0
+        kept = 0
         for p in range(count):
             a = order[p]
             va = link_volume[a]
             if va != 0.0:
+                if orders.shape[0] > 0:
+                    orders[q, kept] = a
+                    kept += 1
                 volume[a] += va
                 link_volume[a] = 0.0
                 w = wait_index[a]
                 if w >= 0:
                     response[q, w] = va
+        if orders.shape[0] > 0:
+            counts[q] = kept
 
 
 @njit
@@ -528,3 +541,221 @@ def wait_totals(tail, freq, wait_links, flows, n_nodes):
         for q in range(b, n_dest, n_blocks):
             out[q] = _max_ratio_sum(np.int64(q), tail, freq, wait_links, flows, node_max)
     return out
+
+
+@njit_parallel
+def capacity_response_orders(
+    tail, head, cost, freq, in_indptr, in_links, alpha, origins, destinations, demand,
+    wait_links, wait_index, averaged, response, orders, counts,
+):  # fmt: skip
+    """:func:`capacity_response`, also writing each destination's optimal strategy: its
+    attractive links that carry flow, in the order they became attractive (the part of
+    the strategy that its origins reach: at any positive frequencies the same links carry
+    flow), ``orders[q, :counts[q]]``
+    (``orders`` (d, m) int32, ``counts`` (d,) int64 outputs; ``counts[q] = 0`` where
+    destination ``q`` has no demand). Returns what :func:`capacity_response` returns."""
+    m = tail.shape[0]
+    n_dest = destinations.shape[0]
+    n_blocks = chunk_count(n_dest)
+    volume_blocks = np.zeros((n_blocks, m))
+    no_skims = np.empty((m, 0))
+    _, arrived, _, _, dem_indptr, dem_origin, dem_value = _assign_setup(
+        in_indptr.shape[0] - 1, 0, origins, n_dest, demand, False
+    )
+    strategy_cost = np.zeros(n_dest)
+    averaged_wait = np.zeros(n_dest)
+    for b in prange(n_blocks):
+        _capacity_block(
+            np.int64(b), n_blocks, tail, head, cost, freq, in_indptr, in_links, no_skims, alpha,
+            origins, destinations, dem_indptr, dem_origin, dem_value, wait_links, wait_index,
+            averaged, response, volume_blocks[b], arrived, strategy_cost, averaged_wait, orders,
+            counts,
+        )  # fmt: skip
+    return _sum_rows(volume_blocks), arrived, strategy_cost, averaged_wait
+
+
+@njit_parallel
+def column_pass(
+    tail, head, cost, freq, alpha, n_nodes, origins, destinations, demand, dest_columns,
+    column_indptr, column_links, weight, shift, wait_index, mixture,
+):  # fmt: skip
+    """One re-balancing pass of the per-destination strategy columns (restricted master
+    problem of a disaggregated simplicial decomposition, Larsson & Patriksson 1992).
+
+    A *column* of destination ``q`` is a strategy: attractive links in the order they
+    became attractive (``column_links[column_indptr[c]:column_indptr[c + 1]]``, the
+    columns of ``q`` being ``dest_columns[q] ... dest_columns[q + 1] - 1``). At ``cost``
+    and ``freq`` each column's expected cost ``C_c = sum_o g_oq u_o`` is recomputed by
+    the optimal-strategies recurrence over its own links (``u_i = (alpha + sum_a f_a (u_j
+    + c_a)) / F_i``, a no-wait link taking over), then the weights move towards the
+    cheapest column ``c*``: column ``c`` gives ``weight[c] * min(1, shift * (C_c - C_c*) /
+    C_c*)`` to ``c*``; then the demand is loaded on each column, in proportion to its
+    weight, splitting at the nodes in proportion to ``freq`` (so each column's flows are
+    consistent with the current frequencies).
+
+    Parameters
+    ----------
+    demand : (o, d) float64
+        Trips (as for :func:`assign`).
+    weight : (c,) float64
+        Column weights (sum 1 per destination with demand); updated in place.
+    shift : float
+        Gain of the weight update (per relative cost difference).
+    wait_index : (m,) int64
+        Position of each link among the waiting links, -1 for the others.
+    mixture : (d, w) float64
+        Output: each destination's flow on the waiting links.
+
+    Returns
+    -------
+    volume : (m,) float64
+        Link volumes of the re-weighted columns.
+    column_cost : (c,) float64
+        Each column's expected cost (s, demand-weighted) before the update.
+    restricted_gap : (d,) float64
+        ``sum_c weight[c] (C_c - C_c*)`` with the weights before the update (s).
+    least_cost : (d,) float64
+        ``C_c*`` (s).
+    """
+    m = tail.shape[0]
+    n_dest = destinations.shape[0]
+    n_blocks = chunk_count(n_dest)
+    volume_blocks = np.zeros((n_blocks, m))
+    _, _, _, _, dem_indptr, dem_origin, dem_value = _assign_setup(
+        n_nodes, 0, origins, n_dest, demand, False
+    )
+    column_cost = np.zeros(weight.shape[0])
+    restricted_gap = np.zeros(n_dest)
+    least_cost = np.zeros(n_dest)
+    for b in prange(n_blocks):
+        _column_block(
+            np.int64(b), n_blocks, tail, head, cost, freq, alpha, n_nodes, origins, destinations,
+            dem_indptr, dem_origin, dem_value, dest_columns, column_indptr, column_links, weight,
+            shift, wait_index, mixture, volume_blocks[b], column_cost, restricted_gap, least_cost,
+        )  # fmt: skip
+    return _sum_rows(volume_blocks), column_cost, restricted_gap, least_cost
+
+
+@njit
+def _column_block(
+    b, n_blocks, tail, head, cost, freq, alpha, n_nodes, origins, destinations, dem_indptr,
+    dem_origin, dem_value, dest_columns, column_indptr, column_links, weight, shift, wait_index,
+    mixture, volume, column_cost, restricted_gap, least_cost,
+):  # fmt: skip
+    """Destinations ``b, b + n_blocks, ...`` of :func:`column_pass`, serially."""
+    n = n_nodes
+    n_dest = destinations.shape[0]
+    u = np.full(n, np.inf)
+    f_node = np.zeros(n)
+    numerator = np.zeros(n)
+    inf_link = np.full(n, -1, dtype=np.int64)
+    node_volume = np.zeros(n)
+    for q in range(b, n_dest, n_blocks):
+        for p in range(mixture.shape[1]):
+            mixture[q, p] = 0.0
+        first, last = dest_columns[q], dest_columns[q + 1]
+        if first == last:
+            continue
+        dest = destinations[q]
+        best = -1
+        for c in range(first, last):
+            _column_labels(
+                tail, head, cost, freq, alpha, dest, column_links, column_indptr[c],
+                column_indptr[c + 1], u, f_node, numerator, inf_link,
+            )  # fmt: skip
+            total = 0.0
+            for r in range(dem_indptr[q], dem_indptr[q + 1]):
+                o = origins[dem_origin[r]]
+                if o != dest and u[o] < np.inf:
+                    total += dem_value[r] * u[o]
+            column_cost[c] = total
+            _column_reset(tail, head, column_links, column_indptr[c], column_indptr[c + 1], u,
+                          f_node, numerator, inf_link, node_volume)  # fmt: skip
+            if best < 0 or total < column_cost[best]:
+                best = c
+        least = column_cost[best]
+        least_cost[q] = least
+        gap = 0.0
+        moved = 0.0
+        for c in range(first, last):
+            excess = column_cost[c] - least
+            gap += weight[c] * excess
+            if c != best and weight[c] > 0.0:
+                share = shift * excess / least if least > 0.0 else 1.0
+                give = weight[c] * min(1.0, share)
+                weight[c] -= give
+                moved += give
+        weight[best] += moved
+        restricted_gap[q] = gap
+        for c in range(first, last):
+            if weight[c] <= 0.0:
+                continue
+            start, stop = column_indptr[c], column_indptr[c + 1]
+            _column_labels(
+                tail, head, cost, freq, alpha, dest, column_links, start, stop, u, f_node,
+                numerator, inf_link,
+            )  # fmt: skip
+            for r in range(dem_indptr[q], dem_indptr[q + 1]):
+                o = origins[dem_origin[r]]
+                if o != dest and u[o] < np.inf:
+                    node_volume[o] += weight[c] * dem_value[r]
+            for p in range(stop - 1, start - 1, -1):
+                a = column_links[p]
+                i = tail[a]
+                vi = node_volume[i]
+                if vi == 0.0:
+                    continue
+                if inf_link[i] >= 0:
+                    share = 1.0 if inf_link[i] == a else 0.0
+                else:
+                    share = freq[a] / f_node[i]
+                va = vi * share
+                if va == 0.0:
+                    continue
+                volume[a] += va
+                node_volume[head[a]] += va
+                w = wait_index[a]
+                if w >= 0:
+                    mixture[q, w] += va
+            _column_reset(tail, head, column_links, start, stop, u, f_node, numerator, inf_link,
+                          node_volume)  # fmt: skip
+
+
+@njit
+def _column_labels(
+    tail, head, cost, freq, alpha, dest, column_links, start, stop, u, f_node, numerator,
+    inf_link,
+):  # fmt: skip
+    """Labels ``u`` (s), combined frequencies ``f_node`` and no-wait links ``inf_link`` of
+    the strategy ``column_links[start:stop]`` (attractive links in the order they became
+    attractive: every link out of a node comes before the links into it) at ``cost`` and
+    ``freq``; the node arrays must hold ``inf``, 0, 0, -1 (see :func:`_column_reset`)."""
+    u[dest] = 0.0
+    for p in range(start, stop):
+        a = column_links[p]
+        i = tail[a]
+        j = head[a]
+        fa = freq[a]
+        if np.isinf(fa):
+            u[i] = u[j] + cost[a]
+            inf_link[i] = a
+        elif inf_link[i] < 0:
+            f_node[i] += fa
+            numerator[i] += fa * (u[j] + cost[a])
+            u[i] = (alpha + numerator[i]) / f_node[i]
+
+
+@njit
+def _column_reset(
+    tail, head, column_links, start, stop, u, f_node, numerator, inf_link, node_volume
+):  # fmt: skip
+    """Reset the node arrays of :func:`_column_labels` (and ``node_volume``) at the ends
+    of the links ``column_links[start:stop]``."""
+    for p in range(start, stop):
+        a = column_links[p]
+        for i in (tail[a], head[a]):
+            u[i] = np.inf
+            f_node[i] = 0.0
+            numerator[i] = 0.0
+            inf_link[i] = -1
+            node_volume[i] = 0.0

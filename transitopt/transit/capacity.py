@@ -34,7 +34,10 @@ costs and no waiting this is Frank-Wolfe's exact line search (``<c(v + s (y - v)
 v> = 0``, Frank & Wolfe 1956 as used for road equilibrium by LeBlanc, Morlok &
 Pierskalla 1975). It takes few iterations on small and moderately crowded networks
 (Coquimbo: 6 to a 1 % gap, MSA 19) but oscillates where a few nearly-full lines decide
-the gap (Transjakarta: no better than MSA; ``docs/model.md``). The first flows are the
+the gap (Transjakarta: no better than MSA; ``docs/model.md``). Or by strategy columns
+(``"columns"``, :mod:`.capacity_columns`: each destination's flow a re-balanced mix of the
+strategies found so far, loaded at the current effective frequencies; few iterations on
+the small cases, not better than MSA on Transjakarta). The first flows are the
 unconstrained assignment's.
 
 Convergence criterion: Cepeda et al.'s gap function (their section 3),
@@ -52,7 +55,9 @@ its waiting part (the averaged flows' wait term minus the optimal strategies' ex
 wait, ``sum g tau - sum_a c_a y_a`` with ``y`` the all-or-nothing response; the rest is
 in-vehicle and walking cost), the flow gap ``sum_a |y_a - v_a| / sum_a v_a`` between
 ``y`` and ``v`` over the line links, the step, the largest boardings / room ratio and load
-factor, and the denied boardings.
+factor, and the denied boardings; by strategy columns also the restricted passes after the
+search, their restricted relative gap (a lower bound of the next row's relative gap) and
+the columns kept (the step is then NaN).
 """
 
 from __future__ import annotations
@@ -70,6 +75,7 @@ from ..defaults import section
 from ..kernels import transit as kernels
 from ..kernels._config import sized
 from .assign import SKIM_NAMES, TransitAssignment, _demand_matrix
+from .capacity_columns import StrategyColumns, rebalance
 from .defaults import WAIT_FACTOR
 from .graph import ALIGHT, BOARD, DWELL, RIDE, TransitGraph
 
@@ -87,6 +93,9 @@ HISTORY_COLUMNS = (
     "denied_boardings",
     "max_load_factor",
     "cpu_s",
+    "restricted_passes",
+    "restricted_gap",
+    "columns",
 )
 
 
@@ -113,6 +122,11 @@ class CapacityParameters:
     sra_slow_growth, sra_fast_growth : float
         Self-regulated averaging: how much ``1 / step`` grows after an iteration that
         lowered the relative gap (< 1) and after one that did not (>= 1).
+    columns_shift, columns_max, columns_passes, columns_target
+        ``step_rule = "columns"`` (:mod:`.capacity_columns`): gain of the weight shift
+        per relative cost difference, most strategies kept per destination, most
+        restricted passes between two full searches, and the restricted relative gap at
+        which they stop, as a share of the last full relative gap.
     crowding : bool
         Weight in-vehicle time by :func:`crowding_multiplier`.
     seated_free_load, seated_full_multiplier, seated_over_multiplier, standing_multiplier
@@ -127,6 +141,10 @@ class CapacityParameters:
     step_rule: str = _DEFAULTS["step_rule"]
     sra_slow_growth: float = _DEFAULTS["sra_slow_growth"]
     sra_fast_growth: float = _DEFAULTS["sra_fast_growth"]
+    columns_shift: float = _DEFAULTS["columns_shift"]
+    columns_max: int = _DEFAULTS["columns_max"]
+    columns_passes: int = _DEFAULTS["columns_passes"]
+    columns_target: float = _DEFAULTS["columns_target"]
     crowding: bool = _DEFAULTS["crowding"]
     seated_free_load: float = _DEFAULTS["seated_free_load"]
     seated_full_multiplier: float = _DEFAULTS["seated_full_multiplier"]
@@ -143,6 +161,10 @@ class CapacityParameters:
             "step_rule": self.step_rule in STEP_RULES,
             "sra_slow_growth": 0 < self.sra_slow_growth < 1,
             "sra_fast_growth": self.sra_fast_growth >= 1,
+            "columns_shift": self.columns_shift > 0,
+            "columns_max": self.columns_max >= 1,
+            "columns_passes": self.columns_passes >= 1,
+            "columns_target": 0 < self.columns_target < 1,
             "seated_free_load": 0 <= self.seated_free_load < 1,
             "seated_full_multiplier": self.seated_full_multiplier >= 1,
             "seated_over_multiplier": self.seated_over_multiplier >= 1,
@@ -316,7 +338,7 @@ LINE_SEARCH_BISECTIONS = 12
 MIN_STEP = 1e-3
 
 #: step rules of :class:`CapacityParameters`
-STEP_RULES = ("msa", "sra", "line_search")
+STEP_RULES = ("msa", "sra", "line_search", "columns")
 
 
 class _StepRule:
@@ -446,7 +468,18 @@ def assign_transit_capacity(
     averaged = np.zeros((n_dest, wait_links.size))  # per destination, on the waiting links
     response_w = np.zeros((n_dest, wait_links.size))
 
+    columnar = p.step_rule == "columns"
+    columns = StrategyColumns(n_dest, p.columns_max)
+    orders = np.zeros((n_dest, graph.n_links if columnar else 0), dtype=np.int32)
+    counts = np.zeros(n_dest, dtype=np.int64)
+
     def respond(freq: np.ndarray, cost: np.ndarray) -> tuple:
+        if columnar:
+            return kernels.capacity_response_orders(
+                graph.tail, graph.head, cost, freq, graph.in_indptr, graph.in_links,
+                float(wait_factor), graph.origin_node, graph.destination_node, matrix,
+                wait_links, wait_index, averaged, response_w, orders, counts,
+            )  # fmt: skip
         return kernels.capacity_response(
             graph.tail, graph.head, cost, freq, graph.in_indptr, graph.in_links,
             float(wait_factor), graph.origin_node, graph.destination_node, matrix, wait_links,
@@ -484,6 +517,7 @@ def assign_transit_capacity(
 
     volume, arrived, _, _ = respond(graph.freq_hz, graph.cost_s)  # unconstrained start
     averaged[:] = response_w
+    columns.add(orders, counts)
     rows = []
     converged = False
     line_links = state.line_links
@@ -521,10 +555,27 @@ def assign_transit_capacity(
                 "denied_boardings": float(np.maximum(boardings - np.maximum(room, 0.0), 0.0).sum()),
                 "max_load_factor": float(load_factor.max()) if load_factor.size else 0.0,
                 "cpu_s": time.process_time() - clock,
+                "restricted_passes": 0,
+                "restricted_gap": float("nan"),
+                "columns": columns.count,
             }
         )
         if converged:
             break
+        if columnar:
+            columns.add(orders, counts)
+            volume, passes, restricted = rebalance(
+                columns, graph, matrix, costs_and_freqs, volume, averaged, wait_links, wait_index,
+                wait_factor=wait_factor, shift=p.columns_shift,
+                target=p.columns_target * relative_gap, max_passes=p.columns_passes,
+            )  # fmt: skip
+            rows[-1].update(
+                step=float("nan"),
+                restricted_passes=passes,
+                restricted_gap=restricted,
+                columns=columns.count,
+            )
+            continue
         if p.step_rule == "line_search":
             step = equal_cost_step(volume, response)
             rows[-1]["step"] = step
