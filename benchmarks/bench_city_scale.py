@@ -422,11 +422,20 @@ def run_once(scenario_path: Path, out_folder: Path, *, tntp_crs: str | None = No
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         "base_mb": base_mb,
         "feedback_iterations": len(history),
-        "road_iterations": [row.get("road_iterations") for row in history],
+        # per feedback iteration: the road equilibrium's iterations after its initial
+        # loading (0: the all-or-nothing flows at free flow already met the gap) and its gap
+        "road_iterations": [_count(row.get("road_iterations")) for row in history],
+        "road_gaps": [row.get("road_gap") for row in history],
+        "road_target_gap": result.summary.get("parameters", {}).get("assignment", {}).get("gap"),
         "converged": bool(result.summary.get("converged", False)),
         "warnings": sorted({str(w.message)[:200] for w in caught}),
         "threads": int(os.environ.get("NUMBA_NUM_THREADS", os.cpu_count() or 1)),
     }
+
+
+def _count(value) -> int | None:
+    """An iteration count of the convergence log (a float there, NaN without roads)."""
+    return None if value is None or not math.isfinite(value) else int(value)
 
 
 def _set_tntp_crs(sources, crs: str) -> None:
@@ -535,9 +544,12 @@ def main() -> None:
     run = in_process(scenario, folder / "run", args.cores, tntp_crs)
     print(f"\n{run['scenario']} ({'cold' if args.no_warmup else 'warm'}, {args.cores} threads)\n")
     print(table(run))
+    gaps = ", ".join("-" if g is None else f"{g:.2g}" for g in run.get("road_gaps", []))
     print(
         f"\nfeedback iterations {run['feedback_iterations']} (converged: {run['converged']}); "
-        f"road iterations per feedback iteration {run['road_iterations']}"
+        f"per feedback iteration, road equilibrium iterations after the initial loading "
+        f"{run['road_iterations']} (0: the all-or-nothing flows at free flow met the gap), relative gaps [{gaps}] "
+        f"(target {run.get('road_target_gap') or float('nan'):g})"
     )
     for w in run["warnings"]:
         print(f"warning: {w}")

@@ -56,9 +56,23 @@ _GRAPHS: dict[bytes, tuple] = {}
 #: the better of the two choices
 SWITCH_SEARCHES = 3000
 LARGER_MAX_ADDED = 128
+#: skims whose work (origins x core edges) is at least this search the core without its
+#: redundant edges (:func:`.kernels.assignment.prune_core`, as dense loadings do): every
+#: search is a full one there. The 100,000-node grid city (1,000 zones, core of 37,757
+#: nodes and 670,586 edges): a free-flow skim 9.6 instead of 10.1 CPU s (2 threads,
+#: shared machine), the same distances bit for bit; small skims skip the pass over the core
+PRUNE_SKIM_WORK = 1e7
 #: search counts kept (least recently used dropped)
 COUNTED_GRAPHS = 16
 _SEARCHES: dict[bytes, int] = {}
+#: the ``zone_cost`` argument of the loading kernels when no zone costs are kept
+NO_ZONE_COSTS = np.empty((0, 0))
+
+
+def zone_cost_buffer(keep: bool, n_origins: int, n_dests: int) -> np.ndarray:
+    """The ``zone_cost`` output of a loading kernel: ``(n_origins, n_dests)`` to keep the
+    zone-to-zone costs of the searches, else :data:`NO_ZONE_COSTS`."""
+    return np.empty((n_origins, n_dests)) if keep else NO_ZONE_COSTS
 
 
 def eliminate(
@@ -103,13 +117,6 @@ def _whole(
         np.ascontiguousarray(c_tail, dtype=np.int64),
         np.arange(c_head.size, dtype=np.int64),
     )
-
-
-def _read_only(a: np.ndarray, dtype: type) -> np.ndarray:
-    """A read-only C-contiguous copy of ``a`` as ``dtype``."""
-    out: np.ndarray = np.array(a, dtype=dtype, order="C")
-    out.flags.writeable = False
-    return out
 
 
 def _digest(*arrays: np.ndarray) -> bytes:
@@ -212,6 +219,15 @@ class CompressedAON:
         (dense demand; Grid100k's core loses 39 % of its edges, the AON about 10 % of its
         CPU time), not where searches stop early (Berlin-Center: the 5 ms it costs per
         loading equal what the searches save).
+
+    Attributes
+    ----------
+    keep_zone_costs : bool
+        Keep the shortest costs between origins and destinations of each loading in
+        ``zone_cost_s`` (default False).
+    zone_cost_s : (n_origins, n_dests) float64 or None
+        Those of the last loading (s; NaN where a pair has no demand: the search need
+        not settle it).
     """
 
     def __init__(
@@ -261,8 +277,9 @@ class CompressedAON:
         self.origins = np.ascontiguousarray(core_of[new_of[origin_nodes]])
         self.dests = np.ascontiguousarray(core_of[new_of[dest_nodes]])
         self.demand = demand
-        self._skim_args: tuple | None = None
         self.prune = prune
+        self.keep_zone_costs = False
+        self.zone_cost_s: np.ndarray | None = None
 
     @classmethod
     def of_problem(
@@ -301,11 +318,16 @@ class CompressedAON:
         return self._larger
 
     def load(self, cost: np.ndarray, load: bool = True) -> tuple[np.ndarray, float, float]:
-        """``(flow, sptt, unreachable)`` under link costs ``cost`` (s), as ``aon_load``."""
-        return aon_load_compressed(
+        """``(flow, sptt, unreachable)`` under link costs ``cost`` (s), as ``aon_load``
+        (and the zone costs into ``zone_cost_s`` where ``keep_zone_costs``)."""
+        zone_cost = zone_cost_buffer(self.keep_zone_costs, self.origins.size, self.dests.size)
+        out = aon_load_compressed(
             *self.args, cost, self.no_through, self.origins, self.dests, self.demand, load,
-            self.prune,
+            self.prune, zone_cost,
         )  # fmt: skip
+        if self.keep_zone_costs:
+            self.zone_cost_s = zone_cost
+        return out
 
     def skim(self, cost: np.ndarray) -> np.ndarray:
         """Shortest-path costs ``(n_origins, n_destinations)`` under link costs ``cost``
@@ -315,25 +337,15 @@ class CompressedAON:
         (:data:`SWITCH_SEARCHES`)."""
         if self.wants_larger() or self._larger is not None:
             return self.larger().skim(cost)
-        if self._skim_args is None:
-            # the search kernels shared with plain searches see the types of a network's
-            # frozen structure (int64 indptr, int32 head, read-only), so they compile once
-            c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b, k_ptr, k_head, *rest = self.args
-            self._skim_args = (
-                (c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b),
-                (_read_only(k_ptr, np.int64), _read_only(k_head, np.int32), *rest),
-                _read_only(self.no_through, np.bool_),
-            )
-        ops, core, no_through = self._skim_args
         # work: one search of the core per origin (its edges), the serial twin when small
-        work = self.origins.size * core[1].size
+        work = self.origins.size * self.m_core
         return sized(skim_compressed, work)(
-            *ops,
-            *core,
+            *self.args,
             np.ascontiguousarray(cost, dtype=np.float64),
-            no_through,
+            self.no_through,
             self.origins,
             self.dests,
+            work >= PRUNE_SKIM_WORK,
         )
 
     def __call__(self, cost: np.ndarray) -> tuple[np.ndarray, float]:

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..kernels.assignment import aon_load_hierarchy
 from ..kernels.elimination import contract_all
-from ._aon import CompressedAON, _digest
+from ._aon import CompressedAON, _digest, zone_cost_buffer
 from ._problem import Problem
 
 #: the hierarchy is used where at least this share of the origin-destination pairs has
@@ -94,7 +94,8 @@ def hierarchy_of(aon: CompressedAON) -> tuple | None:
 
 class HierarchyAON:
     """:class:`~._aon.CompressedAON` with each origin's search on a contraction hierarchy
-    of its core graph (see the module doc); the same ``load`` and call interface."""
+    of its core graph (see the module doc); the same ``load`` and call interface, and
+    ``keep_zone_costs``/``zone_cost_s`` (every pair of an origin with demand is known)."""
 
     def __init__(self, aon: CompressedAON) -> None:
         built = hierarchy_of(aon)
@@ -105,12 +106,20 @@ class HierarchyAON:
         self.dests = np.ascontiguousarray(rank_of[aon.dests])
         self.demand = aon.demand
         self.n_edges = int(self.args[-1].size)
+        self.keep_zone_costs = False
+        self.zone_cost_s: np.ndarray | None = None
 
     def load(self, cost: np.ndarray, load: bool = True) -> tuple[np.ndarray, float, float]:
-        """``(flow, sptt, unreachable)`` under link costs ``cost`` (s), as ``aon_load``."""
-        return aon_load_hierarchy(
-            *self.args, cost, self.no_through, self.origins, self.dests, self.demand, load
-        )
+        """``(flow, sptt, unreachable)`` under link costs ``cost`` (s), as ``aon_load``
+        (and the zone costs into ``zone_cost_s`` where ``keep_zone_costs``)."""
+        zone_cost = zone_cost_buffer(self.keep_zone_costs, self.origins.size, self.dests.size)
+        out = aon_load_hierarchy(
+            *self.args, cost, self.no_through, self.origins, self.dests, self.demand, load,
+            zone_cost,
+        )  # fmt: skip
+        if self.keep_zone_costs:
+            self.zone_cost_s = zone_cost
+        return out
 
     def __call__(self, cost: np.ndarray) -> tuple[np.ndarray, float]:
         """Link flows and the shortest-path total travel cost under ``cost``."""
@@ -129,12 +138,18 @@ class DenseCoreAON:
     def __init__(self, aon: CompressedAON) -> None:
         aon.prune = True
         self.core = aon
+        self.keep_zone_costs = False
+        self.zone_cost_s: np.ndarray | None = None
 
     def load(self, cost: np.ndarray, load: bool = True) -> tuple[np.ndarray, float, float]:
-        """``(flow, sptt, unreachable)`` under link costs ``cost`` (s), as ``aon_load``."""
+        """``(flow, sptt, unreachable)`` under link costs ``cost`` (s), as ``aon_load``
+        (and the zone costs into ``zone_cost_s`` where ``keep_zone_costs``)."""
         if self.core.wants_larger():
             self.core = self.core.larger()
-        return self.core.load(cost, load)
+        self.core.keep_zone_costs = self.keep_zone_costs
+        out = self.core.load(cost, load)
+        self.zone_cost_s = self.core.zone_cost_s
+        return out
 
     def __call__(self, cost: np.ndarray) -> tuple[np.ndarray, float]:
         """Link flows and the shortest-path total travel cost under ``cost``."""
@@ -142,12 +157,16 @@ class DenseCoreAON:
         return flow, sptt
 
 
+#: the all-or-nothing loaders :func:`aon_loader` picks from
+AONLoader = CompressedAON | HierarchyAON | DenseCoreAON
+
+
 def demand_share(demand: np.ndarray) -> float:
     """Share of the origin-destination pairs of ``demand`` with trips > 0."""
     return float(np.count_nonzero(demand > 0.0)) / max(1, demand.size)
 
 
-def aon_loader(problem: Problem) -> CompressedAON | HierarchyAON | DenseCoreAON:
+def aon_loader(problem: Problem) -> AONLoader:
     """The all-or-nothing loader of a problem: on the hierarchy where its demand is
     dense (:data:`DENSE_SHARE`), the problem large (:data:`MIN_WORK`) and the hierarchy
     small enough (:data:`MAX_OPS`), else on the core graph with early exit (full

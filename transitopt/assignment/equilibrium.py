@@ -21,8 +21,9 @@ from .._progress import ProgressCallback
 from ..demand.od import ODMatrix
 from ..kernels.vdf import costs_into
 from ..network.compiled import Network
+from ._hierarchy import aon_loader
 from ._monitor import HISTORY_COLUMNS, Monitor
-from ._problem import build_problem
+from ._problem import Problem, build_problem
 from .bush import solve_algorithm_b, solve_algorithm_b_classes
 from .classes import VehicleClass, build_class_problems
 from .diagonalisation import solve_diagonalised
@@ -74,6 +75,10 @@ class UserEquilibrium:
     progress
         Called with each history row (a dict); returning ``False`` stops the run
         (:mod:`transitopt._progress`).
+    keep_zone_costs
+        Keep the zone-to-zone shortest costs of the last all-or-nothing search in
+        ``result.zone_cost_s`` (one class, link-based algorithms; ``None`` otherwise):
+        that search runs at the final flows, so they are a skim of ``result.cost_s``.
     """
 
     network: Network
@@ -89,6 +94,7 @@ class UserEquilibrium:
     distance_factor: float | None = None
     progress: ProgressCallback | None = None
     classes: Sequence[VehicleClass] | None = None
+    keep_zone_costs: bool = False
 
     def __post_init__(self) -> None:
         if (self.demand is None) == (self.classes is None):
@@ -130,10 +136,15 @@ class UserEquilibrium:
             time_limit_s=self.time_limit_s,
             progress=self.progress,
         )
+        zone_cost = None
         if self.algorithm == "algb":
             flow = solve_algorithm_b(problem, monitor)
         else:
-            flow = solve_link_based(problem, self.algorithm, monitor)
+            aon = aon_loader(problem)
+            aon.keep_zone_costs = self.keep_zone_costs
+            flow = solve_link_based(problem, self.algorithm, monitor, aon=aon)
+            if aon.zone_cost_s is not None:
+                zone_cost = _zone_costs(problem, aon.zone_cost_s)
         flow = np.where(problem.closed, 0.0, flow)
         cost = np.empty_like(flow)
         costs_into(flow, *problem.vdf_args, cost)
@@ -155,6 +166,7 @@ class UserEquilibrium:
             stop_reason=monitor.stop_reason,
             unassigned=problem.unassigned,
             setup_s=setup_s,
+            zone_cost_s=zone_cost,
         )
         self._warn_unconverged(result)
         return result
@@ -247,6 +259,15 @@ class UserEquilibrium:
         )
         self._warn_unconverged(result)
         return result
+
+
+def _zone_costs(problem: Problem, cost_s: np.ndarray) -> pd.DataFrame:
+    """The loader's zone costs (origin rows x destination columns of ``problem``) by zone
+    id, 0 where an origin and a destination share a node (the problem drops that demand,
+    so the search leaves them NaN)."""
+    cost = np.array(cost_s)
+    cost[problem.origin_nodes[:, None] == problem.dest_nodes[None, :]] = 0.0
+    return pd.DataFrame(cost, index=problem.origin_zones, columns=problem.dest_zones)
 
 
 def assign(

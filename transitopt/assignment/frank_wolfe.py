@@ -32,7 +32,7 @@ import numpy as np
 
 from ..kernels.conjugate import bfw_target, bfw_weights, cfw_target, cfw_weight
 from ..kernels.vdf import beckmann, costs_into, derivatives_into, line_search, line_search_offset
-from ._hierarchy import aon_loader
+from ._hierarchy import AONLoader, aon_loader
 from ._monitor import Monitor
 from ._problem import Problem
 from .classes import ClassProblems
@@ -45,16 +45,26 @@ LINE_SEARCH_MAX_ITER = 60
 
 
 def solve_link_based(
-    problem: Problem, algorithm: str, monitor: Monitor, *, initial: np.ndarray | None = None
+    problem: Problem,
+    algorithm: str,
+    monitor: Monitor,
+    *,
+    initial: np.ndarray | None = None,
+    aon: AONLoader | None = None,
 ) -> np.ndarray:
-    """Run ``msa``, ``fw``, ``cfw`` or ``bfw`` until ``monitor`` stops it; returns the car flows."""
+    """Run ``msa``, ``fw``, ``cfw`` or ``bfw`` until ``monitor`` stops it; returns the car flows.
+
+    ``aon``: the all-or-nothing loader (default :func:`aon_loader` of ``problem``). The
+    run ends right after a loading at the flows it returns (the one that certifies their
+    gap), so the loader's last searches are at the final link costs."""
     if algorithm not in ("msa", "fw", "cfw", "bfw"):
         raise ValueError(f"unknown link-based algorithm {algorithm!r}")
     args = problem.vdf_args
     m = problem.head.size
     cost = np.empty(m)
     hess = np.empty(m)
-    aon = aon_loader(problem)
+    if aon is None:
+        aon = aon_loader(problem)
     if initial is None:
         costs_into(np.zeros(m), *args, cost)
         x, _ = aon(cost)

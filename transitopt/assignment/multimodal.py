@@ -885,11 +885,40 @@ def _transit_graph_at(setup: _Setup, link_time_s: np.ndarray | None) -> TransitG
     return replace(graph, cost_s=cost, in_vehicle_s=ivt)
 
 
+def _car_skim_of_road(setup: _Setup, road: Any) -> np.ndarray | None:
+    """The car skim (s, between the set-up's zone nodes) at the link times of the road
+    equilibrium ``road``, from its last all-or-nothing search, or ``None`` where that is
+    not the skim: the search ran at the final flows (``road.zone_cost_s``, link-based
+    algorithms, one class) on costs ``road.cost_s``, which are the car skim's where they
+    equal the link times (no toll or distance cost) and the links open to its searches
+    are the skim's; every zone pair must have been settled (car demand on it)."""
+    if road is None or road.zone_cost_s is None or road.network is not setup.drive:
+        return None
+    open_links = ~road.closed
+    if not np.array_equal(open_links, setup.car_open):
+        return None
+    if not np.array_equal(road.cost_s[open_links], road.time_s[open_links]):
+        return None
+    zones = setup.drive.node_id[setup.nodes]
+    cost = road.zone_cost_s.reindex(index=zones, columns=zones).to_numpy(copy=True)
+    np.fill_diagonal(cost, 0.0)
+    if np.isnan(cost).any():
+        return None
+    return cost
+
+
 def _skims(
-    setup: _Setup, link_time_s: np.ndarray | None, transit_demand: np.ndarray | None = None
+    setup: _Setup,
+    link_time_s: np.ndarray | None,
+    transit_demand: np.ndarray | None = None,
+    *,
+    car_zone_s: np.ndarray | None = None,
 ) -> tuple[dict[str, np.ndarray], Any, Any]:
     """Skims at link times ``link_time_s``, the transit assignment and, with line
     capacities, the capacity-constrained assignment it came from (else ``None``).
+
+    ``car_zone_s``: the car skim between the zone nodes at ``link_time_s`` where the road
+    equilibrium that set them has it (:func:`_car_skim_of_road`); else it is searched.
 
     With line capacities ``transit_gc_min`` (from the strategy cost ``total_s``) holds
     the crowding-weighted in-vehicle time and the effective waits, so crowding enters
@@ -899,8 +928,9 @@ def _skims(
     out: dict[str, np.ndarray] = {}
     if setup.drive is not None:
         assert link_time_s is not None  # the loop keeps link times with a drive network
-        drive_s = setup.car_core.skim(link_time_s)
-        drive_s = drive_s[np.ix_(setup.inv, setup.inv)]
+        if car_zone_s is None:
+            car_zone_s = setup.car_core.skim(link_time_s)
+        drive_s = car_zone_s[np.ix_(setup.inv, setup.inv)]
     else:
         drive_s = setup.static_car_s
     car_s = (
@@ -1133,6 +1163,7 @@ def _road(
             max_iter=a.max_iter,
             preload=setup.preload,
             closed=closed,
+            keep_zone_costs=True,  # the next car skim (_car_skim_of_road)
             **options,
         ).run()
     messages = [str(w.message) for w in caught if not issubclass(w.category, ConvergenceWarning)]
@@ -1153,6 +1184,8 @@ class _Loop:
         self.demand: dict[str, np.ndarray] | None = None
         self.probs: dict[str, np.ndarray] = {}
         self.road_result = None
+        #: the car skim at ``link_time`` where the road equilibrium that set it has it
+        self.car_zone_s: np.ndarray | None = None
         self.road_warnings: list[str] = []
         self.history: list[dict] = []
         self.stop_reason = "max_iter"
@@ -1168,7 +1201,7 @@ class _Loop:
             if setup.params.transit_capacity is not None and self.demand is not None
             else None
         )
-        skims, _, _ = _skims(setup, self.link_time, crowded_by)
+        skims, _, _ = _skims(setup, self.link_time, crowded_by, car_zone_s=self.car_zone_s)
         t1 = time.perf_counter()
         self.probs, _ = logit_choice(
             skims, setup.walk_m, setup.params.mode_choice, offsets=setup.model.mode_offsets
@@ -1234,6 +1267,7 @@ class _Loop:
             else 0.0
         )
         self.link_time = new_time
+        self.car_zone_s = _car_skim_of_road(self.setup, result)
         if result is None:
             return change, np.nan, np.nan
         return change, result.relative_gap, result.iterations
@@ -1269,7 +1303,10 @@ class _Loop:
         started = time.perf_counter()
         transit_demand = np.where(np.isfinite(demand["transit"]), demand["transit"], 0.0)
         skims, assignment, capacity = _skims(
-            setup, self.link_time, transit_demand if setup.graph is not None else None
+            setup,
+            self.link_time,
+            transit_demand if setup.graph is not None else None,
+            car_zone_s=self.car_zone_s,
         )
         _, logsum = logit_choice(
             skims, setup.walk_m, setup.params.mode_choice, offsets=setup.model.mode_offsets

@@ -52,6 +52,11 @@ class AssignmentResult:
         PCE per link of each vehicle class (PCU per vehicle; the class's one value on
         every link unless it has a PCE by road type); ``flow`` is the sum of
         ``class_pce * class_flow``.
+    zone_cost_s : DataFrame or None
+        With ``keep_zone_costs`` (one class, link-based algorithms): the shortest costs
+        (s) between origin zones (index) and destination zones (columns) of the last
+        all-or-nothing search, which runs on ``cost_s`` at the final ``flow``; NaN where
+        a pair has no demand (its search need not settle it). ``None`` otherwise.
     """
 
     network: Network = field(repr=False)
@@ -70,6 +75,7 @@ class AssignmentResult:
     class_flow: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     class_cost_s: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     class_pce: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    zone_cost_s: pd.DataFrame | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         for name in ("flow", "preload", "time_s", "cost_s", "closed"):

@@ -24,7 +24,7 @@ from numba import prange
 from ._config import chunk_count, njit, njit_parallel
 from .compression import bfs_order, peel, undirected_neighbours
 from .heap import NOT_QUEUED, SETTLED, heap_pop, heap_push
-from .shortest_paths import _mark_targets, dijkstra_into, reset_search, search_scratch
+from .shortest_paths import dijkstra_into, search_scratch
 
 
 @njit
@@ -239,14 +239,17 @@ def _search_listed(
 @njit
 def _aon_block_listed(
     indptr, head, tail, cost, split, feed_ptr, feed_tail, no_through, origin_nodes, dest_nodes,
-    demand, start, stop, load, flow,
+    demand, start, stop, load, flow, zone_cost,
 ):  # fmt: skip
     """AON for origins ``start:stop``; adds to ``flow``; returns ``(sptt, unreachable demand)``.
 
     Work is proportional to the nodes each search reaches: the leaf targets' flows go
     first, then the tree is loaded in reverse settling order (a node's predecessor
     settles before it) and only reached nodes are reset. The graph's edges are ordered
-    by :func:`leaves_last` (``split``, ``feed_ptr``, ``feed_tail``)."""
+    by :func:`leaves_last` (``split``, ``feed_ptr``, ``feed_tail``). Where ``zone_cost``
+    has rows (else it is ``(0, 0)``), ``zone_cost[o, j]`` gets the shortest cost of each
+    pair with demand (final: the search stops only once those are), NaN elsewhere (not
+    known)."""
     n = indptr.size - 1
     dist, pred, heap_key, heap_node, position = search_scratch(n)
     is_target = np.zeros(n, dtype=np.bool_)
@@ -257,6 +260,7 @@ def _aon_block_listed(
     target_list = np.empty(dest_nodes.size, dtype=np.int64)
     sptt = 0.0
     unreachable = 0.0
+    keep_costs = zone_cost.shape[0] > 0
     for o in range(start, stop):
         row = demand[o]
         n_targets = 0
@@ -266,6 +270,8 @@ def _aon_block_listed(
                 is_target[t] = True
                 target_list[n_targets] = t
                 n_targets += 1
+        if keep_costs:
+            zone_cost[o, :] = np.nan
         if n_targets == 0:
             continue
         source = origin_nodes[o]
@@ -291,6 +297,8 @@ def _aon_block_listed(
             if q > 0.0:
                 t = dest_nodes[j]
                 d = dist[t]
+                if keep_costs:
+                    zone_cost[o, j] = d
                 if d == np.inf:
                     unreachable += q
                 else:
@@ -340,7 +348,7 @@ def aon_load(indptr, head, tail, cost, no_through, origin_nodes, dest_nodes, dem
     l_head, l_cost, perm, split, feed_ptr, feed_tail = leaves_last(indptr, head, cost, no_through)
     buffers, sptt, unreachable = _aon_blocks(
         indptr, l_head, tail, l_cost, split, feed_ptr, feed_tail, no_through, origin_nodes,
-        dest_nodes, demand, load,
+        dest_nodes, demand, load, np.empty((0, 0)),
     )  # fmt: skip
     n_blocks = buffers.shape[0]
     flow = np.zeros(m)
@@ -356,13 +364,14 @@ def aon_load(indptr, head, tail, cost, no_through, origin_nodes, dest_nodes, dem
 @njit_parallel
 def _aon_blocks(
     indptr, head, tail, cost, split, feed_ptr, feed_tail, no_through, origin_nodes, dest_nodes,
-    demand, load,
+    demand, load, zone_cost,
 ):  # fmt: skip
     """AON of every origin, in :func:`~._config.chunk_count` blocks in parallel, on a
     graph ordered by :func:`leaves_last`.
 
     Returns ``(buffers, sptt, unreachable)``: ``buffers[b]`` the link flows of block ``b``
-    (width 0 when ``load`` is false), to be added up in block order by the caller.
+    (width 0 when ``load`` is false), to be added up in block order by the caller;
+    ``zone_cost``: see :func:`_aon_block_listed`.
     """
     m = head.size
     n_orig = origin_nodes.size
@@ -375,7 +384,7 @@ def _aon_blocks(
         stop = (b + 1) * n_orig // n_blocks
         s, u = _aon_block_listed(
             indptr, head, tail, cost, split, feed_ptr, feed_tail, no_through, origin_nodes,
-            dest_nodes, demand, start, stop, load, buffers[b],
+            dest_nodes, demand, start, stop, load, buffers[b], zone_cost,
         )  # fmt: skip
         sptt_part[b] = s
         unreach_part[b] = u
@@ -707,10 +716,12 @@ def prune_core(indptr, head, cost, no_through):
 def aon_load_compressed(
     c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b,
     core_indptr, core_head, core_tail, core_edge,
-    cost, no_through, origins, dests, demand, load, prune,
+    cost, no_through, origins, dests, demand, load, prune, zone_cost,
 ):  # fmt: skip
     """:func:`aon_load` on a compressed graph; ``cost`` and the returned flows are per
-    original link. Returns ``(flow, sptt, unreachable)``.
+    original link. Returns ``(flow, sptt, unreachable)``; ``zone_cost`` ``(n_origins,
+    n_dests)`` or ``(0, 0)``: the shortest costs of the pairs with demand, NaN elsewhere
+    (see :func:`_aon_block_listed`).
 
     The compressed edges ``c_link``/``sc_ptr``/``step_ptr``/``cand`` come from
     :func:`aon_graph`; derived edges ``m_c + k`` are ``op_a[k] + op_b[k]`` (``op_sum``,
@@ -739,7 +750,7 @@ def aon_load_compressed(
     l_head, l_cost, perm, split, feed_ptr, feed_tail = leaves_last(ptr, p_head, p_cost, no_through)
     buffers, sptt, unreachable = _aon_blocks(
         ptr, l_head, p_tail, l_cost, split, feed_ptr, feed_tail, no_through, origins, dests,
-        demand, load,
+        demand, load, zone_cost,
     )  # fmt: skip
     n_blocks = buffers.shape[0]
     flow = np.zeros(m)
@@ -758,12 +769,15 @@ def aon_load_compressed(
 def skim_compressed(
     c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b,
     core_indptr, core_head, core_tail, core_edge,
-    cost, no_through, origins, dests,
+    cost, no_through, origins, dests, prune,
 ):  # fmt: skip
     """Shortest-path costs ``(len(origins), len(dests))`` under link costs ``cost`` (s,
     per original link) on the compressed graph of :func:`aon_load_compressed` (same
-    arguments; ``origins``, ``dests`` in core node indices). Parallel over origins; each
-    search stops once every destination is settled; ``inf`` where unreachable.
+    arguments; ``origins``, ``dests`` in core node indices; ``prune``: search the core
+    without the edges :func:`prune_core` finds redundant under ``cost``, which leaves
+    every distance as it is). Parallel over origins; each search is the loadings'
+    (:func:`_search_listed`: centroids never queued), stopped once every destination is
+    final; ``inf`` where unreachable.
     """
     m_c = c_link.size
     n_ops = op_a.size
@@ -775,21 +789,41 @@ def skim_compressed(
     core_cost = np.empty(core_edge.size)
     for e in range(core_edge.size):
         core_cost[e] = ec[core_edge[e]]
+    if prune:
+        ptr, p_head, _, p_cost, _ = prune_core(core_indptr, core_head, core_cost, no_through)
+    else:
+        ptr, p_head, p_cost = core_indptr, core_head, core_cost
     n = core_indptr.size - 1
     n_src = origins.size
     out = np.empty((n_src, dests.size))
-    is_target, n_unique = _mark_targets(n, dests)
+    is_target = np.zeros(n, dtype=np.bool_)
+    target_list = np.empty(dests.size, dtype=np.int64)
+    n_targets = 0
+    for t in dests:
+        if not is_target[t]:
+            is_target[t] = True
+            target_list[n_targets] = t
+            n_targets += 1
+    targets = target_list[:n_targets]
     n_chunks = chunk_count(n_src)
     for c in prange(n_chunks):
         dist, pred, heap_key, heap_node, position = search_scratch(n)
+        touched = np.empty(n, dtype=np.int64)
+        settled = np.empty(n, dtype=np.int64)
+        no_feeds = np.zeros(0, dtype=np.int64)
         for i in range(c, n_src, n_chunks):
-            reset_search(dist, pred, position)
-            dijkstra_into(
-                core_indptr, core_head, core_cost, origins[i], no_through, is_target,
-                n_unique, dist, pred, heap_key, heap_node, position,
+            # every destination a target: each node's edges all looked at (no feeds)
+            _, n_t = _search_listed(
+                ptr, p_head, p_cost, ptr[1:], no_through, origins[i], is_target, no_feeds,
+                False, targets, dist, pred, heap_key, heap_node, position, touched, settled,
             )  # fmt: skip
             for j in range(dests.size):
                 out[i, j] = dist[dests[j]]
+            for k in range(n_t):
+                v = touched[k]
+                dist[v] = np.inf
+                pred[v] = -1
+                position[v] = NOT_QUEUED
     return out
 
 
@@ -918,10 +952,12 @@ def _hierarchy_tree(
 @njit
 def _hierarchy_block(
     n_centroid_ranks, up_ptr, up_head, down_ptr, down_tail, ch_tail, ch_cost, no_through,
-    origins, dests, demand, start, stop, load, flow,
+    origins, dests, demand, start, stop, load, flow, zone_cost,
 ):  # fmt: skip
     """AON of origins ``start:stop`` on the hierarchy; adds to ``flow`` (per hierarchy
-    edge); returns ``(sptt, unreachable demand)``."""
+    edge); returns ``(sptt, unreachable demand)``. Where ``zone_cost`` has rows (else it
+    is ``(0, 0)``), ``zone_cost[o]`` gets the shortest costs from origin ``o`` to every
+    destination (NaN for an origin without demand: not searched)."""
     n = no_through.size
     n_up = up_head.size
     dist, par, heap_key, heap_node, position = search_scratch(n)
@@ -931,6 +967,7 @@ def _hierarchy_block(
     stack = np.empty(n, dtype=np.int64)
     sptt = 0.0
     unreachable = 0.0
+    keep_costs = zone_cost.shape[0] > 0
     for o in range(start, stop):
         row = demand[o]
         has_demand = False
@@ -939,12 +976,17 @@ def _hierarchy_block(
                 has_demand = True
                 break
         if not has_demand:
+            if keep_costs:
+                zone_cost[o, :] = np.nan
             continue
         s = origins[o]
         _hierarchy_tree(
             s, n_centroid_ranks, up_ptr, up_head, down_ptr, down_tail, n_up, ch_cost,
             no_through, dist, par, heap_key, heap_node, position, settled,
         )  # fmt: skip
+        if keep_costs:  # the tree reaches every rank: every destination's cost is final
+            for j in range(dests.size):
+                zone_cost[o, j] = dist[dests[j]]
         for j in range(dests.size):
             q = row[j]
             if q > 0.0:
@@ -991,13 +1033,14 @@ def _hierarchy_block(
 def aon_load_hierarchy(
     c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b,
     n_centroid_ranks, up_ptr, up_head, down_ptr, down_tail, ch_tail, ch_edge,
-    cost, no_through, origins, dests, demand, load,
+    cost, no_through, origins, dests, demand, load, zone_cost,
 ):  # fmt: skip
     """:func:`aon_load_compressed` on the contraction hierarchy of the core graph (see
     the comment above). Hierarchy edge ``j`` (up edges first, then down edges) runs from
     rank ``ch_tail[j]`` and is edge ``ch_edge[j]`` of the derived numbering; ``no_through``,
     ``origins``, ``dests`` are in ranks, centroids the ``n_centroid_ranks`` lowest.
-    Returns ``(flow, sptt, unreachable)`` per original link.
+    Returns ``(flow, sptt, unreachable)`` per original link; ``zone_cost``: see
+    :func:`_hierarchy_block`.
     """
     m = cost.size
     m_c = c_link.size
@@ -1020,7 +1063,7 @@ def aon_load_hierarchy(
         sptt_part[b], unreach_part[b] = _hierarchy_block(
             n_centroid_ranks, up_ptr, up_head, down_ptr, down_tail, ch_tail, ch_cost,
             no_through, origins, dests, demand, np.int64(b * n_orig // n_blocks),
-            np.int64((b + 1) * n_orig // n_blocks), load, buffers[b],
+            np.int64((b + 1) * n_orig // n_blocks), load, buffers[b], zone_cost,
         )  # fmt: skip
     sptt = 0.0
     unreachable = 0.0

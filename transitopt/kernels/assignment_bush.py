@@ -18,17 +18,19 @@ bushes, not with origins × links). The ten arrays of the pool, in this order
   link order within a tail;
 - ``flows`` (float64): the origin's flow on each of those links (veh/h).
 
-The equilibration sweeps work on this form directly. A bush update scatters the bush
-into dense per-thread scratch (a bool and a flow per link), changes it there and
-gathers it back; a bush that outgrows its region is not written, its new size is
+The equilibration sweeps work on this form directly. A bush update reads it in two
+passes (potentials forwards, the links and nodes that stay backwards) into dense
+per-thread scratch (a bool and a flow per link), changes it there and gathers it back
+(in the same pass as the topological sort where links were added); a bush that outgrows its region is not written, its new size is
 reported instead, and the driver enlarges the region (:func:`repack_bushes`) and
 updates that bush again (the update depends only on the costs and the old bush).
 
 An iteration
 
 1. searches shortest paths from every origin (:func:`gap_and_grow`, parallel over
-   origins): the SPTT of the relative gap, each origin's excess cost, and the tree from
-   which each bush far from equilibrium grows.
+   origins; or takes the costs from a zone-to-zone skim, :func:`excess_from_skim`, and
+   searches only the origins whose bushes grow): the SPTT of the relative gap, each
+   origin's excess cost, and the tree from which each bush far from equilibrium grows.
    Unused links are dropped (keeping the bush's shortest-path tree), and shortcut
    links into bush nodes are added, with the shortest-path branch that reaches them
    when their tail is new to the bush (see :func:`_grow_bush` for why this keeps the
@@ -55,7 +57,13 @@ import numpy as np
 from numba import prange
 
 from ._config import chunk_count, njit, njit_parallel
-from .assignment import _usable_csr, load_tree, search_to_demand
+from .assignment import (
+    _mark_demand_targets,
+    _unmark_targets,
+    _usable_csr,
+    load_tree,
+    search_to_demand,
+)
 from .compression import peel, undirected_neighbours
 from .heap import SETTLED
 from .shortest_paths import reset_search, search_scratch
@@ -165,8 +173,12 @@ def chain_graph(indptr, head, usable, protect):
 
 
 @njit
-def _kahn(origin, nodes, count, indptr, head, in_bush, indegree, out):
-    """Topological order of the bush on ``nodes[:count]`` (any order) into ``out`` (may alias ``nodes``)."""
+def _sort_and_gather(origin, nodes, count, indptr, head, in_bush, bush_flow, indegree,
+                     out_lend, out_links, out_flows):  # fmt: skip
+    """Kahn's topological sort and :func:`_gather` in one: the dense bush on ``nodes[:count]``
+    (any order) put in topological order in ``nodes`` and, node by node as the order is found,
+    gathered into the sparse form (clearing ``in_bush`` and ``bush_flow``). Returns the
+    number of links."""
     for k in range(count):
         indegree[nodes[k]] = 0
     for k in range(count):
@@ -174,21 +186,29 @@ def _kahn(origin, nodes, count, indptr, head, in_bush, indegree, out):
         for a in range(indptr[u], indptr[u + 1]):
             if in_bush[a]:
                 indegree[head[a]] += 1
-    out[0] = origin
+    nodes[0] = origin
     read = 0
     filled = 1
+    p = 0
     while read < filled:
-        u = out[read]
-        read += 1
+        u = nodes[read]
         for a in range(indptr[u], indptr[u + 1]):
             if in_bush[a]:
+                out_links[p] = a
+                out_flows[p] = bush_flow[a]
+                in_bush[a] = False
+                bush_flow[a] = 0.0
+                p += 1
                 v = head[a]
                 indegree[v] -= 1
                 if indegree[v] == 0:
-                    out[filled] = v
+                    nodes[filled] = v
                     filled += 1
+        out_lend[read] = p
+        read += 1
     if filled != count:
         raise RuntimeError("bush is not acyclic")
+    return p
 
 
 @njit
@@ -373,88 +393,72 @@ def _equilibrate(
 
 
 @njit
-def _pull_labels(origin, nodes, count, tail, rev_indptr, rev_edge, in_bush, bush_flow, cost, lo,
-                 hi, lo_pred):  # fmt: skip
-    """Drop the bush links without flow, except those of the bush's shortest-path tree, and
-    compute the potentials over the links left: ``lo`` (shortest path, ``lo_pred``) and
-    ``hi`` (longest path), in one pass over ``nodes[:count]`` (topological order) that
-    pulls each node's labels from its in-links. Returns the number of links dropped."""
-    dropped = 0
+def _push_labels(origin, nodes, s, count, ls, lend, links, flows, head, tail, cost, lo, hi,
+                 lo_pred):  # fmt: skip
+    """Potentials of the stored bush (nodes ``nodes[s:s + count]``, links from ``ls`` on),
+    in one pass over its links in topological order: ``lo`` (shortest path, ``lo_pred``:
+    link ids, ``-1`` at the origin) over all its links and ``hi`` (longest path) over the
+    links that stay in it: those with flow and the shortest-path tree's."""
+    for k in range(count):
+        v = nodes[s + k]
+        lo[v] = np.inf
+        hi[v] = -np.inf
+        lo_pred[v] = -1
     lo[origin] = 0.0
     hi[origin] = 0.0
-    lo_pred[origin] = -1
-    for k in range(1, count):
-        v = nodes[k]
-        best = np.inf
-        best_a = -1
-        for q in range(rev_indptr[v], rev_indptr[v + 1]):
-            a = rev_edge[q]
-            if in_bush[a]:
-                d = lo[tail[a]] + cost[a]
-                if d < best:
-                    best = d
-                    best_a = a
-        lo[v] = best
-        lo_pred[v] = best_a
-        longest = -np.inf
-        for q in range(rev_indptr[v], rev_indptr[v + 1]):
-            a = rev_edge[q]
-            if in_bush[a]:
-                if bush_flow[a] <= 0.0 and a != best_a:
-                    in_bush[a] = False
-                    bush_flow[a] = 0.0
-                    dropped += 1
-                else:
-                    d = hi[tail[a]] + cost[a]
-                    if d > longest:
-                        longest = d
-        hi[v] = longest
-    return dropped
+    p = ls
+    for k in range(count):
+        u = nodes[s + k]
+        e = lo_pred[u]  # final now: every link into u comes from an earlier node
+        if e >= 0 and hi[tail[e]] + cost[e] > hi[u]:
+            hi[u] = hi[tail[e]] + cost[e]
+        lu = lo[u]
+        hu = hi[u]
+        end = ls + lend[s + k]
+        while p < end:
+            a = links[p]
+            v = head[a]
+            c = cost[a]
+            if lu + c < lo[v]:
+                lo[v] = lu + c
+                lo_pred[v] = a
+            if flows[p] > 0.0 and hu + c > hi[v]:
+                hi[v] = hu + c
+            p += 1
 
 
 @njit
-def _mark_live_nodes(
-    origin, dest_nodes, demand_row, tail, rev_indptr, rev_edge, in_bush, mark, stack
-):
-    """Set ``mark`` on the origin and the bush nodes that still lead to a destination with demand."""
-    top = 0
-    mark[origin] = True
-    for j in range(dest_nodes.size):
-        v = dest_nodes[j]
-        if demand_row[j] > 0.0 and not mark[v]:
-            mark[v] = True
-            stack[top] = v
-            top += 1
-    while top > 0:
-        top -= 1
-        v = stack[top]
-        for q in range(rev_indptr[v], rev_indptr[v + 1]):
-            a = rev_edge[q]
-            if in_bush[a]:
-                u = tail[a]
-                if not mark[u]:
-                    mark[u] = True
-                    stack[top] = u
-                    top += 1
+def _scatter_live(nodes, s, count, ls, lend, links, flows, head, lo_pred, is_target, in_bush,
+                  bush_flow, mark, out_nodes):  # fmt: skip
+    """Copy the stored bush into dense scratch, without the links that leave it and the
+    nodes that no longer lead to a destination, in one pass over its links in reverse
+    topological order.
 
-
-@njit
-def _drop_dead_nodes(nodes, count, mark, indptr, rev_indptr, rev_edge, in_bush, bush_flow):
-    """Remove the unmarked nodes (and their links) from ``nodes[:count]``, keeping the order
-    of the others; returns the new count."""
+    A link stays if it carries flow or is on the shortest-path tree (``lo_pred``) and
+    leads to a live node; a node is live if it is the origin, a destination with demand
+    (``is_target``) or the tail of a link that stays. Live nodes get ``mark`` and go to
+    ``out_nodes`` (in order), the links that stay get ``in_bush`` and their flow in
+    ``bush_flow``. Dropping dead nodes keeps the potentials of the live ones (no link
+    from a dead node leads to a live one). Returns the number of live nodes.
+    """
+    for k in range(count - 1, -1, -1):
+        u = nodes[s + k]
+        live = k == 0 or is_target[u]
+        first = ls + (lend[s + k - 1] if k > 0 else 0)
+        for p in range(first, ls + lend[s + k]):
+            a = links[p]
+            v = head[a]
+            if mark[v] and (flows[p] > 0.0 or lo_pred[v] == a):
+                in_bush[a] = True
+                bush_flow[a] = flows[p]
+                live = True
+        mark[u] = live
     size = 0
     for k in range(count):
-        v = nodes[k]
+        v = nodes[s + k]
         if mark[v]:
-            nodes[size] = v
+            out_nodes[size] = v
             size += 1
-        else:
-            for a in range(indptr[v], indptr[v + 1]):
-                in_bush[a] = False
-                bush_flow[a] = 0.0
-            for q in range(rev_indptr[v], rev_indptr[v + 1]):
-                in_bush[rev_edge[q]] = False
-                bush_flow[rev_edge[q]] = 0.0
     return size
 
 
@@ -526,11 +530,15 @@ def _add_shortcuts(
 
 @njit
 def _grow_bush(
-    origin, nodes, count, indptr, head, tail, rev_indptr, rev_edge, in_bush, bush_flow, cost,
-    no_through, dest_nodes, demand_row, dist, pred, position, lo, hi, lo_pred, hi_pred, mark,
-    stack, indegree, rel_tol,
+    r, origin, node_start, node_count, nodes, lend, link_start, link_count, links, flows,
+    indptr, head, tail, rev_indptr, rev_edge, cost, no_through, dest_nodes, demand_row,
+    is_target, dist, pred, position, lo, hi, lo_pred, mark, in_bush, bush_flow, out_nodes,
+    rel_tol,
 ):  # fmt: skip
-    """Update one bush for the current ``cost``; returns ``(node count, links added)``.
+    """Update stored bush ``r`` for the current ``cost`` into dense scratch (``in_bush``,
+    ``bush_flow``, its nodes in ``out_nodes``); returns ``(node count, links added)``.
+    The nodes are in topological order if no link was added (else sort them: the new
+    links may lead to earlier nodes).
 
     ``dist``/``pred``/``position`` hold a shortest-path search from the origin under
     ``cost`` (``position == SETTLED`` for settled nodes). Unused links are dropped
@@ -541,46 +549,27 @@ def _grow_bush(
     with its shortest-path-tree branch from the bush, along which the potential grows
     with the shortest distance; since the potential never decreases along bush links
     and strictly increases along new ones, the bush stays acyclic.
+
+    The stored bush is read in two passes over its links (potentials forwards, what stays
+    backwards); the network's in-links are scanned once per bush node, for shortcuts.
     """
-    dropped = _pull_labels(
-        origin, nodes, count, tail, rev_indptr, rev_edge, in_bush, bush_flow, cost, lo, hi, lo_pred
-    )
-    if dropped:
-        _mark_live_nodes(
-            origin, dest_nodes, demand_row, tail, rev_indptr, rev_edge, in_bush, mark, stack
-        )
-        # the nodes left keep their potentials: their in-links all come from nodes left
-        count = _drop_dead_nodes(
-            nodes, count, mark, indptr, rev_indptr, rev_edge, in_bush, bush_flow
-        )
-    else:  # every node still leads to a destination
-        for k in range(count):
-            mark[nodes[k]] = True
-    grown, added = _add_shortcuts(
-        origin, nodes, count, tail, rev_indptr, rev_edge, in_bush, cost, no_through, dist, pred,
-        position, lo, hi, mark, rel_tol,
-    )  # fmt: skip
-    if added:  # else the order left is still topological
-        _kahn(origin, nodes, grown, indptr, head, in_bush, indegree, nodes)
-    for k in range(grown):
-        mark[nodes[k]] = False
-    return grown, added
-
-
-@njit
-def _scatter(r, node_start, node_count, nodes, link_start, link_count, links, flows, in_bush,
-             bush_flow, out_nodes):  # fmt: skip
-    """Copy stored bush ``r`` into dense scratch: its nodes into ``out_nodes`` (in order),
-    ``in_bush``/``bush_flow`` per link; returns its node count."""
     s = node_start[r]
-    count = node_count[r]
-    for k in range(count):
-        out_nodes[k] = nodes[s + k]
     ls = link_start[r]
-    for p in range(ls, ls + link_count[r]):
-        in_bush[links[p]] = True
-        bush_flow[links[p]] = flows[p]
-    return count
+    count = node_count[r]
+    _push_labels(origin, nodes, s, count, ls, lend, links, flows, head, tail, cost, lo, hi, lo_pred)
+    _mark_demand_targets(dest_nodes, demand_row, is_target)
+    count = _scatter_live(
+        nodes, s, count, ls, lend, links, flows, head, lo_pred, is_target, in_bush, bush_flow,
+        mark, out_nodes,
+    )  # fmt: skip
+    _unmark_targets(dest_nodes, is_target)
+    grown, added = _add_shortcuts(
+        origin, out_nodes, count, tail, rev_indptr, rev_edge, in_bush, cost, no_through, dist,
+        pred, position, lo, hi, mark, rel_tol,
+    )  # fmt: skip
+    for k in range(grown):
+        mark[out_nodes[k]] = False
+    return grown, added
 
 
 @njit
@@ -665,11 +654,11 @@ def init_bushes(
                     in_bush[e] = True
                     nodes[count] = v
                     count += 1
-            _kahn(source, nodes, count, indptr, head, in_bush, n_child, nodes)
             out_sizes[i, 0] = count
-            out_sizes[i, 1] = _gather(
-                nodes, count, indptr, in_bush, row_flow, out_lend[i], out_links[i], out_flows[i]
-            )
+            out_sizes[i, 1] = _sort_and_gather(
+                source, nodes, count, indptr, head, in_bush, row_flow, n_child, out_lend[i],
+                out_links[i], out_flows[i],
+            )  # fmt: skip
             reset_search(dist, pred, position)
             node_flow[:] = 0.0
             n_child[:] = 0
@@ -705,9 +694,7 @@ def gap_and_grow(
         lo = np.empty(n)
         hi = np.empty(n)
         lo_pred = np.empty(n, dtype=np.int64)
-        hi_pred = np.empty(n, dtype=np.int64)
         mark = np.zeros(n, dtype=np.bool_)
-        stack = np.empty(n, dtype=np.int64)
         indegree = np.zeros(n, dtype=np.int64)
         in_bush = np.zeros(m if grow else 0, dtype=np.bool_)
         bush_flow = np.zeros(m if grow else 0)
@@ -734,18 +721,21 @@ def gap_and_grow(
             need[r, 0] = 0
             need[r, 1] = 0
             if excess[r] >= grow_above:
-                count = _scatter(
-                    r, node_start, node_count, nodes, link_start, link_count, links, flows,
-                    in_bush, bush_flow, sub,
-                )  # fmt: skip
                 count, got = _grow_bush(
-                    origin_nodes[r], sub, count, indptr, head, tail, rev_indptr, rev_edge,
-                    in_bush, bush_flow, cost, no_through, dest_nodes, row, dist, pred,
-                    position, lo, hi, lo_pred, hi_pred, mark, stack, indegree, rel_tol,
+                    r, origin_nodes[r], node_start, node_count, nodes, lend, link_start,
+                    link_count, links, flows, indptr, head, tail, rev_indptr, rev_edge, cost,
+                    no_through, dest_nodes, row, is_target, dist, pred, position, lo, hi,
+                    lo_pred, mark, in_bush, bush_flow, sub, rel_tol,
                 )  # fmt: skip
-                n_links = _gather(
-                    sub, count, indptr, in_bush, bush_flow, new_lend, new_links, new_flows
-                )
+                if got:
+                    n_links = _sort_and_gather(
+                        origin_nodes[r], sub, count, indptr, head, in_bush, bush_flow, indegree,
+                        new_lend, new_links, new_flows,
+                    )  # fmt: skip
+                else:
+                    n_links = _gather(
+                        sub, count, indptr, in_bush, bush_flow, new_lend, new_links, new_flows
+                    )
                 if count <= node_cap[r] and n_links <= link_cap[r]:
                     _store(
                         r, count, n_links, sub, new_lend, new_links, new_flows, node_start,
@@ -790,7 +780,9 @@ def sweep(
     hi = np.empty((lanes, n))
     lo_pred = np.empty((lanes, n), dtype=np.int64)
     hi_pred = np.empty((lanes, n), dtype=np.int64)
-    position = np.full((lanes, n), -1, dtype=np.int64)
+    # a bush's walks read the positions of its own nodes only, set before its pass: left
+    # as they are after it
+    position = np.empty((lanes, n), dtype=np.int64)
     lane_flow = np.empty((lanes, m))
     lane_cost = np.empty((lanes, m))
     lane_deriv = np.empty((lanes, m))
@@ -824,8 +816,6 @@ def sweep(
                     lo_pred[lane], hi_pred[lane], rel_tol, ZERO_REL * origin_demand[r],
                     skip_share * worst[r], touched[lane], touched_list[lane], count_touched,
                 )  # fmt: skip
-                for k in range(count):
-                    pos[nodes[s + k]] = -1
             n_touched[lane] = count_touched
         if lanes == 1:  # the lane's arrays are the only ones
             for q in range(n_touched[0]):
@@ -860,6 +850,25 @@ def sweep(
                 lane_flow[lane, a] = flow[a]
                 lane_cost[lane, a] = cost[a]
                 lane_deriv[lane, a] = deriv[a]
+
+
+@njit
+def excess_from_skim(skim, demand, link_start, link_count, links, flows, cost, excess):
+    """Each origin's excess cost into ``excess`` (veh·s/h, as in :func:`gap_and_grow`) from
+    its shortest-path costs ``skim`` ((origins, destinations), s) instead of a search of
+    its own; returns the SPTT (veh·s/h), summed in origin order."""
+    sptt = 0.0
+    for r in range(link_start.size):
+        shortest = 0.0
+        for j in range(demand.shape[1]):
+            if demand[r, j] > 0.0:
+                shortest += demand[r, j] * skim[r, j]
+        sptt += shortest
+        total = 0.0
+        for p in range(link_start[r], link_start[r] + link_count[r]):
+            total += flows[p] * cost[links[p]]
+        excess[r] = total - shortest
+    return sptt
 
 
 @njit
