@@ -8,7 +8,7 @@ import pytest
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
-from transitopt.kernels.assignment import aon_load
+from transitopt.kernels.assignment import FEW_TARGETS, aon_load, leaves_last
 from transitopt.kernels.shortest_paths import many_to_many
 from transitopt.network import Network
 
@@ -111,6 +111,45 @@ def test_sparse_demand_to_centroids_and_street_nodes_matches_reference(seed):
     np.testing.assert_allclose(flow, ref_flow, rtol=1e-12, atol=1e-9)
     assert sptt == pytest.approx(ref_sptt, rel=1e-12)
     assert unreachable == pytest.approx(ref_unreach, rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", [6, 7, 8])
+def test_few_targets_per_origin_skip_centroid_edges_and_match_reference(seed):
+    # rows with demand to fewer than a quarter of the destinations take the searches that
+    # look only at centroid edges feeding a target (kernels.assignment.FEW_TARGETS)
+    net, rng = _random_network(seed, n_centroids=30)
+    cost = net.free_flow_time_s.copy()
+    origins = np.arange(0, 30, 2)
+    dests = np.arange(60)
+    demand = np.zeros((origins.size, dests.size))
+    for i in range(origins.size):
+        demand[i, rng.choice(dests.size, 5, replace=False)] = rng.uniform(1, 100, 5)
+    assert (FEW_TARGETS * (demand > 0).sum(axis=1) < dests.size).all()
+    flow, sptt, unreachable = aon_load(
+        net.indptr, net.head, net.tail, cost, net.centroid, origins, dests, demand, True
+    )
+    ref_flow, ref_sptt, ref_unreach = _reference(net, cost, origins, dests, demand)
+    np.testing.assert_allclose(flow, ref_flow, rtol=1e-12, atol=1e-9)
+    assert sptt == pytest.approx(ref_sptt, rel=1e-12)
+    assert unreachable == pytest.approx(ref_unreach, rel=1e-12, abs=1e-12)
+
+
+def test_leaves_last_orders_each_nodes_edges_through_heads_first():
+    # node 0 (a centroid) and 1, 2 (through) with edges in mixed order, node 3 a centroid
+    indptr = np.array([0, 2, 6, 8, 9])
+    head = np.array([3, 1, 3, 0, 2, 3, 3, 1, 2])
+    cost = np.arange(9, dtype=np.float64)
+    no_through = np.array([True, False, False, True])
+    l_head, l_cost, perm, split, feed_ptr, feed_tail = leaves_last(indptr, head, cost, no_through)
+    # each node's through heads first, then its centroid heads, each group in its order
+    np.testing.assert_array_equal(perm, [1, 0, 4, 2, 3, 5, 7, 6, 8])
+    np.testing.assert_array_equal(split, [1, 3, 7, 9])
+    np.testing.assert_array_equal(l_head, head[perm])
+    np.testing.assert_array_equal(l_cost, cost[perm])
+    # through nodes with an edge into each centroid, once per edge; centroid 0's own
+    # edge into centroid 3 does not feed it (centroids are never passed through)
+    assert feed_ptr.tolist() == [0, 1, 1, 1, 4]
+    assert feed_tail.tolist() == [1, 1, 1, 2]
 
 
 @pytest.mark.parametrize("seed", [0, 3, 4, 5])

@@ -79,7 +79,9 @@ class Monitor:
         p = self.problem
         if tstt is None:
             used = flow > 0.0
-            tstt = float(np.dot(flow[used], cost[used]))
+            # not np.dot: OpenBLAS threads busy-wait after a call (Berlin-Center: 20-30 ms
+            # CPU per iteration, on the cores the next all-or-nothing search needs)
+            tstt = float((flow[used] * cost[used]).sum())
         if objective is None:
             objective = beckmann(flow, *p.vdf_args)
         demand = p.total_demand if self.demand is None else self.demand

@@ -83,7 +83,7 @@ def solve_diagonalised(problems: ClassProblems, algorithm: str, monitor: Monitor
             _, part = aons[c](cost)
             sptt += part
             used = x[c] > 0.0
-            tstt += float(np.dot(x[c][used], time[used] + fixed[c][used]))
+            tstt += float((x[c][used] * (time[used] + fixed[c][used])).sum())  # no BLAS
         stop = monitor.record(
             k, pcu, time, sptt, direction="diagonal", tstt=tstt, objective=float("nan")
         )

@@ -144,7 +144,8 @@ def solve_link_based_classes(
         return sptt
 
     def fixed_dot(d: np.ndarray) -> float:
-        return float(sum(np.dot(fixed[c], d[c]) for c in range(n_classes)))
+        # not np.dot: its BLAS threads busy-wait after a call (see _monitor.Monitor.record)
+        return float(sum((fixed[c] * d[c]).sum() for c in range(n_classes)))
 
     load(np.zeros(m))
     x = y.copy()
@@ -159,7 +160,7 @@ def solve_link_based_classes(
         total = x.sum(axis=0)
         sptt = load(total)
         used = x > 0.0
-        tstt = float(np.dot(x[used], cost[used]))
+        tstt = float((x[used] * cost[used]).sum())
         objective = beckmann(total, *args) + fixed_dot(x)
         if monitor.record(
             k, total, time, sptt, step=step, direction=direction, tstt=tstt, objective=objective
