@@ -504,11 +504,11 @@ def solve_algorithm_b_classes(
             sptt += s.gap_and_grow()
         costs_into(total, *shared.vdf_args, time)
         tstt = sum(
-            float(np.dot(s.link_flow[s.link_flow > 0], (time + f)[s.link_flow > 0]))
+            float((s.link_flow[s.link_flow > 0] * (time + f)[s.link_flow > 0]).sum())
             for s, f in zip(states, fixed, strict=True)
         )
         objective = beckmann(total, *shared.vdf_args) + sum(
-            float(np.dot(f, s.link_flow)) for s, f in zip(states, fixed, strict=True)
+            float((f * s.link_flow).sum()) for s, f in zip(states, fixed, strict=True)
         )
         if monitor.record(k, total, time, sptt, direction="bush", tstt=tstt, objective=objective):
             return np.array([s.link_flow for s in states])
