@@ -793,6 +793,8 @@ def skim_compressed(
         ptr, p_head, _, p_cost, _ = prune_core(core_indptr, core_head, core_cost, no_through)
     else:
         ptr, p_head, p_cost = core_indptr, core_head, core_cost
+    # the loadings' edge order: their search, compiled for the same argument types
+    l_head, l_cost, _, split, _, _ = leaves_last(ptr, p_head, p_cost, no_through)
     n = core_indptr.size - 1
     n_src = origins.size
     out = np.empty((n_src, dests.size))
@@ -814,7 +816,7 @@ def skim_compressed(
         for i in range(c, n_src, n_chunks):
             # every destination a target: each node's edges all looked at (no feeds)
             _, n_t = _search_listed(
-                ptr, p_head, p_cost, ptr[1:], no_through, origins[i], is_target, no_feeds,
+                ptr, l_head, l_cost, split, no_through, origins[i], is_target, no_feeds,
                 False, targets, dist, pred, heap_key, heap_node, position, touched, settled,
             )  # fmt: skip
             for j in range(dests.size):
