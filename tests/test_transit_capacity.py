@@ -354,7 +354,8 @@ def test_capacity_response_kernel_against_plain_assignment(seed):
     alpha = 0.5
     volume, arrived, strategy_cost, averaged_wait = kernels.capacity_response(
         tail, head, cost, freq, in_indptr, in_links, alpha, origins, destinations, demand,
-        wait_links, wait_index, averaged, response,
+        wait_links, wait_index, averaged, response, np.zeros((0, 0), dtype=np.int32),
+        np.zeros(6, dtype=np.int64),
     )  # fmt: skip
     no_skims = np.empty((tail.size, 0))
     ref_volume, skims, ref_arrived = kernels.assign(

@@ -123,7 +123,7 @@ def _strategy_order(tail, head, cost, freq, in_indptr, in_links, dest):
 
 @pytest.mark.parametrize("seed", range(4))
 def test_column_pass_against_assignment_and_flow_costs(seed):
-    # one column per destination, found at (cost, freq) by capacity_response_orders:
+    # one column per destination, found at (cost, freq) by capacity_response:
     # (1) at the same (cost, freq) the column pass loads exactly what kernels.assign does
     # and costs what its skims say; (2) at other costs and frequencies each column's
     # expected cost equals the cost of its own flows, sum_a c_a y_a + alpha sum_i Y_i / F_i
@@ -142,7 +142,7 @@ def test_column_pass_against_assignment_and_flow_costs(seed):
     response = np.zeros_like(averaged)
     orders = np.zeros((6, tail.size), dtype=np.int32)
     counts = np.zeros(6, dtype=np.int64)
-    volume, _, strategy_cost, _ = kernels.capacity_response_orders(
+    volume, _, strategy_cost, _ = kernels.capacity_response(
         tail, head, cost, freq, in_indptr, in_links, ALPHA, origins, destinations, demand,
         wait_links, wait_index, averaged, response, orders, counts,
     )  # fmt: skip
@@ -210,7 +210,7 @@ def test_column_pass_weight_shift():
         n_dest = graph.destination_node.size
         orders = np.zeros((n_dest, graph.n_links), dtype=np.int32)
         counts = np.zeros(n_dest, dtype=np.int64)
-        kernels.capacity_response_orders(
+        kernels.capacity_response(
             graph.tail, graph.head, graph.cost_s, freq * 0.01 if freq_b > 1e-6 else freq,
             graph.in_indptr, graph.in_links, ALPHA, graph.origin_node, graph.destination_node,
             demand, wait_links, wait_index, np.zeros((n_dest, wait_links.size)),

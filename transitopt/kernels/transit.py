@@ -380,7 +380,7 @@ def _assign_block(
 @njit_parallel
 def capacity_response(
     tail, head, cost, freq, in_indptr, in_links, alpha, origins, destinations, demand,
-    wait_links, wait_index, averaged, response,
+    wait_links, wait_index, averaged, response, orders, counts,
 ):  # fmt: skip
     """All-or-nothing optimal strategies with the per-destination flows on the waiting
     links kept, and the terms of Cepeda, Cominetti & Florian's (2006) gap function.
@@ -397,6 +397,11 @@ def capacity_response(
         The current (averaged) flow of each destination on the waiting links.
     response : (d, w) float64
         Output: the all-or-nothing flow of each destination on the waiting links.
+    orders, counts : (d, m) int32, (d,) int64
+        Output where ``orders`` has rows (else pass ``(0, 0)``): each destination's
+        optimal strategy, its attractive links in the order they became attractive that
+        carry flow, in ``orders[q, :counts[q]]`` (``counts[q] = 0`` where destination
+        ``q`` has no demand; strategy columns, ``transit/capacity_columns.py``).
 
     Returns
     -------
@@ -422,14 +427,12 @@ def capacity_response(
     )
     strategy_cost = np.zeros(n_dest)
     averaged_wait = np.zeros(n_dest)
-    no_orders = np.empty((0, 0), dtype=np.int32)
-    no_counts = np.empty(0, dtype=np.int64)
     for b in prange(n_blocks):
         _capacity_block(
             np.int64(b), n_blocks, tail, head, cost, freq, in_indptr, in_links, no_skims, alpha,
             origins, destinations, dem_indptr, dem_origin, dem_value, wait_links, wait_index,
-            averaged, response, volume_blocks[b], arrived, strategy_cost, averaged_wait, no_orders,
-            no_counts,
+            averaged, response, volume_blocks[b], arrived, strategy_cost, averaged_wait, orders,
+            counts,
         )  # fmt: skip
     return _sum_rows(volume_blocks), arrived, strategy_cost, averaged_wait
 
@@ -541,37 +544,6 @@ def wait_totals(tail, freq, wait_links, flows, n_nodes):
         for q in range(b, n_dest, n_blocks):
             out[q] = _max_ratio_sum(np.int64(q), tail, freq, wait_links, flows, node_max)
     return out
-
-
-@njit_parallel
-def capacity_response_orders(
-    tail, head, cost, freq, in_indptr, in_links, alpha, origins, destinations, demand,
-    wait_links, wait_index, averaged, response, orders, counts,
-):  # fmt: skip
-    """:func:`capacity_response`, also writing each destination's optimal strategy: its
-    attractive links that carry flow, in the order they became attractive (the part of
-    the strategy that its origins reach: at any positive frequencies the same links carry
-    flow), ``orders[q, :counts[q]]``
-    (``orders`` (d, m) int32, ``counts`` (d,) int64 outputs; ``counts[q] = 0`` where
-    destination ``q`` has no demand). Returns what :func:`capacity_response` returns."""
-    m = tail.shape[0]
-    n_dest = destinations.shape[0]
-    n_blocks = chunk_count(n_dest)
-    volume_blocks = np.zeros((n_blocks, m))
-    no_skims = np.empty((m, 0))
-    _, arrived, _, _, dem_indptr, dem_origin, dem_value = _assign_setup(
-        in_indptr.shape[0] - 1, 0, origins, n_dest, demand, False
-    )
-    strategy_cost = np.zeros(n_dest)
-    averaged_wait = np.zeros(n_dest)
-    for b in prange(n_blocks):
-        _capacity_block(
-            np.int64(b), n_blocks, tail, head, cost, freq, in_indptr, in_links, no_skims, alpha,
-            origins, destinations, dem_indptr, dem_origin, dem_value, wait_links, wait_index,
-            averaged, response, volume_blocks[b], arrived, strategy_cost, averaged_wait, orders,
-            counts,
-        )  # fmt: skip
-    return _sum_rows(volume_blocks), arrived, strategy_cost, averaged_wait
 
 
 @njit_parallel

@@ -470,20 +470,14 @@ def assign_transit_capacity(
 
     columnar = p.step_rule == "columns"
     columns = StrategyColumns(n_dest, p.columns_max)
-    orders = np.zeros((n_dest, graph.n_links if columnar else 0), dtype=np.int32)
+    orders = np.zeros((n_dest, graph.n_links) if columnar else (0, 0), dtype=np.int32)
     counts = np.zeros(n_dest, dtype=np.int64)
 
     def respond(freq: np.ndarray, cost: np.ndarray) -> tuple:
-        if columnar:
-            return kernels.capacity_response_orders(
-                graph.tail, graph.head, cost, freq, graph.in_indptr, graph.in_links,
-                float(wait_factor), graph.origin_node, graph.destination_node, matrix,
-                wait_links, wait_index, averaged, response_w, orders, counts,
-            )  # fmt: skip
         return kernels.capacity_response(
             graph.tail, graph.head, cost, freq, graph.in_indptr, graph.in_links,
             float(wait_factor), graph.origin_node, graph.destination_node, matrix, wait_links,
-            wait_index, averaged, response_w,
+            wait_index, averaged, response_w, orders, counts,
         )  # fmt: skip
 
     def flow_cost(
