@@ -417,6 +417,7 @@ class CompressedAON:
         """``(flow, sptt, unreachable)`` under link costs ``cost`` (s), as ``aon_load``
         (and the zone costs into ``zone_cost_s`` where ``keep_zone_costs``)."""
         keep_trees = self.keep_trees and self._trees_wanted()
+        self.kept_trees = None  # the last loading's trees go before this one's are made
         zone_cost = zone_cost_buffer(
             self.keep_zone_costs or keep_trees, self.origins.size, self.dests.size
         )
