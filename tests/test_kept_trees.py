@@ -98,7 +98,7 @@ def _plain(net: Network, problem, cost: np.ndarray) -> np.ndarray:
     )[0]  # fmt: skip
 
 
-@pytest.mark.parametrize("where", ["grid", "tntp", "osm"])
+@pytest.mark.parametrize("where", ["grid", "tntp", pytest.param("osm", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("max_added", [0, 32])
 def test_a_loading_on_kept_trees_equals_a_fresh_one(where, max_added, require_data, monkeypatch):
     monkeypatch.setattr(_aon, "MIN_ELIMINATION_NODES", 0)
