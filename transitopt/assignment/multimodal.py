@@ -907,6 +907,16 @@ def _car_skim_of_road(setup: _Setup, road: Any) -> np.ndarray | None:
     return cost
 
 
+def _car_skim(
+    setup: _Setup, link_time_s: np.ndarray, keep_trees: bool
+) -> tuple[np.ndarray, KeptTrees | None]:
+    """The car skim (s) between the set-up's zone nodes at link times ``link_time_s``,
+    searched on the core graph, and with ``keep_trees`` its search trees (large
+    networks: :data:`._aon.KEEP_TREES_WORK`; else ``None``) for the road equilibrium's
+    start."""
+    return setup.car_core.skim_keeping(link_time_s, keep_trees)
+
+
 def _skims(
     setup: _Setup,
     link_time_s: np.ndarray | None,
@@ -929,7 +939,7 @@ def _skims(
     if setup.drive is not None:
         assert link_time_s is not None  # the loop keeps link times with a drive network
         if car_zone_s is None:
-            car_zone_s = setup.car_core.skim(link_time_s)
+            car_zone_s, _ = _car_skim(setup, link_time_s, keep_trees=False)
         drive_s = car_zone_s[np.ix_(setup.inv, setup.inv)]
     else:
         drive_s = setup.static_car_s
@@ -1224,7 +1234,7 @@ class _Loop:
         if self.car_zone_s is None and _road_starts_from_trees(setup):
             # the car skim searched here, its trees kept for the road equilibrium's start
             assert self.link_time is not None  # kept with a drive network
-            self.car_zone_s, self.car_trees = setup.car_core.skim_keeping(self.link_time)
+            self.car_zone_s, self.car_trees = _car_skim(setup, self.link_time, keep_trees=True)
         skims, _, _ = _skims(setup, self.link_time, crowded_by, car_zone_s=self.car_zone_s)
         t1 = time.perf_counter()
         self.probs, _ = logit_choice(
