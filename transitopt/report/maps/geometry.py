@@ -14,6 +14,17 @@ import pandas as pd
 from ...geo import METRES_PER_DEGREE
 
 
+def vertex_arrays(parts: list) -> list[np.ndarray]:
+    """``parts`` as (n, 2) float64 vertex arrays: as they are where they already are (a
+    city's 100,000s of streets: no conversion call per street), else converted."""
+    if all(
+        type(g) is np.ndarray and g.ndim == 2 and g.shape[1] == 2 and g.dtype == np.float64
+        for g in parts
+    ):
+        return parts
+    return [np.asarray(g, dtype=np.float64).reshape(-1, 2) for g in parts]
+
+
 def midpoint(line: np.ndarray) -> np.ndarray:
     """The point halfway along a polyline (planar, lon/lat)."""
     if len(line) == 1:

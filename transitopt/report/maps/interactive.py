@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from .geometry import vertex_arrays
 from .layer import (
     HALO_COLOUR,
     HALO_WIDTH,
@@ -107,7 +108,7 @@ def _xy(parts: list[np.ndarray], keys: list[str] | None, store: GeometryStore | 
 
 def _rounded(parts: list[np.ndarray]) -> tuple[list, list, list[int]]:
     """x and y of all ``parts`` rounded to 6 decimals (one pass), and where each part starts."""
-    coords = np.concatenate([np.asarray(g, dtype=np.float64).reshape(-1, 2) for g in parts])
+    coords = np.concatenate(vertex_arrays(parts))
     coords = np.round(coords, 6)
     bounds = np.r_[0, np.cumsum([len(g) for g in parts])].tolist()
     return coords[:, 0].tolist(), coords[:, 1].tolist(), bounds
