@@ -64,6 +64,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -405,9 +406,13 @@ def run_once(scenario_path: Path, out_folder: Path, *, tntp_crs: str | None = No
         warnings.simplefilter("always")
         result = ev.evaluate(scenario_path)
         meter.enter("report")
-        write_result(result, out_folder / "result")
-        write_maps(result, [], out_folder / "maps")
-        write_report(result, [], out_folder / "report.html")
+        # as transitopt.report.write_comparison does: the result's files are written on a
+        # side thread while the maps and the report are drawn
+        with ThreadPoolExecutor(1) as side:
+            written = side.submit(write_result, result, out_folder / "result")
+            write_maps(result, [], out_folder / "maps")
+            write_report(result, [], out_folder / "report.html")
+            written.result()
         meter.leave()
     meter.leave()
     meter.running = False

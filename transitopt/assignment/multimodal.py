@@ -37,6 +37,7 @@ import copy
 import time
 import warnings
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from types import MappingProxyType
@@ -565,6 +566,23 @@ class _Setup:
         self.setup_s = time.perf_counter() - started
 
     def _walk_setup(self) -> None:
+        """The walk distance and time matrices; with a walk network, its searches (kernels
+        outside the GIL) run on a side thread beside the drive set-up, whose network
+        elimination is serial, and :meth:`_transit_setup` takes their result."""
+        self._walk_pending: Future[np.ndarray] | None = None
+        if self.model.walk is not None and _threads_side_by_side():
+            side = ThreadPoolExecutor(1, thread_name_prefix="transitopt-walk")
+            self._walk_pending = side.submit(self._walk_distances)
+            side.shutdown(wait=False)
+            return
+        self._set_walk(self._walk_distances())
+
+    def _set_walk(self, d: np.ndarray) -> None:
+        self.walk_m = d
+        self.walk_time_s = d / self.params.walk_speed_mps
+
+    def _walk_distances(self) -> np.ndarray:
+        """Zone-to-zone walking distances (m): see :meth:`_walk_setup`."""
         params, walk = self.params, self.model.walk
         if walk is not None:
             # walking is in the choice set up to max_walk_km only (mode_availability), so
@@ -583,8 +601,7 @@ class _Setup:
         else:
             d = self.crow_m * params.walk_detour_factor
         np.fill_diagonal(d, 0.0)
-        self.walk_m = d
-        self.walk_time_s = d / params.walk_speed_mps
+        return d
 
     def _drive_setup(self) -> None:
         params, drive = self.params, self.model.drive
@@ -688,6 +705,9 @@ class _Setup:
         )
 
     def _transit_setup(self) -> None:
+        if self._walk_pending is not None:  # the walk matrices of _walk_setup's side thread
+            self._set_walk(self._walk_pending.result())
+            self._walk_pending = None
         params = self.params
         self.graph = None
         self.dynamic: dict[str, np.ndarray] = {}  # line id -> segment indices into routes
@@ -803,6 +823,20 @@ class _Setup:
         board = graph.kind == BOARD
         cost[board] += fares[graph.line[board]] / (params.value_of_time_per_h / 3600.0)
         return cost
+
+
+def _threads_side_by_side() -> bool:
+    """Whether numba's threading layer runs parallel kernels from two threads at once
+    (OpenMP and TBB do; the workqueue layer, numba's fallback, does not)."""
+    import numba
+
+    try:
+        from numba.np.ufunc import parallel
+
+        parallel._launch_threads()  # chooses the layer (as the first parallel kernel would)
+        return numba.threading_layer() in ("omp", "tbb")
+    except Exception:  # pragma: no cover - numba internals moved: stay on one thread
+        return False
 
 
 def _no_supply() -> TransitSupply:
