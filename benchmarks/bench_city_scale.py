@@ -394,6 +394,7 @@ def run_once(scenario_path: Path, out_folder: Path, *, tntp_crs: str | None = No
     meter.wrap(inputs, "_load_supply", "transit supply")
     meter.wrap(multimodal._Setup, "__init__", "model set-up")
     meter.wrap(multimodal, "_skims", "skims")
+    meter.wrap(multimodal, "_car_skim", "skims")  # also the one that keeps its trees
     meter.wrap(multimodal, "logit_choice", "mode choice")
     meter.wrap(multimodal, "_road", "road assignment")
     meter.wrap(multimodal._Loop, "finish", "final transit")
