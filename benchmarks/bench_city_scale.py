@@ -64,6 +64,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -393,6 +394,7 @@ def run_once(scenario_path: Path, out_folder: Path, *, tntp_crs: str | None = No
     meter.wrap(inputs, "_load_supply", "transit supply")
     meter.wrap(multimodal._Setup, "__init__", "model set-up")
     meter.wrap(multimodal, "_skims", "skims")
+    meter.wrap(multimodal, "_car_skim", "skims")  # also the one that keeps its trees
     meter.wrap(multimodal, "logit_choice", "mode choice")
     meter.wrap(multimodal, "_road", "road assignment")
     meter.wrap(multimodal._Loop, "finish", "final transit")
@@ -404,9 +406,13 @@ def run_once(scenario_path: Path, out_folder: Path, *, tntp_crs: str | None = No
         warnings.simplefilter("always")
         result = ev.evaluate(scenario_path)
         meter.enter("report")
-        write_result(result, out_folder / "result")
-        write_maps(result, [], out_folder / "maps")
-        write_report(result, [], out_folder / "report.html")
+        # as transitopt.report.write_comparison does: the result's files are written on a
+        # side thread while the maps and the report are drawn
+        with ThreadPoolExecutor(1) as side:
+            written = side.submit(write_result, result, out_folder / "result")
+            write_maps(result, [], out_folder / "maps")
+            write_report(result, [], out_folder / "report.html")
+            written.result()
         meter.leave()
     meter.leave()
     meter.running = False

@@ -13,8 +13,9 @@ the same demand on the same graph without skims: ``assign_transit`` (optimal
 strategies, Spiess & Florian 1989) and ``assign_transit_capacity`` (effective
 frequencies, Cepeda, Cominetti & Florian 2006, crowding on, default
 ``CapacityParameters`` unless ``--tolerance`` or ``--max-iter`` say otherwise) by each
-method of ``--step-rule`` (default: ``msa``, averaged flows, and ``columns``, strategy
-columns re-balanced between full searches) run to its stated criterion: Cepeda et al.'s relative gap at most the
+method of ``--step-rule`` (default: ``msa``, averaged flows, ``columns``, strategy
+columns re-balanced between full searches, and ``stops``, each destination's split at
+every node shifted between full searches) run to its stated criterion: Cepeda et al.'s relative gap at most the
 tolerance (default 1 %). Times are process CPU seconds (and wall clock), median of
 ``--repeat`` runs after one warm-up call that compiles the kernels (a constrained run over
 ``LONG_RUN_CPU_S`` is made once). The target of issue
@@ -155,7 +156,7 @@ def main() -> None:
         "--step-rule",
         action="append",
         choices=STEP_RULES,
-        help="method (repeat to compare; default: msa and columns)",
+        help="method (repeat to compare; default: msa, columns and stops)",
     )
     parser.add_argument(
         "--history",
@@ -165,7 +166,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     repeat = 1 if args.quick else args.repeat
-    rules = args.step_rule or ["msa", "columns"]
+    rules = args.step_rule or ["msa", "columns", "stops"]
     rows = []
     for case in CASES:
         if args.case and not any(c.lower() in case[0].lower() for c in args.case):
@@ -189,8 +190,9 @@ def main() -> None:
         f"median of {repeat}, a constrained run over {LONG_RUN_CPU_S:g} CPU s once, load average "
         f"{loadavg()}). CPU seconds; ratio = constrained / "
         f"unconstrained; the constrained run stops at a relative gap of {args.tolerance:g} "
-        f"(at most {args.max_iter} iterations). Methods: msa (averaged flows) and columns "
-        "(strategy columns, `transitopt/transit/capacity_columns.py`).",
+        f"(at most {args.max_iter} iterations). Methods: msa (averaged flows), columns "
+        "(strategy columns, `transitopt/transit/capacity_columns.py`) and stops (node "
+        "shifts, `transitopt/transit/capacity_stops.py`).",
         "",
         "| case | method | links | trips | unconstrained s | constrained s | ratio | iterations | "
         f"s per iteration | relative gap (waiting share) | to a {COARSE_GAP:g} gap: iterations, "

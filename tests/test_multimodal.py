@@ -234,3 +234,24 @@ def test_crowding_and_capacity_push_riders_to_other_modes(inputs):
         capped.skims["transit_gc_min"][finite].mean() > free.skims["transit_gc_min"][finite].mean()
     )
     assert capped.demand["transit"].sum() < free.demand["transit"].sum()
+
+
+def test_walk_setup_on_a_side_thread_gives_the_same_model(inputs, monkeypatch):
+    """The walk searches run beside the drive set-up where numba's threading layer allows
+    it; the matrices, the transit graph and the car distances are the same numbers as on
+    one thread."""
+    from transitopt.assignment import multimodal
+
+    drive, walk, supply, zones, demand = inputs
+    built = {}
+    for side in (False, True):
+        monkeypatch.setattr(multimodal, "_threads_side_by_side", lambda side=side: side)
+        model = MultimodalModel(zones, demand, drive=drive, walk=walk, supply=supply)
+        built[side] = model._setup
+        assert built[side]._walk_pending is None  # taken by the transit set-up
+    one, two = built[False], built[True]
+    np.testing.assert_array_equal(one.walk_m, two.walk_m)
+    np.testing.assert_array_equal(one.walk_time_s, two.walk_time_s)
+    np.testing.assert_array_equal(one.car_dist_m, two.car_dist_m)
+    np.testing.assert_array_equal(one.graph.cost_s, two.graph.cost_s)
+    assert np.isfinite(one.walk_m).any() and (one.walk_m > 0).any()

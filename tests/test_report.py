@@ -680,3 +680,38 @@ def test_road_hover_texts_made_on_demand_and_maps_built_once(pair):
     )
     alone = layers.report_maps(base, [])  # other alternatives: built anew
     assert len(alone) == 1 and alone[0][1][0] is not first[0][1][0]
+
+
+def test_link_geometry_parsed_once_equals_parsing_the_text(pair):
+    """The maps reuse the links' geometries parsed for the GeoPackage (``link_lines_of``):
+    the same vertices as parsing ``geometry_wkt`` again; links without a shape are the
+    straight line between their end nodes in both."""
+    import shapely
+
+    from transitopt.network.export import link_lines
+    from transitopt.report.maps.geometry import link_geometry
+    from transitopt.scenario.result import link_lines_of
+
+    base, _ = pair
+    links = base.tables["links"]
+    lines = link_lines_of(base)
+    assert lines is link_lines_of(base)  # parsed once per result
+    wkt = links["geometry_wkt"].to_numpy(object)
+    shaped = np.array([isinstance(w, str) and w != "" for w in wkt])
+    assert 0 < shaped.sum() < len(links)  # the fixture has both kinds
+    for line, w, row in zip(lines, wkt, links.itertuples(), strict=True):
+        expected = (
+            shapely.from_wkt(w)
+            if isinstance(w, str) and w
+            else shapely.LineString([(row.x0, row.y0), (row.x1, row.y1)])
+        )
+        assert shapely.equals_exact(line, expected, tolerance=0.0)
+    assert all(shapely.equals_exact(link_lines(links), lines, tolerance=0.0))
+    again, reused = link_geometry(links), link_geometry(links, lines)
+    assert len(again) == len(reused) == len(links)
+    for a, b in zip(again, reused, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert tables.feature_ids("road", pd.Index(["a", "b"], dtype="string[pyarrow]")) == [
+        "road:a",
+        "road:b",
+    ]

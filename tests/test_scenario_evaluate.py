@@ -291,3 +291,27 @@ def test_model_keeps_the_prepared_inputs(results):
     build_model(p).run()
     again = apply_edits(p.scenario, load_base(p.scenario))
     np.testing.assert_array_equal(again.drive.capacity_vph, p.drive.capacity_vph)
+
+
+def test_files_written_side_by_side_equal_those_written_one_by_one(results, tmp_path, monkeypatch):
+    """``write_result`` writes its files on several threads: every table file is the same
+    bytes as written on one thread, the GeoPackage reads back the same."""
+    import geopandas as gpd
+
+    import transitopt.scenario.result as result_module
+
+    base, _ = results
+    side = write_result(base, tmp_path / "side")
+    monkeypatch.setattr(result_module, "WRITE_THREADS", 1)
+    monkeypatch.setattr(result_module, "_LINK_LINES", type(result_module._LINK_LINES)())
+    single = write_result(base, tmp_path / "single")
+    names = sorted(p.name for p in side.iterdir())
+    assert names == sorted(p.name for p in single.iterdir())
+    assert "links.gpkg" in names and "od.csv" in names
+    for name in names:
+        if name != "links.gpkg":
+            assert (side / name).read_bytes() == (single / name).read_bytes(), name
+    a = gpd.read_file(side / "links.gpkg", layer="links")
+    b = gpd.read_file(single / "links.gpkg", layer="links")
+    pd.testing.assert_frame_equal(a.drop(columns="geometry"), b.drop(columns="geometry"))
+    assert (a.geometry.to_wkb() == b.geometry.to_wkb()).all()

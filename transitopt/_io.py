@@ -213,7 +213,7 @@ def write_csv(table: pd.DataFrame, path: str | os.PathLike) -> Path:
 CSV_THREADS = min(4, os.cpu_count() or 1)
 
 
-def _formatted_chunks(table: pd.DataFrame) -> Iterator[bytes]:
+def _formatted_chunks(table: pd.DataFrame) -> Iterator[Any]:
     """:func:`_csv_rows` of each ``CSV_CHUNK_ROWS`` rows of ``table``, in order, formatted
     by up to :data:`CSV_THREADS` threads (at most one chunk more than threads in memory)."""
     starts = range(0, len(table), CSV_CHUNK_ROWS)
@@ -248,7 +248,7 @@ def _csv_kind(column: pd.Series) -> str | None:
     return None
 
 
-def _csv_rows(chunk: pd.DataFrame) -> bytes:
+def _csv_rows(chunk: pd.DataFrame) -> Any:
     """The CSV lines (each ending in a newline) of ``chunk``, pandas' formatting."""
     import pyarrow.compute as pc
 
@@ -265,8 +265,9 @@ def _text(value: str) -> Any:
     return pa.scalar(value, pa.large_string())
 
 
-def _string_bytes(strings: Any) -> bytes:
-    """The characters of a pyarrow string array, concatenated."""
+def _string_bytes(strings: Any) -> Any:
+    """The characters of a pyarrow string array, concatenated (a bytes-like pyarrow buffer:
+    written as it is, not copied into a ``bytes`` first)."""
     import pyarrow as pa
 
     if isinstance(strings, pa.ChunkedArray):
@@ -278,7 +279,7 @@ def _string_bytes(strings: Any) -> bytes:
     data = strings.buffers()[2]
     if data is None:
         return b""
-    return data[int(offsets[0]) : int(offsets[-1])].to_pybytes()
+    return data[int(offsets[0]) : int(offsets[-1])]
 
 
 def _csv_cells(column: pd.Series, kind: str | None) -> Any:

@@ -23,11 +23,12 @@ and again.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..kernels._config import sized
-from ..kernels.assignment import aon_graph, aon_load_compressed, skim_compressed
+from ..kernels.assignment import aon_graph, aon_load_compressed, load_trees, skim_compressed
 from ..kernels.elimination import eliminate_nodes
 from ._problem import Problem
 
@@ -67,6 +68,81 @@ COUNTED_GRAPHS = 16
 _SEARCHES: dict[bytes, int] = {}
 #: the ``zone_cost`` argument of the loading kernels when no zone costs are kept
 NO_ZONE_COSTS = np.empty((0, 0))
+#: searches asked to keep their trees (:class:`KeptTrees`) keep them where their work
+#: (origins x core edges) is at least this: a loading on kept trees saves a search pass
+#: but costs a first run the compilation of :func:`.kernels.assignment.load_trees`
+#: (about a second), which small problems (the demo) never win back
+KEEP_TREES_WORK = 1e6
+
+
+@dataclass(frozen=True, eq=False)
+class KeptTrees:
+    """The shortest-path trees of one search pass on a core graph (a skim, or a loading
+    with its zone costs), kept so that a later all-or-nothing loading at the same link
+    costs needs no search: :meth:`start_flow` pushes demand down them
+    (:func:`.kernels.assignment.load_trees`). About 4 bytes per origin and core node
+    (the 100,000-node grid city: 1,000 zones x 37,757 core nodes, 151 MB).
+    """
+
+    #: digest of the network's CSR graph and the links open to the searches
+    links_key: bytes
+    #: the searched core graph's kernel arguments (:class:`CompressedAON`)
+    args: tuple
+    n_core: int
+    #: link costs (s, per link) the trees are shortest under
+    cost: np.ndarray
+    #: compiled node index of each origin (tree row) and destination (column)
+    origin_nodes: np.ndarray
+    dest_nodes: np.ndarray
+    #: core node index of each destination
+    core_dests: np.ndarray
+    #: (origins, destinations) shortest costs (s); NaN where the search did not make a
+    #: pair final (a loading settles only the pairs with demand)
+    zone_cost: np.ndarray
+    #: (origins, core nodes) int32: the predecessor core edges in loading order, and
+    #: how many per origin (:func:`.kernels.assignment.aon_load_compressed`)
+    tree: np.ndarray
+    tree_count: np.ndarray
+
+    def start_flow(self, problem: Problem) -> np.ndarray | None:
+        """The all-or-nothing link flows (veh/h) of ``problem``'s demand on these trees,
+        or ``None`` where they are not that problem's shortest paths at some flow: other
+        links open, a flow-independent cost (tolls, distance) on an open link (the trees
+        are searches of link times), or a pair with demand that the trees do not reach."""
+        usable = ~np.asarray(problem.closed, dtype=np.bool_)
+        if _digest(problem.indptr, problem.head, usable) != self.links_key:
+            return None
+        if np.any(problem.fixed[usable] != 0.0):
+            return None
+        n = problem.indptr.size - 1
+        row_of = np.full(n, -1, dtype=np.int64)
+        row_of[self.origin_nodes] = np.arange(self.origin_nodes.size)
+        col_of = np.full(n, -1, dtype=np.int64)
+        col_of[self.dest_nodes] = np.arange(self.dest_nodes.size)
+        rows = row_of[problem.origin_nodes]
+        cols = col_of[problem.dest_nodes]
+        demand = np.ascontiguousarray(problem.demand, dtype=np.float64)
+        wanted = demand > 0.0
+        if (wanted & ((rows < 0)[:, None] | (cols < 0)[None, :])).any():
+            return None
+        rows = np.maximum(rows, 0)
+        cols = np.maximum(cols, 0)
+        if not np.isfinite(self.zone_cost[np.ix_(rows, cols)][wanted]).all():
+            return None
+        c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b, _, k_head, k_tail, k_edge = self.args
+        return load_trees(
+            c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b, k_head, k_tail, k_edge,
+            self.cost, self.n_core, self.tree, self.tree_count, rows,
+            np.ascontiguousarray(self.core_dests[cols]), demand,
+        )  # fmt: skip
+
+
+def tree_buffers(keep: bool, n_origins: int, n_core: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``tree``/``tree_count`` outputs of the search kernels: sized to keep the trees
+    of ``n_origins`` searches on a core of ``n_core`` nodes, else empty."""
+    if not keep:
+        return np.empty((0, 0), dtype=np.int32), np.empty(0, dtype=np.int64)
+    return np.empty((n_origins, n_core), dtype=np.int32), np.zeros(n_origins, dtype=np.int64)
 
 
 def zone_cost_buffer(keep: bool, n_origins: int, n_dests: int) -> np.ndarray:
@@ -251,6 +327,7 @@ class CompressedAON:
         self.graph_key = _digest(
             indptr, head, usable, protect, np.asarray(no_through, dtype=np.bool_)
         )
+        self.links_key = _digest(indptr, head, usable)
 
         def key_at(limit: int) -> bytes:
             graph = np.frombuffer(self.graph_key, dtype=np.uint8)
@@ -280,6 +357,25 @@ class CompressedAON:
         self.prune = prune
         self.keep_zone_costs = False
         self.zone_cost_s: np.ndarray | None = None
+        #: keep the trees of each loading in ``kept_trees`` (large problems only,
+        #: :data:`KEEP_TREES_WORK`; else it stays ``None``)
+        self.keep_trees = False
+        self.kept_trees: KeptTrees | None = None
+        self._origin_nodes = np.asarray(origin_nodes)
+        self._dest_nodes = np.asarray(dest_nodes)
+
+    def _trees_wanted(self) -> bool:
+        """Whether a search pass keeps its trees: large enough (:data:`KEEP_TREES_WORK`)."""
+        return self.origins.size * self.m_core >= KEEP_TREES_WORK
+
+    def _kept(
+        self, cost: np.ndarray, zone_cost: np.ndarray, tree: np.ndarray, count: np.ndarray
+    ) -> KeptTrees:
+        """The trees a search pass at link costs ``cost`` kept."""
+        return KeptTrees(
+            self.links_key, self.args, self.n_core, np.array(cost, dtype=np.float64),
+            self._origin_nodes, self._dest_nodes, self.dests, zone_cost, tree, count,
+        )  # fmt: skip
 
     @classmethod
     def of_problem(
@@ -320,13 +416,19 @@ class CompressedAON:
     def load(self, cost: np.ndarray, load: bool = True) -> tuple[np.ndarray, float, float]:
         """``(flow, sptt, unreachable)`` under link costs ``cost`` (s), as ``aon_load``
         (and the zone costs into ``zone_cost_s`` where ``keep_zone_costs``)."""
-        zone_cost = zone_cost_buffer(self.keep_zone_costs, self.origins.size, self.dests.size)
+        keep_trees = self.keep_trees and self._trees_wanted()
+        self.kept_trees = None  # the last loading's trees go before this one's are made
+        zone_cost = zone_cost_buffer(
+            self.keep_zone_costs or keep_trees, self.origins.size, self.dests.size
+        )
+        tree, count = tree_buffers(keep_trees, self.origins.size, self.n_core)
         out = aon_load_compressed(
             *self.args, cost, self.no_through, self.origins, self.dests, self.demand, load,
-            self.prune, zone_cost,
+            self.prune, zone_cost, tree, count,
         )  # fmt: skip
         if self.keep_zone_costs:
             self.zone_cost_s = zone_cost
+        self.kept_trees = self._kept(cost, zone_cost, tree, count) if keep_trees else None
         return out
 
     def skim(self, cost: np.ndarray) -> np.ndarray:
@@ -335,18 +437,26 @@ class CompressedAON:
         unreachable. Equal to a search of the full graph up to the order of summation;
         on a core eliminated further once the graph has been searched often
         (:data:`SWITCH_SEARCHES`)."""
+        return self.skim_keeping(cost, keep_trees=False)[0]
+
+    def skim_keeping(
+        self, cost: np.ndarray, keep_trees: bool = True
+    ) -> tuple[np.ndarray, KeptTrees | None]:
+        """:meth:`skim`, and its search trees where ``keep_trees`` and the pass is large
+        (:data:`KEEP_TREES_WORK`), else ``None``: a loading at the same costs then
+        needs no search (:meth:`KeptTrees.start_flow`)."""
         if self.wants_larger() or self._larger is not None:
-            return self.larger().skim(cost)
+            return self.larger().skim_keeping(cost, keep_trees)
         # work: one search of the core per origin (its edges), the serial twin when small
         work = self.origins.size * self.m_core
-        return sized(skim_compressed, work)(
-            *self.args,
-            np.ascontiguousarray(cost, dtype=np.float64),
-            self.no_through,
-            self.origins,
-            self.dests,
-            work >= PRUNE_SKIM_WORK,
-        )
+        keep = keep_trees and self._trees_wanted()
+        cost = np.ascontiguousarray(cost, dtype=np.float64)
+        tree, count = tree_buffers(keep, self.origins.size, self.n_core)
+        out = sized(skim_compressed, work)(
+            *self.args, cost, self.no_through, self.origins, self.dests,
+            work >= PRUNE_SKIM_WORK, tree, count,
+        )  # fmt: skip
+        return out, (self._kept(cost, out, tree, count) if keep else None)
 
     def __call__(self, cost: np.ndarray) -> tuple[np.ndarray, float]:
         """Link flows and the shortest-path total travel cost under ``cost``."""

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..kernels.assignment import aon_load_hierarchy
 from ..kernels.elimination import contract_all
-from ._aon import CompressedAON, _digest, zone_cost_buffer
+from ._aon import CompressedAON, KeptTrees, _digest, zone_cost_buffer
 from ._problem import Problem
 
 #: the hierarchy is used where at least this share of the origin-destination pairs has
@@ -108,6 +108,10 @@ class HierarchyAON:
         self.n_edges = int(self.args[-1].size)
         self.keep_zone_costs = False
         self.zone_cost_s: np.ndarray | None = None
+        #: trees are not kept on the hierarchy (its searches are not the core's):
+        #: ``kept_trees`` stays ``None``
+        self.keep_trees = False
+        self.kept_trees: KeptTrees | None = None
 
     def load(self, cost: np.ndarray, load: bool = True) -> tuple[np.ndarray, float, float]:
         """``(flow, sptt, unreachable)`` under link costs ``cost`` (s), as ``aon_load``
@@ -133,13 +137,16 @@ class DenseCoreAON:
     eliminated further (:meth:`~._aon.CompressedAON.larger`) once the graph has been
     searched from :data:`._aon.SWITCH_SEARCHES` origins in the process (a Grid100k
     loading: 7.2 instead of 9.1 CPU s; 6.3 s to build). The same ``load`` and call
-    interface; flows equal up to the order of summation."""
+    interface (``keep_trees``/``kept_trees`` too); flows equal up to the order of
+    summation."""
 
     def __init__(self, aon: CompressedAON) -> None:
         aon.prune = True
         self.core = aon
         self.keep_zone_costs = False
         self.zone_cost_s: np.ndarray | None = None
+        self.keep_trees = False
+        self.kept_trees: KeptTrees | None = None
 
     def load(self, cost: np.ndarray, load: bool = True) -> tuple[np.ndarray, float, float]:
         """``(flow, sptt, unreachable)`` under link costs ``cost`` (s), as ``aon_load``
@@ -147,8 +154,10 @@ class DenseCoreAON:
         if self.core.wants_larger():
             self.core = self.core.larger()
         self.core.keep_zone_costs = self.keep_zone_costs
+        self.core.keep_trees = self.keep_trees
         out = self.core.load(cost, load)
         self.zone_cost_s = self.core.zone_cost_s
+        self.kept_trees = self.core.kept_trees
         return out
 
     def __call__(self, cost: np.ndarray) -> tuple[np.ndarray, float]:

@@ -21,6 +21,7 @@ from .._progress import ProgressCallback
 from ..demand.od import ODMatrix
 from ..kernels.vdf import costs_into
 from ..network.compiled import Network
+from ._aon import KeptTrees
 from ._hierarchy import aon_loader
 from ._monitor import HISTORY_COLUMNS, Monitor
 from ._problem import Problem, build_problem
@@ -79,6 +80,16 @@ class UserEquilibrium:
         Keep the zone-to-zone shortest costs of the last all-or-nothing search in
         ``result.zone_cost_s`` (one class, link-based algorithms; ``None`` otherwise):
         that search runs at the final flows, so they are a skim of ``result.cost_s``.
+    keep_trees
+        Keep that search's trees too, in ``result.kept_trees`` (one class, link-based
+        algorithms, large problems: :data:`._aon.KEEP_TREES_WORK`; else ``None``).
+    start_trees
+        Trees kept by an earlier search (:class:`._aon.KeptTrees`: a skim, or another
+        run's ``kept_trees``): a link-based run starts from the all-or-nothing loading of
+        its demand on them instead of searching at zero flow, where they fit
+        (:meth:`._aon.KeptTrees.start_flow`: same open links, no flow-independent costs,
+        every pair with demand reached; else it starts as without them). At costs other
+        than those at zero flow this is a warm start: the same equilibrium within the gap.
     """
 
     network: Network
@@ -95,6 +106,8 @@ class UserEquilibrium:
     progress: ProgressCallback | None = None
     classes: Sequence[VehicleClass] | None = None
     keep_zone_costs: bool = False
+    keep_trees: bool = False
+    start_trees: KeptTrees | None = None
 
     def __post_init__(self) -> None:
         if (self.demand is None) == (self.classes is None):
@@ -137,14 +150,19 @@ class UserEquilibrium:
             progress=self.progress,
         )
         zone_cost = None
+        kept_trees = initial = None
         if self.algorithm == "algb":
             flow = solve_algorithm_b(problem, monitor)
         else:
             aon = aon_loader(problem)
             aon.keep_zone_costs = self.keep_zone_costs
-            flow = solve_link_based(problem, self.algorithm, monitor, aon=aon)
+            aon.keep_trees = self.keep_trees
+            if self.start_trees is not None:
+                initial = self.start_trees.start_flow(problem)
+            flow = solve_link_based(problem, self.algorithm, monitor, aon=aon, initial=initial)
             if aon.zone_cost_s is not None:
                 zone_cost = _zone_costs(problem, aon.zone_cost_s)
+            kept_trees = aon.kept_trees
         flow = np.where(problem.closed, 0.0, flow)
         cost = np.empty_like(flow)
         costs_into(flow, *problem.vdf_args, cost)
@@ -167,6 +185,8 @@ class UserEquilibrium:
             unassigned=problem.unassigned,
             setup_s=setup_s,
             zone_cost_s=zone_cost,
+            kept_trees=kept_trees,
+            started_from_trees=initial is not None,
         )
         self._warn_unconverged(result)
         return result

@@ -37,6 +37,7 @@ import copy
 import time
 import warnings
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from types import MappingProxyType
@@ -63,7 +64,7 @@ from ..transit.street_routes import (
     segment_geometry,
     segment_times,
 )
-from ._aon import CompressedAON
+from ._aon import CompressedAON, KeptTrees
 from .mode_choice import (
     BASE_MODES,
     MODES,
@@ -565,6 +566,23 @@ class _Setup:
         self.setup_s = time.perf_counter() - started
 
     def _walk_setup(self) -> None:
+        """The walk distance and time matrices; with a walk network, its searches (kernels
+        outside the GIL) run on a side thread beside the drive set-up, whose network
+        elimination is serial, and :meth:`_transit_setup` takes their result."""
+        self._walk_pending: Future[np.ndarray] | None = None
+        if self.model.walk is not None and _threads_side_by_side():
+            side = ThreadPoolExecutor(1, thread_name_prefix="transitopt-walk")
+            self._walk_pending = side.submit(self._walk_distances)
+            side.shutdown(wait=False)
+            return
+        self._set_walk(self._walk_distances())
+
+    def _set_walk(self, d: np.ndarray) -> None:
+        self.walk_m = d
+        self.walk_time_s = d / self.params.walk_speed_mps
+
+    def _walk_distances(self) -> np.ndarray:
+        """Zone-to-zone walking distances (m): see :meth:`_walk_setup`."""
         params, walk = self.params, self.model.walk
         if walk is not None:
             # walking is in the choice set up to max_walk_km only (mode_availability), so
@@ -583,8 +601,7 @@ class _Setup:
         else:
             d = self.crow_m * params.walk_detour_factor
         np.fill_diagonal(d, 0.0)
-        self.walk_m = d
-        self.walk_time_s = d / params.walk_speed_mps
+        return d
 
     def _drive_setup(self) -> None:
         params, drive = self.params, self.model.drive
@@ -688,6 +705,9 @@ class _Setup:
         )
 
     def _transit_setup(self) -> None:
+        if self._walk_pending is not None:  # the walk matrices of _walk_setup's side thread
+            self._set_walk(self._walk_pending.result())
+            self._walk_pending = None
         params = self.params
         self.graph = None
         self.dynamic: dict[str, np.ndarray] = {}  # line id -> segment indices into routes
@@ -805,6 +825,20 @@ class _Setup:
         return cost
 
 
+def _threads_side_by_side() -> bool:
+    """Whether numba's threading layer runs parallel kernels from two threads at once
+    (OpenMP and TBB do; the workqueue layer, numba's fallback, does not)."""
+    import numba
+
+    try:
+        from numba.np.ufunc import parallel
+
+        parallel._launch_threads()  # chooses the layer (as the first parallel kernel would)
+        return numba.threading_layer() in ("omp", "tbb")
+    except Exception:  # pragma: no cover - numba internals moved: stay on one thread
+        return False
+
+
 def _no_supply() -> TransitSupply:
     stops = pd.DataFrame(
         {
@@ -907,6 +941,16 @@ def _car_skim_of_road(setup: _Setup, road: Any) -> np.ndarray | None:
     return cost
 
 
+def _car_skim(
+    setup: _Setup, link_time_s: np.ndarray, keep_trees: bool
+) -> tuple[np.ndarray, KeptTrees | None]:
+    """The car skim (s) between the set-up's zone nodes at link times ``link_time_s``,
+    searched on the core graph, and with ``keep_trees`` its search trees (large
+    networks: :data:`._aon.KEEP_TREES_WORK`; else ``None``) for the road equilibrium's
+    start."""
+    return setup.car_core.skim_keeping(link_time_s, keep_trees)
+
+
 def _skims(
     setup: _Setup,
     link_time_s: np.ndarray | None,
@@ -929,7 +973,7 @@ def _skims(
     if setup.drive is not None:
         assert link_time_s is not None  # the loop keeps link times with a drive network
         if car_zone_s is None:
-            car_zone_s = setup.car_core.skim(link_time_s)
+            car_zone_s, _ = _car_skim(setup, link_time_s, keep_trees=False)
         drive_s = car_zone_s[np.ix_(setup.inv, setup.inv)]
     else:
         drive_s = setup.static_car_s
@@ -1095,10 +1139,18 @@ def vehicle_demand(
 
 
 def _road(
-    setup: _Setup, drive: Network, demand: Mapping[str, np.ndarray]
+    setup: _Setup,
+    drive: Network,
+    demand: Mapping[str, np.ndarray],
+    start_trees: KeptTrees | None = None,
 ) -> tuple[Any, np.ndarray, list[str]]:
     """Road equilibrium of the vehicles of ``demand`` (persons/h by mode → veh/h by class)
     on ``drive`` (the set-up's drive network): result, link times, warnings.
+
+    ``start_trees``: the car skim's search trees at the current link times (cars alone,
+    link-based algorithms): the equilibrium starts from the loading of its demand on
+    them instead of a search at zero flow (:class:`UserEquilibrium`'s ``start_trees``),
+    and keeps the trees of its last search for the next one (``result.kept_trees``).
 
     Cars alone: one class, as before motorcycles existed. With motorcycle modes:
     vehicle classes (:class:`~transitopt.assignment.classes.VehicleClass`) car (PCE 1,
@@ -1153,6 +1205,8 @@ def _road(
         ]
     else:
         options["demand"] = ODMatrix(zones=zones, matrix=matrices["car"])
+        options["keep_trees"] = _road_starts_from_trees(setup)
+        options["start_trees"] = start_trees
     closed = setup.closed if setup.motorcycles else setup.closed | setup.closed_car
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -1171,6 +1225,14 @@ def _road(
     return result, time_s, messages
 
 
+def _road_starts_from_trees(setup: _Setup) -> bool:
+    """Whether the road equilibrium can start from the car skim's trees: cars alone (one
+    class) and a link-based algorithm (``algb`` builds bushes instead)."""
+    return (
+        setup.drive is not None and not setup.motorcycles and setup.params.road.algorithm != "algb"
+    )
+
+
 # ---------------------------------------------------------------------------- the loop
 class _Loop:
     """The state of one run of the feedback loop."""
@@ -1186,6 +1248,8 @@ class _Loop:
         self.road_result = None
         #: the car skim at ``link_time`` where the road equilibrium that set it has it
         self.car_zone_s: np.ndarray | None = None
+        #: the search trees of that skim (the next road equilibrium starts from them)
+        self.car_trees: KeptTrees | None = None
         self.road_warnings: list[str] = []
         self.history: list[dict] = []
         self.stop_reason = "max_iter"
@@ -1201,6 +1265,10 @@ class _Loop:
             if setup.params.transit_capacity is not None and self.demand is not None
             else None
         )
+        if self.car_zone_s is None and _road_starts_from_trees(setup):
+            # the car skim searched here, its trees kept for the road equilibrium's start
+            assert self.link_time is not None  # kept with a drive network
+            self.car_zone_s, self.car_trees = _car_skim(setup, self.link_time, keep_trees=True)
         skims, _, _ = _skims(setup, self.link_time, crowded_by, car_zone_s=self.car_zone_s)
         t1 = time.perf_counter()
         self.probs, _ = logit_choice(
@@ -1256,7 +1324,9 @@ class _Loop:
         if drive is None:
             return 0.0, np.nan, np.nan
         assert link_time is not None  # kept with a drive network
-        self.road_result, new_time, self.road_warnings = _road(self.setup, drive, self.averaged)
+        self.road_result, new_time, self.road_warnings = _road(
+            self.setup, drive, self.averaged, self.car_trees
+        )
         result = self.road_result
         flow = result.flow if result is not None else np.zeros_like(new_time)
         both = np.isfinite(new_time) & np.isfinite(link_time)
@@ -1268,6 +1338,9 @@ class _Loop:
         )
         self.link_time = new_time
         self.car_zone_s = _car_skim_of_road(self.setup, result)
+        self.car_trees = (
+            result.kept_trees if result is not None and self.car_zone_s is not None else None
+        )
         if result is None:
             return change, np.nan, np.nan
         return change, result.relative_gap, result.iterations

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..network.compiled import Network
+from ._aon import KeptTrees
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,6 +58,13 @@ class AssignmentResult:
         (s) between origin zones (index) and destination zones (columns) of the last
         all-or-nothing search, which runs on ``cost_s`` at the final ``flow``; NaN where
         a pair has no demand (its search need not settle it). ``None`` otherwise.
+    kept_trees : KeptTrees or None
+        With ``keep_trees`` (one class, link-based algorithms, a large core graph): the
+        trees of that last search (:class:`._aon.KeptTrees`), to start the next
+        equilibrium at these costs without a search; ``None`` otherwise.
+    started_from_trees : bool
+        Whether the run started from ``start_trees`` (else from an all-or-nothing
+        loading at zero flow).
     """
 
     network: Network = field(repr=False)
@@ -76,6 +84,8 @@ class AssignmentResult:
     class_cost_s: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     class_pce: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     zone_cost_s: pd.DataFrame | None = field(default=None, repr=False)
+    kept_trees: KeptTrees | None = field(default=None, repr=False)
+    started_from_trees: bool = False
 
     def __post_init__(self) -> None:
         for name in ("flow", "preload", "time_s", "cost_s", "closed"):

@@ -237,9 +237,26 @@ def _search_listed(
 
 
 @njit
+def _keep_tree(tree, tree_count, o, targets, no_through, source, pred, settled, n_s):
+    """Row ``o`` of ``tree``: the predecessor edges (searched-graph numbering) of one
+    search, in the order a loading visits them: the leaf targets' (centroids reached,
+    :func:`_search_listed`), then each settled node's in reverse settling order; their
+    number into ``tree_count[o]`` (at most the node count: each node once)."""
+    c = 0
+    for t in targets:
+        if no_through[t] and t != source and pred[t] >= 0:
+            tree[o, c] = pred[t]
+            c += 1
+    for i in range(n_s - 1, 0, -1):
+        tree[o, c] = pred[settled[i]]
+        c += 1
+    tree_count[o] = c
+
+
+@njit
 def _aon_block_listed(
     indptr, head, tail, cost, split, feed_ptr, feed_tail, no_through, origin_nodes, dest_nodes,
-    demand, start, stop, load, flow, zone_cost,
+    demand, start, stop, load, flow, zone_cost, tree, tree_count,
 ):  # fmt: skip
     """AON for origins ``start:stop``; adds to ``flow``; returns ``(sptt, unreachable demand)``.
 
@@ -249,7 +266,8 @@ def _aon_block_listed(
     by :func:`leaves_last` (``split``, ``feed_ptr``, ``feed_tail``). Where ``zone_cost``
     has rows (else it is ``(0, 0)``), ``zone_cost[o, j]`` gets the shortest cost of each
     pair with demand (final: the search stops only once those are), NaN elsewhere (not
-    known)."""
+    known). Where ``tree`` has rows (else ``(0, 0)``), each origin's tree is kept there
+    (:func:`_keep_tree`; no row where the origin has no demand: ``tree_count`` 0)."""
     n = indptr.size - 1
     dist, pred, heap_key, heap_node, position = search_scratch(n)
     is_target = np.zeros(n, dtype=np.bool_)
@@ -261,8 +279,11 @@ def _aon_block_listed(
     sptt = 0.0
     unreachable = 0.0
     keep_costs = zone_cost.shape[0] > 0
+    keep_trees = tree.shape[0] > 0
     for o in range(start, stop):
         row = demand[o]
+        if keep_trees:
+            tree_count[o] = 0
         n_targets = 0
         for j in range(dest_nodes.size):
             t = dest_nodes[j]
@@ -317,6 +338,8 @@ def _aon_block_listed(
                     e = pred[v]
                     flow[e] += f
                     node_flow[tail[e]] += f
+        if keep_trees:
+            _keep_tree(tree, tree_count, o, targets, no_through, source, pred, settled, n_s)
         for i in range(n_t):
             v = touched[i]
             node_flow[v] = 0.0
@@ -348,7 +371,8 @@ def aon_load(indptr, head, tail, cost, no_through, origin_nodes, dest_nodes, dem
     l_head, l_cost, perm, split, feed_ptr, feed_tail = leaves_last(indptr, head, cost, no_through)
     buffers, sptt, unreachable = _aon_blocks(
         indptr, l_head, tail, l_cost, split, feed_ptr, feed_tail, no_through, origin_nodes,
-        dest_nodes, demand, load, np.empty((0, 0)),
+        dest_nodes, demand, load, np.empty((0, 0)), np.empty((0, 0), dtype=np.int32),
+        np.empty(0, dtype=np.int64),
     )  # fmt: skip
     n_blocks = buffers.shape[0]
     flow = np.zeros(m)
@@ -364,14 +388,14 @@ def aon_load(indptr, head, tail, cost, no_through, origin_nodes, dest_nodes, dem
 @njit_parallel
 def _aon_blocks(
     indptr, head, tail, cost, split, feed_ptr, feed_tail, no_through, origin_nodes, dest_nodes,
-    demand, load, zone_cost,
+    demand, load, zone_cost, tree, tree_count,
 ):  # fmt: skip
     """AON of every origin, in :func:`~._config.chunk_count` blocks in parallel, on a
     graph ordered by :func:`leaves_last`.
 
     Returns ``(buffers, sptt, unreachable)``: ``buffers[b]`` the link flows of block ``b``
     (width 0 when ``load`` is false), to be added up in block order by the caller;
-    ``zone_cost``: see :func:`_aon_block_listed`.
+    ``zone_cost``, ``tree``, ``tree_count``: see :func:`_aon_block_listed`.
     """
     m = head.size
     n_orig = origin_nodes.size
@@ -384,7 +408,7 @@ def _aon_blocks(
         stop = (b + 1) * n_orig // n_blocks
         s, u = _aon_block_listed(
             indptr, head, tail, cost, split, feed_ptr, feed_tail, no_through, origin_nodes,
-            dest_nodes, demand, start, stop, load, buffers[b], zone_cost,
+            dest_nodes, demand, start, stop, load, buffers[b], zone_cost, tree, tree_count,
         )  # fmt: skip
         sptt_part[b] = s
         unreach_part[b] = u
@@ -716,12 +740,15 @@ def prune_core(indptr, head, cost, no_through):
 def aon_load_compressed(
     c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b,
     core_indptr, core_head, core_tail, core_edge,
-    cost, no_through, origins, dests, demand, load, prune, zone_cost,
+    cost, no_through, origins, dests, demand, load, prune, zone_cost, tree, tree_count,
 ):  # fmt: skip
     """:func:`aon_load` on a compressed graph; ``cost`` and the returned flows are per
     original link. Returns ``(flow, sptt, unreachable)``; ``zone_cost`` ``(n_origins,
     n_dests)`` or ``(0, 0)``: the shortest costs of the pairs with demand, NaN elsewhere
-    (see :func:`_aon_block_listed`).
+    (see :func:`_aon_block_listed`); ``tree`` ``(n_origins, n_core_nodes)`` int32 or
+    ``(0, 0)``: each origin's shortest-path tree kept, as core-edge indices (of
+    ``core_head``, pruned or not) in loading order, ``tree_count`` entries per origin
+    (:func:`load_trees` loads demand on them).
 
     The compressed edges ``c_link``/``sc_ptr``/``step_ptr``/``cand`` come from
     :func:`aon_graph`; derived edges ``m_c + k`` are ``op_a[k] + op_b[k]`` (``op_sum``,
@@ -750,8 +777,9 @@ def aon_load_compressed(
     l_head, l_cost, perm, split, feed_ptr, feed_tail = leaves_last(ptr, p_head, p_cost, no_through)
     buffers, sptt, unreachable = _aon_blocks(
         ptr, l_head, p_tail, l_cost, split, feed_ptr, feed_tail, no_through, origins, dests,
-        demand, load, zone_cost,
+        demand, load, zone_cost, tree, tree_count,
     )  # fmt: skip
+    _trees_to_core(tree, tree_count, perm, p_edge)
     n_blocks = buffers.shape[0]
     flow = np.zeros(m)
     if load:
@@ -769,7 +797,7 @@ def aon_load_compressed(
 def skim_compressed(
     c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b,
     core_indptr, core_head, core_tail, core_edge,
-    cost, no_through, origins, dests, prune,
+    cost, no_through, origins, dests, prune, tree, tree_count,
 ):  # fmt: skip
     """Shortest-path costs ``(len(origins), len(dests))`` under link costs ``cost`` (s,
     per original link) on the compressed graph of :func:`aon_load_compressed` (same
@@ -777,7 +805,8 @@ def skim_compressed(
     without the edges :func:`prune_core` finds redundant under ``cost``, which leaves
     every distance as it is). Parallel over origins; each search is the loadings'
     (:func:`_search_listed`: centroids never queued), stopped once every destination is
-    final; ``inf`` where unreachable.
+    final; ``inf`` where unreachable. ``tree``, ``tree_count``: each origin's search kept
+    as in :func:`aon_load_compressed` (every destination a target), or ``(0, 0)``.
     """
     m_c = c_link.size
     n_ops = op_a.size
@@ -790,11 +819,13 @@ def skim_compressed(
     for e in range(core_edge.size):
         core_cost[e] = ec[core_edge[e]]
     if prune:
-        ptr, p_head, _, p_cost, _ = prune_core(core_indptr, core_head, core_cost, no_through)
+        ptr, p_head, _, p_cost, p_edge = prune_core(core_indptr, core_head, core_cost, no_through)
     else:
         ptr, p_head, p_cost = core_indptr, core_head, core_cost
+        p_edge = np.arange(core_edge.size)
     # the loadings' edge order: their search, compiled for the same argument types
-    l_head, l_cost, _, split, _, _ = leaves_last(ptr, p_head, p_cost, no_through)
+    l_head, l_cost, perm, split, _, _ = leaves_last(ptr, p_head, p_cost, no_through)
+    keep_trees = tree.shape[0] > 0
     n = core_indptr.size - 1
     n_src = origins.size
     out = np.empty((n_src, dests.size))
@@ -815,18 +846,93 @@ def skim_compressed(
         no_feeds = np.zeros(0, dtype=np.int64)
         for i in range(c, n_src, n_chunks):
             # every destination a target: each node's edges all looked at (no feeds)
-            _, n_t = _search_listed(
+            n_s, n_t = _search_listed(
                 ptr, l_head, l_cost, split, no_through, origins[i], is_target, no_feeds,
                 False, targets, dist, pred, heap_key, heap_node, position, touched, settled,
             )  # fmt: skip
             for j in range(dests.size):
                 out[i, j] = dist[dests[j]]
+            if keep_trees:
+                _keep_tree(tree, tree_count, i, targets, no_through, origins[i], pred, settled, n_s)
             for k in range(n_t):
                 v = touched[k]
                 dist[v] = np.inf
                 pred[v] = -1
                 position[v] = NOT_QUEUED
+    _trees_to_core(tree, tree_count, perm, p_edge)
     return out
+
+
+@njit
+def _trees_to_core(tree, tree_count, perm, p_edge):
+    """Kept trees' edges from the searched graph's numbering (:func:`leaves_last` of the
+    pruned core) to the core graph's: ``p_edge[perm[k]]``, in place."""
+    to_core = np.empty(perm.size, dtype=np.int32)
+    for k in range(perm.size):
+        to_core[k] = p_edge[perm[k]]
+    for o in range(tree.shape[0]):
+        for i in range(tree_count[o]):
+            tree[o, i] = to_core[tree[o, i]]
+
+
+@njit_parallel
+def load_trees(
+    c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b, core_head, core_tail, core_edge,
+    cost, n_nodes, tree, tree_count, rows, dests, demand,
+):  # fmt: skip
+    """Link flows (per original link) of ``demand`` pushed down kept shortest-path trees
+    (:func:`aon_load_compressed`, :func:`skim_compressed`) without searching.
+
+    ``tree[rows[o]]``/``tree_count[rows[o]]`` is the tree of ``demand``'s origin row
+    ``o``, ``dests`` its columns' core nodes; ``cost``: the link costs the trees were
+    searched at (the chains' and derived edges' picks follow them). Each origin's
+    demand goes down its tree in the order kept, in :func:`.chunk_count` blocks of
+    origins summed in block order: with the trees of a search of the same core at the
+    same costs, the flows of :func:`aon_load_compressed` bit for bit. Demand to a
+    destination the tree does not reach is not loaded (the caller checks coverage).
+    """
+    m = cost.size
+    m_c = c_link.size
+    n_ops = op_a.size
+    ec = np.empty(m_c + n_ops)
+    pick = np.empty(step_ptr.size - 1, dtype=np.int64)
+    _compressed_costs(cost, c_link, sc_ptr, step_ptr, cand, ec, pick)
+    op_pick = np.empty(n_ops, dtype=np.int64)
+    _derived_costs(ec, m_c, op_sum, op_a, op_b, op_pick)
+    n_orig = rows.size
+    n_blocks = chunk_count(n_orig)
+    m_core = core_edge.size
+    buffers = np.zeros((n_blocks, m_core))
+    for b in prange(n_blocks):
+        node_flow = np.zeros(n_nodes)
+        buffer = buffers[b]
+        for o in range(b * n_orig // n_blocks, (b + 1) * n_orig // n_blocks):
+            r = rows[o]
+            row = demand[o]
+            for j in range(dests.size):
+                if row[j] > 0.0:
+                    node_flow[dests[j]] += row[j]
+            for i in range(tree_count[r]):
+                e = tree[r, i]
+                f = node_flow[core_head[e]]
+                if f != 0.0:
+                    buffer[e] += f
+                    node_flow[core_tail[e]] += f
+            for i in range(tree_count[r]):
+                e = tree[r, i]
+                node_flow[core_head[e]] = 0.0
+                node_flow[core_tail[e]] = 0.0
+            for j in range(dests.size):
+                node_flow[dests[j]] = 0.0
+    ef = np.zeros(m_c + n_ops)
+    for e in range(m_core):
+        total = 0.0
+        for b in range(n_blocks):
+            total += buffers[b, e]
+        ef[core_edge[e]] += total
+    flow = np.zeros(m)
+    _unpack_flows(ef, m_c, op_sum, op_a, op_b, op_pick, c_link, sc_ptr, pick, flow)
+    return flow
 
 
 @njit_parallel

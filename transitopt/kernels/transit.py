@@ -731,3 +731,236 @@ def _column_reset(
             numerator[i] = 0.0
             inf_link[i] = -1
             node_volume[i] = 0.0
+
+
+@njit_parallel
+def node_shift(
+    head, cost, freq, out_indptr, out_links, origins, destinations, demand, flows, alpha,
+    gain,
+):  # fmt: skip
+    """One pass of node-level flow shifts per destination, then the demand loaded again.
+
+    For destination ``q``, over the links that carry its flow ``flows[q]`` (d, m), in
+    reverse topological order: each node's expected cost to ``q`` under the current
+    splits, ``U_i = (sum_a x_a (cost_a + U_j) + alpha max_a x_a / freq_a) / sum_a x_a``
+    (the max over the waiting links: Cepeda, Cominetti & Florian's 2006 wait term), and
+    its best local choice among the same links, at the costs ``cost_a + U_j`` of the
+    nodes downstream: the cheapest no-wait link, or the optimal common-lines split of its
+    waiting links (Spiess & Florian 1989, shares ``f_a / F``). A share ``min(1, gain (U_i
+    - best) / best)`` of the node's outflow moves from its current split to the best
+    choice (nothing moves where the current split is the best), and ``U_i`` is taken
+    again with the new split for the nodes upstream. The demand is then loaded again
+    along the new splits. Frequencies and costs are those of the
+    flows before the pass. A destination whose flows have a cycle is left as it is.
+    With ``gain`` 0 nothing moves: each destination's demand is only loaded again along
+    its flows' splits (conservation holds by construction). Returns ``(volume (m,),
+    reloaded (d,) bool, local_gap (d,))``, the last the sum over the nodes of their
+    outflow times ``U_i - best`` before the shift (s; 0 where every node's split is its
+    best local choice).
+    """
+    n_dest = flows.shape[0]
+    m = flows.shape[1]
+    n = out_indptr.shape[0] - 1
+    n_blocks = chunk_count(n_dest)
+    volume_blocks = np.zeros((n_blocks, m))
+    reloaded = np.zeros(n_dest, dtype=np.bool_)
+    local_gap = np.zeros(n_dest)
+    for b in prange(n_blocks):
+        _node_block(
+            np.int64(b), n_blocks, head, cost, freq, out_indptr, out_links, origins,
+            destinations, demand, flows, volume_blocks[b], reloaded, local_gap, n, alpha, gain,
+        )  # fmt: skip
+    return _sum_rows(volume_blocks), reloaded, local_gap
+
+
+@njit
+def _node_block(
+    b, n_blocks, head, cost, freq, out_indptr, out_links, origins, destinations, demand, flows,
+    volume, reloaded, local_gap, n, alpha, gain,
+):  # fmt: skip
+    """Destinations ``b, b + n_blocks, ...`` of :func:`node_shift`."""
+    n_dest = flows.shape[0]
+    m = flows.shape[1]
+    outflow = np.zeros(n)
+    indegree = np.zeros(n, dtype=np.int64)
+    node_volume = np.zeros(n)
+    label = np.zeros(n)
+    queue = np.empty(n, dtype=np.int64)
+    new = np.zeros(m)
+    max_out = 1
+    for i in range(n):
+        if out_indptr[i + 1] - out_indptr[i] > max_out:
+            max_out = out_indptr[i + 1] - out_indptr[i]
+    g = np.full(max_out, np.inf)
+    f = np.zeros(max_out)
+    br = np.zeros(max_out)
+    rank = np.zeros(max_out, dtype=np.int64)
+    for q in range(b, n_dest, n_blocks):
+        for i in range(n):
+            outflow[i] = 0.0
+            indegree[i] = 0
+            node_volume[i] = 0.0
+        for i in range(n):
+            for p in range(out_indptr[i], out_indptr[i + 1]):
+                a = out_links[p]
+                if flows[q, a] > 0.0:
+                    outflow[i] += flows[q, a]
+                    indegree[head[a]] += 1
+        size = 0
+        for i in range(n):
+            if indegree[i] == 0 and outflow[i] > 0.0:
+                queue[size] = i
+                size += 1
+        done = 0
+        while done < size:
+            i = queue[done]
+            done += 1
+            for p in range(out_indptr[i], out_indptr[i + 1]):
+                a = out_links[p]
+                if flows[q, a] > 0.0:
+                    j = head[a]
+                    indegree[j] -= 1
+                    if indegree[j] == 0 and outflow[j] > 0.0:
+                        queue[size] = j
+                        size += 1
+        acyclic = True
+        for i in range(n):
+            if indegree[i] > 0:
+                acyclic = False
+                break
+        reloaded[q] = acyclic
+        if acyclic:
+            # reverse topological order: expected costs and the shifts (shares in flows[q])
+            for i in range(n):
+                label[i] = 0.0
+            for r in range(size - 1, -1, -1):
+                i = queue[r]
+                local_gap[q] += _shift_node(
+                    i, q, head, cost, freq, out_indptr, out_links, flows, outflow, label,
+                    alpha, gain, g, f, br, rank,
+                )  # fmt: skip
+        if acyclic:
+            dest = destinations[q]
+            for p in range(origins.shape[0]):
+                o = origins[p]
+                if o != dest:
+                    node_volume[o] += demand[p, q]
+            for r in range(size):
+                i = queue[r]
+                vi = node_volume[i]
+                for p in range(out_indptr[i], out_indptr[i + 1]):
+                    a = out_links[p]
+                    fa = flows[q, a]
+                    if fa > 0.0:
+                        va = vi * (fa / outflow[i])
+                        new[a] = va
+                        node_volume[head[a]] += va
+        for a in range(m):
+            if acyclic:
+                flows[q, a] = new[a]
+            new[a] = 0.0
+            volume[a] += flows[q, a]
+
+
+@njit
+def _shift_node(
+    i, q, head, cost, freq, out_indptr, out_links, flows, outflow, label, alpha, gain, g, f,
+    br, rank,
+):  # fmt: skip
+    """The shift of :func:`node_shift` at node ``i`` for destination ``q``: rewrites the
+    flows leaving ``i`` (same total) and sets ``label[i]``; returns the outflow times the
+    excess of the current split's cost over the best local choice's (s)."""
+    start = out_indptr[i]
+    k_out = out_indptr[i + 1] - start
+    out = outflow[i]
+    current = 0.0
+    worst = 0.0
+    best_free = np.inf
+    free_link = -1
+    n_wait = 0
+    for k in range(k_out):
+        a = out_links[start + k]
+        x = flows[q, a]
+        g[k] = np.inf
+        f[k] = 0.0
+        if x > 0.0:
+            c = cost[a] + label[head[a]]
+            current += x * c
+            if np.isinf(freq[a]):
+                if c < best_free:
+                    best_free = c
+                    free_link = k
+            else:
+                g[k] = c
+                f[k] = freq[a]
+                n_wait += 1
+                if x / freq[a] > worst:
+                    worst = x / freq[a]
+    current = (current + alpha * worst) / out
+    tau = np.inf
+    if n_wait > 0:
+        tau = _common_lines(g[:k_out], f[:k_out], alpha, rank, br)
+    best = best_free if best_free <= tau else tau
+    share = 0.0
+    if best < current and best > 0.0:
+        share = gain * (current - best) / best
+        if share > 1.0:
+            share = 1.0
+    if share > 0.0:
+        for k in range(k_out):
+            a = out_links[start + k]
+            x = flows[q, a]
+            if x > 0.0:
+                target = 0.0
+                if best_free <= tau:
+                    target = 1.0 if k == free_link else 0.0
+                elif g[k] < np.inf:
+                    target = br[k]
+                flows[q, a] = (1.0 - share) * x + share * out * target
+    # the cost with the new split
+    total = 0.0
+    worst = 0.0
+    for k in range(k_out):
+        a = out_links[start + k]
+        x = flows[q, a]
+        if x > 0.0:
+            total += x * (cost[a] + label[head[a]])
+            if not np.isinf(freq[a]) and x / freq[a] > worst:
+                worst = x / freq[a]
+    label[i] = (total + alpha * worst) / out
+    return out * (current - best) if best < current else 0.0
+
+
+@njit
+def _common_lines(g, f, alpha, rank, br):
+    """The optimal common-lines split (Spiess & Florian 1989) of one traveller over the
+    lines with finite cost ``g`` at frequencies ``f``: shares into ``br`` (summing to 1);
+    returns the expected cost ``(alpha + sum f g) / F`` over the chosen lines."""
+    nl = g.shape[0]
+    n = 0
+    for k in range(nl):
+        br[k] = 0.0
+        if g[k] < np.inf:
+            # insertion by increasing cost
+            p = n
+            while p > 0 and g[rank[p - 1]] > g[k]:
+                rank[p] = rank[p - 1]
+                p -= 1
+            rank[p] = k
+            n += 1
+    total_f = 0.0
+    numerator = alpha
+    tau = np.inf
+    chosen = 0
+    for p in range(n):
+        k = rank[p]
+        if chosen > 0 and not g[k] < tau:
+            break
+        total_f += f[k]
+        numerator += f[k] * g[k]
+        tau = numerator / total_f
+        chosen += 1
+    for p in range(chosen):
+        k = rank[p]
+        br[k] = f[k] / total_f
+    return tau

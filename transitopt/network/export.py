@@ -67,27 +67,35 @@ def links_geodataframe(
         straight line between the end nodes.
     """
     import geopandas as gpd
-    import shapely
 
     table = links.reset_index(drop=True).copy()
     if geometry is None:
-        if not {"x0", "y0", "x1", "y1"} <= set(table.columns):
-            raise InputFileError(
-                "the link table has no end coordinates (x0, y0, x1, y1) to draw links from"
-            )
-        given = np.zeros(len(table), dtype=bool)
-        if "geometry_wkt" in table.columns:
-            wkt = table["geometry_wkt"].to_numpy(object)
-            given = np.array([isinstance(v, str) and v != "" for v in wkt], dtype=bool)
-        lines = np.empty(len(table), dtype=object)
-        if given.any():
-            lines[given] = shapely.from_wkt(wkt[given].astype(str))
-        if not given.all():  # straight lines only where the table has no shape
-            ends = table[["x0", "y0", "x1", "y1"]].to_numpy(np.float64)[~given].reshape(-1, 2, 2)
-            lines[~given] = shapely.linestrings(ends)
-        geometry = lines
+        geometry = link_lines(table)
     table = table.drop(columns=["geometry_wkt", "geometry"], errors="ignore")
     return gpd.GeoDataFrame(_stringify_lists(table), geometry=list(geometry), crs=crs)
+
+
+def link_lines(links: pd.DataFrame) -> np.ndarray:
+    """The line geometry of each row of a link table (shapely, in its order): the parsed
+    ``geometry_wkt`` where given (non-empty text), else the straight line between the end
+    nodes ``x0, y0`` → ``x1, y1``."""
+    import shapely
+
+    if not {"x0", "y0", "x1", "y1"} <= set(links.columns):
+        raise InputFileError(
+            "the link table has no end coordinates (x0, y0, x1, y1) to draw links from"
+        )
+    given = np.zeros(len(links), dtype=bool)
+    if "geometry_wkt" in links.columns:
+        wkt = links["geometry_wkt"].to_numpy(object)
+        given = np.array([isinstance(v, str) and v != "" for v in wkt], dtype=bool)
+    lines = np.empty(len(links), dtype=object)
+    if given.any():
+        lines[given] = shapely.from_wkt(wkt[given].astype(str))
+    if not given.all():  # straight lines only where the table has no shape
+        ends = links[["x0", "y0", "x1", "y1"]].to_numpy(np.float64)[~given].reshape(-1, 2, 2)
+        lines[~given] = shapely.linestrings(ends)
+    return lines
 
 
 def write_links(

@@ -5,8 +5,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,17 +83,36 @@ def write_comparison(
     table = compare(results[0], *results[1:])
     # written whole into a temporary folder that then replaces ``folder``: a rerun with
     # fewer alternatives leaves no stale maps or scenario folders, a kill leaves no half
-    with atomic_folder(folder) as tmp:
-        for label, result in zip(labels, results, strict=True):
-            write_result(result, tmp / "scenarios" / label)
+    with atomic_folder(folder) as tmp, _side_thread() as side:
+        # the results' files (Parquet, CSV and GDAL writers: mostly outside the GIL) are
+        # written on a side thread while the maps and the report are drawn
+        written = [
+            side.submit(write_result, result, tmp / "scenarios" / label)
+            for label, result in zip(labels, results, strict=True)
+        ]
         write_table(table, tmp / COMPARISON_TABLE)
         write_explanations(results[0], results[1:], tmp / "explain", labels[1:])
         write_line_crowding(results, tmp / CROWDING_TABLE, names=labels)
         maps = write_maps(results[0], list(results[1:]), tmp / "maps")
         report = write_report(results[0], results[1:], tmp / "report.html")
+        for done in written:
+            done.result()
     maps = [folder / path.relative_to(tmp) for path in maps]
     report = folder / report.relative_to(tmp)
     return Comparison(table=table, results=tuple(results), folder=folder, report=report, maps=maps)
+
+
+@contextlib.contextmanager
+def _side_thread() -> Iterator[ThreadPoolExecutor]:
+    """One worker thread; on leaving, its queued calls are cancelled (after a failure) and
+    the running one is waited for, so nothing writes into a folder being removed."""
+    pool = ThreadPoolExecutor(1)
+    try:
+        yield pool
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 #: the file that marks a folder as a comparison written by transitopt

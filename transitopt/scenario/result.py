@@ -13,17 +13,22 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Mapping
+import threading
+import weakref
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .._errors import InputFileError
 from .._io import atomic_folder, plain_json, write_csv
-from ..network.export import write_links
+from ..network.export import link_lines, write_links
 
 #: tables every result holds, in the order they are written
 TABLES = (
@@ -145,16 +150,27 @@ def write_result(result: ScenarioResult, folder: str | os.PathLike, *, csv: bool
             f"{folder}: exists and is not a result folder; refusing to overwrite it"
         )
     with atomic_folder(folder) as tmp:
-        for name in TABLES:
-            if name not in result.tables:
-                continue
-            table = _storable(result.tables[name])
-            table.to_parquet(tmp / f"{name}.parquet", index=False)
-            if csv:
-                write_csv(table, tmp / f"{name}.csv")
+        # the files are independent: written side by side (Parquet, CSV formatting and
+        # GDAL release the GIL), the largest tables first, the summary last
+        writes: list[Callable[[], Any]] = [
+            partial(_write_table, result.tables[name], tmp / name, csv=csv)
+            for name in sorted(
+                (name for name in TABLES if name in result.tables),
+                key=lambda name: -len(result.tables[name]),
+            )
+        ]
         links = result.tables.get("links")
         if csv and links is not None and len(links) and "x0" in links.columns:
-            write_links(links, tmp / LINKS_GPKG, crs=result.summary.get("crs", "EPSG:4326"))
+            writes.insert(
+                1,
+                lambda: write_links(
+                    links,
+                    tmp / LINKS_GPKG,
+                    crs=result.summary.get("crs", "EPSG:4326"),
+                    geometry=link_lines_of(result),
+                ),
+            )
+        _run_all(writes)
         summary = {
             **dict(result.summary),
             "name": result.name,
@@ -165,6 +181,49 @@ def write_result(result: ScenarioResult, folder: str | os.PathLike, *, csv: bool
             json.dumps(plain_json(summary), indent=2, sort_keys=False), encoding="utf-8"
         )
     return folder
+
+
+#: threads writing a result's files at once
+WRITE_THREADS = 3
+
+
+def _write_table(table: pd.DataFrame, stem: Path, *, csv: bool) -> None:
+    """``stem.parquet`` and (with ``csv``) ``stem.csv`` of ``table``."""
+    table = _storable(table)
+    table.to_parquet(stem.with_suffix(".parquet"), index=False)
+    if csv:
+        write_csv(table, stem.with_suffix(".csv"))
+
+
+def _run_all(calls: list[Callable[[], Any]]) -> None:
+    """Run ``calls`` on up to :data:`WRITE_THREADS` threads, in order of start; every call
+    ends before this returns, and the first failure (in the given order) is raised."""
+    if len(calls) < 2:
+        for call in calls:
+            call()
+        return
+    with ThreadPoolExecutor(min(WRITE_THREADS, len(calls))) as pool:
+        futures = [pool.submit(call) for call in calls]
+    for future in futures:
+        future.result()
+
+
+#: the parsed link geometries of the results written or drawn (dropped with the result)
+_LINK_LINES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_LINK_LINES_LOCK = threading.Lock()
+
+
+def link_lines_of(result: ScenarioResult) -> np.ndarray | None:
+    """:func:`~transitopt.network.export.link_lines` of ``result``'s links table, parsed once
+    per result (its GeoPackage and its maps share them); ``None`` without links or their
+    end coordinates."""
+    links = result.tables.get("links")
+    if links is None or len(links) == 0 or not {"x0", "y0", "x1", "y1"} <= set(links.columns):
+        return None
+    with _LINK_LINES_LOCK:
+        if result not in _LINK_LINES:
+            _LINK_LINES[result] = link_lines(links)
+        return _LINK_LINES[result]
 
 
 def read_result(folder: str | os.PathLike) -> ScenarioResult:

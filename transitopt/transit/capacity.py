@@ -37,7 +37,11 @@ Pierskalla 1975). It takes few iterations on small and moderately crowded networ
 the gap (Transjakarta: no better than MSA; ``docs/model.md``). Or by strategy columns
 (``"columns"``, :mod:`.capacity_columns`: each destination's flow a re-balanced mix of the
 strategies found so far, loaded at the current effective frequencies; few iterations on
-the small cases, not better than MSA on Transjakarta). The first flows are the
+the small cases, not better than MSA on Transjakarta), or by node shifts (``"stops"``,
+:mod:`.capacity_stops`: MSA on each destination's own link flows, then each
+destination's split at every node moved part of the way to its best local choice, at a
+stop the common-lines split at the current effective frequencies; fewer iterations than
+MSA on Transjakarta and Coquimbo, each dearer). The first flows are the
 unconstrained assignment's.
 
 Convergence criterion: Cepeda et al.'s gap function (their section 3),
@@ -57,7 +61,8 @@ in-vehicle and walking cost), the flow gap ``sum_a |y_a - v_a| / sum_a v_a`` bet
 ``y`` and ``v`` over the line links, the step, the largest boardings / room ratio and load
 factor, and the denied boardings; by strategy columns also the restricted passes after the
 search, their restricted relative gap (a lower bound of the next row's relative gap) and
-the columns kept (the step is then NaN).
+the columns kept (the step is then NaN); by node shifts the local gap before the last
+pass (``local_gap_s``, :func:`.capacity_stops.shift_nodes`).
 """
 
 from __future__ import annotations
@@ -76,6 +81,7 @@ from ..kernels import transit as kernels
 from ..kernels._config import sized
 from .assign import SKIM_NAMES, TransitAssignment, _demand_matrix
 from .capacity_columns import StrategyColumns, rebalance
+from .capacity_stops import NodeShifts, shift_nodes
 from .defaults import WAIT_FACTOR
 from .graph import ALIGHT, BOARD, DWELL, RIDE, TransitGraph
 
@@ -96,6 +102,7 @@ HISTORY_COLUMNS = (
     "restricted_passes",
     "restricted_gap",
     "columns",
+    "local_gap_s",
 )
 
 
@@ -127,6 +134,10 @@ class CapacityParameters:
         per relative cost difference, most strategies kept per destination, most
         restricted passes between two full searches, and the restricted relative gap at
         which they stop, as a share of the last full relative gap.
+    stops_gain, stops_passes
+        ``step_rule = "stops"`` (:mod:`.capacity_stops`): share of a node's outflow
+        moved to its best local choice per relative cost excess, and node-shift passes
+        after each averaging step.
     crowding : bool
         Weight in-vehicle time by :func:`crowding_multiplier`.
     seated_free_load, seated_full_multiplier, seated_over_multiplier, standing_multiplier
@@ -145,6 +156,8 @@ class CapacityParameters:
     columns_max: int = _DEFAULTS["columns_max"]
     columns_passes: int = _DEFAULTS["columns_passes"]
     columns_target: float = _DEFAULTS["columns_target"]
+    stops_gain: float = _DEFAULTS["stops_gain"]
+    stops_passes: int = _DEFAULTS["stops_passes"]
     crowding: bool = _DEFAULTS["crowding"]
     seated_free_load: float = _DEFAULTS["seated_free_load"]
     seated_full_multiplier: float = _DEFAULTS["seated_full_multiplier"]
@@ -165,6 +178,8 @@ class CapacityParameters:
             "columns_max": self.columns_max >= 1,
             "columns_passes": self.columns_passes >= 1,
             "columns_target": 0 < self.columns_target < 1,
+            "stops_gain": self.stops_gain > 0,
+            "stops_passes": self.stops_passes >= 1,
             "seated_free_load": 0 <= self.seated_free_load < 1,
             "seated_full_multiplier": self.seated_full_multiplier >= 1,
             "seated_over_multiplier": self.seated_over_multiplier >= 1,
@@ -338,7 +353,7 @@ LINE_SEARCH_BISECTIONS = 12
 MIN_STEP = 1e-3
 
 #: step rules of :class:`CapacityParameters`
-STEP_RULES = ("msa", "sra", "line_search", "columns")
+STEP_RULES = ("msa", "sra", "line_search", "columns", "stops")
 
 
 class _StepRule:
@@ -356,7 +371,7 @@ class _StepRule:
     def next(self, relative_gap: float) -> float:
         p = self.params
         self.k += 1
-        if p.step_rule == "msa":
+        if p.step_rule in ("msa", "stops"):
             return 1.0 / (self.k + 1.0)
         self.b += p.sra_slow_growth if relative_gap < self.previous else p.sra_fast_growth
         self.previous = relative_gap
@@ -462,7 +477,11 @@ def assign_transit_capacity(
 
     clock = time.process_time()
     n_dest = graph.destination_node.shape[0]
-    wait_links = np.flatnonzero(np.isfinite(graph.freq_hz))
+    # the flows kept per destination: on the waiting links, or on every link for the
+    # node shifts of step_rule "stops" (the wait term then runs over every link: the
+    # others have an infinite frequency and add nothing)
+    shifts = NodeShifts(graph) if p.step_rule == "stops" else None
+    wait_links = np.arange(graph.n_links) if shifts else np.flatnonzero(np.isfinite(graph.freq_hz))
     wait_index = np.full(graph.n_links, -1, dtype=np.int64)
     wait_index[wait_links] = np.arange(wait_links.size)
     averaged = np.zeros((n_dest, wait_links.size))  # per destination, on the waiting links
@@ -552,6 +571,7 @@ def assign_transit_capacity(
                 "restricted_passes": 0,
                 "restricted_gap": float("nan"),
                 "columns": columns.count,
+                "local_gap_s": float("nan"),
             }
         )
         if converged:
@@ -575,6 +595,12 @@ def assign_transit_capacity(
             rows[-1]["step"] = step
         volume += step * (response - volume)
         averaged += step * (response_w - averaged)
+        if shifts is not None:
+            volume, local_gap, _ = shift_nodes(
+                shifts, matrix, costs_and_freqs, averaged, wait_factor=wait_factor,
+                gain=p.stops_gain, passes=p.stops_passes,
+            )  # fmt: skip
+            rows[-1]["local_gap_s"] = local_gap
     freq, cost = costs_and_freqs(volume)
     skim_array: np.ndarray | None = None
     crowding_skim: np.ndarray | None = None

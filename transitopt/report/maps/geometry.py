@@ -14,6 +14,17 @@ import pandas as pd
 from ...geo import METRES_PER_DEGREE
 
 
+def vertex_arrays(parts: list) -> list[np.ndarray]:
+    """``parts`` as (n, 2) float64 vertex arrays: as they are where they already are (a
+    city's 100,000s of streets: no conversion call per street), else converted."""
+    if all(
+        type(g) is np.ndarray and g.ndim == 2 and g.shape[1] == 2 and g.dtype == np.float64
+        for g in parts
+    ):
+        return parts
+    return [np.asarray(g, dtype=np.float64).reshape(-1, 2) for g in parts]
+
+
 def midpoint(line: np.ndarray) -> np.ndarray:
     """The point halfway along a polyline (planar, lon/lat)."""
     if len(line) == 1:
@@ -46,21 +57,30 @@ def midpoints(lines: list[np.ndarray]) -> np.ndarray:
     return out
 
 
-def link_geometry(links: pd.DataFrame) -> list[np.ndarray]:
-    """lon/lat polyline per link: ``geometry_wkt`` where present, else ``x0, y0`` → ``x1, y1``."""
-    straight = np.stack([links[c].to_numpy(float) for c in ("x0", "y0", "x1", "y1")], axis=1)
-    out = list(straight.reshape(-1, 2, 2))
-    if "geometry_wkt" in links.columns:
-        import shapely
+def link_geometry(links: pd.DataFrame, lines: np.ndarray | None = None) -> list[np.ndarray]:
+    """lon/lat polyline per link: ``geometry_wkt`` where present, else ``x0, y0`` → ``x1, y1``.
 
-        wkt = links["geometry_wkt"].to_numpy(object)
-        has = np.array([isinstance(w, str) and w.startswith("LINESTRING") for w in wkt], dtype=bool)
-        if has.any():
-            geoms = shapely.from_wkt(wkt[has])
-            coords, index = shapely.get_coordinates(geoms, return_index=True)
-            bounds = np.r_[0, np.cumsum(np.bincount(index, minlength=len(geoms)))].tolist()
-            for k, i in enumerate(np.flatnonzero(has).tolist()):
-                out[i] = coords[bounds[k] : bounds[k + 1]]
+    ``lines``: the links' geometries already parsed (:func:`~transitopt.network.export.link_lines`
+    of ``links``, as the result's GeoPackage writer keeps them), so the text is not parsed again.
+    """
+    straight = np.stack([links[c].to_numpy(float) for c in ("x0", "y0", "x1", "y1")], axis=1)
+    straight = straight.reshape(-1, 2, 2)
+    if "geometry_wkt" not in links.columns:
+        return list(straight)
+    import shapely
+
+    wkt = links["geometry_wkt"].to_numpy(object)
+    has = np.array([isinstance(w, str) and w.startswith("LINESTRING") for w in wkt], dtype=bool)
+    if not has.any():
+        return list(straight)
+    geoms = shapely.from_wkt(wkt[has]) if lines is None else lines[has]
+    coords, index = shapely.get_coordinates(geoms, return_index=True)
+    parts = np.split(coords, np.cumsum(np.bincount(index, minlength=len(geoms)))[:-1])
+    if has.all():  # every link has its shape (an OSM network)
+        return parts
+    out = list(straight)
+    for k, i in enumerate(np.flatnonzero(has).tolist()):
+        out[i] = parts[k]
     return out
 
 

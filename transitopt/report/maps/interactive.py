@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from .geometry import vertex_arrays
 from .layer import (
     HALO_COLOUR,
     HALO_WIDTH,
@@ -59,17 +60,18 @@ class GeometryStore:
     def add_all(self, keys: list[str], parts: list[np.ndarray]) -> list[int]:
         """Indices of the polylines ``keys`` (as :meth:`add`, rounding the new ones at once)."""
         new: dict[str, np.ndarray] = {}
+        index = self._index
         for key, coords in zip(keys, parts, strict=True):
-            if key not in self._index and key not in new:
+            if key not in index and key not in new:
                 new[key] = coords
         if new:
             xs, ys, bounds = _rounded(list(new.values()))
             self._finite = self._finite and bool(np.isfinite(xs).all() and np.isfinite(ys).all())
-            for j, key in enumerate(new):
-                self._index[key] = len(self.x)
-                self.x.append(xs[bounds[j] : bounds[j + 1]])
-                self.y.append(ys[bounds[j] : bounds[j + 1]])
-        return [self._index[k] for k in keys]
+            spans = list(zip(bounds[:-1], bounds[1:], strict=True))
+            self._index.update(zip(new, range(len(self.x), len(self.x) + len(new)), strict=True))
+            self.x.extend([xs[a:b] for a, b in spans])
+            self.y.extend([ys[a:b] for a, b in spans])
+        return [index[k] for k in keys]
 
     def __len__(self) -> int:
         return len(self.x)
@@ -106,7 +108,7 @@ def _xy(parts: list[np.ndarray], keys: list[str] | None, store: GeometryStore | 
 
 def _rounded(parts: list[np.ndarray]) -> tuple[list, list, list[int]]:
     """x and y of all ``parts`` rounded to 6 decimals (one pass), and where each part starts."""
-    coords = np.concatenate([np.asarray(g, dtype=np.float64).reshape(-1, 2) for g in parts])
+    coords = np.concatenate(vertex_arrays(parts))
     coords = np.round(coords, 6)
     bounds = np.r_[0, np.cumsum([len(g) for g in parts])].tolist()
     return coords[:, 0].tolist(), coords[:, 1].tolist(), bounds

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from ..._io import atomic_path
+from .geometry import vertex_arrays
 from .interactive import MARK, STREETS
 from .layer import (
     HALO_COLOUR,
@@ -126,8 +127,7 @@ def _polylines(
     from matplotlib.patches import PathPatch
     from matplotlib.path import Path as MplPath
 
-    parts = [np.asarray(g, dtype=np.float64).reshape(-1, 2) for g in parts]
-    parts = [g for g in parts if len(g) >= 2]
+    parts = [g for g in vertex_arrays(parts) if len(g) >= 2]
     if not parts:
         return PathPatch(MplPath(np.zeros((0, 2))), fill=False)
     vertices = np.concatenate(parts)

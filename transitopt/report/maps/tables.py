@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ...scenario.result import link_lines_of
 from .geometry import link_geometry, zone_cells
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ _CELLS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def roads_of(result: ScenarioResult) -> pd.DataFrame:
     """:func:`road_table` of a result's links (built once per result)."""
     if result not in _ROADS:
-        _ROADS[result] = road_table(result.tables["links"])
+        _ROADS[result] = road_table(result.tables["links"], lines=link_lines_of(result))
     return _ROADS[result]
 
 
@@ -48,7 +49,7 @@ def corridors_of(result: ScenarioResult) -> pd.DataFrame:
     return _CORRIDORS[result]
 
 
-def road_table(links: pd.DataFrame) -> pd.DataFrame:
+def road_table(links: pd.DataFrame, *, lines: np.ndarray | None = None) -> pd.DataFrame:
     """Directed links merged into roads: one row per street between two nodes (both directions).
 
     Returns
@@ -105,7 +106,7 @@ def road_table(links: pd.DataFrame) -> pd.DataFrame:
             "lanes": t["lanes"].to_numpy(float),
             "closed": closed,
             "bus_lane": t["bus_lane"].to_numpy(bool) if "bus_lane" in t.columns else False,
-            "geometry": link_geometry(t),
+            "geometry": link_geometry(t, lines),
         }
     )
     grouped = frame.groupby("road", sort=False)
@@ -215,4 +216,6 @@ def street_ids_of(result: ScenarioResult) -> list[str]:
 
 def feature_ids(kind: str, index: Iterable) -> list[str]:
     """Stable ids ``"<kind>:<index>"`` of map features (``road:…``, ``corridor:…``, ``zone:…``)."""
+    if isinstance(index, pd.Index):  # its values at once: an Arrow-backed index iterates slowly
+        index = index.tolist()
     return [f"{kind}:{i}" for i in index]
