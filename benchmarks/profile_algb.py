@@ -68,7 +68,10 @@ def main() -> None:
             b[21] = np.inf
             timed("searches alone (extra)", real_grow)(*b)
         searched.append(int(a[20].size))
-        return timed("searches + bush updates", real_grow)(*a)
+        out = timed("searches + bush updates", real_grow)(*a)
+        excess, todo, grow_above = a[24], a[20], a[21]
+        updated.append(int(np.count_nonzero(excess[todo] >= grow_above)))
+        return out
 
     bush.gap_and_grow = grow
     bush._first_bushes = timed("first bushes", bush._first_bushes)
@@ -84,13 +87,15 @@ def main() -> None:
 
     marks: list[float] = []  # process CPU seconds at each recorded iteration
     searched: list[int] = []  # origins searched on the bush graph, per call
-    per_iteration: list[int] = []  # ... per iteration
+    updated: list[int] = []  # bushes updated, per call
+    per_iteration: list[tuple[int, int]] = []  # ... both per iteration
     record = _monitor.Monitor.record
 
     def record_cpu(self, *a, **k):
         marks.append(time.process_time())
-        per_iteration.append(sum(searched))
+        per_iteration.append((sum(searched), sum(updated)))
         searched.clear()
+        updated.clear()
         return record(self, *a, **k)
 
     _monitor.Monitor.record = record_cpu
@@ -104,6 +109,7 @@ def main() -> None:
     parts_wall.clear()
     marks.clear()
     searched.clear()
+    updated.clear()
     per_iteration.clear()
     load0 = os.getloadavg()
     c0, w0 = time.process_time(), time.perf_counter()
@@ -122,8 +128,11 @@ def main() -> None:
     print(f"peak RSS {peak:.0f} MB; load average before {load0[0]:.2f}, after {load1[0]:.2f}")
     for name in sorted(parts_cpu, key=parts_cpu.get, reverse=True):
         print(f"  {name:28s} {parts_cpu[name]:8.1f} CPU s {parts_wall[name]:8.1f} wall s")
-    for g, t, c, n in zip(h["relative_gap"], h["time_s"], marks, per_iteration, strict=True):
-        print(f"    gap {g:.3e} at {t:.1f} wall s, {c - c0:.1f} CPU s; {n} bush-graph searches")
+    for g, t, c, (n, u) in zip(h["relative_gap"], h["time_s"], marks, per_iteration, strict=True):
+        print(
+            f"    gap {g:.3e} at {t:.1f} wall s, {c - c0:.1f} CPU s; {n} bush-graph searches, "
+            f"{u} bush updates"
+        )
 
 
 if __name__ == "__main__":

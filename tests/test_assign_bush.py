@@ -159,14 +159,15 @@ def test_algorithm_b_parallel_sweeps_do_not_depend_on_the_thread_count(shared_da
 
 
 def test_algorithm_b_lanes_and_partial_updates_keep_the_equilibrium(shared_data, monkeypatch):
-    """Parallel sweeps (``SWEEP_LANES`` lanes, Jacobi between them) and updating only the
-    bushes with a large excess cost (``GROW_SHARE``) reach the equilibrium of the plain
-    algorithm (one lane, every bush updated): link flows are unique at equilibrium
+    """Parallel sweeps (``SWEEP_LANES`` lanes, Jacobi between them), updating only the
+    bushes with a large excess cost (``GROW_SHARE``) and those below the mean every other
+    iteration (``ALTERNATE_BELOW_SHARE``) reach the equilibrium of the plain algorithm
+    (one lane, every bush updated every iteration): link flows are unique at equilibrium
     (strictly increasing BPR costs); at relative gap 1e-11 both agree to 1e-3 veh/h on
     SiouxFalls (flows up to ~25,000 veh/h), as in the test above."""
     from transitopt.assignment import bush
 
-    assert bush.SWEEP_LANES > 1 and bush.GROW_SHARE > 0.0
+    assert bush.SWEEP_LANES > 1 and bush.GROW_SHARE > 0.0 and bush.ALTERNATE_BELOW_SHARE > 0.0
     case = load_tntp(shared_data / "tntp" / "SiouxFalls")
     fast = assign(case.network, case.demand, algorithm="algb", gap=1e-11)
     monkeypatch.setattr(bush, "SWEEP_LANES", 1)
