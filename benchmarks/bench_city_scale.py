@@ -429,7 +429,7 @@ def run_once(scenario_path: Path, out_folder: Path, *, tntp_crs: str | None = No
         "base_mb": base_mb,
         "feedback_iterations": len(history),
         # per feedback iteration: the road equilibrium's iterations after its initial
-        # loading (0: the all-or-nothing flows at free flow already met the gap) and its gap
+        # loading (0: the initial all-or-nothing flows already met the gap) and its gap
         "road_iterations": [_count(row.get("road_iterations")) for row in history],
         "road_gaps": [row.get("road_gap") for row in history],
         "road_target_gap": result.summary.get("parameters", {}).get("assignment", {}).get("gap"),
@@ -554,7 +554,7 @@ def main() -> None:
     print(
         f"\nfeedback iterations {run['feedback_iterations']} (converged: {run['converged']}); "
         f"per feedback iteration, road equilibrium iterations after the initial loading "
-        f"{run['road_iterations']} (0: the all-or-nothing flows at free flow met the gap), relative gaps [{gaps}] "
+        f"{run['road_iterations']} (0: the initial all-or-nothing flows met the gap), relative gaps [{gaps}] "
         f"(target {run.get('road_target_gap') or float('nan'):g})"
     )
     for w in run["warnings"]:
