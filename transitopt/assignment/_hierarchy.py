@@ -142,6 +142,7 @@ class DenseCoreAON:
 
     def __init__(self, aon: CompressedAON) -> None:
         aon.prune = True
+        aon.dense = True
         self.core = aon
         self.keep_zone_costs = False
         self.zone_cost_s: np.ndarray | None = None
@@ -153,6 +154,7 @@ class DenseCoreAON:
         (and the zone costs into ``zone_cost_s`` where ``keep_zone_costs``)."""
         if self.core.wants_larger():
             self.core = self.core.larger()
+            self.core.dense = True
         self.core.keep_zone_costs = self.keep_zone_costs
         self.core.keep_trees = self.keep_trees
         out = self.core.load(cost, load)
