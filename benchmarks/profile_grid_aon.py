@@ -40,6 +40,7 @@ from transitopt.assignment import _aon  # noqa: E402
 from transitopt.assignment._problem import build_problem  # noqa: E402
 from transitopt.kernels._config import njit  # noqa: E402
 from transitopt.kernels.assignment import (  # noqa: E402
+    MAX_SLOTS,
     _aon_blocks,
     _compressed_costs,
     _derived_costs,
@@ -216,13 +217,13 @@ def profile_core(problem, cost, limit: int, prune: bool) -> dict[str, float]:
     dense = (*aon.args, cost, no_through, origins, dests, demand, True)
     flow_heap, sptt_heap, _ = aon_load_compressed(*dense, prune, zc_heap, no_tree, no_count)
     zc_dense = np.empty((origins.size, dests.size))
-    aon_load_dense(*dense, zc_dense, no_tree, no_count)
+    aon_load_dense(*dense, zc_dense, no_tree, no_count, MAX_SLOTS)
     (flow_dense, sptt_dense, _), parts["dense loading (aon_load_dense)"] = cpu(
-        aon_load_dense, *dense, zc_dense, no_tree, no_count
+        aon_load_dense, *dense, zc_dense, no_tree, no_count, MAX_SLOTS
     )
     dense_sptt = (*aon.args, cost, no_through, origins, dests, demand, False)
     _, parts["  of which searches (load=False)"] = cpu(
-        aon_load_dense, *dense_sptt, zc_dense, no_tree, no_count
+        aon_load_dense, *dense_sptt, zc_dense, no_tree, no_count, MAX_SLOTS
     )
     same = np.array_equal(zc_heap, zc_dense, equal_nan=True)
     flow_diff = np.abs(flow_dense - flow_heap).max() / max(1.0, np.abs(flow_heap).max())

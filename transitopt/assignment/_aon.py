@@ -29,6 +29,7 @@ import numpy as np
 
 from ..kernels._config import sized
 from ..kernels.assignment import (
+    MAX_SLOTS,
     aon_graph,
     aon_load_compressed,
     aon_load_dense,
@@ -434,7 +435,7 @@ class CompressedAON:
         if self.dense:
             out = aon_load_dense(
                 *self.args, cost, self.no_through, self.origins, self.dests, self.demand,
-                load, zone_cost, tree, count,
+                load, zone_cost, tree, count, MAX_SLOTS,
             )  # fmt: skip
         else:
             out = aon_load_compressed(

@@ -1410,12 +1410,13 @@ def _dense_block(
 def aon_load_dense(
     c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b,
     core_indptr, core_head, core_tail, core_edge,
-    cost, no_through, origins, dests, demand, load, zone_cost, tree, tree_count,
+    cost, no_through, origins, dests, demand, load, zone_cost, tree, tree_count, max_slots,
 ):  # fmt: skip
     """:func:`aon_load_compressed` with ``prune`` for dense demand (every search a full
     one): the same arguments and results (distances bit for bit; of equally short paths
     another may be taken), searched with a bucket queue (:mod:`.buckets`) where the
-    pruned core's edge costs allow one (:data:`MAX_SLOTS`), else with the heap."""
+    pruned core's edge costs allow one with at most ``max_slots`` slots (callers pass
+    :data:`MAX_SLOTS`), else with the heap."""
     m = cost.size
     m_c = c_link.size
     n_ops = op_a.size
@@ -1430,7 +1431,7 @@ def aon_load_dense(
     ptr, p_head, p_tail, p_cost, p_edge = prune_core(core_indptr, core_head, core_cost, no_through)
     l_head, l_cost, perm, split, feed_ptr, feed_tail = leaves_last(ptr, p_head, p_cost, no_through)
     width, n_slots = bucket_ring(ptr, l_head, l_cost, no_through)
-    if width > 0.0 and n_slots <= MAX_SLOTS:
+    if width > 0.0 and n_slots <= max_slots:
         head32 = np.empty(l_head.size, dtype=np.int32)
         for k in range(l_head.size):
             head32[k] = l_head[k]
