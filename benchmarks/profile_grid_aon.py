@@ -1,17 +1,23 @@
 """Profile one all-or-nothing loading of a dense-demand grid (issue 11, item 2): CPU seconds
-per part of :func:`transitopt.kernels.assignment.aon_load_compressed` on the core graph the
-bfw iterations search (``_aon.LARGER_MAX_ADDED``, pruned), and of a whole bfw iteration.
+per part of a loading on the core graph the bfw iterations search (``_aon.LARGER_MAX_ADDED``,
+pruned), with the heap (:func:`transitopt.kernels.assignment.aon_load_compressed`, the
+loader before the bucket queue) and with the bucket queue (``aon_load_dense``, the loader
+of ``DenseCoreAON`` now), and of a whole bfw iteration.
 
 Parts (CPU s, all threads; at free-flow costs):
 
 * link costs of the compressed and derived edges; pruning the core; the edge reordering;
-* the searches alone (one per origin, :func:`_search_listed`), and within them a replay of
-  the relaxations in the settled order without any queue (the heap's share is the rest);
-* the searches with the tree loading and zone sums (:func:`_aon_blocks`): the loading's
-  share is the difference;
+* the heap's searches alone (one per origin, :func:`_search_listed`), and within them a
+  replay of the relaxations in the settled order without any queue (the heap's share is
+  the rest);
+* the heap's searches with the tree loading and zone sums (:func:`_aon_blocks`): the
+  loading's share is the difference;
 * summing the block buffers and unpacking the core flows to the links;
+* whole loadings with the heap and with the bucket queue, alternating (``--repeat``; the
+  least of each), and the bucket queue's without loading flows; their zone costs must be
+  equal bit for bit;
 * a bfw iteration (the CPU seconds of ``max_iter`` 1 and ``--iterations`` solves,
-  differenced) against the loading.
+  differenced, after a first solve that compiles and builds the cores) against the loading.
 
     PYTHONPATH=$PWD nice -n 10 python benchmarks/profile_grid_aon.py            # Grid100k
     PYTHONPATH=$PWD python benchmarks/profile_grid_aon.py --case Grid10k --limits 0 32 128
@@ -155,8 +161,10 @@ def cpu(fn, *args):
     return out, time.process_time() - t
 
 
-def profile_core(problem, cost, limit: int, prune: bool) -> dict[str, float]:
-    """CPU seconds per part of one loading on the core at elimination limit ``limit``."""
+def profile_core(problem, cost, limit: int, prune: bool, repeat: int = 3) -> dict[str, float]:
+    """CPU seconds per part of one loading on the core at elimination limit ``limit``;
+    the heap's and the bucket queue's whole loadings ``repeat`` times, alternating (the
+    least of each)."""
     aon = _aon.CompressedAON.of_problem(problem, limit, prune=prune)
     c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b, k_ptr, k_head, k_tail, k_edge = aon.args
     no_through = np.ascontiguousarray(aon.no_through, dtype=np.bool_)
@@ -211,19 +219,22 @@ def profile_core(problem, cost, limit: int, prune: bool) -> dict[str, float]:
         return flow
 
     _, parts["sum buffers + unpack"] = cpu(unpack)
-    aon.load(cost)
-    _, parts["whole loading (aon.load)"] = cpu(aon.load, cost)
     zc_heap = np.empty((origins.size, dests.size))
-    dense = (*aon.args, cost, no_through, origins, dests, demand, True)
-    flow_heap, sptt_heap, _ = aon_load_compressed(*dense, prune, zc_heap, no_tree, no_count)
     zc_dense = np.empty((origins.size, dests.size))
-    aon_load_dense(*dense, zc_dense, no_tree, no_count, MAX_SLOTS)
-    (flow_dense, sptt_dense, _), parts["dense loading (aon_load_dense)"] = cpu(
-        aon_load_dense, *dense, zc_dense, no_tree, no_count, MAX_SLOTS
-    )
-    dense_sptt = (*aon.args, cost, no_through, origins, dests, demand, False)
+    common = (*aon.args, cost, no_through, origins, dests, demand)
+    heap_args = (*common, True, prune, zc_heap, no_tree, no_count)
+    dense_args = (*common, True, zc_dense, no_tree, no_count, MAX_SLOTS)
+    aon_load_dense(*dense_args)
+    times: dict[str, list[float]] = {"heap": [], "dense": []}
+    for _ in range(repeat):  # alternating, the least of each (the machine's load varies)
+        (flow_heap, sptt_heap, _), t = cpu(aon_load_compressed, *heap_args)
+        times["heap"].append(t)
+        (flow_dense, sptt_dense, _), t = cpu(aon_load_dense, *dense_args)
+        times["dense"].append(t)
+    parts["loading, heap (aon_load_compressed)"] = min(times["heap"])
+    parts["loading, buckets (aon_load_dense)"] = min(times["dense"])
     _, parts["  of which searches (load=False)"] = cpu(
-        aon_load_dense, *dense_sptt, zc_dense, no_tree, no_count, MAX_SLOTS
+        aon_load_dense, *common, False, zc_dense, no_tree, no_count, MAX_SLOTS
     )
     same = np.array_equal(zc_heap, zc_dense, equal_nan=True)
     flow_diff = np.abs(flow_dense - flow_heap).max() / max(1.0, np.abs(flow_heap).max())
@@ -250,7 +261,7 @@ def bfw_iteration(case, iterations: int) -> float:
         assign(case.network, case.demand, algorithm="bfw", max_iter=n_iter, gap=1e-12)
         return time.process_time() - t
 
-    solve(1)
+    solve(iterations)  # compiles; the core eliminated further is built (SWITCH_SEARCHES)
     one = solve(1)
     many = solve(iterations)
     return (many - one) / (iterations - 1)
@@ -263,6 +274,7 @@ def main() -> None:
     parser.add_argument("--no-prune", action="store_true")
     parser.add_argument("--threads", type=int, default=0, help="numba threads (0: default)")
     parser.add_argument("--iterations", type=int, default=0, help="also time bfw (e.g. 4)")
+    parser.add_argument("--repeat", type=int, default=3, help="loadings of each kind")
     opts = parser.parse_args()
     if opts.threads:
         numba.set_num_threads(opts.threads)
@@ -273,7 +285,7 @@ def main() -> None:
         with open(os.devnull, "w") as quiet:
             out, sys.stdout = sys.stdout, quiet
             try:
-                profile_core(small_problem, small_cost, opts.limits[0], not opts.no_prune)
+                profile_core(small_problem, small_cost, opts.limits[0], not opts.no_prune, 1)
             finally:
                 sys.stdout = out
     case = load_case(opts.case)
@@ -282,7 +294,7 @@ def main() -> None:
     print(f"{opts.case}: {problem.indptr.size - 1:,} nodes, {problem.head.size:,} links, "
           f"{numba.get_num_threads()} threads, load {os.getloadavg()[0]:.1f}")  # fmt: skip
     for limit in opts.limits:
-        profile_core(problem, cost, limit, not opts.no_prune)
+        profile_core(problem, cost, limit, not opts.no_prune, opts.repeat)
     if opts.iterations > 1:
         t = bfw_iteration(case, opts.iterations)
         print(f"bfw: {t:.3f} CPU s per iteration (load {os.getloadavg()[0]:.1f})")
