@@ -22,7 +22,7 @@ import numpy as np
 from numba import prange
 
 from ._config import chunk_count, njit, njit_parallel
-from .buckets import bucket_link, bucket_ring, bucket_scratch, bucket_unlink, prefetch
+from .buckets import bucket_ring, bucket_scratch, prefetch
 from .compression import bfs_order, peel, undirected_neighbours
 from .heap import NOT_QUEUED, SETTLED, heap_pop, heap_push
 from .shortest_paths import dijkstra_into, search_scratch
@@ -1217,7 +1217,7 @@ PREFETCH_AHEAD = 2
 @njit
 def _search_buckets(
     indptr, head, cost, no_through, source, is_target, targets, inv_width, mask,
-    dist, pred, position, after, before, bucket_first, batch, touched, settled,
+    dist, pred, position, pool_item, pool_next, bucket_first, batch, touched, settled,
 ):  # fmt: skip
     """:func:`_search_listed` (without its edge skipping for few targets) with the bucket
     queue of :mod:`.buckets` (``inv_width``: 1 / the bucket width; ``mask``: slots - 1)
@@ -1225,17 +1225,21 @@ def _search_buckets(
     final, listing the nodes reached in ``touched`` and those settled, in order, in
     ``settled`` (a node's predecessor settles before it: it lies a bucket lower).
 
-    The lowest bucket is taken whole into ``batch``: every node in it is final, and
-    none joins it (an edge costs more than the width), so its list needs no unlinking.
-    Returns ``(n_settled, n_touched)``; ``bucket_first`` comes in empty and is left so,
-    ``position`` is reset with the touched nodes by the caller."""
+    The lowest bucket is taken whole into ``batch`` (its stale entries skipped): every
+    node in it is final, and none joins it (an edge costs more than the width). The pool
+    has room for a push per edge (``head.size``) and the source's. Returns ``(n_settled,
+    n_touched)``; ``bucket_first`` comes in empty and is left so, ``position`` is reset
+    with the touched nodes by the caller."""
     dist[source] = 0.0
     touched[0] = source
     n_t = 1
     n_s = 0
-    bucket_link(after, before, bucket_first, 0, source)
+    pool_item[0] = source
+    pool_next[0] = -1
+    bucket_first[0] = 0
+    n_pool = 1
     position[source] = 0
-    queued = 1
+    queued = 1  # nodes queued (not entries)
     current = 0  # the bucket being settled
     left = targets.size
     bound = np.inf
@@ -1245,19 +1249,21 @@ def _search_buckets(
             bound = _leaf_bound(no_through, source, dist, targets)
     while queued > 0:
         slot = current & mask
-        u = bucket_first[slot]
-        if u < 0:
+        k = bucket_first[slot]
+        if k < 0:
             current += 1
             if current / inv_width >= bound:
                 break  # every key left is at least the bound
             continue
-        n_batch = 0
-        while u >= 0:
-            batch[n_batch] = u
-            n_batch += 1
-            position[u] = SETTLED
-            u = after[u]
         bucket_first[slot] = -1
+        n_batch = 0
+        while k >= 0:
+            u = pool_item[k]
+            if position[u] == current:  # else stale: the node moved to a lower bucket
+                batch[n_batch] = u
+                n_batch += 1
+                position[u] = SETTLED
+            k = pool_next[k]
         queued -= n_batch
         for i in range(n_batch):
             if i + PREFETCH_AHEAD < n_batch:
@@ -1300,25 +1306,19 @@ def _search_buckets(
                 if p == NOT_QUEUED:
                     touched[n_t] = v
                     n_t += 1
+                    queued += 1
                 dist[v] = nd
                 pred[v] = e
                 b = np.int64(nd * inv_width)
                 if b != p:
-                    if p >= 0:
-                        bucket_unlink(after, before, bucket_first, p & mask, v)
-                    else:
-                        queued += 1
-                    bucket_link(after, before, bucket_first, b & mask, v)
+                    slot = b & mask
+                    pool_item[n_pool] = v
+                    pool_next[n_pool] = bucket_first[slot]
+                    bucket_first[slot] = n_pool
+                    n_pool += 1
                     position[v] = b
-    # nodes left queued (the search stopped at the bound): empty their buckets
-    while queued > 0:
-        slot = current & mask
-        u = bucket_first[slot]
-        while u >= 0:
-            queued -= 1
-            u = after[u]
+    for slot in range(bucket_first.size):  # stale entries, or nodes left at the bound
         bucket_first[slot] = -1
-        current += 1
     return n_s, n_t
 
 
@@ -1334,7 +1334,7 @@ def _dense_block(
     n = indptr.size - 1
     dist = np.full(n, np.inf)
     pred = np.full(n, -1, dtype=np.int32)
-    position, after, before, bucket_first = bucket_scratch(n, n_slots)
+    position, pool_item, pool_next, bucket_first = bucket_scratch(n, head.size + 1, n_slots)
     batch = np.empty(n, dtype=np.int32)
     inv_width = 1.0 / width
     mask = n_slots - 1
@@ -1366,7 +1366,7 @@ def _dense_block(
         targets = target_list[:n_targets]
         n_s, n_t = _search_buckets(
             indptr, head, cost, no_through, source, is_target, targets, inv_width, mask,
-            dist, pred, position, after, before, bucket_first, batch, touched, settled,
+            dist, pred, position, pool_item, pool_next, bucket_first, batch, touched, settled,
         )  # fmt: skip
         for t in targets:
             is_target[t] = False

@@ -9,18 +9,21 @@ short of improving any of them, so each one's key is final when it is popped. Th
 distances as a heap's, bit for bit (each is the smallest sum over final predecessors);
 of several equally short paths it may keep another one.
 
-Arrays (all (n,) int32 except ``bucket_first``):
+Arrays (int32):
 
-* ``position``: the item's absolute bucket while queued, :data:`.heap.NOT_QUEUED` or
+* ``position`` (n,): the item's absolute bucket while queued, :data:`.heap.NOT_QUEUED` or
   :data:`.heap.SETTLED` as for the heap;
-* ``after``/``before``: each queued item's neighbours in its bucket's doubly linked list
-  (-1: none);
-* ``bucket_first`` (n_slots,): the first item of each slot's list (-1: empty). Buckets
+* ``pool_item``/``pool_next`` (one per push): a pool of list entries, filled in push
+  order; each bucket is a singly linked list of entries. Lowering an item's key pushes a
+  new entry and leaves the old one behind, stale (its bucket is no longer the item's
+  ``position``), to be skipped when that bucket is taken: no unlinking, so no writes to
+  other items' entries;
+* ``bucket_first`` (n_slots,): the first entry of each slot's list (-1: empty). Buckets
   live in a ring of ``n_slots`` slots (a power of two, ``mask = n_slots - 1``), enough
   that every queued key lies within the ring (:func:`bucket_ring`).
 
-Pushing and lowering are O(1) (unlink and relink), popping is O(1) plus a scan over the
-empty buckets, one per ``width`` of distance.
+Pushing is O(1), and a bucket is taken whole once it is the lowest non-empty one (its
+items are all final), after a scan over the empty buckets, one per ``width`` of distance.
 """
 
 from __future__ import annotations
@@ -76,39 +79,15 @@ def bucket_ring(ptr, head, cost, no_through):
 
 
 @njit
-def bucket_scratch(n, n_slots):
-    """``(position, after, before, bucket_first)`` of an empty bucket queue over ``n``
-    items with ``n_slots`` slots (int32: fewer bytes per item in the caches; bucket
-    numbers stay below :data:`MAX_BUCKET`)."""
+def bucket_scratch(n, n_pushes, n_slots):
+    """``(position, pool_item, pool_next, bucket_first)`` of an empty bucket queue over
+    ``n`` items, room for ``n_pushes`` pushes, ``n_slots`` slots (int32: fewer bytes per
+    item in the caches; bucket numbers stay below :data:`MAX_BUCKET`)."""
     position = np.full(n, NOT_QUEUED, dtype=np.int32)
-    after = np.empty(n, dtype=np.int32)
-    before = np.empty(n, dtype=np.int32)
+    pool_item = np.empty(n_pushes, dtype=np.int32)
+    pool_next = np.empty(n_pushes, dtype=np.int32)
     bucket_first = np.full(max(n_slots, 1), -1, dtype=np.int32)
-    return position, after, before, bucket_first
-
-
-@njit
-def bucket_unlink(after, before, bucket_first, slot, item):
-    """Take ``item`` out of the list of ``slot`` (its ``position`` is left to the caller)."""
-    a = after[item]
-    b = before[item]
-    if b >= 0:
-        after[b] = a
-    else:
-        bucket_first[slot] = a
-    if a >= 0:
-        before[a] = b
-
-
-@njit
-def bucket_link(after, before, bucket_first, slot, item):
-    """Put ``item`` first in the list of ``slot``."""
-    first = bucket_first[slot]
-    after[item] = first
-    before[item] = -1
-    if first >= 0:
-        before[first] = item
-    bucket_first[slot] = item
+    return position, pool_item, pool_next, bucket_first
 
 
 @intrinsic
