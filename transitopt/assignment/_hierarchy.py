@@ -135,8 +135,8 @@ class DenseCoreAON:
     """:class:`~._aon.CompressedAON` for dense demand where the hierarchy is too large:
     every search is a full one, on the core graph pruned each loading, with a bucket
     queue instead of the heap where it is exact (:func:`.kernels.assignment.aon_load_dense`;
-    Grid100k: 1.9 instead of 3.9-4.1 ms per search, a loading 2.5 instead of 4.1 CPU s); on a core
-    eliminated further (:meth:`~._aon.CompressedAON.larger`) once the graph has been
+    Grid100k: 1.9 instead of 3.9-4.1 ms per search, a loading 2.5 instead of 4.1 CPU
+    s); on a core eliminated further (:meth:`~._aon.CompressedAON.larger`) once the graph has been
     searched from :data:`._aon.SWITCH_SEARCHES` origins in the process (a Grid100k
     loading with the heap: 7.2 instead of 9.1 CPU s; 6.3 s to build). The same ``load``
     and call interface (``keep_trees``/``kept_trees`` too); flows equal up to the order
