@@ -8,11 +8,11 @@ their optimal strategies (Spiess & Florian 1989) at the current effective freque
 ``y_q``); then, one destination after the other, ``flows[q]`` moves a step ``s`` towards
 ``y_q`` and ``volume``, ``freq`` and ``cost`` are updated on the links it touches, so the
 next destination (and the next block) sees the shift (Gauss-Seidel). The step is the
-*equal-cost step* of the destination's own flows: the ``s`` in ``[0, max_step]`` where
+*equal-cost step* of the destination's own flows: the ``s`` in ``[0, max_step[j]]`` where
 ``y_q`` and ``flows[q]`` cost the same at the state the mix ``flows[q] + s (y_q -
 flows[q])`` produces, each flow's cost being the gap-function cost of Cepeda, Cominetti &
 Florian (2006) (``sum_a c_a x_a + alpha sum_i max_a x_a / f_a``), found by bisection;
-``max_step`` where ``y_q`` stays cheaper.
+``max_step[j]`` where ``y_q`` stays cheaper.
 
 The effective frequency of a boarding link (``link_places > 0``) is ``mu (1 - (v /
 room) ** beta)``, at least ``min_share mu``, ``room = places - volume[link_dwell]``; the
@@ -31,7 +31,7 @@ from numba import prange
 from ._config import njit, njit_parallel
 from .transit import load_into, strategy_into, strategy_scratch
 
-#: bisections of the equal-cost step: the step to ``max_step * 2**-12``
+#: bisections of the equal-cost step: the step to ``max_step[j] * 2**-12``
 BISECTIONS = 12
 
 
@@ -164,8 +164,9 @@ def sweep_block(
         The state, updated in place.
     response : (b', m) float64, b' >= b
         Scratch, zeros (left zero).
-    max_step : float
-        Largest step, in [0, 1] (0: nothing moves; the gaps are still measured).
+    max_step : (b,) float64
+        Largest step of each destination of the block, in [0, 1] (0: nothing moves; the
+        gaps are still measured).
     steps, own_gap, best : (b,) float64
         Output per destination of the block: the step taken, the gap of its flows before
         the step (s: their gap-function cost minus the optimal strategy's) and the optimal
@@ -204,16 +205,17 @@ def sweep_block(
         )  # fmt: skip
         own_gap[j] = cx - best[j]
         step = 0.0
-        if cx > cy and max_step > 0.0:
-            step = max_step
+        cap = max_step[j]
+        if cx > cy and cap > 0.0:
+            step = cap
             cx, cy = _own_costs(
-                max_step, q, j, links, count, tail, flows, response, volume, base_cost,
+                cap, q, j, links, count, tail, flows, response, volume, base_cost,
                 in_vehicle_s, nominal_freq, link_places, link_dwell, link_seats, curve, beta,
                 min_share, cost, freq, alpha, max_x, max_y,
             )  # fmt: skip
             if cy > cx:
                 low = 0.0
-                high = max_step
+                high = cap
                 for _ in range(BISECTIONS):
                     mid = 0.5 * (low + high)
                     cx, cy = _own_costs(

@@ -11,16 +11,22 @@ which its strategy and its current flows cost the same, the effective frequencie
 crowding responding to its own shift; :mod:`transitopt.kernels.transit_sweeps`), at
 most ``1 / sqrt(k + 1)`` in sweep ``k``, and the volumes, effective frequencies and
 crowded costs are updated before the next destination, which so sees the shifts of
-those before it. A sweep costs about one full search (1.2-1.3 on Transjakarta). After
-each sweep, ``sweeps_shift_passes`` node-shift passes (:mod:`.capacity_stops`, gain
-``stops_gain``) re-split each destination's flows at every node.
+those before it. A sweep costs about one full search (1.2-1.3 on Transjakarta). Then
+come ``sweeps_focus x`` (destinations with demand) *focus visits*, each the same search
+and step for the destination whose gap was largest when last measured, its step at most
+``1 / sqrt(n + 2)`` at its ``n``-th focus visit: on crowded networks most of the gap
+belongs to a few destinations that alone fill a line (``docs/model.md``), and a visit
+costs a search for one destination only. Last, ``sweeps_shift_passes`` node-shift
+passes (:mod:`.capacity_stops`, gain ``stops_gain``) re-split each destination's flows at
+every node.
 
 Convergence: the sum over a sweep of each destination's gap at its own search (the gap
 function of Cepeda, Cominetti & Florian 2006 restricted to its flows, at the state it
 saw) over the sum of its optimal costs is only an *estimate* of the relative gap
 (``sweep_gap_estimate`` in the history), since the state moves during the sweep. When
-it falls to ``sweeps_confirm x tolerance``, and after the last sweep, one full search
-at the state the sweep (and its node shifts) left gives the relative gap; the run stops
+it falls to ``sweeps_confirm x tolerance`` (it is mostly above the gap the sweep
+leaves, its destinations' gaps being measured before their steps), and after the last
+sweep, one full search at the state the sweep left gives the relative gap; the run stops
 only on that one, as the other step rules do (the history's ``relative_gap`` is NaN on
 the other sweeps).
 
@@ -137,6 +143,13 @@ def solve_by_sweeps(
         )
         return best, experienced, wait_gap, flow_gap
 
+    # focus visits (module docstring): per sweep, each destination's gap last measured
+    # and how often it was visited so (its steps shrink with that count)
+    n_focus = int(round(p.sweeps_focus * order.size))
+    last_gap = np.zeros(n_dest)
+    focus_visits = np.zeros(n_dest)
+    one = np.zeros(1, dtype=np.int64)
+    focus_cap = np.zeros(1)
     rows: list[dict] = []
     converged = False
     best = experienced = math.nan
@@ -144,7 +157,7 @@ def solve_by_sweeps(
         freq, cost = costs_and_freqs(volume)
         freq = np.array(freq, dtype=np.float64)  # updated in place by the kernel
         cost = np.array(cost, dtype=np.float64)
-        max_step = 1.0 / math.sqrt(k + 1.0)
+        caps = np.full(size, 1.0 / math.sqrt(k + 1.0))
         sweep_gap = 0.0
         sweep_best = 0.0
         step_sum = 0.0
@@ -155,11 +168,28 @@ def solve_by_sweeps(
                 link_places, link_dwell, link_seats, curve, float(p.beta),
                 float(p.min_frequency_share), alpha, g.origin_node, g.destination_node,
                 dem_indptr, dem_origin, dem_value, block, flows, volume, cost, freq, response,
-                max_step, steps, own_gap, best_q,
+                caps, steps, own_gap, best_q,
             )  # fmt: skip
             sweep_gap += float(own_gap[:b].sum())
             sweep_best += float(best_q[:b].sum())
             step_sum += float(steps[:b].sum())
+            last_gap[block] = own_gap[:b]
+        # focus visits: the destination with the largest gap last measured, again
+        for _ in range(n_focus):
+            q = int(np.argmax(last_gap))
+            if not last_gap[q] > 0.0:
+                break
+            focus_visits[q] += 1
+            one[0] = q
+            focus_cap[0] = 1.0 / math.sqrt(focus_visits[q] + 2.0)
+            kernel(
+                g.tail, g.head, g.in_indptr, g.in_links, base_cost, in_vehicle_s, nominal_freq,
+                link_places, link_dwell, link_seats, curve, float(p.beta),
+                float(p.min_frequency_share), alpha, g.origin_node, g.destination_node,
+                dem_indptr, dem_origin, dem_value, one, flows, volume, cost, freq, response,
+                focus_cap, steps, own_gap, best_q,
+            )  # fmt: skip
+            last_gap[q] = own_gap[0]
         volume = flows.sum(axis=0)  # the incremental updates summed again (rounding)
         local_gap = math.nan
         if shifts is not None:
