@@ -317,6 +317,7 @@ def test_sweep_block_gaps_and_incremental_state(max_step):
         link_places, link_dwell, link_seats, curve, params.beta, params.min_frequency_share,
         ALPHA, g.origin_node, g.destination_node, dem_indptr, dem_origin, dem_value, block,
         flows, volume, cost, freq, response, np.full(2, max_step), steps, own_gap, best,
+        sweep_kernels.sweep_pool(g.n_nodes, m, 2),
     )  # fmt: skip
     # the first destination of the block saw the state as it was: its gap and optimal
     # cost are the full search's

@@ -29,10 +29,26 @@ import numpy as np
 from numba import prange
 
 from ._config import njit, njit_parallel
-from .transit import load_into, strategy_into, strategy_scratch
+from .transit import load_into, strategy_into
 
 #: bisections of the equal-cost step: the step to ``max_step[j] * 2**-12``
 BISECTIONS = 12
+
+
+@njit
+def sweep_pool(n, m, b):
+    """Scratch arrays of :func:`sweep_block` for ``b`` destinations at once on ``n`` nodes
+    and ``m`` links, allocated once per run (fresh arrays per destination cost page
+    faults): per slot the search arrays of ``kernels.transit.strategy_scratch``, the
+    origin marks and node volumes (kept False and zero), and the links used; then the
+    link marks and two node maxima (kept False and zero)."""
+    return (
+        np.empty((b, n)), np.empty((b, n)), np.empty((b, n), dtype=np.int64), np.empty((b, n)),
+        np.empty((b, n, 0)), np.empty((b, m)), np.empty((b, m), dtype=np.int64),
+        np.empty((b, m), dtype=np.int64), np.empty((b, m), dtype=np.int64),
+        np.empty((b, n), dtype=np.bool_), np.zeros((b, n), dtype=np.bool_), np.zeros((b, n)),
+        np.empty((b, m), dtype=np.int64), np.zeros(m, dtype=np.bool_), np.zeros(n), np.zeros(n),
+    )  # fmt: skip
 
 
 @njit
@@ -138,7 +154,7 @@ def sweep_block(
     tail, head, in_indptr, in_links, base_cost, in_vehicle_s, nominal_freq, link_places,
     link_dwell, link_seats, curve, beta, min_share, alpha, origins, destinations, dem_indptr,
     dem_origin, dem_value, block, flows, volume, cost, freq, response, max_step, steps, own_gap,
-    best,
+    best, pool,
 ):  # fmt: skip
     """One block of a Gauss-Seidel sweep (module docstring).
 
@@ -171,21 +187,20 @@ def sweep_block(
         Output per destination of the block: the step taken, the gap of its flows before
         the step (s: their gap-function cost minus the optimal strategy's) and the optimal
         strategies' total expected cost ``sum_o g_oq tau_oq`` (s).
+    pool : tuple
+        :func:`sweep_pool` for ``b'`` destinations.
     """
-    n = in_indptr.shape[0] - 1
     m = tail.shape[0]
     n_block = block.shape[0]
-    support = np.empty((n_block, m), dtype=np.int64)
+    support = pool[12]
+    marked, max_x, max_y = pool[13], pool[14], pool[15]
     n_support = np.zeros(n_block, dtype=np.int64)
     for j in prange(n_block):
         _respond_one(
             np.int64(j), block[j], tail, head, cost, freq, in_indptr, in_links, alpha, origins,
-            destinations, dem_indptr, dem_origin, dem_value, response, support, n_support, best, n,
-            m,
+            destinations, dem_indptr, dem_origin, dem_value, response, support, n_support, best,
+            pool,
         )  # fmt: skip
-    marked = np.zeros(m, dtype=np.bool_)
-    max_x = np.zeros(n)
-    max_y = np.zeros(n)
     for j in range(n_block):
         q = block[j]
         # the links that destination q's flows or its response use
@@ -277,14 +292,16 @@ def _update_link(
 @njit
 def _respond_one(
     j, q, tail, head, cost, freq, in_indptr, in_links, alpha, origins, destinations,
-    dem_indptr, dem_origin, dem_value, response, support, n_support, best, n, m,
+    dem_indptr, dem_origin, dem_value, response, support, n_support, best, pool,
 ):  # fmt: skip
     """Destination ``q``'s optimal strategy loaded into ``response[j]``; its links with
-    flow into ``support[j, :n_support[j]]``, its total expected cost into ``best[j]``."""
+    flow into ``support[j, :n_support[j]]``, its total expected cost into ``best[j]``
+    (search arrays: slot ``j`` of the :func:`sweep_pool` ``pool``)."""
     best[j] = 0.0
     n_support[j] = 0
     dest = destinations[q]
-    is_origin = np.zeros(n, dtype=np.bool_)
+    is_origin = pool[10][j]
+    node_volume = pool[11][j]
     some_origins = np.empty(dem_indptr[q + 1] - dem_indptr[q], dtype=np.int64)
     n_some = 0
     for r in range(dem_indptr[q], dem_indptr[q + 1]):
@@ -295,14 +312,18 @@ def _respond_one(
             n_some += 1
     if n_some == 0:
         return
-    scratch = strategy_scratch(n, m, 0)
-    no_skims = np.empty((m, 0))
+    scratch = (
+        pool[0][j], pool[1][j], pool[2][j], pool[3][j], pool[4][j], pool[5][j], pool[6][j],
+        pool[7][j], pool[8][j], pool[9][j],
+    )  # fmt: skip
+    no_skims = np.empty((tail.shape[0], 0))
     count = strategy_into(
         tail, head, cost, freq, in_indptr, in_links, no_skims, dest, alpha, some_origins[:n_some],
         is_origin, scratch,
     )  # fmt: skip
+    for p in range(n_some):
+        is_origin[some_origins[p]] = False
     u, f_node, inf_link, wait, skim, key, heap, pos, order, entered = scratch
-    node_volume = np.zeros(n)
     total = 0.0
     for r in range(dem_indptr[q], dem_indptr[q + 1]):
         o = origins[dem_origin[r]]
@@ -312,9 +333,14 @@ def _respond_one(
     best[j] = total
     row = response[j]
     load_into(tail, head, freq, f_node, inf_link, order, count, node_volume, row)
+    # node_volume back to zeros: what is left sits at the origins and link heads
+    node_volume[dest] = 0.0
+    for p in range(n_some):
+        node_volume[some_origins[p]] = 0.0
     kept = 0
     for p in range(count):
         a = order[p]
+        node_volume[head[a]] = 0.0
         if row[a] != 0.0:
             support[j, kept] = a
             kept += 1

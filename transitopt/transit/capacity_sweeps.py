@@ -115,6 +115,7 @@ def solve_by_sweeps(
     own_gap = np.zeros(size)
     best_q = np.zeros(size)
     kernel = sized(sweep_kernels.sweep_block, order.size * m)
+    pool = sweep_kernels.sweep_pool(g.n_nodes, m, size)
     shifts = NodeShifts(g) if p.sweeps_shift_passes > 0 else None
 
     # the full search that confirms a gap, on the waiting links only
@@ -168,7 +169,7 @@ def solve_by_sweeps(
                 link_places, link_dwell, link_seats, curve, float(p.beta),
                 float(p.min_frequency_share), alpha, g.origin_node, g.destination_node,
                 dem_indptr, dem_origin, dem_value, block, flows, volume, cost, freq, response,
-                caps, steps, own_gap, best_q,
+                caps, steps, own_gap, best_q, pool,
             )  # fmt: skip
             sweep_gap += float(own_gap[:b].sum())
             sweep_best += float(best_q[:b].sum())
@@ -187,7 +188,7 @@ def solve_by_sweeps(
                 link_places, link_dwell, link_seats, curve, float(p.beta),
                 float(p.min_frequency_share), alpha, g.origin_node, g.destination_node,
                 dem_indptr, dem_origin, dem_value, one, flows, volume, cost, freq, response,
-                focus_cap, steps, own_gap, best_q,
+                focus_cap, steps, own_gap, best_q, pool,
             )  # fmt: skip
             last_gap[q] = own_gap[0]
         volume = flows.sum(axis=0)  # the incremental updates summed again (rounding)
