@@ -1,0 +1,231 @@
+"""Block Gauss-Seidel sweeps over destinations for the capacity-constrained transit
+assignment (``step_rule = "sweeps"`` of
+:func:`~transitopt.transit.capacity.assign_transit_capacity`).
+
+The other step rules move all destinations at once (Jacobi): each destination's step
+assumes the others stay put. A *sweep* visits the destinations in blocks of
+``sweeps_block``: the block's optimal strategies are searched (in parallel) at the
+current effective frequencies and crowded costs, then each destination of the block in
+turn moves its own flows towards its strategy by its *equal-cost step* (the step at
+which its strategy and its current flows cost the same, the effective frequencies and
+crowding responding to its own shift; :mod:`transitopt.kernels.transit_sweeps`), at
+most ``1 / sqrt(k + 1)`` in sweep ``k``, and the volumes, effective frequencies and
+crowded costs are updated before the next destination, which so sees the shifts of
+those before it. A sweep costs about one full search (1.2-1.3 on Transjakarta). Then
+come ``sweeps_focus x`` (destinations with demand) *focus visits*, each the same search
+and step for the destination whose gap was largest when last measured, its step at most
+``1 / sqrt(n + 2)`` at its ``n``-th focus visit: on crowded networks most of the gap
+belongs to a few destinations that alone fill a line (``docs/model.md``), and a visit
+costs a search for one destination only. Last, ``sweeps_shift_passes`` node-shift
+passes (:mod:`.capacity_stops`, gain ``stops_gain``) re-split each destination's flows at
+every node.
+
+Convergence: the sum over a sweep of each destination's gap at its own search (the gap
+function of Cepeda, Cominetti & Florian 2006 restricted to its flows, at the state it
+saw) over the sum of its optimal costs is only an *estimate* of the relative gap
+(``sweep_gap_estimate`` in the history), since the state moves during the sweep. When
+it falls to ``sweeps_confirm x tolerance`` (it is mostly above the gap the sweep
+leaves, its destinations' gaps being measured before their steps), and after the last
+sweep, one full search at the state the sweep left gives the relative gap; the run stops
+only on that one, as the other step rules do (the history's ``relative_gap`` is NaN on
+the other sweeps).
+
+Memory: each destination's flows on every link, one destinations x links float64
+array (68 MB for Transjakarta's 143 zones x 59,261 links).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..kernels import transit as kernels
+from ..kernels import transit_sweeps as sweep_kernels
+from ..kernels._config import sized
+from .capacity_stops import NodeShifts, shift_nodes
+from .graph import TransitGraph
+
+if TYPE_CHECKING:
+    from .capacity import CapacityParameters, _State
+
+
+def solve_by_sweeps(
+    graph: TransitGraph,
+    matrix: np.ndarray,
+    state: _State,
+    params: CapacityParameters,
+    costs_and_freqs: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+    describe: Callable[[np.ndarray], dict[str, float]],
+    *,
+    wait_factor: float,
+    clock: float,
+) -> tuple[np.ndarray, np.ndarray, list[dict], bool, float, float]:
+    """Sweeps (module docstring) from the unconstrained assignment, at most
+    ``params.max_iter``. ``describe(volume)`` gives the history's columns of the state.
+    Returns the link volumes, the demand that reached each destination, the history rows
+    (``HISTORY_COLUMNS`` of :mod:`.capacity`), whether the confirmed relative gap reached
+    ``params.tolerance``, and the last confirmed optimal and experienced total costs
+    (s)."""
+    p = params
+    g = graph
+    m = g.n_links
+    n_dest = g.destination_node.shape[0]
+    alpha = float(wait_factor)
+    # each destination's flows on every link, from the unconstrained assignment (the
+    # kernel reads a row's old flows, all zero, before writing its response there)
+    flows = np.zeros((n_dest, m))
+    every_link = np.arange(m, dtype=np.int64)
+    no_orders = np.zeros((0, 0), dtype=np.int32)
+    no_counts = np.zeros(n_dest, dtype=np.int64)
+    volume, arrived, _, _ = kernels.capacity_response(
+        g.tail, g.head, g.cost_s, g.freq_hz, g.in_indptr, g.in_links, alpha, g.origin_node,
+        g.destination_node, matrix, every_link, every_link, flows, flows, no_orders, no_counts,
+    )  # fmt: skip
+
+    link_places = np.zeros(m)
+    link_places[state.board] = state.board_places
+    link_dwell = np.full(m, -1, dtype=np.int64)
+    link_dwell[state.board] = state.board_dwell
+    link_seats = np.full(m, -1.0)
+    if p.crowding:
+        link_seats[state.in_vehicle] = state.iv_seats
+    curve = np.array(
+        [
+            p.seated_free_load,
+            p.seated_full_multiplier,
+            p.seated_over_multiplier,
+            p.standing_multiplier,
+        ]
+    )
+    base_cost = np.ascontiguousarray(g.cost_s, dtype=np.float64)
+    in_vehicle_s = np.ascontiguousarray(g.in_vehicle_s, dtype=np.float64)
+    nominal_freq = np.ascontiguousarray(g.freq_hz, dtype=np.float64)
+    _, _, _, _, dem_indptr, dem_origin, dem_value = kernels._assign_setup(
+        g.n_nodes, 0, g.origin_node, n_dest, matrix, False
+    )
+    order = np.flatnonzero(np.diff(dem_indptr) > 0).astype(np.int64)
+    size = max(1, int(p.sweeps_block))
+    blocks = [order[s : s + size] for s in range(0, order.size, size)]
+    response = np.zeros((size, m))
+    steps = np.zeros(size)
+    own_gap = np.zeros(size)
+    best_q = np.zeros(size)
+    kernel = sized(sweep_kernels.sweep_block, order.size * m)
+    pool = sweep_kernels.sweep_pool(g.n_nodes, m, size)
+    shifts = NodeShifts(g) if p.sweeps_shift_passes > 0 else None
+
+    # the full search that confirms a gap, on the waiting links only
+    wait_links = np.flatnonzero(np.isfinite(g.freq_hz)).astype(np.int64)
+    wait_index = np.full(m, -1, dtype=np.int64)
+    wait_index[wait_links] = np.arange(wait_links.size)
+    confirm_response = np.zeros((n_dest, wait_links.size))
+
+    def confirm(
+        volume: np.ndarray, freq: np.ndarray, cost: np.ndarray
+    ) -> tuple[float, float, float, float]:
+        # optimal, experienced (the gap function's terms), waiting-gap and flow-gap terms
+        averaged = np.ascontiguousarray(flows[:, wait_links])
+        response_volume, _, strategy_cost, averaged_wait = kernels.capacity_response(
+            g.tail, g.head, cost, freq, g.in_indptr, g.in_links, alpha, g.origin_node,
+            g.destination_node, matrix, wait_links, wait_index, averaged, confirm_response,
+            no_orders, no_counts,
+        )  # fmt: skip
+        best = float(strategy_cost.sum())
+        experienced = float((cost * volume).sum() + averaged_wait.sum())
+        wait_gap = float(averaged_wait.sum() - (best - (cost * response_volume).sum()))
+        line = state.line_links
+        total = volume[line].sum()
+        flow_gap = (
+            float(np.abs(response_volume[line] - volume[line]).sum() / total) if total > 0 else 0.0
+        )
+        return best, experienced, wait_gap, flow_gap
+
+    # focus visits (module docstring): per sweep, each destination's gap last measured
+    # and how often it was visited so (its steps shrink with that count)
+    n_focus = int(round(p.sweeps_focus * order.size))
+    last_gap = np.zeros(n_dest)
+    focus_visits = np.zeros(n_dest)
+    one = np.zeros(1, dtype=np.int64)
+    focus_cap = np.zeros(1)
+    rows: list[dict] = []
+    converged = False
+    best = experienced = math.nan
+    for k in range(1, p.max_iter + 1):
+        freq, cost = costs_and_freqs(volume)
+        freq = np.array(freq, dtype=np.float64)  # updated in place by the kernel
+        cost = np.array(cost, dtype=np.float64)
+        caps = np.full(size, 1.0 / math.sqrt(k + 1.0))
+        sweep_gap = 0.0
+        sweep_best = 0.0
+        step_sum = 0.0
+        for block in blocks:
+            b = block.size
+            kernel(
+                g.tail, g.head, g.in_indptr, g.in_links, base_cost, in_vehicle_s, nominal_freq,
+                link_places, link_dwell, link_seats, curve, float(p.beta),
+                float(p.min_frequency_share), alpha, g.origin_node, g.destination_node,
+                dem_indptr, dem_origin, dem_value, block, flows, volume, cost, freq, response,
+                caps, steps, own_gap, best_q, pool,
+            )  # fmt: skip
+            sweep_gap += float(own_gap[:b].sum())
+            sweep_best += float(best_q[:b].sum())
+            step_sum += float(steps[:b].sum())
+            last_gap[block] = own_gap[:b]
+        # focus visits: the destination with the largest gap last measured, again
+        for _ in range(n_focus):
+            q = int(np.argmax(last_gap))
+            if not last_gap[q] > 0.0:
+                break
+            focus_visits[q] += 1
+            one[0] = q
+            focus_cap[0] = 1.0 / math.sqrt(focus_visits[q] + 2.0)
+            kernel(
+                g.tail, g.head, g.in_indptr, g.in_links, base_cost, in_vehicle_s, nominal_freq,
+                link_places, link_dwell, link_seats, curve, float(p.beta),
+                float(p.min_frequency_share), alpha, g.origin_node, g.destination_node,
+                dem_indptr, dem_origin, dem_value, one, flows, volume, cost, freq, response,
+                focus_cap, steps, own_gap, best_q, pool,
+            )  # fmt: skip
+            last_gap[q] = own_gap[0]
+        volume = flows.sum(axis=0)  # the incremental updates summed again (rounding)
+        local_gap = math.nan
+        if shifts is not None:
+            volume, local_gap, _ = shift_nodes(
+                shifts, matrix, costs_and_freqs, flows, wait_factor=alpha, gain=p.stops_gain,
+                passes=p.sweeps_shift_passes,
+            )  # fmt: skip
+        estimate = sweep_gap / sweep_best if sweep_best > 0 else 0.0
+        row = {
+            "iteration": k,
+            "relative_gap": math.nan,
+            "gap_s": math.nan,
+            "wait_gap_s": math.nan,
+            "flow_gap": math.nan,
+            "step": step_sum / max(order.size, 1),
+            **describe(volume),
+            "cpu_s": math.nan,
+            "restricted_passes": 0,
+            "restricted_gap": math.nan,
+            "columns": 0,
+            "local_gap_s": local_gap,
+            "sweep_gap_estimate": estimate,
+        }
+        if estimate <= p.sweeps_confirm * p.tolerance or k == p.max_iter:
+            # the relative gap of the state the sweep left: one full search
+            freq, cost = costs_and_freqs(volume)
+            best, experienced, wait_gap, flow_gap = confirm(volume, freq, cost)
+            gap_s = experienced - best
+            relative_gap = gap_s / best if best > 0 else 0.0
+            row.update(
+                relative_gap=relative_gap, gap_s=gap_s, wait_gap_s=wait_gap, flow_gap=flow_gap
+            )
+            converged = relative_gap <= p.tolerance or best == 0
+        row["cpu_s"] = time.process_time() - clock
+        rows.append(row)
+        if converged:
+            break
+    return volume, arrived, rows, converged, best, experienced
