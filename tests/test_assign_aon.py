@@ -243,7 +243,7 @@ def test_dense_demand_without_a_hierarchy_searches_a_smaller_core(monkeypatch):
         for _ in range(2):
             flow, sptt, _ = loader.load(cost)
             cores.append(loader.core.n_core)
-            assert loader.core.prune
+            assert loader.core.prune and loader.core.dense  # aon_load_dense: bucket queue
             np.testing.assert_allclose(flow, ref[0], rtol=1e-12, atol=1e-9)
             assert sptt == pytest.approx(ref[1], rel=1e-12)
     assert cores[:2] == [default.n_core] * 2
@@ -347,6 +347,36 @@ def test_unreachable_via_components_equals_a_search_per_origin(seed):
     np.testing.assert_array_equal(got, want)
 
 
+def _dense_vs_heap(aon, cost, plain):
+    """:func:`aon_load_dense` with its bucket queue forced (``max_slots`` unbounded) against
+    the heap's search of the same pruned core: zone costs bit for bit, flows and SPTT
+    equal to the plain AON's up to summation order (unique paths: continuous costs).
+    Returns whether the kernel had a bucket queue (not where no edge of the pruned core
+    leads into a through node: the heap then searches)."""
+    from transitopt.kernels import assignment as ka
+    from transitopt.kernels.assignment import aon_load_compressed, aon_load_dense
+    from transitopt.kernels.buckets import bucket_ring
+
+    # the ring the kernel builds: it must exist (else the heap would be tested twice)
+    c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b, k_ptr, k_head, _, k_edge = aon.args
+    ec = np.empty(c_link.size + op_a.size)
+    ka._compressed_costs(cost, c_link, sc_ptr, step_ptr, cand, ec, np.empty(step_ptr.size, int))
+    ka._derived_costs(ec, c_link.size, op_sum, op_a, op_b, np.empty(op_a.size, int))
+    ptr, p_head, _, p_cost, _ = ka.prune_core(k_ptr, k_head, ec[k_edge], aon.no_through)
+    width, n_slots = bucket_ring(ptr, p_head, p_cost, aon.no_through)
+    shape = (aon.origins.size, aon.dests.size)
+    no_tree, no_count = np.empty((0, 0), np.int32), np.empty(0, np.int64)
+    common = (*aon.args, cost, aon.no_through, aon.origins, aon.dests, aon.demand, True)
+    heap_costs, bucket_costs = np.empty(shape), np.empty(shape)
+    aon_load_compressed(*common, True, heap_costs, no_tree, no_count)
+    got = aon_load_dense(*common, bucket_costs, no_tree, no_count, 2**40)
+    np.testing.assert_array_equal(bucket_costs, heap_costs)  # NaN where no demand
+    np.testing.assert_allclose(got[0], plain[0], rtol=1e-12, atol=1e-9)
+    assert got[1] == pytest.approx(plain[1], rel=1e-12)
+    assert got[2] == pytest.approx(plain[2], rel=1e-12, abs=1e-12)
+    return width > 0.0 and n_slots > 0
+
+
 def _compressed_vs_plain(net, cost, origins, dests, demand):
     from transitopt.assignment._aon import CompressedAON
     from transitopt.assignment._hierarchy import HierarchyAON
@@ -371,6 +401,8 @@ def _compressed_vs_plain(net, cost, origins, dests, demand):
     np.testing.assert_allclose(pruned[0], plain[0], rtol=1e-12, atol=1e-9)
     assert pruned[1] == pytest.approx(plain[1], rel=1e-12)
     assert pruned[2] == pytest.approx(plain[2], rel=1e-12, abs=1e-12)
+    # the same with the dense loader's bucket queue (forced: any ring size)
+    buckets = _dense_vs_heap(aon, cost, plain)
     # the same search on a contraction hierarchy of the core graph (dense demand)
     hier = HierarchyAON(aon)
     got = hier.load(cost)
@@ -381,7 +413,7 @@ def _compressed_vs_plain(net, cost, origins, dests, demand):
     # skims on the core graph: the plain Dijkstra's distances, up to summation order
     full = many_to_many(net.indptr, net.head, cost, origins, dests, net.centroid)
     np.testing.assert_allclose(aon.skim(cost), full, rtol=1e-12)
-    return aon.n_core, int((aon.args[0] < 0).sum())
+    return aon.n_core, int((aon.args[0] < 0).sum()), buckets
 
 
 def test_compressed_aon_equals_plain_on_tntp(require_data):
@@ -396,8 +428,8 @@ def test_compressed_aon_equals_plain_on_tntp(require_data):
     zones = np.flatnonzero(net.centroid)
     demand = rng.uniform(0, 10, (zones.size, zones.size)) * (rng.random((zones.size,) * 2) < 0.2)
     np.fill_diagonal(demand, 0.0)
-    n_kept, n_shortcuts = _compressed_vs_plain(net, cost, zones, zones, demand)
-    assert n_kept < net.n_nodes and n_shortcuts > 0
+    n_kept, n_shortcuts, buckets = _compressed_vs_plain(net, cost, zones, zones, demand)
+    assert n_kept < net.n_nodes and n_shortcuts > 0 and buckets
 
 
 def test_compressed_aon_equals_plain_on_osm_drive(require_data):
@@ -412,8 +444,8 @@ def test_compressed_aon_equals_plain_on_osm_drive(require_data):
     zones = rng.choice(net.n_nodes, 40, replace=False)
     demand = rng.uniform(0, 10, (40, 40))
     np.fill_diagonal(demand, 0.0)
-    n_kept, n_shortcuts = _compressed_vs_plain(net, cost, zones, zones, demand)
-    assert n_kept < net.n_nodes and n_shortcuts > 0
+    n_kept, n_shortcuts, buckets = _compressed_vs_plain(net, cost, zones, zones, demand)
+    assert n_kept < net.n_nodes and n_shortcuts > 0 and buckets
 
 
 @pytest.mark.parametrize("max_added", [0, 4, 32, 10_000])
@@ -441,7 +473,8 @@ def test_compressed_aon_equals_plain_on_a_grid(monkeypatch, max_added):
     zones = np.arange(n_zones)
     demand = rng.uniform(0, 10, (n_zones, n_zones)) * (rng.random((n_zones, n_zones)) < 0.6)
     np.fill_diagonal(demand, 0.0)
-    n_core, _ = _compressed_vs_plain(net, cost, zones, zones, demand)
+    n_core, _, buckets = _compressed_vs_plain(net, cost, zones, zones, demand)
+    assert buckets or max_added > 4  # the large limits leave little but centroids
     if max_added == 0:
         assert n_core > side * side // 2  # a grid node adds edges when eliminated
     else:

@@ -28,7 +28,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..kernels._config import sized
-from ..kernels.assignment import aon_graph, aon_load_compressed, load_trees, skim_compressed
+from ..kernels.assignment import (
+    MAX_SLOTS,
+    aon_graph,
+    aon_load_compressed,
+    aon_load_dense,
+    load_trees,
+    skim_compressed,
+)
 from ..kernels.elimination import eliminate_nodes
 from ._problem import Problem
 
@@ -355,6 +362,9 @@ class CompressedAON:
         self.dests = np.ascontiguousarray(core_of[new_of[dest_nodes]])
         self.demand = demand
         self.prune = prune
+        #: load with :func:`.kernels.assignment.aon_load_dense` (pruned, bucket queue):
+        #: set by :class:`._hierarchy.DenseCoreAON`, whose searches are all full ones
+        self.dense = False
         self.keep_zone_costs = False
         self.zone_cost_s: np.ndarray | None = None
         #: keep the trees of each loading in ``kept_trees`` (large problems only,
@@ -422,10 +432,16 @@ class CompressedAON:
             self.keep_zone_costs or keep_trees, self.origins.size, self.dests.size
         )
         tree, count = tree_buffers(keep_trees, self.origins.size, self.n_core)
-        out = aon_load_compressed(
-            *self.args, cost, self.no_through, self.origins, self.dests, self.demand, load,
-            self.prune, zone_cost, tree, count,
-        )  # fmt: skip
+        if self.dense:
+            out = aon_load_dense(
+                *self.args, cost, self.no_through, self.origins, self.dests, self.demand,
+                load, zone_cost, tree, count, MAX_SLOTS,
+            )  # fmt: skip
+        else:
+            out = aon_load_compressed(
+                *self.args, cost, self.no_through, self.origins, self.dests, self.demand,
+                load, self.prune, zone_cost, tree, count,
+            )  # fmt: skip
         if self.keep_zone_costs:
             self.zone_cost_s = zone_cost
         self.kept_trees = self._kept(cost, zone_cost, tree, count) if keep_trees else None

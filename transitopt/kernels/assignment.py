@@ -22,6 +22,7 @@ import numpy as np
 from numba import prange
 
 from ._config import chunk_count, njit, njit_parallel
+from .buckets import bucket_ring, bucket_scratch, prefetch
 from .compression import bfs_order, peel, undirected_neighbours
 from .heap import NOT_QUEUED, SETTLED, heap_pop, heap_push
 from .shortest_paths import dijkstra_into, search_scratch
@@ -1186,5 +1187,284 @@ def aon_load_hierarchy(
             for b in range(n_blocks):
                 total += buffers[b, j]
             ef[ch_edge[j]] += total
+        _unpack_flows(ef, m_c, op_sum, op_a, op_b, op_pick, c_link, sc_ptr, pick, flow)
+    return flow, sptt, unreachable
+
+
+# ------------------------------------------------------- AON of dense demand, bucket queue
+#
+# Where every search is a full one (dense demand on a core graph too large for the
+# hierarchy: street grids), the search's priority queue is a large share of the work.
+# Where every edge into a through node costs at least a positive width, a monotone bucket
+# queue (:mod:`.buckets`) replaces the heap: the same distances, bit for bit, with O(1)
+# queue operations. These kernels are compiled only by the loadings that use them
+# (:class:`~transitopt.assignment._hierarchy.DenseCoreAON`), not by a first run's small
+# problems.
+
+#: the bucket queue is used where its ring has at most this many slots (the largest
+#: edge cost at most about this many times the smallest): every slot a search passes
+#: is a look-up, so bucket widths far below the typical edge cost (OSM graphs with 2 m
+#: links) would cost more than the heap saves
+MAX_SLOTS = 1024
+
+
+#: a search asks for the edges of the node this many places ahead in its bucket early
+#: (:func:`.buckets.prefetch`): they lie anywhere in the edge arrays (Grid100k: 2.5 to
+#: 2.25 ms per search; 1 and 4 ahead are slower)
+PREFETCH_AHEAD = 2
+
+
+@njit
+def _search_buckets(
+    indptr, head, cost, no_through, source, is_target, targets, inv_width, mask,
+    dist, pred, position, pool_item, pool_next, bucket_first, batch, touched, settled,
+):  # fmt: skip
+    """:func:`_search_listed` (without its edge skipping for few targets) with the bucket
+    queue of :mod:`.buckets` (``inv_width``: 1 / the bucket width; ``mask``: slots - 1)
+    instead of the heap: Dijkstra from ``source`` until the flagged ``targets`` are
+    final, listing the nodes reached in ``touched`` and those settled, in order, in
+    ``settled`` (a node's predecessor settles before it: it lies a bucket lower).
+
+    The lowest bucket is taken whole into ``batch`` (its stale entries skipped): every
+    node in it is final, and none joins it (an edge costs more than the width). The pool
+    has room for a push per edge (``head.size``) and the source's. Returns ``(n_settled,
+    n_touched)``; ``bucket_first`` comes in empty and is left so, ``position`` is reset
+    with the touched nodes by the caller."""
+    dist[source] = 0.0
+    touched[0] = source
+    n_t = 1
+    n_s = 0
+    pool_item[0] = source
+    pool_next[0] = -1
+    bucket_first[0] = 0
+    n_pool = 1
+    position[source] = 0
+    queued = 1  # nodes queued (not entries)
+    current = 0  # the bucket being settled
+    left = targets.size
+    bound = np.inf
+    if is_target[source]:
+        left -= 1
+        if left == 0:
+            bound = _leaf_bound(no_through, source, dist, targets)
+    while queued > 0:
+        slot = current & mask
+        k = bucket_first[slot]
+        if k < 0:
+            current += 1
+            if current / inv_width >= bound:
+                break  # every key left is at least the bound
+            continue
+        bucket_first[slot] = -1
+        n_batch = 0
+        while k >= 0:
+            u = pool_item[k]
+            if position[u] == current:  # else stale: the node moved to a lower bucket
+                batch[n_batch] = u
+                n_batch += 1
+                position[u] = SETTLED
+            k = pool_next[k]
+        queued -= n_batch
+        for i in range(n_batch):
+            if i + PREFETCH_AHEAD < n_batch:
+                w = indptr[batch[i + PREFETCH_AHEAD]]
+                prefetch(head, w)
+                prefetch(cost, w)
+            u = batch[i]
+            du = dist[u]
+            if du >= bound:
+                continue  # not needed: the targets are final below the bound
+            settled[n_s] = u
+            n_s += 1
+            if u != source and no_through[u]:
+                continue
+            if is_target[u] and u != source:
+                left -= 1
+                if left == 0:
+                    bound = _leaf_bound(no_through, source, dist, targets)
+            for e in range(indptr[u], indptr[u + 1]):
+                v = head[e]
+                nd = du + cost[e]
+                if nd >= dist[v]:
+                    continue
+                if no_through[v]:
+                    if v == source or not is_target[v]:
+                        continue
+                    before_d = dist[v]
+                    if before_d == np.inf:
+                        touched[n_t] = v
+                        n_t += 1
+                        left -= 1
+                    dist[v] = nd
+                    pred[v] = e
+                    if left == 0 and before_d >= bound:
+                        bound = _leaf_bound(no_through, source, dist, targets)
+                    continue
+                p = position[v]
+                if p == SETTLED:
+                    continue
+                if p == NOT_QUEUED:
+                    touched[n_t] = v
+                    n_t += 1
+                    queued += 1
+                dist[v] = nd
+                pred[v] = e
+                b = np.int64(nd * inv_width)
+                if b != p:
+                    slot = b & mask
+                    pool_item[n_pool] = v
+                    pool_next[n_pool] = bucket_first[slot]
+                    bucket_first[slot] = n_pool
+                    n_pool += 1
+                    position[v] = b
+    for slot in range(bucket_first.size):  # stale entries, or nodes left at the bound
+        bucket_first[slot] = -1
+    return n_s, n_t
+
+
+@njit
+def _dense_block(
+    indptr, head, tail, cost, no_through, origin_nodes, dest_nodes, demand, start, stop,
+    load, flow, zone_cost, tree, tree_count, width, n_slots,
+):  # fmt: skip
+    """:func:`_aon_block_listed` with :func:`_search_buckets` (bucket ``width``,
+    ``n_slots`` slots: :func:`.buckets.bucket_ring`; ``head`` int32). Node scratch is
+    int32 (a search's working set: Grid100k's core, 24,658 nodes, in the 1 MB level-2
+    cache of a core)."""
+    n = indptr.size - 1
+    dist = np.full(n, np.inf)
+    pred = np.full(n, -1, dtype=np.int32)
+    position, pool_item, pool_next, bucket_first = bucket_scratch(n, head.size + 1, n_slots)
+    batch = np.empty(n, dtype=np.int32)
+    inv_width = 1.0 / width
+    mask = n_slots - 1
+    is_target = np.zeros(n, dtype=np.bool_)
+    node_flow = np.zeros(n)
+    touched = np.empty(n, dtype=np.int32)
+    settled = np.empty(n, dtype=np.int32)
+    target_list = np.empty(dest_nodes.size, dtype=np.int64)
+    sptt = 0.0
+    unreachable = 0.0
+    keep_costs = zone_cost.shape[0] > 0
+    keep_trees = tree.shape[0] > 0
+    for o in range(start, stop):
+        row = demand[o]
+        if keep_trees:
+            tree_count[o] = 0
+        n_targets = 0
+        for j in range(dest_nodes.size):
+            t = dest_nodes[j]
+            if row[j] > 0.0 and not is_target[t]:
+                is_target[t] = True
+                target_list[n_targets] = t
+                n_targets += 1
+        if keep_costs:
+            zone_cost[o, :] = np.nan
+        if n_targets == 0:
+            continue
+        source = origin_nodes[o]
+        targets = target_list[:n_targets]
+        n_s, n_t = _search_buckets(
+            indptr, head, cost, no_through, source, is_target, targets, inv_width, mask,
+            dist, pred, position, pool_item, pool_next, bucket_first, batch, touched, settled,
+        )  # fmt: skip
+        for t in targets:
+            is_target[t] = False
+        for j in range(dest_nodes.size):
+            q = row[j]
+            if q > 0.0:
+                t = dest_nodes[j]
+                d = dist[t]
+                if keep_costs:
+                    zone_cost[o, j] = d
+                if d == np.inf:
+                    unreachable += q
+                else:
+                    sptt += q * d
+                    node_flow[t] += q
+        if load:
+            for t in targets:
+                if no_through[t] and t != source and pred[t] >= 0:
+                    e = pred[t]
+                    flow[e] += node_flow[t]
+                    node_flow[tail[e]] += node_flow[t]
+            for i in range(n_s - 1, 0, -1):
+                v = settled[i]
+                f = node_flow[v]
+                if f != 0.0:
+                    e = pred[v]
+                    flow[e] += f
+                    node_flow[tail[e]] += f
+        if keep_trees:
+            _keep_tree(tree, tree_count, o, targets, no_through, source, pred, settled, n_s)
+        for i in range(n_t):
+            v = touched[i]
+            node_flow[v] = 0.0
+            dist[v] = np.inf
+            pred[v] = -1
+            position[v] = NOT_QUEUED
+    return sptt, unreachable
+
+
+@njit_parallel
+def aon_load_dense(
+    c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b,
+    core_indptr, core_head, core_tail, core_edge,
+    cost, no_through, origins, dests, demand, load, zone_cost, tree, tree_count, max_slots,
+):  # fmt: skip
+    """:func:`aon_load_compressed` with ``prune`` for dense demand (every search a full
+    one): the same arguments and results (distances bit for bit; of equally short paths
+    another may be taken), searched with a bucket queue (:mod:`.buckets`) where the
+    pruned core's edge costs allow one with at most ``max_slots`` slots (callers pass
+    :data:`MAX_SLOTS`), else with the heap."""
+    m = cost.size
+    m_c = c_link.size
+    n_ops = op_a.size
+    ec = np.empty(m_c + n_ops)
+    pick = np.empty(step_ptr.size - 1, dtype=np.int64)
+    _compressed_costs(cost, c_link, sc_ptr, step_ptr, cand, ec, pick)
+    op_pick = np.empty(n_ops, dtype=np.int64)
+    _derived_costs(ec, m_c, op_sum, op_a, op_b, op_pick)
+    core_cost = np.empty(core_edge.size)
+    for e in range(core_edge.size):
+        core_cost[e] = ec[core_edge[e]]
+    ptr, p_head, p_tail, p_cost, p_edge = prune_core(core_indptr, core_head, core_cost, no_through)
+    l_head, l_cost, perm, split, feed_ptr, feed_tail = leaves_last(ptr, p_head, p_cost, no_through)
+    width, n_slots = bucket_ring(ptr, l_head, l_cost, no_through)
+    if width > 0.0 and n_slots <= max_slots:
+        head32 = np.empty(l_head.size, dtype=np.int32)
+        for k in range(l_head.size):
+            head32[k] = l_head[k]
+        n_orig = origins.size
+        n_blocks = chunk_count(n_orig)
+        buffers = np.zeros((n_blocks, l_head.size if load else 0))
+        sptt_part = np.zeros(n_blocks)
+        unreach_part = np.zeros(n_blocks)
+        for b in prange(n_blocks):
+            sptt_part[b], unreach_part[b] = _dense_block(
+                ptr, head32, p_tail, l_cost, no_through, origins, dests, demand,
+                np.int64(b * n_orig // n_blocks), np.int64((b + 1) * n_orig // n_blocks),
+                load, buffers[b], zone_cost, tree, tree_count, width, n_slots,
+            )  # fmt: skip
+        sptt = 0.0
+        unreachable = 0.0
+        for b in range(n_blocks):
+            sptt += sptt_part[b]
+            unreachable += unreach_part[b]
+    else:
+        buffers, sptt, unreachable = _aon_blocks(
+            ptr, l_head, p_tail, l_cost, split, feed_ptr, feed_tail, no_through, origins,
+            dests, demand, load, zone_cost, tree, tree_count,
+        )  # fmt: skip
+    _trees_to_core(tree, tree_count, perm, p_edge)
+    n_blocks = buffers.shape[0]
+    flow = np.zeros(m)
+    if load:
+        ef = np.zeros(m_c + n_ops)
+        for k in range(perm.size):
+            total = 0.0
+            for b in range(n_blocks):
+                total += buffers[b, k]
+            ef[core_edge[p_edge[perm[k]]]] += total
         _unpack_flows(ef, m_c, op_sum, op_a, op_b, op_pick, c_link, sc_ptr, pick, flow)
     return flow, sptt, unreachable

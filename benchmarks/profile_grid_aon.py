@@ -1,0 +1,304 @@
+"""Profile one all-or-nothing loading of a dense-demand grid (issue 11, item 2): CPU seconds
+per part of a loading on the core graph the bfw iterations search (``_aon.LARGER_MAX_ADDED``,
+pruned), with the heap (:func:`transitopt.kernels.assignment.aon_load_compressed`, the
+loader before the bucket queue) and with the bucket queue (``aon_load_dense``, the loader
+of ``DenseCoreAON`` now), and of a whole bfw iteration.
+
+Parts (CPU s, all threads; at free-flow costs):
+
+* link costs of the compressed and derived edges; pruning the core; the edge reordering;
+* the heap's searches alone (one per origin, :func:`_search_listed`), and within them a
+  replay of the relaxations in the settled order without any queue (the heap's share is
+  the rest);
+* the heap's searches with the tree loading and zone sums (:func:`_aon_blocks`): the
+  loading's share is the difference;
+* summing the block buffers and unpacking the core flows to the links;
+* whole loadings with the heap and with the bucket queue, alternating (``--repeat``; the
+  least of each), and the bucket queue's without loading flows; their zone costs must be
+  equal bit for bit;
+* a bfw iteration (the CPU seconds of ``max_iter`` 1 and ``--iterations`` solves,
+  differenced, after a first solve that compiles and builds the cores) against the loading.
+
+    PYTHONPATH=$PWD nice -n 10 python benchmarks/profile_grid_aon.py            # Grid100k
+    PYTHONPATH=$PWD python benchmarks/profile_grid_aon.py --case Grid10k --limits 0 32 128
+
+``--limits`` profiles the core at several elimination limits (``max_added``); the machine's
+load only scales the CPU figures alike (run it alone to compare with other runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numba
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _cases import load_case  # noqa: E402
+
+from transitopt.assignment import _aon  # noqa: E402
+from transitopt.assignment._problem import build_problem  # noqa: E402
+from transitopt.kernels._config import njit  # noqa: E402
+from transitopt.kernels.assignment import (  # noqa: E402
+    MAX_SLOTS,
+    _aon_blocks,
+    _compressed_costs,
+    _derived_costs,
+    _search_listed,
+    _unpack_flows,
+    aon_load_compressed,
+    aon_load_dense,
+    leaves_last,
+    prune_core,
+)
+from transitopt.kernels.heap import NOT_QUEUED  # noqa: E402
+from transitopt.kernels.shortest_paths import search_scratch  # noqa: E402
+
+
+@njit
+def searches_only(ptr, head, cost, split, no_through, origins, dests, counts):
+    """Every origin's search (all destinations targets), nothing loaded; ``counts``:
+    nodes settled, nodes reached, edges scanned. Returns the sum of the distances."""
+    n = ptr.size - 1
+    dist, pred, heap_key, heap_node, position = search_scratch(n)
+    touched = np.empty(n, dtype=np.int64)
+    settled = np.empty(n, dtype=np.int64)
+    is_target = np.zeros(n, dtype=np.bool_)
+    for t in dests:
+        is_target[t] = True
+    targets = np.unique(dests)
+    no_feeds = np.zeros(0, dtype=np.int64)
+    total = 0.0
+    for s in origins:
+        n_s, n_t = _search_listed(
+            ptr, head, cost, split, no_through, s, is_target, no_feeds, False, targets,
+            dist, pred, heap_key, heap_node, position, touched, settled,
+        )  # fmt: skip
+        counts[0] += n_s
+        counts[1] += n_t
+        for i in range(n_s):
+            u = settled[i]
+            if u == s or not no_through[u]:
+                counts[2] += ptr[u + 1] - ptr[u]
+        for t in dests:
+            total += dist[t]
+        for k in range(n_t):
+            v = touched[k]
+            dist[v] = np.inf
+            pred[v] = -1
+            position[v] = NOT_QUEUED
+    return total
+
+
+@njit
+def settled_orders(ptr, head, cost, split, no_through, origins, dests):
+    """The settled order of each origin's search (rows), and how many (``count``)."""
+    n = ptr.size - 1
+    dist, pred, heap_key, heap_node, position = search_scratch(n)
+    touched = np.empty(n, dtype=np.int64)
+    is_target = np.zeros(n, dtype=np.bool_)
+    for t in dests:
+        is_target[t] = True
+    targets = np.unique(dests)
+    no_feeds = np.zeros(0, dtype=np.int64)
+    order = np.empty((origins.size, n), dtype=np.int64)
+    count = np.empty(origins.size, dtype=np.int64)
+    for i in range(origins.size):
+        s = origins[i]
+        n_s, n_t = _search_listed(
+            ptr, head, cost, split, no_through, s, is_target, no_feeds, False, targets,
+            dist, pred, heap_key, heap_node, position, touched, order[i],
+        )  # fmt: skip
+        count[i] = n_s
+        for k in range(n_t):
+            v = touched[k]
+            dist[v] = np.inf
+            pred[v] = -1
+            position[v] = NOT_QUEUED
+    return order, count
+
+
+@njit
+def relax_replay(ptr, head, cost, no_through, origins, order, count, repeat):
+    """The searches' relaxations without a queue: each origin's settled nodes in its
+    settled order, every edge's ``dist`` compared and lowered (as a search does, without
+    the heap operations), ``repeat`` times over the origins given. Returns a checksum."""
+    n = ptr.size - 1
+    dist = np.full(n, np.inf)
+    pred = np.full(n, -1, dtype=np.int64)
+    total = 0.0
+    for _ in range(repeat):
+        for i in range(origins.size):
+            s = origins[i]
+            dist[s] = 0.0
+            for k in range(count[i]):
+                u = order[i, k]
+                if u != s and no_through[u]:
+                    continue
+                du = dist[u]
+                for e in range(ptr[u], ptr[u + 1]):
+                    v = head[e]
+                    nd = du + cost[e]
+                    if nd < dist[v]:
+                        dist[v] = nd
+                        pred[v] = e
+            for k in range(count[i]):
+                total += dist[order[i, k]]
+            dist[:] = np.inf
+    return total
+
+
+def cpu(fn, *args):
+    """``(result, CPU seconds)`` of ``fn(*args)``, all threads."""
+    t = time.process_time()
+    out = fn(*args)
+    return out, time.process_time() - t
+
+
+def profile_core(problem, cost, limit: int, prune: bool, repeat: int = 3) -> dict[str, float]:
+    """CPU seconds per part of one loading on the core at elimination limit ``limit``;
+    the heap's and the bucket queue's whole loadings ``repeat`` times, alternating (the
+    least of each)."""
+    aon = _aon.CompressedAON.of_problem(problem, limit, prune=prune)
+    c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b, k_ptr, k_head, k_tail, k_edge = aon.args
+    no_through = np.ascontiguousarray(aon.no_through, dtype=np.bool_)
+    origins, dests, demand = aon.origins, aon.dests, aon.demand
+    m_c, n_ops = c_link.size, op_a.size
+    parts: dict[str, float] = {}
+
+    def costs():
+        ec = np.empty(m_c + n_ops)
+        pick = np.empty(step_ptr.size - 1, dtype=np.int64)
+        _compressed_costs(cost, c_link, sc_ptr, step_ptr, cand, ec, pick)
+        op_pick = np.empty(n_ops, dtype=np.int64)
+        _derived_costs(ec, m_c, op_sum, op_a, op_b, op_pick)
+        return ec, pick, op_pick, ec[k_edge]
+
+    costs()
+    (ec, pick, op_pick, core_cost), parts["link costs"] = cpu(costs)
+    if prune:
+        pruned, parts["prune"] = cpu(prune_core, k_ptr, k_head, core_cost, no_through)
+        ptr, p_head, p_tail, p_cost, p_edge = pruned
+    else:
+        ptr, p_head, p_tail, p_cost = k_ptr, k_head, k_tail, core_cost
+        p_edge = np.arange(k_edge.size)
+    (l_head, l_cost, perm, split, feed_ptr, feed_tail), parts["reorder"] = cpu(
+        leaves_last, ptr, p_head, p_cost, no_through
+    )
+    counts = np.zeros(3, dtype=np.int64)
+    searches_only(ptr, l_head, l_cost, split, no_through, origins[:2], dests, counts)
+    counts[:] = 0
+    _, parts["searches"] = cpu(
+        searches_only, ptr, l_head, l_cost, split, no_through, origins, dests, counts
+    )
+    sample = origins[:: max(1, origins.size // 64)]
+    order, count = settled_orders(ptr, l_head, l_cost, split, no_through, sample, dests)
+    repeat = max(1, origins.size // sample.size)
+    relax_replay(ptr, l_head, l_cost, no_through, sample[:1], order, count, 1)
+    _, t_replay = cpu(relax_replay, ptr, l_head, l_cost, no_through, sample, order, count, repeat)
+    parts["  of which relaxations (replay)"] = t_replay * origins.size / (sample.size * repeat)
+    none = np.empty((0, 0))
+    no_tree = np.empty((0, 0), dtype=np.int32)
+    no_count = np.empty(0, dtype=np.int64)
+    blocks = (ptr, l_head, p_tail, l_cost, split, feed_ptr, feed_tail, no_through, origins, dests,
+              demand, True, none, no_tree, no_count)  # fmt: skip
+    (buffers, _, _), t_blocks = cpu(_aon_blocks, *blocks)
+    parts["loading trees (blocks - searches)"] = t_blocks - parts["searches"]
+
+    def unpack():
+        ef = np.zeros(m_c + n_ops)
+        ef[k_edge[p_edge[perm]]] += buffers.sum(axis=0)
+        flow = np.zeros(cost.size)
+        _unpack_flows(ef, m_c, op_sum, op_a, op_b, op_pick, c_link, sc_ptr, pick, flow)
+        return flow
+
+    _, parts["sum buffers + unpack"] = cpu(unpack)
+    zc_heap = np.empty((origins.size, dests.size))
+    zc_dense = np.empty((origins.size, dests.size))
+    common = (*aon.args, cost, no_through, origins, dests, demand)
+    heap_args = (*common, True, prune, zc_heap, no_tree, no_count)
+    dense_args = (*common, True, zc_dense, no_tree, no_count, MAX_SLOTS)
+    aon_load_dense(*dense_args)
+    times: dict[str, list[float]] = {"heap": [], "dense": []}
+    for _ in range(repeat):  # alternating, the least of each (the machine's load varies)
+        (flow_heap, sptt_heap, _), t = cpu(aon_load_compressed, *heap_args)
+        times["heap"].append(t)
+        (flow_dense, sptt_dense, _), t = cpu(aon_load_dense, *dense_args)
+        times["dense"].append(t)
+    parts["loading, heap (aon_load_compressed)"] = min(times["heap"])
+    parts["loading, buckets (aon_load_dense)"] = min(times["dense"])
+    _, parts["  of which searches (load=False)"] = cpu(
+        aon_load_dense, *common, False, zc_dense, no_tree, no_count, MAX_SLOTS
+    )
+    same = np.array_equal(zc_heap, zc_dense, equal_nan=True)
+    flow_diff = np.abs(flow_dense - flow_heap).max() / max(1.0, np.abs(flow_heap).max())
+    print(f"  dense vs heap: zone costs equal bit for bit {same}, sptt {sptt_dense - sptt_heap:.3g} "
+          f"apart, flows {flow_diff:.2g} apart (relative to the largest)")  # fmt: skip
+    n_s, n_t, scanned = (int(c) for c in counts)
+    k = origins.size
+    print(
+        f"core at max_added {limit}{' pruned' if prune else ''}: {aon.n_core:,} nodes, "
+        f"{aon.m_core:,} edges ({p_head.size:,} searched); {k} origins; per search "
+        f"{n_s / k:,.0f} settled, {n_t / k:,.0f} reached, {scanned / k:,.0f} edges scanned"
+    )
+    for name, value in parts.items():
+        print(f"  {name:38s} {value:7.3f} CPU s  {1e3 * value / k:6.3f} ms/origin")
+    return parts
+
+
+def bfw_iteration(case, iterations: int) -> float:
+    """CPU seconds of one bfw iteration: solves of 1 and ``iterations`` iterations."""
+    from transitopt.assignment import assign
+
+    def solve(n_iter: int) -> float:
+        t = time.process_time()
+        assign(case.network, case.demand, algorithm="bfw", max_iter=n_iter, gap=1e-12)
+        return time.process_time() - t
+
+    solve(iterations)  # compiles; the core eliminated further is built (SWITCH_SEARCHES)
+    one = solve(1)
+    many = solve(iterations)
+    return (many - one) / (iterations - 1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--case", default="Grid100k")
+    parser.add_argument("--limits", nargs="+", type=int, default=[_aon.LARGER_MAX_ADDED])
+    parser.add_argument("--no-prune", action="store_true")
+    parser.add_argument("--threads", type=int, default=0, help="numba threads (0: default)")
+    parser.add_argument("--iterations", type=int, default=0, help="also time bfw (e.g. 4)")
+    parser.add_argument("--repeat", type=int, default=3, help="loadings of each kind")
+    opts = parser.parse_args()
+    if opts.threads:
+        numba.set_num_threads(opts.threads)
+    if opts.case != "Grid2k":  # compile every kernel on a small case first
+        small = load_case("Grid2k")
+        small_problem = build_problem(small.network, small.demand)
+        small_cost = np.ascontiguousarray(small_problem.t0, dtype=np.float64)
+        with open(os.devnull, "w") as quiet:
+            out, sys.stdout = sys.stdout, quiet
+            try:
+                profile_core(small_problem, small_cost, opts.limits[0], not opts.no_prune, 1)
+            finally:
+                sys.stdout = out
+    case = load_case(opts.case)
+    problem = build_problem(case.network, case.demand)
+    cost = np.ascontiguousarray(problem.t0, dtype=np.float64)
+    print(f"{opts.case}: {problem.indptr.size - 1:,} nodes, {problem.head.size:,} links, "
+          f"{numba.get_num_threads()} threads, load {os.getloadavg()[0]:.1f}")  # fmt: skip
+    for limit in opts.limits:
+        profile_core(problem, cost, limit, not opts.no_prune, opts.repeat)
+    if opts.iterations > 1:
+        t = bfw_iteration(case, opts.iterations)
+        print(f"bfw: {t:.3f} CPU s per iteration (load {os.getloadavg()[0]:.1f})")
+
+
+if __name__ == "__main__":
+    main()
