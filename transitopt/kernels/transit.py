@@ -176,10 +176,10 @@ def strategy_into(
 def load_into(tail, head, freq, f_node, inf_link, order, count, node_volume, volume):
     """Load the node volumes ``node_volume`` (demand at the origins) along a strategy.
 
-    Adds each attractive link's volume to ``volume`` (m,), and moves it on to the link's
-    head in ``node_volume``, which is consumed (left with the volume arriving at the
-    destination). ``order[:count]``, ``f_node`` and ``inf_link`` come from
-    :func:`strategy_into`.
+    Adds each attractive link's volume to ``volume`` (m,), and adds it to the link's head
+    in ``node_volume``, which is not reset: it is left with each node's volume passing
+    through (its demand plus what arrives there), for the caller to clear.
+    ``order[:count]``, ``f_node`` and ``inf_link`` come from :func:`strategy_into`.
     """
     for p in range(count - 1, -1, -1):
         a = order[p]
