@@ -144,6 +144,23 @@ def solve_by_sweeps(
         )
         return best, experienced, wait_gap, flow_gap
 
+    def visit(
+        block: np.ndarray,
+        caps: np.ndarray,
+        volume: np.ndarray,
+        cost: np.ndarray,
+        freq: np.ndarray,
+    ) -> None:
+        # search ``block``'s strategies and take their steps (at most ``caps``), updating
+        # the flows and the state in place; results into steps, own_gap, best_q
+        kernel(
+            g.tail, g.head, g.in_indptr, g.in_links, base_cost, in_vehicle_s, nominal_freq,
+            link_places, link_dwell, link_seats, curve, float(p.beta),
+            float(p.min_frequency_share), alpha, g.origin_node, g.destination_node,
+            dem_indptr, dem_origin, dem_value, block, flows, volume, cost, freq, response,
+            caps, steps, own_gap, best_q, pool,
+        )  # fmt: skip
+
     # focus visits (module docstring): per sweep, each destination's gap last measured
     # and how often it was visited so (its steps shrink with that count)
     n_focus = int(round(p.sweeps_focus * order.size))
@@ -164,13 +181,7 @@ def solve_by_sweeps(
         step_sum = 0.0
         for block in blocks:
             b = block.size
-            kernel(
-                g.tail, g.head, g.in_indptr, g.in_links, base_cost, in_vehicle_s, nominal_freq,
-                link_places, link_dwell, link_seats, curve, float(p.beta),
-                float(p.min_frequency_share), alpha, g.origin_node, g.destination_node,
-                dem_indptr, dem_origin, dem_value, block, flows, volume, cost, freq, response,
-                caps, steps, own_gap, best_q, pool,
-            )  # fmt: skip
+            visit(block, caps, volume, cost, freq)
             sweep_gap += float(own_gap[:b].sum())
             sweep_best += float(best_q[:b].sum())
             step_sum += float(steps[:b].sum())
@@ -183,13 +194,7 @@ def solve_by_sweeps(
             focus_visits[q] += 1
             one[0] = q
             focus_cap[0] = 1.0 / math.sqrt(focus_visits[q] + 2.0)
-            kernel(
-                g.tail, g.head, g.in_indptr, g.in_links, base_cost, in_vehicle_s, nominal_freq,
-                link_places, link_dwell, link_seats, curve, float(p.beta),
-                float(p.min_frequency_share), alpha, g.origin_node, g.destination_node,
-                dem_indptr, dem_origin, dem_value, one, flows, volume, cost, freq, response,
-                focus_cap, steps, own_gap, best_q, pool,
-            )  # fmt: skip
+            visit(one, focus_cap, volume, cost, freq)
             last_gap[q] = own_gap[0]
         volume = flows.sum(axis=0)  # the incremental updates summed again (rounding)
         local_gap = math.nan
