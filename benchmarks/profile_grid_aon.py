@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numba
 import numpy as np
+from numba import prange
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -45,11 +46,12 @@ from _cases import load_case  # noqa: E402
 
 from transitopt.assignment import _aon  # noqa: E402
 from transitopt.assignment._problem import build_problem  # noqa: E402
-from transitopt.kernels._config import njit  # noqa: E402
+from transitopt.kernels._config import chunk_count, njit, njit_parallel  # noqa: E402
 from transitopt.kernels.assignment import (  # noqa: E402
     MAX_SLOTS,
     _aon_blocks,
     _compressed_costs,
+    _dense_block,
     _dense_flows,
     _dense_searches,
     _derived_costs,
@@ -292,8 +294,9 @@ class Clock:
 
 def staged_aon_load_dense(clock: Clock, serial: bool):
     """:func:`aon_load_dense` as its stage kernels called one by one from Python, each
-    timed by ``clock`` (``"  load: ..."`` parts); ``serial``: the pruning, the buffers'
-    sum and the unpacking of the loader before they ran in parallel (one kernel each)."""
+    timed by ``clock`` (``"  load: ..."`` parts); ``serial``: the loader before its
+    pruning, the clearing and sum of the blocks' buffers and the copy to the links ran in
+    parallel (:func:`prune_core`, :func:`searches_before`, :func:`flows_before`)."""
 
     def load_dense(
         c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b, core_indptr, core_head,
@@ -320,40 +323,65 @@ def staged_aon_load_dense(clock: Clock, serial: bool):
         )
         width, n_slots = bucket_ring(ptr, l_head, l_cost, no_through)
         assert width > 0.0 and n_slots <= max_slots
+        searches = searches_before if serial else _dense_searches
         buffers, sptt, unreachable = clock.run(
-            "  load: searches (parallel)", _dense_searches, ptr, l_head, p_tail, l_cost,
-            no_through, origins, dests, demand, load, zone_cost, tree, tree_count, width,
-            n_slots,
+            "  load: searches (parallel)", searches, ptr, l_head, p_tail, l_cost, no_through,
+            origins, dests, demand, load, zone_cost, tree, tree_count, width, n_slots,
         )  # fmt: skip
-        if serial:
-
-            def flows():
-                ef = np.zeros(m_c + n_ops)
-                serial_sum(buffers, perm, p_edge, core_edge, ef)
-                flow = np.zeros(cost.size)
-                _unpack_flows(ef, m_c, op_sum, op_a, op_b, op_pick, c_link, sc_ptr, pick, flow)
-                return flow
-
-            flow = clock.run("  load: sum buffers + unpack", flows)
-        else:
-            flow = clock.run(
-                "  load: sum buffers + unpack", _dense_flows, buffers, perm, p_edge, core_edge,
-                cost.size, c_link, sc_ptr, pick, op_sum, op_a, op_b, op_pick,
-            )  # fmt: skip
+        flows = flows_before if serial else _dense_flows
+        flow = clock.run(
+            "  load: sum buffers + unpack", flows, buffers, perm, p_edge, core_edge, cost.size,
+            c_link, sc_ptr, pick, op_sum, op_a, op_b, op_pick,
+        )  # fmt: skip
         return flow, sptt, unreachable
 
     return load_dense
 
 
+@njit_parallel
+def searches_before(
+    ptr, l_head, p_tail, l_cost, no_through, origins, dests, demand, load, zone_cost, tree,
+    tree_count, width, n_slots,
+):  # fmt: skip
+    """:func:`_dense_searches` as it was before its blocks cleared their own buffers: all
+    of them zeroed at once (``np.zeros``, one core) before the parallel loop."""
+    head32 = np.empty(l_head.size, dtype=np.int32)
+    for k in range(l_head.size):
+        head32[k] = l_head[k]
+    n_orig = origins.size
+    n_blocks = chunk_count(n_orig)
+    buffers = np.zeros((n_blocks, l_head.size if load else 0))
+    sptt_part = np.zeros(n_blocks)
+    unreach_part = np.zeros(n_blocks)
+    for b in prange(n_blocks):
+        sptt_part[b], unreach_part[b] = _dense_block(
+            ptr, head32, p_tail, l_cost, no_through, origins, dests, demand,
+            np.int64(b * n_orig // n_blocks), np.int64((b + 1) * n_orig // n_blocks),
+            load, buffers[b], zone_cost, tree, tree_count, width, n_slots,
+        )  # fmt: skip
+    sptt = 0.0
+    unreachable = 0.0
+    for b in range(n_blocks):
+        sptt += sptt_part[b]
+        unreachable += unreach_part[b]
+    return buffers, sptt, unreachable
+
+
 @njit
-def serial_sum(buffers, perm, p_edge, core_edge, ef):
-    """The blocks' buffers summed into ``ef`` one edge after the other (the loader's sum
-    before :func:`_dense_flows`)."""
+def flows_before(
+    buffers, perm, p_edge, core_edge, m, c_link, sc_ptr, pick, op_sum, op_a, op_b, op_pick
+):  # fmt: skip
+    """:func:`_dense_flows` as it was, on one core: the buffers summed one edge after the
+    other, then :func:`_unpack_flows`."""
+    flow = np.zeros(m)
+    ef = np.zeros(c_link.size + op_a.size)
     for k in range(perm.size):
         total = 0.0
         for b in range(buffers.shape[0]):
             total += buffers[b, k]
         ef[core_edge[p_edge[perm[k]]]] += total
+    _unpack_flows(ef, c_link.size, op_sum, op_a, op_b, op_pick, c_link, sc_ptr, pick, flow)
+    return flow
 
 
 def bfw_parts(name: str, case, iterations: int, variants: list[str], rounds: int) -> None:

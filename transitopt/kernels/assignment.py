@@ -621,7 +621,14 @@ def _derived_costs(ec, m_c, op_sum, op_a, op_b, pick):
 def _unpack_flows(ef, m_c, op_sum, op_a, op_b, op_pick, c_link, sc_ptr, pick, flow):
     """Push flows ``ef`` on derived edges down to their parts (latest first), then on
     compressed edges to the original links, into ``flow``."""
-    _unpack_derived(ef, m_c, op_sum, op_a, op_b, op_pick)
+    for k in range(op_a.size - 1, -1, -1):
+        f = ef[m_c + k]
+        if f != 0.0:
+            if op_sum[k]:
+                ef[op_a[k]] += f
+                ef[op_b[k]] += f
+            else:
+                ef[op_pick[k]] += f
     for e in range(m_c):
         a = c_link[e]
         if a >= 0:
@@ -634,7 +641,9 @@ def _unpack_flows(ef, m_c, op_sum, op_a, op_b, op_pick, c_link, sc_ptr, pick, fl
 
 @njit
 def _unpack_derived(ef, m_c, op_sum, op_a, op_b, op_pick):
-    """Push flows ``ef`` on derived edges down to their parts, latest first (in place)."""
+    """Push flows ``ef`` on derived edges down to their parts, latest first (in place):
+    the first loop of :func:`_unpack_flows`, which keeps its own copy so that the kernels
+    a first run compiles (the demo's) stay as they were."""
     for k in range(op_a.size - 1, -1, -1):
         f = ef[m_c + k]
         if f != 0.0:
@@ -680,8 +689,65 @@ def prune_core(indptr, head, cost, no_through):
     of the edges kept, ``edge[k]`` the index of kept edge ``k`` in ``head``.
     """
     n = indptr.size - 1
-    keep = np.ones(head.size, dtype=np.bool_)
-    _prune_nodes(indptr, head, cost, no_through, 0, n, keep)
+    m = head.size
+    dist = np.full(n, np.inf)
+    best2 = np.full(n, np.inf)  # shortest path of >= 2 edges found so far
+    hops = np.zeros(n, dtype=np.int64)
+    position = np.full(n, NOT_QUEUED, dtype=np.int64)
+    heap_key = np.empty(n)
+    heap_node = np.empty(n, dtype=np.int64)
+    touched = np.empty(n, dtype=np.int64)
+    keep = np.ones(m, dtype=np.bool_)
+    for u in range(n):
+        bound = 0.0
+        for e in range(indptr[u], indptr[u + 1]):
+            if bound < cost[e] < np.inf:
+                bound = cost[e]
+        n_t = 0
+        size = 0
+        for e in range(indptr[u], indptr[u + 1]):
+            w = head[e]
+            c = cost[e]
+            if w == u or no_through[w] or not 0.0 < c < bound or c >= dist[w]:
+                continue
+            if dist[w] == np.inf and best2[w] == np.inf:
+                touched[n_t] = w
+                n_t += 1
+            dist[w] = c
+            hops[w] = 1
+            size = heap_push(heap_key, heap_node, position, size, w, c)
+        n_settled = 0
+        while size > 0 and n_settled < WITNESS_SETTLED:
+            x, dx, size = heap_pop(heap_key, heap_node, position, size)
+            n_settled += 1
+            if hops[x] >= WITNESS_HOPS:
+                continue
+            for f in range(indptr[x], indptr[x + 1]):
+                y = head[f]
+                c = cost[f]
+                if y == u or not c > 0.0:
+                    continue
+                nd = dx + c
+                if nd >= bound:
+                    continue
+                if dist[y] == np.inf and best2[y] == np.inf:
+                    touched[n_t] = y
+                    n_t += 1
+                if nd < best2[y]:
+                    best2[y] = nd
+                if nd >= dist[y] or no_through[y] or position[y] == SETTLED:
+                    continue
+                dist[y] = nd
+                hops[y] = hops[x] + 1
+                size = heap_push(heap_key, heap_node, position, size, y, nd)
+        for e in range(indptr[u], indptr[u + 1]):
+            if best2[head[e]] < cost[e]:
+                keep[e] = False
+        for i in range(n_t):
+            v = touched[i]
+            dist[v] = np.inf
+            best2[v] = np.inf
+            position[v] = NOT_QUEUED
     m_keep = int(keep.sum())
     ptr = np.zeros(n + 1, dtype=np.int64)
     k_head = np.empty(m_keep, dtype=np.int64)
@@ -704,7 +770,12 @@ def prune_core(indptr, head, cost, no_through):
 @njit
 def _prune_nodes(indptr, head, cost, no_through, start, stop, keep):
     """:func:`prune_core`'s witness searches from the tail nodes ``start..stop - 1``:
-    ``keep[e]`` set False for each of their redundant edges (the others untouched)."""
+    ``keep[e]`` set False for each of their redundant edges (the others untouched).
+
+    The same code as :func:`prune_core`'s loop over the nodes, which keeps its own copy so
+    that the kernels a first run compiles (the demo's, whose skims prune large cores)
+    stay as they were; ``tests/test_aon_dense_parallel.py`` checks that both keep the
+    same edges."""
     n = indptr.size - 1
     dist = np.full(n, np.inf)
     best2 = np.full(n, np.inf)  # shortest path of >= 2 edges found so far
@@ -1533,20 +1604,25 @@ def _dense_searches(
 ):  # fmt: skip
     """The searches of :func:`aon_load_dense` with the bucket queue (``width``,
     ``n_slots``: :func:`.buckets.bucket_ring`), in :func:`.chunk_count` blocks of origins
-    in parallel: ``(buffers, sptt, unreachable)`` as :func:`_aon_blocks`."""
+    in parallel: ``(buffers, sptt, unreachable)`` as :func:`_aon_blocks`. Each block
+    clears its own buffer (Grid100k: 32 x 375k edges, 96 MB a loading, whose zeroing and
+    page faults took 53 ms on one core before the searches)."""
     head32 = np.empty(l_head.size, dtype=np.int32)
     for k in range(l_head.size):
         head32[k] = l_head[k]
     n_orig = origins.size
     n_blocks = chunk_count(n_orig)
-    buffers = np.zeros((n_blocks, l_head.size if load else 0))
+    buffers = np.empty((n_blocks, l_head.size if load else 0))
     sptt_part = np.zeros(n_blocks)
     unreach_part = np.zeros(n_blocks)
     for b in prange(n_blocks):
+        buffer = buffers[b]
+        for k in range(buffer.size):  # cleared in parallel: its first touch (page faults)
+            buffer[k] = 0.0
         sptt_part[b], unreach_part[b] = _dense_block(
             ptr, head32, p_tail, l_cost, no_through, origins, dests, demand,
             np.int64(b * n_orig // n_blocks), np.int64((b + 1) * n_orig // n_blocks),
-            load, buffers[b], zone_cost, tree, tree_count, width, n_slots,
+            load, buffer, zone_cost, tree, tree_count, width, n_slots,
         )  # fmt: skip
     sptt = 0.0
     unreachable = 0.0
@@ -1566,7 +1642,9 @@ def _dense_flows(
     (:func:`_unpack_flows_parallel`). The same flows as :func:`aon_load_compressed`'s
     serial sum."""
     n_blocks = buffers.shape[0]
-    ef = np.zeros(c_link.size + op_a.size)
+    ef = np.empty(c_link.size + op_a.size)
+    for k in prange(ef.size):  # cleared in parallel (page faults)
+        ef[k] = 0.0
     for k in prange(perm.size):
         total = 0.0
         for b in range(n_blocks):
