@@ -62,7 +62,6 @@ from transitopt.kernels.assignment import (  # noqa: E402
     leaves_last,
     prune_core,
     prune_core_parallel,
-    prune_state,
 )
 from transitopt.kernels.buckets import bucket_ring  # noqa: E402
 from transitopt.kernels.heap import NOT_QUEUED  # noqa: E402
@@ -231,16 +230,7 @@ def profile_core(problem, cost, limit: int, prune: bool, repeat: int = 3) -> dic
     zc_dense = np.empty((origins.size, dests.size))
     common = (*aon.args, cost, no_through, origins, dests, demand)
     heap_args = (*common, True, prune, zc_heap, no_tree, no_count)
-    dense_args = (
-        *common,
-        True,
-        zc_dense,
-        no_tree,
-        no_count,
-        MAX_SLOTS,
-        *prune_state(aon.m_core),
-        True,
-    )
+    dense_args = (*common, True, zc_dense, no_tree, no_count, MAX_SLOTS)
     aon_load_dense(*dense_args)
     times: dict[str, list[float]] = {"heap": [], "dense": []}
     for _ in range(repeat):  # alternating, the least of each (the machine's load varies)
@@ -251,9 +241,8 @@ def profile_core(problem, cost, limit: int, prune: bool, repeat: int = 3) -> dic
     parts["loading, heap (aon_load_compressed)"] = min(times["heap"])
     parts["loading, buckets (aon_load_dense)"] = min(times["dense"])
     _, parts["  of which searches (load=False)"] = cpu(
-        aon_load_dense, *common, False, zc_dense, no_tree, no_count, MAX_SLOTS,
-        *prune_state(aon.m_core), True,
-    )  # fmt: skip
+        aon_load_dense, *common, False, zc_dense, no_tree, no_count, MAX_SLOTS
+    )
     same = np.array_equal(zc_heap, zc_dense, equal_nan=True)
     flow_diff = np.abs(flow_dense - flow_heap).max() / max(1.0, np.abs(flow_heap).max())
     print(f"  dense vs heap: zone costs equal bit for bit {same}, sptt {sptt_dense - sptt_heap:.3g} "
@@ -275,8 +264,6 @@ class Clock:
 
     def __init__(self) -> None:
         self.parts: dict[str, list[float]] = {}
-        #: edges searched by each loading
-        self.edges: list[int] = []
         #: parts are counted while this is True
         self.active = True
 
@@ -305,20 +292,16 @@ class Clock:
         return wrapper
 
 
-def staged_aon_load_dense(clock: Clock, variant: str):
+def staged_aon_load_dense(clock: Clock, serial: bool):
     """:func:`aon_load_dense` as its stage kernels called one by one from Python, each
-    timed by ``clock`` (``"  load: ..."`` parts). ``variant``: ``"serial"``, the loader
-    before its pruning, the clearing and sum of the blocks' buffers and the copy to the
-    links ran in parallel (:func:`prune_core`, :func:`searches_before`,
-    :func:`flows_before`); ``"parallel"``, those in parallel and the core pruned afresh
-    every loading; ``"checked"``, today's loader: pruned afresh every
-    ``_aon.PRUNE_EVERY`` loadings, the witnesses checked in between."""
-    serial = variant == "serial"
+    timed by ``clock`` (``"  load: ..."`` parts); ``serial``: the loader before its
+    pruning, the clearing and sum of the blocks' buffers and the copy to the links ran in
+    parallel (:func:`prune_core`, :func:`searches_before`, :func:`flows_before`)."""
 
     def load_dense(
         c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b, core_indptr, core_head,
         core_tail, core_edge, cost, no_through, origins, dests, demand, load, zone_cost,
-        tree, tree_count, max_slots, prune_keep, prune_witness, prune_again,
+        tree, tree_count, max_slots,
     ):  # fmt: skip
         m_c, n_ops = c_link.size, op_a.size
 
@@ -331,27 +314,27 @@ def staged_aon_load_dense(clock: Clock, variant: str):
             return ec, pick, op_pick, ec[core_edge]
 
         ec, pick, op_pick, core_cost = clock.run("  load: link costs", costs)
-        if variant == "serial":
-            pruned = clock.run(
-                "  load: prune core", prune_core, core_indptr, core_head, core_cost, no_through
-            )
-        else:
-            pruned = clock.run(
-                "  load: prune core", prune_core_parallel, core_indptr, core_head, core_cost,
-                no_through, prune_keep, prune_witness, prune_again or variant == "parallel",
-            )  # fmt: skip
-        ptr, p_head, p_tail, p_cost, p_edge = pruned
-        clock.edges.append(p_head.size)
-        l_head, l_cost, perm, *_ = clock.run(
+        prune = prune_core if serial else prune_core_parallel
+        ptr, p_head, p_tail, p_cost, p_edge = clock.run(
+            "  load: prune core", prune, core_indptr, core_head, core_cost, no_through
+        )
+        l_head, l_cost, perm, split, feed_ptr, feed_tail = clock.run(
             "  load: reorder + ring", leaves_last, ptr, p_head, p_cost, no_through
         )
         width, n_slots = bucket_ring(ptr, l_head, l_cost, no_through)
-        assert width > 0.0 and n_slots <= max_slots
-        searches = searches_before if serial else _dense_searches
-        buffers, sptt, unreachable = clock.run(
-            "  load: searches (parallel)", searches, ptr, l_head, p_tail, l_cost, no_through,
-            origins, dests, demand, load, zone_cost, tree, tree_count, width, n_slots,
-        )  # fmt: skip
+        if width > 0.0 and n_slots <= max_slots:
+            searches = searches_before if serial else _dense_searches
+            buffers, sptt, unreachable = clock.run(
+                "  load: searches (parallel)", searches, ptr, l_head, p_tail, l_cost,
+                no_through, origins, dests, demand, load, zone_cost, tree, tree_count, width,
+                n_slots,
+            )  # fmt: skip
+        else:  # no exact ring: the heap, as the kernel does
+            buffers, sptt, unreachable = clock.run(
+                "  load: searches (parallel)", _aon_blocks, ptr, l_head, p_tail, l_cost, split,
+                feed_ptr, feed_tail, no_through, origins, dests, demand, load, zone_cost, tree,
+                tree_count,
+            )  # fmt: skip
         flows = flows_before if serial else _dense_flows
         flow = clock.run(
             "  load: sum buffers + unpack", flows, buffers, perm, p_edge, core_edge, cost.size,
@@ -412,9 +395,9 @@ def bfw_parts(name: str, case, iterations: int, variants: list[str], rounds: int
     """Wall and CPU seconds per bfw iteration and per part of it (the loading's stages,
     :mod:`transitopt.assignment.frank_wolfe`'s steps, the monitor's bookkeeping; the
     rest is Python between them), over ``iterations`` iterations after the first (an
-    all-or-nothing start), with the loader of each of ``variants`` (see
-    :func:`staged_aon_load_dense`), ``rounds`` times alternating (the least of each part);
-    the edges searched per loading, flows and gaps compared with the first variant's."""
+    all-or-nothing start), with the loader of each of ``variants`` (``"serial"``: the
+    stages before they were parallel; ``"parallel"``: today's), ``rounds`` times
+    alternating (the least of each part); flows and gaps compared."""
     from transitopt.assignment import _aon, frank_wolfe
     from transitopt.assignment._hierarchy import aon_loader
     from transitopt.assignment._monitor import Monitor
@@ -427,7 +410,7 @@ def bfw_parts(name: str, case, iterations: int, variants: list[str], rounds: int
         clock = Clock()
         for step in BFW_STEPS:
             setattr(frank_wolfe, step, clock.timed(f"bfw: {step}", originals[step]))
-        _aon.aon_load_dense = staged_aon_load_dense(clock, variant)
+        _aon.aon_load_dense = staged_aon_load_dense(clock, variant == "serial")
         loader = aon_loader(problem)
         calls: list[tuple[float, float]] = []
 
@@ -453,12 +436,10 @@ def bfw_parts(name: str, case, iterations: int, variants: list[str], rounds: int
         solve(variant, 4)
     best: dict[str, dict[str, list[float]]] = {v: {} for v in variants}
     answers: dict[str, tuple[np.ndarray, float]] = {}
-    edges: dict[str, list[int]] = {}
     for _ in range(rounds):
         for variant in variants:
             clock, calls, monitor, flow = solve(variant, iterations)
             answers[variant] = flow, monitor.rows[-1]["relative_gap"]
-            edges[variant] = clock.edges[2:]  # the loadings counted
             n = len(calls) - 2  # iterations counted: from the second loading to the last
             parts = {
                 "iteration": [
@@ -482,12 +463,10 @@ def bfw_parts(name: str, case, iterations: int, variants: list[str], rounds: int
     for part in best[variants[0]]:
         row = "".join(f"{best[v][part][0]:17.3f}{best[v][part][1]:7.3f}" for v in variants)
         print(f"  {part:38s}{row}")
-    for variant in variants:
-        flow, gap = answers[variant]
-        f0 = answers[variants[0]][0]
-        diff = np.abs(flow - f0).max() / max(1.0, np.abs(f0).max())
-        print(f"  {variant}: {np.mean(edges[variant]):,.0f} edges searched per loading, flows "
-              f"{diff:.2g} apart from {variants[0]}'s (relative to the largest), last gap {gap:.9g}")  # fmt: skip
+    if len(variants) > 1:
+        (f0, g0), (f1, g1) = answers[variants[0]], answers[variants[1]]
+        diff = np.abs(f1 - f0).max() / max(1.0, np.abs(f0).max())
+        print(f"  flows {diff:.2g} apart (relative to the largest); last gaps {g0:.9g} / {g1:.9g}")
 
 
 #: the steps of :func:`transitopt.assignment.frank_wolfe.solve_link_based` timed by
@@ -507,7 +486,7 @@ def main() -> None:
         nargs="+",
         default=["serial", "parallel"],
         choices=["serial", "parallel"],
-        help="loaders of --iterations",
+        help="loaders of --iterations (see staged_aon_load_dense)",
     )
     parser.add_argument("--rounds", type=int, default=2, help="bfw runs of each variant")
     parser.add_argument("--bfw-only", action="store_true", help="skip the loading profile")

@@ -10,12 +10,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
 from transitopt.assignment._aon import CompressedAON
-from transitopt.kernels.assignment import (
-    aon_load,
-    aon_load_compressed,
-    aon_load_dense,
-    prune_state,
-)
+from transitopt.kernels.assignment import aon_load, aon_load_compressed, aon_load_dense
 from transitopt.kernels.buckets import MAX_BUCKET, WIDTH_SLACK, bucket_ring
 
 NO_TREE = np.empty((0, 0), np.int32)
@@ -78,8 +73,7 @@ def _loaders(n, tail, head, cost, centroid, zones, demand, max_added=32):
     common = (*aon.args, cost, aon.no_through, aon.origins, aon.dests, demand, True)
     heap_costs, bucket_costs = np.empty(shape), np.empty(shape)
     heap = aon_load_compressed(*common, True, heap_costs, NO_TREE, NO_COUNT)
-    fresh = (*prune_state(aon.m_core), True)
-    buckets = aon_load_dense(*common, bucket_costs, NO_TREE, NO_COUNT, ANY_RING, *fresh)
+    buckets = aon_load_dense(*common, bucket_costs, NO_TREE, NO_COUNT, ANY_RING)
     plain = aon_load(indptr, head, tail, cost, centroid, zones, zones, demand, True)
     return heap_costs, bucket_costs, heap, buckets, plain
 

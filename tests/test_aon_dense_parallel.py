@@ -26,7 +26,6 @@ from transitopt.kernels.assignment import (
     leaves_last,
     prune_core,
     prune_core_parallel,
-    prune_state,
 )
 from transitopt.network import Network, load_network
 
@@ -108,72 +107,11 @@ def test_parallel_pruning_keeps_the_serial_pruning_edges(where, require_data):
     try:
         for n_threads in sorted({1, threads}):
             numba.set_num_threads(n_threads)
-            keep, witness = prune_state(k_head.size)
-            parallel = prune_core_parallel(
-                k_ptr, k_head, core_cost, aon.no_through, keep, witness, True
-            )
+            parallel = prune_core_parallel(k_ptr, k_head, core_cost, aon.no_through)
             for a, b in zip(serial, parallel, strict=True):
                 np.testing.assert_array_equal(a, b)
     finally:
         numba.set_num_threads(threads)
-    # each dropped edge's witness: a path of 2 or more edges from its tail to its head,
-    # through nodes only, strictly cheaper
-    k_tail = aon.args[9]
-    dropped = np.flatnonzero(~keep)
-    assert dropped.size == k_head.size - serial[1].size
-    for e in dropped:
-        path = witness[e][witness[e] >= 0]
-        assert path.size >= 2
-        assert k_tail[path[0]] == k_tail[e] and k_head[path[-1]] == k_head[e]
-        assert np.array_equal(k_head[path[:-1]], k_tail[path[1:]])
-        assert not aon.no_through[k_head[path[:-1]]].any()
-        assert core_cost[path].sum() < core_cost[e]
-
-
-@pytest.mark.parametrize("where", CASES)
-def test_a_checked_pruning_keeps_every_distance_under_new_costs(where, require_data):
-    # the pruning state of one loading's costs, checked under another's: the edges whose
-    # witness no longer holds come back, and all distances (scipy, the core's through
-    # paths) stay those of the whole core graph
-    net, zones = _network(where, require_data)
-    aon, _, _, _, _, core_cost = _core(net, zones, 15)
-    k_ptr, k_head, k_tail = aon.args[7], aon.args[8], aon.args[9]
-    keep, witness = prune_state(k_head.size)
-    first = prune_core_parallel(k_ptr, k_head, core_cost, aon.no_through, keep, witness, True)
-    rng = np.random.default_rng(16)
-    new_cost = core_cost * rng.uniform(0.5, 2.0, core_cost.size)  # congestion moved
-    checked = prune_core_parallel(k_ptr, k_head, new_cost, aon.no_through, keep, witness, False)
-    assert first[4].size < checked[4].size < k_head.size  # some kept again, not all
-    assert np.array_equal(checked[4], np.flatnonzero(keep))
-    for e in np.flatnonzero(~keep):  # each edge left out has a cheaper path now
-        path = witness[e][witness[e] >= 0]
-        assert (new_cost[path] > 0).all() and new_cost[path].sum() < new_cost[e]
-    sources = np.flatnonzero(~aon.no_through)[:: max(1, (~aon.no_through).sum() // 40)]
-    whole = _through_distances(aon.n_core, k_tail, k_head, new_cost, aon.no_through, sources)
-    kept = _through_distances(
-        aon.n_core, checked[2], checked[1], checked[3], aon.no_through, sources
-    )
-    np.testing.assert_allclose(kept, whole, rtol=1e-12)  # summation order apart
-
-
-def _through_distances(n, tail, head, cost, no_through, sources) -> np.ndarray:
-    """Shortest distances from ``sources`` over paths whose inner nodes are through nodes
-    (scipy): edges out of centroids are left out, the sources being through nodes."""
-    from scipy.sparse.csgraph import dijkstra
-
-    usable = ~no_through[tail] & np.isfinite(cost)
-    graph = _min_duplicates(tail[usable], head[usable], cost[usable], n)
-    return dijkstra(graph, indices=sources)
-
-
-def _min_duplicates(tail, head, cost, n):
-    """The CSR matrix of the cheapest of parallel edges."""
-    import scipy.sparse as sp
-
-    order = np.lexsort((cost, head, tail))
-    tail, head, cost = tail[order], head[order], cost[order]
-    first = np.r_[True, (tail[1:] != tail[:-1]) | (head[1:] != head[:-1])]
-    return sp.csr_matrix((cost[first], (tail[first], head[first])), shape=(n, n))
 
 
 @pytest.mark.parametrize("where", CASES)
@@ -215,19 +153,8 @@ def test_a_dense_loading_equals_the_heaps_loading_of_the_same_pruned_core(where,
     common = (*aon.args, cost, aon.no_through, aon.origins, aon.dests, aon.demand, True)
     heap_costs, bucket_costs = np.empty(shape), np.empty(shape)
     heap = aon_load_compressed(*common, True, heap_costs, NO_TREE, NO_COUNT)
-    keep, witness = prune_state(aon.m_core)
-    dense = aon_load_dense(*common, bucket_costs, NO_TREE, NO_COUNT, ANY_RING, keep, witness, True)
+    dense = aon_load_dense(*common, bucket_costs, NO_TREE, NO_COUNT, ANY_RING)
     np.testing.assert_array_equal(bucket_costs, heap_costs)  # NaN where no demand
     np.testing.assert_allclose(dense[0], heap[0], rtol=0, atol=TOL_VEH)
     assert dense[1] == pytest.approx(heap[1], rel=1e-12)
     assert np.count_nonzero(dense[0]) > 0
-    # the next loading, at other costs, checks this pruning instead of pruning again
-    cost2 = cost * np.random.default_rng(17).uniform(0.7, 1.6, cost.size)
-    common2 = (*aon.args, cost2, aon.no_through, aon.origins, aon.dests, aon.demand, True)
-    heap2 = aon_load_compressed(*common2, True, heap_costs, NO_TREE, NO_COUNT)
-    dense2 = aon_load_dense(
-        *common2, bucket_costs, NO_TREE, NO_COUNT, ANY_RING, keep, witness, False
-    )
-    np.testing.assert_allclose(bucket_costs, heap_costs, rtol=1e-12)  # another core order
-    np.testing.assert_allclose(dense2[0], heap2[0], rtol=0, atol=TOL_VEH)
-    assert dense2[1] == pytest.approx(heap2[1], rel=1e-12)

@@ -369,8 +369,7 @@ def _dense_vs_heap(aon, cost, plain):
     common = (*aon.args, cost, aon.no_through, aon.origins, aon.dests, aon.demand, True)
     heap_costs, bucket_costs = np.empty(shape), np.empty(shape)
     aon_load_compressed(*common, True, heap_costs, no_tree, no_count)
-    fresh = (*ka.prune_state(aon.m_core), True)
-    got = aon_load_dense(*common, bucket_costs, no_tree, no_count, 2**40, *fresh)
+    got = aon_load_dense(*common, bucket_costs, no_tree, no_count, 2**40)
     np.testing.assert_array_equal(bucket_costs, heap_costs)  # NaN where no demand
     np.testing.assert_allclose(got[0], plain[0], rtol=1e-12, atol=1e-9)
     assert got[1] == pytest.approx(plain[1], rel=1e-12)

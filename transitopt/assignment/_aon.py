@@ -34,7 +34,6 @@ from ..kernels.assignment import (
     aon_load_compressed,
     aon_load_dense,
     load_trees,
-    prune_state,
     skim_compressed,
 )
 from ..kernels.elimination import eliminate_nodes
@@ -74,11 +73,6 @@ PRUNE_SKIM_WORK = 1e7
 #: search counts kept (least recently used dropped)
 COUNTED_GRAPHS = 16
 _SEARCHES: dict[bytes, int] = {}
-#: a dense loading (:func:`.kernels.assignment.aon_load_dense`) prunes its core afresh
-#: every this many loadings; the others check the last pruning's witness paths under
-#: their costs instead (:func:`.kernels.assignment.prune_core_parallel`): the same
-#: distances, a few edges more searched where the costs would drop them now
-PRUNE_EVERY = 4
 #: the ``zone_cost`` argument of the loading kernels when no zone costs are kept
 NO_ZONE_COSTS = np.empty((0, 0))
 #: searches asked to keep their trees (:class:`KeptTrees`) keep them where their work
@@ -371,10 +365,6 @@ class CompressedAON:
         #: load with :func:`.kernels.assignment.aon_load_dense` (pruned, bucket queue):
         #: set by :class:`._hierarchy.DenseCoreAON`, whose searches are all full ones
         self.dense = False
-        #: the dense loadings' pruning state (edges kept, witness paths) and how many
-        #: loadings have used it (:data:`PRUNE_EVERY`)
-        self._prune_keep, self._prune_witness = prune_state(0)
-        self._prune_uses = 0
         self.keep_zone_costs = False
         self.zone_cost_s: np.ndarray | None = None
         #: keep the trees of each loading in ``kept_trees`` (large problems only,
@@ -443,15 +433,9 @@ class CompressedAON:
         )
         tree, count = tree_buffers(keep_trees, self.origins.size, self.n_core)
         if self.dense:
-            if self._prune_keep.size != self.m_core:
-                self._prune_keep, self._prune_witness = prune_state(self.m_core)
-                self._prune_uses = 0
-            again = self._prune_uses % PRUNE_EVERY == 0
-            self._prune_uses += 1
             out = aon_load_dense(
                 *self.args, cost, self.no_through, self.origins, self.dests, self.demand,
-                load, zone_cost, tree, count, MAX_SLOTS, self._prune_keep,
-                self._prune_witness, again,
+                load, zone_cost, tree, count, MAX_SLOTS,
             )  # fmt: skip
         else:
             out = aon_load_compressed(

@@ -133,8 +133,7 @@ class HierarchyAON:
 
 class DenseCoreAON:
     """:class:`~._aon.CompressedAON` for dense demand where the hierarchy is too large:
-    every search is a full one, on the core graph pruned (afresh every
-    :data:`._aon.PRUNE_EVERY` loadings, its witnesses checked in between), with a bucket
+    every search is a full one, on the core graph pruned each loading, with a bucket
     queue instead of the heap where it is exact (:func:`.kernels.assignment.aon_load_dense`;
     Grid100k: 1.9 instead of 3.9-4.1 ms per search, a loading 2.5 instead of 4.1 CPU
     s); on a core eliminated further (:meth:`~._aon.CompressedAON.larger`) once the graph has been

@@ -768,15 +768,12 @@ def prune_core(indptr, head, cost, no_through):
 
 
 @njit
-def _prune_nodes(indptr, head, cost, no_through, start, stop, keep, witness):
+def _prune_nodes(indptr, head, cost, no_through, start, stop, keep):
     """:func:`prune_core`'s witness searches from the tail nodes ``start..stop - 1``:
-    ``keep[e]`` set False for each of their redundant edges (the others untouched), and
-    ``witness[e]`` the edges of the strictly shorter path found (in path order, at most
-    :data:`WITNESS_HOPS`, padded with -1): :func:`_recheck_witnesses` tests it under
-    other costs.
+    ``keep[e]`` set False for each of their redundant edges (the others untouched).
 
-    The same search as :func:`prune_core`'s loop over the nodes, which keeps its own copy
-    so that the kernels a first run compiles (the demo's, whose skims prune large cores)
+    The same code as :func:`prune_core`'s loop over the nodes, which keeps its own copy so
+    that the kernels a first run compiles (the demo's, whose skims prune large cores)
     stay as they were; ``tests/test_aon_dense_parallel.py`` checks that both keep the
     same edges."""
     n = indptr.size - 1
@@ -787,10 +784,6 @@ def _prune_nodes(indptr, head, cost, no_through, start, stop, keep, witness):
     heap_key = np.empty(n)
     heap_node = np.empty(n, dtype=np.int64)
     touched = np.empty(n, dtype=np.int64)
-    via_edge = np.empty(n, dtype=np.int64)  # the last edge of a node's path from u
-    via_node = np.empty(n, dtype=np.int64)  # ... and the node before it
-    best2_edge = np.empty(n, dtype=np.int64)  # the last edge of the best2 path
-    best2_from = np.empty(n, dtype=np.int64)  # ... and its (settled) tail
     for u in range(start, stop):
         bound = 0.0
         for e in range(indptr[u], indptr[u + 1]):
@@ -808,8 +801,6 @@ def _prune_nodes(indptr, head, cost, no_through, start, stop, keep, witness):
                 n_t += 1
             dist[w] = c
             hops[w] = 1
-            via_edge[w] = e
-            via_node[w] = u
             size = heap_push(heap_key, heap_node, position, size, w, c)
         n_settled = 0
         while size > 0 and n_settled < WITNESS_SETTLED:
@@ -830,30 +821,14 @@ def _prune_nodes(indptr, head, cost, no_through, start, stop, keep, witness):
                     n_t += 1
                 if nd < best2[y]:
                     best2[y] = nd
-                    best2_edge[y] = f
-                    best2_from[y] = x
                 if nd >= dist[y] or no_through[y] or position[y] == SETTLED:
                     continue
                 dist[y] = nd
                 hops[y] = hops[x] + 1
-                via_edge[y] = f
-                via_node[y] = x
                 size = heap_push(heap_key, heap_node, position, size, y, nd)
         for e in range(indptr[u], indptr[u + 1]):
-            v = head[e]
-            if best2[v] < cost[e]:
+            if best2[head[e]] < cost[e]:
                 keep[e] = False
-                # the path to the settled node x (its hops edges, final once settled),
-                # then the edge x -> v
-                x = best2_from[v]
-                k = hops[x]
-                witness[e, k] = best2_edge[v]
-                for j in range(k + 1, witness.shape[1]):
-                    witness[e, j] = -1
-                while k > 0:
-                    k -= 1
-                    witness[e, k] = via_edge[x]
-                    x = via_node[x]
         for i in range(n_t):
             v = touched[i]
             dist[v] = np.inf
@@ -868,46 +843,17 @@ PRUNE_RANGES = 16
 
 
 @njit_parallel
-def _witness_searches(indptr, head, cost, no_through, keep, witness):
-    """:func:`_prune_nodes` over every node, in :data:`PRUNE_RANGES` ranges in parallel
-    (``keep`` comes in all True)."""
+def prune_core_parallel(indptr, head, cost, no_through):
+    """:func:`prune_core` with the witness searches of node ranges and the kept edges'
+    copy run in parallel: the same arrays, whatever the thread count."""
     n = indptr.size - 1
+    keep = np.ones(head.size, dtype=np.bool_)
     n_ranges = max(1, min(n, PRUNE_RANGES))
     for r in prange(n_ranges):
         _prune_nodes(
             indptr, head, cost, no_through, np.int64(r * n // n_ranges),
-            np.int64((r + 1) * n // n_ranges), keep, witness,
+            np.int64((r + 1) * n // n_ranges), keep,
         )  # fmt: skip
-
-
-@njit_parallel
-def _recheck_witnesses(cost, keep, witness):
-    """Keep again (``keep[e] = True``) each dropped edge whose ``witness`` path
-    (:func:`_prune_nodes`) is no longer strictly shorter under ``cost``, or has an edge
-    of cost 0 (the sums in path order, as the witness search adds them). Every edge left
-    dropped then has a strictly shorter path of through nodes: the distances stay."""
-    for e in prange(keep.size):
-        if keep[e]:
-            continue
-        total = 0.0
-        valid = True
-        for j in range(witness.shape[1]):
-            f = witness[e, j]
-            if f < 0:
-                break
-            c = cost[f]
-            if not c > 0.0:
-                valid = False
-            total += c
-        if not (valid and total < cost[e]):
-            keep[e] = True
-
-
-@njit_parallel
-def _kept_edges(indptr, head, cost, keep):
-    """The CSR ``(ptr, head, tail, cost, edge)`` of the edges ``keep`` flags, as
-    :func:`prune_core` returns it (counted and copied in parallel over the nodes)."""
-    n = indptr.size - 1
     ptr = np.zeros(n + 1, dtype=np.int64)
     for u in prange(n):
         kept = 0
@@ -932,33 +878,6 @@ def _kept_edges(indptr, head, cost, keep):
                 k_edge[k] = e
                 k += 1
     return ptr, k_head, k_tail, k_cost, k_edge
-
-
-def prune_state(n_edges: int) -> tuple[np.ndarray, np.ndarray]:
-    """An empty ``(keep, witness)`` state of :func:`prune_core_parallel` for a graph of
-    ``n_edges`` edges (its first call must prune afresh)."""
-    return np.ones(n_edges, dtype=np.bool_), np.empty((n_edges, WITNESS_HOPS), dtype=np.int64)
-
-
-@njit
-def prune_core_parallel(indptr, head, cost, no_through, keep, witness, again):
-    """:func:`prune_core` with the witness searches of node ranges and the kept edges'
-    copy run in parallel: the same CSR, whatever the thread count, where ``again`` is
-    true. ``keep`` (bool per edge) and ``witness`` (``(edges, WITNESS_HOPS)`` int64)
-    are left with the pruning's state (the edges kept; each dropped edge's witness path).
-
-    Where ``again`` is false, the state of an earlier pruning of the same graph (under
-    other costs) is checked instead of searched (:func:`_recheck_witnesses`, a few
-    additions per dropped edge): the edges whose witness no longer holds are kept again,
-    so the distances stay those of the graph; edges that ``cost`` would newly make
-    redundant stay in until the next pruning."""
-    if again:
-        for e in range(keep.size):
-            keep[e] = True
-        _witness_searches(indptr, head, cost, no_through, keep, witness)
-    else:
-        _recheck_witnesses(cost, keep, witness)
-    return _kept_edges(indptr, head, cost, keep)
 
 
 @njit_parallel
@@ -1630,12 +1549,11 @@ def _dense_block(
     return sptt, unreachable
 
 
-@njit
+@njit_parallel
 def aon_load_dense(
     c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b,
     core_indptr, core_head, core_tail, core_edge,
     cost, no_through, origins, dests, demand, load, zone_cost, tree, tree_count, max_slots,
-    prune_keep, prune_witness, prune_again,
 ):  # fmt: skip
     """:func:`aon_load_compressed` with ``prune`` for dense demand (every search a full
     one): the same arguments and results (distances bit for bit; of equally short paths
@@ -1643,11 +1561,7 @@ def aon_load_dense(
     pruned core's edge costs allow one with at most ``max_slots`` slots (callers pass
     :data:`MAX_SLOTS`), else with the heap. Besides the searches, the pruning
     (:func:`prune_core_parallel`), the sum of the blocks' buffers and the copy to the
-    links run in parallel (``benchmarks/profile_grid_aon.py`` times each stage).
-
-    ``prune_keep``/``prune_witness``: the pruning's state (core edges; see
-    :func:`prune_core_parallel`), pruned afresh where ``prune_again``, else an earlier
-    loading's checked under ``cost`` (the same distances; a few more edges searched)."""
+    links run in parallel (``benchmarks/profile_grid_aon.py`` times each stage)."""
     m_c = c_link.size
     n_ops = op_a.size
     ec = np.empty(m_c + n_ops)
@@ -1659,7 +1573,7 @@ def aon_load_dense(
     for e in range(core_edge.size):
         core_cost[e] = ec[core_edge[e]]
     ptr, p_head, p_tail, p_cost, p_edge = prune_core_parallel(
-        core_indptr, core_head, core_cost, no_through, prune_keep, prune_witness, prune_again
+        core_indptr, core_head, core_cost, no_through
     )
     l_head, l_cost, perm, split, feed_ptr, feed_tail = leaves_last(ptr, p_head, p_cost, no_through)
     width, n_slots = bucket_ring(ptr, l_head, l_cost, no_through)
