@@ -92,9 +92,11 @@ def strategy_into(
         out would be popped and skipped, so the strategy is the same, but the heap holds
         fewer links: about 30 % less CPU on Transjakarta (38,800 links popped per
         destination instead of about 55,000, 28,700 attractive). Among links with equal
-        keys the pop order (a heap position tie-break) can differ, and with it the order
-        of the weighted label updates: labels then differ by rounding (1e-11 s measured).
-        ``False`` in :func:`assign`, whose results it so keeps bit for bit.
+        keys the pop order (a heap position tie-break) can differ: labels then differ by
+        rounding (1e-11 s measured), and where strategies tie exactly (stops at the same
+        place) another one of the same cost may be taken. ``False`` in :func:`assign`,
+        whose results it so keeps bit for bit; ``True`` in :func:`capacity_response` and
+        the sweeps (``kernels.transit_sweeps``).
 
     Returns
     -------
