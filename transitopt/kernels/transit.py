@@ -91,7 +91,7 @@ def strategy_into(
         and its key ``u_i + c_b`` is below ``u_h`` (labels only decrease). The links left
         out would be popped and skipped, so the strategy is the same, but the heap holds
         fewer links: about 30 % less CPU on Transjakarta (38,800 links popped per
-        destination instead of about 55,000, 28,700 attractive). Among links with equal
+        destination instead of 57,400, 28,700 attractive). Among links with equal
         keys the pop order (a heap position tie-break) can differ: labels then differ by
         rounding (1e-11 s measured), and where strategies tie exactly (stops at the same
         place) another one of the same cost may be taken. ``False`` in :func:`assign`,
