@@ -94,9 +94,10 @@ def strategy_into(
         destination instead of 57,400, 28,700 attractive). Among links with equal
         keys the pop order (a heap position tie-break) can differ: labels then differ by
         rounding (1e-11 s measured), and where strategies tie exactly (stops at the same
-        place) another one of the same cost may be taken. ``False`` in :func:`assign`,
-        whose results it so keeps bit for bit; ``True`` in :func:`capacity_response` and
-        the sweeps (``kernels.transit_sweeps``).
+        place) another one of the same cost may be taken. ``True`` everywhere the package
+        searches (:func:`assign`, :func:`optimal_strategy`, :func:`capacity_response`,
+        the sweeps of ``kernels.transit_sweeps``), so the unconstrained assignment that
+        the capacity-constrained one is compared with gets the same saving.
 
     Returns
     -------
@@ -227,7 +228,7 @@ def optimal_strategy(tail, head, cost, freq, in_indptr, in_links, link_skim, des
     no_origins = np.empty(0, dtype=np.int64)
     count = strategy_into(
         tail, head, cost, freq, in_indptr, in_links, link_skim, dest, alpha, no_origins,
-        np.zeros(n, dtype=np.bool_), scratch, False,
+        np.zeros(n, dtype=np.bool_), scratch, True,
     )  # fmt: skip
     u, f_node, inf_link, wait, skim, key, heap, pos, order, entered = scratch
     attractive = np.zeros(m, dtype=np.bool_)
@@ -372,7 +373,7 @@ def _assign_block(
             needed, is_needed = some_origins[:n_some], is_origin
         count = strategy_into(
             tail, head, cost, freq, in_indptr, in_links, link_skim, dest, alpha, needed, is_needed,
-            scratch, False,
+            scratch, True,
         )  # fmt: skip
         for p in range(n_some):
             is_origin[some_origins[p]] = False
