@@ -193,14 +193,15 @@ def main() -> None:
         f"`python benchmarks/bench_transit_capacity.py` (demand scale {args.demand_scale:g}, "
         f"median of {repeat}, a constrained run over {LONG_RUN_CPU_S:g} CPU s once, load average "
         f"{loadavg()}). CPU seconds; ratio = constrained / "
-        f"unconstrained; the constrained run stops at a relative gap of {args.tolerance:g} "
+        "unconstrained, in CPU time (in wall-clock time); the constrained run stops at a "
+        f"relative gap of {args.tolerance:g} "
         f"(at most {args.max_iter} iterations). Methods: msa (averaged flows), columns "
         "(strategy columns, `transitopt/transit/capacity_columns.py`), stops (node "
         "shifts, `transitopt/transit/capacity_stops.py`) and sweeps (Gauss-Seidel sweeps "
         "over destinations, `transitopt/transit/capacity_sweeps.py`; an iteration is a "
         "sweep, its gap known where a full search confirmed it).",
         "",
-        "| case | method | links | trips | unconstrained s | constrained s | ratio | iterations | "
+        "| case | method | links | trips | unconstrained s | constrained s | ratio (wall) | iterations | "
         f"s per iteration | relative gap (waiting share) | to a {COARSE_GAP:g} gap: iterations, "
         "s, ratio | peak load factor (free → capped) | denied |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
@@ -209,7 +210,8 @@ def main() -> None:
         lines.append(
             f"| {r['case']} | {r['method']} | {r['links']:,} | {r['trips']:,.0f} | "
             f"{r['free_cpu_s']:.2f} | "
-            f"{r['capped_cpu_s']:.2f} | {r['capped_cpu_s'] / r['free_cpu_s']:.1f} | "
+            f"{r['capped_cpu_s']:.2f} | {r['capped_cpu_s'] / r['free_cpu_s']:.1f} "
+            f"({r['capped_wall_s'] / r['free_wall_s']:.1f}) | "
             f"{r['iterations']}{'' if r['converged'] else ' (not converged)'} | "
             f"{r['cpu_per_iteration_s']:.2f} | {r['relative_gap']:.2g} ({r['wait_share']:.0%}) | "
             f"{_coarse(r)} | {r['free_peak_load_factor']:.2f} → "
@@ -221,8 +223,10 @@ def main() -> None:
 def _print_row(row: dict) -> None:
     print(
         f"{row['case']} ({row['method']}): {row['links']:,} links, {row['trips']:,.0f} trips; unconstrained "
-        f"{row['free_cpu_s']:.2f} s CPU, constrained {row['capped_cpu_s']:.2f} s CPU "
-        f"({row['capped_cpu_s'] / row['free_cpu_s']:.1f}x) in {row['iterations']} "
+        f"{row['free_cpu_s']:.2f} s CPU ({row['free_wall_s']:.2f} s wall), constrained "
+        f"{row['capped_cpu_s']:.2f} s CPU ({row['capped_wall_s']:.2f} s wall; "
+        f"{row['capped_cpu_s'] / row['free_cpu_s']:.1f}x CPU, "
+        f"{row['capped_wall_s'] / row['free_wall_s']:.1f}x wall) in {row['iterations']} "
         f"iterations (converged {row['converged']}, relative gap {row['relative_gap']:.2g}, "
         f"{row['wait_share']:.0%} of it waiting; {row['cpu_per_iteration_s']:.2f} s CPU per "
         f"iteration; "
@@ -230,7 +234,7 @@ def _print_row(row: dict) -> None:
         f"peak load factor {row['free_peak_load_factor']:.2f} -> "
         f"{row['capped_peak_load_factor']:.2f}, lines over capacity "
         f"{row['lines_over_capacity_free']} -> {row['lines_over_capacity_capped']}, "
-        f"denied {row['denied']:,.0f}",
+        f"denied {row['denied']:,.0f}; load average {loadavg()}",
         flush=True,
     )
 

@@ -116,7 +116,7 @@ def _strategy_order(tail, head, cost, freq, in_indptr, in_links, dest):
     scratch = kernels.strategy_scratch(n, tail.size, 0)
     count = kernels.strategy_into(
         tail, head, cost, freq, in_indptr, in_links, np.empty((tail.size, 0)), dest, ALPHA,
-        np.empty(0, dtype=np.int64), np.zeros(n, dtype=np.bool_), scratch,
+        np.empty(0, dtype=np.int64), np.zeros(n, dtype=np.bool_), scratch, False,
     )  # fmt: skip
     return scratch[8][:count].copy(), scratch[2].copy()  # order, inf_link
 

@@ -22,7 +22,14 @@ from test_transit_capacity import ALPHA, boardings, paper_graph, two_lines
 
 from transitopt.kernels import transit as kernels
 from transitopt.kernels import transit_sweeps as sweep_kernels
-from transitopt.transit import Line, Stop, TransitSupply, assign_transit, build_transit_graph
+from transitopt.transit import (
+    Line,
+    Stop,
+    TransitSupply,
+    assign_transit,
+    build_transit_graph,
+    read_gtfs,
+)
 from transitopt.transit.capacity import (
     CapacityParameters,
     _State,
@@ -30,6 +37,7 @@ from transitopt.transit.capacity import (
     crowding_multiplier,
     effective_frequency,
 )
+from transitopt.transit.graph import TransitGraph
 
 
 def sweeps_params(**kw) -> CapacityParameters:
@@ -348,3 +356,68 @@ def test_sweeps_parameters_checked():
         CapacityParameters(step_rule="sweeps", sweeps_confirm=0.0)
     with pytest.raises(ValueError, match="sweeps_shift_passes"):
         CapacityParameters(step_rule="sweeps", sweeps_shift_passes=-1)
+
+
+# ------------------------------------------------------------------ the pruned search
+
+
+def _strategy_and_loads(graph, dest, origins, demand, prune):
+    """Labels and link loads of the strategy to node ``dest`` (``kernels.strategy_into``
+    with or without pruned pushes; ``origins`` empty: the whole graph is scanned), the
+    ``demand`` (per origin node) loaded on it."""
+    n, m = graph.n_nodes, graph.n_links
+    scratch = kernels.strategy_scratch(n, m, 0)
+    is_origin = np.zeros(n, dtype=np.bool_)
+    is_origin[origins] = True
+    count = kernels.strategy_into(
+        graph.tail, graph.head, graph.cost_s, graph.freq_hz, graph.in_indptr, graph.in_links,
+        np.empty((m, 0)), dest, ALPHA, origins, is_origin, scratch, prune,
+    )  # fmt: skip
+    u, f_node, inf_link, _, _, _, _, _, order, _ = scratch
+    node_volume = np.zeros(n)
+    node_volume[demand[0]] = demand[1]
+    loads = np.zeros(m)
+    kernels.load_into(graph.tail, graph.head, graph.freq_hz, f_node, inf_link, order, count,
+                      node_volume, loads)  # fmt: skip
+    return u.copy(), loads
+
+
+def _check_pruned_search(graph, destinations, rng, share):
+    origins_all = np.unique(graph.origin_node)
+    loaded = 0.0
+    for dest in destinations:
+        size = max(1, int(share * origins_all.size))
+        origins = rng.choice(origins_all, size=size, replace=False)
+        origins = np.sort(origins[origins != dest]).astype(np.int64)
+        demand = (origins, rng.uniform(1.0, 10.0, origins.size))
+        u_full, loads_full = _strategy_and_loads(graph, dest, np.zeros(0, np.int64), demand, False)
+        u, loads = _strategy_and_loads(graph, dest, origins, demand, True)
+        # the origins' labels and every link's load as the full, unpruned search's
+        np.testing.assert_allclose(u[origins], u_full[origins], rtol=1e-9)
+        np.testing.assert_allclose(loads, loads_full, rtol=0, atol=1e-9 * demand[1].sum())
+        loaded += loads.sum()
+    assert loaded > 0.0
+
+
+def test_pruned_search_equals_the_full_one_on_spiess_florian():
+    # pruned pushes (a link is queued only while its tail can still take it) and the stop
+    # once every origin is settled: the same strategy as scanning every link (rounding)
+    graph = paper_graph()
+    _check_pruned_search(graph, np.unique(graph.destination_node), np.random.default_rng(0), 1.0)
+
+
+@pytest.mark.parametrize("feed", ["coquimbo.zip", "bogor_angkot.zip"])
+def test_pruned_search_equals_the_full_one_on_gtfs_feeds(require_data, feed):
+    # Bogor's angkot lines share stops (common lines); Coquimbo's stops mostly have one.
+    # Link costs get a seeded jitter in [0, 10 ms): without it Bogor has exact ties
+    # (equal-cost strategies, e.g. stops at the same coordinates), between which the
+    # heap's pop order picks, and the pruned heap pops equal keys in another order (24
+    # of these 25 destinations then load another strategy of the same cost: origin
+    # labels equal to 1e-9)
+    supply, _ = read_gtfs(require_data(f"gtfs/{feed}"))
+    graph = build_transit_graph(supply)  # every stop a zone
+    rng = np.random.default_rng(1)
+    jitter = rng.uniform(0.0, 0.01, graph.n_links)
+    graph = TransitGraph(**{**vars(graph), "cost_s": graph.cost_s + jitter})
+    destinations = rng.choice(np.unique(graph.destination_node), size=25, replace=False)
+    _check_pruned_search(graph, destinations, rng, 0.5)

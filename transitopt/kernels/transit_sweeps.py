@@ -34,6 +34,9 @@ from .transit import load_into, strategy_into
 #: bisections of the equal-cost step: the step to ``max_step[j] * 2**-12``
 BISECTIONS = 12
 
+#: per-link terms of the equal-cost step gathered once per destination (:func:`_gather`)
+_FIELDS = 11
+
 
 @njit
 def sweep_pool(n, m, b):
@@ -41,13 +44,15 @@ def sweep_pool(n, m, b):
     and ``m`` links, allocated once per run (fresh arrays per destination cost page
     faults): per slot the search arrays of ``kernels.transit.strategy_scratch``, the
     origin marks and node volumes (kept False and zero), and the links used; then the
-    link marks and two node maxima (kept False and zero)."""
+    link marks and two node maxima (kept False and zero), and the per-link terms of the
+    step (:func:`_gather`) with their tail nodes."""
     return (
         np.empty((b, n)), np.empty((b, n)), np.empty((b, n), dtype=np.int64), np.empty((b, n)),
         np.empty((b, n, 0)), np.empty((b, m)), np.empty((b, m), dtype=np.int64),
         np.empty((b, m), dtype=np.int64), np.empty((b, m), dtype=np.int64),
         np.empty((b, n), dtype=np.bool_), np.zeros((b, n), dtype=np.bool_), np.zeros((b, n)),
         np.empty((b, m), dtype=np.int64), np.zeros(m, dtype=np.bool_), np.zeros(n), np.zeros(n),
+        np.empty((m, _FIELDS)), np.empty(m, dtype=np.int64),
     )  # fmt: skip
 
 
@@ -84,56 +89,71 @@ def crowding_multiplier_one(load, seats, curve):
 
 
 @njit
-def _link_state(
-    a, step, q, j, flows, response, volume, base_cost, in_vehicle_s, nominal_freq,
-    link_places, link_dwell, link_seats, curve, beta, min_share, cost, freq,
+def _gather(
+    q, j, links, n_links, tail, flows, response, volume, base_cost, in_vehicle_s, nominal_freq,
+    link_places, link_dwell, link_seats, cost, freq, terms, tails,
 ):  # fmt: skip
-    """Cost and frequency of link ``a`` when destination ``q``'s flows move ``step``
-    towards ``response[j]`` (the others' flows as they are)."""
-    c = cost[a]
-    f = freq[a]
-    if link_seats[a] >= 0.0:
-        load = volume[a] + step * (response[j, a] - flows[q, a])
-        multiplier = crowding_multiplier_one(load, link_seats[a], curve)
-        c = base_cost[a] + (multiplier - 1.0) * in_vehicle_s[a]
-    if link_places[a] > 0.0:
-        boardings = volume[a] + step * (response[j, a] - flows[q, a])
-        through = 0.0
+    """The terms of :func:`_own_costs` of destination ``q``'s flows and response ``j`` on
+    the links ``links[:n_links]``, copied once per destination into consecutive rows of
+    ``terms`` (``n_links``, :data:`_FIELDS`) and their tail nodes into ``tails``: the
+    bisection then reads them in order instead of from a dozen link arrays at scattered
+    positions (0.52 ms per evaluation over 6,000 links on Transjakarta before). Row:
+    ``x, y, y - x`` (the flows, the response, the shift), then the link's volume, seats
+    (-1: cost fixed at ``cost``), base cost or fixed cost, in-vehicle time, places (0:
+    frequency fixed at ``freq``), nominal or fixed frequency, the dwell link's volume and
+    its shift."""
+    for p in range(n_links):
+        a = links[p]
+        row = terms[p]
+        x = flows[q, a]
+        y = response[j, a]
+        row[0] = x
+        row[1] = y
+        row[2] = y - x
+        row[3] = volume[a]
+        row[4] = link_seats[a]
+        row[5] = base_cost[a] if link_seats[a] >= 0.0 else cost[a]
+        row[6] = in_vehicle_s[a]
+        row[7] = link_places[a]
+        row[8] = nominal_freq[a] if link_places[a] > 0.0 else freq[a]
         dw = link_dwell[a]
-        if dw >= 0:
-            through = volume[dw] + step * (response[j, dw] - flows[q, dw])
-        f = effective_frequency_one(
-            nominal_freq[a], boardings, link_places[a] - through, beta, min_share
-        )
-    return c, f
+        row[9] = volume[dw] if dw >= 0 else 0.0
+        row[10] = response[j, dw] - flows[q, dw] if dw >= 0 else 0.0
+        tails[p] = tail[a]
 
 
 @njit
-def _own_costs(
-    step, q, j, links, n_links, tail, flows, response, volume, base_cost, in_vehicle_s,
-    nominal_freq, link_places, link_dwell, link_seats, curve, beta, min_share, cost, freq,
-    alpha, max_x, max_y,
-):  # fmt: skip
+def _own_costs(step, terms, tails, n_links, curve, beta, min_share, alpha, max_x, max_y):
     """Gap-function costs (s) of destination ``q``'s flows and of its response at the
     state of the mix ``step``: ``(cost of flows[q], cost of response[j])``, over the
-    links ``links[:n_links]`` (every link either uses). ``max_x``, ``max_y`` (n,) zeros,
-    left zero."""
+    links gathered by :func:`_gather` (every link either uses; each link's cost and
+    frequency at the volumes ``volume + step (y - x)``, as :func:`_update_link` sets
+    them). ``max_x``, ``max_y`` (n,) zeros, left
+    zero."""
     cx = 0.0
     cy = 0.0
     wx = 0.0
     wy = 0.0
     for p in range(n_links):
-        a = links[p]
-        c, f = _link_state(
-            a, step, q, j, flows, response, volume, base_cost, in_vehicle_s, nominal_freq,
-            link_places, link_dwell, link_seats, curve, beta, min_share, cost, freq,
-        )  # fmt: skip
-        x = flows[q, a]
-        y = response[j, a]
+        row = terms[p]
+        x = row[0]
+        y = row[1]
+        seats = row[4]
+        c = row[5]
+        if seats >= 0.0:
+            load = row[3] + step * row[2]
+            multiplier = crowding_multiplier_one(load, seats, curve)
+            c = c + (multiplier - 1.0) * row[6]
+        f = row[8]
+        places = row[7]
+        if places > 0.0:
+            boardings = row[3] + step * row[2]
+            through = row[9] + step * row[10]
+            f = effective_frequency_one(f, boardings, places - through, beta, min_share)
         cx += c * x
         cy += c * y
         if f < np.inf:
-            i = tail[a]
+            i = tails[p]
             rx = x / f
             if rx > max_x[i]:
                 wx += rx - max_x[i]
@@ -143,7 +163,7 @@ def _own_costs(
                 wy += ry - max_y[i]
                 max_y[i] = ry
     for p in range(n_links):
-        i = tail[links[p]]
+        i = tails[p]
         max_x[i] = 0.0
         max_y[i] = 0.0
     return cx + alpha * wx, cy + alpha * wy
@@ -194,6 +214,7 @@ def sweep_block(
     n_block = block.shape[0]
     support = pool[12]
     marked, max_x, max_y = pool[13], pool[14], pool[15]
+    terms, tails = pool[16], pool[17]
     n_support = np.zeros(n_block, dtype=np.int64)
     for j in prange(n_block):
         _respond_one(
@@ -213,31 +234,27 @@ def sweep_block(
                 marked[a] = True
                 links[count] = a
                 count += 1
-        cx, cy = _own_costs(
-            0.0, q, j, links, count, tail, flows, response, volume, base_cost, in_vehicle_s,
-            nominal_freq, link_places, link_dwell, link_seats, curve, beta, min_share, cost,
-            freq, alpha, max_x, max_y,
+        _gather(
+            q, j, links, count, tail, flows, response, volume, base_cost, in_vehicle_s,
+            nominal_freq, link_places, link_dwell, link_seats, cost, freq, terms, tails,
         )  # fmt: skip
+        cx, cy = _own_costs(0.0, terms, tails, count, curve, beta, min_share, alpha, max_x, max_y)
         own_gap[j] = cx - best[j]
         step = 0.0
         cap = max_step[j]
         if cx > cy and cap > 0.0:
             step = cap
             cx, cy = _own_costs(
-                cap, q, j, links, count, tail, flows, response, volume, base_cost,
-                in_vehicle_s, nominal_freq, link_places, link_dwell, link_seats, curve, beta,
-                min_share, cost, freq, alpha, max_x, max_y,
-            )  # fmt: skip
+                cap, terms, tails, count, curve, beta, min_share, alpha, max_x, max_y
+            )
             if cy > cx:
                 low = 0.0
                 high = cap
                 for _ in range(BISECTIONS):
                     mid = 0.5 * (low + high)
                     cx, cy = _own_costs(
-                        mid, q, j, links, count, tail, flows, response, volume, base_cost,
-                        in_vehicle_s, nominal_freq, link_places, link_dwell, link_seats, curve,
-                        beta, min_share, cost, freq, alpha, max_x, max_y,
-                    )  # fmt: skip
+                        mid, terms, tails, count, curve, beta, min_share, alpha, max_x, max_y
+                    )
                     if cy <= cx:
                         low = mid
                     else:
@@ -319,7 +336,7 @@ def _respond_one(
     no_skims = np.empty((tail.shape[0], 0))
     count = strategy_into(
         tail, head, cost, freq, in_indptr, in_links, no_skims, dest, alpha, some_origins[:n_some],
-        is_origin, scratch,
+        is_origin, scratch, True,
     )  # fmt: skip
     for p in range(n_some):
         is_origin[some_origins[p]] = False

@@ -11,7 +11,7 @@ which its strategy and its current flows cost the same, the effective frequencie
 crowding responding to its own shift; :mod:`transitopt.kernels.transit_sweeps`), at
 most ``1 / sqrt(k + 1)`` in sweep ``k``, and the volumes, effective frequencies and
 crowded costs are updated before the next destination, which so sees the shifts of
-those before it. A sweep costs about one full search (1.2-1.3 on Transjakarta). Then
+those before it. A sweep costs about one full search (1.1 on Transjakarta). Then
 come ``sweeps_focus x`` (destinations with demand) *focus visits*, each the same search
 and step for the destination whose gap was largest when last measured, its step at most
 ``1 / sqrt(n + 2)`` at its ``n``-th focus visit: on crowded networks most of the gap
