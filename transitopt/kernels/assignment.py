@@ -1549,7 +1549,7 @@ def _dense_block(
     return sptt, unreachable
 
 
-@njit_parallel
+@njit  # its stages are the parallel kernels (no prange of its own)
 def aon_load_dense(
     c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b,
     core_indptr, core_head, core_tail, core_edge,
