@@ -16,11 +16,17 @@ Parts (CPU s, all threads; at free-flow costs):
 * whole loadings with the heap and with the bucket queue, alternating (``--repeat``; the
   least of each), and the bucket queue's without loading flows; their zone costs must be
   equal bit for bit;
-* a bfw iteration (the CPU seconds of ``max_iter`` 1 and ``--iterations`` solves,
-  differenced, after a first solve that compiles and builds the cores) against the loading.
+* with ``--iterations N``, a bfw iteration in parts, wall and CPU seconds each
+  (:func:`bfw_parts`): the loading's stages (link and derived costs, pruning, reordering,
+  the parallel searches, the buffers' sum and unpacking) and bfw's own steps (link
+  costs, derivatives, conjugate target, line search, the monitor's gap and objective,
+  Python between them), per iteration over N iterations after the first, the loader as
+  it was (``serial``: pruning, buffer clearing and sums on one core) and as it is
+  (``parallel``) alternating in one process, the least of ``--rounds``; flows compared.
 
     PYTHONPATH=$PWD nice -n 10 python benchmarks/profile_grid_aon.py            # Grid100k
     PYTHONPATH=$PWD python benchmarks/profile_grid_aon.py --case Grid10k --limits 0 32 128
+    PYTHONPATH=$PWD python benchmarks/profile_grid_aon.py --bfw-only --iterations 6 --rounds 3
 
 ``--limits`` profiles the core at several elimination limits (``max_added``); the machine's
 load only scales the CPU figures alike (run it alone to compare with other runs).
