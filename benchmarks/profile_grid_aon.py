@@ -16,11 +16,17 @@ Parts (CPU s, all threads; at free-flow costs):
 * whole loadings with the heap and with the bucket queue, alternating (``--repeat``; the
   least of each), and the bucket queue's without loading flows; their zone costs must be
   equal bit for bit;
-* a bfw iteration (the CPU seconds of ``max_iter`` 1 and ``--iterations`` solves,
-  differenced, after a first solve that compiles and builds the cores) against the loading.
+* with ``--iterations N``, a bfw iteration in parts, wall and CPU seconds each
+  (:func:`bfw_parts`): the loading's stages (link and derived costs, pruning, reordering,
+  the parallel searches, the buffers' sum and unpacking) and bfw's own steps (link
+  costs, derivatives, conjugate target, line search, the monitor's gap and objective,
+  Python between them), per iteration over N iterations after the first, the loader as
+  it was (``serial``: pruning, buffer clearing and sums on one core) and as it is
+  (``parallel``) alternating in one process, the least of ``--rounds``; flows compared.
 
     PYTHONPATH=$PWD nice -n 10 python benchmarks/profile_grid_aon.py            # Grid100k
     PYTHONPATH=$PWD python benchmarks/profile_grid_aon.py --case Grid10k --limits 0 32 128
+    PYTHONPATH=$PWD python benchmarks/profile_grid_aon.py --bfw-only --iterations 6 --rounds 3
 
 ``--limits`` profiles the core at several elimination limits (``max_added``); the machine's
 load only scales the CPU figures alike (run it alone to compare with other runs).
@@ -32,10 +38,12 @@ import argparse
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numba
 import numpy as np
+from numba import prange
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -44,11 +52,14 @@ from _cases import load_case  # noqa: E402
 
 from transitopt.assignment import _aon  # noqa: E402
 from transitopt.assignment._problem import build_problem  # noqa: E402
-from transitopt.kernels._config import njit  # noqa: E402
+from transitopt.kernels._config import chunk_count, njit, njit_parallel  # noqa: E402
 from transitopt.kernels.assignment import (  # noqa: E402
     MAX_SLOTS,
     _aon_blocks,
     _compressed_costs,
+    _dense_block,
+    _dense_flows,
+    _dense_searches,
     _derived_costs,
     _search_listed,
     _unpack_flows,
@@ -56,7 +67,9 @@ from transitopt.kernels.assignment import (  # noqa: E402
     aon_load_dense,
     leaves_last,
     prune_core,
+    prune_core_parallel,
 )
+from transitopt.kernels.buckets import bucket_ring  # noqa: E402
 from transitopt.kernels.heap import NOT_QUEUED  # noqa: E402
 from transitopt.kernels.shortest_paths import search_scratch  # noqa: E402
 
@@ -252,19 +265,221 @@ def profile_core(problem, cost, limit: int, prune: bool, repeat: int = 3) -> dic
     return parts
 
 
-def bfw_iteration(case, iterations: int) -> float:
-    """CPU seconds of one bfw iteration: solves of 1 and ``iterations`` iterations."""
-    from transitopt.assignment import assign
+class Clock:
+    """Wall and CPU seconds (all threads) per named part, summed over calls."""
 
-    def solve(n_iter: int) -> float:
-        t = time.process_time()
-        assign(case.network, case.demand, algorithm="bfw", max_iter=n_iter, gap=1e-12)
-        return time.process_time() - t
+    def __init__(self) -> None:
+        self.parts: dict[str, list[float]] = {}
+        #: parts are counted while this is True
+        self.active = True
 
-    solve(iterations)  # compiles; the core eliminated further is built (SWITCH_SEARCHES)
-    one = solve(1)
-    many = solve(iterations)
-    return (many - one) / (iterations - 1)
+    def add(self, name: str, wall: float, cpu_s: float) -> None:
+        """Add one call's ``wall`` and ``cpu_s`` seconds to part ``name`` (if active)."""
+        if not self.active:
+            return
+        total = self.parts.setdefault(name, [0.0, 0.0])
+        total[0] += wall
+        total[1] += cpu_s
+
+    def run(self, name: str, fn, *args, **kwargs):
+        """``fn(*args, **kwargs)``, timed as part ``name``."""
+        wall, cpu_s = time.perf_counter(), time.process_time()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            self.add(name, time.perf_counter() - wall, time.process_time() - cpu_s)
+
+    def timed(self, name: str, fn):
+        """``fn`` timed as part ``name`` on every call."""
+
+        def wrapper(*args, **kwargs):
+            return self.run(name, fn, *args, **kwargs)
+
+        return wrapper
+
+
+def staged_aon_load_dense(clock: Clock, serial: bool):
+    """:func:`aon_load_dense` as its stage kernels called one by one from Python, each
+    timed by ``clock`` (``"  load: ..."`` parts); ``serial``: the loader before its
+    pruning, the clearing and sum of the blocks' buffers and the copy to the links ran in
+    parallel (:func:`prune_core`, :func:`searches_before`, :func:`flows_before`)."""
+
+    def load_dense(
+        c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b, core_indptr, core_head,
+        core_tail, core_edge, cost, no_through, origins, dests, demand, load, zone_cost,
+        tree, tree_count, max_slots,
+    ):  # fmt: skip
+        m_c, n_ops = c_link.size, op_a.size
+
+        def costs():
+            ec = np.empty(m_c + n_ops)
+            pick = np.empty(step_ptr.size - 1, dtype=np.int64)
+            _compressed_costs(cost, c_link, sc_ptr, step_ptr, cand, ec, pick)
+            op_pick = np.empty(n_ops, dtype=np.int64)
+            _derived_costs(ec, m_c, op_sum, op_a, op_b, op_pick)
+            return ec, pick, op_pick, ec[core_edge]
+
+        ec, pick, op_pick, core_cost = clock.run("  load: link costs", costs)
+        prune = prune_core if serial else prune_core_parallel
+        ptr, p_head, p_tail, p_cost, p_edge = clock.run(
+            "  load: prune core", prune, core_indptr, core_head, core_cost, no_through
+        )
+        l_head, l_cost, perm, split, feed_ptr, feed_tail = clock.run(
+            "  load: reorder + ring", leaves_last, ptr, p_head, p_cost, no_through
+        )
+        width, n_slots = bucket_ring(ptr, l_head, l_cost, no_through)
+        if width > 0.0 and n_slots <= max_slots:
+            searches = searches_before if serial else _dense_searches
+            buffers, sptt, unreachable = clock.run(
+                "  load: searches (parallel)", searches, ptr, l_head, p_tail, l_cost,
+                no_through, origins, dests, demand, load, zone_cost, tree, tree_count, width,
+                n_slots,
+            )  # fmt: skip
+        else:  # no exact ring: the heap, as the kernel does
+            buffers, sptt, unreachable = clock.run(
+                "  load: searches (parallel)", _aon_blocks, ptr, l_head, p_tail, l_cost, split,
+                feed_ptr, feed_tail, no_through, origins, dests, demand, load, zone_cost, tree,
+                tree_count,
+            )  # fmt: skip
+        flows = flows_before if serial else _dense_flows
+        flow = clock.run(
+            "  load: sum buffers + unpack", flows, buffers, perm, p_edge, core_edge, cost.size,
+            c_link, sc_ptr, pick, op_sum, op_a, op_b, op_pick,
+        )  # fmt: skip
+        return flow, sptt, unreachable
+
+    return load_dense
+
+
+@njit_parallel
+def searches_before(
+    ptr, l_head, p_tail, l_cost, no_through, origins, dests, demand, load, zone_cost, tree,
+    tree_count, width, n_slots,
+):  # fmt: skip
+    """:func:`_dense_searches` as it was before its blocks cleared their own buffers: all
+    of them zeroed at once (``np.zeros``, one core) before the parallel loop."""
+    head32 = np.empty(l_head.size, dtype=np.int32)
+    for k in range(l_head.size):
+        head32[k] = l_head[k]
+    n_orig = origins.size
+    n_blocks = chunk_count(n_orig)
+    buffers = np.zeros((n_blocks, l_head.size if load else 0))
+    sptt_part = np.zeros(n_blocks)
+    unreach_part = np.zeros(n_blocks)
+    for b in prange(n_blocks):
+        sptt_part[b], unreach_part[b] = _dense_block(
+            ptr, head32, p_tail, l_cost, no_through, origins, dests, demand,
+            np.int64(b * n_orig // n_blocks), np.int64((b + 1) * n_orig // n_blocks),
+            load, buffers[b], zone_cost, tree, tree_count, width, n_slots,
+        )  # fmt: skip
+    sptt = 0.0
+    unreachable = 0.0
+    for b in range(n_blocks):
+        sptt += sptt_part[b]
+        unreachable += unreach_part[b]
+    return buffers, sptt, unreachable
+
+
+@njit
+def flows_before(
+    buffers, perm, p_edge, core_edge, m, c_link, sc_ptr, pick, op_sum, op_a, op_b, op_pick
+):  # fmt: skip
+    """:func:`_dense_flows` as it was, on one core: the buffers summed one edge after the
+    other, then :func:`_unpack_flows`."""
+    flow = np.zeros(m)
+    ef = np.zeros(c_link.size + op_a.size)
+    for k in range(perm.size):
+        total = 0.0
+        for b in range(buffers.shape[0]):
+            total += buffers[b, k]
+        ef[core_edge[p_edge[perm[k]]]] += total
+    _unpack_flows(ef, c_link.size, op_sum, op_a, op_b, op_pick, c_link, sc_ptr, pick, flow)
+    return flow
+
+
+def bfw_parts(name: str, case, iterations: int, variants: list[str], rounds: int) -> None:
+    """Wall and CPU seconds per bfw iteration and per part of it (the loading's stages,
+    :mod:`transitopt.assignment.frank_wolfe`'s steps, the monitor's bookkeeping; the
+    rest is Python between them), over ``iterations`` iterations after the first (an
+    all-or-nothing start), with the loader of each of ``variants`` (``"serial"``: the
+    stages before they were parallel; ``"parallel"``: today's), ``rounds`` times
+    alternating (the least of each part); flows and gaps compared."""
+    from transitopt.assignment import _aon, frank_wolfe
+    from transitopt.assignment._hierarchy import aon_loader
+    from transitopt.assignment._monitor import Monitor
+
+    problem = build_problem(case.network, case.demand)
+    originals = {step: getattr(frank_wolfe, step) for step in BFW_STEPS}
+    dense = _aon.aon_load_dense
+
+    def solve(variant: str, n_iter: int) -> tuple[Clock, list, Monitor, np.ndarray]:
+        clock = Clock()
+        for step in BFW_STEPS:
+            setattr(frank_wolfe, step, clock.timed(f"bfw: {step}", originals[step]))
+        _aon.aon_load_dense = staged_aon_load_dense(clock, variant == "serial")
+        loader = aon_loader(problem)
+        calls: list[tuple[float, float]] = []
+
+        def timed_loader(cost):
+            # counted from the second loading (the first is the start) to the last
+            clock.active = 1 <= len(calls) <= n_iter
+            calls.append((time.perf_counter(), time.process_time()))
+            return clock.run("loading (all)", loader, cost)
+
+        monitor = Monitor(problem, gap=1e-12, max_iter=n_iter, time_limit_s=None)
+        monitor.record = clock.timed("monitor (gap, objective)", monitor.record)  # type: ignore[method-assign]
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # it stops at max_iter on purpose
+                flow = frank_wolfe.solve_link_based(problem, "bfw", monitor, aon=timed_loader)
+        finally:
+            _aon.aon_load_dense = dense
+            for step in BFW_STEPS:
+                setattr(frank_wolfe, step, originals[step])
+        return clock, calls, monitor, flow
+
+    # compiles; enough loadings that every later one searches the larger core
+    warm = 2 + -(-_aon.SWITCH_SEARCHES // problem.origin_nodes.size)
+    for variant in variants:
+        solve(variant, warm)
+    best: dict[str, dict[str, list[float]]] = {v: {} for v in variants}
+    answers: dict[str, tuple[np.ndarray, float]] = {}
+    for _ in range(rounds):
+        for variant in variants:
+            clock, calls, monitor, flow = solve(variant, iterations)
+            answers[variant] = flow, monitor.rows[-1]["relative_gap"]
+            n = len(calls) - 2  # iterations counted: from the second loading to the last
+            parts = {
+                "iteration": [
+                    (calls[-1][0] - calls[1][0]) / n, (calls[-1][1] - calls[1][1]) / n
+                ]
+            }  # fmt: skip
+            for part, (wall, cpu_s) in clock.parts.items():
+                parts[part] = [wall / n, cpu_s / n]
+            top = [v for k, v in parts.items() if not k.startswith(" ") and k != "iteration"]
+            parts["rest (Python between the parts)"] = [
+                parts["iteration"][i] - sum(v[i] for v in top) for i in (0, 1)
+            ]
+            for part, (wall, cpu_s) in parts.items():
+                least = best[variant].setdefault(part, [np.inf, np.inf])
+                least[0] = min(least[0], wall)
+                least[1] = min(least[1], cpu_s)
+    print(f"bfw on {name}: {iterations} iterations, {numba.get_num_threads()} threads, "
+          f"least of {rounds} alternating rounds, load {os.getloadavg()[0]:.1f}; s per iteration:")  # fmt: skip
+    header = "".join(f"{v + ' wall':>17s}{'CPU':>7s}" for v in variants)
+    print(f"  {'part':38s}{header}")
+    for part in best[variants[0]]:
+        row = "".join(f"{best[v][part][0]:17.3f}{best[v][part][1]:7.3f}" for v in variants)
+        print(f"  {part:38s}{row}")
+    if len(variants) > 1:
+        (f0, g0), (f1, g1) = answers[variants[0]], answers[variants[1]]
+        diff = np.abs(f1 - f0).max() / max(1.0, np.abs(f0).max())
+        print(f"  flows {diff:.2g} apart (relative to the largest); last gaps {g0:.9g} / {g1:.9g}")
+
+
+#: the steps of :func:`transitopt.assignment.frank_wolfe.solve_link_based` timed by
+#: :func:`bfw_parts` (names in that module)
+BFW_STEPS = ("costs_into", "derivatives_into", "bfw_target", "cfw_target", "line_search")
 
 
 def main() -> None:
@@ -274,11 +489,20 @@ def main() -> None:
     parser.add_argument("--no-prune", action="store_true")
     parser.add_argument("--threads", type=int, default=0, help="numba threads (0: default)")
     parser.add_argument("--iterations", type=int, default=0, help="also time bfw (e.g. 4)")
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        default=["serial", "parallel"],
+        choices=["serial", "parallel"],
+        help="loaders of --iterations (see staged_aon_load_dense)",
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="bfw runs of each variant")
+    parser.add_argument("--bfw-only", action="store_true", help="skip the loading profile")
     parser.add_argument("--repeat", type=int, default=3, help="loadings of each kind")
     opts = parser.parse_args()
     if opts.threads:
         numba.set_num_threads(opts.threads)
-    if opts.case != "Grid2k":  # compile every kernel on a small case first
+    if opts.case != "Grid2k" and not opts.bfw_only:  # compile every kernel on a small case first
         small = load_case("Grid2k")
         small_problem = build_problem(small.network, small.demand)
         small_cost = np.ascontiguousarray(small_problem.t0, dtype=np.float64)
@@ -293,11 +517,11 @@ def main() -> None:
     cost = np.ascontiguousarray(problem.t0, dtype=np.float64)
     print(f"{opts.case}: {problem.indptr.size - 1:,} nodes, {problem.head.size:,} links, "
           f"{numba.get_num_threads()} threads, load {os.getloadavg()[0]:.1f}")  # fmt: skip
-    for limit in opts.limits:
-        profile_core(problem, cost, limit, not opts.no_prune, opts.repeat)
+    if not opts.bfw_only:
+        for limit in opts.limits:
+            profile_core(problem, cost, limit, not opts.no_prune, opts.repeat)
     if opts.iterations > 1:
-        t = bfw_iteration(case, opts.iterations)
-        print(f"bfw: {t:.3f} CPU s per iteration (load {os.getloadavg()[0]:.1f})")
+        bfw_parts(opts.case, case, opts.iterations, opts.variants, opts.rounds)
 
 
 if __name__ == "__main__":

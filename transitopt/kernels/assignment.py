@@ -639,6 +639,36 @@ def _unpack_flows(ef, m_c, op_sum, op_a, op_b, op_pick, c_link, sc_ptr, pick, fl
                 flow[pick[k]] = ef[e]
 
 
+@njit
+def _unpack_derived(ef, m_c, op_sum, op_a, op_b, op_pick):
+    """Push flows ``ef`` on derived edges down to their parts, latest first (in place):
+    the first loop of :func:`_unpack_flows`, which keeps its own copy so that the kernels
+    a first run compiles (the demo's) stay as they were."""
+    for k in range(op_a.size - 1, -1, -1):
+        f = ef[m_c + k]
+        if f != 0.0:
+            if op_sum[k]:
+                ef[op_a[k]] += f
+                ef[op_b[k]] += f
+            else:
+                ef[op_pick[k]] += f
+
+
+@njit_parallel
+def _unpack_flows_parallel(ef, m_c, op_sum, op_a, op_b, op_pick, c_link, sc_ptr, pick, flow):
+    """:func:`_unpack_flows` with the compressed edges' copy to the links in parallel
+    (each link belongs to one compressed edge: the same flows)."""
+    _unpack_derived(ef, m_c, op_sum, op_a, op_b, op_pick)
+    for e in prange(m_c):
+        a = c_link[e]
+        if a >= 0:
+            flow[a] = ef[e]
+        else:
+            s = -1 - a
+            for k in range(sc_ptr[s], sc_ptr[s + 1]):
+                flow[pick[k]] = ef[e]
+
+
 #: witness searches of :func:`prune_core` follow paths of at most this many edges (Grid100k's
 #: core, free flow: 2 / 3 / unlimited hops find 36.9 / 38.8 / 38.9 % of its edges redundant)
 WITNESS_HOPS = 3
@@ -734,6 +764,119 @@ def prune_core(indptr, head, cost, no_through):
                 k_edge[k] = e
                 k += 1
         ptr[u + 1] = k
+    return ptr, k_head, k_tail, k_cost, k_edge
+
+
+@njit
+def _prune_nodes(indptr, head, cost, no_through, start, stop, keep):
+    """:func:`prune_core`'s witness searches from the tail nodes ``start..stop - 1``:
+    ``keep[e]`` set False for each of their redundant edges (the others untouched).
+
+    The same code as :func:`prune_core`'s loop over the nodes, which keeps its own copy so
+    that the kernels a first run compiles (the demo's, whose skims prune large cores)
+    stay as they were; ``tests/test_aon_dense_parallel.py`` checks that both keep the
+    same edges."""
+    n = indptr.size - 1
+    dist = np.full(n, np.inf)
+    best2 = np.full(n, np.inf)  # shortest path of >= 2 edges found so far
+    hops = np.zeros(n, dtype=np.int64)
+    position = np.full(n, NOT_QUEUED, dtype=np.int64)
+    heap_key = np.empty(n)
+    heap_node = np.empty(n, dtype=np.int64)
+    touched = np.empty(n, dtype=np.int64)
+    for u in range(start, stop):
+        bound = 0.0
+        for e in range(indptr[u], indptr[u + 1]):
+            if bound < cost[e] < np.inf:
+                bound = cost[e]
+        n_t = 0
+        size = 0
+        for e in range(indptr[u], indptr[u + 1]):
+            w = head[e]
+            c = cost[e]
+            if w == u or no_through[w] or not 0.0 < c < bound or c >= dist[w]:
+                continue
+            if dist[w] == np.inf and best2[w] == np.inf:
+                touched[n_t] = w
+                n_t += 1
+            dist[w] = c
+            hops[w] = 1
+            size = heap_push(heap_key, heap_node, position, size, w, c)
+        n_settled = 0
+        while size > 0 and n_settled < WITNESS_SETTLED:
+            x, dx, size = heap_pop(heap_key, heap_node, position, size)
+            n_settled += 1
+            if hops[x] >= WITNESS_HOPS:
+                continue
+            for f in range(indptr[x], indptr[x + 1]):
+                y = head[f]
+                c = cost[f]
+                if y == u or not c > 0.0:
+                    continue
+                nd = dx + c
+                if nd >= bound:
+                    continue
+                if dist[y] == np.inf and best2[y] == np.inf:
+                    touched[n_t] = y
+                    n_t += 1
+                if nd < best2[y]:
+                    best2[y] = nd
+                if nd >= dist[y] or no_through[y] or position[y] == SETTLED:
+                    continue
+                dist[y] = nd
+                hops[y] = hops[x] + 1
+                size = heap_push(heap_key, heap_node, position, size, y, nd)
+        for e in range(indptr[u], indptr[u + 1]):
+            if best2[head[e]] < cost[e]:
+                keep[e] = False
+        for i in range(n_t):
+            v = touched[i]
+            dist[v] = np.inf
+            best2[v] = np.inf
+            position[v] = NOT_QUEUED
+
+
+#: :func:`prune_core_parallel` splits the nodes into this many ranges, each with its own
+#: scratch (its result does not depend on the split: each node's witness searches are
+#: its own; the thread count is not asked for, which would keep numba from caching)
+PRUNE_RANGES = 16
+
+
+@njit_parallel
+def prune_core_parallel(indptr, head, cost, no_through):
+    """:func:`prune_core` with the witness searches of node ranges and the kept edges'
+    copy run in parallel: the same arrays, whatever the thread count."""
+    n = indptr.size - 1
+    keep = np.ones(head.size, dtype=np.bool_)
+    n_ranges = max(1, min(n, PRUNE_RANGES))
+    for r in prange(n_ranges):
+        _prune_nodes(
+            indptr, head, cost, no_through, np.int64(r * n // n_ranges),
+            np.int64((r + 1) * n // n_ranges), keep,
+        )  # fmt: skip
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    for u in prange(n):
+        kept = 0
+        for e in range(indptr[u], indptr[u + 1]):
+            if keep[e]:
+                kept += 1
+        ptr[u + 1] = kept
+    for u in range(n):
+        ptr[u + 1] += ptr[u]
+    m_keep = ptr[n]
+    k_head = np.empty(m_keep, dtype=np.int64)
+    k_tail = np.empty(m_keep, dtype=np.int64)
+    k_cost = np.empty(m_keep)
+    k_edge = np.empty(m_keep, dtype=np.int64)
+    for u in prange(n):
+        k = ptr[u]
+        for e in range(indptr[u], indptr[u + 1]):
+            if keep[e]:
+                k_head[k] = head[e]
+                k_tail[k] = u
+                k_cost[k] = cost[e]
+                k_edge[k] = e
+                k += 1
     return ptr, k_head, k_tail, k_cost, k_edge
 
 
@@ -1406,7 +1549,7 @@ def _dense_block(
     return sptt, unreachable
 
 
-@njit_parallel
+@njit  # its stages are the parallel kernels (no prange of its own)
 def aon_load_dense(
     c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b,
     core_indptr, core_head, core_tail, core_edge,
@@ -1416,8 +1559,9 @@ def aon_load_dense(
     one): the same arguments and results (distances bit for bit; of equally short paths
     another may be taken), searched with a bucket queue (:mod:`.buckets`) where the
     pruned core's edge costs allow one with at most ``max_slots`` slots (callers pass
-    :data:`MAX_SLOTS`), else with the heap."""
-    m = cost.size
+    :data:`MAX_SLOTS`), else with the heap. Besides the searches, the pruning
+    (:func:`prune_core_parallel`), the sum of the blocks' buffers and the copy to the
+    links run in parallel (``benchmarks/profile_grid_aon.py`` times each stage)."""
     m_c = c_link.size
     n_ops = op_a.size
     ec = np.empty(m_c + n_ops)
@@ -1428,43 +1572,84 @@ def aon_load_dense(
     core_cost = np.empty(core_edge.size)
     for e in range(core_edge.size):
         core_cost[e] = ec[core_edge[e]]
-    ptr, p_head, p_tail, p_cost, p_edge = prune_core(core_indptr, core_head, core_cost, no_through)
+    ptr, p_head, p_tail, p_cost, p_edge = prune_core_parallel(
+        core_indptr, core_head, core_cost, no_through
+    )
     l_head, l_cost, perm, split, feed_ptr, feed_tail = leaves_last(ptr, p_head, p_cost, no_through)
     width, n_slots = bucket_ring(ptr, l_head, l_cost, no_through)
     if width > 0.0 and n_slots <= max_slots:
-        head32 = np.empty(l_head.size, dtype=np.int32)
-        for k in range(l_head.size):
-            head32[k] = l_head[k]
-        n_orig = origins.size
-        n_blocks = chunk_count(n_orig)
-        buffers = np.zeros((n_blocks, l_head.size if load else 0))
-        sptt_part = np.zeros(n_blocks)
-        unreach_part = np.zeros(n_blocks)
-        for b in prange(n_blocks):
-            sptt_part[b], unreach_part[b] = _dense_block(
-                ptr, head32, p_tail, l_cost, no_through, origins, dests, demand,
-                np.int64(b * n_orig // n_blocks), np.int64((b + 1) * n_orig // n_blocks),
-                load, buffers[b], zone_cost, tree, tree_count, width, n_slots,
-            )  # fmt: skip
-        sptt = 0.0
-        unreachable = 0.0
-        for b in range(n_blocks):
-            sptt += sptt_part[b]
-            unreachable += unreach_part[b]
+        buffers, sptt, unreachable = _dense_searches(
+            ptr, l_head, p_tail, l_cost, no_through, origins, dests, demand, load, zone_cost,
+            tree, tree_count, width, n_slots,
+        )  # fmt: skip
     else:
         buffers, sptt, unreachable = _aon_blocks(
             ptr, l_head, p_tail, l_cost, split, feed_ptr, feed_tail, no_through, origins,
             dests, demand, load, zone_cost, tree, tree_count,
         )  # fmt: skip
     _trees_to_core(tree, tree_count, perm, p_edge)
-    n_blocks = buffers.shape[0]
-    flow = np.zeros(m)
-    if load:
-        ef = np.zeros(m_c + n_ops)
-        for k in range(perm.size):
-            total = 0.0
-            for b in range(n_blocks):
-                total += buffers[b, k]
-            ef[core_edge[p_edge[perm[k]]]] += total
-        _unpack_flows(ef, m_c, op_sum, op_a, op_b, op_pick, c_link, sc_ptr, pick, flow)
+    if not load:
+        return np.zeros(cost.size), sptt, unreachable
+    flow = _dense_flows(
+        buffers, perm, p_edge, core_edge, cost.size, c_link, sc_ptr, pick, op_sum, op_a, op_b,
+        op_pick,
+    )  # fmt: skip
     return flow, sptt, unreachable
+
+
+@njit_parallel
+def _dense_searches(
+    ptr, l_head, p_tail, l_cost, no_through, origins, dests, demand, load, zone_cost, tree,
+    tree_count, width, n_slots,
+):  # fmt: skip
+    """The searches of :func:`aon_load_dense` with the bucket queue (``width``,
+    ``n_slots``: :func:`.buckets.bucket_ring`), in :func:`.chunk_count` blocks of origins
+    in parallel: ``(buffers, sptt, unreachable)`` as :func:`_aon_blocks`. Each block
+    clears its own buffer (Grid100k: 32 x 375k edges, 96 MB a loading, whose zeroing and
+    page faults took 53 ms on one core before the searches)."""
+    head32 = np.empty(l_head.size, dtype=np.int32)
+    for k in range(l_head.size):
+        head32[k] = l_head[k]
+    n_orig = origins.size
+    n_blocks = chunk_count(n_orig)
+    buffers = np.empty((n_blocks, l_head.size if load else 0))
+    sptt_part = np.zeros(n_blocks)
+    unreach_part = np.zeros(n_blocks)
+    for b in prange(n_blocks):
+        buffer = buffers[b]
+        for k in range(buffer.size):  # cleared in parallel: its first touch (page faults)
+            buffer[k] = 0.0
+        sptt_part[b], unreach_part[b] = _dense_block(
+            ptr, head32, p_tail, l_cost, no_through, origins, dests, demand,
+            np.int64(b * n_orig // n_blocks), np.int64((b + 1) * n_orig // n_blocks),
+            load, buffer, zone_cost, tree, tree_count, width, n_slots,
+        )  # fmt: skip
+    sptt = 0.0
+    unreachable = 0.0
+    for b in range(n_blocks):
+        sptt += sptt_part[b]
+        unreachable += unreach_part[b]
+    return buffers, sptt, unreachable
+
+
+@njit_parallel
+def _dense_flows(
+    buffers, perm, p_edge, core_edge, m, c_link, sc_ptr, pick, op_sum, op_a, op_b, op_pick
+):  # fmt: skip
+    """Link flows (``m`` links) of the blocks' ``buffers`` on the searched graph's edges
+    (:func:`leaves_last` of the pruned core): summed in block order per edge, in
+    parallel over the edges (each lands on its own core edge), then unpacked
+    (:func:`_unpack_flows_parallel`). The same flows as :func:`aon_load_compressed`'s
+    serial sum."""
+    n_blocks = buffers.shape[0]
+    ef = np.empty(c_link.size + op_a.size)
+    for k in prange(ef.size):  # cleared in parallel (page faults)
+        ef[k] = 0.0
+    for k in prange(perm.size):
+        total = 0.0
+        for b in range(n_blocks):
+            total += buffers[b, k]
+        ef[core_edge[p_edge[perm[k]]]] = total
+    flow = np.zeros(m)
+    _unpack_flows_parallel(ef, c_link.size, op_sum, op_a, op_b, op_pick, c_link, sc_ptr, pick, flow)
+    return flow
