@@ -621,14 +621,7 @@ def _derived_costs(ec, m_c, op_sum, op_a, op_b, pick):
 def _unpack_flows(ef, m_c, op_sum, op_a, op_b, op_pick, c_link, sc_ptr, pick, flow):
     """Push flows ``ef`` on derived edges down to their parts (latest first), then on
     compressed edges to the original links, into ``flow``."""
-    for k in range(op_a.size - 1, -1, -1):
-        f = ef[m_c + k]
-        if f != 0.0:
-            if op_sum[k]:
-                ef[op_a[k]] += f
-                ef[op_b[k]] += f
-            else:
-                ef[op_pick[k]] += f
+    _unpack_derived(ef, m_c, op_sum, op_a, op_b, op_pick)
     for e in range(m_c):
         a = c_link[e]
         if a >= 0:
@@ -641,9 +634,7 @@ def _unpack_flows(ef, m_c, op_sum, op_a, op_b, op_pick, c_link, sc_ptr, pick, fl
 
 @njit
 def _unpack_derived(ef, m_c, op_sum, op_a, op_b, op_pick):
-    """Push flows ``ef`` on derived edges down to their parts, latest first (in place):
-    the first loop of :func:`_unpack_flows`, which keeps its own copy so that the kernels
-    a first run compiles (the demo's) stay as they were."""
+    """Push flows ``ef`` on derived edges down to their parts, latest first (in place)."""
     for k in range(op_a.size - 1, -1, -1):
         f = ef[m_c + k]
         if f != 0.0:
@@ -689,65 +680,8 @@ def prune_core(indptr, head, cost, no_through):
     of the edges kept, ``edge[k]`` the index of kept edge ``k`` in ``head``.
     """
     n = indptr.size - 1
-    m = head.size
-    dist = np.full(n, np.inf)
-    best2 = np.full(n, np.inf)  # shortest path of >= 2 edges found so far
-    hops = np.zeros(n, dtype=np.int64)
-    position = np.full(n, NOT_QUEUED, dtype=np.int64)
-    heap_key = np.empty(n)
-    heap_node = np.empty(n, dtype=np.int64)
-    touched = np.empty(n, dtype=np.int64)
-    keep = np.ones(m, dtype=np.bool_)
-    for u in range(n):
-        bound = 0.0
-        for e in range(indptr[u], indptr[u + 1]):
-            if bound < cost[e] < np.inf:
-                bound = cost[e]
-        n_t = 0
-        size = 0
-        for e in range(indptr[u], indptr[u + 1]):
-            w = head[e]
-            c = cost[e]
-            if w == u or no_through[w] or not 0.0 < c < bound or c >= dist[w]:
-                continue
-            if dist[w] == np.inf and best2[w] == np.inf:
-                touched[n_t] = w
-                n_t += 1
-            dist[w] = c
-            hops[w] = 1
-            size = heap_push(heap_key, heap_node, position, size, w, c)
-        n_settled = 0
-        while size > 0 and n_settled < WITNESS_SETTLED:
-            x, dx, size = heap_pop(heap_key, heap_node, position, size)
-            n_settled += 1
-            if hops[x] >= WITNESS_HOPS:
-                continue
-            for f in range(indptr[x], indptr[x + 1]):
-                y = head[f]
-                c = cost[f]
-                if y == u or not c > 0.0:
-                    continue
-                nd = dx + c
-                if nd >= bound:
-                    continue
-                if dist[y] == np.inf and best2[y] == np.inf:
-                    touched[n_t] = y
-                    n_t += 1
-                if nd < best2[y]:
-                    best2[y] = nd
-                if nd >= dist[y] or no_through[y] or position[y] == SETTLED:
-                    continue
-                dist[y] = nd
-                hops[y] = hops[x] + 1
-                size = heap_push(heap_key, heap_node, position, size, y, nd)
-        for e in range(indptr[u], indptr[u + 1]):
-            if best2[head[e]] < cost[e]:
-                keep[e] = False
-        for i in range(n_t):
-            v = touched[i]
-            dist[v] = np.inf
-            best2[v] = np.inf
-            position[v] = NOT_QUEUED
+    keep = np.ones(head.size, dtype=np.bool_)
+    _prune_nodes(indptr, head, cost, no_through, np.int64(0), np.int64(n), keep)
     m_keep = int(keep.sum())
     ptr = np.zeros(n + 1, dtype=np.int64)
     k_head = np.empty(m_keep, dtype=np.int64)
@@ -770,12 +704,7 @@ def prune_core(indptr, head, cost, no_through):
 @njit
 def _prune_nodes(indptr, head, cost, no_through, start, stop, keep):
     """:func:`prune_core`'s witness searches from the tail nodes ``start..stop - 1``:
-    ``keep[e]`` set False for each of their redundant edges (the others untouched).
-
-    The same code as :func:`prune_core`'s loop over the nodes, which keeps its own copy so
-    that the kernels a first run compiles (the demo's, whose skims prune large cores)
-    stay as they were; ``tests/test_aon_dense_parallel.py`` checks that both keep the
-    same edges."""
+    ``keep[e]`` set False for each of their redundant edges (the others untouched)."""
     n = indptr.size - 1
     dist = np.full(n, np.inf)
     best2 = np.full(n, np.inf)  # shortest path of >= 2 edges found so far
