@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _street_grid import street_grid
 from scipy.sparse.csgraph import dijkstra
 
 from transitopt.assignment._aon import CompressedAON
@@ -43,15 +44,9 @@ def test_no_ring_where_an_edge_into_a_through_node_costs_nothing_or_the_span_is_
 def _grid(side: int, n_zones: int, rng: np.random.Generator):
     """A two-way street grid with ``n_zones`` centroids (nodes ``0..n_zones-1``), each
     joined both ways to one street node: ``(n, tail, head, centroid)``."""
-    node = np.arange(side * side).reshape(side, side) + n_zones
-    a = np.r_[node[:, :-1].ravel(), node[:-1, :].ravel()]
-    b = np.r_[node[:, 1:].ravel(), node[1:, :].ravel()]
-    spots = rng.choice(side * side, n_zones, replace=False) + n_zones
-    tail = np.r_[a, b, np.arange(n_zones), spots]
-    head = np.r_[b, a, spots, np.arange(n_zones)]
+    tail, head, centroid = street_grid(side, n_zones, rng)
     order = np.argsort(tail, kind="stable")
-    n = n_zones + side * side
-    return n, tail[order], head[order], np.arange(n) < n_zones
+    return centroid.size, tail[order], head[order], centroid
 
 
 def _scipy_costs(n, tail, head, cost, centroid, zones):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 import pytest
+from _street_grid import street_grid
 
 from transitopt.assignment._aon import CompressedAON
 from transitopt.kernels.assignment import (
@@ -41,13 +42,7 @@ def _grid(seed: int, side: int = 30, n_zones: int = 12) -> tuple[Network, np.nda
     """A two-way street grid with ``n_zones`` centroids, each joined both ways to one
     street node; ``(network, zone node indices)``."""
     rng = np.random.default_rng(seed)
-    node = np.arange(side * side).reshape(side, side) + n_zones
-    a = np.r_[node[:, :-1].ravel(), node[:-1, :].ravel()]
-    b = np.r_[node[:, 1:].ravel(), node[1:, :].ravel()]
-    spots = rng.choice(side * side, n_zones, replace=False) + n_zones
-    tail = np.r_[a, b, np.arange(n_zones), spots]
-    head = np.r_[b, a, spots, np.arange(n_zones)]
-    centroid = np.arange(n_zones + side * side) < n_zones
+    tail, head, centroid = street_grid(side, n_zones, rng)
     net = Network.from_edges(
         tail, head, n_nodes=centroid.size, centroid=centroid,
         free_flow_time_s=rng.uniform(5.0, 20.0, tail.size), crs=None,

@@ -6,6 +6,7 @@ import numba
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _street_grid import street_grid
 from scipy.sparse.csgraph import dijkstra
 
 from transitopt.kernels.assignment import FEW_TARGETS, aon_load, leaves_last
@@ -457,13 +458,7 @@ def test_compressed_aon_equals_plain_on_a_grid(monkeypatch, max_added):
     monkeypatch.setattr(_aon, "MIN_ELIMINATION_NODES", 0)
     side, n_zones = 14, 6
     rng = np.random.default_rng(max_added)
-    node = np.arange(side * side).reshape(side, side) + n_zones
-    a = np.r_[node[:, :-1].ravel(), node[:-1, :].ravel()]
-    b = np.r_[node[:, 1:].ravel(), node[1:, :].ravel()]
-    spots = rng.choice(side * side, n_zones, replace=False) + n_zones
-    tail = np.r_[a, b, np.arange(n_zones), spots]
-    head = np.r_[b, a, spots, np.arange(n_zones)]
-    centroid = np.arange(n_zones + side * side) < n_zones
+    tail, head, centroid = street_grid(side, n_zones, rng)
     net = Network.from_edges(
         tail, head, n_nodes=centroid.size, centroid=centroid, free_flow_time_s=tail * 0.0 + 1.0,
         crs=None,

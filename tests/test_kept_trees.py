@@ -16,6 +16,7 @@ import warnings
 
 import numpy as np
 import pytest
+from _street_grid import street_grid
 
 from transitopt.assignment import UserEquilibrium, _aon, _hierarchy
 from transitopt.assignment._aon import CompressedAON
@@ -45,13 +46,7 @@ def _keep_all(monkeypatch):
 def _grid(seed: int, side: int = 14, n_zones: int = 6) -> Network:
     """A street grid (no chains to contract) with ``n_zones`` centroids attached."""
     rng = np.random.default_rng(seed)
-    node = np.arange(side * side).reshape(side, side) + n_zones
-    a = np.r_[node[:, :-1].ravel(), node[:-1, :].ravel()]
-    b = np.r_[node[:, 1:].ravel(), node[1:, :].ravel()]
-    spots = rng.choice(side * side, n_zones, replace=False) + n_zones
-    tail = np.r_[a, b, np.arange(n_zones), spots]
-    head = np.r_[b, a, spots, np.arange(n_zones)]
-    centroid = np.arange(n_zones + side * side) < n_zones
+    tail, head, centroid = street_grid(side, n_zones, rng)
     return Network.from_edges(
         tail, head, n_nodes=centroid.size, centroid=centroid,
         free_flow_time_s=rng.uniform(5.0, 20.0, tail.size), crs=None,
