@@ -75,6 +75,18 @@ from transitopt.kernels.shortest_paths import search_scratch  # noqa: E402
 
 
 @njit
+def link_costs(cost, c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b, core_edge):
+    """The compressed and derived edges' costs at link costs ``cost`` (s), as a loading
+    computes them: ``(edge costs, picked links, picked parts, the core edges' costs)``."""
+    m_c, n_ops = c_link.size, op_a.size
+    ec = np.empty(m_c + n_ops)
+    pick = np.empty(step_ptr.size - 1, dtype=np.int64)
+    _compressed_costs(cost, c_link, sc_ptr, step_ptr, cand, ec, pick)
+    op_pick = np.empty(n_ops, dtype=np.int64)
+    _derived_costs(ec, m_c, op_sum, op_a, op_b, op_pick)
+    return ec, pick, op_pick, ec[core_edge]
+
+
 def searches_only(ptr, head, cost, split, no_through, origins, dests, counts):
     """Every origin's search (all destinations targets), nothing loaded; ``counts``:
     nodes settled, nodes reached, edges scanned. Returns the sum of the distances."""
@@ -186,12 +198,7 @@ def profile_core(problem, cost, limit: int, prune: bool, repeat: int = 3) -> dic
     parts: dict[str, float] = {}
 
     def costs():
-        ec = np.empty(m_c + n_ops)
-        pick = np.empty(step_ptr.size - 1, dtype=np.int64)
-        _compressed_costs(cost, c_link, sc_ptr, step_ptr, cand, ec, pick)
-        op_pick = np.empty(n_ops, dtype=np.int64)
-        _derived_costs(ec, m_c, op_sum, op_a, op_b, op_pick)
-        return ec, pick, op_pick, ec[k_edge]
+        return link_costs(cost, c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b, k_edge)
 
     costs()
     (ec, pick, op_pick, core_cost), parts["link costs"] = cpu(costs)
@@ -309,17 +316,10 @@ def staged_aon_load_dense(clock: Clock, serial: bool):
         core_tail, core_edge, cost, no_through, origins, dests, demand, load, zone_cost,
         tree, tree_count, max_slots,
     ):  # fmt: skip
-        m_c, n_ops = c_link.size, op_a.size
-
-        def costs():
-            ec = np.empty(m_c + n_ops)
-            pick = np.empty(step_ptr.size - 1, dtype=np.int64)
-            _compressed_costs(cost, c_link, sc_ptr, step_ptr, cand, ec, pick)
-            op_pick = np.empty(n_ops, dtype=np.int64)
-            _derived_costs(ec, m_c, op_sum, op_a, op_b, op_pick)
-            return ec, pick, op_pick, ec[core_edge]
-
-        ec, pick, op_pick, core_cost = clock.run("  load: link costs", costs)
+        ec, pick, op_pick, core_cost = clock.run(
+            "  load: link costs", link_costs, cost, c_link, sc_ptr, step_ptr, cand, op_sum,
+            op_a, op_b, core_edge,
+        )  # fmt: skip
         prune = prune_core if serial else prune_core_parallel
         ptr, p_head, p_tail, p_cost, p_edge = clock.run(
             "  load: prune core", prune, core_indptr, core_head, core_cost, no_through
