@@ -22,11 +22,19 @@ Parts (CPU s, all threads; at free-flow costs):
   costs, derivatives, conjugate target, line search, the monitor's gap and objective,
   Python between them), per iteration over N iterations after the first, the loader as
   it was (``serial``: pruning, buffer clearing and sums on one core) and as it is
-  (``parallel``) alternating in one process, the least of ``--rounds``; flows compared.
+  (``parallel``) alternating in one process, the least of ``--rounds``; flows compared;
+* with ``--late N``, every iteration of one bfw run of N iterations (:func:`bfw_late`):
+  wall and CPU seconds of each loading stage and of the line search, the pruned core's
+  edges, the bucket ring (width, slots, the heap where no ring is exact), and every
+  ``--stats-every`` loadings the work of a sample of searches (:func:`search_counts`:
+  nodes settled, edges scanned, entries pushed and stale, buckets passed, keys lowered);
+  then loadings at the costs of an early and a late iteration, alternating (the least
+  and median of ``--rounds``): whether congested costs make a loading dearer.
 
     PYTHONPATH=$PWD nice -n 10 python benchmarks/profile_grid_aon.py            # Grid100k
     PYTHONPATH=$PWD python benchmarks/profile_grid_aon.py --case Grid10k --limits 0 32 128
     PYTHONPATH=$PWD python benchmarks/profile_grid_aon.py --bfw-only --iterations 6 --rounds 3
+    PYTHONPATH=$PWD python benchmarks/profile_grid_aon.py --bfw-only --late 45 --rounds 5
 
 ``--limits`` profiles the core at several elimination limits (``max_added``); the machine's
 load only scales the CPU figures alike (run it alone to compare with other runs).
@@ -61,6 +69,7 @@ from transitopt.kernels.assignment import (  # noqa: E402
     _dense_flows,
     _dense_searches,
     _derived_costs,
+    _leaf_bound,
     _search_listed,
     _unpack_flows,
     aon_load_compressed,
@@ -70,7 +79,7 @@ from transitopt.kernels.assignment import (  # noqa: E402
     prune_core_parallel,
 )
 from transitopt.kernels.buckets import bucket_ring  # noqa: E402
-from transitopt.kernels.heap import NOT_QUEUED  # noqa: E402
+from transitopt.kernels.heap import NOT_QUEUED, SETTLED  # noqa: E402
 from transitopt.kernels.shortest_paths import search_scratch  # noqa: E402
 
 
@@ -477,6 +486,265 @@ def bfw_parts(name: str, case, iterations: int, variants: list[str], rounds: int
         print(f"  flows {diff:.2g} apart (relative to the largest); last gaps {g0:.9g} / {g1:.9g}")
 
 
+#: the work of a search counted by :func:`search_counts` (per search, in this order)
+SEARCH_COUNTS = (
+    "settled", "scanned", "pushed", "stale", "buckets", "lowered", "same bucket", "reached",
+)  # fmt: skip
+
+
+@njit
+def search_counts(ptr, head, cost, no_through, origins, dests, demand, sample, width, n_slots):
+    """The work of the bucket-queue searches (:func:`_search_buckets`'s steps, the same
+    distances) from the origins ``sample`` (indices into ``origins``; ``demand`` rows)
+    on the searched graph ``ptr``/``head`` under ``cost``, bucket ``width`` and
+    ``n_slots`` (:func:`bucket_ring`), summed over the sample in :data:`SEARCH_COUNTS`
+    order: nodes settled, edges scanned, entries pushed (a node's first and every move
+    to a lower bucket), stale entries skipped, buckets passed (the last one's number:
+    each a look-up, empty or not), keys lowered of queued nodes, of them those that
+    stayed in their bucket (no push), nodes reached."""
+    n = ptr.size - 1
+    inv_width = 1.0 / width
+    mask = n_slots - 1
+    dist = np.full(n, np.inf)
+    position = np.full(n, NOT_QUEUED, dtype=np.int64)
+    pool_item = np.empty(head.size + 1, dtype=np.int64)
+    pool_next = np.empty(head.size + 1, dtype=np.int64)
+    bucket_first = np.full(n_slots, -1, dtype=np.int64)
+    touched = np.empty(n, dtype=np.int64)
+    batch = np.empty(n, dtype=np.int64)
+    is_target = np.zeros(n, dtype=np.bool_)
+    target_list = np.empty(dests.size, dtype=np.int64)
+    out = np.zeros(len(SEARCH_COUNTS), dtype=np.int64)
+    for o in sample:
+        n_targets = 0
+        for j in range(dests.size):
+            t = dests[j]
+            if demand[o, j] > 0.0 and not is_target[t]:
+                is_target[t] = True
+                target_list[n_targets] = t
+                n_targets += 1
+        targets = target_list[:n_targets]
+        source = origins[o]
+        dist[source] = 0.0
+        touched[0] = source
+        n_t = 1
+        pool_item[0] = source
+        pool_next[0] = -1
+        bucket_first[0] = 0
+        n_pool = 1
+        position[source] = 0
+        queued = 1
+        current = 0
+        left = n_targets
+        bound = np.inf
+        if is_target[source]:
+            left -= 1
+        while queued > 0:
+            slot = current & mask
+            k = bucket_first[slot]
+            if k < 0:
+                current += 1
+                if current / inv_width >= bound:
+                    break
+                continue
+            bucket_first[slot] = -1
+            n_batch = 0
+            while k >= 0:
+                u = pool_item[k]
+                if position[u] == current:
+                    batch[n_batch] = u
+                    n_batch += 1
+                    position[u] = SETTLED
+                else:
+                    out[3] += 1
+                k = pool_next[k]
+            queued -= n_batch
+            for i in range(n_batch):
+                u = batch[i]
+                du = dist[u]
+                if du >= bound:
+                    continue
+                out[0] += 1
+                if u != source and no_through[u]:
+                    continue
+                if is_target[u] and u != source:
+                    left -= 1
+                    if left == 0:
+                        bound = _leaf_bound(no_through, source, dist, targets)
+                out[1] += ptr[u + 1] - ptr[u]
+                for e in range(ptr[u], ptr[u + 1]):
+                    v = head[e]
+                    nd = du + cost[e]
+                    if nd >= dist[v]:
+                        continue
+                    if no_through[v]:
+                        if v == source or not is_target[v]:
+                            continue
+                        before_d = dist[v]
+                        if before_d == np.inf:
+                            touched[n_t] = v
+                            n_t += 1
+                            left -= 1
+                        dist[v] = nd
+                        if left == 0 and before_d >= bound:
+                            bound = _leaf_bound(no_through, source, dist, targets)
+                        continue
+                    p = position[v]
+                    if p == SETTLED:
+                        continue
+                    if p == NOT_QUEUED:
+                        touched[n_t] = v
+                        n_t += 1
+                        queued += 1
+                    else:
+                        out[5] += 1
+                    dist[v] = nd
+                    b = np.int64(nd * inv_width)
+                    if b != p:
+                        slot = b & mask
+                        pool_item[n_pool] = v
+                        pool_next[n_pool] = bucket_first[slot]
+                        bucket_first[slot] = n_pool
+                        n_pool += 1
+                        position[v] = b
+                    else:
+                        out[6] += 1
+        out[2] += n_pool
+        out[4] += current + 1
+        out[7] += n_t
+        for slot in range(bucket_first.size):
+            bucket_first[slot] = -1
+        for t in targets:
+            is_target[t] = False
+        for i in range(n_t):
+            v = touched[i]
+            dist[v] = np.inf
+            position[v] = NOT_QUEUED
+    return out
+
+
+def bfw_late(name: str, case, iterations: int, rounds: int, stats_every: int) -> None:
+    """Every iteration of one bfw run of ``iterations`` iterations on ``case``: wall and
+    CPU seconds of each stage of its loading (:func:`staged_aon_load_dense`) and of its
+    line search, the pruned core's edges, the bucket ring, and every ``stats_every``
+    loadings the work per search of 32 searches (:func:`search_counts`). Then loadings
+    (the whole ``aon_load_dense``) at the link costs of the second loading on the larger
+    core (the iterations a 4-iteration probe of ``bench_scaling.py`` times) and of the
+    last loading, alternating, ``rounds`` times: the least and median
+    wall and CPU seconds of each (the machine's load drifts alike over both)."""
+    from transitopt.assignment import frank_wolfe
+    from transitopt.assignment._hierarchy import aon_loader
+    from transitopt.assignment._monitor import Monitor
+
+    problem = build_problem(case.network, case.demand)
+    rows: list[dict] = []
+    row: dict = {}
+
+    def record(clock: Clock) -> None:
+        for part, (wall, cpu_s) in clock.parts.items():
+            row[part.replace("  load: ", "")] = (wall, cpu_s)
+        clock.parts.clear()
+
+    clock = Clock()
+    staged = staged_aon_load_dense(clock, serial=False)
+
+    def load_dense(*args):
+        out = staged(*args)
+        record(clock)
+        row["args"] = args
+        return out
+
+    def statistics(args) -> None:
+        """The searched graph of the loading of ``args`` once more, for its statistics."""
+        core_indptr, core_head, core_edge, cost, no_through = (args[i] for i in (7, 8, 10, 11, 12))
+        origins, dests, demand = args[13:16]
+        _, _, _, core_cost = link_costs(cost, *args[:7], core_edge)
+        ptr, p_head, _, p_cost, _ = prune_core_parallel(
+            core_indptr, core_head, core_cost, no_through
+        )
+        l_head, l_cost, *_ = leaves_last(ptr, p_head, p_cost, no_through)
+        width, n_slots = bucket_ring(ptr, l_head, l_cost, no_through)
+        row.update(nodes=ptr.size - 1, kept=p_head.size, width=width, slots=n_slots)
+        row["heap"] = not (width > 0.0 and n_slots <= MAX_SLOTS)
+        through = l_cost[~no_through[l_head] & np.isfinite(l_cost)]
+        row["median cost"] = float(np.median(through))
+        row["largest cost"] = float(through.max())
+        if stats_every and len(rows) % stats_every == 0 and not row["heap"]:
+            sample = np.arange(0, origins.size, max(1, origins.size // 32))
+            counts = search_counts(
+                ptr, l_head, l_cost, no_through, origins, dests, demand, sample, width, n_slots
+            )
+            row["counts"] = counts / sample.size
+
+    saved: dict[int, np.ndarray] = {}
+    dense = _aon.aon_load_dense
+    line_search = frank_wolfe.line_search
+    _aon.aon_load_dense = load_dense
+    frank_wolfe.line_search = clock.timed("line search", line_search)
+    loader = aon_loader(problem)
+
+    def timed_loader(cost):
+        if rows:
+            rows[-1]["line search"] = clock.parts.pop("line search", [0.0, 0.0])
+        row.clear()
+        row["load average"] = os.getloadavg()[0]
+        saved[len(rows)] = cost.copy()
+        start = time.perf_counter(), time.process_time()
+        out = loader(cost)
+        row["at"] = (time.perf_counter(), time.process_time())
+        row["loading"] = (row["at"][0] - start[0], row["at"][1] - start[1])
+        statistics(row.pop("args"))  # not counted: the step to the next loading leaves it out
+        row["aside"] = (time.perf_counter() - row["at"][0], time.process_time() - row["at"][1])
+        rows.append(dict(row))
+        return out
+
+    monitor = Monitor(problem, gap=1e-12, max_iter=iterations, time_limit_s=None)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # it stops at max_iter on purpose
+            frank_wolfe.solve_link_based(problem, "bfw", monitor, aon=timed_loader)
+    finally:
+        _aon.aon_load_dense = dense
+        frank_wolfe.line_search = line_search
+    stages = ("link costs", "prune core", "reorder + ring", "searches (parallel)",
+              "sum buffers + unpack", "line search")  # fmt: skip
+    print(f"bfw on {name}, {iterations} iterations, {numba.get_num_threads()} threads: wall / "
+          "CPU s per iteration (the step to the next loading) and per stage; load average")  # fmt: skip
+    print("  k  iteration    loading  " + "  ".join(f"{s[:12]:>12s}" for s in stages)
+          + "   nodes    kept  width slots   median largest  load")  # fmt: skip
+    for k, r in enumerate(rows):
+        step = (np.nan, np.nan)
+        if k > 0:
+            last = rows[k - 1]
+            step = tuple(r["at"][i] - last["at"][i] - last["aside"][i] for i in (0, 1))
+        cells = "  ".join(
+            f"{r.get(s, (np.nan,) * 2)[0]:5.3f}/{r.get(s, (np.nan,) * 2)[1]:5.3f}"[:12].rjust(12)
+            for s in stages
+        )
+        print(f"{k:3d} {step[0]:5.2f}/{step[1]:5.2f} {r['loading'][0]:5.2f}/{r['loading'][1]:5.2f}  "
+              f"{cells} {r.get('nodes', 0):7,d} {r.get('kept', 0):7,d} {r.get('width', 0):6.3f} "
+              f"{r.get('slots', 0):5d}{' heap' if r.get('heap') else ''} {r.get('median cost', 0):7.2f} "
+              f"{r.get('largest cost', 0):7.1f} {r['load average']:5.1f}")  # fmt: skip
+    print("  per search (32 origins):  k  " + "  ".join(f"{c:>11s}" for c in SEARCH_COUNTS))
+    for k, r in enumerate(rows):
+        if "counts" in r:
+            print(f"{' ' * 27}{k:3d}  " + "  ".join(f"{c:11,.0f}" for c in r["counts"]))
+    larger = [k for k, r in enumerate(rows) if r.get("nodes") == rows[-1].get("nodes")]
+    early, late = larger[min(1, len(larger) - 1)], larger[-1]  # the probe's, the last
+    times: dict[int, list[tuple[float, float]]] = {early: [], late: []}
+    for _ in range(rounds):
+        for k in (early, late):
+            start = time.perf_counter(), time.process_time()
+            loader(saved[k])
+            times[k].append((time.perf_counter() - start[0], time.process_time() - start[1]))
+    print(f"loadings at the costs of loadings {early} and {late}, alternating, {rounds} rounds "
+          f"(load {os.getloadavg()[0]:.1f}): least / median wall, CPU s")  # fmt: skip
+    for k in (early, late):
+        a = np.array(times[k])
+        print(f"  loading {k:3d}: wall {a[:, 0].min():.3f} / {np.median(a[:, 0]):.3f}, "
+              f"CPU {a[:, 1].min():.3f} / {np.median(a[:, 1]):.3f}")  # fmt: skip
+
+
 #: the steps of :func:`transitopt.assignment.frank_wolfe.solve_link_based` timed by
 #: :func:`bfw_parts` (names in that module)
 BFW_STEPS = ("costs_into", "derivatives_into", "bfw_target", "cfw_target", "line_search")
@@ -498,6 +766,12 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=2, help="bfw runs of each variant")
     parser.add_argument("--bfw-only", action="store_true", help="skip the loading profile")
+    parser.add_argument(
+        "--late", type=int, default=0, help="every iteration of a bfw run this long (bfw_late)"
+    )
+    parser.add_argument(
+        "--stats-every", type=int, default=5, help="--late: count searches every this many loadings"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="loadings of each kind")
     opts = parser.parse_args()
     if opts.threads:
@@ -522,6 +796,8 @@ def main() -> None:
             profile_core(problem, cost, limit, not opts.no_prune, opts.repeat)
     if opts.iterations > 1:
         bfw_parts(opts.case, case, opts.iterations, opts.variants, opts.rounds)
+    if opts.late > 1:
+        bfw_late(opts.case, case, opts.late, opts.rounds, opts.stats_every)
 
 
 if __name__ == "__main__":

@@ -129,3 +129,30 @@ def test_a_free_edge_into_a_through_node_falls_back_to_the_heap():
     np.testing.assert_array_equal(bucket_costs, heap_costs)
     np.testing.assert_array_equal(buckets[0], heap[0])  # the same search: bit for bit
     np.testing.assert_allclose(buckets[0], plain[0], rtol=1e-12, atol=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_congested_costs_with_a_wide_spread_give_the_heaps_distances_and_the_plain_flows(seed):
+    # BPR costs of a late bfw iteration: free flow 5-15 s, volume / capacity up to 4, so
+    # single links up to 39 x their free-flow cost (Grid100k's core: 6-216 s, 64 slots);
+    # a ring of over a hundred buckets, keys lowered within and across buckets
+    rng = np.random.default_rng(300 + seed)
+    n, tail, head, centroid = _grid(22, 10, rng)
+    free = rng.uniform(5.0, 15.0, tail.size)
+    cost = free * (1.0 + 0.15 * rng.uniform(0.0, 4.0, tail.size) ** 4)
+    zones = np.arange(10)
+    demand = rng.uniform(0, 5, (10, 10))
+    np.fill_diagonal(demand, 0.0)
+    indptr = np.r_[0, np.cumsum(np.bincount(tail, minlength=n))]
+    through = ~centroid[head]
+    assert bucket_ring(indptr, head, cost, centroid)[1] >= 128  # a wide ring on the links
+    assert cost[through].max() / cost[through].min() > 100
+    heap_costs, bucket_costs, heap, buckets, plain = _loaders(
+        n, tail, head, cost, centroid, zones, demand
+    )
+    np.testing.assert_array_equal(bucket_costs, heap_costs)  # bit for bit (NaN diagonal)
+    ref = _scipy_costs(n, tail, head, cost, centroid, zones)
+    off = ~np.eye(zones.size, dtype=bool)
+    np.testing.assert_allclose(bucket_costs[off], ref[off], rtol=1e-12)  # summation order
+    np.testing.assert_allclose(buckets[0], plain[0], rtol=1e-12, atol=1e-9)
+    assert buckets[1] == pytest.approx(plain[1], rel=1e-12)
