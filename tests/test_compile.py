@@ -172,6 +172,52 @@ def test_serial_twins_give_the_same_answers():
     _same(transit.assign(*args), transit.assign.serial(*args))
 
 
+def test_serial_twin_of_a_kernel_calling_parallel_kernels():
+    """``aon_load_compressed.serial`` calls the serial twins of the parallel kernels it calls
+    (``_aon_blocks``), so a small loading compiles no parallel code; it loads the same
+    flows, bit for bit, as the parallel kernel, with and without pruning, keeping zone
+    costs and trees (a street grid: no chains, so the core keeps derived edges)."""
+    from _street_grid import street_grid
+
+    from transitopt.assignment._aon import CompressedAON
+    from transitopt.kernels import assignment as kas
+    from transitopt.network import Network
+
+    rng = np.random.default_rng(12)
+    tail, head, centroid = street_grid(12, 8, rng)
+    net = Network.from_edges(
+        tail, head, n_nodes=centroid.size, centroid=centroid,
+        free_flow_time_s=rng.uniform(5.0, 20.0, tail.size), crs=None,
+    )  # fmt: skip
+    zones = np.flatnonzero(centroid).astype(np.int64)
+    demand = rng.uniform(0.0, 5.0, (zones.size, zones.size))
+    np.fill_diagonal(demand, 0.0)
+    aon = CompressedAON(
+        net.indptr, net.head, np.ones(net.n_edges, bool), centroid, zones, zones, demand
+    )
+    cost = net.free_flow_time_s * rng.uniform(1.0, 2.0, net.n_edges)
+    shape = (aon.origins.size, aon.dests.size)
+    assert kas.aon_load_compressed.serial.py_func.__globals__["_aon_blocks"] is (
+        kas._aon_blocks.serial
+    )
+    for prune in (False, True):
+        out = {}
+        for name, kernel in (("parallel", kas.aon_load_compressed),
+                             ("serial", kas.aon_load_compressed.serial)):  # fmt: skip
+            zone_cost = np.empty(shape)
+            tree = np.empty((shape[0], aon.n_core), np.int32)
+            count = np.zeros(shape[0], np.int64)
+            flow = kernel(
+                *aon.args, cost, aon.no_through, aon.origins, aon.dests, aon.demand, True,
+                prune, zone_cost, tree, count,
+            )  # fmt: skip
+            out[name] = (*flow, zone_cost, count, np.concatenate(
+                [tree[i, : count[i]] for i in range(shape[0])]
+            ))  # fmt: skip
+        _same(out["parallel"], out["serial"])
+        assert out["serial"][0].sum() > 0.0
+
+
 def test_sized_picks_the_serial_twin_for_small_work_until_the_parallel_one_ran():
     """``sized``: serial below ``PARALLEL_MIN_WORK``, parallel at or above it, and parallel
     for any size once the parallel variant has run in the process."""

@@ -438,7 +438,8 @@ class CompressedAON:
                 load, zone_cost, tree, count, MAX_SLOTS,
             )  # fmt: skip
         else:
-            out = aon_load_compressed(
+            # one search of the core per origin: the serial twin when small
+            out = sized(aon_load_compressed, self.origins.size * self.m_core)(
                 *self.args, cost, self.no_through, self.origins, self.dests, self.demand,
                 load, self.prune, zone_cost, tree, count,
             )  # fmt: skip

@@ -113,13 +113,30 @@ def njit_parallel(func: Any) -> Any:
     return kernel
 
 
+class _SerialGlobals(dict):
+    """The globals a serial twin sees: its module's, read through at each look-up (so it
+    sees names defined after it), except that a parallel kernel reads as its serial twin.
+    Empty itself: every name comes through :meth:`__missing__`."""
+
+    def __init__(self, module_globals: dict[str, Any]) -> None:
+        super().__init__()
+        self.module_globals = module_globals
+
+    def __missing__(self, name: str) -> Any:
+        value = self.module_globals[name]
+        serial = getattr(value, "serial", None)
+        return value if serial is None or not callable(serial) else serial
+
+
 def _serial_copy(func: Any) -> Any:
     """A copy of ``func`` under the name ``<name>_serial``: numba's on-disk cache files are
     named after the function (and its index is not keyed by the ``parallel`` option), so
-    the twin needs a name of its own to keep its compiled code apart."""
+    the twin needs a name of its own to keep its compiled code apart. The parallel kernels
+    it calls are their serial twins too (:class:`_SerialGlobals`): a small problem
+    compiles no parallel code."""
     copy = type(func)(  # a new function over the same code
-        func.__code__, func.__globals__, func.__name__ + "_serial", func.__defaults__,
-        func.__closure__,
+        func.__code__, _SerialGlobals(func.__globals__), func.__name__ + "_serial",
+        func.__defaults__, func.__closure__,
     )  # fmt: skip
     copy.__qualname__ = func.__qualname__ + "_serial"
     copy.__module__ = func.__module__
