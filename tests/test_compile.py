@@ -64,7 +64,7 @@ HOT = [
     "transit.strategy_into",
     "snapping.nearest_nodes",
     "accessibility.matrix_sums",
-    "assignment.skim_compressed",
+    "assignment._skim_core",
 ]
 
 
@@ -173,10 +173,11 @@ def test_serial_twins_give_the_same_answers():
 
 
 def test_serial_twin_of_a_kernel_calling_parallel_kernels():
-    """``aon_load_compressed.serial`` calls the serial twins of the parallel kernels it calls
-    (``_aon_blocks``), so a small loading compiles no parallel code; it loads the same
-    flows, bit for bit, as the parallel kernel, with and without pruning, keeping zone
-    costs and trees (a street grid: no chains, so the core keeps derived edges)."""
+    """The road loading's kernel ``_load_core`` has a serial twin that calls the serial
+    twins of the parallel kernels it calls (``_aon_blocks``), so a small loading compiles
+    no parallel code; it loads the same flows, zone costs and trees, bit for bit, as the
+    parallel kernel, on the core and on the pruned core (a street grid: no chains, so
+    the core keeps derived edges)."""
     from _street_grid import street_grid
 
     from transitopt.assignment._aon import CompressedAON
@@ -192,28 +193,25 @@ def test_serial_twin_of_a_kernel_calling_parallel_kernels():
     zones = np.flatnonzero(centroid).astype(np.int64)
     demand = rng.uniform(0.0, 5.0, (zones.size, zones.size))
     np.fill_diagonal(demand, 0.0)
-    aon = CompressedAON(
-        net.indptr, net.head, np.ones(net.n_edges, bool), centroid, zones, zones, demand
-    )
+    usable = np.ones(net.n_edges, dtype=bool)
+    aon = CompressedAON(net.indptr, net.head, usable, centroid, zones, zones, demand)
     cost = net.free_flow_time_s * rng.uniform(1.0, 2.0, net.n_edges)
     shape = (aon.origins.size, aon.dests.size)
-    assert kas.aon_load_compressed.serial.py_func.__globals__["_aon_blocks"] is (
-        kas._aon_blocks.serial
-    )
+    assert kas._load_core.serial.py_func.__globals__["_aon_blocks"] is kas._aon_blocks.serial
+    c_args, core_edge = aon.args[:7], aon.args[10]
     for prune in (False, True):
+        graph = kas._searched_core(*aon.args, cost, aon.no_through, prune)
         out = {}
-        for name, kernel in (("parallel", kas.aon_load_compressed),
-                             ("serial", kas.aon_load_compressed.serial)):  # fmt: skip
+        for name, kernel in (("parallel", kas._load_core), ("serial", kas._load_core.serial)):
             zone_cost = np.empty(shape)
             tree = np.empty((shape[0], aon.n_core), np.int32)
             count = np.zeros(shape[0], np.int64)
             flow = kernel(
-                *aon.args, cost, aon.no_through, aon.origins, aon.dests, aon.demand, True,
-                prune, zone_cost, tree, count,
+                *c_args, core_edge, *graph, cost, aon.no_through, aon.origins, aon.dests,
+                aon.demand, True, zone_cost, tree, count,
             )  # fmt: skip
-            out[name] = (*flow, zone_cost, count, np.concatenate(
-                [tree[i, : count[i]] for i in range(shape[0])]
-            ))  # fmt: skip
+            trees = [tree[i, : count[i]] for i in range(shape[0])]
+            out[name] = (*flow, zone_cost, count, np.concatenate(trees))
         _same(out["parallel"], out["serial"])
         assert out["serial"][0].sum() > 0.0
 

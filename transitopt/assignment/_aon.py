@@ -27,7 +27,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..kernels._config import sized
 from ..kernels.assignment import (
     MAX_SLOTS,
     aon_graph,
@@ -438,8 +437,7 @@ class CompressedAON:
                 load, zone_cost, tree, count, MAX_SLOTS,
             )  # fmt: skip
         else:
-            # one search of the core per origin: the serial twin when small
-            out = sized(aon_load_compressed, self.origins.size * self.m_core)(
+            out = aon_load_compressed(
                 *self.args, cost, self.no_through, self.origins, self.dests, self.demand,
                 load, self.prune, zone_cost, tree, count,
             )  # fmt: skip
@@ -464,12 +462,13 @@ class CompressedAON:
         needs no search (:meth:`KeptTrees.start_flow`)."""
         if self.wants_larger() or self._larger is not None:
             return self.larger().skim_keeping(cost, keep_trees)
-        # work: one search of the core per origin (its edges), the serial twin when small
+        # work: one search of the core per origin (its edges); the kernel's serial twin
+        # when small (kernels.assignment.skim_compressed)
         work = self.origins.size * self.m_core
         keep = keep_trees and self._trees_wanted()
         cost = np.ascontiguousarray(cost, dtype=np.float64)
         tree, count = tree_buffers(keep, self.origins.size, self.n_core)
-        out = sized(skim_compressed, work)(
+        out = skim_compressed(
             *self.args, cost, self.no_through, self.origins, self.dests,
             work >= PRUNE_SKIM_WORK, tree, count,
         )  # fmt: skip
