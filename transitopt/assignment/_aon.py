@@ -284,6 +284,13 @@ def _further(base: tuple, protect: np.ndarray, max_added: int) -> tuple:
     return args, core_no_through, new_of, core_of_new
 
 
+#: a core graph's arrays as the loading and skim kernels take them (:func:`_build`)
+CoreArgs = tuple[
+    np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+    np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+]  # fmt: skip
+
+
 class CompressedAON:
     """All-or-nothing loading on the compressed graph of a network (see the module doc).
 
@@ -354,7 +361,10 @@ class CompressedAON:
         self.max_added = max_added
         self._inputs = (indptr, head, usable, no_through, origin_nodes, dest_nodes, demand)
         self._larger: CompressedAON | None = None
-        self.args, self.no_through, new_of, core_of = built
+        #: the core graph's arrays, the first eleven arguments of the kernels
+        #: (:func:`.kernels.assignment.aon_load_compressed`)
+        self.args: CoreArgs = built[0]
+        self.no_through, new_of, core_of = built[1:]
         self.n_core = int(self.no_through.size)
         self.m_core = int(self.args[-1].size)
         self.origins = np.ascontiguousarray(core_of[new_of[origin_nodes]])

@@ -136,10 +136,10 @@ class _SerialGlobals(dict):
     def __contains__(self, name: object) -> bool:
         return name in self.module_globals
 
-    def keys(self) -> Any:  # type: ignore[override]
+    def keys(self) -> Any:
         return self.module_globals.keys()
 
-    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, name: str, default: Any = None) -> Any:
         return self[name] if name in self.module_globals else default
 
 

@@ -810,10 +810,13 @@ def prune_core_parallel(indptr, head, cost, no_through):
 
 
 def aon_load_compressed(
-    c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b,
-    core_indptr, core_head, core_tail, core_edge,
-    cost, no_through, origins, dests, demand, load, prune, zone_cost, tree, tree_count,
-):  # fmt: skip
+    c_link: np.ndarray, sc_ptr: np.ndarray, step_ptr: np.ndarray, cand: np.ndarray,
+    op_sum: np.ndarray, op_a: np.ndarray, op_b: np.ndarray,
+    core_indptr: np.ndarray, core_head: np.ndarray, core_tail: np.ndarray,
+    core_edge: np.ndarray, cost: np.ndarray, no_through: np.ndarray, origins: np.ndarray,
+    dests: np.ndarray, demand: np.ndarray, load: bool, prune: bool, zone_cost: np.ndarray,
+    tree: np.ndarray, tree_count: np.ndarray,
+) -> tuple[np.ndarray, float, float]:  # fmt: skip
     """:func:`aon_load` on a compressed graph; ``cost`` and the returned flows are per
     original link. Returns ``(flow, sptt, unreachable)``; ``zone_cost`` ``(n_origins,
     n_dests)`` or ``(0, 0)``: the shortest costs of the pairs with demand, NaN elsewhere
@@ -844,9 +847,11 @@ def aon_load_compressed(
 
 
 def _searched_core(
-    c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b,
-    core_indptr, core_head, core_tail, core_edge, cost, no_through, prune,
-):  # fmt: skip
+    c_link: np.ndarray, sc_ptr: np.ndarray, step_ptr: np.ndarray, cand: np.ndarray,
+    op_sum: np.ndarray, op_a: np.ndarray, op_b: np.ndarray, core_indptr: np.ndarray,
+    core_head: np.ndarray, core_tail: np.ndarray, core_edge: np.ndarray, cost: np.ndarray,
+    no_through: np.ndarray, prune: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """The graph the searches of :func:`aon_load_compressed` and :func:`skim_compressed`
     run on, ``(ptr, head, tail, edge)``: the core, or where ``prune`` the core without
     the edges :func:`prune_core` finds redundant under ``cost``; ``edge[k]`` the index of
@@ -926,10 +931,12 @@ def _load_core(
 
 
 def skim_compressed(
-    c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b,
-    core_indptr, core_head, core_tail, core_edge,
-    cost, no_through, origins, dests, prune, tree, tree_count,
-):  # fmt: skip
+    c_link: np.ndarray, sc_ptr: np.ndarray, step_ptr: np.ndarray, cand: np.ndarray,
+    op_sum: np.ndarray, op_a: np.ndarray, op_b: np.ndarray,
+    core_indptr: np.ndarray, core_head: np.ndarray, core_tail: np.ndarray,
+    core_edge: np.ndarray, cost: np.ndarray, no_through: np.ndarray, origins: np.ndarray,
+    dests: np.ndarray, prune: bool, tree: np.ndarray, tree_count: np.ndarray,
+) -> np.ndarray:  # fmt: skip
     """Shortest-path costs ``(len(origins), len(dests))`` under link costs ``cost`` (s,
     per original link) on the compressed graph of :func:`aon_load_compressed` (same
     arguments; ``origins``, ``dests`` in core node indices; ``prune``: search the core
