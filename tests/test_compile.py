@@ -64,7 +64,7 @@ HOT = [
     "transit.strategy_into",
     "snapping.nearest_nodes",
     "accessibility.matrix_sums",
-    "assignment.skim_compressed",
+    "assignment._skim_core",
 ]
 
 
@@ -170,6 +170,50 @@ def test_serial_twins_give_the_same_answers():
     skim = np.ones((t_tail.size, 1))
     args = (t_tail, t_head, cost, freq, in_indptr, in_links, skim, 0.5, nodes, nodes, demand, True)
     _same(transit.assign(*args), transit.assign.serial(*args))
+
+
+def test_serial_twin_of_a_kernel_calling_parallel_kernels():
+    """The road loading's kernel ``_load_core`` has a serial twin that calls the serial
+    twins of the parallel kernels it calls (``_aon_blocks``), so a small loading compiles
+    no parallel code; it loads the same flows, zone costs and trees, bit for bit, as the
+    parallel kernel, on the core and on the pruned core (a street grid: no chains, so
+    the core keeps derived edges)."""
+    from _street_grid import street_grid
+
+    from transitopt.assignment._aon import CompressedAON
+    from transitopt.kernels import assignment as kas
+    from transitopt.network import Network
+
+    rng = np.random.default_rng(12)
+    tail, head, centroid = street_grid(12, 8, rng)
+    net = Network.from_edges(
+        tail, head, n_nodes=centroid.size, centroid=centroid,
+        free_flow_time_s=rng.uniform(5.0, 20.0, tail.size), crs=None,
+    )  # fmt: skip
+    zones = np.flatnonzero(centroid).astype(np.int64)
+    demand = rng.uniform(0.0, 5.0, (zones.size, zones.size))
+    np.fill_diagonal(demand, 0.0)
+    usable = np.ones(net.n_edges, dtype=bool)
+    aon = CompressedAON(net.indptr, net.head, usable, centroid, zones, zones, demand)
+    cost = net.free_flow_time_s * rng.uniform(1.0, 2.0, net.n_edges)
+    shape = (aon.origins.size, aon.dests.size)
+    assert kas._load_core.serial.py_func.__globals__["_aon_blocks"] is kas._aon_blocks.serial
+    c_args, core_edge = aon.args[:7], aon.args[10]
+    for prune in (False, True):
+        graph = kas._searched_core(*aon.args, cost, aon.no_through, prune)
+        out = {}
+        for name, kernel in (("parallel", kas._load_core), ("serial", kas._load_core.serial)):
+            zone_cost = np.empty(shape)
+            tree = np.empty((shape[0], aon.n_core), np.int32)
+            count = np.zeros(shape[0], np.int64)
+            flow = kernel(
+                *c_args, core_edge, *graph, cost, aon.no_through, aon.origins, aon.dests,
+                aon.demand, True, zone_cost, tree, count,
+            )  # fmt: skip
+            trees = [tree[i, : count[i]] for i in range(shape[0])]
+            out[name] = (*flow, zone_cost, count, np.concatenate(trees))
+        _same(out["parallel"], out["serial"])
+        assert out["serial"][0].sum() > 0.0
 
 
 def test_sized_picks_the_serial_twin_for_small_work_until_the_parallel_one_ran():

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..kernels._config import sized
 from ..kernels.assignment import (
     MAX_SLOTS,
     aon_graph,
@@ -285,6 +284,13 @@ def _further(base: tuple, protect: np.ndarray, max_added: int) -> tuple:
     return args, core_no_through, new_of, core_of_new
 
 
+#: a core graph's arrays as the loading and skim kernels take them (:func:`_build`)
+CoreArgs = tuple[
+    np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+    np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+]  # fmt: skip
+
+
 class CompressedAON:
     """All-or-nothing loading on the compressed graph of a network (see the module doc).
 
@@ -355,7 +361,10 @@ class CompressedAON:
         self.max_added = max_added
         self._inputs = (indptr, head, usable, no_through, origin_nodes, dest_nodes, demand)
         self._larger: CompressedAON | None = None
-        self.args, self.no_through, new_of, core_of = built
+        #: the core graph's arrays, the first eleven arguments of the kernels
+        #: (:func:`.kernels.assignment.aon_load_compressed`)
+        self.args: CoreArgs = built[0]
+        self.no_through, new_of, core_of = built[1:]
         self.n_core = int(self.no_through.size)
         self.m_core = int(self.args[-1].size)
         self.origins = np.ascontiguousarray(core_of[new_of[origin_nodes]])
@@ -463,12 +472,13 @@ class CompressedAON:
         needs no search (:meth:`KeptTrees.start_flow`)."""
         if self.wants_larger() or self._larger is not None:
             return self.larger().skim_keeping(cost, keep_trees)
-        # work: one search of the core per origin (its edges), the serial twin when small
+        # work: one search of the core per origin (its edges); the kernel's serial twin
+        # when small (kernels.assignment.skim_compressed)
         work = self.origins.size * self.m_core
         keep = keep_trees and self._trees_wanted()
         cost = np.ascontiguousarray(cost, dtype=np.float64)
         tree, count = tree_buffers(keep, self.origins.size, self.n_core)
-        out = sized(skim_compressed, work)(
+        out = skim_compressed(
             *self.args, cost, self.no_through, self.origins, self.dests,
             work >= PRUNE_SKIM_WORK, tree, count,
         )  # fmt: skip

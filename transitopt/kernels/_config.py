@@ -14,7 +14,11 @@ combination of argument types. So every kernel should see one combination:
   (see ``paths._frozen``);
 * parallel kernels parallelise their ``prange`` loops only (:func:`njit_parallel`), and
   small problems call their serial twin instead (:func:`sized`): a parallel kernel
-  compiles about a second longer, for no gain on a few milliseconds of work;
+  compiles about a second longer, for no gain on a few milliseconds of work; a serial
+  twin calls the serial twins of the parallel kernels it calls, so a small problem
+  compiles no parallel code;
+* a branch that a first run does not take but that calls a large kernel (the road
+  loadings' pruning) is taken in Python, so the large kernel compiles only when needed;
 * no array-to-slice copies (``a[:k] = b[:k]``): their shape check alone compiles for
   seconds; a loop does the same.
 
@@ -113,13 +117,41 @@ def njit_parallel(func: Any) -> Any:
     return kernel
 
 
+class _SerialGlobals(dict):
+    """The globals a serial twin sees: its module's, read through at each look-up (so it
+    sees names defined after it), except that a parallel kernel (one with a ``serial``
+    twin) reads as its serial twin. Empty itself: every name comes through
+    :meth:`__missing__`; ``in``, ``keys`` and ``get`` answer for the module's names (numba
+    asks them, e.g. to tell an undefined name from an untyped one)."""
+
+    def __init__(self, module_globals: dict[str, Any]) -> None:
+        super().__init__()
+        self.module_globals = module_globals
+
+    def __missing__(self, name: str) -> Any:
+        value = self.module_globals[name]
+        serial = getattr(value, "serial", None) if callable(value) else None
+        return serial if callable(serial) else value
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.module_globals
+
+    def keys(self) -> Any:
+        return self.module_globals.keys()
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self[name] if name in self.module_globals else default
+
+
 def _serial_copy(func: Any) -> Any:
     """A copy of ``func`` under the name ``<name>_serial``: numba's on-disk cache files are
     named after the function (and its index is not keyed by the ``parallel`` option), so
-    the twin needs a name of its own to keep its compiled code apart."""
+    the twin needs a name of its own to keep its compiled code apart. The parallel kernels
+    it calls are their serial twins too (:class:`_SerialGlobals`): a small problem
+    compiles no parallel code."""
     copy = type(func)(  # a new function over the same code
-        func.__code__, func.__globals__, func.__name__ + "_serial", func.__defaults__,
-        func.__closure__,
+        func.__code__, _SerialGlobals(func.__globals__), func.__name__ + "_serial",
+        func.__defaults__, func.__closure__,
     )  # fmt: skip
     copy.__qualname__ = func.__qualname__ + "_serial"
     copy.__module__ = func.__module__

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from ._config import chunk_count, njit, njit_parallel
+from ._config import chunk_count, njit, njit_parallel, sized
 from .buckets import bucket_ring, bucket_scratch, prefetch
 from .compression import bfs_order, peel, undirected_neighbours
 from .heap import NOT_QUEUED, SETTLED, heap_pop, heap_push
@@ -809,12 +809,14 @@ def prune_core_parallel(indptr, head, cost, no_through):
     return ptr, k_head, k_tail, k_cost, k_edge
 
 
-@njit_parallel
 def aon_load_compressed(
-    c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b,
-    core_indptr, core_head, core_tail, core_edge,
-    cost, no_through, origins, dests, demand, load, prune, zone_cost, tree, tree_count,
-):  # fmt: skip
+    c_link: np.ndarray, sc_ptr: np.ndarray, step_ptr: np.ndarray, cand: np.ndarray,
+    op_sum: np.ndarray, op_a: np.ndarray, op_b: np.ndarray,
+    core_indptr: np.ndarray, core_head: np.ndarray, core_tail: np.ndarray,
+    core_edge: np.ndarray, cost: np.ndarray, no_through: np.ndarray, origins: np.ndarray,
+    dests: np.ndarray, demand: np.ndarray, load: bool, prune: bool, zone_cost: np.ndarray,
+    tree: np.ndarray, tree_count: np.ndarray,
+) -> tuple[np.ndarray, float, float]:  # fmt: skip
     """:func:`aon_load` on a compressed graph; ``cost`` and the returned flows are per
     original link. Returns ``(flow, sptt, unreachable)``; ``zone_cost`` ``(n_origins,
     n_dests)`` or ``(0, 0)``: the shortest costs of the pairs with demand, NaN elsewhere
@@ -828,8 +830,46 @@ def aon_load_compressed(
     a path through an eliminated node) or the cheaper of the two (parallel edges); the
     searched *core* graph's edge ``e`` is edge ``core_edge[e]`` of that numbering, and
     ``no_through``, ``origins``, ``dests`` are in core node indices.
+
+    A Python function over kernels: the core is pruned (``prune``, :func:`prune_core`) by
+    a kernel of its own, so a first run that never prunes does not compile the pruning,
+    and the searches and loading run in :func:`_load_core`, its serial twin for small
+    work (:func:`~._config.sized`).
     """
-    m = cost.size
+    ptr, p_head, p_tail, p_edge = _searched_core(
+        c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b,
+        core_indptr, core_head, core_tail, core_edge, cost, no_through, prune,
+    )  # fmt: skip
+    return sized(_load_core, origins.size * p_head.size)(
+        c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b, core_edge, ptr, p_head, p_tail,
+        p_edge, cost, no_through, origins, dests, demand, load, zone_cost, tree, tree_count,
+    )  # fmt: skip
+
+
+def _searched_core(
+    c_link: np.ndarray, sc_ptr: np.ndarray, step_ptr: np.ndarray, cand: np.ndarray,
+    op_sum: np.ndarray, op_a: np.ndarray, op_b: np.ndarray, core_indptr: np.ndarray,
+    core_head: np.ndarray, core_tail: np.ndarray, core_edge: np.ndarray, cost: np.ndarray,
+    no_through: np.ndarray, prune: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """The graph the searches of :func:`aon_load_compressed` and :func:`skim_compressed`
+    run on, ``(ptr, head, tail, edge)``: the core, or where ``prune`` the core without
+    the edges :func:`prune_core` finds redundant under ``cost``; ``edge[k]`` the index of
+    its edge ``k`` in ``core_head``."""
+    if prune:
+        return _pruned_core(
+            c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b,
+            core_indptr, core_head, core_edge, cost, no_through,
+        )  # fmt: skip
+    return core_indptr, core_head, core_tail, np.arange(core_edge.size, dtype=np.int64)
+
+
+@njit
+def _core_costs(c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b, core_edge, p_edge, cost):
+    """Link costs ``cost`` (per original link) carried to the compressed and derived edges
+    and to the edges ``p_edge`` of the core: ``(ec, pick, op_pick, p_cost)`` (see
+    :func:`_compressed_costs`, :func:`_derived_costs`); ``p_cost[k] =
+    ec[core_edge[p_edge[k]]]``."""
     m_c = c_link.size
     n_ops = op_a.size
     ec = np.empty(m_c + n_ops)
@@ -837,16 +877,40 @@ def aon_load_compressed(
     _compressed_costs(cost, c_link, sc_ptr, step_ptr, cand, ec, pick)
     op_pick = np.empty(n_ops, dtype=np.int64)
     _derived_costs(ec, m_c, op_sum, op_a, op_b, op_pick)
-    core_cost = np.empty(core_edge.size)
-    for e in range(core_edge.size):
-        core_cost[e] = ec[core_edge[e]]
-    if prune:
-        ptr, p_head, p_tail, p_cost, p_edge = prune_core(
-            core_indptr, core_head, core_cost, no_through
-        )
-    else:
-        ptr, p_head, p_tail, p_cost = core_indptr, core_head, core_tail, core_cost
-        p_edge = np.arange(core_edge.size)
+    p_cost = np.empty(p_edge.size)
+    for k in range(p_edge.size):
+        p_cost[k] = ec[core_edge[p_edge[k]]]
+    return ec, pick, op_pick, p_cost
+
+
+@njit
+def _pruned_core(
+    c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b,
+    core_indptr, core_head, core_edge, cost, no_through,
+):  # fmt: skip
+    """The core graph without the edges :func:`prune_core` finds redundant under link
+    costs ``cost``: ``(ptr, head, tail, edge)`` as :func:`_searched_core`."""
+    every = np.arange(core_edge.size)
+    core_cost = _core_costs(
+        c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b, core_edge, every, cost
+    )[3]
+    ptr, p_head, p_tail, _, p_edge = prune_core(core_indptr, core_head, core_cost, no_through)
+    return ptr, p_head, p_tail, p_edge
+
+
+@njit_parallel
+def _load_core(
+    c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b, core_edge, ptr, p_head, p_tail,
+    p_edge, cost, no_through, origins, dests, demand, load, zone_cost, tree, tree_count,
+):  # fmt: skip
+    """:func:`aon_load_compressed`'s searches and loading on the graph ``ptr``/``p_head``/
+    ``p_tail`` of :func:`_searched_core` (its edge ``k`` is core edge ``p_edge[k]``)."""
+    m = cost.size
+    m_c = c_link.size
+    n_ops = op_a.size
+    ec, pick, op_pick, p_cost = _core_costs(
+        c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b, core_edge, p_edge, cost
+    )
     l_head, l_cost, perm, split, feed_ptr, feed_tail = leaves_last(ptr, p_head, p_cost, no_through)
     buffers, sptt, unreachable = _aon_blocks(
         ptr, l_head, p_tail, l_cost, split, feed_ptr, feed_tail, no_through, origins, dests,
@@ -866,40 +930,47 @@ def aon_load_compressed(
     return flow, sptt, unreachable
 
 
-@njit_parallel
 def skim_compressed(
-    c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b,
-    core_indptr, core_head, core_tail, core_edge,
-    cost, no_through, origins, dests, prune, tree, tree_count,
-):  # fmt: skip
+    c_link: np.ndarray, sc_ptr: np.ndarray, step_ptr: np.ndarray, cand: np.ndarray,
+    op_sum: np.ndarray, op_a: np.ndarray, op_b: np.ndarray,
+    core_indptr: np.ndarray, core_head: np.ndarray, core_tail: np.ndarray,
+    core_edge: np.ndarray, cost: np.ndarray, no_through: np.ndarray, origins: np.ndarray,
+    dests: np.ndarray, prune: bool, tree: np.ndarray, tree_count: np.ndarray,
+) -> np.ndarray:  # fmt: skip
     """Shortest-path costs ``(len(origins), len(dests))`` under link costs ``cost`` (s,
     per original link) on the compressed graph of :func:`aon_load_compressed` (same
     arguments; ``origins``, ``dests`` in core node indices; ``prune``: search the core
     without the edges :func:`prune_core` finds redundant under ``cost``, which leaves
-    every distance as it is). Parallel over origins; each search is the loadings'
-    (:func:`_search_listed`: centroids never queued), stopped once every destination is
-    final; ``inf`` where unreachable. ``tree``, ``tree_count``: each origin's search kept
-    as in :func:`aon_load_compressed` (every destination a target), or ``(0, 0)``.
+    every distance as it is). Parallel over origins (:func:`_skim_core`, its serial twin
+    for small work); each search is the loadings' (:func:`_search_listed`: centroids
+    never queued), stopped once every destination is final; ``inf`` where unreachable.
+    ``tree``, ``tree_count``: each origin's search kept as in :func:`aon_load_compressed`
+    (every destination a target), or ``(0, 0)``.
     """
-    m_c = c_link.size
-    n_ops = op_a.size
-    ec = np.empty(m_c + n_ops)
-    pick = np.empty(step_ptr.size - 1, dtype=np.int64)
-    _compressed_costs(cost, c_link, sc_ptr, step_ptr, cand, ec, pick)
-    op_pick = np.empty(n_ops, dtype=np.int64)
-    _derived_costs(ec, m_c, op_sum, op_a, op_b, op_pick)
-    core_cost = np.empty(core_edge.size)
-    for e in range(core_edge.size):
-        core_cost[e] = ec[core_edge[e]]
-    if prune:
-        ptr, p_head, _, p_cost, p_edge = prune_core(core_indptr, core_head, core_cost, no_through)
-    else:
-        ptr, p_head, p_cost = core_indptr, core_head, core_cost
-        p_edge = np.arange(core_edge.size)
+    ptr, p_head, _, p_edge = _searched_core(
+        c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b,
+        core_indptr, core_head, core_tail, core_edge, cost, no_through, prune,
+    )  # fmt: skip
+    return sized(_skim_core, origins.size * p_head.size)(
+        c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b, core_edge, ptr, p_head, p_edge,
+        cost, no_through, origins, dests, tree, tree_count,
+    )  # fmt: skip
+
+
+@njit_parallel
+def _skim_core(
+    c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b, core_edge, ptr, p_head, p_edge,
+    cost, no_through, origins, dests, tree, tree_count,
+):  # fmt: skip
+    """:func:`skim_compressed`'s searches on the graph ``ptr``/``p_head`` of
+    :func:`_searched_core` (its edge ``k`` is core edge ``p_edge[k]``)."""
+    p_cost = _core_costs(
+        c_link, sc_ptr, step_ptr, cand, op_sum, op_a, op_b, core_edge, p_edge, cost
+    )[3]
     # the loadings' edge order: their search, compiled for the same argument types
     l_head, l_cost, perm, split, _, _ = leaves_last(ptr, p_head, p_cost, no_through)
     keep_trees = tree.shape[0] > 0
-    n = core_indptr.size - 1
+    n = ptr.size - 1
     n_src = origins.size
     out = np.empty((n_src, dests.size))
     is_target = np.zeros(n, dtype=np.bool_)
