@@ -22,7 +22,9 @@ combination of argument types. So every kernel should see one combination:
 * a branch that a first run does not take but that calls a large kernel (the road
   loadings' pruning) is taken in Python, so the large kernel compiles only when needed;
 * no array-to-slice copies (``a[:k] = b[:k]``): their shape check alone compiles for
-  seconds; a loop does the same.
+  seconds; a loop does the same. Likewise array reductions (``a.min()``, ``a.max()``):
+  the four in the snapping grid (``snapping.build_grid``) compiled for about a second
+  more than one loop.
 
 ``tests/test_compile.py`` checks that evaluating a scenario compiles each kernel once.
 """
