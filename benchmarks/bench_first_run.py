@@ -17,6 +17,11 @@ Commands (``NUMBA_NUM_THREADS=2``):
     python benchmarks/bench_first_run.py --commands demo --markdown
     python benchmarks/bench_first_run.py --commands demo --kernels   # CPU s per kernel
 
+Beside the table, a host-speed line: the CPU seconds of compiling a small self-contained
+kernel (a heap Dijkstra of three functions written in this file, numba only) in a fresh
+process, median of three, so that figures from different hosts can be compared (the
+shared 2-core host of 2026-12-07 measured 2.0–2.3 CPU s).
+
 ``--kernels`` instead runs each command once with an empty numba cache and lists the CPU
 seconds of each kernel's compilation (numba's ``numba:compile`` events, less the kernels
 compiled inside them), largest first: where a first run's compilation goes.
@@ -151,6 +156,111 @@ def print_kernel_times(name: str, per_kernel: dict[str, list], top: int = 25) ->
         print(f"  {seconds:6.2f}  {kernel}" + (f" ({count} specialisations)" if count > 1 else ""))
 
 
+#: run in a fresh process by :func:`reference_compile`: a heap Dijkstra in three kernels,
+#: about the shape of the project's search kernels but independent of the project;
+#: prints the CPU seconds from before the decorators to after the first call
+_REFERENCE_COMPILE = """
+import time
+import numpy as np
+from numba import njit
+
+t0 = time.process_time()
+
+
+@njit(cache=False)
+def _sift_up(key, item, pos, i):
+    while i > 0:
+        parent = (i - 1) // 2
+        if key[parent] <= key[i]:
+            break
+        key[parent], key[i] = key[i], key[parent]
+        item[parent], item[i] = item[i], item[parent]
+        pos[item[i]] = i
+        pos[item[parent]] = parent
+        i = parent
+
+
+@njit(cache=False)
+def _sift_down(key, item, pos, size):
+    i = 0
+    while True:
+        c = 2 * i + 1
+        if c >= size:
+            break
+        if c + 1 < size and key[c + 1] < key[c]:
+            c += 1
+        if key[i] <= key[c]:
+            break
+        key[c], key[i] = key[i], key[c]
+        item[c], item[i] = item[i], item[c]
+        pos[item[i]] = i
+        pos[item[c]] = c
+        i = c
+
+
+@njit(cache=False)
+def dijkstra(indptr, head, weight, source):
+    n = indptr.size - 1
+    dist = np.full(n, np.inf)
+    pos = np.full(n, -1, dtype=np.int64)
+    key = np.empty(n)
+    item = np.empty(n, dtype=np.int64)
+    dist[source] = 0.0
+    key[0], item[0], pos[source], size = 0.0, source, 0, 1
+    while size > 0:
+        u = item[0]
+        size -= 1
+        key[0], item[0] = key[size], item[size]
+        pos[item[0]] = 0
+        pos[u] = -2
+        _sift_down(key, item, pos, size)
+        for e in range(indptr[u], indptr[u + 1]):
+            v = head[e]
+            nd = dist[u] + weight[e]
+            if nd < dist[v]:
+                dist[v] = nd
+                if pos[v] == -1:
+                    key[size], item[size], pos[v] = nd, v, size
+                    size += 1
+                    _sift_up(key, item, pos, size - 1)
+                elif pos[v] >= 0:
+                    key[pos[v]] = nd
+                    _sift_up(key, item, pos, pos[v])
+    return dist
+
+
+indptr = np.array([0, 2, 3, 4, 4])
+head = np.array([1, 2, 3, 3])
+assert dijkstra(indptr, head, np.ones(4), 0)[3] == 2.0
+print(time.process_time() - t0)
+"""
+
+
+def reference_compile(runs: int = 3) -> float:
+    """Median CPU seconds of compiling :data:`_REFERENCE_COMPILE`'s kernels in ``runs``
+    fresh processes (numba imported before the clock starts; no on-disk cache): a
+    host-speed figure independent of the project."""
+    times = []
+    for _ in range(runs):
+        done = subprocess.run(
+            [sys.executable, "-c", _REFERENCE_COMPILE],
+            env=dict(os.environ, NUMBA_NUM_THREADS="2"),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        times.append(float(done.stdout.strip().splitlines()[-1]))
+    return sorted(times)[len(times) // 2]
+
+
+def host_line(seconds: float) -> str:
+    """The host-speed line printed beside the tables."""
+    return (
+        f"host speed: the reference compile (a three-function heap Dijkstra, "
+        f"`bench_first_run.py`) took {seconds:.2f} CPU s, median of 3 fresh processes"
+    )
+
+
 def table(results: dict[str, dict]) -> str:
     lines = [
         "| command | CPU s, empty numba cache | CPU s, numba cache filled | compilation, CPU s "
@@ -176,13 +286,15 @@ def main() -> None:
     if args.kernels:
         for name in args.commands:
             print_kernel_times(name, kernel_times(name))
+        print(host_line(reference_compile()))
         return
     load_start = loadavg()
+    reference = reference_compile()
     results = {}
     for name in args.commands:
         results[name] = measure(name)
         print(name, results[name], flush=True)
-    text = table(results)
+    text = table(results) + "\n\n" + host_line(reference)
     print(text)
     if args.markdown:
         import numba
@@ -198,7 +310,9 @@ def main() -> None:
             "Target (issue 11): a first `transitopt demo` under 25 s of compilation on 2 cores. "
             "Small problems call serial twins of the parallel kernels "
             "(`kernels._config.sized`), which compile about a second faster each; "
-            "`--kernels` lists the compile CPU s per kernel.\n"
+            "`--kernels` lists the compile CPU s per kernel. The host-speed line under the "
+            "table is the CPU s of compiling a small self-contained kernel written in the "
+            "benchmark (numba only, fresh processes), to compare hosts.\n"
         )
         write_section("first_run", header + "\n" + text)
 

@@ -233,3 +233,32 @@ def test_sized_picks_the_serial_twin_for_small_work_until_the_parallel_one_ran()
     plain = object()
     assert _config.sized(plain, small) is plain
     assert ksp.many_to_many.serial.py_func.__qualname__ == "many_to_many_serial"
+
+
+def test_inlined_helpers_call_no_parallel_kernel():
+    """A helper inlined into its caller (``kernels._config.njit_inline``) is inlined with
+    its own module's globals, so inside a serial twin (which reads each parallel kernel it
+    calls as that kernel's twin, ``_config._SerialGlobals``) a parallel kernel called by
+    the helper would stay parallel: an inlined helper calls none. Also checks that the
+    transit assignment's block is inlined (the only ``njit_inline`` so far)."""
+    import importlib
+    import pkgutil
+
+    import transitopt.kernels as kernels
+
+    inlined = []
+    for info in pkgutil.iter_modules(kernels.__path__):
+        module = importlib.import_module("transitopt.kernels." + info.name)
+        for name, obj in vars(module).items():
+            options = getattr(obj, "targetoptions", None)
+            if not options or options.get("inline") != "always":
+                continue
+            if obj.py_func.__module__ != module.__name__:
+                continue
+            inlined.append(f"{info.name}.{name}")
+            for called in obj.py_func.__code__.co_names:
+                value = vars(module).get(called)
+                assert getattr(value, "serial", None) is None, (
+                    f"{info.name}.{name} is inlined but calls the parallel kernel {called}"
+                )
+    assert "transit._assign_block" in inlined

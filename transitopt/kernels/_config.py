@@ -17,10 +17,14 @@ combination of argument types. So every kernel should see one combination:
   compiles about a second longer, for no gain on a few milliseconds of work; a serial
   twin calls the serial twins of the parallel kernels it calls, so a small problem
   compiles no parallel code;
+* a helper called at one site whose own compilation measurably costs a first run is
+  inlined there (:data:`njit_inline`);
 * a branch that a first run does not take but that calls a large kernel (the road
   loadings' pruning) is taken in Python, so the large kernel compiles only when needed;
 * no array-to-slice copies (``a[:k] = b[:k]``): their shape check alone compiles for
-  seconds; a loop does the same.
+  seconds; a loop does the same. Likewise array reductions (``a.min()``, ``a.max()``):
+  the four in the snapping grid (``snapping.build_grid``) compiled for about a second
+  more than one loop.
 
 ``tests/test_compile.py`` checks that evaluating a scenario compiles each kernel once.
 """
@@ -78,7 +82,7 @@ class _Kernel(CPUDispatcher):
         return super().get_call_template(args, kws)
 
 
-def _compile(parallel: bool) -> Any:
+def _compile(parallel: bool, inline: bool = False) -> Any:
     """``numba.njit`` with the options every kernel shares (cached, no GIL, numpy errors,
     no cfunc wrapper)."""
     options: dict[str, Any] = {
@@ -89,6 +93,8 @@ def _compile(parallel: bool) -> Any:
         # function objects, which transitopt never does, and costs compile time for each
         "no_cfunc_wrapper": True,
     }
+    if inline:
+        options["inline"] = "always"
     if parallel:
         options["parallel"] = dict(_PRANGE_ONLY)  # a copy: numba empties the dict
     jit = numba.njit(**options)
@@ -104,6 +110,22 @@ def _compile(parallel: bool) -> Any:
 
 #: decorator of every serial kernel
 njit = _compile(parallel=False)
+
+#: decorator of a helper with one call site, in one kernel, where compiling it as a kernel
+#: of its own measurably costs a first run: numba inlines it there (``inline="always"``,
+#: typed as part of its caller) instead of building, optimising and emitting a library for
+#: it that its caller links in and optimises again; called from Python it compiles like
+#: any kernel. Only for one call site (each site gets a copy, typed and optimised again),
+#: and the helper must call no parallel kernel: it is inlined with its own module's
+#: globals, so a serial twin would not swap that kernel for its twin
+#: (``tests/test_compile.py`` checks). Measured 2026-12-07 (old and new code side by side
+#: in fresh processes, empty caches, five pairs): ``transit._assign_block`` inlined into
+#: ``transit.assign``'s serial twin, the demo's transit assignment compiles in 0.7-1.4
+#: CPU s less (of 12.5-14.3 under load 2-2.8; every pair); other
+#: single-site helpers (the road loading's block, the snapping ring search, the
+#: accessibility rows, the conical integral) saved nothing measurable, and helpers with two
+#: call sites (``_search_listed``, ``leaves_last``) cost more than they saved
+njit_inline = _compile(parallel=False, inline=True)
 
 
 def njit_parallel(func: Any) -> Any:

@@ -45,10 +45,18 @@ def build_grid(gx, gy, n_cells_target):
     ``n_cells_target`` square cells. Returns ``(x0, y0, cell, nx, ny, ptr, items)``:
     cell ``(i, j)`` holds ``items[ptr[j * nx + i] : ptr[j * nx + i + 1]]``."""
     n = gx.size
-    x0 = gx.min()
-    y0 = gy.min()
-    w = max(gx.max() - x0, 1e-9)
-    h = max(gy.max() - y0, 1e-9)
+    # the extent by one loop, not gx.min() and friends: numba's array reductions compile
+    # for about a second on a first run, and these are the demo's only ones (the points
+    # are finite: no NaN to propagate)
+    x0 = x1 = gx[0]
+    y0 = y1 = gy[0]
+    for k in range(1, n):
+        x0 = min(x0, gx[k])
+        x1 = max(x1, gx[k])
+        y0 = min(y0, gy[k])
+        y1 = max(y1, gy[k])
+    w = max(x1 - x0, 1e-9)
+    h = max(y1 - y0, 1e-9)
     cell = max(math.sqrt(w * h / max(n_cells_target, 1)), max(w, h) / 4096.0, 1e-9)
     nx = int(w / cell) + 1
     ny = int(h / cell) + 1

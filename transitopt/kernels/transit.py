@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from ._config import chunk_count, njit, njit_parallel
+from ._config import chunk_count, njit, njit_inline, njit_parallel
 from .heap import NOT_QUEUED, heap_pop, heap_push_lower
 
 
@@ -339,7 +339,7 @@ def _sum_rows(blocks):
     return total
 
 
-@njit
+@njit_inline
 def _assign_block(
     b, n_blocks, tail, head, cost, freq, in_indptr, in_links, link_skim, alpha, origins,
     destinations, dem_indptr, dem_origin, dem_value, want_skims, unique_origins, all_origins,
