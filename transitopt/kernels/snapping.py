@@ -41,7 +41,8 @@ def _distance(x1, y1, x2, y2, geographic):
 
 @njit
 def build_grid(gx, gy, n_cells_target):
-    """Bucket points ``(gx, gy)`` (projected) into a uniform grid of about
+    """Bucket points ``(gx, gy)`` (projected; at least one, all finite: the caller,
+    ``paths.snap_points``, checks) into a uniform grid of about
     ``n_cells_target`` square cells. Returns ``(x0, y0, cell, nx, ny, ptr, items)``:
     cell ``(i, j)`` holds ``items[ptr[j * nx + i] : ptr[j * nx + i + 1]]``."""
     n = gx.size
