@@ -20,7 +20,7 @@ Commands (``NUMBA_NUM_THREADS=2``):
 Beside the table, a host-speed line: the CPU seconds of compiling a small self-contained
 kernel (a heap Dijkstra of three functions written in this file, numba only) in a fresh
 process, median of three, so that figures from different hosts can be compared (the
-shared 2-core host of 2026-12-07 measured 2.0–2.3 CPU s).
+shared 2-core host of 2026-12-07 measured 2.1–2.5 CPU s).
 
 ``--kernels`` instead runs each command once with an empty numba cache and lists the CPU
 seconds of each kernel's compilation (numba's ``numba:compile`` events, less the kernels
