@@ -4,8 +4,11 @@ Each command runs twice in fresh processes, both with an empty network cache
 (``TRANSITOPT_CACHE``): first with an empty numba cache (``NUMBA_CACHE_DIR``, what a new
 user has), then with the numba cache the first run left. The compilation is the
 difference of the two runs' CPU seconds (user + system, all threads, from
-``getrusage`` of the finished child), so it does not depend on other work on the
-machine as wall time would; the cold run's wall time is listed beside it.
+``getrusage`` of the finished child and the second process it waited for), so it does
+not depend on other work on the machine as wall time would; the time waited for it is
+the difference of their wall seconds. Each command runs with compiling ahead
+(``kernels._ahead``: a second process compiles the kernels in the opposite order) on and
+off, alternately.
 
 Commands (``NUMBA_NUM_THREADS=2``):
 
@@ -13,8 +16,8 @@ Commands (``NUMBA_NUM_THREADS=2``):
 * ``evaluate``: ``transitopt evaluate scenarios/helsinki_base.toml``;
 * ``assign``: ``transitopt assign <data>/tntp/SiouxFalls`` (bfw to 1e-5).
 
-    python benchmarks/bench_first_run.py                 # all three, about 3 min CPU
-    python benchmarks/bench_first_run.py --commands demo --markdown
+    python benchmarks/bench_first_run.py                 # all three, about 6 min CPU
+    python benchmarks/bench_first_run.py --commands demo --markdown --repeat 3
     python benchmarks/bench_first_run.py --commands demo --kernels   # CPU s per kernel
 
 Beside the table, a host-speed line: the CPU seconds of compiling a small self-contained
@@ -25,6 +28,10 @@ shared 2-core host of 2026-12-07 measured 2.1–2.5 CPU s).
 ``--kernels`` instead runs each command once with an empty numba cache and lists the CPU
 seconds of each kernel's compilation (numba's ``numba:compile`` events, less the kernels
 compiled inside them), largest first: where a first run's compilation goes.
+
+``--record`` writes ``transitopt/kernels/_ahead_lists.py``, what each command compiles
+on a first run (rerun it when kernels or their argument types change;
+``tests/test_ahead.py`` says when).
 """
 
 from __future__ import annotations
@@ -33,11 +40,13 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -62,13 +71,15 @@ def command_args(name: str, out: Path) -> list[str]:
     raise ValueError(f"unknown command {name!r}; expected one of {COMMANDS}")
 
 
-def run_once(name: str, numba_cache: Path) -> tuple[float, float]:
-    """``(CPU s, wall s)`` of one run of command ``name`` in a fresh process."""
+def run_once(name: str, numba_cache: Path, ahead: bool) -> tuple[float, float]:
+    """``(CPU s, wall s)`` of one run of command ``name`` in a fresh process, compiling
+    ahead (``kernels._ahead``) or not; the CPU seconds include the second process's."""
     with tempfile.TemporaryDirectory(prefix="first-run-") as tmp:
         env = dict(
             os.environ,
             NUMBA_CACHE_DIR=str(numba_cache),
             TRANSITOPT_CACHE=str(Path(tmp) / "cache"),
+            TRANSITOPT_COMPILE_AHEAD="1" if ahead else "0",
             NUMBA_NUM_THREADS="2",
             PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
         )
@@ -84,18 +95,24 @@ def run_once(name: str, numba_cache: Path) -> tuple[float, float]:
     return cpu, wall
 
 
-def measure(name: str) -> dict:
+def measure(name: str, ahead: bool) -> dict:
     """Cold (empty numba cache) and warm runs of command ``name``."""
     with tempfile.TemporaryDirectory(prefix="numba-cache-") as numba_cache:
-        cold_cpu, cold_wall = run_once(name, Path(numba_cache))
-        warm_cpu, warm_wall = run_once(name, Path(numba_cache))
+        cold_cpu, cold_wall = run_once(name, Path(numba_cache), ahead)
+        warm_cpu, warm_wall = run_once(name, Path(numba_cache), ahead)
     return {
         "cold_cpu": cold_cpu,
         "cold_wall": cold_wall,
         "warm_cpu": warm_cpu,
         "warm_wall": warm_wall,
         "compile_cpu": cold_cpu - warm_cpu,
+        "compile_wall": cold_wall - warm_wall,
     }
+
+
+def median_of(runs: list[dict]) -> dict:
+    """The median of each figure over ``runs`` (each figure on its own)."""
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
 
 
 #: run in the child process by ``--kernels``: the command with a listener on numba's
@@ -133,19 +150,85 @@ print(json.dumps(per_kernel))
 
 def kernel_times(name: str) -> dict[str, list]:
     """``{kernel: [compilations, CPU s]}`` of one run of command ``name``, empty caches."""
+    return child_json(_KERNEL_TIMES, name)
+
+
+#: run in the child process by ``--record``: the command with a listener on numba's
+#: compile events, printing the project's kernels in the order their compilation started,
+#: with their argument types (``kernels._ahead.encode``), as JSON on the last line
+_RECORD = """
+import json, sys
+from numba.core import event
+from transitopt.kernels._ahead import encode
+
+order = []
+
+class Listener(event.Listener):
+    def on_start(self, ev):
+        func = ev.data["dispatcher"].py_func
+        if func.__module__.startswith("transitopt.kernels."):
+            name = func.__module__.removeprefix("transitopt.kernels.") + "." + func.__qualname__
+            entry = [name, [encode(arg) for arg in ev.data["args"]]]
+            if entry not in order:
+                order.append(entry)
+
+    def on_end(self, ev):
+        pass
+
+event.register("numba:compile", Listener())
+from transitopt.cli import app
+try:
+    app(sys.argv[1:], standalone_mode=False)
+except SystemExit:
+    pass
+print(json.dumps(order))
+"""
+
+
+def child_json(script: str, name: str) -> Any:
+    """The JSON last line printed by ``script`` run with command ``name``'s arguments in a
+    fresh process with empty caches (compiling ahead off)."""
     with tempfile.TemporaryDirectory(prefix="first-run-") as tmp:
         env = dict(
             os.environ,
             NUMBA_CACHE_DIR=str(Path(tmp) / "numba"),
             TRANSITOPT_CACHE=str(Path(tmp) / "cache"),
+            TRANSITOPT_COMPILE_AHEAD="0",
             NUMBA_NUM_THREADS="2",
             PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
         )
-        cmd = [sys.executable, "-c", _KERNEL_TIMES, *command_args(name, Path(tmp))]
+        cmd = [sys.executable, "-c", script, *command_args(name, Path(tmp))]
         done = subprocess.run(cmd, env=env, capture_output=True, text=True)
         if done.returncode != 0:
             raise RuntimeError(f"{name} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _literal(value: Any) -> Any:
+    """JSON lists as tuples, for the Python literal of the kernel lists."""
+    return tuple(_literal(item) for item in value) if isinstance(value, list) else value
+
+
+def record_lists(path: Path = ROOT / "transitopt" / "kernels" / "_ahead_lists.py") -> None:
+    """Write ``kernels/_ahead_lists.py``: what each command compiles on a first run."""
+    lists = {name: _literal(child_json(_RECORD, name)) for name in COMMANDS}
+    lines = [
+        '"""What each command compiles on a first run, in order: ``(kernel, argument types)``.',
+        "",
+        "Generated by ``python benchmarks/bench_first_run.py --record``; read by",
+        "``kernels._ahead`` (compiling ahead). Do not edit by hand.",
+        '"""',
+        "",
+        "LISTS = {",
+    ]
+    for name, entries in lists.items():
+        lines.append(f"    {name!r}: (")
+        lines.extend(f"        {entry!r}," for entry in entries)
+        lines.append("    ),")
+    lines.append("}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    subprocess.run([sys.executable, "-m", "ruff", "format", "-q", str(path)], check=False)
+    print(f"wrote {path}: " + ", ".join(f"{n} {len(e)} kernels" for n, e in lists.items()))
 
 
 def print_kernel_times(name: str, per_kernel: dict[str, list], top: int = 25) -> None:
@@ -261,16 +344,18 @@ def host_line(seconds: float) -> str:
     )
 
 
-def table(results: dict[str, dict]) -> str:
+def table(results: dict[tuple[str, bool], dict]) -> str:
     lines = [
-        "| command | CPU s, empty numba cache | CPU s, numba cache filled | compilation, CPU s "
-        "| wall s, empty cache |",
-        "|---|---:|---:|---:|---:|",
+        "| command | compile ahead | CPU s, empty numba cache | CPU s, numba cache filled "
+        "| compilation, CPU s | wall s, empty cache | wall s, cache filled "
+        "| waited for compilation, wall s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for name, r in results.items():
+    for (name, ahead), r in results.items():
         lines.append(
-            f"| `transitopt {name}` | {r['cold_cpu']:.1f} | {r['warm_cpu']:.1f} "
-            f"| {r['compile_cpu']:.1f} | {r['cold_wall']:.1f} |"
+            f"| `transitopt {name}` | {'on' if ahead else 'off'} | {r['cold_cpu']:.1f} "
+            f"| {r['warm_cpu']:.1f} | {r['compile_cpu']:.1f} | {r['cold_wall']:.1f} "
+            f"| {r['warm_wall']:.1f} | {r['compile_wall']:.1f} |"
         )
     return "\n".join(lines)
 
@@ -282,7 +367,18 @@ def main() -> None:
     parser.add_argument(
         "--kernels", action="store_true", help="list the compile CPU s of each kernel instead"
     )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs of each command and setting (medians)"
+    )
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="write transitopt/kernels/_ahead_lists.py (what each command compiles) instead",
+    )
     args = parser.parse_args()
+    if args.record:
+        record_lists()
+        return
     if args.kernels:
         for name in args.commands:
             print_kernel_times(name, kernel_times(name))
@@ -290,10 +386,13 @@ def main() -> None:
         return
     load_start = loadavg()
     reference = reference_compile()
-    results = {}
+    runs: dict[tuple[str, bool], list[dict]] = {}
     for name in args.commands:
-        results[name] = measure(name)
-        print(name, results[name], flush=True)
+        for _ in range(args.repeat):
+            for ahead in (False, True):  # alternating, so both see the same machine
+                runs.setdefault((name, ahead), []).append(measure(name, ahead))
+                print(name, "ahead" if ahead else "not ahead", runs[name, ahead][-1], flush=True)
+    results = {key: median_of(found) for key, found in runs.items()}
     text = table(results) + "\n\n" + host_line(reference)
     print(text)
     if args.markdown:
@@ -301,14 +400,19 @@ def main() -> None:
 
         header = (
             "## First run: numba compilation per command\n\n"
-            "Command: `python benchmarks/bench_first_run.py --markdown`. Each command runs in a "
-            "fresh process with an empty network cache, first with an empty numba cache (a new "
-            "user), then with the numba cache that run filled; *compilation* is the difference "
-            "of their CPU seconds (user + system, all threads), 2 numba threads. "
-            f"numba {numba.__version__}; load average {load_start} at the start, "
-            f"{loadavg()} at the end (CPU seconds hardly depend on it; the wall time does). "
-            "Target (issue 11): a first `transitopt demo` under 25 s of compilation on 2 cores. "
-            "Small problems call serial twins of the parallel kernels "
+            f"Command: `python benchmarks/bench_first_run.py --markdown --repeat {args.repeat}`. "
+            "Each command runs in a fresh process with an empty network cache, first with an "
+            "empty numba cache (a new user), then with the numba cache that run filled; "
+            "*compilation* is the difference of their CPU seconds (user + system, all threads "
+            "and both processes), *waited for compilation* the difference of their wall "
+            "seconds, 2 numba threads. *Compile ahead* on (the default): a second process "
+            "compiles the command's kernels in the opposite order into numba's cache "
+            "(`kernels._ahead`), so the two cores share the compilation; off: "
+            "`TRANSITOPT_COMPILE_AHEAD=0`. The two settings alternate run by run; medians of "
+            f"{args.repeat} runs each. numba {numba.__version__}; load average {load_start} at "
+            f"the start, {loadavg()} at the end (CPU seconds hardly depend on it; the wall "
+            "time does). Target (issue 11): a first `transitopt demo` under 25 s of "
+            "compilation on 2 cores. Small problems call serial twins of the parallel kernels "
             "(`kernels._config.sized`), which compile about a second faster each; "
             "`--kernels` lists the compile CPU s per kernel. The host-speed line under the "
             "table is the CPU s of compiling a small self-contained kernel written in the "

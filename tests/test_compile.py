@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 
 import transitopt
-from transitopt.kernels import _config, snapping, transit
+from transitopt.kernels import _ahead, _config, snapping, transit
 from transitopt.kernels import accessibility as kacc
 from transitopt.kernels import shortest_paths as ksp
 
@@ -100,6 +100,19 @@ def test_scenario_evaluation_compiles_each_kernel_once(tmp_path, town_toml):
     twice = {name: sigs for name, sigs in found.items() if len(sigs) > 1}
     assert not twice, "compiled more than once (see kernels/_config.py):\n" + "\n".join(
         f"{name}:\n  " + "\n  ".join(sigs) for name, sigs in twice.items()
+    )
+    # compiling ahead (kernels._ahead) covers what an evaluation compiles
+    listed = {
+        (name.removesuffix("_serial") + ".serial" if name.endswith("_serial") else name,
+         str(tuple(_ahead.decode(item) for item in encoded)))
+        for name, encoded in _ahead.listed("evaluate")
+    }  # fmt: skip
+    unlisted = [
+        f"{name}{sig}" for name, sigs in found.items() for sig in sigs if (name, sig) not in listed
+    ]
+    assert not unlisted, (
+        "compiled by an evaluation but not listed for compiling ahead (record the lists "
+        "again: python benchmarks/bench_first_run.py --record):\n" + "\n".join(unlisted)
     )
 
 

@@ -21,10 +21,11 @@ def evaluate(
 ) -> None:
     """Evaluate one scenario: road equilibrium, transit assignment, mode choice, metrics."""
     from .._errors import ConvergenceWarning
+    from ..kernels._ahead import compiling_ahead
     from ..scenario import compare as compare_results
     from ..scenario import evaluate_file, write_result
 
-    with shown_warnings(ConvergenceWarning, others=False):
+    with compiling_ahead("evaluate"), shown_warnings(ConvergenceWarning, others=False):
         with console.status(Text(f"Evaluating {scenario} ...")) as status:
             result = evaluate_file(scenario, progress=_feedback_status(status, scenario))
             base = None
@@ -58,7 +59,10 @@ def compare(
     """Compare alternatives with a baseline: headline table, HTML report and PNG maps."""
     if len(scenarios) < 2:
         raise typer.BadParameter("give a baseline and at least one alternative")
-    _compare(scenarios, output)
+    from ..kernels._ahead import compiling_ahead
+
+    with compiling_ahead("demo"):  # the demo is a comparison: the same kernels
+        _compare(scenarios, output)
 
 
 def demo(
@@ -67,15 +71,18 @@ def demo(
     ] = Path("transitopt-demo"),
 ) -> None:
     """Quickstart, offline: compare the example scenarios on the embedded central-Helsinki extract."""
+    from ..kernels._ahead import compiling_ahead
     from ..scenario import example_scenarios
     from .network import print_summary
 
-    scenarios = example_scenarios()
-    console.print(
-        f"Comparing {len(scenarios)} example scenarios on central Helsinki (offline, embedded data)"
-    )
-    print_summary(load("helsinki", "drive", "generic"))
-    _compare(scenarios, output)
+    with compiling_ahead("demo"):
+        scenarios = example_scenarios()
+        console.print(
+            f"Comparing {len(scenarios)} example scenarios on central Helsinki "
+            "(offline, embedded data)"
+        )
+        print_summary(load("helsinki", "drive", "generic"))
+        _compare(scenarios, output)
 
 
 def _compare(scenarios: list[Path], output: Path) -> None:

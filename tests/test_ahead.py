@@ -1,0 +1,139 @@
+"""Compiling ahead (``kernels._ahead``): a first run's kernels compiled in a second process.
+
+The lists of what each command compiles (``kernels/_ahead_lists.py``) are recorded by
+``python benchmarks/bench_first_run.py --record``; these tests fail when a list no longer
+names a kernel, or no longer covers what a command compiles, so that it is recorded again.
+The scenario evaluation's coverage is checked in ``tests/test_compile.py`` (its evaluation
+already runs in a fresh process).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numba import typeof
+
+import transitopt
+from transitopt.kernels import _ahead
+
+_RECORD_AGAIN = "record the lists again: python benchmarks/bench_first_run.py --record"
+
+
+@pytest.mark.parametrize("command", ["demo", "evaluate", "assign"])
+def test_every_listed_kernel_exists_with_its_types(command):
+    entries = _ahead.listed(command)
+    assert len(entries) > 20
+    for name, encoded in entries:
+        try:
+            kernel = _ahead.kernel(name)
+        except LookupError as exc:
+            pytest.fail(f"{exc}: {_RECORD_AGAIN}")
+        assert hasattr(kernel, "compile"), name
+        types = tuple(_ahead.decode(item) for item in encoded)
+        assert tuple(_ahead.encode(t) for t in types) == encoded
+
+
+def test_listed_types_are_the_types_numba_gives_the_arguments():
+    """An encoded array or tuple decodes to the type numba infers for such a value."""
+    frozen = np.arange(4, dtype=np.int32)
+    frozen.setflags(write=False)
+    values = [
+        np.zeros(3),
+        np.zeros((2, 3), dtype=np.int64),
+        frozen,
+        np.zeros(2, dtype=np.bool_),
+        np.float64(1.0),
+        np.int64(2),
+        True,
+        (np.zeros(2), np.int64(1)),
+        (np.int64(1), np.int64(2)),
+    ]
+    for value in values:
+        numba_type = typeof(value)
+        assert _ahead.decode(_ahead.encode(numba_type)) == numba_type, value
+
+
+def test_unlistable_types_are_refused():
+    with pytest.raises(ValueError, match="not listable"):
+        _ahead.encode(typeof("text"))
+
+
+def test_off_switch_and_no_list_start_nothing(monkeypatch):
+    monkeypatch.setattr(_ahead, "_cached", lambda dispatcher: False)
+    monkeypatch.setenv("TRANSITOPT_COMPILE_AHEAD", "0")
+    with _ahead.compiling_ahead("demo") as process:
+        assert process is None
+    monkeypatch.setenv("TRANSITOPT_COMPILE_AHEAD", "1")
+    with _ahead.compiling_ahead("no such command") as process:
+        assert process is None
+
+
+def test_a_second_process_starts_and_is_stopped_on_leaving(monkeypatch):
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("compiling ahead is off on one core")
+    monkeypatch.setattr(_ahead, "_cached", lambda dispatcher: False)
+    monkeypatch.setenv("TRANSITOPT_COMPILE_AHEAD", "1")
+    with _ahead.compiling_ahead("assign") as process:
+        assert process is not None
+        assert process.poll() is None  # still importing or compiling
+    assert process.returncode is not None  # stopped and waited for
+
+
+#: the assign command in a fresh process with a listener on numba's compile events (fired
+#: for compilations only, not for kernels loaded from the on-disk cache): prints the
+#: project's kernels it compiled as JSON on the last line
+_ASSIGN_COMPILES = """
+import json, sys
+from numba.core import event
+compiled = []
+
+class Listener(event.Listener):
+    def on_start(self, ev):
+        func = ev.data["dispatcher"].py_func
+        if func.__module__.startswith("transitopt."):
+            compiled.append(func.__module__ + "." + func.__qualname__)
+
+    def on_end(self, ev):
+        pass
+
+event.register("numba:compile", Listener())
+from transitopt.cli import app
+app(sys.argv[1:], standalone_mode=False)
+print(json.dumps(compiled))
+"""
+
+
+@pytest.mark.slow
+def test_kernels_compiled_ahead_are_the_ones_assign_loads(tmp_path, require_data):
+    """The second process's work, alone, then the command with its cache: the command
+    compiles none of the project's kernels (the list covers a bfw assignment, and the
+    cached code is what the command runs). About 20 CPU s."""
+    folder = require_data("tntp/SiouxFalls")
+    package_root = str(Path(transitopt.__file__).resolve().parents[1])
+    env = dict(
+        os.environ,
+        NUMBA_CACHE_DIR=str(tmp_path / "numba"),
+        TRANSITOPT_CACHE=str(tmp_path / "cache"),
+        TRANSITOPT_COMPILE_AHEAD="0",
+        PYTHONPATH=os.pathsep.join([package_root, os.environ.get("PYTHONPATH", "")]),
+    )
+    ahead = subprocess.run(
+        [sys.executable, "-m", "transitopt.kernels._ahead", "assign"],
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert ahead.returncode == 0, ahead.stderr[-3000:]
+    run = subprocess.run(
+        [sys.executable, "-c", _ASSIGN_COMPILES, "assign", str(folder), "-o",
+         str(tmp_path / "flows.csv")],
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    compiled = json.loads(run.stdout.strip().splitlines()[-1])
+    assert compiled == [], f"compiled after compiling ahead: {compiled}; {_RECORD_AGAIN}"
+    assert (tmp_path / "flows.csv").stat().st_size > 0

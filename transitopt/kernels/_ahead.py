@@ -1,0 +1,199 @@
+"""Compile ahead: a first run's kernels compiled in a second process, side by side.
+
+On a first run (an empty numba cache) a command compiles its kernels one after the
+other as it reaches them, on one core. :func:`compiling_ahead` starts a second process
+that compiles the same kernels for the same argument types, in the opposite order, into
+numba's on-disk cache (``cache=True``, :mod:`._config`); when the command reaches a
+kernel the second process has finished, numba loads it from the cache instead of
+compiling it. The two meet in the middle, so on two cores a first run waits for about
+half of the compilation. The answers do not change: a cached kernel is the same
+compiled code.
+
+What each command compiles, with which argument types, is listed in
+:mod:`._ahead_lists`, recorded from a first run of the command
+(``python benchmarks/bench_first_run.py --record``; ``tests/test_ahead.py`` checks
+that the lists still cover what the commands compile). A kernel the list misses is
+compiled by the command as before; a listed kernel the command does not reach costs
+the second process's time only.
+
+Off where it cannot help: with ``NUMBA_DISABLE_JIT``, on one core, when every listed
+kernel is already in the cache, and when ``TRANSITOPT_COMPILE_AHEAD=0``. Any failure of
+the second process (a kernel that does not compile, no permission to write the cache)
+leaves the command to compile as before.
+
+    python -m transitopt.kernels._ahead demo    # what the second process runs
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from typing import Any, cast
+
+import numpy as np
+from numba.core import config, types
+
+#: environment switch: ``0`` turns compiling ahead off
+ENV_SWITCH = "TRANSITOPT_COMPILE_AHEAD"
+
+#: a listed argument type: a scalar's name (``"int64"``), an array
+#: ``("array", dtype, ndim, layout, readonly)`` or a tuple ``("tuple", (items...))``
+Encoded = Any
+
+
+def encode(numba_type: Any) -> Encoded:
+    """The listed form of a numba argument type (see :data:`Encoded`)."""
+    if isinstance(numba_type, types.Array):
+        if not numba_type.aligned:
+            raise ValueError(f"unaligned array argument {numba_type}: not listable")
+        return ("array", str(numba_type.dtype), numba_type.ndim, numba_type.layout,
+                not numba_type.mutable)  # fmt: skip
+    if isinstance(numba_type, (types.Integer, types.Float, types.Boolean)):
+        return str(numba_type)
+    if isinstance(numba_type, types.BaseTuple):
+        items: tuple[Any, ...] = cast(Any, numba_type).types
+        return ("tuple", tuple(encode(item) for item in items))
+    raise ValueError(f"argument type {numba_type} ({type(numba_type).__name__}) is not listable")
+
+
+def decode(encoded: Encoded) -> Any:
+    """The numba type of a listed argument type (the inverse of :func:`encode`)."""
+    if isinstance(encoded, str):
+        return _scalar(encoded)
+    if encoded[0] == "array":
+        _, dtype, ndim, layout, readonly = encoded
+        return types.Array(_scalar(dtype), ndim, layout, readonly=readonly)
+    if encoded[0] == "tuple":
+        return types.BaseTuple.from_types([decode(item) for item in encoded[1]])
+    raise ValueError(f"unknown listed type {encoded!r}")
+
+
+def _scalar(name: str) -> Any:
+    from numba.np.numpy_support import from_dtype
+
+    return from_dtype(np.dtype(name))
+
+
+def kernel(name: str) -> Any:
+    """The dispatcher of a listed kernel, ``"<module under transitopt.kernels>.<name>"``;
+    ``<name>_serial`` is a parallel kernel's serial twin (``kernels._config``)."""
+    module_name, _, attribute = name.rpartition(".")
+    module = importlib.import_module(f"transitopt.kernels.{module_name}")
+    found = getattr(module, attribute, None)
+    if found is None and attribute.endswith("_serial"):
+        found = getattr(getattr(module, attribute.removesuffix("_serial"), None), "serial", None)
+    if found is None or not hasattr(found, "compile"):
+        raise LookupError(f"no kernel {name!r} in transitopt.kernels.{module_name}")
+    return found
+
+
+def listed(command: str) -> tuple[tuple[str, tuple[Encoded, ...]], ...]:
+    """What ``command`` compiles on a first run, in the order it compiles it:
+    ``(kernel name, argument types)`` pairs; empty for a command with no list."""
+    from ._ahead_lists import LISTS
+
+    return LISTS.get(command, ())
+
+
+def _cached(dispatcher: Any) -> bool:
+    """Whether numba's on-disk cache holds a current entry for ``dispatcher`` (its index
+    file exists and was written for this source; numba's internals, so any surprise
+    counts as not cached)."""
+    try:
+        return bool(dispatcher._cache._cache_file._load_index())
+    except Exception:
+        return False
+
+
+def _worth_starting(command: str) -> bool:
+    if os.environ.get(ENV_SWITCH, "1").strip() == "0" or getattr(config, "DISABLE_JIT", False):
+        return False
+    if len(os.sched_getaffinity(0)) < 2:
+        return False
+    entries = listed(command)
+    try:
+        return any(not _cached(kernel(name)) for name, _ in entries)
+    except LookupError:  # a stale list: the command compiles as before
+        return False
+
+
+@contextlib.contextmanager
+def compiling_ahead(command: str) -> Iterator[subprocess.Popen | None]:
+    """Run the body with ``command``'s kernels compiling ahead in a second process.
+
+    Yields the process, or None where compiling ahead is off or cannot help (see the
+    module docstring). On leaving, a process still compiling is stopped.
+    """
+    process = None
+    if _worth_starting(command):
+        with contextlib.suppress(OSError):
+            process = subprocess.Popen(
+                [sys.executable, "-m", "transitopt.kernels._ahead", command, str(os.getpid())],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+    try:
+        yield process
+    finally:
+        if process is not None:
+            _stop(process)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Stop a compiling process now: SIGTERM ends it at once where it runs Python code
+    (a cache file half written is removed, see :func:`compile_listed`); where it is inside
+    LLVM for more than a second it writes nothing, so it is killed."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    process.wait()
+
+
+class _Stopped(Exception):
+    """Raised in the compiling process by SIGTERM."""
+
+
+def compile_listed(command: str, parent: int | None = None) -> int:
+    """Compile ``command``'s listed kernels, last first, into numba's on-disk cache;
+    stops on SIGTERM, or between kernels once the ``parent`` process is gone. Returns
+    how many kernels it compiled or loaded."""
+    stopped = False
+
+    def request_stop(signum: int, frame: Any) -> None:
+        nonlocal stopped
+        stopped = True
+        raise _Stopped  # numba removes a cache file it was writing, then re-raises
+
+    signal.signal(signal.SIGTERM, request_stop)
+    done = 0
+    for name, encoded in reversed(listed(command)):
+        if stopped or (parent is not None and os.getppid() != parent):
+            break
+        dispatcher = kernel(name)
+        signature = tuple(decode(item) for item in encoded)
+        if signature in dispatcher.overloads:  # compiled inside an earlier kernel
+            continue
+        try:
+            dispatcher.compile(signature)
+            done += 1
+        except Exception:  # noqa: BLE001 - the command compiles what this could not
+            continue
+    return done
+
+
+def main(argv: Sequence[str]) -> None:
+    """``python -m transitopt.kernels._ahead COMMAND [PARENT_PID]``."""
+    compile_listed(argv[0], int(argv[1]) if len(argv) > 1 else None)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
