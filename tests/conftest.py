@@ -40,7 +40,7 @@ def require_data():
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
     """Keep the network cache of each test session out of the user's home, and the
-    commands the tests run from compiling ahead in second processes (``kernels._ahead``;
+    commands the tests run from compiling ahead in second processes (``transitopt._ahead``;
     ``tests/test_ahead.py`` tests that)."""
     monkeypatch.setenv("TRANSITOPT_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
     monkeypatch.setenv("TRANSITOPT_COMPILE_AHEAD", "0")

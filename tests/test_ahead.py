@@ -1,6 +1,6 @@
-"""Compiling ahead (``kernels._ahead``): a first run's kernels compiled in a second process.
+"""Compiling ahead (``transitopt._ahead``): a first run's kernels compiled in a second process.
 
-The lists of what each command compiles (``kernels/_ahead_lists.py``) are recorded by
+The lists of what each command compiles (``transitopt/_ahead_lists.py``) are recorded by
 ``python benchmarks/bench_first_run.py --record``; these tests fail when a list no longer
 names a kernel, or no longer covers what a command compiles, so that it is recorded again.
 The scenario evaluation's coverage is checked in ``tests/test_compile.py`` (its evaluation
@@ -20,7 +20,7 @@ import pytest
 from numba import typeof
 
 import transitopt
-from transitopt.kernels import _ahead
+from transitopt import _ahead
 
 _RECORD_AGAIN = "record the lists again: python benchmarks/bench_first_run.py --record"
 
@@ -124,7 +124,7 @@ def test_kernels_compiled_ahead_are_the_ones_assign_loads(tmp_path, require_data
         PYTHONPATH=os.pathsep.join([package_root, os.environ.get("PYTHONPATH", "")]),
     )
     ahead = subprocess.run(
-        [sys.executable, "-m", "transitopt.kernels._ahead", "assign"],
+        [sys.executable, "-m", "transitopt._ahead", "assign"],
         env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert ahead.returncode == 0, ahead.stderr[-3000:]

@@ -19,6 +19,8 @@ LAYERS: dict[str, int] = {
     "_io": 1,
     "_progress": 1,
     "_digest": 1,
+    "_ahead": 1,
+    "_ahead_lists": 1,
     "settings": 1,
     "defaults": 1,
     "geo": 1,

@@ -27,7 +27,8 @@ import numpy as np
 import pytest
 
 import transitopt
-from transitopt.kernels import _ahead, _config, snapping, transit
+from transitopt import _ahead
+from transitopt.kernels import _config, snapping, transit
 from transitopt.kernels import accessibility as kacc
 from transitopt.kernels import shortest_paths as ksp
 
@@ -101,7 +102,7 @@ def test_scenario_evaluation_compiles_each_kernel_once(tmp_path, town_toml):
     assert not twice, "compiled more than once (see kernels/_config.py):\n" + "\n".join(
         f"{name}:\n  " + "\n  ".join(sigs) for name, sigs in twice.items()
     )
-    # compiling ahead (kernels._ahead) covers what an evaluation compiles
+    # compiling ahead (transitopt._ahead) covers what an evaluation compiles
     listed = {
         (name.removesuffix("_serial") + ".serial" if name.endswith("_serial") else name,
          str(tuple(_ahead.decode(item) for item in encoded)))

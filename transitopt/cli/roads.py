@@ -147,11 +147,11 @@ def assign(
     profile: ProfileOpt = "generic",
 ) -> None:
     """Road traffic assignment to user equilibrium; writes flow, time and v/c per link."""
+    from .._ahead import compiling_ahead
     from .._errors import ConvergenceWarning
     from .._io import write_table
     from ..assignment import UserEquilibrium
     from ..demand import attach_to_nodes, read_od
-    from ..kernels._ahead import compiling_ahead
     from ..report import plot_convergence
     from ..zones import attach_zones, read_zones
 
@@ -159,7 +159,7 @@ def assign(
         raise typer.BadParameter(
             f"{output}: expected a .csv, .parquet or .gpkg file", param_hint="--output"
         )
-    # the recorded list is of a bfw run (kernels._ahead); other algorithms compile as before
+    # the recorded list is of a bfw run (transitopt._ahead); other algorithms compile as before
     with compiling_ahead("assign" if algorithm == "bfw" else ""):
         network = load(source, network_type, profile)
         if demand is None:

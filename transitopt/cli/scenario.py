@@ -20,8 +20,8 @@ def evaluate(
     ],
 ) -> None:
     """Evaluate one scenario: road equilibrium, transit assignment, mode choice, metrics."""
+    from .._ahead import compiling_ahead
     from .._errors import ConvergenceWarning
-    from ..kernels._ahead import compiling_ahead
     from ..scenario import compare as compare_results
     from ..scenario import evaluate_file, write_result
 
@@ -59,7 +59,7 @@ def compare(
     """Compare alternatives with a baseline: headline table, HTML report and PNG maps."""
     if len(scenarios) < 2:
         raise typer.BadParameter("give a baseline and at least one alternative")
-    from ..kernels._ahead import compiling_ahead
+    from .._ahead import compiling_ahead
 
     with compiling_ahead("demo"):  # the demo is a comparison: the same kernels
         _compare(scenarios, output)
@@ -71,7 +71,7 @@ def demo(
     ] = Path("transitopt-demo"),
 ) -> None:
     """Quickstart, offline: compare the example scenarios on the embedded central-Helsinki extract."""
-    from ..kernels._ahead import compiling_ahead
+    from .._ahead import compiling_ahead
     from ..scenario import example_scenarios
     from .network import print_summary
 

@@ -3,11 +3,11 @@
 On a first run (an empty numba cache) a command compiles its kernels one after the
 other as it reaches them, on one core. :func:`compiling_ahead` starts a second process
 that compiles the same kernels for the same argument types, in the opposite order, into
-numba's on-disk cache (``cache=True``, :mod:`._config`); when the command reaches a
-kernel the second process has finished, numba loads it from the cache instead of
-compiling it. The two meet in the middle, so on two cores a first run waits for about
-half of the compilation. The answers do not change: a cached kernel is the same
-compiled code.
+numba's on-disk cache (``cache=True``, :mod:`transitopt.kernels._config`); when the
+command reaches a kernel the second process has finished, numba loads it from the cache
+instead of compiling it. The two meet in the middle, so on two cores a first run waits
+for about half of the compilation. The answers do not change: a cached kernel is the
+same compiled code.
 
 What each command compiles, with which argument types, is listed in
 :mod:`._ahead_lists`, recorded from a first run of the command
@@ -17,11 +17,12 @@ compiled by the command as before; a listed kernel the command does not reach co
 the second process's time only.
 
 Off where it cannot help: with ``NUMBA_DISABLE_JIT``, on one core, when every listed
-kernel is already in the cache, and when ``TRANSITOPT_COMPILE_AHEAD=0``. Any failure of
-the second process (a kernel that does not compile, no permission to write the cache)
-leaves the command to compile as before.
+kernel is already in the cache, and when ``TRANSITOPT_COMPILE_AHEAD=0``
+(:func:`transitopt.settings.compile_ahead`). Any failure of the second process (a
+kernel that does not compile, no permission to write the cache) leaves the command to
+compile as before.
 
-    python -m transitopt.kernels._ahead demo    # what the second process runs
+    python -m transitopt._ahead demo    # what the second process runs
 """
 
 from __future__ import annotations
@@ -38,8 +39,7 @@ from typing import Any, cast
 import numpy as np
 from numba.core import config, types
 
-#: environment switch: ``0`` turns compiling ahead off
-ENV_SWITCH = "TRANSITOPT_COMPILE_AHEAD"
+from .settings import compile_ahead
 
 #: a listed argument type: a scalar's name (``"int64"``), an array
 #: ``("array", dtype, ndim, layout, readonly)`` or a tuple ``("tuple", (items...))``
@@ -111,7 +111,7 @@ def _cached(dispatcher: Any) -> bool:
 
 
 def _worth_starting(command: str) -> bool:
-    if os.environ.get(ENV_SWITCH, "1").strip() == "0" or getattr(config, "DISABLE_JIT", False):
+    if not compile_ahead() or getattr(config, "DISABLE_JIT", False):
         return False
     if len(os.sched_getaffinity(0)) < 2:
         return False
@@ -133,7 +133,7 @@ def compiling_ahead(command: str) -> Iterator[subprocess.Popen | None]:
     if _worth_starting(command):
         with contextlib.suppress(OSError):
             process = subprocess.Popen(
-                [sys.executable, "-m", "transitopt.kernels._ahead", command, str(os.getpid())],
+                [sys.executable, "-m", "transitopt._ahead", command, str(os.getpid())],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -191,7 +191,7 @@ def compile_listed(command: str, parent: int | None = None) -> int:
 
 
 def main(argv: Sequence[str]) -> None:
-    """``python -m transitopt.kernels._ahead COMMAND [PARENT_PID]``."""
+    """``python -m transitopt._ahead COMMAND [PARENT_PID]``."""
     compile_listed(argv[0], int(argv[1]) if len(argv) > 1 else None)
 
 
