@@ -110,10 +110,17 @@ def _cached(dispatcher: Any) -> bool:
         return False
 
 
+def _usable_cores() -> int:
+    """Cores this process may run on (all of the machine's where the OS cannot say)."""
+    if hasattr(os, "sched_getaffinity"):  # Linux
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def _worth_starting(command: str) -> bool:
     if not compile_ahead() or getattr(config, "DISABLE_JIT", False):
         return False
-    if len(os.sched_getaffinity(0)) < 2:
+    if _usable_cores() < 2:
         return False
     entries = listed(command)
     try:
