@@ -33,7 +33,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, cast
 
 import numpy as np
@@ -154,7 +154,7 @@ def compiling_ahead(command: str) -> Iterator[subprocess.Popen | None]:
 
 def _stop(process: subprocess.Popen) -> None:
     """Stop a compiling process now: SIGTERM ends it at once where it runs Python code
-    (a cache file half written is removed, see :func:`compile_listed`); where it is inside
+    (a cache file half written is removed, see :func:`main`); where it is inside
     LLVM for more than a second it writes nothing, so it is killed."""
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
@@ -169,21 +169,15 @@ class _Stopped(Exception):
     """Raised in the compiling process by SIGTERM."""
 
 
-def compile_listed(command: str, parent: int | None = None) -> int:
+def compile_listed(
+    command: str, parent: int | None = None, stopped: Callable[[], bool] = lambda: False
+) -> int:
     """Compile ``command``'s listed kernels, last first, into numba's on-disk cache;
-    stops on SIGTERM, or between kernels once the ``parent`` process is gone. Returns
-    how many kernels it compiled or loaded."""
-    stopped = False
-
-    def request_stop(signum: int, frame: Any) -> None:
-        nonlocal stopped
-        stopped = True
-        raise _Stopped  # numba removes a cache file it was writing, then re-raises
-
-    signal.signal(signal.SIGTERM, request_stop)
+    stops between kernels once ``stopped()`` is true or the ``parent`` process is gone.
+    Returns how many kernels it compiled or loaded."""
     done = 0
     for name, encoded in reversed(listed(command)):
-        if stopped or (parent is not None and os.getppid() != parent):
+        if stopped() or (parent is not None and os.getppid() != parent):
             break
         dispatcher = kernel(name)
         signature = tuple(decode(item) for item in encoded)
@@ -198,8 +192,21 @@ def compile_listed(command: str, parent: int | None = None) -> int:
 
 
 def main(argv: Sequence[str]) -> None:
-    """``python -m transitopt._ahead COMMAND [PARENT_PID]``."""
-    compile_listed(argv[0], int(argv[1]) if len(argv) > 1 else None)
+    """``python -m transitopt._ahead COMMAND [PARENT_PID]``: the second process.
+
+    SIGTERM (from :func:`compiling_ahead`) stops it at once where it runs Python code:
+    numba removes a cache file it was writing before the exception leaves. Ctrl-C, which
+    reaches the whole process group, is left to the command, which then stops it."""
+    requested = False
+
+    def request_stop(signum: int, frame: Any) -> None:
+        nonlocal requested
+        requested = True
+        raise _Stopped
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    compile_listed(argv[0], int(argv[1]) if len(argv) > 1 else None, lambda: requested)
 
 
 if __name__ == "__main__":
