@@ -29,14 +29,13 @@ _RECORD_AGAIN = "record the lists again: python benchmarks/bench_first_run.py --
 def test_every_listed_kernel_exists_with_its_types(command):
     entries = _ahead.listed(command)
     assert len(entries) > 20
-    for name, encoded in entries:
+    for name, signature in entries:
         try:
             kernel = _ahead.kernel(name)
         except LookupError as exc:
             pytest.fail(f"{exc}: {_RECORD_AGAIN}")
         assert hasattr(kernel, "compile"), name
-        types = tuple(_ahead.decode(item) for item in encoded)
-        assert tuple(_ahead.encode(t) for t in types) == encoded
+        assert _ahead.parse_line(_ahead.entry_line(name, signature)) == (name, signature)
 
 
 def test_listed_types_are_the_types_numba_gives_the_arguments():
@@ -46,6 +45,7 @@ def test_listed_types_are_the_types_numba_gives_the_arguments():
     values = [
         np.zeros(3),
         np.zeros((2, 3), dtype=np.int64),
+        np.zeros((2, 3), order="F"),
         frozen,
         np.zeros(2, dtype=np.bool_),
         np.float64(1.0),
@@ -53,15 +53,26 @@ def test_listed_types_are_the_types_numba_gives_the_arguments():
         True,
         (np.zeros(2), np.int64(1)),
         (np.int64(1), np.int64(2)),
+        (np.zeros(2),),
+        ((frozen, np.float64(1.0)), np.zeros(1)),
     ]
     for value in values:
         numba_type = typeof(value)
         assert _ahead.decode(_ahead.encode(numba_type)) == numba_type, value
+    line = "heap.heap_push(array(float64, 1d, C), (int64, (bool, readonly array(int32, 2d, A))))"
+    name, signature = _ahead.parse_line(line)
+    assert name == "heap.heap_push" and _ahead.entry_line(name, signature) == line
 
 
 def test_unlistable_types_are_refused():
     with pytest.raises(ValueError, match="not listable"):
         _ahead.encode(typeof("text"))
+    with pytest.raises(ValueError, match="not listable"):
+        _ahead.encode(typeof(np.zeros(2, dtype=[("x", "f8")])))  # an array of records
+    with pytest.raises(ValueError, match="unknown listed type 'nonsense'"):
+        _ahead.decode("nonsense")
+    with pytest.raises(ValueError, match="not a listed kernel"):
+        _ahead.parse_line("heap.heap_push")
 
 
 def test_off_switch_and_no_list_start_nothing(monkeypatch):

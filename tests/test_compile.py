@@ -105,8 +105,8 @@ def test_scenario_evaluation_compiles_each_kernel_once(tmp_path, town_toml):
     # compiling ahead (transitopt._ahead) covers what an evaluation compiles
     listed = {
         (name.removesuffix("_serial") + ".serial" if name.endswith("_serial") else name,
-         str(tuple(_ahead.decode(item) for item in encoded)))
-        for name, encoded in _ahead.listed("evaluate")
+         str(signature))
+        for name, signature in _ahead.listed("evaluate")
     }  # fmt: skip
     unlisted = [
         f"{name}{sig}" for name, sigs in found.items() for sig in sigs if (name, sig) not in listed

@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -41,42 +42,65 @@ from numba.core import config, types
 
 from .settings import compile_ahead
 
-#: a listed argument type: a scalar's name (``"int64"``), an array
-#: ``("array", dtype, ndim, layout, readonly)`` or a tuple ``("tuple", (items...))``
-Encoded = Any
+_ARRAY = re.compile(r"(readonly )?array\((\w+), (\d+)d, ([CFA])\)")
 
 
-def encode(numba_type: Any) -> Encoded:
-    """The listed form of a numba argument type (see :data:`Encoded`)."""
-    if isinstance(numba_type, types.Array):
-        if not numba_type.aligned:
-            raise ValueError(f"unaligned array argument {numba_type}: not listable")
-        return ("array", str(numba_type.dtype), numba_type.ndim, numba_type.layout,
-                not numba_type.mutable)  # fmt: skip
+def encode(numba_type: Any) -> str:
+    """The listed text of a numba argument type: a scalar's name (``int64``), an array
+    as numba writes it (``readonly array(int32, 1d, C)``), a tuple in parentheses."""
+    if isinstance(numba_type, types.Array) and _ARRAY.fullmatch(str(numba_type)):
+        return str(numba_type)  # not an unaligned array nor one of records
     if isinstance(numba_type, (types.Integer, types.Float, types.Boolean)):
         return str(numba_type)
     if isinstance(numba_type, types.BaseTuple):
-        items: tuple[Any, ...] = cast(Any, numba_type).types
-        return ("tuple", tuple(encode(item) for item in items))
+        items = [encode(item) for item in cast(Any, numba_type).types]
+        return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
     raise ValueError(f"argument type {numba_type} ({type(numba_type).__name__}) is not listable")
 
 
-def decode(encoded: Encoded) -> Any:
+def decode(text: str) -> Any:
     """The numba type of a listed argument type (the inverse of :func:`encode`)."""
-    if isinstance(encoded, str):
-        return _scalar(encoded)
-    if encoded[0] == "array":
-        _, dtype, ndim, layout, readonly = encoded
-        return types.Array(_scalar(dtype), ndim, layout, readonly=readonly)
-    if encoded[0] == "tuple":
-        return types.BaseTuple.from_types([decode(item) for item in encoded[1]])
-    raise ValueError(f"unknown listed type {encoded!r}")
+    array = _ARRAY.fullmatch(text)
+    if array:
+        readonly, dtype, ndim, layout = array.groups()
+        return types.Array(_scalar(dtype), int(ndim), cast(Any, layout), readonly=bool(readonly))
+    if text.startswith("(") and text.endswith(")"):
+        return types.BaseTuple.from_types([decode(item) for item in _split(text[1:-1])])
+    return _scalar(text)
+
+
+def _split(text: str) -> list[str]:
+    """``text`` split at its top-level commas (not those inside parentheses)."""
+    parts, depth, start = [], 0, 0
+    for at, char in enumerate(text):
+        depth += (char == "(") - (char == ")")
+        if char == "," and depth == 0:
+            parts.append(text[start:at].strip())
+            start = at + 1
+    parts.append(text[start:].strip())
+    return [part for part in parts if part]
 
 
 def _scalar(name: str) -> Any:
     from numba.np.numpy_support import from_dtype
 
-    return from_dtype(np.dtype(name))
+    try:
+        return from_dtype(np.dtype(name))
+    except TypeError:
+        raise ValueError(f"unknown listed type {name!r}") from None
+
+
+def entry_line(name: str, signature: Sequence[Any]) -> str:
+    """One line of a list: ``name(type, type, ...)``."""
+    return f"{name}({', '.join(encode(t) for t in signature)})"
+
+
+def parse_line(line: str) -> tuple[str, tuple[Any, ...]]:
+    """The kernel name and numba argument types of a list's line (see :func:`entry_line`)."""
+    name, _, args = line.partition("(")
+    if not args.endswith(")"):
+        raise ValueError(f"not a listed kernel: {line!r}")
+    return name, tuple(decode(item) for item in _split(args[:-1]))
 
 
 def kernel(name: str) -> Any:
@@ -92,12 +116,12 @@ def kernel(name: str) -> Any:
     return found
 
 
-def listed(command: str) -> tuple[tuple[str, tuple[Encoded, ...]], ...]:
+def listed(command: str) -> list[tuple[str, tuple[Any, ...]]]:
     """What ``command`` compiles on a first run, in the order it compiles it:
-    ``(kernel name, argument types)`` pairs; empty for a command with no list."""
+    ``(kernel name, numba argument types)`` pairs; empty for a command with no list."""
     from ._ahead_lists import LISTS
 
-    return LISTS.get(command, ())
+    return [parse_line(line) for line in LISTS.get(command, "").splitlines() if line.strip()]
 
 
 def _cached(dispatcher: Any) -> bool:
@@ -176,11 +200,10 @@ def compile_listed(
     stops between kernels once ``stopped()`` is true or the ``parent`` process is gone.
     Returns how many kernels it compiled or loaded."""
     done = 0
-    for name, encoded in reversed(listed(command)):
+    for name, signature in reversed(listed(command)):
         if stopped() or (parent is not None and os.getppid() != parent):
             break
         dispatcher = kernel(name)
-        signature = tuple(decode(item) for item in encoded)
         if signature in dispatcher.overloads:  # compiled inside an earlier kernel
             continue
         try:
