@@ -115,13 +115,24 @@ def median_of(runs: list[dict]) -> dict:
     return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
 
 
+#: the end of the child scripts below: the command, then what the listener ``found``
+_RUN_COMMAND = """
+event.register("numba:compile", Listener())
+from transitopt.cli import app
+try:
+    app(sys.argv[1:], standalone_mode=False)
+except SystemExit:
+    pass
+print(json.dumps(found))
+"""
+
 #: run in the child process by ``--kernels``: the command with a listener on numba's
 #: compile events, printing ``{kernel: [compilations, CPU s]}`` as JSON on the last line
 _KERNEL_TIMES = """
 import json, sys, time
 from numba.core import event
 
-stack, per_kernel = [], {}
+stack, found = [], {}
 
 class Listener(event.Listener):
     def on_start(self, ev):
@@ -134,18 +145,11 @@ class Listener(event.Listener):
             stack[-1][1] += spent
         func = ev.data["dispatcher"].py_func
         name = func.__module__.replace("transitopt.kernels.", "") + "." + func.__qualname__
-        entry = per_kernel.setdefault(name, [0, 0.0])
+        entry = found.setdefault(name, [0, 0.0])
         entry[0] += 1
         entry[1] += spent - inner
-
-event.register("numba:compile", Listener())
-from transitopt.cli import app
-try:
-    app(sys.argv[1:], standalone_mode=False)
-except SystemExit:
-    pass
-print(json.dumps(per_kernel))
 """
+_KERNEL_TIMES += _RUN_COMMAND
 
 
 def kernel_times(name: str) -> dict[str, list]:
@@ -155,13 +159,13 @@ def kernel_times(name: str) -> dict[str, list]:
 
 #: run in the child process by ``--record``: the command with a listener on numba's
 #: compile events, printing the project's kernels in the order their compilation started,
-#: with their argument types (``_ahead.encode``), as JSON on the last line
+#: with their argument types (``transitopt._ahead.entry_line``), as JSON on the last line
 _RECORD = """
 import json, sys
 from numba.core import event
 from transitopt._ahead import entry_line
 
-order = []
+found = []
 
 class Listener(event.Listener):
     def on_start(self, ev):
@@ -169,20 +173,13 @@ class Listener(event.Listener):
         if func.__module__.startswith("transitopt.kernels."):
             name = func.__module__.removeprefix("transitopt.kernels.") + "." + func.__qualname__
             line = entry_line(name, ev.data["args"])
-            if line not in order:
-                order.append(line)
+            if line not in found:
+                found.append(line)
 
     def on_end(self, ev):
         pass
-
-event.register("numba:compile", Listener())
-from transitopt.cli import app
-try:
-    app(sys.argv[1:], standalone_mode=False)
-except SystemExit:
-    pass
-print(json.dumps(order))
 """
+_RECORD += _RUN_COMMAND
 
 
 def child_json(script: str, name: str) -> Any:
@@ -206,7 +203,9 @@ def child_json(script: str, name: str) -> Any:
 
 def record_lists(path: Path = ROOT / "transitopt" / "_ahead_lists.py") -> None:
     """Write ``transitopt/_ahead_lists.py``: what each command compiles on a first run,
-    one kernel per line (a command that compiles what another does shares its list)."""
+    one kernel per line (a command that compiles what another does shares its list).
+    Kernels first compiled on a side thread (the walk searches beside the drive set-up,
+    ``assignment.multimodal``) may come in another order from one recording to the next."""
     lists = {name: "\n".join(child_json(_RECORD, name)) for name in COMMANDS}
     constants: dict[str, str] = {}  # list text -> its constant's name
     lines = [

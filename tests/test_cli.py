@@ -184,6 +184,16 @@ def test_assign_with_an_od_naming_unknown_nodes_fails_cleanly(require_data, tmp_
     assert not out.exists()
 
 
+def test_assign_and_calibrate_without_demand_ask_for_it(town_osm, tmp_path):
+    """Without ``--demand`` only a TNTP folder has a default OD matrix (its trips file)."""
+    for command, what in (("assign", "the OD matrix"), ("calibrate", "the prior OD matrix")):
+        extra = ["--counts", tmp_path / "counts.csv"] if command == "calibrate" else []
+        result = invoke(command, town_osm, *extra, "-o", tmp_path / "out.csv")
+        assert result.exit_code == 2  # a usage error (click's code), in one line
+        assert f"give {what} with --demand FILE" in result.output, result.output
+        assert not (tmp_path / "out.csv").exists()
+
+
 @pytest.mark.slow
 def test_demo_compares_the_example_scenarios_offline(tmp_path, monkeypatch):
     from transitopt.cli._common import console

@@ -309,6 +309,16 @@ def search_progress(
         yield show
 
 
+def demand_file(demand: Path | None, source: str, what: str = "OD matrix") -> Path:
+    """``--demand``, or the trips file of a TNTP folder ``source`` when it is not given."""
+    if demand is not None:
+        return demand
+    trips = sorted(Path(source).glob("*_trips.tntp")) if Path(source).is_dir() else []
+    if not trips:
+        raise typer.BadParameter(f"give the {what} with --demand FILE", param_hint="--demand")
+    return trips[0]
+
+
 def load(source: str, network_type: str, profile: str) -> Any:
     """:func:`transitopt.load_network` with a status line."""
     from ..network import load_network

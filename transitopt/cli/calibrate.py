@@ -15,6 +15,7 @@ from ._common import (
     SourceArg,
     ZonesOpt,
     console,
+    demand_file,
     load,
     positive,
     shown_warnings,
@@ -99,13 +100,7 @@ def calibrate(
     from ..zones import attach_zones, read_zones
 
     network = load(source, network_type, profile)
-    if demand is None:
-        trips = sorted(Path(source).glob("*_trips.tntp")) if Path(source).is_dir() else []
-        if not trips:
-            raise typer.BadParameter(
-                "give the prior OD matrix with --demand FILE", param_hint="--demand"
-            )
-        demand = trips[0]
+    demand = demand_file(demand, source, "prior OD matrix")
     zone_table = attach_zones(network, read_zones(zones)) if zones is not None else None
 
     def prior_of(path: Path) -> ODMatrix:

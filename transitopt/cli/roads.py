@@ -17,6 +17,7 @@ from ._common import (
     SourceArg,
     ZonesOpt,
     console,
+    demand_file,
     field_progress,
     load,
     one_of,
@@ -162,14 +163,7 @@ def assign(
     # the recorded list is of a bfw run (transitopt._ahead); other algorithms compile as before
     with compiling_ahead("assign" if algorithm == "bfw" else ""):
         network = load(source, network_type, profile)
-        if demand is None:
-            trips = sorted(Path(source).glob("*_trips.tntp")) if Path(source).is_dir() else []
-            if not trips:
-                raise typer.BadParameter(
-                    "give the OD matrix with --demand FILE", param_hint="--demand"
-                )
-            demand = trips[0]
-        od = read_od(demand)
+        od = read_od(demand_file(demand, source))
         if zones is not None:
             od = attach_to_nodes(od, attach_zones(network, read_zones(zones)), network)
         console.print(f"demand: {od.n_zones:,} zones, {od.total():,.1f} trips")
