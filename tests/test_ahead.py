@@ -85,6 +85,17 @@ def test_off_switch_and_no_list_start_nothing(monkeypatch):
         assert process is None
 
 
+def test_a_list_naming_a_missing_kernel_starts_nothing(monkeypatch):
+    """A stale list (a kernel renamed since it was recorded) leaves the command to compile
+    as before instead of failing."""
+    monkeypatch.setattr(_ahead, "_cached", lambda dispatcher: False)
+    monkeypatch.setenv("TRANSITOPT_COMPILE_AHEAD", "1")
+    stale = [("heap.no_such_kernel", ())]
+    monkeypatch.setattr(_ahead, "listed", lambda command: stale)
+    with _ahead.compiling_ahead("demo") as process:
+        assert process is None
+
+
 def test_a_second_process_starts_and_is_stopped_on_leaving(monkeypatch):
     if _ahead._usable_cores() < 2:
         pytest.skip("compiling ahead is off on one core")

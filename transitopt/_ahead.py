@@ -142,6 +142,7 @@ def _usable_cores() -> int:
 
 
 def _worth_starting(command: str) -> bool:
+    """Whether a second process would help ``command`` (see the module docstring)."""
     if not compile_ahead() or getattr(config, "DISABLE_JIT", False):
         return False
     if _usable_cores() < 2:
