@@ -196,23 +196,15 @@ class _Stopped(Exception):
 
 def compile_listed(
     command: str, parent: int | None = None, stopped: Callable[[], bool] = lambda: False
-) -> int:
-    """Compile ``command``'s listed kernels, last first, into numba's on-disk cache;
-    stops between kernels once ``stopped()`` is true or the ``parent`` process is gone.
-    Returns how many kernels it compiled or loaded."""
-    done = 0
+) -> None:
+    """Compile ``command``'s listed kernels, last first, into numba's on-disk cache (a
+    kernel already compiled inside an earlier one returns at once); stops between
+    kernels once ``stopped()`` is true or the ``parent`` process is gone."""
     for name, signature in reversed(listed(command)):
         if stopped() or (parent is not None and os.getppid() != parent):
             break
-        dispatcher = kernel(name)
-        if signature in dispatcher.overloads:  # compiled inside an earlier kernel
-            continue
-        try:
-            dispatcher.compile(signature)
-            done += 1
-        except Exception:  # noqa: BLE001 - the command compiles what this could not
-            continue
-    return done
+        with contextlib.suppress(Exception):  # the command compiles what this could not
+            kernel(name).compile(signature)
 
 
 def main(argv: Sequence[str]) -> None:
