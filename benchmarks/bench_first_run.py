@@ -10,14 +10,24 @@ the difference of their wall seconds. Each command runs with compiling ahead
 (``transitopt._ahead``: a second process compiles the kernels in the opposite order) on and
 off, alternately.
 
-Commands (``NUMBA_NUM_THREADS=2``):
+Commands (``NUMBA_NUM_THREADS=2``), the README's examples:
 
 * ``demo``: ``transitopt demo`` (the five Helsinki example scenarios, report and maps);
 * ``evaluate``: ``transitopt evaluate scenarios/helsinki_base.toml``;
-* ``assign``: ``transitopt assign <data>/tntp/SiouxFalls`` (bfw to 1e-5).
+* ``assign``: ``transitopt assign <data>/tntp/SiouxFalls`` (bfw to 1e-5);
+* ``skim``: ``transitopt skim <data>/osm/monaco-250101.osm.pbf --grid 500``;
+* ``access``, ``access-walk``, ``access-car``: ``transitopt access helsinki`` by transit
+  (``--cutoffs 10,15,20``), on foot and by car;
+* ``calibrate``: ``transitopt calibrate <data>/tntp/SiouxFalls`` with the prior and counts
+  of ``docs/calibration``;
+* ``frequencies``: ``transitopt optimise frequencies scenarios/helsinki_base.toml --fleet
+  58 --max-evaluations 50``;
+* ``routes``: ``transitopt optimise routes Mandl1 --routes 6 --evaluations 20000``.
 
-    python benchmarks/bench_first_run.py                 # all three, about 6 min CPU
+    python benchmarks/bench_first_run.py --commands demo evaluate assign   # about 6 min CPU
     python benchmarks/bench_first_run.py --commands demo --markdown --repeat 3
+    python benchmarks/bench_first_run.py --commands skim access calibrate frequencies \
+        routes --markdown --repeat 3 --section first_run_more
     python benchmarks/bench_first_run.py --commands demo --kernels   # CPU s per kernel
 
 Beside the table, a host-speed line: the CPU seconds of compiling a small self-contained
@@ -45,6 +55,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -56,19 +67,50 @@ from _readme import loadavg, write_section  # noqa: E402
 
 from transitopt.settings import data_dir  # noqa: E402
 
-COMMANDS = ("demo", "evaluate", "assign")
+#: the commands measured and listed; each name is the list's key in ``_ahead_lists.LISTS``
+#: and the ``transitopt._ahead.compiling_ahead`` argument of the CLI command it runs
+COMMANDS = (
+    "demo", "evaluate", "assign", "skim", "access", "access-walk", "access-car", "calibrate",
+    "frequencies", "routes",
+)  # fmt: skip
 
 
 def command_args(name: str, out: Path) -> list[str]:
-    """The CLI arguments of command ``name`` writing under ``out``."""
-    if name == "demo":
-        return ["demo", "-o", str(out / "demo")]
-    if name == "evaluate":
-        return ["evaluate", str(ROOT / "scenarios" / "helsinki_base.toml"), "-o", str(out / "ev")]
-    if name == "assign":
-        folder = data_dir() / "tntp" / "SiouxFalls"
-        return ["assign", str(folder), "-o", str(out / "flows.csv")]
-    raise ValueError(f"unknown command {name!r}; expected one of {COMMANDS}")
+    """The CLI arguments of command ``name`` writing under ``out`` (the README's examples)."""
+    data = data_dir()
+    base = str(ROOT / "scenarios" / "helsinki_base.toml")
+    calibration = ROOT / "docs" / "calibration"
+    args = {
+        "demo": ["demo", "-o", str(out / "demo")],
+        "evaluate": ["evaluate", base, "-o", str(out / "ev")],
+        "assign": ["assign", str(data / "tntp" / "SiouxFalls"), "-o", str(out / "flows.csv")],
+        "skim": [
+            "skim", str(data / "osm" / "monaco-250101.osm.pbf"), "--grid", "500",
+            "-o", str(out / "monaco.omx"),
+        ],
+        "access": [
+            "access", "helsinki", "--mode", "transit", "--cutoffs", "10,15,20",
+            "-o", str(out / "access.csv"),
+        ],
+        "access-walk": ["access", "helsinki", "-o", str(out / "access.csv")],
+        "access-car": ["access", "helsinki", "--mode", "car", "-o", str(out / "access.csv")],
+        "calibrate": [
+            "calibrate", str(data / "tntp" / "SiouxFalls"),
+            "--demand", str(calibration / "siouxfalls_prior.csv"),
+            "--counts", str(calibration / "siouxfalls_counts.csv"), "-o", str(out / "cal"),
+        ],
+        "frequencies": [
+            "optimise", "frequencies", base, "--fleet", "58", "--max-evaluations", "50",
+            "-o", str(out / "freq.toml"),
+        ],
+        "routes": [
+            "optimise", "routes", "Mandl1", "--routes", "6", "--evaluations", "20000",
+            "--seed", "1", "-o", str(out / "mandl6.txt"),
+        ],
+    }  # fmt: skip
+    if name not in args:
+        raise ValueError(f"unknown command {name!r}; expected one of {COMMANDS}")
+    return args[name]
 
 
 def run_once(name: str, numba_cache: Path, ahead: bool) -> tuple[float, float]:
@@ -201,12 +243,21 @@ def child_json(script: str, name: str) -> Any:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def record_lists(path: Path = ROOT / "transitopt" / "_ahead_lists.py") -> None:
-    """Write ``transitopt/_ahead_lists.py``: what each command compiles on a first run,
-    one kernel per line (a command that compiles what another does shares its list).
-    Kernels first compiled on a side thread (the walk searches beside the drive set-up,
-    ``assignment.multimodal``) may come in another order from one recording to the next."""
-    lists = {name: "\n".join(child_json(_RECORD, name)) for name in COMMANDS}
+def record_lists(
+    commands: Sequence[str] = COMMANDS, path: Path = ROOT / "transitopt" / "_ahead_lists.py"
+) -> None:
+    """Write ``transitopt/_ahead_lists.py``: what each of ``commands`` compiles on a first
+    run, one kernel per line (a command that compiles what another does shares its list);
+    the other commands keep their lists. Kernels first compiled on a side thread (the walk
+    searches beside the drive set-up, ``assignment.multimodal``) may come in another order
+    from one recording to the next."""
+    from transitopt._ahead_lists import LISTS
+
+    lists = {name: LISTS[name].strip() for name in COMMANDS if name in LISTS}
+    for name in commands:
+        lists[name] = "\n".join(child_json(_RECORD, name))
+        print(f"recorded {name}: {len(lists[name].splitlines())} kernels", flush=True)
+    lists = {name: lists[name] for name in COMMANDS if name in lists}
     constants: dict[str, str] = {}  # list text -> its constant's name
     lines = [
         '"""What each command compiles on a first run, in order: one kernel per line, with',
@@ -218,7 +269,7 @@ def record_lists(path: Path = ROOT / "transitopt" / "_ahead_lists.py") -> None:
     ]
     for name, text in lists.items():
         if text not in constants:
-            constants[text] = "_" + name.upper()
+            constants[text] = "_" + name.upper().replace("-", "_")
             lines += ["", f'{constants[text]} = """', text, '"""']
     lines += ["", "LISTS = {"]
     lines += [f'    "{name}": {constants[text]},' for name, text in lists.items()]
@@ -368,13 +419,18 @@ def main() -> None:
         "--repeat", type=int, default=1, help="runs of each command and setting (medians)"
     )
     parser.add_argument(
+        "--section",
+        default="first_run",
+        help="the benchmarks/README.md section --markdown writes (one per set of commands)",
+    )
+    parser.add_argument(
         "--record",
         action="store_true",
         help="write transitopt/_ahead_lists.py (what each command compiles) instead",
     )
     args = parser.parse_args()
     if args.record:
-        record_lists()
+        record_lists(args.commands)
         return
     if args.kernels:
         for name in args.commands:
@@ -397,7 +453,7 @@ def main() -> None:
 
         header = (
             "## First run: numba compilation per command\n\n"
-            f"Command: `python benchmarks/bench_first_run.py --markdown --repeat {args.repeat}`. "
+            f"Command: `python benchmarks/bench_first_run.py {' '.join(sys.argv[1:])}`. "
             "Each command runs in a fresh process with an empty network cache, first with an "
             "empty numba cache (a new user), then with the numba cache that run filled; "
             "*compilation* is the difference of their CPU seconds (user + system, all threads "
@@ -415,7 +471,7 @@ def main() -> None:
             "table is the CPU s of compiling a small self-contained kernel written in the "
             "benchmark (numba only, fresh processes), to compare hosts.\n"
         )
-        write_section("first_run", header + "\n" + text)
+        write_section(args.section, header + "\n" + text)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,11 +22,12 @@ from numba import typeof
 
 import transitopt
 from transitopt import _ahead
+from transitopt._ahead_lists import LISTS
 
 _RECORD_AGAIN = "record the lists again: python benchmarks/bench_first_run.py --record"
 
 
-@pytest.mark.parametrize("command", ["demo", "evaluate", "assign"])
+@pytest.mark.parametrize("command", sorted(LISTS))
 def test_every_listed_kernel_exists_with_its_types(command):
     entries = _ahead.listed(command)
     assert len(entries) > 20
@@ -36,6 +38,24 @@ def test_every_listed_kernel_exists_with_its_types(command):
             pytest.fail(f"{exc}: {_RECORD_AGAIN}")
         assert hasattr(kernel, "compile"), name
         assert _ahead.parse_line(_ahead.entry_line(name, signature)) == (name, signature)
+
+
+def test_every_command_that_compiles_ahead_has_a_list():
+    """The names the CLI gives ``compiling_ahead`` are the lists' keys (a name without a
+    list would silently start nothing)."""
+    cli = Path(transitopt.__file__).parent / "cli"
+    named = set()
+    for source in cli.glob("*.py"):
+        text = source.read_text(encoding="utf-8")
+        named.update(re.findall(r'compiling_ahead\("([\w-]+)"', text))
+        named.update(re.findall(r'compiling_ahead\(\s*"([\w-]+)" if ', text))
+    assert {"demo", "evaluate", "assign", "skim", "calibrate", "frequencies", "routes"} <= named
+    assert named <= set(LISTS), named - set(LISTS)
+    modes = re.search(
+        r'"access" if mode == "transit" else f"access-\{mode\}"',
+        (cli / "access.py").read_text(encoding="utf-8"),
+    )
+    assert modes and {"access", "access-walk", "access-car"} <= set(LISTS)
 
 
 def test_listed_types_are_the_types_numba_gives_the_arguments():

@@ -45,6 +45,7 @@ def access(
     ] = None,
 ) -> None:
     """Jobs (or other opportunities) reachable from each zone; table, city average and map."""
+    from .._ahead import compiling_ahead
     from .._io import write_table
     from ..accessibility import plot_accessibility
     from ..city_access import city_accessibility
@@ -58,7 +59,8 @@ def access(
             f"expected minutes above 0 separated by commas; got {cutoffs!r}",
             param_hint="--cutoffs",
         )
-    with console.status(Text(f"Accessibility by {mode} ...")):
+    listed = "access" if mode == "transit" else f"access-{mode}"  # _ahead_lists.LISTS
+    with compiling_ahead(listed), console.status(Text(f"Accessibility by {mode} ...")):
         result = city_accessibility(
             source,
             mode=mode,  # type: ignore[arg-type]  # city_accessibility checks the name

@@ -92,6 +92,7 @@ def calibrate(
         return
     if counts is None:
         raise typer.BadParameter("give the counts CSV with --counts FILE", param_hint="--counts")
+    from .._ahead import compiling_ahead
     from .._errors import ConvergenceWarning
     from ..assignment import estimate_matrix
     from ..assignment.classes import VehicleClass
@@ -99,50 +100,52 @@ def calibrate(
     from ..report.calibration import write_calibration
     from ..zones import attach_zones, read_zones
 
-    network = load(source, network_type, profile)
-    demand = demand_file(demand, source, "prior OD matrix")
-    zone_table = attach_zones(network, read_zones(zones)) if zones is not None else None
+    # the recorded list is of a bfw run (transitopt._ahead); other algorithms compile as before
+    with compiling_ahead("calibrate" if algorithm == "bfw" else ""):
+        network = load(source, network_type, profile)
+        demand = demand_file(demand, source, "prior OD matrix")
+        zone_table = attach_zones(network, read_zones(zones)) if zones is not None else None
 
-    def prior_of(path: Path) -> ODMatrix:
-        od = read_od(path)
-        return od if zone_table is None else attach_to_nodes(od, zone_table, network)
+        def prior_of(path: Path) -> ODMatrix:
+            od = read_od(path)
+            return od if zone_table is None else attach_to_nodes(od, zone_table, network)
 
-    od = prior_of(demand)
-    prior: ODMatrix | list[VehicleClass] = od
-    if vehicle_classes:
-        prior = [VehicleClass("car", od)]
-        for text in vehicle_classes:
-            name, pce, path = _class_option(text)
-            prior.append(VehicleClass(name, prior_of(path), pce=pce))
-    observed = read_counts(counts, network)
-    classes = (
-        ", ".join(f"{c.name} {c.demand.total():,.1f} (PCE {c.pce:g})" for c in prior)
-        if isinstance(prior, list)
-        else f"{od.total():,.1f}"
-    )
-    console.print(
-        f"prior: {od.n_zones:,} zones, trips {classes}; counts: "
-        f"{observed.n_observations} observations"
-    )
-    for row, reason in observed.unmatched.itertuples(index=False):
-        console.print(f"  unmatched {'row ' + str(row) if row else ''}: {reason}")
-    with shown_warnings(ConvergenceWarning):
-        result = estimate_matrix(
-            network,
-            prior,
-            observed,
-            max_outer=max_outer,
-            inner_iterations=inner,
-            target_percent_rmse=target_rmse,
-            assignment={"algorithm": algorithm, "gap": gap},
+        od = prior_of(demand)
+        prior: ODMatrix | list[VehicleClass] = od
+        if vehicle_classes:
+            prior = [VehicleClass("car", od)]
+            for text in vehicle_classes:
+                name, pce, path = _class_option(text)
+                prior.append(VehicleClass(name, prior_of(path), pce=pce))
+        observed = read_counts(counts, network)
+        classes = (
+            ", ".join(f"{c.name} {c.demand.total():,.1f} (PCE {c.pce:g})" for c in prior)
+            if isinstance(prior, list)
+            else f"{od.total():,.1f}"
         )
-    console.print(result.summary())
-    if result.class_estimates:
-        for row in result.class_statistics().itertuples(index=False):
-            console.print(
-                f"  {row.vehicle_class}: {row.n} counts, GEH<5 {100 * row.share_geh_below_5_prior:.1f}% "
-                f"-> {100 * row.share_geh_below_5:.1f}%, trips {row.trips_prior:,.1f} -> {row.trips:,.1f}"
+        console.print(
+            f"prior: {od.n_zones:,} zones, trips {classes}; counts: "
+            f"{observed.n_observations} observations"
+        )
+        for row, reason in observed.unmatched.itertuples(index=False):
+            console.print(f"  unmatched {'row ' + str(row) if row else ''}: {reason}")
+        with shown_warnings(ConvergenceWarning):
+            result = estimate_matrix(
+                network,
+                prior,
+                observed,
+                max_outer=max_outer,
+                inner_iterations=inner,
+                target_percent_rmse=target_rmse,
+                assignment={"algorithm": algorithm, "gap": gap},
             )
+        console.print(result.summary())
+        if result.class_estimates:
+            for row in result.class_statistics().itertuples(index=False):
+                console.print(
+                    f"  {row.vehicle_class}: {row.n} counts, GEH<5 {100 * row.share_geh_below_5_prior:.1f}% "
+                    f"-> {100 * row.share_geh_below_5:.1f}%, trips {row.trips_prior:,.1f} -> {row.trips:,.1f}"
+                )
     page = write_calibration(result, output)
     console.print(f"wrote {output}/ (estimate.omx, fit.csv, statistics.csv, ...) and {page}")
 
@@ -169,6 +172,7 @@ def _calibrate_scenario(path: Path, output: Path) -> None:
     """Evaluate a baseline with ``[calibration]``; print and write its calibration tables."""
     import json
 
+    from .._ahead import compiling_ahead
     from .._errors import ConvergenceWarning
     from .._io import atomic_path, write_table
     from ..scenario import evaluate, load_scenario
@@ -178,7 +182,8 @@ def _calibrate_scenario(path: Path, output: Path) -> None:
         raise typer.BadParameter(
             f"{path}: not a baseline scenario with a [calibration] section", param_hint="SOURCE"
         )
-    with shown_warnings(ConvergenceWarning):
+    # the scenario's evaluation compiles what `transitopt evaluate` does, and some more
+    with compiling_ahead("evaluate"), shown_warnings(ConvergenceWarning):
         result = evaluate(scenario)
     fitted = result.summary.get("calibration") or {}
     for note in result.summary.get("notes", []):

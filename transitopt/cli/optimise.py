@@ -66,6 +66,7 @@ def routes(
     With --evaluations (and no --budget) the search is deterministic: the same seed gives
     the same route set here and from design_routes(..., max_evaluations=N, seed=S).
     """
+    from .._ahead import compiling_ahead
     from ..optimise import design_routes, read_tndp_instance, write_route_set
 
     inst = read_tndp_instance(instance)
@@ -79,7 +80,10 @@ def routes(
         )
         if part
     )
-    with search_progress(f"{objective} search, {what}", budget, evaluations) as show:
+    with (
+        compiling_ahead("routes"),
+        search_progress(f"{objective} search, {what}", budget, evaluations) as show,
+    ):
         result = design_routes(
             inst,
             n_routes=routes,
@@ -135,9 +139,10 @@ def frequencies(
     ] = 500,
 ) -> None:
     """Choose headways within a fleet budget; writes a scenario that `transitopt compare` accepts."""
+    from .._ahead import compiling_ahead
     from ..optimise import optimise_frequencies, write_scenario
 
-    with console.status(Text("Optimising headways ...")) as status:
+    with compiling_ahead("frequencies"), console.status(Text("Optimising headways ...")) as status:
 
         def show(event: dict) -> None:
             status.update(

@@ -65,28 +65,30 @@ def skim(
     """Zone-to-zone travel-time (or distance) matrix for zone points or a regular grid."""
     from rich.progress import Progress
 
+    from .._ahead import compiling_ahead
     from ..paths import MAX_SNAP_M
     from ..skims import write_skim, zone_skim
     from ..zones import grid_zones, read_zones
 
     if (zones is None) == (grid is None):
         raise typer.BadParameter("give exactly one of --zones FILE or --grid METRES")
-    network = load(source, network_type, profile)
-    if zones is not None:
-        zone_table = read_zones(zones)
-    elif grid is not None:
-        zone_table = grid_zones(network, cell_size_m=grid)
-        if max_snap is None:
-            max_snap = grid
-    with Progress(console=console, transient=True) as bar:
-        task = bar.add_task(f"Skimming {len(zone_table):,} zones", total=len(zone_table))
-        result = zone_skim(
-            network,
-            zone_table,
-            weight=weight,
-            max_snap_m=MAX_SNAP_M if max_snap is None else max_snap,
-            progress=lambda state: bar.update(task, completed=state["done"]),
-        )
+    with compiling_ahead("skim"):
+        network = load(source, network_type, profile)
+        if zones is not None:
+            zone_table = read_zones(zones)
+        elif grid is not None:
+            zone_table = grid_zones(network, cell_size_m=grid)
+            if max_snap is None:
+                max_snap = grid
+        with Progress(console=console, transient=True) as bar:
+            task = bar.add_task(f"Skimming {len(zone_table):,} zones", total=len(zone_table))
+            result = zone_skim(
+                network,
+                zone_table,
+                weight=weight,
+                max_snap_m=MAX_SNAP_M if max_snap is None else max_snap,
+                progress=lambda state: bar.update(task, completed=state["done"]),
+            )
     write_skim(result, output)
     _print_skim(result)
     console.print(f"wrote {output}")
