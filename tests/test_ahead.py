@@ -127,10 +127,10 @@ def test_a_second_process_starts_and_is_stopped_on_leaving(monkeypatch):
     assert process.returncode is not None  # stopped and waited for
 
 
-#: the assign command in a fresh process with a listener on numba's compile events (fired
-#: for compilations only, not for kernels loaded from the on-disk cache): prints the
-#: project's kernels it compiled as JSON on the last line
-_ASSIGN_COMPILES = """
+#: a command in a fresh process with a listener on numba's compile events (fired for
+#: compilations only, not for kernels loaded from the on-disk cache): prints the project's
+#: kernels it compiled as JSON on the last line
+_COMMAND_COMPILES = """
 import json, sys
 from numba.core import event
 compiled = []
@@ -152,11 +152,26 @@ print(json.dumps(compiled))
 
 
 @pytest.mark.slow
-def test_kernels_compiled_ahead_are_the_ones_assign_loads(tmp_path, require_data):
+@pytest.mark.parametrize(
+    "command, data, args, written",
+    [
+        ("assign", "tntp/SiouxFalls", ["assign", "{data}", "-o", "{out}/flows.csv"], "flows.csv"),
+        (
+            "routes",
+            "tndp/Mandl",
+            ["optimise", "routes", "Mandl1", "--routes", "6", "--evaluations", "2000",
+             "--seed", "1", "-o", "{out}/routes.txt"],
+            "routes.txt",
+        ),
+    ],
+)  # fmt: skip
+def test_kernels_compiled_ahead_are_the_ones_the_command_loads(
+    command, data, args, written, tmp_path, require_data
+):
     """The second process's work, alone, then the command with its cache: the command
-    compiles none of the project's kernels (the list covers a bfw assignment, and the
-    cached code is what the command runs). About 20 CPU s."""
-    folder = require_data("tntp/SiouxFalls")
+    compiles none of the project's kernels (the list covers the README's example, and the
+    cached code is what the command runs). About 20-30 CPU s each."""
+    folder = require_data(data)
     package_root = str(Path(transitopt.__file__).resolve().parents[1])
     env = dict(
         os.environ,
@@ -166,16 +181,16 @@ def test_kernels_compiled_ahead_are_the_ones_assign_loads(tmp_path, require_data
         PYTHONPATH=os.pathsep.join([package_root, os.environ.get("PYTHONPATH", "")]),
     )
     ahead = subprocess.run(
-        [sys.executable, "-m", "transitopt._ahead", "assign"],
+        [sys.executable, "-m", "transitopt._ahead", command],
         env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert ahead.returncode == 0, ahead.stderr[-3000:]
+    argv = [arg.format(data=folder, out=tmp_path) for arg in args]
     run = subprocess.run(
-        [sys.executable, "-c", _ASSIGN_COMPILES, "assign", str(folder), "-o",
-         str(tmp_path / "flows.csv")],
+        [sys.executable, "-c", _COMMAND_COMPILES, *argv],
         env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr[-3000:]
     compiled = json.loads(run.stdout.strip().splitlines()[-1])
-    assert compiled == [], f"compiled after compiling ahead: {compiled}; {_RECORD_AGAIN}"
-    assert (tmp_path / "flows.csv").stat().st_size > 0
+    assert compiled == [], f"{command} compiled after compiling ahead: {compiled}; {_RECORD_AGAIN}"
+    assert (tmp_path / written).stat().st_size > 0
