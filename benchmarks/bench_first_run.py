@@ -22,12 +22,14 @@ Commands (``NUMBA_NUM_THREADS=2``), the README's examples:
   of ``docs/calibration``;
 * ``frequencies``: ``transitopt optimise frequencies scenarios/helsinki_base.toml --fleet
   58 --max-evaluations 50``;
-* ``routes``: ``transitopt optimise routes Mandl1 --routes 6 --evaluations 20000``.
+* ``routes``: ``transitopt optimise routes Mandl1 --routes 6 --evaluations 20000``;
+* ``design``: ``transitopt optimise design scenarios/helsinki_base.toml --routes 6 --fleet
+  30 --spacing 250``.
 
     python benchmarks/bench_first_run.py --commands demo evaluate assign   # about 6 min CPU
     python benchmarks/bench_first_run.py --commands demo --markdown --repeat 3
     python benchmarks/bench_first_run.py --commands skim access calibrate frequencies \
-        routes --markdown --repeat 3 --section first_run_more
+        routes design --markdown --repeat 3 --section first_run_more
     python benchmarks/bench_first_run.py --commands demo --kernels   # CPU s per kernel
 
 Beside the table, a host-speed line: the CPU seconds of compiling a small self-contained
@@ -71,7 +73,7 @@ from transitopt.settings import data_dir  # noqa: E402
 #: and the ``transitopt._ahead.compiling_ahead`` argument of the CLI command it runs
 COMMANDS = (
     "demo", "evaluate", "assign", "skim", "access", "access-walk", "access-car", "calibrate",
-    "frequencies", "routes",
+    "frequencies", "routes", "design",
 )  # fmt: skip
 
 
@@ -81,6 +83,7 @@ SHOWN = {
     "access-car": "access --mode car",
     "frequencies": "optimise frequencies",
     "routes": "optimise routes",
+    "design": "optimise design",
 }
 
 
@@ -115,6 +118,10 @@ def command_args(name: str, out: Path) -> list[str]:
         "routes": [
             "optimise", "routes", "Mandl1", "--routes", "6", "--evaluations", "20000",
             "--seed", "1", "-o", str(out / "mandl6.txt"),
+        ],
+        "design": [
+            "optimise", "design", base, "--routes", "6", "--fleet", "30", "--spacing", "250",
+            "-o", str(out / "designed.toml"),
         ],
     }  # fmt: skip
     if name not in args:

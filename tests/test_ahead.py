@@ -49,7 +49,16 @@ def test_every_command_that_compiles_ahead_has_a_list():
         text = source.read_text(encoding="utf-8")
         named.update(re.findall(r'compiling_ahead\("([\w-]+)"', text))
         named.update(re.findall(r'compiling_ahead\(\s*"([\w-]+)" if ', text))
-    assert {"demo", "evaluate", "assign", "skim", "calibrate", "frequencies", "routes"} <= named
+    assert {
+        "demo",
+        "evaluate",
+        "assign",
+        "skim",
+        "calibrate",
+        "frequencies",
+        "routes",
+        "design",
+    } <= named
     assert named <= set(LISTS), named - set(LISTS)
     modes = re.search(
         r'"access" if mode == "transit" else f"access-\{mode\}"',

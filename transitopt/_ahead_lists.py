@@ -316,6 +316,56 @@ tndp._tally(array(float64, 1d, C), float64, float64, int64)
 tndp._total_route_time(array(int64, 1d, C), array(int64, 1d, C), array(float64, 2d, C))
 """
 
+_DESIGN = """
+snapping.build_grid(array(float64, 1d, C), array(float64, 1d, C), int64)
+snapping.nearest_nodes_serial(array(float64, 1d, C), array(float64, 1d, C), array(float64, 1d, C), array(float64, 1d, C), readonly array(float64, 1d, C), readonly array(float64, 1d, C), array(int64, 1d, C), float64, float64, float64, int64, int64, array(int64, 1d, C), array(int64, 1d, C), bool)
+snapping._nearest_one(int64, array(float64, 1d, C), array(float64, 1d, C), array(float64, 1d, C), array(float64, 1d, C), readonly array(float64, 1d, C), readonly array(float64, 1d, C), array(int64, 1d, C), float64, float64, float64, int64, int64, array(int64, 1d, C), array(int64, 1d, C), bool)
+snapping._scan_cell(int64, array(int64, 1d, C), array(int64, 1d, C), array(int64, 1d, C), readonly array(float64, 1d, C), readonly array(float64, 1d, C), float64, float64, bool, float64, int64)
+snapping._distance(float64, float64, float64, float64, bool)
+snapping.haversine_m(float64, float64, float64, float64)
+compression.undirected_neighbours(readonly array(int64, 1d, C), readonly array(int32, 1d, C))
+compression.dedupe_csr(int64, array(int64, 1d, C), array(int64, 1d, C), array(float64, 1d, C))
+compression.contractible(array(int64, 1d, C), array(int32, 1d, C), readonly array(bool, 1d, C))
+compression.peel(array(int64, 1d, C), array(int32, 1d, C), readonly array(bool, 1d, C))
+compression.bfs_order(array(int64, 1d, C), array(int32, 1d, C), array(bool, 1d, C))
+compression.compress(readonly array(int64, 1d, C), readonly array(int32, 1d, C), array(float64, 1d, C), array(int64, 1d, C), array(int32, 1d, C), array(bool, 1d, C), array(int64, 1d, C), array(int64, 1d, C))
+compression._local_scratch(int64)
+shortest_paths.search_scratch(int64)
+compression.local_search(readonly array(int64, 1d, C), readonly array(int32, 1d, C), array(float64, 1d, C), array(int64, 1d, C), int64, int64, array(float64, 1d, C), array(int64, 1d, C), array(float64, 1d, C), array(int64, 1d, C), array(int64, 1d, C))
+heap.heap_push(array(float64, 1d, C), array(int64, 1d, C), array(int64, 1d, C), int64, int64, float64)
+heap._place(array(float64, 1d, C), array(int64, 1d, C), array(int64, 1d, C), int64, float64, int64)
+heap._sift_up(array(float64, 1d, C), array(int64, 1d, C), array(int64, 1d, C), int64)
+heap.heap_pop(array(float64, 1d, C), array(int64, 1d, C), array(int64, 1d, C), int64)
+heap._sift_down(array(float64, 1d, C), array(int64, 1d, C), array(int64, 1d, C), int64, int64)
+shortest_paths.relax_tracked(int64, float64, array(float64, 1d, C), array(int64, 1d, C), int64, array(float64, 1d, C), array(int64, 1d, C), array(int64, 1d, C), int64)
+compression.source_seeds(readonly array(int64, 1d, C), readonly array(int32, 1d, C), array(float64, 1d, C), array(int64, 1d, C), array(int64, 1d, C), array(int64, 1d, C), array(int64, 1d, C))
+shortest_paths.many_expanded(readonly array(int64, 1d, C), readonly array(int32, 1d, C), array(float64, 1d, C), readonly array(bool, 1d, C), array(int64, 2d, C), array(float64, 2d, C), array(int64, 1d, C), array(int64, 1d, C), array(int64, 1d, C), array(float64, 1d, C), array(int64, 1d, C), array(int64, 2d, C), array(float64, 2d, C), array(bool, 1d, C), int64)
+_config.chunk_count(int64)
+shortest_paths.reset_search(array(float64, 1d, C), array(int64, 1d, C), array(int64, 1d, C))
+shortest_paths.seed_search(array(int64, 1d, C), array(float64, 1d, C), array(float64, 1d, C), array(float64, 1d, C), array(int64, 1d, C), array(int64, 1d, C))
+shortest_paths._settle(readonly array(int64, 1d, C), readonly array(int32, 1d, C), array(float64, 1d, C), int64, readonly array(bool, 1d, C), array(bool, 1d, C), int64, array(float64, 1d, C), array(int64, 1d, C), array(float64, 1d, C), array(int64, 1d, C), array(int64, 1d, C), int64)
+shortest_paths.relax_out_edges(readonly array(int64, 1d, C), readonly array(int32, 1d, C), array(float64, 1d, C), int64, float64, array(float64, 1d, C), array(int64, 1d, C), array(float64, 1d, C), array(int64, 1d, C), array(int64, 1d, C), int64)
+shortest_paths._expanded_row(array(float64, 1d, C), int64, readonly array(bool, 1d, C), array(int64, 1d, C), array(int64, 2d, C), array(float64, 2d, C), array(int64, 1d, C), array(float64, 1d, C), array(float64, 1d, C))
+shortest_paths.single_source(readonly array(int64, 1d, C), readonly array(int32, 1d, C), array(float64, 1d, C), int64, readonly array(bool, 1d, C), array(int64, 1d, C))
+shortest_paths._mark_targets(int64, array(int64, 1d, C))
+shortest_paths.dijkstra_into(readonly array(int64, 1d, C), readonly array(int32, 1d, C), array(float64, 1d, C), int64, readonly array(bool, 1d, C), array(bool, 1d, C), int64, array(float64, 1d, C), array(int64, 1d, C), array(float64, 1d, C), array(int64, 1d, C), array(int64, 1d, C))
+shortest_paths.path_edges(array(int64, 1d, C), readonly array(int32, 1d, C), int64)
+tndp.path_pair_sums(array(int64, 2d, C), array(int64, 1d, C), array(float64, 2d, C))
+tndp.route_network_connected(array(int64, 1d, C), array(int64, 1d, C), int64)
+tndp.evaluate_routes_fast(array(int64, 1d, C), array(int64, 1d, C), array(float64, 2d, C), array(float64, 2d, C), float64)
+tndp._all_origins(array(int64, 1d, C), array(int64, 1d, C), array(float64, 2d, C), float64, array(float64, 2d, C), array(int64, 2d, C))
+tndp._segment_times(array(int64, 1d, C), array(int64, 1d, C), array(float64, 2d, C))
+tndp._route_is_simple(array(int64, 1d, C), array(int64, 1d, C), int64)
+tndp._settle_loops(int64, int64, array(int64, 1d, C), array(float64, 1d, C), array(float64, 2d, C), int64)
+tndp._tally(array(float64, 1d, C), float64, float64, int64)
+tndp._total_route_time(array(int64, 1d, C), array(int64, 1d, C), array(float64, 2d, C))
+tndp.route_set_skim(array(int64, 1d, C), array(int64, 1d, C), array(float64, 2d, C), float64)
+tndp._raptor_rows(array(int64, 1d, C), array(int64, 1d, C), array(float64, 2d, C), float64, array(int64, 1d, C))
+tndp._stop_routes(int64, array(int64, 1d, C), array(int64, 1d, C))
+tndp._raptor_origin(int64, array(int64, 1d, C), array(int64, 1d, C), array(float64, 2d, C), float64, array(int64, 1d, C), array(int64, 1d, C), array(bool, 1d, C), array(float64, 1d, C), array(int64, 1d, C), array(float64, 1d, C), array(bool, 1d, C), array(bool, 1d, C), array(int64, 1d, C), array(float64, 1d, C))
+tndp._ride_route(int64, int64, array(int64, 1d, C), array(float64, 2d, C), float64, bool, array(bool, 1d, C), array(float64, 1d, C), array(float64, 1d, C))
+"""
+
 LISTS = {
     "demo": _DEMO,
     "evaluate": _DEMO,
@@ -327,4 +377,5 @@ LISTS = {
     "calibrate": _CALIBRATE,
     "frequencies": _DEMO,
     "routes": _ROUTES,
+    "design": _DESIGN,
 }

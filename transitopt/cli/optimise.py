@@ -288,42 +288,62 @@ def design(
 ) -> None:
     """Design bus routes and headways for a city; writes a scenario that `transitopt compare`
     accepts. Ctrl-C keeps the best so far."""
+    from .._ahead import compiling_ahead
     from ..optimise.city import city_network, design_city, write_design
 
-    with console.status(Text(f"Building the candidate network of {scenario} ...")):
-        net = city_network(
-            scenario,
-            spacing_m=spacing,
-            demand=demand,  # type: ignore[arg-type]
-            must_serve=must_serve or (),
-        )
-    inst = net.instance
-    console.print(
-        f"{net.n_stops} candidate stops, {inst.n_links} links, "
-        f"{inst.total_demand:,.0f} trips/h between stops"
-    )
-    every = max(1, evaluations // 10)
-    shown = [0]
-
-    def line(event: dict) -> None:
-        if event.get("evaluations", 0) >= shown[0] + every:
-            shown[0] = event["evaluations"]
-            console.print(
-                f"{event['evaluations']:>8,} evaluations: ATT {event.get('att', float('nan')):.2f} "
-                f"min, TRT {event.get('trt', float('nan')):.0f} min"
+    with compiling_ahead("design"):
+        with console.status(Text(f"Building the candidate network of {scenario} ...")):
+            net = city_network(
+                scenario,
+                spacing_m=spacing,
+                demand=demand,  # type: ignore[arg-type]
+                must_serve=must_serve or (),
             )
+        inst = net.instance
+        console.print(
+            f"{net.n_stops} candidate stops, {inst.n_links} links, "
+            f"{inst.total_demand:,.0f} trips/h between stops"
+        )
+        every = max(1, evaluations // 10)
+        shown = [0]
 
-    if console.is_terminal:
-        with field_progress(f"route design, {evaluations:,} evaluations", "best") as bar:
-            task = bar.add_task("search", total=evaluations, best="-")
-
-            def show(event: dict) -> None:
-                bar.update(
-                    task,
-                    completed=min(evaluations, event.get("evaluations", 0)),
-                    best=f"ATT {event.get('att', float('nan')):.2f} min",
+        def line(event: dict) -> None:
+            if event.get("evaluations", 0) >= shown[0] + every:
+                shown[0] = event["evaluations"]
+                console.print(
+                    f"{event['evaluations']:>8,} evaluations: ATT {event.get('att', float('nan')):.2f} "
+                    f"min, TRT {event.get('trt', float('nan')):.0f} min"
                 )
 
+        if console.is_terminal:
+            with field_progress(f"route design, {evaluations:,} evaluations", "best") as bar:
+                task = bar.add_task("search", total=evaluations, best="-")
+
+                def show(event: dict) -> None:
+                    bar.update(
+                        task,
+                        completed=min(evaluations, event.get("evaluations", 0)),
+                        best=f"ATT {event.get('att', float('nan')):.2f} min",
+                    )
+
+                result = design_city(
+                    net,
+                    n_routes=routes,
+                    fleet=fleet,
+                    min_nodes=min_stops,
+                    max_nodes=max_stops,
+                    max_route_min=max_route_min,
+                    max_route_km=max_route_km,
+                    terminals=terminals,  # type: ignore[arg-type]
+                    u_turns=not no_u_turns,
+                    max_evaluations=evaluations,
+                    seed=seed,
+                    objective=objective,  # type: ignore[arg-type]
+                    operator_weight_per_veh_h=operator_weight_h,
+                    operator_weight_per_veh_km=operator_weight_km,
+                    progress=show,
+                )
+        else:
             result = design_city(
                 net,
                 n_routes=routes,
@@ -339,27 +359,9 @@ def design(
                 objective=objective,  # type: ignore[arg-type]
                 operator_weight_per_veh_h=operator_weight_h,
                 operator_weight_per_veh_km=operator_weight_km,
-                progress=show,
+                progress=line,
             )
-    else:
-        result = design_city(
-            net,
-            n_routes=routes,
-            fleet=fleet,
-            min_nodes=min_stops,
-            max_nodes=max_stops,
-            max_route_min=max_route_min,
-            max_route_km=max_route_km,
-            terminals=terminals,  # type: ignore[arg-type]
-            u_turns=not no_u_turns,
-            max_evaluations=evaluations,
-            seed=seed,
-            objective=objective,  # type: ignore[arg-type]
-            operator_weight_per_veh_h=operator_weight_h,
-            operator_weight_per_veh_km=operator_weight_km,
-            progress=line,
-        )
-    write_design(result, output, replace=replace)  # type: ignore[arg-type]
+        write_design(result, output, replace=replace)  # type: ignore[arg-type]
     if fit_fleet:
         from ..optimise.city import refit_to_model
 
