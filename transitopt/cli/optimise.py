@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Annotated
 
@@ -315,6 +316,23 @@ def design(
                     f"min, TRT {event.get('trt', float('nan')):.0f} min"
                 )
 
+        search = functools.partial(
+            design_city,
+            net,
+            n_routes=routes,
+            fleet=fleet,
+            min_nodes=min_stops,
+            max_nodes=max_stops,
+            max_route_min=max_route_min,
+            max_route_km=max_route_km,
+            terminals=terminals,  # type: ignore[arg-type]
+            u_turns=not no_u_turns,
+            max_evaluations=evaluations,
+            seed=seed,
+            objective=objective,  # type: ignore[arg-type]
+            operator_weight_per_veh_h=operator_weight_h,
+            operator_weight_per_veh_km=operator_weight_km,
+        )
         if console.is_terminal:
             with field_progress(f"route design, {evaluations:,} evaluations", "best") as bar:
                 task = bar.add_task("search", total=evaluations, best="-")
@@ -326,41 +344,9 @@ def design(
                         best=f"ATT {event.get('att', float('nan')):.2f} min",
                     )
 
-                result = design_city(
-                    net,
-                    n_routes=routes,
-                    fleet=fleet,
-                    min_nodes=min_stops,
-                    max_nodes=max_stops,
-                    max_route_min=max_route_min,
-                    max_route_km=max_route_km,
-                    terminals=terminals,  # type: ignore[arg-type]
-                    u_turns=not no_u_turns,
-                    max_evaluations=evaluations,
-                    seed=seed,
-                    objective=objective,  # type: ignore[arg-type]
-                    operator_weight_per_veh_h=operator_weight_h,
-                    operator_weight_per_veh_km=operator_weight_km,
-                    progress=show,
-                )
+                result = search(progress=show)
         else:
-            result = design_city(
-                net,
-                n_routes=routes,
-                fleet=fleet,
-                min_nodes=min_stops,
-                max_nodes=max_stops,
-                max_route_min=max_route_min,
-                max_route_km=max_route_km,
-                terminals=terminals,  # type: ignore[arg-type]
-                u_turns=not no_u_turns,
-                max_evaluations=evaluations,
-                seed=seed,
-                objective=objective,  # type: ignore[arg-type]
-                operator_weight_per_veh_h=operator_weight_h,
-                operator_weight_per_veh_km=operator_weight_km,
-                progress=line,
-            )
+            result = search(progress=line)
         write_design(result, output, replace=replace)  # type: ignore[arg-type]
     if fit_fleet:
         from ..optimise.city import refit_to_model
