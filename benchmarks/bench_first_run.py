@@ -417,7 +417,8 @@ def table(results: dict[tuple[str, bool], dict]) -> str:
     ]
     for (name, ahead), r in results.items():
         lines.append(
-            f"| `transitopt {SHOWN.get(name, name)}` | {'on' if ahead else 'off'} | {r['cold_cpu']:.1f} "
+            f"| `transitopt {SHOWN.get(name, name)}` | {'on' if ahead else 'off'} "
+            f"| {r['cold_cpu']:.1f} "
             f"| {r['warm_cpu']:.1f} | {r['compile_cpu']:.1f} | {r['cold_wall']:.1f} "
             f"| {r['warm_wall']:.1f} | {r['compile_wall']:.1f} |"
         )
@@ -467,8 +468,9 @@ def main() -> None:
     if args.markdown:
         import numba
 
+        more = "" if args.section == "first_run" else " (more commands)"
         header = (
-            f"## First run: numba compilation per command{'' if args.section == 'first_run' else ' (more commands)'}\n\n"
+            f"## First run: numba compilation per command{more}\n\n"
             f"Command: `python benchmarks/bench_first_run.py {' '.join(sys.argv[1:])}`. "
             "Each command runs in a fresh process with an empty network cache, first with an "
             "empty numba cache (a new user), then with the numba cache that run filled; "
