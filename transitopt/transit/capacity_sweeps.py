@@ -165,6 +165,7 @@ def solve_by_sweeps(
     # and how often it was visited so (its steps shrink with that count)
     n_focus = int(round(p.sweeps_focus * order.size))
     last_gap = np.zeros(n_dest)
+    last_best = np.zeros(n_dest)
     focus_visits = np.zeros(n_dest)
     one = np.zeros(1, dtype=np.int64)
     focus_cap = np.zeros(1)
@@ -176,16 +177,13 @@ def solve_by_sweeps(
         freq = np.array(freq, dtype=np.float64)  # updated in place by the kernel
         cost = np.array(cost, dtype=np.float64)
         caps = np.full(size, 1.0 / math.sqrt(k + 1.0))
-        sweep_gap = 0.0
-        sweep_best = 0.0
         step_sum = 0.0
         for block in blocks:
             b = block.size
             visit(block, caps, volume, cost, freq)
-            sweep_gap += float(own_gap[:b].sum())
-            sweep_best += float(best_q[:b].sum())
             step_sum += float(steps[:b].sum())
             last_gap[block] = own_gap[:b]
+            last_best[block] = best_q[:b]
         # focus visits: the destination with the largest gap last measured, again
         for _ in range(n_focus):
             q = int(np.argmax(last_gap))
@@ -196,6 +194,7 @@ def solve_by_sweeps(
             focus_cap[0] = 1.0 / math.sqrt(focus_visits[q] + 2.0)
             visit(one, focus_cap, volume, cost, freq)
             last_gap[q] = own_gap[0]
+            last_best[q] = best_q[0]
         volume = flows.sum(axis=0)  # the incremental updates summed again (rounding)
         local_gap = math.nan
         if shifts is not None:
@@ -203,7 +202,8 @@ def solve_by_sweeps(
                 shifts, matrix, costs_and_freqs, flows, wait_factor=alpha, gain=p.stops_gain,
                 passes=p.sweeps_shift_passes,
             )  # fmt: skip
-        estimate = sweep_gap / sweep_best if sweep_best > 0 else 0.0
+        sweep_best = float(last_best.sum())
+        estimate = float(last_gap.sum()) / sweep_best if sweep_best > 0 else 0.0
         row = {
             "iteration": k,
             "relative_gap": math.nan,
