@@ -5,6 +5,8 @@ Run from the repository root on a quiet machine::
     python benchmarks/bench_transit_capacity.py            # updates benchmarks/README.md
     python benchmarks/bench_transit_capacity.py --quick    # one repeat, README untouched
     python benchmarks/bench_transit_capacity.py --quick --history gaps.csv  # + per iteration
+    python benchmarks/bench_transit_capacity.py --quick --case Transjakarta \
+        --step-rule sweeps --jitter-seeds 5   # + 5 runs with ties broken other ways
 
 Cases, graphs and demand are those of ``bench_transit.py`` (zone grids over the stops,
 gravity demand, 100 trips per zone on average, period 07:00-09:00), with the demand
@@ -36,6 +38,7 @@ import warnings
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parent
@@ -67,11 +70,13 @@ def timed(fn):
     return out, time.perf_counter() - wall, time.process_time() - cpu
 
 
-def run_case(name, feed, read, cell_m, scale, repeat, params) -> dict:
+def run_case(name, feed, read, cell_m, scale, repeat, params, jitter_seed=0) -> dict:
     supply = _supply(feed, tuple(sorted(read.items())))
     gp = GraphParameters()
     zones = grid_zones(supply.stops, cell_m, gp)
     graph = build_transit_graph(supply, zones=zones, params=gp)
+    if jitter_seed:
+        graph = jittered(graph, jitter_seed)
     demand = gravity_demand(zones) * scale
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -91,7 +96,8 @@ def run_case(name, feed, read, cell_m, scale, repeat, params) -> dict:
     free_peak = float(table["peak_load_per_capacity_hour"].max())
     lines = capped.line_table()
     return {
-        "case": name,
+        "case": name + (f", jitter seed {jitter_seed}" if jitter_seed else ""),
+        "jitter_seed": jitter_seed,
         "links": graph.n_links,
         "zones": len(graph.zone_ids),
         "lines": len(graph.line_ids),
@@ -115,6 +121,18 @@ def run_case(name, feed, read, cell_m, scale, repeat, params) -> dict:
         "history": capped.history,
     }
 
+
+def jittered(graph, seed: int):
+    """``graph`` with every link cost above 0 raised by a seeded uniform draw in [0,
+    ``JITTER_S``): the same network, with exact ties between strategies broken another
+    way (the capacity-constrained runs' gaps after each iteration hang on that order)."""
+    rng = np.random.default_rng(seed)
+    bump = rng.uniform(0.0, JITTER_S, graph.cost_s.shape) * (graph.cost_s > 0)
+    return replace(graph, cost_s=graph.cost_s + bump)
+
+
+#: the largest cost jitter of ``--jitter-seeds`` (s)
+JITTER_S = 0.01
 
 #: a constrained run longer than this (CPU s) is not repeated: Bogor's 100 iterations take
 #: about 7 CPU minutes, three repeats would take over 20
@@ -168,6 +186,14 @@ def main() -> None:
         help="write each case's convergence history (relative gap, CPU s and CPU s / the "
         "unconstrained run's per iteration) to this file",
     )
+    parser.add_argument(
+        "--jitter-seeds",
+        type=int,
+        default=0,
+        metavar="N",
+        help=f"also run each case with its link costs raised by up to {JITTER_S * 1000:g} ms "
+        "(seeds 1..N), which breaks exact ties another way, and print the median ratio",
+    )
     args = parser.parse_args()
     repeat = 1 if args.quick else args.repeat
     rules = args.step_rule or ["msa", "columns", "stops", "sweeps"]
@@ -179,10 +205,20 @@ def main() -> None:
             params = CapacityParameters(
                 tolerance=args.tolerance, max_iter=args.max_iter, step_rule=rule
             )
-            row = run_case(*case, args.demand_scale, repeat, params)
-            row["method"] = rule
-            rows.append(row)
-            _print_row(row)
+            ratios = []
+            for seed in range(args.jitter_seeds + 1):
+                row = run_case(*case, args.demand_scale, repeat, params, jitter_seed=seed)
+                row["method"] = rule
+                rows.append(row)
+                _print_row(row)
+                ratios.append(row["capped_cpu_s"] / row["free_cpu_s"])
+            if args.jitter_seeds:
+                print(
+                    f"{case[0]} ({rule}): median CPU ratio over the exact costs and "
+                    f"{args.jitter_seeds} jittered ones {statistics.median(ratios):.1f}x "
+                    f"(each: {', '.join(f'{r:.1f}' for r in ratios)})",
+                    flush=True,
+                )
     if args.history and rows:
         write_history(rows, Path(args.history))
     if args.quick or not rows:

@@ -11,7 +11,7 @@ which its strategy and its current flows cost the same, the effective frequencie
 crowding responding to its own shift; :mod:`transitopt.kernels.transit_sweeps`), at
 most ``1 / sqrt(k + 1)`` in sweep ``k``, and the volumes, effective frequencies and
 crowded costs are updated before the next destination, which so sees the shifts of
-those before it. A sweep costs about one full search (1.1 on Transjakarta). Then
+those before it. The block visits cost about one full search (1.1 on Transjakarta). Then
 come ``sweeps_focus x`` (destinations with demand) *focus visits*, each the same search
 and step for the destination whose gap was largest when last measured, its step at most
 ``1 / sqrt(n + 2)`` at its ``n``-th focus visit: on crowded networks most of the gap
@@ -20,15 +20,15 @@ costs a search for one destination only. Last, ``sweeps_shift_passes`` node-shif
 passes (:mod:`.capacity_stops`, gain ``stops_gain``) re-split each destination's flows at
 every node.
 
-Convergence: the sum over a sweep of each destination's gap at its own search (the gap
-function of Cepeda, Cominetti & Florian 2006 restricted to its flows, at the state it
-saw) over the sum of its optimal costs is only an *estimate* of the relative gap
-(``sweep_gap_estimate`` in the history), since the state moves during the sweep. When
-it falls to ``sweeps_confirm x tolerance`` (it is mostly above the gap the sweep
-leaves, its destinations' gaps being measured before their steps), and after the last
-sweep, one full search at the state the sweep left gives the relative gap; the run stops
-only on that one, as the other step rules do (the history's ``relative_gap`` is NaN on
-the other sweeps).
+Convergence: each destination's gap at its latest search in the sweep (its block visit
+or its last focus visit; the gap function of Cepeda, Cominetti & Florian 2006
+restricted to its flows, at the state it saw), summed and divided by the sum of their
+optimal costs, is only an *estimate* of the relative gap (``sweep_gap_estimate`` in the
+history), since the state moves during the sweep. When it falls to ``sweeps_confirm x
+tolerance`` (it is mostly above the gap the sweep leaves, its destinations' gaps being
+measured before their steps), and after the last sweep, one full search at the state
+the sweep left gives the relative gap; the run stops only on that one, as the other
+step rules do (the history's ``relative_gap`` is NaN on the other sweeps).
 
 Memory: each destination's flows on every link, one destinations x links float64
 array (68 MB for Transjakarta's 143 zones x 59,261 links).
