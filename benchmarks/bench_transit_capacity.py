@@ -97,7 +97,6 @@ def run_case(name, feed, read, cell_m, scale, repeat, params, jitter_seed=0) -> 
     lines = capped.line_table()
     return {
         "case": name + (f", jitter seed {jitter_seed}" if jitter_seed else ""),
-        "jitter_seed": jitter_seed,
         "links": graph.n_links,
         "zones": len(graph.zone_ids),
         "lines": len(graph.line_ids),
@@ -122,6 +121,10 @@ def run_case(name, feed, read, cell_m, scale, repeat, params, jitter_seed=0) -> 
     }
 
 
+#: the largest cost jitter of ``--jitter-seeds`` (s)
+JITTER_S = 0.01
+
+
 def jittered(graph, seed: int):
     """``graph`` with every link cost above 0 raised by a seeded uniform draw in [0,
     ``JITTER_S``): the same network, with exact ties between strategies broken another
@@ -130,9 +133,6 @@ def jittered(graph, seed: int):
     bump = rng.uniform(0.0, JITTER_S, graph.cost_s.shape) * (graph.cost_s > 0)
     return replace(graph, cost_s=graph.cost_s + bump)
 
-
-#: the largest cost jitter of ``--jitter-seeds`` (s)
-JITTER_S = 0.01
 
 #: a constrained run longer than this (CPU s) is not repeated: Bogor's 100 iterations take
 #: about 7 CPU minutes, three repeats would take over 20
