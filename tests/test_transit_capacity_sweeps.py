@@ -37,6 +37,7 @@ from transitopt.transit.capacity import (
     crowding_multiplier,
     effective_frequency,
 )
+from transitopt.transit.capacity_sweeps import _stalled
 from transitopt.transit.graph import TransitGraph
 
 
@@ -218,6 +219,101 @@ def test_sweeps_conserve_flow_on_a_corridor_with_many_destinations():
     assert result.line_table()["peak_load_factor"].max() < 1.0
 
 
+def _net_outflow(graph: TransitGraph, volume: np.ndarray) -> np.ndarray:
+    return np.bincount(graph.tail, weights=volume, minlength=graph.n_nodes) - np.bincount(
+        graph.head, weights=volume, minlength=graph.n_nodes
+    )
+
+
+def _zone_balance(graph: TransitGraph, demand: np.ndarray) -> np.ndarray:
+    expected = np.zeros(graph.n_nodes)
+    np.add.at(expected, graph.origin_node, demand.sum(axis=1))
+    np.add.at(expected, graph.destination_node, -demand.sum(axis=0))
+    return expected
+
+
+# ---------------------------------------------------------------- warm start and stall
+
+
+def test_a_warm_start_from_the_equilibrium_stops_at_its_first_sweep():
+    graph = corridor()
+    demand = corridor_demand()
+    params = sweeps_params(crowding=True, tolerance=1e-4, max_iter=200)
+    cold = assign_transit_capacity(graph, demand, params=params, skims=False)
+    assert cold.converged and cold.info["iterations"] > 1  # observed 8 sweeps
+    assert cold.destination_flows is not None
+    np.testing.assert_allclose(cold.destination_flows.sum(axis=0), cold.link_volume, atol=1e-9)
+    warm = assign_transit_capacity(graph, demand, params=params, skims=False, start=cold)
+    # every destination starts where the cold run ended, so its first sweep confirms
+    assert warm.info["warm_destinations"] == 4  # s2..s5 have demand, s1 none
+    assert warm.converged and warm.info["iterations"] == 1
+    # the equilibrium is unique in the link volumes of the boarding links (Cepeda et
+    # al.); both runs are within a 1e-4 gap of it (observed: at most 0.05 of 384 riders)
+    board = graph.kind == 1
+    np.testing.assert_allclose(warm.link_volume[board], cold.link_volume[board], atol=0.5)
+
+
+def test_a_warm_start_loads_the_new_demand_and_starts_new_origins_cold():
+    graph = corridor()
+    demand = corridor_demand()
+    params = sweeps_params(crowding=True, tolerance=1e-4, max_iter=200)
+    first = demand.copy()
+    first[0, 4] = 0.0  # no trips s1 -> s5 at first: destination s5's flows skip s1
+    start = assign_transit_capacity(graph, first, params=params, skims=False)
+    changed = demand * 1.1
+    result = assign_transit_capacity(graph, changed, params=params, skims=False, start=start)
+    # s5 starts from its unconstrained strategy (nothing of the start leaves s1 for it)
+    assert result.info["warm_destinations"] == 3
+    assert result.converged
+    np.testing.assert_allclose(
+        _net_outflow(graph, result.link_volume),
+        _zone_balance(graph, changed),
+        atol=1e-9 * changed.sum(),
+    )
+    # observed 5 sweeps, cold 6; the boardings within 0.1 riders of the cold run's
+    reference = assign_transit_capacity(graph, changed, params=params, skims=False)
+    board = graph.kind == 1
+    np.testing.assert_allclose(result.link_volume[board], reference.link_volume[board], atol=0.5)
+
+
+def test_a_start_must_be_sweeps_on_the_same_graph():
+    graph = corridor()
+    demand = corridor_demand()
+    with pytest.warns(UserWarning, match="stopped after 3 iterations"):
+        by_msa = assign_transit_capacity(
+            graph, demand, params=CapacityParameters(step_rule="msa", max_iter=3), skims=False
+        )
+    assert by_msa.destination_flows is None
+    with pytest.raises(ValueError, match="kept no per-destination flows.*'msa'"):
+        assign_transit_capacity(graph, demand, params=sweeps_params(), start=by_msa)
+    other = two_lines()
+    start = assign_transit_capacity(
+        other, np.array([[0.0, 800.0], [0.0, 0.0]]), params=sweeps_params(), skims=False
+    )
+    with pytest.raises(ValueError, match="different graph"):
+        assign_transit_capacity(graph, demand, params=sweeps_params(), start=start)
+
+
+def test_stalled_is_a_lack_of_progress_over_the_window():
+    assert not _stalled([0.5, 0.4, 0.39, 0.38], 5)  # too few sweeps to judge
+    assert _stalled([0.5, 0.4, 0.39, 0.38], 2)  # 0.38 > 0.9 x 0.4
+    assert not _stalled([0.5, 0.4, 0.39, 0.35], 2)  # 0.35 <= 0.36
+    assert not _stalled([0.5, 0.4, 0.39, 0.38], 0)  # never with a window of 0
+
+
+def test_a_run_that_stalls_stops_with_a_warning_and_a_confirmed_gap():
+    graph = two_lines()
+    demand = np.array([[0.0, 800.0], [0.0, 0.0]])
+    # a tolerance of 0 cannot be reached: the estimate levels out near 1e-6 (observed
+    # 16 sweeps, confirmed gap 2e-7)
+    params = sweeps_params(beta=4.0, tolerance=0.0, max_iter=500, sweeps_stall=3)
+    with pytest.warns(UserWarning, match="stalled after"):
+        result = assign_transit_capacity(graph, demand, params=params)
+    assert result.info["stop_reason"] == "stalled"
+    assert not result.converged and result.info["iterations"] < 500
+    assert np.isfinite(result.history["relative_gap"].iloc[-1])
+
+
 # ------------------------------------------------------------------------------ kernels
 
 
@@ -356,6 +452,8 @@ def test_sweeps_parameters_checked():
         CapacityParameters(step_rule="sweeps", sweeps_confirm=0.0)
     with pytest.raises(ValueError, match="sweeps_shift_passes"):
         CapacityParameters(step_rule="sweeps", sweeps_shift_passes=-1)
+    with pytest.raises(ValueError, match="sweeps_stall"):
+        CapacityParameters(step_rule="sweeps", sweeps_stall=-1)
 
 
 # ------------------------------------------------------------------ the pruned search

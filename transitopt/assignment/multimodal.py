@@ -957,9 +957,11 @@ def _skims(
     transit_demand: np.ndarray | None = None,
     *,
     car_zone_s: np.ndarray | None = None,
+    capacity_start: Any = None,
 ) -> tuple[dict[str, np.ndarray], Any, Any]:
     """Skims at link times ``link_time_s``, the transit assignment and, with line
-    capacities, the capacity-constrained assignment it came from (else ``None``).
+    capacities, the capacity-constrained assignment it came from (else ``None``);
+    ``capacity_start``, the last one, is its ``start`` (:func:`_transit_run`).
 
     ``car_zone_s``: the car skim between the zone nodes at ``link_time_s`` where the road
     equilibrium that set them has it (:func:`_car_skim_of_road`); else it is searched.
@@ -995,7 +997,7 @@ def _skims(
         for name in _TRANSIT_SKIMS:
             out[name] = np.full((setup.z, setup.z), np.inf)
         return out, None, None
-    assignment, capacity = _transit_run(setup, link_time_s, transit_demand)
+    assignment, capacity = _transit_run(setup, link_time_s, transit_demand, start=capacity_start)
     total = assignment.skim("total_s")
     wait = assignment.skim("wait_s") / params.wait_weight
     ivt = assignment.skim("in_vehicle_s")
@@ -1103,9 +1105,13 @@ def _transit_run(
     transit_demand: np.ndarray | None,
     *,
     skims: bool = True,
+    start: Any = None,
 ) -> tuple[Any, Any]:
     """The transit assignment and, with line capacities, the capacity-constrained
-    assignment (:class:`~transitopt.transit.CapacityAssignment`) it is part of."""
+    assignment (:class:`~transitopt.transit.CapacityAssignment`) it is part of, by sweeps
+    from ``start`` (the previous feedback iteration's, where it kept its flows: the
+    transit graph keeps its links from one iteration to the next, only its costs and the
+    demand change)."""
     from ..transit import assign_transit, assign_transit_capacity
 
     graph = _transit_graph_at(setup, link_time_s if setup.drive is not None else None)
@@ -1114,9 +1120,11 @@ def _transit_run(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if capacity is not None:
+            warm = start if start is not None and start.destination_flows is not None else None
             result = assign_transit_capacity(
-                graph, demand, params=capacity, wait_factor=setup.wait_factor, skims=skims
-            )
+                graph, demand, params=capacity, wait_factor=setup.wait_factor, skims=skims,
+                start=warm,
+            )  # fmt: skip
             return result.assignment, result
         return assign_transit(graph, demand, wait_factor=setup.wait_factor, skims=skims), None
 
@@ -1251,6 +1259,8 @@ class _Loop:
         #: the search trees of that skim (the next road equilibrium starts from them)
         self.car_trees: KeptTrees | None = None
         self.road_warnings: list[str] = []
+        #: the last capacity-constrained transit assignment (the next one starts from it)
+        self.capacity: Any = None
         self.history: list[dict] = []
         self.stop_reason = "max_iter"
 
@@ -1269,7 +1279,10 @@ class _Loop:
             # the car skim searched here, its trees kept for the road equilibrium's start
             assert self.link_time is not None  # kept with a drive network
             self.car_zone_s, self.car_trees = _car_skim(setup, self.link_time, keep_trees=True)
-        skims, _, _ = _skims(setup, self.link_time, crowded_by, car_zone_s=self.car_zone_s)
+        skims, _, self.capacity = _skims(
+            setup, self.link_time, crowded_by, car_zone_s=self.car_zone_s,
+            capacity_start=self.capacity,
+        )  # fmt: skip
         t1 = time.perf_counter()
         self.probs, _ = logit_choice(
             skims, setup.walk_m, setup.params.mode_choice, offsets=setup.model.mode_offsets
@@ -1380,7 +1393,12 @@ class _Loop:
             self.link_time,
             transit_demand if setup.graph is not None else None,
             car_zone_s=self.car_zone_s,
+            capacity_start=self.capacity,
         )
+        if capacity is not None and capacity.destination_flows is not None:
+            # the per-destination flows were the next iteration's start: not kept in
+            # the result (destinations x links floats)
+            capacity = replace(capacity, destination_flows=None)
         _, logsum = logit_choice(
             skims, setup.walk_m, setup.params.mode_choice, offsets=setup.model.mode_offsets
         )

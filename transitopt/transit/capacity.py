@@ -88,7 +88,7 @@ from ..kernels._config import sized
 from .assign import SKIM_NAMES, TransitAssignment, _demand_matrix
 from .capacity_columns import StrategyColumns, rebalance
 from .capacity_stops import NodeShifts, shift_nodes
-from .capacity_sweeps import solve_by_sweeps
+from .capacity_sweeps import STALL_DROP, solve_by_sweeps
 from .defaults import WAIT_FACTOR
 from .graph import ALIGHT, BOARD, DWELL, RIDE, TransitGraph
 
@@ -147,12 +147,14 @@ class CapacityParameters:
         ``step_rule = "stops"`` (:mod:`.capacity_stops`): share of a node's outflow
         moved to its best local choice per relative cost excess, and node-shift passes
         after each averaging step.
-    sweeps_block, sweeps_confirm, sweeps_shift_passes, sweeps_focus
+    sweeps_block, sweeps_confirm, sweeps_shift_passes, sweeps_focus, sweeps_stall
         ``step_rule = "sweeps"`` (:mod:`.capacity_sweeps`): destinations searched
         together before their steps, the sweep's gap estimate (as a multiple of
         ``tolerance``) at which a full search confirms the gap, node-shift passes after
-        each sweep, and extra visits per sweep to the destinations with the largest gaps,
-        as a share of the destinations with demand.
+        each sweep, extra visits per sweep to the destinations with the largest gaps,
+        as a share of the destinations with demand, and the sweeps over which the gap
+        estimate must fall by 10 % (else the run stops after a confirming search, with
+        the warning; 0: never).
     crowding : bool
         Weight in-vehicle time by :func:`crowding_multiplier`.
     seated_free_load, seated_full_multiplier, seated_over_multiplier, standing_multiplier
@@ -177,6 +179,7 @@ class CapacityParameters:
     sweeps_confirm: float = _DEFAULTS["sweeps_confirm"]
     sweeps_shift_passes: int = _DEFAULTS["sweeps_shift_passes"]
     sweeps_focus: float = _DEFAULTS["sweeps_focus"]
+    sweeps_stall: int = _DEFAULTS["sweeps_stall"]
     crowding: bool = _DEFAULTS["crowding"]
     seated_free_load: float = _DEFAULTS["seated_free_load"]
     seated_full_multiplier: float = _DEFAULTS["seated_full_multiplier"]
@@ -203,6 +206,7 @@ class CapacityParameters:
             "sweeps_confirm": self.sweeps_confirm > 0,
             "sweeps_shift_passes": self.sweeps_shift_passes >= 0,
             "sweeps_focus": self.sweeps_focus >= 0,
+            "sweeps_stall": self.sweeps_stall >= 0,
             "seated_free_load": 0 <= self.seated_free_load < 1,
             "seated_full_multiplier": self.seated_full_multiplier >= 1,
             "seated_over_multiplier": self.seated_over_multiplier >= 1,
@@ -287,6 +291,14 @@ class CapacityAssignment:
         in-vehicle time times (crowding multiplier - 1), summed over its rides; the part
         of the skim ``total_s`` that is crowding (``None`` without skims; ``inf`` where
         there is no transit path, 0 on the diagonal).
+    info : dict
+        ``iterations``, ``skim_names``, ``strategy_cost_s`` and ``experienced_cost_s``
+        (the gap function's terms at the last full search, s), ``stop_reason``
+        (``"tolerance"``, ``"max_iter"`` or, by sweeps, ``"stalled"``) and, by sweeps,
+        ``warm_destinations`` (how many started from ``start``).
+    destination_flows : (d, m) float64 or None
+        By sweeps, each destination's flows on every link (the ``start`` of a later run
+        on the same graph); else ``None``.
     """
 
     assignment: TransitAssignment
@@ -297,6 +309,7 @@ class CapacityAssignment:
     params: CapacityParameters
     crowding_skim_s: np.ndarray | None = field(default=None, repr=False)
     info: dict = field(default_factory=dict, repr=False)
+    destination_flows: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def link_volume(self) -> np.ndarray:
@@ -439,6 +452,7 @@ def assign_transit_capacity(
     params: CapacityParameters | None = None,
     wait_factor: float = WAIT_FACTOR,
     skims: bool = True,
+    start: CapacityAssignment | None = None,
 ) -> CapacityAssignment:
     """Capacity-constrained optimal-strategies assignment with crowding.
 
@@ -456,6 +470,13 @@ def assign_transit_capacity(
         Expected wait = ``wait_factor / F`` (F: combined effective frequency).
     skims
         Compute the OD skims at the final state.
+    start
+        An earlier run by sweeps on a graph with the same links, nodes and zones (its
+        costs and demand may differ): the sweeps start from its
+        :attr:`~CapacityAssignment.destination_flows`, each destination's loaded again
+        with ``demand`` along their splits at every node, instead of from the
+        unconstrained strategies (a destination whose new demand leaves from where its
+        start's flows do not starts unconstrained). Ignored by the other step rules.
 
     Warns when the relative gap is still above ``params.tolerance`` after ``max_iter``.
     """
@@ -464,6 +485,7 @@ def assign_transit_capacity(
         raise ValueError(f"wait_factor must be > 0, got {wait_factor!r}")
     matrix = _demand_matrix(graph, demand)
     np.fill_diagonal(matrix, 0.0)
+    start_flows = _start_flows(start, graph) if p.step_rule == "sweeps" else None
     state = _State(graph, p)
     no_skims = np.empty((graph.n_links, 0))
 
@@ -566,12 +588,15 @@ def assign_transit_capacity(
 
     rows: list[dict] = []
     converged = False
+    sweeps = None
     if p.step_rule == "sweeps":
         # block Gauss-Seidel sweeps over the destinations (their own loop and history)
-        volume, arrived, rows, converged, best, experienced = solve_by_sweeps(
+        sweeps = solve_by_sweeps(
             graph, matrix, state, p, costs_and_freqs, describe,
-            wait_factor=wait_factor, clock=clock,
+            wait_factor=wait_factor, clock=clock, start_flows=start_flows,
         )  # fmt: skip
+        volume, arrived, rows = sweeps.volume, sweeps.arrived, sweeps.rows
+        converged, best, experienced = sweeps.converged, sweeps.best, sweeps.experienced
     else:
         volume, arrived, _, _ = respond(graph.freq_hz, graph.cost_s)  # unconstrained start
         averaged[:] = response_w
@@ -651,9 +676,18 @@ def assign_transit_capacity(
     unassigned = float(matrix.sum() - arrived.sum())
     if unassigned <= 1e-9 * max(1.0, matrix.sum()):
         unassigned = 0.0
+    stop_reason = "tolerance" if converged else "max_iter"
+    if sweeps is not None and sweeps.stalled and not converged:
+        stop_reason = "stalled"
     if not converged:
+        why = (
+            f"stalled after {len(rows)} sweeps (the gap estimate fell less than "
+            f"{STALL_DROP:.0%} in the last {p.sweeps_stall})"
+            if stop_reason == "stalled"
+            else f"stopped after {p.max_iter} iterations"
+        )
         warnings.warn(
-            f"capacity-constrained transit assignment stopped after {p.max_iter} iterations "
+            f"capacity-constrained transit assignment {why} "
             f"with relative gap {rows[-1]['relative_gap']:.3g} > tolerance {p.tolerance:g}",
             stacklevel=2,
         )
@@ -683,5 +717,38 @@ def assign_transit_capacity(
             "skim_names": SKIM_NAMES,
             "strategy_cost_s": best,
             "experienced_cost_s": experienced,
+            "stop_reason": stop_reason,
+            **({"warm_destinations": sweeps.warm_destinations} if sweeps is not None else {}),
         },
+        destination_flows=sweeps.flows if sweeps is not None else None,
     )
+
+
+def _start_flows(start: CapacityAssignment | None, graph: TransitGraph) -> np.ndarray | None:
+    """``start``'s per-destination flows, checked against ``graph`` (``None`` without a
+    start)."""
+    if start is None:
+        return None
+    flows = start.destination_flows
+    if flows is None:
+        raise ValueError(
+            "start: the earlier capacity-constrained assignment kept no per-destination "
+            f"flows (its step_rule was {start.params.step_rule!r}; only 'sweeps' keeps them)"
+        )
+    old = start.assignment.graph
+    same = (
+        old.n_nodes == graph.n_nodes
+        and old.n_links == graph.n_links
+        and np.array_equal(old.tail, graph.tail)
+        and np.array_equal(old.head, graph.head)
+        and np.array_equal(old.origin_node, graph.origin_node)
+        and np.array_equal(old.destination_node, graph.destination_node)
+    )
+    if not same:
+        raise ValueError(
+            "start: the earlier capacity-constrained assignment is on a different graph "
+            f"({old.n_nodes} nodes, {old.n_links} links, {old.destination_node.size} "
+            f"destinations; this one {graph.n_nodes}, {graph.n_links}, "
+            f"{graph.destination_node.size}, or the same sizes with other links or zones)"
+        )
+    return flows

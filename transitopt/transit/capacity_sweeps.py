@@ -39,6 +39,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -53,6 +54,31 @@ if TYPE_CHECKING:
     from .capacity import CapacityParameters, _State
 
 
+#: the gap estimate must fall by this share over ``sweeps_stall`` sweeps, else the run
+#: has stalled
+STALL_DROP = 0.1
+
+
+@dataclass(frozen=True, eq=False)
+class SweepsOutcome:
+    """What :func:`solve_by_sweeps` leaves: link volumes (m,), the demand that reached
+    each destination (d,), each destination's flows on every link (d, m), the history
+    rows (``HISTORY_COLUMNS`` of :mod:`.capacity`), whether the confirmed relative gap
+    reached ``params.tolerance``, the last confirmed optimal and experienced total costs
+    (s), whether the run stopped because it stalled, and how many destinations with
+    demand started from ``start_flows``."""
+
+    volume: np.ndarray
+    arrived: np.ndarray
+    flows: np.ndarray
+    rows: list[dict]
+    converged: bool
+    best: float
+    experienced: float
+    stalled: bool
+    warm_destinations: int
+
+
 def solve_by_sweeps(
     graph: TransitGraph,
     matrix: np.ndarray,
@@ -63,13 +89,12 @@ def solve_by_sweeps(
     *,
     wait_factor: float,
     clock: float,
-) -> tuple[np.ndarray, np.ndarray, list[dict], bool, float, float]:
-    """Sweeps (module docstring) from the unconstrained assignment, at most
-    ``params.max_iter``. ``describe(volume)`` gives the history's columns of the state.
-    Returns the link volumes, the demand that reached each destination, the history rows
-    (``HISTORY_COLUMNS`` of :mod:`.capacity`), whether the confirmed relative gap reached
-    ``params.tolerance``, and the last confirmed optimal and experienced total costs
-    (s)."""
+    start_flows: np.ndarray | None = None,
+) -> SweepsOutcome:
+    """Sweeps (module docstring) from the unconstrained assignment, or from
+    ``start_flows`` (destinations x links, an earlier run's :attr:`SweepsOutcome.flows`
+    on the same graph) loaded again with ``matrix``, at most ``params.max_iter``.
+    ``describe(volume)`` gives the history's columns of the state."""
     p = params
     g = graph
     m = g.n_links
@@ -85,6 +110,11 @@ def solve_by_sweeps(
         g.tail, g.head, g.cost_s, g.freq_hz, g.in_indptr, g.in_links, alpha, g.origin_node,
         g.destination_node, matrix, every_link, every_link, flows, flows, no_orders, no_counts,
     )  # fmt: skip
+    shifts = NodeShifts(g) if p.sweeps_shift_passes > 0 or start_flows is not None else None
+    warm = 0
+    if start_flows is not None:
+        assert shifts is not None
+        volume, warm = _warm_start(shifts, matrix, flows, start_flows, arrived, alpha)
 
     link_places = np.zeros(m)
     link_places[state.board] = state.board_places
@@ -116,7 +146,6 @@ def solve_by_sweeps(
     best_q = np.zeros(size)
     kernel = sized(sweep_kernels.sweep_block, order.size * m)
     pool = sweep_kernels.sweep_pool(g.n_nodes, m, size)
-    shifts = NodeShifts(g) if p.sweeps_shift_passes > 0 else None
 
     # the full search that confirms a gap, on the waiting links only
     wait_links = np.flatnonzero(np.isfinite(g.freq_hz)).astype(np.int64)
@@ -170,7 +199,8 @@ def solve_by_sweeps(
     one = np.zeros(1, dtype=np.int64)
     focus_cap = np.zeros(1)
     rows: list[dict] = []
-    converged = False
+    estimates: list[float] = []
+    converged = stalled = False
     best = experienced = math.nan
     for k in range(1, p.max_iter + 1):
         freq, cost = costs_and_freqs(volume)
@@ -197,7 +227,8 @@ def solve_by_sweeps(
             last_best[q] = best_q[0]
         volume = flows.sum(axis=0)  # the incremental updates summed again (rounding)
         local_gap = math.nan
-        if shifts is not None:
+        if p.sweeps_shift_passes > 0:
+            assert shifts is not None
             volume, local_gap, _ = shift_nodes(
                 shifts, matrix, costs_and_freqs, flows, wait_factor=alpha, gain=p.stops_gain,
                 passes=p.sweeps_shift_passes,
@@ -219,7 +250,9 @@ def solve_by_sweeps(
             "local_gap_s": local_gap,
             "sweep_gap_estimate": estimate,
         }
-        if estimate <= p.sweeps_confirm * p.tolerance or k == p.max_iter:
+        estimates.append(estimate)
+        stalled = _stalled(estimates, p.sweeps_stall)
+        if estimate <= p.sweeps_confirm * p.tolerance or k == p.max_iter or stalled:
             # the relative gap of the state the sweep left: one full search
             freq, cost = costs_and_freqs(volume)
             best, experienced, wait_gap, flow_gap = confirm(volume, freq, cost)
@@ -231,6 +264,46 @@ def solve_by_sweeps(
             converged = relative_gap <= p.tolerance or best == 0
         row["cpu_s"] = time.process_time() - clock
         rows.append(row)
-        if converged:
+        if converged or stalled:
             break
-    return volume, arrived, rows, converged, best, experienced
+    return SweepsOutcome(volume, arrived, flows, rows, converged, best, experienced, stalled, warm)
+
+
+def _stalled(estimates: list[float], window: int) -> bool:
+    """Whether the lowest gap estimate of the last ``window`` sweeps is not
+    ``STALL_DROP`` below the lowest before them (never with ``window`` 0)."""
+    if window <= 0 or len(estimates) <= window:
+        return False
+    before = min(estimates[:-window])
+    return min(estimates[-window:]) > (1.0 - STALL_DROP) * before
+
+
+def _warm_start(
+    shifts: NodeShifts,
+    matrix: np.ndarray,
+    flows: np.ndarray,
+    start_flows: np.ndarray,
+    arrived: np.ndarray,
+    alpha: float,
+) -> tuple[np.ndarray, int]:
+    """Replace, in place, each destination's unconstrained flows ``flows`` by its
+    ``start_flows`` loaded again with ``matrix`` along their splits at every node, where
+    that delivers the demand the unconstrained strategies deliver (``arrived``): not
+    where the new demand has an origin the start's flows do not leave from, nor where
+    the start's flows have a cycle. Returns the link volumes and how many destinations
+    with demand start warm."""
+    g = shifts.graph
+    reload = np.array(start_flows, dtype=np.float64)  # a copy, loaded in place
+    _, acyclic, _ = kernels.node_shift(
+        g.head, g.cost_s, g.freq_hz, shifts.out_indptr, shifts.out_links, g.origin_node,
+        g.destination_node, matrix, reload, alpha, 0.0,
+    )  # fmt: skip
+    delivered = np.array(
+        [
+            reload[q, g.in_links[g.in_indptr[node] : g.in_indptr[node + 1]]].sum()
+            for q, node in enumerate(g.destination_node)
+        ]
+    )
+    same = acyclic & np.isclose(delivered, arrived, rtol=1e-9, atol=1e-9)
+    flows[same] = reload[same]
+    return flows.sum(axis=0), int((same & (matrix.sum(axis=0) > 0)).sum())
