@@ -45,6 +45,7 @@ from transitopt.transit.capacity import (
     assign_transit_capacity,
     crowding_multiplier,
     effective_frequency,
+    resolve_step_rule,
 )
 
 ALPHA = 0.5  # the library's default wait factor: half the combined headway
@@ -251,6 +252,31 @@ def test_not_converged_warns_and_bad_parameters_raise():
         assign_transit_capacity(graph, demand)  # default parameters converge quietly
 
 
+def test_auto_step_rule_runs_the_sweeps_where_their_memory_fits():
+    graph = two_lines()
+    demand = np.array([[0.0, 800.0], [0.0, 0.0]])
+    # the sweeps keep 2 destinations x the graph's links float64 (a few hundred bytes)
+    flows_mb = graph.destination_node.size * graph.n_links * 8 / 2**20
+    assert CapacityParameters().step_rule == "auto"
+    chosen = {}
+    for budget_mb, expected in [(flows_mb, "sweeps"), (0.99 * flows_mb, "msa")]:
+        params = CapacityParameters(sweeps_memory_mb=budget_mb, tolerance=1e-5, max_iter=5000)
+        assert resolve_step_rule(params, graph).step_rule == expected
+        result = assign_transit_capacity(graph, demand, params=params)
+        assert result.assignment.info["method"] == f"effective frequencies ({expected})"
+        chosen[expected] = result
+    # the same equilibrium either way (both at relative gaps below 1e-5)
+    for result in chosen.values():
+        assert result.converged
+    np.testing.assert_allclose(
+        chosen["sweeps"].link_volume, chosen["msa"].link_volume, rtol=1e-2, atol=1.0
+    )
+    explicit = CapacityParameters(step_rule="stops", sweeps_memory_mb=1e9)
+    assert resolve_step_rule(explicit, graph) is explicit
+    with pytest.raises(ValueError, match="sweeps_memory_mb"):
+        CapacityParameters(sweeps_memory_mb=0.0)
+
+
 # --------------------------------------------------------------------------------------
 # Spiess & Florian (1989), Fig. 1 (the published worked example of optimal strategies;
 # network as in tests/test_spiess_florian.py): stops A, X, Y, B; line 1 A-B 25 min every
@@ -303,7 +329,9 @@ def test_spiess_florian_network_with_a_full_direct_line(beta):
         return v1 / (mu * (1.0 - (v1 / 50.0) ** beta)) - (100.0 - v1) / mu
 
     v1 = brentq(balance, 1e-6, 50.0 - 1e-9, xtol=1e-12)
-    params = CapacityParameters(beta=beta, crowding=False, tolerance=1e-6, max_iter=20000)
+    params = CapacityParameters(
+        beta=beta, crowding=False, tolerance=1e-6, max_iter=20000, step_rule="msa"
+    )
     result = assign_transit_capacity(paper_graph(capacity_1=10.0), demand, params=params)
     got = boardings(result)
     # relative gap 1e-6: flows within 0.01 % of the root (observed 7e-6, in 165 iterations)
@@ -387,7 +415,9 @@ def test_history_splits_the_gap_into_waiting_and_riding():
     ``alpha / (f_A + mu_B)`` per rider while the start's riders wait ``alpha / f_A``."""
     graph = two_lines()
     demand = np.array([[0.0, 800.0], [0.0, 0.0]])
-    params = CapacityParameters(beta=4.0, crowding=False, max_iter=1, tolerance=0.0)
+    params = CapacityParameters(
+        beta=4.0, crowding=False, max_iter=1, tolerance=0.0, step_rule="msa"
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         first = assign_transit_capacity(graph, demand, params=params).history.iloc[0]

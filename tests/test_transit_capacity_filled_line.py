@@ -160,7 +160,9 @@ def test_msa_reaches_the_filled_line_reference():
         result = assign_transit_capacity(
             filled_line(),
             filled_line_demand(),
-            params=CapacityParameters(beta=beta, crowding=False, tolerance=1e-9, max_iter=2000),
+            params=CapacityParameters(
+                beta=beta, crowding=False, tolerance=1e-9, max_iter=2000, step_rule="msa"
+            ),
         )
     table = result.boarding_table()
     on_a = table.loc[table["line"] == "A", "boardings"].to_numpy()

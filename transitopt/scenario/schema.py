@@ -351,9 +351,9 @@ class TransitCapacitySpec(_Spec):
     period_h: Positive = _CAPACITY["period_h"]
     max_iter: Annotated[int, Field(ge=1, le=5000)] = _CAPACITY["max_iter"]
     tolerance: Annotated[float, Field(gt=0, lt=1)] = _CAPACITY["tolerance"]
-    step_rule: Literal["msa", "sra", "line_search", "columns", "stops", "sweeps"] = _CAPACITY[
-        "step_rule"
-    ]
+    step_rule: Literal["auto", "msa", "sra", "line_search", "columns", "stops", "sweeps"] = (
+        _CAPACITY["step_rule"]
+    )
 
 
 class EmissionsSpec(_Spec):

@@ -45,8 +45,11 @@ MSA on Transjakarta and Coquimbo, each dearer), or by block Gauss-Seidel sweeps 
 the destinations (``"sweeps"``, :mod:`.capacity_sweeps`: each destination in turn takes
 its own equal-cost step towards its optimal strategy at the state the destinations
 before it left, then extra visits to the destinations with the largest gaps; far fewer
-iterations than MSA on the hand-solved cases and Coquimbo, 1 % on Transjakarta in 7
-sweeps where MSA and node shifts do not reach it in 15 iterations; ``docs/model.md``). The first flows are the unconstrained assignment's.
+iterations than MSA on the hand-solved cases and Coquimbo, 1 % on Transjakarta in 4-6
+sweeps where MSA and node shifts do not reach it in 100 iterations; ``docs/model.md``).
+The first flows are the unconstrained assignment's. The default, ``"auto"``, runs the
+sweeps where their per-destination flows on every link fit in ``sweeps_memory_mb``, else
+MSA (:func:`resolve_step_rule`); ``info["method"]`` names the rule that ran.
 
 Convergence criterion: Cepeda et al.'s gap function (their section 3),
 
@@ -76,7 +79,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -133,8 +136,10 @@ class CapacityParameters:
         Hours over which the demand is spread: a line offers ``capacity x period /
         headway`` places (the demand is trips per period).
     step_rule : str
-        ``"msa"``, ``"sra"``, ``"line_search"``, ``"columns"``, ``"stops"`` or
-        ``"sweeps"`` (:data:`STEP_RULES`, module docstring).
+        ``"auto"`` (the default: ``"sweeps"`` where their memory fits in
+        ``sweeps_memory_mb``, else ``"msa"``), ``"msa"``, ``"sra"``, ``"line_search"``,
+        ``"columns"``, ``"stops"`` or ``"sweeps"`` (:data:`STEP_RULES`, module
+        docstring).
     sra_slow_growth, sra_fast_growth : float
         Self-regulated averaging: how much ``1 / step`` grows after an iteration that
         lowered the relative gap (< 1) and after one that did not (>= 1).
@@ -155,6 +160,10 @@ class CapacityParameters:
         as a share of the destinations with demand, and the sweeps over which the gap
         estimate must fall by 10 % (else the run stops after a confirming search, with
         the warning; 0: never).
+    sweeps_memory_mb : float
+        ``step_rule = "auto"`` runs the sweeps where each destination's flows on every
+        link (destinations x links float64) fit in this many MB (2,048: 1,000 zones x
+        268,000 links), else MSA, which keeps them on the boarding links only.
     crowding : bool
         Weight in-vehicle time by :func:`crowding_multiplier`.
     seated_free_load, seated_full_multiplier, seated_over_multiplier, standing_multiplier
@@ -180,6 +189,7 @@ class CapacityParameters:
     sweeps_shift_passes: int = _DEFAULTS["sweeps_shift_passes"]
     sweeps_focus: float = _DEFAULTS["sweeps_focus"]
     sweeps_stall: int = _DEFAULTS["sweeps_stall"]
+    sweeps_memory_mb: float = _DEFAULTS["sweeps_memory_mb"]
     crowding: bool = _DEFAULTS["crowding"]
     seated_free_load: float = _DEFAULTS["seated_free_load"]
     seated_full_multiplier: float = _DEFAULTS["seated_full_multiplier"]
@@ -207,6 +217,7 @@ class CapacityParameters:
             "sweeps_shift_passes": self.sweeps_shift_passes >= 0,
             "sweeps_focus": self.sweeps_focus >= 0,
             "sweeps_stall": self.sweeps_stall >= 0,
+            "sweeps_memory_mb": self.sweeps_memory_mb > 0,
             "seated_free_load": 0 <= self.seated_free_load < 1,
             "seated_full_multiplier": self.seated_full_multiplier >= 1,
             "seated_over_multiplier": self.seated_over_multiplier >= 1,
@@ -389,7 +400,18 @@ LINE_SEARCH_BISECTIONS = 12
 MIN_STEP = 1e-3
 
 #: step rules of :class:`CapacityParameters`
-STEP_RULES = ("msa", "sra", "line_search", "columns", "stops", "sweeps")
+STEP_RULES = ("auto", "msa", "sra", "line_search", "columns", "stops", "sweeps")
+
+
+def resolve_step_rule(params: CapacityParameters, graph: TransitGraph) -> CapacityParameters:
+    """``params`` with ``step_rule = "auto"`` made ``"sweeps"`` where the sweeps' flows
+    of each destination on every link (destinations x links float64) fit in
+    ``params.sweeps_memory_mb``, else ``"msa"``; any other rule as it is."""
+    if params.step_rule != "auto":
+        return params
+    flows_mb = graph.destination_node.shape[0] * graph.n_links * 8 / 2**20
+    rule = "sweeps" if flows_mb <= params.sweeps_memory_mb else "msa"
+    return replace(params, step_rule=rule)
 
 
 class _StepRule:
@@ -480,7 +502,7 @@ def assign_transit_capacity(
 
     Warns when the relative gap is still above ``params.tolerance`` after ``max_iter``.
     """
-    p = params or CapacityParameters()
+    p = resolve_step_rule(params or CapacityParameters(), graph)
     if not wait_factor > 0:
         raise ValueError(f"wait_factor must be > 0, got {wait_factor!r}")
     matrix = _demand_matrix(graph, demand)
@@ -529,8 +551,10 @@ def assign_transit_capacity(
     wait_links = np.arange(graph.n_links) if shifts else np.flatnonzero(np.isfinite(graph.freq_hz))
     wait_index = np.full(graph.n_links, -1, dtype=np.int64)
     wait_index[wait_links] = np.arange(wait_links.size)
-    averaged = np.zeros((n_dest, wait_links.size))  # per destination, on the waiting links
-    response_w = np.zeros((n_dest, wait_links.size))
+    # per destination, on the waiting links (the sweeps keep their own flows)
+    kept = 0 if p.step_rule == "sweeps" else n_dest
+    averaged = np.zeros((kept, wait_links.size))
+    response_w = np.zeros((kept, wait_links.size))
 
     columnar = p.step_rule == "columns"
     columns = StrategyColumns(n_dest, p.columns_max)

@@ -54,6 +54,9 @@ if TYPE_CHECKING:
     from .capacity import CapacityParameters, _State
 
 
+#: destinations loaded again at a time in a warm start (a copy of their flows each)
+WARM_CHUNK = 32
+
 #: the gap estimate must fall by this share over ``sweeps_stall`` sweeps, else the run
 #: has stalled
 STALL_DROP = 0.1
@@ -293,17 +296,22 @@ def _warm_start(
     the start's flows have a cycle. Returns the link volumes and how many destinations
     with demand start warm."""
     g = shifts.graph
-    reload = np.array(start_flows, dtype=np.float64)  # a copy, loaded in place
-    _, acyclic, _ = kernels.node_shift(
-        g.head, g.cost_s, g.freq_hz, shifts.out_indptr, shifts.out_links, g.origin_node,
-        g.destination_node, matrix, reload, alpha, 0.0,
-    )  # fmt: skip
-    delivered = np.array(
-        [
-            reload[q, g.in_links[g.in_indptr[node] : g.in_indptr[node + 1]]].sum()
-            for q, node in enumerate(g.destination_node)
-        ]
-    )
-    same = acyclic & np.isclose(delivered, arrived, rtol=1e-9, atol=1e-9)
-    flows[same] = reload[same]
+    same = np.zeros(flows.shape[0], dtype=np.bool_)
+    for first in range(0, flows.shape[0], WARM_CHUNK):  # a chunk's copy at a time (memory)
+        chunk = slice(first, first + WARM_CHUNK)
+        reload = np.array(start_flows[chunk], dtype=np.float64)  # loaded again in place
+        destinations = g.destination_node[chunk]
+        _, acyclic, _ = kernels.node_shift(
+            g.head, g.cost_s, g.freq_hz, shifts.out_indptr, shifts.out_links, g.origin_node,
+            destinations, np.ascontiguousarray(matrix[:, chunk]), reload, alpha, 0.0,
+        )  # fmt: skip
+        delivered = np.array(
+            [
+                reload[q, g.in_links[g.in_indptr[node] : g.in_indptr[node + 1]]].sum()
+                for q, node in enumerate(destinations)
+            ]
+        )
+        ok = acyclic & np.isclose(delivered, arrived[chunk], rtol=1e-9, atol=1e-9)
+        flows[chunk][ok] = reload[ok]
+        same[chunk] = ok
     return flows.sum(axis=0), int((same & (matrix.sum(axis=0) > 0)).sum())
