@@ -223,6 +223,9 @@ def test_results_hold_crowding_only_with_capacities(town_runs):
     base, small, free, _ = town_runs
     assert capacity_modelled(base) and capacity_modelled(small) and not capacity_modelled(free)
     assert free.summary["transit_capacity"] == {"enabled": False}
+    # the default step rule ran the sweeps here (their flows fit in sweeps_memory_mb)
+    assert base.summary["transit_capacity"]["method"] == "effective frequencies (sweeps)"
+    assert base.summary["transit_capacity"]["stop_reason"] in ("tolerance", "stalled")
     assert not set(M.CROWDING_SEGMENT_COLUMNS) & set(free.tables["segments"].columns)
     assert "transit_denied_boardings" not in set(free.metrics["metric"])
     seg = small.tables["segments"]
@@ -304,6 +307,14 @@ def test_crowding_section_and_table():
     table = line_crowding_table([on, on], ["on", "again"])
     assert list(table.index) == ["L1", "L2"]  # most crowded first
     assert table.loc["L1", "denied | again"] == 80.0
+
+
+def test_crowding_section_says_when_the_gap_stalled():
+    on = _result("on", capacity=True)
+    info = on.summary["transit_capacity"]
+    info.update(converged=False, stop_reason="stalled", relative_gap=0.05)
+    html = crowding_section([on], ["on"])
+    assert "NOT converged (its gap stopped falling) in 9 iterations (relative gap 5.00%)" in html
 
 
 def test_load_profile_shows_seats():

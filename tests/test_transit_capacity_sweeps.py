@@ -241,12 +241,15 @@ def test_a_warm_start_from_the_equilibrium_stops_at_its_first_sweep():
     params = sweeps_params(crowding=True, tolerance=1e-4, max_iter=200)
     cold = assign_transit_capacity(graph, demand, params=params, skims=False)
     assert cold.converged and cold.info["iterations"] > 1  # observed 8 sweeps
-    assert cold.destination_flows is not None
-    np.testing.assert_allclose(cold.destination_flows.sum(axis=0), cold.link_volume, atol=1e-9)
+    assert cold.sweeps_state is not None
+    np.testing.assert_allclose(cold.sweeps_state.flows.sum(axis=0), cold.link_volume, atol=1e-9)
     warm = assign_transit_capacity(graph, demand, params=params, skims=False, start=cold)
     # every destination starts where the cold run ended, so its first sweep confirms
     assert warm.info["warm_destinations"] == 4  # s2..s5 have demand, s1 none
     assert warm.converged and warm.info["iterations"] == 1
+    # its step caps go on from the cold run's counts
+    assert warm.sweeps_state.sweeps == cold.sweeps_state.sweeps + 1
+    assert (warm.sweeps_state.focus_visits >= cold.sweeps_state.focus_visits).all()
     # the equilibrium is unique in the link volumes of the boarding links (Cepeda et
     # al.); both runs are within a 1e-4 gap of it (observed: at most 0.05 of 384 riders)
     board = graph.kind == 1
@@ -283,7 +286,7 @@ def test_a_start_must_be_sweeps_on_the_same_graph():
         by_msa = assign_transit_capacity(
             graph, demand, params=CapacityParameters(step_rule="msa", max_iter=3), skims=False
         )
-    assert by_msa.destination_flows is None
+    assert by_msa.sweeps_state is None
     with pytest.raises(ValueError, match="kept no per-destination flows.*'msa'"):
         assign_transit_capacity(graph, demand, params=sweeps_params(), start=by_msa)
     other = two_lines()

@@ -1120,7 +1120,7 @@ def _transit_run(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if capacity is not None:
-            warm = start if start is not None and start.destination_flows is not None else None
+            warm = start if start is not None and start.sweeps_state is not None else None
             result = assign_transit_capacity(
                 graph, demand, params=capacity, wait_factor=setup.wait_factor, skims=skims,
                 start=warm,
@@ -1395,10 +1395,10 @@ class _Loop:
             car_zone_s=self.car_zone_s,
             capacity_start=self.capacity,
         )
-        if capacity is not None and capacity.destination_flows is not None:
+        if capacity is not None and capacity.sweeps_state is not None:
             # the per-destination flows were the next iteration's start: not kept in
             # the result (destinations x links floats)
-            capacity = replace(capacity, destination_flows=None)
+            capacity = replace(capacity, sweeps_state=None)
         _, logsum = logit_choice(
             skims, setup.walk_m, setup.params.mode_choice, offsets=setup.model.mode_offsets
         )

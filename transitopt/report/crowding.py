@@ -70,6 +70,8 @@ def _convergence_line(on: list[tuple[ScenarioResult, str]]) -> str:
     for result, name in on:
         info = result.summary["transit_capacity"]
         state = "converged" if info.get("converged") else "NOT converged"
+        if info.get("stop_reason") == "stalled":
+            state += " (its gap stopped falling)"
         items.append(
             f"{_e(name)}: {state} in {int(info.get('iterations', 0))} iterations "
             f"(relative gap {float(info.get('relative_gap', float('nan'))):.2%}), "

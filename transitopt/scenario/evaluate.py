@@ -335,6 +335,8 @@ def _capacity_summary(out: MultimodalResult) -> dict[str, Any]:
         "enabled": True,
         "iterations": int(last["iteration"]),
         "converged": bool(capacity.converged),
+        "stop_reason": str(capacity.info.get("stop_reason", "")),
+        "method": str(capacity.assignment.info.get("method", "")),
         "relative_gap": float(last["relative_gap"]),
         "denied_boardings": float(capacity.denied_boardings),
         "period_h": float(capacity.params.period_h),

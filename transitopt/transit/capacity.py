@@ -91,7 +91,7 @@ from ..kernels._config import sized
 from .assign import SKIM_NAMES, TransitAssignment, _demand_matrix
 from .capacity_columns import StrategyColumns, rebalance
 from .capacity_stops import NodeShifts, shift_nodes
-from .capacity_sweeps import STALL_DROP, solve_by_sweeps
+from .capacity_sweeps import STALL_DROP, SweepsState, solve_by_sweeps
 from .defaults import WAIT_FACTOR
 from .graph import ALIGHT, BOARD, DWELL, RIDE, TransitGraph
 
@@ -307,9 +307,10 @@ class CapacityAssignment:
         (the gap function's terms at the last full search, s), ``stop_reason``
         (``"tolerance"``, ``"max_iter"`` or, by sweeps, ``"stalled"``) and, by sweeps,
         ``warm_destinations`` (how many started from ``start``).
-    destination_flows : (d, m) float64 or None
-        By sweeps, each destination's flows on every link (the ``start`` of a later run
-        on the same graph); else ``None``.
+    sweeps_state : SweepsState or None
+        By sweeps, where the run ended (each destination's flows on every link, the
+        sweeps and focus visits so far): the ``start`` of a later run on the same graph;
+        else ``None``.
     """
 
     assignment: TransitAssignment
@@ -320,7 +321,7 @@ class CapacityAssignment:
     params: CapacityParameters
     crowding_skim_s: np.ndarray | None = field(default=None, repr=False)
     info: dict = field(default_factory=dict, repr=False)
-    destination_flows: np.ndarray | None = field(default=None, repr=False)
+    sweeps_state: SweepsState | None = field(default=None, repr=False)
 
     @property
     def link_volume(self) -> np.ndarray:
@@ -495,10 +496,11 @@ def assign_transit_capacity(
     start
         An earlier run by sweeps on a graph with the same links, nodes and zones (its
         costs and demand may differ): the sweeps start from its
-        :attr:`~CapacityAssignment.destination_flows`, each destination's loaded again
+        :attr:`~CapacityAssignment.sweeps_state`, each destination's flows loaded again
         with ``demand`` along their splits at every node, instead of from the
         unconstrained strategies (a destination whose new demand leaves from where its
-        start's flows do not starts unconstrained). Ignored by the other step rules.
+        start's flows do not starts unconstrained), and their step caps go on from the
+        start's sweep and visit counts. Ignored by the other step rules.
 
     Warns when the relative gap is still above ``params.tolerance`` after ``max_iter``.
     """
@@ -507,7 +509,7 @@ def assign_transit_capacity(
         raise ValueError(f"wait_factor must be > 0, got {wait_factor!r}")
     matrix = _demand_matrix(graph, demand)
     np.fill_diagonal(matrix, 0.0)
-    start_flows = _start_flows(start, graph) if p.step_rule == "sweeps" else None
+    start_state = _start_state(start, graph) if p.step_rule == "sweeps" else None
     state = _State(graph, p)
     no_skims = np.empty((graph.n_links, 0))
 
@@ -617,7 +619,7 @@ def assign_transit_capacity(
         # block Gauss-Seidel sweeps over the destinations (their own loop and history)
         sweeps = solve_by_sweeps(
             graph, matrix, state, p, costs_and_freqs, describe,
-            wait_factor=wait_factor, clock=clock, start_flows=start_flows,
+            wait_factor=wait_factor, clock=clock, start=start_state,
         )  # fmt: skip
         volume, arrived, rows = sweeps.volume, sweeps.arrived, sweeps.rows
         converged, best, experienced = sweeps.converged, sweeps.best, sweeps.experienced
@@ -744,17 +746,16 @@ def assign_transit_capacity(
             "stop_reason": stop_reason,
             **({"warm_destinations": sweeps.warm_destinations} if sweeps is not None else {}),
         },
-        destination_flows=sweeps.flows if sweeps is not None else None,
+        sweeps_state=sweeps.state if sweeps is not None else None,
     )
 
 
-def _start_flows(start: CapacityAssignment | None, graph: TransitGraph) -> np.ndarray | None:
-    """``start``'s per-destination flows, checked against ``graph`` (``None`` without a
-    start)."""
+def _start_state(start: CapacityAssignment | None, graph: TransitGraph) -> SweepsState | None:
+    """``start``'s sweeps state, checked against ``graph`` (``None`` without a start)."""
     if start is None:
         return None
-    flows = start.destination_flows
-    if flows is None:
+    state = start.sweeps_state
+    if state is None:
         raise ValueError(
             "start: the earlier capacity-constrained assignment kept no per-destination "
             f"flows (its step_rule was {start.params.step_rule!r}; only 'sweeps' keeps them)"
@@ -775,4 +776,4 @@ def _start_flows(start: CapacityAssignment | None, graph: TransitGraph) -> np.nd
             f"destinations; this one {graph.n_nodes}, {graph.n_links}, "
             f"{graph.destination_node.size}, or the same sizes with other links or zones)"
         )
-    return flows
+    return state

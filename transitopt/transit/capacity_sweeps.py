@@ -30,8 +30,21 @@ measured before their steps), and after the last sweep, one full search at the s
 the sweep left gives the relative gap; the run stops only on that one, as the other
 step rules do (the history's ``relative_gap`` is NaN on the other sweeps).
 
+A run that does not converge stops when it *stalls*: when the lowest gap estimate of
+the last ``sweeps_stall`` sweeps is not 10 % below the lowest before them (after a
+confirming search, with the usual warning). On nearly-full networks the gap levels out
+well above 1 % (Bogor's angkots: 3-6 %, ``docs/model.md``), and sweeps up to
+``max_iter`` would buy little for their time.
+
+Start: the unconstrained strategies, or an earlier run's per-destination flows (the
+``start`` of :func:`~transitopt.transit.capacity.assign_transit_capacity`; the scenario
+model's feedback loop passes each iteration's to the next), each destination's loaded
+again with the new demand along their splits at every node (``kernels.transit.node_shift``
+with no shift), where that delivers the demand the unconstrained strategies deliver.
+
 Memory: each destination's flows on every link, one destinations x links float64
-array (68 MB for Transjakarta's 143 zones x 59,261 links).
+array (68 MB for Transjakarta's 143 zones x 59,261 links), and a start's while it is
+loaded.
 """
 
 from __future__ import annotations
@@ -63,17 +76,29 @@ STALL_DROP = 0.1
 
 
 @dataclass(frozen=True, eq=False)
+class SweepsState:
+    """Where a run by sweeps ended, the start of a later one: each destination's flows on
+    every link (d, m), the sweeps run so far (those of the run's own start included)
+    and each destination's focus visits so far (d,); the later run's step caps go on
+    from these counts."""
+
+    flows: np.ndarray
+    sweeps: int
+    focus_visits: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
 class SweepsOutcome:
     """What :func:`solve_by_sweeps` leaves: link volumes (m,), the demand that reached
-    each destination (d,), each destination's flows on every link (d, m), the history
+    each destination (d,), the state a later run may start from, the history
     rows (``HISTORY_COLUMNS`` of :mod:`.capacity`), whether the confirmed relative gap
     reached ``params.tolerance``, the last confirmed optimal and experienced total costs
     (s), whether the run stopped because it stalled, and how many destinations with
-    demand started from ``start_flows``."""
+    demand started from ``start``."""
 
     volume: np.ndarray
     arrived: np.ndarray
-    flows: np.ndarray
+    state: SweepsState
     rows: list[dict]
     converged: bool
     best: float
@@ -92,11 +117,11 @@ def solve_by_sweeps(
     *,
     wait_factor: float,
     clock: float,
-    start_flows: np.ndarray | None = None,
+    start: SweepsState | None = None,
 ) -> SweepsOutcome:
-    """Sweeps (module docstring) from the unconstrained assignment, or from
-    ``start_flows`` (destinations x links, an earlier run's :attr:`SweepsOutcome.flows`
-    on the same graph) loaded again with ``matrix``, at most ``params.max_iter``.
+    """Sweeps (module docstring) from the unconstrained assignment, or from ``start``
+    (an earlier run's :attr:`SweepsOutcome.state` on the same graph, its flows loaded
+    again with ``matrix``), at most ``params.max_iter``.
     ``describe(volume)`` gives the history's columns of the state."""
     p = params
     g = graph
@@ -113,11 +138,11 @@ def solve_by_sweeps(
         g.tail, g.head, g.cost_s, g.freq_hz, g.in_indptr, g.in_links, alpha, g.origin_node,
         g.destination_node, matrix, every_link, every_link, flows, flows, no_orders, no_counts,
     )  # fmt: skip
-    shifts = NodeShifts(g) if p.sweeps_shift_passes > 0 or start_flows is not None else None
+    shifts = NodeShifts(g) if p.sweeps_shift_passes > 0 or start is not None else None
     warm = 0
-    if start_flows is not None:
+    if start is not None:
         assert shifts is not None
-        volume, warm = _warm_start(shifts, matrix, flows, start_flows, arrived, alpha)
+        volume, warm = _warm_start(shifts, matrix, flows, start.flows, arrived, alpha)
 
     link_places = np.zeros(m)
     link_places[state.board] = state.board_places
@@ -198,7 +223,8 @@ def solve_by_sweeps(
     n_focus = int(round(p.sweeps_focus * order.size))
     last_gap = np.zeros(n_dest)
     last_best = np.zeros(n_dest)
-    focus_visits = np.zeros(n_dest)
+    focus_visits = np.zeros(n_dest) if start is None else start.focus_visits.copy()
+    done = 0 if start is None else start.sweeps  # the step caps go on from the start's
     one = np.zeros(1, dtype=np.int64)
     focus_cap = np.zeros(1)
     rows: list[dict] = []
@@ -209,7 +235,7 @@ def solve_by_sweeps(
         freq, cost = costs_and_freqs(volume)
         freq = np.array(freq, dtype=np.float64)  # updated in place by the kernel
         cost = np.array(cost, dtype=np.float64)
-        caps = np.full(size, 1.0 / math.sqrt(k + 1.0))
+        caps = np.full(size, 1.0 / math.sqrt(done + k + 1.0))
         step_sum = 0.0
         for block in blocks:
             b = block.size
@@ -269,7 +295,8 @@ def solve_by_sweeps(
         rows.append(row)
         if converged or stalled:
             break
-    return SweepsOutcome(volume, arrived, flows, rows, converged, best, experienced, stalled, warm)
+    ended = SweepsState(flows, done + len(rows), focus_visits)
+    return SweepsOutcome(volume, arrived, ended, rows, converged, best, experienced, stalled, warm)
 
 
 def _stalled(estimates: list[float], window: int) -> bool:
