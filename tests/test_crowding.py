@@ -397,3 +397,15 @@ def test_capacity_in_scenario_files(tmp_path):
     alt.write_text(alt.read_text().replace("capacity = 90", "capacity = 0"))
     with pytest.raises(ScenarioError, match=r"alt.toml:\d+: edits\[0\].*capacity"):
         load_scenario(alt)
+
+
+def test_step_rule_in_scenario_files():
+    import pydantic
+
+    from transitopt.scenario.schema import TransitCapacitySpec
+
+    assert TransitCapacitySpec().step_rule == CapacityParameters().step_rule == "auto"
+    spec = TransitCapacitySpec(enabled=True, step_rule="msa")
+    assert CapacityParameters(**spec.model_dump(exclude={"enabled"})).step_rule == "msa"
+    with pytest.raises(pydantic.ValidationError, match="step_rule"):
+        TransitCapacitySpec(step_rule="newton")
