@@ -47,7 +47,8 @@ its own equal-cost step towards its optimal strategy at the state the destinatio
 before it left, then extra visits to the destinations with the largest gaps; far fewer
 iterations than MSA on the hand-solved cases and Coquimbo, 1 % on Transjakarta in 4-6
 sweeps where MSA and node shifts do not reach it in 100 iterations; ``docs/model.md``).
-The first flows are the unconstrained assignment's. The default, ``"auto"``, runs the
+The first flows are the unconstrained assignment's (by sweeps, or an earlier run's:
+``start``). The default, ``"auto"``, runs the
 sweeps where their per-destination flows on every link fit in ``sweeps_memory_mb``, else
 MSA (:func:`resolve_step_rule`); ``info["method"]`` names the rule that ran.
 
@@ -163,7 +164,9 @@ class CapacityParameters:
     sweeps_memory_mb : float
         ``step_rule = "auto"`` runs the sweeps where each destination's flows on every
         link (destinations x links float64) fit in this many MB (2,048: 1,000 zones x
-        268,000 links), else MSA, which keeps them on the boarding links only.
+        268,000 links), else MSA, which keeps them on the boarding links only. A warm
+        start holds the earlier run's flows beside them (the scenario model's feedback
+        loop does: twice this).
     crowding : bool
         Weight in-vehicle time by :func:`crowding_multiplier`.
     seated_free_load, seated_full_multiplier, seated_over_multiplier, standing_multiplier
@@ -502,7 +505,8 @@ def assign_transit_capacity(
         start's flows do not starts unconstrained), and their step caps go on from the
         start's sweep and visit counts. Ignored by the other step rules.
 
-    Warns when the relative gap is still above ``params.tolerance`` after ``max_iter``.
+    Warns when the relative gap is still above ``params.tolerance`` after ``max_iter``
+    or when the sweeps stall (``sweeps_stall``); ``info["stop_reason"]`` says which.
     """
     p = resolve_step_rule(params or CapacityParameters(), graph)
     if not wait_factor > 0:

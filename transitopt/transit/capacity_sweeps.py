@@ -33,7 +33,7 @@ step rules do (the history's ``relative_gap`` is NaN on the other sweeps).
 A run that does not converge stops when it *stalls*: when the lowest gap estimate of
 the last ``sweeps_stall`` sweeps is not 10 % below the lowest before them (after a
 confirming search, with the usual warning). On nearly-full networks the gap levels out
-well above 1 % (Bogor's angkots: 3-6 %, ``docs/model.md``), and sweeps up to
+well above 1 % (Bogor's angkots: 3-8 %, ``docs/model.md``), and sweeps up to
 ``max_iter`` would buy little for their time.
 
 Start: the unconstrained strategies, or an earlier run's per-destination flows (the
@@ -43,8 +43,8 @@ again with the new demand along their splits at every node (``kernels.transit.no
 with no shift), where that delivers the demand the unconstrained strategies deliver.
 
 Memory: each destination's flows on every link, one destinations x links float64
-array (68 MB for Transjakarta's 143 zones x 59,261 links), and a start's while it is
-loaded.
+array (68 MB for Transjakarta's 143 zones x 59,261 links), and while a start is loaded
+a copy of ``WARM_CHUNK`` destinations' flows.
 """
 
 from __future__ import annotations
