@@ -38,7 +38,7 @@ from transitopt.transit.capacity import (
     effective_frequency,
 )
 from transitopt.transit.capacity_sweeps import _stalled
-from transitopt.transit.graph import TransitGraph
+from transitopt.transit.graph import BOARD, TransitGraph
 
 
 def sweeps_params(**kw) -> CapacityParameters:
@@ -196,29 +196,6 @@ def corridor_demand() -> np.ndarray:
     return np.triu(rng.uniform(60.0, 200.0, (5, 5)), k=1)
 
 
-def test_sweeps_conserve_flow_on_a_corridor_with_many_destinations():
-    graph = corridor()
-    demand = corridor_demand()
-    result = assign_transit_capacity(
-        graph, demand, params=sweeps_params(crowding=True, tolerance=1e-4, max_iter=200)
-    )
-    assert result.converged  # observed 8 sweeps (MSA 807 iterations, node shifts 397)
-    v = result.link_volume
-    g = graph
-    net = np.bincount(g.tail, weights=v, minlength=g.n_nodes) - np.bincount(
-        g.head, weights=v, minlength=g.n_nodes
-    )
-    expected = np.zeros(g.n_nodes)
-    np.add.at(expected, g.origin_node, demand.sum(axis=1))
-    np.add.at(expected, g.destination_node, -demand.sum(axis=0))
-    np.testing.assert_allclose(net, expected, atol=1e-9 * demand.sum())
-    assert (v >= 0.0).all() and result.assignment.unassigned == 0.0
-    # capacity binds: unconstrained, some line would carry more than its places
-    free = assign_transit(graph, demand, skims=False)
-    assert free.line_table()["peak_load_per_capacity_hour"].max() > 1.0
-    assert result.line_table()["peak_load_factor"].max() < 1.0
-
-
 def _net_outflow(graph: TransitGraph, volume: np.ndarray) -> np.ndarray:
     return np.bincount(graph.tail, weights=volume, minlength=graph.n_nodes) - np.bincount(
         graph.head, weights=volume, minlength=graph.n_nodes
@@ -230,6 +207,24 @@ def _zone_balance(graph: TransitGraph, demand: np.ndarray) -> np.ndarray:
     np.add.at(expected, graph.origin_node, demand.sum(axis=1))
     np.add.at(expected, graph.destination_node, -demand.sum(axis=0))
     return expected
+
+
+def test_sweeps_conserve_flow_on_a_corridor_with_many_destinations():
+    graph = corridor()
+    demand = corridor_demand()
+    result = assign_transit_capacity(
+        graph, demand, params=sweeps_params(crowding=True, tolerance=1e-4, max_iter=200)
+    )
+    assert result.converged  # observed 8 sweeps (MSA 807 iterations, node shifts 397)
+    v = result.link_volume
+    np.testing.assert_allclose(
+        _net_outflow(graph, v), _zone_balance(graph, demand), atol=1e-9 * demand.sum()
+    )
+    assert (v >= 0.0).all() and result.assignment.unassigned == 0.0
+    # capacity binds: unconstrained, some line would carry more than its places
+    free = assign_transit(graph, demand, skims=False)
+    assert free.line_table()["peak_load_per_capacity_hour"].max() > 1.0
+    assert result.line_table()["peak_load_factor"].max() < 1.0
 
 
 # ---------------------------------------------------------------- warm start and stall
@@ -252,7 +247,7 @@ def test_a_warm_start_from_the_equilibrium_stops_at_its_first_sweep():
     assert (warm.sweeps_state.focus_visits >= cold.sweeps_state.focus_visits).all()
     # the equilibrium is unique in the link volumes of the boarding links (Cepeda et
     # al.); both runs are within a 1e-4 gap of it (observed: at most 0.05 of 384 riders)
-    board = graph.kind == 1
+    board = graph.kind == BOARD
     np.testing.assert_allclose(warm.link_volume[board], cold.link_volume[board], atol=0.5)
 
 
@@ -275,7 +270,7 @@ def test_a_warm_start_loads_the_new_demand_and_starts_new_origins_cold():
     )
     # observed 5 sweeps, cold 6; the boardings within 0.1 riders of the cold run's
     reference = assign_transit_capacity(graph, changed, params=params, skims=False)
-    board = graph.kind == 1
+    board = graph.kind == BOARD
     np.testing.assert_allclose(result.link_volume[board], reference.link_volume[board], atol=0.5)
 
 

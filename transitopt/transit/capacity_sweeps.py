@@ -138,10 +138,9 @@ def solve_by_sweeps(
         g.tail, g.head, g.cost_s, g.freq_hz, g.in_indptr, g.in_links, alpha, g.origin_node,
         g.destination_node, matrix, every_link, every_link, flows, flows, no_orders, no_counts,
     )  # fmt: skip
-    shifts = NodeShifts(g) if p.sweeps_shift_passes > 0 or start is not None else None
+    shifts = NodeShifts(g)  # the node shifts' and a warm start's out-link lists
     warm = 0
     if start is not None:
-        assert shifts is not None
         volume, warm = _warm_start(shifts, matrix, flows, start.flows, arrived, alpha)
 
     link_places = np.zeros(m)
@@ -257,7 +256,6 @@ def solve_by_sweeps(
         volume = flows.sum(axis=0)  # the incremental updates summed again (rounding)
         local_gap = math.nan
         if p.sweeps_shift_passes > 0:
-            assert shifts is not None
             volume, local_gap, _ = shift_nodes(
                 shifts, matrix, costs_and_freqs, flows, wait_factor=alpha, gain=p.stops_gain,
                 passes=p.sweeps_shift_passes,
