@@ -17,6 +17,7 @@ import pytest
 
 from transitopt import metrics as M
 from transitopt.assignment import MultimodalModel, MultimodalParameters
+from transitopt.assignment.multimodal import FeedbackParameters
 from transitopt.report.charts import load_profile_figure
 from transitopt.report.crowding import capacity_modelled, crowding_section, line_crowding_table
 from transitopt.report.html import write_report
@@ -74,6 +75,59 @@ def test_more_demand_on_a_full_line_moves_riders_to_another_line_and_mode():
     assert crowding_min > 1.0
     gc_rise = high.skims["transit_gc_min"][0, 1] - free_high.skims["transit_gc_min"][0, 1]
     assert gc_rise >= crowding_min - 1e-9
+
+
+def test_feedback_iterations_run_a_few_sweeps_and_the_final_state_in_full(monkeypatch):
+    """Each feedback iteration after the first runs at most ``transit_sweeps`` sweeps from
+    the last state; the first and the final state's assignment are not limited; the
+    equilibrium is the one every iteration solved in full gives (mode share within 1e-4)."""
+    import transitopt.transit as transit
+
+    real = transit.assign_transit_capacity
+    calls: list[tuple[bool, int, int]] = []
+
+    def recorded(graph, demand, **kwargs):
+        result = real(graph, demand, **kwargs)
+        calls.append(
+            (kwargs.get("start") is not None, kwargs["params"].max_iter, len(result.history))
+        )
+        return result
+
+    monkeypatch.setattr(transit, "assign_transit_capacity", recorded)
+    capacity = CapacityParameters(step_rule="sweeps", tolerance=1e-4)
+    shares, most = {}, {}
+    for sweeps in (0, 2):
+        calls.clear()
+        stops = [Stop("s1", "s1", 0.0, 0.0), Stop("s2", "s2", 0.05, 0.0)]
+        lines = [
+            Line("A", "A", "bus", ("s1", "s2"), 300.0, capacity=70.0, running_times_s=(600.0,)),
+            Line("B", "B", "bus", ("s1", "s2"), 600.0, capacity=70.0, running_times_s=(900.0,)),
+        ]
+        zones = pd.DataFrame({"zone": [1, 2], "lon": [0.0, 0.05], "lat": [0.0, 0.0]})
+        params = MultimodalParameters(
+            transit_capacity=capacity,
+            feedback=FeedbackParameters(max_iter=40, tolerance=1e-5, transit_sweeps=sweeps),
+        )
+        model = MultimodalModel(
+            zones,
+            np.array([[0.0, 2000.0], [0.0, 0.0]]),
+            supply=TransitSupply.from_stops(stops, lines),
+            parameters=params,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = model.run()
+        shares[sweeps] = result.demand["transit"].sum() / 2000.0
+        first, *middle, final = calls
+        assert not first[0] and first[1] == capacity.max_iter
+        assert middle and all(warm for warm, _, _ in middle)
+        limit = sweeps if sweeps else capacity.max_iter
+        assert all(max_iter == limit and done <= limit for _, max_iter, done in middle)
+        assert final[0] and final[1] == capacity.max_iter
+        most[sweeps] = max(done for _, _, done in middle)
+    # solved in full, some middle iterations took more sweeps than the limit (7 observed)
+    assert most[0] > 2 >= most[2]
+    assert shares[2] == pytest.approx(shares[0], abs=1e-4)  # observed 3e-6
 
 
 # ---------------------------------------------------------------------------- metrics
@@ -409,3 +463,15 @@ def test_step_rule_in_scenario_files():
     assert CapacityParameters(**spec.model_dump(exclude={"enabled"})).step_rule == "msa"
     with pytest.raises(pydantic.ValidationError, match="step_rule"):
         TransitCapacitySpec(step_rule="newton")
+
+
+def test_transit_sweeps_in_scenario_files():
+    import pydantic
+
+    from transitopt.scenario.schema import FeedbackSpec
+
+    assert FeedbackSpec().transit_sweeps == FeedbackParameters().transit_sweeps == 3
+    spec = FeedbackSpec(transit_sweeps=0)
+    assert FeedbackParameters(**spec.model_dump()).transit_sweeps == 0
+    with pytest.raises(pydantic.ValidationError, match="transit_sweeps"):
+        FeedbackSpec(transit_sweeps=-1)

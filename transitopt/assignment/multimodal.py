@@ -133,10 +133,18 @@ class RoadParameters:
 @dataclass(frozen=True)
 class FeedbackParameters:
     """The outer loop: at most ``max_iter`` iterations to a mode gap and link time change
-    both at or below ``tolerance``."""
+    both at or below ``tolerance``.
+
+    ``transit_sweeps``: with line capacities solved by sweeps, each iteration after the
+    first runs at most this many sweeps of the capacity-constrained transit assignment,
+    from the state the iteration before left (a partial solve: the sweeps go on from one
+    iteration to the next as the demand settles); the final state's assignment is solved
+    to its own tolerance or stall. 0: every iteration solved so.
+    """
 
     max_iter: int = 40
     tolerance: float = 2e-3
+    transit_sweeps: int = 3
 
 
 @dataclass(frozen=True)
@@ -958,10 +966,12 @@ def _skims(
     *,
     car_zone_s: np.ndarray | None = None,
     capacity_start: Any = None,
+    max_sweeps: int = 0,
 ) -> tuple[dict[str, np.ndarray], Any, Any]:
     """Skims at link times ``link_time_s``, the transit assignment and, with line
     capacities, the capacity-constrained assignment it came from (else ``None``);
-    ``capacity_start``, the last one, is its ``start`` (:func:`_transit_run`).
+    ``capacity_start``, the last one, is its ``start`` and ``max_sweeps`` its limit
+    (:func:`_transit_run`).
 
     ``car_zone_s``: the car skim between the zone nodes at ``link_time_s`` where the road
     equilibrium that set them has it (:func:`_car_skim_of_road`); else it is searched.
@@ -997,7 +1007,9 @@ def _skims(
         for name in _TRANSIT_SKIMS:
             out[name] = np.full((setup.z, setup.z), np.inf)
         return out, None, None
-    assignment, capacity = _transit_run(setup, link_time_s, transit_demand, start=capacity_start)
+    assignment, capacity = _transit_run(
+        setup, link_time_s, transit_demand, start=capacity_start, max_sweeps=max_sweeps
+    )
     total = assignment.skim("total_s")
     wait = assignment.skim("wait_s") / params.wait_weight
     ivt = assignment.skim("in_vehicle_s")
@@ -1106,12 +1118,14 @@ def _transit_run(
     *,
     skims: bool = True,
     start: Any = None,
+    max_sweeps: int = 0,
 ) -> tuple[Any, Any]:
     """The transit assignment and, with line capacities, the capacity-constrained
     assignment (:class:`~transitopt.transit.CapacityAssignment`) it is part of, by sweeps
     from ``start`` (the previous feedback iteration's, where it kept its flows: the
     transit graph keeps its links from one iteration to the next, only its costs and the
-    demand change)."""
+    demand change), at most ``max_sweeps`` sweeps from a warm start where that is
+    positive."""
     from ..transit import assign_transit, assign_transit_capacity
 
     graph = _transit_graph_at(setup, link_time_s if setup.drive is not None else None)
@@ -1121,6 +1135,8 @@ def _transit_run(
         warnings.simplefilter("ignore")
         if capacity is not None:
             warm = start if start is not None and start.sweeps_state is not None else None
+            if warm is not None and max_sweeps > 0:
+                capacity = replace(capacity, max_iter=min(capacity.max_iter, max_sweeps))
             result = assign_transit_capacity(
                 graph, demand, params=capacity, wait_factor=setup.wait_factor, skims=skims,
                 start=warm,
@@ -1281,7 +1297,7 @@ class _Loop:
             self.car_zone_s, self.car_trees = _car_skim(setup, self.link_time, keep_trees=True)
         skims, _, self.capacity = _skims(
             setup, self.link_time, crowded_by, car_zone_s=self.car_zone_s,
-            capacity_start=self.capacity,
+            capacity_start=self.capacity, max_sweeps=setup.params.feedback.transit_sweeps,
         )  # fmt: skip
         t1 = time.perf_counter()
         self.probs, _ = logit_choice(

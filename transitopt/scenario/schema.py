@@ -339,6 +339,7 @@ class FeedbackSpec(_Spec):
 
     max_iter: Annotated[int, Field(ge=1, le=500)] = _FEEDBACK["max_iter"]
     tolerance: Annotated[float, Field(gt=0, lt=1)] = _FEEDBACK["tolerance"]
+    transit_sweeps: Annotated[int, Field(ge=0, le=10_000)] = _FEEDBACK["transit_sweeps"]
 
 
 class TransitCapacitySpec(_Spec):
