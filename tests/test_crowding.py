@@ -59,6 +59,9 @@ def test_more_demand_on_a_full_line_moves_riders_to_another_line_and_mode():
     low, share_low, on_low = _two_line_model(200.0, capacity)
     high, share_high, on_high = _two_line_model(2000.0, capacity)
     assert low.converged and high.converged
+    # the transit assignment's gap is logged per feedback iteration with capacities only
+    assert "transit_gap" in high.convergence.columns
+    assert "transit_gap" not in free_high.convergence.columns
     # without capacities the logit shares do not depend on the demand level
     assert share_free_high == pytest.approx(share_free_low, rel=1e-9)
     # 200 trips fit line A: no crowding, everyone on A, the uncapacitated share
@@ -125,6 +128,10 @@ def test_feedback_iterations_run_a_few_sweeps_and_the_final_state_in_full(monkey
         assert all(max_iter == limit and done <= limit for _, max_iter, done in middle)
         assert final[0] and final[1] == capacity.max_iter
         most[sweeps] = max(done for _, _, done in middle)
+        # the convergence log shows each iteration's transit gap and sweeps
+        log = result.convergence
+        assert log["transit_iterations"].tolist() == [done for _, _, done in calls[:-1]]
+        assert np.isfinite(log["transit_gap"]).all() and (log["transit_gap"] >= 0).all()
     # solved in full, some middle iterations took more sweeps than the limit (7 observed)
     assert most[0] > 2 >= most[2]
     assert shares[2] == pytest.approx(shares[0], abs=1e-4)  # observed 3e-6

@@ -1322,10 +1322,25 @@ class _Loop:
             },
             "road_gap": float(road_gap),
             "road_iterations": float(road_iter),
+            **self._transit_columns(),
             "seconds": t3 - started,
         }
         self.history.append(row)
         return row
+
+    def _transit_columns(self) -> dict[str, float]:
+        """With line capacities, this iteration's capacity-constrained transit assignment:
+        its last confirmed relative gap and its iterations (sweeps); else nothing."""
+        if self.setup.params.transit_capacity is None:
+            return {}
+        capacity = self.capacity
+        if capacity is None:
+            return {"transit_gap": np.nan, "transit_iterations": np.nan}
+        confirmed = capacity.history["relative_gap"].dropna()
+        return {
+            "transit_gap": float(confirmed.iloc[-1]) if len(confirmed) else np.nan,
+            "transit_iterations": float(len(capacity.history)),
+        }
 
     @property
     def averaged(self) -> dict[str, np.ndarray]:

@@ -486,6 +486,8 @@ def _convergence_tables(results: list[ScenarioResult], names: list[str]) -> str:
         "share_walk",
         "road_gap",
         "road_iterations",
+        "transit_gap",
+        "transit_iterations",
         "seconds",
     ]
     parts = []
@@ -509,7 +511,7 @@ def _convergence_tables(results: list[ScenarioResult], names: list[str]) -> str:
                 unit = "share" if c.startswith("share_") else ""
                 text = (
                     _number(v, unit)
-                    if c in ("iteration", "road_iterations") or unit
+                    if c in ("iteration", "road_iterations", "transit_iterations") or unit
                     else (f"{float(v):.3g}" if _finite(v) else "–")
                 )
                 cells.append(f"<td class='num'>{text}</td>")
