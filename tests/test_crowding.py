@@ -83,7 +83,8 @@ def test_more_demand_on_a_full_line_moves_riders_to_another_line_and_mode():
 def test_feedback_iterations_run_a_few_sweeps_and_the_final_state_in_full(monkeypatch):
     """Each feedback iteration after the first runs at most ``transit_sweeps`` sweeps from
     the last state; the first and the final state's assignment are not limited; the
-    equilibrium is the one every iteration solved in full gives (mode share within 1e-4)."""
+    equilibrium is the one every iteration solved in full gives (mode share within 1e-4).
+    MSA runs are never limited (they start afresh each time)."""
     import transitopt.transit as transit
 
     real = transit.assign_transit_capacity
@@ -97,10 +98,10 @@ def test_feedback_iterations_run_a_few_sweeps_and_the_final_state_in_full(monkey
         return result
 
     monkeypatch.setattr(transit, "assign_transit_capacity", recorded)
-    capacity = CapacityParameters(step_rule="sweeps", tolerance=1e-4)
     shares, most = {}, {}
-    for sweeps in (0, 2):
+    for rule, sweeps in (("sweeps", 0), ("sweeps", 2), ("msa", 2)):
         calls.clear()
+        capacity = CapacityParameters(step_rule=rule, tolerance=1e-4)
         stops = [Stop("s1", "s1", 0.0, 0.0), Stop("s2", "s2", 0.05, 0.0)]
         lines = [
             Line("A", "A", "bus", ("s1", "s2"), 300.0, capacity=70.0, running_times_s=(600.0,)),
@@ -120,21 +121,26 @@ def test_feedback_iterations_run_a_few_sweeps_and_the_final_state_in_full(monkey
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             result = model.run()
-        shares[sweeps] = result.demand["transit"].sum() / 2000.0
+        shares[rule, sweeps] = result.demand["transit"].sum() / 2000.0
         first, *middle, final = calls
         assert not first[0] and first[1] == capacity.max_iter
-        assert middle and all(warm for warm, _, _ in middle)
-        limit = sweeps if sweeps else capacity.max_iter
-        assert all(max_iter == limit and done <= limit for _, max_iter, done in middle)
-        assert final[0] and final[1] == capacity.max_iter
-        most[sweeps] = max(done for _, _, done in middle)
-        # the convergence log shows each iteration's transit gap and sweeps
+        assert final[1] == capacity.max_iter
+        # the convergence log shows each iteration's transit gap and iterations (sweeps)
         log = result.convergence
         assert log["transit_iterations"].tolist() == [done for _, _, done in calls[:-1]]
         assert np.isfinite(log["transit_gap"]).all() and (log["transit_gap"] >= 0).all()
+        if rule == "msa":  # no warm start, no limit
+            assert not any(warm for warm, _, _ in calls)
+            assert all(max_iter == capacity.max_iter for _, max_iter, _ in middle)
+            continue
+        assert middle and all(warm for warm, _, _ in middle) and final[0]
+        limit = sweeps if sweeps else capacity.max_iter
+        assert all(max_iter == limit and done <= limit for _, max_iter, done in middle)
+        most[sweeps] = max(done for _, _, done in middle)
     # solved in full, some middle iterations took more sweeps than the limit (7 observed)
     assert most[0] > 2 >= most[2]
-    assert shares[2] == pytest.approx(shares[0], abs=1e-4)  # observed 3e-6
+    assert shares["sweeps", 2] == pytest.approx(shares["sweeps", 0], abs=1e-4)  # observed 3e-6
+    assert shares["msa", 2] == pytest.approx(shares["sweeps", 0], abs=1e-4)  # observed 2e-5
 
 
 # ---------------------------------------------------------------------------- metrics
