@@ -89,18 +89,21 @@ def test_feedback_iterations_run_a_few_sweeps_and_the_final_state_in_full(monkey
 
     real = transit.assign_transit_capacity
     calls: list[tuple[bool, int, int]] = []
+    crowding: list[tuple[float, float]] = []
 
     def recorded(graph, demand, **kwargs):
         result = real(graph, demand, **kwargs)
         calls.append(
             (kwargs.get("start") is not None, kwargs["params"].max_iter, len(result.history))
         )
+        crowding.append((result.denied_boardings, result.standing_h))
         return result
 
     monkeypatch.setattr(transit, "assign_transit_capacity", recorded)
     shares, most = {}, {}
     for rule, sweeps in (("sweeps", 0), ("sweeps", 2), ("msa", 2)):
         calls.clear()
+        crowding.clear()
         capacity = CapacityParameters(step_rule=rule, tolerance=1e-4)
         stops = [Stop("s1", "s1", 0.0, 0.0), Stop("s2", "s2", 0.05, 0.0)]
         lines = [
@@ -129,6 +132,10 @@ def test_feedback_iterations_run_a_few_sweeps_and_the_final_state_in_full(monkey
         log = result.convergence
         assert log["transit_iterations"].tolist() == [done for _, _, done in calls[:-1]]
         assert np.isfinite(log["transit_gap"]).all() and (log["transit_gap"] >= 0).all()
+        # and its riders denied boarding and passenger-hours standing (their noise band)
+        logged = log[["transit_denied", "transit_standing_h"]].to_numpy()
+        np.testing.assert_allclose(logged, crowding[:-1], rtol=1e-12)
+        assert logged[-1, 1] > 0  # 2,000 riders on 2 × 70 places a period: standing
         if rule == "msa":  # no warm start, no limit
             assert not any(warm for warm, _, _ in calls)
             assert all(max_iter == capacity.max_iter for _, max_iter, _ in middle)
@@ -303,6 +310,9 @@ def test_results_hold_crowding_only_with_capacities(town_runs):
     np.testing.assert_allclose(seg["standing"], np.maximum(seg["load"] - 28.8, 0.0))
     capacity = small.outcome.transit_capacity
     assert seg["denied"].sum() == pytest.approx(capacity.denied_boardings)
+    assert small["transit_standing_h"] == pytest.approx(capacity.standing_h, rel=1e-12)
+    log = small.convergence
+    assert np.isfinite(log["transit_denied"].iloc[1:]).all()  # the first: no demand yet
     assert small["transit_denied_boardings"] == pytest.approx(capacity.denied_boardings)
     assert small.summary["transit_capacity"]["denied_boardings"] == pytest.approx(
         capacity.denied_boardings

@@ -234,6 +234,51 @@ def test_metric_changes_noise_bands():
     assert metric_changes(base, moved).set_index("metric").loc["share_car", "verdict"] == "change"
 
 
+def _with_crowding(result: ScenarioResult, denied: list[float], final: float) -> ScenarioResult:
+    """``result`` as a run with line capacities: ``denied`` boardings logged by its feedback
+    iterations' capacity-constrained assignments, ``final`` by the final state's."""
+    metrics = pd.concat(
+        [
+            result.tables["metrics"],
+            pd.DataFrame(
+                [("transit", "transit_denied_boardings", "riders/h", final)],
+                columns=["group", "metric", "unit", "value"],
+            ),
+        ],
+        ignore_index=True,
+    )
+    convergence = pd.DataFrame(
+        {"iteration": np.arange(1, len(denied) + 1), "transit_denied": denied}
+    )
+    tables = {**result.tables, "metrics": metrics, "convergence": convergence}
+    return ScenarioResult(result.name, result.key, tables, result.summary)
+
+
+def test_denied_boardings_noise_band_is_their_scatter_over_the_last_assignments():
+    # the first of the seven iterations (NaN: no demand yet) and the 5,000 of the second
+    # lie outside the last five; scatter: base 700..820 with the final 760 -> 120,
+    # alt 900..1,000 with the final 1,000 -> 100
+    base = _with_crowding(_result("base", {}), [np.nan, 5000, 700, 820, 750, 760, 790], 760)
+    alt = _with_crowding(_result("alt", {}), [np.nan, 90, 950, 900, 930, 960, 940], 1000)
+    floor = noise_floor(base, alt)
+    assert floor.capacity == {"transit_denied_boardings": pytest.approx(120.0)}
+    assert "120 riders/h of riders denied boarding" in floor.describe()
+    row = metric_changes(base, alt).set_index("metric").loc["transit_denied_boardings"]
+    assert row["noise"] == pytest.approx(120.0) and row["verdict"] == "change"  # +240
+    close = _with_crowding(_result("alt", {}), [np.nan, 90, 800, 860, 830, 850, 840], 870)
+    row = metric_changes(base, close).set_index("metric").loc["transit_denied_boardings"]
+    assert row["verdict"] == "within noise"  # +110 < 120
+    assert "Crowding: riders denied boarding +110 riders/h (within noise, band ±120)" in (
+        explain(base, close).narrative
+    )
+    # never below the relative band (0.2 % of the larger value), and none without a log
+    flat = _with_crowding(_result("alt", {}), [760.0] * 5, 760)
+    assert metric_changes(flat, flat).set_index("metric").loc[
+        "transit_denied_boardings", "noise"
+    ] == pytest.approx(2e-3 * 760)
+    assert noise_floor(_result("a", {}), _result("b", {})).capacity == {}
+
+
 def test_explanation_narrative_and_section(tmp_path):
     base, alt = _pairs_case()
     why = explain(base, alt)

@@ -105,6 +105,10 @@ _TRANSIT_SKIMS = (
     "transit_boardings",
 )
 
+#: the convergence log's columns of each iteration's capacity-constrained transit
+#: assignment (with line capacities only)
+TRANSIT_LOG_COLUMNS = ("transit_gap", "transit_iterations", "transit_denied", "transit_standing_h")
+
 
 class ModelInputError(TransitoptError, ValueError):
     """Inputs of the multimodal model that do not fit together (the message names them)."""
@@ -1330,16 +1334,20 @@ class _Loop:
 
     def _transit_columns(self) -> dict[str, float]:
         """With line capacities, this iteration's capacity-constrained transit assignment:
-        its relative gap (every step rule confirms the last iteration's) and its
-        iterations (sweeps); else nothing."""
+        its relative gap (every step rule confirms the last iteration's), its iterations
+        (sweeps), and its riders denied boarding and passenger-hours standing (their
+        scatter over the last iterations is their noise band in comparisons,
+        :func:`transitopt.scenario.explain.noise_floor`); else nothing."""
         if self.setup.params.transit_capacity is None:
             return {}
         capacity = self.capacity
         if capacity is None:
-            return {"transit_gap": np.nan, "transit_iterations": np.nan}
+            return dict.fromkeys(TRANSIT_LOG_COLUMNS, np.nan)
         return {
             "transit_gap": float(capacity.history["relative_gap"].iloc[-1]),
             "transit_iterations": float(len(capacity.history)),
+            "transit_denied": float(capacity.history["denied_boardings"].iloc[-1]),
+            "transit_standing_h": capacity.standing_h,
         }
 
     @property

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..metrics.transit import has_crowding
+from ..scenario.explain import CAPACITY_NOISE_ITERATIONS, capacity_scatter
 
 if TYPE_CHECKING:
     from ..scenario.result import ScenarioResult
@@ -72,17 +73,23 @@ def _convergence_line(on: list[tuple[ScenarioResult, str]]) -> str:
         state = "converged" if info.get("converged") else "NOT converged"
         if info.get("stop_reason") == "stalled":
             state += " (its gap stopped falling)"
+        scatter = capacity_scatter(result).get("transit_denied_boardings")
         items.append(
             f"{_e(name)}: {state} in {int(info.get('iterations', 0))} iterations "
             f"(relative gap {float(info.get('relative_gap', float('nan'))):.2%}), "
             f"{_number(info.get('denied_boardings'), 0)} riders denied boarding"
+            + (f" (scatter {_number(scatter, 0)})" if scatter is not None else "")
         )
     return (
         "<p class='hint'>Capacity-constrained transit assignment (effective frequencies, "
         "Cepeda, Cominetti &amp; Florian 2006; crowding multipliers, Wardman &amp; Whelan 2011) "
         f"of the final demand: {'; '.join(items)}. Loads are riders per period of the "
         "assignment; <i>denied boarding</i> counts riders who cannot board a vehicle in the "
-        "period at their stop.</p>"
+        "period at their stop. Near full lines it hangs on where the assignment stops: the "
+        "<i>scatter</i> is its range over the assignments of the last "
+        f"{CAPACITY_NOISE_ITERATIONS} feedback iterations and the final one, and a change "
+        "between scenarios within the larger scatter is within noise (the per-line "
+        "changes below scatter too).</p>"
     )
 
 

@@ -476,6 +476,16 @@ def _scenarios_html(results: list[ScenarioResult], names: list[str]) -> str:
     return out
 
 
+#: convergence log columns shown as plain numbers (counts), not to three digits
+_COUNT_COLUMNS = (
+    "iteration",
+    "road_iterations",
+    "transit_iterations",
+    "transit_denied",
+    "transit_standing_h",
+)
+
+
 def _convergence_tables(results: list[ScenarioResult], names: list[str]) -> str:
     show = [
         "iteration",
@@ -488,6 +498,8 @@ def _convergence_tables(results: list[ScenarioResult], names: list[str]) -> str:
         "road_iterations",
         "transit_gap",
         "transit_iterations",
+        "transit_denied",
+        "transit_standing_h",
         "seconds",
     ]
     parts = []
@@ -511,7 +523,7 @@ def _convergence_tables(results: list[ScenarioResult], names: list[str]) -> str:
                 unit = "share" if c.startswith("share_") else ""
                 text = (
                     _number(v, unit)
-                    if c in ("iteration", "road_iterations", "transit_iterations") or unit
+                    if c in _COUNT_COLUMNS or unit
                     else (f"{float(v):.3g}" if _finite(v) else "–")
                 )
                 cells.append(f"<td class='num'>{text}</td>")

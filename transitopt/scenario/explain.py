@@ -71,10 +71,26 @@ class NoiseFloor:
     share : float
         Change of a mode share (fraction) within which it is noise: the largest of the
         tolerance and the final mode gap (share of trips changing mode) of either run.
+    capacity : Mapping[str, float]
+        With line capacities, the band (in the metric's unit) of the crowding counts that
+        hang on where the capacity-constrained assignment stops
+        (:data:`CAPACITY_NOISE_METRICS`): the largest over the runs of the range the count
+        took over the last :data:`CAPACITY_NOISE_ITERATIONS` feedback iterations' assignments
+        and the final one. Empty without capacities.
     """
 
     relative: float
     share: float
+    capacity: Mapping[str, float] = field(default_factory=dict)
+
+    def band(self, name: str, base: float, alt: float) -> float:
+        """The band of headline metric ``name`` between values ``base`` and ``alt``: the
+        capacity band where there is one (never below the relative one), ``share`` for a
+        share, else ``relative`` × the larger value."""
+        if metric(name).unit == "share":
+            return self.share
+        band = self.relative * max(abs(base), abs(alt))
+        return max(band, self.capacity.get(name, 0.0))
 
     def seconds(self, time_s: Any) -> Any:
         """The noise band (s) of a time of ``time_s`` seconds."""
@@ -82,11 +98,33 @@ class NoiseFloor:
 
     def describe(self) -> str:
         """The floor in words."""
-        return (
+        text = (
             f"changes within {100 * self.relative:.2g} % of a trip's time and "
             f"{100 * self.share:.2g} percentage points of a mode share are within the "
             "model's convergence noise (feedback tolerance and final gaps of both runs)"
         )
+        if self.capacity:
+            counts = ", ".join(
+                f"{value:,.{0 if value >= 10 else 1}f} {metric(name).unit} of "
+                f"{metric(name).label.lower()}"
+                for name, value in self.capacity.items()
+            )
+            text += (
+                f"; so are changes within {counts} (their scatter over the last "
+                f"{CAPACITY_NOISE_ITERATIONS} capacity-constrained transit assignments)"
+            )
+        return text
+
+
+#: crowding counts whose noise band is their scatter between the capacity-constrained
+#: assignments of the last feedback iterations: headline metric → convergence log column
+CAPACITY_NOISE_METRICS: Mapping[str, str] = {
+    "transit_denied_boardings": "transit_denied",
+    "transit_standing_h": "transit_standing_h",
+}
+#: feedback iterations whose capacity-constrained assignments give that scatter (besides
+#: the final state's)
+CAPACITY_NOISE_ITERATIONS = 5
 
 
 def noise_floor(*results: ScenarioResult) -> NoiseFloor:
@@ -104,7 +142,33 @@ def noise_floor(*results: ScenarioResult) -> NoiseFloor:
     return NoiseFloor(
         relative=largest("tolerance", "link_time_change"),
         share=largest("tolerance", "mode_gap"),
+        capacity=capacity_scatter(*results),
     )
+
+
+def capacity_scatter(*results: ScenarioResult) -> dict[str, float]:
+    """Per crowding count of :data:`CAPACITY_NOISE_METRICS`, the largest over ``results`` of
+    its range (max − min) over the capacity-constrained transit assignments of the last
+    :data:`CAPACITY_NOISE_ITERATIONS` feedback iterations (the convergence log) and the
+    final state's (the headline metric). Near full lines these counts hang on where the
+    assignment stops, and the runs' scatter is how far apart two runs of one scenario can
+    end (docs/model.md, "Explaining changes and the noise floor"). Counts a run lacks
+    (no line capacities, a result from before the log had them) are left out."""
+    out: dict[str, float] = {}
+    for name, column in CAPACITY_NOISE_METRICS.items():
+        ranges = []
+        for result in results:
+            log = result.tables.get("convergence", pd.DataFrame())
+            metrics = result.tables.get("metrics", pd.DataFrame(columns=["metric", "value"]))
+            final = metrics.set_index("metric")["value"].get(name, np.nan)
+            if column not in log.columns or not _finite(final):
+                continue
+            values = log[column].to_numpy(float)[-CAPACITY_NOISE_ITERATIONS:]
+            values = np.append(values[np.isfinite(values)], float(final))
+            ranges.append(float(values.max() - values.min()))
+        if ranges:
+            out[name] = max(ranges)
+    return out
 
 
 # ---------------------------------------------------------------------------- pairs
@@ -732,8 +796,9 @@ def metric_changes(
     """Each headline metric's change, with its noise band and a verdict.
 
     Returns ``metric``, ``label``, ``unit``, ``base``, ``alt``, ``delta``, ``noise``
-    (the band: ``share`` for shares, ``relative`` × the larger value otherwise; NaN for
-    run facts and zone counts), ``verdict``: ``"no change"``, ``"within noise"`` or
+    (the band, :meth:`NoiseFloor.band`: ``share`` for shares, ``relative`` × the larger
+    value otherwise, or the crowding counts' scatter where larger; NaN for run facts and
+    zone counts), ``verdict``: ``"no change"``, ``"within noise"`` or
     ``"change"``, and ``why``: for the trip-weighted transit averages, the change on the
     same trips and the change from the mix of trips (:func:`average_split`).
     """
@@ -747,12 +812,7 @@ def metric_changes(
         v0, v1 = float(m0[name]), float(m1[name])
         info = metric(str(name))
         delta = v1 - v0
-        if _NO_NOISE.fullmatch(str(name)):
-            band = float("nan")
-        elif info.unit == "share":
-            band = noise.share
-        else:
-            band = noise.relative * max(abs(v0), abs(v1))
+        band = float("nan") if _NO_NOISE.fullmatch(str(name)) else noise.band(str(name), v0, v1)
         if not _finite(delta) or abs(delta) <= 1e-9 * max(1.0, abs(v0)):
             verdict = "no change"
         elif _finite(band) and abs(delta) <= band:
@@ -1039,6 +1099,18 @@ def _narrative(
         )
         out.append(
             "Mode choice: " + ", ".join(words) + (f"; trips/h: {moved}" if moved else "") + "."
+        )
+    crowding = metrics[metrics["metric"].isin(list(noise.capacity))]
+    if len(crowding):
+        words = [
+            f"{row.label.lower()} {_signed_value(row.delta)} {row.unit} ({row.verdict}, band "
+            f"±{row.noise:,.{0 if row.noise >= 10 else 1}f})"
+            for row in crowding.itertuples()
+        ]
+        out.append(
+            "Crowding: " + "; ".join(words) + ". Near full lines these counts hang on where "
+            "the capacity-constrained transit assignment stops; the band is how far they "
+            f"scattered over each run's last {CAPACITY_NOISE_ITERATIONS} feedback iterations."
         )
     generalised = crossings[crossings["crossings"] != ""]
     real = generalised[~generalised["within_noise"]]

@@ -397,6 +397,16 @@ class CapacityAssignment:
         """Total riders who cannot board in the period (trips per period)."""
         return float(self.boarding_table()["denied"].sum())
 
+    @property
+    def standing_h(self) -> float:
+        """Passenger-hours standing in the period: riders above the seats on each ride
+        segment × its in-vehicle time (h)."""
+        g = self.assignment.graph
+        state = _State(g, self.params)
+        ride = state.ride
+        standing = np.maximum(self.link_volume[ride] - state.line_seats[g.line[ride]], 0.0)
+        return float(np.dot(standing, g.in_vehicle_s[ride]) / 3600.0)
+
 
 #: bisections of the line search (``step_rule = "line_search"``): the step to 2**-12
 LINE_SEARCH_BISECTIONS = 12
