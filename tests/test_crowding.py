@@ -150,6 +150,51 @@ def test_feedback_iterations_run_a_few_sweeps_and_the_final_state_in_full(monkey
     assert shares["msa", 2] == pytest.approx(shares["sweeps", 0], abs=1e-4)  # observed 2e-5
 
 
+def test_share_error_reads_each_iterations_mode_choice_back_from_the_log(monkeypatch):
+    """The explanation's share band reads each feedback iteration's mode choice back from
+    the averaged shares of the convergence log (the loop's averaging rule, 1/k): here
+    against the shares the loop itself chose, recorded as it ran (1e-12)."""
+    from transitopt.assignment import multimodal
+    from transitopt.scenario.explain import SHARE_NOISE_ITERATIONS, share_error
+
+    real = multimodal._Loop._average
+    chosen: list[float] = []
+
+    def recorded(loop, k, response):
+        chosen.append(response["transit"].sum() / loop.setup.total.sum())
+        return real(loop, k, response)
+
+    monkeypatch.setattr(multimodal._Loop, "_average", recorded)
+    stops = [Stop("s1", "s1", 0.0, 0.0), Stop("s2", "s2", 0.05, 0.0)]
+    lines = [
+        Line("A", "A", "bus", ("s1", "s2"), 300.0, capacity=70.0, running_times_s=(600.0,)),
+        Line("B", "B", "bus", ("s1", "s2"), 600.0, capacity=70.0, running_times_s=(900.0,)),
+    ]
+    model = MultimodalModel(
+        pd.DataFrame({"zone": [1, 2], "lon": [0.0, 0.05], "lat": [0.0, 0.0]}),
+        np.array([[0.0, 2000.0], [0.0, 0.0]]),
+        supply=TransitSupply.from_stops(stops, lines),
+        parameters=MultimodalParameters(
+            transit_capacity=CapacityParameters(),
+            feedback=FeedbackParameters(max_iter=14, tolerance=1e-12),
+        ),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = model.run()
+    log = out.convergence
+    assert len(log) == len(chosen) == 14
+    k = log["iteration"].to_numpy(float)[1:]
+    averaged = log["share_transit"].to_numpy()
+    read_back = averaged[:-1] + k * (averaged[1:] - averaged[:-1])
+    np.testing.assert_allclose(read_back, chosen[1:], rtol=0, atol=1e-12)
+    last = np.asarray(chosen[-SHARE_NOISE_ITERATIONS:])
+    expected = abs(last.mean() - averaged[-1]) + last.std(ddof=1) / np.sqrt(last.size)
+    result = ScenarioResult("two lines", "two lines", {"convergence": log}, {})
+    # two modes: walk's error is transit's (their shares sum to 1)
+    assert share_error(result) == pytest.approx(expected, rel=1e-9)
+
+
 # ---------------------------------------------------------------------------- metrics
 def _crowded_segments() -> pd.DataFrame:
     """Two lines, hand-made loads: L1 has 3 segments (60 s each), L2 has 1 (120 s)."""

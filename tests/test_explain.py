@@ -21,6 +21,7 @@ from transitopt.scenario.explain import (
     metric_changes,
     noise_floor,
     pair_changes,
+    share_error,
     transit_components,
     zone_changes,
 )
@@ -262,7 +263,7 @@ def test_denied_boardings_noise_band_is_their_scatter_over_the_last_assignments(
     alt = _with_crowding(_result("alt", {}), [np.nan, 90, 950, 900, 930, 960, 940], 1000)
     floor = noise_floor(base, alt)
     assert floor.capacity == {"transit_denied_boardings": pytest.approx(120.0)}
-    assert "120 riders/h of riders denied boarding" in floor.describe()
+    assert "riders denied boarding within 120 riders/h" in floor.describe()
     row = metric_changes(base, alt).set_index("metric").loc["transit_denied_boardings"]
     assert row["noise"] == pytest.approx(120.0) and row["verdict"] == "change"  # +240
     close = _with_crowding(_result("alt", {}), [np.nan, 90, 800, 860, 830, 850, 840], 870)
@@ -277,6 +278,32 @@ def test_denied_boardings_noise_band_is_their_scatter_over_the_last_assignments(
         "transit_denied_boardings", "noise"
     ] == pytest.approx(2e-3 * 760)
     assert noise_floor(_result("a", {}), _result("b", {})).capacity == {}
+
+
+def test_share_band_from_the_last_mode_choices():
+    """Hand-computed: iteration 1 chooses transit 0.30, iterations 2-11 alternate 0.20 and
+    0.22; the averaged share (1/k) is 2.4 / 11 = 0.218182; the last ten choices' mean is
+    0.21 and their standard deviation 0.0105409 (standard error 0.0033333), so the error
+    is 0.0081818 + 0.0033333 = 0.0115152 (the other mode's is the same)."""
+    choices = np.r_[0.30, np.tile([0.20, 0.22], 5)]
+    averaged = np.cumsum(choices) / np.arange(1, 12)
+    log = pd.DataFrame(
+        {
+            "iteration": np.arange(1, 12),
+            "mode_gap": 0.05,
+            "share_transit": averaged,
+            "share_car": 1.0 - averaged,
+        }
+    )
+    run = _result("run", {})
+    run = ScenarioResult(run.name, run.key, {**run.tables, "convergence": log}, run.summary)
+    assert averaged[-1] == pytest.approx(2.4 / 11, rel=1e-12)
+    assert share_error(run) == pytest.approx(0.0081818 + 0.0033333, abs=1e-6)
+    # the band: the largest of the tolerance and the runs' errors (not the mode gap 0.05)
+    assert noise_floor(run, _result("b", {})).share == pytest.approx(0.0115152, abs=1e-6)
+    short = ScenarioResult(run.name, run.key, {**run.tables, "convergence": log.head(3)}, {})
+    assert share_error(short) is None  # too few choices: the mode gap instead
+    assert noise_floor(short, _result("b", {})).share == pytest.approx(2e-3)
 
 
 def test_explanation_narrative_and_section(tmp_path):

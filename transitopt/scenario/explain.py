@@ -70,7 +70,9 @@ class NoiseFloor:
         change of link times of either run.
     share : float
         Change of a mode share (fraction) within which it is noise: the largest of the
-        tolerance and the final mode gap (share of trips changing mode) of either run.
+        tolerance and each run's share error (:func:`share_error`: how far its averaged
+        shares sit from where its last iterations' mode choices point), or, for a result
+        without a convergence log, its final mode gap (share of trips changing mode).
     capacity : Mapping[str, float]
         With line capacities, the band (in the metric's unit) of the crowding counts that
         hang on where the capacity-constrained assignment stops
@@ -101,16 +103,17 @@ class NoiseFloor:
         text = (
             f"changes within {100 * self.relative:.2g} % of a trip's time and "
             f"{100 * self.share:.2g} percentage points of a mode share are within the "
-            "model's convergence noise (feedback tolerance and final gaps of both runs)"
+            "model's convergence noise (the feedback tolerance, and both runs' final "
+            "link-time change and mode-share error)"
         )
         if self.capacity:
             counts = ", ".join(
-                f"{value:,.{0 if value >= 10 else 1}f} {metric(name).unit} of "
-                f"{metric(name).label.lower()}"
+                f"{metric(name).label.lower()} within "
+                f"{value:,.{0 if value >= 10 else 1}f} {metric(name).unit}"
                 for name, value in self.capacity.items()
             )
             text += (
-                f"; so are changes within {counts} (their scatter over the last "
+                f"; so are changes of {counts} (their scatter over the last "
                 f"{CAPACITY_NOISE_ITERATIONS} capacity-constrained transit assignments)"
             )
         return text
@@ -139,11 +142,52 @@ def noise_floor(*results: ScenarioResult) -> NoiseFloor:
         ]
         return max(values, default=0.0)
 
+    def error(result: ScenarioResult) -> float:
+        found = share_error(result)
+        gap = result.summary.get("mode_gap")
+        return found if found is not None else float(gap) if _finite(gap) else 0.0
+
     return NoiseFloor(
         relative=largest("tolerance", "link_time_change"),
-        share=largest("tolerance", "mode_gap"),
+        share=max([largest("tolerance")] + [error(r) for r in results]),
         capacity=capacity_scatter(*results),
     )
+
+
+#: feedback iterations whose mode choices give a run's :func:`share_error`
+SHARE_NOISE_ITERATIONS = 10
+
+
+def share_error(result: ScenarioResult) -> float | None:
+    """How far a run's mode shares may sit from its equilibrium (fraction of trips).
+
+    The feedback loop averages the demand by the method of successive averages, D_k =
+    D_{k-1} + (R_k - D_{k-1}) / k, so each iteration's mode choice (response) R_k is read
+    back from the convergence log's averaged shares: R_k = D_{k-1} + k (D_k - D_{k-1}).
+    Over the last :data:`SHARE_NOISE_ITERATIONS` responses, per mode, the error is the
+    distance of the final averaged share from their mean (the average still carries the
+    early iterations) plus the standard error of that mean (the responses scatter where
+    near-full lines make each iteration's transit times jitter); the largest over the
+    modes. Unlike the mode gap (trips whose mode differs pair by pair between the last
+    response and the average), scatter that cancels over the pairs does not count. None
+    when the log has fewer than 3 responses after the first or no share columns.
+    """
+    log = result.tables.get("convergence", pd.DataFrame())
+    columns = [c for c in log.columns if c.startswith("share_")]
+    if not columns or "iteration" not in log.columns or len(log) < 4:
+        return None
+    k = log["iteration"].to_numpy(float)[1:]
+    worst = 0.0
+    for column in columns:
+        averaged = log[column].to_numpy(float)
+        responses = averaged[:-1] + k * (averaged[1:] - averaged[:-1])
+        last = responses[-SHARE_NOISE_ITERATIONS:]
+        last = last[np.isfinite(last)]
+        if last.size < 3:
+            return None
+        error = abs(last.mean() - averaged[-1]) + last.std(ddof=1) / math.sqrt(last.size)
+        worst = max(worst, float(error))
+    return worst
 
 
 def capacity_scatter(*results: ScenarioResult) -> dict[str, float]:
