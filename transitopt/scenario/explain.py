@@ -144,7 +144,7 @@ def noise_floor(*results: ScenarioResult) -> NoiseFloor:
 
     def error(result: ScenarioResult) -> float:
         found = share_error(result)
-        gap = result.summary.get("mode_gap")
+        gap = result.summary.get("mode_gap", 0.0)
         return found if found is not None else float(gap) if _finite(gap) else 0.0
 
     return NoiseFloor(
