@@ -282,9 +282,10 @@ def test_denied_boardings_noise_band_is_their_scatter_over_the_last_assignments(
 
 def test_share_band_from_the_last_mode_choices():
     """Hand-computed: iteration 1 chooses transit 0.30, iterations 2-11 alternate 0.20 and
-    0.22; the averaged share (1/k) is 2.4 / 11 = 0.218182; the last ten choices' mean is
-    0.21 and their standard deviation 0.0105409 (standard error 0.0033333), so the error
-    is 0.0081818 + 0.0033333 = 0.0115152 (the other mode's is the same)."""
+    0.22; the averaged share (1/k) is 2.4 / 11 = 0.218182; the later half of the ten
+    choices after the first (0.22, 0.20, 0.22, 0.20, 0.22) has mean 0.212 and standard
+    deviation sqrt(0.00048 / 4) = 0.0109545 (standard error 0.0048990), so the error is
+    0.0061818 + 0.0048990 = 0.0110808 (the other mode's is the same)."""
     choices = np.r_[0.30, np.tile([0.20, 0.22], 5)]
     averaged = np.cumsum(choices) / np.arange(1, 12)
     log = pd.DataFrame(
@@ -298,9 +299,9 @@ def test_share_band_from_the_last_mode_choices():
     run = _result("run", {})
     run = ScenarioResult(run.name, run.key, {**run.tables, "convergence": log}, run.summary)
     assert averaged[-1] == pytest.approx(2.4 / 11, rel=1e-12)
-    assert share_error(run) == pytest.approx(0.0081818 + 0.0033333, abs=1e-6)
+    assert share_error(run) == pytest.approx(0.0061818 + 0.0048990, abs=1e-6)
     # the band: the largest of the tolerance and the runs' errors (not the mode gap 0.05)
-    assert noise_floor(run, _result("b", {})).share == pytest.approx(0.0115152, abs=1e-6)
+    assert noise_floor(run, _result("b", {})).share == pytest.approx(0.0110808, abs=1e-6)
     short = ScenarioResult(run.name, run.key, {**run.tables, "convergence": log.head(3)}, {})
     assert share_error(short) is None  # too few choices: the mode gap instead
     assert noise_floor(short, _result("b", {})).share == pytest.approx(2e-3)

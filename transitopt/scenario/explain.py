@@ -154,21 +154,17 @@ def noise_floor(*results: ScenarioResult) -> NoiseFloor:
     )
 
 
-#: feedback iterations whose mode choices give a run's :func:`share_error`
-SHARE_NOISE_ITERATIONS = 10
-
-
 def share_error(result: ScenarioResult) -> float | None:
     """How far a run's mode shares may sit from its equilibrium (fraction of trips).
 
     The feedback loop averages the demand by the method of successive averages, D_k =
     D_{k-1} + (R_k - D_{k-1}) / k, so each iteration's mode choice (response) R_k is read
     back from the convergence log's averaged shares: R_k = D_{k-1} + k (D_k - D_{k-1}).
-    Over the last :data:`SHARE_NOISE_ITERATIONS` responses, per mode, the error is the
-    distance of the final averaged share from their mean (the average still carries the
-    early iterations) plus the standard error of that mean (the responses scatter where
-    near-full lines make each iteration's transit times jitter); the largest over the
-    modes. Unlike the mode gap (trips whose mode differs pair by pair between the last
+    Over the later half of the responses (at least 3; the first half is the loop's run-in),
+    per mode, the error is the distance of the final averaged share from their mean (the
+    average still carries the run-in) plus the standard error of that mean (the responses
+    scatter where near-full lines make each iteration's transit times jitter); the largest
+    over the modes. Unlike the mode gap (trips whose mode differs pair by pair between the last
     response and the average), scatter that cancels over the pairs does not count. None
     when the log has fewer than 3 responses after the first or no share columns.
     """
@@ -181,7 +177,7 @@ def share_error(result: ScenarioResult) -> float | None:
     for column in columns:
         averaged = log[column].to_numpy(float)
         responses = averaged[:-1] + k * (averaged[1:] - averaged[:-1])
-        last = responses[-SHARE_NOISE_ITERATIONS:]
+        last = responses[-max(3, responses.size // 2) :]
         last = last[np.isfinite(last)]
         if last.size < 3:
             return None
