@@ -324,6 +324,29 @@ def test_headline_table_shows_motorcycle_rows_only_where_given():
     assert "moto share" not in printed(zeros)
 
 
+def test_headline_table_marks_changes_within_noise():
+    """A change the explanation labels within noise prints as ``≈+x`` (no brackets), others
+    as ``(+x)``; the legend says what ``≈`` means; still 80 columns."""
+    import io
+
+    from rich.console import Console
+
+    from transitopt.cli._tables import print_headline
+
+    table = headline_table(2)
+    out = io.StringIO()
+    console = Console(file=out, width=80, color_system=None, markup=False)
+    print_headline(console, table, title="H", within_noise=[{"share_car"}, set()])
+    lines = out.getvalue().splitlines()
+    row = table.set_index("metric").loc["share_car"]
+    k = next(i for i, line in enumerate(lines) if line.startswith("car share "))
+    names = [c for c in table.columns[3:] if not c.endswith("Δ") and not c.endswith("Δ%")]
+    first, second = (100 * row[f"{name} Δ"] for name in names[1:])
+    assert f"≈{first:+.2f} pt" in lines[k + 1] and f"({second:+.2f} pt)" in lines[k + 1]
+    assert "≈: within the model's convergence noise" in " ".join(" ".join(lines).split())
+    assert max(len(line) for line in lines) <= 80
+
+
 @pytest.mark.slow
 def test_evaluate_at_80_columns_shows_the_change_vs_its_baseline(tmp_path):
     import os

@@ -366,6 +366,23 @@ def test_headline_table_values(pair, tmp_path):
     assert table.loc["car_veh_km", "alt Δ"] == pytest.approx(alt_km - base_km, rel=1e-12)
 
 
+def test_headline_table_greys_changes_within_noise(tmp_path):
+    """A mode share moved by 0.1 points (band: the tolerance, 0.2 points) is within noise:
+    grey and marked ≈, not green or red; car delay +50 % is a change (red)."""
+    base = make_result("base")
+    metrics = base.tables["metrics"].copy()
+    moved = metrics["metric"] == "share_car"
+    metrics.loc[moved, "value"] += 0.001
+    metrics.loc[metrics["metric"] == "car_delay_veh_h", "value"] *= 1.5
+    alt = ScenarioResult("alt", "alt", {**base.tables, "metrics": metrics}, base.summary)
+    page = write_report(base, [alt], tmp_path / "r.html").read_text(encoding="utf-8")
+    assert _headline_cells(page, "share_car")[4] == "≈+0.10 pp"
+    assert re.search(r"<td title='share_car'>(?:(?!</tr>).)*class='num noise'", page)
+    assert not re.search(r"<td title='share_car'>(?:(?!</tr>).)*class='num (better|worse)'", page)
+    assert re.search(r"<td title='car_delay_veh_h'>(?:(?!</tr>).)*class='num worse'", page)
+    assert _headline_cells(page, "car_delay_veh_h")[4].startswith("+")
+
+
 def test_report_says_when_a_run_did_not_converge(tmp_path):
     base = make_result("base")
     good = write_report(base, [make_result("alt", seed=1)], tmp_path / "good.html").read_text(

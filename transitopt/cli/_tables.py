@@ -69,10 +69,19 @@ def scenario_codes(names: Sequence[str]) -> list[str]:
     return codes
 
 
-def print_headline(console: Console, table: pd.DataFrame, *, title: str) -> None:
+def print_headline(
+    console: Console,
+    table: pd.DataFrame,
+    *,
+    title: str,
+    within_noise: Sequence[set[str]] = (),
+) -> None:
     """Print a metrics table (``group, metric, unit`` and one value column per scenario, with
     ``<name> Δ`` and ``<name> Δ%`` change columns per alternative, as
-    :func:`transitopt.scenario.compare` makes) in at most ``console.width`` columns."""
+    :func:`transitopt.scenario.compare` makes) in at most ``console.width`` columns.
+    ``within_noise``: per alternative, the metrics whose change is within the model's
+    convergence noise (:func:`transitopt.scenario.explain.metric_changes`), shown as
+    ``≈+1.2%`` instead of ``(+1.2%)``."""
     names = [
         str(c)
         for c in table.columns
@@ -109,6 +118,9 @@ def print_headline(console: Console, table: pd.DataFrame, *, title: str) -> None
             cells.append(_value(row[names[0]], unit))
             for j in part:
                 change = _change(row.get(f"{names[j]} Δ"), row.get(f"{names[j]} Δ%"), unit)
+                noisy = j <= len(within_noise) and row["metric"] in within_noise[j - 1]
+                if noisy and change:
+                    change = "≈" + change[1:-1]
                 cells.append(f"{_value(row[names[j]], unit)}\n{change}")
             view.add_row(*cells)
         console.print(view)
@@ -121,6 +133,8 @@ def print_headline(console: Console, table: pd.DataFrame, *, title: str) -> None
         if metric(name).name in set(shown["metric"]) and short != metric(name).label.lower()
     ]
     changes = " Changes vs base: % (points for shares)." if len(names) > 1 else ""
+    if any(within_noise):
+        changes += " ≈: within the model's convergence noise (the report gives each band)."
     if labels:
         console.print("; ".join(labels) + "." + changes, style="dim", highlight=False)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -103,7 +104,9 @@ def _compare(scenarios: list[Path], output: Path) -> None:
 
             comparison = compare_files(scenarios, output, progress=show)
     _print_metrics(
-        comparison.table, title=f"Headline metrics: change vs {comparison.results[0].name}"
+        comparison.table,
+        title=f"Headline metrics: change vs {comparison.results[0].name}",
+        within_noise=_within_noise(list(comparison.results)),
     )
     _print_plausibility(list(comparison.results))
     _print_capacity_note(list(comparison.results))
@@ -173,8 +176,20 @@ def _show_iteration(status: Any, scenario: Any, row: dict) -> None:
     status.update(Text(f"{what} feedback iteration {row.get('iteration', '?')}"))
 
 
-def _print_metrics(table: Any, *, title: str) -> None:
+def _print_metrics(table: Any, *, title: str, within_noise: Sequence[set[str]] = ()) -> None:
     """Headline metrics on the terminal: the baseline, then each alternative with its change."""
     from ._tables import print_headline
 
-    print_headline(console, table, title=title)
+    print_headline(console, table, title=title, within_noise=within_noise)
+
+
+def _within_noise(results: list[Any]) -> list[set[str]]:
+    """Per alternative, the headline metrics whose change from the first run is within the
+    model's convergence noise."""
+    from ..scenario.explain import metric_changes
+
+    out = []
+    for alternative in results[1:]:
+        changes = metric_changes(results[0], alternative)
+        out.append(set(changes.loc[changes["verdict"] == "within noise", "metric"]))
+    return out

@@ -28,6 +28,7 @@ import pandas as pd
 
 from .._io import atomic_path, plain_json
 from ..metrics.registry import GROUPS, metric
+from ..scenario.explain import metric_changes
 from . import charts
 from .calibration import (
     counts_geh_map_figure,
@@ -388,12 +389,25 @@ def _headline_table(table: pd.DataFrame, names: list[str], results: list[Scenari
         "<p class='hint'>Δ: alternative − baseline; Δ %: relative to the baseline; shares change in "
         "percentage points (pp). <span class='better'>Green</span>: an improvement, "
         "<span class='worse'>red</span>: a deterioration, where the direction is clear (less delay, "
-        "emissions, cost, waiting and inequality; more accessibility and speed). Hover a metric for its id.</p>"
+        "emissions, cost, waiting and inequality; more accessibility and speed). "
+        "<span class='noise'>≈ Grey</span>: within the model's convergence noise, neither "
+        "(the band of each is under <i>Why it changed</i>). Hover a metric for its id.</p>"
     )
-    return legend + _table_html(head, sub, _headline_rows(table, names))
+    within = [_within_noise(results[0], r) for r in results[1:]]
+    return legend + _table_html(head, sub, _headline_rows(table, names, within))
 
 
-def _headline_rows(table: pd.DataFrame, names: list[str]) -> list[str]:
+def _within_noise(base: ScenarioResult, alternative: ScenarioResult) -> set[str]:
+    """The headline metrics whose change is within the model's convergence noise."""
+    changes = metric_changes(base, alternative)
+    if changes.empty:
+        return set()
+    return set(changes.loc[changes["verdict"] == "within noise", "metric"])
+
+
+def _headline_rows(
+    table: pd.DataFrame, names: list[str], within: Sequence[set[str]] = ()
+) -> list[str]:
     alts = names[1:]
     rows = []
     for group, block in table.groupby("group", sort=False):
@@ -407,7 +421,7 @@ def _headline_rows(table: pd.DataFrame, names: list[str]) -> list[str]:
                 f"<td title='{_e(entry.name)}'>{_e(entry.label)}</td><td class='unit'>{_e(unit_text)}</td>",
                 f"<td class='num'>{_number(values[names[0]], unit)}</td>",
             ]
-            for name in alts:
+            for k, name in enumerate(alts):
                 delta, pct = values[f"{name} Δ"], values[f"{name} Δ%"]
                 if _finite(delta) and abs(float(delta)) <= 1e-9 * max(
                     1.0, abs(float(values[names[0]]))
@@ -415,13 +429,15 @@ def _headline_rows(table: pd.DataFrame, names: list[str]) -> list[str]:
                     delta, pct = 0.0, 0.0  # rounding noise of the solvers, not a change
                 if unit == "bool":
                     delta = pct = float("nan")
-                mark = ""
-                if entry.sign and _finite(delta) and float(delta) != 0:
+                mark, approx = "", ""
+                if k < len(within) and values["metric"] in within[k]:
+                    mark, approx = " noise", "≈"
+                elif entry.sign and _finite(delta) and float(delta) != 0:
                     mark = " better" if np.sign(float(delta)) == entry.sign else " worse"
                 cells.append(
                     f"<td class='num'>{_number(values[name], unit)}</td>"
-                    f"<td class='num{mark}'>{_delta(delta, unit)}</td>"
-                    f"<td class='num{mark}'>{_percent(pct)}</td>"
+                    f"<td class='num{mark}'>{approx}{_delta(delta, unit)}</td>"
+                    f"<td class='num{mark}'>{approx}{_percent(pct)}</td>"
                 )
             rows.append(f"<tr>{''.join(cells)}</tr>")
     return rows
@@ -688,6 +704,7 @@ tr.group td { background:#eef1f4; font-weight:700; padding-top:7px; }
 td.unit, .hint, .note { color:var(--muted); }
 .better { color:var(--good); font-weight:600; }
 .worse { color:var(--bad); font-weight:600; }
+.noise { color:var(--muted); }
 td.changed { background:#fff8c5; font-weight:600; }
 td.key, td.path { font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace; font-size:12px; }
 td.wrap { max-width:420px; word-break:break-word; }
