@@ -171,6 +171,54 @@ def test_metrics_are_those_of_the_scenario_results(reference):
                 assert getattr(row, metric) == pytest.approx(value, rel=1e-12, nan_ok=True)
 
 
+def test_noise_columns_are_the_explanations_of_each_run(reference):
+    """A row's ``noise_relative`` and ``noise_share`` are the noise floor of its result alone
+    (:func:`transitopt.scenario.explain.noise_floor`, the report's bands)."""
+    from transitopt.scenario.explain import noise_floor
+
+    ok = reference.table[reference.table["status"] == "ok"]
+    assert len(ok)
+    for row in ok.itertuples():
+        floor = noise_floor(read_result(row.result_dir))
+        assert row.noise_relative == pytest.approx(floor.relative, rel=1e-12)
+        assert row.noise_share == pytest.approx(floor.share, rel=1e-12)
+        assert row.noise_share >= 2e-3  # never below the feedback tolerance
+
+
+def test_policy_effects_label_changes_within_noise():
+    """Town A's transit share moves 0.1 points (band 0.2: the tolerance) and its cost 0.1 %
+    (band 0.5 %, a run's link-time change); town B's move 1 point and 2 %; town C's
+    baseline has no noise figures (an older summary): no verdict."""
+    from transitopt.batch.summary import policy_effects
+
+    rows = []
+    for city, share, cost, relative in (
+        ("A", 0.001, 0.001, 5e-3),
+        ("B", 0.01, 0.02, 2e-3),
+        ("C", 0.001, 0.001, np.nan),
+    ):
+        for policy, factor in (("baseline", 0.0), ("frequent", 1.0)):
+            rows.append(
+                {
+                    "city": city,
+                    "scenario": policy,
+                    "policy": policy,
+                    "status": "ok",
+                    "noise_relative": relative if policy == "baseline" else 2e-3,
+                    "noise_share": 2e-3,
+                    "share_transit": 0.2 + factor * share,
+                    "composite_cost_min": 30.0 * (1 + factor * cost),
+                }
+            )
+    effects = policy_effects(pd.DataFrame(rows)).set_index(["city", "metric"])
+    assert effects.loc[("A", "share_transit"), "change"] == pytest.approx(0.1)  # points
+    assert effects.loc[("A", "composite_cost_min"), "change"] == pytest.approx(0.1)  # %
+    assert effects.loc["A", "within_noise"].all()
+    assert not effects.loc["B", "within_noise"].any()
+    assert not effects.loc[("C", "composite_cost_min"), "within_noise"]
+    assert effects.loc[("C", "share_transit"), "within_noise"]  # the share band is known
+
+
 def test_headway_policy_halves_every_headway(reference):
     t = reference.table.set_index(["city", "scenario"])
     base = (

@@ -60,8 +60,11 @@ class BatchSummary:
         One row per city × scenario: ``city, scenario, policy, status`` (``ok``,
         ``no_effect``: evaluated, but no edit changed anything, see
         :mod:`transitopt.scenario.plausibility`; ``failed``, ``not_applicable``), ``reused``, ``key``, ``converged``,
-        ``iterations``, ``run_time_s`` (model run time of the result), ``error_type``,
-        ``error``, ``result_dir`` and one column per headline metric.
+        ``iterations``, ``stop_reason``, ``noise_relative`` and ``noise_share`` (the run's
+        convergence noise: relative change of a time or total, change of a mode share,
+        :func:`transitopt.scenario.explain.noise_floor`; the overview greys policy effects
+        within the two runs' noise), ``run_time_s`` (model run time of the result),
+        ``error_type``, ``error``, ``result_dir`` and one column per headline metric.
     computed, reused, failed, not_applicable : int
         Runs by outcome in this call.
     elapsed_s : float

@@ -23,6 +23,8 @@ COLUMNS = (
     "converged",
     "iterations",
     "stop_reason",
+    "noise_relative",
+    "noise_share",
     "run_time_s",
     "error_type",
     "error",
@@ -55,7 +57,8 @@ def summary_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
     table["reused"] = table["reused"].fillna(False).astype(bool)
     table["converged"] = table["converged"].astype("boolean")
     table["iterations"] = pd.to_numeric(table["iterations"], errors="coerce").astype("Int64")
-    table["run_time_s"] = pd.to_numeric(table["run_time_s"], errors="coerce").astype(float)
+    for column in ("run_time_s", "noise_relative", "noise_share"):
+        table[column] = pd.to_numeric(table[column], errors="coerce").astype(float)
     for column in ("key", "stop_reason", "error_type", "error", "result_dir", "warnings"):
         table[column] = table[column].astype("string")
     return table
@@ -68,11 +71,17 @@ def write_summary(table: pd.DataFrame, parquet: Path, csv: Path) -> None:
 
 
 def policy_effects(table: pd.DataFrame) -> pd.DataFrame:
-    """Change of the overview metrics against each city's baseline: ``city, scenario, metric, change``.
+    """Change of the overview metrics against each city's baseline: ``city, scenario, metric,
+    change, within_noise``.
 
     ``change`` is in percent of the baseline's magnitude for a relative metric (so that its
     sign is the sign of the change, also for a negative cost), else in points (100 × Δ).
+    ``within_noise``: the change is within the two runs' convergence noise (their
+    ``noise_relative`` and ``noise_share``, the band of
+    :class:`~transitopt.scenario.explain.NoiseFloor`; False where they are unknown).
     """
+    from ..scenario.explain import NoiseFloor
+
     ok = table[table["status"].isin(["ok", "no_effect"])]
     base = ok[ok["policy"] == "baseline"].set_index("city")
     rows = []
@@ -84,10 +93,26 @@ def policy_effects(table: pd.DataFrame) -> pd.DataFrame:
                 continue
             before, after = float(base.loc[r.city, metric]), float(getattr(r, metric))
             change = (after - before) / abs(before) * 100 if relative else (after - before) * 100
-            rows.append(
-                {"city": r.city, "scenario": r.scenario, "metric": metric, "change": change}
+            floor = NoiseFloor(
+                relative=_larger(base.loc[r.city, "noise_relative"], r.noise_relative),
+                share=_larger(base.loc[r.city, "noise_share"], r.noise_share),
             )
-    return pd.DataFrame(rows, columns=["city", "scenario", "metric", "change"])
+            rows.append(
+                {
+                    "city": r.city,
+                    "scenario": r.scenario,
+                    "metric": metric,
+                    "change": change,
+                    "within_noise": bool(abs(after - before) <= floor.band(metric, before, after)),
+                }
+            )
+    return pd.DataFrame(rows, columns=["city", "scenario", "metric", "change", "within_noise"])
+
+
+def _larger(a: Any, b: Any) -> float:
+    """The larger of two noise figures; NaN when either is unknown (no verdict then)."""
+    a, b = float(a), float(b)
+    return max(a, b) if np.isfinite(a) and np.isfinite(b) else float("nan")
 
 
 def write_overview(table: pd.DataFrame, path: Path, *, title: str = "") -> Path:
@@ -115,7 +140,11 @@ def write_overview(table: pd.DataFrame, path: Path, *, title: str = "") -> Path:
                 continue
             part = effects[(effects["scenario"] == scenarios[i]) & (effects["metric"] == metric)]
             part = part.sort_values("change")
-            ax.barh(part["city"], part["change"], color=_colours(metric, part["change"]))
+            ax.barh(
+                part["city"],
+                part["change"],
+                color=_colours(metric, part["change"], part["within_noise"]),
+            )
             ax.axvline(0, color="black", linewidth=0.8)
             label = (
                 f"{registry.metric(metric).label}, {'% change' if relative else 'change in points'}"
@@ -124,7 +153,14 @@ def write_overview(table: pd.DataFrame, path: Path, *, title: str = "") -> Path:
             ax.tick_params(labelsize=8)
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    fig.text(
+        0.01,
+        0.005,
+        "green: better, red: worse, grey: no clear direction or within the runs' convergence noise",
+        fontsize=7,
+        va="bottom",
+    )
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.png")
     fig.savefig(tmp, dpi=90)
     plt.close(fig)
@@ -132,10 +168,11 @@ def write_overview(table: pd.DataFrame, path: Path, *, title: str = "") -> Path:
     return path
 
 
-def _colours(metric: str, changes: pd.Series) -> list[str]:
-    """Bar colours by the metric's better direction (:mod:`transitopt.metrics.registry`)."""
+def _colours(metric: str, changes: pd.Series, within_noise: pd.Series) -> list[str]:
+    """Bar colours by the metric's better direction (:mod:`transitopt.metrics.registry`);
+    grey for a change within the runs' convergence noise."""
     sign = registry.metric(metric).sign
     return [
-        _NEUTRAL if sign == 0 or c == 0 else _BETTER if np.sign(c) == sign else _WORSE
-        for c in changes
+        _NEUTRAL if sign == 0 or c == 0 or noisy else _BETTER if np.sign(c) == sign else _WORSE
+        for c, noisy in zip(changes, within_noise, strict=True)
     ]

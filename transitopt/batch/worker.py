@@ -197,11 +197,27 @@ def _row(summary: dict[str, Any], target: Path) -> dict[str, Any]:
         "converged": bool(summary.get("converged")),
         "iterations": summary.get("iterations"),
         "stop_reason": summary.get("stop_reason"),
+        **_noise(summary, target),
         "run_time_s": timings.get("total_s"),
         "result_dir": str(target),
         "warnings": ", ".join(sorted({str(w.get("code")) for w in summary.get("warnings") or ()})),
         "headline": summary.get("headline") or {},
     }
+
+
+def _noise(summary: dict[str, Any], target: Path) -> dict[str, float]:
+    """The run's convergence noise (:func:`transitopt.scenario.explain.noise_floor` of the
+    run alone): ``noise_relative`` (relative change of a time or a total) and
+    ``noise_share`` (change of a mode share), from its summary and convergence log."""
+    import pandas as pd
+
+    from ..scenario.explain import noise_floor
+    from ..scenario.result import ScenarioResult
+
+    path = target / "convergence.parquet"
+    log = pd.read_parquet(path) if path.is_file() else pd.DataFrame()
+    floor = noise_floor(ScenarioResult("", "", {"convergence": log}, summary))
+    return {"noise_relative": floor.relative, "noise_share": floor.share}
 
 
 def _log(path: str, row: dict[str, Any]) -> None:
