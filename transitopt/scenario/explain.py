@@ -14,8 +14,10 @@ read back from disk:
 * **Noise.** The feedback loop stops when the flow-weighted relative change of link times
   and the share of trips changing mode fall below its tolerance; two runs therefore agree
   only to that relative accuracy. A change of a pair's time within
-  :class:`NoiseFloor` ``relative`` × the time, or of a mode share within ``share``, is
-  labelled *within noise*, not a gain or a loss (:func:`noise_floor`).
+  :class:`NoiseFloor` ``relative`` × the time, of a mode share within ``share`` (the runs'
+  :func:`share_error`), or of a crowding count within its scatter over the last
+  capacity-constrained assignments (:func:`capacity_scatter`), is labelled *within
+  noise*, not a gain or a loss (:func:`noise_floor`).
 * **Threshold crossings.** A pair whose time moves across an accessibility cutoff moves
   all its destination's jobs in or out of the cumulative measure; each crossing is listed
   with its seconds and components (:func:`pair_changes`), and the smooth (time-decay)
@@ -164,26 +166,25 @@ def share_error(result: ScenarioResult) -> float | None:
     per mode, the error is the distance of the final averaged share from their mean (the
     average still carries the run-in) plus the standard error of that mean (the responses
     scatter where near-full lines make each iteration's transit times jitter); the largest
-    over the modes. Unlike the mode gap (trips whose mode differs pair by pair between the last
-    response and the average), scatter that cancels over the pairs does not count. None
-    when the log has fewer than 3 responses after the first or no share columns.
+    over the modes. Unlike the mode gap (trips whose mode differs pair by pair between the
+    last response and the average), scatter that cancels over the pairs does not count.
+    None when no share column of the log has 3 finite responses after the first.
     """
     log = result.tables.get("convergence", pd.DataFrame())
     columns = [c for c in log.columns if c.startswith("share_")]
     if not columns or "iteration" not in log.columns or len(log) < 4:
         return None
     k = log["iteration"].to_numpy(float)[1:]
-    worst = 0.0
+    errors = []
     for column in columns:
         averaged = log[column].to_numpy(float)
         responses = averaged[:-1] + k * (averaged[1:] - averaged[:-1])
         last = responses[-max(3, responses.size // 2) :]
         last = last[np.isfinite(last)]
-        if last.size < 3:
-            return None
-        error = abs(last.mean() - averaged[-1]) + last.std(ddof=1) / math.sqrt(last.size)
-        worst = max(worst, float(error))
-    return worst
+        if last.size < 3 or not math.isfinite(averaged[-1]):
+            continue
+        errors.append(abs(last.mean() - averaged[-1]) + last.std(ddof=1) / math.sqrt(last.size))
+    return float(max(errors)) if errors else None
 
 
 def capacity_scatter(*results: ScenarioResult) -> dict[str, float]:
