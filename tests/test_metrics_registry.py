@@ -81,11 +81,18 @@ def _batch(cost_base: float, cost_policy: float) -> pd.DataFrame:
 
 
 def test_overview_change_keeps_the_sign_of_a_negative_cost():
-    effects = policy_effects(_batch(-10.0, -12.0)).set_index("metric")["change"]
+    # a summary without the noise columns (an older batch): changes, but no noise verdict
+    table = policy_effects(_batch(-10.0, -12.0)).set_index("metric")
+    assert not table["within_noise"].any()
+    effects, clear = table["change"], pd.Series([False])
     assert effects["composite_cost_min"] == pytest.approx(-20.0)  # the cost fell by 20 %
     assert effects["share_transit"] == pytest.approx(5.0)  # points
-    assert _colours("composite_cost_min", effects[["composite_cost_min"]]) == ["#2a7"]
+    assert _colours("composite_cost_min", effects[["composite_cost_min"]], clear) == ["#2a7"]
     rise = policy_effects(_batch(-10.0, -8.0)).set_index("metric")["change"]
     assert rise["composite_cost_min"] == pytest.approx(20.0)
-    assert _colours("composite_cost_min", rise[["composite_cost_min"]]) == ["#c44"]
-    assert _colours("share_transit", effects[["share_transit"]]) == ["#888"]  # no direction
+    assert _colours("composite_cost_min", rise[["composite_cost_min"]], clear) == ["#c44"]
+    assert _colours("share_transit", effects[["share_transit"]], clear) == ["#888"]  # no direction
+    # within the runs' noise: grey whatever the direction
+    assert _colours("composite_cost_min", rise[["composite_cost_min"]], pd.Series([True])) == [
+        "#888"
+    ]

@@ -83,6 +83,9 @@ def policy_effects(table: pd.DataFrame) -> pd.DataFrame:
     from ..scenario.explain import NoiseFloor
 
     ok = table[table["status"].isin(["ok", "no_effect"])]
+    for column in ("noise_relative", "noise_share"):  # absent in older summaries
+        if column not in ok.columns:
+            ok = ok.assign(**{column: np.nan})
     base = ok[ok["policy"] == "baseline"].set_index("city")
     rows = []
     for r in ok[ok["policy"] != "baseline"].itertuples(index=False):
