@@ -90,6 +90,7 @@ def _compare(scenarios: list[Path], output: Path) -> None:
     """:func:`transitopt.compare_files` with a status line, then the headline metrics."""
     from .._errors import ConvergenceWarning
     from ..report import compare_files
+    from ..scenario.explain import within_noise
 
     with shown_warnings(ConvergenceWarning, others=False):
         with console.status(Text("Validating the scenario files ...")) as status:
@@ -103,10 +104,11 @@ def _compare(scenarios: list[Path], output: Path) -> None:
                     status.update(Text(f"Evaluating {state['scenario']} ..."))
 
             comparison = compare_files(scenarios, output, progress=show)
+    base, *alternatives = comparison.results
     _print_metrics(
         comparison.table,
         title=f"Headline metrics: change vs {comparison.results[0].name}",
-        within_noise=_within_noise(list(comparison.results)),
+        within_noise=[within_noise(base, alt) for alt in alternatives],
     )
     _print_plausibility(list(comparison.results))
     _print_capacity_note(list(comparison.results))
@@ -181,15 +183,3 @@ def _print_metrics(table: Any, *, title: str, within_noise: Sequence[set[str]] =
     from ._tables import print_headline
 
     print_headline(console, table, title=title, within_noise=within_noise)
-
-
-def _within_noise(results: list[Any]) -> list[set[str]]:
-    """Per alternative, the headline metrics whose change from the first run is within the
-    model's convergence noise."""
-    from ..scenario.explain import metric_changes
-
-    out = []
-    for alternative in results[1:]:
-        changes = metric_changes(results[0], alternative)
-        out.append(set(changes.loc[changes["verdict"] == "within noise", "metric"]))
-    return out

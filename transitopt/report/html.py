@@ -28,7 +28,7 @@ import pandas as pd
 
 from .._io import atomic_path, plain_json
 from ..metrics.registry import GROUPS, metric
-from ..scenario.explain import metric_changes
+from ..scenario.explain import within_noise
 from . import charts
 from .calibration import (
     counts_geh_map_figure,
@@ -393,16 +393,8 @@ def _headline_table(table: pd.DataFrame, names: list[str], results: list[Scenari
         "<span class='noise'>≈ Grey</span>: within the model's convergence noise, neither "
         "(the band of each is under <i>Why it changed</i>). Hover a metric for its id.</p>"
     )
-    within = [_within_noise(results[0], r) for r in results[1:]]
+    within = [within_noise(results[0], r) for r in results[1:]]
     return legend + _table_html(head, sub, _headline_rows(table, names, within))
-
-
-def _within_noise(base: ScenarioResult, alternative: ScenarioResult) -> set[str]:
-    """The headline metrics whose change is within the model's convergence noise."""
-    changes = metric_changes(base, alternative)
-    if changes.empty:
-        return set()
-    return set(changes.loc[changes["verdict"] == "within noise", "metric"])
 
 
 def _headline_rows(

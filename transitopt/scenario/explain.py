@@ -884,6 +884,15 @@ def metric_changes(
     return pd.DataFrame(rows)
 
 
+def within_noise(base: ScenarioResult, alt: ScenarioResult) -> set[str]:
+    """The headline metrics whose change from ``base`` to ``alt`` is within the model's
+    convergence noise (:func:`metric_changes`' verdict)."""
+    changes = metric_changes(base, alt)
+    if changes.empty:
+        return set()
+    return set(changes.loc[changes["verdict"] == "within noise", "metric"])
+
+
 #: trip-weighted transit averages of the metrics table: metric → (od column, scale)
 _AVERAGES: Mapping[str, tuple[str, float]] = {
     "transit_avg_wait_min": ("transit_wait_s", 1.0 / 60.0),
