@@ -17,12 +17,14 @@ import pytest
 
 from transitopt import metrics as M
 from transitopt.assignment import MultimodalModel, MultimodalParameters
-from transitopt.assignment.multimodal import FeedbackParameters
+from transitopt.assignment.multimodal import TRANSIT_LOG_COLUMNS, FeedbackParameters
 from transitopt.report.charts import load_profile_figure
+from transitopt.report.comparison import write_line_crowding
 from transitopt.report.crowding import capacity_modelled, crowding_section, line_crowding_table
 from transitopt.report.html import write_report
 from transitopt.report.maps.layers import report_maps
 from transitopt.scenario import ScenarioResult, compare, evaluate
+from transitopt.scenario.explain import line_crowding_bands
 from transitopt.transit import CapacityParameters, Line, Stop, TransitSupply
 
 TOWN = Path(__file__).parent / "data" / "scenario_town.osm"
@@ -358,6 +360,31 @@ def test_results_hold_crowding_only_with_capacities(town_runs):
     assert small["transit_standing_h"] == pytest.approx(capacity.standing_h, rel=1e-12)
     log = small.convergence
     assert np.isfinite(log["transit_denied"].iloc[1:]).all()  # the first: no demand yet
+    # per line and feedback iteration the same counts (their per-line noise band); the
+    # final state's per-line crowding is the lines table's
+    per_line = small.tables["line_crowding_log"]
+    assert "line_crowding_log" not in free.tables
+    assert per_line["iteration"].tolist() == log["iteration"].tolist()  # one line
+    np.testing.assert_allclose(
+        per_line.groupby("iteration")["denied"].sum(), log["transit_denied"], rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        per_line.groupby("iteration")["standing_h"].sum(), log["transit_standing_h"], rtol=1e-12
+    )
+    final = capacity.line_crowding()
+    table = small.tables["lines"].set_index("line")[final.columns]
+    pd.testing.assert_frame_equal(final, table.loc[final.index], rtol=1e-9)
+    # the log's transit averages and load figures are the headline metrics' own
+    # computation on each iteration's state: on the final state they equal the headline
+    # (skims in the model's zone order, weighted by the final transit demand)
+    outcome = small.outcome
+    again = M.transit_averages(outcome.demand["transit"], outcome.skims)
+    for name, value in again.items():
+        assert small[f"transit_{name}"] == pytest.approx(value, rel=1e-12), name
+    assert small["transit_max_load_ratio"] == pytest.approx(final["peak_load_factor"].max())
+    assert small["transit_lines_over_capacity"] == np.sum(final["peak_load_factor"] > 1.0)
+    logged = log[[c for c in TRANSIT_LOG_COLUMNS]].iloc[1:]
+    assert np.isfinite(logged.to_numpy(float)).all()
     assert small["transit_denied_boardings"] == pytest.approx(capacity.denied_boardings)
     assert small.summary["transit_capacity"]["denied_boardings"] == pytest.approx(
         capacity.denied_boardings
@@ -388,8 +415,21 @@ def test_comparison_and_report_show_crowding(town_runs, tmp_path):
     section = section[: section.index("</section>")]
     assert "Line capacities are not modelled in free" in section
     assert "crowding-lines" in section and "crowding-zones" in section
-    denied = f"{small.tables['lines']['denied'].iloc[0]:,.0f}"
-    assert re.search(rf"<td class='num'>{denied} <span class='hint'>\(\+", section)
+    # each line's change against its own scatter (line_crowding_bands): the 36 riders
+    # denied boarding on the 12-place buses are within the 53 their last assignments
+    # scattered by (0 to 53); the fall of the peak standing (241 to 53) is beyond its 16
+    lines = small.tables["lines"].iloc[0]
+    bands = line_crowding_bands(base, small).loc[lines["line"]]
+    assert 0 < lines["denied"] <= bands["denied"]
+    assert re.search(rf"<td class='num'>{lines['denied']:,.0f} <span class='noise'>\(≈\+", section)
+    standing = lines["peak_standing"] - base.tables["lines"]["peak_standing"].iloc[0]
+    assert -standing > bands["peak_standing"]
+    assert re.search(
+        rf"<td class='num'>{lines['peak_standing']:,.0f} <span class='hint'>\({standing:+,.0f}\)",
+        section,
+    )
+    csv = pd.read_csv(write_line_crowding([base, small], tmp_path / "lines.csv", names=["b", "s"]))
+    assert csv["denied noise band | s"].iloc[0] == pytest.approx(bands["denied"])
     views = [v for _, views in report_maps(base, [small]) for v in views]
     assert any(v.layers[0].key == "crowded_time_change" for v in views)
 

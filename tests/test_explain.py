@@ -16,8 +16,11 @@ from transitopt.metrics.accessibility import decay_opportunities, zone_access
 from transitopt.report.explain import explain_section, write_explanations
 from transitopt.scenario import ScenarioResult, compare, evaluate
 from transitopt.scenario.explain import (
+    NoiseFloor,
     access_beyond_noise,
     explain,
+    line_capacity_scatter,
+    line_crowding_bands,
     metric_changes,
     noise_floor,
     pair_changes,
@@ -230,7 +233,17 @@ def test_metric_changes_noise_bands():
     table = metric_changes(base, alt).set_index("metric")
     assert table.loc["share_car", "verdict"] == "within noise"  # 0.1 pp < 0.2 pp
     assert table.loc["share_transit", "verdict"] == "no change"
-    assert table.loc["car_veh_h", "noise"] == pytest.approx(0.2)  # 0.2 % of 100 veh·h/h
+    # car veh·h scale with the car trips: the share band 0.2 points over the smaller car
+    # share 29.9 % is 0.669 % of 100 veh·h/h (above the relative band, 0.2 %)
+    assert table.loc["car_veh_h", "noise"] == pytest.approx(0.002 / 0.299 * 100.0, rel=1e-9)
+    assert "0.67 % for car" in noise_floor(base, alt).describe()
+    # a transit total at a 10 % share: 2 % of 1,010 trips/h; an average keeps 0.2 %
+    floor = NoiseFloor(relative=2e-3, share=2e-3, mode_shares={"transit": 0.1})
+    assert floor.band("transit_trips", 1000.0, 1010.0) == pytest.approx(20.2)
+    assert floor.band("transit_avg_wait_min", 10.0, 11.0) == pytest.approx(0.022)
+    assert NoiseFloor(relative=2e-3, share=2e-3).band("transit_trips", 1000, 1010) == (
+        pytest.approx(2.02)
+    )
     moved = _result("alt", {}, shares=(0.295, 0.2, 0.505))
     assert metric_changes(base, moved).set_index("metric").loc["share_car", "verdict"] == "change"
 
@@ -278,6 +291,91 @@ def test_denied_boardings_noise_band_is_their_scatter_over_the_last_assignments(
         "transit_denied_boardings", "noise"
     ] == pytest.approx(2e-3 * 760)
     assert noise_floor(_result("a", {}), _result("b", {})).capacity == {}
+
+
+def test_transit_averages_with_capacities_get_their_scatter_as_band():
+    """With line capacities the trip-weighted average wait hangs on where the
+    capacity-constrained assignment stops: base 5.9..7.2 min over the last five iterations
+    and the final 5.9 (range 1.3), alt 5.6..6.1 and 5.7 (0.5): band 1.3 min, so a fall of
+    0.2 min is within noise, where the relative band alone (0.2 % of 5.9 min, 0.0118)
+    would call it a change."""
+
+    def run(name: str, logged: list[float], final: float) -> ScenarioResult:
+        result = _result(name, {})
+        row = pd.DataFrame(
+            [("transit", "transit_avg_wait_min", "min", final)],
+            columns=["group", "metric", "unit", "value"],
+        )
+        log = pd.DataFrame(
+            {"iteration": np.arange(1, len(logged) + 1), "transit_avg_wait_min": logged}
+        )
+        tables = {
+            **result.tables,
+            "metrics": pd.concat([result.tables["metrics"], row], ignore_index=True),
+            "convergence": log,
+            "od": result.tables["od"].assign(transit=1.0),  # for the average's split
+        }
+        return ScenarioResult(name, name, tables, result.summary)
+
+    base = run("base", [np.nan, 9.0, 6.5, 7.2, 6.0, 6.8, 6.1], 5.9)
+    alt = run("alt", [np.nan, 9.0, 5.6, 6.1, 5.8, 5.9, 6.0], 5.7)
+    floor = noise_floor(base, alt)
+    assert floor.capacity["transit_avg_wait_min"] == pytest.approx(1.3)
+    row = metric_changes(base, alt).set_index("metric").loc["transit_avg_wait_min"]
+    assert row["verdict"] == "within noise" and row["noise"] == pytest.approx(1.3)
+    assert "average wait −0.2 min (within noise, band ±1.3)" in explain(base, alt).narrative
+
+
+def _with_line_crowding(
+    result: ScenarioResult, denied: dict[str, list[float]], final: dict[str, float]
+) -> ScenarioResult:
+    """``result`` with line capacities: per line the riders denied boarding of its feedback
+    iterations' assignments (``line_crowding_log``) and of the final state (``lines``)."""
+    log = pd.DataFrame(
+        [
+            {"iteration": k + 1, "line": line, "denied": value, "standing_h": 2.0}
+            for line, values in denied.items()
+            for k, value in enumerate(values)
+        ]
+    )
+    lines = pd.DataFrame({"line": list(final), "denied": list(final.values()), "standing_h": 2.0})
+    tables = {**result.tables, "lines": lines, "line_crowding_log": log}
+    return ScenarioResult(result.name, result.key, tables, result.summary)
+
+
+def test_per_line_noise_bands_are_each_lines_scatter():
+    # line A: base 50..90 over the last five iterations (the 400 of the second is older)
+    # with the final 60 -> 40; alt 70..75 with the final 100 -> 30: band 40.
+    # line B: base 10..12, final 11 -> 2; alt 30..31, final 30 -> 1: band 2 (its change
+    # of +19 is a change). Line C only in the base: no band.
+    base = _with_line_crowding(
+        _result("base", {}),
+        {"A": [np.nan, 400, 50, 90, 70, 80, 60], "B": [0, 0, 10, 12, 11, 11, 12],
+         "C": [5] * 7},
+        {"A": 60.0, "B": 11.0, "C": 5.0},
+    )  # fmt: skip
+    alt = _with_line_crowding(
+        _result("alt", {}),
+        {"A": [np.nan, 0, 70, 75, 72, 74, 71], "B": [0, 0, 30, 31, 30, 30, 31]},
+        {"A": 100.0, "B": 30.0},
+    )
+    scatter = line_capacity_scatter(base, alt)
+    assert scatter.loc["A", "denied"] == pytest.approx(40.0)
+    assert scatter.loc["B", "denied"] == pytest.approx(2.0)
+    assert scatter.loc["C", "denied"] == 0.0
+    assert (scatter["standing_h"] == 0.0).all()
+    bands = line_crowding_bands(base, alt)
+    assert list(bands.index) == ["A", "B"]  # lines of both runs
+    assert bands.loc["A", "denied"] == pytest.approx(40.0)  # +40: within noise
+    assert bands.loc["B", "denied"] == pytest.approx(2.0)  # +19: a change
+    # never below the relative floor (0.2 % of the larger value: 2.0 pax·h)
+    assert bands.loc["A", "standing_h"] == pytest.approx(2e-3 * 2.0)
+    # no log in either run: no band (no verdict)
+    plain = _result("plain", {})
+    plain = ScenarioResult(
+        "plain", "plain", {**plain.tables, "lines": base.tables["lines"]}, plain.summary
+    )
+    assert line_crowding_bands(plain, plain).isna().all().all()
 
 
 def test_share_band_from_the_last_mode_choices():

@@ -50,6 +50,7 @@ from .._errors import ConvergenceWarning, DemandError, TransitoptError
 from .._progress import ProgressCallback
 from ..demand.external import ExternalDemand
 from ..geo import haversine_m
+from ..metrics.transit import transit_averages
 from ..network.compiled import MODE_CAR, Network
 from ..paths import snap_points, walk_connected, walk_distances
 from ..transit.capacity import CapacityParameters
@@ -106,8 +107,23 @@ _TRANSIT_SKIMS = (
 )
 
 #: the convergence log's columns of each iteration's capacity-constrained transit
-#: assignment (with line capacities only)
-TRANSIT_LOG_COLUMNS = ("transit_gap", "transit_iterations", "transit_denied", "transit_standing_h")
+#: assignment (with line capacities only): its gap and iterations, its riders denied
+#: boarding and passenger-hours standing, the highest load / capacity and the lines over
+#: capacity, and the trip-weighted transit averages of the skims it gave, weighted by
+#: the demand it assigned (as the headline metrics of the same names)
+TRANSIT_LOG_COLUMNS = (
+    "transit_gap",
+    "transit_iterations",
+    "transit_denied",
+    "transit_standing_h",
+    "transit_max_load_ratio",
+    "transit_lines_over_capacity",
+    "transit_avg_wait_min",
+    "transit_avg_time_min",
+    "transit_transfers_per_trip",
+    "transit_crowding_min",
+    "transit_crowded_time_min",
+)
 
 
 class ModelInputError(TransitoptError, ValueError):
@@ -268,6 +284,12 @@ class MultimodalResult:
         One-way time per line (running + dwell, s).
     history : tuple of dict
         One row per feedback iteration (the convergence log).
+    line_crowding_log : DataFrame or None
+        With line capacities, per feedback iteration and line (columns ``iteration``,
+        ``line`` and those of ``CapacityAssignment.line_crowding``: peak load factor,
+        peak standing, passenger-hours standing, riders denied boarding) the crowding of
+        that iteration's capacity-constrained assignment (their scatter is the per-line
+        noise band in comparisons); else None.
     converged : bool
     stop_reason : str
         ``"tolerance"``, ``"max_iter"`` or ``"cancelled"``.
@@ -295,6 +317,7 @@ class MultimodalResult:
     notes: tuple[str, ...] = ()
     timings: Mapping[str, float] = field(default_factory=dict)
     transit_capacity: Any = None
+    line_crowding_log: pd.DataFrame | None = None
 
     @property
     def convergence(self) -> pd.DataFrame:
@@ -1282,6 +1305,8 @@ class _Loop:
         #: the last capacity-constrained transit assignment (the next one starts from it)
         self.capacity: Any = None
         self.history: list[dict] = []
+        #: with line capacities, each iteration's per-line crowding counts
+        self.line_log: list[pd.DataFrame] = []
         self.stop_reason = "max_iter"
 
     def iterate(self, k: int) -> dict[str, float]:
@@ -1326,28 +1351,40 @@ class _Loop:
             },
             "road_gap": float(road_gap),
             "road_iterations": float(road_iter),
-            **self._transit_columns(),
+            **self._transit_columns(k, skims, crowded_by),
             "seconds": t3 - started,
         }
         self.history.append(row)
         return row
 
-    def _transit_columns(self) -> dict[str, float]:
-        """With line capacities, this iteration's capacity-constrained transit assignment:
-        its relative gap (every step rule confirms the last iteration's), its iterations
-        (sweeps), and its riders denied boarding and passenger-hours standing (their
-        scatter over the last iterations is their noise band in comparisons,
-        :func:`transitopt.scenario.explain.noise_floor`); else nothing."""
+    def _transit_columns(
+        self, k: int, skims: dict[str, np.ndarray], assigned: np.ndarray | None
+    ) -> dict[str, float]:
+        """With line capacities, :data:`TRANSIT_LOG_COLUMNS` of iteration ``k``'s
+        capacity-constrained transit assignment of the transit demand ``assigned``: its
+        relative gap (every step rule confirms the last iteration's), its iterations
+        (sweeps), its crowding counts and the trip-weighted averages of its ``skims``
+        (their scatter over the last iterations is their noise band in comparisons,
+        :func:`transitopt.scenario.explain.noise_floor`); each line's crowding is kept in
+        ``line_log``. Without capacities nothing."""
         if self.setup.params.transit_capacity is None:
             return {}
         capacity = self.capacity
         if capacity is None:
             return dict.fromkeys(TRANSIT_LOG_COLUMNS, np.nan)
+        lines = capacity.line_crowding()
+        self.line_log.append(lines.reset_index().assign(iteration=k))
+        # the first iteration assigns no demand yet: no averages
+        averages = transit_averages(assigned, skims) if assigned is not None else {}
         return {
+            **dict.fromkeys(TRANSIT_LOG_COLUMNS, np.nan),
             "transit_gap": float(capacity.history["relative_gap"].iloc[-1]),
             "transit_iterations": float(len(capacity.history)),
             "transit_denied": float(capacity.history["denied_boardings"].iloc[-1]),
             "transit_standing_h": capacity.standing_h,
+            "transit_max_load_ratio": float(lines["peak_load_factor"].max()),
+            "transit_lines_over_capacity": float(np.sum(lines["peak_load_factor"] > 1.0)),
+            **{f"transit_{name}": value for name, value in averages.items()},
         }
 
     @property
@@ -1462,6 +1499,9 @@ class _Loop:
             transit_capacity=capacity,
             line_one_way_s=_one_way_times(setup, assignment),
             history=tuple(self.history),
+            line_crowding_log=(
+                pd.concat(self.line_log, ignore_index=True) if self.line_log else None
+            ),
             converged=self.stop_reason == "tolerance",
             stop_reason=self.stop_reason,
             notes=tuple(notes),

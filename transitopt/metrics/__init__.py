@@ -25,6 +25,7 @@ from .transit import (
     crowding_by_link,
     has_crowding,
     line_summary,
+    transit_averages,
     transit_summary,
     zone_crowding,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "population_weighted_mean",
     "rmse_by_band",
     "road_summary",
+    "transit_averages",
     "transit_summary",
     "vehicle_km",
     "voc_distribution",

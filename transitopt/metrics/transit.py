@@ -129,35 +129,55 @@ def transit_summary(lines: pd.DataFrame, od: pd.DataFrame) -> dict[str, float]:
         time with the in-vehicle time weighted by crowding).
     """
     trips = od["transit"].to_numpy(float)
-    total = float(trips.sum())
-
-    def mean(column: str) -> float:
-        if total <= 0:
-            return float("nan")
-        values = od[column].to_numpy(float)
-        use = trips > 0
-        return float(np.sum(trips[use] * values[use]) / total)
-
     ratio = lines["max_load_ratio"].to_numpy(float)
     finite = ratio[np.isfinite(ratio)]
-    out = {
-        "trips": total,
+    out: dict[str, float] = {
+        "trips": float(trips.sum()),
         "boardings": float(lines["boardings"].sum()),
         "passenger_km": float(lines["passenger_km"].sum()),
         "passenger_h": float(lines["passenger_h"].sum()),
-        "avg_wait_min": mean("transit_wait_s") / 60.0,
-        "avg_time_min": mean("transit_time_s") / 60.0,
-        "transfers_per_trip": mean("transit_boardings") - 1.0,
         "max_load_ratio": float(finite.max()) if finite.size else 0.0,
         "lines_over_capacity": int(np.sum(finite > 1.0)),
     }
+    skims = {c: od[c].to_numpy(float) for c in _AVERAGED_SKIMS if c in od.columns}
+    out.update(transit_averages(trips, skims))
     if has_crowding(lines):
         out["denied_boardings"] = float(lines["denied"].sum())
         out["standing_h"] = float(lines["standing_h"].sum())
-    if "transit_crowding_s" in od.columns:
-        out["crowding_min"] = mean("transit_crowding_s") / 60.0
-        od = od.assign(crowded=od["transit_time_s"] + od["transit_crowding_s"])
-        out["crowded_time_min"] = mean("crowded") / 60.0
+    return out
+
+
+#: the per-pair transit skims :func:`transit_averages` weights by the trips
+_AVERAGED_SKIMS = ("transit_wait_s", "transit_time_s", "transit_boardings", "transit_crowding_s")
+
+
+def transit_averages(trips: np.ndarray, skims: dict[str, np.ndarray]) -> dict[str, float]:
+    """Trip-weighted transit averages: ``avg_wait_min``, ``avg_time_min``,
+    ``transfers_per_trip`` (expected boardings − 1) and, where ``skims`` has
+    ``transit_crowding_s``, ``crowding_min`` (the crowding surcharge) and
+    ``crowded_time_min`` (door-to-door time with the surcharge).
+
+    ``trips`` (transit trips per pair) and each skim (s, or boardings) have the same shape,
+    any (a zone matrix, an OD table's column); NaN where there are no trips.
+    """
+    trips = np.asarray(trips, dtype=float)
+    total = float(trips.sum())
+    use = trips > 0
+
+    def mean(values: np.ndarray) -> float:
+        if total <= 0:
+            return float("nan")
+        return float(np.sum(trips[use] * np.asarray(values, dtype=float)[use]) / total)
+
+    out = {
+        "avg_wait_min": mean(skims["transit_wait_s"]) / 60.0,
+        "avg_time_min": mean(skims["transit_time_s"]) / 60.0,
+        "transfers_per_trip": mean(skims["transit_boardings"]) - 1.0,
+    }
+    if "transit_crowding_s" in skims:
+        crowding = skims["transit_crowding_s"]
+        out["crowding_min"] = mean(crowding) / 60.0
+        out["crowded_time_min"] = mean(np.asarray(skims["transit_time_s"]) + crowding) / 60.0
     return out
 
 

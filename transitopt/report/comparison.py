@@ -18,7 +18,8 @@ from .._errors import InputFileError
 from .._io import atomic_folder, write_table
 from .._progress import ProgressCallback
 from ..scenario import ScenarioResult, compare, evaluate_file, validate_scenario, write_result
-from .crowding import capacity_modelled, line_crowding_table
+from ..scenario.explain import line_crowding_bands
+from .crowding import LINE_COLUMNS, capacity_modelled, line_crowding_table
 from .explain import write_explanations
 from .html import write_report
 from .maps import write_maps
@@ -125,13 +126,22 @@ def write_line_crowding(
     results: Sequence[ScenarioResult], path: str | os.PathLike, *, names: Sequence[str]
 ) -> Path | None:
     """Write :func:`~.crowding.line_crowding_table` of the runs with line capacities (all
-    their lines) to ``path``; nothing (``None``) when no run models line capacities."""
+    their lines) to ``path``, with each later run's noise band of the change against the
+    first (columns ``<column> noise band | <name>``, :func:`~transitopt.scenario.explain.
+    line_crowding_bands`; empty where unknown); nothing (``None``) when no run models
+    line capacities."""
     on = [(r, n) for r, n in zip(results, names, strict=True) if capacity_modelled(r)]
     if not on:
         return None
     table = line_crowding_table(
         [r for r, _ in on], [n for _, n in on], max_lines=max(len(r.tables["lines"]) for r, _ in on)
     )
+    for result, name in on[1:]:
+        bands = line_crowding_bands(on[0][0], result).reindex(table.index)
+        for column, *_ in LINE_COLUMNS:
+            table[f"{column} noise band | {name}"] = (
+                bands[column] if column in bands else float("nan")
+            )
     write_table(table.reset_index(), Path(path))
     return Path(path)
 

@@ -19,7 +19,11 @@ import numpy as np
 import pandas as pd
 
 from ..metrics.transit import has_crowding
-from ..scenario.explain import CAPACITY_NOISE_ITERATIONS, capacity_scatter
+from ..scenario.explain import (
+    CAPACITY_NOISE_ITERATIONS,
+    capacity_scatter,
+    line_crowding_bands,
+)
 
 if TYPE_CHECKING:
     from ..scenario.result import ScenarioResult
@@ -88,8 +92,8 @@ def _convergence_line(on: list[tuple[ScenarioResult, str]]) -> str:
         "period at their stop. Near full lines it hangs on where the assignment stops: the "
         "<i>scatter</i> is its range over the assignments of the last "
         f"{CAPACITY_NOISE_ITERATIONS} feedback iterations and the final one, and a change "
-        "between scenarios within the larger scatter is within noise (the per-line "
-        "changes below scatter too).</p>"
+        "between scenarios within the larger scatter is within noise, as is a per-line "
+        "change below within that line's scatter (marked ≈).</p>"
     )
 
 
@@ -129,6 +133,7 @@ def _lines_table(on: list[tuple[ScenarioResult, str]], *, max_lines: int) -> str
         for _ in names
         for _, title, unit, _ in LINE_COLUMNS
     )
+    bands = {k: line_crowding_bands(results[0], r) for k, r in enumerate(results) if k}
     rows = []
     for line, row in table.iterrows():
         cells = [f"<td title='{_e(line)}'>{_e(row['label'])}</td>"]
@@ -139,20 +144,34 @@ def _lines_table(on: list[tuple[ScenarioResult, str]], *, max_lines: int) -> str
                 if k and _finite(value) and _finite(row[f"{column} | {base}"]):
                     change = float(value) - float(row[f"{column} | {base}"])
                     if abs(change) >= 0.5 * 10.0**-digits:
-                        text += f" <span class='hint'>({change:+,.{digits}f})</span>"
+                        band = _band(bands[k], line, column)
+                        if band is not None and abs(change) <= band:
+                            text += f" <span class='noise'>(≈{change:+,.{digits}f})</span>"
+                        else:
+                            text += f" <span class='hint'>({change:+,.{digits}f})</span>"
                 cells.append(f"<td class='num'>{text}</td>")
         rows.append(f"<tr>{''.join(cells)}</tr>")
     note = (
         f"<p class='hint'>Per line: the busiest segment's load over the places offered, the "
         f"riders standing there (load above the seats), passenger-hours standing and riders "
-        f"denied boarding over all stops; in brackets the change against {_e(base)}. "
-        f"The {len(table)} most crowded lines.</p>"
+        f"denied boarding over all stops; in brackets the change against {_e(base)}, "
+        "marked ≈ where it is within the larger of the two runs' scatter of that line's "
+        f"value over the last {CAPACITY_NOISE_ITERATIONS} feedback iterations' assignments "
+        f"and the final one (within noise). The {len(table)} most crowded lines.</p>"
     )
     return (
         f"<h3>Standing and denied riders per line</h3>{note}<div class='scroll'>"
         f"<table class='headline' id='crowding-lines'><thead><tr>{head}</tr><tr>{sub}</tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table></div>"
     )
+
+
+def _band(bands: pd.DataFrame, line: object, column: str) -> float | None:
+    """The noise band of ``line``'s ``column`` in ``bands`` (None where unknown)."""
+    if line not in bands.index or column not in bands.columns:
+        return None
+    value = bands.at[line, column]
+    return float(value) if _finite(value) else None
 
 
 def _zones_table(on: list[tuple[ScenarioResult, str]]) -> str:

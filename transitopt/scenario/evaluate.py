@@ -284,6 +284,8 @@ def _assemble(p: Prepared, out: MultimodalResult) -> ScenarioResult:
     tables["mode_shares"] = M.mode_shares(trips)
     tables["voc_distribution"] = M.voc_distribution(links) if len(links) else pd.DataFrame()
     tables["convergence"] = out.convergence
+    if out.line_crowding_log is not None:
+        tables["line_crowding_log"] = out.line_crowding_log
     tables["edits"] = p.log
     tables["metrics"] = _metrics_table(p, out, tables, access, trips)
     warnings_found = check_plausibility(p, tables)

@@ -76,25 +76,40 @@ class NoiseFloor:
         shares sit from where its last iterations' mode choices point), or, for a result
         without a convergence log, its final mode gap (share of trips changing mode).
     capacity : Mapping[str, float]
-        With line capacities, the band (in the metric's unit) of the crowding counts that
+        With line capacities, the band (in the metric's unit) of the transit figures that
         hang on where the capacity-constrained assignment stops
-        (:data:`CAPACITY_NOISE_METRICS`): the largest over the runs of the range the count
-        took over the last :data:`CAPACITY_NOISE_ITERATIONS` feedback iterations' assignments
-        and the final one. Empty without capacities.
+        (:data:`CAPACITY_NOISE_METRICS`: crowding counts, trip-weighted waits and times):
+        the largest over the runs of the range the figure took over the last
+        :data:`CAPACITY_NOISE_ITERATIONS` feedback iterations' assignments and the final
+        one. Empty without capacities.
+    mode_shares : Mapping[str, float]
+        Per mode, its smallest share (fraction) over the runs: a total that scales with
+        that mode's trips (:data:`MODE_VOLUME_METRICS`) is uncertain by at least
+        ``share`` / the mode's share, relatively. Empty: no such band.
     """
 
     relative: float
     share: float
     capacity: Mapping[str, float] = field(default_factory=dict)
+    mode_shares: Mapping[str, float] = field(default_factory=dict)
 
     def band(self, name: str, base: float, alt: float) -> float:
-        """The band of headline metric ``name`` between values ``base`` and ``alt``: the
-        capacity band where there is one (never below the relative one), ``share`` for a
-        share, else ``relative`` × the larger value."""
+        """The band of headline metric ``name`` between values ``base`` and ``alt``:
+        ``share`` for a share; else the largest of ``relative`` × the larger value, for a
+        total of one mode's trips ``share`` / that mode's share × the larger value
+        (:meth:`mode_relative`), and the capacity band where there is one."""
         if metric(name).unit == "share":
             return self.share
-        band = self.relative * max(abs(base), abs(alt))
+        larger = max(abs(base), abs(alt))
+        band = max(self.relative, self.mode_relative(name)) * larger
         return max(band, self.capacity.get(name, 0.0))
+
+    def mode_relative(self, name: str) -> float:
+        """Relative band of a total that scales with one mode's trips (0 for others): the
+        share band over the mode's share, as trips of a mode = its share × all trips."""
+        mode = MODE_VOLUME_METRICS.get(name)
+        share = self.mode_shares.get(mode, 0.0) if mode is not None else 0.0
+        return self.share / share if share > 0 else 0.0
 
     def seconds(self, time_s: Any) -> Any:
         """The noise band (s) of a time of ``time_s`` seconds."""
@@ -108,24 +123,63 @@ class NoiseFloor:
             "model's convergence noise (the feedback tolerance, and both runs' final "
             "link-time change and mode-share error)"
         )
+        volumes = {
+            mode: self.share / share
+            for mode, share in self.mode_shares.items()
+            if share > 0 and self.share / share > self.relative
+        }
+        if volumes:
+            text += (
+                "; so are changes of a mode's totals (trips, boardings, passenger- and "
+                "vehicle-km) within "
+                + ", ".join(f"{100 * value:.2g} % for {mode}" for mode, value in volumes.items())
+                + " (the share band over the mode's share)"
+            )
         if self.capacity:
             counts = ", ".join(
-                f"{metric(name).label.lower()} within "
-                f"{value:,.{0 if value >= 10 else 1}f} {metric(name).unit}"
+                f"{metric(name).label.lower()} within {_band_text(value)} {metric(name).unit}"
                 for name, value in self.capacity.items()
             )
             text += (
                 f"; so are changes of {counts} (their scatter over the last "
-                f"{CAPACITY_NOISE_ITERATIONS} capacity-constrained transit assignments)"
+                f"{CAPACITY_NOISE_ITERATIONS} capacity-constrained transit assignments and "
+                "the final one)"
             )
         return text
 
 
-#: crowding counts whose noise band is their scatter between the capacity-constrained
-#: assignments of the last feedback iterations: headline metric → convergence log column
+#: headline totals that scale with one mode's trips at fixed paths and times: metric →
+#: mode (their band: :meth:`NoiseFloor.mode_relative`)
+MODE_VOLUME_METRICS: Mapping[str, str] = {
+    "transit_trips": "transit",
+    "transit_boardings": "transit",
+    "transit_passenger_km": "transit",
+    "transit_passenger_h": "transit",
+    "transit_fare_revenue": "transit",
+    "car_veh_km": "car",
+    "car_veh_h": "car",
+    "car_delay_veh_h": "car",
+    "car_pcu_km": "car",
+    "co2_car": "car",
+    "motorcycle_veh_km": "motorcycle",
+    "motorcycle_pcu_km": "motorcycle",
+    "ojek_veh_km": "ojek",
+    "ojek_pcu_km": "ojek",
+}
+#: transit figures whose noise band, with line capacities, is their scatter between the
+#: capacity-constrained assignments of the last feedback iterations (crowding counts, and
+#: the trip-weighted averages of the skims those assignments give): headline metric →
+#: convergence log column
 CAPACITY_NOISE_METRICS: Mapping[str, str] = {
     "transit_denied_boardings": "transit_denied",
     "transit_standing_h": "transit_standing_h",
+    "transit_max_load_ratio": "transit_max_load_ratio",
+    "transit_lines_over_capacity": "transit_lines_over_capacity",
+    "transit_avg_wait_min": "transit_avg_wait_min",
+    "transit_avg_time_min": "transit_avg_time_min",
+    "transit_transfers_per_trip": "transit_transfers_per_trip",
+    "transit_crowding_min": "transit_crowding_min",
+    "transit_crowded_time_min": "transit_crowded_time_min",
 }
 #: feedback iterations whose capacity-constrained assignments give that scatter (besides
 #: the final state's)
@@ -153,7 +207,23 @@ def noise_floor(*results: ScenarioResult) -> NoiseFloor:
         relative=largest("tolerance", "link_time_change"),
         share=max([largest("tolerance")] + [error(r) for r in results]),
         capacity=capacity_scatter(*results),
+        mode_shares=smallest_shares(*results),
     )
+
+
+def smallest_shares(*results: ScenarioResult) -> dict[str, float]:
+    """Per mode of :data:`MODE_VOLUME_METRICS`, its smallest share over ``results`` (the
+    ``share_<mode>`` headline metric); modes a run lacks are left out."""
+    out: dict[str, float] = {}
+    for mode in dict.fromkeys(MODE_VOLUME_METRICS.values()):
+        values = []
+        for result in results:
+            metrics = result.tables.get("metrics", pd.DataFrame(columns=["metric", "value"]))
+            value = metrics.set_index("metric")["value"].get(f"share_{mode}", np.nan)
+            values.append(float(value))
+        if values and all(math.isfinite(v) for v in values):
+            out[mode] = min(values)
+    return out
 
 
 def share_error(result: ScenarioResult) -> float | None:
@@ -188,12 +258,12 @@ def share_error(result: ScenarioResult) -> float | None:
 
 
 def capacity_scatter(*results: ScenarioResult) -> dict[str, float]:
-    """Per crowding count of :data:`CAPACITY_NOISE_METRICS`, the largest over ``results`` of
-    its range (max − min) over the capacity-constrained transit assignments of the last
+    """Per figure of :data:`CAPACITY_NOISE_METRICS`, the largest over ``results`` of its
+    range (max − min) over the capacity-constrained transit assignments of the last
     :data:`CAPACITY_NOISE_ITERATIONS` feedback iterations (the convergence log) and the
-    final state's (the headline metric). Near full lines these counts hang on where the
+    final state's (the headline metric). Near full lines these figures hang on where the
     assignment stops, and the runs' scatter is how far apart two runs of one scenario can
-    end (docs/model.md, "Explaining changes and the noise floor"). Counts a run lacks
+    end (docs/model.md, "Explaining changes and the noise floor"). Figures a run lacks
     (no line capacities, a result from before the log had them) are left out."""
     out: dict[str, float] = {}
     for name, column in CAPACITY_NOISE_METRICS.items():
@@ -210,6 +280,59 @@ def capacity_scatter(*results: ScenarioResult) -> dict[str, float]:
         if ranges:
             out[name] = max(ranges)
     return out
+
+
+#: per-line crowding columns of the ``lines`` table whose noise band is their scatter
+#: between the capacity-constrained assignments of the last feedback iterations (the
+#: ``line_crowding_log`` table)
+LINE_CAPACITY_NOISE_COLUMNS = ("peak_load_factor", "peak_standing", "standing_h", "denied")
+
+
+def line_capacity_scatter(*results: ScenarioResult) -> pd.DataFrame:
+    """Per line (index ``line``) and :data:`LINE_CAPACITY_NOISE_COLUMNS`, the largest over
+    ``results`` of the range the value took over the capacity-constrained assignments of
+    the last :data:`CAPACITY_NOISE_ITERATIONS` feedback iterations (the
+    ``line_crowding_log`` table) and the final state's (the ``lines`` table): the per-line
+    counterpart of :func:`capacity_scatter`. Runs without the log (no line capacities, a
+    result from before it was kept) are left out; empty when no run has one."""
+    ranges = []
+    for result in results:
+        log = result.tables.get("line_crowding_log")
+        lines = result.tables.get("lines")
+        if log is None or lines is None or not len(log):
+            continue
+        columns = [c for c in LINE_CAPACITY_NOISE_COLUMNS if c in log and c in lines]
+        last = np.sort(log["iteration"].unique())[-CAPACITY_NOISE_ITERATIONS:]
+        values = pd.concat(
+            [log.loc[log["iteration"].isin(last), ["line", *columns]], lines[["line", *columns]]]
+        )
+        grouped = values.groupby("line")[columns]
+        ranges.append(grouped.max() - grouped.min())
+    if not ranges:
+        return pd.DataFrame(
+            columns=list(LINE_CAPACITY_NOISE_COLUMNS), index=pd.Index([], name="line")
+        )
+    return pd.concat(ranges).groupby(level="line").max()
+
+
+def line_crowding_bands(base: ScenarioResult, alt: ScenarioResult) -> pd.DataFrame:
+    """Per line in both runs' ``lines`` tables (index ``line``) and
+    :data:`LINE_CAPACITY_NOISE_COLUMNS`, the noise band of the change from ``base`` to
+    ``alt``: the larger of the two runs' scatter (:func:`line_capacity_scatter`) and the
+    relative floor (:attr:`NoiseFloor.relative` × the larger value), as the headline
+    crowding counts' (:meth:`NoiseFloor.band`). NaN where no run has the log (no verdict
+    then)."""
+    scatter = line_capacity_scatter(base, alt)
+    a = base.tables["lines"].set_index("line")
+    b = alt.tables["lines"].set_index("line")
+    lines = a.index.intersection(b.index)
+    columns = [c for c in LINE_CAPACITY_NOISE_COLUMNS if c in a and c in b]
+    relative = noise_floor(base, alt).relative
+    larger = np.maximum(
+        a.loc[lines, columns].astype(float).abs(), b.loc[lines, columns].astype(float).abs()
+    )
+    known = scatter.reindex(index=lines, columns=columns).astype(float)
+    return np.maximum(known, relative * larger).where(known.notna())
 
 
 # ---------------------------------------------------------------------------- pairs
@@ -1150,15 +1273,17 @@ def _narrative(
         out.append(
             "Mode choice: " + ", ".join(words) + (f"; trips/h: {moved}" if moved else "") + "."
         )
-    crowding = metrics[metrics["metric"].isin(list(noise.capacity))]
+    crowding = metrics[
+        metrics["metric"].isin(list(noise.capacity)) & (metrics["verdict"] != "no change")
+    ]
     if len(crowding):
         words = [
             f"{row.label.lower()} {_signed_value(row.delta)} {row.unit} ({row.verdict}, band "
-            f"±{row.noise:,.{0 if row.noise >= 10 else 1}f})"
+            f"±{_band_text(row.noise)})"
             for row in crowding.itertuples()
         ]
         out.append(
-            "Crowding: " + "; ".join(words) + ". Near full lines these counts hang on where "
+            "Crowding: " + "; ".join(words) + ". Near full lines these figures hang on where "
             "the capacity-constrained transit assignment stops; the band is how far they "
             f"scattered over each run's last {CAPACITY_NOISE_ITERATIONS} feedback iterations."
         )
@@ -1257,6 +1382,13 @@ def _seconds(value: Any) -> str:
     sign = "+" if v > 0 else "−" if v < 0 else "±"
     size = abs(v)
     return f"{sign}{size:,.1f} s" if size >= 0.1 or size == 0 else f"{sign}{size:.2f} s"
+
+
+def _band_text(value: float) -> str:
+    """A noise band in words: whole numbers from 10, one decimal from 1, else 2 digits."""
+    if value >= 10:
+        return f"{value:,.0f}"
+    return f"{value:.1f}" if value >= 1 else f"{value:.2g}"
 
 
 def _signed_value(value: float) -> str:

@@ -35,7 +35,7 @@ _FILE_SUFFIXES = (".osm", ".pbf", ".bz2", ".xml", ".graphml", ".tntp")
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 #: bump when the model changes in a way that changes results (invalidates cached results)
-MODEL_VERSION = "7"  # 7: feedback log of denied boardings and standing (their noise band); 6: PCE by road type (Indonesian profile), PCU-km per class; 5: hail-and-ride in scenarios, motorcycle/ojek modes and vehicle classes, crowding outputs; 4: lines routed per direction, capacity-constrained transit option, fleet rule; 3: clipped extracts kept
+MODEL_VERSION = "8"  # 8: per-line crowding log, transit averages and load figures per feedback iteration (their noise bands); 7: feedback log of denied boardings and standing (their noise band); 6: PCE by road type (Indonesian profile), PCU-km per class; 5: hail-and-ride in scenarios, motorcycle/ojek modes and vehicle classes, crowding outputs; 4: lines routed per direction, capacity-constrained transit option, fleet rule; 3: clipped extracts kept
 
 
 @dataclass(frozen=True)

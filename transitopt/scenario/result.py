@@ -30,7 +30,8 @@ from .._errors import InputFileError
 from .._io import atomic_folder, plain_json, write_csv
 from ..network.export import link_lines, write_links
 
-#: tables every result holds, in the order they are written
+#: the tables of a result, in the order they are written (``line_crowding_log`` only
+#: with line capacities)
 TABLES = (
     "metrics",
     "mode_shares",
@@ -43,6 +44,7 @@ TABLES = (
     "zones",
     "od",
     "convergence",
+    "line_crowding_log",
     "edits",
     "calibration",
 )
@@ -68,7 +70,9 @@ class ScenarioResult:
         ``lines`` (per line: use, crowding, operations), ``routes`` (fleet per route),
         ``segments`` (per-line load profiles), ``stops``, ``zones`` (population, jobs,
         trips, accessibility), ``od`` (trips by mode and skims per zone pair),
-        ``convergence`` (one row per feedback iteration) and ``edits`` (what each edit did).
+        ``convergence`` (one row per feedback iteration), with line capacities
+        ``line_crowding_log`` (riders denied boarding and passenger-hours standing per
+        feedback iteration and line) and ``edits`` (what each edit did).
     summary : mapping
         JSON-able: name, files, convergence, headline metrics, parameters, notes, timings.
     outcome : MultimodalResult or None

@@ -407,6 +407,37 @@ class CapacityAssignment:
         standing = np.maximum(self.link_volume[ride] - state.line_seats[g.line[ride]], 0.0)
         return float(np.dot(standing, g.in_vehicle_s[ride]) / 3600.0)
 
+    def line_crowding(self) -> pd.DataFrame:
+        """Per line (index ``line``, the graph's ``line_ids``): ``peak_load_factor`` (load
+        / places on its busiest segment), ``peak_standing`` (riders standing on the segment
+        with the most), ``standing_h`` (passenger-hours standing) and ``denied`` (riders
+        denied boarding, all stops), per period; the values of :meth:`line_table` and the
+        per-line sums of :attr:`standing_h` and :attr:`denied_boardings`, without the
+        per-link tables (cheap enough to log every feedback iteration: 1 ms on Bogor)."""
+        g = self.assignment.graph
+        state = _State(g, self.params)
+        v = self.link_volume
+        n_lines = len(g.line_ids)
+        ride = state.ride
+        ride_line = g.line[ride]
+        standing = np.maximum(v[ride] - state.line_seats[ride_line], 0.0)
+        peak_load_factor = np.zeros(n_lines)
+        np.maximum.at(peak_load_factor, ride_line, v[ride] / state.line_places[ride_line])
+        peak_standing = np.zeros(n_lines)
+        np.maximum.at(peak_standing, ride_line, standing)
+        denied = np.maximum(v[state.board] - np.maximum(state.room(v), 0.0), 0.0)
+        return pd.DataFrame(
+            {
+                "peak_load_factor": peak_load_factor,
+                "peak_standing": peak_standing,
+                "standing_h": np.bincount(
+                    ride_line, standing * g.in_vehicle_s[ride] / 3600.0, minlength=n_lines
+                ),
+                "denied": np.bincount(g.line[state.board], denied, minlength=n_lines),
+            },
+            index=pd.Index(list(g.line_ids), name="line"),
+        )
+
 
 #: bisections of the line search (``step_rule = "line_search"``): the step to 2**-12
 LINE_SEARCH_BISECTIONS = 12
