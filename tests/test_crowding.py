@@ -364,6 +364,7 @@ def test_results_hold_crowding_only_with_capacities(town_runs):
     # final state's per-line crowding is the lines table's
     per_line = small.tables["line_crowding_log"]
     assert "line_crowding_log" not in free.tables
+    assert list(per_line.columns) == ["iteration", "line", *capacity.line_crowding().columns]
     assert per_line["iteration"].tolist() == log["iteration"].tolist()  # one line
     np.testing.assert_allclose(
         per_line.groupby("iteration")["denied"].sum(), log["transit_denied"], rtol=1e-12

@@ -1373,7 +1373,9 @@ class _Loop:
         if capacity is None:
             return dict.fromkeys(TRANSIT_LOG_COLUMNS, np.nan)
         lines = capacity.line_crowding()
-        self.line_log.append(lines.reset_index().assign(iteration=k))
+        logged = lines.reset_index()
+        logged.insert(0, "iteration", k)
+        self.line_log.append(logged)
         # the first iteration assigns no demand yet: no averages
         averages = transit_averages(assigned, skims) if assigned is not None else {}
         return {
