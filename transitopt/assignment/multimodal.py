@@ -1383,7 +1383,7 @@ class _Loop:
             "transit_gap": float(capacity.history["relative_gap"].iloc[-1]),
             "transit_iterations": float(len(capacity.history)),
             "transit_denied": float(capacity.history["denied_boardings"].iloc[-1]),
-            "transit_standing_h": capacity.standing_h,
+            "transit_standing_h": float(lines["standing_h"].sum()),
             "transit_max_load_ratio": float(lines["peak_load_factor"].max()),
             "transit_lines_over_capacity": float(np.sum(lines["peak_load_factor"] > 1.0)),
             **{f"transit_{name}": value for name, value in averages.items()},

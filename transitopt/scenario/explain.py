@@ -214,15 +214,17 @@ def noise_floor(*results: ScenarioResult) -> NoiseFloor:
 def smallest_shares(*results: ScenarioResult) -> dict[str, float]:
     """Per mode of :data:`MODE_VOLUME_METRICS`, its smallest share over ``results`` (the
     ``share_<mode>`` headline metric); modes a run lacks are left out."""
+    values = [
+        r.tables.get("metrics", pd.DataFrame(columns=["metric", "value"])).set_index("metric")[
+            "value"
+        ]
+        for r in results
+    ]
     out: dict[str, float] = {}
     for mode in dict.fromkeys(MODE_VOLUME_METRICS.values()):
-        values = []
-        for result in results:
-            metrics = result.tables.get("metrics", pd.DataFrame(columns=["metric", "value"]))
-            value = metrics.set_index("metric")["value"].get(f"share_{mode}", np.nan)
-            values.append(float(value))
-        if values and all(math.isfinite(v) for v in values):
-            out[mode] = min(values)
+        shares = [float(v.get(f"share_{mode}", np.nan)) for v in values]
+        if shares and all(math.isfinite(x) for x in shares):
+            out[mode] = min(shares)
     return out
 
 

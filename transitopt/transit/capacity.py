@@ -400,12 +400,8 @@ class CapacityAssignment:
     @property
     def standing_h(self) -> float:
         """Passenger-hours standing in the period: riders above the seats on each ride
-        segment × its in-vehicle time (h)."""
-        g = self.assignment.graph
-        state = _State(g, self.params)
-        ride = state.ride
-        standing = np.maximum(self.link_volume[ride] - state.line_seats[g.line[ride]], 0.0)
-        return float(np.dot(standing, g.in_vehicle_s[ride]) / 3600.0)
+        segment × its in-vehicle time (h); the sum over :meth:`line_crowding`."""
+        return float(self.line_crowding()["standing_h"].sum())
 
     def line_crowding(self) -> pd.DataFrame:
         """Per line (index ``line``, the graph's ``line_ids``): ``peak_load_factor`` (load
